@@ -57,6 +57,7 @@ export const ERROR_TABLE = {
 
   // 40-49: exposure and the gateway
   exposed_send_refused: { exit: 40, message: 'this message would leave Caliop readable', hint: 'import the recipient\'s certificate, or pass --allow-exposed if they may read it in the clear' },
+  exposure_facts_invalid: { exit: 41, message: 'the facts about a message are not valid', hint: 'this is a bug in caliop or the relay; report it with --debug output' },
 
   // 50-59: the stick image, its manifest and the flashing station
   manifest_invalid: { exit: 50, message: 'the stick manifest or its signature is not valid', hint: 'this stick may have been modified; get a fresh one from a Caliop volunteer' },
