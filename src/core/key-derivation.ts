@@ -1,0 +1,279 @@
+// Deterministic OpenPGP identity from the ceremony seed (docs/ceremony.md §3-§6).
+//
+// Pure: the seed, the creation date and the user id are parameters; no clock, no
+// randomness. The same input always gives byte-identical armored output, so that
+// `caliop recover` rebuilds exactly the key `caliop init` made (docs/ceremony.md §7).
+
+import * as openpgp from 'openpgp';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { CaliopError } from '../errors.js';
+
+/** docs/ceremony.md §1: the seed is 256 bits. */
+export const SEED_BYTES = 32;
+
+/**
+ * docs/ceremony.md §6.3: every subkey expires 1096 days (three years, one leap day
+ * included) after the creation date. The primary key does not expire.
+ */
+export const SUBKEY_VALIDITY_SECONDS = 1096 * 24 * 60 * 60;
+
+/** docs/ceremony.md §3: HKDF-SHA256 salt, and one info string per derived key. */
+export const DERIVATION_SALT = 'caliop-key/ceremony/v1';
+export const DERIVATION_INFO = {
+  primary: 'caliop-key/ceremony/v1/openpgp-primary-ed25519',
+  signing: 'caliop-key/ceremony/v1/openpgp-signing-ed25519',
+  encryption: 'caliop-key/ceremony/v1/openpgp-encryption-x25519',
+  authentication: 'caliop-key/ceremony/v1/openpgp-authentication-ed25519',
+  device: 'caliop-key/ceremony/v1/relay-device-ed25519',
+} as const;
+
+export type DerivedKeyRole = keyof typeof DERIVATION_INFO;
+
+export interface IdentityInput {
+  seed: Uint8Array;
+  name: string;
+  email: string;
+  creationDate: Date;
+}
+
+export interface DerivedIdentity {
+  /** Unencrypted: seal it in the vault, never write it elsewhere. */
+  privateKey: openpgp.PrivateKey;
+  publicKey: openpgp.PublicKey;
+  /** The primary key's v4 fingerprint: 40 hex digits, upper case. */
+  fingerprint: string;
+  armoredSecretKey: string;
+  armoredCert: string;
+  revocationCertificate: string;
+  /** docs/ceremony.md §5: the raw Ed25519 key that signs requests to the relay. */
+  device: { secretKey: Uint8Array; publicKey: Uint8Array };
+}
+
+/** docs/ceremony.md §2.2: key creation times are whole seconds; drop the milliseconds of a clock reading. */
+export function ceremonyCreationDate(now: Date): Date {
+  return new Date(Math.floor(now.getTime() / 1000) * 1000);
+}
+
+/** docs/ceremony.md §3: 32 bytes of HKDF-SHA256(seed, salt, info). */
+export function deriveKeyMaterial(seed: Uint8Array, role: DerivedKeyRole): Uint8Array {
+  assertSeed(seed);
+  const utf8 = new TextEncoder();
+  return hkdf(sha256, seed, utf8.encode(DERIVATION_SALT), utf8.encode(DERIVATION_INFO[role]), 32);
+}
+
+/** docs/ceremony.md §5: the device key depends on the seed only. */
+export function deriveDeviceKey(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  const secretKey = deriveKeyMaterial(seed, 'device');
+  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+}
+
+/** docs/ceremony.md §4-§6: build the whole OpenPGP key from the seed. */
+export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdentity> {
+  assertSeed(input.seed);
+  const created = checkedCreationDate(input.creationDate);
+  const userID = checkedUserID(input.name, input.email);
+  const config = ceremonyConfig();
+
+  const primarySeed = deriveKeyMaterial(input.seed, 'primary');
+  const signingSeed = deriveKeyMaterial(input.seed, 'signing');
+  const encryptionScalar = deriveKeyMaterial(input.seed, 'encryption');
+  const authenticationSeed = deriveKeyMaterial(input.seed, 'authentication');
+  try {
+    const primary = await readKeyPacket(new openpgp.SecretKeyPacket(), ed25519SecretKeyBody(primarySeed, created), config);
+    const signing = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(signingSeed, created), config);
+    const encryption = await readKeyPacket(new openpgp.SecretSubkeyPacket(), x25519SecretKeyBody(encryptionScalar, created), config);
+    const authentication = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(authenticationSeed, created), config);
+
+    const userIDPacket = openpgp.UserIDPacket.fromObject(userID);
+    const packets = new openpgp.PacketList<openpgp.AnyPacket>();
+    packets.push(primary, userIDPacket);
+    // docs/ceremony.md §6.1: positive certification of the user id, carrying the preferences.
+    packets.push(await signPacket(primary, { userID: userIDPacket, key: primary }, created, config, {
+      signatureType: openpgp.enums.signature.certPositive,
+      keyFlags: [openpgp.enums.keyFlags.certifyKeys],
+      preferredSymmetricAlgorithms: [openpgp.enums.symmetric.aes256, openpgp.enums.symmetric.aes128],
+      preferredHashAlgorithms: [openpgp.enums.hash.sha512, openpgp.enums.hash.sha256],
+      preferredCompressionAlgorithms: [openpgp.enums.compression.uncompressed, openpgp.enums.compression.zlib, openpgp.enums.compression.zip],
+      features: [0x01], // RFC 4880 §5.2.3.24: modification detection (SEIPDv1) only, no SEIPDv2
+      keyServerPreferences: [0x80], // RFC 4880 §5.2.3.17: no-modify
+      isPrimaryUserID: true,
+    }));
+    // docs/ceremony.md §6.2: the signing subkey carries an embedded primary key binding (RFC 4880 §5.2.1, 0x19).
+    const backSignature = await signPacket(signing, { key: primary, bind: signing }, created, config, {
+      signatureType: openpgp.enums.signature.keyBinding,
+    });
+    const subkeys: Array<[openpgp.SecretSubkeyPacket, number, openpgp.SignaturePacket | null]> = [
+      [signing, openpgp.enums.keyFlags.signData, backSignature],
+      [encryption, openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage, null],
+      [authentication, openpgp.enums.keyFlags.authentication, null],
+    ];
+    for (const [subkey, flags, embeddedSignature] of subkeys) {
+      packets.push(subkey, await signPacket(primary, { key: primary, bind: subkey }, created, config, {
+        signatureType: openpgp.enums.signature.subkeyBinding,
+        keyFlags: [flags],
+        keyExpirationTime: SUBKEY_VALIDITY_SECONDS,
+        keyNeverExpires: false,
+        embeddedSignature,
+      }));
+    }
+    // docs/ceremony.md §6.4: the revocation certificate, made at once, kept apart from the key.
+    const revocation = await signPacket(primary, { key: primary }, created, config, {
+      signatureType: openpgp.enums.signature.keyRevocation,
+      reasonForRevocationFlag: openpgp.enums.reasonForRevocation.noReason,
+      reasonForRevocationString: '',
+    });
+    const revocationPackets = new openpgp.PacketList<openpgp.AnyPacket>();
+    revocationPackets.push(revocation);
+    const revocationCertificate = openpgp.armor(openpgp.enums.armor.publicKey, revocationPackets.write(), undefined, undefined,
+      'This is a revocation certificate', true, config);
+
+    // Serialise and read back: the parser checks the structure we built.
+    const privateKey = await openpgp.readPrivateKey({ binaryKey: packets.write(), config });
+    const publicKey = privateKey.toPublic();
+    return {
+      privateKey,
+      publicKey,
+      fingerprint: privateKey.getFingerprint().toUpperCase(),
+      armoredSecretKey: privateKey.armor(config),
+      armoredCert: publicKey.armor(config),
+      revocationCertificate,
+      device: deriveDeviceKey(input.seed),
+    };
+  } finally {
+    for (const secret of [primarySeed, signingSeed, encryptionScalar, authenticationSeed]) secret.fill(0);
+  }
+}
+
+// ---- internals ----
+
+/**
+ * docs/ceremony.md §6.5: openpgp.js settings for byte-identical output that GnuPG 2.2 reads:
+ * no salt notation (EdDSA is deterministic, RFC 8032 §5.1.6), no AEAD, v4 keys.
+ */
+function ceremonyConfig(): openpgp.Config {
+  return {
+    ...openpgp.config,
+    nonDeterministicSignaturesViaNotation: false,
+    aeadProtect: false,
+    v6Keys: false,
+    showVersion: false,
+    showComment: false,
+  };
+}
+
+function assertSeed(seed: Uint8Array): void {
+  if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
+    throw new TypeError(`seed: expected a Uint8Array of ${SEED_BYTES} bytes`);
+  }
+}
+
+function checkedCreationDate(date: Date): Date {
+  const time = date instanceof Date ? date.getTime() : Number.NaN;
+  // RFC 4880 §3.5: a time field is an unsigned 32-bit count of seconds.
+  if (!Number.isInteger(time) || time % 1000 !== 0 || time <= 0 || time / 1000 > 0xffffffff) {
+    throw new TypeError('creationDate: expected a Date on a whole second between 1970 and 2106 (see ceremonyCreationDate)');
+  }
+  return new Date(time);
+}
+
+/** docs/ceremony.md §2.3: the user id is "NAME <EMAIL>", both NFC, trimmed, on one line. */
+function checkedUserID(name: string, email: string): { name: string; email: string } {
+  const cleanName = name.normalize('NFC').trim();
+  const cleanEmail = email.normalize('NFC').trim();
+  if (cleanName === '' || /[<>()\p{Cc}]/u.test(cleanName)) {
+    throw new CaliopError('usage', 'the name must not be empty nor contain < > ( ) or control characters');
+  }
+  if (!/^[^\s<>()@\p{Cc}]+@[^\s<>()@\p{Cc}]+\.[^\s<>()@\p{Cc}]+$/u.test(cleanEmail)) {
+    throw new CaliopError('usage', `"${cleanEmail}" is not an email address`);
+  }
+  return { name: cleanName, email: cleanEmail };
+}
+
+async function readKeyPacket<P extends openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket>(packet: P, body: Uint8Array, config: openpgp.Config): Promise<P> {
+  await (packet.read as (bytes: Uint8Array, config: openpgp.Config) => Promise<void>).call(packet, body, config);
+  // no body.fill(0) here: the packet's parameters are views into `body`.
+  await packet.validate(); // the public point must match the secret
+  return packet;
+}
+
+type SignatureProperties = Partial<Pick<openpgp.SignaturePacket,
+  'signatureType' | 'keyExpirationTime' | 'keyNeverExpires' | 'preferredSymmetricAlgorithms' | 'preferredHashAlgorithms'
+  | 'preferredCompressionAlgorithms' | 'isPrimaryUserID' | 'reasonForRevocationFlag' | 'reasonForRevocationString' | 'embeddedSignature'>>
+  & { keyFlags?: number[]; features?: number[]; keyServerPreferences?: number[] };
+
+/** RFC 4880 §5.2.3: a v4 signature, SHA-512, dated at the creation date. */
+async function signPacket(signer: openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket, data: object, created: Date,
+  config: openpgp.Config, properties: SignatureProperties): Promise<openpgp.SignaturePacket> {
+  const signature = new openpgp.SignaturePacket();
+  Object.assign(signature, properties);
+  signature.publicKeyAlgorithm = signer.algorithm;
+  signature.hashAlgorithm = openpgp.enums.hash.sha512;
+  // openpgp.js 6 reads the config from the 5th argument (its typings omit it).
+  const sign = signature.sign as (key: typeof signer, data: object, date: Date, detached: boolean, config: openpgp.Config) => Promise<void>;
+  await sign.call(signature, signer, data, created, false, config);
+  return signature;
+}
+
+// RFC 9580 §9.2 (OIDs of the legacy curves), prefixed by their length octet.
+const ED25519_LEGACY_OID = Uint8Array.from([0x09, 0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01]);
+const CURVE25519_LEGACY_OID = Uint8Array.from([0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x97, 0x55, 0x01, 0x05, 0x01]);
+// RFC 6637 §9: KDF parameters: length 3, reserved 1, SHA-256 (8), AES-128 (7), as GnuPG does for Curve25519.
+const ECDH_KDF_PARAMS = Uint8Array.from([0x03, 0x01, 0x08, 0x07]);
+const NATIVE_POINT_PREFIX = 0x40; // RFC 9580 §11.2.1: 0x40 prefix of a native (compressed) point
+
+/** docs/ceremony.md §4.1: Ed25519Legacy (algorithm 22) secret key packet body. */
+function ed25519SecretKeyBody(seed: Uint8Array, created: Date): Uint8Array {
+  const point = concat(Uint8Array.of(NATIVE_POINT_PREFIX), ed25519.getPublicKey(seed));
+  const publicPart = concat(ED25519_LEGACY_OID, mpi(point));
+  return secretKeyBody(openpgp.enums.publicKey.eddsaLegacy, created, publicPart, mpi(seed));
+}
+
+/**
+ * docs/ceremony.md §4.2: Curve25519Legacy ECDH (algorithm 18) secret key packet body.
+ * RFC 9580 §5.5.5.6.1.1: the secret is the clamped X25519 scalar, stored big-endian
+ * (the reverse of X25519's little-endian byte string), as GnuPG and openpgp.js store it.
+ */
+function x25519SecretKeyBody(derived: Uint8Array, created: Date): Uint8Array {
+  const scalar = Uint8Array.from(derived); // little-endian, RFC 7748 §5
+  scalar[0]! &= 248;
+  scalar[31]! &= 127;
+  scalar[31]! |= 64;
+  const point = concat(Uint8Array.of(NATIVE_POINT_PREFIX), x25519.getPublicKey(scalar));
+  const publicPart = concat(CURVE25519_LEGACY_OID, mpi(point), ECDH_KDF_PARAMS);
+  const bigEndian = scalar.reverse();
+  const body = secretKeyBody(openpgp.enums.publicKey.ecdh, created, publicPart, mpi(bigEndian));
+  bigEndian.fill(0);
+  return body;
+}
+
+/** RFC 4880 §5.5.2 (v4 public part) then §5.5.3 (unencrypted secret part, 2-octet checksum). */
+function secretKeyBody(algorithm: number, created: Date, publicPart: Uint8Array, secretMPI: Uint8Array): Uint8Array {
+  const seconds = created.getTime() / 1000;
+  const header = Uint8Array.of(4, seconds >>> 24, (seconds >>> 16) & 0xff, (seconds >>> 8) & 0xff, seconds & 0xff, algorithm);
+  let checksum = 0;
+  for (const byte of secretMPI) checksum = (checksum + byte) & 0xffff;
+  const body = concat(header, publicPart, Uint8Array.of(0 /* s2k usage: not encrypted */), secretMPI, Uint8Array.of(checksum >>> 8, checksum & 0xff));
+  secretMPI.fill(0);
+  return body;
+}
+
+/** RFC 4880 §3.2: two-octet bit count, then the big-endian value without leading zero octets. */
+function mpi(value: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < value.length && value[start] === 0) start++;
+  const digits = value.subarray(start);
+  const bits = digits.length === 0 ? 0 : (digits.length - 1) * 8 + (32 - Math.clz32(digits[0]!));
+  return concat(Uint8Array.of(bits >>> 8, bits & 0xff), digits);
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
