@@ -1,0 +1,164 @@
+// The words of the interception-risk index, in English and French (docs/exposure.md §7, §8).
+//
+// Plain, short sentences in the user's words. Every level and every reason code has
+// both languages (the compiler checks the keys; test/exposure-text.test.ts checks the
+// texts are non-empty and use the same {placeholders}). Pure: no I/O.
+
+import type { ExposureLevel, ReasonCode } from './exposure.js';
+
+export const LANGUAGES = ['en', 'fr'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** docs/exposure.md §3: the short name of each level. */
+export const LEVEL_NAMES: Readonly<Record<Language, Readonly<Record<ExposureLevel, string>>>> = {
+  en: {
+    'e2e-verified': 'End to end, verified key',
+    'e2e-tofu': 'End to end, unverified key',
+    'pgp-external': 'Encrypted (OpenPGP)',
+    'tls-only': 'Readable by mail servers',
+    cleartext: 'Readable on the network',
+    alarm: 'ALARM: do not trust',
+  },
+  fr: {
+    'e2e-verified': 'De bout en bout, clé vérifiée',
+    'e2e-tofu': 'De bout en bout, clé non vérifiée',
+    'pgp-external': 'Chiffré (OpenPGP)',
+    'tls-only': 'Lisible par les serveurs',
+    cleartext: 'Lisible sur le réseau',
+    alarm: 'ALERTE : ne pas s\'y fier',
+  },
+};
+
+/** docs/exposure.md §4: one sentence per reason code. {name} is replaced by the reason's params. */
+export const REASON_TEXTS: Readonly<Record<Language, Readonly<Record<ReasonCode, string>>>> = {
+  en: {
+    'payload-encrypted': 'This message is encrypted to your key: only your stick can open it.',
+    'payload-not-encrypted': 'This message is not encrypted to your key: the servers that carried or stored it could read it.',
+    'signature-valid': 'The signature is valid: the message was not changed after it was signed.',
+    'signature-absent': 'The message is not signed: nothing proves who wrote or sealed it.',
+    'signature-unknown-key': 'The message is signed with a key you do not know: nothing proves who wrote or sealed it.',
+    'signature-invalid': 'The signature is not valid: the message was changed on the way, or it is forged. Do not trust it.',
+    'sender-key-verified': 'You checked the sender\'s key in person.',
+    'sender-key-tofu': 'The sender\'s key was trusted the first time it was seen, not checked in person. Compare fingerprints to be sure.',
+    'sender-key-unknown': 'The key that signed this message is not in your contacts.',
+    'sender-key-changed': 'The sender\'s key has changed: someone may be pretending to be them. Check the new key with them in person.',
+    'headers-protected': 'The subject and headers travelled inside the encryption.',
+    'headers-unprotected': 'The subject and headers travelled outside the encryption: the servers on the way could read them.',
+    'route-unknown': 'Your stick has no record of how this message travelled.',
+    'route-internal': 'This message stayed inside Caliop: it went from the stick of {submittedBy} to our relay, then to you.',
+    'route-smtp-inbound': 'This message came from outside Caliop, from the server {host} ({ip}): the mail servers on its way saw who wrote to whom, and when.',
+    'route-smtp-outbound': 'This message left Caliop for the server {host} ({ip}): the mail servers on its way see who wrote to whom, and when.',
+    'arrived-encrypted': 'This message arrived already encrypted with OpenPGP: the servers on its way could not read its body.',
+    'arrived-readable': 'This message came from outside Caliop without encryption: the servers on its way could read it.',
+    'sent-encrypted': 'This message left Caliop encrypted with OpenPGP: the servers on its way cannot read its body.',
+    'sent-readable': 'This message left Caliop without encryption: the servers on its way can read it.',
+    'relay-held-plaintext': 'Our relay held this message readable before sealing or sending it: our relay could read it.',
+    'submission-tls': 'The sender\'s stick reached our relay over an encrypted connection ({version}).',
+    'submission-no-tls': 'The sender\'s stick reached our relay without an encrypted connection: anyone on the network could read this message.',
+    'submission-no-tls-sealed': 'The sender\'s stick reached our relay without an encrypted connection: the message was sealed, but the network saw who wrote to whom.',
+    'hop-tls': 'The connection from {from} to {by} was encrypted ({version}, {cipher}).',
+    'hop-no-tls': 'The connection from {from} to {by} was not encrypted: anyone on the network could read this message.',
+    'hop-no-tls-sealed': 'The connection from {from} to {by} was not encrypted: the message was sealed, but the network saw who wrote to whom.',
+    'transport-unknown': 'Our relay recorded no connection for this message: we must assume anyone on the network could read it.',
+    'transport-unknown-sealed': 'Our relay recorded no connection for this message: it was sealed, but we must assume the network saw who wrote to whom.',
+    'tls-outdated': 'A connection on the way used an outdated protocol ({version}).',
+    'claimed-hop-tls': 'Before us, {by} says it got the message from {from} over an encrypted connection. We cannot check this.',
+    'claimed-hop-no-tls': 'Before us, {by} says it got the message from {from} without encryption. We cannot check this, but the message may have been readable on the network there.',
+    'dkim-pass': 'Our relay checked a DKIM signature of {domain}: the message left that domain\'s servers unchanged.',
+    'dkim-fail': 'A DKIM signature of {domain} is not valid ({result}): the message was changed on the way, or the signature is forged.',
+    'dkim-none': 'The message has no DKIM signature: nothing proves which domain sent it.',
+    'dkim-inconclusive': 'The DKIM signature of {domain} could not be checked ({result}).',
+    'spf-pass': 'The server that handed over this message may send mail for {domain} (SPF).',
+    'spf-fail': 'The server that handed over this message may not send mail for {domain} (SPF: {result}).',
+    'spf-none': '{domain} does not say which servers may send its mail (no SPF).',
+    'spf-inconclusive': 'The SPF check for {domain} gave no clear answer ({result}).',
+    'dmarc-pass': 'The sender\'s address at {domain} is authenticated (DMARC).',
+    'dmarc-fail': 'The sender\'s address claims {domain}, but the message fails that domain\'s DMARC check: the sender is probably forged. Do not trust it.',
+    'dmarc-none': '{domain} publishes no DMARC policy: the sender\'s address is not authenticated.',
+    'dmarc-inconclusive': 'The DMARC check for {domain} gave no clear answer ({result}).',
+    'recipient-internal': '{address} uses Caliop: the message stays inside Caliop, sealed end to end.',
+    'recipient-external-cert': '{address} is outside Caliop: the message will be encrypted to their key (found in {source}), but outside mail servers will see who writes to whom, and when.',
+    'recipient-no-cert': 'No key is known for {address}: the message will leave Caliop readable by our relay and the mail servers on its way.',
+    'recipient-tls-guaranteed': 'Our relay will hand the message for {address} over only through encrypted connections.',
+    'recipient-tls-not-guaranteed': 'Nothing makes sure the connections to {address}\'s mail server are encrypted: anyone on the network may read the message.',
+    'recipient-key-verified': 'You checked the key of {address} in person.',
+    'recipient-key-tofu': 'The key of {address} was trusted the first time it was seen, not checked in person.',
+    'recipient-key-changed': 'The key of {address} has changed: someone may be pretending to be them. Check the new key with them in person before sending.',
+  },
+  fr: {
+    'payload-encrypted': 'Ce message est chiffré pour votre clé : seule votre clé Caliop peut l\'ouvrir.',
+    'payload-not-encrypted': 'Ce message n\'est pas chiffré pour votre clé : les serveurs qui l\'ont transporté ou stocké ont pu le lire.',
+    'signature-valid': 'La signature est valide : le message n\'a pas été modifié après sa signature.',
+    'signature-absent': 'Le message n\'est pas signé : rien ne prouve qui l\'a écrit ou chiffré.',
+    'signature-unknown-key': 'Le message est signé avec une clé que vous ne connaissez pas : rien ne prouve qui l\'a écrit ou chiffré.',
+    'signature-invalid': 'La signature n\'est pas valide : le message a été modifié en route, ou il est falsifié. Ne vous y fiez pas.',
+    'sender-key-verified': 'Vous avez vérifié la clé de l\'expéditeur en personne.',
+    'sender-key-tofu': 'La clé de l\'expéditeur a été acceptée la première fois qu\'elle a été vue, sans vérification en personne. Comparez les empreintes pour en être sûr.',
+    'sender-key-unknown': 'La clé qui a signé ce message n\'est pas dans vos contacts.',
+    'sender-key-changed': 'La clé de l\'expéditeur a changé : quelqu\'un se fait peut-être passer pour lui. Vérifiez la nouvelle clé avec lui en personne.',
+    'headers-protected': 'Le sujet et les en-têtes ont voyagé à l\'intérieur du chiffrement.',
+    'headers-unprotected': 'Le sujet et les en-têtes ont voyagé hors du chiffrement : les serveurs sur le chemin ont pu les lire.',
+    'route-unknown': 'Votre clé Caliop n\'a aucune trace du chemin suivi par ce message.',
+    'route-internal': 'Ce message est resté dans Caliop : il est allé de la clé Caliop de {submittedBy} à notre relais, puis à vous.',
+    'route-smtp-inbound': 'Ce message vient de l\'extérieur de Caliop, du serveur {host} ({ip}) : les serveurs de messagerie sur son chemin ont vu qui écrit à qui, et quand.',
+    'route-smtp-outbound': 'Ce message est sorti de Caliop vers le serveur {host} ({ip}) : les serveurs de messagerie sur son chemin voient qui écrit à qui, et quand.',
+    'arrived-encrypted': 'Ce message est arrivé déjà chiffré avec OpenPGP : les serveurs sur son chemin n\'ont pas pu lire son contenu.',
+    'arrived-readable': 'Ce message vient de l\'extérieur de Caliop sans chiffrement : les serveurs sur son chemin ont pu le lire.',
+    'sent-encrypted': 'Ce message est sorti de Caliop chiffré avec OpenPGP : les serveurs sur son chemin ne peuvent pas lire son contenu.',
+    'sent-readable': 'Ce message est sorti de Caliop sans chiffrement : les serveurs sur son chemin peuvent le lire.',
+    'relay-held-plaintext': 'Notre relais a eu ce message en clair avant de le chiffrer ou de l\'envoyer : notre relais a pu le lire.',
+    'submission-tls': 'La clé Caliop de l\'expéditeur a joint notre relais par une connexion chiffrée ({version}).',
+    'submission-no-tls': 'La clé Caliop de l\'expéditeur a joint notre relais sans connexion chiffrée : n\'importe qui sur le réseau a pu lire ce message.',
+    'submission-no-tls-sealed': 'La clé Caliop de l\'expéditeur a joint notre relais sans connexion chiffrée : le message était chiffré, mais le réseau a vu qui écrit à qui.',
+    'hop-tls': 'La connexion de {from} vers {by} était chiffrée ({version}, {cipher}).',
+    'hop-no-tls': 'La connexion de {from} vers {by} n\'était pas chiffrée : n\'importe qui sur le réseau a pu lire ce message.',
+    'hop-no-tls-sealed': 'La connexion de {from} vers {by} n\'était pas chiffrée : le message était chiffré, mais le réseau a vu qui écrit à qui.',
+    'transport-unknown': 'Notre relais n\'a noté aucune connexion pour ce message : il faut supposer que n\'importe qui sur le réseau a pu le lire.',
+    'transport-unknown-sealed': 'Notre relais n\'a noté aucune connexion pour ce message : il était chiffré, mais il faut supposer que le réseau a vu qui écrit à qui.',
+    'tls-outdated': 'Une connexion sur le chemin a utilisé un protocole dépassé ({version}).',
+    'claimed-hop-tls': 'Avant nous, {by} dit avoir reçu le message de {from} par une connexion chiffrée. Nous ne pouvons pas le vérifier.',
+    'claimed-hop-no-tls': 'Avant nous, {by} dit avoir reçu le message de {from} sans chiffrement. Nous ne pouvons pas le vérifier, mais le message a peut-être été lisible sur le réseau à cet endroit.',
+    'dkim-pass': 'Notre relais a vérifié une signature DKIM de {domain} : le message a quitté les serveurs de ce domaine sans modification.',
+    'dkim-fail': 'Une signature DKIM de {domain} n\'est pas valide ({result}) : le message a été modifié en route, ou la signature est falsifiée.',
+    'dkim-none': 'Le message n\'a pas de signature DKIM : rien ne prouve quel domaine l\'a envoyé.',
+    'dkim-inconclusive': 'La signature DKIM de {domain} n\'a pas pu être vérifiée ({result}).',
+    'spf-pass': 'Le serveur qui a remis ce message a le droit d\'envoyer le courrier de {domain} (SPF).',
+    'spf-fail': 'Le serveur qui a remis ce message n\'a pas le droit d\'envoyer le courrier de {domain} (SPF : {result}).',
+    'spf-none': '{domain} ne dit pas quels serveurs peuvent envoyer son courrier (pas de SPF).',
+    'spf-inconclusive': 'La vérification SPF de {domain} n\'a pas donné de réponse claire ({result}).',
+    'dmarc-pass': 'L\'adresse de l\'expéditeur chez {domain} est authentifiée (DMARC).',
+    'dmarc-fail': 'L\'adresse de l\'expéditeur se réclame de {domain}, mais le message échoue à la vérification DMARC de ce domaine : l\'expéditeur est probablement falsifié. Ne vous y fiez pas.',
+    'dmarc-none': '{domain} ne publie pas de politique DMARC : l\'adresse de l\'expéditeur n\'est pas authentifiée.',
+    'dmarc-inconclusive': 'La vérification DMARC de {domain} n\'a pas donné de réponse claire ({result}).',
+    'recipient-internal': '{address} utilise Caliop : le message reste dans Caliop, chiffré de bout en bout.',
+    'recipient-external-cert': '{address} est hors de Caliop : le message sera chiffré pour sa clé (trouvée dans {source}), mais les serveurs de messagerie extérieurs verront qui écrit à qui, et quand.',
+    'recipient-no-cert': 'Aucune clé n\'est connue pour {address} : le message sortira de Caliop en clair, lisible par notre relais et les serveurs de messagerie sur son chemin.',
+    'recipient-tls-guaranteed': 'Notre relais ne remettra le message pour {address} que par des connexions chiffrées.',
+    'recipient-tls-not-guaranteed': 'Rien ne garantit que les connexions vers le serveur de {address} seront chiffrées : n\'importe qui sur le réseau pourra lire le message.',
+    'recipient-key-verified': 'Vous avez vérifié la clé de {address} en personne.',
+    'recipient-key-tofu': 'La clé de {address} a été acceptée la première fois qu\'elle a été vue, sans vérification en personne.',
+    'recipient-key-changed': 'La clé de {address} a changé : quelqu\'un se fait peut-être passer pour cette personne. Vérifiez la nouvelle clé avec elle en personne avant d\'envoyer.',
+  },
+};
+
+/** Parameter values that are words rather than data (hosts, domains, versions are shown as they are). */
+export const PARAM_VALUE_TEXTS: Readonly<Record<Language, Readonly<Record<string, Readonly<Record<string, string>>>>>> = {
+  en: { source: { contacts: 'your contacts', wkd: 'the key directory of their domain', autocrypt: 'an Autocrypt header they sent' } },
+  fr: { source: { contacts: 'vos contacts', wkd: 'l\'annuaire de clés de son domaine', autocrypt: 'un en-tête Autocrypt de ses messages' } },
+};
+
+const PLACEHOLDER = /\{([a-zA-Z]+)\}/g;
+
+/** The {names} a template uses, for the catalogue test. */
+export function placeholdersOf(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((match) => match[1] ?? '').sort();
+}
+
+/** Fills a reason's template with its params; a missing param shows as "?". */
+export function renderReasonText(language: Language, code: ReasonCode, params: Readonly<Record<string, string>> | undefined): string {
+  return REASON_TEXTS[language][code].replace(PLACEHOLDER, (_whole, name: string) => {
+    const value = params?.[name];
+    if (value === undefined) return '?';
+    return PARAM_VALUE_TEXTS[language][name]?.[value] ?? value;
+  });
+}
