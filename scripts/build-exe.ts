@@ -1,0 +1,277 @@
+// `npm run build:exe`: the single executables of the stick (issue 5; choices in
+// docs/decisions/executables.md).
+//
+//   1. esbuild bundles the CLI as ONE ESM file (dist/bundle/caliop.mjs).
+//   2. The Node 26 base binaries come from the npm registry packages pinned in
+//      scripts/node-binaries.json; each tarball's integrity and each binary's
+//      SHA-256 are checked before use. They are kept in .cache/ (gitignored).
+//   3. The pinned linux-x64 Node runs `node --build-sea` once per target; the
+//      config's "executable" field names the base binary of that target.
+//
+// Usage: node build/scripts/build-exe.js [--targets linux-x64,win-x64] [--entry FILE]
+//        [--no-code-cache] [--bundle-only]
+//
+// It only builds: it never writes outside the repository's dist/ and .cache/
+// (npm's cache included: `npm pack --cache .cache/npm-cache`).
+
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { arch, platform } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+// build/scripts/build-exe.js -> repo root; works from scripts/ too.
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '..', '..');
+
+export type ExeTarget = 'linux-x64' | 'linux-arm64' | 'win-x64' | 'macos-x64';
+export const ALL_TARGETS: readonly ExeTarget[] = ['linux-x64', 'linux-arm64', 'win-x64', 'macos-x64'];
+
+interface NodeBinaryPin {
+  readonly package: string;
+  readonly binaryInPackage: string;
+  readonly tarballIntegrity: string;
+  readonly binarySha256: string;
+  readonly output: string;
+}
+interface NodeBinaryPins {
+  readonly version: string;
+  readonly targets: Record<ExeTarget, NodeBinaryPin>;
+}
+
+/** The Argon2 wasm is embedded under this asset name (src/edges/argon2id.ts ARGON2_WASM_ASSET). */
+export const ARGON2_ASSET_NAME = 'argon2-simd.wasm';
+/** Packages whose presence means a native addon (.node) would be needed at run time. */
+const NATIVE_ADDON_LOADERS = ['bindings', 'node-gyp-build', 'prebuild-install', 'node-pre-gyp', '@mapbox/node-pre-gyp'];
+
+export function readPins(): NodeBinaryPins {
+  return JSON.parse(readFileSync(join(REPO_ROOT, 'scripts', 'node-binaries.json'), 'utf8')) as NodeBinaryPins;
+}
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+function integrityOf(path: string): string {
+  return `sha512-${createHash('sha512').update(readFileSync(path)).digest('base64')}`;
+}
+
+function cacheDir(version: string): string {
+  return join(REPO_ROOT, '.cache', `node-${version}`);
+}
+
+/**
+ * The path of the checked Node base binary for a target, downloading it with
+ * `npm pack` when absent. Throws when a checksum does not match its pin.
+ */
+export function ensureNodeBinary(target: ExeTarget, pins: NodeBinaryPins = readPins()): string {
+  const pin = pins.targets[target];
+  const dir = cacheDir(pins.version);
+  const binaryName = pin.binaryInPackage.split('/').pop()!;
+  const binary = join(dir, target, binaryName);
+  if (existsSync(binary) && sha256File(binary) === pin.binarySha256) return binary;
+
+  mkdirSync(join(dir, target), { recursive: true });
+  const tarball = join(dir, `${pin.package}-${pins.version}.tgz`);
+  if (!existsSync(tarball) || integrityOf(tarball) !== pin.tarballIntegrity) {
+    rmSync(tarball, { force: true });
+    process.stderr.write(`build-exe: fetching ${pin.package}@${pins.version} from the npm registry\n`);
+    execFileSync('npm', ['pack', `${pin.package}@${pins.version}`, '--silent', '--cache', join(REPO_ROOT, '.cache', 'npm-cache'), '--pack-destination', dir], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+  const integrity = integrityOf(tarball);
+  if (integrity !== pin.tarballIntegrity) {
+    throw new Error(`build-exe: ${tarball} has integrity ${integrity}, but scripts/node-binaries.json pins ${pin.tarballIntegrity}; refusing to use it`);
+  }
+  const depth = pin.binaryInPackage.split('/').length; // package/bin/node -> strip 2
+  execFileSync('tar', ['-xzf', tarball, '-C', join(dir, target), `--strip-components=${depth}`, `package/${pin.binaryInPackage}`]);
+  const digest = sha256File(binary);
+  if (digest !== pin.binarySha256) {
+    rmSync(binary, { force: true });
+    throw new Error(`build-exe: ${binary} has SHA-256 ${digest}, but scripts/node-binaries.json pins ${pin.binarySha256}; refusing to use it`);
+  }
+  return binary;
+}
+
+/** The host's own target: the only one whose Node can run --build-sea here and use a code cache. */
+export function hostTarget(): ExeTarget | undefined {
+  if (platform() === 'linux' && arch() === 'x64') return 'linux-x64';
+  if (platform() === 'linux' && arch() === 'arm64') return 'linux-arm64';
+  if (platform() === 'darwin' && arch() === 'x64') return 'macos-x64';
+  return undefined;
+}
+
+/** The CLI entry: the real one once it exists, else the placeholder (scripts/exe-placeholder.ts). */
+export function defaultEntry(): string {
+  const cli = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+  if (existsSync(cli)) return cli;
+  const tsx = join(REPO_ROOT, 'src', 'cli', 'main.tsx');
+  if (existsSync(tsx)) return tsx;
+  return join(REPO_ROOT, 'scripts', 'exe-placeholder.ts');
+}
+
+export interface BundleResult {
+  readonly bundlePath: string;
+  readonly metafilePath: string;
+  readonly bytes: number;
+  readonly inputs: readonly string[];
+}
+
+/** Step 1: one ESM file for Node 26, with no native addon inside. */
+export async function bundleCli(entry: string, outDir: string): Promise<BundleResult> {
+  mkdirSync(outDir, { recursive: true });
+  const bundlePath = join(outDir, 'caliop.mjs');
+  const refuseNativeAddons: esbuild.Plugin = {
+    name: 'refuse-native-addons',
+    setup(build) {
+      build.onResolve({ filter: /\.node$/ }, (args) => ({
+        errors: [{ text: `native addon "${args.path}" imported by ${args.importer}: the single executable holds no native addon` }],
+      }));
+    },
+  };
+  const result = await esbuild.build({
+    entryPoints: [entry],
+    outfile: bundlePath,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node26',
+    // Module-start comments ("// node_modules/openpgp/...") stay: test/exe.test.ts uses them
+    // to find openpgp's code in the bundle. Identifiers are not minified, for readable traces.
+    minifyWhitespace: false,
+    minifySyntax: true,
+    legalComments: 'eof',
+    charset: 'utf8',
+    alias: { 'react-devtools-core': join(REPO_ROOT, 'scripts', 'stubs', 'react-devtools-core.js') },
+    define: { 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"' },
+    // Bundled CommonJS dependencies call require('fs') etc.; an ESM file has no require.
+    banner: { js: "import { createRequire as __caliopCreateRequire } from 'node:module';\nconst require = __caliopCreateRequire(import.meta.url);" },
+    plugins: [refuseNativeAddons],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const inputs = Object.keys(result.metafile.inputs).sort();
+  const nativeLoaders = inputs.filter((input) => NATIVE_ADDON_LOADERS.some((name) => input.includes(`node_modules/${name}/`)));
+  const nativeFiles = inputs.filter((input) => input.endsWith('.node') || input.includes('node_modules/better-sqlite3/'));
+  if (nativeLoaders.length > 0 || nativeFiles.length > 0) {
+    throw new Error(`build-exe: the bundle would need a native addon (${[...nativeLoaders, ...nativeFiles].join(', ')}); the single executable holds none`);
+  }
+  const metafilePath = join(outDir, 'caliop.meta.json');
+  writeFileSync(metafilePath, JSON.stringify(result.metafile, null, 1));
+  return { bundlePath, metafilePath, bytes: statSync(bundlePath).size, inputs };
+}
+
+export interface SeaBuild {
+  readonly target: ExeTarget;
+  readonly output: string;
+  readonly bytes: number;
+  readonly codeCache: boolean;
+  readonly seconds: number;
+}
+
+/** Step 3: one single executable with `node --build-sea`, run by the builder (the pinned host Node). */
+export function buildSea(options: {
+  target: ExeTarget;
+  builder: string;
+  baseBinary: string;
+  bundlePath: string;
+  outDir: string;
+  workDir: string;
+  codeCache: boolean;
+  pins?: NodeBinaryPins;
+}): SeaBuild {
+  const pins = options.pins ?? readPins();
+  const output = join(options.outDir, pins.targets[options.target].output);
+  const temporary = `${output}.building`;
+  const config = {
+    main: options.bundlePath,
+    mainFormat: 'module',
+    executable: options.baseBinary,
+    output: temporary,
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    // Code cache is V8 bytecode for the builder's CPU and flags: only for the builder's own target.
+    useCodeCache: options.codeCache,
+    // NODE_OPTIONS from the host must not inject code into the stick's executable.
+    execArgv: [],
+    execArgvExtension: 'none',
+    assets: { [ARGON2_ASSET_NAME]: join(REPO_ROOT, 'node_modules', 'argon2-browser', 'dist', 'argon2-simd.wasm') },
+  };
+  mkdirSync(options.workDir, { recursive: true });
+  const configPath = join(options.workDir, `sea-${options.target}.json`);
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const started = process.hrtime.bigint();
+  rmSync(temporary, { force: true });
+  execFileSync(options.builder, ['--build-sea', configPath], { stdio: ['ignore', 'ignore', 'inherit'], cwd: options.workDir });
+  renameSync(temporary, output);
+  chmodSync(output, 0o755);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { target: options.target, output, bytes: statSync(output).size, codeCache: options.codeCache, seconds };
+}
+
+interface CliOptions {
+  targets: ExeTarget[];
+  entry: string;
+  codeCache: boolean;
+  bundleOnly: boolean;
+}
+
+function parseArgs(argv: readonly string[]): CliOptions {
+  const options: CliOptions = { targets: [...ALL_TARGETS], entry: defaultEntry(), codeCache: true, bundleOnly: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--targets') {
+      const list = (argv[++i] ?? '').split(',').filter((t) => t !== '');
+      for (const t of list) if (!ALL_TARGETS.includes(t as ExeTarget)) throw new Error(`build-exe: unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`);
+      options.targets = list as ExeTarget[];
+    } else if (arg === '--entry') {
+      options.entry = resolve(argv[++i] ?? '');
+    } else if (arg === '--no-code-cache') {
+      options.codeCache = false;
+    } else if (arg === '--bundle-only') {
+      options.bundleOnly = true;
+    } else {
+      throw new Error(`build-exe: unknown option "${arg}"`);
+    }
+  }
+  return options;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const distDir = join(REPO_ROOT, 'dist');
+  const bundle = await bundleCli(options.entry, join(distDir, 'bundle'));
+  process.stdout.write(`bundle  ${relative(REPO_ROOT, bundle.bundlePath)}  ${bundle.bytes} bytes  (entry ${relative(REPO_ROOT, options.entry)}, ${bundle.inputs.length} inputs)\n`);
+  if (options.bundleOnly) return;
+
+  const pins = readPins();
+  const host = hostTarget();
+  if (host === undefined) throw new Error(`build-exe: no pinned Node ${pins.version} runs on ${platform()}-${arch()}; build on linux-x64, linux-arm64 or macos-x64`);
+  // The builder's Node version must equal the targets' (Node docs, --build-sea): use the pinned host binary.
+  const builder = ensureNodeBinary(host, pins);
+  for (const target of options.targets) {
+    const built = buildSea({
+      target,
+      builder,
+      baseBinary: ensureNodeBinary(target, pins),
+      bundlePath: bundle.bundlePath,
+      outDir: distDir,
+      workDir: join(REPO_ROOT, '.cache', 'sea'),
+      codeCache: options.codeCache && target === host,
+      pins,
+    });
+    process.stdout.write(
+      `exe     ${relative(REPO_ROOT, built.output)}  ${built.bytes} bytes  code cache ${built.codeCache ? 'yes' : 'no'}  ${built.seconds.toFixed(1)} s\n`,
+    );
+  }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
