@@ -65,6 +65,9 @@ export const ERROR_TABLE = {
   flash_target_refused: { exit: 52, message: 'refusing to write to this drive', hint: 'name a removable USB drive; system and non-removable drives are never written' },
   flash_failed: { exit: 53, message: 'writing the image failed', hint: 'try another stick; the other sticks were not affected' },
   flash_verify_failed: { exit: 54, message: 'the stick did not read back what was written', hint: 'the stick is faulty; set it aside' },
+
+  // 80-89: the flashing station (src/flash/)
+  flash_linux_only: { exit: 80, message: 'the flashing station runs on Linux only', hint: 'run it on a Linux machine (a live USB system is fine) as root' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
