@@ -1,0 +1,83 @@
+// `caliop contacts import|list|verify|remove` (docs/cli.md §contacts).
+import type { Command } from 'commander';
+import { CaliopError } from '../../errors.js';
+import type { CliContext } from '../context.js';
+import { note, readAllStdin, reportFailure, writeData, writeJson } from '../output.js';
+
+export function registerContactCommands(program: Command, context: () => CliContext): void {
+  const contacts = program.command('contacts').description('the certificates of the people you write to');
+
+  contacts
+    .command('import')
+    .description('import one or more certificates from stdin (armored or binary)')
+    .action(async () => {
+      const cli = context();
+      const { importContacts } = await import('../../service/contacts.js');
+      const data = await readAllStdin();
+      if (data.length === 0) throw new CaliopError('bad_input', 'nothing was given on stdin', { hint: 'caliop contacts import < cert.asc' });
+      const session = await cli.unlock();
+      const report = await importContacts(session, data, new Date());
+      if (cli.json) {
+        await writeJson(report);
+      } else {
+        for (const address of report.added) note(`added ${address} (not verified: compare fingerprints in person, then "caliop contacts verify")`);
+        for (const address of report.unchanged) note(`${address}: already known, unchanged`);
+        for (const address of report.changed) note(`${address}: WARNING, this certificate differs from the known one; kept aside, sending is stopped until you verify it`);
+      }
+      if (report.changed.length > 0) reportFailure('contact_key_changed');
+    });
+
+  contacts
+    .command('list')
+    .description('list your contacts and how far each is verified')
+    .action(async () => {
+      const cli = context();
+      const session = await cli.unlock();
+      const rows = session.contents.contacts.map((contact) => ({
+        address: contact.address,
+        name: contact.name ?? null,
+        fingerprint: contact.fingerprint,
+        verification: contact.changedCert ? 'changed' : contact.verification,
+        source: contact.source,
+        addedAt: contact.addedAt,
+        verifiedAt: contact.verifiedAt ?? null,
+        changedFingerprint: contact.changedCert?.fingerprint ?? null,
+      }));
+      if (cli.json) {
+        await writeJson(rows);
+        return;
+      }
+      const { formatFingerprint } = await import('../../service/pgp.js');
+      const symbol = { verified: '[verified]  ', unverified: '[unverified]', changed: '[CHANGED!]  ' } as const;
+      await writeData(
+        rows.map((row) => `${symbol[row.verification as keyof typeof symbol]} ${row.address}  ${formatFingerprint(row.fingerprint)}${row.changedFingerprint ? `  now ${formatFingerprint(row.changedFingerprint)}` : ''}\n`).join(''),
+      );
+    });
+
+  contacts
+    .command('verify')
+    .description('after comparing the fingerprint in person, mark the contact as verified')
+    .argument('<addr>', 'the contact\'s address')
+    .requiredOption('--fingerprint <fpr>', 'the fingerprint your contact read to you (spaces allowed)')
+    .action(async (address: string, options: { fingerprint: string }) => {
+      const cli = context();
+      const { verifyContact } = await import('../../service/contacts.js');
+      const session = await cli.unlock();
+      const contact = await verifyContact(session, address, options.fingerprint, new Date());
+      if (cli.json) await writeJson({ address: contact.address, fingerprint: contact.fingerprint, verification: contact.verification });
+      else note(`${contact.address} is verified in person`);
+    });
+
+  contacts
+    .command('remove')
+    .description('forget a contact')
+    .argument('<addr>', 'the contact\'s address')
+    .action(async (address: string) => {
+      const cli = context();
+      const { removeContact } = await import('../../service/contacts.js');
+      const session = await cli.unlock();
+      await removeContact(session, address);
+      if (!cli.json) note(`${address} removed`);
+      else await writeJson({ removed: address });
+    });
+}

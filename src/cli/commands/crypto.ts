@@ -1,0 +1,133 @@
+// gpg-like pipes: encrypt, decrypt, sign, verify (docs/cli.md §encrypt … §verify).
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { CaliopError } from '../../errors.js';
+import type { SignatureCheck } from '../../service/pgp.js';
+import type { StickSession } from '../../service/stick-session.js';
+import type { CliContext } from '../context.js';
+import { looksBinary, note, readAllStdin, refuseBinaryToTerminal, reportFailure, writeData, writeJson } from '../output.js';
+
+async function describeSignatures(session: StickSession, checks: readonly SignatureCheck[]) {
+  const { contactByFingerprint } = await import('../../service/contacts.js');
+  const own = session.contents.identity;
+  return checks.map((check) => {
+    const contact = contactByFingerprint(session, check.signerFingerprint);
+    const self = check.signerFingerprint === own.fingerprint;
+    return {
+      ...check,
+      signer: self ? own.email : (contact?.address ?? null),
+      verification: self ? 'self' : contact ? (contact.changedCert ? 'changed' : contact.verification) : null,
+    };
+  });
+}
+
+type DescribedSignature = Awaited<ReturnType<typeof describeSignatures>>[number];
+
+function reportSignatures(signatures: readonly DescribedSignature[]): void {
+  if (signatures.length === 0) note('signature: none');
+  for (const signature of signatures) {
+    const who = signature.signer ? `${signature.signer} (${signature.signerFingerprint})` : `unknown key ${signature.keyId}`;
+    const trust = signature.verification === 'verified' ? ', verified in person' : signature.verification === 'self' ? ', your own key' : signature.verification ? `, ${signature.verification}` : '';
+    const when = signature.created ? `, made ${signature.created}` : '';
+    if (signature.status === 'good') note(`signature: good, by ${who}${trust}${when}`);
+    else if (signature.status === 'bad') note(`signature: BAD, claims to be by ${who}: ${signature.detail ?? 'verification failed'}`);
+    else note(`signature: by ${who}, which is not among your contacts: cannot be checked`);
+  }
+}
+
+/** docs/cli.md §Exit codes: a bad signature fails; no good signature from a known key is 16 for verify. */
+function signatureFailure(signatures: readonly DescribedSignature[], requireGood: boolean): 'bad_signature' | 'no_signature' | undefined {
+  if (signatures.some((signature) => signature.status === 'bad')) return 'bad_signature';
+  if (requireGood && !signatures.some((signature) => signature.status === 'good')) return 'no_signature';
+  return undefined;
+}
+
+export function registerCryptoCommands(program: Command, context: () => CliContext): void {
+  program
+    .command('encrypt')
+    .description('encrypt stdin to one or more recipients (address or fingerprint); armored unless --binary')
+    .requiredOption('--to <recipient...>', 'a contact\'s address or fingerprint (repeat for several)')
+    .option('--sign', 'also sign with your key')
+    .option('--binary', 'write binary OpenPGP instead of ASCII armor')
+    .action(async (options: { to: string[]; sign?: boolean; binary?: boolean }) => {
+      const cli = context();
+      refuseBinaryToTerminal(options.binary === true);
+      const [{ recipientCert }, { encryptData }] = await Promise.all([import('../../service/contacts.js'), import('../../service/pgp.js')]);
+      const data = await readAllStdin();
+      const session = await cli.unlock();
+      const recipients = [];
+      for (const recipient of options.to) recipients.push((await recipientCert(session, recipient)).cert);
+      const identity = await session.identity();
+      const output = await encryptData({ data, recipients, armor: options.binary !== true, ...(options.sign ? { signingKey: identity.privateKey } : {}) });
+      await writeData(output);
+    });
+
+  program
+    .command('decrypt')
+    .description('decrypt stdin to stdout, verifying signatures; status on stderr (or JSON with --json)')
+    .action(async () => {
+      const cli = context();
+      const { decryptData } = await import('../../service/pgp.js');
+      const { verificationCerts } = await import('../../service/contacts.js');
+      const data = await readAllStdin();
+      if (data.length === 0) throw new CaliopError('bad_input', 'nothing was given on stdin', { hint: 'caliop decrypt < message.asc > message.txt' });
+      const session = await cli.unlock();
+      const identity = await session.identity();
+      const result = await decryptData(data, identity.privateKey, await verificationCerts(session));
+      const signatures = await describeSignatures(session, result.signatures);
+      if (cli.json) {
+        const binary = looksBinary(result.data);
+        await writeJson({
+          encoding: binary ? 'base64' : 'utf8',
+          plaintext: binary ? Buffer.from(result.data).toString('base64') : new TextDecoder().decode(result.data),
+          signatures,
+        });
+      } else {
+        refuseBinaryToTerminal(looksBinary(result.data));
+        await writeData(result.data);
+        reportSignatures(signatures);
+      }
+      const failure = signatureFailure(signatures, false);
+      if (failure) reportFailure(failure);
+    });
+
+  program
+    .command('sign')
+    .description('sign stdin: an armored signed message, or with --detached an armored detached signature')
+    .option('--detached', 'write only the signature')
+    .option('--binary', 'write binary OpenPGP instead of ASCII armor')
+    .action(async (options: { detached?: boolean; binary?: boolean }) => {
+      const cli = context();
+      refuseBinaryToTerminal(options.binary === true);
+      const { signData } = await import('../../service/pgp.js');
+      const data = await readAllStdin();
+      const session = await cli.unlock();
+      const identity = await session.identity();
+      await writeData(await signData(data, identity.privateKey, { detached: options.detached === true, armor: options.binary !== true }));
+    });
+
+  program
+    .command('verify')
+    .description('verify a signed message on stdin, or stdin against --signature FILE; exit 0 only for a good signature from a known key')
+    .option('--signature <file>', 'a detached signature of stdin')
+    .action(async (options: { signature?: string }) => {
+      const cli = context();
+      const [{ verifyData }, { verificationCerts }] = await Promise.all([import('../../service/pgp.js'), import('../../service/contacts.js')]);
+      let detached: Uint8Array | undefined;
+      if (options.signature !== undefined) {
+        try {
+          detached = new Uint8Array(await readFile(options.signature));
+        } catch (error) {
+          throw new CaliopError('file_unreadable', `could not read the signature file ${options.signature}`, { cause: error });
+        }
+      }
+      const data = await readAllStdin();
+      const session = await cli.unlock();
+      const result = await verifyData(data, await verificationCerts(session), detached);
+      const signatures = await describeSignatures(session, result.signatures);
+      if (cli.json) await writeJson({ signatures });
+      else reportSignatures(signatures);
+      const failure = signatureFailure(signatures, true);
+      if (failure) reportFailure(failure);
+    });
+}

@@ -1,0 +1,76 @@
+// What every command needs from the global options: the stick, the passphrase,
+// the output mode. Commands get a CliContext and call services with it.
+import type { Stick } from '../edges/stick-locator.js';
+import { locateStick } from '../edges/stick-locator.js';
+import { readPassphraseSpec } from '../edges/passphrase-source.js';
+import { ask, tell } from '../edges/terminal.js';
+import { CaliopError, isCaliopError } from '../errors.js';
+import type { StickSession } from '../service/stick-session.js';
+
+export interface GlobalOptions {
+  stick?: string;
+  passphraseFile?: string;
+  batch?: boolean;
+  json?: boolean;
+  debug?: boolean;
+}
+
+export class CliContext {
+  constructor(readonly options: GlobalOptions) {}
+
+  get json(): boolean {
+    return this.options.json === true;
+  }
+
+  get batch(): boolean {
+    return this.options.batch === true;
+  }
+
+  stick(): Stick {
+    return locateStick({ flag: this.options.stick, env: process.env.CALIOP_STICK, executablePath: process.execPath });
+  }
+
+  /** The passphrase from --passphrase-file (FILE, @ENV:NAME, @FD:N), else the terminal. */
+  async passphrase(prompt = 'Passphrase: '): Promise<string> {
+    if (this.options.passphraseFile !== undefined) return readPassphraseSpec(this.options.passphraseFile);
+    this.refuseToPrompt('the passphrase');
+    return ask(prompt, { hidden: true });
+  }
+
+  /** A new passphrase: from a spec, else asked twice on the terminal. */
+  async newPassphrase(spec: string | undefined, what = 'new passphrase'): Promise<string> {
+    if (spec !== undefined) return readPassphraseSpec(spec, what);
+    this.refuseToPrompt(`the ${what}`);
+    const first = await ask(`Choose the ${what}: `, { hidden: true });
+    const second = await ask(`Type it again: `, { hidden: true });
+    if (first !== second) throw new CaliopError('passphrase_rejected', 'the two passphrases differ');
+    return first;
+  }
+
+  refuseToPrompt(what: string): void {
+    if (this.batch) {
+      throw new CaliopError('confirmation_required', `${what} is needed and --batch never prompts`, {
+        hint: 'give it with --passphrase-file FILE (or @ENV:NAME, @FD:N)',
+      });
+    }
+  }
+
+  /** Unlocks the stick's vault; asks again on a wrong passphrase when interactive. */
+  async unlock(): Promise<StickSession> {
+    const { StickSession } = await import('../service/stick-session.js');
+    const stick = this.stick();
+    const interactive = this.options.passphraseFile === undefined;
+    for (let attempt = 1; ; attempt += 1) {
+      const passphrase = await this.passphrase();
+      try {
+        return await StickSession.unlock(stick, passphrase);
+      } catch (error) {
+        if (interactive && attempt < 3 && isCaliopError(error, 'wrong_passphrase')) {
+          tell('caliop: wrong passphrase, try again (there is no limit on attempts)');
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+}

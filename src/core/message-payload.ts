@@ -1,0 +1,86 @@
+// The plaintext inside every Caliop message (docs/message-payload.md): an RFC 5322
+// message whose headers travel inside the encryption ("protected headers",
+// draft-autocrypt-lamps-protected-headers), so the relay never sees the subject.
+
+export interface MessagePayload {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly subject: string;
+  /** RFC 3339 / ISO 8601 date the sender stamped. */
+  readonly date: string;
+  readonly messageId: string;
+  readonly body: string;
+}
+
+const CRLF = '\r\n';
+
+function headerValue(value: string): string {
+  // RFC 5322 §2.2: header fields are single lines here; no CR/LF may be injected.
+  return value.replace(/[\r\n]+/g, ' ').trim();
+}
+
+/** docs/message-payload.md §2. */
+export function formatPayload(payload: MessagePayload): string {
+  const headers = [
+    'Content-Type: text/plain; charset=utf-8; protected-headers="v1"',
+    'Content-Transfer-Encoding: 8bit',
+    `From: ${headerValue(payload.from)}`,
+    `To: ${payload.to.map(headerValue).join(', ')}`,
+    `Subject: ${headerValue(payload.subject)}`,
+    `Date: ${new Date(payload.date).toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <${headerValue(payload.messageId)}>`,
+  ];
+  const body = payload.body.replace(/\r?\n/g, CRLF);
+  return headers.join(CRLF) + CRLF + CRLF + body;
+}
+
+export interface ParsedPayload {
+  readonly headers: ReadonlyMap<string, string>;
+  readonly from: string | undefined;
+  readonly to: readonly string[];
+  readonly subject: string | undefined;
+  readonly date: string | undefined;
+  readonly messageId: string | undefined;
+  readonly body: string;
+  /** true when the Content-Type says protected-headers="v1". */
+  readonly protectedHeaders: boolean;
+}
+
+/** docs/message-payload.md §3: parses what formatPayload writes, and plain RFC 5322 text. */
+export function parsePayload(text: string): ParsedPayload {
+  const normalised = text.replace(/\r\n/g, '\n');
+  const split = normalised.indexOf('\n\n');
+  const looksLikeHeaders = split > 0 && /^[A-Za-z0-9-]+:/.test(normalised);
+  const headerText = looksLikeHeaders ? normalised.slice(0, split) : '';
+  const body = looksLikeHeaders ? normalised.slice(split + 2) : normalised;
+  const headers = new Map<string, string>();
+  let last: string | undefined;
+  for (const line of headerText.split('\n')) {
+    if (/^[ \t]/.test(line) && last !== undefined) {
+      headers.set(last, `${headers.get(last)} ${line.trim()}`); // RFC 5322 §2.2.3 unfolding
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    last = line.slice(0, colon).trim().toLowerCase();
+    if (!headers.has(last)) headers.set(last, line.slice(colon + 1).trim());
+  }
+  const date = headers.get('date');
+  const parsedDate = date === undefined ? undefined : new Date(date);
+  return {
+    headers,
+    from: headers.get('from'),
+    to: (headers.get('to') ?? '').split(',').map((part) => part.trim()).filter(Boolean),
+    subject: headers.get('subject'),
+    date: parsedDate && !Number.isNaN(parsedDate.getTime()) ? parsedDate.toISOString() : undefined,
+    messageId: headers.get('message-id')?.replace(/^<|>$/g, ''),
+    body,
+    protectedHeaders: /protected-headers\s*=\s*"?v1"?/i.test(headers.get('content-type') ?? ''),
+  };
+}
+
+/** Extracts the bare address from "Name <addr>" or "addr". */
+export function bareAddress(mailbox: string): string {
+  const angle = /<([^>]+)>/.exec(mailbox);
+  return (angle ? angle[1]! : mailbox).trim().toLowerCase();
+}

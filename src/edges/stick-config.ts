@@ -1,0 +1,35 @@
+// Reads and writes the stick's config.json (docs/stick-layout.md §3). Not secret.
+import { readFileSync } from 'node:fs';
+import { CaliopError } from '../errors.js';
+import { writeFileAtomically } from './atomic-file.js';
+import type { Stick } from './stick-locator.js';
+
+export interface StickConfig {
+  relay?: { url: string; pin?: string };
+  releaseCert?: string;
+  [field: string]: unknown;
+}
+
+export function readStickConfig(stick: Stick): StickConfig {
+  let text: string;
+  try {
+    text = readFileSync(stick.configPath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new CaliopError('file_unreadable', `could not read ${stick.configPath}`, { cause: error });
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as StickConfig;
+  } catch (error) {
+    throw new CaliopError('file_unreadable', `${stick.configPath} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+      hint: 'fix the file by hand, or remove it and run "caliop init --server URL" again',
+    });
+  }
+}
+
+export async function writeStickConfig(stick: Stick, config: StickConfig): Promise<void> {
+  await writeFileAtomically(stick.configPath, new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+}

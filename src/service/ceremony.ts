@@ -1,0 +1,220 @@
+// The offline key ceremony (docs/ceremony.md) and its twin, recovery: the steps in
+// order, shared by `caliop init`, `caliop recover` and the UI's wizard. The face
+// supplies a CeremonyDialog for the questions; randomness, clock and network
+// verdict come from the edges.
+import { existsSync, mkdirSync } from 'node:fs';
+import { chooseBackupCheckPositions, checkBackupWords } from '../core/backup-check.js';
+import { ceremonyCreationDate, deriveIdentity, SEED_BYTES } from '../core/key-derivation.js';
+import type { NetworkVerdict } from '../core/network-state.js';
+import { assessPassphrase, type PassphraseAssessment } from '../core/passphrase-strength.js';
+import { formatRecoverySheet, phraseFromSeed } from '../core/recovery-sheet.js';
+import { newVaultContents, type CeremonyRecord } from '../core/vault-contents.js';
+import type { KdfParams } from '../core/vault-format.js';
+import { CaliopError } from '../errors.js';
+import { calibrateKdf } from '../edges/argon2id.js';
+import type { Stick } from '../edges/stick-locator.js';
+import { createVault } from '../edges/vault-file.js';
+import { encodeVaultContents } from '../core/vault-contents.js';
+import { StickSession } from './stick-session.js';
+
+export type CeremonyStep = 'network-check' | 'passphrase-check' | 'seed' | 'derivation' | 'backup-check' | 'calibration' | 'sealing' | 'done';
+
+export interface CeremonyDialog {
+  /** Shows the recovery phrase and sheet once; resolves when the user has written it down. */
+  showRecovery(recovery: { words: readonly string[]; sheet: string }): Promise<void>;
+  /** Asks for the words at these 1-based positions; null when it cannot ask (--batch). */
+  askBackupWords(positions: readonly number[]): Promise<string[] | null>;
+  /** A weak passphrase was given: explain it, and say whether the user keeps it anyway. */
+  confirmWeakPassphrase(assessment: PassphraseAssessment): Promise<boolean>;
+  progress(step: CeremonyStep): void;
+}
+
+export interface CeremonyInput {
+  readonly stick: Stick;
+  readonly name: string;
+  readonly email: string;
+  readonly passphrase: string;
+  readonly allowOnline: boolean;
+  readonly network: NetworkVerdict;
+  readonly now: Date;
+  readonly random: (length: number) => Uint8Array;
+  readonly dialog: CeremonyDialog;
+  readonly language?: 'en' | 'fr';
+  /** Fixed KDF parameters; otherwise calibrated on this machine (docs/vault-format.md). */
+  readonly kdf?: KdfParams;
+}
+
+export interface CeremonyResult {
+  readonly fingerprint: string;
+  readonly recoveryPhrase: readonly string[];
+  readonly recoverySheet: string;
+  readonly revocationCertificate: string;
+  readonly armoredCert: string;
+  readonly ceremony: CeremonyRecord;
+  readonly kdf: KdfParams;
+  readonly session: StickSession;
+}
+
+function refuseExistingVault(stick: Stick): void {
+  if (existsSync(stick.vaultPath)) {
+    throw new CaliopError('stick_already_initialised', `a vault already exists at ${stick.vaultPath}`);
+  }
+}
+
+/** docs/ceremony.md §8.1: keys are made offline unless the user accepts the risk. */
+function checkNetwork(network: NetworkVerdict, allowOnline: boolean): void {
+  if (network.online && !allowOnline) {
+    throw new CaliopError('online_refused', `refusing to generate keys while this machine is online (${network.evidence.join('; ')})`);
+  }
+}
+
+async function checkPassphrase(passphrase: string, userInputs: string[], dialog: CeremonyDialog): Promise<void> {
+  if (passphrase.length === 0) throw new CaliopError('passphrase_rejected', 'the passphrase is empty');
+  const assessment = await assessPassphrase(passphrase, userInputs);
+  if (assessment.weak && !(await dialog.confirmWeakPassphrase(assessment))) {
+    throw new CaliopError('passphrase_rejected', 'the passphrase is weak and was not confirmed');
+  }
+}
+
+interface SealInput {
+  readonly stick: Stick;
+  readonly seed: Uint8Array;
+  readonly creationDate: Date;
+  readonly name: string;
+  readonly email: string;
+  readonly passphrase: string;
+  readonly ceremony: CeremonyRecord;
+  readonly random: (length: number) => Uint8Array;
+  readonly kdf: KdfParams | undefined;
+  readonly language: 'en' | 'fr';
+  readonly progress: (step: CeremonyStep) => void;
+}
+
+async function sealNewVault(input: SealInput, fingerprint: string): Promise<{ session: StickSession; kdf: KdfParams }> {
+  input.progress('calibration');
+  const kdf = input.kdf ?? (await calibrateKdf());
+  input.progress('sealing');
+  mkdirSync(input.stick.vaultDir, { recursive: true });
+  const contents = newVaultContents(
+    {
+      seedHex: Buffer.from(input.seed).toString('hex'),
+      creationDate: input.creationDate.toISOString(),
+      name: input.name,
+      email: input.email,
+      fingerprint,
+      ceremony: input.ceremony,
+    },
+    input.language,
+  );
+  const handle = await createVault(input.stick.vaultPath, new TextEncoder().encode(input.passphrase), encodeVaultContents(contents), kdf, input.random);
+  return { session: StickSession.fromCreated(input.stick, handle, contents), kdf };
+}
+
+/** `caliop init`: docs/ceremony.md §8, in this order. */
+export async function runCeremony(input: CeremonyInput): Promise<CeremonyResult> {
+  const { dialog } = input;
+  refuseExistingVault(input.stick);
+  dialog.progress('network-check');
+  checkNetwork(input.network, input.allowOnline);
+  dialog.progress('passphrase-check');
+  await checkPassphrase(input.passphrase, [input.name, input.email], dialog);
+
+  dialog.progress('seed');
+  const seed = input.random(SEED_BYTES);
+  const creationDate = ceremonyCreationDate(input.now);
+  dialog.progress('derivation');
+  const identity = await deriveIdentity({ seed, name: input.name, email: input.email, creationDate });
+
+  const words = phraseFromSeed(seed);
+  const sheet = formatRecoverySheet({ words, creationDate, name: input.name, email: input.email, fingerprint: identity.fingerprint });
+  await dialog.showRecovery({ words, sheet });
+
+  dialog.progress('backup-check');
+  const positions = chooseBackupCheckPositions(input.random(64));
+  const answers = await dialog.askBackupWords(positions);
+  if (answers !== null && !checkBackupWords(words, positions, answers)) {
+    throw new CaliopError('backup_check_failed');
+  }
+
+  const ceremony: CeremonyRecord = {
+    performedAt: input.now.toISOString(),
+    offline: !input.network.online,
+    allowedOnline: input.network.online && input.allowOnline,
+    networkEvidence: [...input.network.evidence],
+    kind: 'init',
+    backupChecked: answers !== null,
+  };
+  const { session, kdf } = await sealNewVault(
+    { ...input, seed, creationDate, ceremony, kdf: input.kdf, language: input.language ?? 'en', progress: dialog.progress },
+    identity.fingerprint,
+  );
+  seed.fill(0);
+  dialog.progress('done');
+  return {
+    fingerprint: identity.fingerprint,
+    recoveryPhrase: words,
+    recoverySheet: sheet,
+    revocationCertificate: identity.revocationCertificate,
+    armoredCert: identity.armoredCert,
+    ceremony,
+    kdf,
+    session,
+  };
+}
+
+export interface RecoveryInput {
+  readonly stick: Stick;
+  readonly seed: Uint8Array;
+  readonly creationDate: Date;
+  readonly name: string;
+  readonly email: string;
+  /** When the sheet carries it: the rebuilt key must match (docs/ceremony.md §7). */
+  readonly expectedFingerprint: string | undefined;
+  readonly passphrase: string;
+  readonly allowOnline: boolean;
+  readonly network: NetworkVerdict;
+  readonly now: Date;
+  readonly random: (length: number) => Uint8Array;
+  readonly dialog: Pick<CeremonyDialog, 'confirmWeakPassphrase' | 'progress'>;
+  readonly kdf?: KdfParams;
+}
+
+/** `caliop recover`: rebuilds the identical key on an empty stick (docs/ceremony.md §7). */
+export async function recoverStick(input: RecoveryInput): Promise<Omit<CeremonyResult, 'recoveryPhrase' | 'recoverySheet'>> {
+  const { dialog } = input;
+  refuseExistingVault(input.stick);
+  dialog.progress('network-check');
+  checkNetwork(input.network, input.allowOnline);
+  dialog.progress('passphrase-check');
+  await checkPassphrase(input.passphrase, [input.name, input.email], { ...dialog, showRecovery: async () => {}, askBackupWords: async () => null });
+  dialog.progress('derivation');
+  const identity = await deriveIdentity({ seed: input.seed, name: input.name, email: input.email, creationDate: input.creationDate });
+  if (input.expectedFingerprint !== undefined && input.expectedFingerprint !== identity.fingerprint) {
+    throw new CaliopError(
+      'recovery_invalid',
+      `the rebuilt key has the fingerprint ${identity.fingerprint}, but the sheet says ${input.expectedFingerprint}`,
+      { hint: 'check the creation date, the name and the address on the sheet: they must be exactly as written at the ceremony' },
+    );
+  }
+  const ceremony: CeremonyRecord = {
+    performedAt: input.now.toISOString(),
+    offline: !input.network.online,
+    allowedOnline: input.network.online && input.allowOnline,
+    networkEvidence: [...input.network.evidence],
+    kind: 'recover',
+    backupChecked: true,
+  };
+  const { session, kdf } = await sealNewVault(
+    { ...input, ceremony, kdf: input.kdf, language: 'en', progress: dialog.progress },
+    identity.fingerprint,
+  );
+  dialog.progress('done');
+  return {
+    fingerprint: identity.fingerprint,
+    revocationCertificate: identity.revocationCertificate,
+    armoredCert: identity.armoredCert,
+    ceremony,
+    kdf,
+    session,
+  };
+}

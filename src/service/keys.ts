@@ -1,0 +1,85 @@
+// Your own key: what `caliop key show` reports, export, passphrase change.
+import * as openpgp from 'openpgp';
+import { assessPassphrase } from '../core/passphrase-strength.js';
+import type { CeremonyRecord } from '../core/vault-contents.js';
+import type { KdfParams } from '../core/vault-format.js';
+import { CaliopError } from '../errors.js';
+import { readStickConfig } from '../edges/stick-config.js';
+import type { StickSession } from './stick-session.js';
+
+export interface SubkeyDescription {
+  readonly fingerprint: string;
+  readonly algorithm: string;
+  readonly usage: string[];
+  readonly expiresAt: string | null;
+}
+
+export interface KeyDescription {
+  readonly name: string;
+  readonly email: string;
+  readonly fingerprint: string;
+  readonly createdAt: string;
+  readonly subkeys: SubkeyDescription[];
+  readonly ceremony: CeremonyRecord;
+  readonly kdf: KdfParams;
+  readonly relay: { url: string; pin?: string; address?: string } | null;
+}
+
+function usageOf(flags: number): string[] {
+  const usage: string[] = [];
+  if (flags & openpgp.enums.keyFlags.certifyKeys) usage.push('certify');
+  if (flags & openpgp.enums.keyFlags.signData) usage.push('sign');
+  if (flags & (openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage)) usage.push('encrypt');
+  if (flags & openpgp.enums.keyFlags.authentication) usage.push('authenticate');
+  return usage;
+}
+
+function algorithmOf(key: openpgp.PublicKey | openpgp.Subkey): string {
+  const info = key.getAlgorithmInfo();
+  return 'curve' in info && info.curve ? `${info.algorithm}/${info.curve}` : info.algorithm;
+}
+
+export async function describeKey(session: StickSession): Promise<KeyDescription> {
+  const identity = await session.identity();
+  const subkeys: SubkeyDescription[] = [];
+  for (const subkey of identity.publicKey.subkeys) {
+    const binding = subkey.bindingSignatures[0];
+    const expiration = await subkey.getExpirationTime();
+    subkeys.push({
+      fingerprint: subkey.getFingerprint().toUpperCase(),
+      algorithm: algorithmOf(subkey),
+      usage: usageOf(binding?.keyFlags?.[0] ?? 0),
+      expiresAt: expiration instanceof Date ? expiration.toISOString() : null,
+    });
+  }
+  const config = readStickConfig(session.stick);
+  const account = session.contents.relayAccount;
+  const { algorithm, memoryKiB, passes, parallelism } = session.kdf;
+  return {
+    name: session.contents.identity.name,
+    email: session.contents.identity.email,
+    fingerprint: identity.fingerprint,
+    createdAt: session.contents.identity.creationDate,
+    subkeys,
+    ceremony: session.contents.identity.ceremony,
+    kdf: { algorithm, memoryKiB, passes, parallelism },
+    relay: config.relay ? { url: config.relay.url, ...(config.relay.pin ? { pin: config.relay.pin } : {}), ...(account ? { address: account.address } : {}) } : null,
+  };
+}
+
+/** The secret key for another OpenPGP program, protected (S2K iterated+salted, which gpg 2.2 reads). */
+export async function exportProtectedSecretKey(session: StickSession, passphrase: string): Promise<string> {
+  const identity = await session.identity();
+  const protectedKey = await openpgp.encryptKey({ privateKey: identity.privateKey, passphrase, config: { s2kType: openpgp.enums.s2k.iterated } });
+  return protectedKey.armor();
+}
+
+export async function changePassphrase(session: StickSession, next: string, options: { acceptWeak: boolean }): Promise<void> {
+  const assessment = await assessPassphrase(next, [session.contents.identity.name, session.contents.identity.email]);
+  if (assessment.weak && !options.acceptWeak) {
+    throw new CaliopError('passphrase_rejected', `the new passphrase is weak: ${assessment.warning?.en ?? 'it is easy to guess'}`, {
+      hint: 'choose a longer one, or pass --accept-weak-passphrase',
+    });
+  }
+  await session.changePassphrase(next);
+}
