@@ -1,0 +1,249 @@
+#!/usr/bin/env node
+// caliop-flash: the flashing station's two faces over one pipeline
+// (docs/flashing-station.md). Linux only; never part of the stick executable.
+//
+//   caliop-flash flash --image FILE --target DEV [--target DEV …] [--yes] [--json]
+//   caliop-flash station [--image FILE] [--json] [--yes]
+//
+// Errors go to stderr as "caliop-flash: error: …" / "caliop-flash: hint: …",
+// with the exit codes of src/errors.ts.
+
+import { createInterface } from 'node:readline';
+import { resolve } from 'node:path';
+
+import { Command, CommanderError, Option } from 'commander';
+
+import { CaliopError, ERROR_TABLE, isCaliopError } from '../errors.js';
+import type { CandidateDrive } from './drive-list.js';
+import { createDriveWatcher } from './drive-watcher.js';
+import { appendFlashLog } from './flash-log.js';
+import { describeNamedTarget, detectDrives } from './lsblk.js';
+import { exitCodeOf, flashTargets, openImage, type FlashImage, type FlashResult } from './pipeline.js';
+import { FlashStation } from './station.js';
+
+const PROGRAM = 'caliop-flash';
+const DEFAULT_IMAGE = 'dist/caliop.img';
+const DEFAULT_LOG = 'flash-log.jsonl';
+
+function printError(error: unknown): number {
+  if (isCaliopError(error)) {
+    process.stderr.write(`${PROGRAM}: error: ${error.message}\n${PROGRAM}: hint: ${error.hint}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${PROGRAM}: error: ${ERROR_TABLE.internal.message}: ${message}\n${PROGRAM}: hint: ${ERROR_TABLE.internal.hint}\n`);
+  return ERROR_TABLE.internal.exit;
+}
+
+/** Asks one yes/no question on stderr and reads the answer from stdin (a terminal or a pipe). */
+async function confirm(question: string): Promise<boolean> {
+  const reader = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true });
+  try {
+    const answer = await new Promise<string | undefined>((resolveAnswer) => {
+      reader.once('close', () => resolveAnswer(undefined));
+      reader.question(question, resolveAnswer);
+    });
+    if (answer === undefined) {
+      throw new CaliopError('confirmation_required', 'no answer to the question before the first write', { hint: 'answer "yes", or pass --yes' });
+    }
+    return answer.trim().toLowerCase() === 'yes';
+  } finally {
+    reader.close();
+  }
+}
+
+function describeDrive(drive: CandidateDrive): string {
+  const name = [drive.vendor, drive.model].filter((part) => part !== '').join(' ') || drive.type;
+  return `${drive.path} (${name}, ${(drive.sizeBytes / 1000 ** 3).toFixed(2)} GB${drive.serial === '' ? '' : `, serial ${drive.serial}`})`;
+}
+
+function humanResult(result: FlashResult): string {
+  if (result.result === 'ok') {
+    return `${result.target}: ok, ${result.bytesWritten} bytes written in ${result.writeSeconds} s, verified in ${result.verifySeconds} s (SHA-256 ${result.sha256})\n`;
+  }
+  return `${result.target}: failed while ${result.step}: ${result.error?.message ?? 'unknown error'}\n`;
+}
+
+interface FlashCommandOptions {
+  image: string;
+  target: string[];
+  yes: boolean;
+  json: boolean;
+  force: boolean;
+  log: string;
+  eject: boolean;
+}
+
+async function runFlash(options: FlashCommandOptions): Promise<number> {
+  const image = await openImage(resolve(options.image));
+  const drives: CandidateDrive[] = [];
+  for (const path of options.target) {
+    drives.push(await describeNamedTarget(path, { force: options.force, imageSizeBytes: image.sizeBytes }));
+  }
+  const refused = drives.filter((drive) => drive.refusal !== undefined);
+  if (refused.length > 0) {
+    // Nothing is written when any named target is refused: a mistyped target may hide another.
+    const firstRefused = refused[0] as CandidateDrive;
+    if (options.json) {
+      for (const drive of drives) {
+        const detail = drive.refusal?.detail ?? `not written because ${firstRefused.path} was refused`;
+        process.stdout.write(JSON.stringify(refusedResult(image, drive, detail)) + '\n');
+      }
+    }
+    for (const drive of refused) process.stderr.write(`${PROGRAM}: error: ${ERROR_TABLE.flash_target_refused.message}: ${drive.refusal?.detail}\n`);
+    const hint = refused.some((drive) => drive.refusal?.reason === 'larger_than_128gb') ? 'pass --force for a drive over 128 GB you really mean to erase' : ERROR_TABLE.flash_target_refused.hint;
+    process.stderr.write(`${PROGRAM}: hint: ${hint}; nothing was written\n`);
+    return ERROR_TABLE.flash_target_refused.exit;
+  }
+
+  if (!options.yes) {
+    const list = drives.map((drive) => `  ${describeDrive(drive)}\n`).join('');
+    const agreed = await confirm(`${PROGRAM}: everything on these drives will be ERASED and replaced by ${image.path}:\n${list}Type "yes" to go on: `);
+    if (!agreed) throw new CaliopError('confirmation_required', 'not confirmed: nothing was written', { hint: 'answer "yes", or pass --yes' });
+  }
+
+  const logPath = resolve(options.log);
+  const results = await flashTargets(image, drives, {
+    eject: options.eject,
+    onResult: (result) => {
+      process.stdout.write(options.json ? JSON.stringify(result) + '\n' : humanResult(result));
+    },
+  });
+  for (const result of results) await appendFlashLog(logPath, image, result);
+  for (const result of results) {
+    if (result.error !== undefined) process.stderr.write(`${PROGRAM}: error: ${result.error.message}\n${PROGRAM}: hint: ${result.error.hint}\n`);
+  }
+  return exitCodeOf(results);
+}
+
+function refusedResult(image: FlashImage, drive: CandidateDrive, detail: string): FlashResult {
+  const now = new Date().toISOString();
+  const spec = ERROR_TABLE.flash_target_refused;
+  return {
+    target: drive.path,
+    serial: drive.serial,
+    vendor: drive.vendor,
+    model: drive.model,
+    sizeBytes: drive.sizeBytes,
+    result: 'failed',
+    step: 'checking',
+    error: { code: 'flash_target_refused', exit: spec.exit, message: detail, hint: spec.hint },
+    bytesWritten: 0,
+    writeSeconds: 0,
+    verifySeconds: 0,
+    sha256: '',
+    imageSha256: image.sha256,
+    ejected: 'skipped',
+    startedAt: now,
+    finishedAt: now,
+  };
+}
+
+interface StationCommandOptions {
+  image: string;
+  yes: boolean;
+  json: boolean;
+  force: boolean;
+  log: string;
+  eject: boolean;
+}
+
+async function runStation(options: StationCommandOptions): Promise<number> {
+  const image = await openImage(resolve(options.image));
+  if (!options.yes) {
+    const agreed = await confirm(
+      `${PROGRAM}: from now on, every USB stick you plug in will be ERASED and written with ${image.path}.\n` +
+        `Sticks already plugged in are left alone. Type "yes" to start: `,
+    );
+    if (!agreed) throw new CaliopError('confirmation_required', 'not confirmed: the station did not start', { hint: 'answer "yes", or pass --yes' });
+  }
+  const watcher = createDriveWatcher({ listDrives: () => detectDrives({ force: options.force, imageSizeBytes: image.sizeBytes }) });
+  const station = new FlashStation({ image, watcher, logPath: resolve(options.log), flashOptions: { eject: options.eject } });
+  const results: FlashResult[] = [];
+  station.on('result', (result) => results.push(result));
+
+  let unmount: (() => void) | undefined;
+  if (options.json) {
+    station.on('change', (_state, event) => {
+      if (event.type === 'progress' && event.progress.bytesDone !== 0) return; // one line per step, not per chunk
+      const line = event.type === 'progress' ? { event: 'step', target: event.progress.target, step: event.progress.step } : { event: event.type, ...('drive' in event ? { drive: event.drive } : {}), ...('result' in event ? { result: event.result } : {}) };
+      process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
+    });
+    station.on('error', (error) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), event: 'error', message: String(error) }) + '\n'));
+  } else {
+    const [{ render }, { createElement }, { StationApp }] = await Promise.all([import('ink'), import('react'), import('./ui/StationApp.js')]);
+    const instance = render(createElement(StationApp, { station }), { exitOnCtrlC: false });
+    unmount = () => instance.unmount();
+  }
+  await station.start();
+
+  await new Promise<void>((resolveStop) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolveStop();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    // Ink puts stdin in raw mode: Ctrl-C arrives as a byte, not a signal.
+    if (!options.json && process.stdin.isTTY) {
+      process.stdin.on('data', (data: Buffer) => {
+        if (data.includes(3)) onSignal();
+      });
+    }
+  });
+  await station.stop();
+  unmount?.();
+  return exitCodeOf(results);
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command(PROGRAM)
+    .description('Writes the Caliop stick image to USB sticks and verifies each by reading it back (Linux, as root)')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `${PROGRAM}: ${text}` : text) });
+
+  program
+    .command('flash')
+    .description('write and verify the named drives, then exit (loop devices accepted here only)')
+    .requiredOption('--image <file>', 'the image to write')
+    .addOption(new Option('--target <device>', 'a whole drive to erase and write; repeat for several').argParser((value: string, previous: string[] = []) => [...previous, value]).makeOptionMandatory())
+    .option('--yes', 'do not ask before writing', false)
+    .option('--json', 'one JSON result per target on stdout', false)
+    .option('--force', 'accept drives over 128 GB', false)
+    .option('--log <file>', 'append one JSON line per drive to this file', DEFAULT_LOG)
+    .option('--no-eject', 'leave the drives powered on')
+    .action(async (options: FlashCommandOptions) => setExit(await runFlash(options)));
+
+  program
+    .command('station')
+    .description('wait for USB sticks and write the image to each one plugged in')
+    .option('--image <file>', 'the image to write', DEFAULT_IMAGE)
+    .option('--yes', 'do not ask before the first write of the session', false)
+    .option('--json', 'a JSON-lines log on stdout instead of the live view', false)
+    .option('--force', 'accept drives over 128 GB', false)
+    .option('--log <file>', 'append one JSON line per stick to this file', DEFAULT_LOG)
+    .option('--no-eject', 'leave the sticks powered on')
+    .action(async (options: StationCommandOptions) => setExit(await runStation(options)));
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  if (process.platform !== 'linux') return printError(new CaliopError('flash_linux_only'));
+  let exitCode = 0;
+  try {
+    await buildProgram((code) => {
+      exitCode = code;
+    }).parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : ERROR_TABLE.usage.exit;
+    }
+    return printError(error);
+  }
+  return exitCode;
+}
+
+process.exitCode = await main(process.argv.slice(2));
+// The station leaves timers and the usb-detection monitor behind once stopped.
+process.exit();

@@ -1,0 +1,92 @@
+// The flashing station's use case (docs/flashing-station.md §At an event):
+// waits for sticks, writes the image to each one as it arrives (several at
+// once), verifies, ejects and logs it. It never prints: the Ink view and the
+// --json face subscribe to its events.
+
+import { EventEmitter } from 'node:events';
+
+import { isShownByStation, type CandidateDrive } from './drive-list.js';
+import type { DriveWatcher } from './drive-watcher.js';
+import { appendFlashLog } from './flash-log.js';
+import { flashTarget, type FlashImage, type FlashOptions, type FlashProgress, type FlashResult } from './pipeline.js';
+import { initialStationState, isBusy, reduceStation, type StationEvent, type StationState } from './station-state.js';
+
+export interface FlashStationOptions {
+  readonly image: FlashImage;
+  readonly watcher: DriveWatcher;
+  /** Appends one JSON line per stick; undefined: no log file. */
+  readonly logPath?: string;
+  readonly flashOptions?: Omit<FlashOptions, 'onProgress' | 'onResult'>;
+}
+
+export interface FlashStationEvents {
+  change: [state: StationState, event: StationEvent];
+  result: [result: FlashResult];
+  error: [error: unknown];
+}
+
+export class FlashStation extends EventEmitter<FlashStationEvents> {
+  private state: StationState;
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(private readonly options: FlashStationOptions) {
+    super();
+    this.state = initialStationState(options.image, false);
+  }
+
+  getState(): StationState {
+    return this.state;
+  }
+
+  private dispatch(event: StationEvent): void {
+    this.state = reduceStation(this.state, event);
+    this.emit('change', this.state, event);
+  }
+
+  /** Starts watching. Drives plugged in before this are shown as 'present' and never written. */
+  async start(): Promise<void> {
+    const { watcher } = this.options;
+    watcher.on('arrived', (drive) => this.onArrived(drive));
+    watcher.on('removed', (drive) => {
+      if (isShownByStation(drive)) this.dispatch({ type: 'removed', drive });
+    });
+    watcher.on('error', (error) => this.emit('error', error));
+    const present = await watcher.start();
+    this.state = { ...this.state, usesUsbDetection: watcher.usesUsbDetection };
+    for (const drive of present) if (isShownByStation(drive)) this.dispatch({ type: 'present', drive });
+  }
+
+  private onArrived(drive: CandidateDrive): void {
+    if (!isShownByStation(drive)) return; // system drives and loop devices are never offered
+    if (isBusy(this.state, drive.path)) return;
+    this.dispatch({ type: 'arrived', drive });
+    if (drive.refusal !== undefined) return;
+    const job = this.flash(drive).finally(() => this.running.delete(job));
+    this.running.add(job);
+  }
+
+  private async flash(drive: CandidateDrive): Promise<void> {
+    const result = await flashTarget(this.options.image, drive, {
+      ...this.options.flashOptions,
+      onProgress: (progress: FlashProgress) => this.dispatch({ type: 'progress', progress }),
+    });
+    if (this.options.logPath !== undefined) {
+      await appendFlashLog(this.options.logPath, this.options.image, result).catch((error: unknown) => this.emit('error', error));
+    }
+    this.dispatch({ type: 'result', result });
+    this.emit('result', result);
+  }
+
+  /** Resolves when every stick being written is done. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  }
+
+  /** Stops watching, waits for the sticks being written, and returns the final state. */
+  async stop(): Promise<StationState> {
+    await this.options.watcher.stop();
+    await this.idle();
+    this.dispatch({ type: 'stopped' });
+    return this.state;
+  }
+}
