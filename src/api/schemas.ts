@@ -1,0 +1,131 @@
+// The narrow API's request and response bodies (docs/api.md). The relay validates
+// every request with these schemas and the client validates every response with
+// them; docs/api.openapi.json is generated from them (scripts/make-openapi.ts).
+//
+// Requests are strict: an unknown field is a 400 (docs/api.md §5.2). Responses
+// are read leniently (unknown fields are dropped) so a relay may add fields.
+
+import { z } from 'zod';
+import { ArrivalFactsSchema } from './facts.js';
+import { AddressSchema, CursorSchema, MessageIdSchema } from './schemas-common.js';
+
+export { AddressSchema, CursorSchema, MessageIdSchema } from './schemas-common.js';
+export { ArrivalFactsSchema, InternalArrivalFactsSchema, TransportFactsSchema } from './facts.js';
+export type { ArrivalFacts, InternalArrivalFacts, TransportFacts } from './facts.js';
+
+/** docs/api.md §5.3: hard protocol ceilings; a relay's configured limits are at most these. */
+export const PROTOCOL_LIMITS = {
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxRecipients: 100,
+  maxPageSize: 1000,
+  maxCertBytes: 256 * 1024,
+  maxProofSignatureBytes: 16 * 1024,
+  maxInviteTokenLength: 200,
+} as const;
+
+// ---- §5.1 errors -----------------------------------------------------------
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    /** A stable machine-readable code (docs/api.md §5.2 lists them). */
+    code: z.string(),
+    /** A sentence for humans; never contains message content or secrets. */
+    message: z.string(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+// ---- §6.1 relay info ---------------------------------------------------------
+
+export const RelayInfoSchema = z.object({
+  apiVersion: z.literal(1),
+  /** The relay's mail domain: addresses are `local@domain`; signed into every request (§4.2). */
+  domain: z.string(),
+  inviteRequired: z.boolean(),
+  limits: z.object({
+    maxMessageBytes: z.number().int().positive(),
+    maxRecipients: z.number().int().positive(),
+    maxPageSize: z.number().int().positive(),
+  }),
+});
+export type RelayInfo = z.infer<typeof RelayInfoSchema>;
+
+// ---- §6.2 enrolment ----------------------------------------------------------
+
+export const EnrolRequestSchema = z.strictObject({
+  address: AddressSchema,
+  /** The user's OpenPGP certificate (v4, public only), ASCII-armored. */
+  armoredCert: z.string().min(1).max(PROTOCOL_LIMITS.maxCertBytes),
+  /** Detached ASCII-armored OpenPGP signature over the enrolment statement (§6.2). */
+  proofSignature: z.string().min(1).max(PROTOCOL_LIMITS.maxProofSignatureBytes),
+  /** Required when the relay runs with --invite-tokens. */
+  inviteToken: z.string().min(1).max(PROTOCOL_LIMITS.maxInviteTokenLength).optional(),
+});
+export type EnrolRequest = z.infer<typeof EnrolRequestSchema>;
+
+export const EnrolResponseSchema = z.object({
+  address: AddressSchema,
+  /** Upper-case hex fingerprint of the enrolled certificate. */
+  certFingerprint: z.string().regex(/^[0-9A-F]{40}$/),
+  /** The device key, base64url. */
+  devicePublicKey: z.string(),
+  enrolledAt: z.iso.datetime(),
+});
+export type EnrolResponse = z.infer<typeof EnrolResponseSchema>;
+
+// ---- §7 key directory ----------------------------------------------------------
+
+export const CertResponseSchema = z.object({
+  address: AddressSchema,
+  armoredCert: z.string(),
+});
+export type CertResponse = z.infer<typeof CertResponseSchema>;
+
+// ---- §8 messages --------------------------------------------------------------
+
+export const SubmitRequestSchema = z.strictObject({
+  /** Addresses of this relay; one mailbox entry is made for each (duplicates are merged). */
+  to: z.array(AddressSchema).min(1).max(PROTOCOL_LIMITS.maxRecipients),
+  /** The OpenPGP message exactly as the sender encrypted it, ASCII-armored. */
+  armoredMessage: z.string().min(1).max(PROTOCOL_LIMITS.maxMessageBytes),
+});
+export type SubmitRequest = z.infer<typeof SubmitRequestSchema>;
+
+export const SubmitResponseSchema = z.object({
+  /** The submission's id (each recipient's mailbox entry has its own id). */
+  id: MessageIdSchema,
+  recipients: z.array(AddressSchema),
+  size: z.number().int().nonnegative(),
+  receivedAt: z.iso.datetime(),
+});
+export type SubmitResponse = z.infer<typeof SubmitResponseSchema>;
+
+/** Query of GET /v1/messages (query values are strings on the wire). */
+export const ListQuerySchema = z.strictObject({
+  after: CursorSchema.optional(),
+  limit: z.string().regex(/^[1-9][0-9]{0,3}$/, 'must be an integer from 1 to 1000').optional(),
+});
+export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+export const MessageSummarySchema = z.object({
+  id: MessageIdSchema,
+  /** The sender's address (the submitting account), as the relay observed it. */
+  from: AddressSchema,
+  to: z.array(AddressSchema),
+  /** Size of armoredMessage in bytes. */
+  size: z.number().int().nonnegative(),
+  facts: ArrivalFactsSchema,
+});
+export type MessageSummary = z.infer<typeof MessageSummarySchema>;
+
+export const ListResponseSchema = z.object({
+  messages: z.array(MessageSummarySchema),
+  /** Pass as `after` to get the next page; null when this page is the last. */
+  nextCursor: CursorSchema.nullable(),
+});
+export type ListResponse = z.infer<typeof ListResponseSchema>;
+
+export const MessageResponseSchema = MessageSummarySchema.extend({
+  armoredMessage: z.string(),
+});
+export type MessageResponse = z.infer<typeof MessageResponseSchema>;

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// caliop-relay: the reference relay of the narrow API (docs/api.md §10).
+// Prints one line on stdout when ready:
+//   caliop-relay: listening on https://HOST:PORT pin sha256/BASE64
+// and one JSON line per request on stderr.
+
+import { serve, type ServerType } from '@hono/node-server';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createRelayApp } from './app.js';
+import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
+import { readInviteTokens } from './invite-tokens.js';
+import { parseRelayOptions, RELAY_USAGE, RelayUsageError, type RelayOptions } from './options.js';
+import { openRelayDatabase } from './store/database.js';
+import { RelayStore } from './store/relay-store.js';
+
+function logLine(fields: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+}
+
+async function startRelay(options: RelayOptions): Promise<void> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const store = new RelayStore(openRelayDatabase(join(options.dataDir, 'relay.sqlite')));
+  if (options.inviteTokensFile !== null) readInviteTokens(options.inviteTokensFile); // fail at start if unreadable
+  const inviteTokensFile = options.inviteTokensFile;
+
+  const app = createRelayApp({
+    store,
+    domain: options.domain,
+    limits: options.limits,
+    // Re-read on each enrolment, so volunteers can add tokens without a restart.
+    inviteTokenDigests: inviteTokensFile === null ? null : () => readInviteTokens(inviteTokensFile),
+    clock: () => new Date(),
+    randomId: () => randomBytes(16).toString('base64url'),
+    logRequest: (line) => process.stderr.write(`${JSON.stringify(line)}\n`),
+    logInternalError: (error) =>
+      logLine({ event: 'internal_error', error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' }),
+  });
+
+  let tls: TlsMaterial | null = null;
+  if (options.tls.kind === 'dev') tls = ensureDevTls(options.dataDir, options.domain);
+  else if (options.tls.kind === 'files') tls = readTlsMaterial(options.tls.certFile, options.tls.keyFile);
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const created = serve(
+      {
+        fetch: app.fetch,
+        hostname: options.host,
+        port: options.port,
+        ...(tls === null
+          ? {}
+          : { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } }),
+      },
+      () => resolve(created),
+    );
+    created.once('error', reject);
+  });
+  server.on('error', (error) => logLine({ event: 'server_error', error: error.message }));
+
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tls === null ? 'http' : 'https'}://${host}:${address.port}`;
+  logLine({ event: 'started', url, domain: options.domain, inviteRequired: inviteTokensFile !== null });
+  process.stdout.write(`caliop-relay: listening on ${url}${tls === null ? '' : ` pin ${tls.pin}`}\n`);
+
+  const stop = (signal: string) => {
+    logLine({ event: 'stopping', signal });
+    server.close(() => {
+      store.close();
+      process.exit(0);
+    });
+    // Keep-alive connections would hold close() open.
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  let options;
+  try {
+    options = parseRelayOptions(argv);
+  } catch (error) {
+    if (!(error instanceof RelayUsageError)) throw error;
+    process.stderr.write(`caliop-relay: error: ${error.message}\n${RELAY_USAGE}\n`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    process.stdout.write(`${RELAY_USAGE}\n`);
+    return;
+  }
+  await startRelay(options);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`caliop-relay: error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

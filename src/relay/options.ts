@@ -1,0 +1,124 @@
+// caliop-relay's command line (docs/api.md §10): parsed and checked in one place.
+
+import { parseArgs } from 'node:util';
+import { isValidDomain } from '../api/address.js';
+import { PROTOCOL_LIMITS } from '../api/schemas.js';
+import { DEFAULT_LIMITS, type RelayLimits } from './relay-deps.js';
+
+export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --domain DOMAIN
+                    (--tls-cert FILE --tls-key FILE | --dev-tls | --insecure-http)
+                    [--invite-tokens FILE] [--max-message-bytes N] [--max-recipients N]
+                    [--max-page-size N] [--rate-burst N] [--rate-per-minute N]
+
+  --data DIR             folder for the database (and the --dev-tls certificate)
+  --listen HOST:PORT     address to listen on; port 0 picks a free port
+  --domain DOMAIN        the mail domain: addresses are LOCAL@DOMAIN
+  --tls-cert/--tls-key   PEM certificate chain and private key (production)
+  --dev-tls              self-signed certificate kept in DIR; its pin is printed
+  --insecure-http        plain HTTP, refused unless HOST is a loopback address (tests only)
+  --invite-tokens FILE   require an invite token to enrol (one per line, each usable once)
+  --max-message-bytes N  largest message (default ${DEFAULT_LIMITS.maxMessageBytes})
+  --max-recipients N     most recipients per message (default ${DEFAULT_LIMITS.maxRecipients})
+  --max-page-size N      most messages per list page (default ${DEFAULT_LIMITS.maxPageSize})
+  --rate-burst N         requests a device may make at once (default ${DEFAULT_LIMITS.rateBurst})
+  --rate-per-minute N    sustained requests per device per minute (default ${DEFAULT_LIMITS.ratePerMinute})`;
+
+export class RelayUsageError extends Error {
+  override readonly name = 'RelayUsageError';
+}
+
+export type RelayTls =
+  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
+  | { readonly kind: 'dev' }
+  | { readonly kind: 'none' };
+
+export interface RelayOptions {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly domain: string;
+  readonly tls: RelayTls;
+  readonly inviteTokensFile: string | null;
+  readonly limits: RelayLimits;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new RelayUsageError(`--listen must be HOST:PORT (e.g. 127.0.0.1:8443 or [::1]:0), not ${JSON.stringify(text)}`);
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+function positiveInteger(name: string, text: string | undefined, fallback: number, ceiling = Number.MAX_SAFE_INTEGER): number {
+  if (text === undefined) return fallback;
+  if (!/^[1-9][0-9]*$/.test(text) || Number(text) > ceiling) throw new RelayUsageError(`--${name} must be an integer from 1 to ${ceiling}`);
+  return Number(text);
+}
+
+export function parseRelayOptions(argv: readonly string[]): RelayOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        data: { type: 'string' },
+        listen: { type: 'string' },
+        domain: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'dev-tls': { type: 'boolean' },
+        'insecure-http': { type: 'boolean' },
+        'invite-tokens': { type: 'string' },
+        'max-message-bytes': { type: 'string' },
+        'max-recipients': { type: 'string' },
+        'max-page-size': { type: 'string' },
+        'rate-burst': { type: 'string' },
+        'rate-per-minute': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new RelayUsageError((error as Error).message);
+  }
+  if (values.help) return 'help';
+  if (!values.data) throw new RelayUsageError('--data DIR is required');
+  if (!values.listen) throw new RelayUsageError('--listen HOST:PORT is required');
+  if (!values.domain) throw new RelayUsageError('--domain DOMAIN is required');
+  const domain = values.domain.toLowerCase();
+  if (!isValidDomain(domain)) throw new RelayUsageError(`--domain ${JSON.stringify(values.domain)} is not a valid domain name`);
+  const { host, port } = parseListen(values.listen);
+
+  const tlsChoices = [values['tls-cert'] !== undefined || values['tls-key'] !== undefined, values['dev-tls'] === true, values['insecure-http'] === true];
+  if (tlsChoices.filter(Boolean).length !== 1) throw new RelayUsageError('give exactly one of --tls-cert/--tls-key, --dev-tls or --insecure-http');
+  let tls: RelayTls;
+  if (tlsChoices[0]) {
+    if (!values['tls-cert'] || !values['tls-key']) throw new RelayUsageError('--tls-cert and --tls-key go together');
+    tls = { kind: 'files', certFile: values['tls-cert'], keyFile: values['tls-key'] };
+  } else if (tlsChoices[1]) {
+    tls = { kind: 'dev' };
+  } else {
+    // docs/api.md §10: plain HTTP never leaves the machine.
+    if (!LOOPBACK.has(host)) throw new RelayUsageError('--insecure-http is only allowed on a loopback address (127.0.0.1, ::1)');
+    tls = { kind: 'none' };
+  }
+
+  return {
+    dataDir: values.data,
+    host,
+    port,
+    domain,
+    tls,
+    inviteTokensFile: values['invite-tokens'] ?? null,
+    limits: {
+      maxMessageBytes: positiveInteger('max-message-bytes', values['max-message-bytes'], DEFAULT_LIMITS.maxMessageBytes, PROTOCOL_LIMITS.maxMessageBytes),
+      maxRecipients: positiveInteger('max-recipients', values['max-recipients'], DEFAULT_LIMITS.maxRecipients, PROTOCOL_LIMITS.maxRecipients),
+      maxPageSize: positiveInteger('max-page-size', values['max-page-size'], DEFAULT_LIMITS.maxPageSize, PROTOCOL_LIMITS.maxPageSize),
+      rateBurst: positiveInteger('rate-burst', values['rate-burst'], DEFAULT_LIMITS.rateBurst),
+      ratePerMinute: positiveInteger('rate-per-minute', values['rate-per-minute'], DEFAULT_LIMITS.ratePerMinute),
+    },
+  };
+}

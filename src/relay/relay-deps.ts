@@ -1,0 +1,38 @@
+// What the relay app is built from: its state, its settings and its clock.
+
+import type { RelayStore } from './store/relay-store.js';
+import type { RequestLogLine } from './middleware/request-log.js';
+
+export interface RelayLimits {
+  /** docs/api.md §5.3: largest armoredMessage, in bytes. */
+  readonly maxMessageBytes: number;
+  readonly maxRecipients: number;
+  /** Largest page of GET /v1/messages; a larger `limit` is lowered to it. */
+  readonly maxPageSize: number;
+  /** Per-device token bucket. */
+  readonly rateBurst: number;
+  readonly ratePerMinute: number;
+}
+
+export const DEFAULT_LIMITS: RelayLimits = {
+  maxMessageBytes: 10 * 1024 * 1024,
+  maxRecipients: 50,
+  maxPageSize: 100,
+  rateBurst: 60,
+  ratePerMinute: 600,
+};
+
+export interface RelayDeps {
+  readonly store: RelayStore;
+  /** The mail domain, lower-case. */
+  readonly domain: string;
+  readonly limits: RelayLimits;
+  /** SHA-256 digests (hex) of the valid invite tokens, read on each enrolment; null when no invite is required. */
+  readonly inviteTokenDigests: (() => ReadonlySet<string>) | null;
+  readonly clock: () => Date;
+  /** 16 random bytes, base64url (message ids). */
+  readonly randomId: () => string;
+  readonly logRequest: (line: RequestLogLine) => void;
+  /** Called with unexpected errors (the client only gets a bare 500). */
+  readonly logInternalError: (error: unknown) => void;
+}

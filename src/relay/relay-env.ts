@@ -1,0 +1,23 @@
+// The Hono environment of the relay app: what the middlewares put in the context.
+
+import type { IncomingMessage } from 'node:http';
+import type { Account } from './store/relay-store.js';
+
+export interface SignedDevice {
+  readonly publicKey: Uint8Array;
+  /** docs/api.md §4.5: short hex fingerprint, the only device identifier in logs. */
+  readonly fingerprint: string;
+  /** The account this device is enrolled for; undefined on the enrolment route for a new device. */
+  readonly account: Account | undefined;
+}
+
+export interface RelayEnv {
+  /** Set by @hono/node-server; absent when the app is called in-process (app.request). */
+  Bindings: { incoming?: IncomingMessage } | undefined;
+  Variables: {
+    /** The request body exactly as received (middleware/read-body.ts). */
+    body: Uint8Array;
+    /** The verified signer (middleware/device-auth.ts). */
+    device: SignedDevice;
+  };
+}

@@ -1,0 +1,120 @@
+// Messages (docs/api.md §8): submit, list, fetch, delete. Every route is signed by
+// an enrolled device and only ever touches that device's own mailbox.
+
+import type { Hono } from 'hono';
+import { API_ROUTES } from '../../api/routes.js';
+import type { InternalArrivalFacts } from '../../api/facts.js';
+import {
+  ListQuerySchema,
+  MessageIdSchema,
+  SubmitRequestSchema,
+  type ListResponse,
+  type MessageResponse,
+  type SubmitResponse,
+} from '../../api/schemas.js';
+import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
+import { RelayHttpError } from '../http-error.js';
+import { parseJsonBody, parseWithSchema } from '../json-body.js';
+import { deviceAuth } from '../middleware/device-auth.js';
+import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
+import { readBody } from '../middleware/read-body.js';
+import type { RelayDeps } from '../relay-deps.js';
+import type { RelayEnv, SignedDevice } from '../relay-env.js';
+import { observeTransport } from '../transport-facts.js';
+
+/** JSON framing and the recipient list around armoredMessage (docs/api.md §5.3). */
+const SUBMIT_OVERHEAD_BYTES = 64 * 1024;
+/** Requests other than submit carry no body worth the name. */
+const SMALL_BODY_BYTES = 1024;
+
+const messageNotFound = () => new RelayHttpError(404, 'message_not_found', 'no message with this id in your mailbox');
+
+function ownAddress(device: SignedDevice): string {
+  // deviceAuth({ requireEnrolled: true }) guarantees the account.
+  if (device.account === undefined) throw new Error('deviceAuth let an unenrolled device through');
+  return device.account.address;
+}
+
+export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
+  const signed = (maxBody: number) =>
+    [
+      readBody(maxBody),
+      deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+      rateLimit(buckets, deps.clock),
+    ] as const;
+
+  app.post(API_ROUTES.submit.path, ...signed(deps.limits.maxMessageBytes + SUBMIT_OVERHEAD_BYTES), async (c) => {
+    const sender = ownAddress(c.get('device'));
+    const request = parseJsonBody(c.get('body'), SubmitRequestSchema);
+    const size = Buffer.byteLength(request.armoredMessage, 'utf8');
+    if (size > deps.limits.maxMessageBytes) {
+      throw new RelayHttpError(413, 'message_too_large', `the message is ${size} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
+    }
+    const recipients = [...new Set(request.to)];
+    if (recipients.length > deps.limits.maxRecipients) {
+      throw new RelayHttpError(400, 'too_many_recipients', `at most ${deps.limits.maxRecipients} recipients per message`);
+    }
+    const unknown = deps.store.unknownAddresses(recipients);
+    if (unknown.length > 0) {
+      throw new RelayHttpError(422, 'unknown_recipients', `no such recipient on this relay: ${unknown.join(', ')}`);
+    }
+    if (!(await isEncryptedOpenPgpMessage(request.armoredMessage))) {
+      throw new RelayHttpError(400, 'not_encrypted', 'armoredMessage must be an ASCII-armored encrypted OpenPGP message');
+    }
+    const receivedAt = deps.clock().toISOString();
+    const facts: InternalArrivalFacts = {
+      route: 'internal',
+      receivedAt,
+      submittedBy: sender,
+      transport: observeTransport(c.env?.incoming),
+    };
+    const id = deps.randomId();
+    deps.store.storeMessage({
+      id,
+      sender,
+      recipients,
+      size,
+      facts,
+      armoredMessage: request.armoredMessage,
+      entryIds: recipients.map(() => deps.randomId()),
+    });
+    const body: SubmitResponse = { id, recipients, size, receivedAt };
+    return c.json(body, 201);
+  });
+
+  app.get(API_ROUTES.list.path, ...signed(SMALL_BODY_BYTES), (c) => {
+    const me = ownAddress(c.get('device'));
+    const query = parseWithSchema(c.req.query(), ListQuerySchema);
+    if (query.after !== undefined && !/^[0-9]{1,15}$/.test(query.after)) {
+      throw new RelayHttpError(400, 'invalid_request', 'after: must be a cursor returned by this relay');
+    }
+    const after = query.after === undefined ? 0 : Number(query.after);
+    // docs/api.md §8.4: a larger limit is lowered to the relay's page size.
+    const limit = Math.min(query.limit === undefined ? deps.limits.maxPageSize : Number(query.limit), deps.limits.maxPageSize);
+    const rows = deps.store.listMailbox(me, after, limit + 1);
+    const page = rows.slice(0, limit);
+    const body: ListResponse = {
+      messages: page.map(({ cursor: _cursor, ...summary }) => summary),
+      nextCursor: rows.length > limit ? (page.at(-1)?.cursor ?? null) : null,
+    };
+    return c.json(body);
+  });
+
+  app.get(API_ROUTES.fetch.path, ...signed(SMALL_BODY_BYTES), (c) => {
+    const me = ownAddress(c.get('device'));
+    const id = c.req.param('id');
+    if (!MessageIdSchema.safeParse(id).success) throw messageNotFound();
+    const entry = deps.store.mailboxEntry(me, id);
+    if (!entry) throw messageNotFound();
+    const { cursor: _cursor, ...message } = entry;
+    const body: MessageResponse = message;
+    return c.json(body);
+  });
+
+  app.delete(API_ROUTES.delete.path, ...signed(SMALL_BODY_BYTES), (c) => {
+    const me = ownAddress(c.get('device'));
+    const id = c.req.param('id');
+    if (!MessageIdSchema.safeParse(id).success || !deps.store.deleteMailboxEntry(me, id)) throw messageNotFound();
+    return c.body(null, 204);
+  });
+}

@@ -1,0 +1,19 @@
+// GET /v1/relay (docs/api.md §6.1).
+
+import type { Hono } from 'hono';
+import { API_ROUTES } from '../../api/routes.js';
+import type { RelayInfo } from '../../api/schemas.js';
+import type { RelayDeps } from '../relay-deps.js';
+import type { RelayEnv } from '../relay-env.js';
+
+export function mountRelayInfo(app: Hono<RelayEnv>, deps: RelayDeps): void {
+  app.get(API_ROUTES.relayInfo.path, (c) => {
+    const info: RelayInfo = {
+      apiVersion: 1,
+      domain: deps.domain,
+      inviteRequired: deps.inviteTokenDigests !== null,
+      limits: { maxMessageBytes: deps.limits.maxMessageBytes, maxRecipients: deps.limits.maxRecipients, maxPageSize: deps.limits.maxPageSize },
+    };
+    return c.json(info);
+  });
+}

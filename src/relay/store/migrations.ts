@@ -1,0 +1,64 @@
+// The relay database's schema, as an ordered list of migrations (docs/decisions/relay.md).
+// A migration is never edited once released: a change is a new entry at the end.
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, messages, mailbox, nonces, invites',
+    sql: `
+      CREATE TABLE accounts (
+        address TEXT PRIMARY KEY,
+        local_part TEXT NOT NULL,
+        wkd_hash TEXT NOT NULL,
+        cert BLOB NOT NULL,                 -- binary OpenPGP certificate (public only)
+        cert_fingerprint TEXT NOT NULL,
+        device_public_key BLOB NOT NULL UNIQUE,
+        enrolled_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX accounts_wkd_hash ON accounts (wkd_hash);
+
+      -- One row per submission: the ciphertext exactly as the sender made it, and
+      -- only the metadata of docs/api.md §8.2 (no subject, no headers).
+      CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL,           -- JSON array of addresses
+        size INTEGER NOT NULL,
+        facts TEXT NOT NULL,                -- JSON, docs/api.md §8.3
+        armored_message TEXT NOT NULL
+      ) STRICT;
+
+      -- One row per recipient: what GET /v1/messages lists. seq is the cursor.
+      CREATE TABLE mailbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        recipient TEXT NOT NULL REFERENCES accounts (address),
+        message_id TEXT NOT NULL REFERENCES messages (id)
+      ) STRICT;
+      CREATE INDEX mailbox_recipient_seq ON mailbox (recipient, seq);
+      CREATE INDEX mailbox_message ON mailbox (message_id);
+
+      -- docs/api.md §4.3: nonces seen, kept until their timestamp leaves the window.
+      CREATE TABLE nonces (
+        device_public_key BLOB NOT NULL,
+        nonce TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,        -- Unix seconds
+        PRIMARY KEY (device_public_key, nonce)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX nonces_expiry ON nonces (expires_at);
+
+      -- docs/api.md §6.3: invite tokens already used (the unused ones live in the --invite-tokens file).
+      CREATE TABLE used_invites (
+        token_sha256 TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        used_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+];
