@@ -175,6 +175,7 @@ const pick = <T,>(random: Random, items: readonly T[]): T => items[Math.floor(ra
 const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1', null] as const;
 
 function randomTls(random: Random) {
+  if (random() < 0.1) return { version: null, cipher: null }; // a TLS session whose details were not recorded
   const version = pick(random, TLS_VERSIONS);
   return version === null ? null : { version, cipher: 'SOME-CIPHER' };
 }

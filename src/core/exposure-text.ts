@@ -143,8 +143,16 @@ export const REASON_TEXTS: Readonly<Record<Language, Readonly<Record<ReasonCode,
 
 /** Parameter values that are words rather than data (hosts, domains, versions are shown as they are). */
 export const PARAM_VALUE_TEXTS: Readonly<Record<Language, Readonly<Record<string, Readonly<Record<string, string>>>>>> = {
-  en: { source: { contacts: 'your contacts', wkd: 'the key directory of their domain', autocrypt: 'an Autocrypt header they sent' } },
-  fr: { source: { contacts: 'vos contacts', wkd: 'l\'annuaire de clés de son domaine', autocrypt: 'un en-tête Autocrypt de ses messages' } },
+  en: {
+    source: { contacts: 'your contacts', wkd: 'the key directory of their domain', autocrypt: 'an Autocrypt header they sent' },
+    version: { unknown: 'unknown version' },
+    cipher: { unknown: 'unknown cipher' },
+  },
+  fr: {
+    source: { contacts: 'vos contacts', wkd: 'l\'annuaire de clés de son domaine', autocrypt: 'un en-tête Autocrypt de ses messages' },
+    version: { unknown: 'version inconnue' },
+    cipher: { unknown: 'chiffrement inconnu' },
+  },
 };
 
 const PLACEHOLDER = /\{([a-zA-Z]+)\}/g;

@@ -331,7 +331,7 @@ function relayFactsToReasons({ stick, relay }: ExposureFacts): Fact[] {
       const tls = relay.transport.protocol === 'https' && relay.transport.tlsVersion !== null;
       if (tls) {
         const version = relay.transport.tlsVersion ?? '';
-        out.push({ code: 'submission-tls', params: { version, cipher: relay.transport.cipher ?? '?' } });
+        out.push({ code: 'submission-tls', params: { version, cipher: relay.transport.cipher ?? 'unknown' } });
         if (isOutdatedTls(version)) out.push({ code: 'tls-outdated', params: { from: relay.submittedBy, by: 'relay', version } });
       } else {
         // §4.3: a hop without TLS exposes the content if it was readable there, otherwise the metadata.
@@ -372,8 +372,9 @@ function hopReasons(hops: readonly SmtpHopFacts[], contentReadable: boolean): Fa
       out.push({ code: contentReadable ? 'hop-no-tls' : 'hop-no-tls-sealed', params: where });
       continue;
     }
-    const version = hop.tls.version ?? '?';
-    out.push({ code: 'hop-tls', params: { ...where, version, cipher: hop.tls.cipher ?? '?' } });
+    // §2.2: a TLS session whose version or cipher was not recorded is shown as "unknown".
+    const version = hop.tls.version ?? 'unknown';
+    out.push({ code: 'hop-tls', params: { ...where, version, cipher: hop.tls.cipher ?? 'unknown' } });
     if (isOutdatedTls(version)) out.push({ code: 'tls-outdated', params: { ...where, version } });
   }
   // §4.3: "unknown" counts as "without TLS".
