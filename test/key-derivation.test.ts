@@ -1,0 +1,254 @@
+// docs/ceremony.md §3-§7, §11: the derivation's known answers, its determinism, recovery
+// to the same fingerprint, and the shape of the certificate.
+
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import {
+  ceremonyCreationDate, deriveIdentity, deriveKeyMaterial, DERIVATION_INFO, SUBKEY_VALIDITY_SECONDS, type DerivedKeyRole,
+} from '../src/core/key-derivation.js';
+import { formatRecoverySheet, parseRecoverySheet, phraseFromSeed, seedFromPhrase } from '../src/core/recovery-sheet.js';
+import { isCaliopError } from '../src/errors.js';
+
+const vectorDir = join(import.meta.dirname, 'vectors', 'ceremony');
+
+interface DerivationVector {
+  description: string;
+  input: { seedHex: string; creationDate: string; name: string; email: string };
+  phrase: string;
+  keyMaterialHex: Record<DerivedKeyRole, string>;
+  primaryFingerprint: string;
+  subkeyFingerprints: { signing: string; encryption: string; authentication: string };
+  devicePublicKeyHex: string;
+  certSha256: string;
+  secretKeySha256: string;
+  revocationCertificateSha256: string;
+  recoverySheet: string;
+}
+
+const vectors = readdirSync(vectorDir).filter((file) => file.startsWith('derive-')).map((file) => ({
+  file, vector: JSON.parse(readFileSync(join(vectorDir, file), 'utf8')) as DerivationVector,
+}));
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const fromHex = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
+const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+function inputOf(vector: DerivationVector) {
+  return { seed: fromHex(vector.input.seedHex), name: vector.input.name, email: vector.input.email, creationDate: new Date(vector.input.creationDate) };
+}
+
+/** RFC 4880 §12.2, written apart from the code under test: SHA-1(0x99, length, v4 public key body). */
+function v4Fingerprint(created: Date, algorithm: number, keyMaterial: Uint8Array): string {
+  const seconds = created.getTime() / 1000;
+  const body = Buffer.concat([Buffer.from([4]), Buffer.from([seconds >>> 24, (seconds >>> 16) & 255, (seconds >>> 8) & 255, seconds & 255]), Buffer.from([algorithm]), keyMaterial]);
+  return createHash('sha1').update(Buffer.concat([Buffer.from([0x99, body.length >> 8, body.length & 255]), body])).digest('hex').toUpperCase();
+}
+
+function ed25519PublicMaterial(seed: Uint8Array): Uint8Array {
+  // OID 1.3.6.1.4.1.11591.15.1, then the MPI of 0x40 || A (263 bits).
+  return Buffer.concat([Buffer.from('092b06010401da470f01', 'hex'), Buffer.from([0x01, 0x07, 0x40]), ed25519.getPublicKey(seed)]);
+}
+
+describe('docs/ceremony.md §11: known-answer vectors', () => {
+  it('has vectors', () => expect(vectors.length).toBeGreaterThanOrEqual(5));
+
+  for (const { file, vector } of vectors) {
+    it(`${file}: ${vector.description}`, async () => {
+      const identity = await deriveIdentity(inputOf(vector));
+      for (const role of Object.keys(DERIVATION_INFO) as DerivedKeyRole[]) {
+        expect(toHex(deriveKeyMaterial(fromHex(vector.input.seedHex), role)), role).toBe(vector.keyMaterialHex[role]);
+      }
+      expect(identity.fingerprint).toBe(vector.primaryFingerprint);
+      expect(identity.privateKey.subkeys.map((subkey) => subkey.getFingerprint().toUpperCase()))
+        .toEqual([vector.subkeyFingerprints.signing, vector.subkeyFingerprints.encryption, vector.subkeyFingerprints.authentication]);
+      expect(toHex(identity.device.publicKey)).toBe(vector.devicePublicKeyHex);
+      expect(sha256(identity.armoredCert)).toBe(vector.certSha256);
+      expect(sha256(identity.armoredSecretKey)).toBe(vector.secretKeySha256);
+      expect(sha256(identity.revocationCertificate)).toBe(vector.revocationCertificateSha256);
+      expect(phraseFromSeed(fromHex(vector.input.seedHex)).join(' ')).toBe(vector.phrase);
+      expect(formatRecoverySheet({ words: vector.phrase.split(' '), creationDate: new Date(vector.input.creationDate),
+        name: vector.input.name, email: vector.input.email, fingerprint: identity.fingerprint })).toBe(vector.recoverySheet);
+    });
+  }
+
+  it('the primary and signing fingerprints are the RFC 4880 §12.2 hash of the derived Ed25519 keys (computed apart)', () => {
+    for (const { vector } of vectors) {
+      const created = new Date(vector.input.creationDate);
+      expect(v4Fingerprint(created, 22, ed25519PublicMaterial(fromHex(vector.keyMaterialHex.primary)))).toBe(vector.primaryFingerprint);
+      expect(v4Fingerprint(created, 22, ed25519PublicMaterial(fromHex(vector.keyMaterialHex.signing)))).toBe(vector.subkeyFingerprints.signing);
+    }
+  });
+
+  it('the encryption fingerprint is that of the clamped X25519 key with KDF SHA-256/AES-128 (computed apart)', () => {
+    for (const { vector } of vectors) {
+      const scalar = fromHex(vector.keyMaterialHex.encryption);
+      const material = Buffer.concat([Buffer.from('0a2b060104019755010501', 'hex'), Buffer.from([0x01, 0x07, 0x40]), x25519.getPublicKey(scalar), Buffer.from('03010807', 'hex')]);
+      expect(v4Fingerprint(new Date(vector.input.creationDate), 18, material)).toBe(vector.subkeyFingerprints.encryption);
+    }
+  });
+
+  it('same seed: key material does not depend on the date or the user id; the fingerprint depends on the date only', () => {
+    const byFile = Object.fromEntries(vectors.map(({ file, vector }) => [file, vector]));
+    const base = byFile['derive-counting-seed.json']!;
+    const otherDate = byFile['derive-same-seed-other-date.json']!;
+    const otherUser = byFile['derive-same-seed-other-user-id.json']!;
+    expect(otherDate.keyMaterialHex).toEqual(base.keyMaterialHex);
+    expect(otherDate.primaryFingerprint).not.toBe(base.primaryFingerprint);
+    expect(otherUser.primaryFingerprint).toBe(base.primaryFingerprint);
+    expect(otherUser.subkeyFingerprints).toEqual(base.subkeyFingerprints);
+    expect(otherUser.certSha256).not.toBe(base.certSha256);
+  });
+});
+
+describe('determinism and recovery (docs/ceremony.md §7)', () => {
+  const seed = Uint8Array.from({ length: 32 }, (_, index) => 255 - index);
+  const input = { seed, name: 'Camille Martin', email: 'camille@example.fr', creationDate: new Date('2026-11-26T19:30:00Z') };
+
+  it('gives byte-identical armored key, cert and revocation certificate twice', async () => {
+    const [first, second] = [await deriveIdentity(input), await deriveIdentity(input)];
+    expect(second.armoredSecretKey).toBe(first.armoredSecretKey);
+    expect(second.armoredCert).toBe(first.armoredCert);
+    expect(second.revocationCertificate).toBe(first.revocationCertificate);
+    expect(second.device).toEqual(first.device);
+  });
+
+  it('does not depend on openpgp.js global salt-notation setting', async () => {
+    const before = openpgp.config.nonDeterministicSignaturesViaNotation;
+    try {
+      openpgp.config.nonDeterministicSignaturesViaNotation = true;
+      const salted = await deriveIdentity(input);
+      openpgp.config.nonDeterministicSignaturesViaNotation = false;
+      expect((await deriveIdentity(input)).armoredCert).toBe(salted.armoredCert);
+    } finally {
+      openpgp.config.nonDeterministicSignaturesViaNotation = before;
+    }
+  });
+
+  it('rebuilds the same key from the printed recovery sheet', async () => {
+    const original = await deriveIdentity(input);
+    const sheet = formatRecoverySheet({ words: phraseFromSeed(seed), creationDate: input.creationDate, name: input.name, email: input.email, fingerprint: original.fingerprint });
+    const parsed = await parseRecoverySheet(sheet);
+    const rebuilt = await deriveIdentity({ seed: parsed.seed, name: parsed.name!, email: parsed.email!, creationDate: parsed.creationDate });
+    expect(rebuilt.fingerprint).toBe(original.fingerprint);
+    expect(parsed.fingerprint).toBe(original.fingerprint);
+    expect(rebuilt.armoredSecretKey).toBe(original.armoredSecretKey);
+  });
+
+  it('from the words alone plus the date, rebuilds the same fingerprint', async () => {
+    const original = await deriveIdentity(input);
+    const rebuilt = await deriveIdentity({ ...input, seed: seedFromPhrase(phraseFromSeed(seed)), name: 'Someone Else', email: 'else@example.org' });
+    expect(rebuilt.fingerprint).toBe(original.fingerprint);
+  });
+
+  it('another seed gives another key', async () => {
+    const other = Uint8Array.from(seed);
+    other[31]! ^= 1;
+    expect((await deriveIdentity({ ...input, seed: other })).fingerprint).not.toBe((await deriveIdentity(input)).fingerprint);
+  });
+});
+
+describe('the certificate (docs/ceremony.md §6)', async () => {
+  const created = new Date('2026-03-01T10:00:00Z');
+  const identity = await deriveIdentity({ seed: new Uint8Array(32).fill(7), name: 'Dana Test', email: 'dana@example.org', creationDate: created });
+  const key = await openpgp.readKey({ armoredKey: identity.armoredCert });
+
+  it('is a v4 Ed25519Legacy key, certify-only, that does not expire', async () => {
+    expect(key.keyPacket.version).toBe(4);
+    expect(key.getAlgorithmInfo()).toEqual({ algorithm: 'eddsaLegacy', curve: 'ed25519Legacy' });
+    expect(key.getCreationTime()).toEqual(created);
+    const { selfCertification } = (await key.getPrimaryUser(created))!;
+    expect(Array.from(selfCertification.keyFlags!)).toEqual([openpgp.enums.keyFlags.certifyKeys]);
+    expect(await key.getExpirationTime(created)).toBe(Infinity);
+    expect(key.getUserIDs()).toEqual(['Dana Test <dana@example.org>']);
+  });
+
+  it('announces SEIPDv1-only preferences: AES-256/128, SHA-512/256, no AEAD, no salt notation', async () => {
+    const { selfCertification } = (await key.getPrimaryUser(created))!;
+    expect(selfCertification.preferredSymmetricAlgorithms).toEqual([openpgp.enums.symmetric.aes256, openpgp.enums.symmetric.aes128]);
+    expect(selfCertification.preferredHashAlgorithms).toEqual([openpgp.enums.hash.sha512, openpgp.enums.hash.sha256]);
+    expect(selfCertification.preferredCompressionAlgorithms).toEqual([0, 2, 1]);
+    expect(Array.from(selfCertification.features!)).toEqual([0x01]);
+    expect(selfCertification.preferredAEADAlgorithms).toBeNull();
+    for (const signature of [selfCertification, ...key.subkeys.flatMap((subkey) => subkey.bindingSignatures)]) {
+      expect(signature.rawNotations).toEqual([]);
+      expect(signature.version).toBe(4);
+      expect(signature.hashAlgorithm).toBe(openpgp.enums.hash.sha512);
+    }
+  });
+
+  it('has a signing, an encryption and an authentication subkey, each expiring after SUBKEY_VALIDITY_SECONDS', async () => {
+    const expected = [
+      { flags: openpgp.enums.keyFlags.signData, algorithm: { algorithm: 'eddsaLegacy', curve: 'ed25519Legacy' } },
+      { flags: openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage, algorithm: { algorithm: 'ecdh', curve: 'curve25519Legacy' } },
+      { flags: openpgp.enums.keyFlags.authentication, algorithm: { algorithm: 'eddsaLegacy', curve: 'ed25519Legacy' } },
+    ];
+    expect(key.subkeys).toHaveLength(3);
+    for (const [index, subkey] of key.subkeys.entries()) {
+      expect(subkey.getAlgorithmInfo()).toEqual(expected[index]!.algorithm);
+      expect(subkey.keyPacket.version).toBe(4);
+      expect(subkey.getCreationTime()).toEqual(created);
+      const binding = subkey.bindingSignatures[0]!;
+      expect(Array.from(binding.keyFlags!)).toEqual([expected[index]!.flags]);
+      expect(binding.keyExpirationTime).toBe(SUBKEY_VALIDITY_SECONDS);
+      expect(await subkey.getExpirationTime(created)).toEqual(new Date(created.getTime() + SUBKEY_VALIDITY_SECONDS * 1000));
+      await subkey.verify(created); // throws if the binding is not valid
+    }
+    expect(key.subkeys[0]!.bindingSignatures[0]!.embeddedSignature?.signatureType).toBe(openpgp.enums.signature.keyBinding);
+  });
+
+  it('openpgp.js picks the signing and encryption subkeys, and nothing once they expired', async () => {
+    expect((await key.getSigningKey(undefined, created)).getKeyID().equals(key.subkeys[0]!.getKeyID())).toBe(true);
+    expect((await key.getEncryptionKey(undefined, created)).getKeyID().equals(key.subkeys[1]!.getKeyID())).toBe(true);
+    const afterExpiry = new Date(created.getTime() + (SUBKEY_VALIDITY_SECONDS + 1) * 1000);
+    await expect(key.getEncryptionKey(undefined, afterExpiry)).rejects.toThrow();
+  });
+
+  it('stores the Curve25519 secret clamped, big-endian (RFC 9580 §5.5.5.6.1.1)', () => {
+    const d = (identity.privateKey.subkeys[1]!.keyPacket.privateParams as { d: Uint8Array }).d;
+    expect(d).toHaveLength(32);
+    expect(d[0]! & 0xc0).toBe(0x40); // the top byte of the little-endian scalar: bit 254 set, bit 255 clear
+    expect(d[31]! & 0x07).toBe(0); // the low three bits cleared
+  });
+
+  it('has an unencrypted secret key that signs and decrypts at the creation date', async () => {
+    expect(identity.privateKey.isDecrypted()).toBe(true);
+    const message = await openpgp.encrypt({ message: await openpgp.createMessage({ text: 'hi' }), encryptionKeys: identity.publicKey, signingKeys: identity.privateKey, date: created, config: { aeadProtect: false } });
+    const result = await openpgp.decrypt({ message: await openpgp.readMessage({ armoredMessage: message }), decryptionKeys: identity.privateKey, verificationKeys: identity.publicKey, expectSigned: true, date: created });
+    expect(result.data).toBe('hi');
+  });
+
+  it('comes with a revocation certificate that revokes it', async () => {
+    const { publicKey } = await openpgp.revokeKey({ key: identity.publicKey, revocationCertificate: identity.revocationCertificate, format: 'object' });
+    expect(await publicKey.isRevoked(undefined, undefined, created)).toBe(true);
+    expect(await identity.publicKey.isRevoked(undefined, undefined, created)).toBe(false);
+  });
+
+  it('the device key is a raw Ed25519 key pair that signs', () => {
+    expect(identity.device.secretKey).toHaveLength(32);
+    expect(ed25519.getPublicKey(identity.device.secretKey)).toEqual(identity.device.publicKey);
+    const signature = ed25519.sign(new Uint8Array([1, 2, 3]), identity.device.secretKey);
+    expect(ed25519.verify(signature, new Uint8Array([1, 2, 3]), identity.device.publicKey)).toBe(true);
+  });
+});
+
+describe('input checks', () => {
+  const good = { seed: new Uint8Array(32), name: 'Eve Input', email: 'eve@example.org', creationDate: new Date('2026-01-01T00:00:00Z') };
+
+  it('refuses a seed that is not 32 bytes', async () => {
+    await expect(deriveIdentity({ ...good, seed: new Uint8Array(16) })).rejects.toThrow(TypeError);
+  });
+
+  it('refuses a creation date with milliseconds, and ceremonyCreationDate drops them', async () => {
+    await expect(deriveIdentity({ ...good, creationDate: new Date('2026-01-01T00:00:00.250Z') })).rejects.toThrow(/whole second/);
+    expect(ceremonyCreationDate(new Date('2026-01-01T00:00:00.999Z'))).toEqual(new Date('2026-01-01T00:00:00Z'));
+  });
+
+  it('refuses a name with angle brackets and an address without a domain', async () => {
+    await expect(deriveIdentity({ ...good, name: 'Eve <evil>' })).rejects.toSatisfy((error) => isCaliopError(error, 'usage'));
+    await expect(deriveIdentity({ ...good, email: 'eve@localhost' })).rejects.toSatisfy((error) => isCaliopError(error, 'usage'));
+  });
+});
