@@ -1,0 +1,339 @@
+// The client of the narrow API (docs/api.md): signs every request with the device
+// key, checks the relay's certificate pin before a single byte of the request is
+// sent, validates every response with the shared schemas, and maps failures to
+// rows of the error table (src/errors.ts, exit codes 30-38).
+
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { z } from 'zod';
+import { toBase64url } from '../api/base64url.js';
+import { routePath, type ApiRouteName, API_ROUTES } from '../api/routes.js';
+import { signRequest } from '../api/request-signing.js';
+import {
+  CertResponseSchema,
+  EnrolResponseSchema,
+  ErrorBodySchema,
+  ListResponseSchema,
+  MessageResponseSchema,
+  PROTOCOL_LIMITS,
+  RelayInfoSchema,
+  SubmitResponseSchema,
+  type EnrolResponse,
+  type ListResponse,
+  type MessageResponse,
+  type RelayInfo,
+  type SubmitResponse,
+} from '../api/schemas.js';
+import { isValidPin, spkiPin } from '../api/spki-pin.js';
+import { CaliopError, type ErrorCode } from '../errors.js';
+
+export interface RelayClientOptions {
+  /** The relay's base URL, `https://host[:port]` (`http://` only for loopback tests). */
+  readonly url: string;
+  /** `sha256/<base64>` SPKI pin (docs/api.md §9); undefined: the system's CAs decide. */
+  readonly pin?: string | undefined;
+  /** The device's Ed25519 secret key (32 bytes). Not copied: the caller owns and zeroes it. */
+  readonly deviceSecretKey: Uint8Array;
+  /** The relay's domain if known; otherwise read once from GET /v1/relay. */
+  readonly domain?: string | undefined;
+  readonly now?: () => Date;
+  /** 16-64 base64url characters, never repeated (docs/api.md §4.1). */
+  readonly randomNonce?: () => string;
+  /** Per request, connection included. Default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+/** The relay's own error answer, kept as the `cause` of the CaliopError the client throws. */
+export class RelayErrorResponse extends Error {
+  override readonly name = 'RelayErrorResponse';
+  constructor(
+    readonly status: number,
+    /** The relay's error code (docs/api.md §5.2), e.g. `unknown_device`. */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class PinMismatch extends Error {
+  override readonly name = 'PinMismatch';
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** Largest response the client reads (a full message plus JSON framing). */
+const MAX_RESPONSE_BYTES = PROTOCOL_LIMITS.maxMessageBytes + 1024 * 1024;
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL']);
+
+/**
+ * An http.Agent whose connections are TLS connections checked against the pin
+ * (docs/api.md §9): the socket is handed to the request only after the pin
+ * matched on 'secureConnect', so nothing is written to an unpinned peer. Kept-alive
+ * sockets were all checked when they were made.
+ */
+class PinnedAgent extends http.Agent {
+  readonly #pin: string;
+
+  constructor(pin: string) {
+    super({ keepAlive: true, maxSockets: 16 });
+    this.#pin = pin;
+  }
+
+  override createConnection(options: http.ClientRequestArgs, callback?: (error: Error | null, socket: Duplex) => void): Duplex {
+    const host = options.host ?? 'localhost';
+    const socket = tls.connect({
+      host,
+      port: Number(options.port),
+      // The pin replaces CA validation; it is checked below before anything is sent.
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+    });
+    const fail = (error: Error) => {
+      socket.destroy();
+      callback?.(error, socket);
+    };
+    socket.once('error', fail);
+    socket.once('secureConnect', () => {
+      socket.removeListener('error', fail);
+      const certificate = socket.getPeerX509Certificate();
+      const actual = certificate ? spkiPin(new Uint8Array(certificate.publicKey.export({ type: 'spki', format: 'der' }))) : null;
+      if (actual !== this.#pin) {
+        fail(new PinMismatch(`the relay presented ${actual ?? 'no certificate'}, the stick pins ${this.#pin}`));
+        return;
+      }
+      callback?.(null, socket);
+    });
+    // Returning nothing tells http.Agent to wait for the callback (node:_http_agent createSocket).
+    return undefined as unknown as Duplex;
+  }
+}
+
+export class RelayClient {
+  readonly #base: URL;
+  readonly #agent: http.Agent;
+  readonly #transport: typeof http | typeof https;
+  readonly #secretKey: Uint8Array;
+  readonly #now: () => Date;
+  readonly #randomNonce: () => string;
+  readonly #timeoutMs: number;
+  #domain: string | undefined;
+  /** The device's public key, base64url (docs/api.md §4.1 Caliop-Device). */
+  readonly devicePublicKey: string;
+
+  constructor(options: RelayClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.url);
+    } catch {
+      throw new CaliopError('relay_not_configured', `the relay URL ${JSON.stringify(options.url)} is not a URL`);
+    }
+    if (base.protocol !== 'https:' && base.protocol !== 'http:') {
+      throw new CaliopError('relay_not_configured', `the relay URL must start with https:// (not ${base.protocol})`);
+    }
+    if (options.pin !== undefined && !isValidPin(options.pin)) {
+      throw new CaliopError('relay_not_configured', 'the relay pin must look like sha256/<44 base64 characters>');
+    }
+    if (options.deviceSecretKey.length !== 32) throw new TypeError('deviceSecretKey must be 32 bytes');
+    this.#base = base;
+    this.#secretKey = options.deviceSecretKey;
+    this.devicePublicKey = toBase64url(ed25519.getPublicKey(options.deviceSecretKey));
+    this.#now = options.now ?? (() => new Date());
+    this.#randomNonce = options.randomNonce ?? (() => randomBytes(16).toString('base64url'));
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#domain = options.domain?.toLowerCase();
+    if (base.protocol === 'http:') {
+      this.#transport = http;
+      this.#agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    } else if (options.pin !== undefined) {
+      this.#transport = http; // the agent makes the TLS connection itself
+      this.#agent = new PinnedAgent(options.pin);
+    } else {
+      this.#transport = https;
+      this.#agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+    }
+  }
+
+  /** Closes kept-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  /** GET /v1/relay (docs/api.md §6.1). */
+  async info(): Promise<RelayInfo> {
+    const response = await this.#request('relayInfo', {}, { signed: false });
+    return this.#expect(response, 'relayInfo', RelayInfoSchema);
+  }
+
+  /**
+   * POST /v1/enrolment (docs/api.md §6.2). `proofSignature` is a detached armored
+   * OpenPGP signature over buildEnrolmentStatement({ address, devicePublicKey, domain }).
+   */
+  async enrol(request: { address: string; armoredCert: string; proofSignature: string; inviteToken?: string }): Promise<EnrolResponse> {
+    const body = {
+      address: request.address.toLowerCase(),
+      armoredCert: request.armoredCert,
+      proofSignature: request.proofSignature,
+      ...(request.inviteToken === undefined ? {} : { inviteToken: request.inviteToken }),
+    };
+    const response = await this.#request('enrol', {}, { signed: true, json: body });
+    return this.#expect(response, 'enrol', EnrolResponseSchema);
+  }
+
+  /** GET /v1/certs/:address (docs/api.md §7.1): the armored cert, or null when none is published. */
+  async lookupCert(address: string): Promise<string | null> {
+    const response = await this.#request('cert', { address: address.toLowerCase() }, { signed: false });
+    if (response.status === 404) return null;
+    return (await this.#expect(response, 'cert', CertResponseSchema)).armoredCert;
+  }
+
+  /** POST /v1/messages (docs/api.md §8.2). */
+  async submit(request: { to: string[]; armoredMessage: string }): Promise<SubmitResponse> {
+    const body = { to: request.to.map((address) => address.toLowerCase()), armoredMessage: request.armoredMessage };
+    const response = await this.#request('submit', {}, { signed: true, json: body });
+    return this.#expect(response, 'submit', SubmitResponseSchema);
+  }
+
+  /** GET /v1/messages (docs/api.md §8.4): the caller's mailbox, oldest first, after `after`. */
+  async list(options: { after?: string; limit?: number } = {}): Promise<ListResponse> {
+    const query = new URLSearchParams();
+    if (options.after !== undefined) query.set('after', options.after);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    const response = await this.#request('list', {}, { signed: true, query });
+    return this.#expect(response, 'list', ListResponseSchema);
+  }
+
+  /** GET /v1/messages/:id (docs/api.md §8.5). */
+  async fetch(id: string): Promise<MessageResponse> {
+    const response = await this.#request('fetch', { id }, { signed: true });
+    return this.#expect(response, 'fetch', MessageResponseSchema);
+  }
+
+  /** DELETE /v1/messages/:id (docs/api.md §8.6). */
+  async delete(id: string): Promise<void> {
+    const response = await this.#request('delete', { id }, { signed: true });
+    if (response.status !== 204) this.#fail(response, 'delete');
+  }
+
+  async #signingDomain(): Promise<string> {
+    this.#domain ??= (await this.info()).domain.toLowerCase();
+    return this.#domain;
+  }
+
+  async #request(
+    route: ApiRouteName,
+    params: Record<string, string>,
+    options: { signed: boolean; json?: unknown; query?: URLSearchParams },
+  ): Promise<RawResponse> {
+    const { method } = API_ROUTES[route];
+    const basePath = this.#base.pathname.replace(/\/+$/, '');
+    const search = options.query && [...options.query.keys()].length > 0 ? `?${options.query.toString()}` : '';
+    const pathWithQuery = `${basePath}${routePath(route, params)}${search}`;
+    const body = options.json === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(options.json));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.json !== undefined) headers['content-type'] = 'application/json';
+    if (options.signed) {
+      Object.assign(headers, signRequest({ method, pathWithQuery, body, domain: await this.#signingDomain() }, this.#secretKey, this.#now(), this.#randomNonce()));
+    }
+    return this.#send(method, pathWithQuery, body, headers);
+  }
+
+  #send(method: string, pathWithQuery: string, body: Uint8Array, headers: Record<string, string>): Promise<RawResponse> {
+    return new Promise((resolve, reject) => {
+      const request = this.#transport.request({
+        protocol: this.#transport === https ? 'https:' : 'http:',
+        host: this.#base.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: this.#base.port || (this.#base.protocol === 'https:' ? 443 : 80),
+        method,
+        path: pathWithQuery,
+        headers: { ...headers, 'content-length': String(body.byteLength) },
+        agent: this.#agent,
+      });
+      const timer = setTimeout(() => request.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), this.#timeoutMs);
+      request.once('error', (error) => {
+        clearTimeout(timer);
+        reject(this.#networkError(error));
+      });
+      request.once('response', (response) => {
+        const chunks: Buffer[] = [];
+        let total = 0;
+        response.on('data', (chunk: Buffer) => {
+          total += chunk.byteLength;
+          if (total > MAX_RESPONSE_BYTES) request.destroy(new Error('response too large'));
+          else chunks.push(chunk);
+        });
+        response.once('end', () => {
+          clearTimeout(timer);
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) });
+        });
+        response.once('error', (error) => {
+          clearTimeout(timer);
+          reject(this.#networkError(error));
+        });
+      });
+      request.end(body);
+    });
+  }
+
+  #networkError(error: Error): CaliopError {
+    if (error instanceof CaliopError) return error;
+    if (error instanceof PinMismatch) return new CaliopError('relay_pin_mismatch', undefined, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (NETWORK_ERRORS.has(code) || error.message === 'socket hang up') {
+      return new CaliopError('relay_unreachable', `the relay at ${this.#base.origin} could not be reached (${code || error.message})`, { cause: error });
+    }
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+      return new CaliopError('relay_pin_mismatch', `the relay's certificate is not trusted (${code}) and no pin is configured`, { cause: error });
+    }
+    return new CaliopError('relay_unreachable', `talking to the relay at ${this.#base.origin} failed (${code || error.message})`, { cause: error });
+  }
+
+  async #expect<S extends z.ZodType>(response: RawResponse, route: ApiRouteName, schema: S): Promise<z.infer<S>> {
+    if (response.status < 200 || response.status > 299) this.#fail(response, route);
+    let value: unknown;
+    try {
+      value = JSON.parse(response.body.toString('utf8'));
+    } catch {
+      value = undefined;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new CaliopError('relay_bad_request', `the relay's answer to ${API_ROUTES[route].method} ${API_ROUTES[route].path} does not follow docs/api.md`);
+    return parsed.data;
+  }
+
+  /** docs/api.md §5.2: maps a relay error answer to the error table. */
+  #fail(response: RawResponse, route: ApiRouteName): never {
+    let parsed: ReturnType<typeof ErrorBodySchema.safeParse> | undefined;
+    try {
+      parsed = ErrorBodySchema.safeParse(JSON.parse(response.body.toString('utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    const relayCode = parsed?.success ? parsed.data.error.code : `http_${response.status}`;
+    const relayMessage = parsed?.success ? parsed.data.error.message : `HTTP status ${response.status}`;
+    const cause = new RelayErrorResponse(response.status, relayCode, relayMessage);
+    const status = response.status;
+    let code: ErrorCode;
+    if (status === 413) code = 'relay_too_large';
+    else if (status === 429) code = 'relay_rate_limited';
+    else if (status >= 500) code = 'relay_unreachable';
+    else if (route === 'enrol') code = 'enrolment_failed';
+    else if (status === 401 || status === 403) code = 'relay_refused';
+    else if (status === 404 && (route === 'fetch' || route === 'delete')) code = 'message_not_found';
+    else if (status === 422 && relayCode === 'unknown_recipients') code = 'unknown_recipient';
+    else code = 'relay_bad_request';
+    const retryAfter = status === 429 ? response.headers['retry-after'] : undefined;
+    const detail = `${relayMessage} (relay: ${status} ${relayCode})${retryAfter ? `; retry after ${retryAfter} s` : ''}`;
+    throw new CaliopError(code, detail, { cause });
+  }
+}
