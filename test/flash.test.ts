@@ -1,0 +1,266 @@
+// The flashing pipeline on real block devices (docs/flashing-station.md):
+// loop devices over files under os.tmpdir(), the real caliop-flash process
+// for the scripted form, and the station's use case in-process with injected
+// arrivals (no USB stick can be plugged into the test machine).
+
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeSync, fsyncSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { CandidateDrive } from '../src/flash/drive-list.js';
+import { createDriveWatcher } from '../src/flash/drive-watcher.js';
+import { flashTarget, openImage, type FlashResult } from '../src/flash/pipeline.js';
+import { FlashStation } from '../src/flash/station.js';
+import { LoopDeviceLab } from './flash-loop-devices.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const MAIN = join(ROOT, 'build', 'src', 'flash', 'main.js');
+const MiB = 1024 * 1024;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runFlash(args: string[], input = ''): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: lab.folder, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function jsonLines(text: string): FlashResult[] {
+  return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as FlashResult);
+}
+
+function readPrefix(path: string, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buffer, 0, length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return buffer;
+}
+
+let lab: LoopDeviceLab;
+let image: string;
+let imageBytes: Buffer;
+
+beforeAll(() => {
+  // The scripted form is tested as the real compiled program ("npm test" builds first).
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
+  lab = new LoopDeviceLab('caliop-flash-test-');
+  image = lab.image('test.img', 6 * MiB, 1);
+  imageBytes = readFileSync(image);
+});
+
+afterAll(() => {
+  lab?.cleanup();
+});
+
+describe('caliop-flash flash: the scripted form on loop devices', () => {
+  it('writes and verifies three loop devices at once, one JSON result each, and logs each', async () => {
+    const targets = [0, 1, 2].map((index) => lab.loopDevice(`three-${index}.bin`, 8 * MiB));
+    const logFile = join(lab.folder, 'three.jsonl');
+    const run = await runFlash(['flash', '--image', image, ...targets.flatMap(({ device }) => ['--target', device]), '--yes', '--json', '--log', logFile]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const results = jsonLines(run.stdout);
+    expect(results.map((result) => result.target).sort()).toEqual(targets.map(({ device }) => device).sort());
+    for (const result of results) {
+      expect(result).toMatchObject({ result: 'ok', step: 'finished', bytesWritten: 6 * MiB, sizeBytes: 8 * MiB, sha256: sha256(imageBytes), imageSha256: sha256(imageBytes), ejected: 'skipped' });
+      expect(Date.parse(result.finishedAt)).toBeGreaterThanOrEqual(Date.parse(result.startedAt));
+    }
+    // What is on the backing files, read without the station: the image, then the untouched zeros.
+    for (const { backing } of targets) {
+      const content = readFileSync(backing);
+      expect(sha256(content.subarray(0, 6 * MiB))).toBe(sha256(imageBytes));
+      expect(content.subarray(6 * MiB).every((byte) => byte === 0)).toBe(true);
+    }
+    const logLines = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logLines).toHaveLength(3);
+    for (const line of logLines) expect(line).toMatchObject({ result: 'ok', serial: '', imageSha256: sha256(imageBytes) });
+  });
+
+  it('a stick that runs out of space mid-write fails alone; the others are written and verified (fake-capacity stick)', async () => {
+    // A 16 MiB loop device over a tmpfs of 3 MiB: it claims more than it can hold, like a counterfeit stick.
+    const small = lab.smallFilesystem('small-fs', 3 * MiB);
+    const fake = lab.loopDevice('fake-capacity.bin', 16 * MiB, small);
+    const good = [lab.loopDevice('good-0.bin', 8 * MiB), lab.loopDevice('good-1.bin', 8 * MiB)];
+    const run = await runFlash(['flash', '--image', image, '--target', good[0]!.device, '--target', fake.device, '--target', good[1]!.device, '--yes', '--json', '--log', join(lab.folder, 'fake.jsonl')]);
+    expect(run.code).toBe(53); // flash_failed
+    const results = jsonLines(run.stdout);
+    expect(results).toHaveLength(3);
+    const failed = results.find((result) => result.target === fake.device);
+    expect(failed).toMatchObject({ result: 'failed', step: 'flashing', error: { code: 'flash_failed', exit: 53 } });
+    expect(run.stderr).toMatch(/^caliop-flash: error: writing \/dev\/loop\d+ failed/m);
+    expect(run.stderr).toMatch(/^caliop-flash: hint: /m);
+    for (const { device, backing } of good) {
+      expect(results.find((result) => result.target === device)).toMatchObject({ result: 'ok', step: 'finished' });
+      expect(sha256(readPrefix(backing, 6 * MiB))).toBe(sha256(imageBytes));
+    }
+  });
+
+  it('refuses a target smaller than the image, and then writes nothing at all', async () => {
+    const tooSmall = lab.loopDevice('too-small.bin', 4 * MiB);
+    const fine = lab.loopDevice('fine.bin', 8 * MiB);
+    const run = await runFlash(['flash', '--image', image, '--target', fine.device, '--target', tooSmall.device, '--yes', '--json', '--log', join(lab.folder, 'small.jsonl')]);
+    expect(run.code).toBe(52);
+    expect(run.stderr).toContain(`caliop-flash: error: refusing to write to this drive: ${tooSmall.device} holds ${4 * MiB} bytes`);
+    expect(run.stderr).toMatch(/caliop-flash: hint: .*nothing was written/);
+    expect(jsonLines(run.stdout).map((result) => result.error?.code)).toEqual(['flash_target_refused', 'flash_target_refused']);
+    expect(readFileSync(fine.backing).every((byte) => byte === 0)).toBe(true);
+  });
+
+  it('refuses a path that is not a block device', async () => {
+    const run = await runFlash(['flash', '--image', image, '--target', image, '--yes', '--json']);
+    expect(run.code).toBe(52);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`caliop-flash: error: ${image} is not a block device\ncaliop-flash: hint: name a whole drive such as /dev/sdb (see lsblk)\n`);
+  });
+
+  it('refuses the disk that holds / (the system drive)', async () => {
+    const source = execFileSync('findmnt', ['--noheadings', '--output', 'SOURCE', '/'], { encoding: 'utf8' }).trim();
+    // The whole disk behind the root file system (itself when / is on a whole disk).
+    const parent = execFileSync('lsblk', ['--noheadings', '--nodeps', '--output', 'PKNAME', source], { encoding: 'utf8' }).trim();
+    const disk = parent === '' ? source : `/dev/${parent}`;
+    const run = await runFlash(['flash', '--image', image, '--target', disk, '--yes', '--json']);
+    expect(run.code).toBe(52);
+    expect(run.stderr).toContain(`${disk} holds the running system`);
+    expect(jsonLines(run.stdout)).toMatchObject([{ target: disk, result: 'failed', step: 'checking', bytesWritten: 0 }]);
+  });
+
+  it('refuses a drive with a mounted volume', async () => {
+    const stick = lab.loopDevice('mounted.bin', 8 * MiB);
+    // ext2: this test kernel has no vfat driver; the station's rule does not depend on the file system.
+    execFileSync('mkfs.ext2', ['-q', '-F', stick.device], { stdio: 'pipe' });
+    lab.mount(stick.device, 'mounted-at');
+    const run = await runFlash(['flash', '--image', image, '--target', stick.device, '--yes']);
+    expect(run.code).toBe(52);
+    expect(run.stderr).toContain(`${stick.device} is mounted at ${join(lab.folder, 'mounted-at')}`);
+  });
+
+  it('asks before the first write without --yes, and writes nothing unless the answer is yes', async () => {
+    const stick = lab.loopDevice('ask.bin', 8 * MiB);
+    const declined = await runFlash(['flash', '--image', image, '--target', stick.device, '--log', join(lab.folder, 'ask.jsonl')], 'no\n');
+    expect(declined.stderr).toContain('will be ERASED');
+    expect(declined.stderr).toContain('caliop-flash: error: not confirmed: nothing was written');
+    expect(declined.code).toBe(11);
+    expect(readFileSync(stick.backing).every((byte) => byte === 0)).toBe(true);
+    const accepted = await runFlash(['flash', '--image', image, '--target', stick.device, '--log', join(lab.folder, 'ask.jsonl')], 'yes\n');
+    expect(accepted.code).toBe(0);
+    expect(accepted.stdout).toContain(`${stick.device}: ok, ${6 * MiB} bytes written`);
+  });
+
+  it('without a terminal and without --yes, refuses to go on', async () => {
+    const stick = lab.loopDevice('no-answer.bin', 8 * MiB);
+    const run = await runFlash(['flash', '--image', image, '--target', stick.device]);
+    expect(run.code).toBe(11);
+    expect(run.stderr).toContain('caliop-flash: hint: answer "yes", or pass --yes');
+  });
+});
+
+describe('verification reads the device itself', () => {
+  it('catches a stick that changed after the write, even when the changed bytes are not in the page cache (verify_caught_corruption)', async () => {
+    const stick = lab.loopDevice('corrupt.bin', 8 * MiB);
+    const source = await openImage(image);
+    // Another process keeps the device open (as udisks would): the kernel then keeps the written pages cached after close.
+    const holder = openSync(stick.device, 'r');
+    let staleReadMissedIt = false;
+    try {
+      const result = await flashTarget(source, { path: stick.device }, {
+        afterWrite: async () => {
+          // The medium changes under the cache: bytes flipped in the backing file, not through the device.
+          const fd = openSync(stick.backing, 'r+');
+          writeSync(fd, Buffer.from('CORRUPT!'), 0, 8, 3 * MiB);
+          fsyncSync(fd);
+          closeSync(fd);
+          // Control: a plain read of the device still returns the image (served from memory).
+          staleReadMissedIt = sha256(readPrefix(stick.device, 6 * MiB)) === source.sha256;
+        },
+      });
+      expect(staleReadMissedIt).toBe(true);
+      expect(result).toMatchObject({ result: 'failed', step: 'verifying', error: { code: 'flash_verify_failed', exit: 54 } });
+      expect(result.sha256).not.toBe(source.sha256);
+      expect(result.sha256).toBe(sha256(readPrefix(stick.backing, 6 * MiB)));
+    } finally {
+      closeSync(holder);
+    }
+  });
+});
+
+describe('the station with injected arrivals (no physical USB insertion on this machine)', () => {
+  it('writes each stick as it arrives, several at once; a failing one does not stop the others; logs each', async () => {
+    const sticks = [lab.loopDevice('station-0.bin', 8 * MiB), lab.loopDevice('station-1.bin', 8 * MiB)];
+    const broken = lab.loopDevice('station-broken.bin', 16 * MiB, lab.smallFilesystem('station-small-fs', 2 * MiB));
+    const asUsbStick = (device: string, serial: string): CandidateDrive => ({
+      path: device, name: device.slice(5), deviceNumber: '', type: 'disk', sizeBytes: 8 * MiB,
+      vendor: 'Test', model: 'Loop Stick', serial, removable: true, hotplug: true, readOnly: false, transport: 'usb', mountpoints: [],
+    });
+    let plugged: CandidateDrive[] = [];
+    const watcher = createDriveWatcher({ listDrives: async () => plugged, pollMilliseconds: 20, loadUsbMonitor: async () => undefined });
+    const source = await openImage(image);
+    const logPath = join(lab.folder, 'station.jsonl');
+    const station = new FlashStation({ image: source, watcher, logPath });
+    const results: FlashResult[] = [];
+    station.on('result', (result) => results.push(result));
+    await station.start();
+    expect(station.getState().sticks).toEqual([]);
+    plugged = [asUsbStick(sticks[0]!.device, 'SERIAL-0'), asUsbStick(broken.device, 'SERIAL-BROKEN'), asUsbStick(sticks[1]!.device, 'SERIAL-1')];
+    while (results.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+    const state = await station.stop();
+    expect(state.okCount).toBe(2);
+    expect(state.failedCount).toBe(1);
+    expect(results.find((result) => result.serial === 'SERIAL-BROKEN')).toMatchObject({ result: 'failed', step: 'flashing' });
+    for (const { backing } of sticks) expect(sha256(readPrefix(backing, 6 * MiB))).toBe(source.sha256);
+    const log = readFileSync(logPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { serial: string; result: string });
+    expect(log.map((line) => `${line.serial}=${line.result}`).sort()).toEqual(['SERIAL-0=ok', 'SERIAL-1=ok', 'SERIAL-BROKEN=failed']);
+  });
+});
+
+const STICK_IMAGE = join(ROOT, 'dist', 'caliop.img');
+
+describe.runIf(existsSync(STICK_IMAGE))('the real stick image (dist/caliop.img)', () => {
+  it('flashes it to a loop device and reads its FAT files back with mtools', async () => {
+    const imageSize = readFileSync(STICK_IMAGE).length;
+    const stick = lab.loopDevice('caliop-stick.bin', imageSize + 4 * MiB);
+    const run = await runFlash(['flash', '--image', STICK_IMAGE, '--target', stick.device, '--yes', '--json', '--log', join(lab.folder, 'caliop.jsonl')]);
+    expect(run.code).toBe(0);
+    // sfdisk(8) --json: the first partition's start, in sectors, gives mtools its offset.
+    const table = JSON.parse(execFileSync('sfdisk', ['--json', stick.device], { encoding: 'utf8' })) as { partitiontable: { sectorsize?: number; partitions: Array<{ start: number }> } };
+    const offset = (table.partitiontable.partitions[0]?.start ?? 0) * (table.partitiontable.sectorsize ?? 512);
+    const volume = `${stick.device}@@${offset}`;
+    const listing = execFileSync('mdir', ['-i', volume, '-b', '-/', '::/'], { encoding: 'utf8' });
+    expect(listing.length).toBeGreaterThan(0);
+    const manifestPath = listing.split('\n').find((line) => /^::\/MANIFEST$/i.test(line.trim()));
+    if (manifestPath !== undefined) {
+      const manifest = execFileSync('mtype', ['-i', volume, manifestPath.trim()], { encoding: 'utf8' });
+      // Each line "SHA256  PATH" (sha256sum style) must match the file read back from the flashed device.
+      let checked = 0;
+      for (const line of manifest.split('\n')) {
+        const match = /^([0-9a-f]{64})\s+\*?(\S.*)$/.exec(line.trim());
+        if (match === null) continue;
+        const content = execFileSync('mtype', ['-i', volume, `::/${match[2]}`], { encoding: 'buffer', maxBuffer: 512 * MiB });
+        expect(sha256(content), match[2]).toBe(match[1]);
+        checked += 1;
+      }
+      expect(checked).toBeGreaterThan(0);
+    }
+  });
+});
