@@ -1,4 +1,4 @@
-// The English and French catalogues of the exposure index (docs/exposure.md §7, §8):
+// The English and French catalogues of the exposure index (docs/exposure.md §3, §8):
 // complete, non-empty, same placeholders in both languages, symbols terminal-safe.
 
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// The words of the interception-risk index, in English and French (docs/exposure.md §7, §8).
+// The words of the interception-risk index, in English and French (docs/exposure.md §3, §8).
 //
 // Plain, short sentences in the user's words. Every level and every reason code has
 // both languages (the compiler checks the keys; test/exposure-text.test.ts checks the

@@ -42,7 +42,7 @@ export const SCORE_BANDS: Readonly<Record<ExposureLevel, { readonly min: number;
   alarm: { min: 0, max: 0, base: 0 },
 };
 
-/** docs/exposure.md §7: plain-text symbols; never colour alone. Each is 4 columns wide. */
+/** docs/exposure.md §3: plain-text symbols; never colour alone. Each is 4 columns wide. */
 export const LEVEL_SYMBOLS: Readonly<Record<ExposureLevel, ExposureSymbol>> = {
   'e2e-verified': { unicode: '●●●●', ascii: '####' },
   'e2e-tofu': { unicode: '●●●○', ascii: '###-' },
@@ -252,7 +252,7 @@ export interface ExposureSymbol {
   readonly ascii: string;
 }
 
-/** docs/exposure.md §5: the output. */
+/** docs/exposure.md §7: the output. */
 export interface ExposureAssessment {
   readonly level: ExposureLevel;
   /** 0-100, higher is safer; always inside the level's band (§6). */
