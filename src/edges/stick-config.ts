@@ -1,7 +1,7 @@
 // Reads and writes the stick's config.json (docs/stick-layout.md §3). Not secret.
 import { readFileSync } from 'node:fs';
 import { CaliopError } from '../errors.js';
-import { writeFileAtomically } from './atomic-file.js';
+import { writeFileAtomically } from './vault-file.js';
 import type { Stick } from './stick-locator.js';
 
 export interface StickConfig {

@@ -1,0 +1,74 @@
+// Runs the real `caliop` (the tsc build of src/cli/main.ts) as a user or script would.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const CALIOP_ENTRY = resolve(import.meta.dirname, '../../build/src/cli/main.js');
+
+export interface CaliopRun {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly status: number;
+  readonly stdoutBytes: Buffer;
+}
+
+export interface CaliopOptions {
+  readonly input?: string | Uint8Array;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Prefix the command, e.g. ['unshare', '-n'] to run without a network. */
+  readonly wrapper?: readonly string[];
+}
+
+/** Test passphrases travel through the environment (@ENV:), never argv. */
+export const PASSPHRASE = 'a long enough passphrase for the test suite 42';
+
+export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', TEST_PASSPHRASE: PASSPHRASE, ...extra };
+}
+
+export function caliop(args: readonly string[], options: CaliopOptions = {}): Promise<CaliopRun> {
+  const command = [...(options.wrapper ?? []), process.execPath, CALIOP_ENTRY, ...args];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command[0]!, command.slice(1), { env: options.env ?? testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const stdoutBytes = Buffer.concat(out);
+      resolvePromise({ stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), status: code ?? -1, stdoutBytes });
+    });
+    child.stdin.on('error', () => undefined); // the child may exit before reading stdin
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** `caliop --stick DIR --passphrase-file @ENV:TEST_PASSPHRASE ARGS…` */
+export function onStick(stick: string, args: readonly string[], options: CaliopOptions = {}): Promise<CaliopRun> {
+  return caliop(['--stick', stick, '--passphrase-file', '@ENV:TEST_PASSPHRASE', ...args], options);
+}
+
+export function temporaryFolder(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `caliop-test-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface InitResult {
+  fingerprint: string;
+  recoveryPhrase: string;
+  recoverySheet: string;
+  creationDate: string;
+  cert: string;
+  revocationCertificate: string;
+  ceremony: { offline: boolean; allowedOnline: boolean; backupChecked: boolean; networkEvidence: string[] };
+  kdf: { algorithm: string; memoryKiB: number; passes: number; parallelism: number };
+}
+
+/** A fresh stick with an identity (online machine: --allow-online). */
+export async function initStick(stick: string, name: string, email: string): Promise<InitResult> {
+  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', email, '--allow-online']);
+  if (run.status !== 0) throw new Error(`caliop init failed (${run.status}): ${run.stderr}`);
+  return JSON.parse(run.stdout) as InitResult;
+}
