@@ -80,7 +80,7 @@ function loadEstimator(): Promise<Estimator> {
     const factory = new core.ZxcvbnFactory({
       dictionary: { ...common.dictionary, ...en.dictionary, ...fr.dictionary },
       graphs: common.adjacencyGraphs,
-      useLevenshteinDistance: true,
+      useLevenshteinDistance: true, // catches near misses of common passwords; ~0.1-2 s a check (docs/ceremony.md §9.1)
     });
     return { factory, translations: { en: en.translations, fr: fr.translations } };
   })();
