@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { InternalArrivalFactsSchema, type ArrivalFacts } from '../src/api/facts.js';
 import { isCaliopError } from '../src/errors.js';
 import {
   AUTH_RESULTS,
@@ -132,6 +133,21 @@ describe('exposure vectors (test/vectors/exposure/*.json)', () => {
     }
     expect(REASON_CODES.filter((code) => !seenCodes.has(code)), 'reason codes no vector exercises').toEqual([]);
     expect(LEVELS.filter((level) => !seenLevels.has(level)), 'levels no vector reaches').toEqual([]);
+  });
+});
+
+describe('the relay\'s arrival facts (src/api/facts.ts, docs/api.md §8.3)', () => {
+  it('are read by the index as they are, with no translation', () => {
+    const arrival: ArrivalFacts = InternalArrivalFactsSchema.parse({
+      route: 'internal',
+      receivedAt: '2026-11-26T10:00:00Z',
+      submittedBy: 'alice@caliop.example',
+      transport: { protocol: 'https', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' },
+    });
+    const relay: RelayFacts = arrival; // compile-time contract: the relay's schema fits the index's input
+    const stick: StickFacts = { encryptedToMe: true, signature: 'valid', senderKey: 'verified-in-person', headersProtected: true };
+    expect(assessReceived({ stick, relay }).level).toBe('e2e-verified');
+    expect(assessReceived({ stick, relay: { ...arrival, transport: { protocol: 'http', tlsVersion: null, cipher: null } } }).level).toBe('pgp-external');
   });
 });
 
