@@ -81,7 +81,7 @@ class _PollingDriveWatcher extends EventEmitter implements DriveWatcher {
     for (const drive of present) if (drive.sizeBytes > 0) this.known.set(driveKey(drive), drive);
     const interval = this.options.pollMilliseconds ?? 1000;
     this.timer = setInterval(() => void this.poll(), interval);
-    this.monitor = await (this.options.loadUsbMonitor ?? loadUsbDetection)();
+    this.monitor = await (this.options.loadUsbMonitor ?? loadUsbDetection)().catch(() => undefined);
     if (this.monitor !== undefined) {
       try {
         this.monitor.on('add', () => this.pollBurst());
