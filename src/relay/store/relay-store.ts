@@ -189,15 +189,20 @@ export class RelayStore {
 
   /** Deletes one entry of `recipient`'s mailbox, and the ciphertext when no mailbox holds it any more. */
   deleteMailboxEntry(recipient: string, id: string): boolean {
-    return this.#db.transaction(() => {
+    const outcome = this.#db.transaction((): 'missing' | 'kept' | 'erased' => {
       const row = this.#db.prepare('SELECT message_id FROM mailbox WHERE recipient = ? AND id = ?').get(recipient, id) as
         | { message_id: string }
         | undefined;
-      if (!row) return false;
+      if (!row) return 'missing';
       this.#db.prepare('DELETE FROM mailbox WHERE recipient = ? AND id = ?').run(recipient, id);
       const remaining = this.#db.prepare('SELECT 1 FROM mailbox WHERE message_id = ? LIMIT 1').get(row.message_id);
-      if (remaining === undefined) this.#db.prepare('DELETE FROM messages WHERE id = ?').run(row.message_id);
-      return true;
+      if (remaining !== undefined) return 'kept';
+      this.#db.prepare('DELETE FROM messages WHERE id = ?').run(row.message_id);
+      return 'erased';
     })();
+    // secure_delete zeroes the freed pages in the database, but older copies of those
+    // pages stay in the WAL until a checkpoint: write them back and empty the WAL.
+    if (outcome === 'erased') this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    return outcome !== 'missing';
   }
 }

@@ -1,0 +1,38 @@
+// Per-device rate limit (docs/api.md §5.3): the token bucket, alone and in the real relay.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCaliopError } from '../../src/errors.js';
+import { TokenBuckets } from '../../src/relay/middleware/rate-limit.js';
+import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
+import { enrolled } from './helpers/test-identity.js';
+
+describe('TokenBuckets', () => {
+  it('allows a burst, then refills at the given rate', () => {
+    const buckets = new TokenBuckets({ burst: 3, perMinute: 60 });
+    expect([0, 1, 2, 3].map(() => buckets.take('a', 0))).toEqual([0, 0, 0, 1]);
+    expect(buckets.take('b', 0)).toBe(0); // per key
+    expect(buckets.take('a', 999)).toBe(1);
+    expect(buckets.take('a', 1000)).toBe(0);
+    expect(buckets.take('a', 1000)).toBe(1);
+  });
+});
+
+describe('rate limit in the relay', () => {
+  let relay: RelayProcess;
+  beforeAll(async () => {
+    relay = await startRelayProcess({ extraArgs: ['--rate-burst', '4', '--rate-per-minute', '1'] });
+  });
+  afterAll(async () => relay?.dispose());
+
+  it('answers 429 with Retry-After once a device used its burst; other devices go on', async () => {
+    const { client: noisy } = await enrolled(relay, 'noisy'); // enrolment takes 1 token
+    for (let i = 0; i < 3; i++) await noisy.list();
+    const error = await noisy.list().catch((e: unknown) => e);
+    expect(isCaliopError(error, 'relay_rate_limited')).toBe(true);
+    expect((error as Error).message).toMatch(/retry after [0-9]+ s/);
+    const { client: quiet } = await enrolled(relay, 'quiet');
+    expect((await quiet.list()).messages).toEqual([]);
+    noisy.close();
+    quiet.close();
+  });
+});
