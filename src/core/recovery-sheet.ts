@@ -195,14 +195,14 @@ function sameFieldValue(key: Field, a: string, b: string): boolean {
 }
 
 function factLines(facts: RecoverySheetFacts): string[] {
-  for (const [label, value] of [['name', facts.name], ['email', facts.email]] as const) {
-    if (/[\r\n]/.test(value) || value.trim() !== value || value === '') {
-      throw new TypeError(`${label}: expected a non-empty single line without surrounding spaces`);
-    }
+  // docs/ceremony.md §2.3: the same NFC, trimmed strings the user id is made of.
+  const [name, email] = [facts.name, facts.email].map((value) => value.normalize('NFC').trim());
+  for (const [label, value] of [['name', name], ['email', email]] as const) {
+    if (value === '' || /[\r\n]/.test(value!)) throw new TypeError(`${label}: expected a non-empty single line`);
   }
   return [
-    `name: ${facts.name}`,
-    `email: ${facts.email}`,
+    `name: ${name}`,
+    `email: ${email}`,
     `created: ${formatCreated(facts.creationDate)}`,
     `fingerprint: ${groupFingerprint(facts.fingerprint)}`,
   ];
