@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { ceremonyCreationDate, deriveIdentity, type DerivedIdentity } from '../src/core/key-derivation.js';
+import { ceremonyCreationDate, deriveIdentity, deriveKeyMaterial, type DerivedIdentity } from '../src/core/key-derivation.js';
 
 const seed = Uint8Array.from({ length: 32 }, (_, index) => (index * 37 + 11) & 0xff);
 const plaintext = 'Bonjour, ceci est un message de la cérémonie.\n';
@@ -113,6 +113,26 @@ describe('derived key read by GnuPG 2.2', () => {
       expectSigned: true,
     });
     expect(signatures[0]?.keyID.toHex().toUpperCase()).toBe(identity.privateKey.subkeys[0]!.getKeyID().toHex().toUpperCase());
+  });
+});
+
+describe('a derived signing key whose secret begins with a zero octet (shorter MPI, docs/ceremony.md §4)', () => {
+  it('still signs in gpg, and openpgp.js verifies it', async () => {
+    const zeroLead = new Uint8Array(32);
+    zeroLead.set([248, 5]); // found by search: its signing key material starts with 00
+    expect(deriveKeyMaterial(zeroLead, 'signing')[0]).toBe(0);
+    const other = await deriveIdentity({ seed: zeroLead, name: 'Zero Lead', email: 'zero@example.org', creationDate: ceremonyCreationDate(new Date(Date.now() - 86_400_000)) });
+    const imported = gpg(['--import'], other.armoredSecretKey);
+    expect(imported.status, imported.stderr).toBe(0);
+    const made = gpg(['--armor', '--local-user', other.fingerprint, '--detach-sign', '--output', '-', join(dir, 'plain.txt')]);
+    expect(made.status, made.stderr).toBe(0);
+    const { signatures } = await openpgp.verify({
+      message: await openpgp.createMessage({ binary: new Uint8Array(readFileSync(join(dir, 'plain.txt'))) }),
+      signature: await openpgp.readSignature({ armoredSignature: made.stdout.toString() }),
+      verificationKeys: other.publicKey,
+      expectSigned: true,
+    });
+    expect(signatures).toHaveLength(1);
   });
 });
 
