@@ -1,0 +1,85 @@
+// docs/api.md §4: request signing known-answer vectors (test/relay/vectors/request-signing/,
+// one case per file, each saying what must happen), checked against our code and,
+// independently, against node:crypto's Ed25519 and SHA-256.
+
+import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildEnrolmentStatement } from '../../src/api/enrolment-statement.js';
+import { canonicalRequestString, signRequest, verifyRequestSignature } from '../../src/api/request-signing.js';
+
+interface RequestInVector {
+  method: string;
+  pathWithQuery: string;
+  bodyUtf8: string;
+  domain: string;
+}
+interface Vector {
+  description: string;
+  expect: 'valid' | 'bad_signature' | 'stale_timestamp' | 'unsigned' | 'malformed';
+  deviceSecretKeyHex: string;
+  signedRequest: RequestInVector;
+  canonical: string;
+  headers: Record<string, string>;
+  verifiedRequest: RequestInVector;
+  now: string;
+}
+
+const VECTORS = join(dirname(fileURLToPath(import.meta.url)), 'vectors', 'request-signing');
+const vectors = readdirSync(VECTORS)
+  .filter((name) => name.endsWith('.json'))
+  .sort()
+  .map((name) => [name, JSON.parse(readFileSync(join(VECTORS, name), 'utf8')) as Vector] as const);
+
+const toRequest = (r: RequestInVector) => ({ method: r.method, pathWithQuery: r.pathWithQuery, body: new TextEncoder().encode(r.bodyUtf8), domain: r.domain });
+
+function nodeEd25519Verify(publicKeyB64url: string, message: string, signatureB64url: string): boolean {
+  // RFC 8410 SubjectPublicKeyInfo prefix for an Ed25519 key.
+  const spki = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(publicKeyB64url, 'base64url')]);
+  return nodeVerify(null, Buffer.from(message), createPublicKey({ key: spki, format: 'der', type: 'spki' }), Buffer.from(signatureB64url, 'base64url'));
+}
+
+describe('request signing vectors', () => {
+  it('there are vectors for every outcome', () => {
+    expect(new Set(vectors.map(([, v]) => v.expect))).toEqual(new Set(['valid', 'bad_signature', 'stale_timestamp', 'unsigned', 'malformed']));
+  });
+
+  for (const [name, vector] of vectors) {
+    it(`${name}: ${vector.description} -> ${vector.expect}`, () => {
+      const timestamp = vector.headers['caliop-timestamp']!;
+      const nonce = vector.headers['caliop-nonce']!;
+      const signed = toRequest(vector.signedRequest);
+      if (vector.expect !== 'malformed') expect(canonicalRequestString(signed, { timestamp, nonce })).toBe(vector.canonical);
+      // The body line is the hex SHA-256 of the body (independent implementation).
+      expect(vector.canonical.split('\n')[3]).toBe(createHash('sha256').update(vector.signedRequest.bodyUtf8).digest('hex'));
+
+      const result = verifyRequestSignature(toRequest(vector.verifiedRequest), (h) => vector.headers[h], new Date(vector.now));
+      expect(result.ok ? 'valid' : result.reason).toBe(vector.expect);
+
+      if (['valid', 'bad_signature', 'stale_timestamp'].includes(vector.expect)) {
+        // Ed25519 is deterministic (RFC 8032 §5.1.6): signing again gives the same headers...
+        const again = signRequest(signed, Buffer.from(vector.deviceSecretKeyHex, 'hex'), new Date(Number(timestamp) * 1000), nonce);
+        expect(again).toEqual(vector.headers);
+        // ...and node:crypto agrees that the signature covers the canonical string.
+        expect(nodeEd25519Verify(vector.headers['caliop-device']!, vector.canonical, vector.headers['caliop-signature']!)).toBe(true);
+      }
+    });
+  }
+
+  it('refuses line breaks that would make two requests share a canonical string', () => {
+    const body = new Uint8Array();
+    expect(() => canonicalRequestString({ method: 'GET', pathWithQuery: '/a\nb', body, domain: 'x.test' }, { timestamp: '1', nonce: 'n' })).toThrow();
+    expect(() => canonicalRequestString({ method: 'GET', pathWithQuery: 'relative', body, domain: 'x.test' }, { timestamp: '1', nonce: 'n' })).toThrow();
+  });
+});
+
+describe('enrolment statement', () => {
+  it('is four LF-separated lines, lower-cased, with the base64url device key (docs/api.md §6.2)', () => {
+    const devicePublicKey = Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex');
+    expect(buildEnrolmentStatement({ address: 'Alice@Example.TEST', devicePublicKey, domain: 'Example.Test' })).toBe(
+      'Caliop enrolment v1\naddress: alice@example.test\ndevice: 11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\nrelay: example.test',
+    );
+  });
+});
