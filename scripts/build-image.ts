@@ -165,8 +165,11 @@ function stageTree(options: BuildImageOptions): void {
 function imageMiB(stagingDir: string, files: readonly ManifestEntry[], reserveMiB: number): number {
   const content = files.reduce((sum, file) => sum + file.size, 0) + statSync(join(stagingDir, MANIFEST_FILE)).size + 64 * 1024;
   const withOverhead = content * 1.02 + (files.length + 4) * 32 * 1024;
-  return Math.ceil(withOverhead / (1024 * 1024)) + reserveMiB + 8;
+  // FAT32 needs at least 65525 clusters: 33 MiB with 512-byte clusters. Stay well above.
+  return Math.max(MINIMUM_IMAGE_MIB, Math.ceil(withOverhead / (1024 * 1024)) + reserveMiB + 8);
 }
+
+const MINIMUM_IMAGE_MIB = 64;
 
 /** Step 3: MBR + FAT32 made without root, files copied in sorted order. */
 function makeImage(stagingDir: string, paths: readonly string[], options: BuildImageOptions, sizeMiB: number): void {
