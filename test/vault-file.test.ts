@@ -1,0 +1,156 @@
+// The vault file on the stick (docs/vault-format.md §5.4, §6, §7): create, unlock,
+// save, reseal, and that failures change nothing. Real files in a temp folder.
+
+import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KDF_FLOOR, UNSAFE_TEST_KDF, VaultTamperedError, parseVault } from '../src/core/vault-format.js';
+import { calibrateKdf } from '../src/edges/argon2id.js';
+import { createVault, readVaultHeader, unlockVault } from '../src/edges/vault-file.js';
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const PASSPHRASE = utf8('correct horse battery staple');
+
+let folder: string;
+let vaultPath: string;
+const savedEnv = process.env.CALIOP_UNSAFE_TEST_KDF;
+
+beforeAll(() => {
+  process.env.CALIOP_UNSAFE_TEST_KDF = '1';
+});
+afterAll(() => {
+  if (savedEnv === undefined) delete process.env.CALIOP_UNSAFE_TEST_KDF;
+  else process.env.CALIOP_UNSAFE_TEST_KDF = savedEnv;
+});
+beforeEach(async () => {
+  folder = await mkdtemp(join(tmpdir(), 'caliop-vault-file-'));
+  vaultPath = join(folder, 'vault.caliop');
+});
+afterEach(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+async function expectUnchangedAfter(action: () => Promise<unknown>, code: string): Promise<unknown> {
+  const before = await readFile(vaultPath);
+  const mtimeBefore = (await stat(vaultPath)).mtimeMs;
+  const error = await action().then(() => undefined, (caught: unknown) => caught);
+  expect(error).toMatchObject({ code });
+  expect(Buffer.compare(await readFile(vaultPath), before)).toBe(0);
+  expect((await stat(vaultPath)).mtimeMs).toBe(mtimeBefore);
+  expect(await readdir(folder)).toEqual(['vault.caliop']);
+  return error;
+}
+
+describe('vault file', () => {
+  it('creates, unlocks, saves and reopens; no temporary file is left', async () => {
+    const handle = await createVault(vaultPath, PASSPHRASE, utf8('first'), UNSAFE_TEST_KDF);
+    expect(await readdir(folder)).toEqual(['vault.caliop']);
+    const first = await readFile(vaultPath);
+    await handle.save(utf8('second'));
+    const second = await readFile(vaultPath);
+    // same header and key, fresh nonce (docs/vault-format.md §3.2)
+    expect(parseVault(second).header).toEqual(parseVault(first).header);
+    expect(Buffer.from(parseVault(second).nonce).equals(Buffer.from(parseVault(first).nonce))).toBe(false);
+    handle.close();
+    const { plaintext, handle: reopened } = await unlockVault(vaultPath, PASSPHRASE);
+    expect(text(plaintext)).toBe('second');
+    await reopened.save(utf8('third'));
+    expect(text((await unlockVault(vaultPath, PASSPHRASE)).plaintext)).toBe('third');
+    expect(await readdir(folder)).toEqual(['vault.caliop']);
+  });
+
+  it('readVaultHeader reports the KDF parameters without the passphrase', async () => {
+    await createVault(vaultPath, PASSPHRASE, utf8('x'), UNSAFE_TEST_KDF);
+    const header = await readVaultHeader(vaultPath);
+    expect(header.kdf).toEqual({ algorithm: 'argon2id', memoryKiB: 8192, passes: 1, parallelism: 1 });
+    expect(header.salt).toHaveLength(16);
+  });
+
+  it('refuses to replace an existing vault', async () => {
+    await createVault(vaultPath, PASSPHRASE, utf8('x'), UNSAFE_TEST_KDF);
+    await expectUnchangedAfter(() => createVault(vaultPath, PASSPHRASE, utf8('y'), UNSAFE_TEST_KDF), 'stick_already_initialised');
+  });
+
+  it('a missing vault is stick_not_initialised', async () => {
+    await expect(unlockVault(vaultPath, PASSPHRASE)).rejects.toMatchObject({ code: 'stick_not_initialised' });
+    await expect(readVaultHeader(vaultPath)).rejects.toMatchObject({ code: 'stick_not_initialised' });
+  });
+
+  it('wrong passphrase: its own error, the file byte-identical', async () => {
+    await createVault(vaultPath, PASSPHRASE, utf8('x'), UNSAFE_TEST_KDF);
+    await expectUnchangedAfter(() => unlockVault(vaultPath, utf8('correct horse battery stapl')), 'wrong_passphrase');
+  });
+
+  it('tampered ciphertext, tampered header, truncated, unknown version: each its error, nothing changed', async () => {
+    await createVault(vaultPath, PASSPHRASE, utf8('some secret contents'), UNSAFE_TEST_KDF);
+    const good = new Uint8Array(await readFile(vaultPath));
+    const cases: Array<[string, Uint8Array, string, string?]> = [
+      ['ciphertext', Uint8Array.from(good, (b, i) => (i === good.length - 3 ? b ^ 1 : b)), 'vault_tampered', 'ciphertext'],
+      ['header', Uint8Array.from(good, (b, i) => (i === 12 ? b ^ 1 : b)), 'vault_tampered', 'header'],
+      ['truncated', good.subarray(0, good.length - 5), 'vault_truncated'],
+      ['version', Uint8Array.from(good, (b, i) => (i === 9 ? 7 : b)), 'vault_unsupported_version'],
+    ];
+    for (const [, bytes, code, part] of cases) {
+      await writeFile(vaultPath, bytes);
+      const error = await expectUnchangedAfter(() => unlockVault(vaultPath, PASSPHRASE), code);
+      if (part !== undefined) expect((error as VaultTamperedError).part).toBe(part);
+    }
+  });
+
+  it('reseal: new salt, the old passphrase no longer opens, the new one gives the same contents', async () => {
+    const handle = await createVault(vaultPath, PASSPHRASE, utf8('keys and contacts'), UNSAFE_TEST_KDF);
+    const oldSalt = (await readVaultHeader(vaultPath)).salt;
+    const newPassphrase = utf8('a brand new passphrase');
+    await handle.reseal(newPassphrase, { ...UNSAFE_TEST_KDF, passes: 2 });
+    const header = await readVaultHeader(vaultPath);
+    expect(Buffer.from(header.salt).equals(Buffer.from(oldSalt))).toBe(false);
+    expect(header.kdf.passes).toBe(2);
+    expect(handle.header.kdf.passes).toBe(2);
+    await expect(unlockVault(vaultPath, PASSPHRASE)).rejects.toMatchObject({ code: 'wrong_passphrase' });
+    expect(text((await unlockVault(vaultPath, newPassphrase)).plaintext)).toBe('keys and contacts');
+    // the handle saves under the new key
+    await handle.save(utf8('after reseal'));
+    expect(text((await unlockVault(vaultPath, newPassphrase)).plaintext)).toBe('after reseal');
+  });
+
+  it('removes leftover temporary files of an interrupted write on unlock, and ignores other files', async () => {
+    await createVault(vaultPath, PASSPHRASE, utf8('x'), UNSAFE_TEST_KDF);
+    await writeFile(join(folder, 'vault.caliop.partial-0123abcd'), 'half a vault');
+    await writeFile(join(folder, 'notes.txt'), 'not ours');
+    await readVaultHeader(vaultPath); // reading the header writes nothing
+    expect((await readdir(folder)).sort()).toEqual(['notes.txt', 'vault.caliop', 'vault.caliop.partial-0123abcd']);
+    await unlockVault(vaultPath, PASSPHRASE);
+    expect((await readdir(folder)).sort()).toEqual(['notes.txt', 'vault.caliop']);
+  });
+
+  it('a failed write is stick_write_failed and keeps the previous vault', async () => {
+    const handle = await createVault(vaultPath, PASSPHRASE, utf8('previous'), UNSAFE_TEST_KDF);
+    // The rename cannot replace a non-empty folder: the write fails after the temporary file was written.
+    const other = await createVault(join(folder, 'other.caliop'), PASSPHRASE, utf8('y'), UNSAFE_TEST_KDF);
+    await rm(join(folder, 'other.caliop'));
+    await mkdir(join(folder, 'other.caliop'));
+    await writeFile(join(folder, 'other.caliop', 'inside'), 'x');
+    await expect(other.save(utf8('z'))).rejects.toMatchObject({ code: 'stick_write_failed' });
+    expect((await readdir(folder)).filter((name) => name.includes('.partial-'))).toEqual([]);
+    // and a vault whose folder vanished (stick pulled out)
+    await rm(folder, { recursive: true });
+    await expect(handle.save(utf8('lost'))).rejects.toMatchObject({ code: 'stick_write_failed' });
+  });
+
+  it('refuses to create below the floor without CALIOP_UNSAFE_TEST_KDF=1', async () => {
+    delete process.env.CALIOP_UNSAFE_TEST_KDF;
+    try {
+      await expect(createVault(vaultPath, PASSPHRASE, utf8('x'), UNSAFE_TEST_KDF)).rejects.toThrow(/below the Argon2id floor/);
+      expect(await readdir(folder)).toEqual([]);
+    } finally {
+      process.env.CALIOP_UNSAFE_TEST_KDF = '1';
+    }
+  });
+
+  it('calibrateKdf returns the test parameters under CALIOP_UNSAFE_TEST_KDF=1', async () => {
+    expect(await calibrateKdf()).toEqual(UNSAFE_TEST_KDF);
+    expect(KDF_FLOOR.memoryKiB).toBeGreaterThan(UNSAFE_TEST_KDF.memoryKiB);
+  });
+});
