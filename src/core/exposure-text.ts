@@ -32,8 +32,8 @@ export const LEVEL_NAMES: Readonly<Record<Language, Readonly<Record<ExposureLeve
 /** docs/exposure.md §4: one sentence per reason code. {name} is replaced by the reason's params. */
 export const REASON_TEXTS: Readonly<Record<Language, Readonly<Record<ReasonCode, string>>>> = {
   en: {
-    'payload-encrypted': 'This message is encrypted to your key: only your stick can open it.',
-    'payload-not-encrypted': 'This message is not encrypted to your key: the servers that carried or stored it could read it.',
+    'payload-encrypted': 'The message itself is encrypted to your key: only your stick can open it.',
+    'payload-not-encrypted': 'The sender did not encrypt this message: the servers that carried it could read it.',
     'signature-valid': 'The signature is valid: the message was not changed after it was signed.',
     'signature-absent': 'The message is not signed: nothing proves who wrote or sealed it.',
     'signature-unknown-key': 'The message is signed with a key you do not know: nothing proves who wrote or sealed it.',
@@ -86,8 +86,8 @@ export const REASON_TEXTS: Readonly<Record<Language, Readonly<Record<ReasonCode,
     'recipient-key-changed': 'The key of {address} has changed: someone may be pretending to be them. Check the new key with them in person before sending.',
   },
   fr: {
-    'payload-encrypted': 'Ce message est chiffré pour votre clé : seule votre clé Caliop peut l\'ouvrir.',
-    'payload-not-encrypted': 'Ce message n\'est pas chiffré pour votre clé : les serveurs qui l\'ont transporté ou stocké ont pu le lire.',
+    'payload-encrypted': 'Le message lui-même est chiffré pour votre clé : seule votre clé Caliop peut l\'ouvrir.',
+    'payload-not-encrypted': 'L\'expéditeur n\'a pas chiffré ce message : les serveurs qui l\'ont transporté ont pu le lire.',
     'signature-valid': 'La signature est valide : le message n\'a pas été modifié après sa signature.',
     'signature-absent': 'Le message n\'est pas signé : rien ne prouve qui l\'a écrit ou chiffré.',
     'signature-unknown-key': 'Le message est signé avec une clé que vous ne connaissez pas : rien ne prouve qui l\'a écrit ou chiffré.',

@@ -66,7 +66,10 @@ export type KeyState = (typeof KEY_STATES)[number];
 
 /** docs/exposure.md §2.1: what the stick itself verified when it opened the message. */
 export interface StickFacts {
-  /** The payload is an OpenPGP message encrypted to this stick's key, and it decrypted. */
+  /**
+   * The message as its sender made it is an OpenPGP message encrypted to this stick's key, and it
+   * decrypted. A seal the relay added on arrival does not count (docs/exposure.md §2.1).
+   */
   readonly encryptedToMe: boolean;
   readonly signature: SignatureState;
   /** The state of the key that made the valid signature (only judged when `signature` is 'valid', except 'changed'). */
