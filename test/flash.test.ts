@@ -281,6 +281,28 @@ describe('a stick image with a FAT volume and a MANIFEST', () => {
   });
 });
 
+describe('caliop-flash station: the live process', () => {
+  it('runs with --json, never offers a loop device attached while it waits, and ends cleanly on SIGINT', async () => {
+    const child = spawn(process.execPath, [MAIN, 'station', '--image', image, '--json', '--yes', '--log', join(lab.folder, 'live.jsonl')], { cwd: lab.folder, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // A new block device appears while the station polls lsblk every second: a loop device is never offered.
+    const loop = lab.loopDevice('live-loop.bin', 8 * MiB);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+    const events = stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { event: string });
+    expect(events.map((event) => event.event)).toEqual(['stopped']);
+    expect(stdout).not.toContain(loop.device);
+    expect(readFileSync(loop.backing).every((byte) => byte === 0)).toBe(true);
+  });
+});
+
 const STICK_IMAGE = join(ROOT, 'dist', 'caliop.img');
 
 describe.runIf(existsSync(STICK_IMAGE))('the real stick image (dist/caliop.img)', () => {

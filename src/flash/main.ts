@@ -187,13 +187,17 @@ async function runStation(options: StationCommandOptions): Promise<number> {
     process.on('SIGTERM', onSignal);
     // Ink puts stdin in raw mode: Ctrl-C arrives as a byte, not a signal.
     if (!options.json && process.stdin.isTTY) {
-      process.stdin.on('data', (data: Buffer) => {
-        if (data.includes(3)) onSignal();
-      });
+      const onData = (data: Buffer) => {
+        if (!data.includes(3)) return;
+        process.stdin.off('data', onData);
+        onSignal();
+      };
+      process.stdin.on('data', onData);
     }
   });
   await station.stop();
   unmount?.();
+  process.stdin.pause();
   return exitCodeOf(results);
 }
 
@@ -244,6 +248,7 @@ async function main(argv: readonly string[]): Promise<number> {
   return exitCode;
 }
 
+// No process.exit(): the process ends when its event loop is empty. Calling it right
+// after usb-detection's stopMonitoring() aborts the process (SIGABRT, seen with
+// usb-detection 4.14.2 on Node 20).
 process.exitCode = await main(process.argv.slice(2));
-// The station leaves timers and the usb-detection monitor behind once stopped.
-process.exit();
