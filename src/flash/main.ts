@@ -166,6 +166,7 @@ async function runStation(options: StationCommandOptions): Promise<number> {
   if (options.json) {
     station.on('change', (_state, event) => {
       if (event.type === 'progress' && event.progress.bytesDone !== 0) return; // one line per step, not per chunk
+      if (event.type === 'started') return;
       const line = event.type === 'progress' ? { event: 'step', target: event.progress.target, step: event.progress.step } : { event: event.type, ...('drive' in event ? { drive: event.drive } : {}), ...('result' in event ? { result: event.result } : {}) };
       process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
     });
@@ -196,7 +197,10 @@ async function runStation(options: StationCommandOptions): Promise<number> {
     }
   });
   await station.stop();
-  unmount?.();
+  if (unmount !== undefined) {
+    await new Promise((resolveFrame) => setTimeout(resolveFrame, 100)); // let Ink draw the summary
+    unmount();
+  }
   process.stdin.pause();
   return exitCodeOf(results);
 }

@@ -42,6 +42,7 @@ export type StationEvent =
   | { readonly type: 'removed'; readonly drive: CandidateDrive }
   | { readonly type: 'progress'; readonly progress: FlashProgress }
   | { readonly type: 'result'; readonly result: FlashResult }
+  | { readonly type: 'started'; readonly usesUsbDetection: boolean }
   | { readonly type: 'stopped' };
 
 export function initialStationState(image: { path: string; sizeBytes: number; sha256: string }, usesUsbDetection: boolean): StationState {
@@ -118,6 +119,8 @@ export function reduceStation(state: StationState, event: StationEvent): Station
       }));
       return result.result === 'ok' ? { ...next, okCount: next.okCount + 1 } : { ...next, failedCount: next.failedCount + 1 };
     }
+    case 'started':
+      return { ...state, usesUsbDetection: event.usesUsbDetection };
     case 'stopped':
       return { ...state, stopped: true };
   }

@@ -52,7 +52,7 @@ export class FlashStation extends EventEmitter<FlashStationEvents> {
     });
     watcher.on('error', (error) => this.emit('error', error));
     const present = await watcher.start();
-    this.state = { ...this.state, usesUsbDetection: watcher.usesUsbDetection };
+    this.dispatch({ type: 'started', usesUsbDetection: watcher.usesUsbDetection });
     for (const drive of present) if (isShownByStation(drive)) this.dispatch({ type: 'present', drive });
   }
 
