@@ -49,7 +49,10 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (!dir) return;
+  // Stop the gpg-agent this GNUPGHOME started, then remove everything.
+  spawnSync('gpgconf', ['--homedir', join(dir, 'gnupg'), '--kill', 'gpg-agent']);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('derived key read by GnuPG 2.2', () => {
