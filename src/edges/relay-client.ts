@@ -193,7 +193,8 @@ export class RelayClient {
   /** GET /v1/certs/:address (docs/api.md §7.1): the armored cert, or null when none is published. */
   async lookupCert(address: string): Promise<string | null> {
     const response = await this.#request('cert', { address: address.toLowerCase() }, { signed: false });
-    if (response.status === 404) return null;
+    // Only the relay's own "no such cert" is an answer; any other 404 (a wrong URL) is an error.
+    if (response.status === 404 && /"cert_not_found"/.test(response.body.toString('utf8'))) return null;
     return (await this.#expect(response, 'cert', CertResponseSchema)).armoredCert;
   }
 
