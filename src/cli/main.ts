@@ -11,6 +11,7 @@ import { registerContactCommands } from './commands/contacts.js';
 import { registerCryptoCommands } from './commands/crypto.js';
 import { registerInitCommands } from './commands/init.js';
 import { registerKeyCommands } from './commands/key.js';
+import { registerMailCommands } from './commands/mail.js';
 
 function printError(error: CaliopError, debug: boolean): void {
   process.stderr.write(`caliop: error: ${error.message}\n`);
@@ -39,6 +40,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerContactCommands(program, context);
   registerCryptoCommands(program, context);
   registerBackupCommands(program, context);
+  registerMailCommands(program, context);
   return { program, context };
 }
 

@@ -1,0 +1,110 @@
+// `caliop send`, `sync`, `inbox`, `read` and `relay enrol` (docs/cli.md §3.11-§3.15).
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { note, readAllStdin, writeData, writeJson } from '../output.js';
+
+export function registerMailCommands(program: Command, context: () => CliContext): void {
+  program
+    .command('send')
+    .description('encrypt and sign stdin for the recipients, and submit it to the relay (queued in the outbox when it is unreachable)')
+    .requiredOption('--to <addr...>', 'recipient addresses')
+    .option('--subject <s>', 'the subject (travels inside the encryption)', '')
+    .action(async (options: { to: string[]; subject: string }) => {
+      const cli = context();
+      const [{ sendMessage }, { randomBytes }] = await Promise.all([import('../../service/mail.js'), import('../../edges/random.js')]);
+      const body = new TextDecoder().decode(await readAllStdin());
+      const session = await cli.unlock();
+      const report = await sendMessage(session, { to: options.to, subject: options.subject, body, now: new Date(), random: randomBytes });
+      if (cli.json) {
+        await writeJson(report);
+        return;
+      }
+      for (const recipient of report.recipients) {
+        note(`to ${recipient.address}: end-to-end encrypted to ${recipient.fingerprint} (${recipient.verification === 'verified' ? 'verified in person' : `trusted on first use, from ${recipient.source}`})`);
+      }
+      note(report.queued ? `message ${report.id} waits in the outbox: the relay could not be reached; "caliop sync" sends it` : `message ${report.id} sent`);
+    });
+
+  program
+    .command('sync')
+    .description('send what waits in the outbox, fetch new mail into the vault, then delete it from the relay')
+    .action(async () => {
+      const cli = context();
+      const { syncMailbox } = await import('../../service/mail.js');
+      const session = await cli.unlock();
+      const report = await syncMailbox(session, new Date());
+      if (cli.json) await writeJson(report);
+      else note(`sent ${report.sent}, received ${report.received}, ${report.queued} waiting in the outbox`);
+      for (const error of report.errors) note(`could not send ${error}`);
+    });
+
+  program
+    .command('inbox')
+    .description('list the messages in the vault: id, from, subject, date, signature and sender key')
+    .action(async () => {
+      const cli = context();
+      const { listInbox } = await import('../../service/mailbox-view.js');
+      const session = await cli.unlock();
+      const entries = await listInbox(session);
+      if (cli.json) {
+        await writeJson(entries);
+        return;
+      }
+      if (entries.length === 0) {
+        note('no messages (run "caliop sync" to fetch new ones)');
+        return;
+      }
+      const lines = entries.map((entry) =>
+        [
+          entry.unread ? '*' : ' ',
+          entry.id.padStart(4),
+          entry.date.slice(0, 16).replace('T', ' '),
+          (entry.direction === 'out' ? `to ${entry.to.join(', ')}` : entry.from).slice(0, 28).padEnd(28),
+          entry.signature.padEnd(15),
+          entry.subject,
+        ].join('  '),
+      );
+      await writeData(`${lines.join('\n')}\n`);
+    });
+
+  program
+    .command('read')
+    .description('show a message: headers, signature status and body')
+    .argument('<id>', 'the message id from "caliop inbox"')
+    .action(async (id: string) => {
+      const cli = context();
+      const { readOne } = await import('../../service/mailbox-view.js');
+      const session = await cli.unlock();
+      const view = await readOne(session, id);
+      if (cli.json) {
+        await writeJson(view);
+        return;
+      }
+      const lines = [
+        `From:      ${view.from}`,
+        `To:        ${view.to.join(', ')}`,
+        `Subject:   ${view.subject}`,
+        `Date:      ${view.date}`,
+        `Signature: ${view.signature}${view.signerFingerprint ? ` (${view.signerFingerprint})` : ''}; sender key: ${view.senderKey}`,
+        '',
+        view.body ?? '(this message could not be decrypted with your key)',
+      ];
+      await writeData(`${lines.join('\n').trimEnd()}\n`);
+    });
+
+  const relay = program.command('relay').description('the relay this stick talks to');
+  relay
+    .command('enrol')
+    .description('enrol this stick\'s identity with a relay (also done by "caliop init --server")')
+    .requiredOption('--server <url>', 'the relay URL')
+    .option('--server-pin <pin>', "the relay certificate's pin, sha256/<base64>")
+    .option('--invite-token <token>', 'an invite token, if the relay asks for one')
+    .action(async (options: { server: string; serverPin?: string; inviteToken?: string }) => {
+      const cli = context();
+      const { enrolWithRelay } = await import('../../service/relay-account.js');
+      const session = await cli.unlock();
+      const account = await enrolWithRelay(session, { url: options.server, pin: options.serverPin, inviteToken: options.inviteToken });
+      if (cli.json) await writeJson(account);
+      else note(`enrolled as ${account.address} with ${account.url}`);
+    });
+}

@@ -1,0 +1,336 @@
+// Mail between sticks through the relay (docs/api.md §8, docs/vault-contents.md
+// §4-§5): send (encrypt + sign locally, queue, submit), sync (flush the outbox,
+// fetch into the vault, then delete from the relay), inbox and read.
+import type * as openpgp from 'openpgp';
+import { bareAddress, formatPayload, parsePayload } from '../core/message-payload.js';
+import { normaliseAddress, type Contact, type StoredMessage, type VaultContents } from '../core/vault-contents.js';
+import { CaliopError, isCaliopError } from '../errors.js';
+import type { RelayClient } from '../edges/relay-client.js';
+import { recordCert } from './contacts.js';
+import { decryptData, encryptData, fingerprintOf, readCert, readCerts, type SignatureCheck } from './pgp.js';
+import { relayClientFor } from './relay-account.js';
+import type { StickSession } from './stick-session.js';
+
+const utf8 = new TextEncoder();
+
+/** Local message ids are small numbers, stable for the life of the vault. */
+function nextLocalId(contents: VaultContents): string {
+  const used = [...contents.messages, ...contents.outbox].map((item) => Number(item.id)).filter(Number.isFinite);
+  return String(used.length === 0 ? 1 : Math.max(...used) + 1);
+}
+
+function contactFor(contents: VaultContents, address: string): Contact | undefined {
+  const wanted = normaliseAddress(address);
+  return contents.contacts.find((contact) => contact.address === wanted);
+}
+
+async function tryRelay(session: StickSession): Promise<RelayClient | undefined> {
+  try {
+    return await relayClientFor(session);
+  } catch (error) {
+    if (isCaliopError(error, 'relay_not_configured')) return undefined;
+    throw error;
+  }
+}
+
+function isUnreachable(error: unknown): boolean {
+  return isCaliopError(error, 'relay_unreachable');
+}
+
+export interface ResolvedRecipient {
+  readonly address: string;
+  readonly fingerprint: string;
+  readonly verification: Contact['verification'];
+  readonly source: Contact['source'];
+}
+
+/**
+ * The cert for a recipient: the pinned contact, else the relay's directory on first
+ * use (TOFU, then pinned). When the directory now serves another cert for a known
+ * contact, sending stops (contact_key_changed) and the change is kept aside.
+ */
+async function resolveRecipients(session: StickSession, client: RelayClient | undefined, addresses: readonly string[], now: Date) {
+  const certs: openpgp.PublicKey[] = [];
+  const resolved: ResolvedRecipient[] = [];
+  const changes: string[] = [];
+  for (const raw of addresses) {
+    const address = normaliseAddress(raw);
+    let directoryCert: string | null | undefined;
+    if (client) {
+      try {
+        directoryCert = await client.lookupCert(address);
+      } catch (error) {
+        if (!isUnreachable(error)) throw error;
+        directoryCert = undefined; // offline: the pinned contact alone decides
+      }
+    }
+    const known = contactFor(session.contents, address);
+    if (directoryCert) {
+      const [key] = await readCerts(utf8.encode(directoryCert));
+      const fingerprint = fingerprintOf(key!);
+      if (known?.fingerprint !== fingerprint && known?.changedCert?.fingerprint !== fingerprint) {
+        let outcome: ReturnType<typeof recordCert> | undefined;
+        await session.update((draft) => {
+          outcome = recordCert(draft.contacts, address, { fingerprint, armoredCert: key!.toPublic().armor() }, 'relay-directory', now);
+        });
+        if (outcome === 'changed') changes.push(address);
+      }
+    }
+    const contact = contactFor(session.contents, address);
+    if (!contact) {
+      if (client && directoryCert === undefined) {
+        throw new CaliopError('relay_unreachable', `the relay could not be reached to find the certificate of ${address}`, {
+          hint: 'a first message to someone needs the relay once, to learn their certificate; try again when online',
+        });
+      }
+      throw new CaliopError('unknown_recipient', `no certificate is known for ${address}${client ? ', and the relay does not know this address' : ''}`);
+    }
+    if (contact.changedCert || changes.includes(address)) {
+      throw new CaliopError(
+        'contact_key_changed',
+        `the certificate of ${address} has changed: you know ${contact.fingerprint}, ${known ? 'the relay now gives' : 'now seen'} ${contact.changedCert?.fingerprint ?? 'another one'}. Nothing was sent.`,
+      );
+    }
+    certs.push(await readCert(contact.armoredCert));
+    resolved.push({ address, fingerprint: contact.fingerprint, verification: contact.verification, source: contact.source });
+  }
+  return { certs, resolved };
+}
+
+export interface SendInput {
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly body: string;
+  readonly now: Date;
+  readonly random: (length: number) => Uint8Array;
+}
+
+export interface SendReport {
+  readonly id: string;
+  /** true when the relay could not be reached: the message waits in the outbox. */
+  readonly queued: boolean;
+  readonly recipients: readonly ResolvedRecipient[];
+}
+
+/** `caliop send`: encrypted and signed on the stick; the relay only ever sees ciphertext. */
+export async function sendMessage(session: StickSession, input: SendInput): Promise<SendReport> {
+  if (input.to.length === 0) throw new CaliopError('usage', 'no recipient', { hint: 'caliop send --to ADDR < body' });
+  const client = await tryRelay(session);
+  try {
+    const { certs, resolved } = await resolveRecipients(session, client, input.to, input.now);
+    const identity = await session.identity();
+    const from = session.contents.identity.email;
+    const domain = from.slice(from.lastIndexOf('@') + 1);
+    const payload = formatPayload({
+      from: `${session.contents.identity.name} <${from}>`,
+      to: resolved.map((recipient) => recipient.address),
+      subject: input.subject,
+      date: input.now.toISOString(),
+      messageId: `${Buffer.from(input.random(12)).toString('hex')}@${domain}`,
+      body: input.body,
+    });
+    // Encrypted to every recipient and to ourselves, so the sent copy stays readable.
+    const armoredMessage = new TextDecoder().decode(
+      await encryptData({ data: utf8.encode(payload), recipients: [...certs, identity.publicKey], signingKey: identity.privateKey, armor: true, date: input.now }),
+    );
+    const id = nextLocalId(session.contents);
+    await session.update((draft) => {
+      draft.outbox.push({ id, to: resolved.map((recipient) => recipient.address), subject: input.subject, createdAt: input.now.toISOString(), armoredMessage, attempts: 0 });
+    });
+    const flushed = client ? await flushOutbox(session, client, input.now) : { sent: [] as string[] };
+    return { id, queued: !flushed.sent.includes(id), recipients: resolved };
+  } finally {
+    client?.close();
+  }
+}
+
+/** Submits every queued message; stops at the first sign that the relay is unreachable. */
+async function flushOutbox(session: StickSession, client: RelayClient, now: Date): Promise<{ sent: string[]; queued: string[]; errors: string[] }> {
+  const sent: string[] = [];
+  const errors: string[] = [];
+  for (const item of [...session.contents.outbox]) {
+    try {
+      const receipt = await client.submit({ to: item.to, armoredMessage: item.armoredMessage });
+      await session.update((draft) => {
+        draft.outbox = draft.outbox.filter((queued) => queued.id !== item.id);
+        draft.messages.push({
+          id: item.id,
+          direction: 'out',
+          relayId: receipt.id,
+          from: session.contents.identity.email,
+          to: item.to,
+          subject: item.subject,
+          date: item.createdAt,
+          storedAt: now.toISOString(),
+          unread: false,
+          armoredMessage: item.armoredMessage,
+        });
+      });
+      sent.push(item.id);
+    } catch (error) {
+      if (isUnreachable(error)) break;
+      const message = isCaliopError(error) ? `${error.code}: ${error.message}` : String(error);
+      errors.push(`message ${item.id}: ${message}`);
+      await session.update((draft) => {
+        const queued = draft.outbox.find((candidate) => candidate.id === item.id);
+        if (queued) {
+          queued.attempts += 1;
+          queued.lastError = message;
+        }
+      });
+    }
+  }
+  return { sent, queued: session.contents.outbox.map((item) => item.id), errors };
+}
+
+export interface SyncReport {
+  readonly sent: number;
+  readonly queued: number;
+  readonly received: number;
+  readonly errors: readonly string[];
+}
+
+/**
+ * `caliop sync`: flush the outbox, then fetch new mail into the vault and delete it
+ * from the relay only once the vault holding it is written (docs/vault-contents.md
+ * §5.2): a stick pulled mid-sync loses nothing, and a re-fetched message is
+ * recognised by its relay id.
+ */
+export async function syncMailbox(session: StickSession, now: Date): Promise<SyncReport> {
+  const client = await relayClientFor(session);
+  try {
+    const flushed = await flushOutbox(session, client, now);
+    let received = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await client.list(after === undefined ? {} : { after });
+      const fresh: StoredMessage[] = [];
+      for (const summary of page.messages) {
+        if (session.contents.messages.some((message) => message.relayId === summary.id)) continue;
+        const full = await client.fetch(summary.id);
+        const headers = await readProtectedHeaders(session, full.armoredMessage);
+        fresh.push({
+          id: '',
+          direction: 'in',
+          relayId: summary.id,
+          from: headers?.from ?? summary.from,
+          to: headers?.to.length ? [...headers.to] : summary.to,
+          subject: headers?.subject ?? '(no subject)',
+          date: headers?.date ?? summary.facts.receivedAt,
+          storedAt: now.toISOString(),
+          unread: true,
+          armoredMessage: full.armoredMessage,
+          relayFacts: { ...summary.facts, relayFrom: summary.from },
+        });
+      }
+      if (fresh.length > 0) {
+        await session.update((draft) => {
+          for (const message of fresh) {
+            message.id = nextLocalId(draft);
+            draft.messages.push(message);
+          }
+          if (page.nextCursor) draft.relayCursor = page.nextCursor;
+        });
+        received += fresh.length;
+      }
+      await learnSenders(session, client, fresh, now);
+      // Only now that the vault holds them: delete from the relay.
+      for (const summary of page.messages) await client.delete(summary.id);
+      if (page.nextCursor === null) break;
+      after = page.nextCursor;
+    }
+    return { sent: flushed.sent.length, queued: session.contents.outbox.length, received, errors: flushed.errors };
+  } finally {
+    client.close();
+  }
+}
+
+/** TOFU for senders: the first message from an address pins the relay directory's cert. */
+async function learnSenders(session: StickSession, client: RelayClient, messages: readonly StoredMessage[], now: Date): Promise<void> {
+  const senders = new Set(messages.map((message) => bareAddress(message.from)));
+  for (const address of senders) {
+    if (address === session.contents.identity.email.toLowerCase() || contactFor(session.contents, address)) continue;
+    let armored: string | null;
+    try {
+      armored = await client.lookupCert(address);
+    } catch (error) {
+      if (isUnreachable(error)) return;
+      throw error;
+    }
+    if (!armored) continue;
+    const [key] = await readCerts(utf8.encode(armored));
+    await session.update((draft) => {
+      recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key!), armoredCert: key!.toPublic().armor() }, 'relay-directory', now);
+    });
+  }
+}
+
+async function readProtectedHeaders(session: StickSession, armoredMessage: string) {
+  try {
+    const identity = await session.identity();
+    const result = await decryptData(utf8.encode(armoredMessage), identity.privateKey, []);
+    return parsePayload(new TextDecoder().decode(result.data));
+  } catch {
+    return undefined; // kept as it came; `read` reports why it cannot be opened
+  }
+}
+
+/** How a message's signature relates to its sender (docs/vault-contents.md §5.3). */
+export type SignatureStatus = 'good' | 'bad' | 'signer-mismatch' | 'unknown-key' | 'unsigned' | 'undecryptable';
+
+export interface SenderCheck {
+  readonly signature: SignatureStatus;
+  /** The sender's key as we hold it: verified in person, trusted on first use, changed, unknown, or ours. */
+  readonly senderKey: 'verified' | 'unverified' | 'changed' | 'unknown' | 'self';
+  readonly signerFingerprint: string | null;
+}
+
+function judgeSender(session: StickSession, fromAddress: string, checks: readonly SignatureCheck[]): SenderCheck {
+  const self = fromAddress === session.contents.identity.email.toLowerCase();
+  const contact = contactFor(session.contents, fromAddress);
+  const senderKey: SenderCheck['senderKey'] = self ? 'self' : contact ? (contact.changedCert ? 'changed' : contact.verification) : 'unknown';
+  const expected = self ? session.contents.identity.fingerprint : contact?.fingerprint;
+  const good = checks.find((check) => check.status === 'good');
+  let signature: SignatureStatus;
+  if (checks.some((check) => check.status === 'bad')) signature = 'bad';
+  else if (good && good.signerFingerprint === expected) signature = 'good';
+  else if (good) signature = 'signer-mismatch'; // a valid signature, but by someone else than the From address
+  else if (checks.length > 0) signature = 'unknown-key';
+  else signature = 'unsigned';
+  return { signature, senderKey, signerFingerprint: good?.signerFingerprint ?? checks[0]?.signerFingerprint ?? null };
+}
+
+export interface OpenedMessage {
+  readonly message: StoredMessage;
+  readonly body: string | null;
+  readonly protectedHeaders: boolean;
+  readonly sender: SenderCheck;
+}
+
+/** Decrypts and judges one stored message against today's contacts. */
+export async function openStoredMessage(session: StickSession, message: StoredMessage, verificationKeys: readonly openpgp.PublicKey[]): Promise<OpenedMessage> {
+  const identity = await session.identity();
+  try {
+    const result = await decryptData(utf8.encode(message.armoredMessage), identity.privateKey, verificationKeys);
+    const payload = parsePayload(new TextDecoder().decode(result.data));
+    const from = bareAddress(payload.from ?? message.from);
+    return { message, body: payload.body, protectedHeaders: payload.protectedHeaders, sender: judgeSender(session, from, result.signatures) };
+  } catch (error) {
+    if (!isCaliopError(error)) throw error;
+    return { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null } };
+  }
+}
+
+export function findMessage(session: StickSession, id: string): StoredMessage {
+  const message = session.contents.messages.find((candidate) => candidate.id === id);
+  if (!message) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
+  return message;
+}
+
+export async function markRead(session: StickSession, id: string): Promise<void> {
+  if (!findMessage(session, id).unread) return;
+  await session.update((draft) => {
+    const target = draft.messages.find((candidate) => candidate.id === id);
+    if (target) target.unread = false;
+  });
+}

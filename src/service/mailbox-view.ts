@@ -1,0 +1,65 @@
+// What the faces show of the vault's messages: the inbox list and one message
+// (docs/cli.md §3.13-§3.14). Signatures are judged against today's contacts, so
+// verifying a contact in person shows on the next read.
+import { bareAddress } from '../core/message-payload.js';
+import type { StoredMessage } from '../core/vault-contents.js';
+import { verificationCerts } from './contacts.js';
+import { findMessage, markRead, openStoredMessage, type OpenedMessage, type SignatureStatus, type SenderCheck } from './mail.js';
+import type { StickSession } from './stick-session.js';
+
+export interface InboxEntry {
+  readonly id: string;
+  readonly direction: 'in' | 'out';
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly date: string;
+  readonly unread: boolean;
+  readonly signature: SignatureStatus;
+  readonly senderKey: SenderCheck['senderKey'];
+  readonly signerFingerprint: string | null;
+}
+
+export interface MessageView extends InboxEntry {
+  readonly body: string | null;
+  readonly protectedHeaders: boolean;
+  readonly relayFacts: unknown;
+}
+
+function entryOf(opened: OpenedMessage): InboxEntry {
+  const { message, sender } = opened;
+  return {
+    id: message.id,
+    direction: message.direction,
+    from: message.from,
+    to: message.to,
+    subject: message.subject,
+    date: message.date,
+    unread: message.unread,
+    signature: sender.signature,
+    senderKey: sender.senderKey,
+    signerFingerprint: sender.signerFingerprint,
+  };
+}
+
+function newestFirst(a: StoredMessage, b: StoredMessage): number {
+  return b.date.localeCompare(a.date) || Number(b.id) - Number(a.id);
+}
+
+export async function listInbox(session: StickSession): Promise<InboxEntry[]> {
+  const keys = await verificationCerts(session);
+  const messages = [...session.contents.messages].sort(newestFirst);
+  const opened = await Promise.all(messages.map((message) => openStoredMessage(session, message, keys)));
+  return opened.map(entryOf);
+}
+
+export async function readOne(session: StickSession, id: string): Promise<MessageView> {
+  const message = findMessage(session, id);
+  const opened = await openStoredMessage(session, message, await verificationCerts(session));
+  await markRead(session, id);
+  return { ...entryOf(opened), unread: false, body: opened.body, protectedHeaders: opened.protectedHeaders, relayFacts: message.relayFacts ?? null };
+}
+
+export function senderAddress(entry: Pick<InboxEntry, 'from'>): string {
+  return bareAddress(entry.from);
+}

@@ -1,0 +1,68 @@
+// The stick's account on its relay: enrolment (docs/api.md §6.2) and the client
+// every mail use case talks through.
+import * as openpgp from 'openpgp';
+import { buildEnrolmentStatement } from '../api/enrolment-statement.js';
+import { CaliopError } from '../errors.js';
+import { RelayClient } from '../edges/relay-client.js';
+import { readStickConfig, writeStickConfig } from '../edges/stick-config.js';
+import type { StickSession } from './stick-session.js';
+import { PGP_CONFIG } from './pgp.js';
+
+export interface RelayTarget {
+  readonly url: string;
+  readonly pin: string | undefined;
+  readonly inviteToken?: string | undefined;
+}
+
+/** The relay named by the stick's config.json (docs/stick-layout.md §3). */
+export async function relayClientFor(session: StickSession): Promise<RelayClient> {
+  const config = readStickConfig(session.stick);
+  if (!config.relay?.url) throw new CaliopError('relay_not_configured');
+  const identity = await session.identity();
+  return new RelayClient({ url: config.relay.url, pin: config.relay.pin, deviceSecretKey: identity.device.secretKey });
+}
+
+/**
+ * Binds this stick's address, cert and device key on the relay, with proof of
+ * possession of both keys (the request is signed by the device key; the
+ * statement by the OpenPGP key). Then records the relay in config.json and the
+ * account in the vault.
+ */
+export async function enrolWithRelay(session: StickSession, target: RelayTarget): Promise<{ url: string; address: string }> {
+  const identity = await session.identity();
+  const client = new RelayClient({ url: target.url, pin: target.pin, deviceSecretKey: identity.device.secretKey });
+  try {
+    const info = await client.info();
+    const address = session.contents.identity.email.toLowerCase();
+    const domain = address.slice(address.lastIndexOf('@') + 1);
+    if (domain !== info.domain.toLowerCase()) {
+      throw new CaliopError('enrolment_failed', `this relay serves addresses @${info.domain}, not ${address}`, {
+        hint: `use an address ending in @${info.domain}, or the relay of your own domain`,
+      });
+    }
+    if (info.inviteRequired && target.inviteToken === undefined) {
+      throw new CaliopError('enrolment_failed', 'this relay asks for an invite token', { hint: 'pass --invite-token TOKEN, as given by your Caliop volunteer' });
+    }
+    const statement = buildEnrolmentStatement({ address, devicePublicKey: identity.device.publicKey, domain: info.domain });
+    const proofSignature = await openpgp.sign({
+      message: await openpgp.createMessage({ binary: new TextEncoder().encode(statement) }),
+      signingKeys: identity.privateKey,
+      detached: true,
+      config: PGP_CONFIG,
+    });
+    const enrolled = await client.enrol({
+      address,
+      armoredCert: identity.armoredCert,
+      proofSignature,
+      ...(target.inviteToken !== undefined ? { inviteToken: target.inviteToken } : {}),
+    });
+    const config = readStickConfig(session.stick);
+    await writeStickConfig(session.stick, { ...config, relay: { url: target.url, ...(target.pin ? { pin: target.pin } : {}) } });
+    await session.update((draft) => {
+      draft.relayAccount = { url: target.url, address: enrolled.address, enrolledAt: enrolled.enrolledAt };
+    });
+    return { url: target.url, address: enrolled.address };
+  } finally {
+    client.close();
+  }
+}
