@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { LEVELS, LEVEL_SYMBOLS, REASON_CODES, assessReceived } from '../src/core/exposure.js';
-import { LANGUAGES, LEVEL_NAMES, PARAM_VALUE_TEXTS, REASON_TEXTS, placeholdersOf, renderReasonText } from '../src/core/exposure-text.js';
+import { LANGUAGES, LEVEL_NAMES, PARAM_VALUE_TEXTS, REASON_TEXTS, VOUCH_NAMES, exposureLabel, placeholdersOf, reasonLine, renderReasonText } from '../src/core/exposure-text.js';
 
 describe('exposure texts', () => {
   it('name every level in every language, distinctly', () => {
@@ -50,5 +50,16 @@ describe('exposure texts', () => {
     // No escape sequences (colour) anywhere in the output.
     const assessment = assessReceived({ stick: { encryptedToMe: false, signature: 'absent', senderKey: 'unknown', headersProtected: false }, relay: null });
     expect(JSON.stringify(assessment)).not.toMatch(/\\u001b|\x1b/);
+  });
+
+  it('give every face the same label and reason lines', () => {
+    const assessment = assessReceived({ stick: { encryptedToMe: false, signature: 'absent', senderKey: 'unknown', headersProtected: false }, relay: null });
+    expect(exposureLabel(assessment, 'en')).toBe('○○○○ Readable on the network');
+    expect(exposureLabel(assessment, 'fr', { ascii: true })).toBe('---- Lisible sur le réseau');
+    const first = assessment.reasons[0]!;
+    expect(reasonLine(first, 'en')).toBe(`${first.text.en} (${VOUCH_NAMES.en[first.vouchedBy]})`);
+    for (const language of LANGUAGES) {
+      for (const vouch of ['stick', 'relay'] as const) expect(VOUCH_NAMES[language][vouch].length).toBeGreaterThan(0);
+    }
   });
 });

@@ -170,3 +170,26 @@ export function renderReasonText(language: Language, code: ReasonCode, params: R
     return PARAM_VALUE_TEXTS[language][name]?.[value] ?? value;
   });
 }
+
+/** docs/exposure.md §7: who vouches for a reason, in the user's words. */
+export const VOUCH_NAMES: Readonly<Record<Language, Readonly<Record<'stick' | 'relay', string>>>> = {
+  en: { stick: 'checked by your stick', relay: 'seen by our relay' },
+  fr: { stick: 'vérifié par votre clé Caliop', relay: 'constaté par notre relais' },
+};
+
+/**
+ * docs/exposure.md §3, §7: the one-line label every face prints ("●○○○ Readable by mail
+ * servers"): the symbol, then the name; the ASCII symbol where Unicode cannot be shown.
+ */
+export function exposureLabel(
+  assessment: { readonly symbol: { readonly unicode: string; readonly ascii: string }; readonly name: { readonly en: string; readonly fr: string } },
+  language: Language,
+  options: { readonly ascii?: boolean } = {},
+): string {
+  return `${options.ascii ? assessment.symbol.ascii : assessment.symbol.unicode} ${assessment.name[language]}`;
+}
+
+/** docs/exposure.md §7: one reason as a line for `caliop read` and the reading screen. */
+export function reasonLine(reason: { readonly vouchedBy: 'stick' | 'relay'; readonly text: { readonly en: string; readonly fr: string } }, language: Language): string {
+  return `${reason.text[language]} (${VOUCH_NAMES[language][reason.vouchedBy]})`;
+}
