@@ -129,6 +129,18 @@ describe('caliop-flash flash: the scripted form on loop devices', () => {
     expect(readFileSync(fine.backing).every((byte) => byte === 0)).toBe(true);
   });
 
+  it('transcripts: a missing --target is a usage error (2); a missing image cannot be read (22)', async () => {
+    const usage = await runFlash(['flash', '--image', image]);
+    expect(usage).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "caliop-flash: error: required option '--target <device>' not specified\ncaliop-flash: hint: run \"caliop-flash help flash\" or \"caliop-flash help station\" to see the options\n",
+    });
+    const missing = await runFlash(['flash', '--image', join(lab.folder, 'no-such.img'), '--target', '/dev/null', '--yes']);
+    expect(missing.code).toBe(22);
+    expect(missing.stderr).toBe(`caliop-flash: error: cannot open the image ${join(lab.folder, 'no-such.img')}\ncaliop-flash: hint: build it with "npm run build:image" or pass --image FILE\n`);
+  });
+
   it('refuses a path that is not a block device', async () => {
     const run = await runFlash(['flash', '--image', image, '--target', image, '--yes', '--json']);
     expect(run.code).toBe(52);

@@ -245,7 +245,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }).parseAsync([...argv], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? 0 : ERROR_TABLE.usage.exit;
+      if (error.exitCode === 0) return 0;
+      process.stderr.write(`${PROGRAM}: hint: run "${PROGRAM} help flash" or "${PROGRAM} help station" to see the options\n`);
+      return ERROR_TABLE.usage.exit;
     }
     return printError(error);
   }
