@@ -8,6 +8,9 @@ import { describe, expect, it } from 'vitest';
 import type { CandidateDrive } from '../src/flash/drive-list.js';
 import type { FlashResult } from '../src/flash/pipeline.js';
 import { initialStationState, reduceStation, type StationEvent, type StationState } from '../src/flash/station-state.js';
+import { createDriveWatcher } from '../src/flash/drive-watcher.js';
+import { FlashStation } from '../src/flash/station.js';
+import { StationApp } from '../src/flash/ui/StationApp.js';
 import { StationView } from '../src/flash/ui/StationView.js';
 
 const IMAGE = { path: '/srv/caliop/dist/caliop.img', sizeBytes: 256 * 1024 * 1024, sha256: '5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03' };
@@ -107,5 +110,27 @@ describe('StationView frames', () => {
     expect(frame).toContain('serial ONE (removed)');
     expect(frame).toMatch(/serial TWO\n\s+done: you can remove it/);
     expect(frame).not.toContain('Waiting for sticks');
+  });
+});
+
+describe('StationApp follows a running FlashStation', () => {
+  it('shows a refused stick as it arrives, then the summary when the session ends', async () => {
+    let listed: CandidateDrive[] = [];
+    const watcher = createDriveWatcher({ listDrives: async () => listed, pollMilliseconds: 10, loadUsbMonitor: async () => undefined });
+    const station = new FlashStation({ image: IMAGE, watcher });
+    const { lastFrame, unmount } = render(<StationApp station={station} />);
+    await station.start();
+    const until = async (text: string) => {
+      for (let tries = 0; tries < 100 && !(lastFrame() ?? '').includes(text); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(lastFrame()).toContain(text);
+    };
+    await until('Insertion: lsblk every second (usb-detection not available)');
+    await until('Waiting for sticks');
+    // A read-only card arrives: refused, never written (no block device is touched in this test).
+    listed = [{ ...stick('g', 'LOCKED'), readOnly: true, refusal: { reason: 'read_only', detail: '/dev/sdg is read-only (write-protect switch?)' } }];
+    await until('refused: /dev/sdg is read-only (write-protect switch?)');
+    await station.stop();
+    await until('Session over: 0 written and verified, 0 failed, 1 refused');
+    unmount();
   });
 });
