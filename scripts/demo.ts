@@ -2,10 +2,11 @@
 // It drives the real `caliop` command, exactly as a user or a script would, and
 // removes its throwaway folders at the end.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startRelayProcess } from '../src/relay/relay-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const caliopEntry = resolve(here, '../src/cli/main.js');
@@ -46,68 +47,88 @@ function makeStick(name: string): string {
   return stick;
 }
 
+async function main(): Promise<void> {
+  process.stdout.write(`Caliop Key demo: an embedded relay and throwaway sticks in ${workspace}\n`);
+  const DOMAIN = 'caliop.example';
+
+  step('0. A Caliop relay starts on loopback (temporary data folder, self-signed TLS)');
+  const relayData = join(workspace, 'relay-data');
+  mkdirSync(relayData);
+  let relay = await startRelayProcess({ dataDir: relayData, domain: DOMAIN });
+  process.stdout.write(`    ${relay.url}, certificate pin ${relay.pin}\n`);
+  const port = Number(new URL(relay.url).port);
+
+  try {
+    const alice = makeStick('alice-stick');
+    const bob = makeStick('bob-stick');
+    const A = ['--stick', alice, '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE'];
+    const B = ['--stick', bob, '--passphrase-file', '@ENV:DEMO_BOB_PASSPHRASE'];
+
+    step('1. Alice runs the key ceremony on her empty stick and enrols with the relay');
+    process.stdout.write('(this machine is online, so the demo passes --allow-online; the vault records it)\n');
+    const init = caliop([...A, '--batch', '--json', 'init', '--name', 'Alice Martin', '--email', `alice@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!], { show: 'stderr' });
+    const aliceInit = JSON.parse(init.stdout) as { fingerprint: string; recoveryPhrase: string; recoverySheet: string; kdf: object };
+    process.stdout.write(`    fingerprint:     ${aliceInit.fingerprint}\n`);
+    process.stdout.write(`    recovery phrase: ${aliceInit.recoveryPhrase.split(' ').slice(0, 4).join(' ')} … (24 words, on the printed sheet)\n`);
+
+    step('2. What the stick says about Alice\'s key');
+    caliop([...A, 'key', 'show']);
+
+    step('3. Bob makes his own stick the same way');
+    caliop([...B, '--batch', '--json', 'init', '--name', 'Bob Durand', '--email', `bob@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!], { show: 'none' });
+    process.stdout.write('    (done: Bob is enrolled too)\n');
+
+    step('4. Alice writes to Bob: encrypted and signed on her stick, the relay only carries ciphertext');
+    caliop([...A, 'send', '--to', `bob@${DOMAIN}`, '--subject', 'Rendez-vous samedi'], { input: 'Salut Bob,\nrendez-vous samedi à 10 h devant la médiathèque.\nAlice\n' });
+
+    step('5. Bob syncs, lists his inbox and reads the message');
+    caliop([...B, 'sync']);
+    caliop([...B, 'inbox']);
+    caliop([...B, 'read', '1']);
+
+    step('6. The relay\'s database never held the subject or the body');
+    const leaked = readdirSync(relayData)
+      .filter((name) => name.includes('.sqlite') || name.endsWith('.db') || name.endsWith('-wal'))
+      .some((name) => readFileSync(join(relayData, name)).includes(Buffer.from('médiathèque')));
+    process.stdout.write(`    searched the relay's files for "médiathèque": ${leaked ? 'FOUND (this is a bug)' : 'not found'}\n`);
+
+    step('7. Bob meets Alice and verifies her fingerprint in person');
+    caliop([...B, 'contacts', 'verify', `alice@${DOMAIN}`, '--fingerprint', aliceInit.fingerprint]);
+    caliop([...B, 'inbox']);
+
+    step('8. The relay goes down: Bob\'s answer waits in his outbox, then leaves on the next sync');
+    await relay.stop();
+    caliop([...B, 'send', '--to', `alice@${DOMAIN}`, '--subject', 'Re: Rendez-vous samedi'], { input: 'Parfait, à samedi !\n' });
+    relay = await startRelayProcess({ dataDir: relayData, domain: DOMAIN, port });
+    caliop([...B, 'sync']);
+    caliop([...A, 'sync']);
+    caliop([...A, 'inbox']);
+
+    step('9. Plain OpenPGP pipes work too: Bob encrypts a file for Alice, she decrypts it');
+    const encrypted = caliop([...B, 'encrypt', '--to', `alice@${DOMAIN}`, '--sign'], { input: 'liste des courses : pain, fromage\n', show: 'none' }).stdout;
+    process.stdout.write(`${encrypted.split('\n').slice(0, 2).map((line) => `    ${line}`).join('\n')}\n    …\n`);
+    caliop([...A, 'decrypt'], { input: encrypted });
+
+    step('10. Alice loses her stick and rebuilds her key from the recovery sheet');
+    const sheetPath = join(workspace, 'alice-recovery-sheet.txt');
+    writeFileSync(sheetPath, aliceInit.recoverySheet);
+    const spare = makeStick('alice-new-stick');
+    const recovered = caliop(['--stick', spare, '--batch', '--json', '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE', 'recover', '--phrase-file', sheetPath, '--allow-online'], { show: 'stderr' });
+    const recoveredFingerprint = (JSON.parse(recovered.stdout) as { fingerprint: string }).fingerprint;
+    process.stdout.write(`    recovered fingerprint: ${recoveredFingerprint} (${recoveredFingerprint === aliceInit.fingerprint ? 'the same key' : 'DIFFERENT!'})\n`);
+
+    step('11. A wrong passphrase changes nothing');
+    env.DEMO_WRONG = 'not the passphrase';
+    caliop(['--stick', alice, '--passphrase-file', '@ENV:DEMO_WRONG', 'key', 'show'], { expectStatus: 6 });
+
+    process.stdout.write('\nDemo finished: ceremony, sealed vault, relay, end-to-end mail, outbox, verification in person, recovery.\n');
+  } finally {
+    await relay.stop();
+  }
+}
+
 try {
-  process.stdout.write(`Caliop Key demo: throwaway sticks in ${workspace}\n`);
-  const alice = makeStick('alice-stick');
-  const bob = makeStick('bob-stick');
-
-  step('1. Alice runs the key ceremony on her empty stick');
-  process.stdout.write('(this machine is online, so the demo passes --allow-online; the vault records it)\n');
-  const init = caliop(
-    ['--stick', alice, '--batch', '--json', '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE', 'init', '--name', 'Alice Martin', '--email', 'alice@caliop.example', '--allow-online'],
-    { show: 'stderr' },
-  );
-  const aliceInit = JSON.parse(init.stdout) as { fingerprint: string; recoveryPhrase: string; recoverySheet: string; kdf: object };
-  process.stdout.write(`    fingerprint:     ${aliceInit.fingerprint}\n`);
-  process.stdout.write(`    recovery phrase: ${aliceInit.recoveryPhrase.split(' ').slice(0, 4).join(' ')} … (24 words)\n`);
-  process.stdout.write(`    vault KDF:       ${JSON.stringify(aliceInit.kdf)}\n`);
-
-  step('2. What the stick says about Alice\'s key');
-  caliop(['--stick', alice, '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE', 'key', 'show']);
-
-  step('3. Bob makes his own stick');
-  caliop(
-    ['--stick', bob, '--batch', '--json', '--passphrase-file', '@ENV:DEMO_BOB_PASSPHRASE', 'init', '--name', 'Bob Durand', '--email', 'bob@caliop.example', '--allow-online'],
-    { show: 'none' },
-  );
-  const bobCert = caliop(['--stick', bob, '--passphrase-file', '@ENV:DEMO_BOB_PASSPHRASE', 'key', 'export'], { show: 'none' }).stdout;
-  const aliceCert = caliop(['--stick', alice, '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE', 'key', 'export'], { show: 'none' }).stdout;
-  process.stdout.write('    (each exported the certificate: armored, public, no secret)\n');
-
-  step('4. They exchange certificates');
-  caliop(['--stick', alice, '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE', 'contacts', 'import'], { input: bobCert });
-  caliop(['--stick', bob, '--passphrase-file', '@ENV:DEMO_BOB_PASSPHRASE', 'contacts', 'import'], { input: aliceCert });
-
-  step('5. Alice encrypts and signs a message for Bob');
-  const ciphertext = caliop(['--stick', alice, '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE', 'encrypt', '--to', 'bob@caliop.example', '--sign'], {
-    input: 'Salut Bob, rendez-vous samedi à 10 h.\n',
-    show: 'none',
-  }).stdout;
-  process.stdout.write(`${ciphertext.split('\n').slice(0, 3).map((line) => `    ${line}`).join('\n')}\n    …\n`);
-
-  step('6. Bob decrypts it and checks the signature');
-  caliop(['--stick', bob, '--passphrase-file', '@ENV:DEMO_BOB_PASSPHRASE', 'decrypt'], { input: ciphertext });
-
-  step('7. Bob meets Alice and verifies her fingerprint in person');
-  caliop(['--stick', bob, '--passphrase-file', '@ENV:DEMO_BOB_PASSPHRASE', 'contacts', 'verify', 'alice@caliop.example', '--fingerprint', aliceInit.fingerprint]);
-  caliop(['--stick', bob, '--passphrase-file', '@ENV:DEMO_BOB_PASSPHRASE', 'decrypt'], { input: ciphertext, show: 'stderr' });
-
-  step('8. Alice loses her stick and rebuilds her key from the recovery sheet');
-  const sheetPath = join(workspace, 'alice-recovery-sheet.txt');
-  writeFileSync(sheetPath, aliceInit.recoverySheet);
-  const spare = makeStick('alice-new-stick');
-  const recovered = caliop(
-    ['--stick', spare, '--batch', '--json', '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE', 'recover', '--phrase-file', sheetPath, '--allow-online'],
-    { show: 'stderr' },
-  );
-  const recoveredFingerprint = (JSON.parse(recovered.stdout) as { fingerprint: string }).fingerprint;
-  process.stdout.write(`    recovered fingerprint: ${recoveredFingerprint} (${recoveredFingerprint === aliceInit.fingerprint ? 'the same key' : 'DIFFERENT!'})\n`);
-
-  step('9. A wrong passphrase changes nothing');
-  env.DEMO_WRONG = 'not the passphrase';
-  caliop(['--stick', alice, '--passphrase-file', '@ENV:DEMO_WRONG', 'key', 'show'], { expectStatus: 6 });
-
-  process.stdout.write('\nDemo finished: ceremony, sealed vault, encryption, signature, verification in person, recovery.\n');
+  await main();
 } finally {
   rmSync(workspace, { recursive: true, force: true });
 }
