@@ -144,7 +144,8 @@ export async function bundleCli(entry: string, outDir: string): Promise<BundleRe
     minifyWhitespace: false,
     minifySyntax: true,
     legalComments: 'eof',
-    charset: 'utf8',
+    // ASCII output (non-ASCII escaped): measured a little faster to start than charset utf8.
+    charset: 'ascii',
     alias: { 'react-devtools-core': join(REPO_ROOT, 'scripts', 'stubs', 'react-devtools-core.js') },
     define: { 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"' },
     // Bundled CommonJS dependencies call require('fs') etc.; an ESM file has no require.
