@@ -55,19 +55,23 @@ export function canonicalRequestString(request: RequestToSign, fields: SignedFie
   ].join('\n');
 }
 
-/** Signs a request; returns the four headers to send (docs/api.md §4.1). */
+/**
+ * Signs a request; returns the four headers to send (docs/api.md §4.1).
+ * `devicePublicKey` may be given to save deriving it again (it must match the secret key).
+ */
 export function signRequest(
   request: RequestToSign,
   deviceSecretKey: Uint8Array,
   now: Date,
   nonce: string,
+  devicePublicKey: Uint8Array = ed25519.getPublicKey(deviceSecretKey),
 ): Record<string, string> {
   if (deviceSecretKey.length !== 32) throw new TypeError('deviceSecretKey must be 32 bytes');
   if (!NONCE.test(nonce)) throw new TypeError('nonce must be 16-64 base64url characters');
   const timestamp = String(Math.floor(now.getTime() / 1000));
   const message = new TextEncoder().encode(canonicalRequestString(request, { timestamp, nonce }));
   return {
-    [SIGNATURE_HEADERS.device]: toBase64url(ed25519.getPublicKey(deviceSecretKey)),
+    [SIGNATURE_HEADERS.device]: toBase64url(devicePublicKey),
     [SIGNATURE_HEADERS.timestamp]: timestamp,
     [SIGNATURE_HEADERS.nonce]: nonce,
     [SIGNATURE_HEADERS.signature]: toBase64url(ed25519.sign(message, deviceSecretKey)),
@@ -83,10 +87,23 @@ export type SignatureCheck =
  * signature. Whether the device is enrolled and whether the nonce is fresh are
  * the caller's business (they need the relay's state).
  */
+/** An Ed25519 verifier (RFC 8032 §5.1.7); returns false, never throws, on a bad signature or key. */
+export type Ed25519Verify = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
+
+/** The default verifier: @noble/curves, strict (zip215: false rejects non-canonical encodings). */
+export const nobleEd25519Verify: Ed25519Verify = (signature, message, publicKey) => {
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+};
+
 export function verifyRequestSignature(
   request: RequestToSign,
   headers: (name: string) => string | undefined,
   now: Date,
+  verifyEd25519: Ed25519Verify = nobleEd25519Verify,
 ): SignatureCheck {
   const device = headers(SIGNATURE_HEADERS.device);
   const timestamp = headers(SIGNATURE_HEADERS.timestamp);
@@ -109,14 +126,7 @@ export function verifyRequestSignature(
     return { ok: false, reason: 'stale_timestamp', detail: `Caliop-Timestamp is ${Math.round(skew)} s away from the relay's clock (at most ${TIMESTAMP_WINDOW_SECONDS} s allowed)` };
   }
   const message = new TextEncoder().encode(canonicalRequestString(request, { timestamp, nonce }));
-  let valid = false;
-  try {
-    // RFC 8032 §5.1.7 strict verification (zip215: false rejects non-canonical encodings).
-    valid = ed25519.verify(signatureBytes, message, devicePublicKey, { zip215: false });
-  } catch {
-    valid = false;
-  }
-  if (!valid) return { ok: false, reason: 'bad_signature', detail: 'the request signature does not verify with the Caliop-Device key' };
+  if (!verifyEd25519(signatureBytes, message, devicePublicKey)) return { ok: false, reason: 'bad_signature', detail: 'the request signature does not verify with the Caliop-Device key' };
   return { ok: true, devicePublicKey, timestamp: seconds, nonce };
 }
 

@@ -124,6 +124,7 @@ export class RelayClient {
   readonly #agent: http.Agent;
   readonly #transport: typeof http | typeof https;
   readonly #secretKey: Uint8Array;
+  readonly #publicKey: Uint8Array;
   readonly #now: () => Date;
   readonly #randomNonce: () => string;
   readonly #timeoutMs: number;
@@ -147,7 +148,8 @@ export class RelayClient {
     if (options.deviceSecretKey.length !== 32) throw new TypeError('deviceSecretKey must be 32 bytes');
     this.#base = base;
     this.#secretKey = options.deviceSecretKey;
-    this.devicePublicKey = toBase64url(ed25519.getPublicKey(options.deviceSecretKey));
+    this.#publicKey = ed25519.getPublicKey(options.deviceSecretKey);
+    this.devicePublicKey = toBase64url(this.#publicKey);
     this.#now = options.now ?? (() => new Date());
     this.#randomNonce = options.randomNonce ?? (() => randomBytes(16).toString('base64url'));
     this.#timeoutMs = options.timeoutMs ?? 30_000;
@@ -244,7 +246,7 @@ export class RelayClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.json !== undefined) headers['content-type'] = 'application/json';
     if (options.signed) {
-      Object.assign(headers, signRequest({ method, pathWithQuery, body, domain: await this.#signingDomain() }, this.#secretKey, this.#now(), this.#randomNonce()));
+      Object.assign(headers, signRequest({ method, pathWithQuery, body, domain: await this.#signingDomain() }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey));
     }
     return this.#send(method, pathWithQuery, body, headers);
   }

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildEnrolmentStatement } from '../../src/api/enrolment-statement.js';
-import { canonicalRequestString, signRequest, verifyRequestSignature } from '../../src/api/request-signing.js';
+import { canonicalRequestString, nobleEd25519Verify, signRequest, verifyRequestSignature } from '../../src/api/request-signing.js';
+import { opensslEd25519Verify } from '../../src/relay/ed25519-verify.js';
 
 interface RequestInVector {
   method: string;
@@ -55,8 +56,11 @@ describe('request signing vectors', () => {
       // The body line is the hex SHA-256 of the body (independent implementation).
       expect(vector.canonical.split('\n')[3]).toBe(createHash('sha256').update(vector.signedRequest.bodyUtf8).digest('hex'));
 
-      const result = verifyRequestSignature(toRequest(vector.verifiedRequest), (h) => vector.headers[h], new Date(vector.now));
-      expect(result.ok ? 'valid' : result.reason).toBe(vector.expect);
+      // The same outcome with the default verifier (@noble/curves) and the relay's (OpenSSL).
+      for (const verifier of [nobleEd25519Verify, opensslEd25519Verify]) {
+        const result = verifyRequestSignature(toRequest(vector.verifiedRequest), (h) => vector.headers[h], new Date(vector.now), verifier);
+        expect(result.ok ? 'valid' : result.reason).toBe(vector.expect);
+      }
 
       if (['valid', 'bad_signature', 'stale_timestamp'].includes(vector.expect)) {
         // Ed25519 is deterministic (RFC 8032 §5.1.6): signing again gives the same headers...
@@ -67,6 +71,30 @@ describe('request signing vectors', () => {
       }
     });
   }
+
+  it('both verifiers refuse a non-canonical S (S + L) and a key that is not a point', () => {
+    const vector = vectors.find(([, v]) => v.expect === 'valid')![1];
+    const message = new TextEncoder().encode(vector.canonical);
+    const signature = Buffer.from(vector.headers['caliop-signature']!, 'base64url');
+    const publicKey = Buffer.from(vector.headers['caliop-device']!, 'base64url');
+    // RFC 8032 §5.1.7: S must be < L; add L = 2^252 + 27742317777372353535851937790883648493 to S (little-endian).
+    const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+    let s = 0n;
+    for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(signature[i]!);
+    let big = s + L;
+    const malleated = Buffer.from(signature);
+    for (let i = 32; i < 64; i++) {
+      malleated[i] = Number(big & 0xffn);
+      big >>= 8n;
+    }
+    const notAPoint = Buffer.alloc(32, 0xff);
+    notAPoint[31] = 0x7f;
+    for (const verifier of [nobleEd25519Verify, opensslEd25519Verify]) {
+      expect(verifier(signature, message, publicKey)).toBe(true);
+      expect(verifier(malleated, message, publicKey)).toBe(false);
+      expect(verifier(signature, message, notAPoint)).toBe(false);
+    }
+  });
 
   it('refuses line breaks that would make two requests share a canonical string', () => {
     const body = new Uint8Array();

@@ -3,6 +3,7 @@
 
 import type { MiddlewareHandler } from 'hono';
 import { deviceFingerprint, TIMESTAMP_WINDOW_SECONDS, verifyRequestSignature } from '../../api/request-signing.js';
+import { opensslEd25519Verify } from '../ed25519-verify.js';
 import { RelayHttpError } from '../http-error.js';
 import type { RelayEnv } from '../relay-env.js';
 import type { RelayStore } from '../store/relay-store.js';
@@ -25,6 +26,7 @@ export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayE
       { method: c.req.method, pathWithQuery, body: c.get('body'), domain: options.domain },
       (name) => c.req.header(name),
       now,
+      opensslEd25519Verify,
     );
     if (!check.ok) {
       const code = check.reason === 'malformed' ? 'malformed_signature' : check.reason;
