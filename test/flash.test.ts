@@ -219,7 +219,7 @@ describe('verification reads the device itself', () => {
 });
 
 describe('the station with injected arrivals (no physical USB insertion on this machine)', () => {
-  it('writes each stick as it arrives, several at once; a failing one does not stop the others; logs each', async () => {
+  it('writes each stick as it arrives, several at once; a failing one does not stop the others; a refused one is never opened; logs each', async () => {
     const sticks = [lab.loopDevice('station-0.bin', 8 * MiB), lab.loopDevice('station-1.bin', 8 * MiB)];
     const broken = lab.loopDevice('station-broken.bin', 16 * MiB, lab.smallFilesystem('station-small-fs', 2 * MiB));
     const asUsbStick = (device: string, serial: string): CandidateDrive => ({
@@ -235,7 +235,8 @@ describe('the station with injected arrivals (no physical USB insertion on this 
     station.on('result', (result) => results.push(result));
     await station.start();
     expect(station.getState().sticks).toEqual([]);
-    plugged = [asUsbStick(sticks[0]!.device, 'SERIAL-0'), asUsbStick(broken.device, 'SERIAL-BROKEN'), asUsbStick(sticks[1]!.device, 'SERIAL-1')];
+    const locked: CandidateDrive = { ...asUsbStick('/dev/caliop-test-never-opened', 'SERIAL-LOCKED'), readOnly: true, refusal: { reason: 'read_only', detail: 'read-only' } };
+    plugged = [asUsbStick(sticks[0]!.device, 'SERIAL-0'), asUsbStick(broken.device, 'SERIAL-BROKEN'), locked, asUsbStick(sticks[1]!.device, 'SERIAL-1')];
     while (results.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
     const state = await station.stop();
     expect(state.okCount).toBe(2);
@@ -243,7 +244,8 @@ describe('the station with injected arrivals (no physical USB insertion on this 
     expect(results.find((result) => result.serial === 'SERIAL-BROKEN')).toMatchObject({ result: 'failed', step: 'flashing' });
     for (const { backing } of sticks) expect(sha256(readPrefix(backing, 6 * MiB))).toBe(source.sha256);
     const log = readFileSync(logPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { serial: string; result: string });
-    expect(log.map((line) => `${line.serial}=${line.result}`).sort()).toEqual(['SERIAL-0=ok', 'SERIAL-1=ok', 'SERIAL-BROKEN=failed']);
+    expect(log.map((line) => `${line.serial}=${line.result}`).sort()).toEqual(['SERIAL-0=ok', 'SERIAL-1=ok', 'SERIAL-BROKEN=failed', 'SERIAL-LOCKED=refused']);
+    expect(state.sticks.find((stick) => stick.serial === 'SERIAL-LOCKED')?.status).toBe('refused');
   });
 });
 

@@ -3,12 +3,14 @@
 
 import { appendFile } from 'node:fs/promises';
 
+import type { CandidateDrive } from './drive-list.js';
 import type { FlashImage, FlashResult } from './pipeline.js';
 
 export interface FlashLogLine {
   readonly time: string;
   readonly serial: string;
-  readonly result: 'ok' | 'failed';
+  /** 'refused': the station saw the stick and did not touch it (error says why). */
+  readonly result: 'ok' | 'failed' | 'refused';
   readonly target: string;
   readonly vendor: string;
   readonly model: string;
@@ -41,5 +43,29 @@ export function flashLogLine(image: FlashImage, result: FlashResult): FlashLogLi
 
 /** Appends one line for this stick to the log file. */
 export async function appendFlashLog(logPath: string, image: FlashImage, result: FlashResult): Promise<void> {
-  await appendFile(logPath, JSON.stringify(flashLogLine(image, result)) + '\n', { encoding: 'utf8', mode: 0o644 });
+  await appendFlashLogLine(logPath, flashLogLine(image, result));
+}
+
+/** The line for a stick the station refused (never written). */
+export function refusedLogLine(image: FlashImage, drive: CandidateDrive, time: Date): FlashLogLine {
+  return {
+    time: time.toISOString(),
+    serial: drive.serial,
+    result: 'refused',
+    target: drive.path,
+    vendor: drive.vendor,
+    model: drive.model,
+    sizeBytes: drive.sizeBytes,
+    step: 'checking',
+    error: drive.refusal?.reason ?? 'refused',
+    image: image.path,
+    imageSha256: image.sha256,
+    writeSeconds: 0,
+    verifySeconds: 0,
+  };
+}
+
+/** Appends one line to the log file. */
+export async function appendFlashLogLine(logPath: string, line: FlashLogLine): Promise<void> {
+  await appendFile(logPath, JSON.stringify(line) + '\n', { encoding: 'utf8', mode: 0o644 });
 }

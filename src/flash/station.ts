@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 
 import { isShownByStation, type CandidateDrive } from './drive-list.js';
 import type { DriveWatcher } from './drive-watcher.js';
-import { appendFlashLog } from './flash-log.js';
+import { appendFlashLog, appendFlashLogLine, refusedLogLine } from './flash-log.js';
 import { flashTarget, type FlashImage, type FlashOptions, type FlashProgress, type FlashResult } from './pipeline.js';
 import { initialStationState, isBusy, reduceStation, type StationEvent, type StationState } from './station-state.js';
 
@@ -60,7 +60,15 @@ export class FlashStation extends EventEmitter<FlashStationEvents> {
     if (!isShownByStation(drive)) return; // system drives and loop devices are never offered
     if (isBusy(this.state, drive.path)) return;
     this.dispatch({ type: 'arrived', drive });
-    if (drive.refusal !== undefined) return;
+    if (drive.refusal !== undefined) {
+      if (this.options.logPath !== undefined) {
+        const job = appendFlashLogLine(this.options.logPath, refusedLogLine(this.options.image, drive, new Date()))
+          .catch((error: unknown) => void this.emit('error', error))
+          .finally(() => this.running.delete(job));
+        this.running.add(job);
+      }
+      return;
+    }
     const job = this.flash(drive).finally(() => this.running.delete(job));
     this.running.add(job);
   }
