@@ -61,6 +61,14 @@ describe('vault file', () => {
     expect(await readdir(folder)).toEqual(['vault.caliop']);
   });
 
+  it('an empty passphrase is refused at creation and is a wrong passphrase at unlock', async () => {
+    await expect(createVault(vaultPath, new Uint8Array(0), utf8('x'), UNSAFE_TEST_KDF)).rejects.toMatchObject({ code: 'passphrase_rejected' });
+    expect(await readdir(folder)).toEqual([]);
+    const handle = await createVault(vaultPath, PASSPHRASE, utf8('x'), UNSAFE_TEST_KDF);
+    await expectUnchangedAfter(() => unlockVault(vaultPath, new Uint8Array(0)), 'wrong_passphrase');
+    await expectUnchangedAfter(() => handle.reseal(new Uint8Array(0)), 'passphrase_rejected');
+  });
+
   it('readVaultHeader reports the KDF parameters without the passphrase', async () => {
     await createVault(vaultPath, PASSPHRASE, utf8('x'), UNSAFE_TEST_KDF);
     const header = await readVaultHeader(vaultPath);

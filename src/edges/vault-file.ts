@@ -157,6 +157,12 @@ function assertPassphrase(passphrase: unknown): asserts passphrase is Uint8Array
   if (!(passphrase instanceof Uint8Array)) throw new TypeError('passphrase must be a Uint8Array (UTF-8 bytes)');
 }
 
+/** A new passphrase may not be empty (strength rules are the service layer's). */
+function assertNewPassphrase(passphrase: unknown): asserts passphrase is Uint8Array {
+  assertPassphrase(passphrase);
+  if (passphrase.length === 0) throw new CaliopError('passphrase_rejected', 'the passphrase is empty');
+}
+
 class UnlockedVault implements VaultHandle {
   #header: VaultHeader;
   #argon2Output: Uint8Array | undefined;
@@ -196,8 +202,8 @@ class UnlockedVault implements VaultHandle {
   }
 
   reseal(newPassphrase: Uint8Array, kdf?: KdfParams): Promise<void> {
-    assertPassphrase(newPassphrase);
     return this.#serialise(async () => {
+      assertNewPassphrase(newPassphrase);
       const oldKey = this.#key();
       const parsed = parseVault(await readVaultBytes(this.path));
       const plaintext = openParsedVault(parsed, oldKey);
@@ -234,7 +240,7 @@ export async function createVault(
   kdf: KdfParams,
   random: RandomSource = osRandom,
 ): Promise<VaultHandle> {
-  assertPassphrase(passphrase);
+  assertNewPassphrase(passphrase);
   assertKdfParamsForCreation(kdf, { allowUnsafeTestParams: unsafeTestKdfAllowed() });
   if (await pathExists(path)) throw new CaliopError('stick_already_initialised', `a vault already exists at ${path}`);
   const header: VaultHeader = { version: 1, kdf: { ...kdf }, salt: random(SALT_LENGTH) };
@@ -258,6 +264,8 @@ export async function unlockVault(
   assertPassphrase(passphrase);
   const parsed = parseVault(await readVaultBytes(path));
   await removeLeftoverTempFiles(path);
+  // No vault is ever created with an empty passphrase.
+  if (passphrase.length === 0) throw new CaliopError('wrong_passphrase', 'the passphrase is empty');
   const argon2Output = await deriveArgon2id(passphrase, parsed.header.salt, parsed.header.kdf);
   try {
     const plaintext = openParsedVault(parsed, argon2Output);
