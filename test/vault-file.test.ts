@@ -123,11 +123,12 @@ describe('vault file', () => {
     expect(text((await unlockVault(vaultPath, newPassphrase)).plaintext)).toBe('after reseal');
   });
 
-  it('removes leftover temporary files of an interrupted write on unlock, and ignores other files', async () => {
+  it('removes leftover temporary files of an interrupted write on a successful unlock only, and ignores other files', async () => {
     await createVault(vaultPath, PASSPHRASE, utf8('x'), UNSAFE_TEST_KDF);
     await writeFile(join(folder, 'vault.caliop.partial-0123abcd'), 'half a vault');
     await writeFile(join(folder, 'notes.txt'), 'not ours');
     await readVaultHeader(vaultPath); // reading the header writes nothing
+    await expect(unlockVault(vaultPath, utf8('wrong'))).rejects.toMatchObject({ code: 'wrong_passphrase' }); // nor does a failed unlock
     expect((await readdir(folder)).sort()).toEqual(['notes.txt', 'vault.caliop', 'vault.caliop.partial-0123abcd']);
     await unlockVault(vaultPath, PASSPHRASE);
     expect((await readdir(folder)).sort()).toEqual(['notes.txt', 'vault.caliop']);

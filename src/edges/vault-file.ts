@@ -253,8 +253,8 @@ export async function createVault(
  * Opens the vault at path (docs/vault-format.md §6). Throws stick_not_initialised,
  * file_unreadable, vault_truncated, vault_unsupported_version, vault_tampered
  * (VaultTamperedError: part 'header' or 'ciphertext') or wrong_passphrase. It
- * never writes the vault; it removes leftover temporary files of an interrupted
- * write (§7).
+ * never writes the vault; once unlocked, it removes leftover temporary files of
+ * an interrupted write (§7).
  */
 export async function unlockVault(
   path: string,
@@ -263,12 +263,13 @@ export async function unlockVault(
 ): Promise<{ plaintext: Uint8Array; handle: VaultHandle }> {
   assertPassphrase(passphrase);
   const parsed = parseVault(await readVaultBytes(path));
-  await removeLeftoverTempFiles(path);
   // No vault is ever created with an empty passphrase.
   if (passphrase.length === 0) throw new CaliopError('wrong_passphrase', 'the passphrase is empty');
   const argon2Output = await deriveArgon2id(passphrase, parsed.header.salt, parsed.header.kdf);
   try {
     const plaintext = openParsedVault(parsed, argon2Output);
+    // Only an unlock that succeeded touches the stick: a wrong passphrase changes nothing at all.
+    await removeLeftoverTempFiles(path);
     return { plaintext, handle: new UnlockedVault(path, parsed.header, argon2Output, random) };
   } catch (error) {
     argon2Output.fill(0);
