@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { enrolled, type TestIdentity } from './helpers/test-identity.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
+import { ERASE_DELAY_MS } from '../../src/relay/store/relay-store.js';
 
 let relay: RelayProcess;
 let alice: { identity: TestIdentity; client: RelayClient };
@@ -57,5 +58,7 @@ it('deleted ciphertext does not linger in the database files (secure_delete)', a
   const page = await bob.client.list();
   const marker = (await bob.client.fetch(page.messages[0]!.id)).armoredMessage.split('\n')[4]!;
   for (const message of page.messages) await bob.client.delete(message.id);
+  // docs/api.md §8.2: erased from the database files within ERASE_DELAY_MS.
+  await new Promise((resolve) => setTimeout(resolve, ERASE_DELAY_MS + 500));
   expect(databaseBytes().includes(Buffer.from(marker))).toBe(false);
 });
