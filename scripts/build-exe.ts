@@ -1,7 +1,7 @@
 // `npm run build:exe`: the single executables of the stick (issue 5; choices in
 // docs/decisions/executables.md).
 //
-//   1. esbuild bundles the CLI as ONE ESM file (dist/bundle/caliop.mjs).
+//   1. esbuild bundles the CLI (src/cli/main.ts) as ONE ESM file (dist/bundle/caliop.mjs).
 //   2. The Node 26 base binaries come from the npm registry packages pinned in
 //      scripts/node-binaries.json; each tarball's integrity and each binary's
 //      SHA-256 are checked before use. They are kept in .cache/ (gitignored).
@@ -104,13 +104,11 @@ export function hostTarget(): ExeTarget | undefined {
   return undefined;
 }
 
-/** The CLI entry: the real one once it exists, else the placeholder (scripts/exe-placeholder.ts). */
+/** The CLI entry (docs/cli.md). */
 export function defaultEntry(): string {
   const cli = join(REPO_ROOT, 'src', 'cli', 'main.ts');
-  if (existsSync(cli)) return cli;
-  const tsx = join(REPO_ROOT, 'src', 'cli', 'main.tsx');
-  if (existsSync(tsx)) return tsx;
-  return join(REPO_ROOT, 'scripts', 'exe-placeholder.ts');
+  if (!existsSync(cli)) throw new Error(`build-exe: ${cli} does not exist; give --entry FILE`);
+  return cli;
 }
 
 export interface BundleResult {
