@@ -32,7 +32,10 @@ async function enrolledStick(name: string): Promise<string> {
 async function inbox(name: string) {
   const run = await onStick(sticks[name]!, ['--json', 'inbox']);
   expect(run.status, run.stderr).toBe(0);
-  return JSON.parse(run.stdout) as Array<{ id: string; from: string; subject: string; signature: string; senderKey: string; direction: string; unread: boolean }>;
+  return JSON.parse(run.stdout) as Array<{
+    id: string; from: string; subject: string; signature: string; senderKey: string; direction: string; unread: boolean;
+    exposure: { level: string; score: number; reasons: Array<{ code: string; vouchedBy: string }> };
+  }>;
 }
 
 beforeAll(async () => {
@@ -59,6 +62,12 @@ describe('send, sync, inbox, read', () => {
     const read = await onStick(sticks.bob!, ['--json', 'read', list[0]!.id]);
     expect(JSON.parse(read.stdout)).toMatchObject({ body: 'Samedi, 10 h, sous le grand chêne.\n', protectedHeaders: true, signature: 'good', relayFacts: { route: 'internal', submittedBy: `alice@${DOMAIN}` } });
     expect((await inbox('bob'))[0]!.unread).toBe(false);
+    // docs/exposure.md: internal, signed, key trusted on first use.
+    const { exposure } = (await inbox('bob'))[0]!;
+    expect(exposure.level).toBe('e2e-tofu');
+    expect(exposure.score).toBeGreaterThanOrEqual(75);
+    expect(exposure.reasons.map((reason) => reason.code)).toEqual(expect.arrayContaining(['sender-key-tofu', 'payload-encrypted', 'signature-valid', 'headers-protected', 'route-internal']));
+    expect(exposure.reasons.find((reason) => reason.code === 'route-internal')!.vouchedBy).toBe('relay');
 
     // The relay kept nothing once bob's vault held it.
     const again = await onStick(sticks.bob!, ['--json', 'sync']);
@@ -68,9 +77,25 @@ describe('send, sync, inbox, read', () => {
     expect(aliceList).toEqual([expect.objectContaining({ direction: 'out', subject: 'Rendez-vous secret', signature: 'good', senderKey: 'self' })]);
   });
 
-  it('in-person verification shows on the next read', async () => {
+  it('in-person verification shows on the next read: the index moves to e2e-verified', async () => {
     await onStick(sticks.bob!, ['contacts', 'verify', `alice@${DOMAIN}`, '--fingerprint', identities.alice!.fingerprint]);
-    expect((await inbox('bob'))[0]!.senderKey).toBe('verified');
+    const [entry] = await inbox('bob');
+    expect(entry!.senderKey).toBe('verified');
+    expect(entry!.exposure.level).toBe('e2e-verified');
+    const text = await onStick(sticks.bob!, ['read', entry!.id]);
+    expect(text.stdout).toMatch(/^Exposure: +#### /m);
+    expect(text.stdout).toMatch(/checked by your stick/);
+    expect(text.stdout).toMatch(/seen by our relay/);
+  });
+
+  it('send prints the per-recipient assessment before sending', async () => {
+    const sent = await onStick(sticks.bob!, ['send', '--to', `alice@${DOMAIN}`, '--subject', 'merci'], { input: 'merci' });
+    expect(sent.status, sent.stderr).toBe(0);
+    const lines = sent.stderr.split('\n');
+    const assessed = lines.findIndex((line) => line.startsWith(`caliop: to alice@${DOMAIN}: `));
+    const done = lines.findIndex((line) => /message \d+ sent/.test(line));
+    expect(assessed).toBeGreaterThanOrEqual(0);
+    expect(done).toBeGreaterThan(assessed);
   });
 
   it('read of an unknown id is exit 38', async () => {

@@ -58,6 +58,8 @@ const OutboxItem = z.strictObject({
   armoredMessage: z.string(),
   attempts: z.number().int().nonnegative(),
   lastError: z.string().optional(),
+  /** The exposure assessment shown before sending, kept for the sent copy. */
+  sentAssessment: z.unknown().optional(),
 });
 
 /** docs/vault-contents.md §5: a message in the vault, received or sent. */
@@ -75,6 +77,8 @@ const StoredMessage = z.strictObject({
   armoredMessage: z.string(),
   /** The facts the relay observed about its arrival (docs/api.md), kept as given. */
   relayFacts: z.unknown().optional(),
+  /** For a sent copy: the exposure assessment shown before sending (docs/exposure.md §2.3). */
+  sentAssessment: z.unknown().optional(),
 });
 
 const Settings = z.strictObject({

@@ -9,6 +9,7 @@ import type { RelayClient } from '../edges/relay-client.js';
 import { recordCert } from './contacts.js';
 import { decryptData, encryptData, fingerprintOf, readCert, readCerts, type SignatureCheck } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
+import { assessRecipientFacts, recipientFacts, type SendAssessment } from './send-preview.js';
 import type { StickSession } from './stick-session.js';
 
 const utf8 = new TextEncoder();
@@ -103,6 +104,8 @@ export interface SendInput {
   readonly body: string;
   readonly now: Date;
   readonly random: (length: number) => Uint8Array;
+  /** Shown the assessment before anything leaves; false cancels (docs/exposure.md §2.3). */
+  readonly beforeSend?: (assessment: SendAssessment) => Promise<boolean> | boolean;
 }
 
 export interface SendReport {
@@ -110,6 +113,7 @@ export interface SendReport {
   /** true when the relay could not be reached: the message waits in the outbox. */
   readonly queued: boolean;
   readonly recipients: readonly ResolvedRecipient[];
+  readonly exposure: SendAssessment;
 }
 
 /** `caliop send`: encrypted and signed on the stick; the relay only ever sees ciphertext. */
@@ -118,6 +122,11 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
   const client = await tryRelay(session);
   try {
     const { certs, resolved } = await resolveRecipients(session, client, input.to, input.now);
+    const own = session.contents.identity.email;
+    const exposure = assessRecipientFacts(resolved.map((recipient) => recipientFacts(own, recipient.address, contactFor(session.contents, recipient.address))));
+    if (input.beforeSend && !(await input.beforeSend(exposure))) {
+      throw new CaliopError('confirmation_required', 'sending was cancelled after the exposure assessment', { hint: 'nothing was sent or queued' });
+    }
     const identity = await session.identity();
     const from = session.contents.identity.email;
     const domain = from.slice(from.lastIndexOf('@') + 1);
@@ -135,10 +144,18 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     );
     const id = nextLocalId(session.contents);
     await session.update((draft) => {
-      draft.outbox.push({ id, to: resolved.map((recipient) => recipient.address), subject: input.subject, createdAt: input.now.toISOString(), armoredMessage, attempts: 0 });
+      draft.outbox.push({
+        id,
+        to: resolved.map((recipient) => recipient.address),
+        subject: input.subject,
+        createdAt: input.now.toISOString(),
+        armoredMessage,
+        attempts: 0,
+        sentAssessment: exposure.message,
+      });
     });
     const flushed = client ? await flushOutbox(session, client, input.now) : { sent: [] as string[] };
-    return { id, queued: !flushed.sent.includes(id), recipients: resolved };
+    return { id, queued: !flushed.sent.includes(id), recipients: resolved, exposure };
   } finally {
     client?.close();
   }
@@ -164,6 +181,7 @@ async function flushOutbox(session: StickSession, client: RelayClient, now: Date
           storedAt: now.toISOString(),
           unread: false,
           armoredMessage: item.armoredMessage,
+          ...(item.sentAssessment !== undefined ? { sentAssessment: item.sentAssessment } : {}),
         });
       });
       sent.push(item.id);
@@ -220,7 +238,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
           storedAt: now.toISOString(),
           unread: true,
           armoredMessage: full.armoredMessage,
-          relayFacts: { ...summary.facts, relayFrom: summary.from },
+          relayFacts: summary.facts,
         });
       }
       if (fresh.length > 0) {

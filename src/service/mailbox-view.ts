@@ -1,6 +1,8 @@
 // What the faces show of the vault's messages: the inbox list and one message
 // (docs/cli.md §3.13-§3.14). Signatures are judged against today's contacts, so
 // verifying a contact in person shows on the next read.
+import { assessReceived, type ExposureAssessment, type RelayFacts } from '../core/exposure.js';
+import { stickFactsOf } from '../core/message-facts.js';
 import { bareAddress } from '../core/message-payload.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { verificationCerts } from './contacts.js';
@@ -18,12 +20,29 @@ export interface InboxEntry {
   readonly signature: SignatureStatus;
   readonly senderKey: SenderCheck['senderKey'];
   readonly signerFingerprint: string | null;
+  /** docs/exposure.md: how exposed this message was, and every reason. */
+  readonly exposure: ExposureAssessment;
 }
 
 export interface MessageView extends InboxEntry {
   readonly body: string | null;
   readonly protectedHeaders: boolean;
   readonly relayFacts: unknown;
+}
+
+/**
+ * The index for a stored message: received messages from the stick's verdicts and the
+ * relay's arrival facts; sent copies keep the assessment made when they were sent.
+ */
+export function exposureOf(opened: OpenedMessage): ExposureAssessment {
+  const { message, sender } = opened;
+  if (message.direction === 'out' && message.sentAssessment !== undefined) return message.sentAssessment as ExposureAssessment;
+  const relay = (message.relayFacts ?? null) as RelayFacts | null;
+  const stick = stickFactsOf(
+    { decrypted: opened.body !== null, signature: sender.signature, senderKey: sender.senderKey, protectedHeaders: opened.protectedHeaders },
+    relay,
+  );
+  return assessReceived({ stick, relay });
 }
 
 function entryOf(opened: OpenedMessage): InboxEntry {
@@ -39,6 +58,7 @@ function entryOf(opened: OpenedMessage): InboxEntry {
     signature: sender.signature,
     senderKey: sender.senderKey,
     signerFingerprint: sender.signerFingerprint,
+    exposure: exposureOf(opened),
   };
 }
 

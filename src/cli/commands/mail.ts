@@ -1,6 +1,7 @@
 // `caliop send`, `sync`, `inbox`, `read` and `relay enrol` (docs/cli.md §3.11-§3.15).
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { CaliopError } from '../../errors.js';
 import { note, readAllStdin, writeData, writeJson } from '../output.js';
 
 export function registerMailCommands(program: Command, context: () => CliContext): void {
@@ -9,18 +10,41 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .description('encrypt and sign stdin for the recipients, and submit it to the relay (queued in the outbox when it is unreachable)')
     .requiredOption('--to <addr...>', 'recipient addresses')
     .option('--subject <s>', 'the subject (travels inside the encryption)', '')
-    .action(async (options: { to: string[]; subject: string }) => {
+    .option('--allow-exposed', 'send even when the message would leave Caliop readable (after the assessment is shown)')
+    .action(async (options: { to: string[]; subject: string; allowExposed?: boolean }) => {
       const cli = context();
-      const [{ sendMessage }, { randomBytes }] = await Promise.all([import('../../service/mail.js'), import('../../edges/random.js')]);
+      const [{ sendMessage }, { randomBytes }, { exposureLabel, reasonLine }, { exposedRecipients }] = await Promise.all([
+        import('../../service/mail.js'),
+        import('../../edges/random.js'),
+        import('../../core/exposure-text.js'),
+        import('../../service/send-preview.js'),
+      ]);
       const body = new TextDecoder().decode(await readAllStdin());
       const session = await cli.unlock();
-      const report = await sendMessage(session, { to: options.to, subject: options.subject, body, now: new Date(), random: randomBytes });
+      const language = session.contents.settings.language;
+      const report = await sendMessage(session, {
+        to: options.to,
+        subject: options.subject,
+        body,
+        now: new Date(),
+        random: randomBytes,
+        beforeSend(assessment) {
+          // docs/cli.md §3.11: the assessment per recipient is printed before anything leaves.
+          for (const { address, assessment: each } of assessment.perRecipient) {
+            note(`to ${address}: ${exposureLabel(each, language, { ascii: !process.stderr.isTTY })} (${each.score}/100)`);
+            for (const reason of each.reasons.filter((candidate) => candidate.decisive)) note(`    ${reasonLine(reason, language)}`);
+          }
+          note(`this message: ${exposureLabel(assessment.message, language, { ascii: !process.stderr.isTTY })} (${assessment.message.score}/100)`);
+          const exposed = exposedRecipients(assessment);
+          if (exposed.length > 0 && !options.allowExposed) {
+            throw new CaliopError('exposed_send_refused', `this message would leave Caliop readable for ${exposed.join(', ')}`);
+          }
+          return true;
+        },
+      });
       if (cli.json) {
         await writeJson(report);
         return;
-      }
-      for (const recipient of report.recipients) {
-        note(`to ${recipient.address}: end-to-end encrypted to ${recipient.fingerprint} (${recipient.verification === 'verified' ? 'verified in person' : `trusted on first use, from ${recipient.source}`})`);
       }
       note(report.queued ? `message ${report.id} waits in the outbox: the relay could not be reached; "caliop sync" sends it` : `message ${report.id} sent`);
     });
@@ -43,9 +67,10 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .description('list the messages in the vault: id, from, subject, date, signature and sender key')
     .action(async () => {
       const cli = context();
-      const { listInbox } = await import('../../service/mailbox-view.js');
+      const [{ listInbox }, { exposureLabel }] = await Promise.all([import('../../service/mailbox-view.js'), import('../../core/exposure-text.js')]);
       const session = await cli.unlock();
       const entries = await listInbox(session);
+      const language = session.contents.settings.language;
       if (cli.json) {
         await writeJson(entries);
         return;
@@ -60,7 +85,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
           entry.id.padStart(4),
           entry.date.slice(0, 16).replace('T', ' '),
           (entry.direction === 'out' ? `to ${entry.to.join(', ')}` : entry.from).slice(0, 28).padEnd(28),
-          entry.signature.padEnd(15),
+          exposureLabel(entry.exposure, language, { ascii: !process.stdout.isTTY }).padEnd(34),
           entry.subject,
         ].join('  '),
       );
@@ -73,9 +98,10 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .argument('<id>', 'the message id from "caliop inbox"')
     .action(async (id: string) => {
       const cli = context();
-      const { readOne } = await import('../../service/mailbox-view.js');
+      const [{ readOne }, { exposureLabel, reasonLine }] = await Promise.all([import('../../service/mailbox-view.js'), import('../../core/exposure-text.js')]);
       const session = await cli.unlock();
       const view = await readOne(session, id);
+      const language = session.contents.settings.language;
       if (cli.json) {
         await writeJson(view);
         return;
@@ -86,6 +112,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
         `Subject:   ${view.subject}`,
         `Date:      ${view.date}`,
         `Signature: ${view.signature}${view.signerFingerprint ? ` (${view.signerFingerprint})` : ''}; sender key: ${view.senderKey}`,
+        `Exposure:  ${exposureLabel(view.exposure, language, { ascii: !process.stdout.isTTY })} (${view.exposure.score}/100)`,
+        ...view.exposure.reasons.map((reason) => `           - ${reasonLine(reason, language)}`),
         '',
         view.body ?? '(this message could not be decrypted with your key)',
       ];

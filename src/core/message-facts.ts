@@ -1,0 +1,50 @@
+// From what the stick verified when it opened a message to the exposure index's
+// stick facts (docs/exposure.md §2.1). Pure: the opened message's verdicts in,
+// facts out.
+import type { KeyState, RelayFacts, SignatureState, StickFacts } from './exposure.js';
+
+/** The stick's verdict on a message's signature (src/service/mail.ts SignatureStatus). */
+export type OpenedSignature = 'good' | 'bad' | 'signer-mismatch' | 'unknown-key' | 'unsigned' | 'undecryptable';
+/** The sender's key as the vault holds it. */
+export type OpenedSenderKey = 'verified' | 'unverified' | 'changed' | 'unknown' | 'self';
+
+export interface OpenedMessageVerdict {
+  readonly decrypted: boolean;
+  readonly signature: OpenedSignature;
+  readonly senderKey: OpenedSenderKey;
+  readonly protectedHeaders: boolean;
+}
+
+/** A valid signature by a key other than the From address's is a forgery of the From line: invalid. */
+const SIGNATURE_STATE: Record<OpenedSignature, SignatureState> = {
+  good: 'valid',
+  bad: 'invalid',
+  'signer-mismatch': 'invalid',
+  'unknown-key': 'unknown-key',
+  unsigned: 'absent',
+  undecryptable: 'absent',
+};
+
+/** Our own key is as good as verified in person. */
+const KEY_STATE: Record<OpenedSenderKey, KeyState> = {
+  verified: 'verified-in-person',
+  self: 'verified-in-person',
+  unverified: 'tofu',
+  changed: 'changed',
+  unknown: 'unknown',
+};
+
+/**
+ * docs/exposure.md §2.1: `encryptedToMe` is about the sender's encryption. When the
+ * relay's gateway sealed a message that arrived readable, our key opens it, but the
+ * sender did not encrypt it: not encrypted to me.
+ */
+export function stickFactsOf(verdict: OpenedMessageVerdict, relay: RelayFacts | null): StickFacts {
+  const sealedByRelay = relay?.route === 'smtp-inbound' && !relay.arrivedEncrypted;
+  return {
+    encryptedToMe: verdict.decrypted && !sealedByRelay,
+    signature: SIGNATURE_STATE[verdict.signature],
+    senderKey: KEY_STATE[verdict.senderKey],
+    headersProtected: verdict.decrypted && verdict.protectedHeaders && !sealedByRelay,
+  };
+}

@@ -1,0 +1,62 @@
+// How exposed a message will be, per recipient, before it is sent (docs/exposure.md
+// §2.3). The CLI prints it before sending; the UI's compose screen shows it live.
+import { assessOutgoing, type ExposureAssessment, type RecipientFacts } from '../core/exposure.js';
+import { normaliseAddress, type Contact } from '../core/vault-contents.js';
+import type { StickSession } from './stick-session.js';
+
+export interface SendAssessment {
+  readonly message: ExposureAssessment;
+  readonly perRecipient: readonly { readonly address: string; readonly assessment: ExposureAssessment }[];
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+function keyStateOf(contact: Pick<Contact, 'verification' | 'changedCert'>): 'verified-in-person' | 'tofu' | 'changed' {
+  if (contact.changedCert) return 'changed';
+  return contact.verification === 'verified' ? 'verified-in-person' : 'tofu';
+}
+
+/**
+ * docs/exposure.md §2.3: an address of our relay's domain is internal (end to end
+ * through the relay); any other is outside Caliop, PGP/MIME with a cert, readable without.
+ */
+export function recipientFacts(ownAddress: string, address: string, contact: Pick<Contact, 'verification' | 'changedCert' | 'source'> | undefined): RecipientFacts {
+  const normalised = normaliseAddress(address);
+  if (domainOf(normalised) === domainOf(ownAddress)) {
+    return { address: normalised, kind: 'internal', keyState: contact ? keyStateOf(contact) : 'tofu' };
+  }
+  return {
+    address: normalised,
+    kind: 'external',
+    cert: contact ? { source: contact.source === 'wkd' ? 'wkd' : 'contacts', keyState: keyStateOf(contact) } : null,
+    tlsGuaranteed: false,
+  };
+}
+
+export function assessRecipientFacts(facts: readonly RecipientFacts[]): SendAssessment {
+  return assessOutgoing(facts);
+}
+
+/**
+ * The live preview from the vault's contacts alone (an internal address not yet
+ * pinned counts as trusted on first use: the relay's directory will give its cert).
+ * Writes nothing and needs no network.
+ */
+export function assessRecipients(session: StickSession, addresses: readonly string[]): SendAssessment {
+  const own = session.contents.identity.email;
+  return assessRecipientFacts(
+    addresses.map((address) => recipientFacts(own, address, session.contents.contacts.find((candidate) => candidate.address === normaliseAddress(address)))),
+  );
+}
+
+/**
+ * The recipients for whom the message would leave Caliop readable (cleartext or
+ * readable by the servers on the way): `caliop send` needs --allow-exposed for them.
+ */
+export function exposedRecipients(assessment: SendAssessment): string[] {
+  return assessment.perRecipient
+    .filter(({ assessment: each }) => each.level === 'tls-only' || each.level === 'cleartext')
+    .map(({ address }) => address);
+}
