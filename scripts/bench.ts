@@ -1,0 +1,35 @@
+// `npm run bench`: every benchmark of Caliop Key, each against its named peer
+// measured in the same run (issues 2, 3 and 5). Bounded, loopback only.
+import { benchKeyGeneration } from './bench/key-generation.js';
+import { benchVaultUnlock } from './bench/vault-unlock.js';
+import { benchArgon2Engines } from './bench/argon2-engines.js';
+import { benchRelayThroughput } from './bench/relay-throughput.js';
+import { benchFlashThroughput } from './bench/flash-throughput.js';
+
+type Bench = { name: string; run: () => Promise<{ name: string; lines: string[] }>; needsRoot?: boolean };
+
+const benches: Bench[] = [
+  { name: 'vault unlock', run: () => benchVaultUnlock() },
+  { name: 'argon2 engines', run: () => benchArgon2Engines(3) },
+  { name: 'key generation', run: () => benchKeyGeneration() },
+  { name: 'relay throughput', run: () => benchRelayThroughput() },
+  { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
+];
+
+const only = process.argv.slice(2);
+let failed = 0;
+for (const bench of benches) {
+  if (only.length > 0 && !only.some((word) => bench.name.includes(word))) continue;
+  if (bench.needsRoot && process.getuid?.() !== 0) {
+    process.stdout.write(`\n== ${bench.name}: skipped (needs root for loop devices)\n`);
+    continue;
+  }
+  try {
+    const result = await bench.run();
+    process.stdout.write(`\n== ${result.name}\n${result.lines.map((line) => `  ${line}`).join('\n')}\n`);
+  } catch (error) {
+    failed += 1;
+    process.stdout.write(`\n== ${bench.name}: FAILED: ${(error as Error).message}\n`);
+  }
+}
+process.exitCode = failed === 0 ? 0 : 1;
