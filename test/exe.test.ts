@@ -9,7 +9,7 @@
 //     pointed at empty folders, which are still empty afterwards, and nothing but the
 //     stick's own files appears beside the executable.
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -229,6 +229,23 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       for (const name of readdirSync(stick)) expect(allowed.has(name), `unexpected ${name} on the stick`).toBe(true);
       expect(readdirSync(join(stick, 'vault'))).toEqual(['caliop.vault']);
     });
+  });
+});
+
+describe('the bundle holds no native addon', () => {
+  it.each([
+    ['better-sqlite3', "import Database from 'better-sqlite3';\nconsole.log(Database);\n"],
+    ['a .node file', "import addon from './addon.node';\nconsole.log(addon);\n"],
+  ])('the build fails on %s', async (_what, source) => {
+    // Inside the repository (build/ is ignored by git) so that node_modules resolves.
+    const dir = mkdtempSync(join(REPO_ROOT, 'build', 'native-entry-'));
+    try {
+      writeFileSync(join(dir, 'addon.node'), '');
+      writeFileSync(join(dir, 'entry.ts'), source);
+      await expect(bundleCli(join(dir, 'entry.ts'), join(dir, 'out'))).rejects.toThrow(/native addon/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -135,6 +135,14 @@ describe('the stick image', () => {
     expect(mtools('mcopy', ['-i', image, '::/Caliop.command', '-']).toString()).toContain('caliop-macos-x64" --stick');
   });
 
+  it('an enrolment with the image's own relay rewrites config.json with the same bytes (so the stick still verifies)', () => {
+    // src/service/relay-account.ts writes {...config, relay: {url, pin}} as JSON.stringify(…, null, 2) + LF.
+    const rendered = renderStickConfig(readFileSync(join(import.meta.dirname, '..', 'usb-image', 'config.json'), 'utf8'), config);
+    const parsed = JSON.parse(rendered) as Record<string, unknown>;
+    const rewritten = `${JSON.stringify({ ...parsed, relay: { url: config.relayUrl, pin: config.relayPin } }, null, 2)}\n`;
+    expect(rewritten).toBe(rendered);
+  });
+
   it('refuses a config placeholder it does not know, and a release key that is not the cert in config.json', async () => {
     expect(() => renderStickConfig('{"x":"@NOT_A_FIELD@"}', config)).toThrow(/unknown placeholder/);
     const other = await generateReleaseKey({ date: new Date((epoch - 86_400) * 1000) });
