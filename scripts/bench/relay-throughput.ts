@@ -10,7 +10,7 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as openpgp from 'openpgp';
@@ -34,6 +34,16 @@ function peakRssMiB(pid: number | undefined): string {
     return `${(kib / 1024).toFixed(1)} MiB`;
   } catch {
     return 'unknown (no /proc)';
+  }
+}
+
+/** User+system CPU seconds of a process so far (/proc/PID/stat fields 14-15, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -77,6 +87,8 @@ export async function benchRelayThroughput(): Promise<{ name: string; lines: str
       const perClient = Math.ceil(MESSAGES_PER_LEVEL / concurrency);
       const latencies: number[] = [];
       const started = performance.now();
+      const relayCpuBefore = cpuSeconds(relay.child.pid);
+      const benchCpuBefore = process.cpuUsage();
       await Promise.all(
         users.slice(0, concurrency).map(async (user) => {
           for (let i = 0; i < perClient; i++) {
@@ -92,14 +104,19 @@ export async function benchRelayThroughput(): Promise<{ name: string; lines: str
         }),
       );
       const seconds = (performance.now() - started) / 1000;
+      const relayCpu = cpuSeconds(relay.child.pid) - relayCpuBefore;
+      const benchCpuUsage = process.cpuUsage(benchCpuBefore);
+      const clientCpu = (benchCpuUsage.user + benchCpuUsage.system) / 1e6;
       latencies.sort((a, b) => a - b);
       const total = perClient * concurrency;
       lines.push(
         `${String(concurrency).padStart(2)} clients: ${(total / seconds).toFixed(0).padStart(5)} messages/s, ` +
-          `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms (${total} messages in ${seconds.toFixed(2)} s)`,
+          `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms ` +
+          `(${total} messages in ${seconds.toFixed(2)} s; CPU: relay ${relayCpu.toFixed(1)} s, clients ${clientCpu.toFixed(1)} s)`,
       );
     }
     lines.push(`relay peak RSS (VmHWM): ${peakRssMiB(relay.child.pid)}`);
+    lines.push(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (clients and relay share the cores)`);
     return { name: 'relay throughput', lines };
   } finally {
     for (const user of users) user.client.close();
