@@ -135,7 +135,7 @@ describe('the stick image', () => {
     expect(mtools('mcopy', ['-i', image, '::/Caliop.command', '-']).toString()).toContain('caliop-macos-x64" --stick');
   });
 
-  it('an enrolment with the image's own relay rewrites config.json with the same bytes (so the stick still verifies)', () => {
+  it('an enrolment with the image relay rewrites config.json with the same bytes (so the stick still verifies)', () => {
     // src/service/relay-account.ts writes {...config, relay: {url, pin}} as JSON.stringify(…, null, 2) + LF.
     const rendered = renderStickConfig(readFileSync(join(import.meta.dirname, '..', 'usb-image', 'config.json'), 'utf8'), config);
     const parsed = JSON.parse(rendered) as Record<string, unknown>;
