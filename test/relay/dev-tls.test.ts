@@ -44,3 +44,19 @@ it('--insecure-http: plain HTTP on loopback, and the facts say there was no TLS'
   alice.client.close();
   bob.client.close();
 });
+
+it('replay_after_restart: the relay remembers nonces across a restart', async () => {
+  const { rawRequest, signedHeaders } = await import('./helpers/raw-request.js');
+  const relay = await startRelayProcess();
+  started.push(relay);
+  const { identity, client } = await enrolled(relay, 'alice');
+  client.close();
+  const path = '/v1/messages';
+  const headers = signedHeaders(identity.deviceSecretKey, relay.domain, { method: 'GET', path });
+  expect((await rawRequest(relay.url, { method: 'GET', path, headers })).status).toBe(200);
+  await relay.stop();
+  const again = await startRelayProcess({ dataDir: relay.dataDir });
+  started.push(again);
+  const replay = await rawRequest(again.url, { method: 'GET', path, headers });
+  expect([replay.status, (replay.json as { error: { code: string } }).error.code]).toEqual([401, 'replayed_nonce']);
+});
