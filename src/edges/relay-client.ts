@@ -16,12 +16,14 @@ import { routePath, type ApiRouteName, API_ROUTES } from '../api/routes.js';
 import { signRequest } from '../api/request-signing.js';
 import {
   CertResponseSchema,
+  EnrolRequestSchema,
   EnrolResponseSchema,
   ErrorBodySchema,
   ListResponseSchema,
   MessageResponseSchema,
   PROTOCOL_LIMITS,
   RelayInfoSchema,
+  SubmitRequestSchema,
   SubmitResponseSchema,
   type EnrolResponse,
   type ListResponse,
@@ -74,6 +76,17 @@ interface RawResponse {
 /** Largest response the client reads (a full message plus JSON framing). */
 const MAX_RESPONSE_BYTES = PROTOCOL_LIMITS.maxMessageBytes + 1024 * 1024;
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL']);
+
+/** Checks a request body with the schema the relay will use (docs/api.md §5.2), before signing it. */
+function checkRequest<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new CaliopError('usage', `${where}${issue?.message ?? 'invalid request'}`, { hint: 'check the addresses and the message; see docs/api.md §3 and §8.2' });
+  }
+  return result.data;
+}
 
 /**
  * An http.Agent whose connections are TLS connections checked against the pin
@@ -188,7 +201,7 @@ export class RelayClient {
       proofSignature: request.proofSignature,
       ...(request.inviteToken === undefined ? {} : { inviteToken: request.inviteToken }),
     };
-    const response = await this.#request('enrol', {}, { signed: true, json: body });
+    const response = await this.#request('enrol', {}, { signed: true, json: checkRequest(EnrolRequestSchema, body) });
     return this.#expect(response, 'enrol', EnrolResponseSchema);
   }
 
@@ -203,7 +216,7 @@ export class RelayClient {
   /** POST /v1/messages (docs/api.md §8.2). */
   async submit(request: { to: string[]; armoredMessage: string }): Promise<SubmitResponse> {
     const body = { to: request.to.map((address) => address.toLowerCase()), armoredMessage: request.armoredMessage };
-    const response = await this.#request('submit', {}, { signed: true, json: body });
+    const response = await this.#request('submit', {}, { signed: true, json: checkRequest(SubmitRequestSchema, body) });
     return this.#expect(response, 'submit', SubmitResponseSchema);
   }
 

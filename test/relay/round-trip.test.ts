@@ -94,6 +94,14 @@ describe('caliop-relay round trip', () => {
     expect((await bob.client.list()).messages).toEqual([]);
   });
 
+  it('the client checks a request with the relay\'s schema before sending it', async () => {
+    const before = relay.stderrLines.length;
+    const error = await alice.client.submit({ to: ['not an address'], armoredMessage: 'x' }).catch((e: unknown) => e);
+    expect(isCaliopError(error, 'usage')).toBe(true);
+    expect((error as Error).message).toMatch(/^to\.0: /);
+    expect(relay.stderrLines.length).toBe(before);
+  });
+
   it('refuses a message that is not encrypted (plaintext never reaches the database)', async () => {
     const signedOnly = await openpgp.sign({ message: await openpgp.createMessage({ text: 'in the clear' }), signingKeys: alice.identity.privateKey });
     await expect(alice.client.submit({ to: [bob.identity.address], armoredMessage: signedOnly })).rejects.toSatisfy((e) =>
