@@ -12,6 +12,7 @@ import { registerCryptoCommands } from './commands/crypto.js';
 import { registerInitCommands } from './commands/init.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerMailCommands } from './commands/mail.js';
+import { registerStickCommands } from './commands/stick.js';
 
 function printError(error: CaliopError, debug: boolean): void {
   process.stderr.write(`caliop: error: ${error.message}\n`);
@@ -41,6 +42,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerCryptoCommands(program, context);
   registerBackupCommands(program, context);
   registerMailCommands(program, context);
+  registerStickCommands(program, context);
   return { program, context };
 }
 

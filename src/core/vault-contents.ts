@@ -94,7 +94,7 @@ export const VaultContentsSchema = z.strictObject({
   messages: z.array(StoredMessage),
   /** docs/vault-contents.md §6: the account this stick holds on its relay. */
   relayAccount: z
-    .strictObject({ url: z.string(), address: z.string(), enrolledAt: isoDate })
+    .strictObject({ url: z.string(), pin: z.string().optional(), address: z.string(), enrolledAt: isoDate })
     .optional(),
   /** The relay's mailbox cursor: messages up to it are in `messages`. */
   relayCursor: z.string().optional(),

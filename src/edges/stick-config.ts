@@ -1,7 +1,7 @@
-// Reads and writes the stick's config.json (docs/stick-layout.md §3). Not secret.
+// Reads the stick's config.json (docs/stick-layout.md §3). Not secret; written only
+// by the image build and covered by the signed MANIFEST, so caliop never rewrites it.
 import { readFileSync } from 'node:fs';
 import { CaliopError } from '../errors.js';
-import { writeFileAtomically } from './vault-file.js';
 import type { Stick } from './stick-locator.js';
 
 export interface StickConfig {
@@ -28,8 +28,4 @@ export function readStickConfig(stick: Stick): StickConfig {
       hint: 'fix the file by hand, or remove it and run "caliop init --server URL" again',
     });
   }
-}
-
-export async function writeStickConfig(stick: Stick, config: StickConfig): Promise<void> {
-  await writeFileAtomically(stick.configPath, new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
 }

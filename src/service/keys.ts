@@ -63,7 +63,11 @@ export async function describeKey(session: StickSession): Promise<KeyDescription
     subkeys,
     ceremony: session.contents.identity.ceremony,
     kdf: { algorithm, memoryKiB, passes, parallelism },
-    relay: config.relay ? { url: config.relay.url, ...(config.relay.pin ? { pin: config.relay.pin } : {}), ...(account ? { address: account.address } : {}) } : null,
+    relay: account
+      ? { url: account.url, ...(account.pin ? { pin: account.pin } : {}), address: account.address }
+      : config.relay
+        ? { url: config.relay.url, ...(config.relay.pin ? { pin: config.relay.pin } : {}) }
+        : null,
   };
 }
 

@@ -4,7 +4,7 @@ import * as openpgp from 'openpgp';
 import { buildEnrolmentStatement } from '../api/enrolment-statement.js';
 import { CaliopError } from '../errors.js';
 import { RelayClient } from '../edges/relay-client.js';
-import { readStickConfig, writeStickConfig } from '../edges/stick-config.js';
+import { readStickConfig } from '../edges/stick-config.js';
 import type { StickSession } from './stick-session.js';
 import { PGP_CONFIG } from './pgp.js';
 
@@ -14,12 +14,23 @@ export interface RelayTarget {
   readonly inviteToken?: string | undefined;
 }
 
-/** The relay named by the stick's config.json (docs/stick-layout.md §3). */
-export async function relayClientFor(session: StickSession): Promise<RelayClient> {
+/**
+ * The relay this stick talks to (docs/vault-contents.md §6): the one it enrolled
+ * with, recorded in the vault; else the one the stick image names in config.json
+ * (docs/stick-layout.md §3). config.json is signed by the MANIFEST and never rewritten.
+ */
+export function relayTargetOf(session: StickSession): { url: string; pin: string | undefined } | undefined {
+  const account = session.contents.relayAccount;
+  if (account) return { url: account.url, pin: account.pin };
   const config = readStickConfig(session.stick);
-  if (!config.relay?.url) throw new CaliopError('relay_not_configured');
+  return config.relay?.url ? { url: config.relay.url, pin: config.relay.pin } : undefined;
+}
+
+export async function relayClientFor(session: StickSession): Promise<RelayClient> {
+  const target = relayTargetOf(session);
+  if (!target) throw new CaliopError('relay_not_configured');
   const identity = await session.identity();
-  return new RelayClient({ url: config.relay.url, pin: config.relay.pin, deviceSecretKey: identity.device.secretKey });
+  return new RelayClient({ url: target.url, pin: target.pin, deviceSecretKey: identity.device.secretKey });
 }
 
 /**
@@ -56,10 +67,8 @@ export async function enrolWithRelay(session: StickSession, target: RelayTarget)
       proofSignature,
       ...(target.inviteToken !== undefined ? { inviteToken: target.inviteToken } : {}),
     });
-    const config = readStickConfig(session.stick);
-    await writeStickConfig(session.stick, { ...config, relay: { url: target.url, ...(target.pin ? { pin: target.pin } : {}) } });
     await session.update((draft) => {
-      draft.relayAccount = { url: target.url, address: enrolled.address, enrolledAt: enrolled.enrolledAt };
+      draft.relayAccount = { url: target.url, ...(target.pin ? { pin: target.pin } : {}), address: enrolled.address, enrolledAt: enrolled.enrolledAt };
     });
     return { url: target.url, address: enrolled.address };
   } finally {

@@ -110,10 +110,22 @@ export function registerInitCommands(program: Command, context: () => CliContext
         dialog: cliDialog(cli, options.acceptWeakPassphrase === true),
         language: options.language,
       });
-      let relay: { url: string; address: string } | undefined;
-      if (options.server !== undefined) {
-        const { enrolWithRelay } = await import('../../service/relay-account.js');
-        relay = await enrolWithRelay(result.session, { url: options.server, pin: options.serverPin, inviteToken: options.inviteToken });
+      // Enrolment needs the network the ceremony avoided: when the relay cannot be
+      // reached, the keys stand and "caliop relay enrol" finishes the job later.
+      let relay: { url: string; address?: string; enrolled: boolean } | undefined;
+      const { relayTargetOf, enrolWithRelay } = await import('../../service/relay-account.js');
+      const target = options.server !== undefined ? { url: options.server, pin: options.serverPin } : relayTargetOf(result.session);
+      if (target) {
+        try {
+          relay = { ...(await enrolWithRelay(result.session, { ...target, inviteToken: options.inviteToken })), enrolled: true };
+        } catch (error) {
+          if (!(error instanceof CaliopError) || error.code !== 'relay_unreachable') {
+            throw new CaliopError(error instanceof CaliopError ? error.code : 'internal', `your keys are made and sealed, but enrolment failed: ${(error as Error).message}`, {
+              hint: 'fix what the error says, then run "caliop relay enrol"',
+            });
+          }
+          relay = { url: target.url, enrolled: false };
+        }
       }
       const summary = {
         fingerprint: result.fingerprint,
@@ -139,7 +151,8 @@ export function registerInitCommands(program: Command, context: () => CliContext
       note(`your key is ready: ${result.fingerprint}`);
       if (!result.ceremony.offline) note('warning: the key was made on an online machine (--allow-online); "caliop key show" will say so');
       if (!result.ceremony.backupChecked) note('the backup check was skipped (--batch); run it later with "caliop backup check"');
-      if (relay) note(`enrolled as ${relay.address} with ${relay.url}`);
+      if (relay?.enrolled) note(`enrolled as ${relay.address} with ${relay.url}`);
+      else if (relay) note(`the relay ${relay.url} could not be reached: run "caliop relay enrol" once online`);
     });
 
   program

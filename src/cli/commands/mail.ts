@@ -124,14 +124,16 @@ export function registerMailCommands(program: Command, context: () => CliContext
   relay
     .command('enrol')
     .description('enrol this stick\'s identity with a relay (also done by "caliop init --server")')
-    .requiredOption('--server <url>', 'the relay URL')
+    .option('--server <url>', 'the relay URL (default: the one in the stick\'s config.json)')
     .option('--server-pin <pin>', "the relay certificate's pin, sha256/<base64>")
     .option('--invite-token <token>', 'an invite token, if the relay asks for one')
-    .action(async (options: { server: string; serverPin?: string; inviteToken?: string }) => {
+    .action(async (options: { server?: string; serverPin?: string; inviteToken?: string }) => {
       const cli = context();
-      const { enrolWithRelay } = await import('../../service/relay-account.js');
+      const { enrolWithRelay, relayTargetOf } = await import('../../service/relay-account.js');
       const session = await cli.unlock();
-      const account = await enrolWithRelay(session, { url: options.server, pin: options.serverPin, inviteToken: options.inviteToken });
+      const target = options.server !== undefined ? { url: options.server, pin: options.serverPin } : relayTargetOf(session);
+      if (!target) throw new CaliopError('relay_not_configured', 'no relay is named', { hint: 'pass --server URL --server-pin PIN' });
+      const account = await enrolWithRelay(session, { ...target, inviteToken: options.inviteToken });
       if (cli.json) await writeJson(account);
       else note(`enrolled as ${account.address} with ${account.url}`);
     });
