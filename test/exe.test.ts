@@ -195,7 +195,7 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
 
     it('init (enrolled with the relay), encrypt to self, decrypt', () => {
       const init = ['--json', 'init', '--allow-online', '--accept-weak-passphrase', '--server', relay.url, '--server-pin', relay.pin!];
-      // The vault's Argon2id runs on the wasm embedded as an SEA asset: there is no node_modules here.
+      // The vault's Argon2id (WebAssembly) runs inside the executable: there is no node_modules here.
       const initCoverage = join(work, 'coverage-init');
       caliop([...init, '--name', 'alice', '--email', `alice@${DOMAIN}`], undefined, stick, { NODE_V8_COVERAGE: initCoverage });
       expect(evaluatedOwners(initCoverage, '/caliop-linux-x64').has('src/edges/argon2id.ts')).toBe(true);
@@ -253,7 +253,7 @@ describe.skipIf(host !== 'linux-x64' || !qemu)('the linux-arm64 single executabl
     }).output;
   }, 300_000);
 
-  it('runs init, encrypt and decrypt (Argon2 from its asset, openpgp lazily loaded)', () => {
+  it('runs init, encrypt and decrypt (Argon2id in WebAssembly, openpgp lazily loaded)', () => {
     const stick = join(work, 'arm64-stick');
     mkdirSync(stick);
     const env = { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', P: 'correct horse battery staple of the arm stick' };
