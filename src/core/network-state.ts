@@ -1,4 +1,4 @@
-// Is this machine online? The ceremony's rule (docs/ceremony-offline-check.md §2):
+// Is this machine online? The ceremony's rule (docs/offline-check.md §2):
 // online = some non-loopback interface is up AND has a route that can carry
 // traffic off the machine (any unicast route, IPv4 or IPv6, except IPv6
 // link-local fe80::/10 and multicast ff00::/8, which every up IPv6 interface
@@ -42,7 +42,7 @@ function carriesTraffic(destinationOrAddress: string): boolean {
   return !isIpv6LinkLocalOrMulticast(destinationOrAddress) && !isIpv4LinkLocal(destinationOrAddress);
 }
 
-/** docs/ceremony-offline-check.md §2 and §3. */
+/** docs/offline-check.md §2 and §3. */
 export function judgeNetwork(observation: NetworkObservation): NetworkVerdict {
   const evidence: string[] = [];
   for (const iface of observation.interfaces) {

@@ -1,4 +1,4 @@
-// Gathers what the ceremony's online check needs (docs/ceremony-offline-check.md §1)
+// Gathers what the ceremony's online check needs (docs/offline-check.md §1)
 // and hands it to the pure judge in src/core/network-state.ts.
 import { readdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
