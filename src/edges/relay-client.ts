@@ -96,10 +96,12 @@ function checkRequest<S extends z.ZodType>(schema: S, body: unknown): z.infer<S>
  */
 class PinnedAgent extends http.Agent {
   readonly #pin: string;
+  readonly #handshakeTimeoutMs: number;
 
-  constructor(pin: string) {
+  constructor(pin: string, handshakeTimeoutMs: number) {
     super({ keepAlive: true, maxSockets: 16 });
     this.#pin = pin;
+    this.#handshakeTimeoutMs = handshakeTimeoutMs;
   }
 
   override createConnection(options: http.ClientRequestArgs, callback?: (error: Error | null, socket: Duplex) => void): Duplex {
@@ -112,19 +114,33 @@ class PinnedAgent extends http.Agent {
       ALPNProtocols: ['http/1.1'],
       ...(isIP(host) === 0 ? { servername: host } : {}),
     });
+    let settled = false;
+    let handshakeTimer: NodeJS.Timeout | undefined;
     const fail = (error: Error) => {
+      clearTimeout(handshakeTimer);
+      if (settled) return;
+      settled = true;
       socket.destroy();
       callback?.(error, socket);
     };
+    // The request has no socket yet, so its own timeout cannot end a stalled handshake.
+    handshakeTimer = setTimeout(
+      () => fail(Object.assign(new Error('TLS handshake timed out'), { code: 'ETIMEDOUT' })),
+      this.#handshakeTimeoutMs,
+    );
     socket.once('error', fail);
+    socket.once('close', () => fail(Object.assign(new Error('connection closed during the TLS handshake'), { code: 'ECONNRESET' })));
     socket.once('secureConnect', () => {
+      clearTimeout(handshakeTimer);
       socket.removeListener('error', fail);
+      if (settled) return;
       const certificate = socket.getPeerX509Certificate();
       const actual = certificate ? spkiPin(new Uint8Array(certificate.publicKey.export({ type: 'spki', format: 'der' }))) : null;
       if (actual !== this.#pin) {
         fail(new PinMismatch(`the relay presented ${actual ?? 'no certificate'}, the stick pins ${this.#pin}`));
         return;
       }
+      settled = true;
       callback?.(null, socket);
     });
     // Returning nothing tells http.Agent to wait for the callback (node:_http_agent createSocket).
@@ -172,7 +188,7 @@ export class RelayClient {
       this.#agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
     } else if (options.pin !== undefined) {
       this.#transport = http; // the agent makes the TLS connection itself
-      this.#agent = new PinnedAgent(options.pin);
+      this.#agent = new PinnedAgent(options.pin, this.#timeoutMs);
     } else {
       this.#transport = https;
       this.#agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
