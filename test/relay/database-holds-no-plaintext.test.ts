@@ -62,3 +62,23 @@ it('deleted ciphertext does not linger in the database files (secure_delete)', a
   await new Promise((resolve) => setTimeout(resolve, ERASE_DELAY_MS + 500));
   expect(databaseBytes().includes(Buffer.from(marker))).toBe(false);
 });
+
+it('relay_crash: an accepted message survives SIGKILL of the relay', async () => {
+  const { startRelayProcess: start } = await import('./helpers/relay-process.js');
+  const { encryptTo, clientFor } = await import('./helpers/test-identity.js');
+  const armoredMessage = await encryptTo('survives a crash', [bob.identity]);
+  const { id } = await alice.client.submit({ to: [bob.identity.address], armoredMessage });
+  expect(id).toBeTruthy();
+  relay.child.kill('SIGKILL');
+  await relay.stop();
+  const restarted = await start({ dataDir: relay.dataDir });
+  const bobAgain = clientFor(restarted, bob.identity);
+  try {
+    const page = await bobAgain.list();
+    expect(page.messages).toHaveLength(1);
+    expect((await bobAgain.fetch(page.messages[0]!.id)).armoredMessage).toBe(armoredMessage);
+  } finally {
+    bobAgain.close();
+    await restarted.stop();
+  }
+});
