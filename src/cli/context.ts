@@ -57,8 +57,9 @@ export class CliContext {
 
   /** Unlocks the stick's vault; asks again on a wrong passphrase when interactive. */
   async unlock(): Promise<StickSession> {
-    const { StickSession } = await import('../service/stick-session.js');
+    const { StickSession, assertStickHasVault } = await import('../service/stick-session.js');
     const stick = this.stick();
+    assertStickHasVault(stick); // before asking for a passphrase that could open nothing
     const interactive = this.options.passphraseFile === undefined;
     for (let attempt = 1; ; attempt += 1) {
       const passphrase = await this.passphrase();
