@@ -1,0 +1,50 @@
+// The WKD client against the real relay's Web Key Directory over verified TLS.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lookupWkd, wkdUrls } from '../src/edges/wkd-client.js';
+import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
+
+const scratch = temporaryFolder('wkd');
+let relay: RelayProcess;
+let alice: InitResult;
+
+beforeAll(async () => {
+  relay = await startRelayProcess({ domain: 'caliop.example', dataDir: join(scratch.path, 'relay') });
+  const stick = join(scratch.path, 'alice');
+  mkdirSync(stick);
+  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', 'Alice', '--email', 'alice@caliop.example', '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+  alice = JSON.parse(run.stdout) as InitResult;
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  scratch.remove();
+});
+
+describe('lookupWkd', () => {
+  it('builds the advanced then the direct URL of the draft', () => {
+    expect(wkdUrls({ local: 'Joe.Doe', domain: 'example.org', hash: 'iy9q119eutrkn8s1mk4r39qejnbu3n5q' })).toEqual([
+      'https://openpgpkey.example.org/.well-known/openpgpkey/example.org/hu/iy9q119eutrkn8s1mk4r39qejnbu3n5q?l=Joe.Doe',
+      'https://example.org/.well-known/openpgpkey/hu/iy9q119eutrkn8s1mk4r39qejnbu3n5q?l=Joe.Doe',
+    ]);
+  });
+
+  it('finds a Caliop user published by the relay (direct method), checking TLS against the relay certificate', async () => {
+    const ca = readFileSync(join(relay.dataDir, 'dev-tls-cert.pem'), 'utf8');
+    const base = relay.url;
+    const urlsFor = ({ local, domain, hash }: { local: string; domain: string; hash: string }) => [
+      `${base}/.well-known/openpgpkey/${domain}/hu/${hash}?l=${local}`,
+      `${base}/.well-known/openpgpkey/hu/${hash}?l=${local}`,
+    ];
+    const found = await lookupWkd('alice@caliop.example', { ca, urlsFor });
+    expect(found).not.toBeNull();
+    const key = await openpgp.readKey({ binaryKey: found!.cert });
+    expect(key.getFingerprint().toUpperCase()).toBe(alice.fingerprint);
+    expect(await lookupWkd('nobody@caliop.example', { ca, urlsFor })).toBeNull();
+    // Without the relay's CA the self-signed certificate is refused: no cert, not a crash.
+    expect(await lookupWkd('alice@caliop.example', { urlsFor })).toBeNull();
+  });
+});
