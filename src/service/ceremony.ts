@@ -76,6 +76,22 @@ async function checkPassphrase(passphrase: string, userInputs: string[], dialog:
   }
 }
 
+/** docs/vault-contents.md §2: what `caliop key show` reports about the ceremony. */
+function ceremonyRecord(
+  input: { readonly now: Date; readonly network: NetworkVerdict; readonly allowOnline: boolean },
+  kind: CeremonyRecord['kind'],
+  backupChecked: boolean,
+): CeremonyRecord {
+  return {
+    performedAt: input.now.toISOString(),
+    offline: !input.network.online,
+    allowedOnline: input.network.online && input.allowOnline,
+    networkEvidence: [...input.network.evidence],
+    kind,
+    backupChecked,
+  };
+}
+
 interface SealInput {
   readonly stick: Stick;
   readonly seed: Uint8Array;
@@ -136,14 +152,7 @@ export async function runCeremony(input: CeremonyInput): Promise<CeremonyResult>
     throw new CaliopError('backup_check_failed');
   }
 
-  const ceremony: CeremonyRecord = {
-    performedAt: input.now.toISOString(),
-    offline: !input.network.online,
-    allowedOnline: input.network.online && input.allowOnline,
-    networkEvidence: [...input.network.evidence],
-    kind: 'init',
-    backupChecked: answers !== null,
-  };
+  const ceremony = ceremonyRecord(input, 'init', answers !== null);
   const { session, kdf } = await sealNewVault(
     { ...input, seed, creationDate, ceremony, kdf: input.kdf, language: input.language ?? 'en', progress: dialog.progress },
     identity.fingerprint,
@@ -196,14 +205,7 @@ export async function recoverStick(input: RecoveryInput): Promise<Omit<CeremonyR
       { hint: 'check the creation date, the name and the address on the sheet: they must be exactly as written at the ceremony' },
     );
   }
-  const ceremony: CeremonyRecord = {
-    performedAt: input.now.toISOString(),
-    offline: !input.network.online,
-    allowedOnline: input.network.online && input.allowOnline,
-    networkEvidence: [...input.network.evidence],
-    kind: 'recover',
-    backupChecked: true,
-  };
+  const ceremony = ceremonyRecord(input, 'recover', true);
   const { session, kdf } = await sealNewVault(
     { ...input, ceremony, kdf: input.kdf, language: 'en', progress: dialog.progress },
     identity.fingerprint,
