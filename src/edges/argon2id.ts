@@ -1,16 +1,17 @@
 // The Argon2id engine of the vault (docs/vault-format.md §4; the choice and its
 // figures: docs/decisions/kdf.md).
 //
-// hash-wasm's Argon2id: pure WebAssembly whose bytes ship inside its JavaScript,
-// so it runs unchanged in Node, in a bundle and in a single executable (no native
-// addon, no asset file, no fetch()). Each call instantiates a fresh wasm module,
-// so the 256 MiB of Argon2 memory is released afterwards.
+// The wasm of @phi-ag/argon2: the reference Argon2 C code (its SIMD-optimised
+// path) built for WebAssembly SIMD, with no imports and plainly named C exports
+// (argon2_hash, malloc, free). We instantiate it ourselves so that we pass the
+// passphrase as bytes, get a fresh instance (and so fresh memory) per
+// derivation, and can load the bytes from a single executable's asset. No
+// native addon.
 //
 // The clock is read here (calibration), never in src/core.
 
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { argon2id } from 'hash-wasm';
 import { CaliopError } from '../errors.js';
 import {
   ARGON2_OUTPUT_LENGTH,
@@ -21,6 +22,11 @@ import {
   type KdfParams,
 } from '../core/vault-format.js';
 
+/** The node:sea asset name under which the single executable embeds the wasm. */
+export const ARGON2_WASM_ASSET = 'argon2id.wasm';
+/** Where the wasm comes from outside a single executable (package export of @phi-ag/argon2). */
+export const ARGON2_WASM_MODULE = '@phi-ag/argon2/argon2.wasm';
+
 /** Environment variable that lets test suites create vaults below the floor (docs/vault-format.md §5.4). */
 export const UNSAFE_TEST_KDF_ENV = 'CALIOP_UNSAFE_TEST_KDF';
 
@@ -29,30 +35,136 @@ export function unsafeTestKdfAllowed(env: NodeJS.ProcessEnv = process.env): bool
   return env[UNSAFE_TEST_KDF_ENV] === '1';
 }
 
+// --- loading the wasm -------------------------------------------------------------
+
+interface SeaModule {
+  isSea?: () => boolean;
+  getRawAsset?: (key: string) => ArrayBuffer;
+  getAsset?: (key: string) => ArrayBuffer;
+}
+
+async function loadSeaModule(): Promise<SeaModule | undefined> {
+  try {
+    return (await import('node:sea' as string)) as SeaModule; // guarded: absent from older runtimes
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Argon2id (RFC 9106, version 0x13) of the passphrase, 32-byte output
+ * The Argon2 wasm bytes: the single executable's asset "argon2id.wasm" when
+ * running inside one (scripts/build-exe.ts embeds it), else the file of
+ * @phi-ag/argon2 in node_modules.
+ */
+export async function loadArgon2Wasm(): Promise<Uint8Array> {
+  const sea = await loadSeaModule();
+  if (sea?.isSea?.() === true) {
+    const getAsset = sea.getRawAsset ?? sea.getAsset;
+    if (getAsset === undefined) throw new CaliopError('internal', 'this single executable cannot read its embedded assets');
+    try {
+      // getRawAsset gives a view of the executable's own memory: copy it.
+      return new Uint8Array(getAsset.call(sea, ARGON2_WASM_ASSET)).slice();
+    } catch (cause) {
+      throw new CaliopError('internal', `the single executable holds no "${ARGON2_WASM_ASSET}" asset`, { cause });
+    }
+  }
+  const path = createRequire(import.meta.url).resolve(ARGON2_WASM_MODULE);
+  return new Uint8Array(await readFile(path));
+}
+
+// The WebAssembly global, typed here: tsconfig's lib (ES2023, no DOM) does not declare it.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+type WasmModule = object;
+interface WasmApi {
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: object): Promise<{ exports: object }>;
+}
+const webAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** The C exports we use (argon2.h of the reference implementation, wasm32). */
+interface Argon2Exports {
+  memory: WasmMemory;
+  _initialize: () => void;
+  malloc: (size: number) => number;
+  free: (pointer: number) => void;
+  argon2_hash: (
+    tCost: number, mCost: number, parallelism: number,
+    pwd: number, pwdLength: number, salt: number, saltLength: number,
+    hash: number, hashLength: number, encoded: number, encodedLength: number,
+    type: number, version: number,
+  ) => number;
+  argon2_error_message: (code: number) => number;
+}
+
+const ARGON2_TYPE_ID = 2; // argon2.h Argon2_id; RFC 9106 §3.1 y = 2
+const ARGON2_VERSION_13 = 0x13; // RFC 9106 §3.1 v = 0x13
+
+let compiled: Promise<WasmModule> | undefined;
+
+function compileArgon2(): Promise<WasmModule> {
+  if (compiled === undefined) {
+    compiled = loadArgon2Wasm().then((bytes) => webAssembly.compile(bytes));
+    compiled.catch(() => { compiled = undefined; }); // let a later call try again
+  }
+  return compiled;
+}
+
+/** A fresh instance per derivation: its memory (m KiB and more) is released with it. */
+async function instantiateArgon2(): Promise<Argon2Exports> {
+  const instance = await webAssembly.instantiate(await compileArgon2(), {});
+  const engine = instance.exports as Argon2Exports;
+  engine._initialize();
+  return engine;
+}
+
+function cString(engine: Argon2Exports, pointer: number): string {
+  const heap = new Uint8Array(engine.memory.buffer);
+  let end = pointer;
+  while (end < heap.length && heap[end] !== 0) end++;
+  return new TextDecoder().decode(heap.subarray(pointer, end));
+}
+
+/**
+ * Argon2id (RFC 9106, version 0x13) of the passphrase bytes, 32-byte output
  * (docs/vault-format.md §4). The parameters are checked to be computable and
  * within the ceiling (§5.2), not against the floor: a vault made with the test
- * parameters must open. The passphrase must not be empty (the engine refuses it;
- * vault-file.ts never gets that far).
+ * parameters must open.
  */
 export async function deriveArgon2id(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
-  if (!(passphrase instanceof Uint8Array) || passphrase.length === 0) throw new TypeError('passphrase must be a non-empty Uint8Array');
-  if (!(salt instanceof Uint8Array) || salt.length < 8) throw new TypeError('salt must be a Uint8Array of at least 8 bytes');
+  if (!(passphrase instanceof Uint8Array)) throw new TypeError('passphrase must be a Uint8Array');
+  if (!(salt instanceof Uint8Array) || salt.length < 8) throw new TypeError('salt must be a Uint8Array of at least 8 bytes'); // RFC 9106 §3.1
   assertKdfParamsComputable(params);
+  const engine = await instantiateArgon2();
+  const copyIn = (bytes: Uint8Array): number => {
+    const pointer = engine.malloc(Math.max(bytes.length, 1));
+    if (pointer === 0) throw new CaliopError('internal', 'Argon2id: out of wasm memory');
+    new Uint8Array(engine.memory.buffer, pointer, bytes.length).set(bytes);
+    return pointer;
+  };
+  const passphrasePointer = copyIn(passphrase);
+  const saltPointer = copyIn(salt);
+  const outputPointer = engine.malloc(ARGON2_OUTPUT_LENGTH);
   try {
-    return await argon2id({
-      password: passphrase,
-      salt,
-      parallelism: params.parallelism,
-      iterations: params.passes,
-      memorySize: params.memoryKiB,
-      hashLength: ARGON2_OUTPUT_LENGTH,
-      outputType: 'binary',
-    });
-  } catch (cause) {
-    // e.g. the host cannot give the wasm engine that much memory
-    throw new CaliopError('internal', `Argon2id failed (m=${params.memoryKiB} KiB): ${(cause as Error).message}`, { cause });
+    const result = engine.argon2_hash(
+      params.passes, params.memoryKiB, params.parallelism,
+      passphrasePointer, passphrase.length, saltPointer, salt.length,
+      outputPointer, ARGON2_OUTPUT_LENGTH, 0, 0,
+      ARGON2_TYPE_ID, ARGON2_VERSION_13,
+    );
+    if (result !== 0) {
+      throw new CaliopError('internal', `Argon2id failed (m=${params.memoryKiB} KiB): ${cString(engine, engine.argon2_error_message(result))}`);
+    }
+    return new Uint8Array(engine.memory.buffer, outputPointer, ARGON2_OUTPUT_LENGTH).slice();
+  } finally {
+    // The reference code wipes its own memory blocks; we wipe our copies of the passphrase and output.
+    const heap = new Uint8Array(engine.memory.buffer);
+    heap.fill(0, passphrasePointer, passphrasePointer + passphrase.length);
+    heap.fill(0, outputPointer, outputPointer + ARGON2_OUTPUT_LENGTH);
+    engine.free(passphrasePointer);
+    engine.free(saltPointer);
+    engine.free(outputPointer);
   }
 }
 
@@ -70,37 +182,4 @@ export async function calibrateKdf(options: { targetMs?: number; env?: NodeJS.Pr
   await deriveArgon2id(passphrase, salt, KDF_FLOOR);
   const measuredMs = performance.now() - started;
   return calibratedKdfParams(measuredMs, options.targetMs);
-}
-
-// --- transition: argon2-browser's wasm bytes --------------------------------------
-
-/** The node:sea asset name scripts/build-exe.ts embeds argon2-browser's wasm under. */
-export const ARGON2_WASM_ASSET = 'argon2-simd.wasm';
-
-interface SeaModule {
-  isSea?: () => boolean;
-  getRawAsset?: (key: string) => ArrayBuffer;
-  getAsset?: (key: string) => ArrayBuffer;
-}
-
-/**
- * @deprecated The vault no longer runs argon2-browser (docs/decisions/kdf.md:
- * hash-wasm was faster here, and carries its wasm inside its JavaScript, so the
- * single executable needs no asset). Kept only because scripts/exe-placeholder.ts
- * still calls it; remove both together. Returns argon2-browser's SIMD wasm: the
- * single executable's asset when running inside one, else from node_modules.
- */
-export async function loadArgon2Wasm(): Promise<Uint8Array> {
-  let sea: SeaModule | undefined;
-  try {
-    sea = (await import('node:sea' as string)) as SeaModule; // absent before Node 20
-  } catch {
-    sea = undefined;
-  }
-  if (sea?.isSea?.() === true) {
-    const getAsset = sea.getRawAsset ?? sea.getAsset;
-    if (getAsset === undefined) throw new CaliopError('internal', 'this single executable cannot read its assets');
-    return new Uint8Array(getAsset.call(sea, ARGON2_WASM_ASSET)).slice();
-  }
-  return new Uint8Array(await readFile(createRequire(import.meta.url).resolve('argon2-browser/dist/argon2-simd.wasm')));
 }
