@@ -67,7 +67,8 @@ afterAll(async () => {
 function runAndKill(vaultPath: string, delayMs: number): Promise<{ lastSaved: number; started: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [writerPath, vaultPath, new TextDecoder().decode(PASSPHRASE)], {
-      env: { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1' },
+      // The bundle lives in the temp folder: let its require.resolve find the Argon2 wasm in our node_modules.
+      env: { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', NODE_PATH: join(REPO, 'node_modules') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
