@@ -67,8 +67,7 @@ afterAll(async () => {
 function runAndKill(vaultPath: string, delayMs: number): Promise<{ lastSaved: number; started: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [writerPath, vaultPath, new TextDecoder().decode(PASSPHRASE)], {
-      // The bundle lives in the temp folder: let its require.resolve find the Argon2 wasm in our node_modules.
-      env: { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', NODE_PATH: join(REPO, 'node_modules') },
+      env: { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

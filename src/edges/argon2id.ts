@@ -4,15 +4,15 @@
 // The wasm of @phi-ag/argon2: the reference Argon2 C code (its SIMD-optimised
 // path) built for WebAssembly SIMD, with no imports and plainly named C exports
 // (argon2_hash, malloc, free). We instantiate it ourselves so that we pass the
-// passphrase as bytes, get a fresh instance (and so fresh memory) per
-// derivation, and can load the bytes from a single executable's asset. No
-// native addon.
+// passphrase as bytes and get a fresh instance (so fresh memory) per
+// derivation. Its bytes live in ./argon2id-wasm.ts (generated, base64), so no
+// file is read at run time: it works the same from node_modules, from a bundle
+// and inside a single executable, with no asset. No native addon.
 //
 // The clock is read here (calibration), never in src/core.
 
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { CaliopError } from '../errors.js';
+import { ARGON2_WASM_BASE64 } from './argon2id-wasm.js';
 import {
   ARGON2_OUTPUT_LENGTH,
   KDF_FLOOR,
@@ -21,11 +21,6 @@ import {
   calibratedKdfParams,
   type KdfParams,
 } from '../core/vault-format.js';
-
-/** The node:sea asset name under which the single executable embeds the wasm. */
-export const ARGON2_WASM_ASSET = 'argon2id.wasm';
-/** Where the wasm comes from outside a single executable (package export of @phi-ag/argon2). */
-export const ARGON2_WASM_MODULE = '@phi-ag/argon2/argon2.wasm';
 
 /** Environment variable that lets test suites create vaults below the floor (docs/vault-format.md §5.4). */
 export const UNSAFE_TEST_KDF_ENV = 'CALIOP_UNSAFE_TEST_KDF';
@@ -37,39 +32,13 @@ export function unsafeTestKdfAllowed(env: NodeJS.ProcessEnv = process.env): bool
 
 // --- loading the wasm -------------------------------------------------------------
 
-interface SeaModule {
-  isSea?: () => boolean;
-  getRawAsset?: (key: string) => ArrayBuffer;
-  getAsset?: (key: string) => ArrayBuffer;
-}
-
-async function loadSeaModule(): Promise<SeaModule | undefined> {
-  try {
-    return (await import('node:sea' as string)) as SeaModule; // guarded: absent from older runtimes
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * The Argon2 wasm bytes: the single executable's asset "argon2id.wasm" when
- * running inside one (scripts/build-exe.ts embeds it), else the file of
- * @phi-ag/argon2 in node_modules.
+ * The Argon2 wasm bytes (@phi-ag/argon2's dist/argon2.wasm, carried in
+ * ./argon2id-wasm.ts and checked against the package by
+ * test/vault-argon2-wasm.test.ts). The one place the engine's bytes come from.
  */
 export async function loadArgon2Wasm(): Promise<Uint8Array> {
-  const sea = await loadSeaModule();
-  if (sea?.isSea?.() === true) {
-    const getAsset = sea.getRawAsset ?? sea.getAsset;
-    if (getAsset === undefined) throw new CaliopError('internal', 'this single executable cannot read its embedded assets');
-    try {
-      // getRawAsset gives a view of the executable's own memory: copy it.
-      return new Uint8Array(getAsset.call(sea, ARGON2_WASM_ASSET)).slice();
-    } catch (cause) {
-      throw new CaliopError('internal', `the single executable holds no "${ARGON2_WASM_ASSET}" asset`, { cause });
-    }
-  }
-  const path = createRequire(import.meta.url).resolve(ARGON2_WASM_MODULE);
-  return new Uint8Array(await readFile(path));
+  return new Uint8Array(Buffer.from(ARGON2_WASM_BASE64, 'base64'));
 }
 
 // The WebAssembly global, typed here: tsconfig's lib (ES2023, no DOM) does not declare it.

@@ -1,0 +1,32 @@
+// The Argon2 engine's bytes (docs/decisions/kdf.md): src/edges/argon2id-wasm.ts
+// must be exactly @phi-ag/argon2's dist/argon2.wasm, as its generator writes it.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { argon2WasmModuleSource, ARGON2_WASM_MODULE_PATH } from '../scripts/make-argon2-wasm-module.js';
+import { deriveArgon2id, loadArgon2Wasm } from '../src/edges/argon2id.js';
+
+const REPO = join(import.meta.dirname, '..');
+
+it('src/edges/argon2id-wasm.ts is what scripts/make-argon2-wasm-module.ts makes from the installed package', async () => {
+  expect(readFileSync(join(REPO, ARGON2_WASM_MODULE_PATH), 'utf8')).toBe(await argon2WasmModuleSource());
+});
+
+it('the wasm needs no imports and exports the reference C functions we call', async () => {
+  const wasm = (globalThis as unknown as { WebAssembly: { Module: { new (bytes: Uint8Array): object; imports(m: object): unknown[]; exports(m: object): Array<{ name: string }> } } }).WebAssembly;
+  const module = new wasm.Module(await loadArgon2Wasm());
+  expect(wasm.Module.imports(module)).toEqual([]);
+  const names = wasm.Module.exports(module).map((entry) => entry.name);
+  for (const name of ['memory', '_initialize', 'malloc', 'free', 'argon2_hash', 'argon2_error_message']) expect(names).toContain(name);
+});
+
+it('derives what the Debian reference CLI derives (echo -n password | argon2 somesalt -id -k 64 -t 2 -p 1 -l 32 -r)', async () => {
+  // Value from the Debian argon2 CLI on this machine; also checked live in test/vault-format.test.ts.
+  const output = await deriveArgon2id(new TextEncoder().encode('password'), new TextEncoder().encode('somesalt'), {
+    algorithm: 'argon2id', memoryKiB: 64, passes: 2, parallelism: 1,
+  });
+  expect(Buffer.from(output).toString('hex')).toBe(KNOWN_ANSWER);
+});
+
+const KNOWN_ANSWER = '16a1a498734609dd01456da406de9f3d9da93e6c86c300a12fc1465214ce4922';
