@@ -118,6 +118,9 @@ export async function benchRelayThroughput(): Promise<{ name: string; lines: str
     lines.push(`relay peak RSS (VmHWM): ${peakRssMiB(relay.child.pid)}`);
     lines.push(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (clients and relay share the cores)`);
     return { name: 'relay throughput', lines };
+  } catch (error) {
+    const relayEvents = relay.stderrLines.filter((line) => !line.includes('"event":"request"')).slice(-5);
+    throw new Error(`relay bench failed: ${(error as Error).message}; relay said: ${relayEvents.join(' | ')}`, { cause: error });
   } finally {
     for (const user of users) user.client.close();
     await relay.stop();

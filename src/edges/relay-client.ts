@@ -272,12 +272,22 @@ export class RelayClient {
     const search = options.query && [...options.query.keys()].length > 0 ? `?${options.query.toString()}` : '';
     const pathWithQuery = `${basePath}${routePath(route, params)}${search}`;
     const body = options.json === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(options.json));
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (options.json !== undefined) headers['content-type'] = 'application/json';
-    if (options.signed) {
-      Object.assign(headers, signRequest({ method, pathWithQuery, body, domain: await this.#signingDomain() }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey));
+    const domain = options.signed ? await this.#signingDomain() : '';
+    for (let attempt = 1; ; attempt += 1) {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (options.json !== undefined) headers['content-type'] = 'application/json';
+      if (options.signed) {
+        Object.assign(headers, signRequest({ method, pathWithQuery, body, domain }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey));
+      }
+      try {
+        return await this.#send(method, pathWithQuery, body, headers);
+      } catch (error) {
+        // A kept-alive socket the relay closed as idle just as we reused it: the relay
+        // never read the request. Try once more on a new connection, with a new nonce.
+        if (attempt === 1 && error instanceof CaliopError && (error.cause as { staleSocket?: boolean } | undefined)?.staleSocket === true) continue;
+        throw error;
+      }
     }
-    return this.#send(method, pathWithQuery, body, headers);
   }
 
   #send(method: string, pathWithQuery: string, body: Uint8Array, headers: Record<string, string>): Promise<RawResponse> {
@@ -292,11 +302,14 @@ export class RelayClient {
         agent: this.#agent,
       });
       const timer = setTimeout(() => request.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), this.#timeoutMs);
-      request.once('error', (error) => {
+      let answered = false;
+      request.once('error', (error: NodeJS.ErrnoException & { staleSocket?: boolean }) => {
         clearTimeout(timer);
+        if (request.reusedSocket && !answered && error.code === 'ECONNRESET') error.staleSocket = true;
         reject(this.#networkError(error));
       });
       request.once('response', (response) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let total = 0;
         response.on('data', (chunk: Buffer) => {

@@ -235,7 +235,10 @@ export class RelayStore {
 
   /** Deletes one entry of `recipient`'s mailbox, and the ciphertext when no mailbox holds it any more. */
   deleteMailboxEntry(recipient: string, id: string): boolean {
-    const outcome = this.#durably((): 'missing' | 'kept' | 'erased' => {
+    // Not fsynced on its own: a deletion undone by a power cut only re-delivers a
+    // message the stick already holds (it keeps mailbox ids); the erase checkpoint
+    // below makes it durable within ERASE_DELAY_MS anyway.
+    const outcome = this.#db.transaction((): 'missing' | 'kept' | 'erased' => {
       const row = this.#sql('SELECT message_id FROM mailbox WHERE recipient = ? AND id = ?').get(recipient, id) as
         | { message_id: string }
         | undefined;
@@ -245,7 +248,7 @@ export class RelayStore {
       if (remaining !== undefined) return 'kept';
       this.#sql('DELETE FROM messages WHERE id = ?').run(row.message_id);
       return 'erased';
-    });
+    })();
     if (outcome === 'erased') this.#scheduleErase();
     return outcome !== 'missing';
   }

@@ -66,3 +66,33 @@ it('refused_connection: relay_unreachable at once, not after the timeout, and th
     expect(result.ms).toBeLessThan(4000);
   }
 });
+
+it('stale_keepalive_socket: a request on a kept-alive socket that the relay just closed is retried once, with a new nonce', async () => {
+  const http = await import('node:http');
+  const { RelayClient } = await import('../../src/edges/relay-client.js');
+  const requestsPerSocket = new Map<object, number>();
+  const nonces: string[] = [];
+  const server = http.createServer((req, res) => {
+    const count = (requestsPerSocket.get(req.socket) ?? 0) + 1;
+    requestsPerSocket.set(req.socket, count);
+    nonces.push(String(req.headers['caliop-nonce']));
+    if (count === 2) {
+      req.socket.destroy(); // as if the idle timeout fired just as the request arrived
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ messages: [], nextCursor: null }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const client = new RelayClient({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, deviceSecretKey: new Uint8Array(32).fill(9), domain: 'example.test' });
+  try {
+    await client.list();
+    expect(await client.list()).toEqual({ messages: [], nextCursor: null });
+    expect(nonces).toHaveLength(3);
+    expect(new Set(nonces).size).toBe(3);
+  } finally {
+    client.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
