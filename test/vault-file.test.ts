@@ -5,6 +5,7 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { KDF_FLOOR, UNSAFE_TEST_KDF, VaultTamperedError, parseVault } from '../src/core/vault-format.js';
 import { calibrateKdf } from '../src/edges/argon2id.js';
 import { createVault, readVaultHeader, unlockVault } from '../src/edges/vault-file.js';
@@ -105,6 +106,28 @@ describe('vault file', () => {
       const error = await expectUnchangedAfter(() => unlockVault(vaultPath, PASSPHRASE), code);
       if (part !== undefined) expect((error as VaultTamperedError).part).toBe(part);
     }
+  });
+
+  it('kdf_downgrade_does_not_open: lowering the parameters (checksum recomputed) reads as a wrong passphrase, nothing decrypts', async () => {
+    await createVault(vaultPath, PASSPHRASE, utf8('secret'), { ...UNSAFE_TEST_KDF, passes: 2 });
+    const file = new Uint8Array(await readFile(vaultPath));
+    new DataView(file.buffer).setUint32(15, 1); // passes 2 -> 1
+    file.set(sha256(file.subarray(0, 44)), 44); // a deliberate attacker recomputes the unkeyed checksum
+    await writeFile(vaultPath, file);
+    await expectUnchangedAfter(() => unlockVault(vaultPath, PASSPHRASE), 'wrong_passphrase');
+  });
+
+  it('memory_exhaustion_header_refused: a header asking for 4 GiB is refused before any Argon2id run', async () => {
+    await createVault(vaultPath, PASSPHRASE, utf8('secret'), UNSAFE_TEST_KDF);
+    const file = new Uint8Array(await readFile(vaultPath));
+    new DataView(file.buffer).setUint32(11, 4 * 1024 * 1024); // memoryKiB = 4 GiB
+    file.set(sha256(file.subarray(0, 44)), 44);
+    await writeFile(vaultPath, file);
+    const started = performance.now();
+    const error = await expectUnchangedAfter(() => unlockVault(vaultPath, PASSPHRASE), 'vault_tampered');
+    expect((error as VaultTamperedError).part).toBe('header');
+    expect((error as Error).message).toMatch(/ceiling/);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('reseal: new salt, the old passphrase no longer opens, the new one gives the same contents', async () => {

@@ -134,11 +134,30 @@ export async function writeFileAtomically(path: string, bytes: Uint8Array): Prom
     } finally {
       await handle.close();
     }
-    await rename(temp, path); // §7 step 3
+    await renameOver(temp, path); // §7 step 3
     await syncFolder(dirname(path)); // §7 step 4
   } catch (cause) {
     await unlink(temp).catch(() => undefined);
     throw new CaliopError('stick_write_failed', `writing the vault ${path} failed: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * rename(2), replacing the target. On Windows the replace fails for a moment
+ * while another program (an antivirus, an indexer) holds the old vault open:
+ * retry briefly before giving up.
+ */
+async function renameOver(from: string, to: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rename(from, to);
+      return;
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      const transient = process.platform === 'win32' && (code === 'EPERM' || code === 'EACCES' || code === 'EBUSY');
+      if (!transient || attempt >= 20) throw cause;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 
