@@ -41,8 +41,6 @@ interface NodeBinaryPins {
   readonly targets: Record<ExeTarget, NodeBinaryPin>;
 }
 
-/** The Argon2 wasm is embedded under this asset name (src/edges/argon2id.ts ARGON2_WASM_ASSET). */
-export const ARGON2_ASSET_NAME = 'argon2-simd.wasm';
 /** Packages whose presence means a native addon (.node) would be needed at run time. */
 const NATIVE_ADDON_LOADERS = ['bindings', 'node-gyp-build', 'prebuild-install', 'node-pre-gyp', '@mapbox/node-pre-gyp'];
 
@@ -197,7 +195,7 @@ export function buildSea(options: {
     // NODE_OPTIONS from the host must not inject code into the stick's executable.
     execArgv: [],
     execArgvExtension: 'none',
-    assets: { [ARGON2_ASSET_NAME]: join(REPO_ROOT, 'node_modules', 'argon2-browser', 'dist', 'argon2-simd.wasm') },
+    // No asset: the Argon2id wasm travels inside the bundle (src/edges/argon2id-wasm.ts).
   };
   mkdirSync(options.workDir, { recursive: true });
   const configPath = join(options.workDir, `sea-${options.target}.json`);
