@@ -1,0 +1,84 @@
+// The interactive ceremony in a real pseudo-terminal (tmux): hidden passphrase
+// input, the recovery sheet shown once and then cleared with the scrollback, and
+// the backup check on randomly chosen words (docs/cli.md §3.1, docs/ceremony.md §8).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CALIOP_ENTRY, caliop, temporaryFolder, testEnv } from './helpers/caliop.js';
+
+const scratch = temporaryFolder('tty');
+const session = `caliop-init-${process.pid}`;
+const passphrase = 'correct horse battery staple, but longer 1789';
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' });
+}
+
+/** The visible screen plus the whole scrollback. */
+function screen(): string {
+  return tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
+}
+
+async function waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = screen();
+    if (pattern.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen:\n${text}`);
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
+  }
+}
+
+function type(text: string): void {
+  tmux('send-keys', '-t', session, '-l', text);
+  tmux('send-keys', '-t', session, 'Enter');
+}
+
+afterAll(() => {
+  try {
+    tmux('kill-session', '-t', session);
+  } catch {
+    // already gone
+  }
+  scratch.remove();
+});
+
+describe('caliop init at a terminal', () => {
+  it('asks twice with echo off, shows the sheet once, clears it, checks three words, and the vault opens', async () => {
+    const stick = join(scratch.path, 'stick');
+    mkdirSync(stick);
+    const command = `env CALIOP_UNSAFE_TEST_KDF=1 ${process.execPath} ${CALIOP_ENTRY} --stick ${stick} init --name 'Ana Terminal' --email ana@example.org --allow-online; echo CALIOP-EXIT=$?; sleep 60`;
+    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '60', command);
+
+    await waitFor(/Choose the passphrase: $/m);
+    type(passphrase);
+    await waitFor(/Type it again: $/m);
+    type(passphrase);
+
+    const sheetScreen = await waitFor(/Press Enter when done/);
+    const words: string[] = [];
+    for (const match of sheetScreen.matchAll(/\b(\d{1,2})\. ([a-z]+)/g)) words[Number(match[1]) - 1] = match[2]!;
+    expect(words.filter(Boolean)).toHaveLength(24);
+    type('');
+
+    const checkScreen = await waitFor(/Word #(\d+): $/m);
+    // The phrase is gone from the screen and from the scrollback.
+    expect(checkScreen).not.toContain('RECOVERY SHEET');
+    expect(checkScreen).not.toMatch(new RegExp(`\\b1\\. ${words[0]}\\b`));
+    const positions = [...checkScreen.matchAll(/type the words at positions ([\d, ]+)\./g)][0]![1]!.split(',').map((text) => Number(text.trim()));
+    expect(positions).toHaveLength(3);
+    for (const position of positions) {
+      await waitFor(new RegExp(`Word #${position}: $`, 'm'));
+      type(words[position - 1]!);
+    }
+
+    const done = await waitFor(/CALIOP-EXIT=\d+/);
+    expect(done).toMatch(/CALIOP-EXIT=0/);
+    expect(done).toMatch(/your key is ready: [0-9A-F]{40}/);
+    expect(done).not.toContain(passphrase); // echo was off
+
+    const shown = await caliop(['--stick', stick, '--json', '--passphrase-file', '@ENV:P', 'key', 'show'], { env: testEnv({ P: passphrase }) });
+    expect(JSON.parse(shown.stdout).ceremony.backupChecked).toBe(true);
+  });
+});
