@@ -5,6 +5,7 @@ import { benchVaultUnlock } from './bench/vault-unlock.js';
 import { benchArgon2Engines } from './bench/argon2-engines.js';
 import { benchRelayThroughput } from './bench/relay-throughput.js';
 import { benchFlashThroughput } from './bench/flash-throughput.js';
+import { benchExeStartup } from './bench/exe-startup.js';
 
 type Bench = { name: string; run: () => Promise<{ name: string; lines: string[] }>; needsRoot?: boolean };
 
@@ -13,6 +14,7 @@ const benches: Bench[] = [
   { name: 'argon2 engines', run: () => benchArgon2Engines(3) },
   { name: 'key generation', run: () => benchKeyGeneration() },
   { name: 'relay throughput', run: () => benchRelayThroughput() },
+  { name: 'executable start-up', run: () => benchExeStartup() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
 ];
 
