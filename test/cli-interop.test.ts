@@ -39,7 +39,11 @@ beforeAll(async () => {
   writeFileSync(join(scratch.path, 'gina-secret.asc'), gpg(['--armor', '--export-secret-keys', ginaFingerprint]).stdout);
 });
 
-afterAll(() => scratch.remove());
+afterAll(() => {
+  // Stop the gpg-agents these homes started, then remove everything.
+  for (const home of [gnupgHome, join(scratch.path, 'stranger')]) spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+  scratch.remove();
+});
 
 describe('caliop encrypt --sign, read by real peers', () => {
   it('GnuPG 2.2 decrypts it and reports a valid signature by the caliop key', async () => {
