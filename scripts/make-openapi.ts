@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { OutboundRequestSchema, OutboundResponseSchema } from '../src/api/outbound.js';
 import { API_ROUTES, type ApiRouteName } from '../src/api/routes.js';
 import {
   CertResponseSchema,
@@ -32,6 +33,8 @@ const COMPONENTS = {
   SubmitResponse: SubmitResponseSchema,
   ListResponse: ListResponseSchema,
   MessageResponse: MessageResponseSchema,
+  OutboundRequest: OutboundRequestSchema,
+  OutboundResponse: OutboundResponseSchema,
 } as const;
 
 type ComponentName = keyof typeof COMPONENTS;
@@ -102,6 +105,19 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
     summary: 'Delete one message of the caller\'s mailbox (§8.6)',
     parameters: [pathParam('id', 'message id')],
     responses: { '204': { description: 'deleted' }, ...SIGNED_ERRORS, '404': error('not in the caller\'s mailbox') },
+  },
+  outbound: {
+    summary: 'Send one message to outside addresses through the relay\'s smarthost (§8.7)',
+    requestBody: { required: true, ...json('OutboundRequest') },
+    responses: {
+      '200': { description: 'the smarthost accepted it', ...json('OutboundResponse') },
+      ...SIGNED_ERRORS,
+      '403': error('From: is not the caller\'s address, or exposed mail is refused by this relay'),
+      '422': error('a recipient is an address of this relay'),
+      '502': error('the smarthost refused the message'),
+      '503': error('this relay has no smarthost'),
+      '504': error('the smarthost could not be reached or deferred the message'),
+    },
   },
   wkdAdvancedKey: {
     summary: 'Web Key Directory, advanced method (§7.2)',

@@ -27,6 +27,57 @@ export const InternalArrivalFactsSchema = z.object({
 });
 export type InternalArrivalFacts = z.infer<typeof InternalArrivalFactsSchema>;
 
-/** docs/api.md §8.3: one member per route; issue 4 adds `smtp-inbound`. */
-export const ArrivalFactsSchema = z.discriminatedUnion('route', [InternalArrivalFactsSchema]);
+/** docs/gateway.md §3.7: one TLS session as a server saw it (`version` as Node reports it, e.g. `TLSv1.3`). */
+export const TlsFactsSchema = z.object({ version: z.string().nullable(), cipher: z.string().nullable() });
+export type TlsFacts = z.infer<typeof TlsFactsSchema>;
+
+/** docs/gateway.md §3.4: one SMTP hop; only `verifiedByRelay: true` hops are facts, the others are claims. */
+export const SmtpHopFactsSchema = z.object({
+  from: z.string(),
+  by: z.string(),
+  tls: TlsFactsSchema.nullable(),
+  verifiedByRelay: z.boolean(),
+});
+export type SmtpHopFacts = z.infer<typeof SmtpHopFactsSchema>;
+
+/** RFC 8601 §2.7 results (docs/exposure.md §2.2). */
+export const AuthResultSchema = z.enum(['pass', 'fail', 'softfail', 'neutral', 'none', 'policy', 'temperror', 'permerror']);
+
+/** docs/gateway.md §3.3: DKIM, SPF and DMARC as the relay's gateway verified them. */
+export const AuthFactsSchema = z.object({
+  dkim: z.array(z.object({ domain: z.string(), result: AuthResultSchema })),
+  spf: z.object({ domain: z.string(), result: AuthResultSchema }),
+  dmarc: z.object({ domain: z.string(), result: AuthResultSchema }),
+});
+export type AuthFacts = z.infer<typeof AuthFactsSchema>;
+
+/** docs/gateway.md §3.7: a message the relay's SMTP gateway accepted from an outside server. */
+export const SmtpInboundArrivalFactsSchema = z.object({
+  route: z.literal('smtp-inbound'),
+  receivedAt: z.iso.datetime(),
+  /** host: the name the peer claimed in EHLO; ip: the address of the socket (verified). */
+  peer: z.object({ host: z.string(), ip: z.string() }),
+  /** Oldest first: the hops claimed in Received headers, then the relay's own (verifiedByRelay: true). */
+  hops: z.array(SmtpHopFactsSchema),
+  auth: AuthFactsSchema,
+  /** The relay saw the message readable; the stored message is then the relay's seal around the original RFC 5322 bytes. */
+  relayHeldPlaintext: z.boolean(),
+  /** It arrived as PGP/MIME or inline PGP (docs/gateway.md §3.5): the stored message is the sender's ciphertext, as is. */
+  arrivedEncrypted: z.boolean(),
+});
+export type SmtpInboundArrivalFacts = z.infer<typeof SmtpInboundArrivalFactsSchema>;
+
+/** docs/gateway.md §4.3: what the relay saw when it handed a stick's message to the smarthost (the sender's sent copy). */
+export const SmtpOutboundFactsSchema = z.object({
+  route: z.literal('smtp-outbound'),
+  sentAt: z.iso.datetime(),
+  peer: z.object({ host: z.string(), ip: z.string() }),
+  hops: z.array(SmtpHopFactsSchema),
+  relayHeldPlaintext: z.boolean(),
+  sentEncrypted: z.boolean(),
+});
+export type SmtpOutboundFacts = z.infer<typeof SmtpOutboundFactsSchema>;
+
+/** docs/api.md §8.3: one member per route. */
+export const ArrivalFactsSchema = z.discriminatedUnion('route', [InternalArrivalFactsSchema, SmtpInboundArrivalFactsSchema]);
 export type ArrivalFacts = z.infer<typeof ArrivalFactsSchema>;

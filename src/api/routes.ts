@@ -9,6 +9,7 @@ export const API_ROUTES = {
   list: { method: 'GET', path: '/v1/messages', auth: 'enrolled' },
   fetch: { method: 'GET', path: '/v1/messages/:id', auth: 'enrolled' },
   delete: { method: 'DELETE', path: '/v1/messages/:id', auth: 'enrolled' },
+  outbound: { method: 'POST', path: '/v1/outbound', auth: 'enrolled' },
   wkdAdvancedKey: { method: 'GET', path: '/.well-known/openpgpkey/:domain/hu/:hash', auth: 'none' },
   wkdAdvancedPolicy: { method: 'GET', path: '/.well-known/openpgpkey/:domain/policy', auth: 'none' },
   wkdDirectKey: { method: 'GET', path: '/.well-known/openpgpkey/hu/:hash', auth: 'none' },

@@ -12,6 +12,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { z } from 'zod';
 import { toBase64url } from '../api/base64url.js';
+import { OutboundRequestSchema, OutboundResponseSchema, type OutboundResponse } from '../api/outbound.js';
 import { routePath, type ApiRouteName, API_ROUTES } from '../api/routes.js';
 import { signRequest } from '../api/request-signing.js';
 import {
@@ -234,6 +235,22 @@ export class RelayClient {
     const body = { to: request.to.map((address) => address.toLowerCase()), armoredMessage: request.armoredMessage };
     const response = await this.#request('submit', {}, { signed: true, json: checkRequest(SubmitRequestSchema, body) });
     return this.#expect(response, 'submit', SubmitResponseSchema);
+  }
+
+  /**
+   * POST /v1/outbound (docs/api.md §8.7, docs/gateway.md §4.2): a complete RFC 5322
+   * message this stick built, for outside addresses, handed by the relay to its
+   * smarthost. `exposed` must be true exactly when the message is readable (the user
+   * allowed it); the answer's `facts` are the sent copy's (route smtp-outbound).
+   */
+  async submitOutbound(request: { envelopeTo: string[]; rawMessage: string; exposed: boolean }): Promise<OutboundResponse> {
+    const body = {
+      to: request.envelopeTo.map((address) => address.toLowerCase()),
+      message: Buffer.from(request.rawMessage, 'utf8').toString('base64url'),
+      exposed: request.exposed,
+    };
+    const response = await this.#request('outbound', {}, { signed: true, json: checkRequest(OutboundRequestSchema, body) });
+    return this.#expect(response, 'outbound', OutboundResponseSchema);
   }
 
   /** GET /v1/messages (docs/api.md §8.4): the caller's mailbox, oldest first, after `after`. */

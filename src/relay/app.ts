@@ -3,6 +3,7 @@
 // store, clock, randomness and log sinks come in through RelayDeps.
 
 import { Hono } from 'hono';
+import { mountOutbound, type OutboundDeps } from './gateway/outbound-route.js';
 import { handleError, handleNotFound } from './http-error.js';
 import { TokenBuckets } from './middleware/rate-limit.js';
 import { requestLog } from './middleware/request-log.js';
@@ -13,7 +14,8 @@ import { mountEnrolment } from './routes/enrolment.js';
 import { mountMessages } from './routes/messages.js';
 import { mountRelayInfo } from './routes/relay-info.js';
 
-export function createRelayApp(deps: RelayDeps): Hono<RelayEnv> {
+/** `outbound`: the gateway's POST /v1/outbound (docs/gateway.md §4.2); without it the route answers 503. */
+export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps): Hono<RelayEnv> {
   const app = new Hono<RelayEnv>();
   const buckets = new TokenBuckets({ burst: deps.limits.rateBurst, perMinute: deps.limits.ratePerMinute });
   app.use('*', requestLog(deps.logRequest, deps.clock));
@@ -26,6 +28,7 @@ export function createRelayApp(deps: RelayDeps): Hono<RelayEnv> {
   mountEnrolment(app, deps, buckets);
   mountDirectory(app, deps);
   mountMessages(app, deps, buckets);
+  mountOutbound(app, deps, buckets, outbound ?? { smarthost: null, encryptedOnly: true, hostname: deps.domain, log: () => {} });
   app.notFound(handleNotFound);
   app.onError((error, c) => handleError(error, c, deps.logInternalError));
   return app;

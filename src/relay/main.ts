@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // caliop-relay: the reference relay of the narrow API (docs/api.md §10).
 // Prints one line on stdout when ready:
-//   caliop-relay: listening on https://HOST:PORT pin sha256/BASE64
+//   caliop-relay: listening on https://HOST:PORT pin sha256/BASE64[ smtp HOST:PORT]
 // and one JSON line per request on stderr.
 
 import { serve, type ServerType } from '@hono/node-server';
@@ -10,8 +10,11 @@ import { mkdirSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createRelayApp } from './app.js';
 import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
+import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
+import { createSmtpGateway, type SmtpGateway } from './gateway/smtp-gateway.js';
 import { readInviteTokens } from './invite-tokens.js';
 import { parseRelayOptions, RELAY_USAGE, RelayUsageError, type RelayOptions } from './options.js';
 import { openRelayDatabase } from './store/database.js';
@@ -27,6 +30,8 @@ async function startRelay(options: RelayOptions): Promise<void> {
   if (options.inviteTokensFile !== null) readInviteTokens(options.inviteTokensFile); // fail at start if unreadable
   const inviteTokensFile = options.inviteTokensFile;
 
+  const gatewayOptions = options.gateway;
+  const smarthost = gatewayOptions.smarthost;
   const app = createRelayApp({
     store,
     domain: options.domain,
@@ -38,6 +43,21 @@ async function startRelay(options: RelayOptions): Promise<void> {
     logRequest: (line) => process.stderr.write(`${JSON.stringify(line)}\n`),
     logInternalError: (error) =>
       logLine({ event: 'internal_error', error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' }),
+  }, {
+    smarthost:
+      smarthost === null
+        ? null
+        : {
+            host: smarthost.host,
+            port: smarthost.port,
+            tlsMode: smarthost.tlsMode,
+            ca: smarthost.caFile === null ? null : readFileSync(smarthost.caFile, 'utf8'),
+            clientName: gatewayOptions.smtpHostname,
+            timeoutMs: 30_000,
+          },
+    encryptedOnly: gatewayOptions.outboundEncryptedOnly,
+    hostname: gatewayOptions.smtpHostname,
+    log: logLine,
   });
 
   let tls: TlsMaterial | null = null;
@@ -63,14 +83,36 @@ async function startRelay(options: RelayOptions): Promise<void> {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls === null ? 'http' : 'https'}://${host}:${address.port}`;
-  logLine({ event: 'started', url, domain: options.domain, inviteRequired: inviteTokensFile !== null });
-  process.stdout.write(`caliop-relay: listening on ${url}${tls === null ? '' : ` pin ${tls.pin}`}\n`);
+  let smtp: SmtpGateway | null = null;
+  let smtpAddress = '';
+  if (gatewayOptions.smtpListen !== null) {
+    smtp = createSmtpGateway({
+      store,
+      domain: options.domain,
+      hostname: gatewayOptions.smtpHostname,
+      tls: tls === null ? null : { cert: tls.cert, key: tls.key },
+      maxMessageBytes: gatewayOptions.smtpMaxMessageBytes,
+      maxClients: gatewayOptions.smtpMaxClients,
+      maxRecipients: options.limits.maxRecipients,
+      resolver: gatewayOptions.dns.kind === 'records' ? readDnsRecordsFile(gatewayOptions.dns.file) : systemResolver(gatewayOptions.dns.server),
+      clock: () => new Date(),
+      randomId: () => randomBytes(16).toString('base64url'),
+      log: logLine,
+    });
+    const bound = await smtp.listen(gatewayOptions.smtpListen.host, gatewayOptions.smtpListen.port);
+    smtpAddress = `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+  }
+
+  logLine({ event: 'started', url, domain: options.domain, inviteRequired: inviteTokensFile !== null, smtp: smtpAddress || null });
+  process.stdout.write(`caliop-relay: listening on ${url}${tls === null ? '' : ` pin ${tls.pin}`}${smtpAddress === '' ? '' : ` smtp ${smtpAddress}`}\n`);
 
   const stop = (signal: string) => {
     logLine({ event: 'stopping', signal });
     server.close(() => {
-      store.close();
-      process.exit(0);
+      void (smtp === null ? Promise.resolve() : smtp.close()).finally(() => {
+        store.close();
+        process.exit(0);
+      });
     });
     // Keep-alive connections would hold close() open.
     (server as { closeAllConnections?: () => void }).closeAllConnections?.();

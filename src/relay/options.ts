@@ -5,10 +5,17 @@ import { isValidDomain } from '../api/address.js';
 import { PROTOCOL_LIMITS } from '../api/schemas.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './relay-deps.js';
 
+/** docs/gateway.md §3.1 defaults. */
+export const DEFAULT_GATEWAY = { smtpMaxMessageBytes: 25 * 1024 * 1024, smtpMaxClients: 50 } as const;
+
 export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --domain DOMAIN
                     (--tls-cert FILE --tls-key FILE | --dev-tls | --insecure-http)
                     [--invite-tokens FILE] [--max-message-bytes N] [--max-recipients N]
                     [--max-page-size N] [--rate-burst N] [--rate-per-minute N]
+                    [--smtp-listen HOST:PORT [--smtp-hostname NAME] [--smtp-max-message-bytes N]
+                     [--smtp-max-clients N] [--dns-server IP[:PORT] | --dns-records FILE]]
+                    [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]]
+                    [--outbound-encrypted-only]
 
   --data DIR             folder for the database (and the --dev-tls certificate)
   --listen HOST:PORT     address to listen on; port 0 picks a free port
@@ -21,7 +28,32 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
   --max-recipients N     most recipients per message (default ${DEFAULT_LIMITS.maxRecipients})
   --max-page-size N      most messages per list page (default ${DEFAULT_LIMITS.maxPageSize})
   --rate-burst N         requests a device may make at once (default ${DEFAULT_LIMITS.rateBurst})
-  --rate-per-minute N    sustained requests per device per minute (default ${DEFAULT_LIMITS.ratePerMinute})`;
+  --rate-per-minute N    sustained requests per device per minute (default ${DEFAULT_LIMITS.ratePerMinute})
+
+  gateway to other mail services (docs/gateway.md):
+  --smtp-listen HOST:PORT  accept mail from outside servers for enrolled addresses (port 25; 0 picks a free port)
+  --smtp-hostname NAME     name in the SMTP greeting and our Received lines (default: --domain)
+  --smtp-max-message-bytes N  largest inbound message (default ${DEFAULT_GATEWAY.smtpMaxMessageBytes})
+  --smtp-max-clients N     most SMTP connections at once (default ${DEFAULT_GATEWAY.smtpMaxClients})
+  --dns-server IP[:PORT]   resolver for DKIM/SPF/DMARC (default: the system's)
+  --dns-records FILE       tests only, loopback only: answer DNS from a JSON file of records
+  --smarthost HOST:PORT    hand mail to outside addresses to this server (POST /v1/outbound)
+  --smarthost-tls MODE     opportunistic (default: STARTTLS when offered), starttls (required),
+                           implicit (TLS from the start), none (loopback smarthost only)
+  --smarthost-ca FILE      PEM certificates to trust for the smarthost, besides the system's
+  --outbound-encrypted-only  refuse readable (exposed) mail to outside addresses`;
+
+export interface GatewayOptions {
+  /** null: no inbound SMTP. */
+  readonly smtpListen: { readonly host: string; readonly port: number } | null;
+  readonly smtpHostname: string;
+  readonly smtpMaxMessageBytes: number;
+  readonly smtpMaxClients: number;
+  /** Where mailauth's DNS answers come from. */
+  readonly dns: { readonly kind: 'system'; readonly server: string | null } | { readonly kind: 'records'; readonly file: string };
+  readonly smarthost: { readonly host: string; readonly port: number; readonly tlsMode: 'implicit' | 'starttls' | 'opportunistic' | 'none'; readonly caFile: string | null } | null;
+  readonly outboundEncryptedOnly: boolean;
+}
 
 export class RelayUsageError extends Error {
   override readonly name = 'RelayUsageError';
@@ -40,14 +72,15 @@ export interface RelayOptions {
   readonly tls: RelayTls;
   readonly inviteTokensFile: string | null;
   readonly limits: RelayLimits;
+  readonly gateway: GatewayOptions;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-function parseListen(text: string): { host: string; port: number } {
+function parseListen(text: string, flag = 'listen'): { host: string; port: number } {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(text);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new RelayUsageError(`--listen must be HOST:PORT (e.g. 127.0.0.1:8443 or [::1]:0), not ${JSON.stringify(text)}`);
+  if (!match || port > 65535) throw new RelayUsageError(`--${flag} must be HOST:PORT (e.g. 127.0.0.1:8443 or [::1]:0), not ${JSON.stringify(text)}`);
   return { host: (match[1] ?? match[2]) as string, port };
 }
 
@@ -79,6 +112,16 @@ export function parseRelayOptions(argv: readonly string[]): RelayOptions | 'help
         'max-page-size': { type: 'string' },
         'rate-burst': { type: 'string' },
         'rate-per-minute': { type: 'string' },
+        'smtp-listen': { type: 'string' },
+        'smtp-hostname': { type: 'string' },
+        'smtp-max-message-bytes': { type: 'string' },
+        'smtp-max-clients': { type: 'string' },
+        'dns-server': { type: 'string' },
+        'dns-records': { type: 'string' },
+        smarthost: { type: 'string' },
+        'smarthost-tls': { type: 'string' },
+        'smarthost-ca': { type: 'string' },
+        'outbound-encrypted-only': { type: 'boolean' },
       },
     }));
   } catch (error) {
@@ -106,7 +149,48 @@ export function parseRelayOptions(argv: readonly string[]): RelayOptions | 'help
     tls = { kind: 'none' };
   }
 
+  const smtpListen = values['smtp-listen'] === undefined ? null : parseListen(values['smtp-listen'], 'smtp-listen');
+  if (smtpListen === null) {
+    for (const flag of ['smtp-hostname', 'smtp-max-message-bytes', 'smtp-max-clients', 'dns-server', 'dns-records'] as const) {
+      if (values[flag] !== undefined) throw new RelayUsageError(`--${flag} needs --smtp-listen`);
+    }
+  }
+  if (values['dns-server'] !== undefined && values['dns-records'] !== undefined) throw new RelayUsageError('give --dns-server or --dns-records, not both');
+  // docs/gateway.md §3.1: made-up DNS answers never face the network.
+  if (values['dns-records'] !== undefined && (!LOOPBACK.has(host) || (smtpListen !== null && !LOOPBACK.has(smtpListen.host)))) {
+    throw new RelayUsageError('--dns-records is for tests: every listen address must be loopback (127.0.0.1, ::1)');
+  }
+  const smtpHostname = (values['smtp-hostname'] ?? domain).toLowerCase();
+  if (!isValidDomain(smtpHostname)) throw new RelayUsageError(`--smtp-hostname ${JSON.stringify(values['smtp-hostname'])} is not a valid host name`);
+  if (smtpListen !== null && tls.kind === 'none' && !LOOPBACK.has(smtpListen.host)) {
+    throw new RelayUsageError('--smtp-listen without TLS (--insecure-http) is only allowed on a loopback address');
+  }
+
+  let smarthost: GatewayOptions['smarthost'] = null;
+  if (values.smarthost !== undefined) {
+    const target = parseListen(values.smarthost, 'smarthost');
+    const mode = values['smarthost-tls'] ?? 'opportunistic';
+    if (mode !== 'implicit' && mode !== 'starttls' && mode !== 'opportunistic' && mode !== 'none') {
+      throw new RelayUsageError('--smarthost-tls must be opportunistic, starttls, implicit or none');
+    }
+    if (mode === 'none' && !LOOPBACK.has(target.host)) throw new RelayUsageError('--smarthost-tls none is only allowed for a loopback smarthost');
+    smarthost = { ...target, tlsMode: mode, caFile: values['smarthost-ca'] ?? null };
+  } else if (values['smarthost-tls'] !== undefined || values['smarthost-ca'] !== undefined) {
+    throw new RelayUsageError('--smarthost-tls and --smarthost-ca need --smarthost');
+  }
+
+  const gateway: GatewayOptions = {
+    smtpListen,
+    smtpHostname,
+    smtpMaxMessageBytes: positiveInteger('smtp-max-message-bytes', values['smtp-max-message-bytes'], DEFAULT_GATEWAY.smtpMaxMessageBytes, PROTOCOL_LIMITS.maxMessageBytes),
+    smtpMaxClients: positiveInteger('smtp-max-clients', values['smtp-max-clients'], DEFAULT_GATEWAY.smtpMaxClients, 10_000),
+    dns: values['dns-records'] !== undefined ? { kind: 'records', file: values['dns-records'] } : { kind: 'system', server: values['dns-server'] ?? null },
+    smarthost,
+    outboundEncryptedOnly: values['outbound-encrypted-only'] === true,
+  };
+
   return {
+    gateway,
     dataDir: values.data,
     host,
     port,

@@ -14,6 +14,8 @@ export interface RelayProcess {
   readonly url: string;
   /** `sha256/...`, or undefined with --insecure-http. */
   readonly pin: string | undefined;
+  /** The inbound SMTP gateway's address (`--smtp-listen`), or undefined without it. */
+  readonly smtp: { readonly host: string; readonly port: number } | undefined;
   readonly domain: string;
   readonly dataDir: string;
   readonly child: ChildProcess;
@@ -64,12 +66,13 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
       rejectReady(new Error(`caliop-relay exited with ${code}: ${stderrLines.join('\n')}`));
     });
   });
-  const match = /^caliop-relay: listening on (\S+)(?: pin (sha256\/\S+))?$/.exec(ready);
+  const match = /^caliop-relay: listening on (\S+)(?: pin (sha256\/\S+))?(?: smtp (?:\[([^\]]+)\]|([^\s:]+)):([0-9]+))?$/.exec(ready);
   if (!match) throw new Error(`unexpected ready line from caliop-relay: ${ready}`);
 
   return {
     url: match[1] as string,
     pin: match[2],
+    smtp: match[5] === undefined ? undefined : { host: (match[3] ?? match[4]) as string, port: Number(match[5]) },
     domain: options.domain,
     dataDir: options.dataDir,
     child,

@@ -209,6 +209,24 @@ export class RelayStore {
     });
   }
 
+  /** Several messages in one durable transaction (docs/gateway.md §3.2: one sealed copy per SMTP recipient). */
+  storeMessages(messages: readonly Parameters<RelayStore['storeMessage']>[0][]): void {
+    this.#durably(() => {
+      for (const message of messages) {
+        this.#sql('INSERT INTO messages (id, sender, recipients, size, facts, armored_message) VALUES (?, ?, ?, ?, ?, ?)').run(
+          message.id,
+          message.sender,
+          JSON.stringify(message.recipients),
+          message.size,
+          JSON.stringify(message.facts),
+          message.armoredMessage,
+        );
+        const insert = this.#sql('INSERT INTO mailbox (id, recipient, message_id) VALUES (?, ?, ?)');
+        message.recipients.forEach((recipient, index) => insert.run(message.entryIds[index], recipient, message.id));
+      }
+    });
+  }
+
   /** Up to `limit` entries of `recipient`'s mailbox with a cursor after `after`, oldest first. */
   listMailbox(recipient: string, after: number, limit: number): StoredMessage[] {
     const rows = this.#db

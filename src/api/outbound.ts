@@ -1,0 +1,33 @@
+// docs/api.md §8.6 and docs/gateway.md §4.2: POST /v1/outbound, a stick's message
+// to outside addresses, handed by the relay to its smarthost.
+
+import { z } from 'zod';
+import { SmtpOutboundFactsSchema } from './facts.js';
+import { AddressSchema, MessageIdSchema } from './schemas-common.js';
+
+/** base64url without padding of the complete RFC 5322 message; the ceiling is PROTOCOL_LIMITS.maxMessageBytes, encoded. */
+const MAX_ENCODED_MESSAGE = Math.ceil((64 * 1024 * 1024 * 4) / 3);
+
+export const OutboundRequestSchema = z.strictObject({
+  /** Envelope recipients: outside addresses only (addresses of this relay use POST /v1/messages). */
+  to: z.array(AddressSchema).min(1).max(100),
+  /** The complete RFC 5322 message the stick built, base64url (no padding). */
+  message: z
+    .string()
+    .min(1)
+    .max(MAX_ENCODED_MESSAGE)
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url without padding'),
+  /** true only when the user allowed a readable message; false requires PGP/MIME or inline PGP encryption. */
+  exposed: z.boolean(),
+});
+export type OutboundRequest = z.infer<typeof OutboundRequestSchema>;
+
+export const OutboundResponseSchema = z.object({
+  /** The relay's id for this hand-over (it stores nothing of the message). */
+  id: MessageIdSchema,
+  /** What the relay saw of the hop to its smarthost: the facts of the sender's sent copy. */
+  facts: SmtpOutboundFactsSchema,
+  /** The smarthost's final reply, e.g. `250 2.0.0 Ok: queued as ...`. */
+  smarthostResponse: z.string(),
+});
+export type OutboundResponse = z.infer<typeof OutboundResponseSchema>;

@@ -1,0 +1,258 @@
+// Reading mail that arrived from outside (docs/gateway.md §3.4, §3.5): the header
+// fields, whether the message arrived OpenPGP-encrypted (PGP/MIME, RFC 3156 §4, or
+// inline PGP) with its ciphertext, and the hops claimed in Received headers.
+// Pure: strings in, values out. Only the shapes we need are read; anything else is
+// "not encrypted" or "a claim we cannot read", never guessed.
+
+import type { SmtpHopFacts, TlsFacts } from './exposure.js';
+
+export interface HeaderField {
+  /** As written, e.g. `Content-Type`. Compare case-insensitively. */
+  readonly name: string;
+  /** Unfolded (RFC 5322 §2.2.3), trimmed. */
+  readonly value: string;
+}
+
+/** Splits a message (or a MIME part) at its first empty line. Line ends may be CRLF or LF. */
+export function splitHeaderAndBody(raw: string): { headerText: string; body: string } {
+  const match = /\r?\n\r?\n/.exec(raw);
+  if (match === null) return { headerText: raw, body: '' };
+  return { headerText: raw.slice(0, match.index), body: raw.slice(match.index + match[0].length) };
+}
+
+/** The header fields in order, unfolded. Lines that are not fields are skipped. */
+export function parseHeaderFields(headerText: string): HeaderField[] {
+  const fields: HeaderField[] = [];
+  let current: { name: string; value: string } | null = null;
+  for (const line of headerText.split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && current !== null) {
+      current.value += ` ${line.trim()}`;
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon > 0 && /^[!-9;-~]+$/.test(line.slice(0, colon))) {
+      if (current !== null) fields.push({ name: current.name, value: current.value.trim() });
+      current = { name: line.slice(0, colon), value: line.slice(colon + 1) };
+    }
+  }
+  if (current !== null) fields.push({ name: current.name, value: current.value.trim() });
+  return fields;
+}
+
+/** The first field named `name` (case-insensitive). */
+export function headerValue(fields: readonly HeaderField[], name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  return fields.find((field) => field.name.toLowerCase() === wanted)?.value;
+}
+
+/** A Content-Type value: the lower-case type/subtype and its parameters (names lower-case, quotes removed). */
+export function parseContentType(value: string | undefined): { type: string; params: Record<string, string> } {
+  if (value === undefined) return { type: 'text/plain', params: {} };
+  const [typePart, ...rest] = splitOutsideQuotes(value, ';');
+  const params: Record<string, string> = {};
+  for (const piece of rest) {
+    const equals = piece.indexOf('=');
+    if (equals <= 0) continue;
+    let paramValue = piece.slice(equals + 1).trim();
+    if (paramValue.startsWith('"') && paramValue.endsWith('"') && paramValue.length >= 2) {
+      paramValue = paramValue.slice(1, -1).replace(/\\(.)/g, '$1');
+    }
+    params[piece.slice(0, equals).trim().toLowerCase()] = paramValue;
+  }
+  return { type: (typePart ?? '').trim().toLowerCase(), params };
+}
+
+function splitOutsideQuotes(text: string, separator: string): string[] {
+  const pieces: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text[i] as string;
+    if (char === '\\' && quoted && i + 1 < text.length) {
+      current += char + (text[i + 1] as string);
+      i += 1;
+    } else if (char === '"') {
+      quoted = !quoted;
+      current += char;
+    } else if (char === separator && !quoted) {
+      pieces.push(current);
+      current = '';
+    } else {
+      current += char;
+    }
+  }
+  pieces.push(current);
+  return pieces;
+}
+
+const ARMORED_MESSAGE = /^-----BEGIN PGP MESSAGE-----\r?\n[\s\S]*?\r?\n-----END PGP MESSAGE-----$/;
+
+/** The parts of a multipart body (RFC 2046 §5.1.1), without preamble and epilogue; null when the closing delimiter is missing. */
+export function splitMultipart(body: string, boundary: string): string[] | null {
+  const lines = body.split(/\r?\n/);
+  const parts: string[] = [];
+  let current: string[] | null = null;
+  for (const line of lines) {
+    const trimmed = line.replace(/[ \t]+$/, '');
+    if (trimmed === `--${boundary}--`) {
+      if (current !== null) parts.push(current.join('\r\n'));
+      return parts;
+    }
+    if (trimmed === `--${boundary}`) {
+      if (current !== null) parts.push(current.join('\r\n'));
+      current = [];
+    } else if (current !== null) {
+      current.push(line);
+    }
+  }
+  return null;
+}
+
+export interface ArrivedCiphertext {
+  readonly kind: 'pgp-mime' | 'inline';
+  /** The ASCII-armored OpenPGP message as it stood in the message, trimmed, with LF line ends and a final LF (as gpg writes it). */
+  readonly armoredMessage: string;
+}
+
+function transferEncodingIsIdentity(fields: readonly HeaderField[]): boolean {
+  const encoding = (headerValue(fields, 'Content-Transfer-Encoding') ?? '7bit').trim().toLowerCase();
+  return encoding === '7bit' || encoding === '8bit' || encoding === 'binary';
+}
+
+function normaliseArmor(text: string): string | null {
+  const trimmed = text.trim();
+  if (!ARMORED_MESSAGE.test(trimmed)) return null;
+  return `${trimmed.split(/\r?\n/).join('\n')}\n`;
+}
+
+/**
+ * docs/gateway.md §3.5: the ciphertext when the top-level entity is PGP/MIME
+ * (multipart/encrypted; protocol="application/pgp-encrypted", two parts, `Version: 1`,
+ * one armored message) or inline PGP (a text/plain body that is exactly one armored
+ * message); null for anything else, multipart/signed included. The caller still checks
+ * that the armored block really is an encrypted OpenPGP message.
+ */
+export function findArrivedCiphertext(rawMessage: string): ArrivedCiphertext | null {
+  const { headerText, body } = splitHeaderAndBody(rawMessage);
+  const fields = parseHeaderFields(headerText);
+  const contentType = parseContentType(headerValue(fields, 'Content-Type'));
+  if (contentType.type === 'multipart/encrypted') {
+    const boundary = contentType.params['boundary'];
+    if (contentType.params['protocol']?.toLowerCase() !== 'application/pgp-encrypted' || boundary === undefined) return null;
+    const parts = splitMultipart(body, boundary);
+    if (parts === null || parts.length !== 2) return null;
+    const [control, data] = parts.map((part) => {
+      const split = splitHeaderAndBody(part);
+      const partFields = parseHeaderFields(split.headerText);
+      return { fields: partFields, type: parseContentType(headerValue(partFields, 'Content-Type')).type, body: split.body };
+    }) as [{ fields: HeaderField[]; type: string; body: string }, { fields: HeaderField[]; type: string; body: string }];
+    if (control.type !== 'application/pgp-encrypted' || !/^\s*Version:\s*1\s*$/m.test(control.body)) return null;
+    if (data.type !== 'application/octet-stream' || !transferEncodingIsIdentity(data.fields)) return null;
+    const armoredMessage = normaliseArmor(data.body);
+    return armoredMessage === null ? null : { kind: 'pgp-mime', armoredMessage };
+  }
+  if (contentType.type === 'text/plain' && transferEncodingIsIdentity(fields)) {
+    const armoredMessage = normaliseArmor(body);
+    return armoredMessage === null ? null : { kind: 'inline', armoredMessage };
+  }
+  return null;
+}
+
+// ---- §3.4 Received headers --------------------------------------------------
+
+/** RFC 3848 and RFC 6531 `with` protocols that say the hop used TLS. */
+const TLS_PROTOCOLS = new Set(['esmtps', 'esmtpsa', 'utf8smtps', 'utf8smtpsa', 'lmtps', 'lmtpsa']);
+
+function stripComments(text: string): { bare: string; comments: string } {
+  let bare = '';
+  let comments = '';
+  let depth = 0;
+  for (const char of text) {
+    if (char === '(') {
+      depth += 1;
+      comments += ' ';
+    } else if (char === ')' && depth > 0) {
+      depth -= 1;
+      comments += ' ';
+    } else if (depth > 0) {
+      comments += char;
+    } else {
+      bare += char;
+    }
+  }
+  return { bare, comments };
+}
+
+function tlsVersionFromComment(comments: string): string | null {
+  const using = /\busing\s+(TLSv?1(?:\.[0-3])?|SSLv3)\b/i.exec(comments);
+  if (using) return normaliseTlsVersion(using[1] as string);
+  const version = /\bversion=(TLS1_[0-3]|TLSv?1(?:\.[0-3])?)\b/i.exec(comments);
+  return version ? normaliseTlsVersion(version[1] as string) : null;
+}
+
+function normaliseTlsVersion(text: string): string {
+  const match = /^TLSv?1(?:[._]([0-3]))?$/i.exec(text);
+  if (!match) return text;
+  return match[1] === undefined ? 'TLSv1' : `TLSv1.${match[1]}`;
+}
+
+function cipherFromComment(comments: string): string | null {
+  const match = /\bcipher[= ]\s*([A-Za-z0-9_-]+)/i.exec(comments);
+  return match ? (match[1] as string) : null;
+}
+
+/** One Received field's claim, or null when it cannot be read (no `by` clause). */
+export function readReceivedClaim(value: string): SmtpHopFacts | null {
+  const clauses = value.includes(';') ? value.slice(0, value.lastIndexOf(';')) : value;
+  const { bare, comments } = stripComments(clauses);
+  const by = /(?:^|\s)by\s+([^\s;]+)/i.exec(bare)?.[1];
+  if (by === undefined) return null;
+  const from = /(?:^|\s)from\s+([^\s;]+)/i.exec(bare)?.[1] ?? '';
+  const protocol = /(?:^|\s)with\s+([^\s;]+)/i.exec(bare)?.[1]?.toLowerCase();
+  const version = tlsVersionFromComment(comments);
+  let tls: TlsFacts | null = null;
+  if (version !== null || (protocol !== undefined && TLS_PROTOCOLS.has(protocol))) {
+    tls = { version, cipher: cipherFromComment(comments) };
+  }
+  return { from, by, tls, verifiedByRelay: false };
+}
+
+/** docs/gateway.md §3.4: the hops claimed by the Received fields, oldest first; unreadable ones skipped. */
+export function receivedClaims(fields: readonly HeaderField[]): SmtpHopFacts[] {
+  const claims: SmtpHopFacts[] = [];
+  for (const field of fields) {
+    if (field.name.toLowerCase() !== 'received') continue;
+    const claim = readReceivedClaim(field.value);
+    if (claim !== null) claims.push(claim);
+  }
+  return claims.reverse();
+}
+
+/**
+ * The message without the header fields `drop` selects (given the unfolded field),
+ * every other byte kept as it was. `rawMessage` is read byte for byte (latin1), so
+ * 8-bit content survives the round trip.
+ */
+export function removeHeaderFields(rawMessage: string, drop: (field: HeaderField) => boolean): string {
+  const match = /\r?\n\r?\n/.exec(rawMessage);
+  const headerEnd = match === null ? rawMessage.length : match.index;
+  const headerText = rawMessage.slice(0, headerEnd);
+  const lines = headerText.split(/(?<=\n)/);
+  const kept: string[] = [];
+  let group: string[] = [];
+  const flush = () => {
+    if (group.length === 0) return;
+    const [field] = parseHeaderFields(group.join(''));
+    if (field === undefined || !drop(field)) kept.push(...group);
+    group = [];
+  };
+  for (const line of lines) {
+    if (/^[ \t]/.test(line) && group.length > 0) group.push(line);
+    else {
+      flush();
+      group.push(line);
+    }
+  }
+  flush();
+  return kept.join('') + rawMessage.slice(headerEnd);
+}

@@ -1,0 +1,104 @@
+// POST /v1/outbound (docs/gateway.md §4.2, docs/api.md §8.6): an enrolled stick's
+// message to outside addresses, checked and handed synchronously to the smarthost.
+// The relay stores nothing of it; the answer carries the facts of the sent copy.
+
+import type { Hono } from 'hono';
+import { parseAddress } from '../../api/address.js';
+import type { SmtpOutboundFacts } from '../../api/facts.js';
+import { OutboundRequestSchema, type OutboundResponse } from '../../api/outbound.js';
+import { API_ROUTES } from '../../api/routes.js';
+import { findArrivedCiphertext, headerValue, parseHeaderFields, splitHeaderAndBody } from '../../core/inbound-mime.js';
+import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
+import { RelayHttpError } from '../http-error.js';
+import { parseJsonBody } from '../json-body.js';
+import { deviceAuth } from '../middleware/device-auth.js';
+import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
+import { readBody } from '../middleware/read-body.js';
+import type { RelayDeps } from '../relay-deps.js';
+import type { RelayEnv } from '../relay-env.js';
+import { deliverToSmarthost, SmarthostError, type SmarthostConfig } from './smarthost.js';
+
+export interface OutboundDeps {
+  /** null: the relay has no --smarthost, outbound mail is refused (503). */
+  readonly smarthost: SmarthostConfig | null;
+  /** --outbound-encrypted-only: exposed messages are refused (403). */
+  readonly encryptedOnly: boolean;
+  /** Our name in the hop facts (--smtp-hostname). */
+  readonly hostname: string;
+  readonly log: (fields: Record<string, unknown>) => void;
+}
+
+/** The address of a From field: `Name <a@b>` or `a@b`; null when there is not exactly one. */
+export function singleFromAddress(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const angle = [...value.matchAll(/<([^<>\s]+)>/g)].map((match) => match[1] as string);
+  const candidates = angle.length > 0 ? angle : value.split(',').map((part) => part.trim());
+  if (candidates.length !== 1) return null;
+  return parseAddress(candidates[0] as string)?.address ?? null;
+}
+
+export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): void {
+  const maxBody = Math.ceil((deps.limits.maxMessageBytes * 4) / 3) + 64 * 1024;
+  app.post(
+    API_ROUTES.outbound.path,
+    readBody(maxBody),
+    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    rateLimit(buckets, deps.clock),
+    async (c) => {
+      const account = c.get('device').account;
+      if (account === undefined) throw new Error('deviceAuth let an unenrolled device through');
+      const request = parseJsonBody(c.get('body'), OutboundRequestSchema);
+      if (outbound.smarthost === null) throw new RelayHttpError(503, 'outbound_disabled', 'this relay has no smarthost: it does not send mail to other services');
+      const message = Buffer.from(request.message, 'base64url');
+      if (message.length > deps.limits.maxMessageBytes) {
+        throw new RelayHttpError(413, 'message_too_large', `the message is ${message.length} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
+      }
+      const recipients = [...new Set(request.to)];
+      if (recipients.length > deps.limits.maxRecipients) throw new RelayHttpError(400, 'too_many_recipients', `at most ${deps.limits.maxRecipients} recipients per message`);
+      const inside = recipients.filter((address) => parseAddress(address)?.domain === deps.domain);
+      if (inside.length > 0) {
+        throw new RelayHttpError(422, 'internal_recipients', `addresses of this relay go through POST /v1/messages, not the gateway: ${inside.join(', ')}`);
+      }
+      const text = message.toString('latin1');
+      const from = singleFromAddress(headerValue(parseHeaderFields(splitHeaderAndBody(text).headerText), 'From'));
+      if (from !== account.address) {
+        throw new RelayHttpError(403, 'sender_mismatch', `the From: address must be your own (${account.address})`);
+      }
+      const ciphertext = findArrivedCiphertext(text);
+      const encrypted = ciphertext !== null && (await isEncryptedOpenPgpMessage(ciphertext.armoredMessage));
+      if (!request.exposed && !encrypted) {
+        throw new RelayHttpError(400, 'not_encrypted', 'the message is readable: send it as PGP/MIME, or set exposed: true once the user allowed a readable message');
+      }
+      if (request.exposed && encrypted) {
+        throw new RelayHttpError(400, 'exposed_mismatch', 'exposed: true, but the message is encrypted: set exposed: false');
+      }
+      if (request.exposed && outbound.encryptedOnly) {
+        throw new RelayHttpError(403, 'exposed_refused', 'this relay sends only encrypted mail to other services (--outbound-encrypted-only)');
+      }
+
+      const sentAt = deps.clock().toISOString();
+      let delivery;
+      try {
+        delivery = await deliverToSmarthost(outbound.smarthost, { from: account.address, to: recipients }, message);
+      } catch (error) {
+        message.fill(0);
+        if (!(error instanceof SmarthostError)) throw error;
+        outbound.log({ event: 'outbound_failed', kind: error.kind, recipients: recipients.length, error: error.message });
+        if (error.kind === 'refused') throw new RelayHttpError(502, 'smarthost_refused', `the smarthost refused the message: ${error.message}`);
+        throw new RelayHttpError(504, 'smarthost_unreachable', `the smarthost did not take the message: ${error.message}`);
+      }
+      message.fill(0);
+      const facts: SmtpOutboundFacts = {
+        route: 'smtp-outbound',
+        sentAt,
+        peer: { host: outbound.smarthost.host, ip: delivery.peerIp },
+        hops: [{ from: outbound.hostname, by: outbound.smarthost.host, tls: delivery.tls, verifiedByRelay: true }],
+        relayHeldPlaintext: request.exposed,
+        sentEncrypted: !request.exposed,
+      };
+      outbound.log({ event: 'outbound_sent', recipients: recipients.length, bytes: message.length, tls: delivery.tls?.version ?? null, exposed: request.exposed });
+      const body: OutboundResponse = { id: deps.randomId(), facts, smarthostResponse: delivery.response };
+      return c.json(body);
+    },
+  );
+}

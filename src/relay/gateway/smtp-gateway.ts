@@ -1,0 +1,265 @@
+// The inbound SMTP gateway (docs/gateway.md §3): accepts mail from outside servers
+// for enrolled addresses of --domain, verifies DKIM/SPF/DMARC with mailauth through
+// an injectable resolver, records the transport facts and stores the message sealed
+// to each recipient. Every refusal happens during the SMTP session.
+
+import type { TLSSocket } from 'node:tls';
+import { authenticate } from 'mailauth';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { parseAddress } from '../../api/address.js';
+import type { AuthFacts, SmtpHopFacts, SmtpInboundArrivalFacts } from '../../api/facts.js';
+import { findArrivedCiphertext, parseHeaderFields, receivedClaims, removeHeaderFields, splitHeaderAndBody } from '../../core/inbound-mime.js';
+import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
+import type { RelayStore } from '../store/relay-store.js';
+import type { DnsResolver } from './dns-records.js';
+import { sealToRecipient } from './seal.js';
+
+export interface SmtpGatewayOptions {
+  readonly store: RelayStore;
+  /** The mail domain, lower-case. */
+  readonly domain: string;
+  /** Greeting name, our Received lines, mailauth's authserv-id. */
+  readonly hostname: string;
+  /** STARTTLS material; null: no STARTTLS offered (loopback tests only). */
+  readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer } | null;
+  readonly maxMessageBytes: number;
+  readonly maxClients: number;
+  readonly maxRecipients: number;
+  readonly resolver: DnsResolver;
+  readonly clock: () => Date;
+  readonly randomId: () => string;
+  /** One line per SMTP transaction: peer, sizes, results; never content, subjects or addresses' mail. */
+  readonly log: (fields: Record<string, unknown>) => void;
+}
+
+type SmtpError = Error & { responseCode: number };
+
+function smtpError(responseCode: number, text: string): SmtpError {
+  return Object.assign(new Error(text), { responseCode });
+}
+
+const AUTH_RESULTS = new Set(['pass', 'fail', 'softfail', 'neutral', 'none', 'policy', 'temperror', 'permerror']);
+type AuthResultText = AuthFacts['spf']['result'];
+
+function authResult(text: string | undefined): AuthResultText {
+  return text !== undefined && AUTH_RESULTS.has(text) ? (text as AuthResultText) : 'permerror';
+}
+
+/** docs/gateway.md §3.3: mailauth's answer as AuthFacts. */
+export function authFactsFromMailauth(result: Awaited<ReturnType<typeof authenticate>>): AuthFacts {
+  const dkim = (result.dkim.results ?? [])
+    .filter((row) => row.signingDomain !== undefined && row.signingDomain !== '')
+    .map((row) => ({
+      domain: row.signingDomain as string,
+      // mailauth 4.9.5 says neutral for a body hash mismatch; RFC 6376 §6.1.3 makes it a permanent failure.
+      result: row.status.result === 'neutral' && row.status.comment === 'body hash did not verify' ? ('fail' as const) : authResult(row.status.result),
+    }));
+  const spf = result.spf ? { domain: result.spf.domain ?? '', result: authResult(result.spf.status.result) } : { domain: '', result: 'none' as const };
+  const dmarc = result.dmarc
+    ? { domain: result.dmarc.status.header?.from ?? result.dmarc.domain ?? '', result: authResult(result.dmarc.status.result) }
+    : { domain: '', result: 'permerror' as const };
+  return { dkim, spf, dmarc };
+}
+
+interface SessionFacts {
+  tls: { version: string | null; cipher: string | null } | null;
+}
+
+function summarySender(mailFrom: string, ehlo: string): string {
+  const envelope = parseAddress(mailFrom.toLowerCase());
+  if (envelope !== null) return envelope.address;
+  const postmaster = parseAddress(`postmaster@${ehlo.toLowerCase()}`);
+  return postmaster?.address ?? 'postmaster@invalid';
+}
+
+export interface SmtpGateway {
+  listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  close(): Promise<void>;
+}
+
+export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
+  const sessions = new Map<string, SessionFacts>();
+  const factsOf = (session: SMTPServerSession): SessionFacts => {
+    let facts = sessions.get(session.id);
+    if (facts === undefined) {
+      facts = { tls: null };
+      sessions.set(session.id, facts);
+    }
+    return facts;
+  };
+
+  async function accept(raw: Buffer, session: SMTPServerSession): Promise<void> {
+    const receivedAt = options.clock();
+    const ip = session.remoteAddress;
+    const ehlo = session.hostNameAppearsAs ?? '';
+    const mailFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+    const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase());
+    const tls = factsOf(session).tls;
+
+    const auth = authFactsFromMailauth(
+      await authenticate(raw, {
+        ip,
+        helo: ehlo,
+        sender: mailFrom,
+        mta: options.hostname,
+        resolver: options.resolver,
+        disableArc: true,
+        disableBimi: true,
+        trustReceived: false,
+      }),
+    );
+
+    // latin1: one character per byte, so the stored bytes are the received bytes.
+    const asText = raw.toString('latin1');
+    const ciphertext = findArrivedCiphertext(asText);
+    const arrivedEncrypted = ciphertext !== null && (await isEncryptedOpenPgpMessage(ciphertext.armoredMessage));
+    const claimed = receivedClaims(parseHeaderFields(splitHeaderAndBody(asText).headerText));
+    const ourHop: SmtpHopFacts = { from: `${ehlo} [${ip}]`, by: options.hostname, tls, verifiedByRelay: true };
+    const facts: SmtpInboundArrivalFacts = {
+      route: 'smtp-inbound',
+      receivedAt: receivedAt.toISOString(),
+      peer: { host: ehlo, ip },
+      hops: [...claimed, ourHop],
+      auth,
+      relayHeldPlaintext: !arrivedEncrypted,
+      arrivedEncrypted,
+    };
+
+    // RFC 8601 §5: Authentication-Results claiming our authserv-id are someone else's lie.
+    const ourId = options.hostname.toLowerCase();
+    const cleaned = removeHeaderFields(asText, (field) => {
+      if (field.name.toLowerCase() !== 'authentication-results') return false;
+      return field.value.split(/[;\s]/, 1)[0]?.toLowerCase() === ourId;
+    });
+    const received =
+      `Received: from ${ehlo} ([${ip}])\r\n\tby ${options.hostname} (caliop-relay) with ${tls === null ? 'ESMTP' : 'ESMTPS'}` +
+      `${tls === null ? '' : ` (${tls.version ?? 'TLS'} cipher ${tls.cipher ?? 'unknown'})`};\r\n\t${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
+    const stored = Buffer.from(received + cleaned, 'latin1');
+
+    const sender = summarySender(mailFrom, ehlo);
+    const sealed: { recipient: string; armoredMessage: string }[] = [];
+    try {
+      for (const recipient of recipients) {
+        const account = options.store.accountByAddress(recipient);
+        if (account === undefined) throw smtpError(450, '4.2.1 Mailbox temporarily unavailable');
+        // docs/gateway.md §3.6: the sender's ciphertext as is; a readable message sealed to the recipient.
+        const armoredMessage = arrivedEncrypted && ciphertext !== null ? ciphertext.armoredMessage : await sealToRecipient(stored, account.cert);
+        sealed.push({ recipient, armoredMessage });
+      }
+    } finally {
+      // The readable copy lives only in memory during DATA (docs/gateway.md §3.6).
+      stored.fill(0);
+      raw.fill(0);
+    }
+    options.store.storeMessages(
+      sealed.map(({ recipient, armoredMessage }) => ({
+        id: options.randomId(),
+        sender,
+        recipients: [recipient],
+        size: Buffer.byteLength(armoredMessage, 'utf8'),
+        facts,
+        armoredMessage,
+        entryIds: [options.randomId()],
+      })),
+    );
+    options.log({
+      event: 'smtp_accepted',
+      ip,
+      ehlo,
+      tls: tls?.version ?? null,
+      bytes: stored.length,
+      recipients: recipients.length,
+      arrivedEncrypted,
+      dkim: auth.dkim.map((row) => row.result),
+      spf: auth.spf.result,
+      dmarc: auth.dmarc.result,
+    });
+  }
+
+  const server = new SMTPServer({
+    name: options.hostname,
+    banner: 'caliop-relay',
+    secure: false,
+    ...(options.tls === null ? { disabledCommands: ['AUTH', 'STARTTLS'] } : { disabledCommands: ['AUTH'], key: options.tls.key, cert: options.tls.cert }),
+    authOptional: true,
+    disableReverseLookup: true,
+    size: options.maxMessageBytes,
+    maxClients: options.maxClients,
+    socketTimeout: 60_000,
+    logger: false,
+    onConnect(session, callback) {
+      factsOf(session);
+      callback();
+    },
+    onSecure(socket, session, callback) {
+      const tlsSocket = socket as TLSSocket;
+      factsOf(session).tls = { version: tlsSocket.getProtocol?.() ?? null, cipher: tlsSocket.getCipher?.()?.standardName ?? null };
+      callback();
+    },
+    onClose(session) {
+      sessions.delete(session.id);
+    },
+    onRcptTo(address, session, callback) {
+      const parsed = parseAddress(address.address.toLowerCase());
+      if (parsed === null || parsed.domain !== options.domain) {
+        callback(smtpError(550, '5.7.1 Relaying denied: not a local domain'));
+        return;
+      }
+      if (session.envelope.rcptTo.length >= options.maxRecipients) {
+        callback(smtpError(452, '4.5.3 Too many recipients'));
+        return;
+      }
+      if (options.store.accountByAddress(parsed.address) === undefined) {
+        callback(smtpError(550, '5.1.1 No such user here'));
+        return;
+      }
+      callback();
+    },
+    onData(stream: SMTPServerDataStream, session, callback) {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      stream.on('data', (chunk: Buffer) => {
+        length += chunk.length;
+        if (length <= options.maxMessageBytes) chunks.push(chunk);
+      });
+      stream.on('end', () => {
+        if (stream.sizeExceeded || length > options.maxMessageBytes) {
+          for (const chunk of chunks) chunk.fill(0);
+          options.log({ event: 'smtp_refused', reason: 'too_large', ip: session.remoteAddress, bytes: length });
+          callback(smtpError(552, `5.3.4 Message too big: this relay accepts at most ${options.maxMessageBytes} bytes`));
+          return;
+        }
+        const raw = Buffer.concat(chunks);
+        for (const chunk of chunks) chunk.fill(0);
+        accept(raw, session).then(
+          () => callback(null, '2.0.0 Ok: sealed and stored'),
+          (error: unknown) => {
+            options.log({ event: 'smtp_error', ip: session.remoteAddress, error: error instanceof Error ? error.message : String(error) });
+            callback(error instanceof Error && 'responseCode' in error ? error : smtpError(451, '4.3.0 Temporary failure, try again later'));
+          },
+        );
+      });
+    },
+  });
+  server.on('error', (error: Error) => options.log({ event: 'smtp_server_error', error: error.message }));
+
+  return {
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.server.once('error', reject);
+        server.listen(port, host, () => {
+          server.server.off('error', reject);
+          const address = server.server.address();
+          if (address === null || typeof address === 'string') {
+            reject(new Error('SMTP server has no address'));
+            return;
+          }
+          resolve({ host: address.address, port: address.port });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
