@@ -1,0 +1,37 @@
+// Writes the public certificate and the revocation certificate as files on the
+// stick, for the UI (the CLI prints them to stdout: `caliop key export`). Neither
+// holds a secret; the revocation certificate must still be kept out of others' hands
+// (whoever has it can revoke the key). Files are written whole or not at all.
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CaliopError } from '../errors.js';
+import type { StickSession } from './stick-session.js';
+
+export const EXPORT_FOLDER = 'exports';
+
+export interface ExportedKeyFiles {
+  readonly certPath: string;
+  readonly revocationPath: string;
+}
+
+function writeWhole(path: string, text: string): void {
+  const partial = `${path}.partial`;
+  writeFileSync(partial, text, { mode: 0o600 });
+  renameSync(partial, path);
+}
+
+export async function exportKeyFilesToStick(session: StickSession): Promise<ExportedKeyFiles> {
+  const identity = await session.identity();
+  const folder = join(session.stick.root, EXPORT_FOLDER);
+  const base = identity.fingerprint.slice(-16);
+  const certPath = join(folder, `${base}.cert.asc`);
+  const revocationPath = join(folder, `${base}.revocation.asc`);
+  try {
+    mkdirSync(folder, { recursive: true });
+    writeWhole(certPath, identity.armoredCert);
+    writeWhole(revocationPath, identity.revocationCertificate);
+  } catch (error) {
+    throw new CaliopError('stick_write_failed', `could not write the key files in ${folder}: ${(error as Error).message}`, { cause: error });
+  }
+  return { certPath, revocationPath };
+}

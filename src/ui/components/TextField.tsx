@@ -1,0 +1,43 @@
+// One line of text typed by the user; masked for passphrases (nothing of it is
+// drawn, only one dot per character). Enter submits; Esc is left to the screen.
+import { Box, Text, useInput } from 'ink';
+
+export interface TextFieldProps {
+  readonly label: string;
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+  readonly onSubmit?: (value: string) => void;
+  readonly mask?: boolean;
+  readonly focus?: boolean;
+  /** Enter adds a new line instead of submitting (the message body). */
+  readonly multiline?: boolean;
+}
+
+export function TextField({ label, value, onChange, onSubmit, mask = false, focus = true, multiline = false }: TextFieldProps) {
+  useInput(
+    (input, key) => {
+      if (key.return) {
+        if (multiline) onChange(`${value}\n`);
+        else onSubmit?.(value);
+        return;
+      }
+      if (key.backspace || key.delete) {
+        onChange(value.slice(0, -1));
+        return;
+      }
+      if (key.ctrl || key.meta || key.escape || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow) return;
+      if (input) onChange(value + input.replace(/\r\n?/g, multiline ? '\n' : '').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, ''));
+    },
+    { isActive: focus },
+  );
+  const shown = mask ? '•'.repeat([...value].length) : value;
+  return (
+    <Box flexDirection={multiline ? 'column' : 'row'}>
+      <Text bold={focus}>{label}: </Text>
+      <Text>
+        {shown}
+        {focus ? <Text inverse> </Text> : null}
+      </Text>
+    </Box>
+  );
+}

@@ -1,0 +1,15 @@
+// Runs the interface by itself until src/cli/main.ts calls runInteractive:
+// node build/src/ui/dev-entry.js [--stick DIR] [--language en|fr]
+import { existsSync } from 'node:fs';
+import { stickAt } from '../edges/stick-locator.js';
+import { runInteractive } from './main.js';
+
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+const folder = option('--stick');
+const language = option('--language');
+const stick = folder !== undefined && existsSync(folder) ? stickAt(folder, '--stick') : null;
+process.exitCode = await runInteractive({ stick, ...(language === 'en' || language === 'fr' ? { language } : {}) });

@@ -1,0 +1,35 @@
+// Starts the full-screen interface on the terminal. The whole UI lives in the
+// alternate screen buffer, so nothing it showed (recovery words, messages) stays
+// in the scrollback once it exits.
+import { render } from 'ink';
+import type { Stick } from '../edges/stick-locator.js';
+import { App } from './App.js';
+import type { UiLanguage } from './i18n/index.js';
+
+const ENTER_ALTERNATE_SCREEN = '\x1b[?1049h\x1b[H';
+const LEAVE_ALTERNATE_SCREEN = '\x1b[?1049l';
+
+export async function runInteractive(options: { stick: Stick | null; language?: UiLanguage }): Promise<number> {
+  const stdout = process.stdout;
+  stdout.write(ENTER_ALTERNATE_SCREEN);
+  let exitCode = 0;
+  try {
+    const instance = render(
+      <App
+        stick={options.stick}
+        {...(options.language ? { language: options.language } : {})}
+        onExit={(code) => {
+          exitCode = code;
+          instance.unmount();
+        }}
+      />,
+      { exitOnCtrlC: true },
+    );
+    await instance.waitUntilExit();
+    instance.cleanup();
+  } finally {
+    stdout.write('\x1b[2J');
+    stdout.write(LEAVE_ALTERNATE_SCREEN);
+  }
+  return exitCode;
+}

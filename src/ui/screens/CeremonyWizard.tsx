@@ -1,0 +1,304 @@
+// The first run: the offline key ceremony as a wizard (docs/ceremony.md §8). The
+// steps themselves are runCeremony's; this screen is its CeremonyDialog.
+import { existsSync } from 'node:fs';
+import { Box, Text, useInput } from 'ink';
+import { useRef, useState } from 'react';
+import type { NetworkVerdict } from '../../core/network-state.js';
+import { generatePassphrase } from '../../core/passphrase-generator.js';
+import type { PassphraseAssessment } from '../../core/passphrase-strength.js';
+import { probeNetwork } from '../../edges/network-probe.js';
+import { randomBytes } from '../../edges/random.js';
+import { stickAt, type Stick } from '../../edges/stick-locator.js';
+import { CaliopError } from '../../errors.js';
+import { runCeremony, type CeremonyDialog, type CeremonyStep } from '../../service/ceremony.js';
+import type { StickSession } from '../../service/stick-session.js';
+import { ErrorNotice } from '../components/ErrorNotice.js';
+import { Progress } from '../components/Progress.js';
+import { Screen } from '../components/Screen.js';
+import { TextField } from '../components/TextField.js';
+import type { MessageKey } from '../i18n/index.js';
+import { isNo, isYes } from '../keys.js';
+import { useText } from '../use-text.js';
+import { BackupWordsForm } from './BackupWordsForm.js';
+import { EnrolForm } from './EnrolForm.js';
+import { PassphraseForm } from './PassphraseForm.js';
+import { SharesFlow } from './SharesFlow.js';
+
+export const STEP_KEYS: Readonly<Record<CeremonyStep, MessageKey>> = {
+  'network-check': 'stepNetworkCheck',
+  'passphrase-check': 'stepPassphraseCheck',
+  seed: 'stepSeed',
+  derivation: 'stepDerivation',
+  'backup-check': 'stepBackupCheck',
+  calibration: 'stepCalibration',
+  sealing: 'stepSealing',
+  done: 'stepDone',
+};
+
+type Phase =
+  | { kind: 'where' }
+  | { kind: 'welcome' }
+  | { kind: 'name' }
+  | { kind: 'email' }
+  | { kind: 'pass-choice' }
+  | { kind: 'pass-type' }
+  | { kind: 'pass-generated'; passphrase: string }
+  | { kind: 'running'; step: CeremonyStep }
+  | { kind: 'weak'; assessment: PassphraseAssessment }
+  | { kind: 'recovery'; sheet: string }
+  | { kind: 'check'; positions: readonly number[] }
+  | { kind: 'failed'; error: unknown }
+  | { kind: 'shares' }
+  | { kind: 'enrol' }
+  | { kind: 'done'; enrolled: string | null };
+
+export interface CeremonyWizardProps {
+  readonly stick: Stick | null;
+  readonly onDone: (session: StickSession) => void;
+  readonly onQuit: () => void;
+  /** The network verdict; default: probed on this machine. */
+  readonly network?: () => NetworkVerdict;
+}
+
+export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = probeNetwork }: CeremonyWizardProps) {
+  const { t, language } = useText();
+  const [stick, setStick] = useState<Stick | null>(givenStick);
+  const [phase, setPhase] = useState<Phase>(givenStick ? { kind: 'welcome' } : { kind: 'where' });
+  const [verdict, setVerdict] = useState<NetworkVerdict>(() => network());
+  const [allowOnline, setAllowOnline] = useState(false);
+  const [folder, setFolder] = useState('');
+  const [name, setName] = useState('');
+  const [email, setEmail] = useState('');
+  const [emptyField, setEmptyField] = useState(false);
+  const [where, setWhere] = useState<unknown>(null);
+  const resolver = useRef<((value: never) => void) | null>(null);
+  const session = useRef<StickSession | null>(null);
+  const fingerprint = useRef('');
+
+  /** The dialog's questions wait on the screen the user answers. */
+  function ask<T>(next: Phase): Promise<T> {
+    return new Promise<T>((resolve) => {
+      resolver.current = resolve as (value: never) => void;
+      setPhase(next);
+    });
+  }
+  function answer<T>(value: T, next: Phase): void {
+    const resolve = resolver.current as ((value: T) => void) | null;
+    resolver.current = null;
+    setPhase(next);
+    resolve?.(value);
+  }
+
+  const dialog: CeremonyDialog = {
+    progress: (step) => setPhase({ kind: 'running', step }),
+    showRecovery: ({ sheet }) => ask<void>({ kind: 'recovery', sheet }),
+    askBackupWords: (positions) => ask<string[]>({ kind: 'check', positions }),
+    confirmWeakPassphrase: (assessment) => ask<boolean>({ kind: 'weak', assessment }),
+  };
+
+  const start = (passphrase: string) => {
+    setPhase({ kind: 'running', step: 'network-check' });
+    runCeremony({
+      stick: stick!,
+      name: name.trim(),
+      email: email.trim(),
+      passphrase,
+      allowOnline,
+      network: verdict,
+      now: new Date(),
+      random: randomBytes,
+      dialog,
+      language,
+    }).then(
+      (result) => {
+        session.current = result.session;
+        fingerprint.current = result.fingerprint;
+        setPhase({ kind: 'shares' });
+      },
+      (error: unknown) => setPhase({ kind: 'failed', error }),
+    );
+  };
+
+  useInput((input, key) => {
+    switch (phase.kind) {
+      case 'welcome':
+        if (key.escape) onQuit();
+        else if (verdict.online && /^r$/i.test(input)) setVerdict(network());
+        else if (verdict.online && /^o$/i.test(input)) {
+          setAllowOnline(true);
+          setPhase({ kind: 'name' });
+        } else if (!verdict.online && key.return) setPhase({ kind: 'name' });
+        return;
+      case 'pass-choice':
+        if (/^t$/i.test(input)) setPhase({ kind: 'pass-type' });
+        else if (/^g$/i.test(input)) setPhase({ kind: 'pass-generated', passphrase: generatePassphrase(randomBytes(64), 7, language) });
+        else if (key.escape) setPhase({ kind: 'email' });
+        return;
+      case 'pass-generated':
+        if (key.return) start(phase.passphrase);
+        else if (isNo(input)) setPhase({ kind: 'pass-generated', passphrase: generatePassphrase(randomBytes(64), 7, language) });
+        else if (key.escape) setPhase({ kind: 'pass-choice' });
+        return;
+      case 'pass-type':
+        if (key.escape) setPhase({ kind: 'pass-choice' });
+        return;
+      case 'weak':
+        if (isYes(input)) answer(true, { kind: 'running', step: 'passphrase-check' });
+        else if (isNo(input)) answer(false, { kind: 'running', step: 'passphrase-check' });
+        return;
+      case 'recovery':
+        // The sheet leaves the screen (and the memory of this component) at once.
+        if (key.return) answer(undefined, { kind: 'running', step: 'backup-check' });
+        return;
+      case 'failed':
+        if (key.return) setPhase({ kind: 'pass-choice' });
+        else if (key.escape) onQuit();
+        return;
+      case 'done':
+        if (key.return && session.current) onDone(session.current);
+        return;
+      default:
+        if (key.escape && (phase.kind === 'name' || phase.kind === 'email' || phase.kind === 'where')) {
+          setPhase(phase.kind === 'email' ? { kind: 'name' } : phase.kind === 'name' ? { kind: 'welcome' } : phase);
+          if (phase.kind === 'where') onQuit();
+        }
+    }
+  });
+
+  const submitText = (value: string, next: Phase) => {
+    if (value.trim() === '') {
+      setEmptyField(true);
+      return;
+    }
+    setEmptyField(false);
+    setPhase(next);
+  };
+
+  switch (phase.kind) {
+    case 'where':
+      return (
+        <Screen title={t('stickWhereTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
+          <Text>{t('stickWhereExplain')}</Text>
+          <TextField
+            label={t('stickWhereLabel')}
+            value={folder}
+            onChange={setFolder}
+            onSubmit={(value) => {
+              if (!existsSync(value.trim())) {
+                setWhere(new CaliopError('stick_not_found', `the folder ${value.trim()} does not exist`));
+                return;
+              }
+              setWhere(null);
+              setStick(stickAt(value.trim(), '--stick'));
+              setPhase({ kind: 'welcome' });
+            }}
+          />
+          {where ? <ErrorNotice error={where} /> : null}
+        </Screen>
+      );
+    case 'welcome':
+      return (
+        <Screen title={t('welcomeTitle')} keys={verdict.online ? t('welcomeOnlineKeys') : t('welcomeKeys')}>
+          <Text>{t('welcomeExplain1')}</Text>
+          <Text>{t('welcomeExplain2')}</Text>
+          <Text>{t('welcomeExplain3')}</Text>
+          <Box marginTop={1} flexDirection="column">
+            {verdict.online ? (
+              <>
+                <Text color="yellow">⚠ {t('welcomeOnline', { evidence: verdict.evidence.join('; ') })}</Text>
+                <Text>{t('welcomeOnlineAdvice')}</Text>
+              </>
+            ) : (
+              <Text color="green">✓ {t('welcomeOffline')}</Text>
+            )}
+          </Box>
+        </Screen>
+      );
+    case 'name':
+      return (
+        <Screen title={t('nameTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
+          <Text>{t('nameExplain')}</Text>
+          <TextField label={t('nameLabel')} value={name} onChange={setName} onSubmit={(value) => submitText(value, { kind: 'email' })} />
+          {emptyField ? <Text color="red">{t('fieldEmpty')}</Text> : null}
+        </Screen>
+      );
+    case 'email':
+      return (
+        <Screen title={t('emailTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
+          <Text>{t('emailExplain')}</Text>
+          <TextField label={t('emailLabel')} value={email} onChange={setEmail} onSubmit={(value) => submitText(value, { kind: 'pass-choice' })} />
+          {emptyField ? <Text color="red">{t('fieldEmpty')}</Text> : null}
+        </Screen>
+      );
+    case 'pass-choice':
+      return (
+        <Screen title={t('passChoiceTitle')} keys={t('keysBack')}>
+          <Text>{t('passChoiceExplain')}</Text>
+          <Box marginTop={1} flexDirection="column">
+            <Text>{t('passChoiceGenerate')}</Text>
+            <Text>{t('passChoiceOwn')}</Text>
+          </Box>
+        </Screen>
+      );
+    case 'pass-type':
+      return (
+        <Screen title={t('passChoiceTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
+          <PassphraseForm userInputs={[name, email]} onDone={start} />
+        </Screen>
+      );
+    case 'pass-generated':
+      return (
+        <Screen title={t('passGeneratedTitle')} keys={t('passGeneratedKeys')}>
+          <Text>{t('passGeneratedExplain')}</Text>
+          <Box marginTop={1} borderStyle="single" paddingX={1}>
+            <Text bold>{phase.passphrase}</Text>
+          </Box>
+        </Screen>
+      );
+    case 'running':
+      return (
+        <Screen title={t('welcomeTitle')} keys={t('working')}>
+          <Progress label={t(STEP_KEYS[phase.step])} />
+        </Screen>
+      );
+    case 'weak':
+      return (
+        <Screen title={t('weakTitle')} keys={t('weakKeys')}>
+          <Text>{t('weakExplain')}</Text>
+          {phase.assessment.warning ? <Text color="red">{phase.assessment.warning[language]}</Text> : null}
+          {phase.assessment.suggestions[language].map((suggestion) => (
+            <Text key={suggestion}>- {suggestion}</Text>
+          ))}
+        </Screen>
+      );
+    case 'recovery':
+      return (
+        <Screen title={t('recoveryTitle')} keys={t('recoveryKeys')}>
+          <Text>{t('recoveryExplain')}</Text>
+          <Text color="yellow">{t('recoveryWarning')}</Text>
+          <Box marginTop={1}>
+            <Text>{phase.sheet.split('\n').filter((line) => !line.startsWith('#') && line.trim() !== '').join('\n')}</Text>
+          </Box>
+        </Screen>
+      );
+    case 'check':
+      return <BackupWordsForm positions={phase.positions} onDone={(answers) => answer(answers, { kind: 'running', step: 'backup-check' })} />;
+    case 'failed':
+      return (
+        <Screen title={t('errorTitle')} keys={t('errorKeys')}>
+          <ErrorNotice error={phase.error} />
+        </Screen>
+      );
+    case 'shares':
+      return <SharesFlow session={session.current!} askFirst onDone={() => setPhase({ kind: 'enrol' })} />;
+    case 'enrol':
+      return <EnrolForm session={session.current!} onDone={(enrolled) => setPhase({ kind: 'done', enrolled: enrolled?.address ?? null })} />;
+    case 'done':
+      return (
+        <Screen title={t('doneTitle')} keys={t('doneKeys')}>
+          <Text>{t('doneFingerprint', { fingerprint: fingerprint.current })}</Text>
+          <Text>{phase.enrolled ? t('enrolDone', { address: phase.enrolled }) : t('enrolSkipped')}</Text>
+        </Screen>
+      );
+  }
+}

@@ -1,0 +1,149 @@
+// Compose: recipients with the live per-recipient exposure (docs/exposure.md §2.3),
+// an explicit confirmation before anything leaves Caliop readable, the outbox when
+// the relay cannot be reached.
+import { Box, Text, useInput } from 'ink';
+import { useRef, useState } from 'react';
+import { reasonLine } from '../../core/exposure-text.js';
+import { randomBytes } from '../../edges/random.js';
+import { sendMessage } from '../../service/mail.js';
+import { assessRecipients, exposedRecipients, type SendAssessment } from '../../service/send-preview.js';
+import type { StickSession } from '../../service/stick-session.js';
+import { ErrorNotice } from '../components/ErrorNotice.js';
+import { ExposureLabel } from '../components/ExposureLabel.js';
+import { Progress } from '../components/Progress.js';
+import { Screen } from '../components/Screen.js';
+import { TextField } from '../components/TextField.js';
+import { isNo, isYes } from '../keys.js';
+import { useText } from '../use-text.js';
+
+const FIELDS = ['to', 'subject', 'body'] as const;
+
+function addressesOf(text: string): string[] {
+  return text
+    .split(/[,;\s]+/)
+    .map((address) => address.trim())
+    .filter((address) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address));
+}
+
+export function ComposeScreen({ session, onDone }: { session: StickSession; onDone: () => void }) {
+  const { t, language } = useText();
+  const [values, setValues] = useState({ to: '', subject: '', body: '' });
+  const [focus, setFocus] = useState<(typeof FIELDS)[number]>('to');
+  const [phase, setPhase] = useState<{ kind: 'editing' } | { kind: 'confirm'; exposed: string[] } | { kind: 'sending' } | { kind: 'sent'; queued: boolean }>({ kind: 'editing' });
+  const [error, setError] = useState<unknown>(null);
+  const confirmation = useRef<((send: boolean) => void) | null>(null);
+
+  const addresses = addressesOf(values.to);
+  let preview: SendAssessment | null = null;
+  try {
+    preview = addresses.length > 0 ? assessRecipients(session, addresses) : null;
+  } catch {
+    preview = null;
+  }
+
+  const send = () => {
+    setError(null);
+    setPhase({ kind: 'sending' });
+    sendMessage(session, {
+      to: addresses,
+      subject: values.subject,
+      body: values.body,
+      now: new Date(),
+      random: randomBytes,
+      beforeSend: (assessment) => {
+        const exposed = exposedRecipients(assessment);
+        if (exposed.length === 0) return true;
+        return new Promise<boolean>((resolve) => {
+          confirmation.current = resolve;
+          setPhase({ kind: 'confirm', exposed });
+        });
+      },
+    }).then(
+      (report) => setPhase({ kind: 'sent', queued: report.queued }),
+      (failure: unknown) => {
+        setError(failure);
+        setPhase({ kind: 'editing' });
+      },
+    );
+  };
+
+  useInput((input, key) => {
+    if (phase.kind === 'confirm') {
+      const resolve = confirmation.current;
+      if (isYes(input)) {
+        confirmation.current = null;
+        setPhase({ kind: 'sending' });
+        resolve?.(true);
+      } else if (isNo(input) || key.escape) {
+        confirmation.current = null;
+        resolve?.(false);
+      }
+      return;
+    }
+    if (phase.kind === 'sent') {
+      if (key.return || key.escape) onDone();
+      return;
+    }
+    if (phase.kind !== 'editing') return;
+    if (key.escape) onDone();
+    else if (key.tab) setFocus((current) => FIELDS[(FIELDS.indexOf(current) + (key.shift ? FIELDS.length - 1 : 1)) % FIELDS.length]!);
+    else if (key.ctrl && input === 's' && addresses.length > 0) send();
+  });
+
+  if (phase.kind === 'confirm') {
+    return (
+      <Screen title={t('composeConfirmTitle')} keys={t('composeConfirmKeys')}>
+        <Text color="red">⚠ {t('composeConfirmExplain', { addresses: phase.exposed.join(', ') })}</Text>
+      </Screen>
+    );
+  }
+  if (phase.kind === 'sent') {
+    return (
+      <Screen title={t('composeTitle')} keys={t('keysContinue')}>
+        <Text color={phase.queued ? 'yellow' : 'green'}>{phase.queued ? t('composeQueued') : `✓ ${t('composeSent')}`}</Text>
+      </Screen>
+    );
+  }
+  const field = (name: (typeof FIELDS)[number], label: string) => (
+    <TextField
+      label={label}
+      value={values[name]}
+      focus={phase.kind === 'editing' && focus === name}
+      multiline={name === 'body'}
+      onChange={(value) => setValues((current) => ({ ...current, [name]: value }))}
+      onSubmit={() => setFocus(FIELDS[FIELDS.indexOf(name) + 1] ?? 'body')}
+    />
+  );
+  return (
+    <Screen title={t('composeTitle')} keys={t('composeKeys')}>
+      {field('to', t('composeTo'))}
+      {preview ? (
+        <Box flexDirection="column" marginLeft={2}>
+          {preview.perRecipient.map(({ address, assessment }) => (
+            <Box key={address} flexDirection="column">
+              <Text>
+                {address}: <ExposureLabel assessment={assessment} />
+              </Text>
+              {assessment.reasons
+                .filter((reason) => reason.decisive)
+                .map((reason) => (
+                  <Text key={reason.code} dimColor>
+                    {'    '}
+                    {reasonLine(reason, language)}
+                  </Text>
+                ))}
+            </Box>
+          ))}
+          <Text>
+            {t('composeOverall', { label: '' })}
+            <ExposureLabel assessment={preview.message} />
+          </Text>
+        </Box>
+      ) : null}
+      {field('subject', t('composeSubject'))}
+      {field('body', t('composeBody'))}
+      {phase.kind === 'sending' ? <Progress label={t('composeSending')} /> : null}
+      {error ? <ErrorNotice error={error} /> : null}
+    </Screen>
+  );
+}

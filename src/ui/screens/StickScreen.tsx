@@ -1,0 +1,161 @@
+// The stick and the keys: key details, export of the cert and revocation
+// certificate to files on the stick, passphrase change, shares, backup check and
+// the stick's integrity check (verifyStick against its signed MANIFEST).
+import { Box, Text, useInput } from 'ink';
+import { useEffect, useState } from 'react';
+import { randomBytes } from '../../edges/random.js';
+import { readStickConfig } from '../../edges/stick-config.js';
+import { CaliopError } from '../../errors.js';
+import { exportKeyFilesToStick } from '../../service/key-files.js';
+import { changePassphrase, describeKey, type KeyDescription } from '../../service/keys.js';
+import { formatFingerprint } from '../../service/pgp.js';
+import { backupCheckPositions, recordBackupCheck } from '../../service/recovery.js';
+import type { StickSession } from '../../service/stick-session.js';
+import { verifyStick } from '../../service/stick-verify.js';
+import { ErrorNotice } from '../components/ErrorNotice.js';
+import { Progress } from '../components/Progress.js';
+import { Screen } from '../components/Screen.js';
+import { isNo, isYes } from '../keys.js';
+import { useText } from '../use-text.js';
+import { BackupWordsForm } from './BackupWordsForm.js';
+import { PassphraseForm } from './PassphraseForm.js';
+import { SharesFlow } from './SharesFlow.js';
+
+type Mode =
+  | { kind: 'details' }
+  | { kind: 'busy'; label: string }
+  | { kind: 'passphrase' }
+  | { kind: 'weak'; passphrase: string }
+  | { kind: 'shares' }
+  | { kind: 'check'; positions: number[] };
+
+export function StickScreen({ session, onBack }: { session: StickSession; onBack: () => void }) {
+  const { t } = useText();
+  const [description, setDescription] = useState<KeyDescription | null>(null);
+  const [mode, setMode] = useState<Mode>({ kind: 'details' });
+  const [notice, setNotice] = useState<{ text: string; bad?: boolean } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+
+  const reload = () => {
+    describeKey(session).then(setDescription, setError);
+  };
+  useEffect(reload, [session]);
+
+  const run = <T,>(label: string, work: () => Promise<T>, done: (value: T) => { text: string; bad?: boolean }) => {
+    setError(null);
+    setNotice(null);
+    setMode({ kind: 'busy', label });
+    work().then(
+      (value) => {
+        setNotice(done(value));
+        setMode({ kind: 'details' });
+        reload();
+      },
+      (failure: unknown) => {
+        setError(failure);
+        setMode({ kind: 'details' });
+      },
+    );
+  };
+
+  const changeTo = (passphrase: string, acceptWeak: boolean) =>
+    run(t('passChangeWorking'), () => changePassphrase(session, passphrase, { acceptWeak }), () => ({ text: t('passChangeDone') }));
+
+  useInput(
+    (input, key) => {
+      if (mode.kind === 'weak') {
+        if (isYes(input)) changeTo(mode.passphrase, true);
+        else if (isNo(input) || key.escape) setMode({ kind: 'passphrase' });
+        return;
+      }
+      if (mode.kind === 'passphrase') {
+        if (key.escape) setMode({ kind: 'details' });
+        return;
+      }
+      if (mode.kind !== 'details') return;
+      if (key.escape) onBack();
+      else if (/^e$/i.test(input)) run(t('working'), () => exportKeyFilesToStick(session), (files) => ({ text: t('stickExported', { cert: files.certPath, revocation: files.revocationPath }) }));
+      else if (/^p$/i.test(input)) setMode({ kind: 'passphrase' });
+      else if (/^b$/i.test(input)) setMode({ kind: 'shares' });
+      else if (/^w$/i.test(input)) setMode({ kind: 'check', positions: backupCheckPositions(randomBytes) });
+      else if (/^v$/i.test(input)) {
+        run(
+          t('working'),
+          async () => {
+            const releaseCert = readStickConfig(session.stick).releaseCert;
+            if (!releaseCert) throw new CaliopError('manifest_invalid', t('stickNoReleaseCert'), { hint: ERROR_HINT_NO_CERT });
+            return verifyStick(session.stick.root, releaseCert);
+          },
+          (verdict) =>
+            verdict.ok
+              ? { text: `✓ ${t('stickVerifyOk')}` }
+              : !verdict.signatureValid
+                ? { text: `✗ ${t('stickVerifySignatureBad')}`, bad: true }
+                : { text: `✗ ${t('stickVerifyBad', { count: verdict.differs.length + verdict.missing.length + verdict.extra.length })}\n${[...verdict.differs, ...verdict.missing, ...verdict.extra].slice(0, 5).join('\n')}`, bad: true },
+        );
+      }
+    },
+  );
+
+  if (mode.kind === 'shares') return <SharesFlow session={session} askFirst={false} onDone={() => setMode({ kind: 'details' })} />;
+  if (mode.kind === 'check') {
+    return (
+      <BackupWordsForm
+        positions={mode.positions}
+        onDone={(answers) => run(t('stepBackupCheck'), () => recordBackupCheck(session, mode.positions, answers), () => ({ text: t('backupCheckDone') }))}
+      />
+    );
+  }
+  if (mode.kind === 'passphrase' || mode.kind === 'weak') {
+    return (
+      <Screen title={t('passChangeTitle')} keys={mode.kind === 'weak' ? t('weakKeys') : `${t('keysContinue')} · ${t('keysBack')}`}>
+        {mode.kind === 'weak' ? (
+          <Text color="red">{t('weakTitle')}</Text>
+        ) : (
+          <PassphraseForm
+            userInputs={[session.contents.identity.name, session.contents.identity.email]}
+            onDone={(passphrase) => {
+              import('../../core/passphrase-strength.js')
+                .then(({ assessPassphrase }) => assessPassphrase(passphrase, [session.contents.identity.name, session.contents.identity.email]))
+                .then((assessment) => (assessment.weak ? setMode({ kind: 'weak', passphrase }) : changeTo(passphrase, false)), setError);
+            }}
+          />
+        )}
+      </Screen>
+    );
+  }
+  const d = description;
+  return (
+    <Screen title={t('stickTitle')} keys={t('stickKeys')} status={session.stick.root}>
+      {d ? (
+        <Box flexDirection="column">
+          <Text>
+            {t('stickName')}: {d.name}
+          </Text>
+          <Text>
+            {t('stickAddress')}: {d.email}
+          </Text>
+          <Text>
+            {t('stickFingerprint')}: {formatFingerprint(d.fingerprint)}
+          </Text>
+          <Text>
+            {t('stickCreated')}: {d.createdAt.slice(0, 10)}
+          </Text>
+          <Text color={d.ceremony.offline ? 'green' : 'yellow'}>{d.ceremony.offline ? `✓ ${t('stickCeremonyOffline')}` : `⚠ ${t('stickCeremonyOnline')}`}</Text>
+          <Text color={d.ceremony.backupChecked ? 'green' : 'yellow'}>{d.ceremony.backupChecked ? `✓ ${t('stickBackupChecked')}` : `⚠ ${t('stickBackupNotChecked')}`}</Text>
+          <Text>
+            {t('stickRelay')}: {d.relay ? `${d.relay.url}${d.relay.address ? ` (${d.relay.address})` : ''}` : t('stickNoRelay')}
+          </Text>
+          <Text dimColor>
+            Argon2id {d.kdf.memoryKiB / 1024} MiB, {d.kdf.passes}×, {d.kdf.parallelism}
+          </Text>
+        </Box>
+      ) : null}
+      {mode.kind === 'busy' ? <Progress label={mode.label} /> : null}
+      {notice ? <Text color={notice.bad ? 'red' : 'green'}>{notice.text}</Text> : null}
+      {error ? <ErrorNotice error={error} /> : null}
+    </Screen>
+  );
+}
+
+const ERROR_HINT_NO_CERT = 'ask your Caliop volunteer for the release certificate, and check the stick with "caliop stick verify --release-cert FILE"';
