@@ -184,10 +184,9 @@ function stripComments(text: string): { bare: string; comments: string } {
 }
 
 function tlsVersionFromComment(comments: string): string | null {
-  const using = /\busing\s+(TLSv?1(?:\.[0-3])?|SSLv3)\b/i.exec(comments);
-  if (using) return normaliseTlsVersion(using[1] as string);
-  const version = /\bversion=(TLS1_[0-3]|TLSv?1(?:\.[0-3])?)\b/i.exec(comments);
-  return version ? normaliseTlsVersion(version[1] as string) : null;
+  // `using TLSv1.3 with cipher` (Postfix), `version=TLS1_2` (Microsoft), `version=TLSv1.3` (Sendmail), `(TLS1.3)` (Exim).
+  const match = /(?:^|[\s=(])(TLSv?1(?:[._][0-3])?)(?=[\s,;)]|$)/i.exec(comments);
+  return match ? normaliseTlsVersion(match[1] as string) : null;
 }
 
 function normaliseTlsVersion(text: string): string {
@@ -196,8 +195,8 @@ function normaliseTlsVersion(text: string): string {
   return match[1] === undefined ? 'TLSv1' : `TLSv1.${match[1]}`;
 }
 
-function cipherFromComment(comments: string): string | null {
-  const match = /\bcipher[= ]\s*([A-Za-z0-9_-]+)/i.exec(comments);
+function cipherFromComment(comments: string, bare: string): string | null {
+  const match = /\bcipher[= ]\s*([A-Za-z0-9_-]+)/i.exec(comments) ?? /(?:^|\s)tls\s+([A-Z0-9_-]{8,})/.exec(bare);
   return match ? (match[1] as string) : null;
 }
 
@@ -212,7 +211,7 @@ export function readReceivedClaim(value: string): SmtpHopFacts | null {
   const version = tlsVersionFromComment(comments);
   let tls: TlsFacts | null = null;
   if (version !== null || (protocol !== undefined && TLS_PROTOCOLS.has(protocol))) {
-    tls = { version, cipher: cipherFromComment(comments) };
+    tls = { version, cipher: cipherFromComment(comments, bare) };
   }
   return { from, by, tls, verifiedByRelay: false };
 }

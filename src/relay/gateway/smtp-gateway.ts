@@ -133,7 +133,7 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     });
     const received =
       `Received: from ${ehlo} ([${ip}])\r\n\tby ${options.hostname} (caliop-relay) with ${tls === null ? 'ESMTP' : 'ESMTPS'}` +
-      `${tls === null ? '' : ` (${tls.version ?? 'TLS'} cipher ${tls.cipher ?? 'unknown'})`};\r\n\t${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
+      `${tls === null ? '' : ` (using ${tls.version ?? 'TLS'} with cipher ${tls.cipher ?? 'unknown'})`};\r\n\t${receivedAt.toUTCString().replace('GMT', '+0000')}\r\n`;
     const stored = Buffer.from(received + cleaned, 'latin1');
 
     const sender = summarySender(mailFrom, ehlo);
