@@ -1,4 +1,4 @@
-// docs/api.md §8.6 and docs/gateway.md §4.2: POST /v1/outbound, a stick's message
+// docs/api.md §8.7 and docs/gateway.md §4.2: POST /v1/outbound, a stick's message
 // to outside addresses, handed by the relay to its smarthost.
 
 import { z } from 'zod';
