@@ -1,0 +1,57 @@
+// docs/gateway.md §3.1, §4.3: the gateway's flags of caliop-relay.
+
+import { describe, expect, it } from 'vitest';
+import { parseRelayOptions, RelayUsageError, type RelayOptions } from '../../src/relay/options.js';
+
+const BASE = ['--data', '/d', '--listen', '127.0.0.1:0', '--domain', 'example.test', '--dev-tls'];
+const parse = (...extra: string[]) => parseRelayOptions([...BASE, ...extra]) as RelayOptions;
+
+describe('gateway options', () => {
+  it('defaults: no SMTP, no smarthost', () => {
+    expect(parse().gateway).toEqual({
+      smtpListen: null,
+      smtpHostname: 'example.test',
+      smtpMaxMessageBytes: 25 * 1024 * 1024,
+      smtpMaxClients: 50,
+      dns: { kind: 'system', server: null },
+      smarthost: null,
+      outboundEncryptedOnly: false,
+    });
+  });
+
+  it('every flag', () => {
+    const options = parse(
+      '--smtp-listen', '[::1]:2525', '--smtp-hostname', 'MX.example.test', '--smtp-max-message-bytes', '1000', '--smtp-max-clients', '5',
+      '--dns-records', '/r.json', '--smarthost', 'smtp.example.net:587', '--smarthost-tls', 'starttls', '--smarthost-ca', '/ca.pem', '--outbound-encrypted-only',
+    );
+    expect(options.gateway).toEqual({
+      smtpListen: { host: '::1', port: 2525 },
+      smtpHostname: 'mx.example.test',
+      smtpMaxMessageBytes: 1000,
+      smtpMaxClients: 5,
+      dns: { kind: 'records', file: '/r.json' },
+      smarthost: { host: 'smtp.example.net', port: 587, tlsMode: 'starttls', caFile: '/ca.pem' },
+      outboundEncryptedOnly: true,
+    });
+    expect(parse('--smarthost', '127.0.0.1:25').gateway.smarthost?.tlsMode).toBe('opportunistic');
+  });
+
+  it.each([
+    [['--dns-records', '/r.json'], /needs --smtp-listen/],
+    [['--smtp-listen', '0.0.0.0:25', '--dns-records', '/r.json'], /--dns-records is for tests/],
+    [['--smtp-listen', '127.0.0.1:25', '--dns-records', '/r.json', '--dns-server', '192.0.2.53'], /not both/],
+    [['--smtp-listen', 'nope'], /--smtp-listen must be HOST:PORT/],
+    [['--smarthost', 'smtp.example.net:25', '--smarthost-tls', 'none'], /loopback smarthost/],
+    [['--smarthost', '127.0.0.1:25', '--smarthost-tls', 'sometimes'], /must be opportunistic/],
+    [['--smarthost-tls', 'starttls'], /need --smarthost/],
+    [['--smtp-listen', '127.0.0.1:25', '--smtp-max-clients', '0'], /smtp-max-clients/],
+  ])('refuses %j', (extra, message) => {
+    expect(() => parseRelayOptions([...BASE, ...extra])).toThrow(RelayUsageError);
+    expect(() => parseRelayOptions([...BASE, ...extra])).toThrow(message);
+  });
+
+  it('--dns-records also needs the HTTP listen address on loopback', () => {
+    const args = ['--data', '/d', '--listen', '0.0.0.0:443', '--domain', 'example.test', '--dev-tls', '--smtp-listen', '127.0.0.1:25', '--dns-records', '/r.json'];
+    expect(() => parseRelayOptions(args)).toThrow(/--dns-records is for tests/);
+  });
+});
