@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createRelayApp } from './app.js';
 import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
 import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
-import { createSmtpGateway, type SmtpGateway } from './gateway/smtp-gateway.js';
+import type { SmtpGateway } from './gateway/smtp-gateway.js';
 import { readInviteTokens } from './invite-tokens.js';
 import { parseRelayOptions, RELAY_USAGE, RelayUsageError, type RelayOptions } from './options.js';
 import { openRelayDatabase } from './store/database.js';
@@ -86,6 +86,8 @@ async function startRelay(options: RelayOptions): Promise<void> {
   let smtp: SmtpGateway | null = null;
   let smtpAddress = '';
   if (gatewayOptions.smtpListen !== null) {
+    // Loaded only with --smtp-listen: smtp-server and mailauth are not needed otherwise.
+    const { createSmtpGateway } = await import('./gateway/smtp-gateway.js');
     smtp = createSmtpGateway({
       store,
       domain: options.domain,
