@@ -90,7 +90,8 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
 
   async function accept(raw: Buffer, session: SMTPServerSession): Promise<void> {
     const receivedAt = options.clock();
-    const ip = session.remoteAddress;
+    // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; SPF wants a.b.c.d.
+    const ip = session.remoteAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
     const ehlo = session.hostNameAppearsAs ?? '';
     const mailFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
     const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase());
@@ -164,6 +165,7 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     );
     options.log({
       event: 'smtp_accepted',
+      ms: options.clock().getTime() - receivedAt.getTime(),
       ip,
       ehlo,
       tls: tls?.version ?? null,
