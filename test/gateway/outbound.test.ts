@@ -72,7 +72,7 @@ beforeAll(async () => {
   tlsSink = await startSink(sinkTls);
   plainSink = await startSink(null);
   relay = await startRelayProcess({ extraArgs: ['--smarthost', `127.0.0.1:${tlsSink.port}`, '--smarthost-ca', caFile] });
-  plainRelay = await startRelayProcess({ extraArgs: ['--smarthost', `127.0.0.1:${plainSink.port}`, '--smarthost-tls', 'none'] });
+  plainRelay = await startRelayProcess({ extraArgs: ['--smarthost', `127.0.0.1:${plainSink.port}`, '--smarthost-tls', 'none', '--outbound-encrypted-only'] });
   alice = await enrolled(relay, 'alice');
   aliceOnPlainRelay = await enrolled(plainRelay, 'alice');
   gpg = makeGpg(scratch.path);
@@ -197,5 +197,13 @@ describe('outbound through the smarthost', () => {
     const receipt = await aliceOnPlainRelay.client.submitOutbound({ envelopeTo: ['carol@outside.test'], rawMessage: raw, exposed: false });
     expect(receipt.facts.hops[0]?.tls).toBeNull();
     expect(plainSink.received.at(-1)?.secure).toBe(false);
+  });
+
+  it('--outbound-encrypted-only refuses readable mail even with exposed: true', async () => {
+    const before = plainSink.received.length;
+    const raw = buildPlainMessage({ from: 'alice@example.test', to: ['dave@outside.test'], subject: 'x', date: DATE, messageId: 'out-7@example.test', body: 'x\n', autocryptHeader: null });
+    const refused = await relayError(aliceOnPlainRelay.client.submitOutbound({ envelopeTo: ['dave@outside.test'], rawMessage: raw, exposed: true }));
+    expect([refused.status, refused.code]).toEqual([403, 'exposed_refused']);
+    expect(plainSink.received.length).toBe(before);
   });
 });

@@ -150,10 +150,17 @@ describe('inbound SMTP gateway', () => {
   });
 
   it('no STARTTLS: cleartext, the relay hop without TLS', async () => {
-    const message = rfc5322(dated({ From: 'someone@plain.test', To: 'bob@example.test', Subject: 'hi' }), 'plain\n');
+    const message = rfc5322(
+      dated({ 'Authentication-Results': 'example.test; dkim=pass header.d=bank.test', From: 'someone@plain.test', To: 'bob@example.test', Subject: 'hi' }),
+      'plain\n',
+    );
     const output = await deliver(message, { from: 'someone@plain.test', helo: 'mx.plain.test', tls: false });
     expect(output).toContain('250 2.0.0 Ok');
-    const { facts } = await latest(bob.client);
+    const { facts, armoredMessage } = await latest(bob.client);
+    // RFC 8601 §5: a forged result under our authserv-id is removed before sealing.
+    const inner = await openSeal(armoredMessage, bob.identity);
+    expect(inner).toContain('plain');
+    expect(inner).not.toContain('header.d=bank.test');
     expect(facts.hops).toEqual([{ from: 'mx.plain.test [127.0.0.1]', by: 'example.test', tls: null, verifiedByRelay: true }]);
     expect(facts.auth).toEqual({ dkim: [], spf: { domain: 'plain.test', result: 'none' }, dmarc: { domain: 'plain.test', result: 'none' } });
     const assessment = assessReceived({ stick: SEALED_PLAINTEXT, relay: facts });
@@ -216,6 +223,11 @@ describe('inbound SMTP gateway', () => {
       relay: facts,
     });
     expect(assessment.level).toBe('pgp-external');
+  });
+
+  it('without --smarthost, POST /v1/outbound answers 503 outbound_disabled', async () => {
+    const refused = await bob.client.submitOutbound({ envelopeTo: ['x@outside.test'], rawMessage: 'From: bob@example.test\r\n\r\nx\r\n', exposed: true }).catch((error: unknown) => error);
+    expect((refused as { cause?: { status?: number; code?: string } }).cause).toMatchObject({ status: 503, code: 'outbound_disabled' });
   });
 
   it('one sealed copy per recipient: each opens only with its own key', async () => {
