@@ -54,8 +54,10 @@ const OutboxItem = z.strictObject({
   to: z.array(z.string()).min(1),
   subject: z.string(),
   createdAt: isoDate,
-  /** The payload as encrypted and signed at send time. */
+  /** The payload as encrypted and signed at send time (for outbound mail: encrypted to ourselves, the sent copy). */
   armoredMessage: z.string(),
+  /** docs/vault-contents.md §4.1: to the outside through the relay's gateway, the RFC 5322 message to hand over. */
+  outbound: z.strictObject({ rawMessage: z.string(), exposed: z.boolean() }).optional(),
   attempts: z.number().int().nonnegative(),
   lastError: z.string().optional(),
   /** The exposure assessment shown before sending, kept for the sent copy. */

@@ -3,11 +3,13 @@
 // fetch into the vault, then delete from the relay), inbox and read.
 import type * as openpgp from 'openpgp';
 import { bareAddress, formatPayload, parsePayload } from '../core/message-payload.js';
-import { normaliseAddress, type Contact, type StoredMessage, type VaultContents } from '../core/vault-contents.js';
+import { normaliseAddress, type Contact, type OutboxItem, type StoredMessage, type VaultContents } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
+import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
+import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
 import { recordCert } from './contacts.js';
-import { decryptData, encryptData, fingerprintOf, readCert, readCerts, type SignatureCheck } from './pgp.js';
+import { certAddresses, certName, decryptData, encryptData, fingerprintOf, readCert, readCerts, type SignatureCheck } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
 import { assessRecipientFacts, recipientFacts, type SendAssessment } from './send-preview.js';
 import type { StickSession } from './stick-session.js';
@@ -98,6 +100,36 @@ async function resolveRecipients(session: StickSession, client: RelayClient | un
   return { certs, resolved };
 }
 
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/**
+ * An outside recipient's cert (docs/gateway.md §4.1): the pinned contact, else the
+ * recipient domain's Web Key Directory on first use (pinned as source "wkd"), else
+ * none: the message could then only leave readable.
+ */
+async function resolveExternal(session: StickSession, raw: string, now: Date, wkd: WkdOptions | undefined) {
+  const address = normaliseAddress(raw);
+  let contact = contactFor(session.contents, address);
+  if (!contact) {
+    const found = await lookupWkd(address, wkd);
+    if (found) {
+      const [key] = await readCerts(found.cert);
+      if (key && certAddresses(key).includes(address)) {
+        await session.update((draft) => {
+          recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key), armoredCert: key.toPublic().armor(), name: certName(key) }, 'wkd', now);
+        });
+        contact = contactFor(session.contents, address);
+      }
+    }
+  }
+  if (contact?.changedCert) {
+    throw new CaliopError('contact_key_changed', `the certificate of ${address} has changed: you know ${contact.fingerprint}, now seen ${contact.changedCert.fingerprint}. Nothing was sent.`);
+  }
+  return { address, contact, cert: contact ? await readCert(contact.armoredCert) : undefined };
+}
+
 export interface SendInput {
   readonly to: readonly string[];
   readonly subject: string;
@@ -106,13 +138,16 @@ export interface SendInput {
   readonly random: (length: number) => Uint8Array;
   /** Shown the assessment before anything leaves; false cancels (docs/exposure.md §2.3). */
   readonly beforeSend?: (assessment: SendAssessment) => Promise<boolean> | boolean;
+  /** Where outside recipients' Web Key Directories are looked up (tests point it at loopback). */
+  readonly wkd?: WkdOptions;
 }
 
 export interface SendReport {
   readonly id: string;
   /** true when the relay could not be reached: the message waits in the outbox. */
   readonly queued: boolean;
-  readonly recipients: readonly ResolvedRecipient[];
+  /** Outside recipients without a cert have null fingerprint, verification and source. */
+  readonly recipients: readonly (ResolvedRecipient | { address: string; fingerprint: null | string; verification: null | Contact['verification']; source: null | Contact['source'] })[];
   readonly exposure: SendAssessment;
 }
 
@@ -121,41 +156,87 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
   if (input.to.length === 0) throw new CaliopError('usage', 'no recipient', { hint: 'caliop send --to ADDR < body' });
   const client = await tryRelay(session);
   try {
-    const { certs, resolved } = await resolveRecipients(session, client, input.to, input.now);
     const own = session.contents.identity.email;
-    const exposure = assessRecipientFacts(resolved.map((recipient) => recipientFacts(own, recipient.address, contactFor(session.contents, recipient.address))));
+    const internalAddresses = input.to.filter((address) => domainOf(address) === domainOf(own));
+    const externalAddresses = input.to.filter((address) => domainOf(address) !== domainOf(own));
+    const internal = internalAddresses.length > 0 ? await resolveRecipients(session, client, internalAddresses, input.now) : { certs: [], resolved: [] };
+    const external = [];
+    for (const address of externalAddresses) external.push(await resolveExternal(session, address, input.now, input.wkd));
+
+    const exposure = assessRecipientFacts([
+      ...internal.resolved.map((recipient) => recipientFacts(own, recipient.address, contactFor(session.contents, recipient.address))),
+      ...external.map((recipient) => recipientFacts(own, recipient.address, recipient.contact)),
+    ]);
     if (input.beforeSend && !(await input.beforeSend(exposure))) {
       throw new CaliopError('confirmation_required', 'sending was cancelled after the exposure assessment', { hint: 'nothing was sent or queued' });
     }
     const identity = await session.identity();
-    const from = session.contents.identity.email;
-    const domain = from.slice(from.lastIndexOf('@') + 1);
-    const payload = formatPayload({
-      from: `${session.contents.identity.name} <${from}>`,
-      to: resolved.map((recipient) => recipient.address),
+    const domain = domainOf(own);
+    const messageId = `${Buffer.from(input.random(12)).toString('hex')}@${domain}`;
+    const payload = {
+      from: `${session.contents.identity.name} <${own}>`,
+      to: input.to.map(normaliseAddress),
       subject: input.subject,
       date: input.now.toISOString(),
-      messageId: `${Buffer.from(input.random(12)).toString('hex')}@${domain}`,
+      messageId,
       body: input.body,
-    });
-    // Encrypted to every recipient and to ourselves, so the sent copy stays readable.
-    const armoredMessage = new TextDecoder().decode(
-      await encryptData({ data: utf8.encode(payload), recipients: [...certs, identity.publicKey], signingKey: identity.privateKey, armor: true, date: input.now }),
-    );
-    const id = nextLocalId(session.contents);
-    await session.update((draft) => {
-      draft.outbox.push({
-        id,
-        to: resolved.map((recipient) => recipient.address),
+    };
+    const payloadBytes = utf8.encode(formatPayload(payload));
+    const encryptFor = async (certs: readonly openpgp.PublicKey[]) =>
+      new TextDecoder().decode(await encryptData({ data: payloadBytes, recipients: [...certs, identity.publicKey], signingKey: identity.privateKey, armor: true, date: input.now }));
+
+    const items: OutboxItem[] = [];
+    let nextId = Number(nextLocalId(session.contents));
+    const queue = (to: string[], armoredMessage: string, outbound?: OutboxItem['outbound']) =>
+      items.push({
+        id: String(nextId++),
+        to,
         subject: input.subject,
         createdAt: input.now.toISOString(),
         armoredMessage,
         attempts: 0,
         sentAssessment: exposure.message,
+        ...(outbound ? { outbound } : {}),
       });
+
+    // Inside Caliop: one end-to-end message through the relay (docs/api.md §8.2).
+    if (internal.resolved.length > 0) queue(internal.resolved.map((recipient) => recipient.address), await encryptFor(internal.certs));
+
+    // Outside with certs: PGP/MIME (RFC 3156), the real headers protected inside.
+    const autocryptHeader = buildAutocryptHeader({ address: own, keydata: identity.publicKey.write() as Uint8Array, preferEncrypt: 'mutual' });
+    const outer = { from: payload.from, date: payload.date, messageId, autocryptHeader };
+    const encryptedOut = external.filter((recipient) => recipient.cert !== undefined);
+    if (encryptedOut.length > 0) {
+      const armoredEncryptedPart = await encryptFor(encryptedOut.map((recipient) => recipient.cert!));
+      const rawMessage = buildPgpMimeMessage({ ...outer, to: payload.to, armoredEncryptedPart });
+      queue(encryptedOut.map((recipient) => recipient.address), armoredEncryptedPart, { rawMessage, exposed: false });
+    }
+    // Outside without a cert: readable, only with the user's consent (beforeSend said yes).
+    const readableOut = external.filter((recipient) => recipient.cert === undefined);
+    if (readableOut.length > 0) {
+      const rawMessage = buildPlainMessage({ ...outer, to: payload.to, subject: input.subject, body: input.body });
+      queue(readableOut.map((recipient) => recipient.address), await encryptFor([]), { rawMessage, exposed: true });
+    }
+
+    await session.update((draft) => {
+      draft.outbox.push(...items);
     });
     const flushed = client ? await flushOutbox(session, client, input.now) : { sent: [] as string[] };
-    return { id, queued: !flushed.sent.includes(id), recipients: resolved, exposure };
+    const first = items[0]!.id;
+    return {
+      id: first,
+      queued: items.some((item) => !flushed.sent.includes(item.id)),
+      recipients: [
+        ...internal.resolved,
+        ...external.map((recipient) => ({
+          address: recipient.address,
+          fingerprint: recipient.contact?.fingerprint ?? null,
+          verification: recipient.contact?.verification ?? null,
+          source: recipient.contact?.source ?? null,
+        })),
+      ],
+      exposure,
+    };
   } finally {
     client?.close();
   }
@@ -167,7 +248,10 @@ async function flushOutbox(session: StickSession, client: RelayClient, now: Date
   const errors: string[] = [];
   for (const item of [...session.contents.outbox]) {
     try {
-      const receipt = await client.submit({ to: item.to, armoredMessage: item.armoredMessage });
+      const receipt = item.outbound
+        ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed })
+        : await client.submit({ to: item.to, armoredMessage: item.armoredMessage });
+      const facts = 'facts' in receipt ? receipt.facts : undefined;
       await session.update((draft) => {
         draft.outbox = draft.outbox.filter((queued) => queued.id !== item.id);
         draft.messages.push({
@@ -181,6 +265,7 @@ async function flushOutbox(session: StickSession, client: RelayClient, now: Date
           storedAt: now.toISOString(),
           unread: false,
           armoredMessage: item.armoredMessage,
+          ...(facts !== undefined ? { relayFacts: facts } : {}),
           ...(item.sentAssessment !== undefined ? { sentAssessment: item.sentAssessment } : {}),
         });
       });
