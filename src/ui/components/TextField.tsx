@@ -1,6 +1,7 @@
 // One line of text typed by the user; masked for passphrases (nothing of it is
 // drawn, only one dot per character). Enter submits; Esc is left to the screen.
 import { Box, Text, useInput } from 'ink';
+import { useRef } from 'react';
 
 export interface TextFieldProps {
   readonly label: string;
@@ -14,19 +15,26 @@ export interface TextFieldProps {
 }
 
 export function TextField({ label, value, onChange, onSubmit, mask = false, focus = true, multiline = false }: TextFieldProps) {
+  // Keys can arrive faster than React renders: each one builds on the latest value.
+  const latest = useRef(value);
+  latest.current = value;
+  const change = (next: string) => {
+    latest.current = next;
+    onChange(next);
+  };
   useInput(
     (input, key) => {
       if (key.return) {
-        if (multiline) onChange(`${value}\n`);
-        else onSubmit?.(value);
+        if (multiline) change(`${latest.current}\n`);
+        else onSubmit?.(latest.current);
         return;
       }
       if (key.backspace || key.delete) {
-        onChange(value.slice(0, -1));
+        change(latest.current.slice(0, -1));
         return;
       }
       if (key.ctrl || key.meta || key.escape || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow) return;
-      if (input) onChange(value + input.replace(/\r\n?/g, multiline ? '\n' : '').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, ''));
+      if (input) change(latest.current + input.replace(/\r\n?/g, multiline ? '\n' : '').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, ''));
     },
     { isActive: focus },
   );

@@ -119,7 +119,12 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
     );
   };
 
+  // A key may arrive before Ink re-subscribes this handler after a render: it reads
+  // the phase drawn last, not the one it was made with.
+  const shownPhase = useRef(phase);
+  shownPhase.current = phase;
   useInput((input, key) => {
+    const phase = shownPhase.current;
     switch (phase.kind) {
       case 'welcome':
         if (key.escape) onQuit();

@@ -1,0 +1,18 @@
+// Both catalogues say everything: the same keys, no empty text, the same {params}.
+import { describe, expect, it } from 'vitest';
+import { en } from '../../src/ui/i18n/en.js';
+import { fr } from '../../src/ui/i18n/fr.js';
+
+const params = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]).sort();
+
+describe('UI catalogues', () => {
+  it('have exactly the same keys', () => {
+    expect(Object.keys(fr).sort()).toEqual(Object.keys(en).sort());
+  });
+  it('have no empty string', () => {
+    for (const [key, text] of [...Object.entries(en), ...Object.entries(fr)]) expect(text.trim(), key).not.toBe('');
+  });
+  it('use the same placeholders in both languages', () => {
+    for (const key of Object.keys(en) as (keyof typeof en)[]) expect(params(fr[key]), key).toEqual(params(en[key]));
+  });
+});
