@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import nodemailer from 'nodemailer';
 import { startRelayProcess } from '../src/relay/relay-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,8 +55,9 @@ async function main(): Promise<void> {
   step('0. A Caliop relay starts on loopback (temporary data folder, self-signed TLS)');
   const relayData = join(workspace, 'relay-data');
   mkdirSync(relayData);
-  let relay = await startRelayProcess({ dataDir: relayData, domain: DOMAIN });
-  process.stdout.write(`    ${relay.url}, certificate pin ${relay.pin}\n`);
+  const relayArgs = ['--smtp-listen', '127.0.0.1:0'];
+  let relay = await startRelayProcess({ dataDir: relayData, domain: DOMAIN, extraArgs: relayArgs });
+  process.stdout.write(`    ${relay.url}, certificate pin ${relay.pin}; SMTP gateway on ${relay.smtp!.host}:${relay.smtp!.port}\n`);
   const port = Number(new URL(relay.url).port);
 
   try {
@@ -96,20 +98,40 @@ async function main(): Promise<void> {
     caliop([...B, 'contacts', 'verify', `alice@${DOMAIN}`, '--fingerprint', aliceInit.fingerprint]);
     caliop([...B, 'inbox']);
 
-    step('8. The relay goes down: Bob\'s answer waits in his outbox, then leaves on the next sync');
+    step('8. Someone outside Caliop writes to Bob by ordinary mail (SMTP with STARTTLS, no encryption)');
+    const ca = readFileSync(join(relayData, 'dev-tls-cert.pem'), 'utf8');
+    const outside = nodemailer.createTransport({ host: relay.smtp!.host, port: relay.smtp!.port, secure: false, requireTLS: true, tls: { ca }, name: 'mail.elsewhere.example' });
+    await outside.sendMail({
+      from: 'Gina <gina@elsewhere.example>',
+      to: `bob@${DOMAIN}`,
+      subject: 'Photos de la fête',
+      text: 'Salut Bob, les photos sont sur mon serveur.\nGina\n',
+    });
+    outside.close();
+    process.stdout.write('    (delivered to the relay\'s SMTP gateway, which sealed it to Bob\'s key on arrival)\n');
+
+    step('9. Side by side: the internal message and the outside one, each with its level');
+    caliop([...B, 'sync']);
+    caliop([...B, 'inbox']);
+    caliop([...B, 'read', '2']);
+
+    step('10. Alice wants to write to an outside address whose key nobody knows: caliop refuses to send it readable');
+    caliop([...A, 'send', '--to', 'someone@elsewhere.example', '--subject', 'Hello'], { input: 'Hi!\n', expectStatus: 40 });
+
+    step('11. The relay goes down: Bob\'s answer waits in his outbox, then leaves on the next sync');
     await relay.stop();
     caliop([...B, 'send', '--to', `alice@${DOMAIN}`, '--subject', 'Re: Rendez-vous samedi'], { input: 'Parfait, à samedi !\n' });
-    relay = await startRelayProcess({ dataDir: relayData, domain: DOMAIN, port });
+    relay = await startRelayProcess({ dataDir: relayData, domain: DOMAIN, port, extraArgs: relayArgs });
     caliop([...B, 'sync']);
     caliop([...A, 'sync']);
     caliop([...A, 'inbox']);
 
-    step('9. Plain OpenPGP pipes work too: Bob encrypts a file for Alice, she decrypts it');
+    step('12. Plain OpenPGP pipes work too: Bob encrypts a file for Alice, she decrypts it');
     const encrypted = caliop([...B, 'encrypt', '--to', `alice@${DOMAIN}`, '--sign'], { input: 'liste des courses : pain, fromage\n', show: 'none' }).stdout;
     process.stdout.write(`${encrypted.split('\n').slice(0, 2).map((line) => `    ${line}`).join('\n')}\n    …\n`);
     caliop([...A, 'decrypt'], { input: encrypted });
 
-    step('10. Alice loses her stick and rebuilds her key from the recovery sheet');
+    step('13. Alice loses her stick and rebuilds her key from the recovery sheet');
     const sheetPath = join(workspace, 'alice-recovery-sheet.txt');
     writeFileSync(sheetPath, aliceInit.recoverySheet);
     const spare = makeStick('alice-new-stick');
@@ -117,11 +139,11 @@ async function main(): Promise<void> {
     const recoveredFingerprint = (JSON.parse(recovered.stdout) as { fingerprint: string }).fingerprint;
     process.stdout.write(`    recovered fingerprint: ${recoveredFingerprint} (${recoveredFingerprint === aliceInit.fingerprint ? 'the same key' : 'DIFFERENT!'})\n`);
 
-    step('11. A wrong passphrase changes nothing');
+    step('14. A wrong passphrase changes nothing');
     env.DEMO_WRONG = 'not the passphrase';
     caliop(['--stick', alice, '--passphrase-file', '@ENV:DEMO_WRONG', 'key', 'show'], { expectStatus: 6 });
 
-    process.stdout.write('\nDemo finished: ceremony, sealed vault, relay, end-to-end mail, outbox, verification in person, recovery.\n');
+    process.stdout.write('\nDemo finished: ceremony, sealed vault, relay, end-to-end mail, mail from outside with its exposure, outbox, verification in person, recovery.\n');
   } finally {
     await relay.stop();
   }

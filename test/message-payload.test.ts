@@ -36,6 +36,16 @@ describe('message payload', () => {
     expect(parsed).toMatchObject({ from: 'Gina <gina@elsewhere.example>', subject: 'a long subject', body: 'body', protectedHeaders: false });
   });
 
+  it('decodes RFC 2047 encoded-words in headers and a quoted-printable or base64 body (RFC 2045)', () => {
+    const qp = parsePayload('Subject: =?UTF-8?Q?Photos_de_la_f=C3=AAte?=\r\nFrom: =?ISO-8859-1?B?R+lyYXJk?= <g@x.example>\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nC=27est la f=C3=AAte, une tr=\r\ns longue ligne');
+    expect(qp.subject).toBe('Photos de la fête');
+    expect(qp.from).toBe('Gérard <g@x.example>');
+    expect(qp.body).toBe("C'est la fête, une trs longue ligne");
+    const b64 = parsePayload(`Subject: =?utf-8?b?${Buffer.from('Déjà').toString('base64')}?= =?utf-8?q?_vu?=\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from('Corps en base64 é').toString('base64')}`);
+    expect(b64.subject).toBe('Déjà vu');
+    expect(b64.body).toBe('Corps en base64 é');
+  });
+
   it('text without headers is all body', () => {
     expect(parsePayload('just text\n\nmore')).toMatchObject({ body: 'just text\n\nmore', subject: undefined });
   });

@@ -46,6 +46,47 @@ export interface ParsedPayload {
   readonly protectedHeaders: boolean;
 }
 
+function decodeBytes(bytes: Uint8Array, charset: string): string {
+  try {
+    return new TextDecoder(charset.toLowerCase(), { fatal: false }).decode(bytes);
+  } catch {
+    return new TextDecoder('utf-8').decode(bytes); // an unknown charset label: UTF-8 is the best guess
+  }
+}
+
+function quotedPrintableBytes(text: string, underscoreIsSpace: boolean): Uint8Array {
+  const source = (underscoreIsSpace ? text.replace(/_/g, ' ') : text).replace(/=\r?\n/g, '');
+  const bytes: number[] = [];
+  for (let index = 0; index < source.length; index += 1) {
+    const hex = source.slice(index + 1, index + 3);
+    if (source[index] === '=' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(Number.parseInt(hex, 16));
+      index += 2;
+    } else {
+      bytes.push(...new TextEncoder().encode(source[index]!));
+    }
+  }
+  return Uint8Array.from(bytes);
+}
+
+/** RFC 2047 §4: encoded-words in a header value (adjacent ones joined without the space between). */
+export function decodeEncodedWords(value: string): string {
+  return value
+    .replace(/(=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)\s+(?==\?)/g, '$1')
+    .replace(/=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g, (_, charset: string, encoding: string, text: string) =>
+      decodeBytes(encoding.toUpperCase() === 'B' ? Uint8Array.from(Buffer.from(text, 'base64')) : quotedPrintableBytes(text, true), charset.replace(/\*.*$/, '')),
+    );
+}
+
+/** RFC 2045 §6: a single-part text body in quoted-printable or base64, in its charset. */
+function decodeBody(body: string, headers: ReadonlyMap<string, string>): string {
+  const encoding = (headers.get('content-transfer-encoding') ?? '').trim().toLowerCase();
+  const charset = /charset\s*=\s*"?([^";\s]+)"?/i.exec(headers.get('content-type') ?? '')?.[1] ?? 'utf-8';
+  if (encoding === 'quoted-printable') return decodeBytes(quotedPrintableBytes(body, false), charset);
+  if (encoding === 'base64') return decodeBytes(Uint8Array.from(Buffer.from(body.replace(/\s+/g, ''), 'base64')), charset);
+  return body;
+}
+
 /** docs/message-payload.md §3: parses what formatPayload writes, and plain RFC 5322 text. */
 export function parsePayload(text: string): ParsedPayload {
   const normalised = text.replace(/\r\n/g, '\n');
@@ -65,6 +106,7 @@ export function parsePayload(text: string): ParsedPayload {
     last = line.slice(0, colon).trim().toLowerCase();
     if (!headers.has(last)) headers.set(last, line.slice(colon + 1).trim());
   }
+  for (const [name, value] of headers) if (value.includes('=?')) headers.set(name, decodeEncodedWords(value));
   const date = headers.get('date');
   const parsedDate = date === undefined ? undefined : new Date(date);
   return {
@@ -74,7 +116,7 @@ export function parsePayload(text: string): ParsedPayload {
     subject: headers.get('subject'),
     date: parsedDate && !Number.isNaN(parsedDate.getTime()) ? parsedDate.toISOString() : undefined,
     messageId: headers.get('message-id')?.replace(/^<|>$/g, ''),
-    body,
+    body: decodeBody(body, headers),
     protectedHeaders: /protected-headers\s*=\s*"?v1"?/i.test(headers.get('content-type') ?? ''),
   };
 }
