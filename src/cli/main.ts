@@ -46,7 +46,44 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   return { program, context };
 }
 
+/** Global options that take a value (docs/cli.md §1). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--stick', '--passphrase-file']);
+const GLOBAL_FLAGS = new Set(['--batch', '--json', '--debug']);
+
+/**
+ * docs/cli.md §5: `caliop` with no command, on a terminal, opens the full-screen
+ * interface (the launchers run it so); with only global options it still does.
+ */
+function wantsInterface(args: readonly string[]): boolean {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) return false;
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index]!;
+    if (GLOBAL_VALUE_OPTIONS.has(arg)) index += 1;
+    else if (!GLOBAL_FLAGS.has(arg) && !GLOBAL_VALUE_OPTIONS.has(arg.split('=')[0]!)) return false;
+  }
+  return !args.includes('--batch') && !args.includes('--json');
+}
+
+async function runInterface(args: readonly string[]): Promise<number> {
+  const stickIndex = args.indexOf('--stick');
+  const { locateStick, stickAt } = await import('../edges/stick-locator.js');
+  const { existsSync } = await import('node:fs');
+  let stick = null;
+  const named = stickIndex === -1 ? process.env.CALIOP_STICK : args[stickIndex + 1];
+  if (named !== undefined && named !== '') stick = existsSync(named) ? stickAt(named, stickIndex === -1 ? 'CALIOP_STICK' : '--stick') : null;
+  else {
+    try {
+      stick = locateStick({ flag: undefined, env: undefined, executablePath: process.execPath });
+    } catch {
+      stick = null;
+    }
+  }
+  const { runInteractive } = await import('../ui/main.js');
+  return runInteractive({ stick });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  if (wantsInterface(argv.slice(2))) return runInterface(argv.slice(2));
   const { program } = buildProgram();
   const debug = argv.includes('--debug');
   try {
