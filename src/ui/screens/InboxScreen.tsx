@@ -90,7 +90,7 @@ export function InboxScreen({
           <Box key={entry.id}>
             <Text inverse={isSelected}>
               {isSelected ? '›' : ' '}
-              {entry.unread ? '●' : ' '} {entry.date.slice(0, 16).replace('T', ' ')} {fit(who, 18)}{' '}
+              {entry.unread ? '*' : ' '} {entry.date.slice(0, 16).replace('T', ' ')} {fit(who, 18)}{' '}
             </Text>
             <ExposureLabel assessment={entry.exposure} width={22} />
             <Text inverse={isSelected} bold={entry.unread}>

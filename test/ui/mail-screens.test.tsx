@@ -1,0 +1,199 @@
+// Inbox, reading, compose, contacts, stick and settings screens on real sticks
+// enrolled with the real relay process; another stick's `caliop` sends the mail.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { render } from 'ink-testing-library';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stickAt } from '../../src/edges/stick-locator.js';
+import { App } from '../../src/ui/App.js';
+import { fingerprintWords } from '../../src/core/fingerprint-words.js';
+import { initStick, onStick, PASSPHRASE, temporaryFolder, type InitResult } from '../helpers/caliop.js';
+import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
+import { DOWN, ENTER, ESC, press, type, waitForFrame, type Rendered } from './frames.js';
+
+const DOMAIN = 'caliop.example';
+const scratch = temporaryFolder('ui-mail');
+let relay: RelayProcess;
+const sticks: Record<string, string> = {};
+const ids: Record<string, InitResult> = {};
+
+beforeAll(async () => {
+  process.env.CALIOP_UNSAFE_TEST_KDF = '1';
+  relay = await startRelayProcess({ domain: DOMAIN, dataDir: join(scratch.path, 'relay') });
+  for (const name of ['ana', 'bob']) {
+    const stick = join(scratch.path, name);
+    mkdirSync(stick);
+    ids[name] = await initStick(stick, name, `${name}@${DOMAIN}`);
+    const enrolled = await onStick(stick, ['relay', 'enrol', '--server', relay.url, '--server-pin', relay.pin!]);
+    expect(enrolled.status, enrolled.stderr).toBe(0);
+    sticks[name] = stick;
+  }
+  const sent = await onStick(sticks.bob!, ['send', '--to', `ana@${DOMAIN}`, '--subject', 'Rendez-vous'], { input: 'Samedi, 10 h, sous le grand chêne.\n' });
+  expect(sent.status, sent.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  scratch.remove();
+});
+
+async function openAna(language?: 'en' | 'fr'): Promise<Rendered> {
+  const app = render(<App stick={stickAt(sticks.ana!, '--stick')} {...(language ? { language } : {})} onExit={() => undefined} />);
+  await waitForFrame(app, /Open your stick|Ouvrir/);
+  await type(app, PASSPHRASE);
+  await waitForFrame(app, /Inbox|Boîte/);
+  return app;
+}
+
+describe('mail screens', () => {
+  it('inbox: sync fetches the message; it shows sender, date, exposure word and symbol, unread mark; fits 80 columns', async () => {
+    const app = await openAna();
+    expect(app.lastFrame()).toContain('not synced yet');
+    await press(app, 'r');
+    const inbox = await waitForFrame(app, /Rendez-vous/);
+    expect(inbox).toMatch(/synced \d\d:\d\d: 1 new · outbox: 0/);
+    const row = inbox.split('\n').find((line) => line.includes('Rendez-vous'))!;
+    expect(row).toMatch(/^›\* /); // selected, unread
+    expect(row).toContain('bob <bob@caliop.e…');
+    expect(row).toMatch(/[●○◆◇⚠✓✗▲■□]+ \S+/); // symbol then word
+    for (const line of inbox.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    expect(inbox.split('\n').length).toBeLessThanOrEqual(24);
+    app.unmount();
+  });
+
+  it('reading: the body, the exposure level and every reason in plain words; then marked read', async () => {
+    const app = await openAna();
+    await press(app, ENTER);
+    const view = await waitForFrame(app, /Samedi/);
+    expect(view).toContain('From: bob <bob@caliop.example>');
+    expect(view).toMatch(/Exposure: \S+ .+ \(\d+\/100\)/);
+    expect(view).toContain('Why:');
+    expect(view.split('\n').filter((line) => line.startsWith('  - ')).length).toBeGreaterThan(0);
+    expect(view).toMatch(/\((checked by your stick|reported by the relay)/);
+    await press(app, ESC);
+    const inbox = await waitForFrame(app, /Inbox/);
+    expect(inbox.split('\n').find((line) => line.includes('Rendez-vous'))).toMatch(/^›  /);
+    app.unmount();
+  });
+
+  it('compose: live assessment per recipient; sending to the outside without a cert asks first; the answer No sends nothing', async () => {
+    const app = await openAna();
+    await press(app, 'n');
+    await waitForFrame(app, /New message/);
+    await type(app, `bob@${DOMAIN}, gina@elsewhere.test`, false);
+    const live = await waitForFrame(app, /gina@elsewhere\.test: /);
+    expect(live).toMatch(/bob@caliop\.example: \S+ /);
+    expect(live).toMatch(/This message: /);
+    await press(app, ENTER);
+    await type(app, 'Hello', true);
+    await type(app, 'Body text', false);
+    await press(app, '\x13'); // Ctrl-S
+    const confirm = await waitForFrame(app, /leave Caliop readable/);
+    expect(confirm).toContain('gina@elsewhere.test');
+    await press(app, 'n');
+    const back = await waitForFrame(app, /New message|cancelled/);
+    expect(back).toMatch(/cancelled|nothing was sent/);
+    app.unmount();
+  });
+
+  it('compose: a message to an internal contact is sent through the relay', async () => {
+    const app = await openAna();
+    await press(app, 'n');
+    await waitForFrame(app, /New message/);
+    await type(app, `bob@${DOMAIN}`);
+    await type(app, 'Reply');
+    await type(app, 'See you there.', false);
+    await press(app, '\x13');
+    await waitForFrame(app, /Sent\./);
+    app.unmount();
+  });
+
+  it('contacts: bob is known unverified; the in-person check shows the words of his fingerprint and records it', async () => {
+    const app = await openAna();
+    await press(app, 'c');
+    const list = await waitForFrame(app, /Contacts/);
+    expect(list).toMatch(/bob@caliop\.example.*not verified/);
+    await press(app, ENTER);
+    const check = await waitForFrame(app, /in person/);
+    expect(check).toContain(fingerprintWords(ids.bob!.fingerprint, 'en').join(' '));
+    await press(app, 'y');
+    await waitForFrame(app, /bob@caliop\.example is now verified/);
+    expect(app.lastFrame()).toMatch(/bob@caliop\.example.*verified in person/);
+    app.unmount();
+  });
+
+  it('stick and keys: details, export of cert and revocation to the stick, and the integrity check error with its hint', async () => {
+    const app = await openAna();
+    await press(app, 'k');
+    const details = await waitForFrame(app, /Fingerprint: [0-9A-F ]{40,}/);
+    expect(details).toContain('Address: ana@caliop.example');
+    expect(details).toContain('Keys made on an ONLINE computer');
+    await press(app, 'e');
+    await waitForFrame(app, /Written: /);
+    const base = ids.ana!.fingerprint.slice(-16);
+    expect(existsSync(join(sticks.ana!, 'exports', `${base}.cert.asc`))).toBe(true);
+    expect(existsSync(join(sticks.ana!, 'exports', `${base}.revocation.asc`))).toBe(true);
+    await press(app, 'v');
+    const verify = await waitForFrame(app, /What to do:/);
+    expect(verify).toContain('names no release certificate');
+    app.unmount();
+  });
+
+  it('settings: the relay and the enrolment are shown; L switches to French, kept in the vault', async () => {
+    const app = await openAna();
+    await press(app, 's');
+    const settings = await waitForFrame(app, /Settings/);
+    expect(settings).toContain(`Relay: ${relay.url}`);
+    expect(settings).toContain('Enrolled as ana@caliop.example');
+    await press(app, 'l');
+    await waitForFrame(app, /Réglages/);
+    app.unmount();
+    const again = render(<App stick={stickAt(sticks.ana!, '--stick')} onExit={() => undefined} />);
+    await waitForFrame(again, /Open your stick/);
+    await type(again, PASSPHRASE);
+    await waitForFrame(again, /Boîte de réception/);
+    again.unmount();
+  });
+
+  it('sync with the relay stopped: "relay unreachable" and what to do, the message waits in the outbox', async () => {
+    await relay.stop();
+    const app = await openAna('en');
+    await press(app, 'n');
+    await waitForFrame(app, /New message/);
+    await type(app, `bob@${DOMAIN}`);
+    await type(app, 'Offline');
+    await type(app, 'Later.', false);
+    await press(app, '\x13');
+    await waitForFrame(app, /waits in the outbox/);
+    await press(app, ENTER);
+    await waitForFrame(app, /outbox: 1/);
+    await press(app, 'r');
+    const offline = await waitForFrame(app, /relay unreachable/);
+    expect(offline).toContain('check the network');
+    app.unmount();
+  });
+  it('contacts: a changed key is an alarm with the old and new words; an unreadable file shows message and hint', async () => {
+    // carol's cert under bob's address: a different key for a known address.
+    const carol = join(scratch.path, 'carol');
+    mkdirSync(carol);
+    const carolId = await initStick(carol, 'bob', `bob@${DOMAIN}`);
+    writeFileSync(join(scratch.path, 'other-bob.asc'), carolId.cert);
+    const app = await openAna('en');
+    await press(app, 'c');
+    await waitForFrame(app, /Contacts/);
+    await press(app, 'i');
+    await type(app, join(scratch.path, 'missing.asc'));
+    const failed = await waitForFrame(app, /What to do:/);
+    expect(failed).toContain('could not read');
+    await press(app, 'i');
+    await type(app, join(scratch.path, 'other-bob.asc'));
+    const changed = await waitForFrame(app, /KEY CHANGED/);
+    expect(changed).toContain('Changed: bob@caliop.example');
+    await press(app, ENTER);
+    const alarm = await waitForFrame(app, /ALARM/);
+    expect(alarm).toContain(fingerprintWords(ids.bob!.fingerprint, 'en').join(' '));
+    expect(alarm).toContain(fingerprintWords(carolId.fingerprint, 'en').join(' '));
+    app.unmount();
+  });
+
+});
