@@ -54,7 +54,8 @@ describe('mail screens', () => {
     expect(inbox).toMatch(/synced \d\d:\d\d: 1 new · outbox: 0/);
     const row = inbox.split('\n').find((line) => line.includes('Rendez-vous'))!;
     expect(row).toMatch(/^›\* /); // selected, unread
-    expect(row).toContain('bob <bob@caliop.e…');
+    expect(row).toContain('bob <bob@caliop…');
+    expect(row).toContain('End to end, unverified key');
     expect(row).toMatch(/[●○◆◇⚠✓✗▲■□]+ \S+/); // symbol then word
     for (const line of inbox.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     expect(inbox.split('\n').length).toBeLessThanOrEqual(24);
@@ -64,12 +65,15 @@ describe('mail screens', () => {
   it('reading: the body, the exposure level and every reason in plain words; then marked read', async () => {
     const app = await openAna();
     await press(app, ENTER);
-    const view = await waitForFrame(app, /Samedi/);
+    const view = await waitForFrame(app, /Why:/);
+    expect(view.split('\n').length).toBeLessThanOrEqual(24);
     expect(view).toContain('From: bob <bob@caliop.example>');
     expect(view).toMatch(/Exposure: \S+ .+ \(\d+\/100\)/);
     expect(view).toContain('Why:');
-    expect(view.split('\n').filter((line) => line.startsWith('  - ')).length).toBeGreaterThan(0);
-    expect(view).toMatch(/\((checked by your stick|reported by the relay)/);
+    expect(view.split('\n').filter((line) => line.startsWith('- ')).length).toBeGreaterThan(0);
+    expect(view).toMatch(/\((checked by your stick|seen by our relay)/);
+    await press(app, ' '); // the next page: the rest of the reasons, then the body
+    expect(await waitForFrame(app, /Samedi, 10 h, sous le grand chêne\./)).toMatch(/TLSv1\.3|stick/);
     await press(app, ESC);
     const inbox = await waitForFrame(app, /Inbox/);
     expect(inbox.split('\n').find((line) => line.includes('Rendez-vous'))).toMatch(/^›  /);

@@ -4,7 +4,7 @@ import type { ExposureAssessment, ExposureLevel } from '../../core/exposure.js';
 import { exposureLabel } from '../../core/exposure-text.js';
 import { useText } from '../use-text.js';
 
-const LEVEL_COLOURS: Readonly<Record<ExposureLevel, string>> = {
+export const LEVEL_COLOURS: Readonly<Record<ExposureLevel, string>> = {
   'e2e-verified': 'green',
   'e2e-tofu': 'green',
   'pgp-external': 'cyan',

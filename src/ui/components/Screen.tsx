@@ -11,7 +11,7 @@ export function Screen({ title, keys, children, status }: { title: string; keys:
         </Text>
         {status ? <Text>{status}</Text> : null}
       </Box>
-      <Box flexDirection="column" marginY={1}>
+      <Box flexDirection="column" marginTop={1}>
         {children}
       </Box>
       <Text dimColor>{keys}</Text>

@@ -34,7 +34,13 @@ export function TextField({ label, value, onChange, onSubmit, mask = false, focu
         return;
       }
       if (key.ctrl || key.meta || key.escape || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow) return;
-      if (input) change(latest.current + input.replace(/\r\n?/g, multiline ? '\n' : '').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, ''));
+      if (!input) return;
+      // Typed text and Enter can arrive in one chunk (a fast typist, a paste).
+      const [text, ...rest] = input.split(/\r\n?|\n/);
+      change(latest.current + text!.replace(/[\x00-\x1f\x7f]/g, ''));
+      if (rest.length === 0) return;
+      if (multiline) change(`${latest.current}\n${rest.join('\n').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '')}`);
+      else onSubmit?.(latest.current);
     },
     { isActive: focus },
   );

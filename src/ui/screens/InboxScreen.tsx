@@ -90,12 +90,12 @@ export function InboxScreen({
           <Box key={entry.id}>
             <Text inverse={isSelected}>
               {isSelected ? '›' : ' '}
-              {entry.unread ? '*' : ' '} {entry.date.slice(0, 16).replace('T', ' ')} {fit(who, 18)}{' '}
+              {entry.unread ? '*' : ' '} {entry.date.slice(5, 16).replace('T', ' ')} {fit(who, 16)}{' '}
             </Text>
-            <ExposureLabel assessment={entry.exposure} width={22} />
+            <ExposureLabel assessment={entry.exposure} width={31} />
             <Text inverse={isSelected} bold={entry.unread}>
               {' '}
-              {fit(entry.subject, 18)}
+              {fit(entry.subject, 16)}
             </Text>
           </Box>
         );

@@ -1,15 +1,55 @@
 // One message: headers, its exposure level and every reason in plain words, the body.
+// Everything scrolls as one page so that it fits 80x24 however many reasons there are.
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useState } from 'react';
-import { reasonLine } from '../../core/exposure-text.js';
+import type { ExposureLevel } from '../../core/exposure.js';
+import { exposureLabel, reasonLine } from '../../core/exposure-text.js';
 import { readOne, type MessageView } from '../../service/mailbox-view.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
-import { ExposureLabel } from '../components/ExposureLabel.js';
+import { LEVEL_COLOURS } from '../components/ExposureLabel.js';
 import { Screen } from '../components/Screen.js';
+import type { Translate } from '../i18n/index.js';
 import { useText } from '../use-text.js';
 
-const BODY_ROWS = 8;
+export const PAGE_ROWS = 18;
+const WIDTH = 78;
+
+/** Word wrap at `width` columns; a continuation line is indented by `indent`. */
+export function wrap(text: string, width: number, indent = ''): string[] {
+  const lines: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(' ')) {
+      if (line !== '' && `${line} ${word}`.length > width) {
+        lines.push(line);
+        line = `${indent}${word}`;
+      } else line = line === '' ? word : `${line} ${word}`;
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
+interface Row {
+  readonly text: string;
+  readonly colour?: string;
+  readonly bold?: boolean;
+}
+
+function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
+  const level: ExposureLevel = view.exposure.level;
+  return [
+    ...wrap(`${t('readFrom')}: ${view.from}`, WIDTH).map((text) => ({ text })),
+    ...wrap(`${t('readTo')}: ${view.to.join(', ')}`, WIDTH).map((text) => ({ text })),
+    { text: `${t('readDate')}: ${view.date.slice(0, 16).replace('T', ' ')}` },
+    { text: `${t('readExposure')}: ${exposureLabel(view.exposure, language)} (${view.exposure.score}/100)`, colour: LEVEL_COLOURS[level], bold: true },
+    { text: t('readWhy') },
+    ...view.exposure.reasons.flatMap((reason) => wrap(`  - ${reasonLine(reason, language)}`, WIDTH, '    ').map((text) => ({ text }))),
+    { text: '' },
+    ...wrap(view.body ?? t('readUndecryptable'), WIDTH).map((text) => ({ text })),
+  ];
+}
 
 export function ReadScreen({ session, id, onBack }: { session: StickSession; id: string; onBack: () => void }) {
   const { t, language } = useText();
@@ -19,11 +59,14 @@ export function ReadScreen({ session, id, onBack }: { session: StickSession; id:
   useEffect(() => {
     readOne(session, id).then(setView, setError);
   }, [session, id]);
-  const bodyLines = (view?.body ?? t('readUndecryptable')).split('\n');
-  useInput((_input, key) => {
-    if (key.escape || /^q$/i.test(_input)) onBack();
+  const rows = view ? rowsOf(view, t, language) : [];
+  const last = Math.max(0, rows.length - PAGE_ROWS);
+  useInput((input, key) => {
+    if (key.escape || /^q$/i.test(input)) onBack();
     else if (key.upArrow) setScroll((current) => Math.max(0, current - 1));
-    else if (key.downArrow) setScroll((current) => Math.min(Math.max(0, bodyLines.length - BODY_ROWS), current + 1));
+    else if (key.downArrow) setScroll((current) => Math.min(last, current + 1));
+    else if (key.pageDown || input === ' ') setScroll((current) => Math.min(last, current + PAGE_ROWS - 1));
+    else if (key.pageUp) setScroll((current) => Math.max(0, current - PAGE_ROWS + 1));
   });
   if (error) {
     return (
@@ -32,29 +75,22 @@ export function ReadScreen({ session, id, onBack }: { session: StickSession; id:
       </Screen>
     );
   }
-  if (!view) return <Screen title={t('working')} keys={t('keysBack')}><Text> </Text></Screen>;
+  if (!view) {
+    return (
+      <Screen title={t('working')} keys={t('keysBack')}>
+        <Text> </Text>
+      </Screen>
+    );
+  }
+  const more = scroll < last ? ` ↓ ${rows.length - scroll - PAGE_ROWS}` : '';
   return (
-    <Screen title={view.subject} keys={t('readKeys')}>
-      <Text>
-        {t('readFrom')}: {view.from}
-      </Text>
-      <Text>
-        {t('readTo')}: {view.to.join(', ')}
-      </Text>
-      <Text>
-        {t('readDate')}: {view.date.slice(0, 16).replace('T', ' ')}
-      </Text>
-      <Text>
-        {t('readExposure')}: <ExposureLabel assessment={view.exposure} /> ({view.exposure.score}/100)
-      </Text>
-      <Text>{t('readWhy')}</Text>
-      {view.exposure.reasons.map((reason, index) => (
-        <Text key={`${reason.code}-${index}`}>
-          {'  '}- {reasonLine(reason, language)}
-        </Text>
-      ))}
-      <Box marginTop={1} flexDirection="column">
-        <Text>{bodyLines.slice(scroll, scroll + BODY_ROWS).join('\n')}</Text>
+    <Screen title={view.subject.slice(0, 60)} keys={t('readKeys')} status={more}>
+      <Box flexDirection="column">
+        {rows.slice(scroll, scroll + PAGE_ROWS).map((row, index) => (
+          <Text key={scroll + index} {...(row.colour ? { color: row.colour } : {})} bold={row.bold === true}>
+            {row.text === '' ? ' ' : row.text}
+          </Text>
+        ))}
       </Box>
     </Screen>
   );
