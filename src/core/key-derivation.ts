@@ -7,6 +7,7 @@
 import * as openpgp from 'openpgp';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { CaliopError } from '../errors.js';
 
@@ -225,8 +226,8 @@ const NATIVE_POINT_PREFIX = 0x40; // RFC 9580 §11.2.1: 0x40 prefix of a native 
 
 /** docs/ceremony.md §4.1: Ed25519Legacy (algorithm 22) secret key packet body. */
 function ed25519SecretKeyBody(seed: Uint8Array, created: Date): Uint8Array {
-  const point = concat(Uint8Array.of(NATIVE_POINT_PREFIX), ed25519.getPublicKey(seed));
-  const publicPart = concat(ED25519_LEGACY_OID, mpi(point));
+  const point = concatBytes(Uint8Array.of(NATIVE_POINT_PREFIX), ed25519.getPublicKey(seed));
+  const publicPart = concatBytes(ED25519_LEGACY_OID, mpi(point));
   return secretKeyBody(openpgp.enums.publicKey.eddsaLegacy, created, publicPart, mpi(seed));
 }
 
@@ -240,8 +241,8 @@ function x25519SecretKeyBody(derived: Uint8Array, created: Date): Uint8Array {
   scalar[0]! &= 248;
   scalar[31]! &= 127;
   scalar[31]! |= 64;
-  const point = concat(Uint8Array.of(NATIVE_POINT_PREFIX), x25519.getPublicKey(scalar));
-  const publicPart = concat(CURVE25519_LEGACY_OID, mpi(point), ECDH_KDF_PARAMS);
+  const point = concatBytes(Uint8Array.of(NATIVE_POINT_PREFIX), x25519.getPublicKey(scalar));
+  const publicPart = concatBytes(CURVE25519_LEGACY_OID, mpi(point), ECDH_KDF_PARAMS);
   const bigEndian = scalar.reverse();
   const body = secretKeyBody(openpgp.enums.publicKey.ecdh, created, publicPart, mpi(bigEndian));
   bigEndian.fill(0);
@@ -254,7 +255,7 @@ function secretKeyBody(algorithm: number, created: Date, publicPart: Uint8Array,
   const header = Uint8Array.of(4, seconds >>> 24, (seconds >>> 16) & 0xff, (seconds >>> 8) & 0xff, seconds & 0xff, algorithm);
   let checksum = 0;
   for (const byte of secretMPI) checksum = (checksum + byte) & 0xffff;
-  const body = concat(header, publicPart, Uint8Array.of(0 /* s2k usage: not encrypted */), secretMPI, Uint8Array.of(checksum >>> 8, checksum & 0xff));
+  const body = concatBytes(header, publicPart, Uint8Array.of(0 /* s2k usage: not encrypted */), secretMPI, Uint8Array.of(checksum >>> 8, checksum & 0xff));
   secretMPI.fill(0);
   return body;
 }
@@ -265,15 +266,6 @@ function mpi(value: Uint8Array): Uint8Array {
   while (start < value.length && value[start] === 0) start++;
   const digits = value.subarray(start);
   const bits = digits.length === 0 ? 0 : (digits.length - 1) * 8 + (32 - Math.clz32(digits[0]!));
-  return concat(Uint8Array.of(bits >>> 8, bits & 0xff), digits);
+  return concatBytes(Uint8Array.of(bits >>> 8, bits & 0xff), digits);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}

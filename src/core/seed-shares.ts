@@ -8,6 +8,7 @@
 
 import { combine, split } from 'shamir-secret-sharing';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { CaliopError } from '../errors.js';
 import { RECOVERY_WORDLIST, wordIndex } from './recovery-words.js';
 
@@ -93,7 +94,7 @@ export function encodeShare(share: DecodedShare): string[] {
   data.set([share.version, share.setId >>> 8, share.setId & 0xff, share.threshold, share.x]);
   data.set(share.y, 5);
   // data || the first 3 bytes of SHA-256(data): 320 bits, of which the first 319 are written.
-  const packed = concatBytes([data, sha256(data).subarray(0, 3)]);
+  const packed = concatBytes(data, sha256(data).subarray(0, 3));
   data.fill(0);
   const words: string[] = [];
   for (let index = 0; index < SHARE_WORD_COUNT; index++) words.push(RECOVERY_WORDLIST[readBits(packed, index * 11, 11)]!);
@@ -131,7 +132,7 @@ export function decodeShare(words: string[], where = 'share'): DecodedShare {
  * so it tells nothing about the seed that the shares do not.
  */
 function computeSetId(raw: Uint8Array[]): number {
-  const digest = sha256(concatBytes([SET_ID_DOMAIN, ...raw]));
+  const digest = sha256(concatBytes(SET_ID_DOMAIN, ...raw));
   return (digest[0]! << 8) | digest[1]!;
 }
 
@@ -147,14 +148,4 @@ function writeBits(bytes: Uint8Array, offset: number, count: number, value: numb
     const bit = offset + index;
     if ((value >> (count - 1 - index)) & 1) bytes[bit >> 3]! |= 1 << (7 - (bit & 7));
   }
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
