@@ -13,6 +13,7 @@ import { ENTER, ESC, press, type, waitForFrame } from './frames.js';
 const scratch = temporaryFolder('ui-wizard');
 const stickDir = join(scratch.path, 'stick');
 let passphrase = '';
+let words: string[] = [];
 
 beforeAll(() => {
   process.env.CALIOP_UNSAFE_TEST_KDF = '1';
@@ -40,7 +41,6 @@ describe('ceremony wizard', () => {
     await press(app, ENTER);
 
     const sheet = await waitForFrame(app, /24 words/);
-    const words: string[] = [];
     for (const match of sheet.matchAll(/\b(\d{1,2})\. ([a-z]+)/g)) words[Number(match[1]) - 1] = match[2]!;
     expect(words.filter(Boolean)).toHaveLength(24);
     expect(sheet).toMatch(/fingerprint: [0-9A-F ]{40,}/);
@@ -79,6 +79,77 @@ describe('ceremony wizard', () => {
     }
     await type(app, passphrase);
     await waitForFrame(app, /No messages yet/);
+    app.unmount();
+  });
+
+  it('stick and keys: shares shown one at a time, the backup check recorded, a weak new passphrase confirmed, then a strong one', async () => {
+    const app = render(<App stick={stickAt(stickDir, '--stick')} onExit={() => undefined} />);
+    await waitForFrame(app, /Open your stick/);
+    await type(app, passphrase);
+    await waitForFrame(app, /No messages yet/);
+    await press(app, 'k');
+    await waitForFrame(app, /Recovery words checked/);
+    await press(app, 'b');
+    await waitForFrame(app, /Number of shares/);
+    await type(app, '');
+    await waitForFrame(app, /Shares needed/);
+    await type(app, '');
+    const first = await waitForFrame(app, /Share 1 of 3 — 2 needed/);
+    expect(first).toMatch(/share: 1 of 3, 2 needed/);
+    await press(app, ENTER);
+    await waitForFrame(app, /Share 2 of 3/);
+    await press(app, ENTER);
+    await waitForFrame(app, /Share 3 of 3/);
+    await press(app, ENTER);
+    await waitForFrame(app, /Stick and keys/);
+
+    await press(app, 'w');
+    for (let asked = 0; asked < 3; asked++) {
+      const check = await waitForFrame(app, /Type the word number (\d+)/);
+      const position = Number(/Type the word number (\d+)/.exec(check)![1]);
+      await type(app, asked === 2 ? 'wrongword' : words[position - 1]!);
+    }
+    const failed = await waitForFrame(app, /What to do:/);
+    expect(failed).toContain('do not match the recovery phrase');
+    await press(app, 'w');
+    for (let asked = 0; asked < 3; asked++) {
+      const check = await waitForFrame(app, /Type the word number (\d+)/);
+      const position = Number(/Type the word number (\d+)/.exec(check)![1]);
+      await type(app, words[position - 1]!);
+    }
+    await waitForFrame(app, /Your copy of the words is right/);
+
+    await press(app, 'p');
+    await waitForFrame(app, /Change the passphrase/);
+    await type(app, 'password');
+    await waitForFrame(app, /Type it again/);
+    await type(app, 'password');
+    await waitForFrame(app, /Y: keep it anyway/);
+    await press(app, 'n');
+    await waitForFrame(app, /Passphrase:/);
+    passphrase = 'a new and long passphrase for the frame test 1871';
+    await type(app, passphrase);
+    await type(app, 'a different one');
+    await waitForFrame(app, /The two passphrases differ/);
+    await type(app, passphrase);
+    await type(app, passphrase);
+    await waitForFrame(app, /sealed under the new passphrase/);
+    app.unmount();
+
+    const again = render(<App stick={stickAt(stickDir, '--stick')} onExit={() => undefined} />);
+    await waitForFrame(again, /Open your stick/);
+    await type(again, passphrase);
+    await waitForFrame(again, /No messages yet/);
+    again.unmount();
+  });
+
+  it('with no stick found: asks for the folder, explains a wrong one', async () => {
+    const app = render(<App stick={null} onExit={() => undefined} />);
+    await waitForFrame(app, /Where is your stick/);
+    await type(app, join(scratch.path, 'nowhere'));
+    const wrong = await waitForFrame(app, /What to do:/);
+    expect(wrong).toContain('does not exist');
+    await type(app, '', false);
     app.unmount();
   });
 
