@@ -143,6 +143,45 @@ describe('ceremony wizard', () => {
     again.unmount();
   });
 
+  it('a weak passphrase is explained and can be refused; wrong words stop the ceremony and nothing is written', async () => {
+    const other = join(scratch.path, 'other');
+    mkdirSync(other);
+    const app = render(<App stick={stickAt(other, '--stick')} onExit={() => undefined} />);
+    const welcome = await waitForFrame(app, /Welcome/);
+    await press(app, /ONLINE/.test(welcome) ? 'o' : ENTER);
+    await waitForFrame(app, /Your name/);
+    await type(app, 'Bea');
+    await waitForFrame(app, /Your address/);
+    await type(app, 'bea@caliop.test');
+    await waitForFrame(app, /random words/);
+    await press(app, 't');
+    await waitForFrame(app, /Passphrase:/);
+    await type(app, 'password');
+    await type(app, 'password');
+    const weak = await waitForFrame(app, /This passphrase is weak/);
+    expect(weak).toContain('Y: keep it anyway');
+    await press(app, 'n');
+    const refused = await waitForFrame(app, /What to do:/);
+    expect(refused).toContain('the passphrase is weak and was not confirmed');
+    await press(app, ENTER);
+    await waitForFrame(app, /random words/);
+    await press(app, 'g');
+    await waitForFrame(app, /Your new passphrase/);
+    await press(app, ENTER);
+    await waitForFrame(app, /24 words/);
+    await press(app, ENTER);
+    for (let asked = 0; asked < 3; asked++) {
+      await waitForFrame(app, /Type the word number (\d+)/);
+      await type(app, 'abandon');
+      if (asked < 2) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const failed = await waitForFrame(app, /What to do:/);
+    expect(failed).toContain('do not match the recovery phrase');
+    expect(failed).toContain('nothing was written');
+    expect(existsSync(join(other, 'vault', 'caliop.vault'))).toBe(false);
+    app.unmount();
+  });
+
   it('with no stick found: asks for the folder, explains a wrong one', async () => {
     const app = render(<App stick={null} onExit={() => undefined} />);
     await waitForFrame(app, /Where is your stick/);
