@@ -16,3 +16,11 @@ describe('UI catalogues', () => {
     for (const key of Object.keys(en) as (keyof typeof en)[]) expect(params(fr[key]), key).toEqual(params(en[key]));
   });
 });
+
+describe('UI catalogues on an 80-column terminal', () => {
+  it('every line of keys fits on one line', () => {
+    for (const catalogue of [en, fr]) {
+      for (const [key, text] of Object.entries(catalogue)) if (key.endsWith('Keys')) expect([...text].length, `${key}: ${text}`).toBeLessThanOrEqual(80);
+    }
+  });
+});

@@ -21,7 +21,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   welcomeOffline: 'Cet ordinateur est hors ligne. Parfait.',
   welcomeOnline: 'Cet ordinateur est EN LIGNE : {evidence}.',
   welcomeOnlineAdvice: 'Débranchez le câble et coupez le Wi-Fi, puis appuyez sur R pour revérifier.',
-  welcomeOnlineKeys: 'R : revérifier · O : continuer en ligne quand même (ce sera noté) · Échap : quitter',
+  welcomeOnlineKeys: 'R : revérifier · O : continuer en ligne (ce sera noté) · Échap : quitter',
   welcomeKeys: 'Entrée : commencer · Échap : quitter',
 
   nameTitle: 'Votre nom',
@@ -78,10 +78,10 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   enrolTitle: 'Connexion à votre relais',
   enrolExplain: 'Le relais transporte votre courrier. Connectez maintenant l’ordinateur au réseau.',
   enrolFromStick: 'La clé USB indique ce relais :',
-  enrolUrlLabel: 'Adresse du relais (https://…)',
-  enrolPinLabel: 'Empreinte du certificat (sha256/…, peut rester vide)',
-  enrolTokenLabel: 'Jeton d’invitation (peut rester vide)',
-  enrolKeys: 'Tab : champ suivant · Entrée : connecter · Échap : passer (plus tard dans Réglages)',
+  enrolUrlLabel: 'Relais (https://…)',
+  enrolPinLabel: 'Empreinte (sha256/…, facultative)',
+  enrolTokenLabel: 'Jeton d’invitation (facultatif)',
+  enrolKeys: 'Tab : champ suivant · Entrée : connecter · Échap : plus tard (Réglages)',
   enrolDone: 'Inscrit comme {address}.',
   enrolSkipped: 'Pas encore connecté à un relais. Vous pourrez le faire dans Réglages.',
 
@@ -104,7 +104,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   inboxSyncOffline: 'relais injoignable',
   inboxSyncFailed: 'la relève a échoué',
   inboxOutbox: 'à envoyer : {count}',
-  inboxKeys: '↑↓ choisir · Entrée lire · N écrire · R relever · C contacts · K clé · S réglages · Q',
+  inboxKeys: '↑↓ Entrée lire · N écrire · R relever · C contacts · K clés · S réglages · Q fin',
   inboxTo: 'à {to}',
   inboxUnread: 'nouveau',
 
