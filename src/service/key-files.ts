@@ -2,12 +2,16 @@
 // stick, for the UI (the CLI prints them to stdout: `caliop key export`). Neither
 // holds a secret; the revocation certificate must still be kept out of others' hands
 // (whoever has it can revoke the key). Files are written whole or not at all.
+// They go under vault/, the only folder caliop writes after the image is made and
+// the one the signed MANIFEST leaves out (docs/manifest.md §4): `caliop stick verify`
+// stays clean after an export.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaliopError } from '../errors.js';
 import type { StickSession } from './stick-session.js';
 
 export const EXPORT_FOLDER = 'exports';
+
 
 export interface ExportedKeyFiles {
   readonly certPath: string;
@@ -22,7 +26,7 @@ function writeWhole(path: string, text: string): void {
 
 export async function exportKeyFilesToStick(session: StickSession): Promise<ExportedKeyFiles> {
   const identity = await session.identity();
-  const folder = join(session.stick.root, EXPORT_FOLDER);
+  const folder = join(session.stick.vaultDir, EXPORT_FOLDER);
   const base = identity.fingerprint.slice(-16);
   const certPath = join(folder, `${base}.cert.asc`);
   const revocationPath = join(folder, `${base}.revocation.asc`);

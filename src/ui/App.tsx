@@ -1,5 +1,6 @@
 // The whole interface: first run (ceremony) or unlock, then the inbox and its
 // neighbours. Holds the unlocked session; every screen calls the service layer.
+import { useInput } from 'ink';
 import { useState } from 'react';
 import { existsSync } from 'node:fs';
 import type { Stick } from '../edges/stick-locator.js';
@@ -33,6 +34,10 @@ export function App({ stick, language: chosen, onExit }: AppProps) {
     setSession(next);
   };
   const quit = () => onExit(0);
+  // Ctrl-C always leaves, through the same door (the alternate screen is closed).
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') onExit(130);
+  });
   const inbox = () => setView({ kind: 'inbox' });
   let screen;
   if (!session) {

@@ -23,7 +23,7 @@ export async function runInteractive(options: { stick: Stick | null; language?: 
           instance.unmount();
         }}
       />,
-      { exitOnCtrlC: true },
+      { exitOnCtrlC: false },
     );
     await instance.waitUntilExit();
     instance.cleanup();

@@ -1,6 +1,6 @@
 // Inbox, reading, compose, contacts, stick and settings screens on real sticks
 // enrolled with the real relay process; another stick's `caliop` sends the mail.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,10 +133,12 @@ describe('mail screens', () => {
     expect(details).toContain('Address: ana@caliop.example');
     expect(details).toContain('Keys made on an ONLINE computer');
     await press(app, 'e');
-    await waitForFrame(app, /Written: /);
+    expect(await waitForFrame(app, /Written on the stick: /)).toMatch(/vault\/exports\/[0-9A-F]{16}\.cert\.asc and/);
     const base = ids.ana!.fingerprint.slice(-16);
-    expect(existsSync(join(sticks.ana!, 'exports', `${base}.cert.asc`))).toBe(true);
-    expect(existsSync(join(sticks.ana!, 'exports', `${base}.revocation.asc`))).toBe(true);
+    expect(existsSync(join(sticks.ana!, 'vault', 'exports', `${base}.cert.asc`))).toBe(true);
+    expect(existsSync(join(sticks.ana!, 'vault', 'exports', `${base}.revocation.asc`))).toBe(true);
+    expect(readFileSync(join(sticks.ana!, 'vault', 'exports', `${base}.cert.asc`), 'utf8')).toBe(ids.ana!.cert);
+    expect(readFileSync(join(sticks.ana!, 'vault', 'exports', `${base}.revocation.asc`), 'utf8')).toBe(ids.ana!.revocationCertificate);
     await press(app, 'v');
     const verify = await waitForFrame(app, /What to do:/);
     expect(verify).toContain('names no release certificate');

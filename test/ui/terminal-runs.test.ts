@@ -190,8 +190,8 @@ describe('the interface in a real terminal', () => {
     expect(page).toContain('Hello Ana, this travelled as plain text.');
     keys('Escape');
     await waitFor(/Inbox/);
-    keys('q');
-    expect(await waitFor(/UI-EXIT=\d+/)).toContain('UI-EXIT=0');
+    keys('C-c'); // Ctrl-C leaves through the same door: alternate screen closed, exit code 130
+    expect(await waitFor(/UI-EXIT=\d+/)).toContain('UI-EXIT=130');
     const everything = screenAndScrollback();
     expect(everything).not.toContain('Hello Ana'); // the message left with the alternate screen
     stopUi();

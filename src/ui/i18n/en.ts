@@ -164,7 +164,7 @@ export const en = {
   stickRelay: 'Relay',
   stickNoRelay: 'none',
   stickKeys: 'E export · P passphrase · B shares · W check words · V check stick · Esc',
-  stickExported: 'Written: {cert} and {revocation}',
+  stickExported: 'Written on the stick: {cert} and {revocation}',
   stickVerifyOk: 'Every file of the stick is as it was made.',
   stickVerifyBad: 'The stick was modified: {count} file(s) differ, are missing or were added.',
   stickVerifySignatureBad: 'The stick’s signature is NOT valid.',

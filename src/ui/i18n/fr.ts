@@ -165,7 +165,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   stickRelay: 'Relais',
   stickNoRelay: 'aucun',
   stickKeys: 'E exporter · P phrase · B parts · W vérifier mots · V vérifier clé · Échap',
-  stickExported: 'Écrits : {cert} et {revocation}',
+  stickExported: 'Écrits sur la clé USB : {cert} et {revocation}',
   stickVerifyOk: 'Chaque fichier de la clé USB est tel qu’il a été fabriqué.',
   stickVerifyBad: 'La clé USB a été modifiée : {count} fichier(s) diffèrent, manquent ou ont été ajoutés.',
   stickVerifySignatureBad: 'La signature de la clé USB n’est PAS valide.',

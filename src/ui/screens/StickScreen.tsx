@@ -1,6 +1,7 @@
 // The stick and the keys: key details, export of the cert and revocation
 // certificate to files on the stick, passphrase change, shares, backup check and
 // the stick's integrity check (verifyStick against its signed MANIFEST).
+import { relative } from 'node:path';
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useState } from 'react';
 import { randomBytes } from '../../edges/random.js';
@@ -74,7 +75,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
       }
       if (mode.kind !== 'details') return;
       if (key.escape) onBack();
-      else if (/^e$/i.test(input)) run(t('working'), () => exportKeyFilesToStick(session), (files) => ({ text: t('stickExported', { cert: files.certPath, revocation: files.revocationPath }) }));
+      else if (/^e$/i.test(input)) run(t('working'), () => exportKeyFilesToStick(session), (files) => ({ text: t('stickExported', { cert: relative(session.stick.root, files.certPath), revocation: relative(session.stick.root, files.revocationPath) }) }));
       else if (/^p$/i.test(input)) setMode({ kind: 'passphrase' });
       else if (/^b$/i.test(input)) setMode({ kind: 'shares' });
       else if (/^w$/i.test(input)) setMode({ kind: 'check', positions: backupCheckPositions(randomBytes) });
