@@ -1,13 +1,13 @@
 // The first run through the ceremony wizard on a real empty stick (real Argon2id with
 // the test parameters, real key derivation), then unlock with a wrong and the right
 // passphrase on the stick it made.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stickAt } from '../../src/edges/stick-locator.js';
 import { App } from '../../src/ui/App.js';
-import { temporaryFolder } from '../helpers/caliop.js';
+import { initStick, PASSPHRASE, temporaryFolder } from '../helpers/caliop.js';
 import { ENTER, ESC, press, type, waitForFrame } from './frames.js';
 
 const scratch = temporaryFolder('ui-wizard');
@@ -179,6 +179,35 @@ describe('ceremony wizard', () => {
     expect(failed).toContain('do not match the recovery phrase');
     expect(failed).toContain('nothing was written');
     expect(existsSync(join(other, 'vault', 'caliop.vault'))).toBe(false);
+    app.unmount();
+  });
+
+  it('restores the identical key on an empty stick from a recovery sheet file; a sheet that is not one is explained', async () => {
+    const original = join(scratch.path, 'original');
+    const empty = join(scratch.path, 'restored');
+    mkdirSync(original);
+    mkdirSync(empty);
+    const made = await initStick(original, 'Cleo Sheet', 'cleo@caliop.test');
+    writeFileSync(join(scratch.path, 'sheet.txt'), made.recoverySheet);
+    writeFileSync(join(scratch.path, 'not-a-sheet.txt'), 'hello\n');
+    const app = render(<App stick={stickAt(empty, '--stick')} onExit={() => undefined} />);
+    await waitForFrame(app, /Welcome/);
+    await press(app, 'f');
+    await waitForFrame(app, /Restore your keys/);
+    await type(app, join(scratch.path, 'not-a-sheet.txt'));
+    const bad = await waitForFrame(app, /What to do:/);
+    expect(bad).toMatch(/recovery|word|sheet/i);
+    for (let index = 0; index < 'not-a-sheet.txt'.length; index++) await press(app, '\x7f');
+    await type(app, 'sheet.txt');
+    const found = await waitForFrame(app, /The sheet is for Cleo Sheet <cleo@caliop\.test>/);
+    expect(found).toContain(made.creationDate.slice(0, 10));
+    await type(app, PASSPHRASE);
+    await waitForFrame(app, /Type it again/);
+    await type(app, PASSPHRASE);
+    await waitForFrame(app, /Connect to your relay/, 60_000);
+    await press(app, ESC);
+    const done = await waitForFrame(app, /Your keys are ready/);
+    expect(done).toContain(`Fingerprint: ${made.fingerprint}`);
     app.unmount();
   });
 

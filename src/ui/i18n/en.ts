@@ -20,8 +20,13 @@ export const en = {
   welcomeOffline: 'This computer is offline. Good.',
   welcomeOnline: 'This computer is ONLINE: {evidence}.',
   welcomeOnlineAdvice: 'Unplug the cable and turn Wi-Fi off, then press R to check again.',
-  welcomeOnlineKeys: 'R: check again · O: go on online anyway (it will be recorded) · Esc: quit',
-  welcomeKeys: 'Enter: start · Esc: quit',
+  welcomeOnlineKeys: 'R: check again · O: go on online (recorded) · F: restore · Esc: quit',
+  welcomeKeys: 'Enter: start · F: restore from a recovery sheet · Esc: quit',
+
+  recoverTitle: 'Restore your keys from the recovery sheet',
+  recoverExplain: 'Type the name of the file holding your recovery sheet (or k share sheets), then Enter.',
+  recoverFileLabel: 'Sheet file',
+  recoverFound: 'The sheet is for {name} <{email}>, made on {date}. Choose the passphrase for this stick.',
 
   nameTitle: 'Your name',
   nameExplain: 'As your contacts will see it.',

@@ -21,8 +21,13 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   welcomeOffline: 'Cet ordinateur est hors ligne. Parfait.',
   welcomeOnline: 'Cet ordinateur est EN LIGNE : {evidence}.',
   welcomeOnlineAdvice: 'Débranchez le câble et coupez le Wi-Fi, puis appuyez sur R pour revérifier.',
-  welcomeOnlineKeys: 'R : revérifier · O : continuer en ligne (ce sera noté) · Échap : quitter',
-  welcomeKeys: 'Entrée : commencer · Échap : quitter',
+  welcomeOnlineKeys: 'R : revérifier · O : continuer en ligne (noté) · F : refaire · Échap : quitter',
+  welcomeKeys: 'Entrée : commencer · F : refaire depuis une feuille · Échap : quitter',
+
+  recoverTitle: 'Refaire vos clés à partir de la feuille de récupération',
+  recoverExplain: 'Tapez le nom du fichier de votre feuille de récupération (ou de k parts), puis Entrée.',
+  recoverFileLabel: 'Fichier de la feuille',
+  recoverFound: 'La feuille est celle de {name} <{email}>, faite le {date}. Choisissez la phrase de passe de cette clé USB.',
 
   nameTitle: 'Votre nom',
   nameExplain: 'Tel que vos contacts le verront.',

@@ -10,7 +10,9 @@ import { probeNetwork } from '../../edges/network-probe.js';
 import { randomBytes } from '../../edges/random.js';
 import { stickAt, type Stick } from '../../edges/stick-locator.js';
 import { CaliopError } from '../../errors.js';
-import { runCeremony, type CeremonyDialog, type CeremonyStep } from '../../service/ceremony.js';
+import { recoverStick, runCeremony, type CeremonyDialog, type CeremonyStep } from '../../service/ceremony.js';
+import { readRecoverySheetFile } from '../../service/recovery.js';
+import type { ParsedRecoverySheet } from '../../core/recovery-sheet.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Progress } from '../components/Progress.js';
@@ -38,6 +40,8 @@ export const STEP_KEYS: Readonly<Record<CeremonyStep, MessageKey>> = {
 type Phase =
   | { kind: 'where' }
   | { kind: 'welcome' }
+  | { kind: 'recover-file' }
+  | { kind: 'recover-pass'; sheet: ParsedRecoverySheet }
   | { kind: 'name' }
   | { kind: 'email' }
   | { kind: 'pass-choice' }
@@ -123,6 +127,32 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
   // the phase drawn last, not the one it was made with.
   const shownPhase = useRef(phase);
   shownPhase.current = phase;
+  /** `caliop recover`: the identical key rebuilt from the sheet (docs/ceremony.md §7). */
+  const restore = (sheet: ParsedRecoverySheet, passphrase: string) => {
+    setPhase({ kind: 'running', step: 'network-check' });
+    recoverStick({
+      stick: stick!,
+      seed: sheet.seed,
+      creationDate: sheet.creationDate,
+      name: sheet.name!,
+      email: sheet.email!,
+      expectedFingerprint: sheet.fingerprint,
+      passphrase,
+      allowOnline,
+      network: verdict,
+      now: new Date(),
+      random: randomBytes,
+      dialog: { progress: dialog.progress, confirmWeakPassphrase: dialog.confirmWeakPassphrase },
+    }).then(
+      (result) => {
+        session.current = result.session;
+        fingerprint.current = result.fingerprint;
+        setPhase({ kind: 'enrol' });
+      },
+      (error: unknown) => setPhase({ kind: 'failed', error }),
+    );
+  };
+
   useInput((input, key) => {
     const phase = shownPhase.current;
     switch (phase.kind) {
@@ -133,6 +163,14 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
           setAllowOnline(true);
           setPhase({ kind: 'name' });
         } else if (!verdict.online && key.return) setPhase({ kind: 'name' });
+        else if (/^f$/i.test(input)) {
+          setAllowOnline(verdict.online); // recorded in the vault, as with O
+          setPhase({ kind: 'recover-file' });
+        }
+        return;
+      case 'recover-file':
+      case 'recover-pass':
+        if (key.escape) setPhase({ kind: 'welcome' });
         return;
       case 'pass-choice':
         if (/^t$/i.test(input)) setPhase({ kind: 'pass-type' });
@@ -217,6 +255,38 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
               <Text color="green">✓ {t('welcomeOffline')}</Text>
             )}
           </Box>
+        </Screen>
+      );
+    case 'recover-file':
+      return (
+        <Screen title={t('recoverTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
+          <Text>{t('recoverExplain')}</Text>
+          <TextField
+            label={t('recoverFileLabel')}
+            value={folder}
+            onChange={setFolder}
+            onSubmit={(path) => {
+              readRecoverySheetFile(path.trim()).then(
+                (sheet) => {
+                  if (!sheet.name || !sheet.email) {
+                    setWhere(new CaliopError('recovery_invalid', 'the sheet does not say the name and address of the key', { hint: 'use the full recovery sheet, with its name and email lines' }));
+                    return;
+                  }
+                  setWhere(null);
+                  setPhase({ kind: 'recover-pass', sheet });
+                },
+                setWhere,
+              );
+            }}
+          />
+          {where ? <ErrorNotice error={where} /> : null}
+        </Screen>
+      );
+    case 'recover-pass':
+      return (
+        <Screen title={t('recoverTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
+          <Text>{t('recoverFound', { name: phase.sheet.name!, email: phase.sheet.email!, date: phase.sheet.creationDate.toISOString().slice(0, 10) })}</Text>
+          <PassphraseForm userInputs={[phase.sheet.name!, phase.sheet.email!]} onDone={(passphrase) => restore(phase.sheet, passphrase)} />
         </Screen>
       );
     case 'name':
