@@ -133,13 +133,16 @@ describe('the outbox', () => {
     const sent = await onStick(sticks.alice!, ['--json', 'send', '--to', `bob@${DOMAIN}`, '--subject', 'Pendant la panne'], { input: 'Le relais dort.' });
     expect(sent.status, sent.stderr).toBe(0);
     expect(JSON.parse(sent.stdout)).toMatchObject({ queued: true });
+    const toSelf = await onStick(sticks.alice!, ['--json', 'send', '--to', `alice@${DOMAIN}`, '--subject', 'note to self'], { input: 'offline note' });
+    expect(toSelf.status, toSelf.stderr).toBe(0); // our own cert needs no directory
+    expect(JSON.parse(toSelf.stdout)).toMatchObject({ queued: true, exposure: { message: { level: 'e2e-verified' } } });
     const offlineSync = await onStick(sticks.alice!, ['sync']);
     expect(offlineSync.status).toBe(30);
     expect(offlineSync.stderr).toMatch(/^caliop: error: .*relay/m);
 
     relay = await startRelayProcess({ domain: DOMAIN, dataDir: relay.dataDir, port: Number(port) });
     const flushed = await onStick(sticks.alice!, ['--json', 'sync']);
-    expect(JSON.parse(flushed.stdout)).toMatchObject({ sent: 1, queued: 0 });
+    expect(JSON.parse(flushed.stdout)).toMatchObject({ sent: 2, queued: 0 });
     await onStick(sticks.bob!, ['sync']);
     expect((await inbox('bob')).map((entry) => entry.subject)).toContain('Pendant la panne');
   });

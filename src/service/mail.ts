@@ -56,8 +56,15 @@ async function resolveRecipients(session: StickSession, client: RelayClient | un
   const certs: openpgp.PublicKey[] = [];
   const resolved: ResolvedRecipient[] = [];
   const changes: string[] = [];
+  const identity = await session.identity();
   for (const raw of addresses) {
     const address = normaliseAddress(raw);
+    if (address === session.contents.identity.email.toLowerCase()) {
+      // Writing to ourselves: our own cert, never the directory's word about it.
+      certs.push(identity.publicKey);
+      resolved.push({ address, fingerprint: identity.fingerprint, verification: 'verified', source: 'imported' });
+      continue;
+    }
     let directoryCert: string | null | undefined;
     if (client) {
       try {
@@ -164,7 +171,9 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     for (const address of externalAddresses) external.push(await resolveExternal(session, address, input.now, input.wkd));
 
     const exposure = assessRecipientFacts([
-      ...internal.resolved.map((recipient) => recipientFacts(own, recipient.address, contactFor(session.contents, recipient.address))),
+      ...internal.resolved.map((recipient) =>
+        recipientFacts(own, recipient.address, recipient.address === own.toLowerCase() ? { verification: 'verified', source: 'imported' } : contactFor(session.contents, recipient.address)),
+      ),
       ...external.map((recipient) => recipientFacts(own, recipient.address, recipient.contact)),
     ]);
     if (input.beforeSend && !(await input.beforeSend(exposure))) {

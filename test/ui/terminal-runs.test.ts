@@ -12,7 +12,9 @@ import { swaks } from '../gateway/helpers.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
 const UI_ENTRY = resolve(import.meta.dirname, '../../build/src/ui/dev-entry.js');
-const ARTIFACTS = resolve(import.meta.dirname, '../artifacts/ui');
+// Each run writes its captured screens to test/artifacts/tmp/ui/ (ignored by git, kept
+// by CI as artifacts); test/artifacts/ui/ holds the screens of a reviewed run, committed.
+const ARTIFACTS = resolve(import.meta.dirname, '../artifacts/tmp/ui');
 const DOMAIN = 'caliop.example';
 const scratch = temporaryFolder('ui-pty');
 const stick = join(scratch.path, 'stick');
