@@ -68,7 +68,7 @@ function checkNetwork(network: NetworkVerdict, allowOnline: boolean): void {
   }
 }
 
-async function checkPassphrase(passphrase: string, userInputs: string[], dialog: CeremonyDialog): Promise<void> {
+async function checkPassphrase(passphrase: string, userInputs: string[], dialog: Pick<CeremonyDialog, 'confirmWeakPassphrase'>): Promise<void> {
   if (passphrase.length === 0) throw new CaliopError('passphrase_rejected', 'the passphrase is empty');
   const assessment = await assessPassphrase(passphrase, userInputs);
   if (assessment.weak && !(await dialog.confirmWeakPassphrase(assessment))) {
@@ -195,7 +195,7 @@ export async function recoverStick(input: RecoveryInput): Promise<Omit<CeremonyR
   dialog.progress('network-check');
   checkNetwork(input.network, input.allowOnline);
   dialog.progress('passphrase-check');
-  await checkPassphrase(input.passphrase, [input.name, input.email], { ...dialog, showRecovery: async () => {}, askBackupWords: async () => null });
+  await checkPassphrase(input.passphrase, [input.name, input.email], dialog);
   dialog.progress('derivation');
   const identity = await deriveIdentity({ seed: input.seed, name: input.name, email: input.email, creationDate: input.creationDate });
   if (input.expectedFingerprint !== undefined && input.expectedFingerprint !== identity.fingerprint) {

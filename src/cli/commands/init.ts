@@ -1,5 +1,6 @@
 // `caliop init` (the ceremony) and `caliop recover` (docs/cli.md §init, §recover).
 import type { Command } from 'commander';
+import type { NetworkVerdict } from '../../core/network-state.js';
 import type { PassphraseAssessment } from '../../core/passphrase-strength.js';
 import type { CeremonyDialog, CeremonyStep } from '../../service/ceremony.js';
 import { CaliopError } from '../../errors.js';
@@ -60,6 +61,22 @@ function cliDialog(context: CliContext, acceptWeak: boolean): CeremonyDialog {
   };
 }
 
+/** What the ceremony and recovery take from the edges: network verdict, clock, randomness, questions. */
+function ceremonyEdges(
+  cli: CliContext,
+  options: { allowOnline?: boolean; acceptWeakPassphrase?: boolean },
+  probeNetwork: () => NetworkVerdict,
+  random: (length: number) => Uint8Array,
+) {
+  return {
+    allowOnline: options.allowOnline === true,
+    network: probeNetwork(),
+    now: new Date(),
+    random,
+    dialog: cliDialog(cli, options.acceptWeakPassphrase === true),
+  };
+}
+
 interface InitOptions {
   name: string;
   email: string;
@@ -103,11 +120,7 @@ export function registerInitCommands(program: Command, context: () => CliContext
         name: options.name,
         email: options.email,
         passphrase,
-        allowOnline: options.allowOnline === true,
-        network: probeNetwork(),
-        now: new Date(),
-        random: randomBytes,
-        dialog: cliDialog(cli, options.acceptWeakPassphrase === true),
+        ...ceremonyEdges(cli, options, probeNetwork, randomBytes),
         language: options.language,
       });
       // Enrolment needs the network the ceremony avoided: when the relay cannot be
@@ -188,11 +201,7 @@ export function registerInitCommands(program: Command, context: () => CliContext
         email,
         expectedFingerprint: sheet.fingerprint,
         passphrase,
-        allowOnline: options.allowOnline === true,
-        network: probeNetwork(),
-        now: new Date(),
-        random: randomBytes,
-        dialog: cliDialog(cli, options.acceptWeakPassphrase === true),
+        ...ceremonyEdges(cli, options, probeNetwork, randomBytes),
       });
       if (cli.json) {
         await writeJson({ fingerprint: result.fingerprint, creationDate: sheet.creationDate.toISOString(), ceremony: result.ceremony });
