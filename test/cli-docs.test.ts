@@ -36,3 +36,12 @@ describe('caliop --version', () => {
     expect(run.status).toBe(0);
   });
 });
+
+describe('package.json bin', () => {
+  it('node_modules/.bin/caliop runs the CLI after the prepare step (npm ci)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const run = spawnSync(new URL('../node_modules/.bin/caliop', import.meta.url).pathname, ['--version'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe(CALIOP_VERSION);
+  });
+});
