@@ -81,4 +81,15 @@ describe('caliop init at a terminal', () => {
     const shown = await caliop(['--stick', stick, '--json', '--passphrase-file', '@ENV:P', 'key', 'show'], { env: testEnv({ P: passphrase }) });
     expect(JSON.parse(shown.stdout).ceremony.backupChecked).toBe(true);
   });
+
+  it('refuses to write binary OpenPGP to the terminal (12), with a hint', async () => {
+    const stick = join(scratch.path, 'stick');
+    tmux('kill-session', '-t', session);
+    const command = `env CALIOP_UNSAFE_TEST_KDF=1 P='${passphrase}' ${process.execPath} ${CALIOP_ENTRY} --stick ${stick} --passphrase-file @ENV:P encrypt --to ana@example.org --binary < /dev/null; echo CALIOP-EXIT=$?; sleep 60`;
+    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30', command);
+    const done = await waitFor(/CALIOP-EXIT=\d+/);
+    expect(done).toMatch(/CALIOP-EXIT=12/);
+    expect(done).toMatch(/caliop: error: refusing to write binary data to the terminal/);
+    expect(done).toMatch(/caliop: hint: redirect the output to a file/);
+  });
 });
