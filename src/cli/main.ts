@@ -78,6 +78,12 @@ async function runInterface(args: readonly string[]): Promise<number> {
       stick = null;
     }
   }
+  // Ink draws only a final frame when it believes it runs in CI (the is-in-ci package
+  // reads CI, CONTINUOUS_INTEGRATION and CI_* at load). We are on a terminal, by the test
+  // above: draw live.
+  process.env.CI = '0';
+  delete process.env.CONTINUOUS_INTEGRATION;
+  for (const name of Object.keys(process.env)) if (name.startsWith('CI_')) delete process.env[name];
   const { runInteractive } = await import('../ui/main.js');
   return runInteractive({ stick });
 }

@@ -11,7 +11,8 @@ import { temporaryFolder } from '../helpers/caliop.js';
 import { swaks } from '../gateway/helpers.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
-const UI_ENTRY = resolve(import.meta.dirname, '../../build/src/ui/dev-entry.js');
+// The real `caliop` with no command: on a terminal it opens the interface (docs/cli.md §5).
+const UI_ENTRY = resolve(import.meta.dirname, '../../build/src/cli/main.js');
 // Each run writes its captured screens to test/artifacts/tmp/ui/ (ignored by git, kept
 // by CI as artifacts); test/artifacts/ui/ holds the screens of a reviewed run, committed.
 const ARTIFACTS = resolve(import.meta.dirname, '../artifacts/tmp/ui');
@@ -54,6 +55,7 @@ function keep(name: string, text: string): void {
   writeFileSync(join(ARTIFACTS, `${name}.txt`), text);
 }
 function startUi(): void {
+  // CI=true stays set as CI runs us: caliop must still draw live on a terminal.
   const command = `env CALIOP_UNSAFE_TEST_KDF=1 ${process.execPath} ${UI_ENTRY} --stick ${stick}; echo UI-EXIT=$?; sleep 120`;
   tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', command);
 }
