@@ -139,14 +139,8 @@ function refusedResult(image: FlashImage, drive: CandidateDrive, detail: string)
   };
 }
 
-interface StationCommandOptions {
-  image: string;
-  yes: boolean;
-  json: boolean;
-  force: boolean;
-  log: string;
-  eject: boolean;
-}
+/** The station takes the scripted form's options but the targets: it waits for sticks. */
+type StationCommandOptions = Omit<FlashCommandOptions, 'target'>;
 
 async function runStation(options: StationCommandOptions): Promise<number> {
   const image = await openImage(resolve(options.image));

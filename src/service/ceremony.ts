@@ -126,14 +126,22 @@ async function sealNewVault(input: SealInput, fingerprint: string): Promise<{ se
   return { session: StickSession.fromCreated(input.stick, handle, contents), kdf };
 }
 
-/** `caliop init`: docs/ceremony.md §8, in this order. */
-export async function runCeremony(input: CeremonyInput): Promise<CeremonyResult> {
-  const { dialog } = input;
+/** docs/ceremony.md §8.1: what init and recover check before any key exists. */
+async function preflight(
+  input: { readonly stick: Stick; readonly network: NetworkVerdict; readonly allowOnline: boolean; readonly passphrase: string; readonly name: string; readonly email: string },
+  dialog: Pick<CeremonyDialog, 'confirmWeakPassphrase' | 'progress'>,
+): Promise<void> {
   refuseExistingVault(input.stick);
   dialog.progress('network-check');
   checkNetwork(input.network, input.allowOnline);
   dialog.progress('passphrase-check');
   await checkPassphrase(input.passphrase, [input.name, input.email], dialog);
+}
+
+/** `caliop init`: docs/ceremony.md §8, in this order. */
+export async function runCeremony(input: CeremonyInput): Promise<CeremonyResult> {
+  const { dialog } = input;
+  await preflight(input, dialog);
 
   dialog.progress('seed');
   const seed = input.random(SEED_BYTES);
@@ -191,11 +199,7 @@ export interface RecoveryInput {
 /** `caliop recover`: rebuilds the identical key on an empty stick (docs/ceremony.md §7). */
 export async function recoverStick(input: RecoveryInput): Promise<Omit<CeremonyResult, 'recoveryPhrase' | 'recoverySheet'>> {
   const { dialog } = input;
-  refuseExistingVault(input.stick);
-  dialog.progress('network-check');
-  checkNetwork(input.network, input.allowOnline);
-  dialog.progress('passphrase-check');
-  await checkPassphrase(input.passphrase, [input.name, input.email], dialog);
+  await preflight(input, dialog);
   dialog.progress('derivation');
   const identity = await deriveIdentity({ seed: input.seed, name: input.name, email: input.email, creationDate: input.creationDate });
   if (input.expectedFingerprint !== undefined && input.expectedFingerprint !== identity.fingerprint) {
