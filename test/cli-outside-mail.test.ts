@@ -6,19 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findArrivedCiphertext } from '../src/core/inbound-mime.js';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
-import { makeDkimKey, makeGpg, rfc5322, signDkim, swaks, writeJson } from './gateway/helpers.js';
+import { makeDkimKey, makeGpg, rfc5322, signDkim, startSink, swaks, txt, writeJson, type Sink } from './gateway/helpers.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
 const scratch = temporaryFolder('outside');
 const dkimKey = makeDkimKey();
-const txt = (text: string) => [text.match(/.{1,255}/g) ?? []];
 let relay: RelayProcess;
-let sink: { port: number; received: { to: string[]; raw: string }[]; close(): Promise<void> };
+let sink: Sink;
 let gpg: ReturnType<typeof makeGpg>;
 const sticks: Record<string, string> = {};
 const ids: Record<string, InitResult> = {};
@@ -29,26 +27,6 @@ interface Entry {
   subject: string;
   direction: string;
   exposure: { level: string; score: number; reasons: Array<{ code: string; vouchedBy: string; text: { en: string } }> };
-}
-
-async function startSink(): Promise<typeof sink> {
-  const received: { to: string[]; raw: string }[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        received.push({ to: session.envelope.rcptTo.map((rcpt) => rcpt.address), raw: Buffer.concat(chunks).toString('utf8') });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', () => resolvePromise()));
-  const address = server.server.address() as { port: number };
-  return { port: address.port, received, close: () => new Promise((resolvePromise) => server.close(() => resolvePromise())) };
 }
 
 async function inbox(name: string): Promise<Entry[]> {
@@ -77,7 +55,7 @@ function headers(from: string, subject: string): Record<string, string> {
 }
 
 beforeAll(async () => {
-  sink = await startSink();
+  sink = await startSink(null);
   const records = writeJson(join(scratch.path, 'dns.json'), {
     'sel._domainkey.signed.test': { TXT: txt(dkimKey.txtRecord) },
     'signed.test': { TXT: txt('v=spf1 ip4:127.0.0.1 -all') },

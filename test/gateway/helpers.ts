@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { SMTPServer } from 'smtp-server';
 import { join } from 'node:path';
 
 export interface Scratch {
@@ -90,4 +91,49 @@ export function rfc5322(headers: Record<string, string>, body: string): string {
   return `${Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}`)
     .join('\r\n')}\r\n\r\n${body.replace(/\r?\n/g, '\r\n')}`;
+}
+
+/** A TXT record's strings as DNS gives them: longer than 255 bytes, they are split. */
+export const txt = (text: string): string[][] => [text.match(/.{1,255}/g) ?? []];
+
+/** One message a sink received. */
+export interface SinkDelivery {
+  readonly from: string;
+  readonly to: string[];
+  readonly raw: string;
+  readonly secure: boolean;
+}
+
+export interface Sink {
+  readonly port: number;
+  readonly received: SinkDelivery[];
+  close(): Promise<void>;
+}
+
+/** A real SMTP server on loopback standing for a smarthost; STARTTLS when given a certificate. */
+export async function startSink(tls: { cert: string; key: string } | null): Promise<Sink> {
+  const received: SinkDelivery[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: tls === null ? ['AUTH', 'STARTTLS'] : ['AUTH'],
+    ...(tls === null ? {} : { cert: tls.cert, key: tls.key }),
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
+          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+          secure: session.secure,
+        });
+        callback(null, 'Ok: queued as TEST');
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no sink address');
+  return { port: address.port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }

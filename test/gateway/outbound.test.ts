@@ -5,7 +5,6 @@
 import { ensureDevTls } from '../../src/relay/dev-tls.js';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assessReceived } from '../../src/core/exposure.js';
 import { findArrivedCiphertext } from '../../src/core/inbound-mime.js';
@@ -13,47 +12,7 @@ import { buildAutocryptHeader, buildInnerMimeEntity, buildPgpMimeMessage, buildP
 import { RelayErrorResponse, type RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
-import { makeGpg, scratchDir, type Scratch } from './helpers.js';
-
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-  secure: boolean;
-}
-
-interface Sink {
-  port: number;
-  received: Received[];
-  close(): Promise<void>;
-}
-
-async function startSink(tls: { cert: string; key: string } | null): Promise<Sink> {
-  const received: Received[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: tls === null ? ['AUTH', 'STARTTLS'] : ['AUTH'],
-    ...(tls === null ? {} : { cert: tls.cert, key: tls.key }),
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address,
-          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-          secure: session.secure,
-        });
-        callback(null, 'Ok: queued as TEST');
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no sink address');
-  return { port: address.port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
+import { makeGpg, scratchDir, startSink, type Scratch, type Sink } from './helpers.js';
 
 let scratch: Scratch;
 let gpg: ReturnType<typeof makeGpg>;

@@ -14,7 +14,7 @@ import { findArrivedCiphertext } from '../../src/core/inbound-mime.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
-import { makeDkimKey, makeGpg, rfc5322, scratchDir, signDkim, swaks, writeJson, type Scratch } from './helpers.js';
+import { makeDkimKey, makeGpg, rfc5322, scratchDir, signDkim, swaks, txt, writeJson, type Scratch } from './helpers.js';
 
 const MAX_BYTES = 100_000;
 const SEALED_PLAINTEXT: StickFacts = { encryptedToMe: false, signature: 'absent', senderKey: 'unknown', headersProtected: false };
@@ -27,8 +27,6 @@ let carol: { identity: TestIdentity; client: RelayClient };
 const dkimKey = makeDkimKey();
 let gpg: ReturnType<typeof makeGpg>;
 
-/** TXT strings longer than 255 bytes are split, as DNS does. */
-const txt = (text: string) => [text.match(/.{1,255}/g) ?? []];
 
 beforeAll(async () => {
   scratch = scratchDir('caliop-gateway-in-');
