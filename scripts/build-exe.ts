@@ -9,7 +9,10 @@
 //      config's "executable" field names the base binary of that target.
 //
 // Usage: node build/scripts/build-exe.js [--targets linux-x64,win-x64] [--entry FILE]
-//        [--no-code-cache] [--bundle-only]
+//        [--no-code-cache] [--bundle-only] [--release-cert FILE]
+//
+// Every bundle is a release bundle (src/build-facts.ts): test switches are dead code;
+// --release-cert compiles that certificate's fingerprint in as `stick verify`'s anchor.
 //
 // It only builds: it never writes outside the repository's dist/ and .cache/
 // (npm's cache included: `npm pack --cache .cache/npm-cache`).
@@ -116,8 +119,27 @@ export interface BundleResult {
   readonly inputs: readonly string[];
 }
 
+/** What a release bundle is told at build time (src/build-facts.ts). */
+export interface ReleaseFacts {
+  /** The release certificate's fingerprint (40 hex digits) that `stick verify` trusts (docs/manifest.md §8). */
+  readonly releaseFingerprint?: string;
+}
+
+/** esbuild defines of a release bundle: test switches become dead code; the release fingerprint is compiled in. */
+export function releaseDefines(facts: ReleaseFacts): Record<string, string> {
+  const fingerprint = facts.releaseFingerprint?.toUpperCase();
+  if (fingerprint !== undefined && !/^[0-9A-F]{40}$/.test(fingerprint)) throw new Error(`build-exe: "${facts.releaseFingerprint}" is not a v4 fingerprint (40 hex digits)`);
+  return { __CALIOP_RELEASE_BUILD__: 'true', __CALIOP_RELEASE_FINGERPRINT__: JSON.stringify(fingerprint ?? '') };
+}
+
+/** The fingerprint of an armored release certificate (for --release-cert). */
+export async function releaseFingerprintOf(certArmored: string): Promise<string> {
+  const openpgp = await import('openpgp');
+  return (await openpgp.readKey({ armoredKey: certArmored })).getFingerprint().toUpperCase();
+}
+
 /** Step 1: one ESM file for Node 26, with no native addon inside. */
-export async function bundleCli(entry: string, outDir: string): Promise<BundleResult> {
+export async function bundleCli(entry: string, outDir: string, facts: ReleaseFacts = {}): Promise<BundleResult> {
   mkdirSync(outDir, { recursive: true });
   const bundlePath = join(outDir, 'caliop.mjs');
   const refuseNativeAddons: esbuild.Plugin = {
@@ -143,7 +165,7 @@ export async function bundleCli(entry: string, outDir: string): Promise<BundleRe
     // ASCII output (non-ASCII escaped): measured a little faster to start than charset utf8.
     charset: 'ascii',
     alias: { 'react-devtools-core': join(REPO_ROOT, 'scripts', 'stubs', 'react-devtools-core.js') },
-    define: { 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"' },
+    define: { 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"', ...releaseDefines(facts) },
     // Bundled CommonJS dependencies call require('fs') etc.; an ESM file has no require.
     banner: { js: "import { createRequire as __caliopCreateRequire } from 'node:module';\nconst require = __caliopCreateRequire(import.meta.url);" },
     plugins: [refuseNativeAddons],
@@ -214,6 +236,7 @@ interface CliOptions {
   entry: string;
   codeCache: boolean;
   bundleOnly: boolean;
+  releaseCert?: string;
 }
 
 function parseArgs(argv: readonly string[]): CliOptions {
@@ -230,6 +253,8 @@ function parseArgs(argv: readonly string[]): CliOptions {
       options.codeCache = false;
     } else if (arg === '--bundle-only') {
       options.bundleOnly = true;
+    } else if (arg === '--release-cert') {
+      options.releaseCert = resolve(argv[++i] ?? '');
     } else {
       throw new Error(`build-exe: unknown option "${arg}"`);
     }
@@ -240,8 +265,10 @@ function parseArgs(argv: readonly string[]): CliOptions {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const distDir = join(REPO_ROOT, 'dist');
-  const bundle = await bundleCli(options.entry, join(distDir, 'bundle'));
-  process.stdout.write(`bundle  ${relative(REPO_ROOT, bundle.bundlePath)}  ${bundle.bytes} bytes  (entry ${relative(REPO_ROOT, options.entry)}, ${bundle.inputs.length} inputs)\n`);
+  const releaseFingerprint = options.releaseCert === undefined ? undefined : await releaseFingerprintOf(readFileSync(options.releaseCert, 'utf8'));
+  if (releaseFingerprint === undefined) process.stderr.write('build-exe: no --release-cert: "caliop stick verify" in these executables has no compiled-in anchor (docs/manifest.md §8)\n');
+  const bundle = await bundleCli(options.entry, join(distDir, 'bundle'), releaseFingerprint === undefined ? {} : { releaseFingerprint });
+  process.stdout.write(`bundle  ${relative(REPO_ROOT, bundle.bundlePath)}  ${bundle.bytes} bytes  (entry ${relative(REPO_ROOT, options.entry)}, ${bundle.inputs.length} inputs, release anchor ${releaseFingerprint ?? 'none'})\n`);
   if (options.bundleOnly) return;
 
   const pins = readPins();

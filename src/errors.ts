@@ -65,6 +65,7 @@ export const ERROR_TABLE = {
   flash_target_refused: { exit: 52, message: 'refusing to write to this drive', hint: 'name a removable USB drive; system and non-removable drives are never written' },
   flash_failed: { exit: 53, message: 'writing the image failed', hint: 'try another stick; the other sticks were not affected' },
   flash_verify_failed: { exit: 54, message: 'the stick did not read back what was written', hint: 'the stick is faulty; set it aside' },
+  stick_self_verified_only: { exit: 55, message: 'the stick agrees with itself, but nothing outside it vouches for it: someone who rewrote the whole stick would pass this check too', hint: 'check it against the project\'s release certificate: "caliop stick verify --release-cert FILE", or with a caliop you trust' },
 
   // 80-89: the flashing station (src/flash/)
   flash_linux_only: { exit: 80, message: 'the flashing station runs on Linux only', hint: 'run it on a Linux machine (a live USB system is fine) as root' },

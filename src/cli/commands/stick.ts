@@ -1,44 +1,58 @@
-// `caliop stick verify` (docs/cli.md §3.16, docs/manifest.md §5-§7).
+// `caliop stick verify` (docs/cli.md §3.16, docs/manifest.md §5-§8).
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { COMPILED_RELEASE_FINGERPRINT } from '../../build-facts.js';
 import { CaliopError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { note, reportFailure, writeData, writeJson } from '../output.js';
+
+/** docs/manifest.md §8: what each anchor means, in the words the user reads. */
+const ANCHOR_LINES = {
+  'release-cert-file': (fingerprint: string) => `anchor: the release certificate you gave (${fingerprint})`,
+  'compiled-in': (fingerprint: string) => `anchor: the release fingerprint built into this caliop (${fingerprint})`,
+  'stick-only': () => "anchor: NONE outside the stick: only the stick's own certificate (config.json) was used",
+} as const;
 
 export function registerStickCommands(program: Command, context: () => CliContext): void {
   const stick = program.command('stick').description('the stick itself');
   stick
     .command('verify')
     .description('check every file of the stick against its signed MANIFEST; names each file that differs, is missing or is extra')
-    .option('--release-cert <file>', 'the release certificate to trust (default: the one in the stick\'s config.json, which only proves the stick is consistent with itself)')
+    .option('--release-cert <file>', "the release certificate to trust (default: the fingerprint built into this caliop, checked against the stick's config.json)")
     .action(async (options: { releaseCert?: string }) => {
       const cli = context();
-      const [{ verifyStick }, { readStickConfig }] = await Promise.all([import('../../service/stick-verify.js'), import('../../edges/stick-config.js')]);
+      const { checkStick } = await import('../../service/stick-verify.js');
       const located = cli.stick();
-      let releaseCert: string | undefined;
+      let releaseCertArmored: string | undefined;
       if (options.releaseCert !== undefined) {
         try {
-          releaseCert = await readFile(options.releaseCert, 'utf8');
+          releaseCertArmored = await readFile(options.releaseCert, 'utf8');
         } catch (error) {
           throw new CaliopError('file_unreadable', `could not read the release certificate ${options.releaseCert}`, { cause: error });
         }
-      } else {
-        releaseCert = readStickConfig(located).releaseCert;
-        if (!releaseCert) throw new CaliopError('manifest_invalid', "the stick's config.json names no release certificate", { hint: 'pass --release-cert FILE' });
       }
-      const verdict = await verifyStick(located.root, releaseCert);
+      const verdict = await checkStick(located, {
+        ...(releaseCertArmored === undefined ? {} : { releaseCertArmored }),
+        ...(COMPILED_RELEASE_FINGERPRINT === undefined ? {} : { compiledFingerprint: COMPILED_RELEASE_FINGERPRINT }),
+      });
       if (cli.json) await writeJson(verdict);
       else {
         const lines = [
+          ANCHOR_LINES[verdict.anchor](verdict.anchorFingerprint),
+          ...(verdict.anchorMatches ? [] : [`release certificate: NOT THE ONE THIS CALIOP TRUSTS (the stick's is ${verdict.releaseFingerprint})`]),
           `signature: ${verdict.signatureValid ? 'valid' : 'NOT VALID'}`,
           ...verdict.differs.map((path) => `differs: ${path}`),
           ...verdict.missing.map((path) => `missing: ${path}`),
           ...verdict.extra.map((path) => `extra:   ${path}`),
         ];
         await writeData(`${lines.join('\n')}\n`);
-        if (verdict.ok) note('every file of the stick is as it was made');
+        if (verdict.ok && verdict.anchor !== 'stick-only') note('every file of the stick is as it was made');
       }
-      if (!verdict.signatureValid) reportFailure('manifest_invalid');
+      if (!verdict.anchorMatches) {
+        note(`the stick is signed for release certificate ${verdict.releaseFingerprint}, not for ${verdict.anchorFingerprint} which this caliop was built to trust`);
+        reportFailure('manifest_invalid');
+      } else if (!verdict.signatureValid) reportFailure('manifest_invalid');
       else if (!verdict.ok) reportFailure('stick_modified');
+      else if (verdict.anchor === 'stick-only') reportFailure('stick_self_verified_only');
     });
 }

@@ -171,6 +171,8 @@ export const en = {
   stickKeys: 'E export · P passphrase · B shares · W check words · V check stick · Esc',
   stickExported: 'Written on the stick: {cert} and {revocation}',
   stickVerifyOk: 'Every file of the stick is as it was made.',
+  stickVerifyWrongRelease: 'The stick is signed by another key than the Caliop release key this program trusts: it was rewritten.',
+  stickVerifySelfOnly: 'The stick agrees with itself, but nothing outside it vouches for it: someone who rewrote the whole stick would pass this check too. Check it with a caliop you trust.',
   stickVerifyBad: 'The stick was modified: {count} file(s) differ, are missing or were added.',
   stickVerifySignatureBad: 'The stick’s signature is NOT valid.',
   stickNoReleaseCert: 'This stick names no release certificate: it cannot be checked here.',

@@ -172,6 +172,8 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   stickKeys: 'E exporter · P phrase · B parts · W vérifier mots · V vérifier clé · Échap',
   stickExported: 'Écrits sur la clé USB : {cert} et {revocation}',
   stickVerifyOk: 'Chaque fichier de la clé USB est tel qu’il a été fabriqué.',
+  stickVerifyWrongRelease: 'La clé USB est signée par une autre clé que la clé de publication Caliop reconnue par ce programme : elle a été réécrite.',
+  stickVerifySelfOnly: 'La clé USB est cohérente avec elle-même, mais rien hors d’elle ne le garantit : qui aurait réécrit toute la clé passerait aussi ce contrôle. Vérifiez-la avec un caliop de confiance.',
   stickVerifyBad: 'La clé USB a été modifiée : {count} fichier(s) diffèrent, manquent ou ont été ajoutés.',
   stickVerifySignatureBad: 'La signature de la clé USB n’est PAS valide.',
   stickNoReleaseCert: 'Cette clé USB ne nomme aucun certificat de publication : impossible de la vérifier ici.',

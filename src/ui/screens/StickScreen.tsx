@@ -4,6 +4,7 @@
 import { relative } from 'node:path';
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useState } from 'react';
+import { COMPILED_RELEASE_FINGERPRINT } from '../../build-facts.js';
 import { randomBytes } from '../../edges/random.js';
 import { readStickConfig } from '../../edges/stick-config.js';
 import { CaliopError } from '../../errors.js';
@@ -12,7 +13,7 @@ import { changePassphrase, describeKey, type KeyDescription } from '../../servic
 import { formatFingerprint } from '../../service/pgp.js';
 import { backupCheckPositions, recordBackupCheck } from '../../service/recovery.js';
 import type { StickSession } from '../../service/stick-session.js';
-import { verifyStick } from '../../service/stick-verify.js';
+import { checkStick } from '../../service/stick-verify.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Progress } from '../components/Progress.js';
 import { Screen } from '../components/Screen.js';
@@ -85,10 +86,15 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
           async () => {
             const releaseCert = readStickConfig(session.stick).releaseCert;
             if (!releaseCert) throw new CaliopError('manifest_invalid', t('stickNoReleaseCert'), { hint: ERROR_HINT_NO_CERT });
-            return verifyStick(session.stick.root, releaseCert);
+            // The same anchored check as "caliop stick verify" (docs/manifest.md §8).
+            return checkStick(session.stick, COMPILED_RELEASE_FINGERPRINT === undefined ? {} : { compiledFingerprint: COMPILED_RELEASE_FINGERPRINT });
           },
           (verdict) =>
-            verdict.ok
+            !verdict.anchorMatches
+              ? { text: `✗ ${t('stickVerifyWrongRelease')}`, bad: true }
+              : verdict.ok && verdict.anchor === 'stick-only'
+              ? { text: `! ${t('stickVerifySelfOnly')}`, bad: true }
+              : verdict.ok
               ? { text: `✓ ${t('stickVerifyOk')}` }
               : !verdict.signatureValid
                 ? { text: `✗ ${t('stickVerifySignatureBad')}`, bad: true }
