@@ -207,6 +207,18 @@ function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** The error and hint for a release key younger than the image's timestamp. */
+export function signingTimeProblem(keyCreated: Date, date: Date): string {
+  const keyEpoch = Math.ceil(keyCreated.getTime() / 1000);
+  return (
+    `build-image: error: cannot sign MANIFEST: the release key was made at ${keyCreated.toISOString()}, after the image's timestamp ` +
+    `SOURCE_DATE_EPOCH=${Math.floor(date.getTime() / 1000)} (${date.toISOString()}); a signature cannot predate its key ` +
+    `(openpgp.js: "Signature creation time is in the future")\n` +
+    `build-image: hint: pass --source-date-epoch ${keyEpoch} (or any later time), or set SOURCE_DATE_EPOCH; ` +
+    `by default it is the time of the last commit, which is older than a release key made since`
+  );
+}
+
 export async function buildImage(options: BuildImageOptions): Promise<BuiltImage> {
   checkConfig(options.config);
   const date = new Date(options.sourceDateEpoch * 1000);
@@ -216,12 +228,21 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     throw new Error(`build-image: the release key (${releaseKey.getFingerprint()}) is not the one whose certificate goes into config.json (${releaseCert.getFingerprint()})`);
   }
 
+  // docs/manifest.md §6: the release key must be older than SOURCE_DATE_EPOCH; openpgp.js
+  // would otherwise fail late with a bare "Signature creation time is in the future".
+  const keyCreated = releaseKey.getCreationTime();
+  if (keyCreated.getTime() > date.getTime()) throw new Error(signingTimeProblem(keyCreated, date));
+
   stageTree(options);
   const manifest = await manifestEntriesOf(options.stagingDir);
   const manifestText = formatManifest(manifest);
   const manifestBytes = new TextEncoder().encode(manifestText);
   writeFileSync(join(options.stagingDir, MANIFEST_FILE), manifestBytes);
-  writeFileSync(join(options.stagingDir, MANIFEST_SIGNATURE_FILE), await signManifestReproducibly(manifestBytes, releaseKey, date));
+  const signature = await signManifestReproducibly(manifestBytes, releaseKey, date).catch((error: unknown) => {
+    if (error instanceof Error && /creation time is in the future/i.test(error.message)) throw new Error(signingTimeProblem(keyCreated, date), { cause: error });
+    throw error;
+  });
+  writeFileSync(join(options.stagingDir, MANIFEST_SIGNATURE_FILE), signature);
   setTimesRecursively(options.stagingDir, date);
 
   const paths = [...manifest.map((entry) => entry.path), MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, `${VAULT_FOLDER}/`].sort();

@@ -7,7 +7,7 @@
 // release key is made in a temp folder.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,5 +156,20 @@ describe('the stick image', () => {
         sourceDateEpoch: epoch,
       }),
     ).rejects.toThrow(/is not the one whose certificate/);
+  });
+
+  it('explains a release key younger than SOURCE_DATE_EPOCH, with the --source-date-epoch to use', async () => {
+    const young = await generateReleaseKey({ date: new Date((epoch + 600) * 1000) });
+    const attempt = buildImage({
+      config: { ...config, releaseCertArmored: young.certArmored },
+      releaseKeyArmored: young.secretKeyArmored,
+      executablesDir: join(dir, 'exe'),
+      stagingDir: join(dir, 'stage-young'),
+      outputPath: join(dir, 'young.img'),
+      sourceDateEpoch: epoch,
+    });
+    await expect(attempt).rejects.toThrow(/Signature creation time is in the future/);
+    await expect(attempt).rejects.toThrow(new RegExp(`hint: pass --source-date-epoch ${epoch + 600} `));
+    expect(existsSync(join(dir, 'young.img'))).toBe(false);
   });
 });
