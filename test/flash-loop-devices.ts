@@ -44,6 +44,34 @@ export class LoopDeviceLab {
     return { device, backing };
   }
 
+  /** A second loop device over an existing file (as `mount -o loop` twice would make). */
+  attachFile(file: string): string {
+    const device = execFileSync('losetup', ['--find', '--show', file], { encoding: 'utf8' }).trim();
+    this.devices.push(device);
+    return device;
+  }
+
+  /** Grows the file behind `device` and tells the kernel (losetup -c): the device is now `bytes` long. */
+  grow(device: string, backing: string, bytes: number): void {
+    truncateSync(backing, bytes);
+    execFileSync('losetup', ['--set-capacity', device]);
+  }
+
+  /**
+   * Detaches `device` and attaches `file` at the same /dev/loopN: the same path and device
+   * number, another medium (a stick swapped while the question waited).
+   */
+  swap(device: string, file: string): void {
+    execFileSync('losetup', ['--detach', device]);
+    try {
+      execFileSync('losetup', [device, file], { stdio: 'pipe' });
+    } catch (error) {
+      // Someone else took /dev/loopN meanwhile: it is not ours to detach at cleanup.
+      this.devices.splice(this.devices.indexOf(device), 1);
+      throw error;
+    }
+  }
+
   /** A tmpfs of `bytes` mounted under the lab's folder: files on it run out of space like a fake-capacity stick. */
   smallFilesystem(name: string, bytes: number): string {
     const mountpoint = join(this.folder, name);

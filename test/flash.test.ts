@@ -189,6 +189,88 @@ describe('caliop-flash flash: the scripted form on loop devices', () => {
   });
 });
 
+/**
+ * Starts the scripted flash without --yes, waits until its question is on stderr (an event,
+ * not a delay), runs `meanwhile`, then answers "yes".
+ */
+async function flashChangedAtTheQuestion(args: string[], meanwhile: () => void): Promise<Run> {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: lab.folder, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let asked: () => void = () => undefined;
+  const question = new Promise<void>((resolve) => (asked = resolve));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.includes('Type "yes" to go on: ')) asked();
+  });
+  const closed = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  await Promise.race([question, closed]);
+  try {
+    meanwhile();
+  } finally {
+    child.stdin.end('yes\n');
+  }
+  return { code: await closed, stdout, stderr };
+}
+
+describe('the target is proved again at the moment of writing (docs/flashing-station.md §Re-proving the target)', () => {
+  it('a loop device grown while the question waits is refused, and not one byte is written (target_grown_at_question)', async () => {
+    const stick = lab.loopDevice('grown.bin', 8 * MiB);
+    const run = await flashChangedAtTheQuestion(['flash', '--image', image, '--target', stick.device, '--json', '--log', join(lab.folder, 'grown.jsonl')], () =>
+      lab.grow(stick.device, stick.backing, 200 * MiB),
+    );
+    expect(run.code).toBe(52);
+    expect(run.stderr).toContain(`caliop-flash: error: ${stick.device} is not the drive that was checked: size in bytes was ${8 * MiB}, is now ${200 * MiB}; nothing was written to it`);
+    expect(run.stderr).toMatch(/^caliop-flash: hint: the drive changed since it was checked/m);
+    expect(jsonLines(run.stdout)).toMatchObject([{ target: stick.device, result: 'failed', bytesWritten: 0, error: { code: 'flash_target_refused' } }]);
+    expect(readPrefix(stick.backing, 8 * MiB).every((byte) => byte === 0)).toBe(true);
+  });
+
+  it('a device swapped while the question waits (detached, another file attached at the same /dev/loopN) is refused (target_swapped_at_question)', async () => {
+    const stick = lab.loopDevice('swap-first.bin', 8 * MiB);
+    const other = join(lab.folder, 'swap-second.bin');
+    writeFileSync(other, '');
+    execFileSync('truncate', ['-s', String(8 * MiB), other]);
+    const run = await flashChangedAtTheQuestion(['flash', '--image', image, '--target', stick.device, '--log', join(lab.folder, 'swap.jsonl')], () => lab.swap(stick.device, other));
+    expect(run.code).toBe(52);
+    expect(run.stderr).toContain(`${stick.device} is not the drive that was checked: backing file was ${JSON.stringify(stick.backing)}, is now ${JSON.stringify(other)}`);
+    expect(readFileSync(other).every((byte) => byte === 0)).toBe(true);
+    expect(readFileSync(stick.backing).every((byte) => byte === 0)).toBe(true);
+  });
+
+  it('a second loop device over the file of a mounted one is refused before the question, naming the other (loop_backing_shared)', async () => {
+    const mounted = lab.loopDevice('shared.bin', 8 * MiB);
+    execFileSync('mkfs.ext2', ['-q', '-F', mounted.device], { stdio: 'pipe' });
+    const mountpoint = lab.mount(mounted.device, 'shared-at');
+    writeFileSync(join(mountpoint, 'precious.txt'), 'a volunteer\'s own file\n');
+    const before = sha256(readFileSync(mounted.backing));
+    const second = lab.attachFile(mounted.backing);
+    const run = await runFlash(['flash', '--image', image, '--target', second, '--yes', '--log', join(lab.folder, 'shared.jsonl')]);
+    expect(run.code).toBe(52);
+    expect(run.stderr).toContain(`caliop-flash: error: refusing to write to this drive: ${second} writes to ${mounted.backing}, which ${mounted.device} also uses`);
+    expect(sha256(readFileSync(mounted.backing))).toBe(before);
+    expect(readFileSync(join(mountpoint, 'precious.txt'), 'utf8')).toBe("a volunteer's own file\n");
+  });
+
+  it('a target that changed after the write is not verified and nothing more is written (target_changed_before_verify)', async () => {
+    const { describeNamedTarget, reproveTarget } = await import('../src/flash/lsblk.js');
+    const stick = lab.loopDevice('changed-before-verify.bin', 8 * MiB);
+    const source = await openImage(image);
+    const target = await describeNamedTarget(stick.device, { imageSizeBytes: source.sizeBytes });
+    expect(target.refusal).toBeUndefined();
+    const result = await flashTarget(source, target, {
+      reprove: (checked) => reproveTarget(checked.path, checked.identity!, 'explicit', { imageSizeBytes: source.sizeBytes }),
+      afterWrite: async () => lab.grow(stick.device, stick.backing, 16 * MiB),
+    });
+    expect(result).toMatchObject({ result: 'failed', step: 'verifying', sha256: '', error: { code: 'flash_target_refused' } });
+    expect(result.error?.message).toContain(`size in bytes was ${8 * MiB}, is now ${16 * MiB}; it was not verified`);
+  });
+});
+
 describe('verification reads the device itself', () => {
   it('catches a stick that changed after the write, even when the changed bytes are not in the page cache (verify_caught_corruption)', async () => {
     const stick = lab.loopDevice('corrupt.bin', 8 * MiB);

@@ -21,7 +21,7 @@ export interface DestinationCapabilities {
 }
 
 // Linux kdev_t (include/linux/kdev_t.h, new_decode_dev): major is bits 8-19, minor bits 0-7 and 20-31.
-function _deviceNumber(rdev: number): string {
+export function deviceNumberOf(rdev: number): string {
   const major = Math.floor(rdev / 256) & 0xfff;
   const minor = (rdev & 0xff) | (Math.floor(rdev / 4096) & 0xfff00);
   return `${major}:${minor}`;
@@ -34,7 +34,7 @@ export async function inspectDestination(path: string): Promise<DestinationCapab
   if (!info.isBlockDevice()) {
     return { path, isBlockDevice: false, deviceNumber: '', sizeBytes: 0, readOnly: false, isLoop: false, canWrite: false, canRead: false };
   }
-  const deviceNumber = _deviceNumber(info.rdev);
+  const deviceNumber = deviceNumberOf(info.rdev);
   // sysfs-block(5): "size" counts 512-byte sectors whatever the logical block size; "ro" is 0 or 1.
   const sysfs = `/sys/dev/block/${deviceNumber}`;
   const [sectors, readOnlyFlag] = await Promise.all([readFile(`${sysfs}/size`, 'utf8'), readFile(`${sysfs}/ro`, 'utf8')]);

@@ -23,7 +23,8 @@ export type RefusalReason =
   | 'not_removable'
   | 'no_medium' // a card reader without a card: size 0
   | 'too_small' // smaller than the image
-  | 'larger_than_128gb'; // needs --force
+  | 'larger_than_128gb' // needs --force
+  | 'loop_backing_shared'; // another loop device uses the same backing file
 
 export interface Refusal {
   readonly reason: RefusalReason;

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { CaliopError } from '../errors.js';
 import { LSBLK_COLUMNS, listCandidateDrives, type CandidateDrive, type DriveListOptions } from './drive-list.js';
 import { systemFactsFrom, type SystemFacts } from './system-facts.js';
+import { identityChanges, identityOf, loopSharingProblem, parseLosetupList, type LoopDeviceFacts, type TargetIdentity } from './target-identity.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -41,19 +42,56 @@ export async function detectDrives(options: Omit<DriveListOptions, 'mode'> & { e
   return listCandidateDrives(output, facts, { ...options, mode: 'detection' });
 }
 
+/** Every loop device of the system with its backing file (losetup(8)); [] when there is none. */
+export async function readLoopDevices(): Promise<LoopDeviceFacts[]> {
+  const { stdout } = await execFileAsync('losetup', ['--list', '--json', '--output', 'NAME,BACK-FILE,BACK-INO,BACK-MAJ:MIN']);
+  return parseLosetupList(stdout.trim());
+}
+
+type TargetOptions = Omit<DriveListOptions, 'mode'> & { extraSystemPaths?: readonly string[] };
+
+/**
+ * A drive as it is now, with its refusal if any, and its identity (docs/flashing-station.md
+ * §Re-proving the target). A loop device over a file that another loop device uses is refused.
+ */
+export async function readTarget(path: string, mode: DriveListOptions['mode'], options: TargetOptions = {}): Promise<{ drive: CandidateDrive; identity: TargetIdentity }> {
+  const [output, facts] = await Promise.all([runLsblk(path), readSystemFacts(options.extraSystemPaths)]);
+  const [listed] = listCandidateDrives(output, facts, { ...options, mode });
+  if (listed === undefined) throw new CaliopError('flash_target_refused', `lsblk does not know ${path}`);
+  const loops = listed.type === 'loop' ? await readLoopDevices() : [];
+  let identity = identityOf(listed, loops);
+  const sharing = loopSharingProblem(identity);
+  const drive: CandidateDrive = listed.refusal === undefined && sharing !== undefined ? { ...listed, refusal: { reason: 'loop_backing_shared', detail: sharing } } : listed;
+  if (drive !== listed) identity = { ...identity, refusal: sharing ?? '' };
+  return { drive, identity };
+}
+
+/**
+ * Proves `path` is still the drive checked before the question: undefined when
+ * it is, else what changed (the flash then refuses it and writes nothing more).
+ */
+export async function reproveTarget(path: string, expected: TargetIdentity, mode: DriveListOptions['mode'], options: TargetOptions = {}): Promise<string | undefined> {
+  let now: TargetIdentity;
+  try {
+    now = (await readTarget(path, mode, options)).identity;
+  } catch (error) {
+    return `it can no longer be read (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const changes = identityChanges(expected, now);
+  return changes.length === 0 ? undefined : changes.join('; ');
+}
+
 /**
  * Describes a drive named on the command line, with its refusal if any.
  * Throws flash_target_refused when the path is not a block device at all.
  */
-export async function describeNamedTarget(path: string, options: Omit<DriveListOptions, 'mode'> & { extraSystemPaths?: readonly string[] } = {}): Promise<CandidateDrive> {
+export async function describeNamedTarget(path: string, options: TargetOptions = {}): Promise<CandidateDrive & { identity: TargetIdentity }> {
   const info = await stat(path).catch((cause: unknown) => {
     throw new CaliopError('flash_target_refused', `${path} does not exist`, { cause, hint: 'name a block device such as /dev/sdb (see lsblk)' });
   });
   if (!info.isBlockDevice()) {
     throw new CaliopError('flash_target_refused', `${path} is not a block device`, { hint: 'name a whole drive such as /dev/sdb (see lsblk)' });
   }
-  const [output, facts] = await Promise.all([runLsblk(path), readSystemFacts(options.extraSystemPaths)]);
-  const [drive] = listCandidateDrives(output, facts, { ...options, mode: 'explicit' });
-  if (drive === undefined) throw new CaliopError('flash_target_refused', `lsblk does not know ${path}`);
-  return drive;
+  const { drive, identity } = await readTarget(path, 'explicit', options);
+  return { ...drive, identity };
 }

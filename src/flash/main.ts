@@ -17,8 +17,8 @@ import { CaliopError, ERROR_TABLE, isCaliopError } from '../errors.js';
 import type { CandidateDrive } from './drive-list.js';
 import { createDriveWatcher } from './drive-watcher.js';
 import { appendFlashLog } from './flash-log.js';
-import { describeNamedTarget, detectDrives } from './lsblk.js';
-import { exitCodeOf, flashTargets, openImage, type FlashImage, type FlashResult } from './pipeline.js';
+import { describeNamedTarget, detectDrives, reproveTarget } from './lsblk.js';
+import { exitCodeOf, flashTargets, openImage, type FlashImage, type FlashResult, type FlashTarget } from './pipeline.js';
 import { FlashStation } from './station.js';
 
 const PROGRAM = 'caliop-flash';
@@ -105,6 +105,8 @@ async function runFlash(options: FlashCommandOptions): Promise<number> {
   const logPath = resolve(options.log);
   const results = await flashTargets(image, drives, {
     eject: options.eject,
+    // docs/flashing-station.md §Re-proving the target: after the exclusive open, before the first byte, and before verifying.
+    reprove: async (target) => (target.identity === undefined ? undefined : reproveTarget(target.path, target.identity, 'explicit', { force: options.force, imageSizeBytes: image.sizeBytes })),
     onResult: (result) => {
       process.stdout.write(options.json ? JSON.stringify(result) + '\n' : humanResult(result));
     },
@@ -152,7 +154,8 @@ async function runStation(options: StationCommandOptions): Promise<number> {
     if (!agreed) throw new CaliopError('confirmation_required', 'not confirmed: the station did not start', { hint: 'answer "yes", or pass --yes' });
   }
   const watcher = createDriveWatcher({ listDrives: () => detectDrives({ force: options.force, imageSizeBytes: image.sizeBytes }) });
-  const station = new FlashStation({ image, watcher, logPath: resolve(options.log), flashOptions: { eject: options.eject } });
+  const reprove = async (target: FlashTarget) => (target.identity === undefined ? undefined : reproveTarget(target.path, target.identity, 'detection', { force: options.force, imageSizeBytes: image.sizeBytes }));
+  const station = new FlashStation({ image, watcher, logPath: resolve(options.log), flashOptions: { eject: options.eject, reprove } });
   const results: FlashResult[] = [];
   station.on('result', (result) => results.push(result));
 

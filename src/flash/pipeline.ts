@@ -9,7 +9,8 @@ import { constants as fsConstants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 
 import { CaliopError, ERROR_TABLE, isCaliopError, type ErrorCode } from '../errors.js';
-import { dropDeviceCache, ejectDestination, inspectDestination, type DestinationCapabilities, type EjectOutcome } from './destination.js';
+import { deviceNumberOf, dropDeviceCache, ejectDestination, inspectDestination, type DestinationCapabilities, type EjectOutcome } from './destination.js';
+import type { TargetIdentity } from './target-identity.js';
 
 export type FlashStep = 'checking' | 'flashing' | 'verifying' | 'ejecting' | 'finished' | 'failed';
 
@@ -26,6 +27,8 @@ export interface FlashTarget {
   readonly serial?: string;
   readonly vendor?: string;
   readonly model?: string;
+  /** What was checked before the question; with FlashOptions.reprove, proved again before the first byte and before verifying. */
+  readonly identity?: TargetIdentity;
 }
 
 export interface FlashProgress {
@@ -78,6 +81,13 @@ export interface FlashOptions {
   readonly onResult?: (result: FlashResult) => void;
   /** Least milliseconds between two progress events of one target within a step (default 200). */
   readonly progressIntervalMs?: number;
+  /**
+   * Proves the target is still the one checked before the question
+   * (docs/flashing-station.md §Re-proving the target): undefined when it is,
+   * else what changed. Called after the exclusive open, before the first byte,
+   * and again before the verify pass.
+   */
+  readonly reprove?: (target: FlashTarget) => Promise<string | undefined>;
   /** Tests only: runs between the end of the write and the read-back. */
   readonly afterWrite?: (target: FlashTarget) => Promise<void>;
 }
@@ -118,10 +128,12 @@ export async function openImage(path: string, chunkBytes = DEFAULT_CHUNK_BYTES):
   }
 }
 
-function _flashError(code: ErrorCode, detail: string, cause?: unknown): FlashError {
+function _flashError(code: ErrorCode, detail: string, cause?: unknown, hint?: string): FlashError {
   const causeText = cause instanceof Error ? `: ${cause.message}` : '';
-  return { code, exit: ERROR_TABLE[code].exit, message: detail + causeText, hint: ERROR_TABLE[code].hint };
+  return { code, exit: ERROR_TABLE[code].exit, message: detail + causeText, hint: hint ?? ERROR_TABLE[code].hint };
 }
+
+const CHANGED_HINT = 'the drive changed since it was checked (another stick plugged in, resized, or in use elsewhere); check which drive is which and start again';
 
 class _StepFailure extends Error {
   constructor(readonly step: FlashStep, readonly flashError: FlashError) {
@@ -152,7 +164,16 @@ function _progressReporter(target: string, totalBytes: number, options: FlashOpt
   };
 }
 
-async function _writeImage(image: FlashImage, capabilities: DestinationCapabilities, options: FlashOptions, onWritten: (bytes: number) => void): Promise<void> {
+/** Thrown by the pre-write proof: refuses the target, not a write failure. */
+class _TargetChanged extends Error {}
+
+async function _writeImage(
+  image: FlashImage,
+  capabilities: DestinationCapabilities,
+  options: FlashOptions,
+  beforeFirstByte: (destination: FileHandle) => Promise<void>,
+  onWritten: (bytes: number) => void,
+): Promise<void> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const syncEvery = options.syncEveryBytes ?? DEFAULT_SYNC_EVERY_BYTES;
   const source = await open(image.path, 'r');
@@ -160,6 +181,7 @@ async function _writeImage(image: FlashImage, capabilities: DestinationCapabilit
   try {
     // O_EXCL on a block device: the kernel refuses (EBUSY) while it is mounted or held by someone else.
     destination = await open(capabilities.path, fsConstants.O_WRONLY | fsConstants.O_EXCL);
+    await beforeFirstByte(destination);
     const buffer = Buffer.allocUnsafe(chunkBytes);
     let position = 0;
     let sinceSync = 0;
@@ -226,18 +248,37 @@ export async function flashTarget(image: FlashImage, target: FlashTarget, option
     step = 'flashing';
     progress.begin('flashing');
     const writeStart = performance.now();
+    // docs/flashing-station.md §Re-proving the target: the device now held open exclusively is
+    // the one checked before the question, or not one byte is written to it.
+    const proveBeforeFirstByte = async (destination: FileHandle) => {
+      const held = deviceNumberOf((await destination.stat()).rdev);
+      const changes: string[] = [];
+      if (target.identity !== undefined && target.identity.deviceNumber !== '' && held !== target.identity.deviceNumber) {
+        changes.push(`device number was ${target.identity.deviceNumber}, the opened device is ${held}`);
+      }
+      const changed = await options.reprove?.(target);
+      if (changed !== undefined) changes.push(changed);
+      if (changes.length > 0) throw new _TargetChanged(`${target.path} is not the drive that was checked: ${changes.join('; ')}; nothing was written to it`);
+    };
     try {
-      await _writeImage(image, capabilities, options, (bytes) => {
+      await _writeImage(image, capabilities, options, proveBeforeFirstByte, (bytes) => {
         bytesWritten = bytes;
         progress.update(bytes);
       });
     } catch (cause) {
+      if (cause instanceof _TargetChanged) throw new _StepFailure('checking', _flashError('flash_target_refused', cause.message, undefined, CHANGED_HINT));
       throw new _StepFailure('flashing', _flashError('flash_failed', `writing ${target.path} failed after ${bytesWritten} bytes`, cause));
     } finally {
       writeSeconds = (performance.now() - writeStart) / 1000;
     }
 
     await options.afterWrite?.(target);
+
+    // Again before the verify pass: a drive that changed is not read back and nothing more is written to it.
+    const changedAfterWrite = await options.reprove?.(target);
+    if (changedAfterWrite !== undefined) {
+      throw new _StepFailure('verifying', _flashError('flash_target_refused', `${target.path} changed while it was written: ${changedAfterWrite}; it was not verified and nothing more is written to it`, undefined, CHANGED_HINT));
+    }
 
     step = 'verifying';
     progress.begin('verifying');

@@ -9,6 +9,7 @@ import { isShownByStation, type CandidateDrive } from './drive-list.js';
 import type { DriveWatcher } from './drive-watcher.js';
 import { appendFlashLog, appendFlashLogLine, refusedLogLine } from './flash-log.js';
 import { flashTarget, type FlashImage, type FlashOptions, type FlashProgress, type FlashResult } from './pipeline.js';
+import { identityOf } from './target-identity.js';
 import { initialStationState, isBusy, reduceStation, type StationEvent, type StationState } from './station-state.js';
 
 export interface FlashStationOptions {
@@ -74,7 +75,8 @@ export class FlashStation extends EventEmitter<FlashStationEvents> {
   }
 
   private async flash(drive: CandidateDrive): Promise<void> {
-    const result = await flashTarget(this.options.image, drive, {
+    // The identity seen at arrival is what the pipeline proves again before writing (flashOptions.reprove).
+    const result = await flashTarget(this.options.image, { ...drive, identity: identityOf(drive, []) }, {
       ...this.options.flashOptions,
       onProgress: (progress: FlashProgress) => this.dispatch({ type: 'progress', progress }),
     });
