@@ -1,12 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
+// Issue 14: with a PostgreSQL server for the tests (CALIOP_TEST_POSTGRES, started by
+// .ci/postgres in CI), the relay API and gateway suites run a second time on it.
+const POSTGRES_SUITES = [
+  'test/relay/app.test.ts',
+  'test/relay/authorization.test.ts',
+  'test/relay/enrolment.test.ts',
+  'test/relay/rate-limit.test.ts',
+  'test/relay/round-trip.test.ts',
+  'test/relay/wkd.test.ts',
+  'test/gateway/smtp-inbound.test.ts',
+  'test/gateway/outbound.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Integration tests spawn real processes (caliop, relay, gpg); two cores in CI.
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts', 'test/**/*.test.tsx'] } },
+      ...(process.env.CALIOP_TEST_POSTGRES
+        ? [{ extends: true, test: { name: 'postgres', include: POSTGRES_SUITES, env: { CALIOP_TEST_STORE: 'postgres' } } }]
+        : []),
+    ],
   },
 });

@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createRelayApp } from './app.js';
 import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
@@ -17,8 +16,7 @@ import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
 import type { SmtpGateway } from './gateway/smtp-gateway.js';
 import { readInviteTokens } from './invite-tokens.js';
 import { parseRelayOptions, RELAY_USAGE, RelayUsageError, type RelayOptions } from './options.js';
-import { openRelayDatabase } from './store/database.js';
-import { RelayStore } from './store/relay-store.js';
+import { openRelayStore, redactedStoreLocation } from './store/open-store.js';
 
 function logLine(fields: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
@@ -26,7 +24,7 @@ function logLine(fields: Record<string, unknown>): void {
 
 async function startRelay(options: RelayOptions): Promise<void> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const store = new RelayStore(openRelayDatabase(join(options.dataDir, 'relay.sqlite')));
+  const store = await openRelayStore(options.store, options.dataDir);
   if (options.inviteTokensFile !== null) readInviteTokens(options.inviteTokensFile); // fail at start if unreadable
   const inviteTokensFile = options.inviteTokensFile;
 
@@ -105,15 +103,14 @@ async function startRelay(options: RelayOptions): Promise<void> {
     smtpAddress = `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
   }
 
-  logLine({ event: 'started', url, domain: options.domain, inviteRequired: inviteTokensFile !== null, smtp: smtpAddress || null });
+  logLine({ event: 'started', store: redactedStoreLocation(options.store, options.dataDir), url, domain: options.domain, inviteRequired: inviteTokensFile !== null, smtp: smtpAddress || null });
   process.stdout.write(`caliop-relay: listening on ${url}${tls === null ? '' : ` pin ${tls.pin}`}${smtpAddress === '' ? '' : ` smtp ${smtpAddress}`}\n`);
 
   const stop = (signal: string) => {
     logLine({ event: 'stopping', signal });
     server.close(() => {
       void (smtp === null ? Promise.resolve() : smtp.close()).finally(() => {
-        store.close();
-        process.exit(0);
+        void store.close().finally(() => process.exit(0));
       });
     });
     // Keep-alive connections would hold close() open.
@@ -126,7 +123,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
 async function main(argv: readonly string[]): Promise<void> {
   let options;
   try {
-    options = parseRelayOptions(argv);
+    options = parseRelayOptions(argv, process.env);
   } catch (error) {
     if (!(error instanceof RelayUsageError)) throw error;
     process.stderr.write(`caliop-relay: error: ${error.message}\n${RELAY_USAGE}\n`);

@@ -4,13 +4,14 @@ import { parseArgs } from 'node:util';
 import { isValidDomain } from '../api/address.js';
 import { PROTOCOL_LIMITS } from '../api/schemas.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './relay-deps.js';
+import { parseStoreLocation, type StoreLocation } from './store/open-store.js';
 
 /** docs/gateway.md §3.1 defaults. */
 export const DEFAULT_GATEWAY = { smtpMaxMessageBytes: 25 * 1024 * 1024, smtpMaxClients: 50 } as const;
 
 export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --domain DOMAIN
                     (--tls-cert FILE --tls-key FILE | --dev-tls | --insecure-http)
-                    [--invite-tokens FILE] [--max-message-bytes N] [--max-recipients N]
+                    [--store URL] [--invite-tokens FILE] [--max-message-bytes N] [--max-recipients N]
                     [--max-page-size N] [--rate-burst N] [--rate-per-minute N]
                     [--smtp-listen HOST:PORT [--smtp-hostname NAME] [--smtp-max-message-bytes N]
                      [--smtp-max-clients N] [--dns-server IP[:PORT] | --dns-records FILE]]
@@ -23,6 +24,9 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
   --tls-cert/--tls-key   PEM certificate chain and private key (production)
   --dev-tls              self-signed certificate kept in DIR; its pin is printed
   --insecure-http        plain HTTP, refused unless HOST is a loopback address (tests only)
+  --store URL            where accounts and mailboxes live: postgres://USER@HOST/DB (several
+                         relay processes may share it) or sqlite:FILE; default
+                         CALIOP_RELAY_STORE, else sqlite:DIR/relay.sqlite
   --invite-tokens FILE   require an invite token to enrol (one per line, each usable once)
   --max-message-bytes N  largest message (default ${DEFAULT_LIMITS.maxMessageBytes})
   --max-recipients N     most recipients per message (default ${DEFAULT_LIMITS.maxRecipients})
@@ -71,6 +75,7 @@ export interface RelayOptions {
   readonly domain: string;
   readonly tls: RelayTls;
   readonly inviteTokensFile: string | null;
+  readonly store: StoreLocation;
   readonly limits: RelayLimits;
   readonly gateway: GatewayOptions;
 }
@@ -90,7 +95,8 @@ function positiveInteger(name: string, text: string | undefined, fallback: numbe
   return Number(text);
 }
 
-export function parseRelayOptions(argv: readonly string[]): RelayOptions | 'help' {
+/** `env`: CALIOP_RELAY_STORE is read from it (the flag wins). */
+export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): RelayOptions | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -107,6 +113,7 @@ export function parseRelayOptions(argv: readonly string[]): RelayOptions | 'help
         'dev-tls': { type: 'boolean' },
         'insecure-http': { type: 'boolean' },
         'invite-tokens': { type: 'string' },
+        store: { type: 'string' },
         'max-message-bytes': { type: 'string' },
         'max-recipients': { type: 'string' },
         'max-page-size': { type: 'string' },
@@ -179,6 +186,16 @@ export function parseRelayOptions(argv: readonly string[]): RelayOptions | 'help
     throw new RelayUsageError('--smarthost-tls and --smarthost-ca need --smarthost');
   }
 
+  const storeText = values.store ?? env.CALIOP_RELAY_STORE;
+  let store: StoreLocation = { kind: 'sqlite', file: null };
+  if (storeText !== undefined && storeText !== '') {
+    const parsed = parseStoreLocation(storeText);
+    if (parsed === null) {
+      throw new RelayUsageError(`--store must be postgres://… or sqlite:FILE${values.store === undefined ? ' (from CALIOP_RELAY_STORE)' : ''}`);
+    }
+    store = parsed;
+  }
+
   const gateway: GatewayOptions = {
     smtpListen,
     smtpHostname,
@@ -197,6 +214,7 @@ export function parseRelayOptions(argv: readonly string[]): RelayOptions | 'help
     domain,
     tls,
     inviteTokensFile: values['invite-tokens'] ?? null,
+    store,
     limits: {
       maxMessageBytes: positiveInteger('max-message-bytes', values['max-message-bytes'], DEFAULT_LIMITS.maxMessageBytes, PROTOCOL_LIMITS.maxMessageBytes),
       maxRecipients: positiveInteger('max-recipients', values['max-recipients'], DEFAULT_LIMITS.maxRecipients, PROTOCOL_LIMITS.maxRecipients),

@@ -7,15 +7,15 @@ import { ErrorBodySchema, ListResponseSchema, RelayInfoSchema } from '../../src/
 import { createRelayApp } from '../../src/relay/app.js';
 import type { RequestLogLine } from '../../src/relay/middleware/request-log.js';
 import { DEFAULT_LIMITS, type RelayDeps } from '../../src/relay/relay-deps.js';
-import { openRelayDatabase } from '../../src/relay/store/database.js';
-import { RelayStore } from '../../src/relay/store/relay-store.js';
+import type { RelayStore } from '../../src/relay/store/relay-store.js';
+import { openTestStore } from './helpers/test-store.js';
 import { randomDeviceKey, signedHeaders } from './helpers/raw-request.js';
 import { makeIdentity } from './helpers/test-identity.js';
 import * as openpgp from 'openpgp';
 
 // A fixed clock, after the test keys' creation (a key is not valid before it exists).
 const NOW = new Date(Date.now() + 60_000);
-let store: RelayStore;
+let store: RelayStore & { dispose?: () => Promise<void> };
 let logs: RequestLogLine[];
 let internalErrors: unknown[];
 let app: ReturnType<typeof createRelayApp>;
@@ -35,18 +35,14 @@ function deps(overrides: Partial<RelayDeps> = {}): RelayDeps {
   };
 }
 
-beforeEach(() => {
-  store = new RelayStore(openRelayDatabase(':memory:'));
+beforeEach(async () => {
+  store = await openTestStore();
   logs = [];
   internalErrors = [];
   app = createRelayApp(deps());
 });
-afterEach(() => {
-  try {
-    store.close();
-  } catch {
-    // closed by the test
-  }
+afterEach(async () => {
+  await store.dispose?.();
 });
 
 async function signed(method: string, path: string, secretKey: Uint8Array, body?: string, headers: Record<string, string> = {}) {
@@ -111,7 +107,7 @@ describe('relay app in-process', () => {
 
   it('internal errors: a bare 500, the cause only in the relay\'s own log', async () => {
     const user = await enrol('dave');
-    store.close(); // every query now throws "The database connection is not open"
+    await store.close(); // every query now throws (the connection is closed)
     const response = await signed('GET', '/v1/messages', user.deviceSecretKey);
     expect(response.status).toBe(500);
     const text = await response.text();

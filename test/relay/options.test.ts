@@ -25,6 +25,16 @@ describe('parseRelayOptions', () => {
     expect(() => parseRelayOptions([...base, '--listen', '127.0.0.1:0', '--dev-tls', '--rate-burst', '0'])).toThrow(RelayUsageError);
   });
 
+  it('--store / CALIOP_RELAY_STORE: PostgreSQL by URL, SQLite by default (the flag wins over the variable)', () => {
+    const common = [...base, '--listen', '127.0.0.1:0', '--dev-tls'];
+    expect(parseRelayOptions(common)).toMatchObject({ store: { kind: 'sqlite', file: null } });
+    expect(parseRelayOptions([...common, '--store', 'postgres://relay@db.internal/caliop'])).toMatchObject({ store: { kind: 'postgres', url: 'postgres://relay@db.internal/caliop' } });
+    expect(parseRelayOptions(common, { CALIOP_RELAY_STORE: 'postgresql://relay@db/c' })).toMatchObject({ store: { kind: 'postgres', url: 'postgresql://relay@db/c' } });
+    expect(parseRelayOptions([...common, '--store', 'sqlite:/srv/x.sqlite'], { CALIOP_RELAY_STORE: 'postgres://db/c' })).toMatchObject({ store: { kind: 'sqlite', file: '/srv/x.sqlite' } });
+    expect(() => parseRelayOptions([...common, '--store', 'mysql://db/c'])).toThrow(/--store must be postgres/);
+    expect(() => parseRelayOptions(common, { CALIOP_RELAY_STORE: 'nonsense' })).toThrow(/CALIOP_RELAY_STORE/);
+  });
+
   it('refuses what would be unsafe or ambiguous', () => {
     const refused = [
       [...base, '--listen', '0.0.0.0:8080', '--insecure-http'], // plain HTTP off loopback

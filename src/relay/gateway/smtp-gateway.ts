@@ -141,7 +141,7 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     const sealed: { recipient: string; armoredMessage: string }[] = [];
     try {
       for (const recipient of recipients) {
-        const account = options.store.accountByAddress(recipient);
+        const account = await options.store.accountByAddress(recipient);
         if (account === undefined) throw smtpError(450, '4.2.1 Mailbox temporarily unavailable');
         // docs/gateway.md §3.6: the sender's ciphertext as is; a readable message sealed to the recipient.
         const armoredMessage = arrivedEncrypted && ciphertext !== null ? ciphertext.armoredMessage : await sealToRecipient(stored, account.cert);
@@ -152,7 +152,8 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
       stored.fill(0);
       raw.fill(0);
     }
-    options.store.storeMessages(
+    // docs/gateway.md §3.2: the 250 goes out only after this commit.
+    await options.store.storeMessages(
       sealed.map(({ recipient, armoredMessage }) => ({
         id: options.randomId(),
         sender,
@@ -211,11 +212,10 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
         callback(smtpError(452, '4.5.3 Too many recipients'));
         return;
       }
-      if (options.store.accountByAddress(parsed.address) === undefined) {
-        callback(smtpError(550, '5.1.1 No such user here'));
-        return;
-      }
-      callback();
+      options.store.accountByAddress(parsed.address).then(
+        (account) => callback(account === undefined ? smtpError(550, '5.1.1 No such user here') : undefined),
+        () => callback(smtpError(451, '4.3.0 Temporary failure, try again later')),
+      );
     },
     onData(stream: SMTPServerDataStream, session, callback) {
       const chunks: Buffer[] = [];

@@ -32,12 +32,12 @@ export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayE
       const code = check.reason === 'malformed' ? 'malformed_signature' : check.reason;
       throw new RelayHttpError(401, code, check.detail);
     }
-    const account = options.store.accountByDevice(check.devicePublicKey);
+    const account = await options.store.accountByDevice(check.devicePublicKey);
     if (options.requireEnrolled && account === undefined) {
       throw new RelayHttpError(401, 'unknown_device', 'this device key is not enrolled with this relay');
     }
     // docs/api.md §4.3 step 6: a nonce is accepted once while its timestamp is in the window.
-    const fresh = options.store.rememberNonce(
+    const fresh = await options.store.rememberNonce(
       check.devicePublicKey,
       check.nonce,
       check.timestamp + TIMESTAMP_WINDOW_SECONDS,

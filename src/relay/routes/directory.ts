@@ -20,7 +20,7 @@ const certNotFound = () => new RelayHttpError(404, 'cert_not_found', 'no certifi
 export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps): void {
   app.get(API_ROUTES.cert.path, async (c) => {
     const parsed = parseAddress(c.req.param('address'));
-    const account = parsed && deps.store.accountByAddress(parsed.address);
+    const account = parsed && (await deps.store.accountByAddress(parsed.address));
     if (!account) throw certNotFound();
     const cert = await openpgp.readKey({ binaryKey: account.cert });
     const body: CertResponse = { address: account.address, armoredCert: cert.armor() };
@@ -29,7 +29,7 @@ export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps): void {
 
   // WKD draft §3.1: the key is served in binary, looked up by the hash of the local part;
   // `l` carries the local part itself (draft §3.1, "?l=" parameter).
-  const serveWkdKey = (c: Context<RelayEnv>) => {
+  const serveWkdKey = async (c: Context<RelayEnv>) => {
     const hash = c.req.param('hash') ?? '';
     if (!WKD_HASH.test(hash)) throw certNotFound();
     const local = c.req.query('l');
@@ -37,9 +37,9 @@ export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps): void {
     if (local !== undefined) {
       const parsed = parseAddress(`${local}@${deps.domain}`);
       if (parsed === null || wkdHash(parsed.localPart) !== hash) throw certNotFound();
-      account = deps.store.accountByAddress(parsed.address);
+      account = await deps.store.accountByAddress(parsed.address);
     } else {
-      const accounts = deps.store.accountsByWkdHash(hash);
+      const accounts = await deps.store.accountsByWkdHash(hash);
       account = accounts.length === 1 ? accounts[0] : undefined;
     }
     if (!account) throw certNotFound();

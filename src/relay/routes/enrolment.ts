@@ -53,7 +53,7 @@ export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
       });
 
       // docs/api.md §6.2: repeating an enrolment that already succeeded is answered 200, without a new invite.
-      const existing = deps.store.accountByAddress(parsed.address);
+      const existing = await deps.store.accountByAddress(parsed.address);
       if (existing && existing.certFingerprint === checked.fingerprint && Buffer.from(existing.devicePublicKey).equals(device.publicKey)) {
         return c.json(enrolResponse(existing), 200);
       }
@@ -72,7 +72,7 @@ export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
         devicePublicKey: device.publicKey,
         enrolledAt: now.toISOString(),
       };
-      const result = deps.store.createAccount({ ...account, wkdHash: wkdHash(parsed.localPart) }, inviteDigest);
+      const result = await deps.store.createAccount({ ...account, wkdHash: wkdHash(parsed.localPart) }, inviteDigest);
       switch (result) {
         case 'created':
           return c.json(enrolResponse(account), 201);

@@ -54,7 +54,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
     if (recipients.length > deps.limits.maxRecipients) {
       throw new RelayHttpError(400, 'too_many_recipients', `at most ${deps.limits.maxRecipients} recipients per message`);
     }
-    const unknown = deps.store.unknownAddresses(recipients);
+    const unknown = await deps.store.unknownAddresses(recipients);
     if (unknown.length > 0) {
       throw new RelayHttpError(422, 'unknown_recipients', `no such recipient on this relay: ${unknown.join(', ')}`);
     }
@@ -69,7 +69,8 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       transport: observeTransport(c.env?.incoming),
     };
     const id = deps.randomId();
-    deps.store.storeMessage({
+    // Accepted means durable: the 201 goes out only after the commit (docs/decisions/relay-store.md).
+    await deps.store.storeMessage({
       id,
       sender,
       recipients,
@@ -82,7 +83,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
     return c.json(body, 201);
   });
 
-  app.get(API_ROUTES.list.path, ...signed(SMALL_BODY_BYTES), (c) => {
+  app.get(API_ROUTES.list.path, ...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
     const query = parseWithSchema(c.req.query(), ListQuerySchema);
     if (query.after !== undefined && !/^[0-9]{1,15}$/.test(query.after)) {
@@ -91,7 +92,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
     const after = query.after === undefined ? 0 : Number(query.after);
     // docs/api.md §8.4: a larger limit is lowered to the relay's page size.
     const limit = Math.min(query.limit === undefined ? deps.limits.maxPageSize : Number(query.limit), deps.limits.maxPageSize);
-    const rows = deps.store.listMailbox(me, after, limit + 1);
+    const rows = await deps.store.listMailbox(me, after, limit + 1);
     const page = rows.slice(0, limit);
     const body: ListResponse = {
       messages: page.map(({ cursor: _cursor, ...summary }) => summary),
@@ -100,21 +101,21 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
     return c.json(body);
   });
 
-  app.get(API_ROUTES.fetch.path, ...signed(SMALL_BODY_BYTES), (c) => {
+  app.get(API_ROUTES.fetch.path, ...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
     const id = c.req.param('id');
     if (!MessageIdSchema.safeParse(id).success) throw messageNotFound();
-    const entry = deps.store.mailboxEntry(me, id);
+    const entry = await deps.store.mailboxEntry(me, id);
     if (!entry) throw messageNotFound();
     const { cursor: _cursor, ...message } = entry;
     const body: MessageResponse = message;
     return c.json(body);
   });
 
-  app.delete(API_ROUTES.delete.path, ...signed(SMALL_BODY_BYTES), (c) => {
+  app.delete(API_ROUTES.delete.path, ...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
     const id = c.req.param('id');
-    if (!MessageIdSchema.safeParse(id).success || !deps.store.deleteMailboxEntry(me, id)) throw messageNotFound();
+    if (!MessageIdSchema.safeParse(id).success || !(await deps.store.deleteMailboxEntry(me, id))) throw messageNotFound();
     return c.body(null, 204);
   });
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRelayProcess as startRelay, type RelayProcess as BaseRelayProcess } from '../../../src/relay/relay-process.js';
+import { databaseNameFor, dropDatabase, ensureDatabase, TEST_STORE } from './test-store.js';
 
 /** The built relay (vitest runs the TypeScript sources, the child runs the build). */
 export const RELAY_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../build/src/relay/main.js');
@@ -24,6 +25,8 @@ export interface StartRelayOptions {
   readonly extraArgs?: readonly string[];
   readonly transport?: 'dev-tls' | 'insecure-http';
   readonly port?: number;
+  /** Default TEST_STORE: 'postgres' gives the relay a database of its own, named after its data folder. */
+  readonly store?: 'sqlite' | 'postgres';
 }
 
 export async function startRelayProcess(options: StartRelayOptions = {}): Promise<RelayProcess> {
@@ -34,6 +37,8 @@ export async function startRelayProcess(options: StartRelayOptions = {}): Promis
     inviteTokensFile = join(dataDir, 'invites.txt');
     writeFileSync(inviteTokensFile, `${options.inviteTokens.join('\n')}\n`);
   }
+  const usesPostgres = (options.store ?? TEST_STORE) === 'postgres';
+  const storeArgs = usesPostgres ? ['--store', await ensureDatabase(databaseNameFor(dataDir))] : [];
   const relay = await startRelay({
     dataDir,
     domain: options.domain ?? 'example.test',
@@ -41,7 +46,7 @@ export async function startRelayProcess(options: StartRelayOptions = {}): Promis
     ...(options.transport === undefined ? {} : { transport: options.transport }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(inviteTokensFile === undefined ? {} : { inviteTokensFile }),
-    ...(options.extraArgs === undefined ? {} : { extraArgs: options.extraArgs }),
+    extraArgs: [...storeArgs, ...(options.extraArgs ?? [])],
   }).catch((error: unknown) => {
     if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
     throw error;
@@ -50,7 +55,10 @@ export async function startRelayProcess(options: StartRelayOptions = {}): Promis
     ...relay,
     async dispose() {
       await relay.stop();
-      if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (ownsDataDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+        if (usesPostgres) await dropDatabase(databaseNameFor(dataDir));
+      }
     },
   };
 }

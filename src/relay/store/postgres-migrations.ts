@@ -1,0 +1,61 @@
+// The relay's schema on PostgreSQL, as an ordered list of migrations (the same story
+// as migrations.ts for SQLite: never edited once released, a change is a new entry).
+// Why these tables, keys and indexes: docs/decisions/relay-store.md.
+
+import type { Migration } from './migrations.js';
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, messages, mailbox, nonces, invites',
+    sql: `
+      CREATE TABLE accounts (
+        address text PRIMARY KEY,
+        local_part text NOT NULL,
+        wkd_hash text NOT NULL,
+        cert bytea NOT NULL,                -- binary OpenPGP certificate (public only)
+        cert_fingerprint text NOT NULL,
+        device_public_key bytea NOT NULL UNIQUE,
+        enrolled_at text NOT NULL,
+        -- The last mailbox cursor given to this account. Taken under this row's lock,
+        -- so one recipient's cursors commit in increasing order across relay processes.
+        mailbox_seq bigint NOT NULL DEFAULT 0
+      );
+      CREATE INDEX accounts_wkd_hash ON accounts (wkd_hash);
+
+      CREATE TABLE messages (
+        id text PRIMARY KEY,
+        sender text NOT NULL,
+        recipients text NOT NULL,           -- JSON array of addresses
+        size integer NOT NULL,
+        facts text NOT NULL,                -- JSON, docs/api.md §8.3
+        armored_message text NOT NULL
+      );
+
+      CREATE TABLE mailbox (
+        recipient text NOT NULL REFERENCES accounts (address),
+        seq bigint NOT NULL,
+        id text NOT NULL UNIQUE,
+        message_id text NOT NULL REFERENCES messages (id),
+        PRIMARY KEY (recipient, seq)
+      );
+      CREATE INDEX mailbox_message ON mailbox (message_id);
+
+      -- UNLOGGED: no WAL, no fsync; emptied if PostgreSQL itself crashes (the same
+      -- trade as SQLite's before issue 14: a crash forgets the last window's nonces).
+      CREATE UNLOGGED TABLE nonces (
+        device_public_key bytea NOT NULL,
+        nonce text NOT NULL,
+        expires_at bigint NOT NULL,         -- Unix seconds
+        PRIMARY KEY (device_public_key, nonce)
+      );
+      CREATE INDEX nonces_expiry ON nonces (expires_at);
+
+      CREATE TABLE used_invites (
+        token_sha256 text PRIMARY KEY,
+        address text NOT NULL,
+        used_at text NOT NULL
+      );
+    `,
+  },
+];

@@ -1,0 +1,325 @@
+// The relay's state on PostgreSQL: any number of relay processes share one database
+// (docs/decisions/relay-store.md). Every statement is named, so each connection
+// prepares it once. Writes are single statements or short READ COMMITTED
+// transactions; concurrent commits share WAL flushes (PostgreSQL's group commit),
+// and a promise resolves only after its commit has been flushed (synchronous_commit
+// on, the default).
+
+import pg from 'pg';
+import type { ArrivalFacts } from '../../api/facts.js';
+import type { Migration } from './migrations.js';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import type { Account, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
+
+interface AccountRow {
+  address: string;
+  local_part: string;
+  cert: Buffer;
+  cert_fingerprint: string;
+  device_public_key: Buffer;
+  enrolled_at: string;
+}
+
+interface MailboxRow {
+  seq: string;
+  id: string;
+  sender: string;
+  recipients: string;
+  size: number;
+  facts: string;
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    address: row.address,
+    localPart: row.local_part,
+    cert: new Uint8Array(row.cert),
+    certFingerprint: row.cert_fingerprint,
+    devicePublicKey: new Uint8Array(row.device_public_key),
+    enrolledAt: row.enrolled_at,
+  };
+}
+
+function toStoredMessage(row: MailboxRow): StoredMessage {
+  return {
+    id: row.id,
+    cursor: row.seq,
+    from: row.sender,
+    to: JSON.parse(row.recipients) as string[],
+    size: row.size,
+    facts: JSON.parse(row.facts) as ArrivalFacts,
+  };
+}
+
+const ACCOUNT_COLUMNS = 'address, local_part, wkd_hash, cert, cert_fingerprint, device_public_key, enrolled_at';
+/** Held while migrating, so relay processes starting together migrate once. */
+const MIGRATION_LOCK = 0x63616c69; // 'cali'
+const NONCE_PURGE_INTERVAL_MS = 30_000;
+
+/**
+ * One submission in one statement (so one round trip, atomic): lock the recipients'
+ * account rows in address order (no deadlock between submissions), take the next
+ * cursor of each, insert the ciphertext and the mailbox entries.
+ */
+const INSERT_MESSAGE = `
+  WITH locked AS (
+    SELECT address FROM accounts WHERE address = ANY($2::text[]) ORDER BY address FOR UPDATE
+  ), bumped AS (
+    UPDATE accounts SET mailbox_seq = accounts.mailbox_seq + 1 FROM locked
+    WHERE accounts.address = locked.address RETURNING accounts.address, accounts.mailbox_seq
+  ), message AS (
+    INSERT INTO messages (id, sender, recipients, size, facts, armored_message) VALUES ($1, $4, $5, $6, $7, $8) RETURNING id
+  )
+  INSERT INTO mailbox (recipient, seq, id, message_id)
+  SELECT bumped.address, bumped.mailbox_seq, entry.id, (SELECT id FROM message)
+  FROM bumped JOIN unnest($2::text[], $3::text[]) AS entry (recipient, id) ON entry.recipient = bumped.address`;
+
+export interface PostgresStoreOptions {
+  /** Connections per relay process (default 8). */
+  readonly poolSize?: number;
+  readonly migrations?: readonly Migration[];
+}
+
+export class PostgresRelayStore implements RelayStore {
+  readonly kind = 'postgres';
+  readonly #pool: pg.Pool;
+  #lastNoncePurge = 0;
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** Connects, and brings the schema up to date (once, whichever relay process comes first). */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresRelayStore> {
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 8, application_name: 'caliop-relay' });
+    // An idle connection that fails (server restart) must not crash the relay.
+    pool.on('error', () => {});
+    try {
+      await migratePostgres(pool, options.migrations ?? POSTGRES_MIGRATIONS);
+      // Ciphertext left by a relay process that died between deleting the last mailbox entry and its message.
+      await pool.query('DELETE FROM messages WHERE NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)');
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return new PostgresRelayStore(pool);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  async #query<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.#pool.query<R>({ name, text, values });
+  }
+
+  async accountByDevice(devicePublicKey: Uint8Array): Promise<Account | undefined> {
+    const { rows } = await this.#query<AccountRow>('account_by_device', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE device_public_key = $1`, [
+      Buffer.from(devicePublicKey),
+    ]);
+    return rows[0] && toAccount(rows[0]);
+  }
+
+  async accountByAddress(address: string): Promise<Account | undefined> {
+    const { rows } = await this.#query<AccountRow>('account_by_address', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address = $1`, [address]);
+    return rows[0] && toAccount(rows[0]);
+  }
+
+  async accountsByWkdHash(hash: string): Promise<Account[]> {
+    const { rows } = await this.#query<AccountRow>('accounts_by_wkd', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE wkd_hash = $1 ORDER BY address`, [hash]);
+    return rows.map(toAccount);
+  }
+
+  async unknownAddresses(addresses: readonly string[]): Promise<string[]> {
+    const { rows } = await this.#query<{ address: string }>('known_addresses', 'SELECT address FROM accounts WHERE address = ANY($1::text[])', [
+      [...addresses],
+    ]);
+    const known = new Set(rows.map((row) => row.address));
+    return addresses.filter((address) => !known.has(address));
+  }
+
+  async createAccount(account: Account & { wkdHash: string }, inviteTokenSha256: string | null): Promise<NewAccountResult> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        // The unique keys decide races between relay processes; ON CONFLICT keeps the transaction usable.
+        const inserted = await client.query({
+          name: 'insert_account',
+          text: `INSERT INTO accounts (${ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+          values: [
+            account.address,
+            account.localPart,
+            account.wkdHash,
+            Buffer.from(account.cert),
+            account.certFingerprint,
+            Buffer.from(account.devicePublicKey),
+            account.enrolledAt,
+          ],
+        });
+        if (inserted.rowCount !== 1) {
+          await client.query('ROLLBACK');
+          const taken = await client.query({ name: 'address_exists', text: 'SELECT 1 FROM accounts WHERE address = $1', values: [account.address] });
+          return taken.rowCount === 1 ? 'address_taken' : 'device_taken';
+        }
+        if (inviteTokenSha256 !== null) {
+          const used = await client.query({
+            name: 'use_invite',
+            text: 'INSERT INTO used_invites (token_sha256, address, used_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+            values: [inviteTokenSha256, account.address, account.enrolledAt],
+          });
+          if (used.rowCount !== 1) {
+            await client.query('ROLLBACK');
+            return 'invite_used';
+          }
+        }
+        await client.query('COMMIT');
+        return 'created';
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async isInviteUsed(tokenSha256: string): Promise<boolean> {
+    const { rowCount } = await this.#query('invite_used', 'SELECT 1 FROM used_invites WHERE token_sha256 = $1', [tokenSha256]);
+    return rowCount === 1;
+  }
+
+  async rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
+    const nowMs = nowSeconds * 1000;
+    if (nowMs - this.#lastNoncePurge >= NONCE_PURGE_INTERVAL_MS) {
+      this.#lastNoncePurge = nowMs;
+      // Expired rows only matter for space: their timestamps fail the window check anyway.
+      void this.#query('purge_nonces', 'DELETE FROM nonces WHERE expires_at < $1', [nowSeconds]).catch(() => {});
+    }
+    // Only an UNLOGGED table is written: PostgreSQL commits it without waiting for a WAL flush.
+    const { rowCount } = await this.#query(
+      'remember_nonce',
+      'INSERT INTO nonces (device_public_key, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [Buffer.from(devicePublicKey), nonce, expiresAt],
+    );
+    return rowCount === 1;
+  }
+
+  #insertValues(message: NewMessage): unknown[] {
+    return [
+      message.id,
+      [...message.recipients],
+      [...message.entryIds],
+      message.sender,
+      JSON.stringify(message.recipients),
+      message.size,
+      JSON.stringify(message.facts),
+      message.armoredMessage,
+    ];
+  }
+
+  async storeMessage(message: NewMessage): Promise<void> {
+    const result = await this.#query('insert_message', INSERT_MESSAGE, this.#insertValues(message));
+    if (result.rowCount !== message.recipients.length) throw new Error('a recipient of this message has no account');
+  }
+
+  async storeMessages(messages: readonly NewMessage[]): Promise<void> {
+    if (messages.length === 1) return this.storeMessage(messages[0] as NewMessage);
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        for (const message of messages) {
+          const result = await client.query({ name: 'insert_message', text: INSERT_MESSAGE, values: this.#insertValues(message) });
+          if (result.rowCount !== message.recipients.length) throw new Error('a recipient of this message has no account');
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async listMailbox(recipient: string, after: number, limit: number): Promise<StoredMessage[]> {
+    const { rows } = await this.#query<MailboxRow>(
+      'list_mailbox',
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts
+       FROM mailbox JOIN messages ON messages.id = mailbox.message_id
+       WHERE mailbox.recipient = $1 AND mailbox.seq > $2 ORDER BY mailbox.seq LIMIT $3`,
+      [recipient, after, limit],
+    );
+    return rows.map(toStoredMessage);
+  }
+
+  async mailboxEntry(recipient: string, id: string): Promise<(StoredMessage & { armoredMessage: string }) | undefined> {
+    const { rows } = await this.#query<MailboxRow & { armored_message: string }>(
+      'mailbox_entry',
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message
+       FROM mailbox JOIN messages ON messages.id = mailbox.message_id
+       WHERE mailbox.recipient = $1 AND mailbox.id = $2`,
+      [recipient, id],
+    );
+    const row = rows[0];
+    return row && { ...toStoredMessage(row), armoredMessage: row.armored_message };
+  }
+
+  async deleteMailboxEntry(recipient: string, id: string): Promise<boolean> {
+    const { rows } = await this.#query<{ message_id: string }>(
+      'delete_entry',
+      'DELETE FROM mailbox WHERE recipient = $1 AND id = $2 RETURNING message_id',
+      [recipient, id],
+    );
+    const gone = rows[0];
+    if (gone === undefined) return false;
+    // After our commit: whichever of two recipients deleting the same message commits
+    // last sees no entry left and erases the ciphertext (READ COMMITTED, fresh snapshot).
+    await this.#query(
+      'erase_message',
+      'DELETE FROM messages WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = $1)',
+      [gone.message_id],
+    );
+    return true;
+  }
+}
+
+/** Applies, in order and each in its own transaction, the migrations not applied yet. */
+export async function migratePostgres(pool: pg.Pool, migrations: readonly Migration[]): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)');
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const applied = new Set(rows.map((row) => row.version));
+      const newest = Math.max(0, ...applied);
+      const known = Math.max(0, ...migrations.map((m) => m.version));
+      if (newest > known) throw new Error(`the database schema (version ${newest}) is newer than this caliop-relay knows (${known})`);
+      const ran: number[] = [];
+      for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (applied.has(migration.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(migration.sql);
+          await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+            migration.version,
+            migration.name,
+            new Date().toISOString(),
+          ]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+        ran.push(migration.version);
+      }
+      return ran;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
