@@ -6,50 +6,11 @@
 // on, the default).
 
 import pg from 'pg';
-import type { ArrivalFacts } from '../../api/facts.js';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { toAccount, toStoredMessage, type AccountRow, type MailboxRow } from './rows.js';
 import type { Account, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
 
-interface AccountRow {
-  address: string;
-  local_part: string;
-  cert: Buffer;
-  cert_fingerprint: string;
-  device_public_key: Buffer;
-  enrolled_at: string;
-}
-
-interface MailboxRow {
-  seq: string;
-  id: string;
-  sender: string;
-  recipients: string;
-  size: number;
-  facts: string;
-}
-
-function toAccount(row: AccountRow): Account {
-  return {
-    address: row.address,
-    localPart: row.local_part,
-    cert: new Uint8Array(row.cert),
-    certFingerprint: row.cert_fingerprint,
-    devicePublicKey: new Uint8Array(row.device_public_key),
-    enrolledAt: row.enrolled_at,
-  };
-}
-
-function toStoredMessage(row: MailboxRow): StoredMessage {
-  return {
-    id: row.id,
-    cursor: row.seq,
-    from: row.sender,
-    to: JSON.parse(row.recipients) as string[],
-    size: row.size,
-    facts: JSON.parse(row.facts) as ArrivalFacts,
-  };
-}
 
 const ACCOUNT_COLUMNS = 'address, local_part, wkd_hash, cert, cert_fingerprint, device_public_key, enrolled_at';
 /** Held while migrating, so relay processes starting together migrate once. */

@@ -4,52 +4,12 @@
 // set once at open). docs/decisions/relay-store.md.
 
 import type { Statement } from 'better-sqlite3';
-import type { ArrivalFacts } from '../../api/facts.js';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
+import { toAccount, toStoredMessage, type AccountRow, type MailboxRow } from './rows.js';
 import type { Account, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
 import { ERASE_DELAY_MS } from './relay-store.js';
 import { WalEraser } from './wal-eraser.js';
-
-interface AccountRow {
-  address: string;
-  local_part: string;
-  cert: Buffer;
-  cert_fingerprint: string;
-  device_public_key: Buffer;
-  enrolled_at: string;
-}
-
-interface MailboxRow {
-  seq: number;
-  id: string;
-  sender: string;
-  recipients: string;
-  size: number;
-  facts: string;
-}
-
-export function toAccount(row: AccountRow): Account {
-  return {
-    address: row.address,
-    localPart: row.local_part,
-    cert: new Uint8Array(row.cert),
-    certFingerprint: row.cert_fingerprint,
-    devicePublicKey: new Uint8Array(row.device_public_key),
-    enrolledAt: row.enrolled_at,
-  };
-}
-
-export function toStoredMessage(row: MailboxRow): StoredMessage {
-  return {
-    id: row.id,
-    cursor: String(row.seq),
-    from: row.sender,
-    to: JSON.parse(row.recipients) as string[],
-    size: row.size,
-    facts: JSON.parse(row.facts) as ArrivalFacts,
-  };
-}
 
 /** Expired nonces are purged at most this often (a replay of an expired one fails the timestamp check anyway). */
 const NONCE_PURGE_INTERVAL_S = 30;
