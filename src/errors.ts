@@ -42,6 +42,8 @@ export const ERROR_TABLE = {
   backup_check_failed: { exit: 20, message: 'the words you entered do not match the recovery phrase', hint: 'look at the sheet again; the ceremony was not finished and nothing was written' },
   passphrase_rejected: { exit: 21, message: 'the passphrase was not accepted', hint: 'choose a longer passphrase, or let caliop generate one' },
   file_unreadable: { exit: 22, message: 'a file could not be read', hint: 'check the path and its permissions' },
+  file_exists: { exit: 24, message: 'a file of that name already exists', hint: 'choose another folder, or pass --force to replace it' },
+  folder_unwritable: { exit: 25, message: 'the folder could not be written to', hint: 'check that the folder exists and that you may write in it' },
   stick_write_failed: { exit: 23, message: 'writing to the stick failed', hint: 'check that the stick is still plugged in, not full and not write-protected; the previous state was kept' },
 
   // 30-39: the relay and the narrow API
@@ -54,6 +56,8 @@ export const ERROR_TABLE = {
   relay_not_configured: { exit: 36, message: 'this stick is not connected to a relay', hint: 'give the relay with "caliop init --server URL", or in the stick\'s config.json' },
   enrolment_failed: { exit: 37, message: 'the relay did not accept the enrolment', hint: 'check the address and the invite token' },
   message_not_found: { exit: 38, message: 'no such message', hint: 'run "caliop inbox" to see the message ids' },
+  attachment_not_found: { exit: 39, message: 'this message has no such attachment', hint: 'run "caliop read ID --json" to see the attachment numbers' },
+  outbox_message_failed: { exit: 42, message: 'a message in the outbox could not be sent', hint: 'see the reason with "caliop outbox"; fix it and "caliop outbox retry ID", or "caliop outbox drop ID"' },
 
   // 40-49: exposure and the gateway
   exposed_send_refused: { exit: 40, message: 'this message would leave Caliop readable', hint: 'import the recipient\'s certificate, or pass --allow-exposed if they may read it in the clear' },

@@ -51,6 +51,21 @@ export const AuthFactsSchema = z.object({
 });
 export type AuthFacts = z.infer<typeof AuthFactsSchema>;
 
+/**
+ * docs/gateway.md §3.8: the header fields of the outer message as the gateway received
+ * it, kept when the stored message is the sender's ciphertext (which may carry no
+ * protected headers). Decoded (RFC 2047), each bounded; claims of the sender that the
+ * relay vouches only to have seen, never protected.
+ */
+export const OuterHeadersSchema = z.object({
+  subject: z.string().max(998).nullable(),
+  from: z.string().max(998).nullable(),
+  to: z.array(z.string().max(320)).max(100),
+  date: z.string().max(100).nullable(),
+  messageId: z.string().max(998).nullable(),
+});
+export type OuterHeaders = z.infer<typeof OuterHeadersSchema>;
+
 /** docs/gateway.md §3.7: a message the relay's SMTP gateway accepted from an outside server. */
 export const SmtpInboundArrivalFactsSchema = z.object({
   route: z.literal('smtp-inbound'),
@@ -64,6 +79,8 @@ export const SmtpInboundArrivalFactsSchema = z.object({
   relayHeldPlaintext: z.boolean(),
   /** It arrived as PGP/MIME or inline PGP (docs/gateway.md §3.5): the stored message is the sender's ciphertext, as is. */
   arrivedEncrypted: z.boolean(),
+  /** docs/gateway.md §3.8: present when arrivedEncrypted (the outer headers would otherwise be lost). */
+  outerHeaders: OuterHeadersSchema.optional(),
 });
 export type SmtpInboundArrivalFacts = z.infer<typeof SmtpInboundArrivalFactsSchema>;
 

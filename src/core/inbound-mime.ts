@@ -4,6 +4,8 @@
 // Pure: strings in, values out. Only the shapes we need are read; anything else is
 // "not encrypted" or "a claim we cannot read", never guessed.
 
+import { addressParser, decodeWords } from 'postal-mime';
+import type { OuterHeaders } from '../api/facts.js';
 import type { SmtpHopFacts, TlsFacts } from './exposure.js';
 
 export interface HeaderField {
@@ -254,4 +256,41 @@ export function removeHeaderFields(rawMessage: string, drop: (field: HeaderField
   }
   flush();
   return kept.join('') + rawMessage.slice(headerEnd);
+}
+
+// ---- §3.8 Outer headers of mail that arrived encrypted ------------------------
+
+/** RFC 6532: a header read byte for byte (latin1) that is valid UTF-8 is read as UTF-8. */
+function utf8IfValid(latin1Text: string): string {
+  if (!/[\x80-\xff]/.test(latin1Text)) return latin1Text;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(latin1Text, (char) => char.charCodeAt(0) & 0xff));
+  } catch {
+    return latin1Text;
+  }
+}
+
+/** docs/gateway.md §3.8: Subject, From, To (and Cc), Date and Message-ID of the outer message, decoded and bounded. */
+export function outerHeadersOf(fields: readonly HeaderField[]): OuterHeaders {
+  const text = (name: string, max: number): string | null => {
+    const value = headerValue(fields, name);
+    if (value === undefined) return null;
+    // eslint-disable-next-line no-control-regex
+    return decodeWords(utf8IfValid(value)).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
+  };
+  const to: string[] = [];
+  for (const name of ['To', 'Cc']) {
+    const value = headerValue(fields, name);
+    if (value === undefined) continue;
+    for (const address of addressParser(value, { flatten: true })) {
+      if ('address' in address && address.address && address.address.length <= 320 && to.length < 100) to.push(address.address.toLowerCase());
+    }
+  }
+  return {
+    subject: text('Subject', 998),
+    from: text('From', 998),
+    to,
+    date: text('Date', 100),
+    messageId: text('Message-ID', 998)?.replace(/^<|>$/g, '') ?? null,
+  };
 }

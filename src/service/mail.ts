@@ -2,14 +2,15 @@
 // §4-§5): send (encrypt + sign locally, queue, submit), sync (flush the outbox,
 // fetch into the vault, then delete from the relay), inbox and read.
 import type * as openpgp from 'openpgp';
-import { bareAddress, formatPayload, parsePayload } from '../core/message-payload.js';
+import { bareAddress, formatPayload } from '../core/message-payload.js';
+import { readMailContent, type AttachmentPart, type MailContent } from '../core/mail-content.js';
 import { normaliseAddress, type Contact, type OutboxItem, type StoredMessage, type VaultContents } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
 import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
 import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
 import { recordCert } from './contacts.js';
-import { certAddresses, certName, decryptData, encryptData, fingerprintOf, readCert, readCerts, type SignatureCheck } from './pgp.js';
+import { certAddresses, certName, decryptData, encryptData, fingerprintOf, readCert, readCerts, verifyData, type SignatureCheck } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
 import { assessRecipientFacts, recipientFacts, type SendAssessment } from './send-preview.js';
 import type { StickSession } from './stick-session.js';
@@ -321,14 +322,16 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
         if (session.contents.messages.some((message) => message.relayId === summary.id)) continue;
         const full = await client.fetch(summary.id);
         const headers = await readProtectedHeaders(session, full.armoredMessage);
+        // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
+        const outer = summary.facts.route === 'smtp-inbound' ? summary.facts.outerHeaders : undefined;
         fresh.push({
           id: '',
           direction: 'in',
           relayId: summary.id,
-          from: headers?.from ?? summary.from,
-          to: headers?.to.length ? [...headers.to] : summary.to,
-          subject: headers?.subject ?? '(no subject)',
-          date: headers?.date ?? summary.facts.receivedAt,
+          from: headers?.from ?? outer?.from ?? summary.from,
+          to: headers?.to.length ? [...headers.to] : outer?.to.length ? [...outer.to] : summary.to,
+          subject: headers?.subject ?? outer?.subject ?? '(no subject)',
+          date: headers?.date ?? isoOrUndefined(outer?.date) ?? summary.facts.receivedAt,
           storedAt: now.toISOString(),
           unread: true,
           armoredMessage: full.armoredMessage,
@@ -357,6 +360,12 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
   }
 }
 
+function isoOrUndefined(date: string | null | undefined): string | undefined {
+  if (date === null || date === undefined) return undefined;
+  const parsed = new Date(date);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
+}
+
 /** TOFU for senders: the first message from an address pins the relay directory's cert. */
 async function learnSenders(session: StickSession, client: RelayClient, messages: readonly StoredMessage[], now: Date): Promise<void> {
   const senders = new Set(messages.map((message) => bareAddress(message.from)));
@@ -381,7 +390,7 @@ async function readProtectedHeaders(session: StickSession, armoredMessage: strin
   try {
     const identity = await session.identity();
     const result = await decryptData(utf8.encode(armoredMessage), identity.privateKey, []);
-    return parsePayload(new TextDecoder().decode(result.data));
+    return await readMailContent(result.data);
   } catch {
     return undefined; // kept as it came; `read` reports why it cannot be opened
   }
@@ -417,20 +426,56 @@ export interface OpenedMessage {
   readonly body: string | null;
   readonly protectedHeaders: boolean;
   readonly sender: SenderCheck;
+  /** docs/message-payload.md §5: the attachments, with their bytes (empty when undecryptable). */
+  readonly attachments: readonly AttachmentPart[];
+  /** The headers inside the encryption (or of the sealed original), when readable. */
+  readonly content: MailContent | null;
+}
+
+/**
+ * docs/message-payload.md §6: the signatures a sender put around the content
+ * (PGP/MIME multipart/signed, inline-signed, clear-signed), checked against the
+ * keys we hold; an inline-signed or clear-signed block is replaced by its text.
+ */
+async function checkSignedContent(content: MailContent, verificationKeys: readonly openpgp.PublicKey[]): Promise<{ body: string; checks: SignatureCheck[] }> {
+  const signed = content.signed;
+  if (signed === null) return { body: content.body, checks: [] };
+  try {
+    if (signed.kind === 'pgp-mime') {
+      const result = await verifyData(signed.signedBytes, verificationKeys, signed.signature);
+      return { body: content.body, checks: result.signatures };
+    }
+    const result = await verifyData(utf8.encode(signed.armored), verificationKeys);
+    // RFC 4880 §5.9: text-mode literal data carries CRLF; shown with LF like every other text.
+    const text = new TextDecoder().decode(result.data).replace(/\r\n?/g, '\n');
+    return { body: content.body.replace(signed.armored, () => text.replace(/\n$/, '')), checks: result.signatures };
+  } catch (error) {
+    if (!isCaliopError(error)) throw error;
+    return { body: content.body, checks: [] }; // not a signed message after all (an encrypted block, or damaged): shown as it came
+  }
 }
 
 /** Decrypts and judges one stored message against today's contacts. */
 export async function openStoredMessage(session: StickSession, message: StoredMessage, verificationKeys: readonly openpgp.PublicKey[]): Promise<OpenedMessage> {
   const identity = await session.identity();
+  let result: Awaited<ReturnType<typeof decryptData>>;
   try {
-    const result = await decryptData(utf8.encode(message.armoredMessage), identity.privateKey, verificationKeys);
-    const payload = parsePayload(new TextDecoder().decode(result.data));
-    const from = bareAddress(payload.from ?? message.from);
-    return { message, body: payload.body, protectedHeaders: payload.protectedHeaders, sender: judgeSender(session, from, result.signatures) };
+    result = await decryptData(utf8.encode(message.armoredMessage), identity.privateKey, verificationKeys);
   } catch (error) {
     if (!isCaliopError(error)) throw error;
-    return { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null } };
+    return { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null };
   }
+  const content = await readMailContent(result.data);
+  const signedContent = await checkSignedContent(content, verificationKeys);
+  const from = bareAddress(content.from ?? message.from);
+  return {
+    message,
+    body: signedContent.body,
+    protectedHeaders: content.protectedHeaders,
+    sender: judgeSender(session, from, [...result.signatures, ...signedContent.checks]),
+    attachments: content.attachments,
+    content,
+  };
 }
 
 export function findMessage(session: StickSession, id: string): StoredMessage {

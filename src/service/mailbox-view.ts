@@ -24,8 +24,18 @@ export interface InboxEntry {
   readonly exposure: ExposureAssessment;
 }
 
+/** docs/cli.md §3.14: one attachment as `caliop read --json` lists it. */
+export interface AttachmentEntry {
+  readonly index: number;
+  readonly name: string;
+  readonly type: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
 export interface MessageView extends InboxEntry {
   readonly body: string | null;
+  readonly attachments: readonly AttachmentEntry[];
   readonly protectedHeaders: boolean;
   readonly relayFacts: unknown;
 }
@@ -77,7 +87,14 @@ export async function readOne(session: StickSession, id: string): Promise<Messag
   const message = findMessage(session, id);
   const opened = await openStoredMessage(session, message, await verificationCerts(session));
   await markRead(session, id);
-  return { ...entryOf(opened), unread: false, body: opened.body, protectedHeaders: opened.protectedHeaders, relayFacts: message.relayFacts ?? null };
+  return {
+    ...entryOf(opened),
+    unread: false,
+    body: opened.body,
+    attachments: opened.attachments.map(({ index, name, type, size, sha256 }) => ({ index, name, type, size, sha256 })),
+    protectedHeaders: opened.protectedHeaders,
+    relayFacts: message.relayFacts ?? null,
+  };
 }
 
 export function senderAddress(entry: Pick<InboxEntry, 'from'>): string {

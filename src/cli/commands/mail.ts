@@ -94,10 +94,27 @@ export function registerMailCommands(program: Command, context: () => CliContext
 
   program
     .command('read')
-    .description('show a message: headers, signature status and body')
+    .description('show a message: headers, signature status, body and attachments; or save its attachments')
     .argument('<id>', 'the message id from "caliop inbox"')
-    .action(async (id: string) => {
+    .option('--save-attachments <dir>', 'write the attachments into this existing folder (names made safe)')
+    .option('--attachment <n>', 'with --save-attachments: only attachment number N (from --json)')
+    .option('--force', 'with --save-attachments: replace files of the same name')
+    .action(async (id: string, options: { saveAttachments?: string; attachment?: string; force?: boolean }) => {
       const cli = context();
+      if (options.saveAttachments === undefined && (options.attachment !== undefined || options.force)) {
+        throw new CaliopError('usage', '--attachment and --force go with --save-attachments DIR');
+      }
+      const index = options.attachment === undefined ? undefined : Number(options.attachment);
+      if (index !== undefined && (!Number.isSafeInteger(index) || index < 1)) throw new CaliopError('usage', `--attachment takes a number from 1, not "${options.attachment}"`);
+      if (options.saveAttachments !== undefined) {
+        const { saveAttachments } = await import('../../service/attachments.js');
+        const session = await cli.unlock();
+        const saved = await saveAttachments(session, id, { folder: options.saveAttachments, force: options.force === true, ...(index !== undefined ? { index } : {}) });
+        if (cli.json) await writeJson(saved);
+        else if (saved.length === 0) note(`message ${id} has no attachments`);
+        else for (const file of saved) note(`saved attachment ${file.index} (${file.size} bytes) as ${file.path}`);
+        return;
+      }
       const [{ readOne }, { exposureLabel, reasonLine }] = await Promise.all([import('../../service/mailbox-view.js'), import('../../core/exposure-text.js')]);
       const session = await cli.unlock();
       const view = await readOne(session, id);
@@ -114,6 +131,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
         `Signature: ${view.signature}${view.signerFingerprint ? ` (${view.signerFingerprint})` : ''}; sender key: ${view.senderKey}`,
         `Exposure:  ${exposureLabel(view.exposure, language, { ascii: !process.stdout.isTTY })} (${view.exposure.score}/100)`,
         ...view.exposure.reasons.map((reason) => `           - ${reasonLine(reason, language)}`),
+        ...view.attachments.map((attachment, position) => `${position === 0 ? 'Attached:  ' : '           '}${attachment.index}. ${attachment.name || '(no name)'} (${attachment.type}, ${attachment.size} bytes)`),
         '',
         view.body ?? '(this message could not be decrypted with your key)',
       ];

@@ -8,7 +8,7 @@ import { authenticate } from 'mailauth';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { parseAddress } from '../../api/address.js';
 import type { AuthFacts, SmtpHopFacts, SmtpInboundArrivalFacts } from '../../api/facts.js';
-import { findArrivedCiphertext, parseHeaderFields, receivedClaims, removeHeaderFields, splitHeaderAndBody } from '../../core/inbound-mime.js';
+import { findArrivedCiphertext, outerHeadersOf, parseHeaderFields, receivedClaims, removeHeaderFields, splitHeaderAndBody } from '../../core/inbound-mime.js';
 import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
 import type { RelayStore } from '../store/relay-store.js';
 import type { DnsResolver } from './dns-records.js';
@@ -114,7 +114,8 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     const asText = raw.toString('latin1');
     const ciphertext = findArrivedCiphertext(asText);
     const arrivedEncrypted = ciphertext !== null && (await isEncryptedOpenPgpMessage(ciphertext.armoredMessage));
-    const claimed = receivedClaims(parseHeaderFields(splitHeaderAndBody(asText).headerText));
+    const headerFields = parseHeaderFields(splitHeaderAndBody(asText).headerText);
+    const claimed = receivedClaims(headerFields);
     const ourHop: SmtpHopFacts = { from: `${ehlo} [${ip}]`, by: options.hostname, tls, verifiedByRelay: true };
     const facts: SmtpInboundArrivalFacts = {
       route: 'smtp-inbound',
@@ -124,6 +125,8 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
       auth,
       relayHeldPlaintext: !arrivedEncrypted,
       arrivedEncrypted,
+      // docs/gateway.md §3.8: the sender's ciphertext may carry no protected headers; keep what the outer message said.
+      ...(arrivedEncrypted ? { outerHeaders: outerHeadersOf(headerFields) } : {}),
     };
 
     // RFC 8601 §5: Authentication-Results claiming our authserv-id are someone else's lie.

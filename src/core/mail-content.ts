@@ -1,0 +1,237 @@
+// What a message holds, read the way docs/message-payload.md §3-§6 says: headers,
+// the text to show (a text part preferred, else HTML made readable), the
+// attachments, and the OpenPGP signature structures a sender may have put around the
+// content (PGP/MIME multipart/signed, RFC 3156 §5; inline-signed and clear-signed,
+// RFC 4880 §7). MIME itself is parsed by postal-mime (docs/decisions/mime.md).
+// Pure: bytes in, values out; checking the signatures is the service's job.
+
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import PostalMime, { type Address, type Email } from 'postal-mime';
+import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from './inbound-mime.js';
+import { htmlToReadableText } from './html-text.js';
+
+/** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */
+export interface AttachmentPart {
+  /** 1-based, in the order the parts stand in the message. */
+  readonly index: number;
+  /** The sender's file name, decoded (RFC 2231/2047); never used as is on disk (see attachment-name.ts). */
+  readonly name: string;
+  readonly type: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly content: Uint8Array;
+}
+
+/** docs/message-payload.md §6: a signature structure found around the content. */
+export type SignedContent =
+  | { readonly kind: 'pgp-mime'; readonly signedBytes: Uint8Array; readonly signature: Uint8Array }
+  | { readonly kind: 'inline' | 'cleartext'; readonly armored: string };
+
+export interface MailContent {
+  /** Header fields of the top entity, unfolded, encoded-words decoded. */
+  readonly from: string | undefined;
+  readonly fromAddress: string | undefined;
+  readonly fromName: string | undefined;
+  readonly to: readonly string[];
+  readonly subject: string | undefined;
+  readonly date: string | undefined;
+  readonly messageId: string | undefined;
+  /** The text to show, LF line ends. */
+  readonly body: string;
+  /** Where `body` came from: a text/plain part, HTML made readable, or nothing readable. */
+  readonly bodySource: 'text' | 'html' | 'none';
+  readonly attachments: readonly AttachmentPart[];
+  /** true when the top Content-Type says protected-headers="v1" (docs/message-payload.md §1). */
+  readonly protectedHeaders: boolean;
+  readonly signed: SignedContent | null;
+  /** Autocrypt Level 1 header values (`Autocrypt`, `Autocrypt-Gossip`), as written. */
+  readonly autocrypt: readonly string[];
+  readonly autocryptGossip: readonly string[];
+}
+
+/** docs/message-payload.md §3: bounds given to the parser (nesting, header bytes, forwarded depth). */
+const PARSE_LIMITS = { maxNestingDepth: 50, maxHeadersSize: 1024 * 1024, maxRfc822NestingDepth: 5 } as const;
+
+const latin1 = new TextDecoder('latin1');
+/** Forwarded messages inside forwarded messages are read this deep; deeper ones stay attachments. */
+const MAX_FORWARD_DEPTH = 3;
+
+function mailbox(address: Address | undefined): { text: string; address: string; name: string } | undefined {
+  if (address === undefined) return undefined;
+  if ('group' in address && address.group) return mailbox(address.group[0]);
+  const bare = (address.address ?? '').trim();
+  const name = (address.name ?? '').trim();
+  if (bare === '' && name === '') return undefined;
+  return { text: name === '' ? bare : `${name} <${bare}>`, address: bare.toLowerCase(), name };
+}
+
+function addressList(addresses: readonly Address[] | undefined): string[] {
+  const list: string[] = [];
+  for (const address of addresses ?? []) {
+    if ('group' in address && address.group) list.push(...address.group.map((member) => member.address.toLowerCase()));
+    else if (address.address) list.push(address.address.toLowerCase());
+  }
+  return list;
+}
+
+function isoDate(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = new Date(value);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
+}
+
+/** Text that does not start with a header field is all body (docs/message-payload.md §3). */
+function looksLikeMessage(text: string): boolean {
+  return /^[!-9;-~]+:/.test(text) && /\r?\n\r?\n/.test(text);
+}
+
+function lf(text: string): string {
+  return text.replace(/\r\n?/g, '\n');
+}
+
+const SIGNED_INLINE = /-----BEGIN PGP SIGNED MESSAGE-----\r?\n[\s\S]*?-----END PGP SIGNATURE-----/;
+const MESSAGE_INLINE = /-----BEGIN PGP MESSAGE-----\r?\n[\s\S]*?-----END PGP MESSAGE-----/;
+
+/** docs/message-payload.md §6.2: an inline-signed or clear-signed block in the shown text. */
+function inlineSigned(body: string): SignedContent | null {
+  const cleartext = SIGNED_INLINE.exec(body);
+  if (cleartext) return { kind: 'cleartext', armored: cleartext[0] };
+  const message = MESSAGE_INLINE.exec(body);
+  if (message) return { kind: 'inline', armored: message[0] };
+  return null;
+}
+
+/**
+ * RFC 3156 §5: the first part of a multipart/signed entity exactly as it stands
+ * (lines joined by CRLF, the CRLF before the boundary not included) and its
+ * detached signature; null when the entity is not a well-formed PGP/MIME signature.
+ */
+function pgpMimeSigned(raw: string): { signedText: string; signature: string } | null {
+  const { headerText, body } = splitHeaderAndBody(raw);
+  const type = parseContentType(headerValue(parseHeaderFields(headerText), 'Content-Type'));
+  if (type.type !== 'multipart/signed' || type.params['protocol']?.toLowerCase() !== 'application/pgp-signature') return null;
+  const boundary = type.params['boundary'];
+  if (boundary === undefined) return null;
+  const parts = splitMultipart(body, boundary);
+  if (parts === null || parts.length !== 2) return null;
+  const signature = splitHeaderAndBody(parts[1]!).body;
+  if (!/-----BEGIN PGP SIGNATURE-----/.test(signature)) return null;
+  return { signedText: parts[0]!, signature };
+}
+
+function attachmentBytes(content: ArrayBuffer | Uint8Array | string): Uint8Array {
+  if (typeof content === 'string') return new TextEncoder().encode(content);
+  return content instanceof Uint8Array ? content : new Uint8Array(content);
+}
+
+/** The parts of postal-mime's tree this file reads (postal-mime 4.0.0, pinned: docs/decisions/mime.md). */
+interface ParsedNode {
+  readonly childNodes?: readonly ParsedNode[];
+  readonly content?: unknown;
+  readonly contentTransferEncoding?: { readonly encoding?: string };
+}
+
+/**
+ * docs/message-payload.md §5.1, measured: postal-mime 4.0.0 keeps the line break that
+ * precedes a boundary as a final LF of a quoted-printable, 7bit, 8bit or binary part,
+ * where RFC 2046 §5.1.1 says it belongs to the delimiter. Saved attachments would then
+ * differ from the sender's file by one byte. The decoded buffers of those parts are
+ * found by identity in the parser's tree, and that one LF is removed.
+ */
+function lineEndEncodedContents(root: ParsedNode | undefined): Set<unknown> {
+  const found = new Set<unknown>();
+  const walk = (node: ParsedNode, depth: number) => {
+    if (depth > PARSE_LIMITS.maxNestingDepth) return;
+    const encoding = (node.contentTransferEncoding?.encoding ?? '').toLowerCase();
+    if (node.content !== null && node.content !== undefined && encoding !== 'base64') found.add(node.content);
+    for (const child of node.childNodes ?? []) walk(child, depth + 1);
+  };
+  if (root !== undefined) walk(root, 0);
+  return found;
+}
+
+function withoutDelimiterLineEnd(content: Uint8Array): Uint8Array {
+  return content.length > 0 && content[content.length - 1] === 0x0a ? content.subarray(0, content.length - 1) : content;
+}
+
+function attachmentsOf(email: Email, skipSignature: boolean, lineEndEncoded: Set<unknown>): AttachmentPart[] {
+  const parts: AttachmentPart[] = [];
+  for (const attachment of email.attachments) {
+    const type = (attachment.mimeType ?? 'application/octet-stream').toLowerCase();
+    if (skipSignature && type === 'application/pgp-signature') continue;
+    const decoded = attachmentBytes(attachment.content);
+    const content = lineEndEncoded.has(attachment.content) ? withoutDelimiterLineEnd(decoded) : decoded;
+    parts.push({
+      index: parts.length + 1,
+      name: attachment.filename ?? '',
+      type,
+      size: content.length,
+      sha256: bytesToHex(sha256(content)),
+      content,
+    });
+  }
+  return parts;
+}
+
+/** docs/message-payload.md §3-§6: reads a whole RFC 5322 message or MIME entity. */
+export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<MailContent> {
+  const raw = latin1.decode(bytes);
+  if (!looksLikeMessage(raw)) {
+    const body = lf(new TextDecoder('utf-8').decode(bytes));
+    return {
+      from: undefined, fromAddress: undefined, fromName: undefined, to: [], subject: undefined, date: undefined, messageId: undefined,
+      body, bodySource: body.trim() === '' ? 'none' : 'text', attachments: [], protectedHeaders: false,
+      signed: inlineSigned(body), autocrypt: [], autocryptGossip: [],
+    };
+  }
+  const parser = new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' });
+  const email = await parser.parse(bytes);
+  const lineEndEncoded = lineEndEncodedContents((parser as unknown as { root?: ParsedNode }).root);
+  const signedParts = pgpMimeSigned(raw);
+  let text = email.text;
+  let bodySource: MailContent['bodySource'] = 'text';
+  if (text === undefined || text.trim() === '') {
+    if (email.html !== undefined && email.html.trim() !== '') {
+      text = htmlToReadableText(email.html);
+      bodySource = 'html';
+    } else {
+      text = '';
+      bodySource = 'none';
+    }
+  }
+  let body = lf(text);
+  const attachments = attachmentsOf(email, signedParts !== null, lineEndEncoded);
+  // docs/message-payload.md §4.3: a message forwarded as an attachment is shown below the text, and its own attachments are listed after it.
+  if (depth < MAX_FORWARD_DEPTH) {
+    for (const attachment of [...attachments]) {
+      if (attachment.type !== 'message/rfc822') continue;
+      const forwarded = await readMailContent(attachment.content, depth + 1);
+      const header = ['---------- Forwarded message ----------', `From: ${forwarded.from ?? ''}`, `Date: ${forwarded.date ?? ''}`, `Subject: ${forwarded.subject ?? ''}`];
+      body = `${body.replace(/\n*$/, '\n')}\n${header.join('\n')}\n\n${forwarded.body}`;
+      if (attachment.name === '') attachments[attachment.index - 1] = { ...attachment, name: `${forwarded.subject ?? 'forwarded message'}.eml` };
+      for (const inner of forwarded.attachments) attachments.push({ ...inner, index: attachments.length + 1 });
+    }
+  }
+  const from = mailbox(email.from);
+  const topType = email.headers.find((header) => header.key === 'content-type')?.value ?? '';
+  const headerValues = (key: string) => email.headers.filter((header) => header.key === key).map((header) => header.value.replace(/\s+/g, ' ').trim());
+  return {
+    from: from?.text,
+    fromAddress: from?.address,
+    fromName: from?.name,
+    to: [...addressList(email.to), ...addressList(email.cc)],
+    subject: email.subject,
+    date: isoDate(email.date),
+    messageId: email.messageId?.replace(/^<|>$/g, ''),
+    body,
+    bodySource,
+    attachments,
+    protectedHeaders: /protected-headers\s*=\s*"?v1"?/i.test(topType),
+    signed: signedParts
+      ? { kind: 'pgp-mime', signedBytes: Uint8Array.from(signedParts.signedText, (char) => char.charCodeAt(0) & 0xff), signature: new TextEncoder().encode(signedParts.signature) }
+      : bodySource === 'text' ? inlineSigned(body) : null,
+    autocrypt: headerValues('autocrypt'),
+    autocryptGossip: headerValues('autocrypt-gossip'),
+  };
+}

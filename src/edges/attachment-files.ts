@@ -1,0 +1,55 @@
+// docs/message-payload.md §5.2: attachments written into the one folder the user
+// named, never elsewhere. Names come already sanitised (src/core/attachment-name.ts).
+// An existing file (or a symbolic link planted there) is never followed, and never
+// replaced without `force`; a file that could not be written whole is removed.
+// No hard links: a FAT stick has none.
+
+import { randomBytes } from 'node:crypto';
+import { lstat, open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { CaliopError } from '../errors.js';
+
+async function writeNew(path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    let written = 0;
+    while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Checks that `folder` is an existing folder before anything is written. */
+export async function checkFolder(folder: string): Promise<void> {
+  const stats = await stat(folder).catch(() => null);
+  if (stats === null || !stats.isDirectory()) {
+    throw new CaliopError('folder_unwritable', `${folder} is not an existing folder`, { hint: 'create the folder first, or name another one' });
+  }
+}
+
+/** Writes `bytes` as `folder/name`; `name` must be one plain file name. Returns the path written. */
+export async function writeAttachmentFile(folder: string, name: string, bytes: Uint8Array, force: boolean): Promise<string> {
+  if (name !== basename(name) || name === '' || name === '.' || name === '..') throw new RangeError(`not a plain file name: ${name}`);
+  const target = join(folder, name);
+  // Without force: O_CREAT|O_EXCL on the final name, which fails on any existing name, a link included.
+  // With force: a temporary file in the same folder, renamed over the old one (a link is replaced, never followed).
+  const path = force ? join(folder, `.caliop-${randomBytes(6).toString('hex')}.part`) : target;
+  try {
+    await writeNew(path, bytes);
+    if (force) await rename(path, target);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') await unlink(path).catch(() => undefined);
+    if (code === 'EEXIST' && !force) throw new CaliopError('file_exists', `${target} already exists; nothing was written over it`, { cause });
+    throw new CaliopError('folder_unwritable', `could not write ${target}: ${(cause as Error).message}`, { cause });
+  }
+  return target;
+}
+
+/** The names among `names` already taken in `folder` (checked before writing any, so a refusal writes nothing). */
+export async function takenNames(folder: string, names: readonly string[]): Promise<string[]> {
+  const taken: string[] = [];
+  for (const name of names) if ((await lstat(join(folder, name)).catch(() => null)) !== null) taken.push(name);
+  return taken;
+}

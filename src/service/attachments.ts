@@ -1,0 +1,47 @@
+// `caliop read ID --save-attachments DIR [--attachment N] [--force]` and the
+// interface's "save": the attachments of one message written into the folder the
+// user named (docs/message-payload.md §5.2).
+import { uniqueAttachmentNames } from '../core/attachment-name.js';
+import { CaliopError } from '../errors.js';
+import { checkFolder, takenNames, writeAttachmentFile } from '../edges/attachment-files.js';
+import { verificationCerts } from './contacts.js';
+import { findMessage, openStoredMessage } from './mail.js';
+import type { StickSession } from './stick-session.js';
+
+export interface SavedAttachment {
+  readonly index: number;
+  readonly name: string;
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+export interface SaveOptions {
+  readonly folder: string;
+  /** 1-based; all of them when absent. */
+  readonly index?: number;
+  readonly force: boolean;
+}
+
+export async function saveAttachments(session: StickSession, id: string, options: SaveOptions): Promise<SavedAttachment[]> {
+  const opened = await openStoredMessage(session, findMessage(session, id), await verificationCerts(session));
+  if (opened.body === null) throw new CaliopError('no_decryption_key', `message ${id} could not be decrypted with your key; its attachments cannot be read`);
+  const all = opened.attachments;
+  const names = uniqueAttachmentNames(all);
+  const chosen = options.index === undefined ? all : all.filter((attachment) => attachment.index === options.index);
+  if (options.index !== undefined && chosen.length === 0) {
+    throw new CaliopError('attachment_not_found', `message ${id} has ${all.length === 0 ? 'no attachments' : `attachments 1 to ${all.length}`}, not ${options.index}`);
+  }
+  await checkFolder(options.folder);
+  if (!options.force) {
+    const taken = await takenNames(options.folder, chosen.map((attachment) => names[attachment.index - 1]!));
+    if (taken.length > 0) throw new CaliopError('file_exists', `${taken.join(', ')} already exist${taken.length === 1 ? 's' : ''} in ${options.folder}; nothing was written`);
+  }
+  const saved: SavedAttachment[] = [];
+  for (const attachment of chosen) {
+    const name = names[attachment.index - 1]!;
+    const path = await writeAttachmentFile(options.folder, name, attachment.content, options.force);
+    saved.push({ index: attachment.index, name, path, size: attachment.size, sha256: attachment.sha256 });
+  }
+  return saved;
+}

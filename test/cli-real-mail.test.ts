@@ -1,0 +1,252 @@
+// Issue 9 end to end: the mail real programs send (neomutt in batch mode, Python's
+// `email` package, gpg's PGP/MIME, inline-signed and clear-signed output) delivered
+// by real swaks to the relay's gateway, fetched by a real `caliop sync`, then read
+// with `caliop read --json` (text, subject, attachments, signature, exposure) and
+// saved with `--save-attachments`: the saved files equal the originals byte for byte.
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { makeGpg, rfc5322, swaks, writeJson } from './gateway/helpers.js';
+import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
+
+const DOMAIN = 'caliop.example';
+const scratch = temporaryFolder('real-mail');
+let relay: RelayProcess;
+let gpg: ReturnType<typeof makeGpg>;
+let bob: string;
+let bobId: InitResult;
+const originals: Record<string, Buffer> = {};
+
+interface View {
+  id: string;
+  from: string;
+  subject: string;
+  body: string | null;
+  signature: string;
+  protectedHeaders: boolean;
+  attachments: Array<{ index: number; name: string; type: string; size: number; sha256: string }>;
+  exposure: { level: string; reasons: Array<{ code: string }> };
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+const views = new Map<string, View>();
+
+async function deliver(file: string, from: string): Promise<void> {
+  const result = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', from, '--helo', `mail.${from.split('@')[1]}`, '--to', `bob@${DOMAIN}`, '--data', file]);
+  expect(result.output, result.output).toMatch(/<- +250 /);
+}
+
+function eml(name: string, text: string): string {
+  const file = join(scratch.path, `${name}.eml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+function headers(from: string, subject: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { Date: new Date().toUTCString().replace('GMT', '+0000'), 'Message-ID': `<${randomBytes(8).toString('hex')}@outside>`, From: from, To: `bob@${DOMAIN}`, Subject: subject, 'MIME-Version': '1.0', ...extra };
+}
+
+async function read(subject: string): Promise<View> {
+  const cached = views.get(subject);
+  if (cached) return cached;
+  const inbox = JSON.parse((await onStick(bob, ['--json', 'inbox'])).stdout) as Array<{ id: string; subject: string }>;
+  const entry = inbox.find((candidate) => candidate.subject === subject);
+  expect(entry, `no "${subject}" in ${JSON.stringify(inbox.map((each) => each.subject))}`).toBeDefined();
+  const run = await onStick(bob, ['--json', 'read', entry!.id]);
+  expect(run.status, run.stderr).toBe(0);
+  const view = JSON.parse(run.stdout) as View;
+  views.set(subject, view);
+  return view;
+}
+
+beforeAll(async () => {
+  relay = await startRelayProcess({
+    domain: DOMAIN,
+    dataDir: join(scratch.path, 'relay'),
+    extraArgs: ['--smtp-listen', '127.0.0.1:0', '--dns-records', writeJson(join(scratch.path, 'dns.json'), {})],
+  });
+  bob = join(scratch.path, 'bob');
+  mkdirSync(bob);
+  const init = await onStick(bob, ['--batch', '--json', 'init', '--name', 'Bob', '--email', `bob@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+  expect(init.status, init.stderr).toBe(0);
+  bobId = JSON.parse(init.stdout) as InitResult;
+
+  gpg = makeGpg(scratch.path);
+  gpg.run(['--quick-gen-key', 'Gina Outside <gina@elsewhere.test>', 'ed25519', 'sign', 'never']);
+  const fingerprint = /^fpr:::::::::([0-9A-F]{40}):/m.exec(gpg.run(['--with-colons', '--list-keys', 'gina@elsewhere.test']).toString())![1]!;
+  gpg.run(['--quick-add-key', fingerprint, 'cv25519', 'encrypt', 'never']);
+  expect((await onStick(bob, ['contacts', 'import'], { input: gpg.run(['--armor', '--export', 'gina@elsewhere.test']) })).status).toBe(0);
+  gpg.run(['--import'], (await onStick(bob, ['key', 'export'])).stdout);
+
+  // The originals, with bytes that trip naive decoders: NUL, 0xFF, a final LF, CR alone.
+  originals.pdf = Buffer.concat([Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1'), randomBytes(2000), Buffer.from('\r\n%%EOF\n')]);
+  originals.png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(1500)]);
+  const files = join(scratch.path, 'files');
+  mkdirSync(files);
+  writeFileSync(join(files, 'rapport été.pdf'), originals.pdf);
+  writeFileSync(join(files, 'photo.png'), originals.png);
+
+  // neomutt in batch mode: its "sendmail" writes the message to a file, which swaks then delivers.
+  const capture = join(scratch.path, 'capture.sh');
+  writeFileSync(capture, '#!/bin/sh\ncat > "$CAPTURE"\n');
+  chmodSync(capture, 0o755);
+  const muttrc = join(scratch.path, 'muttrc');
+  writeFileSync(muttrc, [`set from="Nora Mutt <nora@mutt.test>"`, 'set use_from=yes', `set sendmail="${capture}"`, 'set copy=no', 'set record=""', 'set charset="utf-8"', 'set send_charset="utf-8"', `set folder="${scratch.path}"`, `set spoolfile="${scratch.path}/spool"`, ''].join('\n'));
+  const mutt = spawnSync('neomutt', ['-n', '-F', muttrc, '-s', "Rapport d'été", '-a', join(files, 'rapport été.pdf'), join(files, 'photo.png'), '--', `bob@${DOMAIN}`], {
+    input: 'Bonjour Bob, voici le rapport et la photo.\n',
+    env: { ...process.env, HOME: scratch.path, CAPTURE: join(scratch.path, 'neomutt.eml') },
+    timeout: 60_000,
+  });
+  expect(mutt.status, mutt.stderr?.toString()).toBe(0);
+  await deliver(join(scratch.path, 'neomutt.eml'), 'nora@mutt.test');
+
+  // Python's email package: alternative + related + mixed, HTML only, a forward, latin-1.
+  const python = join(scratch.path, 'python');
+  mkdirSync(python);
+  const made = spawnSync('python3', [join(import.meta.dirname, 'fixtures/mail/make-messages.py'), python, join(files, 'rapport été.pdf'), join(files, 'photo.png')]);
+  expect(made.status, made.stderr?.toString()).toBe(0);
+  for (const file of readdirSync(python).sort()) await deliver(join(python, file), 'pia@python.test');
+
+  // gpg's PGP/MIME with no protected headers: the subject is only in the outer message.
+  const inner = 'Content-Type: text/plain; charset=utf-8\r\n\r\nEncrypted by gpg, subject outside.\r\n';
+  const armored = gpg.run(['--armor', '--encrypt', '--sign', '--local-user', 'gina@elsewhere.test', '--recipient', bobId.fingerprint], inner).toString();
+  const boundary = `b${randomBytes(6).toString('hex')}`;
+  await deliver(
+    eml('pgp-mime', rfc5322(
+      headers('Gina Outside <gina@elsewhere.test>', 'PGP/MIME, outer subject', { 'Content-Type': `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${boundary}"` }),
+      `--${boundary}\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n--${boundary}\nContent-Type: application/octet-stream\n\n${armored}\n--${boundary}--\n`,
+    )),
+    'gina@elsewhere.test',
+  );
+
+  // Inline-signed (gpg --sign --armor --textmode) and clear-signed, in readable mail.
+  const signedText = 'Signed inline by gpg.\nSecond line.\n';
+  const inlineSigned = gpg.run(['--armor', '--sign', '--textmode', '--local-user', 'gina@elsewhere.test'], signedText).toString();
+  await deliver(eml('inline', rfc5322(headers('Gina Outside <gina@elsewhere.test>', 'Inline signed', { 'Content-Type': 'text/plain; charset=utf-8' }), inlineSigned)), 'gina@elsewhere.test');
+  const clearSigned = gpg.run(['--clearsign', '--local-user', 'gina@elsewhere.test'], 'Clear-signed by gpg.\n').toString();
+  await deliver(eml('clear', rfc5322(headers('Gina Outside <gina@elsewhere.test>', 'Clear signed', { 'Content-Type': 'text/plain; charset=utf-8' }), clearSigned)), 'gina@elsewhere.test');
+
+  // PGP/MIME signed (RFC 3156 §5): the signature covers the first part, CRLF canonical.
+  const signedPart = 'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nSigned with PGP/MIME.\r\n';
+  const detached = gpg.run(['--armor', '--detach-sign', '--local-user', 'gina@elsewhere.test'], signedPart).toString();
+  const signedBoundary = `s${randomBytes(6).toString('hex')}`;
+  await deliver(
+    eml('mime-signed', rfc5322(
+      headers('Gina Outside <gina@elsewhere.test>', 'PGP/MIME signed', { 'Content-Type': `multipart/signed; micalg=pgp-sha256; protocol="application/pgp-signature"; boundary="${signedBoundary}"` }),
+      `--${signedBoundary}\n${signedPart.replace(/\r\n/g, '\n')}\n--${signedBoundary}\nContent-Type: application/pgp-signature; name="signature.asc"\n\n${detached}\n--${signedBoundary}--\n`,
+    )),
+    'gina@elsewhere.test',
+  );
+
+  const synced = await onStick(bob, ['sync']);
+  expect(synced.status, synced.stderr).toBe(0);
+}, 300_000);
+
+afterAll(async () => {
+  gpg?.kill();
+  await relay?.stop();
+  scratch.remove();
+});
+
+describe('reading the mail real programs send', () => {
+  it('neomutt: multipart/mixed with a PDF (quoted-printable, non-ASCII name) and an image; saved byte for byte', async () => {
+    const view = await read("Rapport d'été");
+    expect(view.from).toBe('Nora Mutt <nora@mutt.test>');
+    expect(view.body).toContain('Bonjour Bob, voici le rapport et la photo.');
+    expect(view.body).not.toMatch(/Content-Type|--[0-9a-z]{8,}/);
+    expect(view.attachments.map(({ index, name, type, size, sha256: hash }) => ({ index, name, type, size, sha256: hash }))).toEqual([
+      { index: 1, name: 'rapport été.pdf', type: 'application/pdf', size: originals.pdf!.length, sha256: sha256(originals.pdf!) },
+      { index: 2, name: 'photo.png', type: 'image/png', size: originals.png!.length, sha256: sha256(originals.png!) },
+    ]);
+    const folder = join(scratch.path, 'saved-mutt');
+    mkdirSync(folder);
+    const saved = await onStick(bob, ['read', view.id, '--save-attachments', folder]);
+    expect(saved.status, saved.stderr).toBe(0);
+    expect(readFileSync(join(folder, 'rapport été.pdf')).equals(originals.pdf!)).toBe(true);
+    expect(readFileSync(join(folder, 'photo.png')).equals(originals.png!)).toBe(true);
+
+    // Never over an existing file without --force: exit 24, the file untouched.
+    writeFileSync(join(folder, 'photo.png'), 'mine');
+    const again = await onStick(bob, ['read', view.id, '--save-attachments', folder, '--attachment', '2']);
+    expect(again.status).toBe(24);
+    expect(again.stderr).toMatch(/^caliop: error: .*photo\.png/m);
+    expect(readFileSync(join(folder, 'photo.png'), 'utf8')).toBe('mine');
+    const forced = await onStick(bob, ['read', view.id, '--save-attachments', folder, '--attachment', '2', '--force']);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(readFileSync(join(folder, 'photo.png')).equals(originals.png!)).toBe(true);
+    expect((await onStick(bob, ['read', view.id, '--save-attachments', folder, '--attachment', '3'])).status).toBe(39);
+  });
+
+  it('Python: the text part is preferred to the HTML; the related image and the RFC 2231 name are listed', async () => {
+    const view = await read('Alternative, related and mixed');
+    expect(view.body).toContain('The plain text part, préféré.');
+    expect(view.body).not.toContain('<');
+    expect(view.attachments.map((attachment) => [attachment.name, attachment.type, attachment.sha256])).toEqual([
+      ['logo.png', 'image/png', sha256(originals.png!)],
+      ['Résumé annuel 2026.pdf', 'application/pdf', sha256(originals.pdf!)],
+    ]);
+    expect(view.exposure.level).toBe('cleartext');
+  });
+
+  it('HTML only: readable text, links shown with their target, scripts and styles gone, nothing fetched', async () => {
+    const view = await read('HTML only');
+    expect(view.body).toContain('Read the quarterly report <https://example.test/report?a=1&b=2> now.');
+    expect(view.body).toContain('Café & crème');
+    expect(view.body).not.toMatch(/alert|document\.location|color: red|<p>|tracker\.test/);
+  });
+
+  it('a forwarded message: its text below, its own attachment listed and saved', async () => {
+    const view = await read('Fwd: The original');
+    expect(view.body).toMatch(/See the message below\.[\s\S]*Forwarded message[\s\S]*Subject: The original[\s\S]*The original message text\./);
+    expect(view.attachments.map((attachment) => [attachment.index, attachment.name, attachment.type])).toEqual([
+      [1, 'The original.eml', 'message/rfc822'],
+      [2, 'data.csv', 'text/csv'],
+    ]);
+    const folder = join(scratch.path, 'saved-forward');
+    mkdirSync(folder);
+    expect((await onStick(bob, ['read', view.id, '--save-attachments', folder, '--attachment', '2'])).status).toBe(0);
+    expect(readFileSync(join(folder, 'data.csv'), 'utf8')).toBe('col1,col2\n1,2\n');
+  });
+
+  it('latin-1 quoted-printable text, and an attachment name that tries to leave the folder', async () => {
+    const view = await read('Accents en latin-1');
+    expect(view.body).toContain('Déjà vu à Noël, ça coûte 10 EUR.');
+    expect(view.attachments[0]!.name).toBe('../../.bashrc'); // listed as the sender wrote it …
+    const folder = join(scratch.path, 'saved-latin', 'inner');
+    mkdirSync(folder, { recursive: true });
+    const saved = await onStick(bob, ['--json', 'read', view.id, '--save-attachments', folder]);
+    expect(saved.status, saved.stderr).toBe(0);
+    expect(readdirSync(folder)).toEqual(['_.._.bashrc']); // … but saved inside the folder, visible, no separators
+    expect(readdirSync(join(scratch.path, 'saved-latin'))).toEqual(['inner']);
+  });
+
+  it('PGP/MIME from gpg without protected headers: the outer subject, kept by the relay, marked unprotected', async () => {
+    const view = await read('PGP/MIME, outer subject');
+    expect(view.body).toContain('Encrypted by gpg, subject outside.');
+    expect(view.signature).toBe('good');
+    expect(view.protectedHeaders).toBe(false);
+    expect(view.from).toBe('Gina Outside <gina@elsewhere.test>');
+    expect(view.exposure.level).toBe('pgp-external');
+  });
+
+  it('inline-signed and clear-signed by gpg: the content readable, the signature good, line ends normalised', async () => {
+    const inline = await read('Inline signed');
+    expect(inline.body).toContain('Signed inline by gpg.\nSecond line.');
+    expect(inline.body).not.toMatch(/BEGIN PGP|\r/);
+    expect(inline.signature).toBe('good');
+    const clear = await read('Clear signed');
+    expect(clear.body).toContain('Clear-signed by gpg.');
+    expect(clear.body).not.toMatch(/BEGIN PGP/);
+    expect(clear.signature).toBe('good');
+  });
+
+  it('PGP/MIME signed (RFC 3156 §5): good signature, the signature part is not listed as an attachment', async () => {
+    const view = await read('PGP/MIME signed');
+    expect(view.body).toContain('Signed with PGP/MIME.');
+    expect(view.signature).toBe('good');
+    expect(view.attachments).toEqual([]);
+  });
+});

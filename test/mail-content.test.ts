@@ -1,0 +1,88 @@
+// docs/message-payload.md §3-§6 on crafted messages: what the reader shows, lists and
+// how attachment names are made safe. The real senders are in test/cli-real-mail.test.ts.
+import { describe, expect, it } from 'vitest';
+import { safeAttachmentName, uniqueAttachmentNames } from '../src/core/attachment-name.js';
+import { htmlToReadableText } from '../src/core/html-text.js';
+import { readMailContent } from '../src/core/mail-content.js';
+
+const bytes = (text: string) => Uint8Array.from(text, (char) => char.charCodeAt(0) & 0xff);
+
+describe('attachment names (docs/message-payload.md §5.2)', () => {
+  it.each([
+    ['../../etc/passwd', '_.._etc_passwd'],
+    ['..\\..\\boot.ini', '_.._boot.ini'],
+    ['.bashrc', 'bashrc'],
+    ['...', 'attachment-3'],
+    ['', 'attachment-3'],
+    ['CON', '_CON'],
+    ['nul.txt', '_nul.txt'],
+    ['com1.pdf', '_com1.pdf'],
+    ['report.pdf. ', 'report.pdf'],
+    ['a\u0000b\u202ecod.exe', 'abcod.exe'],
+    ['C:evil', 'C_evil'],
+    ['résumé.pdf', 'résumé.pdf'],
+  ])('%j is saved as %j', (name, expected) => {
+    expect(safeAttachmentName(name, 3)).toBe(expected);
+  });
+
+  it('cuts long names at 200 UTF-8 bytes and keeps the extension', () => {
+    const safe = safeAttachmentName(`${'é'.repeat(300)}.pdf`, 1);
+    expect(Buffer.byteLength(safe)).toBeLessThanOrEqual(200);
+    expect(safe.endsWith('.pdf')).toBe(true);
+  });
+
+  it('two equal names saved together get (2)', () => {
+    expect(uniqueAttachmentNames([{ name: 'a.txt', index: 1 }, { name: 'A.txt', index: 2 }, { name: 'a.txt', index: 3 }])).toEqual(['a.txt', 'A (2).txt', 'a (3).txt']);
+  });
+});
+
+describe('HTML made readable (docs/message-payload.md §4)', () => {
+  it('keeps link targets visible, drops scripts, styles and remote images', () => {
+    const text = htmlToReadableText('<html><head><title>t</title><style>a{}</style></head><body><p>Pay <a href="https://evil.test/x">at your bank</a>.</p><script>x()</script><img src="http://t.test/p.gif" alt="logo"><br>Tom &amp; Jerry &#233;&#x20AC;</body></html>');
+    expect(text).toBe('Pay at your bank <https://evil.test/x>.\n\n[image: logo]\nTom & Jerry é€\n');
+  });
+
+  it('is linear on hostile input (unclosed tags, thousands of anchors)', () => {
+    const text = htmlToReadableText(`${'<a href="x">'.repeat(20_000)}<script>${'<'.repeat(50_000)}`);
+    expect(text.length).toBeLessThan(200_000);
+  });
+});
+
+describe('the reader (docs/message-payload.md §3-§6)', () => {
+  it('decodes parts exactly: the line break before a boundary is not part of the content', async () => {
+    const parts: Array<[string, string, string]> = [
+      ['7bit', 'a\r\nb', 'a\nb'],
+      ['quoted-printable', 'a=0Ab=00=FF', 'a\nb\u0000\u00ff'],
+      ['quoted-printable', 'ab=', 'ab'],
+      ['base64', 'YWIK', 'ab\n'],
+    ];
+    let message = 'From: x@y.test\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n';
+    for (const [encoding, body] of parts) message += `--z\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=f\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n${body}\r\n`;
+    message += '--z--\r\n';
+    const content = await readMailContent(bytes(message));
+    expect(content.attachments.map((attachment) => Buffer.from(attachment.content).toString('latin1'))).toEqual(parts.map((part) => part[2]));
+  });
+
+  it('prefers the text part; shows HTML only when there is no text', async () => {
+    const alternative = 'Subject: alt\r\nContent-Type: multipart/alternative; boundary=q\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\nplain\r\n--q\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--q--\r\n';
+    expect((await readMailContent(bytes(alternative))).body.trim()).toBe('plain');
+    const html = 'Subject: h\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>only <b>html</b></p>\r\n';
+    const content = await readMailContent(bytes(html));
+    expect(content.bodySource).toBe('html');
+    expect(content.body).toBe('only html\n');
+  });
+
+  it('finds the PGP/MIME signed part as it stands, CRLF joined', async () => {
+    const message = 'Subject: s\r\nContent-Type: multipart/signed; protocol="application/pgp-signature"; boundary=s\r\n\r\n--s\r\nContent-Type: text/plain\r\n\r\nhello\r\n--s\r\nContent-Type: application/pgp-signature\r\n\r\n-----BEGIN PGP SIGNATURE-----\r\n\r\nAA==\r\n-----END PGP SIGNATURE-----\r\n--s--\r\n';
+    const content = await readMailContent(bytes(message));
+    expect(content.signed?.kind).toBe('pgp-mime');
+    expect(content.signed && 'signedBytes' in content.signed ? Buffer.from(content.signed.signedBytes).toString('latin1') : '').toBe('Content-Type: text/plain\r\n\r\nhello');
+    expect(content.attachments).toEqual([]);
+  });
+
+  it('text that does not start with headers is all body', async () => {
+    const content = await readMailContent(bytes('Just a line: with a colon later\n'));
+    expect(content.subject).toBeUndefined();
+    expect(content.body).toBe('Just a line: with a colon later\n');
+  });
+});
