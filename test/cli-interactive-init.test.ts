@@ -11,8 +11,11 @@ const scratch = temporaryFolder('tty');
 const session = `caliop-init-${process.pid}`;
 const passphrase = 'correct horse battery staple, but longer 1789';
 
+const SOCKET = `caliop-init-tty-${process.pid}`;
+
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
+  // Its own tmux server: no other test (or person) shares its sessions.
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** The visible screen plus the whole scrollback. */
@@ -37,7 +40,7 @@ function type(text: string): void {
 
 afterAll(() => {
   try {
-    tmux('kill-session', '-t', session);
+    tmux('kill-server');
   } catch {
     // already gone
   }

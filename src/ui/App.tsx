@@ -1,13 +1,14 @@
 // The whole interface: first run (ceremony) or unlock, then the inbox and its
 // neighbours. Holds the unlocked session; every screen calls the service layer.
-import { useInput } from 'ink';
 import { useState } from 'react';
 import { existsSync } from 'node:fs';
 import type { Stick } from '../edges/stick-locator.js';
 import type { StickSession } from '../service/stick-session.js';
 import { translator, type UiLanguage } from './i18n/index.js';
+import { Box, Text } from 'ink';
+import { isNo, isYes } from './keys.js';
 import { CeremonyWizard } from './screens/CeremonyWizard.js';
-import { ComposeScreen } from './screens/ComposeScreen.js';
+import { ComposeScreen, EMPTY_DRAFT, type Draft } from './screens/ComposeScreen.js';
 import { ContactsScreen } from './screens/ContactsScreen.js';
 import { InboxScreen, type SyncState } from './screens/InboxScreen.js';
 import { ReadScreen } from './screens/ReadScreen.js';
@@ -15,6 +16,7 @@ import { SettingsScreen } from './screens/SettingsScreen.js';
 import { StickScreen } from './screens/StickScreen.js';
 import { UnlockScreen } from './screens/UnlockScreen.js';
 import { TextContext } from './use-text.js';
+import { KeyQueue, useKeys } from './key-queue.js';
 
 type View = { kind: 'inbox' } | { kind: 'read'; id: string } | { kind: 'compose' } | { kind: 'contacts' } | { kind: 'stick' } | { kind: 'settings' };
 
@@ -24,7 +26,15 @@ export interface AppProps {
   readonly onExit: (code: number) => void;
 }
 
-export function App({ stick, language: chosen, onExit }: AppProps) {
+export function App(props: AppProps) {
+  return (
+    <KeyQueue>
+      <Screens {...props} />
+    </KeyQueue>
+  );
+}
+
+function Screens({ stick, language: chosen, onExit }: AppProps) {
   const [language, setLanguage] = useState<UiLanguage>(chosen ?? 'en');
   const [session, setSession] = useState<StickSession | null>(null);
   const [view, setView] = useState<View>({ kind: 'inbox' });
@@ -33,11 +43,21 @@ export function App({ stick, language: chosen, onExit }: AppProps) {
     if (chosen === undefined) setLanguage(next.contents.settings.language);
     setSession(next);
   };
-  const quit = () => onExit(0);
+  // Quitting asks first (docs/ui.md §6); the screen under the question keeps what was typed.
+  const [askingQuit, setAskingQuit] = useState(false);
+  const quit = () => setAskingQuit(true);
+  useKeys(
+    (input, key) => {
+      if (isYes(input)) onExit(0);
+      else if (isNo(input) || key.escape) setAskingQuit(false);
+    },
+    { isActive: askingQuit, exclusive: true },
+  );
+  const [draft, setDraft] = useState<Draft>(EMPTY_DRAFT);
   // Ctrl-C always leaves, through the same door (the alternate screen is closed).
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (key.ctrl && input === 'c') onExit(130);
-  });
+  }, { global: true });
   const inbox = () => setView({ kind: 'inbox' });
   let screen;
   if (!session) {
@@ -56,7 +76,7 @@ export function App({ stick, language: chosen, onExit }: AppProps) {
             sync={sync}
             setSync={setSync}
             onRead={(id) => setView({ kind: 'read', id })}
-            onAction={(action) => (action === 'quit' ? quit() : setView({ kind: action }))}
+            onAction={(action) => (action === 'quit' ? onExit(0) : action === 'ask-quit' ? quit() : setView({ kind: action }))}
           />
         );
         break;
@@ -64,7 +84,7 @@ export function App({ stick, language: chosen, onExit }: AppProps) {
         screen = <ReadScreen session={session} id={view.id} onBack={inbox} />;
         break;
       case 'compose':
-        screen = <ComposeScreen session={session} onDone={inbox} />;
+        screen = <ComposeScreen session={session} draft={draft} setDraft={setDraft} onDone={inbox} />;
         break;
       case 'contacts':
         screen = <ContactsScreen session={session} onBack={inbox} />;
@@ -77,5 +97,16 @@ export function App({ stick, language: chosen, onExit }: AppProps) {
         break;
     }
   }
-  return <TextContext.Provider value={{ language, t: translator(language) }}>{screen}</TextContext.Provider>;
+  const t = translator(language);
+  return (
+    <TextContext.Provider value={{ language, t }}>
+      {screen}
+      {askingQuit ? (
+        <Box flexDirection="column" borderStyle="single" borderColor="yellow" paddingX={1} width={80}>
+          <Text>{t('quitAsk')}</Text>
+          <Text dimColor>{t('quitKeys')}</Text>
+        </Box>
+      ) : null}
+    </TextContext.Provider>
+  );
 }

@@ -23,8 +23,11 @@ const session = `caliop-ui-${process.pid}`;
 let relay: RelayProcess;
 let passphrase = '';
 
+const SOCKET = `caliop-ui-pty-${process.pid}`;
+
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
+  // Its own tmux server: no other test (or person) shares its sessions.
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 function screen(): string {
   return tmux('capture-pane', '-p', '-t', session);
@@ -79,6 +82,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   stopUi();
+  try {
+    tmux('kill-server');
+  } catch {
+    // no server left
+  }
   await relay?.stop();
   scratch.remove();
 });

@@ -1,7 +1,10 @@
 // One line of text typed by the user; masked for passphrases (nothing of it is
 // drawn, only one dot per character). Enter submits; Esc is left to the screen.
-import { Box, Text, useInput } from 'ink';
+// Keys come one at a time through the KeyQueue (docs/ui.md §5), so text typed
+// after Enter or Tab goes to whatever field has the focus by then.
+import { Box, Text } from 'ink';
 import { useRef } from 'react';
+import { useKeys } from '../key-queue.js';
 
 export interface TextFieldProps {
   readonly label: string;
@@ -15,14 +18,14 @@ export interface TextFieldProps {
 }
 
 export function TextField({ label, value, onChange, onSubmit, mask = false, focus = true, multiline = false }: TextFieldProps) {
-  // Keys can arrive faster than React renders: each one builds on the latest value.
+  // The value this field last set, in case the parent has not drawn it yet.
   const latest = useRef(value);
   latest.current = value;
   const change = (next: string) => {
     latest.current = next;
     onChange(next);
   };
-  useInput(
+  useKeys(
     (input, key) => {
       if (key.return) {
         if (multiline) change(`${latest.current}\n`);
@@ -30,19 +33,13 @@ export function TextField({ label, value, onChange, onSubmit, mask = false, focu
         return;
       }
       if (key.backspace || key.delete) {
-        change(latest.current.slice(0, -1));
+        change([...latest.current].slice(0, -1).join(''));
         return;
       }
       if (key.ctrl || key.meta || key.escape || key.tab || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow) return;
-      if (!input) return;
-      // Typed text and Enter can arrive in one chunk (a fast typist, a paste).
-      const [text, ...rest] = input.split(/\r\n?|\n/);
-      change(latest.current + text!.replace(/[\x00-\x1f\x7f]/g, ''));
-      if (rest.length === 0) return;
-      if (multiline) change(`${latest.current}\n${rest.join('\n').replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '')}`);
-      else onSubmit?.(latest.current);
+      if (input) change(latest.current + input);
     },
-    { isActive: focus },
+    { isActive: focus, text: true },
   );
   const shown = mask ? '•'.repeat([...value].length) : value;
   return (

@@ -8,6 +8,8 @@ export const en = {
   errorWhatToDo: 'What to do: {hint}',
   errorKeys: 'Enter: try again · Esc: back',
   working: 'Working…',
+  quitAsk: 'Quit Caliop? Nothing typed on this screen is kept.',
+  quitKeys: 'Y: quit · N or Esc: stay',
 
   stickWhereTitle: 'Where is your stick?',
   stickWhereExplain: 'Type the folder of the USB stick (where caliop is), then press Enter.',
@@ -51,6 +53,7 @@ export const en = {
   weakTitle: 'This passphrase is weak',
   weakExplain: 'Someone who steals the stick could guess it.',
   weakKeys: 'Y: keep it anyway · N: choose another',
+  weakChooseAnother: 'Choose another passphrase. Your name and address are kept.',
 
   stepNetworkCheck: 'Checking that this computer is offline',
   stepPassphraseCheck: 'Estimating the passphrase strength',
@@ -127,7 +130,7 @@ export const en = {
   composeBody: 'Message',
   composeRecipients: 'How exposed it will be:',
   composeOverall: 'This message: {label}',
-  composeKeys: 'Tab: next field · Ctrl-S: send · Esc: cancel',
+  composeKeys: 'Tab: next field · Ctrl-S: send · Esc: back (the draft is kept)',
   composeConfirmTitle: 'This message will leave Caliop readable',
   composeConfirmExplain: 'These recipients will get it in a form the servers on the way can read: {addresses}.',
   composeConfirmKeys: 'Y: send it anyway · N: go back',

@@ -9,6 +9,8 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   errorWhatToDo: 'Que faire : {hint}',
   errorKeys: 'Entrée : réessayer · Échap : retour',
   working: 'En cours…',
+  quitAsk: 'Quitter Caliop ? Ce qui est tapé sur cet écran sera perdu.',
+  quitKeys: 'O : quitter · N ou Échap : rester',
 
   stickWhereTitle: 'Où est votre clé USB ?',
   stickWhereExplain: 'Tapez le dossier de la clé USB (là où se trouve caliop), puis Entrée.',
@@ -52,6 +54,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   weakTitle: 'Cette phrase de passe est faible',
   weakExplain: 'Quelqu’un qui vole la clé USB pourrait la deviner.',
   weakKeys: 'O : la garder quand même · N : en choisir une autre',
+  weakChooseAnother: 'Choisissez une autre phrase de passe. Votre nom et votre adresse sont gardés.',
 
   stepNetworkCheck: 'Vérification que cet ordinateur est hors ligne',
   stepPassphraseCheck: 'Estimation de la solidité de la phrase de passe',
@@ -128,7 +131,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   composeBody: 'Message',
   composeRecipients: 'Son exposition :',
   composeOverall: 'Ce message : {label}',
-  composeKeys: 'Tab : champ suivant · Ctrl-S : envoyer · Échap : annuler',
+  composeKeys: 'Tab : champ suivant · Ctrl-S : envoyer · Échap : retour (brouillon gardé)',
   composeConfirmTitle: 'Ce message quittera Caliop lisible',
   composeConfirmExplain: 'Ces destinataires le recevront sous une forme que les serveurs en chemin peuvent lire : {addresses}.',
   composeConfirmKeys: 'O : l’envoyer quand même · N : revenir',

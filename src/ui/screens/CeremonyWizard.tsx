@@ -1,7 +1,7 @@
 // The first run: the offline key ceremony as a wizard (docs/ceremony.md §8). The
 // steps themselves are runCeremony's; this screen is its CeremonyDialog.
 import { existsSync } from 'node:fs';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useRef, useState } from 'react';
 import type { NetworkVerdict } from '../../core/network-state.js';
 import { generatePassphrase } from '../../core/passphrase-generator.js';
@@ -25,6 +25,7 @@ import { BackupWordsForm } from './BackupWordsForm.js';
 import { EnrolForm } from './EnrolForm.js';
 import { PassphraseForm } from './PassphraseForm.js';
 import { SharesFlow } from './SharesFlow.js';
+import { useKeys } from '../key-queue.js';
 
 export const STEP_KEYS: Readonly<Record<CeremonyStep, MessageKey>> = {
   'network-check': 'stepNetworkCheck',
@@ -78,6 +79,20 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
   const resolver = useRef<((value: never) => void) | null>(null);
   const session = useRef<StickSession | null>(null);
   const fingerprint = useRef('');
+  /** Where "choose another passphrase" and "try again" go back to (docs/ui.md §6). */
+  const passphraseStep = useRef<Phase>({ kind: 'pass-type' });
+  const refusedWeak = useRef(false);
+  const [chooseAnother, setChooseAnother] = useState(false);
+  const failedAt = (error: unknown) => {
+    if (refusedWeak.current) {
+      // Not a failure: the person chose to pick another passphrase.
+      refusedWeak.current = false;
+      setChooseAnother(true);
+      setPhase(passphraseStep.current);
+      return;
+    }
+    setPhase({ kind: 'failed', error });
+  };
 
   /** The dialog's questions wait on the screen the user answers. */
   function ask<T>(next: Phase): Promise<T> {
@@ -100,7 +115,9 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
     confirmWeakPassphrase: (assessment) => ask<boolean>({ kind: 'weak', assessment }),
   };
 
-  const start = (passphrase: string) => {
+  const start = (passphrase: string, from: Phase) => {
+    passphraseStep.current = from;
+    setChooseAnother(false);
     setPhase({ kind: 'running', step: 'network-check' });
     runCeremony({
       stick: stick!,
@@ -119,7 +136,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
         fingerprint.current = result.fingerprint;
         setPhase({ kind: 'shares' });
       },
-      (error: unknown) => setPhase({ kind: 'failed', error }),
+      failedAt,
     );
   };
 
@@ -129,6 +146,8 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
   shownPhase.current = phase;
   /** `caliop recover`: the identical key rebuilt from the sheet (docs/ceremony.md §7). */
   const restore = (sheet: ParsedRecoverySheet, passphrase: string) => {
+    passphraseStep.current = { kind: 'recover-pass', sheet };
+    setChooseAnother(false);
     setPhase({ kind: 'running', step: 'network-check' });
     recoverStick({
       stick: stick!,
@@ -149,11 +168,11 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
         fingerprint.current = result.fingerprint;
         setPhase({ kind: 'enrol' });
       },
-      (error: unknown) => setPhase({ kind: 'failed', error }),
+      failedAt,
     );
   };
 
-  useInput((input, key) => {
+  useKeys((input, key) => {
     const phase = shownPhase.current;
     switch (phase.kind) {
       case 'welcome':
@@ -169,8 +188,10 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
         }
         return;
       case 'recover-file':
-      case 'recover-pass':
         if (key.escape) setPhase({ kind: 'welcome' });
+        return;
+      case 'recover-pass':
+        if (key.escape) setPhase({ kind: 'recover-file' });
         return;
       case 'pass-choice':
         if (/^t$/i.test(input)) setPhase({ kind: 'pass-type' });
@@ -178,24 +199,31 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
         else if (key.escape) setPhase({ kind: 'email' });
         return;
       case 'pass-generated':
-        if (key.return) start(phase.passphrase);
+        if (key.return) start(phase.passphrase, { kind: 'pass-choice' });
         else if (isNo(input)) setPhase({ kind: 'pass-generated', passphrase: generatePassphrase(randomBytes(64), 7, language) });
         else if (key.escape) setPhase({ kind: 'pass-choice' });
         return;
       case 'pass-type':
-        if (key.escape) setPhase({ kind: 'pass-choice' });
+        if (key.escape) {
+          setChooseAnother(false);
+          setPhase({ kind: 'pass-choice' });
+        }
         return;
       case 'weak':
         if (isYes(input)) answer(true, { kind: 'running', step: 'passphrase-check' });
-        else if (isNo(input)) answer(false, { kind: 'running', step: 'passphrase-check' });
+        else if (isNo(input) || key.escape) {
+          refusedWeak.current = true;
+          answer(false, { kind: 'running', step: 'passphrase-check' });
+        }
         return;
       case 'recovery':
         // The sheet leaves the screen (and the memory of this component) at once.
         if (key.return) answer(undefined, { kind: 'running', step: 'backup-check' });
         return;
       case 'failed':
-        if (key.return) setPhase({ kind: 'pass-choice' });
-        else if (key.escape) onQuit();
+        // Back to where the passphrase was chosen; what was typed before is kept.
+        if (key.return) setPhase(passphraseStep.current.kind === 'recover-pass' ? passphraseStep.current : { kind: 'pass-choice' });
+        else if (key.escape) setPhase(passphraseStep.current.kind === 'recover-pass' ? { kind: 'recover-file' } : { kind: 'email' });
         return;
       case 'done':
         if (key.return && session.current) onDone(session.current);
@@ -286,6 +314,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
       return (
         <Screen title={t('recoverTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
           <Text>{t('recoverFound', { name: phase.sheet.name!, email: phase.sheet.email!, date: phase.sheet.creationDate.toISOString().slice(0, 10) })}</Text>
+          {chooseAnother ? <Text color="yellow">{t('weakChooseAnother')}</Text> : null}
           <PassphraseForm userInputs={[phase.sheet.name!, phase.sheet.email!]} onDone={(passphrase) => restore(phase.sheet, passphrase)} />
         </Screen>
       );
@@ -318,7 +347,8 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
     case 'pass-type':
       return (
         <Screen title={t('passChoiceTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
-          <PassphraseForm userInputs={[name, email]} onDone={start} />
+          {chooseAnother ? <Text color="yellow">{t('weakChooseAnother')}</Text> : null}
+          <PassphraseForm userInputs={[name, email]} onDone={(passphrase) => start(passphrase, { kind: 'pass-type' })} />
         </Screen>
       );
     case 'pass-generated':

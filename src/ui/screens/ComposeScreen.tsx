@@ -1,7 +1,7 @@
 // Compose: recipients with the live per-recipient exposure (docs/exposure.md §2.3),
 // an explicit confirmation before anything leaves Caliop readable, the outbox when
 // the relay cannot be reached.
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useRef, useState } from 'react';
 import { reasonLine } from '../../core/exposure-text.js';
 import { randomBytes } from '../../edges/random.js';
@@ -15,6 +15,7 @@ import { Screen } from '../components/Screen.js';
 import { TextField } from '../components/TextField.js';
 import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
+import { useKeys } from '../key-queue.js';
 
 const FIELDS = ['to', 'subject', 'body'] as const;
 
@@ -25,9 +26,18 @@ function addressesOf(text: string): string[] {
     .filter((address) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address));
 }
 
-export function ComposeScreen({ session, onDone }: { session: StickSession; onDone: () => void }) {
+/** What is typed in Compose; kept by the App when Esc leaves the screen (docs/ui.md §6). */
+export interface Draft {
+  readonly to: string;
+  readonly subject: string;
+  readonly body: string;
+}
+export const EMPTY_DRAFT: Draft = { to: '', subject: '', body: '' };
+
+export function ComposeScreen({ session, draft, setDraft, onDone }: { session: StickSession; draft: Draft; setDraft: (update: (current: Draft) => Draft) => void; onDone: () => void }) {
   const { t, language } = useText();
-  const [values, setValues] = useState({ to: '', subject: '', body: '' });
+  const values = draft;
+  const setValues = setDraft;
   const [focus, setFocus] = useState<(typeof FIELDS)[number]>('to');
   const [phase, setPhase] = useState<{ kind: 'editing' } | { kind: 'confirm'; exposed: string[] } | { kind: 'sending' } | { kind: 'sent'; queued: boolean }>({ kind: 'editing' });
   const [error, setError] = useState<unknown>(null);
@@ -59,7 +69,10 @@ export function ComposeScreen({ session, onDone }: { session: StickSession; onDo
         });
       },
     }).then(
-      (report) => setPhase({ kind: 'sent', queued: report.queued }),
+      (report) => {
+        setDraft(() => EMPTY_DRAFT);
+        setPhase({ kind: 'sent', queued: report.queued });
+      },
       (failure: unknown) => {
         setError(failure);
         setPhase({ kind: 'editing' });
@@ -67,7 +80,7 @@ export function ComposeScreen({ session, onDone }: { session: StickSession; onDo
     );
   };
 
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (phase.kind === 'confirm') {
       const resolve = confirmation.current;
       if (isYes(input)) {

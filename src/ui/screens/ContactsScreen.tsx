@@ -1,7 +1,7 @@
 // Contacts: verification state; in-person check by the fingerprint and its words
 // (src/core/fingerprint-words.ts); a changed key is an alarm with both keys shown.
 import { readFile } from 'node:fs/promises';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useState } from 'react';
 import { fingerprintWords } from '../../core/fingerprint-words.js';
 import type { Contact } from '../../core/vault-contents.js';
@@ -14,6 +14,7 @@ import { Screen } from '../components/Screen.js';
 import { TextField } from '../components/TextField.js';
 import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
+import { useKeys } from '../key-queue.js';
 
 type Mode = { kind: 'list' } | { kind: 'import'; path: string } | { kind: 'remove'; address: string } | { kind: 'verify'; address: string };
 
@@ -56,7 +57,7 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
     );
   };
 
-  useInput(
+  useKeys(
     (input, key) => {
       if (mode.kind === 'remove') {
         if (isYes(input)) act(removeContact(session, mode.address), () => '');

@@ -1,6 +1,6 @@
 // Enrolment with the relay: the URL and pin from the stick's config.json when it
 // names them, else typed; an invite token when the relay asks for one.
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useState } from 'react';
 import { enrolWithRelay, relayTargetOf } from '../../service/relay-account.js';
 import type { StickSession } from '../../service/stick-session.js';
@@ -9,6 +9,7 @@ import { Progress } from '../components/Progress.js';
 import { Screen } from '../components/Screen.js';
 import { TextField } from '../components/TextField.js';
 import { useText } from '../use-text.js';
+import { useKeys } from '../key-queue.js';
 
 const FIELDS = ['url', 'pin', 'token'] as const;
 
@@ -40,7 +41,7 @@ export function EnrolForm({ session, onDone }: { session: StickSession; onDone: 
     );
   };
 
-  useInput(
+  useKeys(
     (_input, key) => {
       if (key.escape) onDone(null);
       else if (key.tab) setFocus((current) => FIELDS[(FIELDS.indexOf(current) + 1) % FIELDS.length]!);

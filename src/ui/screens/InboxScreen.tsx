@@ -1,6 +1,6 @@
 // The inbox: one line per message (unread mark, date, sender, exposure as symbol and
 // word, subject), the sync state and the outbox count; fits 80x24.
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useCallback, useEffect, useState } from 'react';
 import { isCaliopError } from '../../errors.js';
 import { syncMailbox } from '../../service/mail.js';
@@ -10,8 +10,9 @@ import { ErrorNotice } from '../components/ErrorNotice.js';
 import { ExposureLabel } from '../components/ExposureLabel.js';
 import { Screen } from '../components/Screen.js';
 import { useText } from '../use-text.js';
+import { useKeys } from '../key-queue.js';
 
-export type InboxAction = 'compose' | 'contacts' | 'stick' | 'settings' | 'quit';
+export type InboxAction = 'compose' | 'contacts' | 'stick' | 'settings' | 'quit' | 'ask-quit';
 export type SyncState = { kind: 'never' } | { kind: 'syncing' } | { kind: 'done'; at: Date; received: number } | { kind: 'failed'; error: unknown };
 
 const VISIBLE_ROWS = 14;
@@ -54,7 +55,7 @@ export function InboxScreen({
     );
   };
 
-  useInput((input, key) => {
+  useKeys((input, key) => {
     const count = entries?.length ?? 0;
     if (key.upArrow) setSelected((current) => Math.max(0, current - 1));
     else if (key.downArrow) setSelected((current) => Math.min(Math.max(0, count - 1), current + 1));
@@ -64,7 +65,8 @@ export function InboxScreen({
     else if (/^c$/i.test(input)) onAction('contacts');
     else if (/^k$/i.test(input)) onAction('stick');
     else if (/^s$/i.test(input)) onAction('settings');
-    else if (/^q$/i.test(input) || key.escape) onAction('quit');
+    else if (/^q$/i.test(input)) onAction('quit');
+    else if (key.escape) onAction('ask-quit');
   });
 
   const syncText =

@@ -1,6 +1,6 @@
 // One message: headers, its exposure level and every reason in plain words, the body.
 // Everything scrolls as one page so that it fits 80x24 however many reasons there are.
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useEffect, useState } from 'react';
 import type { ExposureLevel } from '../../core/exposure.js';
 import { exposureLabel, reasonLine } from '../../core/exposure-text.js';
@@ -11,6 +11,7 @@ import { LEVEL_COLOURS } from '../components/ExposureLabel.js';
 import { Screen } from '../components/Screen.js';
 import type { Translate } from '../i18n/index.js';
 import { useText } from '../use-text.js';
+import { useKeys } from '../key-queue.js';
 
 export const PAGE_ROWS = 18;
 const WIDTH = 78;
@@ -61,7 +62,7 @@ export function ReadScreen({ session, id, onBack }: { session: StickSession; id:
   }, [session, id]);
   const rows = view ? rowsOf(view, t, language) : [];
   const last = Math.max(0, rows.length - PAGE_ROWS);
-  useInput((input, key) => {
+  useKeys((input, key) => {
     if (key.escape || /^q$/i.test(input)) onBack();
     else if (key.upArrow) setScroll((current) => Math.max(0, current - 1));
     else if (key.downArrow) setScroll((current) => Math.min(last, current + 1));

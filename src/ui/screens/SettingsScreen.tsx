@@ -1,5 +1,5 @@
 // Settings: the relay (and enrolment with it), the language.
-import { Text, useInput } from 'ink';
+import { Text } from 'ink';
 import { useState } from 'react';
 import { relayTargetOf } from '../../service/relay-account.js';
 import { setLanguage } from '../../service/settings.js';
@@ -9,12 +9,13 @@ import { Screen } from '../components/Screen.js';
 import type { UiLanguage } from '../i18n/index.js';
 import { useText } from '../use-text.js';
 import { EnrolForm } from './EnrolForm.js';
+import { useKeys } from '../key-queue.js';
 
 export function SettingsScreen({ session, onBack, onLanguage }: { session: StickSession; onBack: () => void; onLanguage: (language: UiLanguage) => void }) {
   const { t, language } = useText();
   const [enrolling, setEnrolling] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  useInput(
+  useKeys(
     (input, key) => {
       if (key.escape) onBack();
       else if (/^l$/i.test(input)) {

@@ -1,6 +1,6 @@
 // Optional split of the recovery phrase into k-of-n shares (`caliop backup split`),
 // each shown on its own screen, once.
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useState } from 'react';
 import { splitBackup, type ShareSheet } from '../../service/recovery.js';
 import type { StickSession } from '../../service/stick-session.js';
@@ -9,6 +9,7 @@ import { Screen } from '../components/Screen.js';
 import { TextField } from '../components/TextField.js';
 import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
+import { useKeys } from '../key-queue.js';
 
 export function SharesFlow({ session, askFirst, onDone }: { session: StickSession; askFirst: boolean; onDone: () => void }) {
   const { t } = useText();
@@ -19,7 +20,7 @@ export function SharesFlow({ session, askFirst, onDone }: { session: StickSessio
   const [shown, setShown] = useState(0);
   const [error, setError] = useState<unknown>(null);
 
-  useInput(
+  useKeys(
     (input, key) => {
       if (phase === 'ask') {
         if (isYes(input)) setPhase('count');

@@ -2,7 +2,7 @@
 // certificate to files on the stick, passphrase change, shares, backup check and
 // the stick's integrity check (verifyStick against its signed MANIFEST).
 import { relative } from 'node:path';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { useEffect, useState } from 'react';
 import { COMPILED_RELEASE_FINGERPRINT } from '../../build-facts.js';
 import { randomBytes } from '../../edges/random.js';
@@ -22,6 +22,7 @@ import { useText } from '../use-text.js';
 import { BackupWordsForm } from './BackupWordsForm.js';
 import { PassphraseForm } from './PassphraseForm.js';
 import { SharesFlow } from './SharesFlow.js';
+import { useKeys } from '../key-queue.js';
 
 type Mode =
   | { kind: 'details' }
@@ -63,7 +64,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
   const changeTo = (passphrase: string, acceptWeak: boolean) =>
     run(t('passChangeWorking'), () => changePassphrase(session, passphrase, { acceptWeak }), () => ({ text: t('passChangeDone') }));
 
-  useInput(
+  useKeys(
     (input, key) => {
       if (mode.kind === 'weak') {
         if (isYes(input)) changeTo(mode.passphrase, true);

@@ -1,5 +1,5 @@
 // Unlock: the passphrase, a clear message when it is wrong, and no limit on attempts.
-import { Text, useInput } from 'ink';
+import { Text } from 'ink';
 import { useState } from 'react';
 import type { Stick } from '../../edges/stick-locator.js';
 import { isCaliopError } from '../../errors.js';
@@ -9,13 +9,14 @@ import { Progress } from '../components/Progress.js';
 import { Screen } from '../components/Screen.js';
 import { TextField } from '../components/TextField.js';
 import { useText } from '../use-text.js';
+import { useKeys } from '../key-queue.js';
 
 export function UnlockScreen({ stick, onUnlocked, onQuit }: { stick: Stick; onUnlocked: (session: StickSession) => void; onQuit: () => void }) {
   const { t } = useText();
   const [passphrase, setPassphrase] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  useInput((_input, key) => {
+  useKeys((_input, key) => {
     if (key.escape) onQuit();
   }, { isActive: !busy });
   const submit = (value: string) => {

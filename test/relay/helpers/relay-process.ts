@@ -43,6 +43,9 @@ export async function startRelayProcess(options: StartRelayOptions = {}): Promis
     dataDir,
     domain: options.domain ?? 'example.test',
     mainFile: RELAY_MAIN,
+    // A loaded CI machine (or a test's own busy loops) can take long to start Node:
+    // wait for the ready line, generously, rather than fail.
+    readyTimeoutMs: 90_000,
     ...(options.transport === undefined ? {} : { transport: options.transport }),
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(inviteTokensFile === undefined ? {} : { inviteTokensFile }),
