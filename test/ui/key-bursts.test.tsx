@@ -11,7 +11,7 @@ import { App } from '../../src/ui/App.js';
 import { splitKeys } from '../../src/ui/keys.js';
 import { busyLoops, type BusyLoops } from '../helpers/load.js';
 import { initStick, PASSPHRASE, temporaryFolder } from '../helpers/caliop.js';
-import { ENTER, ESC, press, waitForFrame } from './frames.js';
+import { ENTER, ESC, press, waitForFrame, type Rendered } from './frames.js';
 
 const scratch = temporaryFolder('ui-bursts');
 let unlockedStick = '';
@@ -58,14 +58,20 @@ describe('one reader of the keyboard', () => {
   });
 });
 
+/** A new stick's wizard, past the welcome screen, on the name field. */
+async function atNameField(folder: string): Promise<{ app: Rendered; start: string }> {
+  const stick = join(scratch.path, folder);
+  mkdirSync(stick);
+  const app = render(<App stick={stickAt(stick, '--stick')} onExit={() => undefined} />);
+  const start = /ONLINE/.test(await waitForFrame(app, /Welcome/)) ? 'o' : ENTER;
+  await press(app, start);
+  await waitForFrame(app, /Your name/);
+  return { app, start };
+}
+
 describe('bursts in the interface', () => {
   it('the ceremony typed in one chunk: name with Backspaces, Enter, address, Enter, choice, passphrase twice', async () => {
-    const stick = join(scratch.path, 'new');
-    mkdirSync(stick);
-    const app = render(<App stick={stickAt(stick, '--stick')} onExit={() => undefined} />);
-    const welcome = await waitForFrame(app, /Welcome/);
-    await press(app, /ONLINE/.test(welcome) ? 'o' : ENTER);
-    await waitForFrame(app, /Your name/);
+    const { app, start } = await atNameField('new');
     app.stdin.write(`Ana XYZ${'\x7f'.repeat(3)}Burst\rana@caliop.test\rt${PASSPHRASE}\r${PASSPHRASE}\r`);
     // Both entries matched (no "do not match"), so the ceremony runs to the sheet.
     const sheet = await waitForFrame(app, /24 words/);
@@ -75,12 +81,7 @@ describe('bursts in the interface', () => {
   });
 
   it('ten Backspaces in one chunk delete ten characters', async () => {
-    const stick = join(scratch.path, 'backspace');
-    mkdirSync(stick);
-    const app = render(<App stick={stickAt(stick, '--stick')} onExit={() => undefined} />);
-    const welcome = await waitForFrame(app, /Welcome/);
-    await press(app, /ONLINE/.test(welcome) ? 'o' : ENTER);
-    await waitForFrame(app, /Your name/);
+    const { app, start } = await atNameField('backspace');
     app.stdin.write('abcdefghijkl');
     await waitForFrame(app, /Name: abcdefghijkl/);
     app.stdin.write('\x7f'.repeat(10));
@@ -89,7 +90,7 @@ describe('bursts in the interface', () => {
     // Esc goes back a step, Enter comes forward again: the name is still there.
     await press(app, ESC);
     await waitForFrame(app, /Welcome/);
-    await press(app, /ONLINE/.test(welcome) ? 'o' : ENTER);
+    await press(app, start);
     expect(await waitForFrame(app, /Your name/)).toMatch(/Name: ab\s*$/m);
     app.unmount();
   });
@@ -109,12 +110,7 @@ describe('bursts in the interface', () => {
   });
 
   it('a long paste lands whole, in order', async () => {
-    const stick = join(scratch.path, 'paste');
-    mkdirSync(stick);
-    const app = render(<App stick={stickAt(stick, '--stick')} onExit={() => undefined} />);
-    const welcome = await waitForFrame(app, /Welcome/);
-    await press(app, /ONLINE/.test(welcome) ? 'o' : ENTER);
-    await waitForFrame(app, /Your name/);
+    const { app, start } = await atNameField('paste');
     const long = 'x'.repeat(20) + 'y'.repeat(20);
     for (let index = 0; index < long.length; index += 7) app.stdin.write(long.slice(index, index + 7));
     await waitForFrame(app, new RegExp(`Name: ${long}`));
