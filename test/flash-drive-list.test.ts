@@ -31,7 +31,7 @@ const cases = readdirSync(FIXTURES)
 describe('lsblk fixtures: which drives are accepted, which refused', () => {
   it('has a fixture for every refusal reason', () => {
     const reasons = new Set(cases.flatMap(({ fixture }) => Object.values(fixture.expect)));
-    for (const reason of ['accepted', 'not_a_drive', 'loop_device', 'system_drive', 'mounted_system_volume', 'mounted', 'read_only', 'not_removable', 'no_medium', 'too_small', 'larger_than_128gb']) {
+    for (const reason of ['accepted', 'not_a_drive', 'loop_device', 'system_drive', 'mounted_system_volume', 'mounted', 'read_only', 'not_removable', 'no_medium', 'too_small', 'too_large', 'partition_in_use', 'denied_serial', 'not_usb', 'needs_allow']) {
       expect(reasons, reason).toContain(reason);
     }
   });

@@ -331,6 +331,55 @@ describe('the station with injected arrivals (no physical USB insertion on this 
   });
 });
 
+describe('the station policy on loop devices (docs/flashing-station.md §Station policy)', () => {
+  it('never writes a drive that was present when the station started, even unplugged and plugged again (present_at_start)', async () => {
+    const stick = lab.loopDevice('present-at-start.bin', 8 * MiB);
+    const asUsbStick: CandidateDrive = {
+      path: stick.device, name: stick.device.slice(5), deviceNumber: '', type: 'disk', sizeBytes: 8 * MiB,
+      vendor: 'Test', model: 'Volunteer Backup', serial: 'SERIAL-PRESENT', removable: true, hotplug: true, readOnly: false, transport: 'usb', mountpoints: [],
+    };
+    let plugged: CandidateDrive[] = [asUsbStick];
+    const watcher = createDriveWatcher({ listDrives: async () => plugged, pollMilliseconds: 20, loadUsbMonitor: async () => undefined });
+    const station = new FlashStation({ image: await openImage(image), watcher });
+    const results: FlashResult[] = [];
+    station.on('result', (result) => results.push(result));
+    const seen = (type: string) => new Promise<void>((resolve) => station.on('change', (_state, event) => event.type === type && resolve()));
+    await station.start();
+    expect(station.getState().sticks.map((entry) => entry.status)).toEqual(['present']);
+    const removed = seen('removed');
+    plugged = [];
+    await removed;
+    const arrived = seen('arrived');
+    plugged = [asUsbStick];
+    await arrived;
+    const state = await station.stop();
+    expect(state.sticks.at(-1)).toMatchObject({ serial: 'SERIAL-PRESENT', status: 'refused', refusal: { reason: 'present_at_start' } });
+    expect(results).toEqual([]);
+    expect(readFileSync(stick.backing).every((byte) => byte === 0)).toBe(true);
+  });
+
+  it('refuses a drive carrying a swap signature although nothing uses it now, found by probing the device (partition_in_use)', async () => {
+    const stick = lab.loopDevice('swap-signature.bin', 8 * MiB);
+    execFileSync('mkswap', [stick.device], { stdio: 'pipe' });
+    const before = sha256(readFileSync(stick.backing));
+    const run = await runFlash(['flash', '--image', image, '--target', stick.device, '--yes', '--log', join(lab.folder, 'swap-signature.jsonl')]);
+    expect(run.code).toBe(52);
+    expect(run.stderr).toContain(`${stick.device} may be in use by a system: ${stick.device} is a swap volume`);
+    expect(sha256(readFileSync(stick.backing))).toBe(before);
+  });
+
+  it('refuses a drive over the configured --max-size, and --force lifts it (too_large)', async () => {
+    const stick = lab.loopDevice('over-max-size.bin', 8 * MiB);
+    const refused = await runFlash(['flash', '--image', image, '--target', stick.device, '--yes', '--max-size', '0.008', '--log', join(lab.folder, 'max-size.jsonl')]);
+    expect(refused.code).toBe(52);
+    expect(refused.stderr).toContain(`${stick.device} is 8.4 MB, larger than the station's limit of 8.0 MB`);
+    expect(refused.stderr).toContain('caliop-flash: hint: pass --force for a drive over 0.008 GB you really mean to erase');
+    expect(readFileSync(stick.backing).every((byte) => byte === 0)).toBe(true);
+    const forced = await runFlash(['flash', '--image', image, '--target', stick.device, '--yes', '--max-size', '0.008', '--force', '--log', join(lab.folder, 'max-size.jsonl')]);
+    expect(forced.code, forced.stderr).toBe(0);
+  });
+});
+
 /** Reads the flashed stick's FAT volume with mtools and checks every file against its MANIFEST (docs/manifest.md §2). */
 function expectFilesMatchManifest(device: string): number {
   // sfdisk(8) --json: the first partition's start, in sectors, gives mtools its offset.

@@ -7,11 +7,25 @@ import { SYSTEM_MOUNTPOINTS, type SystemFacts } from './system-facts.js';
 /** The lsblk columns the station asks for (lsblk(8) --output). */
 export const LSBLK_COLUMNS = [
   'NAME', 'KNAME', 'PATH', 'MAJ:MIN', 'TYPE', 'SIZE', 'RM', 'HOTPLUG', 'RO', 'TRAN',
-  'VENDOR', 'MODEL', 'SERIAL', 'MOUNTPOINTS', 'FSTYPE', 'LABEL',
+  'VENDOR', 'MODEL', 'SERIAL', 'MOUNTPOINTS', 'FSTYPE', 'LABEL', 'ROTA',
 ] as const;
 
-/** 128 GB as printed on a stick's label (decimal); larger drives need --force. */
+/** 128 GB as printed on a stick's label (decimal): the default largest drive the station writes (--max-size). */
 export const LARGE_DRIVE_BYTES = 128 * 1000 ** 3;
+
+/**
+ * Signatures (blkid TYPE / lsblk FSTYPE) of volumes that a system uses without
+ * mounting them: swap, volume managers, RAID, encrypted containers, pools.
+ * A drive carrying one is never written (docs/flashing-station.md §Station policy).
+ */
+export const IN_USE_SIGNATURES: ReadonlySet<string> = new Set([
+  'swap', 'LVM2_member', 'LVM1_member', 'linux_raid_member', 'ddf_raid_member', 'isw_raid_member', 'crypto_LUKS',
+  'BitLocker', 'zfs_member', 'bcache', 'ceph', 'VMFS_volume_member', 'drbd', 'jmicron_raid_member', 'nvidia_raid_member',
+  'promise_fasttrack_raid_member', 'silicon_medley_raid_member', 'via_raid_member', 'adaptec_raid_member', 'hpt45x_raid_member', 'lsi_mega_raid_member',
+]);
+
+/** Devices stacked on a drive (lsblk TYPE of a child) that mean a system holds it open. */
+const HOLDER_TYPES: ReadonlySet<string> = new Set(['lvm', 'crypt', 'dm', 'mpath', 'md', 'raid0', 'raid1', 'raid4', 'raid5', 'raid6', 'raid10', 'linear']);
 
 export type RefusalReason =
   | 'not_a_drive' // a partition, a CD-ROM, a device-mapper volume: only whole disks are written
@@ -23,8 +37,13 @@ export type RefusalReason =
   | 'not_removable'
   | 'no_medium' // a card reader without a card: size 0
   | 'too_small' // smaller than the image
-  | 'larger_than_128gb' // needs --force
-  | 'loop_backing_shared'; // another loop device uses the same backing file
+  | 'too_large' // over the station's size limit (--max-size, 128 GB by default) without --force
+  | 'loop_backing_shared' // another loop device uses the same backing file
+  | 'partition_in_use' // a volume a system uses without mounting it: swap, LVM, RAID, LUKS, ZFS …
+  | 'denied_serial' // its serial is on the station's deny list
+  | 'not_usb' // the station writes only USB mass storage
+  | 'needs_allow' // an SSD, or a disk saying it is not removable: only with --allow SERIAL
+  | 'present_at_start'; // the station saw this serial when it started (src/flash/station.ts)
 
 export interface Refusal {
   readonly reason: RefusalReason;
@@ -60,6 +79,14 @@ export interface DriveListOptions {
   readonly force?: boolean;
   /** Refuse drives smaller than this. */
   readonly imageSizeBytes?: number;
+  /** The largest drive written (default LARGE_DRIVE_BYTES); --force lifts it. */
+  readonly maxSizeBytes?: number;
+  /** Serials never written (the station's deny list: the volunteers' own disks). */
+  readonly denySerials?: readonly string[];
+  /** Serials of SSDs or non-removable disks the volunteer allows (--allow SERIAL). */
+  readonly allowSerials?: readonly string[];
+  /** Volume signatures found by probing (blkid -p) the drive and its partitions, by path: lsblk's FSTYPE needs udev. */
+  readonly probedSignatures?: Readonly<Record<string, string>>;
 }
 
 interface LsblkNode {
@@ -77,6 +104,9 @@ interface LsblkNode {
   readonly model: string;
   readonly serial: string;
   readonly mountpoints: readonly string[];
+  readonly fstype: string;
+  /** lsblk ROTA: false for an SSD; undefined when lsblk did not say. */
+  readonly rotational: boolean | undefined;
   readonly children: readonly LsblkNode[];
 }
 
@@ -122,6 +152,8 @@ function _node(value: unknown): LsblkNode | undefined {
     model: _text(entry['model']),
     serial: _text(entry['serial']),
     mountpoints: _mountpoints(entry),
+    fstype: _text(entry['fstype']),
+    rotational: entry['rota'] === undefined || entry['rota'] === null ? undefined : _flag(entry['rota']),
     children,
   };
 }
@@ -138,10 +170,37 @@ function _descendants(node: LsblkNode): LsblkNode[] {
   return [node, ...node.children.flatMap(_descendants)];
 }
 
-function _gigabytes(bytes: number): string {
-  return `${(bytes / 1000 ** 3).toFixed(1)} GB`;
+/** The paths of each drive's volumes (itself, its partitions, what is stacked on them) that `blkid -p` should probe. */
+export function volumesToProbe(lsblkOutput: string | unknown, mode: DriveListOptions['mode']): string[] {
+  return parseLsblk(lsblkOutput)
+    .filter((node) => (mode === 'explicit' || node.transport === 'usb') && node.sizeBytes > 0)
+    .flatMap((node) => _descendants(node).filter((member) => member.type === 'disk' || member.type === 'loop' || member.type === 'part'))
+    .map((member) => member.path);
 }
 
+function _gigabytes(bytes: number): string {
+  return bytes >= 1000 ** 3 ? `${(bytes / 1000 ** 3).toFixed(1)} GB` : `${(bytes / 1000 ** 2).toFixed(1)} MB`;
+}
+
+/** A volume on the drive that a system may be using without mounting it, or undefined. */
+function _inUse(family: readonly LsblkNode[], options: DriveListOptions): string | undefined {
+  for (const member of family.slice(1)) {
+    if (HOLDER_TYPES.has(member.type)) return `${member.path} (${member.type}) is active on it`;
+  }
+  for (const member of family) {
+    const signature = options.probedSignatures?.[member.path] || member.fstype;
+    if (IN_USE_SIGNATURES.has(signature)) return `${member.path} is a ${signature} volume`;
+  }
+  return undefined;
+}
+
+/**
+ * docs/flashing-station.md §Safety rules and §Station policy, in this order. In one
+ * sentence: only USB mass storage, at most the configured size, never a drive with a
+ * volume any system could be using, never a serial on the deny list; an SSD or a disk
+ * saying it is not removable needs --allow SERIAL. (Never a drive present when the
+ * station started: src/flash/station.ts, which knows what was there.)
+ */
 function _refusal(node: LsblkNode, facts: SystemFacts, options: DriveListOptions): Refusal | undefined {
   const family = _descendants(node);
   const mountpoints = family.flatMap((member) => member.mountpoints);
@@ -164,17 +223,31 @@ function _refusal(node: LsblkNode, facts: SystemFacts, options: DriveListOptions
   if (mountpoints.length > 0) {
     return { reason: 'mounted', detail: `${node.path} is mounted at ${mountpoints.join(', ')}; unmount it first` };
   }
+  const inUse = _inUse(family, options);
+  if (inUse !== undefined) return { reason: 'partition_in_use', detail: `${node.path} may be in use by a system: ${inUse}` };
+  if (node.serial !== '' && options.denySerials?.includes(node.serial) === true) {
+    return { reason: 'denied_serial', detail: `${node.path} (serial ${node.serial}) is on the station's deny list` };
+  }
   if (node.readOnly) return { reason: 'read_only', detail: `${node.path} is read-only (write-protect switch?)` };
   const explicitLoop = node.type === 'loop' && options.mode === 'explicit';
   if (!explicitLoop && !node.removable && !node.hotplug && node.transport !== 'usb') {
     return { reason: 'not_removable', detail: `${node.path} is not a removable drive` };
   }
   if (node.sizeBytes === 0) return { reason: 'no_medium', detail: `${node.path} has no medium (empty card reader?)` };
+  if (options.mode === 'detection' && node.transport !== 'usb') {
+    return { reason: 'not_usb', detail: `${node.path} is not a USB drive (${node.transport || 'unknown transport'}); the station writes only USB mass storage` };
+  }
   if (options.imageSizeBytes !== undefined && node.sizeBytes < options.imageSizeBytes) {
     return { reason: 'too_small', detail: `${node.path} holds ${node.sizeBytes} bytes, the image needs ${options.imageSizeBytes}` };
   }
-  if (node.sizeBytes > LARGE_DRIVE_BYTES && options.force !== true) {
-    return { reason: 'larger_than_128gb', detail: `${node.path} is ${_gigabytes(node.sizeBytes)}, larger than any Caliop stick; pass --force if you really mean it` };
+  const maxSize = options.maxSizeBytes ?? LARGE_DRIVE_BYTES;
+  if (node.sizeBytes > maxSize && options.force !== true) {
+    return { reason: 'too_large', detail: `${node.path} is ${_gigabytes(node.sizeBytes)}, larger than the station's limit of ${_gigabytes(maxSize)}; pass --force if you really mean it` };
+  }
+  if (!explicitLoop && (node.rotational === false || !node.removable) && !(node.serial !== '' && options.allowSerials?.includes(node.serial) === true)) {
+    const what = node.rotational === false ? 'an SSD' : 'a disk that says it is not removable';
+    const how = node.serial === '' ? 'it has no serial, so it cannot be allowed' : `pass --allow ${node.serial} if you really mean to erase it`;
+    return { reason: 'needs_allow', detail: `${node.path} is ${what}, which could be someone's data disk; ${how}` };
   }
   return undefined;
 }

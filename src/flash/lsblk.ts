@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { CaliopError } from '../errors.js';
-import { LSBLK_COLUMNS, listCandidateDrives, type CandidateDrive, type DriveListOptions } from './drive-list.js';
+import { LSBLK_COLUMNS, listCandidateDrives, volumesToProbe, type CandidateDrive, type DriveListOptions } from './drive-list.js';
 import { systemFactsFrom, type SystemFacts } from './system-facts.js';
 import { identityChanges, identityOf, loopSharingProblem, parseLosetupList, type LoopDeviceFacts, type TargetIdentity } from './target-identity.js';
 
@@ -36,10 +36,36 @@ export async function readSystemFacts(extraPaths: readonly string[] = []): Promi
   return systemFactsFrom({ mountinfo, swaps, stationPaths: [stationCodePath(), process.cwd(), process.execPath, ...extraPaths] });
 }
 
+/**
+ * The volume signature (blkid TYPE) of each path, probed from the device itself
+ * (`blkid -p`): lsblk's FSTYPE comes from udev and is empty where udev does not run.
+ * A path with no signature is left out.
+ */
+export async function probeSignatures(paths: readonly string[]): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  await Promise.all(
+    paths.map(async (path) => {
+      try {
+        const { stdout } = await execFileAsync('blkid', ['--probe', '--output', 'export', path], { timeout: 10_000 });
+        const type = /^TYPE=(.*)$/m.exec(stdout)?.[1];
+        if (type !== undefined && type !== '') found[path] = type;
+      } catch {
+        // blkid exits 2 when it finds no signature; an unreadable device is judged by lsblk alone.
+      }
+    }),
+  );
+  return found;
+}
+
+async function _listDrives(output: string, facts: SystemFacts, options: DriveListOptions): Promise<CandidateDrive[]> {
+  const probedSignatures = await probeSignatures(volumesToProbe(output, options.mode));
+  return listCandidateDrives(output, facts, { ...options, probedSignatures });
+}
+
 /** Every drive lsblk knows, with the station's refusals. */
 export async function detectDrives(options: Omit<DriveListOptions, 'mode'> & { extraSystemPaths?: readonly string[] } = {}): Promise<CandidateDrive[]> {
   const [output, facts] = await Promise.all([runLsblk(), readSystemFacts(options.extraSystemPaths)]);
-  return listCandidateDrives(output, facts, { ...options, mode: 'detection' });
+  return _listDrives(output, facts, { ...options, mode: 'detection' });
 }
 
 /** Every loop device of the system with its backing file (losetup(8)); [] when there is none. */
@@ -56,7 +82,7 @@ type TargetOptions = Omit<DriveListOptions, 'mode'> & { extraSystemPaths?: reado
  */
 export async function readTarget(path: string, mode: DriveListOptions['mode'], options: TargetOptions = {}): Promise<{ drive: CandidateDrive; identity: TargetIdentity }> {
   const [output, facts] = await Promise.all([runLsblk(path), readSystemFacts(options.extraSystemPaths)]);
-  const [listed] = listCandidateDrives(output, facts, { ...options, mode });
+  const [listed] = await _listDrives(output, facts, { ...options, mode });
   if (listed === undefined) throw new CaliopError('flash_target_refused', `lsblk does not know ${path}`);
   const loops = listed.type === 'loop' ? await readLoopDevices() : [];
   let identity = identityOf(listed, loops);
@@ -70,14 +96,19 @@ export async function readTarget(path: string, mode: DriveListOptions['mode'], o
  * Proves `path` is still the drive checked before the question: undefined when
  * it is, else what changed (the flash then refuses it and writes nothing more).
  */
-export async function reproveTarget(path: string, expected: TargetIdentity, mode: DriveListOptions['mode'], options: TargetOptions = {}): Promise<string | undefined> {
+export async function reproveTarget(
+  path: string,
+  expected: TargetIdentity,
+  mode: DriveListOptions['mode'],
+  options: TargetOptions & { afterWrite?: boolean } = {},
+): Promise<string | undefined> {
   let now: TargetIdentity;
   try {
     now = (await readTarget(path, mode, options)).identity;
   } catch (error) {
     return `it can no longer be read (${error instanceof Error ? error.message : String(error)})`;
   }
-  const changes = identityChanges(expected, now);
+  const changes = identityChanges(expected, now, { afterWrite: options.afterWrite === true });
   return changes.length === 0 ? undefined : changes.join('; ');
 }
 

@@ -8,13 +8,14 @@
 // Errors go to stderr as "caliop-flash: error: …" / "caliop-flash: hint: …",
 // with the exit codes of src/errors.ts.
 
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 
 import { Command, CommanderError, Option } from 'commander';
 
 import { CaliopError, ERROR_TABLE, isCaliopError } from '../errors.js';
-import type { CandidateDrive } from './drive-list.js';
+import type { CandidateDrive, DriveListOptions } from './drive-list.js';
 import { createDriveWatcher } from './drive-watcher.js';
 import { appendFlashLog } from './flash-log.js';
 import { describeNamedTarget, detectDrives, reproveTarget } from './lsblk.js';
@@ -72,13 +73,55 @@ interface FlashCommandOptions {
   force: boolean;
   log: string;
   eject: boolean;
+  maxSize: number;
+  allow: string[];
+  deny: string[];
+  denyList?: string;
+}
+
+/** The station policy of the options (docs/flashing-station.md §Station policy). */
+async function policyOf(options: Omit<FlashCommandOptions, 'target'>, image: FlashImage): Promise<Omit<DriveListOptions, 'mode'>> {
+  const denySerials = [...options.deny];
+  if (options.denyList !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(resolve(options.denyList), 'utf8');
+    } catch (cause) {
+      throw new CaliopError('file_unreadable', `cannot read the deny list ${options.denyList}`, { cause, hint: 'one serial per line (see lsblk -o NAME,SERIAL); # starts a comment' });
+    }
+    for (const line of text.split('\n')) {
+      const serial = line.replace(/#.*$/, '').trim();
+      if (serial !== '') denySerials.push(serial);
+    }
+  }
+  return { force: options.force, imageSizeBytes: image.sizeBytes, maxSizeBytes: options.maxSize * 1000 ** 3, denySerials, allowSerials: options.allow };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function gigabytes(value: string): number {
+  const size = Number(value);
+  if (!Number.isFinite(size) || size <= 0) throw new CaliopError('usage', `--max-size takes a size in GB, such as 64; got "${value}"`);
+  return size;
+}
+
+/** The policy options, the same for both forms. */
+function withPolicyOptions(command: Command): Command {
+  return command
+    .option('--max-size <GB>', 'the largest drive written, in GB as printed on sticks', gigabytes, 128)
+    .option('--allow <serial>', 'write this SSD or non-removable disk anyway (its serial, see lsblk -o NAME,SERIAL); repeat for several', collect, [])
+    .option('--deny <serial>', 'never write the drive with this serial; repeat for several', collect, [])
+    .option('--deny-list <file>', 'never write the drives whose serials this file lists (one per line)');
 }
 
 async function runFlash(options: FlashCommandOptions): Promise<number> {
   const image = await openImage(resolve(options.image));
+  const policy = await policyOf(options, image);
   const drives: CandidateDrive[] = [];
   for (const path of options.target) {
-    drives.push(await describeNamedTarget(path, { force: options.force, imageSizeBytes: image.sizeBytes }));
+    drives.push(await describeNamedTarget(path, policy));
   }
   const refused = drives.filter((drive) => drive.refusal !== undefined);
   if (refused.length > 0) {
@@ -91,7 +134,7 @@ async function runFlash(options: FlashCommandOptions): Promise<number> {
       }
     }
     for (const drive of refused) process.stderr.write(`${PROGRAM}: error: ${ERROR_TABLE.flash_target_refused.message}: ${drive.refusal?.detail}\n`);
-    const hint = refused.some((drive) => drive.refusal?.reason === 'larger_than_128gb') ? 'pass --force for a drive over 128 GB you really mean to erase' : ERROR_TABLE.flash_target_refused.hint;
+    const hint = refused.some((drive) => drive.refusal?.reason === 'too_large') ? `pass --force for a drive over ${options.maxSize} GB you really mean to erase` : ERROR_TABLE.flash_target_refused.hint;
     process.stderr.write(`${PROGRAM}: hint: ${hint}; nothing was written\n`);
     return ERROR_TABLE.flash_target_refused.exit;
   }
@@ -106,7 +149,7 @@ async function runFlash(options: FlashCommandOptions): Promise<number> {
   const results = await flashTargets(image, drives, {
     eject: options.eject,
     // docs/flashing-station.md §Re-proving the target: after the exclusive open, before the first byte, and before verifying.
-    reprove: async (target) => (target.identity === undefined ? undefined : reproveTarget(target.path, target.identity, 'explicit', { force: options.force, imageSizeBytes: image.sizeBytes })),
+    reprove: async (target, moment) => (target.identity === undefined ? undefined : reproveTarget(target.path, target.identity, 'explicit', { ...policy, afterWrite: moment === 'before-verify' })),
     onResult: (result) => {
       process.stdout.write(options.json ? JSON.stringify(result) + '\n' : humanResult(result));
     },
@@ -153,8 +196,10 @@ async function runStation(options: StationCommandOptions): Promise<number> {
     );
     if (!agreed) throw new CaliopError('confirmation_required', 'not confirmed: the station did not start', { hint: 'answer "yes", or pass --yes' });
   }
-  const watcher = createDriveWatcher({ listDrives: () => detectDrives({ force: options.force, imageSizeBytes: image.sizeBytes }) });
-  const reprove = async (target: FlashTarget) => (target.identity === undefined ? undefined : reproveTarget(target.path, target.identity, 'detection', { force: options.force, imageSizeBytes: image.sizeBytes }));
+  const policy = await policyOf(options, image);
+  const watcher = createDriveWatcher({ listDrives: () => detectDrives(policy) });
+  const reprove = async (target: FlashTarget, moment: 'before-write' | 'before-verify') =>
+    target.identity === undefined ? undefined : reproveTarget(target.path, target.identity, 'detection', { ...policy, afterWrite: moment === 'before-verify' });
   const station = new FlashStation({ image, watcher, logPath: resolve(options.log), flashOptions: { eject: options.eject, reprove } });
   const results: FlashResult[] = [];
   station.on('result', (result) => results.push(result));
@@ -208,25 +253,25 @@ function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `${PROGRAM}: ${text}` : text) });
 
-  program
-    .command('flash')
+  withPolicyOptions(program
+    .command('flash'))
     .description('write and verify the named drives, then exit (loop devices accepted here only)')
     .requiredOption('--image <file>', 'the image to write')
     .addOption(new Option('--target <device>', 'a whole drive to erase and write; repeat for several').argParser((value: string, previous: string[] = []) => [...previous, value]).makeOptionMandatory())
     .option('--yes', 'do not ask before writing', false)
     .option('--json', 'one JSON result per target on stdout', false)
-    .option('--force', 'accept drives over 128 GB', false)
+    .option('--force', 'accept drives over the --max-size limit', false)
     .option('--log <file>', 'append one JSON line per drive to this file', DEFAULT_LOG)
     .option('--no-eject', 'leave the drives powered on')
     .action(async (options: FlashCommandOptions) => setExit(await runFlash(options)));
 
-  program
-    .command('station')
+  withPolicyOptions(program
+    .command('station'))
     .description('wait for USB sticks and write the image to each one plugged in')
     .option('--image <file>', 'the image to write', DEFAULT_IMAGE)
     .option('--yes', 'do not ask before the first write of the session', false)
     .option('--json', 'a JSON-lines log on stdout instead of the live view', false)
-    .option('--force', 'accept drives over 128 GB', false)
+    .option('--force', 'accept drives over the --max-size limit', false)
     .option('--log <file>', 'append one JSON line per stick to this file', DEFAULT_LOG)
     .option('--no-eject', 'leave the sticks powered on')
     .action(async (options: StationCommandOptions) => setExit(await runStation(options)));

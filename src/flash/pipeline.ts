@@ -87,7 +87,7 @@ export interface FlashOptions {
    * else what changed. Called after the exclusive open, before the first byte,
    * and again before the verify pass.
    */
-  readonly reprove?: (target: FlashTarget) => Promise<string | undefined>;
+  readonly reprove?: (target: FlashTarget, moment: 'before-write' | 'before-verify') => Promise<string | undefined>;
   /** Tests only: runs between the end of the write and the read-back. */
   readonly afterWrite?: (target: FlashTarget) => Promise<void>;
 }
@@ -256,7 +256,7 @@ export async function flashTarget(image: FlashImage, target: FlashTarget, option
       if (target.identity !== undefined && target.identity.deviceNumber !== '' && held !== target.identity.deviceNumber) {
         changes.push(`device number was ${target.identity.deviceNumber}, the opened device is ${held}`);
       }
-      const changed = await options.reprove?.(target);
+      const changed = await options.reprove?.(target, 'before-write');
       if (changed !== undefined) changes.push(changed);
       if (changes.length > 0) throw new _TargetChanged(`${target.path} is not the drive that was checked: ${changes.join('; ')}; nothing was written to it`);
     };
@@ -275,7 +275,7 @@ export async function flashTarget(image: FlashImage, target: FlashTarget, option
     await options.afterWrite?.(target);
 
     // Again before the verify pass: a drive that changed is not read back and nothing more is written to it.
-    const changedAfterWrite = await options.reprove?.(target);
+    const changedAfterWrite = await options.reprove?.(target, 'before-verify');
     if (changedAfterWrite !== undefined) {
       throw new _StepFailure('verifying', _flashError('flash_target_refused', `${target.path} changed while it was written: ${changedAfterWrite}; it was not verified and nothing more is written to it`, undefined, CHANGED_HINT));
     }

@@ -29,6 +29,8 @@ export interface FlashStationEvents {
 export class FlashStation extends EventEmitter<FlashStationEvents> {
   private state: StationState;
   private readonly running = new Set<Promise<unknown>>();
+  /** Serials of the drives present when the station started: never written, even unplugged and plugged again. */
+  private readonly presentAtStart = new Set<string>();
 
   constructor(private readonly options: FlashStationOptions) {
     super();
@@ -53,13 +55,19 @@ export class FlashStation extends EventEmitter<FlashStationEvents> {
     });
     watcher.on('error', (error) => this.emit('error', error));
     const present = await watcher.start();
+    for (const drive of present) if (drive.serial !== '') this.presentAtStart.add(drive.serial);
     this.dispatch({ type: 'started', usesUsbDetection: watcher.usesUsbDetection });
     for (const drive of present) if (isShownByStation(drive)) this.dispatch({ type: 'present', drive });
   }
 
-  private onArrived(drive: CandidateDrive): void {
-    if (!isShownByStation(drive)) return; // system drives and loop devices are never offered
-    if (isBusy(this.state, drive.path)) return;
+  private onArrived(arrived: CandidateDrive): void {
+    if (!isShownByStation(arrived)) return; // system drives and loop devices are never offered
+    if (isBusy(this.state, arrived.path)) return;
+    // docs/flashing-station.md §Station policy: never a drive that was present when the station started.
+    const drive: CandidateDrive =
+      arrived.refusal === undefined && this.presentAtStart.has(arrived.serial)
+        ? { ...arrived, refusal: { reason: 'present_at_start', detail: `${arrived.path} (serial ${arrived.serial}) was plugged in when the station started; it is never written` } }
+        : arrived;
     this.dispatch({ type: 'arrived', drive });
     if (drive.refusal !== undefined) {
       if (this.options.logPath !== undefined) {

@@ -84,9 +84,12 @@ function _list(values: readonly string[]): string {
 
 /**
  * What changed between the identity checked before the question and the one
- * read now, in the volunteer's words; empty when nothing did.
+ * read now, in the volunteer's words; empty when nothing did. After the write
+ * (`afterWrite`), mounts and the refusals they cause are not compared: the
+ * kernel and a desktop automounter see, and may mount, the volumes we just wrote;
+ * the verify pass only reads.
  */
-export function identityChanges(before: TargetIdentity, now: TargetIdentity): string[] {
+export function identityChanges(before: TargetIdentity, now: TargetIdentity, options: { afterWrite?: boolean } = {}): string[] {
   const changes: string[] = [];
   const compare = (what: string, a: string | number | boolean, b: string | number | boolean) => {
     if (a !== b) changes.push(`${what} was ${JSON.stringify(a)}, is now ${JSON.stringify(b)}`);
@@ -98,8 +101,10 @@ export function identityChanges(before: TargetIdentity, now: TargetIdentity): st
   compare('size in bytes', before.sizeBytes, now.sizeBytes);
   compare('removable', before.removable, now.removable);
   compare('transport', before.transport, now.transport);
-  if (_list(before.mountpoints) !== _list(now.mountpoints)) changes.push(`mounted at ${_list(before.mountpoints)} before, now at ${_list(now.mountpoints)}`);
-  if (now.refusal !== '' && now.refusal !== before.refusal) changes.push(`now refused: ${now.refusal}`);
+  if (options.afterWrite !== true) {
+    if (_list(before.mountpoints) !== _list(now.mountpoints)) changes.push(`mounted at ${_list(before.mountpoints)} before, now at ${_list(now.mountpoints)}`);
+    if (now.refusal !== '' && now.refusal !== before.refusal) changes.push(`now refused: ${now.refusal}`);
+  }
   if (before.loop !== undefined || now.loop !== undefined) {
     compare('backing file', before.loop?.backingFile ?? '', now.loop?.backingFile ?? '');
     if ((before.loop?.backingFile ?? '') === (now.loop?.backingFile ?? '')) compare('backing file (device:inode)', before.loop?.backingKey ?? '', now.loop?.backingKey ?? '');
