@@ -65,9 +65,10 @@ describe('database migrations', () => {
       const db = openRelayDatabase(file);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(migrate(db, MIGRATIONS)).toEqual([]);
-      const extra = { version: 2, name: 'test column', sql: 'ALTER TABLE accounts ADD COLUMN note TEXT' };
-      expect(migrate(db, [...MIGRATIONS, extra])).toEqual([2]);
-      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([1, 2]);
+      const next = MIGRATIONS.length + 1;
+      const extra = { version: next, name: 'test column', sql: 'ALTER TABLE accounts ADD COLUMN note TEXT' };
+      expect(migrate(db, [...MIGRATIONS, extra])).toEqual([next]);
+      expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([...MIGRATIONS.map((m) => m.version), next]);
       db.close();
       expect(() => openRelayDatabase(file)).toThrow(/newer than this caliop-relay knows/);
     } finally {
@@ -77,10 +78,10 @@ describe('database migrations', () => {
 
   it('a failing migration leaves no trace', () => {
     const db = openRelayDatabase(':memory:');
-    const broken = { version: 2, name: 'broken', sql: 'CREATE TABLE t (x); SELECT * FROM missing_table' };
+    const broken = { version: MIGRATIONS.length + 1, name: 'broken', sql: 'CREATE TABLE t (x); SELECT * FROM missing_table' };
     expect(() => migrate(db, [...MIGRATIONS, broken])).toThrow();
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 't'").all()).toEqual([]);
-    expect(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get()).toBe(1);
+    expect(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get()).toBe(MIGRATIONS.length);
     db.close();
   });
 });

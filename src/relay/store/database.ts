@@ -17,6 +17,7 @@ export function openRelayDatabase(file: string, migrations: readonly Migration[]
   db.pragma('secure_delete = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db, migrations);
+  attachNonces(db, file === ':memory:' ? ':memory:' : `${file}-nonces`);
   return db;
 }
 
@@ -43,4 +44,23 @@ export function migrate(db: RelayDatabase, migrations: readonly Migration[]): nu
     ran.push(migration.version);
   }
   return ran;
+}
+
+/**
+ * Replay nonces live in a second file, attached as `volatile`, with synchronous = OFF:
+ * writing one never waits for an fsync, and a commit touching only it fsyncs nothing
+ * (docs/decisions/relay-store.md; PostgreSQL keeps them in an UNLOGGED table).
+ * A power cut may forget the last moments' nonces of TLS-protected requests.
+ */
+export function attachNonces(db: RelayDatabase, file: string): void {
+  db.prepare('ATTACH DATABASE ? AS volatile').run(file);
+  db.pragma('volatile.journal_mode = WAL');
+  db.pragma('volatile.synchronous = OFF');
+  db.exec(`CREATE TABLE IF NOT EXISTS volatile.nonces (
+    device_public_key BLOB NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (device_public_key, nonce)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS volatile.nonces_expiry ON nonces (expires_at);`);
 }

@@ -61,4 +61,9 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'nonces move to their own file, not fsynced (docs/decisions/relay-store.md)',
+    sql: 'DROP TABLE nonces;',
+  },
 ];

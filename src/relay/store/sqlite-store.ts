@@ -140,19 +140,20 @@ export class SqliteRelayStore implements RelayStore {
     return this.#sql('SELECT 1 FROM used_invites WHERE token_sha256 = ?').get(tokenSha256) !== undefined;
   }
 
-  rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
-    return this.#writes.run(() => {
-      if (nowSeconds - this.#lastNoncePurge >= NONCE_PURGE_INTERVAL_S) {
-        this.#lastNoncePurge = nowSeconds;
-        this.#sql('DELETE FROM nonces WHERE expires_at < ?').run(nowSeconds);
-      }
-      const result = this.#sql('INSERT OR IGNORE INTO nonces (device_public_key, nonce, expires_at) VALUES (?, ?, ?)').run(
-        devicePublicKey,
-        nonce,
-        expiresAt,
-      );
-      return result.changes === 1;
-    });
+  async rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
+    // Not through the group commit: the nonce file is never fsynced (database.ts, attachNonces),
+    // so this autocommit costs no disk wait. Never inside a group: groups run synchronously.
+    if (nowSeconds - this.#lastNoncePurge >= NONCE_PURGE_INTERVAL_S) {
+      this.#lastNoncePurge = nowSeconds;
+      this.#sql('DELETE FROM volatile.nonces WHERE expires_at < ?').run(nowSeconds);
+    }
+    const result = this.#sql('INSERT OR IGNORE INTO volatile.nonces (device_public_key, nonce, expires_at) VALUES (?, ?, ?)').run(
+      devicePublicKey,
+      nonce,
+      expiresAt,
+    );
+    this.#eraser?.committed();
+    return result.changes === 1;
   }
 
   #insertMessage(message: NewMessage): void {

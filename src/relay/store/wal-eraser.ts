@@ -50,6 +50,7 @@ export class WalEraser {
       const db = new Database(this.#file);
       try {
         db.pragma('busy_timeout = 5000');
+        db.prepare('ATTACH DATABASE ? AS volatile').run(`${this.#file}-nonces`);
         db.pragma('wal_checkpoint(TRUNCATE)');
       } finally {
         db.close();
