@@ -57,6 +57,7 @@ export const ERROR_TABLE = {
   enrolment_failed: { exit: 37, message: 'the relay did not accept the enrolment', hint: 'check the address and the invite token' },
   message_not_found: { exit: 38, message: 'no such message', hint: 'run "caliop inbox" to see the message ids' },
   attachment_not_found: { exit: 39, message: 'this message has no such attachment', hint: 'run "caliop read ID --json" to see the attachment numbers' },
+  message_refused: { exit: 43, message: 'the message was refused for good', hint: 'read the reason; the message stays in the outbox as failed: "caliop outbox retry ID" or "caliop outbox drop ID"' },
   outbox_message_failed: { exit: 42, message: 'a message in the outbox could not be sent', hint: 'see the reason with "caliop outbox"; fix it and "caliop outbox retry ID", or "caliop outbox drop ID"' },
 
   // 40-49: exposure and the gateway

@@ -9,16 +9,21 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
-import { makeGpg, rfc5322, swaks, writeJson } from './gateway/helpers.js';
+import { makeGpg, rfc5322, startSink, swaks, writeJson, type Sink } from './gateway/helpers.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
 const scratch = temporaryFolder('real-mail');
 let relay: RelayProcess;
+let sink: Sink;
 let gpg: ReturnType<typeof makeGpg>;
+let alice: string;
 let bob: string;
 let bobId: InitResult;
 const originals: Record<string, Buffer> = {};
+let files: string;
+/** Small, so that one test file can go over it. */
+const MAX_MESSAGE_BYTES = 200_000;
 
 interface View {
   id: string;
@@ -63,28 +68,37 @@ async function read(subject: string): Promise<View> {
 }
 
 beforeAll(async () => {
+  // A smarthost that says "User unknown" (550) for one address: the outbox's permanent refusal.
+  sink = await startSink(null, (address) => address === 'nobody@elsewhere.test');
   relay = await startRelayProcess({
     domain: DOMAIN,
     dataDir: join(scratch.path, 'relay'),
-    extraArgs: ['--smtp-listen', '127.0.0.1:0', '--dns-records', writeJson(join(scratch.path, 'dns.json'), {})],
+    extraArgs: [
+      '--smtp-listen', '127.0.0.1:0', '--dns-records', writeJson(join(scratch.path, 'dns.json'), {}),
+      '--smarthost', `127.0.0.1:${sink.port}`, '--smarthost-tls', 'none', '--max-message-bytes', String(MAX_MESSAGE_BYTES),
+    ],
   });
   bob = join(scratch.path, 'bob');
-  mkdirSync(bob);
-  const init = await onStick(bob, ['--batch', '--json', 'init', '--name', 'Bob', '--email', `bob@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-  expect(init.status, init.stderr).toBe(0);
-  bobId = JSON.parse(init.stdout) as InitResult;
+  alice = join(scratch.path, 'alice');
+  for (const [stick, name] of [[bob, 'Bob'], [alice, 'Alice']] as const) {
+    mkdirSync(stick);
+    const init = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name.toLowerCase()}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+    expect(init.status, init.stderr).toBe(0);
+    if (name === 'Bob') bobId = JSON.parse(init.stdout) as InitResult;
+  }
 
   gpg = makeGpg(scratch.path);
   gpg.run(['--quick-gen-key', 'Gina Outside <gina@elsewhere.test>', 'ed25519', 'sign', 'never']);
   const fingerprint = /^fpr:::::::::([0-9A-F]{40}):/m.exec(gpg.run(['--with-colons', '--list-keys', 'gina@elsewhere.test']).toString())![1]!;
   gpg.run(['--quick-add-key', fingerprint, 'cv25519', 'encrypt', 'never']);
-  expect((await onStick(bob, ['contacts', 'import'], { input: gpg.run(['--armor', '--export', 'gina@elsewhere.test']) })).status).toBe(0);
-  gpg.run(['--import'], (await onStick(bob, ['key', 'export'])).stdout);
+  const ginaCert = gpg.run(['--armor', '--export', 'gina@elsewhere.test']);
+  for (const stick of [bob, alice]) expect((await onStick(stick, ['contacts', 'import'], { input: ginaCert })).status).toBe(0);
+  for (const stick of [bob, alice]) gpg.run(['--import'], (await onStick(stick, ['key', 'export'])).stdout);
 
   // The originals, with bytes that trip naive decoders: NUL, 0xFF, a final LF, CR alone.
   originals.pdf = Buffer.concat([Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1'), randomBytes(2000), Buffer.from('\r\n%%EOF\n')]);
   originals.png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(1500)]);
-  const files = join(scratch.path, 'files');
+  files = join(scratch.path, 'files');
   mkdirSync(files);
   writeFileSync(join(files, 'rapport été.pdf'), originals.pdf);
   writeFileSync(join(files, 'photo.png'), originals.png);
@@ -148,6 +162,7 @@ beforeAll(async () => {
 afterAll(async () => {
   gpg?.kill();
   await relay?.stop();
+  await sink?.close();
   scratch.remove();
 });
 
@@ -248,5 +263,106 @@ describe('reading the mail real programs send', () => {
     expect(view.body).toContain('Signed with PGP/MIME.');
     expect(view.signature).toBe('good');
     expect(view.attachments).toEqual([]);
+  });
+});
+
+/** Python's email package, as the other side: the attachments of a MIME message given on stdin, as [name, sha256]. */
+function attachmentsByPython(mime: string | Buffer): Array<[string, string]> {
+  const script = [
+    'import sys, json, hashlib, email, email.policy',
+    'm = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)',
+    'print(json.dumps([[p.get_filename(), hashlib.sha256(p.get_content() if isinstance(p.get_content(), bytes) else p.get_payload(decode=True)).hexdigest()] for p in m.iter_attachments()]))',
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', script], { input: mime });
+  expect(run.status, run.stderr?.toString()).toBe(0);
+  return JSON.parse(run.stdout.toString()) as Array<[string, string]>;
+}
+
+describe('writing with attachments', () => {
+  it('an address that is not one is a usage error at once (exit 2), nothing queued', async () => {
+    const run = await onStick(alice, ['send', '--to', 'not-an-address', '--subject', 'x'], { input: 'x' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^caliop: error: not an address: "not-an-address"/m);
+    expect(JSON.parse((await onStick(alice, ['--json', 'outbox'])).stdout)).toEqual([]);
+  });
+
+  it('internal: multipart/mixed inside the encryption; bob lists and saves the files byte for byte', async () => {
+    const sent = await onStick(alice, ['send', '--to', `bob@${DOMAIN}`, '--subject', 'Files inside', '--attach', join(files, 'rapport été.pdf'), join(files, 'photo.png')], { input: 'Two files for you.\n' });
+    expect(sent.status, sent.stderr).toBe(0);
+    expect((await onStick(bob, ['sync'])).status).toBe(0);
+    const view = await read('Files inside');
+    expect(view.body).toBe('Two files for you.\n');
+    expect(view.signature).toBe('good');
+    expect(view.protectedHeaders).toBe(true);
+    expect(view.attachments.map((attachment) => [attachment.name, attachment.type, attachment.sha256])).toEqual([
+      ['rapport été.pdf', 'application/pdf', sha256(originals.pdf!)],
+      ['photo.png', 'image/png', sha256(originals.png!)],
+    ]);
+    const folder = join(scratch.path, 'saved-internal');
+    mkdirSync(folder);
+    expect((await onStick(bob, ['read', view.id, '--save-attachments', folder])).status).toBe(0);
+    expect(readFileSync(join(folder, 'rapport été.pdf')).equals(originals.pdf!)).toBe(true);
+    expect(readFileSync(join(folder, 'photo.png')).equals(originals.png!)).toBe(true);
+  });
+
+  it('to the outside: PGP/MIME from a real SMTP sink, opened by real gpg, the files intact (read by Python)', async () => {
+    const before = sink.received.length;
+    const sent = await onStick(alice, ['send', '--to', 'gina@elsewhere.test', '--subject', 'Rapport chiffré', '--attach', join(files, 'rapport été.pdf')], { input: 'Voici le rapport.\n' });
+    expect(sent.status, sent.stderr).toBe(0);
+    expect(sink.received.length).toBe(before + 1);
+    const delivered = sink.received.at(-1)!.raw;
+    expect(delivered).toMatch(/^Content-Type: multipart\/encrypted; protocol="application\/pgp-encrypted"/m);
+    expect(delivered).toMatch(/^Autocrypt: addr=alice@caliop\.example/m);
+    expect(delivered).not.toContain('rapport');
+    const armored = /-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/.exec(delivered)![0];
+    const inner = gpg.run(['--decrypt'], armored);
+    expect(inner.toString('latin1')).toMatch(/^Content-Type: multipart\/mixed; boundary="[^"]+"; protected-headers="v1"/);
+    expect(inner.toString('utf8')).toContain('Subject: Rapport chiffré');
+    expect(attachmentsByPython(inner)).toEqual([['rapport été.pdf', sha256(originals.pdf!)]]);
+  });
+
+  it('over the limit the relay announces: refused before anything leaves (exit 34, the limit named)', async () => {
+    const big = join(files, 'big.bin');
+    writeFileSync(big, randomBytes(MAX_MESSAGE_BYTES));
+    const before = sink.received.length;
+    const run = await onStick(alice, ['send', '--to', `bob@${DOMAIN}`, '--subject', 'too big', '--attach', big], { input: 'big' });
+    expect(run.status).toBe(34);
+    expect(run.stderr).toMatch(new RegExp(`at most ${MAX_MESSAGE_BYTES} bytes`));
+    expect(sink.received.length).toBe(before);
+    expect(JSON.parse((await onStick(alice, ['--json', 'outbox'])).stdout)).toEqual([]);
+  });
+});
+
+describe('the outbox never jams', () => {
+  it('a message refused for good beside two good ones: both good ones delivered, the bad one failed, named by sync (42), dropped', async () => {
+    const before = sink.received.length;
+    const send = (to: string, subject: string, extra: string[] = []) =>
+      onStick(alice, ['send', '--allow-exposed', '--to', to, '--subject', subject, ...extra], { input: `${subject}\n` });
+    expect((await send('first@elsewhere.test', 'good one')).status).toBe(0);
+    const refused = await send('nobody@elsewhere.test', 'to nobody');
+    expect(refused.status).toBe(43);
+    expect(refused.stderr).toMatch(/User unknown/);
+    expect(refused.stderr).not.toMatch(/could not be reached/);
+    const second = await send('second@elsewhere.test', 'good two', ['--attach', join(files, 'photo.png')]);
+    expect(second.status, second.stderr).toBe(0);
+    expect(sink.received.slice(before).map((delivery) => delivery.to)).toEqual([['first@elsewhere.test'], ['second@elsewhere.test']]);
+    // Readable outbound with an attachment is correct MIME too.
+    expect(attachmentsByPython(sink.received.at(-1)!.raw)).toEqual([['photo.png', sha256(originals.png!)]]);
+
+    const outbox = JSON.parse((await onStick(alice, ['--json', 'outbox'])).stdout) as Array<{ id: string; state: string; to: string[]; reason: string; code: string }>;
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0]).toMatchObject({ state: 'failed', to: ['nobody@elsewhere.test'], code: 'message_refused' });
+    expect(outbox[0]!.reason).toMatch(/User unknown/);
+    const id = outbox[0]!.id;
+
+    const synced = await onStick(alice, ['sync']);
+    expect(synced.status).toBe(42);
+    expect(synced.stderr).toMatch(new RegExp(`message ${id} to nobody@elsewhere\\.test failed: .*User unknown`));
+    expect((await onStick(alice, ['outbox', 'retry', id])).status).toBe(43);
+    const dropped = await onStick(alice, ['outbox', 'drop', id]);
+    expect(dropped.status, dropped.stderr).toBe(0);
+    const again = await onStick(alice, ['outbox', 'drop', id]);
+    expect(again.status, again.stderr).toBe(38);
+    expect((await onStick(alice, ['sync'])).status).toBe(0);
   });
 });

@@ -52,3 +52,19 @@ export function uniqueAttachmentNames(names: readonly { name: string; index: num
     return candidate;
   });
 }
+
+const MEDIA_TYPES: Record<string, string> = {
+  pdf: 'application/pdf', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml',
+  txt: 'text/plain', csv: 'text/csv', md: 'text/markdown', html: 'text/html', htm: 'text/html', json: 'application/json', xml: 'application/xml',
+  zip: 'application/zip', gz: 'application/gzip', tar: 'application/x-tar', '7z': 'application/x-7z-compressed',
+  odt: 'application/vnd.oasis.opendocument.text', ods: 'application/vnd.oasis.opendocument.spreadsheet', odp: 'application/vnd.oasis.opendocument.presentation',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation', doc: 'application/msword', xls: 'application/vnd.ms-excel',
+  mp3: 'audio/mpeg', ogg: 'audio/ogg', wav: 'audio/wav', mp4: 'video/mp4', webm: 'video/webm', eml: 'message/rfc822', asc: 'application/pgp-keys', ics: 'text/calendar',
+};
+
+/** The media type a file is sent as, from its extension; application/octet-stream when unknown. */
+export function mediaTypeFor(fileName: string): string {
+  const dot = fileName.lastIndexOf('.');
+  return (dot >= 0 && MEDIA_TYPES[fileName.slice(dot + 1).toLowerCase()]) || 'application/octet-stream';
+}

@@ -10,6 +10,18 @@ export interface MessagePayload {
   readonly date: string;
   readonly messageId: string;
   readonly body: string;
+  /** docs/message-payload.md §2.1: files sent with the text; the payload is then multipart/mixed. */
+  readonly attachments?: readonly OutgoingAttachment[];
+  /** The multipart boundary (random, chosen by the caller: this file draws no randomness). */
+  readonly boundary?: string;
+}
+
+/** One file sent with a message. */
+export interface OutgoingAttachment {
+  readonly name: string;
+  /** A media type; application/octet-stream when unknown. */
+  readonly type: string;
+  readonly content: Uint8Array;
 }
 
 const CRLF = '\r\n';
@@ -19,19 +31,67 @@ function headerValue(value: string): string {
   return value.replace(/[\r\n]+/g, ' ').trim();
 }
 
+/** RFC 2231 §4 + RFC 2183: a filename parameter; ASCII names plain and quoted, others as filename*=utf-8''… */
+function filenameParameter(name: string): string {
+  const clean = headerValue(name).replace(/[\u0000-\u001f\u007f]/g, '') || 'attachment';
+  if (/^[\x20-\x7e]*$/.test(clean)) return `filename="${clean.replace(/["\\]/g, '\\$&')}"`;
+  const encoded = [...new TextEncoder().encode(clean)].map((byte) => (/[A-Za-z0-9!#$&+.^_`|~-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return `filename*=utf-8''${encoded}`;
+}
+
+function base64Lines(content: Uint8Array): string {
+  const base64 = Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64');
+  return (base64.match(/.{1,76}/g) ?? []).join(CRLF);
+}
+
+/**
+ * docs/message-payload.md §2.1: the MIME entity of a message body: text/plain alone, or
+ * multipart/mixed with the text first and each file in base64 (RFC 2045 §6.8) with
+ * its name (RFC 2183, RFC 2231). `contentTypeExtra` is added to the top Content-Type
+ * (`; protected-headers="v1"` inside the encryption). Returns the entity's own header
+ * lines and its body, CRLF line ends.
+ */
+export function formatBodyEntity(
+  text: string,
+  attachments: readonly OutgoingAttachment[],
+  boundary: string | undefined,
+  contentTypeExtra = '',
+): { headers: string[]; body: string } {
+  const textBody = text.replace(/\r?\n/g, CRLF);
+  if (attachments.length === 0) {
+    return { headers: [`Content-Type: text/plain; charset=utf-8${contentTypeExtra}`, 'Content-Transfer-Encoding: 8bit'], body: textBody };
+  }
+  if (boundary === undefined || !/^[A-Za-z0-9'()+_,./:=?-]{1,69}$/.test(boundary)) throw new RangeError('a message with attachments needs an RFC 2046 boundary');
+  const parts = [
+    ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', textBody.endsWith(CRLF) ? textBody.slice(0, -2) : textBody].join(CRLF),
+    ...attachments.map((attachment) =>
+      [
+        `Content-Type: ${/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i.test(attachment.type) ? attachment.type.toLowerCase() : 'application/octet-stream'}`,
+        `Content-Disposition: attachment; ${filenameParameter(attachment.name)}`,
+        'Content-Transfer-Encoding: base64',
+        '',
+        base64Lines(attachment.content),
+      ].join(CRLF),
+    ),
+  ];
+  return {
+    headers: [`Content-Type: multipart/mixed; boundary="${boundary}"${contentTypeExtra}`],
+    body: `${parts.map((part) => `--${boundary}${CRLF}${part}${CRLF}`).join('')}--${boundary}--${CRLF}`,
+  };
+}
+
 /** docs/message-payload.md §2. */
 export function formatPayload(payload: MessagePayload): string {
+  const entity = formatBodyEntity(payload.body, payload.attachments ?? [], payload.boundary, '; protected-headers="v1"');
   const headers = [
-    'Content-Type: text/plain; charset=utf-8; protected-headers="v1"',
-    'Content-Transfer-Encoding: 8bit',
+    ...entity.headers,
     `From: ${headerValue(payload.from)}`,
     `To: ${payload.to.map(headerValue).join(', ')}`,
     `Subject: ${headerValue(payload.subject)}`,
     `Date: ${new Date(payload.date).toUTCString().replace('GMT', '+0000')}`,
     `Message-ID: <${headerValue(payload.messageId)}>`,
   ];
-  const body = payload.body.replace(/\r?\n/g, CRLF);
-  return headers.join(CRLF) + CRLF + CRLF + body;
+  return headers.join(CRLF) + CRLF + CRLF + entity.body;
 }
 
 export interface ParsedPayload {

@@ -4,7 +4,7 @@
 // exposure; both carry an Autocrypt header (Autocrypt Level 1 §2.1).
 // Pure: no clock, no randomness (the date, message id and boundary come in).
 
-import { formatPayload, type MessagePayload } from './message-payload.js';
+import { formatBodyEntity, formatPayload, type MessagePayload, type OutgoingAttachment } from './message-payload.js';
 
 const CRLF = '\r\n';
 
@@ -137,14 +137,13 @@ export function buildPgpMimeMessage(
   return lines.join(CRLF);
 }
 
-/** A readable text/plain message (only with the user's explicit consent: docs/gateway.md §4.2). */
-export function buildPlainMessage(options: OuterHeaders & { subject: string; body: string }): string {
-  const lines = [
-    ...outerHeaderLines(options, options.subject),
-    'Content-Type: text/plain; charset=utf-8',
-    'Content-Transfer-Encoding: 8bit',
-    '',
-  ];
-  const body = options.body.replace(/\r?\n/g, CRLF);
+/**
+ * A readable message (only with the user's explicit consent: docs/gateway.md §4.2):
+ * text/plain, or multipart/mixed with the attachments (docs/message-payload.md §2.1).
+ */
+export function buildPlainMessage(options: OuterHeaders & { subject: string; body: string; attachments?: readonly OutgoingAttachment[]; boundary?: string }): string {
+  const entity = formatBodyEntity(options.body, options.attachments ?? [], options.boundary);
+  const lines = [...outerHeaderLines(options, options.subject), ...entity.headers, ''];
+  const body = entity.body;
   return lines.join(CRLF) + CRLF + (body.endsWith(CRLF) ? body : body + CRLF);
 }

@@ -60,6 +60,8 @@ const OutboxItem = z.strictObject({
   outbound: z.strictObject({ rawMessage: z.string(), exposed: z.boolean() }).optional(),
   attempts: z.number().int().nonnegative(),
   lastError: z.string().optional(),
+  /** docs/vault-contents.md §4.2: refused for good (not retried by sync) until `caliop outbox retry ID`. */
+  failed: z.strictObject({ at: isoDate, code: z.string(), reason: z.string() }).optional(),
   /** The exposure assessment shown before sending, kept for the sent copy. */
   sentAssessment: z.unknown().optional(),
 });

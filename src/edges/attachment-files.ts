@@ -5,7 +5,7 @@
 // No hard links: a FAT stick has none.
 
 import { randomBytes } from 'node:crypto';
-import { lstat, open, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CaliopError } from '../errors.js';
 
@@ -52,4 +52,15 @@ export async function takenNames(folder: string, names: readonly string[]): Prom
   const taken: string[] = [];
   for (const name of names) if ((await lstat(join(folder, name)).catch(() => null)) !== null) taken.push(name);
   return taken;
+}
+
+/** The bytes of a file the user names to send; file_unreadable (22) when it cannot be read whole. */
+export async function readFileToSend(path: string): Promise<Uint8Array> {
+  try {
+    const stats = await stat(path);
+    if (!stats.isFile()) throw new Error('not a regular file');
+    return new Uint8Array(await readFile(path));
+  } catch (cause) {
+    throw new CaliopError('file_unreadable', `cannot read ${path}: ${(cause as Error).message}`, { cause, hint: 'check the path of each --attach FILE' });
+  }
 }

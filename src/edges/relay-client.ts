@@ -388,6 +388,8 @@ export class RelayClient {
     let code: ErrorCode;
     if (status === 413) code = 'relay_too_large';
     else if (status === 429) code = 'relay_rate_limited';
+    // docs/api.md §9: the smarthost's permanent refusal is this message's, not the relay's absence.
+    else if (status === 502 && relayCode === 'smarthost_refused') code = 'message_refused';
     else if (status >= 500) code = 'relay_unreachable';
     else if (route === 'enrol') code = 'enrolment_failed';
     else if (status === 401 || status === 403) code = 'relay_refused';

@@ -1,9 +1,11 @@
 // `caliop read ID --save-attachments DIR [--attachment N] [--force]` and the
 // interface's "save": the attachments of one message written into the folder the
 // user named (docs/message-payload.md §5.2).
-import { uniqueAttachmentNames } from '../core/attachment-name.js';
+import { basename } from 'node:path';
+import { mediaTypeFor, uniqueAttachmentNames } from '../core/attachment-name.js';
+import type { OutgoingAttachment } from '../core/message-payload.js';
 import { CaliopError } from '../errors.js';
-import { checkFolder, takenNames, writeAttachmentFile } from '../edges/attachment-files.js';
+import { checkFolder, readFileToSend, takenNames, writeAttachmentFile } from '../edges/attachment-files.js';
 import { verificationCerts } from './contacts.js';
 import { findMessage, openStoredMessage } from './mail.js';
 import type { StickSession } from './stick-session.js';
@@ -44,4 +46,14 @@ export async function saveAttachments(session: StickSession, id: string, options
     saved.push({ index: attachment.index, name, path, size: attachment.size, sha256: attachment.sha256 });
   }
   return saved;
+}
+
+/** `caliop send --attach FILE…` and the compose screen: the files the user named, read whole (STORE's streaming comes later). */
+export async function readAttachmentsToSend(paths: readonly string[]): Promise<OutgoingAttachment[]> {
+  const attachments: OutgoingAttachment[] = [];
+  for (const path of paths) {
+    const name = basename(path);
+    attachments.push({ name, type: mediaTypeFor(name), content: await readFileToSend(path) });
+  }
+  return attachments;
 }

@@ -2,7 +2,8 @@
 // §4-§5): send (encrypt + sign locally, queue, submit), sync (flush the outbox,
 // fetch into the vault, then delete from the relay), inbox and read.
 import type * as openpgp from 'openpgp';
-import { bareAddress, formatPayload } from '../core/message-payload.js';
+import { bareAddress, formatPayload, type OutgoingAttachment } from '../core/message-payload.js';
+import { parseAddress } from '../api/address.js';
 import { readMailContent, type AttachmentPart, type MailContent } from '../core/mail-content.js';
 import { normaliseAddress, type Contact, type OutboxItem, type StoredMessage, type VaultContents } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
@@ -142,6 +143,8 @@ export interface SendInput {
   readonly to: readonly string[];
   readonly subject: string;
   readonly body: string;
+  /** docs/message-payload.md §2.1: files sent inside the encryption (read by the face from the named files). */
+  readonly attachments?: readonly OutgoingAttachment[];
   readonly now: Date;
   readonly random: (length: number) => Uint8Array;
   /** Shown the assessment before anything leaves; false cancels (docs/exposure.md §2.3). */
@@ -162,6 +165,8 @@ export interface SendReport {
 /** `caliop send`: encrypted and signed on the stick; the relay only ever sees ciphertext. */
 export async function sendMessage(session: StickSession, input: SendInput): Promise<SendReport> {
   if (input.to.length === 0) throw new CaliopError('usage', 'no recipient', { hint: 'caliop send --to ADDR < body' });
+  const invalid = input.to.filter((address) => parseAddress(address) === null);
+  if (invalid.length > 0) throw new CaliopError('usage', `not an address: ${invalid.map((address) => JSON.stringify(address)).join(', ')}`, { hint: 'give each recipient as local@domain' });
   const client = await tryRelay(session);
   try {
     const own = session.contents.identity.email;
@@ -190,6 +195,8 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
       date: input.now.toISOString(),
       messageId,
       body: input.body,
+      attachments: input.attachments ?? [],
+      boundary: `=_caliop_${Buffer.from(input.random(12)).toString('hex')}`,
     };
     const payloadBytes = utf8.encode(formatPayload(payload));
     const encryptFor = async (certs: readonly openpgp.PublicKey[]) =>
@@ -224,18 +231,27 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     // Outside without a cert: readable, only with the user's consent (beforeSend said yes).
     const readableOut = external.filter((recipient) => recipient.cert === undefined);
     if (readableOut.length > 0) {
-      const rawMessage = buildPlainMessage({ ...outer, to: payload.to, subject: input.subject, body: input.body });
+      const rawMessage = buildPlainMessage({ ...outer, to: payload.to, subject: input.subject, body: input.body, attachments: payload.attachments, boundary: payload.boundary });
       queue(readableOut.map((recipient) => recipient.address), await encryptFor([]), { rawMessage, exposed: true });
     }
 
+    // docs/cli.md §3.11: the relay announces its limit (GET /v1/relay); nothing is queued that it would refuse for size.
+    if (client) await checkSizes(client, items);
     await session.update((draft) => {
       draft.outbox.push(...items);
     });
-    const flushed = client ? await flushOutbox(session, client, input.now) : { sent: [] as string[] };
+    const flushed = client ? await flushOutbox(session, client, input.now) : undefined;
+    const refused = items.map((item) => flushed?.failures.get(item.id)).find((error) => error !== undefined);
+    if (refused) {
+      throw new CaliopError(refused.code, `${refused.message}; the message stays in the outbox as failed`, {
+        hint: 'see "caliop outbox"; fix the cause and "caliop outbox retry ID", or "caliop outbox drop ID"',
+        cause: refused,
+      });
+    }
     const first = items[0]!.id;
     return {
       id: first,
-      queued: items.some((item) => !flushed.sent.includes(item.id)),
+      queued: items.some((item) => !(flushed?.sent.includes(item.id) ?? false)),
       recipients: [
         ...internal.resolved,
         ...external.map((recipient) => ({
@@ -252,11 +268,57 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
   }
 }
 
-/** Submits every queued message; stops at the first sign that the relay is unreachable. */
-async function flushOutbox(session: StickSession, client: RelayClient, now: Date): Promise<{ sent: string[]; queued: string[]; errors: string[] }> {
-  const sent: string[] = [];
-  const errors: string[] = [];
+async function checkSizes(client: RelayClient, items: readonly OutboxItem[]): Promise<void> {
+  let limit: number;
+  try {
+    limit = (await client.info()).limits.maxMessageBytes;
+  } catch (error) {
+    if (isUnreachable(error)) return; // offline: the message waits, and the relay's own check stands
+    throw error;
+  }
+  for (const item of items) {
+    const size = Buffer.byteLength(item.outbound?.rawMessage ?? item.armoredMessage, 'utf8');
+    if (size > limit) {
+      throw new CaliopError('relay_too_large', `this message is ${size} bytes once encrypted; the relay accepts at most ${limit} bytes (${(limit / 1048576).toFixed(1)} MiB). Nothing was sent or queued.`);
+    }
+  }
+}
+
+/** docs/vault-contents.md §4.1: only these leave a message queued (and hold the rest); any other refusal is this message's. */
+function isTransient(error: unknown): boolean {
+  return isCaliopError(error, 'relay_unreachable') || isCaliopError(error, 'relay_rate_limited');
+}
+
+/** One outbox message as a failure report (`caliop sync`, `caliop outbox`). */
+export interface FailedMessage {
+  readonly id: string;
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+interface FlushResult {
+  sent: string[];
+  queued: string[];
+  /** Transient errors met (the message stays queued). */
+  errors: string[];
+  /** Marked failed during this flush. */
+  failed: FailedMessage[];
+  /** The error of each message marked failed, by local id (send reports it as its own). */
+  failures: Map<string, CaliopError>;
+}
+
+/**
+ * docs/vault-contents.md §4.1: submits the queued messages one by one. A refusal for
+ * good marks that message failed and the next one is tried; only an unreachable or
+ * throttling relay stops the flush. `only` limits it to some ids (retry); failed
+ * messages are skipped unless named there.
+ */
+async function flushOutbox(session: StickSession, client: RelayClient, now: Date, only?: readonly string[]): Promise<FlushResult> {
+  const result: FlushResult = { sent: [], queued: [], errors: [], failed: [], failures: new Map() };
   for (const item of [...session.contents.outbox]) {
+    if (only !== undefined ? !only.includes(item.id) : item.failed !== undefined) continue;
     try {
       const receipt = item.outbound
         ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed })
@@ -279,21 +341,91 @@ async function flushOutbox(session: StickSession, client: RelayClient, now: Date
           ...(item.sentAssessment !== undefined ? { sentAssessment: item.sentAssessment } : {}),
         });
       });
-      sent.push(item.id);
+      result.sent.push(item.id);
     } catch (error) {
-      if (isUnreachable(error)) break;
-      const message = isCaliopError(error) ? `${error.code}: ${error.message}` : String(error);
-      errors.push(`message ${item.id}: ${message}`);
+      if (!isCaliopError(error)) throw error;
+      const message = `${error.code}: ${error.message}`;
+      const transient = isTransient(error);
       await session.update((draft) => {
         const queued = draft.outbox.find((candidate) => candidate.id === item.id);
-        if (queued) {
-          queued.attempts += 1;
-          queued.lastError = message;
-        }
+        if (!queued) return;
+        queued.attempts += 1;
+        queued.lastError = message;
+        if (!transient) queued.failed = { at: now.toISOString(), code: error.code, reason: error.message };
       });
+      if (transient) {
+        result.errors.push(`message ${item.id}: ${message}`);
+        break; // the relay is away: the others would meet the same
+      }
+      result.failed.push({ id: item.id, to: item.to, subject: item.subject, code: error.code, reason: error.message });
+      result.failures.set(item.id, error);
     }
   }
-  return { sent, queued: session.contents.outbox.map((item) => item.id), errors };
+  result.queued = session.contents.outbox.map((item) => item.id);
+  return result;
+}
+
+/** docs/cli.md §3.17: one outbox message as `caliop outbox` shows it. */
+export interface OutboxEntry {
+  readonly id: string;
+  readonly state: 'queued' | 'failed';
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly createdAt: string;
+  readonly attempts: number;
+  /** failed: why (the relay's words); queued: the last transient error, if any. */
+  readonly reason: string | null;
+  readonly code: string | null;
+  readonly exposed: boolean;
+}
+
+export function listOutbox(session: StickSession): OutboxEntry[] {
+  return session.contents.outbox.map((item) => ({
+    id: item.id,
+    state: item.failed ? 'failed' : 'queued',
+    to: item.to,
+    subject: item.subject,
+    createdAt: item.createdAt,
+    attempts: item.attempts,
+    reason: item.failed?.reason ?? item.lastError ?? null,
+    code: item.failed?.code ?? null,
+    exposed: item.outbound?.exposed ?? false,
+  }));
+}
+
+function outboxItem(session: StickSession, id: string): OutboxItem {
+  const item = session.contents.outbox.find((candidate) => candidate.id === id);
+  if (!item) throw new CaliopError('message_not_found', `there is no message ${id} in the outbox`, { hint: 'run "caliop outbox" to see the waiting messages' });
+  return item;
+}
+
+/** `caliop outbox drop ID`: the message leaves the outbox unsent. */
+export async function dropOutboxMessage(session: StickSession, id: string): Promise<OutboxEntry> {
+  outboxItem(session, id);
+  const entry = listOutbox(session).find((candidate) => candidate.id === id)!;
+  await session.update((draft) => {
+    draft.outbox = draft.outbox.filter((item) => item.id !== id);
+  });
+  return entry;
+}
+
+/** `caliop outbox retry ID`: clears the failure and submits that message now. */
+export async function retryOutboxMessage(session: StickSession, id: string, now: Date): Promise<{ id: string; sent: boolean; queued: boolean }> {
+  outboxItem(session, id);
+  await session.update((draft) => {
+    const item = draft.outbox.find((candidate) => candidate.id === id);
+    if (item) delete item.failed;
+  });
+  const client = await relayClientFor(session);
+  try {
+    const flushed = await flushOutbox(session, client, now, [id]);
+    const refused = flushed.failures.get(id);
+    if (refused) throw new CaliopError(refused.code, `${refused.message}; the message stays in the outbox as failed`, { cause: refused });
+    if (flushed.errors.length > 0) throw new CaliopError('relay_unreachable', `${flushed.errors[0]}; the message stays queued`);
+    return { id, sent: flushed.sent.includes(id), queued: !flushed.sent.includes(id) };
+  } finally {
+    client.close();
+  }
 }
 
 export interface SyncReport {
@@ -301,6 +433,14 @@ export interface SyncReport {
   readonly queued: number;
   readonly received: number;
   readonly errors: readonly string[];
+  /** docs/vault-contents.md §4.2: every failed message in the outbox after this sync (marked now or before). */
+  readonly failed: readonly FailedMessage[];
+}
+
+function failedInOutbox(session: StickSession): FailedMessage[] {
+  return session.contents.outbox
+    .filter((item) => item.failed !== undefined)
+    .map((item) => ({ id: item.id, to: item.to, subject: item.subject, code: item.failed!.code, reason: item.failed!.reason }));
 }
 
 /**
@@ -354,7 +494,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       if (page.nextCursor === null) break;
       after = page.nextCursor;
     }
-    return { sent: flushed.sent.length, queued: session.contents.outbox.length, received, errors: flushed.errors };
+    return { sent: flushed.sent.length, queued: session.contents.outbox.length, received, errors: flushed.errors, failed: failedInOutbox(session) };
   } finally {
     client.close();
   }

@@ -110,10 +110,17 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** A real SMTP server on loopback standing for a smarthost; STARTTLS when given a certificate. */
-export async function startSink(tls: { cert: string; key: string } | null): Promise<Sink> {
+/**
+ * A real SMTP server on loopback standing for a smarthost; STARTTLS when given a
+ * certificate. `refuse` names recipients it answers 550 for (a mailbox that does not exist).
+ */
+export async function startSink(tls: { cert: string; key: string } | null, refuse: (address: string) => boolean = () => false): Promise<Sink> {
   const received: SinkDelivery[] = [];
   const server = new SMTPServer({
+    onRcptTo(address, _session, callback) {
+      if (refuse(address.address.toLowerCase())) callback(Object.assign(new Error('5.1.1 <' + address.address + '>: Recipient address rejected: User unknown'), { responseCode: 550 }));
+      else callback();
+    },
     authOptional: true,
     disabledCommands: tls === null ? ['AUTH', 'STARTTLS'] : ['AUTH'],
     ...(tls === null ? {} : { cert: tls.cert, key: tls.key }),

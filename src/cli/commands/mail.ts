@@ -11,14 +11,21 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .requiredOption('--to <addr...>', 'recipient addresses')
     .option('--subject <s>', 'the subject (travels inside the encryption)', '')
     .option('--allow-exposed', 'send even when the message would leave Caliop readable (after the assessment is shown)')
-    .action(async (options: { to: string[]; subject: string; allowExposed?: boolean }) => {
+    .option('--attach <file...>', 'files to send with the message (inside the encryption)')
+    .action(async (options: { to: string[]; subject: string; allowExposed?: boolean; attach?: string[] }) => {
       const cli = context();
+      // docs/cli.md §3.11: addresses are checked where they are typed, before the stick is opened.
+      const { parseAddress } = await import('../../api/address.js');
+      const invalid = options.to.filter((address) => parseAddress(address) === null);
+      if (invalid.length > 0) throw new CaliopError('usage', `not an address: ${invalid.map((address) => JSON.stringify(address)).join(', ')}`, { hint: 'give each recipient as local@domain, e.g. --to alice@example.org' });
       const [{ sendMessage }, { randomBytes }, { exposureLabel, reasonLine }, { exposedRecipients }] = await Promise.all([
         import('../../service/mail.js'),
         import('../../edges/random.js'),
         import('../../core/exposure-text.js'),
         import('../../service/send-preview.js'),
       ]);
+      const { readAttachmentsToSend } = await import('../../service/attachments.js');
+      const attachments = await readAttachmentsToSend(options.attach ?? []);
       const body = new TextDecoder().decode(await readAllStdin());
       const session = await cli.unlock();
       const language = session.contents.settings.language;
@@ -26,6 +33,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
         to: options.to,
         subject: options.subject,
         body,
+        attachments,
         now: new Date(),
         random: randomBytes,
         beforeSend(assessment) {
@@ -60,6 +68,55 @@ export function registerMailCommands(program: Command, context: () => CliContext
       if (cli.json) await writeJson(report);
       else note(`sent ${report.sent}, received ${report.received}, ${report.queued} waiting in the outbox`);
       for (const error of report.errors) note(`could not send ${error}`);
+      // docs/cli.md §3.12: a failed message is exit 42, named, after everything else was done.
+      for (const failed of report.failed) note(`message ${failed.id} to ${failed.to.join(', ')} failed: ${failed.reason}`);
+      if (report.failed.length > 0) {
+        throw new CaliopError('outbox_message_failed', `${report.failed.length === 1 ? 'message' : 'messages'} ${report.failed.map((failed) => failed.id).join(', ')} could not be sent and ${report.failed.length === 1 ? 'waits' : 'wait'} in the outbox as failed`);
+      }
+    });
+
+  const outbox = program.command('outbox').description('the messages waiting to be sent: list them, retry or drop a failed one');
+  outbox.action(async () => {
+    const cli = context();
+    const { listOutbox } = await import('../../service/mail.js');
+    const session = await cli.unlock();
+    const entries = listOutbox(session);
+    if (cli.json) {
+      await writeJson(entries);
+      return;
+    }
+    if (entries.length === 0) {
+      note('the outbox is empty');
+      return;
+    }
+    const lines = entries.map((entry) =>
+      [entry.id.padStart(4), entry.state.padEnd(6), entry.createdAt.slice(0, 16).replace('T', ' '), `to ${entry.to.join(', ')}`.slice(0, 36).padEnd(36), entry.subject, entry.reason ? `\n        ${entry.state === 'failed' ? 'refused' : 'last try'}: ${entry.reason}` : ''].join('  ').trimEnd(),
+    );
+    await writeData(`${lines.join('\n')}\n`);
+  });
+  outbox
+    .command('retry')
+    .description('clear a failed message and submit it now')
+    .argument('<id>', 'the id from "caliop outbox"')
+    .action(async (id: string) => {
+      const cli = context();
+      const { retryOutboxMessage } = await import('../../service/mail.js');
+      const session = await cli.unlock();
+      const result = await retryOutboxMessage(session, id, new Date());
+      if (cli.json) await writeJson(result);
+      else note(`message ${id} sent`);
+    });
+  outbox
+    .command('drop')
+    .description('remove a message from the outbox without sending it')
+    .argument('<id>', 'the id from "caliop outbox"')
+    .action(async (id: string) => {
+      const cli = context();
+      const { dropOutboxMessage } = await import('../../service/mail.js');
+      const session = await cli.unlock();
+      const dropped = await dropOutboxMessage(session, id);
+      if (cli.json) await writeJson(dropped);
+      else note(`message ${id} to ${dropped.to.join(', ')} was dropped from the outbox, unsent`);
     });
 
   program
