@@ -24,6 +24,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { cleanPeFile } from './pe-clean.js';
 
 // build/scripts/build-exe.js -> repo root; works from scripts/ too.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -225,6 +226,8 @@ export function buildSea(options: {
   const started = process.hrtime.bigint();
   rmSync(temporary, { force: true });
   execFileSync(options.builder, ['--build-sea', configPath], { stdio: ['ignore', 'ignore', 'inherit'], cwd: options.workDir });
+  // node.exe's stale Authenticode entry and checksum out: a clean unsigned file the operator can sign (scripts/pe-clean.ts).
+  if (options.target === 'win-x64') cleanPeFile(temporary);
   renameSync(temporary, output);
   chmodSync(output, 0o755);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

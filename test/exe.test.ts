@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, buildSea, defaultEntry, ensureNodeBinary, hostTarget, readPins, REPO_ROOT } from '../scripts/build-exe.js';
+import { peChecksum, readPeLayout } from '../scripts/pe-clean.js';
 import { TEST_ONLY_ENVIRONMENT } from '../src/build-facts.js';
 import { formatManifest } from '../src/core/stick-manifest.js';
 import { KDF_FLOOR, readVaultHeader, UNSAFE_TEST_KDF } from '../src/core/vault-format.js';
@@ -351,6 +352,56 @@ describe.skipIf(host !== 'linux-x64' || !qemu)('the linux-arm64 single executabl
 
 describe.skipIf(host !== 'linux-x64' || qemu)('the linux-arm64 single executable', () => {
   it.skip('is run only where qemu-aarch64 and the arm64 cross libraries are installed (apt: qemu-user libc6-arm64-cross libstdc++6-arm64-cross libatomic1-arm64-cross)', () => {});
+});
+
+// The cross-built win-x64 executable: node.exe's stale Authenticode entry and checksum are
+// gone after SEA injection (scripts/pe-clean.ts), so osslsigncode sees a clean unsigned file,
+// and an operator's signature lands where it should (docs/decisions/executables.md §Signing).
+const osslsigncode = spawnSync('osslsigncode', ['--version']).error === undefined;
+
+describe.skipIf(host !== 'linux-x64' || !osslsigncode)('the win-x64 single executable (osslsigncode)', () => {
+  let windows: string;
+  beforeAll(() => {
+    const pins = readPins();
+    windows = buildSea({
+      target: 'win-x64',
+      builder: node26,
+      baseBinary: ensureNodeBinary('win-x64', pins),
+      bundlePath: join(work, 'bundle', 'caliop.mjs'),
+      outDir: work,
+      workDir: join(work, 'sea'),
+      codeCache: false,
+      pins,
+    }).output;
+  }, 300_000);
+
+  it('is a clean unsigned file: no certificate-table entry, the right PE checksum, no warning from osslsigncode verify', () => {
+    const bytes = readFileSync(windows);
+    const layout = readPeLayout(bytes);
+    expect(layout.certificateTable).toEqual({ offset: 0, size: 0 });
+    expect(layout.checksum).toBe(peChecksum(bytes, layout.checksumOffset));
+    // The base node.exe is signed: its entry is what the build removed.
+    expect(readPeLayout(readFileSync(ensureNodeBinary('win-x64'))).certificateTable.size).toBeGreaterThan(0);
+    const verify = spawnSync('osslsigncode', ['verify', '-in', windows], { encoding: 'utf8' });
+    const report = verify.stdout + verify.stderr;
+    expect(report).toContain('No signature found');
+    expect(report).not.toMatch(/Warning|not at the end|invalid PE checksum/);
+    expect(report).toContain(`PE checksum   : ${layout.checksum.toString(16).toUpperCase().padStart(8, '0')}`);
+  });
+
+  it('an operator signs it with osslsigncode and the signature verifies', () => {
+    const dir = join(work, 'signing');
+    mkdirSync(dir, { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=Caliop test code signing', '-addext', 'extendedKeyUsage=codeSigning', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'pipe' });
+    const signed = join(dir, 'caliop-win-x64.exe');
+    execFileSync('osslsigncode', ['sign', '-certs', join(dir, 'cert.pem'), '-key', join(dir, 'key.pem'), '-h', 'sha256', '-n', 'Caliop Key', '-in', windows, '-out', signed], { stdio: 'pipe' });
+    const verify = spawnSync('osslsigncode', ['verify', '-in', signed, '-CAfile', join(dir, 'cert.pem')], { encoding: 'utf8' });
+    const report = verify.stdout + verify.stderr;
+    expect(verify.status, report).toBe(0);
+    expect(report).toContain('Signature verification: ok');
+    expect(report).not.toMatch(/not at the end|invalid PE checksum/);
+    rmSync(signed);
+  });
 });
 
 describe('the bundle holds no native addon', () => {
