@@ -3,7 +3,10 @@
 import { z } from 'zod';
 import { CaliopError } from '../errors.js';
 
-export const VAULT_CONTENTS_FORMAT = 'caliop-vault-contents/1';
+/** docs/vault-contents.md §1: the format this caliop writes; messages live in the store (docs/store.md). */
+export const VAULT_CONTENTS_FORMAT = 'caliop-vault-contents/2';
+/** docs/store.md §7: the one-document format of earlier sticks, read once to migrate them. */
+export const VAULT_CONTENTS_FORMAT_V1 = 'caliop-vault-contents/1';
 
 const isoDate = z.string().datetime();
 
@@ -67,7 +70,7 @@ const OutboxItem = z.strictObject({
 });
 
 /** docs/vault-contents.md §5: a message in the vault, received or sent. */
-const StoredMessage = z.strictObject({
+export const StoredMessageSchema = z.strictObject({
   id: z.string(),
   direction: z.enum(['in', 'out']),
   relayId: z.string().optional(),
@@ -89,13 +92,37 @@ const Settings = z.strictObject({
   language: z.enum(['en', 'fr']),
 });
 
+const relayAccount = z
+  .strictObject({ url: z.string(), pin: z.string().optional(), address: z.string(), enrolledAt: isoDate })
+  .optional();
+
+/** docs/vault-contents.md §7: where the message store is, and its key (docs/store.md §1-§2). */
+const StoreRecord = z.strictObject({
+  /** The store folder's name inside the vault folder: `store-` and 16 random hex digits. */
+  folder: z.string().regex(/^store-[0-9a-f]{16}$/),
+  /** The 256-bit key that seals the store's index, journal and objects. */
+  keyHex: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
 export const VaultContentsSchema = z.strictObject({
   format: z.literal(VAULT_CONTENTS_FORMAT),
   identity: Identity,
   contacts: z.array(Contact),
   settings: Settings,
   outbox: z.array(OutboxItem),
-  messages: z.array(StoredMessage),
+  /** docs/vault-contents.md §6: the account this stick holds on its relay. */
+  relayAccount,
+  store: StoreRecord,
+});
+
+/** The one-document format (docs/store.md §7): read only to migrate. */
+export const VaultContentsV1Schema = z.strictObject({
+  format: z.literal(VAULT_CONTENTS_FORMAT_V1),
+  identity: Identity,
+  contacts: z.array(Contact),
+  settings: Settings,
+  outbox: z.array(OutboxItem),
+  messages: z.array(StoredMessageSchema),
   /** docs/vault-contents.md §6: the account this stick holds on its relay. */
   relayAccount: z
     .strictObject({ url: z.string(), pin: z.string().optional(), address: z.string(), enrolledAt: isoDate })
@@ -105,22 +132,31 @@ export const VaultContentsSchema = z.strictObject({
 });
 
 export type VaultContents = z.infer<typeof VaultContentsSchema>;
+export type VaultContentsV1 = z.infer<typeof VaultContentsV1Schema>;
+export type StoreRecord = z.infer<typeof StoreRecord>;
 export type Contact = z.infer<typeof Contact>;
 export type OutboxItem = z.infer<typeof OutboxItem>;
-export type StoredMessage = z.infer<typeof StoredMessage>;
+export type StoredMessage = z.infer<typeof StoredMessageSchema>;
 export type CeremonyRecord = z.infer<typeof CeremonyRecord>;
 export type IdentityRecord = z.infer<typeof Identity>;
 
-export function newVaultContents(identity: IdentityRecord, language: 'en' | 'fr' = 'en'): VaultContents {
-  return { format: VAULT_CONTENTS_FORMAT, identity, contacts: [], settings: { language }, outbox: [], messages: [] };
+export function newVaultContents(identity: IdentityRecord, language: 'en' | 'fr', store: StoreRecord): VaultContents {
+  return { format: VAULT_CONTENTS_FORMAT, identity, contacts: [], settings: { language }, outbox: [], store };
 }
 
-export function encodeVaultContents(contents: VaultContents): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(VaultContentsSchema.parse(contents)));
+export function encodeVaultContents(contents: VaultContents | VaultContentsV1): Uint8Array {
+  const schema = contents.format === VAULT_CONTENTS_FORMAT_V1 ? VaultContentsV1Schema : VaultContentsSchema;
+  return new TextEncoder().encode(JSON.stringify(schema.parse(contents)));
+}
+
+/** docs/store.md §7: the v1 document without its messages, as a v2 document pointing at the new store. */
+export function migratedVaultContents(old: VaultContentsV1, store: StoreRecord): VaultContents {
+  const { format: _format, messages: _messages, relayCursor: _cursor, ...rest } = old;
+  return { format: VAULT_CONTENTS_FORMAT, ...rest, store };
 }
 
 /** The AEAD already proved these bytes are ours; a parse failure means a bug or a newer caliop. */
-export function decodeVaultContents(bytes: Uint8Array): VaultContents {
+export function decodeVaultContents(bytes: Uint8Array): VaultContents | VaultContentsV1 {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -128,10 +164,10 @@ export function decodeVaultContents(bytes: Uint8Array): VaultContents {
     throw new CaliopError('vault_tampered', 'the vault opened but its contents are not valid JSON', { cause: error });
   }
   const format = (json as { format?: unknown } | null)?.format;
-  if (format !== VAULT_CONTENTS_FORMAT) {
+  if (format !== VAULT_CONTENTS_FORMAT && format !== VAULT_CONTENTS_FORMAT_V1) {
     throw new CaliopError('vault_unsupported_version', `the vault's contents are in an unknown format (${String(format)})`);
   }
-  const parsed = VaultContentsSchema.safeParse(json);
+  const parsed = (format === VAULT_CONTENTS_FORMAT ? VaultContentsSchema : VaultContentsV1Schema).safeParse(json);
   if (!parsed.success) {
     throw new CaliopError('vault_tampered', `the vault's contents do not match their format: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
   }

@@ -30,14 +30,14 @@ export interface VaultHeader {
   salt: Uint8Array;
 }
 
-/** Which part of the vault failed its integrity check (docs/vault-format.md §6). */
-export type VaultPart = 'header' | 'ciphertext';
+/** Which part of the vault failed its integrity check (docs/vault-format.md §6; 'store': docs/store.md §6). */
+export type VaultPart = 'header' | 'ciphertext' | 'store';
 
 /** vault_tampered, saying which part failed. Still a CaliopError with code 'vault_tampered'. */
 export class VaultTamperedError extends CaliopError {
   readonly part: VaultPart;
   constructor(part: VaultPart, detail: string) {
-    super('vault_tampered', `the vault ${part} failed its integrity check: ${detail}`);
+    super('vault_tampered', part === 'store' ? `the message store failed its integrity check: ${detail}` : `the vault ${part} failed its integrity check: ${detail}`);
     this.part = part;
   }
 }

@@ -95,7 +95,7 @@ export async function removeLeftoverTempFiles(path: string): Promise<string[]> {
   return removed;
 }
 
-async function syncFolder(folder: string): Promise<void> {
+export async function syncFolder(folder: string): Promise<void> {
   let handle;
   try {
     handle = await open(folder, 'r');

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chooseBackupCheckPositions, checkBackupWords } from '../core/backup-check.js';
 import { ceremonyCreationDate, deriveIdentity, SEED_BYTES } from '../core/key-derivation.js';
+import { join } from 'node:path';
 import type { NetworkVerdict } from '../core/network-state.js';
 import { assessPassphrase, type PassphraseAssessment } from '../core/passphrase-strength.js';
 import { formatRecoverySheet, phraseFromSeed } from '../core/recovery-sheet.js';
@@ -15,7 +16,8 @@ import { calibrateKdf } from '../edges/argon2id.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { createVault } from '../edges/vault-file.js';
 import { encodeVaultContents } from '../core/vault-contents.js';
-import { StickSession } from './stick-session.js';
+import { MessageStore } from './message-store.js';
+import { StickSession, hexToBytes, newStoreRecord } from './stick-session.js';
 
 export type CeremonyStep = 'network-check' | 'passphrase-check' | 'seed' | 'derivation' | 'backup-check' | 'calibration' | 'sealing' | 'done';
 
@@ -121,9 +123,12 @@ async function sealNewVault(input: SealInput, fingerprint: string): Promise<{ se
       ceremony: input.ceremony,
     },
     input.language,
+    newStoreRecord(input.random),
   );
+  // docs/store.md §7: the store first, then the vault that names it (the vault is the commit).
+  const store = await MessageStore.create(join(input.stick.vaultDir, contents.store.folder), hexToBytes(contents.store.keyHex), input.random);
   const handle = await createVault(input.stick.vaultPath, new TextEncoder().encode(input.passphrase), encodeVaultContents(contents), kdf, input.random);
-  return { session: StickSession.fromCreated(input.stick, handle, contents), kdf };
+  return { session: StickSession.fromCreated(input.stick, handle, contents, store), kdf };
 }
 
 /** docs/ceremony.md §8.1: what init and recover check before any key exists. */

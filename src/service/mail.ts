@@ -18,10 +18,14 @@ import type { StickSession } from './stick-session.js';
 
 const utf8 = new TextEncoder();
 
-/** Local message ids are small numbers, stable for the life of the vault. */
-function nextLocalId(contents: VaultContents): string {
-  const used = [...contents.messages, ...contents.outbox].map((item) => Number(item.id)).filter(Number.isFinite);
-  return String(used.length === 0 ? 1 : Math.max(...used) + 1);
+/**
+ * Local message ids are small numbers, stable for the life of the vault. Outbox
+ * items (in the vault's document) and stored messages (in the store) share them:
+ * the store keeps the counter (docs/store.md §2), above every queued id.
+ */
+async function reserveLocalIds(session: StickSession, n: number): Promise<string[]> {
+  const queued = session.contents.outbox.map((item) => Number(item.id)).filter(Number.isFinite);
+  return session.store.allocateIds(n, queued.length === 0 ? 1 : Math.max(...queued) + 1);
 }
 
 function contactFor(contents: VaultContents, address: string): Contact | undefined {
@@ -203,10 +207,9 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
       new TextDecoder().decode(await encryptData({ data: payloadBytes, recipients: [...certs, identity.publicKey], signingKey: identity.privateKey, armor: true, date: input.now }));
 
     const items: OutboxItem[] = [];
-    let nextId = Number(nextLocalId(session.contents));
     const queue = (to: string[], armoredMessage: string, outbound?: OutboxItem['outbound']) =>
       items.push({
-        id: String(nextId++),
+        id: '',
         to,
         subject: input.subject,
         createdAt: input.now.toISOString(),
@@ -237,6 +240,8 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
 
     // docs/cli.md §3.11: the relay announces its limit (GET /v1/relay); nothing is queued that it would refuse for size.
     if (client) await checkSizes(client, items);
+    const ids = await reserveLocalIds(session, items.length);
+    items.forEach((item, index) => (item.id = ids[index]!));
     await session.update((draft) => {
       draft.outbox.push(...items);
     });
@@ -319,27 +324,39 @@ async function flushOutbox(session: StickSession, client: RelayClient, now: Date
   const result: FlushResult = { sent: [], queued: [], errors: [], failed: [], failures: new Map() };
   for (const item of [...session.contents.outbox]) {
     if (only !== undefined ? !only.includes(item.id) : item.failed !== undefined) continue;
+    // docs/store.md §6: a yank after the sent copy was stored but before the outbox
+    // was rewritten leaves the item in both: it was sent, it is only dropped.
+    if (session.store.entry(item.id)?.direction === 'out') {
+      await session.update((draft) => {
+        draft.outbox = draft.outbox.filter((queued) => queued.id !== item.id);
+      });
+      continue;
+    }
     try {
       const receipt = item.outbound
         ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed })
         : await client.submit({ to: item.to, armoredMessage: item.armoredMessage });
       const facts = 'facts' in receipt ? receipt.facts : undefined;
+      await session.store.put([
+        {
+          message: {
+            id: item.id,
+            direction: 'out',
+            relayId: receipt.id,
+            from: session.contents.identity.email,
+            to: item.to,
+            subject: item.subject,
+            date: item.createdAt,
+            storedAt: now.toISOString(),
+            unread: false,
+            armoredMessage: item.armoredMessage,
+            ...(facts !== undefined ? { relayFacts: facts } : {}),
+            ...(item.sentAssessment !== undefined ? { sentAssessment: item.sentAssessment } : {}),
+          },
+        },
+      ]);
       await session.update((draft) => {
         draft.outbox = draft.outbox.filter((queued) => queued.id !== item.id);
-        draft.messages.push({
-          id: item.id,
-          direction: 'out',
-          relayId: receipt.id,
-          from: session.contents.identity.email,
-          to: item.to,
-          subject: item.subject,
-          date: item.createdAt,
-          storedAt: now.toISOString(),
-          unread: false,
-          armoredMessage: item.armoredMessage,
-          ...(facts !== undefined ? { relayFacts: facts } : {}),
-          ...(item.sentAssessment !== undefined ? { sentAssessment: item.sentAssessment } : {}),
-        });
       });
       result.sent.push(item.id);
     } catch (error) {
@@ -459,7 +476,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       const page = await client.list(after === undefined ? {} : { after });
       const fresh: StoredMessage[] = [];
       for (const summary of page.messages) {
-        if (session.contents.messages.some((message) => message.relayId === summary.id)) continue;
+        if (session.store.hasRelayId(summary.id)) continue;
         const full = await client.fetch(summary.id);
         const headers = await readProtectedHeaders(session, full.armoredMessage);
         // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
@@ -478,15 +495,13 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
           relayFacts: summary.facts,
         });
       }
-      if (fresh.length > 0) {
-        await session.update((draft) => {
-          for (const message of fresh) {
-            message.id = nextLocalId(draft);
-            draft.messages.push(message);
-          }
-          if (page.nextCursor) draft.relayCursor = page.nextCursor;
-        });
-        received += fresh.length;
+      if (fresh.length > 0 || page.nextCursor) {
+        // docs/store.md §4: the page's objects, then one journal record naming them all.
+        const stored = await session.store.put(
+          fresh.map((message) => ({ message })),
+          page.nextCursor ? { relayCursor: page.nextCursor } : {},
+        );
+        received += stored.length;
       }
       await learnSenders(session, client, fresh, now);
       // Only now that the vault holds them: delete from the relay.
@@ -618,16 +633,12 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
   };
 }
 
-export function findMessage(session: StickSession, id: string): StoredMessage {
-  const message = session.contents.messages.find((candidate) => candidate.id === id);
-  if (!message) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
-  return message;
+/** One stored message, whole (one object read from the stick). */
+export function findMessage(session: StickSession, id: string): Promise<StoredMessage> {
+  return session.store.get(id);
 }
 
+/** One journal record (docs/store.md §4), whatever the number of messages stored. */
 export async function markRead(session: StickSession, id: string): Promise<void> {
-  if (!findMessage(session, id).unread) return;
-  await session.update((draft) => {
-    const target = draft.messages.find((candidate) => candidate.id === id);
-    if (target) target.unread = false;
-  });
+  await session.store.setUnread(id, false);
 }

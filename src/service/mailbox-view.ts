@@ -4,7 +4,6 @@
 import { assessReceived, type ExposureAssessment, type RelayFacts } from '../core/exposure.js';
 import { stickFactsOf } from '../core/message-facts.js';
 import { bareAddress } from '../core/message-payload.js';
-import type { StoredMessage } from '../core/vault-contents.js';
 import { verificationCerts } from './contacts.js';
 import { findMessage, markRead, openStoredMessage, type OpenedMessage, type SignatureStatus, type SenderCheck } from './mail.js';
 import type { StickSession } from './stick-session.js';
@@ -72,19 +71,28 @@ function entryOf(opened: OpenedMessage): InboxEntry {
   };
 }
 
-function newestFirst(a: StoredMessage, b: StoredMessage): number {
-  return b.date.localeCompare(a.date) || Number(b.id) - Number(a.id);
+export interface InboxPageRequest {
+  /** How many of the newest messages to skip. */
+  readonly offset?: number;
+  /** How many to list (default: all). The cost is that of the page: its objects only (docs/store.md §2). */
+  readonly limit?: number;
 }
 
-export async function listInbox(session: StickSession): Promise<InboxEntry[]> {
+/** The inbox, newest first: the index gives the page, and only the page's messages are opened. */
+export async function listInbox(session: StickSession, request: InboxPageRequest = {}): Promise<InboxEntry[]> {
   const keys = await verificationCerts(session);
-  const messages = [...session.contents.messages].sort(newestFirst);
-  const opened = await Promise.all(messages.map((message) => openStoredMessage(session, message, keys)));
+  const page = session.store.page(request.offset ?? 0, request.limit ?? Number.POSITIVE_INFINITY);
+  const opened: OpenedMessage[] = [];
+  // A few at a time: memory holds a handful of messages, not the whole page's ciphertexts at once.
+  for (let start = 0; start < page.entries.length; start += 16) {
+    const slice = page.entries.slice(start, start + 16);
+    opened.push(...(await Promise.all(slice.map(async (entry) => openStoredMessage(session, await session.store.get(entry.id), keys)))));
+  }
   return opened.map(entryOf);
 }
 
 export async function readOne(session: StickSession, id: string): Promise<MessageView> {
-  const message = findMessage(session, id);
+  const message = await findMessage(session, id);
   const opened = await openStoredMessage(session, message, await verificationCerts(session));
   await markRead(session, id);
   return {

@@ -1,13 +1,26 @@
-// An unlocked stick: the vault's contents in memory, saved back atomically after
-// each change (docs/vault-contents.md §1). Every use case that needs secrets
-// starts here; the faces (CLI, UI) only supply the passphrase.
+// An unlocked stick: the vault's small document in memory, saved back atomically
+// after each change (docs/vault-contents.md §1), and the message store beside it
+// (docs/store.md). Every use case that needs secrets starts here; the faces (CLI,
+// UI) only supply the passphrase.
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { deriveIdentity, type DerivedIdentity } from '../core/key-derivation.js';
-import { decodeVaultContents, encodeVaultContents, type VaultContents } from '../core/vault-contents.js';
+import {
+  VAULT_CONTENTS_FORMAT_V1,
+  decodeVaultContents,
+  encodeVaultContents,
+  migratedVaultContents,
+  type StoreRecord,
+  type VaultContents,
+  type VaultContentsV1,
+} from '../core/vault-contents.js';
 import { CaliopError } from '../errors.js';
 import type { Stick } from '../edges/stick-locator.js';
-import { unlockVault, type VaultHandle } from '../edges/vault-file.js';
+import { StoreFiles } from '../edges/store-files.js';
+import { osRandom, unlockVault, type RandomSource, type VaultHandle } from '../edges/vault-file.js';
 import type { KdfParams } from '../core/vault-format.js';
+import { MessageStore, STORE_FOLDER_PATTERN, storeFolderName } from './message-store.js';
 
 const utf8 = new TextEncoder();
 
@@ -21,6 +34,22 @@ export function assertStickHasVault(stick: Stick): void {
   }
 }
 
+/** docs/store.md §1: a new store record: a random folder name and a random key. */
+export function newStoreRecord(random: RandomSource = osRandom): StoreRecord {
+  return { folder: storeFolderName(random), keyHex: Buffer.from(random(32)).toString('hex') };
+}
+
+/** docs/store.md §7: store folders the vault does not name are leftovers of an interrupted migration or ceremony. */
+async function removeOtherStores(vaultDir: string, keep: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(vaultDir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (STORE_FOLDER_PATTERN.test(name) && name !== keep) await StoreFiles.removeFolder(join(vaultDir, name));
+}
+
 export class StickSession {
   #identity: Promise<DerivedIdentity> | undefined;
 
@@ -28,19 +57,44 @@ export class StickSession {
     readonly stick: Stick,
     private readonly handle: VaultHandle,
     private current: VaultContents,
+    /** The messages (docs/store.md): sealed objects, a sealed index and journal. */
+    readonly store: MessageStore,
   ) {}
 
-  static async unlock(stick: Stick, passphrase: string): Promise<StickSession> {
+  static async unlock(stick: Stick, passphrase: string, random: RandomSource = osRandom): Promise<StickSession> {
     assertStickHasVault(stick);
-    const { plaintext, handle } = await unlockVault(stick.vaultPath, utf8.encode(passphrase));
-    return new StickSession(stick, handle, decodeVaultContents(plaintext));
+    const { plaintext, handle } = await unlockVault(stick.vaultPath, utf8.encode(passphrase), random);
+    const decoded = decodeVaultContents(plaintext);
+    plaintext.fill(0);
+    if (decoded.format === VAULT_CONTENTS_FORMAT_V1) return StickSession.#migrate(stick, handle, decoded, random);
+    const store = await MessageStore.open(join(stick.vaultDir, decoded.store.folder), hexToBytes(decoded.store.keyHex), random);
+    await removeOtherStores(stick.vaultDir, decoded.store.folder);
+    return new StickSession(stick, handle, decoded, store);
   }
 
-  /** For the ceremony, which has just created the vault. */
-  static fromCreated(stick: Stick, handle: VaultHandle, contents: VaultContents): StickSession {
-    return new StickSession(stick, handle, contents);
+  /**
+   * docs/store.md §7: a one-document vault moves its messages into a new store,
+   * then the vault is rewritten to name it: that rewrite is the one atomic step.
+   * A yank before it leaves the old vault (and a leftover folder, removed next time).
+   */
+  static async #migrate(stick: Stick, handle: VaultHandle, old: VaultContentsV1, random: RandomSource): Promise<StickSession> {
+    await removeOtherStores(stick.vaultDir, '');
+    const record = newStoreRecord(random);
+    const store = await MessageStore.create(join(stick.vaultDir, record.folder), hexToBytes(record.keyHex), random, {
+      messages: old.messages,
+      ...(old.relayCursor !== undefined ? { relayCursor: old.relayCursor } : {}),
+    });
+    const contents = migratedVaultContents(old, record);
+    await handle.save(encodeVaultContents(contents));
+    return new StickSession(stick, handle, contents, store);
   }
 
+  /** For the ceremony, which has just created the store and then the vault naming it. */
+  static fromCreated(stick: Stick, handle: VaultHandle, contents: VaultContents, store: MessageStore): StickSession {
+    return new StickSession(stick, handle, contents, store);
+  }
+
+  /** The vault's small document: identity, contacts, settings, outbox, relay account. */
   get contents(): Readonly<VaultContents> {
     return this.current;
   }
@@ -50,8 +104,9 @@ export class StickSession {
   }
 
   /**
-   * Applies a change and writes the vault. The change is made on a copy: when the
-   * write fails, memory keeps the old state, as the stick does.
+   * Applies a change to the vault's document and writes the vault. The change is
+   * made on a copy: when the write fails, memory keeps the old state, as the stick
+   * does. Messages are not in the document: they go through `store`.
    */
   async update(change: (draft: VaultContents) => void): Promise<void> {
     const draft = structuredClone(this.current);
@@ -71,7 +126,7 @@ export class StickSession {
     return this.#identity;
   }
 
-  /** `caliop passwd`: new salt, new Argon2id run; the key does not change. */
+  /** `caliop passwd`: new salt, new Argon2id run; the key does not change, nor does the store's. */
   async changePassphrase(newPassphrase: string, kdf?: KdfParams): Promise<void> {
     await this.handle.reseal(utf8.encode(newPassphrase), kdf);
   }

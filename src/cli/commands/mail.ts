@@ -122,11 +122,20 @@ export function registerMailCommands(program: Command, context: () => CliContext
   program
     .command('inbox')
     .description('list the messages in the vault: id, from, subject, date, signature and sender key')
-    .action(async () => {
+    .option('--limit <n>', 'list only the n newest messages (after --offset)')
+    .option('--offset <n>', 'skip the n newest messages', '0')
+    .action(async (options: { limit?: string; offset: string }) => {
       const cli = context();
+      const count = (value: string | undefined, flag: string) => {
+        if (value === undefined) return undefined;
+        if (!/^\d+$/.test(value)) throw new CaliopError('usage', `${flag} must be a whole number, not ${JSON.stringify(value)}`);
+        return Number(value);
+      };
+      const limit = count(options.limit, '--limit');
+      const offset = count(options.offset, '--offset') ?? 0;
       const [{ listInbox }, { exposureLabel }] = await Promise.all([import('../../service/mailbox-view.js'), import('../../core/exposure-text.js')]);
       const session = await cli.unlock();
-      const entries = await listInbox(session);
+      const entries = await listInbox(session, { offset, ...(limit !== undefined ? { limit } : {}) });
       const language = session.contents.settings.language;
       if (cli.json) {
         await writeJson(entries);

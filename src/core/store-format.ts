@@ -1,0 +1,434 @@
+// The message store on the stick (normative: docs/store.md).
+//
+// Pure: no files, no randomness, no clock. Nonces and keys are parameters;
+// src/edges/store-files.ts reads and writes the files, src/service/message-store.ts
+// is the API the use cases call.
+
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { z } from 'zod';
+import { VaultTamperedError } from './vault-format.js';
+
+const ascii = (text: string) => new TextEncoder().encode(text);
+
+// --- constants (docs/store.md §3-§5) --------------------------------------------
+
+export const STORE_KEY_LENGTH = 32;
+const NONCE_LENGTH = 24;
+const TAG_LENGTH = 16;
+/** §3: the index file's magic; §4 the journal's; §5 an object's. */
+const INDEX_MAGIC = ascii('CALIOPIX');
+const JOURNAL_MAGIC = ascii('CALIOPJR');
+const OBJECT_MAGIC = ascii('CALIOPOB');
+const FORMAT_VERSION = 1;
+/** §3, §4: magic 8 + version 2 + generation 4. */
+export const GENERATION_HEADER_LENGTH = 14;
+/** §5: plaintext bytes per sealed chunk of an object (the last one may be shorter). */
+export const OBJECT_CHUNK = 64 * 1024;
+/** §5: every object's plaintext, padding and trailer included, is a multiple of this. */
+export const OBJECT_PAD_TO = 4096;
+/** §5: magic 8 + version 2 + chunk size 4 + nonce prefix 15. */
+export const OBJECT_HEADER_LENGTH = 29;
+const NONCE_PREFIX_LENGTH = 15;
+/** §5: an object's name: 32 lowercase hex digits, random. */
+export const OBJECT_NAME = /^[0-9a-f]{32}$/;
+/** §4: the largest journal record the reader accepts (a bound on hostile files). */
+export const MAX_JOURNAL_RECORD = 64 * 1024 * 1024;
+
+function damaged(detail: string): VaultTamperedError {
+  return new VaultTamperedError('store', detail);
+}
+
+function u32(value: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value);
+  return bytes;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
+// --- what the index holds (docs/store.md §2) ---------------------------------------
+
+const isoDate = z.string().datetime();
+
+/** §2: one line of the index: what listing, sorting and de-duplication need, nothing more. */
+export const IndexEntrySchema = z.strictObject({
+  id: z.string(),
+  /** The object holding the whole message (§5). */
+  object: z.string().regex(OBJECT_NAME),
+  direction: z.enum(['in', 'out']),
+  relayId: z.string().optional(),
+  from: z.string(),
+  to: z.array(z.string()),
+  subject: z.string(),
+  date: isoDate,
+  storedAt: isoDate,
+  unread: z.boolean(),
+  /** Plaintext bytes of the message object. */
+  size: z.number().int().nonnegative(),
+  /** Blob objects (attachments) that belong to this message, deleted with it. */
+  blobs: z.array(z.string().regex(OBJECT_NAME)).optional(),
+});
+export type IndexEntry = z.infer<typeof IndexEntrySchema>;
+
+export const STORE_INDEX_FORMAT = 'caliop-store-index/1';
+
+export const StoreStateSchema = z.strictObject({
+  format: z.literal(STORE_INDEX_FORMAT),
+  /** The next local message id (ids are small numbers, never reused). */
+  nextId: z.number().int().positive(),
+  /** The relay's mailbox cursor: messages up to it are stored. */
+  relayCursor: z.string().optional(),
+  entries: z.array(IndexEntrySchema),
+});
+export type StoreState = z.infer<typeof StoreStateSchema>;
+
+/** §4: one change; a journal record holds one or more, applied all or none. */
+export const StoreOpSchema = z.discriminatedUnion('op', [
+  z.strictObject({ op: z.literal('put'), entry: IndexEntrySchema }),
+  z.strictObject({ op: z.literal('set'), id: z.string(), unread: z.boolean() }),
+  z.strictObject({ op: z.literal('delete'), id: z.string() }),
+  z.strictObject({ op: z.literal('cursor'), cursor: z.string() }),
+  z.strictObject({ op: z.literal('next-id'), nextId: z.number().int().positive() }),
+]);
+export type StoreOp = z.infer<typeof StoreOpSchema>;
+const JournalRecordSchema = z.array(StoreOpSchema).min(1);
+
+export function emptyStoreState(): StoreState {
+  return { format: STORE_INDEX_FORMAT, nextId: 1, entries: [] };
+}
+
+/**
+ * The store as memory holds it: entries by id, relay ids for de-duplication.
+ * Applying an op is O(1) (a delete marks; the array is rebuilt at compaction).
+ */
+export class StoreIndex {
+  readonly byId = new Map<string, IndexEntry>();
+  readonly relayIds = new Set<string>();
+  nextId: number;
+  relayCursor: string | undefined;
+
+  constructor(state: StoreState) {
+    this.nextId = state.nextId;
+    this.relayCursor = state.relayCursor;
+    for (const entry of state.entries) this.#put(entry);
+  }
+
+  #put(entry: IndexEntry): void {
+    this.byId.set(entry.id, entry);
+    if (entry.relayId !== undefined) this.relayIds.add(entry.relayId);
+    const numeric = Number(entry.id);
+    if (Number.isSafeInteger(numeric) && numeric >= this.nextId) this.nextId = numeric + 1;
+  }
+
+  /** §4: applies one record's ops, in order. Unknown ids are ignored (a delete replayed twice). */
+  apply(ops: readonly StoreOp[]): void {
+    for (const op of ops) {
+      switch (op.op) {
+        case 'put':
+          this.#put(op.entry);
+          break;
+        case 'set': {
+          const entry = this.byId.get(op.id);
+          if (entry) this.byId.set(op.id, { ...entry, unread: op.unread });
+          break;
+        }
+        case 'delete': {
+          const entry = this.byId.get(op.id);
+          if (entry?.relayId !== undefined) this.relayIds.delete(entry.relayId);
+          this.byId.delete(op.id);
+          break;
+        }
+        case 'cursor':
+          this.relayCursor = op.cursor;
+          break;
+        case 'next-id':
+          this.nextId = Math.max(this.nextId, op.nextId);
+          break;
+      }
+    }
+  }
+
+  state(): StoreState {
+    return {
+      format: STORE_INDEX_FORMAT,
+      nextId: this.nextId,
+      ...(this.relayCursor !== undefined ? { relayCursor: this.relayCursor } : {}),
+      entries: [...this.byId.values()],
+    };
+  }
+
+  /** Every object the index refers to (messages and their blobs), for §6 repair. */
+  referencedObjects(): Set<string> {
+    const names = new Set<string>();
+    for (const entry of this.byId.values()) {
+      names.add(entry.object);
+      for (const blob of entry.blobs ?? []) names.add(blob);
+    }
+    return names;
+  }
+}
+
+// --- §3 the index file --------------------------------------------------------------
+
+function generationHeader(magic: Uint8Array, generation: number): Uint8Array {
+  const header = new Uint8Array(GENERATION_HEADER_LENGTH);
+  header.set(magic, 0);
+  new DataView(header.buffer).setUint16(8, FORMAT_VERSION);
+  new DataView(header.buffer).setUint32(10, generation);
+  return header;
+}
+
+function readGenerationHeader(bytes: Uint8Array, magic: Uint8Array, what: string): number {
+  if (bytes.length < GENERATION_HEADER_LENGTH || !startsWith(bytes, magic)) throw damaged(`the ${what} is not a Caliop store file`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint16(8) !== FORMAT_VERSION) throw damaged(`the ${what} has an unknown version ${view.getUint16(8)}`);
+  return view.getUint32(10);
+}
+
+/** §3: the index file: header ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header, JSON). */
+export function sealIndex(key: Uint8Array, generation: number, nonce: Uint8Array, state: StoreState): Uint8Array {
+  const header = generationHeader(INDEX_MAGIC, generation);
+  const plaintext = ascii(JSON.stringify(StoreStateSchema.parse(state)));
+  return concat(header, nonce, xchacha20poly1305(key, nonce, header).encrypt(plaintext));
+}
+
+export function openIndex(key: Uint8Array, bytes: Uint8Array): { generation: number; state: StoreState } {
+  const generation = readGenerationHeader(bytes, INDEX_MAGIC, 'index');
+  if (bytes.length < GENERATION_HEADER_LENGTH + NONCE_LENGTH + TAG_LENGTH) throw damaged('the index is truncated');
+  const header = bytes.subarray(0, GENERATION_HEADER_LENGTH);
+  const nonce = bytes.subarray(GENERATION_HEADER_LENGTH, GENERATION_HEADER_LENGTH + NONCE_LENGTH);
+  let plaintext: Uint8Array;
+  try {
+    plaintext = xchacha20poly1305(key, nonce, header).decrypt(bytes.subarray(GENERATION_HEADER_LENGTH + NONCE_LENGTH));
+  } catch {
+    throw damaged('the index failed its integrity check');
+  }
+  const parsed = StoreStateSchema.safeParse(JSON.parse(new TextDecoder().decode(plaintext)));
+  if (!parsed.success) throw damaged(`the index does not match its format: ${parsed.error.issues[0]?.message}`);
+  return { generation, state: parsed.data };
+}
+
+// --- §4 the journal -------------------------------------------------------------------
+
+export function journalHeader(generation: number): Uint8Array {
+  return generationHeader(JOURNAL_MAGIC, generation);
+}
+
+/** §4: one record: u32 length ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header ‖ u32 seq, JSON ops). */
+export function sealJournalRecord(key: Uint8Array, generation: number, seq: number, nonce: Uint8Array, ops: readonly StoreOp[]): Uint8Array {
+  const plaintext = ascii(JSON.stringify(JournalRecordSchema.parse(ops)));
+  const sealed = xchacha20poly1305(key, nonce, concat(journalHeader(generation), u32(seq))).encrypt(plaintext);
+  return concat(u32(sealed.length), nonce, sealed);
+}
+
+export interface JournalReading {
+  readonly generation: number;
+  readonly records: StoreOp[][];
+  /** Bytes of the journal that hold whole, authentic records: a torn tail starts here (§6). */
+  readonly validLength: number;
+}
+
+/**
+ * §4, §6: reads every whole, authentic record. A record cut short or failing its
+ * tag at the end of the file is a torn append (a yank): reading stops before it and
+ * validLength says where to cut. A failing record followed by an authentic one is
+ * damage, not a yank, and is refused.
+ */
+export function openJournal(key: Uint8Array, bytes: Uint8Array): JournalReading {
+  const generation = readGenerationHeader(bytes, JOURNAL_MAGIC, 'journal');
+  const header = bytes.subarray(0, GENERATION_HEADER_LENGTH);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: StoreOp[][] = [];
+  let offset = GENERATION_HEADER_LENGTH;
+  const tryRecord = (at: number, seq: number): { ops: StoreOp[]; end: number } | undefined => {
+    if (at + 4 + NONCE_LENGTH > bytes.length) return undefined;
+    const length = view.getUint32(at);
+    if (length < TAG_LENGTH || length > MAX_JOURNAL_RECORD) return undefined;
+    const end = at + 4 + NONCE_LENGTH + length;
+    if (end > bytes.length) return undefined;
+    try {
+      const nonce = bytes.subarray(at + 4, at + 4 + NONCE_LENGTH);
+      const plaintext = xchacha20poly1305(key, nonce, concat(header, u32(seq))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
+      const ops = JournalRecordSchema.parse(JSON.parse(new TextDecoder().decode(plaintext)));
+      return { ops, end };
+    } catch {
+      return undefined;
+    }
+  };
+  while (offset < bytes.length) {
+    const record = tryRecord(offset, records.length);
+    if (!record) {
+      // §6: damage in the middle (an authentic record after the bad one) is not a yank.
+      if (offset + 4 <= bytes.length) {
+        const claimed = offset + 4 + NONCE_LENGTH + view.getUint32(offset);
+        if (claimed < bytes.length && tryRecord(claimed, records.length + 1)) throw damaged(`journal record ${records.length} failed its integrity check`);
+      }
+      break;
+    }
+    records.push(record.ops);
+    offset = record.end;
+  }
+  return { generation, records, validLength: offset };
+}
+
+// --- §5 objects: sealed in chunks (the STREAM construction) ---------------------------
+
+/** §5: the object header; the nonce prefix is 15 random bytes, fresh for every object. */
+export function objectHeader(noncePrefix: Uint8Array): Uint8Array {
+  if (noncePrefix.length !== NONCE_PREFIX_LENGTH) throw new TypeError(`noncePrefix must be ${NONCE_PREFIX_LENGTH} bytes`);
+  const header = new Uint8Array(OBJECT_HEADER_LENGTH);
+  header.set(OBJECT_MAGIC, 0);
+  new DataView(header.buffer).setUint16(8, FORMAT_VERSION);
+  new DataView(header.buffer).setUint32(10, OBJECT_CHUNK);
+  header.set(noncePrefix, 14);
+  return header;
+}
+
+export const OBJECT_NONCE_PREFIX_LENGTH = NONCE_PREFIX_LENGTH;
+
+function chunkNonce(header: Uint8Array, index: number, last: boolean): Uint8Array {
+  const nonce = new Uint8Array(NONCE_LENGTH);
+  nonce.set(header.subarray(14, 14 + NONCE_PREFIX_LENGTH), 0);
+  new DataView(nonce.buffer).setBigUint64(NONCE_PREFIX_LENGTH, BigInt(index));
+  nonce[23] = last ? 1 : 0;
+  return nonce;
+}
+
+function objectAd(header: Uint8Array, name: string): Uint8Array {
+  return concat(header, ascii(name));
+}
+
+/**
+ * §5: seals an object's plaintext chunk by chunk. push() returns the sealed bytes
+ * ready to write; finish() adds the padding and trailer and seals the last chunk.
+ * Memory: at most one chunk and the padding.
+ */
+export class ObjectSealer {
+  readonly header: Uint8Array;
+  #ad: Uint8Array;
+  #pending: Uint8Array[] = [];
+  #pendingLength = 0;
+  #index = 0;
+  #size = 0;
+
+  constructor(
+    private readonly key: Uint8Array,
+    readonly name: string,
+    noncePrefix: Uint8Array,
+  ) {
+    if (!OBJECT_NAME.test(name)) throw new TypeError('object name must be 32 lowercase hex digits');
+    this.header = objectHeader(noncePrefix);
+    this.#ad = objectAd(this.header, name);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  #seal(plaintext: Uint8Array, last: boolean): Uint8Array {
+    return xchacha20poly1305(this.key, chunkNonce(this.header, this.#index++, last), this.#ad).encrypt(plaintext);
+  }
+
+  /** Sealed chunks for the data so far; keeps back up to one chunk (it may be the last). */
+  push(data: Uint8Array): Uint8Array[] {
+    this.#size += data.length;
+    this.#pending.push(data);
+    this.#pendingLength += data.length;
+    const out: Uint8Array[] = [];
+    while (this.#pendingLength > OBJECT_CHUNK) {
+      const all = concat(...this.#pending);
+      out.push(this.#seal(all.subarray(0, OBJECT_CHUNK), false));
+      const rest = all.slice(OBJECT_CHUNK);
+      this.#pending = [rest];
+      this.#pendingLength = rest.length;
+    }
+    return out;
+  }
+
+  /** §5: data ‖ zeros ‖ u32 padding length, a multiple of OBJECT_PAD_TO; the last chunk flagged. */
+  finish(): Uint8Array[] {
+    const rest = concat(...this.#pending);
+    const padding = (OBJECT_PAD_TO - ((this.#size + 4) % OBJECT_PAD_TO)) % OBJECT_PAD_TO;
+    const tail = concat(rest, new Uint8Array(padding), u32(padding));
+    this.#pending = [];
+    this.#pendingLength = 0;
+    const out: Uint8Array[] = [];
+    if (tail.length > OBJECT_CHUNK) out.push(this.#seal(tail.subarray(0, OBJECT_CHUNK), false));
+    out.push(this.#seal(tail.length > OBJECT_CHUNK ? tail.subarray(OBJECT_CHUNK) : tail, true));
+    return out;
+  }
+}
+
+/** §5: the sealed size of a chunk of n plaintext bytes. */
+export const SEALED_CHUNK = OBJECT_CHUNK + TAG_LENGTH;
+
+/**
+ * §5: opens an object chunk by chunk. The caller feeds each sealed chunk (all but
+ * the last are SEALED_CHUNK bytes) with whether it is the last; it gets plaintext
+ * back, held one chunk behind so the padding can be removed at the end.
+ */
+export class ObjectOpener {
+  #ad: Uint8Array;
+  #header: Uint8Array;
+  #index = 0;
+  #held: Uint8Array | undefined;
+  #done = false;
+
+  constructor(
+    private readonly key: Uint8Array,
+    name: string,
+    header: Uint8Array,
+  ) {
+    if (header.length !== OBJECT_HEADER_LENGTH || !startsWith(header, OBJECT_MAGIC)) throw damaged(`object ${name} is not a Caliop store object`);
+    const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    if (view.getUint16(8) !== FORMAT_VERSION || view.getUint32(10) !== OBJECT_CHUNK) throw damaged(`object ${name} has an unknown version`);
+    this.#header = header.slice();
+    this.#ad = objectAd(this.#header, name);
+  }
+
+  /** Decrypts one chunk; returns the plaintext that is now certainly data (not padding). */
+  chunk(sealed: Uint8Array, last: boolean): Uint8Array[] {
+    if (this.#done) throw damaged('data after the last chunk of an object');
+    let plaintext: Uint8Array;
+    try {
+      plaintext = xchacha20poly1305(this.key, chunkNonce(this.#header, this.#index++, last), this.#ad).decrypt(sealed);
+    } catch {
+      throw damaged(`chunk ${this.#index - 1} of an object failed its integrity check`);
+    }
+    const out: Uint8Array[] = [];
+    if (!last) {
+      if (this.#held) out.push(this.#held);
+      this.#held = plaintext;
+      return out;
+    }
+    this.#done = true;
+    const tail = this.#held ? concat(this.#held, plaintext) : plaintext;
+    this.#held = undefined;
+    if (tail.length < 4) throw damaged('an object is shorter than its trailer');
+    const padding = new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getUint32(tail.length - 4);
+    if (padding > tail.length - 4) throw damaged('an object declares more padding than it holds');
+    const end = tail.length - 4 - padding;
+    for (let i = end; i < tail.length - 4; i++) if (tail[i] !== 0) throw damaged('an object has non-zero padding');
+    out.push(tail.subarray(0, end));
+    return out;
+  }
+
+  /** True once the flagged last chunk was opened: anything less is a truncated object. */
+  get complete(): boolean {
+    return this.#done;
+  }
+}

@@ -1,0 +1,353 @@
+// The message store's files on the stick (normative: docs/store.md): the sealed
+// index, the append-only journal and the objects, each written so a yank leaves
+// the store in its old state or its new one (§6).
+//
+// The formats are src/core/store-format.ts; the API the use cases call is
+// src/service/message-store.ts.
+
+import { mkdir, open, readFile, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CaliopError, isCaliopError } from '../errors.js';
+import {
+  GENERATION_HEADER_LENGTH,
+  OBJECT_HEADER_LENGTH,
+  OBJECT_NAME,
+  OBJECT_NONCE_PREFIX_LENGTH,
+  ObjectOpener,
+  ObjectSealer,
+  SEALED_CHUNK,
+  journalHeader,
+  openIndex,
+  openJournal,
+  sealIndex,
+  sealJournalRecord,
+  type StoreOp,
+  type StoreState,
+} from '../core/store-format.js';
+import { VaultTamperedError } from '../core/vault-format.js';
+import { removeLeftoverTempFiles, syncFolder, writeFileAtomically, type RandomSource } from './vault-file.js';
+
+/** What the store did to the stick, counted (tests assert on these, never on time). */
+export interface StoreIoCounts {
+  bytesWritten: number;
+  filesWritten: number;
+  bytesRead: number;
+  filesRead: number;
+}
+
+function writeFailed(what: string, cause: unknown): CaliopError {
+  if (isCaliopError(cause)) return cause;
+  return new CaliopError('stick_write_failed', `writing ${what} failed: ${(cause as Error).message}`, { cause });
+}
+
+function readFailed(what: string, cause: unknown): CaliopError {
+  if (isCaliopError(cause)) return cause;
+  if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return new VaultTamperedError('store', `${what} is missing`);
+  return new CaliopError('file_unreadable', `${what} could not be read: ${(cause as Error).message}`, { cause });
+}
+
+async function writeAll(handle: import('node:fs/promises').FileHandle, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+}
+
+/** A source of bytes for an object: whole, or streamed (an attachment read from a file). */
+export type ObjectSource = Uint8Array | AsyncIterable<Uint8Array>;
+
+/**
+ * The files of one store folder, opened under its key. All writes go through one
+ * queue, so a compaction never runs in the middle of another change.
+ */
+export class StoreFiles {
+  readonly counts: StoreIoCounts = { bytesWritten: 0, filesWritten: 0, bytesRead: 0, filesRead: 0 };
+  #generation: number;
+  #seq: number;
+  #journalBytes: number;
+  #indexBytes: number;
+
+  private constructor(
+    readonly folder: string,
+    private readonly key: Uint8Array,
+    private readonly random: RandomSource,
+    opened: { generation: number; seq: number; journalBytes: number; indexBytes: number },
+  ) {
+    this.#generation = opened.generation;
+    this.#seq = opened.seq;
+    this.#journalBytes = opened.journalBytes;
+    this.#indexBytes = opened.indexBytes;
+  }
+
+  get indexPath(): string {
+    return join(this.folder, 'index');
+  }
+
+  get journalPath(): string {
+    return join(this.folder, 'journal');
+  }
+
+  get journalBytes(): number {
+    return this.#journalBytes;
+  }
+
+  get indexBytes(): number {
+    return this.#indexBytes;
+  }
+
+  objectPath(name: string): string {
+    if (!OBJECT_NAME.test(name)) throw new CaliopError('internal', `not an object name: ${name}`);
+    return join(this.folder, 'objects', name.slice(0, 2), name);
+  }
+
+  /** §6: a new store folder (fresh stick, or a migration), index generation 0, empty journal. */
+  static async create(folder: string, key: Uint8Array, state: StoreState, random: RandomSource): Promise<StoreFiles> {
+    try {
+      await mkdir(join(folder, 'objects'), { recursive: true });
+    } catch (cause) {
+      throw writeFailed(`the store folder ${folder}`, cause);
+    }
+    const files = new StoreFiles(folder, key, random, { generation: 0, seq: 0, journalBytes: GENERATION_HEADER_LENGTH, indexBytes: 0 });
+    await files.#writeGeneration(0, state);
+    return files;
+  }
+
+  /**
+   * §6: opens the store: reads the index and the journal (nothing else), repairs a
+   * torn journal tail and a journal left behind by an interrupted compaction.
+   * Returns the state the index and the journal describe together.
+   */
+  static async open(folder: string, key: Uint8Array, random: RandomSource): Promise<{ files: StoreFiles; state: StoreState; records: StoreOp[][] }> {
+    const indexPath = join(folder, 'index');
+    const journalPath = join(folder, 'journal');
+    let indexBytes: Uint8Array;
+    let journalBytes: Uint8Array;
+    try {
+      indexBytes = new Uint8Array(await readFile(indexPath));
+    } catch (cause) {
+      throw readFailed('the message store index', cause);
+    }
+    try {
+      journalBytes = new Uint8Array(await readFile(journalPath));
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw readFailed('the message store journal', cause);
+      journalBytes = new Uint8Array(0);
+    }
+    const { generation, state } = openIndex(key, indexBytes);
+    let records: StoreOp[][] = [];
+    let journalLength = GENERATION_HEADER_LENGTH;
+    let journalStale = journalBytes.length < GENERATION_HEADER_LENGTH;
+    if (!journalStale) {
+      const reading = openJournal(key, journalBytes);
+      if (reading.generation > generation) throw new VaultTamperedError('store', 'the journal is newer than the index');
+      if (reading.generation < generation) {
+        journalStale = true; // §6: compaction was interrupted after the new index: the old journal is in it
+      } else {
+        records = reading.records;
+        journalLength = reading.validLength;
+        if (reading.validLength < journalBytes.length) {
+          // §6: a torn append (yank): cut it off so the next append follows the last whole record.
+          try {
+            await truncate(journalPath, reading.validLength);
+          } catch (cause) {
+            throw writeFailed('the message store journal', cause);
+          }
+        }
+      }
+    }
+    const files = new StoreFiles(folder, key, random, { generation, seq: records.length, journalBytes: journalLength, indexBytes: indexBytes.length });
+    files.counts.bytesRead += indexBytes.length + journalBytes.length;
+    files.counts.filesRead += 2;
+    if (journalStale) await files.#writeJournalHeader(generation);
+    await removeLeftoverTempFiles(indexPath);
+    await removeLeftoverTempFiles(journalPath);
+    return { files, state, records };
+  }
+
+  async #writeGeneration(generation: number, state: StoreState): Promise<void> {
+    const sealed = sealIndex(this.key, generation, this.random(24), state);
+    await writeFileAtomically(this.indexPath, sealed);
+    this.counts.bytesWritten += sealed.length;
+    this.counts.filesWritten += 1;
+    this.#indexBytes = sealed.length;
+    await this.#writeJournalHeader(generation);
+    this.#generation = generation;
+  }
+
+  async #writeJournalHeader(generation: number): Promise<void> {
+    const header = journalHeader(generation);
+    await writeFileAtomically(this.journalPath, header);
+    this.counts.bytesWritten += header.length;
+    this.counts.filesWritten += 1;
+    this.#seq = 0;
+    this.#journalBytes = header.length;
+  }
+
+  /** §4: appends one record and fsyncs it: once this returns, the change survives a yank. */
+  async append(ops: readonly StoreOp[]): Promise<void> {
+    const record = sealJournalRecord(this.key, this.#generation, this.#seq, this.random(24), ops);
+    try {
+      const handle = await open(this.journalPath, 'a');
+      try {
+        await writeAll(handle, record);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (cause) {
+      // The record may be half written: cut it off, so the journal ends on a whole record (§6).
+      await truncate(this.journalPath, this.#journalBytes).catch(() => undefined);
+      throw writeFailed('the message store journal', cause);
+    }
+    this.#seq += 1;
+    this.#journalBytes += record.length;
+    this.counts.bytesWritten += record.length;
+    this.counts.filesWritten += 1;
+  }
+
+  /** §4: compaction is due when the journal has grown as large as the index (and past 64 KiB). */
+  compactionDue(): boolean {
+    return this.#journalBytes > Math.max(64 * 1024, this.#indexBytes);
+  }
+
+  /** §4, §6: a new index generation holding everything, then an empty journal; then unreferenced objects go. */
+  async compact(state: StoreState, referenced: ReadonlySet<string>): Promise<void> {
+    await this.#writeGeneration(this.#generation + 1, state);
+    await this.removeUnreferenced(referenced);
+  }
+
+  /** §6: objects written by a change that never reached the journal (a yank) are removed. */
+  async removeUnreferenced(referenced: ReadonlySet<string>): Promise<string[]> {
+    const removed: string[] = [];
+    const root = join(this.folder, 'objects');
+    let fans: string[];
+    try {
+      fans = await readdir(root);
+    } catch {
+      return removed;
+    }
+    for (const fan of fans) {
+      let names: string[];
+      try {
+        names = await readdir(join(root, fan));
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        if (referenced.has(name)) continue;
+        await unlink(join(root, fan, name)).catch(() => undefined);
+        removed.push(name);
+      }
+    }
+    return removed;
+  }
+
+  /** A fresh random object name (§5: it says nothing of the message). */
+  newObjectName(): string {
+    return Buffer.from(this.random(16)).toString('hex');
+  }
+
+  /**
+   * §5, §6: writes one object, sealed chunk by chunk (memory: one chunk), fsynced.
+   * It is not referenced until a journal record names it, so it needs no rename:
+   * a yank mid-write leaves an unreferenced file that §6 removes.
+   * The folder entries are made durable by syncObjectFolders() before the journal record.
+   */
+  async writeObject(name: string, source: ObjectSource): Promise<{ size: number; folder: string }> {
+    const path = this.objectPath(name);
+    const fan = join(this.folder, 'objects', name.slice(0, 2));
+    const sealer = new ObjectSealer(this.key, name, this.random(OBJECT_NONCE_PREFIX_LENGTH));
+    try {
+      await mkdir(fan, { recursive: true });
+      const handle = await open(path, 'wx', 0o600);
+      try {
+        let written = 0;
+        const put = async (parts: Uint8Array[]) => {
+          for (const part of parts) {
+            await writeAll(handle, part);
+            written += part.length;
+          }
+        };
+        await put([sealer.header]);
+        if (source instanceof Uint8Array) await put(sealer.push(source));
+        else for await (const chunk of source) await put(sealer.push(chunk));
+        await put(sealer.finish());
+        await handle.sync();
+        this.counts.bytesWritten += written;
+        this.counts.filesWritten += 1;
+      } finally {
+        await handle.close();
+      }
+    } catch (cause) {
+      await unlink(path).catch(() => undefined);
+      throw writeFailed(`a message store object`, cause);
+    }
+    return { size: sealer.size, folder: fan };
+  }
+
+  async syncObjectFolders(folders: Iterable<string>): Promise<void> {
+    try {
+      for (const folder of new Set(folders)) await syncFolder(folder);
+      await syncFolder(join(this.folder, 'objects'));
+    } catch (cause) {
+      throw writeFailed('the message store folders', cause);
+    }
+  }
+
+  /** §5: an object's plaintext, chunk by chunk, each authenticated before it is given out. */
+  async *readObject(name: string): AsyncGenerator<Uint8Array> {
+    let handle;
+    try {
+      handle = await open(this.objectPath(name), 'r');
+    } catch (cause) {
+      throw readFailed(`message store object ${name}`, cause);
+    }
+    try {
+      const { size } = await handle.stat();
+      this.counts.filesRead += 1;
+      const header = new Uint8Array(OBJECT_HEADER_LENGTH);
+      if ((await handle.read(header, 0, OBJECT_HEADER_LENGTH, 0)).bytesRead !== OBJECT_HEADER_LENGTH) {
+        throw new VaultTamperedError('store', `object ${name} is truncated`);
+      }
+      const opener = new ObjectOpener(this.key, name, header);
+      const sealedLength = size - OBJECT_HEADER_LENGTH;
+      if (sealedLength < 16) throw new VaultTamperedError('store', `object ${name} is truncated`);
+      const count = Math.ceil(sealedLength / SEALED_CHUNK);
+      let position = OBJECT_HEADER_LENGTH;
+      for (let index = 0; index < count; index++) {
+        const length = index < count - 1 ? SEALED_CHUNK : sealedLength - (count - 1) * SEALED_CHUNK;
+        const buffer = new Uint8Array(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, position);
+        if (bytesRead !== length) throw new VaultTamperedError('store', `object ${name} is truncated`);
+        position += length;
+        this.counts.bytesRead += length;
+        for (const part of opener.chunk(buffer, index === count - 1)) if (part.length > 0) yield part;
+      }
+      if (!opener.complete) throw new VaultTamperedError('store', `object ${name} is truncated`);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async readWholeObject(name: string): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const part of this.readObject(name)) parts.push(part);
+    return Buffer.concat(parts);
+  }
+
+  /** Removes objects; a failure leaves an unreferenced file that §6 removes later. */
+  async removeObjects(names: Iterable<string>): Promise<void> {
+    for (const name of names) await unlink(this.objectPath(name)).catch(() => undefined);
+  }
+
+  /** The whole folder (a store that a migration left behind, §7). */
+  static async removeFolder(folder: string): Promise<void> {
+    await rm(folder, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  static async exists(folder: string): Promise<boolean> {
+    try {
+      return (await stat(folder)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+}

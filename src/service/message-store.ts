@@ -1,0 +1,299 @@
+// The message store: messages and attachments as sealed objects on the stick,
+// listed through a small sealed index and journal (normative: docs/store.md).
+// Each call costs what it changes: marking read appends one small journal
+// record; storing a page writes its objects and one record; listing reads the
+// index in memory and the objects of the page only.
+import { join } from 'node:path';
+import {
+  StoreIndex,
+  emptyStoreState,
+  type IndexEntry,
+  type StoreOp,
+  type StoreState,
+} from '../core/store-format.js';
+import { StoredMessageSchema, type StoredMessage } from '../core/vault-contents.js';
+import { CaliopError } from '../errors.js';
+import { StoreFiles, type ObjectSource, type StoreIoCounts } from '../edges/store-files.js';
+import type { RandomSource } from '../edges/vault-file.js';
+import { VaultTamperedError } from '../core/vault-format.js';
+
+export type { IndexEntry } from '../core/store-format.js';
+
+/** A message to store; the store gives it its local id when id is empty. */
+export interface MessageToStore {
+  readonly message: StoredMessage;
+  /** Blobs (attachments) already written with putBlob() that belong to this message. */
+  readonly blobs?: readonly string[];
+}
+
+export interface InboxPage {
+  readonly entries: readonly IndexEntry[];
+  /** How many messages the store holds in all. */
+  readonly total: number;
+}
+
+function newestFirst(a: IndexEntry, b: IndexEntry): number {
+  return b.date.localeCompare(a.date) || Number(b.id) - Number(a.id);
+}
+
+export class MessageStore {
+  #index: StoreIndex;
+  #sorted: string[] | undefined;
+  #pending: Promise<unknown> = Promise.resolve();
+  /** Blobs written in this session and not yet named by a message: protected from §6 clean-up. */
+  #unclaimed = new Set<string>();
+
+  private constructor(
+    private readonly files: StoreFiles,
+    state: StoreState,
+    records: readonly StoreOp[][] = [],
+  ) {
+    this.#index = new StoreIndex(state);
+    for (const record of records) this.#index.apply(record);
+  }
+
+  /** §7: a new store (a new stick, or migrating the messages of a one-document vault). */
+  static async create(
+    folder: string,
+    key: Uint8Array,
+    random: RandomSource,
+    initial: { messages?: readonly StoredMessage[]; relayCursor?: string } = {},
+  ): Promise<MessageStore> {
+    const state = emptyStoreState();
+    if (initial.relayCursor !== undefined) state.relayCursor = initial.relayCursor;
+    const files = await StoreFiles.create(folder, key, emptyStoreState(), random);
+    if (!initial.messages?.length) {
+      if (state.relayCursor !== undefined) await files.compact(state, new Set());
+      return new MessageStore(files, state);
+    }
+    const fans: string[] = [];
+    for (const message of initial.messages) {
+      const object = files.newObjectName();
+      const bytes = new TextEncoder().encode(JSON.stringify(StoredMessageSchema.parse(message)));
+      const { folder: fan } = await files.writeObject(object, bytes);
+      fans.push(fan);
+      state.entries.push(entryOf(message, object, bytes.length));
+    }
+    await files.syncObjectFolders(fans);
+    const store = new MessageStore(files, state);
+    // The whole migrated index as generation 1 (generation 0 was the empty one).
+    await files.compact(store.#index.state(), store.#index.referencedObjects());
+    return store;
+  }
+
+  /** §6: reads the index and the journal only, and repairs a torn journal tail. */
+  static async open(folder: string, key: Uint8Array, random: RandomSource): Promise<MessageStore> {
+    const { files, state, records } = await StoreFiles.open(folder, key, random);
+    return new MessageStore(files, state, records);
+  }
+
+  /** Bytes and files read and written so far (tests assert on these). */
+  get io(): Readonly<StoreIoCounts> {
+    return this.files.counts;
+  }
+
+  get folder(): string {
+    return this.files.folder;
+  }
+
+  get count(): number {
+    return this.#index.byId.size;
+  }
+
+  get relayCursor(): string | undefined {
+    return this.#index.relayCursor;
+  }
+
+  /** The next free local id (outbox items share the id space: see allocateIds). */
+  get nextId(): number {
+    return this.#index.nextId;
+  }
+
+  hasRelayId(relayId: string): boolean {
+    return this.#index.relayIds.has(relayId);
+  }
+
+  entry(id: string): IndexEntry | undefined {
+    return this.#index.byId.get(id);
+  }
+
+  /** Every entry, unordered (in memory: no I/O). */
+  entries(): IterableIterator<IndexEntry> {
+    return this.#index.byId.values();
+  }
+
+  /** A page of the index, newest first. Costs no I/O; the caller opens only the page's objects. */
+  page(offset = 0, limit = Number.POSITIVE_INFINITY): InboxPage {
+    this.#sorted ??= [...this.#index.byId.values()].sort(newestFirst).map((entry) => entry.id);
+    const ids = this.#sorted.slice(offset, Number.isFinite(limit) ? offset + limit : undefined);
+    return { entries: ids.map((id) => this.#index.byId.get(id)!), total: this.#sorted.length };
+  }
+
+  /** The whole message (one object read, authenticated). */
+  async get(id: string): Promise<StoredMessage> {
+    const entry = this.#index.byId.get(id);
+    if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
+    const bytes = await this.files.readWholeObject(entry.object);
+    const parsed = StoredMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+    if (!parsed.success) throw new VaultTamperedError('store', `message ${id} does not match its format`);
+    return { ...parsed.data, unread: entry.unread };
+  }
+
+  #serialise<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#pending.then(work, work);
+    this.#pending = next.catch(() => undefined);
+    return next;
+  }
+
+  async #commit(ops: StoreOp[]): Promise<void> {
+    await this.files.append(ops);
+    this.#index.apply(ops);
+    if (ops.some((op) => op.op === 'put' || op.op === 'delete')) this.#sorted = undefined;
+    if (this.files.compactionDue()) await this.#compact();
+  }
+
+  async #compact(): Promise<void> {
+    const referenced = this.#index.referencedObjects();
+    for (const blob of this.#unclaimed) referenced.add(blob);
+    await this.files.compact(this.#index.state(), referenced);
+  }
+
+  /**
+   * Stores messages: their objects first (fsynced), then one journal record naming
+   * them all, with the relay cursor when given. Messages with an empty id get the
+   * next local ids; a message whose relay id is already stored is skipped. Returns
+   * the messages as stored (with their ids).
+   */
+  put(items: readonly MessageToStore[], options: { relayCursor?: string } = {}): Promise<StoredMessage[]> {
+    return this.#serialise(async () => {
+      const ops: StoreOp[] = [];
+      const stored: StoredMessage[] = [];
+      const fans: string[] = [];
+      const seen = new Set<string>();
+      let nextId = this.#index.nextId;
+      for (const item of items) {
+        const relayId = item.message.relayId;
+        if (relayId !== undefined && (this.#index.relayIds.has(relayId) || seen.has(relayId))) continue;
+        if (relayId !== undefined) seen.add(relayId);
+        const id = item.message.id === '' ? String(nextId++) : item.message.id;
+        if (this.#index.byId.has(id)) throw new CaliopError('internal', `message id ${id} is already in the store`);
+        if (Number(id) >= nextId) nextId = Number(id) + 1;
+        const message = StoredMessageSchema.parse({ ...item.message, id });
+        const bytes = new TextEncoder().encode(JSON.stringify(message));
+        const object = this.files.newObjectName();
+        const { folder } = await this.files.writeObject(object, bytes);
+        fans.push(folder);
+        const entry = entryOf(message, object, bytes.length);
+        if (item.blobs?.length) entry.blobs = [...item.blobs];
+        ops.push({ op: 'put', entry });
+        stored.push(message);
+      }
+      if (options.relayCursor !== undefined) ops.push({ op: 'cursor', cursor: options.relayCursor });
+      if (ops.length === 0) return stored;
+      if (fans.length > 0) await this.files.syncObjectFolders(fans);
+      await this.#commit(ops);
+      for (const item of items) for (const blob of item.blobs ?? []) this.#unclaimed.delete(blob);
+      return stored;
+    });
+  }
+
+  /** Marks a message read or unread: one small journal record. */
+  setUnread(id: string, unread: boolean): Promise<void> {
+    return this.#serialise(async () => {
+      const entry = this.#index.byId.get(id);
+      if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
+      if (entry.unread === unread) return;
+      await this.#commit([{ op: 'set', id, unread }]);
+    });
+  }
+
+  /** Deletes messages and their blobs: the journal record first, then the files (§6). */
+  delete(ids: readonly string[]): Promise<void> {
+    return this.#serialise(async () => {
+      const entries = ids.map((id) => {
+        const entry = this.#index.byId.get(id);
+        if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
+        return entry;
+      });
+      if (entries.length === 0) return;
+      await this.#commit(entries.map((entry) => ({ op: 'delete', id: entry.id })));
+      await this.files.removeObjects(entries.flatMap((entry) => [entry.object, ...(entry.blobs ?? [])]));
+    });
+  }
+
+  /** Records the relay cursor alone (a page that held nothing new). */
+  setRelayCursor(cursor: string): Promise<void> {
+    return this.#serialise(async () => {
+      if (this.#index.relayCursor === cursor) return;
+      await this.#commit([{ op: 'cursor', cursor }]);
+    });
+  }
+
+  /**
+   * Reserves n local ids (for outbox items, which live in the vault document until
+   * sent). `floor` is the lowest id the caller knows to be free.
+   */
+  allocateIds(n: number, floor = 1): Promise<string[]> {
+    return this.#serialise(async () => {
+      const first = Math.max(this.#index.nextId, floor);
+      await this.#commit([{ op: 'next-id', nextId: first + n }]);
+      return Array.from({ length: n }, (_, i) => String(first + i));
+    });
+  }
+
+  /**
+   * Writes a blob (an attachment) as its own sealed object, streamed: memory holds
+   * one 64 KiB chunk whatever the size. Name it in put({ blobs }) to keep it; a
+   * blob no message names is removed by a later clean-up (§6).
+   */
+  putBlob(source: ObjectSource): Promise<{ ref: string; size: number }> {
+    return this.#serialise(async () => {
+      const ref = this.files.newObjectName();
+      const { size, folder } = await this.files.writeObject(ref, source);
+      await this.files.syncObjectFolders([folder]);
+      this.#unclaimed.add(ref);
+      return { ref, size };
+    });
+  }
+
+  /**
+   * A blob's bytes, chunk by chunk, each authenticated before it is given out. A
+   * truncated or damaged blob throws vault_tampered (part store) when reached: a
+   * consumer writing to a file must not treat the output as complete before the end.
+   */
+  openBlob(ref: string): AsyncIterable<Uint8Array> {
+    return this.files.readObject(ref);
+  }
+
+  /** Forces a compaction now (tests, and `caliop` after a large delete). */
+  compact(): Promise<void> {
+    return this.#serialise(() => this.#compact());
+  }
+}
+
+function entryOf(message: StoredMessage, object: string, size: number): IndexEntry {
+  return {
+    id: message.id,
+    object,
+    direction: message.direction,
+    ...(message.relayId !== undefined ? { relayId: message.relayId } : {}),
+    from: message.from,
+    to: [...message.to],
+    subject: message.subject,
+    date: message.date,
+    storedAt: message.storedAt,
+    unread: message.unread,
+    size,
+  };
+}
+
+/** §1: the store folder's name inside the vault folder: random, says nothing. */
+export function storeFolderName(random: RandomSource): string {
+  return `store-${Buffer.from(random(8)).toString('hex')}`;
+}
+
+export const STORE_FOLDER_PATTERN = /^store-[0-9a-f]{16}$/;
+
+export function storeFolderPath(vaultDir: string, name: string): string {
+  return join(vaultDir, name);
+}
