@@ -1,0 +1,268 @@
+// The message store (docs/store.md): migration from the one-document vault
+// (a vector written by the earlier format), cost that does not grow with the
+// mailbox (asserted on bytes and files touched, never on time), the journal's
+// repair of a torn tail, and sealed objects streamed in chunks.
+import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyStoreState, type IndexEntry, OBJECT_PAD_TO } from '../src/core/store-format.js';
+import type { StoredMessage, VaultContentsV1 } from '../src/core/vault-contents.js';
+import { decodeVaultContents } from '../src/core/vault-contents.js';
+import { StoreFiles } from '../src/edges/store-files.js';
+import { stickAt } from '../src/edges/stick-locator.js';
+import { osRandom, unlockVault } from '../src/edges/vault-file.js';
+import { listInbox, readOne } from '../src/service/mailbox-view.js';
+import { MessageStore } from '../src/service/message-store.js';
+import { StickSession } from '../src/service/stick-session.js';
+
+const VECTOR = JSON.parse(await readFile(join(import.meta.dirname, 'vectors', 'store', 'vault-v1-messages.json'), 'utf8')) as {
+  passphraseText: string;
+  file: string;
+  contents: VaultContentsV1;
+  bodies: string[];
+};
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'caliop-store-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function v1Stick(name: string) {
+  const stick = stickAt(join(root, name), '--stick');
+  await mkdir(stick.vaultDir, { recursive: true });
+  await writeFile(stick.vaultPath, Buffer.from(VECTOR.file, 'base64'));
+  return stick;
+}
+
+describe('migration from the one-document vault (docs/store.md §7)', () => {
+  it('moves every message into the store on the first unlock, keeps the rest, and opens the same afterwards', async () => {
+    const stick = await v1Stick('migrate');
+    const session = await StickSession.unlock(stick, VECTOR.passphraseText);
+    expect(session.contents.format).toBe('caliop-vault-contents/2');
+    expect(session.contents).not.toHaveProperty('messages');
+    expect(session.contents.outbox).toEqual(VECTOR.contents.outbox);
+    expect(session.contents.relayAccount).toEqual(VECTOR.contents.relayAccount);
+    expect(session.contents.identity).toEqual(VECTOR.contents.identity);
+    expect(session.store.count).toBe(3);
+    expect(session.store.relayCursor).toBe('cursor-3');
+    for (const original of VECTOR.contents.messages) {
+      expect(await session.store.get(original.id)).toEqual(original);
+      expect(session.store.hasRelayId(original.relayId!)).toBe(true);
+    }
+    // The messages still decrypt, newest first.
+    const inbox = await listInbox(session);
+    expect(inbox.map((entry) => entry.id)).toEqual(['3', '2', '1']);
+    expect((await readOne(session, '2')).body).toBe(VECTOR.bodies[1]);
+
+    // The vault on the stick is the new format now, and names the one store folder.
+    const { plaintext, handle } = await unlockVault(stick.vaultPath, new TextEncoder().encode(VECTOR.passphraseText));
+    handle.close();
+    const onStick = decodeVaultContents(plaintext);
+    expect(onStick.format).toBe('caliop-vault-contents/2');
+    expect((await readdir(stick.vaultDir)).filter((name) => name.startsWith('store-'))).toEqual([session.contents.store.folder]);
+
+    // A second unlock opens the store (no new migration), with the read mark kept.
+    const again = await StickSession.unlock(stick, VECTOR.passphraseText);
+    expect(again.contents.store).toEqual(session.contents.store);
+    expect(again.store.entry('2')!.unread).toBe(false);
+    expect(again.store.io.filesRead).toBe(2); // index and journal: no message object on unlock
+  });
+
+  it('a migration cut short (a leftover store folder, the old vault) migrates again and removes the leftover', async () => {
+    const stick = await v1Stick('migrate-yanked');
+    const leftover = join(stick.vaultDir, 'store-0123456789abcdef');
+    await mkdir(join(leftover, 'objects', 'ab'), { recursive: true });
+    await writeFile(join(leftover, 'index'), 'half of an index');
+    const session = await StickSession.unlock(stick, VECTOR.passphraseText);
+    expect(session.store.count).toBe(3);
+    const folders = (await readdir(stick.vaultDir)).filter((name) => name.startsWith('store-'));
+    expect(folders).toEqual([session.contents.store.folder]);
+  });
+});
+
+// --- cost growth ----------------------------------------------------------------------
+
+const KEY = new Uint8Array(32).fill(7);
+
+function message(id: number, date: Date, size = 1000): StoredMessage {
+  return {
+    id: String(id),
+    direction: 'in',
+    relayId: `relay-${id}`,
+    from: `sender${id % 17}@caliop.test`,
+    to: ['alice@caliop.test'],
+    subject: `message number ${id}`,
+    date: date.toISOString(),
+    storedAt: date.toISOString(),
+    unread: true,
+    armoredMessage: 'x'.repeat(size),
+  };
+}
+
+/**
+ * A store of n messages, made cheaply: the index names n objects, and only the
+ * newest `written` are written (listing and marking never touch the others).
+ */
+async function storeOf(n: number, written: number): Promise<{ store: MessageStore; folder: string; newest: StoredMessage[] }> {
+  const folder = join(root, `grow-${n}`);
+  const files = await StoreFiles.create(folder, KEY, emptyStoreState(), osRandom);
+  const state = emptyStoreState();
+  const newest: StoredMessage[] = [];
+  for (let i = 1; i <= n; i++) {
+    const m = message(i, new Date(Date.UTC(2026, 0, 1) + i * 60_000));
+    const object = files.newObjectName();
+    if (i > n - written) {
+      const bytes = new TextEncoder().encode(JSON.stringify(m));
+      await files.writeObject(object, bytes);
+      newest.push(m);
+    }
+    const entry: IndexEntry = { id: m.id, object, direction: 'in', relayId: m.relayId!, from: m.from, to: m.to, subject: m.subject, date: m.date, storedAt: m.storedAt, unread: true, size: 1300 };
+    state.entries.push(entry);
+  }
+  state.nextId = n + 1;
+  await files.compact(state, new Set(state.entries.map((entry) => entry.object)));
+  return { store: await MessageStore.open(folder, KEY, osRandom), folder, newest };
+}
+
+describe('cost does not grow with the number of messages (docs/store.md §2, §4)', () => {
+  it('at 100, 1,000 and 10,000: unlock reads 2 files, marking read writes one small record, a page reads its objects only', async () => {
+    const figures: Record<number, { open: number; markBytes: number; markFiles: number; pageFiles: number; pageBytes: number; deleteBytes: number }> = {};
+    for (const n of [100, 1000, 10_000]) {
+      const { store } = await storeOf(n, 20);
+      const open = store.io.filesRead;
+      let before = { ...store.io };
+      await store.setUnread(String(n - 3), false);
+      const markBytes = store.io.bytesWritten - before.bytesWritten;
+      const markFiles = store.io.filesWritten - before.filesWritten;
+      before = { ...store.io };
+      const page = store.page(0, 20);
+      expect(page.total).toBe(n);
+      expect(page.entries[0]!.id).toBe(String(n));
+      for (const entry of page.entries) expect((await store.get(entry.id)).subject).toBe(`message number ${entry.id}`);
+      const pageFiles = store.io.filesRead - before.filesRead;
+      const pageBytes = store.io.bytesRead - before.bytesRead;
+      before = { ...store.io };
+      await store.delete([String(n - 1)]);
+      const deleteBytes = store.io.bytesWritten - before.bytesWritten;
+      figures[n] = { open, markBytes, markFiles, pageFiles, pageBytes, deleteBytes };
+    }
+    console.log('store cost growth', JSON.stringify(figures));
+    for (const n of [100, 1000, 10_000]) {
+      const f = figures[n]!;
+      expect(f.open).toBe(2);
+      expect(f.markFiles).toBe(1);
+      expect(f.markBytes).toBeLessThan(256);
+      expect(f.markBytes).toBeLessThanOrEqual(figures[100]!.markBytes + 8); // ids grow by a digit or two
+      expect(f.pageFiles).toBe(20);
+      expect(f.pageBytes).toBe(figures[100]!.pageBytes + 0 * n);
+      expect(f.deleteBytes).toBeLessThan(256);
+    }
+  }, 120_000);
+
+  it('amortised over many reads, with compaction, a read writes at most 2x the message + 64 KiB', async () => {
+    const { store, folder } = await storeOf(100, 2);
+    const indexBefore = await stat(join(folder, 'index'));
+    const reads = 1000;
+    const start = store.io.bytesWritten;
+    const id = String(100);
+    for (let i = 0; i < reads; i++) await store.setUnread(id, i % 2 === 1);
+    const perRead = (store.io.bytesWritten - start) / reads;
+    const indexAfter = await stat(join(folder, 'index'));
+    expect(indexAfter.ino === indexBefore.ino && indexAfter.mtimeMs === indexBefore.mtimeMs, 'a compaction happened').toBe(false);
+    expect(store.io.filesWritten).toBeGreaterThan(reads); // appends, plus the compaction's files
+    expect(perRead).toBeLessThanOrEqual(2 * 1300 + 64 * 1024);
+    expect(perRead).toBeLessThan(1024); // in fact about one journal record
+    // And the state after compaction is what the reads left.
+    const reopened = await MessageStore.open(folder, KEY, osRandom);
+    expect(reopened.entry(id)!.unread).toBe((reads - 1) % 2 === 1);
+    expect(reopened.count).toBe(100);
+  }, 120_000);
+
+  it('compaction removes objects no index line names (left by a yank between an object and its record)', async () => {
+    const { store, folder } = await storeOf(30, 3);
+    const orphan = await store.putBlob(new Uint8Array(100)); // unclaimed in this session: kept
+    await store.compact();
+    const names = async () => (await readdir(join(folder, 'objects'), { recursive: true })).filter((name) => /[0-9a-f]{32}$/.test(name)).map((name) => name.slice(-32));
+    expect(await names()).toContain(orphan.ref);
+    const next = await MessageStore.open(folder, KEY, osRandom); // a later session: the blob was never put
+    await next.compact();
+    expect(await names()).not.toContain(orphan.ref);
+    expect((await names()).length).toBe(3);
+  });
+});
+
+describe('the journal after a yank (docs/store.md §6)', () => {
+  it('a torn last record is cut off and the next append follows the last whole one', async () => {
+    const { store, folder } = await storeOf(10, 1);
+    await store.setUnread('10', false);
+    const journal = join(folder, 'journal');
+    const whole = (await stat(journal)).size;
+    await appendFile(journal, Buffer.from([0, 0, 0, 200, 1, 2, 3, 4, 5]));
+    const reopened = await MessageStore.open(folder, KEY, osRandom);
+    expect((await stat(journal)).size).toBe(whole);
+    expect(reopened.entry('10')!.unread).toBe(false);
+    await reopened.setUnread('9', false);
+    const third = await MessageStore.open(folder, KEY, osRandom);
+    expect(third.entry('9')!.unread).toBe(false);
+  });
+
+  it('a damaged record followed by a whole one is damage, not a yank: vault_tampered (part store)', async () => {
+    const { store, folder } = await storeOf(10, 1);
+    await store.setUnread('10', false);
+    await store.setUnread('9', false);
+    const journal = join(folder, 'journal');
+    const bytes = await readFile(journal);
+    bytes[14 + 4 + 24 + 3]! ^= 1; // inside the first record's ciphertext
+    await writeFile(journal, bytes);
+    await expect(MessageStore.open(folder, KEY, osRandom)).rejects.toMatchObject({ code: 'vault_tampered', part: 'store' });
+  });
+});
+
+describe('objects (docs/store.md §5)', () => {
+  async function* chunks(total: number, step: number) {
+    for (let sent = 0; sent < total; sent += step) yield new Uint8Array(Math.min(step, total - sent)).map((_, i) => (sent + i) % 251);
+  }
+
+  it('a blob is streamed in and out in chunks, padded to 4 KiB, and a truncated or altered one fails', async () => {
+    const { store, folder } = await storeOf(1, 1);
+    const total = 3 * 65536 + 1234;
+    const blob = await store.putBlob(chunks(total, 10_000));
+    expect(blob.size).toBe(total);
+    const path = join(folder, 'objects', blob.ref.slice(0, 2), blob.ref);
+    const onDisk = (await stat(path)).size;
+    const chunkCount = Math.ceil((total + 4) / 65536);
+    expect((onDisk - 29 - 16 * chunkCount) % OBJECT_PAD_TO).toBe(0);
+    const parts: Uint8Array[] = [];
+    for await (const part of store.openBlob(blob.ref)) {
+      expect(part.length).toBeLessThanOrEqual(65536 * 2);
+      parts.push(part);
+    }
+    const back = Buffer.concat(parts);
+    expect(back.length).toBe(total);
+    expect(back.every((value, i) => value === i % 251)).toBe(true);
+
+    const bytes = await readFile(path);
+    await writeFile(path, bytes.subarray(0, 29 + 65536 + 16)); // the first chunk only
+    await expect(consume(store.openBlob(blob.ref))).rejects.toMatchObject({ code: 'vault_tampered' });
+    bytes[29 + 65536 + 16 + 5]! ^= 0x80;
+    await writeFile(path, bytes);
+    await expect(consume(store.openBlob(blob.ref))).rejects.toMatchObject({ code: 'vault_tampered' });
+  });
+
+  it('an object copied under another name does not open (the name is in the associated data)', async () => {
+    const { store, folder } = await storeOf(3, 3);
+    const [a, b] = [store.entry('1')!, store.entry('2')!];
+    const pathOf = (name: string) => join(folder, 'objects', name.slice(0, 2), name);
+    await writeFile(pathOf(b.object), await readFile(pathOf(a.object)));
+    await expect(store.get('2')).rejects.toMatchObject({ code: 'vault_tampered' });
+    expect((await store.get('1')).id).toBe('1');
+  });
+});
+
+async function consume(source: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const _ of source) void _;
+}
