@@ -64,6 +64,7 @@ describe('mail screens', () => {
 
   it('reading: the body, the exposure level and every reason in plain words; then marked read', async () => {
     const app = await openAna();
+    await waitForFrame(app, /Rendez-vous/); // the page is read from the store: wait for it before choosing
     await press(app, ENTER);
     const view = await waitForFrame(app, /Why:/);
     expect(view.split('\n').length).toBeLessThanOrEqual(24);
