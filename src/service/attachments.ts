@@ -26,7 +26,7 @@ export interface SaveOptions {
 }
 
 export async function saveAttachments(session: StickSession, id: string, options: SaveOptions): Promise<SavedAttachment[]> {
-  const opened = await openStoredMessage(session, findMessage(session, id), await verificationCerts(session));
+  const opened = await openStoredMessage(session, await findMessage(session, id), await verificationCerts(session));
   if (opened.body === null) throw new CaliopError('no_decryption_key', `message ${id} could not be decrypted with your key; its attachments cannot be read`);
   const all = opened.attachments;
   const names = uniqueAttachmentNames(all);
