@@ -57,6 +57,11 @@ describe('caliop init (the offline key ceremony)', () => {
     expect(result.ceremony).toMatchObject({ offline: true, allowedOnline: false, networkEvidence: [] });
     const shown = await onStick(stick, ['--json', 'key', 'show']);
     expect(JSON.parse(shown.stdout).ceremony).toMatchObject({ offline: true, allowedOnline: false, kind: 'init' });
+    // docs/ui.md §3: the words in the stick's language and the numbers, the same in every language.
+    expect(JSON.parse(shown.stdout)).toMatchObject({ fingerprintWordsLanguage: 'en', fingerprintWords: expect.arrayContaining([expect.stringMatching(/^[a-z]+$/)]) });
+    expect(JSON.parse(shown.stdout).fingerprintNumbers).toHaveLength(8);
+    const text = await onStick(stick, ['key', 'show']);
+    expect(text.stdout).toMatch(/^Numbers: {6}(\d{4} ){7}\d{4} \(the same in every language\)$/m);
   });
 
   it('with --allow-online: prints the batch JSON contract and key show reports the online ceremony and the KDF', async () => {

@@ -15,21 +15,34 @@ const BITS_PER_WORD = 11;
 
 const WORDLISTS: Readonly<Record<'en' | 'fr', readonly string[]>> = { en: english, fr: french };
 
+/**
+ * The same 88 bits as numbers 0000–2047, one per word (docs/ui.md §3): the BIP39
+ * lists are aligned, word N of the English list and word N of the French list are
+ * both N, so the numbers are what two sticks in different languages compare.
+ */
+export function fingerprintNumbers(fingerprint: string, count = FINGERPRINT_WORD_COUNT): string[] {
+  return wordIndexes(fingerprint, count).map((index) => String(index).padStart(4, '0'));
+}
+
 /** `fingerprint`: 40 hex digits (a v4 fingerprint), spaces allowed, any case. */
 export function fingerprintWords(fingerprint: string, language: 'en' | 'fr', count = FINGERPRINT_WORD_COUNT): string[] {
+  const list = WORDLISTS[language];
+  if (!list) throw new RangeError('language: expected "en" or "fr"');
+  return wordIndexes(fingerprint, count).map((index) => list[index]!);
+}
+
+function wordIndexes(fingerprint: string, count: number): number[] {
   const hex = fingerprint.replace(/\s+/g, '').toUpperCase();
   if (!/^[0-9A-F]{40}$/.test(hex)) throw new TypeError('fingerprint: expected 40 hexadecimal digits');
   if (!Number.isInteger(count) || count < 1 || count * BITS_PER_WORD > hex.length * 4) {
     throw new RangeError(`count: expected 1..${Math.floor((hex.length * 4) / BITS_PER_WORD)}`);
   }
-  const list = WORDLISTS[language];
-  if (!list) throw new RangeError('language: expected "en" or "fr"');
   const bits = BigInt(`0x${hex}`);
   const totalBits = BigInt(hex.length * 4);
-  const words: string[] = [];
+  const indexes: number[] = [];
   for (let index = 0; index < count; index++) {
     const shift = totalBits - BigInt((index + 1) * BITS_PER_WORD);
-    words.push(list[Number((bits >> shift) & 0x7ffn)]!);
+    indexes.push(Number((bits >> shift) & 0x7ffn));
   }
-  return words;
+  return indexes;
 }

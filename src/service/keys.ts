@@ -1,5 +1,6 @@
 // Your own key: what `caliop key show` reports, export, passphrase change.
 import * as openpgp from 'openpgp';
+import { fingerprintNumbers, fingerprintWords } from '../core/fingerprint-words.js';
 import { assessPassphrase } from '../core/passphrase-strength.js';
 import type { CeremonyRecord } from '../core/vault-contents.js';
 import type { KdfParams } from '../core/vault-format.js';
@@ -23,6 +24,10 @@ export interface KeyDescription {
   readonly ceremony: CeremonyRecord;
   readonly kdf: KdfParams;
   readonly relay: { url: string; pin?: string; address?: string } | null;
+  /** docs/ui.md §3: the words read aloud, in the stick's language, and the same as numbers for any language. */
+  readonly fingerprintWords: string[];
+  readonly fingerprintWordsLanguage: 'en' | 'fr';
+  readonly fingerprintNumbers: string[];
 }
 
 function usageOf(flags: number): string[] {
@@ -55,6 +60,7 @@ export async function describeKey(session: StickSession): Promise<KeyDescription
   const config = readStickConfig(session.stick);
   const account = session.contents.relayAccount;
   const { algorithm, memoryKiB, passes, parallelism } = session.kdf;
+  const language = session.contents.settings.language;
   return {
     name: session.contents.identity.name,
     email: session.contents.identity.email,
@@ -68,6 +74,9 @@ export async function describeKey(session: StickSession): Promise<KeyDescription
       : config.relay
         ? { url: config.relay.url, ...(config.relay.pin ? { pin: config.relay.pin } : {}) }
         : null,
+    fingerprintWords: fingerprintWords(identity.fingerprint, language),
+    fingerprintWordsLanguage: language,
+    fingerprintNumbers: fingerprintNumbers(identity.fingerprint),
   };
 }
 

@@ -2,7 +2,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fingerprintWords } from '../../src/core/fingerprint-words.js';
+import { wordlist as english } from '@scure/bip39/wordlists/english.js';
+import { wordlist as french } from '@scure/bip39/wordlists/french.js';
+import { fingerprintNumbers, fingerprintWords } from '../../src/core/fingerprint-words.js';
 
 const folder = join(import.meta.dirname, '../vectors/fingerprint-words');
 
@@ -13,6 +15,11 @@ describe('fingerprintWords vectors', () => {
       if (vector.expect === 'success') {
         expect(fingerprintWords(vector.fingerprint, 'en')).toEqual(vector.en);
         expect(fingerprintWords(vector.fingerprint, 'fr')).toEqual(vector.fr);
+        // The numbers are the words' places in both lists: the same for an English and a French stick.
+        const numbers = fingerprintNumbers(vector.fingerprint);
+        expect(numbers.every((number) => /^\d{4}$/.test(number))).toBe(true);
+        expect(numbers.map((number) => english[Number(number)])).toEqual(vector.en);
+        expect(numbers.map((number) => french[Number(number)])).toEqual(vector.fr);
       } else {
         expect(() => fingerprintWords(vector.fingerprint, 'en')).toThrow(TypeError);
       }

@@ -6,7 +6,7 @@ import { render } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stickAt } from '../../src/edges/stick-locator.js';
 import { App } from '../../src/ui/App.js';
-import { fingerprintWords } from '../../src/core/fingerprint-words.js';
+import { fingerprintNumbers, fingerprintWords } from '../../src/core/fingerprint-words.js';
 import { initStick, onStick, PASSPHRASE, temporaryFolder, type InitResult } from '../helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { DOWN, ENTER, ESC, press, type, waitForFrame, type Rendered } from './frames.js';
@@ -121,9 +121,31 @@ describe('mail screens', () => {
     await press(app, ENTER);
     const check = await waitForFrame(app, /in person/);
     expect(check).toContain(fingerprintWords(ids.bob!.fingerprint, 'en').join(' '));
+    // Ana's own words are there too, to read to bob; and both as numbers.
+    expect(check).toContain(fingerprintWords(ids.ana!.fingerprint, 'en').join(' '));
+    expect(check).toContain(fingerprintNumbers(ids.bob!.fingerprint).join(' '));
+    expect(check).toContain(fingerprintNumbers(ids.ana!.fingerprint).join(' '));
     await press(app, 'y');
     await waitForFrame(app, /bob@caliop\.example is now verified/);
     expect(app.lastFrame()).toMatch(/bob@caliop\.example.*verified in person/);
+    app.unmount();
+  });
+
+  it('a French stick and an English stick compare the same numbers: what bob\'s `key show` says is on ana\'s French screen', async () => {
+    const shown = await onStick(sticks.bob!, ['--json', 'key', 'show']);
+    expect(shown.status, shown.stderr).toBe(0);
+    const bob = JSON.parse(shown.stdout) as { fingerprintWords: string[]; fingerprintWordsLanguage: string; fingerprintNumbers: string[] };
+    expect(bob.fingerprintWordsLanguage).toBe('en');
+    expect(bob.fingerprintWords).toEqual(fingerprintWords(ids.bob!.fingerprint, 'en'));
+    const app = await openAna('fr');
+    await press(app, 'c');
+    await waitForFrame(app, /Contacts/);
+    await press(app, ENTER);
+    const check = await waitForFrame(app, /Nombres :/);
+    expect(check).toContain(fingerprintWords(ids.bob!.fingerprint, 'fr').join(' '));
+    expect(check).not.toContain(bob.fingerprintWords.join(' ')); // the words differ between languages…
+    expect(check).toContain(bob.fingerprintNumbers.join(' ')); // …the numbers do not
+    for (const line of check.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
     app.unmount();
   });
 
@@ -131,6 +153,8 @@ describe('mail screens', () => {
     const app = await openAna();
     await press(app, 'k');
     const details = await waitForFrame(app, /Fingerprint: [0-9A-F ]{40,}/);
+    expect(details).toContain(`Words: ${fingerprintWords(ids.ana!.fingerprint, 'en').join(' ')}`);
+    expect(details).toContain(`Numbers: ${fingerprintNumbers(ids.ana!.fingerprint).join(' ')}`);
     expect(details).toContain('Address: ana@caliop.example');
     expect(details).toContain('Keys made on an ONLINE computer');
     await press(app, 'e');

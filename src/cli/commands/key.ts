@@ -24,6 +24,8 @@ export function registerKeyCommands(program: Command, context: () => CliContext)
         `Name:         ${description.name}`,
         `Address:      ${description.email}`,
         `Fingerprint:  ${formatFingerprint(description.fingerprint)}`,
+        `Words:        ${description.fingerprintWords.join(' ')} (${description.fingerprintWordsLanguage})`,
+        `Numbers:      ${description.fingerprintNumbers.join(' ')} (the same in every language)`,
         `Created:      ${description.createdAt}`,
         ...description.subkeys.map(
           (subkey, index) =>

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { Box, Text } from 'ink';
 import { useState } from 'react';
-import { fingerprintWords } from '../../core/fingerprint-words.js';
+import { fingerprintNumbers, fingerprintWords } from '../../core/fingerprint-words.js';
 import type { Contact } from '../../core/vault-contents.js';
 import { CaliopError } from '../../errors.js';
 import { importContacts, removeContact, verifyContact } from '../../service/contacts.js';
@@ -18,12 +18,16 @@ import { useKeys } from '../key-queue.js';
 
 type Mode = { kind: 'list' } | { kind: 'import'; path: string } | { kind: 'remove'; address: string } | { kind: 'verify'; address: string };
 
-function KeyWords({ fingerprint }: { fingerprint: string }) {
+/** docs/ui.md §3: the words in this stick's language, and the numbers that are the same in every language. */
+export function KeyWords({ fingerprint }: { fingerprint: string }) {
   const { t, language } = useText();
   return (
     <Box flexDirection="column" marginLeft={2}>
       <Text>
         {t('verifyWords')} <Text bold>{fingerprintWords(fingerprint, language).join(' ')}</Text>
+      </Text>
+      <Text>
+        {t('verifyNumbers')} <Text bold>{fingerprintNumbers(fingerprint).join(' ')}</Text>
       </Text>
       <Text>
         {t('verifyFingerprint')} {formatFingerprint(fingerprint)}
@@ -107,7 +111,10 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
     return (
       <Screen title={t('verifyTitle', { address: contact.address })} keys={t('verifyKeys')}>
         <Text>{t('verifyExplain')}</Text>
+        <Text bold>{t('verifyTheirs')}</Text>
         <KeyWords fingerprint={contact.fingerprint} />
+        <Text bold>{t('verifyYours')}</Text>
+        <KeyWords fingerprint={session.contents.identity.fingerprint} />
       </Screen>
     );
   }

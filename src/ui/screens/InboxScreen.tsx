@@ -67,7 +67,8 @@ export function InboxScreen({
     else if (/^s$/i.test(input)) onAction('settings');
     else if (/^q$/i.test(input)) onAction('quit');
     else if (key.escape) onAction('ask-quit');
-  });
+    // Keys typed before the list is drawn wait for it (Enter opens the first message).
+  }, { isActive: entries !== null || error !== null });
 
   const syncText =
     sync.kind === 'never'

@@ -147,6 +147,12 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
             {t('stickFingerprint')}: {formatFingerprint(d.fingerprint)}
           </Text>
           <Text>
+            {t('verifyWords')} <Text bold>{d.fingerprintWords.join(' ')}</Text>
+          </Text>
+          <Text>
+            {t('verifyNumbers')} <Text bold>{d.fingerprintNumbers.join(' ')}</Text>
+          </Text>
+          <Text>
             {t('stickCreated')}: {d.createdAt.slice(0, 10)}
           </Text>
           <Text color={d.ceremony.offline ? 'green' : 'yellow'}>{d.ceremony.offline ? `✓ ${t('stickCeremonyOffline')}` : `⚠ ${t('stickCeremonyOnline')}`}</Text>
