@@ -7,8 +7,10 @@
 //      SHA-256 are checked before use. They are kept in .cache/ (gitignored).
 //   3. The pinned linux-x64 Node runs `node --build-sea` once per target; the
 //      config's "executable" field names the base binary of that target.
+//   4. macos-arm64 (no Node base binary exists for it): Bun compiles the same bundle,
+//      ad-hoc signed (scripts/build-bun-exe.ts, pins in scripts/bun-binaries.json).
 //
-// Usage: node build/scripts/build-exe.js [--targets linux-x64,win-x64] [--entry FILE]
+// Usage: node build/scripts/build-exe.js [--targets linux-x64,win-x64,macos-arm64] [--entry FILE]
 //        [--no-code-cache] [--bundle-only] [--release-cert FILE]
 //
 // Every bundle is a release bundle (src/build-facts.ts): test switches are dead code;
@@ -24,6 +26,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { BUN_SHIPPED_TARGETS, buildBunExe, type BunTarget } from './build-bun-exe.js';
 import { cleanPeFile } from './pe-clean.js';
 
 // build/scripts/build-exe.js -> repo root; works from scripts/ too.
@@ -235,7 +238,7 @@ export function buildSea(options: {
 }
 
 interface CliOptions {
-  targets: ExeTarget[];
+  targets: (ExeTarget | BunTarget)[];
   entry: string;
   codeCache: boolean;
   bundleOnly: boolean;
@@ -243,13 +246,14 @@ interface CliOptions {
 }
 
 function parseArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { targets: [...ALL_TARGETS], entry: defaultEntry(), codeCache: true, bundleOnly: false };
+  const known: readonly string[] = [...ALL_TARGETS, ...BUN_SHIPPED_TARGETS];
+  const options: CliOptions = { targets: [...ALL_TARGETS, ...BUN_SHIPPED_TARGETS], entry: defaultEntry(), codeCache: true, bundleOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--targets') {
       const list = (argv[++i] ?? '').split(',').filter((t) => t !== '');
-      for (const t of list) if (!ALL_TARGETS.includes(t as ExeTarget)) throw new Error(`build-exe: unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`);
-      options.targets = list as ExeTarget[];
+      for (const t of list) if (!known.includes(t)) throw new Error(`build-exe: unknown target "${t}" (known: ${known.join(', ')})`);
+      options.targets = list as (ExeTarget | BunTarget)[];
     } else if (arg === '--entry') {
       options.entry = resolve(argv[++i] ?? '');
     } else if (arg === '--no-code-cache') {
@@ -274,20 +278,31 @@ async function main(): Promise<void> {
   process.stdout.write(`bundle  ${relative(REPO_ROOT, bundle.bundlePath)}  ${bundle.bytes} bytes  (entry ${relative(REPO_ROOT, options.entry)}, ${bundle.inputs.length} inputs, release anchor ${releaseFingerprint ?? 'none'})\n`);
   if (options.bundleOnly) return;
 
+  const seaTargets = options.targets.filter((t): t is ExeTarget => (ALL_TARGETS as readonly string[]).includes(t));
+  const bunTargets = options.targets.filter((t): t is BunTarget => (BUN_SHIPPED_TARGETS as readonly string[]).includes(t));
+  if (seaTargets.length > 0) buildSeaTargets(seaTargets, bundle.bundlePath, distDir, options.codeCache);
+  for (const target of bunTargets) {
+    const built = buildBunExe({ target, bundlePath: bundle.bundlePath, outDir: distDir, workDir: join(REPO_ROOT, '.cache', 'bun-work') });
+    const signed = built.codeDirectory === undefined ? '' : `  ad-hoc signed, ${built.codeDirectory.nCodeSlots} page hashes checked, CDHash ${built.codeDirectory.cdHashSha256.slice(0, 40)}`;
+    process.stdout.write(`exe     ${relative(REPO_ROOT, built.output)}  ${built.bytes} bytes  bun  ${built.seconds.toFixed(1)} s${signed}\n`);
+  }
+}
+
+function buildSeaTargets(targets: readonly ExeTarget[], bundlePath: string, distDir: string, codeCache: boolean): void {
   const pins = readPins();
   const host = hostTarget();
   if (host === undefined) throw new Error(`build-exe: no pinned Node ${pins.version} runs on ${platform()}-${arch()}; build on linux-x64, linux-arm64 or macos-x64`);
   // The builder's Node version must equal the targets' (Node docs, --build-sea): use the pinned host binary.
   const builder = ensureNodeBinary(host, pins);
-  for (const target of options.targets) {
+  for (const target of targets) {
     const built = buildSea({
       target,
       builder,
       baseBinary: ensureNodeBinary(target, pins),
-      bundlePath: bundle.bundlePath,
+      bundlePath,
       outDir: distDir,
       workDir: join(REPO_ROOT, '.cache', 'sea'),
-      codeCache: options.codeCache && target === host,
+      codeCache: codeCache && target === host,
       pins,
     });
     process.stdout.write(

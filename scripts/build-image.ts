@@ -35,7 +35,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '..', '..');
 
 /** docs/stick-layout.md §1: the executables the image must hold. */
-export const EXECUTABLE_NAMES = ['caliop-linux-x64', 'caliop-linux-arm64', 'caliop-win-x64.exe', 'caliop-macos-x64'] as const;
+export const EXECUTABLE_NAMES = ['caliop-linux-x64', 'caliop-linux-arm64', 'caliop-win-x64.exe', 'caliop-macos-x64', 'caliop-macos-arm64'] as const;
+/**
+ * docs/stick-layout.md §5: the smallest stick we support is sold as "1 GB" (10^9 bytes,
+ * decimal as printed); some hold a few percent less, so the image must fit in this.
+ */
+export const SMALLEST_STICK_BYTES = 960_000_000;
 /** The FAT32 partition starts at 1 MiB (2048 sectors of 512 bytes), the usual alignment. */
 export const PARTITION_OFFSET_BYTES = 1024 * 1024;
 export const VOLUME_LABEL = 'CALIOP';
@@ -56,7 +61,7 @@ export interface BuildImageOptions {
   /** Armored release secret key (unlocked with passphrase when protected). */
   readonly releaseKeyArmored: string;
   readonly passphrase?: string;
-  /** Folder holding the four executables (EXECUTABLE_NAMES). */
+  /** Folder holding the five executables (EXECUTABLE_NAMES). */
   readonly executablesDir: string;
   /** The stick's static tree (default usb-image/). */
   readonly treeSource?: string;
@@ -161,12 +166,31 @@ function stageTree(options: BuildImageOptions): void {
   mkdirSync(join(options.stagingDir, VAULT_FOLDER));
 }
 
-/** The image size in MiB: the files, one cluster of slack each, FAT overhead, the vault reserve. */
-function imageMiB(stagingDir: string, files: readonly ManifestEntry[], reserveMiB: number): number {
-  const content = files.reduce((sum, file) => sum + file.size, 0) + statSync(join(stagingDir, MANIFEST_FILE)).size + 64 * 1024;
-  const withOverhead = content * 1.02 + (files.length + 4) * 32 * 1024;
+/**
+ * The image size in MiB: the files (sizes in bytes, MANIFEST included; MANIFEST.sig is
+ * within the 64 KiB allowance), one cluster of slack each, FAT overhead, the vault reserve.
+ */
+export function imageSizeMiB(fileSizes: readonly number[], reserveMiB: number): number {
+  const content = fileSizes.reduce((sum, size) => sum + size, 0) + 64 * 1024;
+  const withOverhead = content * 1.02 + (fileSizes.length + 3) * 32 * 1024;
   // FAT32 needs at least 65525 clusters: 33 MiB with 512-byte clusters. Stay well above.
   return Math.max(MINIMUM_IMAGE_MIB, Math.ceil(withOverhead / (1024 * 1024)) + reserveMiB + 8);
+}
+
+/** Refuses an image that would not fit the smallest stick we support (docs/stick-layout.md §5). */
+export function checkFitsSmallestStick(sizeMiB: number): void {
+  const bytes = sizeMiB * 1024 * 1024;
+  if (bytes > SMALLEST_STICK_BYTES) {
+    throw new Error(
+      `build-image: the image would be ${sizeMiB} MiB (${bytes} bytes), more than the smallest stick we support (${SMALLEST_STICK_BYTES} bytes, docs/stick-layout.md §5)`,
+    );
+  }
+}
+
+function imageMiB(stagingDir: string, files: readonly ManifestEntry[], reserveMiB: number): number {
+  const sizeMiB = imageSizeMiB([...files.map((file) => file.size), statSync(join(stagingDir, MANIFEST_FILE)).size], reserveMiB);
+  checkFitsSmallestStick(sizeMiB);
+  return sizeMiB;
 }
 
 const MINIMUM_IMAGE_MIB = 64;

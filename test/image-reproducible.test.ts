@@ -11,7 +11,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, EXECUTABLE_NAMES, PARTITION_OFFSET_BYTES, renderStickConfig, type BuiltImage, type ImageBuildConfig } from '../scripts/build-image.js';
+import {
+  buildImage,
+  checkFitsSmallestStick,
+  EXECUTABLE_NAMES,
+  imageSizeMiB,
+  PARTITION_OFFSET_BYTES,
+  renderStickConfig,
+  SMALLEST_STICK_BYTES,
+  type BuiltImage,
+  type ImageBuildConfig,
+} from '../scripts/build-image.js';
 import { parseManifest } from '../src/core/stick-manifest.js';
 import { generateReleaseKey, type ReleaseKey } from '../src/service/manifest-signature.js';
 import { verifyStick } from '../src/service/stick-verify.js';
@@ -22,6 +32,8 @@ let config: ImageBuildConfig;
 let first: BuiltImage;
 let second: BuiltImage;
 const epoch = Math.floor(Date.now() / 1000) - 3600;
+/** Bytes of a full `npm run build:exe` of caliop 0.1.0 (docs/decisions/executables.md §Apple silicon, Sizes). */
+const REAL_SIZES = { linuxX64: 155_901_053, linuxArm64: 155_532_336, winX64: 110_193_992, macosX64: 152_956_512, macosArm64: 94_278_786 };
 
 function mtools(command: string, args: string[]): Buffer {
   return execFileSync(command, args, { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' }, maxBuffer: 1 << 30 });
@@ -124,6 +136,13 @@ describe('the stick image', () => {
     expect(stickConfig.relay).toEqual({ url: config.relayUrl, pin: config.relayPin });
     expect(stickConfig.releaseCert).toBe(release.certArmored.replace(/\r\n/g, '\n'));
     expect(await verifyStick(out, release.certArmored)).toEqual({ ok: true, signatureValid: true, differs: [], missing: [], extra: [] });
+    // The MANIFEST covers the macOS arm64 executable like the others: one changed byte is named.
+    const arm64 = readFileSync(join(out, 'caliop-macos-arm64'));
+    arm64[arm64.length - 1] ^= 0x01;
+    writeFileSync(join(out, 'caliop-macos-arm64'), arm64);
+    expect(await verifyStick(out, release.certArmored)).toMatchObject({ ok: false, differs: ['caliop-macos-arm64'], missing: [], extra: [] });
+    rmSync(join(out, 'caliop-macos-arm64'));
+    expect(await verifyStick(out, release.certArmored)).toMatchObject({ ok: false, differs: [], missing: ['caliop-macos-arm64'], extra: [] });
   });
 
   it('the launchers are in the image byte for byte (CRLF for Windows, LF for the shells)', () => {
@@ -132,7 +151,20 @@ describe('the stick image', () => {
     const sh = mtools('mcopy', ['-i', image, '::/caliop.sh', '-']).toString();
     expect(sh.startsWith('#!/bin/sh\n')).toBe(true);
     expect(sh).not.toContain('\r');
-    expect(mtools('mcopy', ['-i', image, '::/Caliop.command', '-']).toString()).toContain('caliop-macos-x64" --stick');
+    const command = mtools('mcopy', ['-i', image, '::/Caliop.command', '-']).toString();
+    expect(command).toContain('EXE="$STICK/caliop-macos-x64"');
+    expect(command).toContain('EXE="$STICK/caliop-macos-arm64"');
+  });
+
+  it('the image fits the smallest stick we support with the real executables (sizes of a full build, docs/decisions/executables.md), and a bigger one is refused', () => {
+    // Bytes of `npm run build:exe` outputs, caliop 0.1.0 (docs/decisions/executables.md §Sizes); MANIFEST ~1 KiB.
+    const realSizes = [REAL_SIZES.linuxX64, REAL_SIZES.linuxArm64, REAL_SIZES.winX64, REAL_SIZES.macosX64, REAL_SIZES.macosArm64, 1024, 16 * 1024, 4 * 1024, 2 * 1024, 2 * 1024];
+    const sizeMiB = imageSizeMiB(realSizes, 64);
+    expect(() => checkFitsSmallestStick(sizeMiB)).not.toThrow();
+    expect(sizeMiB * 1024 * 1024).toBeLessThan(SMALLEST_STICK_BYTES);
+    // Twice the macOS arm64 executable would still fit; a sixth ~150 MB executable would not.
+    expect(() => checkFitsSmallestStick(imageSizeMiB([...realSizes, REAL_SIZES.macosArm64], 64))).not.toThrow();
+    expect(() => checkFitsSmallestStick(imageSizeMiB([...realSizes, REAL_SIZES.linuxX64, REAL_SIZES.macosArm64], 64))).toThrow(/more than the smallest stick/);
   });
 
   it('an enrolment with the image relay rewrites config.json with the same bytes (so the stick still verifies)', () => {

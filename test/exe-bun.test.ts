@@ -1,0 +1,212 @@
+// The Bun runtime behind caliop-macos-arm64 runs Caliop Key (issue 18;
+// docs/decisions/executables.md §Apple silicon). No Mac is here, so the same bundle is
+// compiled the same way (scripts/build-bun-exe.ts) for linux-x64 and run end to end, as
+// test/exe.test.ts runs the Node single executable:
+//   - the ceremony (init, enrolled with the real relay over HTTPS on loopback), the
+//     sealed vault (Argon2id in WebAssembly, under JavaScriptCore), encrypt/decrypt,
+//     send/sync/inbox/read between two sticks;
+//   - vaults are interchangeable: one sealed by the Bun executable opens in Node;
+//   - HOME, TMPDIR, XDG_* and the working folder stay empty; the stick holds only its files;
+//   - the interface's first screen, in a real terminal (tmux), unlocked, the message read;
+//   - the differences found, pinned: .env and bunfig.toml where it runs are ignored;
+//     BUN_OPTIONS is obeyed (the launcher clears it: test/macos-launcher.test.ts).
+// One build per run (~5 s); the relay and both sticks are shared by the cases.
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBunExe } from '../scripts/build-bun-exe.js';
+import { bundleCli, defaultEntry, hostTarget } from '../scripts/build-exe.js';
+import { CALIOP_ENTRY } from './helpers/caliop.js';
+import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
+
+const DOMAIN = 'caliop.example';
+const PASSPHRASE = 'correct horse battery staple of the bun stick';
+const onLinuxX64 = hostTarget() === 'linux-x64';
+
+let work: string;
+let exe: string;
+let relay: RelayProcess;
+let alice: string;
+let bob: string;
+let cwd: string;
+let hostDirs: Record<string, string>;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  if (!onLinuxX64) return;
+  work = mkdtempSync(join(tmpdir(), 'caliop-exe-bun-'));
+  const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'));
+  exe = buildBunExe({ target: 'linux-x64', bundlePath: bundle.bundlePath, outDir: join(work, 'out'), workDir: join(work, 'build') }).output;
+  relay = await startRelayProcess({ domain: DOMAIN });
+  alice = join(work, 'alice-stick');
+  bob = join(work, 'bob-stick');
+  mkdirSync(alice);
+  mkdirSync(bob);
+  hostDirs = {};
+  for (const name of ['HOME', 'TMPDIR', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'cwd']) {
+    hostDirs[name] = join(work, 'host', name);
+    mkdirSync(hostDirs[name]!, { recursive: true });
+  }
+  cwd = hostDirs['cwd']!;
+  const { cwd: _cwd, ...envDirs } = hostDirs;
+  env = {
+    PATH: process.env['PATH'],
+    LANG: 'C.UTF-8',
+    ...envDirs,
+    TMP: hostDirs['TMPDIR'],
+    TEMP: hostDirs['TMPDIR'],
+    CALIOP_PASSPHRASE: PASSPHRASE,
+    CALIOP_UNSAFE_TEST_KDF: '1',
+  };
+}, 300_000);
+
+afterAll(async () => {
+  await relay?.dispose();
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+function run(args: string[], options: { input?: string; stick?: string; extraEnv?: NodeJS.ProcessEnv; runIn?: string } = {}): SpawnSyncReturns<string> {
+  return spawnSync(exe, ['--stick', options.stick ?? alice, '--batch', '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', ...args], {
+    cwd: options.runIn ?? cwd,
+    env: { ...env, ...options.extraEnv },
+    input: options.input,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+}
+
+function ok(args: string[], options: Parameters<typeof run>[1] = {}): string {
+  const result = run(args, options);
+  if (result.status !== 0) throw new Error(`caliop ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return result.stdout;
+}
+
+describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build of the same bundle)', () => {
+  it('prints its version; a bad option is a clean error (exit 2, no stack trace)', () => {
+    expect(ok(['--version'])).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const bad = spawnSync(exe, ['--no-such-option'], { env, cwd, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^caliop: error: unknown option '--no-such-option'/m);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('ceremony and vault: init of two sticks, enrolled with the real relay', () => {
+    const init = ['--json', 'init', '--allow-online', '--accept-weak-passphrase', '--server', relay.url, '--server-pin', relay.pin!];
+    const made = JSON.parse(ok([...init, '--name', 'alice', '--email', `alice@${DOMAIN}`])) as { fingerprint: string; recoveryPhrase: string; kdf: { algorithm: string } };
+    expect(made.fingerprint).toMatch(/^[0-9A-F]{40}$/);
+    expect(made.recoveryPhrase.split(' ')).toHaveLength(24);
+    expect(made.kdf.algorithm).toBe('argon2id');
+    ok([...init, '--name', 'bob', '--email', `bob@${DOMAIN}`], { stick: bob });
+    expect(readdirSync(join(alice, 'vault'))).toEqual(['caliop.vault']);
+  });
+
+  it('a vault sealed by the Bun executable opens in Node (the tsc build), and a wrong passphrase is refused the same way', () => {
+    const shown = spawnSync(process.execPath, [CALIOP_ENTRY, '--stick', alice, '--batch', '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', '--json', 'key', 'show'], {
+      env: { ...process.env, CALIOP_PASSPHRASE: PASSPHRASE },
+      encoding: 'utf8',
+    });
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ email: `alice@${DOMAIN}` });
+    const wrong = run(['key', 'show'], { extraEnv: { CALIOP_PASSPHRASE: 'not the passphrase at all' } });
+    const wrongInNode = spawnSync(process.execPath, [CALIOP_ENTRY, '--stick', alice, '--batch', '--passphrase-file', '@ENV:P', 'key', 'show'], {
+      env: { ...process.env, P: 'not the passphrase at all' },
+      encoding: 'utf8',
+    });
+    expect(wrong.status).toBe(wrongInNode.status);
+    expect(wrong.stderr).toBe(wrongInNode.stderr);
+  });
+
+  it('encrypt, decrypt', () => {
+    const armored = ok(['encrypt', '--to', `alice@${DOMAIN}`], { input: 'hello from the bun executable\n' });
+    expect(armored).toMatch(/^-----BEGIN PGP MESSAGE-----/);
+    expect(ok(['decrypt'], { input: armored })).toBe('hello from the bun executable\n');
+  });
+
+  it('send through the relay, sync, inbox, read', () => {
+    const sent = JSON.parse(ok(['--json', 'send', '--to', `bob@${DOMAIN}`, '--subject', 'from the bun executable'], { input: 'sent by Bun\n' })) as { queued: boolean };
+    expect(sent.queued).toBe(false);
+    expect(JSON.parse(ok(['--json', 'sync'], { stick: bob }))).toMatchObject({ received: 1 });
+    const inbox = JSON.parse(ok(['--json', 'inbox'], { stick: bob })) as { id: string; subject: string; signature: string }[];
+    expect(inbox).toEqual([expect.objectContaining({ subject: 'from the bun executable', signature: 'good' })]);
+    expect((JSON.parse(ok(['--json', 'read', inbox[0]!.id], { stick: bob })) as { body: string }).body).toBe('sent by Bun\n');
+  });
+
+  it('the interface: first screen in a real terminal (tmux), unlocked, the message read', async () => {
+    const socket = `caliop-bun-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    const screen = () => tmux('capture-pane', '-p', '-t', 'ui');
+    const waitFor = async (pattern: { test(text: string): boolean }): Promise<string> => {
+      for (const deadline = Date.now() + 90_000; ; ) {
+        const text = screen();
+        if (pattern.test(text)) return text;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen:\n${text}`);
+        await new Promise((done) => setTimeout(done, 150));
+      }
+    };
+    const envArgs = Object.entries({ ...env, TERM: 'xterm-256color' }).map(([name, value]) => `${name}=${value ?? ''}`);
+    try {
+      // new-session's command runs through a shell: quote every word.
+      const quoted = ['env', '-i', ...envArgs, exe, '--stick', bob].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(' ');
+      tmux('new-session', '-d', '-s', 'ui', '-x', '80', '-y', '24', `cd '${cwd}' && ${quoted}; echo UI-EXIT=$?; sleep 120`);
+      await waitFor(/Open your stick/);
+      tmux('send-keys', '-t', 'ui', '-l', PASSPHRASE);
+      tmux('send-keys', '-t', 'ui', 'Enter');
+      const inbox = await waitFor(/from the bun ex/); // the subject column is cut at 80 columns
+      expect(inbox).toMatch(/Inbox/);
+      expect(inbox).not.toContain(PASSPHRASE);
+      tmux('send-keys', '-t', 'ui', 'Enter');
+      // The reading screen: the exposure reasons first, then the body, a page further down.
+      let page = await waitFor(/This message stayed inside Caliop/);
+      for (let step = 0; !page.includes('sent by Bun') && step < 6; step++) {
+        const before = page;
+        tmux('send-keys', '-t', 'ui', 'Space');
+        page = await waitFor({ test: (text) => text !== before }); // the next page is drawn
+      }
+      expect(page).toContain('sent by Bun');
+      tmux('send-keys', '-t', 'ui', 'Escape');
+      await waitFor(/Inbox/);
+      tmux('send-keys', '-t', 'ui', 'q');
+      expect(await waitFor(/UI-EXIT=\d+/)).toContain('UI-EXIT=0');
+    } finally {
+      try {
+        tmux('kill-server');
+      } catch {
+        // already gone
+      }
+    }
+  }, 240_000);
+
+  it('wrote nothing in HOME, TMPDIR, XDG_* or the working folder; nothing beside the vault on the sticks', () => {
+    for (const [name, dir] of Object.entries(hostDirs)) expect(readdirSync(dir), name).toEqual([]);
+    for (const stick of [alice, bob]) {
+      for (const name of readdirSync(stick)) expect(['config.json', 'vault'], `unexpected ${name} on the stick`).toContain(name);
+      expect(readdirSync(join(stick, 'vault'))).toEqual(['caliop.vault']);
+    }
+  });
+
+  it('differences, pinned: .env and bunfig.toml where it runs are ignored; BUN_OPTIONS is obeyed (the macOS launcher clears it)', () => {
+    const place = join(work, 'hostile-folder');
+    mkdirSync(place);
+    const marker = join(work, 'preloaded.js');
+    writeFileSync(marker, 'console.log("PRELOADED");\n');
+    writeFileSync(join(place, '.env'), 'CALIOP_STICK=/nonexistent-from-dotenv\n');
+    writeFileSync(join(place, 'bunfig.toml'), `preload = ["${marker}"]\n`);
+    // No --stick and no CALIOP_STICK: had .env been read, the error would name its folder.
+    const unfound = spawnSync(exe, ['key', 'show'], { cwd: place, env, encoding: 'utf8' });
+    expect(unfound.status).toBe(3);
+    expect(unfound.stderr).toMatch(/^caliop: error: no Caliop stick was found/m);
+    expect(unfound.stdout + unfound.stderr).not.toMatch(/nonexistent-from-dotenv|PRELOADED/);
+    // Bun reads BUN_OPTIONS like its own command line (a Node SEA built with
+    // execArgvExtension "none" ignores NODE_OPTIONS): documented, and cleared by Caliop.command.
+    const withOptions = spawnSync(exe, ['--version'], { cwd, env: { ...env, BUN_OPTIONS: `--preload ${marker}` }, encoding: 'utf8' });
+    expect(withOptions.stdout).toContain('PRELOADED');
+    const withNodeOptions = spawnSync(exe, ['--version'], { cwd, env: { ...env, NODE_OPTIONS: `--require ${marker}` }, encoding: 'utf8' });
+    expect(withNodeOptions.stdout).not.toContain('PRELOADED');
+  });
+});
+
+describe.skipIf(onLinuxX64)('the Bun runtime (linux-x64 build)', () => {
+  it.skip(`is built and run only on a linux-x64 host (this is ${process.platform}-${process.arch})`, () => {});
+});
