@@ -18,7 +18,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBunExe } from '../scripts/build-bun-exe.js';
 import { bundleCli, defaultEntry, hostTarget } from '../scripts/build-exe.js';
+import { KDF_FLOOR } from '../src/core/vault-format.js';
 import { CALIOP_ENTRY } from './helpers/caliop.js';
+import { emptyHost } from './helpers/empty-host.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -44,22 +46,7 @@ beforeAll(async () => {
   bob = join(work, 'bob-stick');
   mkdirSync(alice);
   mkdirSync(bob);
-  hostDirs = {};
-  for (const name of ['HOME', 'TMPDIR', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'cwd']) {
-    hostDirs[name] = join(work, 'host', name);
-    mkdirSync(hostDirs[name]!, { recursive: true });
-  }
-  cwd = hostDirs['cwd']!;
-  const { cwd: _cwd, ...envDirs } = hostDirs;
-  env = {
-    PATH: process.env['PATH'],
-    LANG: 'C.UTF-8',
-    ...envDirs,
-    TMP: hostDirs['TMPDIR'],
-    TEMP: hostDirs['TMPDIR'],
-    CALIOP_PASSPHRASE: PASSPHRASE,
-    CALIOP_UNSAFE_TEST_KDF: '1',
-  };
+  ({ dirs: hostDirs, cwd, env } = emptyHost(join(work, 'host'), PASSPHRASE));
 }, 300_000);
 
 afterAll(async () => {
@@ -94,13 +81,20 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
 
   it('ceremony and vault: init of two sticks, enrolled with the real relay', () => {
     const init = ['--json', 'init', '--allow-online', '--accept-weak-passphrase', '--server', relay.url, '--server-pin', relay.pin!];
-    const made = JSON.parse(ok([...init, '--name', 'alice', '--email', `alice@${DOMAIN}`])) as { fingerprint: string; recoveryPhrase: string; kdf: { algorithm: string } };
+    const made = JSON.parse(ok([...init, '--name', 'alice', '--email', `alice@${DOMAIN}`])) as {
+      fingerprint: string;
+      recoveryPhrase: string;
+      kdf: { algorithm: string; memoryKiB: number; passes: number };
+    };
     expect(made.fingerprint).toMatch(/^[0-9A-F]{40}$/);
     expect(made.recoveryPhrase.split(' ')).toHaveLength(24);
+    // Made with CALIOP_UNSAFE_TEST_KDF=1 set: the release bundle ignores it under Bun too.
     expect(made.kdf.algorithm).toBe('argon2id');
+    expect(made.kdf.memoryKiB).toBeGreaterThanOrEqual(KDF_FLOOR.memoryKiB);
+    expect(made.kdf.passes).toBeGreaterThanOrEqual(KDF_FLOOR.passes);
     ok([...init, '--name', 'bob', '--email', `bob@${DOMAIN}`], { stick: bob });
     expect(readdirSync(join(alice, 'vault'))).toEqual(['caliop.vault']);
-  });
+  }, 300_000); // each unlock runs Argon2id at 256 MiB × 3 (a release build ignores the test KDF)
 
   it('a vault sealed by the Bun executable opens in Node (the tsc build), and a wrong passphrase is refused the same way', () => {
     const shown = spawnSync(process.execPath, [CALIOP_ENTRY, '--stick', alice, '--batch', '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', '--json', 'key', 'show'], {
@@ -116,13 +110,13 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
     });
     expect(wrong.status).toBe(wrongInNode.status);
     expect(wrong.stderr).toBe(wrongInNode.stderr);
-  });
+  }, 300_000);
 
   it('encrypt, decrypt', () => {
     const armored = ok(['encrypt', '--to', `alice@${DOMAIN}`], { input: 'hello from the bun executable\n' });
     expect(armored).toMatch(/^-----BEGIN PGP MESSAGE-----/);
     expect(ok(['decrypt'], { input: armored })).toBe('hello from the bun executable\n');
-  });
+  }, 300_000);
 
   it('send through the relay, sync, inbox, read', () => {
     const sent = JSON.parse(ok(['--json', 'send', '--to', `bob@${DOMAIN}`, '--subject', 'from the bun executable'], { input: 'sent by Bun\n' })) as { queued: boolean };
@@ -131,7 +125,7 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
     const inbox = JSON.parse(ok(['--json', 'inbox'], { stick: bob })) as { id: string; subject: string; signature: string }[];
     expect(inbox).toEqual([expect.objectContaining({ subject: 'from the bun executable', signature: 'good' })]);
     expect((JSON.parse(ok(['--json', 'read', inbox[0]!.id], { stick: bob })) as { body: string }).body).toBe('sent by Bun\n');
-  });
+  }, 300_000);
 
   it('the interface: first screen in a real terminal (tmux), unlocked, the message read', async () => {
     const socket = `caliop-bun-${process.pid}`;
@@ -176,7 +170,7 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
         // already gone
       }
     }
-  }, 240_000);
+  }, 300_000);
 
   it('wrote nothing in HOME, TMPDIR, XDG_* or the working folder; nothing beside the vault on the sticks', () => {
     for (const [name, dir] of Object.entries(hostDirs)) expect(readdirSync(dir), name).toEqual([]);

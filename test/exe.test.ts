@@ -18,11 +18,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, buildSea, defaultEntry, ensureNodeBinary, hostTarget, readPins, REPO_ROOT } from '../scripts/build-exe.js';
 import { peChecksum, readPeLayout } from '../scripts/pe-clean.js';
-import { TEST_ONLY_ENVIRONMENT } from '../src/build-facts.js';
 import { formatManifest } from '../src/core/stick-manifest.js';
 import { KDF_FLOOR, readVaultHeader, UNSAFE_TEST_KDF } from '../src/core/vault-format.js';
 import { manifestEntriesOf } from '../src/edges/stick-tree.js';
 import { generateReleaseKey, readReleaseSecretKey, signManifest, type ReleaseKey } from '../src/service/manifest-signature.js';
+import { emptyHost } from './helpers/empty-host.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const host = hostTarget();
@@ -33,9 +33,6 @@ let bundleText: string;
 let node26: string;
 /** The release key whose fingerprint is compiled into the executable under test. */
 let release: ReleaseKey;
-
-/** Every test-only switch, set: a release executable must ignore them all. */
-const ALL_TEST_SWITCHES = Object.fromEntries(TEST_ONLY_ENVIRONMENT.map((name) => [name, '1']));
 
 beforeAll(async () => {
   if (host !== 'linux-x64') return;
@@ -228,23 +225,7 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       mkdirSync(bobStick);
       copyFileSync(exe, join(stick, 'caliop-linux-x64'));
       execFileSync('chmod', ['755', join(stick, 'caliop-linux-x64')]);
-      hostDirs = {};
-      for (const name of ['HOME', 'TMPDIR', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'cwd']) {
-        hostDirs[name] = join(work, 'host', name);
-        mkdirSync(hostDirs[name]!, { recursive: true });
-      }
-      cwd = hostDirs['cwd']!;
-      const { cwd: _cwd, ...envDirs } = hostDirs;
-      env = {
-        PATH: process.env['PATH'],
-        LANG: 'C.UTF-8',
-        ...envDirs,
-        TMP: hostDirs['TMPDIR'],
-        TEMP: hostDirs['TMPDIR'],
-        CALIOP_PASSPHRASE: 'correct horse battery staple of the stick',
-        // A release build ignores every test switch (src/build-facts.ts): the vaults below get real KDF parameters.
-        ...ALL_TEST_SWITCHES,
-      };
+      ({ dirs: hostDirs, cwd, env } = emptyHost(join(work, 'host'), 'correct horse battery staple of the stick'));
     });
 
     function caliop(args: string[], input?: string, onStick: string = stick, extraEnv: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
