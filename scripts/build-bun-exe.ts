@@ -69,11 +69,11 @@ function integrityOf(path: string): string {
  * The checked binary of a pinned Bun package: node_modules' copy when its SHA-256 matches,
  * else the tarball from the npm registry (npm pack), integrity and SHA-256 checked.
  */
-export function ensureBunBinary(pin: BunPackagePin, version: string): string {
+export function ensureBunBinary(pin: BunPackagePin, version: string, cacheRoot: string = join(REPO_ROOT, '.cache')): string {
   const installed = join(REPO_ROOT, 'node_modules', pin.package, pin.binaryInPackage);
   if (existsSync(installed) && sha256File(installed) === pin.binarySha256) return installed;
 
-  const dir = join(REPO_ROOT, '.cache', `bun-${version}`);
+  const dir = join(cacheRoot, `bun-${version}`);
   const unpacked = join(dir, pin.package.replace(/^@/, '').replace('/', '-'));
   const binary = join(unpacked, pin.binaryInPackage.split('/').pop()!);
   if (existsSync(binary) && sha256File(binary) === pin.binarySha256) return binary;

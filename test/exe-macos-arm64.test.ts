@@ -11,7 +11,7 @@
 //   - the two builds are byte-identical (reproducible);
 //   - a binary that does not match its pin is refused.
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,7 +134,13 @@ describe('the Bun pins', () => {
 
   it('a runtime whose SHA-256 is not the pinned one is refused', () => {
     const pins = readBunPins();
-    const pin = { ...pins.targets['macos-arm64'], binarySha256: '0'.repeat(64) };
-    expect(() => ensureBunBinary(pin, pins.version)).toThrow(/refusing to use it/);
+    const pin = pins.targets['macos-arm64'];
+    // A cache of its own (the real one stays untouched), holding the genuine tarball.
+    const cache = join(work, 'cache');
+    mkdirSync(join(cache, `bun-${pins.version}`), { recursive: true });
+    const tarball = `oven-bun-darwin-aarch64-${pins.version}.tgz`;
+    copyFileSync(join(REPO_ROOT, '.cache', `bun-${pins.version}`, tarball), join(cache, `bun-${pins.version}`, tarball));
+    expect(() => ensureBunBinary({ ...pin, binarySha256: '0'.repeat(64) }, pins.version, cache)).toThrow(/has SHA-256 [0-9a-f]{64}, but scripts\/bun-binaries.json pins 0{64}; refusing to use it/);
+    expect(ensureBunBinary(pin, pins.version, cache)).toBe(join(cache, `bun-${pins.version}`, 'oven-bun-darwin-aarch64', 'bun'));
   });
 });
