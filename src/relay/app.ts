@@ -28,7 +28,7 @@ export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps): Hono<R
   mountEnrolment(app, deps, buckets);
   mountDirectory(app, deps);
   mountMessages(app, deps, buckets);
-  mountOutbound(app, deps, buckets, outbound ?? { smarthost: null, encryptedOnly: true, hostname: deps.domain, log: () => {} });
+  mountOutbound(app, deps, buckets, outbound ?? { smarthost: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null });
   app.notFound(handleNotFound);
   app.onError((error, c) => handleError(error, c, deps.logInternalError));
   return app;

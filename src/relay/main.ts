@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createRelayApp } from './app.js';
 import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
+import { ensureDkimKey, readDkimKey } from './gateway/dkim.js';
 import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
 import type { SmtpGateway } from './gateway/smtp-gateway.js';
 import { readInviteTokens } from './invite-tokens.js';
@@ -29,6 +30,8 @@ async function startRelay(options: RelayOptions): Promise<void> {
   const inviteTokensFile = options.inviteTokensFile;
 
   const gatewayOptions = options.gateway;
+  // docs/gateway.md §4.4: made in DIR/dkim on first start unless given.
+  const dkim = gatewayOptions.dkim === null ? ensureDkimKey(options.dataDir, new Date()) : readDkimKey(gatewayOptions.dkim.keyFile, gatewayOptions.dkim.selector);
   const smarthost = gatewayOptions.smarthost;
   const app = createRelayApp({
     store,
@@ -56,6 +59,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
     encryptedOnly: gatewayOptions.outboundEncryptedOnly,
     hostname: gatewayOptions.smtpHostname,
     log: logLine,
+    dkim,
   });
 
   let tls: TlsMaterial | null = null;
@@ -103,7 +107,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
     smtpAddress = `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
   }
 
-  logLine({ event: 'started', store: redactedStoreLocation(options.store, options.dataDir), url, domain: options.domain, inviteRequired: inviteTokensFile !== null, smtp: smtpAddress || null });
+  logLine({ event: 'started', dkimSelector: dkim.selector, store: redactedStoreLocation(options.store, options.dataDir), url, domain: options.domain, inviteRequired: inviteTokensFile !== null, smtp: smtpAddress || null });
   process.stdout.write(`caliop-relay: listening on ${url}${tls === null ? '' : ` pin ${tls.pin}`}${smtpAddress === '' ? '' : ` smtp ${smtpAddress}`}\n`);
 
   const stop = (signal: string) => {
@@ -121,6 +125,17 @@ async function startRelay(options: RelayOptions): Promise<void> {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'dns-records') {
+    const { dnsRecordsCommand, DNS_RECORDS_USAGE } = await import('./dns-records-command.js');
+    try {
+      process.stdout.write(dnsRecordsCommand(argv.slice(1), new Date()));
+    } catch (error) {
+      if (!(error instanceof RelayUsageError)) throw error;
+      process.stderr.write(`caliop-relay: error: ${error.message}\n${DNS_RECORDS_USAGE}\n`);
+      process.exit(2);
+    }
+    return;
+  }
   let options;
   try {
     options = parseRelayOptions(argv, process.env);

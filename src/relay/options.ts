@@ -16,7 +16,7 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
                     [--smtp-listen HOST:PORT [--smtp-hostname NAME] [--smtp-max-message-bytes N]
                      [--smtp-max-clients N] [--dns-server IP[:PORT] | --dns-records FILE]]
                     [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]]
-                    [--outbound-encrypted-only]
+                    [--outbound-encrypted-only] [--dkim-key FILE --dkim-selector S]
 
   --data DIR             folder for the database (and the --dev-tls certificate)
   --listen HOST:PORT     address to listen on; port 0 picks a free port
@@ -45,7 +45,10 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
   --smarthost-tls MODE     opportunistic (default: STARTTLS when offered), starttls (required),
                            implicit (TLS from the start), none (loopback smarthost only)
   --smarthost-ca FILE      PEM certificates to trust for the smarthost, besides the system's
-  --outbound-encrypted-only  refuse readable (exposed) mail to outside addresses`;
+  --outbound-encrypted-only  refuse readable (exposed) mail to outside addresses
+  --dkim-key FILE --dkim-selector S  sign outbound mail with this key (PEM, RSA or Ed25519);
+                           default: a key made in DIR/dkim on first start
+                           (caliop-relay dns-records prints the record to publish)`;
 
 export interface GatewayOptions {
   /** null: no inbound SMTP. */
@@ -57,6 +60,8 @@ export interface GatewayOptions {
   readonly dns: { readonly kind: 'system'; readonly server: string | null } | { readonly kind: 'records'; readonly file: string };
   readonly smarthost: { readonly host: string; readonly port: number; readonly tlsMode: 'implicit' | 'starttls' | 'opportunistic' | 'none'; readonly caFile: string | null } | null;
   readonly outboundEncryptedOnly: boolean;
+  /** null: the key of DIR/dkim (made on first start). */
+  readonly dkim: { readonly keyFile: string; readonly selector: string } | null;
 }
 
 export class RelayUsageError extends Error {
@@ -129,6 +134,8 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
         'smarthost-tls': { type: 'string' },
         'smarthost-ca': { type: 'string' },
         'outbound-encrypted-only': { type: 'boolean' },
+        'dkim-key': { type: 'string' },
+        'dkim-selector': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -196,6 +203,11 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     store = parsed;
   }
 
+  if ((values['dkim-key'] === undefined) !== (values['dkim-selector'] === undefined)) throw new RelayUsageError('--dkim-key and --dkim-selector go together');
+  if (values['dkim-selector'] !== undefined && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(values['dkim-selector'])) {
+    throw new RelayUsageError(`--dkim-selector ${JSON.stringify(values['dkim-selector'])} is not a valid DNS label`);
+  }
+
   const gateway: GatewayOptions = {
     smtpListen,
     smtpHostname,
@@ -204,6 +216,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     dns: values['dns-records'] !== undefined ? { kind: 'records', file: values['dns-records'] } : { kind: 'system', server: values['dns-server'] ?? null },
     smarthost,
     outboundEncryptedOnly: values['outbound-encrypted-only'] === true,
+    dkim: values['dkim-key'] === undefined ? null : { keyFile: values['dkim-key'], selector: values['dkim-selector'] as string },
   };
 
   return {

@@ -16,6 +16,7 @@ import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
 import type { RelayEnv } from '../relay-env.js';
+import { signWithDkim, type DkimKey } from './dkim.js';
 import { deliverToSmarthost, SmarthostError, type SmarthostConfig } from './smarthost.js';
 
 export interface OutboundDeps {
@@ -26,6 +27,8 @@ export interface OutboundDeps {
   /** Our name in the hop facts (--smtp-hostname). */
   readonly hostname: string;
   readonly log: (fields: Record<string, unknown>) => void;
+  /** Signs every outbound message (d= the relay's domain); null only in in-process tests. */
+  readonly dkim: DkimKey | null;
 }
 
 /** The address of a From field: `Name <a@b>` or `a@b`; null when there is not exactly one. */
@@ -79,7 +82,10 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       const sentAt = deps.clock().toISOString();
       let delivery;
       try {
-        delivery = await deliverToSmarthost(outbound.smarthost, { from: account.address, to: recipients }, message);
+        // docs/gateway.md §4.4: signed with the domain's DKIM key, so receivers can check it came from here.
+        const signed = outbound.dkim === null ? message : await signWithDkim(message, deps.domain, outbound.dkim);
+        delivery = await deliverToSmarthost(outbound.smarthost, { from: account.address, to: recipients }, signed);
+        if (signed !== message) signed.fill(0);
       } catch (error) {
         message.fill(0);
         if (!(error instanceof SmarthostError)) throw error;
