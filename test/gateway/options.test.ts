@@ -16,6 +16,7 @@ describe('gateway options', () => {
       dns: { kind: 'system', server: null },
       smarthost: null,
       outboundEncryptedOnly: false,
+      dkim: null,
     });
   });
 
@@ -23,6 +24,7 @@ describe('gateway options', () => {
     const options = parse(
       '--smtp-listen', '[::1]:2525', '--smtp-hostname', 'MX.example.test', '--smtp-max-message-bytes', '1000', '--smtp-max-clients', '5',
       '--dns-records', '/r.json', '--smarthost', 'smtp.example.net:587', '--smarthost-tls', 'starttls', '--smarthost-ca', '/ca.pem', '--outbound-encrypted-only',
+      '--dkim-key', '/dkim.pem', '--dkim-selector', 'ops2026',
     );
     expect(options.gateway).toEqual({
       smtpListen: { host: '::1', port: 2525 },
@@ -32,11 +34,14 @@ describe('gateway options', () => {
       dns: { kind: 'records', file: '/r.json' },
       smarthost: { host: 'smtp.example.net', port: 587, tlsMode: 'starttls', caFile: '/ca.pem' },
       outboundEncryptedOnly: true,
+      dkim: { keyFile: '/dkim.pem', selector: 'ops2026' },
     });
     expect(parse('--smarthost', '127.0.0.1:25').gateway.smarthost?.tlsMode).toBe('opportunistic');
   });
 
   it.each([
+    [['--dkim-key', '/k.pem'], /--dkim-key and --dkim-selector go together/],
+    [['--dkim-key', '/k.pem', '--dkim-selector', 'bad_label!'], /not a valid DNS label/],
     [['--dns-records', '/r.json'], /needs --smtp-listen/],
     [['--smtp-listen', '0.0.0.0:25', '--dns-records', '/r.json'], /--dns-records is for tests/],
     [['--smtp-listen', '127.0.0.1:25', '--dns-records', '/r.json', '--dns-server', '192.0.2.53'], /not both/],
