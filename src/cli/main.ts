@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { CaliopError, ERROR_TABLE, isCaliopError } from '../errors.js';
 import { CALIOP_VERSION } from '../version.js';
 import { CliContext, type GlobalOptions } from './context.js';
+import { printError } from './output.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerContactCommands } from './commands/contacts.js';
 import { registerCryptoCommands } from './commands/crypto.js';
@@ -14,11 +15,6 @@ import { registerKeyCommands } from './commands/key.js';
 import { registerMailCommands } from './commands/mail.js';
 import { registerStickCommands } from './commands/stick.js';
 
-function printError(error: CaliopError, debug: boolean): void {
-  process.stderr.write(`caliop: error: ${error.message}\n`);
-  if (error.hint) process.stderr.write(`caliop: hint: ${error.hint}\n`);
-  if (debug && error.cause) process.stderr.write(`caliop: debug: ${String((error.cause as Error).stack ?? error.cause)}\n`);
-}
 
 export function buildProgram(): { program: Command; context: () => CliContext } {
   const program = new Command('caliop');
@@ -89,10 +85,10 @@ async function runInterface(args: readonly string[]): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  if (wantsInterface(argv.slice(2))) return runInterface(argv.slice(2));
-  const { program } = buildProgram();
   const debug = argv.includes('--debug');
   try {
+    if (wantsInterface(argv.slice(2))) return await runInterface(argv.slice(2));
+    const { program } = buildProgram();
     await program.parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
@@ -105,8 +101,10 @@ export async function main(argv: string[]): Promise<number> {
       printError(error, debug);
       return error.exitCode;
     }
-    const internal = new CaliopError('internal', `an unexpected internal error occurred: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-    printError(internal, true);
+    // docs/cli.md §1 (--debug): one line and a hint; the stack only with --debug.
+    const firstLine = String((error as Error)?.message ?? error).split('\n')[0]!.slice(0, 200);
+    const internal = new CaliopError('internal', `${ERROR_TABLE.internal.message}: ${firstLine}`, { cause: error });
+    printError(internal, debug);
     return internal.exitCode;
   }
 }

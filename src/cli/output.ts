@@ -1,5 +1,6 @@
 // How the CLI writes: data on stdout only; messages on stderr as `caliop: …`
 // (docs/cli.md §Output). Binary data never goes to a terminal.
+import { safeForTerminal, terminalSafeJson } from '../core/terminal-text.js';
 import { CaliopError, ERROR_TABLE } from '../errors.js';
 
 export function writeData(data: Uint8Array | string): Promise<void> {
@@ -9,7 +10,7 @@ export function writeData(data: Uint8Array | string): Promise<void> {
 }
 
 export function writeJson(value: unknown): Promise<void> {
-  return writeData(`${JSON.stringify(value, null, 2)}\n`);
+  return writeData(`${terminalSafeJson(value)}\n`);
 }
 
 /** age-style refusal: binary to a terminal would garble it (docs/cli.md §Output). */
@@ -26,8 +27,20 @@ export function looksBinary(data: Uint8Array): boolean {
   return data.includes(0);
 }
 
+/**
+ * The one error printer of `caliop` (docs/cli.md §Output, §Exit codes): one
+ * `caliop: error:` line, one `caliop: hint:` line, and the internal cause only
+ * with --debug. Never a stack trace otherwise.
+ */
+export function printError(error: CaliopError, debug: boolean): void {
+  // A message may quote the relay or a sender: one line, no controls (docs/threat-model.md).
+  process.stderr.write(`caliop: error: ${safeForTerminal(error.message)}\n`);
+  if (error.hint) process.stderr.write(`caliop: hint: ${safeForTerminal(error.hint)}\n`);
+  if (debug && error.cause) process.stderr.write(`caliop: debug: ${String((error.cause as Error).stack ?? error.cause)}\n`);
+}
+
 export function note(message: string): void {
-  process.stderr.write(`caliop: ${message}\n`);
+  process.stderr.write(`caliop: ${safeForTerminal(message)}\n`);
 }
 
 export async function readAllStdin(): Promise<Uint8Array> {
@@ -41,7 +54,6 @@ export async function readAllStdin(): Promise<Uint8Array> {
  * print the error table's lines and set the exit code, without throwing.
  */
 export function reportFailure(code: import('../errors.js').ErrorCode): void {
-  const spec = ERROR_TABLE[code];
-  process.stderr.write(`caliop: error: ${spec.message}\ncaliop: hint: ${spec.hint}\n`);
-  process.exitCode = spec.exit;
+  printError(new CaliopError(code), false);
+  process.exitCode = ERROR_TABLE[code].exit;
 }

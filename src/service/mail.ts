@@ -13,7 +13,7 @@ import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '..
 import { recordCert } from './contacts.js';
 import { certAddresses, certName, decryptData, encryptData, fingerprintOf, readCert, readCerts, verifyData, type SignatureCheck } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
-import { assessRecipientFacts, recipientFacts, type SendAssessment } from './send-preview.js';
+import { assessRecipientFacts, exposedRecipients, recipientFacts, type SendAssessment } from './send-preview.js';
 import type { StickSession } from './stick-session.js';
 
 const utf8 = new TextEncoder();
@@ -143,6 +143,9 @@ async function resolveExternal(session: StickSession, raw: string, now: Date, wk
   return { address, contact, cert: contact ? await readCert(contact.armoredCert) : undefined };
 }
 
+/** What the face answers after seeing the assessment: cancel, send, or send with consent to exposure. */
+export type SendDecision = boolean | 'allow-exposed';
+
 export interface SendInput {
   readonly to: readonly string[];
   readonly subject: string;
@@ -151,8 +154,18 @@ export interface SendInput {
   readonly attachments?: readonly OutgoingAttachment[];
   readonly now: Date;
   readonly random: (length: number) => Uint8Array;
-  /** Shown the assessment before anything leaves; false cancels (docs/exposure.md §2.3). */
-  readonly beforeSend?: (assessment: SendAssessment) => Promise<boolean> | boolean;
+  /**
+   * Shown the assessment before anything leaves; false cancels (docs/exposure.md §2.3).
+   * 'allow-exposed' is the user's consent, given right there, to recipients who would
+   * read the message in the clear.
+   */
+  readonly beforeSend?: (assessment: SendAssessment) => Promise<SendDecision> | SendDecision;
+  /**
+   * Consent given up front (`caliop send --allow-exposed`). Without it, or an
+   * 'allow-exposed' answer from beforeSend, a message that would leave Caliop
+   * readable is refused here, whatever face called (fail closed).
+   */
+  readonly allowExposed?: boolean;
   /** Where outside recipients' Web Key Directories are looked up (tests point it at loopback). */
   readonly wkd?: WkdOptions;
 }
@@ -186,8 +199,14 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
       ),
       ...external.map((recipient) => recipientFacts(own, recipient.address, recipient.contact)),
     ]);
-    if (input.beforeSend && !(await input.beforeSend(exposure))) {
+    const decision = input.beforeSend ? await input.beforeSend(exposure) : true;
+    if (decision === false) {
       throw new CaliopError('confirmation_required', 'sending was cancelled after the exposure assessment', { hint: 'nothing was sent or queued' });
+    }
+    // Fail closed (docs/exposure.md §2.3): readable mail leaves only with explicit consent.
+    const exposed = exposedRecipients(exposure);
+    if (exposed.length > 0 && input.allowExposed !== true && decision !== 'allow-exposed') {
+      throw new CaliopError('exposed_send_refused', `this message would leave Caliop readable for ${exposed.join(', ')}`);
     }
     const identity = await session.identity();
     const domain = domainOf(own);

@@ -1,5 +1,6 @@
 // `caliop contacts import|list|verify|remove` (docs/cli.md §contacts).
 import type { Command } from 'commander';
+import { safeForTerminal } from '../../core/terminal-text.js';
 import { CaliopError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { note, readAllStdin, reportFailure, writeData, writeJson } from '../output.js';
@@ -50,7 +51,7 @@ export function registerContactCommands(program: Command, context: () => CliCont
       const { formatFingerprint } = await import('../../service/pgp.js');
       const symbol = { verified: '[verified]  ', unverified: '[unverified]', changed: '[CHANGED!]  ' } as const;
       await writeData(
-        rows.map((row) => `${symbol[row.verification as keyof typeof symbol]} ${row.address}  ${formatFingerprint(row.fingerprint)}${row.changedFingerprint ? `  now ${formatFingerprint(row.changedFingerprint)}` : ''}\n`).join(''),
+        rows.map((row) => `${symbol[row.verification as keyof typeof symbol]} ${safeForTerminal(row.address)}  ${formatFingerprint(row.fingerprint)}${row.changedFingerprint ? `  now ${formatFingerprint(row.changedFingerprint)}` : ''}\n`).join(''),
       );
     });
 

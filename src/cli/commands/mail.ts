@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CaliopError } from '../../errors.js';
+import { safeForTerminal } from '../../core/terminal-text.js';
 import { note, readAllStdin, writeData, writeJson } from '../output.js';
 
 export function registerMailCommands(program: Command, context: () => CliContext): void {
@@ -18,11 +19,10 @@ export function registerMailCommands(program: Command, context: () => CliContext
       const { parseAddress } = await import('../../api/address.js');
       const invalid = options.to.filter((address) => parseAddress(address) === null);
       if (invalid.length > 0) throw new CaliopError('usage', `not an address: ${invalid.map((address) => JSON.stringify(address)).join(', ')}`, { hint: 'give each recipient as local@domain, e.g. --to alice@example.org' });
-      const [{ sendMessage }, { randomBytes }, { exposureLabel, reasonLine }, { exposedRecipients }] = await Promise.all([
+      const [{ sendMessage }, { randomBytes }, { exposureLabel, reasonLine }] = await Promise.all([
         import('../../service/mail.js'),
         import('../../edges/random.js'),
         import('../../core/exposure-text.js'),
-        import('../../service/send-preview.js'),
       ]);
       const { readAttachmentsToSend } = await import('../../service/attachments.js');
       const attachments = await readAttachmentsToSend(options.attach ?? []);
@@ -36,6 +36,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
         attachments,
         now: new Date(),
         random: randomBytes,
+        allowExposed: options.allowExposed === true,
         beforeSend(assessment) {
           // docs/cli.md §3.11: the assessment per recipient is printed before anything leaves.
           for (const { address, assessment: each } of assessment.perRecipient) {
@@ -43,11 +44,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
             for (const reason of each.reasons.filter((candidate) => candidate.decisive)) note(`    ${reasonLine(reason, language)}`);
           }
           note(`this message: ${exposureLabel(assessment.message, language, { ascii: !process.stderr.isTTY })} (${assessment.message.score}/100)`);
-          const exposed = exposedRecipients(assessment);
-          if (exposed.length > 0 && !options.allowExposed) {
-            throw new CaliopError('exposed_send_refused', `this message would leave Caliop readable for ${exposed.join(', ')}`);
-          }
-          return true;
+          return true; // the service refuses exposed recipients without --allow-exposed
         },
       });
       if (cli.json) {
@@ -150,9 +147,9 @@ export function registerMailCommands(program: Command, context: () => CliContext
           entry.unread ? '*' : ' ',
           entry.id.padStart(4),
           entry.date.slice(0, 16).replace('T', ' '),
-          (entry.direction === 'out' ? `to ${entry.to.join(', ')}` : entry.from).slice(0, 28).padEnd(28),
+          safeForTerminal(entry.direction === 'out' ? `to ${entry.to.join(', ')}` : entry.from).slice(0, 28).padEnd(28),
           exposureLabel(entry.exposure, language, { ascii: !process.stdout.isTTY }).padEnd(34),
-          entry.subject,
+          safeForTerminal(entry.subject),
         ].join('  '),
       );
       await writeData(`${lines.join('\n')}\n`);
@@ -189,17 +186,18 @@ export function registerMailCommands(program: Command, context: () => CliContext
         await writeJson(view);
         return;
       }
+      // Every field a sender or the relay wrote is made inert before the terminal sees it.
       const lines = [
-        `From:      ${view.from}`,
-        `To:        ${view.to.join(', ')}`,
-        `Subject:   ${view.subject}`,
-        `Date:      ${view.date}`,
+        `From:      ${safeForTerminal(view.from)}`,
+        `To:        ${safeForTerminal(view.to.join(', '))}`,
+        `Subject:   ${safeForTerminal(view.subject)}`,
+        `Date:      ${safeForTerminal(view.date)}`,
         `Signature: ${view.signature}${view.signerFingerprint ? ` (${view.signerFingerprint})` : ''}; sender key: ${view.senderKey}`,
         `Exposure:  ${exposureLabel(view.exposure, language, { ascii: !process.stdout.isTTY })} (${view.exposure.score}/100)`,
-        ...view.exposure.reasons.map((reason) => `           - ${reasonLine(reason, language)}`),
-        ...view.attachments.map((attachment, position) => `${position === 0 ? 'Attached:  ' : '           '}${attachment.index}. ${attachment.name || '(no name)'} (${attachment.type}, ${attachment.size} bytes)`),
+        ...view.exposure.reasons.map((reason) => `           - ${safeForTerminal(reasonLine(reason, language))}`),
+        ...view.attachments.map((attachment, position) => `${position === 0 ? 'Attached:  ' : '           '}${attachment.index}. ${safeForTerminal(attachment.name || '(no name)')} (${safeForTerminal(attachment.type)}, ${attachment.size} bytes)`),
         '',
-        view.body ?? '(this message could not be decrypted with your key)',
+        view.body === null ? '(this message could not be decrypted with your key)' : safeForTerminal(view.body, { multiline: true }),
       ];
       await writeData(`${lines.join('\n').trimEnd()}\n`);
     });

@@ -1,4 +1,5 @@
 // `caliop stick verify` (docs/cli.md §3.16, docs/manifest.md §5-§8).
+import { safeForTerminal } from '../../core/terminal-text.js';
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { COMPILED_RELEASE_FINGERPRINT } from '../../build-facts.js';
@@ -41,9 +42,9 @@ export function registerStickCommands(program: Command, context: () => CliContex
           ANCHOR_LINES[verdict.anchor](verdict.anchorFingerprint),
           ...(verdict.anchorMatches ? [] : [`release certificate: NOT THE ONE THIS CALIOP TRUSTS (the stick's is ${verdict.releaseFingerprint})`]),
           `signature: ${verdict.signatureValid ? 'valid' : 'NOT VALID'}`,
-          ...verdict.differs.map((path) => `differs: ${path}`),
-          ...verdict.missing.map((path) => `missing: ${path}`),
-          ...verdict.extra.map((path) => `extra:   ${path}`),
+          ...verdict.differs.map((path) => `differs: ${safeForTerminal(path)}`),
+          ...verdict.missing.map((path) => `missing: ${safeForTerminal(path)}`),
+          ...verdict.extra.map((path) => `extra:   ${safeForTerminal(path)}`),
         ];
         await writeData(`${lines.join('\n')}\n`);
         if (verdict.ok && verdict.anchor !== 'stick-only') note('every file of the stick is as it was made');

@@ -3,11 +3,13 @@
 import { Box, Text } from 'ink';
 import { CaliopError, ERROR_TABLE } from '../../errors.js';
 import { useText } from '../use-text.js';
+import { safeForTerminal } from '../../core/terminal-text.js';
 
 export function describeError(error: unknown): { message: string; hint: string; code: string } {
-  if (error instanceof CaliopError) return { message: error.message, hint: error.hint, code: error.code };
+  // Messages may quote a relay or a sender: inert text only (src/core/terminal-text.ts).
+  if (error instanceof CaliopError) return { message: safeForTerminal(error.message), hint: safeForTerminal(error.hint), code: error.code };
   const detail = error instanceof Error ? error.message : String(error);
-  return { message: `${ERROR_TABLE.internal.message}: ${detail}`, hint: ERROR_TABLE.internal.hint, code: 'internal' };
+  return { message: safeForTerminal(`${ERROR_TABLE.internal.message}: ${detail}`), hint: ERROR_TABLE.internal.hint, code: 'internal' };
 }
 
 export function ErrorNotice({ error }: { error: unknown }) {

@@ -5,7 +5,7 @@ import { Box, Text } from 'ink';
 import { useRef, useState } from 'react';
 import { reasonLine } from '../../core/exposure-text.js';
 import { randomBytes } from '../../edges/random.js';
-import { sendMessage } from '../../service/mail.js';
+import { sendMessage, type SendDecision } from '../../service/mail.js';
 import { assessRecipients, exposedRecipients, type SendAssessment } from '../../service/send-preview.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
@@ -63,8 +63,8 @@ export function ComposeScreen({ session, draft, setDraft, onDone }: { session: S
       beforeSend: (assessment) => {
         const exposed = exposedRecipients(assessment);
         if (exposed.length === 0) return true;
-        return new Promise<boolean>((resolve) => {
-          confirmation.current = resolve;
+        return new Promise<SendDecision>((resolve) => {
+          confirmation.current = (yes) => resolve(yes ? 'allow-exposed' : false);
           setPhase({ kind: 'confirm', exposed });
         });
       },

@@ -15,6 +15,7 @@ import { TextField } from '../components/TextField.js';
 import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
+import { safeForTerminal } from '../../core/terminal-text.js';
 
 type Mode = { kind: 'list' } | { kind: 'import'; path: string } | { kind: 'remove'; address: string } | { kind: 'verify'; address: string };
 
@@ -72,7 +73,7 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
         const contact = contacts.find((candidate) => candidate.address === mode.address);
         if (!contact) return;
         const shown = contact.changedCert?.fingerprint ?? contact.fingerprint;
-        if (isYes(input)) act(verifyContact(session, contact.address, shown, new Date()), () => t('verifyDone', { address: contact.address }));
+        if (isYes(input)) act(verifyContact(session, contact.address, shown, new Date()), () => t('verifyDone', { address: safeForTerminal(contact.address) }));
         else if (isNo(input)) {
           setError(new CaliopError('contact_key_changed', t('verifyDiffer')));
           setMode({ kind: 'list' });
@@ -96,7 +97,7 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
     const contact = contacts.find((candidate) => candidate.address === mode.address)!;
     if (contact.changedCert) {
       return (
-        <Screen title={t('alarmTitle', { address: contact.address })} keys={t('verifyKeys')}>
+        <Screen title={t('alarmTitle', { address: safeForTerminal(contact.address) })} keys={t('verifyKeys')}>
           <Text color="red" bold>
             ⚠ {t('alarmExplain')}
           </Text>
@@ -109,7 +110,7 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
       );
     }
     return (
-      <Screen title={t('verifyTitle', { address: contact.address })} keys={t('verifyKeys')}>
+      <Screen title={t('verifyTitle', { address: safeForTerminal(contact.address) })} keys={t('verifyKeys')}>
         <Text>{t('verifyExplain')}</Text>
         <Text bold>{t('verifyTheirs')}</Text>
         <KeyWords fingerprint={contact.fingerprint} />
@@ -125,7 +126,7 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
       {contacts.map((contact, index) => (
         <Box key={contact.address}>
           <Text inverse={index === selected}>
-            {index === selected ? '›' : ' '} {contact.address.padEnd(34).slice(0, 34)} {(contact.name ?? '').padEnd(16).slice(0, 16)}{' '}
+            {index === selected ? '›' : ' '} {safeForTerminal(contact.address).padEnd(34).slice(0, 34)} {safeForTerminal(contact.name ?? '').padEnd(16).slice(0, 16)}{' '}
           </Text>
           {contact.changedCert ? (
             <Text color="red" bold>
@@ -154,7 +155,7 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
           }}
         />
       ) : null}
-      {mode.kind === 'remove' ? <Text color="yellow">{t('contactsRemoveConfirm', { address: mode.address })}</Text> : null}
+      {mode.kind === 'remove' ? <Text color="yellow">{t('contactsRemoveConfirm', { address: safeForTerminal(mode.address) })}</Text> : null}
       {notice ? <Text color="green">{notice}</Text> : null}
       {error ? <ErrorNotice error={error} /> : null}
     </Screen>

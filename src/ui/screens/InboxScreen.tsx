@@ -11,6 +11,7 @@ import { ExposureLabel } from '../components/ExposureLabel.js';
 import { Screen } from '../components/Screen.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
+import { safeForTerminal } from '../../core/terminal-text.js';
 
 export type InboxAction = 'compose' | 'contacts' | 'stick' | 'settings' | 'quit' | 'ask-quit';
 export type SyncState = { kind: 'never' } | { kind: 'syncing' } | { kind: 'done'; at: Date; received: number } | { kind: 'failed'; error: unknown };
@@ -88,7 +89,7 @@ export function InboxScreen({
       {entries && entries.length === 0 ? <Text>{t('inboxEmpty')}</Text> : null}
       {shown.map((entry, index) => {
         const isSelected = first + index === selected;
-        const who = entry.direction === 'out' ? t('inboxTo', { to: entry.to.join(', ') }) : entry.from;
+        const who = safeForTerminal(entry.direction === 'out' ? t('inboxTo', { to: entry.to.join(', ') }) : entry.from);
         return (
           <Box key={entry.id}>
             <Text inverse={isSelected}>
@@ -98,7 +99,7 @@ export function InboxScreen({
             <ExposureLabel assessment={entry.exposure} width={31} />
             <Text inverse={isSelected} bold={entry.unread}>
               {' '}
-              {fit(entry.subject, 16)}
+              {fit(safeForTerminal(entry.subject), 16)}
             </Text>
           </Box>
         );

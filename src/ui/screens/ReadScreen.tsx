@@ -12,6 +12,7 @@ import { Screen } from '../components/Screen.js';
 import type { Translate } from '../i18n/index.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
+import { safeForTerminal } from '../../core/terminal-text.js';
 
 export const PAGE_ROWS = 18;
 const WIDTH = 78;
@@ -41,14 +42,14 @@ interface Row {
 function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
   const level: ExposureLevel = view.exposure.level;
   return [
-    ...wrap(`${t('readFrom')}: ${view.from}`, WIDTH).map((text) => ({ text })),
-    ...wrap(`${t('readTo')}: ${view.to.join(', ')}`, WIDTH).map((text) => ({ text })),
-    { text: `${t('readDate')}: ${view.date.slice(0, 16).replace('T', ' ')}` },
+    ...wrap(`${t('readFrom')}: ${safeForTerminal(view.from)}`, WIDTH).map((text) => ({ text })),
+    ...wrap(`${t('readTo')}: ${safeForTerminal(view.to.join(', '))}`, WIDTH).map((text) => ({ text })),
+    { text: `${t('readDate')}: ${safeForTerminal(view.date.slice(0, 16).replace('T', ' '))}` },
     { text: `${t('readExposure')}: ${exposureLabel(view.exposure, language)} (${view.exposure.score}/100)`, colour: LEVEL_COLOURS[level], bold: true },
     { text: t('readWhy') },
-    ...view.exposure.reasons.flatMap((reason) => wrap(`  - ${reasonLine(reason, language)}`, WIDTH, '    ').map((text) => ({ text }))),
+    ...view.exposure.reasons.flatMap((reason) => wrap(`  - ${safeForTerminal(reasonLine(reason, language))}`, WIDTH, '    ').map((text) => ({ text }))),
     { text: '' },
-    ...wrap(view.body ?? t('readUndecryptable'), WIDTH).map((text) => ({ text })),
+    ...wrap(view.body === null ? t('readUndecryptable') : safeForTerminal(view.body, { multiline: true }).replace(/\t/gu, '    '), WIDTH).map((text) => ({ text })),
   ];
 }
 

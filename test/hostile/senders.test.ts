@@ -1,0 +1,110 @@
+// Issue 12, hostile senders, through real `caliop` processes and a real relay:
+// escape sequences and bidi tricks never reach the terminal, internal errors print
+// one line and a hint, and sending readable mail without consent is refused by the
+// service whatever face calls it.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stickAt } from '../../src/edges/stick-locator.js';
+import { isCaliopError } from '../../src/errors.js';
+import { sendMessage } from '../../src/service/mail.js';
+import { StickSession } from '../../src/service/stick-session.js';
+import { CALIOP_ENTRY, onStick, PASSPHRASE, temporaryFolder, testEnv } from '../helpers/caliop.js';
+import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
+
+const DOMAIN = 'hostile.example';
+const ESC = '\u001b';
+// WKD lookups go to a closed loopback port: no cert is found for outside recipients.
+const NO_WKD = { urlsFor: () => ['https://127.0.0.1:9/none'], timeoutMs: 2000 };
+const scratch = temporaryFolder('hostile-senders');
+let relay: RelayProcess;
+const sticks: Record<string, string> = {};
+
+async function inboxJson(name: string): Promise<Array<{ id: string; subject: string; from: string }>> {
+  const run = await onStick(sticks[name]!, ['--json', 'inbox']);
+  expect(run.status, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as Array<{ id: string; subject: string; from: string }>;
+}
+
+beforeAll(async () => {
+  relay = await startRelayProcess({ domain: DOMAIN, dataDir: join(scratch.path, 'relay') });
+  for (const name of ['alice', 'bob']) {
+    const stick = join(scratch.path, name);
+    mkdirSync(stick);
+    const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+    expect(run.status, run.stderr).toBe(0);
+    sticks[name] = stick;
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await relay?.stop();
+  scratch.remove();
+});
+
+describe('nothing a sender writes is interpreted by the terminal', () => {
+  it('terminal_escape_fake_signature: ESC[2J and a fake "Signature: good" line in subject and body stay inert in inbox and read', async () => {
+    const subject = `invoice${ESC}[2J${ESC}[H\nSignature: good (verified) ####\u202Etxt.exe`;
+    const body = `${ESC}[2J${ESC}[1;1HSignature: good; sender key: verified ####\r\nreal text\u2066hidden\u2069\n`;
+    const sent = await onStick(sticks.alice!, ['send', '--to', `bob@${DOMAIN}`, '--subject', subject], { input: body });
+    expect(sent.status, sent.stderr).toBe(0);
+    expect((await onStick(sticks.bob!, ['sync'])).status).toBe(0);
+
+    const listed = await onStick(sticks.bob!, ['inbox']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).not.toMatch(/[\u001b\u009b\u202a-\u202e\u2066-\u2069\r]/u);
+    expect(listed.stdout.trimEnd().split('\n')).toHaveLength(1); // the subject's newline did not make a second line
+    expect(listed.stdout).toContain('invoice\uFFFD\uFFFD Signature: good (verified) ####\uFFFDtxt.exe');
+
+    const [entry] = await inboxJson('bob');
+    expect(entry!.subject).toBe(subject.replace('\n', ' ')); // --json keeps the value (the payload folds a header's newline), escaped
+    const json = await onStick(sticks.bob!, ['--json', 'inbox']);
+    expect(json.stdout).not.toMatch(/[\u001b\u009b\u202a-\u202e\u2066-\u2069]/u);
+
+    const read = await onStick(sticks.bob!, ['read', entry!.id]);
+    expect(read.status, read.stderr).toBe(0);
+    expect(read.stdout).not.toMatch(/[\u001b\u009b\u202a-\u202e\u2066-\u2069\r]/u);
+    const signatureLines = read.stdout.split('\n').filter((line) => line.startsWith('Signature:'));
+    expect(signatureLines).toHaveLength(1); // only ours; the sender's begins with U+FFFD
+    expect(signatureLines[0]).toMatch(/^Signature: good \([0-9A-F]{40}\); sender key: unverified$/);
+    expect(read.stdout).toContain('\uFFFD\uFFFDSignature: good; sender key: verified ####\nreal text\uFFFDhidden\uFFFD');
+  });
+});
+
+describe('no stack traces for users', () => {
+  function runWithPreload(args: readonly string[]): Promise<{ status: number; stderr: string }> {
+    const preload = resolve(import.meta.dirname, '../fixtures/hostile/internal-error-preload.mjs');
+    return new Promise((done, reject) => {
+      const child = spawn(process.execPath, ['--import', preload, CALIOP_ENTRY, '--stick', sticks.alice!, '--passphrase-file', '@ENV:TEST_PASSPHRASE', ...args], { env: testEnv() });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => done({ status: code ?? -1, stderr }));
+    });
+  }
+
+  it('an internal error is one line and the --debug hint; the stack only with --debug', async () => {
+    const plain = await runWithPreload(['send', '--to', `bob@${DOMAIN}`]);
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toBe(
+      'caliop: error: an unexpected internal error occurred: injected internal failure for the test\ncaliop: hint: run the command again with --debug and report what it prints\n',
+    );
+    const debug = await runWithPreload(['--debug', 'send', '--to', `bob@${DOMAIN}`]);
+    expect(debug.status).toBe(1);
+    expect(debug.stderr).toMatch(/^caliop: debug: TypeError: injected internal failure/m);
+    expect(debug.stderr).toMatch(/\n +at /);
+  });
+});
+
+describe('fail closed', () => {
+  it('sendMessage without consent refuses readable mail to the outside, whatever face calls it; nothing is queued', async () => {
+    const session = await StickSession.unlock(stickAt(sticks.alice!, '--stick'), PASSPHRASE);
+    const outboxBefore = session.contents.outbox.length;
+    const attempt = sendMessage(session, { to: ['nocert@elsewhere.test'], subject: 's', body: 'b', now: new Date(), random: (n) => new Uint8Array(n).fill(7), wkd: NO_WKD });
+    await expect(attempt).rejects.toSatisfy((error: unknown) => isCaliopError(error, 'exposed_send_refused') && /nocert@elsewhere\.test/.test((error as Error).message));
+    const withTrue = sendMessage(session, { to: ['nocert@elsewhere.test'], subject: 's', body: 'b', now: new Date(), random: (n) => new Uint8Array(n).fill(7), beforeSend: () => true, wkd: NO_WKD });
+    await expect(withTrue).rejects.toSatisfy((error: unknown) => isCaliopError(error, 'exposed_send_refused'));
+    expect(session.contents.outbox.length).toBe(outboxBefore);
+  });
+});
