@@ -59,6 +59,7 @@ export const ERROR_TABLE = {
   attachment_not_found: { exit: 39, message: 'this message has no such attachment', hint: 'run "caliop read ID --json" to see the attachment numbers' },
   message_refused: { exit: 43, message: 'the message was refused for good', hint: 'read the reason; the message stays in the outbox as failed: "caliop outbox retry ID" or "caliop outbox drop ID"' },
   outbox_message_failed: { exit: 42, message: 'a message in the outbox could not be sent', hint: 'see the reason with "caliop outbox"; fix it and "caliop outbox retry ID", or "caliop outbox drop ID"' },
+  message_over_limit: { exit: 44, message: 'this message is over a limit and stays sealed', hint: 'it cannot be opened safely; remove it with "caliop delete ID" (docs/limits.md)' },
 
   // 40-49: exposure and the gateway
   exposed_send_refused: { exit: 40, message: 'this message would leave Caliop readable', hint: 'import the recipient\'s certificate, or pass --allow-exposed if they may read it in the clear' },

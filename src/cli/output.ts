@@ -53,7 +53,7 @@ export async function readAllStdin(): Promise<Uint8Array> {
  * For a failure that still produced output (a bad signature after decrypting):
  * print the error table's lines and set the exit code, without throwing.
  */
-export function reportFailure(code: import('../errors.js').ErrorCode): void {
-  printError(new CaliopError(code), false);
+export function reportFailure(code: import('../errors.js').ErrorCode, detail?: string, hint?: string): void {
+  printError(new CaliopError(code, detail, hint === undefined ? {} : { hint }), false);
   process.exitCode = ERROR_TABLE[code].exit;
 }

@@ -5,6 +5,8 @@
 // RFC 4880 §7). MIME itself is parsed by postal-mime (docs/decisions/mime.md).
 // Pure: bytes in, values out; checking the signatures is the service's job.
 
+import { CaliopError } from '../errors.js';
+import { MESSAGE_LIMITS, overLimitText } from './message-limits.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import PostalMime, { type Address, type Email } from 'postal-mime';
@@ -51,7 +53,8 @@ export interface MailContent {
 }
 
 /** docs/message-payload.md §3: bounds given to the parser (nesting, header bytes, forwarded depth). */
-const PARSE_LIMITS = { maxNestingDepth: 50, maxHeadersSize: 1024 * 1024, maxRfc822NestingDepth: 5 } as const;
+// docs/limits.md §2.3: the header sections are bounded while parsing.
+const PARSE_LIMITS = { maxNestingDepth: 50, maxHeadersSize: MESSAGE_LIMITS.maxHeaderBytes, maxRfc822NestingDepth: 5 } as const;
 
 const latin1 = new TextDecoder('latin1');
 /** Forwarded messages inside forwarded messages are read this deep; deeper ones stay attachments. */
@@ -186,7 +189,15 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     };
   }
   const parser = new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' });
-  const email = await parser.parse(bytes);
+  let email: Awaited<ReturnType<typeof parser.parse>>;
+  try {
+    email = await parser.parse(bytes);
+  } catch (error) {
+    if (/Maximum header size/.test((error as Error).message)) {
+      throw new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText('headers-too-large')}`, { cause: error });
+    }
+    throw error;
+  }
   const lineEndEncoded = lineEndEncodedContents((parser as unknown as { root?: ParsedNode }).root);
   const signedParts = pgpMimeSigned(raw);
   let text = email.text;

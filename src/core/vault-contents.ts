@@ -86,6 +86,8 @@ export const StoredMessageSchema = z.strictObject({
   relayFacts: z.unknown().optional(),
   /** For a sent copy: the exposure assessment shown before sending (docs/exposure.md §2.3). */
   sentAssessment: z.unknown().optional(),
+  /** docs/limits.md §3: over a limit when it arrived; kept sealed, never decrypted again, deletable. */
+  sealed: z.strictObject({ reason: z.enum(['decompressed-too-large', 'headers-too-large', 'message-too-large']), at: isoDate }).optional(),
 });
 
 const Settings = z.strictObject({

@@ -2,6 +2,7 @@
 // §4-§5): send (encrypt + sign locally, queue, submit), sync (flush the outbox,
 // fetch into the vault, then delete from the relay), inbox and read.
 import type * as openpgp from 'openpgp';
+import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { bareAddress, formatPayload, type OutgoingAttachment } from '../core/message-payload.js';
 import { parseAddress } from '../api/address.js';
 import { readMailContent, type AttachmentPart, type MailContent } from '../core/mail-content.js';
@@ -497,7 +498,8 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       for (const summary of page.messages) {
         if (session.store.hasRelayId(summary.id)) continue;
         const full = await client.fetch(summary.id);
-        const headers = await readProtectedHeaders(session, full.armoredMessage);
+        const opened = await readProtectedHeaders(session, full.armoredMessage);
+        const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
         // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
         const outer = summary.facts.route === 'smtp-inbound' ? summary.facts.outerHeaders : undefined;
         fresh.push({
@@ -512,6 +514,8 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
           unread: true,
           armoredMessage: full.armoredMessage,
           relayFacts: summary.facts,
+          // docs/limits.md §3: over a limit, it is kept sealed and never decrypted again.
+          ...(opened !== undefined && 'sealed' in opened ? { sealed: { reason: opened.sealed, at: now.toISOString() } } : {}),
         });
       }
       if (fresh.length > 0 || page.nextCursor) {
@@ -560,12 +564,13 @@ async function learnSenders(session: StickSession, client: RelayClient, messages
   }
 }
 
-async function readProtectedHeaders(session: StickSession, armoredMessage: string) {
+async function readProtectedHeaders(session: StickSession, armoredMessage: string): Promise<MailContent | { sealed: OverLimitReason } | undefined> {
   try {
     const identity = await session.identity();
     const result = await decryptData(utf8.encode(armoredMessage), identity.privateKey, []);
     return await readMailContent(result.data);
-  } catch {
+  } catch (error) {
+    if (isCaliopError(error, 'message_over_limit')) return { sealed: overLimitReasonIn(error.message) };
     return undefined; // kept as it came; `read` reports why it cannot be opened
   }
 }
@@ -604,6 +609,8 @@ export interface OpenedMessage {
   readonly attachments: readonly AttachmentPart[];
   /** The headers inside the encryption (or of the sealed original), when readable. */
   readonly content: MailContent | null;
+  /** docs/limits.md §3: why the message stays sealed, or null. */
+  readonly sealed: OverLimitReason | null;
 }
 
 /**
@@ -631,15 +638,24 @@ async function checkSignedContent(content: MailContent, verificationKeys: readon
 
 /** Decrypts and judges one stored message against today's contacts. */
 export async function openStoredMessage(session: StickSession, message: StoredMessage, verificationKeys: readonly openpgp.PublicKey[]): Promise<OpenedMessage> {
+  const undecrypted = { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null } as const;
+  // docs/limits.md §3: a message found over a limit is never decrypted again.
+  if (message.sealed) return { ...undecrypted, sealed: message.sealed.reason };
   const identity = await session.identity();
   let result: Awaited<ReturnType<typeof decryptData>>;
   try {
     result = await decryptData(utf8.encode(message.armoredMessage), identity.privateKey, verificationKeys);
   } catch (error) {
     if (!isCaliopError(error)) throw error;
-    return { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null };
+    return { ...undecrypted, sealed: isCaliopError(error, 'message_over_limit') ? overLimitReasonIn(error.message) : null };
   }
-  const content = await readMailContent(result.data);
+  let content: MailContent;
+  try {
+    content = await readMailContent(result.data);
+  } catch (error) {
+    if (!isCaliopError(error, 'message_over_limit')) throw error;
+    return { ...undecrypted, sealed: overLimitReasonIn(error.message) };
+  }
   const signedContent = await checkSignedContent(content, verificationKeys);
   const from = bareAddress(content.from ?? message.from);
   return {
@@ -649,12 +665,24 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
     sender: judgeSender(session, from, [...result.signatures, ...signedContent.checks]),
     attachments: content.attachments,
     content,
+    sealed: null,
   };
 }
 
 /** One stored message, whole (one object read from the stick). */
 export function findMessage(session: StickSession, id: string): Promise<StoredMessage> {
   return session.store.get(id);
+}
+
+/**
+ * `caliop delete ID`: removes a message from the store, sealed or not (docs/limits.md §3):
+ * one journal record, then its objects (docs/store.md §6). The relay already forgot it at
+ * sync (docs/vault-contents.md §5.2).
+ */
+export async function deleteMessage(session: StickSession, id: string): Promise<StoredMessage> {
+  const message = await findMessage(session, id);
+  await session.store.delete([id]);
+  return message;
 }
 
 /** One journal record (docs/store.md §4), whatever the number of messages stored. */

@@ -2,6 +2,7 @@
 // (docs/cli.md §3.13-§3.14). Signatures are judged against today's contacts, so
 // verifying a contact in person shows on the next read.
 import { assessReceived, type ExposureAssessment, type RelayFacts } from '../core/exposure.js';
+import { overLimitText, type OverLimitReason } from '../core/message-limits.js';
 import { stickFactsOf } from '../core/message-facts.js';
 import { bareAddress } from '../core/message-payload.js';
 import { verificationCerts } from './contacts.js';
@@ -21,6 +22,8 @@ export interface InboxEntry {
   readonly signerFingerprint: string | null;
   /** docs/exposure.md: how exposed this message was, and every reason. */
   readonly exposure: ExposureAssessment;
+  /** docs/limits.md §3: why the message stays sealed ({reason, text}), or null. */
+  readonly sealed: { readonly reason: OverLimitReason; readonly text: string } | null;
 }
 
 /** docs/cli.md §3.14: one attachment as `caliop read --json` lists it. */
@@ -68,6 +71,7 @@ function entryOf(opened: OpenedMessage): InboxEntry {
     senderKey: sender.senderKey,
     signerFingerprint: sender.signerFingerprint,
     exposure: exposureOf(opened),
+    sealed: opened.sealed === null ? null : { reason: opened.sealed, text: overLimitText(opened.sealed) },
   };
 }
 

@@ -2,6 +2,7 @@
 // Profile (docs/ceremony.md §3): v4 keys, SEIPDv1, no AEAD, so that GnuPG 2.2 and
 // Sequoia 0.27 read everything we write.
 import * as openpgp from 'openpgp';
+import { MESSAGE_LIMITS, overLimitText } from '../core/message-limits.js';
 import { CaliopError } from '../errors.js';
 
 /** openpgp.js settings for every operation: SEIPDv1 (no AEAD) for GnuPG 2.2. */
@@ -11,6 +12,8 @@ export const PGP_CONFIG: Partial<openpgp.Config> = {
   preferredHashAlgorithm: openpgp.enums.hash.sha512,
   showComment: false,
   showVersion: false,
+  // docs/limits.md §2.2: inflating stops at the limit (a compression bomb never grows past it).
+  maxDecompressedMessageSize: MESSAGE_LIMITS.maxDecompressedBytes,
 };
 
 const ARMOR_START = '-----BEGIN PGP ';
@@ -150,11 +153,18 @@ export interface DecryptResult {
   readonly signatures: SignatureCheck[];
 }
 
+/** openpgp.js's message for a Compressed Data packet that inflates beyond maxDecompressedMessageSize. */
+const DECOMPRESSED_TOO_LARGE = /Maximum decompressed message size exceeded/;
+
 export async function decryptData(
   data: Uint8Array,
   decryptionKey: openpgp.PrivateKey,
   verificationKeys: readonly openpgp.PublicKey[],
 ): Promise<DecryptResult> {
+  // docs/limits.md §2.1: nothing larger than a relay could carry is even parsed.
+  if (data.length > MESSAGE_LIMITS.maxMessageBytes) {
+    throw new CaliopError('message_over_limit', `this message is ${data.length} bytes: ${overLimitText('message-too-large')}`);
+  }
   const message = await readMessage(data);
   const ours = decryptionKey.getKeyIDs().map((id) => id.toHex());
   const addressed = message.getEncryptionKeyIDs().map((id) => id.toHex());
@@ -172,6 +182,9 @@ export async function decryptData(
     });
   } catch (error) {
     const text = (error as Error).message;
+    if (DECOMPRESSED_TOO_LARGE.test(text)) {
+      throw new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText('decompressed-too-large')}`, { cause: error });
+    }
     if (/session key|no decryption key|decryption key/i.test(text)) {
       throw new CaliopError('no_decryption_key', `could not decrypt: ${text}`, { cause: error });
     }
@@ -221,6 +234,9 @@ export async function verifyData(
     return { data: result.data, signatures: await judgeSignatures(result.signatures, verificationKeys) };
   } catch (error) {
     if (error instanceof CaliopError) throw error;
+    if (DECOMPRESSED_TOO_LARGE.test((error as Error).message)) {
+      throw new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText('decompressed-too-large')}`, { cause: error });
+    }
     throw new CaliopError('bad_input', `the signed data could not be read: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -3,12 +3,16 @@
 // one line and a hint, and sending readable mail without consent is refused by the
 // service whatever face calls it.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stickAt } from '../../src/edges/stick-locator.js';
 import { isCaliopError } from '../../src/errors.js';
 import { sendMessage } from '../../src/service/mail.js';
+import { readCert } from '../../src/service/pgp.js';
+import { relayClientFor } from '../../src/service/relay-account.js';
+import { compressionBomb } from './compression-bomb.js';
+import { deliverSmtp } from './smtp-client.js';
 import { StickSession } from '../../src/service/stick-session.js';
 import { CALIOP_ENTRY, onStick, PASSPHRASE, temporaryFolder, testEnv } from '../helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
@@ -28,7 +32,9 @@ async function inboxJson(name: string): Promise<Array<{ id: string; subject: str
 }
 
 beforeAll(async () => {
-  relay = await startRelayProcess({ domain: DOMAIN, dataDir: join(scratch.path, 'relay') });
+  const records = join(scratch.path, 'dns.json');
+  writeFileSync(records, '{}');
+  relay = await startRelayProcess({ domain: DOMAIN, dataDir: join(scratch.path, 'relay'), extraArgs: ['--smtp-listen', '127.0.0.1:0', '--dns-records', records] });
   for (const name of ['alice', 'bob']) {
     const stick = join(scratch.path, name);
     mkdirSync(stick);
@@ -72,25 +78,31 @@ describe('nothing a sender writes is interpreted by the terminal', () => {
   });
 });
 
+/** `caliop` on a stick with a preload from test/fixtures/hostile (what onStick does, plus `node --import`). */
+function runWithPreload(preloadName: string, stick: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  const preload = resolve(import.meta.dirname, '../fixtures/hostile', preloadName);
+  return new Promise((done, reject) => {
+    const child = spawn(process.execPath, ['--import', preload, CALIOP_ENTRY, '--stick', stick, '--passphrase-file', '@ENV:TEST_PASSPHRASE', ...args], { env: testEnv(env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end();
+    child.on('error', reject);
+    child.on('close', (code) => done({ status: code ?? -1, stdout, stderr }));
+  });
+}
+
 describe('no stack traces for users', () => {
-  function runWithPreload(args: readonly string[]): Promise<{ status: number; stderr: string }> {
-    const preload = resolve(import.meta.dirname, '../fixtures/hostile/internal-error-preload.mjs');
-    return new Promise((done, reject) => {
-      const child = spawn(process.execPath, ['--import', preload, CALIOP_ENTRY, '--stick', sticks.alice!, '--passphrase-file', '@ENV:TEST_PASSPHRASE', ...args], { env: testEnv() });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => done({ status: code ?? -1, stderr }));
-    });
-  }
+  const failing = (args: readonly string[]) => runWithPreload('internal-error-preload.mjs', sticks.alice!, args);
 
   it('an internal error is one line and the --debug hint; the stack only with --debug', async () => {
-    const plain = await runWithPreload(['send', '--to', `bob@${DOMAIN}`]);
+    const plain = await failing(['send', '--to', `bob@${DOMAIN}`]);
     expect(plain.status).toBe(1);
     expect(plain.stderr).toBe(
       'caliop: error: an unexpected internal error occurred: injected internal failure for the test\ncaliop: hint: run the command again with --debug and report what it prints\n',
     );
-    const debug = await runWithPreload(['--debug', 'send', '--to', `bob@${DOMAIN}`]);
+    const debug = await failing(['--debug', 'send', '--to', `bob@${DOMAIN}`]);
     expect(debug.status).toBe(1);
     expect(debug.stderr).toMatch(/^caliop: debug: TypeError: injected internal failure/m);
     expect(debug.stderr).toMatch(/\n +at /);
@@ -106,5 +118,93 @@ describe('fail closed', () => {
     const withTrue = sendMessage(session, { to: ['nocert@elsewhere.test'], subject: 's', body: 'b', now: new Date(), random: (n) => new Uint8Array(n).fill(7), beforeSend: () => true, wkd: NO_WKD });
     await expect(withTrue).rejects.toSatisfy((error: unknown) => isCaliopError(error, 'exposed_send_refused'));
     expect(session.contents.outbox.length).toBe(outboxBefore);
+  });
+});
+
+describe('bounded everything a sender controls (docs/limits.md)', () => {
+  const GiB = 1024 ** 3;
+  let bomb: string;
+
+  beforeAll(async () => {
+    const exported = await onStick(sticks.bob!, ['key', 'export']);
+    bomb = await compressionBomb({ recipient: await readCert(exported.stdout), inflatedBytes: GiB });
+    console.log(`compression bomb: ${bomb.length} bytes armored, ${GiB} bytes once inflated`);
+  }, 120_000);
+
+  async function syncBobMeasured(): Promise<number> {
+    const rssFile = join(scratch.path, `rss-${Date.now()}`);
+    const synced = await runWithPreload('max-rss-preload.mjs', sticks.bob!, ['--json', 'sync'], { CALIOP_TEST_RSS_FILE: rssFile });
+    expect(synced.status, synced.stderr).toBe(0);
+    expect(JSON.parse(synced.stdout).received).toBe(1);
+    return Number(readFileSync(rssFile, 'utf8')) / 1024;
+  }
+
+  async function sealedThenDeleted(origin: string, peakMiB: number): Promise<void> {
+    console.log(`${origin}: sync stored the bomb with a peak of ${peakMiB.toFixed(0)} MiB resident (the 1 GiB it inflates to was never held)`);
+    expect(peakMiB).toBeLessThan(512);
+    const listed = await onStick(sticks.bob!, ['inbox']);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/\[sealed: it inflates to more than 64 MiB/);
+    const entries = JSON.parse((await onStick(sticks.bob!, ['--json', 'inbox'])).stdout) as Array<{ id: string; sealed: { reason: string } | null }>;
+    const sealed = entries.filter((entry) => entry.sealed !== null);
+    expect(sealed).toHaveLength(1);
+    expect(sealed[0]!.sealed!.reason).toBe('decompressed-too-large');
+    const id = sealed[0]!.id;
+
+    const read = await onStick(sticks.bob!, ['read', id]);
+    expect(read.status).toBe(43);
+    expect(read.stdout).toContain('(this message stays sealed: it inflates to more than 64 MiB');
+    expect(read.stderr).toContain(`caliop: hint: remove it with "caliop delete ${id}"`);
+    expect(read.stderr).not.toMatch(/\n +at /);
+    const readJson = await onStick(sticks.bob!, ['--json', 'read', id]);
+    expect(readJson.status).toBe(43);
+    expect(JSON.parse(readJson.stdout).sealed.reason).toBe('decompressed-too-large');
+
+    const deleted = await onStick(sticks.bob!, ['delete', id]);
+    expect(deleted.status, deleted.stderr).toBe(0);
+    expect(deleted.stderr).toBe(`caliop: message ${id} deleted\n`);
+    const after = JSON.parse((await onStick(sticks.bob!, ['--json', 'inbox'])).stdout) as Array<{ id: string }>;
+    expect(after.map((entry) => entry.id)).not.toContain(id);
+    expect((await onStick(sticks.bob!, ['read', id])).status).toBe(38);
+    expect((await onStick(sticks.bob!, ['delete', id])).status).toBe(38);
+  }
+
+  it('compression_bomb_from_enrolled_user: sync stores it in bounded memory, inbox and read work, delete removes it', async () => {
+    const session = await StickSession.unlock(stickAt(sticks.alice!, '--stick'), PASSPHRASE);
+    const client = await relayClientFor(session);
+    try {
+      await client.submit({ to: [`bob@${DOMAIN}`], armoredMessage: bomb });
+    } finally {
+      client.close();
+    }
+    await sealedThenDeleted('from an enrolled user', await syncBobMeasured());
+  });
+
+  it('compression_bomb_as_outside_pgp_mime: the same through the SMTP gateway', async () => {
+    const message = [
+      'From: Mallory <mallory@outside.test>',
+      `To: bob@${DOMAIN}`,
+      'Subject: ...',
+      `Date: ${new Date().toUTCString()}`,
+      'Message-ID: <bomb@outside.test>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b0mb"',
+      '',
+      '--b0mb',
+      'Content-Type: application/pgp-encrypted',
+      '',
+      'Version: 1',
+      '',
+      '--b0mb',
+      'Content-Type: application/octet-stream; name="encrypted.asc"',
+      '',
+      bomb.trimEnd(),
+      '',
+      '--b0mb--',
+      '',
+    ].join('\r\n');
+    const reply = await deliverSmtp(relay.smtp!.port, { from: 'mallory@outside.test', to: `bob@${DOMAIN}`, message });
+    expect(reply).toMatch(/^250 /);
+    await sealedThenDeleted('as outside PGP/MIME', await syncBobMeasured());
   });
 });

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CaliopError } from '../../errors.js';
 import { safeForTerminal } from '../../core/terminal-text.js';
-import { note, readAllStdin, writeData, writeJson } from '../output.js';
+import { note, readAllStdin, reportFailure, writeData, writeJson } from '../output.js';
 
 export function registerMailCommands(program: Command, context: () => CliContext): void {
   program
@@ -149,7 +149,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
           entry.date.slice(0, 16).replace('T', ' '),
           safeForTerminal(entry.direction === 'out' ? `to ${entry.to.join(', ')}` : entry.from).slice(0, 28).padEnd(28),
           exposureLabel(entry.exposure, language, { ascii: !process.stdout.isTTY }).padEnd(34),
-          safeForTerminal(entry.subject),
+          entry.sealed ? `[sealed: ${entry.sealed.text}] ${safeForTerminal(entry.subject)}` : safeForTerminal(entry.subject),
         ].join('  '),
       );
       await writeData(`${lines.join('\n')}\n`);
@@ -182,8 +182,13 @@ export function registerMailCommands(program: Command, context: () => CliContext
       const session = await cli.unlock();
       const view = await readOne(session, id);
       const language = session.contents.settings.language;
+      // docs/limits.md §3: a sealed message is shown with its reason, and exits 39.
+      const sealedFailure = () => {
+        if (view.sealed) reportFailure('message_over_limit', `message ${view.id} stays sealed: ${view.sealed.text}`, `remove it with "caliop delete ${view.id}"`);
+      };
       if (cli.json) {
         await writeJson(view);
+        sealedFailure();
         return;
       }
       // Every field a sender or the relay wrote is made inert before the terminal sees it.
@@ -197,9 +202,27 @@ export function registerMailCommands(program: Command, context: () => CliContext
         ...view.exposure.reasons.map((reason) => `           - ${safeForTerminal(reasonLine(reason, language))}`),
         ...view.attachments.map((attachment, position) => `${position === 0 ? 'Attached:  ' : '           '}${attachment.index}. ${safeForTerminal(attachment.name || '(no name)')} (${safeForTerminal(attachment.type)}, ${attachment.size} bytes)`),
         '',
-        view.body === null ? '(this message could not be decrypted with your key)' : safeForTerminal(view.body, { multiline: true }),
+        view.sealed
+          ? `(this message stays sealed: ${view.sealed.text})`
+          : view.body === null
+            ? '(this message could not be decrypted with your key)'
+            : safeForTerminal(view.body, { multiline: true }),
       ];
       await writeData(`${lines.join('\n').trimEnd()}\n`);
+      sealedFailure();
+    });
+
+  program
+    .command('delete')
+    .description('remove a message from the vault (also one that stays sealed because it is over a limit)')
+    .argument('<id>', 'the message id from "caliop inbox"')
+    .action(async (id: string) => {
+      const cli = context();
+      const { deleteMessage } = await import('../../service/mail.js');
+      const session = await cli.unlock();
+      const removed = await deleteMessage(session, id);
+      if (cli.json) await writeJson({ deleted: removed.id });
+      else note(`message ${removed.id} deleted`);
     });
 
   const relay = program.command('relay').description('the relay this stick talks to');

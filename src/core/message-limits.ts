@@ -1,0 +1,34 @@
+// What a sender controls is bounded while it is decoded (normative: docs/limits.md).
+// A message over one of these limits stays sealed in the vault, is listed with its
+// reason, and can be deleted; it never takes an inbox down with it.
+import { PROTOCOL_LIMITS } from '../api/schemas.js';
+
+export const MESSAGE_LIMITS = {
+  /** docs/limits.md §2.1: a message as stored (ciphertext, armored); the relay's own ceiling. */
+  maxMessageBytes: PROTOCOL_LIMITS.maxMessageBytes,
+  /** docs/limits.md §2.2: the plaintext once decrypted and inflated (OpenPGP compression, RFC 4880 §5.6). */
+  maxDecompressedBytes: 64 * 1024 * 1024,
+  /** docs/limits.md §2.3: the header sections of the message inside, all parts together (postal-mime's maxHeadersSize). */
+  maxHeaderBytes: 1024 * 1024,
+} as const;
+
+/** Why a message stays sealed (docs/limits.md §3); stored with the message and shown to the user. */
+export type OverLimitReason = 'decompressed-too-large' | 'headers-too-large' | 'message-too-large';
+
+export function overLimitText(reason: OverLimitReason): string {
+  switch (reason) {
+    case 'decompressed-too-large':
+      return `it inflates to more than ${MESSAGE_LIMITS.maxDecompressedBytes / 1024 / 1024} MiB (a compression bomb?)`;
+    case 'headers-too-large':
+      return `its headers are larger than ${MESSAGE_LIMITS.maxHeaderBytes / 1024 / 1024} MiB`;
+    case 'message-too-large':
+      return `it is larger than ${MESSAGE_LIMITS.maxMessageBytes / 1024 / 1024} MiB`;
+  }
+}
+
+const REASONS: readonly OverLimitReason[] = ['decompressed-too-large', 'headers-too-large', 'message-too-large'];
+
+/** The reason a message_over_limit error names (its message quotes overLimitText). */
+export function overLimitReasonIn(message: string): OverLimitReason {
+  return REASONS.find((reason) => message.includes(overLimitText(reason))) ?? 'decompressed-too-large';
+}
