@@ -114,6 +114,10 @@ export const en = {
   inboxKeys: '↑↓ Enter read · N write · R sync · C contacts · K keys · S settings · Q quit',
   inboxTo: 'to {to}',
   inboxUnread: 'new',
+  inboxSealed: 'Sealed, over a limit: {reason}. D: delete it',
+  inboxDeleteConfirm: 'Delete message {id} from the vault? (y/n)',
+  inboxDeleted: 'Message {id} deleted',
+  readSealed: '(this message stays sealed: {reason}; D in the inbox deletes it)',
 
   readFrom: 'From',
   readTo: 'To',

@@ -115,6 +115,10 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   inboxKeys: '↑↓ Entrée lire · N écrire · R relever · C contacts · K clés · S réglages · Q fin',
   inboxTo: 'à {to}',
   inboxUnread: 'nouveau',
+  inboxSealed: 'Scellé, au-delà d’une limite : {reason}. D : le supprimer',
+  inboxDeleteConfirm: 'Supprimer le message {id} du coffre ? (o/n)',
+  inboxDeleted: 'Message {id} supprimé',
+  readSealed: '(ce message reste scellé : {reason} ; D dans la boîte le supprime)',
 
   readFrom: 'De',
   readTo: 'À',

@@ -3,12 +3,13 @@
 import { Box, Text } from 'ink';
 import { useCallback, useEffect, useState } from 'react';
 import { isCaliopError } from '../../errors.js';
-import { syncMailbox } from '../../service/mail.js';
+import { deleteMessage, syncMailbox } from '../../service/mail.js';
 import { listInbox, type InboxEntry } from '../../service/mailbox-view.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { ExposureLabel } from '../components/ExposureLabel.js';
 import { Screen } from '../components/Screen.js';
+import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
 import { safeForTerminal } from '../../core/terminal-text.js';
@@ -39,6 +40,8 @@ export function InboxScreen({
   const [entries, setEntries] = useState<InboxEntry[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [selected, setSelected] = useState(0);
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const [deleted, setDeleted] = useState<string | null>(null);
 
   const load = useCallback(() => {
     listInbox(session).then(setEntries, setError);
@@ -58,6 +61,19 @@ export function InboxScreen({
 
   useKeys((input, key) => {
     const count = entries?.length ?? 0;
+    if (deleting !== null) {
+      // docs/limits.md §3.4: D deletes the selected message, after a yes.
+      if (isYes(input)) {
+        const id = deleting;
+        deleteMessage(session, id).then(() => {
+          setDeleted(id);
+          setSelected((current) => Math.max(0, Math.min(current, count - 2)));
+          load();
+        }, setError);
+      }
+      if (isYes(input) || isNo(input) || key.escape) setDeleting(null);
+      return;
+    }
     if (key.upArrow) setSelected((current) => Math.max(0, current - 1));
     else if (key.downArrow) setSelected((current) => Math.min(Math.max(0, count - 1), current + 1));
     else if (key.return && entries && entries[selected]) onRead(entries[selected]!.id);
@@ -66,6 +82,7 @@ export function InboxScreen({
     else if (/^c$/i.test(input)) onAction('contacts');
     else if (/^k$/i.test(input)) onAction('stick');
     else if (/^s$/i.test(input)) onAction('settings');
+    else if (/^d$/i.test(input) && entries && entries[selected]) setDeleting(entries[selected]!.id);
     else if (/^q$/i.test(input)) onAction('quit');
     else if (key.escape) onAction('ask-quit');
     // Keys typed before the list is drawn wait for it (Enter opens the first message).
@@ -104,6 +121,9 @@ export function InboxScreen({
           </Box>
         );
       })}
+      {entries?.[selected]?.sealed ? <Text color="yellow">{t('inboxSealed', { reason: entries[selected]!.sealed!.text })}</Text> : null}
+      {deleting !== null ? <Text color="yellow">{t('inboxDeleteConfirm', { id: deleting })}</Text> : null}
+      {deleted !== null && deleting === null ? <Text>{t('inboxDeleted', { id: deleted })}</Text> : null}
       {sync.kind === 'failed' && !isCaliopError(sync.error, 'relay_unreachable') ? <ErrorNotice error={sync.error} /> : null}
       {sync.kind === 'failed' && isCaliopError(sync.error, 'relay_unreachable') ? <Text color="yellow">{sync.error.hint}</Text> : null}
       {error ? <ErrorNotice error={error} /> : null}

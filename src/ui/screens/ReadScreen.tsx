@@ -49,7 +49,7 @@ function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
     { text: t('readWhy') },
     ...view.exposure.reasons.flatMap((reason) => wrap(`  - ${safeForTerminal(reasonLine(reason, language))}`, WIDTH, '    ').map((text) => ({ text }))),
     { text: '' },
-    ...wrap(view.body === null ? t('readUndecryptable') : safeForTerminal(view.body, { multiline: true }).replace(/\t/gu, '    '), WIDTH).map((text) => ({ text })),
+    ...wrap(view.sealed ? t('readSealed', { reason: view.sealed.text }) : view.body === null ? t('readUndecryptable') : safeForTerminal(view.body, { multiline: true }).replace(/\t/gu, '    '), WIDTH).map((text) => ({ text })),
   ];
 }
 
