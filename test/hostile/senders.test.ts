@@ -152,12 +152,12 @@ describe('bounded everything a sender controls (docs/limits.md)', () => {
     const id = sealed[0]!.id;
 
     const read = await onStick(sticks.bob!, ['read', id]);
-    expect(read.status).toBe(43);
+    expect(read.status).toBe(44);
     expect(read.stdout).toContain('(this message stays sealed: it inflates to more than 64 MiB');
     expect(read.stderr).toContain(`caliop: hint: remove it with "caliop delete ${id}"`);
     expect(read.stderr).not.toMatch(/\n +at /);
     const readJson = await onStick(sticks.bob!, ['--json', 'read', id]);
-    expect(readJson.status).toBe(43);
+    expect(readJson.status).toBe(44);
     expect(JSON.parse(readJson.stdout).sealed.reason).toBe('decompressed-too-large');
 
     const deleted = await onStick(sticks.bob!, ['delete', id]);
