@@ -94,6 +94,12 @@ function evaluatedOwners(coverageDir: string, scriptUrlEnd: string): Set<string>
   return owners;
 }
 
+/** Another target's executable from the same (release) bundle, built by the pinned linux-x64 Node; no code cache. */
+function crossBuild(target: 'linux-arm64' | 'win-x64'): string {
+  const pins = readPins();
+  return buildSea({ target, builder: node26, baseBinary: ensureNodeBinary(target, pins), bundlePath: join(work, 'bundle', 'caliop.mjs'), outDir: work, workDir: join(work, 'sea'), codeCache: false, pins }).output;
+}
+
 function medianMs(command: string, args: string[], runs: number): number {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -299,17 +305,7 @@ const qemu = spawnSync('qemu-aarch64', ['--version']).status === 0 && existsSync
 describe.skipIf(host !== 'linux-x64' || !qemu)('the linux-arm64 single executable (under qemu-aarch64)', () => {
   let arm64: string;
   beforeAll(() => {
-    const pins = readPins();
-    arm64 = buildSea({
-      target: 'linux-arm64',
-      builder: node26,
-      baseBinary: ensureNodeBinary('linux-arm64', pins),
-      bundlePath: join(work, 'bundle', 'caliop.mjs'),
-      outDir: work,
-      workDir: join(work, 'sea'),
-      codeCache: false,
-      pins,
-    }).output;
+    arm64 = crossBuild('linux-arm64');
   }, 300_000);
 
   it('runs encrypt and decrypt on a stick made by the tsc build (Argon2id in WebAssembly, openpgp lazily loaded)', () => {
@@ -343,17 +339,7 @@ const osslsigncode = spawnSync('osslsigncode', ['--version']).error === undefine
 describe.skipIf(host !== 'linux-x64' || !osslsigncode)('the win-x64 single executable (osslsigncode)', () => {
   let windows: string;
   beforeAll(() => {
-    const pins = readPins();
-    windows = buildSea({
-      target: 'win-x64',
-      builder: node26,
-      baseBinary: ensureNodeBinary('win-x64', pins),
-      bundlePath: join(work, 'bundle', 'caliop.mjs'),
-      outDir: work,
-      workDir: join(work, 'sea'),
-      codeCache: false,
-      pins,
-    }).output;
+    windows = crossBuild('win-x64');
   }, 300_000);
 
   it('is a clean unsigned file: no certificate-table entry, the right PE checksum, no warning from osslsigncode verify', () => {
