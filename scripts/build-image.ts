@@ -231,6 +231,27 @@ function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/**
+ * docs/manifest.md §8: each executable must carry, compiled in, the fingerprint of the
+ * release certificate that goes into config.json (build-exe --release-cert), or
+ * `caliop stick verify` on the stick would have no anchor outside the stick. The bundle
+ * keeps the fingerprint as plain ASCII inside every executable (the SEA blob is not compressed).
+ */
+export function checkExecutablesAnchor(executablesDir: string, fingerprint: string): void {
+  const needle = Buffer.from(fingerprint, 'ascii');
+  const without = EXECUTABLE_NAMES.filter((name) => {
+    const path = join(executablesDir, name);
+    return existsSync(path) && !readFileSync(path).includes(needle);
+  });
+  if (without.length > 0) {
+    throw new Error(
+      `build-image: error: ${without.join(', ')} ${without.length === 1 ? 'was' : 'were'} not built to trust the release certificate ${fingerprint}; ` +
+        `"caliop stick verify" on this stick would have no anchor outside the stick\n` +
+        `build-image: hint: build them with "npm run build:exe -- --release-cert FILE" with the certificate named in the build config`,
+    );
+  }
+}
+
 /** The error and hint for a release key younger than the image's timestamp. */
 export function signingTimeProblem(keyCreated: Date, date: Date): string {
   const keyEpoch = Math.ceil(keyCreated.getTime() / 1000);
@@ -256,6 +277,8 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   // would otherwise fail late with a bare "Signature creation time is in the future".
   const keyCreated = releaseKey.getCreationTime();
   if (keyCreated.getTime() > date.getTime()) throw new Error(signingTimeProblem(keyCreated, date));
+
+  checkExecutablesAnchor(options.executablesDir, releaseCert.getFingerprint().toUpperCase());
 
   stageTree(options);
   const manifest = await manifestEntriesOf(options.stagingDir);

@@ -56,7 +56,8 @@ beforeAll(async () => {
   };
   const exeDir = join(dir, 'exe');
   mkdirSync(exeDir);
-  for (const name of EXECUTABLE_NAMES) writeFileSync(join(exeDir, name), `dummy ${name}\n`.repeat(1000));
+  // Each carries the release fingerprint, as build-exe --release-cert compiles it in (docs/manifest.md §8).
+  for (const name of EXECUTABLE_NAMES) writeFileSync(join(exeDir, name), `dummy ${name} "${release.fingerprint}"\n`.repeat(1000));
   const build = (name: string) =>
     buildImage({
       config,
@@ -188,6 +189,16 @@ describe('the stick image', () => {
         sourceDateEpoch: epoch,
       }),
     ).rejects.toThrow(/is not the one whose certificate/);
+  });
+
+  it('refuses executables that were not built to trust the release certificate (no anchor outside the stick)', async () => {
+    const exeDir = join(dir, 'exe-unanchored');
+    mkdirSync(exeDir);
+    for (const name of EXECUTABLE_NAMES) writeFileSync(join(exeDir, name), `dummy ${name}\n`);
+    writeFileSync(join(exeDir, EXECUTABLE_NAMES[0]), `dummy "${release.fingerprint}"\n`);
+    const attempt = buildImage({ config, releaseKeyArmored: release.secretKeyArmored, executablesDir: exeDir, stagingDir: join(dir, 'stage-unanchored'), outputPath: join(dir, 'unanchored.img'), sourceDateEpoch: epoch });
+    await expect(attempt).rejects.toThrow(`${EXECUTABLE_NAMES.slice(1).join(', ')} were not built to trust the release certificate ${release.fingerprint}`);
+    await expect(attempt).rejects.toThrow(/hint: build them with "npm run build:exe -- --release-cert FILE"/);
   });
 
   it('explains a release key younger than SOURCE_DATE_EPOCH, with the --source-date-epoch to use', async () => {
