@@ -14,6 +14,7 @@
 // file offset, not an RVA).
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 
 export interface PeLayout {
   /** File offset of the optional header's CheckSum field. */
@@ -56,16 +57,24 @@ export function readPeLayout(bytes: Uint8Array): PeLayout {
  * CheckSum field counted as zero, carries folded in, plus the file length.
  */
 export function peChecksum(bytes: Uint8Array, checksumOffset: number): number {
-  let sum = 0;
   const length = bytes.length;
-  for (let i = 0; i < length; i += 2) {
-    if (i === checksumOffset || i === checksumOffset + 2) continue;
-    const word = bytes[i]! | ((i + 1 < length ? bytes[i + 1]! : 0) << 8);
-    sum += word;
-    sum = (sum & 0xffff) + (sum >>> 16);
+  // The plain sum of all words fits a double exactly (2^31 words * 0xffff < 2^53), and folding
+  // it at the end gives what folding after every addition gives: both are the one's-complement
+  // sum (congruent modulo 0xffff, in 1..0xffff unless every word is 0).
+  let total = 0;
+  const whole = length - (length % 2);
+  if (bytes.byteOffset % 2 === 0 && endianness() === 'LE') {
+    const words = new Uint16Array(bytes.buffer, bytes.byteOffset, whole / 2);
+    for (let i = 0; i < words.length; i++) total += words[i]!;
+  } else {
+    for (let i = 0; i < whole; i += 2) total += bytes[i]! | (bytes[i + 1]! << 8);
   }
-  sum = (sum & 0xffff) + (sum >>> 16);
-  return (sum + length) >>> 0;
+  if (whole < length) total += bytes[length - 1]!; // an odd last byte, padded with a zero byte
+  // The CheckSum field counts as zero.
+  total -= bytes[checksumOffset]! | (bytes[checksumOffset + 1]! << 8);
+  total -= bytes[checksumOffset + 2]! | (bytes[checksumOffset + 3]! << 8);
+  while (total > 0xffff) total = (total % 0x10000) + Math.floor(total / 0x10000);
+  return (total + length) >>> 0;
 }
 
 export interface PeCleaning {
