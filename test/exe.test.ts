@@ -183,6 +183,8 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
     });
 
     it('passes a stick signed by the compiled-in release key, naming that anchor', () => {
+      // The fingerprint sits in the executable as plain ASCII: what build:image checks (checkExecutablesAnchor).
+      expect(readFileSync(exe).includes(Buffer.from(release.fingerprint, 'ascii'))).toBe(true);
       const run = verifyWithExe();
       expect(run.status, run.stderr).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, anchor: 'compiled-in', anchorFingerprint: release.fingerprint, releaseFingerprint: release.fingerprint, anchorMatches: true });
