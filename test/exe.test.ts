@@ -274,7 +274,7 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       expect(decrypted).toBe('hello from the stick\n');
       // Positive control for the --version test: here openpgp's code does run.
       expect(evaluatedOwners(decryptCoverage, '/caliop-linux-x64').has('openpgp')).toBe(true);
-    });
+    }, 300_000); // Alice's vault has the real Argon2id (a release build): each unlock ~1 s on a quiet machine, much more on a loaded CI
 
     it('send to another stick through the relay, sync, read', () => {
       const sent = JSON.parse(caliop(['--json', 'send', '--to', `bob@${DOMAIN}`, '--subject', 'from the executable'], 'sent by a single executable\n').stdout) as { queued: boolean };
@@ -285,7 +285,7 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       const read = JSON.parse(caliop(['--json', 'read', inbox[0]!.id], undefined, bobStick).stdout) as { body: string };
       expect(read.body).toBe('sent by a single executable\n');
       expect(JSON.parse(caliop(['--json', 'sync']).stdout)).toMatchObject({ sent: 0, queued: 0 });
-    });
+    }, 300_000); // Alice's vault has the real Argon2id (a release build): each unlock ~1 s on a quiet machine, much more on a loaded CI
 
     it('left HOME, TMPDIR, XDG_* and the working folder empty', () => {
       for (const [name, dir] of Object.entries(hostDirs)) expect(readdirSync(dir), name).toEqual([]);
