@@ -7,14 +7,15 @@ import { DEFAULT_LIMITS, type RelayLimits } from './relay-deps.js';
 import { parseStoreLocation, type StoreLocation } from './store/open-store.js';
 
 /** docs/gateway.md §3.1 defaults. */
-export const DEFAULT_GATEWAY = { smtpMaxMessageBytes: 25 * 1024 * 1024, smtpMaxClients: 50 } as const;
+export const DEFAULT_GATEWAY = { smtpMaxMessageBytes: 25 * 1024 * 1024, smtpMaxClients: 200, smtpMaxClientsPerIp: 10, smtpConnectionsPerIpPerMinute: 60, smtpIdleTimeoutSeconds: 30 } as const;
 
 export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --domain DOMAIN
                     (--tls-cert FILE --tls-key FILE | --dev-tls | --insecure-http)
                     [--store URL] [--invite-tokens FILE] [--max-message-bytes N] [--max-recipients N]
                     [--max-page-size N] [--rate-burst N] [--rate-per-minute N]
                     [--smtp-listen HOST:PORT [--smtp-hostname NAME] [--smtp-max-message-bytes N]
-                     [--smtp-max-clients N] [--dns-server IP[:PORT] | --dns-records FILE]]
+                     [--smtp-max-clients N] [--smtp-max-clients-per-ip N] [--smtp-connections-per-ip-per-minute N]
+                     [--smtp-idle-timeout SECONDS] [--dns-server IP[:PORT] | --dns-records FILE]]
                     [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]]
                     [--outbound-encrypted-only] [--dkim-key FILE --dkim-selector S]
 
@@ -39,6 +40,9 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
   --smtp-hostname NAME     name in the SMTP greeting and our Received lines (default: --domain)
   --smtp-max-message-bytes N  largest inbound message (default ${DEFAULT_GATEWAY.smtpMaxMessageBytes})
   --smtp-max-clients N     most SMTP connections at once (default ${DEFAULT_GATEWAY.smtpMaxClients})
+  --smtp-max-clients-per-ip N  most SMTP connections one address holds at once (default ${DEFAULT_GATEWAY.smtpMaxClientsPerIp})
+  --smtp-connections-per-ip-per-minute N  new SMTP connections one address may open per minute (default ${DEFAULT_GATEWAY.smtpConnectionsPerIpPerMinute})
+  --smtp-idle-timeout SECONDS  close an SMTP connection silent this long (default ${DEFAULT_GATEWAY.smtpIdleTimeoutSeconds})
   --dns-server IP[:PORT]   resolver for DKIM/SPF/DMARC (default: the system's)
   --dns-records FILE       tests only, loopback only: answer DNS from a JSON file of records
   --smarthost HOST:PORT    hand mail to outside addresses to this server (POST /v1/outbound)
@@ -56,6 +60,9 @@ export interface GatewayOptions {
   readonly smtpHostname: string;
   readonly smtpMaxMessageBytes: number;
   readonly smtpMaxClients: number;
+  readonly smtpMaxClientsPerIp: number;
+  readonly smtpConnectionsPerIpPerMinute: number;
+  readonly smtpIdleTimeoutSeconds: number;
   /** Where mailauth's DNS answers come from. */
   readonly dns: { readonly kind: 'system'; readonly server: string | null } | { readonly kind: 'records'; readonly file: string };
   readonly smarthost: { readonly host: string; readonly port: number; readonly tlsMode: 'implicit' | 'starttls' | 'opportunistic' | 'none'; readonly caFile: string | null } | null;
@@ -128,6 +135,9 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
         'smtp-hostname': { type: 'string' },
         'smtp-max-message-bytes': { type: 'string' },
         'smtp-max-clients': { type: 'string' },
+        'smtp-max-clients-per-ip': { type: 'string' },
+        'smtp-connections-per-ip-per-minute': { type: 'string' },
+        'smtp-idle-timeout': { type: 'string' },
         'dns-server': { type: 'string' },
         'dns-records': { type: 'string' },
         smarthost: { type: 'string' },
@@ -165,7 +175,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
 
   const smtpListen = values['smtp-listen'] === undefined ? null : parseListen(values['smtp-listen'], 'smtp-listen');
   if (smtpListen === null) {
-    for (const flag of ['smtp-hostname', 'smtp-max-message-bytes', 'smtp-max-clients', 'dns-server', 'dns-records'] as const) {
+    for (const flag of ['smtp-hostname', 'smtp-max-message-bytes', 'smtp-max-clients', 'smtp-max-clients-per-ip', 'smtp-connections-per-ip-per-minute', 'smtp-idle-timeout', 'dns-server', 'dns-records'] as const) {
       if (values[flag] !== undefined) throw new RelayUsageError(`--${flag} needs --smtp-listen`);
     }
   }
@@ -213,6 +223,9 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     smtpHostname,
     smtpMaxMessageBytes: positiveInteger('smtp-max-message-bytes', values['smtp-max-message-bytes'], DEFAULT_GATEWAY.smtpMaxMessageBytes, PROTOCOL_LIMITS.maxMessageBytes),
     smtpMaxClients: positiveInteger('smtp-max-clients', values['smtp-max-clients'], DEFAULT_GATEWAY.smtpMaxClients, 10_000),
+    smtpMaxClientsPerIp: positiveInteger('smtp-max-clients-per-ip', values['smtp-max-clients-per-ip'], DEFAULT_GATEWAY.smtpMaxClientsPerIp, 10_000),
+    smtpConnectionsPerIpPerMinute: positiveInteger('smtp-connections-per-ip-per-minute', values['smtp-connections-per-ip-per-minute'], DEFAULT_GATEWAY.smtpConnectionsPerIpPerMinute, 100_000),
+    smtpIdleTimeoutSeconds: positiveInteger('smtp-idle-timeout', values['smtp-idle-timeout'], DEFAULT_GATEWAY.smtpIdleTimeoutSeconds, 3_600),
     dns: values['dns-records'] !== undefined ? { kind: 'records', file: values['dns-records'] } : { kind: 'system', server: values['dns-server'] ?? null },
     smarthost,
     outboundEncryptedOnly: values['outbound-encrypted-only'] === true,

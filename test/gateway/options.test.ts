@@ -12,7 +12,10 @@ describe('gateway options', () => {
       smtpListen: null,
       smtpHostname: 'example.test',
       smtpMaxMessageBytes: 25 * 1024 * 1024,
-      smtpMaxClients: 50,
+      smtpMaxClients: 200,
+      smtpMaxClientsPerIp: 10,
+      smtpConnectionsPerIpPerMinute: 60,
+      smtpIdleTimeoutSeconds: 30,
       dns: { kind: 'system', server: null },
       smarthost: null,
       outboundEncryptedOnly: false,
@@ -23,6 +26,7 @@ describe('gateway options', () => {
   it('every flag', () => {
     const options = parse(
       '--smtp-listen', '[::1]:2525', '--smtp-hostname', 'MX.example.test', '--smtp-max-message-bytes', '1000', '--smtp-max-clients', '5',
+      '--smtp-max-clients-per-ip', '2', '--smtp-connections-per-ip-per-minute', '7', '--smtp-idle-timeout', '9',
       '--dns-records', '/r.json', '--smarthost', 'smtp.example.net:587', '--smarthost-tls', 'starttls', '--smarthost-ca', '/ca.pem', '--outbound-encrypted-only',
       '--dkim-key', '/dkim.pem', '--dkim-selector', 'ops2026',
     );
@@ -31,6 +35,9 @@ describe('gateway options', () => {
       smtpHostname: 'mx.example.test',
       smtpMaxMessageBytes: 1000,
       smtpMaxClients: 5,
+      smtpMaxClientsPerIp: 2,
+      smtpConnectionsPerIpPerMinute: 7,
+      smtpIdleTimeoutSeconds: 9,
       dns: { kind: 'records', file: '/r.json' },
       smarthost: { host: 'smtp.example.net', port: 587, tlsMode: 'starttls', caFile: '/ca.pem' },
       outboundEncryptedOnly: true,

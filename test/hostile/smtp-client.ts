@@ -4,6 +4,8 @@ import { connect, type Socket } from 'node:net';
 
 export interface SmtpConversation {
   readonly socket: Socket;
+  /** Resolves when the server closed the connection. */
+  readonly closed: Promise<void>;
   /** The next complete reply (multi-line replies joined), e.g. "250 OK". */
   reply(): Promise<string>;
   /** Sends one command line and waits for its reply. */
@@ -11,9 +13,9 @@ export interface SmtpConversation {
   close(): void;
 }
 
-export function openSmtp(port: number): Promise<SmtpConversation> {
+export function openSmtp(port: number, localAddress?: string): Promise<SmtpConversation> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) });
     let buffer = '';
     const waiting: Array<(reply: string) => void> = [];
     const ready: string[] = [];
@@ -35,7 +37,10 @@ export function openSmtp(port: number): Promise<SmtpConversation> {
       buffer += chunk;
       deliver();
     });
+    let markClosed: () => void = () => undefined;
+    const closedPromise = new Promise<void>((done) => (markClosed = done));
     socket.on('close', () => {
+      markClosed();
       closed = true;
       for (const waiter of waiting.splice(0)) waiter('(closed)');
     });
@@ -44,6 +49,7 @@ export function openSmtp(port: number): Promise<SmtpConversation> {
     });
     const conversation: SmtpConversation = {
       socket,
+      closed: closedPromise,
       reply: () => (ready.length > 0 ? Promise.resolve(ready.shift()!) : closed ? Promise.resolve('(closed)') : new Promise((done) => waiting.push(done))),
       command(line: string) {
         socket.write(`${line}\r\n`);

@@ -3,6 +3,7 @@
 // an injectable resolver, records the transport facts and stores the message sealed
 // to each recipient. Every refusal happens during the SMTP session.
 
+import { PerIpLimits } from './per-ip-limits.js';
 import type { TLSSocket } from 'node:tls';
 import { authenticate } from 'mailauth';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
@@ -24,6 +25,11 @@ export interface SmtpGatewayOptions {
   readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer } | null;
   readonly maxMessageBytes: number;
   readonly maxClients: number;
+  /** docs/gateway.md §3.1.1: connections one address may hold at once, and open per minute. */
+  readonly maxClientsPerIp: number;
+  readonly connectionsPerIpPerMinute: number;
+  /** docs/gateway.md §3.1.1: a connection silent this long is closed (421). */
+  readonly idleTimeoutMs: number;
   readonly maxRecipients: number;
   readonly resolver: DnsResolver;
   readonly clock: () => Date;
@@ -79,6 +85,8 @@ export interface SmtpGateway {
 
 export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
   const sessions = new Map<string, SessionFacts>();
+  const perIp = new PerIpLimits({ maxConnections: options.maxClientsPerIp, connectionsPerMinute: options.connectionsPerIpPerMinute, clock: () => options.clock().getTime() });
+  const admitted = new Set<string>();
   const factsOf = (session: SMTPServerSession): SessionFacts => {
     let facts = sessions.get(session.id);
     if (facts === undefined) {
@@ -191,9 +199,18 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     disableReverseLookup: true,
     size: options.maxMessageBytes,
     maxClients: options.maxClients,
-    socketTimeout: 60_000,
+    socketTimeout: options.idleTimeoutMs,
+    closeTimeout: 1_000,
     logger: false,
     onConnect(session, callback) {
+      // docs/gateway.md §3.1.1: one address never takes every slot.
+      const admission = perIp.admit(session.remoteAddress);
+      if (!admission.ok) {
+        options.log({ event: 'smtp_refused', reason: admission.reason, ip: session.remoteAddress });
+        callback(smtpError(421, admission.reason === 'too-many-connections' ? '4.7.0 Too many connections from your address, try again later' : '4.7.0 Too many connections per minute from your address, try again later'));
+        return;
+      }
+      admitted.add(session.id);
       factsOf(session);
       callback();
     },
@@ -204,6 +221,7 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     },
     onClose(session) {
       sessions.delete(session.id);
+      if (admitted.delete(session.id)) perIp.release(session.remoteAddress);
     },
     onRcptTo(address, session, callback) {
       const parsed = parseAddress(address.address.toLowerCase());
