@@ -35,10 +35,12 @@ let exe: string;
 let secondExe: string;
 let bytes: Buffer;
 let bundleText: string;
+/** A release fingerprint compiled into the bundle (docs/manifest.md §8). */
+const FINGERPRINT = '0123456789ABCDEF0123456789ABCDEF01234567';
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'caliop-exe-arm64-'));
-  const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'));
+  const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'), { releaseFingerprint: FINGERPRINT });
   bundleText = readFileSync(bundle.bundlePath, 'utf8');
   const pins = readBunPins();
   exe = buildBunExe({ target: 'macos-arm64', bundlePath: bundle.bundlePath, outDir: join(work, 'out-1'), workDir: join(work, 'work-1'), pins }).output;
@@ -116,6 +118,8 @@ describe('caliop-macos-arm64', () => {
     expect(bundleText).toContain('init_openpgp = __esm(');
     expect(bytes.includes(Buffer.from('init_openpgp = __esm('))).toBe(true);
     expect(bytes.includes(Buffer.from('/$bunfs/root/caliop-macos-arm64'))).toBe(true);
+    // build:image looks for the compiled-in release fingerprint as ASCII in every executable.
+    expect(bytes.includes(Buffer.from(FINGERPRINT, 'ascii'))).toBe(true);
   });
 
   it('is reproducible: built twice, from another folder and another copy of the bundle, byte for byte', () => {
