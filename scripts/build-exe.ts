@@ -154,6 +154,20 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
       }));
     },
   };
+  // openpgp.js loads 'eckey-utils' lazily (util.nodeRequire, a createRequire) for brainpool
+  // and NIST curves on Node; a single executable cannot resolve node_modules at run time, so
+  // the call becomes a static import that esbuild bundles (issue 10, docs/decisions/executables.md).
+  const bundleLazyOpenpgpModules: esbuild.Plugin = {
+    name: 'bundle-lazy-openpgp-modules',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]node_modules[\\/]openpgp[\\/]dist[\\/]node[\\/]openpgp\.mjs$/ }, (args) => {
+        const source = readFileSync(args.path, 'utf8');
+        const lazy = "util.nodeRequire('eckey-utils')";
+        if (!source.includes(lazy)) return { errors: [{ text: `build-exe: ${args.path} no longer loads ${lazy}; check what openpgp.js loads lazily now` }] };
+        return { contents: `import __caliopEckeyUtils from 'eckey-utils';\n${source.split(lazy).join('__caliopEckeyUtils')}`, loader: 'js' };
+      });
+    },
+  };
   const result = await esbuild.build({
     entryPoints: [entry],
     outfile: bundlePath,
@@ -172,7 +186,7 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
     define: { 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"', ...releaseDefines(facts) },
     // Bundled CommonJS dependencies call require('fs') etc.; an ESM file has no require.
     banner: { js: "import { createRequire as __caliopCreateRequire } from 'node:module';\nconst require = __caliopCreateRequire(import.meta.url);" },
-    plugins: [refuseNativeAddons],
+    plugins: [refuseNativeAddons, bundleLazyOpenpgpModules],
     metafile: true,
     logLevel: 'warning',
   });

@@ -45,6 +45,9 @@ export const ERROR_TABLE = {
   file_exists: { exit: 24, message: 'a file of that name already exists', hint: 'choose another folder, or pass --force to replace it' },
   folder_unwritable: { exit: 25, message: 'the folder could not be written to', hint: 'check that the folder exists and that you may write in it' },
   stick_write_failed: { exit: 23, message: 'writing to the stick failed', hint: 'check that the stick is still plugged in, not full and not write-protected; the previous state was kept' },
+  unsupported_algorithm: { exit: 26, message: 'unsupported algorithm', hint: 'ask the sender to use AES and a current key (every OpenPGP program defaults to them)' },
+  recipient_cert_unusable: { exit: 27, message: "the recipient's certificate cannot be used for encryption", hint: 'ask the recipient for a current certificate and import it with "caliop contacts import"' },
+  cert_refused: { exit: 28, message: 'the certificate was refused: one of its signatures does not verify', hint: 'it was damaged or modified; get it again from its owner. Nothing was imported' },
 
   // 30-39: the relay and the narrow API
   relay_unreachable: { exit: 30, message: 'the relay could not be reached', hint: 'check the network; messages you send wait in the outbox until "caliop sync"' },

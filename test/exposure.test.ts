@@ -207,7 +207,7 @@ function randomHops(random: Random): SmtpHopFacts[] {
 function randomStick(random: Random): StickFacts {
   return {
     encryptedToMe: random() < 0.5,
-    signature: pick(random, ['valid', 'valid', 'absent', 'unknown-key', 'invalid'] as const),
+    signature: pick(random, ['valid', 'valid', 'valid-weak', 'absent', 'unknown-key', 'invalid', 'expired-key', 'revoked-key', 'unsupported-algorithm'] as const),
     senderKey: pick(random, ['verified-in-person', 'tofu', 'unknown', 'changed'] as const),
     headersProtected: random() < 0.5,
   };
@@ -252,7 +252,17 @@ const stepDown = <T,>(order: readonly T[]) => (value: T): T | null => {
   const at = order.indexOf(value);
   return at >= 0 && at + 1 < order.length ? order[at + 1]! : null;
 };
-const worseSignature = (s: StickFacts['signature']) => ({ valid: ['absent', 'unknown-key', 'invalid'], absent: ['invalid'], 'unknown-key': ['invalid'], invalid: [] } as const)[s];
+const worseSignature = (s: StickFacts['signature']) =>
+  ({
+    valid: ['valid-weak', 'absent', 'unknown-key', 'invalid'],
+    'valid-weak': ['absent', 'unknown-key', 'invalid'],
+    absent: ['invalid'],
+    'unknown-key': ['invalid'],
+    'expired-key': ['invalid'],
+    'revoked-key': ['invalid'],
+    'unsupported-algorithm': ['invalid'],
+    invalid: [],
+  } as const)[s];
 const worseKey = stepDown(['verified-in-person', 'tofu', 'unknown', 'changed'] as const);
 const worseTlsVersion = (version: string | null) => (version === 'TLSv1.3' || version === 'TLSv1.2' ? 'TLSv1.1' : null);
 // DKIM per signature: pass > inconclusive > fail. SPF: pass > none/inconclusive > fail. DMARC: pass > none/inconclusive > fail.

@@ -6,6 +6,7 @@
 // are read leniently (unknown fields are dropped) so a relay may add fields.
 
 import { z } from 'zod';
+import { FINGERPRINT_PATTERN } from '../core/openpgp-algorithms.js';
 import { ArrivalFactsSchema } from './facts.js';
 import { AddressSchema, CursorSchema, MessageIdSchema } from './schemas-common.js';
 
@@ -66,7 +67,7 @@ export type EnrolRequest = z.infer<typeof EnrolRequestSchema>;
 export const EnrolResponseSchema = z.object({
   address: AddressSchema,
   /** Upper-case hex fingerprint of the enrolled certificate. */
-  certFingerprint: z.string().regex(/^[0-9A-F]{40}$/),
+  certFingerprint: z.string().regex(FINGERPRINT_PATTERN),
   /** The device key, base64url. */
   devicePublicKey: z.string(),
   enrolledAt: z.iso.datetime(),

@@ -57,7 +57,7 @@ export const LEVEL_SYMBOLS: Readonly<Record<ExposureLevel, ExposureSymbol>> = {
 export type Vouch = 'stick' | 'relay';
 
 /** docs/exposure.md §2.1: the signature, as the stick verified it. */
-export const SIGNATURE_STATES = ['valid', 'invalid', 'absent', 'unknown-key'] as const;
+export const SIGNATURE_STATES = ['valid', 'valid-weak', 'invalid', 'absent', 'unknown-key', 'expired-key', 'revoked-key', 'unsupported-algorithm'] as const;
 export type SignatureState = (typeof SIGNATURE_STATES)[number];
 
 /** docs/exposure.md §2.1: the state of a correspondent's key in the vault's contacts. */
@@ -182,6 +182,11 @@ export const REASON_RULES = {
   'signature-absent': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
   'signature-unknown-key': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
   'signature-invalid': { vouchedBy: 'stick', effect: 'alarm', delta: 0 },
+  // §4.1: a valid signature made with an algorithm we would no longer create: below a good one, never the forgery alarm.
+  'signature-weak': { vouchedBy: 'stick', effect: 'caps', capsAt: 'e2e-tofu', delta: 1 },
+  'signature-expired-key': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
+  'signature-revoked-key': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: -2 },
+  'signature-unsupported': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
   'sender-key-verified': { vouchedBy: 'stick', effect: 'raises', delta: 2 },
   'sender-key-tofu': { vouchedBy: 'stick', effect: 'caps', capsAt: 'e2e-tofu', delta: 0 },
   'sender-key-unknown': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
@@ -310,11 +315,15 @@ function stickFactsToReasons({ stick }: ExposureFacts): Fact[] {
     case 'absent': out.push({ code: 'signature-absent' }); break;
     case 'unknown-key': out.push({ code: 'signature-unknown-key' }); break;
     case 'invalid': out.push({ code: 'signature-invalid' }); break;
+    case 'valid-weak': out.push({ code: 'signature-weak' }); break;
+    case 'expired-key': out.push({ code: 'signature-expired-key' }); break;
+    case 'revoked-key': out.push({ code: 'signature-revoked-key' }); break;
+    case 'unsupported-algorithm': out.push({ code: 'signature-unsupported' }); break;
   }
   // §4.1: the key state is the state of the key that made the valid signature;
   // without a valid signature there is no such key. A changed key is always an alarm.
   if (stick.senderKey === 'changed') out.push({ code: 'sender-key-changed' });
-  else if (stick.signature === 'valid') {
+  else if (stick.signature === 'valid' || stick.signature === 'valid-weak') {
     out.push({ code: stick.senderKey === 'verified-in-person' ? 'sender-key-verified' : stick.senderKey === 'tofu' ? 'sender-key-tofu' : 'sender-key-unknown' });
   }
   // §4.1: headers can only be protected inside an encrypted payload.

@@ -4,7 +4,17 @@
 import type { KeyState, RelayFacts, SignatureState, StickFacts } from './exposure.js';
 
 /** The stick's verdict on a message's signature (src/service/mail.ts SignatureStatus). */
-export type OpenedSignature = 'good' | 'bad' | 'signer-mismatch' | 'unknown-key' | 'unsigned' | 'undecryptable';
+export type OpenedSignature =
+  | 'good'
+  | 'good-weak'
+  | 'bad'
+  | 'signer-mismatch'
+  | 'unknown-key'
+  | 'unsigned'
+  | 'undecryptable'
+  | 'expired-key'
+  | 'revoked-key'
+  | 'unsupported-algorithm';
 /** The sender's key as the vault holds it. */
 export type OpenedSenderKey = 'verified' | 'unverified' | 'changed' | 'unknown' | 'self';
 
@@ -18,6 +28,10 @@ export interface OpenedMessageVerdict {
 /** A valid signature by a key other than the From address's is a forgery of the From line: invalid. */
 const SIGNATURE_STATE: Record<OpenedSignature, SignatureState> = {
   good: 'valid',
+  'good-weak': 'valid-weak',
+  'expired-key': 'expired-key',
+  'revoked-key': 'revoked-key',
+  'unsupported-algorithm': 'unsupported-algorithm',
   bad: 'invalid',
   'signer-mismatch': 'invalid',
   'unknown-key': 'unknown-key',

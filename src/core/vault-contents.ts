@@ -2,6 +2,7 @@
 // that seals these bytes is docs/vault-format.md; this file is the JSON inside.
 import { z } from 'zod';
 import { CaliopError } from '../errors.js';
+import { FINGERPRINT_PATTERN } from './openpgp-algorithms.js';
 
 /** docs/vault-contents.md §1: the format this caliop writes; messages live in the store (docs/store.md). */
 export const VAULT_CONTENTS_FORMAT = 'caliop-vault-contents/2';
@@ -38,7 +39,7 @@ const Identity = z.strictObject({
 const Contact = z.strictObject({
   address: z.string().min(3),
   name: z.string().optional(),
-  fingerprint: z.string().regex(/^[0-9A-F]{40}$/),
+  fingerprint: z.string().regex(FINGERPRINT_PATTERN),
   armoredCert: z.string(),
   /** verified: fingerprint compared in person; unverified: imported or fetched, trusted on first use. */
   verification: z.enum(['verified', 'unverified']),

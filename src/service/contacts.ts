@@ -2,7 +2,18 @@
 import type * as openpgp from 'openpgp';
 import { normaliseAddress, type Contact } from '../core/vault-contents.js';
 import { CaliopError } from '../errors.js';
-import { certAddresses, certName, fingerprintOf, normaliseFingerprint, readCert, readCerts } from './pgp.js';
+import {
+  certAddresses,
+  certName,
+  certStatus,
+  checkCertSignatures,
+  describeCertUpdate,
+  fingerprintOf,
+  normaliseFingerprint,
+  readCert,
+  readCerts,
+  type CertStatus,
+} from './pgp.js';
 import type { StickSession } from './stick-session.js';
 
 export interface ContactImportReport {
@@ -10,6 +21,10 @@ export interface ContactImportReport {
   readonly unchanged: string[];
   /** Addresses whose known cert differs: recorded as a pending change, not applied. */
   readonly changed: string[];
+  /** docs/cli.md §6.4: the same key, with new signatures, user ids, subkeys or revocations: merged. */
+  readonly updated: { address: string; changes: string[] }[];
+  /** docs/cli.md §6.3: the state of each imported cert, by fingerprint. */
+  readonly certs: { fingerprint: string; version: number; state: CertStatus['state']; detail: string; addresses: string[] }[];
 }
 
 function findContact(contacts: readonly Contact[], address: string): Contact | undefined {
@@ -50,26 +65,67 @@ export function recordCert(
   return 'changed';
 }
 
+/**
+ * docs/cli.md §3.5, §6.4: every cert is checked (checkCertSignatures) before anything is
+ * written; one refused cert refuses the whole import and the vault is not rewritten.
+ * A cert with the fingerprint of a known contact is merged into the stored one (openpgp.js
+ * `update`, which keeps only signatures that verify) and the changes are reported.
+ */
 export async function importContacts(session: StickSession, data: Uint8Array, now: Date): Promise<ContactImportReport> {
   const keys = await readCerts(data);
-  const report = { added: [] as string[], unchanged: [] as string[], changed: [] as string[] };
+  const checked = [];
+  for (const key of keys) checked.push(await checkCertSignatures(key));
+  const report: ContactImportReport = { added: [], unchanged: [], changed: [], updated: [], certs: [] };
   const own = session.contents.identity.fingerprint;
-  await session.update((draft) => {
-    for (const key of keys) {
-      const fingerprint = fingerprintOf(key);
-      if (fingerprint === own) continue;
-      const armoredCert = key.toPublic().armor();
-      for (const address of certAddresses(key)) {
-        const outcome = recordCert(draft.contacts, address, { fingerprint, armoredCert, name: certName(key) }, 'imported', now);
-        report[outcome].push(address);
+  type Outcome = { address: string; fingerprint: string; armoredCert: string; name: string | undefined; changes?: string[] };
+  const plan: Outcome[] = [];
+  for (const key of checked) {
+    const fingerprint = fingerprintOf(key);
+    if (fingerprint === own) continue;
+    const addresses = certAddresses(key);
+    const status = await certStatus(key, now);
+    report.certs.push({ fingerprint, version: status.version, state: status.state, detail: status.detail, addresses });
+    for (const address of addresses) {
+      const known = findContact(session.contents.contacts, address);
+      if (known && known.fingerprint === fingerprint) {
+        const stored = await readCert(known.armoredCert);
+        const merged = await stored.update(key);
+        const changes = await describeCertUpdate(stored, merged);
+        plan.push({ address, fingerprint, armoredCert: merged.armor(), name: certName(key), changes });
+      } else {
+        plan.push({ address, fingerprint, armoredCert: key.armor(), name: certName(key) });
       }
     }
-  });
-  if (report.added.length + report.unchanged.length + report.changed.length === 0) {
+  }
+  if (plan.length === 0 && report.certs.length === 0 && checked.length > 0 && checked.every((key) => fingerprintOf(key) === own)) {
+    throw new CaliopError('bad_input', 'this is your own certificate', { hint: 'import the certificates of the people you write to' });
+  }
+  if (plan.length === 0) {
     throw new CaliopError('bad_input', 'the certificate carries no user id with an e-mail address', {
       hint: 'a contact is known by its address; import a certificate with a user id such as "Name <addr@example.org>"',
     });
   }
+  const writes = plan.filter((outcome) => outcome.changes === undefined || outcome.changes.length > 0);
+  for (const outcome of plan) {
+    if (outcome.changes === undefined) continue;
+    if (outcome.changes.length === 0) report.unchanged.push(outcome.address);
+    else report.updated.push({ address: outcome.address, changes: outcome.changes });
+  }
+  // Nothing new: the vault is not rewritten (a refused or empty import leaves it byte for byte).
+  if (writes.length === 0) return report;
+  await session.update((draft) => {
+    for (const outcome of writes) {
+      if (outcome.changes !== undefined) {
+        const target = findContact(draft.contacts, outcome.address);
+        if (target) target.armoredCert = outcome.armoredCert;
+        continue;
+      }
+      const result = recordCert(draft.contacts, outcome.address, { fingerprint: outcome.fingerprint, armoredCert: outcome.armoredCert, name: outcome.name }, 'imported', now);
+      if (result === 'added') report.added.push(outcome.address);
+      else if (result === 'changed') report.changed.push(outcome.address);
+      else report.unchanged.push(outcome.address);
+    }
+  });
   return report;
 }
 

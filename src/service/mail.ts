@@ -12,7 +12,8 @@ import type { RelayClient } from '../edges/relay-client.js';
 import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
 import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
 import { recordCert } from './contacts.js';
-import { certAddresses, certName, decryptData, encryptData, fingerprintOf, readCert, readCerts, verifyData, type SignatureCheck } from './pgp.js';
+import { certAddresses, certName, decryptData, encryptData, fingerprintOf, isValidSignature, readCert, readCerts, verifyData, type SignatureCheck } from './pgp.js';
+import type { OpenedSignature } from '../core/message-facts.js';
 import { relayClientFor } from './relay-account.js';
 import { assessRecipientFacts, exposedRecipients, recipientFacts, type SendAssessment } from './send-preview.js';
 import type { StickSession } from './stick-session.js';
@@ -576,7 +577,7 @@ async function readProtectedHeaders(session: StickSession, armoredMessage: strin
 }
 
 /** How a message's signature relates to its sender (docs/vault-contents.md §5.3). */
-export type SignatureStatus = 'good' | 'bad' | 'signer-mismatch' | 'unknown-key' | 'unsigned' | 'undecryptable';
+export type SignatureStatus = OpenedSignature;
 
 export interface SenderCheck {
   readonly signature: SignatureStatus;
@@ -590,11 +591,16 @@ function judgeSender(session: StickSession, fromAddress: string, checks: readonl
   const contact = contactFor(session.contents, fromAddress);
   const senderKey: SenderCheck['senderKey'] = self ? 'self' : contact ? (contact.changedCert ? 'changed' : contact.verification) : 'unknown';
   const expected = self ? session.contents.identity.fingerprint : contact?.fingerprint;
-  const good = checks.find((check) => check.status === 'good');
+  // docs/cli.md §6.2: good or good-weak by the sender's key; `bad` only when a signature does not verify.
+  const good = checks.find((check) => check.status === 'good' && check.signerFingerprint === expected)
+    ?? checks.find((check) => isValidSignature(check) && check.signerFingerprint === expected)
+    ?? checks.find(isValidSignature);
+  const keyProblem = checks.find((check) => check.status === 'expired-key' || check.status === 'revoked-key' || check.status === 'unsupported-algorithm');
   let signature: SignatureStatus;
   if (checks.some((check) => check.status === 'bad')) signature = 'bad';
-  else if (good && good.signerFingerprint === expected) signature = 'good';
+  else if (good && good.signerFingerprint === expected) signature = good.status === 'good-weak' ? 'good-weak' : 'good';
   else if (good) signature = 'signer-mismatch'; // a valid signature, but by someone else than the From address
+  else if (keyProblem) signature = keyProblem.status as SignatureStatus;
   else if (checks.length > 0) signature = 'unknown-key';
   else signature = 'unsigned';
   return { signature, senderKey, signerFingerprint: good?.signerFingerprint ?? checks[0]?.signerFingerprint ?? null };

@@ -3,6 +3,16 @@
 // Sequoia 0.27 read everything we write.
 import * as openpgp from 'openpgp';
 import { MESSAGE_LIMITS, overLimitText } from '../core/message-limits.js';
+import {
+  hashName,
+  publicKeyName,
+  REJECTED_HASHES,
+  SHA1_KEY_SIGNATURE_CUTOFF,
+  SUPPORTED_SYMMETRIC,
+  symmetricName,
+  SYMMETRIC_NAMES,
+  weaknessOf,
+} from '../core/openpgp-algorithms.js';
 import { CaliopError } from '../errors.js';
 
 /** openpgp.js settings for every operation: SEIPDv1 (no AEAD) for GnuPG 2.2. */
@@ -15,6 +25,41 @@ export const PGP_CONFIG: Partial<openpgp.Config> = {
   // docs/limits.md §2.2: inflating stops at the limit (a compression bomb never grows past it).
   maxDecompressedMessageSize: MESSAGE_LIMITS.maxDecompressedBytes,
 };
+
+/**
+ * openpgp.js settings for READING what others made (docs/cli.md §6): every algorithm
+ * GnuPG 2.2 can produce is read, and judged by us afterwards (weak, unsupported), instead
+ * of being thrown out by the library as if it were a forgery. Only MD5 stays refused.
+ */
+export const READ_CONFIG: Partial<openpgp.Config> = {
+  ...PGP_CONFIG,
+  rejectHashAlgorithms: new Set([openpgp.enums.hash.md5]),
+  rejectMessageHashAlgorithms: new Set([openpgp.enums.hash.md5]),
+  rejectPublicKeyAlgorithms: new Set(),
+  rejectCurves: new Set(),
+  minRSABits: 1024,
+};
+
+// openpgp.js 6 has no Camellia: its enum lacks the ids, so a Camellia session key ends in
+// "Invalid enum value". With the ids known, the library reports "Unsupported cipher" and
+// leaves the algorithm id on the PKESK packet, which lets us name it (docs/cli.md §6.1).
+function teachSymmetricNames(): void {
+  const symmetric = openpgp.enums.symmetric as unknown as Record<string | symbol, unknown>;
+  let added = false;
+  for (const [id, name] of Object.entries(SYMMETRIC_NAMES)) {
+    const key = name.toLowerCase();
+    if (key.startsWith('camellia') && symmetric[key] === undefined) {
+      symmetric[key] = Number(id);
+      added = true;
+    }
+  }
+  // The library caches a reverse map under a private symbol: drop it so it is rebuilt.
+  if (added) for (const symbol of Object.getOwnPropertySymbols(symmetric)) delete symmetric[symbol];
+}
+teachSymmetricNames();
+
+/** READ_CONFIG over the library's defaults, for the packet-level calls that need a whole config. */
+const FULL_READ_CONFIG: openpgp.Config = { ...openpgp.config, ...READ_CONFIG } as openpgp.Config;
 
 const ARMOR_START = '-----BEGIN PGP ';
 
@@ -66,9 +111,18 @@ export function fingerprintOf(key: openpgp.Key): string {
   return key.getFingerprint().toUpperCase();
 }
 
-/** Groups a 40-hex fingerprint as gpg prints it: 10 groups of 4. */
+/**
+ * Groups a fingerprint by 4 as gpg and sq print it: a v4 fingerprint (40 hex) as 10 groups
+ * with a double space in the middle; a v6 fingerprint (64 hex, RFC 9580 §5.5.4.3) as 16 groups.
+ */
 export function formatFingerprint(fingerprint: string): string {
-  return fingerprint.replace(/(.{4})/g, '$1 ').trim().replace(/^((?:\S+ ){4}\S+) /, '$1  ');
+  const grouped = fingerprint.replace(/(.{4})/g, '$1 ').trim();
+  return fingerprint.length === 40 ? grouped.replace(/^((?:\S+ ){4}\S+) /, '$1  ') : grouped;
+}
+
+/** RFC 9580 §5.5.4: the key version that a fingerprint's length reveals. */
+export function fingerprintVersion(fingerprint: string): 4 | 6 | undefined {
+  return fingerprint.length === 40 ? 4 : fingerprint.length === 64 ? 6 : undefined;
 }
 
 export function normaliseFingerprint(text: string): string {
@@ -94,6 +148,8 @@ export interface EncryptInput {
 }
 
 export async function encryptData(input: EncryptInput): Promise<Uint8Array> {
+  // docs/cli.md §6.3: an expired, revoked or encryption-less cert is refused by name, before any work.
+  for (const recipient of input.recipients) await requireEncryptable(recipient, certAddresses(recipient)[0] ?? fingerprintOf(recipient), input.date);
   const message = await openpgp.createMessage({ binary: input.data, format: 'binary', ...(input.date ? { date: input.date } : {}) });
   const common = {
     message,
@@ -108,44 +164,90 @@ export async function encryptData(input: EncryptInput): Promise<Uint8Array> {
   return await openpgp.encrypt({ ...common, format: 'binary' });
 }
 
-/** One signature found on a message, judged against the keys we know (docs/cli.md §decrypt). */
+/**
+ * docs/cli.md §6.2: the state of one signature, judged against the certs we hold.
+ * - good: valid, by a known key, with algorithms we would still create;
+ * - good-weak: valid, but made with SHA-1, RIPEMD-160, a DSA or ElGamal key, or RSA under 2048 bits;
+ * - bad: the signature does not verify (the data or the signature was modified, or forged);
+ * - unknown-key: we hold no cert with the signing key;
+ * - expired-key / revoked-key: made by a key that was expired / is revoked at signing time;
+ * - unsupported-algorithm: made with an algorithm we cannot check (named in `detail`).
+ * The message-level states `signer-mismatch` and `unsigned` are judged by the faces from these.
+ */
+export const SIGNATURE_CHECK_STATES = ['good', 'good-weak', 'bad', 'unknown-key', 'expired-key', 'revoked-key', 'unsupported-algorithm'] as const;
+export type SignatureCheckState = (typeof SIGNATURE_CHECK_STATES)[number];
+
+/** One signature found on a message, judged against the keys we know (docs/cli.md §6.2). */
 export interface SignatureCheck {
-  /** good: valid, by a known key; bad: by a known key but invalid; unknown-key: we hold no cert for it. */
-  readonly status: 'good' | 'bad' | 'unknown-key';
+  readonly status: SignatureCheckState;
   readonly keyId: string;
   /** Primary-key fingerprint of the signer, when its cert is known. */
   readonly signerFingerprint?: string;
   readonly created?: string;
+  /** Hash algorithm of the signature, as gpg names it (SHA256, SHA1…). */
+  readonly hash?: string;
+  /** Why: the weakness of a good-weak signature, the failure of a bad one, the algorithm not supported. */
   readonly detail?: string;
 }
 
-async function judgeSignatures(
-  results: Awaited<ReturnType<typeof openpgp.verify>>["signatures"],
-  verificationKeys: readonly openpgp.PublicKey[],
-): Promise<SignatureCheck[]> {
-  const checks: SignatureCheck[] = [];
-  for (const result of results) {
-    const keyId = result.keyID.toHex().toUpperCase();
-    const signer = verificationKeys.find((key) => key.getKeys(result.keyID).length > 0);
-    let created: string | undefined;
-    try {
-      const signature = await result.signature;
-      created = signature.packets[0]?.created?.toISOString();
-    } catch {
-      created = undefined;
-    }
-    if (!signer) {
-      checks.push({ status: 'unknown-key', keyId, ...(created ? { created } : {}) });
-      continue;
-    }
-    try {
-      await result.verified;
-      checks.push({ status: 'good', keyId, signerFingerprint: fingerprintOf(signer), ...(created ? { created } : {}) });
-    } catch (error) {
-      checks.push({ status: 'bad', keyId, signerFingerprint: fingerprintOf(signer), detail: (error as Error).message, ...(created ? { created } : {}) });
-    }
+/** A signature is acceptable (it proves who signed) when it is good or good-weak. */
+export function isValidSignature(check: SignatureCheck): boolean {
+  return check.status === 'good' || check.status === 'good-weak';
+}
+
+type VerificationResult = Awaited<ReturnType<typeof openpgp.verify>>['signatures'][number];
+
+function algorithmId(name: string): number {
+  return (openpgp.enums.publicKey as unknown as Record<string, number>)[name] ?? -1;
+}
+
+async function judgeSignature(result: VerificationResult, verificationKeys: readonly openpgp.PublicKey[]): Promise<SignatureCheck> {
+  const keyId = result.keyID.toHex().toUpperCase();
+  const signer = verificationKeys.find((key) => key.getKeys(result.keyID).length > 0);
+  let packet: openpgp.SignaturePacket | undefined;
+  try {
+    packet = (await result.signature).packets[0];
+  } catch {
+    packet = undefined;
   }
-  return checks;
+  const base = {
+    keyId,
+    ...(packet?.created ? { created: packet.created.toISOString() } : {}),
+    ...(packet?.hashAlgorithm != null ? { hash: hashName(packet.hashAlgorithm) } : {}),
+  };
+  if (!signer) return { status: 'unknown-key', ...base };
+  const signerFingerprint = fingerprintOf(signer);
+  const signingKey = signer.getKeys(result.keyID)[0]!;
+  const info = signingKey.getAlgorithmInfo();
+  const keyAlgorithm = algorithmId(info.algorithm);
+  if (packet?.hashAlgorithm != null && REJECTED_HASHES.has(packet.hashAlgorithm)) {
+    return { status: 'unsupported-algorithm', signerFingerprint, ...base, detail: `unsupported algorithm ${hashName(packet.hashAlgorithm)}` };
+  }
+  try {
+    await result.verified;
+  } catch (error) {
+    const text = (error as Error).message;
+    // The library checks the mathematics first (SignaturePacket.verify), then the key at signing time.
+    if (/Signed digest did not match|Signature verification failed/.test(text)) {
+      return { status: 'bad', signerFingerprint, ...base, detail: 'the signature does not match the data' };
+    }
+    if (/too weak|Insecure|[Uu]nsupported|Unknown (hash|public key|curve)|not implemented|Invalid enum/.test(text)) {
+      const named = packet?.hashAlgorithm != null ? `${publicKeyName(keyAlgorithm)} with ${hashName(packet.hashAlgorithm)}` : publicKeyName(keyAlgorithm);
+      return { status: 'unsupported-algorithm', signerFingerprint, ...base, detail: `unsupported algorithm ${named}` };
+    }
+    if (/revoked/i.test(text)) return { status: 'revoked-key', signerFingerprint, ...base, detail: 'the signing key is revoked' };
+    if (/expired/i.test(text) && !/Signature is expired/.test(text)) {
+      return { status: 'expired-key', signerFingerprint, ...base, detail: 'the signing key had expired when this was signed' };
+    }
+    return { status: 'bad', signerFingerprint, ...base, detail: text };
+  }
+  const weakness = packet?.hashAlgorithm != null ? weaknessOf(packet.hashAlgorithm, { algorithm: keyAlgorithm, bits: info.bits }) : undefined;
+  if (weakness) return { status: 'good-weak', signerFingerprint, ...base, detail: `made with ${weakness}` };
+  return { status: 'good', signerFingerprint, ...base };
+}
+
+async function judgeSignatures(results: readonly VerificationResult[], verificationKeys: readonly openpgp.PublicKey[]): Promise<SignatureCheck[]> {
+  return Promise.all(results.map((result) => judgeSignature(result, verificationKeys)));
 }
 
 export interface DecryptResult {
@@ -155,6 +257,43 @@ export interface DecryptResult {
 
 /** openpgp.js's message for a Compressed Data packet that inflates beyond maxDecompressedMessageSize. */
 const DECOMPRESSED_TOO_LARGE = /Maximum decompressed message size exceeded/;
+/**
+ * openpgp.js decrypts only with the ciphers the decryption key's self-signature prefers
+ * (plus AES, 3DES, CAST5). GnuPG lets the sender force any cipher (--cipher-algo), and
+ * reads what it is sent; so do we (docs/cli.md §6.1). The copy's preferences name every
+ * cipher we implement; the key itself is not changed.
+ */
+function acceptingEveryCipher(key: openpgp.PrivateKey): openpgp.PrivateKey {
+  const copy = (key as unknown as { clone(): openpgp.PrivateKey }).clone();
+  const widen = (signature: openpgp.SignaturePacket): openpgp.SignaturePacket => {
+    const widened = Object.create(Object.getPrototypeOf(signature), Object.getOwnPropertyDescriptors(signature)) as openpgp.SignaturePacket;
+    widened.preferredSymmetricAlgorithms = [...new Set([...(signature.preferredSymmetricAlgorithms ?? []), ...SUPPORTED_SYMMETRIC])];
+    return widened;
+  };
+  for (const user of copy.users) user.selfCertifications = user.selfCertifications.map(widen);
+  const direct = copy as unknown as { directSignatures?: openpgp.SignaturePacket[] };
+  if (direct.directSignatures) direct.directSignatures = direct.directSignatures.map(widen);
+  return copy;
+}
+
+/** The cipher a PKESK packet named, once the library decrypted it (docs/cli.md §6.1). */
+function sessionCipherOf(message: openpgp.Message<Uint8Array | string>): number | undefined {
+  for (const packet of message.packets) {
+    const algorithm = (packet as { sessionKeyAlgorithm?: unknown }).sessionKeyAlgorithm;
+    if ((packet.constructor as { tag?: number }).tag === openpgp.enums.packet.publicKeyEncryptedSessionKey && algorithm !== null && algorithm !== undefined) {
+      return typeof algorithm === 'number' ? algorithm : (openpgp.enums.symmetric as unknown as Record<string, number>)[String(algorithm)];
+    }
+  }
+  return undefined;
+}
+
+/** docs/cli.md §6.1: refused, naming the algorithm, never "damaged". */
+export function unsupportedAlgorithm(name: string, cause?: unknown): CaliopError {
+  return new CaliopError('unsupported_algorithm', `unsupported algorithm ${name}`, {
+    ...(cause === undefined ? {} : { cause }),
+    hint: 'ask the sender to use AES (the default of every OpenPGP program today)',
+  });
+}
 
 export async function decryptData(
   data: Uint8Array,
@@ -175,16 +314,21 @@ export async function decryptData(
   try {
     result = await openpgp.decrypt({
       message,
-      decryptionKeys: decryptionKey,
+      decryptionKeys: acceptingEveryCipher(decryptionKey),
       verificationKeys: [...verificationKeys],
       format: 'binary',
-      config: PGP_CONFIG,
+      config: READ_CONFIG,
     });
   } catch (error) {
     const text = (error as Error).message;
     if (DECOMPRESSED_TOO_LARGE.test(text)) {
       throw new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText('decompressed-too-large')}`, { cause: error });
     }
+    const cipher = sessionCipherOf(message);
+    if (cipher !== undefined && !SUPPORTED_SYMMETRIC.has(cipher)) throw unsupportedAlgorithm(symmetricName(cipher), error);
+    if (/Unsupported cipher|Invalid enum value/.test(text)) throw unsupportedAlgorithm(cipher === undefined ? 'in the session key' : symmetricName(cipher), error);
+    const unsupportedKey = /Unsupported (public key|curve|key)|Unknown curve|not implemented/i.exec(text);
+    if (unsupportedKey) throw unsupportedAlgorithm(text.replace(/^Error decrypting message: /, ''), error);
     if (/session key|no decryption key|decryption key/i.test(text)) {
       throw new CaliopError('no_decryption_key', `could not decrypt: ${text}`, { cause: error });
     }
@@ -220,17 +364,17 @@ export async function verifyData(
         ? await openpgp.readSignature({ armoredSignature: asText(detachedSignature) })
         : await openpgp.readSignature({ binarySignature: detachedSignature });
       const message = await openpgp.createMessage({ binary: data, format: 'binary' });
-      const result = await openpgp.verify({ message, signature, verificationKeys: [...verificationKeys], format: 'binary', config: PGP_CONFIG });
+      const result = await openpgp.verify({ message, signature, verificationKeys: [...verificationKeys], format: 'binary', config: READ_CONFIG });
       return { data, signatures: await judgeSignatures(result.signatures, verificationKeys) };
     }
     const text = asText(data);
     if (text.trimStart().startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) {
       const message = await openpgp.readCleartextMessage({ cleartextMessage: text });
-      const result = await openpgp.verify({ message, verificationKeys: [...verificationKeys], config: PGP_CONFIG });
+      const result = await openpgp.verify({ message, verificationKeys: [...verificationKeys], config: READ_CONFIG });
       return { data: new TextEncoder().encode(result.data), signatures: await judgeSignatures(result.signatures, verificationKeys) };
     }
     const message = await readMessage(data);
-    const result = await openpgp.verify({ message, verificationKeys: [...verificationKeys], format: 'binary', config: PGP_CONFIG });
+    const result = await openpgp.verify({ message, verificationKeys: [...verificationKeys], format: 'binary', config: READ_CONFIG });
     return { data: result.data, signatures: await judgeSignatures(result.signatures, verificationKeys) };
   } catch (error) {
     if (error instanceof CaliopError) throw error;
@@ -239,4 +383,134 @@ export async function verifyData(
     }
     throw new CaliopError('bad_input', `the signed data could not be read: ${(error as Error).message}`, { cause: error });
   }
+}
+
+// ---------------------------------------------------------------- certificates (docs/cli.md §6.3-§6.4)
+
+/** docs/cli.md §6.3: what a cert can be used for today. */
+export type CertState = 'usable' | 'expired' | 'revoked' | 'no-encryption-subkey';
+
+export interface CertStatus {
+  readonly state: CertState;
+  /** RFC 9580 §5.5.2: the key version, 4 or 6. */
+  readonly version: number;
+  /** In the user's words, e.g. "expired on 2020-12-31". */
+  readonly detail: string;
+}
+
+/** docs/cli.md §6.3: expired, revoked, or without a usable encryption subkey, at `now`. */
+export async function certStatus(key: openpgp.Key, now: Date = new Date()): Promise<CertStatus> {
+  const version = key.keyPacket.version;
+  try {
+    await key.verifyPrimaryKey(now, undefined, FULL_READ_CONFIG);
+  } catch (error) {
+    const text = (error as Error).message;
+    if (/revoked/i.test(text)) return { state: 'revoked', version, detail: 'revoked by its owner' };
+    if (/expired/i.test(text)) {
+      const expiry = await key.getExpirationTime(undefined, FULL_READ_CONFIG).catch(() => null);
+      const when = expiry instanceof Date ? ` on ${expiry.toISOString().slice(0, 10)}` : '';
+      return { state: 'expired', version, detail: `expired${when}` };
+    }
+    return { state: 'no-encryption-subkey', version, detail: `no valid self-signature (${text})` };
+  }
+  try {
+    await key.getEncryptionKey(undefined, now, undefined, FULL_READ_CONFIG);
+  } catch {
+    return { state: 'no-encryption-subkey', version, detail: 'no usable encryption subkey (expired, revoked or absent)' };
+  }
+  return { state: 'usable', version, detail: 'usable' };
+}
+
+/** docs/cli.md §6.3: encrypting to an unusable cert is refused, naming the reason. */
+export async function requireEncryptable(key: openpgp.Key, who: string, now: Date = new Date()): Promise<void> {
+  const status = await certStatus(key, now);
+  if (status.state !== 'usable') {
+    throw new CaliopError('recipient_cert_unusable', `the certificate of ${who} cannot be used for encryption: ${status.detail}`);
+  }
+}
+
+type KeySignature = openpgp.SignaturePacket;
+
+function refused(key: openpgp.Key, what: string): CaliopError {
+  return new CaliopError('cert_refused', `the certificate ${fingerprintOf(key)} was refused: ${what}`);
+}
+
+/** GnuPG 2.2.18+ (docs/cli.md §6.4): SHA-1 key signatures made on or after 2019-01-19 do not count. */
+function countsAsKeySignature(signature: KeySignature): boolean {
+  return !(signature.hashAlgorithm === openpgp.enums.hash.sha1 && signature.created !== null && signature.created >= SHA1_KEY_SIGNATURE_CUTOFF);
+}
+
+async function checkOne(key: openpgp.Key, signature: KeySignature, data: object, what: string): Promise<void> {
+  try {
+    // A null date skips creation/expiry checks: we judge integrity here, validity in certStatus.
+    await signature.verify(key.keyPacket, signature.signatureType!, data as never, null as never, undefined, FULL_READ_CONFIG);
+  } catch (error) {
+    throw refused(key, `${what} does not verify (${(error as Error).message})`);
+  }
+}
+
+/**
+ * docs/cli.md §6.4 (issue 12, "Import checks what it imports"): every self-signature,
+ * direct-key signature, revocation and subkey binding of the cert must verify; one that
+ * does not is a damaged or modified cert, refused with its reason. SHA-1 key signatures
+ * made after GnuPG's cut-off are dropped (they do not count, as in GnuPG 2.2); a user id
+ * or subkey left without a signature is dropped too. Third-party certifications are kept
+ * as they are (we hold no certifier's key). Returns the cert as we store it.
+ */
+export async function checkCertSignatures(input: openpgp.Key): Promise<openpgp.PublicKey> {
+  const key = input.toPublic();
+  const primary = key.keyPacket;
+  const direct = key as unknown as { directSignatures: KeySignature[]; revocationSignatures: KeySignature[] };
+  direct.directSignatures = direct.directSignatures.filter(countsAsKeySignature);
+  for (const signature of direct.directSignatures) await checkOne(key, signature, { key: primary }, 'a direct-key signature');
+  for (const signature of direct.revocationSignatures) await checkOne(key, signature, { key: primary }, 'a key revocation');
+  for (const user of key.users) {
+    const label = user.userID ? `the self-signature on "${user.userID.userID}"` : 'the self-signature on a user attribute';
+    const data = { userID: user.userID, userAttribute: user.userAttribute, key: primary };
+    user.selfCertifications = user.selfCertifications.filter(countsAsKeySignature);
+    for (const signature of user.selfCertifications) await checkOne(key, signature, data, label);
+    for (const signature of user.revocationSignatures) await checkOne(key, signature, data, `a revocation of ${label}`);
+  }
+  key.users = key.users.filter((user) => user.selfCertifications.length > 0);
+  for (const subkey of key.subkeys) {
+    const data = { key: primary, bind: subkey.keyPacket };
+    const label = `the binding of subkey ${subkey.getKeyID().toHex().toUpperCase()}`;
+    subkey.bindingSignatures = subkey.bindingSignatures.filter(countsAsKeySignature);
+    for (const signature of subkey.bindingSignatures) {
+      await checkOne(key, signature, data, label);
+      // RFC 9580 §5.2.1: a signing subkey's binding embeds a back-signature by the subkey.
+      const back = (signature as unknown as { embeddedSignature: KeySignature | null }).embeddedSignature;
+      if (back) {
+        try {
+          await back.verify(subkey.keyPacket, openpgp.enums.signature.keyBinding, data as never, null as never, undefined, FULL_READ_CONFIG);
+        } catch (error) {
+          throw refused(key, `the back-signature of subkey ${subkey.getKeyID().toHex().toUpperCase()} does not verify (${(error as Error).message})`);
+        }
+      }
+    }
+    for (const signature of subkey.revocationSignatures) await checkOne(key, signature, data, `a revocation of subkey ${subkey.getKeyID().toHex().toUpperCase()}`);
+  }
+  key.subkeys = key.subkeys.filter((subkey) => subkey.bindingSignatures.length > 0);
+  if (key.users.length === 0 && direct.directSignatures.length === 0) throw refused(key, 'it carries no self-signed user id');
+  return key;
+}
+
+/** What an update of a known cert (same fingerprint) brings, in the user's words. */
+export async function describeCertUpdate(before: openpgp.PublicKey, after: openpgp.PublicKey): Promise<string[]> {
+  const changes: string[] = [];
+  const uids = (key: openpgp.PublicKey) => new Set(key.users.map((user) => user.userID?.userID ?? '(attribute)'));
+  const beforeUids = uids(before);
+  for (const uid of uids(after)) if (!beforeUids.has(uid)) changes.push(`new user id "${uid}"`);
+  const beforeSubkeys = new Set(before.subkeys.map((subkey) => subkey.getFingerprint()));
+  for (const subkey of after.subkeys) {
+    if (!beforeSubkeys.has(subkey.getFingerprint())) changes.push(`new subkey ${subkey.getKeyID().toHex().toUpperCase()} (${publicKeyName(algorithmId(subkey.getAlgorithmInfo().algorithm))})`);
+  }
+  const [was, now] = await Promise.all([certStatus(before), certStatus(after)]);
+  if (was.state !== now.state) changes.push(`now ${now.detail}`);
+  const [oldExpiry, newExpiry] = await Promise.all([before.getExpirationTime().catch(() => null), after.getExpirationTime().catch(() => null)]);
+  if (String(oldExpiry) !== String(newExpiry) && now.state === 'usable') {
+    changes.push(newExpiry === Infinity ? 'no longer expires' : newExpiry instanceof Date ? `expires on ${newExpiry.toISOString().slice(0, 10)}` : 'expiry changed');
+  }
+  if (changes.length === 0 && before.armor() !== after.armor()) changes.push('new signatures');
+  return changes;
 }

@@ -23,6 +23,10 @@ export function registerContactCommands(program: Command, context: () => CliCont
       } else {
         for (const address of report.added) note(`added ${address} (not verified: compare fingerprints in person, then "caliop contacts verify")`);
         for (const address of report.unchanged) note(`${address}: already known, unchanged`);
+        for (const update of report.updated) note(`${update.address}: same key, updated: ${update.changes.join('; ')}`);
+        for (const cert of report.certs) {
+          if (cert.state !== 'usable') note(`${cert.addresses.join(', ') || cert.fingerprint}: WARNING, this certificate is ${cert.detail}; encrypting to it will be refused`);
+        }
         for (const address of report.changed) note(`${address}: WARNING, this certificate differs from the known one; kept aside, sending is stopped until you verify it`);
       }
       if (report.changed.length > 0) reportFailure('contact_key_changed');
@@ -34,7 +38,10 @@ export function registerContactCommands(program: Command, context: () => CliCont
     .action(async () => {
       const cli = context();
       const session = await cli.unlock();
-      const rows = session.contents.contacts.map((contact) => ({
+      const { certStatus, readCert } = await import('../../service/pgp.js');
+      const now = new Date();
+      const statuses = await Promise.all(session.contents.contacts.map(async (contact) => certStatus(await readCert(contact.armoredCert), now)));
+      const rows = session.contents.contacts.map((contact, index) => ({
         address: contact.address,
         name: contact.name ?? null,
         fingerprint: contact.fingerprint,
@@ -43,6 +50,9 @@ export function registerContactCommands(program: Command, context: () => CliCont
         addedAt: contact.addedAt,
         verifiedAt: contact.verifiedAt ?? null,
         changedFingerprint: contact.changedCert?.fingerprint ?? null,
+        /** docs/cli.md §6.3: usable, expired, revoked or no-encryption-subkey. */
+        certState: statuses[index]!.state,
+        certVersion: statuses[index]!.version,
       }));
       if (cli.json) {
         await writeJson(rows);
@@ -51,7 +61,7 @@ export function registerContactCommands(program: Command, context: () => CliCont
       const { formatFingerprint } = await import('../../service/pgp.js');
       const symbol = { verified: '[verified]  ', unverified: '[unverified]', changed: '[CHANGED!]  ' } as const;
       await writeData(
-        rows.map((row) => `${symbol[row.verification as keyof typeof symbol]} ${safeForTerminal(row.address)}  ${formatFingerprint(row.fingerprint)}${row.changedFingerprint ? `  now ${formatFingerprint(row.changedFingerprint)}` : ''}\n`).join(''),
+        rows.map((row) => `${symbol[row.verification as keyof typeof symbol]} ${safeForTerminal(row.address)}  ${formatFingerprint(row.fingerprint)}${row.changedFingerprint ? `  now ${formatFingerprint(row.changedFingerprint)}` : ''}${row.certState === 'usable' ? '' : `  (${statuses[rows.indexOf(row)]!.detail})`}\n`).join(''),
       );
     });
 

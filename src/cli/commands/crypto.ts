@@ -24,13 +24,18 @@ async function describeSignatures(session: StickSession, checks: readonly Signat
 type DescribedSignature = Awaited<ReturnType<typeof describeSignatures>>[number];
 
 function reportSignatures(signatures: readonly DescribedSignature[]): void {
-  if (signatures.length === 0) note('signature: none');
+  if (signatures.length === 0) note('signature: unsigned');
   for (const signature of signatures) {
     const who = signature.signer ? `${signature.signer} (${signature.signerFingerprint})` : `unknown key ${signature.keyId}`;
     const trust = signature.verification === 'verified' ? ', verified in person' : signature.verification === 'self' ? ', your own key' : signature.verification ? `, ${signature.verification}` : '';
     const when = signature.created ? `, made ${signature.created}` : '';
+    // docs/cli.md §6.2: one line per state; `bad` only when the signature does not verify.
     if (signature.status === 'good') note(`signature: good, by ${who}${trust}${when}`);
+    else if (signature.status === 'good-weak') note(`signature: good-weak (valid, but ${signature.detail ?? 'made with a weak algorithm'}), by ${who}${trust}${when}`);
     else if (signature.status === 'bad') note(`signature: BAD, claims to be by ${who}: ${signature.detail ?? 'verification failed'}`);
+    else if (signature.status === 'expired-key') note(`signature: expired-key, by ${who}: ${signature.detail ?? 'the key had expired'}`);
+    else if (signature.status === 'revoked-key') note(`signature: revoked-key, by ${who}: ${signature.detail ?? 'the key is revoked'}`);
+    else if (signature.status === 'unsupported-algorithm') note(`signature: unsupported-algorithm, by ${who}: ${signature.detail ?? 'cannot be checked'}`);
     else note(`signature: by ${who}, which is not among your contacts: cannot be checked`);
   }
 }
@@ -38,7 +43,7 @@ function reportSignatures(signatures: readonly DescribedSignature[]): void {
 /** docs/cli.md §Exit codes: a bad signature fails; no good signature from a known key is 16 for verify. */
 function signatureFailure(signatures: readonly DescribedSignature[], requireGood: boolean): 'bad_signature' | 'no_signature' | undefined {
   if (signatures.some((signature) => signature.status === 'bad')) return 'bad_signature';
-  if (requireGood && !signatures.some((signature) => signature.status === 'good')) return 'no_signature';
+  if (requireGood && !signatures.some((signature) => signature.status === 'good' || signature.status === 'good-weak')) return 'no_signature';
   return undefined;
 }
 
