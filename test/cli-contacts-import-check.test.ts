@@ -108,7 +108,7 @@ describe('contacts import refuses what does not verify, and changes nothing then
 });
 
 describe('certificate states through the CLI (docs/cli.md §6.3)', () => {
-  it('expired, revoked and sign-only certs are imported with a warning, listed with their state, and encrypt refuses with exit 25', async () => {
+  it('expired, revoked and sign-only certs are imported with a warning, listed with their state, and encrypt refuses with exit 27', async () => {
     for (const [family, state] of [['expired', 'expired'], ['revoked', 'revoked'], ['signonly', 'no-encryption-subkey']] as const) {
       const imported = await onStick(stick, ['contacts', 'import'], { input: cert(family) });
       expect(imported.status, imported.stderr).toBe(0);
@@ -145,7 +145,7 @@ describe('certificate states through the CLI (docs/cli.md §6.3)', () => {
     const made = gpg(['--cipher-algo', 'CAMELLIA256', '-r', 'alice@example.org', '--armor', '--encrypt'], 'secret');
     spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
     const run = await onStick(stick, ['decrypt'], { input: made.stdout });
-    expect(run.status, run.stderr).toBe(28);
+    expect(run.status, run.stderr).toBe(26);
     expect(run.stderr).toMatch(/caliop: error: unsupported algorithm CAMELLIA256/);
     expect(run.stderr).not.toMatch(/damaged/);
     expect(run.stdout).toBe('');
