@@ -85,6 +85,8 @@ async function runInterface(args: readonly string[]): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // docs/sop.md: `caliop sop …` has the draft's own parsing and exit codes.
+  if (argv[2] === 'sop') return (await import('./sop.js')).runSop(argv.slice(3));
   const debug = argv.includes('--debug');
   try {
     if (wantsInterface(argv.slice(2))) return await runInterface(argv.slice(2));

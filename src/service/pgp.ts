@@ -143,6 +143,8 @@ export interface EncryptInput {
   readonly data: Uint8Array;
   readonly recipients: readonly openpgp.PublicKey[];
   readonly signingKey?: openpgp.PrivateKey;
+  /** Several signers (`caliop sop encrypt --sign-with`); with `signingKey`, both sign. */
+  readonly signingKeys?: readonly openpgp.PrivateKey[];
   readonly armor: boolean;
   readonly date?: Date;
 }
@@ -154,7 +156,7 @@ export async function encryptData(input: EncryptInput): Promise<Uint8Array> {
   const common = {
     message,
     encryptionKeys: [...input.recipients],
-    ...(input.signingKey ? { signingKeys: input.signingKey } : {}),
+    ...(input.signingKey || input.signingKeys?.length ? { signingKeys: [...(input.signingKey ? [input.signingKey] : []), ...(input.signingKeys ?? [])] } : {}),
     ...(input.date ? { date: input.date } : {}),
     config: PGP_CONFIG,
   };
