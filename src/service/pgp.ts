@@ -72,11 +72,19 @@ function asText(data: Uint8Array): string {
   return new TextDecoder().decode(data);
 }
 
+/** The armored blocks of a text, each from its BEGIN line to its END line. */
+function armoredBlocks(text: string): string[] {
+  const blocks = text.match(/-----BEGIN PGP [A-Z ]+-----[\s\S]*?-----END PGP [A-Z ]+-----/g);
+  return blocks && blocks.length > 0 ? blocks : [text];
+}
+
 /** Reads one or more certificates (armored or binary); bad_input when none. */
 export async function readCerts(data: Uint8Array): Promise<openpgp.Key[]> {
   try {
+    // A file may hold several armored blocks one after the other (keyrings exported cert by
+    // cert); openpgp.js reads only the first block of an armored text, so each is read.
     const keys = isArmored(data)
-      ? await openpgp.readKeys({ armoredKeys: asText(data) })
+      ? (await Promise.all(armoredBlocks(asText(data)).map((block) => openpgp.readKeys({ armoredKeys: block })))).flat()
       : await openpgp.readKeys({ binaryKeys: data });
     if (keys.length === 0) throw new Error('no key found');
     return keys;
