@@ -65,6 +65,8 @@ export function signRequest(
   now: Date,
   nonce: string,
   devicePublicKey: Uint8Array = ed25519.getPublicKey(deviceSecretKey),
+  /** An Ed25519 signer holding the key already expanded (node:crypto); @noble/curves otherwise. */
+  sign: (message: Uint8Array) => Uint8Array = (message) => ed25519.sign(message, deviceSecretKey),
 ): Record<string, string> {
   if (deviceSecretKey.length !== 32) throw new TypeError('deviceSecretKey must be 32 bytes');
   if (!NONCE.test(nonce)) throw new TypeError('nonce must be 16-64 base64url characters');
@@ -74,7 +76,7 @@ export function signRequest(
     [SIGNATURE_HEADERS.device]: toBase64url(devicePublicKey),
     [SIGNATURE_HEADERS.timestamp]: timestamp,
     [SIGNATURE_HEADERS.nonce]: nonce,
-    [SIGNATURE_HEADERS.signature]: toBase64url(ed25519.sign(message, deviceSecretKey)),
+    [SIGNATURE_HEADERS.signature]: toBase64url(sign(message)),
   };
 }
 

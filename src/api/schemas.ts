@@ -22,6 +22,8 @@ export const PROTOCOL_LIMITS = {
   maxCertBytes: 256 * 1024,
   maxProofSignatureBytes: 16 * 1024,
   maxInviteTokenLength: 200,
+  /** §8.8: the ciphertext bytes of one mailbox page (a page holds at least one message, whatever its size). */
+  maxBatchBytes: 16 * 1024 * 1024,
 } as const;
 
 // ---- §5.1 errors -----------------------------------------------------------
@@ -47,6 +49,11 @@ export const RelayInfoSchema = z.object({
     maxMessageBytes: z.number().int().positive(),
     maxRecipients: z.number().int().positive(),
     maxPageSize: z.number().int().positive(),
+    /** §8.8: ciphertext bytes per mailbox page (absent from relays before it). */
+    maxBatchBytes: z.number().int().positive().optional(),
+    /** §5.3: the per-device token bucket, so a client can pace itself (absent from relays before it). */
+    rateBurst: z.number().int().positive().optional(),
+    ratePerMinute: z.number().positive().optional(),
   }),
 });
 export type RelayInfo = z.infer<typeof RelayInfoSchema>;
@@ -130,3 +137,30 @@ export const MessageResponseSchema = MessageSummarySchema.extend({
   armoredMessage: z.string(),
 });
 export type MessageResponse = z.infer<typeof MessageResponseSchema>;
+
+// ---- §8.8-§8.9 batches -------------------------------------------------------------
+
+/** Query of GET /v1/mailbox (§8.8): as GET /v1/messages. */
+export const MailboxPageQuerySchema = ListQuerySchema;
+
+export const MailboxPageResponseSchema = z.object({
+  /** Oldest first, each with its ciphertext. */
+  messages: z.array(MessageResponseSchema),
+  /** Pass as `after` to get the next page; null when this page is the last. */
+  nextCursor: CursorSchema.nullable(),
+  /** The cursor of the last message of this page, to acknowledge it (§8.9); null when the page is empty. */
+  through: CursorSchema.nullable(),
+});
+export type MailboxPageResponse = z.infer<typeof MailboxPageResponseSchema>;
+
+/** Body of POST /v1/mailbox/ack (§8.9): delete every entry up to and including this cursor. */
+export const MailboxAckRequestSchema = z.strictObject({
+  through: CursorSchema,
+});
+export type MailboxAckRequest = z.infer<typeof MailboxAckRequestSchema>;
+
+export const MailboxAckResponseSchema = z.object({
+  /** How many entries were deleted. */
+  deleted: z.number().int().nonnegative(),
+});
+export type MailboxAckResponse = z.infer<typeof MailboxAckResponseSchema>;

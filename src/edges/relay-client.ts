@@ -4,7 +4,7 @@
 // rows of the error table (src/errors.ts, exit codes 30-38).
 
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
@@ -16,6 +16,11 @@ import { OutboundRequestSchema, OutboundResponseSchema, type OutboundResponse } 
 import { routePath, type ApiRouteName, API_ROUTES } from '../api/routes.js';
 import { signRequest } from '../api/request-signing.js';
 import {
+  MailboxAckRequestSchema,
+  MailboxAckResponseSchema,
+  MailboxPageResponseSchema,
+  type MailboxAckResponse,
+  type MailboxPageResponse,
   CertResponseSchema,
   EnrolRequestSchema,
   EnrolResponseSchema,
@@ -52,6 +57,16 @@ export interface RelayClientOptions {
 }
 
 /** The relay's own error answer, kept as the `cause` of the CaliopError the client throws. */
+/** How long a 429's Retry-After may be for the client to wait it out, and how many times. */
+const MAX_RATE_WAIT_S = 60;
+const MAX_RATE_WAITS = 5;
+
+/** RFC 8410 §7: a raw 32-byte Ed25519 private key as PKCS #8, for node:crypto. */
+function ed25519KeyObject(secretKey: Uint8Array): KeyObject {
+  const prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
+  return createPrivateKey({ key: Buffer.concat([prefix, secretKey]), format: 'der', type: 'pkcs8' });
+}
+
 export class RelayErrorResponse extends Error {
   override readonly name = 'RelayErrorResponse';
   constructor(
@@ -155,6 +170,7 @@ export class RelayClient {
   readonly #transport: typeof http | typeof https;
   readonly #secretKey: Uint8Array;
   readonly #publicKey: Uint8Array;
+  readonly #signingKey: KeyObject;
   readonly #now: () => Date;
   readonly #randomNonce: () => string;
   readonly #timeoutMs: number;
@@ -178,7 +194,9 @@ export class RelayClient {
     if (options.deviceSecretKey.length !== 32) throw new TypeError('deviceSecretKey must be 32 bytes');
     this.#base = base;
     this.#secretKey = options.deviceSecretKey;
-    this.#publicKey = ed25519.getPublicKey(options.deviceSecretKey);
+    // docs/api.md §4.4: Node's own Ed25519, the key parsed once (noble's sign expands it on every call).
+    this.#signingKey = ed25519KeyObject(options.deviceSecretKey);
+    this.#publicKey = new Uint8Array(createPublicKey(this.#signingKey).export({ format: 'der', type: 'spki' }).subarray(-32));
     this.devicePublicKey = toBase64url(this.#publicKey);
     this.#now = options.now ?? (() => new Date());
     this.#randomNonce = options.randomNonce ?? (() => randomBytes(16).toString('base64url'));
@@ -262,6 +280,21 @@ export class RelayClient {
     return this.#expect(response, 'list', ListResponseSchema);
   }
 
+  /** GET /v1/mailbox (docs/api.md §8.8): a page of the mailbox with the ciphertexts. */
+  async mailboxPage(options: { after?: string; limit?: number } = {}): Promise<MailboxPageResponse> {
+    const query = new URLSearchParams();
+    if (options.after !== undefined) query.set('after', options.after);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    const response = await this.#request('mailboxPage', {}, { signed: true, query });
+    return this.#expect(response, 'mailboxPage', MailboxPageResponseSchema);
+  }
+
+  /** POST /v1/mailbox/ack (docs/api.md §8.9): deletes every entry up to `through`. */
+  async ackMailbox(through: string): Promise<MailboxAckResponse> {
+    const response = await this.#request('mailboxAck', {}, { signed: true, json: checkRequest(MailboxAckRequestSchema, { through }) });
+    return this.#expect(response, 'mailboxAck', MailboxAckResponseSchema);
+  }
+
   /** GET /v1/messages/:id (docs/api.md §8.5). */
   async fetch(id: string): Promise<MessageResponse> {
     const response = await this.#request('fetch', { id }, { signed: true });
@@ -290,14 +323,26 @@ export class RelayClient {
     const pathWithQuery = `${basePath}${routePath(route, params)}${search}`;
     const body = options.json === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(options.json));
     const domain = options.signed ? await this.#signingDomain() : '';
+    let paced = 0;
     for (let attempt = 1; ; attempt += 1) {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (options.json !== undefined) headers['content-type'] = 'application/json';
       if (options.signed) {
-        Object.assign(headers, signRequest({ method, pathWithQuery, body, domain }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey));
+        const key = this.#signingKey;
+        Object.assign(headers, signRequest({ method, pathWithQuery, body, domain }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey, (message) => new Uint8Array(cryptoSign(null, message, key))));
       }
       try {
-        return await this.#send(method, pathWithQuery, body, headers);
+        const response = await this.#send(method, pathWithQuery, body, headers);
+        // docs/api.md §4.4: the client paces itself within the relay's rate limit: a 429
+        // with a short Retry-After is waited out (a few times), a long one is reported.
+        const wait = response.status === 429 ? Number(response.headers['retry-after']) : Number.NaN;
+        if (Number.isFinite(wait) && wait >= 0 && wait <= MAX_RATE_WAIT_S && paced < MAX_RATE_WAITS) {
+          paced += 1;
+          attempt = 0;
+          await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 1) * 1000));
+          continue;
+        }
+        return response;
       } catch (error) {
         // A kept-alive socket the relay closed as idle just as we reused it: the relay
         // never read the request. Try once more on a new connection, with a new nonce.

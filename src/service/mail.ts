@@ -494,42 +494,44 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
     let received = 0;
     let after: string | undefined;
     for (;;) {
-      const page = await client.list(after === undefined ? {} : { after });
-      const fresh: StoredMessage[] = [];
-      for (const summary of page.messages) {
-        if (session.store.hasRelayId(summary.id)) continue;
-        const full = await client.fetch(summary.id);
-        const opened = await readProtectedHeaders(session, full.armoredMessage);
-        const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
-        // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
-        const outer = summary.facts.route === 'smtp-inbound' ? summary.facts.outerHeaders : undefined;
-        fresh.push({
-          id: '',
-          direction: 'in',
-          relayId: summary.id,
-          from: headers?.from ?? outer?.from ?? summary.from,
-          to: headers?.to.length ? [...headers.to] : outer?.to.length ? [...outer.to] : summary.to,
-          subject: headers?.subject ?? outer?.subject ?? '(no subject)',
-          date: headers?.date ?? isoOrUndefined(outer?.date) ?? summary.facts.receivedAt,
-          storedAt: now.toISOString(),
-          unread: true,
-          armoredMessage: full.armoredMessage,
-          relayFacts: summary.facts,
-          // docs/limits.md §3: over a limit, it is kept sealed and never decrypted again.
-          ...(opened !== undefined && 'sealed' in opened ? { sealed: { reason: opened.sealed, at: now.toISOString() } } : {}),
-        });
-      }
-      if (fresh.length > 0 || page.nextCursor) {
-        // docs/store.md §4: the page's objects, then one journal record naming them all.
+      // docs/api.md §8.8: one request brings a page with its ciphertexts.
+      const page = await client.mailboxPage(after === undefined ? {} : { after });
+      const fresh = await Promise.all(
+        page.messages
+          .filter((full) => !session.store.hasRelayId(full.id))
+          .map(async (full): Promise<StoredMessage> => {
+            const opened = await readProtectedHeaders(session, full.armoredMessage);
+            const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
+            // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
+            const outer = full.facts.route === 'smtp-inbound' ? full.facts.outerHeaders : undefined;
+            return {
+              id: '',
+              direction: 'in',
+              relayId: full.id,
+              from: headers?.from ?? outer?.from ?? full.from,
+              to: headers?.to.length ? [...headers.to] : outer?.to.length ? [...outer.to] : full.to,
+              subject: headers?.subject ?? outer?.subject ?? '(no subject)',
+              date: headers?.date ?? isoOrUndefined(outer?.date) ?? full.facts.receivedAt,
+              storedAt: now.toISOString(),
+              unread: true,
+              armoredMessage: full.armoredMessage,
+              relayFacts: full.facts,
+              // docs/limits.md §3: over a limit, it is kept sealed and never decrypted again.
+              ...(opened !== undefined && 'sealed' in opened ? { sealed: { reason: opened.sealed, at: now.toISOString() } } : {}),
+            };
+          }),
+      );
+      if (fresh.length > 0 || page.through) {
+        // docs/store.md §4: the page's objects, then one journal record naming them all (and the cursor).
         const stored = await session.store.put(
           fresh.map((message) => ({ message })),
-          page.nextCursor ? { relayCursor: page.nextCursor } : {},
+          page.through ? { relayCursor: page.through } : {},
         );
         received += stored.length;
       }
       await learnSenders(session, client, fresh, now);
-      // Only now that the vault holds them: delete from the relay.
-      for (const summary of page.messages) await client.delete(summary.id);
+      // docs/vault-contents.md §5.2: only now that the stick holds the page, one request deletes it from the relay.
+      if (page.through) await client.ackMailbox(page.through);
       if (page.nextCursor === null) break;
       after = page.nextCursor;
     }

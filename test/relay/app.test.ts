@@ -70,7 +70,14 @@ describe('relay app in-process', () => {
       apiVersion: 1,
       domain: 'example.test',
       inviteRequired: false,
-      limits: { maxMessageBytes: 1000, maxRecipients: DEFAULT_LIMITS.maxRecipients, maxPageSize: DEFAULT_LIMITS.maxPageSize },
+      limits: {
+        maxMessageBytes: 1000,
+        maxRecipients: DEFAULT_LIMITS.maxRecipients,
+        maxPageSize: DEFAULT_LIMITS.maxPageSize,
+        maxBatchBytes: 16 * 1024 * 1024,
+        rateBurst: DEFAULT_LIMITS.rateBurst,
+        ratePerMinute: DEFAULT_LIMITS.ratePerMinute,
+      },
     });
     expect(response.headers.get('cache-control')).toBe('no-store');
   });

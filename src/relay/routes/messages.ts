@@ -6,6 +6,10 @@ import { API_ROUTES } from '../../api/routes.js';
 import type { InternalArrivalFacts } from '../../api/facts.js';
 import {
   ListQuerySchema,
+  MailboxAckRequestSchema,
+  PROTOCOL_LIMITS,
+  type MailboxAckResponse,
+  type MailboxPageResponse,
   MessageIdSchema,
   SubmitRequestSchema,
   type ListResponse,
@@ -33,6 +37,13 @@ function ownAddress(device: SignedDevice): string {
   // deviceAuth({ requireEnrolled: true }) guarantees the account.
   if (device.account === undefined) throw new Error('deviceAuth let an unenrolled device through');
   return device.account.address;
+}
+
+/** docs/api.md §8.1: this relay's cursors are mailbox sequence numbers. */
+function parseCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  if (!/^[0-9]{1,15}$/.test(cursor)) throw new RelayHttpError(400, 'invalid_request', 'after: must be a cursor returned by this relay');
+  return Number(cursor);
 }
 
 export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
@@ -86,10 +97,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
   app.get(API_ROUTES.list.path, ...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
     const query = parseWithSchema(c.req.query(), ListQuerySchema);
-    if (query.after !== undefined && !/^[0-9]{1,15}$/.test(query.after)) {
-      throw new RelayHttpError(400, 'invalid_request', 'after: must be a cursor returned by this relay');
-    }
-    const after = query.after === undefined ? 0 : Number(query.after);
+    const after = parseCursor(query.after);
     // docs/api.md §8.4: a larger limit is lowered to the relay's page size.
     const limit = Math.min(query.limit === undefined ? deps.limits.maxPageSize : Number(query.limit), deps.limits.maxPageSize);
     const rows = await deps.store.listMailbox(me, after, limit + 1);
@@ -98,6 +106,33 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       messages: page.map(({ cursor: _cursor, ...summary }) => summary),
       nextCursor: rows.length > limit ? (page.at(-1)?.cursor ?? null) : null,
     };
+    return c.json(body);
+  });
+
+  // docs/api.md §8.8: a page that carries the ciphertexts: one request instead of one per message.
+  app.get(API_ROUTES.mailboxPage.path, ...signed(SMALL_BODY_BYTES), async (c) => {
+    const me = ownAddress(c.get('device'));
+    const query = parseWithSchema(c.req.query(), ListQuerySchema);
+    const after = parseCursor(query.after);
+    const limit = Math.min(query.limit === undefined ? deps.limits.maxPageSize : Number(query.limit), deps.limits.maxPageSize);
+    const rows = await deps.store.mailboxPage(me, after, limit, PROTOCOL_LIMITS.maxBatchBytes);
+    const last = rows.at(-1);
+    // One more entry after the page? Then there is a next page.
+    const more = last !== undefined && (await deps.store.listMailbox(me, Number(last.cursor), 1)).length > 0;
+    const body: MailboxPageResponse = {
+      messages: rows.map(({ cursor: _cursor, ...message }) => message),
+      nextCursor: more ? last.cursor : null,
+      through: last?.cursor ?? null,
+    };
+    return c.json(body);
+  });
+
+  // docs/api.md §8.9: delete everything up to a cursor the stick has durably stored.
+  app.post(API_ROUTES.mailboxAck.path, ...signed(SMALL_BODY_BYTES), async (c) => {
+    const me = ownAddress(c.get('device'));
+    const request = parseJsonBody(c.get('body'), MailboxAckRequestSchema);
+    const through = parseCursor(request.through);
+    const body: MailboxAckResponse = { deleted: await deps.store.deleteMailboxThrough(me, through) };
     return c.json(body);
   });
 

@@ -2,7 +2,7 @@
 
 import type { Hono } from 'hono';
 import { API_ROUTES } from '../../api/routes.js';
-import type { RelayInfo } from '../../api/schemas.js';
+import { PROTOCOL_LIMITS, type RelayInfo } from '../../api/schemas.js';
 import type { RelayDeps } from '../relay-deps.js';
 import type { RelayEnv } from '../relay-env.js';
 
@@ -12,7 +12,14 @@ export function mountRelayInfo(app: Hono<RelayEnv>, deps: RelayDeps): void {
       apiVersion: 1,
       domain: deps.domain,
       inviteRequired: deps.inviteTokenDigests !== null,
-      limits: { maxMessageBytes: deps.limits.maxMessageBytes, maxRecipients: deps.limits.maxRecipients, maxPageSize: deps.limits.maxPageSize },
+      limits: {
+        maxMessageBytes: deps.limits.maxMessageBytes,
+        maxRecipients: deps.limits.maxRecipients,
+        maxPageSize: deps.limits.maxPageSize,
+        maxBatchBytes: PROTOCOL_LIMITS.maxBatchBytes,
+        rateBurst: deps.limits.rateBurst,
+        ratePerMinute: deps.limits.ratePerMinute,
+      },
     };
     return c.json(info);
   });

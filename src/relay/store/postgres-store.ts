@@ -8,7 +8,7 @@
 import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
-import { toAccount, toStoredMessage, type AccountRow, type MailboxRow } from './rows.js';
+import { lastWithin, toAccount, toStoredMessage, type AccountRow, type MailboxRow } from './rows.js';
 import type { Account, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
 
 
@@ -243,6 +243,41 @@ export class PostgresRelayStore implements RelayStore {
       [gone.message_id],
     );
     return true;
+  }
+
+  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number): Promise<(StoredMessage & { armoredMessage: string })[]> {
+    const { rows: heads } = await this.#query<{ seq: string; size: number }>(
+      'mailbox_page_sizes',
+      `SELECT mailbox.seq, messages.size FROM mailbox JOIN messages ON messages.id = mailbox.message_id
+       WHERE mailbox.recipient = $1 AND mailbox.seq > $2 ORDER BY mailbox.seq LIMIT $3`,
+      [recipient, after, limit],
+    );
+    const last = lastWithin(heads, maxBytes);
+    if (last === undefined) return [];
+    const { rows } = await this.#query<MailboxRow & { armored_message: string }>(
+      'mailbox_page',
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message
+       FROM mailbox JOIN messages ON messages.id = mailbox.message_id
+       WHERE mailbox.recipient = $1 AND mailbox.seq > $2 AND mailbox.seq <= $3 ORDER BY mailbox.seq`,
+      [recipient, after, last],
+    );
+    return rows.map((row) => ({ ...toStoredMessage(row), armoredMessage: row.armored_message }));
+  }
+
+  async deleteMailboxThrough(recipient: string, through: number): Promise<number> {
+    const { rows } = await this.#query<{ message_id: string }>(
+      'delete_through',
+      'DELETE FROM mailbox WHERE recipient = $1 AND seq <= $2 RETURNING message_id',
+      [recipient, through],
+    );
+    if (rows.length === 0) return 0;
+    // As deleteMailboxEntry: after our commit, erase the ciphertexts no mailbox holds any more.
+    await this.#query(
+      'erase_messages',
+      'DELETE FROM messages WHERE id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)',
+      [[...new Set(rows.map((row) => row.message_id))]],
+    );
+    return rows.length;
   }
 }
 

@@ -74,6 +74,19 @@ export interface RelayStore {
   /** Deletes one entry of `recipient`'s mailbox, and the ciphertext when no mailbox holds it any more. */
   deleteMailboxEntry(recipient: string, id: string): Promise<boolean>;
 
+  /**
+   * docs/api.md §8.8: up to `limit` entries after `after`, oldest first, with their
+   * ciphertexts, stopping before the entry that would bring the ciphertexts above
+   * `maxBytes` (the first entry is always included).
+   */
+  mailboxPage(recipient: string, after: number, limit: number, maxBytes: number): Promise<(StoredMessage & { armoredMessage: string })[]>;
+  /**
+   * docs/api.md §8.9: deletes every entry of `recipient`'s mailbox with a cursor up to
+   * `through`, and each ciphertext no mailbox holds any more, in one durable step.
+   * Returns how many entries were deleted.
+   */
+  deleteMailboxThrough(recipient: string, through: number): Promise<number>;
+
   /** Finishes pending writes and releases the database. */
   close(): Promise<void>;
 }

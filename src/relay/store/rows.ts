@@ -43,3 +43,15 @@ export function toStoredMessage(row: MailboxRow): StoredMessage {
     facts: JSON.parse(row.facts) as ArrivalFacts,
   };
 }
+
+/** docs/api.md §8.8: the cursor of the last entry that keeps the page within maxBytes (the first always fits). */
+export function lastWithin(heads: readonly { seq: number | string; size: number }[], maxBytes: number): number | undefined {
+  let total = 0;
+  let last: number | undefined;
+  for (const [index, head] of heads.entries()) {
+    if (index > 0 && total + head.size > maxBytes) break;
+    total += head.size;
+    last = Number(head.seq);
+  }
+  return last;
+}

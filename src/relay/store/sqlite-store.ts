@@ -6,7 +6,7 @@
 import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
-import { toAccount, toStoredMessage, type AccountRow, type MailboxRow } from './rows.js';
+import { lastWithin, toAccount, toStoredMessage, type AccountRow, type MailboxRow } from './rows.js';
 import type { Account, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
 import { ERASE_DELAY_MS } from './relay-store.js';
 import { WalEraser } from './wal-eraser.js';
@@ -210,5 +210,36 @@ export class SqliteRelayStore implements RelayStore {
     });
     if (outcome === 'erased') this.#eraser?.erased();
     return outcome !== 'missing';
+  }
+
+  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number): Promise<(StoredMessage & { armoredMessage: string })[]> {
+    // docs/api.md §8.8: the sizes first (cheap), so the ciphertexts read are those of the page only.
+    const heads = this.#sql(
+      `SELECT mailbox.seq, messages.size FROM mailbox JOIN messages ON messages.id = mailbox.message_id
+       WHERE mailbox.recipient = ? AND mailbox.seq > ? ORDER BY mailbox.seq LIMIT ?`,
+    ).all(recipient, after, limit) as { seq: number; size: number }[];
+    const last = lastWithin(heads, maxBytes);
+    if (last === undefined) return [];
+    const rows = this.#sql(
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message
+       FROM mailbox JOIN messages ON messages.id = mailbox.message_id
+       WHERE mailbox.recipient = ? AND mailbox.seq > ? AND mailbox.seq <= ? ORDER BY mailbox.seq`,
+    ).all(recipient, after, last) as (MailboxRow & { armored_message: string })[];
+    return rows.map((row) => ({ ...toStoredMessage(row), armoredMessage: row.armored_message }));
+  }
+
+  async deleteMailboxThrough(recipient: string, through: number): Promise<number> {
+    const outcome = await this.#writes.run(() => {
+      const messageIds = (this.#sql('SELECT DISTINCT message_id FROM mailbox WHERE recipient = ? AND seq <= ?').all(recipient, through) as { message_id: string }[]).map(
+        (row) => row.message_id,
+      );
+      const deleted = this.#sql('DELETE FROM mailbox WHERE recipient = ? AND seq <= ?').run(recipient, through).changes;
+      const erase = this.#sql('DELETE FROM messages WHERE id = ? AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = ?)');
+      let erased = 0;
+      for (const id of messageIds) erased += erase.run(id, id).changes;
+      return { deleted, erased };
+    });
+    if (outcome.erased > 0) this.#eraser?.erased();
+    return outcome.deleted;
   }
 }

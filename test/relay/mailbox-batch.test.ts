@@ -1,0 +1,49 @@
+// docs/api.md §8.8-§8.9 on the relay's SQLite store: a page is bounded by count and
+// by ciphertext bytes (the first entry always fits), and an acknowledgement deletes
+// exactly the caller's entries up to the cursor, erasing ciphertexts nobody holds.
+import { expect, it } from 'vitest';
+import type { ArrivalFacts } from '../../src/api/facts.js';
+import { SqliteRelayStore } from '../../src/relay/store/sqlite-store.js';
+
+const facts = { route: 'internal', receivedAt: '2026-01-01T00:00:00.000Z', submittedBy: 'bob@x.test', transport: { protocol: 'https', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } } satisfies ArrivalFacts;
+const id = (prefix: string, i: number) => `${prefix}${String(i).padStart(21, '0')}`;
+
+it('pages carry ciphertexts within the byte bound, and an ack deletes up to its cursor only', async () => {
+  const store = SqliteRelayStore.open(':memory:');
+  try {
+    for (const [n, address] of ['ana@x.test', 'cy@x.test'].entries()) {
+      await store.createAccount(
+        { address, localPart: address.split('@')[0]!, cert: new Uint8Array([n]), certFingerprint: String(n).repeat(40), devicePublicKey: new Uint8Array(32).fill(n + 1), enrolledAt: facts.receivedAt, wkdHash: `hash${n}` },
+        null,
+      );
+    }
+    const sizes = [300, 300, 300, 5000, 10];
+    await store.storeMessages(
+      sizes.map((size, i) => ({ id: id('m', i), sender: 'bob@x.test', recipients: ['ana@x.test', 'cy@x.test'], size, facts, armoredMessage: 'c'.repeat(size), entryIds: [id('a', i), id('c', i)] })),
+    );
+    // Bytes: 300+300+300 fit in 1000, the 5000 does not.
+    const first = await store.mailboxPage('ana@x.test', 0, 100, 1000);
+    expect(first.map((entry) => entry.id)).toEqual([id('a', 0), id('a', 1), id('a', 2)]);
+    expect(first.every((entry) => entry.armoredMessage.length === entry.size)).toBe(true);
+    // The first entry always fits, whatever its size; the count bound holds.
+    const big = await store.mailboxPage('ana@x.test', Number(first.at(-1)!.cursor), 100, 1000);
+    expect(big.map((entry) => entry.id)).toEqual([id('a', 3)]);
+    expect((await store.mailboxPage('ana@x.test', 0, 2, 1_000_000)).length).toBe(2);
+
+    // Ack through the first page: ana's three go, cy keeps all five, the ciphertexts stay (cy holds them).
+    expect(await store.deleteMailboxThrough('ana@x.test', Number(first.at(-1)!.cursor))).toBe(3);
+    expect((await store.listMailbox('ana@x.test', 0, 100)).map((entry) => entry.id)).toEqual([id('a', 3), id('a', 4)]);
+    expect((await store.listMailbox('cy@x.test', 0, 100)).length).toBe(5);
+    expect(await store.mailboxEntry('cy@x.test', id('c', 0))).toMatchObject({ armoredMessage: 'c'.repeat(300) });
+    // Repeating it deletes nothing more; a later arrival after the cursor is kept.
+    expect(await store.deleteMailboxThrough('ana@x.test', Number(first.at(-1)!.cursor))).toBe(0);
+    // cy acks everything: the ciphertexts ana no longer holds are erased.
+    const all = await store.listMailbox('cy@x.test', 0, 100);
+    expect(await store.deleteMailboxThrough('cy@x.test', Number(all.at(-1)!.cursor))).toBe(5);
+    expect(await store.mailboxEntry('ana@x.test', id('a', 3))).toMatchObject({ size: 5000 });
+    expect(await store.deleteMailboxThrough('ana@x.test', Number(all.at(-1)!.cursor) + 100)).toBe(2);
+    expect(await store.listMailbox('ana@x.test', 0, 100)).toEqual([]);
+  } finally {
+    await store.close();
+  }
+});
