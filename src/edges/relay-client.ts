@@ -58,7 +58,7 @@ export interface RelayClientOptions {
 
 /** The relay's own error answer, kept as the `cause` of the CaliopError the client throws. */
 /** How long a 429's Retry-After may be for the client to wait it out, and how many times. */
-const MAX_RATE_WAIT_S = 60;
+const MAX_RATE_WAIT_S = 10;
 const MAX_RATE_WAITS = 5;
 
 /** RFC 8410 §7: a raw 32-byte Ed25519 private key as PKCS #8, for node:crypto. */
