@@ -130,6 +130,19 @@ describe('vault file', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
+  it('kdf_stall_header_refused: 1 GiB and 64 passes (the issue 12 case) is above what init could write: refused before any Argon2id run', async () => {
+    await createVault(vaultPath, PASSPHRASE, utf8('secret'), UNSAFE_TEST_KDF);
+    const file = new Uint8Array(await readFile(vaultPath));
+    const view = new DataView(file.buffer);
+    view.setUint32(11, 1024 * 1024); // memoryKiB = 1 GiB
+    view.setUint32(15, 64); // passes
+    file.set(sha256(file.subarray(0, 44)), 44);
+    await writeFile(vaultPath, file);
+    const error = await expectUnchangedAfter(() => unlockVault(vaultPath, PASSPHRASE), 'vault_tampered');
+    expect((error as VaultTamperedError).part).toBe('header');
+    expect((error as Error).message).toMatch(/memory 1048576 KiB is above the ceiling of 262144 KiB/);
+  });
+
   it('reseal: new salt, the old passphrase no longer opens, the new one gives the same contents', async () => {
     const handle = await createVault(vaultPath, PASSPHRASE, utf8('keys and contacts'), UNSAFE_TEST_KDF);
     const oldSalt = (await readVaultHeader(vaultPath)).salt;

@@ -79,8 +79,12 @@ const HKDF_INFO_CHECK_KEY = new TextEncoder().encode('caliop vault v1 key check'
 
 /** §5.1: the floor below which no vault is created (outside tests). */
 export const KDF_FLOOR: Readonly<KdfParams> = Object.freeze({ algorithm: 'argon2id', memoryKiB: 262_144, passes: 3, parallelism: 1 });
-/** §5.2: the ceiling above which no vault is opened (a crafted file must not exhaust the host). */
-export const KDF_CEILING: Readonly<Omit<KdfParams, 'algorithm'>> = Object.freeze({ memoryKiB: 1_048_576, passes: 64, parallelism: 16 });
+/**
+ * §5.2: the ceiling above which no vault is opened: what `init` could have written
+ * (memory at the floor, passes as calibrated, at most 64), so a crafted header can
+ * neither exhaust the host nor stall unlocking for minutes.
+ */
+export const KDF_CEILING: Readonly<Omit<KdfParams, 'algorithm'>> = Object.freeze({ memoryKiB: 262_144, passes: 64, parallelism: 4 });
 /** §5.4: the parameters of CALIOP_UNSAFE_TEST_KDF=1, for test suites only. */
 export const UNSAFE_TEST_KDF: Readonly<KdfParams> = Object.freeze({ algorithm: 'argon2id', memoryKiB: 8192, passes: 1, parallelism: 1 });
 /** §5.3: how long one unlock should take on the machine that creates the vault. */

@@ -4,6 +4,7 @@
 //   caliop-relay: listening on https://HOST:PORT pin sha256/BASE64[ smtp HOST:PORT]
 // and one JSON line per request on stderr.
 
+import { format } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -23,7 +24,19 @@ function logLine(fields: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
 }
 
+/**
+ * docs/api.md §10: the relay's standard output is its own (the ready line). Libraries
+ * that print (mailauth logs a DKIM `l=` mismatch with console.log, with numbers a sender
+ * chooses) go to the log instead, one bounded JSON line each, never to stdout.
+ */
+function redirectLibraryOutput(): void {
+  for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    console[level] = (...args: unknown[]) => logLine({ event: 'library_output', level, text: format(...args).slice(0, 500) });
+  }
+}
+
 async function startRelay(options: RelayOptions): Promise<void> {
+  redirectLibraryOutput();
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const store = await openRelayStore(options.store, options.dataDir);
   if (options.inviteTokensFile !== null) readInviteTokens(options.inviteTokensFile); // fail at start if unreadable
