@@ -198,6 +198,8 @@ export interface RecoveryInput {
   readonly now: Date;
   readonly random: (length: number) => Uint8Array;
   readonly dialog: Pick<CeremonyDialog, 'confirmWeakPassphrase' | 'progress'>;
+  /** The interface language chosen before the vault existed (docs/ui.md §7); default English. */
+  readonly language?: 'en' | 'fr';
   readonly kdf?: KdfParams;
 }
 
@@ -216,7 +218,7 @@ export async function recoverStick(input: RecoveryInput): Promise<Omit<CeremonyR
   }
   const ceremony = ceremonyRecord(input, 'recover', true);
   const { session, kdf } = await sealNewVault(
-    { ...input, ceremony, kdf: input.kdf, language: 'en', progress: dialog.progress },
+    { ...input, ceremony, kdf: input.kdf, language: input.language ?? 'en', progress: dialog.progress },
     identity.fingerprint,
   );
   dialog.progress('done');

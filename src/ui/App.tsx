@@ -22,7 +22,10 @@ type View = { kind: 'inbox' } | { kind: 'read'; id: string } | { kind: 'compose'
 
 export interface AppProps {
   readonly stick: Stick | null;
+  /** Forces the language (tests); otherwise the vault's, once open. */
   readonly language?: UiLanguage;
+  /** The language before the vault is open: the stick's default, else the system's (docs/ui.md §7). */
+  readonly startLanguage?: UiLanguage;
   readonly onExit: (code: number) => void;
 }
 
@@ -34,8 +37,8 @@ export function App(props: AppProps) {
   );
 }
 
-function Screens({ stick, language: chosen, onExit }: AppProps) {
-  const [language, setLanguage] = useState<UiLanguage>(chosen ?? 'en');
+function Screens({ stick, language: chosen, startLanguage, onExit }: AppProps) {
+  const [language, setLanguage] = useState<UiLanguage>(chosen ?? startLanguage ?? 'en');
   const [session, setSession] = useState<StickSession | null>(null);
   const [view, setView] = useState<View>({ kind: 'inbox' });
   const [sync, setSync] = useState<SyncState>({ kind: 'never' });
@@ -63,9 +66,9 @@ function Screens({ stick, language: chosen, onExit }: AppProps) {
   if (!session) {
     screen =
       stick && existsSync(stick.vaultPath) ? (
-        <UnlockScreen stick={stick} onUnlocked={opened} onQuit={quit} />
+        <UnlockScreen stick={stick} onUnlocked={opened} onQuit={quit} onLanguage={setLanguage} />
       ) : (
-        <CeremonyWizard stick={stick} onDone={opened} onQuit={quit} />
+        <CeremonyWizard stick={stick} onDone={opened} onQuit={quit} onLanguage={setLanguage} />
       );
   } else {
     switch (view.kind) {

@@ -3,6 +3,7 @@
 // in the scrollback once it exits.
 import { render } from 'ink';
 import type { Stick } from '../edges/stick-locator.js';
+import { interfaceStartLanguage } from '../service/interface-language.js';
 import { App } from './App.js';
 import type { UiLanguage } from './i18n/index.js';
 
@@ -18,6 +19,7 @@ export async function runInteractive(options: { stick: Stick | null; language?: 
       <App
         stick={options.stick}
         {...(options.language ? { language: options.language } : {})}
+        startLanguage={interfaceStartLanguage(options.stick)}
         onExit={(code) => {
           exitCode = code;
           instance.unmount();

@@ -61,16 +61,19 @@ export interface CeremonyWizardProps {
   readonly stick: Stick | null;
   readonly onDone: (session: StickSession) => void;
   readonly onQuit: () => void;
+  /** Switches the interface language (L on the first screens); the ceremony records it in the vault. */
+  readonly onLanguage?: (language: 'en' | 'fr') => void;
   /** The network verdict; default: probed on this machine. */
   readonly network?: () => NetworkVerdict;
 }
 
-export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = probeNetwork }: CeremonyWizardProps) {
+export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, network = probeNetwork }: CeremonyWizardProps) {
   const { t, language } = useText();
   const [stick, setStick] = useState<Stick | null>(givenStick);
   const [phase, setPhase] = useState<Phase>(givenStick ? { kind: 'welcome' } : { kind: 'where' });
   const [verdict, setVerdict] = useState<NetworkVerdict>(() => network());
   const [allowOnline, setAllowOnline] = useState(false);
+  const [networkDetails, setNetworkDetails] = useState(false);
   const [folder, setFolder] = useState('');
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
@@ -162,6 +165,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
       now: new Date(),
       random: randomBytes,
       dialog: { progress: dialog.progress, confirmWeakPassphrase: dialog.confirmWeakPassphrase },
+      language,
     }).then(
       (result) => {
         session.current = result.session;
@@ -177,6 +181,8 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
     switch (phase.kind) {
       case 'welcome':
         if (key.escape) onQuit();
+        else if (/^l$/i.test(input)) onLanguage?.(language === 'en' ? 'fr' : 'en');
+        else if (verdict.online && /^d$/i.test(input)) setNetworkDetails((shown) => !shown);
         else if (verdict.online && /^r$/i.test(input)) setVerdict(network());
         else if (verdict.online && /^o$/i.test(input)) {
           setAllowOnline(true);
@@ -229,6 +235,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
         if (key.return && session.current) onDone(session.current);
         return;
       default:
+        if (phase.kind === 'where' && key.tab) onLanguage?.(language === 'en' ? 'fr' : 'en');
         if (key.escape && (phase.kind === 'name' || phase.kind === 'email' || phase.kind === 'where')) {
           setPhase(phase.kind === 'email' ? { kind: 'name' } : phase.kind === 'name' ? { kind: 'welcome' } : phase);
           if (phase.kind === 'where') onQuit();
@@ -248,7 +255,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
   switch (phase.kind) {
     case 'where':
       return (
-        <Screen title={t('stickWhereTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
+        <Screen title={t('stickWhereTitle')} keys={`${t('keysContinue')} · ${t('keysBack')} · ${t('keysLanguageTab')}`}>
           <Text>{t('stickWhereExplain')}</Text>
           <TextField
             label={t('stickWhereLabel')}
@@ -276,8 +283,18 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, network = pr
           <Box marginTop={1} flexDirection="column">
             {verdict.online ? (
               <>
-                <Text color="yellow">⚠ {t('welcomeOnline', { evidence: verdict.evidence.join('; ') })}</Text>
+                <Text color="yellow">⚠ {t('welcomeOnline')}</Text>
                 <Text>{t('welcomeOnlineAdvice')}</Text>
+                {networkDetails ? (
+                  verdict.evidence.map((line) => (
+                    <Text key={line} dimColor>
+                      {'  '}
+                      {line}
+                    </Text>
+                  ))
+                ) : (
+                  <Text dimColor>{t('welcomeDetailsKey')}</Text>
+                )}
               </>
             ) : (
               <Text color="green">✓ {t('welcomeOffline')}</Text>

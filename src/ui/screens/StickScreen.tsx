@@ -64,6 +64,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
   const changeTo = (passphrase: string, acceptWeak: boolean) =>
     run(t('passChangeWorking'), () => changePassphrase(session, passphrase, { acceptWeak }), () => ({ text: t('passChangeDone') }));
 
+  const [details, setDetails] = useState(false);
   useKeys(
     (input, key) => {
       if (mode.kind === 'weak') {
@@ -77,6 +78,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
       }
       if (mode.kind !== 'details') return;
       if (key.escape) onBack();
+      else if (/^d$/i.test(input)) setDetails((shown) => !shown);
       else if (/^e$/i.test(input)) run(t('working'), () => exportKeyFilesToStick(session), (files) => ({ text: t('stickExported', { cert: relative(session.stick.root, files.certPath), revocation: relative(session.stick.root, files.revocationPath) }) }));
       else if (/^p$/i.test(input)) setMode({ kind: 'passphrase' });
       else if (/^b$/i.test(input)) setMode({ kind: 'shares' });
@@ -160,9 +162,22 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
           <Text>
             {t('stickRelay')}: {d.relay ? `${d.relay.url}${d.relay.address ? ` (${d.relay.address})` : ''}` : t('stickNoRelay')}
           </Text>
-          <Text dimColor>
-            Argon2id {d.kdf.memoryKiB / 1024} MiB, {d.kdf.passes}×, {d.kdf.parallelism}
-          </Text>
+          {/* Plain words first, the parameters on D (docs/ui.md §7). */}
+          <Text>{t('stickKdfPlain', { memory: `${Math.round(d.kdf.memoryKiB / 1024)} MiB` })}</Text>
+          {details ? (
+            <Text dimColor>
+              {'  '}
+              {t('stickKdfDetails', { algorithm: 'Argon2id', memory: `${d.kdf.memoryKiB / 1024} MiB`, passes: d.kdf.passes, parallelism: d.kdf.parallelism })}
+            </Text>
+          ) : null}
+          {details
+            ? d.subkeys.map((subkey) => (
+                <Text key={subkey.fingerprint} dimColor>
+                  {'  '}
+                  {subkey.usage.join('+')}: {subkey.algorithm}
+                </Text>
+              ))
+            : null}
         </Box>
       ) : null}
       {mode.kind === 'busy' ? <Progress label={mode.label} /> : null}

@@ -11,13 +11,14 @@ import { TextField } from '../components/TextField.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
 
-export function UnlockScreen({ stick, onUnlocked, onQuit }: { stick: Stick; onUnlocked: (session: StickSession) => void; onQuit: () => void }) {
-  const { t } = useText();
+export function UnlockScreen({ stick, onUnlocked, onQuit, onLanguage }: { stick: Stick; onUnlocked: (session: StickSession) => void; onQuit: () => void; onLanguage?: (language: 'en' | 'fr') => void }) {
+  const { t, language } = useText();
   const [passphrase, setPassphrase] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   useKeys((_input, key) => {
     if (key.escape) onQuit();
+    else if (key.tab) onLanguage?.(language === 'en' ? 'fr' : 'en'); // docs/ui.md §7
   }, { isActive: !busy });
   const submit = (value: string) => {
     if (value === '') return;
