@@ -26,8 +26,8 @@ describe('ceremony wizard', () => {
     const exits: number[] = [];
     const app = render(<App stick={stickAt(stickDir, '--stick')} onExit={(code) => exits.push(code)} />);
     const welcome = await waitForFrame(app, /Welcome/);
-    expect(welcome).toMatch(/offline|ONLINE/);
-    await press(app, /ONLINE/.test(welcome) ? 'o' : ENTER);
+    expect(welcome).toMatch(/offline|connected to a network/);
+    await press(app, /connected to a network/.test(welcome) ? 'o' : ENTER);
     await waitForFrame(app, /Your name/);
     await type(app, ''); // empty: refused with a plain sentence
     await waitForFrame(app, /Please type something first/);
@@ -148,7 +148,7 @@ describe('ceremony wizard', () => {
     mkdirSync(other);
     const app = render(<App stick={stickAt(other, '--stick')} onExit={() => undefined} />);
     const welcome = await waitForFrame(app, /Welcome/);
-    await press(app, /ONLINE/.test(welcome) ? 'o' : ENTER);
+    await press(app, /connected to a network/.test(welcome) ? 'o' : ENTER);
     await waitForFrame(app, /Your name/);
     await type(app, 'Bea');
     await waitForFrame(app, /Your address/);

@@ -63,7 +63,7 @@ async function atNameField(folder: string): Promise<{ app: Rendered; start: stri
   const stick = join(scratch.path, folder);
   mkdirSync(stick);
   const app = render(<App stick={stickAt(stick, '--stick')} onExit={() => undefined} />);
-  const start = /ONLINE/.test(await waitForFrame(app, /Welcome/)) ? 'o' : ENTER;
+  const start = /connected to a network/.test(await waitForFrame(app, /Welcome/)) ? 'o' : ENTER;
   await press(app, start);
   await waitForFrame(app, /Your name/);
   return { app, start };

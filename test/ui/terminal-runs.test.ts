@@ -96,7 +96,7 @@ describe('the interface in a real terminal', () => {
     startUi();
     const welcome = await waitFor(/Welcome/);
     keep('a-01-welcome', welcome);
-    keys(/ONLINE/.test(welcome) ? 'o' : 'Enter');
+    keys(/connected to a network/.test(welcome) ? 'o' : 'Enter');
     await waitFor(/Your name/);
     typeText('Ana Terminal');
     await waitFor(/Your address/);

@@ -27,7 +27,7 @@ describe('ways back', () => {
     const exits: number[] = [];
     const app = render(<App stick={stickAt(stick, '--stick')} onExit={(code) => exits.push(code)} />);
     const welcome = await waitForFrame(app, /Welcome/);
-    const start = /ONLINE/.test(welcome) ? 'o' : ENTER;
+    const start = /connected to a network/.test(welcome) ? 'o' : ENTER;
     await press(app, start);
     await waitForFrame(app, /Your name/);
     await type(app, 'Cleo Back');
