@@ -76,7 +76,7 @@ describe('mail screens', () => {
     await press(app, ' '); // the next page: the rest of the reasons, then the body
     expect(await waitForFrame(app, /Samedi, 10 h, sous le grand chêne\./)).toMatch(/TLSv1\.3|stick/);
     await press(app, ESC);
-    const inbox = await waitForFrame(app, /Inbox/);
+    const inbox = await waitForFrame(app, /Inbox[\s\S]*Rendez-vous/); // the list is read after the title is drawn
     expect(inbox.split('\n').find((line) => line.includes('Rendez-vous'))).toMatch(/^›  /);
     app.unmount();
   });
