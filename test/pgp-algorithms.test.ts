@@ -25,6 +25,8 @@ function gpg(args: string[], input?: string | Uint8Array) {
 const FAMILIES = ['rsa2048', 'rsa3072', 'rsa4096', 'rsa1024', 'ed25519', 'nistp256', 'nistp384', 'nistp521', 'brainpoolP256r1', 'brainpoolP384r1', 'brainpoolP512r1', 'dsa2048'] as const;
 /** Every cipher `gpg --version` lists for GnuPG 2.2 (Cipher: line). */
 const CIPHERS = ['IDEA', '3DES', 'CAST5', 'BLOWFISH', 'AES', 'AES192', 'AES256', 'TWOFISH', 'CAMELLIA128', 'CAMELLIA192', 'CAMELLIA256'] as const;
+/** Families that get every cipher (one per key type); the others get AES256 and one refused cipher (CI time). */
+const EVERY_CIPHER = new Set(['rsa2048', 'ed25519', 'nistp256', 'brainpoolP256r1', 'dsa2048']);
 const UNSUPPORTED_CIPHERS: Record<string, string> = { IDEA: 'IDEA', CAMELLIA128: 'CAMELLIA128', CAMELLIA192: 'CAMELLIA192', CAMELLIA256: 'CAMELLIA256' };
 
 const keys = new Map<string, openpgp.PrivateKey>();
@@ -69,7 +71,7 @@ function weakKey(family: string): boolean {
 describe('every cipher GnuPG 2.2 offers, for every key family', () => {
   for (const family of FAMILIES) {
     it(`${family}: decrypted, or refused as "unsupported algorithm NAME" (exit 26)`, async () => {
-      for (const cipher of CIPHERS) {
+      for (const cipher of EVERY_CIPHER.has(family) ? CIPHERS : (['AES256', 'CAMELLIA256'] as const)) {
         const { state } = await readFromGpg(family, cipher, 'SHA256', false);
         table.push(`gpg ${family.padEnd(16)} ${cipher.padEnd(12)} unsigned  -> ${state}`);
         if (UNSUPPORTED_CIPHERS[cipher]) expect(state).toBe(`unsupported_algorithm: unsupported algorithm ${UNSUPPORTED_CIPHERS[cipher]}`);

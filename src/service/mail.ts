@@ -12,7 +12,7 @@ import type { RelayClient } from '../edges/relay-client.js';
 import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
 import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
 import { recordCert } from './contacts.js';
-import { certAddresses, certName, decryptData, encryptData, fingerprintOf, isValidSignature, readCert, readCerts, verifyData, type SignatureCheck } from './pgp.js';
+import { certAddresses, certName, checkCertSignatures, decryptData, encryptData, fingerprintOf, isValidSignature, readCert, readCerts, verifyData, type SignatureCheck } from './pgp.js';
 import type { OpenedSignature } from '../core/message-facts.js';
 import { relayClientFor } from './relay-account.js';
 import { assessRecipientFacts, exposedRecipients, recipientFacts, type SendAssessment } from './send-preview.js';
@@ -560,9 +560,12 @@ async function learnSenders(session: StickSession, client: RelayClient, messages
       throw error;
     }
     if (!armored) continue;
-    const [key] = await readCerts(utf8.encode(armored));
+    const [read] = await readCerts(utf8.encode(armored));
+    // docs/cli.md §6.4: a directory cert whose signatures do not verify is not pinned (the relay is not trusted).
+    const key = read ? await checkCertSignatures(read).catch(() => undefined) : undefined;
+    if (!key) continue;
     await session.update((draft) => {
-      recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key!), armoredCert: key!.toPublic().armor() }, 'relay-directory', now);
+      recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key), armoredCert: key.armor() }, 'relay-directory', now);
     });
   }
 }
