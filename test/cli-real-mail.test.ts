@@ -22,6 +22,7 @@ let bob: string;
 let bobId: InitResult;
 const originals: Record<string, Buffer> = {};
 let files: string;
+let ownDomainRefusal = '';
 /** Small, so that one test file can go over it. */
 const MAX_MESSAGE_BYTES = 200_000;
 
@@ -155,6 +156,24 @@ beforeAll(async () => {
     'gina@elsewhere.test',
   );
 
+  // Impersonation: a look-alike key claiming Gina's address, an unsigned message claiming
+  // her address, a display name that is an address, and outside mail claiming our domain.
+  gpg.run(['--quick-gen-key', 'Gina Outside <gina@elsewhere.test>', 'ed25519', 'sign', 'never']);
+  const fakeFingerprint = [...gpg.run(['--with-colons', '--list-keys', 'gina@elsewhere.test']).toString().matchAll(/^pub:[^\n]*\nfpr:::::::::([0-9A-F]{40}):/gm)].map((match) => match[1]!).find((each) => each !== fingerprint)!;
+  const forged = gpg.run(['--armor', '--encrypt', '--sign', '--local-user', fakeFingerprint, '--recipient', bobId.fingerprint], 'Content-Type: text/plain\r\n\r\nTrust me, I am Gina.\r\n').toString();
+  const forgedBoundary = `f${randomBytes(6).toString('hex')}`;
+  await deliver(
+    eml('forged', rfc5322(
+      headers('Gina Outside <gina@elsewhere.test>', 'Look-alike key', { 'Content-Type': `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${forgedBoundary}"` }),
+      `--${forgedBoundary}\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n--${forgedBoundary}\nContent-Type: application/octet-stream\n\n${forged}\n--${forgedBoundary}--\n`,
+    )),
+    'gina@elsewhere.test',
+  );
+  await deliver(eml('unsigned-gina', rfc5322(headers('Gina Outside <gina@elsewhere.test>', 'Unsigned from a contact', { 'Content-Type': 'text/plain' }), 'Please send me your password.\n')), 'gina@elsewhere.test');
+  await deliver(eml('display-name', rfc5322(headers('"gina@elsewhere.test" <mallory@evil.test>', 'Display name address', { 'Content-Type': 'text/plain' }), 'It is me, Gina.\n')), 'mallory@evil.test');
+  const ownDomain = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', 'bounce@evil.test', '--helo', 'mail.evil.test', '--to', `bob@${DOMAIN}`, '--data', eml('own-domain', rfc5322(headers(`Alice <alice@${DOMAIN}>`, 'Own domain from outside', { 'Content-Type': 'text/plain' }), 'I am Alice, really.\n'))]);
+  ownDomainRefusal = ownDomain.output;
+
   const synced = await onStick(bob, ['sync']);
   expect(synced.status, synced.stderr).toBe(0);
 }, 300_000);
@@ -277,6 +296,31 @@ function attachmentsByPython(mime: string | Buffer): Array<[string, string]> {
   expect(run.status, run.stderr?.toString()).toBe(0);
   return JSON.parse(run.stdout.toString()) as Array<[string, string]>;
 }
+
+describe('impersonation (docs/exposure.md §4.1.1, docs/gateway.md §3.9)', () => {
+  it('a valid signature by a look-alike key claiming a known contact: signer-mismatch, the alarm', async () => {
+    const view = await read('Look-alike key');
+    expect(view.signature).toBe('signer-mismatch');
+    expect(view.exposure.level).toBe('alarm');
+  });
+
+  it('unsigned mail whose From names a contact: a warning reason, never shown as proven', async () => {
+    const view = await read('Unsigned from a contact');
+    expect(view.signature).toBe('unsigned');
+    expect(view.exposure.reasons.map((reason) => reason.code)).toContain('from-contact-unproven');
+  });
+
+  it('a display name that looks like an address is shown after the real address', async () => {
+    const view = await read('Display name address');
+    expect(view.from).toBe('mallory@evil.test ("gina@elsewhere.test")');
+  });
+
+  it('outside mail claiming the relay\'s own domain is refused during SMTP (550) and never stored', async () => {
+    expect(ownDomainRefusal).toMatch(/<\*\* +550 5\.7\.1 Mail from outside claiming to be from caliop\.example/);
+    const inbox = JSON.parse((await onStick(bob, ['--json', 'inbox'])).stdout) as Array<{ subject: string }>;
+    expect(inbox.map((entry) => entry.subject)).not.toContain('Own domain from outside');
+  });
+});
 
 describe('writing with attachments', () => {
   it('an address that is not one is a usage error at once (exit 2), nothing queued', async () => {

@@ -76,6 +76,12 @@ export interface StickFacts {
   readonly senderKey: KeyState;
   /** Subject and headers were inside the encrypted payload (protected headers). */
   readonly headersProtected: boolean;
+  /**
+   * docs/exposure.md §4.1.1: the From names a contact (or us) but nothing proves it
+   * (`contact-unproven`: unsigned, or signed by no key we hold), or the relay says
+   * another account submitted it (`not-submitter`). Absent: nothing to say.
+   */
+  readonly fromClaim?: { readonly kind: 'contact-unproven' | 'not-submitter'; readonly address: string };
 }
 
 /** docs/exposure.md §2.2: one TLS session as seen by a server. `version` as Node reports it ('TLSv1.3'). */
@@ -191,6 +197,8 @@ export const REASON_RULES = {
   'sender-key-tofu': { vouchedBy: 'stick', effect: 'caps', capsAt: 'e2e-tofu', delta: 0 },
   'sender-key-unknown': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
   'sender-key-changed': { vouchedBy: 'stick', effect: 'alarm', delta: 0 },
+  'from-contact-unproven': { vouchedBy: 'stick', effect: 'caps', capsAt: 'tls-only', delta: -5 },
+  'from-not-submitter': { vouchedBy: 'stick', effect: 'alarm', delta: 0 },
   'headers-protected': { vouchedBy: 'stick', effect: 'raises', delta: 3 },
   'headers-unprotected': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
   'route-unknown': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: -6 },
@@ -307,7 +315,7 @@ export function assessOutgoing(recipients: readonly RecipientFacts[]): {
 }
 
 // §4.1: the stick's own facts.
-function stickFactsToReasons({ stick }: ExposureFacts): Fact[] {
+function stickFactsToReasons({ stick, relay }: ExposureFacts): Fact[] {
   const out: Fact[] = [];
   out.push({ code: stick.encryptedToMe ? 'payload-encrypted' : 'payload-not-encrypted' });
   switch (stick.signature) {
@@ -325,6 +333,11 @@ function stickFactsToReasons({ stick }: ExposureFacts): Fact[] {
   if (stick.senderKey === 'changed') out.push({ code: 'sender-key-changed' });
   else if (stick.signature === 'valid' || stick.signature === 'valid-weak') {
     out.push({ code: stick.senderKey === 'verified-in-person' ? 'sender-key-verified' : stick.senderKey === 'tofu' ? 'sender-key-tofu' : 'sender-key-unknown' });
+  }
+  // §4.1.1: a From that names someone we know but is not proven to be them.
+  if (stick.fromClaim?.kind === 'contact-unproven') out.push({ code: 'from-contact-unproven', params: { address: stick.fromClaim.address } });
+  if (stick.fromClaim?.kind === 'not-submitter') {
+    out.push({ code: 'from-not-submitter', params: { address: stick.fromClaim.address, submittedBy: relay?.route === 'internal' ? relay.submittedBy : 'unknown' } });
   }
   // §4.1: headers can only be protected inside an encrypted payload.
   if (stick.encryptedToMe) out.push({ code: stick.headersProtected ? 'headers-protected' : 'headers-unprotected' });
@@ -542,6 +555,12 @@ export function checkExposureFacts(facts: unknown): asserts facts is ExposureFac
   checkOneOf(stick.signature, SIGNATURE_STATES, 'facts.stick.signature');
   checkOneOf(stick.senderKey, KEY_STATES, 'facts.stick.senderKey');
   checkBoolean(stick.headersProtected, 'facts.stick.headersProtected');
+  const fromClaim = stick.fromClaim;
+  if (fromClaim !== undefined) {
+    if (!isRecord(fromClaim)) fail('facts.stick.fromClaim', 'an object {kind, address} or absent', fromClaim);
+    checkOneOf(fromClaim.kind, ['contact-unproven', 'not-submitter'] as const, 'facts.stick.fromClaim.kind');
+    checkString(fromClaim.address, 'facts.stick.fromClaim.address');
+  }
   const relay = facts.relay;
   if (relay === null) return;
   if (!isRecord(relay)) fail('facts.relay', 'an object or null', relay);

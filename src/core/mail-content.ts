@@ -246,3 +246,17 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     autocryptGossip: headerValues('autocrypt-gossip'),
   };
 }
+
+/**
+ * docs/exposure.md §4.1.1: a mailbox as shown. A display name that looks like an
+ * address (`"bob@caliop.test" <mallory@evil.test>`) is shown after the real address,
+ * `mallory@evil.test ("bob@caliop.test")`, so the claim never reads as the sender.
+ */
+export function displayMailbox(mailbox: string): string {
+  const match = /^\s*"?(.*?)"?\s*<([^<>]+)>\s*$/.exec(mailbox);
+  if (!match) return mailbox;
+  const name = match[1]!.trim();
+  const address = match[2]!.trim();
+  if (!name.includes('@') || name.toLowerCase() === address.toLowerCase()) return mailbox;
+  return `${address} ("${name}")`;
+}

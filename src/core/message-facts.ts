@@ -23,6 +23,8 @@ export interface OpenedMessageVerdict {
   readonly signature: OpenedSignature;
   readonly senderKey: OpenedSenderKey;
   readonly protectedHeaders: boolean;
+  /** docs/exposure.md §4.1.1: set by the service when the From names someone known but is not proven. */
+  readonly fromClaim?: StickFacts['fromClaim'];
 }
 
 /** A valid signature by a key other than the From address's is a forgery of the From line: invalid. */
@@ -60,5 +62,6 @@ export function stickFactsOf(verdict: OpenedMessageVerdict, relay: RelayFacts | 
     signature: SIGNATURE_STATE[verdict.signature],
     senderKey: KEY_STATE[verdict.senderKey],
     headersProtected: verdict.decrypted && verdict.protectedHeaders && !sealedByRelay,
+    ...(verdict.fromClaim !== undefined ? { fromClaim: verdict.fromClaim } : {}),
   };
 }

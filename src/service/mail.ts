@@ -586,12 +586,14 @@ export type SignatureStatus = OpenedSignature;
 
 export interface SenderCheck {
   readonly signature: SignatureStatus;
+  /** docs/exposure.md §4.1.1: the From names a contact (or us) but is not proven, or another account submitted it. */
+  readonly fromClaim?: { readonly kind: 'contact-unproven' | 'not-submitter'; readonly address: string };
   /** The sender's key as we hold it: verified in person, trusted on first use, changed, unknown, or ours. */
   readonly senderKey: 'verified' | 'unverified' | 'changed' | 'unknown' | 'self';
   readonly signerFingerprint: string | null;
 }
 
-function judgeSender(session: StickSession, fromAddress: string, checks: readonly SignatureCheck[]): SenderCheck {
+function judgeSender(session: StickSession, fromAddress: string, checks: readonly SignatureCheck[], relayFacts?: unknown): SenderCheck {
   const self = fromAddress === session.contents.identity.email.toLowerCase();
   const contact = contactFor(session.contents, fromAddress);
   const senderKey: SenderCheck['senderKey'] = self ? 'self' : contact ? (contact.changedCert ? 'changed' : contact.verification) : 'unknown';
@@ -606,9 +608,15 @@ function judgeSender(session: StickSession, fromAddress: string, checks: readonl
   else if (good && good.signerFingerprint === expected) signature = good.status === 'good-weak' ? 'good-weak' : 'good';
   else if (good) signature = 'signer-mismatch'; // a valid signature, but by someone else than the From address
   else if (keyProblem) signature = keyProblem.status as SignatureStatus;
+  // docs/exposure.md §4.1.1: signed by a key we do not hold, while the From names someone whose key we do hold: not them.
+  else if (expected !== undefined && checks.some((check) => check.status === 'unknown-key')) signature = 'signer-mismatch';
   else if (checks.length > 0) signature = 'unknown-key';
   else signature = 'unsigned';
-  return { signature, senderKey, signerFingerprint: good?.signerFingerprint ?? checks[0]?.signerFingerprint ?? null };
+  const relay = relayFacts as { route?: string; submittedBy?: string } | undefined;
+  let fromClaim: SenderCheck['fromClaim'];
+  if (relay?.route === 'internal' && relay.submittedBy !== undefined && relay.submittedBy.toLowerCase() !== fromAddress) fromClaim = { kind: 'not-submitter', address: fromAddress };
+  else if (expected !== undefined && signature === 'unsigned') fromClaim = { kind: 'contact-unproven', address: fromAddress };
+  return { signature, senderKey, signerFingerprint: good?.signerFingerprint ?? checks[0]?.signerFingerprint ?? null, ...(fromClaim ? { fromClaim } : {}) };
 }
 
 export interface OpenedMessage {
@@ -673,7 +681,7 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
     message,
     body: signedContent.body,
     protectedHeaders: content.protectedHeaders,
-    sender: judgeSender(session, from, [...result.signatures, ...signedContent.checks]),
+    sender: judgeSender(session, from, [...result.signatures, ...signedContent.checks], message.direction === 'in' ? message.relayFacts : undefined),
     attachments: content.attachments,
     content,
     sealed: null,

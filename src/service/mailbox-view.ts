@@ -5,6 +5,7 @@ import { assessReceived, type ExposureAssessment, type RelayFacts } from '../cor
 import { overLimitText, type OverLimitReason } from '../core/message-limits.js';
 import { stickFactsOf } from '../core/message-facts.js';
 import { bareAddress } from '../core/message-payload.js';
+import { displayMailbox } from '../core/mail-content.js';
 import { verificationCerts } from './contacts.js';
 import { findMessage, markRead, openStoredMessage, type OpenedMessage, type SignatureStatus, type SenderCheck } from './mail.js';
 import type { StickSession } from './stick-session.js';
@@ -51,7 +52,7 @@ export function exposureOf(opened: OpenedMessage): ExposureAssessment {
   if (message.direction === 'out' && message.sentAssessment !== undefined) return message.sentAssessment as ExposureAssessment;
   const relay = (message.relayFacts ?? null) as RelayFacts | null;
   const stick = stickFactsOf(
-    { decrypted: opened.body !== null, signature: sender.signature, senderKey: sender.senderKey, protectedHeaders: opened.protectedHeaders },
+    { decrypted: opened.body !== null, signature: sender.signature, senderKey: sender.senderKey, protectedHeaders: opened.protectedHeaders, ...(sender.fromClaim ? { fromClaim: sender.fromClaim } : {}) },
     relay,
   );
   return assessReceived({ stick, relay });
@@ -62,7 +63,7 @@ function entryOf(opened: OpenedMessage): InboxEntry {
   return {
     id: message.id,
     direction: message.direction,
-    from: message.from,
+    from: displayMailbox(message.from),
     to: message.to,
     subject: message.subject,
     date: message.date,

@@ -9,7 +9,7 @@ import { authenticate } from 'mailauth';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { parseAddress } from '../../api/address.js';
 import type { AuthFacts, SmtpHopFacts, SmtpInboundArrivalFacts } from '../../api/facts.js';
-import { findArrivedCiphertext, outerHeadersOf, parseHeaderFields, receivedClaims, removeHeaderFields, splitHeaderAndBody } from '../../core/inbound-mime.js';
+import { findArrivedCiphertext, headerValue, outerHeadersOf, parseHeaderFields, receivedClaims, removeHeaderFields, splitHeaderAndBody } from '../../core/inbound-mime.js';
 import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
 import type { RelayStore } from '../store/relay-store.js';
 import type { DnsResolver } from './dns-records.js';
@@ -120,6 +120,15 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
 
     // latin1: one character per byte, so the stored bytes are the received bytes.
     const asText = raw.toString('latin1');
+    // docs/gateway.md §3.9: a Caliop user's mail only ever arrives through the narrow API. Outside
+    // mail whose From claims our own domain is refused unless DMARC passes for that domain.
+    const claimedFrom = headerValue(parseHeaderFields(splitHeaderAndBody(asText).headerText), 'From') ?? '';
+    const claimsOurDomain = [...claimedFrom.matchAll(/@([A-Za-z0-9.-]+)/g)].some((match) => (match[1] as string).toLowerCase().replace(/\.$/, '') === options.domain);
+    if (claimsOurDomain && !(auth.dmarc.result === 'pass' && auth.dmarc.domain.toLowerCase() === options.domain)) {
+      options.log({ event: 'smtp_refused', reason: 'own_domain_from', ip, ehlo, dmarc: auth.dmarc.result });
+      raw.fill(0);
+      throw smtpError(550, `5.7.1 Mail from outside claiming to be from ${options.domain} is refused (DMARC did not pass)`);
+    }
     const ciphertext = findArrivedCiphertext(asText);
     const arrivedEncrypted = ciphertext !== null && (await isEncryptedOpenPgpMessage(ciphertext.armoredMessage));
     const headerFields = parseHeaderFields(splitHeaderAndBody(asText).headerText);
