@@ -4,6 +4,7 @@
 //   caliop-relay: listening on https://HOST:PORT pin sha256/BASE64[ smtp HOST:PORT]
 // and one JSON line per request on stderr.
 
+import { PerIpLimits } from './gateway/per-ip-limits.js';
 import { format } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +20,9 @@ import type { SmtpGateway } from './gateway/smtp-gateway.js';
 import { readInviteTokens } from './invite-tokens.js';
 import { parseRelayOptions, RELAY_USAGE, RelayUsageError, type RelayOptions } from './options.js';
 import { openRelayStore, redactedStoreLocation } from './store/open-store.js';
+
+/** docs/api.md §10.1. */
+const HTTP_MAX_CONNECTIONS_PER_IP = 64;
 
 function logLine(fields: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
@@ -94,6 +98,23 @@ async function startRelay(options: RelayOptions): Promise<void> {
     created.once('error', reject);
   });
   server.on('error', (error) => logLine({ event: 'server_error', error: error.message }));
+  // docs/api.md §10.1: one address holds at most HTTP_MAX_CONNECTIONS_PER_IP connections;
+  // slow or idle clients are cut by the timeouts, so others are served.
+  const perIp = new PerIpLimits({ maxConnections: HTTP_MAX_CONNECTIONS_PER_IP, connectionsPerMinute: Number.MAX_SAFE_INTEGER, clock: () => Date.now() });
+  const httpServer = server as import('node:http').Server;
+  httpServer.headersTimeout = 10_000;
+  httpServer.requestTimeout = 60_000;
+  httpServer.keepAliveTimeout = 5_000;
+  httpServer.on('connection', (socket: import('node:net').Socket) => {
+    const remote = socket.remoteAddress ?? '';
+    if (!perIp.admit(remote).ok) {
+      logLine({ event: 'http_refused', reason: 'too-many-connections', ip: remote });
+      socket.destroy();
+      return;
+    }
+    socket.setTimeout(30_000, () => socket.destroy());
+    socket.once('close', () => perIp.release(remote));
+  });
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -2,6 +2,8 @@
 // connections from one address take 10 slots at most, a real sender from another
 // address still delivers, and idle connections are closed; the relay's memory is printed.
 import { readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientKey, PerIpLimits } from '../../src/relay/gateway/per-ip-limits.js';
@@ -84,5 +86,32 @@ describe('a gateway that serves everyone', () => {
     const again = await openSmtp(relay.smtp!.port, '127.0.0.2');
     expect(await again.reply()).toMatch(/^220 /);
     again.close();
+  }, 60_000);
+});
+
+describe('hostile HTTP clients (docs/api.md §10.1)', () => {
+  it('70 idle connections from one address: 64 held at most, the rest closed at once; another client is still answered', async () => {
+    const { port } = new URL(relay.url);
+    const sockets = Array.from({ length: 70 }, () => connect({ host: '127.0.0.1', port: Number(port), localAddress: '127.0.0.2' }));
+    for (const socket of sockets) socket.on('error', () => undefined);
+    const closedByRelay: number[] = [];
+    await new Promise<void>((done) => {
+      sockets.forEach((socket, index) =>
+        socket.once('close', () => {
+          closedByRelay.push(index);
+          if (closedByRelay.length === 6) done();
+        }),
+      );
+    });
+    const answer = await new Promise<number>((done, reject) => {
+      https.get(`${relay.url}/v1/relay`, { rejectUnauthorized: false }, (response) => {
+        response.resume();
+        done(response.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    console.log(`70 idle HTTP connections from 127.0.0.2: ${closedByRelay.length} closed at once by the relay; a client from 127.0.0.1 got ${answer}; relay memory ${relayRssMiB().toFixed(0)} MiB`);
+    expect(closedByRelay.length).toBe(6);
+    expect(answer).toBe(200);
+    for (const socket of sockets) socket.destroy();
   }, 60_000);
 });
