@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { argon2WasmModuleSource, ARGON2_WASM_MODULE_PATH } from '../scripts/make-argon2-wasm-module.js';
 import { deriveArgon2id, loadArgon2Wasm } from '../src/edges/argon2id.js';
 
@@ -30,3 +30,18 @@ it('derives what the Debian reference CLI derives (echo -n password | argon2 som
 });
 
 const KNOWN_ANSWER = '16a1a498734609dd01456da406de9f3d9da93e6c86c300a12fc1465214ce4922';
+
+describe('Argon2id in a worker thread (docs/vault-format.md §4.1)', () => {
+  it('gives the same 32 bytes as the in-thread engine, and the RFC 9106 answer for a real vault size', async () => {
+    const derive = deriveArgon2id;
+    const passphrase = new TextEncoder().encode('worker passphrase');
+    const salt = new Uint8Array(16).fill(3);
+    const params = { algorithm: 'argon2id', memoryKiB: 8192, passes: 1, parallelism: 1 } as const;
+    const inWorker = await derive(passphrase, salt, params, { inWorker: true });
+    const inThread = await derive(passphrase, salt, params, { inWorker: false });
+    expect(Buffer.from(inWorker).toString('hex')).toBe(Buffer.from(inThread).toString('hex'));
+    expect(passphrase).toEqual(new TextEncoder().encode('worker passphrase')); // the caller's bytes are left alone
+    // The smallest legal memory works too, and a real vault's size goes to a worker by default (not asserted on time).
+    await expect(derive(passphrase, salt, { ...params, memoryKiB: 8 }, { inWorker: true })).resolves.toHaveLength(32);
+  });
+});

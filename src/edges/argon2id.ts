@@ -106,10 +106,98 @@ function cString(engine: Argon2Exports, pointer: number): string {
  * within the ceiling (§5.2), not against the floor: a vault made with the test
  * parameters must open.
  */
-export async function deriveArgon2id(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
+export async function deriveArgon2id(
+  passphrase: Uint8Array,
+  salt: Uint8Array,
+  params: KdfParams,
+  options: { inWorker?: boolean } = {},
+): Promise<Uint8Array> {
   if (!(passphrase instanceof Uint8Array)) throw new TypeError('passphrase must be a Uint8Array');
   if (!(salt instanceof Uint8Array) || salt.length < 8) throw new TypeError('salt must be a Uint8Array of at least 8 bytes'); // RFC 9106 §3.1
   assertKdfParamsComputable(params);
+  // docs/vault-format.md §4.1: a real derivation (m above the test parameters) runs in a
+  // worker thread that exits afterwards: its memory is given back before any data is
+  // handled, and the interface keeps drawing meanwhile.
+  if (options.inWorker ?? params.memoryKiB > WORKER_THRESHOLD_KIB) {
+    try {
+      return await deriveInWorker(passphrase, salt, params);
+    } catch (error) {
+      // A host that cannot start the worker still unlocks, in this thread (memory kept until exit).
+      if (options.inWorker === true || (error instanceof CaliopError && error.message.startsWith('Argon2id failed'))) throw error;
+    }
+  }
+  return deriveInThread(passphrase, salt, params);
+}
+
+/** Below this memory cost (the test parameters), a worker's start-up would cost more than it gives. */
+const WORKER_THRESHOLD_KIB = 16 * 1024;
+
+/**
+ * The worker's whole program: instantiate the compiled module (sent, not compiled
+ * again), hash, wipe its copies, post the 32 bytes back. Plain JavaScript source so
+ * it runs the same from node_modules, a bundle or a single executable (no file).
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const { module, passphrase, salt, passes, memoryKiB, parallelism } = workerData;
+  const instance = await WebAssembly.instantiate(module, {});
+  const e = instance.exports;
+  e._initialize();
+  const copyIn = (bytes) => {
+    const pointer = e.malloc(Math.max(bytes.length, 1));
+    if (pointer === 0) throw new Error('out of wasm memory');
+    new Uint8Array(e.memory.buffer, pointer, bytes.length).set(bytes);
+    return pointer;
+  };
+  const pw = copyIn(passphrase);
+  passphrase.fill(0);
+  const sa = copyIn(salt);
+  const out = e.malloc(32);
+  const result = e.argon2_hash(passes, memoryKiB, parallelism, pw, passphrase.length, sa, salt.length, out, 32, 0, 0, 2, 0x13);
+  const heap = new Uint8Array(e.memory.buffer);
+  heap.fill(0, pw, pw + passphrase.length);
+  if (result !== 0) {
+    let end = e.argon2_error_message(result);
+    const start = end;
+    while (heap[end] !== 0) end++;
+    throw new Error(new TextDecoder().decode(heap.subarray(start, end)));
+  }
+  const output = heap.slice(out, out + 32);
+  heap.fill(0, out, out + 32);
+  parentPort.postMessage({ output });
+})().catch((error) => parentPort.postMessage({ error: String((error && error.message) || error) }));
+`;
+
+async function deriveInWorker(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
+  const { Worker } = await import('node:worker_threads');
+  const module = await compileArgon2();
+  const secret = passphrase.slice(); // the worker gets (and wipes) its own copy
+  return new Promise((resolve, reject) => {
+    let answer: { output?: Uint8Array; error?: string } | undefined;
+    let failure: Error | undefined;
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { module, passphrase: secret, salt: salt.slice(), passes: params.passes, memoryKiB: params.memoryKiB, parallelism: params.parallelism },
+    });
+    secret.fill(0);
+    worker.once('message', (message: { output?: Uint8Array; error?: string }) => {
+      answer = message;
+      void worker.terminate();
+    });
+    worker.once('error', (error) => {
+      failure = error;
+    });
+    // Settled only once the worker has exited: its memory is given back by then.
+    worker.once('exit', (code) => {
+      if (answer?.output) resolve(new Uint8Array(answer.output));
+      else if (answer?.error !== undefined) reject(new CaliopError('internal', `Argon2id failed (m=${params.memoryKiB} KiB): ${answer.error}`));
+      else reject(new CaliopError('internal', `Argon2id worker exited (${code}) without an answer${failure ? `: ${failure.message}` : ''}`, { cause: failure }));
+    });
+  });
+}
+
+async function deriveInThread(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
   const engine = await instantiateArgon2();
   const copyIn = (bytes: Uint8Array): number => {
     const pointer = engine.malloc(Math.max(bytes.length, 1));
