@@ -15,7 +15,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
 
   stickWhereTitle: 'Où est votre clé USB ?',
   stickWhereExplain: 'Tapez le dossier de la clé USB (là où se trouve caliop), puis Entrée.',
-  stickWhereLabel: 'Dossier de la clé',
+  stickWhereLabel: 'Dossier de la clé USB',
 
   welcomeTitle: 'Bienvenue. Fabriquons vos clés.',
   welcomeExplain1: 'Vos clés sont fabriquées ici, sur cet ordinateur, et scellées sur la clé USB.',
@@ -48,7 +48,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   passTypeLabel: 'Phrase de passe',
   passRepeatLabel: 'Retapez-la',
   passMismatch: 'Les deux phrases diffèrent. Retapez-les.',
-  passStrength: 'Solidité : {score}/4 — un voleur de la clé mettrait {time}.',
+  passStrength: 'Solidité : {score}/4 — un voleur de la clé USB mettrait {time}.',
   passWeak: 'Cette phrase de passe est faible.',
   passGeneratedTitle: 'Votre nouvelle phrase de passe',
   passGeneratedExplain: 'Recopiez-la maintenant, exactement. Elle n’est montrée qu’une fois.',
