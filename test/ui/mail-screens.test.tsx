@@ -28,7 +28,8 @@ beforeAll(async () => {
     expect(enrolled.status, enrolled.stderr).toBe(0);
     sticks[name] = stick;
   }
-  const sent = await onStick(sticks.bob!, ['send', '--to', `ana@${DOMAIN}`, '--subject', 'Rendez-vous'], { input: 'Samedi, 10 h, sous le grand chêne.\n' });
+  writeFileSync(join(scratch.path, 'plan du parc.txt'), 'Entrée nord, puis à gauche.\n');
+  const sent = await onStick(sticks.bob!, ['send', '--to', `ana@${DOMAIN}`, '--subject', 'Rendez-vous', '--attach', join(scratch.path, 'plan du parc.txt')], { input: 'Samedi, 10 h, sous le grand chêne.\n' });
   expect(sent.status, sent.stderr).toBe(0);
 });
 
@@ -73,8 +74,10 @@ describe('mail screens', () => {
     expect(view).toContain('Why:');
     expect(view.split('\n').filter((line) => line.startsWith('- ')).length).toBeGreaterThan(0);
     expect(view).toMatch(/\((checked by your stick|seen by our relay)/);
-    await press(app, ' '); // the next page: the rest of the reasons, then the body
-    expect(await waitForFrame(app, /Samedi, 10 h, sous le grand chêne\./)).toMatch(/TLSv1\.3|stick/);
+    await press(app, ' '); // the next page: the rest of the reasons, the attachments, then the body
+    const rest = await waitForFrame(app, /Samedi, 10 h, sous le grand chêne\./);
+    expect(rest).toMatch(/TLSv1\.3|stick/);
+    expect(rest).toMatch(/Attached:\n *1\. plan du parc\.txt \(text\/plain, 30 bytes\)/);
     await press(app, ESC);
     const inbox = await waitForFrame(app, /Inbox[\s\S]*Rendez-vous/); // the list is read after the title is drawn
     expect(inbox.split('\n').find((line) => line.includes('Rendez-vous'))).toMatch(/^›  /);

@@ -127,6 +127,9 @@ export const en = {
   readDate: 'Date',
   readExposure: 'Exposure',
   readWhy: 'Why:',
+  readAttached: 'Attached',
+  readAttachmentLine: '{index}. {name} ({type}, {size} bytes)',
+  readAttachmentSave: '(caliop read {id} --save-attachments FOLDER saves them)',
   readUndecryptable: '(this message could not be opened with your key)',
   readKeys: '↑↓ scroll · Esc: back to the inbox',
 

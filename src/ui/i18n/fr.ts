@@ -128,6 +128,9 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   readDate: 'Date',
   readExposure: 'Exposition',
   readWhy: 'Pourquoi :',
+  readAttached: 'Pièces jointes',
+  readAttachmentLine: '{index}. {name} ({type}, {size} octets)',
+  readAttachmentSave: '(caliop read {id} --save-attachments DOSSIER les enregistre)',
   readUndecryptable: '(ce message n’a pas pu être ouvert avec votre clé)',
   readKeys: '↑↓ défiler · Échap : retour à la boîte',
 

@@ -48,6 +48,16 @@ function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
     { text: `${t('readExposure')}: ${exposureLabel(view.exposure, language)} (${view.exposure.score}/100)`, colour: LEVEL_COLOURS[level], bold: true },
     { text: t('readWhy') },
     ...view.exposure.reasons.flatMap((reason) => wrap(`  - ${safeForTerminal(reasonLine(reason, language))}`, WIDTH, '    ').map((text) => ({ text }))),
+    // docs/ui.md: the attachments, numbered as `caliop read --json` numbers them.
+    ...(view.attachments.length === 0
+      ? []
+      : [
+          { text: `${t('readAttached')}:`, bold: true },
+          ...view.attachments.flatMap((attachment) =>
+            wrap(`  ${t('readAttachmentLine', { index: String(attachment.index), name: safeForTerminal(attachment.name || '-'), type: attachment.type, size: String(attachment.size) })}`, WIDTH, '    ').map((text) => ({ text })),
+          ),
+          ...wrap(`  ${t('readAttachmentSave', { id: view.id })}`, WIDTH, '    ').map((text) => ({ text })),
+        ]),
     { text: '' },
     ...wrap(view.sealed ? t('readSealed', { reason: view.sealed.text }) : view.body === null ? t('readUndecryptable') : safeForTerminal(view.body, { multiline: true }).replace(/\t/gu, '    '), WIDTH).map((text) => ({ text })),
   ];
