@@ -6,6 +6,7 @@ import { benchArgon2Engines } from './bench/argon2-engines.js';
 import { benchRelayThroughput } from './bench/relay-throughput.js';
 import { benchFlashThroughput } from './bench/flash-throughput.js';
 import { benchExeStartup } from './bench/exe-startup.js';
+import { benchMessageStore } from './bench/message-store.js';
 
 type Bench = { name: string; run: () => Promise<{ name: string; lines: string[] }>; needsRoot?: boolean };
 
@@ -15,6 +16,7 @@ const benches: Bench[] = [
   { name: 'key generation', run: () => benchKeyGeneration() },
   { name: 'relay throughput', run: () => benchRelayThroughput() },
   { name: 'executable start-up', run: () => benchExeStartup() },
+  { name: 'message store', run: () => benchMessageStore() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
 ];
 

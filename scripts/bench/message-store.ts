@@ -1,0 +1,86 @@
+// Issue 13: the message store's cost against the number of messages stored
+// (docs/store.md). Peer: the same action with 100 messages stored, in the same run.
+// Target: ≤ 1.2 at 10,000 (flat); bytes written per read ≤ 2 × the message + 64 KiB.
+//
+// Target folder: the system's temporary folder, NOT a throttled stick-speed target
+// (no dm-delay/cgroup io limit was set up for this run): the ratios say how the cost
+// grows, the absolute times are those of this machine's disk.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { emptyStoreState, type IndexEntry } from '../../src/core/store-format.js';
+import { StoreFiles } from '../../src/edges/store-files.js';
+import { osRandom } from '../../src/edges/vault-file.js';
+import { MessageStore } from '../../src/service/message-store.js';
+
+const KEY = new Uint8Array(32).fill(9);
+const PAGE = 50;
+const MESSAGE_BYTES = 2400;
+
+async function storeOf(root: string, n: number): Promise<string> {
+  const folder = join(root, `n${n}`);
+  const files = await StoreFiles.create(folder, KEY, emptyStoreState(), osRandom);
+  const state = emptyStoreState();
+  for (let i = 1; i <= n; i++) {
+    const date = new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+    const message = { id: String(i), direction: 'in' as const, relayId: `r${i}`, from: `s${i % 17}@caliop.test`, to: ['a@caliop.test'], subject: `message ${i}`, date, storedAt: date, unread: true, armoredMessage: 'x'.repeat(MESSAGE_BYTES) };
+    const object = files.newObjectName();
+    if (i > n - PAGE) await files.writeObject(object, new TextEncoder().encode(JSON.stringify(message)));
+    const entry: IndexEntry = { id: message.id, object, direction: 'in', relayId: message.relayId, from: message.from, to: message.to, subject: message.subject, date, storedAt: date, unread: true, size: MESSAGE_BYTES + 300 };
+    state.entries.push(entry);
+  }
+  state.nextId = n + 1;
+  await files.compact(state, new Set(state.entries.map((entry) => entry.object)));
+  return folder;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+export async function benchMessageStore(): Promise<{ name: string; lines: string[] }> {
+  const root = await mkdtemp(join(tmpdir(), 'caliop-bench-store-'));
+  try {
+    const rows: { n: number; unlock: number; open: number; mark: number; bytesPerRead: number }[] = [];
+    for (const n of [100, 1000, 10_000]) {
+      const folder = await storeOf(root, n);
+      const opens: number[] = [];
+      const unlocks: number[] = [];
+      let store!: MessageStore;
+      for (let round = 0; round < 5; round++) {
+        let start = performance.now();
+        store = await MessageStore.open(folder, KEY, osRandom);
+        unlocks.push(performance.now() - start);
+        start = performance.now();
+        for (const entry of store.page(0, PAGE).entries) await store.get(entry.id);
+        opens.push(performance.now() - start);
+      }
+      const marks: number[] = [];
+      const before = store.io.bytesWritten;
+      const reads = 200;
+      for (let i = 0; i < reads; i++) {
+        const start = performance.now();
+        await store.setUnread(String(n), i % 2 === 1); // a change every time: read, unread, read…
+        marks.push(performance.now() - start);
+      }
+      rows.push({ n, unlock: median(unlocks), open: median(opens), mark: median(marks), bytesPerRead: (store.io.bytesWritten - before) / reads });
+    }
+    const base = rows[0]!;
+    const maxRss = Math.round(process.resourceUsage().maxRSS / 1024);
+    return {
+      name: `message store (docs/store.md): open the inbox (a page of ${PAGE}, unlocked) and, apart, the index read at unlock; and mark one read, by messages stored; peer = the same with 100 stored; folder: ${tmpdir()} (not throttled)`,
+      lines: [
+        ...rows.map(
+          (row) =>
+            `${String(row.n).padStart(6)} stored: read index at unlock ${row.unlock.toFixed(1)} ms (${(row.unlock / base.unlock).toFixed(2)}x), open inbox page ${row.open.toFixed(1)} ms (${(row.open / base.open).toFixed(2)}x), mark read ${row.mark.toFixed(2)} ms (${(row.mark / base.mark).toFixed(2)}x), ` +
+            `bytes written per read ${Math.round(row.bytesPerRead)} (message ${MESSAGE_BYTES + 300}; target <= ${2 * (MESSAGE_BYTES + 300) + 65536})`,
+        ),
+        `peak RSS of the bench process: ${maxRss} MiB`,
+      ],
+    };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
