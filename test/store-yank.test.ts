@@ -73,7 +73,8 @@ function runAndKill(storeFolder: string, round: number, delayMs: number): Promis
     let timer: NodeJS.Timeout | undefined;
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (!timer && output.includes('ready\n')) timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+      // Once a first change is done (so every run makes progress, even on a loaded machine), a random instant later.
+      if (!timer && output.includes('\nput ')) timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
     });
     child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     child.on('error', reject);
@@ -94,7 +95,7 @@ it(`the store opens after each of ${KILLS} kills of a writing process, holding e
   let round = 0;
   let changes = 0;
   for (let kill = 0; kill < KILLS; kill++) {
-    const delayMs = Math.floor(Math.random() * 400);
+    const delayMs = Math.floor(Math.random() * 200);
     const lines = await runAndKill(storeFolder, round, delayMs);
     changes += lines.length;
     for (const line of lines) {
@@ -118,5 +119,5 @@ it(`the store opens after each of ${KILLS} kills of a writing process, holding e
     round = Math.max(round, ...[...store.entries()].map((entry) => Number(entry.subject.slice(1))));
   }
   console.log(`store-yank: ${KILLS} kills, ${changes} changes reported done, ${stored.size} messages stored, ${deleted.size} deleted`);
-  expect(changes).toBeGreaterThan(KILLS / 3); // the kills landed among writes that did finish
+  expect(changes).toBeGreaterThanOrEqual(KILLS); // every run finished at least one change before its kill
 }, 300_000);
