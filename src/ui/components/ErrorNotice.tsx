@@ -1,23 +1,41 @@
 // Every error as the user must see it: what happened (the CaliopError message) and
-// what to do (its hint). Anything else is an internal error, with its table row.
+// what to do (its hint), in the interface's language. Anything else is an internal
+// error, with its table row. The French texts are the table's own (src/errors.ts `fr`):
+// a precise detail a CaliopError carries is English free text, so in French it is
+// shown under the translated message, never in its place (docs/ui.md §8).
 import { Box, Text } from 'ink';
-import { CaliopError, ERROR_TABLE } from '../../errors.js';
+import { CaliopError, ERROR_TABLE, type ErrorCode } from '../../errors.js';
 import { useText } from '../use-text.js';
+import type { UiLanguage } from '../i18n/index.js';
 import { safeForTerminal } from '../../core/terminal-text.js';
 
-export function describeError(error: unknown): { message: string; hint: string; code: string } {
+export interface ErrorDescription {
+  readonly message: string;
+  readonly hint: string;
+  readonly code: string;
+  /** French only: the English detail the error carried, when it says more than the table row. */
+  readonly detail?: string;
+}
+
+export function describeError(error: unknown, language: UiLanguage = 'en'): ErrorDescription {
   // Messages may quote a relay or a sender: inert text only (src/core/terminal-text.ts).
-  if (error instanceof CaliopError) return { message: safeForTerminal(error.message), hint: safeForTerminal(error.hint), code: error.code };
-  const detail = error instanceof Error ? error.message : String(error);
-  return { message: safeForTerminal(`${ERROR_TABLE.internal.message}: ${detail}`), hint: ERROR_TABLE.internal.hint, code: 'internal' };
+  const code: ErrorCode = error instanceof CaliopError ? error.code : 'internal';
+  const row = ERROR_TABLE[code];
+  const detail = error instanceof CaliopError ? error.message : `${row.message}: ${error instanceof Error ? error.message : String(error)}`;
+  if (language === 'fr') {
+    return { message: row.fr.message, hint: row.fr.hint, code, ...(detail === row.message ? {} : { detail: safeForTerminal(detail) }) };
+  }
+  const hint = error instanceof CaliopError ? error.hint : row.hint;
+  return { message: safeForTerminal(detail), hint: safeForTerminal(hint), code };
 }
 
 export function ErrorNotice({ error }: { error: unknown }) {
-  const { t } = useText();
-  const { message, hint } = describeError(error);
+  const { t, language } = useText();
+  const { message, hint, detail } = describeError(error, language);
   return (
     <Box flexDirection="column" borderStyle="round" borderColor="red" paddingX={1}>
       <Text bold>✗ {message}</Text>
+      {detail === undefined ? null : <Text dimColor>{t('errorDetail', { detail })}</Text>}
       <Text>{t('errorWhatToDo', { hint })}</Text>
     </Box>
   );

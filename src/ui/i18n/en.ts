@@ -7,6 +7,7 @@ export const en = {
   keysLanguageTab: 'Tab: Français',
   errorTitle: 'Something went wrong',
   errorWhatToDo: 'What to do: {hint}',
+  errorDetail: 'Detail: {detail}',
   errorKeys: 'Enter: try again · Esc: back',
   working: 'Working…',
   quitAsk: 'Quit Caliop? Nothing typed on this screen is kept.',

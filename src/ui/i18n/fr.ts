@@ -8,6 +8,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   keysLanguageTab: 'Tab : English',
   errorTitle: 'Un problème est survenu',
   errorWhatToDo: 'Que faire : {hint}',
+  errorDetail: 'Détail technique : {detail}',
   errorKeys: 'Entrée : réessayer · Échap : retour',
   working: 'En cours…',
   quitAsk: 'Quitter Caliop ? Ce qui est tapé sur cet écran sera perdu.',

@@ -6,7 +6,7 @@ import { isCaliopError } from '../../errors.js';
 import { deleteMessage, syncMailbox } from '../../service/mail.js';
 import { listInbox, type InboxEntry } from '../../service/mailbox-view.js';
 import type { StickSession } from '../../service/stick-session.js';
-import { ErrorNotice } from '../components/ErrorNotice.js';
+import { ErrorNotice, describeError } from '../components/ErrorNotice.js';
 import { ExposureLabel } from '../components/ExposureLabel.js';
 import { Screen } from '../components/Screen.js';
 import { isNo, isYes } from '../keys.js';
@@ -36,7 +36,7 @@ export function InboxScreen({
   sync: SyncState;
   setSync: (state: SyncState) => void;
 }) {
-  const { t } = useText();
+  const { t, language } = useText();
   const [entries, setEntries] = useState<InboxEntry[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [selected, setSelected] = useState(0);
@@ -125,7 +125,7 @@ export function InboxScreen({
       {deleting !== null ? <Text color="yellow">{t('inboxDeleteConfirm', { id: deleting })}</Text> : null}
       {deleted !== null && deleting === null ? <Text>{t('inboxDeleted', { id: deleted })}</Text> : null}
       {sync.kind === 'failed' && !isCaliopError(sync.error, 'relay_unreachable') ? <ErrorNotice error={sync.error} /> : null}
-      {sync.kind === 'failed' && isCaliopError(sync.error, 'relay_unreachable') ? <Text color="yellow">{sync.error.hint}</Text> : null}
+      {sync.kind === 'failed' && isCaliopError(sync.error, 'relay_unreachable') ? <Text color="yellow">{describeError(sync.error, language).hint}</Text> : null}
       {error ? <ErrorNotice error={error} /> : null}
     </Screen>
   );
