@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_TABLE, isCaliopError, type ErrorCode } from '../../src/errors.js';
 import { findArrivedCiphertext, outerHeadersOf, parseHeaderFields, receivedClaims, removeHeaderFields, splitHeaderAndBody, headerValue } from '../../src/core/inbound-mime.js';
 import { readMailContent } from '../../src/core/mail-content.js';
+import { MESSAGE_LIMITS } from '../../src/core/message-limits.js';
 import { formatRecoverySheet, formatShareSheet, parseRecoverySheet, phraseFromSeed } from '../../src/core/recovery-sheet.js';
 import { combineShares, splitSeed } from '../../src/core/seed-shares.js';
 import { formatManifest, parseManifest } from '../../src/core/stick-manifest.js';
@@ -257,7 +258,10 @@ describe('hostile inbound mail (docs/message-payload.md, docs/gateway.md §3.5)'
 
   it('readMailContent ends in content or a documented refusal', async () => {
     // A lenient reader (docs/message-payload.md): damaged mail is shown as well as it can be; it
-    // refuses only headers past the limit (message_over_limit), which 512-byte cases never reach.
+    // refuses only headers past the limit (docs/limits.md §2.3), which small cases never reach,
+    // so that refusal is checked once here with headers past MESSAGE_LIMITS.maxHeaderBytes (counted without line ends).
+    const longHeaders = encoder.encode(`From: ana@example.org\r\n${'X-Padding: 0123456789abcdef0123456789abcdef\r\n'.repeat(Math.ceil(MESSAGE_LIMITS.maxHeaderBytes / 40))}\r\nbody\r\n`);
+    await expect(readMailContent(longHeaders)).rejects.toMatchObject({ code: 'message_over_limit' });
     await fuzz('readMailContent', mails, ['message_over_limit'], (input) => readMailContent(input), { mustRefuseSome: false });
   }, 120_000);
 
