@@ -45,6 +45,8 @@ export const RelayInfoSchema = z.object({
   /** The relay's mail domain: addresses are `local@domain`; signed into every request (§4.2). */
   domain: z.string(),
   inviteRequired: z.boolean(),
+  /** §6.1: fingerprint of the release certificate the relay vouches for (docs/manifest.md §8); absent when it names none. */
+  releaseFingerprint: z.string().regex(/^(?:[0-9A-F]{40}|[0-9A-F]{64})$/).optional(),
   limits: z.object({
     maxMessageBytes: z.number().int().positive(),
     maxRecipients: z.number().int().positive(),

@@ -56,6 +56,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
     limits: options.limits,
     // Re-read on each enrolment, so volunteers can add tokens without a restart.
     inviteTokenDigests: inviteTokensFile === null ? null : () => readInviteTokens(inviteTokensFile),
+    releaseFingerprint: options.releaseFingerprint,
     clock: () => new Date(),
     randomId: () => randomBytes(16).toString('base64url'),
     logRequest: (line) => process.stderr.write(`${JSON.stringify(line)}\n`),

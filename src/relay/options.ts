@@ -18,6 +18,7 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
                      [--smtp-idle-timeout SECONDS] [--dns-server IP[:PORT] | --dns-records FILE]]
                     [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]]
                     [--outbound-encrypted-only] [--dkim-key FILE --dkim-selector S]
+                    [--release-fingerprint FPR]
 
   --data DIR             folder for the database (and the --dev-tls certificate)
   --listen HOST:PORT     address to listen on; port 0 picks a free port
@@ -34,6 +35,9 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
   --max-page-size N      most messages per list page (default ${DEFAULT_LIMITS.maxPageSize})
   --rate-burst N         requests a device may make at once (default ${DEFAULT_LIMITS.rateBurst})
   --rate-per-minute N    sustained requests per device per minute (default ${DEFAULT_LIMITS.ratePerMinute})
+  --release-fingerprint FPR  publish this release certificate fingerprint (40 or 64 hex digits)
+                         in GET /v1/relay, for "caliop stick verify --relay"; default
+                         CALIOP_RELAY_RELEASE_FINGERPRINT
 
   gateway to other mail services (docs/gateway.md):
   --smtp-listen HOST:PORT  accept mail from outside servers for enrolled addresses (port 25; 0 picks a free port)
@@ -87,6 +91,8 @@ export interface RelayOptions {
   readonly domain: string;
   readonly tls: RelayTls;
   readonly inviteTokensFile: string | null;
+  /** Upper-case hex, published in GET /v1/relay (docs/manifest.md §8); null: none. */
+  readonly releaseFingerprint: string | null;
   readonly store: StoreLocation;
   readonly limits: RelayLimits;
   readonly gateway: GatewayOptions;
@@ -146,6 +152,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
         'outbound-encrypted-only': { type: 'boolean' },
         'dkim-key': { type: 'string' },
         'dkim-selector': { type: 'string' },
+        'release-fingerprint': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -213,6 +220,16 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     store = parsed;
   }
 
+  const fingerprintText = values['release-fingerprint'] ?? env.CALIOP_RELAY_RELEASE_FINGERPRINT;
+  let releaseFingerprint: string | null = null;
+  if (fingerprintText !== undefined && fingerprintText !== '') {
+    const compact = fingerprintText.replace(/\s+/g, '').toUpperCase();
+    if (!/^(?:[0-9A-F]{40}|[0-9A-F]{64})$/.test(compact)) {
+      throw new RelayUsageError(`--release-fingerprint must be 40 or 64 hexadecimal digits${values['release-fingerprint'] === undefined ? ' (from CALIOP_RELAY_RELEASE_FINGERPRINT)' : ''}`);
+    }
+    releaseFingerprint = compact;
+  }
+
   if ((values['dkim-key'] === undefined) !== (values['dkim-selector'] === undefined)) throw new RelayUsageError('--dkim-key and --dkim-selector go together');
   if (values['dkim-selector'] !== undefined && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(values['dkim-selector'])) {
     throw new RelayUsageError(`--dkim-selector ${JSON.stringify(values['dkim-selector'])} is not a valid DNS label`);
@@ -240,6 +257,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     domain,
     tls,
     inviteTokensFile: values['invite-tokens'] ?? null,
+    releaseFingerprint,
     store,
     limits: {
       maxMessageBytes: positiveInteger('max-message-bytes', values['max-message-bytes'], DEFAULT_LIMITS.maxMessageBytes, PROTOCOL_LIMITS.maxMessageBytes),

@@ -29,6 +29,8 @@ export interface RelayDeps {
   readonly limits: RelayLimits;
   /** SHA-256 digests (hex) of the valid invite tokens, read on each enrolment; null when no invite is required. */
   readonly inviteTokenDigests: (() => ReadonlySet<string>) | null;
+  /** Published in GET /v1/relay (docs/api.md §6.1): upper-case hex; absent or null: none. */
+  readonly releaseFingerprint?: string | null;
   readonly clock: () => Date;
   /** 16 random bytes, base64url (message ids). */
   readonly randomId: () => string;

@@ -8,6 +8,8 @@ import { compareWithManifest, MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, parseManif
 import { readStickConfig } from '../edges/stick-config.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { listStickFiles } from '../edges/stick-tree.js';
+import { randomBytes } from 'node:crypto';
+import { RelayClient } from '../edges/relay-client.js';
 import { CaliopError } from '../errors.js';
 import { manifestSignatureValid, readReleaseCert } from './manifest-signature.js';
 
@@ -58,10 +60,21 @@ export async function verifyStick(stickDir: string, releaseCertArmored: string):
  * - 'release-cert-file': a certificate the user gave (--release-cert FILE);
  * - 'compiled-in': the release fingerprint built into this executable
  *   (src/build-facts.ts), compared with the certificate in the stick's config.json;
+ * - 'relay': the fingerprint the relay publishes (GET /v1/relay releaseFingerprint),
+ *   fetched over the connection pinned in the stick's config.json;
  * - 'stick-only': nothing outside the stick; the check proves only that the
  *   stick agrees with itself.
  */
-export type StickTrustAnchor = 'release-cert-file' | 'compiled-in' | 'stick-only';
+export type StickTrustAnchor = 'release-cert-file' | 'compiled-in' | 'relay' | 'stick-only';
+
+/** The relay's word on the release (docs/manifest.md §8), when it was asked. */
+export interface RelayAnchorCheck {
+  readonly url: string;
+  /** Upper-case hex, as the relay publishes it. */
+  readonly fingerprint: string;
+  /** The stick's release certificate has exactly this fingerprint. */
+  readonly matches: boolean;
+}
 
 export interface AnchoredStickVerification extends StickVerification {
   readonly anchor: StickTrustAnchor;
@@ -69,8 +82,10 @@ export interface AnchoredStickVerification extends StickVerification {
   readonly releaseFingerprint: string;
   /** The fingerprint the anchor vouches for; '' when the anchor is 'stick-only'. */
   readonly anchorFingerprint: string;
-  /** False when the stick's certificate is not the one the anchor vouches for: then ok is false. */
+  /** False when the stick's certificate is not the one an anchor vouches for (the relay's included): then ok is false. */
   readonly anchorMatches: boolean;
+  /** Present when the relay was asked (--relay): checked besides the anchor above, or as the anchor. */
+  readonly relay?: RelayAnchorCheck;
 }
 
 export interface StickCheckOptions {
@@ -78,6 +93,27 @@ export interface StickCheckOptions {
   readonly releaseCertArmored?: string;
   /** The fingerprint compiled into this executable (src/build-facts.ts COMPILED_RELEASE_FINGERPRINT). */
   readonly compiledFingerprint?: string;
+  /**
+   * Ask a relay for the release fingerprint it publishes: 'stick' is the relay and pin of
+   * the stick's config.json; or this URL and pin.
+   */
+  readonly relay?: 'stick' | { readonly url: string; readonly pin?: string | undefined };
+}
+
+/**
+ * GET /v1/relay's releaseFingerprint over the pinned connection (docs/api.md §6.1).
+ * The request is unsigned: the device key is a throwaway. Throws
+ * relay_publishes_no_fingerprint when the relay publishes none.
+ */
+export async function relayReleaseFingerprint(target: { readonly url: string; readonly pin?: string | undefined }): Promise<string> {
+  const client = new RelayClient({ url: target.url, pin: target.pin, deviceSecretKey: new Uint8Array(randomBytes(32)) });
+  try {
+    const info = await client.info();
+    if (info.releaseFingerprint === undefined) throw new CaliopError('relay_publishes_no_fingerprint', `the relay ${target.url} publishes no release fingerprint`);
+    return info.releaseFingerprint.toUpperCase();
+  } finally {
+    client.close();
+  }
 }
 
 /**
@@ -92,10 +128,26 @@ export async function checkStick(stick: Stick, options: StickCheckOptions = {}):
     throw new CaliopError('manifest_invalid', "the stick's config.json names no release certificate", { hint: 'pass --release-cert FILE' });
   }
   const releaseFingerprint = (await readReleaseCert(certArmored)).getFingerprint().toUpperCase();
+  // Asked first: a relay that cannot be reached or publishes nothing is an error, not a weaker verdict.
+  let relay: RelayAnchorCheck | undefined;
+  if (options.relay !== undefined) {
+    const configured = readStickConfig(stick).relay;
+    const target = options.relay === 'stick' ? (configured?.url ? { url: configured.url, pin: configured.pin } : undefined) : options.relay;
+    if (target === undefined) throw new CaliopError('relay_not_configured', "the stick's config.json names no relay to ask");
+    const fingerprint = await relayReleaseFingerprint(target);
+    relay = { url: target.url, fingerprint, matches: fingerprint === releaseFingerprint };
+  }
   const verdict = await verifyStick(stick.root, certArmored);
-  if (given !== undefined) return { ...verdict, anchor: 'release-cert-file', releaseFingerprint, anchorFingerprint: releaseFingerprint, anchorMatches: true };
+  const relayMatches = relay?.matches ?? true;
+  const withRelay = relay === undefined ? {} : { relay };
+  // Precedence (docs/manifest.md §8): release-cert-file > compiled-in > relay > stick-only; the relay, when asked, is checked too.
+  let anchor: StickTrustAnchor;
+  let anchorFingerprint: string;
   const compiled = options.compiledFingerprint?.toUpperCase();
-  if (compiled === undefined || compiled === '') return { ...verdict, anchor: 'stick-only', releaseFingerprint, anchorFingerprint: '', anchorMatches: true };
-  const anchorMatches = compiled === releaseFingerprint;
-  return { ...verdict, ok: verdict.ok && anchorMatches, anchor: 'compiled-in', releaseFingerprint, anchorFingerprint: compiled, anchorMatches };
+  if (given !== undefined) [anchor, anchorFingerprint] = ['release-cert-file', releaseFingerprint];
+  else if (compiled !== undefined && compiled !== '') [anchor, anchorFingerprint] = ['compiled-in', compiled];
+  else if (relay !== undefined) [anchor, anchorFingerprint] = ['relay', relay.fingerprint];
+  else return { ...verdict, anchor: 'stick-only', releaseFingerprint, anchorFingerprint: '', anchorMatches: true };
+  const anchorMatches = anchorFingerprint === releaseFingerprint && relayMatches;
+  return { ...verdict, ok: verdict.ok && anchorMatches, anchor, releaseFingerprint, anchorFingerprint, anchorMatches, ...withRelay };
 }

@@ -35,6 +35,19 @@ describe('parseRelayOptions', () => {
     expect(() => parseRelayOptions(common, { CALIOP_RELAY_STORE: 'nonsense' })).toThrow(/CALIOP_RELAY_STORE/);
   });
 
+  it('--release-fingerprint / CALIOP_RELAY_RELEASE_FINGERPRINT: v4 or v6 hex, normalised; anything else refused', () => {
+    const common = [...base, '--listen', '127.0.0.1:0', '--dev-tls'];
+    const v4 = 'AB12'.repeat(10);
+    expect(parseRelayOptions(common)).toMatchObject({ releaseFingerprint: null });
+    expect(parseRelayOptions([...common, '--release-fingerprint', v4.toLowerCase().replace(/(.{4})/g, '$1 ')])).toMatchObject({ releaseFingerprint: v4 });
+    expect(parseRelayOptions([...common, '--release-fingerprint', 'c'.repeat(64)])).toMatchObject({ releaseFingerprint: 'C'.repeat(64) });
+    expect(parseRelayOptions(common, { CALIOP_RELAY_RELEASE_FINGERPRINT: v4 })).toMatchObject({ releaseFingerprint: v4 });
+    expect(parseRelayOptions([...common, '--release-fingerprint', 'D'.repeat(40)], { CALIOP_RELAY_RELEASE_FINGERPRINT: v4 })).toMatchObject({ releaseFingerprint: 'D'.repeat(40) });
+    expect(() => parseRelayOptions([...common, '--release-fingerprint', 'A'.repeat(39)])).toThrow(/--release-fingerprint must be 40 or 64 hexadecimal digits$/);
+    expect(() => parseRelayOptions([...common, '--release-fingerprint', 'G'.repeat(40)])).toThrow(/40 or 64/);
+    expect(() => parseRelayOptions(common, { CALIOP_RELAY_RELEASE_FINGERPRINT: 'A'.repeat(50) })).toThrow(/CALIOP_RELAY_RELEASE_FINGERPRINT/);
+  });
+
   it('refuses what would be unsafe or ambiguous', () => {
     const refused = [
       [...base, '--listen', '0.0.0.0:8080', '--insecure-http'], // plain HTTP off loopback

@@ -11,6 +11,7 @@ import { note, reportFailure, writeData, writeJson } from '../output.js';
 const ANCHOR_LINES = {
   'release-cert-file': (fingerprint: string) => `anchor: the release certificate you gave (${fingerprint})`,
   'compiled-in': (fingerprint: string) => `anchor: the release fingerprint built into this caliop (${fingerprint})`,
+  relay: (fingerprint: string) => `anchor: the release fingerprint your relay publishes (${fingerprint})`,
   'stick-only': () => "anchor: NONE outside the stick: only the stick's own certificate (config.json) was used",
 } as const;
 
@@ -20,7 +21,8 @@ export function registerStickCommands(program: Command, context: () => CliContex
     .command('verify')
     .description('check every file of the stick against its signed MANIFEST; names each file that differs, is missing or is extra')
     .option('--release-cert <file>', "the release certificate to trust (default: the fingerprint built into this caliop, checked against the stick's config.json)")
-    .action(async (options: { releaseCert?: string }) => {
+    .option('--relay', "also ask the stick's relay (config.json, over its pinned connection) which release fingerprint it publishes, and compare")
+    .action(async (options: { releaseCert?: string; relay?: boolean }) => {
       const cli = context();
       const { checkStick } = await import('../../service/stick-verify.js');
       const located = cli.stick();
@@ -35,11 +37,14 @@ export function registerStickCommands(program: Command, context: () => CliContex
       const verdict = await checkStick(located, {
         ...(releaseCertArmored === undefined ? {} : { releaseCertArmored }),
         ...(COMPILED_RELEASE_FINGERPRINT === undefined ? {} : { compiledFingerprint: COMPILED_RELEASE_FINGERPRINT }),
+        ...(options.relay === true ? { relay: 'stick' as const } : {}),
       });
+      const relay = verdict.relay;
       if (cli.json) await writeJson(verdict);
       else {
         const lines = [
           ANCHOR_LINES[verdict.anchor](verdict.anchorFingerprint),
+          ...(relay === undefined || verdict.anchor === 'relay' ? [] : [`also checked: the release fingerprint your relay publishes (${relay.fingerprint})`]),
           ...(verdict.anchorMatches ? [] : [`release certificate: NOT THE ONE THIS CALIOP TRUSTS (the stick's is ${verdict.releaseFingerprint})`]),
           `signature: ${verdict.signatureValid ? 'valid' : 'NOT VALID'}`,
           ...verdict.differs.map((path) => `differs: ${safeForTerminal(path)}`),
@@ -50,7 +55,8 @@ export function registerStickCommands(program: Command, context: () => CliContex
         if (verdict.ok && verdict.anchor !== 'stick-only') note('every file of the stick is as it was made');
       }
       if (!verdict.anchorMatches) {
-        note(`the stick is signed for release certificate ${verdict.releaseFingerprint}, not for ${verdict.anchorFingerprint} which this caliop was built to trust`);
+        if (relay !== undefined && !relay.matches) note(`the stick is signed for release certificate ${verdict.releaseFingerprint}, not for ${relay.fingerprint} which the relay ${safeForTerminal(relay.url)} publishes`);
+        if (verdict.anchor !== 'relay' && verdict.anchorFingerprint !== verdict.releaseFingerprint) note(`the stick is signed for release certificate ${verdict.releaseFingerprint}, not for ${verdict.anchorFingerprint} which this caliop was built to trust`);
         reportFailure('manifest_invalid');
       } else if (!verdict.signatureValid) reportFailure('manifest_invalid');
       else if (!verdict.ok) reportFailure('stick_modified');

@@ -12,6 +12,7 @@ export function mountRelayInfo(app: Hono<RelayEnv>, deps: RelayDeps): void {
       apiVersion: 1,
       domain: deps.domain,
       inviteRequired: deps.inviteTokenDigests !== null,
+      ...(deps.releaseFingerprint ? { releaseFingerprint: deps.releaseFingerprint } : {}),
       limits: {
         maxMessageBytes: deps.limits.maxMessageBytes,
         maxRecipients: deps.limits.maxRecipients,
