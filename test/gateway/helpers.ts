@@ -63,7 +63,7 @@ const require = createRequire(import.meta.url);
 const { dkimSign } = require('mailauth/lib/dkim/sign') as {
   dkimSign(
     input: string | Buffer,
-    options: { canonicalization?: string; signatureData: { signingDomain: string; selector: string; privateKey: string }[] },
+    options: { canonicalization?: string; signTime?: Date; signatureData: { signingDomain: string; selector: string; privateKey: string }[] },
   ): Promise<{ signatures: string; errors: unknown[] }>;
 };
 
@@ -76,7 +76,9 @@ export function makeDkimKey(): { privateKeyPem: string; txtRecord: string } {
 
 /** The message with a DKIM-Signature header on top (relaxed/relaxed, rsa-sha256), made by mailauth's dkimSign. */
 export async function signDkim(message: string, key: { privateKeyPem: string }, signingDomain: string, selector: string): Promise<string> {
-  const result = await dkimSign(message, { canonicalization: 'relaxed/relaxed', signatureData: [{ signingDomain, selector, privateKey: key.privateKeyPem }] });
+  // signTime given: without it mailauth 4.9.5 signs one t= and writes another across a
+  // second boundary (src/relay/gateway/dkim.ts says more).
+  const result = await dkimSign(message, { canonicalization: 'relaxed/relaxed', signTime: new Date(), signatureData: [{ signingDomain, selector, privateKey: key.privateKeyPem }] });
   if (result.errors.length > 0) throw new Error(`dkimSign: ${JSON.stringify(result.errors)}`);
   return result.signatures + message;
 }
