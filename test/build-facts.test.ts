@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMPILED_RELEASE_FINGERPRINT, RELEASE_BUILD, TEST_ONLY_ENVIRONMENT } from '../src/build-facts.js';
 
-/** Variables meant for users: docs/cli.md (CALIOP_STICK) and the relay's options (CALIOP_RELAY_STORE). */
-const USER_ENVIRONMENT = new Set(['CALIOP_STICK', 'CALIOP_RELAY_STORE']);
+/** Variables meant for users: docs/cli.md (CALIOP_STICK) and the relay's options, docs/api.md §10 (CALIOP_RELAY_STORE, CALIOP_RELAY_RELEASE_FINGERPRINT). */
+const USER_ENVIRONMENT = new Set(['CALIOP_STICK', 'CALIOP_RELAY_STORE', 'CALIOP_RELAY_RELEASE_FINGERPRINT']);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
