@@ -37,6 +37,8 @@ interface Expectation {
   decisive?: string[];
   texts?: Record<string, { en: string; fr: string }>;
   perRecipient?: { address: string; level: ExposureLevel; score: number }[];
+  /** docs/exposure.md §5.2.1: the vector of the same message as its other end sees it. */
+  agreesWith?: string;
   error?: string;
 }
 
@@ -118,6 +120,13 @@ describe('exposure vectors (test/vectors/exposure/*.json)', () => {
         perRecipient?.forEach(({ assessment }) => checkInvariants(assessment));
       }
       checkInvariants(message);
+      if (want.agreesWith !== undefined) {
+        // §5.2.1: the sender's view before sending and the other end's view of the same message agree.
+        const other = vectors.find((candidate) => candidate.file === want.agreesWith);
+        expect(other, `${want.agreesWith} exists`).toBeDefined();
+        const otherView = run(other!).message;
+        expect({ level: message.level, score: message.score }).toEqual({ level: otherView.level, score: otherView.score });
+      }
     });
   }
 
@@ -382,6 +391,27 @@ describe('properties (docs/exposure.md §5.3)', () => {
       const facts = randomFacts(random);
       if (facts.relay?.route === 'internal') continue;
       expect(compareLevels(assessReceived(facts).level, 'pgp-external')).toBeLessThanOrEqual(0);
+    }
+  });
+
+  it('send_read_agreement: what a Caliop stick sends internally scores the same before sending and when read, for the same key state (§5.2.1)', () => {
+    const states = ['verified-in-person', 'tofu'] as const;
+    for (const senderSees of states) {
+      for (const readerSees of states) {
+        const sent = assessOutgoing([{ address: 'bob@caliop.example', kind: 'internal', keyState: senderSees }]).message;
+        // What sendMessage makes: encrypted, signed by the sender's stick, protected headers, submitted over TLS.
+        const read = assessReceived({
+          stick: { encryptedToMe: true, signature: 'valid', senderKey: readerSees, headersProtected: true },
+          relay: { route: 'internal', receivedAt: '2026-11-30T10:00:00Z', submittedBy: 'alice@caliop.example', transport: { protocol: 'https', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } },
+        });
+        if (senderSees === readerSees) {
+          expect({ level: read.level, score: read.score }, `${senderSees}`).toEqual({ level: sent.level, score: sent.score });
+        } else {
+          // Each end knows the other's key in its own way: the difference is a decisive, shown reason.
+          const lower = compareLevels(sent.level, read.level) > 0 ? read : sent;
+          expect(lower.reasons.filter((reason) => reason.decisive).map((reason) => reason.code)).toEqual([lower === read ? 'sender-key-tofu' : 'recipient-key-tofu']);
+        }
+      }
     }
   });
 

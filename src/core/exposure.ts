@@ -242,9 +242,14 @@ export const REASON_RULES = {
   'recipient-no-cert': { vouchedBy: 'stick', effect: 'caps', capsAt: 'tls-only', delta: 0 },
   'recipient-tls-guaranteed': { vouchedBy: 'relay', effect: 'raises', delta: 0 },
   'recipient-tls-not-guaranteed': { vouchedBy: 'relay', effect: 'caps', capsAt: 'cleartext', delta: 0 },
-  'recipient-key-verified': { vouchedBy: 'stick', effect: 'raises', delta: 4 },
+  // §5.2.1: the same Δ as sender-key-verified, so that both ends of one message agree.
+  'recipient-key-verified': { vouchedBy: 'stick', effect: 'raises', delta: 2 },
   'recipient-key-tofu': { vouchedBy: 'stick', effect: 'caps', capsAt: 'e2e-tofu', delta: 0 },
   'recipient-key-changed': { vouchedBy: 'stick', effect: 'alarm', delta: 0 },
+  // §4.5, §5.2.1: what the sender's own stick does to every message it encrypts; the mirror of
+  // signature-valid and headers-protected, which the recipient's stick will find (same Δ).
+  'send-signed': { vouchedBy: 'stick', effect: 'raises', delta: 3 },
+  'send-headers-protected': { vouchedBy: 'stick', effect: 'raises', delta: 3 },
 } as const satisfies Record<string, ReasonRule>;
 
 export type ReasonCode = keyof typeof REASON_RULES;
@@ -452,6 +457,10 @@ function recipientFacts(recipient: RecipientFacts): Fact[] {
   }
   if (keyState !== null) {
     out.push({ code: keyState === 'verified-in-person' ? 'recipient-key-verified' : keyState === 'tofu' ? 'recipient-key-tofu' : 'recipient-key-changed', params: address });
+    // §5.2.1: a recipient with a key gets the message encrypted, signed by our stick, its subject
+    // and headers inside the encryption (src/service/mail.ts sendMessage): the facts the
+    // recipient's stick will check as signature-valid and headers-protected.
+    if (keyState !== 'changed') out.push({ code: 'send-signed', params: address }, { code: 'send-headers-protected', params: address });
   }
   return out;
 }
