@@ -25,6 +25,8 @@ let smtpPort: number;
 let bob: { identity: TestIdentity; client: RelayClient };
 let carol: { identity: TestIdentity; client: RelayClient };
 const dkimKey = makeDkimKey();
+/** The key an outbound path of our own domain signs with (docs/gateway.md §3.9). */
+const ownDkimKey = makeDkimKey();
 let gpg: ReturnType<typeof makeGpg>;
 
 
@@ -39,6 +41,9 @@ beforeAll(async () => {
     '_dmarc.tampered.test': { TXT: txt('v=DMARC1; p=reject') },
     'spffail.test': { TXT: txt('v=spf1 ip4:192.0.2.1 -all') },
     '_dmarc.spffail.test': { TXT: txt('v=DMARC1; p=reject') },
+    // docs/gateway.md §3.9: the relay's own domain, as its operator publishes it (DKIM key and DMARC policy).
+    'own._domainkey.example.test': { TXT: txt(ownDkimKey.txtRecord) },
+    '_dmarc.example.test': { TXT: txt('v=DMARC1; p=reject') },
   });
   relay = await startRelayProcess({
     extraArgs: ['--smtp-listen', '127.0.0.1:0', '--dns-records', records, '--smtp-max-message-bytes', String(MAX_BYTES), '--smtp-max-clients', '3'],
@@ -187,6 +192,28 @@ describe('inbound SMTP gateway', () => {
     expect(facts.auth.spf).toEqual({ domain: 'spffail.test', result: 'fail' });
     expect(facts.auth.dmarc).toEqual({ domain: 'spffail.test', result: 'fail' });
     expect(assessReceived({ stick: SEALED_PLAINTEXT, relay: facts }).level).toBe('alarm');
+  });
+
+  it('our own domain from outside (docs/gateway.md §3.9): 550 unless DMARC passes for it; a DKIM-aligned copy is accepted', async () => {
+    const own = (subject: string) => rfc5322(dated({ From: 'Alice <alice@example.test>', To: 'bob@example.test', Subject: subject }), `${subject}\n`);
+    // Signed by our domain's key (d= aligned with From): DMARC pass, accepted and stored.
+    const aligned = await signDkim(own('own domain, aligned'), ownDkimKey, 'example.test', 'own');
+    expect(await deliver(aligned, { from: 'alice@example.test', helo: 'out.example.test', tls: false })).toMatch(/<[-~] +250 2\.0\.0 Ok/);
+    const { facts, armoredMessage } = await latest(bob.client);
+    expect(facts.auth.dkim).toEqual([{ domain: 'example.test', result: 'pass' }]);
+    expect(facts.auth.dmarc).toEqual({ domain: 'example.test', result: 'pass' });
+    expect(await openSeal(armoredMessage, bob.identity)).toContain('own domain, aligned');
+
+    // The same claim without a signature, with another domain's valid signature (not aligned),
+    // and with our key but the body changed after signing: DMARC does not pass, 550, nothing stored.
+    const unsigned = own('own domain, unsigned');
+    const otherDomain = await signDkim(own('own domain, signed by another'), dkimKey, 'signed.test', 'sel');
+    const altered = (await signDkim(own('own domain, altered'), ownDkimKey, 'example.test', 'own')).replace(/altered\r\n$/, 'changed\r\n');
+    for (const message of [unsigned, otherDomain, altered]) {
+      const output = await deliver(message, { from: 'alice@example.test', helo: 'mx.evil.test', tls: false });
+      expect(output).toMatch(/<\*\* +550 5\.7\.1 Mail from outside claiming to be from example\.test/);
+    }
+    expect((await bob.client.list()).messages).toEqual([]);
   });
 
   it('PGP/MIME made by real gpg: stored as is, pgp-external', async () => {
