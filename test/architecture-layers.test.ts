@@ -181,7 +181,7 @@ describe(`import graph against ${ARCHITECTURE} §Import rules`, () => {
   it('catches every form of import: type-only, export-from, dynamic, import-equals, import types, computed', () => {
     const text = [
       "import type { Stick } from '../edges/stick-locator.js';",
-      "export { x } from '../../src/service/mail.js';",
+      "export { x } from '../../src/service/mail-send.js';",
       "export * from '../relay/main.js';",
       "const m = await import('../cli/main.js');",
       "import fs = require('../flash/main.js');",
@@ -195,7 +195,7 @@ describe(`import graph against ${ARCHITECTURE} §Import rules`, () => {
     const found = checkFile('src/core/y.ts', text, rules).map((v) => v.specifier);
     expect(found).toEqual([
       '../edges/stick-locator.js',
-      '../../src/service/mail.js',
+      '../../src/service/mail-send.js',
       '../relay/main.js',
       '../cli/main.js',
       '../flash/main.js',

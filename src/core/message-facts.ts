@@ -3,7 +3,7 @@
 // facts out.
 import type { KeyState, RelayFacts, SignatureState, StickFacts } from './exposure.js';
 
-/** The stick's verdict on a message's signature (src/service/mail.ts SignatureStatus). */
+/** The stick's verdict on a message's signature (src/service/mail-read.ts SignatureStatus). */
 export type OpenedSignature =
   | 'good'
   | 'good-weak'

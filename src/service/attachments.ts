@@ -7,7 +7,7 @@ import type { OutgoingAttachment } from '../core/message-payload.js';
 import { CaliopError } from '../errors.js';
 import { checkFolder, readFileToSend, takenNames, writeAttachmentFile } from '../edges/attachment-files.js';
 import { verificationCerts } from './contacts.js';
-import { findMessage, openStoredMessage } from './mail.js';
+import { findMessage, openStoredMessage } from './mail-read.js';
 import type { StickSession } from './stick-session.js';
 
 export interface SavedAttachment {

@@ -27,7 +27,7 @@ export interface ContactImportReport {
   readonly certs: { fingerprint: string; version: number; state: CertStatus['state']; detail: string; addresses: string[] }[];
 }
 
-function findContact(contacts: readonly Contact[], address: string): Contact | undefined {
+export function findContact(contacts: readonly Contact[], address: string): Contact | undefined {
   const wanted = normaliseAddress(address);
   return contacts.find((contact) => contact.address === wanted);
 }

@@ -7,7 +7,7 @@ import { stickFactsOf } from '../core/message-facts.js';
 import { bareAddress } from '../core/message-payload.js';
 import { displayMailbox } from '../core/mail-content.js';
 import { verificationCerts } from './contacts.js';
-import { findMessage, markRead, openStoredMessage, type OpenedMessage, type SignatureStatus, type SenderCheck } from './mail.js';
+import { findMessage, markRead, openStoredMessage, type OpenedMessage, type SignatureStatus, type SenderCheck } from './mail-read.js';
 import type { StickSession } from './stick-session.js';
 
 export interface InboxEntry {

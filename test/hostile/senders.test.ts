@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stickAt } from '../../src/edges/stick-locator.js';
 import { isCaliopError } from '../../src/errors.js';
-import { sendMessage } from '../../src/service/mail.js';
+import { sendMessage } from '../../src/service/mail-send.js';
 import { readCert } from '../../src/service/pgp.js';
 import { relayClientFor } from '../../src/service/relay-account.js';
 import { compressionBomb } from './compression-bomb.js';

@@ -20,7 +20,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
       const invalid = options.to.filter((address) => parseAddress(address) === null);
       if (invalid.length > 0) throw new CaliopError('usage', `not an address: ${invalid.map((address) => JSON.stringify(address)).join(', ')}`, { hint: 'give each recipient as local@domain, e.g. --to alice@example.org' });
       const [{ sendMessage }, { randomBytes }, { exposureLabel, reasonLine }] = await Promise.all([
-        import('../../service/mail.js'),
+        import('../../service/mail-send.js'),
         import('../../edges/random.js'),
         import('../../core/exposure-text.js'),
       ]);
@@ -59,7 +59,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .description('send what waits in the outbox, fetch new mail into the vault, then delete it from the relay')
     .action(async () => {
       const cli = context();
-      const { syncMailbox } = await import('../../service/mail.js');
+      const { syncMailbox } = await import('../../service/mail-sync.js');
       const session = await cli.unlock();
       const report = await syncMailbox(session, new Date());
       if (cli.json) await writeJson(report);
@@ -75,7 +75,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
   const outbox = program.command('outbox').description('the messages waiting to be sent: list them, retry or drop a failed one');
   outbox.action(async () => {
     const cli = context();
-    const { listOutbox } = await import('../../service/mail.js');
+    const { listOutbox } = await import('../../service/mail-outbox.js');
     const session = await cli.unlock();
     const entries = listOutbox(session);
     if (cli.json) {
@@ -97,7 +97,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .argument('<id>', 'the id from "caliop outbox"')
     .action(async (id: string) => {
       const cli = context();
-      const { retryOutboxMessage } = await import('../../service/mail.js');
+      const { retryOutboxMessage } = await import('../../service/mail-outbox.js');
       const session = await cli.unlock();
       const result = await retryOutboxMessage(session, id, new Date());
       if (cli.json) await writeJson(result);
@@ -109,7 +109,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .argument('<id>', 'the id from "caliop outbox"')
     .action(async (id: string) => {
       const cli = context();
-      const { dropOutboxMessage } = await import('../../service/mail.js');
+      const { dropOutboxMessage } = await import('../../service/mail-outbox.js');
       const session = await cli.unlock();
       const dropped = await dropOutboxMessage(session, id);
       if (cli.json) await writeJson(dropped);
@@ -218,7 +218,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .argument('<id>', 'the message id from "caliop inbox"')
     .action(async (id: string) => {
       const cli = context();
-      const { deleteMessage } = await import('../../service/mail.js');
+      const { deleteMessage } = await import('../../service/mail-read.js');
       const session = await cli.unlock();
       const removed = await deleteMessage(session, id);
       if (cli.json) await writeJson({ deleted: removed.id });

@@ -5,7 +5,7 @@ import { Box, Text } from 'ink';
 import { useRef, useState } from 'react';
 import { reasonLine } from '../../core/exposure-text.js';
 import { randomBytes } from '../../edges/random.js';
-import { sendMessage, type SendDecision } from '../../service/mail.js';
+import { sendMessage, type SendDecision } from '../../service/mail-send.js';
 import { assessRecipients, exposedRecipients, type SendAssessment } from '../../service/send-preview.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';

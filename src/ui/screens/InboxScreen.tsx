@@ -3,7 +3,8 @@
 import { Box, Text } from 'ink';
 import { useCallback, useEffect, useState } from 'react';
 import { isCaliopError } from '../../errors.js';
-import { deleteMessage, syncMailbox } from '../../service/mail.js';
+import { deleteMessage } from '../../service/mail-read.js';
+import { syncMailbox } from '../../service/mail-sync.js';
 import { listInbox, type InboxEntry } from '../../service/mailbox-view.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice, describeError } from '../components/ErrorNotice.js';

@@ -1,0 +1,143 @@
+// Reading stored messages (docs/vault-contents.md §5.3, docs/message-payload.md §5-§6,
+// docs/exposure.md §4.1.1): decrypt, check the signatures and judge the sender; find,
+// mark read and delete.
+import type * as openpgp from 'openpgp';
+import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
+import { bareAddress } from '../core/message-payload.js';
+import { readMailContent, type AttachmentPart, type MailContent } from '../core/mail-content.js';
+import type { StoredMessage } from '../core/vault-contents.js';
+import { isCaliopError } from '../errors.js';
+import type { OpenedSignature } from '../core/message-facts.js';
+import { findContact } from './contacts.js';
+import { decryptData, isValidSignature, verifyData, type SignatureCheck } from './pgp.js';
+import type { StickSession } from './stick-session.js';
+
+const utf8 = new TextEncoder();
+
+/** How a message's signature relates to its sender (docs/vault-contents.md §5.3). */
+export type SignatureStatus = OpenedSignature;
+
+export interface SenderCheck {
+  readonly signature: SignatureStatus;
+  /** docs/exposure.md §4.1.1: the From names a contact (or us) but is not proven, or another account submitted it. */
+  readonly fromClaim?: { readonly kind: 'contact-unproven' | 'not-submitter'; readonly address: string };
+  /** The sender's key as we hold it: verified in person, trusted on first use, changed, unknown, or ours. */
+  readonly senderKey: 'verified' | 'unverified' | 'changed' | 'unknown' | 'self';
+  readonly signerFingerprint: string | null;
+}
+
+function judgeSender(session: StickSession, fromAddress: string, checks: readonly SignatureCheck[], relayFacts?: unknown): SenderCheck {
+  const self = fromAddress === session.contents.identity.email.toLowerCase();
+  const contact = findContact(session.contents.contacts, fromAddress);
+  const senderKey: SenderCheck['senderKey'] = self ? 'self' : contact ? (contact.changedCert ? 'changed' : contact.verification) : 'unknown';
+  const expected = self ? session.contents.identity.fingerprint : contact?.fingerprint;
+  // docs/cli.md §6.2: good or good-weak by the sender's key; `bad` only when a signature does not verify.
+  const good = checks.find((check) => check.status === 'good' && check.signerFingerprint === expected)
+    ?? checks.find((check) => isValidSignature(check) && check.signerFingerprint === expected)
+    ?? checks.find(isValidSignature);
+  const keyProblem = checks.find((check) => check.status === 'expired-key' || check.status === 'revoked-key' || check.status === 'unsupported-algorithm');
+  let signature: SignatureStatus;
+  if (checks.some((check) => check.status === 'bad')) signature = 'bad';
+  else if (good && good.signerFingerprint === expected) signature = good.status === 'good-weak' ? 'good-weak' : 'good';
+  else if (good) signature = 'signer-mismatch'; // a valid signature, but by someone else than the From address
+  else if (keyProblem) signature = keyProblem.status as SignatureStatus;
+  // docs/exposure.md §4.1.1: signed by a key we do not hold, while the From names someone whose key we do hold: not them.
+  else if (expected !== undefined && checks.some((check) => check.status === 'unknown-key')) signature = 'signer-mismatch';
+  else if (checks.length > 0) signature = 'unknown-key';
+  else signature = 'unsigned';
+  const relay = relayFacts as { route?: string; submittedBy?: string } | undefined;
+  let fromClaim: SenderCheck['fromClaim'];
+  if (relay?.route === 'internal' && relay.submittedBy !== undefined && relay.submittedBy.toLowerCase() !== fromAddress) fromClaim = { kind: 'not-submitter', address: fromAddress };
+  else if (expected !== undefined && signature === 'unsigned') fromClaim = { kind: 'contact-unproven', address: fromAddress };
+  return { signature, senderKey, signerFingerprint: good?.signerFingerprint ?? checks[0]?.signerFingerprint ?? null, ...(fromClaim ? { fromClaim } : {}) };
+}
+
+export interface OpenedMessage {
+  readonly message: StoredMessage;
+  readonly body: string | null;
+  readonly protectedHeaders: boolean;
+  readonly sender: SenderCheck;
+  /** docs/message-payload.md §5: the attachments, with their bytes (empty when undecryptable). */
+  readonly attachments: readonly AttachmentPart[];
+  /** The headers inside the encryption (or of the sealed original), when readable. */
+  readonly content: MailContent | null;
+  /** docs/limits.md §3: why the message stays sealed, or null. */
+  readonly sealed: OverLimitReason | null;
+}
+
+/**
+ * docs/message-payload.md §6: the signatures a sender put around the content
+ * (PGP/MIME multipart/signed, inline-signed, clear-signed), checked against the
+ * keys we hold; an inline-signed or clear-signed block is replaced by its text.
+ */
+async function checkSignedContent(content: MailContent, verificationKeys: readonly openpgp.PublicKey[]): Promise<{ body: string; checks: SignatureCheck[] }> {
+  const signed = content.signed;
+  if (signed === null) return { body: content.body, checks: [] };
+  try {
+    if (signed.kind === 'pgp-mime') {
+      const result = await verifyData(signed.signedBytes, verificationKeys, signed.signature);
+      return { body: content.body, checks: result.signatures };
+    }
+    const result = await verifyData(utf8.encode(signed.armored), verificationKeys);
+    // RFC 4880 §5.9: text-mode literal data carries CRLF; shown with LF like every other text.
+    const text = new TextDecoder().decode(result.data).replace(/\r\n?/g, '\n');
+    return { body: content.body.replace(signed.armored, () => text.replace(/\n$/, '')), checks: result.signatures };
+  } catch (error) {
+    if (!isCaliopError(error)) throw error;
+    return { body: content.body, checks: [] }; // not a signed message after all (an encrypted block, or damaged): shown as it came
+  }
+}
+
+/** Decrypts and judges one stored message against today's contacts. */
+export async function openStoredMessage(session: StickSession, message: StoredMessage, verificationKeys: readonly openpgp.PublicKey[]): Promise<OpenedMessage> {
+  const undecrypted = { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null } as const;
+  // docs/limits.md §3: a message found over a limit is never decrypted again.
+  if (message.sealed) return { ...undecrypted, sealed: message.sealed.reason };
+  const identity = await session.identity();
+  let result: Awaited<ReturnType<typeof decryptData>>;
+  try {
+    result = await decryptData(utf8.encode(message.armoredMessage), identity.privateKey, verificationKeys);
+  } catch (error) {
+    if (!isCaliopError(error)) throw error;
+    return { ...undecrypted, sealed: isCaliopError(error, 'message_over_limit') ? overLimitReasonIn(error.message) : null };
+  }
+  let content: MailContent;
+  try {
+    content = await readMailContent(result.data);
+  } catch (error) {
+    if (!isCaliopError(error, 'message_over_limit')) throw error;
+    return { ...undecrypted, sealed: overLimitReasonIn(error.message) };
+  }
+  const signedContent = await checkSignedContent(content, verificationKeys);
+  const from = bareAddress(content.from ?? message.from);
+  return {
+    message,
+    body: signedContent.body,
+    protectedHeaders: content.protectedHeaders,
+    sender: judgeSender(session, from, [...result.signatures, ...signedContent.checks], message.direction === 'in' ? message.relayFacts : undefined),
+    attachments: content.attachments,
+    content,
+    sealed: null,
+  };
+}
+
+/** One stored message, whole (one object read from the stick). */
+export function findMessage(session: StickSession, id: string): Promise<StoredMessage> {
+  return session.store.get(id);
+}
+
+/**
+ * `caliop delete ID`: removes a message from the store, sealed or not (docs/limits.md §3):
+ * one journal record, then its objects (docs/store.md §6). The relay already forgot it at
+ * sync (docs/vault-contents.md §5.2).
+ */
+export async function deleteMessage(session: StickSession, id: string): Promise<StoredMessage> {
+  const message = await findMessage(session, id);
+  await session.store.delete([id]);
+  return message;
+}
+
+/** One journal record (docs/store.md §4), whatever the number of messages stored. */
+export async function markRead(session: StickSession, id: string): Promise<void> {
+  await session.store.setUnread(id, false);
+}

@@ -1,0 +1,300 @@
+// `caliop send` (docs/api.md §8.2, docs/gateway.md §4, docs/exposure.md §2.3):
+// recipients resolved (pinned contact, relay directory, WKD), encrypted and signed
+// on the stick, queued in the outbox, then submitted (src/service/mail-outbox.ts).
+import type * as openpgp from 'openpgp';
+import { formatPayload, type OutgoingAttachment } from '../core/message-payload.js';
+import { parseAddress } from '../api/address.js';
+import { normaliseAddress, type Contact, type OutboxItem } from '../core/vault-contents.js';
+import { CaliopError, isCaliopError } from '../errors.js';
+import type { RelayClient } from '../edges/relay-client.js';
+import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
+import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
+import { findContact, recordCert } from './contacts.js';
+import { flushOutbox } from './mail-outbox.js';
+import { certAddresses, certName, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
+import { relayClientFor } from './relay-account.js';
+import { assessRecipientFacts, exposedRecipients, recipientFacts, type SendAssessment } from './send-preview.js';
+import type { StickSession } from './stick-session.js';
+
+const utf8 = new TextEncoder();
+
+/**
+ * Local message ids are small numbers, stable for the life of the vault. Outbox
+ * items (in the vault's document) and stored messages (in the store) share them:
+ * the store keeps the counter (docs/store.md §2), above every queued id.
+ */
+async function reserveLocalIds(session: StickSession, n: number): Promise<string[]> {
+  const queued = session.contents.outbox.map((item) => Number(item.id)).filter(Number.isFinite);
+  return session.store.allocateIds(n, queued.length === 0 ? 1 : Math.max(...queued) + 1);
+}
+
+async function tryRelay(session: StickSession): Promise<RelayClient | undefined> {
+  try {
+    return await relayClientFor(session);
+  } catch (error) {
+    if (isCaliopError(error, 'relay_not_configured')) return undefined;
+    throw error;
+  }
+}
+
+export interface ResolvedRecipient {
+  readonly address: string;
+  readonly fingerprint: string;
+  readonly verification: Contact['verification'];
+  readonly source: Contact['source'];
+}
+
+/**
+ * The cert for a recipient: the pinned contact, else the relay's directory on first
+ * use (TOFU, then pinned). When the directory now serves another cert for a known
+ * contact, sending stops (contact_key_changed) and the change is kept aside.
+ */
+async function resolveRecipients(session: StickSession, client: RelayClient | undefined, addresses: readonly string[], now: Date) {
+  const certs: openpgp.PublicKey[] = [];
+  const resolved: ResolvedRecipient[] = [];
+  const changes: string[] = [];
+  const identity = await session.identity();
+  for (const raw of addresses) {
+    const address = normaliseAddress(raw);
+    if (address === session.contents.identity.email.toLowerCase()) {
+      // Writing to ourselves: our own cert, never the directory's word about it.
+      certs.push(identity.publicKey);
+      resolved.push({ address, fingerprint: identity.fingerprint, verification: 'verified', source: 'imported' });
+      continue;
+    }
+    let directoryCert: string | null | undefined;
+    if (client) {
+      try {
+        directoryCert = await client.lookupCert(address);
+      } catch (error) {
+        if (!isCaliopError(error, 'relay_unreachable')) throw error;
+        directoryCert = undefined; // offline: the pinned contact alone decides
+      }
+    }
+    const known = findContact(session.contents.contacts, address);
+    if (directoryCert) {
+      const [key] = await readCerts(utf8.encode(directoryCert));
+      const fingerprint = fingerprintOf(key!);
+      if (known?.fingerprint !== fingerprint && known?.changedCert?.fingerprint !== fingerprint) {
+        let outcome: ReturnType<typeof recordCert> | undefined;
+        await session.update((draft) => {
+          outcome = recordCert(draft.contacts, address, { fingerprint, armoredCert: key!.toPublic().armor() }, 'relay-directory', now);
+        });
+        if (outcome === 'changed') changes.push(address);
+      }
+    }
+    const contact = findContact(session.contents.contacts, address);
+    if (!contact) {
+      if (client && directoryCert === undefined) {
+        throw new CaliopError('relay_unreachable', `the relay could not be reached to find the certificate of ${address}`, {
+          hint: 'a first message to someone needs the relay once, to learn their certificate; try again when online',
+        });
+      }
+      throw new CaliopError('unknown_recipient', `no certificate is known for ${address}${client ? ', and the relay does not know this address' : ''}`);
+    }
+    if (contact.changedCert || changes.includes(address)) {
+      throw new CaliopError(
+        'contact_key_changed',
+        `the certificate of ${address} has changed: you know ${contact.fingerprint}, ${known ? 'the relay now gives' : 'now seen'} ${contact.changedCert?.fingerprint ?? 'another one'}. Nothing was sent.`,
+      );
+    }
+    certs.push(await readCert(contact.armoredCert));
+    resolved.push({ address, fingerprint: contact.fingerprint, verification: contact.verification, source: contact.source });
+  }
+  return { certs, resolved };
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/**
+ * An outside recipient's cert (docs/gateway.md §4.1): the pinned contact, else the
+ * recipient domain's Web Key Directory on first use (pinned as source "wkd"), else
+ * none: the message could then only leave readable.
+ */
+async function resolveExternal(session: StickSession, raw: string, now: Date, wkd: WkdOptions | undefined) {
+  const address = normaliseAddress(raw);
+  let contact = findContact(session.contents.contacts, address);
+  if (!contact) {
+    const found = await lookupWkd(address, wkd);
+    if (found) {
+      const [key] = await readCerts(found.cert);
+      if (key && certAddresses(key).includes(address)) {
+        await session.update((draft) => {
+          recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key), armoredCert: key.toPublic().armor(), name: certName(key) }, 'wkd', now);
+        });
+        contact = findContact(session.contents.contacts, address);
+      }
+    }
+  }
+  if (contact?.changedCert) {
+    throw new CaliopError('contact_key_changed', `the certificate of ${address} has changed: you know ${contact.fingerprint}, now seen ${contact.changedCert.fingerprint}. Nothing was sent.`);
+  }
+  return { address, contact, cert: contact ? await readCert(contact.armoredCert) : undefined };
+}
+
+/** What the face answers after seeing the assessment: cancel, send, or send with consent to exposure. */
+export type SendDecision = boolean | 'allow-exposed';
+
+export interface SendInput {
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly body: string;
+  /** docs/message-payload.md §2.1: files sent inside the encryption (read by the face from the named files). */
+  readonly attachments?: readonly OutgoingAttachment[];
+  readonly now: Date;
+  readonly random: (length: number) => Uint8Array;
+  /**
+   * Shown the assessment before anything leaves; false cancels (docs/exposure.md §2.3).
+   * 'allow-exposed' is the user's consent, given right there, to recipients who would
+   * read the message in the clear.
+   */
+  readonly beforeSend?: (assessment: SendAssessment) => Promise<SendDecision> | SendDecision;
+  /**
+   * Consent given up front (`caliop send --allow-exposed`). Without it, or an
+   * 'allow-exposed' answer from beforeSend, a message that would leave Caliop
+   * readable is refused here, whatever face called (fail closed).
+   */
+  readonly allowExposed?: boolean;
+  /** Where outside recipients' Web Key Directories are looked up (tests point it at loopback). */
+  readonly wkd?: WkdOptions;
+}
+
+export interface SendReport {
+  readonly id: string;
+  /** true when the relay could not be reached: the message waits in the outbox. */
+  readonly queued: boolean;
+  /** Outside recipients without a cert have null fingerprint, verification and source. */
+  readonly recipients: readonly (ResolvedRecipient | { address: string; fingerprint: null | string; verification: null | Contact['verification']; source: null | Contact['source'] })[];
+  readonly exposure: SendAssessment;
+}
+
+/** `caliop send`: encrypted and signed on the stick; the relay only ever sees ciphertext. */
+export async function sendMessage(session: StickSession, input: SendInput): Promise<SendReport> {
+  if (input.to.length === 0) throw new CaliopError('usage', 'no recipient', { hint: 'caliop send --to ADDR < body' });
+  const invalid = input.to.filter((address) => parseAddress(address) === null);
+  if (invalid.length > 0) throw new CaliopError('usage', `not an address: ${invalid.map((address) => JSON.stringify(address)).join(', ')}`, { hint: 'give each recipient as local@domain' });
+  const client = await tryRelay(session);
+  try {
+    const own = session.contents.identity.email;
+    const internalAddresses = input.to.filter((address) => domainOf(address) === domainOf(own));
+    const externalAddresses = input.to.filter((address) => domainOf(address) !== domainOf(own));
+    const internal = internalAddresses.length > 0 ? await resolveRecipients(session, client, internalAddresses, input.now) : { certs: [], resolved: [] };
+    const external = [];
+    for (const address of externalAddresses) external.push(await resolveExternal(session, address, input.now, input.wkd));
+
+    const exposure = assessRecipientFacts([
+      ...internal.resolved.map((recipient) =>
+        recipientFacts(own, recipient.address, recipient.address === own.toLowerCase() ? { verification: 'verified', source: 'imported' } : findContact(session.contents.contacts, recipient.address)),
+      ),
+      ...external.map((recipient) => recipientFacts(own, recipient.address, recipient.contact)),
+    ]);
+    const decision = input.beforeSend ? await input.beforeSend(exposure) : true;
+    if (decision === false) {
+      throw new CaliopError('confirmation_required', 'sending was cancelled after the exposure assessment', { hint: 'nothing was sent or queued' });
+    }
+    // Fail closed (docs/exposure.md §2.3): readable mail leaves only with explicit consent.
+    const exposed = exposedRecipients(exposure);
+    if (exposed.length > 0 && input.allowExposed !== true && decision !== 'allow-exposed') {
+      throw new CaliopError('exposed_send_refused', `this message would leave Caliop readable for ${exposed.join(', ')}`);
+    }
+    const identity = await session.identity();
+    const domain = domainOf(own);
+    const messageId = `${Buffer.from(input.random(12)).toString('hex')}@${domain}`;
+    const payload = {
+      from: `${session.contents.identity.name} <${own}>`,
+      to: input.to.map(normaliseAddress),
+      subject: input.subject,
+      date: input.now.toISOString(),
+      messageId,
+      body: input.body,
+      attachments: input.attachments ?? [],
+      boundary: `=_caliop_${Buffer.from(input.random(12)).toString('hex')}`,
+    };
+    const payloadBytes = utf8.encode(formatPayload(payload));
+    const encryptFor = async (certs: readonly openpgp.PublicKey[]) =>
+      new TextDecoder().decode(await encryptData({ data: payloadBytes, recipients: [...certs, identity.publicKey], signingKey: identity.privateKey, armor: true, date: input.now }));
+
+    const items: OutboxItem[] = [];
+    const queue = (to: string[], armoredMessage: string, outbound?: OutboxItem['outbound']) =>
+      items.push({
+        id: '',
+        to,
+        subject: input.subject,
+        createdAt: input.now.toISOString(),
+        armoredMessage,
+        attempts: 0,
+        sentAssessment: exposure.message,
+        ...(outbound ? { outbound } : {}),
+      });
+
+    // Inside Caliop: one end-to-end message through the relay (docs/api.md §8.2).
+    if (internal.resolved.length > 0) queue(internal.resolved.map((recipient) => recipient.address), await encryptFor(internal.certs));
+
+    // Outside with certs: PGP/MIME (RFC 3156), the real headers protected inside.
+    const autocryptHeader = buildAutocryptHeader({ address: own, keydata: identity.publicKey.write() as Uint8Array, preferEncrypt: 'mutual' });
+    const outer = { from: payload.from, date: payload.date, messageId, autocryptHeader };
+    const encryptedOut = external.filter((recipient) => recipient.cert !== undefined);
+    if (encryptedOut.length > 0) {
+      const armoredEncryptedPart = await encryptFor(encryptedOut.map((recipient) => recipient.cert!));
+      const rawMessage = buildPgpMimeMessage({ ...outer, to: payload.to, armoredEncryptedPart });
+      queue(encryptedOut.map((recipient) => recipient.address), armoredEncryptedPart, { rawMessage, exposed: false });
+    }
+    // Outside without a cert: readable, only with the user's consent (beforeSend said yes).
+    const readableOut = external.filter((recipient) => recipient.cert === undefined);
+    if (readableOut.length > 0) {
+      const rawMessage = buildPlainMessage({ ...outer, to: payload.to, subject: input.subject, body: input.body, attachments: payload.attachments, boundary: payload.boundary });
+      queue(readableOut.map((recipient) => recipient.address), await encryptFor([]), { rawMessage, exposed: true });
+    }
+
+    // docs/cli.md §3.11: the relay announces its limit (GET /v1/relay); nothing is queued that it would refuse for size.
+    if (client) await checkSizes(client, items);
+    const ids = await reserveLocalIds(session, items.length);
+    items.forEach((item, index) => (item.id = ids[index]!));
+    await session.update((draft) => {
+      draft.outbox.push(...items);
+    });
+    const flushed = client ? await flushOutbox(session, client, input.now) : undefined;
+    const refused = items.map((item) => flushed?.failures.get(item.id)).find((error) => error !== undefined);
+    if (refused) {
+      throw new CaliopError(refused.code, `${refused.message}; the message stays in the outbox as failed`, {
+        hint: 'see "caliop outbox"; fix the cause and "caliop outbox retry ID", or "caliop outbox drop ID"',
+        cause: refused,
+      });
+    }
+    const first = items[0]!.id;
+    return {
+      id: first,
+      queued: items.some((item) => !(flushed?.sent.includes(item.id) ?? false)),
+      recipients: [
+        ...internal.resolved,
+        ...external.map((recipient) => ({
+          address: recipient.address,
+          fingerprint: recipient.contact?.fingerprint ?? null,
+          verification: recipient.contact?.verification ?? null,
+          source: recipient.contact?.source ?? null,
+        })),
+      ],
+      exposure,
+    };
+  } finally {
+    client?.close();
+  }
+}
+
+async function checkSizes(client: RelayClient, items: readonly OutboxItem[]): Promise<void> {
+  let limit: number;
+  try {
+    limit = (await client.info()).limits.maxMessageBytes;
+  } catch (error) {
+    if (isCaliopError(error, 'relay_unreachable')) return; // offline: the message waits, and the relay's own check stands
+    throw error;
+  }
+  for (const item of items) {
+    const size = Buffer.byteLength(item.outbound?.rawMessage ?? item.armoredMessage, 'utf8');
+    if (size > limit) {
+      throw new CaliopError('relay_too_large', `this message is ${size} bytes once encrypted; the relay accepts at most ${limit} bytes (${(limit / 1048576).toFixed(1)} MiB). Nothing was sent or queued.`);
+    }
+  }
+}

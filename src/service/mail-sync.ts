@@ -1,0 +1,130 @@
+// `caliop sync` (docs/api.md §8.8, docs/vault-contents.md §5.2): flush the outbox,
+// fetch new mail into the vault, then delete it from the relay; senders learnt on first use.
+import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
+import { bareAddress } from '../core/message-payload.js';
+import { readMailContent, type MailContent } from '../core/mail-content.js';
+import type { StoredMessage } from '../core/vault-contents.js';
+import { isCaliopError } from '../errors.js';
+import type { RelayClient } from '../edges/relay-client.js';
+import { findContact, recordCert } from './contacts.js';
+import { flushOutbox, type FailedMessage } from './mail-outbox.js';
+import { checkCertSignatures, decryptData, fingerprintOf, readCerts } from './pgp.js';
+import { relayClientFor } from './relay-account.js';
+import type { StickSession } from './stick-session.js';
+
+const utf8 = new TextEncoder();
+
+export interface SyncReport {
+  readonly sent: number;
+  readonly queued: number;
+  readonly received: number;
+  readonly errors: readonly string[];
+  /** docs/vault-contents.md §4.2: every failed message in the outbox after this sync (marked now or before). */
+  readonly failed: readonly FailedMessage[];
+}
+
+function failedInOutbox(session: StickSession): FailedMessage[] {
+  return session.contents.outbox
+    .filter((item) => item.failed !== undefined)
+    .map((item) => ({ id: item.id, to: item.to, subject: item.subject, code: item.failed!.code, reason: item.failed!.reason }));
+}
+
+/**
+ * `caliop sync`: flush the outbox, then fetch new mail into the vault and delete it
+ * from the relay only once the vault holding it is written (docs/vault-contents.md
+ * §5.2): a stick pulled mid-sync loses nothing, and a re-fetched message is
+ * recognised by its relay id.
+ */
+export async function syncMailbox(session: StickSession, now: Date): Promise<SyncReport> {
+  const client = await relayClientFor(session);
+  try {
+    const flushed = await flushOutbox(session, client, now);
+    let received = 0;
+    let after: string | undefined;
+    for (;;) {
+      // docs/api.md §8.8: one request brings a page with its ciphertexts.
+      const page = await client.mailboxPage(after === undefined ? {} : { after });
+      const fresh = await Promise.all(
+        page.messages
+          .filter((full) => !session.store.hasRelayId(full.id))
+          .map(async (full): Promise<StoredMessage> => {
+            const opened = await readProtectedHeaders(session, full.armoredMessage);
+            const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
+            // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
+            const outer = full.facts.route === 'smtp-inbound' ? full.facts.outerHeaders : undefined;
+            return {
+              id: '',
+              direction: 'in',
+              relayId: full.id,
+              from: headers?.from ?? outer?.from ?? full.from,
+              to: headers?.to.length ? [...headers.to] : outer?.to.length ? [...outer.to] : full.to,
+              subject: headers?.subject ?? outer?.subject ?? '(no subject)',
+              date: headers?.date ?? isoOrUndefined(outer?.date) ?? full.facts.receivedAt,
+              storedAt: now.toISOString(),
+              unread: true,
+              armoredMessage: full.armoredMessage,
+              relayFacts: full.facts,
+              // docs/limits.md §3: over a limit, it is kept sealed and never decrypted again.
+              ...(opened !== undefined && 'sealed' in opened ? { sealed: { reason: opened.sealed, at: now.toISOString() } } : {}),
+            };
+          }),
+      );
+      if (fresh.length > 0 || page.through) {
+        // docs/store.md §4: the page's objects, then one journal record naming them all (and the cursor).
+        const stored = await session.store.put(
+          fresh.map((message) => ({ message })),
+          page.through ? { relayCursor: page.through } : {},
+        );
+        received += stored.length;
+      }
+      await learnSenders(session, client, fresh, now);
+      // docs/vault-contents.md §5.2: only now that the stick holds the page, one request deletes it from the relay.
+      if (page.through) await client.ackMailbox(page.through);
+      if (page.nextCursor === null) break;
+      after = page.nextCursor;
+    }
+    return { sent: flushed.sent.length, queued: session.contents.outbox.length, received, errors: flushed.errors, failed: failedInOutbox(session) };
+  } finally {
+    client.close();
+  }
+}
+
+function isoOrUndefined(date: string | null | undefined): string | undefined {
+  if (date === null || date === undefined) return undefined;
+  const parsed = new Date(date);
+  return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
+}
+
+/** TOFU for senders: the first message from an address pins the relay directory's cert. */
+async function learnSenders(session: StickSession, client: RelayClient, messages: readonly StoredMessage[], now: Date): Promise<void> {
+  const senders = new Set(messages.map((message) => bareAddress(message.from)));
+  for (const address of senders) {
+    if (address === session.contents.identity.email.toLowerCase() || findContact(session.contents.contacts, address)) continue;
+    let armored: string | null;
+    try {
+      armored = await client.lookupCert(address);
+    } catch (error) {
+      if (isCaliopError(error, 'relay_unreachable')) return;
+      throw error;
+    }
+    if (!armored) continue;
+    const [read] = await readCerts(utf8.encode(armored));
+    // docs/cli.md §6.4: a directory cert whose signatures do not verify is not pinned (the relay is not trusted).
+    const key = read ? await checkCertSignatures(read).catch(() => undefined) : undefined;
+    if (!key) continue;
+    await session.update((draft) => {
+      recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key), armoredCert: key.armor() }, 'relay-directory', now);
+    });
+  }
+}
+
+async function readProtectedHeaders(session: StickSession, armoredMessage: string): Promise<MailContent | { sealed: OverLimitReason } | undefined> {
+  try {
+    const identity = await session.identity();
+    const result = await decryptData(utf8.encode(armoredMessage), identity.privateKey, []);
+    return await readMailContent(result.data);
+  } catch (error) {
+    if (isCaliopError(error, 'message_over_limit')) return { sealed: overLimitReasonIn(error.message) };
+    return undefined; // kept as it came; `read` reports why it cannot be opened
+  }
+}
