@@ -9,6 +9,7 @@ const POSTGRES_SUITES = [
   'test/relay/rate-limit.test.ts',
   'test/relay/round-trip.test.ts',
   'test/relay/wkd.test.ts',
+  'test/relay/disclosure.test.ts',
   'test/gateway/smtp-inbound.test.ts',
   'test/gateway/outbound.test.ts',
 ];

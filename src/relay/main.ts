@@ -19,13 +19,27 @@ import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
 import type { SmtpGateway } from './gateway/smtp-gateway.js';
 import { readInviteTokens } from './invite-tokens.js';
 import { parseRelayOptions, RELAY_USAGE, RelayUsageError, type RelayOptions } from './options.js';
+import { dropLogIpsBefore, RelayLog } from './relay-log.js';
 import { openRelayStore, redactedStoreLocation } from './store/open-store.js';
+import type { RelayStore } from './store/relay-store.js';
 
 /** docs/api.md §10.1. */
 const HTTP_MAX_CONNECTIONS_PER_IP = 64;
 
+/** Until the data folder is known: stderr only. Then also DIR/log (relay-log.ts). */
+let relayLog: RelayLog | null = null;
+
 function logLine(fields: Record<string, unknown>): void {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+  if (relayLog !== null) relayLog.write(fields);
+  else process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+}
+
+/** docs/disclosure.md §3: IPs leave the log files and the stored facts after the retention period. */
+async function dropOldIps(store: RelayStore, dataDir: string, retentionDays: number): Promise<void> {
+  const before = new Date(Date.now() - retentionDays * 86_400_000);
+  const days = dropLogIpsBefore(dataDir, before);
+  const messages = await store.dropPeerIpsBefore(before.toISOString());
+  if (days.length > 0 || messages > 0) logLine({ event: 'ips_dropped', logDays: days, messages, before: before.toISOString() });
 }
 
 /**
@@ -42,7 +56,15 @@ function redirectLibraryOutput(): void {
 async function startRelay(options: RelayOptions): Promise<void> {
   redirectLibraryOutput();
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  relayLog = new RelayLog(options.dataDir, () => new Date());
   const store = await openRelayStore(options.store, options.dataDir);
+  await dropOldIps(store, options.dataDir, options.ipRetentionDays);
+  const retention = setInterval(() => {
+    dropOldIps(store, options.dataDir, options.ipRetentionDays).catch((error: unknown) =>
+      logLine({ event: 'ips_drop_failed', error: error instanceof Error ? error.message : String(error) }),
+    );
+  }, 3_600_000);
+  retention.unref();
   if (options.inviteTokensFile !== null) readInviteTokens(options.inviteTokensFile); // fail at start if unreadable
   const inviteTokensFile = options.inviteTokensFile;
 
@@ -59,7 +81,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
     releaseFingerprint: options.releaseFingerprint,
     clock: () => new Date(),
     randomId: () => randomBytes(16).toString('base64url'),
-    logRequest: (line) => process.stderr.write(`${JSON.stringify(line)}\n`),
+    logRequest: (line) => logLine({ ...line }),
     logInternalError: (error) =>
       logLine({ event: 'internal_error', error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' }),
   }, {
@@ -152,7 +174,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
     logLine({ event: 'stopping', signal });
     server.close(() => {
       void (smtp === null ? Promise.resolve() : smtp.close()).finally(() => {
-        void store.close().finally(() => process.exit(0));
+        void store.close().finally(() => void (relayLog?.close() ?? Promise.resolve()).finally(() => process.exit(0)));
       });
     });
     // Keep-alive connections would hold close() open.
@@ -163,6 +185,23 @@ async function startRelay(options: RelayOptions): Promise<void> {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  if (argv[0] === 'disclosure' || argv[0] === 'disclosure-log') {
+    const { disclosureCommand, disclosureLogCommand, DisclosureLogBroken, DISCLOSURE_USAGE, DISCLOSURE_LOG_USAGE } = await import('./disclosure-command.js');
+    try {
+      process.stdout.write(argv[0] === 'disclosure' ? await disclosureCommand(argv.slice(1), process.env, new Date()) : await disclosureLogCommand(argv.slice(1), process.env));
+    } catch (error) {
+      if (error instanceof RelayUsageError) {
+        process.stderr.write(`caliop-relay: error: ${error.message}\n${argv[0] === 'disclosure' ? DISCLOSURE_USAGE : DISCLOSURE_LOG_USAGE}\n`);
+        process.exit(2);
+      }
+      if (error instanceof DisclosureLogBroken) {
+        process.stderr.write(`caliop-relay: error: ${error.message}\n`);
+        process.exit(3);
+      }
+      throw error;
+    }
+    return;
+  }
   if (argv[0] === 'dns-records') {
     const { dnsRecordsCommand, DNS_RECORDS_USAGE } = await import('./dns-records-command.js');
     try {

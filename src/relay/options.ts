@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { isValidDomain } from '../api/address.js';
 import { PROTOCOL_LIMITS } from '../api/schemas.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './relay-deps.js';
+import { DEFAULT_IP_RETENTION_DAYS } from './relay-log.js';
 import { parseStoreLocation, type StoreLocation } from './store/open-store.js';
 
 /** docs/gateway.md §3.1 defaults. */
@@ -18,7 +19,7 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
                      [--smtp-idle-timeout SECONDS] [--dns-server IP[:PORT] | --dns-records FILE]]
                     [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]]
                     [--outbound-encrypted-only] [--dkim-key FILE --dkim-selector S]
-                    [--release-fingerprint FPR]
+                    [--release-fingerprint FPR] [--ip-retention-days N]
 
   --data DIR             folder for the database (and the --dev-tls certificate)
   --listen HOST:PORT     address to listen on; port 0 picks a free port
@@ -35,6 +36,8 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
   --max-page-size N      most messages per list page (default ${DEFAULT_LIMITS.maxPageSize})
   --rate-burst N         requests a device may make at once (default ${DEFAULT_LIMITS.rateBurst})
   --rate-per-minute N    sustained requests per device per minute (default ${DEFAULT_LIMITS.ratePerMinute})
+  --ip-retention-days N  drop IP addresses from DIR/log and from stored message facts after
+                         N days (default ${DEFAULT_IP_RETENTION_DAYS}; docs/disclosure.md §3)
   --release-fingerprint FPR  publish this release certificate fingerprint (40 or 64 hex digits)
                          in GET /v1/relay, for "caliop stick verify --relay"; default
                          CALIOP_RELAY_RELEASE_FINGERPRINT
@@ -94,6 +97,8 @@ export interface RelayOptions {
   /** Upper-case hex, published in GET /v1/relay (docs/manifest.md §8); null: none. */
   readonly releaseFingerprint: string | null;
   readonly store: StoreLocation;
+  /** docs/disclosure.md §3. */
+  readonly ipRetentionDays: number;
   readonly limits: RelayLimits;
   readonly gateway: GatewayOptions;
 }
@@ -153,6 +158,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
         'dkim-key': { type: 'string' },
         'dkim-selector': { type: 'string' },
         'release-fingerprint': { type: 'string' },
+        'ip-retention-days': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -259,6 +265,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     inviteTokensFile: values['invite-tokens'] ?? null,
     releaseFingerprint,
     store,
+    ipRetentionDays: positiveInteger('ip-retention-days', values['ip-retention-days'], DEFAULT_IP_RETENTION_DAYS, 3_650),
     limits: {
       maxMessageBytes: positiveInteger('max-message-bytes', values['max-message-bytes'], DEFAULT_LIMITS.maxMessageBytes, PROTOCOL_LIMITS.maxMessageBytes),
       maxRecipients: positiveInteger('max-recipients', values['max-recipients'], DEFAULT_LIMITS.maxRecipients, PROTOCOL_LIMITS.maxRecipients),

@@ -66,4 +66,15 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'nonces move to their own file, not fsynced (docs/decisions/relay-store.md)',
     sql: 'DROP TABLE nonces;',
   },
+  {
+    version: 3,
+    name: 'disclosure log (docs/disclosure.md §5)',
+    sql: `
+      -- One row per disclosure: the JSON line, hash-chained to the previous one and signed.
+      CREATE TABLE disclosure_log (
+        seq INTEGER PRIMARY KEY,
+        entry TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -57,5 +57,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         used_at text NOT NULL
       );
     `,
+  },  {
+    version: 2,
+    name: 'disclosure log (docs/disclosure.md §5)',
+    sql: `
+      -- One row per disclosure: the JSON line, hash-chained to the previous one and signed.
+      CREATE TABLE disclosure_log (
+        seq integer PRIMARY KEY,
+        entry text NOT NULL
+      );
+    `,
   },
 ];

@@ -8,8 +8,9 @@
 import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
-import { lastWithin, toAccount, toStoredMessage, type AccountRow, type MailboxRow } from './rows.js';
-import type { Account, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
+import type { ArrivalFacts } from '../../api/facts.js';
+import { lastWithin, toAccount, toHeldMessages, withoutIps, toStoredMessage, type AccountRow, type HeldRow, type MailboxRow } from './rows.js';
+import type { Account, DisclosureLogRow, HeldMessage, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
 
 
 const ACCOUNT_COLUMNS = 'address, local_part, wkd_hash, cert, cert_fingerprint, device_public_key, enrolled_at';
@@ -277,6 +278,62 @@ export class PostgresRelayStore implements RelayStore {
       'DELETE FROM messages WHERE id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)',
       [[...new Set(rows.map((row) => row.message_id))]],
     );
+    return rows.length;
+  }
+
+  async messagesConcerning(address: string): Promise<HeldMessage[]> {
+    const { rows } = await this.#query<HeldRow>(
+      'messages_concerning',
+      `SELECT id, sender, recipients, size, facts, armored_message FROM messages
+       WHERE sender = $1 OR EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id AND mailbox.recipient = $1)`,
+      [address],
+    );
+    const { rows: entries } = await this.#query<{ id: string; seq: string; message_id: string }>(
+      'entries_of',
+      'SELECT id, seq, message_id FROM mailbox WHERE recipient = $1 ORDER BY seq',
+      [address],
+    );
+    return toHeldMessages(rows, entries);
+  }
+
+  async appendDisclosureLog(make: (previous: DisclosureLogRow | null) => string): Promise<number> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        // One appender at a time across relay processes (readers are not blocked): the chain cannot fork.
+        await client.query('LOCK TABLE disclosure_log IN EXCLUSIVE MODE');
+        const { rows } = await client.query<DisclosureLogRow>('SELECT seq, entry FROM disclosure_log ORDER BY seq DESC LIMIT 1');
+        const previous = rows[0] ?? null;
+        const seq = (previous?.seq ?? 0) + 1;
+        await client.query('INSERT INTO disclosure_log (seq, entry) VALUES ($1, $2)', [seq, make(previous)]);
+        await client.query('COMMIT');
+        return seq;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async disclosureLog(): Promise<DisclosureLogRow[]> {
+    const { rows } = await this.#query<DisclosureLogRow>('disclosure_log', 'SELECT seq, entry FROM disclosure_log ORDER BY seq', []);
+    return rows;
+  }
+
+  async dropPeerIpsBefore(before: string): Promise<number> {
+    const { rows } = await this.#query<{ id: string; facts: string }>(
+      'peer_ips_before',
+      `SELECT id, facts FROM messages
+       WHERE facts::jsonb ->> 'route' = 'smtp-inbound' AND facts::jsonb ->> 'receivedAt' < $1 AND facts::jsonb #>> '{peer,ip}' <> ''`,
+      [before],
+    );
+    // Row by row, each its own statement: a message deleted meanwhile is simply not updated.
+    for (const row of rows) {
+      await this.#query('drop_peer_ip', 'UPDATE messages SET facts = $2 WHERE id = $1', [row.id, JSON.stringify(withoutIps(JSON.parse(row.facts) as ArrivalFacts))]);
+    }
     return rows.length;
   }
 }

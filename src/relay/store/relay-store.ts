@@ -36,6 +36,26 @@ export interface NewMessage {
   readonly entryIds: readonly string[];
 }
 
+/**
+ * docs/disclosure.md §4: a message the relay still holds that concerns one address:
+ * sent by it, or in its mailbox (`entries`: its own mailbox entries of the message).
+ */
+export interface HeldMessage {
+  readonly id: string;
+  readonly sender: string;
+  readonly recipients: string[];
+  readonly size: number;
+  readonly facts: ArrivalFacts;
+  readonly armoredMessage: string;
+  readonly entries: { readonly id: string; readonly cursor: string }[];
+}
+
+/** docs/disclosure.md §5: one line of the disclosure log, as stored (the JSON text is what is hashed and signed). */
+export interface DisclosureLogRow {
+  readonly seq: number;
+  readonly entry: string;
+}
+
 export type NewAccountResult = 'created' | 'address_taken' | 'device_taken' | 'invite_used';
 
 /** How long deleted ciphertext may stay in a database file before it is overwritten (docs/api.md §8.2). */
@@ -86,6 +106,23 @@ export interface RelayStore {
    * Returns how many entries were deleted.
    */
   deleteMailboxThrough(recipient: string, through: number): Promise<number>;
+
+  /** docs/disclosure.md §4: every message still held that `address` sent or may fetch, oldest first. */
+  messagesConcerning(address: string): Promise<HeldMessage[]>;
+  /**
+   * docs/disclosure.md §5: appends one line to the disclosure log. `make` is given the
+   * last line (null for the first) and returns the new line's JSON text; it runs while
+   * no other relay process can append, so the chain has no fork. Durable. Returns its seq.
+   */
+  appendDisclosureLog(make: (previous: DisclosureLogRow | null) => string): Promise<number>;
+  /** The whole disclosure log, in order. */
+  disclosureLog(): Promise<DisclosureLogRow[]>;
+  /**
+   * docs/disclosure.md §3: blanks the IPs in the facts (rows.ts withoutIps) of every
+   * stored outside message that arrived before `before` (ISO 8601). Returns how many
+   * were changed.
+   */
+  dropPeerIpsBefore(before: string): Promise<number>;
 
   /** Finishes pending writes and releases the database. */
   close(): Promise<void>;

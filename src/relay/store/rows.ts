@@ -1,7 +1,7 @@
 // Rows as both stores return them, and their mapping to the store's types.
 
 import type { ArrivalFacts } from '../../api/facts.js';
-import type { Account, StoredMessage } from './relay-store.js';
+import type { Account, HeldMessage, StoredMessage } from './relay-store.js';
 
 export interface AccountRow {
   address: string;
@@ -54,4 +54,49 @@ export function lastWithin(heads: readonly { seq: number | string; size: number 
     last = Number(head.seq);
   }
   return last;
+}
+
+export interface HeldRow {
+  id: string;
+  sender: string;
+  recipients: string;
+  size: number;
+  facts: string;
+  armored_message: string;
+}
+
+function factsTime(facts: ArrivalFacts): string {
+  return facts.receivedAt;
+}
+
+/** docs/disclosure.md §4: the messages with the address's own mailbox entries, oldest first. */
+export function toHeldMessages(rows: readonly HeldRow[], entries: readonly { id: string; seq: number | string; message_id: string }[]): HeldMessage[] {
+  return rows
+    .map((row) => {
+      const facts = JSON.parse(row.facts) as ArrivalFacts;
+      return {
+        id: row.id,
+        sender: row.sender,
+        recipients: JSON.parse(row.recipients) as string[],
+        size: row.size,
+        facts,
+        armoredMessage: row.armored_message,
+        entries: entries.filter((entry) => entry.message_id === row.id).map((entry) => ({ id: entry.id, cursor: String(entry.seq) })),
+      };
+    })
+    .sort((a, b) => (factsTime(a.facts) < factsTime(b.facts) ? -1 : factsTime(a.facts) > factsTime(b.facts) ? 1 : a.id < b.id ? -1 : 1));
+}
+
+/**
+ * docs/disclosure.md §3: the facts of an outside message once the IP retention period
+ * is over: the sending server's IP blanked, and bracketed addresses cut from the hops
+ * (`mx.example [192.0.2.1]` becomes `mx.example`).
+ */
+export function withoutIps(facts: ArrivalFacts): ArrivalFacts {
+  if (facts.route !== 'smtp-inbound') return facts;
+  return {
+    ...facts,
+    peer: { ...facts.peer, ip: '' },
+    hops: facts.hops.map((hop) => ({ ...hop, from: hop.from.replace(/\s*\[[^\]]*\]/g, ''), by: hop.by.replace(/\s*\[[^\]]*\]/g, '') })),
+  };
 }

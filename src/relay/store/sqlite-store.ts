@@ -6,8 +6,9 @@
 import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
-import { lastWithin, toAccount, toStoredMessage, type AccountRow, type MailboxRow } from './rows.js';
-import type { Account, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
+import type { ArrivalFacts } from '../../api/facts.js';
+import { lastWithin, toAccount, toHeldMessages, withoutIps, toStoredMessage, type AccountRow, type HeldRow, type MailboxRow } from './rows.js';
+import type { Account, DisclosureLogRow, HeldMessage, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
 import { ERASE_DELAY_MS } from './relay-store.js';
 import { WalEraser } from './wal-eraser.js';
 
@@ -241,5 +242,44 @@ export class SqliteRelayStore implements RelayStore {
     });
     if (outcome.erased > 0) this.#eraser?.erased();
     return outcome.deleted;
+  }
+
+  async messagesConcerning(address: string): Promise<HeldMessage[]> {
+    const rows = this.#sql(
+      `SELECT id, sender, recipients, size, facts, armored_message FROM messages
+       WHERE sender = ? OR EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id AND mailbox.recipient = ?)`,
+    ).all(address, address) as HeldRow[];
+    const entries = this.#sql('SELECT id, seq, message_id FROM mailbox WHERE recipient = ? ORDER BY seq').all(address) as {
+      id: string;
+      seq: number;
+      message_id: string;
+    }[];
+    return toHeldMessages(rows, entries);
+  }
+
+  appendDisclosureLog(make: (previous: DisclosureLogRow | null) => string): Promise<number> {
+    // The group commit runs one body at a time, synchronously: no other append can interleave.
+    return this.#writes.run(() => {
+      const previous = (this.#sql('SELECT seq, entry FROM disclosure_log ORDER BY seq DESC LIMIT 1').get() as DisclosureLogRow | undefined) ?? null;
+      const seq = (previous?.seq ?? 0) + 1;
+      this.#sql('INSERT INTO disclosure_log (seq, entry) VALUES (?, ?)').run(seq, make(previous));
+      return seq;
+    });
+  }
+
+  async disclosureLog(): Promise<DisclosureLogRow[]> {
+    return this.#sql('SELECT seq, entry FROM disclosure_log ORDER BY seq').all() as DisclosureLogRow[];
+  }
+
+  dropPeerIpsBefore(before: string): Promise<number> {
+    return this.#writes.run(() => {
+      const rows = this.#sql(
+        `SELECT id, facts FROM messages
+         WHERE json_extract(facts, '$.route') = 'smtp-inbound' AND json_extract(facts, '$.receivedAt') < ? AND json_extract(facts, '$.peer.ip') != ''`,
+      ).all(before) as { id: string; facts: string }[];
+      const update = this.#sql('UPDATE messages SET facts = ? WHERE id = ?');
+      for (const row of rows) update.run(JSON.stringify(withoutIps(JSON.parse(row.facts) as ArrivalFacts)), row.id);
+      return rows.length;
+    });
   }
 }

@@ -1,0 +1,252 @@
+// What a judge can be given (docs/disclosure.md §4, §5): the signed archive of what the
+// relay holds about one address, and the tamper-evident log of every disclosure made.
+// Both are signed with the relay's disclosure key (Ed25519, DIR/disclosure-key.pem,
+// made on first use); the log is hash-chained: each line names the SHA-256 of the line
+// before it, so a changed, removed or inserted line breaks the chain or a signature.
+
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { deviceFingerprint } from '../api/request-signing.js';
+import type { DisclosureLogRow, HeldMessage, RelayStore } from './store/relay-store.js';
+
+export const ARCHIVE_FORMAT = 'caliop-relay-disclosure/1';
+export const LOG_FORMAT = 'caliop-relay-disclosure-log/1';
+const GENESIS = '0'.repeat(64);
+
+/** docs/disclosure.md §4: printed on the archive's face. */
+export const ARCHIVE_STATEMENT =
+  'This archive holds everything this relay keeps about the address below. Internal messages ' +
+  '(between addresses of this relay) appear only as the OpenPGP ciphertexts their senders made: ' +
+  'the relay never held their contents, subjects or other headers readable, and none are in this archive. ' +
+  'Messages already fetched and deleted by their recipients are gone and are not in it.';
+
+export interface DisclosureKey {
+  readonly privateKey: KeyObject;
+  /** Raw 32-byte Ed25519 public key, base64. */
+  readonly publicKey: string;
+}
+
+function rawPublicKey(privateKey: KeyObject): string {
+  const der = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  return der.subarray(der.length - 32).toString('base64');
+}
+
+function publicKeyObject(raw: string): KeyObject {
+  // RFC 8410 §4: the SPKI of an Ed25519 key is this fixed 12-byte prefix and the raw key.
+  const prefix = Buffer.from('302a300506032b6570032100', 'hex');
+  return createPublicKey({ key: Buffer.concat([prefix, Buffer.from(raw, 'base64')]), format: 'der', type: 'spki' });
+}
+
+/** The disclosure key of the data folder, made (mode 0600) if it does not exist yet. */
+export function ensureDisclosureKey(dataDir: string): DisclosureKey {
+  const file = join(dataDir, 'disclosure-key.pem');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(`${file}.tmp`, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    renameSync(`${file}.tmp`, file);
+  }
+  const privateKey = createPrivateKey(readFileSync(file, 'utf8'));
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 key`);
+  return { privateKey, publicKey: rawPublicKey(privateKey) };
+}
+
+const sha256Hex = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
+
+/** The archive's contents (what is signed). */
+export interface DisclosureBody {
+  readonly format: typeof ARCHIVE_FORMAT;
+  readonly statement: string;
+  readonly address: string;
+  readonly since: string | null;
+  readonly madeAt: string;
+  readonly store: 'sqlite' | 'postgres';
+  readonly account: {
+    readonly address: string;
+    readonly enrolledAt: string;
+    readonly certFingerprint: string;
+    readonly armoredCert: string;
+    readonly devices: { readonly fingerprint: string; readonly publicKey: string }[];
+  } | null;
+  readonly messages: {
+    readonly id: string;
+    /** sent: by this address; received: in its mailbox; both: sent to itself. */
+    readonly direction: 'sent' | 'received' | 'both';
+    readonly sender: string;
+    readonly recipients: string[];
+    readonly size: number;
+    readonly facts: HeldMessage['facts'];
+    readonly mailboxEntries: HeldMessage['entries'];
+    readonly armoredCiphertext: string;
+  }[];
+  /** Lines of DIR/log that name the account (its device fingerprint or its address). */
+  readonly logLines: string[];
+}
+
+export interface DisclosureRequest {
+  readonly address: string;
+  /** ISO 8601; messages and log lines before it are left out. */
+  readonly since: string | null;
+  readonly now: Date;
+  readonly logLines: readonly string[];
+}
+
+function timeOfFacts(facts: HeldMessage['facts']): string {
+  return facts.receivedAt;
+}
+
+/** docs/disclosure.md §4: gathers what the store and the log hold about one address. */
+export async function gatherDisclosure(store: RelayStore, request: DisclosureRequest): Promise<DisclosureBody> {
+  const account = (await store.accountByAddress(request.address)) ?? null;
+  const since = request.since;
+  const messages = (await store.messagesConcerning(request.address)).filter((message) => since === null || timeOfFacts(message.facts) >= since);
+  const devices = account === null ? [] : [{ fingerprint: deviceFingerprint(account.devicePublicKey), publicKey: Buffer.from(account.devicePublicKey).toString('base64') }];
+  const names = [request.address, ...devices.map((device) => device.fingerprint)];
+  const logLines = request.logLines.filter((line) => {
+    if (!names.some((name) => line.includes(name))) return false;
+    if (since === null) return true;
+    const time = /"time":"([^"]+)"/.exec(line)?.[1];
+    return time === undefined || time >= since;
+  });
+  return {
+    format: ARCHIVE_FORMAT,
+    statement: ARCHIVE_STATEMENT,
+    address: request.address,
+    since,
+    madeAt: request.now.toISOString(),
+    store: store.kind,
+    account:
+      account === null
+        ? null
+        : {
+            address: account.address,
+            enrolledAt: account.enrolledAt,
+            certFingerprint: account.certFingerprint,
+            armoredCert: (await openpgp.readKey({ binaryKey: account.cert })).armor(),
+            devices,
+          },
+    messages: messages.map((message) => {
+      const sent = message.sender === request.address;
+      const received = message.entries.length > 0;
+      return {
+        id: message.id,
+        direction: sent && received ? 'both' : sent ? 'sent' : 'received',
+        sender: message.sender,
+        recipients: message.recipients,
+        size: message.size,
+        facts: message.facts,
+        mailboxEntries: message.entries,
+        armoredCiphertext: message.armoredMessage,
+      };
+    }),
+    logLines,
+  };
+}
+
+/**
+ * The archive as written to PATH: JSON whose `body` is signed. The signed bytes are
+ * `JSON.stringify(body, null, 2)` in UTF-8, which a parse and re-stringify of the
+ * file's `body` reproduces exactly (docs/disclosure.md §4.2).
+ */
+export function signedArchive(body: DisclosureBody, key: DisclosureKey): string {
+  const bodyText = JSON.stringify(body, null, 2);
+  const signature = sign(null, Buffer.from(bodyText, 'utf8'), key.privateKey).toString('base64');
+  return `${JSON.stringify({ format: ARCHIVE_FORMAT, body, signature: { algorithm: 'ed25519', publicKey: key.publicKey, value: signature } }, null, 2)}\n`;
+}
+
+/** Checks an archive's signature against the relay's published disclosure key; returns its body. */
+export function verifyArchive(text: string, publicKey: string): DisclosureBody {
+  const parsed = JSON.parse(text) as { format?: unknown; body?: DisclosureBody; signature?: { publicKey?: unknown; value?: unknown } };
+  if (parsed.format !== ARCHIVE_FORMAT || parsed.body === undefined || typeof parsed.signature?.value !== 'string') throw new Error('not a disclosure archive');
+  if (parsed.signature.publicKey !== publicKey) throw new Error('the archive is signed with another key');
+  const ok = verify(null, Buffer.from(JSON.stringify(parsed.body, null, 2), 'utf8'), publicKeyObject(publicKey), Buffer.from(parsed.signature.value, 'base64'));
+  if (!ok) throw new Error('the archive signature does not verify: it was changed');
+  return parsed.body;
+}
+
+/** One line of the disclosure log (docs/disclosure.md §5). */
+export interface DisclosureLogEntry {
+  readonly format: typeof LOG_FORMAT;
+  readonly seq: number;
+  readonly at: string;
+  readonly address: string;
+  readonly since: string | null;
+  /** SHA-256 of the archive file given. */
+  readonly archiveSha256: string;
+  /** SHA-256 of the previous line's text; 64 zeros for the first. */
+  readonly previous: string;
+  readonly publicKey: string;
+  /** Ed25519 over the line without this field (JSON.stringify, this key order). */
+  readonly signature: string;
+}
+
+function unsignedText(entry: Omit<DisclosureLogEntry, 'signature'>): string {
+  const { format, seq, at, address, since, archiveSha256, previous, publicKey } = entry;
+  return JSON.stringify({ format, seq, at, address, since, archiveSha256, previous, publicKey });
+}
+
+/** The line appended after `previous` (null: the first line). */
+export function nextLogLine(previous: DisclosureLogRow | null, fields: { at: string; address: string; since: string | null; archiveSha256: string }, key: DisclosureKey): string {
+  const unsigned = {
+    format: LOG_FORMAT,
+    seq: (previous?.seq ?? 0) + 1,
+    ...fields,
+    previous: previous === null ? GENESIS : sha256Hex(previous.entry),
+    publicKey: key.publicKey,
+  } as const;
+  const signature = sign(null, Buffer.from(unsignedText(unsigned), 'utf8'), key.privateKey).toString('base64');
+  return JSON.stringify({ ...JSON.parse(unsignedText(unsigned)), signature });
+}
+
+export type LogVerdict =
+  | { readonly ok: true; readonly count: number; readonly head: string }
+  | { readonly ok: false; readonly seq: number; readonly problem: string };
+
+/** docs/disclosure.md §5: walks the chain; the first line that was changed, removed or inserted is named. */
+export function verifyDisclosureLog(rows: readonly DisclosureLogRow[], publicKey: string): LogVerdict {
+  let previousText: string | null = null;
+  const key = publicKeyObject(publicKey);
+  for (const [index, row] of rows.entries()) {
+    const fail = (problem: string): LogVerdict => ({ ok: false, seq: row.seq, problem });
+    let entry: DisclosureLogEntry;
+    try {
+      entry = JSON.parse(row.entry) as DisclosureLogEntry;
+    } catch {
+      return fail('the line is not JSON');
+    }
+    if (entry.format !== LOG_FORMAT) return fail('unknown format');
+    if (row.seq !== index + 1 || entry.seq !== row.seq) return fail(`line ${index + 1} is missing or out of order`);
+    const expected = previousText === null ? GENESIS : sha256Hex(previousText);
+    if (entry.previous !== expected) return fail('the chain is broken: the line before it was changed or removed');
+    if (entry.publicKey !== publicKey) return fail('signed with another key');
+    if (typeof entry.signature !== 'string' || !verify(null, Buffer.from(unsignedText(entry), 'utf8'), key, Buffer.from(entry.signature, 'base64'))) {
+      return fail('the signature does not verify: the line was changed');
+    }
+    if (row.entry !== JSON.stringify({ ...JSON.parse(unsignedText(entry)), signature: entry.signature })) return fail('the line carries extra or reordered fields');
+    previousText = row.entry;
+  }
+  return { ok: true, count: rows.length, head: previousText === null ? GENESIS : sha256Hex(previousText) };
+}
+
+/**
+ * Appends the disclosure's line to the log, then writes the archive: a disclosure is
+ * never given without its line (a failed write leaves a line for an archive nobody got,
+ * the safe side). Returns the log seq and the archive's SHA-256.
+ */
+export async function makeDisclosure(
+  store: RelayStore,
+  key: DisclosureKey,
+  request: DisclosureRequest,
+  writeArchive: (text: string) => void,
+): Promise<{ seq: number; archiveSha256: string; body: DisclosureBody }> {
+  const body = await gatherDisclosure(store, request);
+  const text = signedArchive(body, key);
+  const archiveSha256 = sha256Hex(text);
+  const seq = await store.appendDisclosureLog((previous) =>
+    nextLogLine(previous, { at: request.now.toISOString(), address: request.address, since: request.since, archiveSha256 }, key),
+  );
+  writeArchive(text);
+  return { seq, archiveSha256, body };
+}

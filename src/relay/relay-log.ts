@@ -1,0 +1,110 @@
+// The relay's log (docs/disclosure.md §2): one JSON line per event on stderr, for the
+// operator's log system, and the same line in DIR/log/relay-YYYY-MM-DD.jsonl (UTC day),
+// the copy the relay itself answers for: `caliop-relay disclosure` reads the lines
+// that name an account from it, and the IP retention period is enforced on it.
+
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+/** docs/disclosure.md §3: client and server IPs leave the relay's logs after this many days, by default. */
+export const DEFAULT_IP_RETENTION_DAYS = 7;
+
+const DAY_FILE = /^relay-(\d{4}-\d{2}-\d{2})\.jsonl$/;
+const SCRUBBED_FILE = /^relay-(\d{4}-\d{2}-\d{2})\.noip\.jsonl$/;
+
+export function logFolder(dataDir: string): string {
+  return join(dataDir, 'log');
+}
+
+export class RelayLog {
+  readonly #folder: string;
+  readonly #clock: () => Date;
+  #day = '';
+  #stream: WriteStream | null = null;
+
+  constructor(dataDir: string, clock: () => Date) {
+    this.#folder = logFolder(dataDir);
+    this.#clock = clock;
+    mkdirSync(this.#folder, { recursive: true, mode: 0o700 });
+  }
+
+  /** Writes one line; `time` is added unless the line has one. */
+  write(fields: Record<string, unknown>): void {
+    const time = typeof fields.time === 'string' ? fields.time : this.#clock().toISOString();
+    const line = `${JSON.stringify({ time, ...fields })}\n`;
+    process.stderr.write(line);
+    const day = time.slice(0, 10);
+    if (day !== this.#day || this.#stream === null) {
+      this.#stream?.end();
+      this.#day = day;
+      this.#stream = createWriteStream(join(this.#folder, `relay-${day}.jsonl`), { flags: 'a', mode: 0o600 });
+      this.#stream.on('error', (error) => process.stderr.write(`${JSON.stringify({ time, event: 'log_file_error', error: error.message })}\n`));
+    }
+    this.#stream.write(line);
+  }
+
+  /** Flushes the day file. */
+  close(): Promise<void> {
+    const stream = this.#stream;
+    this.#stream = null;
+    return new Promise((resolve) => (stream === null ? resolve() : stream.end(resolve)));
+  }
+}
+
+/** The line without IP addresses: every `ip` field blanked, bracketed addresses (`[192.0.2.1]`) cut from strings. */
+export function lineWithoutIps(line: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return JSON.stringify({ event: 'unreadable_log_line_dropped' });
+  }
+  const scrub = (value: unknown, key: string): unknown => {
+    if (key === 'ip' || key === 'remoteAddress') return '';
+    if (typeof value === 'string') return value.replace(/\s*\[[0-9a-fA-F:.]+\]/g, '');
+    if (Array.isArray(value)) return value.map((item) => scrub(item, ''));
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, k)]));
+    return value;
+  };
+  return JSON.stringify(scrub(parsed, ''));
+}
+
+/**
+ * docs/disclosure.md §3: rewrites, without IPs, every day file whose whole day ended
+ * at or before `before`, as relay-DAY.noip.jsonl. Returns the days scrubbed. A day
+ * file is no longer appended to once its day is over, so this never races a writer.
+ */
+export function dropLogIpsBefore(dataDir: string, before: Date): string[] {
+  const folder = logFolder(dataDir);
+  if (!existsSync(folder)) return [];
+  const scrubbed: string[] = [];
+  for (const name of readdirSync(folder).sort()) {
+    const day = DAY_FILE.exec(name)?.[1];
+    if (day === undefined) continue;
+    const dayEnd = new Date(`${day}T00:00:00.000Z`).getTime() + 86_400_000;
+    if (dayEnd > before.getTime()) continue;
+    const source = join(folder, name);
+    const target = join(folder, `relay-${day}.noip.jsonl`);
+    // A scrubbed copy already there: a crash came between the rename and the removal below.
+    if (!existsSync(target)) {
+      const lines = readFileSync(source, 'utf8').split('\n').filter((line) => line !== '');
+      writeFileSync(`${target}.tmp`, lines.map((line) => `${lineWithoutIps(line)}\n`).join(''), { mode: 0o600 });
+      renameSync(`${target}.tmp`, target);
+    }
+    // Removed only once the scrubbed copy is in place.
+    rmSync(source);
+    scrubbed.push(day);
+  }
+  return scrubbed;
+}
+
+/** Every line of the relay's log files, oldest day first (for `caliop-relay disclosure`). */
+export function readLogLines(dataDir: string): string[] {
+  const folder = logFolder(dataDir);
+  if (!existsSync(folder)) return [];
+  const days = readdirSync(folder)
+    .map((name) => ({ name, day: DAY_FILE.exec(name)?.[1] ?? SCRUBBED_FILE.exec(name)?.[1] }))
+    .filter((file): file is { name: string; day: string } => file.day !== undefined)
+    .sort((a, b) => (a.day === b.day ? (a.name.includes('.noip.') ? -1 : 1) : a.day < b.day ? -1 : 1));
+  return days.flatMap(({ name }) => readFileSync(join(folder, name), 'utf8').split('\n').filter((line) => line !== ''));
+}
