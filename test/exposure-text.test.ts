@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { LEVELS, LEVEL_SYMBOLS, REASON_CODES, assessReceived } from '../src/core/exposure.js';
-import { LANGUAGES, LEVEL_NAMES, PARAM_VALUE_TEXTS, REASON_TEXTS, VOUCH_NAMES, exposureLabel, placeholdersOf, reasonLine, renderReasonText } from '../src/core/exposure-text.js';
+import { LANGUAGES, LEVEL_NAMES, LIST_LEVEL_NAMES, LIST_NAME_WIDTH, PARAM_VALUE_TEXTS, REASON_TEXTS, VOUCH_NAMES, exposureLabel, placeholdersOf, reasonLine, renderReasonText } from '../src/core/exposure-text.js';
 
 describe('exposure texts', () => {
   it('name every level in every language, distinctly', () => {
@@ -11,6 +11,17 @@ describe('exposure texts', () => {
       for (const level of LEVELS) expect(LEVEL_NAMES[language][level]?.trim().length, `${language} ${level}`).toBeGreaterThan(0);
       expect(new Set(LEVELS.map((level) => LEVEL_NAMES[language][level])).size).toBe(LEVELS.length);
       expect(Object.keys(LEVEL_NAMES[language]).sort()).toEqual([...LEVELS].sort());
+    }
+  });
+
+  it('have list names (the inbox) of at most LIST_NAME_WIDTH columns, distinct, the full name where it fits', () => {
+    for (const language of LANGUAGES) {
+      expect(new Set(LEVELS.map((level) => LIST_LEVEL_NAMES[language][level])).size).toBe(LEVELS.length);
+      for (const level of LEVELS) {
+        const name = LIST_LEVEL_NAMES[language][level];
+        expect([...name].length, `${language} ${level}: ${name}`).toBeLessThanOrEqual(LIST_NAME_WIDTH);
+        if ([...LEVEL_NAMES[language][level]].length <= LIST_NAME_WIDTH) expect(name).toBe(LEVEL_NAMES[language][level]);
+      }
     }
   });
 

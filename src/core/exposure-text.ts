@@ -205,6 +205,36 @@ export function exposureLabel(
   return `${options.ascii ? assessment.symbol.ascii : assessment.symbol.unicode} ${assessment.name[language]}`;
 }
 
+/** docs/exposure.md §3: a level's name in a list (the inbox), at most LIST_NAME_WIDTH columns; the full name where it fits. */
+export const LIST_LEVEL_NAMES: Readonly<Record<Language, Readonly<Record<ExposureLevel, string>>>> = {
+  en: {
+    'e2e-verified': LEVEL_NAMES.en['e2e-verified'],
+    'e2e-tofu': 'End to end, unverified',
+    'pgp-external': LEVEL_NAMES.en['pgp-external'],
+    'tls-only': LEVEL_NAMES.en['tls-only'],
+    cleartext: LEVEL_NAMES.en.cleartext,
+    alarm: LEVEL_NAMES.en.alarm,
+  },
+  fr: {
+    'e2e-verified': 'Bout en bout, vérifiée',
+    'e2e-tofu': 'Bout en bout, à vérifier',
+    'pgp-external': LEVEL_NAMES.fr['pgp-external'],
+    'tls-only': LEVEL_NAMES.fr['tls-only'],
+    cleartext: LEVEL_NAMES.fr.cleartext,
+    alarm: LEVEL_NAMES.fr.alarm,
+  },
+};
+export const LIST_NAME_WIDTH = 24;
+
+/** docs/exposure.md §3: the label of a line in a list: the symbol and the list name, at most 4 + 1 + LIST_NAME_WIDTH columns. */
+export function exposureListLabel(
+  assessment: { readonly level: ExposureLevel; readonly symbol: { readonly unicode: string; readonly ascii: string } },
+  language: Language,
+  options: { readonly ascii?: boolean } = {},
+): string {
+  return `${options.ascii ? assessment.symbol.ascii : assessment.symbol.unicode} ${LIST_LEVEL_NAMES[language][assessment.level]}`;
+}
+
 /** docs/exposure.md §7: one reason as a line for `caliop read` and the reading screen. */
 export function reasonLine(reason: { readonly vouchedBy: 'stick' | 'relay'; readonly text: { readonly en: string; readonly fr: string } }, language: Language): string {
   return `${reason.text[language]} (${VOUCH_NAMES[language][reason.vouchedBy]})`;

@@ -10,7 +10,7 @@ import { isNo, isYes } from './keys.js';
 import { CeremonyWizard } from './screens/CeremonyWizard.js';
 import { ComposeScreen, EMPTY_DRAFT, type Draft } from './screens/ComposeScreen.js';
 import { ContactsScreen } from './screens/ContactsScreen.js';
-import { InboxScreen, type SyncState } from './screens/InboxScreen.js';
+import { INBOX_TOP, InboxScreen, type InboxPlace, type SyncState } from './screens/InboxScreen.js';
 import { ReadScreen } from './screens/ReadScreen.js';
 import { SettingsScreen } from './screens/SettingsScreen.js';
 import { StickScreen } from './screens/StickScreen.js';
@@ -42,6 +42,8 @@ function Screens({ stick, language: chosen, startLanguage, onExit }: AppProps) {
   const [session, setSession] = useState<StickSession | null>(null);
   const [view, setView] = useState<View>({ kind: 'inbox' });
   const [sync, setSync] = useState<SyncState>({ kind: 'never' });
+  // Back from reading, the inbox is where it was (docs/ui.md §4).
+  const [inboxPlace, setInboxPlace] = useState<InboxPlace>(INBOX_TOP);
   const opened = (next: StickSession) => {
     if (chosen === undefined) setLanguage(next.contents.settings.language);
     setSession(next);
@@ -78,6 +80,8 @@ function Screens({ stick, language: chosen, startLanguage, onExit }: AppProps) {
             session={session}
             sync={sync}
             setSync={setSync}
+            place={inboxPlace}
+            setPlace={setInboxPlace}
             onRead={(id) => setView({ kind: 'read', id })}
             onAction={(action) => (action === 'quit' ? onExit(0) : action === 'ask-quit' ? quit() : setView({ kind: action }))}
           />

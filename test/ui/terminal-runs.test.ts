@@ -184,7 +184,7 @@ describe('the interface in a real terminal', () => {
     const inbox = await waitFor(/Plain hello/);
     keep('b-02-inbox-after-sync', inbox);
     const row = inbox.split('\n').find((line) => line.includes('Plain hello'))!;
-    expect(row).toMatch(/^›\* .*Gina Outside/);
+    expect(row).toMatch(/^›\* .* gina@elsewhere\.test /); // the whole address; the name did not fit beside it
     expect(row).toMatch(/○○○○ Readable on the network/);
     keys('Enter');
     const reading = await waitFor(/Why:/);

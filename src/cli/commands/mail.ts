@@ -130,7 +130,11 @@ export function registerMailCommands(program: Command, context: () => CliContext
       };
       const limit = count(options.limit, '--limit');
       const offset = count(options.offset, '--offset') ?? 0;
-      const [{ listInbox }, { exposureLabel }] = await Promise.all([import('../../service/mailbox-view.js'), import('../../core/exposure-text.js')]);
+      const [{ listInbox }, { exposureLabel }, { fitAddressList, fitMailbox }] = await Promise.all([
+        import('../../service/mailbox-view.js'),
+        import('../../core/exposure-text.js'),
+        import('../../core/mailbox-fit.js'),
+      ]);
       const session = await cli.unlock();
       const entries = await listInbox(session, { offset, ...(limit !== undefined ? { limit } : {}) });
       const language = session.contents.settings.language;
@@ -147,7 +151,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
           entry.unread ? '*' : ' ',
           entry.id.padStart(4),
           entry.date.slice(0, 16).replace('T', ' '),
-          safeForTerminal(entry.direction === 'out' ? `to ${entry.to.join(', ')}` : entry.from).slice(0, 28).padEnd(28),
+          // docs/ui.md §4: whole addresses where they fit, display names cut first.
+          entry.direction === 'out' ? fitAddressList('to ', entry.to.map((address) => safeForTerminal(address)), 28) : fitMailbox(safeForTerminal(entry.from), 28),
           exposureLabel(entry.exposure, language, { ascii: !process.stdout.isTTY }).padEnd(34),
           entry.sealed ? `[sealed: ${entry.sealed.text}] ${safeForTerminal(entry.subject)}` : safeForTerminal(entry.subject),
         ].join('  '),

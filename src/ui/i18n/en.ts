@@ -116,6 +116,7 @@ export const en = {
   inboxOutbox: 'outbox: {count}',
   inboxKeys: '↑↓ Enter read · N write · R sync · C contacts · K keys · S settings · Q quit',
   inboxTo: 'to {to}',
+  inboxPosition: 'messages {first}–{last} of {count} · PgUp PgDn Home End',
   inboxUnread: 'new',
   inboxSealed: 'Sealed, over a limit: {reason}. D: delete it',
   inboxDeleteConfirm: 'Delete message {id} from the vault? (y/n)',

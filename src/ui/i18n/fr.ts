@@ -117,6 +117,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   inboxOutbox: 'à envoyer : {count}',
   inboxKeys: '↑↓ Entrée lire · N écrire · R relever · C contacts · K clés · S réglages · Q fin',
   inboxTo: 'à {to}',
+  inboxPosition: 'messages {first} à {last} sur {count} · PgPréc PgSuiv Début Fin',
   inboxUnread: 'nouveau',
   inboxSealed: 'Scellé, au-delà d’une limite : {reason}. D : le supprimer',
   inboxDeleteConfirm: 'Supprimer le message {id} du coffre ? (o/n)',

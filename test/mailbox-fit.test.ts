@@ -1,0 +1,51 @@
+// A mailbox in a column (src/core/mailbox-fit.ts, docs/ui.md §4): whole where it fits,
+// the display name cut before the address, the address cut last, in its local part.
+import { describe, expect, it } from 'vitest';
+import { fitAddress, fitAddressList, fitMailbox, splitMailbox } from '../src/core/mailbox-fit.js';
+
+const W = 21;
+const columns = (text: string) => [...text].length;
+
+describe('fitMailbox', () => {
+  it('shows the whole mailbox where it fits, padded to the column', () => {
+    expect(fitMailbox('bob@caliop.example', W)).toBe('bob@caliop.example   ');
+    expect(fitMailbox('Bo <bob@caliop.example>', 24)).toBe('Bo <bob@caliop.example> ');
+  });
+
+  it('cuts the display name first, keeping the whole address', () => {
+    expect(fitMailbox('Roberta Example <bob@caliop.example>', 26)).toBe('Robe… <bob@caliop.example>');
+  });
+
+  it('drops the name when fewer than two of its letters would fit: the address stays whole (the demo showed "bob@caliop.examp")', () => {
+    expect(fitMailbox('bob <bob@caliop.example>', W)).toBe('bob@caliop.example   ');
+    expect(fitMailbox('Gina Outside <gina@elsewhere.test>', W)).toBe('gina@elsewhere.test  ');
+  });
+
+  it('cuts an address too long for the column in its local part, keeping the domain', () => {
+    expect(fitMailbox('alexandra.montgomery@caliop.example', W)).toBe('alexa…@caliop.example');
+    expect(fitMailbox('Alexandra <alexandra.montgomery@caliop.example>', W)).toBe('alexa…@caliop.example');
+    // The domain too wide to keep whole: the local part and the domain's end.
+    expect(fitAddress('bob@caliop.example', 15)).toBe('bob@…op.example');
+    // Neither: the end of the address.
+    expect(fitAddress('alexandra.montgomery@a-very-long-subdomain.example', W)).toBe('…ng-subdomain.example');
+    for (const width of [1, 2, 5, 10, 15, 20, 30]) expect(columns(fitMailbox('Alexandra <alexandra.montgomery@a-very-long-subdomain.example>', width))).toBe(width);
+  });
+
+  it('keeps the real address first for a display name that looks like an address (docs/exposure.md §4.1.1)', () => {
+    expect(splitMailbox('mallory@evil.test ("bob@caliop.example")')).toEqual({ name: 'bob@caliop.example', address: 'mallory@evil.test', nameAfter: true });
+    expect(fitMailbox('mallory@evil.test ("bob@caliop.example")', W)).toBe('mallory@evil.test    ');
+    expect(fitMailbox('mallory@evil.test ("bob@caliop.example")', 28)).toBe('mallory@evil.test ("bob@c…")');
+  });
+
+  it('counts code points, not UTF-16 units', () => {
+    expect(columns(fitMailbox('Zoé Ünïcødé-Ñame 😀 <zoe@caliop.example>', 30))).toBe(30);
+  });
+});
+
+describe('fitAddressList', () => {
+  it('shows the first recipient whole where it fits and counts the others', () => {
+    expect(fitAddressList('to ', ['bob@caliop.example'], W)).toBe('to bob@caliop.example');
+    expect(fitAddressList('à ', ['bob@caliop.example'], W)).toBe('à bob@caliop.example ');
+    expect(fitAddressList('to ', ['bob@caliop.example', 'carol@caliop.example'], W)).toBe('to bob@…op.example +1');
+  });
+});
