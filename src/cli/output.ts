@@ -18,9 +18,10 @@ export function refuseBinaryToTerminal(isBinary: boolean): void {
   if (isBinary && process.stdout.isTTY) throw new CaliopError('binary_to_terminal');
 }
 
-export function looksBinary(data: Uint8Array): boolean {
+/** `partial`: the data is the start of a longer whole (a character cut at its end is not binary). */
+export function looksBinary(data: Uint8Array, partial = false): boolean {
   try {
-    new TextDecoder('utf-8', { fatal: true }).decode(data);
+    new TextDecoder('utf-8', { fatal: true }).decode(data, { stream: partial });
   } catch {
     return true;
   }

@@ -137,7 +137,7 @@ export function normaliseFingerprint(text: string): string {
   return text.replace(/^0x/i, '').replace(/[\s:]/g, '').toUpperCase();
 }
 
-async function readMessage(data: Uint8Array): Promise<openpgp.Message<Uint8Array | string>> {
+export async function readMessage(data: Uint8Array): Promise<openpgp.Message<Uint8Array | string>> {
   try {
     return isArmored(data)
       ? await openpgp.readMessage({ armoredMessage: asText(data) })
@@ -256,7 +256,7 @@ async function judgeSignature(result: VerificationResult, verificationKeys: read
   return { status: 'good', signerFingerprint, ...base };
 }
 
-async function judgeSignatures(results: readonly VerificationResult[], verificationKeys: readonly openpgp.PublicKey[]): Promise<SignatureCheck[]> {
+export async function judgeSignatures(results: readonly VerificationResult[], verificationKeys: readonly openpgp.PublicKey[]): Promise<SignatureCheck[]> {
   return Promise.all(results.map((result) => judgeSignature(result, verificationKeys)));
 }
 
@@ -273,7 +273,7 @@ const DECOMPRESSED_TOO_LARGE = /Maximum decompressed message size exceeded/;
  * reads what it is sent; so do we (docs/cli.md §6.1). The copy's preferences name every
  * cipher we implement; the key itself is not changed.
  */
-function acceptingEveryCipher(key: openpgp.PrivateKey): openpgp.PrivateKey {
+export function acceptingEveryCipher(key: openpgp.PrivateKey): openpgp.PrivateKey {
   const copy = (key as unknown as { clone(): openpgp.PrivateKey }).clone();
   const widen = (signature: openpgp.SignaturePacket): openpgp.SignaturePacket => {
     const widened = Object.create(Object.getPrototypeOf(signature), Object.getOwnPropertyDescriptors(signature)) as openpgp.SignaturePacket;
@@ -287,7 +287,7 @@ function acceptingEveryCipher(key: openpgp.PrivateKey): openpgp.PrivateKey {
 }
 
 /** The cipher a PKESK packet named, once the library decrypted it (docs/cli.md §6.1). */
-function sessionCipherOf(message: openpgp.Message<Uint8Array | string>): number | undefined {
+function sessionCipherOf(message: openpgp.Message<unknown>): number | undefined {
   for (const packet of message.packets) {
     const algorithm = (packet as { sessionKeyAlgorithm?: unknown }).sessionKeyAlgorithm;
     if ((packet.constructor as { tag?: number }).tag === openpgp.enums.packet.publicKeyEncryptedSessionKey && algorithm !== null && algorithm !== undefined) {
@@ -305,6 +305,36 @@ export function unsupportedAlgorithm(name: string, cause?: unknown): CaliopError
   });
 }
 
+/** What a failed openpgp.decrypt means to the user (docs/cli.md §6.1): sizes, ciphers, keys, damage. */
+export function decryptionFailure(error: unknown, message: openpgp.Message<unknown>): CaliopError {
+  if (error instanceof CaliopError) return error;
+  const text = (error as Error).message;
+  if (DECOMPRESSED_TOO_LARGE.test(text)) {
+    return new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText('decompressed-too-large')}`, { cause: error });
+  }
+  const cipher = sessionCipherOf(message);
+  if (cipher !== undefined && !SUPPORTED_SYMMETRIC.has(cipher)) return unsupportedAlgorithm(symmetricName(cipher), error);
+  if (/Unsupported cipher|Invalid enum value/.test(text)) return unsupportedAlgorithm(cipher === undefined ? 'in the session key' : symmetricName(cipher), error);
+  const unsupportedKey = /Unsupported (public key|curve|key)|Unknown curve|not implemented/i.exec(text);
+  if (unsupportedKey) return unsupportedAlgorithm(text.replace(/^Error decrypting message: /, ''), error);
+  if (/session key|no decryption key|decryption key/i.test(text)) {
+    return new CaliopError('no_decryption_key', `could not decrypt: ${text}`, { cause: error });
+  }
+  return new CaliopError('bad_input', `the message could not be decrypted: ${text}`, {
+    cause: error,
+    hint: 'the message is damaged or was modified on its way; ask the sender to send it again',
+  });
+}
+
+/** A message whose session keys name other keys (and no wildcard) is not for us: exit 14 before any work. */
+export function requireAddressedTo(message: openpgp.Message<unknown>, decryptionKey: openpgp.PrivateKey): void {
+  const ours = decryptionKey.getKeyIDs().map((id) => id.toHex());
+  const addressed = message.getEncryptionKeyIDs().map((id) => id.toHex());
+  if (addressed.length > 0 && !addressed.some((id) => ours.includes(id) || /^0+$/.test(id))) {
+    throw new CaliopError('no_decryption_key', `this message was encrypted to ${addressed.map((id) => id.toUpperCase()).join(', ')}, not to your key`);
+  }
+}
+
 export async function decryptData(
   data: Uint8Array,
   decryptionKey: openpgp.PrivateKey,
@@ -315,11 +345,7 @@ export async function decryptData(
     throw new CaliopError('message_over_limit', `this message is ${data.length} bytes: ${overLimitText('message-too-large')}`);
   }
   const message = await readMessage(data);
-  const ours = decryptionKey.getKeyIDs().map((id) => id.toHex());
-  const addressed = message.getEncryptionKeyIDs().map((id) => id.toHex());
-  if (addressed.length > 0 && !addressed.some((id) => ours.includes(id) || /^0+$/.test(id))) {
-    throw new CaliopError('no_decryption_key', `this message was encrypted to ${addressed.map((id) => id.toUpperCase()).join(', ')}, not to your key`);
-  }
+  requireAddressedTo(message, decryptionKey);
   let result;
   try {
     result = await openpgp.decrypt({
@@ -330,22 +356,7 @@ export async function decryptData(
       config: READ_CONFIG,
     });
   } catch (error) {
-    const text = (error as Error).message;
-    if (DECOMPRESSED_TOO_LARGE.test(text)) {
-      throw new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText('decompressed-too-large')}`, { cause: error });
-    }
-    const cipher = sessionCipherOf(message);
-    if (cipher !== undefined && !SUPPORTED_SYMMETRIC.has(cipher)) throw unsupportedAlgorithm(symmetricName(cipher), error);
-    if (/Unsupported cipher|Invalid enum value/.test(text)) throw unsupportedAlgorithm(cipher === undefined ? 'in the session key' : symmetricName(cipher), error);
-    const unsupportedKey = /Unsupported (public key|curve|key)|Unknown curve|not implemented/i.exec(text);
-    if (unsupportedKey) throw unsupportedAlgorithm(text.replace(/^Error decrypting message: /, ''), error);
-    if (/session key|no decryption key|decryption key/i.test(text)) {
-      throw new CaliopError('no_decryption_key', `could not decrypt: ${text}`, { cause: error });
-    }
-    throw new CaliopError('bad_input', `the message could not be decrypted: ${text}`, {
-      cause: error,
-      hint: 'the message is damaged or was modified on its way; ask the sender to send it again',
-    });
+    throw decryptionFailure(error, message);
   }
   return { data: result.data as Uint8Array, signatures: await judgeSignatures(result.signatures, verificationKeys) };
 }

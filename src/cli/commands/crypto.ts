@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { CaliopError } from '../../errors.js';
 import type { SignatureCheck } from '../../service/pgp.js';
+import type { Destination } from '../../service/pgp-stream.js';
 import type { StickSession } from '../../service/stick-session.js';
 import type { CliContext } from '../context.js';
 import { looksBinary, note, readAllStdin, refuseBinaryToTerminal, reportFailure, writeData, writeJson } from '../output.js';
@@ -47,6 +48,28 @@ function signatureFailure(signatures: readonly DescribedSignature[], requireGood
   return undefined;
 }
 
+interface OutputOptions {
+  readonly output?: string;
+  readonly force?: boolean;
+}
+
+/**
+ * docs/cli.md §2.1: `--output FILE` (written beside, renamed when complete), else stdout.
+ * On stdout, plaintext that is not text is refused when stdout is a terminal (§2).
+ */
+function destinationOf(options: OutputOptions, plaintext: boolean): Destination {
+  if (options.output !== undefined) return { file: options.output, replace: options.force === true };
+  if (options.force) throw new CaliopError('usage', '--force only goes with --output FILE');
+  let first = true;
+  return {
+    sink: async (chunk) => {
+      if (first && plaintext) refuseBinaryToTerminal(looksBinary(chunk.subarray(0, 4096), true));
+      first = false;
+      await writeData(chunk);
+    },
+  };
+}
+
 export function registerCryptoCommands(program: Command, context: () => CliContext): void {
   program
     .command('encrypt')
@@ -54,44 +77,64 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
     .requiredOption('--to <recipient...>', 'a contact\'s address or fingerprint (repeat for several)')
     .option('--sign', 'also sign with your key')
     .option('--binary', 'write binary OpenPGP instead of ASCII armor')
-    .action(async (options: { to: string[]; sign?: boolean; binary?: boolean }) => {
+    .option('--output <file>', 'write to FILE (complete, or not at all) instead of stdout')
+    .option('--force', 'with --output, replace an existing file')
+    .action(async (options: { to: string[]; sign?: boolean; binary?: boolean } & OutputOptions) => {
       const cli = context();
-      refuseBinaryToTerminal(options.binary === true);
-      const [{ recipientCert }, { encryptData }] = await Promise.all([import('../../service/contacts.js'), import('../../service/pgp.js')]);
-      const data = await readAllStdin();
+      refuseBinaryToTerminal(options.binary === true && options.output === undefined);
+      const [{ recipientCert }, { encryptStream }] = await Promise.all([import('../../service/contacts.js'), import('../../service/pgp-stream.js')]);
+      // Issue 13: unlock first, then stream the input; memory does not grow with its size.
       const session = await cli.unlock();
       const recipients = [];
       for (const recipient of options.to) recipients.push((await recipientCert(session, recipient)).cert);
       const identity = await session.identity();
-      const output = await encryptData({ data, recipients, armor: options.binary !== true, ...(options.sign ? { signingKey: identity.privateKey } : {}) });
-      await writeData(output);
+      await encryptStream({
+        input: process.stdin,
+        recipients,
+        armor: options.binary !== true,
+        ...(options.sign ? { signingKeys: [identity.privateKey] } : {}),
+        destination: destinationOf(options, false),
+      });
     });
 
   program
     .command('decrypt')
     .description('decrypt stdin to stdout, verifying signatures; status on stderr (or JSON with --json)')
-    .action(async () => {
+    .option('--output <file>', 'write the plaintext to FILE, only once the whole message is intact')
+    .option('--force', 'with --output, replace an existing file')
+    .action(async (options: OutputOptions) => {
       const cli = context();
-      const { decryptData } = await import('../../service/pgp.js');
       const { verificationCerts } = await import('../../service/contacts.js');
-      const data = await readAllStdin();
-      if (data.length === 0) throw new CaliopError('bad_input', 'nothing was given on stdin', { hint: 'caliop decrypt < message.asc > message.txt' });
-      const session = await cli.unlock();
-      const identity = await session.identity();
-      const result = await decryptData(data, identity.privateKey, await verificationCerts(session));
-      const signatures = await describeSignatures(session, result.signatures);
       if (cli.json) {
+        // --json carries the plaintext inside the document: held whole, within docs/limits.md §2.
+        const { decryptData } = await import('../../service/pgp.js');
+        const data = await readAllStdin();
+        if (data.length === 0) throw new CaliopError('bad_input', 'nothing was given on stdin', { hint: 'caliop decrypt < message.asc > message.txt' });
+        const session = await cli.unlock();
+        const identity = await session.identity();
+        const result = await decryptData(data, identity.privateKey, await verificationCerts(session));
+        const signatures = await describeSignatures(session, result.signatures);
         const binary = looksBinary(result.data);
         await writeJson({
           encoding: binary ? 'base64' : 'utf8',
           plaintext: binary ? Buffer.from(result.data).toString('base64') : new TextDecoder().decode(result.data),
           signatures,
         });
-      } else {
-        refuseBinaryToTerminal(looksBinary(result.data));
-        await writeData(result.data);
-        reportSignatures(signatures);
+        const failure = signatureFailure(signatures, false);
+        if (failure) reportFailure(failure);
+        return;
       }
+      const { decryptStream } = await import('../../service/pgp-stream.js');
+      const session = await cli.unlock();
+      const identity = await session.identity();
+      const result = await decryptStream({
+        input: process.stdin,
+        decryptionKey: identity.privateKey,
+        verificationKeys: await verificationCerts(session),
+        destination: destinationOf(options, true),
+      });
+      const signatures = await describeSignatures(session, result.signatures);
+      reportSignatures(signatures);
       const failure = signatureFailure(signatures, false);
       if (failure) reportFailure(failure);
     });
@@ -101,14 +144,21 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
     .description('sign stdin: an armored signed message, or with --detached an armored detached signature')
     .option('--detached', 'write only the signature')
     .option('--binary', 'write binary OpenPGP instead of ASCII armor')
-    .action(async (options: { detached?: boolean; binary?: boolean }) => {
+    .option('--output <file>', 'write to FILE (complete, or not at all) instead of stdout')
+    .option('--force', 'with --output, replace an existing file')
+    .action(async (options: { detached?: boolean; binary?: boolean } & OutputOptions) => {
       const cli = context();
-      refuseBinaryToTerminal(options.binary === true);
-      const { signData } = await import('../../service/pgp.js');
-      const data = await readAllStdin();
+      refuseBinaryToTerminal(options.binary === true && options.output === undefined);
+      const { signStream } = await import('../../service/pgp-stream.js');
       const session = await cli.unlock();
       const identity = await session.identity();
-      await writeData(await signData(data, identity.privateKey, { detached: options.detached === true, armor: options.binary !== true }));
+      await signStream({
+        input: process.stdin,
+        signingKey: identity.privateKey,
+        detached: options.detached === true,
+        armor: options.binary !== true,
+        destination: destinationOf(options, false),
+      });
     });
 
   program

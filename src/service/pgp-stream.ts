@@ -1,0 +1,275 @@
+// The pipe commands on data of any size (docs/cli.md §2.1): encrypt, decrypt and sign read
+// their input and write their output chunk by chunk through openpgp.js's Web streams, so
+// memory stays bounded whatever the size (issue 13: 100 MiB took 684 MiB when held whole).
+// The output goes to a file written beside its target and renamed only when complete
+// (src/edges/output-file.ts), or to a stream (stdout).
+import * as openpgp from 'openpgp';
+import { CaliopError } from '../errors.js';
+import { installInflateStream } from '../edges/inflate-stream.js';
+import { createOutputFile, type OutputFile } from '../edges/output-file.js';
+import {
+  acceptingEveryCipher,
+  certAddresses,
+  decryptionFailure,
+  fingerprintOf,
+  judgeSignatures,
+  PGP_CONFIG,
+  READ_CONFIG,
+  requireAddressedTo,
+  requireEncryptable,
+  type SignatureCheck,
+} from './pgp.js';
+
+// src/edges/inflate-stream.ts: compressed messages inflate with backpressure (bounded memory).
+installInflateStream();
+
+/** Where the output goes: a file (temp beside it, then rename), or a sink such as stdout. */
+export type Destination =
+  | { readonly file: string; readonly replace: boolean }
+  | { readonly sink: (chunk: Uint8Array) => Promise<void> };
+
+/**
+ * docs/cli.md §2.1: decrypted data written to a stream is held back up to this many bytes
+ * until the message's integrity is checked. A message whose plaintext fits is never
+ * released unchecked; a longer one is written as it comes (as gpg does), and a failure
+ * at its end says that what was written must be thrown away.
+ */
+export const HOLD_BACK_BYTES = 8 * 1024 * 1024;
+
+/** A Web stream over any async source of bytes (process.stdin), pulled one chunk at a time. */
+function webStreamOf(source: AsyncIterable<Uint8Array>, first: readonly Uint8Array[] = []): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  const pending = [...first];
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const head = pending.shift();
+        if (head) return controller.enqueue(head);
+        const { value, done } = await iterator.next();
+        if (done) controller.close();
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      },
+      async cancel() {
+        await iterator.return?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+const encoder = new TextEncoder();
+
+/** Reads the first bytes of a source (enough to tell armor from binary) without losing them. */
+async function peek(source: AsyncIterable<Uint8Array>, want: number): Promise<{ head: Uint8Array[]; size: number; rest: AsyncIterable<Uint8Array> }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let size = 0;
+  while (size < want) {
+    const { value, done } = await iterator.next();
+    if (done) break;
+    head.push(value);
+    size += value.byteLength;
+  }
+  return { head, size, rest: { [Symbol.asyncIterator]: () => iterator } };
+}
+
+const ARMOR_START = /^\s*-----BEGIN PGP /;
+
+function looksArmored(head: readonly Uint8Array[]): boolean {
+  const first = Buffer.concat(head.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))).subarray(0, 256);
+  return ARMOR_START.test(first.toString('latin1'));
+}
+
+/** Reads a message from a stream of bytes, armored or binary; bad_input when it is neither. */
+async function readStreamedMessage(source: AsyncIterable<Uint8Array>): Promise<openpgp.Message<ReadableStream<Uint8Array>>> {
+  const { head, size, rest } = await peek(source, 256);
+  if (size === 0) throw new CaliopError('bad_input', 'the input is empty', { hint: 'caliop decrypt < message.asc > message.txt' });
+  const bytes = webStreamOf(rest, head);
+  try {
+    if (looksArmored(head)) {
+      const text = bytes.pipeThrough(new TextDecoderStream()) as ReadableStream<string>;
+      return (await openpgp.readMessage({ armoredMessage: text, config: READ_CONFIG })) as openpgp.Message<ReadableStream<Uint8Array>>;
+    }
+    return (await openpgp.readMessage({ binaryMessage: bytes, config: READ_CONFIG })) as openpgp.Message<ReadableStream<Uint8Array>>;
+  } catch (error) {
+    throw new CaliopError('bad_input', `the input is not an OpenPGP message: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+interface Output {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+async function openOutput(destination: Destination, mode: number): Promise<Output> {
+  if ('file' in destination) {
+    const file: OutputFile = await createOutputFile(destination.file, { replace: destination.replace, mode });
+    return file;
+  }
+  return { write: destination.sink, commit: async () => undefined, abort: async () => undefined };
+}
+
+/** Copies a Web stream (bytes, or text from armor) to the output, one chunk at a time. */
+async function pump(stream: ReadableStream<Uint8Array | string>, write: (chunk: Uint8Array) => Promise<void>): Promise<number> {
+  const reader = stream.getReader();
+  let total = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return total;
+      const bytes = typeof value === 'string' ? encoder.encode(value) : value;
+      total += bytes.byteLength;
+      if (bytes.byteLength > 0) await write(bytes);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => undefined);
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** openpgp.js settings for streams: SEIPDv1 is streamed (its MDC is checked at the end, §2.1). */
+const STREAM_READ_CONFIG: Partial<openpgp.Config> = {
+  ...READ_CONFIG,
+  allowUnauthenticatedStream: true,
+  // docs/limits.md §2.2: a pipe command's output goes where the user sends it, chunk by chunk;
+  // memory does not grow with it, so only the mail path (held whole) keeps the limit.
+  maxDecompressedMessageSize: Infinity,
+};
+
+export interface StreamEncryptInput {
+  readonly input: AsyncIterable<Uint8Array>;
+  readonly recipients: readonly openpgp.PublicKey[];
+  readonly signingKeys?: readonly openpgp.PrivateKey[];
+  readonly armor: boolean;
+  readonly destination: Destination;
+}
+
+/** docs/cli.md §3.6: `caliop encrypt`, streamed. Returns the number of bytes written. */
+export async function encryptStream(input: StreamEncryptInput): Promise<number> {
+  // docs/cli.md §6.3: an unusable recipient is refused before any byte is read or written.
+  for (const recipient of input.recipients) await requireEncryptable(recipient, certAddresses(recipient)[0] ?? fingerprintOf(recipient));
+  const output = await openOutput(input.destination, 0o666);
+  try {
+    const message = await openpgp.createMessage({ binary: webStreamOf(input.input), format: 'binary' });
+    const common = {
+      message,
+      encryptionKeys: [...input.recipients],
+      ...(input.signingKeys?.length ? { signingKeys: [...input.signingKeys] } : {}),
+      config: PGP_CONFIG,
+    };
+    const encrypted = input.armor ? await openpgp.encrypt({ ...common, format: 'armored' }) : await openpgp.encrypt({ ...common, format: 'binary' });
+    const written = await pump(encrypted as unknown as ReadableStream<Uint8Array | string>, output.write);
+    await output.commit();
+    return written;
+  } catch (error) {
+    await output.abort();
+    throw error;
+  }
+}
+
+/** docs/cli.md §3.8: `caliop sign`, streamed (inline, or a detached signature). */
+export async function signStream(input: {
+  readonly input: AsyncIterable<Uint8Array>;
+  readonly signingKey: openpgp.PrivateKey;
+  readonly detached: boolean;
+  readonly armor: boolean;
+  readonly destination: Destination;
+}): Promise<number> {
+  const output = await openOutput(input.destination, 0o666);
+  try {
+    const message = await openpgp.createMessage({ binary: webStreamOf(input.input), format: 'binary' });
+    const common = { message, signingKeys: input.signingKey, detached: input.detached, config: PGP_CONFIG };
+    const signed = input.armor ? await openpgp.sign({ ...common, format: 'armored' }) : await openpgp.sign({ ...common, format: 'binary' });
+    const written = await pump(signed as unknown as ReadableStream<Uint8Array | string>, output.write);
+    await output.commit();
+    return written;
+  } catch (error) {
+    await output.abort();
+    throw error;
+  }
+}
+
+export interface StreamDecryptResult {
+  readonly signatures: SignatureCheck[];
+  readonly bytes: number;
+}
+
+/**
+ * docs/cli.md §3.7 and §2.1: `caliop decrypt`, streamed. Into a file, nothing appears under
+ * its name unless the whole message decrypted and passed its integrity check. Into a
+ * stream, the first HOLD_BACK_BYTES are held until that check; past them, a failure at
+ * the end throws bad_input saying how much was already written.
+ */
+export async function decryptStream(input: {
+  readonly input: AsyncIterable<Uint8Array>;
+  readonly decryptionKey: openpgp.PrivateKey;
+  readonly verificationKeys: readonly openpgp.PublicKey[];
+  readonly destination: Destination;
+  readonly holdBackBytes?: number;
+}): Promise<StreamDecryptResult> {
+  const message = await readStreamedMessage(input.input);
+  requireAddressedTo(message, input.decryptionKey);
+  let result;
+  try {
+    result = await openpgp.decrypt({
+      message,
+      decryptionKeys: acceptingEveryCipher(input.decryptionKey),
+      verificationKeys: [...input.verificationKeys],
+      format: 'binary',
+      config: STREAM_READ_CONFIG,
+    });
+  } catch (error) {
+    throw decryptionFailure(error, message);
+  }
+  // The signatures settle only once the data is read: mark them handled now, judge them after.
+  for (const signature of result.signatures) {
+    signature.verified.catch(() => undefined);
+    signature.signature.catch(() => undefined);
+  }
+  const output = await openOutput(input.destination, 0o600);
+  // A file is only renamed into place once intact: nothing to hold back there.
+  const limit = 'file' in input.destination ? 0 : (input.holdBackBytes ?? HOLD_BACK_BYTES);
+  const held: Uint8Array[] = [];
+  let heldBytes = 0;
+  let released = 0;
+  const write = async (chunk: Uint8Array): Promise<void> => {
+    if (released === 0 && heldBytes + chunk.byteLength <= limit) {
+      held.push(chunk);
+      heldBytes += chunk.byteLength;
+      return;
+    }
+    for (const part of held.splice(0)) {
+      await output.write(part);
+      released += part.byteLength;
+    }
+    heldBytes = 0;
+    await output.write(chunk);
+    released += chunk.byteLength;
+  };
+  let total: number;
+  try {
+    total = await pump(result.data as unknown as ReadableStream<Uint8Array>, write);
+  } catch (error) {
+    await output.abort();
+    const failure = error instanceof CaliopError ? error : decryptionFailure(error, message);
+    if (released > 0 && failure.code === 'bad_input') {
+      throw new CaliopError('bad_input', `${failure.message}; the ${released} bytes already written are not to be trusted`, {
+        cause: error,
+        hint: 'throw away what was written; with --output FILE nothing is written unless the whole message is intact',
+      });
+    }
+    throw failure;
+  }
+  const signatures = await judgeSignatures(result.signatures, input.verificationKeys);
+  try {
+    for (const part of held.splice(0)) await output.write(part);
+    await output.commit();
+  } catch (error) {
+    await output.abort();
+    throw error;
+  }
+  return { signatures, bytes: total };
+}
