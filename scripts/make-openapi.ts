@@ -13,6 +13,7 @@ import { OutboundRequestSchema, OutboundResponseSchema } from '../src/api/outbou
 import { API_ROUTES, type ApiRouteName } from '../src/api/routes.js';
 import {
   CertResponseSchema,
+  DevicesResponseSchema,
   EnrolRequestSchema,
   EnrolResponseSchema,
   ErrorBodySchema,
@@ -22,6 +23,7 @@ import {
   MailboxPageResponseSchema,
   MessageResponseSchema,
   RelayInfoSchema,
+  RevokeDeviceResponseSchema,
   SubmitRequestSchema,
   SubmitResponseSchema,
 } from '../src/api/schemas.js';
@@ -32,6 +34,8 @@ const COMPONENTS = {
   EnrolRequest: EnrolRequestSchema,
   EnrolResponse: EnrolResponseSchema,
   CertResponse: CertResponseSchema,
+  DevicesResponse: DevicesResponseSchema,
+  RevokeDeviceResponse: RevokeDeviceResponseSchema,
   SubmitRequest: SubmitRequestSchema,
   SubmitResponse: SubmitResponseSchema,
   ListResponse: ListResponseSchema,
@@ -57,7 +61,7 @@ const error = (description: string) => ({ description, ...json('Error') });
 
 const SIGNED_ERRORS = {
   '400': error('malformed JSON, unknown field or invalid value (§5.2)'),
-  '401': error('unsigned, bad signature, stale timestamp, replayed nonce or unknown device (§4.3)'),
+  '401': error('unsigned, bad signature, stale timestamp, replayed nonce, unknown or revoked device (§4.3, §6.5)'),
   '413': error('body or message larger than the relay accepts (§5.3)'),
   '429': error('rate limited; see Retry-After (§5.3)'),
 };
@@ -119,6 +123,20 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
       { name: 'limit', in: 'query', required: false, description: 'page size; lowered to the relay maximum', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
     ],
     responses: { '200': { description: 'one page', ...json('MailboxPageResponse') }, ...SIGNED_ERRORS },
+  },
+  devices: {
+    summary: "The devices of the caller's account, revoked ones included (§6.4)",
+    responses: { '200': { description: 'the devices', ...json('DevicesResponse') }, ...SIGNED_ERRORS },
+  },
+  revokeDevice: {
+    summary: "Revoke one device of the caller's account; its requests are refused from then on (§6.5)",
+    parameters: [pathParam('name', 'device name')],
+    responses: {
+      '200': { description: 'revoked', ...json('RevokeDeviceResponse') },
+      ...SIGNED_ERRORS,
+      '404': error('no device of that name in the caller\'s account'),
+      '409': error('the device is already revoked, or is the caller'),
+    },
   },
   mailboxAck: {
     summary: "Delete every entry of the caller's mailbox up to a cursor (§8.9)",

@@ -4,6 +4,8 @@
 export const API_ROUTES = {
   relayInfo: { method: 'GET', path: '/v1/relay', auth: 'none' },
   enrol: { method: 'POST', path: '/v1/enrolment', auth: 'signed' },
+  devices: { method: 'GET', path: '/v1/devices', auth: 'enrolled' },
+  revokeDevice: { method: 'DELETE', path: '/v1/devices/:name', auth: 'enrolled' },
   cert: { method: 'GET', path: '/v1/certs/:address', auth: 'none' },
   submit: { method: 'POST', path: '/v1/messages', auth: 'enrolled' },
   list: { method: 'GET', path: '/v1/messages', auth: 'enrolled' },

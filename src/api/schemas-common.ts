@@ -16,3 +16,8 @@ export const MessageIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be 
 
 /** docs/api.md §8.4: an opaque mailbox cursor. */
 export const CursorSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a cursor returned by the relay');
+
+/** docs/api.md §6.4: a device's name, unique within its account: lower-case letters, digits and hyphens. */
+export const DeviceNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or hyphens, starting with a letter or digit');

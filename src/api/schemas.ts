@@ -8,9 +8,9 @@
 import { z } from 'zod';
 import { FINGERPRINT_PATTERN } from '../core/openpgp-algorithms.js';
 import { ArrivalFactsSchema } from './facts.js';
-import { AddressSchema, CursorSchema, MessageIdSchema } from './schemas-common.js';
+import { AddressSchema, CursorSchema, DeviceNameSchema, MessageIdSchema } from './schemas-common.js';
 
-export { AddressSchema, CursorSchema, MessageIdSchema } from './schemas-common.js';
+export { AddressSchema, CursorSchema, DeviceNameSchema, MessageIdSchema } from './schemas-common.js';
 export { ArrivalFactsSchema, InternalArrivalFactsSchema, TransportFactsSchema } from './facts.js';
 export type { ArrivalFacts, InternalArrivalFacts, TransportFacts } from './facts.js';
 
@@ -70,6 +70,8 @@ export const EnrolRequestSchema = z.strictObject({
   proofSignature: z.string().min(1).max(PROTOCOL_LIMITS.maxProofSignatureBytes),
   /** Required when the relay runs with --invite-tokens. */
   inviteToken: z.string().min(1).max(PROTOCOL_LIMITS.maxInviteTokenLength).optional(),
+  /** §6.4: this device's name within the account; the relay names it `stick-N` when absent. */
+  deviceName: DeviceNameSchema.optional(),
 });
 export type EnrolRequest = z.infer<typeof EnrolRequestSchema>;
 
@@ -80,8 +82,38 @@ export const EnrolResponseSchema = z.object({
   /** The device key, base64url. */
   devicePublicKey: z.string(),
   enrolledAt: z.iso.datetime(),
+  /** §6.4: this device's name (absent from relays before devices). */
+  deviceName: DeviceNameSchema.optional(),
 });
 export type EnrolResponse = z.infer<typeof EnrolResponseSchema>;
+
+// ---- §6.4-§6.5 devices ----------------------------------------------------------
+
+export const DeviceSummarySchema = z.object({
+  name: DeviceNameSchema,
+  /** The device key, base64url. */
+  devicePublicKey: z.string(),
+  enrolledAt: z.iso.datetime(),
+  /** The last signed request the relay recorded (to within 5 minutes); null before any. */
+  lastSeenAt: z.iso.datetime().nullable(),
+  /** Set once the device is revoked: its requests are refused from then on. */
+  revokedAt: z.iso.datetime().nullable(),
+  /** true for the device that signed this request. */
+  current: z.boolean(),
+});
+export type DeviceSummary = z.infer<typeof DeviceSummarySchema>;
+
+export const DevicesResponseSchema = z.object({
+  /** Every device of the caller's account, revoked ones included, in enrolment order. */
+  devices: z.array(DeviceSummarySchema),
+});
+export type DevicesResponse = z.infer<typeof DevicesResponseSchema>;
+
+export const RevokeDeviceResponseSchema = z.object({
+  name: DeviceNameSchema,
+  revokedAt: z.iso.datetime(),
+});
+export type RevokeDeviceResponse = z.infer<typeof RevokeDeviceResponseSchema>;
 
 // ---- §7 key directory ----------------------------------------------------------
 

@@ -10,6 +10,7 @@ import { printError } from './output.js';
 import { registerBackupCommands } from './commands/backup.js';
 import { registerContactCommands } from './commands/contacts.js';
 import { registerCryptoCommands } from './commands/crypto.js';
+import { registerDeviceCommands } from './commands/devices.js';
 import { registerInitCommands } from './commands/init.js';
 import { registerKeyCommands } from './commands/key.js';
 import { registerMailCommands } from './commands/mail.js';
@@ -38,6 +39,7 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
   registerCryptoCommands(program, context);
   registerBackupCommands(program, context);
   registerMailCommands(program, context);
+  registerDeviceCommands(program, context);
   registerStickCommands(program, context);
   return { program, context };
 }

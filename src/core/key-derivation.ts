@@ -64,9 +64,14 @@ export function deriveKeyMaterial(seed: Uint8Array, role: DerivedKeyRole): Uint8
   return hkdf(sha256, seed, utf8.encode(DERIVATION_SALT), utf8.encode(DERIVATION_INFO[role]), 32);
 }
 
-/** docs/ceremony.md §5: the device key depends on the seed only. */
+/** docs/ceremony.md §5: the first stick's device key depends on the seed only. */
 export function deriveDeviceKey(seed: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
-  const secretKey = deriveKeyMaterial(seed, 'device');
+  return deviceKeyFromSecret(deriveKeyMaterial(seed, 'device'));
+}
+
+/** docs/ceremony.md §5: a device key pair from its 32-byte Ed25519 secret (derived, or random for a later stick). */
+export function deviceKeyFromSecret(secretKey: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  if (secretKey.length !== 32) throw new TypeError('secretKey: expected 32 bytes');
   return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
 }
 

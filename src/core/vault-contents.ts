@@ -96,7 +96,14 @@ const Settings = z.strictObject({
 });
 
 const relayAccount = z
-  .strictObject({ url: z.string(), pin: z.string().optional(), address: z.string(), enrolledAt: isoDate })
+  .strictObject({
+    url: z.string(),
+    pin: z.string().optional(),
+    address: z.string(),
+    enrolledAt: isoDate,
+    /** docs/api.md §6.4: this stick's device name within the account (absent before devices). */
+    deviceName: z.string().optional(),
+  })
   .optional();
 
 /** docs/vault-contents.md §7: where the message store is, and its key (docs/store.md §1-§2). */
@@ -105,6 +112,16 @@ const StoreRecord = z.strictObject({
   folder: z.string().regex(/^store-[0-9a-f]{16}$/),
   /** The 256-bit key that seals the store's index, journal and objects. */
   keyHex: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+/**
+ * docs/vault-contents.md §8: this stick's own device key, when it is not the one
+ * derived from the seed (a stick made by `caliop recover` is a new device of the
+ * account: docs/lost-stick.md).
+ */
+const DeviceRecord = z.strictObject({
+  /** A random Ed25519 secret key (32 bytes, hex) that signs this stick's requests to the relay. */
+  secretKeyHex: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
 export const VaultContentsSchema = z.strictObject({
@@ -116,6 +133,8 @@ export const VaultContentsSchema = z.strictObject({
   /** docs/vault-contents.md §6: the account this stick holds on its relay. */
   relayAccount,
   store: StoreRecord,
+  /** docs/vault-contents.md §8: absent on the stick of the ceremony (its device key is derived from the seed). */
+  device: DeviceRecord.optional(),
 });
 
 /** The one-document format (docs/store.md §7): read only to migrate. */
@@ -140,11 +159,12 @@ export type StoreRecord = z.infer<typeof StoreRecord>;
 export type Contact = z.infer<typeof Contact>;
 export type OutboxItem = z.infer<typeof OutboxItem>;
 export type StoredMessage = z.infer<typeof StoredMessageSchema>;
+export type DeviceRecord = z.infer<typeof DeviceRecord>;
 export type CeremonyRecord = z.infer<typeof CeremonyRecord>;
 export type IdentityRecord = z.infer<typeof Identity>;
 
-export function newVaultContents(identity: IdentityRecord, language: 'en' | 'fr', store: StoreRecord): VaultContents {
-  return { format: VAULT_CONTENTS_FORMAT, identity, contacts: [], settings: { language }, outbox: [], store };
+export function newVaultContents(identity: IdentityRecord, language: 'en' | 'fr', store: StoreRecord, device?: DeviceRecord): VaultContents {
+  return { format: VAULT_CONTENTS_FORMAT, identity, contacts: [], settings: { language }, outbox: [], store, ...(device ? { device } : {}) };
 }
 
 export function encodeVaultContents(contents: VaultContents | VaultContentsV1): Uint8Array {

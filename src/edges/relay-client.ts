@@ -22,6 +22,10 @@ import {
   type MailboxAckResponse,
   type MailboxPageResponse,
   CertResponseSchema,
+  DevicesResponseSchema,
+  RevokeDeviceResponseSchema,
+  type DevicesResponse,
+  type RevokeDeviceResponse,
   EnrolRequestSchema,
   EnrolResponseSchema,
   ErrorBodySchema,
@@ -229,12 +233,13 @@ export class RelayClient {
    * POST /v1/enrolment (docs/api.md §6.2). `proofSignature` is a detached armored
    * OpenPGP signature over buildEnrolmentStatement({ address, devicePublicKey, domain }).
    */
-  async enrol(request: { address: string; armoredCert: string; proofSignature: string; inviteToken?: string }): Promise<EnrolResponse> {
+  async enrol(request: { address: string; armoredCert: string; proofSignature: string; inviteToken?: string; deviceName?: string }): Promise<EnrolResponse> {
     const body = {
       address: request.address.toLowerCase(),
       armoredCert: request.armoredCert,
       proofSignature: request.proofSignature,
       ...(request.inviteToken === undefined ? {} : { inviteToken: request.inviteToken }),
+      ...(request.deviceName === undefined ? {} : { deviceName: request.deviceName }),
     };
     const response = await this.#request('enrol', {}, { signed: true, json: checkRequest(EnrolRequestSchema, body) });
     return this.#expect(response, 'enrol', EnrolResponseSchema);
@@ -293,6 +298,18 @@ export class RelayClient {
   async ackMailbox(through: string): Promise<MailboxAckResponse> {
     const response = await this.#request('mailboxAck', {}, { signed: true, json: checkRequest(MailboxAckRequestSchema, { through }) });
     return this.#expect(response, 'mailboxAck', MailboxAckResponseSchema);
+  }
+
+  /** GET /v1/devices (docs/api.md §6.4): the devices of this stick's account. */
+  async devices(): Promise<DevicesResponse> {
+    const response = await this.#request('devices', {}, { signed: true });
+    return this.#expect(response, 'devices', DevicesResponseSchema);
+  }
+
+  /** DELETE /v1/devices/:name (docs/api.md §6.5): revokes another device of the account. */
+  async revokeDevice(name: string): Promise<RevokeDeviceResponse> {
+    const response = await this.#request('revokeDevice', { name }, { signed: true });
+    return this.#expect(response, 'revokeDevice', RevokeDeviceResponseSchema);
   }
 
   /** GET /v1/messages/:id (docs/api.md §8.5). */
@@ -436,7 +453,12 @@ export class RelayClient {
     // docs/api.md §9: the smarthost's permanent refusal is this message's, not the relay's absence.
     else if (status === 502 && relayCode === 'smarthost_refused') code = 'message_refused';
     else if (status >= 500) code = 'relay_unreachable';
+    // docs/api.md §6.5: on every route, this stick was revoked.
+    else if (status === 401 && relayCode === 'device_revoked') code = 'device_revoked';
+    else if (route === 'enrol' && relayCode === 'device_name_taken') code = 'device_name_taken';
     else if (route === 'enrol') code = 'enrolment_failed';
+    else if (route === 'revokeDevice' && status === 404) code = 'device_not_found';
+    else if (route === 'revokeDevice' && status === 409) code = 'device_revoke_refused';
     else if (status === 401 || status === 403) code = 'relay_refused';
     else if (status === 404 && (route === 'fetch' || route === 'delete')) code = 'message_not_found';
     else if (status === 422 && relayCode === 'unknown_recipients') code = 'unknown_recipient';

@@ -9,6 +9,7 @@ import { TokenBuckets } from './middleware/rate-limit.js';
 import { requestLog } from './middleware/request-log.js';
 import type { RelayDeps } from './relay-deps.js';
 import type { RelayEnv } from './relay-env.js';
+import { mountDevices } from './routes/devices.js';
 import { mountDirectory } from './routes/directory.js';
 import { mountEnrolment } from './routes/enrolment.js';
 import { mountMessages } from './routes/messages.js';
@@ -28,6 +29,7 @@ export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps): Hono<R
   mountEnrolment(app, deps, buckets);
   mountDirectory(app, deps);
   mountMessages(app, deps, buckets);
+  mountDevices(app, deps, buckets);
   mountOutbound(app, deps, buckets, outbound ?? { smarthost: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null });
   app.notFound(handleNotFound);
   app.onError((error, c) => handleError(error, c, deps.logInternalError));

@@ -1,7 +1,7 @@
 // The Hono environment of the relay app: what the middlewares put in the context.
 
 import type { IncomingMessage } from 'node:http';
-import type { Account } from './store/relay-store.js';
+import type { Account, Device } from './store/relay-store.js';
 
 export interface SignedDevice {
   readonly publicKey: Uint8Array;
@@ -9,6 +9,8 @@ export interface SignedDevice {
   readonly fingerprint: string;
   /** The account this device is enrolled for; undefined on the enrolment route for a new device. */
   readonly account: Account | undefined;
+  /** The device's own record (name, mailbox cursor: docs/api.md §6.4); undefined when not enrolled. */
+  readonly enrolment: Device | undefined;
 }
 
 export interface RelayEnv {

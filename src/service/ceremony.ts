@@ -106,6 +106,8 @@ interface SealInput {
   readonly kdf: KdfParams | undefined;
   readonly language: 'en' | 'fr';
   readonly progress: (step: CeremonyStep) => void;
+  /** docs/vault-contents.md §8: a stick made by recover gets its own random device key. */
+  readonly newDevice?: boolean;
 }
 
 async function sealNewVault(input: SealInput, fingerprint: string): Promise<{ session: StickSession; kdf: KdfParams }> {
@@ -124,6 +126,7 @@ async function sealNewVault(input: SealInput, fingerprint: string): Promise<{ se
     },
     input.language,
     newStoreRecord(input.random),
+    input.newDevice ? { secretKeyHex: Buffer.from(input.random(32)).toString('hex') } : undefined,
   );
   // docs/store.md §7: the store first, then the vault that names it (the vault is the commit).
   const store = await MessageStore.create(join(input.stick.vaultDir, contents.store.folder), hexToBytes(contents.store.keyHex), input.random);
@@ -218,7 +221,7 @@ export async function recoverStick(input: RecoveryInput): Promise<Omit<CeremonyR
   }
   const ceremony = ceremonyRecord(input, 'recover', true);
   const { session, kdf } = await sealNewVault(
-    { ...input, ceremony, kdf: input.kdf, language: input.language ?? 'en', progress: dialog.progress },
+    { ...input, ceremony, kdf: input.kdf, language: input.language ?? 'en', progress: dialog.progress, newDevice: true },
     identity.fingerprint,
   );
   dialog.progress('done');

@@ -12,6 +12,8 @@ export interface RelayTarget {
   readonly url: string;
   readonly pin: string | undefined;
   readonly inviteToken?: string | undefined;
+  /** docs/api.md §6.4: this stick's name within the account (the relay picks stick-N when absent). */
+  readonly deviceName?: string | undefined;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function relayClientFor(session: StickSession): Promise<RelayClient
  * statement by the OpenPGP key). Then records the relay in config.json and the
  * account in the vault.
  */
-export async function enrolWithRelay(session: StickSession, target: RelayTarget): Promise<{ url: string; address: string }> {
+export async function enrolWithRelay(session: StickSession, target: RelayTarget): Promise<{ url: string; address: string; deviceName?: string }> {
   const identity = await session.identity();
   const client = new RelayClient({ url: target.url, pin: target.pin, deviceSecretKey: identity.device.secretKey });
   try {
@@ -66,11 +68,18 @@ export async function enrolWithRelay(session: StickSession, target: RelayTarget)
       armoredCert: identity.armoredCert,
       proofSignature,
       ...(target.inviteToken !== undefined ? { inviteToken: target.inviteToken } : {}),
+      ...(target.deviceName !== undefined ? { deviceName: target.deviceName } : {}),
     });
     await session.update((draft) => {
-      draft.relayAccount = { url: target.url, ...(target.pin ? { pin: target.pin } : {}), address: enrolled.address, enrolledAt: enrolled.enrolledAt };
+      draft.relayAccount = {
+        url: target.url,
+        ...(target.pin ? { pin: target.pin } : {}),
+        address: enrolled.address,
+        enrolledAt: enrolled.enrolledAt,
+        ...(enrolled.deviceName !== undefined ? { deviceName: enrolled.deviceName } : {}),
+      };
     });
-    return { url: target.url, address: enrolled.address };
+    return { url: target.url, address: enrolled.address, ...(enrolled.deviceName !== undefined ? { deviceName: enrolled.deviceName } : {}) };
   } finally {
     client.close();
   }

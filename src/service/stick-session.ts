@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deriveIdentity, type DerivedIdentity } from '../core/key-derivation.js';
+import { deriveIdentity, deviceKeyFromSecret, type DerivedIdentity } from '../core/key-derivation.js';
 import {
   VAULT_CONTENTS_FORMAT_V1,
   decodeVaultContents,
@@ -115,14 +115,19 @@ export class StickSession {
     this.current = draft;
   }
 
-  /** The OpenPGP key and device key, derived from the seed (docs/ceremony.md §3). */
+  /**
+   * The OpenPGP key, derived from the seed (docs/ceremony.md §3), and this stick's
+   * device key: derived from the seed too, unless the vault holds its own
+   * (docs/vault-contents.md §8: a stick made by recover is another device).
+   */
   identity(): Promise<DerivedIdentity> {
+    const own = this.current.device;
     this.#identity ??= deriveIdentity({
       seed: hexToBytes(this.current.identity.seedHex),
       name: this.current.identity.name,
       email: this.current.identity.email,
       creationDate: new Date(this.current.identity.creationDate),
-    });
+    }).then((identity) => (own ? { ...identity, device: deviceKeyFromSecret(hexToBytes(own.secretKeyHex)) } : identity));
     return this.#identity;
   }
 

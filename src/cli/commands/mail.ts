@@ -237,14 +237,15 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .option('--server <url>', 'the relay URL (default: the one in the stick\'s config.json)')
     .option('--server-pin <pin>', "the relay certificate's pin, sha256/<base64>")
     .option('--invite-token <token>', 'an invite token, if the relay asks for one')
-    .action(async (options: { server?: string; serverPin?: string; inviteToken?: string }) => {
+    .option('--device-name <name>', "this stick's name within your account (default: stick-N)")
+    .action(async (options: { server?: string; serverPin?: string; inviteToken?: string; deviceName?: string }) => {
       const cli = context();
       const { enrolWithRelay, relayTargetOf } = await import('../../service/relay-account.js');
       const session = await cli.unlock();
       const target = options.server !== undefined ? { url: options.server, pin: options.serverPin } : relayTargetOf(session);
       if (!target) throw new CaliopError('relay_not_configured', 'no relay is named', { hint: 'pass --server URL --server-pin PIN' });
-      const account = await enrolWithRelay(session, { ...target, inviteToken: options.inviteToken });
+      const account = await enrolWithRelay(session, { ...target, inviteToken: options.inviteToken, deviceName: options.deviceName });
       if (cli.json) await writeJson(account);
-      else note(`enrolled as ${account.address} with ${account.url}`);
+      else note(`enrolled as ${account.address} with ${account.url}${account.deviceName ? ` (this stick: ${account.deviceName})` : ''}`);
     });
 }

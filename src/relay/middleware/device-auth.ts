@@ -6,7 +6,10 @@ import { deviceFingerprint, TIMESTAMP_WINDOW_SECONDS, verifyRequestSignature } f
 import { opensslEd25519Verify } from '../ed25519-verify.js';
 import { RelayHttpError } from '../http-error.js';
 import type { RelayEnv } from '../relay-env.js';
-import type { RelayStore } from '../store/relay-store.js';
+import type { Device, RelayStore } from '../store/relay-store.js';
+
+/** docs/api.md §6.4: a device's last-seen time is rewritten at most this often (one small write per device per period). */
+export const LAST_SEEN_PRECISION_MS = 5 * 60 * 1000;
 
 export interface DeviceAuthOptions {
   readonly store: RelayStore;
@@ -32,7 +35,12 @@ export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayE
       const code = check.reason === 'malformed' ? 'malformed_signature' : check.reason;
       throw new RelayHttpError(401, code, check.detail);
     }
-    const account = await options.store.accountByDevice(check.devicePublicKey);
+    const found = await options.store.deviceByKey(check.devicePublicKey);
+    // docs/api.md §6.5: a revoked device is refused at once, on every route (enrolment included).
+    if (found?.device.revokedAt) {
+      throw new RelayHttpError(401, 'device_revoked', `this device (${found.device.name}) was revoked on ${found.device.revokedAt.slice(0, 10)}`);
+    }
+    const account = found?.account;
     if (options.requireEnrolled && account === undefined) {
       throw new RelayHttpError(401, 'unknown_device', 'this device key is not enrolled with this relay');
     }
@@ -44,7 +52,10 @@ export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayE
       Math.floor(now.getTime() / 1000),
     );
     if (!fresh) throw new RelayHttpError(401, 'replayed_nonce', 'this Caliop-Nonce was already used; sign each request with a new nonce');
-    c.set('device', { publicKey: check.devicePublicKey, fingerprint: deviceFingerprint(check.devicePublicKey), account });
+    if (found !== undefined) {
+      await options.store.touchDevice(check.devicePublicKey, now.toISOString(), new Date(now.getTime() - LAST_SEEN_PRECISION_MS).toISOString());
+    }
+    c.set('device', { publicKey: check.devicePublicKey, fingerprint: deviceFingerprint(check.devicePublicKey), account, enrolment: found?.device });
     await next();
   };
 }

@@ -15,17 +15,24 @@ import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
 import type { RelayEnv } from '../relay-env.js';
-import type { Account } from '../store/relay-store.js';
+import { FIRST_DEVICE_NAME, type Account } from '../store/relay-store.js';
 
 const MAX_ENROLMENT_BODY = PROTOCOL_LIMITS.maxCertBytes + PROTOCOL_LIMITS.maxProofSignatureBytes + 4096;
 
-function enrolResponse(account: Account): EnrolResponse {
+function enrolResponse(account: Account, device: { devicePublicKey: Uint8Array; enrolledAt: string; name: string }): EnrolResponse {
   return {
     address: account.address,
     certFingerprint: account.certFingerprint,
-    devicePublicKey: toBase64url(account.devicePublicKey),
-    enrolledAt: account.enrolledAt,
+    devicePublicKey: toBase64url(device.devicePublicKey),
+    enrolledAt: device.enrolledAt,
+    deviceName: device.name,
   };
+}
+
+/** docs/api.md §6.4: the first free `stick-N` of the account. */
+function nextDeviceName(taken: readonly string[]): string {
+  const names = new Set(taken);
+  for (let n = taken.length + 1; ; n += 1) if (!names.has(`stick-${n}`)) return `stick-${n}`;
 }
 
 export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
@@ -52,10 +59,30 @@ export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
         now,
       });
 
-      // docs/api.md §6.2: repeating an enrolment that already succeeded is answered 200, without a new invite.
+      // docs/api.md §6.2 step 5: repeating an enrolment that already succeeded is answered 200, without a new invite.
       const existing = await deps.store.accountByAddress(parsed.address);
-      if (existing && existing.certFingerprint === checked.fingerprint && Buffer.from(existing.devicePublicKey).equals(device.publicKey)) {
-        return c.json(enrolResponse(existing), 200);
+      const enrolled = device.enrolment;
+      if (existing && existing.certFingerprint === checked.fingerprint && enrolled?.address === existing.address) {
+        return c.json(enrolResponse(existing, enrolled), 200);
+      }
+      // docs/api.md §6.2 step 6: one more stick of the same person (the same certificate, proven
+      // by proofSignature over this device's key) joins the account without an invite.
+      if (existing && existing.certFingerprint === checked.fingerprint && enrolled === undefined) {
+        const taken = (await deps.store.devicesOf(existing.address)).map((other) => other.name);
+        const name = request.deviceName ?? nextDeviceName(taken);
+        const added = { address: existing.address, certFingerprint: checked.fingerprint, devicePublicKey: device.publicKey, name, enrolledAt: now.toISOString() };
+        const result = await deps.store.addDevice(added);
+        switch (result) {
+          case 'created':
+            return c.json(enrolResponse(existing, added), 201);
+          case 'name_taken':
+            throw new RelayHttpError(409, 'device_name_taken', `this account already has a device named ${name}`);
+          case 'device_taken':
+            throw new RelayHttpError(409, 'device_taken', 'this device key is already enrolled');
+          case 'no_account':
+          case 'cert_mismatch':
+            throw new RelayHttpError(409, 'address_taken', `the address ${parsed.address} is already enrolled with another certificate`);
+        }
       }
 
       let inviteDigest: string | null = null;
@@ -72,10 +99,11 @@ export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
         devicePublicKey: device.publicKey,
         enrolledAt: now.toISOString(),
       };
-      const result = await deps.store.createAccount({ ...account, wkdHash: wkdHash(parsed.localPart) }, inviteDigest);
+      const deviceName = request.deviceName ?? FIRST_DEVICE_NAME;
+      const result = await deps.store.createAccount({ ...account, wkdHash: wkdHash(parsed.localPart), deviceName }, inviteDigest);
       switch (result) {
         case 'created':
-          return c.json(enrolResponse(account), 201);
+          return c.json(enrolResponse(account, { ...account, name: deviceName }), 201);
         case 'address_taken':
           throw new RelayHttpError(409, 'address_taken', `the address ${parsed.address} is already enrolled`);
         case 'device_taken':

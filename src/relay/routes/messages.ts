@@ -39,6 +39,11 @@ function ownAddress(device: SignedDevice): string {
   return device.account.address;
 }
 
+/** docs/api.md §8.9: entries this device acknowledged stay for the account's other devices, but not for it. */
+function ownAckedCursor(device: SignedDevice): number {
+  return device.enrolment?.ackedCursor ?? 0;
+}
+
 /** docs/api.md §8.1: this relay's cursors are mailbox sequence numbers. */
 function parseCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
@@ -97,7 +102,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
   app.get(API_ROUTES.list.path, ...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
     const query = parseWithSchema(c.req.query(), ListQuerySchema);
-    const after = parseCursor(query.after);
+    const after = Math.max(parseCursor(query.after), ownAckedCursor(c.get('device')));
     // docs/api.md §8.4: a larger limit is lowered to the relay's page size.
     const limit = Math.min(query.limit === undefined ? deps.limits.maxPageSize : Number(query.limit), deps.limits.maxPageSize);
     const rows = await deps.store.listMailbox(me, after, limit + 1);
@@ -113,7 +118,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
   app.get(API_ROUTES.mailboxPage.path, ...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
     const query = parseWithSchema(c.req.query(), ListQuerySchema);
-    const after = parseCursor(query.after);
+    const after = Math.max(parseCursor(query.after), ownAckedCursor(c.get('device')));
     const limit = Math.min(query.limit === undefined ? deps.limits.maxPageSize : Number(query.limit), deps.limits.maxPageSize);
     const rows = await deps.store.mailboxPage(me, after, limit, PROTOCOL_LIMITS.maxBatchBytes);
     const last = rows.at(-1);
@@ -127,12 +132,13 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
     return c.json(body);
   });
 
-  // docs/api.md §8.9: delete everything up to a cursor the stick has durably stored.
+  // docs/api.md §8.9: this device holds everything up to a cursor; what every device holds is deleted.
   app.post(API_ROUTES.mailboxAck.path, ...signed(SMALL_BODY_BYTES), async (c) => {
-    const me = ownAddress(c.get('device'));
+    const device = c.get('device');
+    const me = ownAddress(device);
     const request = parseJsonBody(c.get('body'), MailboxAckRequestSchema);
     const through = parseCursor(request.through);
-    const body: MailboxAckResponse = { deleted: await deps.store.deleteMailboxThrough(me, through) };
+    const body: MailboxAckResponse = { deleted: await deps.store.ackMailbox(me, device.publicKey, through) };
     return c.json(body);
   });
 

@@ -77,4 +77,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'devices: several sticks per account, each with its mailbox cursor (docs/api.md §6.4, §8.9)',
+    sql: `
+      CREATE TABLE devices (
+        device_public_key BLOB PRIMARY KEY,
+        address TEXT NOT NULL REFERENCES accounts (address),
+        name TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL,
+        last_seen_at TEXT,
+        revoked_at TEXT,
+        acked_seq INTEGER NOT NULL DEFAULT 0,  -- docs/api.md §8.9: the last cursor this device acknowledged
+        UNIQUE (address, name)
+      ) STRICT;
+      -- accounts.device_public_key stays: the first device, as enrolled.
+      INSERT INTO devices (device_public_key, address, name, enrolled_at)
+        SELECT device_public_key, address, 'stick-1', enrolled_at FROM accounts;
+    `,
+  },
 ];

@@ -57,7 +57,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         used_at text NOT NULL
       );
     `,
-  },  {
+  },
+  {
     version: 2,
     name: 'disclosure log (docs/disclosure.md §5)',
     sql: `
@@ -66,6 +67,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         seq integer PRIMARY KEY,
         entry text NOT NULL
       );
+    `,
+  },
+  {
+    version: 3,
+    name: 'devices: several sticks per account, each with its mailbox cursor (docs/api.md §6.4, §8.9)',
+    sql: `
+      CREATE TABLE devices (
+        device_public_key bytea PRIMARY KEY,
+        address text NOT NULL REFERENCES accounts (address),
+        name text NOT NULL,
+        enrolled_at text NOT NULL,
+        last_seen_at text,
+        revoked_at text,
+        acked_seq bigint NOT NULL DEFAULT 0,    -- docs/api.md §8.9: the last cursor this device acknowledged
+        UNIQUE (address, name)
+      );
+      CREATE INDEX devices_address ON devices (address);
+      -- accounts.device_public_key stays: the first device, as enrolled.
+      INSERT INTO devices (device_public_key, address, name, enrolled_at)
+        SELECT device_public_key, address, 'stick-1', enrolled_at FROM accounts;
     `,
   },
 ];

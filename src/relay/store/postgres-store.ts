@@ -9,11 +9,19 @@ import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { lastWithin, toAccount, toHeldMessages, withoutIps, toStoredMessage, type AccountRow, type HeldRow, type MailboxRow } from './rows.js';
-import type { Account, DisclosureLogRow, HeldMessage, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
+import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toStoredMessage, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow } from './rows.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, RelayStore, RevokeDeviceResult, StoredMessage } from './relay-store.js';
+import { FIRST_DEVICE_NAME } from './relay-store.js';
 
 
 const ACCOUNT_COLUMNS = 'address, local_part, wkd_hash, cert, cert_fingerprint, device_public_key, enrolled_at';
+const ACCOUNT_COLUMNS_QUALIFIED = ACCOUNT_COLUMNS.split(', ').map((column) => `accounts.${column}`).join(', ');
+
+/** docs/api.md §8.9: deletes what every device not revoked has acknowledged (nothing when none is left). */
+const DELETE_ACKED_BY_ALL = `
+  DELETE FROM mailbox WHERE recipient = $1
+    AND seq <= (SELECT COALESCE(MIN(acked_seq), 0) FROM devices WHERE address = $1 AND revoked_at IS NULL)
+  RETURNING message_id`;
 /** Held while migrating, so relay processes starting together migrate once. */
 const MIGRATION_LOCK = 0x63616c69; // 'cali'
 const NONCE_PURGE_INTERVAL_MS = 30_000;
@@ -76,10 +84,95 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async accountByDevice(devicePublicKey: Uint8Array): Promise<Account | undefined> {
-    const { rows } = await this.#query<AccountRow>('account_by_device', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE device_public_key = $1`, [
+    const { rows } = await this.#query<AccountRow>(
+      'account_by_device',
+      `SELECT ${ACCOUNT_COLUMNS_QUALIFIED} FROM devices JOIN accounts ON accounts.address = devices.address
+       WHERE devices.device_public_key = $1 AND devices.revoked_at IS NULL`,
+      [Buffer.from(devicePublicKey)],
+    );
+    return rows[0] && toAccount(rows[0]);
+  }
+
+  async deviceByKey(devicePublicKey: Uint8Array): Promise<{ device: Device; account: Account } | undefined> {
+    const { rows } = await this.#query<DeviceRow>('device_by_key', `SELECT ${DEVICE_COLUMNS} FROM devices WHERE device_public_key = $1`, [
       Buffer.from(devicePublicKey),
     ]);
-    return rows[0] && toAccount(rows[0]);
+    const device = rows[0] && toDevice(rows[0]);
+    const account = device && (await this.accountByAddress(device.address));
+    return device && account && { device, account };
+  }
+
+  async devicesOf(address: string): Promise<Device[]> {
+    const { rows } = await this.#query<DeviceRow>(
+      'devices_of',
+      `SELECT ${DEVICE_COLUMNS} FROM devices WHERE address = $1 ORDER BY enrolled_at, name`,
+      [address],
+    );
+    return rows.map(toDevice);
+  }
+
+  async addDevice(device: { address: string; certFingerprint: string; devicePublicKey: Uint8Array; name: string; enrolledAt: string }): Promise<NewDeviceResult> {
+    const account = await this.accountByAddress(device.address);
+    if (!account) return 'no_account';
+    if (account.certFingerprint !== device.certFingerprint) return 'cert_mismatch';
+    // The unique keys decide races between relay processes.
+    const inserted = await this.#query(
+      'insert_device',
+      'INSERT INTO devices (device_public_key, address, name, enrolled_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+      [Buffer.from(device.devicePublicKey), device.address, device.name, device.enrolledAt],
+    );
+    if (inserted.rowCount === 1) return 'created';
+    const { rowCount } = await this.#query('device_exists', 'SELECT 1 FROM devices WHERE device_public_key = $1', [Buffer.from(device.devicePublicKey)]);
+    return rowCount === 1 ? 'device_taken' : 'name_taken';
+  }
+
+  async revokeDevice(address: string, name: string, revokedAt: string): Promise<RevokeDeviceResult> {
+    const updated = await this.#query(
+      'revoke_device',
+      'UPDATE devices SET revoked_at = $3 WHERE address = $1 AND name = $2 AND revoked_at IS NULL',
+      [address, name, revokedAt],
+    );
+    if (updated.rowCount !== 1) {
+      const { rowCount } = await this.#query('device_named', 'SELECT 1 FROM devices WHERE address = $1 AND name = $2', [address, name]);
+      return rowCount === 1 ? 'already_revoked' : 'not_found';
+    }
+    await this.#deleteAckedByAll(address);
+    return 'revoked';
+  }
+
+  async touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void> {
+    await this.#query(
+      'touch_device',
+      'UPDATE devices SET last_seen_at = $2 WHERE device_public_key = $1 AND (last_seen_at IS NULL OR last_seen_at < $3)',
+      [Buffer.from(devicePublicKey), seenAt, staleBefore],
+    );
+  }
+
+  async #deleteAckedByAll(recipient: string): Promise<number> {
+    const { rows } = await this.#query<{ message_id: string }>('delete_acked_by_all', DELETE_ACKED_BY_ALL, [recipient]);
+    await this.#eraseOrphans(rows);
+    return rows.length;
+  }
+
+  /** After the entries' deletion committed, the ciphertexts no mailbox holds any more (as deleteMailboxEntry). */
+  async #eraseOrphans(rows: readonly { message_id: string }[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#query(
+      'erase_messages',
+      'DELETE FROM messages WHERE id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)',
+      [[...new Set(rows.map((row) => row.message_id))]],
+    );
+  }
+
+  async ackMailbox(recipient: string, devicePublicKey: Uint8Array, through: number): Promise<number> {
+    // Two statements, each committed: the second sees every device's acknowledgement
+    // committed before it starts, so the last of two concurrent acknowledgements deletes.
+    await this.#query('ack_device', 'UPDATE devices SET acked_seq = GREATEST(acked_seq, $3) WHERE device_public_key = $1 AND address = $2', [
+      Buffer.from(devicePublicKey),
+      recipient,
+      through,
+    ]);
+    return this.#deleteAckedByAll(recipient);
   }
 
   async accountByAddress(address: string): Promise<Account | undefined> {
@@ -100,7 +193,7 @@ export class PostgresRelayStore implements RelayStore {
     return addresses.filter((address) => !known.has(address));
   }
 
-  async createAccount(account: Account & { wkdHash: string }, inviteTokenSha256: string | null): Promise<NewAccountResult> {
+  async createAccount(account: Account & { wkdHash: string; deviceName?: string }, inviteTokenSha256: string | null): Promise<NewAccountResult> {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
@@ -119,7 +212,15 @@ export class PostgresRelayStore implements RelayStore {
             account.enrolledAt,
           ],
         });
-        if (inserted.rowCount !== 1) {
+        const device =
+          inserted.rowCount === 1
+            ? await client.query({
+                name: 'insert_first_device',
+                text: 'INSERT INTO devices (device_public_key, address, name, enrolled_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
+                values: [Buffer.from(account.devicePublicKey), account.address, account.deviceName ?? FIRST_DEVICE_NAME, account.enrolledAt],
+              })
+            : undefined;
+        if (inserted.rowCount !== 1 || device?.rowCount !== 1) {
           await client.query('ROLLBACK');
           const taken = await client.query({ name: 'address_exists', text: 'SELECT 1 FROM accounts WHERE address = $1', values: [account.address] });
           return taken.rowCount === 1 ? 'address_taken' : 'device_taken';
@@ -271,13 +372,7 @@ export class PostgresRelayStore implements RelayStore {
       'DELETE FROM mailbox WHERE recipient = $1 AND seq <= $2 RETURNING message_id',
       [recipient, through],
     );
-    if (rows.length === 0) return 0;
-    // As deleteMailboxEntry: after our commit, erase the ciphertexts no mailbox holds any more.
-    await this.#query(
-      'erase_messages',
-      'DELETE FROM messages WHERE id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id)',
-      [[...new Set(rows.map((row) => row.message_id))]],
-    );
+    await this.#eraseOrphans(rows);
     return rows.length;
   }
 

@@ -15,6 +15,26 @@ export interface Account {
   readonly enrolledAt: string;
 }
 
+/** docs/api.md §6.4: one stick enrolled for an account. Revoked devices are kept (their keys are refused for good). */
+export interface Device {
+  readonly address: string;
+  readonly devicePublicKey: Uint8Array;
+  /** Unique within the account, revoked devices included (docs/api.md §6.4). */
+  readonly name: string;
+  readonly enrolledAt: string;
+  /** The last signed request, to the minute or so (docs/api.md §6.4); null before any. */
+  readonly lastSeenAt: string | null;
+  readonly revokedAt: string | null;
+  /** docs/api.md §8.9: the cursor this device acknowledged last (0: none). */
+  readonly ackedCursor: number;
+}
+
+export type NewDeviceResult = 'created' | 'device_taken' | 'name_taken' | 'no_account' | 'cert_mismatch';
+export type RevokeDeviceResult = 'revoked' | 'not_found' | 'already_revoked';
+
+/** docs/api.md §6.4: the name of an account's first device. */
+export const FIRST_DEVICE_NAME = 'stick-1';
+
 export interface StoredMessage {
   /** The mailbox entry id (what the recipient sees). */
   readonly id: string;
@@ -65,14 +85,32 @@ export interface RelayStore {
   /** 'sqlite' or 'postgres', for logs and the bench. */
   readonly kind: 'sqlite' | 'postgres';
 
+  /** The account of an enrolled device that is not revoked. */
   accountByDevice(devicePublicKey: Uint8Array): Promise<Account | undefined>;
+  /** docs/api.md §6.4: the device with this key, revoked or not, and its account. */
+  deviceByKey(devicePublicKey: Uint8Array): Promise<{ device: Device; account: Account } | undefined>;
+  /** docs/api.md §6.4: the account's devices, revoked ones included, in enrolment order. */
+  devicesOf(address: string): Promise<Device[]>;
+  /**
+   * docs/api.md §6.2 step 7: enrols one more device for an existing account whose
+   * certificate has the fingerprint `certFingerprint`. Durable.
+   */
+  addDevice(device: { address: string; certFingerprint: string; devicePublicKey: Uint8Array; name: string; enrolledAt: string }): Promise<NewDeviceResult>;
+  /**
+   * docs/api.md §6.5: marks the device revoked (its requests are refused from the
+   * commit on) and frees the mailbox entries only it had still to fetch. Durable.
+   */
+  revokeDevice(address: string, name: string, revokedAt: string): Promise<RevokeDeviceResult>;
+  /** docs/api.md §6.4: records `seenAt` as the device's last request when the recorded one is older than `staleBefore`. */
+  touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void>;
+
   accountByAddress(address: string): Promise<Account | undefined>;
   accountsByWkdHash(hash: string): Promise<Account[]>;
   /** The addresses in `addresses` that have no account. */
   unknownAddresses(addresses: readonly string[]): Promise<string[]>;
 
-  /** Creates an account, consuming the invite token (by its SHA-256) in the same transaction. Durable. */
-  createAccount(account: Account & { wkdHash: string }, inviteTokenSha256: string | null): Promise<NewAccountResult>;
+  /** Creates an account and its first device (named `deviceName`, else FIRST_DEVICE_NAME), consuming the invite token (by its SHA-256) in the same transaction. Durable. */
+  createAccount(account: Account & { wkdHash: string; deviceName?: string }, inviteTokenSha256: string | null): Promise<NewAccountResult>;
   isInviteUsed(tokenSha256: string): Promise<boolean>;
 
   /**
@@ -106,6 +144,12 @@ export interface RelayStore {
    * Returns how many entries were deleted.
    */
   deleteMailboxThrough(recipient: string, through: number): Promise<number>;
+  /**
+   * docs/api.md §8.9 with several devices: records that this device holds every entry
+   * up to `through`, then deletes (as deleteMailboxThrough) the entries that every
+   * device not revoked has acknowledged. Returns how many entries were deleted.
+   */
+  ackMailbox(recipient: string, devicePublicKey: Uint8Array, through: number): Promise<number>;
 
   /** docs/disclosure.md §4: every message still held that `address` sent or may fetch, oldest first. */
   messagesConcerning(address: string): Promise<HeldMessage[]>;

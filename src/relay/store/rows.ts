@@ -1,7 +1,7 @@
 // Rows as both stores return them, and their mapping to the store's types.
 
 import type { ArrivalFacts } from '../../api/facts.js';
-import type { Account, HeldMessage, StoredMessage } from './relay-store.js';
+import type { Account, Device, HeldMessage, StoredMessage } from './relay-store.js';
 
 export interface AccountRow {
   address: string;
@@ -10,6 +10,31 @@ export interface AccountRow {
   cert_fingerprint: string;
   device_public_key: Buffer;
   enrolled_at: string;
+}
+
+export interface DeviceRow {
+  address: string;
+  device_public_key: Buffer;
+  name: string;
+  enrolled_at: string;
+  last_seen_at: string | null;
+  revoked_at: string | null;
+  /** A number from SQLite, a string from PostgreSQL (bigint). */
+  acked_seq: number | string;
+}
+
+export const DEVICE_COLUMNS = 'devices.address, devices.device_public_key, devices.name, devices.enrolled_at, devices.last_seen_at, devices.revoked_at, devices.acked_seq';
+
+export function toDevice(row: DeviceRow): Device {
+  return {
+    address: row.address,
+    devicePublicKey: new Uint8Array(row.device_public_key),
+    name: row.name,
+    enrolledAt: row.enrolled_at,
+    lastSeenAt: row.last_seen_at,
+    revokedAt: row.revoked_at,
+    ackedCursor: Number(row.acked_seq),
+  };
 }
 
 export interface MailboxRow {

@@ -7,9 +7,9 @@ import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { lastWithin, toAccount, toHeldMessages, withoutIps, toStoredMessage, type AccountRow, type HeldRow, type MailboxRow } from './rows.js';
-import type { Account, DisclosureLogRow, HeldMessage, NewAccountResult, NewMessage, RelayStore, StoredMessage } from './relay-store.js';
-import { ERASE_DELAY_MS } from './relay-store.js';
+import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toStoredMessage, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow } from './rows.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, RelayStore, RevokeDeviceResult, StoredMessage } from './relay-store.js';
+import { ERASE_DELAY_MS, FIRST_DEVICE_NAME } from './relay-store.js';
 import { WalEraser } from './wal-eraser.js';
 
 /** Expired nonces are purged at most this often (a replay of an expired one fails the timestamp check anyway). */
@@ -92,8 +92,15 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   #accountByDevice(devicePublicKey: Uint8Array): Account | undefined {
-    const row = this.#sql('SELECT * FROM accounts WHERE device_public_key = ?').get(devicePublicKey) as AccountRow | undefined;
+    const row = this.#sql(
+      'SELECT accounts.* FROM devices JOIN accounts ON accounts.address = devices.address WHERE devices.device_public_key = ? AND devices.revoked_at IS NULL',
+    ).get(devicePublicKey) as AccountRow | undefined;
     return row && toAccount(row);
+  }
+
+  #deviceByKey(devicePublicKey: Uint8Array): Device | undefined {
+    const row = this.#sql(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE device_public_key = ?`).get(devicePublicKey) as DeviceRow | undefined;
+    return row && toDevice(row);
   }
 
   #accountByAddress(address: string): Account | undefined {
@@ -109,6 +116,53 @@ export class SqliteRelayStore implements RelayStore {
     return this.#accountByAddress(address);
   }
 
+  async deviceByKey(devicePublicKey: Uint8Array): Promise<{ device: Device; account: Account } | undefined> {
+    const device = this.#deviceByKey(devicePublicKey);
+    const account = device && this.#accountByAddress(device.address);
+    return device && account && { device, account };
+  }
+
+  async devicesOf(address: string): Promise<Device[]> {
+    return (this.#sql(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE address = ? ORDER BY enrolled_at, rowid`).all(address) as DeviceRow[]).map(toDevice);
+  }
+
+  addDevice(device: { address: string; certFingerprint: string; devicePublicKey: Uint8Array; name: string; enrolledAt: string }): Promise<NewDeviceResult> {
+    return this.#writes.run((): NewDeviceResult => {
+      const account = this.#accountByAddress(device.address);
+      if (!account) return 'no_account';
+      if (account.certFingerprint !== device.certFingerprint) return 'cert_mismatch';
+      if (this.#deviceByKey(device.devicePublicKey)) return 'device_taken';
+      if (this.#sql('SELECT 1 FROM devices WHERE address = ? AND name = ?').get(device.address, device.name) !== undefined) return 'name_taken';
+      this.#sql('INSERT INTO devices (device_public_key, address, name, enrolled_at) VALUES (?, ?, ?, ?)').run(
+        device.devicePublicKey,
+        device.address,
+        device.name,
+        device.enrolledAt,
+      );
+      return 'created';
+    });
+  }
+
+  async revokeDevice(address: string, name: string, revokedAt: string): Promise<RevokeDeviceResult> {
+    const outcome = await this.#writes.run(() => {
+      const row = this.#sql('SELECT revoked_at FROM devices WHERE address = ? AND name = ?').get(address, name) as { revoked_at: string | null } | undefined;
+      if (!row) return { result: 'not_found' as const, erased: 0 };
+      if (row.revoked_at !== null) return { result: 'already_revoked' as const, erased: 0 };
+      this.#sql('UPDATE devices SET revoked_at = ? WHERE address = ? AND name = ?').run(revokedAt, address, name);
+      return { result: 'revoked' as const, erased: this.#deleteAckedByAll(address).erased };
+    });
+    if (outcome.erased > 0) this.#eraser?.erased();
+    return outcome.result;
+  }
+
+  async touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void> {
+    const stale = this.#sql('SELECT 1 FROM devices WHERE device_public_key = ? AND (last_seen_at IS NULL OR last_seen_at < ?)').get(devicePublicKey, staleBefore);
+    if (stale === undefined) return;
+    await this.#writes.run(() => {
+      this.#sql('UPDATE devices SET last_seen_at = ? WHERE device_public_key = ? AND (last_seen_at IS NULL OR last_seen_at < ?)').run(seenAt, devicePublicKey, staleBefore);
+    });
+  }
+
   async accountsByWkdHash(hash: string): Promise<Account[]> {
     return (this.#sql('SELECT * FROM accounts WHERE wkd_hash = ? ORDER BY address').all(hash) as AccountRow[]).map(toAccount);
   }
@@ -118,10 +172,10 @@ export class SqliteRelayStore implements RelayStore {
     return addresses.filter((address) => exists.get(address) === undefined);
   }
 
-  createAccount(account: Account & { wkdHash: string }, inviteTokenSha256: string | null): Promise<NewAccountResult> {
+  createAccount(account: Account & { wkdHash: string; deviceName?: string }, inviteTokenSha256: string | null): Promise<NewAccountResult> {
     return this.#writes.run((): NewAccountResult => {
       if (this.#accountByAddress(account.address)) return 'address_taken';
-      if (this.#accountByDevice(account.devicePublicKey)) return 'device_taken';
+      if (this.#deviceByKey(account.devicePublicKey)) return 'device_taken';
       if (inviteTokenSha256 !== null) {
         if (this.#sql('SELECT 1 FROM used_invites WHERE token_sha256 = ?').get(inviteTokenSha256) !== undefined) return 'invite_used';
         this.#sql('INSERT INTO used_invites (token_sha256, address, used_at) VALUES (?, ?, ?)').run(
@@ -133,6 +187,12 @@ export class SqliteRelayStore implements RelayStore {
       this.#sql(
         'INSERT INTO accounts (address, local_part, wkd_hash, cert, cert_fingerprint, device_public_key, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ).run(account.address, account.localPart, account.wkdHash, account.cert, account.certFingerprint, account.devicePublicKey, account.enrolledAt);
+      this.#sql('INSERT INTO devices (device_public_key, address, name, enrolled_at) VALUES (?, ?, ?, ?)').run(
+        account.devicePublicKey,
+        account.address,
+        account.deviceName ?? FIRST_DEVICE_NAME,
+        account.enrolledAt,
+      );
       return 'created';
     });
   }
@@ -229,16 +289,35 @@ export class SqliteRelayStore implements RelayStore {
     return rows.map((row) => ({ ...toStoredMessage(row), armoredMessage: row.armored_message }));
   }
 
+  /** Inside a write: deletes the entries up to `through` and the ciphertexts no mailbox holds any more. */
+  #deleteThrough(recipient: string, through: number): { deleted: number; erased: number } {
+    const messageIds = (this.#sql('SELECT DISTINCT message_id FROM mailbox WHERE recipient = ? AND seq <= ?').all(recipient, through) as { message_id: string }[]).map(
+      (row) => row.message_id,
+    );
+    const deleted = this.#sql('DELETE FROM mailbox WHERE recipient = ? AND seq <= ?').run(recipient, through).changes;
+    const erase = this.#sql('DELETE FROM messages WHERE id = ? AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = ?)');
+    let erased = 0;
+    for (const id of messageIds) erased += erase.run(id, id).changes;
+    return { deleted, erased };
+  }
+
+  /** docs/api.md §8.9: inside a write, deletes what every device not revoked has acknowledged (nothing when none is left). */
+  #deleteAckedByAll(recipient: string): { deleted: number; erased: number } {
+    const row = this.#sql('SELECT MIN(acked_seq) AS through FROM devices WHERE address = ? AND revoked_at IS NULL').get(recipient) as { through: number | null };
+    if (row.through === null || row.through <= 0) return { deleted: 0, erased: 0 };
+    return this.#deleteThrough(recipient, row.through);
+  }
+
   async deleteMailboxThrough(recipient: string, through: number): Promise<number> {
+    const outcome = await this.#writes.run(() => this.#deleteThrough(recipient, through));
+    if (outcome.erased > 0) this.#eraser?.erased();
+    return outcome.deleted;
+  }
+
+  async ackMailbox(recipient: string, devicePublicKey: Uint8Array, through: number): Promise<number> {
     const outcome = await this.#writes.run(() => {
-      const messageIds = (this.#sql('SELECT DISTINCT message_id FROM mailbox WHERE recipient = ? AND seq <= ?').all(recipient, through) as { message_id: string }[]).map(
-        (row) => row.message_id,
-      );
-      const deleted = this.#sql('DELETE FROM mailbox WHERE recipient = ? AND seq <= ?').run(recipient, through).changes;
-      const erase = this.#sql('DELETE FROM messages WHERE id = ? AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = ?)');
-      let erased = 0;
-      for (const id of messageIds) erased += erase.run(id, id).changes;
-      return { deleted, erased };
+      this.#sql('UPDATE devices SET acked_seq = MAX(acked_seq, ?) WHERE device_public_key = ? AND address = ?').run(through, devicePublicKey, recipient);
+      return this.#deleteAckedByAll(recipient);
     });
     if (outcome.erased > 0) this.#eraser?.erased();
     return outcome.deleted;

@@ -1,0 +1,63 @@
+// The devices of an account (docs/api.md §6.4-§6.5): the list, and revoking one of
+// them from another. Signed by an enrolled device; only ever its own account.
+
+import type { Hono } from 'hono';
+import { toBase64url } from '../../api/base64url.js';
+import { API_ROUTES } from '../../api/routes.js';
+import { DeviceNameSchema, type DevicesResponse, type RevokeDeviceResponse } from '../../api/schemas.js';
+import { RelayHttpError } from '../http-error.js';
+import { deviceAuth } from '../middleware/device-auth.js';
+import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
+import { readBody } from '../middleware/read-body.js';
+import type { RelayDeps } from '../relay-deps.js';
+import type { RelayEnv, SignedDevice } from '../relay-env.js';
+
+const SMALL_BODY_BYTES = 1024;
+
+const deviceNotFound = () => new RelayHttpError(404, 'device_not_found', 'no device of that name in your account');
+
+function enrolledDevice(device: SignedDevice): { address: string; name: string } {
+  // deviceAuth({ requireEnrolled: true }) guarantees both.
+  if (device.account === undefined || device.enrolment === undefined) throw new Error('deviceAuth let an unenrolled device through');
+  return { address: device.account.address, name: device.enrolment.name };
+}
+
+export function mountDevices(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
+  const signed = [
+    readBody(SMALL_BODY_BYTES),
+    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    rateLimit(buckets, deps.clock),
+  ] as const;
+
+  app.get(API_ROUTES.devices.path, ...signed, async (c) => {
+    const me = enrolledDevice(c.get('device'));
+    const devices = await deps.store.devicesOf(me.address);
+    const body: DevicesResponse = {
+      devices: devices.map((device) => ({
+        name: device.name,
+        devicePublicKey: toBase64url(device.devicePublicKey),
+        enrolledAt: device.enrolledAt,
+        lastSeenAt: device.lastSeenAt,
+        revokedAt: device.revokedAt,
+        current: device.name === me.name,
+      })),
+    };
+    return c.json(body);
+  });
+
+  // docs/api.md §6.5: from another device of the account; the revoked device is refused from the commit on.
+  app.delete(API_ROUTES.revokeDevice.path, ...signed, async (c) => {
+    const me = enrolledDevice(c.get('device'));
+    const name = c.req.param('name');
+    if (!DeviceNameSchema.safeParse(name).success) throw deviceNotFound();
+    if (name === me.name) {
+      throw new RelayHttpError(409, 'device_is_caller', 'a device cannot revoke itself; revoke it from another device of the account');
+    }
+    const revokedAt = deps.clock().toISOString();
+    const result = await deps.store.revokeDevice(me.address, name, revokedAt);
+    if (result === 'not_found') throw deviceNotFound();
+    if (result === 'already_revoked') throw new RelayHttpError(409, 'device_already_revoked', `the device ${name} is already revoked`);
+    const body: RevokeDeviceResponse = { name, revokedAt };
+    return c.json(body);
+  });
+}
