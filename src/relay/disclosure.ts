@@ -102,7 +102,8 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
   const account = (await store.accountByAddress(request.address)) ?? null;
   const since = request.since;
   const messages = (await store.messagesConcerning(request.address)).filter((message) => since === null || timeOfFacts(message.facts) >= since);
-  const devices = account === null ? [] : [{ fingerprint: deviceFingerprint(account.devicePublicKey), publicKey: Buffer.from(account.devicePublicKey).toString('base64') }];
+  // docs/api.md §6.4: every device of the account, revoked ones included.
+  const devices = account === null ? [] : (await store.devicesOf(account.address)).map((device) => ({ fingerprint: deviceFingerprint(device.devicePublicKey), publicKey: Buffer.from(device.devicePublicKey).toString('base64') }));
   const names = [request.address, ...devices.map((device) => device.fingerprint)];
   const logLines = request.logLines.filter((line) => {
     if (!names.some((name) => line.includes(name))) return false;
