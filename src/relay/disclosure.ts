@@ -125,7 +125,7 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
             address: account.address,
             enrolledAt: account.enrolledAt,
             certFingerprint: account.certFingerprint,
-            armoredCert: (await openpgp.readKey({ binaryKey: account.cert })).armor(),
+            armoredCert: (await openpgp.readKey({ binaryKey: account.cert as Uint8Array<ArrayBuffer> })).armor(),
             devices,
           },
     messages: messages.map((message) => {

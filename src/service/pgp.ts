@@ -85,7 +85,7 @@ export async function readCerts(data: Uint8Array): Promise<openpgp.Key[]> {
     // cert); openpgp.js reads only the first block of an armored text, so each is read.
     const keys = isArmored(data)
       ? (await Promise.all(armoredBlocks(asText(data)).map((block) => openpgp.readKeys({ armoredKeys: block })))).flat()
-      : await openpgp.readKeys({ binaryKeys: data });
+      : await openpgp.readKeys({ binaryKeys: data as Uint8Array<ArrayBuffer> });
     if (keys.length === 0) throw new Error('no key found');
     return keys;
   } catch (error) {
@@ -383,7 +383,7 @@ export async function verifyData(
     if (detachedSignature) {
       const signature = isArmored(detachedSignature)
         ? await openpgp.readSignature({ armoredSignature: asText(detachedSignature) })
-        : await openpgp.readSignature({ binarySignature: detachedSignature });
+        : await openpgp.readSignature({ binarySignature: detachedSignature as Uint8Array<ArrayBuffer> });
       const message = await openpgp.createMessage({ binary: data, format: 'binary' });
       const result = await openpgp.verify({ message, signature, verificationKeys: [...verificationKeys], format: 'binary', config: READ_CONFIG });
       return { data, signatures: await judgeSignatures(result.signatures, verificationKeys) };

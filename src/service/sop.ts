@@ -88,7 +88,7 @@ async function readSecretKeys(data: Uint8Array): Promise<openpgp.PrivateKey[]> {
   try {
     const keys = isArmored(data)
       ? await openpgp.readPrivateKeys({ armoredKeys: new TextDecoder().decode(data) })
-      : await openpgp.readPrivateKeys({ binaryKeys: data });
+      : await openpgp.readPrivateKeys({ binaryKeys: data as Uint8Array<ArrayBuffer> });
     if (keys.length === 0) throw new Error('no secret key found');
     return keys;
   } catch (error) {
@@ -244,7 +244,7 @@ async function signatureMode(signature: Uint8Array | undefined): Promise<string>
   try {
     const parsed = isArmored(signature)
       ? await openpgp.readSignature({ armoredSignature: new TextDecoder().decode(signature) })
-      : await openpgp.readSignature({ binarySignature: signature });
+      : await openpgp.readSignature({ binarySignature: signature as Uint8Array<ArrayBuffer> });
     return parsed.packets[0]?.signatureType === openpgp.enums.signature.text ? 'text' : 'binary';
   } catch {
     return 'binary';

@@ -6,7 +6,7 @@
 import * as openpgp from 'openpgp';
 
 export async function sealToRecipient(rawMessage: Uint8Array, recipientCert: Uint8Array): Promise<string> {
-  const encryptionKey = await openpgp.readKey({ binaryKey: recipientCert });
+  const encryptionKey = await openpgp.readKey({ binaryKey: recipientCert as Uint8Array<ArrayBuffer> });
   return openpgp.encrypt({
     message: await openpgp.createMessage({ binary: rawMessage, format: 'binary' }),
     encryptionKeys: encryptionKey,

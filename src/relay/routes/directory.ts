@@ -22,7 +22,7 @@ export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps): void {
     const parsed = parseAddress(c.req.param('address'));
     const account = parsed && (await deps.store.accountByAddress(parsed.address));
     if (!account) throw certNotFound();
-    const cert = await openpgp.readKey({ binaryKey: account.cert });
+    const cert = await openpgp.readKey({ binaryKey: account.cert as Uint8Array<ArrayBuffer> });
     const body: CertResponse = { address: account.address, armoredCert: cert.armor() };
     return c.json(body);
   });
