@@ -1,9 +1,8 @@
 // What every command needs from the global options: the stick, the passphrase,
 // the output mode. Commands get a CliContext and call services with it.
-import type { Stick } from '../edges/stick-locator.js';
-import { locateStick } from '../edges/stick-locator.js';
-import { readPassphraseSpec } from '../edges/passphrase-source.js';
-import { ask, tell } from '../edges/terminal.js';
+import { findStick, type Stick } from '../service/stick-lookup.js';
+import { readPassphraseSpec } from './passphrase-source.js';
+import { ask, tell } from './terminal.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { StickSession } from '../service/stick-session.js';
 
@@ -27,7 +26,7 @@ export class CliContext {
   }
 
   stick(): Stick {
-    return locateStick({ flag: this.options.stick, env: process.env.CALIOP_STICK, executablePath: process.execPath });
+    return findStick({ flag: this.options.stick, env: process.env.CALIOP_STICK });
   }
 
   /** The passphrase from --passphrase-file (FILE, @ENV:NAME, @FD:N), else the terminal. */

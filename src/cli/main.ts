@@ -64,18 +64,8 @@ function wantsInterface(args: readonly string[]): boolean {
 
 async function runInterface(args: readonly string[]): Promise<number> {
   const stickIndex = args.indexOf('--stick');
-  const { locateStick, stickAt } = await import('../edges/stick-locator.js');
-  const { existsSync } = await import('node:fs');
-  let stick = null;
-  const named = stickIndex === -1 ? process.env.CALIOP_STICK : args[stickIndex + 1];
-  if (named !== undefined && named !== '') stick = existsSync(named) ? stickAt(named, stickIndex === -1 ? 'CALIOP_STICK' : '--stick') : null;
-  else {
-    try {
-      stick = locateStick({ flag: undefined, env: undefined, executablePath: process.execPath });
-    } catch {
-      stick = null;
-    }
-  }
+  const { stickForInterface } = await import('../service/stick-lookup.js');
+  const stick = stickIndex === -1 ? stickForInterface({ flag: undefined, env: process.env.CALIOP_STICK }) : stickForInterface({ flag: args[stickIndex + 1] ?? '', env: undefined });
   // Ink draws only a final frame when it believes it runs in CI (the is-in-ci package
   // reads CI, CONTINUOUS_INTEGRATION and CI_* at load). We are on a terminal, by the test
   // above: draw live.

@@ -1,18 +1,21 @@
 // The offline key ceremony (docs/ceremony.md) and its twin, recovery: the steps in
 // order, shared by `caliop init`, `caliop recover` and the UI's wizard. The face
-// supplies a CeremonyDialog for the questions; randomness, clock and network
-// verdict come from the edges.
+// supplies a CeremonyDialog for the questions; randomness and the network verdict
+// come from the edges unless a test hands its own.
 import { existsSync, mkdirSync } from 'node:fs';
 import { chooseBackupCheckPositions, checkBackupWords } from '../core/backup-check.js';
 import { ceremonyCreationDate, deriveIdentity, SEED_BYTES } from '../core/key-derivation.js';
 import { join } from 'node:path';
 import type { NetworkVerdict } from '../core/network-state.js';
+import { generatePassphrase } from '../core/passphrase-generator.js';
 import { assessPassphrase, type PassphraseAssessment } from '../core/passphrase-strength.js';
 import { formatRecoverySheet, phraseFromSeed } from '../core/recovery-sheet.js';
 import { newVaultContents, type CeremonyRecord } from '../core/vault-contents.js';
 import type { KdfParams } from '../core/vault-format.js';
 import { CaliopError } from '../errors.js';
 import { calibrateKdf } from '../edges/argon2id.js';
+import { probeNetwork } from '../edges/network-probe.js';
+import { randomBytes } from '../edges/random.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { createVault } from '../edges/vault-file.js';
 import { encodeVaultContents } from '../core/vault-contents.js';
@@ -31,15 +34,27 @@ export interface CeremonyDialog {
   progress(step: CeremonyStep): void;
 }
 
+/** docs/ceremony.md §8.1: this machine's network state, as the ceremony judges it (the interface shows it first). */
+export function ceremonyNetwork(): NetworkVerdict {
+  return probeNetwork();
+}
+
+/** docs/ceremony.md §8.2: a passphrase of 7 random words in the stick's language (`init --generate-passphrase`, the wizard's G). */
+export function newPassphrase(language: 'en' | 'fr', random: (length: number) => Uint8Array = randomBytes): string {
+  return generatePassphrase(random(64), 7, language);
+}
+
 export interface CeremonyInput {
   readonly stick: Stick;
   readonly name: string;
   readonly email: string;
   readonly passphrase: string;
   readonly allowOnline: boolean;
-  readonly network: NetworkVerdict;
+  /** Default: this machine, probed now (ceremonyNetwork). */
+  readonly network?: NetworkVerdict;
   readonly now: Date;
-  readonly random: (length: number) => Uint8Array;
+  /** Default: the OS random source (src/edges/random.ts). */
+  readonly random?: (length: number) => Uint8Array;
   readonly dialog: CeremonyDialog;
   readonly language?: 'en' | 'fr';
   /** Fixed KDF parameters; otherwise calibrated on this machine (docs/vault-format.md). */
@@ -146,8 +161,16 @@ async function preflight(
   await checkPassphrase(input.passphrase, [input.name, input.email], dialog);
 }
 
+/** The network verdict and random source a caller did not hand in, taken from the edges. */
+function withEdges<T extends { readonly network?: NetworkVerdict; readonly random?: (length: number) => Uint8Array }>(
+  input: T,
+): T & { readonly network: NetworkVerdict; readonly random: (length: number) => Uint8Array } {
+  return { ...input, network: input.network ?? probeNetwork(), random: input.random ?? randomBytes };
+}
+
 /** `caliop init`: docs/ceremony.md §8, in this order. */
-export async function runCeremony(input: CeremonyInput): Promise<CeremonyResult> {
+export async function runCeremony(given: CeremonyInput): Promise<CeremonyResult> {
+  const input = withEdges(given);
   const { dialog } = input;
   await preflight(input, dialog);
 
@@ -197,9 +220,11 @@ export interface RecoveryInput {
   readonly expectedFingerprint: string | undefined;
   readonly passphrase: string;
   readonly allowOnline: boolean;
-  readonly network: NetworkVerdict;
+  /** Default: this machine, probed now (ceremonyNetwork). */
+  readonly network?: NetworkVerdict;
   readonly now: Date;
-  readonly random: (length: number) => Uint8Array;
+  /** Default: the OS random source (src/edges/random.ts). */
+  readonly random?: (length: number) => Uint8Array;
   readonly dialog: Pick<CeremonyDialog, 'confirmWeakPassphrase' | 'progress'>;
   /** The interface language chosen before the vault existed (docs/ui.md §7); default English. */
   readonly language?: 'en' | 'fr';
@@ -207,7 +232,8 @@ export interface RecoveryInput {
 }
 
 /** `caliop recover`: rebuilds the identical key on an empty stick (docs/ceremony.md §7). */
-export async function recoverStick(input: RecoveryInput): Promise<Omit<CeremonyResult, 'recoveryPhrase' | 'recoverySheet'>> {
+export async function recoverStick(given: RecoveryInput): Promise<Omit<CeremonyResult, 'recoveryPhrase' | 'recoverySheet'>> {
+  const input = withEdges(given);
   const { dialog } = input;
   await preflight(input, dialog);
   dialog.progress('derivation');

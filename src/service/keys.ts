@@ -1,7 +1,7 @@
 // Your own key: what `caliop key show` reports, export, passphrase change.
 import * as openpgp from 'openpgp';
 import { fingerprintNumbers, fingerprintWords } from '../core/fingerprint-words.js';
-import { assessPassphrase } from '../core/passphrase-strength.js';
+import { assessPassphrase, type PassphraseAssessment } from '../core/passphrase-strength.js';
 import type { CeremonyRecord } from '../core/vault-contents.js';
 import type { KdfParams } from '../core/vault-format.js';
 import { CaliopError } from '../errors.js';
@@ -87,8 +87,14 @@ export async function exportProtectedSecretKey(session: StickSession, passphrase
   return protectedKey.armor();
 }
 
+/** docs/ceremony.md §8.1: how guessable a new passphrase is for this stick (its name and address count against it). */
+export function assessNewPassphrase(session: StickSession, next: string): Promise<PassphraseAssessment> {
+  return assessPassphrase(next, [session.contents.identity.name, session.contents.identity.email]);
+}
+
+/** `caliop passphrase change`: a weak one only with acceptWeak (the face asked, or --accept-weak-passphrase). */
 export async function changePassphrase(session: StickSession, next: string, options: { acceptWeak: boolean }): Promise<void> {
-  const assessment = await assessPassphrase(next, [session.contents.identity.name, session.contents.identity.email]);
+  const assessment = await assessNewPassphrase(session, next);
   if (assessment.weak && !options.acceptWeak) {
     throw new CaliopError('passphrase_rejected', `the new passphrase is weak: ${assessment.warning?.en ?? 'it is easy to guess'}`, {
       hint: 'choose a longer one, or pass --accept-weak-passphrase',

@@ -7,6 +7,7 @@ import { parseAddress } from '../api/address.js';
 import { normaliseAddress, type Contact, type OutboxItem } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
+import { randomBytes } from '../edges/random.js';
 import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
 import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
 import { findContact, recordCert } from './contacts.js';
@@ -144,7 +145,8 @@ export interface SendInput {
   /** docs/message-payload.md §2.1: files sent inside the encryption (read by the face from the named files). */
   readonly attachments?: readonly OutgoingAttachment[];
   readonly now: Date;
-  readonly random: (length: number) => Uint8Array;
+  /** Default: the OS random source (src/edges/random.ts); tests may hand their own. */
+  readonly random?: (length: number) => Uint8Array;
   /**
    * Shown the assessment before anything leaves; false cancels (docs/exposure.md §2.3).
    * 'allow-exposed' is the user's consent, given right there, to recipients who would
@@ -201,7 +203,8 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     }
     const identity = await session.identity();
     const domain = domainOf(own);
-    const messageId = `${Buffer.from(input.random(12)).toString('hex')}@${domain}`;
+    const random = input.random ?? randomBytes;
+    const messageId = `${Buffer.from(random(12)).toString('hex')}@${domain}`;
     const payload = {
       from: `${session.contents.identity.name} <${own}>`,
       to: input.to.map(normaliseAddress),
@@ -210,7 +213,7 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
       messageId,
       body: input.body,
       attachments: input.attachments ?? [],
-      boundary: `=_caliop_${Buffer.from(input.random(12)).toString('hex')}`,
+      boundary: `=_caliop_${Buffer.from(random(12)).toString('hex')}`,
     };
     const payloadBytes = utf8.encode(formatPayload(payload));
     const encryptFor = async (certs: readonly openpgp.PublicKey[]) =>

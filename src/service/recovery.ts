@@ -5,6 +5,7 @@ import { parseRecoverySheet, formatShareSheet, phraseFromSeed, type ParsedRecove
 import { chooseBackupCheckPositions, checkBackupWords } from '../core/backup-check.js';
 import { splitSeed } from '../core/seed-shares.js';
 import { CaliopError } from '../errors.js';
+import { randomBytes } from '../edges/random.js';
 import { hexToBytes, type StickSession } from './stick-session.js';
 
 export async function readRecoverySheetFile(path: string): Promise<ParsedRecoverySheet> {
@@ -15,6 +16,22 @@ export async function readRecoverySheetFile(path: string): Promise<ParsedRecover
     throw new CaliopError('file_unreadable', `could not read the recovery sheet ${path}`, { cause: error });
   }
   return parseRecoverySheet(text);
+}
+
+/**
+ * docs/ceremony.md §7: the name and address the key was made with, from the sheet
+ * or as the user gives them (`caliop recover --name --email`); without both, the
+ * identical key cannot be rebuilt.
+ */
+export function identityForRecovery(sheet: ParsedRecoverySheet, given: { readonly name?: string | undefined; readonly email?: string | undefined } = {}): { name: string; email: string } {
+  const name = given.name ?? sheet.name;
+  const email = given.email ?? sheet.email;
+  if (!name || !email) {
+    throw new CaliopError('recovery_invalid', 'the sheet does not say the name and address of the key', {
+      hint: 'use the full recovery sheet, with its name and email lines (or give them with caliop recover --name and --email, exactly as at the ceremony)',
+    });
+  }
+  return { name, email };
 }
 
 export interface ShareSheet {
@@ -54,7 +71,7 @@ export async function splitBackup(session: StickSession, shares: number, thresho
 }
 
 /** `caliop backup check`: the positions to ask, then the verdict recorded in the vault. */
-export function backupCheckPositions(random: (length: number) => Uint8Array): number[] {
+export function backupCheckPositions(random: (length: number) => Uint8Array = randomBytes): number[] {
   return chooseBackupCheckPositions(random(64));
 }
 

@@ -8,8 +8,9 @@ import { compareWithManifest, MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, parseManif
 import { readStickConfig } from '../edges/stick-config.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { listStickFiles } from '../edges/stick-tree.js';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../edges/random.js';
 import { RelayClient } from '../edges/relay-client.js';
+import { COMPILED_RELEASE_FINGERPRINT } from '../build-facts.js';
 import { CaliopError } from '../errors.js';
 import { manifestSignatureValid, readReleaseCert } from './manifest-signature.js';
 
@@ -91,7 +92,7 @@ export interface AnchoredStickVerification extends StickVerification {
 export interface StickCheckOptions {
   /** The certificate the user gave (armored); wins over every other anchor. */
   readonly releaseCertArmored?: string;
-  /** The fingerprint compiled into this executable (src/build-facts.ts COMPILED_RELEASE_FINGERPRINT). */
+  /** The fingerprint compiled into this executable; default src/build-facts.ts COMPILED_RELEASE_FINGERPRINT (tests hand their own). */
   readonly compiledFingerprint?: string;
   /**
    * Ask a relay for the release fingerprint it publishes: 'stick' is the relay and pin of
@@ -106,7 +107,7 @@ export interface StickCheckOptions {
  * relay_publishes_no_fingerprint when the relay publishes none.
  */
 export async function relayReleaseFingerprint(target: { readonly url: string; readonly pin?: string | undefined }): Promise<string> {
-  const client = new RelayClient({ url: target.url, pin: target.pin, deviceSecretKey: new Uint8Array(randomBytes(32)) });
+  const client = new RelayClient({ url: target.url, pin: target.pin, deviceSecretKey: randomBytes(32) });
   try {
     const info = await client.info();
     if (info.releaseFingerprint === undefined) throw new CaliopError('relay_publishes_no_fingerprint', `the relay ${target.url} publishes no release fingerprint`);
@@ -125,7 +126,9 @@ export async function checkStick(stick: Stick, options: StickCheckOptions = {}):
   const given = options.releaseCertArmored;
   const certArmored = given ?? readStickConfig(stick).releaseCert;
   if (certArmored === undefined || certArmored === '') {
-    throw new CaliopError('manifest_invalid', "the stick's config.json names no release certificate", { hint: 'pass --release-cert FILE' });
+    throw new CaliopError('manifest_invalid', "the stick's config.json names no release certificate", {
+      hint: 'ask your Caliop volunteer for the release certificate, and check the stick with "caliop stick verify --release-cert FILE"',
+    });
   }
   const releaseFingerprint = (await readReleaseCert(certArmored)).getFingerprint().toUpperCase();
   // Asked first: a relay that cannot be reached or publishes nothing is an error, not a weaker verdict.
@@ -143,7 +146,7 @@ export async function checkStick(stick: Stick, options: StickCheckOptions = {}):
   // Precedence (docs/manifest.md §8): release-cert-file > compiled-in > relay > stick-only; the relay, when asked, is checked too.
   let anchor: StickTrustAnchor;
   let anchorFingerprint: string;
-  const compiled = options.compiledFingerprint?.toUpperCase();
+  const compiled = ('compiledFingerprint' in options ? options.compiledFingerprint : COMPILED_RELEASE_FINGERPRINT)?.toUpperCase();
   if (given !== undefined) [anchor, anchorFingerprint] = ['release-cert-file', releaseFingerprint];
   else if (compiled !== undefined && compiled !== '') [anchor, anchorFingerprint] = ['compiled-in', compiled];
   else if (relay !== undefined) [anchor, anchorFingerprint] = ['relay', relay.fingerprint];

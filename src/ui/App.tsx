@@ -2,7 +2,7 @@
 // neighbours. Holds the unlocked session; every screen calls the service layer.
 import { useState } from 'react';
 import { existsSync } from 'node:fs';
-import type { Stick } from '../edges/stick-locator.js';
+import type { Stick } from '../service/stick-lookup.js';
 import type { StickSession } from '../service/stick-session.js';
 import { translator, type UiLanguage } from './i18n/index.js';
 import { Box, Text } from 'ink';

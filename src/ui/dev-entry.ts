@@ -1,7 +1,6 @@
 // Runs the interface by itself until src/cli/main.ts calls runInteractive:
 // node build/src/ui/dev-entry.js [--stick DIR] [--language en|fr]
-import { existsSync } from 'node:fs';
-import { stickAt } from '../edges/stick-locator.js';
+import { stickForInterface } from '../service/stick-lookup.js';
 import { runInteractive } from './main.js';
 
 function option(name: string): string | undefined {
@@ -11,5 +10,5 @@ function option(name: string): string | undefined {
 
 const folder = option('--stick');
 const language = option('--language');
-const stick = folder !== undefined && existsSync(folder) ? stickAt(folder, '--stick') : null;
+const stick = stickForInterface({ flag: folder, env: undefined });
 process.exitCode = await runInteractive({ stick, ...(language === 'en' || language === 'fr' ? { language } : {}) });

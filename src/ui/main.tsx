@@ -2,7 +2,7 @@
 // alternate screen buffer, so nothing it showed (recovery words, messages) stays
 // in the scrollback once it exits.
 import { render } from 'ink';
-import type { Stick } from '../edges/stick-locator.js';
+import type { Stick } from '../service/stick-lookup.js';
 import { interfaceStartLanguage } from '../service/interface-language.js';
 import { App } from './App.js';
 import type { UiLanguage } from './i18n/index.js';

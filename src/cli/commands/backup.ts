@@ -30,13 +30,9 @@ export function registerBackupCommands(program: Command, context: () => CliConte
     .action(async () => {
       const cli = context();
       cli.refuseToPrompt('the backup check');
-      const [{ backupCheckPositions, recordBackupCheck }, { randomBytes }, { ask }] = await Promise.all([
-        import('../../service/recovery.js'),
-        import('../../edges/random.js'),
-        import('../../edges/terminal.js'),
-      ]);
+      const [{ backupCheckPositions, recordBackupCheck }, { ask }] = await Promise.all([import('../../service/recovery.js'), import('../terminal.js')]);
       const session = await cli.unlock();
-      const positions = backupCheckPositions(randomBytes);
+      const positions = backupCheckPositions();
       const answers: string[] = [];
       for (const position of positions) answers.push(await ask(`Word #${position}: `));
       await recordBackupCheck(session, positions, answers);

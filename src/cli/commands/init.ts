@@ -1,6 +1,5 @@
 // `caliop init` (the ceremony) and `caliop recover` (docs/cli.md §init, §recover).
 import type { Command } from 'commander';
-import type { NetworkVerdict } from '../../core/network-state.js';
 import type { PassphraseAssessment } from '../../core/passphrase-strength.js';
 import type { CeremonyDialog, CeremonyStep } from '../../service/ceremony.js';
 import { CaliopError } from '../../errors.js';
@@ -29,14 +28,14 @@ function cliDialog(context: CliContext, acceptWeak: boolean): CeremonyDialog {
     },
     async showRecovery({ sheet }) {
       if (context.batch) return; // the JSON/text result carries it
-      const { ask, tell } = await import('../../edges/terminal.js');
+      const { ask, tell } = await import('../terminal.js');
       tell(`\n${sheet}\n`);
       await ask('Write these 24 words on paper, with the date and the address. Press Enter when done. ');
       process.stderr.write(CLEAR_SCREEN_AND_SCROLLBACK);
     },
     async askBackupWords(positions) {
       if (context.batch) return null;
-      const { ask, tell } = await import('../../edges/terminal.js');
+      const { ask, tell } = await import('../terminal.js');
       tell(`Prove your copy: type the words at positions ${positions.join(', ')}.`);
       const answers: string[] = [];
       for (const position of positions) answers.push(await ask(`Word #${position}: `));
@@ -52,7 +51,7 @@ function cliDialog(context: CliContext, acceptWeak: boolean): CeremonyDialog {
         }
         return true;
       }
-      const { ask, tell } = await import('../../edges/terminal.js');
+      const { ask, tell } = await import('../terminal.js');
       tell(`This passphrase is weak: ${why}.`);
       for (const suggestion of assessment.suggestions?.en ?? []) tell(`  - ${suggestion}`);
       const answer = await ask('Keep it anyway? Type "yes" to keep it: ');
@@ -61,18 +60,11 @@ function cliDialog(context: CliContext, acceptWeak: boolean): CeremonyDialog {
   };
 }
 
-/** What the ceremony and recovery take from the edges: network verdict, clock, randomness, questions. */
-function ceremonyEdges(
-  cli: CliContext,
-  options: { allowOnline?: boolean; acceptWeakPassphrase?: boolean },
-  probeNetwork: () => NetworkVerdict,
-  random: (length: number) => Uint8Array,
-) {
+/** What the ceremony and recovery take from the face: the consent to go online, the clock, the questions. */
+function ceremonyFace(cli: CliContext, options: { allowOnline?: boolean; acceptWeakPassphrase?: boolean }) {
   return {
     allowOnline: options.allowOnline === true,
-    network: probeNetwork(),
     now: new Date(),
-    random,
     dialog: cliDialog(cli, options.acceptWeakPassphrase === true),
   };
 }
@@ -104,23 +96,18 @@ export function registerInitCommands(program: Command, context: () => CliContext
     .option('--invite-token <token>', 'an invite token from your Caliop volunteer, if the relay asks for one')
     .action(async (options: InitOptions) => {
       const cli = context();
-      const [{ runCeremony }, { probeNetwork }, { randomBytes }, { generatePassphrase }] = await Promise.all([
-        import('../../service/ceremony.js'),
-        import('../../edges/network-probe.js'),
-        import('../../edges/random.js'),
-        import('../../core/passphrase-generator.js'),
-      ]);
+      const { runCeremony, newPassphrase } = await import('../../service/ceremony.js');
       if (options.language !== 'en' && options.language !== 'fr') throw new CaliopError('usage', `unknown language ${String(options.language)}`, { hint: 'use --language en or --language fr' });
       const stick = cli.stick();
       const passphrase = options.generatePassphrase
-        ? generatePassphrase(randomBytes(64), 7, options.language)
+        ? newPassphrase(options.language)
         : await cli.newPassphrase(cli.options.passphraseFile, 'passphrase');
       const result = await runCeremony({
         stick,
         name: options.name,
         email: options.email,
         passphrase,
-        ...ceremonyEdges(cli, options, probeNetwork, randomBytes),
+        ...ceremonyFace(cli, options),
         language: options.language,
       });
       // Enrolment needs the network the ceremony avoided: when the relay cannot be
@@ -179,19 +166,10 @@ export function registerInitCommands(program: Command, context: () => CliContext
     .option('--new-passphrase-file <file>', 'the new vault passphrase (FILE, @ENV:NAME, @FD:N); default: --passphrase-file or a prompt')
     .action(async (options: { phraseFile: string; name?: string; email?: string; allowOnline?: boolean; acceptWeakPassphrase?: boolean; newPassphraseFile?: string }) => {
       const cli = context();
-      const [{ recoverStick }, { probeNetwork }, { randomBytes }, { readRecoverySheetFile }] = await Promise.all([
-        import('../../service/ceremony.js'),
-        import('../../edges/network-probe.js'),
-        import('../../edges/random.js'),
-        import('../../service/recovery.js'),
-      ]);
+      const [{ recoverStick }, { readRecoverySheetFile, identityForRecovery }] = await Promise.all([import('../../service/ceremony.js'), import('../../service/recovery.js')]);
       const stick = cli.stick();
       const sheet = await readRecoverySheetFile(options.phraseFile);
-      const name = options.name ?? sheet.name;
-      const email = options.email ?? sheet.email;
-      if (!name || !email) {
-        throw new CaliopError('recovery_invalid', 'the sheet does not say the name and address of the key', { hint: 'give them with --name and --email, exactly as at the ceremony' });
-      }
+      const { name, email } = identityForRecovery(sheet, options);
       const passphrase = await cli.newPassphrase(options.newPassphraseFile ?? cli.options.passphraseFile, 'passphrase');
       const result = await recoverStick({
         stick,
@@ -201,7 +179,7 @@ export function registerInitCommands(program: Command, context: () => CliContext
         email,
         expectedFingerprint: sheet.fingerprint,
         passphrase,
-        ...ceremonyEdges(cli, options, probeNetwork, randomBytes),
+        ...ceremonyFace(cli, options),
       });
       if (cli.json) {
         await writeJson({ fingerprint: result.fingerprint, creationDate: sheet.creationDate.toISOString(), ceremony: result.ceremony });

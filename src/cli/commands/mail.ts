@@ -19,11 +19,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
       const { parseAddress } = await import('../../api/address.js');
       const invalid = options.to.filter((address) => parseAddress(address) === null);
       if (invalid.length > 0) throw new CaliopError('usage', `not an address: ${invalid.map((address) => JSON.stringify(address)).join(', ')}`, { hint: 'give each recipient as local@domain, e.g. --to alice@example.org' });
-      const [{ sendMessage }, { randomBytes }, { exposureLabel, reasonLine }] = await Promise.all([
-        import('../../service/mail-send.js'),
-        import('../../edges/random.js'),
-        import('../../core/exposure-text.js'),
-      ]);
+      const [{ sendMessage }, { exposureLabel, reasonLine }] = await Promise.all([import('../../service/mail-send.js'), import('../../core/exposure-text.js')]);
       const { readAttachmentsToSend } = await import('../../service/attachments.js');
       const attachments = await readAttachmentsToSend(options.attach ?? []);
       const body = new TextDecoder().decode(await readAllStdin());
@@ -35,7 +31,6 @@ export function registerMailCommands(program: Command, context: () => CliContext
         body,
         attachments,
         now: new Date(),
-        random: randomBytes,
         allowExposed: options.allowExposed === true,
         beforeSend(assessment) {
           // docs/cli.md §3.11: the assessment per recipient is printed before anything leaves.

@@ -2,7 +2,6 @@
 import { safeForTerminal } from '../../core/terminal-text.js';
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { COMPILED_RELEASE_FINGERPRINT } from '../../build-facts.js';
 import { CaliopError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { note, reportFailure, writeData, writeJson } from '../output.js';
@@ -36,7 +35,6 @@ export function registerStickCommands(program: Command, context: () => CliContex
       }
       const verdict = await checkStick(located, {
         ...(releaseCertArmored === undefined ? {} : { releaseCertArmored }),
-        ...(COMPILED_RELEASE_FINGERPRINT === undefined ? {} : { compiledFingerprint: COMPILED_RELEASE_FINGERPRINT }),
         ...(options.relay === true ? { relay: 'stick' as const } : {}),
       });
       const relay = verdict.relay;

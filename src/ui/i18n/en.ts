@@ -194,7 +194,6 @@ export const en = {
   stickVerifySelfOnly: 'The stick agrees with itself, but nothing outside it vouches for it: someone who rewrote the whole stick would pass this check too. Check it with a caliop you trust.',
   stickVerifyBad: 'The stick was modified: {count} file(s) differ, are missing or were added.',
   stickVerifySignatureBad: 'The stick’s signature is NOT valid.',
-  stickNoReleaseCert: 'This stick names no release certificate: it cannot be checked here.',
   passChangeTitle: 'Change the passphrase',
   passChangeDone: 'The vault is sealed under the new passphrase.',
   passChangeWorking: 'Sealing the vault under the new passphrase…',

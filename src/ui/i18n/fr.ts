@@ -195,7 +195,6 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   stickVerifySelfOnly: 'La clé USB est cohérente avec elle-même, mais rien hors d’elle ne le garantit : qui aurait réécrit toute la clé passerait aussi ce contrôle. Vérifiez-la avec un caliop de confiance.',
   stickVerifyBad: 'La clé USB a été modifiée : {count} fichier(s) diffèrent, manquent ou ont été ajoutés.',
   stickVerifySignatureBad: 'La signature de la clé USB n’est PAS valide.',
-  stickNoReleaseCert: 'Cette clé USB ne nomme aucun certificat de publication : impossible de la vérifier ici.',
   passChangeTitle: 'Changer la phrase de passe',
   passChangeDone: 'Le coffre est scellé avec la nouvelle phrase de passe.',
   passChangeWorking: 'Scellement du coffre avec la nouvelle phrase de passe…',

@@ -1,17 +1,12 @@
 // The first run: the offline key ceremony as a wizard (docs/ceremony.md §8). The
 // steps themselves are runCeremony's; this screen is its CeremonyDialog.
-import { existsSync } from 'node:fs';
 import { Box, Text } from 'ink';
 import { useRef, useState } from 'react';
 import type { NetworkVerdict } from '../../core/network-state.js';
-import { generatePassphrase } from '../../core/passphrase-generator.js';
 import type { PassphraseAssessment } from '../../core/passphrase-strength.js';
-import { probeNetwork } from '../../edges/network-probe.js';
-import { randomBytes } from '../../edges/random.js';
-import { stickAt, type Stick } from '../../edges/stick-locator.js';
-import { CaliopError } from '../../errors.js';
-import { recoverStick, runCeremony, type CeremonyDialog, type CeremonyStep } from '../../service/ceremony.js';
-import { readRecoverySheetFile } from '../../service/recovery.js';
+import { ceremonyNetwork, newPassphrase, recoverStick, runCeremony, type CeremonyDialog, type CeremonyStep } from '../../service/ceremony.js';
+import { identityForRecovery, readRecoverySheetFile } from '../../service/recovery.js';
+import { stickInFolder, type Stick } from '../../service/stick-lookup.js';
 import type { ParsedRecoverySheet } from '../../core/recovery-sheet.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
@@ -67,7 +62,7 @@ export interface CeremonyWizardProps {
   readonly network?: () => NetworkVerdict;
 }
 
-export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, network = probeNetwork }: CeremonyWizardProps) {
+export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, network = ceremonyNetwork }: CeremonyWizardProps) {
   const { t, language } = useText();
   const [stick, setStick] = useState<Stick | null>(givenStick);
   const [phase, setPhase] = useState<Phase>(givenStick ? { kind: 'welcome' } : { kind: 'where' });
@@ -130,7 +125,6 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
       allowOnline,
       network: verdict,
       now: new Date(),
-      random: randomBytes,
       dialog,
       language,
     }).then(
@@ -156,14 +150,12 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
       stick: stick!,
       seed: sheet.seed,
       creationDate: sheet.creationDate,
-      name: sheet.name!,
-      email: sheet.email!,
+      ...identityForRecovery(sheet),
       expectedFingerprint: sheet.fingerprint,
       passphrase,
       allowOnline,
       network: verdict,
       now: new Date(),
-      random: randomBytes,
       dialog: { progress: dialog.progress, confirmWeakPassphrase: dialog.confirmWeakPassphrase },
       language,
     }).then(
@@ -201,12 +193,12 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
         return;
       case 'pass-choice':
         if (/^t$/i.test(input)) setPhase({ kind: 'pass-type' });
-        else if (/^g$/i.test(input)) setPhase({ kind: 'pass-generated', passphrase: generatePassphrase(randomBytes(64), 7, language) });
+        else if (/^g$/i.test(input)) setPhase({ kind: 'pass-generated', passphrase: newPassphrase(language) });
         else if (key.escape) setPhase({ kind: 'email' });
         return;
       case 'pass-generated':
         if (key.return) start(phase.passphrase, { kind: 'pass-choice' });
-        else if (isNo(input)) setPhase({ kind: 'pass-generated', passphrase: generatePassphrase(randomBytes(64), 7, language) });
+        else if (isNo(input)) setPhase({ kind: 'pass-generated', passphrase: newPassphrase(language) });
         else if (key.escape) setPhase({ kind: 'pass-choice' });
         return;
       case 'pass-type':
@@ -262,12 +254,15 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
             value={folder}
             onChange={setFolder}
             onSubmit={(value) => {
-              if (!existsSync(value.trim())) {
-                setWhere(new CaliopError('stick_not_found', `the folder ${value.trim()} does not exist`));
+              let chosen: Stick;
+              try {
+                chosen = stickInFolder(value.trim());
+              } catch (error) {
+                setWhere(error);
                 return;
               }
               setWhere(null);
-              setStick(stickAt(value.trim(), '--stick'));
+              setStick(chosen);
               setPhase({ kind: 'welcome' });
             }}
           />
@@ -313,8 +308,10 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
             onSubmit={(path) => {
               readRecoverySheetFile(path.trim()).then(
                 (sheet) => {
-                  if (!sheet.name || !sheet.email) {
-                    setWhere(new CaliopError('recovery_invalid', 'the sheet does not say the name and address of the key', { hint: 'use the full recovery sheet, with its name and email lines' }));
+                  try {
+                    identityForRecovery(sheet);
+                  } catch (error) {
+                    setWhere(error);
                     return;
                   }
                   setWhere(null);

@@ -4,7 +4,6 @@
 import { Box, Text } from 'ink';
 import { useRef, useState } from 'react';
 import { reasonLine } from '../../core/exposure-text.js';
-import { randomBytes } from '../../edges/random.js';
 import { sendMessage, type SendDecision } from '../../service/mail-send.js';
 import { assessRecipients, exposedRecipients, type SendAssessment } from '../../service/send-preview.js';
 import type { StickSession } from '../../service/stick-session.js';
@@ -59,7 +58,6 @@ export function ComposeScreen({ session, draft, setDraft, onDone }: { session: S
       subject: values.subject,
       body: values.body,
       now: new Date(),
-      random: randomBytes,
       beforeSend: (assessment) => {
         const exposed = exposedRecipients(assessment);
         if (exposed.length === 0) return true;

@@ -4,12 +4,8 @@
 import { relative } from 'node:path';
 import { Box, Text } from 'ink';
 import { useEffect, useState } from 'react';
-import { COMPILED_RELEASE_FINGERPRINT } from '../../build-facts.js';
-import { randomBytes } from '../../edges/random.js';
-import { readStickConfig } from '../../edges/stick-config.js';
-import { CaliopError } from '../../errors.js';
 import { exportKeyFilesToStick } from '../../service/key-files.js';
-import { changePassphrase, describeKey, type KeyDescription } from '../../service/keys.js';
+import { assessNewPassphrase, changePassphrase, describeKey, type KeyDescription } from '../../service/keys.js';
 import { formatFingerprint } from '../../service/pgp.js';
 import { backupCheckPositions, recordBackupCheck } from '../../service/recovery.js';
 import type { StickSession } from '../../service/stick-session.js';
@@ -82,16 +78,12 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
       else if (/^e$/i.test(input)) run(t('working'), () => exportKeyFilesToStick(session), (files) => ({ text: t('stickExported', { cert: relative(session.stick.root, files.certPath), revocation: relative(session.stick.root, files.revocationPath) }) }));
       else if (/^p$/i.test(input)) setMode({ kind: 'passphrase' });
       else if (/^b$/i.test(input)) setMode({ kind: 'shares' });
-      else if (/^w$/i.test(input)) setMode({ kind: 'check', positions: backupCheckPositions(randomBytes) });
+      else if (/^w$/i.test(input)) setMode({ kind: 'check', positions: backupCheckPositions() });
       else if (/^v$/i.test(input)) {
         run(
           t('working'),
-          async () => {
-            const releaseCert = readStickConfig(session.stick).releaseCert;
-            if (!releaseCert) throw new CaliopError('manifest_invalid', t('stickNoReleaseCert'), { hint: ERROR_HINT_NO_CERT });
-            // The same anchored check as "caliop stick verify" (docs/manifest.md §8).
-            return checkStick(session.stick, COMPILED_RELEASE_FINGERPRINT === undefined ? {} : { compiledFingerprint: COMPILED_RELEASE_FINGERPRINT });
-          },
+          // The same anchored check as "caliop stick verify" (docs/manifest.md §8).
+          () => checkStick(session.stick),
           (verdict) =>
             !verdict.anchorMatches
               ? { text: `✗ ${t('stickVerifyWrongRelease')}`, bad: true }
@@ -125,9 +117,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
           <PassphraseForm
             userInputs={[session.contents.identity.name, session.contents.identity.email]}
             onDone={(passphrase) => {
-              import('../../core/passphrase-strength.js')
-                .then(({ assessPassphrase }) => assessPassphrase(passphrase, [session.contents.identity.name, session.contents.identity.email]))
-                .then((assessment) => (assessment.weak ? setMode({ kind: 'weak', passphrase }) : changeTo(passphrase, false)), setError);
+              assessNewPassphrase(session, passphrase).then((assessment) => (assessment.weak ? setMode({ kind: 'weak', passphrase }) : changeTo(passphrase, false)), setError);
             }}
           />
         )}
@@ -186,5 +176,3 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
     </Screen>
   );
 }
-
-const ERROR_HINT_NO_CERT = 'ask your Caliop volunteer for the release certificate, and check the stick with "caliop stick verify --release-cert FILE"';

@@ -1,7 +1,7 @@
 // Unlock: the passphrase, a clear message when it is wrong, and no limit on attempts.
 import { Text } from 'ink';
 import { useState } from 'react';
-import type { Stick } from '../../edges/stick-locator.js';
+import type { Stick } from '../../service/stick-lookup.js';
 import { isCaliopError } from '../../errors.js';
 import { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';

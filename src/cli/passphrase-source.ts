@@ -2,7 +2,7 @@
 //   FILE       the first line of a file
 //   @ENV:NAME  the environment variable NAME
 //   @FD:N      the first line read from an inherited file descriptor N
-// Interactive use reads /dev/tty with echo off (src/edges/terminal.ts).
+// Interactive use reads /dev/tty with echo off (src/cli/terminal.ts).
 import { readFileSync } from 'node:fs';
 import { CaliopError } from '../errors.js';
 
