@@ -42,7 +42,7 @@ describe('migration from the one-document vault (docs/store.md §7)', () => {
   it('moves every message into the store on the first unlock, keeps the rest, and opens the same afterwards', async () => {
     const stick = await v1Stick('migrate');
     const session = await StickSession.unlock(stick, VECTOR.passphraseText);
-    expect(session.contents.format).toBe('caliop-vault-contents/2');
+    expect(session.contents.format).toBe('caliop-vault-contents/3');
     expect(session.contents).not.toHaveProperty('messages');
     expect(session.contents.outbox).toEqual(VECTOR.contents.outbox);
     expect(session.contents.relayAccount).toEqual(VECTOR.contents.relayAccount);
@@ -62,7 +62,7 @@ describe('migration from the one-document vault (docs/store.md §7)', () => {
     const { plaintext, handle } = await unlockVault(stick.vaultPath, new TextEncoder().encode(VECTOR.passphraseText));
     handle.close();
     const onStick = decodeVaultContents(plaintext);
-    expect(onStick.format).toBe('caliop-vault-contents/2');
+    expect(onStick.format).toBe('caliop-vault-contents/3');
     expect((await readdir(stick.vaultDir)).filter((name) => name.startsWith('store-'))).toEqual([session.contents.store.folder]);
 
     // A second unlock opens the store (no new migration), with the read mark kept.

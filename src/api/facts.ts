@@ -63,6 +63,14 @@ export const OuterHeadersSchema = z.object({
   to: z.array(z.string().max(320)).max(100),
   date: z.string().max(100).nullable(),
   messageId: z.string().max(998).nullable(),
+  /**
+   * docs/gateway.md §4.5.1: the `Autocrypt` fields of the outer message (Autocrypt Level 1 puts
+   * them there), unfolded, at most 4 of 10 KiB each (larger ones are invalid anyway).
+   * Optional: facts recorded before issue 9 have none.
+   */
+  autocrypt: z.array(z.string().max(10240)).max(4).optional(),
+  /** RFC 3834 `Auto-Submitted`, for the same rules (an auto-reply updates no peer state). */
+  autoSubmitted: z.string().max(100).nullable().optional(),
 });
 export type OuterHeaders = z.infer<typeof OuterHeadersSchema>;
 

@@ -160,12 +160,12 @@ export const REASON_TEXTS: Readonly<Record<Language, Readonly<Record<ReasonCode,
 /** Parameter values that are words rather than data (hosts, domains, versions are shown as they are). */
 export const PARAM_VALUE_TEXTS: Readonly<Record<Language, Readonly<Record<string, Readonly<Record<string, string>>>>>> = {
   en: {
-    source: { contacts: 'your contacts', wkd: 'the key directory of their domain', autocrypt: 'an Autocrypt header they sent' },
+    source: { contacts: 'your contacts', wkd: 'the key directory of their domain', autocrypt: 'an Autocrypt header they sent', 'autocrypt-gossip': 'an Autocrypt-Gossip header, someone else\'s word in a message to you both' },
     version: { unknown: 'unknown version' },
     cipher: { unknown: 'unknown cipher' },
   },
   fr: {
-    source: { contacts: 'vos contacts', wkd: 'l\'annuaire de clés de son domaine', autocrypt: 'un en-tête Autocrypt de ses messages' },
+    source: { contacts: 'vos contacts', wkd: 'l\'annuaire de clés de son domaine', autocrypt: 'un en-tête Autocrypt de ses messages', 'autocrypt-gossip': 'un en-tête Autocrypt-Gossip, la parole d\'un tiers dans un message à vous deux' },
     version: { unknown: 'version inconnue' },
     cipher: { unknown: 'chiffrement inconnu' },
   },

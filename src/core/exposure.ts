@@ -161,7 +161,7 @@ export type RecipientFacts =
   | {
       readonly address: string;
       readonly kind: 'external';
-      readonly cert: { readonly source: 'contacts' | 'wkd' | 'autocrypt'; readonly keyState: 'verified-in-person' | 'tofu' | 'changed' } | null;
+      readonly cert: { readonly source: 'contacts' | 'wkd' | 'autocrypt' | 'autocrypt-gossip'; readonly keyState: 'verified-in-person' | 'tofu' | 'changed' } | null;
       /** The relay refuses to hand the message over without TLS all the way (MTA-STS enforce, DANE, RFC 8689 REQUIRETLS). */
       readonly tlsGuaranteed: boolean;
     };
@@ -622,7 +622,7 @@ function checkRecipient(recipient: unknown, path: string): asserts recipient is 
     const cert = recipient.cert;
     if (cert === null) return;
     if (!isRecord(cert)) fail(`${path}.cert`, 'an object {source, keyState} or null', cert);
-    checkOneOf(cert.source, ['contacts', 'wkd', 'autocrypt'], `${path}.cert.source`);
+    checkOneOf(cert.source, ['contacts', 'wkd', 'autocrypt', 'autocrypt-gossip'], `${path}.cert.source`);
     checkOneOf(cert.keyState, keyStates, `${path}.cert.keyState`);
   } else {
     fail(`${path}.kind`, 'one of internal, external', recipient.kind);

@@ -286,11 +286,19 @@ export function outerHeadersOf(fields: readonly HeaderField[]): OuterHeaders {
       if ('address' in address && address.address && address.address.length <= 320 && to.length < 100) to.push(address.address.toLowerCase());
     }
   }
+  // docs/gateway.md §4.5.1: Autocrypt Level 1 treats a field over 10 KiB as invalid; such fields are not kept.
+  const autocrypt = fields
+    .filter((field) => field.name.toLowerCase() === 'autocrypt')
+    .map((field) => field.value.replace(/\s+/g, ' ').trim())
+    .filter((value) => value.length <= 10240)
+    .slice(0, 4);
   return {
     subject: text('Subject', 998),
     from: text('From', 998),
     to,
     date: text('Date', 100),
     messageId: text('Message-ID', 998)?.replace(/^<|>$/g, '') ?? null,
+    autocrypt,
+    autoSubmitted: text('Auto-Submitted', 100),
   };
 }

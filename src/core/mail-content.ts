@@ -9,7 +9,7 @@ import { CaliopError } from '../errors.js';
 import { MESSAGE_LIMITS, overLimitText } from './message-limits.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import PostalMime, { type Address, type Email } from 'postal-mime';
+import PostalMime, { addressParser, type Address, type Email } from 'postal-mime';
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from './inbound-mime.js';
 import { htmlToReadableText } from './html-text.js';
 
@@ -50,7 +50,20 @@ export interface MailContent {
   /** Autocrypt Level 1 header values (`Autocrypt`, `Autocrypt-Gossip`), as written. */
   readonly autocrypt: readonly string[];
   readonly autocryptGossip: readonly string[];
+  /** docs/gateway.md §4.5.1: what the Autocrypt rules read besides those fields. */
+  readonly autocryptContext: {
+    /** Every address of the `From` field, lowercased. */
+    readonly fromAddresses: readonly string[];
+    /** The `Reply-To` addresses, lowercased (gossip may name them). */
+    readonly replyTo: readonly string[];
+    /** RFC 3834 `Auto-Submitted`. */
+    readonly autoSubmitted: string | undefined;
+    /** The top-level media type, lowercased, without parameters. */
+    readonly contentType: string | undefined;
+  };
 }
+
+const NO_AUTOCRYPT_CONTEXT = { fromAddresses: [], replyTo: [], autoSubmitted: undefined, contentType: undefined } as const;
 
 /** docs/message-payload.md §3: bounds given to the parser (nesting, header bytes, forwarded depth). */
 // docs/limits.md §2.3: the header sections are bounded while parsing.
@@ -185,7 +198,7 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     return {
       from: undefined, fromAddress: undefined, fromName: undefined, to: [], subject: undefined, date: undefined, messageId: undefined,
       body, bodySource: body.trim() === '' ? 'none' : 'text', attachments: [], protectedHeaders: false,
-      signed: inlineSigned(body), autocrypt: [], autocryptGossip: [],
+      signed: inlineSigned(body), autocrypt: [], autocryptGossip: [], autocryptContext: NO_AUTOCRYPT_CONTEXT,
     };
   }
   const parser = new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' });
@@ -244,6 +257,12 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
       : bodySource === 'text' ? inlineSigned(body) : null,
     autocrypt: headerValues('autocrypt'),
     autocryptGossip: headerValues('autocrypt-gossip'),
+    autocryptContext: {
+      fromAddresses: headerValues('from').flatMap((value) => addressList(addressParser(value, { flatten: true }))),
+      replyTo: addressList(email.replyTo),
+      autoSubmitted: headerValues('auto-submitted')[0],
+      contentType: topType === '' ? undefined : topType.split(';', 1)[0]!.trim().toLowerCase(),
+    },
   };
 }
 

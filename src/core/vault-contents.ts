@@ -5,7 +5,12 @@ import { CaliopError } from '../errors.js';
 import { FINGERPRINT_PATTERN } from './openpgp-algorithms.js';
 
 /** docs/vault-contents.md §1: the format this caliop writes; messages live in the store (docs/store.md). */
-export const VAULT_CONTENTS_FORMAT = 'caliop-vault-contents/2';
+export const VAULT_CONTENTS_FORMAT = 'caliop-vault-contents/3';
+/**
+ * docs/vault-contents.md §1.1: the format before Autocrypt peer state (§3.4). A /2 document is a
+ * /3 document without its new optional fields: it is read as /3 and written as /3 at its next change.
+ */
+export const VAULT_CONTENTS_FORMAT_V2 = 'caliop-vault-contents/2';
 /** docs/store.md §7: the one-document format of earlier sticks, read once to migrate them. */
 export const VAULT_CONTENTS_FORMAT_V1 = 'caliop-vault-contents/1';
 
@@ -35,6 +40,24 @@ const Identity = z.strictObject({
   ceremony: CeremonyRecord,
 });
 
+/**
+ * docs/vault-contents.md §3.4: Autocrypt Level 1 peer state (`peers[addr]`), keys named by
+ * fingerprint (the key itself is the contact's cert or its changed cert, or was not kept).
+ */
+const AutocryptPeer = z.strictObject({
+  /** `last_seen`: the youngest effective date of the messages from this address (none when only gossip named it). */
+  lastSeen: isoDate.optional(),
+  /** `autocrypt_timestamp`: the youngest effective date of a message with a valid Autocrypt header. */
+  autocryptTimestamp: isoDate.optional(),
+  /** `public_key`, as its fingerprint. */
+  fingerprint: z.string().regex(FINGERPRINT_PATTERN).optional(),
+  /** `prefer_encrypt`: recorded, not obeyed (Caliop encrypts whenever it has a key). */
+  preferEncrypt: z.enum(['mutual', 'nopreference']).optional(),
+  /** `gossip_timestamp` and `gossip_key` (as its fingerprint). */
+  gossipTimestamp: isoDate.optional(),
+  gossipFingerprint: z.string().regex(FINGERPRINT_PATTERN).optional(),
+});
+
 /** docs/vault-contents.md §3: a contact and how far we trust its key. */
 const Contact = z.strictObject({
   address: z.string().min(3),
@@ -43,13 +66,16 @@ const Contact = z.strictObject({
   armoredCert: z.string(),
   /** verified: fingerprint compared in person; unverified: imported or fetched, trusted on first use. */
   verification: z.enum(['verified', 'unverified']),
-  source: z.enum(['imported', 'relay-directory', 'wkd', 'message']),
+  /** docs/vault-contents.md §3.4: `autocrypt` and `autocrypt-gossip` are the lowest sources. */
+  source: z.enum(['imported', 'relay-directory', 'wkd', 'message', 'autocrypt', 'autocrypt-gossip']),
   addedAt: isoDate,
   verifiedAt: isoDate.optional(),
   /** A different cert seen for this address; sending stops until resolved (docs/vault-contents.md §3.2). */
   changedCert: z
     .strictObject({ fingerprint: z.string(), armoredCert: z.string(), seenAt: isoDate, source: z.string() })
     .optional(),
+  /** docs/vault-contents.md §3.4: what Autocrypt headers said about this address. */
+  autocrypt: AutocryptPeer.optional(),
 });
 
 /** docs/vault-contents.md §4: a message waiting for the relay. */
@@ -157,6 +183,7 @@ export type VaultContents = z.infer<typeof VaultContentsSchema>;
 export type VaultContentsV1 = z.infer<typeof VaultContentsV1Schema>;
 export type StoreRecord = z.infer<typeof StoreRecord>;
 export type Contact = z.infer<typeof Contact>;
+export type AutocryptPeer = z.infer<typeof AutocryptPeer>;
 export type OutboxItem = z.infer<typeof OutboxItem>;
 export type StoredMessage = z.infer<typeof StoredMessageSchema>;
 export type DeviceRecord = z.infer<typeof DeviceRecord>;
@@ -186,7 +213,12 @@ export function decodeVaultContents(bytes: Uint8Array): VaultContents | VaultCon
   } catch (error) {
     throw new CaliopError('vault_tampered', 'the vault opened but its contents are not valid JSON', { cause: error });
   }
-  const format = (json as { format?: unknown } | null)?.format;
+  let format = (json as { format?: unknown } | null)?.format;
+  // docs/vault-contents.md §1.1: a /2 document is read as /3 (it only lacks optional fields).
+  if (format === VAULT_CONTENTS_FORMAT_V2) {
+    format = VAULT_CONTENTS_FORMAT;
+    json = { ...(json as object), format };
+  }
   if (format !== VAULT_CONTENTS_FORMAT && format !== VAULT_CONTENTS_FORMAT_V1) {
     throw new CaliopError('vault_unsupported_version', `the vault's contents are in an unknown format (${String(format)})`);
   }

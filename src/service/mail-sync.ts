@@ -8,6 +8,7 @@ import { isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
 import { findContact, recordCert } from './contacts.js';
 import { flushOutbox, type FailedMessage } from './mail-outbox.js';
+import { learnFromAutocrypt, type Arrival, type AutocryptLearning } from './autocrypt.js';
 import { checkCertSignatures, decryptData, fingerprintOf, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
 import type { StickSession } from './stick-session.js';
@@ -21,6 +22,8 @@ export interface SyncReport {
   readonly errors: readonly string[];
   /** docs/vault-contents.md §4.2: every failed message in the outbox after this sync (marked now or before). */
   readonly failed: readonly FailedMessage[];
+  /** docs/gateway.md §4.5.1: what the Autocrypt headers of the new mail did to the contacts. */
+  readonly autocrypt: readonly AutocryptLearning[];
 }
 
 function failedInOutbox(session: StickSession): FailedMessage[] {
@@ -40,19 +43,20 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
   try {
     const flushed = await flushOutbox(session, client, now);
     let received = 0;
+    const autocrypt: AutocryptLearning[] = [];
     let after: string | undefined;
     for (;;) {
       // docs/api.md §8.8: one request brings a page with its ciphertexts.
       const page = await client.mailboxPage(after === undefined ? {} : { after });
-      const fresh = await Promise.all(
+      const arrivals = await Promise.all(
         page.messages
           .filter((full) => !session.store.hasRelayId(full.id))
-          .map(async (full): Promise<StoredMessage> => {
+          .map(async (full): Promise<Arrival> => {
             const opened = await readProtectedHeaders(session, full.armoredMessage);
             const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
             // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
             const outer = full.facts.route === 'smtp-inbound' ? full.facts.outerHeaders : undefined;
-            return {
+            return { content: headers, message: {
               id: '',
               direction: 'in',
               relayId: full.id,
@@ -66,9 +70,10 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
               relayFacts: full.facts,
               // docs/limits.md §3: over a limit, it is kept sealed and never decrypted again.
               ...(opened !== undefined && 'sealed' in opened ? { sealed: { reason: opened.sealed, at: now.toISOString() } } : {}),
-            };
+            } };
           }),
       );
+      const fresh = arrivals.map((arrival) => arrival.message);
       if (fresh.length > 0 || page.through) {
         // docs/store.md §4: the page's objects, then one journal record naming them all (and the cursor).
         const stored = await session.store.put(
@@ -78,12 +83,14 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
         received += stored.length;
       }
       await learnSenders(session, client, fresh, now);
+      // docs/gateway.md §4.5.1: the Autocrypt headers of the mail from outside, once the page is stored.
+      autocrypt.push(...(await learnFromAutocrypt(session, arrivals, now)));
       // docs/vault-contents.md §5.2: only now that the stick holds the page, one request deletes it from the relay.
       if (page.through) await client.ackMailbox(page.through);
       if (page.nextCursor === null) break;
       after = page.nextCursor;
     }
-    return { sent: flushed.sent.length, queued: session.contents.outbox.length, received, errors: flushed.errors, failed: failedInOutbox(session) };
+    return { sent: flushed.sent.length, queued: session.contents.outbox.length, received, errors: flushed.errors, failed: failedInOutbox(session), autocrypt };
   } finally {
     client.close();
   }

@@ -18,6 +18,11 @@ function keyStateOf(contact: Pick<Contact, 'verification' | 'changedCert'>): 've
   return contact.verification === 'verified' ? 'verified-in-person' : 'tofu';
 }
 
+/** docs/exposure.md §2.3: where an outside recipient's key was found, as the reason names it. */
+function certSource(source: Contact['source']): 'contacts' | 'wkd' | 'autocrypt' | 'autocrypt-gossip' {
+  return source === 'wkd' || source === 'autocrypt' || source === 'autocrypt-gossip' ? source : 'contacts';
+}
+
 /**
  * docs/exposure.md §2.3: an address of our relay's domain is internal (end to end
  * through the relay); any other is outside Caliop, PGP/MIME with a cert, readable without.
@@ -30,7 +35,7 @@ export function recipientFacts(ownAddress: string, address: string, contact: Pic
   return {
     address: normalised,
     kind: 'external',
-    cert: contact ? { source: contact.source === 'wkd' ? 'wkd' : 'contacts', keyState: keyStateOf(contact) } : null,
+    cert: contact ? { source: certSource(contact.source), keyState: keyStateOf(contact) } : null,
     tlsGuaranteed: false,
   };
 }

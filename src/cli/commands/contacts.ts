@@ -50,6 +50,8 @@ export function registerContactCommands(program: Command, context: () => CliCont
         addedAt: contact.addedAt,
         verifiedAt: contact.verifiedAt ?? null,
         changedFingerprint: contact.changedCert?.fingerprint ?? null,
+        /** docs/vault-contents.md §3.4: the Autocrypt Level 1 peer state (prefer-encrypt kept, not obeyed), or null. */
+        autocrypt: contact.autocrypt ?? null,
         /** docs/cli.md §6.3: usable, expired, revoked or no-encryption-subkey. */
         certState: statuses[index]!.state,
         certVersion: statuses[index]!.version,

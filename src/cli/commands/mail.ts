@@ -5,6 +5,15 @@ import { CaliopError } from '../../errors.js';
 import { safeForTerminal } from '../../core/terminal-text.js';
 import { note, readAllStdin, reportFailure, writeData, writeJson } from '../output.js';
 
+/** docs/gateway.md §4.5.1: one line per contact an Autocrypt header added, replaced or set aside. */
+function autocryptLine(learnt: { address: string; step: 'add' | 'replace' | 'change'; source: 'autocrypt' | 'autocrypt-gossip'; fingerprint: string }): string {
+  const address = safeForTerminal(learnt.address);
+  const where = learnt.source === 'autocrypt' ? 'their Autocrypt header' : 'an Autocrypt-Gossip header someone else sent';
+  if (learnt.step === 'add') return `${address}: key ${learnt.fingerprint} learnt from ${where} (not verified: compare fingerprints in person, then "caliop contacts verify")`;
+  if (learnt.step === 'replace') return `${address}: key ${learnt.fingerprint} from ${where} replaces the earlier Autocrypt key (not verified)`;
+  return `${address}: WARNING, ${where} brings another key (${learnt.fingerprint}) than the one you hold; kept aside, sending is stopped until you verify it`;
+}
+
 export function registerMailCommands(program: Command, context: () => CliContext): void {
   program
     .command('send')
@@ -60,6 +69,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
       if (cli.json) await writeJson(report);
       else note(`sent ${report.sent}, received ${report.received}, ${report.queued} waiting in the outbox`);
       for (const error of report.errors) note(`could not send ${error}`);
+      // docs/cli.md §3.12: what the Autocrypt headers of the new mail did to the contacts.
+      if (!cli.json) for (const learnt of report.autocrypt) note(autocryptLine(learnt));
       // docs/cli.md §3.12: a failed message is exit 42, named, after everything else was done.
       for (const failed of report.failed) note(`message ${failed.id} to ${failed.to.join(', ')} failed: ${failed.reason}`);
       if (report.failed.length > 0) {

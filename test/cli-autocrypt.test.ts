@@ -1,0 +1,226 @@
+// Incoming Autocrypt, end to end (docs/gateway.md §4.5.1): real senders (Python's
+// `email` package, keys and PGP/MIME made by real gpg) deliver through real swaks to
+// the relay's gateway; a real `caliop sync` updates the contacts; `caliop send` then
+// encrypts to the key learnt, and real gpg opens it from a real SMTP sink.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { makeGpg, rfc5322, startSink, swaks, txt, writeJson, type Sink } from './gateway/helpers.js';
+import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
+
+const DOMAIN = 'caliop.example';
+const scratch = temporaryFolder('autocrypt');
+let relay: RelayProcess;
+let sink: Sink;
+let gpg: ReturnType<typeof makeGpg>;
+let bob: string;
+let bobId: InitResult;
+const fingerprints: Record<string, string> = {};
+let adaFirstDate = '';
+const syncs: Array<{ autocrypt: Array<{ address: string; step: string; source: string; fingerprint: string }> }> = [];
+
+interface ContactRow {
+  address: string;
+  fingerprint: string;
+  verification: string;
+  source: string;
+  changedFingerprint: string | null;
+  autocrypt: { preferEncrypt?: string; autocryptTimestamp?: string; lastSeen?: string; gossipFingerprint?: string } | null;
+}
+
+/** A key made by gpg: primary ed25519 for signing, a cv25519 subkey for encryption. */
+function makeKey(uid: string, label: string): string {
+  gpg.run(['--quick-gen-key', uid, 'ed25519', 'sign', 'never']);
+  const listed = gpg.run(['--with-colons', '--list-keys', uid]).toString();
+  const all = [...listed.matchAll(/^pub:[^\n]*\nfpr:::::::::([0-9A-F]{40}):/gm)].map((match) => match[1]!);
+  const fingerprint = all.find((each) => !Object.values(fingerprints).includes(each))!;
+  gpg.run(['--quick-add-key', fingerprint, 'cv25519', 'encrypt', 'never']);
+  fingerprints[label] = fingerprint;
+  return fingerprint;
+}
+
+/** Autocrypt Level 1 keydata: the binary minimal cert, base64, folded by spaces (as Autocrypt MUAs do). */
+function keydata(fingerprint: string): string {
+  const binary = gpg.run(['--export', '--export-options', 'export-minimal', fingerprint]);
+  return (binary.toString('base64').match(/.{1,76}/g) ?? []).join(' ');
+}
+
+/** Python's email package writes the message (policy SMTP: CRLF, folded headers). */
+function python(name: string, headers: Record<string, string>, body: string): string {
+  const file = join(scratch.path, `${name}.eml`);
+  const script = [
+    'import sys, json, email.message, email.policy',
+    'spec = json.loads(sys.stdin.read())',
+    'm = email.message.EmailMessage(policy=email.policy.SMTP)',
+    'for k, v in spec["headers"].items(): m[k] = v',
+    'm.set_content(spec["body"])',
+    'open(spec["file"], "wb").write(m.as_bytes())',
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', script], { input: JSON.stringify({ headers, body, file }) });
+  expect(run.status, run.stderr?.toString()).toBe(0);
+  return file;
+}
+
+async function deliver(file: string, from: string, to: string[] = [`bob@${DOMAIN}`]): Promise<void> {
+  const result = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', from, '--helo', `mail.${from.split('@')[1]}`, '--to', to.join(','), '--data', file]);
+  expect(result.output, result.output).toMatch(/<- +250 /);
+}
+
+const date = (hoursAgo: number) => new Date(Date.now() - hoursAgo * 3_600_000).toUTCString().replace('GMT', '+0000');
+const mid = () => `<${randomBytes(8).toString('hex')}@outside>`;
+
+async function sync(): Promise<void> {
+  const run = await onStick(bob, ['--json', 'sync']);
+  expect(run.status, run.stderr).toBe(0);
+  syncs.push(JSON.parse(run.stdout) as (typeof syncs)[number]);
+}
+
+async function contact(address: string): Promise<ContactRow | undefined> {
+  const run = await onStick(bob, ['--json', 'contacts', 'list']);
+  expect(run.status, run.stderr).toBe(0);
+  return (JSON.parse(run.stdout) as ContactRow[]).find((row) => row.address === address);
+}
+
+/** A PGP/MIME message (RFC 3156) around what gpg made. */
+function pgpMime(headers: Record<string, string>, armored: string): string {
+  const boundary = `b${randomBytes(6).toString('hex')}`;
+  return rfc5322(
+    { ...headers, 'MIME-Version': '1.0', 'Content-Type': `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${boundary}"` },
+    `--${boundary}\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n--${boundary}\nContent-Type: application/octet-stream\n\n${armored}\n--${boundary}--\n`,
+  );
+}
+
+beforeAll(async () => {
+  sink = await startSink(null);
+  relay = await startRelayProcess({
+    domain: DOMAIN,
+    dataDir: join(scratch.path, 'relay'),
+    extraArgs: [
+      '--smtp-listen', '127.0.0.1:0',
+      // forged.test says all its mail is authenticated; nothing of it here is: DMARC fails.
+      '--dns-records', writeJson(join(scratch.path, 'dns.json'), { '_dmarc.forged.test': { TXT: txt('v=DMARC1; p=reject') } }),
+      '--smarthost', `127.0.0.1:${sink.port}`, '--smarthost-tls', 'none',
+    ],
+  });
+  bob = join(scratch.path, 'bob');
+  mkdirSync(bob);
+  const init = await onStick(bob, ['--batch', '--json', 'init', '--name', 'Bob', '--email', `bob@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+  expect(init.status, init.stderr).toBe(0);
+  bobId = JSON.parse(init.stdout) as InitResult;
+
+  gpg = makeGpg(scratch.path);
+  gpg.run(['--import'], (await onStick(bob, ['key', 'export'])).stdout);
+  makeKey('Ada <ada@autocrypt.test>', 'ada1');
+  makeKey('Ada <ada@autocrypt.test>', 'ada2');
+  makeKey('Gina <gina@verified.test>', 'gina1');
+  makeKey('Gina <gina@verified.test>', 'gina2');
+  makeKey('Ed <ed@pgp.test>', 'ed');
+  makeKey('Carol <carol@gossip.test>', 'carol');
+  makeKey('Dave <dave@gossip.test>', 'dave');
+  makeKey('Mallory <mallory@forged.test>', 'mallory');
+
+  // Gina is a contact verified in person before any Autocrypt header arrives.
+  expect((await onStick(bob, ['contacts', 'import'], { input: gpg.run(['--armor', '--export', fingerprints.gina1!]) })).status).toBe(0);
+  expect((await onStick(bob, ['contacts', 'verify', 'gina@verified.test', '--fingerprint', fingerprints.gina1!])).status).toBe(0);
+
+  // First sync: Ada's first header; a different key for verified Gina; PGP/MIME from Ed with
+  // gossip inside; the same gossip unsigned from Frank; Mallory failing DMARC.
+  adaFirstDate = date(48);
+  await deliver(python('ada-1', { From: 'Ada <ada@autocrypt.test>', To: `bob@${DOMAIN}`, Subject: 'Ada, first', Date: adaFirstDate, 'Message-ID': mid(), Autocrypt: `addr=ada@autocrypt.test; prefer-encrypt=mutual; keydata=${keydata(fingerprints.ada1!)}` }, 'Hello from Ada.\n'), 'ada@autocrypt.test');
+  await deliver(python('gina-2', { From: 'Gina <gina@verified.test>', To: `bob@${DOMAIN}`, Subject: 'Gina, another key', Date: date(24), 'Message-ID': mid(), Autocrypt: `addr=gina@verified.test; keydata=${keydata(fingerprints.gina2!)}` }, 'My new key, trust me.\n'), 'gina@verified.test');
+  const gossip = (address: string, label: string) => `Autocrypt-Gossip: addr=${address}; keydata=${keydata(fingerprints[label]!)}`;
+  const inner = [
+    'Content-Type: text/plain; charset=utf-8',
+    gossip('carol@gossip.test', 'carol'),
+    gossip('dave@gossip.test', 'dave'), // not a recipient of this message: ignored
+    `Autocrypt-Gossip: addr=bob@${DOMAIN}; keydata=${keydata(fingerprints.mallory!)}`, // about us: ignored
+    '',
+    'To Bob and Carol, with Carol\'s key.',
+    '',
+  ].join('\r\n');
+  const toBoth = `bob@${DOMAIN}, carol@gossip.test`;
+  const fromEd = gpg.run(['--armor', '--encrypt', '--sign', '--local-user', fingerprints.ed!, '--recipient', bobId.fingerprint], inner).toString();
+  writeFileSync(join(scratch.path, 'ed.eml'), pgpMime({ From: 'Ed <ed@pgp.test>', To: toBoth, Subject: 'Ed, gossip', Date: date(20), 'Message-ID': mid(), Autocrypt: `addr=ed@pgp.test; prefer-encrypt=mutual; keydata=${keydata(fingerprints.ed!)}` }, fromEd));
+  await deliver(join(scratch.path, 'ed.eml'), 'ed@pgp.test');
+  const unsignedGossip = gpg.run(['--armor', '--encrypt', '--recipient', bobId.fingerprint], inner.replace('carol@gossip.test', 'gus@gossip.test')).toString();
+  writeFileSync(join(scratch.path, 'frank.eml'), pgpMime({ From: 'frank@pgp.test', To: `bob@${DOMAIN}, gus@gossip.test`, Subject: 'Frank, unsigned gossip', Date: date(19), 'Message-ID': mid() }, unsignedGossip));
+  await deliver(join(scratch.path, 'frank.eml'), 'frank@pgp.test');
+  await deliver(python('mallory', { From: 'mallory@forged.test', To: `bob@${DOMAIN}`, Subject: 'Forged domain', Date: date(10), 'Message-ID': mid(), Autocrypt: `addr=mallory@forged.test; keydata=${keydata(fingerprints.mallory!)}` }, 'x\n'), 'mallory@forged.test');
+  await sync();
+
+  // Second sync: an older header with another key, and an auto-reply with it: neither moves Ada.
+  await deliver(python('ada-old', { From: 'ada@autocrypt.test', To: `bob@${DOMAIN}`, Subject: 'Ada, older', Date: date(72), 'Message-ID': mid(), Autocrypt: `addr=ada@autocrypt.test; keydata=${keydata(fingerprints.ada2!)}` }, 'old\n'), 'ada@autocrypt.test');
+  await deliver(python('ada-auto', { From: 'ada@autocrypt.test', To: `bob@${DOMAIN}`, Subject: 'Ada, away', Date: date(30), 'Message-ID': mid(), 'Auto-Submitted': 'auto-replied', Autocrypt: `addr=ada@autocrypt.test; keydata=${keydata(fingerprints.ada2!)}` }, 'away\n'), 'ada@autocrypt.test');
+  await sync();
+}, 300_000);
+
+afterAll(async () => {
+  gpg?.kill();
+  await relay?.stop();
+  await sink?.close();
+  scratch.remove();
+});
+
+describe('incoming Autocrypt (docs/gateway.md §4.5.1)', () => {
+  it('a readable message with a header adds the sender, unverified, source autocrypt, prefer-encrypt kept', async () => {
+    const ada = await contact('ada@autocrypt.test');
+    expect(ada).toMatchObject({ fingerprint: fingerprints.ada1, verification: 'unverified', source: 'autocrypt', changedFingerprint: null });
+    expect(ada!.autocrypt).toMatchObject({ preferEncrypt: 'mutual', autocryptTimestamp: new Date(adaFirstDate).toISOString() });
+    expect(syncs[0]!.autocrypt).toContainEqual({ address: 'ada@autocrypt.test', step: 'add', source: 'autocrypt', fingerprint: fingerprints.ada1 });
+  });
+
+  it('an older header and an auto-reply change nothing but the last message seen', async () => {
+    const ada = await contact('ada@autocrypt.test');
+    expect(ada!.fingerprint).toBe(fingerprints.ada1);
+    expect(syncs[1]!.autocrypt).toEqual([]);
+  });
+
+  it('a key verified in person is never replaced: the new one is the changed-key alarm, and sending stops', async () => {
+    const gina = await contact('gina@verified.test');
+    expect(gina).toMatchObject({ fingerprint: fingerprints.gina1, verification: 'changed', changedFingerprint: fingerprints.gina2 });
+    expect(syncs[0]!.autocrypt).toContainEqual({ address: 'gina@verified.test', step: 'change', source: 'autocrypt', fingerprint: fingerprints.gina2 });
+    const inbox = JSON.parse((await onStick(bob, ['--json', 'inbox'])).stdout) as Array<{ subject: string; exposure: { level: string; reasons: Array<{ code: string }> } }>;
+    const message = inbox.find((entry) => entry.subject === 'Gina, another key')!;
+    expect(message.exposure.level).toBe('alarm');
+    expect(message.exposure.reasons.map((reason) => reason.code)).toContain('sender-key-changed');
+    const send = await onStick(bob, ['send', '--to', 'gina@verified.test', '--subject', 'x'], { input: 'x' });
+    expect(send.status).toBe(18);
+  });
+
+  it('PGP/MIME: the outer header adds the sender; signed gossip adds a recipient; gossip about us, non-recipients, unsigned mail is ignored', async () => {
+    expect(await contact('ed@pgp.test')).toMatchObject({ fingerprint: fingerprints.ed, source: 'autocrypt', autocrypt: { preferEncrypt: 'mutual' } });
+    const carol = await contact('carol@gossip.test');
+    expect(carol).toMatchObject({ fingerprint: fingerprints.carol, source: 'autocrypt-gossip', verification: 'unverified', autocrypt: { gossipFingerprint: fingerprints.carol } });
+    expect(carol!.autocrypt!.lastSeen).toBeUndefined();
+    expect(await contact('dave@gossip.test')).toBeUndefined();
+    expect(await contact('gus@gossip.test')).toBeUndefined();
+    expect(await contact('frank@pgp.test')).toBeUndefined();
+    expect(await contact(`bob@${DOMAIN}`)).toBeUndefined();
+  });
+
+  it('mail failing DMARC for its From domain plants no key', async () => {
+    expect(await contact('mallory@forged.test')).toBeUndefined();
+  });
+
+  it('the key learnt is used: send encrypts to it (no --allow-exposed), the reason names Autocrypt, real gpg opens it', async () => {
+    const before = sink.received.length;
+    const sent = await onStick(bob, ['send', '--to', 'ada@autocrypt.test', '--subject', 'Encrypted thanks to Autocrypt'], { input: 'Now encrypted.\n' });
+    expect(sent.status, sent.stderr).toBe(0);
+    expect(sent.stderr).toContain('found in an Autocrypt header they sent');
+    expect(sink.received.length).toBe(before + 1);
+    const armored = /-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/.exec(sink.received.at(-1)!.raw)![0];
+    expect(gpg.run(['--decrypt'], armored).toString()).toContain('Now encrypted.');
+  });
+
+  it('a younger header from Ada replaces the key that came from Autocrypt (the spec\'s rule), and sync says so', async () => {
+    await deliver(python('ada-new', { From: 'ada@autocrypt.test', To: `bob@${DOMAIN}`, Subject: 'Ada, new key', Date: date(1), 'Message-ID': mid(), Autocrypt: `addr=ada@autocrypt.test; keydata=${keydata(fingerprints.ada2!)}` }, 'new key\n'), 'ada@autocrypt.test');
+    const run = await onStick(bob, ['sync']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/ada@autocrypt\.test: .*replaces/);
+    const ada = await contact('ada@autocrypt.test');
+    expect(ada).toMatchObject({ fingerprint: fingerprints.ada2, source: 'autocrypt', verification: 'unverified', changedFingerprint: null, autocrypt: { preferEncrypt: 'nopreference' } });
+  });
+});

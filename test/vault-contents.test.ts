@@ -1,0 +1,43 @@
+// docs/vault-contents.md §1.1: the document's format history. A /2 document (before
+// Autocrypt peer state) reads as /3; a /3 document with a contact learnt from Autocrypt
+// round-trips; a format this caliop does not know is refused as unsupported, not as tampered.
+import { describe, expect, it } from 'vitest';
+import { decodeVaultContents, encodeVaultContents, newVaultContents, VAULT_CONTENTS_FORMAT, VAULT_CONTENTS_FORMAT_V2 } from '../src/core/vault-contents.js';
+
+const DATE = '2026-11-30T12:00:00.000Z';
+const contents = newVaultContents(
+  {
+    seedHex: '11'.repeat(32),
+    creationDate: DATE,
+    name: 'Bob',
+    email: 'bob@caliop.example',
+    fingerprint: 'A'.repeat(40),
+    ceremony: { performedAt: DATE, offline: true, allowedOnline: false, networkEvidence: [], kind: 'init', backupChecked: true },
+  },
+  'en',
+  { folder: 'store-0123456789abcdef', keyHex: '22'.repeat(32) },
+);
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+describe('vault contents format history (docs/vault-contents.md §1.1)', () => {
+  it('a /2 document is read as /3', () => {
+    const decoded = decodeVaultContents(json({ ...contents, format: VAULT_CONTENTS_FORMAT_V2 }));
+    expect(decoded).toEqual({ ...contents, format: VAULT_CONTENTS_FORMAT });
+  });
+
+  it('a /3 document with an Autocrypt contact and its peer state round-trips', () => {
+    const withPeer = {
+      ...contents,
+      contacts: [{
+        address: 'ada@autocrypt.test', fingerprint: 'B'.repeat(40), armoredCert: '-----BEGIN PGP PUBLIC KEY BLOCK-----', verification: 'unverified' as const,
+        source: 'autocrypt' as const, addedAt: DATE, autocrypt: { lastSeen: DATE, autocryptTimestamp: DATE, fingerprint: 'B'.repeat(40), preferEncrypt: 'mutual' as const },
+      }],
+    };
+    expect(decodeVaultContents(encodeVaultContents(withPeer))).toEqual(withPeer);
+  });
+
+  it('an unknown format is vault_unsupported_version; a /3 field unknown to /3 is refused as not matching', () => {
+    expect(() => decodeVaultContents(json({ ...contents, format: 'caliop-vault-contents/4' }))).toThrow(expect.objectContaining({ code: 'vault_unsupported_version' }));
+    expect(() => decodeVaultContents(json({ ...contents, surprise: true }))).toThrow(expect.objectContaining({ code: 'vault_tampered' }));
+  });
+});
