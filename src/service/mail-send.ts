@@ -12,7 +12,7 @@ import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
 import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
 import { findContact, recordCert } from './contacts.js';
 import { flushOutbox } from './mail-outbox.js';
-import { certAddresses, certName, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
+import { certAddresses, certName, checkCertSignatures, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
 import { assessRecipientFacts, exposedRecipients, recipientFacts, type SendAssessment } from './send-preview.js';
 import type { StickSession } from './stick-session.js';
@@ -74,12 +74,21 @@ async function resolveRecipients(session: StickSession, client: RelayClient | un
     }
     const known = findContact(session.contents.contacts, address);
     if (directoryCert) {
-      const [key] = await readCerts(utf8.encode(directoryCert));
-      const fingerprint = fingerprintOf(key!);
-      if (known?.fingerprint !== fingerprint && known?.changedCert?.fingerprint !== fingerprint) {
+      const key = (await checkedPublishedCert(utf8.encode(directoryCert), address, 'the relay directory'))!;
+      const fingerprint = fingerprintOf(key);
+      if (known?.fingerprint === fingerprint) {
+        // The same key with new material (a renewal, the post-quantum subkey of
+        // docs/decisions/post-quantum.md): merged, as `contacts import` merges (docs/cli.md §6.4).
+        const merged = (await (await readCert(known.armoredCert)).update(key)).armor();
+        if (merged !== known.armoredCert) {
+          await session.update((draft) => {
+            findContact(draft.contacts, address)!.armoredCert = merged;
+          });
+        }
+      } else if (known?.changedCert?.fingerprint !== fingerprint) {
         let outcome: ReturnType<typeof recordCert> | undefined;
         await session.update((draft) => {
-          outcome = recordCert(draft.contacts, address, { fingerprint, armoredCert: key!.toPublic().armor() }, 'relay-directory', now);
+          outcome = recordCert(draft.contacts, address, { fingerprint, armoredCert: key.armor() }, 'relay-directory', now);
         });
         if (outcome === 'changed') changes.push(address);
       }
@@ -105,6 +114,31 @@ async function resolveRecipients(session: StickSession, client: RelayClient | un
   return { certs, resolved };
 }
 
+/**
+ * docs/cli.md §6.5: a cert fetched during `send` (relay directory, WKD) passes the checks
+ * of `contacts import` (every self-signature, binding, back-signature and revocation, §6.4)
+ * and names the address, or nothing is sent (published_cert_refused). Returns the cert as
+ * checked, or null when `ignoreOtherAddress` and it names another address (WKD: the draft
+ * says such a key is not the one asked for).
+ */
+async function checkedPublishedCert(data: Uint8Array, address: string, where: string, ignoreOtherAddress = false): Promise<openpgp.PublicKey | null> {
+  const refuse = (why: string, cause?: unknown) =>
+    new CaliopError('published_cert_refused', `the certificate ${where} gives for ${address} was refused: ${why}. Nothing was sent.`, cause === undefined ? {} : { cause });
+  let key: openpgp.PublicKey;
+  try {
+    const [first] = await readCerts(data);
+    key = await checkCertSignatures(first!);
+  } catch (error) {
+    if (isCaliopError(error, 'cert_refused') || isCaliopError(error, 'bad_input')) throw refuse(error.message, error);
+    throw error;
+  }
+  if (!certAddresses(key).includes(address)) {
+    if (ignoreOtherAddress) return null;
+    throw refuse('it carries no user id with this address');
+  }
+  return key;
+}
+
 function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
@@ -120,10 +154,10 @@ async function resolveExternal(session: StickSession, raw: string, now: Date, wk
   if (!contact) {
     const found = await lookupWkd(address, wkd);
     if (found) {
-      const [key] = await readCerts(found.cert);
-      if (key && certAddresses(key).includes(address)) {
+      const key = await checkedPublishedCert(found.cert, address, 'the Web Key Directory of its domain', true);
+      if (key) {
         await session.update((draft) => {
-          recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key), armoredCert: key.toPublic().armor(), name: certName(key) }, 'wkd', now);
+          recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key), armoredCert: key.armor(), name: certName(key) }, 'wkd', now);
         });
         contact = findContact(session.contents.contacts, address);
       }
