@@ -5,10 +5,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InternalArrivalFactsSchema, type ArrivalFacts } from '../src/api/facts.js';
+import { AUTH_RESULTS, InternalArrivalFactsSchema, type ArrivalFacts, type AuthResult, type RelayFacts, type SmtpHopFacts } from '../src/api/facts.js';
 import { isCaliopError } from '../src/errors.js';
 import {
-  AUTH_RESULTS,
   LEVELS,
   REASON_CODES,
   REASON_RULES,
@@ -17,13 +16,10 @@ import {
   assessReceived,
   compareLevels,
   worstLevel,
-  type AuthResult,
   type ExposureAssessment,
   type ExposureFacts,
   type ExposureLevel,
   type RecipientFacts,
-  type RelayFacts,
-  type SmtpHopFacts,
   type StickFacts,
 } from '../src/core/exposure.js';
 

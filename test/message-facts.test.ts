@@ -1,6 +1,7 @@
 // docs/exposure.md §2.1: the stick's verdicts become the index's stick facts.
 import { describe, expect, it } from 'vitest';
-import { assessReceived, type RelayFacts } from '../src/core/exposure.js';
+import type { RelayFacts } from '../src/api/facts.js';
+import { assessReceived } from '../src/core/exposure.js';
 import { stickFactsOf } from '../src/core/message-facts.js';
 
 const internal: RelayFacts = { route: 'internal', receivedAt: '2026-11-26T10:00:00.000Z', submittedBy: 'alice@caliop.example', transport: { protocol: 'https', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } };

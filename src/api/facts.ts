@@ -1,6 +1,9 @@
 // Arrival facts (docs/api.md §8.3): what the relay itself observed about how a
 // message reached it. The exposure index (issue 4) reads them; new routes (SMTP)
 // are added as new members of the union, never by changing an existing one.
+// The one definition of the relay facts (docs/architecture.md §Facts defined once):
+// the relay writes them, the client parses them, and src/core/exposure.ts takes its
+// types from these schemas and checks its input with RelayFactsSchema.
 
 import { z } from 'zod';
 import { AddressSchema } from './schemas-common.js';
@@ -41,7 +44,9 @@ export const SmtpHopFactsSchema = z.object({
 export type SmtpHopFacts = z.infer<typeof SmtpHopFactsSchema>;
 
 /** RFC 8601 §2.7 results (docs/exposure.md §2.2). */
-export const AuthResultSchema = z.enum(['pass', 'fail', 'softfail', 'neutral', 'none', 'policy', 'temperror', 'permerror']);
+export const AUTH_RESULTS = ['pass', 'fail', 'softfail', 'neutral', 'none', 'policy', 'temperror', 'permerror'] as const;
+export const AuthResultSchema = z.enum(AUTH_RESULTS);
+export type AuthResult = z.infer<typeof AuthResultSchema>;
 
 /** docs/gateway.md §3.3: DKIM, SPF and DMARC as the relay's gateway verified them. */
 export const AuthFactsSchema = z.object({
@@ -106,3 +111,7 @@ export type SmtpOutboundFacts = z.infer<typeof SmtpOutboundFactsSchema>;
 /** docs/api.md §8.3: one member per route. */
 export const ArrivalFactsSchema = z.discriminatedUnion('route', [InternalArrivalFactsSchema, SmtpInboundArrivalFactsSchema]);
 export type ArrivalFacts = z.infer<typeof ArrivalFactsSchema>;
+
+/** docs/exposure.md §2.2: the relay's facts about a stored message, received (§2.2.1, §2.2.2) or sent outside (§2.2.3). */
+export const RelayFactsSchema = z.discriminatedUnion('route', [InternalArrivalFactsSchema, SmtpInboundArrivalFactsSchema, SmtpOutboundFactsSchema]);
+export type RelayFacts = z.infer<typeof RelayFactsSchema>;

@@ -4,6 +4,7 @@
 // and the stick gather the facts (src/relay, src/service); this file only judges
 // them. Every rule below cites the section of docs/exposure.md it enforces.
 
+import { RelayFactsSchema, type AuthFacts, type RelayFacts, type SmtpHopFacts } from '../api/facts.js';
 import { CaliopError } from '../errors.js';
 import { renderReasonText, LEVEL_NAMES } from './exposure-text.js';
 
@@ -83,67 +84,6 @@ export interface StickFacts {
    */
   readonly fromClaim?: { readonly kind: 'contact-unproven' | 'not-submitter'; readonly address: string };
 }
-
-/** docs/exposure.md §2.2: one TLS session as seen by a server. `version` as Node reports it ('TLSv1.3'). */
-export interface TlsFacts {
-  readonly version: string | null;
-  readonly cipher: string | null;
-}
-
-/** docs/exposure.md §2.2: one SMTP hop. Only hops with `verifiedByRelay` are facts; the others are claims. */
-export interface SmtpHopFacts {
-  readonly from: string;
-  readonly by: string;
-  readonly tls: TlsFacts | null;
-  readonly verifiedByRelay: boolean;
-}
-
-/** docs/exposure.md §2.2: results as defined by RFC 8601 §2.7 (Authentication-Results). */
-export const AUTH_RESULTS = ['pass', 'fail', 'softfail', 'neutral', 'none', 'policy', 'temperror', 'permerror'] as const;
-export type AuthResult = (typeof AUTH_RESULTS)[number];
-
-export interface AuthFacts {
-  /** One entry per DKIM-Signature header the relay checked; empty when there was none. */
-  readonly dkim: readonly { readonly domain: string; readonly result: AuthResult }[];
-  readonly spf: { readonly domain: string; readonly result: AuthResult };
-  readonly dmarc: { readonly domain: string; readonly result: AuthResult };
-}
-
-/** docs/exposure.md §2.2.1: a message another Caliop account submitted through the narrow API. */
-export interface InternalRouteFacts {
-  readonly route: 'internal';
-  readonly receivedAt: string;
-  /** The address of the account whose device submitted it (the relay checked the request signature). */
-  readonly submittedBy: string;
-  /** The submitting device's connection to the relay. No TLS when `protocol` is 'http' or `tlsVersion` is null. */
-  readonly transport: { readonly protocol: 'https' | 'http'; readonly tlsVersion: string | null; readonly cipher: string | null };
-}
-
-/** docs/exposure.md §2.2.2: a message the relay's SMTP gateway accepted from an outside server. */
-export interface SmtpInboundRouteFacts {
-  readonly route: 'smtp-inbound';
-  readonly receivedAt: string;
-  readonly peer: { readonly host: string; readonly ip: string };
-  /** Every hop, oldest first: the ones claimed in Received headers, and the one(s) the relay saw itself. */
-  readonly hops: readonly SmtpHopFacts[];
-  readonly auth: AuthFacts;
-  readonly relayHeldPlaintext: boolean;
-  /** It arrived as an OpenPGP message (PGP/MIME or inline), stored as is. */
-  readonly arrivedEncrypted: boolean;
-}
-
-/** docs/exposure.md §2.2.3: the sent copy of a message the relay delivered to an outside server. */
-export interface SmtpOutboundRouteFacts {
-  readonly route: 'smtp-outbound';
-  readonly sentAt: string;
-  readonly peer: { readonly host: string; readonly ip: string };
-  readonly hops: readonly SmtpHopFacts[];
-  readonly relayHeldPlaintext: boolean;
-  /** It left as an OpenPGP message encrypted to the recipient. */
-  readonly sentEncrypted: boolean;
-}
-
-export type RelayFacts = InternalRouteFacts | SmtpInboundRouteFacts | SmtpOutboundRouteFacts;
 
 /** docs/exposure.md §2: the input of assessReceived. `relay` is null when the relay recorded nothing. */
 export interface ExposureFacts {
@@ -516,43 +456,8 @@ function checkString(value: unknown, path: string): void {
   if (typeof value !== 'string') fail(path, 'a string', value);
 }
 
-function checkNullableString(value: unknown, path: string): void {
-  if (value !== null && typeof value !== 'string') fail(path, 'a string or null', value);
-}
-
 function checkOneOf(value: unknown, allowed: readonly string[], path: string): void {
   if (typeof value !== 'string' || !allowed.includes(value)) fail(path, `one of ${allowed.join(', ')}`, value);
-}
-
-function checkTls(value: unknown, path: string): void {
-  if (value === null) return;
-  if (!isRecord(value)) fail(path, 'an object {version, cipher} or null', value);
-  checkNullableString(value.version, `${path}.version`);
-  checkNullableString(value.cipher, `${path}.cipher`);
-}
-
-function checkHops(value: unknown, path: string): void {
-  if (!Array.isArray(value)) fail(path, 'an array', value);
-  value.forEach((hop: unknown, index) => {
-    const at = `${path}[${index}]`;
-    if (!isRecord(hop)) fail(at, 'an object', hop);
-    checkString(hop.from, `${at}.from`);
-    checkString(hop.by, `${at}.by`);
-    checkTls(hop.tls, `${at}.tls`);
-    checkBoolean(hop.verifiedByRelay, `${at}.verifiedByRelay`);
-  });
-}
-
-function checkPeer(value: unknown, path: string): void {
-  if (!isRecord(value)) fail(path, 'an object {host, ip}', value);
-  checkString(value.host, `${path}.host`);
-  checkString(value.ip, `${path}.ip`);
-}
-
-function checkAuthEntry(value: unknown, path: string): void {
-  if (!isRecord(value)) fail(path, 'an object {domain, result}', value);
-  checkString(value.domain, `${path}.domain`);
-  checkOneOf(value.result, AUTH_RESULTS, `${path}.result`);
 }
 
 /** §2.4: facts are checked once, at the boundary, and trusted inside. */
@@ -570,44 +475,13 @@ export function checkExposureFacts(facts: unknown): asserts facts is ExposureFac
     checkOneOf(fromClaim.kind, ['contact-unproven', 'not-submitter'] as const, 'facts.stick.fromClaim.kind');
     checkString(fromClaim.address, 'facts.stick.fromClaim.address');
   }
-  const relay = facts.relay;
-  if (relay === null) return;
-  if (!isRecord(relay)) fail('facts.relay', 'an object or null', relay);
-  switch (relay.route) {
-    case 'internal': {
-      checkString(relay.receivedAt, 'facts.relay.receivedAt');
-      checkString(relay.submittedBy, 'facts.relay.submittedBy');
-      const transport = relay.transport;
-      if (!isRecord(transport)) fail('facts.relay.transport', 'an object {protocol, tlsVersion, cipher}', transport);
-      checkOneOf(transport.protocol, ['https', 'http'], 'facts.relay.transport.protocol');
-      checkNullableString(transport.tlsVersion, 'facts.relay.transport.tlsVersion');
-      checkNullableString(transport.cipher, 'facts.relay.transport.cipher');
-      return;
-    }
-    case 'smtp-inbound': {
-      checkString(relay.receivedAt, 'facts.relay.receivedAt');
-      checkPeer(relay.peer, 'facts.relay.peer');
-      checkHops(relay.hops, 'facts.relay.hops');
-      const auth = relay.auth;
-      if (!isRecord(auth)) fail('facts.relay.auth', 'an object {dkim, spf, dmarc}', auth);
-      if (!Array.isArray(auth.dkim)) fail('facts.relay.auth.dkim', 'an array', auth.dkim);
-      auth.dkim.forEach((entry: unknown, index) => checkAuthEntry(entry, `facts.relay.auth.dkim[${index}]`));
-      checkAuthEntry(auth.spf, 'facts.relay.auth.spf');
-      checkAuthEntry(auth.dmarc, 'facts.relay.auth.dmarc');
-      checkBoolean(relay.relayHeldPlaintext, 'facts.relay.relayHeldPlaintext');
-      checkBoolean(relay.arrivedEncrypted, 'facts.relay.arrivedEncrypted');
-      return;
-    }
-    case 'smtp-outbound': {
-      checkString(relay.sentAt, 'facts.relay.sentAt');
-      checkPeer(relay.peer, 'facts.relay.peer');
-      checkHops(relay.hops, 'facts.relay.hops');
-      checkBoolean(relay.relayHeldPlaintext, 'facts.relay.relayHeldPlaintext');
-      checkBoolean(relay.sentEncrypted, 'facts.relay.sentEncrypted');
-      return;
-    }
-    default:
-      fail('facts.relay.route', 'one of internal, smtp-inbound, smtp-outbound', relay.route);
+  if (facts.relay === null) return;
+  // The relay's facts have one definition, the schema of the narrow API (src/api/facts.ts).
+  const relay = RelayFactsSchema.safeParse(facts.relay);
+  if (!relay.success) {
+    const issue = relay.error.issues[0]!;
+    const at = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('');
+    throw new CaliopError('exposure_facts_invalid', `facts.relay${at}: ${issue.message}`);
   }
 }
 

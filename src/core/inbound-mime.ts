@@ -5,8 +5,7 @@
 // "not encrypted" or "a claim we cannot read", never guessed.
 
 import { addressParser, decodeWords } from 'postal-mime';
-import type { OuterHeaders } from '../api/facts.js';
-import type { SmtpHopFacts, TlsFacts } from './exposure.js';
+import type { OuterHeaders, SmtpHopFacts, TlsFacts } from '../api/facts.js';
 
 export interface HeaderField {
   /** As written, e.g. `Content-Type`. Compare case-insensitively. */

@@ -1,7 +1,8 @@
 // From what the stick verified when it opened a message to the exposure index's
 // stick facts (docs/exposure.md §2.1). Pure: the opened message's verdicts in,
 // facts out.
-import type { KeyState, RelayFacts, SignatureState, StickFacts } from './exposure.js';
+import type { RelayFacts } from '../api/facts.js';
+import type { KeyState, SignatureState, StickFacts } from './exposure.js';
 
 /** The stick's verdict on a message's signature (src/service/mail-read.ts SignatureStatus). */
 export type OpenedSignature =

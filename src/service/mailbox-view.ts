@@ -1,7 +1,8 @@
 // What the faces show of the vault's messages: the inbox list and one message
 // (docs/cli.md §3.13-§3.14). Signatures are judged against today's contacts, so
 // verifying a contact in person shows on the next read.
-import { assessReceived, type ExposureAssessment, type RelayFacts } from '../core/exposure.js';
+import type { RelayFacts } from '../api/facts.js';
+import { assessReceived, type ExposureAssessment } from '../core/exposure.js';
 import { overLimitText, type OverLimitReason } from '../core/message-limits.js';
 import { stickFactsOf } from '../core/message-facts.js';
 import { bareAddress } from '../core/message-payload.js';

@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { authenticate } from 'mailauth';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { parseAddress } from '../../api/address.js';
-import type { AuthFacts, SmtpHopFacts, SmtpInboundArrivalFacts } from '../../api/facts.js';
+import { AuthResultSchema, type AuthFacts, type AuthResult, type SmtpHopFacts, type SmtpInboundArrivalFacts } from '../../api/facts.js';
 import { findArrivedCiphertext, headerValue, outerHeadersOf, parseHeaderFields, receivedClaims, removeHeaderFields, splitHeaderAndBody } from '../../core/inbound-mime.js';
 import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
 import type { RelayStore } from '../store/relay-store.js';
@@ -44,11 +44,10 @@ function smtpError(responseCode: number, text: string): SmtpError {
   return Object.assign(new Error(text), { responseCode });
 }
 
-const AUTH_RESULTS = new Set(['pass', 'fail', 'softfail', 'neutral', 'none', 'policy', 'temperror', 'permerror']);
-type AuthResultText = AuthFacts['spf']['result'];
-
-function authResult(text: string | undefined): AuthResultText {
-  return text !== undefined && AUTH_RESULTS.has(text) ? (text as AuthResultText) : 'permerror';
+/** RFC 8601 §2.7: a result mailauth gives that is not one of AUTH_RESULTS (src/api/facts.ts) counts as permerror. */
+function authResult(text: string | undefined): AuthResult {
+  const parsed = AuthResultSchema.safeParse(text);
+  return parsed.success ? parsed.data : 'permerror';
 }
 
 /** docs/gateway.md §3.3: mailauth's answer as AuthFacts. */
