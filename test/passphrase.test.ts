@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { wordlist as french } from '@scure/bip39/wordlists/french.js';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
-import { assessPassphrase, OFFLINE_GUESSES_PER_SECOND, WEAK_BELOW_GUESSES_LOG10 } from '../src/core/passphrase-strength.js';
+import { translations as zxcvbnFrench } from '@zxcvbn-ts/language-fr';
+import { assessPassphrase, FRENCH_GLOSSARY, OFFLINE_GUESSES_PER_SECOND, WEAK_BELOW_GUESSES_LOG10 } from '../src/core/passphrase-strength.js';
 import { generatePassphrase, passphraseEntropyBits, PASSPHRASE_SEPARATOR } from '../src/core/passphrase-generator.js';
 import { checkBackupWords, chooseBackupCheckPositions } from '../src/core/backup-check.js';
 
@@ -16,9 +17,21 @@ describe('passphrase strength (docs/ceremony.md §9.1-§9.2)', () => {
       expect(assessment.guessesLog10).toBeLessThan(WEAK_BELOW_GUESSES_LOG10);
     }
     const common = await assessPassphrase('motdepasse', []);
-    expect(common.warning).toEqual({ en: 'This is a commonly used password.', fr: 'Ce mot de passe est couramment utilisé.' });
+    expect(common.warning).toEqual({ en: 'This is a commonly used password.', fr: 'Cette phrase de passe est couramment utilisée.' });
     expect(common.suggestions.en.length).toBe(common.suggestions.fr.length);
     expect(common.suggestions.en.length).toBeGreaterThan(0);
+  });
+
+  it('speaks of a "phrase de passe" in French, never a "mot de passe" (docs/ui.md §8)', async () => {
+    for (const group of ['warnings', 'suggestions'] as const) {
+      const replaced = FRENCH_GLOSSARY[group] as Record<string, string>;
+      for (const [key, text] of Object.entries(zxcvbnFrench[group] as Record<string, string>)) {
+        if (/mot de passe|mots de passe/i.test(text)) expect(replaced[key], `${group}.${key}: ${text}`).toBeDefined();
+      }
+      for (const text of Object.values(replaced)) expect(text).not.toMatch(/mots? de passe/i);
+    }
+    const weak = await assessPassphrase('password', ['Zoé Martin', 'zoe@caliop.example']);
+    for (const text of [weak.warning?.fr ?? '', ...weak.suggestions.fr]) expect(text).not.toMatch(/mots? de passe/i);
   });
 
   it('knows French words that the English dictionaries do not', async () => {

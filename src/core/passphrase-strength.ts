@@ -66,6 +66,25 @@ interface Estimator {
   translations: Bilingual<TranslationKeys>;
 }
 
+/**
+ * docs/ui.md §8: the French glossary says "phrase de passe", never "mot de passe", which
+ * zxcvbn's French texts use; these replace them (the other texts are kept as they are).
+ */
+export const FRENCH_GLOSSARY = {
+  warnings: {
+    topTen: 'Cette phrase de passe est parmi les plus utilisées.',
+    topHundred: 'Cette phrase de passe est très souvent utilisée.',
+    common: 'Cette phrase de passe est couramment utilisée.',
+    similarToCommon: 'Cette phrase de passe ressemble à une phrase de passe courante.',
+    userInputs: 'La phrase de passe ne doit contenir ni votre nom ni votre adresse.',
+    pwned: 'Cette phrase de passe a été divulguée lors d’une fuite de données sur Internet.',
+  },
+  suggestions: {
+    noNeed: 'Une phrase de passe solide n’a besoin ni de symboles, ni de chiffres, ni de majuscules.',
+    pwned: 'Si vous utilisez cette phrase de passe ailleurs, changez-la.',
+  },
+} as const;
+
 let estimator: Promise<Estimator> | undefined;
 
 function loadEstimator(): Promise<Estimator> {
@@ -82,7 +101,12 @@ function loadEstimator(): Promise<Estimator> {
       graphs: common.adjacencyGraphs,
       useLevenshteinDistance: true, // catches near misses of common passwords; ~0.1-2 s a check (docs/ceremony.md §9.1)
     });
-    return { factory, translations: { en: en.translations, fr: fr.translations } };
+    const french = {
+      ...fr.translations,
+      warnings: { ...fr.translations.warnings, ...FRENCH_GLOSSARY.warnings },
+      suggestions: { ...fr.translations.suggestions, ...FRENCH_GLOSSARY.suggestions },
+    };
+    return { factory, translations: { en: en.translations, fr: french } };
   })();
   estimator.catch(() => {
     estimator = undefined;

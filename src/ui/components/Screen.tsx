@@ -2,15 +2,20 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 
+const WIDTH = 80;
+
+/** A title and a status share the first line when both fit on it; else the status goes on its own line (never wrapped). */
 export function Screen({ title, keys, children, status }: { title: string; keys: string; children: ReactNode; status?: string }) {
+  const together = status === undefined || [...title].length + 2 + [...status].length <= WIDTH;
   return (
-    <Box flexDirection="column" width={80}>
+    <Box flexDirection="column" width={WIDTH}>
       <Box justifyContent="space-between">
-        <Text bold color="blue">
+        <Text bold color="blue" wrap="truncate">
           {title}
         </Text>
-        {status ? <Text>{status}</Text> : null}
+        {status && together ? <Text>{status}</Text> : null}
       </Box>
+      {status && !together ? <Text wrap="truncate">{status}</Text> : null}
       <Box flexDirection="column" marginTop={1}>
         {children}
       </Box>

@@ -138,16 +138,17 @@ export function ComposeScreen({ session, draft, setDraft, onDone }: { session: S
               {assessment.reasons
                 .filter((reason) => reason.decisive)
                 .map((reason) => (
-                  <Text key={reason.code} dimColor>
-                    {'    '}
-                    {reasonLine(reason, language)}
-                  </Text>
+                  <Box key={reason.code} marginLeft={4}>
+                    <Text dimColor>{reasonLine(reason, language)}</Text>
+                  </Box>
                 ))}
             </Box>
           ))}
           <Text>
             {t('composeOverall', { label: '' })}
             <ExposureLabel assessment={preview.message} />
+            {/* docs/exposure.md §5.2.1: the score the recipient's stick will show for the same message. */}
+            {` (${preview.message.score}/100)`}
           </Text>
         </Box>
       ) : null}
