@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // .ci/postgres in CI), the relay API and gateway suites run a second time on it.
 const POSTGRES_SUITES = [
   'test/relay/app.test.ts',
+  'test/relay/idempotency.test.ts',
   'test/relay/authorization.test.ts',
   'test/relay/enrolment.test.ts',
   'test/relay/devices.test.ts',
@@ -13,6 +14,7 @@ const POSTGRES_SUITES = [
   'test/relay/disclosure.test.ts',
   'test/gateway/smtp-inbound.test.ts',
   'test/gateway/outbound.test.ts',
+  'test/hostile/exactly-once.test.ts',
 ];
 
 export default defineConfig({

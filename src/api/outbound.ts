@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { SmtpOutboundFactsSchema } from './facts.js';
-import { AddressSchema, MessageIdSchema } from './schemas-common.js';
+import { AddressSchema, IdempotencyKeySchema, MessageIdSchema } from './schemas-common.js';
 
 /** base64url without padding of the complete RFC 5322 message; the ceiling is PROTOCOL_LIMITS.maxMessageBytes, encoded. */
 const MAX_ENCODED_MESSAGE = Math.ceil((64 * 1024 * 1024 * 4) / 3);
@@ -19,6 +19,8 @@ export const OutboundRequestSchema = z.strictObject({
     .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url without padding'),
   /** true only when the user allowed a readable message; false requires PGP/MIME or inline PGP encryption. */
   exposed: z.boolean(),
+  /** docs/api.md §8.10: the same key on a retry is answered again, never handed over twice. */
+  idempotencyKey: IdempotencyKeySchema.optional(),
 });
 export type OutboundRequest = z.infer<typeof OutboundRequestSchema>;
 

@@ -21,3 +21,6 @@ export const CursorSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a
 export const DeviceNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1-32 lower-case letters, digits or hyphens, starting with a letter or digit');
+
+/** docs/api.md §8.10: a submission's idempotency key, chosen by the stick (16 random bytes, base64url). */
+export const IdempotencyKeySchema = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'must be 22 to 64 base64url characters');

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { FINGERPRINT_PATTERN } from '../core/openpgp-algorithms.js';
 import { ArrivalFactsSchema } from './facts.js';
-import { AddressSchema, CursorSchema, DeviceNameSchema, MessageIdSchema } from './schemas-common.js';
+import { AddressSchema, CursorSchema, DeviceNameSchema, IdempotencyKeySchema, MessageIdSchema } from './schemas-common.js';
 
 export { AddressSchema, CursorSchema, DeviceNameSchema, MessageIdSchema } from './schemas-common.js';
 export { ArrivalFactsSchema, InternalArrivalFactsSchema, TransportFactsSchema } from './facts.js';
@@ -130,6 +130,8 @@ export const SubmitRequestSchema = z.strictObject({
   to: z.array(AddressSchema).min(1).max(PROTOCOL_LIMITS.maxRecipients),
   /** The OpenPGP message exactly as the sender encrypted it, ASCII-armored. */
   armoredMessage: z.string().min(1).max(PROTOCOL_LIMITS.maxMessageBytes),
+  /** docs/api.md §8.10: the same key on a retry is answered again, never delivered twice. */
+  idempotencyKey: IdempotencyKeySchema.optional(),
 });
 export type SubmitRequest = z.infer<typeof SubmitRequestSchema>;
 

@@ -88,6 +88,8 @@ const OutboxItem = z.strictObject({
   armoredMessage: z.string(),
   /** docs/vault-contents.md §4.1: to the outside through the relay's gateway, the RFC 5322 message to hand over. */
   outbound: z.strictObject({ rawMessage: z.string(), exposed: z.boolean() }).optional(),
+  /** docs/vault-contents.md §4.1, docs/api.md §8.10: chosen when queued, sent on every attempt, so the relay delivers it once. */
+  idempotencyKey: z.string().optional(),
   attempts: z.number().int().nonnegative(),
   lastError: z.string().optional(),
   /** docs/vault-contents.md §4.2: refused for good (not retried by sync) until `caliop outbox retry ID`. */

@@ -254,8 +254,12 @@ export class RelayClient {
   }
 
   /** POST /v1/messages (docs/api.md §8.2). */
-  async submit(request: { to: string[]; armoredMessage: string }): Promise<SubmitResponse> {
-    const body = { to: request.to.map((address) => address.toLowerCase()), armoredMessage: request.armoredMessage };
+  async submit(request: { to: string[]; armoredMessage: string; idempotencyKey?: string }): Promise<SubmitResponse> {
+    const body = {
+      to: request.to.map((address) => address.toLowerCase()),
+      armoredMessage: request.armoredMessage,
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+    };
     const response = await this.#request('submit', {}, { signed: true, json: checkRequest(SubmitRequestSchema, body) });
     return this.#expect(response, 'submit', SubmitResponseSchema);
   }
@@ -266,11 +270,12 @@ export class RelayClient {
    * smarthost. `exposed` must be true exactly when the message is readable (the user
    * allowed it); the answer's `facts` are the sent copy's (route smtp-outbound).
    */
-  async submitOutbound(request: { envelopeTo: string[]; rawMessage: string; exposed: boolean }): Promise<OutboundResponse> {
+  async submitOutbound(request: { envelopeTo: string[]; rawMessage: string; exposed: boolean; idempotencyKey?: string }): Promise<OutboundResponse> {
     const body = {
       to: request.envelopeTo.map((address) => address.toLowerCase()),
       message: Buffer.from(request.rawMessage, 'utf8').toString('base64url'),
       exposed: request.exposed,
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
     };
     const response = await this.#request('outbound', {}, { signed: true, json: checkRequest(OutboundRequestSchema, body) });
     return this.#expect(response, 'outbound', OutboundResponseSchema);

@@ -1,5 +1,6 @@
 // The outbox (docs/vault-contents.md §4, docs/cli.md §3.17): submitting queued
 // messages one by one (used by send and sync), `caliop outbox`, its drop and retry.
+import { sha256 } from '@noble/hashes/sha2.js';
 import type { OutboxItem } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
@@ -32,6 +33,16 @@ interface FlushResult {
 }
 
 /**
+ * docs/vault-contents.md §4.1: an outbox message's idempotency key; one queued before
+ * keys existed gets one derived from its content, the same on every attempt.
+ */
+function outboxIdempotencyKey(item: OutboxItem): string {
+  if (item.idempotencyKey !== undefined) return item.idempotencyKey;
+  const digest = sha256(new TextEncoder().encode(`caliop outbox ${item.id}\n${item.outbound?.rawMessage ?? item.armoredMessage}`));
+  return Buffer.from(digest).toString('base64url');
+}
+
+/**
  * docs/vault-contents.md §4.1: submits the queued messages one by one. A refusal for
  * good marks that message failed and the next one is tried; only an unreachable or
  * throttling relay stops the flush. `only` limits it to some ids (retry); failed
@@ -50,9 +61,11 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
       continue;
     }
     try {
+      // docs/api.md §8.10: the same key on every attempt, so a submission whose answer was lost is not delivered twice.
+      const idempotencyKey = outboxIdempotencyKey(item);
       const receipt = item.outbound
-        ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed })
-        : await client.submit({ to: item.to, armoredMessage: item.armoredMessage });
+        ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed, idempotencyKey })
+        : await client.submit({ to: item.to, armoredMessage: item.armoredMessage, idempotencyKey });
       const facts = 'facts' in receipt ? receipt.facts : undefined;
       await session.store.put([
         {

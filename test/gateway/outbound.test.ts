@@ -109,6 +109,19 @@ describe('outbound through the smarthost', () => {
     expect(assessment.level).toBe('pgp-external');
   });
 
+  it('duplicate_outbound_retry: the same idempotency key is handed to the smarthost once (docs/api.md §8.10)', async () => {
+    const { raw } = await pgpMimeFrom(alice.identity, 'out-once@example.test');
+    const before = tlsSink.received.length;
+    const request = { envelopeTo: ['carol@outside.test'], rawMessage: raw, exposed: false, idempotencyKey: 'outbound-key-0123456789' };
+    const first = await alice.client.submitOutbound(request);
+    const again = await alice.client.submitOutbound(request);
+    expect(again).toEqual(first);
+    expect(tlsSink.received.length).toBe(before + 1);
+    const reused = await relayError(alice.client.submitOutbound({ ...request, envelopeTo: ['dave@outside.test'] }));
+    expect([reused.status, reused.code]).toEqual([422, 'idempotency_key_reused']);
+    expect(tlsSink.received.length).toBe(before + 1);
+  });
+
   it('a readable message without exposed: true is refused, and the sink gets nothing', async () => {
     const before = tlsSink.received.length;
     const raw = buildPlainMessage({ from: 'alice@example.test', to: ['dave@outside.test'], subject: 'plain', date: DATE, messageId: 'out-2@example.test', body: 'readable\n', autocryptHeader: null });

@@ -10,12 +10,14 @@ import { API_ROUTES } from '../../api/routes.js';
 import { findArrivedCiphertext, headerValue, parseHeaderFields, splitHeaderAndBody } from '../../core/inbound-mime.js';
 import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
 import { RelayHttpError } from '../http-error.js';
+import { REPLAY_HEADER, replayAnswer, requestSha256 } from '../idempotency.js';
 import { parseJsonBody } from '../json-body.js';
 import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
 import type { RelayEnv } from '../relay-env.js';
+import type { SubmissionRecord } from '../store/relay-store.js';
 import { signWithDkim, type DkimKey } from './dkim.js';
 import { deliverToSmarthost, SmarthostError, type SmarthostConfig } from './smarthost.js';
 
@@ -52,6 +54,14 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       if (account === undefined) throw new Error('deviceAuth let an unenrolled device through');
       const request = parseJsonBody(c.get('body'), OutboundRequestSchema);
       if (outbound.smarthost === null) throw new RelayHttpError(503, 'outbound_disabled', 'this relay has no smarthost: it does not send mail to other services');
+      // docs/api.md §8.10: a retry of a message already handed over is answered again, not sent twice.
+      const sha256 = request.idempotencyKey === undefined ? '' : requestSha256(c.get('body'));
+      const replay = (record: SubmissionRecord) => {
+        c.header(REPLAY_HEADER, 'true');
+        return c.json(replayAnswer(record, sha256) as OutboundResponse);
+      };
+      const earlier = request.idempotencyKey === undefined ? undefined : await deps.store.submissionByKey(account.address, request.idempotencyKey);
+      if (earlier !== undefined) return replay(earlier);
       const message = Buffer.from(request.message, 'base64url');
       if (message.length > deps.limits.maxMessageBytes) {
         throw new RelayHttpError(413, 'message_too_large', `the message is ${message.length} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
@@ -104,6 +114,17 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       };
       outbound.log({ event: 'outbound_sent', recipients: recipients.length, bytes: message.length, tls: delivery.tls?.version ?? null, exposed: request.exposed });
       const body: OutboundResponse = { id: deps.randomId(), facts, smarthostResponse: delivery.response };
+      if (request.idempotencyKey !== undefined) {
+        // Recorded after the smarthost's 250: only a relay crash in between can hand a retry over again (docs/api.md §8.10).
+        const taken = await deps.store.rememberSubmission({
+          sender: account.address,
+          key: request.idempotencyKey,
+          requestSha256: sha256,
+          response: JSON.stringify(body),
+          createdAt: Math.floor(deps.clock().getTime() / 1000),
+        });
+        if (taken !== undefined) return replay(taken);
+      }
       return c.json(body);
     },
   );

@@ -18,11 +18,13 @@ import {
 } from '../../api/schemas.js';
 import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
 import { RelayHttpError } from '../http-error.js';
+import { REPLAY_HEADER, replayAnswer, requestSha256 } from '../idempotency.js';
 import { parseJsonBody, parseWithSchema } from '../json-body.js';
 import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
+import type { SubmissionRecord } from '../store/relay-store.js';
 import type { RelayEnv, SignedDevice } from '../relay-env.js';
 import { observeTransport } from '../transport-facts.js';
 
@@ -62,6 +64,14 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
   app.post(API_ROUTES.submit.path, ...signed(deps.limits.maxMessageBytes + SUBMIT_OVERHEAD_BYTES), async (c) => {
     const sender = ownAddress(c.get('device'));
     const request = parseJsonBody(c.get('body'), SubmitRequestSchema);
+    // docs/api.md §8.10: a retry of a submission already stored is answered again, not stored twice.
+    const sha256 = request.idempotencyKey === undefined ? '' : requestSha256(c.get('body'));
+    const replay = (record: SubmissionRecord) => {
+      c.header(REPLAY_HEADER, 'true');
+      return c.json(replayAnswer(record, sha256) as SubmitResponse, 201);
+    };
+    const earlier = request.idempotencyKey === undefined ? undefined : await deps.store.submissionByKey(sender, request.idempotencyKey);
+    if (earlier !== undefined) return replay(earlier);
     const size = Buffer.byteLength(request.armoredMessage, 'utf8');
     if (size > deps.limits.maxMessageBytes) {
       throw new RelayHttpError(413, 'message_too_large', `the message is ${size} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
@@ -85,17 +95,24 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       transport: observeTransport(c.env?.incoming),
     };
     const id = deps.randomId();
-    // Accepted means durable: the 201 goes out only after the commit (docs/decisions/relay-store.md).
-    await deps.store.storeMessage({
-      id,
-      sender,
-      recipients,
-      size,
-      facts,
-      armoredMessage: request.armoredMessage,
-      entryIds: recipients.map(() => deps.randomId()),
-    });
     const body: SubmitResponse = { id, recipients, size, receivedAt };
+    // Accepted means durable: the 201 goes out only after the commit (docs/decisions/relay-store.md),
+    // and the idempotency key commits with the message (docs/api.md §8.10).
+    const taken = await deps.store.storeMessage(
+      {
+        id,
+        sender,
+        recipients,
+        size,
+        facts,
+        armoredMessage: request.armoredMessage,
+        entryIds: recipients.map(() => deps.randomId()),
+      },
+      request.idempotencyKey === undefined
+        ? undefined
+        : { sender, key: request.idempotencyKey, requestSha256: sha256, response: JSON.stringify(body), createdAt: Math.floor(deps.clock().getTime() / 1000) },
+    );
+    if (taken !== undefined) return replay(taken);
     return c.json(body, 201);
   });
 

@@ -96,4 +96,21 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT device_public_key, address, 'stick-1', enrolled_at FROM accounts;
     `,
   },
+  {
+    version: 5,
+    name: 'submissions remembered by idempotency key (docs/api.md §8.10)',
+    sql: `
+      -- docs/api.md §8.10: the answer given to a submission, by its sender and key, so a
+      -- retry of the same submission is answered again instead of delivered twice.
+      CREATE TABLE submissions (
+        sender TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        request_sha256 TEXT NOT NULL,       -- hex SHA-256 of the request body
+        response TEXT NOT NULL,             -- JSON: the 2xx body answered
+        created_at INTEGER NOT NULL,        -- Unix seconds
+        PRIMARY KEY (sender, idempotency_key)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX submissions_created ON submissions (created_at);
+    `,
+  },
 ];

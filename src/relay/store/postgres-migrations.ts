@@ -89,4 +89,19 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         SELECT device_public_key, address, 'stick-1', enrolled_at FROM accounts;
     `,
   },
+  {
+    version: 4,
+    name: 'submissions remembered by idempotency key (docs/api.md §8.10)',
+    sql: `
+      CREATE TABLE submissions (
+        sender text NOT NULL,
+        idempotency_key text NOT NULL,
+        request_sha256 text NOT NULL,       -- hex SHA-256 of the request body
+        response text NOT NULL,             -- JSON: the 2xx body answered
+        created_at bigint NOT NULL,         -- Unix seconds
+        PRIMARY KEY (sender, idempotency_key)
+      );
+      CREATE INDEX submissions_created ON submissions (created_at);
+    `,
+  },
 ];

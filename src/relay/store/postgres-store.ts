@@ -9,9 +9,9 @@ import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toStoredMessage, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, RelayStore, RevokeDeviceResult, StoredMessage } from './relay-store.js';
-import { FIRST_DEVICE_NAME } from './relay-store.js';
+import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import { FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 
 
 const ACCOUNT_COLUMNS = 'address, local_part, wkd_hash, cert, cert_fingerprint, device_public_key, enrolled_at';
@@ -43,6 +43,8 @@ const INSERT_MESSAGE = `
   INSERT INTO mailbox (recipient, seq, id, message_id)
   SELECT bumped.address, bumped.mailbox_seq, entry.id, (SELECT id FROM message)
   FROM bumped JOIN unnest($2::text[], $3::text[]) AS entry (recipient, id) ON entry.recipient = bumped.address`;
+
+const SUBMISSION_BY_KEY = 'SELECT * FROM submissions WHERE sender = $1 AND idempotency_key = $2';
 
 export interface PostgresStoreOptions {
   /** Connections per relay process (default 8). */
@@ -281,13 +283,71 @@ export class PostgresRelayStore implements RelayStore {
     ];
   }
 
-  async storeMessage(message: NewMessage): Promise<void> {
-    const result = await this.#query('insert_message', INSERT_MESSAGE, this.#insertValues(message));
-    if (result.rowCount !== message.recipients.length) throw new Error('a recipient of this message has no account');
+  async storeMessage(message: NewMessage, submission?: SubmissionRecord): Promise<SubmissionRecord | undefined> {
+    if (submission === undefined) {
+      const result = await this.#query('insert_message', INSERT_MESSAGE, this.#insertValues(message));
+      if (result.rowCount !== message.recipients.length) throw new Error('a recipient of this message has no account');
+      return undefined;
+    }
+    // docs/api.md §8.10: the key and the message commit together. A concurrent submission
+    // with the same key waits on the key's unique index, then finds it taken.
+    return this.#withSubmission(submission, async (client) => {
+      const result = await client.query({ name: 'insert_message', text: INSERT_MESSAGE, values: this.#insertValues(message) });
+      if (result.rowCount !== message.recipients.length) throw new Error('a recipient of this message has no account');
+    });
+  }
+
+  async submissionByKey(sender: string, key: string): Promise<SubmissionRecord | undefined> {
+    const { rows } = await this.#query<SubmissionRow>('submission_by_key', SUBMISSION_BY_KEY, [sender, key]);
+    return rows[0] && toSubmission(rows[0]);
+  }
+
+  rememberSubmission(submission: SubmissionRecord): Promise<SubmissionRecord | undefined> {
+    return this.#withSubmission(submission, async () => {});
+  }
+
+  /** Records `submission` and runs `more` in one transaction; the earlier record when the key was taken. */
+  async #withSubmission(submission: SubmissionRecord, more: (client: pg.PoolClient) => Promise<void>): Promise<SubmissionRecord | undefined> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const inserted = await client.query({
+          name: 'insert_submission',
+          text: 'INSERT INTO submissions (sender, idempotency_key, request_sha256, response, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+          values: [submission.sender, submission.key, submission.requestSha256, submission.response, submission.createdAt],
+        });
+        if (inserted.rowCount !== 1) {
+          await client.query('ROLLBACK');
+          // On this connection: waiting for another from the pool while holding one can starve it.
+          const { rows } = await client.query<SubmissionRow>({
+            name: 'submission_by_key',
+            text: SUBMISSION_BY_KEY,
+            values: [submission.sender, submission.key],
+          });
+          const earlier = rows[0] && toSubmission(rows[0]);
+          // Taken, then forgotten in between: a 500, and the client's retry meets a free key.
+          if (earlier === undefined) throw new Error('an idempotency key was taken and purged at once');
+          return earlier;
+        }
+        await more(client);
+        await client.query({ name: 'purge_submissions', text: 'DELETE FROM submissions WHERE created_at < $1', values: [submission.createdAt - SUBMISSION_RETENTION_S] });
+        await client.query('COMMIT');
+        return undefined;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
   }
 
   async storeMessages(messages: readonly NewMessage[]): Promise<void> {
-    if (messages.length === 1) return this.storeMessage(messages[0] as NewMessage);
+    if (messages.length === 1) {
+      await this.storeMessage(messages[0] as NewMessage);
+      return;
+    }
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');

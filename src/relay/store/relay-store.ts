@@ -76,6 +76,24 @@ export interface DisclosureLogRow {
   readonly entry: string;
 }
 
+/**
+ * docs/api.md §8.10: a submission remembered by its idempotency key, with the answer
+ * it was given, so a retry is answered the same instead of delivered twice.
+ */
+export interface SubmissionRecord {
+  readonly sender: string;
+  readonly key: string;
+  /** Hex SHA-256 of the request body: the same key with another body is refused. */
+  readonly requestSha256: string;
+  /** The JSON body of the 2xx answer. */
+  readonly response: string;
+  /** Unix seconds. */
+  readonly createdAt: number;
+}
+
+/** docs/api.md §8.10: how long the relay remembers an idempotency key. */
+export const SUBMISSION_RETENTION_S = 30 * 24 * 3600;
+
 export type NewAccountResult = 'created' | 'address_taken' | 'device_taken' | 'invite_used';
 
 /** How long deleted ciphertext may stay in a database file before it is overwritten (docs/api.md §8.2). */
@@ -120,8 +138,21 @@ export interface RelayStore {
    */
   rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean>;
 
-  /** Stores one submission; durable (fsynced) when the promise resolves. */
-  storeMessage(message: NewMessage): Promise<void>;
+  /**
+   * Stores one submission; durable (fsynced) when the promise resolves. With
+   * `submission` (docs/api.md §8.10) the key is recorded in the same transaction; when
+   * this sender already used the key, nothing is stored and the earlier record is
+   * returned instead.
+   */
+  storeMessage(message: NewMessage, submission?: SubmissionRecord): Promise<SubmissionRecord | undefined>;
+  /** docs/api.md §8.10: what `sender` submitted under `key`, if it is still remembered. */
+  submissionByKey(sender: string, key: string): Promise<SubmissionRecord | undefined>;
+  /**
+   * docs/api.md §8.10: records a submission that stored nothing else (POST /v1/outbound);
+   * durable on resolve. Returns the earlier record when the key was used already.
+   * Records older than SUBMISSION_RETENTION_S are forgotten as it goes.
+   */
+  rememberSubmission(submission: SubmissionRecord): Promise<SubmissionRecord | undefined>;
   /** Several submissions in one durable transaction (docs/gateway.md §3.2: one sealed copy per SMTP recipient). */
   storeMessages(messages: readonly NewMessage[]): Promise<void>;
 

@@ -1,7 +1,7 @@
 // Rows as both stores return them, and their mapping to the store's types.
 
 import type { ArrivalFacts } from '../../api/facts.js';
-import type { Account, Device, HeldMessage, StoredMessage } from './relay-store.js';
+import type { Account, Device, HeldMessage, StoredMessage, SubmissionRecord } from './relay-store.js';
 
 export interface AccountRow {
   address: string;
@@ -124,4 +124,16 @@ export function withoutIps(facts: ArrivalFacts): ArrivalFacts {
     peer: { ...facts.peer, ip: '' },
     hops: facts.hops.map((hop) => ({ ...hop, from: hop.from.replace(/\s*\[[^\]]*\]/g, ''), by: hop.by.replace(/\s*\[[^\]]*\]/g, '') })),
   };
+}
+
+export interface SubmissionRow {
+  sender: string;
+  idempotency_key: string;
+  request_sha256: string;
+  response: string;
+  created_at: number | string;
+}
+
+export function toSubmission(row: SubmissionRow): SubmissionRecord {
+  return { sender: row.sender, key: row.idempotency_key, requestSha256: row.request_sha256, response: row.response, createdAt: Number(row.created_at) };
 }

@@ -7,9 +7,9 @@ import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toStoredMessage, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, RelayStore, RevokeDeviceResult, StoredMessage } from './relay-store.js';
-import { ERASE_DELAY_MS, FIRST_DEVICE_NAME } from './relay-store.js';
+import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { WalEraser } from './wal-eraser.js';
 
 /** Expired nonces are purged at most this often (a replay of an expired one fails the timestamp check anyway). */
@@ -230,8 +230,47 @@ export class SqliteRelayStore implements RelayStore {
     message.recipients.forEach((recipient, index) => insert.run(message.entryIds[index], recipient, message.id));
   }
 
-  storeMessage(message: NewMessage): Promise<void> {
-    return this.#writes.run(() => this.#insertMessage(message));
+  /** docs/api.md §8.10: inside a write, so a key used earlier in the same group is seen. */
+  #submissionByKey(sender: string, key: string): SubmissionRecord | undefined {
+    const row = this.#sql('SELECT * FROM submissions WHERE sender = ? AND idempotency_key = ?').get(sender, key) as SubmissionRow | undefined;
+    return row && toSubmission(row);
+  }
+
+  #recordSubmission(submission: SubmissionRecord): void {
+    // Forgotten keys go as new ones come (the index on created_at makes this a range delete).
+    this.#sql('DELETE FROM submissions WHERE created_at < ?').run(submission.createdAt - SUBMISSION_RETENTION_S);
+    this.#sql('INSERT OR REPLACE INTO submissions (sender, idempotency_key, request_sha256, response, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      submission.sender,
+      submission.key,
+      submission.requestSha256,
+      submission.response,
+      submission.createdAt,
+    );
+  }
+
+  storeMessage(message: NewMessage, submission?: SubmissionRecord): Promise<SubmissionRecord | undefined> {
+    return this.#writes.run(() => {
+      if (submission !== undefined) {
+        const earlier = this.#submissionByKey(submission.sender, submission.key);
+        if (earlier !== undefined) return earlier;
+        this.#recordSubmission(submission);
+      }
+      this.#insertMessage(message);
+      return undefined;
+    });
+  }
+
+  async submissionByKey(sender: string, key: string): Promise<SubmissionRecord | undefined> {
+    return this.#submissionByKey(sender, key);
+  }
+
+  rememberSubmission(submission: SubmissionRecord): Promise<SubmissionRecord | undefined> {
+    return this.#writes.run(() => {
+      const earlier = this.#submissionByKey(submission.sender, submission.key);
+      if (earlier !== undefined) return earlier;
+      this.#recordSubmission(submission);
+      return undefined;
+    });
   }
 
   storeMessages(messages: readonly NewMessage[]): Promise<void> {

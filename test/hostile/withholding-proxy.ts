@@ -1,0 +1,66 @@
+// A TCP proxy between a stick and the real relay that can lose the relay's answer:
+// armed, it forwards the stick's bytes as they come but withholds every byte the relay
+// sends once `committed()` says the relay has made a submission durable. TLS passes
+// through untouched (the stick still checks the relay's pin end to end), so the stick
+// sees exactly what a cut cable or a pulled stick would: its request accepted, no
+// answer. Test-only.
+
+import net from 'node:net';
+
+export interface WithholdingProxy {
+  readonly port: number;
+  /** From now on, withhold the relay's bytes once `committed()` resolves true; resolves when something was withheld. */
+  arm(committed: () => Promise<boolean> | boolean): Promise<void>;
+  disarm(): void;
+  close(): Promise<void>;
+}
+
+export async function startWithholdingProxy(upstreamPort: number): Promise<WithholdingProxy> {
+  let armed: { committed: () => Promise<boolean> | boolean; withheld: () => void } | null = null;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(upstreamPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      const trap = armed;
+      if (trap === null) {
+        client.write(chunk);
+        return;
+      }
+      // In order: nothing more is read from the relay until this chunk is decided.
+      upstream.pause();
+      void Promise.resolve(trap.committed()).then(
+        (committed) => {
+          if (committed) trap.withheld();
+          else client.write(chunk);
+          upstream.resume();
+        },
+        () => end(),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    arm(committed) {
+      return new Promise<void>((resolve) => {
+        armed = { committed, withheld: resolve };
+      });
+    },
+    disarm() {
+      armed = null;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
