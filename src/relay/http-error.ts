@@ -2,6 +2,7 @@
 // failure is `{ "error": { "code", "message" } }`; the default handler never
 // shows internals (stack, SQL, file names) to the client.
 
+import { isDiskFull } from './store/disk-full.js';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ErrorBody } from '../api/schemas.js';
@@ -31,6 +32,8 @@ export function handleError(error: Error, c: Context, reportInternal: (error: un
     return c.json(errorBody(error.code, error.message), error.status);
   }
   reportInternal(error);
+  // docs/api.md §5.4: said as such, so the stick keeps the message and the operator knows why.
+  if (isDiskFull(error)) return c.json(errorBody('out_of_space', 'the relay is out of disk space: it accepts deletions and acknowledgements only'), 507);
   return c.json(errorBody('internal', 'the relay failed to handle this request'), 500);
 }
 

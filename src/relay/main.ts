@@ -57,7 +57,8 @@ async function startRelay(options: RelayOptions): Promise<void> {
   redirectLibraryOutput();
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   relayLog = new RelayLog(options.dataDir, () => new Date());
-  const store = await openRelayStore(options.store, options.dataDir);
+  // docs/api.md §5.4: room for deleting the largest message on a full disk.
+  const store = await openRelayStore(options.store, options.dataDir, { deleteReserveBytes: options.limits.maxMessageBytes + 2 * 1024 * 1024 });
   await dropOldIps(store, options.dataDir, options.ipRetentionDays);
   const retention = setInterval(() => {
     dropOldIps(store, options.dataDir, options.ipRetentionDays).catch((error: unknown) =>

@@ -27,8 +27,9 @@ export function redactedStoreLocation(location: StoreLocation, dataDir: string):
   }
 }
 
-export async function openRelayStore(location: StoreLocation, dataDir: string): Promise<RelayStore> {
-  if (location.kind === 'sqlite') return SqliteRelayStore.open(location.file ?? join(dataDir, 'relay.sqlite'));
+/** `deleteReserveBytes`: SQLite only, the space kept for deletions on a full disk (delete-reserve.ts). */
+export async function openRelayStore(location: StoreLocation, dataDir: string, options: { deleteReserveBytes?: number } = {}): Promise<RelayStore> {
+  if (location.kind === 'sqlite') return SqliteRelayStore.open(location.file ?? join(dataDir, 'relay.sqlite'), options);
   // Loaded only for PostgreSQL: a SQLite relay needs nothing more.
   const { PostgresRelayStore } = await import('./postgres-store.js');
   return PostgresRelayStore.open(location.url);

@@ -10,6 +10,8 @@ import type { ArrivalFacts } from '../../api/facts.js';
 import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
 import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
+import { isDiskFull } from './disk-full.js';
+import { DeleteReserve } from './delete-reserve.js';
 import { WalEraser } from './wal-eraser.js';
 
 /** Expired nonces are purged at most this often (a replay of an expired one fails the timestamp check anyway). */
@@ -21,15 +23,22 @@ export class SqliteRelayStore implements RelayStore {
   readonly #statements = new Map<string, Statement>();
   readonly #writes: GroupCommit<RelayDatabase>;
   readonly #eraser: WalEraser | null;
+  readonly #reserve: DeleteReserve | null;
+  /**
+   * docs/api.md §5.4: nonces kept in memory while the nonce file cannot grow (a full
+   * disk), so replay protection holds without a byte of disk. Nonce (hex key) → expiry.
+   */
+  readonly #memoryNonces = new Map<string, number>();
   #lastNoncePurge = 0;
 
   /** Opens (creating and migrating) the database file, or ':memory:'. */
-  static open(file: string): SqliteRelayStore {
-    return new SqliteRelayStore(openRelayDatabase(file), file === ':memory:' ? null : file);
+  static open(file: string, options: { deleteReserveBytes?: number } = {}): SqliteRelayStore {
+    return new SqliteRelayStore(openRelayDatabase(file), file === ':memory:' ? null : file, options.deleteReserveBytes);
   }
 
-  constructor(db: RelayDatabase, file: string | null = null) {
+  constructor(db: RelayDatabase, file: string | null = null, deleteReserveBytes?: number) {
     this.#db = db;
+    this.#reserve = file === null ? null : new DeleteReserve(`${file}-reserve`, deleteReserveBytes);
     // Checkpoints run in a worker thread (wal-eraser.ts), never on the event loop.
     if (file !== null) db.pragma('wal_autocheckpoint = 0');
     this.#eraser = file === null ? null : new WalEraser(file, ERASE_DELAY_MS);
@@ -82,6 +91,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async close(): Promise<void> {
+    this.#reserve?.close();
     await this.#writes.drain();
     if (this.#eraser !== null) await this.#eraser.close();
     if (this.#db.open) {
@@ -144,7 +154,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async revokeDevice(address: string, name: string, revokedAt: string): Promise<RevokeDeviceResult> {
-    const outcome = await this.#writes.run(() => {
+    const outcome = await this.#freeing(() => {
       const row = this.#sql('SELECT revoked_at FROM devices WHERE address = ? AND name = ?').get(address, name) as { revoked_at: string | null } | undefined;
       if (!row) return { result: 'not_found' as const, erased: 0 };
       if (row.revoked_at !== null) return { result: 'already_revoked' as const, erased: 0 };
@@ -158,9 +168,14 @@ export class SqliteRelayStore implements RelayStore {
   async touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void> {
     const stale = this.#sql('SELECT 1 FROM devices WHERE device_public_key = ? AND (last_seen_at IS NULL OR last_seen_at < ?)').get(devicePublicKey, staleBefore);
     if (stale === undefined) return;
-    await this.#writes.run(() => {
-      this.#sql('UPDATE devices SET last_seen_at = ? WHERE device_public_key = ? AND (last_seen_at IS NULL OR last_seen_at < ?)').run(seenAt, devicePublicKey, staleBefore);
-    });
+    try {
+      await this.#writes.run(() => {
+        this.#sql('UPDATE devices SET last_seen_at = ? WHERE device_public_key = ? AND (last_seen_at IS NULL OR last_seen_at < ?)').run(seenAt, devicePublicKey, staleBefore);
+      });
+    } catch (error) {
+      // docs/api.md §5.4: "last seen" is worth no refusal; on a full disk it waits.
+      if (!isDiskFull(error)) throw error;
+    }
   }
 
   async accountsByWkdHash(hash: string): Promise<Account[]> {
@@ -206,15 +221,49 @@ export class SqliteRelayStore implements RelayStore {
     // so this autocommit costs no disk wait. Never inside a group: groups run synchronously.
     if (nowSeconds - this.#lastNoncePurge >= NONCE_PURGE_INTERVAL_S) {
       this.#lastNoncePurge = nowSeconds;
-      this.#sql('DELETE FROM volatile.nonces WHERE expires_at < ?').run(nowSeconds);
+      for (const [key, expiry] of this.#memoryNonces) if (expiry < nowSeconds) this.#memoryNonces.delete(key);
+      try {
+        this.#sql('DELETE FROM volatile.nonces WHERE expires_at < ?').run(nowSeconds);
+      } catch (error) {
+        if (!isDiskFull(error)) throw error;
+      }
     }
-    const result = this.#sql('INSERT OR IGNORE INTO volatile.nonces (device_public_key, nonce, expires_at) VALUES (?, ?, ?)').run(
-      devicePublicKey,
-      nonce,
-      expiresAt,
-    );
-    this.#eraser?.committed();
-    return result.changes === 1;
+    const memoryKey = `${Buffer.from(devicePublicKey).toString('hex')}:${nonce}`;
+    if (this.#memoryNonces.has(memoryKey)) return false;
+    try {
+      const result = this.#sql('INSERT OR IGNORE INTO volatile.nonces (device_public_key, nonce, expires_at) VALUES (?, ?, ?)').run(
+        devicePublicKey,
+        nonce,
+        expiresAt,
+      );
+      this.#eraser?.committed();
+      return result.changes === 1;
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      // docs/api.md §5.4: the disk is full. Reading needs no space: a nonce in the file is
+      // a replay; a new one is remembered in memory until its window closes, so signed
+      // routes (deleting mail, above all) keep working. A restart meanwhile forgets
+      // them, as a power cut forgets the file's last ones (docs/decisions/relay-store.md).
+      const known = this.#sql('SELECT 1 FROM volatile.nonces WHERE device_public_key = ? AND nonce = ?').get(devicePublicKey, nonce);
+      if (known !== undefined) return false;
+      this.#memoryNonces.set(memoryKey, expiresAt);
+      return true;
+    }
+  }
+
+  /**
+   * docs/api.md §5.4: a write that frees space (a deletion) must not fail for want of
+   * space: on a full disk the reserve file is given back and the write tried again.
+   */
+  async #freeing<T>(write: () => T): Promise<T> {
+    try {
+      return await this.#writes.run(write);
+    } catch (error) {
+      if (!isDiskFull(error) || this.#reserve === null || !this.#reserve.release()) throw error;
+      const result = await this.#writes.run(write);
+      this.#reserve.restoreLater();
+      return result;
+    }
   }
 
   #insertMessage(message: NewMessage): void {
@@ -298,7 +347,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async deleteMailboxEntry(recipient: string, id: string): Promise<boolean> {
-    const outcome = await this.#writes.run((): 'missing' | 'kept' | 'erased' => {
+    const outcome = await this.#freeing((): 'missing' | 'kept' | 'erased' => {
       const row = this.#sql('SELECT message_id FROM mailbox WHERE recipient = ? AND id = ?').get(recipient, id) as
         | { message_id: string }
         | undefined;
@@ -348,13 +397,13 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async deleteMailboxThrough(recipient: string, through: number): Promise<number> {
-    const outcome = await this.#writes.run(() => this.#deleteThrough(recipient, through));
+    const outcome = await this.#freeing(() => this.#deleteThrough(recipient, through));
     if (outcome.erased > 0) this.#eraser?.erased();
     return outcome.deleted;
   }
 
   async ackMailbox(recipient: string, devicePublicKey: Uint8Array, through: number): Promise<number> {
-    const outcome = await this.#writes.run(() => {
+    const outcome = await this.#freeing(() => {
       this.#sql('UPDATE devices SET acked_seq = MAX(acked_seq, ?) WHERE device_public_key = ? AND address = ?').run(through, devicePublicKey, recipient);
       return this.#deleteAckedByAll(recipient);
     });
