@@ -261,7 +261,7 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
         subject: input.subject,
         createdAt: input.now.toISOString(),
         armoredMessage,
-        idempotencyKey: Buffer.from(input.random(16)).toString('base64url'),
+        idempotencyKey: Buffer.from(random(16)).toString('base64url'),
         attempts: 0,
         sentAssessment: exposure.message,
         ...(outbound ? { outbound } : {}),
