@@ -11,6 +11,7 @@ import { CeremonyWizard } from './screens/CeremonyWizard.js';
 import { ComposeScreen, EMPTY_DRAFT, type Draft } from './screens/ComposeScreen.js';
 import { ContactsScreen } from './screens/ContactsScreen.js';
 import { INBOX_TOP, InboxScreen, type InboxPlace, type SyncState } from './screens/InboxScreen.js';
+import { OutboxScreen } from './screens/OutboxScreen.js';
 import { ReadScreen } from './screens/ReadScreen.js';
 import { SettingsScreen } from './screens/SettingsScreen.js';
 import { StickScreen } from './screens/StickScreen.js';
@@ -18,7 +19,7 @@ import { UnlockScreen } from './screens/UnlockScreen.js';
 import { TextContext } from './use-text.js';
 import { KeyQueue, useKeys } from './key-queue.js';
 
-type View = { kind: 'inbox' } | { kind: 'read'; id: string } | { kind: 'compose' } | { kind: 'contacts' } | { kind: 'stick' } | { kind: 'settings' };
+type View = { kind: 'inbox' } | { kind: 'read'; id: string } | { kind: 'compose' } | { kind: 'contacts' } | { kind: 'outbox' } | { kind: 'stick' } | { kind: 'settings' };
 
 export interface AppProps {
   readonly stick: Stick | null;
@@ -95,6 +96,9 @@ function Screens({ stick, language: chosen, startLanguage, onExit }: AppProps) {
         break;
       case 'contacts':
         screen = <ContactsScreen session={session} onBack={inbox} />;
+        break;
+      case 'outbox':
+        screen = <OutboxScreen session={session} onBack={inbox} />;
         break;
       case 'stick':
         screen = <StickScreen session={session} onBack={inbox} />;

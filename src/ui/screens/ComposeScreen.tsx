@@ -1,9 +1,11 @@
 // Compose: recipients with the live per-recipient exposure (docs/exposure.md §2.3),
 // an explicit confirmation before anything leaves Caliop readable, the outbox when
 // the relay cannot be reached.
+import { homedir } from 'node:os';
 import { Box, Text } from 'ink';
 import { useRef, useState } from 'react';
 import { reasonLine } from '../../core/exposure-text.js';
+import { readAttachmentsToSend } from '../../service/attachments.js';
 import { sendMessage, type SendDecision } from '../../service/mail-send.js';
 import { assessRecipients, exposedRecipients, type SendAssessment } from '../../service/send-preview.js';
 import type { StickSession } from '../../service/stick-session.js';
@@ -16,7 +18,8 @@ import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
 
-const FIELDS = ['to', 'subject', 'body'] as const;
+// docs/ui.md §3.2: the files come after the message, reached by Tab (Enter in the body is a new line).
+const FIELDS = ['to', 'subject', 'body', 'attach'] as const;
 
 function addressesOf(text: string): string[] {
   return text
@@ -29,9 +32,20 @@ function addressesOf(text: string): string[] {
 export interface Draft {
   readonly to: string;
   readonly subject: string;
+  /** docs/ui.md §3.3: paths of files to attach, separated by `;`, read when the message is sent. */
+  readonly attach: string;
   readonly body: string;
 }
-export const EMPTY_DRAFT: Draft = { to: '', subject: '', body: '' };
+export const EMPTY_DRAFT: Draft = { to: '', subject: '', attach: '', body: '' };
+
+/** The paths typed in the attach field; `~/` is the user's home, as a shell would read it. */
+export function attachPaths(text: string): string[] {
+  return text
+    .split(';')
+    .map((path) => path.trim())
+    .filter((path) => path !== '')
+    .map((path) => (path === '~' ? homedir() : path.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path));
+}
 
 export function ComposeScreen({ session, draft, setDraft, onDone }: { session: StickSession; draft: Draft; setDraft: (update: (current: Draft) => Draft) => void; onDone: () => void }) {
   const { t, language } = useText();
@@ -53,10 +67,12 @@ export function ComposeScreen({ session, draft, setDraft, onDone }: { session: S
   const send = () => {
     setError(null);
     setPhase({ kind: 'sending' });
-    sendMessage(session, {
+    // The same reading of the named files as `caliop send --attach` (docs/cli.md §3.11).
+    readAttachmentsToSend(attachPaths(values.attach)).then((attachments) => sendMessage(session, {
       to: addresses,
       subject: values.subject,
       body: values.body,
+      attachments,
       now: new Date(),
       beforeSend: (assessment) => {
         const exposed = exposedRecipients(assessment);
@@ -66,7 +82,7 @@ export function ComposeScreen({ session, draft, setDraft, onDone }: { session: S
           setPhase({ kind: 'confirm', exposed });
         });
       },
-    }).then(
+    })).then(
       (report) => {
         setDraft(() => EMPTY_DRAFT);
         setPhase({ kind: 'sent', queued: report.queued });
@@ -154,6 +170,7 @@ export function ComposeScreen({ session, draft, setDraft, onDone }: { session: S
       ) : null}
       {field('subject', t('composeSubject'))}
       {field('body', t('composeBody'))}
+      {field('attach', t('composeAttach'))}
       {phase.kind === 'sending' ? <Progress label={t('composeSending')} /> : null}
       {error ? <ErrorNotice error={error} /> : null}
     </Screen>

@@ -19,7 +19,7 @@ import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
 import { safeForTerminal } from '../../core/terminal-text.js';
 
-export type InboxAction = 'compose' | 'contacts' | 'stick' | 'settings' | 'quit' | 'ask-quit';
+export type InboxAction = 'compose' | 'contacts' | 'outbox' | 'stick' | 'settings' | 'quit' | 'ask-quit';
 /** Where the inbox is: the selected row and the first row on screen (indexes, newest first); kept by the App across reading. */
 export interface InboxPlace {
   readonly selected: number;
@@ -133,6 +133,7 @@ export function InboxScreen({
     else if (/^r$/i.test(input) && sync.kind !== 'syncing') runSync();
     else if (/^n$/i.test(input)) onAction('compose');
     else if (/^c$/i.test(input)) onAction('contacts');
+    else if (/^o$/i.test(input)) onAction('outbox');
     else if (/^k$/i.test(input)) onAction('stick');
     else if (/^s$/i.test(input)) onAction('settings');
     else if (/^d$/i.test(input) && selectedEntry) setDeleting(selectedEntry.id);
