@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findArrivedCiphertext } from '../src/core/inbound-mime.js';
+import { findArrivedCiphertext } from '../src/relay/gateway/inbound-mime.js';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { makeDkimKey, makeGpg, rfc5322, signDkim, startSink, swaks, txt, writeJson, type Sink } from './gateway/helpers.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';

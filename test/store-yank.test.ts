@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { osRandom } from '../src/edges/vault-file.js';
+import { randomBytes } from '../src/edges/random.js';
 import { MessageStore } from '../src/service/message-store.js';
 
 const KILLS = 20;
@@ -108,7 +108,7 @@ it(`the store opens after each of ${KILLS} kills of a writing process, holding e
       else if (what === 'del') deleted.add(a!);
       else if (what === 'deleting') deleting.add(a!);
     }
-    const store = await MessageStore.open(storeFolder, KEY, osRandom);
+    const store = await MessageStore.open(storeFolder, KEY, randomBytes);
     for (const [relayId, id] of stored) {
       if (deleted.has(id)) {
         expect(store.entry(id), `kill ${kill}: deleted ${id} is gone`).toBeUndefined();

@@ -11,7 +11,8 @@ import type { StoredMessage, VaultContentsV1 } from '../src/core/vault-contents.
 import { decodeVaultContents } from '../src/core/vault-contents.js';
 import { StoreFiles } from '../src/edges/store-files.js';
 import { stickAt } from '../src/edges/stick-locator.js';
-import { osRandom, unlockVault } from '../src/edges/vault-file.js';
+import { randomBytes } from '../src/edges/random.js';
+import { unlockVault } from '../src/edges/vault-file.js';
 import { listInbox, readOne } from '../src/service/mailbox-view.js';
 import { MessageStore } from '../src/service/message-store.js';
 import { StickSession } from '../src/service/stick-session.js';
@@ -109,7 +110,7 @@ function message(id: number, date: Date, size = 1000): StoredMessage {
  */
 async function storeOf(n: number, written: number): Promise<{ store: MessageStore; folder: string; newest: StoredMessage[] }> {
   const folder = join(root, `grow-${n}`);
-  const files = await StoreFiles.create(folder, KEY, emptyStoreState(), osRandom);
+  const files = await StoreFiles.create(folder, KEY, emptyStoreState(), randomBytes);
   const state = emptyStoreState();
   const newest: StoredMessage[] = [];
   for (let i = 1; i <= n; i++) {
@@ -125,7 +126,7 @@ async function storeOf(n: number, written: number): Promise<{ store: MessageStor
   }
   state.nextId = n + 1;
   await files.compact(state, new Set(state.entries.map((entry) => entry.object)));
-  return { store: await MessageStore.open(folder, KEY, osRandom), folder, newest };
+  return { store: await MessageStore.open(folder, KEY, randomBytes), folder, newest };
 }
 
 describe('cost does not grow with the number of messages (docs/store.md §2, §4)', () => {
@@ -177,7 +178,7 @@ describe('cost does not grow with the number of messages (docs/store.md §2, §4
     expect(perRead).toBeLessThanOrEqual(2 * 1300 + 64 * 1024);
     expect(perRead).toBeLessThan(1024); // in fact about one journal record
     // And the state after compaction is what the reads left.
-    const reopened = await MessageStore.open(folder, KEY, osRandom);
+    const reopened = await MessageStore.open(folder, KEY, randomBytes);
     expect(reopened.entry(id)!.unread).toBe((reads - 1) % 2 === 1);
     expect(reopened.count).toBe(100);
   }, 120_000);
@@ -188,7 +189,7 @@ describe('cost does not grow with the number of messages (docs/store.md §2, §4
     await store.compact();
     const names = async () => (await readdir(join(folder, 'objects'), { recursive: true })).filter((name) => /[0-9a-f]{32}$/.test(name)).map((name) => name.slice(-32));
     expect(await names()).toContain(orphan.ref);
-    const next = await MessageStore.open(folder, KEY, osRandom); // a later session: the blob was never put
+    const next = await MessageStore.open(folder, KEY, randomBytes); // a later session: the blob was never put
     await next.compact();
     expect(await names()).not.toContain(orphan.ref);
     expect((await names()).length).toBe(3);
@@ -202,11 +203,11 @@ describe('the journal after a yank (docs/store.md §6)', () => {
     const journal = join(folder, 'journal');
     const whole = (await stat(journal)).size;
     await appendFile(journal, Buffer.from([0, 0, 0, 200, 1, 2, 3, 4, 5]));
-    const reopened = await MessageStore.open(folder, KEY, osRandom);
+    const reopened = await MessageStore.open(folder, KEY, randomBytes);
     expect((await stat(journal)).size).toBe(whole);
     expect(reopened.entry('10')!.unread).toBe(false);
     await reopened.setUnread('9', false);
-    const third = await MessageStore.open(folder, KEY, osRandom);
+    const third = await MessageStore.open(folder, KEY, randomBytes);
     expect(third.entry('9')!.unread).toBe(false);
   });
 
@@ -218,7 +219,7 @@ describe('the journal after a yank (docs/store.md §6)', () => {
     const bytes = await readFile(journal);
     bytes[14 + 4 + 24 + 3]! ^= 1; // inside the first record's ciphertext
     await writeFile(journal, bytes);
-    await expect(MessageStore.open(folder, KEY, osRandom)).rejects.toMatchObject({ code: 'vault_tampered', part: 'store' });
+    await expect(MessageStore.open(folder, KEY, randomBytes)).rejects.toMatchObject({ code: 'vault_tampered', part: 'store' });
   });
 });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { emptyStoreState, type IndexEntry } from '../../src/core/store-format.js';
 import { StoreFiles } from '../../src/edges/store-files.js';
-import { osRandom } from '../../src/edges/vault-file.js';
+import { randomBytes } from '../../src/edges/random.js';
 import { MessageStore } from '../../src/service/message-store.js';
 
 const KEY = new Uint8Array(32).fill(9);
@@ -20,7 +20,7 @@ const MESSAGE_BYTES = 2400;
 
 async function storeOf(root: string, n: number): Promise<string> {
   const folder = join(root, `n${n}`);
-  const files = await StoreFiles.create(folder, KEY, emptyStoreState(), osRandom);
+  const files = await StoreFiles.create(folder, KEY, emptyStoreState(), randomBytes);
   const state = emptyStoreState();
   for (let i = 1; i <= n; i++) {
     const date = new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
@@ -51,7 +51,7 @@ export async function benchMessageStore(): Promise<{ name: string; lines: string
       let store!: MessageStore;
       for (let round = 0; round < 5; round++) {
         let start = performance.now();
-        store = await MessageStore.open(folder, KEY, osRandom);
+        store = await MessageStore.open(folder, KEY, randomBytes);
         unlocks.push(performance.now() - start);
         start = performance.now();
         for (const entry of store.page(0, PAGE).entries) await store.get(entry.id);

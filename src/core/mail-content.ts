@@ -10,7 +10,7 @@ import { MESSAGE_LIMITS, overLimitText } from './message-limits.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import PostalMime, { addressParser, type Address, type Email } from 'postal-mime';
-import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from './inbound-mime.js';
+import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from '../api/mime-fields.js';
 import { htmlToReadableText } from './html-text.js';
 
 /** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */

@@ -4,10 +4,10 @@
 // replaced without `force`; a file that could not be written whole is removed.
 // No hard links: a FAT stick has none.
 
-import { randomBytes } from 'node:crypto';
 import { lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CaliopError } from '../errors.js';
+import { randomBytes } from './random.js';
 
 async function writeNew(path: string, bytes: Uint8Array): Promise<void> {
   const handle = await open(path, 'wx', 0o600);
@@ -34,7 +34,7 @@ export async function writeAttachmentFile(folder: string, name: string, bytes: U
   const target = join(folder, name);
   // Without force: O_CREAT|O_EXCL on the final name, which fails on any existing name, a link included.
   // With force: a temporary file in the same folder, renamed over the old one (a link is replaced, never followed).
-  const path = force ? join(folder, `.caliop-${randomBytes(6).toString('hex')}.part`) : target;
+  const path = force ? join(folder, `.caliop-${Buffer.from(randomBytes(6)).toString('hex')}.part`) : target;
   try {
     await writeNew(path, bytes);
     if (force) await rename(path, target);

@@ -2,14 +2,14 @@
 // a temporary file beside the target, which is fsynced and renamed over the target only
 // once the whole output is known to be good. A failure (a modified message, a full disk,
 // Ctrl-C) leaves the target as it was, never half written.
-import { randomBytes } from 'node:crypto';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CaliopError } from '../errors.js';
-import { syncFolder } from './vault-file.js';
+import { syncFolder } from './atomic-file.js';
+import { randomBytes } from './random.js';
 
 /** docs/cli.md §2.1: the temporary file's name, in the target's folder: `.NAME.partial-HEX`. */
-export function partialPathFor(path: string, random: (length: number) => Uint8Array = (length) => new Uint8Array(randomBytes(length))): string {
+export function partialPathFor(path: string, random: (length: number) => Uint8Array = randomBytes): string {
   return join(dirname(path), `.${basename(path)}.partial-${Buffer.from(random(8)).toString('hex')}`);
 }
 

@@ -4,7 +4,8 @@
 // rows of the error table (src/errors.ts, exit codes 30-38).
 
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { randomBytes } from './random.js';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
@@ -203,7 +204,7 @@ export class RelayClient {
     this.#publicKey = new Uint8Array(createPublicKey(this.#signingKey).export({ format: 'der', type: 'spki' }).subarray(-32));
     this.devicePublicKey = toBase64url(this.#publicKey);
     this.#now = options.now ?? (() => new Date());
-    this.#randomNonce = options.randomNonce ?? (() => randomBytes(16).toString('base64url'));
+    this.#randomNonce = options.randomNonce ?? (() => Buffer.from(randomBytes(16)).toString('base64url'));
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#domain = options.domain?.toLowerCase();
     if (base.protocol === 'http:') {

@@ -25,7 +25,8 @@ import {
   type StoreState,
 } from '../core/store-format.js';
 import { VaultTamperedError } from '../core/vault-format.js';
-import { removeLeftoverTempFiles, syncFolder, writeFileAtomically, type RandomSource } from './vault-file.js';
+import { removeLeftoverTempFiles, syncFolder, writeFileAtomically } from './atomic-file.js';
+import type { RandomSource } from './random.js';
 
 /** What the store did to the stick, counted (tests assert on these, never on time). */
 export interface StoreIoCounts {

@@ -5,9 +5,10 @@
 // They go under vault/, the only folder caliop writes after the image is made and
 // the one the signed MANIFEST leaves out (docs/manifest.md §4): `caliop stick verify`
 // stays clean after an export.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaliopError } from '../errors.js';
+import { writeFileAtomically } from '../edges/atomic-file.js';
 import type { StickSession } from './stick-session.js';
 
 export const EXPORT_FOLDER = 'exports';
@@ -18,12 +19,6 @@ export interface ExportedKeyFiles {
   readonly revocationPath: string;
 }
 
-function writeWhole(path: string, text: string): void {
-  const partial = `${path}.partial`;
-  writeFileSync(partial, text, { mode: 0o600 });
-  renameSync(partial, path);
-}
-
 export async function exportKeyFilesToStick(session: StickSession): Promise<ExportedKeyFiles> {
   const identity = await session.identity();
   const folder = join(session.stick.vaultDir, EXPORT_FOLDER);
@@ -32,8 +27,8 @@ export async function exportKeyFilesToStick(session: StickSession): Promise<Expo
   const revocationPath = join(folder, `${base}.revocation.asc`);
   try {
     mkdirSync(folder, { recursive: true });
-    writeWhole(certPath, identity.armoredCert);
-    writeWhole(revocationPath, identity.revocationCertificate);
+    await writeFileAtomically(certPath, new TextEncoder().encode(identity.armoredCert));
+    await writeFileAtomically(revocationPath, new TextEncoder().encode(identity.revocationCertificate));
   } catch (error) {
     throw new CaliopError('stick_write_failed', `could not write the key files in ${folder}: ${(error as Error).message}`, { cause: error });
   }

@@ -14,7 +14,7 @@ import {
 import { StoredMessageSchema, type StoredMessage } from '../core/vault-contents.js';
 import { CaliopError } from '../errors.js';
 import { StoreFiles, type ObjectSource, type StoreIoCounts } from '../edges/store-files.js';
-import type { RandomSource } from '../edges/vault-file.js';
+import type { RandomSource } from '../edges/random.js';
 import { VaultTamperedError } from '../core/vault-format.js';
 
 export type { IndexEntry } from '../core/store-format.js';

@@ -18,7 +18,8 @@ import {
 import { CaliopError } from '../errors.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { StoreFiles } from '../edges/store-files.js';
-import { osRandom, unlockVault, type RandomSource, type VaultHandle } from '../edges/vault-file.js';
+import { randomBytes, type RandomSource } from '../edges/random.js';
+import { unlockVault, type VaultHandle } from '../edges/vault-file.js';
 import type { KdfParams } from '../core/vault-format.js';
 import { MessageStore, STORE_FOLDER_PATTERN, storeFolderName } from './message-store.js';
 
@@ -35,7 +36,7 @@ export function assertStickHasVault(stick: Stick): void {
 }
 
 /** docs/store.md §1: a new store record: a random folder name and a random key. */
-export function newStoreRecord(random: RandomSource = osRandom): StoreRecord {
+export function newStoreRecord(random: RandomSource = randomBytes): StoreRecord {
   return { folder: storeFolderName(random), keyHex: Buffer.from(random(32)).toString('hex') };
 }
 
@@ -61,7 +62,7 @@ export class StickSession {
     readonly store: MessageStore,
   ) {}
 
-  static async unlock(stick: Stick, passphrase: string, random: RandomSource = osRandom): Promise<StickSession> {
+  static async unlock(stick: Stick, passphrase: string, random: RandomSource = randomBytes): Promise<StickSession> {
     assertStickHasVault(stick);
     const { plaintext, handle } = await unlockVault(stick.vaultPath, utf8.encode(passphrase), random);
     const decoded = decodeVaultContents(plaintext);

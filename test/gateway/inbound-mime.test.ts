@@ -1,7 +1,8 @@
 // docs/gateway.md §3.4, §3.5: known answers for the pure readers of inbound mail.
 
 import { describe, expect, it } from 'vitest';
-import { findArrivedCiphertext, parseHeaderFields, readReceivedClaim, receivedClaims, removeHeaderFields } from '../../src/core/inbound-mime.js';
+import { parseHeaderFields } from '../../src/api/mime-fields.js';
+import { findArrivedCiphertext, readReceivedClaim, receivedClaims, removeHeaderFields } from '../../src/relay/gateway/inbound-mime.js';
 
 const ARMOR = '-----BEGIN PGP MESSAGE-----\n\nwV4DAAAAAAAAAAASAQdA\n=abcd\n-----END PGP MESSAGE-----\n';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assessReceived } from '../../src/core/exposure.js';
-import { findArrivedCiphertext } from '../../src/core/inbound-mime.js';
+import { findArrivedCiphertext } from '../../src/relay/gateway/inbound-mime.js';
 import { buildAutocryptHeader, buildInnerMimeEntity, buildPgpMimeMessage, buildPlainMessage } from '../../src/core/outgoing-mime.js';
 import { RelayErrorResponse, type RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';

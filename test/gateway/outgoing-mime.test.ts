@@ -2,7 +2,8 @@
 // (That real gpg decrypts the PGP/MIME part is test/gateway/outbound.test.ts.)
 
 import { describe, expect, it } from 'vitest';
-import { findArrivedCiphertext, headerValue, parseHeaderFields, splitHeaderAndBody } from '../../src/core/inbound-mime.js';
+import { headerValue, parseHeaderFields, splitHeaderAndBody } from '../../src/api/mime-fields.js';
+import { findArrivedCiphertext } from '../../src/relay/gateway/inbound-mime.js';
 import { formatPayload } from '../../src/core/message-payload.js';
 import {
   boundaryFor,

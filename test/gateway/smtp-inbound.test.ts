@@ -10,7 +10,7 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArrivalFactsSchema, type SmtpInboundArrivalFacts } from '../../src/api/facts.js';
 import { assessReceived, type StickFacts } from '../../src/core/exposure.js';
-import { findArrivedCiphertext } from '../../src/core/inbound-mime.js';
+import { findArrivedCiphertext } from '../../src/relay/gateway/inbound-mime.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
