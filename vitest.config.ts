@@ -15,6 +15,7 @@ const POSTGRES_SUITES = [
   'test/gateway/smtp-inbound.test.ts',
   'test/gateway/outbound.test.ts',
   'test/hostile/exactly-once.test.ts',
+  'test/gateway/outbound-queue.test.ts',
 ];
 
 export default defineConfig({

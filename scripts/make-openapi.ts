@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { OutboundRequestSchema, OutboundResponseSchema } from '../src/api/outbound.js';
+import { OutboundQueuedResponseSchema, OutboundRequestSchema, OutboundResponseSchema } from '../src/api/outbound.js';
 import { API_ROUTES, type ApiRouteName } from '../src/api/routes.js';
 import {
   CertResponseSchema,
@@ -45,6 +45,7 @@ const COMPONENTS = {
   MessageResponse: MessageResponseSchema,
   OutboundRequest: OutboundRequestSchema,
   OutboundResponse: OutboundResponseSchema,
+  OutboundQueuedResponse: OutboundQueuedResponseSchema,
 } as const;
 
 type ComponentName = keyof typeof COMPONENTS;
@@ -148,12 +149,13 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
     requestBody: { required: true, ...json('OutboundRequest') },
     responses: {
       '200': { description: 'the smarthost accepted it', ...json('OutboundResponse') },
+      '202': { description: 'the smarthost deferred it: the relay keeps it and tries again (docs/gateway.md §4.7)', ...json('OutboundQueuedResponse') },
       ...SIGNED_ERRORS,
       '403': error('From: is not the caller\'s address, or exposed mail is refused by this relay'),
       '422': error('a recipient is an address of this relay'),
       '502': error('the smarthost refused the message'),
       '503': error('this relay has no smarthost'),
-      '504': error('the smarthost could not be reached or deferred the message'),
+      '504': error('the smarthost could not be reached or deferred the message, and the relay could not queue it'),
     },
   },
   wkdAdvancedKey: {

@@ -33,3 +33,24 @@ export const OutboundResponseSchema = z.object({
   smarthostResponse: z.string(),
 });
 export type OutboundResponse = z.infer<typeof OutboundResponseSchema>;
+
+/**
+ * docs/api.md §8.7, docs/gateway.md §4.7: answered 202 when the smarthost deferred the
+ * message (4xx, no connection, timeout): the relay keeps it and tries again; if it
+ * fails for good, a bounce arrives in the sender's mailbox.
+ */
+export const OutboundQueuedResponseSchema = z.object({
+  id: MessageIdSchema,
+  queued: z.object({
+    /** The smarthost's reply or the network error, bounded. */
+    reason: z.string().max(500),
+    nextAttemptAt: z.iso.datetime(),
+    /** After this the message is bounced back to the sender. */
+    giveUpAt: z.iso.datetime(),
+  }),
+});
+export type OutboundQueuedResponse = z.infer<typeof OutboundQueuedResponseSchema>;
+
+/** What POST /v1/outbound answers on success: delivered (200) or queued (202). */
+export const OutboundAnswerSchema = z.union([OutboundResponseSchema, OutboundQueuedResponseSchema]);
+export type OutboundAnswer = z.infer<typeof OutboundAnswerSchema>;

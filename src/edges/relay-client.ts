@@ -13,7 +13,7 @@ import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { z } from 'zod';
 import { toBase64url } from '../api/base64url.js';
-import { OutboundRequestSchema, OutboundResponseSchema, type OutboundResponse } from '../api/outbound.js';
+import { OutboundAnswerSchema, OutboundRequestSchema, type OutboundAnswer } from '../api/outbound.js';
 import { routePath, type ApiRouteName, API_ROUTES } from '../api/routes.js';
 import { signRequest } from '../api/request-signing.js';
 import {
@@ -269,9 +269,11 @@ export class RelayClient {
    * POST /v1/outbound (docs/api.md §8.7, docs/gateway.md §4.2): a complete RFC 5322
    * message this stick built, for outside addresses, handed by the relay to its
    * smarthost. `exposed` must be true exactly when the message is readable (the user
-   * allowed it); the answer's `facts` are the sent copy's (route smtp-outbound).
+   * allowed it); the answer's `facts` are the sent copy's (route smtp-outbound), or,
+   * when the smarthost deferred it, `queued` (the relay retries; a failure comes back
+   * as a bounce in the mailbox: docs/gateway.md §4.7).
    */
-  async submitOutbound(request: { envelopeTo: string[]; rawMessage: string; exposed: boolean; idempotencyKey?: string }): Promise<OutboundResponse> {
+  async submitOutbound(request: { envelopeTo: string[]; rawMessage: string; exposed: boolean; idempotencyKey?: string }): Promise<OutboundAnswer> {
     const body = {
       to: request.envelopeTo.map((address) => address.toLowerCase()),
       message: Buffer.from(request.rawMessage, 'utf8').toString('base64url'),
@@ -279,7 +281,7 @@ export class RelayClient {
       ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
     };
     const response = await this.#request('outbound', {}, { signed: true, json: checkRequest(OutboundRequestSchema, body) });
-    return this.#expect(response, 'outbound', OutboundResponseSchema);
+    return this.#expect(response, 'outbound', OutboundAnswerSchema);
   }
 
   /** GET /v1/messages (docs/api.md §8.4): the caller's mailbox, oldest first, after `after`. */

@@ -30,7 +30,7 @@ export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps): Hono<R
   mountDirectory(app, deps);
   mountMessages(app, deps, buckets);
   mountDevices(app, deps, buckets);
-  mountOutbound(app, deps, buckets, outbound ?? { smarthost: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null });
+  mountOutbound(app, deps, buckets, outbound ?? { smarthost: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null, queue: null });
   app.notFound(handleNotFound);
   app.onError((error, c) => handleError(error, c, deps.logInternalError));
   return app;

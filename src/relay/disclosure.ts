@@ -81,6 +81,17 @@ export interface DisclosureBody {
     readonly mailboxEntries: HeldMessage['entries'];
     readonly armoredCiphertext: string;
   }[];
+  /** docs/gateway.md §4.7: its deferred messages to outside addresses, as they will leave. */
+  readonly queuedOutbound: {
+    readonly id: string;
+    readonly recipients: readonly string[];
+    readonly exposed: boolean;
+    readonly createdAt: string;
+    readonly attempts: number;
+    readonly nextAttemptAt: string;
+    readonly lastError: string;
+    readonly messageBase64: string;
+  }[];
   /** Lines of DIR/log that name the account (its device fingerprint or its address). */
   readonly logLines: string[];
 }
@@ -142,6 +153,18 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
         armoredCiphertext: message.armoredMessage,
       };
     }),
+    queuedOutbound: (await store.queuedOutboundOf(request.address))
+      .filter((item) => since === null || item.createdAt >= since)
+      .map((item) => ({
+        id: item.id,
+        recipients: item.recipients,
+        exposed: item.exposed,
+        createdAt: item.createdAt,
+        attempts: item.attempts,
+        nextAttemptAt: item.nextAttemptAt,
+        lastError: item.lastError,
+        messageBase64: Buffer.from(item.message).toString('base64'),
+      })),
     logLines,
   };
 }

@@ -16,6 +16,7 @@ import { createRelayApp } from './app.js';
 import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
 import { ensureDkimKey, readDkimKey } from './gateway/dkim.js';
 import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
+import { OutboundQueue } from './gateway/outbound-queue.js';
 import type { SmtpGateway } from './gateway/smtp-gateway.js';
 import { readInviteTokens } from './invite-tokens.js';
 import { parseRelayOptions, RELAY_USAGE, RelayUsageError, type RelayOptions } from './options.js';
@@ -73,6 +74,32 @@ async function startRelay(options: RelayOptions): Promise<void> {
   // docs/gateway.md §4.4: made in DIR/dkim on first start unless given.
   const dkim = gatewayOptions.dkim === null ? ensureDkimKey(options.dataDir, new Date()) : readDkimKey(gatewayOptions.dkim.keyFile, gatewayOptions.dkim.selector);
   const smarthost = gatewayOptions.smarthost;
+  const smarthostConfig =
+    smarthost === null
+      ? null
+      : {
+          host: smarthost.host,
+          port: smarthost.port,
+          tlsMode: smarthost.tlsMode,
+          ca: smarthost.caFile === null ? null : readFileSync(smarthost.caFile, 'utf8'),
+          clientName: gatewayOptions.smtpHostname,
+          timeoutMs: 30_000,
+        };
+  // docs/gateway.md §4.7: deferred outbound mail waits in the store; every process with a smarthost works the queue.
+  const outboundQueue =
+    smarthostConfig === null
+      ? null
+      : new OutboundQueue({
+          store,
+          smarthost: smarthostConfig,
+          domain: options.domain,
+          hostname: gatewayOptions.smtpHostname,
+          retry: gatewayOptions.outboundRetry,
+          clock: () => new Date(),
+          randomId: () => randomBytes(16).toString('base64url'),
+          log: logLine,
+        });
+  outboundQueue?.start();
   const app = createRelayApp({
     store,
     domain: options.domain,
@@ -86,21 +113,12 @@ async function startRelay(options: RelayOptions): Promise<void> {
     logInternalError: (error) =>
       logLine({ event: 'internal_error', error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' }),
   }, {
-    smarthost:
-      smarthost === null
-        ? null
-        : {
-            host: smarthost.host,
-            port: smarthost.port,
-            tlsMode: smarthost.tlsMode,
-            ca: smarthost.caFile === null ? null : readFileSync(smarthost.caFile, 'utf8'),
-            clientName: gatewayOptions.smtpHostname,
-            timeoutMs: 30_000,
-          },
+    smarthost: smarthostConfig,
     encryptedOnly: gatewayOptions.outboundEncryptedOnly,
     hostname: gatewayOptions.smtpHostname,
     log: logLine,
     dkim,
+    queue: outboundQueue === null ? null : { retry: gatewayOptions.outboundRetry, wake: () => outboundQueue.wake() },
   });
 
   let tls: TlsMaterial | null = null;
@@ -174,7 +192,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
   const stop = (signal: string) => {
     logLine({ event: 'stopping', signal });
     server.close(() => {
-      void (smtp === null ? Promise.resolve() : smtp.close()).finally(() => {
+      void Promise.all([smtp === null ? Promise.resolve() : smtp.close(), outboundQueue?.stop()]).finally(() => {
         void store.close().finally(() => void (relayLog?.close() ?? Promise.resolve()).finally(() => process.exit(0)));
       });
     });

@@ -5,6 +5,7 @@ import { isValidDomain } from '../api/address.js';
 import { PROTOCOL_LIMITS } from '../api/schemas.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './relay-deps.js';
 import { DEFAULT_IP_RETENTION_DAYS } from './relay-log.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './gateway/outbound-queue.js';
 import { parseStoreLocation, type StoreLocation } from './store/open-store.js';
 
 /** docs/gateway.md §3.1 defaults. */
@@ -18,7 +19,8 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
                      [--smtp-max-clients N] [--smtp-max-clients-per-ip N] [--smtp-connections-per-ip-per-minute N]
                      [--smtp-idle-timeout SECONDS] [--dns-server IP[:PORT] | --dns-records FILE]]
                     [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]]
-                    [--outbound-encrypted-only] [--dkim-key FILE --dkim-selector S]
+                    [--outbound-encrypted-only] [--outbound-retry-seconds N] [--outbound-give-up-seconds N]
+                    [--dkim-key FILE --dkim-selector S]
                     [--release-fingerprint FPR] [--ip-retention-days N]
 
   --data DIR             folder for the database (and the --dev-tls certificate)
@@ -57,6 +59,10 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
                            implicit (TLS from the start), none (loopback smarthost only)
   --smarthost-ca FILE      PEM certificates to trust for the smarthost, besides the system's
   --outbound-encrypted-only  refuse readable (exposed) mail to outside addresses
+  --outbound-retry-seconds N  first retry of a message the smarthost deferred, doubled after
+                           each attempt up to an hour (default ${DEFAULT_RETRY.firstDelayMs / 1000})
+  --outbound-give-up-seconds N  bounce a deferred message back to its sender after this long
+                           (default ${DEFAULT_RETRY.giveUpAfterMs / 1000})
   --dkim-key FILE --dkim-selector S  sign outbound mail with this key (PEM, RSA or Ed25519);
                            default: a key made in DIR/dkim on first start
                            (caliop-relay dns-records prints the record to publish)`;
@@ -74,6 +80,8 @@ export interface GatewayOptions {
   readonly dns: { readonly kind: 'system'; readonly server: string | null } | { readonly kind: 'records'; readonly file: string };
   readonly smarthost: { readonly host: string; readonly port: number; readonly tlsMode: 'implicit' | 'starttls' | 'opportunistic' | 'none'; readonly caFile: string | null } | null;
   readonly outboundEncryptedOnly: boolean;
+  /** docs/gateway.md §4.7. */
+  readonly outboundRetry: RetryPolicy;
   /** null: the key of DIR/dkim (made on first start). */
   readonly dkim: { readonly keyFile: string; readonly selector: string } | null;
 }
@@ -155,6 +163,8 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
         'smarthost-tls': { type: 'string' },
         'smarthost-ca': { type: 'string' },
         'outbound-encrypted-only': { type: 'boolean' },
+        'outbound-retry-seconds': { type: 'string' },
+        'outbound-give-up-seconds': { type: 'string' },
         'dkim-key': { type: 'string' },
         'dkim-selector': { type: 'string' },
         'release-fingerprint': { type: 'string' },
@@ -215,6 +225,14 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
   } else if (values['smarthost-tls'] !== undefined || values['smarthost-ca'] !== undefined) {
     throw new RelayUsageError('--smarthost-tls and --smarthost-ca need --smarthost');
   }
+  if (values.smarthost === undefined && (values['outbound-retry-seconds'] !== undefined || values['outbound-give-up-seconds'] !== undefined)) {
+    throw new RelayUsageError('--outbound-retry-seconds and --outbound-give-up-seconds need --smarthost');
+  }
+  const outboundRetry: RetryPolicy = {
+    firstDelayMs: positiveInteger('outbound-retry-seconds', values['outbound-retry-seconds'], DEFAULT_RETRY.firstDelayMs / 1000, 86_400) * 1000,
+    maxDelayMs: DEFAULT_RETRY.maxDelayMs,
+    giveUpAfterMs: positiveInteger('outbound-give-up-seconds', values['outbound-give-up-seconds'], DEFAULT_RETRY.giveUpAfterMs / 1000, 30 * 86_400) * 1000,
+  };
 
   const storeText = values.store ?? env.CALIOP_RELAY_STORE;
   let store: StoreLocation = { kind: 'sqlite', file: null };
@@ -252,6 +270,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     dns: values['dns-records'] !== undefined ? { kind: 'records', file: values['dns-records'] } : { kind: 'system', server: values['dns-server'] ?? null },
     smarthost,
     outboundEncryptedOnly: values['outbound-encrypted-only'] === true,
+    outboundRetry,
     dkim: values['dkim-key'] === undefined ? null : { keyFile: values['dkim-key'], selector: values['dkim-selector'] as string },
   };
 

@@ -19,6 +19,7 @@ describe('gateway options', () => {
       dns: { kind: 'system', server: null },
       smarthost: null,
       outboundEncryptedOnly: false,
+      outboundRetry: { firstDelayMs: 60_000, maxDelayMs: 3_600_000, giveUpAfterMs: 172_800_000 },
       dkim: null,
     });
   });
@@ -28,7 +29,7 @@ describe('gateway options', () => {
       '--smtp-listen', '[::1]:2525', '--smtp-hostname', 'MX.example.test', '--smtp-max-message-bytes', '1000', '--smtp-max-clients', '5',
       '--smtp-max-clients-per-ip', '2', '--smtp-connections-per-ip-per-minute', '7', '--smtp-idle-timeout', '9',
       '--dns-records', '/r.json', '--smarthost', 'smtp.example.net:587', '--smarthost-tls', 'starttls', '--smarthost-ca', '/ca.pem', '--outbound-encrypted-only',
-      '--dkim-key', '/dkim.pem', '--dkim-selector', 'ops2026',
+      '--outbound-retry-seconds', '5', '--outbound-give-up-seconds', '600', '--dkim-key', '/dkim.pem', '--dkim-selector', 'ops2026',
     );
     expect(options.gateway).toEqual({
       smtpListen: { host: '::1', port: 2525 },
@@ -41,6 +42,7 @@ describe('gateway options', () => {
       dns: { kind: 'records', file: '/r.json' },
       smarthost: { host: 'smtp.example.net', port: 587, tlsMode: 'starttls', caFile: '/ca.pem' },
       outboundEncryptedOnly: true,
+      outboundRetry: { firstDelayMs: 5_000, maxDelayMs: 3_600_000, giveUpAfterMs: 600_000 },
       dkim: { keyFile: '/dkim.pem', selector: 'ops2026' },
     });
     expect(parse('--smarthost', '127.0.0.1:25').gateway.smarthost?.tlsMode).toBe('opportunistic');
@@ -56,6 +58,8 @@ describe('gateway options', () => {
     [['--smarthost', 'smtp.example.net:25', '--smarthost-tls', 'none'], /loopback smarthost/],
     [['--smarthost', '127.0.0.1:25', '--smarthost-tls', 'sometimes'], /must be opportunistic/],
     [['--smarthost-tls', 'starttls'], /need --smarthost/],
+    [['--outbound-retry-seconds', '5'], /--outbound-retry-seconds and --outbound-give-up-seconds need --smarthost/],
+    [['--smarthost', '127.0.0.1:25', '--outbound-give-up-seconds', '0'], /outbound-give-up-seconds must be an integer/],
     [['--smtp-listen', '127.0.0.1:25', '--smtp-max-clients', '0'], /smtp-max-clients/],
   ])('refuses %j', (extra, message) => {
     expect(() => parseRelayOptions([...BASE, ...extra])).toThrow(RelayUsageError);

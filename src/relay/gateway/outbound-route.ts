@@ -5,7 +5,7 @@
 import type { Hono } from 'hono';
 import { parseAddress } from '../../api/address.js';
 import type { SmtpOutboundFacts } from '../../api/facts.js';
-import { OutboundRequestSchema, type OutboundResponse } from '../../api/outbound.js';
+import { OutboundRequestSchema, type OutboundQueuedResponse, type OutboundResponse } from '../../api/outbound.js';
 import { API_ROUTES } from '../../api/routes.js';
 import { headerValue, parseHeaderFields, splitHeaderAndBody } from '../../api/mime-fields.js';
 import { findArrivedCiphertext } from './inbound-mime.js';
@@ -20,6 +20,8 @@ import type { RelayDeps } from '../relay-deps.js';
 import type { RelayEnv } from '../relay-env.js';
 import type { SubmissionRecord } from '../store/relay-store.js';
 import { signWithDkim, type DkimKey } from './dkim.js';
+import { sanitizedReply } from './bounce.js';
+import { retryDelayMs, type RetryPolicy } from './outbound-queue.js';
 import { deliverToSmarthost, SmarthostError, type SmarthostConfig } from './smarthost.js';
 
 export interface OutboundDeps {
@@ -32,6 +34,8 @@ export interface OutboundDeps {
   readonly log: (fields: Record<string, unknown>) => void;
   /** Signs every outbound message (d= the relay's domain); null only in in-process tests. */
   readonly dkim: DkimKey | null;
+  /** docs/gateway.md §4.7: where deferred messages wait; null: a deferral is answered 504 (in-process tests). */
+  readonly queue: { readonly retry: RetryPolicy; wake(): void } | null;
 }
 
 /** The address of a From field: `Name <a@b>` or `a@b`; null when there is not exactly one. */
@@ -59,7 +63,7 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       const sha256 = request.idempotencyKey === undefined ? '' : requestSha256(c.get('body'));
       const replay = (record: SubmissionRecord) => {
         c.header(REPLAY_HEADER, 'true');
-        return c.json(replayAnswer(record, sha256) as OutboundResponse);
+        return c.json(replayAnswer(record, sha256) as OutboundResponse | OutboundQueuedResponse);
       };
       const earlier = request.idempotencyKey === undefined ? undefined : await deps.store.submissionByKey(account.address, request.idempotencyKey);
       if (earlier !== undefined) return replay(earlier);
@@ -91,19 +95,57 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       }
 
       const sentAt = deps.clock().toISOString();
+      // docs/gateway.md §4.4: signed with the domain's DKIM key, so receivers can check it came from here.
+      const signed = outbound.dkim === null ? message : await signWithDkim(message, deps.domain, outbound.dkim);
       let delivery;
       try {
-        // docs/gateway.md §4.4: signed with the domain's DKIM key, so receivers can check it came from here.
-        const signed = outbound.dkim === null ? message : await signWithDkim(message, deps.domain, outbound.dkim);
         delivery = await deliverToSmarthost(outbound.smarthost, { from: account.address, to: recipients }, signed);
-        if (signed !== message) signed.fill(0);
       } catch (error) {
-        message.fill(0);
         if (!(error instanceof SmarthostError)) throw error;
-        outbound.log({ event: 'outbound_failed', kind: error.kind, recipients: recipients.length, error: error.message });
-        if (error.kind === 'refused') throw new RelayHttpError(502, 'smarthost_refused', `the smarthost refused the message: ${error.message}`);
-        throw new RelayHttpError(504, 'smarthost_unreachable', `the smarthost did not take the message: ${error.message}`);
+        outbound.log({ event: 'outbound_failed', kind: error.kind, recipients: recipients.length, error: sanitizedReply(error.message) });
+        if (error.kind === 'unreachable' && outbound.queue !== null) {
+          // docs/gateway.md §4.7: deferred, so kept durably and tried again; 202 only after the commit.
+          const now = deps.clock();
+          const retry = outbound.queue.retry;
+          const queued = {
+            id: deps.randomId(),
+            sender: account.address,
+            recipients,
+            message: Uint8Array.from(signed),
+            exposed: request.exposed,
+            createdAt: now.toISOString(),
+            giveUpAt: new Date(now.getTime() + retry.giveUpAfterMs).toISOString(),
+            attempts: 1,
+            nextAttemptAt: new Date(now.getTime() + retryDelayMs(1, retry)).toISOString(),
+            lastError: sanitizedReply(error.smtpReply ?? error.message),
+          };
+          signed.fill(0);
+          message.fill(0);
+          await deps.store.enqueueOutbound(queued);
+          const body: OutboundQueuedResponse = { id: queued.id, queued: { reason: queued.lastError, nextAttemptAt: queued.nextAttemptAt, giveUpAt: queued.giveUpAt } };
+          if (request.idempotencyKey !== undefined) {
+            // docs/api.md §8.10: a retry of this request is answered this 202 again, not queued twice.
+            const taken = await deps.store.rememberSubmission({
+              sender: account.address,
+              key: request.idempotencyKey,
+              requestSha256: sha256,
+              response: JSON.stringify(body),
+              createdAt: Math.floor(deps.clock().getTime() / 1000),
+            });
+            if (taken !== undefined) {
+              await deps.store.finishOutbound(queued.id, null); // a concurrent twin was queued first
+              return replay(taken);
+            }
+          }
+          outbound.queue.wake();
+          return c.json(body, 202);
+        }
+        signed.fill(0);
+        message.fill(0);
+        if (error.kind === 'refused') throw new RelayHttpError(502, 'smarthost_refused', `the smarthost refused the message: ${sanitizedReply(error.message)}`);
+        throw new RelayHttpError(504, 'smarthost_unreachable', `the smarthost did not take the message: ${sanitizedReply(error.message)}`);
       }
+      signed.fill(0);
       message.fill(0);
       const facts: SmtpOutboundFacts = {
         route: 'smtp-outbound',

@@ -33,6 +33,8 @@ export class SmarthostError extends Error {
   constructor(
     readonly kind: 'refused' | 'unreachable',
     message: string,
+    /** The smarthost's reply (`550 5.1.1 …`) when it answered; null when it could not be reached. */
+    readonly smtpReply: string | null = null,
   ) {
     super(message);
   }
@@ -70,12 +72,12 @@ export function deliverToSmarthost(
   });
   return new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (error: Error & { responseCode?: number; code?: string }) => {
+    const fail = (error: Error & { responseCode?: number; code?: string; response?: string }) => {
       if (settled) return;
       settled = true;
       connection.close();
       const permanent = typeof error.responseCode === 'number' && error.responseCode >= 500;
-      reject(new SmarthostError(permanent ? 'refused' : 'unreachable', error.message));
+      reject(new SmarthostError(permanent ? 'refused' : 'unreachable', error.message, typeof error.response === 'string' ? error.response : null));
     };
     connection.once('error', fail);
     connection.connect((connectError) => {

@@ -113,4 +113,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX submissions_created ON submissions (created_at);
     `,
   },
+  {
+    version: 6,
+    name: 'outbound queue (docs/gateway.md §4.7)',
+    sql: `
+      -- A message to outside addresses the smarthost deferred: kept, DKIM-signed as it
+      -- will be sent, until delivered or bounced back to its sender.
+      CREATE TABLE outbound_queue (
+        id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        recipients TEXT NOT NULL,           -- JSON array of addresses
+        message BLOB NOT NULL,
+        exposed INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        give_up_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT NOT NULL,
+        claimed_until TEXT NOT NULL DEFAULT ''
+      ) STRICT;
+      CREATE INDEX outbound_queue_due ON outbound_queue (next_attempt_at);
+    `,
+  },
 ];

@@ -104,4 +104,27 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX submissions_created ON submissions (created_at);
     `,
   },
+  {
+    version: 5,
+    name: 'outbound queue (docs/gateway.md §4.7)',
+    sql: `
+      -- A message to outside addresses the smarthost deferred: kept, DKIM-signed as it
+      -- will be sent, until delivered or bounced back to its sender.
+      CREATE TABLE outbound_queue (
+        id text PRIMARY KEY,
+        sender text NOT NULL,
+        recipients text NOT NULL,           -- JSON array of addresses
+        message bytea NOT NULL,
+        exposed boolean NOT NULL,
+        created_at text NOT NULL,
+        give_up_at text NOT NULL,
+        attempts integer NOT NULL,
+        next_attempt_at text NOT NULL,
+        last_error text NOT NULL,
+        -- A relay process working on it until then (others skip it); '' when none.
+        claimed_until text NOT NULL DEFAULT ''
+      );
+      CREATE INDEX outbound_queue_due ON outbound_queue (next_attempt_at);
+    `,
+  },
 ];

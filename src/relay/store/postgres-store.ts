@@ -9,8 +9,8 @@ import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 
 
@@ -490,6 +490,64 @@ export class PostgresRelayStore implements RelayStore {
       await this.#query('drop_peer_ip', 'UPDATE messages SET facts = $2 WHERE id = $1', [row.id, JSON.stringify(withoutIps(JSON.parse(row.facts) as ArrivalFacts))]);
     }
     return rows.length;
+  }
+
+  async enqueueOutbound(item: QueuedOutbound): Promise<void> {
+    await this.#query(
+      'enqueue_outbound',
+      `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [item.id, item.sender, JSON.stringify(item.recipients), Buffer.from(item.message), item.exposed, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError],
+    );
+  }
+
+  async claimOutbound(now: string, leaseUntil: string, limit: number): Promise<QueuedOutbound[]> {
+    // SKIP LOCKED: two relay processes polling at once claim different messages.
+    const { rows } = await this.#query<QueuedRow>(
+      'claim_outbound',
+      `UPDATE outbound_queue SET claimed_until = $2 WHERE id IN (
+         SELECT id FROM outbound_queue WHERE next_attempt_at <= $1 AND claimed_until < $1
+         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [now, leaseUntil, limit],
+    );
+    return rows.map(toQueuedOutbound).sort((a, b) => (a.nextAttemptAt < b.nextAttemptAt ? -1 : 1));
+  }
+
+  async deferOutbound(id: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void> {
+    await this.#query('defer_outbound', "UPDATE outbound_queue SET attempts = $2, next_attempt_at = $3, last_error = $4, claimed_until = '' WHERE id = $1", [
+      id,
+      attempts,
+      nextAttemptAt,
+      lastError,
+    ]);
+  }
+
+  async finishOutbound(id: string, bounce: NewMessage | null): Promise<void> {
+    if (bounce === null) {
+      await this.#query('finish_outbound', 'DELETE FROM outbound_queue WHERE id = $1', [id]);
+      return;
+    }
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        await client.query({ name: 'finish_outbound', text: 'DELETE FROM outbound_queue WHERE id = $1', values: [id] });
+        const result = await client.query({ name: 'insert_message', text: INSERT_MESSAGE, values: this.#insertValues(bounce) });
+        if (result.rowCount !== bounce.recipients.length) throw new Error('the sender of a bounced message has no account');
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async queuedOutboundOf(sender: string): Promise<QueuedOutbound[]> {
+    const { rows } = await this.#query<QueuedRow>('queued_outbound_of', 'SELECT * FROM outbound_queue WHERE sender = $1 ORDER BY created_at', [sender]);
+    return rows.map(toQueuedOutbound);
   }
 }
 

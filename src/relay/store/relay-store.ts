@@ -94,6 +94,21 @@ export interface SubmissionRecord {
 /** docs/api.md §8.10: how long the relay remembers an idempotency key. */
 export const SUBMISSION_RETENTION_S = 30 * 24 * 3600;
 
+/** docs/gateway.md §4.7: a deferred message to outside addresses. */
+export interface QueuedOutbound {
+  readonly id: string;
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  /** The RFC 5322 bytes as they will be sent (DKIM-signed). */
+  readonly message: Uint8Array;
+  readonly exposed: boolean;
+  readonly createdAt: string;
+  readonly giveUpAt: string;
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string;
+}
+
 export type NewAccountResult = 'created' | 'address_taken' | 'device_taken' | 'invite_used';
 
 /** How long deleted ciphertext may stay in a database file before it is overwritten (docs/api.md §8.2). */
@@ -198,6 +213,20 @@ export interface RelayStore {
    * were changed.
    */
   dropPeerIpsBefore(before: string): Promise<number>;
+
+  /** docs/gateway.md §4.7: queues a deferred outbound message. Durable. */
+  enqueueOutbound(item: QueuedOutbound): Promise<void>;
+  /**
+   * Up to `limit` queued messages due at `now` and claimed by no live process, now
+   * claimed by the caller until `leaseUntil` (ISO 8601 times). Oldest due first.
+   */
+  claimOutbound(now: string, leaseUntil: string, limit: number): Promise<QueuedOutbound[]>;
+  /** Another attempt later: the claim is released. */
+  deferOutbound(id: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void>;
+  /** Delivered, or failed for good: the message leaves the queue and, in the same durable step, the bounce (if any) enters its sender's mailbox. */
+  finishOutbound(id: string, bounce: NewMessage | null): Promise<void>;
+  /** The queued messages of one sender (docs/disclosure.md §4). */
+  queuedOutboundOf(sender: string): Promise<QueuedOutbound[]>;
 
   /** Finishes pending writes and releases the database. */
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 // Rows as both stores return them, and their mapping to the store's types.
 
 import type { ArrivalFacts } from '../../api/facts.js';
-import type { Account, Device, HeldMessage, StoredMessage, SubmissionRecord } from './relay-store.js';
+import type { Account, Device, HeldMessage, QueuedOutbound, StoredMessage, SubmissionRecord } from './relay-store.js';
 
 export interface AccountRow {
   address: string;
@@ -136,4 +136,33 @@ export interface SubmissionRow {
 
 export function toSubmission(row: SubmissionRow): SubmissionRecord {
   return { sender: row.sender, key: row.idempotency_key, requestSha256: row.request_sha256, response: row.response, createdAt: Number(row.created_at) };
+}
+
+export interface QueuedRow {
+  id: string;
+  sender: string;
+  recipients: string;
+  message: Buffer;
+  /** 0/1 from SQLite, a boolean from PostgreSQL. */
+  exposed: number | boolean;
+  created_at: string;
+  give_up_at: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string;
+}
+
+export function toQueuedOutbound(row: QueuedRow): QueuedOutbound {
+  return {
+    id: row.id,
+    sender: row.sender,
+    recipients: JSON.parse(row.recipients) as string[],
+    message: new Uint8Array(row.message),
+    exposed: row.exposed === true || row.exposed === 1,
+    createdAt: row.created_at,
+    giveUpAt: row.give_up_at,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+  };
 }

@@ -7,8 +7,8 @@ import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
 import { DeleteReserve } from './delete-reserve.js';
@@ -448,5 +448,40 @@ export class SqliteRelayStore implements RelayStore {
       for (const row of rows) update.run(JSON.stringify(withoutIps(JSON.parse(row.facts) as ArrivalFacts)), row.id);
       return rows.length;
     });
+  }
+
+  enqueueOutbound(item: QueuedOutbound): Promise<void> {
+    return this.#writes.run(() => {
+      this.#sql(
+        `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(item.id, item.sender, JSON.stringify(item.recipients), item.message, item.exposed ? 1 : 0, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError);
+    });
+  }
+
+  claimOutbound(now: string, leaseUntil: string, limit: number): Promise<QueuedOutbound[]> {
+    return this.#writes.run(() => {
+      const rows = this.#sql('SELECT * FROM outbound_queue WHERE next_attempt_at <= ? AND claimed_until < ? ORDER BY next_attempt_at LIMIT ?').all(now, now, limit) as QueuedRow[];
+      const claim = this.#sql('UPDATE outbound_queue SET claimed_until = ? WHERE id = ?');
+      for (const row of rows) claim.run(leaseUntil, row.id);
+      return rows.map(toQueuedOutbound);
+    });
+  }
+
+  deferOutbound(id: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void> {
+    return this.#writes.run(() => {
+      this.#sql("UPDATE outbound_queue SET attempts = ?, next_attempt_at = ?, last_error = ?, claimed_until = '' WHERE id = ?").run(attempts, nextAttemptAt, lastError, id);
+    });
+  }
+
+  finishOutbound(id: string, bounce: NewMessage | null): Promise<void> {
+    return this.#writes.run(() => {
+      this.#sql('DELETE FROM outbound_queue WHERE id = ?').run(id);
+      if (bounce !== null) this.#insertMessage(bounce);
+    });
+  }
+
+  async queuedOutboundOf(sender: string): Promise<QueuedOutbound[]> {
+    return (this.#sql('SELECT * FROM outbound_queue WHERE sender = ? ORDER BY created_at').all(sender) as QueuedRow[]).map(toQueuedOutbound);
   }
 }

@@ -1,0 +1,141 @@
+// docs/gateway.md §4.7: outbound messages the smarthost deferred (4xx, no connection,
+// timeout) wait in the store's outbound_queue and are tried again with an exponential,
+// bounded backoff; delivered, they leave the queue; refused for good (5xx) or still
+// deferred at the give-up time, they leave it as a bounce in the sender's mailbox.
+// Every relay process with a smarthost runs this; the store's claims keep two
+// processes from sending one message at once.
+
+import type { NewMessage, QueuedOutbound, RelayStore } from '../store/relay-store.js';
+import { bounceFacts, buildBounce, sanitizedReply } from './bounce.js';
+import { sealToRecipient } from './seal.js';
+import { deliverToSmarthost, SmarthostError, type SmarthostConfig } from './smarthost.js';
+
+export interface RetryPolicy {
+  /** Delay before the first retry; doubled after each failed attempt. */
+  readonly firstDelayMs: number;
+  /** The doubling stops here. */
+  readonly maxDelayMs: number;
+  /** After this long in the queue the message is bounced. */
+  readonly giveUpAfterMs: number;
+}
+
+/** docs/gateway.md §4.7 defaults: 1 min, doubling to at most 1 h, given up after 2 days. */
+export const DEFAULT_RETRY: RetryPolicy = { firstDelayMs: 60_000, maxDelayMs: 3_600_000, giveUpAfterMs: 2 * 86_400_000 };
+
+/** The wait after `attempts` failed attempts (1: the first retry). */
+export function retryDelayMs(attempts: number, policy: RetryPolicy): number {
+  return Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
+}
+
+export interface OutboundQueueDeps {
+  readonly store: RelayStore;
+  readonly smarthost: SmarthostConfig;
+  readonly domain: string;
+  readonly hostname: string;
+  readonly retry: RetryPolicy;
+  readonly clock: () => Date;
+  readonly randomId: () => string;
+  readonly log: (fields: Record<string, unknown>) => void;
+}
+
+/** A claim outlives any one attempt (the smarthost timeouts are shorter). */
+const LEASE_MS = 10 * 60_000;
+const BATCH = 16;
+
+export class OutboundQueue {
+  readonly #deps: OutboundQueueDeps;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+  #again = false;
+
+  constructor(deps: OutboundQueueDeps) {
+    this.#deps = deps;
+  }
+
+  /** Polls at least every min(first delay, 30 s), and at once when woken. */
+  start(): void {
+    const every = Math.max(250, Math.min(this.#deps.retry.firstDelayMs, 30_000));
+    const tick = () => {
+      if (this.#stopped) return;
+      this.wake();
+      this.#timer = setTimeout(tick, every);
+      this.#timer.unref();
+    };
+    tick();
+  }
+
+  /** Runs the due messages now (or right after the run under way). */
+  wake(): void {
+    if (this.#running !== null) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#runDue()
+      .catch((error: unknown) => this.#deps.log({ event: 'outbound_queue_error', error: error instanceof Error ? error.message : String(error) }))
+      .finally(() => {
+        this.#running = null;
+        if (this.#again && !this.#stopped) {
+          this.#again = false;
+          this.wake();
+        }
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  async #runDue(): Promise<void> {
+    for (;;) {
+      const now = this.#deps.clock();
+      const due = await this.#deps.store.claimOutbound(now.toISOString(), new Date(now.getTime() + LEASE_MS).toISOString(), BATCH);
+      for (const item of due) await this.#attempt(item);
+      if (due.length < BATCH || this.#stopped) return;
+    }
+  }
+
+  async #attempt(item: QueuedOutbound): Promise<void> {
+    const { store, smarthost, retry, clock, log } = this.#deps;
+    const attempts = item.attempts + 1;
+    try {
+      const delivery = await deliverToSmarthost(smarthost, { from: item.sender, to: item.recipients }, Buffer.from(item.message));
+      await store.finishOutbound(item.id, null);
+      log({ event: 'outbound_sent', queued: true, attempts, recipients: item.recipients.length, bytes: item.message.length, tls: delivery.tls?.version ?? null, exposed: item.exposed });
+      return;
+    } catch (error) {
+      if (!(error instanceof SmarthostError)) throw error;
+      const now = clock();
+      const diagnostic = sanitizedReply(error.smtpReply ?? error.message);
+      const next = new Date(now.getTime() + retryDelayMs(attempts, retry));
+      if (error.kind === 'unreachable' && next.toISOString() < item.giveUpAt) {
+        await store.deferOutbound(item.id, attempts, next.toISOString(), diagnostic);
+        log({ event: 'outbound_deferred', attempts, recipients: item.recipients.length, nextAttemptAt: next.toISOString(), error: diagnostic });
+        return;
+      }
+      await store.finishOutbound(item.id, await this.#bounce(item, attempts, diagnostic, error.kind === 'refused', now));
+      log({ event: 'outbound_bounced', attempts, recipients: item.recipients.length, refused: error.kind === 'refused', error: diagnostic });
+    }
+  }
+
+  /** The bounce for the sender's mailbox; null when the sender has no account any more. */
+  async #bounce(item: QueuedOutbound, attempts: number, diagnostic: string, refused: boolean, now: Date): Promise<NewMessage | null> {
+    const { store, smarthost, domain, hostname, randomId } = this.#deps;
+    const account = await store.accountByAddress(item.sender);
+    if (account === undefined) return null;
+    const raw = buildBounce({ domain, hostname, sender: item.sender, recipients: item.recipients, original: item.message, createdAt: item.createdAt, now, attempts, diagnostic, refused, messageId: randomId() });
+    const armoredMessage = await sealToRecipient(raw, account.cert);
+    raw.fill(0);
+    return {
+      id: randomId(),
+      sender: `mailer-daemon@${domain}`,
+      recipients: [item.sender],
+      size: Buffer.byteLength(armoredMessage, 'utf8'),
+      facts: bounceFacts({ now, smarthostHost: smarthost.host, smarthostIp: '', hostname, domain, tls: null }),
+      armoredMessage,
+      entryIds: [randomId()],
+    };
+  }
+}
