@@ -3,7 +3,8 @@ import type { render } from 'ink-testing-library';
 
 export type Rendered = ReturnType<typeof render>;
 
-export async function waitForFrame(app: Rendered, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+// Generous: eight sessions and CI share two cores (load 15-25); a wait ends as soon as the frame shows.
+export async function waitForFrame(app: Rendered, pattern: RegExp, timeoutMs = 150_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const frame = app.lastFrame() ?? '';

@@ -85,7 +85,7 @@ const PAGE_UP = '\x1b[5~';
 const UP = '\x1b[A';
 const DOWN = '\x1b[B';
 
-describe('inbox with 200 messages', () => {
+describe('inbox with 200 messages', { timeout: 300_000 }, () => {
   for (const language of ['en', 'fr'] as const) {
     it(`${language}: scrolls by line, page and to the ends; whole addresses, names cut first; 80×24`, async () => {
       const app = await openInbox(language);

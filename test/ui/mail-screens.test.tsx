@@ -31,7 +31,7 @@ beforeAll(async () => {
   writeFileSync(join(scratch.path, 'plan du parc.txt'), 'Entrée nord, puis à gauche.\n');
   const sent = await onStick(sticks.bob!, ['send', '--to', `ana@${DOMAIN}`, '--subject', 'Rendez-vous', '--attach', join(scratch.path, 'plan du parc.txt')], { input: 'Samedi, 10 h, sous le grand chêne.\n' });
   expect(sent.status, sent.stderr).toBe(0);
-});
+}, 300_000);
 
 afterAll(async () => {
   await relay?.stop();
@@ -46,7 +46,7 @@ async function openAna(language?: 'en' | 'fr'): Promise<Rendered> {
   return app;
 }
 
-describe('mail screens', () => {
+describe('mail screens', { timeout: 300_000 }, () => {
   it('inbox: sync fetches the message; it shows sender, date, exposure word and symbol, unread mark; fits 80 columns', async () => {
     const app = await openAna();
     expect(app.lastFrame()).toContain('not synced yet');
