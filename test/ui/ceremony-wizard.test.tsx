@@ -21,7 +21,7 @@ beforeAll(() => {
 });
 afterAll(() => scratch.remove());
 
-describe('ceremony wizard', () => {
+describe('ceremony wizard', { timeout: 300_000 }, () => {
   it('goes from an empty stick through the ceremony to an empty inbox', async () => {
     const exits: number[] = [];
     const app = render(<App stick={stickAt(stickDir, '--stick')} onExit={(code) => exits.push(code)} />);

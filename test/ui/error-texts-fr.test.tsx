@@ -27,7 +27,7 @@ function frenchNotice(error: unknown): string {
 /** The words of a frame, borders stripped, lines joined: a word cut by the wrap shows as two pieces. */
 const frameWords = (frame: string) => new Set(frame.split('\n').map((line) => line.replace(/[│╭╮╰╯─]/g, ' ')).join(' ').split(/\s+/).filter(Boolean));
 
-describe('error table in French', () => {
+describe('error table in French', { timeout: 300_000 }, () => {
   it('every code has a French message and hint, not the English ones', () => {
     for (const code of codes) {
       const { fr, message, hint } = ERROR_TABLE[code] as (typeof ERROR_TABLE)[ErrorCode];

@@ -69,7 +69,7 @@ async function atNameField(folder: string): Promise<{ app: Rendered; start: stri
   return { app, start };
 }
 
-describe('bursts in the interface', () => {
+describe('bursts in the interface', { timeout: 300_000 }, () => {
   it('the ceremony typed in one chunk: name with Backspaces, Enter, address, Enter, choice, passphrase twice', async () => {
     const { app, start } = await atNameField('new');
     app.stdin.write(`Ana XYZ${'\x7f'.repeat(3)}Burst\rana@caliop.test\rt${PASSPHRASE}\r${PASSPHRASE}\r`);

@@ -39,7 +39,7 @@ describe('startLanguage', () => {
   });
 });
 
-describe('the first screen', () => {
+describe('the first screen', { timeout: 300_000 }, () => {
   it('opens in French on a French stick, names L to switch, and the ceremony records French in the vault', async () => {
     const stick = join(scratch.path, 'new');
     mkdirSync(stick);

@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 afterAll(() => scratch.remove());
 
-describe('stick screen: integrity check', () => {
+describe('stick screen: integrity check', { timeout: 300_000 }, () => {
   it('says the stick is as made, also after an export; names a modified file', async () => {
     const app = render(<App stick={stickAt(stick, '--stick')} onExit={() => undefined} />);
     await waitForFrame(app, /Open your stick/);

@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => scratch.remove());
 
-describe('ways back', () => {
+describe('ways back', { timeout: 300_000 }, () => {
   it('a weak passphrase refused goes back to the passphrase field; Esc steps back and keeps name and address; quitting asks', async () => {
     const stick = join(scratch.path, 'new');
     mkdirSync(stick);
