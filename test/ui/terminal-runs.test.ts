@@ -8,12 +8,15 @@
 //     words and numbers compared with the other side, settings; nothing left in the
 //     scrollback. The language comes from LANG before the vault exists.
 // (b) a message from outside Caliop, delivered by swaks, read with its reasons.
+// (c) an attachment from outside (Python's email, swaks) saved from the reading screen
+//     into a folder typed there (docs/ui.md §3.2), byte for byte.
 // Every captured screen must fit 80×24 (its title on the first line) and is kept in
 // test/artifacts/tmp/ui/ (ignored by git, kept by CI); test/artifacts/ui/ holds a reviewed
 // run's screens. Each run has its own tmux server (-L); the test waits on the screen's
 // content, never for a fixed time. Needs the build (`npx tsc -p .`).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintNumbers, fingerprintWords } from '../../src/core/fingerprint-words.js';
@@ -362,6 +365,58 @@ describe('the interface in a real terminal, under load', () => {
       term.keys('C-c'); // Ctrl-C leaves through the same door: alternate screen closed, exit code 130
       expect(await term.waitFor(/UI-EXIT=\d+/)).toContain('UI-EXIT=130');
       expect(term.screenAndScrollback()).not.toContain('Hello Ana'); // the message left with the alternate screen
+    } finally {
+      term.stop();
+    }
+  }, 900_000);
+
+  it('(c) an attachment from outside (Python\'s email, swaks) saved from the reading screen into a typed folder, byte for byte', async () => {
+    expect(passphrases.en, 'needs the stick of (a) en').toBeDefined();
+    const original = Buffer.concat([Buffer.from('%PDF-1.4\n\x00\xff\r', 'latin1'), randomBytes(4000), Buffer.from('\n%%EOF\n')]);
+    writeFileSync(join(scratch.path, 'relevé.pdf'), original);
+    const script = [
+      'import sys, email.message, email.policy',
+      'm = email.message.EmailMessage(policy=email.policy.SMTP)',
+      "m['From'] = 'Gina Outside <gina@elsewhere.test>'",
+      `m['To'] = 'ana@${DOMAIN}'`,
+      "m['Subject'] = 'Your statement'",
+      "m.set_content('The statement is attached.')",
+      "m.add_attachment(open(sys.argv[1], 'rb').read(), maintype='application', subtype='pdf', filename='relevé.pdf')",
+      'sys.stdout.buffer.write(m.as_bytes())',
+    ].join('\n');
+    const made = spawnSync('python3', ['-c', script, join(scratch.path, 'relevé.pdf')]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    writeFileSync(join(scratch.path, 'statement.eml'), made.stdout);
+    const delivered = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', 'gina@elsewhere.test', '--helo', 'mail.elsewhere.test', '--to', `ana@${DOMAIN}`, '--data', join(scratch.path, 'statement.eml')]);
+    expect(delivered.output).toMatch(/<- +250 /);
+    const folder = join(scratch.path, 'downloads');
+    mkdirSync(folder);
+
+    const term = new Terminal('attachment');
+    try {
+      term.start(sticks.en!, {});
+      await term.waitFor(/Open your stick/);
+      term.type(passphrases.en!);
+      await term.waitFor(/^Inbox/);
+      term.keys('r');
+      const inbox = await term.waitFor(/Your statement/);
+      // The newest message is on top; the selection starts there.
+      expect(inbox.split('\n').find((line) => line.includes('Your statement'))).toMatch(/^›/);
+      term.keys('Enter');
+      keep('c-01-reading-with-attachment', await term.waitFor(/S: save the attachments/), /^Your statement/);
+      term.keys('s');
+      keep('c-02-save-form', await term.waitFor(/Into the folder/), /^Save attachments \(1\)/);
+      term.keys('Enter'); // which: empty, all of them
+      term.type(folder);
+      const saved = keep('c-03-saved', await term.waitFor(/Saved in/), /^Save attachments \(1\)/);
+      expect(saved).toContain('relevé.pdf');
+      expect(readFileSync(join(folder, 'relevé.pdf')).equals(original)).toBe(true);
+      term.keys('Enter');
+      await term.waitFor(/S: save the attachments/);
+      term.keys('Escape');
+      await term.waitFor(/^Inbox/);
+      term.keys('q');
+      expect(await term.waitFor(/UI-EXIT=\d+/)).toContain('UI-EXIT=0');
     } finally {
       term.stop();
     }
