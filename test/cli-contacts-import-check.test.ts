@@ -51,7 +51,7 @@ describe('contacts import refuses what does not verify, and changes nothing then
     const offsets = Array.from({ length: 10 }, (_, index) => Math.floor(((index + 0.5) * binary.length) / 10));
     for (const offset of offsets) {
       const flipped = new Uint8Array(binary);
-      flipped[offset] ^= 0x04;
+      flipped[offset]! ^= 0x04;
       const run = await onStick(stick, ['contacts', 'import'], { input: flipped });
       outcomes.set(run.status, (outcomes.get(run.status) ?? 0) + 1);
       expect([0, 13, 28], run.stderr).toContain(run.status);
@@ -78,7 +78,7 @@ describe('contacts import refuses what does not verify, and changes nothing then
     const good = (await openpgp.readKey({ armoredKey: cert('nistp256') })).write();
     const bad = (await openpgp.readKey({ armoredKey: cert('rsa3072') })).write();
     const uidAt = Buffer.from(bad).indexOf('rsa3072@example.org');
-    bad[uidAt] ^= 0x01; // the user id no longer matches its self-signature
+    bad[uidAt]! ^= 0x01; // the user id no longer matches its self-signature
     const before = snapshot();
     const run = await onStick(stick, ['contacts', 'import'], { input: Buffer.concat([good, bad]) });
     expect(run.status, run.stderr).toBe(28);

@@ -97,13 +97,13 @@ describe('caliop stick verify --relay', () => {
   });
 
   it('with a compiled-in fingerprint too, both are checked and reported; the compiled-in one leads', async () => {
-    const stick = locateStick({ flag: await makeStick('both', release, { url: publishing.url, pin: publishing.pin }) });
+    const stick = locateStick({ flag: await makeStick('both', release, { url: publishing.url, pin: publishing.pin }), env: undefined, executablePath: process.execPath });
     const both = await checkStick(stick, { compiledFingerprint: release.fingerprint, relay: 'stick' });
     expect(both).toMatchObject({ ok: true, anchor: 'compiled-in', anchorMatches: true, relay: { fingerprint: release.fingerprint, matches: true } });
     const compiledOther = await checkStick(stick, { compiledFingerprint: impostor.fingerprint, relay: 'stick' });
     expect(compiledOther).toMatchObject({ ok: false, anchor: 'compiled-in', anchorFingerprint: impostor.fingerprint, anchorMatches: false, relay: { matches: true } });
     // An executable built to trust the impostor, on a stick it re-signed: the relay still refuses it.
-    const resigned = locateStick({ flag: await makeStick('both-resigned', impostor, { url: publishing.url, pin: publishing.pin }) });
+    const resigned = locateStick({ flag: await makeStick('both-resigned', impostor, { url: publishing.url, pin: publishing.pin }), env: undefined, executablePath: process.execPath });
     const caught = await checkStick(resigned, { compiledFingerprint: impostor.fingerprint, relay: 'stick' });
     expect(caught).toMatchObject({ ok: false, signatureValid: true, anchor: 'compiled-in', anchorMatches: false, relay: { fingerprint: release.fingerprint, matches: false } });
   });

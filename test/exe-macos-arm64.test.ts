@@ -99,13 +99,13 @@ describe('caliop-macos-arm64', () => {
     const facts = readMachOSignature(bytes);
     const tampered = Buffer.from(bytes);
     const page = 12_345;
-    tampered[page * 4096 + 100] ^= 0x01;
+    tampered[page * 4096 + 100]! ^= 0x01;
     expect(readMachOSignature(tampered).codeDirectory.mismatchedPages).toEqual([page]);
     expect(adHocArm64Problems(readMachOSignature(tampered), tampered.byteLength).join()).toMatch(/1 page hash/);
 
     const slotTampered = Buffer.from(bytes);
     const cdStart = facts.signatureOffset + bytes.readUInt32BE(facts.signatureOffset + 16);
-    slotTampered[cdStart + bytes.readUInt32BE(cdStart + 16) + 32 * 7] ^= 0x80;
+    slotTampered[cdStart + bytes.readUInt32BE(cdStart + 16) + 32 * 7]! ^= 0x80;
     expect(readMachOSignature(slotTampered).codeDirectory.mismatchedPages).toEqual([7]);
 
     const badMagic = Buffer.from(bytes);

@@ -139,7 +139,7 @@ describe('the stick image', () => {
     expect(await verifyStick(out, release.certArmored)).toEqual({ ok: true, signatureValid: true, differs: [], missing: [], extra: [] });
     // The MANIFEST covers the macOS arm64 executable like the others: one changed byte is named.
     const arm64 = readFileSync(join(out, 'caliop-macos-arm64'));
-    arm64[arm64.length - 1] ^= 0x01;
+    arm64[arm64.length - 1]! ^= 0x01;
     writeFileSync(join(out, 'caliop-macos-arm64'), arm64);
     expect(await verifyStick(out, release.certArmored)).toMatchObject({ ok: false, differs: ['caliop-macos-arm64'], missing: [], extra: [] });
     rmSync(join(out, 'caliop-macos-arm64'));

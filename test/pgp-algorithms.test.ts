@@ -125,7 +125,7 @@ describe('signature states for what gpg signs (docs/cli.md §6.2)', () => {
   it('a signature by a revoked key is revoked-key, not bad; by an expired key within its life, good', async () => {
     // gpg refuses to sign with a revoked key: sign with a copy that lacks the revocation,
     // then verify against the cert as published (with its revocation).
-    const unrevoked = keys.get('revoked')!.clone() as unknown as openpgp.PrivateKey;
+    const unrevoked = (keys.get('revoked') as unknown as { clone(): unknown }).clone() as openpgp.PrivateKey;
     (unrevoked as unknown as { revocationSignatures: unknown[] }).revocationSignatures = [];
     const signed = await openpgp.sign({ message: await openpgp.createMessage({ text: 'after revocation' }), signingKeys: unrevoked, format: 'binary' });
     const revoked = await verifyData(signed, [certs.get('revoked')!]);
@@ -156,7 +156,7 @@ describe('certificates: states and integrity (docs/cli.md §6.3-§6.4)', () => {
     let tried = 0;
     for (let offset = 0; offset < binary.length; offset += 3) {
       const flipped = new Uint8Array(binary);
-      flipped[offset] ^= 0x10;
+      flipped[offset]! ^= 0x10;
       let key: openpgp.Key;
       try {
         key = await openpgp.readKey({ binaryKey: flipped });

@@ -54,7 +54,7 @@ async function substituteEncryptionSubkey(cert: Uint8Array): Promise<Uint8Array>
   const { privateKey: mallory } = await openpgp.generateKey({ userIDs: [{ email: 'mallory@evil.example' }], type: 'ecc', curve: 'ed25519Legacy', format: 'object' });
   const target = victim.subkeys.find((subkey) => subkey.getAlgorithmInfo().algorithm === 'ecdh')!;
   const malloryPublic = mallory.toPublic().subkeys.find((subkey) => subkey.getAlgorithmInfo().algorithm === 'ecdh')!;
-  target.keyPacket = malloryPublic.keyPacket;
+  (target as { keyPacket: typeof malloryPublic.keyPacket }).keyPacket = malloryPublic.keyPacket;
   return victim.write() as Uint8Array;
 }
 
@@ -62,7 +62,7 @@ async function substituteEncryptionSubkey(cert: Uint8Array): Promise<Uint8Array>
 async function rewriteUserName(cert: Uint8Array, name: string): Promise<Uint8Array> {
   const key = await openpgp.readKey({ binaryKey: cert as Uint8Array<ArrayBuffer> });
   const user = key.users[0]!;
-  user.userID = openpgp.UserIDPacket.fromObject({ name, email: user.userID!.email });
+  (user as { userID: openpgp.UserIDPacket | null }).userID = openpgp.UserIDPacket.fromObject({ name, email: user.userID!.email });
   return key.write() as Uint8Array;
 }
 

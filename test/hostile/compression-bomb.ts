@@ -29,7 +29,7 @@ async function deflatedLiteralOfZeros(size: number): Promise<Uint8Array> {
 
 export async function compressionBomb(options: { recipient: openpgp.PublicKey; signingKey?: openpgp.PrivateKey; inflatedBytes: number }): Promise<string> {
   const packet = new openpgp.CompressedDataPacket();
-  packet.algorithm = openpgp.enums.compression.zip;
+  (packet as unknown as { algorithm: number }).algorithm = openpgp.enums.compression.zip; // not in openpgp's .d.ts
   (packet as unknown as { compressed: Uint8Array }).compressed = await deflatedLiteralOfZeros(options.inflatedBytes);
   const list = new openpgp.PacketList<openpgp.AnyPacket>();
   list.push(packet);
