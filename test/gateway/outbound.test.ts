@@ -10,9 +10,16 @@ import { assessReceived } from '../../src/core/exposure.js';
 import { findArrivedCiphertext } from '../../src/relay/gateway/inbound-mime.js';
 import { buildAutocryptHeader, buildInnerMimeEntity, buildPgpMimeMessage, buildPlainMessage } from '../../src/core/outgoing-mime.js';
 import { RelayErrorResponse, type RelayClient } from '../../src/edges/relay-client.js';
+import type { OutboundAnswer } from '../../src/api/outbound.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
 import { makeGpg, scratchDir, startSink, type Scratch, type Sink } from './helpers.js';
+
+/** The answer for a message the smarthost took (not one left queued): its facts and the smarthost's reply. */
+function delivered(answer: OutboundAnswer): Extract<OutboundAnswer, { smarthostResponse: string }> {
+  expect(answer).toHaveProperty('smarthostResponse');
+  return answer as Extract<OutboundAnswer, { smarthostResponse: string }>;
+}
 
 let scratch: Scratch;
 let gpg: ReturnType<typeof makeGpg>;
@@ -76,7 +83,7 @@ async function relayError(promise: Promise<unknown>): Promise<RelayErrorResponse
 describe('outbound through the smarthost', () => {
   it('PGP/MIME over STARTTLS: the sink gets what gpg decrypts, the facts say TLS', async () => {
     const { raw, inner } = await pgpMimeFrom(alice.identity, 'out-1@example.test');
-    const receipt = await alice.client.submitOutbound({ envelopeTo: ['carol@outside.test'], rawMessage: raw, exposed: false });
+    const receipt = delivered(await alice.client.submitOutbound({ envelopeTo: ['carol@outside.test'], rawMessage: raw, exposed: false }));
     expect(receipt.facts).toMatchObject({
       route: 'smtp-outbound',
       peer: { host: '127.0.0.1', ip: '127.0.0.1' },
@@ -144,7 +151,7 @@ describe('outbound through the smarthost', () => {
     const keydata = alice.identity.privateKey.toPublic().write();
     const autocryptHeader = buildAutocryptHeader({ address: 'alice@example.test', keydata, preferEncrypt: 'mutual' });
     const raw = buildPlainMessage({ from: 'alice@example.test', to: ['dave@outside.test'], subject: 'Café', date: DATE, messageId: 'out-5@example.test', body: 'readable on purpose\n', autocryptHeader });
-    const receipt = await alice.client.submitOutbound({ envelopeTo: ['dave@outside.test'], rawMessage: raw, exposed: true });
+    const receipt = delivered(await alice.client.submitOutbound({ envelopeTo: ['dave@outside.test'], rawMessage: raw, exposed: true }));
     expect(receipt.facts).toMatchObject({ relayHeldPlaintext: true, sentEncrypted: false });
     expect(receipt.facts.hops[0]?.tls?.version).toMatch(/^TLSv1\.[23]$/);
     const got = tlsSink.received.at(-1);
@@ -168,7 +175,7 @@ describe('outbound through the smarthost', () => {
 
   it('a smarthost without TLS (loopback, --smarthost-tls none): the facts say no TLS', async () => {
     const { raw } = await pgpMimeFrom(aliceOnPlainRelay.identity, 'out-6@example.test');
-    const receipt = await aliceOnPlainRelay.client.submitOutbound({ envelopeTo: ['carol@outside.test'], rawMessage: raw, exposed: false });
+    const receipt = delivered(await aliceOnPlainRelay.client.submitOutbound({ envelopeTo: ['carol@outside.test'], rawMessage: raw, exposed: false }));
     expect(receipt.facts.hops[0]?.tls).toBeNull();
     expect(plainSink.received.at(-1)?.secure).toBe(false);
   });

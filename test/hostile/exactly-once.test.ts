@@ -51,7 +51,9 @@ beforeAll(async () => {
     const db = new Database(join(relay.dataDir, 'relay.sqlite'), { readonly: true, fileMustExist: true });
     const sequence = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'mailbox'");
     deliveries = async () => (sequence.get() as { seq: number } | undefined)?.seq ?? 0;
-    closeCounter = async () => db.close();
+    closeCounter = async () => {
+      db.close();
+    };
   }
   const throughProxy = relay.url.replace(/:\d+(\/?)$/, `:${proxy.port}$1`);
   await Promise.all([enrolledStick('alice', throughProxy), enrolledStick('bob', relay.url)]);
