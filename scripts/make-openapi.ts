@@ -25,6 +25,7 @@ import {
   RelayInfoSchema,
   RevokeDeviceResponseSchema,
   SubmitRequestSchema,
+  UpdateCertRequestSchema,
   SubmitResponseSchema,
 } from '../src/api/schemas.js';
 
@@ -34,6 +35,7 @@ const COMPONENTS = {
   EnrolRequest: EnrolRequestSchema,
   EnrolResponse: EnrolResponseSchema,
   CertResponse: CertResponseSchema,
+  UpdateCertRequest: UpdateCertRequestSchema,
   DevicesResponse: DevicesResponseSchema,
   RevokeDeviceResponse: RevokeDeviceResponseSchema,
   SubmitRequest: SubmitRequestSchema,
@@ -124,6 +126,17 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
       { name: 'limit', in: 'query', required: false, description: 'page size; lowered to the relay maximum', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
     ],
     responses: { '200': { description: 'one page', ...json('MailboxPageResponse') }, ...SIGNED_ERRORS },
+  },
+  updateCert: {
+    summary: "Publish a newer certificate of the caller's own key: a renewal or a revocation (§7.3)",
+    parameters: [pathParam('address', 'the caller\'s address')],
+    requestBody: { required: true, ...json('UpdateCertRequest') },
+    responses: {
+      '200': { description: 'published; the certificate as now served', ...json('CertResponse') },
+      ...SIGNED_ERRORS,
+      '403': error('not the caller\'s address'),
+      '409': error('another key, or it drops a revocation the directory holds'),
+    },
   },
   devices: {
     summary: "The devices of the caller's account, revoked ones included (§6.4)",

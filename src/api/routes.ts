@@ -7,6 +7,7 @@ export const API_ROUTES = {
   devices: { method: 'GET', path: '/v1/devices', auth: 'enrolled' },
   revokeDevice: { method: 'DELETE', path: '/v1/devices/:name', auth: 'enrolled' },
   cert: { method: 'GET', path: '/v1/certs/:address', auth: 'none' },
+  updateCert: { method: 'PUT', path: '/v1/certs/:address', auth: 'enrolled' },
   submit: { method: 'POST', path: '/v1/messages', auth: 'enrolled' },
   list: { method: 'GET', path: '/v1/messages', auth: 'enrolled' },
   fetch: { method: 'GET', path: '/v1/messages/:id', auth: 'enrolled' },

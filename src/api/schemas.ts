@@ -123,6 +123,12 @@ export const CertResponseSchema = z.object({
 });
 export type CertResponse = z.infer<typeof CertResponseSchema>;
 
+/** §7.3: a newer certificate of the caller's own key (a renewal, a revocation). */
+export const UpdateCertRequestSchema = z.strictObject({
+  armoredCert: z.string().min(1).max(PROTOCOL_LIMITS.maxCertBytes),
+});
+export type UpdateCertRequest = z.infer<typeof UpdateCertRequestSchema>;
+
 // ---- §8 messages --------------------------------------------------------------
 
 export const SubmitRequestSchema = z.strictObject({

@@ -37,6 +37,12 @@ export interface IdentityInput {
   name: string;
   email: string;
   creationDate: Date;
+  /**
+   * docs/ceremony.md §6.6: the date of the last renewal (a whole UTC day, see
+   * key-lifetime.ts renewalDate): each subkey gets a second binding signature made
+   * then, valid 1096 days from then. Absent: the ceremony's bindings only.
+   */
+  renewedAt?: Date | undefined;
 }
 
 export interface DerivedIdentity {
@@ -115,6 +121,7 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
       [encryption, openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage, null],
       [authentication, openpgp.enums.keyFlags.authentication, null],
     ];
+    const renewed = input.renewedAt === undefined ? undefined : checkedRenewalDate(input.renewedAt, created);
     for (const [subkey, flags, embeddedSignature] of subkeys) {
       packets.push(subkey, await signPacket(primary, { key: primary, bind: subkey }, created, config, {
         signatureType: openpgp.enums.signature.subkeyBinding,
@@ -122,6 +129,19 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
         keyExpirationTime: SUBKEY_VALIDITY_SECONDS,
         keyNeverExpires: false,
         embeddedSignature,
+      }));
+      if (renewed === undefined) continue;
+      // docs/ceremony.md §6.6: the renewal, a later binding of the same subkey (RFC 4880 §5.2.3.6:
+      // the expiration counts from the key's creation). The signing subkey signs a new back-signature.
+      const renewedBack = embeddedSignature === null ? null : await signPacket(subkey, { key: primary, bind: subkey }, renewed, config, {
+        signatureType: openpgp.enums.signature.keyBinding,
+      });
+      packets.push(await signPacket(primary, { key: primary, bind: subkey }, renewed, config, {
+        signatureType: openpgp.enums.signature.subkeyBinding,
+        keyFlags: [flags],
+        keyExpirationTime: (renewed.getTime() - created.getTime()) / 1000 + SUBKEY_VALIDITY_SECONDS,
+        keyNeverExpires: false,
+        embeddedSignature: renewedBack,
       }));
     }
     // docs/ceremony.md §6.4: the revocation certificate, made at once, kept apart from the key.
@@ -152,6 +172,40 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
   }
 }
 
+/** docs/lost-stick.md §3, docs/ceremony.md §6.7: why a key is revoked, as `caliop key revoke --reason` names it. */
+export const REVOCATION_REASONS = {
+  // RFC 4880 §5.2.3.23: 0 and 2 are hard revocations (every signature is suspect), 1 is soft.
+  lost: { flag: openpgp.enums.reasonForRevocation.noReason, text: 'lost: the stick holding this key was lost' },
+  compromised: { flag: openpgp.enums.reasonForRevocation.keyCompromised, text: 'compromised: this key may be known to someone else' },
+  superseded: { flag: openpgp.enums.reasonForRevocation.keySuperseded, text: 'superseded: this key is replaced by a newer one' },
+} as const;
+export type RevocationReason = keyof typeof REVOCATION_REASONS;
+
+/**
+ * docs/ceremony.md §6.7: a key revocation signature (0x20) by the primary key, dated
+ * `at` (a whole second), with its reason: deterministic, as every signature here.
+ */
+export async function deriveRevocationCertificate(seed: Uint8Array, creationDate: Date, at: Date, reason: RevocationReason): Promise<string> {
+  assertSeed(seed);
+  const created = checkedCreationDate(creationDate);
+  const when = checkedRenewalDate(at, new Date(created.getTime() - 1000));
+  const config = ceremonyConfig();
+  const primarySeed = deriveKeyMaterial(seed, 'primary');
+  try {
+    const primary = await readKeyPacket(new openpgp.SecretKeyPacket(), ed25519SecretKeyBody(primarySeed, created), config);
+    const revocation = await signPacket(primary, { key: primary }, when, config, {
+      signatureType: openpgp.enums.signature.keyRevocation,
+      reasonForRevocationFlag: REVOCATION_REASONS[reason].flag,
+      reasonForRevocationString: REVOCATION_REASONS[reason].text,
+    });
+    const packets = new openpgp.PacketList<openpgp.AnyPacket>();
+    packets.push(revocation);
+    return openpgp.armor(openpgp.enums.armor.publicKey, packets.write(), undefined, undefined, 'This is a revocation certificate', true, config);
+  } finally {
+    primarySeed.fill(0);
+  }
+}
+
 // ---- internals ----
 
 /**
@@ -173,6 +227,15 @@ function assertSeed(seed: Uint8Array): void {
   if (!(seed instanceof Uint8Array) || seed.length !== SEED_BYTES) {
     throw new TypeError(`seed: expected a Uint8Array of ${SEED_BYTES} bytes`);
   }
+}
+
+/** docs/ceremony.md §6.6: a renewal is dated on a whole second, after the creation date. */
+function checkedRenewalDate(date: Date, created: Date): Date {
+  const time = date instanceof Date ? date.getTime() : Number.NaN;
+  if (!Number.isInteger(time) || time % 1000 !== 0 || time <= created.getTime() || time / 1000 > 0xffffffff) {
+    throw new TypeError('renewedAt: expected a Date on a whole second after the creation date');
+  }
+  return new Date(time);
 }
 
 function checkedCreationDate(date: Date): Date {

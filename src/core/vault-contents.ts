@@ -38,6 +38,12 @@ const Identity = z.strictObject({
   email: z.string().min(3),
   fingerprint: z.string().regex(/^[0-9A-F]{40}$/),
   ceremony: CeremonyRecord,
+  /** docs/ceremony.md §6.6: the date of the last renewal (the subkeys' later bindings); absent: never renewed. */
+  renewedAt: isoDate.optional(),
+  /** docs/ceremony.md §6.6: when `caliop sync` last said the key expires soon (once a week at most). */
+  renewalRemindedAt: isoDate.optional(),
+  /** docs/lost-stick.md §3: the key was revoked from this stick (`caliop key revoke`). */
+  revoked: z.strictObject({ at: isoDate, reason: z.enum(['ceremony', 'lost', 'compromised', 'superseded']) }).optional(),
 });
 
 /**
@@ -70,6 +76,8 @@ const Contact = z.strictObject({
   source: z.enum(['imported', 'relay-directory', 'wkd', 'message', 'autocrypt', 'autocrypt-gossip']),
   addedAt: isoDate,
   verifiedAt: isoDate.optional(),
+  /** docs/vault-contents.md §3.3: when `caliop sync` last asked the relay's directory for this contact's newer copy. */
+  directoryCheckedAt: isoDate.optional(),
   /** A different cert seen for this address; sending stops until resolved (docs/vault-contents.md §3.2). */
   changedCert: z
     .strictObject({ fingerprint: z.string(), armoredCert: z.string(), seenAt: isoDate, source: z.string() })

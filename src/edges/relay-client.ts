@@ -36,6 +36,7 @@ import {
   RelayInfoSchema,
   SubmitRequestSchema,
   SubmitResponseSchema,
+  UpdateCertRequestSchema,
   type EnrolResponse,
   type ListResponse,
   type MessageResponse,
@@ -252,6 +253,12 @@ export class RelayClient {
     // Only the relay's own "no such cert" is an answer; any other 404 (a wrong URL) is an error.
     if (response.status === 404 && /"cert_not_found"/.test(response.body.toString('utf8'))) return null;
     return (await this.#expect(response, 'cert', CertResponseSchema)).armoredCert;
+  }
+
+  /** PUT /v1/certs/:address (docs/api.md §7.3): publishes a newer certificate of this stick's own key. */
+  async updateCert(address: string, armoredCert: string): Promise<string> {
+    const response = await this.#request('updateCert', { address: address.toLowerCase() }, { signed: true, json: checkRequest(UpdateCertRequestSchema, { armoredCert }) });
+    return (await this.#expect(response, 'updateCert', CertResponseSchema)).armoredCert;
   }
 
   /** POST /v1/messages (docs/api.md §8.2). */

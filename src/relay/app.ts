@@ -27,7 +27,7 @@ export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps): Hono<R
   });
   mountRelayInfo(app, deps);
   mountEnrolment(app, deps, buckets);
-  mountDirectory(app, deps);
+  mountDirectory(app, deps, buckets);
   mountMessages(app, deps, buckets);
   mountDevices(app, deps, buckets);
   mountOutbound(app, deps, buckets, outbound ?? { smarthost: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null, queue: null });

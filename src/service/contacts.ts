@@ -14,6 +14,7 @@ import {
   readCerts,
   type CertStatus,
 } from './pgp.js';
+import { revocationOf } from './key-lifecycle.js';
 import type { StickSession } from './stick-session.js';
 
 export interface ContactImportReport {
@@ -162,6 +163,30 @@ export async function removeContact(session: StickSession, address: string): Pro
 }
 
 /**
+ * docs/lost-stick.md §3, docs/ceremony.md §6.6: the directory's newer copy of a known
+ * contact's key (the same fingerprint: a renewal or a revocation), checked signature
+ * by signature (docs/cli.md §6.4) and merged into the stored one, so that nothing the
+ * stick already knew (a revocation above all) is dropped. Returns the merged armor,
+ * or undefined when the directory's copy does not verify or adds nothing.
+ */
+export async function mergedDirectoryCert(known: Contact, incoming: openpgp.PublicKey): Promise<string | undefined> {
+  const checked = await checkCertSignatures(incoming).catch(() => undefined);
+  if (!checked || fingerprintOf(checked) !== known.fingerprint) return undefined;
+  const stored = await readCert(known.armoredCert);
+  const merged = await stored.update(checked);
+  const armored = merged.armor();
+  return armored === known.armoredCert ? undefined : armored;
+}
+
+/** docs/lost-stick.md §3: a contact whose key its owner revoked stops encryption, with the reason. */
+export async function refuseRevoked(address: string, cert: openpgp.PublicKey): Promise<void> {
+  const revocation = await revocationOf(cert);
+  if (revocation) {
+    throw new CaliopError('contact_key_revoked', `${address} revoked their key on ${revocation.at.slice(0, 10)}: ${revocation.reason}. Nothing was sent.`);
+  }
+}
+
+/**
  * The cert to encrypt to, by address or fingerprint. A contact with a pending
  * changed cert stops encryption (docs/vault-contents.md §3.2).
  */
@@ -181,7 +206,9 @@ export async function recipientCert(session: StickSession, addressOrFingerprint:
       `the certificate of ${contact.address} has changed: known ${contact.fingerprint}, now ${contact.changedCert.fingerprint}`,
     );
   }
-  return { contact, cert: await readCert(contact.armoredCert) };
+  const cert = await readCert(contact.armoredCert);
+  await refuseRevoked(contact.address, cert);
+  return { contact, cert };
 }
 
 /** Every cert a signature may come from: ours and our contacts'. */

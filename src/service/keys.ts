@@ -6,6 +6,7 @@ import type { CeremonyRecord } from '../core/vault-contents.js';
 import type { KdfParams } from '../core/vault-format.js';
 import { CaliopError } from '../errors.js';
 import { readStickConfig } from '../edges/stick-config.js';
+import { ownKeyLifetime } from './key-lifecycle.js';
 import type { StickSession } from './stick-session.js';
 
 export interface SubkeyDescription {
@@ -28,6 +29,12 @@ export interface KeyDescription {
   readonly fingerprintWords: string[];
   readonly fingerprintWordsLanguage: 'en' | 'fr';
   readonly fingerprintNumbers: string[];
+  /** docs/ceremony.md §6.6: the subkeys' state today (`renew-soon` from 90 days before), and the last renewal. */
+  readonly lifetime: { readonly state: 'valid' | 'renew-soon' | 'expired'; readonly expiresAt: string; readonly daysLeft: number; readonly renewedAt: string | null };
+  /** docs/lost-stick.md §3: set once the key is revoked from this stick. */
+  readonly revoked: { readonly at: string; readonly reason: string } | null;
+  /** docs/api.md §6.4: this stick's device name in the account, once known. */
+  readonly deviceName: string | null;
 }
 
 function usageOf(flags: number): string[] {
@@ -44,7 +51,7 @@ function algorithmOf(key: openpgp.PublicKey | openpgp.Subkey): string {
   return 'curve' in info && info.curve ? `${info.algorithm}/${info.curve}` : info.algorithm;
 }
 
-export async function describeKey(session: StickSession): Promise<KeyDescription> {
+export async function describeKey(session: StickSession, now: Date = new Date()): Promise<KeyDescription> {
   const identity = await session.identity();
   const subkeys: SubkeyDescription[] = [];
   for (const subkey of identity.publicKey.subkeys) {
@@ -77,6 +84,12 @@ export async function describeKey(session: StickSession): Promise<KeyDescription
     fingerprintWords: fingerprintWords(identity.fingerprint, language),
     fingerprintWordsLanguage: language,
     fingerprintNumbers: fingerprintNumbers(identity.fingerprint),
+    lifetime: (() => {
+      const lifetime = ownKeyLifetime(session.contents.identity, now);
+      return { state: lifetime.state, expiresAt: lifetime.expiresAt.toISOString(), daysLeft: lifetime.daysLeft, renewedAt: session.contents.identity.renewedAt ?? null };
+    })(),
+    revoked: session.contents.identity.revoked ?? null,
+    deviceName: account?.deviceName ?? null,
   };
 }
 

@@ -10,7 +10,8 @@ import type { RelayClient } from '../edges/relay-client.js';
 import { randomBytes } from '../edges/random.js';
 import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
 import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
-import { findContact, recordCert } from './contacts.js';
+import { findContact, recordCert, refuseRevoked } from './contacts.js';
+import { assertOwnKeyUsable } from './key-lifecycle.js';
 import { flushOutbox } from './mail-outbox.js';
 import { certAddresses, certName, checkCertSignatures, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
@@ -108,7 +109,9 @@ async function resolveRecipients(session: StickSession, client: RelayClient | un
         `the certificate of ${address} has changed: you know ${contact.fingerprint}, ${known ? 'the relay now gives' : 'now seen'} ${contact.changedCert?.fingerprint ?? 'another one'}. Nothing was sent.`,
       );
     }
-    certs.push(await readCert(contact.armoredCert));
+    const cert = await readCert(contact.armoredCert);
+    await refuseRevoked(address, cert);
+    certs.push(cert);
     resolved.push({ address, fingerprint: contact.fingerprint, verification: contact.verification, source: contact.source });
   }
   return { certs, resolved };
@@ -211,6 +214,8 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
   if (input.to.length === 0) throw new CaliopError('usage', 'no recipient', { hint: 'caliop send --to ADDR < body' });
   const invalid = input.to.filter((address) => parseAddress(address) === null);
   if (invalid.length > 0) throw new CaliopError('usage', `not an address: ${invalid.map((address) => JSON.stringify(address)).join(', ')}`, { hint: 'give each recipient as local@domain' });
+  // docs/ceremony.md §6.6-§6.7: nothing is signed with an expired or revoked key.
+  assertOwnKeyUsable(session, input.now);
   const client = await tryRelay(session);
   try {
     const own = session.contents.identity.email;

@@ -6,10 +6,11 @@ import { readMailContent, type MailContent } from '../core/mail-content.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
-import { findContact, recordCert } from './contacts.js';
+import { findContact, mergedDirectoryCert, recordCert } from './contacts.js';
+import { keyReminder, revocationOf } from './key-lifecycle.js';
 import { flushOutbox, type FailedMessage } from './mail-outbox.js';
 import { learnFromAutocrypt, type Arrival, type AutocryptLearning } from './autocrypt.js';
-import { checkCertSignatures, decryptData, fingerprintOf, readCerts } from './pgp.js';
+import { checkCertSignatures, decryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
 import type { StickSession } from './stick-session.js';
 
@@ -24,6 +25,51 @@ export interface SyncReport {
   readonly failed: readonly FailedMessage[];
   /** docs/gateway.md §4.5.1: what the Autocrypt headers of the new mail did to the contacts. */
   readonly autocrypt: readonly AutocryptLearning[];
+  /** docs/ceremony.md §6.6: said at most once a week, from 90 days before the key expires (absent otherwise). */
+  readonly keyReminder?: { readonly state: 'renew-soon' | 'expired'; readonly expiresAt: string; readonly daysLeft: number };
+  /** docs/lost-stick.md §3: contacts whose key this sync learnt is revoked, with the owner's reason. */
+  readonly revokedContacts: readonly { readonly address: string; readonly reason: string; readonly at: string }[];
+}
+
+/** docs/vault-contents.md §3.3: a contact's directory copy is asked for at most this often, and so many per sync. */
+const CONTACT_REFRESH_INTERVAL_MS = 24 * 60 * 60 * 1000;
+const CONTACT_REFRESHES_PER_SYNC = 20;
+
+/**
+ * docs/vault-contents.md §3.3: known contacts of this relay's domain get the directory's
+ * newer copy of their key (a renewal, a revocation), checked and merged; a different key
+ * is kept aside as a change (§3.2), as for any cert seen.
+ */
+async function refreshContacts(session: StickSession, client: RelayClient, now: Date): Promise<{ address: string; reason: string; at: string }[]> {
+  const own = session.contents.identity.email.toLowerCase();
+  const domain = own.slice(own.lastIndexOf('@'));
+  const due = session.contents.contacts
+    .filter((contact) => contact.address.endsWith(domain))
+    .filter((contact) => contact.directoryCheckedAt === undefined || now.getTime() - new Date(contact.directoryCheckedAt).getTime() >= CONTACT_REFRESH_INTERVAL_MS)
+    .slice(0, CONTACT_REFRESHES_PER_SYNC);
+  const revoked: { address: string; reason: string; at: string }[] = [];
+  for (const contact of due) {
+    let armored: string | null;
+    try {
+      armored = await client.lookupCert(contact.address);
+    } catch (error) {
+      if (isCaliopError(error, 'relay_unreachable')) break;
+      throw error;
+    }
+    const [key] = armored ? await readCerts(utf8.encode(armored)) : [];
+    const wasRevoked = await revocationOf(await readCert(contact.armoredCert));
+    const merged = key && fingerprintOf(key) === contact.fingerprint ? await mergedDirectoryCert(contact, key) : undefined;
+    await session.update((draft) => {
+      const target = findContact(draft.contacts, contact.address);
+      if (!target) return;
+      target.directoryCheckedAt = now.toISOString();
+      if (merged !== undefined) target.armoredCert = merged;
+      else if (key && fingerprintOf(key) !== contact.fingerprint) recordCert(draft.contacts, contact.address, { fingerprint: fingerprintOf(key), armoredCert: key.armor() }, 'relay-directory', now);
+    });
+    const revocation = merged !== undefined && !wasRevoked ? await revocationOf(await readCert(merged)) : undefined;
+    if (revocation) revoked.push({ address: contact.address, ...revocation });
+  }
+  return revoked;
 }
 
 function failedInOutbox(session: StickSession): FailedMessage[] {
@@ -90,7 +136,18 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       if (page.nextCursor === null) break;
       after = page.nextCursor;
     }
-    return { sent: flushed.sent.length, queued: session.contents.outbox.length, received, errors: flushed.errors, failed: failedInOutbox(session), autocrypt };
+    const revokedContacts = await refreshContacts(session, client, now);
+    const reminder = await keyReminder(session, now);
+    return {
+      sent: flushed.sent.length,
+      queued: session.contents.outbox.length,
+      received,
+      errors: flushed.errors,
+      failed: failedInOutbox(session),
+      autocrypt,
+      revokedContacts,
+      ...(reminder && reminder.state !== 'valid' ? { keyReminder: { state: reminder.state, expiresAt: reminder.expiresAt.toISOString(), daysLeft: reminder.daysLeft } } : {}),
+    };
   } finally {
     client.close();
   }

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deriveIdentity, deviceKeyFromSecret, type DerivedIdentity } from '../core/key-derivation.js';
+import * as openpgp from 'openpgp';
+import { deriveIdentity, deriveRevocationCertificate, deviceKeyFromSecret, type DerivedIdentity } from '../core/key-derivation.js';
 import {
   VAULT_CONTENTS_FORMAT_V1,
   decodeVaultContents,
@@ -113,6 +114,8 @@ export class StickSession {
     const draft = structuredClone(this.current);
     change(draft);
     await this.handle.save(encodeVaultContents(draft));
+    // The derived key depends on the identity record (a renewal adds bindings): derive it again.
+    if (JSON.stringify(draft.identity) !== JSON.stringify(this.current.identity)) this.#identity = undefined;
     this.current = draft;
   }
 
@@ -128,8 +131,26 @@ export class StickSession {
       name: this.current.identity.name,
       email: this.current.identity.email,
       creationDate: new Date(this.current.identity.creationDate),
-    }).then((identity) => (own ? { ...identity, device: deviceKeyFromSecret(hexToBytes(own.secretKeyHex)) } : identity));
+      renewedAt: this.current.identity.renewedAt === undefined ? undefined : new Date(this.current.identity.renewedAt),
+    })
+      .then((identity) => (own ? { ...identity, device: deviceKeyFromSecret(hexToBytes(own.secretKeyHex)) } : identity))
+      .then((identity) => this.#revoked(identity));
     return this.#identity;
+  }
+
+  /** docs/lost-stick.md §3: a key revoked from this stick carries its revocation in the certificate it shows and publishes. */
+  async #revoked(identity: DerivedIdentity): Promise<DerivedIdentity> {
+    const record = this.current.identity;
+    if (!record.revoked) return identity;
+    const certificate =
+      record.revoked.reason === 'ceremony'
+        ? identity.revocationCertificate
+        : await deriveRevocationCertificate(hexToBytes(record.seedHex), new Date(record.creationDate), new Date(record.revoked.at), record.revoked.reason);
+    const { data } = await openpgp.unarmor(certificate);
+    const signature = await openpgp.readSignature({ binarySignature: data as Uint8Array });
+    const publicKey = await openpgp.readKey({ binaryKey: identity.publicKey.write() });
+    publicKey.revocationSignatures.push(...signature.packets);
+    return { ...identity, publicKey, armoredCert: publicKey.armor() };
   }
 
   /** `caliop passwd`: new salt, new Argon2id run; the key does not change, nor does the store's. */

@@ -1,5 +1,5 @@
 // `caliop key show`, `caliop key export`, `caliop passwd` (docs/cli.md §key, §passwd).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CaliopError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { note, writeData, writeJson } from '../output.js';
@@ -36,6 +36,10 @@ export function registerKeyCommands(program: Command, context: () => CliContext)
             ? `${description.ceremony.kind} on an offline machine`
             : `${description.ceremony.kind} on an ONLINE machine, allowed with --allow-online (${description.ceremony.networkEvidence.join('; ')})`
         }, ${description.ceremony.performedAt}`,
+        `Expires:      ${description.lifetime.expiresAt.slice(0, 10)} (${
+          description.lifetime.state === 'expired' ? 'EXPIRED: run "caliop key renew"' : description.lifetime.state === 'renew-soon' ? `in ${description.lifetime.daysLeft} days: run "caliop key renew"` : `in ${description.lifetime.daysLeft} days`
+        }${description.lifetime.renewedAt ? `; renewed ${description.lifetime.renewedAt.slice(0, 10)}` : ''})`,
+        ...(description.revoked ? [`Revoked:      ${description.revoked.at.slice(0, 10)} (${description.revoked.reason})`] : []),
         `Backup check: ${description.ceremony.backupChecked ? 'done' : 'not done (run "caliop backup check")'}`,
         `Vault KDF:    ${description.kdf.algorithm}, ${description.kdf.memoryKiB / 1024} MiB, ${description.kdf.passes} passes, parallelism ${description.kdf.parallelism}`,
         `Relay:        ${description.relay ? `${description.relay.url} (${description.relay.pin ?? 'no pin'})` : 'none'}`,
@@ -64,6 +68,37 @@ export function registerKeyCommands(program: Command, context: () => CliContext)
         return;
       }
       await writeData(identity.armoredCert);
+    });
+
+  key
+    .command('renew')
+    .description('extend your subkeys for 1096 days from today (the same key and fingerprint), and publish it to your relay')
+    .action(async () => {
+      const cli = context();
+      const { renewKey } = await import('../../service/key-lifecycle.js');
+      const session = await cli.unlock();
+      const report = await renewKey(session, new Date());
+      if (cli.json) await writeJson(report);
+      else {
+        note(`your key is renewed: it now expires on ${report.expiresAt.slice(0, 10)} (same fingerprint)`);
+        note(report.published ? 'the relay directory has the renewed certificate: your contacts get it at their next sync' : 'this stick has no relay account: give "caliop key export" to your contacts, or run "caliop key renew" again once enrolled');
+      }
+    });
+
+  key
+    .command('revoke')
+    .description('publish the revocation of your key (docs/lost-stick.md §3): contacts stop encrypting to it')
+    .addOption(new Option('--reason <reason>', 'why: the stick was lost, the key may be known to someone, or a newer key replaces it').choices(['lost', 'compromised', 'superseded']))
+    .action(async (options: { reason?: 'lost' | 'compromised' | 'superseded' }) => {
+      const cli = context();
+      const { revokeKey } = await import('../../service/key-lifecycle.js');
+      const session = await cli.unlock();
+      const report = await revokeKey(session, options.reason, new Date());
+      if (cli.json) await writeJson({ revokedAt: report.revokedAt, reason: report.reason, published: report.published });
+      else {
+        note(`your key is revoked (${report.reason}, ${report.revokedAt.slice(0, 10)})`);
+        note(report.published ? 'the relay directory has the revocation: your contacts learn it at their next sync' : 'this stick has no relay account: give "caliop key export" to your contacts');
+      }
     });
 
   program

@@ -73,6 +73,10 @@ export function registerMailCommands(program: Command, context: () => CliContext
       if (!cli.json) for (const learnt of report.autocrypt) note(autocryptLine(learnt));
       // docs/cli.md §3.12: a failed message is exit 42, named, after everything else was done.
       for (const failed of report.failed) note(`message ${failed.id} to ${failed.to.join(', ')} failed: ${failed.reason}`);
+      for (const revoked of report.revokedContacts) note(`${revoked.address} revoked their key on ${revoked.at.slice(0, 10)}: ${revoked.reason}; mail to them stops`);
+      // docs/ceremony.md §6.6: once a week at most, from 90 days before expiry.
+      if (report.keyReminder?.state === 'renew-soon') note(`your key expires on ${report.keyReminder.expiresAt.slice(0, 10)} (in ${report.keyReminder.daysLeft} days): run "caliop key renew"`);
+      if (report.keyReminder?.state === 'expired') note(`your key expired on ${report.keyReminder.expiresAt.slice(0, 10)}: nothing can be sent until you run "caliop key renew"`);
       if (report.failed.length > 0) {
         throw new CaliopError('outbox_message_failed', `${report.failed.length === 1 ? 'message' : 'messages'} ${report.failed.map((failed) => failed.id).join(', ')} could not be sent and ${report.failed.length === 1 ? 'waits' : 'wait'} in the outbox as failed`);
       }

@@ -6,7 +6,11 @@ import type { Context, Hono } from 'hono';
 import * as openpgp from 'openpgp';
 import { parseAddress } from '../../api/address.js';
 import { API_ROUTES } from '../../api/routes.js';
-import type { CertResponse } from '../../api/schemas.js';
+import { PROTOCOL_LIMITS, UpdateCertRequestSchema, type CertResponse } from '../../api/schemas.js';
+import { parseJsonBody } from '../json-body.js';
+import { deviceAuth } from '../middleware/device-auth.js';
+import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
+import { readBody } from '../middleware/read-body.js';
 import { wkdHash } from '../../api/wkd-hash.js';
 import { RelayHttpError } from '../http-error.js';
 import type { RelayDeps } from '../relay-deps.js';
@@ -17,7 +21,57 @@ const WKD_HASH = /^[ybndrfg8ejkmcpqxot1uwisza345h769]{32}$/;
 
 const certNotFound = () => new RelayHttpError(404, 'cert_not_found', 'no certificate is published for this address');
 
-export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps): void {
+/**
+ * docs/api.md §7.3: the certificate the caller publishes for its own address: the same
+ * v4 key (same fingerprint), public only, self-signed; revoked is allowed (that is how a
+ * revocation is published), but a revoked key stays revoked.
+ */
+async function checkedUpdate(armoredCert: string, stored: Uint8Array, fingerprint: string): Promise<Uint8Array> {
+  let cert: openpgp.Key;
+  try {
+    cert = await openpgp.readKey({ armoredKey: armoredCert });
+  } catch (error) {
+    throw new RelayHttpError(400, 'cert_invalid', 'armoredCert is not an ASCII-armored OpenPGP certificate', { cause: error });
+  }
+  if (cert.isPrivate()) throw new RelayHttpError(400, 'cert_invalid', 'armoredCert holds secret key material; send the public certificate only');
+  if (cert.getFingerprint().toUpperCase() !== fingerprint) {
+    throw new RelayHttpError(409, 'cert_fingerprint_mismatch', 'this is another key; a new key for an address needs a new enrolment');
+  }
+  const revoked = await cert.isRevoked().catch(() => false);
+  if (!revoked) {
+    try {
+      await cert.verifyPrimaryKey();
+    } catch (error) {
+      throw new RelayHttpError(403, 'cert_invalid', 'the certificate is not validly self-signed', { cause: error });
+    }
+  }
+  const before = await openpgp.readKey({ binaryKey: stored });
+  if (!revoked && (await before.isRevoked().catch(() => false))) {
+    throw new RelayHttpError(409, 'cert_revoked', 'the directory holds a revocation of this key; a revoked key stays revoked');
+  }
+  return cert.toPublic().write();
+}
+
+export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
+  app.put(
+    API_ROUTES.updateCert.path,
+    readBody(PROTOCOL_LIMITS.maxCertBytes + 1024),
+    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    rateLimit(buckets, deps.clock),
+    async (c) => {
+      const account = c.get('device').account;
+      if (account === undefined) throw new Error('deviceAuth let an unenrolled device through');
+      const parsed = parseAddress(c.req.param('address'));
+      if (parsed?.address !== account.address) throw new RelayHttpError(403, 'not_your_address', 'a device publishes the certificate of its own address only');
+      const request = parseJsonBody(c.get('body'), UpdateCertRequestSchema);
+      const binary = await checkedUpdate(request.armoredCert, account.cert, account.certFingerprint);
+      if (!(await deps.store.replaceCert(account.address, account.certFingerprint, binary))) throw certNotFound();
+      const cert = await openpgp.readKey({ binaryKey: binary });
+      const body: CertResponse = { address: account.address, armoredCert: cert.armor() };
+      return c.json(body);
+    },
+  );
+
   app.get(API_ROUTES.cert.path, async (c) => {
     const parsed = parseAddress(c.req.param('address'));
     const account = parsed && (await deps.store.accountByAddress(parsed.address));

@@ -142,6 +142,15 @@ export class PostgresRelayStore implements RelayStore {
     return 'revoked';
   }
 
+  async replaceCert(address: string, certFingerprint: string, cert: Uint8Array): Promise<boolean> {
+    const { rowCount } = await this.#query('replace_cert', 'UPDATE accounts SET cert = $3 WHERE address = $1 AND cert_fingerprint = $2', [
+      address,
+      certFingerprint,
+      Buffer.from(cert),
+    ]);
+    return rowCount === 1;
+  }
+
   async touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void> {
     await this.#query(
       'touch_device',

@@ -134,6 +134,8 @@ export interface RelayStore {
    * commit on) and frees the mailbox entries only it had still to fetch. Durable.
    */
   revokeDevice(address: string, name: string, revokedAt: string): Promise<RevokeDeviceResult>;
+  /** docs/api.md §7.3: replaces the account's certificate by a newer one of the same fingerprint. Durable. */
+  replaceCert(address: string, certFingerprint: string, cert: Uint8Array): Promise<boolean>;
   /** docs/api.md §6.4: records `seenAt` as the device's last request when the recorded one is older than `staleBefore`. */
   touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void>;
 

@@ -165,6 +165,12 @@ export class SqliteRelayStore implements RelayStore {
     return outcome.result;
   }
 
+  async replaceCert(address: string, certFingerprint: string, cert: Uint8Array): Promise<boolean> {
+    return this.#writes.run(
+      () => this.#sql('UPDATE accounts SET cert = ? WHERE address = ? AND cert_fingerprint = ?').run(cert, address, certFingerprint).changes === 1,
+    );
+  }
+
   async touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void> {
     const stale = this.#sql('SELECT 1 FROM devices WHERE device_public_key = ? AND (last_seen_at IS NULL OR last_seen_at < ?)').get(devicePublicKey, staleBefore);
     if (stale === undefined) return;

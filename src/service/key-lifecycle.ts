@@ -1,0 +1,129 @@
+// The key over the years (docs/ceremony.md §6.6-§6.7, docs/lost-stick.md): when it
+// expires and when to say so, renewing it (`caliop key renew`), revoking it
+// (`caliop key revoke`), and publishing either to the relay's directory
+// (docs/api.md §7.3). The clock is always a parameter (`now`).
+import * as openpgp from 'openpgp';
+import { REVOCATION_REASONS, type RevocationReason } from '../core/key-derivation.js';
+import { keyLifetime, renewalDate, syncReminderDue, type KeyLifetime } from '../core/key-lifetime.js';
+import type { IdentityRecord } from '../core/vault-contents.js';
+import { CaliopError } from '../errors.js';
+import { relayClientFor } from './relay-account.js';
+import type { StickSession } from './stick-session.js';
+
+export type { KeyLifetime } from '../core/key-lifetime.js';
+export { REVOCATION_REASONS, type RevocationReason } from '../core/key-derivation.js';
+
+const day = (date: Date | string) => new Date(date).toISOString().slice(0, 10);
+
+export function ownKeyLifetime(identity: IdentityRecord, now: Date): KeyLifetime {
+  return keyLifetime(new Date(identity.creationDate), identity.renewedAt === undefined ? undefined : new Date(identity.renewedAt), now);
+}
+
+/** docs/ceremony.md §6.6-§6.7: nothing is signed with a revoked or expired key; the refusal says why and what to do. */
+export function assertOwnKeyUsable(session: StickSession, now: Date): void {
+  const identity = session.contents.identity;
+  if (identity.revoked) throw new CaliopError('key_revoked', `your key was revoked on ${day(identity.revoked.at)} (${identity.revoked.reason})`);
+  const lifetime = ownKeyLifetime(identity, now);
+  if (lifetime.state === 'expired') {
+    throw new CaliopError('key_expired', `your key expired on ${day(lifetime.expiresAt)}; nothing was signed or sent`);
+  }
+}
+
+/**
+ * docs/ceremony.md §6.6: what `caliop sync` says about the key's expiry, at most once
+ * a week (recorded in the vault), from 90 days before it; undefined when nothing is due.
+ */
+export async function keyReminder(session: StickSession, now: Date): Promise<KeyLifetime | undefined> {
+  const identity = session.contents.identity;
+  if (identity.revoked) return undefined;
+  const lifetime = ownKeyLifetime(identity, now);
+  const last = identity.renewalRemindedAt === undefined ? undefined : new Date(identity.renewalRemindedAt);
+  if (!syncReminderDue(lifetime, last, now)) return undefined;
+  await session.update((draft) => {
+    draft.identity.renewalRemindedAt = now.toISOString();
+  });
+  return lifetime;
+}
+
+/** Publishes this stick's certificate to its relay's directory (docs/api.md §7.3); false when the stick has no relay account. */
+async function publishOwnCert(session: StickSession, armoredCert: string): Promise<boolean> {
+  const account = session.contents.relayAccount;
+  if (!account) return false;
+  const client = await relayClientFor(session);
+  try {
+    await client.updateCert(account.address, armoredCert);
+    return true;
+  } finally {
+    client.close();
+  }
+}
+
+export interface RenewReport {
+  readonly renewedAt: string;
+  readonly expiresAt: string;
+  /** true when the relay's directory now serves the renewed certificate. */
+  readonly published: boolean;
+  readonly fingerprint: string;
+}
+
+/**
+ * `caliop key renew` (docs/ceremony.md §6.6): new binding signatures of every subkey,
+ * dated now, valid 1096 days; the same fingerprint. Recorded in the vault, then
+ * published. Repeating it publishes again (a renewal made offline).
+ */
+export async function renewKey(session: StickSession, now: Date): Promise<RenewReport> {
+  const identity = session.contents.identity;
+  if (identity.revoked) throw new CaliopError('key_revoked', `your key was revoked on ${day(identity.revoked.at)}; it cannot be renewed`);
+  const date = renewalDate(new Date(identity.creationDate), now);
+  if (date === undefined) throw new CaliopError('usage', 'the key was made less than a second ago: there is nothing to renew yet');
+  await session.update((draft) => {
+    draft.identity.renewedAt = date.toISOString();
+    delete draft.identity.renewalRemindedAt;
+  });
+  const renewed = await session.identity();
+  const published = await publishOwnCert(session, renewed.armoredCert);
+  return { renewedAt: date.toISOString(), expiresAt: ownKeyLifetime(session.contents.identity, now).expiresAt.toISOString(), published, fingerprint: renewed.fingerprint };
+}
+
+export interface RevokeReport {
+  readonly revokedAt: string;
+  readonly reason: RevocationReason | 'ceremony';
+  readonly published: boolean;
+  /** The revoked certificate as published. */
+  readonly armoredCert: string;
+}
+
+/**
+ * `caliop key revoke [--reason R]` (docs/lost-stick.md §3): the ceremony's revocation
+ * certificate, or a new one with the reason, recorded in the vault and published.
+ */
+export async function revokeKey(session: StickSession, reason: RevocationReason | undefined, now: Date): Promise<RevokeReport> {
+  if (reason !== undefined && !(reason in REVOCATION_REASONS)) {
+    throw new CaliopError('usage', `--reason must be one of ${Object.keys(REVOCATION_REASONS).join(', ')}`);
+  }
+  const at = session.contents.identity.revoked?.at ?? new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString();
+  if (!session.contents.identity.revoked) {
+    await session.update((draft) => {
+      draft.identity.revoked = { at, reason: reason ?? 'ceremony' };
+    });
+  }
+  const identity = await session.identity();
+  const published = await publishOwnCert(session, identity.armoredCert);
+  return { revokedAt: at, reason: session.contents.identity.revoked!.reason, published, armoredCert: identity.armoredCert };
+}
+
+export interface CertRevocation {
+  readonly at: string;
+  /** The owner's words (RFC 4880 §5.2.3.23), or the reason's name. */
+  readonly reason: string;
+}
+
+/** docs/lost-stick.md §3: whether a contact's certificate carries a valid key revocation, and why. */
+export async function revocationOf(cert: openpgp.PublicKey): Promise<CertRevocation | undefined> {
+  if (!(await cert.isRevoked().catch(() => false))) return undefined;
+  const signature = cert.revocationSignatures[0];
+  const flag = signature?.reasonForRevocationFlag;
+  const named = Object.entries(openpgp.enums.reasonForRevocation).find(([, value]) => value === flag)?.[0];
+  const reason = signature?.reasonForRevocationString || named || 'no reason given';
+  return { at: (signature?.created ?? new Date(0)).toISOString(), reason };
+}
