@@ -131,19 +131,30 @@ async function main(): Promise<void> {
     process.stdout.write(`${encrypted.split('\n').slice(0, 2).map((line) => `    ${line}`).join('\n')}\n    …\n`);
     caliop([...A, 'decrypt'], { input: encrypted });
 
-    step('13. Alice loses her stick and rebuilds her key from the recovery sheet');
+    step('13. Alice loses her stick: a new stick from the recovery sheet, enrolled as a new device, the lost one revoked');
     const sheetPath = join(workspace, 'alice-recovery-sheet.txt');
     writeFileSync(sheetPath, aliceInit.recoverySheet);
     const spare = makeStick('alice-new-stick');
     const recovered = caliop(['--stick', spare, '--batch', '--json', '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE', 'recover', '--phrase-file', sheetPath, '--allow-online'], { show: 'stderr' });
     const recoveredFingerprint = (JSON.parse(recovered.stdout) as { fingerprint: string }).fingerprint;
     process.stdout.write(`    recovered fingerprint: ${recoveredFingerprint} (${recoveredFingerprint === aliceInit.fingerprint ? 'the same key' : 'DIFFERENT!'})\n`);
+    // docs/lost-stick.md §2: the new stick is another device of the same account; the lost one is revoked.
+    const N = ['--stick', spare, '--passphrase-file', '@ENV:DEMO_ALICE_PASSPHRASE'];
+    process.stdout.write('(docs/lost-stick.md: the new stick enrols as another device, proving it holds the key, then revokes the lost one)\n');
+    caliop([...N, 'relay', 'enrol', '--server', relay.url, '--server-pin', relay.pin!, '--device-name', 'new-stick']);
+    caliop([...N, 'devices']);
+    caliop([...N, 'devices', 'revoke', 'stick-1']);
+    caliop([...B, 'send', '--to', `alice@${DOMAIN}`, '--subject', 'Bien reçu ?'], { input: 'Ta nouvelle clé USB reçoit-elle mes messages ?\n' });
+    caliop([...N, 'sync']);
+    caliop([...N, 'inbox']);
+    process.stdout.write('(the lost stick, if someone tries it, is refused by the relay at once)\n');
+    caliop([...A, 'sync'], { expectStatus: 60 });
 
     step('14. A wrong passphrase changes nothing');
     env.DEMO_WRONG = 'not the passphrase';
     caliop(['--stick', alice, '--passphrase-file', '@ENV:DEMO_WRONG', 'key', 'show'], { expectStatus: 6 });
 
-    process.stdout.write('\nDemo finished: ceremony, sealed vault, relay, end-to-end mail, mail from outside with its exposure, outbox, verification in person, recovery.\n');
+    process.stdout.write('\nDemo finished: ceremony, sealed vault, relay, end-to-end mail, mail from outside with its exposure, outbox, verification in person, a lost stick replaced from the recovery sheet and revoked.\n');
   } finally {
     await relay.stop();
   }

@@ -44,7 +44,7 @@ beforeAll(async () => {
   const recovered = await onStick(second, ['--batch', '--json', 'recover', '--phrase-file', sheet, '--allow-online']);
   expect(recovered.status, recovered.stderr).toBe(0);
   expect(JSON.parse(recovered.stdout).fingerprint).toBe(alice.init.fingerprint);
-});
+}, 600_000); // several real caliop processes (Argon2 included) on a machine shared by eight suites
 
 afterAll(async () => {
   await relay?.stop();

@@ -69,7 +69,7 @@ beforeAll(async () => {
   }
   const exported = await onStick(sticks.alice!, ['key', 'export']);
   expect(gpg(['--import'], exported.stdout).status).toBe(0);
-});
+}, 600_000); // several real caliop processes (Argon2 included) on a machine shared by eight suites
 
 afterAll(async () => {
   spawnSync('gpgconf', ['--homedir', join(scratch.path, 'gnupg'), '--kill', 'all']);
