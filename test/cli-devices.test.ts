@@ -76,7 +76,7 @@ it('a recovered stick enrols as another device; both sticks receive the same mes
   expect(text.stdout).toMatch(/^NAME\s+ENROLLED\s+LAST SEEN\s+STATE\n/);
   expect(text.stdout).toMatch(/stick-1 .* this stick\n/);
   expect(text.stdout).toMatch(/home-spare .* active\n/);
-});
+}, 600_000);
 
 it('the lost stick is revoked from the spare and refused at once; the spare goes on alone', async () => {
   const self = await onStick(second, ['devices', 'revoke', 'home-spare']);
@@ -103,4 +103,4 @@ it('the lost stick is revoked from the spare and refused at once; the spare goes
   expect(await json(second, ['sync'])).toMatchObject({ received: 0 });
   const listed = await json<{ devices: Array<{ name: string; revokedAt: string | null }> }>(second, ['devices']);
   expect(listed.devices.find((device) => device.name === 'stick-1')!.revokedAt).not.toBeNull();
-});
+}, 600_000);

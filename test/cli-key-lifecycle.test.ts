@@ -103,7 +103,7 @@ it('a renewal on alice\'s stick reaches bob as the same key with the new expiry,
   expect(imported.status, imported.stderr).toBe(0);
   expect(imported.stderr).toMatch(/new signatures|not changed/);
   expect(gpgEncryptionExpiry() * 1000).toBe(new Date(renewed.expiresAt).getTime());
-});
+}, 600_000);
 
 it('alice revokes her key (compromised): carol learns it on her next sync, and sends to it stop with the reason', async () => {
   expect(await json(sticks.alice!, ['key', 'revoke', '--reason', 'compromised'])).toMatchObject({ reason: 'compromised', published: true });
@@ -127,4 +127,4 @@ it('alice revokes her key (compromised): carol learns it on her next sync, and s
   // The relay refuses to serve the key unrevoked again.
   const renewAgain = await onStick(sticks.alice!, ['key', 'renew']);
   expect(renewAgain.status).toBe(ERROR_TABLE.key_revoked.exit);
-});
+}, 600_000);
