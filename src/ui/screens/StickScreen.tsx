@@ -18,6 +18,8 @@ import { useText } from '../use-text.js';
 import { BackupWordsForm } from './BackupWordsForm.js';
 import { PassphraseForm } from './PassphraseForm.js';
 import { SharesFlow } from './SharesFlow.js';
+import { DevicesScreen } from './DevicesScreen.js';
+import { renewKey } from '../../service/key-lifecycle.js';
 import { useKeys } from '../key-queue.js';
 
 type Mode =
@@ -26,7 +28,8 @@ type Mode =
   | { kind: 'passphrase' }
   | { kind: 'weak'; passphrase: string }
   | { kind: 'shares' }
-  | { kind: 'check'; positions: number[] };
+  | { kind: 'check'; positions: number[] }
+  | { kind: 'devices' };
 
 export function StickScreen({ session, onBack }: { session: StickSession; onBack: () => void }) {
   const { t } = useText();
@@ -77,6 +80,9 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
       else if (/^d$/i.test(input)) setDetails((shown) => !shown);
       else if (/^e$/i.test(input)) run(t('working'), () => exportKeyFilesToStick(session), (files) => ({ text: t('stickExported', { cert: relative(session.stick.root, files.certPath), revocation: relative(session.stick.root, files.revocationPath) }) }));
       else if (/^p$/i.test(input)) setMode({ kind: 'passphrase' });
+      else if (/^l$/i.test(input)) setMode({ kind: 'devices' });
+      // docs/ceremony.md §6.6: the same renewal as "caliop key renew".
+      else if (/^r$/i.test(input)) run(t('working'), () => renewKey(session, new Date()), (report) => ({ text: t('stickRenewed', { date: report.expiresAt.slice(0, 10) }) }));
       else if (/^b$/i.test(input)) setMode({ kind: 'shares' });
       else if (/^w$/i.test(input)) setMode({ kind: 'check', positions: backupCheckPositions() });
       else if (/^v$/i.test(input)) {
@@ -99,6 +105,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
     },
   );
 
+  if (mode.kind === 'devices') return <DevicesScreen session={session} onBack={() => setMode({ kind: 'details' })} />;
   if (mode.kind === 'shares') return <SharesFlow session={session} askFirst={false} onDone={() => setMode({ kind: 'details' })} />;
   if (mode.kind === 'check') {
     return (
@@ -146,6 +153,14 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
           </Text>
           <Text>
             {t('stickCreated')}: {d.createdAt.slice(0, 10)}
+          </Text>
+          {/* docs/ceremony.md §6.6: the reminder from 90 days before expiry. */}
+          <Text color={d.lifetime.state === 'valid' ? undefined : d.lifetime.state === 'expired' ? 'red' : 'yellow'}>
+            {d.lifetime.state === 'valid'
+              ? t('stickExpires', { date: d.lifetime.expiresAt.slice(0, 10) })
+              : d.lifetime.state === 'expired'
+                ? `✗ ${t('stickExpired', { date: d.lifetime.expiresAt.slice(0, 10) })}`
+                : `⚠ ${t('stickExpiresSoon', { date: d.lifetime.expiresAt.slice(0, 10), days: d.lifetime.daysLeft })}`}
           </Text>
           <Text color={d.ceremony.offline ? 'green' : 'yellow'}>{d.ceremony.offline ? `✓ ${t('stickCeremonyOffline')}` : `⚠ ${t('stickCeremonyOnline')}`}</Text>
           <Text color={d.ceremony.backupChecked ? 'green' : 'yellow'}>{d.ceremony.backupChecked ? `✓ ${t('stickBackupChecked')}` : `⚠ ${t('stickBackupNotChecked')}`}</Text>
