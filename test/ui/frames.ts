@@ -6,14 +6,15 @@ export type Rendered = ReturnType<typeof render>;
 // Generous: eight sessions and CI share two cores (load 15-25); a wait ends as soon as the frame shows.
 export async function waitForFrame(app: Rendered, pattern: RegExp, timeoutMs = 150_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
+  let previous: string | undefined;
   for (;;) {
     const frame = app.lastFrame() ?? '';
-    if (pattern.test(frame)) {
-      // A screen that has just appeared subscribes to keys right after it is drawn;
-      // a person never types within that moment, so the test does not either.
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      return app.lastFrame() ?? frame;
-    }
+    // The frame that matched is the one returned: it shows the pattern and stayed the same
+    // over two polls (a frame about to be replaced, e.g. an old error while the next try
+    // runs, is not taken for the new one's result). Keys typed next wait in the KeyQueue
+    // for whichever screen takes them, so no pause is needed before typing.
+    if (pattern.test(frame) && frame === previous) return frame;
+    previous = frame;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; last frame:\n${frame}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
