@@ -7,6 +7,8 @@ import { benchRelayThroughput } from './bench/relay-throughput.js';
 import { benchFlashThroughput } from './bench/flash-throughput.js';
 import { benchExeStartup } from './bench/exe-startup.js';
 import { benchMessageStore } from './bench/message-store.js';
+import { benchMailThroughput } from './bench/mail-throughput.js';
+import { benchPipeStreaming } from './bench/pipe-streaming.js';
 
 type Bench = { name: string; run: () => Promise<{ name: string; lines: string[] }>; needsRoot?: boolean };
 
@@ -17,6 +19,8 @@ const benches: Bench[] = [
   { name: 'relay throughput', run: () => benchRelayThroughput() },
   { name: 'executable start-up', run: () => benchExeStartup() },
   { name: 'message store', run: () => benchMessageStore() },
+  { name: 'send and sync', run: () => benchMailThroughput() },
+  { name: 'encrypt and decrypt 100 MiB', run: () => benchPipeStreaming() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
 ];
 

@@ -1,0 +1,107 @@
+// Issue 13, "The numbers": `caliop encrypt --sign` and `caliop decrypt` of 100 MiB, whole
+// process, against `gpg -se` and `gpg -d` in the same run (target <= 1.5x time, peak RSS
+// <= 64 MiB above the process's idle RSS, whatever the size).
+//
+// The built CLI under this Node (the stick uses CALIOP_UNSAFE_TEST_KDF so that Argon2's
+// 256 MiB do not hide the data's memory in the peak); "idle" is the same command on an
+// empty input (start-up, unlock, key derivation: everything but the data). Each file is
+// read from and written to disk (/tmp); rounds interleaved, best of each.
+//
+//   npx tsc -p . && node build/scripts/bench/pipe-streaming.js [MiB]
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const CLI = resolve(import.meta.dirname, '../../src/cli/main.js');
+const MIB = 1024 * 1024;
+const PASSPHRASE = 'a long passphrase only for the benchmark 2026';
+
+interface Measure {
+  readonly ms: number;
+  readonly maxRssMiB: number;
+}
+
+/** One process with stdin from a file: wall time, and peak RSS from GNU time. */
+function run(command: string, args: readonly string[], stdinPath: string | undefined, env: NodeJS.ProcessEnv): Measure {
+  const stdin = stdinPath === undefined ? 'ignore' : openSync(stdinPath, 'r');
+  try {
+    const started = performance.now();
+    const result = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M', command, ...args], { env, stdio: [stdin, 'ignore', 'pipe'], encoding: 'utf8' });
+    const ms = performance.now() - started;
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-1500)}`);
+    return { ms, maxRssMiB: Number(/MAXRSS (\d+)/.exec(result.stderr)?.[1]) / 1024 };
+  } finally {
+    if (typeof stdin === 'number') closeSync(stdin);
+  }
+}
+
+function best(measures: readonly Measure[]): Measure {
+  return { ms: Math.min(...measures.map((m) => m.ms)), maxRssMiB: Math.max(...measures.map((m) => m.maxRssMiB)) };
+}
+
+export async function benchPipeStreaming(mib = 100, rounds = 2): Promise<{ name: string; lines: string[] }> {
+  const work = mkdtempSync(join(tmpdir(), 'caliop-bench-pipe-'));
+  const load = [loadavg()[0]!];
+  try {
+    const stick = join(work, 'stick');
+    mkdirSync(stick);
+    const env = { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', BENCH_PASSPHRASE: PASSPHRASE };
+    const caliop = (args: readonly string[], stdin?: string) =>
+      run(process.execPath, [CLI, '--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE', ...args], stdin, env);
+    caliop(['init', '--name', 'Bench', '--email', 'bench@example.org', '--allow-online']);
+    const gnupgHome = join(work, 'gnupg');
+    mkdirSync(gnupgHome, { mode: 0o700 });
+    const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome };
+    const gpg = (args: readonly string[], stdin?: string) => run('gpg', ['--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], stdin, gpgEnv);
+    gpg(['--quick-gen-key', 'Peer <peer@example.org>', 'ed25519', 'sign', 'never']);
+    const fpr = /fpr:::::::::([0-9A-F]{40}):/.exec(spawnSync('gpg', ['--with-colons', '--list-keys', 'peer@example.org'], { env: gpgEnv, encoding: 'utf8' }).stdout)![1]!;
+    gpg(['--quick-add-key', fpr, 'cv25519', 'encr', 'never']);
+
+    const input = join(work, 'input.bin');
+    const empty = join(work, 'empty.bin');
+    writeFileSync(empty, '');
+    const fd = openSync(input, 'w');
+    const block = randomBytes(MIB);
+    for (let i = 0; i < mib; i++) {
+      block.writeUInt32BE(i, 0);
+      writeSync(fd, block);
+    }
+    closeSync(fd);
+    const out = (name: string) => join(work, name);
+    const measures = { enc: [] as Measure[], encIdle: [] as Measure[], dec: [] as Measure[], decIdle: [] as Measure[], gpgEnc: [] as Measure[], gpgDec: [] as Measure[] };
+    caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('empty.pgp'), '--force'], empty);
+    for (let round = 0; round < rounds; round++) {
+      measures.gpgEnc.push(gpg(['-se', '-r', 'peer@example.org', '-o', out('gpg.pgp'), input]));
+      measures.enc.push(caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('caliop.pgp'), '--force'], input));
+      measures.encIdle.push(caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('empty.pgp'), '--force'], empty));
+      measures.gpgDec.push(gpg(['-d', '-o', out('gpg.out'), out('gpg.pgp')]));
+      measures.dec.push(caliop(['decrypt', '--output', out('caliop.out'), '--force'], out('caliop.pgp')));
+      measures.decIdle.push(caliop(['decrypt', '--output', out('empty.out'), '--force'], out('empty.pgp')));
+    }
+    load.push(loadavg()[0]!);
+    const [enc, encIdle, dec, decIdle, gpgEnc, gpgDec] = [measures.enc, measures.encIdle, measures.dec, measures.decIdle, measures.gpgEnc, measures.gpgDec].map(best) as [Measure, Measure, Measure, Measure, Measure, Measure];
+    const line = (what: string, ours: Measure, idle: Measure, peer: Measure, peerName: string) =>
+      `${what}: ${ours.ms.toFixed(0)} ms (idle run ${idle.ms.toFixed(0)} ms, net ${(ours.ms - idle.ms).toFixed(0)} ms), peak RSS ${ours.maxRssMiB.toFixed(0)} MiB (idle ${idle.maxRssMiB.toFixed(0)} MiB: +${(ours.maxRssMiB - idle.maxRssMiB).toFixed(0)} MiB, target <= +64) | ${peerName}: ${peer.ms.toFixed(0)} ms, peak RSS ${peer.maxRssMiB.toFixed(0)} MiB | ratio ${(ours.ms / peer.ms).toFixed(2)}x whole process, ${((ours.ms - idle.ms) / peer.ms).toFixed(2)}x net (target <= 1.5x)`;
+    return {
+      name: `encrypt --sign / decrypt of ${mib} MiB, whole process, against gpg (best of ${rounds} interleaved rounds; caliop under Node ${process.versions.node})`,
+      lines: [
+        line('caliop encrypt --sign', enc, encIdle, gpgEnc, 'gpg -se'),
+        line('caliop decrypt', dec, decIdle, gpgDec, 'gpg -d'),
+        `load average during the run: ${load.map((value) => value.toFixed(1)).join(' -> ')} (2 cores)`,
+      ],
+    };
+  } finally {
+    spawnSync('gpgconf', ['--homedir', join(work, 'gnupg'), '--kill', 'all']);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const result = await benchPipeStreaming(Number(process.argv[2] ?? 100));
+  console.log(result.name);
+  for (const entry of result.lines) console.log('  ' + entry);
+}
