@@ -44,6 +44,7 @@ import {
   type SubmitResponse,
 } from '../api/schemas.js';
 import { isValidPin, spkiPin } from '../api/spki-pin.js';
+import { RequestPacer } from '../core/request-pacing.js';
 import { CaliopError, type ErrorCode } from '../errors.js';
 
 export interface RelayClientOptions {
@@ -181,6 +182,9 @@ export class RelayClient {
   readonly #randomNonce: () => string;
   readonly #timeoutMs: number;
   #domain: string | undefined;
+  /** docs/api.md §4.4: the relay's published rate limit, planned ahead (undefined: not published). */
+  #pacer: RequestPacer | undefined;
+  #limitsAsked = false;
   /** The device's public key, base64url (docs/api.md §4.1 Caliop-Device). */
   readonly devicePublicKey: string;
 
@@ -228,7 +232,28 @@ export class RelayClient {
   /** GET /v1/relay (docs/api.md §6.1). */
   async info(): Promise<RelayInfo> {
     const response = await this.#request('relayInfo', {}, { signed: false });
-    return this.#expect(response, 'relayInfo', RelayInfoSchema);
+    const info = await this.#expect(response, 'relayInfo', RelayInfoSchema);
+    this.#limitsAsked = true;
+    const { rateBurst, ratePerMinute } = info.limits;
+    if (this.#pacer === undefined && rateBurst !== undefined && ratePerMinute !== undefined) this.#pacer = new RequestPacer({ burst: rateBurst, perMinute: ratePerMinute });
+    return info;
+  }
+
+  /** docs/api.md §4.4, §6.1: learns the relay's rate limit once (GET /v1/relay is not rate limited). */
+  async #pace(): Promise<void> {
+    if (!this.#limitsAsked) {
+      this.#limitsAsked = true;
+      try {
+        await this.info();
+      } catch (error) {
+        // An older or unreachable relay: no plan; the 429 rule below still applies.
+        if (!(error instanceof CaliopError)) throw error;
+      }
+    }
+    const wait = this.#pacer?.reserve(this.#now().getTime()) ?? 0;
+    // A wait longer than a 429 would be waited out is not waited either: the request goes,
+    // and the relay's 429 reports it (§4.4: a long Retry-After is reported).
+    if (wait > 0 && wait <= MAX_RATE_WAIT_S * 1000) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   /**
@@ -360,6 +385,7 @@ export class RelayClient {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (options.json !== undefined) headers['content-type'] = 'application/json';
       if (options.signed) {
+        await this.#pace();
         const key = this.#signingKey;
         Object.assign(headers, signRequest({ method, pathWithQuery, body, domain }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey, (message) => new Uint8Array(cryptoSign(null, message, key))));
       }
@@ -371,6 +397,7 @@ export class RelayClient {
         if (Number.isFinite(wait) && wait >= 0 && wait <= MAX_RATE_WAIT_S && paced < MAX_RATE_WAITS) {
           paced += 1;
           attempt = 0;
+          this.#pacer?.drained(this.#now().getTime());
           await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 1) * 1000));
           continue;
         }

@@ -2,6 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCaliopError } from '../../src/errors.js';
+import { PACING_MARGIN, RequestPacer } from '../../src/core/request-pacing.js';
 import { TokenBuckets } from '../../src/relay/middleware/rate-limit.js';
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { enrolled } from './helpers/test-identity.js';
@@ -35,4 +36,44 @@ describe('rate limit in the relay', () => {
     noisy.close();
     quiet.close();
   });
+});
+
+describe('RequestPacer: the client plans within the published limits (docs/api.md §4.4)', () => {
+  it('sends a burst at once, then spaces requests at a little under the refill rate', () => {
+    const pacer = new RequestPacer({ burst: 3, perMinute: 60 });
+    expect([0, 1, 2].map(() => pacer.reserve(0))).toEqual([0, 0, 0]);
+    const spacing = Math.ceil(1000 / PACING_MARGIN);
+    expect(pacer.reserve(0)).toBe(spacing);
+    expect(pacer.reserve(0)).toBe(Math.ceil(2000 / PACING_MARGIN)); // planned behind the previous one
+    expect(pacer.reserve(10_000)).toBe(0); // refilled meanwhile (never above the burst)
+  });
+
+  it('after a 429 it counts the relay bucket as empty', () => {
+    const pacer = new RequestPacer({ burst: 5, perMinute: 60 });
+    pacer.drained(0);
+    expect(pacer.reserve(0)).toBeGreaterThan(0);
+  });
+});
+
+describe('pacing against the real relay', () => {
+  let relay: RelayProcess;
+  beforeAll(async () => {
+    relay = await startRelayProcess({ extraArgs: ['--rate-burst', '3', '--rate-per-minute', '120'] });
+  });
+  afterAll(async () => relay?.dispose());
+
+  it('eight requests past a burst of 3 all succeed without one 429: the client waited its turn instead', async () => {
+    const { client } = await enrolled(relay, 'patient'); // enrolment takes 1 token
+    for (let i = 0; i < 8; i++) expect((await client.list()).messages).toEqual([]);
+    const statuses = relay.stderrLines.flatMap((line) => {
+      try {
+        return [(JSON.parse(line) as { status?: number }).status];
+      } catch {
+        return [];
+      }
+    });
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(8);
+    expect(statuses).not.toContain(429);
+    client.close();
+  }, 120_000);
 });
