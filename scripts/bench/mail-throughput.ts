@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { stickAt } from '../../src/edges/stick-locator.js';
-import { osRandom } from '../../src/edges/vault-file.js';
+import { randomBytes } from '../../src/edges/random.js';
 import { SqliteRelayStore } from '../../src/relay/store/sqlite-store.js';
 import { startRelayProcess } from '../../src/relay/relay-process.js';
 import { sendMessage } from '../../src/service/mail-send.js';
@@ -76,7 +76,7 @@ export async function benchMailThroughput(count = 1000): Promise<{ name: string;
     const sendMs: number[] = [];
     for (let i = 0; i < count; i++) {
       const started = performance.now();
-      const report = await sendMessage(session, { to: [`bob@${DOMAIN}`], subject: `bench ${i}`, body: BODY, now: new Date(), random: osRandom, allowExposed: false });
+      const report = await sendMessage(session, { to: [`bob@${DOMAIN}`], subject: `bench ${i}`, body: BODY, now: new Date(), random: randomBytes, allowExposed: false });
       sendMs.push(performance.now() - started);
       if (report.queued) throw new Error(`message ${i} was queued, not sent`);
     }

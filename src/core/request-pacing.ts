@@ -25,7 +25,9 @@ export class RequestPacer {
 
   constructor(limit: PublishedRateLimit) {
     if (!(limit.burst >= 1) || !(limit.perMinute > 0)) throw new RangeError('burst must be >= 1 and perMinute > 0');
-    this.#burst = Math.floor(limit.burst);
+    // One token kept in hand: the relay takes a token when the request reaches it, which a
+    // loaded machine makes later or earlier than planned by a request or so.
+    this.#burst = Math.max(1, Math.floor(limit.burst) - 1);
     this.#perMs = (limit.perMinute * PACING_MARGIN) / 60_000;
     this.#tokens = this.#burst;
   }

@@ -230,6 +230,25 @@ async function deriveInThread(passphrase: Uint8Array, salt: Uint8Array, params: 
   }
 }
 
+/** The small derivation that measures this machine's speed (estimateArgon2idMs). */
+const PROBE: KdfParams = { ...KDF_FLOOR, memoryKiB: 4096, passes: 1, parallelism: 1 };
+
+/**
+ * How long a derivation with `params` will take here, in ms, from measured speed
+ * (issue 13: the interface's unlock progress line shows the time left): one small
+ * derivation in this thread (4 MiB, one pass: a few ms), scaled by m x t, which is what
+ * Argon2id's time grows with (RFC 9106 §3.2: every pass fills all m blocks).
+ */
+export async function estimateArgon2idMs(params: KdfParams): Promise<number> {
+  const passphrase = new Uint8Array(16);
+  const salt = new Uint8Array(16);
+  await deriveInThread(passphrase, salt, PROBE); // compiles the module once
+  const started = performance.now();
+  await deriveInThread(passphrase, salt, PROBE);
+  const perKiBPass = (performance.now() - started) / (PROBE.memoryKiB * PROBE.passes);
+  return params.memoryKiB * params.passes * perKiBPass;
+}
+
 /**
  * KDF parameters for a new vault on this machine (docs/vault-format.md §5.3):
  * time one derivation at the floor, then scale the passes so one unlock takes

@@ -185,6 +185,8 @@ export class RelayClient {
   /** docs/api.md §4.4: the relay's published rate limit, planned ahead (undefined: not published). */
   #pacer: RequestPacer | undefined;
   #limitsAsked = false;
+  /** When each signed request was sent before the limits were known (at most the first few). */
+  readonly #sentBeforeLimits: number[] = [];
   /** The device's public key, base64url (docs/api.md §4.1 Caliop-Device). */
   readonly devicePublicKey: string;
 
@@ -235,21 +237,33 @@ export class RelayClient {
     const info = await this.#expect(response, 'relayInfo', RelayInfoSchema);
     this.#limitsAsked = true;
     const { rateBurst, ratePerMinute } = info.limits;
-    if (this.#pacer === undefined && rateBurst !== undefined && ratePerMinute !== undefined) this.#pacer = new RequestPacer({ burst: rateBurst, perMinute: ratePerMinute });
+    if (this.#pacer === undefined && rateBurst !== undefined && ratePerMinute !== undefined) {
+      this.#pacer = new RequestPacer({ burst: rateBurst, perMinute: ratePerMinute });
+      // The signed requests made before the limits were known took tokens too.
+      for (const sentAt of this.#sentBeforeLimits.splice(0)) this.#pacer.reserve(sentAt);
+    }
     return info;
   }
 
-  /** docs/api.md §4.4, §6.1: learns the relay's rate limit once (GET /v1/relay is not rate limited). */
-  async #pace(): Promise<void> {
-    if (!this.#limitsAsked) {
+  /**
+   * docs/api.md §4.4, §6.1: learns the relay's rate limit (once; GET /v1/relay is not rate
+   * limited), so that the requests that follow are planned. An older or unreachable relay
+   * gives no plan: the 429 rule still applies. Any info() call teaches it too.
+   */
+  async learnLimits(): Promise<void> {
+    if (this.#limitsAsked) return;
+    try {
+      await this.info();
+    } catch (error) {
+      // A relay that cannot be reached (or is not the pinned one) is reported now, not after
+      // a second timeout; one that answers without limits (older) just gives no plan.
+      if (!(error instanceof CaliopError) || error.code === 'relay_unreachable' || error.code === 'relay_pin_mismatch') throw error;
       this.#limitsAsked = true;
-      try {
-        await this.info();
-      } catch (error) {
-        // An older or unreachable relay: no plan; the 429 rule below still applies.
-        if (!(error instanceof CaliopError)) throw error;
-      }
     }
+  }
+
+  async #pace(): Promise<void> {
+    if (this.#pacer === undefined && !this.#limitsAsked && this.#sentBeforeLimits.length < 1000) this.#sentBeforeLimits.push(this.#now().getTime());
     const wait = this.#pacer?.reserve(this.#now().getTime()) ?? 0;
     // A wait longer than a 429 would be waited out is not waited either: the request goes,
     // and the relay's 429 reports it (§4.4: a long Retry-After is reported).

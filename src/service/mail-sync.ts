@@ -88,6 +88,9 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
   const client = await relayClientFor(session);
   try {
     const flushed = await flushOutbox(session, client, now);
+    // docs/api.md §4.4: the relay's published rate limit plans the requests that follow
+    // (not asked when the outbox just found the relay away: that would wait a second timeout).
+    if (flushed.errors.length === 0) await client.learnLimits();
     let received = 0;
     const autocrypt: AutocryptLearning[] = [];
     let after: string | undefined;

@@ -19,8 +19,9 @@ import {
 import { CaliopError } from '../errors.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { StoreFiles } from '../edges/store-files.js';
+import { estimateArgon2idMs } from '../edges/argon2id.js';
 import { randomBytes, type RandomSource } from '../edges/random.js';
-import { unlockVault, type VaultHandle } from '../edges/vault-file.js';
+import { readVaultHeader, unlockVault, type VaultHandle } from '../edges/vault-file.js';
 import type { KdfParams } from '../core/vault-format.js';
 import { MessageStore, STORE_FOLDER_PATTERN, storeFolderName } from './message-store.js';
 
@@ -50,6 +51,15 @@ async function removeOtherStores(vaultDir: string, keep: string): Promise<void> 
     return;
   }
   for (const name of names) if (STORE_FOLDER_PATTERN.test(name) && name !== keep) await StoreFiles.removeFolder(join(vaultDir, name));
+}
+
+/**
+ * How long unlocking this stick will take here, in ms (the Argon2id run dominates it), from
+ * this machine's measured speed: the interface's progress line counts it down (issue 13).
+ */
+export async function estimateUnlockMs(stick: Stick): Promise<number> {
+  const header = await readVaultHeader(stick.vaultPath);
+  return estimateArgon2idMs(header.kdf);
 }
 
 export class StickSession {

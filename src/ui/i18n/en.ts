@@ -103,6 +103,8 @@ export const en = {
   unlockExplain: 'Type your passphrase, then press Enter.',
   unlockLabel: 'Passphrase',
   unlockWorking: 'Opening the vault (this takes a second)…',
+  unlockTimeLeft: 'Opening the vault: about {seconds} s left…',
+  unlockAlmost: 'Opening the vault: almost done…',
   unlockWrong: 'Wrong passphrase. Nothing was changed. Try again: there is no limit.',
   unlockKeys: 'Enter: open · Tab: Français · Esc: quit',
 

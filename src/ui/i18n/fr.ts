@@ -104,6 +104,8 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   unlockExplain: 'Tapez votre phrase de passe, puis Entrée.',
   unlockLabel: 'Phrase de passe',
   unlockWorking: 'Ouverture du coffre (une seconde)…',
+  unlockTimeLeft: 'Ouverture du coffre : encore {seconds} s environ…',
+  unlockAlmost: 'Ouverture du coffre : presque fini…',
   unlockWrong: 'Phrase de passe incorrecte. Rien n’a changé. Réessayez : il n’y a pas de limite.',
   unlockKeys: 'Entrée : ouvrir · Tab : English · Échap : quitter',
 

@@ -1,9 +1,9 @@
 // Unlock: the passphrase, a clear message when it is wrong, and no limit on attempts.
 import { Text } from 'ink';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Stick } from '../../service/stick-lookup.js';
 import { isCaliopError } from '../../errors.js';
-import { StickSession } from '../../service/stick-session.js';
+import { estimateUnlockMs, StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Progress } from '../components/Progress.js';
 import { Screen } from '../components/Screen.js';
@@ -15,6 +15,8 @@ export function UnlockScreen({ stick, onUnlocked, onQuit, onLanguage }: { stick:
   const { t, language } = useText();
   const [passphrase, setPassphrase] = useState('');
   const [busy, setBusy] = useState(false);
+  /** When the unlock started and how long it should take here (estimateUnlockMs). */
+  const [plan, setPlan] = useState<{ startedAt: number; expectedMs: number | undefined } | null>(null);
   const [error, setError] = useState<unknown>(null);
   useKeys((_input, key) => {
     if (key.escape) onQuit();
@@ -24,8 +26,16 @@ export function UnlockScreen({ stick, onUnlocked, onQuit, onLanguage }: { stick:
     if (value === '') return;
     setBusy(true);
     setError(null);
+    const startedAt = Date.now();
+    setPlan({ startedAt, expectedMs: undefined });
+    // Measured while Argon2id runs in its worker (docs/vault-format.md §4.1): a few ms here.
+    estimateUnlockMs(stick).then(
+      (expectedMs) => setPlan((current) => (current?.startedAt === startedAt ? { startedAt, expectedMs } : current)),
+      () => undefined,
+    );
     StickSession.unlock(stick, value).then(onUnlocked, (failure: unknown) => {
       setBusy(false);
+      setPlan(null);
       setPassphrase('');
       setError(failure);
     });
@@ -34,8 +44,21 @@ export function UnlockScreen({ stick, onUnlocked, onQuit, onLanguage }: { stick:
     <Screen title={t('unlockTitle')} keys={t('unlockKeys')} status={stick.root}>
       <Text>{t('unlockExplain')}</Text>
       <TextField label={t('unlockLabel')} value={passphrase} mask focus={!busy} onChange={setPassphrase} onSubmit={submit} />
-      {busy ? <Progress label={t('unlockWorking')} /> : null}
+      {busy ? <UnlockProgress plan={plan} /> : null}
       {isCaliopError(error, 'wrong_passphrase') ? <Text color="red">✗ {t('unlockWrong')}</Text> : error ? <ErrorNotice error={error} /> : null}
     </Screen>
   );
+}
+
+/** The unlock's progress line: the time left, counted down from the measured estimate. */
+function UnlockProgress({ plan }: { plan: { startedAt: number; expectedMs: number | undefined } | null }) {
+  const { t } = useText();
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(timer);
+  }, []);
+  if (plan?.expectedMs === undefined) return <Progress label={t('unlockWorking')} />;
+  const left = Math.ceil((plan.startedAt + plan.expectedMs - now) / 1000);
+  return <Progress label={left >= 1 ? t('unlockTimeLeft', { seconds: String(left) }) : t('unlockAlmost')} />;
 }
