@@ -1,19 +1,18 @@
-// The first run: the offline key ceremony as a wizard (docs/ceremony.md §8). The
-// steps themselves are runCeremony's; this screen is its CeremonyDialog.
-import { Box, Text } from 'ink';
+// The first run: the offline key ceremony as a wizard (docs/ceremony.md §8), in two
+// flows, a new key or a restore from the recovery sheet (the phases: ceremony-phase.ts).
+// The steps themselves are runCeremony's and recoverStick's; this screen is their
+// CeremonyDialog (use-ceremony-dialog.ts). It holds what was typed and the keys; the
+// screens that only show are in CeremonyScreens.tsx.
+import { Text } from 'ink';
 import { useRef, useState } from 'react';
 import type { NetworkVerdict } from '../../core/network-state.js';
-import type { PassphraseAssessment } from '../../core/passphrase-strength.js';
-import { ceremonyNetwork, newPassphrase, recoverStick, runCeremony, type CeremonyDialog, type CeremonyStep } from '../../service/ceremony.js';
+import { ceremonyNetwork, newPassphrase, recoverStick, runCeremony, } from '../../service/ceremony.js';
 import { identityForRecovery, readRecoverySheetFile } from '../../service/recovery.js';
 import { stickInFolder, type Stick } from '../../service/stick-lookup.js';
-import type { ParsedRecoverySheet } from '../../core/recovery-sheet.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
-import { Progress } from '../components/Progress.js';
 import { Screen } from '../components/Screen.js';
 import { TextField } from '../components/TextField.js';
-import type { MessageKey } from '../i18n/index.js';
 import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
 import { BackupWordsForm } from './BackupWordsForm.js';
@@ -21,36 +20,10 @@ import { EnrolForm } from './EnrolForm.js';
 import { PassphraseForm } from './PassphraseForm.js';
 import { SharesFlow } from './SharesFlow.js';
 import { useKeys } from '../key-queue.js';
-
-export const STEP_KEYS: Readonly<Record<CeremonyStep, MessageKey>> = {
-  'network-check': 'stepNetworkCheck',
-  'passphrase-check': 'stepPassphraseCheck',
-  seed: 'stepSeed',
-  derivation: 'stepDerivation',
-  'backup-check': 'stepBackupCheck',
-  calibration: 'stepCalibration',
-  sealing: 'stepSealing',
-  done: 'stepDone',
-};
-
-type Phase =
-  | { kind: 'where' }
-  | { kind: 'welcome' }
-  | { kind: 'recover-file' }
-  | { kind: 'recover-pass'; sheet: ParsedRecoverySheet }
-  | { kind: 'name' }
-  | { kind: 'email' }
-  | { kind: 'pass-choice' }
-  | { kind: 'pass-type' }
-  | { kind: 'pass-generated'; passphrase: string }
-  | { kind: 'running'; step: CeremonyStep }
-  | { kind: 'weak'; assessment: PassphraseAssessment }
-  | { kind: 'recovery'; sheet: string }
-  | { kind: 'check'; positions: readonly number[] }
-  | { kind: 'failed'; error: unknown }
-  | { kind: 'shares' }
-  | { kind: 'enrol' }
-  | { kind: 'done'; enrolled: string | null };
+import type { ParsedRecoverySheet } from '../../core/recovery-sheet.js';
+import type { Phase } from './ceremony-phase.js';
+import { CeremonyDoneScreen, GeneratedPassphraseScreen, PassphraseChoiceScreen, RecoverySheetScreen, StepRunningScreen, WeakPassphraseScreen, WelcomeScreen } from './CeremonyScreens.js';
+import { useCeremonyDialog } from './use-ceremony-dialog.js';
 
 export interface CeremonyWizardProps {
   readonly stick: Stick | null;
@@ -74,7 +47,6 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
   const [email, setEmail] = useState('');
   const [emptyField, setEmptyField] = useState(false);
   const [where, setWhere] = useState<unknown>(null);
-  const resolver = useRef<((value: never) => void) | null>(null);
   const session = useRef<StickSession | null>(null);
   const fingerprint = useRef('');
   /** Where "choose another passphrase" and "try again" go back to (docs/ui.md §6). */
@@ -92,26 +64,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
     setPhase({ kind: 'failed', error });
   };
 
-  /** The dialog's questions wait on the screen the user answers. */
-  function ask<T>(next: Phase): Promise<T> {
-    return new Promise<T>((resolve) => {
-      resolver.current = resolve as (value: never) => void;
-      setPhase(next);
-    });
-  }
-  function answer<T>(value: T, next: Phase): void {
-    const resolve = resolver.current as ((value: T) => void) | null;
-    resolver.current = null;
-    setPhase(next);
-    resolve?.(value);
-  }
-
-  const dialog: CeremonyDialog = {
-    progress: (step) => setPhase({ kind: 'running', step }),
-    showRecovery: ({ sheet }) => ask<void>({ kind: 'recovery', sheet }),
-    askBackupWords: (positions) => ask<string[]>({ kind: 'check', positions }),
-    confirmWeakPassphrase: (assessment) => ask<boolean>({ kind: 'weak', assessment }),
-  };
+  const { dialog, answer } = useCeremonyDialog(setPhase);
 
   const start = (passphrase: string, from: Phase) => {
     passphraseStep.current = from;
@@ -270,33 +223,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
         </Screen>
       );
     case 'welcome':
-      return (
-        <Screen title={t('welcomeTitle')} keys={verdict.online ? t('welcomeOnlineKeys') : t('welcomeKeys')}>
-          <Text>{t('welcomeExplain1')}</Text>
-          <Text>{t('welcomeExplain2')}</Text>
-          <Text>{t('welcomeExplain3')}</Text>
-          <Box marginTop={1} flexDirection="column">
-            {verdict.online ? (
-              <>
-                <Text color="yellow">⚠ {t('welcomeOnline')}</Text>
-                <Text>{t('welcomeOnlineAdvice')}</Text>
-                {networkDetails ? (
-                  verdict.evidence.map((line) => (
-                    <Text key={line} dimColor>
-                      {'  '}
-                      {line}
-                    </Text>
-                  ))
-                ) : (
-                  <Text dimColor>{t('welcomeDetailsKey')}</Text>
-                )}
-              </>
-            ) : (
-              <Text color="green">✓ {t('welcomeOffline')}</Text>
-            )}
-          </Box>
-        </Screen>
-      );
+      return <WelcomeScreen verdict={verdict} networkDetails={networkDetails} />;
     case 'recover-file':
       return (
         <Screen title={t('recoverTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
@@ -349,15 +276,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
         </Screen>
       );
     case 'pass-choice':
-      return (
-        <Screen title={t('passChoiceTitle')} keys={t('keysBack')}>
-          <Text>{t('passChoiceExplain')}</Text>
-          <Box marginTop={1} flexDirection="column">
-            <Text>{t('passChoiceGenerate')}</Text>
-            <Text>{t('passChoiceOwn')}</Text>
-          </Box>
-        </Screen>
-      );
+      return <PassphraseChoiceScreen />;
     case 'pass-type':
       return (
         <Screen title={t('passChoiceTitle')} keys={`${t('keysContinue')} · ${t('keysBack')}`}>
@@ -366,40 +285,13 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
         </Screen>
       );
     case 'pass-generated':
-      return (
-        <Screen title={t('passGeneratedTitle')} keys={t('passGeneratedKeys')}>
-          <Text>{t('passGeneratedExplain')}</Text>
-          <Box marginTop={1} borderStyle="single" paddingX={1}>
-            <Text bold>{phase.passphrase}</Text>
-          </Box>
-        </Screen>
-      );
+      return <GeneratedPassphraseScreen passphrase={phase.passphrase} />;
     case 'running':
-      return (
-        <Screen title={t('welcomeTitle')} keys={t('working')}>
-          <Progress label={t(STEP_KEYS[phase.step])} />
-        </Screen>
-      );
+      return <StepRunningScreen step={phase.step} />;
     case 'weak':
-      return (
-        <Screen title={t('weakTitle')} keys={t('weakKeys')}>
-          <Text>{t('weakExplain')}</Text>
-          {phase.assessment.warning ? <Text color="red">{phase.assessment.warning[language]}</Text> : null}
-          {phase.assessment.suggestions[language].map((suggestion) => (
-            <Text key={suggestion}>- {suggestion}</Text>
-          ))}
-        </Screen>
-      );
+      return <WeakPassphraseScreen assessment={phase.assessment} />;
     case 'recovery':
-      return (
-        <Screen title={t('recoveryTitle')} keys={t('recoveryKeys')}>
-          <Text>{t('recoveryExplain')}</Text>
-          <Text color="yellow">{t('recoveryWarning')}</Text>
-          <Box marginTop={1}>
-            <Text>{phase.sheet.split('\n').filter((line) => !line.startsWith('#') && line.trim() !== '').join('\n')}</Text>
-          </Box>
-        </Screen>
-      );
+      return <RecoverySheetScreen sheet={phase.sheet} />;
     case 'check':
       return <BackupWordsForm positions={phase.positions} onDone={(answers) => answer(answers, { kind: 'running', step: 'backup-check' })} />;
     case 'failed':
@@ -413,11 +305,6 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
     case 'enrol':
       return <EnrolForm session={session.current!} onDone={(enrolled) => setPhase({ kind: 'done', enrolled: enrolled?.address ?? null })} />;
     case 'done':
-      return (
-        <Screen title={t('doneTitle')} keys={t('doneKeys')}>
-          <Text>{t('doneFingerprint', { fingerprint: fingerprint.current })}</Text>
-          <Text>{phase.enrolled ? t('enrolDone', { address: phase.enrolled }) : t('enrolSkipped')}</Text>
-        </Screen>
-      );
+      return <CeremonyDoneScreen fingerprint={fingerprint.current} enrolled={phase.enrolled} />;
   }
 }
