@@ -169,7 +169,7 @@ export const MessageSummarySchema = z.object({
 export type MessageSummary = z.infer<typeof MessageSummarySchema>;
 
 export const ListResponseSchema = z.object({
-  messages: z.array(MessageSummarySchema),
+  messages: z.array(MessageSummarySchema).max(PROTOCOL_LIMITS.maxPageSize),
   /** Pass as `after` to get the next page; null when this page is the last. */
   nextCursor: CursorSchema.nullable(),
 });
@@ -186,8 +186,8 @@ export type MessageResponse = z.infer<typeof MessageResponseSchema>;
 export const MailboxPageQuerySchema = ListQuerySchema;
 
 export const MailboxPageResponseSchema = z.object({
-  /** Oldest first, each with its ciphertext. */
-  messages: z.array(MessageResponseSchema),
+  /** Oldest first, each with its ciphertext; never more than the protocol's page size (§5.3). */
+  messages: z.array(MessageResponseSchema).max(PROTOCOL_LIMITS.maxPageSize),
   /** Pass as `after` to get the next page; null when this page is the last. */
   nextCursor: CursorSchema.nullable(),
   /** The cursor of the last message of this page, to acknowledge it (§8.9); null when the page is empty. */

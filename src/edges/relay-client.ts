@@ -96,8 +96,11 @@ interface RawResponse {
   readonly body: Buffer;
 }
 
-/** Largest response the client reads (a full message plus JSON framing). */
+/** Largest response the client reads (a full message plus JSON framing): a page or one message. */
 const MAX_RESPONSE_BYTES = PROTOCOL_LIMITS.maxMessageBytes + 1024 * 1024;
+/** Every other answer (info, cert, list, ack, submit receipts, devices) is small: a hostile relay gets no more. */
+const SMALL_RESPONSE_BYTES = 4 * 1024 * 1024;
+const LARGE_RESPONSE_ROUTES: ReadonlySet<ApiRouteName> = new Set(['mailboxPage', 'fetch']);
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL']);
 
 /** Checks a request body with the schema the relay will use (docs/api.md §5.2), before signing it. */
@@ -404,7 +407,7 @@ export class RelayClient {
         Object.assign(headers, signRequest({ method, pathWithQuery, body, domain }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey, (message) => new Uint8Array(cryptoSign(null, message, key))));
       }
       try {
-        const response = await this.#send(method, pathWithQuery, body, headers);
+        const response = await this.#send(method, pathWithQuery, body, headers, LARGE_RESPONSE_ROUTES.has(route) ? MAX_RESPONSE_BYTES : SMALL_RESPONSE_BYTES);
         // docs/api.md §4.4: the client paces itself within the relay's rate limit: a 429
         // with a short Retry-After is waited out (a few times), a long one is reported.
         const wait = response.status === 429 ? Number(response.headers['retry-after']) : Number.NaN;
@@ -425,7 +428,7 @@ export class RelayClient {
     }
   }
 
-  #send(method: string, pathWithQuery: string, body: Uint8Array, headers: Record<string, string>): Promise<RawResponse> {
+  #send(method: string, pathWithQuery: string, body: Uint8Array, headers: Record<string, string>, maxResponseBytes: number): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const request = this.#transport.request({
         protocol: this.#transport === https ? 'https:' : 'http:',
@@ -449,7 +452,12 @@ export class RelayClient {
         let total = 0;
         response.on('data', (chunk: Buffer) => {
           total += chunk.byteLength;
-          if (total > MAX_RESPONSE_BYTES) request.destroy(new Error('response too large'));
+          // Bounded: a hostile relay's endless answer is cut here, never held whole.
+          if (total > maxResponseBytes) {
+            const tooLarge = new CaliopError('relay_bad_request', `the relay's answer to ${method} ${pathWithQuery.split('?')[0]} is larger than ${maxResponseBytes} bytes; it was cut off`);
+            request.destroy(tooLarge);
+            response.destroy(tooLarge);
+          }
           else chunks.push(chunk);
         });
         response.once('end', () => {

@@ -4,13 +4,13 @@ import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.
 import { bareAddress } from '../core/message-payload.js';
 import { readMailContent, type MailContent } from '../core/mail-content.js';
 import type { StoredMessage } from '../core/vault-contents.js';
-import { isCaliopError } from '../errors.js';
+import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
 import { findContact, mergedDirectoryCert, recordCert } from './contacts.js';
 import { keyReminder, revocationOf } from './key-lifecycle.js';
 import { flushOutbox, type FailedMessage } from './mail-outbox.js';
 import { learnFromAutocrypt, type Arrival, type AutocryptLearning } from './autocrypt.js';
-import { checkCertSignatures, decryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
+import { certAddresses, checkCertSignatures, decryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
 import type { StickSession } from './stick-session.js';
 
@@ -94,9 +94,16 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
     let received = 0;
     const autocrypt: AutocryptLearning[] = [];
     let after: string | undefined;
+    // docs/api.md §8.8, hostile relays: a sync always ends. A cursor given twice, a page
+    // that is empty yet promises more, or page after page with nothing new is refused.
+    const cursorsSeen = new Set<string>();
+    let pagesWithNothingNew = 0;
     for (;;) {
       // docs/api.md §8.8: one request brings a page with its ciphertexts.
       const page = await client.mailboxPage(after === undefined ? {} : { after });
+      if (page.nextCursor !== null && page.messages.length === 0) throw pagingRefused('an empty page that announces more');
+      if (page.nextCursor !== null && cursorsSeen.has(page.nextCursor)) throw pagingRefused(`the cursor ${JSON.stringify(page.nextCursor)} a second time`);
+      if (page.nextCursor !== null) cursorsSeen.add(page.nextCursor);
       const arrivals = await Promise.all(
         page.messages
           .filter((full) => !session.store.hasRelayId(full.id))
@@ -137,6 +144,8 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       // docs/vault-contents.md §5.2: only now that the stick holds the page, one request deletes it from the relay.
       if (page.through) await client.ackMailbox(page.through);
       if (page.nextCursor === null) break;
+      pagesWithNothingNew = arrivals.length === 0 ? pagesWithNothingNew + 1 : 0;
+      if (pagesWithNothingNew > MAX_PAGES_WITH_NOTHING_NEW) throw pagingRefused(`${pagesWithNothingNew} pages in a row with nothing new`);
       after = page.nextCursor;
     }
     const revokedContacts = await refreshContacts(session, client, now);
@@ -154,6 +163,17 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
   } finally {
     client.close();
   }
+}
+
+/**
+ * Pages in a row whose messages the stick already holds: a stick pulled after storing a
+ * page and before acknowledging it gets that one page again, never dozens.
+ */
+const MAX_PAGES_WITH_NOTHING_NEW = 20;
+
+/** What was stored stays stored; the next sync resumes after it. */
+function pagingRefused(what: string): CaliopError {
+  return new CaliopError('relay_bad_request', `the relay sent ${what} (docs/api.md §8.8); sync stopped, what was stored stays stored`);
 }
 
 function isoOrUndefined(date: string | null | undefined): string | undefined {
@@ -175,10 +195,11 @@ async function learnSenders(session: StickSession, client: RelayClient, messages
       throw error;
     }
     if (!armored) continue;
-    const [read] = await readCerts(utf8.encode(armored));
+    const [read] = await readCerts(utf8.encode(armored)).catch(() => [undefined]); // not a cert: not pinned
     // docs/cli.md §6.4: a directory cert whose signatures do not verify is not pinned (the relay is not trusted).
     const key = read ? await checkCertSignatures(read).catch(() => undefined) : undefined;
-    if (!key) continue;
+    // …nor one that does not name the sender (the relay could pin anyone's key for anyone).
+    if (!key || !certAddresses(key).includes(address)) continue;
     await session.update((draft) => {
       recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key), armoredCert: key.armor() }, 'relay-directory', now);
     });
