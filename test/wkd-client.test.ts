@@ -41,7 +41,7 @@ describe('lookupWkd', () => {
     ];
     const found = await lookupWkd('alice@caliop.example', { ca, urlsFor });
     expect(found).not.toBeNull();
-    const key = await openpgp.readKey({ binaryKey: found!.cert });
+    const key = await openpgp.readKey({ binaryKey: found!.cert as Uint8Array<ArrayBuffer> });
     expect(key.getFingerprint().toUpperCase()).toBe(alice.fingerprint);
     expect(await lookupWkd('nobody@caliop.example', { ca, urlsFor })).toBeNull();
     // Without the relay's CA the self-signed certificate is refused: no cert, not a crash.

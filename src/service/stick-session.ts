@@ -157,7 +157,7 @@ export class StickSession {
         ? identity.revocationCertificate
         : await deriveRevocationCertificate(hexToBytes(record.seedHex), new Date(record.creationDate), new Date(record.revoked.at), record.revoked.reason);
     const { data } = await openpgp.unarmor(certificate);
-    const signature = await openpgp.readSignature({ binarySignature: data as Uint8Array });
+    const signature = await openpgp.readSignature({ binarySignature: data as Uint8Array<ArrayBuffer> });
     const publicKey = await openpgp.readKey({ binaryKey: identity.publicKey.write() });
     publicKey.revocationSignatures.push(...signature.packets);
     return { ...identity, publicKey, armoredCert: publicKey.armor() };

@@ -45,7 +45,7 @@ async function checkedUpdate(armoredCert: string, stored: Uint8Array, fingerprin
       throw new RelayHttpError(403, 'cert_invalid', 'the certificate is not validly self-signed', { cause: error });
     }
   }
-  const before = await openpgp.readKey({ binaryKey: stored });
+  const before = await openpgp.readKey({ binaryKey: stored as Uint8Array<ArrayBuffer> });
   if (!revoked && (await before.isRevoked().catch(() => false))) {
     throw new RelayHttpError(409, 'cert_revoked', 'the directory holds a revocation of this key; a revoked key stays revoked');
   }
@@ -66,7 +66,7 @@ export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
       const request = parseJsonBody(c.get('body'), UpdateCertRequestSchema);
       const binary = await checkedUpdate(request.armoredCert, account.cert, account.certFingerprint);
       if (!(await deps.store.replaceCert(account.address, account.certFingerprint, binary))) throw certNotFound();
-      const cert = await openpgp.readKey({ binaryKey: binary });
+      const cert = await openpgp.readKey({ binaryKey: binary as Uint8Array<ArrayBuffer> });
       const body: CertResponse = { address: account.address, armoredCert: cert.armor() };
       return c.json(body);
     },
