@@ -119,11 +119,19 @@ export interface CertRevocation {
 }
 
 /** docs/lost-stick.md §3: whether a contact's certificate carries a valid key revocation, and why. */
+/** RFC 9580 §5.2.3.31: the reason codes in words (shown to the contact; a text given by the owner comes first). */
+const REVOCATION_REASON_WORDS: Readonly<Record<number, string>> = {
+  [openpgp.enums.reasonForRevocation.noReason]: 'no reason given',
+  [openpgp.enums.reasonForRevocation.keySuperseded]: 'the key was superseded',
+  [openpgp.enums.reasonForRevocation.keyCompromised]: 'the key was compromised',
+  [openpgp.enums.reasonForRevocation.keyRetired]: 'the key is no longer used',
+  [openpgp.enums.reasonForRevocation.userIDInvalid]: 'the user ID is no longer valid',
+};
+
 export async function revocationOf(cert: openpgp.PublicKey): Promise<CertRevocation | undefined> {
   if (!(await cert.isRevoked().catch(() => false))) return undefined;
   const signature = cert.revocationSignatures[0];
   const flag = signature?.reasonForRevocationFlag;
-  const named = Object.entries(openpgp.enums.reasonForRevocation).find(([, value]) => value === flag)?.[0];
-  const reason = signature?.reasonForRevocationString || named || 'no reason given';
+  const reason = signature?.reasonForRevocationString || REVOCATION_REASON_WORDS[flag ?? -1] || 'no reason given';
   return { at: (signature?.created ?? new Date(0)).toISOString(), reason };
 }
