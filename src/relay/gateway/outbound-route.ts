@@ -65,6 +65,17 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
         c.header(REPLAY_HEADER, 'true');
         return c.json(replayAnswer(record, sha256) as OutboundResponse | OutboundQueuedResponse);
       };
+      /** Keeps the answer under the request's key; the record already kept when a twin was first (docs/api.md §8.10). */
+      const rememberAnswer = async (body: OutboundResponse | OutboundQueuedResponse): Promise<SubmissionRecord | undefined> =>
+        request.idempotencyKey === undefined
+          ? undefined
+          : deps.store.rememberSubmission({
+              sender: account.address,
+              key: request.idempotencyKey,
+              requestSha256: sha256,
+              response: JSON.stringify(body),
+              createdAt: Math.floor(deps.clock().getTime() / 1000),
+            });
       const earlier = request.idempotencyKey === undefined ? undefined : await deps.store.submissionByKey(account.address, request.idempotencyKey);
       if (earlier !== undefined) return replay(earlier);
       const message = Buffer.from(request.message, 'base64url');
@@ -123,19 +134,11 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
           message.fill(0);
           await deps.store.enqueueOutbound(queued);
           const body: OutboundQueuedResponse = { id: queued.id, queued: { reason: queued.lastError, nextAttemptAt: queued.nextAttemptAt, giveUpAt: queued.giveUpAt } };
-          if (request.idempotencyKey !== undefined) {
-            // docs/api.md §8.10: a retry of this request is answered this 202 again, not queued twice.
-            const taken = await deps.store.rememberSubmission({
-              sender: account.address,
-              key: request.idempotencyKey,
-              requestSha256: sha256,
-              response: JSON.stringify(body),
-              createdAt: Math.floor(deps.clock().getTime() / 1000),
-            });
-            if (taken !== undefined) {
-              await deps.store.finishOutbound(queued.id, null); // a concurrent twin was queued first
-              return replay(taken);
-            }
+          // docs/api.md §8.10: a retry of this request is answered this 202 again, not queued twice.
+          const taken = await rememberAnswer(body);
+          if (taken !== undefined) {
+            await deps.store.finishOutbound(queued.id, null); // a concurrent twin was queued first
+            return replay(taken);
           }
           outbound.queue.wake();
           return c.json(body, 202);
@@ -157,17 +160,9 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       };
       outbound.log({ event: 'outbound_sent', recipients: recipients.length, bytes: message.length, tls: delivery.tls?.version ?? null, exposed: request.exposed });
       const body: OutboundResponse = { id: deps.randomId(), facts, smarthostResponse: delivery.response };
-      if (request.idempotencyKey !== undefined) {
-        // Recorded after the smarthost's 250: only a relay crash in between can hand a retry over again (docs/api.md §8.10).
-        const taken = await deps.store.rememberSubmission({
-          sender: account.address,
-          key: request.idempotencyKey,
-          requestSha256: sha256,
-          response: JSON.stringify(body),
-          createdAt: Math.floor(deps.clock().getTime() / 1000),
-        });
-        if (taken !== undefined) return replay(taken);
-      }
+      // Recorded after the smarthost's 250: only a relay crash in between can hand a retry over again (docs/api.md §8.10).
+      const taken = await rememberAnswer(body);
+      if (taken !== undefined) return replay(taken);
       return c.json(body);
     },
   );
