@@ -113,10 +113,10 @@ const SAYS = {
   },
   fr: {
     lang: 'fr_FR.UTF-8', welcome: /^Bienvenue/, switchKey: 'L : English', online: /relié à un réseau/, name: /^Votre nom/, address: /^Votre adresse/,
-    addressField: 'Adresse: ', choice: /^Votre phrase de passe/, strength: /Solidité : /, weak: /^Cette phrase de passe est faible/, another: /Choisissez une autre phrase de passe\. Votre nom et votre adresse sont gardés\./,
+    addressField: 'Adresse : ', choice: /^Votre phrase de passe/, strength: /Solidité : /, weak: /^Cette phrase de passe est faible/, another: /Choisissez une autre phrase de passe\. Votre nom et votre adresse sont gardés\./,
     generated: /^Votre nouvelle phrase de passe/, sheet: /^Votre feuille de récupération/, check: /^Vérifiez votre copie/, checkNumber: /Tapez le mot numéro (\d+)/,
     shares: /^Partager la phrase de récupération/, enrol: /^Connexion à votre relais/, enrolNames: 'La clé USB indique ce relais : ', done: /^Vos clés sont prêtes/, enrolled: 'Inscrit comme ',
-    inbox: /^Boîte de réception/, empty: /Aucun message/, synced: /relevé à \d\d:\d\d : 1 nouveau\(x\) · à envoyer : 0/, why: /Pourquoi :/, exposure: /Exposition: ●●●○ De bout en bout, clé non vérifiée \((\d+)\/100\)/,
+    inbox: /^Boîte de réception/, empty: /Aucun message/, synced: /relevé à \d\d:\d\d : 1 nouveau\(x\) · à envoyer : 0/, why: /Pourquoi :/, exposure: /Exposition : ●●●○ De bout en bout, clé non vérifiée \((\d+)\/100\)/,
     compose: /^Nouveau message/, overall: /Ce message : ●●●○ De bout en bout, clé non vérifiée \((\d+)\/100\)/, sent: /✓ Envoyé\./,
     contacts: /^Contacts/, unverified: /bob@caliop\.example.*non vérifié/, checkScreen: /^Vérifier bob@caliop\.example en personne/, theirs: 'Sa clé', yours: 'Votre clé',
     words: 'Mots : ', numbers: 'Nombres : ', fingerprint: 'Empreinte : ', nowVerified: /bob@caliop\.example est maintenant vérifié/, verified: /bob@caliop\.example.*vérifié en personne/,

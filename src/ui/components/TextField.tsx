@@ -5,6 +5,7 @@
 import { Box, Text } from 'ink';
 import { useRef } from 'react';
 import { useKeys } from '../key-queue.js';
+import { useText } from '../use-text.js';
 
 export interface TextFieldProps {
   readonly label: string;
@@ -41,10 +42,11 @@ export function TextField({ label, value, onChange, onSubmit, mask = false, focu
     },
     { isActive: focus, text: true },
   );
+  const { t } = useText();
   const shown = mask ? '•'.repeat([...value].length) : value;
   return (
     <Box flexDirection={multiline ? 'column' : 'row'}>
-      <Text bold={focus}>{label}: </Text>
+      <Text bold={focus}>{t('labelOnly', { label })} </Text>
       <Text>
         {shown}
         {focus ? <Text inverse> </Text> : null}

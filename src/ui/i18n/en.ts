@@ -125,6 +125,9 @@ export const en = {
   inboxDeleted: 'Message {id} deleted',
   readSealed: '(this message stays sealed: {reason}; D in the inbox deletes it)',
 
+  // A label and its value (French puts a space before the colon: docs/ui.md §8).
+  labelled: '{label}: {value}',
+  labelOnly: '{label}:',
   readFrom: 'From',
   readTo: 'To',
   readSubject: 'Subject',

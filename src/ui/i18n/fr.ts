@@ -126,6 +126,8 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   inboxDeleted: 'Message {id} supprimé',
   readSealed: '(ce message reste scellé : {reason} ; D dans la boîte le supprime)',
 
+  labelled: '{label} : {value}',
+  labelOnly: '{label} :',
   readFrom: 'De',
   readTo: 'À',
   readSubject: 'Objet',

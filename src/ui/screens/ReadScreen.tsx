@@ -48,17 +48,17 @@ interface Row {
 function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
   const level: ExposureLevel = view.exposure.level;
   return [
-    ...wrap(`${t('readFrom')}: ${safeForTerminal(view.from)}`, WIDTH).map((text) => ({ text })),
-    ...wrap(`${t('readTo')}: ${safeForTerminal(view.to.join(', '))}`, WIDTH).map((text) => ({ text })),
-    { text: `${t('readDate')}: ${safeForTerminal(view.date.slice(0, 16).replace('T', ' '))}` },
-    { text: `${t('readExposure')}: ${exposureLabel(view.exposure, language)} (${view.exposure.score}/100)`, colour: LEVEL_COLOURS[level], bold: true },
+    ...wrap(t('labelled', { label: t('readFrom'), value: safeForTerminal(view.from) }), WIDTH).map((text) => ({ text })),
+    ...wrap(t('labelled', { label: t('readTo'), value: safeForTerminal(view.to.join(', ')) }), WIDTH).map((text) => ({ text })),
+    { text: t('labelled', { label: t('readDate'), value: safeForTerminal(view.date.slice(0, 16).replace('T', ' ')) }) },
+    { text: t('labelled', { label: t('readExposure'), value: `${exposureLabel(view.exposure, language)} (${view.exposure.score}/100)` }), colour: LEVEL_COLOURS[level], bold: true },
     { text: t('readWhy') },
     ...view.exposure.reasons.flatMap((reason) => wrap(`  - ${safeForTerminal(reasonLine(reason, language))}`, WIDTH, '    ').map((text) => ({ text }))),
     // docs/ui.md: the attachments, numbered as `caliop read --json` numbers them.
     ...(view.attachments.length === 0
       ? []
       : [
-          { text: `${t('readAttached')}:`, bold: true },
+          { text: t('labelOnly', { label: t('readAttached') }), bold: true },
           ...view.attachments.flatMap((attachment) =>
             wrap(`  ${t('readAttachmentLine', { index: String(attachment.index), name: safeForTerminal(attachment.name || '-'), type: attachment.type, size: String(attachment.size) })}`, WIDTH, '    ').map((text) => ({ text })),
           ),

@@ -137,13 +137,13 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
       {d ? (
         <Box flexDirection="column">
           <Text>
-            {t('stickName')}: {d.name}
+            {t('labelled', { label: t('stickName'), value: d.name })}
           </Text>
           <Text>
-            {t('stickAddress')}: {d.email}
+            {t('labelled', { label: t('stickAddress'), value: d.email })}
           </Text>
           <Text>
-            {t('stickFingerprint')}: {formatFingerprint(d.fingerprint)}
+            {t('labelled', { label: t('stickFingerprint'), value: formatFingerprint(d.fingerprint) })}
           </Text>
           <Text>
             {t('verifyWords')} <Text bold>{d.fingerprintWords.join(' ')}</Text>
@@ -152,7 +152,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
             {t('verifyNumbers')} <Text bold>{d.fingerprintNumbers.join(' ')}</Text>
           </Text>
           <Text>
-            {t('stickCreated')}: {d.createdAt.slice(0, 10)}
+            {t('labelled', { label: t('stickCreated'), value: d.createdAt.slice(0, 10) })}
           </Text>
           {/* docs/ceremony.md §6.6: the reminder from 90 days before expiry. */}
           <Text color={d.lifetime.state === 'valid' ? undefined : d.lifetime.state === 'expired' ? 'red' : 'yellow'}>
@@ -165,7 +165,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
           <Text color={d.ceremony.offline ? 'green' : 'yellow'}>{d.ceremony.offline ? `✓ ${t('stickCeremonyOffline')}` : `⚠ ${t('stickCeremonyOnline')}`}</Text>
           <Text color={d.ceremony.backupChecked ? 'green' : 'yellow'}>{d.ceremony.backupChecked ? `✓ ${t('stickBackupChecked')}` : `⚠ ${t('stickBackupNotChecked')}`}</Text>
           <Text>
-            {t('stickRelay')}: {d.relay ? `${d.relay.url}${d.relay.address ? ` (${d.relay.address})` : ''}` : t('stickNoRelay')}
+            {t('labelled', { label: t('stickRelay'), value: d.relay ? `${d.relay.url}${d.relay.address ? ` (${d.relay.address})` : ''}` : t('stickNoRelay') })}
           </Text>
           {/* Plain words first, the parameters on D (docs/ui.md §7). */}
           <Text>{t('stickKdfPlain', { memory: `${Math.round(d.kdf.memoryKiB / 1024)} MiB` })}</Text>
