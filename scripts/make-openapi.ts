@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { OutboundQueuedResponseSchema, OutboundRequestSchema, OutboundResponseSchema } from '../src/api/outbound.js';
 import { API_ROUTES, type ApiRouteName } from '../src/api/routes.js';
+import { DomainTlsPolicyResponseSchema } from '../src/api/tls-policy.js';
 import {
   CertResponseSchema,
   DevicesResponseSchema,
@@ -48,6 +49,7 @@ const COMPONENTS = {
   OutboundRequest: OutboundRequestSchema,
   OutboundResponse: OutboundResponseSchema,
   OutboundQueuedResponse: OutboundQueuedResponseSchema,
+  DomainTlsPolicyResponse: DomainTlsPolicyResponseSchema,
 } as const;
 
 type ComponentName = keyof typeof COMPONENTS;
@@ -157,8 +159,17 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
     requestBody: { required: true, ...json('MailboxAckRequest') },
     responses: { '200': { description: 'deleted', ...json('MailboxAckResponse') }, ...SIGNED_ERRORS },
   },
+  tlsPolicy: {
+    summary: "What the relay knows of a recipient domain's TLS guarantee (DANE, MTA-STS), before a send (§8.11)",
+    parameters: [pathParam('domain', 'the recipient domain')],
+    responses: {
+      '200': { description: 'the policy', ...json('DomainTlsPolicyResponse') },
+      ...SIGNED_ERRORS,
+      '503': error('this relay sends no mail outside'),
+    },
+  },
   outbound: {
-    summary: 'Send one message to outside addresses through the relay\'s smarthost (§8.7)',
+    summary: 'Send one message to outside addresses through the relay\'s smarthost or to their MX (§8.7)',
     requestBody: { required: true, ...json('OutboundRequest') },
     responses: {
       '200': { description: 'the smarthost accepted it', ...json('OutboundResponse') },
@@ -166,7 +177,7 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
       ...SIGNED_ERRORS,
       '403': error('From: is not the caller\'s address, or exposed mail is refused by this relay'),
       '422': error('a recipient is an address of this relay'),
-      '502': error('the smarthost refused the message'),
+      '502': error('the smarthost (or, with MX delivery, every recipient server) refused the message'),
       '503': error('this relay has no smarthost'),
       '504': error('the smarthost could not be reached or deferred the message, and the relay could not queue it'),
     },

@@ -97,7 +97,32 @@ export const SmtpInboundArrivalFactsSchema = z.object({
 });
 export type SmtpInboundArrivalFacts = z.infer<typeof SmtpInboundArrivalFactsSchema>;
 
-/** docs/gateway.md §4.3: what the relay saw when it handed a stick's message to the smarthost (the sender's sent copy). */
+/**
+ * docs/gateway.md §4.8.4: what made one outbound hop's TLS what it was. `dane` (RFC 7672)
+ * and `mta-sts` (RFC 8461, mode enforce): a policy of the recipient domain required TLS
+ * with an authenticated certificate, and the relay would not have delivered otherwise;
+ * `opportunistic`: TLS because the server offered it, nothing would have stopped a
+ * cleartext delivery; `absent`: no TLS.
+ */
+export const TLS_POLICIES = ['dane', 'mta-sts', 'opportunistic', 'absent'] as const;
+export const TlsPolicySchema = z.enum(TLS_POLICIES);
+export type TlsPolicy = z.infer<typeof TlsPolicySchema>;
+
+/** docs/gateway.md §4.8.4: one SMTP transaction of an outbound message (one per recipient domain with MX delivery). */
+export const OutboundDeliveryFactsSchema = z.object({
+  recipients: z.array(AddressSchema),
+  /** The server that took it: the recipient domain's MX host, or the smarthost. */
+  server: z.string(),
+  /** `mx`: the recipient domain's own server; `smarthost`: the relay's smarthost (what happens after is unknown). */
+  via: z.enum(['mx', 'smarthost']),
+  tls: TlsFactsSchema.nullable(),
+  tlsPolicy: TlsPolicySchema,
+  /** RFC 8689: MAIL FROM carried REQUIRETLS. */
+  requireTls: z.boolean(),
+});
+export type OutboundDeliveryFacts = z.infer<typeof OutboundDeliveryFactsSchema>;
+
+/** docs/gateway.md §4.3: what the relay saw when it handed a stick's message to the smarthost or the recipients' MX (the sender's sent copy). */
 export const SmtpOutboundFactsSchema = z.object({
   route: z.literal('smtp-outbound'),
   sentAt: z.iso.datetime(),
@@ -105,6 +130,8 @@ export const SmtpOutboundFactsSchema = z.object({
   hops: z.array(SmtpHopFactsSchema),
   relayHeldPlaintext: z.boolean(),
   sentEncrypted: z.boolean(),
+  /** docs/gateway.md §4.8.4 (issue 14): one per SMTP transaction; absent from facts written before it. */
+  deliveries: z.array(OutboundDeliveryFactsSchema).optional(),
 });
 export type SmtpOutboundFacts = z.infer<typeof SmtpOutboundFactsSchema>;
 

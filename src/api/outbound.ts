@@ -21,13 +21,19 @@ export const OutboundRequestSchema = z.strictObject({
   exposed: z.boolean(),
   /** docs/api.md §8.10: the same key on a retry is answered again, never handed over twice. */
   idempotencyKey: IdempotencyKeySchema.optional(),
+  /**
+   * docs/api.md §8.7, docs/gateway.md §4.8.3: recipients (a subset of `to`) whose copy may
+   * leave only over TLS a policy guarantees (DANE or MTA-STS enforce), REQUIRETLS passed
+   * when the next hop offers it (RFC 8689); else deferred and, in the end, bounced.
+   */
+  requireTlsFor: z.array(AddressSchema).max(100).optional(),
 });
 export type OutboundRequest = z.infer<typeof OutboundRequestSchema>;
 
 export const OutboundResponseSchema = z.object({
   /** The relay's id for this hand-over (it stores nothing of the message). */
   id: MessageIdSchema,
-  /** What the relay saw of the hop to its smarthost: the facts of the sender's sent copy. */
+  /** What the relay saw of the hop(s) to the smarthost or the recipients' MX: the facts of the sender's sent copy. */
   facts: SmtpOutboundFactsSchema,
   /** The smarthost's final reply, e.g. `250 2.0.0 Ok: queued as ...`. */
   smarthostResponse: z.string(),
@@ -48,6 +54,8 @@ export const OutboundQueuedResponseSchema = z.object({
     /** After this the message is bounced back to the sender. */
     giveUpAt: z.iso.datetime(),
   }),
+  /** docs/gateway.md §4.8: with MX delivery, the recipient domains already delivered when another was deferred. */
+  delivered: SmtpOutboundFactsSchema.optional(),
 });
 export type OutboundQueuedResponse = z.infer<typeof OutboundQueuedResponseSchema>;
 

@@ -95,7 +95,14 @@ const OutboxItem = z.strictObject({
   /** The payload as encrypted and signed at send time (for outbound mail: encrypted to ourselves, the sent copy). */
   armoredMessage: z.string(),
   /** docs/vault-contents.md §4.1: to the outside through the relay's gateway, the RFC 5322 message to hand over. */
-  outbound: z.strictObject({ rawMessage: z.string(), exposed: z.boolean() }).optional(),
+  outbound: z
+    .strictObject({
+      rawMessage: z.string(),
+      exposed: z.boolean(),
+      /** docs/vault-contents.md §4.1, docs/api.md §8.7: readable recipients judged on the relay's TLS guarantee; it must keep it. */
+      requireTlsFor: z.array(z.string()).optional(),
+    })
+    .optional(),
   /** docs/vault-contents.md §4.1, docs/api.md §8.10: chosen when queued, sent on every attempt, so the relay delivers it once. */
   idempotencyKey: z.string().optional(),
   attempts: z.number().int().nonnegative(),

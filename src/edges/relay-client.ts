@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import { toBase64url } from '../api/base64url.js';
 import { OutboundAnswerSchema, OutboundRequestSchema, type OutboundAnswer } from '../api/outbound.js';
 import { routePath, type ApiRouteName, API_ROUTES } from '../api/routes.js';
+import { DomainTlsPolicyResponseSchema, type DomainTlsPolicyResponse } from '../api/tls-policy.js';
 import { signRequest } from '../api/request-signing.js';
 import {
   MailboxAckRequestSchema,
@@ -322,15 +323,25 @@ export class RelayClient {
    * when the smarthost deferred it, `queued` (the relay retries; a failure comes back
    * as a bounce in the mailbox: docs/gateway.md §4.7).
    */
-  async submitOutbound(request: { envelopeTo: string[]; rawMessage: string; exposed: boolean; idempotencyKey?: string }): Promise<OutboundAnswer> {
+  async submitOutbound(request: { envelopeTo: string[]; rawMessage: string; exposed: boolean; idempotencyKey?: string; requireTlsFor?: readonly string[] }): Promise<OutboundAnswer> {
     const body = {
       to: request.envelopeTo.map((address) => address.toLowerCase()),
       message: Buffer.from(request.rawMessage, 'utf8').toString('base64url'),
       exposed: request.exposed,
       ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+      ...(request.requireTlsFor !== undefined && request.requireTlsFor.length > 0 ? { requireTlsFor: request.requireTlsFor.map((address) => address.toLowerCase()) } : {}),
     };
     const response = await this.#request('outbound', {}, { signed: true, json: checkRequest(OutboundRequestSchema, body) });
     return this.#expect(response, 'outbound', OutboundAnswerSchema);
+  }
+
+  /**
+   * GET /v1/tls-policy/:domain (docs/api.md §8.11): whether the relay knows that the
+   * domain's published policy (DANE, MTA-STS enforce) guarantees TLS to its servers.
+   */
+  async tlsPolicy(domain: string): Promise<DomainTlsPolicyResponse> {
+    const response = await this.#request('tlsPolicy', { domain: domain.toLowerCase() }, { signed: true });
+    return this.#expect(response, 'tlsPolicy', DomainTlsPolicyResponseSchema);
   }
 
   /** GET /v1/messages (docs/api.md §8.4): the caller's mailbox, oldest first, after `after`. */

@@ -3,7 +3,7 @@
 // store, clock, randomness and log sinks come in through RelayDeps.
 
 import { Hono } from 'hono';
-import { mountOutbound, type OutboundDeps } from './gateway/outbound-route.js';
+import { mountOutbound, mountTlsPolicy, type OutboundDeps } from './gateway/outbound-route.js';
 import { handleError, handleNotFound } from './http-error.js';
 import { TokenBuckets } from './middleware/rate-limit.js';
 import { requestLog } from './middleware/request-log.js';
@@ -30,7 +30,9 @@ export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps): Hono<R
   mountDirectory(app, deps, buckets);
   mountMessages(app, deps, buckets);
   mountDevices(app, deps, buckets);
-  mountOutbound(app, deps, buckets, outbound ?? { smarthost: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null, queue: null });
+  const gateway = outbound ?? { transport: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null, queue: null };
+  mountOutbound(app, deps, buckets, gateway);
+  mountTlsPolicy(app, deps, buckets, gateway);
   app.notFound(handleNotFound);
   app.onError((error, c) => handleError(error, c, deps.logInternalError));
   return app;

@@ -16,7 +16,12 @@ import { createRelayApp } from './app.js';
 import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
 import { ensureDkimKey, readDkimKey } from './gateway/dkim.js';
 import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
+import { DnsClient } from './gateway/dns-client.js';
+import { StsPolicyCache } from './gateway/mta-sts.js';
+import { mxTransport } from './gateway/mx-delivery.js';
 import { OutboundQueue } from './gateway/outbound-queue.js';
+import type { OutboundTransport } from './gateway/outbound-transport.js';
+import { smarthostTransport } from './gateway/smarthost.js';
 import type { SmtpGateway } from './gateway/smtp-gateway.js';
 import { readInviteTokens } from './invite-tokens.js';
 import { parseRelayOptions, RELAY_USAGE, RelayUsageError, type RelayOptions } from './options.js';
@@ -85,13 +90,33 @@ async function startRelay(options: RelayOptions): Promise<void> {
           clientName: gatewayOptions.smtpHostname,
           timeoutMs: 30_000,
         };
-  // docs/gateway.md §4.7: deferred outbound mail waits in the store; every process with a smarthost works the queue.
+  // docs/gateway.md §4.8: or straight to the recipients' MX, through the local validating resolver.
+  const mx = gatewayOptions.mx;
+  let transport: OutboundTransport | null = smarthostConfig === null ? null : smarthostTransport(smarthostConfig);
+  if (mx !== null) {
+    const dns = new DnsClient(mx.resolver);
+    const outboundCa = mx.caFile === null ? null : readFileSync(mx.caFile, 'utf8');
+    const sts = new StsPolicyCache(
+      { resolveTxt: (name) => dns.txt(name) },
+      {
+        ca: outboundCa,
+        connectTo: async (policyHost) => {
+          const ip = (await dns.addresses(policyHost))[0];
+          return ip === undefined ? null : { host: ip, port: mx.policyPort };
+        },
+      },
+      () => Date.now(),
+    );
+    transport = mxTransport({ dns, sts, ca: outboundCa, port: mx.port, clientName: gatewayOptions.smtpHostname, timeoutMs: 30_000, log: logLine });
+  }
+  // docs/gateway.md §4.7: deferred outbound mail waits in the store; every process that sends outside works the queue.
   const outboundQueue =
-    smarthostConfig === null
+    transport === null
       ? null
       : new OutboundQueue({
           store,
-          smarthost: smarthostConfig,
+          transport,
+          smarthostHost: smarthostConfig?.host ?? gatewayOptions.smtpHostname,
           domain: options.domain,
           hostname: gatewayOptions.smtpHostname,
           retry: gatewayOptions.outboundRetry,
@@ -113,7 +138,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
     logInternalError: (error) =>
       logLine({ event: 'internal_error', error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' }),
   }, {
-    smarthost: smarthostConfig,
+    transport,
     encryptedOnly: gatewayOptions.outboundEncryptedOnly,
     hostname: gatewayOptions.smtpHostname,
     log: logLine,

@@ -18,7 +18,8 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
                     [--smtp-listen HOST:PORT [--smtp-hostname NAME] [--smtp-max-message-bytes N]
                      [--smtp-max-clients N] [--smtp-max-clients-per-ip N] [--smtp-connections-per-ip-per-minute N]
                      [--smtp-idle-timeout SECONDS] [--dns-server IP[:PORT] | --dns-records FILE]]
-                    [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]]
+                    [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]
+                     | --deliver-to-mx [--outbound-resolver IP[:PORT]] [--outbound-ca FILE]]
                     [--outbound-encrypted-only] [--outbound-retry-seconds N] [--outbound-give-up-seconds N]
                     [--dkim-key FILE --dkim-selector S]
                     [--release-fingerprint FPR] [--ip-retention-days N]
@@ -58,6 +59,14 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
   --smarthost-tls MODE     opportunistic (default: STARTTLS when offered), starttls (required),
                            implicit (TLS from the start), none (loopback smarthost only)
   --smarthost-ca FILE      PEM certificates to trust for the smarthost, besides the system's
+  --deliver-to-mx          deliver mail to outside addresses straight to each domain's MX, under
+                           its MTA-STS and DANE policy (instead of --smarthost)
+  --outbound-resolver IP[:PORT]  the local DNSSEC-validating resolver (unbound) for MX, TLSA and
+                           MTA-STS lookups; loopback only, its AD bit is trusted (default 127.0.0.1:53)
+  --outbound-ca FILE       PEM certificates to trust besides the system's for MX certificates
+                           under MTA-STS and for MTA-STS policy servers
+  --mx-port N --mta-sts-port N  tests only, loopback only: connect to MX hosts on port N instead
+                           of 25, to MTA-STS policy servers on N instead of 443
   --outbound-encrypted-only  refuse readable (exposed) mail to outside addresses
   --outbound-retry-seconds N  first retry of a message the smarthost deferred, doubled after
                            each attempt up to an hour (default ${DEFAULT_RETRY.firstDelayMs / 1000})
@@ -79,6 +88,15 @@ export interface GatewayOptions {
   /** Where mailauth's DNS answers come from. */
   readonly dns: { readonly kind: 'system'; readonly server: string | null } | { readonly kind: 'records'; readonly file: string };
   readonly smarthost: { readonly host: string; readonly port: number; readonly tlsMode: 'implicit' | 'starttls' | 'opportunistic' | 'none'; readonly caFile: string | null } | null;
+  /** docs/gateway.md §4.8: straight to the recipients' MX (exclusive with smarthost); null: not. */
+  readonly mx: {
+    readonly resolver: { readonly host: string; readonly port: number };
+    readonly caFile: string | null;
+    /** Tests only (loopback): MX records carry no port; 25 in production. */
+    readonly port: number;
+    /** Tests only (loopback): the MTA-STS policy server's port; 443 in production. */
+    readonly policyPort: number;
+  } | null;
   readonly outboundEncryptedOnly: boolean;
   /** docs/gateway.md §4.7. */
   readonly outboundRetry: RetryPolicy;
@@ -163,6 +181,11 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
         'smarthost-tls': { type: 'string' },
         'smarthost-ca': { type: 'string' },
         'outbound-encrypted-only': { type: 'boolean' },
+        'deliver-to-mx': { type: 'boolean' },
+        'outbound-resolver': { type: 'string' },
+        'outbound-ca': { type: 'string' },
+        'mx-port': { type: 'string' },
+        'mta-sts-port': { type: 'string' },
         'outbound-retry-seconds': { type: 'string' },
         'outbound-give-up-seconds': { type: 'string' },
         'dkim-key': { type: 'string' },
@@ -225,8 +248,31 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
   } else if (values['smarthost-tls'] !== undefined || values['smarthost-ca'] !== undefined) {
     throw new RelayUsageError('--smarthost-tls and --smarthost-ca need --smarthost');
   }
-  if (values.smarthost === undefined && (values['outbound-retry-seconds'] !== undefined || values['outbound-give-up-seconds'] !== undefined)) {
-    throw new RelayUsageError('--outbound-retry-seconds and --outbound-give-up-seconds need --smarthost');
+  let mx: GatewayOptions['mx'] = null;
+  if (values['deliver-to-mx'] === true) {
+    if (smarthost !== null) throw new RelayUsageError('give --smarthost or --deliver-to-mx, not both');
+    const resolverText = values['outbound-resolver'] ?? '127.0.0.1:53';
+    const resolver = /:[0-9]{1,5}$/.test(resolverText) ? parseListen(resolverText, 'outbound-resolver') : { host: resolverText.replace(/^\[|\]$/g, ''), port: 53 };
+    // docs/gateway.md §4.8.1: the AD bit is believed only over loopback (RFC 6698 §4.1; Postfix's dnssec level).
+    if (!LOOPBACK.has(resolver.host) || resolver.host === 'localhost') throw new RelayUsageError('--outbound-resolver must be a validating resolver on a loopback address (127.0.0.1 or ::1): its AD bit is trusted');
+    const testPorts = values['mx-port'] !== undefined || values['mta-sts-port'] !== undefined;
+    // docs/gateway.md §4.8.6: the port overrides exist for tests only, like --dns-records.
+    if (testPorts && (!LOOPBACK.has(host) || (smtpListen !== null && !LOOPBACK.has(smtpListen.host)))) {
+      throw new RelayUsageError('--mx-port and --mta-sts-port are for tests: every listen address must be loopback (127.0.0.1, ::1)');
+    }
+    mx = {
+      resolver,
+      caFile: values['outbound-ca'] ?? null,
+      port: positiveInteger('mx-port', values['mx-port'], 25, 65_535),
+      policyPort: positiveInteger('mta-sts-port', values['mta-sts-port'], 443, 65_535),
+    };
+  } else {
+    for (const flag of ['outbound-resolver', 'outbound-ca', 'mx-port', 'mta-sts-port'] as const) {
+      if (values[flag] !== undefined) throw new RelayUsageError(`--${flag} needs --deliver-to-mx`);
+    }
+  }
+  if (smarthost === null && mx === null && (values['outbound-retry-seconds'] !== undefined || values['outbound-give-up-seconds'] !== undefined)) {
+    throw new RelayUsageError('--outbound-retry-seconds and --outbound-give-up-seconds need --smarthost or --deliver-to-mx');
   }
   const outboundRetry: RetryPolicy = {
     firstDelayMs: positiveInteger('outbound-retry-seconds', values['outbound-retry-seconds'], DEFAULT_RETRY.firstDelayMs / 1000, 86_400) * 1000,
@@ -269,6 +315,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     smtpIdleTimeoutSeconds: positiveInteger('smtp-idle-timeout', values['smtp-idle-timeout'], DEFAULT_GATEWAY.smtpIdleTimeoutSeconds, 3_600),
     dns: values['dns-records'] !== undefined ? { kind: 'records', file: values['dns-records'] } : { kind: 'system', server: values['dns-server'] ?? null },
     smarthost,
+    mx,
     outboundEncryptedOnly: values['outbound-encrypted-only'] === true,
     outboundRetry,
     dkim: values['dkim-key'] === undefined ? null : { keyFile: values['dkim-key'], selector: values['dkim-selector'] as string },

@@ -64,7 +64,7 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
       // docs/api.md §8.10: the same key on every attempt, so a submission whose answer was lost is not delivered twice.
       const idempotencyKey = outboxIdempotencyKey(item);
       const receipt = item.outbound
-        ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed, idempotencyKey })
+        ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed, idempotencyKey, ...(item.outbound.requireTlsFor ? { requireTlsFor: item.outbound.requireTlsFor } : {}) })
         : await client.submit({ to: item.to, armoredMessage: item.armoredMessage, idempotencyKey });
       const facts = 'facts' in receipt ? receipt.facts : undefined;
       await session.store.put([

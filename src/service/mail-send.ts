@@ -39,6 +39,22 @@ async function tryRelay(session: StickSession): Promise<RelayClient | undefined>
   }
 }
 
+/**
+ * docs/api.md §8.11: the recipient domains whose TLS the relay guarantees by policy. A
+ * relay that cannot say (unreachable, an older relay, an error) guarantees nothing.
+ */
+async function tlsGuaranteedDomains(client: RelayClient, domains: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const domain of new Set(domains)) {
+    try {
+      if ((await client.tlsPolicy(domain)).tlsGuaranteed) out.add(domain);
+    } catch {
+      break; // not guaranteed, the honest default (docs/exposure.md §2.3); an unreachable relay is not asked again
+    }
+  }
+  return out;
+}
+
 export interface ResolvedRecipient {
   readonly address: string;
   readonly fingerprint: string;
@@ -225,11 +241,13 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     const external = [];
     for (const address of externalAddresses) external.push(await resolveExternal(session, address, input.now, input.wkd));
 
+    // docs/exposure.md §2.3, docs/api.md §8.11: for a readable outside recipient, the relay says whether the domain's policy guarantees TLS.
+    const guaranteedDomains = client ? await tlsGuaranteedDomains(client, external.filter((recipient) => recipient.cert === undefined).map((recipient) => domainOf(recipient.address))) : new Set<string>();
     const exposure = assessRecipientFacts([
       ...internal.resolved.map((recipient) =>
         recipientFacts(own, recipient.address, recipient.address === own.toLowerCase() ? { verification: 'verified', source: 'imported' } : findContact(session.contents.contacts, recipient.address)),
       ),
-      ...external.map((recipient) => recipientFacts(own, recipient.address, recipient.contact)),
+      ...external.map((recipient) => recipientFacts(own, recipient.address, recipient.contact, guaranteedDomains.has(domainOf(recipient.address)))),
     ]);
     const decision = input.beforeSend ? await input.beforeSend(exposure) : true;
     if (decision === false) {
@@ -288,7 +306,9 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     const readableOut = external.filter((recipient) => recipient.cert === undefined);
     if (readableOut.length > 0) {
       const rawMessage = buildPlainMessage({ ...outer, to: payload.to, subject: input.subject, body: input.body, attachments: payload.attachments, boundary: payload.boundary });
-      queue(readableOut.map((recipient) => recipient.address), await encryptFor([]), { rawMessage, exposed: true });
+      // docs/api.md §8.7: those judged on the relay's guarantee may leave only under it.
+      const requireTlsFor = readableOut.filter((recipient) => guaranteedDomains.has(domainOf(recipient.address))).map((recipient) => normaliseAddress(recipient.address));
+      queue(readableOut.map((recipient) => recipient.address), await encryptFor([]), { rawMessage, exposed: true, ...(requireTlsFor.length > 0 ? { requireTlsFor } : {}) });
     }
 
     // docs/cli.md §3.11: the relay announces its limit (GET /v1/relay); nothing is queued that it would refuse for size.

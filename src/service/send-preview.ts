@@ -27,7 +27,13 @@ function certSource(source: Contact['source']): 'contacts' | 'wkd' | 'autocrypt'
  * docs/exposure.md §2.3: an address of our relay's domain is internal (end to end
  * through the relay); any other is outside Caliop, PGP/MIME with a cert, readable without.
  */
-export function recipientFacts(ownAddress: string, address: string, contact: Pick<Contact, 'verification' | 'changedCert' | 'source'> | undefined): RecipientFacts {
+export function recipientFacts(
+  ownAddress: string,
+  address: string,
+  contact: Pick<Contact, 'verification' | 'changedCert' | 'source'> | undefined,
+  /** docs/exposure.md §2.3: the relay answered that the domain's policy guarantees TLS (docs/api.md §8.11); false when not asked. */
+  tlsGuaranteed = false,
+): RecipientFacts {
   const normalised = normaliseAddress(address);
   if (domainOf(normalised) === domainOf(ownAddress)) {
     return { address: normalised, kind: 'internal', keyState: contact ? keyStateOf(contact) : 'tofu' };
@@ -36,7 +42,7 @@ export function recipientFacts(ownAddress: string, address: string, contact: Pic
     address: normalised,
     kind: 'external',
     cert: contact ? { source: certSource(contact.source), keyState: keyStateOf(contact) } : null,
-    tlsGuaranteed: false,
+    tlsGuaranteed: contact ? false : tlsGuaranteed,
   };
 }
 

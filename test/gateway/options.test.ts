@@ -18,6 +18,7 @@ describe('gateway options', () => {
       smtpIdleTimeoutSeconds: 30,
       dns: { kind: 'system', server: null },
       smarthost: null,
+      mx: null,
       outboundEncryptedOnly: false,
       outboundRetry: { firstDelayMs: 60_000, maxDelayMs: 3_600_000, giveUpAfterMs: 172_800_000 },
       dkim: null,
@@ -41,11 +42,22 @@ describe('gateway options', () => {
       smtpIdleTimeoutSeconds: 9,
       dns: { kind: 'records', file: '/r.json' },
       smarthost: { host: 'smtp.example.net', port: 587, tlsMode: 'starttls', caFile: '/ca.pem' },
+      mx: null,
       outboundEncryptedOnly: true,
       outboundRetry: { firstDelayMs: 5_000, maxDelayMs: 3_600_000, giveUpAfterMs: 600_000 },
       dkim: { keyFile: '/dkim.pem', selector: 'ops2026' },
     });
     expect(parse('--smarthost', '127.0.0.1:25').gateway.smarthost?.tlsMode).toBe('opportunistic');
+  });
+
+  it('--deliver-to-mx (docs/gateway.md §4.8): the local resolver, the extra CA, the tests\' ports', () => {
+    expect(parse('--deliver-to-mx').gateway.mx).toEqual({ resolver: { host: '127.0.0.1', port: 53 }, caFile: null, port: 25, policyPort: 443 });
+    expect(parse('--deliver-to-mx', '--outbound-resolver', '[::1]:5353', '--outbound-ca', '/ca.pem', '--mx-port', '2525', '--mta-sts-port', '8443', '--outbound-retry-seconds', '5').gateway.mx).toEqual({
+      resolver: { host: '::1', port: 5353 },
+      caFile: '/ca.pem',
+      port: 2525,
+      policyPort: 8443,
+    });
   });
 
   it.each([
@@ -58,12 +70,21 @@ describe('gateway options', () => {
     [['--smarthost', 'smtp.example.net:25', '--smarthost-tls', 'none'], /loopback smarthost/],
     [['--smarthost', '127.0.0.1:25', '--smarthost-tls', 'sometimes'], /must be opportunistic/],
     [['--smarthost-tls', 'starttls'], /need --smarthost/],
-    [['--outbound-retry-seconds', '5'], /--outbound-retry-seconds and --outbound-give-up-seconds need --smarthost/],
+    [['--outbound-retry-seconds', '5'], /--outbound-retry-seconds and --outbound-give-up-seconds need --smarthost or --deliver-to-mx/],
+    [['--deliver-to-mx', '--smarthost', '127.0.0.1:25'], /not both/],
+    [['--deliver-to-mx', '--outbound-resolver', '192.0.2.53'], /loopback address/],
+    [['--mx-port', '2525'], /--mx-port needs --deliver-to-mx/],
+    [['--outbound-ca', '/ca.pem'], /--outbound-ca needs --deliver-to-mx/],
     [['--smarthost', '127.0.0.1:25', '--outbound-give-up-seconds', '0'], /outbound-give-up-seconds must be an integer/],
     [['--smtp-listen', '127.0.0.1:25', '--smtp-max-clients', '0'], /smtp-max-clients/],
   ])('refuses %j', (extra, message) => {
     expect(() => parseRelayOptions([...BASE, ...extra])).toThrow(RelayUsageError);
     expect(() => parseRelayOptions([...BASE, ...extra])).toThrow(message);
+  });
+
+  it('--mx-port and --mta-sts-port are for tests: every listen address on loopback', () => {
+    const args = ['--data', '/d', '--listen', '0.0.0.0:443', '--domain', 'example.test', '--dev-tls', '--deliver-to-mx', '--mx-port', '2525'];
+    expect(() => parseRelayOptions(args)).toThrow(/--mx-port and --mta-sts-port are for tests/);
   });
 
   it('--dns-records also needs the HTTP listen address on loopback', () => {

@@ -4,6 +4,7 @@
 // is not yet (the relay hands mail to a smarthost; MX delivery is where this applies).
 
 import { request } from 'node:https';
+import { rootCertificates } from 'node:tls';
 
 /** RFC 8461 §3.1: `v=STSv1; id=…`; null when the domain publishes no (valid) record. */
 export function parseStsRecord(texts: readonly string[]): { id: string } | null {
@@ -82,8 +83,15 @@ export const POLICY_TIMEOUT_MS = 20_000;
 export interface PolicyFetchOptions {
   /** PEM CAs besides the system's (the tests' policy server). */
   readonly ca: string | null;
-  /** Tests only: connect here instead of resolving mta-sts.DOMAIN (the name is still checked by TLS). */
-  readonly connectTo: { readonly host: string; readonly port: number } | null;
+  /**
+   * Where to connect instead of the system's resolution of mta-sts.DOMAIN on 443 (the name
+   * is still checked by TLS): a fixed place (tests), or a function that resolves the host
+   * through the relay's own resolver (docs/gateway.md §4.8.1; port 443 but for --mta-sts-port).
+   */
+  readonly connectTo:
+    | { readonly host: string; readonly port: number }
+    | ((policyHost: string) => Promise<{ readonly host: string; readonly port: number } | null>)
+    | null;
 }
 
 /**
@@ -92,19 +100,29 @@ export interface PolicyFetchOptions {
  * the body, or null when there is no usable policy (any failure: §3.3 treats it as none,
  * unless a cached policy exists).
  */
-export function fetchStsPolicyText(domain: string, options: PolicyFetchOptions): Promise<string | null> {
+export async function fetchStsPolicyText(domain: string, options: PolicyFetchOptions): Promise<string | null> {
   const host = `mta-sts.${domain}`;
+  let target: { readonly host: string; readonly port: number } | null;
+  try {
+    target = typeof options.connectTo === 'function' ? await options.connectTo(host) : (options.connectTo ?? { host, port: 443 });
+  } catch {
+    target = null;
+  }
+  if (target === null) return null;
+  const to = target;
   return new Promise((resolve) => {
     const req = request(
       {
-        host: options.connectTo?.host ?? host,
-        port: options.connectTo?.port ?? 443,
+        host: to.host,
+        port: to.port,
         servername: host,
         path: '/.well-known/mta-sts.txt',
         method: 'GET',
         headers: { host },
         minVersion: 'TLSv1.2',
-        ...(options.ca === null ? {} : { ca: options.ca }),
+        // The system's CAs and, besides them, the operator's (--outbound-ca).
+        ...(options.ca === null ? {} : { ca: [...rootCertificates, options.ca] }),
+        agent: false,
         timeout: POLICY_TIMEOUT_MS,
       },
       (response) => {

@@ -8,7 +8,7 @@
 import type { NewMessage, QueuedOutbound, RelayStore } from '../store/relay-store.js';
 import { bounceFacts, buildBounce, sanitizedReply } from './bounce.js';
 import { sealToRecipient } from './seal.js';
-import { deliverToSmarthost, SmarthostError, type SmarthostConfig } from './smarthost.js';
+import { DeliveryError, type OutboundTransport } from './outbound-transport.js';
 
 export interface RetryPolicy {
   /** Delay before the first retry; doubled after each failed attempt. */
@@ -29,13 +29,16 @@ export function retryDelayMs(attempts: number, policy: RetryPolicy): number {
 
 export interface OutboundQueueDeps {
   readonly store: RelayStore;
-  readonly smarthost: SmarthostConfig;
+  /** The smarthost, or the recipients' MX (docs/gateway.md §4.8). */
+  readonly transport: OutboundTransport;
   readonly domain: string;
   readonly hostname: string;
   readonly retry: RetryPolicy;
   readonly clock: () => Date;
   readonly randomId: () => string;
   readonly log: (fields: Record<string, unknown>) => void;
+  /** Named as the peer of a bounce: the smarthost, or our own name with MX delivery. */
+  readonly smarthostHost: string;
 }
 
 /** A claim outlives any one attempt (the smarthost timeouts are shorter). */
@@ -98,15 +101,16 @@ export class OutboundQueue {
   }
 
   async #attempt(item: QueuedOutbound): Promise<void> {
-    const { store, smarthost, retry, clock, log } = this.#deps;
+    const { store, transport, retry, clock, log } = this.#deps;
     const attempts = item.attempts + 1;
     try {
-      const delivery = await deliverToSmarthost(smarthost, { from: item.sender, to: item.recipients }, Buffer.from(item.message));
+      // One queued item is one SMTP transaction (the route queues one per domain with MX delivery).
+      const delivery = await transport.deliver({ from: item.sender, to: item.recipients }, Buffer.from(item.message), { requireTls: item.requireTls });
       await store.finishOutbound(item.id, null);
-      log({ event: 'outbound_sent', queued: true, attempts, recipients: item.recipients.length, bytes: item.message.length, tls: delivery.tls?.version ?? null, exposed: item.exposed });
+      log({ event: 'outbound_sent', queued: true, attempts, recipients: item.recipients.length, bytes: item.message.length, tls: delivery.tls?.version ?? null, tlsPolicy: delivery.tlsPolicy, requireTls: delivery.requireTls, exposed: item.exposed });
       return;
     } catch (error) {
-      if (!(error instanceof SmarthostError)) throw error;
+      if (!(error instanceof DeliveryError)) throw error;
       const now = clock();
       const diagnostic = sanitizedReply(error.smtpReply ?? error.message);
       const next = new Date(now.getTime() + retryDelayMs(attempts, retry));
@@ -122,7 +126,7 @@ export class OutboundQueue {
 
   /** The bounce for the sender's mailbox; null when the sender has no account any more. */
   async #bounce(item: QueuedOutbound, attempts: number, diagnostic: string, refused: boolean, now: Date): Promise<NewMessage | null> {
-    const { store, smarthost, domain, hostname, randomId } = this.#deps;
+    const { store, domain, hostname, randomId } = this.#deps;
     const account = await store.accountByAddress(item.sender);
     if (account === undefined) return null;
     const raw = buildBounce({ domain, hostname, sender: item.sender, recipients: item.recipients, original: item.message, createdAt: item.createdAt, now, attempts, diagnostic, refused, messageId: randomId() });
@@ -133,7 +137,7 @@ export class OutboundQueue {
       sender: `mailer-daemon@${domain}`,
       recipients: [item.sender],
       size: Buffer.byteLength(armoredMessage, 'utf8'),
-      facts: bounceFacts({ now, smarthostHost: smarthost.host, smarthostIp: '', hostname, domain, tls: null }),
+      facts: bounceFacts({ now, smarthostHost: this.#deps.smarthostHost, smarthostIp: '', hostname, domain, tls: null }),
       armoredMessage,
       entryIds: [randomId()],
     };

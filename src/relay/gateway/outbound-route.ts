@@ -1,11 +1,14 @@
-// POST /v1/outbound (docs/gateway.md §4.2, docs/api.md §8.6): an enrolled stick's
-// message to outside addresses, checked and handed synchronously to the smarthost.
+// POST /v1/outbound (docs/gateway.md §4.2, docs/api.md §8.7): an enrolled stick's
+// message to outside addresses, checked and handed synchronously to the smarthost or,
+// with --deliver-to-mx, to each recipient domain's MX under its TLS policy (§4.8).
 // The relay stores nothing of it; the answer carries the facts of the sent copy.
+// GET /v1/tls-policy/{domain} (docs/api.md §8.11): the policy lookup before a send.
 
 import type { Hono } from 'hono';
 import { parseAddress } from '../../api/address.js';
 import type { SmtpOutboundFacts } from '../../api/facts.js';
 import { OutboundRequestSchema, type OutboundQueuedResponse, type OutboundResponse } from '../../api/outbound.js';
+import type { DomainTlsPolicyResponse } from '../../api/tls-policy.js';
 import { API_ROUTES } from '../../api/routes.js';
 import { headerValue, parseHeaderFields, splitHeaderAndBody } from '../../api/mime-fields.js';
 import { findArrivedCiphertext } from './inbound-mime.js';
@@ -22,11 +25,11 @@ import type { SubmissionRecord } from '../store/relay-store.js';
 import { signWithDkim, type DkimKey } from './dkim.js';
 import { sanitizedReply } from './bounce.js';
 import { retryDelayMs, type RetryPolicy } from './outbound-queue.js';
-import { deliverToSmarthost, SmarthostError, type SmarthostConfig } from './smarthost.js';
+import { DeliveryError, type Delivery, type OutboundTransport } from './outbound-transport.js';
 
 export interface OutboundDeps {
-  /** null: the relay has no --smarthost, outbound mail is refused (503). */
-  readonly smarthost: SmarthostConfig | null;
+  /** null: the relay has neither --smarthost nor --deliver-to-mx, outbound mail is refused (503). */
+  readonly transport: OutboundTransport | null;
   /** --outbound-encrypted-only: exposed messages are refused (403). */
   readonly encryptedOnly: boolean;
   /** Our name in the hop facts (--smtp-hostname). */
@@ -58,7 +61,8 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       const account = c.get('device').account;
       if (account === undefined) throw new Error('deviceAuth let an unenrolled device through');
       const request = parseJsonBody(c.get('body'), OutboundRequestSchema);
-      if (outbound.smarthost === null) throw new RelayHttpError(503, 'outbound_disabled', 'this relay has no smarthost: it does not send mail to other services');
+      const transport = outbound.transport;
+      if (transport === null) throw new RelayHttpError(503, 'outbound_disabled', 'this relay has no smarthost: it does not send mail to other services');
       // docs/api.md §8.10: a retry of a message already handed over is answered again, not sent twice.
       const sha256 = request.idempotencyKey === undefined ? '' : requestSha256(c.get('body'));
       const replay = (record: SubmissionRecord) => {
@@ -108,62 +112,124 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       const sentAt = deps.clock().toISOString();
       // docs/gateway.md §4.4: signed with the domain's DKIM key, so receivers can check it came from here.
       const signed = outbound.dkim === null ? message : await signWithDkim(message, deps.domain, outbound.dkim);
-      let delivery;
-      try {
-        delivery = await deliverToSmarthost(outbound.smarthost, { from: account.address, to: recipients }, signed);
-      } catch (error) {
-        if (!(error instanceof SmarthostError)) throw error;
-        outbound.log({ event: 'outbound_failed', kind: error.kind, recipients: recipients.length, error: sanitizedReply(error.message) });
-        if (error.kind === 'unreachable' && outbound.queue !== null) {
-          // docs/gateway.md §4.7: deferred, so kept durably and tried again; 202 only after the commit.
-          const now = deps.clock();
-          const retry = outbound.queue.retry;
-          const queued = {
-            id: deps.randomId(),
-            sender: account.address,
-            recipients,
-            message: Uint8Array.from(signed),
-            exposed: request.exposed,
-            createdAt: now.toISOString(),
-            giveUpAt: new Date(now.getTime() + retry.giveUpAfterMs).toISOString(),
-            attempts: 1,
-            nextAttemptAt: new Date(now.getTime() + retryDelayMs(1, retry)).toISOString(),
-            lastError: sanitizedReply(error.smtpReply ?? error.message),
-          };
-          signed.fill(0);
-          message.fill(0);
-          await deps.store.enqueueOutbound(queued);
-          const body: OutboundQueuedResponse = { id: queued.id, queued: { reason: queued.lastError, nextAttemptAt: queued.nextAttemptAt, giveUpAt: queued.giveUpAt } };
-          // docs/api.md §8.10: a retry of this request is answered this 202 again, not queued twice.
-          const taken = await rememberAnswer(body);
-          if (taken !== undefined) {
-            await deps.store.finishOutbound(queued.id, null); // a concurrent twin was queued first
-            return replay(taken);
-          }
-          outbound.queue.wake();
-          return c.json(body, 202);
+      const requireTlsFor = new Set(request.requireTlsFor ?? []);
+      const stray = [...requireTlsFor].filter((address) => !recipients.includes(address));
+      if (stray.length > 0) throw new RelayHttpError(400, 'invalid_request', `requireTlsFor names addresses not in to: ${stray.join(', ')}`);
+      // docs/gateway.md §4.8: one SMTP transaction per group (all recipients for a smarthost, one domain each for MX).
+      const delivered: Delivery[] = [];
+      const failed: { recipients: string[]; requireTls: boolean; error: DeliveryError }[] = [];
+      for (const group of transport.split(recipients)) {
+        const requireTls = group.some((address) => requireTlsFor.has(address));
+        try {
+          delivered.push(await transport.deliver({ from: account.address, to: group }, signed, { requireTls }));
+        } catch (error) {
+          if (!(error instanceof DeliveryError)) throw error;
+          outbound.log({ event: 'outbound_failed', kind: error.kind, recipients: group.length, error: sanitizedReply(error.message) });
+          failed.push({ recipients: group, requireTls, error });
         }
+      }
+      const facts: SmtpOutboundFacts | undefined = delivered.length === 0 ? undefined : outboundFacts(delivered, sentAt, outbound.hostname, transport.kind, request.exposed);
+      for (const delivery of delivered) {
+        outbound.log({ event: 'outbound_sent', recipients: delivery.recipients.length, bytes: message.length, tls: delivery.tls?.version ?? null, tlsPolicy: delivery.tlsPolicy, requireTls: delivery.requireTls, exposed: request.exposed });
+      }
+      message.fill(0);
+      const first = failed[0];
+      if (first === undefined && facts !== undefined) {
         signed.fill(0);
-        message.fill(0);
-        if (error.kind === 'refused') throw new RelayHttpError(502, 'smarthost_refused', `the smarthost refused the message: ${sanitizedReply(error.message)}`);
-        throw new RelayHttpError(504, 'smarthost_unreachable', `the smarthost did not take the message: ${sanitizedReply(error.message)}`);
+        const body: OutboundResponse = { id: deps.randomId(), facts, smarthostResponse: delivered.map((delivery) => delivery.response).join('\n') };
+        // Recorded after the 250: only a relay crash in between can hand a retry over again (docs/api.md §8.10).
+        const taken = await rememberAnswer(body);
+        if (taken !== undefined) return replay(taken);
+        return c.json(body);
+      }
+      if (first === undefined) throw new Error('no delivery and no failure');
+      const refusedOnly = delivered.length === 0 && failed.every((each) => each.error.kind === 'refused');
+      if (refusedOnly || outbound.queue === null) {
+        signed.fill(0);
+        const what = transport.kind === 'smarthost' ? 'the smarthost' : 'the recipient\'s server';
+        if (first.error.kind === 'refused') throw new RelayHttpError(502, 'smarthost_refused', `${what} refused the message: ${sanitizedReply(first.error.smtpReply ?? first.error.message)}`);
+        throw new RelayHttpError(504, 'smarthost_unreachable', `${what} did not take the message: ${sanitizedReply(first.error.message)}`);
+      }
+      // docs/gateway.md §4.7: what was deferred (and, next to a delivery, refused) is kept durably and tried again; 202 only after the commit.
+      const now = deps.clock();
+      const retry = outbound.queue.retry;
+      const giveUpAt = new Date(now.getTime() + retry.giveUpAfterMs).toISOString();
+      const queuedIds: string[] = [];
+      let nextAttemptAt = '';
+      for (const each of failed) {
+        const refused = each.error.kind === 'refused';
+        const item = {
+          id: deps.randomId(),
+          sender: account.address,
+          recipients: each.recipients,
+          message: Uint8Array.from(signed),
+          exposed: request.exposed,
+          createdAt: now.toISOString(),
+          giveUpAt,
+          // A refusal next to a delivery is tried once more at once, then bounced (§4.7).
+          attempts: refused ? 0 : 1,
+          nextAttemptAt: refused ? now.toISOString() : new Date(now.getTime() + retryDelayMs(1, retry)).toISOString(),
+          lastError: sanitizedReply(each.error.smtpReply ?? each.error.message),
+          requireTls: each.requireTls,
+        };
+        await deps.store.enqueueOutbound(item);
+        queuedIds.push(item.id);
+        if (nextAttemptAt === '' || item.nextAttemptAt < nextAttemptAt) nextAttemptAt = item.nextAttemptAt;
       }
       signed.fill(0);
-      message.fill(0);
-      const facts: SmtpOutboundFacts = {
-        route: 'smtp-outbound',
-        sentAt,
-        peer: { host: outbound.smarthost.host, ip: delivery.peerIp },
-        hops: [{ from: outbound.hostname, by: outbound.smarthost.host, tls: delivery.tls, verifiedByRelay: true }],
-        relayHeldPlaintext: request.exposed,
-        sentEncrypted: !request.exposed,
+      const body: OutboundQueuedResponse = {
+        id: queuedIds[0] as string,
+        queued: { reason: sanitizedReply(first.error.smtpReply ?? first.error.message), nextAttemptAt, giveUpAt },
+        ...(facts === undefined ? {} : { delivered: facts }),
       };
-      outbound.log({ event: 'outbound_sent', recipients: recipients.length, bytes: message.length, tls: delivery.tls?.version ?? null, exposed: request.exposed });
-      const body: OutboundResponse = { id: deps.randomId(), facts, smarthostResponse: delivery.response };
-      // Recorded after the smarthost's 250: only a relay crash in between can hand a retry over again (docs/api.md §8.10).
+      // docs/api.md §8.10: a retry of this request is answered this 202 again, not queued twice.
       const taken = await rememberAnswer(body);
-      if (taken !== undefined) return replay(taken);
-      return c.json(body);
+      if (taken !== undefined) {
+        for (const id of queuedIds) await deps.store.finishOutbound(id, null); // a concurrent twin was queued first
+        return replay(taken);
+      }
+      outbound.queue.wake();
+      return c.json(body, 202);
+    },
+  );
+}
+
+/** docs/gateway.md §4.3, §4.8.4: the sent copy's facts, one hop and one delivery per SMTP transaction. */
+function outboundFacts(delivered: readonly Delivery[], sentAt: string, hostname: string, via: 'smarthost' | 'mx', exposed: boolean): SmtpOutboundFacts {
+  const first = delivered[0] as Delivery;
+  return {
+    route: 'smtp-outbound',
+    sentAt,
+    peer: { host: first.peerHost, ip: first.peerIp },
+    hops: delivered.map((delivery) => ({ from: hostname, by: delivery.peerHost, tls: delivery.tls, verifiedByRelay: true })),
+    relayHeldPlaintext: exposed,
+    sentEncrypted: !exposed,
+    deliveries: delivered.map((delivery) => ({
+      recipients: [...delivery.recipients],
+      server: delivery.peerHost,
+      via,
+      tls: delivery.tls,
+      tlsPolicy: delivery.tlsPolicy,
+      requireTls: delivery.requireTls,
+    })),
+  };
+}
+
+/** docs/api.md §8.11: GET /v1/tls-policy/{domain}, for the stick's pre-send index. */
+export function mountTlsPolicy(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): void {
+  app.get(
+    API_ROUTES.tlsPolicy.path,
+    readBody(1024),
+    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    rateLimit(buckets, deps.clock),
+    async (c) => {
+      const domain = c.req.param('domain').toLowerCase();
+      if (!/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/.test(domain)) {
+        throw new RelayHttpError(400, 'invalid_request', 'not a domain name');
+      }
+      if (outbound.transport === null) throw new RelayHttpError(503, 'outbound_disabled', 'this relay has no smarthost: it does not send mail to other services');
+      const answer: DomainTlsPolicyResponse = await outbound.transport.policyOf(domain);
+      return c.json(answer);
     },
   );
 }

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { TlsFacts } from '../../api/facts.js';
+import { DeliveryError, type DeliverOptions, type Delivery, type OutboundTransport } from './outbound-transport.js';
 
 /** implicit: TLS from the first byte (RFC 8314); starttls: STARTTLS required; opportunistic: STARTTLS when offered; none: never (loopback only). */
 export type SmarthostTlsMode = 'implicit' | 'starttls' | 'opportunistic' | 'none';
@@ -21,26 +22,7 @@ export interface SmarthostConfig {
   readonly timeoutMs: number;
 }
 
-export interface SmarthostDelivery {
-  readonly peerIp: string;
-  readonly tls: TlsFacts | null;
-  readonly response: string;
-}
-
-/** Why a delivery failed: the smarthost said no for good (5xx), or not now / not at all reachable. */
-export class SmarthostError extends Error {
-  override readonly name = 'SmarthostError';
-  constructor(
-    readonly kind: 'refused' | 'unreachable',
-    message: string,
-    /** The smarthost's reply (`550 5.1.1 …`) when it answered; null when it could not be reached. */
-    readonly smtpReply: string | null = null,
-  ) {
-    super(message);
-  }
-}
-
-function tlsOf(connection: SMTPConnection): TlsFacts | null {
+export function tlsOf(connection: SMTPConnection): TlsFacts | null {
   if (!connection.secure) return null;
   // `_socket` is in nodemailer's published typings; after STARTTLS it is the upgraded TLSSocket.
   const socket = connection._socket;
@@ -48,11 +30,19 @@ function tlsOf(connection: SMTPConnection): TlsFacts | null {
   return { version: null, cipher: null };
 }
 
+/** An SMTP error from nodemailer as a DeliveryError: 5xx (and a REQUIRETLS the next hop lacks, RFC 8689 §4.1) are for good. */
+export function deliveryErrorOf(error: Error & { responseCode?: number; code?: string; response?: string }): DeliveryError {
+  const permanent = (typeof error.responseCode === 'number' && error.responseCode >= 500) || error.code === 'EREQUIRETLS';
+  const reply = typeof error.response === 'string' ? error.response : error.code === 'EREQUIRETLS' ? `550 5.7.30 ${error.message}` : null;
+  return new DeliveryError(permanent ? 'refused' : 'unreachable', error.message, reply);
+}
+
 export function deliverToSmarthost(
   config: SmarthostConfig,
   envelope: { from: string; to: readonly string[] },
   message: Buffer,
-): Promise<SmarthostDelivery> {
+  options: DeliverOptions = { requireTls: false },
+): Promise<Delivery> {
   const connection = new SMTPConnection({
     host: config.host,
     port: config.port,
@@ -76,8 +66,7 @@ export function deliverToSmarthost(
       if (settled) return;
       settled = true;
       connection.close();
-      const permanent = typeof error.responseCode === 'number' && error.responseCode >= 500;
-      reject(new SmarthostError(permanent ? 'refused' : 'unreachable', error.message, typeof error.response === 'string' ? error.response : null));
+      reject(deliveryErrorOf(error));
     };
     connection.once('error', fail);
     connection.connect((connectError) => {
@@ -87,15 +76,37 @@ export function deliverToSmarthost(
       }
       const peerIp = (connection._socket && connection._socket.remoteAddress) || config.host;
       const tls = tlsOf(connection);
-      connection.send({ from: envelope.from, to: [...envelope.to] }, message, (sendError, info) => {
+      // RFC 8689 §4.1: a message that requires TLS carries REQUIRETLS; nodemailer refuses it (EREQUIRETLS) when the smarthost does not offer it.
+      connection.send({ from: envelope.from, to: [...envelope.to], ...(options.requireTls ? { requireTLSExtensionEnabled: true } : {}) }, message, (sendError, info) => {
         if (sendError) {
           fail(sendError);
           return;
         }
         settled = true;
         connection.quit();
-        resolve({ peerIp, tls, response: info?.response ?? '' });
+        resolve({
+          recipients: [...envelope.to],
+          peerHost: config.host,
+          peerIp,
+          tls,
+          tlsPolicy: tls === null ? 'absent' : 'opportunistic',
+          requireTls: options.requireTls,
+          response: info?.response ?? '',
+        });
       });
     });
   });
+}
+
+/**
+ * docs/gateway.md §4.3: every message goes to the smarthost, all recipients at once. What
+ * happens after it is unknown, so no recipient domain's TLS is ever guaranteed (§4.8.5).
+ */
+export function smarthostTransport(config: SmarthostConfig): OutboundTransport {
+  return {
+    kind: 'smarthost',
+    split: (recipients) => [[...recipients]],
+    deliver: (envelope, message, options) => deliverToSmarthost(config, envelope, message, options),
+    policyOf: async (domain) => ({ domain, policy: 'none', tlsGuaranteed: false, via: 'smarthost' }),
+  };
 }

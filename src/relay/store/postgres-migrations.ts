@@ -127,4 +127,12 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbound_queue_due ON outbound_queue (next_attempt_at);
     `,
   },
+  {
+    version: 7,
+    name: 'outbound queue: delivery only under a TLS policy (docs/gateway.md §4.8)',
+    sql: `
+      -- true: deliver only to an MX whose TLS a policy guarantees (DANE or MTA-STS enforce), docs/api.md §8.7 requireTlsFor.
+      ALTER TABLE outbound_queue ADD COLUMN require_tls boolean NOT NULL DEFAULT false;
+    `,
+  },
 ];

@@ -504,9 +504,9 @@ export class PostgresRelayStore implements RelayStore {
   async enqueueOutbound(item: QueuedOutbound): Promise<void> {
     await this.#query(
       'enqueue_outbound',
-      `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [item.id, item.sender, JSON.stringify(item.recipients), Buffer.from(item.message), item.exposed, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError],
+      `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [item.id, item.sender, JSON.stringify(item.recipients), Buffer.from(item.message), item.exposed, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls],
     );
   }
 

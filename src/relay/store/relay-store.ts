@@ -107,6 +107,8 @@ export interface QueuedOutbound {
   readonly attempts: number;
   readonly nextAttemptAt: string;
   readonly lastError: string;
+  /** docs/gateway.md §4.8: delivered only to an MX whose TLS a policy (DANE, MTA-STS enforce) guarantees. */
+  readonly requireTls: boolean;
 }
 
 export type NewAccountResult = 'created' | 'address_taken' | 'device_taken' | 'invite_used';

@@ -150,6 +150,8 @@ export interface QueuedRow {
   attempts: number;
   next_attempt_at: string;
   last_error: string;
+  /** 0/1 from SQLite, a boolean from PostgreSQL (migration 7). */
+  require_tls: number | boolean;
 }
 
 export function toQueuedOutbound(row: QueuedRow): QueuedOutbound {
@@ -164,5 +166,6 @@ export function toQueuedOutbound(row: QueuedRow): QueuedOutbound {
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
     lastError: row.last_error,
+    requireTls: row.require_tls === true || row.require_tls === 1,
   };
 }

@@ -459,9 +459,9 @@ export class SqliteRelayStore implements RelayStore {
   enqueueOutbound(item: QueuedOutbound): Promise<void> {
     return this.#writes.run(() => {
       this.#sql(
-        `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(item.id, item.sender, JSON.stringify(item.recipients), item.message, item.exposed ? 1 : 0, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError);
+        `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(item.id, item.sender, JSON.stringify(item.recipients), item.message, item.exposed ? 1 : 0, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls ? 1 : 0);
     });
   }
 
