@@ -16,6 +16,7 @@ const POSTGRES_SUITES = [
   'test/gateway/outbound.test.ts',
   'test/hostile/exactly-once.test.ts',
   'test/gateway/outbound-queue.test.ts',
+  'test/gateway/mx-delivery.test.ts',
 ];
 
 export default defineConfig({

@@ -9,6 +9,7 @@ import { benchExeStartup } from './bench/exe-startup.js';
 import { benchMessageStore } from './bench/message-store.js';
 import { benchMailThroughput } from './bench/mail-throughput.js';
 import { benchPipeStreaming } from './bench/pipe-streaming.js';
+import { benchRelayTables } from './bench/relay-tables.js';
 
 type Bench = { name: string; run: () => Promise<{ name: string; lines: string[] }>; needsRoot?: boolean };
 
@@ -19,6 +20,7 @@ const benches: Bench[] = [
   { name: 'relay throughput', run: () => benchRelayThroughput() },
   { name: 'executable start-up', run: () => benchExeStartup() },
   { name: 'message store', run: () => benchMessageStore() },
+  { name: 'relay tables', run: () => benchRelayTables() },
   { name: 'send and sync', run: () => benchMailThroughput() },
   { name: 'encrypt and decrypt 100 MiB', run: () => benchPipeStreaming() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },

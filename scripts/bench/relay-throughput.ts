@@ -189,7 +189,7 @@ async function benchBarePeer(dataDir: string, armoredMessage: string, concurrenc
 }
 
 /** A PostgreSQL database for the bench: CALIOP_BENCH_POSTGRES or CALIOP_TEST_POSTGRES (an admin URL), else a server of our own via .ci/postgres. */
-async function benchPostgres(): Promise<{ url: string; stop: () => Promise<void> } | string> {
+export async function benchPostgres(): Promise<{ url: string; stop: () => Promise<void> } | string> {
   const { default: pg } = await import('pg');
   let adminUrl = process.env.CALIOP_BENCH_POSTGRES || process.env.CALIOP_TEST_POSTGRES || '';
   let stopServer = async () => {};

@@ -68,7 +68,15 @@ export interface DisclosureBody {
     readonly enrolledAt: string;
     readonly certFingerprint: string;
     readonly armoredCert: string;
-    readonly devices: { readonly fingerprint: string; readonly publicKey: string }[];
+    readonly devices: {
+      readonly fingerprint: string;
+      readonly publicKey: string;
+      readonly name: string;
+      readonly enrolledAt: string;
+      readonly lastSeenAt: string | null;
+      readonly revokedAt: string | null;
+      readonly ackedCursor: number;
+    }[];
   } | null;
   readonly messages: {
     readonly id: string;
@@ -90,7 +98,19 @@ export interface DisclosureBody {
     readonly attempts: number;
     readonly nextAttemptAt: string;
     readonly lastError: string;
+    readonly requireTls: boolean;
     readonly messageBase64: string;
+  }[];
+  /**
+   * docs/api.md §8.10: the answers remembered under its idempotency keys (30 days): the
+   * key, the SHA-256 of the request, when, and the answer as given (for POST /v1/outbound,
+   * the facts of the delivery: servers, IPs, TLS).
+   */
+  readonly submissions: {
+    readonly idempotencyKey: string;
+    readonly requestSha256: string;
+    readonly createdAt: string;
+    readonly response: unknown;
   }[];
   /** Lines of DIR/log that name the account (its device fingerprint or its address). */
   readonly logLines: string[];
@@ -104,6 +124,14 @@ export interface DisclosureRequest {
   readonly logLines: readonly string[];
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 function timeOfFacts(facts: HeldMessage['facts']): string {
   return facts.receivedAt;
 }
@@ -114,7 +142,15 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
   const since = request.since;
   const messages = (await store.messagesConcerning(request.address)).filter((message) => since === null || timeOfFacts(message.facts) >= since);
   // docs/api.md §6.4: every device of the account, revoked ones included.
-  const devices = account === null ? [] : (await store.devicesOf(account.address)).map((device) => ({ fingerprint: deviceFingerprint(device.devicePublicKey), publicKey: Buffer.from(device.devicePublicKey).toString('base64') }));
+  const devices = account === null ? [] : (await store.devicesOf(account.address)).map((device) => ({
+          fingerprint: deviceFingerprint(device.devicePublicKey),
+          publicKey: Buffer.from(device.devicePublicKey).toString('base64'),
+          name: device.name,
+          enrolledAt: device.enrolledAt,
+          lastSeenAt: device.lastSeenAt,
+          revokedAt: device.revokedAt,
+          ackedCursor: device.ackedCursor,
+        }));
   const names = [request.address, ...devices.map((device) => device.fingerprint)];
   const logLines = request.logLines.filter((line) => {
     if (!names.some((name) => line.includes(name))) return false;
@@ -163,8 +199,12 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
         attempts: item.attempts,
         nextAttemptAt: item.nextAttemptAt,
         lastError: item.lastError,
+        requireTls: item.requireTls,
         messageBase64: Buffer.from(item.message).toString('base64'),
       })),
+    submissions: (await store.submissionsOf(request.address))
+      .map((record) => ({ idempotencyKey: record.key, requestSha256: record.requestSha256, createdAt: new Date(record.createdAt * 1000).toISOString(), response: parseJson(record.response) }))
+      .filter((record) => since === null || record.createdAt >= since),
     logLines,
   };
 }

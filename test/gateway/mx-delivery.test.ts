@@ -23,6 +23,8 @@ import { SmtpOutboundFactsSchema } from '../../src/api/facts.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
+import { onStick } from '../helpers/caliop.js';
+import { mkdirSync } from 'node:fs';
 import { scratchDir, type Scratch } from './helpers.js';
 
 interface Pem {
@@ -312,4 +314,27 @@ describe('delivery to the MX under the recipient domain policy (docs/gateway.md 
     expect(receivedBy(tlsSink, 'erin@dane.test')).toHaveLength(1);
     expect(receivedBy(tlsSink, 'erin@danebad.test')).toEqual([]);
   });
+});
+
+describe('the pre-send index reads the relay\'s answer (docs/exposure.md §2.3)', () => {
+  it('caliop send: a domain under DANE is tls-only (TLS guaranteed) and leaves with REQUIRETLS; one without policy stays cleartext', async () => {
+    const stick = join(scratch.path, 'stick');
+    mkdirSync(stick);
+    const init = await onStick(stick, ['--batch', '--json', 'init', '--name', 'Frank', '--email', 'frank@example.test', '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+    expect(init.status, init.stderr).toBe(0);
+
+    const guaranteed = await onStick(stick, ['--json', 'send', '--to', 'gina@dane.test', '--subject', 'lisible', '--allow-exposed'], { input: 'readable body' });
+    expect(guaranteed.status, guaranteed.stderr).toBe(0);
+    const report = JSON.parse(guaranteed.stdout) as { exposure: { message: { level: string; reasons: { code: string }[] } } };
+    expect(report.exposure.message.level).toBe('tls-only');
+    expect(report.exposure.message.reasons.map((reason) => reason.code)).toContain('recipient-tls-guaranteed');
+    expect(receivedBy(tlsSink, 'gina@dane.test')).toMatchObject([{ secure: true, requireTls: true }]);
+
+    const open = await onStick(stick, ['--json', 'send', '--to', 'gina@plain.test', '--subject', 'lisible', '--allow-exposed'], { input: 'readable body' });
+    expect(open.status, open.stderr).toBe(0);
+    const openReport = JSON.parse(open.stdout) as { exposure: { message: { level: string; reasons: { code: string }[] } } };
+    expect(openReport.exposure.message.level).toBe('cleartext');
+    expect(openReport.exposure.message.reasons.map((reason) => reason.code)).toContain('recipient-tls-not-guaranteed');
+    expect(receivedBy(tlsSink, 'gina@plain.test')).toMatchObject([{ requireTls: false }]);
+  }, 180_000);
 });

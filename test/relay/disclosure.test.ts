@@ -43,6 +43,9 @@ function storeArgs(): string[] {
   return TEST_STORE === 'postgres' ? ['--store', databaseUrl(databaseNameFor(relay.dataDir))] : [];
 }
 
+const ALICE_KEY = 'disclosure-test-key-0001';
+let aliceSubmission: { id: string };
+
 function internalMessage(subject: string, body: string): string {
   return `Subject: ${subject}\r\nContent-Type: text/plain\r\n\r\n${body}\r\n`;
 }
@@ -54,7 +57,8 @@ beforeAll(async () => {
   alice = await enrolled(relay, 'alice');
   bob = await enrolled(relay, 'bob');
   // Internal mail both ways: the relay only ever sees ciphertext.
-  await alice.client.submit({ to: [bob.identity.address], armoredMessage: await encryptTo(internalMessage(INTERNAL_SUBJECTS[0] as string, INTERNAL_BODIES[0] as string), [bob.identity, alice.identity]) });
+  // With an idempotency key: the relay remembers the answer (docs/api.md §8.10), and the archive shows it.
+  aliceSubmission = await alice.client.submit({ to: [bob.identity.address], armoredMessage: await encryptTo(internalMessage(INTERNAL_SUBJECTS[0] as string, INTERNAL_BODIES[0] as string), [bob.identity, alice.identity]), idempotencyKey: ALICE_KEY });
   await bob.client.submit({ to: [alice.identity.address], armoredMessage: await encryptTo(internalMessage(INTERNAL_SUBJECTS[1] as string, INTERNAL_BODIES[1] as string), [alice.identity, bob.identity]) });
   // Outside mail, readable on arrival: the relay seals it to alice (docs/gateway.md §3.6).
   const file = join(scratch.path, 'outside.eml');
@@ -87,7 +91,10 @@ describe('caliop-relay disclosure', () => {
     const aliceCert = await openpgp.readKey({ armoredKey: alice.identity.armoredCert });
     expect(body.account?.certFingerprint.toLowerCase()).toBe(aliceCert.getFingerprint().toLowerCase());
     expect((await openpgp.readKey({ armoredKey: body.account?.armoredCert ?? '' })).getFingerprint()).toBe(aliceCert.getFingerprint());
-    expect(body.account?.devices).toEqual([{ fingerprint: deviceFingerprint(alice.identity.devicePublicKey), publicKey: Buffer.from(alice.identity.devicePublicKey).toString('base64') }]);
+    expect(body.account?.devices).toMatchObject([{ fingerprint: deviceFingerprint(alice.identity.devicePublicKey), publicKey: Buffer.from(alice.identity.devicePublicKey).toString('base64'), revokedAt: null }]);
+    expect(body.account?.devices[0]?.name).toMatch(/\S/);
+    // docs/disclosure.md §1: the submissions table (idempotency keys and the answers given) is in the archive.
+    expect(body.submissions).toMatchObject([{ idempotencyKey: ALICE_KEY, requestSha256: expect.stringMatching(/^[0-9a-f]{64}$/), response: { id: aliceSubmission.id } }]);
     expect(body.messages.map((message) => [message.direction, message.sender, message.facts.route])).toEqual([
       ['sent', 'alice@example.test', 'internal'],
       ['received', 'bob@example.test', 'internal'],

@@ -554,6 +554,11 @@ export class PostgresRelayStore implements RelayStore {
     }
   }
 
+  async submissionsOf(sender: string): Promise<SubmissionRecord[]> {
+    const { rows } = await this.#query<SubmissionRow>('submissions_of', 'SELECT * FROM submissions WHERE sender = $1 ORDER BY created_at, idempotency_key', [sender]);
+    return rows.map(toSubmission);
+  }
+
   async queuedOutboundOf(sender: string): Promise<QueuedOutbound[]> {
     const { rows } = await this.#query<QueuedRow>('queued_outbound_of', 'SELECT * FROM outbound_queue WHERE sender = $1 ORDER BY created_at', [sender]);
     return rows.map(toQueuedOutbound);

@@ -231,6 +231,8 @@ export interface RelayStore {
   finishOutbound(id: string, bounce: NewMessage | null): Promise<void>;
   /** The queued messages of one sender (docs/disclosure.md §4). */
   queuedOutboundOf(sender: string): Promise<QueuedOutbound[]>;
+  /** The submissions remembered by idempotency key for one sender, oldest first (docs/disclosure.md §4). */
+  submissionsOf(sender: string): Promise<SubmissionRecord[]>;
 
   /** Finishes pending writes and releases the database. */
   close(): Promise<void>;

@@ -487,6 +487,10 @@ export class SqliteRelayStore implements RelayStore {
     });
   }
 
+  async submissionsOf(sender: string): Promise<SubmissionRecord[]> {
+    return (this.#sql('SELECT * FROM submissions WHERE sender = ? ORDER BY created_at, idempotency_key').all(sender) as SubmissionRow[]).map(toSubmission);
+  }
+
   async queuedOutboundOf(sender: string): Promise<QueuedOutbound[]> {
     return (this.#sql('SELECT * FROM outbound_queue WHERE sender = ? ORDER BY created_at').all(sender) as QueuedRow[]).map(toQueuedOutbound);
   }
