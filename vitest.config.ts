@@ -8,6 +8,7 @@ const POSTGRES_SUITES = [
   'test/relay/authorization.test.ts',
   'test/relay/enrolment.test.ts',
   'test/relay/devices.test.ts',
+  'test/relay/key-change.test.ts',
   'test/relay/rate-limit.test.ts',
   'test/relay/round-trip.test.ts',
   'test/relay/wkd.test.ts',

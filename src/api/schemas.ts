@@ -117,9 +117,21 @@ export type RevokeDeviceResponse = z.infer<typeof RevokeDeviceResponseSchema>;
 
 // ---- §7 key directory ----------------------------------------------------------
 
+/**
+ * §7.1, docs/lost-stick.md §4: a key change that is not a renewal (a new ceremony for the
+ * same address) is announced with the previous certificate and the date of the change.
+ */
+export const KeyChangeSchema = z.object({
+  previousCert: z.string().max(2 * PROTOCOL_LIMITS.maxCertBytes),
+  previousFingerprint: z.string().regex(/^[0-9A-F]{40}$/),
+  changedAt: z.iso.datetime(),
+});
+export type KeyChange = z.infer<typeof KeyChangeSchema>;
+
 export const CertResponseSchema = z.object({
   address: AddressSchema,
   armoredCert: z.string(),
+  keyChange: KeyChangeSchema.optional(),
 });
 export type CertResponse = z.infer<typeof CertResponseSchema>;
 

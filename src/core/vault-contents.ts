@@ -42,6 +42,8 @@ const Identity = z.strictObject({
   renewedAt: isoDate.optional(),
   /** docs/ceremony.md §6.6: when `caliop sync` last said the key expires soon (once a week at most). */
   renewalRemindedAt: isoDate.optional(),
+  /** docs/ceremony.md §6.6: when `caliop sync` last read this key's copy in the relay's directory (a renewal made on another stick). */
+  directoryCheckedAt: isoDate.optional(),
   /** docs/lost-stick.md §3: the key was revoked from this stick (`caliop key revoke`). */
   revoked: z.strictObject({ at: isoDate, reason: z.enum(['ceremony', 'lost', 'compromised', 'superseded']) }).optional(),
 });
@@ -80,7 +82,14 @@ const Contact = z.strictObject({
   directoryCheckedAt: isoDate.optional(),
   /** A different cert seen for this address; sending stops until resolved (docs/vault-contents.md §3.2). */
   changedCert: z
-    .strictObject({ fingerprint: z.string(), armoredCert: z.string(), seenAt: isoDate, source: z.string() })
+    .strictObject({
+      fingerprint: z.string(),
+      armoredCert: z.string(),
+      seenAt: isoDate,
+      source: z.string(),
+      /** docs/api.md §7.1: the date of the change, when the relay's directory announced it (a new ceremony, §6.6). */
+      announcedAt: isoDate.optional(),
+    })
     .optional(),
   /** docs/vault-contents.md §3.4: what Autocrypt headers said about this address. */
   autocrypt: AutocryptPeer.optional(),

@@ -24,6 +24,7 @@ import {
   type MailboxAckResponse,
   type MailboxPageResponse,
   CertResponseSchema,
+  type CertResponse,
   DevicesResponseSchema,
   RevokeDeviceResponseSchema,
   type DevicesResponse,
@@ -292,10 +293,15 @@ export class RelayClient {
 
   /** GET /v1/certs/:address (docs/api.md §7.1): the armored cert, or null when none is published. */
   async lookupCert(address: string): Promise<string | null> {
+    return (await this.lookupDirectory(address))?.armoredCert ?? null;
+  }
+
+  /** GET /v1/certs/:address (docs/api.md §7.1) with the announcement of a key change (§6.6), when there is one. */
+  async lookupDirectory(address: string): Promise<CertResponse | null> {
     const response = await this.#request('cert', { address: address.toLowerCase() }, { signed: false });
     // Only the relay's own "no such cert" is an answer; any other 404 (a wrong URL) is an error.
     if (response.status === 404 && /"cert_not_found"/.test(response.body.toString('utf8'))) return null;
-    return (await this.#expect(response, 'cert', CertResponseSchema)).armoredCert;
+    return this.#expect(response, 'cert', CertResponseSchema);
   }
 
   /** PUT /v1/certs/:address (docs/api.md §7.3): publishes a newer certificate of this stick's own key. */

@@ -17,7 +17,7 @@ export class DisclosureLogBroken extends Error {
   override readonly name = 'DisclosureLogBroken';
 }
 
-function parse(argv: readonly string[], options: Record<string, { type: 'string' }>): Record<string, string | undefined> {
+export function parse(argv: readonly string[], options: Record<string, { type: 'string' }>): Record<string, string | undefined> {
   try {
     return parseArgs({ args: [...argv], strict: true, allowPositionals: false, options }).values as Record<string, string | undefined>;
   } catch (error) {
@@ -25,7 +25,7 @@ function parse(argv: readonly string[], options: Record<string, { type: 'string'
   }
 }
 
-function storeOf(text: string | undefined, env: Readonly<Record<string, string | undefined>>): StoreLocation {
+export function storeOf(text: string | undefined, env: Readonly<Record<string, string | undefined>>): StoreLocation {
   const given = text ?? env.CALIOP_RELAY_STORE;
   if (given === undefined || given === '') return { kind: 'sqlite', file: null };
   const parsed = parseStoreLocation(given);

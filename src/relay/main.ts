@@ -246,6 +246,17 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     return;
   }
+  if (argv[0] === 'key-reset') {
+    const { keyResetCommand, KEY_RESET_USAGE } = await import('./key-reset-command.js');
+    try {
+      process.stdout.write(await keyResetCommand(argv.slice(1), process.env, new Date()));
+    } catch (error) {
+      if (!(error instanceof RelayUsageError)) throw error;
+      process.stderr.write(`caliop-relay: error: ${error.message}\n${KEY_RESET_USAGE}\n`);
+      process.exit(2);
+    }
+    return;
+  }
   if (argv[0] === 'dns-records') {
     const { dnsRecordsCommand, DNS_RECORDS_USAGE } = await import('./dns-records-command.js');
     try {

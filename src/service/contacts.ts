@@ -1,5 +1,7 @@
 // Contacts: the certs we know, and how far we trust them (docs/vault-contents.md §3).
 import type * as openpgp from 'openpgp';
+import type { KeyChange } from '../api/schemas.js';
+import { fingerprintNumbers, fingerprintWords } from '../core/fingerprint-words.js';
 import { normaliseAddress, type Contact } from '../core/vault-contents.js';
 import { CaliopError } from '../errors.js';
 import {
@@ -41,7 +43,7 @@ export function findContact(contacts: readonly Contact[], address: string): Cont
 export function recordCert(
   draft: Contact[],
   address: string,
-  cert: { fingerprint: string; armoredCert: string; name?: string | undefined },
+  cert: { fingerprint: string; armoredCert: string; name?: string | undefined; announcedAt?: string | undefined },
   source: Contact['source'],
   now: Date,
 ): 'added' | 'unchanged' | 'changed' {
@@ -62,7 +64,13 @@ export function recordCert(
     existing.armoredCert = cert.armoredCert; // may carry new signatures or subkeys
     return 'unchanged';
   }
-  existing.changedCert = { fingerprint: cert.fingerprint, armoredCert: cert.armoredCert, seenAt: now.toISOString(), source };
+  existing.changedCert = {
+    fingerprint: cert.fingerprint,
+    armoredCert: cert.armoredCert,
+    seenAt: now.toISOString(),
+    source,
+    ...(cert.announcedAt !== undefined ? { announcedAt: cert.announcedAt } : {}),
+  };
   return 'changed';
 }
 
@@ -130,11 +138,32 @@ export async function importContacts(session: StickSession, data: Uint8Array, no
   return report;
 }
 
-/** docs/vault-contents.md §3.3: in-person verification moves a contact to "verified". */
-export async function verifyContact(session: StickSession, address: string, fingerprintText: string, now: Date): Promise<Contact> {
-  const fingerprint = normaliseFingerprint(fingerprintText);
+/**
+ * docs/ui.md §3: the fingerprint whose 8 words (in either language) or 8 numbers are the
+ * ones read aloud (case and spacing ignored), among the contact's known and new keys.
+ */
+function fingerprintOfSpoken(contact: Contact, spoken: string): string | undefined {
+  const said = spoken.toLowerCase().split(/[\s,.;-]+/).filter(Boolean).join(' ');
+  const candidates = [contact.fingerprint, ...(contact.changedCert ? [contact.changedCert.fingerprint] : [])];
+  return candidates.find((fingerprint) =>
+    [fingerprintWords(fingerprint, 'en'), fingerprintWords(fingerprint, 'fr'), fingerprintNumbers(fingerprint)].some((words) => words.join(' ').toLowerCase() === said),
+  );
+}
+
+/**
+ * docs/vault-contents.md §3.3: in-person verification moves a contact to "verified".
+ * `spoken` is the fingerprint read aloud, or (`by: 'words'`) its 8 words or numbers
+ * (docs/cli.md §3.5); a changed key confirmed so replaces the known one.
+ */
+export async function verifyContact(session: StickSession, address: string, spoken: string, now: Date, by: 'fingerprint' | 'words' = 'fingerprint'): Promise<Contact> {
   const contact = findContact(session.contents.contacts, address);
   if (!contact) throw new CaliopError('unknown_recipient', `${address} is not a contact`);
+  const fingerprint = by === 'words' ? fingerprintOfSpoken(contact, spoken) : normaliseFingerprint(spoken);
+  if (fingerprint === undefined) {
+    throw new CaliopError('contact_key_changed', `the words you read are not those of any key known for ${contact.address}`, {
+      hint: 'read the words again with your contact; if they really differ, do not trust this certificate',
+    });
+  }
   if (fingerprint !== contact.fingerprint && fingerprint !== contact.changedCert?.fingerprint) {
     throw new CaliopError('contact_key_changed', `the fingerprint you read (${fingerprint}) is not the one known for ${contact.address} (${contact.fingerprint})`, {
       hint: 'read the fingerprint again with your contact; if it really differs, do not trust this certificate',
@@ -152,6 +181,51 @@ export async function verifyContact(session: StickSession, address: string, fing
     target.verifiedAt = now.toISOString();
   });
   return findContact(session.contents.contacts, address)!;
+}
+
+/**
+ * `caliop contacts accept ADDR` (docs/cli.md §3.5): the user takes a contact's changed key
+ * without meeting them. It replaces the known one, as "unverified": sending resumes.
+ */
+export async function acceptContactChange(session: StickSession, address: string, now: Date): Promise<Contact> {
+  const contact = findContact(session.contents.contacts, address);
+  if (!contact) throw new CaliopError('unknown_recipient', `${address} is not a contact`);
+  if (!contact.changedCert) throw new CaliopError('no_key_change', `the key of ${contact.address} has not changed: there is nothing to accept`);
+  await session.update((draft) => {
+    const target = findContact(draft.contacts, address)!;
+    target.fingerprint = target.changedCert!.fingerprint;
+    target.armoredCert = target.changedCert!.armoredCert;
+    target.source = target.changedCert!.source as Contact['source'];
+    delete target.changedCert;
+    target.verification = 'unverified';
+    delete target.verifiedAt;
+    target.addedAt = now.toISOString();
+  });
+  return findContact(session.contents.contacts, address)!;
+}
+
+/**
+ * docs/api.md §6.6, §7.1: what the directory's announcement of a key change tells about a
+ * known contact whose key it no longer serves: the date, when the announcement names the
+ * key we pinned; and that key merged with the previous certificate (its revocation, when
+ * its owner made one), checked signature by signature, when that adds anything. The
+ * announcement is the relay's word: nothing else is taken from it.
+ */
+export async function readKeyChangeAnnouncement(known: Contact, keyChange: KeyChange | undefined): Promise<{ announcedAt?: string; oldKeyMerged?: string }> {
+  if (!keyChange || normaliseFingerprint(keyChange.previousFingerprint) !== known.fingerprint) return {};
+  const [previous] = await readCerts(new TextEncoder().encode(keyChange.previousCert)).catch(() => []);
+  const oldKeyMerged = previous ? await mergedDirectoryCert(known, previous) : undefined;
+  return { announcedAt: keyChange.changedAt, ...(oldKeyMerged !== undefined ? { oldKeyMerged } : {}) };
+}
+
+/** docs/cli.md §3.11: the words of the changed-key refusal, with the directory's date when it announced the change. */
+export function keyChangedError(contact: Contact): CaliopError {
+  const change = contact.changedCert!;
+  const announced = change.announcedAt ? ` (the relay's directory announced a new key on ${change.announcedAt.slice(0, 10)})` : '';
+  return new CaliopError(
+    'contact_key_changed',
+    `the certificate of ${contact.address} has changed${announced}: you know ${contact.fingerprint}, now seen ${change.fingerprint}. Nothing was sent.`,
+  );
 }
 
 export async function removeContact(session: StickSession, address: string): Promise<void> {
@@ -200,12 +274,7 @@ export async function recipientCert(session: StickSession, addressOrFingerprint:
   const contact =
     session.contents.contacts.find((candidate) => candidate.fingerprint === wantedFingerprint) ?? findContact(session.contents.contacts, wantedAddress);
   if (!contact) throw new CaliopError('unknown_recipient', `no certificate is known for ${addressOrFingerprint}`);
-  if (contact.changedCert) {
-    throw new CaliopError(
-      'contact_key_changed',
-      `the certificate of ${contact.address} has changed: known ${contact.fingerprint}, now ${contact.changedCert.fingerprint}`,
-    );
-  }
+  if (contact.changedCert) throw keyChangedError(contact);
   const cert = await readCert(contact.armoredCert);
   await refuseRevoked(contact.address, cert);
   return { contact, cert };

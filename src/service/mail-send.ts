@@ -10,7 +10,8 @@ import type { RelayClient } from '../edges/relay-client.js';
 import { randomBytes } from '../edges/random.js';
 import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
 import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
-import { findContact, recordCert, refuseRevoked } from './contacts.js';
+import type { KeyChange } from '../api/schemas.js';
+import { findContact, keyChangedError, readKeyChangeAnnouncement, recordCert, refuseRevoked } from './contacts.js';
 import { assertOwnKeyUsable } from './key-lifecycle.js';
 import { flushOutbox } from './mail-outbox.js';
 import { certAddresses, certName, checkCertSignatures, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
@@ -70,7 +71,6 @@ export interface ResolvedRecipient {
 async function resolveRecipients(session: StickSession, client: RelayClient | undefined, addresses: readonly string[], now: Date) {
   const certs: openpgp.PublicKey[] = [];
   const resolved: ResolvedRecipient[] = [];
-  const changes: string[] = [];
   const identity = await session.identity();
   for (const raw of addresses) {
     const address = normaliseAddress(raw);
@@ -81,9 +81,12 @@ async function resolveRecipients(session: StickSession, client: RelayClient | un
       continue;
     }
     let directoryCert: string | null | undefined;
+    let keyChange: KeyChange | undefined;
     if (client) {
       try {
-        directoryCert = await client.lookupCert(address);
+        const answer = await client.lookupDirectory(address);
+        directoryCert = answer?.armoredCert ?? null;
+        keyChange = answer?.keyChange;
       } catch (error) {
         if (!isCaliopError(error, 'relay_unreachable')) throw error;
         directoryCert = undefined; // offline: the pinned contact alone decides
@@ -103,11 +106,12 @@ async function resolveRecipients(session: StickSession, client: RelayClient | un
           });
         }
       } else if (known?.changedCert?.fingerprint !== fingerprint) {
-        let outcome: ReturnType<typeof recordCert> | undefined;
+        // docs/api.md §6.6: a key change the directory announced carries its date, and the old key's revocation if any.
+        const announcement = known ? await readKeyChangeAnnouncement(known, keyChange) : {};
         await session.update((draft) => {
-          outcome = recordCert(draft.contacts, address, { fingerprint, armoredCert: key.armor() }, 'relay-directory', now);
+          if (announcement.oldKeyMerged !== undefined) findContact(draft.contacts, address)!.armoredCert = announcement.oldKeyMerged;
+          recordCert(draft.contacts, address, { fingerprint, armoredCert: key.armor(), announcedAt: announcement.announcedAt }, 'relay-directory', now);
         });
-        if (outcome === 'changed') changes.push(address);
       }
     }
     const contact = findContact(session.contents.contacts, address);
@@ -119,12 +123,7 @@ async function resolveRecipients(session: StickSession, client: RelayClient | un
       }
       throw new CaliopError('unknown_recipient', `no certificate is known for ${address}${client ? ', and the relay does not know this address' : ''}`);
     }
-    if (contact.changedCert || changes.includes(address)) {
-      throw new CaliopError(
-        'contact_key_changed',
-        `the certificate of ${address} has changed: you know ${contact.fingerprint}, ${known ? 'the relay now gives' : 'now seen'} ${contact.changedCert?.fingerprint ?? 'another one'}. Nothing was sent.`,
-      );
-    }
+    if (contact.changedCert) throw keyChangedError(contact);
     const cert = await readCert(contact.armoredCert);
     await refuseRevoked(address, cert);
     certs.push(cert);
@@ -182,9 +181,7 @@ async function resolveExternal(session: StickSession, raw: string, now: Date, wk
       }
     }
   }
-  if (contact?.changedCert) {
-    throw new CaliopError('contact_key_changed', `the certificate of ${address} has changed: you know ${contact.fingerprint}, now seen ${contact.changedCert.fingerprint}. Nothing was sent.`);
-  }
+  if (contact?.changedCert) throw keyChangedError(contact);
   return { address, contact, cert: contact ? await readCert(contact.armoredCert) : undefined };
 }
 

@@ -6,8 +6,10 @@ import { readMailContent, type MailContent } from '../core/mail-content.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
-import { findContact, mergedDirectoryCert, recordCert } from './contacts.js';
+import type { CertResponse } from '../api/schemas.js';
+import { findContact, mergedDirectoryCert, readKeyChangeAnnouncement, recordCert } from './contacts.js';
 import { keyReminder, revocationOf } from './key-lifecycle.js';
+import { adoptPublishedRenewal } from './published-renewal.js';
 import { flushOutbox, type FailedMessage } from './mail-outbox.js';
 import { learnFromAutocrypt, type Arrival, type AutocryptLearning } from './autocrypt.js';
 import { certAddresses, checkCertSignatures, decryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
@@ -29,6 +31,26 @@ export interface SyncReport {
   readonly keyReminder?: { readonly state: 'renew-soon' | 'expired'; readonly expiresAt: string; readonly daysLeft: number };
   /** docs/lost-stick.md §3: contacts whose key this sync learnt is revoked, with the owner's reason. */
   readonly revokedContacts: readonly { readonly address: string; readonly reason: string; readonly at: string }[];
+  /**
+   * docs/lost-stick.md §4, docs/api.md §7.1: contacts whose directory now serves another key (the
+   * changed-key alarm): the key known, the new one, and the date the directory announced (null when
+   * it announced none). Sending to them stops until `contacts accept` or `contacts verify`.
+   */
+  readonly changedContacts: readonly ChangedContact[];
+  /** docs/ceremony.md §6.6: the date of a renewal of this stick's own key, made on another stick, that this sync adopted. */
+  readonly renewalAdopted?: string;
+}
+
+export interface ChangedContact {
+  readonly address: string;
+  readonly fingerprint: string;
+  readonly newFingerprint: string;
+  readonly announcedAt: string | null;
+}
+
+interface ContactRefresh {
+  readonly revoked: { address: string; reason: string; at: string }[];
+  readonly changed: ChangedContact[];
 }
 
 /** docs/vault-contents.md §3.3: a contact's directory copy is asked for at most this often, and so many per sync. */
@@ -40,36 +62,72 @@ const CONTACT_REFRESHES_PER_SYNC = 20;
  * newer copy of their key (a renewal, a revocation), checked and merged; a different key
  * is kept aside as a change (§3.2), as for any cert seen.
  */
-async function refreshContacts(session: StickSession, client: RelayClient, now: Date): Promise<{ address: string; reason: string; at: string }[]> {
+async function refreshContacts(session: StickSession, client: RelayClient, now: Date): Promise<ContactRefresh> {
   const own = session.contents.identity.email.toLowerCase();
   const domain = own.slice(own.lastIndexOf('@'));
   const due = session.contents.contacts
     .filter((contact) => contact.address.endsWith(domain))
     .filter((contact) => contact.directoryCheckedAt === undefined || now.getTime() - new Date(contact.directoryCheckedAt).getTime() >= CONTACT_REFRESH_INTERVAL_MS)
     .slice(0, CONTACT_REFRESHES_PER_SYNC);
-  const revoked: { address: string; reason: string; at: string }[] = [];
+  const revoked: ContactRefresh['revoked'] = [];
+  const changed: ChangedContact[] = [];
   for (const contact of due) {
-    let armored: string | null;
+    let answer: CertResponse | null;
     try {
-      armored = await client.lookupCert(contact.address);
+      answer = await client.lookupDirectory(contact.address);
     } catch (error) {
       if (isCaliopError(error, 'relay_unreachable')) break;
       throw error;
     }
-    const [key] = armored ? await readCerts(utf8.encode(armored)) : [];
+    const [read] = answer ? await readCerts(utf8.encode(answer.armoredCert)).catch(() => [undefined]) : [];
+    // docs/cli.md §6.5: a new key is set aside only when its signatures verify and it names the address.
+    const key = read ? await checkCertSignatures(read).catch(() => undefined) : undefined;
     const wasRevoked = await revocationOf(await readCert(contact.armoredCert));
-    const merged = key && fingerprintOf(key) === contact.fingerprint ? await mergedDirectoryCert(contact, key) : undefined;
+    const sameKey = key !== undefined && fingerprintOf(key) === contact.fingerprint;
+    const newKey = key !== undefined && !sameKey && certAddresses(key).includes(contact.address) ? key : undefined;
+    // docs/api.md §6.6: another key, announced: the date, and the old key's own revocation if it carries one.
+    const announcement = newKey ? await readKeyChangeAnnouncement(contact, answer?.keyChange) : {};
+    const merged = sameKey ? await mergedDirectoryCert(contact, key) : announcement.oldKeyMerged;
+    const alreadyAside = newKey !== undefined && contact.changedCert?.fingerprint === fingerprintOf(newKey);
     await session.update((draft) => {
       const target = findContact(draft.contacts, contact.address);
       if (!target) return;
       target.directoryCheckedAt = now.toISOString();
       if (merged !== undefined) target.armoredCert = merged;
-      else if (key && fingerprintOf(key) !== contact.fingerprint) recordCert(draft.contacts, contact.address, { fingerprint: fingerprintOf(key), armoredCert: key.armor() }, 'relay-directory', now);
+      if (newKey && !alreadyAside) {
+        recordCert(draft.contacts, contact.address, { fingerprint: fingerprintOf(newKey), armoredCert: newKey.armor(), announcedAt: announcement.announcedAt }, 'relay-directory', now);
+      }
     });
+    if (newKey && !alreadyAside) {
+      changed.push({ address: contact.address, fingerprint: contact.fingerprint, newFingerprint: fingerprintOf(newKey), announcedAt: announcement.announcedAt ?? null });
+    }
     const revocation = merged !== undefined && !wasRevoked ? await revocationOf(await readCert(merged)) : undefined;
     if (revocation) revoked.push({ address: contact.address, ...revocation });
   }
-  return revoked;
+  return { revoked, changed };
+}
+
+/**
+ * docs/ceremony.md §6.6: at most once a day, the directory's copy of this stick's own key:
+ * a renewal made on another stick of the account is adopted when the seed derives it
+ * (published-renewal.ts). Returns the renewal date adopted.
+ */
+async function refreshOwnCert(session: StickSession, client: RelayClient, now: Date): Promise<string | undefined> {
+  const identity = session.contents.identity;
+  if (identity.revoked || !session.contents.relayAccount) return undefined;
+  if (identity.directoryCheckedAt !== undefined && now.getTime() - new Date(identity.directoryCheckedAt).getTime() < CONTACT_REFRESH_INTERVAL_MS) return undefined;
+  let armored: string | null;
+  try {
+    armored = await client.lookupCert(session.contents.relayAccount.address);
+  } catch (error) {
+    if (isCaliopError(error, 'relay_unreachable')) return undefined;
+    throw error;
+  }
+  const adopted = armored === null ? undefined : await adoptPublishedRenewal(session, armored);
+  await session.update((draft) => {
+    draft.identity.directoryCheckedAt = now.toISOString();
+  });
+  return adopted;
 }
 
 function failedInOutbox(session: StickSession): FailedMessage[] {
@@ -148,7 +206,8 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       if (pagesWithNothingNew > MAX_PAGES_WITH_NOTHING_NEW) throw pagingRefused(`${pagesWithNothingNew} pages in a row with nothing new`);
       after = page.nextCursor;
     }
-    const revokedContacts = await refreshContacts(session, client, now);
+    const refreshed = await refreshContacts(session, client, now);
+    const renewal = await refreshOwnCert(session, client, now);
     const reminder = await keyReminder(session, now);
     return {
       sent: flushed.sent.length,
@@ -157,7 +216,9 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       errors: flushed.errors,
       failed: failedInOutbox(session),
       autocrypt,
-      revokedContacts,
+      revokedContacts: refreshed.revoked,
+      changedContacts: refreshed.changed,
+      ...(renewal !== undefined ? { renewalAdopted: renewal } : {}),
       ...(reminder && reminder.state !== 'valid' ? { keyReminder: { state: reminder.state, expiresAt: reminder.expiresAt.toISOString(), daysLeft: reminder.daysLeft } } : {}),
     };
   } finally {

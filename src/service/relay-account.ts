@@ -5,6 +5,7 @@ import { buildEnrolmentStatement } from '../api/enrolment-statement.js';
 import { CaliopError } from '../errors.js';
 import { RelayClient } from '../edges/relay-client.js';
 import { readStickConfig } from '../edges/stick-config.js';
+import { adoptPublishedRenewal } from './published-renewal.js';
 import type { StickSession } from './stick-session.js';
 import { PGP_CONFIG } from './pgp.js';
 
@@ -41,7 +42,7 @@ export async function relayClientFor(session: StickSession): Promise<RelayClient
  * statement by the OpenPGP key). Then records the relay in config.json and the
  * account in the vault.
  */
-export async function enrolWithRelay(session: StickSession, target: RelayTarget): Promise<{ url: string; address: string; deviceName?: string }> {
+export async function enrolWithRelay(session: StickSession, target: RelayTarget): Promise<{ url: string; address: string; deviceName?: string; renewedAt?: string }> {
   const identity = await session.identity();
   const client = new RelayClient({ url: target.url, pin: target.pin, deviceSecretKey: identity.device.secretKey });
   try {
@@ -79,7 +80,16 @@ export async function enrolWithRelay(session: StickSession, target: RelayTarget)
         ...(enrolled.deviceName !== undefined ? { deviceName: enrolled.deviceName } : {}),
       };
     });
-    return { url: target.url, address: enrolled.address, ...(enrolled.deviceName !== undefined ? { deviceName: enrolled.deviceName } : {}) };
+    // docs/ceremony.md §6.6: a stick rebuilt from the recovery sheet joins with the ceremony's
+    // bindings; a renewal made since on another stick is in the directory, checked and adopted.
+    const published = await client.lookupCert(address);
+    const renewedAt = published === null ? undefined : await adoptPublishedRenewal(session, published);
+    return {
+      url: target.url,
+      address: enrolled.address,
+      ...(enrolled.deviceName !== undefined ? { deviceName: enrolled.deviceName } : {}),
+      ...(renewedAt !== undefined ? { renewedAt } : {}),
+    };
   } finally {
     client.close();
   }

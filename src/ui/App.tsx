@@ -28,6 +28,8 @@ export interface AppProps {
   /** The language before the vault is open: the stick's default, else the system's (docs/ui.md §7). */
   readonly startLanguage?: UiLanguage;
   readonly onExit: (code: number) => void;
+  /** The clock (docs/architecture.md: a parameter): the stick screen's expiry reminder reads it (tests move it years ahead). */
+  readonly clock?: () => Date;
 }
 
 export function App(props: AppProps) {
@@ -38,7 +40,7 @@ export function App(props: AppProps) {
   );
 }
 
-function Screens({ stick, language: chosen, startLanguage, onExit }: AppProps) {
+function Screens({ stick, language: chosen, startLanguage, onExit, clock }: AppProps) {
   const [language, setLanguage] = useState<UiLanguage>(chosen ?? startLanguage ?? 'en');
   const [session, setSession] = useState<StickSession | null>(null);
   const [view, setView] = useState<View>({ kind: 'inbox' });
@@ -101,7 +103,7 @@ function Screens({ stick, language: chosen, startLanguage, onExit }: AppProps) {
         screen = <OutboxScreen session={session} onBack={inbox} />;
         break;
       case 'stick':
-        screen = <StickScreen session={session} onBack={inbox} />;
+        screen = <StickScreen session={session} onBack={inbox} {...(clock ? { clock } : {})} />;
         break;
       case 'settings':
         screen = <SettingsScreen session={session} onBack={inbox} onLanguage={setLanguage} />;

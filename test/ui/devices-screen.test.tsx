@@ -18,6 +18,7 @@ const scratch = temporaryFolder('ui-devices');
 let relay: RelayProcess;
 let first: string;
 let spare: string;
+let createdAt: Date;
 
 beforeAll(async () => {
   process.env.CALIOP_UNSAFE_TEST_KDF = '1';
@@ -25,6 +26,7 @@ beforeAll(async () => {
   first = join(scratch.path, 'ana');
   mkdirSync(first);
   const init = await initStick(first, 'ana', `ana@${DOMAIN}`);
+  createdAt = new Date(init.creationDate);
   const enrolled = await onStick(first, ['relay', 'enrol', '--server', relay.url, '--server-pin', relay.pin!]);
   expect(enrolled.status, enrolled.stderr).toBe(0);
   spare = join(scratch.path, 'ana-spare');
@@ -40,6 +42,28 @@ afterAll(async () => {
   await relay?.stop();
   scratch.remove();
 });
+
+it('stick screen with the clock moved ahead: a reminder from 90 days before expiry, a clear refusal after it (docs/ceremony.md §6.6)', async () => {
+  const DAY = 86_400_000;
+  const expiry = new Date(createdAt.getTime() + 1096 * DAY).toISOString().slice(0, 10);
+  for (const [days, shown] of [
+    [1000, new RegExp(`Key valid until ${expiry}`)],
+    [1020, new RegExp(`⚠ Your key expires on ${expiry}, in 76 days: press R to renew it`)],
+    [1097, new RegExp(`✗ Your key EXPIRED on ${expiry}: press R to renew it; nothing can be sent until then`)],
+  ] as const) {
+    const app = render(<App stick={stickAt(first, '--stick')} language="en" clock={() => new Date(createdAt.getTime() + days * DAY)} onExit={() => undefined} />);
+    try {
+      await waitForFrame(app, /Open your stick/);
+      await type(app, PASSPHRASE);
+      await waitForFrame(app, /Inbox/);
+      await press(app, 'k');
+      const frame = await waitForFrame(app, /Key valid until|Your key expires|Your key EXPIRED/);
+      expect(frame).toMatch(shown);
+    } finally {
+      app.unmount();
+    }
+  }
+}, 300_000);
 
 it('stick screen: expiry shown, R renews; L lists both sticks with the lost-stick steps; X then Y revokes the other one', async () => {
   const app = render(<App stick={stickAt(first, '--stick')} language="en" onExit={() => undefined} />);

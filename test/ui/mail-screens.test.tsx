@@ -6,6 +6,7 @@ import { render } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stickAt } from '../../src/edges/stick-locator.js';
 import { App } from '../../src/ui/App.js';
+import { StickSession } from '../../src/service/stick-session.js';
 import { fingerprintNumbers, fingerprintWords } from '../../src/core/fingerprint-words.js';
 import { initStick, onStick, PASSPHRASE, temporaryFolder, type InitResult } from '../helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
@@ -227,7 +228,28 @@ describe('mail screens', { timeout: 300_000 }, () => {
     const alarm = await waitForFrame(app, /ALARM/);
     expect(alarm).toContain(fingerprintWords(ids.bob!.fingerprint, 'en').join(' '));
     expect(alarm).toContain(fingerprintWords(carolId.fingerprint, 'en').join(' '));
+    expect(alarm).toContain('A: accept without meeting');
     app.unmount();
+
+    // docs/lost-stick.md §4: a change the directory announced (as sync records it: test/cli-key-change)
+    // shows its date; A takes the new key without meeting, unverified, and the alarm is gone.
+    const session = await StickSession.unlock(stickAt(sticks.ana!, '--stick'), PASSPHRASE);
+    await session.update((draft) => {
+      draft.contacts.find((contact) => contact.address === `bob@${DOMAIN}`)!.changedCert!.announcedAt = '2029-03-04T05:06:07.000Z';
+    });
+    const again = await openAna('en');
+    await press(again, 'c');
+    await waitForFrame(again, /KEY CHANGED/);
+    await press(again, ENTER);
+    const announced = await waitForFrame(again, /announced a new key/);
+    expect(announced).toContain('The relay announced a new key for this address on 2029-03-04');
+    await press(again, 'a');
+    const accepted = await waitForFrame(again, /is accepted, not verified/);
+    expect(accepted).not.toContain('KEY CHANGED');
+    expect(accepted).toMatch(/bob@caliop\.example.*not verified/);
+    again.unmount();
+    const after = await StickSession.unlock(stickAt(sticks.ana!, '--stick'), PASSPHRASE);
+    expect(after.contents.contacts.find((contact) => contact.address === `bob@${DOMAIN}`)).toMatchObject({ fingerprint: carolId.fingerprint, verification: 'unverified' });
   });
 
 });

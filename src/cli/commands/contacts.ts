@@ -50,6 +50,8 @@ export function registerContactCommands(program: Command, context: () => CliCont
         addedAt: contact.addedAt,
         verifiedAt: contact.verifiedAt ?? null,
         changedFingerprint: contact.changedCert?.fingerprint ?? null,
+        /** docs/api.md §7.1: the date the relay's directory announced the change (a new ceremony), or null. */
+        changeAnnouncedAt: contact.changedCert?.announcedAt ?? null,
         /** docs/vault-contents.md §3.4: the Autocrypt Level 1 peer state (prefer-encrypt kept, not obeyed), or null. */
         autocrypt: contact.autocrypt ?? null,
         /** docs/cli.md §6.3: usable, expired, revoked or no-encryption-subkey. */
@@ -69,16 +71,33 @@ export function registerContactCommands(program: Command, context: () => CliCont
 
   contacts
     .command('verify')
-    .description('after comparing the fingerprint in person, mark the contact as verified')
+    .description('after comparing the fingerprint (or its 8 words) in person, mark the contact as verified')
     .argument('<addr>', 'the contact\'s address')
-    .requiredOption('--fingerprint <fpr>', 'the fingerprint your contact read to you (spaces allowed)')
-    .action(async (address: string, options: { fingerprint: string }) => {
+    .option('--fingerprint <fpr>', 'the fingerprint your contact read to you (spaces allowed)')
+    .option('--words <words>', 'the 8 words (or 8 numbers) of their key, as your contact read them to you')
+    .action(async (address: string, options: { fingerprint?: string; words?: string }) => {
       const cli = context();
+      if ((options.fingerprint === undefined) === (options.words === undefined)) throw new CaliopError('usage', 'give --fingerprint FPR or --words \'W1 … W8\' (one of them)');
       const { verifyContact } = await import('../../service/contacts.js');
       const session = await cli.unlock();
-      const contact = await verifyContact(session, address, options.fingerprint, new Date());
+      const contact = options.words !== undefined
+        ? await verifyContact(session, address, options.words, new Date(), 'words')
+        : await verifyContact(session, address, options.fingerprint!, new Date());
       if (cli.json) await writeJson({ address: contact.address, fingerprint: contact.fingerprint, verification: contact.verification });
       else note(`${contact.address} is verified in person`);
+    });
+
+  contacts
+    .command('accept')
+    .description('take a contact\'s changed key without meeting them (it stays "unverified"); sending resumes')
+    .argument('<addr>', 'the contact\'s address')
+    .action(async (address: string) => {
+      const cli = context();
+      const { acceptContactChange } = await import('../../service/contacts.js');
+      const session = await cli.unlock();
+      const contact = await acceptContactChange(session, address, new Date());
+      if (cli.json) await writeJson({ address: contact.address, fingerprint: contact.fingerprint, verification: contact.verification });
+      else note(`${contact.address}: the new key ${contact.fingerprint} is accepted, not verified; compare its words in person when you can`);
     });
 
   contacts

@@ -1,5 +1,6 @@
 // `caliop send`, `sync`, `inbox`, `read` and `relay enrol` (docs/cli.md §3.11-§3.15).
 import type { Command } from 'commander';
+import { fingerprintWords } from '../../core/fingerprint-words.js';
 import type { CliContext } from '../context.js';
 import { CaliopError } from '../../errors.js';
 import { safeForTerminal } from '../../core/terminal-text.js';
@@ -73,7 +74,14 @@ export function registerMailCommands(program: Command, context: () => CliContext
       if (!cli.json) for (const learnt of report.autocrypt) note(autocryptLine(learnt));
       // docs/cli.md §3.12: a failed message is exit 42, named, after everything else was done.
       for (const failed of report.failed) note(`message ${failed.id} to ${failed.to.join(', ')} failed: ${failed.reason}`);
+      // docs/cli.md §3.12, docs/lost-stick.md §4: the changed-key alarm, with the new key's words to compare in person.
+      for (const change of report.changedContacts) {
+        const words = fingerprintWords(change.newFingerprint, session.contents.settings.language).join(' ');
+        const announced = change.announcedAt ? `, as the relay announced on ${change.announcedAt.slice(0, 10)}` : '';
+        note(`WARNING: the key of ${change.address} changed${announced}: known ${change.fingerprint}, new ${change.newFingerprint} (words: ${words}). Mail to them is stopped until you compare these words in person ("caliop contacts verify ${change.address} --words '…'") or accept the new key ("caliop contacts accept ${change.address}")`);
+      }
       for (const revoked of report.revokedContacts) note(`${revoked.address} revoked their key on ${revoked.at.slice(0, 10)}: ${revoked.reason}; mail to them stops`);
+      if (!cli.json && report.renewalAdopted) note(`your key was renewed on ${report.renewalAdopted.slice(0, 10)} from another stick: this stick has the renewal too`);
       // docs/ceremony.md §6.6: once a week at most, from 90 days before expiry.
       if (report.keyReminder?.state === 'renew-soon') note(`your key expires on ${report.keyReminder.expiresAt.slice(0, 10)} (in ${report.keyReminder.daysLeft} days): run "caliop key renew"`);
       if (report.keyReminder?.state === 'expired') note(`your key expired on ${report.keyReminder.expiresAt.slice(0, 10)}: nothing can be sent until you run "caliop key renew"`);
@@ -257,5 +265,6 @@ export function registerMailCommands(program: Command, context: () => CliContext
       const account = await enrolWithRelay(session, { ...target, inviteToken: options.inviteToken, deviceName: options.deviceName });
       if (cli.json) await writeJson(account);
       else note(`enrolled as ${account.address} with ${account.url}${account.deviceName ? ` (this stick: ${account.deviceName})` : ''}`);
+      if (!cli.json && account.renewedAt) note(`your key was renewed on ${account.renewedAt.slice(0, 10)} from another stick: this stick has the renewal too`);
     });
 }

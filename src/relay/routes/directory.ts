@@ -52,6 +52,13 @@ async function checkedUpdate(armoredCert: string, stored: Uint8Array, fingerprin
   return cert.toPublic().write();
 }
 
+/** docs/api.md §7.1: a key change (§6.6) is announced with the previous certificate and its date. */
+async function announcedKeyChange(account: Account): Promise<Pick<CertResponse, 'keyChange'>> {
+  if (!account.keyChange) return {};
+  const previous = await openpgp.readKey({ binaryKey: account.keyChange.previousCert as Uint8Array<ArrayBuffer> });
+  return { keyChange: { previousCert: previous.armor(), previousFingerprint: previous.getFingerprint().toUpperCase(), changedAt: account.keyChange.changedAt } };
+}
+
 export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
   app.put(
     API_ROUTES.updateCert.path,
@@ -77,7 +84,7 @@ export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
     const account = parsed && (await deps.store.accountByAddress(parsed.address));
     if (!account) throw certNotFound();
     const cert = await openpgp.readKey({ binaryKey: account.cert as Uint8Array<ArrayBuffer> });
-    const body: CertResponse = { address: account.address, armoredCert: cert.armor() };
+    const body: CertResponse = { address: account.address, armoredCert: cert.armor(), ...(await announcedKeyChange(account)) };
     return c.json(body);
   });
 

@@ -85,6 +85,24 @@ export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
         }
       }
 
+      // docs/api.md §6.6: another key for an enrolled address (a new ceremony) takes it only
+      // under the operator's permit naming this fingerprint; the old key is then announced.
+      if (existing && existing.certFingerprint !== checked.fingerprint) {
+        const taken = (await deps.store.devicesOf(existing.address)).map((other) => other.name);
+        const name = request.deviceName ?? nextDeviceName(taken);
+        const change = { address: existing.address, cert: checked.binary, certFingerprint: checked.fingerprint, devicePublicKey: device.publicKey, deviceName: name, changedAt: now.toISOString() };
+        switch (await deps.store.changeKey(change)) {
+          case 'changed':
+            return c.json(enrolResponse({ ...existing, certFingerprint: checked.fingerprint }, { ...change, enrolledAt: change.changedAt, name }), 201);
+          case 'no_permit':
+            throw new RelayHttpError(409, 'address_taken', `the address ${parsed.address} is enrolled with another key; a new key takes it only after the relay's operator allows that key (docs/lost-stick.md §4)`);
+          case 'name_taken':
+            throw new RelayHttpError(409, 'device_name_taken', `this account already has a device named ${name}`);
+          case 'device_taken':
+            throw new RelayHttpError(409, 'device_taken', 'this device key is already enrolled');
+        }
+      }
+
       let inviteDigest: string | null = null;
       if (deps.inviteTokenDigests !== null) {
         if (request.inviteToken === undefined) throw new RelayHttpError(403, 'invite_required', 'this relay requires an invite token to enrol');

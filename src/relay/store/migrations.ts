@@ -143,4 +143,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE outbound_queue ADD COLUMN require_tls INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 8,
+    name: 'key changes: a new key for an enrolled address, announced (docs/api.md §6.6, §7.1)',
+    sql: `
+      -- docs/api.md §6.6: the key the account had before its last key change, and when.
+      ALTER TABLE accounts ADD COLUMN previous_cert BLOB;
+      ALTER TABLE accounts ADD COLUMN key_changed_at TEXT;
+      -- docs/api.md §6.6: the one new key (by fingerprint) the operator lets take an enrolled address, until expires_at.
+      CREATE TABLE key_change_permits (
+        address TEXT PRIMARY KEY REFERENCES accounts (address),
+        new_fingerprint TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

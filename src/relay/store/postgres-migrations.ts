@@ -135,4 +135,18 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE outbound_queue ADD COLUMN require_tls boolean NOT NULL DEFAULT false;
     `,
   },
+  {
+    version: 8,
+    name: 'key changes: a new key for an enrolled address, announced (docs/api.md §6.6, §7.1)',
+    sql: `
+      ALTER TABLE accounts ADD COLUMN previous_cert bytea;
+      ALTER TABLE accounts ADD COLUMN key_changed_at text;
+      CREATE TABLE key_change_permits (
+        address text PRIMARY KEY REFERENCES accounts (address),
+        new_fingerprint text NOT NULL,
+        opened_at text NOT NULL,
+        expires_at text NOT NULL
+      );
+    `,
+  },
 ];

@@ -10,12 +10,14 @@ import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 
 
 const ACCOUNT_COLUMNS = 'address, local_part, wkd_hash, cert, cert_fingerprint, device_public_key, enrolled_at';
-const ACCOUNT_COLUMNS_QUALIFIED = ACCOUNT_COLUMNS.split(', ').map((column) => `accounts.${column}`).join(', ');
+/** What is read of an account: the columns written at enrolment, and those of its last key change (docs/api.md §6.6). */
+const ACCOUNT_READ_COLUMNS = `${ACCOUNT_COLUMNS}, previous_cert, key_changed_at`;
+const ACCOUNT_COLUMNS_QUALIFIED = ACCOUNT_READ_COLUMNS.split(', ').map((column) => `accounts.${column}`).join(', ');
 
 /** docs/api.md §8.9: deletes what every device not revoked has acknowledged (nothing when none is left). */
 const DELETE_ACKED_BY_ALL = `
@@ -151,6 +153,56 @@ export class PostgresRelayStore implements RelayStore {
     return rowCount === 1;
   }
 
+  async permitKeyChange(permit: KeyChangePermit): Promise<boolean> {
+    const { rowCount } = await this.#query(
+      'permit_key_change',
+      `INSERT INTO key_change_permits (address, new_fingerprint, opened_at, expires_at)
+       SELECT address, $2, $3, $4 FROM accounts WHERE address = $1
+       ON CONFLICT (address) DO UPDATE SET new_fingerprint = excluded.new_fingerprint, opened_at = excluded.opened_at, expires_at = excluded.expires_at`,
+      [permit.address, permit.newFingerprint, permit.openedAt, permit.expiresAt],
+    );
+    return rowCount === 1;
+  }
+
+  async changeKey(change: KeyChange): Promise<KeyChangeResult> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const outcome = await (async (): Promise<KeyChangeResult> => {
+        // The permit's row lock orders two enrolments racing for the same permit: the second finds it gone.
+        const permit = await client.query({
+          name: 'take_key_change_permit',
+          text: 'DELETE FROM key_change_permits WHERE address = $1 AND new_fingerprint = $2 AND expires_at > $3',
+          values: [change.address, change.certFingerprint, change.changedAt],
+        });
+        if (permit.rowCount !== 1) return 'no_permit';
+        const key = Buffer.from(change.devicePublicKey);
+        if ((await client.query({ name: 'device_exists', text: 'SELECT 1 FROM devices WHERE device_public_key = $1', values: [key] })).rowCount === 1) return 'device_taken';
+        const named = await client.query({ name: 'device_named', text: 'SELECT 1 FROM devices WHERE address = $1 AND name = $2', values: [change.address, change.deviceName] });
+        if (named.rowCount === 1) return 'name_taken';
+        await client.query({
+          name: 'change_key',
+          text: 'UPDATE accounts SET previous_cert = cert, key_changed_at = $2, cert = $3, cert_fingerprint = $4, device_public_key = $5 WHERE address = $1',
+          values: [change.address, change.changedAt, Buffer.from(change.cert), change.certFingerprint, key],
+        });
+        await client.query({ name: 'revoke_all_devices', text: 'UPDATE devices SET revoked_at = $2 WHERE address = $1 AND revoked_at IS NULL', values: [change.address, change.changedAt] });
+        await client.query({
+          name: 'insert_device_of_new_key',
+          text: 'INSERT INTO devices (device_public_key, address, name, enrolled_at) VALUES ($1, $2, $3, $4)',
+          values: [key, change.address, change.deviceName, change.changedAt],
+        });
+        return 'changed';
+      })();
+      await client.query(outcome === 'changed' ? 'COMMIT' : 'ROLLBACK');
+      return outcome;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
   async touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void> {
     await this.#query(
       'touch_device',
@@ -187,12 +239,12 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async accountByAddress(address: string): Promise<Account | undefined> {
-    const { rows } = await this.#query<AccountRow>('account_by_address', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address = $1`, [address]);
+    const { rows } = await this.#query<AccountRow>('account_by_address', `SELECT ${ACCOUNT_READ_COLUMNS} FROM accounts WHERE address = $1`, [address]);
     return rows[0] && toAccount(rows[0]);
   }
 
   async accountsByWkdHash(hash: string): Promise<Account[]> {
-    const { rows } = await this.#query<AccountRow>('accounts_by_wkd', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE wkd_hash = $1 ORDER BY address`, [hash]);
+    const { rows } = await this.#query<AccountRow>('accounts_by_wkd', `SELECT ${ACCOUNT_READ_COLUMNS} FROM accounts WHERE wkd_hash = $1 ORDER BY address`, [hash]);
     return rows.map(toAccount);
   }
 

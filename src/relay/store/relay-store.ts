@@ -13,7 +13,29 @@ export interface Account {
   readonly certFingerprint: string;
   readonly devicePublicKey: Uint8Array;
   readonly enrolledAt: string;
+  /** docs/api.md §6.6: the certificate before the last key change, and its date; absent when the key never changed. */
+  readonly keyChange?: { readonly previousCert: Uint8Array; readonly changedAt: string };
 }
+
+/** docs/api.md §6.6: the one new key the operator lets take an enrolled address (`caliop-relay key-reset`). */
+export interface KeyChangePermit {
+  readonly address: string;
+  readonly newFingerprint: string;
+  readonly openedAt: string;
+  readonly expiresAt: string;
+}
+
+/** docs/api.md §6.6: a new enrolment that replaces the account's key under a permit. */
+export interface KeyChange {
+  readonly address: string;
+  readonly cert: Uint8Array;
+  readonly certFingerprint: string;
+  readonly devicePublicKey: Uint8Array;
+  readonly deviceName: string;
+  readonly changedAt: string;
+}
+
+export type KeyChangeResult = 'changed' | 'no_permit' | 'device_taken' | 'name_taken';
 
 /** docs/api.md §6.4: one stick enrolled for an account. Revoked devices are kept (their keys are refused for good). */
 export interface Device {
@@ -138,6 +160,15 @@ export interface RelayStore {
   revokeDevice(address: string, name: string, revokedAt: string): Promise<RevokeDeviceResult>;
   /** docs/api.md §7.3: replaces the account's certificate by a newer one of the same fingerprint. Durable. */
   replaceCert(address: string, certFingerprint: string, cert: Uint8Array): Promise<boolean>;
+  /** docs/api.md §6.6: records (or replaces) the account's permit; false when the address has no account. Durable. */
+  permitKeyChange(permit: KeyChangePermit): Promise<boolean>;
+  /**
+   * docs/api.md §6.6: under an unexpired permit for this fingerprint, in one durable step:
+   * the current certificate becomes the previous one (with the date), the new one is
+   * served, every device of the old key is revoked, the new device is enrolled, and the
+   * permit is used up.
+   */
+  changeKey(change: KeyChange): Promise<KeyChangeResult>;
   /** docs/api.md §6.4: records `seenAt` as the device's last request when the recorded one is older than `staleBefore`. */
   touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void>;
 

@@ -10,6 +10,9 @@ export interface AccountRow {
   cert_fingerprint: string;
   device_public_key: Buffer;
   enrolled_at: string;
+  /** docs/api.md §6.6: null until the first key change (absent from rows of older queries). */
+  previous_cert?: Buffer | null;
+  key_changed_at?: string | null;
 }
 
 export interface DeviceRow {
@@ -55,6 +58,7 @@ export function toAccount(row: AccountRow): Account {
     certFingerprint: row.cert_fingerprint,
     devicePublicKey: new Uint8Array(row.device_public_key),
     enrolledAt: row.enrolled_at,
+    ...(row.previous_cert && row.key_changed_at ? { keyChange: { previousCert: new Uint8Array(row.previous_cert), changedAt: row.key_changed_at } } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, NewAccountResult, NewDeviceResult, NewMessage, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
 import { DeleteReserve } from './delete-reserve.js';
@@ -169,6 +169,42 @@ export class SqliteRelayStore implements RelayStore {
     return this.#writes.run(
       () => this.#sql('UPDATE accounts SET cert = ? WHERE address = ? AND cert_fingerprint = ?').run(cert, address, certFingerprint).changes === 1,
     );
+  }
+
+  permitKeyChange(permit: KeyChangePermit): Promise<boolean> {
+    return this.#writes.run(() => {
+      if (!this.#accountByAddress(permit.address)) return false;
+      this.#sql(
+        `INSERT INTO key_change_permits (address, new_fingerprint, opened_at, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (address) DO UPDATE SET new_fingerprint = excluded.new_fingerprint, opened_at = excluded.opened_at, expires_at = excluded.expires_at`,
+      ).run(permit.address, permit.newFingerprint, permit.openedAt, permit.expiresAt);
+      return true;
+    });
+  }
+
+  changeKey(change: KeyChange): Promise<KeyChangeResult> {
+    return this.#writes.run((): KeyChangeResult => {
+      const permit = this.#sql('SELECT 1 FROM key_change_permits WHERE address = ? AND new_fingerprint = ? AND expires_at > ?').get(
+        change.address,
+        change.certFingerprint,
+        change.changedAt,
+      );
+      if (permit === undefined) return 'no_permit';
+      if (this.#deviceByKey(change.devicePublicKey)) return 'device_taken';
+      if (this.#sql('SELECT 1 FROM devices WHERE address = ? AND name = ?').get(change.address, change.deviceName) !== undefined) return 'name_taken';
+      this.#sql(
+        'UPDATE accounts SET previous_cert = cert, key_changed_at = ?, cert = ?, cert_fingerprint = ?, device_public_key = ? WHERE address = ?',
+      ).run(change.changedAt, change.cert, change.certFingerprint, change.devicePublicKey, change.address);
+      this.#sql('UPDATE devices SET revoked_at = ? WHERE address = ? AND revoked_at IS NULL').run(change.changedAt, change.address);
+      this.#sql('INSERT INTO devices (device_public_key, address, name, enrolled_at) VALUES (?, ?, ?, ?)').run(
+        change.devicePublicKey,
+        change.address,
+        change.deviceName,
+        change.changedAt,
+      );
+      this.#sql('DELETE FROM key_change_permits WHERE address = ?').run(change.address);
+      return 'changed';
+    });
   }
 
   async touchDevice(devicePublicKey: Uint8Array, seenAt: string, staleBefore: string): Promise<void> {

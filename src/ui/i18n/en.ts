@@ -201,6 +201,9 @@ export const en = {
   alarmOld: 'Known key:',
   alarmNew: 'New key:',
   alarmAdvice: 'Check the NEW words with your contact in person before trusting it.',
+  alarmAnnounced: 'The relay announced a new key for this address on {date} (a new key ceremony).',
+  alarmKeys: 'Y: the new words match · N: they differ · A: accept without meeting · Esc: back',
+  alarmAccepted: 'The new key of {address} is accepted, not verified: compare its words in person when you can.',
 
   stickTitle: 'Stick and keys',
   stickName: 'Name',

@@ -201,6 +201,9 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   alarmOld: 'Clé connue :',
   alarmNew: 'Nouvelle clé :',
   alarmAdvice: 'Vérifiez les NOUVEAUX mots avec votre contact en personne avant de lui faire confiance.',
+  alarmAnnounced: 'Le relais a annoncé une nouvelle clé pour cette adresse le {date} (une nouvelle cérémonie de clé).',
+  alarmKeys: 'O : les nouveaux mots sont les mêmes · N : ils diffèrent · A : accepter sans rencontre · Échap : retour',
+  alarmAccepted: 'La nouvelle clé de {address} est acceptée, non vérifiée : comparez ses mots en personne dès que possible.',
 
   stickTitle: 'Clé USB et clés',
   stickName: 'Nom',

@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { fingerprintNumbers, fingerprintWords } from '../../core/fingerprint-words.js';
 import type { Contact } from '../../core/vault-contents.js';
 import { CaliopError } from '../../errors.js';
-import { importContacts, removeContact, verifyContact } from '../../service/contacts.js';
+import { acceptContactChange, importContacts, removeContact, verifyContact } from '../../service/contacts.js';
 import { formatFingerprint } from '../../service/pgp.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
@@ -74,6 +74,8 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
         if (!contact) return;
         const shown = contact.changedCert?.fingerprint ?? contact.fingerprint;
         if (isYes(input)) act(verifyContact(session, contact.address, shown, new Date()), () => t('verifyDone', { address: safeForTerminal(contact.address) }));
+        // docs/ui.md §3: A takes a changed key without meeting (it stays unverified; docs/cli.md §3.5).
+        else if (contact.changedCert && /^a$/i.test(input)) act(acceptContactChange(session, contact.address, new Date()), () => t('alarmAccepted', { address: safeForTerminal(contact.address) }));
         else if (isNo(input)) {
           setError(new CaliopError('contact_key_changed', t('verifyDiffer')));
           setMode({ kind: 'list' });
@@ -97,10 +99,11 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
     const contact = contacts.find((candidate) => candidate.address === mode.address)!;
     if (contact.changedCert) {
       return (
-        <Screen title={t('alarmTitle', { address: safeForTerminal(contact.address) })} keys={t('verifyKeys')}>
+        <Screen title={t('alarmTitle', { address: safeForTerminal(contact.address) })} keys={t('alarmKeys')}>
           <Text color="red" bold>
             ⚠ {t('alarmExplain')}
           </Text>
+          {contact.changedCert.announcedAt ? <Text>{t('alarmAnnounced', { date: contact.changedCert.announcedAt.slice(0, 10) })}</Text> : null}
           <Text>{t('alarmOld')}</Text>
           <KeyWords fingerprint={contact.fingerprint} />
           <Text color="red">{t('alarmNew')}</Text>

@@ -31,7 +31,7 @@ type Mode =
   | { kind: 'check'; positions: number[] }
   | { kind: 'devices' };
 
-export function StickScreen({ session, onBack }: { session: StickSession; onBack: () => void }) {
+export function StickScreen({ session, onBack, clock = () => new Date() }: { session: StickSession; onBack: () => void; clock?: () => Date }) {
   const { t } = useText();
   const [description, setDescription] = useState<KeyDescription | null>(null);
   const [mode, setMode] = useState<Mode>({ kind: 'details' });
@@ -39,7 +39,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
   const [error, setError] = useState<unknown>(null);
 
   const reload = () => {
-    describeKey(session).then(setDescription, setError);
+    describeKey(session, clock()).then(setDescription, setError);
   };
   useEffect(reload, [session]);
 
@@ -82,7 +82,7 @@ export function StickScreen({ session, onBack }: { session: StickSession; onBack
       else if (/^p$/i.test(input)) setMode({ kind: 'passphrase' });
       else if (/^l$/i.test(input)) setMode({ kind: 'devices' });
       // docs/ceremony.md §6.6: the same renewal as "caliop key renew".
-      else if (/^r$/i.test(input)) run(t('working'), () => renewKey(session, new Date()), (report) => ({ text: t('stickRenewed', { date: report.expiresAt.slice(0, 10) }) }));
+      else if (/^r$/i.test(input)) run(t('working'), () => renewKey(session, clock()), (report) => ({ text: t('stickRenewed', { date: report.expiresAt.slice(0, 10) }) }));
       else if (/^b$/i.test(input)) setMode({ kind: 'shares' });
       else if (/^w$/i.test(input)) setMode({ kind: 'check', positions: backupCheckPositions() });
       else if (/^v$/i.test(input)) {
