@@ -49,7 +49,7 @@ it('stick screen with the clock moved ahead: a reminder from 90 days before expi
   for (const [days, shown] of [
     [1000, new RegExp(`Key valid until ${expiry}`)],
     [1020, new RegExp(`⚠ Your key expires on ${expiry}, in 76 days: press R to renew it`)],
-    [1097, new RegExp(`✗ Your key EXPIRED on ${expiry}: press R to renew it; nothing can be sent until then`)],
+    [1097, new RegExp(`✗ Your key EXPIRED on ${expiry}: press R to renew it; nothing can be sent until\\s+then`)], // wrapped at 80 columns
   ] as const) {
     const app = render(<App stick={stickAt(first, '--stick')} language="en" clock={() => new Date(createdAt.getTime() + days * DAY)} onExit={() => undefined} />);
     try {
