@@ -202,7 +202,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   alarmNew: 'Nouvelle clé :',
   alarmAdvice: 'Vérifiez les NOUVEAUX mots avec votre contact en personne avant de lui faire confiance.',
   alarmAnnounced: 'Le relais a annoncé une nouvelle clé pour cette adresse le {date} (une nouvelle cérémonie de clé).',
-  alarmKeys: 'O : les nouveaux mots sont les mêmes · N : ils diffèrent · A : accepter sans rencontre · Échap : retour',
+  alarmKeys: 'O : mots identiques · N : différents · A : accepter sans se voir · Échap',
   alarmAccepted: 'La nouvelle clé de {address} est acceptée, non vérifiée : comparez ses mots en personne dès que possible.',
 
   stickTitle: 'Clé USB et clés',
