@@ -36,10 +36,33 @@ export interface StoreIoCounts {
   filesRead: number;
 }
 
+/** The stick has no room left (ENOSPC; EDQUOT where a quota stands for it), seen through our wrappers. */
+export function isStickFull(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause !== undefined && cause !== null && depth < 5; cause = (cause as { cause?: unknown }).cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
+}
+
 function writeFailed(what: string, cause: unknown): CaliopError {
   if (isCaliopError(cause)) return cause;
+  if (isStickFull(cause)) {
+    // docs/store.md §6.2: a full stick is said as such, with the way out that needs no space.
+    return new CaliopError('stick_write_failed', `the stick is full: writing ${what} found no space left`, {
+      cause,
+      hint: 'delete messages you no longer need ("caliop delete ID": deleting works on a full stick); the previous state was kept',
+    });
+  }
   return new CaliopError('stick_write_failed', `writing ${what} failed: ${(cause as Error).message}`, { cause });
 }
+
+/**
+ * docs/store.md §6.2: the space kept for deleting on a full stick. A deletion appends one
+ * small record to the journal, which may need one new cluster (FAT32: 4 to 32 KiB, 64 KiB
+ * at most); this is four of the largest.
+ */
+export const DELETE_RESERVE_BYTES = 256 * 1024;
 
 function readFailed(what: string, cause: unknown): CaliopError {
   if (isCaliopError(cause)) return cause;
@@ -65,6 +88,10 @@ export class StoreFiles {
   #seq: number;
   #journalBytes: number;
   #indexBytes: number;
+  /** §6: the journal on the stick is of an older generation than the index (or missing): replaced before the next append. */
+  #journalStale = false;
+  /** §6.2: the reserve was given back during this session, to be written again once a deletion has freed space. */
+  #reserveReleased = false;
 
   private constructor(
     readonly folder: string,
@@ -84,6 +111,11 @@ export class StoreFiles {
 
   get journalPath(): string {
     return join(this.folder, 'journal');
+  }
+
+  /** §6.2: the delete reserve, a file of real blocks beside the index. */
+  get reservePath(): string {
+    return join(this.folder, 'reserve');
   }
 
   get journalBytes(): number {
@@ -108,6 +140,7 @@ export class StoreFiles {
     }
     const files = new StoreFiles(folder, key, random, { generation: 0, seq: 0, journalBytes: GENERATION_HEADER_LENGTH, indexBytes: 0 });
     await files.#writeGeneration(0, state);
+    await files.keepReserve();
     return files;
   }
 
@@ -157,9 +190,12 @@ export class StoreFiles {
     const files = new StoreFiles(folder, key, random, { generation, seq: records.length, journalBytes: journalLength, indexBytes: indexBytes.length });
     files.counts.bytesRead += indexBytes.length + journalBytes.length;
     files.counts.filesRead += 2;
-    if (journalStale) await files.#writeJournalHeader(generation);
+    // §6: replaced by the next change (opening needs no space: a full stick still opens, and deletes).
+    files.#journalStale = journalStale;
     await removeLeftoverTempFiles(indexPath);
     await removeLeftoverTempFiles(journalPath);
+    // §6.2: a store made before the reserve existed, or whose reserve a deletion used, gets it (back) when there is room.
+    await files.keepReserve();
     return { files, state, records };
   }
 
@@ -169,21 +205,39 @@ export class StoreFiles {
     this.counts.bytesWritten += sealed.length;
     this.counts.filesWritten += 1;
     this.#indexBytes = sealed.length;
-    await this.#writeJournalHeader(generation);
+    // §6: from here the index holds everything and the journal on the stick is stale: should
+    // its replacement fail (a full stick), the next append replaces it first, never appends to it.
     this.#generation = generation;
+    this.#journalStale = true;
+    await this.#writeJournalHeader();
   }
 
-  async #writeJournalHeader(generation: number): Promise<void> {
-    const header = journalHeader(generation);
+  async #writeJournalHeader(): Promise<void> {
+    const header = journalHeader(this.#generation);
     await writeFileAtomically(this.journalPath, header);
     this.counts.bytesWritten += header.length;
     this.counts.filesWritten += 1;
     this.#seq = 0;
     this.#journalBytes = header.length;
+    this.#journalStale = false;
   }
 
-  /** §4: appends one record and fsyncs it: once this returns, the change survives a yank. */
-  async append(ops: readonly StoreOp[]): Promise<void> {
+  /**
+   * §4: appends one record and fsyncs it: once this returns, the change survives a yank.
+   * `useReserve` (deletions, §6.2): on a full stick the delete reserve is given back and
+   * the append tried again.
+   */
+  async append(ops: readonly StoreOp[], options: { useReserve?: boolean } = {}): Promise<void> {
+    try {
+      await this.#appendOnce(ops);
+    } catch (error) {
+      if (!options.useReserve || !isStickFull(error) || !(await this.#releaseReserve())) throw error;
+      await this.#appendOnce(ops);
+    }
+  }
+
+  async #appendOnce(ops: readonly StoreOp[]): Promise<void> {
+    if (this.#journalStale) await this.#writeJournalHeader();
     const record = sealJournalRecord(this.key, this.#generation, this.#seq, this.random(24), ops);
     try {
       const handle = await open(this.journalPath, 'a');
@@ -202,6 +256,58 @@ export class StoreFiles {
     this.#journalBytes += record.length;
     this.counts.bytesWritten += record.length;
     this.counts.filesWritten += 1;
+  }
+
+  /** §6.2: gives the reserve's blocks back to the file system. False when there was none. */
+  async #releaseReserve(): Promise<boolean> {
+    let size: number;
+    try {
+      size = (await stat(this.reservePath)).size;
+      await unlink(this.reservePath);
+    } catch {
+      return false;
+    }
+    this.#reserveReleased = true;
+    return size > 0;
+  }
+
+  /**
+   * §6.2: writes the delete reserve up to DELETE_RESERVE_BYTES, as far as the stick has
+   * room, when it is missing or short (a stat otherwise). Never throws: a read-only or
+   * full stick keeps what it has. Returns the bytes the reserve now holds.
+   */
+  async keepReserve(): Promise<number> {
+    try {
+      const held = (await stat(this.reservePath)).size;
+      if (held >= DELETE_RESERVE_BYTES) return held;
+      await unlink(this.reservePath); // written anew: appending in place is what some FAT drivers do worst
+    } catch {
+      // missing: written below
+    }
+    let written = 0;
+    try {
+      const handle = await open(this.reservePath, 'wx', 0o600);
+      try {
+        const zeros = new Uint8Array(16 * 1024);
+        try {
+          while (written < DELETE_RESERVE_BYTES) written += (await handle.write(zeros, 0, Math.min(zeros.length, DELETE_RESERVE_BYTES - written))).bytesWritten;
+        } catch (error) {
+          if (!isStickFull(error)) throw error;
+        }
+        await handle.sync(); // real blocks, not a promise of them
+      } finally {
+        await handle.close();
+      }
+      this.#reserveReleased = written < DELETE_RESERVE_BYTES;
+    } catch {
+      // read-only stick, or no room even for the file: nothing kept
+    }
+    return written;
+  }
+
+  /** §6.2: after a deletion freed space, the reserve is written again if it was given back. */
+  async restoreReserve(): Promise<void> {
+    if (this.#reserveReleased) await this.keepReserve();
   }
 
   /** §4: compaction is due when the journal has grown as large as the index (and past 64 KiB). */

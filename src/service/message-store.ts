@@ -13,7 +13,7 @@ import {
 } from '../core/store-format.js';
 import { StoredMessageSchema, type StoredMessage } from '../core/vault-contents.js';
 import { CaliopError } from '../errors.js';
-import { StoreFiles, type ObjectSource, type StoreIoCounts } from '../edges/store-files.js';
+import { StoreFiles, isStickFull, type ObjectSource, type StoreIoCounts } from '../edges/store-files.js';
 import type { RandomSource } from '../edges/random.js';
 import { VaultTamperedError } from '../core/vault-format.js';
 
@@ -145,11 +145,24 @@ export class MessageStore {
     return next;
   }
 
-  async #commit(ops: StoreOp[]): Promise<void> {
-    await this.files.append(ops);
+  async #commit(ops: StoreOp[], options: { useReserve?: boolean; compact?: boolean } = {}): Promise<void> {
+    await this.files.append(ops, { useReserve: options.useReserve ?? false });
     this.#index.apply(ops);
     if (ops.some((op) => op.op === 'put' || op.op === 'delete')) this.#sorted = undefined;
-    if (this.files.compactionDue()) await this.#compact();
+    if (options.compact !== false) await this.#compactIfDue();
+  }
+
+  /**
+   * §4: compaction is housekeeping: the change before it is already durable. On a full
+   * stick (§6.2) it waits for a later change; the journal goes on growing meanwhile.
+   */
+  async #compactIfDue(): Promise<void> {
+    if (!this.files.compactionDue()) return;
+    try {
+      await this.#compact();
+    } catch (error) {
+      if (!isStickFull(error)) throw error;
+    }
   }
 
   async #compact(): Promise<void> {
@@ -207,7 +220,11 @@ export class MessageStore {
     });
   }
 
-  /** Deletes messages and their blobs: the journal record first, then the files (§6). */
+  /**
+   * Deletes messages and their blobs: the journal record first, then the files (§6).
+   * Works on a full stick (§6.2): the record may take the delete reserve's space, which
+   * is written again once the files are gone; compaction comes last.
+   */
   delete(ids: readonly string[]): Promise<void> {
     return this.#serialise(async () => {
       const entries = ids.map((id) => {
@@ -216,8 +233,10 @@ export class MessageStore {
         return entry;
       });
       if (entries.length === 0) return;
-      await this.#commit(entries.map((entry) => ({ op: 'delete', id: entry.id })));
+      await this.#commit(entries.map((entry) => ({ op: 'delete', id: entry.id })), { useReserve: true, compact: false });
       await this.files.removeObjects(entries.flatMap((entry) => [entry.object, ...(entry.blobs ?? [])]));
+      await this.files.restoreReserve();
+      await this.#compactIfDue();
     });
   }
 

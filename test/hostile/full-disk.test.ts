@@ -6,11 +6,12 @@
 // Real relay process, real caliop processes; needs root for the mount (skipped otherwise).
 
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, statfsSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onStick, temporaryFolder } from '../helpers/caliop.js';
+import { fillToTheBrim, freeBytes } from '../helpers/full-disk.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -27,32 +28,6 @@ function tryMount(): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Bytes still free for a non-root writer… and for root (tmpfs reserves none). */
-function freeBytes(): number {
-  const stats = statfsSync(mountPoint);
-  return Number(stats.bavail) * Number(stats.bsize);
-}
-
-/** Writes a filler file until the file system refuses a single byte more. */
-function fillToTheBrim(): void {
-  const fd = openSync(join(mountPoint, 'filler'), 'a');
-  try {
-    for (const chunk of [1024 * 1024, 64 * 1024, 4096, 1]) {
-      const bytes = Buffer.alloc(chunk, 0x5a);
-      for (;;) {
-        try {
-          writeSync(fd, bytes);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw error;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -90,8 +65,8 @@ describe('a full disk at the relay', () => {
       expect(JSON.parse(sent.stdout)).toMatchObject({ queued: false });
     }
 
-    fillToTheBrim();
-    const freeAtStart = freeBytes();
+    fillToTheBrim(mountPoint);
+    const freeAtStart = freeBytes(mountPoint);
     expect(freeAtStart).toBeLessThan(4096);
 
     // A submission now: refused for space, said clearly, kept in the outbox.
