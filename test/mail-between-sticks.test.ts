@@ -1,12 +1,11 @@
 // Two sticks exchange mail through the real relay process on loopback, driven by
 // real `caliop` processes (issue 3, "What it must show").
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALIOP_ENTRY, initStick, onStick, temporaryFolder, testEnv, type InitResult } from './helpers/caliop.js';
+import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const scratch = temporaryFolder('mail');
@@ -153,29 +152,7 @@ describe('the outbox', () => {
   });
 });
 
-describe('yank safety of sync', () => {
-  it('killing sync at random points loses no message and stores none twice', async () => {
-    const subjects = Array.from({ length: 6 }, (_, index) => `rafale ${index}`);
-    for (const subject of subjects) {
-      expect((await onStick(sticks.carol!, ['send', '--to', `bob@${DOMAIN}`, '--subject', subject], { input: subject })).status).toBe(0);
-    }
-    let interrupted = 0;
-    for (let attempt = 0; attempt < 10; attempt += 1) {
-      const child = spawn(process.execPath, [CALIOP_ENTRY, '--stick', sticks.bob!, '--passphrase-file', '@ENV:TEST_PASSPHRASE', 'sync'], { env: testEnv(), stdio: 'ignore' });
-      const exited = new Promise((resolvePromise) => child.once('exit', resolvePromise)); // it may finish before the kill
-      await new Promise((resolvePromise) => setTimeout(resolvePromise, 100 + Math.floor(Math.random() * 500)));
-      child.kill('SIGKILL');
-      if ((await exited) === null) interrupted += 1; // exit code null: killed mid-way
-      const shown = await onStick(sticks.bob!, ['key', 'show']);
-      expect(shown.status, shown.stderr).toBe(0); // the vault always opens
-    }
-    expect(interrupted, 'at least one sync must really be cut short').toBeGreaterThan(0);
-    const finalSync = await onStick(sticks.bob!, ['sync']);
-    expect(finalSync.status, finalSync.stderr).toBe(0);
-    const received = (await inbox('bob')).filter((entry) => entry.subject.startsWith('rafale'));
-    expect(received.map((entry) => entry.subject).sort()).toEqual(subjects);
-  });
-});
+// Yank safety of sync (kills with mail waiting, and of outbox flushes): test/hostile/pulled-stick.test.ts.
 
 // Last: it leaves the relay serving a forged cert for bob.
 describe('a changed cert for a known contact', () => {

@@ -3,7 +3,8 @@
 // sends once `committed()` says the relay has made a submission durable. TLS passes
 // through untouched (the stick still checks the relay's pin end to end), so the stick
 // sees exactly what a cut cable or a pulled stick would: its request accepted, no
-// answer. Test-only.
+// answer. It can also refuse every new connection, as a relay out of reach would
+// (test/hostile/pulled-stick.test.ts queues mail in an outbox that way). Test-only.
 
 import net from 'node:net';
 
@@ -12,13 +13,20 @@ export interface WithholdingProxy {
   /** From now on, withhold the relay's bytes once `committed()` resolves true; resolves when something was withheld. */
   arm(committed: () => Promise<boolean> | boolean): Promise<void>;
   disarm(): void;
+  /** While true, every new connection is reset at once (the stick sees relay_unreachable). */
+  refuse(on: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startWithholdingProxy(upstreamPort: number): Promise<WithholdingProxy> {
   let armed: { committed: () => Promise<boolean> | boolean; withheld: () => void } | null = null;
+  let refusing = false;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
+    if (refusing) {
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = net.connect(upstreamPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
@@ -57,6 +65,9 @@ export async function startWithholdingProxy(upstreamPort: number): Promise<Withh
     },
     disarm() {
       armed = null;
+    },
+    refuse(on) {
+      refusing = on;
     },
     async close() {
       for (const socket of sockets) socket.destroy();
