@@ -8,7 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
-import { makeGpg, rfc5322, startSink, swaks, txt, writeJson, type Sink } from './gateway/helpers.js';
+import { rfc5322, txt, writeJson } from './gateway/helpers.js';
+import { makeGpg } from './helpers/gpg.js';
+import { deliverBySwaks, startSink, type Sink } from './helpers/smtp.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -65,7 +67,7 @@ function python(name: string, headers: Record<string, string>, body: string): st
 }
 
 async function deliver(file: string, from: string, to: string[] = [`bob@${DOMAIN}`]): Promise<void> {
-  const result = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', from, '--helo', `mail.${from.split('@')[1]}`, '--to', to.join(','), '--data', file]);
+  const result = await deliverBySwaks({ port: relay.smtp!.port, from, to, file });
   expect(result.output, result.output).toMatch(/<- +250 /);
 }
 
@@ -111,7 +113,7 @@ beforeAll(async () => {
   expect(init.status, init.stderr).toBe(0);
   bobId = JSON.parse(init.stdout) as InitResult;
 
-  gpg = makeGpg(scratch.path);
+  gpg = makeGpg(scratch.path, { trustAlways: true });
   gpg.run(['--import'], (await onStick(bob, ['key', 'export'])).stdout);
   makeKey('Ada <ada@autocrypt.test>', 'ada1');
   makeKey('Ada <ada@autocrypt.test>', 'ada2');

@@ -1,49 +1,23 @@
 // The interactive ceremony in a real pseudo-terminal (tmux): hidden passphrase
 // input, the recovery sheet shown once and then cleared with the scrollback, and
 // the backup check on randomly chosen words (docs/cli.md §3.1, docs/ceremony.md §8).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CALIOP_ENTRY, caliop, temporaryFolder, testEnv } from './helpers/caliop.js';
+import { Terminal } from './helpers/tmux.js';
 
 const scratch = temporaryFolder('tty');
 const session = `caliop-init-${process.pid}`;
 const passphrase = 'correct horse battery staple, but longer 1789';
 
-const SOCKET = `caliop-init-tty-${process.pid}`;
-
-function tmux(...args: string[]): string {
-  // Its own tmux server: no other test (or person) shares its sessions.
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** The visible screen plus the whole scrollback. */
-function screen(): string {
-  return tmux('capture-pane', '-p', '-J', '-S', '-', '-t', session);
-}
-
-async function waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = screen();
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen:\n${text}`);
-    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
-  }
-}
-
-function type(text: string): void {
-  tmux('send-keys', '-t', session, '-l', text);
-  tmux('send-keys', '-t', session, 'Enter');
-}
+// Its own tmux server: no other test (or person) shares its sessions. Waits search the scrollback too.
+const terminal = new Terminal('init-tty', { width: 120, height: 60 }, session);
+const waitFor = (pattern: RegExp) => terminal.waitFor(pattern, { scrollback: true });
+const type = (text: string) => terminal.type(text);
 
 afterAll(() => {
-  try {
-    tmux('kill-server');
-  } catch {
-    // already gone
-  }
+  terminal.stop();
   scratch.remove();
 });
 
@@ -52,7 +26,7 @@ describe('caliop init at a terminal', () => {
     const stick = join(scratch.path, 'stick');
     mkdirSync(stick);
     const command = `env CALIOP_UNSAFE_TEST_KDF=1 ${process.execPath} ${CALIOP_ENTRY} --stick ${stick} init --name 'Ana Terminal' --email ana@example.org --allow-online; echo CALIOP-EXIT=$?; sleep 60`;
-    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '60', command);
+    terminal.start(command);
 
     await waitFor(/Choose the passphrase: $/m);
     type(passphrase);
@@ -87,9 +61,9 @@ describe('caliop init at a terminal', () => {
 
   it('refuses to write binary OpenPGP to the terminal (12), with a hint', async () => {
     const stick = join(scratch.path, 'stick');
-    tmux('kill-session', '-t', session);
+    terminal.endSession();
     const command = `env CALIOP_UNSAFE_TEST_KDF=1 P='${passphrase}' ${process.execPath} ${CALIOP_ENTRY} --stick ${stick} --passphrase-file @ENV:P encrypt --to ana@example.org --binary < /dev/null; echo CALIOP-EXIT=$?; sleep 60`;
-    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30', command);
+    terminal.start(command, { height: 30 });
     const done = await waitFor(/CALIOP-EXIT=\d+/);
     expect(done).toMatch(/CALIOP-EXIT=12/);
     expect(done).toMatch(/caliop: error: refusing to write binary data to the terminal/);

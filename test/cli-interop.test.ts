@@ -6,23 +6,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initStick, onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { makeGpg, type Gpg } from './helpers/gpg.js';
 
 const scratch = temporaryFolder('interop');
-const gnupgHome = join(scratch.path, 'gnupg');
 const stick = join(scratch.path, 'stick');
 const body = 'Bonjour Gina,\nle rendez-vous est à 10 h, place des Lices.\n';
 let alice: InitResult;
 let ginaFingerprint: string;
 
-function gpg(args: string[], input?: string | Uint8Array) {
-  return spawnSync('gpg', ['--homedir', gnupgHome, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-    input,
-    env: { ...process.env, HOME: scratch.path },
-  });
-}
+const peer = makeGpg(scratch.path);
+const gpg = peer.spawn;
+let stranger: Gpg | undefined;
 
 beforeAll(async () => {
-  mkdirSync(gnupgHome, { mode: 0o700 });
   mkdirSync(stick);
   alice = await initStick(stick, 'Alice Martin', 'alice@example.org');
   expect(gpg(['--quick-gen-key', 'Gina Peer <gina@example.org>', 'ed25519', 'sign', 'never']).status).toBe(0);
@@ -41,7 +37,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   // Stop the gpg-agents these homes started, then remove everything.
-  for (const home of [gnupgHome, join(scratch.path, 'stranger')]) spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+  for (const home of [peer, stranger]) home?.kill();
   scratch.remove();
 });
 
@@ -100,10 +96,8 @@ describe('what gpg makes, read by caliop decrypt', () => {
   });
 
   it('reports a signature by a key it does not know as unknown, and a gpg-signed detached signature as good', async () => {
-    const stranger = join(scratch.path, 'stranger');
-    mkdirSync(stranger, { mode: 0o700 });
-    const strangerGpg = (args: string[], input?: string) =>
-      spawnSync('gpg', ['--homedir', stranger, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { input, env: { ...process.env, HOME: scratch.path } });
+    stranger = makeGpg(scratch.path, { name: 'stranger' });
+    const strangerGpg = stranger.spawn;
     expect(strangerGpg(['--quick-gen-key', 'Stranger <s@example.org>', 'ed25519', 'sign', 'never']).status).toBe(0);
     const aliceCert = (await onStick(stick, ['key', 'export'])).stdout;
     strangerGpg(['--import'], aliceCert);

@@ -3,7 +3,6 @@
 // made on one stick is seen by a contact as the same key with the new expiry, and by
 // gpg after importing the updated cert; a revoked key stops the contact's `send`, with
 // the reason.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -13,6 +12,7 @@ import { RelayClient } from '../src/edges/relay-client.js';
 import { stickAt } from '../src/edges/stick-locator.js';
 import { StickSession } from '../src/service/stick-session.js';
 import { onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
+import { makeGpg } from './helpers/gpg.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const scratch = temporaryFolder('key-lifecycle');
@@ -27,16 +27,12 @@ async function json<T>(stick: string, args: string[], input?: string): Promise<T
   return JSON.parse(run.stdout) as T;
 }
 
-function gpg(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const home = join(scratch.path, 'gnupg');
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  const run = spawnSync('gpg', ['--batch', '--homedir', home, ...args], { input, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
-  return { status: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
-}
+const peer = makeGpg(scratch.path, { env: { LC_ALL: 'C' } });
+const gpg = peer.spawn;
 
 /** gpg's expiry of the encryption subkey (field 7 of the `sub` line with usage e), Unix seconds. */
 function gpgEncryptionExpiry(): number {
-  const listing = gpg(['--with-colons', '--list-keys', aliceFingerprint]).stdout.split('\n');
+  const listing = gpg(['--with-colons', '--list-keys', aliceFingerprint]).stdout.toString().split('\n');
   const sub = listing.find((line) => line.startsWith('sub:') && line.split(':')[11]?.includes('e'));
   return Number(sub!.split(':')[6]);
 }
@@ -72,7 +68,7 @@ beforeAll(async () => {
 }, 600_000); // several real caliop processes (Argon2 included) on a machine shared by eight suites
 
 afterAll(async () => {
-  spawnSync('gpgconf', ['--homedir', join(scratch.path, 'gnupg'), '--kill', 'all']);
+  peer.kill();
   await relay?.stop();
   scratch.remove();
 });

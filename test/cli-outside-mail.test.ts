@@ -4,12 +4,14 @@
 // level and reasons; mail to the outside leaves through a real SMTP sink as
 // PGP/MIME that gpg opens, or is refused readable without --allow-exposed.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findArrivedCiphertext } from '../src/relay/gateway/inbound-mime.js';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
-import { makeDkimKey, makeGpg, rfc5322, signDkim, startSink, swaks, txt, writeJson, type Sink } from './gateway/helpers.js';
+import { makeDkimKey, rfc5322, signDkim, txt, writeJson } from './gateway/helpers.js';
+import { makeGpg } from './helpers/gpg.js';
+import { deliverBySwaks, startSink, type Sink } from './helpers/smtp.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -44,9 +46,7 @@ async function receiveOne(name: string, subject: string): Promise<Entry> {
 }
 
 async function deliver(message: string, options: { from: string; tls: boolean; to?: string }): Promise<void> {
-  const file = join(scratch.path, `in-${randomBytes(4).toString('hex')}.eml`);
-  writeFileSync(file, message);
-  const result = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', options.from, '--helo', `mail.${options.from.split('@')[1]}`, '--to', options.to ?? `bob@${DOMAIN}`, '--data', file, ...(options.tls ? ['--tls'] : [])]);
+  const result = await deliverBySwaks({ port: relay.smtp!.port, from: options.from, to: options.to ?? `bob@${DOMAIN}`, tls: options.tls, message, folder: scratch.path });
   expect(result.output).toMatch(/<[~-] +250 /); // swaks marks replies <~ over TLS, <- without
 }
 
@@ -76,7 +76,7 @@ beforeAll(async () => {
     sticks[name] = stick;
     ids[name] = JSON.parse(run.stdout) as InitResult;
   }
-  gpg = makeGpg(scratch.path);
+  gpg = makeGpg(scratch.path, { trustAlways: true });
   gpg.run(['--quick-gen-key', 'Gina Outside <gina@elsewhere.test>', 'ed25519', 'sign', 'never']);
   const fingerprint = /^fpr:::::::::([0-9A-F]{40}):/m.exec(gpg.run(['--with-colons', '--list-keys', 'gina@elsewhere.test']).toString())![1]!;
   gpg.run(['--quick-add-key', fingerprint, 'cv25519', 'encrypt', 'never']);

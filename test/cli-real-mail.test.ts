@@ -9,7 +9,9 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from '
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
-import { makeGpg, rfc5322, startSink, swaks, writeJson, type Sink } from './gateway/helpers.js';
+import { rfc5322, writeJson } from './gateway/helpers.js';
+import { makeGpg } from './helpers/gpg.js';
+import { deliverBySwaks, startSink, type Sink } from './helpers/smtp.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -41,7 +43,7 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 const views = new Map<string, View>();
 
 async function deliver(file: string, from: string): Promise<void> {
-  const result = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', from, '--helo', `mail.${from.split('@')[1]}`, '--to', `bob@${DOMAIN}`, '--data', file]);
+  const result = await deliverBySwaks({ port: relay.smtp!.port, from, to: `bob@${DOMAIN}`, file });
   expect(result.output, result.output).toMatch(/<- +250 /);
 }
 
@@ -88,7 +90,7 @@ beforeAll(async () => {
     if (name === 'Bob') bobId = JSON.parse(init.stdout) as InitResult;
   }
 
-  gpg = makeGpg(scratch.path);
+  gpg = makeGpg(scratch.path, { trustAlways: true });
   gpg.run(['--quick-gen-key', 'Gina Outside <gina@elsewhere.test>', 'ed25519', 'sign', 'never']);
   const fingerprint = /^fpr:::::::::([0-9A-F]{40}):/m.exec(gpg.run(['--with-colons', '--list-keys', 'gina@elsewhere.test']).toString())![1]!;
   gpg.run(['--quick-add-key', fingerprint, 'cv25519', 'encrypt', 'never']);
@@ -171,7 +173,7 @@ beforeAll(async () => {
   );
   await deliver(eml('unsigned-gina', rfc5322(headers('Gina Outside <gina@elsewhere.test>', 'Unsigned from a contact', { 'Content-Type': 'text/plain' }), 'Please send me your password.\n')), 'gina@elsewhere.test');
   await deliver(eml('display-name', rfc5322(headers('"gina@elsewhere.test" <mallory@evil.test>', 'Display name address', { 'Content-Type': 'text/plain' }), 'It is me, Gina.\n')), 'mallory@evil.test');
-  const ownDomain = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', 'bounce@evil.test', '--helo', 'mail.evil.test', '--to', `bob@${DOMAIN}`, '--data', eml('own-domain', rfc5322(headers(`Alice <alice@${DOMAIN}>`, 'Own domain from outside', { 'Content-Type': 'text/plain' }), 'I am Alice, really.\n'))]);
+  const ownDomain = await deliverBySwaks({ port: relay.smtp!.port, from: 'bounce@evil.test', to: `bob@${DOMAIN}`, file: eml('own-domain', rfc5322(headers(`Alice <alice@${DOMAIN}>`, 'Own domain from outside', { 'Content-Type': 'text/plain' }), 'I am Alice, really.\n')) });
   ownDomainRefusal = ownDomain.output;
 
   const synced = await onStick(bob, ['sync']);

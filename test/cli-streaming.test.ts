@@ -2,12 +2,13 @@
 // grow with the input (128 MiB through a process whose peak RSS stays under 150 MiB: held
 // whole it took 3.5-4x the input), what they write is read by GnuPG, and `--output FILE`
 // never leaves a half-written file: the target appears complete, or not at all.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALIOP_ENTRY, initStick, onStick, PASSPHRASE, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { makeGpg } from './helpers/gpg.js';
 
 const MIB = 1024 * 1024;
 const BIG = 128 * MIB;
@@ -16,19 +17,12 @@ const RSS_BOUND_KIB = 150 * 1024;
 const RSS_PRELOAD = resolve(import.meta.dirname, 'fixtures/hostile/max-rss-preload.mjs');
 
 const scratch = temporaryFolder('streaming');
-const gnupgHome = join(scratch.path, 'gnupg');
+const peer = makeGpg(scratch.path);
+const gpg = peer.spawn;
 const stick = join(scratch.path, 'stick');
 const bigFile = join(scratch.path, 'big.bin');
 let bigSha256: string;
 let alice: InitResult;
-
-function gpg(args: string[], input?: string | Uint8Array) {
-  return spawnSync('gpg', ['--homedir', gnupgHome, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-    input,
-    env: { ...process.env, HOME: scratch.path },
-    maxBuffer: 16 * MIB,
-  });
-}
 
 function sha256Of(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -77,7 +71,6 @@ function writeIncompressible(path: string, size: number): void {
 }
 
 beforeAll(async () => {
-  mkdirSync(gnupgHome, { mode: 0o700 });
   mkdirSync(stick);
   alice = await initStick(stick, 'Alice Martin', 'alice@example.org');
   expect(gpg(['--quick-gen-key', 'Gina Peer <gina@example.org>', 'ed25519', 'sign', 'never']).status).toBe(0);
@@ -90,7 +83,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(() => {
-  spawnSync('gpgconf', ['--homedir', gnupgHome, '--kill', 'all']);
+  peer.kill();
   scratch.remove();
 });
 

@@ -12,7 +12,7 @@
 //   - the differences found, pinned: .env and bunfig.toml where it runs are ignored;
 //     BUN_OPTIONS is obeyed (the launcher clears it: test/macos-launcher.test.ts).
 // One build per run (~5 s); the relay and both sticks are shared by the cases.
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { CALIOP_ENTRY } from './helpers/caliop.js';
 import { generateReleaseKey, type ReleaseKey } from '../src/service/manifest-signature.js';
 import { emptyHost } from './helpers/empty-host.js';
 import { signStick } from './helpers/sign-stick.js';
+import { Terminal } from './helpers/tmux.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -134,47 +135,33 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
   }, 300_000);
 
   it('the interface: first screen in a real terminal (tmux), unlocked, the message read', async () => {
-    const socket = `caliop-bun-${process.pid}`;
-    const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-    const screen = () => tmux('capture-pane', '-p', '-t', 'ui');
-    const waitFor = async (pattern: { test(text: string): boolean }): Promise<string> => {
-      for (const deadline = Date.now() + 90_000; ; ) {
-        const text = screen();
-        if (pattern.test(text)) return text;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen:\n${text}`);
-        await new Promise((done) => setTimeout(done, 150));
-      }
-    };
+    const terminal = new Terminal('bun', { waitMs: 90_000 }, 'ui');
+    const waitFor = (pattern: { test(text: string): boolean }) => terminal.waitFor(pattern);
     const envArgs = Object.entries({ ...env, TERM: 'xterm-256color' }).map(([name, value]) => `${name}=${value ?? ''}`);
     try {
       // new-session's command runs through a shell: quote every word.
       const quoted = ['env', '-i', ...envArgs, exe, '--stick', bob].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(' ');
-      tmux('new-session', '-d', '-s', 'ui', '-x', '80', '-y', '24', `cd '${cwd}' && ${quoted}; echo UI-EXIT=$?; sleep 120`);
+      terminal.start(`cd '${cwd}' && ${quoted}; echo UI-EXIT=$?; sleep 120`);
       await waitFor(/Open your stick/);
-      tmux('send-keys', '-t', 'ui', '-l', PASSPHRASE);
-      tmux('send-keys', '-t', 'ui', 'Enter');
+      terminal.type(PASSPHRASE);
       const inbox = await waitFor(/from the bun ex/); // the subject column is cut at 80 columns
       expect(inbox).toMatch(/Inbox/);
       expect(inbox).not.toContain(PASSPHRASE);
-      tmux('send-keys', '-t', 'ui', 'Enter');
+      terminal.keys('Enter');
       // The reading screen: the exposure reasons first, then the body, a page further down.
       let page = await waitFor(/This message stayed inside Caliop/);
       for (let step = 0; !page.includes('sent by Bun') && step < 6; step++) {
         const before = page;
-        tmux('send-keys', '-t', 'ui', 'Space');
+        terminal.keys('Space');
         page = await waitFor({ test: (text) => text !== before }); // the next page is drawn
       }
       expect(page).toContain('sent by Bun');
-      tmux('send-keys', '-t', 'ui', 'Escape');
+      terminal.keys('Escape');
       await waitFor(/Inbox/);
-      tmux('send-keys', '-t', 'ui', 'q');
+      terminal.keys('q');
       expect(await waitFor(/UI-EXIT=\d+/)).toContain('UI-EXIT=0');
     } finally {
-      try {
-        tmux('kill-server');
-      } catch {
-        // already gone
-      }
+      terminal.stop();
     }
   }, 300_000);
 

@@ -4,11 +4,12 @@
 // Real gpg and sq processes, a throwaway GNUPGHOME (and HOME for sq) under os.tmpdir().
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
+import { makeGpg, type Gpg } from './helpers/gpg.js';
 import { ceremonyCreationDate, deriveIdentity, deriveKeyMaterial, type DerivedIdentity } from '../src/core/key-derivation.js';
 
 const seed = Uint8Array.from({ length: 32 }, (_, index) => (index * 37 + 11) & 0xff);
@@ -21,17 +22,12 @@ let dir: string;
 let identity: DerivedIdentity;
 let peerCert: string;
 
-function gpg(args: string[], input?: string | Uint8Array): { stdout: Buffer; stderr: string; status: number } {
-  const result = spawnSync('gpg', ['--homedir', join(dir, 'gnupg'), '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
-    input,
-    env: { ...process.env, GNUPGHOME: join(dir, 'gnupg'), HOME: dir, LC_ALL: 'C' },
-  });
-  return { stdout: result.stdout, stderr: result.stderr.toString(), status: result.status ?? -1 };
-}
+let peer: Gpg | undefined;
+const gpg = (args: string[], input?: string | Uint8Array) => peer!.spawn(args, input);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'caliop-interop-derived-'));
-  execFileSync('mkdir', ['-m', '700', join(dir, 'gnupg')]);
+  peer = makeGpg(dir, { env: { LC_ALL: 'C' } });
   // A creation date a day ago, so the subkeys (valid three years) are valid now.
   identity = await deriveIdentity({
     seed, name: 'Alice Cérémonie', email: 'alice@example.org',
@@ -51,7 +47,7 @@ beforeAll(async () => {
 afterAll(() => {
   if (!dir) return;
   // Stop the gpg-agent this GNUPGHOME started, then remove everything.
-  spawnSync('gpgconf', ['--homedir', join(dir, 'gnupg'), '--kill', 'gpg-agent']);
+  peer?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
 

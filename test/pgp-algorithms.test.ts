@@ -3,23 +3,20 @@
 // digests it signs with, read by the OpenPGP service of caliop (src/service/pgp.ts), in
 // process. Each case: decrypted or "unsupported algorithm NAME" (never "damaged"), and the
 // signature state documented in docs/cli.md §6.2 (never `bad` for a valid signature).
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCaliopError } from '../src/errors.js';
 import { certStatus, checkCertSignatures, decryptData, encryptData, verifyData, type SignatureCheckState } from '../src/service/pgp.js';
 import { temporaryFolder } from './helpers/caliop.js';
+import { makeGpg } from './helpers/gpg.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'pgp');
 const scratch = temporaryFolder('pgp-algorithms');
-const home = join(scratch.path, 'gnupg');
+const peer = makeGpg(scratch.path, { trustAlways: true });
+const gpg = peer.spawn;
 
-function gpg(args: string[], input?: string | Uint8Array) {
-  const result = spawnSync('gpg', ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', '--trust-model', 'always', ...args], { input });
-  return result;
-}
 
 /** Families that sign and encrypt; DSA/ElGamal and RSA 1024 are read-only peers (weak). */
 const FAMILIES = ['rsa2048', 'rsa3072', 'rsa4096', 'rsa1024', 'ed25519', 'nistp256', 'nistp384', 'nistp521', 'brainpoolP256r1', 'brainpoolP384r1', 'brainpoolP512r1', 'dsa2048'] as const;
@@ -34,7 +31,6 @@ const certs = new Map<string, openpgp.PublicKey>();
 const table: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(home, { mode: 0o700 });
   for (const family of [...FAMILIES, 'expired', 'revoked', 'signonly']) {
     const armoredKey = readFileSync(join(FIXTURES, `${family}.key.asc`), 'utf8');
     expect(gpg(['--import'], armoredKey).status).toBe(0);
@@ -45,7 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+  peer.kill();
   scratch.remove();
   process.stdout.write(`\nOpenPGP algorithms, gpg 2.2 -> caliop (${table.length} cases)\n${table.join('\n')}\n`);
 });

@@ -13,10 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ceremonyCreationDate, deriveIdentity } from '../src/core/key-derivation.js';
 import { checkCertSignatures, decryptData, encryptData, signData, verifyData } from '../src/service/pgp.js';
 import { temporaryFolder } from './helpers/caliop.js';
+import { makeGpg } from './helpers/gpg.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'pgp');
 const scratch = temporaryFolder('pgp-interop');
-const gnupg = join(scratch.path, 'gnupg');
 const rnpHome = join(scratch.path, 'rnp');
 const env = { ...process.env, HOME: scratch.path, LC_ALL: 'C' };
 
@@ -43,8 +43,8 @@ function run(command: string, args: string[], input?: string | Uint8Array) {
   const result = spawnSync(command, args, { input, env, maxBuffer: 1 << 24 });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr.toString() };
 }
-const gpg = (args: string[], input?: string | Uint8Array) =>
-  run('gpg', ['--homedir', gnupg, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', '--trust-model', 'always', '--status-fd', '2', ...args], input);
+const peer = makeGpg(scratch.path, { trustAlways: true, extraArgs: ['--status-fd', '2'], env: { LC_ALL: 'C' } });
+const gpg = peer.spawn;
 const rnp = (args: string[], input?: string | Uint8Array) => run('rnp', ['--homedir', rnpHome, '--password', '', ...args], input);
 const fixture = (family: string, kind: 'key' | 'cert') => join(FIXTURES, `${family}.${kind}.asc`);
 const file = (name: string, data: string | Uint8Array) => {
@@ -58,7 +58,6 @@ function record(peer: string, direction: string, family: string, variant: string
 }
 
 beforeAll(async () => {
-  mkdirSync(gnupg, { mode: 0o700 });
   mkdirSync(rnpHome, { mode: 0o700 });
   const identity = await deriveIdentity({
     seed: Uint8Array.from({ length: 32 }, (_, index) => (index * 29 + 3) & 0xff),
@@ -80,7 +79,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'all']);
+  peer.kill();
   scratch.remove();
   process.stdout.write(`\nInterop matrix (${table.length} cases)\n| peer | direction | key | variant | outcome |\n|---|---|---|---|---|\n${table.join('\n')}\n`);
 });

@@ -1,7 +1,7 @@
 // The stick's MANIFEST (docs/manifest.md): format vectors, round trip, exclusions,
 // comparison, the release signature (checked by real gpg too), verifyStick on a real
 // folder, and scripts/release-key.ts's refusals.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import { manifestEntriesOf } from '../src/edges/stick-tree.js';
 import { isCaliopError } from '../src/errors.js';
 import { generateReleaseKey, readReleaseSecretKey, signManifest, signManifestReproducibly, type ReleaseKey } from '../src/service/manifest-signature.js';
 import { verifyStick } from '../src/service/stick-verify.js';
+import { makeGpg } from './helpers/gpg.js';
 
 const VECTORS = join(import.meta.dirname, 'vectors', 'stick-manifest');
 
@@ -181,11 +182,12 @@ describe('the release signature and verifyStick', () => {
   it('gpg 2.2 accepts MANIFEST.sig too (interop: anyone can check a stick without caliop)', async () => {
     freshStick('gpg');
     await writeSignedManifest();
-    const home = mkdtempSync(join(dir, 'gnupg-'));
+    const peer = makeGpg(dir);
     writeFileSync(join(dir, 'release.cert.asc'), release.certArmored);
-    execFileSync('gpg', ['--homedir', home, '--batch', '--quiet', '--import', join(dir, 'release.cert.asc')], { stdio: 'pipe' });
-    const result = spawnSync('gpg', ['--homedir', home, '--batch', '--status-fd', '1', '--verify', join(stick, 'MANIFEST.sig'), join(stick, 'MANIFEST')], { encoding: 'utf8' });
-    expect(result.stdout).toMatch(/\[GNUPG:\] GOODSIG/);
+    peer.run(['--quiet', '--import', join(dir, 'release.cert.asc')]);
+    const result = peer.spawn(['--status-fd', '1', '--verify', join(stick, 'MANIFEST.sig'), join(stick, 'MANIFEST')]);
+    peer.kill();
+    expect(result.stdout.toString()).toMatch(/\[GNUPG:\] GOODSIG/);
   });
 
   it('stick_modified_file: a changed, a removed and an added file are each named', async () => {

@@ -13,15 +13,17 @@ import type { RelayClient } from '../../src/edges/relay-client.js';
 import { resolverFromRecords } from '../../src/relay/gateway/dns-records.js';
 import { RELAY_MAIN, startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
-import { rfc5322, scratchDir, startSink, type Scratch, type Sink } from './helpers.js';
+import { startSink, type Sink } from '../helpers/smtp.js';
+import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
+import { rfc5322 } from './helpers.js';
 
-let scratch: Scratch;
+let scratch: TemporaryFolder;
 let sink: Sink;
 let relay: RelayProcess;
 let alice: { identity: TestIdentity; client: RelayClient };
 
 beforeAll(async () => {
-  scratch = scratchDir('caliop-dkim-');
+  scratch = temporaryFolder('dkim');
   sink = await startSink(null);
   relay = await startRelayProcess({ extraArgs: ['--smarthost', `127.0.0.1:${sink.port}`, '--smarthost-tls', 'none'] });
   alice = await enrolled(relay, 'alice');
@@ -30,7 +32,7 @@ afterAll(async () => {
   alice?.client.close();
   await relay?.dispose();
   await sink?.close();
-  scratch?.dispose();
+  scratch?.remove();
 });
 
 function dnsRecords(args: string[]): { status: number | null; stdout: string; stderr: string } {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../src/relay/dev-tls.js';
 import { fetchStsPolicyText, mxMatches, parseStsPolicy, parseStsRecord, StsPolicyCache, stsDecision } from '../../src/relay/gateway/mta-sts.js';
-import { scratchDir, type Scratch } from './helpers.js';
+import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 import { readFileSync } from 'node:fs';
 
 const POLICY = 'version: STSv1\r\nmode: enforce\r\nmx: mail.outside.test\r\nmx: *.backup.outside.test\r\nmax_age: 86400\r\n';
@@ -61,7 +61,7 @@ describe('RFC 8461 formats', () => {
 });
 
 describe('the policy over HTTPS (loopback server, certificate checked)', () => {
-  let scratch: Scratch;
+  let scratch: TemporaryFolder;
   let server: Server;
   let wrongName: Server;
   let ca: string;
@@ -80,7 +80,7 @@ describe('the policy over HTTPS (loopback server, certificate checked)', () => {
   }
 
   beforeAll(async () => {
-    scratch = scratchDir('caliop-mta-sts-');
+    scratch = temporaryFolder('mta-sts');
     const tls = ensureDevTls(scratch.path, 'mta-sts.outside.test');
     ca = readFileSync(join(scratch.path, 'dev-tls-cert.pem'), 'utf8');
     [server, port] = await listen(tls, (req, res) => {
@@ -99,15 +99,15 @@ describe('the policy over HTTPS (loopback server, certificate checked)', () => {
         res.writeHead(404).end();
       }
     });
-    const other = scratchDir('caliop-mta-sts-other-');
+    const other = temporaryFolder('mta-sts-other');
     [wrongName, wrongPort] = await listen(ensureDevTls(other.path, 'other.test'), (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(POLICY));
-    other.dispose();
+    other.remove();
   });
 
   afterAll(async () => {
     server?.close();
     wrongName?.close();
-    scratch?.dispose();
+    scratch?.remove();
   });
 
   it('fetches the policy; a redirect, another type, an oversize body or a certificate for another name give none', async () => {

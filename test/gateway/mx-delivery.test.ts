@@ -25,7 +25,7 @@ import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-pro
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
 import { onStick } from '../helpers/caliop.js';
 import { mkdirSync } from 'node:fs';
-import { scratchDir, type Scratch } from './helpers.js';
+import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 
 interface Pem {
   readonly cert: string;
@@ -122,7 +122,7 @@ async function startSink(host: string, port: number, sni: Map<string, Pem> | nul
   return { port: (server.server.address() as { port: number }).port, received, events, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-let scratch: Scratch;
+let scratch: TemporaryFolder;
 let dns: Awaited<ReturnType<typeof startDns>>;
 let tlsSink: Awaited<ReturnType<typeof startSink>>;
 let plainSink: Awaited<ReturnType<typeof startSink>>;
@@ -137,7 +137,7 @@ const POLICIES: Record<string, string> = {
 };
 
 beforeAll(async () => {
-  scratch = scratchDir('caliop-mx-delivery-');
+  scratch = temporaryFolder('mx-delivery');
   const pki = makePki(scratch.path);
   const dane = pki.leaf('mx.dane.test', false); // DANE-EE: a self-signed certificate is fine (RFC 7672 §3.1.1)
   const daneBad = pki.leaf('mx.danebad.test', false);
@@ -227,7 +227,7 @@ afterAll(async () => {
   await plainSink?.close();
   policyServer?.close();
   dns?.close();
-  scratch?.dispose();
+  scratch?.remove();
 });
 
 function readable(to: string, subject: string): string {

@@ -18,7 +18,7 @@ import { ensureDevTls } from '../../src/relay/dev-tls.js';
 import { retryDelayMs, DEFAULT_RETRY } from '../../src/relay/gateway/outbound-queue.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { clientFor, enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
-import { scratchDir, type Scratch } from './helpers.js';
+import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 
 type Answer = 'accept' | 'defer' | 'refuse';
 
@@ -59,7 +59,7 @@ async function startScriptedSink(tls: { cert: string; key: string }, script: (re
   return { port, attempts, delivered, events, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-let scratch: Scratch;
+let scratch: TemporaryFolder;
 let sink: Awaited<ReturnType<typeof startScriptedSink>>;
 let relay: RelayProcess;
 let alice: { identity: TestIdentity; client: RelayClient };
@@ -132,7 +132,7 @@ async function pgpMime(to: string, messageId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  scratch = scratchDir('caliop-outbound-queue-');
+  scratch = temporaryFolder('outbound-queue');
   const tls = ensureDevTls(scratch.path, 'smarthost.test');
   caFile = join(scratch.path, 'dev-tls-cert.pem');
   sink = await startScriptedSink(tls, script);
@@ -143,7 +143,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await relay?.dispose();
   await sink?.close();
-  scratch?.dispose();
+  scratch?.remove();
 });
 
 describe('the outbound queue', () => {

@@ -13,7 +13,9 @@ import { RelayErrorResponse, type RelayClient } from '../../src/edges/relay-clie
 import type { OutboundAnswer } from '../../src/api/outbound.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
-import { makeGpg, scratchDir, startSink, type Scratch, type Sink } from './helpers.js';
+import { makeGpg } from '../helpers/gpg.js';
+import { startSink, type Sink } from '../helpers/smtp.js';
+import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 
 /** The answer for a message the smarthost took (not one left queued): its facts and the smarthost's reply. */
 function delivered(answer: OutboundAnswer): Extract<OutboundAnswer, { smarthostResponse: string }> {
@@ -21,7 +23,7 @@ function delivered(answer: OutboundAnswer): Extract<OutboundAnswer, { smarthostR
   return answer as Extract<OutboundAnswer, { smarthostResponse: string }>;
 }
 
-let scratch: Scratch;
+let scratch: TemporaryFolder;
 let gpg: ReturnType<typeof makeGpg>;
 let tlsSink: Sink;
 let plainSink: Sink;
@@ -32,7 +34,7 @@ let aliceOnPlainRelay: { identity: TestIdentity; client: RelayClient };
 let carolCert: openpgp.Key;
 
 beforeAll(async () => {
-  scratch = scratchDir('caliop-gateway-out-');
+  scratch = temporaryFolder('gateway-out');
   const sinkTls = ensureDevTls(scratch.path, 'smarthost.test');
   const caFile = join(scratch.path, 'dev-tls-cert.pem');
   tlsSink = await startSink(sinkTls);
@@ -41,7 +43,7 @@ beforeAll(async () => {
   plainRelay = await startRelayProcess({ extraArgs: ['--smarthost', `127.0.0.1:${plainSink.port}`, '--smarthost-tls', 'none', '--outbound-encrypted-only'] });
   alice = await enrolled(relay, 'alice');
   aliceOnPlainRelay = await enrolled(plainRelay, 'alice');
-  gpg = makeGpg(scratch.path);
+  gpg = makeGpg(scratch.path, { trustAlways: true });
   gpg.run(['--quick-gen-key', 'carol@outside.test', 'default', 'default', 'never']);
   carolCert = await openpgp.readKey({ armoredKey: gpg.run(['--armor', '--export', 'carol@outside.test']).toString('utf8') });
 }, 60_000);
@@ -52,7 +54,7 @@ afterAll(async () => {
   await plainRelay?.dispose();
   await tlsSink?.close();
   await plainSink?.close();
-  scratch?.dispose();
+  scratch?.remove();
 });
 
 const DATE = '2026-11-26T20:00:00.000Z';
@@ -160,14 +162,14 @@ describe('outbound through the smarthost', () => {
     const folded = /^Autocrypt: (.*(?:\r\n .*)*)/m.exec(got?.raw ?? '')?.[1] ?? '';
     const keydataBase64 = /keydata=([\s\S]*)$/.exec(folded)?.[1]?.replace(/\s+/g, '') ?? '';
     expect(Buffer.from(keydataBase64, 'base64')).toEqual(Buffer.from(keydata));
-    const imported = scratchDir('caliop-autocrypt-');
-    const importer = makeGpg(imported.path);
+    const imported = temporaryFolder('autocrypt');
+    const importer = makeGpg(imported.path, { trustAlways: true });
     try {
       importer.run(['--import'], Buffer.from(keydataBase64, 'base64'));
       expect(importer.run(['--list-keys', '--with-colons']).toString()).toContain('alice@example.test');
     } finally {
       importer.kill();
-      imported.dispose();
+      imported.remove();
     }
     const assessment = assessReceived({ stick: { encryptedToMe: false, signature: 'absent', senderKey: 'verified-in-person', headersProtected: false }, relay: receipt.facts });
     expect(assessment.level).toBe('tls-only');

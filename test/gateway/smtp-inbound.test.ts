@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,12 +14,15 @@ import { findArrivedCiphertext } from '../../src/relay/gateway/inbound-mime.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
-import { makeDkimKey, makeGpg, rfc5322, scratchDir, signDkim, swaks, txt, writeJson, type Scratch } from './helpers.js';
+import { makeGpg } from '../helpers/gpg.js';
+import { deliverBySwaks } from '../helpers/smtp.js';
+import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
+import { makeDkimKey, rfc5322, signDkim, txt, writeJson } from './helpers.js';
 
 const MAX_BYTES = 100_000;
 const SEALED_PLAINTEXT: StickFacts = { encryptedToMe: false, signature: 'absent', senderKey: 'unknown', headersProtected: false };
 
-let scratch: Scratch;
+let scratch: TemporaryFolder;
 let relay: RelayProcess;
 let smtpPort: number;
 let bob: { identity: TestIdentity; client: RelayClient };
@@ -31,7 +34,7 @@ let gpg: ReturnType<typeof makeGpg>;
 
 
 beforeAll(async () => {
-  scratch = scratchDir('caliop-gateway-in-');
+  scratch = temporaryFolder('gateway-in');
   const records = writeJson(join(scratch.path, 'dns.json'), {
     'sel._domainkey.signed.test': { TXT: txt(dkimKey.txtRecord) },
     'signed.test': { TXT: txt('v=spf1 ip4:127.0.0.1 -all') },
@@ -52,26 +55,17 @@ beforeAll(async () => {
   smtpPort = relay.smtp.port;
   bob = await enrolled(relay, 'bob');
   carol = await enrolled(relay, 'carol');
-  gpg = makeGpg(scratch.path);
+  gpg = makeGpg(scratch.path, { trustAlways: true });
 }, 60_000);
 
 afterAll(async () => {
   gpg?.kill();
   await relay?.dispose();
-  scratch?.dispose();
+  scratch?.remove();
 });
 
 async function deliver(message: string, options: { from: string; helo: string; to?: string[]; tls: boolean }): Promise<string> {
-  const file = join(scratch.path, `message-${randomBytes(4).toString('hex')}.eml`);
-  writeFileSync(file, message);
-  const result = await swaks([
-    '--server', `127.0.0.1:${smtpPort}`,
-    '--from', options.from,
-    '--helo', options.helo,
-    '--to', (options.to ?? ['bob@example.test']).join(','),
-    '--data', file,
-    ...(options.tls ? ['--tls'] : []),
-  ]);
+  const result = await deliverBySwaks({ port: smtpPort, from: options.from, helo: options.helo, to: options.to ?? ['bob@example.test'], tls: options.tls, message, folder: scratch.path });
   return result.output;
 }
 

@@ -1,8 +1,6 @@
 // Runs the real `caliop` (the tsc build of src/cli/main.ts) as a user or script would.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 export const CALIOP_ENTRY = resolve(import.meta.dirname, '../../build/src/cli/main.js');
 
@@ -50,10 +48,7 @@ export function onStick(stick: string, args: readonly string[], options: CaliopO
   return caliop(['--stick', stick, '--passphrase-file', '@ENV:TEST_PASSPHRASE', ...args], options);
 }
 
-export function temporaryFolder(prefix: string): { path: string; remove(): void } {
-  const path = mkdtempSync(join(tmpdir(), `caliop-test-${prefix}-`));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
+export { temporaryFolder, type TemporaryFolder } from './temp-folder.js';
 
 export interface InitResult {
   fingerprint: string;

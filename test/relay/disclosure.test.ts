@@ -15,7 +15,9 @@ import { deviceFingerprint } from '../../src/api/request-signing.js';
 import { ensureDisclosureKey, nextLogLine, verifyArchive, verifyDisclosureLog } from '../../src/relay/disclosure.js';
 import { dropLogIpsBefore, readLogLines } from '../../src/relay/relay-log.js';
 import type { NewMessage } from '../../src/relay/store/relay-store.js';
-import { rfc5322, scratchDir, swaks, writeJson, type Scratch } from '../gateway/helpers.js';
+import { rfc5322, writeJson } from '../gateway/helpers.js';
+import { deliverBySwaks } from '../helpers/smtp.js';
+import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 import { RELAY_MAIN, startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { enrolled, encryptTo, makeIdentity, type TestIdentity } from './helpers/test-identity.js';
 import { databaseNameFor, databaseUrl, openTestStore, TEST_STORE } from './helpers/test-store.js';
@@ -26,7 +28,7 @@ const INTERNAL_SUBJECTS = ['Internal subject CHARLIE 5511', 'Internal subject DE
 const OUTSIDE_SUBJECT = 'Outside subject ECHO 3184';
 const OUTSIDE_BODY = 'outside-body-FOXTROT-6642';
 
-let scratch: Scratch;
+let scratch: TemporaryFolder;
 let relay: RelayProcess;
 let alice: { identity: TestIdentity; client: RelayClient };
 let bob: { identity: TestIdentity; client: RelayClient };
@@ -51,7 +53,7 @@ function internalMessage(subject: string, body: string): string {
 }
 
 beforeAll(async () => {
-  scratch = scratchDir('caliop-disclosure-');
+  scratch = temporaryFolder('disclosure');
   const records = writeJson(join(scratch.path, 'dns.json'), {});
   relay = await startRelayProcess({ extraArgs: ['--smtp-listen', '127.0.0.1:0', '--dns-records', records] });
   alice = await enrolled(relay, 'alice');
@@ -65,14 +67,14 @@ beforeAll(async () => {
   writeFileSync(file, rfc5322({ From: 'zoe@outside.test', To: 'alice@example.test', Subject: OUTSIDE_SUBJECT, Date: 'Mon, 30 Nov 2026 10:00:00 +0000', 'Message-ID': '<o1@outside.test>' }, `${OUTSIDE_BODY}\r\n`));
   const smtp = relay.smtp;
   if (smtp === undefined) throw new Error('no smtp address');
-  const sent = await swaks(['--server', `127.0.0.1:${smtp.port}`, '--from', 'zoe@outside.test', '--helo', 'mx.outside.test', '--to', 'alice@example.test', '--data', file]);
+  const sent = await deliverBySwaks({ port: smtp.port, from: 'zoe@outside.test', helo: 'mx.outside.test', to: 'alice@example.test', file });
   expect(sent.output).toContain('250');
   await alice.client.list();
 }, 120_000);
 
 afterAll(async () => {
   await relay?.dispose();
-  scratch?.dispose();
+  scratch?.remove();
 });
 
 describe('caliop-relay disclosure', () => {
@@ -167,7 +169,7 @@ describe('caliop-relay disclosure', () => {
 describe('the disclosure log (store level, on the store under test)', () => {
   it('concurrent appends make one unbroken chain; a removed line breaks it', async () => {
     const store = await openTestStore();
-    const dir = scratchDir('caliop-disclosure-key-');
+    const dir = temporaryFolder('disclosure-key');
     try {
       const key = ensureDisclosureKey(dir.path);
       const seqs = await Promise.all(
@@ -183,7 +185,7 @@ describe('the disclosure log (store level, on the store under test)', () => {
       expect(verifyDisclosureLog(rows, ensureDisclosureKey(join(dir.path, 'other')).publicKey)).toMatchObject({ ok: false, seq: 1, problem: 'signed with another key' });
     } finally {
       await store.dispose();
-      dir.dispose();
+      dir.remove();
     }
   });
 });
@@ -234,7 +236,7 @@ describe('IP retention (docs/disclosure.md §3)', () => {
   });
 
   it('log files whose day ended more than the period ago are rewritten without IPs; the relay does it at start', async () => {
-    const dir = scratchDir('caliop-log-retention-');
+    const dir = temporaryFolder('log-retention');
     try {
       const folder = join(dir.path, 'log');
       mkdirSync(folder);
@@ -256,7 +258,7 @@ describe('IP retention (docs/disclosure.md §3)', () => {
       }
       expect(existsSync(join(folder, `relay-${old}.jsonl`))).toBe(false);
     } finally {
-      dir.dispose();
+      dir.remove();
     }
   });
 });

@@ -6,6 +6,8 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCaliopError, type CaliopError } from '../../src/errors.js';
 import { RelayErrorResponse } from '../../src/edges/relay-client.js';
+import { makeGpg } from '../helpers/gpg.js';
+import { temporaryFolder } from '../helpers/temp-folder.js';
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { clientFor, enrolmentProof, makeIdentity } from './helpers/test-identity.js';
 
@@ -128,26 +130,24 @@ describe('enrolment without invite tokens', () => {
   });
 
   it('accepts a proof made by gpg (binary-mode detached signature)', async () => {
-    const { execFileSync } = await import('node:child_process');
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
+    const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { buildEnrolmentStatement } = await import('../../src/api/enrolment-statement.js');
     const jack = await makeIdentity('jack@example.test');
-    const home = mkdtempSync(join(tmpdir(), 'caliop-gpg-'));
+    const scratch = temporaryFolder('gpg');
+    const peer = makeGpg(scratch.path);
+    const home = scratch.path;
     try {
       writeFileSync(join(home, 'key.asc'), jack.privateKey.armor());
       writeFileSync(join(home, 'statement'), buildEnrolmentStatement({ address: jack.address, devicePublicKey: jack.devicePublicKey, domain: relay.domain }));
-      const gpg = (...args: string[]) => execFileSync('gpg', ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { stdio: 'pipe' });
-      gpg('--import', join(home, 'key.asc'));
-      gpg('--armor', '--detach-sign', '--output', join(home, 'statement.asc'), join(home, 'statement'));
-      const proofSignature = execFileSync('cat', [join(home, 'statement.asc')]).toString();
+      peer.run(['--import', join(home, 'key.asc')]);
+      const proofSignature = peer.run(['--armor', '--detach-sign', '--output', '-', join(home, 'statement')]).toString();
       const client = clientFor(relay, jack);
       expect((await client.enrol({ address: jack.address, armoredCert: jack.armoredCert, proofSignature })).address).toBe(jack.address);
       client.close();
     } finally {
-      execFileSync('gpgconf', ['--homedir', home, '--kill', 'all'], { stdio: 'ignore' });
-      rmSync(home, { recursive: true, force: true });
+      peer.kill();
+      scratch.remove();
     }
   });
 });

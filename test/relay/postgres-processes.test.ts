@@ -3,27 +3,21 @@
 // accepted (201) message is in the mailbox exactly once, nothing is duplicated,
 // and a signed request replayed at the other process is refused.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRelayProcess, type RelayProcess } from '../../src/relay/relay-process.js';
 import { rawRequest, signedHeaders } from './helpers/raw-request.js';
-import { RELAY_MAIN } from './helpers/relay-process.js';
+import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { clientFor, encryptTo, enrolled, type TestIdentity } from './helpers/test-identity.js';
 import { dropDatabase, ensureDatabase, POSTGRES_URL } from './helpers/test-store.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
 
 const DATABASE = `caliop_test_processes_${process.pid}`;
 const BURST = 60;
-const folders: string[] = [];
 const relays: RelayProcess[] = [];
 let storeUrl: string;
 
 async function relay(): Promise<RelayProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'caliop-relay-pg-'));
-  folders.push(dataDir);
-  const started = await startRelayProcess({ dataDir, domain: 'example.test', mainFile: RELAY_MAIN, extraArgs: ['--store', storeUrl, '--rate-burst', '1000'] });
+  // One database for both processes (given by --store), not one each: store 'sqlite' keeps the helper from making its own.
+  const started = await startRelayProcess({ store: 'sqlite', extraArgs: ['--store', storeUrl, '--rate-burst', '1000'] });
   relays.push(started);
   return started;
 }
@@ -44,8 +38,7 @@ describe.skipIf(POSTGRES_URL === undefined)('two relay processes on one PostgreS
   afterAll(async () => {
     alice?.client.close();
     bob?.client.close();
-    for (const started of relays) await started.stop();
-    for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+    for (const started of relays) await started.dispose();
     if (POSTGRES_URL !== undefined) await dropDatabase(DATABASE);
   });
 

@@ -2,12 +2,12 @@
 // the hash agrees with GnuPG's, and the relay serves binary certs at both paths.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wkdHash, zBase32 } from '../../src/api/wkd-hash.js';
+import { makeGpg } from '../helpers/gpg.js';
+import { temporaryFolder } from '../helpers/temp-folder.js';
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { rawRequest } from './helpers/raw-request.js';
 import { enrolled, type TestIdentity } from './helpers/test-identity.js';
@@ -90,12 +90,14 @@ describe('WKD routes of the relay', () => {
 
   it('gpg --locate-external-keys can read the binary cert format (gpg --import of the WKD body)', async () => {
     const answer = await getBinary(`/.well-known/openpgpkey/hu/${wkdHash('alice')}`);
-    const home = mkdtempSync(join(tmpdir(), 'caliop-gpg-'));
+    const scratch = temporaryFolder('gpg');
+    const peer = makeGpg(scratch.path);
     let listed: string;
     try {
-      listed = execFileSync('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys'], { input: Buffer.from(answer.body, 'latin1'), stdio: ['pipe', 'pipe', 'ignore'] }).toString();
+      listed = peer.run(['--with-colons', '--show-keys'], Buffer.from(answer.body, 'latin1')).toString();
     } finally {
-      rmSync(home, { recursive: true, force: true });
+      peer.kill();
+      scratch.remove();
     }
     expect(listed).toContain(`fpr:::::::::${fingerprint.toUpperCase()}:`);
     expect(listed).toContain('alice@caliop.test');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stickAt } from '../../src/edges/stick-locator.js';
 import { App } from '../../src/ui/App.js';
 import { initStick, onStick, PASSPHRASE, temporaryFolder } from '../helpers/caliop.js';
-import { startSink, type Sink } from '../gateway/helpers.js';
+import { startSink, type Sink } from '../helpers/smtp.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { DOWN, ENTER, ESC, press, type, waitForFrame, type Rendered } from './frames.js';
 

@@ -14,7 +14,7 @@
 // test/artifacts/tmp/ui/ (ignored by git, kept by CI); test/artifacts/ui/ holds a reviewed
 // run's screens. Each run has its own tmux server (-L); the test waits on the screen's
 // content, never for a fixed time. Needs the build (`npx tsc -p .`).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,7 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintNumbers, fingerprintWords } from '../../src/core/fingerprint-words.js';
 import { initStick, onStick, temporaryFolder, type InitResult } from '../helpers/caliop.js';
 import { busyLoops, type BusyLoops } from '../helpers/load.js';
-import { swaks } from '../gateway/helpers.js';
+import { deliverBySwaks } from '../helpers/smtp.js';
+import { Terminal as TmuxTerminal } from '../helpers/tmux.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
 // The real `caliop` with no command: on a terminal it opens the interface (docs/cli.md §5).
@@ -35,53 +36,15 @@ let relay: RelayProcess;
 let load: BusyLoops;
 let bob: { stick: string; id: InitResult };
 
-/** One interface in its own tmux server (-L), on an 80×24 terminal. */
-class Terminal {
-  readonly socket: string;
-  readonly session = 'caliop';
+/** One interface in its own tmux server (-L), on an 80×24 terminal; waits return a screen that has stopped changing. */
+class Terminal extends TmuxTerminal {
   constructor(name: string) {
-    this.socket = `caliop-ui-${name}-${process.pid}`;
+    super(`ui-${name}`, { utf8: true, width: 80, height: 24, waitMs: WAIT_MS, stable: true });
   }
-  tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-u', '-L', this.socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  }
-  start(stick: string, env: Record<string, string>): void {
+  open(stick: string, env: Record<string, string>): void {
     const vars = Object.entries({ CALIOP_UNSAFE_TEST_KDF: '1', ...env }).map(([name, value]) => `${name}=${value}`);
     // CI=true stays set as CI runs us: caliop must still draw live on a terminal.
-    const command = `env -u LC_ALL -u LC_MESSAGES ${vars.join(' ')} ${process.execPath} ${UI_ENTRY} --stick ${stick}; echo UI-EXIT=$?; read _`;
-    this.tmux('new-session', '-d', '-s', this.session, '-x', '80', '-y', '24', command);
-  }
-  screen(): string {
-    return this.tmux('capture-pane', '-p', '-t', this.session);
-  }
-  screenAndScrollback(): string {
-    return this.tmux('capture-pane', '-p', '-J', '-S', '-', '-t', this.session);
-  }
-  /** The screen once it shows `pattern` and has stopped changing (two identical captures in a row). */
-  async waitFor(pattern: RegExp, timeoutMs = WAIT_MS): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    for (;;) {
-      const text = this.screen();
-      if (pattern.test(text) && text === last) return text;
-      last = text;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen:\n${text}`);
-      await new Promise((done) => setTimeout(done, 100)); // polling the screen, not a pause for the program
-    }
-  }
-  keys(...names: string[]): void {
-    this.tmux('send-keys', '-t', this.session, ...names);
-  }
-  type(text: string, enter = true): void {
-    this.tmux('send-keys', '-t', this.session, '-l', text);
-    if (enter) this.keys('Enter');
-  }
-  stop(): void {
-    try {
-      this.tmux('kill-server');
-    } catch {
-      // already gone
-    }
+    this.start(`env -u LC_ALL -u LC_MESSAGES ${vars.join(' ')} ${process.execPath} ${UI_ENTRY} --stick ${stick}; echo UI-EXIT=$?; read _`);
   }
 }
 
@@ -178,7 +141,7 @@ describe('the interface in a real terminal, under load', () => {
       sticks[language] = stick;
       const term = new Terminal(language);
       try {
-        term.start(stick, { LANG: says.lang });
+        term.open(stick, { LANG: says.lang });
         const welcome = keep(name('01-welcome'), await term.waitFor(says.welcome), says.welcome);
         expect(welcome).toContain(says.switchKey); // the first screen names the key that switches the language
         term.keys(says.online.test(welcome) ? 'o' : 'Enter');
@@ -333,12 +296,12 @@ describe('the interface in a real terminal, under load', () => {
         '',
       ].join('\r\n'),
     );
-    const delivered = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', 'gina@elsewhere.test', '--helo', 'mail.elsewhere.test', '--to', `ana@${DOMAIN}`, '--data', message]);
+    const delivered = await deliverBySwaks({ port: relay.smtp!.port, from: 'gina@elsewhere.test', to: `ana@${DOMAIN}`, file: message });
     expect(delivered.output).toMatch(/<- +250 /);
 
     const term = new Terminal('outside');
     try {
-      term.start(sticks.en!, {});
+      term.open(sticks.en!, {});
       await term.waitFor(/Open your stick/);
       term.type('not my passphrase');
       keep('b-01-wrong-passphrase', await term.waitFor(/Wrong passphrase/), /^Open your stick/);
@@ -387,14 +350,14 @@ describe('the interface in a real terminal, under load', () => {
     const made = spawnSync('python3', ['-c', script, join(scratch.path, 'relevé.pdf')]);
     expect(made.status, made.stderr.toString()).toBe(0);
     writeFileSync(join(scratch.path, 'statement.eml'), made.stdout);
-    const delivered = await swaks(['--server', `127.0.0.1:${relay.smtp!.port}`, '--from', 'gina@elsewhere.test', '--helo', 'mail.elsewhere.test', '--to', `ana@${DOMAIN}`, '--data', join(scratch.path, 'statement.eml')]);
+    const delivered = await deliverBySwaks({ port: relay.smtp!.port, from: 'gina@elsewhere.test', to: `ana@${DOMAIN}`, file: join(scratch.path, 'statement.eml') });
     expect(delivered.output).toMatch(/<- +250 /);
     const folder = join(scratch.path, 'downloads');
     mkdirSync(folder);
 
     const term = new Terminal('attachment');
     try {
-      term.start(sticks.en!, {});
+      term.open(sticks.en!, {});
       await term.waitFor(/Open your stick/);
       term.type(passphrases.en!);
       await term.waitFor(/^Inbox/);

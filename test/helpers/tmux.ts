@@ -1,0 +1,93 @@
+// A program in a real pseudo-terminal: tmux on a server (-L socket) of its own, so no
+// other test (or person) shares its sessions. Tests wait on the screen's content, never
+// for a fixed time (the 100 ms between captures polls the screen; it waits for nothing).
+import { execFileSync } from 'node:child_process';
+
+export interface TerminalOptions {
+  readonly width?: number;
+  readonly height?: number;
+  /** tmux -u: the client is told the terminal speaks UTF-8. */
+  readonly utf8?: boolean;
+  /** How long waitFor waits by default (a loaded machine is slow to draw). */
+  readonly waitMs?: number;
+  /** waitFor's `stable` by default. */
+  readonly stable?: boolean;
+}
+
+export interface WaitOptions {
+  readonly timeoutMs?: number;
+  /** Search the scrollback too, not only the visible screen. */
+  readonly scrollback?: boolean;
+  /** Return only once two captures in a row are the same (the program has stopped drawing). */
+  readonly stable?: boolean;
+}
+
+/** One session on its own tmux server; `name` becomes part of the socket's name, with the test's pid. */
+export class Terminal {
+  readonly socket: string;
+  readonly session: string;
+  private readonly options: TerminalOptions;
+
+  constructor(name: string, options: TerminalOptions = {}, session = 'caliop') {
+    this.socket = `caliop-${name}-${process.pid}`;
+    this.session = session;
+    this.options = options;
+  }
+
+  tmux(...args: string[]): string {
+    return execFileSync('tmux', [...(this.options.utf8 ? ['-u'] : []), '-L', this.socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** Runs `command` (through tmux's shell) in a new detached session; the previous one, if any, is killed first. */
+  start(command: string, size: { width?: number; height?: number } = {}): void {
+    const width = size.width ?? this.options.width ?? 80;
+    const height = size.height ?? this.options.height ?? 24;
+    this.tmux('new-session', '-d', '-s', this.session, '-x', String(width), '-y', String(height), command);
+  }
+
+  /** Ends the current session (its server stays for the next start). */
+  endSession(): void {
+    this.tmux('kill-session', '-t', this.session);
+  }
+
+  screen(): string {
+    return this.tmux('capture-pane', '-p', '-t', this.session);
+  }
+
+  /** The visible screen plus the whole scrollback. */
+  screenAndScrollback(): string {
+    return this.tmux('capture-pane', '-p', '-J', '-S', '-', '-t', this.session);
+  }
+
+  /** The screen once it shows `pattern` (and, with `stable`, has stopped changing). */
+  async waitFor(pattern: { test(text: string): boolean }, options: WaitOptions = {}): Promise<string> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.options.waitMs ?? 60_000);
+    let last: string | undefined;
+    for (;;) {
+      const text = options.scrollback ? this.screenAndScrollback() : this.screen();
+      if (pattern.test(text) && (!(options.stable ?? this.options.stable) || text === last)) return text;
+      last = text;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${String(pattern)}; screen:\n${text}`);
+      await new Promise((done) => setTimeout(done, 100)); // polling the screen, not a pause for the program
+    }
+  }
+
+  keys(...names: string[]): void {
+    this.tmux('send-keys', '-t', this.session, ...names);
+  }
+
+  /** Types `text` literally, then Enter unless told not to. */
+  type(text: string, enter = true): void {
+    this.tmux('send-keys', '-t', this.session, '-l', text);
+    if (enter) this.keys('Enter');
+  }
+
+  /** Kills the server; nothing if it is already gone. */
+  stop(): void {
+    try {
+      this.tmux('kill-server');
+    } catch {
+      // already gone
+    }
+  }
+}
