@@ -22,12 +22,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { BUN_SHIPPED_TARGETS, buildBunExe, type BunTarget } from './build-bun-exe.js';
 import { cleanPeFile } from './pe-clean.js';
+import { SEA_MAIN_FILE, SEA_PROGRAM_ASSET, SEA_PROGRAM_CACHE_ASSET, SEA_PROGRAM_FILE } from './sea-assets.js';
 
 // build/scripts/build-exe.js -> repo root; works from scripts/ too.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -119,6 +121,9 @@ export function defaultEntry(): string {
 export interface BundleResult {
   readonly bundlePath: string;
   readonly metafilePath: string;
+  /** The Node executables' main script (scripts/sea-main.ts) and the program it runs (an asset). */
+  readonly seaMainPath: string;
+  readonly programPath: string;
   readonly bytes: number;
   readonly inputs: readonly string[];
 }
@@ -140,6 +145,19 @@ export function releaseDefines(facts: ReleaseFacts): Record<string, string> {
 export async function releaseFingerprintOf(certArmored: string): Promise<string> {
   const openpgp = await import('openpgp');
   return (await openpgp.readKey({ armoredKey: certArmored })).getFingerprint().toUpperCase();
+}
+
+/**
+ * What `caliop --help` prints on a pipe: commander's own text for src/cli/program.ts,
+ * computed here once (width 80, no colour: what commander does when stdout is not a
+ * terminal) and compiled into the bundle (src/build-facts.ts COMPILED_HELP), so the
+ * executable answers `--help` without loading commander (src/cli/quick-answer.ts).
+ */
+export async function pipedHelpText(): Promise<string> {
+  const { buildProgram } = await import('../src/cli/program.js');
+  const { program } = buildProgram();
+  program.configureOutput({ getOutHelpWidth: () => 80, getOutHasColors: () => false });
+  return program.helpInformation();
 }
 
 /** Step 1: one ESM file for Node 26, with no native addon inside. */
@@ -168,9 +186,27 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
       });
     },
   };
-  const result = await esbuild.build({
-    entryPoints: [entry],
-    outfile: bundlePath,
+  // Issue 13: a Node built-in is taken when the module that imports it is first evaluated,
+  // not when the bundle starts. esbuild keeps `import … from 'node:x'` of an external
+  // module as a static import at the top of the single file, which Node evaluates before
+  // anything (each through an ESM facade that reads every export: `node:http`'s facade
+  // alone loads Node's bundled undici). As a CommonJS stub, `module.exports =
+  // process.getBuiltinModule('node:x')`, it sits inside the importer's lazy __esm wrapper,
+  // so the lazy `import()`s of src/cli/main.ts stay lazy for built-ins too.
+  const lazyBuiltins: esbuild.Plugin = {
+    name: 'lazy-builtins',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?[a-z_0-9/]+$/ }, (args) => {
+        if (!isBuiltin(args.path)) return undefined;
+        return { path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'caliop-builtin' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'caliop-builtin' }, (args) => ({
+        contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});\n`,
+        loader: 'js',
+      }));
+    },
+  };
+  const options: esbuild.BuildOptions = {
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -183,13 +219,33 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
     // ASCII output (non-ASCII escaped): measured a little faster to start than charset utf8.
     charset: 'ascii',
     alias: { 'react-devtools-core': join(REPO_ROOT, 'scripts', 'stubs', 'react-devtools-core.js') },
-    define: { 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"', ...releaseDefines(facts) },
-    // Bundled CommonJS dependencies call require('fs') etc.; an ESM file has no require.
-    banner: { js: "import { createRequire as __caliopCreateRequire } from 'node:module';\nconst require = __caliopCreateRequire(import.meta.url);" },
-    plugins: [refuseNativeAddons, bundleLazyOpenpgpModules],
-    metafile: true,
+    define: { 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"', ...releaseDefines(facts), __CALIOP_HELP__: JSON.stringify(await pipedHelpText()) },
+    plugins: [refuseNativeAddons, bundleLazyOpenpgpModules, lazyBuiltins],
     logLevel: 'warning',
+  };
+  // Bundled CommonJS dependencies that compute the name they require() need a require;
+  // an ESM file has none (built-ins named plainly are bundled as lazy stubs, above).
+  const makeRequire = (metaUrl: string) => `const require = process.getBuiltinModule('node:module').createRequire(${metaUrl});`;
+  const result = await esbuild.build({ ...options, entryPoints: [entry], outfile: bundlePath, banner: { js: makeRequire('import.meta.url') }, metafile: true });
+  // The Node single executables (issue 13, docs/decisions/executables.md §Start-up): the same
+  // program as a classic script, `(async function (importMetaUrl) { … })`, carried as an asset
+  // and compiled only when the command line needs it, under a main script that answers
+  // --version and --help by itself (scripts/sea-main.ts).
+  const programPath = join(outDir, SEA_PROGRAM_FILE);
+  await esbuild.build({
+    ...options,
+    entryPoints: [entry],
+    outfile: programPath,
+    define: { ...options.define, 'import.meta.url': '__caliopImportMetaUrl' },
+    banner: { js: `(async function (__caliopImportMetaUrl) {\n'use strict';\n${makeRequire('__caliopImportMetaUrl')}` },
+    footer: { js: '})' },
   });
+  const programText = readFileSync(programPath, 'utf8');
+  // A classic script: no import or export statement may be left in it, nor import.meta.
+  const moduleSyntax = /^(?:import|export)\b[^\n]*|\bimport\.meta\b/m.exec(programText.replace(/^#!.*\n/, ''));
+  if (moduleSyntax !== null) throw new Error(`build-exe: ${programPath} still has module syntax: ${moduleSyntax[0].slice(0, 80)}`);
+  const seaMainPath = join(outDir, SEA_MAIN_FILE);
+  await esbuild.build({ ...options, entryPoints: [join(REPO_ROOT, 'scripts', 'sea-main.ts')], outfile: seaMainPath, define: options.define, legalComments: 'none' });
   const inputs = Object.keys(result.metafile.inputs).sort();
   const nativeLoaders = inputs.filter((input) => NATIVE_ADDON_LOADERS.some((name) => input.includes(`node_modules/${name}/`)));
   const nativeFiles = inputs.filter((input) => input.endsWith('.node') || input.includes('node_modules/better-sqlite3/'));
@@ -198,7 +254,7 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
   }
   const metafilePath = join(outDir, 'caliop.meta.json');
   writeFileSync(metafilePath, JSON.stringify(result.metafile, null, 1));
-  return { bundlePath, metafilePath, bytes: statSync(bundlePath).size, inputs };
+  return { bundlePath, metafilePath, bytes: statSync(bundlePath).size, inputs, seaMainPath, programPath };
 }
 
 export interface SeaBuild {
@@ -207,6 +263,17 @@ export interface SeaBuild {
   readonly bytes: number;
   readonly codeCache: boolean;
   readonly seconds: number;
+}
+
+/**
+ * V8's code cache of the program script, made by the builder (the same Node as the target's,
+ * same flags) from the same source and file name as scripts/sea-main.ts compiles it with.
+ */
+function writeProgramCodeCache(builder: string, programPath: string, cachePath: string): void {
+  const make = `const vm = require('node:vm'), fs = require('node:fs');
+const script = new vm.Script(fs.readFileSync(process.argv[1], 'utf8'), { filename: ${JSON.stringify(SEA_PROGRAM_ASSET)} });
+fs.writeFileSync(process.argv[2], script.createCachedData());`;
+  execFileSync(builder, ['-e', make, programPath, cachePath], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** Step 3: one single executable with `node --build-sea`, run by the builder (the pinned host Node). */
@@ -223,21 +290,31 @@ export function buildSea(options: {
   const pins = options.pins ?? readPins();
   const output = join(options.outDir, pins.targets[options.target].output);
   const temporary = `${output}.building`;
+  mkdirSync(options.workDir, { recursive: true });
+  // Issue 13: the main script is scripts/sea-main.ts (tiny); the program is an asset, with
+  // its V8 code cache when the builder's target is the target (the same rule as useCodeCache).
+  const bundleDir = dirname(options.bundlePath);
+  const assets: Record<string, string> = { [SEA_PROGRAM_ASSET]: join(bundleDir, SEA_PROGRAM_FILE) };
+  if (options.codeCache) {
+    assets[SEA_PROGRAM_CACHE_ASSET] = join(options.workDir, `${SEA_PROGRAM_CACHE_ASSET}-${options.target}`);
+    writeProgramCodeCache(options.builder, assets[SEA_PROGRAM_ASSET]!, assets[SEA_PROGRAM_CACHE_ASSET]!);
+  }
   const config = {
-    main: options.bundlePath,
+    main: join(bundleDir, SEA_MAIN_FILE),
     mainFormat: 'module',
     executable: options.baseBinary,
     output: temporary,
     disableExperimentalSEAWarning: true,
+    // Not allowed with an ESM main (Node docs); the main is tiny anyway.
     useSnapshot: false,
     // Code cache is V8 bytecode for the builder's CPU and flags: only for the builder's own target.
     useCodeCache: options.codeCache,
     // NODE_OPTIONS from the host must not inject code into the stick's executable.
     execArgv: [],
     execArgvExtension: 'none',
-    // No asset: the Argon2id wasm travels inside the bundle (src/edges/argon2id-wasm.ts).
+    // The Argon2id wasm travels inside the program (src/edges/argon2id-wasm.ts).
+    assets,
   };
-  mkdirSync(options.workDir, { recursive: true });
   const configPath = join(options.workDir, `sea-${options.target}.json`);
   writeFileSync(configPath, JSON.stringify(config, null, 2));
   const started = process.hrtime.bigint();

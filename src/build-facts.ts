@@ -9,6 +9,7 @@
 
 declare const __CALIOP_RELEASE_BUILD__: boolean | undefined;
 declare const __CALIOP_RELEASE_FINGERPRINT__: string | undefined;
+declare const __CALIOP_HELP__: string | undefined;
 
 /**
  * True in executables made by scripts/build-exe.ts. Test switches (environment
@@ -23,6 +24,13 @@ export const RELEASE_BUILD: boolean = typeof __CALIOP_RELEASE_BUILD__ === 'boole
  */
 export const COMPILED_RELEASE_FINGERPRINT: string | undefined =
   typeof __CALIOP_RELEASE_FINGERPRINT__ === 'string' && /^[0-9A-F]{40}$/.test(__CALIOP_RELEASE_FINGERPRINT__) ? __CALIOP_RELEASE_FINGERPRINT__ : undefined;
+
+/**
+ * What `caliop --help` prints on a pipe (commander's text for src/cli/program.ts, made
+ * at bundle time), so that the executable answers it without loading commander
+ * (src/cli/quick-answer.ts); undefined in the tsc build.
+ */
+export const COMPILED_HELP: string | undefined = typeof __CALIOP_HELP__ === 'string' ? __CALIOP_HELP__ : undefined;
 
 /**
  * Every environment variable that exists for test suites only (docs/vault-format.md

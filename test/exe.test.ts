@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, buildSea, defaultEntry, ensureNodeBinary, hostTarget, readPins, REPO_ROOT } from '../scripts/build-exe.js';
 import { peChecksum, readPeLayout } from '../scripts/pe-clean.js';
+import { SEA_PROGRAM_ASSET } from '../scripts/sea-assets.js';
 import { KDF_FLOOR, readVaultHeader, UNSAFE_TEST_KDF } from '../src/core/vault-format.js';
 import { generateReleaseKey, type ReleaseKey } from '../src/service/manifest-signature.js';
 import { emptyHost } from './helpers/empty-host.js';
@@ -29,6 +30,9 @@ const host = hostTarget();
 let work: string;
 let exe: string;
 let bundleText: string;
+/** The executables' main script and the program it runs (scripts/sea-main.ts, issue 13). */
+let seaMainText: string;
+let programText: string;
 let node26: string;
 /** The release key whose fingerprint is compiled into the executable under test. */
 let release: ReleaseKey;
@@ -39,6 +43,8 @@ beforeAll(async () => {
   release = await generateReleaseKey({ name: 'Caliop exe test release' });
   const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'), { releaseFingerprint: release.fingerprint });
   bundleText = readFileSync(bundle.bundlePath, 'utf8');
+  seaMainText = readFileSync(bundle.seaMainPath, 'utf8');
+  programText = readFileSync(bundle.programPath, 'utf8');
   const pins = readPins();
   node26 = ensureNodeBinary('linux-x64', pins);
   const built = buildSea({
@@ -74,14 +80,22 @@ interface V8Coverage {
   result: { url: string; functions: { functionName: string; ranges: { startOffset: number; endOffset: number; count: number }[] }[] }[];
 }
 
-/** Which packages/files of the bundle had at least one function run, from a NODE_V8_COVERAGE folder. */
-function evaluatedOwners(coverageDir: string, scriptUrlEnd: string): Set<string> {
-  const regions = moduleRegions(bundleText);
+/**
+ * Which packages/files had at least one function run, from a NODE_V8_COVERAGE folder: in the
+ * executable's main script (scripts/sea-main.ts, its URL ends with the executable's name) and in
+ * the program it runs from its asset (issue 13; the vm.Script's file name).
+ */
+function evaluatedOwners(coverageDir: string): Set<string> {
+  const scripts = [
+    { urlEnd: '/caliop-linux-x64', regions: moduleRegions(seaMainText) },
+    { urlEnd: SEA_PROGRAM_ASSET, regions: moduleRegions(programText) },
+  ];
   const owners = new Set<string>();
   for (const file of readdirSync(coverageDir)) {
     const coverage = JSON.parse(readFileSync(join(coverageDir, file), 'utf8')) as V8Coverage;
     for (const script of coverage.result) {
-      if (!script.url.endsWith(scriptUrlEnd)) continue;
+      const regions = scripts.find((candidate) => script.url.endsWith(candidate.urlEnd))?.regions;
+      if (regions === undefined) continue;
       for (const fn of script.functions) {
         const range = fn.ranges[0]!;
         if (range.count === 0 || range.startOffset === 0) continue; // 0: the module itself
@@ -121,14 +135,32 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
     expect(bundleText).toMatch(/\binit_openpgp = __esm\(/);
   });
 
-  it('--version runs no function of openpgp (V8 coverage of the executable)', () => {
-    const coverageDir = join(work, 'coverage-version');
-    execFileSync(exe, ['--version'], { env: { ...process.env, NODE_V8_COVERAGE: coverageDir } });
-    const owners = evaluatedOwners(coverageDir, '/caliop-linux-x64');
-    // The mapping works: the CLI parses its argv with commander (positive control for
-    // openpgp: the decrypt test below).
-    expect(owners.has('commander')).toBe(true);
-    expect(owners.has('openpgp')).toBe(false);
+  it('--version and --help run no function of commander or openpgp; a subcommand\'s help runs commander (V8 coverage of the executable)', () => {
+    const owners = (args: string[]) => {
+      const coverageDir = join(work, `coverage${args.join('')}`);
+      const run = spawnSync(exe, args, { env: { ...process.env, NODE_V8_COVERAGE: coverageDir }, encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      const programCompiled = readdirSync(coverageDir).some((file) => readFileSync(join(coverageDir, file), 'utf8').includes(SEA_PROGRAM_ASSET));
+      return { stdout: run.stdout, owners: evaluatedOwners(coverageDir), programCompiled };
+    };
+    // Issue 13: answered from build-time facts (src/cli/quick-answer.ts), loading nothing else.
+    for (const args of [['--version'], ['--help']]) {
+      const run = owners(args);
+      expect(run.owners.has('src/cli/quick-answer.ts'), args[0]).toBe(true); // the mapping works
+      expect(run.programCompiled, args[0]).toBe(false); // the program asset is not even compiled
+      expect(run.owners.has('commander'), args[0]).toBe(false);
+      expect(run.owners.has('openpgp'), args[0]).toBe(false);
+    }
+    // The help text is the program's own (commander's output on a pipe, the tsc build's).
+    const tscHelp = spawnSync(process.execPath, [join(REPO_ROOT, 'build', 'src', 'cli', 'main.js'), '--help'], { encoding: 'utf8' }).stdout;
+    expect(owners(['--help']).stdout).toBe(tscHelp);
+    // Positive control for commander: a subcommand's help goes through the program; still no openpgp
+    // (positive control for openpgp: the decrypt test below).
+    const keyHelp = owners(['key', '--help']);
+    expect(keyHelp.stdout).toMatch(/^Usage: caliop key /);
+    expect(keyHelp.programCompiled).toBe(true);
+    expect(keyHelp.owners.has('commander')).toBe(true);
+    expect(keyHelp.owners.has('openpgp')).toBe(false);
   });
 
   it('starts about as fast as node -e 0 of the same Node (figures in docs/decisions/executables.md)', () => {
@@ -245,7 +277,7 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       // The vault's Argon2id (WebAssembly) runs inside the executable: there is no node_modules here.
       const initCoverage = join(work, 'coverage-init');
       caliop([...init, '--name', 'alice', '--email', `alice@${DOMAIN}`], undefined, stick, { NODE_V8_COVERAGE: initCoverage });
-      expect(evaluatedOwners(initCoverage, '/caliop-linux-x64').has('src/edges/argon2id.ts')).toBe(true);
+      expect(evaluatedOwners(initCoverage).has('src/edges/argon2id.ts')).toBe(true);
       // Made with every test-only variable set (CALIOP_UNSAFE_TEST_KDF=1…): the calibrated
       // parameters, at or above the floor (docs/vault-format.md §5.1, §5.4), not the test ones.
       const kdf = readVaultHeader(new Uint8Array(readFileSync(join(stick, 'vault', 'caliop.vault')))).kdf;
@@ -265,7 +297,7 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       const decrypted = caliop(['decrypt'], encrypted, stick, { NODE_V8_COVERAGE: decryptCoverage }).stdout;
       expect(decrypted).toBe('hello from the stick\n');
       // Positive control for the --version test: here openpgp's code does run.
-      expect(evaluatedOwners(decryptCoverage, '/caliop-linux-x64').has('openpgp')).toBe(true);
+      expect(evaluatedOwners(decryptCoverage).has('openpgp')).toBe(true);
     }, 300_000); // Alice's vault has the real Argon2id (a release build): each unlock ~1 s on a quiet machine, much more on a loaded CI
 
     it('send to another stick through the relay, sync, read', () => {
