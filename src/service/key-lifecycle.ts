@@ -7,7 +7,6 @@ import { REVOCATION_REASONS, type RevocationReason } from '../core/key-derivatio
 import { keyLifetime, renewalDate, syncReminderDue, type KeyLifetime } from '../core/key-lifetime.js';
 import type { IdentityRecord } from '../core/vault-contents.js';
 import { CaliopError } from '../errors.js';
-import { relayClientFor } from './relay-account.js';
 import type { StickSession } from './stick-session.js';
 
 export type { KeyLifetime } from '../core/key-lifetime.js';
@@ -49,6 +48,9 @@ export async function keyReminder(session: StickSession, now: Date): Promise<Key
 async function publishOwnCert(session: StickSession, armoredCert: string): Promise<boolean> {
   const account = session.contents.relayAccount;
   if (!account) return false;
+  // Loaded here, not at the top: `key show` reads lifetimes only, and the relay client brings
+  // HTTPS, TLS and the API's schemas (issue 13: a first unlock loads what it uses).
+  const { relayClientFor } = await import('./relay-account.js');
   const client = await relayClientFor(session);
   try {
     await client.updateCert(account.address, armoredCert);
