@@ -226,13 +226,13 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
   // Bundled CommonJS dependencies that compute the name they require() need a require;
   // an ESM file has none (built-ins named plainly are bundled as lazy stubs, above).
   const makeRequire = (metaUrl: string) => `const require = process.getBuiltinModule('node:module').createRequire(${metaUrl});`;
-  const result = await esbuild.build({ ...options, entryPoints: [entry], outfile: bundlePath, banner: { js: makeRequire('import.meta.url') }, metafile: true });
+  const single = esbuild.build({ ...options, entryPoints: [entry], outfile: bundlePath, banner: { js: makeRequire('import.meta.url') }, metafile: true });
   // The Node single executables (issue 13, docs/decisions/executables.md §Start-up): the same
   // program as a classic script, `(async function (importMetaUrl) { … })`, carried as an asset
   // and compiled only when the command line needs it, under a main script that answers
   // --version and --help by itself (scripts/sea-main.ts).
   const programPath = join(outDir, SEA_PROGRAM_FILE);
-  await esbuild.build({
+  const program = esbuild.build({
     ...options,
     entryPoints: [entry],
     outfile: programPath,
@@ -240,12 +240,14 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
     banner: { js: `(async function (__caliopImportMetaUrl) {\n'use strict';\n${makeRequire('__caliopImportMetaUrl')}` },
     footer: { js: '})' },
   });
+  const seaMainPath = join(outDir, SEA_MAIN_FILE);
+  const seaMain = esbuild.build({ ...options, entryPoints: [join(REPO_ROOT, 'scripts', 'sea-main.ts')], outfile: seaMainPath, define: options.define, legalComments: 'none' });
+  // The three builds run at once (each is multi-threaded, but mostly waits on the disk here).
+  const [result] = await Promise.all([single, program, seaMain]);
   const programText = readFileSync(programPath, 'utf8');
   // A classic script: no import or export statement may be left in it, nor import.meta.
   const moduleSyntax = /^(?:import|export)\b[^\n]*|\bimport\.meta\b/m.exec(programText.replace(/^#!.*\n/, ''));
   if (moduleSyntax !== null) throw new Error(`build-exe: ${programPath} still has module syntax: ${moduleSyntax[0].slice(0, 80)}`);
-  const seaMainPath = join(outDir, SEA_MAIN_FILE);
-  await esbuild.build({ ...options, entryPoints: [join(REPO_ROOT, 'scripts', 'sea-main.ts')], outfile: seaMainPath, define: options.define, legalComments: 'none' });
   const inputs = Object.keys(result.metafile.inputs).sort();
   const nativeLoaders = inputs.filter((input) => NATIVE_ADDON_LOADERS.some((name) => input.includes(`node_modules/${name}/`)));
   const nativeFiles = inputs.filter((input) => input.endsWith('.node') || input.includes('node_modules/better-sqlite3/'));

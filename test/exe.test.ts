@@ -58,7 +58,7 @@ beforeAll(async () => {
     pins,
   });
   exe = built.output;
-}, 300_000);
+}, 900_000); // three esbuild builds, the code cache and a 150 MB SEA: ~4 min alone at load 38
 
 afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
