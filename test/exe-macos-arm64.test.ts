@@ -48,7 +48,7 @@ beforeAll(async () => {
   copyFileSync(bundle.bundlePath, join(work, 'copy-of-caliop.mjs'));
   secondExe = buildBunExe({ target: 'macos-arm64', bundlePath: join(work, 'copy-of-caliop.mjs'), outDir: join(work, 'out-2'), workDir: join(work, 'elsewhere', 'work-2'), pins }).output;
   bytes = readFileSync(exe);
-}, 300_000);
+}, 900_000); // the bundle (three esbuild builds) and two Bun builds: over 5 min at load 38
 
 afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
