@@ -100,6 +100,9 @@ interface RawResponse {
 
 /** Largest response the client reads (a full message plus JSON framing): a page or one message. */
 const MAX_RESPONSE_BYTES = PROTOCOL_LIMITS.maxMessageBytes + 1024 * 1024;
+const MIB = 1024 * 1024;
+/** Time added to a request's timeout per MiB sent or received. */
+const MS_PER_MIB = 1000;
 /** Every other answer (info, cert, list, ack, submit receipts, devices) is small: a hostile relay gets no more. */
 const SMALL_RESPONSE_BYTES = 4 * 1024 * 1024;
 const LARGE_RESPONSE_ROUTES: ReadonlySet<ApiRouteName> = new Set(['mailboxPage', 'fetch']);
@@ -456,7 +459,17 @@ export class RelayClient {
         headers: { ...headers, 'content-length': String(body.byteLength) },
         agent: this.#agent,
       });
-      const timer = setTimeout(() => request.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), this.#timeoutMs);
+      // The time allowed grows with the bytes carried, a second per MiB each way (a 25 MiB
+      // attachment is a 48 MiB ciphertext, docs/store.md §5.1), so a large message is not
+      // cut at 30 s on a loaded machine; still bounded: by the size ceilings above.
+      const started = Date.now();
+      let allowedMs = this.#timeoutMs + (body.byteLength / MIB) * MS_PER_MIB;
+      const expire = () => {
+        const left = started + allowedMs - Date.now();
+        if (left > 0) timer = setTimeout(expire, left);
+        else request.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
+      };
+      let timer = setTimeout(expire, allowedMs);
       let answered = false;
       request.once('error', (error: NodeJS.ErrnoException & { staleSocket?: boolean }) => {
         clearTimeout(timer);
@@ -469,6 +482,7 @@ export class RelayClient {
         let total = 0;
         response.on('data', (chunk: Buffer) => {
           total += chunk.byteLength;
+          allowedMs += (chunk.byteLength / MIB) * MS_PER_MIB;
           // Bounded: a hostile relay's endless answer is cut here, never held whole.
           if (total > maxResponseBytes) {
             const tooLarge = new CaliopError('relay_bad_request', `the relay's answer to ${method} ${pathWithQuery.split('?')[0]} is larger than ${maxResponseBytes} bytes; it was cut off`);
