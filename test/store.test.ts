@@ -10,6 +10,7 @@ import { emptyStoreState, type IndexEntry, OBJECT_PAD_TO } from '../src/core/sto
 import type { StoredMessage, VaultContentsV1 } from '../src/core/vault-contents.js';
 import { decodeVaultContents } from '../src/core/vault-contents.js';
 import { StoreFiles } from '../src/edges/store-files.js';
+import { writeAttachmentFile } from '../src/edges/attachment-files.js';
 import { stickAt } from '../src/edges/stick-locator.js';
 import { randomBytes } from '../src/edges/random.js';
 import { unlockVault } from '../src/edges/vault-file.js';
@@ -261,6 +262,51 @@ describe('objects (docs/store.md §5)', () => {
     await writeFile(pathOf(b.object), await readFile(pathOf(a.object)));
     await expect(store.get('2')).rejects.toMatchObject({ code: 'vault_tampered' });
     expect((await store.get('1')).id).toBe('1');
+  });
+});
+
+describe('large messages: blobs (docs/store.md §5.1)', () => {
+  const names = async (folder: string) => (await readdir(join(folder, 'objects'), { recursive: true })).filter((name) => /[0-9a-f]{32}$/.test(name)).map((name) => name.slice(-32));
+
+  it('a blob the outbox names survives a later session\'s compaction; its sent copy takes it over; delete removes it', async () => {
+    const { store, folder } = await storeOf(2, 2);
+    const queued = await store.putBlob(new Uint8Array(200_000).fill(7));
+    const later = await MessageStore.open(folder, KEY, randomBytes); // the message waited in the outbox over a restart
+    later.alsoReferenced = () => [queued.ref];
+    await later.compact();
+    expect(await names(folder)).toContain(queued.ref);
+    const sent = { ...message(3, new Date(Date.UTC(2026, 1, 1))), armoredMessage: '', ciphertextBlob: queued };
+    await later.put([{ message: sent, blobs: [queued.ref] }]);
+    later.alsoReferenced = () => []; // the outbox item is gone
+    await later.compact();
+    expect(await names(folder)).toContain(queued.ref);
+    expect((await later.get('3')).ciphertextBlob).toEqual(queued);
+    await later.delete(['3']);
+    expect(await names(folder)).not.toContain(queued.ref);
+  });
+
+  it('discardBlobs removes a loose blob (an outbox item dropped) but never one a message names', async () => {
+    const { store, folder } = await storeOf(1, 1);
+    const loose = await store.putBlob(new Uint8Array(70_000));
+    const named = await store.putBlob(new Uint8Array(70_000));
+    await store.put([{ message: { ...message(2, new Date()), armoredMessage: '', ciphertextBlob: named }, blobs: [named.ref] }]);
+    await store.discardBlobs([loose.ref, named.ref]);
+    const left = await names(folder);
+    expect(left).not.toContain(loose.ref);
+    expect(left).toContain(named.ref);
+  });
+
+  it('an attachment saved from a damaged blob leaves no file behind (vault_tampered)', async () => {
+    const { store, folder } = await storeOf(1, 1);
+    const blob = await store.putBlob(new Uint8Array(3 * 65536).fill(1));
+    const path = join(folder, 'objects', blob.ref.slice(0, 2), blob.ref);
+    const bytes = await readFile(path);
+    bytes[29 + 2 * (65536 + 16) + 3]! ^= 1; // in the third chunk: two chunks are written first
+    await writeFile(path, bytes);
+    const target = join(root, 'save-damaged');
+    await mkdir(target);
+    await expect(writeAttachmentFile(target, 'file.bin', store.openBlob(blob.ref), false)).rejects.toMatchObject({ code: 'vault_tampered' });
+    expect(await readdir(target)).toEqual([]);
   });
 });
 

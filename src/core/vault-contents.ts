@@ -95,14 +95,33 @@ const Contact = z.strictObject({
   autocrypt: AutocryptPeer.optional(),
 });
 
+/** docs/store.md §5.1: a large ciphertext kept as its own sealed object (blob) of the store. */
+const CiphertextBlob = z.strictObject({
+  ref: z.string().regex(/^[0-9a-f]{32}$/),
+  /** Bytes of the armored ciphertext. */
+  size: z.number().int().nonnegative(),
+});
+
+/** docs/store.md §5.1: one attachment of a large message, decoded at arrival and kept as its own blob. */
+const AttachmentBlob = z.strictObject({
+  index: z.number().int().positive(),
+  name: z.string(),
+  type: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  ref: z.string().regex(/^[0-9a-f]{32}$/),
+});
+
 /** docs/vault-contents.md §4: a message waiting for the relay. */
 const OutboxItem = z.strictObject({
   id: z.string(),
   to: z.array(z.string()).min(1),
   subject: z.string(),
   createdAt: isoDate,
-  /** The payload as encrypted and signed at send time (for outbound mail: encrypted to ourselves, the sent copy). */
+  /** The payload as encrypted and signed at send time (for outbound mail: encrypted to ourselves, the sent copy). Empty when in `ciphertextBlob`. */
   armoredMessage: z.string(),
+  /** docs/store.md §5.1: a large ciphertext rests in the store as a blob, not in this document. */
+  ciphertextBlob: CiphertextBlob.optional(),
   /** docs/vault-contents.md §4.1: to the outside through the relay's gateway, the RFC 5322 message to hand over. */
   outbound: z
     .strictObject({
@@ -133,8 +152,12 @@ export const StoredMessageSchema = z.strictObject({
   date: isoDate,
   storedAt: isoDate,
   unread: z.boolean(),
-  /** The ciphertext as it arrived (or as sent): re-decrypted and re-verified on each read. */
+  /** The ciphertext as it arrived (or as sent): re-decrypted and re-verified on each read. Empty when in `ciphertextBlob`. */
   armoredMessage: z.string(),
+  /** docs/store.md §5.1: a large ciphertext is its own sealed object of the store. */
+  ciphertextBlob: CiphertextBlob.optional(),
+  /** docs/store.md §5.1: the attachments of a large message, decoded once at arrival, each its own sealed object. */
+  attachmentBlobs: z.array(AttachmentBlob).optional(),
   /** The facts the relay observed about its arrival (docs/api.md), kept as given. */
   relayFacts: z.unknown().optional(),
   /** For a sent copy: the exposure assessment shown before sending (docs/exposure.md §2.3). */
@@ -212,6 +235,8 @@ export type Contact = z.infer<typeof Contact>;
 export type AutocryptPeer = z.infer<typeof AutocryptPeer>;
 export type OutboxItem = z.infer<typeof OutboxItem>;
 export type StoredMessage = z.infer<typeof StoredMessageSchema>;
+export type CiphertextBlob = z.infer<typeof CiphertextBlob>;
+export type AttachmentBlob = z.infer<typeof AttachmentBlob>;
 export type DeviceRecord = z.infer<typeof DeviceRecord>;
 export type CeremonyRecord = z.infer<typeof CeremonyRecord>;
 export type IdentityRecord = z.infer<typeof Identity>;

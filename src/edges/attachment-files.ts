@@ -9,11 +9,17 @@ import { basename, join } from 'node:path';
 import { CaliopError } from '../errors.js';
 import { randomBytes } from './random.js';
 
-async function writeNew(path: string, bytes: Uint8Array): Promise<void> {
+/** Bytes whole, or a stream of chunks (a blob read from the stick, docs/store.md §5.1). */
+export type AttachmentSource = Uint8Array | AsyncIterable<Uint8Array>;
+
+async function writeNew(path: string, source: AttachmentSource): Promise<void> {
   const handle = await open(path, 'wx', 0o600);
   try {
-    let written = 0;
-    while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+    const chunks: AsyncIterable<Uint8Array> | Uint8Array[] = source instanceof Uint8Array ? [source] : source;
+    for await (const bytes of chunks) {
+      let written = 0;
+      while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+    }
     await handle.sync();
   } finally {
     await handle.close();
@@ -28,19 +34,23 @@ export async function checkFolder(folder: string): Promise<void> {
   }
 }
 
-/** Writes `bytes` as `folder/name`; `name` must be one plain file name. Returns the path written. */
-export async function writeAttachmentFile(folder: string, name: string, bytes: Uint8Array, force: boolean): Promise<string> {
+/**
+ * Writes `source` as `folder/name`; `name` must be one plain file name. Returns the path
+ * written. A stream that fails midway (a blob found truncated or altered) leaves no file.
+ */
+export async function writeAttachmentFile(folder: string, name: string, source: AttachmentSource, force: boolean): Promise<string> {
   if (name !== basename(name) || name === '' || name === '.' || name === '..') throw new RangeError(`not a plain file name: ${name}`);
   const target = join(folder, name);
   // Without force: O_CREAT|O_EXCL on the final name, which fails on any existing name, a link included.
   // With force: a temporary file in the same folder, renamed over the old one (a link is replaced, never followed).
   const path = force ? join(folder, `.caliop-${Buffer.from(randomBytes(6)).toString('hex')}.part`) : target;
   try {
-    await writeNew(path, bytes);
+    await writeNew(path, source);
     if (force) await rename(path, target);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST') await unlink(path).catch(() => undefined);
+    if (cause instanceof CaliopError) throw cause; // the source failed (a damaged blob: vault_tampered), not the folder
     if (code === 'EEXIST' && !force) throw new CaliopError('file_exists', `${target} already exists; nothing was written over it`, { cause });
     throw new CaliopError('folder_unwritable', `could not write ${target}: ${(cause as Error).message}`, { cause });
   }

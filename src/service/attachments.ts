@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { mediaTypeFor, uniqueAttachmentNames } from '../core/attachment-name.js';
 import type { OutgoingAttachment } from '../core/message-payload.js';
 import { CaliopError } from '../errors.js';
-import { checkFolder, readFileToSend, takenNames, writeAttachmentFile } from '../edges/attachment-files.js';
+import { checkFolder, readFileToSend, takenNames, writeAttachmentFile, type AttachmentSource } from '../edges/attachment-files.js';
 import { verificationCerts } from './contacts.js';
 import { findMessage, openStoredMessage } from './mail-read.js';
 import type { StickSession } from './stick-session.js';
@@ -25,10 +25,26 @@ export interface SaveOptions {
   readonly force: boolean;
 }
 
-export async function saveAttachments(session: StickSession, id: string, options: SaveOptions): Promise<SavedAttachment[]> {
-  const opened = await openStoredMessage(session, await findMessage(session, id), await verificationCerts(session));
+/** One attachment to write: its listing, and its bytes or the blob that streams them. */
+type Saveable = { readonly index: number; readonly name: string; readonly type: string; readonly size: number; readonly sha256: string; readonly source: () => AttachmentSource };
+
+/**
+ * The attachments of a message, ready to write. A large message's were decoded once at
+ * arrival and rest as blobs (docs/store.md §5.1): they stream from the stick to the
+ * folder, one chunk in memory, without decrypting the message again.
+ */
+async function saveableAttachments(session: StickSession, id: string): Promise<Saveable[]> {
+  const message = await findMessage(session, id);
+  if (message.attachmentBlobs) {
+    return message.attachmentBlobs.map((blob) => ({ ...blob, source: () => session.store.openBlob(blob.ref) }));
+  }
+  const opened = await openStoredMessage(session, message, await verificationCerts(session));
   if (opened.body === null) throw new CaliopError('no_decryption_key', `message ${id} could not be decrypted with your key; its attachments cannot be read`);
-  const all = opened.attachments;
+  return opened.attachments.map((attachment) => ({ ...attachment, source: () => attachment.content }));
+}
+
+export async function saveAttachments(session: StickSession, id: string, options: SaveOptions): Promise<SavedAttachment[]> {
+  const all = await saveableAttachments(session, id);
   const names = uniqueAttachmentNames(all);
   const chosen = options.index === undefined ? all : all.filter((attachment) => attachment.index === options.index);
   if (options.index !== undefined && chosen.length === 0) {
@@ -42,7 +58,7 @@ export async function saveAttachments(session: StickSession, id: string, options
   const saved: SavedAttachment[] = [];
   for (const attachment of chosen) {
     const name = names[attachment.index - 1]!;
-    const path = await writeAttachmentFile(options.folder, name, attachment.content, options.force);
+    const path = await writeAttachmentFile(options.folder, name, attachment.source(), options.force);
     saved.push({ index: attachment.index, name, path, size: attachment.size, sha256: attachment.sha256 });
   }
   return saved;

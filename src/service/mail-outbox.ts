@@ -5,6 +5,7 @@ import type { OutboxItem } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
 import { relayClientFor } from './relay-account.js';
+import { ciphertextText } from './message-blobs.js';
 import type { StickSession } from './stick-session.js';
 
 /** docs/vault-contents.md §4.1: only these leave a message queued (and hold the rest); any other refusal is this message's. */
@@ -65,10 +66,12 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
       const idempotencyKey = outboxIdempotencyKey(item);
       const receipt = item.outbound
         ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed, idempotencyKey, ...(item.outbound.requireTlsFor ? { requireTlsFor: item.outbound.requireTlsFor } : {}) })
-        : await client.submit({ to: item.to, armoredMessage: item.armoredMessage, idempotencyKey });
+        : await client.submit({ to: item.to, armoredMessage: await ciphertextText(session.store, item), idempotencyKey });
       const facts = 'facts' in receipt ? receipt.facts : undefined;
+      // docs/store.md §5.1: a large ciphertext's blob passes from the outbox to the sent copy, not copied.
       await session.store.put([
         {
+          blobs: item.ciphertextBlob ? [item.ciphertextBlob.ref] : [],
           message: {
             id: item.id,
             direction: 'out',
@@ -80,6 +83,7 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
             storedAt: now.toISOString(),
             unread: false,
             armoredMessage: item.armoredMessage,
+            ...(item.ciphertextBlob ? { ciphertextBlob: item.ciphertextBlob } : {}),
             ...(facts !== undefined ? { relayFacts: facts } : {}),
             ...(item.sentAssessment !== undefined ? { sentAssessment: item.sentAssessment } : {}),
           },
@@ -148,11 +152,13 @@ function outboxItem(session: StickSession, id: string): OutboxItem {
 
 /** `caliop outbox drop ID`: the message leaves the outbox unsent. */
 export async function dropOutboxMessage(session: StickSession, id: string): Promise<OutboxEntry> {
-  outboxItem(session, id);
+  const item = outboxItem(session, id);
   const entry = listOutbox(session).find((candidate) => candidate.id === id)!;
   await session.update((draft) => {
-    draft.outbox = draft.outbox.filter((item) => item.id !== id);
+    draft.outbox = draft.outbox.filter((queued) => queued.id !== id);
   });
+  // docs/store.md §5.1: its ciphertext blob goes with it (after the vault no longer names it).
+  if (item.ciphertextBlob) await session.store.discardBlobs([item.ciphertextBlob.ref]);
   return entry;
 }
 

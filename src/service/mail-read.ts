@@ -9,6 +9,7 @@ import type { StoredMessage } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
 import type { OpenedSignature } from '../core/message-facts.js';
 import { findContact } from './contacts.js';
+import { ciphertextBytes } from './message-blobs.js';
 import { decryptData, isValidSignature, verifyData, type SignatureCheck } from './pgp.js';
 import type { StickSession } from './stick-session.js';
 
@@ -96,7 +97,7 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
   const identity = await session.identity();
   let result: Awaited<ReturnType<typeof decryptData>>;
   try {
-    result = await decryptData(utf8.encode(message.armoredMessage), identity.privateKey, verificationKeys);
+    result = await decryptData(await ciphertextBytes(session.store, message), identity.privateKey, verificationKeys);
   } catch (error) {
     if (!isCaliopError(error)) throw error;
     return { ...undecrypted, sealed: isCaliopError(error, 'message_over_limit') ? overLimitReasonIn(error.message) : null };

@@ -16,6 +16,7 @@ import { assertOwnKeyUsable } from './key-lifecycle.js';
 import { flushOutbox } from './mail-outbox.js';
 import { certAddresses, certName, checkCertSignatures, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
+import { isLargeCiphertext, putCiphertextBlob } from './message-blobs.js';
 import { assessRecipientFacts, exposedRecipients, recipientFacts, type SendAssessment } from './send-preview.js';
 import type { StickSession } from './stick-session.js';
 
@@ -310,6 +311,12 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
 
     // docs/cli.md §3.11: the relay announces its limit (GET /v1/relay); nothing is queued that it would refuse for size.
     if (client) await checkSizes(client, items);
+    // docs/store.md §5.1: a large ciphertext waits in the store as a blob, not in the vault document.
+    for (const item of items) {
+      if (item.outbound || !isLargeCiphertext(item.armoredMessage)) continue;
+      item.ciphertextBlob = await putCiphertextBlob(session.store, item.armoredMessage);
+      item.armoredMessage = '';
+    }
     const ids = await reserveLocalIds(session, items.length);
     items.forEach((item, index) => (item.id = ids[index]!));
     await session.update((draft) => {

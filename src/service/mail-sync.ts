@@ -14,6 +14,7 @@ import { flushOutbox, type FailedMessage } from './mail-outbox.js';
 import { learnFromAutocrypt, type Arrival, type AutocryptLearning } from './autocrypt.js';
 import { certAddresses, checkCertSignatures, decryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
+import { blobRefsOf, isLargeCiphertext, putAttachmentBlobs, putCiphertextBlob } from './message-blobs.js';
 import type { StickSession } from './stick-session.js';
 
 const utf8 = new TextEncoder();
@@ -170,6 +171,10 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
             const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
             // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
             const outer = full.facts.route === 'smtp-inbound' ? full.facts.outerHeaders : undefined;
+            // docs/store.md §5.1: a large message rests as blobs: its ciphertext, and each attachment decoded once, here.
+            const large = isLargeCiphertext(full.armoredMessage);
+            const ciphertextBlob = large ? await putCiphertextBlob(session.store, full.armoredMessage) : undefined;
+            const attachmentBlobs = large && headers ? await putAttachmentBlobs(session.store, headers.attachments) : undefined;
             return { content: headers, message: {
               id: '',
               direction: 'in',
@@ -180,7 +185,9 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
               date: headers?.date ?? isoOrUndefined(outer?.date) ?? full.facts.receivedAt,
               storedAt: now.toISOString(),
               unread: true,
-              armoredMessage: full.armoredMessage,
+              armoredMessage: ciphertextBlob ? '' : full.armoredMessage,
+              ...(ciphertextBlob ? { ciphertextBlob } : {}),
+              ...(attachmentBlobs ? { attachmentBlobs } : {}),
               relayFacts: full.facts,
               // docs/limits.md §3: over a limit, it is kept sealed and never decrypted again.
               ...(opened !== undefined && 'sealed' in opened ? { sealed: { reason: opened.sealed, at: now.toISOString() } } : {}),
@@ -191,7 +198,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       if (fresh.length > 0 || page.through) {
         // docs/store.md §4: the page's objects, then one journal record naming them all (and the cursor).
         const stored = await session.store.put(
-          fresh.map((message) => ({ message })),
+          fresh.map((message) => ({ message, blobs: blobRefsOf(message) })),
           page.through ? { relayCursor: page.through } : {},
         );
         received += stored.length;

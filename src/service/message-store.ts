@@ -42,6 +42,11 @@ export class MessageStore {
   #pending: Promise<unknown> = Promise.resolve();
   /** Blobs written in this session and not yet named by a message: protected from §6 clean-up. */
   #unclaimed = new Set<string>();
+  /**
+   * Blobs named outside the store (the vault document's outbox, docs/store.md §5.1),
+   * kept by every compaction. Set by the session that owns both.
+   */
+  alsoReferenced: () => Iterable<string> = () => [];
 
   private constructor(
     private readonly files: StoreFiles,
@@ -168,6 +173,7 @@ export class MessageStore {
   async #compact(): Promise<void> {
     const referenced = this.#index.referencedObjects();
     for (const blob of this.#unclaimed) referenced.add(blob);
+    for (const blob of this.alsoReferenced()) referenced.add(blob);
     await this.files.compact(this.#index.state(), referenced);
   }
 
@@ -217,6 +223,19 @@ export class MessageStore {
       if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
       if (entry.unread === unread) return;
       await this.#commit([{ op: 'set', id, unread }]);
+    });
+  }
+
+  /**
+   * Removes blobs that no message names and that nothing else will (an outbox item
+   * dropped unsent, docs/store.md §5.1). A blob a stored message names is kept.
+   */
+  discardBlobs(refs: readonly string[]): Promise<void> {
+    return this.#serialise(async () => {
+      const referenced = this.#index.referencedObjects();
+      const loose = refs.filter((ref) => !referenced.has(ref));
+      for (const ref of loose) this.#unclaimed.delete(ref);
+      await this.files.removeObjects(loose);
     });
   }
 

@@ -71,7 +71,10 @@ export class StickSession {
     private current: VaultContents,
     /** The messages (docs/store.md): sealed objects, a sealed index and journal. */
     readonly store: MessageStore,
-  ) {}
+  ) {
+    // docs/store.md §5.1: a queued message's large ciphertext is a blob that the outbox, not a stored message, names.
+    store.alsoReferenced = () => this.current.outbox.flatMap((item) => (item.ciphertextBlob ? [item.ciphertextBlob.ref] : []));
+  }
 
   static async unlock(stick: Stick, passphrase: string, random: RandomSource = randomBytes): Promise<StickSession> {
     assertStickHasVault(stick);
