@@ -5,7 +5,7 @@
 // saved with `--save-attachments`: the saved files equal the originals byte for byte.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
@@ -139,6 +139,18 @@ beforeAll(async () => {
     'gina@elsewhere.test',
   );
 
+  // gpg's PGP/MIME with protected headers (docs/message-payload.md §1): the real subject inside, "..." outside.
+  const protectedInner = `Content-Type: text/plain; charset=utf-8; protected-headers="v1"\r\nSubject: Le vrai sujet, protégé\r\nFrom: Gina Outside <gina@elsewhere.test>\r\nTo: bob@${DOMAIN}\r\n\r\nThe subject is inside.\r\n`;
+  const protectedArmored = gpg.run(['--armor', '--encrypt', '--sign', '--local-user', 'gina@elsewhere.test', '--recipient', bobId.fingerprint], protectedInner).toString();
+  const protectedBoundary = `p${randomBytes(6).toString('hex')}`;
+  await deliver(
+    eml('pgp-mime-protected', rfc5322(
+      headers('Gina Outside <gina@elsewhere.test>', '...', { 'Content-Type': `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${protectedBoundary}"` }),
+      `--${protectedBoundary}\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n--${protectedBoundary}\nContent-Type: application/octet-stream\n\n${protectedArmored}\n--${protectedBoundary}--\n`,
+    )),
+    'gina@elsewhere.test',
+  );
+
   // Inline-signed (gpg --sign --armor --textmode) and clear-signed, in readable mail.
   const signedText = 'Signed inline by gpg.\nSecond line.\n';
   const inlineSigned = gpg.run(['--armor', '--sign', '--textmode', '--local-user', 'gina@elsewhere.test'], signedText).toString();
@@ -268,6 +280,14 @@ describe('reading the mail real programs send', () => {
     expect(view.exposure.level).toBe('pgp-external');
   });
 
+  it('PGP/MIME from gpg with protected headers: the inner subject, not the outer "...", marked protected', async () => {
+    const view = await read('Le vrai sujet, protégé');
+    expect(view.body).toContain('The subject is inside.');
+    expect(view.signature).toBe('good');
+    expect(view.protectedHeaders).toBe(true);
+    expect(view.exposure.level).toBe('pgp-external');
+  });
+
   it('inline-signed and clear-signed by gpg: the content readable, the signature good, line ends normalised', async () => {
     const inline = await read('Inline signed');
     expect(inline.body).toContain('Signed inline by gpg.\nSecond line.');
@@ -349,6 +369,41 @@ describe('writing with attachments', () => {
     expect((await onStick(bob, ['read', view.id, '--save-attachments', folder])).status).toBe(0);
     expect(readFileSync(join(folder, 'rapport été.pdf')).equals(originals.pdf!)).toBe(true);
     expect(readFileSync(join(folder, 'photo.png')).equals(originals.png!)).toBe(true);
+  });
+
+  it('a large attachment rests on the stick as its own sealed objects (docs/store.md §5.1), saved from them and deleted with the message', async () => {
+    const large = randomBytes(100_000);
+    writeFileSync(join(files, 'grand.bin'), large);
+    const objectsOf = (stick: string) => {
+      const store = readdirSync(join(stick, 'vault')).find((name) => name.startsWith('store-'))!;
+      const root = join(stick, 'vault', store, 'objects');
+      return readdirSync(root).flatMap((fan) => readdirSync(join(root, fan)).map((name) => ({ name, size: statSync(join(root, fan, name)).size })));
+    };
+    const bobBefore = objectsOf(bob);
+    const sent = await onStick(alice, ['send', '--to', `bob@${DOMAIN}`, '--subject', 'One large file', '--attach', join(files, 'grand.bin')], { input: 'A large one.\n' });
+    expect(sent.status, sent.stderr).toBe(0);
+    // The sender's vault document never held it: its sent copy's ciphertext is a blob of the store.
+    expect(statSync(join(alice, 'vault', 'caliop.vault')).size).toBeLessThan(64 * 1024);
+    expect((await onStick(bob, ['sync'])).status).toBe(0);
+    const added = objectsOf(bob).filter((object) => !bobBefore.some((old) => old.name === object.name));
+    // Three objects: the message record (small), the ciphertext, and the attachment decoded.
+    expect(added).toHaveLength(3);
+    expect(added.filter((object) => object.size < 16 * 1024)).toHaveLength(1);
+    expect(added.filter((object) => object.size >= large.length)).toHaveLength(2);
+    const view = await read('One large file');
+    expect(view.signature).toBe('good');
+    expect(view.body).toBe('A large one.\n');
+    expect(view.attachments).toEqual([{ index: 1, name: 'grand.bin', type: 'application/octet-stream', size: large.length, sha256: sha256(large) }]);
+    const folder = join(scratch.path, 'saved-large');
+    mkdirSync(folder);
+    const saved = await onStick(bob, ['--json', 'read', view.id, '--save-attachments', folder]);
+    expect(saved.status, saved.stderr).toBe(0);
+    expect(readFileSync(join(folder, 'grand.bin')).equals(large)).toBe(true);
+    expect(JSON.parse(saved.stdout)).toEqual([{ index: 1, name: 'grand.bin', path: join(folder, 'grand.bin'), size: large.length, sha256: sha256(large) }]);
+    // Deleting the message removes its three objects.
+    expect((await onStick(bob, ['delete', view.id])).status).toBe(0);
+    views.delete('One large file');
+    expect(objectsOf(bob).map((object) => object.name).sort()).toEqual(bobBefore.map((object) => object.name).sort());
   });
 
   it('to the outside: PGP/MIME from a real SMTP sink, opened by real gpg, the files intact (read by Python)', async () => {
