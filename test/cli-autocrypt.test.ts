@@ -4,7 +4,7 @@
 // encrypts to the key learnt, and real gpg opens it from a real SMTP sink.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
@@ -150,6 +150,35 @@ beforeAll(async () => {
   const unsignedGossip = gpg.run(['--armor', '--encrypt', '--recipient', bobId.fingerprint], inner.replace('carol@gossip.test', 'gus@gossip.test')).toString();
   writeFileSync(join(scratch.path, 'frank.eml'), pgpMime({ From: 'frank@pgp.test', To: `bob@${DOMAIN}, gus@gossip.test`, Subject: 'Frank, unsigned gossip', Date: date(19), 'Message-ID': mid() }, unsignedGossip));
   await deliver(join(scratch.path, 'frank.eml'), 'frank@pgp.test');
+  // neomutt in batch mode, autocrypt on: it writes the Autocrypt header of the account its
+  // Autocrypt database holds for the From address. Batch mode cannot create that account
+  // (neomutt asks on its first interactive start), so the database is made here in
+  // neomutt's own schema (autocrypt/schema.c, version 1), with Nora's key made by gpg.
+  const noraFingerprint = makeKey('Nora Mutt <nora@mutt.test>', 'nora');
+  const autocryptDir = join(scratch.path, 'neomutt-autocrypt');
+  mkdirSync(autocryptDir, { mode: 0o700 });
+  const database = spawnSync('python3', ['-c', [
+    'import sys, sqlite3',
+    'db = sqlite3.connect(sys.argv[1])',
+    'db.executescript("CREATE TABLE account (email_addr text primary key not null, keyid text, keydata text, prefer_encrypt int, enabled int); CREATE TABLE peer (email_addr text primary key not null, last_seen int, autocrypt_timestamp int, keyid text, keydata text, prefer_encrypt int, gossip_timestamp int, gossip_keyid text, gossip_keydata text); CREATE TABLE peer_history (peer_email_addr text not null, email_msgid text, timestamp int, keydata text); CREATE TABLE gossip_history (peer_email_addr text not null, sender_email_addr text, email_msgid text, timestamp int, gossip_keydata text); CREATE TABLE schema (version int); INSERT INTO schema (version) VALUES (1);")',
+    'db.execute("INSERT INTO account VALUES (?, ?, ?, 1, 1)", ("nora@mutt.test", sys.argv[2], sys.argv[3]))',
+    'db.commit()',
+  ].join('\n'), join(autocryptDir, 'autocrypt.db'), noraFingerprint, gpg.run(['--export', '--export-options', 'export-minimal', noraFingerprint]).toString('base64')]);
+  expect(database.status, database.stderr?.toString()).toBe(0);
+  const capture = join(scratch.path, 'capture.sh');
+  writeFileSync(capture, '#!/bin/sh\ncat > "$CAPTURE"\n');
+  chmodSync(capture, 0o755);
+  const muttrc = join(scratch.path, 'muttrc');
+  writeFileSync(muttrc, [`set from="Nora Mutt <nora@mutt.test>"`, 'set use_from=yes', `set sendmail="${capture}"`, 'set copy=no', 'set record=""', 'set autocrypt=yes', `set autocrypt_dir="${autocryptDir}"`, 'set crypt_use_gpgme=yes', `set folder="${scratch.path}"`, `set spoolfile="${scratch.path}/spool"`, ''].join('\n'));
+  const neomuttMail = join(scratch.path, 'neomutt.eml');
+  const mutt = spawnSync('neomutt', ['-n', '-F', muttrc, '-s', 'Nora, from neomutt', '--', `bob@${DOMAIN}`], {
+    input: 'Hello from neomutt, with Autocrypt.\n',
+    env: { ...process.env, HOME: scratch.path, CAPTURE: neomuttMail },
+    timeout: 60_000,
+  });
+  expect(mutt.status, mutt.stderr?.toString()).toBe(0);
+  expect(readFileSync(neomuttMail, 'utf8')).toMatch(/^Autocrypt: addr=nora@mutt\.test; prefer-encrypt=mutual; keydata=/m);
+  await deliver(neomuttMail, 'nora@mutt.test');
   await deliver(python('mallory', { From: 'mallory@forged.test', To: `bob@${DOMAIN}`, Subject: 'Forged domain', Date: date(10), 'Message-ID': mid(), Autocrypt: `addr=mallory@forged.test; keydata=${keydata(fingerprints.mallory!)}` }, 'x\n'), 'mallory@forged.test');
   await sync();
 
@@ -157,7 +186,7 @@ beforeAll(async () => {
   await deliver(python('ada-old', { From: 'ada@autocrypt.test', To: `bob@${DOMAIN}`, Subject: 'Ada, older', Date: date(72), 'Message-ID': mid(), Autocrypt: `addr=ada@autocrypt.test; keydata=${keydata(fingerprints.ada2!)}` }, 'old\n'), 'ada@autocrypt.test');
   await deliver(python('ada-auto', { From: 'ada@autocrypt.test', To: `bob@${DOMAIN}`, Subject: 'Ada, away', Date: date(30), 'Message-ID': mid(), 'Auto-Submitted': 'auto-replied', Autocrypt: `addr=ada@autocrypt.test; keydata=${keydata(fingerprints.ada2!)}` }, 'away\n'), 'ada@autocrypt.test');
   await sync();
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   gpg?.kill();
@@ -201,6 +230,12 @@ describe('incoming Autocrypt (docs/gateway.md §4.5.1)', () => {
     expect(await contact('gus@gossip.test')).toBeUndefined();
     expect(await contact('frank@pgp.test')).toBeUndefined();
     expect(await contact(`bob@${DOMAIN}`)).toBeUndefined();
+  });
+
+  it('neomutt (batch mode, autocrypt on) as the sender: its Autocrypt header adds Nora, unverified, prefer-encrypt mutual', async () => {
+    const nora = await contact('nora@mutt.test');
+    expect(nora).toMatchObject({ fingerprint: fingerprints.nora, verification: 'unverified', source: 'autocrypt', changedFingerprint: null, autocrypt: { preferEncrypt: 'mutual' } });
+    expect(syncs[0]!.autocrypt).toContainEqual({ address: 'nora@mutt.test', step: 'add', source: 'autocrypt', fingerprint: fingerprints.nora });
   });
 
   it('mail failing DMARC for its From domain plants no key', async () => {
