@@ -10,6 +10,7 @@ import { benchMessageStore } from './bench/message-store.js';
 import { benchMailThroughput } from './bench/mail-throughput.js';
 import { benchPipeStreaming } from './bench/pipe-streaming.js';
 import { benchRelayTables } from './bench/relay-tables.js';
+import { benchLargeAttachment } from './bench/large-attachment.js';
 
 type Bench = { name: string; run: () => Promise<{ name: string; lines: string[] }>; needsRoot?: boolean };
 
@@ -23,6 +24,7 @@ const benches: Bench[] = [
   { name: 'relay tables', run: () => benchRelayTables() },
   { name: 'send and sync', run: () => benchMailThroughput() },
   { name: 'encrypt and decrypt 100 MiB', run: () => benchPipeStreaming() },
+  { name: 'a 25 MiB attachment', run: () => benchLargeAttachment() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
 ];
 
