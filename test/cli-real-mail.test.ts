@@ -190,7 +190,7 @@ beforeAll(async () => {
 
   const synced = await onStick(bob, ['sync']);
   expect(synced.status, synced.stderr).toBe(0);
-}, 300_000);
+}, 900_000);
 
 afterAll(async () => {
   gpg?.kill();
