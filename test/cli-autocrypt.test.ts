@@ -195,7 +195,7 @@ afterAll(async () => {
   scratch.remove();
 });
 
-describe('incoming Autocrypt (docs/gateway.md §4.5.1)', () => {
+describe('incoming Autocrypt (docs/gateway.md §4.5.1)', { timeout: 600_000 }, () => {
   it('a readable message with a header adds the sender, unverified, source autocrypt, prefer-encrypt kept', async () => {
     const ada = await contact('ada@autocrypt.test');
     expect(ada).toMatchObject({ fingerprint: fingerprints.ada1, verification: 'unverified', source: 'autocrypt', changedFingerprint: null });

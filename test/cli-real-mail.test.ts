@@ -199,7 +199,7 @@ afterAll(async () => {
   scratch.remove();
 });
 
-describe('reading the mail real programs send', () => {
+describe('reading the mail real programs send', { timeout: 600_000 }, () => {
   it('neomutt: multipart/mixed with a PDF (quoted-printable, non-ASCII name) and an image; saved byte for byte', async () => {
     const view = await read("Rapport d'été");
     expect(view.from).toBe('Nora Mutt <nora@mutt.test>');
@@ -319,7 +319,7 @@ function attachmentsByPython(mime: string | Buffer): Array<[string, string]> {
   return JSON.parse(run.stdout.toString()) as Array<[string, string]>;
 }
 
-describe('impersonation (docs/exposure.md §4.1.1, docs/gateway.md §3.9)', () => {
+describe('impersonation (docs/exposure.md §4.1.1, docs/gateway.md §3.9)', { timeout: 600_000 }, () => {
   it('a valid signature by a look-alike key claiming a known contact: signer-mismatch, the alarm', async () => {
     const view = await read('Look-alike key');
     expect(view.signature).toBe('signer-mismatch');
@@ -344,7 +344,7 @@ describe('impersonation (docs/exposure.md §4.1.1, docs/gateway.md §3.9)', () =
   });
 });
 
-describe('writing with attachments', () => {
+describe('writing with attachments', { timeout: 600_000 }, () => {
   it('an address that is not one is a usage error at once (exit 2), nothing queued', async () => {
     const run = await onStick(alice, ['send', '--to', 'not-an-address', '--subject', 'x'], { input: 'x' });
     expect(run.status).toBe(2);
@@ -434,7 +434,7 @@ describe('writing with attachments', () => {
   });
 });
 
-describe('the outbox never jams', () => {
+describe('the outbox never jams', { timeout: 600_000 }, () => {
   it('a message refused for good beside two good ones: both good ones delivered, the bad one failed, named by sync (42), dropped', async () => {
     const before = sink.received.length;
     const send = (to: string, subject: string, extra: string[] = []) =>
