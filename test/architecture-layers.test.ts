@@ -3,6 +3,8 @@
 // dynamic import('…')) is resolved to a layer, and checked against the rules table of that section, the
 // only definition of the rules (this test reads it; it does not copy it). The "Known exceptions" table
 // of the same section allows one file to cross one line until the issue it names moves the code.
+// The "Packages that do I/O" table names packages (node:fs …) that some layers (core, api, service)
+// may not import at all: they reach files, processes and the network through src/edges/.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import ts from 'typescript';
@@ -21,9 +23,15 @@ interface Exception {
   file: string;
   layer: string;
 }
+interface IoPackages {
+  packages: Set<string>;
+  notIn: Set<string>;
+}
 interface Rules {
   layers: Layer[];
   exceptions: Exception[];
+  /** docs/architecture.md §Packages that do I/O: packages some layers may not import. */
+  io: IoPackages[];
 }
 interface Violation {
   file: string;
@@ -59,7 +67,11 @@ function readRules(markdown: string): Rules {
     if (file?.length !== 1 || layer?.length !== 1) throw new Error(`bad exceptions row in ${ARCHITECTURE}`);
     return { file: file[0]!, layer: layer[0]! };
   });
-  return { layers, exceptions };
+  const io = tableAfter(markdown, '### Packages that do I/O').map(([packages, notIn]) => {
+    if (!packages?.length || !notIn?.length) throw new Error(`bad I/O packages row in ${ARCHITECTURE}`);
+    return { packages: new Set(packages), notIn: new Set(notIn) };
+  });
+  return { layers, exceptions, io };
 }
 
 const withoutExtension = (path: string) => path.replace(/\.(d\.ts|tsx?|jsx?|mjs|cjs)$/, '');
@@ -127,7 +139,18 @@ function checkFile(file: string, text: string, rules: Rules): Violation[] {
       violations.push({ file, specifier, message: `${file} imports ${specifier}, which cannot be checked against ${ARCHITECTURE}` });
       continue;
     }
-    if (!specifier.startsWith('.') && !specifier.startsWith('/') && !specifier.startsWith('src/')) continue; // a package
+    if (!specifier.startsWith('.') && !specifier.startsWith('/') && !specifier.startsWith('src/')) {
+      // A package: only those that do I/O are checked, against the layers their row names.
+      const row = rules.io.find((each) => each.packages.has(specifier) && each.notIn.has(from.name));
+      if (row) {
+        violations.push({
+          file,
+          specifier,
+          message: `${file} imports '${specifier}', a package that does I/O: layer ${from.name} reaches it through src/edges/ (${ARCHITECTURE} §Packages that do I/O)`,
+        });
+      }
+      continue;
+    }
     const target = specifier.startsWith('.') ? posix.normalize(posix.join(posix.dirname(file), specifier)) : specifier.replace(/^\//, '');
     const to = layerOf(target, rules);
     const toName = to?.name ?? `${target} (in no layer)`;
@@ -176,6 +199,17 @@ describe(`import graph against ${ARCHITECTURE} §Import rules`, () => {
     expect(wrong[0]!.message).toContain("'../edges/random.js'");
     expect(wrong[0]!.message).toContain('layer edges');
     expect(wrong[0]!.message).toContain('rule "core may import core, api, shared"');
+  });
+
+  it('fails on a service that does file I/O itself (node:fs), and lets an edge do it', () => {
+    const wrong = checkFile('src/service/x.ts', "import { readFile } from 'node:fs/promises';\nimport { existsSync } from 'fs';\n", rules);
+    expect(wrong.map((v) => v.specifier)).toEqual(['node:fs/promises', 'fs']);
+    expect(wrong[0]!.message).toContain('src/service/x.ts');
+    expect(wrong[0]!.message).toContain('a package that does I/O');
+    expect(wrong[0]!.message).toContain('§Packages that do I/O');
+    expect(checkFile('src/core/x.ts', "const cp = await import('node:child_process');\n", rules)).toHaveLength(1);
+    expect(checkFile('src/edges/x.ts', "import { readFile } from 'node:fs/promises';\n", rules)).toEqual([]);
+    expect(checkFile('src/service/x.ts', "import { join } from 'node:path';\nimport { z } from 'zod';\n", rules)).toEqual([]);
   });
 
   it('catches every form of import: type-only, export-from, dynamic, import-equals, import types, computed', () => {

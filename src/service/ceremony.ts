@@ -2,7 +2,6 @@
 // order, shared by `caliop init`, `caliop recover` and the UI's wizard. The face
 // supplies a CeremonyDialog for the questions; randomness and the network verdict
 // come from the edges unless a test hands its own.
-import { existsSync, mkdirSync } from 'node:fs';
 import { chooseBackupCheckPositions, checkBackupWords } from '../core/backup-check.js';
 import { ceremonyCreationDate, deriveIdentity, SEED_BYTES } from '../core/key-derivation.js';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { CaliopError } from '../errors.js';
 import { calibrateKdf } from '../edges/argon2id.js';
 import { probeNetwork } from '../edges/network-probe.js';
 import { randomBytes } from '../edges/random.js';
+import { ensureFolder, pathExists } from '../edges/plain-files.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { createVault } from '../edges/vault-file.js';
 import { encodeVaultContents } from '../core/vault-contents.js';
@@ -73,7 +73,7 @@ export interface CeremonyResult {
 }
 
 function refuseExistingVault(stick: Stick): void {
-  if (existsSync(stick.vaultPath)) {
+  if (pathExists(stick.vaultPath)) {
     throw new CaliopError('stick_already_initialised', `a vault already exists at ${stick.vaultPath}`);
   }
 }
@@ -129,7 +129,7 @@ async function sealNewVault(input: SealInput, fingerprint: string): Promise<{ se
   input.progress('calibration');
   const kdf = input.kdf ?? (await calibrateKdf());
   input.progress('sealing');
-  mkdirSync(input.stick.vaultDir, { recursive: true });
+  ensureFolder(input.stick.vaultDir);
   const contents = newVaultContents(
     {
       seedHex: Buffer.from(input.seed).toString('hex'),

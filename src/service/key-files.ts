@@ -5,10 +5,10 @@
 // They go under vault/, the only folder caliop writes after the image is made and
 // the one the signed MANIFEST leaves out (docs/manifest.md §4): `caliop stick verify`
 // stays clean after an export.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaliopError } from '../errors.js';
 import { writeFileAtomically } from '../edges/atomic-file.js';
+import { ensureFolder } from '../edges/plain-files.js';
 import type { StickSession } from './stick-session.js';
 
 export const EXPORT_FOLDER = 'exports';
@@ -26,7 +26,7 @@ export async function exportKeyFilesToStick(session: StickSession): Promise<Expo
   const certPath = join(folder, `${base}.cert.asc`);
   const revocationPath = join(folder, `${base}.revocation.asc`);
   try {
-    mkdirSync(folder, { recursive: true });
+    ensureFolder(folder);
     await writeFileAtomically(certPath, new TextEncoder().encode(identity.armoredCert));
     await writeFileAtomically(revocationPath, new TextEncoder().encode(identity.revocationCertificate));
   } catch (error) {

@@ -1,17 +1,17 @@
 // Reading a recovery sheet from a file, and splitting the seed into share sheets
 // (docs/ceremony.md §7, §8.4).
-import { readFile } from 'node:fs/promises';
 import { parseRecoverySheet, formatShareSheet, phraseFromSeed, type ParsedRecoverySheet } from '../core/recovery-sheet.js';
 import { chooseBackupCheckPositions, checkBackupWords } from '../core/backup-check.js';
 import { splitSeed } from '../core/seed-shares.js';
 import { CaliopError } from '../errors.js';
 import { randomBytes } from '../edges/random.js';
+import { readTextFile } from '../edges/plain-files.js';
 import { hexToBytes, type StickSession } from './stick-session.js';
 
 export async function readRecoverySheetFile(path: string): Promise<ParsedRecoverySheet> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path);
   } catch (error) {
     throw new CaliopError('file_unreadable', `could not read the recovery sheet ${path}`, { cause: error });
   }

@@ -1,7 +1,7 @@
 // Which stick a face works on (docs/stick-layout.md §2): the folder named by
 // --stick, else CALIOP_STICK, else the one holding the executable. The one place
 // the CLI, the interface and its dev entry find a stick.
-import { existsSync } from 'node:fs';
+import { pathExists } from '../edges/plain-files.js';
 import { locateStick, stickAt, type Stick } from '../edges/stick-locator.js';
 import { CaliopError } from '../errors.js';
 
@@ -26,7 +26,7 @@ export function findStick(names: StickNames): Stick {
  */
 export function stickForInterface(names: StickNames): Stick | null {
   const named = names.flag ?? names.env;
-  if (named !== undefined && named !== '') return existsSync(named) ? stickAt(named, names.flag !== undefined ? '--stick' : 'CALIOP_STICK') : null;
+  if (named !== undefined && named !== '') return pathExists(named) ? stickAt(named, names.flag !== undefined ? '--stick' : 'CALIOP_STICK') : null;
   try {
     return locateStick({ flag: undefined, env: undefined, executablePath: process.execPath });
   } catch {
@@ -36,6 +36,6 @@ export function stickForInterface(names: StickNames): Stick | null {
 
 /** The folder the user typed for a new stick (the interface's first question). */
 export function stickInFolder(folder: string): Stick {
-  if (!existsSync(folder)) throw new CaliopError('stick_not_found', `the folder ${folder} does not exist`);
+  if (!pathExists(folder)) throw new CaliopError('stick_not_found', `the folder ${folder} does not exist`);
   return stickAt(folder, '--stick');
 }

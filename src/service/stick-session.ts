@@ -2,8 +2,6 @@
 // after each change (docs/vault-contents.md §1), and the message store beside it
 // (docs/store.md). Every use case that needs secrets starts here; the faces (CLI,
 // UI) only supply the passphrase.
-import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { deriveIdentity, deriveRevocationCertificate, deviceKeyFromSecret, type DerivedIdentity } from '../core/key-derivation.js';
@@ -21,6 +19,7 @@ import type { Stick } from '../edges/stick-locator.js';
 import { StoreFiles } from '../edges/store-files.js';
 import { estimateArgon2idMs } from '../edges/argon2id.js';
 import { randomBytes, type RandomSource } from '../edges/random.js';
+import { listFolder, pathExists } from '../edges/plain-files.js';
 import { readVaultHeader, unlockVault, type VaultHandle } from '../edges/vault-file.js';
 import type { KdfParams } from '../core/vault-format.js';
 import { MessageStore, STORE_FOLDER_PATTERN, storeFolderName } from './message-store.js';
@@ -32,7 +31,7 @@ export function hexToBytes(hex: string): Uint8Array {
 }
 
 export function assertStickHasVault(stick: Stick): void {
-  if (!existsSync(stick.vaultPath)) {
+  if (!pathExists(stick.vaultPath)) {
     throw new CaliopError('stick_not_initialised', `there is no vault at ${stick.vaultPath}`);
   }
 }
@@ -46,7 +45,7 @@ export function newStoreRecord(random: RandomSource = randomBytes): StoreRecord 
 async function removeOtherStores(vaultDir: string, keep: string): Promise<void> {
   let names: string[];
   try {
-    names = await readdir(vaultDir);
+    names = await listFolder(vaultDir);
   } catch {
     return;
   }

@@ -2,10 +2,10 @@
 // (docs/manifest.md §5 and §6). Returns data; the CLI maps it to exit codes:
 // an invalid signature is manifest_invalid (50), any listed file stick_modified (51).
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareWithManifest, MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, parseManifest } from '../core/stick-manifest.js';
 import { readStickConfig } from '../edges/stick-config.js';
+import { readFileBytes } from '../edges/plain-files.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { listStickFiles } from '../edges/stick-tree.js';
 import { randomBytes } from '../edges/random.js';
@@ -29,7 +29,7 @@ export interface StickVerification {
 
 async function readStickFile(stickDir: string, name: string): Promise<Buffer> {
   try {
-    return await readFile(join(stickDir, name));
+    return await readFileBytes(join(stickDir, name));
   } catch (cause) {
     throw new CaliopError('manifest_invalid', `the stick has no readable ${name}`, { cause });
   }
