@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deriveIdentity, DERIVATION_INFO, deriveKeyMaterial } from '../src/core/key-derivation.js';
+import * as openpgp from 'openpgp';
+import { deriveIdentity, DERIVATION_INFO, deriveKeyMaterial, type DerivedIdentity } from '../src/core/key-derivation.js';
 import { formatRecoverySheet, formatShareSheet, phraseFromSeed } from '../src/core/recovery-sheet.js';
 import { splitSeed } from '../src/core/seed-shares.js';
 
@@ -42,7 +43,7 @@ for (const vector of derivationCases) {
   const seed = Buffer.from(vector.seedHex, 'hex');
   const identity = await deriveIdentity({ seed: new Uint8Array(seed), name: vector.name, email: vector.email, creationDate: new Date(vector.creationDate) });
   const subkeys = identity.privateKey.subkeys;
-  const roles = ['signing', 'encryption', 'authentication'] as const;
+  const roles = ['signing', 'encryption', 'authentication', 'postQuantum'] as const;
   const phrase = phraseFromSeed(new Uint8Array(seed));
   const file = {
     description: vector.description,
@@ -54,6 +55,8 @@ for (const vector of derivationCases) {
     subkeyFingerprints: Object.fromEntries(subkeys.map((subkey, index) => [roles[index], subkey.getFingerprint().toUpperCase()])),
     devicePublicKeyHex: hex(identity.device.publicKey),
     certSha256: sha256Hex(identity.armoredCert),
+    // docs/ceremony.md §6: the cert without its last subkey (the post-quantum one) is byte for byte the cert of earlier sticks.
+    certBeforePostQuantumSha256: sha256Hex(withoutLastSubkey(identity.publicKey)),
     secretKeySha256: sha256Hex(identity.armoredSecretKey),
     revocationCertificateSha256: sha256Hex(identity.revocationCertificate),
     recoverySheet: formatRecoverySheet({ words: phrase, creationDate: new Date(vector.creationDate), name: vector.name, email: vector.email, fingerprint: identity.fingerprint }),
@@ -101,6 +104,12 @@ if (!existsSync(shareFile)) {
       text: `created: 2026-02-30T03:04:05Z\n${words.join(' ')}\n` },
   ];
   for (const { file, ...rest } of sheetCases) writeFileSync(join(out, file), `${JSON.stringify(rest, null, 2)}\n`);
+}
+
+function withoutLastSubkey(cert: DerivedIdentity['publicKey']): string {
+  const copy = new openpgp.PublicKey(cert.toPacketList());
+  copy.subkeys = copy.subkeys.slice(0, -1);
+  return copy.armor();
 }
 
 function hexRange(): string {

@@ -21,9 +21,10 @@ interface DerivationVector {
   phrase: string;
   keyMaterialHex: Record<DerivedKeyRole, string>;
   primaryFingerprint: string;
-  subkeyFingerprints: { signing: string; encryption: string; authentication: string };
+  subkeyFingerprints: { signing: string; encryption: string; authentication: string; postQuantum: string };
   devicePublicKeyHex: string;
   certSha256: string;
+  certBeforePostQuantumSha256: string;
   secretKeySha256: string;
   revocationCertificateSha256: string;
   recoverySheet: string;
@@ -64,9 +65,13 @@ describe('docs/ceremony.md §11: known-answer vectors', () => {
       }
       expect(identity.fingerprint).toBe(vector.primaryFingerprint);
       expect(identity.privateKey.subkeys.map((subkey) => subkey.getFingerprint().toUpperCase()))
-        .toEqual([vector.subkeyFingerprints.signing, vector.subkeyFingerprints.encryption, vector.subkeyFingerprints.authentication]);
+        .toEqual([vector.subkeyFingerprints.signing, vector.subkeyFingerprints.encryption, vector.subkeyFingerprints.authentication, vector.subkeyFingerprints.postQuantum]);
       expect(toHex(identity.device.publicKey)).toBe(vector.devicePublicKeyHex);
       expect(sha256(identity.armoredCert)).toBe(vector.certSha256);
+      // docs/ceremony.md §6: without its last subkey, the cert is byte for byte the one of sticks made before the post-quantum subkey.
+      const before = new openpgp.PublicKey(identity.publicKey.toPacketList());
+      before.subkeys = before.subkeys.slice(0, -1);
+      expect(sha256(before.armor())).toBe(vector.certBeforePostQuantumSha256);
       expect(sha256(identity.armoredSecretKey)).toBe(vector.secretKeySha256);
       expect(sha256(identity.revocationCertificate)).toBe(vector.revocationCertificateSha256);
       expect(phraseFromSeed(fromHex(vector.input.seedHex)).join(' ')).toBe(vector.phrase);
@@ -88,6 +93,20 @@ describe('docs/ceremony.md §11: known-answer vectors', () => {
       const scalar = fromHex(vector.keyMaterialHex.encryption);
       const material = Buffer.concat([Buffer.from('0a2b060104019755010501', 'hex'), Buffer.from([0x01, 0x07, 0x40]), x25519.getPublicKey(scalar), Buffer.from('03010807', 'hex')]);
       expect(v4Fingerprint(new Date(vector.input.creationDate), 18, material)).toBe(vector.subkeyFingerprints.encryption);
+    }
+  });
+
+  it('the post-quantum subkey (algorithm 35): X25519 public key of HKDF bytes 64-95, then the 1184-byte ML-KEM-768 key; its fingerprint computed apart', async () => {
+    for (const { vector } of vectors) {
+      const material = fromHex(vector.keyMaterialHex.postQuantum);
+      expect(material).toHaveLength(96);
+      const identity = await deriveIdentity(inputOf(vector));
+      const subkey = identity.publicKey.subkeys[3]!;
+      expect(subkey.keyPacket.algorithm).toBe(35);
+      const { eccPublicKey, mlkemPublicKey } = subkey.keyPacket.publicParams as unknown as { eccPublicKey: Uint8Array; mlkemPublicKey: Uint8Array };
+      expect(toHex(eccPublicKey)).toBe(toHex(x25519.getPublicKey(material.subarray(64))));
+      expect(mlkemPublicKey).toHaveLength(1184);
+      expect(v4Fingerprint(new Date(vector.input.creationDate), 35, Buffer.concat([eccPublicKey, mlkemPublicKey]))).toBe(vector.subkeyFingerprints.postQuantum);
     }
   });
 
@@ -180,13 +199,14 @@ describe('the certificate (docs/ceremony.md §6)', async () => {
     }
   });
 
-  it('has a signing, an encryption and an authentication subkey, each expiring after SUBKEY_VALIDITY_SECONDS', async () => {
+  it('has a signing, an encryption, an authentication and a post-quantum encryption subkey, each expiring after SUBKEY_VALIDITY_SECONDS', async () => {
     const expected = [
       { flags: openpgp.enums.keyFlags.signData, algorithm: { algorithm: 'eddsaLegacy', curve: 'ed25519Legacy' } },
       { flags: openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage, algorithm: { algorithm: 'ecdh', curve: 'curve25519Legacy' } },
       { flags: openpgp.enums.keyFlags.authentication, algorithm: { algorithm: 'eddsaLegacy', curve: 'ed25519Legacy' } },
+      { flags: openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage, algorithm: { algorithm: 'pqc_mlkem_x25519' } },
     ];
-    expect(key.subkeys).toHaveLength(3);
+    expect(key.subkeys).toHaveLength(4);
     for (const [index, subkey] of key.subkeys.entries()) {
       expect(subkey.getAlgorithmInfo()).toEqual(expected[index]!.algorithm);
       expect(subkey.keyPacket.version).toBe(4);
@@ -200,9 +220,10 @@ describe('the certificate (docs/ceremony.md §6)', async () => {
     expect(key.subkeys[0]!.bindingSignatures[0]!.embeddedSignature?.signatureType).toBe(openpgp.enums.signature.keyBinding);
   });
 
-  it('openpgp.js picks the signing and encryption subkeys, and nothing once they expired', async () => {
+  it('openpgp.js picks the signing subkey and, left to itself, the post-quantum one (equal dates, higher algorithm id); nothing once they expired', async () => {
     expect((await key.getSigningKey(undefined, created)).getKeyID().equals(key.subkeys[0]!.getKeyID())).toBe(true);
-    expect((await key.getEncryptionKey(undefined, created)).getKeyID().equals(key.subkeys[1]!.getKeyID())).toBe(true);
+    // Which encryption subkey a message uses is the service's choice (docs/decisions/post-quantum.md), never this default.
+    expect((await key.getEncryptionKey(undefined, created)).getKeyID().equals(key.subkeys[3]!.getKeyID())).toBe(true);
     const afterExpiry = new Date(created.getTime() + (SUBKEY_VALIDITY_SECONDS + 1) * 1000);
     await expect(key.getEncryptionKey(undefined, afterExpiry)).rejects.toThrow();
   });

@@ -33,6 +33,7 @@ export const LEVEL_NAMES: Readonly<Record<Language, Readonly<Record<ExposureLeve
 export const REASON_TEXTS: Readonly<Record<Language, Readonly<Record<ReasonCode, string>>>> = {
   en: {
     'payload-encrypted': 'The message itself is encrypted to your key: only your stick can open it.',
+    'payload-encrypted-pq': 'It is encrypted with post-quantum protection (ML-KEM-768 with X25519): a future quantum computer could not open a copy kept today.',
     'payload-not-encrypted': 'The sender did not encrypt this message: the servers that carried it could read it.',
     'signature-valid': 'The signature is valid: the message was not changed after it was signed.',
     'signature-absent': 'The message is not signed: nothing proves who wrote or sealed it.',
@@ -95,6 +96,7 @@ export const REASON_TEXTS: Readonly<Record<Language, Readonly<Record<ReasonCode,
   },
   fr: {
     'payload-encrypted': 'Le message lui-même est chiffré pour votre clé : seule votre clé USB peut l\'ouvrir.',
+    'payload-encrypted-pq': 'Il est chiffré avec une protection post-quantique (ML-KEM-768 et X25519) : un futur ordinateur quantique ne pourrait pas ouvrir une copie gardée aujourd\'hui.',
     'payload-not-encrypted': 'L\'expéditeur n\'a pas chiffré ce message : les serveurs qui l\'ont transporté ont pu le lire.',
     'signature-valid': 'La signature est valide : le message n\'a pas été modifié après sa signature.',
     'signature-absent': 'Le message n\'est pas signé : rien ne prouve qui l\'a écrit ou chiffré.',

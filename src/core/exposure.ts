@@ -72,6 +72,11 @@ export interface StickFacts {
    * decrypted. A seal the relay added on arrival does not count (docs/exposure.md §2.1).
    */
   readonly encryptedToMe: boolean;
+  /**
+   * docs/decisions/post-quantum.md: every session-key packet of that message is ML-KEM-768+X25519
+   * (breaking it needs ML-KEM-768 and X25519 both broken). Absent: false.
+   */
+  readonly postQuantum?: boolean;
   readonly signature: SignatureState;
   /** The state of the key that made the valid signature (only judged when `signature` is 'valid', except 'changed'). */
   readonly senderKey: KeyState;
@@ -123,6 +128,7 @@ interface ReasonRule {
 export const REASON_RULES = {
   // §4.1 stick facts
   'payload-encrypted': { vouchedBy: 'stick', effect: 'raises', delta: 0 },
+  'payload-encrypted-pq': { vouchedBy: 'stick', effect: 'info', delta: 0 },
   'payload-not-encrypted': { vouchedBy: 'stick', effect: 'caps', capsAt: 'tls-only', delta: 0 },
   'signature-valid': { vouchedBy: 'stick', effect: 'raises', delta: 3 },
   'signature-absent': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
@@ -263,6 +269,8 @@ export function assessOutgoing(recipients: readonly RecipientFacts[]): {
 function stickFactsToReasons({ stick, relay }: ExposureFacts): Fact[] {
   const out: Fact[] = [];
   out.push({ code: stick.encryptedToMe ? 'payload-encrypted' : 'payload-not-encrypted' });
+  // §4.1, docs/decisions/post-quantum.md: which encryption the sender used, said beside payload-encrypted.
+  if (stick.encryptedToMe && stick.postQuantum === true) out.push({ code: 'payload-encrypted-pq' });
   switch (stick.signature) {
     case 'valid': out.push({ code: 'signature-valid' }); break;
     case 'absent': out.push({ code: 'signature-absent' }); break;
@@ -466,6 +474,7 @@ export function checkExposureFacts(facts: unknown): asserts facts is ExposureFac
   const stick = facts.stick;
   if (!isRecord(stick)) fail('facts.stick', 'an object', stick);
   checkBoolean(stick.encryptedToMe, 'facts.stick.encryptedToMe');
+  if (stick.postQuantum !== undefined) checkBoolean(stick.postQuantum, 'facts.stick.postQuantum');
   checkOneOf(stick.signature, SIGNATURE_STATES, 'facts.stick.signature');
   checkOneOf(stick.senderKey, KEY_STATES, 'facts.stick.senderKey');
   checkBoolean(stick.headersProtected, 'facts.stick.headersProtected');

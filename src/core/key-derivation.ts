@@ -10,6 +10,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { CaliopError } from '../errors.js';
+import { POST_QUANTUM_KEM_ALGORITHM } from './openpgp-algorithms.js';
 
 // Issue 13 (a first unlock pays only for what it uses): a process derives three to five
 // Ed25519 public keys, once. noble's default 8-bit window for the base point builds a table
@@ -35,7 +36,13 @@ export const DERIVATION_INFO = {
   encryption: 'caliop-key/ceremony/v1/openpgp-encryption-x25519',
   authentication: 'caliop-key/ceremony/v1/openpgp-authentication-ed25519',
   device: 'caliop-key/ceremony/v1/relay-device-ed25519',
+  /** docs/ceremony.md §3.1, docs/decisions/post-quantum.md: 96 bytes, the ML-KEM-768 seed then X25519. */
+  postQuantum: 'caliop-key/ceremony/v1/pq-encryption',
 } as const;
+
+/** docs/ceremony.md §3.1: the post-quantum subkey's HKDF output: 64 bytes of ML-KEM seed (FIPS 203 d‖z), 32 of X25519. */
+const PQ_MATERIAL_BYTES = 96;
+const MLKEM_SEED_BYTES = 64;
 
 export type DerivedKeyRole = keyof typeof DERIVATION_INFO;
 
@@ -70,11 +77,11 @@ export function ceremonyCreationDate(now: Date): Date {
   return new Date(Math.floor(now.getTime() / 1000) * 1000);
 }
 
-/** docs/ceremony.md §3: 32 bytes of HKDF-SHA256(seed, salt, info). */
+/** docs/ceremony.md §3: HKDF-SHA256(seed, salt, info): 32 bytes, 96 for the post-quantum subkey (§3.1). */
 export function deriveKeyMaterial(seed: Uint8Array, role: DerivedKeyRole): Uint8Array {
   assertSeed(seed);
   const utf8 = new TextEncoder();
-  return hkdf(sha256, seed, utf8.encode(DERIVATION_SALT), utf8.encode(DERIVATION_INFO[role]), 32);
+  return hkdf(sha256, seed, utf8.encode(DERIVATION_SALT), utf8.encode(DERIVATION_INFO[role]), role === 'postQuantum' ? PQ_MATERIAL_BYTES : 32);
 }
 
 /** docs/ceremony.md §5: the first stick's device key depends on the seed only. */
@@ -99,11 +106,13 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
   const signingSeed = deriveKeyMaterial(input.seed, 'signing');
   const encryptionScalar = deriveKeyMaterial(input.seed, 'encryption');
   const authenticationSeed = deriveKeyMaterial(input.seed, 'authentication');
+  const postQuantumMaterial = deriveKeyMaterial(input.seed, 'postQuantum');
   try {
     const primary = await readKeyPacket(new openpgp.SecretKeyPacket(), ed25519SecretKeyBody(primarySeed, created), config);
     const signing = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(signingSeed, created), config);
     const encryption = await readKeyPacket(new openpgp.SecretSubkeyPacket(), x25519SecretKeyBody(encryptionScalar, created), config);
     const authentication = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(authenticationSeed, created), config);
+    const postQuantum = await readKeyPacket(new openpgp.SecretSubkeyPacket(), await mlkemX25519SecretKeyBody(postQuantumMaterial, created, config), config);
 
     const userIDPacket = openpgp.UserIDPacket.fromObject(userID);
     const packets = new openpgp.PacketList<openpgp.AnyPacket>();
@@ -127,6 +136,8 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
       [signing, openpgp.enums.keyFlags.signData, backSignature],
       [encryption, openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage, null],
       [authentication, openpgp.enums.keyFlags.authentication, null],
+      // docs/ceremony.md §6, docs/decisions/post-quantum.md: last, so that the bytes before it are those of earlier sticks.
+      [postQuantum, openpgp.enums.keyFlags.encryptCommunication | openpgp.enums.keyFlags.encryptStorage, null],
     ];
     const renewed = input.renewedAt === undefined ? undefined : checkedRenewalDate(input.renewedAt, created);
     for (const [subkey, flags, embeddedSignature] of subkeys) {
@@ -175,7 +186,7 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
       device: deriveDeviceKey(input.seed),
     };
   } finally {
-    for (const secret of [primarySeed, signingSeed, encryptionScalar, authenticationSeed]) secret.fill(0);
+    for (const secret of [primarySeed, signingSeed, encryptionScalar, authenticationSeed, postQuantumMaterial]) secret.fill(0);
   }
 }
 
@@ -324,7 +335,36 @@ function x25519SecretKeyBody(derived: Uint8Array, created: Date): Uint8Array {
   return body;
 }
 
-/** RFC 4880 §5.5.2 (v4 public part) then §5.5.3 (unencrypted secret part, 2-octet checksum). */
+// FIPS 203 §8 (ML-KEM-768): key sizes.
+const MLKEM768_PUBLIC_BYTES = 1184;
+const MLKEM768_PKE_SECRET_BYTES = 1152;
+
+/**
+ * docs/ceremony.md §4.3: ML-KEM-768+X25519 (algorithm 35) secret subkey packet body, v4.
+ * Public: the 32-byte X25519 public key, then the 1184-byte ML-KEM-768 encapsulation key
+ * (draft-ietf-openpgp-pqc-10 §5.3.1, fixed lengths, no MPI). Secret: the 32 X25519 bytes
+ * as derived (clamped at use, RFC 7748 §5), then the 64-byte ML-KEM seed d‖z.
+ * The encapsulation key is what ML-KEM.KeyGen_internal(d, z) gives; openpgp.js expands the
+ * seed when it reads the packet, and FIPS 203 Algorithm 16 lays the decapsulation key out as
+ * dk_PKE ‖ ek ‖ H(ek) ‖ z, so ek is read from there (no second ML-KEM implementation).
+ */
+async function mlkemX25519SecretKeyBody(material: Uint8Array, created: Date, config: openpgp.Config): Promise<Uint8Array> {
+  const mlkemSeed = material.subarray(0, MLKEM_SEED_BYTES);
+  const x25519Secret = material.subarray(MLKEM_SEED_BYTES, PQ_MATERIAL_BYTES);
+  const secretPart = concatBytes(x25519Secret, mlkemSeed);
+  const body = (encapsulationKey: Uint8Array) =>
+    secretKeyBody(POST_QUANTUM_KEM_ALGORITHM, created, concatBytes(x25519.getPublicKey(x25519Secret), encapsulationKey), Uint8Array.from(secretPart));
+  const probe = new openpgp.SecretSubkeyPacket();
+  await (probe.read as (bytes: Uint8Array, config: openpgp.Config) => Promise<void>).call(probe, body(new Uint8Array(MLKEM768_PUBLIC_BYTES)), config);
+  const { mlkemSecretKey } = probe.privateParams as unknown as { mlkemSecretKey: Uint8Array };
+  const encapsulationKey = Uint8Array.from(mlkemSecretKey.subarray(MLKEM768_PKE_SECRET_BYTES, MLKEM768_PKE_SECRET_BYTES + MLKEM768_PUBLIC_BYTES));
+  mlkemSecretKey.fill(0);
+  const result = body(encapsulationKey);
+  secretPart.fill(0);
+  return result; // readKeyPacket's validate() re-expands the seed and compares ek: a wrong layout fails there
+}
+
+/** RFC 4880 §5.5.2 (v4 public part) then §5.5.3 (unencrypted secret part: MPIs, or fixed-length fields for algorithm 35; 2-octet checksum). */
 function secretKeyBody(algorithm: number, created: Date, publicPart: Uint8Array, secretMPI: Uint8Array): Uint8Array {
   const seconds = created.getTime() / 1000;
   const header = Uint8Array.of(4, seconds >>> 24, (seconds >>> 16) & 0xff, (seconds >>> 8) & 0xff, seconds & 0xff, algorithm);

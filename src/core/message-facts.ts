@@ -24,6 +24,8 @@ export interface OpenedMessageVerdict {
   readonly signature: OpenedSignature;
   readonly senderKey: OpenedSenderKey;
   readonly protectedHeaders: boolean;
+  /** docs/decisions/post-quantum.md: every session-key packet was ML-KEM-768+X25519. */
+  readonly postQuantum?: boolean;
   /** docs/exposure.md §4.1.1: set by the service when the From names someone known but is not proven. */
   readonly fromClaim?: StickFacts['fromClaim'];
 }
@@ -63,6 +65,7 @@ export function stickFactsOf(verdict: OpenedMessageVerdict, relay: RelayFacts | 
     signature: SIGNATURE_STATE[verdict.signature],
     senderKey: KEY_STATE[verdict.senderKey],
     headersProtected: verdict.decrypted && verdict.protectedHeaders && !sealedByRelay,
+    ...(verdict.decrypted && !sealedByRelay && verdict.postQuantum === true ? { postQuantum: true } : {}),
     ...(verdict.fromClaim !== undefined ? { fromClaim: verdict.fromClaim } : {}),
   };
 }

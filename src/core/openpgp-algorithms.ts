@@ -51,6 +51,12 @@ export const PUBLIC_KEY_NAMES: Readonly<Record<number, string>> = {
   35: 'ML-KEM-768+X25519',
 };
 
+/**
+ * draft-ietf-openpgp-pqc-10 §5.3 (docs/decisions/post-quantum.md): the ML-KEM-768+X25519
+ * composite KEM, the post-quantum encryption subkey of every Caliop cert.
+ */
+export const POST_QUANTUM_KEM_ALGORITHM = 35;
+
 export function symmetricName(id: number): string {
   return SYMMETRIC_NAMES[id] ?? `symmetric algorithm ${id}`;
 }

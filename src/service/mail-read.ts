@@ -57,6 +57,8 @@ export interface OpenedMessage {
   readonly message: StoredMessage;
   readonly body: string | null;
   readonly protectedHeaders: boolean;
+  /** docs/decisions/post-quantum.md: the sender encrypted it with ML-KEM-768+X25519 only (absent when undecryptable). */
+  readonly postQuantum?: boolean;
   readonly sender: SenderCheck;
   /** docs/message-payload.md §5: the attachments, with their bytes (empty when undecryptable). */
   readonly attachments: readonly AttachmentPart[];
@@ -115,6 +117,7 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
     message,
     body: signedContent.body,
     protectedHeaders: content.protectedHeaders,
+    postQuantum: result.postQuantum,
     sender: judgeSender(session, from, [...result.signatures, ...signedContent.checks], message.direction === 'in' ? message.relayFacts : undefined),
     attachments: content.attachments,
     content,

@@ -14,7 +14,7 @@ import type { KeyChange } from '../api/schemas.js';
 import { findContact, keyChangedError, readKeyChangeAnnouncement, recordCert, refuseRevoked } from './contacts.js';
 import { assertOwnKeyUsable } from './key-lifecycle.js';
 import { flushOutbox } from './mail-outbox.js';
-import { certAddresses, certName, checkCertSignatures, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
+import { allHavePostQuantumSubkey, certAddresses, certName, checkCertSignatures, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
 import { isLargeCiphertext, putCiphertextBlob } from './message-blobs.js';
 import { assessRecipientFacts, exposedRecipients, recipientFacts, type SendAssessment } from './send-preview.js';
@@ -271,8 +271,8 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
       boundary: `=_caliop_${Buffer.from(random(12)).toString('hex')}`,
     };
     const payloadBytes = utf8.encode(formatPayload(payload));
-    const encryptFor = async (certs: readonly openpgp.PublicKey[]) =>
-      new TextDecoder().decode(await encryptData({ data: payloadBytes, recipients: [...certs, identity.publicKey], signingKey: identity.privateKey, armor: true, date: input.now }));
+    const encryptFor = async (certs: readonly openpgp.PublicKey[], postQuantum = false) =>
+      new TextDecoder().decode(await encryptData({ data: payloadBytes, recipients: [...certs, identity.publicKey], signingKey: identity.privateKey, armor: true, date: input.now, postQuantum }));
 
     const items: OutboxItem[] = [];
     const queue = (to: string[], armoredMessage: string, outbound?: OutboxItem['outbound']) =>
@@ -289,7 +289,11 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
       });
 
     // Inside Caliop: one end-to-end message through the relay (docs/api.md §8.2).
-    if (internal.resolved.length > 0) queue(internal.resolved.map((recipient) => recipient.address), await encryptFor(internal.certs));
+    // docs/decisions/post-quantum.md: to the post-quantum subkeys when every cert, ours included, has one; else as before.
+    if (internal.resolved.length > 0) {
+      const postQuantum = await allHavePostQuantumSubkey([...internal.certs, identity.publicKey], input.now);
+      queue(internal.resolved.map((recipient) => recipient.address), await encryptFor(internal.certs, postQuantum));
+    }
 
     // Outside with certs: PGP/MIME (RFC 3156), the real headers protected inside.
     const autocryptHeader = buildAutocryptHeader({ address: own, keydata: identity.publicKey.write() as Uint8Array, preferEncrypt: 'mutual' });

@@ -53,7 +53,7 @@ export function exposureOf(opened: OpenedMessage): ExposureAssessment {
   if (message.direction === 'out' && message.sentAssessment !== undefined) return message.sentAssessment as ExposureAssessment;
   const relay = (message.relayFacts ?? null) as RelayFacts | null;
   const stick = stickFactsOf(
-    { decrypted: opened.body !== null, signature: sender.signature, senderKey: sender.senderKey, protectedHeaders: opened.protectedHeaders, ...(sender.fromClaim ? { fromClaim: sender.fromClaim } : {}) },
+    { decrypted: opened.body !== null, signature: sender.signature, senderKey: sender.senderKey, protectedHeaders: opened.protectedHeaders, postQuantum: opened.postQuantum === true, ...(sender.fromClaim ? { fromClaim: sender.fromClaim } : {}) },
     relay,
   );
   return assessReceived({ stick, relay });

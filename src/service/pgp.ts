@@ -5,6 +5,7 @@ import * as openpgp from 'openpgp';
 import { MESSAGE_LIMITS, overLimitText } from '../core/message-limits.js';
 import {
   hashName,
+  POST_QUANTUM_KEM_ALGORITHM,
   publicKeyName,
   REJECTED_HASHES,
   SHA1_KEY_SIGNATURE_CUTOFF,
@@ -155,15 +156,66 @@ export interface EncryptInput {
   readonly signingKeys?: readonly openpgp.PrivateKey[];
   readonly armor: boolean;
   readonly date?: Date;
+  /**
+   * docs/decisions/post-quantum.md: encrypt to every recipient's post-quantum subkey
+   * (ML-KEM-768+X25519; each must have one: see allHavePostQuantumSubkey). Otherwise,
+   * always, to the classic encryption subkey, exactly as before the post-quantum subkey.
+   */
+  readonly postQuantum?: boolean;
+}
+
+/**
+ * docs/decisions/post-quantum.md: the encryption subkey a message uses is chosen here, never
+ * left to openpgp.js (which prefers, at equal dates, the higher algorithm id: the PQ one).
+ * The newest valid encryption key of the wanted kind; for a classic one the primary key too.
+ */
+async function encryptionKeyID(cert: openpgp.PublicKey, postQuantum: boolean, date?: Date): Promise<openpgp.KeyID | undefined> {
+  const candidates = [...cert.subkeys].sort((a, b) => b.getCreationTime().getTime() - a.getCreationTime().getTime());
+  for (const candidate of [...candidates, cert]) {
+    if ((candidate.getAlgorithmInfo().algorithm as string) === 'pqc_mlkem_x25519' !== postQuantum) continue;
+    try {
+      const usable = await cert.getEncryptionKey(candidate.getKeyID(), date, undefined, FULL_READ_CONFIG);
+      return usable.getKeyID();
+    } catch {
+      // not a valid encryption key at `date`: the next one
+    }
+  }
+  return undefined;
+}
+
+/** docs/decisions/post-quantum.md: every cert has a valid post-quantum encryption subkey at `date`. */
+export async function allHavePostQuantumSubkey(certs: readonly openpgp.PublicKey[], date?: Date): Promise<boolean> {
+  for (const cert of certs) if ((await encryptionKeyID(cert, true, date)) === undefined) return false;
+  return certs.length > 0;
+}
+
+/** draft-ietf-openpgp-pqc-10: every session-key packet of the message is ML-KEM-768+X25519 (none classic, no password). */
+export function isPostQuantumMessage(message: openpgp.Message<unknown>): boolean {
+  const sessionKeyPackets = message.packets.filter(
+    (packet) => packet instanceof openpgp.PublicKeyEncryptedSessionKeyPacket || packet instanceof openpgp.SymEncryptedSessionKeyPacket,
+  );
+  return sessionKeyPackets.length > 0 && sessionKeyPackets.every(
+    (packet) => packet instanceof openpgp.PublicKeyEncryptedSessionKeyPacket && (packet as unknown as { publicKeyAlgorithm: number }).publicKeyAlgorithm === POST_QUANTUM_KEM_ALGORITHM,
+  );
 }
 
 export async function encryptData(input: EncryptInput): Promise<Uint8Array> {
   // docs/cli.md §6.3: an expired, revoked or encryption-less cert is refused by name, before any work.
   for (const recipient of input.recipients) await requireEncryptable(recipient, certAddresses(recipient)[0] ?? fingerprintOf(recipient), input.date);
   const message = await openpgp.createMessage({ binary: input.data, format: 'binary', ...(input.date ? { date: input.date } : {}) });
+  const encryptionKeyIDs: openpgp.KeyID[] = [];
+  for (const recipient of input.recipients) {
+    const keyID = await encryptionKeyID(recipient, input.postQuantum === true, input.date);
+    if (keyID === undefined && input.postQuantum === true) {
+      throw new CaliopError('recipient_cert_unusable', `the certificate of ${certAddresses(recipient)[0] ?? fingerprintOf(recipient)} has no post-quantum encryption subkey`);
+    }
+    // A cert whose only encryption key is post-quantum (made elsewhere): that one.
+    encryptionKeyIDs.push(keyID ?? (await recipient.getEncryptionKey(undefined, input.date, undefined, FULL_READ_CONFIG)).getKeyID());
+  }
   const common = {
     message,
     encryptionKeys: [...input.recipients],
+    encryptionKeyIDs,
     ...(input.signingKey || input.signingKeys?.length ? { signingKeys: [...(input.signingKey ? [input.signingKey] : []), ...(input.signingKeys ?? [])] } : {}),
     ...(input.date ? { date: input.date } : {}),
     config: PGP_CONFIG,
@@ -263,6 +315,8 @@ export async function judgeSignatures(results: readonly VerificationResult[], ve
 export interface DecryptResult {
   readonly data: Uint8Array;
   readonly signatures: SignatureCheck[];
+  /** docs/decisions/post-quantum.md: every session-key packet was ML-KEM-768+X25519 (isPostQuantumMessage). */
+  readonly postQuantum: boolean;
 }
 
 /** openpgp.js's message for a Compressed Data packet that inflates beyond maxDecompressedMessageSize. */
@@ -358,7 +412,7 @@ export async function decryptData(
   } catch (error) {
     throw decryptionFailure(error, message);
   }
-  return { data: result.data as Uint8Array, signatures: await judgeSignatures(result.signatures, verificationKeys) };
+  return { data: result.data as Uint8Array, signatures: await judgeSignatures(result.signatures, verificationKeys), postQuantum: isPostQuantumMessage(message) };
 }
 
 export async function signData(data: Uint8Array, signingKey: openpgp.PrivateKey, options: { detached: boolean; armor: boolean }): Promise<Uint8Array> {
