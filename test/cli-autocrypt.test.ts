@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { rfc5322, txt, writeJson } from './gateway/helpers.js';
@@ -250,6 +251,18 @@ describe('incoming Autocrypt (docs/gateway.md §4.5.1)', { timeout: 600_000 }, (
     expect(sink.received.length).toBe(before + 1);
     const armored = /-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/.exec(sink.received.at(-1)!.raw)![0];
     expect(gpg.run(['--decrypt'], armored).toString()).toContain('Now encrypted.');
+    // docs/decisions/post-quantum.md: our Autocrypt keydata is the cert outsiders get, what
+    // `init` printed (no post-quantum subkey), and RNP, Thunderbird's engine, imports it.
+    const header = /^Autocrypt: ([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/m.exec(sink.received.at(-1)!.raw)![1]!.replace(/\s+/g, ' ');
+    const keydata = Buffer.from(/keydata=([A-Za-z0-9+/= ]+)/.exec(header)![1]!.replace(/ /g, ''), 'base64');
+    const printed = await openpgp.readKey({ armoredKey: bobId.cert });
+    expect(new Uint8Array(keydata)).toEqual(printed.write());
+    expect(printed.subkeys.map((subkey) => subkey.keyPacket.algorithm as number)).not.toContain(35);
+    writeFileSync(join(scratch.path, 'bob-autocrypt.pgp'), keydata);
+    const rnpHome = join(scratch.path, 'rnp');
+    mkdirSync(rnpHome, { mode: 0o700 });
+    const imported = spawnSync('rnpkeys', ['--homedir', rnpHome, '--import', join(scratch.path, 'bob-autocrypt.pgp')]);
+    expect(imported.status, imported.stderr.toString()).toBe(0);
   });
 
   it('a younger header from Ada replaces the key that came from Autocrypt (the spec\'s rule), and sync says so', async () => {

@@ -2,7 +2,10 @@
 // (algorithm 35, derived from the seed, docs/ceremony.md §3.1, §4.3). GnuPG 2.2 and Sequoia
 // keep encrypting to its Cv25519 subkey; mail between Caliop users whose certs all carry it
 // is encrypted to it (packets inspected), and the index says so; everything else stays classic.
-// Real gpg and sq, a real relay on loopback, real `caliop` processes.
+// RNP refuses such a cert as a whole, so everything an outsider gets (init's cert, `key
+// export`, the relay's WKD answer) is the cert without it, which rnp, gpg and sq import and
+// encrypt to; the stick decrypts. Real gpg, sq and rnp, a real relay on loopback, real
+// `caliop` processes.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,8 +14,11 @@ import Database from 'better-sqlite3';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveIdentity, type DerivedIdentity } from '../src/core/key-derivation.js';
+import { certForOutsiders } from '../src/core/outsider-cert.js';
+import { wkdHash } from '../src/api/wkd-hash.js';
 import { decryptData, encryptData } from '../src/service/pgp.js';
 import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { rawRequest } from './relay/helpers/raw-request.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const PQ = 35;
@@ -39,7 +45,14 @@ function subkeyID(cert: openpgp.PublicKey, algorithm: number): string {
 beforeAll(async () => {
   identity = await deriveIdentity({ seed: Uint8Array.from({ length: 32 }, (_, index) => index * 7), name: 'Pia Quantum', email: 'pia@example.org', creationDate: created });
   writeFileSync(join(scratch.path, 'pia.asc'), identity.armoredCert);
+  writeFileSync(join(scratch.path, 'pia-outsiders.asc'), identity.armoredCertForOutsiders);
 });
+
+const algorithmsOf = (cert: openpgp.PublicKey | openpgp.PrivateKey) => cert.subkeys.map((subkey) => subkey.keyPacket.algorithm as number);
+const run = (command: string, args: string[], input?: string | Uint8Array, env: NodeJS.ProcessEnv = process.env) => {
+  const result = spawnSync(command, args, { input, env, maxBuffer: 1 << 24 });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr.toString() };
+};
 
 afterAll(() => scratch.remove());
 
@@ -99,11 +112,74 @@ describe('what GnuPG 2.2 and Sequoia see in a cert with the post-quantum subkey'
   });
 });
 
+describe('what outsiders get: the cert without the post-quantum subkey (RNP refuses it whole)', () => {
+  it('rnpkeys refuses the full cert as a whole: "unknown key algorithm: 35", nothing imported (the finding)', () => {
+    const home = mkdtempSync(join(tmpdir(), 'caliop-pq-rnp-'));
+    try {
+      const refused = run('rnpkeys', ['--homedir', home, '--import', join(scratch.path, 'pia.asc')]);
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/unknown key algorithm: 35/);
+      expect(run('rnpkeys', ['--homedir', home, '--list-keys']).stdout.toString()).not.toContain('pia@example.org');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('the cert for outsiders is the full cert minus the algorithm-35 subkey and its binding, every other byte as it was', async () => {
+    const full = identity.publicKey.write() as Uint8Array;
+    const outside = certForOutsiders(full);
+    const read = await openpgp.readKey({ binaryKey: outside as Uint8Array<ArrayBuffer> });
+    expect(algorithmsOf(read)).toEqual([22, ECDH, 22]);
+    expect(read.getFingerprint()).toBe(identity.publicKey.getFingerprint());
+    expect(Buffer.from(full.subarray(0, outside.length)).equals(Buffer.from(outside))).toBe(true); // a prefix: the subkey is last
+    expect(certForOutsiders(outside)).toEqual(outside); // idempotent
+    expect((await openpgp.readKey({ armoredKey: identity.armoredCertForOutsiders })).write()).toEqual(outside);
+    // A secret key loses the secret subkey too.
+    expect(algorithmsOf(await openpgp.readPrivateKey({ binaryKey: certForOutsiders(identity.privateKey.write() as Uint8Array) as Uint8Array<ArrayBuffer> }))).toEqual([22, ECDH, 22]);
+  });
+
+  it('rnp imports it and encrypts to the Cv25519 subkey; so do gpg 2.2 and sq; caliop decrypts each (classic)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'caliop-pq-outside-'));
+    try {
+      const file = join(scratch.path, 'pia-outsiders.asc');
+      mkdirSync(join(home, 'rnp'), { mode: 0o700 });
+      expect(run('rnpkeys', ['--homedir', join(home, 'rnp'), '--import', file]).status).toBe(0);
+      const viaRnp = run('rnp', ['--homedir', join(home, 'rnp'), '--encrypt', '-r', 'pia@example.org', '--output', '-'], 'to pia from rnp\n');
+      expect(viaRnp.status, viaRnp.stderr).toBe(0);
+      mkdirSync(join(home, 'gnupg'), { mode: 0o700 });
+      const gpg = (args: string[], input?: string) => run('gpg', ['--homedir', join(home, 'gnupg'), '--batch', '--trust-model', 'always', ...args], input);
+      expect(gpg(['--import', file]).status).toBe(0);
+      const viaGpg = gpg(['--encrypt', '--recipient', 'pia@example.org'], 'to pia from gpg\n');
+      expect(viaGpg.status, viaGpg.stderr).toBe(0);
+      const viaSq = run('sq', ['encrypt', '--recipient-cert', file], 'to pia from sq\n', { ...process.env, HOME: home, SEQUOIA_HOME: home });
+      expect(viaSq.status, viaSq.stderr).toBe(0);
+      for (const [peer, message] of [['rnp', viaRnp.stdout], ['gpg', viaGpg.stdout], ['sq', viaSq.stdout]] as const) {
+        expect(await sessionKeyPackets(new Uint8Array(message).at(0) === 0x2d ? message.toString() : new Uint8Array(message))).toEqual([[ECDH, subkeyID(identity.publicKey, ECDH)]]);
+        const opened = await decryptData(new Uint8Array(message), identity.privateKey, []);
+        expect(new TextDecoder().decode(opened.data)).toBe(`to pia from ${peer}\n`);
+        expect(opened.postQuantum).toBe(false);
+      }
+    } finally {
+      spawnSync('gpgconf', ['--homedir', join(home, 'gnupg'), '--kill', 'gpg-agent']);
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('between Caliop sticks, through the relay', () => {
   const DOMAIN = 'caliop.example';
   let relay: RelayProcess;
   const sticks: Record<string, string> = {};
+  /** The full certs, as Caliop sticks read them from the relay's directory (docs/api.md §7.1). */
   const certs: Record<string, openpgp.PublicKey> = {};
+  /** What `init --json` printed: the cert for outsiders. */
+  const initCerts: Record<string, string> = {};
+
+  async function directoryCert(name: string): Promise<openpgp.PublicKey> {
+    const answer = await rawRequest(relay.url, { method: 'GET', path: `/v1/certs/${name}@${DOMAIN}` });
+    expect(answer.status).toBe(200);
+    return openpgp.readKey({ armoredKey: (answer.json as { armoredCert: string }).armoredCert });
+  }
 
   beforeAll(async () => {
     relay = await startRelayProcess({ domain: DOMAIN, dataDir: join(scratch.path, 'relay'), store: 'sqlite' });
@@ -113,7 +189,8 @@ describe('between Caliop sticks, through the relay', () => {
       const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
       expect(run.status, run.stderr).toBe(0);
       sticks[name] = stick;
-      certs[name] = await openpgp.readKey({ armoredKey: (JSON.parse(run.stdout) as InitResult).cert });
+      initCerts[name] = (JSON.parse(run.stdout) as InitResult).cert;
+      certs[name] = await directoryCert(name);
     }));
     // Olga's stick is one made before the post-quantum subkey: the relay holds her cert without it.
     const db = new Database(join(relay.dataDir, 'relay.sqlite'));
@@ -136,6 +213,42 @@ describe('between Caliop sticks, through the relay', () => {
       db.close();
     }
   }
+
+  it('outsiders get the cert without the subkey: init\'s cert, `key export` and the WKD answer are the same bytes; the directory\'s own route keeps it', async () => {
+    expect(algorithmsOf(certs.alice!)).toEqual([22, ECDH, 22, PQ]);
+    const printed = await openpgp.readKey({ armoredKey: initCerts.alice! });
+    expect(algorithmsOf(printed)).toEqual([22, ECDH, 22]);
+    expect(printed.write()).toEqual(certForOutsiders(certs.alice!.write() as Uint8Array));
+    const exported = await onStick(sticks.alice!, ['key', 'export']);
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(exported.stdout).toBe(initCerts.alice);
+    for (const path of [`/.well-known/openpgpkey/${DOMAIN}/hu/${wkdHash('alice')}?l=alice`, `/.well-known/openpgpkey/hu/${wkdHash('alice')}`]) {
+      const wkd = await rawRequest(relay.url, { method: 'GET', path });
+      expect(wkd.status).toBe(200);
+      expect(new Uint8Array(wkd.raw)).toEqual(printed.write());
+    }
+    const secret = await onStick(sticks.alice!, ['key', 'export', '--secret']);
+    expect(secret.status, secret.stderr).toBe(0);
+    expect(algorithmsOf(await openpgp.readPrivateKey({ armoredKey: secret.stdout }))).toEqual([22, ECDH, 22]);
+  });
+
+  it('rnp imports the WKD answer and encrypts to alice; alice\'s stick decrypts it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'caliop-pq-rnp-wkd-'));
+    try {
+      const wkd = await rawRequest(relay.url, { method: 'GET', path: `/.well-known/openpgpkey/hu/${wkdHash('alice')}?l=alice` });
+      writeFileSync(join(home, 'alice.pgp'), wkd.raw);
+      mkdirSync(join(home, 'rnp'), { mode: 0o700 });
+      const imported = run('rnpkeys', ['--homedir', join(home, 'rnp'), '--import', join(home, 'alice.pgp')]);
+      expect(imported.status, imported.stderr).toBe(0);
+      const encrypted = run('rnp', ['--homedir', join(home, 'rnp'), '--encrypt', '--armor', '-r', `alice@${DOMAIN}`, '--output', '-'], 'from Thunderbird\'s engine\n');
+      expect(encrypted.status, encrypted.stderr).toBe(0);
+      const opened = await onStick(sticks.alice!, ['decrypt'], { input: encrypted.stdout });
+      expect(opened.status, opened.stderr).toBe(0);
+      expect(opened.stdout).toBe('from Thunderbird\'s engine\n');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
 
   it('alice to bob (both certs carry it): only ML-KEM-768+X25519 session-key packets, and bob\'s index says payload-encrypted-pq', async () => {
     const sent = await onStick(sticks.alice!, ['send', '--to', `bob@${DOMAIN}`, '--subject', 'pq'], { input: 'hybrid\n' });

@@ -11,6 +11,7 @@ import { concatBytes } from '@noble/hashes/utils.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { CaliopError } from '../errors.js';
 import { POST_QUANTUM_KEM_ALGORITHM } from './openpgp-algorithms.js';
+import { certForOutsiders } from './outsider-cert.js';
 
 // Issue 13 (a first unlock pays only for what it uses): a process derives three to five
 // Ed25519 public keys, once. noble's default 8-bit window for the base point builds a table
@@ -66,7 +67,14 @@ export interface DerivedIdentity {
   /** The primary key's v4 fingerprint: 40 hex digits, upper case. */
   fingerprint: string;
   armoredSecretKey: string;
+  /** The full cert: for Caliop sticks only (the relay's enrolment and its directory, docs/api.md §6.2, §7.1, §7.3). */
   armoredCert: string;
+  /**
+   * docs/decisions/post-quantum.md: the cert anyone outside Caliop is given (`key export`,
+   * `init`'s `cert`, the files the interface writes): without the post-quantum subkey,
+   * byte for byte the cert of sticks made before it.
+   */
+  armoredCertForOutsiders: string;
   revocationCertificate: string;
   /** docs/ceremony.md §5: the raw Ed25519 key that signs requests to the relay. */
   device: { secretKey: Uint8Array; publicKey: Uint8Array };
@@ -182,12 +190,22 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
       fingerprint: privateKey.getFingerprint().toUpperCase(),
       armoredSecretKey: privateKey.armor(config),
       armoredCert: publicKey.armor(config),
+      armoredCertForOutsiders: armoredForOutsiders(publicKey, config),
       revocationCertificate,
       device: deriveDeviceKey(input.seed),
     };
   } finally {
     for (const secret of [primarySeed, signingSeed, encryptionScalar, authenticationSeed, postQuantumMaterial]) secret.fill(0);
   }
+}
+
+/**
+ * docs/decisions/post-quantum.md: a cert (or secret key) as outsiders get it, armored as
+ * `key.armor()` armors it: the same text as before the post-quantum subkey for our certs.
+ */
+export function armoredForOutsiders(key: openpgp.PublicKey | openpgp.PrivateKey, config: openpgp.Config = ceremonyConfig()): string {
+  const type = key.isPrivate() ? openpgp.enums.armor.privateKey : openpgp.enums.armor.publicKey;
+  return openpgp.armor(type, certForOutsiders(key.write() as Uint8Array), undefined, undefined, undefined, key.keyPacket.version !== 6, config);
 }
 
 /** docs/lost-stick.md §3, docs/ceremony.md §6.7: why a key is revoked, as `caliop key revoke --reason` names it. */

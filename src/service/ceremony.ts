@@ -66,6 +66,7 @@ export interface CeremonyResult {
   readonly recoveryPhrase: readonly string[];
   readonly recoverySheet: string;
   readonly revocationCertificate: string;
+  /** The cert to give others: as outsiders get it, without the post-quantum subkey (docs/decisions/post-quantum.md). */
   readonly armoredCert: string;
   readonly ceremony: CeremonyRecord;
   readonly kdf: KdfParams;
@@ -203,7 +204,7 @@ export async function runCeremony(given: CeremonyInput): Promise<CeremonyResult>
     recoveryPhrase: words,
     recoverySheet: sheet,
     revocationCertificate: identity.revocationCertificate,
-    armoredCert: identity.armoredCert,
+    armoredCert: identity.armoredCertForOutsiders,
     ceremony,
     kdf,
     session,
@@ -254,7 +255,7 @@ export async function recoverStick(given: RecoveryInput): Promise<Omit<CeremonyR
   return {
     fingerprint: identity.fingerprint,
     revocationCertificate: identity.revocationCertificate,
-    armoredCert: identity.armoredCert,
+    armoredCert: identity.armoredCertForOutsiders,
     ceremony,
     kdf,
     session,

@@ -1,4 +1,4 @@
-// Writes the public certificate and the revocation certificate as files on the
+// Writes the public certificate (as outsiders get it, docs/decisions/post-quantum.md) and the revocation certificate as files on the
 // stick, for the UI (the CLI prints them to stdout: `caliop key export`). Neither
 // holds a secret; the revocation certificate must still be kept out of others' hands
 // (whoever has it can revoke the key). Files are written whole or not at all.
@@ -27,7 +27,7 @@ export async function exportKeyFilesToStick(session: StickSession): Promise<Expo
   const revocationPath = join(folder, `${base}.revocation.asc`);
   try {
     ensureFolder(folder);
-    await writeFileAtomically(certPath, new TextEncoder().encode(identity.armoredCert));
+    await writeFileAtomically(certPath, new TextEncoder().encode(identity.armoredCertForOutsiders));
     await writeFileAtomically(revocationPath, new TextEncoder().encode(identity.revocationCertificate));
   } catch (error) {
     throw new CaliopError('stick_write_failed', `could not write the key files in ${folder}: ${(error as Error).message}`, { cause: error });

@@ -1,5 +1,6 @@
 // Your own key: what `caliop key show` reports, export, passphrase change.
 import * as openpgp from 'openpgp';
+import { armoredForOutsiders } from '../core/key-derivation.js';
 import { fingerprintNumbers, fingerprintWords } from '../core/fingerprint-words.js';
 import { assessPassphrase, type PassphraseAssessment } from '../core/passphrase-strength.js';
 import type { CeremonyRecord } from '../core/vault-contents.js';
@@ -93,11 +94,14 @@ export async function describeKey(session: StickSession, now: Date = new Date())
   };
 }
 
-/** The secret key for another OpenPGP program, protected (S2K iterated+salted, which gpg 2.2 reads). */
+/**
+ * The secret key for another OpenPGP program, protected (S2K iterated+salted, which gpg 2.2 reads),
+ * without the post-quantum subkey, which RNP refuses (docs/decisions/post-quantum.md).
+ */
 export async function exportProtectedSecretKey(session: StickSession, passphrase: string): Promise<string> {
   const identity = await session.identity();
   const protectedKey = await openpgp.encryptKey({ privateKey: identity.privateKey, passphrase, config: { s2kType: openpgp.enums.s2k.iterated } });
-  return protectedKey.armor();
+  return armoredForOutsiders(protectedKey);
 }
 
 /** docs/ceremony.md §8.1: how guessable a new passphrase is for this stick (its name and address count against it). */

@@ -9,6 +9,7 @@ import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
 import { randomBytes } from '../edges/random.js';
 import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
+import { certForOutsiders } from '../core/outsider-cert.js';
 import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
 import type { KeyChange } from '../api/schemas.js';
 import { findContact, keyChangedError, readKeyChangeAnnouncement, recordCert, refuseRevoked } from './contacts.js';
@@ -296,7 +297,8 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     }
 
     // Outside with certs: PGP/MIME (RFC 3156), the real headers protected inside.
-    const autocryptHeader = buildAutocryptHeader({ address: own, keydata: identity.publicKey.write() as Uint8Array, preferEncrypt: 'mutual' });
+    // docs/decisions/post-quantum.md: outside mail carries the cert outsiders get (RNP refuses the post-quantum subkey).
+    const autocryptHeader = buildAutocryptHeader({ address: own, keydata: certForOutsiders(identity.publicKey.write() as Uint8Array), preferEncrypt: 'mutual' });
     const outer = { from: payload.from, date: payload.date, messageId, autocryptHeader };
     const encryptedOut = external.filter((recipient) => recipient.cert !== undefined);
     if (encryptedOut.length > 0) {

@@ -4,7 +4,7 @@
 // UI) only supply the passphrase.
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { deriveIdentity, deriveRevocationCertificate, deviceKeyFromSecret, type DerivedIdentity } from '../core/key-derivation.js';
+import { armoredForOutsiders, deriveIdentity, deriveRevocationCertificate, deviceKeyFromSecret, type DerivedIdentity } from '../core/key-derivation.js';
 import {
   VAULT_CONTENTS_FORMAT_V1,
   decodeVaultContents,
@@ -162,7 +162,7 @@ export class StickSession {
     const signature = await openpgp.readSignature({ binarySignature: data as Uint8Array<ArrayBuffer> });
     const publicKey = await openpgp.readKey({ binaryKey: identity.publicKey.write() });
     publicKey.revocationSignatures.push(...signature.packets);
-    return { ...identity, publicKey, armoredCert: publicKey.armor() };
+    return { ...identity, publicKey, armoredCert: publicKey.armor(), armoredCertForOutsiders: armoredForOutsiders(publicKey) };
   }
 
   /** `caliop passwd`: new salt, new Argon2id run; the key does not change, nor does the store's. */

@@ -67,7 +67,8 @@ export function registerKeyCommands(program: Command, context: () => CliContext)
         await writeData(await exportProtectedSecretKey(session, passphrase));
         return;
       }
-      await writeData(identity.armoredCert);
+      // docs/decisions/post-quantum.md: what is printed is for others: the cert outsiders get.
+      await writeData(identity.armoredCertForOutsiders);
     });
 
   key

@@ -5,6 +5,7 @@
 import type { Context, Hono } from 'hono';
 import * as openpgp from 'openpgp';
 import { parseAddress } from '../../api/address.js';
+import { wkdCertBody } from '../../api/directory-cert.js';
 import { API_ROUTES } from '../../api/routes.js';
 import { PROTOCOL_LIMITS, UpdateCertRequestSchema, type CertResponse } from '../../api/schemas.js';
 import { parseJsonBody } from '../json-body.js';
@@ -104,7 +105,8 @@ export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
       account = accounts.length === 1 ? accounts[0] : undefined;
     }
     if (!account) throw certNotFound();
-    return c.body(Buffer.from(account.cert), 200, { 'Content-Type': 'application/octet-stream', 'Access-Control-Allow-Origin': '*' });
+    // docs/api.md §7.2: anyone's OpenPGP program asks here: the cert outsiders get (no post-quantum subkey).
+    return c.body(Buffer.from(wkdCertBody(account.cert)), 200, { 'Content-Type': 'application/octet-stream', 'Access-Control-Allow-Origin': '*' });
   };
   // WKD draft §4.5: the policy file may be empty; its presence says the domain takes part.
   const servePolicy = (c: Context<RelayEnv>) => c.body('', 200, { 'Content-Type': 'text/plain', 'Access-Control-Allow-Origin': '*' });
