@@ -17,7 +17,8 @@ import { deriveIdentity, type DerivedIdentity } from '../src/core/key-derivation
 import { certForOutsiders } from '../src/core/outsider-cert.js';
 import { wkdHash } from '../src/api/wkd-hash.js';
 import { decryptData, encryptData } from '../src/service/pgp.js';
-import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { unlockVault } from '../src/edges/vault-file.js';
+import { onStick, PASSPHRASE, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { rawRequest } from './relay/helpers/raw-request.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
@@ -172,6 +173,8 @@ describe('between Caliop sticks, through the relay', () => {
   const sticks: Record<string, string> = {};
   /** The full certs, as Caliop sticks read them from the relay's directory (docs/api.md §7.1). */
   const certs: Record<string, openpgp.PublicKey> = {};
+  let olgaFirstSync: { certPublished: boolean } | undefined;
+  let olgaWkdBefore: Buffer;
   /** What `init --json` printed: the cert for outsiders. */
   const initCerts: Record<string, string> = {};
 
@@ -198,6 +201,15 @@ describe('between Caliop sticks, through the relay', () => {
     old.subkeys = old.subkeys.filter((subkey) => subkey.keyPacket.algorithm !== PQ);
     db.prepare('UPDATE accounts SET cert = ? WHERE address = ?').run(Buffer.from(old.write() as Uint8Array), `olga@${DOMAIN}`);
     db.close();
+    // …and her vault is in the format of then (caliop-vault-contents/3, docs/vault-contents.md §1.1):
+    // nothing says which cert the directory was given.
+    const { plaintext, handle } = await unlockVault(join(sticks.olga!, 'vault', 'caliop.vault'), new TextEncoder().encode(PASSPHRASE));
+    const contents = JSON.parse(new TextDecoder().decode(plaintext)) as { format: string; relayAccount: Record<string, unknown> };
+    expect(contents.relayAccount.publishedCertSha256).toMatch(/^[0-9a-f]{64}$/);
+    delete contents.relayAccount.publishedCertSha256;
+    await handle.save(new TextEncoder().encode(JSON.stringify({ ...contents, format: 'caliop-vault-contents/3' })));
+    olgaWkdBefore = (await rawRequest(relay.url, { method: 'GET', path: `/.well-known/openpgpkey/hu/${wkdHash('olga')}?l=olga` })).raw;
+    expect(algorithmsOf(await directoryCert('olga'))).toEqual([22, ECDH, 22]);
   }, 240_000);
 
   afterAll(async () => {
@@ -251,8 +263,11 @@ describe('between Caliop sticks, through the relay', () => {
   });
 
   it('alice to bob (both certs carry it): only ML-KEM-768+X25519 session-key packets, and bob\'s index says payload-encrypted-pq', async () => {
-    const sent = await onStick(sticks.alice!, ['send', '--to', `bob@${DOMAIN}`, '--subject', 'pq'], { input: 'hybrid\n' });
+    const sent = await onStick(sticks.alice!, ['--json', 'send', '--to', `bob@${DOMAIN}`, '--subject', 'pq'], { input: 'hybrid\n' });
     expect(sent.status, sent.stderr).toBe(0);
+    // Issue 16: the assessment shown before sending says it too (the mirror of bob's payload-encrypted-pq).
+    const shown = (JSON.parse(sent.stdout) as { exposure: { message: { reasons: Array<{ code: string; vouchedBy: string }> } } }).exposure.message.reasons;
+    expect(shown.find((reason) => reason.code === 'send-encrypted-pq')?.vouchedBy).toBe('stick');
     expect((await sessionKeyPackets(lastStoredMessage())).sort()).toEqual([[PQ, subkeyID(certs.alice!, PQ)], [PQ, subkeyID(certs.bob!, PQ)]].sort());
     expect((await onStick(sticks.bob!, ['sync'])).status).toBe(0);
     const inbox = JSON.parse((await onStick(sticks.bob!, ['--json', 'inbox'])).stdout) as Array<{ subject: string; exposure: { reasons: Array<{ code: string; vouchedBy: string }> } }>;
@@ -262,16 +277,42 @@ describe('between Caliop sticks, through the relay', () => {
   });
 
   it('alice to bob and olga (olga\'s cert has no PQ subkey): classic for every recipient, alice\'s own copy included; olga reads it, no pq reason', async () => {
-    const sent = await onStick(sticks.alice!, ['send', '--to', `bob@${DOMAIN}`, '--to', `olga@${DOMAIN}`, '--subject', 'mixed'], { input: 'classic\n' });
+    const sent = await onStick(sticks.alice!, ['--json', 'send', '--to', `bob@${DOMAIN}`, '--to', `olga@${DOMAIN}`, '--subject', 'mixed'], { input: 'classic\n' });
     expect(sent.status, sent.stderr).toBe(0);
+    const shown = (JSON.parse(sent.stdout) as { exposure: { message: { reasons: Array<{ code: string }> } } }).exposure.message.reasons;
+    expect(shown.map((reason) => reason.code)).not.toContain('send-encrypted-pq');
     const packets = await sessionKeyPackets(lastStoredMessage());
     expect(packets).toHaveLength(3);
     expect(packets.every(([algorithm]) => algorithm === ECDH)).toBe(true);
     expect(packets.map(([, keyID]) => keyID).sort()).toEqual([subkeyID(certs.alice!, ECDH), subkeyID(certs.bob!, ECDH), subkeyID(certs.olga!, ECDH)].sort());
-    expect((await onStick(sticks.olga!, ['sync'])).status).toBe(0);
+    // Her first sync by this caliop (docs/vault-contents.md §6): it also publishes her cert (the next test).
+    const synced = await onStick(sticks.olga!, ['--json', 'sync']);
+    expect(synced.status, synced.stderr).toBe(0);
+    olgaFirstSync = JSON.parse(synced.stdout) as { certPublished: boolean };
     const inbox = JSON.parse((await onStick(sticks.olga!, ['--json', 'inbox'])).stdout) as Array<{ subject: string; exposure: { reasons: Array<{ code: string }> } }>;
     const codes = inbox.find((entry) => entry.subject === 'mixed')!.exposure.reasons.map((reason) => reason.code);
     expect(codes).toContain('payload-encrypted');
     expect(codes).not.toContain('payload-encrypted-pq');
+  });
+
+  it('olga\'s stick, made before: its first sync by this caliop publishes her cert with the subkey (same fingerprint, merged at the relay), once; mail to her is then post-quantum', async () => {
+    expect(olgaFirstSync?.certPublished).toBe(true);
+    const published = await directoryCert('olga');
+    expect(published.getFingerprint()).toBe(certs.olga!.getFingerprint());
+    expect(algorithmsOf(published)).toEqual([22, ECDH, 22, PQ]);
+    expect(published.write()).toEqual(certs.olga!.write()); // the very cert her stick derives
+    // Outsiders still get the same bytes as before.
+    expect((await rawRequest(relay.url, { method: 'GET', path: `/.well-known/openpgpkey/hu/${wkdHash('olga')}?l=olga` })).raw.equals(olgaWkdBefore)).toBe(true);
+    const again = await onStick(sticks.olga!, ['--json', 'sync']);
+    expect((JSON.parse(again.stdout) as { certPublished: boolean }).certPublished).toBe(false);
+
+    const sent = await onStick(sticks.alice!, ['--json', 'send', '--to', `bob@${DOMAIN}`, '--to', `olga@${DOMAIN}`, '--subject', 'all pq'], { input: 'hybrid for all\n' });
+    expect(sent.status, sent.stderr).toBe(0);
+    expect((JSON.parse(sent.stdout) as { exposure: { perRecipient: Array<{ assessment: { reasons: Array<{ code: string }> } }> } }).exposure.perRecipient
+      .every(({ assessment }) => assessment.reasons.some((reason) => reason.code === 'send-encrypted-pq'))).toBe(true);
+    expect((await sessionKeyPackets(lastStoredMessage())).sort()).toEqual([[PQ, subkeyID(certs.alice!, PQ)], [PQ, subkeyID(certs.bob!, PQ)], [PQ, subkeyID(certs.olga!, PQ)]].sort());
+    expect((await onStick(sticks.olga!, ['sync'])).status).toBe(0);
+    const inbox = JSON.parse((await onStick(sticks.olga!, ['--json', 'inbox'])).stdout) as Array<{ subject: string; exposure: { reasons: Array<{ code: string }> } }>;
+    expect(inbox.find((entry) => entry.subject === 'all pq')!.exposure.reasons.map((reason) => reason.code)).toContain('payload-encrypted-pq');
   });
 });

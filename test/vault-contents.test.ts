@@ -1,8 +1,10 @@
 // docs/vault-contents.md §1.1: the document's format history. A /2 document (before
-// Autocrypt peer state) reads as /3; a /3 document with a contact learnt from Autocrypt
-// round-trips; a format this caliop does not know is refused as unsupported, not as tampered.
+// Autocrypt peer state) and a /3 one (before publishedCertSha256) read as /4; a document with
+// a contact learnt from Autocrypt round-trips, and so does a relay account with the hash of
+// the cert last published; a format this caliop does not know is refused as unsupported, not
+// as tampered.
 import { describe, expect, it } from 'vitest';
-import { decodeVaultContents, encodeVaultContents, newVaultContents, VAULT_CONTENTS_FORMAT, VAULT_CONTENTS_FORMAT_V2 } from '../src/core/vault-contents.js';
+import { decodeVaultContents, encodeVaultContents, newVaultContents, VAULT_CONTENTS_FORMAT, VAULT_CONTENTS_FORMAT_V2, VAULT_CONTENTS_FORMAT_V3 } from '../src/core/vault-contents.js';
 
 const DATE = '2026-11-30T12:00:00.000Z';
 const contents = newVaultContents(
@@ -20,9 +22,18 @@ const contents = newVaultContents(
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 describe('vault contents format history (docs/vault-contents.md §1.1)', () => {
-  it('a /2 document is read as /3', () => {
-    const decoded = decodeVaultContents(json({ ...contents, format: VAULT_CONTENTS_FORMAT_V2 }));
-    expect(decoded).toEqual({ ...contents, format: VAULT_CONTENTS_FORMAT });
+  it('a /2 and a /3 document are read as /4', () => {
+    expect(VAULT_CONTENTS_FORMAT).toBe('caliop-vault-contents/4');
+    for (const older of [VAULT_CONTENTS_FORMAT_V2, VAULT_CONTENTS_FORMAT_V3]) {
+      const decoded = decodeVaultContents(json({ ...contents, format: older }));
+      expect(decoded).toEqual({ ...contents, format: VAULT_CONTENTS_FORMAT });
+    }
+  });
+
+  it('a relay account with the hash of the cert last published round-trips; a malformed hash is refused', () => {
+    const relayAccount = { url: 'https://relay.test', address: 'bob@caliop.example', enrolledAt: DATE, publishedCertSha256: 'ab'.repeat(32) };
+    expect(decodeVaultContents(encodeVaultContents({ ...contents, relayAccount }))).toEqual({ ...contents, relayAccount });
+    expect(() => decodeVaultContents(json({ ...contents, relayAccount: { ...relayAccount, publishedCertSha256: 'AB' } }))).toThrow(expect.objectContaining({ code: 'vault_tampered' }));
   });
 
   it('a /3 document with an Autocrypt contact and its peer state round-trips', () => {
@@ -36,8 +47,8 @@ describe('vault contents format history (docs/vault-contents.md §1.1)', () => {
     expect(decodeVaultContents(encodeVaultContents(withPeer))).toEqual(withPeer);
   });
 
-  it('an unknown format is vault_unsupported_version; a /3 field unknown to /3 is refused as not matching', () => {
-    expect(() => decodeVaultContents(json({ ...contents, format: 'caliop-vault-contents/4' }))).toThrow(expect.objectContaining({ code: 'vault_unsupported_version' }));
+  it('an unknown format is vault_unsupported_version; a field unknown to /4 is refused as not matching', () => {
+    expect(() => decodeVaultContents(json({ ...contents, format: 'caliop-vault-contents/5' }))).toThrow(expect.objectContaining({ code: 'vault_unsupported_version' }));
     expect(() => decodeVaultContents(json({ ...contents, surprise: true }))).toThrow(expect.objectContaining({ code: 'vault_tampered' }));
   });
 });

@@ -93,6 +93,7 @@ export const REASON_TEXTS: Readonly<Record<Language, Readonly<Record<ReasonCode,
     'recipient-key-changed': 'The key of {address} has changed: someone may be pretending to be them. Check the new key with them in person before sending.',
     'send-signed': 'Your stick signs the message: {address} can check that it is from you and unchanged.',
     'send-headers-protected': 'The subject and headers for {address} travel inside the encryption.',
+    'send-encrypted-pq': 'It will be encrypted for {address} with post-quantum protection (ML-KEM-768 with X25519): a future quantum computer could not open a copy kept today.',
   },
   fr: {
     'payload-encrypted': 'Le message lui-même est chiffré pour votre clé : seule votre clé USB peut l\'ouvrir.',
@@ -156,6 +157,7 @@ export const REASON_TEXTS: Readonly<Record<Language, Readonly<Record<ReasonCode,
     'recipient-key-changed': 'La clé de {address} a changé : quelqu\'un se fait peut-être passer pour cette personne. Vérifiez la nouvelle clé avec elle en personne avant d\'envoyer.',
     'send-signed': 'Votre clé USB signe le message : {address} pourra vérifier qu\'il vient de vous, sans modification.',
     'send-headers-protected': 'Le sujet et les en-têtes pour {address} voyagent à l\'intérieur du chiffrement.',
+    'send-encrypted-pq': 'Il sera chiffré pour {address} avec une protection post-quantique (ML-KEM-768 et X25519) : un futur ordinateur quantique ne pourrait pas ouvrir une copie gardée aujourd\'hui.',
   },
 };
 

@@ -102,6 +102,11 @@ export type RecipientFacts =
       readonly address: string;
       readonly kind: 'internal';
       readonly keyState: 'verified-in-person' | 'tofu' | 'changed';
+      /**
+       * docs/decisions/post-quantum.md: the message will be encrypted to the post-quantum
+       * subkeys (every internal cert and ours has one). Absent: false.
+       */
+      readonly postQuantum?: boolean;
     }
   | {
       readonly address: string;
@@ -196,6 +201,8 @@ export const REASON_RULES = {
   // signature-valid and headers-protected, which the recipient's stick will find (same Δ).
   'send-signed': { vouchedBy: 'stick', effect: 'raises', delta: 3 },
   'send-headers-protected': { vouchedBy: 'stick', effect: 'raises', delta: 3 },
+  // §4.5, §5.2.1: the mirror of payload-encrypted-pq, which the recipient's stick will find.
+  'send-encrypted-pq': { vouchedBy: 'stick', effect: 'info', delta: 0 },
 } as const satisfies Record<string, ReasonRule>;
 
 export type ReasonCode = keyof typeof REASON_RULES;
@@ -394,6 +401,7 @@ function recipientFacts(recipient: RecipientFacts): Fact[] {
   let keyState: 'verified-in-person' | 'tofu' | 'changed' | null;
   if (recipient.kind === 'internal') {
     out.push({ code: 'recipient-internal', params: address });
+    if (recipient.postQuantum === true) out.push({ code: 'send-encrypted-pq', params: address });
     keyState = recipient.keyState;
   } else if (recipient.cert !== null) {
     out.push({ code: 'recipient-external-cert', params: { ...address, source: recipient.cert.source } });
@@ -500,6 +508,7 @@ function checkRecipient(recipient: unknown, path: string): asserts recipient is 
   const keyStates = ['verified-in-person', 'tofu', 'changed'];
   if (recipient.kind === 'internal') {
     checkOneOf(recipient.keyState, keyStates, `${path}.keyState`);
+    if (recipient.postQuantum !== undefined) checkBoolean(recipient.postQuantum, `${path}.postQuantum`);
   } else if (recipient.kind === 'external') {
     checkBoolean(recipient.tlsGuaranteed, `${path}.tlsGuaranteed`);
     const cert = recipient.cert;

@@ -5,7 +5,12 @@ import { CaliopError } from '../errors.js';
 import { FINGERPRINT_PATTERN } from './openpgp-algorithms.js';
 
 /** docs/vault-contents.md §1: the format this caliop writes; messages live in the store (docs/store.md). */
-export const VAULT_CONTENTS_FORMAT = 'caliop-vault-contents/3';
+export const VAULT_CONTENTS_FORMAT = 'caliop-vault-contents/4';
+/**
+ * docs/vault-contents.md §1.1: the format before `relayAccount.publishedCertSha256` (§6). A /3
+ * document is a /4 document without it: read as /4, written as /4 at its next change.
+ */
+export const VAULT_CONTENTS_FORMAT_V3 = 'caliop-vault-contents/3';
 /**
  * docs/vault-contents.md §1.1: the format before Autocrypt peer state (§3.4). A /2 document is a
  * /3 document without its new optional fields: it is read as /3 and written as /3 at its next change.
@@ -178,6 +183,11 @@ const relayAccount = z
     enrolledAt: isoDate,
     /** docs/api.md §6.4: this stick's device name within the account (absent before devices). */
     deviceName: z.string().optional(),
+    /**
+     * docs/vault-contents.md §6: SHA-256 (hex) of the binary cert this stick last gave the
+     * relay's directory. Absent (a stick enrolled before it): the next sync publishes.
+     */
+    publishedCertSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   })
   .optional();
 
@@ -265,8 +275,8 @@ export function decodeVaultContents(bytes: Uint8Array): VaultContents | VaultCon
     throw new CaliopError('vault_tampered', 'the vault opened but its contents are not valid JSON', { cause: error });
   }
   let format = (json as { format?: unknown } | null)?.format;
-  // docs/vault-contents.md §1.1: a /2 document is read as /3 (it only lacks optional fields).
-  if (format === VAULT_CONTENTS_FORMAT_V2) {
+  // docs/vault-contents.md §1.1: a /2 or /3 document is read as /4 (it only lacks optional fields).
+  if (format === VAULT_CONTENTS_FORMAT_V2 || format === VAULT_CONTENTS_FORMAT_V3) {
     format = VAULT_CONTENTS_FORMAT;
     json = { ...(json as object), format };
   }

@@ -6,7 +6,10 @@ import * as openpgp from 'openpgp';
 import { REVOCATION_REASONS, type RevocationReason } from '../core/key-derivation.js';
 import { keyLifetime, renewalDate, syncReminderDue, type KeyLifetime } from '../core/key-lifetime.js';
 import type { IdentityRecord } from '../core/vault-contents.js';
-import { CaliopError } from '../errors.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { CaliopError, isCaliopError } from '../errors.js';
+import type { RelayClient } from '../edges/relay-client.js';
 import type { StickSession } from './stick-session.js';
 
 export type { KeyLifetime } from '../core/key-lifetime.js';
@@ -44,19 +47,51 @@ export async function keyReminder(session: StickSession, now: Date): Promise<Key
   return lifetime;
 }
 
-/** Publishes this stick's certificate to its relay's directory (docs/api.md §7.3); false when the stick has no relay account. */
-async function publishOwnCert(session: StickSession, armoredCert: string): Promise<boolean> {
+/** docs/vault-contents.md §6: `publishedCertSha256`, the digest of the (full, binary) cert given to the directory. */
+export function publishedCertDigest(publicKey: openpgp.PublicKey): string {
+  return bytesToHex(sha256(publicKey.write() as Uint8Array));
+}
+
+/**
+ * Publishes this stick's certificate to its relay's directory (docs/api.md §7.3) and records
+ * which (docs/vault-contents.md §6); false when the stick has no relay account.
+ */
+async function publishOwnCert(session: StickSession, given?: RelayClient): Promise<boolean> {
   const account = session.contents.relayAccount;
   if (!account) return false;
+  const identity = await session.identity();
   // Loaded here, not at the top: `key show` reads lifetimes only, and the relay client brings
   // HTTPS, TLS and the API's schemas (issue 13: a first unlock loads what it uses).
-  const { relayClientFor } = await import('./relay-account.js');
-  const client = await relayClientFor(session);
+  const client = given ?? (await (await import('./relay-account.js')).relayClientFor(session));
   try {
-    await client.updateCert(account.address, armoredCert);
-    return true;
+    await client.updateCert(account.address, identity.armoredCert);
   } finally {
-    client.close();
+    if (given === undefined) client.close();
+  }
+  const digest = publishedCertDigest(identity.publicKey);
+  await session.update((draft) => {
+    if (draft.relayAccount) draft.relayAccount.publishedCertSha256 = digest;
+  });
+  return true;
+}
+
+/**
+ * docs/vault-contents.md §6, docs/decisions/post-quantum.md: at sync, the cert derived at unlock
+ * is published when it is not the one the directory was last given: a stick enrolled before the
+ * post-quantum subkey gains it at its first unlock by this caliop (the same key, the same
+ * fingerprint, one more subkey bound by the primary) and the directory gets it once; so does a
+ * renewal made offline. True when it published now. A relay that refuses (a key revoked from
+ * another stick: 409) or cannot be reached leaves it for the next sync: mail is not held up.
+ */
+export async function republishOwnCertIfChanged(session: StickSession, client: RelayClient): Promise<boolean> {
+  const account = session.contents.relayAccount;
+  if (!account) return false;
+  if (account.publishedCertSha256 === publishedCertDigest((await session.identity()).publicKey)) return false;
+  try {
+    return await publishOwnCert(session, client);
+  } catch (error) {
+    if (isCaliopError(error)) return false;
+    throw error;
   }
 }
 
@@ -83,7 +118,7 @@ export async function renewKey(session: StickSession, now: Date): Promise<RenewR
     delete draft.identity.renewalRemindedAt;
   });
   const renewed = await session.identity();
-  const published = await publishOwnCert(session, renewed.armoredCert);
+  const published = await publishOwnCert(session);
   return { renewedAt: date.toISOString(), expiresAt: ownKeyLifetime(session.contents.identity, now).expiresAt.toISOString(), published, fingerprint: renewed.fingerprint };
 }
 
@@ -109,8 +144,8 @@ export async function revokeKey(session: StickSession, reason: RevocationReason 
       draft.identity.revoked = { at, reason: reason ?? 'ceremony' };
     });
   }
+  const published = await publishOwnCert(session);
   const identity = await session.identity();
-  const published = await publishOwnCert(session, identity.armoredCert);
   return { revokedAt: at, reason: session.contents.identity.revoked!.reason, published, armoredCert: identity.armoredCert };
 }
 

@@ -242,11 +242,15 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
 
     // docs/exposure.md §2.3, docs/api.md §8.11: for a readable outside recipient, the relay says whether the domain's policy guarantees TLS.
     const guaranteedDomains = client ? await tlsGuaranteedDomains(client, external.filter((recipient) => recipient.cert === undefined).map((recipient) => domainOf(recipient.address))) : new Set<string>();
+    const identity = await session.identity();
+    // docs/decisions/post-quantum.md: to the post-quantum subkeys when every cert, ours included, has one; else
+    // as before. Decided before the assessment, which says so (send-encrypted-pq, docs/exposure.md §4.5).
+    const postQuantum = internal.resolved.length > 0 && (await allHavePostQuantumSubkey([...internal.certs, identity.publicKey], input.now));
     const exposure = assessRecipientFacts([
       ...internal.resolved.map((recipient) =>
-        recipientFacts(own, recipient.address, recipient.address === own.toLowerCase() ? { verification: 'verified', source: 'imported' } : findContact(session.contents.contacts, recipient.address)),
+        recipientFacts(own, recipient.address, recipient.address === own.toLowerCase() ? { verification: 'verified', source: 'imported' } : findContact(session.contents.contacts, recipient.address), { postQuantum }),
       ),
-      ...external.map((recipient) => recipientFacts(own, recipient.address, recipient.contact, guaranteedDomains.has(domainOf(recipient.address)))),
+      ...external.map((recipient) => recipientFacts(own, recipient.address, recipient.contact, { tlsGuaranteed: guaranteedDomains.has(domainOf(recipient.address)) })),
     ]);
     const decision = input.beforeSend ? await input.beforeSend(exposure) : true;
     if (decision === false) {
@@ -257,7 +261,6 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     if (exposed.length > 0 && input.allowExposed !== true && decision !== 'allow-exposed') {
       throw new CaliopError('exposed_send_refused', `this message would leave Caliop readable for ${exposed.join(', ')}`);
     }
-    const identity = await session.identity();
     const domain = domainOf(own);
     const random = input.random ?? randomBytes;
     const messageId = `${Buffer.from(random(12)).toString('hex')}@${domain}`;
@@ -289,12 +292,8 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
         ...(outbound ? { outbound } : {}),
       });
 
-    // Inside Caliop: one end-to-end message through the relay (docs/api.md §8.2).
-    // docs/decisions/post-quantum.md: to the post-quantum subkeys when every cert, ours included, has one; else as before.
-    if (internal.resolved.length > 0) {
-      const postQuantum = await allHavePostQuantumSubkey([...internal.certs, identity.publicKey], input.now);
-      queue(internal.resolved.map((recipient) => recipient.address), await encryptFor(internal.certs, postQuantum));
-    }
+    // Inside Caliop: one end-to-end message through the relay (docs/api.md §8.2), post-quantum as assessed above.
+    if (internal.resolved.length > 0) queue(internal.resolved.map((recipient) => recipient.address), await encryptFor(internal.certs, postQuantum));
 
     // Outside with certs: PGP/MIME (RFC 3156), the real headers protected inside.
     // docs/decisions/post-quantum.md: outside mail carries the cert outsiders get (RNP refuses the post-quantum subkey).

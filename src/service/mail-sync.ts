@@ -8,7 +8,7 @@ import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
 import type { CertResponse } from '../api/schemas.js';
 import { findContact, mergedDirectoryCert, readKeyChangeAnnouncement, recordCert } from './contacts.js';
-import { keyReminder, revocationOf } from './key-lifecycle.js';
+import { keyReminder, republishOwnCertIfChanged, revocationOf } from './key-lifecycle.js';
 import { adoptPublishedRenewal } from './published-renewal.js';
 import { flushOutbox, type FailedMessage } from './mail-outbox.js';
 import { learnFromAutocrypt, type Arrival, type AutocryptLearning } from './autocrypt.js';
@@ -40,6 +40,8 @@ export interface SyncReport {
   readonly changedContacts: readonly ChangedContact[];
   /** docs/ceremony.md §6.6: the date of a renewal of this stick's own key, made on another stick, that this sync adopted. */
   readonly renewalAdopted?: string;
+  /** docs/vault-contents.md §6: this sync gave the relay's directory this stick's changed cert (true), or had nothing to give. */
+  readonly certPublished: boolean;
 }
 
 export interface ChangedContact {
@@ -150,6 +152,9 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
     // docs/api.md §4.4: the relay's published rate limit plans the requests that follow
     // (not asked when the outbox just found the relay away: that would wait a second timeout).
     if (flushed.errors.length === 0) await client.learnLimits();
+    // docs/vault-contents.md §6: the cert derived at unlock reaches the directory once when it changed
+    // (the post-quantum subkey of a stick enrolled before it, docs/decisions/post-quantum.md).
+    const certPublished = flushed.errors.length === 0 && (await republishOwnCertIfChanged(session, client));
     let received = 0;
     const autocrypt: AutocryptLearning[] = [];
     let after: string | undefined;
@@ -226,6 +231,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       revokedContacts: refreshed.revoked,
       changedContacts: refreshed.changed,
       ...(renewal !== undefined ? { renewalAdopted: renewal } : {}),
+      certPublished,
       ...(reminder && reminder.state !== 'valid' ? { keyReminder: { state: reminder.state, expiresAt: reminder.expiresAt.toISOString(), daysLeft: reminder.daysLeft } } : {}),
     };
   } finally {

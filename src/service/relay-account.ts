@@ -6,6 +6,7 @@ import { CaliopError } from '../errors.js';
 import { RelayClient } from '../edges/relay-client.js';
 import { readStickConfig } from '../edges/stick-config.js';
 import { adoptPublishedRenewal } from './published-renewal.js';
+import { publishedCertDigest } from './key-lifecycle.js';
 import type { StickSession } from './stick-session.js';
 import { PGP_CONFIG } from './pgp.js';
 
@@ -78,6 +79,8 @@ export async function enrolWithRelay(session: StickSession, target: RelayTarget)
         address: enrolled.address,
         enrolledAt: enrolled.enrolledAt,
         ...(enrolled.deviceName !== undefined ? { deviceName: enrolled.deviceName } : {}),
+        // docs/api.md §6.2: the directory holds this cert now (merged, for a second stick or a repeat).
+        publishedCertSha256: publishedCertDigest(identity.publicKey),
       };
     });
     // docs/ceremony.md §6.6: a stick rebuilt from the recovery sheet joins with the ceremony's

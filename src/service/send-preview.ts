@@ -1,6 +1,7 @@
 // How exposed a message will be, per recipient, before it is sent (docs/exposure.md
 // §2.3). The CLI prints it before sending; the UI's compose screen shows it live.
 import { assessOutgoing, type ExposureAssessment, type RecipientFacts } from '../core/exposure.js';
+import { hasPostQuantumSubkey } from '../core/outsider-cert.js';
 import { normaliseAddress, type Contact } from '../core/vault-contents.js';
 import type { StickSession } from './stick-session.js';
 
@@ -31,12 +32,18 @@ export function recipientFacts(
   ownAddress: string,
   address: string,
   contact: Pick<Contact, 'verification' | 'changedCert' | 'source'> | undefined,
-  /** docs/exposure.md §2.3: the relay answered that the domain's policy guarantees TLS (docs/api.md §8.11); false when not asked. */
-  tlsGuaranteed = false,
+  known: {
+    /** docs/exposure.md §2.3: the relay answered that the domain's policy guarantees TLS (docs/api.md §8.11); false when not asked. */
+    readonly tlsGuaranteed?: boolean;
+    /** docs/decisions/post-quantum.md: an internal message will be encrypted to the post-quantum subkeys. */
+    readonly postQuantum?: boolean;
+  } = {},
 ): RecipientFacts {
+  const { tlsGuaranteed = false, postQuantum = false } = known;
   const normalised = normaliseAddress(address);
   if (domainOf(normalised) === domainOf(ownAddress)) {
-    return { address: normalised, kind: 'internal', keyState: contact ? keyStateOf(contact) : 'tofu' };
+    // docs/decisions/post-quantum.md: said when the message will be encrypted to the post-quantum subkeys.
+    return { address: normalised, kind: 'internal', keyState: contact ? keyStateOf(contact) : 'tofu', ...(postQuantum ? { postQuantum } : {}) };
   }
   return {
     address: normalised,
@@ -57,9 +64,31 @@ export function assessRecipientFacts(facts: readonly RecipientFacts[]): SendAsse
  */
 export function assessRecipients(session: StickSession, addresses: readonly string[]): SendAssessment {
   const own = session.contents.identity.email;
-  return assessRecipientFacts(
-    addresses.map((address) => recipientFacts(own, address, session.contents.contacts.find((candidate) => candidate.address === normaliseAddress(address)))),
-  );
+  const contactOf = (address: string) => session.contents.contacts.find((candidate) => candidate.address === normaliseAddress(address));
+  // docs/decisions/post-quantum.md: post-quantum when every internal recipient's pinned cert carries the subkey
+  // (ours always does: it is derived with it). `sendMessage` decides again on the certs it resolved.
+  const internal = addresses.filter((address) => domainOf(address) === domainOf(own));
+  const postQuantum = internal.length > 0 && internal.every((address) => {
+    const contact = contactOf(address);
+    const bytes = contact === undefined ? undefined : armoredCertBytes(contact.armoredCert);
+    return normaliseAddress(address) === normaliseAddress(own) || (bytes !== undefined && hasPostQuantumSubkey(bytes));
+  });
+  return assessRecipientFacts(addresses.map((address) => recipientFacts(own, address, contactOf(address), { postQuantum })));
+}
+
+/** RFC 9580 §6.2: the base64 body of an armored cert, without its headers and checksum; undefined when it is not one. */
+function armoredCertBytes(armored: string): Uint8Array | undefined {
+  const lines = armored.split(/\r?\n/).map((line) => line.trim());
+  const begin = lines.findIndex((line) => line.startsWith('-----BEGIN PGP PUBLIC KEY BLOCK-----'));
+  const end = lines.findIndex((line) => line.startsWith('-----END PGP PUBLIC KEY BLOCK-----'));
+  if (begin < 0 || end < begin) return undefined;
+  const blank = lines.indexOf('', begin);
+  const body = lines.slice(blank < 0 || blank > end ? begin + 1 : blank + 1, end).filter((line) => !line.startsWith('='));
+  try {
+    return Uint8Array.from(Buffer.from(body.join(''), 'base64'));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -80,6 +80,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
         const announced = change.announcedAt ? `, as the relay announced on ${change.announcedAt.slice(0, 10)}` : '';
         note(`WARNING: the key of ${change.address} changed${announced}: known ${change.fingerprint}, new ${change.newFingerprint} (words: ${words}). Mail to them is stopped until you compare these words in person ("caliop contacts verify ${change.address} --words '…'") or accept the new key ("caliop contacts accept ${change.address}")`);
       }
+      // docs/vault-contents.md §6: the stick's changed cert (the post-quantum subkey, a renewal made offline) went to the directory.
+      if (report.certPublished && !cli.json) note('your certificate was published to the relay directory (same key, updated)');
       for (const revoked of report.revokedContacts) note(`${revoked.address} revoked their key on ${revoked.at.slice(0, 10)}: ${revoked.reason}; mail to them stops`);
       if (!cli.json && report.renewalAdopted) note(`your key was renewed on ${report.renewalAdopted.slice(0, 10)} from another stick: this stick has the renewal too`);
       // docs/ceremony.md §6.6: once a week at most, from 90 days before expiry.

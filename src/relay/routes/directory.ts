@@ -8,6 +8,7 @@ import { parseAddress } from '../../api/address.js';
 import { wkdCertBody } from '../../api/directory-cert.js';
 import { API_ROUTES } from '../../api/routes.js';
 import { PROTOCOL_LIMITS, UpdateCertRequestSchema, type CertResponse } from '../../api/schemas.js';
+import { mergedCert } from '../cert-merge.js';
 import { parseJsonBody } from '../json-body.js';
 import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
@@ -25,7 +26,8 @@ const certNotFound = () => new RelayHttpError(404, 'cert_not_found', 'no certifi
 /**
  * docs/api.md §7.3: the certificate the caller publishes for its own address: the same
  * v4 key (same fingerprint), public only, self-signed; revoked is allowed (that is how a
- * revocation is published), but a revoked key stays revoked.
+ * revocation is published), but a revoked key stays revoked. Merged into the one held
+ * (src/relay/cert-merge.ts): a cert only grows.
  */
 async function checkedUpdate(armoredCert: string, stored: Uint8Array, fingerprint: string): Promise<Uint8Array> {
   let cert: openpgp.Key;
@@ -50,7 +52,7 @@ async function checkedUpdate(armoredCert: string, stored: Uint8Array, fingerprin
   if (!revoked && (await before.isRevoked().catch(() => false))) {
     throw new RelayHttpError(409, 'cert_revoked', 'the directory holds a revocation of this key; a revoked key stays revoked');
   }
-  return cert.toPublic().write();
+  return mergedCert(stored, cert);
 }
 
 /** docs/api.md §7.1: a key change (§6.6) is announced with the previous certificate and its date. */

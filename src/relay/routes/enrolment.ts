@@ -1,11 +1,13 @@
 // POST /v1/enrolment (docs/api.md §6.2-§6.3).
 
 import type { Hono } from 'hono';
+import * as openpgp from 'openpgp';
 import { parseAddress } from '../../api/address.js';
 import { toBase64url } from '../../api/base64url.js';
 import { API_ROUTES } from '../../api/routes.js';
 import { EnrolRequestSchema, PROTOCOL_LIMITS, type EnrolResponse } from '../../api/schemas.js';
 import { wkdHash } from '../../api/wkd-hash.js';
+import { mergedCert } from '../cert-merge.js';
 import { checkEnrolmentProof } from '../enrolment-proof.js';
 import { RelayHttpError } from '../http-error.js';
 import { inviteTokenDigest } from '../invite-tokens.js';
@@ -35,6 +37,13 @@ function nextDeviceName(taken: readonly string[]): string {
   for (let n = taken.length + 1; ; n += 1) if (!names.has(`stick-${n}`)) return `stick-${n}`;
 }
 
+/** docs/api.md §6.2 steps 5-6, §7.3: the directory's cert merged with the one this enrolment proved. */
+async function keepNewerCert(deps: RelayDeps, account: Account, proven: Uint8Array): Promise<void> {
+  const merged = await mergedCert(account.cert, await openpgp.readKey({ binaryKey: proven as Uint8Array<ArrayBuffer> }));
+  if (Buffer.from(merged).equals(Buffer.from(account.cert))) return;
+  await deps.store.replaceCert(account.address, account.certFingerprint, merged);
+}
+
 export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
   app.post(
     API_ROUTES.enrol.path,
@@ -62,6 +71,9 @@ export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
       // docs/api.md §6.2 step 5: repeating an enrolment that already succeeded is answered 200, without a new invite.
       const existing = await deps.store.accountByAddress(parsed.address);
       const enrolled = device.enrolment;
+      // The same key may come with more than the directory holds (the post-quantum subkey of a
+      // stick made before it, a renewal): merged in, as PUT /v1/certs does (§7.3).
+      if (existing && existing.certFingerprint === checked.fingerprint) await keepNewerCert(deps, existing, checked.binary);
       if (existing && existing.certFingerprint === checked.fingerprint && enrolled?.address === existing.address) {
         return c.json(enrolResponse(existing, enrolled), 200);
       }
