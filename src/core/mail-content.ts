@@ -63,6 +63,15 @@ export interface MailContent {
   };
 }
 
+/** What sync keeps of a message it opens (src/service/mail-open.ts): the header fields, not the body nor the parts. */
+export type ArrivalHeaders = Omit<MailContent, 'body' | 'attachments' | 'signed'>;
+
+/** The header fields of a content, without its body and parts (small to hand from a worker thread). */
+export function arrivalHeaders(content: MailContent): ArrivalHeaders {
+  const { body: _body, attachments: _attachments, signed: _signed, ...headers } = content;
+  return headers;
+}
+
 const NO_AUTOCRYPT_CONTEXT = { fromAddresses: [], replyTo: [], autoSubmitted: undefined, contentType: undefined } as const;
 
 /** docs/message-payload.md §3: bounds given to the parser (nesting, header bytes, forwarded depth). */

@@ -16,7 +16,7 @@ import {
   type AutocryptContactStep,
   type AutocryptHeader,
 } from '../core/autocrypt.js';
-import type { MailContent } from '../core/mail-content.js';
+import type { ArrivalHeaders } from '../core/mail-content.js';
 import { bareAddress } from '../core/message-payload.js';
 import { normaliseAddress, type AutocryptPeer, type Contact, type StoredMessage } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
@@ -34,10 +34,10 @@ export interface AutocryptLearning {
   readonly fingerprint: string;
 }
 
-/** A message as sync has just stored it, with its content as readProtectedHeaders read it (undefined: not readable). */
+/** A message as sync has just stored it, with its header fields as src/service/mail-open.ts read them (undefined: not readable). */
 export interface Arrival {
   readonly message: StoredMessage;
-  readonly content: MailContent | undefined;
+  readonly content: ArrivalHeaders | undefined;
 }
 
 interface UsableKey {

@@ -1,18 +1,17 @@
 // `caliop sync` (docs/api.md §8.8, docs/vault-contents.md §5.2): flush the outbox,
 // fetch new mail into the vault, then delete it from the relay; senders learnt on first use.
-import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { bareAddress } from '../core/message-payload.js';
-import { readMailContent, type MailContent } from '../core/mail-content.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
-import type { CertResponse } from '../api/schemas.js';
+import type { CertResponse, MailboxPageResponse } from '../api/schemas.js';
 import { findContact, mergedDirectoryCert, readKeyChangeAnnouncement, recordCert } from './contacts.js';
 import { keyReminder, republishOwnCertIfChanged, revocationOf } from './key-lifecycle.js';
 import { adoptPublishedRenewal } from './published-renewal.js';
 import { flushOutbox, type FailedMessage } from './mail-outbox.js';
 import { learnFromAutocrypt, type Arrival, type AutocryptLearning } from './autocrypt.js';
-import { certAddresses, checkCertSignatures, decryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
+import { certAddresses, checkCertSignatures, fingerprintOf, readCert, readCerts } from './pgp.js';
+import { arrivalOpener, openArrivalContent, type ArrivalOpener } from './mail-open.js';
 import { relayClientFor } from './relay-account.js';
 import { blobRefsOf, isLargeCiphertext, putAttachmentBlobs, putCiphertextBlob } from './message-blobs.js';
 import type { StickSession } from './stick-session.js';
@@ -157,66 +156,85 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
     const certPublished = flushed.errors.length === 0 && (await republishOwnCertIfChanged(session, client));
     let received = 0;
     const autocrypt: AutocryptLearning[] = [];
-    let after: string | undefined;
     // docs/api.md §8.8, hostile relays: a sync always ends. A cursor given twice, a page
     // that is empty yet promises more, or page after page with nothing new is refused.
     const cursorsSeen = new Set<string>();
     let pagesWithNothingNew = 0;
-    for (;;) {
-      // docs/api.md §8.8: one request brings a page with its ciphertexts.
-      const page = await client.mailboxPage(after === undefined ? {} : { after });
-      if (page.nextCursor !== null && page.messages.length === 0) throw pagingRefused('an empty page that announces more');
-      if (page.nextCursor !== null && cursorsSeen.has(page.nextCursor)) throw pagingRefused(`the cursor ${JSON.stringify(page.nextCursor)} a second time`);
-      if (page.nextCursor !== null) cursorsSeen.add(page.nextCursor);
-      const arrivals = await Promise.all(
-        page.messages
-          .filter((full) => !session.store.hasRelayId(full.id))
-          .map(async (full): Promise<Arrival> => {
-            const opened = await readProtectedHeaders(session, full.armoredMessage);
-            const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
-            // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
-            const outer = full.facts.route === 'smtp-inbound' ? full.facts.outerHeaders : undefined;
-            // docs/store.md §5.1: a large message rests as blobs: its ciphertext, and each attachment decoded once, here.
-            const large = isLargeCiphertext(full.armoredMessage);
-            const ciphertextBlob = large ? await putCiphertextBlob(session.store, full.armoredMessage) : undefined;
-            const attachmentBlobs = large && headers ? await putAttachmentBlobs(session.store, headers.attachments) : undefined;
-            return { content: headers, message: {
-              id: '',
-              direction: 'in',
-              relayId: full.id,
-              from: headers?.from ?? outer?.from ?? full.from,
-              to: headers?.to.length ? [...headers.to] : outer?.to.length ? [...outer.to] : full.to,
-              subject: headers?.subject ?? outer?.subject ?? '(no subject)',
-              date: headers?.date ?? isoOrUndefined(outer?.date) ?? full.facts.receivedAt,
-              storedAt: now.toISOString(),
-              unread: true,
-              armoredMessage: ciphertextBlob ? '' : full.armoredMessage,
-              ...(ciphertextBlob ? { ciphertextBlob } : {}),
-              ...(attachmentBlobs ? { attachmentBlobs } : {}),
-              relayFacts: full.facts,
-              // docs/limits.md §3: over a limit, it is kept sealed and never decrypted again.
-              ...(opened !== undefined && 'sealed' in opened ? { sealed: { reason: opened.sealed, at: now.toISOString() } } : {}),
-            } };
-          }),
-      );
-      const fresh = arrivals.map((arrival) => arrival.message);
-      if (fresh.length > 0 || page.through) {
-        // docs/store.md §4: the page's objects, then one journal record naming them all (and the cursor).
-        const stored = await session.store.put(
-          fresh.map((message) => ({ message, blobs: blobRefsOf(message) })),
-          page.through ? { relayCursor: page.through } : {},
+    // Issue 13: the messages are opened on every core (src/service/mail-open.ts) while this
+    // thread fetches the next page and writes the stick; started at the first page worth it.
+    let opener: ArrivalOpener | undefined;
+    let after: string | undefined;
+    let prefetched: Promise<MailboxPageResponse> | undefined;
+    try {
+      for (;;) {
+        // docs/api.md §8.8: one request brings a page with its ciphertexts.
+        const page: MailboxPageResponse = await (prefetched ?? client.mailboxPage(after === undefined ? {} : { after }));
+        prefetched = undefined;
+        if (page.nextCursor !== null && page.messages.length === 0) throw pagingRefused('an empty page that announces more');
+        if (page.nextCursor !== null && cursorsSeen.has(page.nextCursor)) throw pagingRefused(`the cursor ${JSON.stringify(page.nextCursor)} a second time`);
+        if (page.nextCursor !== null) cursorsSeen.add(page.nextCursor);
+        const waiting = page.messages.filter((full) => !session.store.hasRelayId(full.id));
+        // A page with work in it: the next one is asked for now, while this one is opened and
+        // stored (nothing is acknowledged before it is stored, docs/vault-contents.md §5.2).
+        if (page.nextCursor !== null && waiting.length > 0) {
+          prefetched = client.mailboxPage({ after: page.nextCursor });
+          prefetched.catch(() => undefined);
+        }
+        if (opener === undefined && waiting.length > 0) opener = await arrivalOpener((await session.identity()).privateKey, waiting.length);
+        const open = opener;
+        const arrivals = await Promise.all(
+          waiting
+            .map(async (full): Promise<Arrival> => {
+              // docs/store.md §5.1: a large message rests as blobs: its ciphertext, and each attachment
+              // decoded once, here; it is opened in this thread (its parts are needed). Others by the opener.
+              const large = isLargeCiphertext(full.armoredMessage);
+              const whole = large ? await openArrivalContent((await session.identity()).privateKey, full.armoredMessage) : undefined;
+              const opened = large ? whole : await open!.open(full.armoredMessage);
+              const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
+              // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
+              const outer = full.facts.route === 'smtp-inbound' ? full.facts.outerHeaders : undefined;
+              const ciphertextBlob = large ? await putCiphertextBlob(session.store, full.armoredMessage) : undefined;
+              const attachmentBlobs = whole !== undefined && !('sealed' in whole) ? await putAttachmentBlobs(session.store, whole.attachments) : undefined;
+              return { content: headers, message: {
+                id: '',
+                direction: 'in',
+                relayId: full.id,
+                from: headers?.from ?? outer?.from ?? full.from,
+                to: headers?.to.length ? [...headers.to] : outer?.to.length ? [...outer.to] : full.to,
+                subject: headers?.subject ?? outer?.subject ?? '(no subject)',
+                date: headers?.date ?? isoOrUndefined(outer?.date) ?? full.facts.receivedAt,
+                storedAt: now.toISOString(),
+                unread: true,
+                armoredMessage: ciphertextBlob ? '' : full.armoredMessage,
+                ...(ciphertextBlob ? { ciphertextBlob } : {}),
+                ...(attachmentBlobs ? { attachmentBlobs } : {}),
+                relayFacts: full.facts,
+                // docs/limits.md §3: over a limit, it is kept sealed and never decrypted again.
+                ...(opened !== undefined && 'sealed' in opened ? { sealed: { reason: opened.sealed, at: now.toISOString() } } : {}),
+              } };
+            }),
         );
-        received += stored.length;
+        const fresh = arrivals.map((arrival) => arrival.message);
+        if (fresh.length > 0 || page.through) {
+          // docs/store.md §4: the page's objects, then one journal record naming them all (and the cursor).
+          const stored = await session.store.put(
+            fresh.map((message) => ({ message, blobs: blobRefsOf(message) })),
+            page.through ? { relayCursor: page.through } : {},
+          );
+          received += stored.length;
+        }
+        await learnSenders(session, client, fresh, now);
+        // docs/gateway.md §4.5.1: the Autocrypt headers of the mail from outside, once the page is stored.
+        autocrypt.push(...(await learnFromAutocrypt(session, arrivals, now)));
+        // docs/vault-contents.md §5.2: only now that the stick holds the page, one request deletes it from the relay.
+        if (page.through) await client.ackMailbox(page.through);
+        if (page.nextCursor === null) break;
+        pagesWithNothingNew = arrivals.length === 0 ? pagesWithNothingNew + 1 : 0;
+        if (pagesWithNothingNew > MAX_PAGES_WITH_NOTHING_NEW) throw pagingRefused(`${pagesWithNothingNew} pages in a row with nothing new`);
+        after = page.nextCursor;
       }
-      await learnSenders(session, client, fresh, now);
-      // docs/gateway.md §4.5.1: the Autocrypt headers of the mail from outside, once the page is stored.
-      autocrypt.push(...(await learnFromAutocrypt(session, arrivals, now)));
-      // docs/vault-contents.md §5.2: only now that the stick holds the page, one request deletes it from the relay.
-      if (page.through) await client.ackMailbox(page.through);
-      if (page.nextCursor === null) break;
-      pagesWithNothingNew = arrivals.length === 0 ? pagesWithNothingNew + 1 : 0;
-      if (pagesWithNothingNew > MAX_PAGES_WITH_NOTHING_NEW) throw pagingRefused(`${pagesWithNothingNew} pages in a row with nothing new`);
-      after = page.nextCursor;
+    } finally {
+      await opener?.close();
     }
     const refreshed = await refreshContacts(session, client, now);
     const renewal = await refreshOwnCert(session, client, now);
@@ -277,16 +295,5 @@ async function learnSenders(session: StickSession, client: RelayClient, messages
     await session.update((draft) => {
       recordCert(draft.contacts, address, { fingerprint: fingerprintOf(key), armoredCert: key.armor() }, 'relay-directory', now);
     });
-  }
-}
-
-async function readProtectedHeaders(session: StickSession, armoredMessage: string): Promise<MailContent | { sealed: OverLimitReason } | undefined> {
-  try {
-    const identity = await session.identity();
-    const result = await decryptData(utf8.encode(armoredMessage), identity.privateKey, []);
-    return await readMailContent(result.data);
-  } catch (error) {
-    if (isCaliopError(error, 'message_over_limit')) return { sealed: overLimitReasonIn(error.message) };
-    return undefined; // kept as it came; `read` reports why it cannot be opened
   }
 }

@@ -190,6 +190,7 @@ export class MessageStore {
       const fans: string[] = [];
       const seen = new Set<string>();
       let nextId = this.#index.nextId;
+      const toWrite: { object: string; bytes: Uint8Array }[] = [];
       for (const item of items) {
         const relayId = item.message.relayId;
         if (relayId !== undefined && (this.#index.relayIds.has(relayId) || seen.has(relayId))) continue;
@@ -200,13 +201,16 @@ export class MessageStore {
         const message = StoredMessageSchema.parse({ ...item.message, id });
         const bytes = new TextEncoder().encode(JSON.stringify(message));
         const object = this.files.newObjectName();
-        const { folder } = await this.files.writeObject(object, bytes);
-        fans.push(folder);
+        toWrite.push({ object, bytes });
         const entry = entryOf(message, object, bytes.length);
         if (item.blobs?.length) entry.blobs = [...item.blobs];
         ops.push({ op: 'put', entry });
         stored.push(message);
       }
+      // docs/store.md §6: every object of the page written and fsynced before the one journal
+      // record that names them; written side by side, so the file system commits their
+      // fsyncs together instead of one after the other (issue 13: 21 of 41 s of a sync of 1,000).
+      fans.push(...(await this.files.writeObjects(toWrite)));
       if (options.relayCursor !== undefined) ops.push({ op: 'cursor', cursor: options.relayCursor });
       if (ops.length === 0) return stored;
       if (fans.length > 0) await this.files.syncObjectFolders(fans);

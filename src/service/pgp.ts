@@ -328,6 +328,19 @@ const DECOMPRESSED_TOO_LARGE = /Maximum decompressed message size exceeded/;
  * cipher we implement; the key itself is not changed.
  */
 export function acceptingEveryCipher(key: openpgp.PrivateKey): openpgp.PrivateKey {
+  // One widened copy per key: openpgp.js remembers on each signature packet that it verified
+  // it, so a copy kept across messages checks the key's own signatures once, not per message.
+  let copy = widenedKeys.get(key);
+  if (copy === undefined) {
+    copy = widenedCopy(key);
+    widenedKeys.set(key, copy);
+  }
+  return copy;
+}
+
+const widenedKeys = new WeakMap<openpgp.PrivateKey, openpgp.PrivateKey>();
+
+function widenedCopy(key: openpgp.PrivateKey): openpgp.PrivateKey {
   const copy = (key as unknown as { clone(): openpgp.PrivateKey }).clone();
   const widen = (signature: openpgp.SignaturePacket): openpgp.SignaturePacket => {
     const widened = Object.create(Object.getPrototypeOf(signature), Object.getOwnPropertyDescriptors(signature)) as openpgp.SignaturePacket;

@@ -1,0 +1,75 @@
+// Opening what sync fetched (docs/vault-contents.md §5.2): decrypt each message and read
+// its protected headers, on both cores (issue 13). The work is the same in this thread
+// (a few messages, or no worker file: the single-file executable) and in a worker
+// thread (src/service/mail-open-worker.ts); docs/architecture.md §Worker threads says
+// what the workers are given.
+import { availableParallelism } from 'node:os';
+import type * as openpgp from 'openpgp';
+import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
+import { arrivalHeaders, readMailContent, type ArrivalHeaders, type MailContent } from '../core/mail-content.js';
+import { isCaliopError } from '../errors.js';
+import { startWorkerPool, type WorkerPool } from '../edges/worker-pool.js';
+import { decryptData } from './pgp.js';
+
+/** What sync learns from one message: its header fields, sealed over a limit, or unreadable (undefined). */
+export type OpenedArrival = ArrivalHeaders | { readonly sealed: OverLimitReason } | undefined;
+
+const utf8 = new TextEncoder();
+
+/** Decrypts one message and reads its header fields; never throws (`read` reports later why it cannot be opened). */
+export async function openArrival(privateKey: openpgp.PrivateKey, armoredMessage: string): Promise<OpenedArrival> {
+  const opened = await openArrivalContent(privateKey, armoredMessage);
+  return opened === undefined || 'sealed' in opened ? opened : arrivalHeaders(opened);
+}
+
+/** As openArrival, with the whole content (body and parts: a large message's attachments become blobs). */
+export async function openArrivalContent(privateKey: openpgp.PrivateKey, armoredMessage: string): Promise<MailContent | { readonly sealed: OverLimitReason } | undefined> {
+  try {
+    const result = await decryptData(utf8.encode(armoredMessage), privateKey, []);
+    return await readMailContent(result.data);
+  } catch (error) {
+    if (isCaliopError(error, 'message_over_limit')) return { sealed: overLimitReasonIn(error.message) };
+    return undefined; // kept as it came; `read` reports why it cannot be opened
+  }
+}
+
+export interface ArrivalOpener {
+  open(armoredMessage: string): Promise<OpenedArrival>;
+  close(): Promise<void>;
+}
+
+/**
+ * Below this many messages to open, workers are not started: loading openpgp.js in a
+ * worker costs more than a few decryptions.
+ */
+export const WORKERS_FROM_MESSAGES = 16;
+
+/** The worker's first message: the unlocked private key, as OpenPGP packets (memory only). */
+export interface MailOpenInit {
+  readonly privateKey: Uint8Array;
+}
+
+/**
+ * An opener for `expected` messages: a pool of one worker per core (at most 4) when
+ * there are enough of them and the worker can start, else this thread.
+ */
+export async function arrivalOpener(privateKey: openpgp.PrivateKey, expected: number): Promise<ArrivalOpener> {
+  const inline: ArrivalOpener = { open: (armored) => openArrival(privateKey, armored), close: async () => undefined };
+  const cores = availableParallelism();
+  if (expected < WORKERS_FROM_MESSAGES || cores < 2) return inline;
+  const packets = privateKey.write() as Uint8Array;
+  let pool: WorkerPool<string, OpenedArrival> | undefined;
+  try {
+    pool = await startWorkerPool<MailOpenInit, string, OpenedArrival>(new URL('./mail-open-worker.js', import.meta.url), Math.min(cores, 4), { privateKey: packets });
+  } catch {
+    pool = undefined; // a host that cannot start workers still syncs, in this thread
+  } finally {
+    packets.fill(0); // each worker got its own copy
+  }
+  if (!pool) return inline;
+  const workers = pool;
+  return {
+    open: (armored) => workers.run(armored).catch(() => openArrival(privateKey, armored)),
+    close: () => workers.close(),
+  };
+}
