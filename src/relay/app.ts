@@ -3,17 +3,19 @@
 // store, clock, randomness and log sinks come in through RelayDeps.
 
 import { Hono } from 'hono';
-import { mountOutbound, mountTlsPolicy, type OutboundDeps } from './gateway/outbound-route.js';
+import { API_ROUTES, type ApiRouteName } from '../api/routes.js';
+import { outboundRoutes, type OutboundDeps } from './gateway/outbound-route.js';
 import { handleError, handleNotFound } from './http-error.js';
 import { TokenBuckets } from './middleware/rate-limit.js';
 import { requestLog } from './middleware/request-log.js';
 import type { RelayDeps } from './relay-deps.js';
 import type { RelayEnv } from './relay-env.js';
-import { mountDevices } from './routes/devices.js';
-import { mountDirectory } from './routes/directory.js';
-import { mountEnrolment } from './routes/enrolment.js';
-import { mountMessages } from './routes/messages.js';
-import { mountRelayInfo } from './routes/relay-info.js';
+import type { RelayRoutes } from './relay-routes.js';
+import { devicesRoutes } from './routes/devices.js';
+import { directoryRoutes } from './routes/directory.js';
+import { enrolmentRoutes } from './routes/enrolment.js';
+import { messagesRoutes } from './routes/messages.js';
+import { relayInfoRoutes } from './routes/relay-info.js';
 
 /** `outbound`: the gateway's POST /v1/outbound (docs/gateway.md §4.2); without it the route answers 503. */
 export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps): Hono<RelayEnv> {
@@ -25,14 +27,19 @@ export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps): Hono<R
     c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
   });
-  mountRelayInfo(app, deps);
-  mountEnrolment(app, deps, buckets);
-  mountDirectory(app, deps, buckets);
-  mountMessages(app, deps, buckets);
-  mountDevices(app, deps, buckets);
-  const gateway = outbound ?? { transport: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null, queue: null };
-  mountOutbound(app, deps, buckets, gateway);
-  mountTlsPolicy(app, deps, buckets, gateway);
+  const routes: RelayRoutes = {
+    ...relayInfoRoutes(deps),
+    ...enrolmentRoutes(deps, buckets),
+    ...directoryRoutes(deps, buckets),
+    ...messagesRoutes(deps, buckets),
+    ...devicesRoutes(deps, buckets),
+    ...outboundRoutes(deps, buckets, outbound ?? { transport: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null, queue: null }),
+  };
+  // The table is the routing: each of its routes, with its method and path, and nothing else.
+  for (const name of Object.keys(API_ROUTES) as ApiRouteName[]) {
+    const { method, path } = API_ROUTES[name];
+    app.on(method, [path], ...routes[name]);
+  }
   app.notFound(handleNotFound);
   app.onError((error, c) => handleError(error, c, deps.logInternalError));
   return app;

@@ -2,6 +2,8 @@
 // own route list (Hono's app.routes) must be exactly the table: no route the table does
 // not name, none of its routes missing, each with the table's method.
 
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { API_ROUTES } from '../../src/api/routes.js';
 import { createRelayApp } from '../../src/relay/app.js';
@@ -48,4 +50,17 @@ it('a route mounted beside the table, or with another method, is caught', () => 
   const wrongMethod = newApp();
   wrongMethod.put(API_ROUTES.submit.path, (c) => c.text('no'));
   expect(mounted(wrongMethod)).not.toEqual(table);
+});
+
+/** The rows of docs/api.md §2's table: `name METHOD path`, the path in the table's `:param` form, without the query. */
+function documentedRoutes(text: string): string[] {
+  const section = text.slice(text.indexOf('## 2. Transport and route table'), text.indexOf('## 3.'));
+  return [...section.matchAll(/^\| (\w+) \| `([A-Z]+) ([^`?]+)[^`]*`/gm)].map(([, name, method, path]) => `${name} ${method} ${path!.replace(/\{(\w+)\}/g, ':$1')}`).sort();
+}
+
+it('docs/api.md §2 lists exactly the routes of the table, by name, method and path', () => {
+  const documented = documentedRoutes(readFileSync(resolve(import.meta.dirname, '../../docs/api.md'), 'utf8'));
+  expect(documented).toEqual(Object.entries(API_ROUTES).map(([name, route]) => `${name} ${route.method} ${route.path}`).sort());
+  // The check can fail: a row left out of the docs is seen.
+  expect(documentedRoutes('## 2. Transport and route table\n| relayInfo | `GET /v1/relay` | none |\n## 3.')).not.toEqual(documented);
 });

@@ -4,12 +4,10 @@
 // The relay stores nothing of it; the answer carries the facts of the sent copy.
 // GET /v1/tls-policy/{domain} (docs/api.md §8.11): the policy lookup before a send.
 
-import type { Hono } from 'hono';
 import { parseAddress } from '../../api/address.js';
 import type { SmtpOutboundFacts } from '../../api/facts.js';
 import { OutboundRequestSchema, type OutboundQueuedResponse, type OutboundResponse } from '../../api/outbound.js';
 import type { DomainTlsPolicyResponse } from '../../api/tls-policy.js';
-import { API_ROUTES } from '../../api/routes.js';
 import { headerValue, parseHeaderFields, splitHeaderAndBody } from '../../api/mime-fields.js';
 import { findArrivedCiphertext } from './inbound-mime.js';
 import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
@@ -20,6 +18,7 @@ import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
+import { pathParam, routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { RelayEnv } from '../relay-env.js';
 import type { SubmissionRecord } from '../store/relay-store.js';
 import { signWithDkim, type DkimKey } from './dkim.js';
@@ -50,10 +49,9 @@ export function singleFromAddress(value: string | undefined): string | null {
   return parseAddress(candidates[0] as string)?.address ?? null;
 }
 
-export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): void {
+export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): Pick<RelayRoutes, 'outbound' | 'tlsPolicy'> {
   const maxBody = Math.ceil((deps.limits.maxMessageBytes * 4) / 3) + 64 * 1024;
-  app.post(
-    API_ROUTES.outbound.path,
+  const route = routeOf(
     readBody(maxBody),
     deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
     rateLimit(buckets, deps.clock),
@@ -192,6 +190,7 @@ export function mountOutbound(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       return c.json(body, 202);
     },
   );
+  return { outbound: route, tlsPolicy: tlsPolicyRoute(deps, buckets, outbound) };
 }
 
 /** docs/gateway.md §4.3, §4.8.4: the sent copy's facts, one hop and one delivery per SMTP transaction. */
@@ -216,14 +215,13 @@ function outboundFacts(delivered: readonly Delivery[], sentAt: string, hostname:
 }
 
 /** docs/api.md §8.11: GET /v1/tls-policy/{domain}, for the stick's pre-send index. */
-export function mountTlsPolicy(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): void {
-  app.get(
-    API_ROUTES.tlsPolicy.path,
+function tlsPolicyRoute(deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): RelayRoutes['tlsPolicy'] {
+  return routeOf(
     readBody(1024),
     deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
     rateLimit(buckets, deps.clock),
     async (c) => {
-      const domain = c.req.param('domain').toLowerCase();
+      const domain = pathParam(c, 'domain').toLowerCase();
       if (!/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/.test(domain)) {
         throw new RelayHttpError(400, 'invalid_request', 'not a domain name');
       }

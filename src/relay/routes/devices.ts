@@ -1,15 +1,14 @@
 // The devices of an account (docs/api.md §6.4-§6.5): the list, and revoking one of
 // them from another. Signed by an enrolled device; only ever its own account.
 
-import type { Hono } from 'hono';
 import { toBase64url } from '../../api/base64url.js';
-import { API_ROUTES } from '../../api/routes.js';
 import { DeviceNameSchema, type DevicesResponse, type RevokeDeviceResponse } from '../../api/schemas.js';
 import { RelayHttpError } from '../http-error.js';
 import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
+import { pathParam, routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { RelayEnv, SignedDevice } from '../relay-env.js';
 
 const SMALL_BODY_BYTES = 1024;
@@ -22,14 +21,14 @@ function enrolledDevice(device: SignedDevice): { address: string; name: string }
   return { address: device.account.address, name: device.enrolment.name };
 }
 
-export function mountDevices(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
+export function devicesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'devices' | 'revokeDevice'> {
   const signed = [
     readBody(SMALL_BODY_BYTES),
     deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
     rateLimit(buckets, deps.clock),
   ] as const;
 
-  app.get(API_ROUTES.devices.path, ...signed, async (c) => {
+  const devices = routeOf(...signed, async (c) => {
     const me = enrolledDevice(c.get('device'));
     const devices = await deps.store.devicesOf(me.address);
     const body: DevicesResponse = {
@@ -46,9 +45,9 @@ export function mountDevices(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Toke
   });
 
   // docs/api.md §6.5: from another device of the account; the revoked device is refused from the commit on.
-  app.delete(API_ROUTES.revokeDevice.path, ...signed, async (c) => {
+  const revokeDevice = routeOf(...signed, async (c) => {
     const me = enrolledDevice(c.get('device'));
-    const name = c.req.param('name');
+    const name = pathParam(c, 'name');
     if (!DeviceNameSchema.safeParse(name).success) throw deviceNotFound();
     if (name === me.name) {
       throw new RelayHttpError(409, 'device_is_caller', 'a device cannot revoke itself; revoke it from another device of the account');
@@ -60,4 +59,5 @@ export function mountDevices(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Toke
     const body: RevokeDeviceResponse = { name, revokedAt };
     return c.json(body);
   });
+  return { devices, revokeDevice };
 }

@@ -2,11 +2,10 @@
 // Directory in its advanced and direct forms (draft-koch-openpgp-webkey-service §3.1).
 // Public: no signature needed, certificates are public by nature.
 
-import type { Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import * as openpgp from 'openpgp';
 import { parseAddress } from '../../api/address.js';
 import { wkdCertBody } from '../../api/directory-cert.js';
-import { API_ROUTES } from '../../api/routes.js';
 import { PROTOCOL_LIMITS, UpdateCertRequestSchema, type CertResponse } from '../../api/schemas.js';
 import { mergedCert } from '../cert-merge.js';
 import { parseJsonBody } from '../json-body.js';
@@ -16,6 +15,7 @@ import { readBody } from '../middleware/read-body.js';
 import { wkdHash } from '../../api/wkd-hash.js';
 import { RelayHttpError } from '../http-error.js';
 import type { RelayDeps } from '../relay-deps.js';
+import { pathParam, routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { RelayEnv } from '../relay-env.js';
 import type { Account } from '../store/relay-store.js';
 
@@ -62,16 +62,15 @@ async function announcedKeyChange(account: Account): Promise<Pick<CertResponse, 
   return { keyChange: { previousCert: previous.armor(), previousFingerprint: previous.getFingerprint().toUpperCase(), changedAt: account.keyChange.changedAt } };
 }
 
-export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
-  app.put(
-    API_ROUTES.updateCert.path,
+export function directoryRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'updateCert' | 'cert' | 'wkdDirectKey' | 'wkdDirectPolicy' | 'wkdAdvancedKey' | 'wkdAdvancedPolicy'> {
+  const updateCert = routeOf(
     readBody(PROTOCOL_LIMITS.maxCertBytes + 1024),
     deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
     rateLimit(buckets, deps.clock),
     async (c) => {
       const account = c.get('device').account;
       if (account === undefined) throw new Error('deviceAuth let an unenrolled device through');
-      const parsed = parseAddress(c.req.param('address'));
+      const parsed = parseAddress(pathParam(c, 'address'));
       if (parsed?.address !== account.address) throw new RelayHttpError(403, 'not_your_address', 'a device publishes the certificate of its own address only');
       const request = parseJsonBody(c.get('body'), UpdateCertRequestSchema);
       const binary = await checkedUpdate(request.armoredCert, account.cert, account.certFingerprint);
@@ -82,8 +81,8 @@ export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
     },
   );
 
-  app.get(API_ROUTES.cert.path, async (c) => {
-    const parsed = parseAddress(c.req.param('address'));
+  const cert = routeOf(async (c) => {
+    const parsed = parseAddress(pathParam(c, 'address'));
     const account = parsed && (await deps.store.accountByAddress(parsed.address));
     if (!account) throw certNotFound();
     const cert = await openpgp.readKey({ binaryKey: account.cert as Uint8Array<ArrayBuffer> });
@@ -116,14 +115,15 @@ export function mountDirectory(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
     if ((c.req.param('domain') ?? '').toLowerCase() !== deps.domain) throw certNotFound();
   };
 
-  app.get(API_ROUTES.wkdDirectKey.path, serveWkdKey);
-  app.get(API_ROUTES.wkdDirectPolicy.path, servePolicy);
-  app.get(API_ROUTES.wkdAdvancedKey.path, (c) => {
+  const wkdDirectKey = routeOf(serveWkdKey);
+  const wkdDirectPolicy = routeOf(servePolicy);
+  const wkdAdvancedKey = routeOf((c) => {
     checkDomain(c);
     return serveWkdKey(c);
   });
-  app.get(API_ROUTES.wkdAdvancedPolicy.path, (c) => {
+  const wkdAdvancedPolicy = routeOf((c) => {
     checkDomain(c);
     return servePolicy(c);
   });
+  return { updateCert, cert, wkdDirectKey, wkdDirectPolicy, wkdAdvancedKey, wkdAdvancedPolicy };
 }

@@ -1,10 +1,8 @@
 // POST /v1/enrolment (docs/api.md §6.2-§6.3).
 
-import type { Hono } from 'hono';
 import * as openpgp from 'openpgp';
 import { parseAddress } from '../../api/address.js';
 import { toBase64url } from '../../api/base64url.js';
-import { API_ROUTES } from '../../api/routes.js';
 import { EnrolRequestSchema, PROTOCOL_LIMITS, type EnrolResponse } from '../../api/schemas.js';
 import { wkdHash } from '../../api/wkd-hash.js';
 import { mergedCert } from '../cert-merge.js';
@@ -16,6 +14,7 @@ import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
+import { routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { RelayEnv } from '../relay-env.js';
 import { FIRST_DEVICE_NAME, type Account } from '../store/relay-store.js';
 
@@ -44,9 +43,8 @@ async function keepNewerCert(deps: RelayDeps, account: Account, proven: Uint8Arr
   await deps.store.replaceCert(account.address, account.certFingerprint, merged);
 }
 
-export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
-  app.post(
-    API_ROUTES.enrol.path,
+export function enrolmentRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'enrol'> {
+  const enrol = routeOf(
     readBody(MAX_ENROLMENT_BODY),
     deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: false }),
     rateLimit(buckets, deps.clock),
@@ -143,4 +141,5 @@ export function mountEnrolment(app: Hono<RelayEnv>, deps: RelayDeps, buckets: To
       }
     },
   );
+  return { enrol };
 }

@@ -1,8 +1,6 @@
 // Messages (docs/api.md §8): submit, list, fetch, delete. Every route is signed by
 // an enrolled device and only ever touches that device's own mailbox.
 
-import type { Hono } from 'hono';
-import { API_ROUTES } from '../../api/routes.js';
 import type { InternalArrivalFacts } from '../../api/facts.js';
 import {
   ListQuerySchema,
@@ -24,6 +22,7 @@ import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
+import { pathParam, routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { SubmissionRecord } from '../store/relay-store.js';
 import type { RelayEnv, SignedDevice } from '../relay-env.js';
 import { observeTransport } from '../transport-facts.js';
@@ -53,7 +52,7 @@ function parseCursor(cursor: string | undefined): number {
   return Number(cursor);
 }
 
-export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: TokenBuckets): void {
+export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'submit' | 'list' | 'mailboxPage' | 'mailboxAck' | 'fetch' | 'delete'> {
   const signed = (maxBody: number) =>
     [
       readBody(maxBody),
@@ -61,7 +60,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
       rateLimit(buckets, deps.clock),
     ] as const;
 
-  app.post(API_ROUTES.submit.path, ...signed(deps.limits.maxMessageBytes + SUBMIT_OVERHEAD_BYTES), async (c) => {
+  const submit = routeOf(...signed(deps.limits.maxMessageBytes + SUBMIT_OVERHEAD_BYTES), async (c) => {
     const sender = ownAddress(c.get('device'));
     const request = parseJsonBody(c.get('body'), SubmitRequestSchema);
     // docs/api.md §8.10: a retry of a submission already stored is answered again, not stored twice.
@@ -116,7 +115,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
     return c.json(body, 201);
   });
 
-  app.get(API_ROUTES.list.path, ...signed(SMALL_BODY_BYTES), async (c) => {
+  const list = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
     const query = parseWithSchema(c.req.query(), ListQuerySchema);
     const after = Math.max(parseCursor(query.after), ownAckedCursor(c.get('device')));
@@ -132,7 +131,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
   });
 
   // docs/api.md §8.8: a page that carries the ciphertexts: one request instead of one per message.
-  app.get(API_ROUTES.mailboxPage.path, ...signed(SMALL_BODY_BYTES), async (c) => {
+  const mailboxPage = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
     const query = parseWithSchema(c.req.query(), ListQuerySchema);
     const after = Math.max(parseCursor(query.after), ownAckedCursor(c.get('device')));
@@ -150,7 +149,7 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
   });
 
   // docs/api.md §8.9: this device holds everything up to a cursor; what every device holds is deleted.
-  app.post(API_ROUTES.mailboxAck.path, ...signed(SMALL_BODY_BYTES), async (c) => {
+  const mailboxAck = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
     const device = c.get('device');
     const me = ownAddress(device);
     const request = parseJsonBody(c.get('body'), MailboxAckRequestSchema);
@@ -159,9 +158,9 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
     return c.json(body);
   });
 
-  app.get(API_ROUTES.fetch.path, ...signed(SMALL_BODY_BYTES), async (c) => {
+  const fetchMessage = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id');
     if (!MessageIdSchema.safeParse(id).success) throw messageNotFound();
     const entry = await deps.store.mailboxEntry(me, id);
     if (!entry) throw messageNotFound();
@@ -170,10 +169,11 @@ export function mountMessages(app: Hono<RelayEnv>, deps: RelayDeps, buckets: Tok
     return c.json(body);
   });
 
-  app.delete(API_ROUTES.delete.path, ...signed(SMALL_BODY_BYTES), async (c) => {
+  const deleteMessage = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
-    const id = c.req.param('id');
+    const id = pathParam(c, 'id');
     if (!MessageIdSchema.safeParse(id).success || !(await deps.store.deleteMailboxEntry(me, id))) throw messageNotFound();
     return c.body(null, 204);
   });
+  return { submit, list, mailboxPage, mailboxAck, fetch: fetchMessage, delete: deleteMessage };
 }

@@ -1,13 +1,12 @@
 // GET /v1/relay (docs/api.md §6.1).
 
-import type { Hono } from 'hono';
-import { API_ROUTES } from '../../api/routes.js';
 import { PROTOCOL_LIMITS, type RelayInfo } from '../../api/schemas.js';
 import type { RelayDeps } from '../relay-deps.js';
+import { routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { RelayEnv } from '../relay-env.js';
 
-export function mountRelayInfo(app: Hono<RelayEnv>, deps: RelayDeps): void {
-  app.get(API_ROUTES.relayInfo.path, (c) => {
+export function relayInfoRoutes(deps: RelayDeps): Pick<RelayRoutes, 'relayInfo'> {
+  const relayInfo = routeOf((c) => {
     const info: RelayInfo = {
       apiVersion: 1,
       domain: deps.domain,
@@ -24,4 +23,5 @@ export function mountRelayInfo(app: Hono<RelayEnv>, deps: RelayDeps): void {
     };
     return c.json(info);
   });
+  return { relayInfo };
 }
