@@ -5,10 +5,11 @@
 // before it, so a changed, removed or inserted line breaks the chain or a signature.
 
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { deviceFingerprint } from '../api/request-signing.js';
+import { writeFileDurablySync } from './durable-file.js';
 import type { DisclosureLogRow, HeldMessage, RelayStore } from './store/relay-store.js';
 
 export const ARCHIVE_FORMAT = 'caliop-relay-disclosure/1';
@@ -45,8 +46,7 @@ export function ensureDisclosureKey(dataDir: string): DisclosureKey {
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('ed25519');
-    writeFileSync(`${file}.tmp`, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    writeFileDurablySync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   }
   const privateKey = createPrivateKey(readFileSync(file, 'utf8'));
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 key`);

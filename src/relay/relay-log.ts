@@ -3,8 +3,9 @@
 // the copy the relay itself answers for: `caliop-relay disclosure` reads the lines
 // that name an account from it, and the IP retention period is enforced on it.
 
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileDurablySync } from './durable-file.js';
 
 /** docs/disclosure.md §3: client and server IPs leave the relay's logs after this many days, by default. */
 export const DEFAULT_IP_RETENTION_DAYS = 7;
@@ -88,8 +89,7 @@ export function dropLogIpsBefore(dataDir: string, before: Date): string[] {
     // A scrubbed copy already there: a crash came between the rename and the removal below.
     if (!existsSync(target)) {
       const lines = readFileSync(source, 'utf8').split('\n').filter((line) => line !== '');
-      writeFileSync(`${target}.tmp`, lines.map((line) => `${lineWithoutIps(line)}\n`).join(''), { mode: 0o600 });
-      renameSync(`${target}.tmp`, target);
+      writeFileDurablySync(target, lines.map((line) => `${lineWithoutIps(line)}\n`).join(''));
     }
     // Removed only once the scrubbed copy is in place.
     rmSync(source);

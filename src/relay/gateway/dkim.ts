@@ -6,9 +6,10 @@
 // receiver verifies), unless the operator gives one (--dkim-key FILE --dkim-selector S).
 
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { writeFileDurablySync } from '../durable-file.js';
 
 export interface DkimKey {
   readonly selector: string;
@@ -54,9 +55,9 @@ export function ensureDkimKey(dataDir: string, now: Date): DkimKey {
   const selector = `caliop${now.toISOString().slice(0, 7).replace('-', '')}`;
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  writeFileSync(join(folder, `${selector}.pem`), pem, { mode: 0o600 });
-  writeFileSync(`${selectorFile}.tmp`, `${selector}\n`, { mode: 0o600 });
-  renameSync(`${selectorFile}.tmp`, selectorFile);
+  // The key first, then the selector that names it: a crash between them leaves no selector, and the next start makes both again.
+  writeFileDurablySync(join(folder, `${selector}.pem`), pem);
+  writeFileDurablySync(selectorFile, `${selector}\n`);
   return dkimKeyFrom(selector, pem);
 }
 
