@@ -39,3 +39,8 @@ export function stickInFolder(folder: string): Stick {
   if (!pathExists(folder)) throw new CaliopError('stick_not_found', `the folder ${folder} does not exist`);
   return stickAt(folder, '--stick');
 }
+
+/** Whether the stick already holds a vault: the interface unlocks it, else it runs the ceremony (docs/ui.md §2). */
+export function stickHasVault(stick: Stick): boolean {
+  return pathExists(stick.vaultPath);
+}

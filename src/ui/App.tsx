@@ -1,8 +1,7 @@
 // The whole interface: first run (ceremony) or unlock, then the inbox and its
 // neighbours. Holds the unlocked session; every screen calls the service layer.
 import { useState } from 'react';
-import { existsSync } from 'node:fs';
-import type { Stick } from '../service/stick-lookup.js';
+import { stickHasVault, type Stick } from '../service/stick-lookup.js';
 import type { StickSession } from '../service/stick-session.js';
 import { translator, type UiLanguage } from './i18n/index.js';
 import { Box, Text } from 'ink';
@@ -70,7 +69,7 @@ function Screens({ stick, language: chosen, startLanguage, onExit, clock }: AppP
   let screen;
   if (!session) {
     screen =
-      stick && existsSync(stick.vaultPath) ? (
+      stick && stickHasVault(stick) ? (
         <UnlockScreen stick={stick} onUnlocked={opened} onQuit={quit} onLanguage={setLanguage} />
       ) : (
         <CeremonyWizard stick={stick} onDone={opened} onQuit={quit} onLanguage={setLanguage} />

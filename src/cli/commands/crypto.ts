@@ -1,10 +1,10 @@
 // gpg-like pipes: encrypt, decrypt, sign, verify (docs/cli.md §encrypt … §verify).
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { CaliopError } from '../../errors.js';
 import type { SignatureCheck } from '../../service/pgp.js';
 import type { Destination } from '../../service/pgp-stream.js';
 import type { StickSession } from '../../service/stick-session.js';
+import { readUserFile } from '../../service/user-files.js';
 import type { CliContext } from '../context.js';
 import { looksBinary, note, readAllStdin, refuseBinaryToTerminal, reportFailure, writeData, writeJson } from '../output.js';
 
@@ -168,14 +168,7 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
     .action(async (options: { signature?: string }) => {
       const cli = context();
       const [{ verifyData }, { verificationCerts }] = await Promise.all([import('../../service/pgp.js'), import('../../service/contacts.js')]);
-      let detached: Uint8Array | undefined;
-      if (options.signature !== undefined) {
-        try {
-          detached = new Uint8Array(await readFile(options.signature));
-        } catch (error) {
-          throw new CaliopError('file_unreadable', `could not read the signature file ${options.signature}`, { cause: error });
-        }
-      }
+      const detached = options.signature === undefined ? undefined : await readUserFile(options.signature, 'the signature file');
       const data = await readAllStdin();
       const session = await cli.unlock();
       const result = await verifyData(data, await verificationCerts(session), detached);

@@ -1,8 +1,7 @@
 // `caliop stick verify` (docs/cli.md §3.16, docs/manifest.md §5-§8).
 import { safeForTerminal } from '../../core/terminal-text.js';
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
-import { CaliopError } from '../../errors.js';
+import { readUserFile } from '../../service/user-files.js';
 import type { CliContext } from '../context.js';
 import { note, reportFailure, writeData, writeJson } from '../output.js';
 
@@ -25,14 +24,7 @@ export function registerStickCommands(program: Command, context: () => CliContex
       const cli = context();
       const { checkStick } = await import('../../service/stick-verify.js');
       const located = cli.stick();
-      let releaseCertArmored: string | undefined;
-      if (options.releaseCert !== undefined) {
-        try {
-          releaseCertArmored = await readFile(options.releaseCert, 'utf8');
-        } catch (error) {
-          throw new CaliopError('file_unreadable', `could not read the release certificate ${options.releaseCert}`, { cause: error });
-        }
-      }
+      const releaseCertArmored = options.releaseCert === undefined ? undefined : new TextDecoder().decode(await readUserFile(options.releaseCert, 'the release certificate'));
       const verdict = await checkStick(located, {
         ...(releaseCertArmored === undefined ? {} : { releaseCertArmored }),
         ...(options.relay === true ? { relay: 'stick' as const } : {}),

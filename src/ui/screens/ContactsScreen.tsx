@@ -1,6 +1,5 @@
 // Contacts: verification state; in-person check by the fingerprint and its words
 // (src/core/fingerprint-words.ts); a changed key is an alarm with both keys shown.
-import { readFile } from 'node:fs/promises';
 import { Box, Text } from 'ink';
 import { useState } from 'react';
 import { fingerprintNumbers, fingerprintWords } from '../../core/fingerprint-words.js';
@@ -9,6 +8,7 @@ import { CaliopError } from '../../errors.js';
 import { acceptContactChange, importContacts, removeContact, verifyContact } from '../../service/contacts.js';
 import { formatFingerprint } from '../../service/pgp.js';
 import type { StickSession } from '../../service/stick-session.js';
+import { readUserFile } from '../../service/user-files.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Screen } from '../components/Screen.js';
 import { TextField } from '../components/TextField.js';
@@ -148,12 +148,7 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
           value={mode.path}
           onChange={(path) => setMode({ kind: 'import', path })}
           onSubmit={(path) => {
-            const work = readFile(path.trim()).then(
-              (bytes) => importContacts(session, new Uint8Array(bytes), new Date()),
-              (cause: unknown) => {
-                throw new CaliopError('file_unreadable', `could not read ${path.trim()}`, { cause });
-              },
-            );
+            const work = readUserFile(path.trim(), 'the certificate file').then((bytes) => importContacts(session, bytes, new Date()));
             act(work, (report) => t('contactsImported', { added: report.added.join(', ') || '-', unchanged: report.unchanged.join(', ') || '-', changed: report.changed.join(', ') || '-' }));
           }}
         />
