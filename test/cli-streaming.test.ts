@@ -155,3 +155,47 @@ describe('--output: complete, or not at all (docs/cli.md §2.1)', () => {
     expect(readdirSync(folder)).toEqual(['existing.bin']);
   }, 120_000);
 });
+
+describe('on a terminal, nothing unchecked is shown (docs/cli.md §2.1, exit 45)', () => {
+  const longText = join(scratch.path, 'long.txt');
+  const longSealed = join(scratch.path, 'long.asc');
+  const shortSealed = join(scratch.path, 'short.asc');
+  const MARKER = 'plaintext line';
+
+  beforeAll(async () => {
+    // Text (not binary, which a terminal refuses anyway) past the 8 MiB held back.
+    const line = `${MARKER} of a long letter, long enough to pass the part held back\n`;
+    writeFileSync(longText, line.repeat(Math.ceil((9 * MIB) / line.length)));
+    writeFileSync(join(scratch.path, 'short.txt'), `${MARKER}: a short note\n`);
+    for (const [source, target] of [[longText, longSealed], [join(scratch.path, 'short.txt'), shortSealed]] as const) {
+      expect(gpg(['--trust-model', 'always', '--armor', '--encrypt', '--recipient', 'alice@example.org', '--output', target, source]).status).toBe(0);
+    }
+  }, 300_000);
+
+  /** caliop decrypt with its stdout on a pseudo-terminal (util-linux `script`), stdin from a file. */
+  function decryptOnTerminal(sealedPath: string): Promise<{ status: number; screen: string }> {
+    const command = [process.execPath, CALIOP_ENTRY, '--stick', stick, '--passphrase-file', '@ENV:TEST_PASSPHRASE', 'decrypt'].map((word) => `'${word}'`).join(' ');
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn('script', ['-qec', `${command} < '${sealedPath}'`, '/dev/null'], {
+        env: { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', TEST_PASSPHRASE: PASSPHRASE },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => out.push(chunk));
+      child.on('error', reject);
+      child.on('close', (code) => resolvePromise({ status: code ?? -1, screen: Buffer.concat(out).toString('utf8') }));
+    });
+  }
+
+  it('a short message is shown; a long one is refused (exit 45) before a byte of it appears', async () => {
+    const short = await decryptOnTerminal(shortSealed);
+    expect(short.status, short.screen).toBe(0);
+    expect(short.screen).toContain(`${MARKER}: a short note`);
+    const long = await decryptOnTerminal(longSealed);
+    expect(long.status, long.screen).toBe(45);
+    expect(long.screen).toMatch(/caliop: error: the decrypted message is too large to show on the terminal/);
+    expect(long.screen).toMatch(/caliop: hint: .*--output FILE/);
+    expect(long.screen).not.toContain(MARKER);
+  }, 300_000);
+});

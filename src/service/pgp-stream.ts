@@ -26,7 +26,11 @@ installInflateStream();
 /** Where the output goes: a file (temp beside it, then rename), or a sink such as stdout. */
 export type Destination =
   | { readonly file: string; readonly replace: boolean }
-  | { readonly sink: (chunk: Uint8Array) => Promise<void> };
+  | {
+      readonly sink: (chunk: Uint8Array) => Promise<void>;
+      /** A terminal (docs/cli.md §2.1): past the held-back bytes, refuse rather than show unchecked data. */
+      readonly terminal?: boolean;
+    };
 
 /**
  * docs/cli.md §2.1: decrypted data written to a stream is held back up to this many bytes
@@ -241,6 +245,7 @@ export async function decryptStream(input: {
       heldBytes += chunk.byteLength;
       return;
     }
+    if ('sink' in input.destination && input.destination.terminal === true) throw new CaliopError('too_large_for_terminal');
     for (const part of held.splice(0)) {
       await output.write(part);
       released += part.byteLength;

@@ -67,6 +67,7 @@ function destinationOf(options: OutputOptions, plaintext: boolean): Destination 
       first = false;
       await writeData(chunk);
     },
+    terminal: plaintext && process.stdout.isTTY === true,
   };
 }
 
