@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyStoreState, type IndexEntry, OBJECT_PAD_TO } from '../src/core/store-format.js';
 import type { StoredMessage, VaultContentsV1 } from '../src/core/vault-contents.js';
-import { decodeVaultContents } from '../src/core/vault-contents.js';
+import { decodeVaultContents, VAULT_CONTENTS_FORMAT } from '../src/core/vault-contents.js';
 import { StoreFiles } from '../src/edges/store-files.js';
 import { writeAttachmentFile } from '../src/edges/attachment-files.js';
 import { stickAt } from '../src/edges/stick-locator.js';
@@ -44,7 +44,7 @@ describe('migration from the one-document vault (docs/store.md §7)', () => {
   it('moves every message into the store on the first unlock, keeps the rest, and opens the same afterwards', async () => {
     const stick = await v1Stick('migrate');
     const session = await StickSession.unlock(stick, VECTOR.passphraseText);
-    expect(session.contents.format).toBe('caliop-vault-contents/3');
+    expect(session.contents.format).toBe(VAULT_CONTENTS_FORMAT);
     expect(session.contents).not.toHaveProperty('messages');
     expect(session.contents.outbox).toEqual(VECTOR.contents.outbox);
     expect(session.contents.relayAccount).toEqual(VECTOR.contents.relayAccount);
@@ -64,7 +64,7 @@ describe('migration from the one-document vault (docs/store.md §7)', () => {
     const { plaintext, handle } = await unlockVault(stick.vaultPath, new TextEncoder().encode(VECTOR.passphraseText));
     handle.close();
     const onStick = decodeVaultContents(plaintext);
-    expect(onStick.format).toBe('caliop-vault-contents/3');
+    expect(onStick.format).toBe(VAULT_CONTENTS_FORMAT);
     expect((await readdir(stick.vaultDir)).filter((name) => name.startsWith('store-'))).toEqual([session.contents.store.folder]);
 
     // A second unlock opens the store (no new migration), with the read mark kept.
