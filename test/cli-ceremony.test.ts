@@ -82,7 +82,9 @@ describe('caliop init (the offline key ceremony)', () => {
     expect(Object.keys(description.kdf).sort()).toEqual(['algorithm', 'memoryKiB', 'parallelism', 'passes']);
     expect(description.kdf.algorithm).toBe('argon2id');
     expect(description.ceremony).toMatchObject({ offline: false, allowedOnline: true });
-    expect(description.subkeys.map((subkey: { usage: string[] }) => subkey.usage.join('+'))).toEqual(['sign', 'encrypt', 'authenticate']);
+    // docs/ceremony.md §3.1: signing, Cv25519 encryption, authentication, and the post-quantum encryption subkey (algorithm 35).
+    expect(description.subkeys.map((subkey: { usage: string[] }) => subkey.usage.join('+'))).toEqual(['sign', 'encrypt', 'authenticate', 'encrypt']);
+    expect(description.subkeys[3].algorithm).toBe('pqc_mlkem_x25519');
 
     const text = await onStick(stick, ['key', 'show']);
     expect(text.stdout).toMatch(/Ceremony: +init on an ONLINE machine, allowed with --allow-online/);
