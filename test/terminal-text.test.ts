@@ -1,6 +1,6 @@
-// src/core/terminal-text.ts: nothing a sender writes is interpreted by the terminal.
+// src/terminal-text.ts: nothing a sender writes is interpreted by the terminal.
 import { describe, expect, it } from 'vitest';
-import { safeForTerminal, terminalSafeJson } from '../src/core/terminal-text.js';
+import { safeForTerminal, terminalSafeJson } from '../src/terminal-text.js';
 
 const ESC = '\u001b';
 const DANGEROUS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/u;

@@ -1,6 +1,7 @@
 // How the CLI writes: data on stdout only; messages on stderr as `caliop: …`
 // (docs/cli.md §Output). Binary data never goes to a terminal.
-import { safeForTerminal, terminalSafeJson } from '../core/terminal-text.js';
+import { printProgramError } from '../error-printer.js';
+import { safeForTerminal, terminalSafeJson } from '../terminal-text.js';
 import { CaliopError, ERROR_TABLE } from '../errors.js';
 
 export function writeData(data: Uint8Array | string): Promise<void> {
@@ -34,10 +35,8 @@ export function looksBinary(data: Uint8Array, partial = false): boolean {
  * with --debug. Never a stack trace otherwise.
  */
 export function printError(error: CaliopError, debug: boolean): void {
-  // A message may quote the relay or a sender: one line, no controls (docs/threat-model.md).
-  process.stderr.write(`caliop: error: ${safeForTerminal(error.message)}\n`);
-  if (error.hint) process.stderr.write(`caliop: hint: ${safeForTerminal(error.hint)}\n`);
-  if (debug && error.cause) process.stderr.write(`caliop: debug: ${String((error.cause as Error).stack ?? error.cause)}\n`);
+  // A message may quote the relay or a sender: the shared printer makes it inert (docs/threat-model.md).
+  printProgramError('caliop', error, { debug });
 }
 
 export function note(message: string): void {

@@ -3,6 +3,7 @@
 // @ENV:, @FD:), calls src/service/sop.ts and writes; exit codes are the draft's (§7), not
 // caliop's. No stick, no vault, no prompt.
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { printProgramError } from '../error-printer.js';
 import { CALIOP_VERSION } from '../version.js';
 import { readAllStdin, writeData } from './output.js';
 
@@ -317,8 +318,7 @@ export async function runSop(args: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     const failure = error instanceof Failure ? error : sop.asSopError(error);
-    process.stderr.write(`caliop sop: error: ${failure.message}\n`);
-    if (debug && error instanceof Error) process.stderr.write(`caliop sop: debug: ${String(error.stack)}\n`);
+    printProgramError('caliop sop', { message: failure.message, cause: error instanceof Error ? error : undefined }, { debug });
     return failure instanceof Failure ? failure.exitCode : failure.exitCode;
   }
 }

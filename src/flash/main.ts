@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 
 import { CaliopError, ERROR_TABLE, isCaliopError } from '../errors.js';
+import { printProgramError } from '../error-printer.js';
 import type { CandidateDrive, DriveListOptions } from './drive-list.js';
 import { createDriveWatcher } from './drive-watcher.js';
 import { appendFlashLog } from './flash-log.js';
@@ -28,11 +29,11 @@ const DEFAULT_LOG = 'flash-log.jsonl';
 
 function printError(error: unknown): number {
   if (isCaliopError(error)) {
-    process.stderr.write(`${PROGRAM}: error: ${error.message}\n${PROGRAM}: hint: ${error.hint}\n`);
+    printProgramError(PROGRAM, error);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${PROGRAM}: error: ${ERROR_TABLE.internal.message}: ${message}\n${PROGRAM}: hint: ${ERROR_TABLE.internal.hint}\n`);
+  printProgramError(PROGRAM, { message: `${ERROR_TABLE.internal.message}: ${message}`, hint: ERROR_TABLE.internal.hint });
   return ERROR_TABLE.internal.exit;
 }
 
@@ -133,9 +134,11 @@ async function runFlash(options: FlashCommandOptions): Promise<number> {
         process.stdout.write(JSON.stringify(refusedResult(image, drive, detail)) + '\n');
       }
     }
-    for (const drive of refused) process.stderr.write(`${PROGRAM}: error: ${ERROR_TABLE.flash_target_refused.message}: ${drive.refusal?.detail}\n`);
     const hint = refused.some((drive) => drive.refusal?.reason === 'too_large') ? `pass --force for a drive over ${options.maxSize} GB you really mean to erase` : ERROR_TABLE.flash_target_refused.hint;
-    process.stderr.write(`${PROGRAM}: hint: ${hint}; nothing was written\n`);
+    // One error line per refused drive, the hint once, after the last.
+    refused.forEach((drive, index) =>
+      printProgramError(PROGRAM, { message: `${ERROR_TABLE.flash_target_refused.message}: ${drive.refusal?.detail}`, hint: index === refused.length - 1 ? `${hint}; nothing was written` : undefined }),
+    );
     return ERROR_TABLE.flash_target_refused.exit;
   }
 
@@ -156,7 +159,7 @@ async function runFlash(options: FlashCommandOptions): Promise<number> {
   });
   for (const result of results) await appendFlashLog(logPath, image, result);
   for (const result of results) {
-    if (result.error !== undefined) process.stderr.write(`${PROGRAM}: error: ${result.error.message}\n${PROGRAM}: hint: ${result.error.hint}\n`);
+    if (result.error !== undefined) printProgramError(PROGRAM, result.error);
   }
   return exitCodeOf(results);
 }

@@ -28,6 +28,10 @@ import { parseRelayOptions, RELAY_USAGE, RelayUsageError, type RelayOptions } fr
 import { dropLogIpsBefore, RelayLog } from './relay-log.js';
 import { openRelayStore, redactedStoreLocation } from './store/open-store.js';
 import type { RelayStore } from './store/relay-store.js';
+import { printProgramError } from '../error-printer.js';
+
+/** The name in its error lines (src/error-printer.ts). */
+const PROGRAM = 'caliop-relay';
 
 /** docs/api.md §10.1. */
 const HTTP_MAX_CONNECTIONS_PER_IP = 64;
@@ -235,11 +239,11 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(argv[0] === 'disclosure' ? await disclosureCommand(argv.slice(1), process.env, new Date()) : await disclosureLogCommand(argv.slice(1), process.env));
     } catch (error) {
       if (error instanceof RelayUsageError) {
-        process.stderr.write(`caliop-relay: error: ${error.message}\n${argv[0] === 'disclosure' ? DISCLOSURE_USAGE : DISCLOSURE_LOG_USAGE}\n`);
+        printProgramError(PROGRAM, error, { after: argv[0] === 'disclosure' ? DISCLOSURE_USAGE : DISCLOSURE_LOG_USAGE });
         process.exit(2);
       }
       if (error instanceof DisclosureLogBroken) {
-        process.stderr.write(`caliop-relay: error: ${error.message}\n`);
+        printProgramError(PROGRAM, error);
         process.exit(3);
       }
       throw error;
@@ -252,7 +256,7 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(await keyResetCommand(argv.slice(1), process.env, new Date()));
     } catch (error) {
       if (!(error instanceof RelayUsageError)) throw error;
-      process.stderr.write(`caliop-relay: error: ${error.message}\n${KEY_RESET_USAGE}\n`);
+      printProgramError(PROGRAM, error, { after: KEY_RESET_USAGE });
       process.exit(2);
     }
     return;
@@ -263,7 +267,7 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(dnsRecordsCommand(argv.slice(1), new Date()));
     } catch (error) {
       if (!(error instanceof RelayUsageError)) throw error;
-      process.stderr.write(`caliop-relay: error: ${error.message}\n${DNS_RECORDS_USAGE}\n`);
+      printProgramError(PROGRAM, error, { after: DNS_RECORDS_USAGE });
       process.exit(2);
     }
     return;
@@ -273,7 +277,7 @@ async function main(argv: readonly string[]): Promise<void> {
     options = parseRelayOptions(argv, process.env);
   } catch (error) {
     if (!(error instanceof RelayUsageError)) throw error;
-    process.stderr.write(`caliop-relay: error: ${error.message}\n${RELAY_USAGE}\n`);
+    printProgramError(PROGRAM, error, { after: RELAY_USAGE });
     process.exit(2);
   }
   if (options === 'help') {
@@ -284,6 +288,9 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`caliop-relay: error: ${error instanceof Error ? error.message : String(error)}\n`);
+  printProgramError(PROGRAM, {
+    message: error instanceof Error ? error.message : String(error),
+    hint: 'the relay stopped: check its options, that its ports are free and its data folder is writable (caliop-relay --help)',
+  });
   process.exit(1);
 });

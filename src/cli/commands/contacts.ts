@@ -1,6 +1,6 @@
 // `caliop contacts import|list|verify|remove` (docs/cli.md §contacts).
 import type { Command } from 'commander';
-import { safeForTerminal } from '../../core/terminal-text.js';
+import { safeForTerminal } from '../../terminal-text.js';
 import { CaliopError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { note, readAllStdin, reportFailure, writeData, writeJson } from '../output.js';

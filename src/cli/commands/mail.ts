@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { fingerprintWords } from '../../core/fingerprint-words.js';
 import type { CliContext } from '../context.js';
 import { CaliopError } from '../../errors.js';
-import { safeForTerminal } from '../../core/terminal-text.js';
+import { safeForTerminal } from '../../terminal-text.js';
 import { note, readAllStdin, reportFailure, writeData, writeJson } from '../output.js';
 
 /** docs/gateway.md §4.5.1: one line per contact an Autocrypt header added, replaced or set aside. */

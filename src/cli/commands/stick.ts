@@ -1,5 +1,5 @@
 // `caliop stick verify` (docs/cli.md §3.16, docs/manifest.md §5-§8).
-import { safeForTerminal } from '../../core/terminal-text.js';
+import { safeForTerminal } from '../../terminal-text.js';
 import type { Command } from 'commander';
 import { readUserFile } from '../../service/user-files.js';
 import type { CliContext } from '../context.js';

@@ -7,7 +7,7 @@ import { Box, Text } from 'ink';
 import { CaliopError, ERROR_TABLE, type ErrorCode } from '../../errors.js';
 import { useText } from '../use-text.js';
 import type { UiLanguage } from '../i18n/index.js';
-import { safeForTerminal } from '../../core/terminal-text.js';
+import { safeForTerminal } from '../../terminal-text.js';
 
 export interface ErrorDescription {
   readonly message: string;
@@ -18,7 +18,7 @@ export interface ErrorDescription {
 }
 
 export function describeError(error: unknown, language: UiLanguage = 'en'): ErrorDescription {
-  // Messages may quote a relay or a sender: inert text only (src/core/terminal-text.ts).
+  // Messages may quote a relay or a sender: inert text only (src/terminal-text.ts).
   const code: ErrorCode = error instanceof CaliopError ? error.code : 'internal';
   const row = ERROR_TABLE[code];
   const detail = error instanceof CaliopError ? error.message : `${row.message}: ${error instanceof Error ? error.message : String(error)}`;

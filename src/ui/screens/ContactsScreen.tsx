@@ -15,7 +15,7 @@ import { TextField } from '../components/TextField.js';
 import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
-import { safeForTerminal } from '../../core/terminal-text.js';
+import { safeForTerminal } from '../../terminal-text.js';
 
 type Mode = { kind: 'list' } | { kind: 'import'; path: string } | { kind: 'remove'; address: string } | { kind: 'verify'; address: string };
 

@@ -5,7 +5,7 @@ import { Box, Text } from 'ink';
 import { useEffect, useState } from 'react';
 import { listDevices, revokeDevice, type DeviceView } from '../../service/devices.js';
 import type { StickSession } from '../../service/stick-session.js';
-import { safeForTerminal } from '../../core/terminal-text.js';
+import { safeForTerminal } from '../../terminal-text.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Progress } from '../components/Progress.js';
 import { Screen } from '../components/Screen.js';

@@ -17,7 +17,7 @@ import { Screen } from '../components/Screen.js';
 import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
-import { safeForTerminal } from '../../core/terminal-text.js';
+import { safeForTerminal } from '../../terminal-text.js';
 
 export type InboxAction = 'compose' | 'contacts' | 'outbox' | 'stick' | 'settings' | 'quit' | 'ask-quit';
 /** Where the inbox is: the selected row and the first row on screen (indexes, newest first); kept by the App across reading. */

@@ -2,7 +2,7 @@
 // state and the relay's reason; retry or drop one. The same services as `caliop outbox`.
 import { Box, Text } from 'ink';
 import { useState } from 'react';
-import { safeForTerminal } from '../../core/terminal-text.js';
+import { safeForTerminal } from '../../terminal-text.js';
 import { dropOutboxMessage, listOutbox, retryOutboxMessage } from '../../service/mail-outbox.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';

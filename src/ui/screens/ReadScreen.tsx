@@ -18,7 +18,7 @@ import { Screen } from '../components/Screen.js';
 import type { Translate } from '../i18n/index.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
-import { safeForTerminal } from '../../core/terminal-text.js';
+import { safeForTerminal } from '../../terminal-text.js';
 
 export const PAGE_ROWS = 18;
 const WIDTH = 78;
