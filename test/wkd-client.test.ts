@@ -1,5 +1,7 @@
 // The WKD client against the real relay's Web Key Directory over verified TLS.
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,5 +48,37 @@ describe('lookupWkd', () => {
     expect(await lookupWkd('nobody@caliop.example', { ca, urlsFor })).toBeNull();
     // Without the relay's CA the self-signed certificate is refused: no cert, not a crash.
     expect(await lookupWkd('alice@caliop.example', { urlsFor })).toBeNull();
+  });
+
+  it('an answer over 1 MiB is dropped, not gathered: no cert, not a crash (a hostile server)', async () => {
+    const ca = readFileSync(join(relay.dataDir, 'dev-tls-cert.pem'), 'utf8');
+    const key = readFileSync(join(relay.dataDir, 'dev-tls-key.pem'), 'utf8');
+    let sent = 0;
+    const server = createServer({ cert: ca, key }, (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const block = Buffer.alloc(64 * 1024, 0x99);
+      // Writes until the client closes (at most 64 MiB), as a server that never ends would.
+      const more = () => {
+        while (sent < 64 * 1024 * 1024 && !response.destroyed) {
+          sent += block.length;
+          if (!response.write(block)) return void response.once('drain', more);
+        }
+        response.end();
+      };
+      more();
+      response.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const url = new URL(relay.url);
+    const base = `https://${url.hostname}:${port}`;
+    try {
+      const found = await lookupWkd('alice@caliop.example', { ca, urlsFor: ({ hash }) => [`${base}/.well-known/openpgpkey/hu/${hash}`] });
+      expect(found).toBeNull();
+      expect(sent).toBeLessThan(32 * 1024 * 1024); // the client hung up long before the end
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

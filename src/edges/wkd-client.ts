@@ -1,6 +1,7 @@
 // Web Key Directory lookup of an outside recipient's cert (draft-koch-openpgp-webkey-
 // service §3.1): the advanced method on openpgpkey.DOMAIN first, then the direct
 // method on DOMAIN. Certificates are checked by the system's CAs (or a given `ca`).
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { wkdHash } from '../api/wkd-hash.js';
 
@@ -27,6 +28,24 @@ export function wkdUrls(address: { local: string; domain: string; hash: string }
   ];
 }
 
+/** A cert is never this large: a longer answer is dropped unread. */
+const MAX_CERT_BYTES = 1024 * 1024;
+
+/** The whole body, or null as soon as it passes `limit` bytes (the connection is then closed). */
+async function bodyWithin(response: IncomingMessage, limit: number): Promise<Uint8Array | null> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const part of response as AsyncIterable<Buffer>) {
+    total += part.length;
+    if (total > limit) {
+      response.destroy();
+      return null;
+    }
+    parts.push(part);
+  }
+  return new Uint8Array(Buffer.concat(parts));
+}
+
 function get(url: string, options: WkdOptions): Promise<Uint8Array | null> {
   return new Promise((resolvePromise) => {
     const request = https.get(url, { ...(options.ca ? { ca: options.ca } : {}), timeout: options.timeoutMs ?? 10_000 }, (response) => {
@@ -35,15 +54,7 @@ function get(url: string, options: WkdOptions): Promise<Uint8Array | null> {
         resolvePromise(null);
         return;
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > 1024 * 1024) request.destroy(); // a cert is never that large
-        else chunks.push(chunk);
-      });
-      response.on('end', () => resolvePromise(new Uint8Array(Buffer.concat(chunks))));
-      response.on('error', () => resolvePromise(null));
+      bodyWithin(response, MAX_CERT_BYTES).then(resolvePromise, () => resolvePromise(null));
     });
     request.on('timeout', () => request.destroy());
     request.on('error', () => resolvePromise(null)); // no such host, refused, bad TLS: no cert from there
