@@ -5,12 +5,10 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { PinMismatch, PinnedAgent } from './pinned-agent.js';
 import { randomBytes } from './random.js';
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
-import tls from 'node:tls';
-import type { Duplex } from 'node:stream';
 import type { z } from 'zod';
 import { toBase64url } from '../api/base64url.js';
 import { OutboundAnswerSchema, OutboundRequestSchema, type OutboundAnswer } from '../api/outbound.js';
@@ -45,7 +43,7 @@ import {
   type RelayInfo,
   type SubmitResponse,
 } from '../api/schemas.js';
-import { isValidPin, spkiPin } from '../api/spki-pin.js';
+import { isValidPin } from '../api/spki-pin.js';
 import { RequestPacer } from '../core/request-pacing.js';
 import { CaliopError, type ErrorCode } from '../errors.js';
 
@@ -88,10 +86,6 @@ export class RelayErrorResponse extends Error {
   }
 }
 
-class PinMismatch extends Error {
-  override readonly name = 'PinMismatch';
-}
-
 interface RawResponse {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
@@ -117,66 +111,6 @@ function checkRequest<S extends z.ZodType>(schema: S, body: unknown): z.infer<S>
     throw new CaliopError('usage', `${where}${issue?.message ?? 'invalid request'}`, { hint: 'check the addresses and the message; see docs/api.md §3 and §8.2' });
   }
   return result.data;
-}
-
-/**
- * An http.Agent whose connections are TLS connections checked against the pin
- * (docs/api.md §9): the socket is handed to the request only after the pin
- * matched on 'secureConnect', so nothing is written to an unpinned peer. Kept-alive
- * sockets were all checked when they were made.
- */
-class PinnedAgent extends http.Agent {
-  readonly #pin: string;
-  readonly #handshakeTimeoutMs: number;
-
-  constructor(pin: string, handshakeTimeoutMs: number) {
-    super({ keepAlive: true, maxSockets: 16 });
-    this.#pin = pin;
-    this.#handshakeTimeoutMs = handshakeTimeoutMs;
-  }
-
-  override createConnection(options: http.ClientRequestArgs, callback?: (error: Error | null, socket: Duplex) => void): Duplex {
-    const host = options.host ?? 'localhost';
-    const socket = tls.connect({
-      host,
-      port: Number(options.port),
-      // The pin replaces CA validation; it is checked below before anything is sent.
-      rejectUnauthorized: false,
-      ALPNProtocols: ['http/1.1'],
-      ...(isIP(host) === 0 ? { servername: host } : {}),
-    });
-    let settled = false;
-    let handshakeTimer: NodeJS.Timeout | undefined;
-    const fail = (error: Error) => {
-      clearTimeout(handshakeTimer);
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      callback?.(error, socket);
-    };
-    // The request has no socket yet, so its own timeout cannot end a stalled handshake.
-    handshakeTimer = setTimeout(
-      () => fail(Object.assign(new Error('TLS handshake timed out'), { code: 'ETIMEDOUT' })),
-      this.#handshakeTimeoutMs,
-    );
-    socket.once('error', fail);
-    socket.once('close', () => fail(Object.assign(new Error('connection closed during the TLS handshake'), { code: 'ECONNRESET' })));
-    socket.once('secureConnect', () => {
-      clearTimeout(handshakeTimer);
-      socket.removeListener('error', fail);
-      if (settled) return;
-      const certificate = socket.getPeerX509Certificate();
-      const actual = certificate ? spkiPin(new Uint8Array(certificate.publicKey.export({ type: 'spki', format: 'der' }))) : null;
-      if (actual !== this.#pin) {
-        fail(new PinMismatch(`the relay presented ${actual ?? 'no certificate'}, the stick pins ${this.#pin}`));
-        return;
-      }
-      settled = true;
-      callback?.(null, socket);
-    });
-    // Returning nothing tells http.Agent to wait for the callback (node:_http_agent createSocket).
-    return undefined as unknown as Duplex;
-  }
 }
 
 export class RelayClient {
