@@ -115,6 +115,14 @@ describe('mail screens', { timeout: 300_000 }, () => {
     await press(app, '\x13');
     await waitForFrame(app, /Sent\./);
     app.unmount();
+    // Through the relay: bob's stick fetches it, from ana, signed, with its text.
+    expect((await onStick(sticks.bob!, ['sync'])).status).toBe(0);
+    const inbox = JSON.parse((await onStick(sticks.bob!, ['--json', 'inbox'])).stdout) as Array<{ id: string; from: string; subject: string; signature: string }>;
+    const reply = inbox.find((entry) => entry.subject === 'Reply');
+    expect(reply).toMatchObject({ signature: 'good' });
+    expect(reply!.from).toContain(`ana@${DOMAIN}`);
+    const read = JSON.parse((await onStick(sticks.bob!, ['--json', 'read', reply!.id])).stdout) as { body: string };
+    expect(read.body).toContain('See you there.');
   });
 
   it('contacts: bob is known unverified; the in-person check shows the words of his fingerprint and records it', async () => {
