@@ -15,13 +15,14 @@
 // raises it to carry such mail). CALIOP_UNSAFE_TEST_KDF: unlock is not measured here.
 //
 //   npx tsc -p . && node build/scripts/bench/large-attachment.js [MiB]
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { writeIncompressibleFile } from './bench-files.js';
 import { startRelayProcess } from '../../src/relay/relay-process.js';
 
 const CLI = resolve(import.meta.dirname, '../../src/cli/main.js');
@@ -70,13 +71,7 @@ export async function benchLargeAttachment(mib = 25): Promise<{ name: string; li
     const input = join(work, 'rapport.bin');
     const small = join(work, 'petit.txt');
     writeFileSync(small, 'a small attachment for the idle runs\n');
-    const fd = openSync(input, 'w');
-    const block = randomBytes(MIB);
-    for (let i = 0; i < mib; i++) {
-      block.writeUInt32BE(i, 0);
-      writeSync(fd, block);
-    }
-    closeSync(fd);
+    writeIncompressibleFile(input, mib);
 
     // gpg on the same file, same run: sign and encrypt to a peer key, then decrypt.
     const gnupgHome = join(work, 'gnupg');

@@ -9,15 +9,14 @@
 //
 //   npx tsc -p . && node build/scripts/bench/pipe-streaming.js [MiB]
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { writeIncompressibleFile } from './bench-files.js';
 
 const CLI = resolve(import.meta.dirname, '../../src/cli/main.js');
-const MIB = 1024 * 1024;
 const PASSPHRASE = 'a long passphrase only for the benchmark 2026';
 
 interface Measure {
@@ -64,13 +63,7 @@ export async function benchPipeStreaming(mib = 100, rounds = 2): Promise<{ name:
     const input = join(work, 'input.bin');
     const empty = join(work, 'empty.bin');
     writeFileSync(empty, '');
-    const fd = openSync(input, 'w');
-    const block = randomBytes(MIB);
-    for (let i = 0; i < mib; i++) {
-      block.writeUInt32BE(i, 0);
-      writeSync(fd, block);
-    }
-    closeSync(fd);
+    writeIncompressibleFile(input, mib);
     const out = (name: string) => join(work, name);
     const measures = { enc: [] as Measure[], encIdle: [] as Measure[], dec: [] as Measure[], decIdle: [] as Measure[], gpgEnc: [] as Measure[], gpgDec: [] as Measure[] };
     caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('empty.pgp'), '--force'], empty);

@@ -6,8 +6,9 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isCaliopError, type CaliopError } from '../../src/errors.js';
-import { RelayErrorResponse, type RelayClient } from '../../src/edges/relay-client.js';
+import { isCaliopError } from '../../src/errors.js';
+import type { RelayClient } from '../../src/edges/relay-client.js';
+import { failure, relayCode } from './helpers/relay-errors.js';
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { clientFor, enrolled, enrolmentProof, type TestIdentity } from './helpers/test-identity.js';
 
@@ -17,8 +18,6 @@ beforeAll(async () => {
 });
 afterAll(async () => relay?.dispose());
 
-const relayCode = (error: unknown) => ((error as CaliopError).cause instanceof RelayErrorResponse ? ((error as CaliopError).cause as RelayErrorResponse).code : undefined);
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
 
 async function encryptTo(identity: TestIdentity, text: string): Promise<string> {
   const key = await openpgp.readKey({ armoredKey: identity.armoredCert });

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { CaliopError } from '../../src/errors.js';
-import { RelayErrorResponse, type RelayClient } from '../../src/edges/relay-client.js';
+import type { RelayClient } from '../../src/edges/relay-client.js';
+import { failure, relayCode } from './helpers/relay-errors.js';
 import { RELAY_MAIN, startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { databaseNameFor, ensureDatabase, openTestStore, TEST_STORE } from './helpers/test-store.js';
 import { clientFor, enrolled, enrolmentProof, makeIdentity, type TestIdentity } from './helpers/test-identity.js';
@@ -20,8 +20,6 @@ beforeAll(async () => {
 });
 afterAll(async () => relay?.dispose());
 
-const relayCode = (error: unknown) => ((error as CaliopError).cause instanceof RelayErrorResponse ? ((error as CaliopError).cause as RelayErrorResponse).code : undefined);
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
 
 async function keyReset(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const store = TEST_STORE === 'postgres' ? ['--store', await ensureDatabase(databaseNameFor(relay.dataDir))] : [];
