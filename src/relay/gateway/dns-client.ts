@@ -8,7 +8,7 @@
 
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { isIP } from 'node:net';
+import { connect, isIP } from 'node:net';
 import * as dnsPacket from 'dns-packet';
 
 export interface DnsServer {
@@ -28,7 +28,7 @@ export interface DnsAnswer {
   readonly records: readonly { readonly type: string; readonly data: unknown }[];
 }
 
-/** No usable answer now (timeout, SERVFAIL, a truncated answer): RFC 7672 §2.1.1 defers delivery. */
+/** No usable answer now (timeout, SERVFAIL, an answer truncated even over TCP): RFC 7672 §2.1.1 defers delivery. */
 export class DnsTemporaryError extends Error {
   override readonly name = 'DnsTemporaryError';
 }
@@ -36,6 +36,8 @@ export class DnsTemporaryError extends Error {
 /** At most this long for one answer; at most this many bytes of answer (EDNS payload size, RFC 6891). */
 const TIMEOUT_MS = 5_000;
 const UDP_PAYLOAD = 1_232;
+/** RFC 1035 §4.2.2: a TCP message carries a two-byte length, so no answer is longer than this. */
+const TCP_MAX_MESSAGE = 65_535;
 
 function sameName(a: string, b: string): boolean {
   return a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
@@ -47,10 +49,22 @@ export class DnsClient {
     private readonly timeoutMs: number = TIMEOUT_MS,
   ) {}
 
-  /** Asks `type` of `name` once; the answer is believed only from the configured server and for the question asked. */
-  query(name: string, type: DnsRecordType): Promise<DnsAnswer> {
-    const id = randomInt(0, 65_536);
-    const question = dnsPacket.encode({
+  /**
+   * Asks `type` of `name`; the answer is believed only from the configured server and for
+   * the question asked. A UDP answer with the TC bit is asked again over TCP (RFC 7766 §5,
+   * RFC 1035 §4.2.2), as every stub resolver does: a large TLSA or TXT RRset is an answer,
+   * not a failure.
+   */
+  async query(name: string, type: DnsRecordType): Promise<DnsAnswer> {
+    const overUdp = await this.#queryUdp(name, type);
+    if (overUdp !== 'truncated') return overUdp;
+    const overTcp = await this.#queryTcp(name, type);
+    if (overTcp === 'truncated') throw new DnsTemporaryError(`${type} ${name}: the answer was truncated, over UDP and over TCP`);
+    return overTcp;
+  }
+
+  #question(id: number, name: string, type: DnsRecordType): Buffer {
+    return dnsPacket.encode({
       type: 'query',
       id,
       // RFC 6840 §5.7: AD in a query asks for the AD bit in the answer; RD: a recursive resolver.
@@ -59,10 +73,31 @@ export class DnsClient {
       // RFC 3225: the DO bit, so a validating resolver validates and says so.
       additionals: [{ type: 'OPT', name: '.', udpPayloadSize: UDP_PAYLOAD, extendedRcode: 0, ednsVersion: 0, flags: dnsPacket.DNSSEC_OK, flag_do: true, options: [] }],
     });
+  }
+
+  /** The answer in `bytes` if it is the one to this question; undefined for anything else (ignored: a spoofing attempt or noise). */
+  #answerFor(bytes: Buffer, id: number, name: string, type: DnsRecordType): DnsAnswer | 'truncated' | Error | undefined {
+    let packet: dnsPacket.DecodedPacket & { rcode?: string };
+    try {
+      packet = dnsPacket.decode(bytes);
+    } catch {
+      return undefined;
+    }
+    const asked = packet.questions?.[0];
+    if (packet.id !== id || !packet.flag_qr || asked === undefined || asked.type !== type || !sameName(asked.name, name)) return undefined;
+    if (packet.flag_tc) return 'truncated';
+    if (packet.rcode !== 'NOERROR' && packet.rcode !== 'NXDOMAIN') return new DnsTemporaryError(`${type} ${name}: ${packet.rcode ?? 'no rcode'}`);
+    const records = (packet.answers ?? []).filter((record) => record.type === type).map((record) => ({ type: record.type, data: 'data' in record ? (record.data as unknown) : undefined }));
+    return { rcode: packet.rcode, authenticated: packet.flag_ad, records };
+  }
+
+  #queryUdp(name: string, type: DnsRecordType): Promise<DnsAnswer | 'truncated'> {
+    const id = randomInt(0, 65_536);
+    const question = this.#question(id, name, type);
     const socket = createSocket(isIP(this.server.host) === 6 ? 'udp6' : 'udp4');
-    return new Promise<DnsAnswer>((resolve, reject) => {
+    return new Promise<DnsAnswer | 'truncated'>((resolve, reject) => {
       const timer = setTimeout(() => finish(new DnsTemporaryError(`${type} ${name}: no answer from ${this.server.host}:${this.server.port} in ${this.timeoutMs} ms`)), this.timeoutMs);
-      const finish = (outcome: DnsAnswer | Error) => {
+      const finish = (outcome: DnsAnswer | 'truncated' | Error) => {
         clearTimeout(timer);
         socket.removeAllListeners('message');
         socket.close();
@@ -73,28 +108,58 @@ export class DnsClient {
       socket.on('message', (bytes, from) => {
         // Anything not from the server, or not the answer to this question, is ignored (a spoofing attempt).
         if (from.port !== this.server.port || from.address.replace(/^::ffff:/, '') !== this.server.host.replace(/^::ffff:/, '')) return;
-        let packet: dnsPacket.DecodedPacket & { rcode?: string };
-        try {
-          packet = dnsPacket.decode(bytes);
-        } catch {
-          return;
-        }
-        const asked = packet.questions?.[0];
-        if (packet.id !== id || !packet.flag_qr || asked === undefined || asked.type !== type || !sameName(asked.name, name)) return;
-        if (packet.flag_tc) {
-          finish(new DnsTemporaryError(`${type} ${name}: the answer was truncated`));
-          return;
-        }
-        if (packet.rcode !== 'NOERROR' && packet.rcode !== 'NXDOMAIN') {
-          finish(new DnsTemporaryError(`${type} ${name}: ${packet.rcode ?? 'no rcode'}`));
-          return;
-        }
-        const records = (packet.answers ?? []).filter((record) => record.type === type).map((record) => ({ type: record.type, data: 'data' in record ? (record.data as unknown) : undefined }));
-        finish({ rcode: packet.rcode, authenticated: packet.flag_ad, records });
+        const outcome = this.#answerFor(bytes, id, name, type);
+        if (outcome !== undefined) finish(outcome);
       });
       socket.send(question, this.server.port, this.server.host, (error) => {
         if (error) finish(new DnsTemporaryError(`${type} ${name}: ${error.message}`));
       });
+    });
+  }
+
+  /**
+   * The same question over TCP to the same server (RFC 7766): one two-byte-length-prefixed
+   * query, one answer read up to its announced length (at most 65,535 bytes, RFC 1035
+   * §4.2.2), the same checks as over UDP, the same time limit.
+   */
+  #queryTcp(name: string, type: DnsRecordType): Promise<DnsAnswer | 'truncated'> {
+    const id = randomInt(0, 65_536);
+    const question = this.#question(id, name, type);
+    const framed = Buffer.alloc(2 + question.length);
+    framed.writeUInt16BE(question.length, 0);
+    question.copy(framed, 2);
+    const socket = connect({ host: this.server.host, port: this.server.port });
+    return new Promise<DnsAnswer | 'truncated'>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let received = 0;
+      let settled = false;
+      const finish = (outcome: DnsAnswer | 'truncated' | Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
+      };
+      const timer = setTimeout(() => finish(new DnsTemporaryError(`${type} ${name}: no answer over TCP from ${this.server.host}:${this.server.port} in ${this.timeoutMs} ms`)), this.timeoutMs);
+      socket.on('error', (error) => finish(new DnsTemporaryError(`${type} ${name} over TCP: ${error.message}`)));
+      socket.on('end', () => finish(new DnsTemporaryError(`${type} ${name}: the TCP answer ended early`)));
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > 2 + TCP_MAX_MESSAGE) {
+          finish(new DnsTemporaryError(`${type} ${name}: the TCP answer is longer than its length prefix allows`));
+          return;
+        }
+        chunks.push(chunk);
+        const bytes = Buffer.concat(chunks);
+        if (bytes.length < 2) return;
+        const length = bytes.readUInt16BE(0);
+        if (bytes.length < 2 + length) return;
+        // Over TCP the server is the connected one; the answer must still be this question's.
+        const outcome = this.#answerFor(bytes.subarray(2, 2 + length), id, name, type);
+        finish(outcome ?? new DnsTemporaryError(`${type} ${name}: the TCP answer is not an answer to the question`));
+      });
+      socket.write(framed);
     });
   }
 
