@@ -46,11 +46,16 @@ export function TextField({ label, value, onChange, onSubmit, mask = false, focu
   const shown = mask ? '•'.repeat([...value].length) : value;
   return (
     <Box flexDirection={multiline ? 'column' : 'row'}>
-      <Text bold={focus}>{t('labelOnly', { label })} </Text>
-      <Text>
-        {shown}
-        {focus ? <Text inverse> </Text> : null}
-      </Text>
+      {/* The label keeps its width; a long value (a file path) wraps in the room left beside it. */}
+      <Box flexShrink={0}>
+        <Text bold={focus}>{t('labelOnly', { label })} </Text>
+      </Box>
+      <Box flexShrink={1}>
+        <Text wrap="wrap">
+          {shown}
+          {focus ? <Text inverse> </Text> : null}
+        </Text>
+      </Box>
     </Box>
   );
 }
