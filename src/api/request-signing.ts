@@ -28,8 +28,12 @@ export interface RequestToSign {
   readonly method: string;
   /** The request target exactly as sent: path and query, e.g. `/v1/messages?limit=10`. */
   readonly pathWithQuery: string;
-  /** The body bytes exactly as sent; empty for a request without a body. */
-  readonly body: Uint8Array;
+  /**
+   * The body bytes exactly as sent (empty for a request without a body), or, for a body
+   * streamed (docs/api.md §8.2.1), its SHA-256 as declared in `Content-Digest`: the relay
+   * verifies the signature before reading such a body and checks the digest as it streams.
+   */
+  readonly body: Uint8Array | { readonly sha256: Uint8Array };
   /** The relay's mail domain (`caliop-relay --domain`), lower-cased. */
   readonly domain: string;
 }
@@ -48,7 +52,7 @@ export function canonicalRequestString(request: RequestToSign, fields: SignedFie
     SIGNING_SCHEME,
     request.method.toUpperCase(),
     request.pathWithQuery,
-    bytesToHex(sha256(request.body)),
+    bytesToHex(request.body instanceof Uint8Array ? sha256(request.body) : request.body.sha256),
     fields.timestamp,
     fields.nonce,
     request.domain.toLowerCase(),

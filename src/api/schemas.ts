@@ -153,6 +153,16 @@ export const SubmitRequestSchema = z.strictObject({
 });
 export type SubmitRequest = z.infer<typeof SubmitRequestSchema>;
 
+/**
+ * docs/api.md §8.2.1: the envelope of a streamed submission, in the query (signed with
+ * the path, §4.2): `?to=A&to=B&idempotencyKey=K`; the body is the armored ciphertext.
+ */
+export const SubmitStreamQuerySchema = SubmitRequestSchema.omit({ armoredMessage: true });
+export type SubmitStreamQuery = z.infer<typeof SubmitStreamQuerySchema>;
+
+/** docs/api.md §8.2.1: the media type of a streamed ciphertext body (the armored text, bytes as they would be in `armoredMessage`). */
+export const STREAMED_CIPHERTEXT_TYPE = 'application/octet-stream';
+
 export const SubmitResponseSchema = z.object({
   /** The submission's id (each recipient's mailbox entry has its own id). */
   id: MessageIdSchema,

@@ -4,6 +4,7 @@
 //   caliop-relay: listening on https://HOST:PORT pin sha256/BASE64[ smtp HOST:PORT]
 // and one JSON line per request on stderr.
 
+import { BODY_GRACE_MS, MIN_BODY_BYTES_PER_SECOND } from './middleware/read-body.js';
 import { PerIpLimits } from './gateway/per-ip-limits.js';
 import { format } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
@@ -174,7 +175,10 @@ async function startRelay(options: RelayOptions): Promise<void> {
   const perIp = new PerIpLimits({ maxConnections: HTTP_MAX_CONNECTIONS_PER_IP, connectionsPerMinute: Number.MAX_SAFE_INTEGER, clock: () => Date.now() });
   const httpServer = server as import('node:http').Server;
   httpServer.headersTimeout = 10_000;
-  httpServer.requestTimeout = 60_000;
+  // A large upload on a slow link is legitimate (docs/api.md §10.1): the body must keep a
+  // minimum rate (middleware/read-body.ts) and never pause 30 s (the socket's idle timeout);
+  // the whole request's ceiling is what the largest body takes at that minimum rate.
+  httpServer.requestTimeout = BODY_GRACE_MS + Math.ceil((options.limits.maxMessageBytes * 4) / 3 / MIN_BODY_BYTES_PER_SECOND) * 1000;
   httpServer.keepAliveTimeout = 5_000;
   httpServer.on('connection', (socket: import('node:net').Socket) => {
     const remote = socket.remoteAddress ?? '';

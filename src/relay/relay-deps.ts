@@ -1,10 +1,11 @@
 // What the relay app is built from: its state, its settings and its clock.
 
 import type { RelayStore } from './store/relay-store.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../api/message-size.js';
 import type { RequestLogLine } from './middleware/request-log.js';
 
 export interface RelayLimits {
-  /** docs/api.md §5.3: largest armoredMessage, in bytes. */
+  /** docs/api.md §5.3: largest armored ciphertext, in bytes (default: a 25 MiB attachment fits, docs/limits.md §2.5). */
   readonly maxMessageBytes: number;
   readonly maxRecipients: number;
   /** Largest page of GET /v1/messages; a larger `limit` is lowered to it. */
@@ -15,7 +16,7 @@ export interface RelayLimits {
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
-  maxMessageBytes: 10 * 1024 * 1024,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   maxRecipients: 50,
   maxPageSize: 100,
   rateBurst: 60,

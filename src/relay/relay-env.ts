@@ -19,6 +19,8 @@ export interface RelayEnv {
   Variables: {
     /** The request body exactly as received (middleware/read-body.ts). */
     body: Uint8Array;
+    /** docs/api.md §8.2.1: the SHA-256 a streamed body declared (Content-Digest); the body itself is the route's to read. */
+    bodyDigest: Uint8Array | undefined;
     /** The verified signer (middleware/device-auth.ts). */
     device: SignedDevice;
   };

@@ -19,6 +19,11 @@ export interface DeviceAuthOptions {
   readonly requireEnrolled: boolean;
 }
 
+/** docs/api.md §8.2.1: a streamed body is signed by the digest it declared (checked as it streams). */
+function bodyOrDigest(body: Uint8Array, digest: Uint8Array | undefined): Uint8Array | { sha256: Uint8Array } {
+  return digest === undefined ? body : { sha256: digest };
+}
+
 export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayEnv> {
   return async (c, next) => {
     const now = options.clock();
@@ -26,7 +31,7 @@ export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayE
     const url = new URL(c.req.url);
     const pathWithQuery = c.env?.incoming?.url ?? url.pathname + url.search;
     const check = verifyRequestSignature(
-      { method: c.req.method, pathWithQuery, body: c.get('body'), domain: options.domain },
+      { method: c.req.method, pathWithQuery, body: bodyOrDigest(c.get('body'), c.get('bodyDigest')), domain: options.domain },
       (name) => c.req.header(name),
       now,
       opensslEd25519Verify,

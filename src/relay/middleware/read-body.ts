@@ -1,30 +1,57 @@
 // Reads the whole request body, refusing more than `maxBytes` with a 413
-// (docs/api.md §5.3) before reading it all when Content-Length says so.
+// (docs/api.md §5.3) before reading it all when Content-Length says so; or, for a
+// streamed submission (docs/api.md §8.2.1), leaves the body unread for the route and
+// gives the signature check the digest the client declared.
 
 import type { MiddlewareHandler } from 'hono';
 import { RelayHttpError } from '../http-error.js';
 import type { RelayEnv } from '../relay-env.js';
 
+/** docs/api.md §10.1: a body slower than this on average, after the grace period, is cut (a slow upload is not an idle one). */
+export const MIN_BODY_BYTES_PER_SECOND = 16 * 1024;
+export const BODY_GRACE_MS = 60_000;
+
+const tooLarge = (maxBytes: number) => new RelayHttpError(413, 'body_too_large', `the request body is larger than this relay accepts (${maxBytes} bytes)`);
+
+/**
+ * The body as it arrives, counted: more than `maxBytes` cancels it with a 413, and a body
+ * that keeps coming slower than MIN_BODY_BYTES_PER_SECOND (on average, after BODY_GRACE_MS)
+ * with a 408 (docs/api.md §10.1). The socket's idle timeout cuts one that stops.
+ */
+export async function* bodyPieces(stream: ReadableStream<Uint8Array> | null, maxBytes: number, now: () => number = () => performance.now()): AsyncGenerator<Uint8Array> {
+  if (stream === null) return;
+  const reader = stream.getReader();
+  const started = now();
+  let total = 0;
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) throw tooLarge(maxBytes);
+      const elapsed = now() - started;
+      if (elapsed > BODY_GRACE_MS && total < (elapsed / 1000) * MIN_BODY_BYTES_PER_SECOND) {
+        throw new RelayHttpError(408, 'body_too_slow', `the request body came slower than ${MIN_BODY_BYTES_PER_SECOND} bytes per second`);
+      }
+      yield value;
+    }
+    finished = true;
+  } finally {
+    if (!finished) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
 export function readBody(maxBytes: number): MiddlewareHandler<RelayEnv> {
-  const tooLarge = () => new RelayHttpError(413, 'body_too_large', `the request body is larger than this relay accepts (${maxBytes} bytes)`);
   return async (c, next) => {
     const declared = c.req.header('content-length');
-    if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge();
+    if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
     const chunks: Uint8Array[] = [];
     let total = 0;
-    const stream = c.req.raw.body;
-    if (stream) {
-      const reader = stream.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.byteLength;
-        if (total > maxBytes) {
-          await reader.cancel();
-          throw tooLarge();
-        }
-        chunks.push(value);
-      }
+    for await (const piece of bodyPieces(c.req.raw.body, maxBytes)) {
+      chunks.push(piece);
+      total += piece.byteLength;
     }
     const body = new Uint8Array(total);
     let offset = 0;
@@ -33,6 +60,34 @@ export function readBody(maxBytes: number): MiddlewareHandler<RelayEnv> {
       offset += chunk.byteLength;
     }
     c.set('body', body);
+    await next();
+  };
+}
+
+/** RFC 9530 §2: `Content-Digest: sha-256=:BASE64:` (the only algorithm the relay takes). */
+const CONTENT_DIGEST = /^sha-256=:([A-Za-z0-9+/]{43}=):$/;
+
+/** The media type of a request, lower case, without parameters. */
+export function mediaType(value: string | undefined): string {
+  return (value ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/**
+ * docs/api.md §8.2.1: a body of `streamed.type` is left for the route to stream (at most
+ * `streamed.maxBytes`, refused at once from Content-Length); the signature (§4.2) covers
+ * the SHA-256 it declares in Content-Digest, which the route checks as the bytes come.
+ * Any other body is read whole, as readBody.
+ */
+export function readBodyOrStream(maxBytes: number, streamed: { readonly type: string; readonly maxBytes: number }): MiddlewareHandler<RelayEnv> {
+  const whole = readBody(maxBytes);
+  return async (c, next) => {
+    if (mediaType(c.req.header('content-type')) !== streamed.type) return whole(c, next);
+    const declared = c.req.header('content-length');
+    if (declared !== undefined && Number(declared) > streamed.maxBytes) throw tooLarge(streamed.maxBytes);
+    const digest = CONTENT_DIGEST.exec(c.req.header('content-digest') ?? '')?.[1];
+    if (digest === undefined) throw new RelayHttpError(400, 'invalid_request', 'a streamed body needs the header Content-Digest: sha-256=:BASE64:');
+    c.set('body', new Uint8Array(0));
+    c.set('bodyDigest', Uint8Array.from(Buffer.from(digest, 'base64')));
     await next();
   };
 }

@@ -9,7 +9,10 @@ import {
   type MailboxAckResponse,
   type MailboxPageResponse,
   MessageIdSchema,
+  STREAMED_CIPHERTEXT_TYPE,
   SubmitRequestSchema,
+  SubmitStreamQuerySchema,
+  type SubmitStreamQuery,
   type ListResponse,
   type MessageResponse,
   type SubmitResponse,
@@ -20,12 +23,14 @@ import { REPLAY_HEADER, replayAnswer, requestSha256 } from '../idempotency.js';
 import { parseJsonBody, parseWithSchema } from '../json-body.js';
 import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
-import { readBody } from '../middleware/read-body.js';
+import { bodyPieces, readBody, readBodyOrStream } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { pathParam, routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { SubmissionRecord } from '../store/relay-store.js';
 import type { RelayEnv, SignedDevice } from '../relay-env.js';
 import { observeTransport } from '../transport-facts.js';
+import { discard, storeStreamedCiphertext } from './streamed-ciphertext.js';
+import type { Context } from 'hono';
 
 /** JSON framing and the recipient list around armoredMessage (docs/api.md §5.3). */
 const SUBMIT_OVERHEAD_BYTES = 64 * 1024;
@@ -33,6 +38,20 @@ const SUBMIT_OVERHEAD_BYTES = 64 * 1024;
 const SMALL_BODY_BYTES = 1024;
 
 const messageNotFound = () => new RelayHttpError(404, 'message_not_found', 'no message with this id in your mailbox');
+
+/** docs/api.md §4.2: the request target as sent (as device-auth signs it). */
+function pathAndQuery(c: Context<RelayEnv>): string {
+  const url = new URL(c.req.url);
+  return c.env?.incoming?.url ?? url.pathname + url.search;
+}
+
+/** docs/api.md §8.2.1: the envelope of a streamed submission, from its query (strict: an unknown parameter is a 400). */
+function streamQuery(url: string): SubmitStreamQuery {
+  const params = new URL(url).searchParams;
+  const value: Record<string, unknown> = {};
+  for (const name of new Set(params.keys())) value[name] = name === 'to' ? params.getAll('to') : params.get(name);
+  return parseWithSchema(value, SubmitStreamQuerySchema);
+}
 
 function ownAddress(device: SignedDevice): string {
   // deviceAuth({ requireEnrolled: true }) guarantees the account.
@@ -60,20 +79,37 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
       rateLimit(buckets, deps.clock),
     ] as const;
 
-  const submit = routeOf(...signed(deps.limits.maxMessageBytes + SUBMIT_OVERHEAD_BYTES), async (c) => {
+  // docs/api.md §8.2 (JSON, the ciphertext in armoredMessage) or §8.2.1 (streamed body, envelope in the query).
+  const submitMiddleware = [
+    readBodyOrStream(deps.limits.maxMessageBytes + SUBMIT_OVERHEAD_BYTES, { type: STREAMED_CIPHERTEXT_TYPE, maxBytes: deps.limits.maxMessageBytes }),
+    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    rateLimit(buckets, deps.clock),
+  ] as const;
+  const submit = routeOf(...submitMiddleware, async (c) => {
     const sender = ownAddress(c.get('device'));
-    const request = parseJsonBody(c.get('body'), SubmitRequestSchema);
+    const digest = c.get('bodyDigest');
+    const streamed = digest !== undefined;
+    const json = streamed ? undefined : parseJsonBody(c.get('body'), SubmitRequestSchema);
+    const request: SubmitStreamQuery = json ?? streamQuery(c.req.url);
     // docs/api.md §8.10: a retry of a submission already stored is answered again, not stored twice.
-    const sha256 = request.idempotencyKey === undefined ? '' : requestSha256(c.get('body'));
+    // Streamed: the envelope (path and query) and the body's digest, both signed, stand for the body.
+    const sha256 =
+      request.idempotencyKey === undefined ? '' : streamed ? requestSha256(new TextEncoder().encode(`${pathAndQuery(c)}\n${Buffer.from(digest).toString('hex')}`)) : requestSha256(c.get('body'));
     const replay = (record: SubmissionRecord) => {
       c.header(REPLAY_HEADER, 'true');
       return c.json(replayAnswer(record, sha256) as SubmitResponse, 201);
     };
     const earlier = request.idempotencyKey === undefined ? undefined : await deps.store.submissionByKey(sender, request.idempotencyKey);
-    if (earlier !== undefined) return replay(earlier);
-    const size = Buffer.byteLength(request.armoredMessage, 'utf8');
-    if (size > deps.limits.maxMessageBytes) {
-      throw new RelayHttpError(413, 'message_too_large', `the message is ${size} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
+    if (earlier !== undefined) {
+      if (streamed) for await (const _piece of bodyPieces(c.req.raw.body, deps.limits.maxMessageBytes)); // read, not kept: the answer is the recorded one
+      return replay(earlier);
+    }
+    const armoredMessage = json?.armoredMessage ?? '';
+    if (!streamed) {
+      const size = Buffer.byteLength(armoredMessage, 'utf8');
+      if (size > deps.limits.maxMessageBytes) {
+        throw new RelayHttpError(413, 'message_too_large', `the message is ${size} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
+      }
     }
     const recipients = [...new Set(request.to)];
     if (recipients.length > deps.limits.maxRecipients) {
@@ -83,7 +119,13 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
     if (unknown.length > 0) {
       throw new RelayHttpError(422, 'unknown_recipients', `no such recipient on this relay: ${unknown.join(', ')}`);
     }
-    if (!(await isEncryptedOpenPgpMessage(request.armoredMessage))) {
+    const id = deps.randomId();
+    const nowSeconds = () => Math.floor(deps.clock().getTime() / 1000);
+    // docs/api.md §8.2.1: the streamed ciphertext goes to the store chunk by chunk, checked on the way.
+    const stored = streamed
+      ? await storeStreamedCiphertext(deps.store, c.req.raw.body, { messageId: id, digest, maxBytes: deps.limits.maxMessageBytes, nowSeconds })
+      : { size: Buffer.byteLength(armoredMessage, 'utf8'), chunks: 0 };
+    if (!streamed && !(await isEncryptedOpenPgpMessage(armoredMessage))) {
       throw new RelayHttpError(400, 'not_encrypted', 'armoredMessage must be an ASCII-armored encrypted OpenPGP message');
     }
     const receivedAt = deps.clock().toISOString();
@@ -93,25 +135,34 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
       submittedBy: sender,
       transport: observeTransport(c.env?.incoming),
     };
-    const id = deps.randomId();
-    const body: SubmitResponse = { id, recipients, size, receivedAt };
+    const body: SubmitResponse = { id, recipients, size: stored.size, receivedAt };
     // Accepted means durable: the 201 goes out only after the commit (docs/decisions/relay-store.md),
     // and the idempotency key commits with the message (docs/api.md §8.10).
-    const taken = await deps.store.storeMessage(
-      {
-        id,
-        sender,
-        recipients,
-        size,
-        facts,
-        armoredMessage: request.armoredMessage,
-        entryIds: recipients.map(() => deps.randomId()),
-      },
-      request.idempotencyKey === undefined
-        ? undefined
-        : { sender, key: request.idempotencyKey, requestSha256: sha256, response: JSON.stringify(body), createdAt: Math.floor(deps.clock().getTime() / 1000) },
-    );
-    if (taken !== undefined) return replay(taken);
+    let taken: SubmissionRecord | undefined;
+    try {
+      taken = await deps.store.storeMessage(
+        {
+          id,
+          sender,
+          recipients,
+          size: stored.size,
+          facts,
+          armoredMessage,
+          entryIds: recipients.map(() => deps.randomId()),
+          chunks: stored.chunks,
+        },
+        request.idempotencyKey === undefined
+          ? undefined
+          : { sender, key: request.idempotencyKey, requestSha256: sha256, response: JSON.stringify(body), createdAt: nowSeconds() },
+      );
+    } catch (error) {
+      if (streamed) await discard(deps.store, id, nowSeconds());
+      throw error;
+    }
+    if (taken !== undefined) {
+      if (streamed) await discard(deps.store, id, nowSeconds()); // a concurrent twin was stored first
+      return replay(taken);
+    }
     return c.json(body, 201);
   });
 

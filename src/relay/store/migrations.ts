@@ -159,4 +159,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    name: 'large ciphertexts in chunks, streamed in (docs/api.md §8.2.1)',
+    sql: `
+      -- docs/api.md §8.2.1: a streamed ciphertext is kept in chunks (1 MiB), written as the
+      -- body arrives; messages.chunks counts them (0: the ciphertext is whole in armored_message).
+      ALTER TABLE messages ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE message_chunks (
+        message_id TEXT NOT NULL,           -- messages.id (the row comes last, at the commit)
+        seq INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        created_at INTEGER NOT NULL,        -- Unix seconds: chunks of an upload never committed are purged
+        PRIMARY KEY (message_id, seq)
+      ) STRICT;
+      -- A ciphertext goes with its message, whichever deletion removes it.
+      CREATE TRIGGER messages_erase_chunks AFTER DELETE ON messages BEGIN
+        DELETE FROM message_chunks WHERE message_id = OLD.id;
+      END;
+    `,
+  },
 ];

@@ -149,4 +149,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'large ciphertexts in chunks, streamed in (docs/api.md §8.2.1)',
+    sql: `
+      ALTER TABLE messages ADD COLUMN chunks integer NOT NULL DEFAULT 0;
+      CREATE TABLE message_chunks (
+        message_id text NOT NULL,
+        seq integer NOT NULL,
+        bytes bytea NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (message_id, seq)
+      );
+      CREATE FUNCTION caliop_erase_message_chunks() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN DELETE FROM message_chunks WHERE message_id = OLD.id; RETURN OLD; END
+      $$;
+      CREATE TRIGGER messages_erase_chunks AFTER DELETE ON messages FOR EACH ROW EXECUTE FUNCTION caliop_erase_message_chunks();
+    `,
+  },
 ];

@@ -40,11 +40,18 @@ const INSERT_MESSAGE = `
     UPDATE accounts SET mailbox_seq = accounts.mailbox_seq + 1 FROM locked
     WHERE accounts.address = locked.address RETURNING accounts.address, accounts.mailbox_seq
   ), message AS (
-    INSERT INTO messages (id, sender, recipients, size, facts, armored_message) VALUES ($1, $4, $5, $6, $7, $8) RETURNING id
+    INSERT INTO messages (id, sender, recipients, size, facts, armored_message, chunks) VALUES ($1, $4, $5, $6, $7, $8, $9) RETURNING id
   )
   INSERT INTO mailbox (recipient, seq, id, message_id)
   SELECT bumped.address, bumped.mailbox_seq, entry.id, (SELECT id FROM message)
   FROM bumped JOIN unnest($2::text[], $3::text[]) AS entry (recipient, id) ON entry.recipient = bumped.address`;
+
+/** The columns that say where a message's ciphertext is (docs/api.md §8.2.1). */
+interface ChunkedRow {
+  message_id: string;
+  chunks: number;
+  armored_message: string;
+}
 
 const SUBMISSION_BY_KEY = 'SELECT * FROM submissions WHERE sender = $1 AND idempotency_key = $2';
 
@@ -341,7 +348,47 @@ export class PostgresRelayStore implements RelayStore {
       message.size,
       JSON.stringify(message.facts),
       message.armoredMessage,
+      message.chunks ?? 0,
     ];
+  }
+
+  async putCiphertextChunk(messageId: string, seq: number, bytes: Uint8Array, createdAt: number): Promise<void> {
+    // docs/api.md §8.2.1: each chunk its own small commit; the message's comes after the last.
+    await this.#query('put_chunk', 'INSERT INTO message_chunks (message_id, seq, bytes, created_at) VALUES ($1, $2, $3, $4)', [messageId, seq, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), createdAt]);
+  }
+
+  async discardCiphertextChunks(messageId: string, before: number): Promise<void> {
+    await this.#query('discard_chunks', 'DELETE FROM message_chunks WHERE message_id = $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = $1)', [messageId]);
+    await this.#query(
+      'discard_abandoned_chunks',
+      'DELETE FROM message_chunks WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id)',
+      [before],
+    );
+  }
+
+  async *ciphertextChunks(messageId: string): AsyncIterable<Uint8Array> {
+    const { rows } = await this.#query<{ chunks: number; armored_message: string }>('message_chunks_count', 'SELECT chunks, armored_message FROM messages WHERE id = $1', [messageId]);
+    const row = rows[0];
+    if (row === undefined) return;
+    if (row.chunks === 0) {
+      yield Buffer.from(row.armored_message, 'latin1');
+      return;
+    }
+    // One chunk per query: memory stays one chunk whatever the size.
+    for (let seq = 0; seq < row.chunks; seq++) {
+      const { rows: chunk } = await this.#query<{ bytes: Buffer }>('message_chunk', 'SELECT bytes FROM message_chunks WHERE message_id = $1 AND seq = $2', [messageId, seq]);
+      const bytes = chunk[0]?.bytes;
+      if (bytes === undefined) throw new Error('a stored ciphertext lacks a chunk');
+      yield bytes;
+    }
+  }
+
+  /** docs/api.md §8.2.1: the whole text of a chunked ciphertext, for the routes that still answer it as one JSON string. */
+  async #joined(row: { message_id: string; chunks: number; armored_message: string }): Promise<string> {
+    if (row.chunks === 0) return row.armored_message;
+    const parts: Uint8Array[] = [];
+    for await (const chunk of this.ciphertextChunks(row.message_id)) parts.push(chunk);
+    return Buffer.concat(parts).toString('latin1');
   }
 
   async storeMessage(message: NewMessage, submission?: SubmissionRecord): Promise<SubmissionRecord | undefined> {
@@ -439,15 +486,15 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async mailboxEntry(recipient: string, id: string): Promise<(StoredMessage & { armoredMessage: string }) | undefined> {
-    const { rows } = await this.#query<MailboxRow & { armored_message: string }>(
+    const { rows } = await this.#query<MailboxRow & ChunkedRow>(
       'mailbox_entry',
-      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message, mailbox.message_id, messages.chunks
        FROM mailbox JOIN messages ON messages.id = mailbox.message_id
        WHERE mailbox.recipient = $1 AND mailbox.id = $2`,
       [recipient, id],
     );
     const row = rows[0];
-    return row && { ...toStoredMessage(row), armoredMessage: row.armored_message };
+    return row && { ...toStoredMessage(row), armoredMessage: await this.#joined(row) };
   }
 
   async deleteMailboxEntry(recipient: string, id: string): Promise<boolean> {
@@ -477,14 +524,14 @@ export class PostgresRelayStore implements RelayStore {
     );
     const last = lastWithin(heads, maxBytes);
     if (last === undefined) return [];
-    const { rows } = await this.#query<MailboxRow & { armored_message: string }>(
+    const { rows } = await this.#query<MailboxRow & ChunkedRow>(
       'mailbox_page',
-      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message, mailbox.message_id, messages.chunks
        FROM mailbox JOIN messages ON messages.id = mailbox.message_id
        WHERE mailbox.recipient = $1 AND mailbox.seq > $2 AND mailbox.seq <= $3 ORDER BY mailbox.seq`,
       [recipient, after, last],
     );
-    return rows.map((row) => ({ ...toStoredMessage(row), armoredMessage: row.armored_message }));
+    return Promise.all(rows.map(async (row) => ({ ...toStoredMessage(row), armoredMessage: await this.#joined(row) })));
   }
 
   async deleteMailboxThrough(recipient: string, through: number): Promise<number> {
@@ -498,9 +545,9 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async messagesConcerning(address: string): Promise<HeldMessage[]> {
-    const { rows } = await this.#query<HeldRow>(
+    const { rows } = await this.#query<HeldRow & ChunkedRow>(
       'messages_concerning',
-      `SELECT id, sender, recipients, size, facts, armored_message FROM messages
+      `SELECT id, sender, recipients, size, facts, armored_message, id AS message_id, chunks FROM messages
        WHERE sender = $1 OR EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id AND mailbox.recipient = $1)`,
       [address],
     );
@@ -509,6 +556,7 @@ export class PostgresRelayStore implements RelayStore {
       'SELECT id, seq, message_id FROM mailbox WHERE recipient = $1 ORDER BY seq',
       [address],
     );
+    for (const row of rows) row.armored_message = await this.#joined(row);
     return toHeldMessages(rows, entries);
   }
 

@@ -74,9 +74,18 @@ export interface NewMessage {
   readonly recipients: readonly string[];
   readonly size: number;
   readonly facts: ArrivalFacts;
+  /** The ciphertext whole; '' when it was streamed in as `chunks` chunks (docs/api.md §8.2.1). */
   readonly armoredMessage: string;
   readonly entryIds: readonly string[];
+  /** docs/api.md §8.2.1: the number of chunks put with putCiphertextChunk under this message's id (absent or 0: none). */
+  readonly chunks?: number;
 }
+
+/** docs/api.md §8.2.1: a streamed ciphertext is stored in chunks of this many bytes (the last one shorter). */
+export const CIPHERTEXT_CHUNK_BYTES = 1024 * 1024;
+
+/** docs/api.md §8.2.1: chunks of an upload that never committed are purged after this long. */
+export const ABANDONED_CHUNKS_AFTER_S = 3600;
 
 /**
  * docs/disclosure.md §4: a message the relay still holds that concerns one address:
@@ -195,6 +204,15 @@ export interface RelayStore {
    * returned instead.
    */
   storeMessage(message: NewMessage, submission?: SubmissionRecord): Promise<SubmissionRecord | undefined>;
+  /**
+   * docs/api.md §8.2.1: one chunk of a ciphertext being streamed in, under the id its
+   * message will have. Durable with the storeMessage that names it (same database log).
+   */
+  putCiphertextChunk(messageId: string, seq: number, bytes: Uint8Array, createdAt: number): Promise<void>;
+  /** docs/api.md §8.2.1: the chunks of an upload refused or cut off (and of any upload abandoned before `before`, Unix seconds). */
+  discardCiphertextChunks(messageId: string, before: number): Promise<void>;
+  /** docs/api.md §8.2.1: a stored message's ciphertext, chunk by chunk (its whole text for a message not stored in chunks). */
+  ciphertextChunks(messageId: string): AsyncIterable<Uint8Array>;
   /** docs/api.md §8.10: what `sender` submitted under `key`, if it is still remembered. */
   submissionByKey(sender: string, key: string): Promise<SubmissionRecord | undefined>;
   /**

@@ -14,6 +14,13 @@ import { isDiskFull } from './disk-full.js';
 import { DeleteReserve } from './delete-reserve.js';
 import { WalEraser } from './wal-eraser.js';
 
+/** The columns that say where a message's ciphertext is (docs/api.md §8.2.1). */
+interface ChunkedRow {
+  message_id: string;
+  chunks: number;
+  armored_message: string;
+}
+
 /** Expired nonces are purged at most this often (a replay of an expired one fails the timestamp check anyway). */
 const NONCE_PURGE_INTERVAL_S = 30;
 
@@ -309,13 +316,14 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   #insertMessage(message: NewMessage): void {
-    this.#sql('INSERT INTO messages (id, sender, recipients, size, facts, armored_message) VALUES (?, ?, ?, ?, ?, ?)').run(
+    this.#sql('INSERT INTO messages (id, sender, recipients, size, facts, armored_message, chunks) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
       message.id,
       message.sender,
       JSON.stringify(message.recipients),
       message.size,
       JSON.stringify(message.facts),
       message.armoredMessage,
+      message.chunks ?? 0,
     );
     const insert = this.#sql('INSERT INTO mailbox (id, recipient, message_id) VALUES (?, ?, ?)');
     message.recipients.forEach((recipient, index) => insert.run(message.entryIds[index], recipient, message.id));
@@ -351,6 +359,44 @@ export class SqliteRelayStore implements RelayStore {
     });
   }
 
+  async putCiphertextChunk(messageId: string, seq: number, bytes: Uint8Array, createdAt: number): Promise<void> {
+    // docs/api.md §8.2.1: each chunk its own small write; the message's commit comes after the last.
+    await this.#writes.run(() => {
+      this.#sql('INSERT INTO message_chunks (message_id, seq, bytes, created_at) VALUES (?, ?, ?, ?)').run(messageId, seq, bytes, createdAt);
+    });
+  }
+
+  async discardCiphertextChunks(messageId: string, before: number): Promise<void> {
+    const erased = await this.#freeing(
+      () =>
+        this.#sql('DELETE FROM message_chunks WHERE message_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = ?)').run(messageId, messageId).changes +
+        this.#sql('DELETE FROM message_chunks WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id)').run(before).changes,
+    );
+    if (erased > 0) this.#eraser?.erased();
+  }
+
+  async *ciphertextChunks(messageId: string): AsyncIterable<Uint8Array> {
+    const row = this.#sql('SELECT chunks, armored_message FROM messages WHERE id = ?').get(messageId) as { chunks: number; armored_message: string } | undefined;
+    if (row === undefined) return;
+    if (row.chunks === 0) {
+      yield Buffer.from(row.armored_message, 'latin1');
+      return;
+    }
+    // One chunk at a time (each its own read): memory stays one chunk whatever the size.
+    for (let seq = 0; seq < row.chunks; seq++) {
+      const chunk = this.#sql('SELECT bytes FROM message_chunks WHERE message_id = ? AND seq = ?').pluck().get(messageId, seq) as Buffer | undefined;
+      if (chunk === undefined) throw new Error('a stored ciphertext lacks a chunk');
+      yield chunk;
+    }
+  }
+
+  /** docs/api.md §8.2.1: the whole text of a chunked ciphertext, for the routes that still answer it as one JSON string. */
+  #joined(row: { message_id: string; chunks: number; armored_message: string }): string {
+    if (row.chunks === 0) return row.armored_message;
+    const chunks = this.#sql('SELECT bytes FROM message_chunks WHERE message_id = ? ORDER BY seq').pluck().all(row.message_id) as Buffer[];
+    return Buffer.concat(chunks).toString('latin1');
+  }
+
   async submissionByKey(sender: string, key: string): Promise<SubmissionRecord | undefined> {
     return this.#submissionByKey(sender, key);
   }
@@ -381,11 +427,11 @@ export class SqliteRelayStore implements RelayStore {
 
   async mailboxEntry(recipient: string, id: string): Promise<(StoredMessage & { armoredMessage: string }) | undefined> {
     const row = this.#sql(
-      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message, mailbox.message_id, messages.chunks
        FROM mailbox JOIN messages ON messages.id = mailbox.message_id
        WHERE mailbox.recipient = ? AND mailbox.id = ?`,
-    ).get(recipient, id) as (MailboxRow & { armored_message: string }) | undefined;
-    return row && { ...toStoredMessage(row), armoredMessage: row.armored_message };
+    ).get(recipient, id) as (MailboxRow & ChunkedRow) | undefined;
+    return row && { ...toStoredMessage(row), armoredMessage: this.#joined(row) };
   }
 
   async deleteMailboxEntry(recipient: string, id: string): Promise<boolean> {
@@ -412,11 +458,11 @@ export class SqliteRelayStore implements RelayStore {
     const last = lastWithin(heads, maxBytes);
     if (last === undefined) return [];
     const rows = this.#sql(
-      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message, mailbox.message_id, messages.chunks
        FROM mailbox JOIN messages ON messages.id = mailbox.message_id
        WHERE mailbox.recipient = ? AND mailbox.seq > ? AND mailbox.seq <= ? ORDER BY mailbox.seq`,
-    ).all(recipient, after, last) as (MailboxRow & { armored_message: string })[];
-    return rows.map((row) => ({ ...toStoredMessage(row), armoredMessage: row.armored_message }));
+    ).all(recipient, after, last) as (MailboxRow & ChunkedRow)[];
+    return rows.map((row) => ({ ...toStoredMessage(row), armoredMessage: this.#joined(row) }));
   }
 
   /** Inside a write: deletes the entries up to `through` and the ciphertexts no mailbox holds any more. */
@@ -455,9 +501,10 @@ export class SqliteRelayStore implements RelayStore {
 
   async messagesConcerning(address: string): Promise<HeldMessage[]> {
     const rows = this.#sql(
-      `SELECT id, sender, recipients, size, facts, armored_message FROM messages
+      `SELECT id, sender, recipients, size, facts, armored_message, id AS message_id, chunks FROM messages
        WHERE sender = ? OR EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = messages.id AND mailbox.recipient = ?)`,
-    ).all(address, address) as HeldRow[];
+    ).all(address, address) as (HeldRow & ChunkedRow)[];
+    for (const row of rows) row.armored_message = this.#joined(row);
     const entries = this.#sql('SELECT id, seq, message_id FROM mailbox WHERE recipient = ? ORDER BY seq').all(address) as {
       id: string;
       seq: number;

@@ -1,0 +1,56 @@
+// docs/api.md §8.2.1: the relay checks a streamed ciphertext as it arrives, without
+// holding it: EncryptedMessageScanner must agree with the whole-text check
+// (isEncryptedOpenPgpMessage) on real openpgp.js output, whatever the pieces' sizes,
+// and refuse what is not one encrypted message (a signed message, a cut one, junk).
+
+import * as openpgp from 'openpgp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EncryptedMessageScanner, isEncryptedOpenPgpMessage } from '../../src/relay/ciphertext-check.js';
+
+let keys: { privateKey: openpgp.PrivateKey; publicKey: openpgp.PublicKey };
+beforeAll(async () => {
+  keys = await openpgp.generateKey({ userIDs: [{ email: 'ana@example.test' }], format: 'object' });
+});
+
+function scan(text: string, piece: number): boolean {
+  const scanner = new EncryptedMessageScanner();
+  const bytes = Buffer.from(text, 'latin1');
+  for (let at = 0; at < bytes.length; at += piece) scanner.push(bytes.subarray(at, at + piece));
+  return scanner.end();
+}
+
+const data = (size: number) => Uint8Array.from({ length: size }, (_, i) => (i * 7919) % 251);
+
+describe('EncryptedMessageScanner', () => {
+  it.each([0, 100, 70_000, 1_500_000])('accepts an encrypted message of %i bytes, in pieces of any size', async (size) => {
+    const armored = (await openpgp.encrypt({ message: await openpgp.createMessage({ binary: data(size) }), encryptionKeys: keys.publicKey, signingKeys: keys.privateKey })) as string;
+    expect(await isEncryptedOpenPgpMessage(armored)).toBe(true);
+    for (const piece of size > 100_000 ? [13, 65_536, 1 << 20] : [1, 13, 65_536]) expect(scan(armored, piece)).toBe(true);
+  });
+
+  it('accepts a message streamed by openpgp.js (partial body lengths)', async () => {
+    const source = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 8; i++) controller.enqueue(data(100_000));
+        controller.close();
+      },
+    });
+    const stream = (await openpgp.encrypt({ message: await openpgp.createMessage({ binary: source }), encryptionKeys: keys.publicKey })) as unknown as ReadableStream<string>;
+    let armored = '';
+    for await (const part of stream as unknown as AsyncIterable<string>) armored += part;
+    expect(scan(armored, 4096)).toBe(true);
+  });
+
+  it('refuses a signed (not encrypted) message, a cut one, junk after it, and no armor at all', async () => {
+    const signed = (await openpgp.sign({ message: await openpgp.createMessage({ binary: data(500) }), signingKeys: keys.privateKey })) as string;
+    expect(scan(signed, 64)).toBe(false);
+    const armored = (await openpgp.encrypt({ message: await openpgp.createMessage({ binary: data(5000) }), encryptionKeys: keys.publicKey })) as string;
+    const lines = armored.trimEnd().split('\n');
+    const cut = [...lines.slice(0, 4), ...lines.slice(-2)].join('\n');
+    expect(scan(cut, 64)).toBe(false);
+    expect(scan(`${armored}trailing words\n`, 64)).toBe(false);
+    expect(scan('hello world\n', 64)).toBe(false);
+    expect(scan('', 64)).toBe(false);
+    expect(scan(`-----BEGIN PGP MESSAGE-----\n\n${'A'.repeat(10_000)}\n-----END PGP MESSAGE-----\n`, 64)).toBe(false);
+  });
+});
