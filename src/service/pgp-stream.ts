@@ -7,6 +7,8 @@ import * as openpgp from 'openpgp';
 import { CaliopError } from '../errors.js';
 import { installInflateStream } from '../edges/inflate-stream.js';
 import { createOutputFile, type OutputFile } from '../edges/output-file.js';
+import { stdinBytes } from '../edges/stdin.js';
+import { tryFastDecryption } from './pgp-stream-fast.js';
 import {
   acceptingEveryCipher,
   certAddresses,
@@ -39,6 +41,15 @@ export type Destination =
  * at its end says that what was written must be thrown away.
  */
 export const HOLD_BACK_BYTES = 8 * 1024 * 1024;
+
+/**
+ * `caliop decrypt`'s input: stdin, a MiB at a time when it is a file (src/edges/stdin.ts).
+ * Not for encrypt and sign: openpgp.js's encryption streams hold a few chunks each, and with
+ * chunks of a MiB `encrypt --sign` of 128 MiB peaked at 208 MiB (64 KiB chunks: under 150).
+ */
+export function standardInput(): AsyncIterable<Uint8Array> {
+  return stdinBytes();
+}
 
 /** A Web stream over any async source of bytes (process.stdin), pulled one chunk at a time. */
 function webStreamOf(source: AsyncIterable<Uint8Array>, first: readonly Uint8Array[] = []): ReadableStream<Uint8Array> {
@@ -78,6 +89,22 @@ async function peek(source: AsyncIterable<Uint8Array>, want: number): Promise<{ 
 }
 
 const ARMOR_START = /^\s*-----BEGIN PGP /;
+
+/** What peek read, then the rest. */
+async function* chained(head: readonly Uint8Array[], rest: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* head;
+  yield* rest;
+}
+
+/** Copies an async source to the output, one chunk at a time. */
+async function drain(source: AsyncIterable<Uint8Array>, write: (chunk: Uint8Array) => Promise<void>): Promise<number> {
+  let total = 0;
+  for await (const bytes of source) {
+    total += bytes.byteLength;
+    if (bytes.byteLength > 0) await write(bytes);
+  }
+  return total;
+}
 
 function looksArmored(head: readonly Uint8Array[]): boolean {
   const first = Buffer.concat(head.map((chunk) => Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))).subarray(0, 256);
@@ -142,6 +169,8 @@ const STREAM_READ_CONFIG: Partial<openpgp.Config> = {
   // memory does not grow with it, so only the mail path (held whole) keeps the limit.
   maxDecompressedMessageSize: Infinity,
 };
+/** The same over the library's defaults, for the packet-level calls of the fast path. */
+const FULL_STREAM_READ_CONFIG: openpgp.Config = { ...openpgp.config, ...STREAM_READ_CONFIG } as openpgp.Config;
 
 export interface StreamEncryptInput {
   readonly input: AsyncIterable<Uint8Array>;
@@ -214,7 +243,18 @@ export async function decryptStream(input: {
   readonly destination: Destination;
   readonly holdBackBytes?: number;
 }): Promise<StreamDecryptResult> {
-  const message = await readStreamedMessage(input.input);
+  const { head, size, rest } = await peek(input.input, 256);
+  if (size === 0) throw new CaliopError('bad_input', 'the input is empty', { hint: 'caliop decrypt < message.asc > message.txt' });
+  let source: AsyncIterable<Uint8Array> = chained(head, rest);
+  if (!looksArmored(head)) {
+    // docs/decisions/streamed-decryption.md: the common binary shape through node:crypto.
+    const fast = await tryFastDecryption(source, acceptingEveryCipher(input.decryptionKey), input.verificationKeys, FULL_STREAM_READ_CONFIG);
+    if (fast.kind === 'fast') {
+      return writeDecrypted(input, fast.message, fast.signatures, (write) => drain(fast.data, write));
+    }
+    source = fast.input;
+  }
+  const message = await readStreamedMessage(source);
   requireAddressedTo(message, input.decryptionKey);
   let result;
   try {
@@ -228,8 +268,18 @@ export async function decryptStream(input: {
   } catch (error) {
     throw decryptionFailure(error, message);
   }
+  return writeDecrypted(input, message, result.signatures, (write) => pump(result.data as unknown as ReadableStream<Uint8Array>, write));
+}
+
+/** Writes decrypted data to the destination (§2.1: held back, or renamed once intact), then judges the signatures. */
+async function writeDecrypted(
+  input: { readonly verificationKeys: readonly openpgp.PublicKey[]; readonly destination: Destination; readonly holdBackBytes?: number },
+  message: openpgp.Message<unknown>,
+  signatureResults: Awaited<ReturnType<typeof openpgp.decrypt>>['signatures'],
+  copy: (write: (chunk: Uint8Array) => Promise<void>) => Promise<number>,
+): Promise<StreamDecryptResult> {
   // The signatures settle only once the data is read: mark them handled now, judge them after.
-  for (const signature of result.signatures) {
+  for (const signature of signatureResults) {
     signature.verified.catch(() => undefined);
     signature.signature.catch(() => undefined);
   }
@@ -256,7 +306,7 @@ export async function decryptStream(input: {
   };
   let total: number;
   try {
-    total = await pump(result.data as unknown as ReadableStream<Uint8Array>, write);
+    total = await copy(write);
   } catch (error) {
     await output.abort();
     const failure = error instanceof CaliopError ? error : decryptionFailure(error, message);
@@ -268,7 +318,7 @@ export async function decryptStream(input: {
     }
     throw failure;
   }
-  const signatures = await judgeSignatures(result.signatures, input.verificationKeys);
+  const signatures = await judgeSignatures(signatureResults, input.verificationKeys);
   try {
     for (const part of held.splice(0)) await output.write(part);
     await output.commit();

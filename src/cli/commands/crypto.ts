@@ -125,11 +125,11 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
         if (failure) reportFailure(failure);
         return;
       }
-      const { decryptStream } = await import('../../service/pgp-stream.js');
+      const { decryptStream, standardInput } = await import('../../service/pgp-stream.js');
       const session = await cli.unlock();
       const identity = await session.identity();
       const result = await decryptStream({
-        input: process.stdin,
+        input: standardInput(),
         decryptionKey: identity.privateKey,
         verificationKeys: await verificationCerts(session),
         destination: destinationOf(options, true),

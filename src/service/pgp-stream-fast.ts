@@ -1,0 +1,564 @@
+// The bulk layer of `caliop decrypt` for the common shape of message, through node:crypto
+// (docs/decisions/streamed-decryption.md; issue 13: openpgp.js's Web streams made decrypting
+// 100 MiB cost 3.6x gpg -d). openpgp.js still decrypts the session key, parses the one-pass
+// signature and signature packets and verifies the signatures; this module only does what
+// is done on every byte: AES-CFB, the SHA-1 of the MDC, the packet framing and the hashes of
+// the signed data. Anything else (armor, SKESK, SEIPDv2, compression, text signatures,
+// another cipher, several session keys, any packet out of place) is left to openpgp.js
+// before a single byte is given out: the caller replays what was read (`fallback`).
+import { createCipheriv, createHash, type Cipher, type Hash } from 'node:crypto';
+import * as openpgp from 'openpgp';
+import { PacketSplitter, type PacketEvent } from '../core/openpgp-packet-stream.js';
+
+type VerificationResult = Awaited<ReturnType<typeof openpgp.verify>>['signatures'][number];
+
+/** Plaintext read in pieces of about this size (fewer, larger writes; bounded memory). */
+const CHUNK_BYTES = 1024 * 1024;
+/** The shape must be known within this much input, or openpgp.js reads the message. */
+const PROBE_BYTES = 1024 * 1024;
+/** Bounds on the packets held whole (RFC 9580 sizes are far below). */
+const MAX_SESSION_KEY_PACKET = 64 * 1024;
+const MAX_ONE_PASS_PACKET = 4 * 1024;
+const MAX_SIGNATURE_PACKET = 1024 * 1024;
+/** RFC 9580 §5.13.1: the MDC packet, tag 19 length 20, at the end of the SEIPDv1 plaintext. */
+const MDC_BYTES = 22;
+
+const TAG = openpgp.enums.packet;
+/** openpgp.js symmetric ids (RFC 9580 §9.3) that node:crypto decrypts in CFB mode. */
+const AES_ECB: ReadonlyMap<number, { name: string; keySize: number }> = new Map([
+  [7, { name: 'aes-128-ecb', keySize: 16 }],
+  [8, { name: 'aes-192-ecb', keySize: 24 }],
+  [9, { name: 'aes-256-ecb', keySize: 32 }],
+]);
+const AES_BLOCK = 16;
+/** RFC 9580 §9.5 hash ids for node:crypto (MD5 is refused by READ_CONFIG: left to openpgp.js). */
+const HASHES: ReadonlyMap<number, string> = new Map([
+  [2, 'sha1'],
+  [3, 'ripemd160'],
+  [8, 'sha256'],
+  [9, 'sha384'],
+  [10, 'sha512'],
+  [11, 'sha224'],
+  [12, 'sha3-256'],
+  [14, 'sha3-512'],
+]);
+
+/** The message is not of the shape this module reads: openpgp.js will read it. */
+class NotFast extends Error {}
+
+/** The fields openpgp.js's OnePassSignaturePacket has but does not declare. */
+interface OnePassFields {
+  readonly version: number;
+  readonly signatureType: number;
+  readonly hashAlgorithm: number;
+  readonly publicKeyAlgorithm: number;
+  readonly issuerKeyID: openpgp.KeyID;
+}
+
+interface OnePass {
+  readonly packet: OnePassFields;
+  readonly hash: Hash;
+}
+
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
+function concatBytes(parts: readonly Uint8Array[], size: number): Uint8Array {
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+/** a[i] ^= b[i] for i < length; 32 bits at a time when both are equally aligned. */
+function xorInto(a: Uint8Array, b: Uint8Array, length: number): void {
+  let index = 0;
+  if ((a.byteOffset & 3) === (b.byteOffset & 3)) {
+    while (index < length && ((a.byteOffset + index) & 3) !== 0) {
+      a[index] = a[index]! ^ b[index]!;
+      index++;
+    }
+    const words = (length - index) >> 2;
+    if (words > 0) {
+      const wa = new Int32Array(a.buffer, a.byteOffset + index, words);
+      const wb = new Int32Array(b.buffer, b.byteOffset + index, words);
+      for (let word = 0; word < words; word++) wa[word] = wa[word]! ^ wb[word]!;
+      index += words << 2;
+    }
+  }
+  for (; index < length; index++) a[index] = a[index]! ^ b[index]!;
+}
+
+/**
+ * AES-CFB decryption (RFC 9580 §5.13.1: SEIPDv1, zero IV, no resynchronisation) as
+ * P[i] = AES(C[i-1]) XOR C[i]: the AES of the previous blocks is one ECB pass, which
+ * node:crypto runs several blocks at a time (about 5x its own CFB, measured in
+ * docs/decisions/streamed-decryption.md).
+ */
+export class CfbDecipher {
+  private readonly ecb: Cipher;
+  /** Keystream computed ahead of the ciphertext (1 to 16 bytes). */
+  private spare: Uint8Array;
+
+  constructor(name: string, key: Uint8Array) {
+    this.ecb = createCipheriv(name, key, null);
+    this.ecb.setAutoPadding(false);
+    this.spare = this.ecb.update(Buffer.alloc(AES_BLOCK));
+  }
+
+  /** The plaintext of `cipher`, in one or two pieces. */
+  update(cipher: Uint8Array): Uint8Array[] {
+    const length = cipher.length;
+    const spare = this.spare;
+    // The keystream after the spare bytes is the AES of the ciphertext fed so far.
+    const fresh = this.ecb.update(cipher);
+    if (length <= spare.length) {
+      const plain = new Uint8Array(cipher);
+      xorInto(plain, spare, length);
+      this.spare = Buffer.concat([spare.subarray(length), fresh]);
+      return [plain];
+    }
+    const head = new Uint8Array(cipher.subarray(0, spare.length));
+    xorInto(head, spare, spare.length);
+    const rest = cipher.subarray(spare.length);
+    const restLength = rest.length;
+    if ((fresh.byteOffset & 3) === (rest.byteOffset & 3)) xorInto(fresh, rest, restLength);
+    else xorInto(fresh, Buffer.from(rest), restLength);
+    this.spare = new Uint8Array(fresh.subarray(restLength));
+    return [head, fresh.subarray(0, restLength)];
+  }
+}
+
+/** Collects a packet body held whole, up to a bound. */
+class Collector {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  constructor(private readonly max: number) {}
+  add(bytes: Uint8Array): void {
+    this.size += bytes.byteLength;
+    if (this.size > this.max) throw new NotFast('packet larger than expected');
+    this.parts.push(copyOf(bytes));
+  }
+  bytes(): Uint8Array {
+    return concatBytes(this.parts, this.size);
+  }
+}
+
+/**
+ * The synchronous layers: outer packets (PKESK*, SEIPDv1), AES-CFB and the MDC's SHA-1,
+ * inner packets (one-pass signatures, literal data, signatures). Plaintext goes to `output`.
+ */
+class Pipeline {
+  /** Set once the literal data's header is read: from then on this module reads the message. */
+  decided = false;
+  readonly sessionKeyPackets = new openpgp.PacketList<openpgp.PublicKeyEncryptedSessionKeyPacket>();
+  readonly onePass: OnePass[] = [];
+  readonly signatures: Uint8Array[] = [];
+  literalHeader: Uint8Array = new Uint8Array();
+  output: Uint8Array[] = [];
+  outputBytes = 0;
+
+  private readonly outer = new PacketSplitter((event) => this.onOuter(event));
+  private readonly inner = new PacketSplitter((event) => this.onInner(event));
+  private outerState: 'esk' | 'version' | 'data' | 'done' = 'esk';
+  private esk: Collector | undefined;
+  private pendingData: Uint8Array[] = [];
+  private decipher: CfbDecipher | undefined;
+  private readonly mdcHash = createHash('sha1');
+  private tail: Uint8Array = new Uint8Array();
+  private prefixLeft = AES_BLOCK + 2;
+  private innerPacket: 'one-pass' | 'literal-header' | 'literal' | 'signature' | undefined;
+  private collector: Collector | undefined;
+  private headerParts: number[] = [];
+  private literalSeen = false;
+  private literalDone = false;
+  private mdcChecked = false;
+
+  constructor(private readonly config: openpgp.Config) {}
+
+  /** The session key packets are all read and the encrypted data has begun. */
+  get awaitingKey(): boolean {
+    return this.decipher === undefined && (this.outerState === 'data' || this.outerState === 'done');
+  }
+
+  push(bytes: Uint8Array): void {
+    this.outer.push(bytes);
+  }
+
+  setKey(algorithm: number, key: Uint8Array): void {
+    const cipher = AES_ECB.get(algorithm);
+    if (!cipher || key.length !== cipher.keySize) throw new NotFast('not an AES session key');
+    this.decipher = new CfbDecipher(cipher.name, key);
+    const pending = this.pendingData;
+    this.pendingData = [];
+    for (const part of pending) this.decrypt(part);
+    if (this.outerState === 'done') this.endOfData();
+  }
+
+  /** The input ended: throws unless the message was whole and intact. */
+  finish(): void {
+    this.outer.finish();
+    if (this.outerState !== 'done' || !this.mdcChecked) throw new Error('the encrypted data is truncated');
+  }
+
+  takeOutput(): Uint8Array | undefined {
+    if (this.output.length === 0) return undefined;
+    const bytes = concatBytes(this.output, this.outputBytes);
+    this.output = [];
+    this.outputBytes = 0;
+    return bytes;
+  }
+
+  private onOuter(event: PacketEvent): void {
+    if (event.kind === 'start') {
+      if (this.outerState === 'done') {
+        if (this.decided) throw new Error('data after the encrypted data');
+        throw new NotFast('packets after the encrypted data');
+      }
+      if (event.tag === TAG.publicKeyEncryptedSessionKey) this.esk = new Collector(MAX_SESSION_KEY_PACKET);
+      else if (event.tag === TAG.symEncryptedIntegrityProtectedData) this.outerState = 'version';
+      else throw new NotFast(`outer packet ${event.tag}`);
+      return;
+    }
+    if (event.kind === 'body') {
+      if (this.outerState === 'esk') return this.esk!.add(event.bytes);
+      let bytes = event.bytes;
+      if (this.outerState === 'version') {
+        if (bytes.length === 0) return;
+        if (bytes[0] !== 1) throw new NotFast('SEIPD version 2');
+        this.outerState = 'data';
+        bytes = bytes.subarray(1);
+      }
+      if (this.decipher) this.decrypt(bytes);
+      else if (bytes.length > 0) this.pendingData.push(copyOf(bytes));
+      return;
+    }
+    if (this.outerState === 'esk') {
+      const packet = new openpgp.PublicKeyEncryptedSessionKeyPacket();
+      packet.read(this.esk!.bytes() as Uint8Array<ArrayBuffer>);
+      this.sessionKeyPackets.push(packet);
+      this.esk = undefined;
+      return;
+    }
+    if (this.outerState === 'version') throw new NotFast('empty SEIPD packet');
+    this.outerState = 'done';
+    if (this.decipher) this.endOfData();
+  }
+
+  /** AES-CFB over the SEIPDv1 data; the last 22 bytes (the MDC packet) are held back. */
+  private decrypt(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    for (const plain of this.decipher!.update(bytes)) this.held(plain);
+  }
+
+  private held(plain: Uint8Array): void {
+    if (plain.length >= MDC_BYTES) {
+      this.plaintext(this.tail);
+      this.plaintext(plain.subarray(0, plain.length - MDC_BYTES));
+      this.tail = copyOf(plain.subarray(plain.length - MDC_BYTES));
+      return;
+    }
+    const joined = Buffer.concat([this.tail, plain]);
+    const cut = Math.max(0, joined.length - MDC_BYTES);
+    this.plaintext(joined.subarray(0, cut));
+    this.tail = copyOf(joined.subarray(cut));
+  }
+
+  private plaintext(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.mdcHash.update(bytes);
+    let rest = bytes;
+    if (this.prefixLeft > 0) {
+      const skip = Math.min(this.prefixLeft, rest.length);
+      rest = rest.subarray(skip);
+      this.prefixLeft -= skip;
+    }
+    if (rest.length > 0) this.inner.push(rest);
+  }
+
+  /** RFC 9580 §5.13.1: the MDC is checked before the message counts as read. */
+  private endOfData(): void {
+    const tail = this.tail;
+    if (this.prefixLeft > 0 || tail.length !== MDC_BYTES || tail[0] !== 0xd3 || tail[1] !== 0x14) {
+      if (!this.decided) throw new NotFast('no MDC packet');
+      throw new Error('Modification detected.');
+    }
+    this.mdcHash.update(tail.subarray(0, 2));
+    const digest = this.mdcHash.digest();
+    if (!Buffer.from(tail.subarray(2)).equals(digest)) {
+      if (!this.decided) throw new NotFast('MDC mismatch before the literal data');
+      throw new Error('Modification detected.');
+    }
+    this.inner.finish();
+    if (this.innerPacket !== undefined || !this.literalDone) {
+      if (!this.decided) throw new NotFast('no literal data');
+      throw new Error('the message ends inside a packet');
+    }
+    this.mdcChecked = true;
+  }
+
+  private unexpected(what: string): never {
+    if (!this.decided) throw new NotFast(what);
+    throw new Error(`Unexpected ${what} in the message`);
+  }
+
+  private onInner(event: PacketEvent): void {
+    if (event.kind === 'start') {
+      if (event.tag === TAG.onePassSignature && !this.literalSeen) {
+        this.innerPacket = 'one-pass';
+        this.collector = new Collector(MAX_ONE_PASS_PACKET);
+      } else if (event.tag === TAG.literalData && !this.literalSeen) {
+        this.literalSeen = true;
+        this.innerPacket = 'literal-header';
+        this.headerParts = [];
+      } else if (event.tag === TAG.signature && this.literalDone) {
+        this.innerPacket = 'signature';
+        this.collector = new Collector(MAX_SIGNATURE_PACKET);
+      } else {
+        this.unexpected(`packet ${event.tag}`);
+      }
+      return;
+    }
+    if (event.kind === 'body') {
+      if (this.innerPacket === 'literal') return this.literalData(event.bytes);
+      if (this.innerPacket === 'literal-header') return this.literalHeaderBytes(event.bytes);
+      this.collector!.add(event.bytes);
+      return;
+    }
+    if (this.innerPacket === 'one-pass') this.readOnePass(this.collector!.bytes());
+    else if (this.innerPacket === 'signature') this.signatures.push(this.collector!.bytes());
+    else if (this.innerPacket === 'literal-header') this.unexpected('literal data header');
+    else this.literalDone = true;
+    this.innerPacket = undefined;
+    this.collector = undefined;
+  }
+
+  private readOnePass(body: Uint8Array): void {
+    const read = new openpgp.OnePassSignaturePacket();
+    read.read(body as Uint8Array<ArrayBuffer>);
+    const packet = read as unknown as OnePassFields;
+    // Version 6 salts the hash, a text signature hashes canonical line ends: openpgp.js's.
+    if (packet.version !== 3 || packet.signatureType !== openpgp.enums.signature.binary) throw new NotFast('one-pass signature');
+    const name = HASHES.get(packet.hashAlgorithm);
+    if (name === undefined || this.config.rejectMessageHashAlgorithms.has(packet.hashAlgorithm)) throw new NotFast('hash algorithm');
+    let hash: Hash;
+    try {
+      hash = createHash(name);
+    } catch {
+      throw new NotFast(`hash ${name} not in node:crypto`);
+    }
+    this.onePass.push({ packet, hash });
+  }
+
+  /** RFC 9580 §5.9: format, file name length, file name, date; then the data. */
+  private literalHeaderBytes(bytes: Uint8Array): void {
+    let index = 0;
+    while (index < bytes.length && (this.headerParts.length < 2 || this.headerParts.length < 6 + this.headerParts[1]!)) {
+      this.headerParts.push(bytes[index++]!);
+    }
+    if (this.headerParts.length < 2 || this.headerParts.length < 6 + this.headerParts[1]!) return;
+    this.literalHeader = new Uint8Array(this.headerParts);
+    this.innerPacket = 'literal';
+    this.decided = true;
+    if (index < bytes.length) this.literalData(bytes.subarray(index));
+  }
+
+  private literalData(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    for (const { hash } of this.onePass) hash.update(bytes);
+    this.output.push(bytes);
+    this.outputBytes += bytes.length;
+  }
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: unknown): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * One result per one-pass signature, as openpgp.decrypt makes them for a streamed message
+ * (its createVerificationObject): the signature packets come after the data, so each
+ * settles once the whole message is read; the digest is ours, the verification openpgp.js's.
+ */
+function verificationResults(
+  pipeline: Pipeline,
+  ended: Promise<readonly Uint8Array[]>,
+  verificationKeys: readonly openpgp.PublicKey[],
+  config: openpgp.Config,
+): VerificationResult[] {
+  const date = new Date();
+  // openpgp.js pairs the signature packets, in order, with the one-pass packets reversed.
+  return [...pipeline.onePass].reverse().map((onePass, index) => {
+    const signaturePacket = ended.then((packets) => {
+      const bytes = packets[index];
+      if (bytes === undefined) throw new Error('Corresponding signature packet missing');
+      const packet = new openpgp.SignaturePacket();
+      (packet as unknown as { read(bytes: Uint8Array, config: openpgp.Config): void }).read(bytes, config);
+      return packet;
+    });
+    const ops = onePass.packet;
+    const verified = (async (): Promise<true> => {
+      let primaryKey: openpgp.PublicKey | undefined;
+      let signingKey: openpgp.PublicKey | openpgp.Subkey | undefined;
+      for (const key of verificationKeys) {
+        const issuerKeys = key.getKeys(ops.issuerKeyID);
+        if (issuerKeys.length > 0) {
+          primaryKey = key;
+          signingKey = issuerKeys[0];
+          break;
+        }
+      }
+      if (!primaryKey || !signingKey) throw new Error(`Could not find signing key with key ID ${ops.issuerKeyID.toHex()}`);
+      const packet = await signaturePacket;
+      if (
+        packet.signatureType !== ops.signatureType ||
+        packet.hashAlgorithm !== ops.hashAlgorithm ||
+        packet.publicKeyAlgorithm !== ops.publicKeyAlgorithm ||
+        !packet.issuerKeyID.equals(ops.issuerKeyID) ||
+        packet.version === 6
+      ) {
+        throw new Error('Corresponding signature packet does not match one-pass signature packet');
+      }
+      const literal = { writeHeader: () => pipeline.literalHeader };
+      const trailer = (packet as unknown as { calculateTrailer(data: unknown, detached: boolean): Uint8Array }).calculateTrailer(literal, false);
+      if (!packet.signatureData) throw new Error('Signature packet without data');
+      onePass.hash.update(packet.signatureData);
+      onePass.hash.update(trailer);
+      (packet as unknown as { hashed: Promise<Uint8Array> }).hashed = Promise.resolve(new Uint8Array(onePass.hash.digest()));
+      const keyPacket = (signingKey as unknown as { keyPacket: openpgp.PublicKeyPacket }).keyPacket;
+      await (packet as unknown as { verify(...args: unknown[]): Promise<void> }).verify(keyPacket, ops.signatureType, literal, date, false, config);
+      if (signingKey.getCreationTime() > packet.created!) throw new Error('Key is newer than the signature');
+      try {
+        await primaryKey.getSigningKey(signingKey.getKeyID(), packet.created, undefined, config);
+      } catch (error) {
+        if (config.allowInsecureVerificationWithReformattedKeys && /Signature creation time is in the future/.test((error as Error).message)) {
+          await primaryKey.getSigningKey(signingKey.getKeyID(), date, undefined, config);
+        } else {
+          throw error;
+        }
+      }
+      return true;
+    })();
+    const signature = signaturePacket.then((packet) => {
+      const list = new openpgp.PacketList<openpgp.SignaturePacket>();
+      list.push(packet);
+      return new openpgp.Signature(list);
+    });
+    verified.catch(() => undefined);
+    signature.catch(() => undefined);
+    return { keyID: ops.issuerKeyID, verified, signature } as VerificationResult;
+  });
+}
+
+export type FastDecryption =
+  | {
+      readonly kind: 'fast';
+      /** The plaintext; throws at its end when the message is damaged or modified. */
+      readonly data: AsyncIterable<Uint8Array>;
+      readonly signatures: VerificationResult[];
+      /** The session key packets (for decryptionFailure's wording). */
+      readonly message: openpgp.Message<unknown>;
+    }
+  | { readonly kind: 'fallback'; readonly input: AsyncIterable<Uint8Array> };
+
+async function* coalesced(source: AsyncIterable<Uint8Array>, chunkBytes: number): AsyncGenerator<Uint8Array> {
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    parts.push(chunk);
+    size += chunk.byteLength;
+    if (size >= chunkBytes) {
+      yield concatBytes(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield concatBytes(parts, size);
+}
+
+async function* replay(read: readonly Uint8Array[], rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* read;
+  for (;;) {
+    const { value, done } = await rest.next();
+    if (done) return;
+    yield value;
+  }
+}
+
+/**
+ * Reads a binary message through the fast layer when it has the common shape, else hands
+ * back everything read so far with the rest (`fallback`), nothing having been given out.
+ */
+export async function tryFastDecryption(
+  source: AsyncIterable<Uint8Array>,
+  decryptionKey: openpgp.PrivateKey,
+  verificationKeys: readonly openpgp.PublicKey[],
+  config: openpgp.Config,
+  /** Input pieces are joined up to this size (tests make it small to cross every boundary). */
+  chunkBytes = CHUNK_BYTES,
+): Promise<FastDecryption> {
+  const iterator = coalesced(source, chunkBytes)[Symbol.asyncIterator]();
+  const read: Uint8Array[] = [];
+  let readBytes = 0;
+  const pipeline = new Pipeline(config);
+  const message = new openpgp.Message(pipeline.sessionKeyPackets as unknown as openpgp.PacketList<openpgp.AnyPacket>);
+  const fallback = (): FastDecryption => ({ kind: 'fallback', input: replay(read, iterator) });
+  try {
+    let keyed = false;
+    while (!pipeline.decided) {
+      if (readBytes > PROBE_BYTES) return fallback();
+      const { value, done } = await iterator.next();
+      if (done) return fallback();
+      read.push(value);
+      readBytes += value.byteLength;
+      pipeline.push(value);
+      if (!keyed && pipeline.awaitingKey) {
+        keyed = true;
+        const keys = await openpgp.decryptSessionKeys({ message, decryptionKeys: decryptionKey, config });
+        if (keys.length !== 1) return fallback();
+        const { algorithm, data } = keys[0]!;
+        const id = typeof algorithm === 'number' ? algorithm : (openpgp.enums.symmetric as unknown as Record<string, number>)[String(algorithm)];
+        if (id === undefined || algorithm === null) return fallback();
+        pipeline.setKey(id, data);
+      }
+    }
+  } catch {
+    // Whatever went wrong before the first plaintext byte, openpgp.js reads the message
+    // from its start and says what it is (a missing key, a damaged packet...).
+    return fallback();
+  }
+  const ended = deferred<readonly Uint8Array[]>();
+  const signatures = verificationResults(pipeline, ended.promise, verificationKeys, config);
+  async function* data(): AsyncGenerator<Uint8Array> {
+    let settled = false;
+    try {
+      const first = pipeline.takeOutput();
+      if (first) yield first;
+      for (;;) {
+        const { value, done } = await iterator.next();
+        if (done) break;
+        pipeline.push(value);
+        const bytes = pipeline.takeOutput();
+        if (bytes) yield bytes;
+      }
+      pipeline.finish();
+      const last = pipeline.takeOutput();
+      if (last) yield last;
+      settled = true;
+      ended.resolve(pipeline.signatures);
+    } catch (error) {
+      settled = true;
+      ended.reject(error);
+      throw error;
+    } finally {
+      if (!settled) ended.reject(new Error('the message was not read to its end'));
+      await iterator.return?.(undefined);
+    }
+  }
+  return { kind: 'fast', data: data(), signatures, message };
+}

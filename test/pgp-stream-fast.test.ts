@@ -1,0 +1,287 @@
+// docs/decisions/streamed-decryption.md: `caliop decrypt`'s bulk layer through node:crypto.
+// The vectors under test/vectors/streamed-decryption/ (made by GnuPG 2.2, make.sh) and
+// messages made here by openpgp.js are read (1) through the fast path when their shape is the
+// common one, with every input boundary crossed, giving the bytes and signature states that
+// openpgp.js gives; (2) left to openpgp.js otherwise (compression, text signature, no MDC,
+// SEIPDv2); (3) refused when damaged (modified MDC or data, truncated, wrong lengths, data
+// after the end): bad_input, nothing under the final name, nothing given to a stream.
+import { createDecipheriv, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PacketSplitter, type PacketEvent } from '../src/core/openpgp-packet-stream.js';
+import { CaliopError, ERROR_TABLE } from '../src/errors.js';
+import { READ_CONFIG } from '../src/service/pgp.js';
+import { decryptStream } from '../src/service/pgp-stream.js';
+import { CfbDecipher, tryFastDecryption } from '../src/service/pgp-stream-fast.js';
+import { temporaryFolder } from './helpers/caliop.js';
+
+const VECTORS = join(import.meta.dirname, 'vectors', 'streamed-decryption');
+const vector = (name: string) => new Uint8Array(readFileSync(join(VECTORS, name)));
+const plain = vector('plain.bin');
+const CONFIG = { ...openpgp.config, ...READ_CONFIG, allowUnauthenticatedStream: true } as openpgp.Config;
+const scratch = temporaryFolder('pgp-stream-fast');
+
+let key: openpgp.PrivateKey;
+let cert: openpgp.PublicKey;
+let v6Key: openpgp.PrivateKey;
+/** Made here by openpgp.js, as `caliop encrypt --sign` makes them. */
+const made: Record<string, Uint8Array> = {};
+
+async function* pieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.slice(at, at + size);
+}
+
+async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const part of source) parts.push(part);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** The fast path alone, input given `size` bytes at a time: 'fallback', or the plaintext and states. */
+async function fast(bytes: Uint8Array, size: number, verificationKeys: openpgp.PublicKey[] = [cert], decryptionKey = key) {
+  const result = await tryFastDecryption(pieces(bytes, size), decryptionKey, verificationKeys, CONFIG, 1);
+  if (result.kind === 'fallback') {
+    // Nothing was lost: what comes back is the whole input.
+    expect(Buffer.from(await collect(result.input)).equals(Buffer.from(bytes))).toBe(true);
+    return 'fallback' as const;
+  }
+  const data = await collect(result.data);
+  const states = await Promise.all(result.signatures.map((signature) => signature.verified.then(() => 'good', (error: Error) => error.message)));
+  return { data, states };
+}
+
+/** caliop's decryptStream to a sink: the bytes given, the signature states, or the error. */
+async function throughService(bytes: Uint8Array, size = 4096, verificationKeys: openpgp.PublicKey[] = [cert], decryptionKey = key) {
+  const given: Uint8Array[] = [];
+  try {
+    const result = await decryptStream({
+      input: pieces(bytes, size),
+      decryptionKey,
+      verificationKeys,
+      destination: { sink: async (chunk) => void given.push(new Uint8Array(chunk)) },
+    });
+    return { data: new Uint8Array(Buffer.concat(given)), states: result.signatures.map((check) => check.status) };
+  } catch (error) {
+    return { error: error as CaliopError, given: given.length };
+  }
+}
+
+/** The same into a file: the error, and what the folder holds afterwards. */
+async function intoFile(bytes: Uint8Array, name: string) {
+  const folder = join(scratch.path, name);
+  const target = join(folder, 'plain.bin');
+  mkdirSync(folder);
+  try {
+    await decryptStream({ input: pieces(bytes, 8192), decryptionKey: key, verificationKeys: [cert], destination: { file: target, replace: false } });
+    return { target, left: readdirSync(folder) };
+  } catch (error) {
+    return { error: error as CaliopError, left: readdirSync(folder) };
+  }
+}
+
+beforeAll(async () => {
+  // gpg exported it protected with the empty passphrase (make.sh).
+  const stored = await openpgp.readPrivateKey({ armoredKey: readFileSync(join(VECTORS, 'key.asc'), 'utf8') });
+  key = stored.isDecrypted() ? stored : await openpgp.decryptKey({ privateKey: stored, passphrase: '' });
+  cert = key.toPublic();
+  const message = await openpgp.createMessage({ binary: plain, format: 'binary' });
+  const v1 = { aeadProtect: false, preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256, preferredHashAlgorithm: openpgp.enums.hash.sha512 };
+  made.signed = await openpgp.encrypt({ message, encryptionKeys: cert, signingKeys: key, format: 'binary', config: v1 });
+  // SEIPDv2 only goes to a key that says it reads it: the gpg key does not, a v6 key does.
+  v6Key = (await openpgp.generateKey({ type: 'curve25519', userIDs: [{ email: 'v6@example.org' }], format: 'object', config: { v6Keys: true, aeadProtect: true } })).privateKey;
+  made.seipdv2 = await openpgp.encrypt({ message, encryptionKeys: v6Key.toPublic(), signingKeys: key, format: 'binary', config: { aeadProtect: true } });
+  // A signature over other data: the literal data is replaced after signing, then encrypted.
+  const signed = await openpgp.sign({ message: await openpgp.createMessage({ binary: plain, format: 'binary' }), signingKeys: key, format: 'object' });
+  const forged = new Uint8Array(plain);
+  forged[100] = forged[100]! ^ 1;
+  (signed.packets.filterByTag(openpgp.enums.packet.literalData)[0] as unknown as { setBytes(bytes: Uint8Array, format: openpgp.enums.literal): void }).setBytes(forged, openpgp.enums.literal.binary);
+  made.badSignature = await openpgp.encrypt({ message: signed, encryptionKeys: cert, format: 'binary', config: v1 });
+});
+
+afterAll(() => scratch.remove());
+
+describe('the common shape goes through node:crypto, giving what openpgp.js gives', () => {
+  const cases = [
+    ['gpg-signed.gpg (partial lengths of 8 KiB, AES-256, one-pass signature)', () => vector('gpg-signed.gpg'), ['good']],
+    ['gpg-aes128.gpg (definite lengths, AES-128, legacy-format literal, unsigned)', () => vector('gpg-aes128.gpg'), []],
+    ['openpgp.js SEIPDv1 signed, as caliop encrypt --sign makes it', () => made.signed!, ['good']],
+  ] as const;
+  for (const [name, bytes, states] of cases) {
+    it(name, async () => {
+      for (const size of [1, 3, 17, 513, 8191, 65536]) {
+        const result = await fast(bytes(), size);
+        expect(result, `input in pieces of ${size}`).not.toBe('fallback');
+        if (result === 'fallback') return;
+        expect(Buffer.from(result.data).equals(Buffer.from(plain)), `input in pieces of ${size}`).toBe(true);
+        expect(result.states).toEqual(states);
+      }
+      const service = await throughService(bytes());
+      expect(service.states).toEqual(states);
+      expect(Buffer.from(service.data!).equals(Buffer.from(plain))).toBe(true);
+    });
+  }
+
+  it('a signature over other data is bad, a signer we do not know is unknown-key, as through openpgp.js', async () => {
+    const bad = await fast(made.badSignature!, 4096);
+    expect(bad).not.toBe('fallback');
+    if (bad === 'fallback') return;
+    expect(bad.states).toEqual(['Signed digest did not match']);
+    expect((await throughService(made.badSignature!)).states).toEqual(['bad']);
+    const reference = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: made.badSignature! }), decryptionKeys: key, verificationKeys: cert, format: 'binary' });
+    await expect(reference.signatures[0]!.verified).rejects.toThrow(/Signed digest did not match/);
+    expect((await throughService(vector('gpg-signed.gpg'), 4096, [])).states).toEqual(['unknown-key']);
+  });
+});
+
+describe('any other shape is left to openpgp.js, from the first byte', () => {
+  const cases = [
+    ['gpg-compressed.gpg (ZLIB)', () => vector('gpg-compressed.gpg'), () => key],
+    ['gpg-textmode.gpg (text signature)', () => vector('gpg-textmode.gpg'), () => key],
+    ['SEIPDv2 (AEAD) from openpgp.js', () => made.seipdv2!, () => v6Key],
+  ] as const;
+  for (const [name, bytes, decryptionKey] of cases) {
+    it(name, async () => {
+      expect(await fast(bytes(), 5000, [cert], decryptionKey())).toBe('fallback');
+      const service = await throughService(bytes(), 4096, [cert], decryptionKey());
+      expect(service.error).toBeUndefined();
+      expect(service.states).toEqual(['good']);
+      // What openpgp.js itself gives (a text literal keeps the CR LF gpg put in).
+      const reference = await openpgp.decrypt({ message: await openpgp.readMessage({ binaryMessage: bytes() }), decryptionKeys: decryptionKey(), format: 'binary' });
+      expect(Buffer.from(service.data!).equals(Buffer.from(reference.data))).toBe(true);
+    });
+  }
+
+  it('gpg-no-mdc.gpg (SED, no integrity protection): refused by openpgp.js, nothing given', async () => {
+    expect(await fast(vector('gpg-no-mdc.gpg'), 5000)).toBe('fallback');
+    const service = await throughService(vector('gpg-no-mdc.gpg'));
+    expect(service.error?.code).toBe('bad_input');
+    expect(service.given).toBe(0);
+  });
+});
+
+describe('damaged or modified: bad_input, nothing under the final name, nothing given to a stream', () => {
+  const flip = (bytes: Uint8Array, at: number) => {
+    const copy = new Uint8Array(bytes);
+    copy[at] = copy[at]! ^ 0x01;
+    return copy;
+  };
+  /** gpg-aes128.gpg: the SEIPD packet's 5-octet length (40059) sits at offsets 82..85. */
+  const withLength = (delta: number) => {
+    const copy = new Uint8Array(vector('gpg-aes128.gpg'));
+    const view = new DataView(copy.buffer);
+    view.setUint32(82, view.getUint32(82) + delta);
+    return copy;
+  };
+  const cases: [string, () => Uint8Array][] = [
+    ['the MDC itself modified (last byte)', () => flip(vector('gpg-signed.gpg'), vector('gpg-signed.gpg').length - 1)],
+    ['a byte of the literal data modified', () => flip(vector('gpg-signed.gpg'), 20_000)],
+    ['a byte of the signature packet modified (inside the encryption)', () => flip(made.signed!, made.signed!.length - 40)],
+    ['truncated by 10 bytes', () => vector('gpg-signed.gpg').slice(0, -10)],
+    // gpg-signed.gpg's last part has a 2-octet length at offset 40040 (after six partial parts).
+    ['truncated inside a length header', () => vector('gpg-signed.gpg').slice(0, 40041)],
+    ['definite length one byte too long', () => withLength(1)],
+    ['definite length one byte too short', () => withLength(-1)],
+    ['data after the end of the message', () => new Uint8Array(Buffer.concat([vector('gpg-aes128.gpg'), randomBytes(40)]))],
+  ];
+  for (const [name, bytes] of cases) {
+    it(name, async () => {
+      const service = await throughService(bytes());
+      expect(service.error?.code, name).toBe('bad_input');
+      expect(service.given).toBe(0);
+      const file = await intoFile(bytes(), name.replace(/\W+/g, '-'));
+      expect(file.error?.code).toBe('bad_input');
+      expect(file.left).toEqual([]);
+    });
+  }
+
+  it('the same messages, intact, are written whole under the final name', async () => {
+    const file = await intoFile(vector('gpg-signed.gpg'), 'intact');
+    expect(file.error).toBeUndefined();
+    expect(existsSync(file.target!)).toBe(true);
+    expect(Buffer.from(readFileSync(file.target!)).equals(Buffer.from(plain))).toBe(true);
+  });
+});
+
+describe('hostile input (mutated messages)', () => {
+  it('300 mutations of signed messages: each ends in the exact plaintext or a documented error, nothing given before', async () => {
+    const seeds = [vector('gpg-signed.gpg'), vector('gpg-aes128.gpg'), made.signed!];
+    let state = 0x2545f491;
+    const next = () => (state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0);
+    let intact = 0;
+    for (let run = 0; run < 300; run++) {
+      let bytes = Array.from(seeds[run % seeds.length]!);
+      for (let edit = 1 + (next() % 3); edit > 0; edit--) {
+        const at = next() % bytes.length;
+        const kind = next() % 5;
+        if (kind === 0) bytes[at] = bytes[at]! ^ (1 << (next() % 8));
+        else if (kind === 1) bytes[at] = next() & 0xff;
+        else if (kind === 2) bytes.splice(at, 0, next() & 0xff);
+        else if (kind === 3) bytes.splice(at, 1);
+        else bytes = bytes.slice(0, at);
+      }
+      const result = await throughService(new Uint8Array(bytes), 1 + (next() % 9000));
+      if (result.error === undefined) {
+        intact++;
+        expect(Buffer.from(result.data!).equals(Buffer.from(plain)), `run ${run}`).toBe(true);
+      } else {
+        expect(result.error, `run ${run}: ${String(result.error)}`).toBeInstanceOf(CaliopError);
+        expect(result.error.code in ERROR_TABLE, `run ${run}`).toBe(true);
+        expect(result.given, `run ${run}`).toBe(0);
+      }
+    }
+    // Mutations outside what the MDC covers (e.g. an unsigned message's unused header bits) may still read.
+    expect(intact).toBeLessThan(300);
+  }, 300_000);
+});
+
+describe('the pieces', () => {
+  it('AES-CFB from one ECB pass equals node:crypto\'s CFB, whatever the pieces and their alignment', () => {
+    for (const [ecb, cfb, size] of [['aes-128-ecb', 'aes-128-cfb', 16], ['aes-192-ecb', 'aes-192-cfb', 24], ['aes-256-ecb', 'aes-256-cfb', 32]] as const) {
+      for (let trial = 0; trial < 40; trial++) {
+        const secret = randomBytes(size);
+        const cipher = randomBytes(trial * 97 + (trial % 5));
+        const expected = createDecipheriv(cfb, secret, Buffer.alloc(16)).update(cipher);
+        const decipher = new CfbDecipher(ecb, secret);
+        const out: Uint8Array[] = [];
+        for (let at = 0, step = 1; at < cipher.length; at += step, step = (step * 7 + trial) % 53 + 1) {
+          const offset = step % 4; // unaligned views too
+          const piece = Buffer.alloc(step + offset).subarray(offset);
+          cipher.copy(piece, 0, at, at + step);
+          out.push(...decipher.update(piece.subarray(0, Math.min(step, cipher.length - at))));
+        }
+        expect(Buffer.concat(out).equals(expected)).toBe(true);
+      }
+    }
+  });
+
+  it('packet framing: both header formats, every length form, partial and indeterminate bodies', () => {
+    const split = (bytes: number[], size = 1) => {
+      const events: string[] = [];
+      const splitter = new PacketSplitter((event: PacketEvent) => {
+        events.push(event.kind === 'start' ? `start ${event.tag}` : event.kind === 'body' ? `body ${event.bytes.length}` : 'end');
+      });
+      for (let at = 0; at < bytes.length; at += size) splitter.push(new Uint8Array(bytes.slice(at, at + size)));
+      splitter.finish();
+      return events.filter((event) => event !== 'body 0').join(', ');
+    };
+    const body = (length: number) => new Array<number>(length).fill(7);
+    // OpenPGP format: 1-, 2- and 5-octet lengths, a zero length.
+    expect(split([0xcb, 3, ...body(3)], 8)).toBe('start 11, body 3, end');
+    expect(split([0xcb, 0xc0, 0x00, ...body(192)], 1000)).toBe('start 11, body 192, end');
+    expect(split([0xcb, 0xff, 0, 0, 0x01, 0x00, ...body(256)], 1000)).toBe('start 11, body 256, end');
+    expect(split([0xcb, 0], 8)).toBe('start 11, end');
+    // Partial lengths: 512 + 2 + a final 1-octet part.
+    expect(split([0xd2, 0xe9, ...body(512), 0xe1, ...body(2), 5, ...body(5)], 10000)).toBe('start 18, body 512, body 2, body 5, end');
+    // Legacy format: 1-, 2-, 4-octet and indeterminate lengths.
+    expect(split([0xac, 2, ...body(2)], 8)).toBe('start 11, body 2, end');
+    expect(split([0xad, 1, 0, ...body(256)], 1000)).toBe('start 11, body 256, end');
+    expect(split([0xae, 0, 0, 0, 3, ...body(3)], 8)).toBe('start 11, body 3, end');
+    expect(split([0xa3, 1, ...body(10)], 1000)).toBe('start 8, body 11, end');
+    // Truncated: inside a body, inside a header; not a packet header at all.
+    expect(() => split([0xcb, 5, 1, 2])).toThrow(/truncated/);
+    expect(() => split([0xcb, 0xc0])).toThrow(/truncated/);
+    expect(() => split([0x0b, 1, 1])).toThrow(/not an OpenPGP packet header/);
+  });
+});

@@ -1,0 +1,25 @@
+#!/bin/sh
+# How the vectors of test/pgp-stream-fast.test.ts were made (GnuPG 2.2.40, openpgp.js 6.3.0);
+# kept for the record: the test reads the files, it does not run this.
+#   sh test/vectors/streamed-decryption/make.sh /tmp/empty-folder
+set -e
+HERE=$(cd "$(dirname "$0")" && pwd)
+export GNUPGHOME="$1"
+G=g
+g() { gpg --batch --yes --quiet --pinentry-mode loopback --passphrase '' "$@"; }
+node -e "let h=require('crypto').createHash('sha256').update('caliop streamed decryption');const o=[];for(let i=0;i<1250;i++){const d=h.copy().digest();o.push(d);h.update(d)}process.stdout.write(Buffer.concat(o))" > "$HERE/plain.bin"
+$G --quick-gen-key 'Vector Peer <vector@example.org>' ed25519 sign never
+FPR=$(gpg --with-colons --list-keys vector@example.org | awk -F: '/^fpr/{print $10; exit}')
+$G --quick-add-key "$FPR" cv25519 encr never
+$G --armor --export-secret-keys vector@example.org > "$HERE/key.asc"
+T="--trust-model always -r vector@example.org -u vector@example.org"
+# SEIPDv1, partial lengths of 8 KiB, one-pass signature, no compression.
+$G $T -z 0 --cipher-algo AES256 --sign --encrypt -o "$HERE/gpg-signed.gpg" "$HERE/plain.bin"
+# AES-128, unsigned, no compression: definite lengths (SEIPD 40059 bytes, legacy-format literal).
+$G $T -z 0 --cipher-algo AES --encrypt -o "$HERE/gpg-aes128.gpg" "$HERE/plain.bin"
+# Compressed (ZLIB): left to openpgp.js.
+$G $T --compress-algo zlib --sign --encrypt -o "$HERE/gpg-compressed.gpg" "$HERE/plain.bin"
+# A text signature (canonical line ends): left to openpgp.js.
+$G $T -z 0 --textmode --sign --encrypt -o "$HERE/gpg-textmode.gpg" "$HERE/plain.bin"
+# No MDC at all (SED, tag 9): left to openpgp.js, which refuses it.
+$G $T -z 0 --rfc2440 --cipher-algo AES256 --sign --encrypt -o "$HERE/gpg-no-mdc.gpg" "$HERE/plain.bin"
