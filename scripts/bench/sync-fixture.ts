@@ -15,6 +15,7 @@ import { stickAt } from '../../src/edges/stick-locator.js';
 import { randomBytes } from '../../src/edges/random.js';
 import { SqliteRelayStore } from '../../src/relay/store/sqlite-store.js';
 import { startRelayProcess } from '../../src/relay/relay-process.js';
+import { makeBacklogClassic } from './classic-backlog.js';
 import { sendMessage } from '../../src/service/mail-send.js';
 import { StickSession } from '../../src/service/stick-session.js';
 
@@ -43,6 +44,7 @@ if (command === 'make') {
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(join(seed, 'relay'), { recursive: true });
   const port = PORT;
+  let stopped = false;
   const relay = await startRelayProcess({ dataDir: join(seed, 'relay'), domain: DOMAIN, port, extraArgs: ['--rate-burst', '1000000', '--rate-per-minute', '1000000'], readyTimeoutMs: 90_000 });
   try {
     for (const name of ['ana', 'bob']) {
@@ -54,6 +56,12 @@ if (command === 'make') {
     for (let i = 0; i < count; i++) {
       await sendMessage(session, { to: [`bob@${DOMAIN}`], subject: `bench ${i}`, body: BODY, now: new Date(), random: randomBytes, allowExposed: false });
     }
+    await relay.stop();
+    stopped = true;
+    const bob = await StickSession.unlock(stickAt(join(seed, 'bob'), '--stick'), PASSPHRASE);
+    const bobKey = (await bob.identity()).privateKey;
+    // gpg 2.2 reads no post-quantum message: the peer's ciphertexts are classic (classic-backlog.ts).
+    await makeBacklogClassic(join(seed, 'relay', 'relay.sqlite'), `bob@${DOMAIN}`, bobKey, await session.identity());
     const store = await SqliteRelayStore.open(join(seed, 'relay', 'relay.sqlite'));
     const waiting = await store.mailboxPage(`bob@${DOMAIN}`, 0, count, Number.MAX_SAFE_INTEGER);
     await store.close();
@@ -61,15 +69,14 @@ if (command === 'make') {
     waiting.forEach((message, index) => writeFileSync(join(seed, 'ciphertexts', `m${String(index).padStart(5, '0')}.asc`), message.armoredMessage));
     const gnupg = join(seed, 'gnupg');
     mkdirSync(gnupg, { mode: 0o700 });
-    const bob = await StickSession.unlock(stickAt(join(seed, 'bob'), '--stick'), PASSPHRASE);
     const gpgArgs = ['--homedir', gnupg, '--batch', '--yes', '--quiet'];
-    spawnSync('gpg', [...gpgArgs, '--import'], { input: (await bob.identity()).privateKey.armor() });
+    spawnSync('gpg', [...gpgArgs, '--import'], { input: bobKey.armor() });
     spawnSync('gpg', [...gpgArgs, '--import'], { input: cli(join(seed, 'ana'), ['key', 'export']).stdout });
     writeFileSync(join(seed, 'port'), String(port));
     spawnSync('gpgconf', ['--homedir', gnupg, '--kill', 'all']);
     console.log(`made ${waiting.length} messages for bob in ${seed}`);
   } finally {
-    await relay.stop();
+    if (!stopped) await relay.stop();
   }
 } else if (command === 'run') {
   if (!existsSync(seed)) throw new Error(`no ${seed}: make it first`);

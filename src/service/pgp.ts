@@ -15,6 +15,7 @@ import {
   weaknessOf,
 } from '../core/openpgp-algorithms.js';
 import { CaliopError } from '../errors.js';
+import { cv25519SessionKeys } from './pgp-session-key.js';
 
 /** openpgp.js settings for every operation: SEIPDv1 (no AEAD) for GnuPG 2.2. */
 export const PGP_CONFIG: Partial<openpgp.Config> = {
@@ -411,22 +412,39 @@ export async function decryptData(
   if (data.length > MESSAGE_LIMITS.maxMessageBytes) {
     throw new CaliopError('message_over_limit', `this message is ${data.length} bytes: ${overLimitText('message-too-large')}`);
   }
-  const message = await readMessage(data);
+  let message = await readMessage(data);
   requireAddressedTo(message, decryptionKey);
+  const postQuantum = isPostQuantumMessage(message);
+  const common = { verificationKeys: [...verificationKeys], format: 'binary' as const, config: READ_CONFIG };
+  const decryptionKeys = acceptingEveryCipher(decryptionKey);
+  // A classic Cv25519 session key through node:crypto (src/service/pgp-session-key.ts); if that
+  // path finds none, or the message does not open with what it found, openpgp.js does it all.
+  const sessionKeys = postQuantum ? undefined : await cv25519SessionKeys(message, decryptionKeys, FULL_READ_CONFIG, SESSION_CIPHERS);
+  if (sessionKeys) {
+    try {
+      const fast = await openpgp.decrypt({ message, sessionKeys, ...common });
+      return { data: fast.data as Uint8Array, signatures: await judgeSignatures(fast.signatures, verificationKeys), postQuantum };
+    } catch {
+      message = await readMessage(data); // the library consumed its packets: read again
+    }
+  }
   let result;
   try {
-    result = await openpgp.decrypt({
-      message,
-      decryptionKeys: acceptingEveryCipher(decryptionKey),
-      verificationKeys: [...verificationKeys],
-      format: 'binary',
-      config: READ_CONFIG,
-    });
+    result = await openpgp.decrypt({ message, decryptionKeys, ...common });
   } catch (error) {
     throw decryptionFailure(error, message);
   }
-  return { data: result.data as Uint8Array, signatures: await judgeSignatures(result.signatures, verificationKeys), postQuantum: isPostQuantumMessage(message) };
+  return { data: result.data as Uint8Array, signatures: await judgeSignatures(result.signatures, verificationKeys), postQuantum };
 }
+
+/** The ciphers openpgp.js accepts in a session key for a widened key (its four fallbacks and ours). */
+const SESSION_CIPHERS: ReadonlySet<number> = new Set([
+  openpgp.enums.symmetric.aes256,
+  openpgp.enums.symmetric.aes128,
+  openpgp.enums.symmetric.tripledes,
+  openpgp.enums.symmetric.cast5,
+  ...SUPPORTED_SYMMETRIC,
+]);
 
 export async function signData(data: Uint8Array, signingKey: openpgp.PrivateKey, options: { detached: boolean; armor: boolean }): Promise<Uint8Array> {
   const message = await openpgp.createMessage({ binary: data, format: 'binary' });
