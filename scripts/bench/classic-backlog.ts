@@ -18,14 +18,19 @@ export async function makeBacklogClassic(
   const db = new Database(relaySqlite);
   try {
     const rows = db
-      .prepare('SELECT messages.id AS id, messages.armored_message AS armored FROM mailbox JOIN messages ON messages.id = mailbox.message_id WHERE mailbox.recipient = ?')
-      .all(recipient) as { id: string; armored: string }[];
-    const update = db.prepare('UPDATE messages SET armored_message = ?, size = ? WHERE id = ?');
+      .prepare('SELECT messages.id AS id, messages.armored_message AS armored, messages.chunks AS chunks FROM mailbox JOIN messages ON messages.id = mailbox.message_id WHERE mailbox.recipient = ?')
+      .all(recipient) as { id: string; armored: string; chunks: number }[];
+    // A streamed submission's ciphertext is in message_chunks (docs/api.md §8.2.1); the classic one goes inline.
+    const chunks = db.prepare('SELECT bytes FROM message_chunks WHERE message_id = ? ORDER BY seq').pluck();
+    const update = db.prepare('UPDATE messages SET armored_message = ?, size = ?, chunks = 0 WHERE id = ?');
+    const dropChunks = db.prepare('DELETE FROM message_chunks WHERE message_id = ?');
     const recipients = [recipientKey.toPublic(), sender.publicKey];
     for (const row of rows) {
-      const opened = await decryptData(new TextEncoder().encode(row.armored), recipientKey, []);
+      const armored = row.chunks > 0 ? Buffer.concat(chunks.all(row.id) as Buffer[]) : new TextEncoder().encode(row.armored);
+      const opened = await decryptData(armored, recipientKey, []);
       const classic = new TextDecoder().decode(await encryptData({ data: opened.data, recipients, signingKey: sender.privateKey, armor: true, postQuantum: false }));
       update.run(classic, Buffer.byteLength(classic, 'utf8'), row.id);
+      dropChunks.run(row.id);
     }
     return rows.length;
   } finally {
