@@ -116,6 +116,15 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
     parameters: [pathParam('id', 'message id')],
     responses: { '200': { description: 'the message', ...json('MessageResponse') }, ...SIGNED_ERRORS, '404': error('not in the caller\'s mailbox') },
   },
+  ciphertext: {
+    summary: "One message's ciphertext as a streamed binary body of exactly Content-Length bytes (§8.5.1)",
+    parameters: [pathParam('id', 'message id')],
+    responses: {
+      '200': { description: 'the armored ciphertext, as bytes', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      ...SIGNED_ERRORS,
+      '404': error('not in the caller\'s mailbox'),
+    },
+  },
   delete: {
     summary: 'Delete one message of the caller\'s mailbox (§8.6)',
     parameters: [pathParam('id', 'message id')],

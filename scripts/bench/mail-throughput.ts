@@ -101,7 +101,7 @@ export async function benchMailThroughput(count = 1000): Promise<{ name: string;
     mkdirSync(files);
     const names = waiting.map((message, index) => {
       const name = `m${String(index).padStart(4, '0')}.asc`;
-      writeFileSync(join(files, name), message.armoredMessage);
+      writeFileSync(join(files, name), message.armoredMessage!);
       return name;
     });
     const gnupgHome = join(work, 'gnupg');

@@ -66,7 +66,7 @@ if (command === 'make') {
     const waiting = await store.mailboxPage(`bob@${DOMAIN}`, 0, count, Number.MAX_SAFE_INTEGER);
     await store.close();
     mkdirSync(join(seed, 'ciphertexts'));
-    waiting.forEach((message, index) => writeFileSync(join(seed, 'ciphertexts', `m${String(index).padStart(5, '0')}.asc`), message.armoredMessage));
+    waiting.forEach((message, index) => writeFileSync(join(seed, 'ciphertexts', `m${String(index).padStart(5, '0')}.asc`), message.armoredMessage!));
     const gnupg = join(seed, 'gnupg');
     mkdirSync(gnupg, { mode: 0o700 });
     const gpgArgs = ['--homedir', gnupg, '--batch', '--yes', '--quiet'];

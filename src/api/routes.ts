@@ -11,6 +11,7 @@ export const API_ROUTES = {
   submit: { method: 'POST', path: '/v1/messages', auth: 'enrolled' },
   list: { method: 'GET', path: '/v1/messages', auth: 'enrolled' },
   fetch: { method: 'GET', path: '/v1/messages/:id', auth: 'enrolled' },
+  ciphertext: { method: 'GET', path: '/v1/messages/:id/ciphertext', auth: 'enrolled' },
   delete: { method: 'DELETE', path: '/v1/messages/:id', auth: 'enrolled' },
   outbound: { method: 'POST', path: '/v1/outbound', auth: 'enrolled' },
   tlsPolicy: { method: 'GET', path: '/v1/tls-policy/:domain', auth: 'enrolled' },

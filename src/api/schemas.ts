@@ -24,6 +24,11 @@ export const PROTOCOL_LIMITS = {
   maxInviteTokenLength: 200,
   /** §8.8: the ciphertext bytes of one mailbox page (a page holds at least one message, whatever its size). */
   maxBatchBytes: 16 * 1024 * 1024,
+  /**
+   * §8.8: a mailbox page carries a ciphertext inline up to this many bytes; a larger one is
+   * listed by its size only and fetched as a stream (§8.5.1), never as one JSON string.
+   */
+  inlineCiphertextBytes: 1024 * 1024,
 } as const;
 
 // ---- §5.1 errors -----------------------------------------------------------
@@ -207,9 +212,18 @@ export type MessageResponse = z.infer<typeof MessageResponseSchema>;
 /** Query of GET /v1/mailbox (§8.8): as GET /v1/messages. */
 export const MailboxPageQuerySchema = ListQuerySchema;
 
+/**
+ * One entry of a mailbox page (§8.8): its ciphertext inline when it is at most
+ * `inlineCiphertextBytes`, else absent (fetched as a stream, §8.5.1).
+ */
+export const MailboxPageEntrySchema = MessageSummarySchema.extend({
+  armoredMessage: z.string().max(PROTOCOL_LIMITS.inlineCiphertextBytes).optional(),
+});
+export type MailboxPageEntry = z.infer<typeof MailboxPageEntrySchema>;
+
 export const MailboxPageResponseSchema = z.object({
-  /** Oldest first, each with its ciphertext; never more than the protocol's page size (§5.3). */
-  messages: z.array(MessageResponseSchema).max(PROTOCOL_LIMITS.maxPageSize),
+  /** Oldest first, small ones with their ciphertext; never more than the protocol's page size (§5.3). */
+  messages: z.array(MailboxPageEntrySchema).max(PROTOCOL_LIMITS.maxPageSize),
   /** Pass as `after` to get the next page; null when this page is the last. */
   nextCursor: CursorSchema.nullable(),
   /** The cursor of the last message of this page, to acknowledge it (§8.9); null when the page is empty. */

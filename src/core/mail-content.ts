@@ -288,3 +288,14 @@ export function displayMailbox(mailbox: string): string {
   if (!name.includes('@') || name.toLowerCase() === address.toLowerCase()) return mailbox;
   return `${address} ("${name}")`;
 }
+
+/**
+ * docs/message-payload.md §3.1: the file name an attachment's header section gives
+ * (RFC 2231/2047 decoded by postal-mime, as for every other attachment), for a part that
+ * the streamed splitter (src/core/mime-stream.ts) sends to a blob without parsing its body.
+ */
+export async function attachmentNameIn(headerText: string): Promise<string> {
+  const head = headerText.replace(/(\r?\n)*$/, '');
+  const email = await new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' }).parse(`${head}\r\n\r\nx`).catch(() => undefined);
+  return email?.attachments[0]?.filename ?? '';
+}

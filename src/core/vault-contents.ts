@@ -117,6 +117,36 @@ const AttachmentBlob = z.strictObject({
   ref: z.string().regex(/^[0-9a-f]{32}$/),
 });
 
+/**
+ * docs/store.md §5.2: a large message opened once, at arrival, as a stream: what reading
+ * shows without decrypting it again (the header fields, the text, the signature checks
+ * made then), or that it could not be opened (not for our key, or damaged).
+ */
+const OpenedAtArrival = z.union([
+  z.strictObject({ failed: z.literal(true) }),
+  z.strictObject({
+    /** ArrivalHeaders of src/core/mail-content.ts. */
+    headers: z.record(z.string(), z.unknown()),
+    body: z.string(),
+    /** docs/message-payload.md §6.2-§6.3: an inline-signed or clear-signed block in the text, checked at each read. */
+    inlineSigned: z.strictObject({ kind: z.enum(['inline', 'cleartext']), armored: z.string() }).optional(),
+    /** The OpenPGP signatures of the message, checked as it was decrypted (SignatureCheck of src/service/pgp.ts). */
+    signatures: z.array(
+      z.strictObject({
+        status: z.string(),
+        keyId: z.string(),
+        signerFingerprint: z.string().optional(),
+        created: z.string().optional(),
+        hash: z.string().optional(),
+        detail: z.string().optional(),
+      }),
+    ),
+    /** A PGP/MIME multipart/signed inside: its signature was not checked on the streamed path (never shown as signed). */
+    pgpMimeSignatureUnchecked: z.boolean().optional(),
+  }),
+]);
+export type OpenedAtArrival = z.infer<typeof OpenedAtArrival>;
+
 /** docs/vault-contents.md §4: a message waiting for the relay. */
 const OutboxItem = z.strictObject({
   id: z.string(),
@@ -163,6 +193,8 @@ export const StoredMessageSchema = z.strictObject({
   ciphertextBlob: CiphertextBlob.optional(),
   /** docs/store.md §5.1: the attachments of a large message, decoded once at arrival, each its own sealed object. */
   attachmentBlobs: z.array(AttachmentBlob).optional(),
+  /** docs/store.md §5.2: a large message received as a stream: opened once at arrival, not decrypted again to be read. */
+  openedAtArrival: OpenedAtArrival.optional(),
   /** The facts the relay observed about its arrival (docs/api.md), kept as given. */
   relayFacts: z.unknown().optional(),
   /** For a sent copy: the exposure assessment shown before sending (docs/exposure.md §2.3). */

@@ -90,6 +90,17 @@ interface RawResponse {
   readonly status: number;
   readonly headers: http.IncomingHttpHeaders;
   readonly body: Buffer;
+  /** What a streamed body's consumer returned (a 2xx answer to a request made with `streamed`). */
+  readonly consumed?: unknown;
+}
+
+/**
+ * docs/api.md §8.5.1: a 2xx body read as a stream of exactly `size` bytes, handed to
+ * `consume` chunk by chunk (never held whole); more or fewer bytes than announced fail.
+ */
+interface StreamedBody {
+  readonly size: number;
+  readonly consume: (chunks: AsyncIterable<Uint8Array>) => Promise<unknown>;
 }
 
 /** Largest response the client reads (a full message plus JSON framing): a page or one message. */
@@ -329,6 +340,20 @@ export class RelayClient {
     return this.#expect(response, 'fetch', MessageResponseSchema);
   }
 
+  /**
+   * GET /v1/messages/:id/ciphertext (docs/api.md §8.5.1): the ciphertext of a message the
+   * mailbox page listed by its `size` only, handed to `consume` as a stream of chunks (one
+   * in memory at a time). The relay must send exactly `size` bytes: a different
+   * Content-Length is refused before the body is read, and a body that runs past `size`
+   * or ends before it makes the stream throw relay_bad_request, so `consume` never
+   * completes on a partial or swollen ciphertext.
+   */
+  async fetchCiphertext<T>(id: string, size: number, consume: (chunks: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T> {
+    const response = await this.#request('ciphertext', { id }, { signed: true, streamed: { size, consume } });
+    if (response.status < 200 || response.status > 299) this.#fail(response, 'ciphertext');
+    return response.consumed as T;
+  }
+
   /** DELETE /v1/messages/:id (docs/api.md §8.6). */
   async delete(id: string): Promise<void> {
     const response = await this.#request('delete', { id }, { signed: true });
@@ -343,7 +368,7 @@ export class RelayClient {
   async #request(
     route: ApiRouteName,
     params: Record<string, string>,
-    options: { signed: boolean; json?: unknown; query?: URLSearchParams },
+    options: { signed: boolean; json?: unknown; query?: URLSearchParams; streamed?: StreamedBody },
   ): Promise<RawResponse> {
     const { method } = API_ROUTES[route];
     const basePath = this.#base.pathname.replace(/\/+$/, '');
@@ -353,7 +378,7 @@ export class RelayClient {
     const domain = options.signed ? await this.#signingDomain() : '';
     let paced = 0;
     for (let attempt = 1; ; attempt += 1) {
-      const headers: Record<string, string> = { accept: 'application/json' };
+      const headers: Record<string, string> = { accept: options.streamed ? 'application/octet-stream, application/json' : 'application/json' };
       if (options.json !== undefined) headers['content-type'] = 'application/json';
       if (options.signed) {
         await this.#pace();
@@ -361,7 +386,7 @@ export class RelayClient {
         Object.assign(headers, signRequest({ method, pathWithQuery, body, domain }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey, (message) => new Uint8Array(cryptoSign(null, message, key))));
       }
       try {
-        const response = await this.#send(method, pathWithQuery, body, headers, LARGE_RESPONSE_ROUTES.has(route) ? MAX_RESPONSE_BYTES : SMALL_RESPONSE_BYTES);
+        const response = await this.#send(method, pathWithQuery, body, headers, LARGE_RESPONSE_ROUTES.has(route) ? MAX_RESPONSE_BYTES : SMALL_RESPONSE_BYTES, options.streamed);
         // docs/api.md §4.4: the client paces itself within the relay's rate limit: a 429
         // with a short Retry-After is waited out (a few times), a long one is reported.
         const wait = response.status === 429 ? Number(response.headers['retry-after']) : Number.NaN;
@@ -382,7 +407,7 @@ export class RelayClient {
     }
   }
 
-  #send(method: string, pathWithQuery: string, body: Uint8Array, headers: Record<string, string>, maxResponseBytes: number): Promise<RawResponse> {
+  #send(method: string, pathWithQuery: string, body: Uint8Array, headers: Record<string, string>, maxResponseBytes: number, streamed?: StreamedBody): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const request = this.#transport.request({
         protocol: this.#transport === https ? 'https:' : 'http:',
@@ -412,6 +437,45 @@ export class RelayClient {
       });
       request.once('response', (response) => {
         answered = true;
+        const status = response.statusCode ?? 0;
+        if (streamed !== undefined && status >= 200 && status <= 299) {
+          const where = `${method} ${pathWithQuery.split('?')[0]}`;
+          const refuse = (what: string) => new CaliopError('relay_bad_request', `the relay's answer to ${where} ${what} (docs/api.md §8.5.1); nothing was stored`);
+          const announced = response.headers['content-length'];
+          if (announced === undefined || Number(announced) !== streamed.size) {
+            const error = refuse(`announces ${announced ?? 'no length'} bytes where the mailbox said ${streamed.size}`);
+            request.destroy(error);
+            return;
+          }
+          let received = 0;
+          const networkError = (error: Error) => this.#networkError(error);
+          const counted = async function* (): AsyncGenerator<Uint8Array> {
+            try {
+              for await (const chunk of response as AsyncIterable<Buffer>) {
+                received += chunk.byteLength;
+                allowedMs += (chunk.byteLength / MIB) * MS_PER_MIB;
+                // Hostile relay: bytes past the size it announced are never handed on.
+                if (received > streamed.size) throw refuse(`runs past the ${streamed.size} bytes it announced`);
+                yield chunk;
+              }
+            } catch (error) {
+              throw networkError(error as Error);
+            }
+            if (received !== streamed.size) throw refuse(`ends after ${received} of the ${streamed.size} bytes it announced`);
+          };
+          streamed.consume(counted()).then(
+            (consumed) => {
+              clearTimeout(timer);
+              resolve({ status, headers: response.headers, body: Buffer.alloc(0), consumed });
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              request.destroy();
+              reject(error); // the consumer's own failure (the stick full…) is its own, not the network's
+            },
+          );
+          return;
+        }
         const chunks: Buffer[] = [];
         let total = 0;
         response.on('data', (chunk: Buffer) => {

@@ -4,7 +4,7 @@
 import type * as openpgp from 'openpgp';
 import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { bareAddress } from '../core/message-payload.js';
-import { readMailContent, type AttachmentPart, type MailContent } from '../core/mail-content.js';
+import { readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
 import type { OpenedSignature } from '../core/message-facts.js';
@@ -96,6 +96,7 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
   const undecrypted = { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null } as const;
   // docs/limits.md §3: a message found over a limit is never decrypted again.
   if (message.sealed) return { ...undecrypted, sealed: message.sealed.reason };
+  if (message.openedAtArrival) return openedAtArrival(session, message, message.openedAtArrival, verificationKeys);
   const identity = await session.identity();
   let result: Awaited<ReturnType<typeof decryptData>>;
   try {
@@ -121,6 +122,32 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
     sender: judgeSender(session, from, [...result.signatures, ...signedContent.checks], message.direction === 'in' ? message.relayFacts : undefined),
     attachments: content.attachments,
     content,
+    sealed: null,
+  };
+}
+
+/**
+ * docs/store.md §5.2: a large message received as a stream is read from what its arrival
+ * kept (the header fields, the text, the signature checks made as it was decrypted), never
+ * decrypted again: its attachments stay in their blobs. The sender is judged now, against
+ * today's contacts; an inline-signed block in the text is checked now.
+ */
+async function openedAtArrival(session: StickSession, message: StoredMessage, arrival: NonNullable<StoredMessage['openedAtArrival']>, verificationKeys: readonly openpgp.PublicKey[]): Promise<OpenedMessage> {
+  if ('failed' in arrival) {
+    return { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null, sealed: null };
+  }
+  const headers = arrival.headers as unknown as ArrivalHeaders;
+  const content: MailContent = { ...headers, body: arrival.body, attachments: [], signed: arrival.inlineSigned ?? null };
+  const signedContent = await checkSignedContent(content, verificationKeys);
+  const from = bareAddress(content.from ?? message.from);
+  const checks = arrival.signatures as unknown as SignatureCheck[];
+  return {
+    message,
+    body: signedContent.body,
+    protectedHeaders: content.protectedHeaders,
+    sender: judgeSender(session, from, [...checks, ...signedContent.checks], message.direction === 'in' ? message.relayFacts : undefined),
+    attachments: (message.attachmentBlobs ?? []).map(({ ref: _ref, ...listed }) => ({ ...listed, content: new Uint8Array(0) })),
+    content: { ...content, body: signedContent.body },
     sealed: null,
   };
 }

@@ -5,7 +5,9 @@ import type { StoredMessage } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
 import type { CertResponse, MailboxPageResponse } from '../api/schemas.js';
-import { findContact, mergedDirectoryCert, readKeyChangeAnnouncement, recordCert } from './contacts.js';
+import type * as openpgp from 'openpgp';
+import { findContact, mergedDirectoryCert, readKeyChangeAnnouncement, recordCert, verificationCerts } from './contacts.js';
+import { receiveStreamed, type StreamedArrival } from './mail-arrival-stream.js';
 import { keyReminder, republishOwnCertIfChanged, revocationOf } from './key-lifecycle.js';
 import { adoptPublishedRenewal } from './published-renewal.js';
 import { flushOutbox, type FailedMessage } from './mail-outbox.js';
@@ -180,21 +182,32 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
           prefetched = client.mailboxPage({ after: page.nextCursor });
           prefetched.catch(() => undefined);
         }
-        if (opener === undefined && waiting.length > 0) opener = await arrivalOpener((await session.identity()).privateKey, waiting.length);
+        // docs/api.md §8.5.1, docs/store.md §5.2: a message the page lists by size only is
+        // fetched, stored, decrypted and split as a stream, one at a time, before the others.
+        const streamed = new Map<string, StreamedArrival>();
+        for (const full of waiting) {
+          if (full.armoredMessage !== undefined) continue;
+          const identity = await session.identity();
+          streamed.set(full.id, await receiveStreamed(session.store, client, full, identity.privateKey, await arrivalVerificationKeys(session, client, full.from)));
+        }
+        const inline = waiting.filter((full) => full.armoredMessage !== undefined);
+        if (opener === undefined && inline.length > 0) opener = await arrivalOpener((await session.identity()).privateKey, inline.length);
         const open = opener;
         const arrivals = await Promise.all(
           waiting
             .map(async (full): Promise<Arrival> => {
+              const stream = streamed.get(full.id);
+              const armoredMessage = full.armoredMessage ?? '';
               // docs/store.md §5.1: a large message rests as blobs: its ciphertext, and each attachment
               // decoded once, here; it is opened in this thread (its parts are needed). Others by the opener.
-              const large = isLargeCiphertext(full.armoredMessage);
-              const whole = large ? await openArrivalContent((await session.identity()).privateKey, full.armoredMessage) : undefined;
-              const opened = large ? whole : await open!.open(full.armoredMessage);
+              const large = stream === undefined && isLargeCiphertext(armoredMessage);
+              const whole = large ? await openArrivalContent((await session.identity()).privateKey, armoredMessage) : undefined;
+              const opened = stream !== undefined ? (stream.sealed ? { sealed: stream.sealed } : stream.headers) : large ? whole : await open!.open(armoredMessage);
               const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
               // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
               const outer = full.facts.route === 'smtp-inbound' ? full.facts.outerHeaders : undefined;
-              const ciphertextBlob = large ? await putCiphertextBlob(session.store, full.armoredMessage) : undefined;
-              const attachmentBlobs = whole !== undefined && !('sealed' in whole) ? await putAttachmentBlobs(session.store, whole.attachments) : undefined;
+              const ciphertextBlob = stream?.ciphertextBlob ?? (large ? await putCiphertextBlob(session.store, armoredMessage) : undefined);
+              const attachmentBlobs = stream?.attachmentBlobs ?? (whole !== undefined && !('sealed' in whole) ? await putAttachmentBlobs(session.store, whole.attachments) : undefined);
               return { content: headers, message: {
                 id: '',
                 direction: 'in',
@@ -205,9 +218,10 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
                 date: headers?.date ?? isoOrUndefined(outer?.date) ?? full.facts.receivedAt,
                 storedAt: now.toISOString(),
                 unread: true,
-                armoredMessage: ciphertextBlob ? '' : full.armoredMessage,
+                armoredMessage: ciphertextBlob ? '' : armoredMessage,
                 ...(ciphertextBlob ? { ciphertextBlob } : {}),
                 ...(attachmentBlobs ? { attachmentBlobs } : {}),
+                ...(stream?.openedAtArrival ? { openedAtArrival: stream.openedAtArrival } : {}),
                 relayFacts: full.facts,
                 // docs/limits.md §3: over a limit, it is kept sealed and never decrypted again.
                 ...(opened !== undefined && 'sealed' in opened ? { sealed: { reason: opened.sealed, at: now.toISOString() } } : {}),
@@ -272,6 +286,22 @@ function isoOrUndefined(date: string | null | undefined): string | undefined {
   if (date === null || date === undefined) return undefined;
   const parsed = new Date(date);
   return Number.isNaN(parsed.getTime()) ? undefined : parsed.toISOString();
+}
+
+/**
+ * docs/store.md §5.2: the keys a streamed message's signatures are checked with as it is
+ * decrypted (it is not decrypted again to be read): the contacts', and, for a sender not
+ * yet a contact, the directory's cert when its signatures verify and it names the sender
+ * (the one learnSenders pins once the page is stored).
+ */
+async function arrivalVerificationKeys(session: StickSession, client: RelayClient, sender: string): Promise<openpgp.PublicKey[]> {
+  const keys = await verificationCerts(session);
+  const address = bareAddress(sender);
+  if (findContact(session.contents.contacts, address)) return keys;
+  const armored = await client.lookupCert(address).catch(() => null);
+  const [read] = armored ? await readCerts(utf8.encode(armored)).catch(() => [undefined]) : [];
+  const key = read ? await checkCertSignatures(read).catch(() => undefined) : undefined;
+  return key && certAddresses(key).includes(address) ? [...keys, key] : keys;
 }
 
 /** TOFU for senders: the first message from an address pins the relay directory's cert. */

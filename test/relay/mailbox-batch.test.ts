@@ -24,7 +24,7 @@ it('pages carry ciphertexts within the byte bound, and an ack deletes up to its 
     // Bytes: 300+300+300 fit in 1000, the 5000 does not.
     const first = await store.mailboxPage('ana@x.test', 0, 100, 1000);
     expect(first.map((entry) => entry.id)).toEqual([id('a', 0), id('a', 1), id('a', 2)]);
-    expect(first.every((entry) => entry.armoredMessage.length === entry.size)).toBe(true);
+    expect(first.every((entry) => entry.armoredMessage?.length === entry.size)).toBe(true);
     // The first entry always fits, whatever its size; the count bound holds.
     const big = await store.mailboxPage('ana@x.test', Number(first.at(-1)!.cursor), 100, 1000);
     expect(big.map((entry) => entry.id)).toEqual([id('a', 3)]);
@@ -43,6 +43,36 @@ it('pages carry ciphertexts within the byte bound, and an ack deletes up to its 
     expect(await store.mailboxEntry('ana@x.test', id('a', 3))).toMatchObject({ size: 5000 });
     expect(await store.deleteMailboxThrough('ana@x.test', Number(all.at(-1)!.cursor) + 100)).toBe(2);
     expect(await store.listMailbox('ana@x.test', 0, 100)).toEqual([]);
+  } finally {
+    await store.close();
+  }
+});
+
+it('docs/api.md §8.5.1, §8.8: a page leaves a large ciphertext out, and it streams in slices byte for byte', async () => {
+  const store = SqliteRelayStore.open(':memory:');
+  try {
+    await store.createAccount(
+      { address: 'ana@x.test', localPart: 'ana', cert: new Uint8Array([1]), certFingerprint: '1'.repeat(40), devicePublicKey: new Uint8Array(32).fill(1), enrolledAt: facts.receivedAt, wkdHash: 'hash1' },
+      null,
+    );
+    const large = 'L'.repeat(9 * 1024 * 1024 + 17);
+    await store.storeMessages([
+      { id: id('s', 0), sender: 'bob@x.test', recipients: ['ana@x.test'], size: 10, facts, armoredMessage: 's'.repeat(10), entryIds: [id('e', 0)] },
+      { id: id('s', 1), sender: 'bob@x.test', recipients: ['ana@x.test'], size: large.length, facts, armoredMessage: large, entryIds: [id('e', 1)] },
+    ]);
+    const page = await store.mailboxPage('ana@x.test', 0, 100, Number.MAX_SAFE_INTEGER, 1024 * 1024);
+    expect(page.map((entry) => [entry.size, entry.armoredMessage?.length])).toEqual([[10, 10], [large.length, undefined]]);
+    const found = await store.mailboxCiphertext('ana@x.test', id('e', 1));
+    expect(found?.size).toBe(large.length);
+    const slices: number[] = [];
+    let joined = '';
+    for await (const chunk of found!.chunks) {
+      slices.push(chunk.byteLength);
+      joined += Buffer.from(chunk).toString('latin1');
+    }
+    expect(joined === large).toBe(true);
+    expect(Math.max(...slices)).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(await store.mailboxCiphertext('ana@x.test', id('s', 1))).toBeUndefined(); // a message id is not an entry id
   } finally {
     await store.close();
   }

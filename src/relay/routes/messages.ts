@@ -71,7 +71,25 @@ function parseCursor(cursor: string | undefined): number {
   return Number(cursor);
 }
 
-export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'submit' | 'list' | 'mailboxPage' | 'mailboxAck' | 'fetch' | 'delete'> {
+/** docs/api.md §8.5.1: a streamed ciphertext, a slice at a time, as a Web stream the server pulls (backpressure). */
+function byteStream(chunks: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { value, done } = await iterator.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      async cancel() {
+        await iterator.return?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'submit' | 'list' | 'mailboxPage' | 'mailboxAck' | 'fetch' | 'ciphertext' | 'delete'> {
   const signed = (maxBody: number) =>
     [
       readBody(maxBody),
@@ -187,7 +205,8 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
     const query = parseWithSchema(c.req.query(), ListQuerySchema);
     const after = Math.max(parseCursor(query.after), ownAckedCursor(c.get('device')));
     const limit = Math.min(query.limit === undefined ? deps.limits.maxPageSize : Number(query.limit), deps.limits.maxPageSize);
-    const rows = await deps.store.mailboxPage(me, after, limit, PROTOCOL_LIMITS.maxBatchBytes);
+    // A ciphertext above inlineCiphertextBytes is listed by its size only: fetched as a stream (§8.5.1).
+    const rows = await deps.store.mailboxPage(me, after, limit, PROTOCOL_LIMITS.maxBatchBytes, PROTOCOL_LIMITS.inlineCiphertextBytes);
     const last = rows.at(-1);
     // One more entry after the page? Then there is a next page.
     const more = last !== undefined && (await deps.store.listMailbox(me, Number(last.cursor), 1)).length > 0;
@@ -220,11 +239,25 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
     return c.json(body);
   });
 
+  // docs/api.md §8.5.1: the ciphertext as a binary body of exactly Content-Length bytes, streamed.
+  const ciphertext = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
+    const me = ownAddress(c.get('device'));
+    const id = pathParam(c, 'id');
+    if (!MessageIdSchema.safeParse(id).success) throw messageNotFound();
+    const found = await deps.store.mailboxCiphertext(me, id);
+    if (!found) throw messageNotFound();
+    return c.body(byteStream(found.chunks), 200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(found.size),
+      'Cache-Control': 'no-store',
+    });
+  });
+
   const deleteMessage = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
     const me = ownAddress(c.get('device'));
     const id = pathParam(c, 'id');
     if (!MessageIdSchema.safeParse(id).success || !(await deps.store.deleteMailboxEntry(me, id))) throw messageNotFound();
     return c.body(null, 204);
   });
-  return { submit, list, mailboxPage, mailboxAck, fetch: fetchMessage, delete: deleteMessage };
+  return { submit, list, mailboxPage, mailboxAck, fetch: fetchMessage, ciphertext, delete: deleteMessage };
 }

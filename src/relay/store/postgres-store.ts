@@ -9,7 +9,7 @@ import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
 import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 
@@ -515,7 +515,7 @@ export class PostgresRelayStore implements RelayStore {
     return true;
   }
 
-  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number): Promise<(StoredMessage & { armoredMessage: string })[]> {
+  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number, inlineBytes = Number.MAX_SAFE_INTEGER): Promise<(StoredMessage & { armoredMessage?: string })[]> {
     const { rows: heads } = await this.#query<{ seq: string; size: number }>(
       'mailbox_page_sizes',
       `SELECT mailbox.seq, messages.size FROM mailbox JOIN messages ON messages.id = mailbox.message_id
@@ -526,12 +526,45 @@ export class PostgresRelayStore implements RelayStore {
     if (last === undefined) return [];
     const { rows } = await this.#query<MailboxRow & ChunkedRow>(
       'mailbox_page',
-      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message, mailbox.message_id, messages.chunks
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, mailbox.message_id, messages.chunks,
+              CASE WHEN messages.size <= $4 THEN messages.armored_message ELSE '' END AS armored_message
        FROM mailbox JOIN messages ON messages.id = mailbox.message_id
        WHERE mailbox.recipient = $1 AND mailbox.seq > $2 AND mailbox.seq <= $3 ORDER BY mailbox.seq`,
-      [recipient, after, last],
+      [recipient, after, last, inlineBytes],
     );
-    return Promise.all(rows.map(async (row) => ({ ...toStoredMessage(row), armoredMessage: await this.#joined(row) })));
+    // docs/api.md §8.8: a ciphertext above inlineBytes is listed by its size only (§8.5.1 streams it).
+    return Promise.all(rows.map(async (row) => ({ ...toStoredMessage(row), ...(row.size > inlineBytes ? {} : { armoredMessage: await this.#joined(row) }) })));
+  }
+
+  async mailboxCiphertext(recipient: string, id: string): Promise<{ size: number; chunks: AsyncIterable<Uint8Array> } | undefined> {
+    const { rows } = await this.#query<{ message_id: string; bytes: number; chunks: number; size: number }>(
+      'mailbox_ciphertext_head',
+      `SELECT mailbox.message_id, octet_length(messages.armored_message) AS bytes, messages.chunks, messages.size
+       FROM mailbox JOIN messages ON messages.id = mailbox.message_id
+       WHERE mailbox.recipient = $1 AND mailbox.id = $2`,
+      [recipient, id],
+    );
+    const head = rows[0];
+    if (head === undefined) return undefined;
+    // docs/api.md §8.2.1: a ciphertext received as a stream is in chunks already.
+    if (Number(head.chunks) > 0) return { size: Number(head.size), chunks: this.ciphertextChunks(head.message_id) };
+    const query = this.#query.bind(this);
+    const { message_id: messageId } = head;
+    const bytes = Number(head.bytes);
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      // docs/api.md §8.5.1: slices of the row, by byte offset (SQL counts from 1).
+      for (let offset = 0; offset < bytes; offset += CIPHERTEXT_SLICE_BYTES) {
+        const { rows: parts } = await query<{ part: Buffer | null }>(
+          'mailbox_ciphertext_slice',
+          "SELECT substring(convert_to(armored_message, 'UTF8') FROM $2 FOR $3) AS part FROM messages WHERE id = $1",
+          [messageId, offset + 1, CIPHERTEXT_SLICE_BYTES],
+        );
+        const part = parts[0]?.part;
+        if (part === null || part === undefined || part.byteLength === 0) return; // deleted meanwhile
+        yield part;
+      }
+    }
+    return { size: bytes, chunks: chunks() };
   }
 
   async deleteMailboxThrough(recipient: string, through: number): Promise<number> {

@@ -234,9 +234,18 @@ export interface RelayStore {
   /**
    * docs/api.md §8.8: up to `limit` entries after `after`, oldest first, with their
    * ciphertexts, stopping before the entry that would bring the ciphertexts above
-   * `maxBytes` (the first entry is always included).
+   * `maxBytes` (the first entry is always included). A ciphertext larger than
+   * `inlineBytes` (all of them when absent) is left out: the entry has only its size.
    */
-  mailboxPage(recipient: string, after: number, limit: number, maxBytes: number): Promise<(StoredMessage & { armoredMessage: string })[]>;
+  mailboxPage(recipient: string, after: number, limit: number, maxBytes: number, inlineBytes?: number): Promise<(StoredMessage & { armoredMessage?: string })[]>;
+  /**
+   * docs/api.md §8.5.1: the ciphertext of one entry of `recipient`'s mailbox as a stream of
+   * byte slices (at most CIPHERTEXT_SLICE_BYTES each, so the relay never holds it whole in
+   * JavaScript), with its size in bytes; undefined when the entry is not theirs or not there.
+   * A message deleted while it is read ends the stream early (the client sees fewer bytes
+   * than announced and stores nothing).
+   */
+  mailboxCiphertext(recipient: string, id: string): Promise<{ readonly size: number; readonly chunks: AsyncIterable<Uint8Array> } | undefined>;
   /**
    * docs/api.md §8.9: deletes every entry of `recipient`'s mailbox with a cursor up to
    * `through`, and each ciphertext no mailbox holds any more, in one durable step.

@@ -74,6 +74,9 @@ export function toStoredMessage(row: MailboxRow): StoredMessage {
 }
 
 /** docs/api.md §8.8: the cursor of the last entry that keeps the page within maxBytes (the first always fits). */
+/** docs/api.md §8.5.1: the relay reads a streamed ciphertext from its store this many bytes at a time. */
+export const CIPHERTEXT_SLICE_BYTES = 4 * 1024 * 1024;
+
 export function lastWithin(heads: readonly { seq: number | string; size: number }[], maxBytes: number): number | undefined {
   let total = 0;
   let last: number | undefined;

@@ -7,7 +7,7 @@ import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
 import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
@@ -449,7 +449,7 @@ export class SqliteRelayStore implements RelayStore {
     return outcome !== 'missing';
   }
 
-  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number): Promise<(StoredMessage & { armoredMessage: string })[]> {
+  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number, inlineBytes = Number.MAX_SAFE_INTEGER): Promise<(StoredMessage & { armoredMessage?: string })[]> {
     // docs/api.md §8.8: the sizes first (cheap), so the ciphertexts read are those of the page only.
     const heads = this.#sql(
       `SELECT mailbox.seq, messages.size FROM mailbox JOIN messages ON messages.id = mailbox.message_id
@@ -458,11 +458,35 @@ export class SqliteRelayStore implements RelayStore {
     const last = lastWithin(heads, maxBytes);
     if (last === undefined) return [];
     const rows = this.#sql(
-      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, messages.armored_message, mailbox.message_id, messages.chunks
+      `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, mailbox.message_id, messages.chunks,
+              CASE WHEN messages.size <= ? THEN messages.armored_message ELSE '' END AS armored_message
        FROM mailbox JOIN messages ON messages.id = mailbox.message_id
        WHERE mailbox.recipient = ? AND mailbox.seq > ? AND mailbox.seq <= ? ORDER BY mailbox.seq`,
-    ).all(recipient, after, last) as (MailboxRow & ChunkedRow)[];
-    return rows.map((row) => ({ ...toStoredMessage(row), armoredMessage: this.#joined(row) }));
+    ).all(inlineBytes, recipient, after, last) as (MailboxRow & ChunkedRow)[];
+    // docs/api.md §8.8: a ciphertext above inlineBytes is listed by its size only (§8.5.1 streams it).
+    return rows.map((row) => ({ ...toStoredMessage(row), ...(row.size > inlineBytes ? {} : { armoredMessage: this.#joined(row) }) }));
+  }
+
+  async mailboxCiphertext(recipient: string, id: string): Promise<{ size: number; chunks: AsyncIterable<Uint8Array> } | undefined> {
+    const head = this.#sql(
+      `SELECT mailbox.message_id, messages.chunks, length(CAST(messages.armored_message AS BLOB)) AS bytes, messages.size
+       FROM mailbox JOIN messages ON messages.id = mailbox.message_id
+       WHERE mailbox.recipient = ? AND mailbox.id = ?`,
+    ).get(recipient, id) as { message_id: string; chunks: number; bytes: number; size: number } | undefined;
+    if (head === undefined) return undefined;
+    // docs/api.md §8.2.1: a ciphertext received as a stream is in chunks already.
+    if (head.chunks > 0) return { size: head.size, chunks: this.ciphertextChunks(head.message_id) };
+    const slice = this.#sql('SELECT substr(CAST(armored_message AS BLOB), ?, ?) AS part FROM messages WHERE id = ?');
+    const { message_id: messageId, bytes } = head;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      // docs/api.md §8.5.1: slices of the row, by byte offset (SQL counts from 1).
+      for (let offset = 0; offset < bytes; offset += CIPHERTEXT_SLICE_BYTES) {
+        const row = slice.get(offset + 1, CIPHERTEXT_SLICE_BYTES, messageId) as { part: Uint8Array | null } | undefined;
+        if (row?.part === null || row?.part === undefined || row.part.byteLength === 0) return; // deleted meanwhile
+        yield row.part;
+      }
+    }
+    return { size: bytes, chunks: chunks() };
   }
 
   /** Inside a write: deletes the entries up to `through` and the ciphertexts no mailbox holds any more. */

@@ -1,0 +1,429 @@
+// The MIME structure of a large message, split as a stream (docs/message-payload.md §3.1,
+// docs/decisions/mime-stream.md): boundaries (RFC 2046 §5.1.1), part headers, and the
+// base64 (RFC 2045 §6.8) or quoted-printable (RFC 2045 §6.7) content of each attachment
+// decoded chunk by chunk into a writer the caller gives. Only the header sections and
+// the text parts (text/plain, text/html not marked as attachments), bounded, are kept:
+// as a smaller message of the same structure without the attachments, which
+// readMailContent (postal-mime) then reads as it reads any message.
+// Pure: bytes in, bytes out through the caller's writers; no I/O of its own.
+
+import { CaliopError } from '../errors.js';
+import { MESSAGE_LIMITS, overLimitText } from './message-limits.js';
+import { headerValue, parseContentType, parseHeaderFields } from '../api/mime-fields.js';
+
+/** One attachment part, as its header section says. */
+export interface StreamedPartHead {
+  /** The part's header section, exactly as it came (latin1), blank line included. */
+  readonly headerText: string;
+  /** The media type, lower case, without parameters. */
+  readonly type: string;
+}
+
+/** Where an attachment's decoded bytes go (a blob on the stick, in sync). */
+export interface AttachmentWriter {
+  write(decoded: Uint8Array): Promise<void>;
+  end(): Promise<void>;
+}
+
+export interface MimeSplitOptions {
+  /** Opens the writer of the next attachment, in the order the parts stand. */
+  readonly openAttachment: (head: StreamedPartHead) => Promise<AttachmentWriter>;
+  /** The text parts kept in memory, raw bytes in all; a text part that would pass it becomes an attachment. */
+  readonly maxTextBytes?: number;
+}
+
+/** docs/message-payload.md §3.1: text parts kept whole up to this many bytes in all. */
+export const MAX_STREAMED_TEXT_BYTES = 1024 * 1024;
+/** As readMailContent: 50 levels of multipart nesting at most; deeper parts stay in their parent. */
+const MAX_DEPTH = 50;
+/** A delimiter line's transport padding longer than this is not padding (RFC 2046 §5.1.1). */
+const MAX_DELIMITER_LINE = 998;
+
+const CRLF = Buffer.from('\r\n');
+
+function overLimit(reason: 'headers-too-large' | 'decompressed-too-large'): CaliopError {
+  return new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText(reason)}`);
+}
+
+interface Budget {
+  headerBytes: number;
+  textBytes: number;
+  readonly maxTextBytes: number;
+  readonly openAttachment: MimeSplitOptions['openAttachment'];
+}
+
+/** What every part handler does: takes raw bytes, ends, then says what it keeps of itself. */
+interface PartSink {
+  write(raw: Buffer): Promise<void>;
+  end(): Promise<void>;
+  /** The part as the smaller message keeps it (header section and body), or null when it left as an attachment. */
+  kept(): Buffer[] | null;
+}
+
+// ---- content transfer decoding, as streams ----------------------------------
+
+interface Decoder {
+  decode(raw: Buffer): Buffer;
+  flush(): Buffer;
+}
+
+const NOT_BASE64 = /[^A-Za-z0-9+/]/g;
+
+/** RFC 2045 §6.8: characters outside the alphabet are ignored; decoded four characters at a time. */
+function base64Decoder(): Decoder {
+  let carry = '';
+  return {
+    decode(raw) {
+      const text = carry + raw.toString('latin1').replace(NOT_BASE64, '');
+      const whole = text.length - (text.length % 4);
+      carry = text.slice(whole);
+      return Buffer.from(text.slice(0, whole), 'base64');
+    },
+    flush() {
+      const rest = carry;
+      carry = '';
+      return rest.length > 1 ? Buffer.from(rest, 'base64') : Buffer.alloc(0);
+    },
+  };
+}
+
+const HEX = /^[0-9A-Fa-f]{2}$/;
+
+/** RFC 2045 §6.7: `=XX` escapes and soft line breaks (`=` at a line end), line by line; CRLF becomes LF. */
+function quotedPrintableDecoder(): Decoder {
+  let carry = '';
+  const decodeText = (text: string): Buffer => {
+    const out = Buffer.allocUnsafe(text.length);
+    let length = 0;
+    for (let i = 0; i < text.length; i += 1) {
+      const char = text.charCodeAt(i);
+      if (char === 0x3d) {
+        const next = text.slice(i + 1, i + 3);
+        if (next.startsWith('\r\n')) { i += 2; continue; }
+        if (next.startsWith('\n')) { i += 1; continue; }
+        if (HEX.test(next)) { out[length++] = parseInt(next, 16); i += 2; continue; }
+      }
+      // A hard line break is one LF, as postal-mime decodes it (the whole-message path).
+      if (char === 0x0d && text.charCodeAt(i + 1) === 0x0a) continue;
+      out[length++] = char;
+    }
+    return out.subarray(0, length);
+  };
+  return {
+    decode(raw) {
+      const text = carry + raw.toString('latin1');
+      // An escape or a soft break may be cut by the chunk's end: keep the last line for later.
+      let safe = text.lastIndexOf('\n') + 1;
+      if (safe === 0) {
+        // A long line: all of it but an escape or a CR that the next chunk completes.
+        const escape = text.lastIndexOf('=');
+        safe = escape !== -1 && escape >= text.length - 2 ? escape : text.endsWith('\r') ? text.length - 1 : text.length;
+      }
+      carry = text.slice(safe);
+      return decodeText(text.slice(0, safe));
+    },
+    flush() {
+      const rest = carry;
+      carry = '';
+      return decodeText(rest);
+    },
+  };
+}
+
+function decoderFor(encoding: string): Decoder {
+  if (encoding === 'base64') return base64Decoder();
+  if (encoding === 'quoted-printable') return quotedPrintableDecoder();
+  return { decode: (raw) => raw, flush: () => Buffer.alloc(0) };
+}
+
+// ---- one entity: its header section, then a leaf or a multipart body --------------
+
+/** The end of a header section: the first empty line (or an empty section). */
+function headerEnd(buffer: Buffer): number {
+  if (buffer[0] === 0x0a) return 1;
+  if (buffer[0] === 0x0d && buffer[1] === 0x0a) return 2;
+  const lf = buffer.indexOf('\n\n');
+  const crlf = buffer.indexOf('\r\n\r\n');
+  if (crlf !== -1 && (lf === -1 || crlf < lf)) return crlf + 4;
+  return lf === -1 ? -1 : lf + 2;
+}
+
+class Entity implements PartSink {
+  #head: Buffer[] = [];
+  #headBytes = 0;
+  #body: PartSink | undefined;
+  #headerText = '';
+
+  constructor(
+    private readonly budget: Budget,
+    private readonly depth: number,
+    /** The top entity of a message that does not start with a header field is all body. */
+    private readonly headless = false,
+  ) {}
+
+  async write(raw: Buffer): Promise<void> {
+    if (this.#body) return this.#body.write(raw);
+    if (this.headless) {
+      this.#body = new Leaf(this.budget, '', 'text/plain', '', 'inline');
+      return this.#body.write(raw);
+    }
+    this.#head.push(raw);
+    this.#headBytes += raw.byteLength;
+    const joined = Buffer.concat(this.#head);
+    const end = headerEnd(joined);
+    if (end === -1) {
+      this.#head = [joined];
+      if (this.budget.headerBytes + this.#headBytes > MESSAGE_LIMITS.maxHeaderBytes) throw overLimit('headers-too-large');
+      return;
+    }
+    this.#head = [];
+    this.budget.headerBytes += end;
+    if (this.budget.headerBytes > MESSAGE_LIMITS.maxHeaderBytes) throw overLimit('headers-too-large');
+    this.#headerText = joined.subarray(0, end).toString('latin1');
+    this.#body = this.#bodyFor(this.#headerText);
+    if (end < joined.byteLength) await this.#body.write(joined.subarray(end));
+  }
+
+  #bodyFor(headerText: string): PartSink {
+    const fields = parseHeaderFields(headerText.replace(/\r?\n\r?\n$/, '').replace(/\r?\n$/, ''));
+    const type = parseContentType(headerValue(fields, 'Content-Type'));
+    const mediaType = type.type === '' ? 'text/plain' : type.type.toLowerCase();
+    const boundary = type.params['boundary'];
+    if (mediaType.startsWith('multipart/') && boundary !== undefined && boundary !== '' && this.depth < MAX_DEPTH) {
+      return new Multipart(this.budget, boundary, this.depth);
+    }
+    const encoding = (headerValue(fields, 'Content-Transfer-Encoding') ?? '').trim().toLowerCase();
+    const disposition = (headerValue(fields, 'Content-Disposition') ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    return new Leaf(this.budget, headerText, mediaType, encoding, disposition);
+  }
+
+  async end(): Promise<void> {
+    if (!this.#body) {
+      // A part with no empty line: all header (postal-mime reads it so too).
+      const joined = Buffer.concat(this.#head);
+      this.#headerText = joined.toString('latin1');
+      this.budget.headerBytes += joined.byteLength;
+      this.#body = this.#bodyFor(this.#headerText);
+    }
+    await this.#body.end();
+  }
+
+  kept(): Buffer[] | null {
+    const body = this.#body?.kept() ?? null;
+    if (body === null) return null;
+    return this.#body instanceof Leaf ? body : [Buffer.from(this.#headerText, 'latin1'), ...body];
+  }
+}
+
+/** A part that is not a multipart: text kept (bounded), or an attachment decoded into its writer. */
+class Leaf implements PartSink {
+  #raw: Buffer[] = [];
+  #writer: AttachmentWriter | undefined;
+  #decoder: Decoder | undefined;
+
+  constructor(
+    private readonly budget: Budget,
+    private readonly headerText: string,
+    private readonly type: string,
+    private readonly encoding: string,
+    disposition: string,
+  ) {
+    // docs/message-payload.md §3.1: the parts postal-mime shows as text; every other one is an attachment.
+    this.#isText = disposition !== 'attachment' && (type === 'text/plain' || type === 'text/html');
+  }
+
+  #isText: boolean;
+
+  async write(raw: Buffer): Promise<void> {
+    if (this.#isText && this.budget.textBytes + raw.byteLength <= this.budget.maxTextBytes) {
+      this.budget.textBytes += raw.byteLength;
+      this.#raw.push(raw);
+      return;
+    }
+    if (this.#isText) {
+      // Over the bound: this text leaves as an attachment, what was kept goes first.
+      this.#isText = false;
+      for (const part of this.#raw) this.budget.textBytes -= part.byteLength;
+      const held = Buffer.concat(this.#raw);
+      this.#raw = [];
+      await this.#attachment(held);
+    }
+    await this.#attachment(raw);
+  }
+
+  async #attachment(raw: Buffer): Promise<void> {
+    if (!this.#writer) {
+      this.#writer = await this.budget.openAttachment({ headerText: this.headerText, type: this.type });
+      this.#decoder = decoderFor(this.encoding);
+    }
+    const decoded = this.#decoder!.decode(raw);
+    if (decoded.byteLength > 0) await this.#writer.write(decoded);
+  }
+
+  async end(): Promise<void> {
+    if (this.#isText) return;
+    if (!this.#writer) await this.#attachment(Buffer.alloc(0));
+    const rest = this.#decoder!.flush();
+    if (rest.byteLength > 0) await this.#writer!.write(rest);
+    await this.#writer!.end();
+  }
+
+  kept(): Buffer[] | null {
+    return this.#isText ? [Buffer.from(this.headerText, 'latin1'), ...this.#raw] : null;
+  }
+}
+
+/** RFC 2046 §5.1.1: a multipart body cut at its delimiters; the CRLF before one belongs to it. */
+class Multipart implements PartSink {
+  readonly #delimiter: Buffer;
+  /** A virtual line end first, so a delimiter on the body's first line is found as any other. */
+  #pending: Buffer = Buffer.from('\n');
+  #state: 'preamble' | 'part' | 'epilogue' = 'preamble';
+  #part: Entity | undefined;
+  readonly #parts: Entity[] = [];
+
+  constructor(
+    private readonly budget: Budget,
+    private readonly boundary: string,
+    private readonly depth: number,
+  ) {
+    this.#delimiter = Buffer.from(`\n--${boundary}`, 'latin1');
+  }
+
+  async write(raw: Buffer): Promise<void> {
+    this.#pending = this.#pending.byteLength === 0 ? raw : Buffer.concat([this.#pending, raw]);
+    await this.#scan(false);
+  }
+
+  async #scan(last: boolean): Promise<void> {
+    let from = 0;
+    for (;;) {
+      const at = this.#pending.indexOf(this.#delimiter, from);
+      if (at === -1) {
+        // Nothing found: all but a possible beginning of a delimiter (and its CR) is content.
+        const keep = last ? 0 : this.#delimiter.byteLength + 1;
+        const safe = Math.max(0, this.#pending.byteLength - keep);
+        await this.#content(this.#pending.subarray(0, safe));
+        this.#pending = this.#pending.subarray(safe);
+        return;
+      }
+      const after = at + this.#delimiter.byteLength;
+      const lineEnd = this.#pending.indexOf('\n', after);
+      const closing = this.#pending[after] === 0x2d && this.#pending[after + 1] === 0x2d;
+      if (lineEnd === -1 && !closing && !last) {
+        if (this.#pending.byteLength - after > MAX_DELIMITER_LINE) {
+          from = at + 1; // not a delimiter line: content
+          continue;
+        }
+        // The delimiter line is not whole yet: wait for more, keeping it (and the CR before it).
+        const keepFrom = at > 0 && this.#pending[at - 1] === 0x0d ? at - 1 : at;
+        await this.#content(this.#pending.subarray(0, keepFrom));
+        this.#pending = this.#pending.subarray(keepFrom);
+        return;
+      }
+      const rest = this.#pending.subarray(after, lineEnd === -1 ? this.#pending.byteLength : lineEnd).toString('latin1');
+      if (!closing && !/^[ \t]*\r?$/.test(rest)) {
+        from = at + 1; // `--boundaryX`: content that starts like a delimiter
+        continue;
+      }
+      const contentEnd = at > 0 && this.#pending[at - 1] === 0x0d ? at - 1 : at;
+      await this.#content(this.#pending.subarray(0, contentEnd));
+      await this.#closePart();
+      if (closing) {
+        this.#state = 'epilogue';
+        this.#pending = Buffer.alloc(0);
+        return;
+      }
+      this.#state = 'part';
+      this.#part = new Entity(this.budget, this.depth + 1);
+      this.#parts.push(this.#part);
+      this.#pending = this.#pending.subarray(lineEnd === -1 ? this.#pending.byteLength : lineEnd + 1);
+      from = 0;
+      // The next delimiter needs its line end: the part starts right after this one's.
+      this.#pending = Buffer.concat([Buffer.from('\n'), this.#pending]);
+      this.#skipVirtual = true;
+    }
+  }
+
+  /** After a delimiter line, the virtual line end put back before the part is not content. */
+  #skipVirtual = false;
+
+  async #content(bytes: Buffer): Promise<void> {
+    let content = bytes;
+    if (this.#skipVirtual && content.byteLength > 0) {
+      content = content.subarray(1);
+      this.#skipVirtual = false;
+    }
+    if (this.#state === 'part' && content.byteLength > 0) await this.#part!.write(content);
+  }
+
+  async #closePart(): Promise<void> {
+    this.#skipVirtual = false;
+    if (this.#state === 'part') await this.#part!.end();
+    this.#part = undefined;
+  }
+
+  async end(): Promise<void> {
+    if (this.#state === 'epilogue') return;
+    await this.#scan(true);
+    if (this.#state === 'part') await this.#closePart();
+    this.#state = 'epilogue';
+  }
+
+  kept(): Buffer[] {
+    const out: Buffer[] = [];
+    for (const part of this.#parts) {
+      const kept = part.kept();
+      if (kept === null) continue;
+      out.push(Buffer.from(`--${this.boundary}\r\n`, 'latin1'), ...kept, CRLF);
+    }
+    out.push(Buffer.from(`--${this.boundary}--\r\n`, 'latin1'));
+    return out;
+  }
+}
+
+/**
+ * Splits one message as it is decrypted: `write` each chunk in order, then `end`. The
+ * attachments have gone to their writers as they came; `end` returns the message without
+ * them (header sections and text parts, at most `maxTextBytes` of text), for readMailContent.
+ * A message whose plaintext passes MESSAGE_LIMITS.maxDecompressedBytes, or whose header
+ * sections pass maxHeaderBytes, throws message_over_limit (docs/limits.md §2).
+ */
+export class MimeStreamSplitter {
+  readonly #budget: Budget;
+  #top: Entity | undefined;
+  #first: Buffer[] = [];
+  #total = 0;
+
+  constructor(options: MimeSplitOptions) {
+    this.#budget = { headerBytes: 0, textBytes: 0, maxTextBytes: options.maxTextBytes ?? MAX_STREAMED_TEXT_BYTES, openAttachment: options.openAttachment };
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.#total += chunk.byteLength;
+    if (this.#total > MESSAGE_LIMITS.maxDecompressedBytes) throw overLimit('decompressed-too-large');
+    const raw = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#top === undefined) {
+      // docs/message-payload.md §3: text that does not start with a header field is all body.
+      this.#first.push(raw);
+      const head = Buffer.concat(this.#first);
+      const line = head.indexOf('\n');
+      if (line === -1 && head.byteLength < 1000) return;
+      this.#first = [];
+      this.#top = new Entity(this.#budget, 0, !/^[!-9;-~]+:/.test(head.subarray(0, Math.max(0, line)).toString('latin1')));
+      return this.#top.write(head);
+    }
+    return this.#top.write(raw);
+  }
+
+  /** The message without its attachments, to be read by readMailContent. */
+  async end(): Promise<Uint8Array> {
+    if (this.#top === undefined) {
+      const head = Buffer.concat(this.#first);
+      this.#top = new Entity(this.#budget, 0, !/^[!-9;-~]+:/.test(head.toString('latin1')));
+      if (head.byteLength > 0) await this.#top.write(head);
+    }
+    await this.#top.end();
+    return Buffer.concat(this.#top.kept() ?? []);
+  }
+}

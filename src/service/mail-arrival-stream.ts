@@ -1,0 +1,174 @@
+// A large message, received as a stream (docs/store.md §5.2, docs/api.md §8.5.1): its
+// ciphertext goes from the relay straight into a sealed blob on the stick; it is then
+// decrypted as a stream from that blob, and its MIME split as a stream
+// (src/core/mime-stream.ts): each attachment goes into its own blob as it is decoded,
+// only the header sections and the text parts (bounded) are kept in memory. Memory
+// stays bounded whatever the size; nothing is recorded before the whole message has
+// passed its integrity check (the blobs are named by a journal record only after).
+import { createHash } from 'node:crypto';
+import type * as openpgp from 'openpgp';
+import type { MailboxPageEntry } from '../api/schemas.js';
+import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
+import { arrivalHeaders, attachmentNameIn, readMailContent, type ArrivalHeaders } from '../core/mail-content.js';
+import { MimeStreamSplitter, type AttachmentWriter, type StreamedPartHead } from '../core/mime-stream.js';
+import type { AttachmentBlob, CiphertextBlob, OpenedAtArrival } from '../core/vault-contents.js';
+import { isCaliopError } from '../errors.js';
+import type { RelayClient } from '../edges/relay-client.js';
+import type { MessageStore } from './message-store.js';
+import { decryptStream } from './pgp-stream.js';
+
+/** What sync keeps of a large message: its blobs, and what reading shows without decrypting again. */
+export interface StreamedArrival {
+  readonly ciphertextBlob: CiphertextBlob;
+  readonly attachmentBlobs?: AttachmentBlob[];
+  readonly openedAtArrival?: OpenedAtArrival;
+  /** The header fields, for the index line and Autocrypt (undefined when it could not be opened). */
+  readonly headers?: ArrivalHeaders;
+  readonly sealed?: OverLimitReason;
+}
+
+/**
+ * A pull-based source fed by pushes: `push` resolves once the reader took the chunk, so
+ * at most one chunk waits between the decryption and the blob being written.
+ */
+class Pipe implements AsyncIterable<Uint8Array> {
+  #chunk: Uint8Array | undefined;
+  #ended = false;
+  #failure: unknown;
+  #wakeReader: (() => void) | undefined;
+  #wakeWriter: (() => void) | undefined;
+
+  async push(chunk: Uint8Array): Promise<void> {
+    this.#chunk = chunk;
+    this.#wakeReader?.();
+    await new Promise<void>((resolve) => {
+      this.#wakeWriter = resolve;
+    });
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wakeReader?.();
+  }
+
+  /** The reader stopped (the blob could not be written): the writer hears of it. */
+  #stop(failure: unknown): void {
+    this.#failure = failure;
+    this.#wakeWriter?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    try {
+      for (;;) {
+        while (this.#chunk === undefined && !this.#ended) {
+          await new Promise<void>((resolve) => {
+            this.#wakeReader = resolve;
+          });
+        }
+        if (this.#chunk === undefined) return;
+        const chunk = this.#chunk;
+        this.#chunk = undefined;
+        this.#wakeWriter?.();
+        yield chunk;
+      }
+    } finally {
+      if (!this.#ended) this.#stop(new Error('the blob writer stopped'));
+    }
+  }
+}
+
+/** One attachment streamed into its own blob, its size and SHA-256 counted on the way. */
+function attachmentBlobWriter(store: MessageStore, head: StreamedPartHead, index: number, done: (blob: AttachmentBlob) => void, refs: string[]): AttachmentWriter {
+  // (index: the part's place; renumbered once a PGP/MIME signature part is left out)
+  const pipe = new Pipe();
+  const hash = createHash('sha256');
+  let size = 0;
+  const written = store.putBlob(pipe).then((blob) => {
+    refs.push(blob.ref);
+    return blob;
+  });
+  written.catch(() => undefined);
+  return {
+    async write(decoded) {
+      hash.update(decoded);
+      size += decoded.byteLength;
+      await Promise.race([pipe.push(decoded), written.then(() => undefined)]);
+    },
+    async end() {
+      pipe.end();
+      const { ref } = await written;
+      done({ index, name: await attachmentNameIn(head.headerText), type: head.type, size, sha256: hash.digest('hex'), ref });
+    },
+  };
+}
+
+/**
+ * docs/store.md §5.2: downloads, stores, decrypts and splits one large message. Throws
+ * only when the ciphertext could not be fetched or stored whole (nothing is then kept:
+ * the next sync fetches it again); a message that does not decrypt, fails its integrity
+ * check or passes a limit comes back without attachments, as every such message.
+ */
+export async function receiveStreamed(
+  store: MessageStore,
+  client: RelayClient,
+  entry: MailboxPageEntry,
+  privateKey: openpgp.PrivateKey,
+  verificationKeys: readonly openpgp.PublicKey[],
+): Promise<StreamedArrival> {
+  // docs/api.md §8.5.1: exactly `size` bytes, straight into a blob (written, fsynced; recorded later).
+  const ciphertextBlob = await client.fetchCiphertext(entry.id, entry.size, (chunks) => store.putBlob(chunks));
+  const attachments: AttachmentBlob[] = [];
+  const refs: string[] = [];
+  let opened = 0;
+  const splitter = new MimeStreamSplitter({
+    openAttachment: async (head) => attachmentBlobWriter(store, head, (opened += 1), (blob) => attachments.push(blob), refs),
+  });
+  // A failure of the stick (full, pulled) is not the message's: it stops the sync, nothing recorded.
+  let stickFailure: unknown;
+  const sink = async (chunk: Uint8Array): Promise<void> => {
+    try {
+      await splitter.write(chunk);
+    } catch (error) {
+      if (!isCaliopError(error, 'message_over_limit')) stickFailure ??= error;
+      throw error;
+    }
+  };
+  try {
+    const result = await decryptStream({
+      input: store.openBlob(ciphertextBlob.ref),
+      decryptionKey: privateKey,
+      verificationKeys,
+      // Into the splitter as it comes: what it writes is named by no record until the end.
+      destination: { sink },
+      holdBackBytes: 0,
+    });
+    const content = await readMailContent(await splitter.end());
+    // A PGP/MIME signature inside (RFC 3156 §5) is over the whole first part, attachments
+    // included: not checked on this path (docs/store.md §5.2), so never shown as signed.
+    const topSigned = content.autocryptContext.contentType === 'multipart/signed';
+    const shown = topSigned ? attachments.filter((blob) => blob.type !== 'application/pgp-signature') : attachments;
+    if (shown.length !== attachments.length) await store.discardBlobs(attachments.filter((blob) => !shown.includes(blob)).map((blob) => blob.ref));
+    const numbered = shown.map((blob, position) => ({ ...blob, index: position + 1 }));
+    const headers = arrivalHeaders(content);
+    return {
+      ciphertextBlob,
+      attachmentBlobs: numbered,
+      headers,
+      openedAtArrival: {
+        headers,
+        body: content.body,
+        ...(content.signed !== null && content.signed.kind !== 'pgp-mime' ? { inlineSigned: { kind: content.signed.kind, armored: content.signed.armored } } : {}),
+        signatures: result.signatures.map((check) => ({ ...check })),
+        ...(topSigned ? { pgpMimeSignatureUnchecked: true } : {}),
+      },
+    };
+  } catch (error) {
+    // Nothing of it is shown: the attachments written so far are thrown away.
+    await store.discardBlobs(refs).catch(() => undefined);
+    if (stickFailure !== undefined) throw stickFailure;
+    if (isCaliopError(error, 'message_over_limit')) return { ciphertextBlob, sealed: overLimitReasonIn(error.message) };
+    if (!isCaliopError(error)) throw error;
+    return { ciphertextBlob, openedAtArrival: { failed: true } };
+  }
+}

@@ -1,0 +1,122 @@
+// docs/message-payload.md §3.1: the streamed splitter gives the same attachments, byte for
+// byte, and the same text as postal-mime reading the whole message, whatever the chunks.
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { attachmentNameIn, readMailContent } from '../src/core/mail-content.js';
+import { MimeStreamSplitter, type StreamedPartHead } from '../src/core/mime-stream.js';
+
+const bytes = (text: string) => Uint8Array.from(text, (char) => char.charCodeAt(0) & 0xff);
+const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+interface Split { readonly kept: Uint8Array; readonly parts: { head: StreamedPartHead; data: Buffer }[] }
+
+async function split(message: Uint8Array, chunk: number, maxTextBytes?: number): Promise<Split> {
+  const parts: Split['parts'] = [];
+  const splitter = new MimeStreamSplitter({
+    ...(maxTextBytes === undefined ? {} : { maxTextBytes }),
+    openAttachment: async (head) => {
+      const pieces: Buffer[] = [];
+      return { write: async (data) => void pieces.push(Buffer.from(data)), end: async () => void parts.push({ head, data: Buffer.concat(pieces) }) };
+    },
+  });
+  for (let offset = 0; offset < message.length; offset += chunk) await splitter.write(message.subarray(offset, offset + chunk));
+  return { kept: await splitter.end(), parts };
+}
+
+function wrap(text: string, width = 76): string {
+  return text.replace(new RegExp(`(.{${width}})`, 'g'), '$1\r\n');
+}
+
+const pdf = randomBytes(5000);
+const eol = (text: string, lf: boolean) => (lf ? text.replace(/\r\n/g, '\n') : text);
+
+function mixed(lf: boolean): Uint8Array {
+  return bytes(eol([
+    'From: Ana <ana@example.org>',
+    'To: bob@example.org',
+    'Subject: =?UTF-8?Q?r=C3=A9sum=C3=A9?=',
+    'Content-Type: multipart/mixed; boundary="outer"',
+    '',
+    'preamble, not shown',
+    '--outer',
+    'Content-Type: multipart/alternative; boundary=inner',
+    '',
+    '--inner',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    'Bonjour =C3=A0 toi,',
+    'la pi=C3=A8ce est jointe.',
+    '--inner',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    '<p>Bonjour</p>',
+    '--inner--',
+    '--outer',
+    'Content-Type: application/pdf; name="report.pdf"',
+    'Content-Disposition: attachment; filename*=UTF-8\'\'r%C3%A9sum%C3%A9.pdf',
+    'Content-Transfer-Encoding: base64',
+    '',
+    wrap(pdf.toString('base64')),
+    '--outer',
+    'Content-Type: text/plain; name="notes.txt"',
+    'Content-Disposition: attachment; filename="notes.txt"',
+    'Content-Transfer-Encoding: quoted-printable',
+    '',
+    'line one',
+    'line two =3D',
+    '=C3=BCber',
+    '',
+    '--outer',
+    'Content-Type: application/octet-stream',
+    'Content-Disposition: attachment; filename="empty.bin"',
+    '',
+    '',
+    '--outer--',
+    'epilogue',
+    '',
+  ].join('\r\n'), lf));
+}
+
+describe('the streamed MIME splitter (docs/message-payload.md §3.1)', () => {
+  for (const lf of [false, true]) {
+    it(`gives postal-mime's attachments and text, ${lf ? 'LF' : 'CRLF'} line ends, at every chunk size`, async () => {
+      const message = mixed(lf);
+      const whole = await readMailContent(message);
+      expect(whole.attachments.map((part) => part.name)).toEqual(['résumé.pdf', 'notes.txt', 'empty.bin']);
+      for (const chunk of [65536, 1000, 64, 7, 3, 2, 1]) {
+        const { kept, parts } = await split(message, chunk);
+        expect(parts.map((part) => part.head.type)).toEqual(whole.attachments.map((part) => part.type));
+        expect(parts.map((part) => sha(part.data))).toEqual(whole.attachments.map((part) => part.sha256));
+        expect(await Promise.all(parts.map((part) => attachmentNameIn(part.head.headerText)))).toEqual(['résumé.pdf', 'notes.txt', 'empty.bin']);
+        const reduced = await readMailContent(kept);
+        expect(reduced.body).toBe(whole.body);
+        expect(reduced.subject).toBe('résumé');
+        expect(reduced.from).toBe(whole.from);
+        expect(reduced.attachments).toEqual([]);
+      }
+    });
+  }
+
+  it('a text part over the bound leaves as an attachment, whole', async () => {
+    const long = 'x'.repeat(3000);
+    const message = bytes(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: text/plain', '', 'short', '--b', 'Content-Type: text/plain', '', long, '--b--', ''].join('\r\n'));
+    const { kept, parts } = await split(message, 100, 1000);
+    expect(parts.map((part) => part.data.toString())).toEqual([long]);
+    expect((await readMailContent(kept)).body).toBe((await readMailContent(bytes(['Content-Type: text/plain', '', 'short', ''].join('\r\n')))).body);
+  });
+
+  it('a message that is not MIME is all text; a top-level attachment is one part', async () => {
+    const plain = await split(bytes('just words\nand more\n'), 3);
+    expect(plain.parts).toEqual([]);
+    expect((await readMailContent(plain.kept)).body).toBe('just words\nand more\n');
+    const single = await split(bytes(['Content-Type: application/zip', 'Content-Transfer-Encoding: base64', '', wrap(pdf.toString('base64')), ''].join('\r\n')), 50);
+    expect(single.parts.map((part) => sha(part.data))).toEqual([sha(pdf)]);
+  });
+
+  it('a line that only starts like the boundary is content', async () => {
+    const message = bytes(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: application/octet-stream', '', '--bx not the end', 'tail', '--b--', ''].join('\r\n'));
+    const { parts } = await split(message, 5);
+    expect(parts.map((part) => part.data.toString())).toEqual(['--bx not the end\r\ntail']);
+  });
+});
