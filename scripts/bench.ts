@@ -23,7 +23,8 @@ const benches: Bench[] = [
   { name: 'message store', run: () => benchMessageStore() },
   { name: 'relay tables', run: () => benchRelayTables() },
   { name: 'send and sync', run: () => benchMailThroughput() },
-  { name: 'encrypt and decrypt 100 MiB', run: () => benchPipeStreaming() },
+  { name: 'encrypt and decrypt 100 MiB', run: () => benchPipeStreaming(100) },
+  { name: 'encrypt and decrypt 10 MiB', run: () => benchPipeStreaming(10) },
   { name: 'a 25 MiB attachment', run: () => benchLargeAttachment() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
 ];

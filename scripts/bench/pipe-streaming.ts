@@ -5,9 +5,11 @@
 // The built CLI under this Node (the stick uses CALIOP_UNSAFE_TEST_KDF so that Argon2's
 // 256 MiB do not hide the data's memory in the peak); "idle" is the same command on an
 // empty input (start-up, unlock, key derivation: everything but the data). Each file is
-// read from and written to disk (/tmp); rounds interleaved, best of each.
+// read from and written to disk (/tmp); rounds interleaved (gpg, ours, our idle run...),
+// the median of each; wall time and CPU time (user + sys) of the whole process. Net = ours
+// minus our idle run (the fixed costs); gpg's whole run is compared with that net.
 //
-//   npx tsc -p . && node build/scripts/bench/pipe-streaming.js [MiB]
+//   npx tsc -p . && node build/scripts/bench/pipe-streaming.js [MiB] [rounds]
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,28 +23,38 @@ const PASSPHRASE = 'a long passphrase only for the benchmark 2026';
 
 interface Measure {
   readonly ms: number;
+  /** user + sys of the process, from GNU time. */
+  readonly cpuMs: number;
   readonly maxRssMiB: number;
 }
 
-/** One process with stdin from a file: wall time, and peak RSS from GNU time. */
+/** One process with stdin from a file: wall time, and CPU time and peak RSS from GNU time. */
 function run(command: string, args: readonly string[], stdinPath: string | undefined, env: NodeJS.ProcessEnv): Measure {
   const stdin = stdinPath === undefined ? 'ignore' : openSync(stdinPath, 'r');
   try {
     const started = performance.now();
-    const result = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M', command, ...args], { env, stdio: [stdin, 'ignore', 'pipe'], encoding: 'utf8' });
+    const result = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', command, ...args], { env, stdio: [stdin, 'ignore', 'pipe'], encoding: 'utf8' });
     const ms = performance.now() - started;
     if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-1500)}`);
-    return { ms, maxRssMiB: Number(/MAXRSS (\d+)/.exec(result.stderr)?.[1]) / 1024 };
+    const [, rss, user, sys] = /MAXRSS (\d+) CPU ([\d.]+) ([\d.]+)/.exec(result.stderr) ?? [];
+    return { ms, cpuMs: (Number(user) + Number(sys)) * 1000, maxRssMiB: Number(rss) / 1024 };
   } finally {
     if (typeof stdin === 'number') closeSync(stdin);
   }
 }
 
-function best(measures: readonly Measure[]): Measure {
-  return { ms: Math.min(...measures.map((m) => m.ms)), maxRssMiB: Math.max(...measures.map((m) => m.maxRssMiB)) };
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export async function benchPipeStreaming(mib = 100, rounds = 2): Promise<{ name: string; lines: string[] }> {
+/** Median wall and CPU time; the highest peak RSS. */
+function summary(measures: readonly Measure[]): Measure {
+  return { ms: median(measures.map((m) => m.ms)), cpuMs: median(measures.map((m) => m.cpuMs)), maxRssMiB: Math.max(...measures.map((m) => m.maxRssMiB)) };
+}
+
+export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name: string; lines: string[] }> {
   const work = mkdtempSync(join(tmpdir(), 'caliop-bench-pipe-'));
   const load = [loadavg()[0]!];
   try {
@@ -76,11 +88,14 @@ export async function benchPipeStreaming(mib = 100, rounds = 2): Promise<{ name:
       measures.decIdle.push(caliop(['decrypt', '--output', out('empty.out'), '--force'], out('empty.pgp')));
     }
     load.push(loadavg()[0]!);
-    const [enc, encIdle, dec, decIdle, gpgEnc, gpgDec] = [measures.enc, measures.encIdle, measures.dec, measures.decIdle, measures.gpgEnc, measures.gpgDec].map(best) as [Measure, Measure, Measure, Measure, Measure, Measure];
+    const [enc, encIdle, dec, decIdle, gpgEnc, gpgDec] = [measures.enc, measures.encIdle, measures.dec, measures.decIdle, measures.gpgEnc, measures.gpgDec].map(summary) as [Measure, Measure, Measure, Measure, Measure, Measure];
     const line = (what: string, ours: Measure, idle: Measure, peer: Measure, peerName: string) =>
-      `${what}: ${ours.ms.toFixed(0)} ms (idle run ${idle.ms.toFixed(0)} ms, net ${(ours.ms - idle.ms).toFixed(0)} ms), peak RSS ${ours.maxRssMiB.toFixed(0)} MiB (idle ${idle.maxRssMiB.toFixed(0)} MiB: +${(ours.maxRssMiB - idle.maxRssMiB).toFixed(0)} MiB, target <= +64) | ${peerName}: ${peer.ms.toFixed(0)} ms, peak RSS ${peer.maxRssMiB.toFixed(0)} MiB | ratio ${(ours.ms / peer.ms).toFixed(2)}x whole process, ${((ours.ms - idle.ms) / peer.ms).toFixed(2)}x net (target <= 1.5x)`;
+      `${what}: wall ${ours.ms.toFixed(0)} ms, CPU ${ours.cpuMs.toFixed(0)} ms (idle run: wall ${idle.ms.toFixed(0)}, CPU ${idle.cpuMs.toFixed(0)}; net: wall ${(ours.ms - idle.ms).toFixed(0)}, CPU ${(ours.cpuMs - idle.cpuMs).toFixed(0)}), ` +
+      `peak RSS ${ours.maxRssMiB.toFixed(0)} MiB (idle ${idle.maxRssMiB.toFixed(0)} MiB: +${(ours.maxRssMiB - idle.maxRssMiB).toFixed(0)} MiB, target <= +64) | ` +
+      `${peerName}: wall ${peer.ms.toFixed(0)} ms, CPU ${peer.cpuMs.toFixed(0)} ms, peak RSS ${peer.maxRssMiB.toFixed(0)} MiB | ` +
+      `ratio net/${peerName}: wall ${((ours.ms - idle.ms) / peer.ms).toFixed(2)}x, CPU ${((ours.cpuMs - idle.cpuMs) / peer.cpuMs).toFixed(2)}x; whole process wall ${(ours.ms / peer.ms).toFixed(2)}x (target <= 1.5x)`;
     return {
-      name: `encrypt --sign / decrypt of ${mib} MiB, whole process, against gpg (best of ${rounds} interleaved rounds; caliop under Node ${process.versions.node})`,
+      name: `encrypt --sign / decrypt of ${mib} MiB, whole process, against gpg (median of ${rounds} interleaved rounds; caliop under Node ${process.versions.node})`,
       lines: [
         line('caliop encrypt --sign', enc, encIdle, gpgEnc, 'gpg -se'),
         line('caliop decrypt', dec, decIdle, gpgDec, 'gpg -d'),
@@ -94,7 +109,7 @@ export async function benchPipeStreaming(mib = 100, rounds = 2): Promise<{ name:
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const result = await benchPipeStreaming(Number(process.argv[2] ?? 100));
+  const result = await benchPipeStreaming(Number(process.argv[2] ?? 100), Number(process.argv[3] ?? 5));
   console.log(result.name);
   for (const entry of result.lines) console.log('  ' + entry);
 }
