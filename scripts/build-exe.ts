@@ -270,12 +270,55 @@ export interface SeaBuild {
 /**
  * V8's code cache of the program script, made by the builder (the same Node as the target's,
  * same flags) from the same source and file name as scripts/sea-main.ts compiles it with.
+ *
+ * Issue 13: V8 compiles a function only when it first runs, and a cache made right after
+ * compiling the script holds only its top level: the functions an unlock runs would still be
+ * parsed and compiled on every start. So the builder first runs the program, twice, on a
+ * throwaway copy of a test vector's stick (the first unlock migrates it, the second is an
+ * ordinary one), and then makes the cache, which now holds every function those runs
+ * compiled. The cache is bytecode, never the state of the run.
  */
-function writeProgramCodeCache(builder: string, programPath: string, cachePath: string): void {
-  const make = `const vm = require('node:vm'), fs = require('node:fs');
-const script = new vm.Script(fs.readFileSync(process.argv[1], 'utf8'), { filename: ${JSON.stringify(SEA_PROGRAM_ASSET)} });
-fs.writeFileSync(process.argv[2], script.createCachedData());`;
-  execFileSync(builder, ['-e', make, programPath, cachePath], { stdio: ['ignore', 'ignore', 'inherit'] });
+function writeProgramCodeCache(builder: string, programPath: string, cachePath: string, workDir: string): void {
+  const warmUp = warmUpStick(workDir);
+  const make = `const vm = require('node:vm'), fs = require('node:fs'), url = require('node:url');
+const [programPath, cachePath, stick] = process.argv.slice(1);
+const script = new vm.Script(fs.readFileSync(programPath, 'utf8'), {
+  filename: ${JSON.stringify(SEA_PROGRAM_ASSET)},
+  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+(async () => {
+  if (stick !== '') {
+    for (let run = 0; run < 2; run += 1) {
+      process.argv = [process.execPath, 'caliop', '--stick', stick, '--passphrase-file', '@ENV:CALIOP_WARM_UP_PASSPHRASE', 'key', 'show'];
+      await script.runInThisContext()(url.pathToFileURL(programPath).href);
+      if (process.exitCode !== 0 && process.exitCode !== undefined) throw new Error('the warm-up unlock failed (exit ' + process.exitCode + ')');
+    }
+  }
+  fs.writeFileSync(cachePath, script.createCachedData());
+})().catch((error) => { process.stderr.write('build-exe: code cache: ' + String(error && error.message || error) + '\\n'); process.exitCode = 1; });`;
+  try {
+    execFileSync(builder, ['-e', make, programPath, cachePath, warmUp?.stick ?? ''], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, CALIOP_WARM_UP_PASSPHRASE: warmUp?.passphrase ?? '' },
+    });
+  } finally {
+    if (warmUp !== undefined) rmSync(warmUp.stick, { recursive: true, force: true });
+  }
+}
+
+/** The warm-up stick: test/vectors/store/vault-v1-messages.json's vault (Argon2id m=8 MiB, t=1), copied to workDir. */
+function warmUpStick(workDir: string): { stick: string; passphrase: string } | undefined {
+  const vectorPath = join(REPO_ROOT, 'test', 'vectors', 'store', 'vault-v1-messages.json');
+  if (!existsSync(vectorPath)) {
+    process.stderr.write(`build-exe: ${vectorPath} is missing: the code cache holds the top level only (slower unlock)\n`);
+    return undefined;
+  }
+  const vector = JSON.parse(readFileSync(vectorPath, 'utf8')) as { file: string; passphraseText: string };
+  const stick = join(workDir, 'warm-up-stick');
+  rmSync(stick, { recursive: true, force: true });
+  mkdirSync(join(stick, 'vault'), { recursive: true });
+  writeFileSync(join(stick, 'vault', 'caliop.vault'), Buffer.from(vector.file, 'base64'));
+  return { stick, passphrase: vector.passphraseText };
 }
 
 /** Step 3: one single executable with `node --build-sea`, run by the builder (the pinned host Node). */
@@ -299,7 +342,7 @@ export function buildSea(options: {
   const assets: Record<string, string> = { [SEA_PROGRAM_ASSET]: join(bundleDir, SEA_PROGRAM_FILE) };
   if (options.codeCache) {
     assets[SEA_PROGRAM_CACHE_ASSET] = join(options.workDir, `${SEA_PROGRAM_CACHE_ASSET}-${options.target}`);
-    writeProgramCodeCache(options.builder, assets[SEA_PROGRAM_ASSET]!, assets[SEA_PROGRAM_CACHE_ASSET]!);
+    writeProgramCodeCache(options.builder, assets[SEA_PROGRAM_ASSET]!, assets[SEA_PROGRAM_CACHE_ASSET]!, options.workDir);
   }
   const config = {
     main: join(bundleDir, SEA_MAIN_FILE),

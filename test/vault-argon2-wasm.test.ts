@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { argon2WasmModuleSource, ARGON2_WASM_MODULE_PATH } from '../scripts/make-argon2-wasm-module.js';
-import { deriveArgon2id, loadArgon2Wasm } from '../src/edges/argon2id.js';
+import { deriveArgon2id, loadArgon2Wasm, startArgon2id } from '../src/edges/argon2id.js';
 
 const REPO = join(import.meta.dirname, '..');
 
@@ -43,5 +43,19 @@ describe('Argon2id in a worker thread (docs/vault-format.md §4.1)', () => {
     expect(passphrase).toEqual(new TextEncoder().encode('worker passphrase')); // the caller's bytes are left alone
     // The smallest legal memory works too, and a real vault's size goes to a worker by default (not asserted on time).
     await expect(derive(passphrase, salt, { ...params, memoryKiB: 8 }, { inWorker: true })).resolves.toHaveLength(32);
+  });
+
+  it('startArgon2id settles once the worker runs, before the derivation ends (issue 13: the program loads meanwhile)', async () => {
+    const passphrase = new TextEncoder().encode('early start');
+    const salt = new Uint8Array(16).fill(5);
+    const params = { algorithm: 'argon2id', memoryKiB: 32 * 1024, passes: 1, parallelism: 1 } as const;
+    const run = await startArgon2id(passphrase, salt, params);
+    let settled = false;
+    void run.output.then(() => { settled = true; }, () => { settled = true; });
+    // Microtasks only: the worker's answer needs a turn of the event loop, so a start that
+    // had waited for the derivation is the only way `output` could have settled by now.
+    for (let tick = 0; tick < 10; tick += 1) await null;
+    expect(settled).toBe(false);
+    expect(Buffer.from(await run.output).toString('hex')).toBe(Buffer.from(await deriveArgon2id(passphrase, salt, params, { inWorker: false })).toString('hex'));
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { sha256 } from '@noble/hashes/sha2.js';
 import { KDF_FLOOR, UNSAFE_TEST_KDF, VaultTamperedError, parseVault } from '../src/core/vault-format.js';
 import { calibrateKdf } from '../src/edges/argon2id.js';
-import { createVault, readVaultHeader, unlockVault } from '../src/edges/vault-file.js';
+import { beginUnlockVault, createVault, readVaultHeader, unlockVault } from '../src/edges/vault-file.js';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -68,6 +68,19 @@ describe('vault file', () => {
     const handle = await createVault(vaultPath, PASSPHRASE, utf8('x'), UNSAFE_TEST_KDF);
     await expectUnchangedAfter(() => unlockVault(vaultPath, new Uint8Array(0)), 'wrong_passphrase');
     await expectUnchangedAfter(() => handle.reseal(new Uint8Array(0)), 'passphrase_rejected');
+  });
+
+  it('beginUnlockVault (issue 13: started before the program loads) opens the vault in `opened`; a wrong passphrase fails there', async () => {
+    // Above the worker threshold (16 MiB): the derivation runs in a worker thread. That it is
+    // still running when beginUnlockVault settles: test/vault-argon2-wasm.test.ts (startArgon2id).
+    (await createVault(vaultPath, PASSPHRASE, utf8('early'), { ...UNSAFE_TEST_KDF, memoryKiB: 32 * 1024 })).close();
+    const run = await beginUnlockVault(vaultPath, PASSPHRASE);
+    const { plaintext, handle } = await run.opened;
+    expect(text(plaintext)).toBe('early');
+    handle.close();
+    // A wrong passphrase fails in `opened`, not before.
+    const wrong = await beginUnlockVault(vaultPath, utf8('not the passphrase'));
+    await expect(wrong.opened).rejects.toMatchObject({ code: 'wrong_passphrase' });
   });
 
   it('readVaultHeader reports the KDF parameters without the passphrase', async () => {

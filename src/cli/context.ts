@@ -56,14 +56,18 @@ export class CliContext {
 
   /** Unlocks the stick's vault; asks again on a wrong passphrase when interactive. */
   async unlock(): Promise<StickSession> {
-    const { StickSession, assertStickHasVault } = await import('../service/stick-session.js');
+    const { assertStickHasVault, beginStickUnlock } = await import('../service/vault-unlock.js');
     const stick = this.stick();
     assertStickHasVault(stick); // before asking for a passphrase that could open nothing
     const interactive = this.options.passphraseFile === undefined;
     for (let attempt = 1; ; attempt += 1) {
       const passphrase = await this.passphrase();
       try {
-        return await StickSession.unlock(stick, passphrase);
+        // Issue 13: Argon2id runs in its worker from here on, while the heavy part of the
+        // program (openpgp, the schemas, the store) loads on the other core.
+        const run = await beginStickUnlock(stick, passphrase);
+        const { StickSession } = await import('../service/stick-session.js');
+        return await StickSession.open(stick, run);
       } catch (error) {
         if (interactive && attempt < 3 && isCaliopError(error, 'wrong_passphrase')) {
           tell('caliop: wrong passphrase, try again (there is no limit on attempts)');

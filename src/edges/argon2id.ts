@@ -112,6 +112,26 @@ export async function deriveArgon2id(
   params: KdfParams,
   options: { inWorker?: boolean } = {},
 ): Promise<Uint8Array> {
+  return (await startArgon2id(passphrase, salt, params, options)).output;
+}
+
+/** A derivation under way: `output` settles when it is done. */
+export interface Argon2idRun {
+  readonly output: Promise<Uint8Array>;
+}
+
+/**
+ * deriveArgon2id, in two steps (issue 13): this settles as soon as the derivation runs
+ * (its worker started), so the caller can load the rest of the program on the other core
+ * meanwhile; `output` is the result. A derivation in this thread (the test parameters, or
+ * a host that cannot start a worker) is done before this settles.
+ */
+export async function startArgon2id(
+  passphrase: Uint8Array,
+  salt: Uint8Array,
+  params: KdfParams,
+  options: { inWorker?: boolean } = {},
+): Promise<Argon2idRun> {
   if (!(passphrase instanceof Uint8Array)) throw new TypeError('passphrase must be a Uint8Array');
   if (!(salt instanceof Uint8Array) || salt.length < 8) throw new TypeError('salt must be a Uint8Array of at least 8 bytes'); // RFC 9106 §3.1
   assertKdfParamsComputable(params);
@@ -119,14 +139,24 @@ export async function deriveArgon2id(
   // worker thread that exits afterwards: its memory is given back before any data is
   // handled, and the interface keeps drawing meanwhile.
   if (options.inWorker ?? params.memoryKiB > WORKER_THRESHOLD_KIB) {
+    let started: Promise<Uint8Array> | undefined;
     try {
-      return await deriveInWorker(passphrase, salt, params);
+      started = (await startInWorker(passphrase, salt, params)).output;
     } catch (error) {
       // A host that cannot start the worker still unlocks, in this thread (memory kept until exit).
-      if (options.inWorker === true || (error instanceof CaliopError && error.message.startsWith('Argon2id failed'))) throw error;
+      if (options.inWorker === true) throw error;
+    }
+    if (started !== undefined) {
+      if (options.inWorker === true) return { output: started };
+      const output = started.catch((error: unknown) => {
+        if (error instanceof CaliopError && error.message.startsWith('Argon2id failed')) throw error;
+        return deriveInThread(passphrase, salt, params); // the worker died without an answer: derive here
+      });
+      return { output };
     }
   }
-  return deriveInThread(passphrase, salt, params);
+  const output = await deriveInThread(passphrase, salt, params);
+  return { output: Promise.resolve(output) };
 }
 
 /** Below this memory cost (the test parameters), a worker's start-up would cost more than it gives. */
@@ -169,18 +199,23 @@ const { parentPort, workerData } = require('node:worker_threads');
 })().catch((error) => parentPort.postMessage({ error: String((error && error.message) || error) }));
 `;
 
-async function deriveInWorker(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
+/** Starts the worker; settles once it runs, with the promise of its answer (settled after it exited). */
+async function startInWorker(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Argon2idRun> {
   const { Worker } = await import('node:worker_threads');
   const module = await compileArgon2();
   const secret = passphrase.slice(); // the worker gets (and wipes) its own copy
-  return new Promise((resolve, reject) => {
-    let answer: { output?: Uint8Array; error?: string } | undefined;
-    let failure: Error | undefined;
-    const worker = new Worker(WORKER_SOURCE, {
+  let worker: InstanceType<typeof Worker>;
+  try {
+    worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { module, passphrase: secret, salt: salt.slice(), passes: params.passes, memoryKiB: params.memoryKiB, parallelism: params.parallelism },
     });
+  } finally {
     secret.fill(0);
+  }
+  const output = new Promise<Uint8Array>((resolve, reject) => {
+    let answer: { output?: Uint8Array; error?: string } | undefined;
+    let failure: Error | undefined;
     worker.once('message', (message: { output?: Uint8Array; error?: string }) => {
       answer = message;
       void worker.terminate();
@@ -195,6 +230,7 @@ async function deriveInWorker(passphrase: Uint8Array, salt: Uint8Array, params: 
       else reject(new CaliopError('internal', `Argon2id worker exited (${code}) without an answer${failure ? `: ${failure.message}` : ''}`, { cause: failure }));
     });
   });
+  return { output };
 }
 
 async function deriveInThread(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {

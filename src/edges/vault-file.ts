@@ -16,7 +16,7 @@ import {
   type KdfParams,
   type VaultHeader,
 } from '../core/vault-format.js';
-import { deriveArgon2id, unsafeTestKdfAllowed } from './argon2id.js';
+import { deriveArgon2id, startArgon2id, unsafeTestKdfAllowed } from './argon2id.js';
 import { removeLeftoverTempFiles, writeFileAtomically } from './atomic-file.js';
 import { randomBytes, type RandomSource } from './random.js';
 
@@ -175,19 +175,41 @@ export async function unlockVault(
   passphrase: Uint8Array,
   random: RandomSource = randomBytes,
 ): Promise<{ plaintext: Uint8Array; handle: VaultHandle }> {
+  return (await beginUnlockVault(path, passphrase, random)).opened;
+}
+
+/** An unlock under way (beginUnlockVault): `opened` settles with the vault, or its error. */
+export interface VaultUnlockRun {
+  readonly opened: Promise<{ plaintext: Uint8Array; handle: VaultHandle }>;
+}
+
+/**
+ * unlockVault in two steps (issue 13): this reads and checks the vault, starts Argon2id and
+ * settles as soon as the derivation runs (in its worker), so the caller can load the rest of
+ * the program meanwhile; `opened` is the outcome. The passphrase bytes must stay as they are
+ * until `opened` settles.
+ */
+export async function beginUnlockVault(
+  path: string,
+  passphrase: Uint8Array,
+  random: RandomSource = randomBytes,
+): Promise<VaultUnlockRun> {
   assertPassphrase(passphrase);
   const parsed = parseVault(await readVaultBytes(path));
   // No vault is ever created with an empty passphrase.
   if (passphrase.length === 0) throw new CaliopError('wrong_passphrase', 'the passphrase is empty');
-  const argon2Output = await deriveArgon2id(passphrase, parsed.header.salt, parsed.header.kdf);
-  try {
-    const plaintext = openParsedVault(parsed, argon2Output);
-    // Only an unlock that succeeded touches the stick: a wrong passphrase changes nothing at all.
-    await removeLeftoverTempFiles(path);
-    return { plaintext, handle: new UnlockedVault(path, parsed.header, argon2Output, random) };
-  } catch (error) {
-    argon2Output.fill(0);
-    if (isCaliopError(error)) throw error;
-    throw new CaliopError('internal', 'opening the vault failed', { cause: error });
-  }
+  const run = await startArgon2id(passphrase, parsed.header.salt, parsed.header.kdf);
+  const opened = run.output.then(async (argon2Output) => {
+    try {
+      const plaintext = openParsedVault(parsed, argon2Output);
+      // Only an unlock that succeeded touches the stick: a wrong passphrase changes nothing at all.
+      await removeLeftoverTempFiles(path);
+      return { plaintext, handle: new UnlockedVault(path, parsed.header, argon2Output, random) as VaultHandle };
+    } catch (error) {
+      argon2Output.fill(0);
+      if (isCaliopError(error)) throw error;
+      throw new CaliopError('internal', 'opening the vault failed', { cause: error });
+    }
+  });
+  return { opened };
 }

@@ -19,10 +19,11 @@ import type { Stick } from '../edges/stick-locator.js';
 import { StoreFiles } from '../edges/store-files.js';
 import { estimateArgon2idMs } from '../edges/argon2id.js';
 import { randomBytes, type RandomSource } from '../edges/random.js';
-import { listFolder, pathExists } from '../edges/plain-files.js';
-import { readVaultHeader, unlockVault, type VaultHandle } from '../edges/vault-file.js';
+import { listFolder } from '../edges/plain-files.js';
+import { readVaultHeader, type VaultHandle } from '../edges/vault-file.js';
 import type { KdfParams } from '../core/vault-format.js';
 import { MessageStore, STORE_FOLDER_PATTERN, storeFolderName } from './message-store.js';
+import { beginStickUnlock, type StickUnlockRun } from './vault-unlock.js';
 
 const utf8 = new TextEncoder();
 
@@ -30,11 +31,7 @@ export function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
-export function assertStickHasVault(stick: Stick): void {
-  if (!pathExists(stick.vaultPath)) {
-    throw new CaliopError('stick_not_initialised', `there is no vault at ${stick.vaultPath}`);
-  }
-}
+export { assertStickHasVault } from './vault-unlock.js';
 
 /** docs/store.md §1: a new store record: a random folder name and a random key. */
 export function newStoreRecord(random: RandomSource = randomBytes): StoreRecord {
@@ -76,8 +73,12 @@ export class StickSession {
   }
 
   static async unlock(stick: Stick, passphrase: string, random: RandomSource = randomBytes): Promise<StickSession> {
-    assertStickHasVault(stick);
-    const { plaintext, handle } = await unlockVault(stick.vaultPath, utf8.encode(passphrase), random);
+    return StickSession.open(stick, await beginStickUnlock(stick, passphrase, random), random);
+  }
+
+  /** The rest of an unlock that beginStickUnlock started (src/service/vault-unlock.ts). */
+  static async open(stick: Stick, run: StickUnlockRun, random: RandomSource = randomBytes): Promise<StickSession> {
+    const { plaintext, handle } = await run.opened;
     const decoded = decodeVaultContents(plaintext);
     plaintext.fill(0);
     if (decoded.format === VAULT_CONTENTS_FORMAT_V1) return StickSession.#migrate(stick, handle, decoded, random);

@@ -13,8 +13,8 @@ export function registerBackupCommands(program: Command, context: () => CliConte
     .requiredOption('--threshold <k>', 'how many shares rebuild the key', (value) => Number.parseInt(value, 10))
     .action(async (options: { shares: number; threshold: number }) => {
       const cli = context();
-      const { splitBackup } = await import('../../service/recovery.js');
       const session = await cli.unlock();
+      const { splitBackup } = await import('../../service/recovery.js');
       const sheets = await splitBackup(session, options.shares, options.threshold);
       if (cli.json) {
         await writeJson({ threshold: options.threshold, shares: sheets.map((sheet) => ({ number: sheet.number, words: sheet.words.join(' '), sheet: sheet.sheet })) });

@@ -78,8 +78,8 @@ export function registerContactCommands(program: Command, context: () => CliCont
     .action(async (address: string, options: { fingerprint?: string; words?: string }) => {
       const cli = context();
       if ((options.fingerprint === undefined) === (options.words === undefined)) throw new CaliopError('usage', 'give --fingerprint FPR or --words \'W1 … W8\' (one of them)');
-      const { verifyContact } = await import('../../service/contacts.js');
       const session = await cli.unlock();
+      const { verifyContact } = await import('../../service/contacts.js');
       const contact = options.words !== undefined
         ? await verifyContact(session, address, options.words, new Date(), 'words')
         : await verifyContact(session, address, options.fingerprint!, new Date());
@@ -93,8 +93,8 @@ export function registerContactCommands(program: Command, context: () => CliCont
     .argument('<addr>', 'the contact\'s address')
     .action(async (address: string) => {
       const cli = context();
-      const { acceptContactChange } = await import('../../service/contacts.js');
       const session = await cli.unlock();
+      const { acceptContactChange } = await import('../../service/contacts.js');
       const contact = await acceptContactChange(session, address, new Date());
       if (cli.json) await writeJson({ address: contact.address, fingerprint: contact.fingerprint, verification: contact.verification });
       else note(`${contact.address}: the new key ${contact.fingerprint} is accepted, not verified; compare its words in person when you can`);
@@ -106,8 +106,8 @@ export function registerContactCommands(program: Command, context: () => CliCont
     .argument('<addr>', 'the contact\'s address')
     .action(async (address: string) => {
       const cli = context();
-      const { removeContact } = await import('../../service/contacts.js');
       const session = await cli.unlock();
+      const { removeContact } = await import('../../service/contacts.js');
       await removeContact(session, address);
       if (!cli.json) note(`${address} removed`);
       else await writeJson({ removed: address });

@@ -125,8 +125,8 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
         if (failure) reportFailure(failure);
         return;
       }
-      const { decryptStream, standardInput } = await import('../../service/pgp-stream.js');
       const session = await cli.unlock();
+      const { decryptStream, standardInput } = await import('../../service/pgp-stream.js');
       const identity = await session.identity();
       const result = await decryptStream({
         input: standardInput(),
@@ -150,8 +150,8 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
     .action(async (options: { detached?: boolean; binary?: boolean } & OutputOptions) => {
       const cli = context();
       refuseBinaryToTerminal(options.binary === true && options.output === undefined);
-      const { signStream } = await import('../../service/pgp-stream.js');
       const session = await cli.unlock();
+      const { signStream } = await import('../../service/pgp-stream.js');
       const identity = await session.identity();
       await signStream({
         input: process.stdin,

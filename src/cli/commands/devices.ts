@@ -10,8 +10,8 @@ export function registerDeviceCommands(program: Command, context: () => CliConte
     .description("the sticks of your account on the relay (name, enrolled, last seen); 'devices revoke NAME' removes one")
     .action(async () => {
       const cli = context();
-      const { listDevices } = await import('../../service/devices.js');
       const session = await cli.unlock();
+      const { listDevices } = await import('../../service/devices.js');
       const list = await listDevices(session);
       if (cli.json) {
         await writeJson({ devices: list });
@@ -37,8 +37,8 @@ export function registerDeviceCommands(program: Command, context: () => CliConte
     .argument('<name>', 'the device name from "caliop devices"')
     .action(async (name: string) => {
       const cli = context();
-      const { revokeDevice } = await import('../../service/devices.js');
       const session = await cli.unlock();
+      const { revokeDevice } = await import('../../service/devices.js');
       const revoked = await revokeDevice(session, name);
       if (cli.json) await writeJson(revoked);
       else note(`device ${revoked.name} revoked: the relay refuses its requests from now on`);

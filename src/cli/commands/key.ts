@@ -12,8 +12,8 @@ export function registerKeyCommands(program: Command, context: () => CliContext)
     .description('show your key, how the ceremony went, and the vault\'s KDF parameters')
     .action(async () => {
       const cli = context();
-      const { describeKey } = await import('../../service/keys.js');
       const session = await cli.unlock();
+      const { describeKey } = await import('../../service/keys.js');
       const description = await describeKey(session);
       if (cli.json) {
         await writeJson(description);
@@ -76,8 +76,8 @@ export function registerKeyCommands(program: Command, context: () => CliContext)
     .description('extend your subkeys for 1096 days from today (the same key and fingerprint), and publish it to your relay')
     .action(async () => {
       const cli = context();
-      const { renewKey } = await import('../../service/key-lifecycle.js');
       const session = await cli.unlock();
+      const { renewKey } = await import('../../service/key-lifecycle.js');
       const report = await renewKey(session, new Date());
       if (cli.json) await writeJson(report);
       else {
@@ -92,8 +92,8 @@ export function registerKeyCommands(program: Command, context: () => CliContext)
     .addOption(new Option('--reason <reason>', 'why: the stick was lost, the key may be known to someone, or a newer key replaces it').choices(['lost', 'compromised', 'superseded']))
     .action(async (options: { reason?: 'lost' | 'compromised' | 'superseded' }) => {
       const cli = context();
-      const { revokeKey } = await import('../../service/key-lifecycle.js');
       const session = await cli.unlock();
+      const { revokeKey } = await import('../../service/key-lifecycle.js');
       const report = await revokeKey(session, options.reason, new Date());
       if (cli.json) await writeJson({ revokedAt: report.revokedAt, reason: report.reason, published: report.published });
       else {
@@ -109,8 +109,8 @@ export function registerKeyCommands(program: Command, context: () => CliContext)
     .option('--accept-weak-passphrase', 'keep a passphrase the estimator finds weak')
     .action(async (options: { newPassphraseFile?: string; acceptWeakPassphrase?: boolean }) => {
       const cli = context();
-      const { changePassphrase } = await import('../../service/keys.js');
       const session = await cli.unlock();
+      const { changePassphrase } = await import('../../service/keys.js');
       const next = await cli.newPassphrase(options.newPassphraseFile, 'new passphrase');
       await changePassphrase(session, next, { acceptWeak: options.acceptWeakPassphrase === true });
       if (cli.json) await writeJson({ resealed: true, kdf: session.kdf });

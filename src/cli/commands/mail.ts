@@ -64,8 +64,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .description('send what waits in the outbox, fetch new mail into the vault, then delete it from the relay')
     .action(async () => {
       const cli = context();
-      const { syncMailbox } = await import('../../service/mail-sync.js');
       const session = await cli.unlock();
+      const { syncMailbox } = await import('../../service/mail-sync.js');
       const report = await syncMailbox(session, new Date());
       if (cli.json) await writeJson(report);
       else note(`sent ${report.sent}, received ${report.received}, ${report.queued} waiting in the outbox`);
@@ -95,8 +95,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
   const outbox = program.command('outbox').description('the messages waiting to be sent: list them, retry or drop a failed one');
   outbox.action(async () => {
     const cli = context();
-    const { listOutbox } = await import('../../service/mail-outbox.js');
     const session = await cli.unlock();
+    const { listOutbox } = await import('../../service/mail-outbox.js');
     const entries = listOutbox(session);
     if (cli.json) {
       await writeJson(entries);
@@ -117,8 +117,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .argument('<id>', 'the id from "caliop outbox"')
     .action(async (id: string) => {
       const cli = context();
-      const { retryOutboxMessage } = await import('../../service/mail-outbox.js');
       const session = await cli.unlock();
+      const { retryOutboxMessage } = await import('../../service/mail-outbox.js');
       const result = await retryOutboxMessage(session, id, new Date());
       if (cli.json) await writeJson(result);
       else note(`message ${id} sent`);
@@ -129,8 +129,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .argument('<id>', 'the id from "caliop outbox"')
     .action(async (id: string) => {
       const cli = context();
-      const { dropOutboxMessage } = await import('../../service/mail-outbox.js');
       const session = await cli.unlock();
+      const { dropOutboxMessage } = await import('../../service/mail-outbox.js');
       const dropped = await dropOutboxMessage(session, id);
       if (cli.json) await writeJson(dropped);
       else note(`message ${id} to ${dropped.to.join(', ')} was dropped from the outbox, unsent`);
@@ -195,8 +195,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
       const index = options.attachment === undefined ? undefined : Number(options.attachment);
       if (index !== undefined && (!Number.isSafeInteger(index) || index < 1)) throw new CaliopError('usage', `--attachment takes a number from 1, not "${options.attachment}"`);
       if (options.saveAttachments !== undefined) {
-        const { saveAttachments } = await import('../../service/attachments.js');
         const session = await cli.unlock();
+        const { saveAttachments } = await import('../../service/attachments.js');
         const saved = await saveAttachments(session, id, { folder: options.saveAttachments, force: options.force === true, ...(index !== undefined ? { index } : {}) });
         if (cli.json) await writeJson(saved);
         else if (saved.length === 0) note(`message ${id} has no attachments`);
@@ -243,8 +243,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .argument('<id>', 'the message id from "caliop inbox"')
     .action(async (id: string) => {
       const cli = context();
-      const { deleteMessage } = await import('../../service/mail-read.js');
       const session = await cli.unlock();
+      const { deleteMessage } = await import('../../service/mail-read.js');
       const removed = await deleteMessage(session, id);
       if (cli.json) await writeJson({ deleted: removed.id });
       else note(`message ${removed.id} deleted`);
@@ -260,8 +260,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .option('--device-name <name>', "this stick's name within your account (default: stick-N)")
     .action(async (options: { server?: string; serverPin?: string; inviteToken?: string; deviceName?: string }) => {
       const cli = context();
-      const { enrolWithRelay, relayTargetOf } = await import('../../service/relay-account.js');
       const session = await cli.unlock();
+      const { enrolWithRelay, relayTargetOf } = await import('../../service/relay-account.js');
       const target = options.server !== undefined ? { url: options.server, pin: options.serverPin } : relayTargetOf(session);
       if (!target) throw new CaliopError('relay_not_configured', 'no relay is named', { hint: 'pass --server URL --server-pin PIN' });
       const account = await enrolWithRelay(session, { ...target, inviteToken: options.inviteToken, deviceName: options.deviceName });
