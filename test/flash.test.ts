@@ -5,7 +5,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -428,25 +428,45 @@ describe('a stick image with a FAT volume and a MANIFEST', () => {
 
 describe('caliop-flash station: the live process', () => {
   it('runs with --json, never offers a loop device attached while it waits, and ends cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, [MAIN, 'station', '--image', image, '--json', '--yes', '--log', join(lab.folder, 'live.jsonl')], { cwd: lab.folder, stdio: ['ignore', 'pipe', 'pipe'] });
+    // lsblk through a wrapper that notes each call: the test waits on the station's polls, never on a time.
+    const wrappers = join(lab.folder, 'live-bin');
+    const calls = join(lab.folder, 'live-lsblk-calls');
+    mkdirSync(wrappers, { recursive: true });
+    writeFileSync(calls, '');
+    const realLsblk = execFileSync('sh', ['-c', 'command -v lsblk'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(wrappers, 'lsblk'), `#!/bin/sh\necho call >> '${calls}'\nexec '${realLsblk}' "$@"\n`, { mode: 0o755 });
+    const lsblkCalls = () => readFileSync(calls, 'utf8').split('\n').filter((line) => line === 'call').length;
+    const env = { ...process.env, PATH: `${wrappers}:${process.env['PATH'] ?? ''}` };
+    const child = spawn(process.execPath, [MAIN, 'station', '--image', image, '--json', '--yes', '--log', join(lab.folder, 'live.jsonl')], { cwd: lab.folder, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // docs/flashing-station.md §1: the first line says the station started and SIGINT is handled.
+    await until(() => stdout.includes('"event":"started"') || child.exitCode !== null, 'the station says started');
     // A new block device appears while the station polls lsblk every second: a loop device is never offered.
     const loop = lab.loopDevice('live-loop.bin', 8 * MiB);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Polls run one at a time: the second lsblk after the attach starts once the first one's list was handled.
+    const before = lsblkCalls();
+    await until(() => lsblkCalls() >= before + 2 || child.exitCode !== null, 'two polls after the loop device was attached');
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(stderr).toBe('');
     const events = stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { event: string });
-    expect(events.map((event) => event.event)).toEqual(['stopped']);
+    expect(events.map((event) => event.event)).toEqual(['started', 'stopped']);
     expect(stdout).not.toContain(loop.device);
     expect(readFileSync(loop.backing).every((byte) => byte === 0)).toBe(true);
   });
 });
+
+/** Waits for a condition seen by polling what a process wrote (an event), however slow the machine is. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let tries = 0; !condition(); tries += 1) {
+    if (tries > 2400) throw new Error(`waited 2 minutes for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 const STICK_IMAGE = join(ROOT, 'dist', 'caliop.img');
 

@@ -211,8 +211,8 @@ async function runStation(options: StationCommandOptions): Promise<number> {
   if (options.json) {
     station.on('change', (_state, event) => {
       if (event.type === 'progress' && event.progress.bytesDone !== 0) return; // one line per step, not per chunk
-      if (event.type === 'started') return;
-      const line = event.type === 'progress' ? { event: 'step', target: event.progress.target, step: event.progress.step } : { event: event.type, ...('drive' in event ? { drive: event.drive } : {}), ...('result' in event ? { result: event.result } : {}) };
+      // docs/flashing-station.md §1: `started` once Ctrl-C/SIGINT is handled (a script waits for it, not for a time).
+      const line = event.type === 'started' ? { event: 'started', usesUsbDetection: event.usesUsbDetection } : event.type === 'progress' ? { event: 'step', target: event.progress.target, step: event.progress.step } : { event: event.type, ...('drive' in event ? { drive: event.drive } : {}), ...('result' in event ? { result: event.result } : {}) };
       process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...line }) + '\n');
     });
     station.on('error', (error) => process.stdout.write(JSON.stringify({ time: new Date().toISOString(), event: 'error', message: String(error) }) + '\n'));
@@ -221,9 +221,8 @@ async function runStation(options: StationCommandOptions): Promise<number> {
     const instance = render(createElement(StationApp, { station }), { exitOnCtrlC: false });
     unmount = () => instance.unmount();
   }
-  await station.start();
-
-  await new Promise<void>((resolveStop) => {
+  // The signals are handled before the station starts (and says `started`): a Ctrl-C at any moment ends it cleanly.
+  const stopAsked = new Promise<void>((resolveStop) => {
     const onSignal = () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -241,6 +240,8 @@ async function runStation(options: StationCommandOptions): Promise<number> {
       process.stdin.on('data', onData);
     }
   });
+  await station.start();
+  await stopAsked;
   await station.stop();
   if (unmount !== undefined) {
     await new Promise((resolveFrame) => setTimeout(resolveFrame, 100)); // let Ink draw the summary
