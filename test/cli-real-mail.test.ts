@@ -115,7 +115,7 @@ beforeAll(async () => {
   const mutt = spawnSync('neomutt', ['-n', '-F', muttrc, '-s', "Rapport d'été", '-a', join(files, 'rapport été.pdf'), join(files, 'photo.png'), '--', `bob@${DOMAIN}`], {
     input: 'Bonjour Bob, voici le rapport et la photo.\n',
     env: { ...process.env, HOME: scratch.path, CAPTURE: join(scratch.path, 'neomutt.eml') },
-    timeout: 60_000,
+    timeout: 300_000, // a hang guard: neomutt in batch mode on a starved machine
   });
   expect(mutt.status, mutt.stderr?.toString()).toBe(0);
   await deliver(join(scratch.path, 'neomutt.eml'), 'nora@mutt.test');

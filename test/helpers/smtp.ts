@@ -11,10 +11,15 @@ export interface SwaksResult {
   readonly output: string;
 }
 
+/** swaks' wait for each SMTP reply, in seconds. */
+const SWAKS_REPLY_TIMEOUT_S = 240;
+
 /** Runs the real swaks, asynchronously (an SMTP peer may live in this very process). Its transcript, stdout and stderr. */
 export function swaks(args: string[]): Promise<SwaksResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('swaks', ['--timeout', '20', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // swaks' --timeout is per SMTP reply: a hang guard, not a measure. 20 s was too short for a
+    // relay that seals a message with attachments at load 30 (issue 16: cli-real-mail's beforeAll failed).
+    const child = spawn('swaks', ['--timeout', String(SWAKS_REPLY_TIMEOUT_S), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
