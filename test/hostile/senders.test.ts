@@ -35,14 +35,14 @@ beforeAll(async () => {
   const records = join(scratch.path, 'dns.json');
   writeFileSync(records, '{}');
   relay = await startRelayProcess({ domain: DOMAIN, dataDir: join(scratch.path, 'relay'), extraArgs: ['--smtp-listen', '127.0.0.1:0', '--dns-records', records] });
-  for (const name of ['alice', 'bob']) {
+  await Promise.all(['alice', 'bob'].map(async (name) => {
     const stick = join(scratch.path, name);
     mkdirSync(stick);
     const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
     expect(run.status, run.stderr).toBe(0);
     sticks[name] = stick;
-  }
-}, 120_000);
+  }));
+}, 600_000); // a relay and two ceremonies on a machine whose two cores are shared with a load of 30
 
 afterAll(async () => {
   await relay?.stop();
@@ -121,7 +121,9 @@ describe('fail closed', () => {
   });
 });
 
-describe('bounded everything a sender controls (docs/limits.md)', () => {
+// Each case runs a sync that inflates a bomb to its 64 MiB bound and some ten caliop processes:
+// its budget is that work at load 30 (issue 16: 120 s was not enough), not a time it should take.
+describe('bounded everything a sender controls (docs/limits.md)', { timeout: 600_000 }, () => {
   const GiB = 1024 ** 3;
   let bomb: string;
 
@@ -129,7 +131,7 @@ describe('bounded everything a sender controls (docs/limits.md)', () => {
     const exported = await onStick(sticks.bob!, ['key', 'export']);
     bomb = await compressionBomb({ recipient: await readCert(exported.stdout), inflatedBytes: GiB });
     console.log(`compression bomb: ${bomb.length} bytes armored, ${GiB} bytes once inflated`);
-  }, 120_000);
+  }, 600_000);
 
   async function syncBobMeasured(): Promise<number> {
     const rssFile = join(scratch.path, `rss-${Date.now()}`);
@@ -139,23 +141,31 @@ describe('bounded everything a sender controls (docs/limits.md)', () => {
     return Number(readFileSync(rssFile, 'utf8')) / 1024;
   }
 
-  async function sealedThenDeleted(origin: string, peakMiB: number): Promise<void> {
+  /**
+   * The sealed message in inbox, read and delete. `textFaces`: also the human-readable inbox
+   * and read (the same code whatever brought the message: checked once, for the first origin).
+   */
+  async function sealedThenDeleted(origin: string, peakMiB: number, textFaces: boolean): Promise<void> {
     console.log(`${origin}: sync stored the bomb with a peak of ${peakMiB.toFixed(0)} MiB resident (the 1 GiB it inflates to was never held)`);
     expect(peakMiB).toBeLessThan(512);
-    const listed = await onStick(sticks.bob!, ['inbox']);
-    expect(listed.status, listed.stderr).toBe(0);
-    expect(listed.stdout).toMatch(/\[sealed: it inflates to more than 64 MiB/);
+    if (textFaces) {
+      const listed = await onStick(sticks.bob!, ['inbox']);
+      expect(listed.status, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(/\[sealed: it inflates to more than 64 MiB/);
+    }
     const entries = JSON.parse((await onStick(sticks.bob!, ['--json', 'inbox'])).stdout) as Array<{ id: string; sealed: { reason: string } | null }>;
     const sealed = entries.filter((entry) => entry.sealed !== null);
     expect(sealed).toHaveLength(1);
     expect(sealed[0]!.sealed!.reason).toBe('decompressed-too-large');
     const id = sealed[0]!.id;
 
-    const read = await onStick(sticks.bob!, ['read', id]);
-    expect(read.status).toBe(44);
-    expect(read.stdout).toContain('(this message stays sealed: it inflates to more than 64 MiB');
-    expect(read.stderr).toContain(`caliop: hint: remove it with "caliop delete ${id}"`);
-    expect(read.stderr).not.toMatch(/\n +at /);
+    if (textFaces) {
+      const read = await onStick(sticks.bob!, ['read', id]);
+      expect(read.status).toBe(44);
+      expect(read.stdout).toContain('(this message stays sealed: it inflates to more than 64 MiB');
+      expect(read.stderr).toContain(`caliop: hint: remove it with "caliop delete ${id}"`);
+      expect(read.stderr).not.toMatch(/\n +at /);
+    }
     const readJson = await onStick(sticks.bob!, ['--json', 'read', id]);
     expect(readJson.status).toBe(44);
     expect(JSON.parse(readJson.stdout).sealed.reason).toBe('decompressed-too-large');
@@ -177,7 +187,7 @@ describe('bounded everything a sender controls (docs/limits.md)', () => {
     } finally {
       client.close();
     }
-    await sealedThenDeleted('from an enrolled user', await syncBobMeasured());
+    await sealedThenDeleted('from an enrolled user', await syncBobMeasured(), true);
   });
 
   it('compression_bomb_as_outside_pgp_mime: the same through the SMTP gateway', async () => {
@@ -205,6 +215,6 @@ describe('bounded everything a sender controls (docs/limits.md)', () => {
     ].join('\r\n');
     const reply = await deliverSmtp(relay.smtp!.port, { from: 'mallory@outside.test', to: `bob@${DOMAIN}`, message });
     expect(reply).toMatch(/^250 /);
-    await sealedThenDeleted('as outside PGP/MIME', await syncBobMeasured());
+    await sealedThenDeleted('as outside PGP/MIME', await syncBobMeasured(), false);
   });
 });
