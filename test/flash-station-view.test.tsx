@@ -121,7 +121,8 @@ describe('StationApp follows a running FlashStation', () => {
     const { lastFrame, unmount } = render(<StationApp station={station} />);
     await station.start();
     const until = async (text: string) => {
-      for (let tries = 0; tries < 100 && !(lastFrame() ?? '').includes(text); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Polls the frame (an event) for up to 2 minutes: 1 s was too little on a starved machine.
+      for (let tries = 0; tries < 12_000 && !(lastFrame() ?? '').includes(text); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
       expect(lastFrame()).toContain(text);
     };
     await until('Insertion: lsblk every second (usb-detection not available)');
