@@ -25,6 +25,7 @@ import { CALIOP_ENTRY } from './helpers/caliop.js';
 import { generateReleaseKey, type ReleaseKey } from '../src/service/manifest-signature.js';
 import { emptyHost } from './helpers/empty-host.js';
 import { signStick } from './helpers/sign-stick.js';
+import { resealWithTestKdf } from './helpers/test-kdf.js';
 import { Terminal } from './helpers/tmux.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
@@ -106,18 +107,12 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
     expect(readdirSync(join(alice, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name))).toEqual(['caliop.vault']); // docs/stick-layout.md §1
   }, 3 * SPAWN_BUDGET_MS); // each init runs Argon2id at 256 MiB × 3 (a release build ignores the test KDF)
 
-  it('a vault sealed by the Bun executable opens in Node (the tsc build), and a wrong passphrase is refused the same way', () => {
+  it('a vault sealed by the Bun executable opens in Node (the tsc build), and a wrong passphrase is refused the same way', async () => {
     // Node opens both vaults the Bun executable sealed (the real Argon2id), and re-seals them with
     // the test KDF (docs/vault-format.md §5.4): the runs below would each pay the real one again,
     // tens of seconds at load 30 (issue 16). Bun then opens vaults sealed by Node (§5.2).
     for (const stick of [alice, bob]) {
-      const resealed = spawnSync(process.execPath, [CALIOP_ENTRY, '--stick', stick, '--batch', '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', '--json', 'passwd', '--new-passphrase-file', '@ENV:CALIOP_PASSPHRASE', '--accept-weak-passphrase'], {
-        env: { ...process.env, CALIOP_PASSPHRASE: PASSPHRASE, CALIOP_UNSAFE_TEST_KDF: '1' },
-        encoding: 'utf8',
-        timeout: SPAWN_BUDGET_MS,
-      });
-      expect(resealed.status, resealed.stderr).toBe(0);
-      expect(JSON.parse(resealed.stdout)).toMatchObject({ resealed: true });
+      await resealWithTestKdf(stick, PASSPHRASE);
       expect(readVaultHeader(new Uint8Array(readFileSync(join(stick, 'vault', 'caliop.vault')))).kdf).toEqual(UNSAFE_TEST_KDF);
     }
     const shown = spawnSync(process.execPath, [CALIOP_ENTRY, '--stick', alice, '--batch', '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', '--json', 'key', 'show'], {

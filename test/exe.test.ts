@@ -23,13 +23,14 @@ import { KDF_FLOOR, readVaultHeader, UNSAFE_TEST_KDF } from '../src/core/vault-f
 import { generateReleaseKey, type ReleaseKey } from '../src/service/manifest-signature.js';
 import { emptyHost } from './helpers/empty-host.js';
 import { signStick as signStickWith } from './helpers/sign-stick.js';
+import { resealWithTestKdf } from './helpers/test-kdf.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const host = hostTarget();
 /** One run of the executable: a hang guard, not a measure (a release build's real Argon2id at load 30+ takes tens of seconds). */
 const SPAWN_BUDGET_MS = 240_000;
-/** Alice's passphrase once the tsc build has re-sealed her vault with the test KDF. */
-const RESEALED_PASSPHRASE = 'the test kdf passphrase of the exe test 2026';
+/** One run of the arm64 executable under qemu-user (every instruction emulated): a hang guard. */
+const QEMU_BUDGET_MS = 600_000;
 
 let work: string;
 let exe: string;
@@ -276,7 +277,7 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       return result;
     }
 
-    it('init (enrolled with the relay), encrypt to self, decrypt', () => {
+    it('init (enrolled with the relay), encrypt to self, decrypt', async () => {
       const init = ['--json', 'init', '--allow-online', '--accept-weak-passphrase', '--server', relay.url, '--server-pin', relay.pin!];
       // The vault's Argon2id (WebAssembly) runs inside the executable: there is no node_modules here.
       const initCoverage = join(work, 'coverage-init');
@@ -298,15 +299,10 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       const encrypted = caliop(['encrypt', '--to', `alice@${DOMAIN}`], 'hello from the stick\n').stdout;
       expect(encrypted).toMatch(/^-----BEGIN PGP MESSAGE-----/);
       // The executable made and opened the vault with the real Argon2id (init, encrypt). Its later
-      // unlocks here would each pay it again (tens of seconds at load 30: issue 16), so the tsc build
-      // re-seals it with the test KDF (§5.4), which the executable opens like any vault (§5.2).
-      const resealed = spawnSync(process.execPath, [join(REPO_ROOT, 'build', 'src', 'cli', 'main.js'), '--stick', stick, '--batch', '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', '--json', 'passwd', '--new-passphrase-file', '@ENV:NEW_PASSPHRASE', '--accept-weak-passphrase'], {
-        encoding: 'utf8',
-        env: { ...process.env, CALIOP_PASSPHRASE: env['CALIOP_PASSPHRASE'], NEW_PASSPHRASE: RESEALED_PASSPHRASE, CALIOP_UNSAFE_TEST_KDF: '1' },
-      });
-      expect(resealed.status, resealed.stderr).toBe(0);
+      // unlocks here would each pay it again (tens of seconds at load 30: issue 16), so the vault is
+      // re-sealed with the test KDF (§5.4), which the executable opens like any vault (§5.2).
+      await resealWithTestKdf(stick, env['CALIOP_PASSPHRASE']!);
       expect(readVaultHeader(new Uint8Array(readFileSync(join(stick, 'vault', 'caliop.vault')))).kdf).toEqual(UNSAFE_TEST_KDF);
-      env = { ...env, CALIOP_PASSPHRASE: RESEALED_PASSPHRASE };
       const decryptCoverage = join(work, 'coverage-decrypt');
       const decrypted = caliop(['decrypt'], encrypted, stick, { NODE_V8_COVERAGE: decryptCoverage }).stdout;
       expect(decrypted).toBe('hello from the stick\n');
@@ -358,14 +354,14 @@ describe.skipIf(host !== 'linux-x64' || !qemu)('the linux-arm64 single executabl
     const init = spawnSync(process.execPath, [join(REPO_ROOT, 'build', 'src', 'cli', 'main.js'), '--stick', stick, '--batch', '--passphrase-file', '@ENV:P', '--json', 'init', '--name', 'arm', '--email', 'arm@example.org', '--allow-online', '--accept-weak-passphrase'], { env, encoding: 'utf8' });
     expect(init.status, init.stderr).toBe(0);
     const run = (args: string[], input?: string) => {
-      const result = spawnSync('qemu-aarch64', ['-L', ARM64_SYSROOT, arm64, '--stick', stick, '--batch', '--passphrase-file', '@ENV:P', ...args], { env, input, encoding: 'utf8', timeout: 240_000 });
+      const result = spawnSync('qemu-aarch64', ['-L', ARM64_SYSROOT, arm64, '--stick', stick, '--batch', '--passphrase-file', '@ENV:P', ...args], { env, input, encoding: 'utf8', timeout: QEMU_BUDGET_MS });
       expect(result.status, result.stderr).toBe(0);
       return result.stdout;
     };
     expect(run(['--version'])).toMatch(/\d+\.\d+\.\d+/);
     const encrypted = run(['encrypt', '--to', 'arm@example.org'], 'hello from arm64\n');
     expect(run(['decrypt'], encrypted)).toBe('hello from arm64\n');
-  }, 300_000);
+  }, 4 * QEMU_BUDGET_MS); // three emulated runs (46 s in all on a quiet machine, over 6 min at load 22)
 });
 
 describe.skipIf(host !== 'linux-x64' || qemu)('the linux-arm64 single executable', () => {
