@@ -135,6 +135,26 @@ describe('the common shape goes through node:crypto, giving what openpgp.js give
   });
 });
 
+describe('signatures of every key family: the same states through node:crypto as through openpgp.js', () => {
+  const FIXTURES = join(import.meta.dirname, 'fixtures', 'pgp');
+  for (const family of ['rsa2048', 'rsa1024', 'nistp256', 'nistp521', 'brainpoolP256r1', 'dsa2048']) {
+    it(family, async () => {
+      const signer = await openpgp.readPrivateKey({ armoredKey: readFileSync(join(FIXTURES, `${family}.key.asc`), 'utf8') });
+      const config = { aeadProtect: false, rejectPublicKeyAlgorithms: new Set<openpgp.enums.publicKey>(), minRSABits: 1024 };
+      const message = await openpgp.createMessage({ binary: plain, format: 'binary' });
+      const binary = await openpgp.encrypt({ message, encryptionKeys: cert, signingKeys: signer, format: 'binary', config });
+      expect(await fast(binary, 4096, [signer.toPublic()])).not.toBe('fallback');
+      const viaFast = await throughService(binary, 65536, [signer.toPublic()]);
+      // Armored, the same message goes to openpgp.js.
+      const viaOpenpgp = await throughService(new TextEncoder().encode(openpgp.armor(openpgp.enums.armor.message, binary)), 65536, [signer.toPublic()]);
+      expect(viaFast.error).toBeUndefined();
+      expect(viaFast.states).toEqual(viaOpenpgp.states);
+      expect(viaFast.states![0]).toMatch(/^good/);
+      expect(Buffer.from(viaFast.data!).equals(Buffer.from(plain))).toBe(true);
+    });
+  }
+});
+
 describe('any other shape is left to openpgp.js, from the first byte', () => {
   const cases = [
     ['gpg-compressed.gpg (ZLIB)', () => vector('gpg-compressed.gpg'), () => key],
