@@ -25,6 +25,7 @@ const benches: Bench[] = [
   { name: 'send and sync', run: () => benchMailThroughput() },
   { name: 'encrypt and decrypt 100 MiB', run: () => benchPipeStreaming(100) },
   { name: 'encrypt and decrypt 10 MiB', run: () => benchPipeStreaming(10) },
+  { name: 'a 10 MiB attachment', run: () => benchLargeAttachment(10) },
   { name: 'a 25 MiB attachment', run: () => benchLargeAttachment() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
 ];

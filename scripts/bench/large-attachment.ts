@@ -3,10 +3,12 @@
 //
 // - `caliop send --attach FILE` (read, MIME, encrypt and sign, outbox, submit to a real
 //   relay over HTTPS on loopback) against `gpg -se` of the same file;
-// - `caliop sync` of that message (fetch, decrypt once for the headers and the
-//   attachments, store the ciphertext and each attachment as their own sealed objects,
-//   docs/store.md §5.1) against `gpg -d` of gpg's ciphertext;
-// - `caliop read ID --json` (decrypt and verify from the stick) and
+// - `caliop sync` of that message, received as a stream (docs/store.md §5.2: the
+//   ciphertext streamed from the relay into its sealed object, decrypted as a stream from
+//   it, the MIME split as a stream, each attachment into its own sealed object) against
+//   `gpg -d` of gpg's ciphertext;
+// - `caliop read ID --json` (what the arrival kept: headers, text, signature checks; the
+//   attachment is not decrypted again) and
 //   `caliop read ID --save-attachments DIR` (the attachment streamed from its object to
 //   the folder), with the saved file compared byte for byte.
 // Each caliop command is measured against its idle run (the same command on a message
