@@ -10,7 +10,7 @@ import { benchMessageStore } from './bench/message-store.js';
 import { benchMailThroughput } from './bench/mail-throughput.js';
 import { benchPipeStreaming } from './bench/pipe-streaming.js';
 import { benchRelayTables } from './bench/relay-tables.js';
-import { benchLargeAttachment } from './bench/large-attachment.js';
+import { benchLargeAttachment, benchLargeSend } from './bench/large-attachment.js';
 
 type Bench = { name: string; run: () => Promise<{ name: string; lines: string[] }>; needsRoot?: boolean };
 
@@ -27,6 +27,7 @@ const benches: Bench[] = [
   { name: 'encrypt and decrypt 10 MiB', run: () => benchPipeStreaming(10) },
   { name: 'a 10 MiB attachment', run: () => benchLargeAttachment(10) },
   { name: 'a 25 MiB attachment', run: () => benchLargeAttachment() },
+  { name: 'attachments sent (10, 25 MiB)', run: () => benchLargeSend() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
 ];
 

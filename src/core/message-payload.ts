@@ -64,20 +64,80 @@ export function formatBodyEntity(
   if (boundary === undefined || !/^[A-Za-z0-9'()+_,./:=?-]{1,69}$/.test(boundary)) throw new RangeError('a message with attachments needs an RFC 2046 boundary');
   const parts = [
     ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', textBody.endsWith(CRLF) ? textBody.slice(0, -2) : textBody].join(CRLF),
-    ...attachments.map((attachment) =>
-      [
-        `Content-Type: ${/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i.test(attachment.type) ? attachment.type.toLowerCase() : 'application/octet-stream'}`,
-        `Content-Disposition: attachment; ${filenameParameter(attachment.name)}`,
-        'Content-Transfer-Encoding: base64',
-        '',
-        base64Lines(attachment.content),
-      ].join(CRLF),
-    ),
+    ...attachments.map((attachment) => `${attachmentHeaders(attachment)}${CRLF}${base64Lines(attachment.content)}`),
   ];
   return {
     headers: [`Content-Type: multipart/mixed; boundary="${boundary}"${contentTypeExtra}`],
     body: `${parts.map((part) => `--${boundary}${CRLF}${part}${CRLF}`).join('')}--${boundary}--${CRLF}`,
   };
+}
+
+/** docs/message-payload.md §2.1: one file streamed (its bytes come as the payload is written; `size` as announced). */
+export interface StreamedAttachment {
+  readonly name: string;
+  readonly type: string;
+  readonly size: number;
+  /** The file's bytes, read afresh at each call (each recipient group encrypts its own copy). */
+  readonly open: () => AsyncIterable<Uint8Array>;
+}
+
+function attachmentHeaders(attachment: { readonly name: string; readonly type: string }): string {
+  return [
+    `Content-Type: ${/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i.test(attachment.type) ? attachment.type.toLowerCase() : 'application/octet-stream'}`,
+    `Content-Disposition: attachment; ${filenameParameter(attachment.name)}`,
+    'Content-Transfer-Encoding: base64',
+    '',
+  ].join(CRLF);
+}
+
+/** RFC 2045 §6.8 as a stream: lines of 76 characters (57 bytes) joined by CRLF, as base64Lines, one line group at a time. */
+async function* base64LineStream(source: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const LINE_BYTES = 57;
+  let carry: Uint8Array = new Uint8Array(0);
+  let first = true;
+  for await (const piece of source) {
+    const bytes = carry.length === 0 ? piece : Buffer.concat([carry, piece]);
+    const whole = bytes.length - (bytes.length % LINE_BYTES);
+    if (whole > 0) {
+      const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, whole).toString('base64');
+      yield (first ? '' : CRLF) + (base64.match(/.{1,76}/g) ?? []).join(CRLF);
+      first = false;
+    }
+    carry = Uint8Array.from(bytes.subarray(whole));
+  }
+  if (carry.length > 0) yield (first ? '' : CRLF) + Buffer.from(carry).toString('base64');
+}
+
+/**
+ * docs/message-payload.md §2.1: the same bytes as formatPayload, written as a stream: the
+ * files are read as they are encoded, so a large attachment is never held whole (issue 9).
+ * UTF-8 text pieces, in order.
+ */
+export async function* formatPayloadStream(payload: Omit<MessagePayload, 'attachments'> & { readonly attachments: readonly StreamedAttachment[] }): AsyncGenerator<string> {
+  if (payload.attachments.length === 0) {
+    yield formatPayload({ ...payload, attachments: [] });
+    return;
+  }
+  const boundary = payload.boundary;
+  // The top headers as formatPayload makes them (formatBodyEntity checks the boundary).
+  const entity = formatBodyEntity(payload.body, [{ name: 'x', type: 'x/x', content: new Uint8Array(0) }], boundary, '; protected-headers="v1"');
+  const headers = [
+    ...entity.headers,
+    `From: ${headerValue(payload.from)}`,
+    `To: ${payload.to.map(headerValue).join(', ')}`,
+    `Subject: ${headerValue(payload.subject)}`,
+    `Date: ${new Date(payload.date).toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <${headerValue(payload.messageId)}>`,
+  ];
+  const textBody = payload.body.replace(/\r?\n/g, CRLF);
+  const textPart = ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', textBody.endsWith(CRLF) ? textBody.slice(0, -2) : textBody].join(CRLF);
+  yield headers.join(CRLF) + CRLF + CRLF + `--${boundary}${CRLF}${textPart}${CRLF}`;
+  for (const attachment of payload.attachments) {
+    yield `--${boundary}${CRLF}${attachmentHeaders(attachment)}${CRLF}`;
+    yield* base64LineStream(attachment.open());
+    yield CRLF;
+  }
+  yield `--${boundary}--${CRLF}`;
 }
 
 /** docs/message-payload.md §2. */

@@ -4,7 +4,8 @@
 // replaced without `force`; a file that could not be written whole is removed.
 // No hard links: a FAT stick has none.
 
-import { lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { lstat, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CaliopError } from '../errors.js';
 import { randomBytes } from './random.js';
@@ -64,13 +65,29 @@ export async function takenNames(folder: string, names: readonly string[]): Prom
   return taken;
 }
 
-/** The bytes of a file the user names to send; file_unreadable (22) when it cannot be read whole. */
-export async function readFileToSend(path: string): Promise<Uint8Array> {
+/**
+ * A file the user names to send, to be read as a stream (issue 9): its size now, its bytes
+ * at each open(); file_unreadable (22) when it is not a readable regular file, or when it
+ * cannot be read to its end later.
+ */
+export async function fileToSend(path: string): Promise<{ size: number; open: () => AsyncIterable<Uint8Array> }> {
+  let size: number;
   try {
     const stats = await stat(path);
     if (!stats.isFile()) throw new Error('not a regular file');
-    return new Uint8Array(await readFile(path));
+    await (await open(path, 'r')).close();
+    size = stats.size;
   } catch (cause) {
     throw new CaliopError('file_unreadable', `cannot read ${path}: ${(cause as Error).message}`, { cause, hint: 'check the path of each --attach FILE' });
   }
+  return {
+    size,
+    async *open() {
+      try {
+        for await (const piece of createReadStream(path, { highWaterMark: 64 * 1024 })) yield piece as Buffer;
+      } catch (cause) {
+        throw new CaliopError('file_unreadable', `cannot read ${path}: ${(cause as Error).message}`, { cause, hint: 'check the path of each --attach FILE' });
+      }
+    },
+  };
 }

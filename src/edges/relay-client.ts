@@ -7,6 +7,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { PinMismatch, PinnedAgent } from './pinned-agent.js';
 import { randomBytes } from './random.js';
+import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { z } from 'zod';
@@ -34,8 +35,10 @@ import {
   MessageResponseSchema,
   PROTOCOL_LIMITS,
   RelayInfoSchema,
+  STREAMED_CIPHERTEXT_TYPE,
   SubmitRequestSchema,
   SubmitResponseSchema,
+  SubmitStreamQuerySchema,
   UpdateCertRequestSchema,
   type EnrolResponse,
   type ListResponse,
@@ -84,6 +87,14 @@ export class RelayErrorResponse extends Error {
   ) {
     super(message);
   }
+}
+
+/** docs/api.md §8.2.1: a body sent as a stream, its size and SHA-256 known before. */
+interface UploadBody {
+  readonly type: string;
+  readonly size: number;
+  readonly sha256: Uint8Array;
+  readonly open: () => AsyncIterable<Uint8Array>;
 }
 
 interface RawResponse {
@@ -270,6 +281,24 @@ export class RelayClient {
   }
 
   /**
+   * POST /v1/messages with the ciphertext as a streamed body (docs/api.md §8.2.1): the
+   * envelope in the signed query, the armored bytes from `open()` (called again for the
+   * one retry on a stale connection), `size` and `sha256` known before (the signature
+   * covers the digest). Memory: one piece of the body at a time.
+   */
+  async submitStream(request: { to: string[]; idempotencyKey?: string; size: number; sha256: Uint8Array; open: () => AsyncIterable<Uint8Array> }): Promise<SubmitResponse> {
+    const envelope = checkRequest(SubmitStreamQuerySchema, {
+      to: request.to.map((address) => address.toLowerCase()),
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+    });
+    const query = new URLSearchParams();
+    for (const address of envelope.to) query.append('to', address);
+    if (envelope.idempotencyKey !== undefined) query.set('idempotencyKey', envelope.idempotencyKey);
+    const response = await this.#request('submit', {}, { signed: true, query, upload: { type: STREAMED_CIPHERTEXT_TYPE, size: request.size, sha256: request.sha256, open: request.open } });
+    return this.#expect(response, 'submit', SubmitResponseSchema);
+  }
+
+  /**
    * POST /v1/outbound (docs/api.md §8.7, docs/gateway.md §4.2): a complete RFC 5322
    * message this stick built, for outside addresses, handed by the relay to its
    * smarthost. `exposed` must be true exactly when the message is readable (the user
@@ -368,22 +397,28 @@ export class RelayClient {
   async #request(
     route: ApiRouteName,
     params: Record<string, string>,
-    options: { signed: boolean; json?: unknown; query?: URLSearchParams; streamed?: StreamedBody },
+    options: { signed: boolean; json?: unknown; query?: URLSearchParams; streamed?: StreamedBody; upload?: UploadBody },
   ): Promise<RawResponse> {
     const { method } = API_ROUTES[route];
     const basePath = this.#base.pathname.replace(/\/+$/, '');
     const search = options.query && [...options.query.keys()].length > 0 ? `?${options.query.toString()}` : '';
     const pathWithQuery = `${basePath}${routePath(route, params)}${search}`;
-    const body = options.json === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(options.json));
+    const body: Uint8Array | UploadBody = options.upload ?? (options.json === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(options.json)));
+    // docs/api.md §8.2.1: a streamed body is signed by its digest, declared in Content-Digest.
+    const signedBody = body instanceof Uint8Array ? body : { sha256: body.sha256 };
     const domain = options.signed ? await this.#signingDomain() : '';
     let paced = 0;
     for (let attempt = 1; ; attempt += 1) {
       const headers: Record<string, string> = { accept: options.streamed ? 'application/octet-stream, application/json' : 'application/json' };
       if (options.json !== undefined) headers['content-type'] = 'application/json';
+      if (options.upload !== undefined) {
+        headers['content-type'] = options.upload.type;
+        headers['content-digest'] = `sha-256=:${Buffer.from(options.upload.sha256).toString('base64')}:`;
+      }
       if (options.signed) {
         await this.#pace();
         const key = this.#signingKey;
-        Object.assign(headers, signRequest({ method, pathWithQuery, body, domain }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey, (message) => new Uint8Array(cryptoSign(null, message, key))));
+        Object.assign(headers, signRequest({ method, pathWithQuery, body: signedBody, domain }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey, (message) => new Uint8Array(cryptoSign(null, message, key))));
       }
       try {
         const response = await this.#send(method, pathWithQuery, body, headers, LARGE_RESPONSE_ROUTES.has(route) ? MAX_RESPONSE_BYTES : SMALL_RESPONSE_BYTES, options.streamed);
@@ -407,7 +442,8 @@ export class RelayClient {
     }
   }
 
-  #send(method: string, pathWithQuery: string, body: Uint8Array, headers: Record<string, string>, maxResponseBytes: number, streamed?: StreamedBody): Promise<RawResponse> {
+  #send(method: string, pathWithQuery: string, body: Uint8Array | UploadBody, headers: Record<string, string>, maxResponseBytes: number, streamed?: StreamedBody): Promise<RawResponse> {
+    const bodyBytes = body instanceof Uint8Array ? body.byteLength : body.size;
     return new Promise((resolve, reject) => {
       const request = this.#transport.request({
         protocol: this.#transport === https ? 'https:' : 'http:',
@@ -415,14 +451,14 @@ export class RelayClient {
         port: this.#base.port || (this.#base.protocol === 'https:' ? 443 : 80),
         method,
         path: pathWithQuery,
-        headers: { ...headers, 'content-length': String(body.byteLength) },
+        headers: { ...headers, 'content-length': String(bodyBytes) },
         agent: this.#agent,
       });
       // The time allowed grows with the bytes carried, a second per MiB each way (a 25 MiB
       // attachment is a 48 MiB ciphertext, docs/store.md §5.1), so a large message is not
       // cut at 30 s on a loaded machine; still bounded: by the size ceilings above.
       const started = Date.now();
-      let allowedMs = this.#timeoutMs + (body.byteLength / MIB) * MS_PER_MIB;
+      let allowedMs = this.#timeoutMs + (bodyBytes / MIB) * MS_PER_MIB;
       const expire = () => {
         const left = started + allowedMs - Date.now();
         if (left > 0) timer = setTimeout(expire, left);
@@ -498,7 +534,22 @@ export class RelayClient {
           reject(this.#networkError(error));
         });
       });
-      request.end(body);
+      if (body instanceof Uint8Array) {
+        request.end(body);
+        return;
+      }
+      // docs/api.md §8.2.1: piece by piece, waiting for the socket to drain (one piece in memory);
+      // an answer before the end (413, 401) stops the sending.
+      void (async () => {
+        let sent = 0;
+        for await (const piece of body.open()) {
+          if (answered || request.destroyed) return;
+          sent += piece.byteLength;
+          if (sent > body.size) throw new RangeError('the streamed body is longer than its declared size');
+          if (!request.write(piece)) await once(request, 'drain');
+        }
+        request.end();
+      })().catch((error: unknown) => request.destroy(error instanceof Error ? error : new Error(String(error))));
     });
   }
 
@@ -542,6 +593,8 @@ export class RelayClient {
     const status = response.status;
     let code: ErrorCode;
     if (status === 413) code = 'relay_too_large';
+    // docs/api.md §10.1: a body the relay found too slow: the link, not the message (the outbox keeps it).
+    else if (status === 408) code = 'relay_unreachable';
     else if (status === 429) code = 'relay_rate_limited';
     // docs/api.md §9: the smarthost's permanent refusal is this message's, not the relay's absence.
     else if (status === 502 && relayCode === 'smarthost_refused') code = 'message_refused';

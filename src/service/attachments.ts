@@ -3,9 +3,9 @@
 // user named (docs/message-payload.md §5.2).
 import { basename } from 'node:path';
 import { mediaTypeFor, uniqueAttachmentNames } from '../core/attachment-name.js';
-import type { OutgoingAttachment } from '../core/message-payload.js';
+import type { StreamedAttachment } from '../core/message-payload.js';
 import { CaliopError } from '../errors.js';
-import { checkFolder, readFileToSend, takenNames, writeAttachmentFile, type AttachmentSource } from '../edges/attachment-files.js';
+import { checkFolder, fileToSend, takenNames, writeAttachmentFile, type AttachmentSource } from '../edges/attachment-files.js';
 import { verificationCerts } from './contacts.js';
 import { findMessage, openStoredMessage } from './mail-read.js';
 import type { StickSession } from './stick-session.js';
@@ -64,12 +64,15 @@ export async function saveAttachments(session: StickSession, id: string, options
   return saved;
 }
 
-/** `caliop send --attach FILE…` and the compose screen: the files the user named, read whole (STORE's streaming comes later). */
-export async function readAttachmentsToSend(paths: readonly string[]): Promise<OutgoingAttachment[]> {
-  const attachments: OutgoingAttachment[] = [];
+/**
+ * `caliop send --attach FILE…` and the compose screen: the files the user named, checked
+ * readable now and read as streams when the message is built (issue 9: never whole).
+ */
+export async function readAttachmentsToSend(paths: readonly string[]): Promise<StreamedAttachment[]> {
+  const attachments: StreamedAttachment[] = [];
   for (const path of paths) {
     const name = basename(path);
-    attachments.push({ name, type: mediaTypeFor(name), content: await readFileToSend(path) });
+    attachments.push({ name, type: mediaTypeFor(name), ...(await fileToSend(path)) });
   }
   return attachments;
 }

@@ -3,9 +3,10 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { OutboxItem } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
-import type { RelayClient } from '../edges/relay-client.js';
+import { RelayErrorResponse, type RelayClient } from '../edges/relay-client.js';
 import { relayClientFor } from './relay-account.js';
-import { ciphertextText } from './message-blobs.js';
+import { blobSha256, ciphertextText } from './message-blobs.js';
+import type { CiphertextBlob } from '../core/vault-contents.js';
 import type { StickSession } from './stick-session.js';
 
 /** docs/vault-contents.md §4.1: only these leave a message queued (and hold the rest); any other refusal is this message's. */
@@ -44,6 +45,22 @@ function outboxIdempotencyKey(item: OutboxItem): string {
 }
 
 /**
+ * docs/api.md §8.2.1, docs/store.md §5.1: a large ciphertext goes from its blob to the
+ * relay as a stream, never whole in memory: one pass for the digest the signature
+ * covers, one for the body.
+ */
+async function submitBlob(session: StickSession, client: RelayClient, to: string[], blob: CiphertextBlob, idempotencyKey: string) {
+  const sha256 = await blobSha256(session.store, blob);
+  try {
+    return await client.submitStream({ to, idempotencyKey, size: blob.size, sha256, open: () => session.store.openBlob(blob.ref) });
+  } catch (error) {
+    // A relay from before §8.2.1 reads any body as JSON: the message goes the old way, held whole once.
+    if (!(isCaliopError(error, 'relay_bad_request') && error.cause instanceof RelayErrorResponse && error.cause.code === 'malformed_json')) throw error;
+    return client.submit({ to, armoredMessage: await ciphertextText(session.store, { armoredMessage: '', ciphertextBlob: blob }), idempotencyKey });
+  }
+}
+
+/**
  * docs/vault-contents.md §4.1: submits the queued messages one by one. A refusal for
  * good marks that message failed and the next one is tried; only an unreachable or
  * throttling relay stops the flush. `only` limits it to some ids (retry); failed
@@ -66,7 +83,9 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
       const idempotencyKey = outboxIdempotencyKey(item);
       const receipt = item.outbound
         ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed, idempotencyKey, ...(item.outbound.requireTlsFor ? { requireTlsFor: item.outbound.requireTlsFor } : {}) })
-        : await client.submit({ to: item.to, armoredMessage: await ciphertextText(session.store, item), idempotencyKey });
+        : item.ciphertextBlob
+          ? await submitBlob(session, client, item.to, item.ciphertextBlob, idempotencyKey)
+          : await client.submit({ to: item.to, armoredMessage: item.armoredMessage, idempotencyKey });
       const facts = 'facts' in receipt ? receipt.facts : undefined;
       // docs/store.md §5.1: a large ciphertext's blob passes from the outbox to the sent copy, not copied.
       await session.store.put([

@@ -2,7 +2,7 @@
 // recipients resolved (pinned contact, relay directory, WKD), encrypted and signed
 // on the stick, queued in the outbox, then submitted (src/service/mail-outbox.ts).
 import type * as openpgp from 'openpgp';
-import { formatPayload, type OutgoingAttachment } from '../core/message-payload.js';
+import { formatPayload, formatPayloadStream, type OutgoingAttachment, type StreamedAttachment } from '../core/message-payload.js';
 import { parseAddress } from '../api/address.js';
 import { normaliseAddress, type Contact, type OutboxItem } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
@@ -17,7 +17,8 @@ import { assertOwnKeyUsable } from './key-lifecycle.js';
 import { flushOutbox } from './mail-outbox.js';
 import { allHavePostQuantumSubkey, certAddresses, certName, checkCertSignatures, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
-import { isLargeCiphertext, putCiphertextBlob } from './message-blobs.js';
+import { isLargeCiphertext, LARGE_CIPHERTEXT_BYTES, putCiphertextBlob } from './message-blobs.js';
+import { encryptArmoredStream } from './pgp-stream.js';
 import { assessRecipientFacts, exposedRecipients, recipientFacts, type SendAssessment } from './send-preview.js';
 import type { StickSession } from './stick-session.js';
 
@@ -194,8 +195,12 @@ export interface SendInput {
   readonly to: readonly string[];
   readonly subject: string;
   readonly body: string;
-  /** docs/message-payload.md §2.1: files sent inside the encryption (read by the face from the named files). */
-  readonly attachments?: readonly OutgoingAttachment[];
+  /**
+   * docs/message-payload.md §2.1: files sent inside the encryption, whole or streamed from
+   * the named files (issue 9: `caliop send --attach` streams; only mail to outside
+   * addresses still reads them whole).
+   */
+  readonly attachments?: readonly (OutgoingAttachment | StreamedAttachment)[];
   readonly now: Date;
   /** Default: the OS random source (src/edges/random.ts); tests may hand their own. */
   readonly random?: (length: number) => Uint8Array;
@@ -264,6 +269,7 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     const domain = domainOf(own);
     const random = input.random ?? randomBytes;
     const messageId = `${Buffer.from(random(12)).toString('hex')}@${domain}`;
+    const files = input.attachments ?? [];
     const payload = {
       from: `${session.contents.identity.name} <${own}>`,
       to: input.to.map(normaliseAddress),
@@ -271,15 +277,31 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
       date: input.now.toISOString(),
       messageId,
       body: input.body,
-      attachments: input.attachments ?? [],
       boundary: `=_caliop_${Buffer.from(random(12)).toString('hex')}`,
     };
-    const payloadBytes = utf8.encode(formatPayload(payload));
-    const encryptFor = async (certs: readonly openpgp.PublicKey[], postQuantum = false) =>
-      new TextDecoder().decode(await encryptData({ data: payloadBytes, recipients: [...certs, identity.publicKey], signingKey: identity.privateKey, armor: true, date: input.now, postQuantum }));
+    // Mail to outside addresses is still built whole (docs/store.md §5.1, honest limits): the files are read once for it.
+    let wholeFiles: OutgoingAttachment[] | undefined;
+    const filesWhole = async () => (wholeFiles ??= await Promise.all(files.map(readWhole)));
+    let payloadBytes: Uint8Array | undefined;
+    const encryptFor = async (certs: readonly openpgp.PublicKey[], postQuantum = false) => {
+      payloadBytes ??= utf8.encode(formatPayload({ ...payload, attachments: await filesWhole() }));
+      return new TextDecoder().decode(await encryptData({ data: payloadBytes, recipients: [...certs, identity.publicKey], signingKey: identity.privateKey, armor: true, date: input.now, postQuantum }));
+    };
+    // docs/store.md §5.1, issue 9: with files, the internal message is built, encrypted and sealed
+    // into the store as one stream (files → MIME → OpenPGP → blob), never whole in memory.
+    const sealStreamed = async (certs: readonly openpgp.PublicKey[], postQuantum: boolean) =>
+      session.store.putBlob(
+        encryptArmoredStream({
+          data: utf8Pieces(formatPayloadStream({ ...payload, attachments: files.map(asStreamed) })),
+          recipients: [...certs, identity.publicKey],
+          signingKey: identity.privateKey,
+          date: input.now,
+          postQuantum,
+        }),
+      );
 
     const items: OutboxItem[] = [];
-    const queue = (to: string[], armoredMessage: string, outbound?: OutboxItem['outbound']) =>
+    const queue = (to: string[], armoredMessage: string, outbound?: OutboxItem['outbound'], ciphertextBlob?: OutboxItem['ciphertextBlob']) =>
       items.push({
         id: '',
         to,
@@ -290,10 +312,17 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
         attempts: 0,
         sentAssessment: exposure.message,
         ...(outbound ? { outbound } : {}),
+        ...(ciphertextBlob ? { ciphertextBlob } : {}),
       });
 
     // Inside Caliop: one end-to-end message through the relay (docs/api.md §8.2), post-quantum as assessed above.
-    if (internal.resolved.length > 0) queue(internal.resolved.map((recipient) => recipient.address), await encryptFor(internal.certs, postQuantum));
+    if (internal.resolved.length > 0) {
+      const to = internal.resolved.map((recipient) => recipient.address);
+      // Files whose ciphertext would stay under one object chunk go the whole way (docs/store.md §5.1: no blob for a small message).
+      const fileBytes = files.reduce((sum, file) => sum + ('open' in file ? file.size : file.content.length), 0);
+      if (fileBytes * 2 > LARGE_CIPHERTEXT_BYTES) queue(to, '', undefined, await sealStreamed(internal.certs, postQuantum));
+      else queue(to, await encryptFor(internal.certs, postQuantum));
+    }
 
     // Outside with certs: PGP/MIME (RFC 3156), the real headers protected inside.
     // docs/decisions/post-quantum.md: outside mail carries the cert outsiders get (RNP refuses the post-quantum subkey).
@@ -308,17 +337,22 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     // Outside without a cert: readable, only with the user's consent (beforeSend said yes).
     const readableOut = external.filter((recipient) => recipient.cert === undefined);
     if (readableOut.length > 0) {
-      const rawMessage = buildPlainMessage({ ...outer, to: payload.to, subject: input.subject, body: input.body, attachments: payload.attachments, boundary: payload.boundary });
+      const rawMessage = buildPlainMessage({ ...outer, to: payload.to, subject: input.subject, body: input.body, attachments: await filesWhole(), boundary: payload.boundary });
       // docs/api.md §8.7: those judged on the relay's guarantee may leave only under it.
       const requireTlsFor = readableOut.filter((recipient) => guaranteedDomains.has(domainOf(recipient.address))).map((recipient) => normaliseAddress(recipient.address));
       queue(readableOut.map((recipient) => recipient.address), await encryptFor([]), { rawMessage, exposed: true, ...(requireTlsFor.length > 0 ? { requireTlsFor } : {}) });
     }
 
     // docs/cli.md §3.11: the relay announces its limit (GET /v1/relay); nothing is queued that it would refuse for size.
-    if (client) await checkSizes(client, items);
+    try {
+      if (client) await checkSizes(client, items);
+    } catch (error) {
+      await session.store.discardBlobs(items.flatMap((item) => (item.ciphertextBlob ? [item.ciphertextBlob.ref] : [])));
+      throw error;
+    }
     // docs/store.md §5.1: a large ciphertext waits in the store as a blob, not in the vault document.
     for (const item of items) {
-      if (item.outbound || !isLargeCiphertext(item.armoredMessage)) continue;
+      if (item.outbound || item.ciphertextBlob || !isLargeCiphertext(item.armoredMessage)) continue;
       item.ciphertextBlob = await putCiphertextBlob(session.store, item.armoredMessage);
       item.armoredMessage = '';
     }
@@ -355,6 +389,32 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
   }
 }
 
+/** A file given whole or streamed, as a stream (formatPayloadStream). */
+function asStreamed(file: OutgoingAttachment | StreamedAttachment): StreamedAttachment {
+  if ('open' in file) return file;
+  return {
+    name: file.name,
+    type: file.type,
+    size: file.content.length,
+    async *open() {
+      yield file.content;
+    },
+  };
+}
+
+/** A streamed file read whole (mail to outside addresses is still built whole). */
+async function readWhole(file: OutgoingAttachment | StreamedAttachment): Promise<OutgoingAttachment> {
+  if (!('open' in file)) return file;
+  const pieces: Uint8Array[] = [];
+  for await (const piece of file.open()) pieces.push(piece);
+  return { name: file.name, type: file.type, content: new Uint8Array(Buffer.concat(pieces)) };
+}
+
+/** UTF-8 bytes of text pieces, one piece at a time. */
+async function* utf8Pieces(texts: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
+  for await (const text of texts) if (text.length > 0) yield utf8.encode(text);
+}
+
 async function checkSizes(client: RelayClient, items: readonly OutboxItem[]): Promise<void> {
   let limit: number;
   try {
@@ -364,7 +424,7 @@ async function checkSizes(client: RelayClient, items: readonly OutboxItem[]): Pr
     throw error;
   }
   for (const item of items) {
-    const size = Buffer.byteLength(item.outbound?.rawMessage ?? item.armoredMessage, 'utf8');
+    const size = item.ciphertextBlob?.size ?? Buffer.byteLength(item.outbound?.rawMessage ?? item.armoredMessage, 'utf8');
     if (size > limit) {
       throw new CaliopError('relay_too_large', `this message is ${size} bytes once encrypted; the relay accepts at most ${limit} bytes (${(limit / 1048576).toFixed(1)} MiB). Nothing was sent or queued.`);
     }

@@ -3,6 +3,7 @@
 // message's object nor in the vault document; the attachments of such a message,
 // decoded once at arrival, are blobs too, so that saving one streams it from the
 // stick to the folder, one chunk in memory.
+import { createHash } from 'node:crypto';
 import type { AttachmentPart } from '../core/mail-content.js';
 import type { AttachmentBlob, CiphertextBlob } from '../core/vault-contents.js';
 import type { MessageStore } from './message-store.js';
@@ -47,6 +48,18 @@ export async function ciphertextBytes(store: MessageStore, holder: { readonly ar
     filled += chunk.length;
   }
   return new Uint8Array(whole.buffer, whole.byteOffset, filled);
+}
+
+/** The SHA-256 of a blob's content, read as a stream (docs/api.md §8.2.1: what a streamed upload declares). */
+export async function blobSha256(store: MessageStore, blob: CiphertextBlob): Promise<Uint8Array> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of store.openBlob(blob.ref)) {
+    hash.update(chunk);
+    size += chunk.byteLength;
+  }
+  if (size !== blob.size) throw new RangeError('a ciphertext blob is not the size its record says');
+  return hash.digest();
 }
 
 /** The same, as text (the relay's API carries armored ciphertexts as JSON strings). */

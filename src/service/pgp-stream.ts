@@ -13,6 +13,8 @@ import {
   acceptingEveryCipher,
   certAddresses,
   decryptionFailure,
+  encryptOptions,
+  type EncryptInput,
   fingerprintOf,
   judgeSignatures,
   PGP_CONFIG,
@@ -200,6 +202,31 @@ export async function encryptStream(input: StreamEncryptInput): Promise<number> 
   } catch (error) {
     await output.abort();
     throw error;
+  }
+}
+
+/**
+ * docs/store.md §5.1, issue 9: a message encrypted (and signed) as a stream, ASCII-armored,
+ * given out piece by piece as bytes; memory does not grow with the data. The options are
+ * encryptData's (recipients checked, post-quantum choice, date), so the message is the
+ * same kind as one encrypted whole.
+ */
+export async function* encryptArmoredStream(input: Omit<EncryptInput, 'data' | 'armor'> & { readonly data: AsyncIterable<Uint8Array> }): AsyncGenerator<Uint8Array> {
+  const options = await encryptOptions(input);
+  const message = await openpgp.createMessage({ binary: webStreamOf(input.data), format: 'binary', ...(input.date ? { date: input.date } : {}) });
+  const armored = (await openpgp.encrypt({ ...options, message, format: 'armored' })) as unknown as ReadableStream<string>;
+  const reader = armored.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (value.length > 0) yield Buffer.from(value, 'latin1');
+    }
+    finished = true;
+  } finally {
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
   }
 }
 

@@ -200,10 +200,14 @@ export function isPostQuantumMessage(message: openpgp.Message<unknown>): boolean
   );
 }
 
-export async function encryptData(input: EncryptInput): Promise<Uint8Array> {
+/**
+ * The openpgp.encrypt options of an EncryptInput, the message aside: the recipients checked
+ * (docs/cli.md §6.3) and their encryption key ids chosen (post-quantum or classic). Shared
+ * by encryptData and the streamed encryption of src/service/pgp-stream.ts.
+ */
+export async function encryptOptions(input: Omit<EncryptInput, 'data' | 'armor'>) {
   // docs/cli.md §6.3: an expired, revoked or encryption-less cert is refused by name, before any work.
   for (const recipient of input.recipients) await requireEncryptable(recipient, certAddresses(recipient)[0] ?? fingerprintOf(recipient), input.date);
-  const message = await openpgp.createMessage({ binary: input.data, format: 'binary', ...(input.date ? { date: input.date } : {}) });
   const encryptionKeyIDs: openpgp.KeyID[] = [];
   for (const recipient of input.recipients) {
     const keyID = await encryptionKeyID(recipient, input.postQuantum === true, input.date);
@@ -213,14 +217,19 @@ export async function encryptData(input: EncryptInput): Promise<Uint8Array> {
     // A cert whose only encryption key is post-quantum (made elsewhere): that one.
     encryptionKeyIDs.push(keyID ?? (await recipient.getEncryptionKey(undefined, input.date, undefined, FULL_READ_CONFIG)).getKeyID());
   }
-  const common = {
-    message,
+  return {
     encryptionKeys: [...input.recipients],
     encryptionKeyIDs,
     ...(input.signingKey || input.signingKeys?.length ? { signingKeys: [...(input.signingKey ? [input.signingKey] : []), ...(input.signingKeys ?? [])] } : {}),
     ...(input.date ? { date: input.date } : {}),
     config: PGP_CONFIG,
   };
+}
+
+export async function encryptData(input: EncryptInput): Promise<Uint8Array> {
+  const options = await encryptOptions(input);
+  const message = await openpgp.createMessage({ binary: input.data, format: 'binary', ...(input.date ? { date: input.date } : {}) });
+  const common = { message, ...options };
   if (input.armor) {
     return new TextEncoder().encode(await openpgp.encrypt({ ...common, format: 'armored' }));
   }

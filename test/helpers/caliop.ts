@@ -1,5 +1,6 @@
 // Runs the real `caliop` (the tsc build of src/cli/main.ts) as a user or script would.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const CALIOP_ENTRY = resolve(import.meta.dirname, '../../build/src/cli/main.js');
@@ -67,3 +68,39 @@ export async function initStick(stick: string, name: string, email: string): Pro
   if (run.status !== 0) throw new Error(`caliop init failed (${run.status}): ${run.stderr}`);
   return JSON.parse(run.stdout) as InitResult;
 }
+
+/** A caliop run with its time and its peak resident memory (VmHWM of the process, polled until it exits). */
+export interface Watched {
+  status: number;
+  stderr: string;
+  stdout: string;
+  seconds: number;
+  peakRssMiB: number;
+}
+
+/** Runs caliop on a stick, polling its peak resident memory (VmHWM) until it exits. */
+export function watched(stick: string, args: readonly string[], input = ''): Promise<Watched> {
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, [CALIOP_ENTRY, '--stick', stick, '--passphrase-file', '@ENV:TEST_PASSPHRASE', ...args], { env: testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let peakKiB = 0;
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stdin!.end(input);
+  const poll = setInterval(() => {
+    try {
+      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (match) peakKiB = Math.max(peakKiB, Number(match[1]));
+    } catch {
+      // gone
+    }
+  }, 25);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearInterval(poll);
+      resolve({ status: code ?? -1, stdout, stderr, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMiB: Math.round(peakKiB / 1024) });
+    });
+  });
+}
+

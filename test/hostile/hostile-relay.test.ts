@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_TABLE as ERRORS } from '../../src/errors.js';
-import { CALIOP_ENTRY, onStick, temporaryFolder, testEnv } from '../helpers/caliop.js';
+import { onStick, temporaryFolder, watched, type Watched } from '../helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -48,39 +48,6 @@ function passThrough(request: IncomingMessage, response: ServerResponse, rewrite
   request.pipe(upstream);
 }
 
-interface Watched {
-  status: number;
-  stderr: string;
-  stdout: string;
-  seconds: number;
-  peakRssMiB: number;
-}
-
-/** Runs caliop on a stick, polling its peak resident memory (VmHWM) until it exits. */
-function watched(stick: string, args: readonly string[], input = ''): Promise<Watched> {
-  const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CALIOP_ENTRY, '--stick', stick, '--passphrase-file', '@ENV:TEST_PASSPHRASE', ...args], { env: testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let peakKiB = 0;
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  child.stdin!.end(input);
-  const poll = setInterval(() => {
-    try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (match) peakKiB = Math.max(peakKiB, Number(match[1]));
-    } catch {
-      // gone
-    }
-  }, 25);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearInterval(poll);
-      resolve({ status: code ?? -1, stdout, stderr, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMiB: Math.round(peakKiB / 1024) });
-    });
-  });
-}
 
 async function inboxIds(name: string): Promise<string[]> {
   const run = await onStick(sticks[name]!, ['--json', 'inbox']);
