@@ -1,14 +1,22 @@
 // Relay throughput (issues 3 and 14): the real caliop-relay process on loopback
-// (--dev-tls, pinned client), N concurrent clients (1, 8, 32), each doing for its
-// messages: submit (to itself) -> list -> fetch -> delete, as a stick's send and
-// sync would, every write durable. Reports messages/s over the whole cycle, p50/p99
-// latency of submit+list+fetch, the relay's CPU per cycle and peak RSS (VmHWM); then
+// (--dev-tls, pinned client), N concurrent clients, each doing for its messages:
+// submit (to itself) -> list -> fetch -> delete, as a stick's send and sync would,
+// every write durable. Reports messages/s over the whole cycle, p50/p99 latency of
+// submit+list+fetch, the CPU per cycle of the relay and of the clients (this process:
+// TLS and Ed25519 signing share the cores with the relay) and peak RSS (VmHWM); then
 // the same cycle against a bare node:https peer (bare-https-peer.ts: same TLS, JSON
-// parse, one insert + commit), and on PostgreSQL with two relay processes.
+// parse, one insert + commit), and on PostgreSQL with two relay processes (and the
+// CPU of their PostgreSQL backends).
 //
-// Bounded: 256 messages per concurrency level; temporary data folder removed.
+// Steady state (issue 14): after a warm-up, the 32-client figures come from rounds
+// that alternate relay and peer (relay, peer, relay, peer...), so that a load change
+// on a shared machine hits both; the ratio of CPU per cycle is taken per round.
+// Bounded: ROUNDS x MESSAGES per side, by default 3 x 1,024; temporary data removed.
 //
-//   npx tsc -p . && node build/scripts/bench/relay-throughput.js
+//   npm run -s build && node build/scripts/bench/relay-throughput.js
+//     [--messages N] [--rounds N] [--warmup N] [--only levels,sqlite,peer,postgres]
+//     [--relay-node-args "--cpu-prof --cpu-prof-dir=DIR"]
+// (or CALIOP_BENCH_RELAY_MESSAGES, _ROUNDS, _WARMUP, _ONLY, _NODE_ARGS in `npm run bench`).
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,19 +25,61 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as openpgp from 'openpgp';
 import { buildEnrolmentStatement } from '../../src/api/enrolment-statement.js';
 import { RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess } from '../../src/relay/relay-process.js';
 
-const CONCURRENCY = [1, 8, 32] as const;
-const MESSAGES_PER_LEVEL = 256;
+/** The lower levels, each with its message count (the 32-client level runs in rounds, below). */
+const LOWER_LEVELS = [
+  { concurrency: 1, messages: 256 },
+  { concurrency: 8, messages: 512 },
+] as const;
+const TOP = 32;
 const PLAINTEXT_BYTES = 4096;
 const DOMAIN = 'bench.test';
+const PARTS = ['levels', 'sqlite', 'peer', 'postgres'] as const;
+type Part = (typeof PARTS)[number];
+
+export interface RelayBenchSettings {
+  /** Messages per round at 32 clients, per side. */
+  readonly messages: number;
+  readonly rounds: number;
+  /** Messages at 32 clients before the first round, per server (not counted). */
+  readonly warmup: number;
+  readonly parts: ReadonlySet<Part>;
+  /** Node flags for the relay processes (e.g. --cpu-prof). */
+  readonly relayNodeArgs: readonly string[];
+}
+
+function positive(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new Error(`${name}: expected a whole number, got ${value}`);
+  return number;
+}
+
+export function relayBenchSettings(values: { messages?: string; rounds?: string; warmup?: string; only?: string; relayNodeArgs?: string } = {}): RelayBenchSettings {
+  const env = process.env;
+  const only = (values.only ?? env.CALIOP_BENCH_RELAY_ONLY ?? '').split(',').filter((word) => word !== '');
+  for (const word of only) if (!(PARTS as readonly string[]).includes(word)) throw new Error(`--only: ${word} is not one of ${PARTS.join(', ')}`);
+  return {
+    messages: positive(values.messages ?? env.CALIOP_BENCH_RELAY_MESSAGES, 1024, '--messages'),
+    rounds: Math.max(1, positive(values.rounds ?? env.CALIOP_BENCH_RELAY_ROUNDS, 3, '--rounds')),
+    warmup: positive(values.warmup ?? env.CALIOP_BENCH_RELAY_WARMUP, 256, '--warmup'),
+    parts: new Set(only.length === 0 ? PARTS : (only as Part[])),
+    relayNodeArgs: (values.relayNodeArgs ?? env.CALIOP_BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((word) => word !== ''),
+  };
+}
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
 }
 
 function peakRssMiB(pid: number | undefined): string {
@@ -42,14 +92,20 @@ function peakRssMiB(pid: number | undefined): string {
   }
 }
 
-/** User+system CPU seconds of a process so far (/proc/PID/stat fields 14-15, in clock ticks of 1/100 s). */
+/** User+system CPU seconds of a process so far (/proc/PID/stat fields 14-15, in clock ticks of 1/100 s); 0 once it is gone. */
 function cpuSeconds(pid: number | undefined): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
-    return Number.NaN;
+    return 0;
   }
+}
+
+function loadNow(): string {
+  return loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 }
 
 interface BenchUser {
@@ -77,16 +133,32 @@ async function makeUser(relay: { url: string; pin: string | undefined }, index: 
 interface LevelResult {
   readonly total: number;
   readonly seconds: number;
-  readonly p50: number;
-  readonly p99: number;
+  /** submit+list+fetch latencies, sorted, in ms. */
+  readonly latencies: readonly number[];
+  /** CPU seconds of the server processes (relays, or the peer). */
   readonly serverCpu: number;
+  /** CPU seconds of this process: the clients (TLS, JSON, and for the relay Ed25519 signing). */
   readonly clientCpu: number;
+  /** CPU seconds of other processes working for the servers (PostgreSQL backends), when known. */
+  readonly databaseCpu: number;
+  readonly load: string;
 }
 
-/** `cycle(user)` runs one submit -> list -> fetch (timed) -> delete; `serverPids` are the processes whose CPU is counted. */
-async function runLevel<U>(users: readonly U[], concurrency: number, serverPids: readonly (number | undefined)[], cycle: (user: U) => Promise<() => Promise<void>>): Promise<LevelResult> {
-  const perClient = Math.ceil(MESSAGES_PER_LEVEL / concurrency);
+/**
+ * `cycle(user)` runs one submit -> list -> fetch (timed) -> delete; `serverPids` are the
+ * processes whose CPU is counted; `databasePids` those of a database server, if any.
+ */
+async function runLevel<U>(
+  users: readonly U[],
+  concurrency: number,
+  messages: number,
+  serverPids: readonly (number | undefined)[],
+  cycle: (user: U) => Promise<() => Promise<void>>,
+  databasePids: () => Promise<readonly number[]> = async () => [],
+): Promise<LevelResult> {
+  const perClient = Math.ceil(messages / concurrency);
   const latencies: number[] = [];
+  const databaseBefore = new Map((await databasePids()).map((pid) => [pid, cpuSeconds(pid)]));
   const started = performance.now();
   const serverCpuBefore = serverPids.map(cpuSeconds);
   const benchCpuBefore = process.cpuUsage();
@@ -103,23 +175,49 @@ async function runLevel<U>(users: readonly U[], concurrency: number, serverPids:
   const seconds = (performance.now() - started) / 1000;
   const serverCpu = serverPids.map(cpuSeconds).reduce((sum, value, index) => sum + value - (serverCpuBefore[index] as number), 0);
   const benchCpuUsage = process.cpuUsage(benchCpuBefore);
+  let databaseCpu = 0;
+  for (const pid of await databasePids()) databaseCpu += cpuSeconds(pid) - (databaseBefore.get(pid) ?? 0);
   latencies.sort((a, b) => a - b);
   return {
     total: perClient * concurrency,
     seconds,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
+    latencies,
     serverCpu,
     clientCpu: (benchCpuUsage.user + benchCpuUsage.system) / 1e6,
+    databaseCpu,
+    load: loadNow(),
   };
 }
 
+/** Several rounds as one: latencies merged, times and CPU added. */
+function combined(results: readonly LevelResult[]): LevelResult {
+  return {
+    total: results.reduce((sum, r) => sum + r.total, 0),
+    seconds: results.reduce((sum, r) => sum + r.seconds, 0),
+    latencies: results.flatMap((r) => r.latencies).sort((a, b) => a - b),
+    serverCpu: results.reduce((sum, r) => sum + r.serverCpu, 0),
+    clientCpu: results.reduce((sum, r) => sum + r.clientCpu, 0),
+    databaseCpu: results.reduce((sum, r) => sum + r.databaseCpu, 0),
+    load: results.map((r) => r.load.split(' ')[0]).join('/'),
+  };
+}
+
+const perCycleMs = (cpu: number, result: LevelResult) => (cpu / result.total) * 1000;
+
 function describeLevel(label: string, result: LevelResult): string {
+  const database = result.databaseCpu > 0 ? `, PostgreSQL backends ${perCycleMs(result.databaseCpu, result).toFixed(2)}` : '';
   return (
     `${label}: ${(result.total / result.seconds).toFixed(0).padStart(5)} messages/s, ` +
-    `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, server CPU ${((result.serverCpu / result.total) * 1000).toFixed(2)} ms/cycle ` +
-    `(${result.total} messages in ${result.seconds.toFixed(2)} s; CPU: server ${result.serverCpu.toFixed(1)} s, clients ${result.clientCpu.toFixed(1)} s)`
+    `p50 ${percentile(result.latencies, 50).toFixed(1)} ms, p99 ${percentile(result.latencies, 99).toFixed(1)} ms, ` +
+    `CPU ms/cycle: server ${perCycleMs(result.serverCpu, result).toFixed(2)}, clients ${perCycleMs(result.clientCpu, result).toFixed(2)}${database} ` +
+    `(${result.total} messages in ${result.seconds.toFixed(2)} s; load ${result.load})`
   );
+}
+
+/** What the cores could give if the CPU per cycle were the only limit: all cores busy with servers, database and clients. */
+function cpuCeiling(result: LevelResult): string {
+  const perCycle = (result.serverCpu + result.clientCpu + result.databaseCpu) / result.total;
+  return `${(cpus().length / perCycle).toFixed(0)} messages/s`;
 }
 
 /** One relay cycle with the real client: submit to oneself, list, fetch (latency stops), then delete. */
@@ -138,7 +236,9 @@ function relayServerSide(stderrLines: readonly string[]): string {
     if (!line.includes('"event":"request"')) continue;
     const entry = JSON.parse(line) as { method: string; route: string; durationMs: number };
     const key = `${entry.method} ${entry.route}`;
-    byRoute.set(key, [...(byRoute.get(key) ?? []), entry.durationMs]);
+    let values = byRoute.get(key);
+    if (values === undefined) byRoute.set(key, (values = []));
+    values.push(entry.durationMs);
   }
   return [...byRoute]
     .map(([key, values]) => {
@@ -148,48 +248,57 @@ function relayServerSide(stderrLines: readonly string[]): string {
     .join(', ');
 }
 
-/** The bare node:https peer (bare-https-peer.ts) with the relay's certificate, and 32 keep-alive clients. */
-async function benchBarePeer(dataDir: string, armoredMessage: string, concurrency: number): Promise<LevelResult> {
+/** The bare node:https peer (bare-https-peer.ts) with the relay's certificate, and its keep-alive clients. */
+async function startBarePeer(dataDir: string, armoredMessage: string, concurrency: number) {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'bare-https-peer.js');
   const child = spawn(process.execPath, [script, join(dataDir, 'dev-tls-cert.pem'), join(dataDir, 'dev-tls-key.pem'), join(dataDir, 'peer.sqlite')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  try {
-    const port = await new Promise<number>((resolvePort, rejectPort) => {
-      createInterface({ input: child.stdout! }).once('line', (line) => resolvePort(Number(line.split(' ')[1])));
-      child.once('exit', (code) => rejectPort(new Error(`bare peer exited with ${code}`)));
-    });
-    const agent = new Agent({ keepAlive: true, maxSockets: concurrency, rejectUnauthorized: false });
-    const call = (owner: string, method: string, path: string, body?: string) =>
-      new Promise<string>((resolveCall, rejectCall) => {
-        const request = httpsRequest({ host: '127.0.0.1', port, method, path, agent, headers: { 'x-owner': owner, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body ?? '') } }, (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolveCall(Buffer.concat(chunks).toString('utf8')));
-        });
-        request.on('error', rejectCall);
-        request.end(body);
+  const port = await new Promise<number>((resolvePort, rejectPort) => {
+    createInterface({ input: child.stdout! }).once('line', (line) => resolvePort(Number(line.split(' ')[1])));
+    child.once('exit', (code) => rejectPort(new Error(`bare peer exited with ${code}`)));
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, rejectUnauthorized: false });
+  const call = (owner: string, method: string, path: string, body?: string) =>
+    new Promise<string>((resolveCall, rejectCall) => {
+      const request = httpsRequest({ host: '127.0.0.1', port, method, path, agent, headers: { 'x-owner': owner, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body ?? '') } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolveCall(Buffer.concat(chunks).toString('utf8')));
       });
-    const owners = Array.from({ length: concurrency }, (_, index) => `user${index}@${DOMAIN}`);
-    const submitBody = (owner: string) => JSON.stringify({ to: [owner], armoredMessage });
-    const result = await runLevel(owners, concurrency, [child.pid], async (owner) => {
-      await call(owner, 'POST', '/v1/messages', submitBody(owner));
-      const { messages } = JSON.parse(await call(owner, 'GET', '/v1/messages')) as { messages: { id: string }[] };
-      const id = messages[0]?.id;
-      if (id === undefined) throw new Error('bare peer lost a message');
-      const fetched = JSON.parse(await call(owner, 'GET', `/v1/messages/${id}`)) as { armoredMessage: string };
-      if (fetched.armoredMessage !== armoredMessage) throw new Error('bare peer returned another message');
-      return async () => void (await call(owner, 'DELETE', `/v1/messages/${id}`));
+      request.on('error', rejectCall);
+      request.end(body);
     });
-    agent.destroy();
-    return result;
-  } finally {
-    child.kill('SIGTERM');
-  }
+  const owners = Array.from({ length: concurrency }, (_, index) => `user${index}@${DOMAIN}`);
+  const submitBody = (owner: string) => JSON.stringify({ to: [owner], armoredMessage });
+  const cycle = async (owner: string) => {
+    await call(owner, 'POST', '/v1/messages', submitBody(owner));
+    const { messages } = JSON.parse(await call(owner, 'GET', '/v1/messages')) as { messages: { id: string }[] };
+    const id = messages[0]?.id;
+    if (id === undefined) throw new Error('bare peer lost a message');
+    const fetched = JSON.parse(await call(owner, 'GET', `/v1/messages/${id}`)) as { armoredMessage: string };
+    if (fetched.armoredMessage !== armoredMessage) throw new Error('bare peer returned another message');
+    return async () => void (await call(owner, 'DELETE', `/v1/messages/${id}`));
+  };
+  return {
+    run: (messages: number) => runLevel(owners, concurrency, messages, [child.pid], cycle),
+    pid: child.pid,
+    stop: () => {
+      agent.destroy();
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+interface BenchDatabase {
+  readonly url: string;
+  /** The PostgreSQL backends serving the bench database now (their CPU is the database's share). */
+  backendPids(): Promise<number[]>;
+  stop(): Promise<void>;
 }
 
 /** A PostgreSQL database for the bench: CALIOP_BENCH_POSTGRES or CALIOP_TEST_POSTGRES (an admin URL), else a server of our own via .ci/postgres. */
-export async function benchPostgres(): Promise<{ url: string; stop: () => Promise<void> } | string> {
+export async function benchPostgres(): Promise<BenchDatabase | string> {
   const { default: pg } = await import('pg');
   let adminUrl = process.env.CALIOP_BENCH_POSTGRES || process.env.CALIOP_TEST_POSTGRES || '';
   let stopServer = async () => {};
@@ -207,16 +316,14 @@ export async function benchPostgres(): Promise<{ url: string; stop: () => Promis
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    backendPids: async () => ((await admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name])).rows as { pid: number }[]).map((row) => row.pid),
     stop: async () => {
-      const again = new pg.Client({ connectionString: adminUrl });
-      await again.connect();
-      await again.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await again.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
       await stopServer();
     },
   };
@@ -224,52 +331,65 @@ export async function benchPostgres(): Promise<{ url: string; stop: () => Promis
 
 const RATE_ARGS = ['--rate-burst', '1000000', '--rate-per-minute', '1000000000'];
 
-export async function benchRelayThroughput(): Promise<{ name: string; lines: string[] }> {
+export async function benchRelayThroughput(settings: RelayBenchSettings = relayBenchSettings()): Promise<{ name: string; lines: string[] }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'caliop-relay-bench-'));
-  const relay = await startRelayProcess({ dataDir, domain: DOMAIN, extraArgs: RATE_ARGS });
+  const relay = await startRelayProcess({ dataDir, domain: DOMAIN, extraArgs: RATE_ARGS, nodeArgs: settings.relayNodeArgs });
   const users: BenchUser[] = [];
   const lines: string[] = [];
-  const top = Math.max(...CONCURRENCY);
+  const { parts } = settings;
+  const loadAtStart = loadNow();
   try {
-    for (let i = 0; i < top; i++) users.push(await makeUser(relay, i));
+    for (let i = 0; i < TOP; i++) users.push(await makeUser(relay, i));
     const size = Buffer.byteLength(users[0]!.armoredMessage);
-    lines.push(`real caliop-relay on 127.0.0.1 (HTTPS, pinned, keep-alive), ${size}-byte armored messages, ${MESSAGES_PER_LEVEL} per level, every write durable`);
-    lines.push('cycle = submit -> list -> fetch -> delete; latency = submit+list+fetch; server CPU = relay process(es) user+system');
-    let relay32: LevelResult | undefined;
-    for (const concurrency of CONCURRENCY) {
-      const result = await runLevel(users, concurrency, [relay.child.pid], relayCycle);
-      if (concurrency === top) relay32 = result;
-      lines.push(describeLevel(`SQLite, ${String(concurrency).padStart(2)} clients`, result));
-    }
-    lines.push(`  relay-side p50/p99 ms per route: ${relayServerSide(relay.stderrLines)}`);
-    lines.push(`  relay peak RSS (VmHWM): ${peakRssMiB(relay.child.pid)}`);
-
-    const peer = await benchBarePeer(dataDir, users[0]!.armoredMessage, top);
-    lines.push(describeLevel(`bare node:https peer, ${top} clients`, peer));
-    if (relay32 !== undefined) {
-      const ratio = relay32.serverCpu / relay32.total / (peer.serverCpu / peer.total);
-      lines.push(`  relay CPU per cycle / peer CPU per cycle: ${ratio.toFixed(2)}x (target <= 2x)`);
-    }
-
-    const database = await benchPostgres();
-    if (typeof database === 'string') lines.push(`PostgreSQL, two relay processes: skipped: ${database}`);
-    else {
-      const folders = [mkdtempSync(join(tmpdir(), 'caliop-relay-bench-pg-')), mkdtempSync(join(tmpdir(), 'caliop-relay-bench-pg-'))];
-      const relays = await Promise.all(folders.map((folder) => startRelayProcess({ dataDir: folder, domain: DOMAIN, extraArgs: [...RATE_ARGS, '--store', database.url] })));
-      const pgUsers: BenchUser[] = [];
-      try {
-        // User i talks to relay i % 2; all of them share one database.
-        for (let i = 0; i < top; i++) pgUsers.push(await makeUser(relays[i % 2]!, i));
-        const result = await runLevel(pgUsers, top, relays.map((r) => r.child.pid), relayCycle);
-        lines.push(describeLevel(`PostgreSQL, two relay processes, ${top} clients`, result));
-      } finally {
-        for (const user of pgUsers) user.client.close();
-        for (const started of relays) await started.stop();
-        for (const folder of folders) rmSync(folder, { recursive: true, force: true });
-        await database.stop();
+    lines.push(`real caliop-relay on 127.0.0.1 (HTTPS, pinned, keep-alive), ${size}-byte armored messages, every write durable; load average at start ${loadAtStart}`);
+    lines.push('cycle = submit -> list -> fetch -> delete; latency = submit+list+fetch; CPU = user+system of the server process(es) and of the clients (this process)');
+    if (parts.has('levels')) {
+      for (const level of LOWER_LEVELS) {
+        lines.push(describeLevel(`SQLite, ${String(level.concurrency).padStart(2)} clients`, await runLevel(users, level.concurrency, level.messages, [relay.child.pid], relayCycle)));
       }
     }
-    lines.push(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (clients, relays and PostgreSQL share the cores)`);
+    const peer = parts.has('peer') ? await startBarePeer(dataDir, users[0]!.armoredMessage, TOP) : null;
+    try {
+      const sqlite = parts.has('sqlite');
+      if (settings.warmup > 0) {
+        if (sqlite) await runLevel(users, TOP, settings.warmup, [], relayCycle);
+        await peer?.run(settings.warmup);
+        lines.push(`warm-up: ${settings.warmup} messages at ${TOP} clients on each server, not counted`);
+      }
+      const relayRounds: LevelResult[] = [];
+      const peerRounds: LevelResult[] = [];
+      const firstLine = relay.stderrLines.length;
+      // Interleaved (relay, peer, relay, peer...): a change of load on the machine hits both.
+      for (let round = 1; round <= settings.rounds; round++) {
+        const ours = sqlite ? await runLevel(users, TOP, settings.messages, [relay.child.pid], relayCycle) : undefined;
+        const theirs = peer === null ? undefined : await peer.run(settings.messages);
+        if (ours !== undefined) relayRounds.push(ours);
+        if (theirs !== undefined) peerRounds.push(theirs);
+        const ratio = ours !== undefined && theirs !== undefined ? `, relay/peer CPU ${(ours.serverCpu / ours.total / (theirs.serverCpu / theirs.total)).toFixed(2)}x` : '';
+        const rate = (r: LevelResult | undefined) => (r === undefined ? '-' : `${(r.total / r.seconds).toFixed(0)} msg/s, ${perCycleMs(r.serverCpu, r).toFixed(2)} ms/cycle`);
+        lines.push(`  round ${round}: relay ${rate(ours)}; peer ${rate(theirs)}${ratio} (load ${loadNow()})`);
+      }
+      if (relayRounds.length > 0) {
+        const all = combined(relayRounds);
+        lines.push(describeLevel(`SQLite, ${TOP} clients, ${settings.rounds} rounds`, all));
+        lines.push(`  relay-side p50/p99 ms per route (these rounds): ${relayServerSide(relay.stderrLines.slice(firstLine))}`);
+        lines.push(`  relay peak RSS (VmHWM): ${peakRssMiB(relay.child.pid)}; CPU-bound ceiling of relay + clients on ${cpus().length} cores: ${cpuCeiling(all)}`);
+      }
+      if (peerRounds.length > 0) {
+        const all = combined(peerRounds);
+        lines.push(describeLevel(`bare node:https peer, ${TOP} clients, ${settings.rounds} rounds`, all));
+        lines.push(`  peer peak RSS (VmHWM): ${peakRssMiB(peer?.pid)}; CPU-bound ceiling of peer + clients on ${cpus().length} cores: ${cpuCeiling(all)} (no relay can beat the peer's own rate)`);
+      }
+      if (relayRounds.length > 0 && peerRounds.length > 0) {
+        const ratios = relayRounds.map((ours, index) => ours.serverCpu / ours.total / (peerRounds[index]!.serverCpu / peerRounds[index]!.total));
+        lines.push(`  relay CPU per cycle / peer CPU per cycle: median ${median(ratios).toFixed(2)}x of rounds ${ratios.map((r) => r.toFixed(2)).join(', ')} (target <= 2x)`);
+      }
+    } finally {
+      peer?.stop();
+    }
+
+    if (parts.has('postgres')) lines.push(...(await benchTwoProcessesOnPostgres(settings)));
+    lines.push(`machine: ${cpus().length} cores, load average at the end ${loadNow()} (clients, relays and PostgreSQL share the cores)`);
     return { name: 'relay throughput', lines };
   } catch (error) {
     const relayEvents = relay.stderrLines.filter((line) => !line.includes('"event":"request"')).slice(-5);
@@ -281,7 +401,38 @@ export async function benchRelayThroughput(): Promise<{ name: string; lines: str
   }
 }
 
+async function benchTwoProcessesOnPostgres(settings: RelayBenchSettings): Promise<string[]> {
+  const database = await benchPostgres();
+  if (typeof database === 'string') return [`PostgreSQL, two relay processes: skipped: ${database}`];
+  const folders = [mkdtempSync(join(tmpdir(), 'caliop-relay-bench-pg-')), mkdtempSync(join(tmpdir(), 'caliop-relay-bench-pg-'))];
+  const relays = await Promise.all(
+    folders.map((folder) => startRelayProcess({ dataDir: folder, domain: DOMAIN, extraArgs: [...RATE_ARGS, '--store', database.url], nodeArgs: settings.relayNodeArgs })),
+  );
+  const pgUsers: BenchUser[] = [];
+  try {
+    // User i talks to relay i % 2; all of them share one database.
+    for (let i = 0; i < TOP; i++) pgUsers.push(await makeUser(relays[i % 2]!, i));
+    const pids = relays.map((r) => r.child.pid);
+    if (settings.warmup > 0) await runLevel(pgUsers, TOP, settings.warmup, [], relayCycle);
+    const rounds: LevelResult[] = [];
+    for (let round = 1; round <= settings.rounds; round++) rounds.push(await runLevel(pgUsers, TOP, settings.messages, pids, relayCycle, () => database.backendPids()));
+    const all = combined(rounds);
+    return [
+      describeLevel(`PostgreSQL, two relay processes, ${TOP} clients, ${settings.rounds} rounds`, all),
+      `  per round: ${rounds.map((r) => `${(r.total / r.seconds).toFixed(0)} msg/s`).join(', ')}; CPU-bound ceiling of relays + backends + clients on ${cpus().length} cores: ${cpuCeiling(all)}`,
+    ];
+  } finally {
+    for (const user of pgUsers) user.client.close();
+    for (const started of relays) await started.stop();
+    for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+    await database.stop();
+  }
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const result = await benchRelayThroughput();
+  const { values } = parseArgs({
+    options: { messages: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, only: { type: 'string' }, 'relay-node-args': { type: 'string' } },
+  });
+  const result = await benchRelayThroughput(relayBenchSettings({ ...values, relayNodeArgs: values['relay-node-args'] }));
   process.stdout.write(`${result.name}\n${result.lines.map((line) => `  ${line}`).join('\n')}\n`);
 }

@@ -37,11 +37,13 @@ export interface RelayProcessOptions {
   readonly extraArgs?: readonly string[];
   /** Default: RELAY_MAIN. */
   readonly mainFile?: string;
+  /** Node's own flags before the script, e.g. ['--cpu-prof'] (the bench's profiles). */
+  readonly nodeArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
 }
 
 export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
-  const args = [options.mainFile ?? RELAY_MAIN, '--data', options.dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`, '--domain', options.domain];
+  const args = [...(options.nodeArgs ?? []), options.mainFile ?? RELAY_MAIN, '--data', options.dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`, '--domain', options.domain];
   args.push(options.transport === 'insecure-http' ? '--insecure-http' : '--dev-tls');
   if (options.inviteTokensFile !== undefined) args.push('--invite-tokens', options.inviteTokensFile);
   args.push(...(options.extraArgs ?? []));
