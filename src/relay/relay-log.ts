@@ -3,7 +3,7 @@
 // the copy the relay itself answers for: `caliop-relay disclosure` reads the lines
 // that name an account from it, and the IP retention period is enforced on it.
 
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurablySync } from './durable-file.js';
 
@@ -22,30 +22,59 @@ export class RelayLog {
   readonly #clock: () => Date;
   #day = '';
   #stream: WriteStream | null = null;
+  /** Lines of this event-loop turn for the day file, written together at its end (one write, not one per line). */
+  #pending = '';
+  #flushScheduled = false;
 
   constructor(dataDir: string, clock: () => Date) {
     this.#folder = logFolder(dataDir);
     this.#clock = clock;
     mkdirSync(this.#folder, { recursive: true, mode: 0o700 });
+    // The last turn's lines still reach the day file when the process exits (process.exit included).
+    process.once('exit', () => this.#flushSync());
   }
 
   /** Writes one line; `time` is added unless the line has one. */
   write(fields: Record<string, unknown>): void {
     const time = typeof fields.time === 'string' ? fields.time : this.#clock().toISOString();
     const line = `${JSON.stringify({ time, ...fields })}\n`;
+    // stderr at once (synchronous on pipes and files): a line is out before the answer it logs.
     process.stderr.write(line);
     const day = time.slice(0, 10);
     if (day !== this.#day || this.#stream === null) {
+      this.#flush();
       this.#stream?.end();
       this.#day = day;
       this.#stream = createWriteStream(join(this.#folder, `relay-${day}.jsonl`), { flags: 'a', mode: 0o600 });
       this.#stream.on('error', (error) => process.stderr.write(`${JSON.stringify({ time, event: 'log_file_error', error: error.message })}\n`));
     }
-    this.#stream.write(line);
+    this.#pending += line;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#pending === '') return;
+    this.#stream?.write(this.#pending);
+    this.#pending = '';
+  }
+
+  #flushSync(): void {
+    if (this.#pending === '' || this.#day === '') return;
+    try {
+      appendFileSync(join(this.#folder, `relay-${this.#day}.jsonl`), this.#pending, { mode: 0o600 });
+    } catch {
+      // Exiting: nowhere left to say it.
+    }
+    this.#pending = '';
   }
 
   /** Flushes the day file. */
   close(): Promise<void> {
+    this.#flush();
     const stream = this.#stream;
     this.#stream = null;
     return new Promise((resolve) => (stream === null ? resolve() : stream.end(resolve)));

@@ -3,7 +3,7 @@
 
 import type { MiddlewareHandler } from 'hono';
 import { deviceFingerprint, TIMESTAMP_WINDOW_SECONDS, verifyRequestSignature } from '../../api/request-signing.js';
-import { opensslEd25519Verify } from '../ed25519-verify.js';
+import { opensslEd25519Verify, opensslSha256Hex } from '../ed25519-verify.js';
 import { RelayHttpError } from '../http-error.js';
 import type { RelayEnv } from '../relay-env.js';
 import type { Device, RelayStore } from '../store/relay-store.js';
@@ -24,17 +24,22 @@ function bodyOrDigest(body: Uint8Array, digest: Uint8Array | undefined): Uint8Ar
   return digest === undefined ? body : { sha256: digest };
 }
 
+function pathAndQuery(href: string): string {
+  const url = new URL(href);
+  return url.pathname + url.search;
+}
+
 export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayEnv> {
   return async (c, next) => {
     const now = options.clock();
     // docs/api.md §4.2: the request target as sent (the raw one when node gives it to us).
-    const url = new URL(c.req.url);
-    const pathWithQuery = c.env?.incoming?.url ?? url.pathname + url.search;
+    const pathWithQuery = c.env?.incoming?.url ?? pathAndQuery(c.req.url);
     const check = verifyRequestSignature(
       { method: c.req.method, pathWithQuery, body: bodyOrDigest(c.get('body'), c.get('bodyDigest')), domain: options.domain },
       (name) => c.req.header(name),
       now,
       opensslEd25519Verify,
+      opensslSha256Hex,
     );
     if (!check.ok) {
       const code = check.reason === 'malformed' ? 'malformed_signature' : check.reason;
@@ -57,8 +62,10 @@ export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayE
       Math.floor(now.getTime() / 1000),
     );
     if (!fresh) throw new RelayHttpError(401, 'replayed_nonce', 'this Caliop-Nonce was already used; sign each request with a new nonce');
-    if (found !== undefined) {
-      await options.store.touchDevice(check.devicePublicKey, now.toISOString(), new Date(now.getTime() - LAST_SEEN_PRECISION_MS).toISOString());
+    // Only when the row just read says it is stale (the store checks again): no store call per request.
+    const staleBefore = new Date(now.getTime() - LAST_SEEN_PRECISION_MS).toISOString();
+    if (found !== undefined && (found.device.lastSeenAt === null || found.device.lastSeenAt < staleBefore)) {
+      await options.store.touchDevice(check.devicePublicKey, now.toISOString(), staleBefore);
     }
     c.set('device', { publicKey: check.devicePublicKey, fingerprint: deviceFingerprint(check.devicePublicKey), account, enrolment: found?.device });
     await next();

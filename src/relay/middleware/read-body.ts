@@ -4,6 +4,7 @@
 // gives the signature check the digest the client declared.
 
 import type { MiddlewareHandler } from 'hono';
+import type { IncomingMessage } from 'node:http';
 import { RelayHttpError } from '../http-error.js';
 import type { RelayEnv } from '../relay-env.js';
 
@@ -47,19 +48,10 @@ export function readBody(maxBytes: number): MiddlewareHandler<RelayEnv> {
   return async (c, next) => {
     const declared = c.req.header('content-length');
     if (declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const piece of bodyPieces(c.req.raw.body, maxBytes)) {
-      chunks.push(piece);
-      total += piece.byteLength;
-    }
-    const body = new Uint8Array(total);
-    let offset = 0;
-    for (const chunk of chunks) {
-      body.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    c.set('body', body);
+    // Under node, straight from the request stream: going through c.req.raw.body would make
+    // a web Request and a web stream for every request (a tenth of the relay's CPU in the bench).
+    const incoming = c.env?.incoming;
+    c.set('body', incoming !== undefined ? await readIncoming(incoming, maxBytes) : await readWebStream(c.req.raw.body, maxBytes));
     await next();
   };
 }
@@ -90,4 +82,68 @@ export function readBodyOrStream(maxBytes: number, streamed: { readonly type: st
     c.set('bodyDigest', Uint8Array.from(Buffer.from(digest, 'base64')));
     await next();
   };
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+async function readWebStream(stream: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const piece of bodyPieces(stream, maxBytes)) {
+    chunks.push(piece);
+    total += piece.byteLength;
+  }
+  return concat(chunks, total);
+}
+
+/** The same bounds as bodyPieces (413 past maxBytes, 408 when too slow), read from node's own stream. */
+function readIncoming(incoming: IncomingMessage, maxBytes: number, now: () => number = () => performance.now()): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    const started = now();
+    let total = 0;
+    const done = (error?: Error) => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+      if (error === undefined) resolve(concat(chunks, total));
+      else reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total > maxBytes) {
+        incoming.pause();
+        done(tooLarge(maxBytes));
+        return;
+      }
+      const elapsed = now() - started;
+      if (elapsed > BODY_GRACE_MS && total < (elapsed / 1000) * MIN_BODY_BYTES_PER_SECOND) {
+        incoming.pause();
+        done(new RelayHttpError(408, 'body_too_slow', `the request body came slower than ${MIN_BODY_BYTES_PER_SECOND} bytes per second`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    const onError = (error: Error) => done(error);
+    const onClose = () => done(new Error('the client closed the connection before the end of the request body'));
+    if (incoming.readableEnded) {
+      resolve(new Uint8Array(0));
+      return;
+    }
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('close', onClose);
+  });
 }

@@ -1,13 +1,20 @@
 // Group commit (docs/decisions/relay-store.md): the writes that arrive while the
 // event loop is busy are run together in one transaction, and each caller's promise
-// settles after that transaction's commit (one fsync for the whole group). Each
-// write runs in its own savepoint, so one failing write fails alone.
+// settles after that transaction's commit has reached the disk (one fsync for the
+// whole group, waited for off the event loop when the target can). Each write runs
+// in its own savepoint, so one failing write fails alone.
 
 export interface GroupCommitTarget<Tx> {
   /** Runs `body` in one transaction and commits it (durably); throws when the commit fails. */
   transaction(body: (tx: Tx) => Promise<void> | void): Promise<void> | void;
   /** Runs one write inside the open transaction, isolated by a savepoint. */
   savepoint<T>(tx: Tx, write: (tx: Tx) => Promise<T> | T): Promise<T> | T;
+  /**
+   * When `transaction` commits without waiting for the disk: resolves once that commit is
+   * on the disk (SQLite: the WAL's fsync, on libuv's thread pool, off the event loop).
+   * The group's promises settle only then.
+   */
+  durable?(): Promise<void>;
 }
 
 interface Pending<Tx> {
@@ -85,6 +92,7 @@ export class GroupCommit<Tx> {
     try {
       const committing = this.#target.transaction(runAll);
       if (committing instanceof Promise) await committing;
+      if (this.#target.durable !== undefined) await this.#target.durable();
     } catch (error) {
       for (const pending of group) pending.reject(error);
       return;

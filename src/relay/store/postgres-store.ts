@@ -61,10 +61,20 @@ export interface PostgresStoreOptions {
   readonly migrations?: readonly Migration[];
 }
 
+interface PendingNonce {
+  readonly devicePublicKey: Uint8Array;
+  readonly nonce: string;
+  readonly expiresAt: number;
+  readonly resolve: (fresh: boolean) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export class PostgresRelayStore implements RelayStore {
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   #lastNoncePurge = 0;
+  /** Nonces of this event-loop turn, inserted together at its end. */
+  #nonceBatch: PendingNonce[] = [];
 
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
@@ -87,6 +97,7 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async close(): Promise<void> {
+    if (this.#nonceBatch.length > 0) await this.#flushNonces();
     await this.#pool.end();
   }
 
@@ -105,12 +116,19 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async deviceByKey(devicePublicKey: Uint8Array): Promise<{ device: Device; account: Account } | undefined> {
-    const { rows } = await this.#query<DeviceRow>('device_by_key', `SELECT ${DEVICE_COLUMNS} FROM devices WHERE device_public_key = $1`, [
-      Buffer.from(devicePublicKey),
-    ]);
-    const device = rows[0] && toDevice(rows[0]);
-    const account = device && (await this.accountByAddress(device.address));
-    return device && account && { device, account };
+    // Every signed request asks this: one round trip, the device and its account joined
+    // (the device's columns renamed: the account has an enrolled_at and a device key too).
+    const { rows } = await this.#query<AccountRow & { d: DeviceRow }>(
+      'device_and_account_by_key',
+      `SELECT ${ACCOUNT_COLUMNS_QUALIFIED}, json_build_object(
+         'address', devices.address, 'name', devices.name, 'enrolled_at', devices.enrolled_at, 'last_seen_at', devices.last_seen_at,
+         'revoked_at', devices.revoked_at, 'acked_seq', devices.acked_seq) AS d
+       FROM devices JOIN accounts ON accounts.address = devices.address WHERE devices.device_public_key = $1`,
+      [Buffer.from(devicePublicKey)],
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { device: toDevice({ ...row.d, device_public_key: Buffer.from(devicePublicKey) }), account: toAccount(row) };
   }
 
   async devicesOf(address: string): Promise<Device[]> {
@@ -322,20 +340,42 @@ export class PostgresRelayStore implements RelayStore {
     return rowCount === 1;
   }
 
-  async rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
+  rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
     const nowMs = nowSeconds * 1000;
     if (nowMs - this.#lastNoncePurge >= NONCE_PURGE_INTERVAL_MS) {
       this.#lastNoncePurge = nowMs;
       // Expired rows only matter for space: their timestamps fail the window check anyway.
       void this.#query('purge_nonces', 'DELETE FROM nonces WHERE expires_at < $1', [nowSeconds]).catch(() => {});
     }
-    // Only an UNLOGGED table is written: PostgreSQL commits it without waiting for a WAL flush.
-    const { rowCount } = await this.#query(
-      'remember_nonce',
-      'INSERT INTO nonces (device_public_key, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-      [Buffer.from(devicePublicKey), nonce, expiresAt],
-    );
-    return rowCount === 1;
+    // The nonces of one event-loop turn go in one statement, one round trip (before: one per
+    // request). The table is shared by every relay process, so a replay at another one is refused.
+    return new Promise((resolve, reject) => {
+      this.#nonceBatch.push({ devicePublicKey, nonce, expiresAt, resolve, reject });
+      if (this.#nonceBatch.length === 1) setImmediate(() => void this.#flushNonces());
+    });
+  }
+
+  async #flushNonces(): Promise<void> {
+    const batch = this.#nonceBatch;
+    this.#nonceBatch = [];
+    const keyOf = (devicePublicKey: Uint8Array, nonce: string) => `${Buffer.from(devicePublicKey).toString('hex')}:${nonce}`;
+    // A nonce twice in one batch: only its first request can be the fresh one.
+    const first = new Map<string, PendingNonce>();
+    for (const row of batch) if (!first.has(keyOf(row.devicePublicKey, row.nonce))) first.set(keyOf(row.devicePublicKey, row.nonce), row);
+    const rows = [...first.values()];
+    try {
+      // Only an UNLOGGED table is written: PostgreSQL commits it without waiting for a WAL flush.
+      const inserted = await this.#query<{ device_public_key: Buffer; nonce: string }>(
+        'remember_nonces',
+        `INSERT INTO nonces (device_public_key, nonce, expires_at)
+         SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING RETURNING device_public_key, nonce`,
+        [rows.map((row) => Buffer.from(row.devicePublicKey)), rows.map((row) => row.nonce), rows.map((row) => row.expiresAt)],
+      );
+      const fresh = new Set(inserted.rows.map((row) => keyOf(row.device_public_key, row.nonce)));
+      for (const row of batch) row.resolve(first.get(keyOf(row.devicePublicKey, row.nonce)) === row && fresh.has(keyOf(row.devicePublicKey, row.nonce)));
+    } catch (error) {
+      for (const row of batch) row.reject(error);
+    }
   }
 
   #insertValues(message: NewMessage): unknown[] {

@@ -1,7 +1,7 @@
 // The relay's state on SQLite (the default: one relay process, one file).
 // Reads run directly; writes go through a group commit (group-commit.ts): the writes
-// of concurrent requests share one transaction and one fsync (synchronous = FULL,
-// set once at open). docs/decisions/relay-store.md.
+// of concurrent requests share one transaction and one fsync, done off the event loop
+// (wal-sync.ts). docs/decisions/relay-store.md.
 
 import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
@@ -13,6 +13,7 @@ import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './rel
 import { isDiskFull } from './disk-full.js';
 import { DeleteReserve } from './delete-reserve.js';
 import { WalEraser } from './wal-eraser.js';
+import { WalSync } from './wal-sync.js';
 
 /** The columns that say where a message's ciphertext is (docs/api.md §8.2.1). */
 interface ChunkedRow {
@@ -24,12 +25,25 @@ interface ChunkedRow {
 /** Expired nonces are purged at most this often (a replay of an expired one fails the timestamp check anyway). */
 const NONCE_PURGE_INTERVAL_S = 30;
 
+interface PendingNonce {
+  readonly devicePublicKey: Uint8Array;
+  readonly nonce: string;
+  readonly expiresAt: number;
+  readonly resolve: (fresh: boolean) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function memoryNonceKey(devicePublicKey: Uint8Array, nonce: string): string {
+  return `${Buffer.from(devicePublicKey).toString('hex')}:${nonce}`;
+}
+
 export class SqliteRelayStore implements RelayStore {
   readonly kind = 'sqlite';
   readonly #db: RelayDatabase;
   readonly #statements = new Map<string, Statement>();
   readonly #writes: GroupCommit<RelayDatabase>;
   readonly #eraser: WalEraser | null;
+  readonly #walSync: WalSync | null;
   readonly #reserve: DeleteReserve | null;
   /**
    * docs/api.md §5.4: nonces kept in memory while the nonce file cannot grow (a full
@@ -37,6 +51,8 @@ export class SqliteRelayStore implements RelayStore {
    */
   readonly #memoryNonces = new Map<string, number>();
   #lastNoncePurge = 0;
+  /** Nonces of this event-loop turn, inserted together at its end. */
+  #nonceBatch: PendingNonce[] = [];
 
   /** Opens (creating and migrating) the database file, or ':memory:'. */
   static open(file: string, options: { deleteReserveBytes?: number } = {}): SqliteRelayStore {
@@ -49,6 +65,11 @@ export class SqliteRelayStore implements RelayStore {
     // Checkpoints run in a worker thread (wal-eraser.ts), never on the event loop.
     if (file !== null) db.pragma('wal_autocheckpoint = 0');
     this.#eraser = file === null ? null : new WalEraser(file, ERASE_DELAY_MS);
+    // Commits return without an fsync; the group commit waits for the WAL's fsync off the
+    // event loop before answering (wal-sync.ts). Set once, never switched per transaction.
+    this.#walSync = file === null ? null : new WalSync(`${file}-wal`);
+    if (file !== null) db.pragma('synchronous = OFF');
+    const walSync = this.#walSync;
     const begin = db.prepare('BEGIN IMMEDIATE');
     const commit = db.prepare('COMMIT');
     const rollback = db.prepare('ROLLBACK');
@@ -67,6 +88,7 @@ export class SqliteRelayStore implements RelayStore {
         }
         this.#eraser?.committed();
       },
+      ...(walSync === null ? {} : { durable: () => walSync.sync() }),
       savepoint: (tx, write) => {
         savepoint.run();
         try {
@@ -98,11 +120,14 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async close(): Promise<void> {
+    this.#flushNonces();
     this.#reserve?.close();
     await this.#writes.drain();
     if (this.#eraser !== null) await this.#eraser.close();
+    await this.#walSync?.close();
     if (this.#db.open) {
-      // The last erase, synchronously: the process is stopping.
+      // The last erase, synchronously: the process is stopping. FULL, so the checkpoint syncs.
+      this.#db.pragma('synchronous = FULL');
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
       this.#db.close();
     }
@@ -265,9 +290,11 @@ export class SqliteRelayStore implements RelayStore {
     return this.#sql('SELECT 1 FROM used_invites WHERE token_sha256 = ?').get(tokenSha256) !== undefined;
   }
 
-  async rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
+  rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
     // Not through the group commit: the nonce file is never fsynced (database.ts, attachNonces),
-    // so this autocommit costs no disk wait. Never inside a group: groups run synchronously.
+    // so its writes cost no disk wait. The nonces of one event-loop turn share one transaction
+    // (before: one autocommit per request, GETs included); each request is answered once its
+    // nonce is in the file. docs/decisions/relay-store.md.
     if (nowSeconds - this.#lastNoncePurge >= NONCE_PURGE_INTERVAL_S) {
       this.#lastNoncePurge = nowSeconds;
       for (const [key, expiry] of this.#memoryNonces) if (expiry < nowSeconds) this.#memoryNonces.delete(key);
@@ -277,25 +304,61 @@ export class SqliteRelayStore implements RelayStore {
         if (!isDiskFull(error)) throw error;
       }
     }
-    const memoryKey = `${Buffer.from(devicePublicKey).toString('hex')}:${nonce}`;
-    if (this.#memoryNonces.has(memoryKey)) return false;
+    if (this.#memoryNonces.size > 0 && this.#memoryNonces.has(memoryNonceKey(devicePublicKey, nonce))) return Promise.resolve(false);
+    return new Promise((resolve, reject) => {
+      this.#nonceBatch.push({ devicePublicKey, nonce, expiresAt, resolve, reject });
+      if (this.#nonceBatch.length === 1) setImmediate(() => this.#flushNonces());
+    });
+  }
+
+  #flushNonces(): void {
+    const batch = this.#nonceBatch;
+    this.#nonceBatch = [];
+    if (batch.length === 0) return;
+    let fresh: boolean[];
     try {
-      const result = this.#sql('INSERT OR IGNORE INTO volatile.nonces (device_public_key, nonce, expires_at) VALUES (?, ?, ?)').run(
-        devicePublicKey,
-        nonce,
-        expiresAt,
-      );
+      fresh = this.#insertNonces(batch);
       this.#eraser?.committed();
-      return result.changes === 1;
+    } catch (error) {
+      if (!isDiskFull(error)) {
+        for (const row of batch) row.reject(error);
+        return;
+      }
+      // The batch was rolled back: one by one, with the full-disk fallback.
+      for (const row of batch) {
+        try {
+          row.resolve(this.#rememberNonceAlone(row));
+        } catch (each) {
+          row.reject(each);
+        }
+      }
+      return;
+    }
+    batch.forEach((row, index) => row.resolve(fresh[index] as boolean));
+  }
+
+  /** One transaction; a nonce twice in one batch: the second insert changes nothing, so it is a replay. */
+  readonly #insertNonces = (batch: readonly PendingNonce[]): boolean[] => {
+    const insert = this.#sql('INSERT OR IGNORE INTO volatile.nonces (device_public_key, nonce, expires_at) VALUES (?, ?, ?)');
+    this.#nonceTransaction ??= this.#db.transaction((rows: readonly PendingNonce[]) => rows.map((row) => insert.run(row.devicePublicKey, row.nonce, row.expiresAt).changes === 1));
+    return this.#nonceTransaction(batch);
+  };
+  #nonceTransaction: ((rows: readonly PendingNonce[]) => boolean[]) | undefined;
+
+  #rememberNonceAlone(row: { devicePublicKey: Uint8Array; nonce: string; expiresAt: number }): boolean {
+    try {
+      return this.#sql('INSERT OR IGNORE INTO volatile.nonces (device_public_key, nonce, expires_at) VALUES (?, ?, ?)').run(row.devicePublicKey, row.nonce, row.expiresAt).changes === 1;
     } catch (error) {
       if (!isDiskFull(error)) throw error;
       // docs/api.md §5.4: the disk is full. Reading needs no space: a nonce in the file is
       // a replay; a new one is remembered in memory until its window closes, so signed
       // routes (deleting mail, above all) keep working. A restart meanwhile forgets
       // them, as a power cut forgets the file's last ones (docs/decisions/relay-store.md).
-      const known = this.#sql('SELECT 1 FROM volatile.nonces WHERE device_public_key = ? AND nonce = ?').get(devicePublicKey, nonce);
+      const known = this.#sql('SELECT 1 FROM volatile.nonces WHERE device_public_key = ? AND nonce = ?').get(row.devicePublicKey, row.nonce);
       if (known !== undefined) return false;
-      this.#memoryNonces.set(memoryKey, expiresAt);
+      const key = memoryNonceKey(row.devicePublicKey, row.nonce);
+      if (this.#memoryNonces.has(key)) return false;
+      this.#memoryNonces.set(key, row.expiresAt);
       return true;
     }
   }

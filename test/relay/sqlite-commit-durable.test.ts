@@ -1,0 +1,59 @@
+// Accepted means durable on SQLite (docs/decisions/relay-store.md): the relay's connection
+// commits without an fsync (synchronous = OFF) and the group commit waits for the WAL's fsync
+// off the event loop (src/relay/store/wal-sync.ts). Watched with strace: before each write's
+// promise resolves, the write-ahead log holding its frames has been fsynced, to the end.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+
+const folder = mkdtempSync(join(tmpdir(), 'caliop-commit-durable-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+const BUILT = join(import.meta.dirname, '../../build/src/relay/store/sqlite-store.js');
+
+it('a stored message is answered only after an fsync of the WAL that follows its frames (strace)', () => {
+  const file = join(folder, 'relay.sqlite');
+  const script = `
+    import { writeSync } from 'node:fs';
+    import { SqliteRelayStore } from ${JSON.stringify(BUILT)};
+    const store = SqliteRelayStore.open(${JSON.stringify(file)});
+    const at = '2026-01-01T00:00:00.000Z';
+    await store.createAccount({ address: 'ana@x.test', localPart: 'ana', cert: new Uint8Array([1]), certFingerprint: '1'.repeat(40), devicePublicKey: new Uint8Array(32).fill(1), enrolledAt: at, wkdHash: 'h' }, null);
+    const facts = { route: 'internal', receivedAt: at, submittedBy: 'ana@x.test', transport: { protocol: 'https', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } };
+    for (let i = 0; i < 3; i++) {
+      const id = (p) => p + String(i).padStart(21, '0');
+      await store.storeMessage({ id: id('m'), sender: 'ana@x.test', recipients: ['ana@x.test'], size: 5, facts, armoredMessage: 'ccccc', entryIds: [id('e')] });
+      writeSync(1, 'accepted ' + i + '\\n');
+    }
+    await store.close();`;
+  const run = spawnSync('strace', ['-f', '-e', 'trace=openat,pwrite64,fsync,fdatasync,write', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  expect(run.status, run.stderr.slice(-2000)).toBe(0);
+  const lines = run.stderr.split('\n');
+  const wal = `${file}-wal`;
+  // Every descriptor opened on the WAL: SQLite's own (read-write) and wal-sync's.
+  const walFds = new Set(lines.filter((line) => line.includes(`"${wal}"`) && / = \d+$/.test(line)).map((line) => Number(/ = (\d+)$/.exec(line)![1])));
+  const sqliteFd = lines.find((line) => line.includes(`"${wal}", O_RDWR`) && / = \d+$/.test(line));
+  expect(sqliteFd, 'SQLite opened its WAL').toBeDefined();
+  const walWriteFd = Number(/ = (\d+)$/.exec(sqliteFd!)![1]);
+  const pidOf = (line: string) => /^\[pid\s+(\d+)\]/.exec(line)?.[1] ?? 'main';
+  /** Index of the line where an fsync of a WAL descriptor started at `start` completed (strace may split it). */
+  const completion = (start: number): number => {
+    const line = lines[start]!;
+    if (!line.includes('<unfinished ...>')) return / = 0$/.test(line) ? start : -1;
+    return lines.findIndex((each, index) => index > start && pidOf(each) === pidOf(line) && /<\.\.\. f(data)?sync resumed>.* = 0$/.test(each));
+  };
+  for (let i = 0; i < 3; i++) {
+    const accepted = lines.findIndex((line) => line.includes(`write(1, "accepted ${i}\\n"`));
+    expect(accepted, `accepted ${i} printed`).toBeGreaterThan(-1);
+    const lastFrame = lines.reduce((found, line, index) => (index < accepted && new RegExp(`pwrite64\\(${walWriteFd},`).test(line) ? index : found), -1);
+    expect(lastFrame, `message ${i} written to the WAL`).toBeGreaterThan(-1);
+    const synced = lines.some((line, index) => {
+      const fd = /f(?:data)?sync\((\d+)/.exec(line)?.[1];
+      if (index <= lastFrame || fd === undefined || !walFds.has(Number(fd))) return false;
+      const done = completion(index);
+      return done > -1 && done < accepted;
+    });
+    expect(synced, `an fsync of the WAL after message ${i}'s frames and before its answer`).toBe(true);
+  }
+});
