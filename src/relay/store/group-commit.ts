@@ -15,6 +15,8 @@ export interface GroupCommitTarget<Tx> {
    * The group's promises settle only then.
    */
   durable?(): Promise<void>;
+  /** Something to wait for, off the event loop, before the next transaction begins (SQLite: a checkpoint under way). */
+  ready?(): Promise<void> | undefined;
 }
 
 interface Pending<Tx> {
@@ -60,6 +62,8 @@ export class GroupCommit<Tx> {
   }
 
   async #flush(): Promise<void> {
+    const waiting = this.#target.ready?.();
+    if (waiting !== undefined) await waiting;
     const group = this.#queue;
     this.#queue = [];
     if (group.length === 0) return;

@@ -89,6 +89,8 @@ export class SqliteRelayStore implements RelayStore {
         this.#eraser?.committed();
       },
       ...(walSync === null ? {} : { durable: () => walSync.sync() }),
+      // A checkpoint holds off writers: wait for its end here, not asleep in SQLite's busy handler (wal-eraser.ts).
+      ready: () => this.#eraser?.idle(),
       savepoint: (tx, write) => {
         savepoint.run();
         try {
@@ -312,6 +314,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   #flushNonces(): void {
+    // No wait for a checkpoint: the nonce file's is PASSIVE (wal-eraser-worker.ts), it holds off no writer.
     const batch = this.#nonceBatch;
     this.#nonceBatch = [];
     if (batch.length === 0) return;

@@ -1,5 +1,5 @@
 // The worker thread of wal-eraser.ts: its own connection to the relay database,
-// running wal_checkpoint(TRUNCATE) on it and its nonce file when asked.
+// running wal_checkpoint(TRUNCATE) on it (PASSIVE on its nonce file) when asked.
 
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,8 +14,13 @@ db.pragma('synchronous = FULL');
 db.prepare('ATTACH DATABASE ? AS volatile').run(`${file}-nonces`);
 parentPort?.on('message', () => {
   try {
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    // TRUNCATE for the database (deleted ciphertext leaves the WAL); PASSIVE for the nonce
+    // file, which holds no ciphertext: it never holds off the relay's nonce writes.
+    db.pragma('main.wal_checkpoint(TRUNCATE)');
+    db.pragma('volatile.wal_checkpoint(PASSIVE)');
   } catch {
     // Busy past the timeout: the next request checkpoints again.
   }
+  // The relay holds its writes while this runs (wal-eraser.ts, idle()).
+  parentPort?.postMessage('done');
 });
