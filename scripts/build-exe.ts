@@ -244,7 +244,12 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
   const seaMain = esbuild.build({ ...options, entryPoints: [join(REPO_ROOT, 'scripts', 'sea-main.ts')], outfile: seaMainPath, define: options.define, legalComments: 'none' });
   // The three builds run at once (each is multi-threaded, but mostly waits on the disk here).
   const [result] = await Promise.all([single, program, seaMain]);
-  const programText = readFileSync(programPath, 'utf8');
+  // Issue 13: esbuild's charset ascii escapes strings and identifiers, but the comments it
+  // keeps (JSDoc) and one regular expression still carry a few non-ASCII characters
+  // (§, ¹, 𝑊, …). One is enough to make the whole 5.8 MB program a two-byte string in V8 (twice
+  // the memory, a slower decode and scan at every start): asciiOnly escapes them.
+  const programText = asciiOnly(readFileSync(programPath, 'utf8'));
+  writeFileSync(programPath, programText);
   // A classic script: no import or export statement may be left in it, nor import.meta.
   const moduleSyntax = /^(?:import|export)\b[^\n]*|\bimport\.meta\b/m.exec(programText.replace(/^#!.*\n/, ''));
   if (moduleSyntax !== null) throw new Error(`build-exe: ${programPath} still has module syntax: ${moduleSyntax[0].slice(0, 80)}`);
@@ -257,6 +262,15 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
   const metafilePath = join(outDir, 'caliop.meta.json');
   writeFileSync(metafilePath, JSON.stringify(result.metafile, null, 1));
   return { bundlePath, metafilePath, bytes: statSync(bundlePath).size, inputs, seaMainPath, programPath };
+}
+
+/**
+ * The text with every non-ASCII UTF-16 unit written as a \uXXXX escape: the same text in a
+ * comment, the same character in a string and in a regular expression with or without the
+ * u flag (there, an escaped surrogate pair is one code point).
+ */
+export function asciiOnly(text: string): string {
+  return text.replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export interface SeaBuild {

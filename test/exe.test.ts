@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleCli, buildSea, defaultEntry, ensureNodeBinary, hostTarget, readPins, REPO_ROOT } from '../scripts/build-exe.js';
+import { asciiOnly, bundleCli, buildSea, defaultEntry, ensureNodeBinary, hostTarget, readPins, REPO_ROOT } from '../scripts/build-exe.js';
 import { peChecksum, readPeLayout } from '../scripts/pe-clean.js';
 import { SEA_PROGRAM_ASSET } from '../scripts/sea-assets.js';
 import { KDF_FLOOR, readVaultHeader, UNSAFE_TEST_KDF } from '../src/core/vault-format.js';
@@ -405,6 +405,20 @@ describe.skipIf(host !== 'linux-x64' || !osslsigncode)('the win-x64 single execu
     expect(report).toContain('Signature verification: ok');
     expect(report).not.toMatch(/not at the end|invalid PE checksum/);
     rmSync(signed);
+  });
+});
+
+describe('the program asset is ASCII (issue 13: a two-byte source costs at every start)', () => {
+  it('asciiOnly keeps the meaning of strings and regular expressions, with and without the u flag', () => {
+    const source = String.raw`[/^com[0-9¹²³]$/i.test('com²'), /^com[0-9¹²³]$/i.test('comu'), /^𝑊$/u.test('𝑊'), '§ 𝑊'] // § 𝑊`;
+    const escaped = asciiOnly(source);
+    expect(escaped).toMatch(/^[\x00-\x7f]*$/);
+    expect(new Function(`return ${escaped}`)()).toEqual(new Function(`return ${source}`)());
+  });
+
+  it.skipIf(host !== 'linux-x64')('the built program holds no non-ASCII character', () => {
+    expect(programText.length).toBeGreaterThan(1_000_000);
+    expect(programText).toMatch(/^[\x00-\x7f]*$/);
   });
 });
 
