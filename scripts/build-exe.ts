@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { BUN_SHIPPED_TARGETS, buildBunExe, type BunTarget } from './build-bun-exe.js';
 import { cleanPeFile } from './pe-clean.js';
-import { SEA_MAIN_FILE, SEA_PROGRAM_ASSET, SEA_PROGRAM_CACHE_ASSET, SEA_PROGRAM_FILE } from './sea-assets.js';
+import { SEA_MAIN_FILE, SEA_OPEN_WORKER_ASSET, SEA_OPEN_WORKER_FILE, SEA_PROGRAM_ASSET, SEA_PROGRAM_CACHE_ASSET, SEA_PROGRAM_FILE } from './sea-assets.js';
 
 // build/scripts/build-exe.js -> repo root; works from scripts/ too.
 const here = dirname(fileURLToPath(import.meta.url));
@@ -240,19 +240,34 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
     banner: { js: `(async function (__caliopImportMetaUrl) {\n'use strict';\n${makeRequire('__caliopImportMetaUrl')}` },
     footer: { js: '})' },
   });
+  // The sync worker (src/service/mail-open-worker.ts) the same way, as its own asset: a worker
+  // of the executable starts from it with `new Worker(source, { eval: true })`
+  // (src/edges/worker-pool.ts), since the executable carries no file to start one from.
+  const openWorkerPath = join(outDir, SEA_OPEN_WORKER_FILE);
+  const openWorker = esbuild.build({
+    ...options,
+    entryPoints: [join(REPO_ROOT, 'src', 'service', 'mail-open-worker.ts')],
+    outfile: openWorkerPath,
+    define: { ...options.define, 'import.meta.url': '__caliopImportMetaUrl' },
+    banner: { js: `(async function (__caliopImportMetaUrl) {\n'use strict';\n${makeRequire('__caliopImportMetaUrl')}` },
+    footer: { js: `})(require('node:url').pathToFileURL(process.execPath).href);` },
+    legalComments: 'none',
+  });
   const seaMainPath = join(outDir, SEA_MAIN_FILE);
   const seaMain = esbuild.build({ ...options, entryPoints: [join(REPO_ROOT, 'scripts', 'sea-main.ts')], outfile: seaMainPath, define: options.define, legalComments: 'none' });
   // The three builds run at once (each is multi-threaded, but mostly waits on the disk here).
-  const [result] = await Promise.all([single, program, seaMain]);
-  // Issue 13: esbuild's charset ascii escapes strings and identifiers, but the comments it
-  // keeps (JSDoc) and one regular expression still carry a few non-ASCII characters
-  // (§, ¹, 𝑊, …). One is enough to make the whole 5.8 MB program a two-byte string in V8 (twice
-  // the memory, a slower decode and scan at every start): asciiOnly escapes them.
-  const programText = asciiOnly(readFileSync(programPath, 'utf8'));
-  writeFileSync(programPath, programText);
-  // A classic script: no import or export statement may be left in it, nor import.meta.
-  const moduleSyntax = /^(?:import|export)\b[^\n]*|\bimport\.meta\b/m.exec(programText.replace(/^#!.*\n/, ''));
-  if (moduleSyntax !== null) throw new Error(`build-exe: ${programPath} still has module syntax: ${moduleSyntax[0].slice(0, 80)}`);
+  const [result] = await Promise.all([single, program, seaMain, openWorker]);
+  for (const scriptPath of [programPath, openWorkerPath]) {
+    // Issue 13: esbuild's charset ascii escapes strings and identifiers, but the comments it
+    // keeps (JSDoc) and one regular expression still carry a few non-ASCII characters
+    // (§, ¹, 𝑊, …). One is enough to make the whole 5.8 MB program a two-byte string in V8 (twice
+    // the memory, a slower decode and scan at every start): asciiOnly escapes them.
+    const scriptText = asciiOnly(readFileSync(scriptPath, 'utf8'));
+    writeFileSync(scriptPath, scriptText);
+    // A classic script: no import or export statement may be left in it, nor import.meta.
+    const moduleSyntax = /^(?:import|export)\b[^\n]*|\bimport\.meta\b/m.exec(scriptText.replace(/^#!.*\n/, ''));
+    if (moduleSyntax !== null) throw new Error(`build-exe: ${scriptPath} still has module syntax: ${moduleSyntax[0].slice(0, 80)}`);
+  }
   const inputs = Object.keys(result.metafile.inputs).sort();
   const nativeLoaders = inputs.filter((input) => NATIVE_ADDON_LOADERS.some((name) => input.includes(`node_modules/${name}/`)));
   const nativeFiles = inputs.filter((input) => input.endsWith('.node') || input.includes('node_modules/better-sqlite3/'));
@@ -353,7 +368,7 @@ export function buildSea(options: {
   // Issue 13: the main script is scripts/sea-main.ts (tiny); the program is an asset, with
   // its V8 code cache when the builder's target is the target (the same rule as useCodeCache).
   const bundleDir = dirname(options.bundlePath);
-  const assets: Record<string, string> = { [SEA_PROGRAM_ASSET]: join(bundleDir, SEA_PROGRAM_FILE) };
+  const assets: Record<string, string> = { [SEA_PROGRAM_ASSET]: join(bundleDir, SEA_PROGRAM_FILE), [SEA_OPEN_WORKER_ASSET]: join(bundleDir, SEA_OPEN_WORKER_FILE) };
   if (options.codeCache) {
     assets[SEA_PROGRAM_CACHE_ASSET] = join(options.workDir, `${SEA_PROGRAM_CACHE_ASSET}-${options.target}`);
     writeProgramCodeCache(options.builder, assets[SEA_PROGRAM_ASSET]!, assets[SEA_PROGRAM_CACHE_ASSET]!, options.workDir);

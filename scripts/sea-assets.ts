@@ -9,3 +9,6 @@ export const SEA_PROGRAM_FILE = 'caliop-program.js';
 export const SEA_PROGRAM_ASSET = 'caliop-program.js';
 /** V8's code cache of the program, made by the builder for its own target only. */
 export const SEA_PROGRAM_CACHE_ASSET = 'caliop-program.v8cache';
+/** The sync worker's program (src/service/mail-open-worker.ts) as a classic script, in the bundle folder and as an asset. */
+export { SEA_OPEN_WORKER_ASSET } from '../src/build-facts.js';
+export const SEA_OPEN_WORKER_FILE = 'caliop-open-worker.js';

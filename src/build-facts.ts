@@ -38,3 +38,10 @@ export const COMPILED_HELP: string | undefined = typeof __CALIOP_HELP__ === 'str
  * executable with all of them set. A new test switch must be added here.
  */
 export const TEST_ONLY_ENVIRONMENT: readonly string[] = ['CALIOP_UNSAFE_TEST_KDF'];
+
+/**
+ * The sync worker's program (src/service/mail-open-worker.ts bundled as a script) as an
+ * asset of the Node single executables, which carry no separate file to start a worker
+ * from (scripts/build-exe.ts writes it; src/service/mail-open.ts starts it, issue 13).
+ */
+export const SEA_OPEN_WORKER_ASSET = 'caliop-open-worker.js';

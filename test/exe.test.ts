@@ -13,14 +13,18 @@
 //     compiled-in release fingerprint anchors `stick verify` (docs/manifest.md §8).
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asciiOnly, bundleCli, buildSea, defaultEntry, ensureNodeBinary, hostTarget, readPins, REPO_ROOT } from '../scripts/build-exe.js';
 import { peChecksum, readPeLayout } from '../scripts/pe-clean.js';
 import { SEA_PROGRAM_ASSET } from '../scripts/sea-assets.js';
 import { KDF_FLOOR, readVaultHeader, UNSAFE_TEST_KDF } from '../src/core/vault-format.js';
+import { stickAt } from '../src/edges/stick-locator.js';
 import { generateReleaseKey, type ReleaseKey } from '../src/service/manifest-signature.js';
+import { WORKERS_FROM_MESSAGES } from '../src/service/mail-open.js';
+import { sendMessage } from '../src/service/mail-send.js';
+import { StickSession } from '../src/service/stick-session.js';
 import { emptyHost } from './helpers/empty-host.js';
 import { signStick as signStickWith } from './helpers/sign-stick.js';
 import { resealWithTestKdf } from './helpers/test-kdf.js';
@@ -320,6 +324,38 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       expect(read.body).toBe('sent by a single executable\n');
       expect(JSON.parse(caliop(['--json', 'sync']).stdout)).toMatchObject({ sent: 0, queued: 0 });
     }, 3 * SPAWN_BUDGET_MS); // six runs of the executable, on vaults with the test KDF
+
+    // Issue 13, "use both cores": the executable carries no worker file; its sync workers start
+    // from the asset SEA_OPEN_WORKER_ASSET (`new Worker(source, { eval: true })`). NODE_DEBUG=worker
+    // makes Node itself say which workers it created and how; bob's vault has the test KDF, so no
+    // Argon2id worker is among them.
+    it.skipIf(availableParallelism() < 2)(`a sync of ${WORKERS_FROM_MESSAGES + 4} messages opens them on worker threads started from the executable's asset`, async () => {
+      const count = WORKERS_FROM_MESSAGES + 4;
+      const before = process.env['CALIOP_UNSAFE_TEST_KDF'];
+      process.env['CALIOP_UNSAFE_TEST_KDF'] = '1';
+      try {
+        const bob = await StickSession.unlock(stickAt(bobStick, '--stick'), env['CALIOP_PASSPHRASE']!);
+        for (let index = 0; index < count; index++) {
+          await sendMessage(bob, { to: [`bob@${DOMAIN}`], subject: `to myself ${index}`, body: `note ${index}\n`, now: new Date(), allowExposed: false });
+        }
+      } finally {
+        if (before === undefined) delete process.env['CALIOP_UNSAFE_TEST_KDF'];
+        else process.env['CALIOP_UNSAFE_TEST_KDF'] = before;
+      }
+      const run = spawnSync(join(stick, 'caliop-linux-x64'), ['--stick', bobStick, '--batch', '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', '--json', 'sync'], {
+        cwd,
+        env: { ...env, NODE_DEBUG: 'worker' },
+        encoding: 'utf8',
+        timeout: 300_000,
+        maxBuffer: 256 << 20, // Node's debug lines quote the evaluated program
+      });
+      expect(run.status, run.stderr.slice(-2000)).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ received: count });
+      const created = run.stderr.match(/^WORKER \d+: instantiating Worker\. url: null doEval: classic$/gm) ?? [];
+      expect(created.length).toBe(Math.min(availableParallelism(), 4));
+      const inbox = JSON.parse(caliop(['--json', 'inbox'], undefined, bobStick).stdout) as { subject: string; signature: string }[];
+      expect(inbox.filter((message) => message.subject.startsWith('to myself ')).map((message) => message.signature)).toEqual(Array.from({ length: count }, () => 'good'));
+    }, 600_000);
 
     it('left HOME, TMPDIR, XDG_* and the working folder empty', () => {
       for (const [name, dir] of Object.entries(hostDirs)) expect(readdirSync(dir), name).toEqual([]);

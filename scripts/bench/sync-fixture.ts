@@ -5,7 +5,7 @@
 // (mail-throughput.ts is); a tool to measure one change many times against one backlog.
 //
 //   node build/scripts/bench/sync-fixture.js make FOLDER [N]
-//   node build/scripts/bench/sync-fixture.js run FOLDER [--cpu-prof DIR] [--gpg]
+//   node build/scripts/bench/sync-fixture.js run FOLDER [--cpu-prof DIR] [--gpg] [--exe dist/caliop-linux-x64]
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -28,7 +28,8 @@ const env = { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', BENCH_PASSPHRASE: PAS
 
 function cli(stick: string, args: readonly string[], extraNode: readonly string[] = []): { ms: number; stdout: string; rss: number; cpu: number } {
   const started = performance.now();
-  const run = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', process.execPath, ...extraNode, CLI, '--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE', ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const program = EXE === undefined ? [process.execPath, ...extraNode, CLI] : [EXE];
+  const run = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', ...program, '--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE', ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   const ms = performance.now() - started;
   if (run.status !== 0) throw new Error(`caliop ${args.join(' ')} failed: ${run.stderr}`);
   for (const line of run.stderr.split('\n')) if (line.startsWith('PHASES')) console.log(line);
@@ -36,7 +37,25 @@ function cli(stick: string, args: readonly string[], extraNode: readonly string[
   return { ms, stdout: run.stdout, rss: Number(/MAXRSS (\d+)/.exec(run.stderr)?.[1]) / 1024, cpu: Number(cpu?.[1]) + Number(cpu?.[2]) };
 }
 
+/** CPU seconds (user + system) of the gpg-agent serving `home`, read from /proc before it is stopped. */
+function agentCpuSeconds(home: string): number {
+  const tick = 100; // USER_HZ on Linux
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!command[0]?.endsWith('gpg-agent') || !command.includes(home)) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / tick;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return Number.NaN;
+}
+
 const [command, folder, ...rest] = process.argv.slice(2);
+/** `run … --exe PATH`: time a built single executable (npm run build:exe) instead of build/src/cli/main.js. */
+const EXE = rest.includes('--exe') ? resolve(rest[rest.indexOf('--exe') + 1]!) : undefined;
 if (!folder) throw new Error('usage: make|run FOLDER');
 const seed = join(folder, 'seed');
 if (command === 'make') {
@@ -89,9 +108,13 @@ if (command === 'make') {
   if (rest.includes('--gpg')) {
     const files = readdirSync(join(work, 'ciphertexts'));
     const started = performance.now();
-    const gpg = spawnSync('gpg', ['--homedir', join(work, 'gnupg'), '--batch', '--yes', '--quiet', '--trust-model', 'always', '--decrypt-files', ...files], { cwd: join(work, 'ciphertexts'), encoding: 'utf8' });
+    const gpg = spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', 'gpg', '--homedir', join(work, 'gnupg'), '--batch', '--yes', '--quiet', '--trust-model', 'always', '--decrypt-files', ...files], { cwd: join(work, 'ciphertexts'), encoding: 'utf8' });
     if (gpg.status !== 0) throw new Error(gpg.stderr);
-    console.log(`gpg --decrypt-files ${files.length}: ${(performance.now() - started).toFixed(0)} ms`);
+    const ms = performance.now() - started;
+    const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(gpg.stderr);
+    // gpg hands each session key to its agent (a daemon, not a child): its CPU is counted too.
+    const agent = agentCpuSeconds(join(work, 'gnupg'));
+    console.log(`gpg --decrypt-files ${files.length}: ${ms.toFixed(0)} ms, cpu ${(Number(cpu?.[1]) + Number(cpu?.[2])).toFixed(1)} s + agent ${agent.toFixed(1)} s`);
     spawnSync('gpgconf', ['--homedir', join(work, 'gnupg'), '--kill', 'all']);
   }
   const relay = await startRelayProcess({ dataDir: join(work, 'relay'), domain: DOMAIN, port: Number(readFileSync(join(work, 'port'), 'utf8')), extraArgs: ['--rate-burst', '1000000', '--rate-per-minute', '1000000'], readyTimeoutMs: 90_000 });
@@ -100,7 +123,7 @@ if (command === 'make') {
     const received = (JSON.parse(full.stdout) as { received: number }).received;
     const empty = cli(join(work, 'bob'), ['--json', 'sync']);
     load.push(loadavg()[0]!);
-    console.log(`sync ${received}: ${full.ms.toFixed(0)} ms (rss ${full.rss.toFixed(0)} MiB, cpu ${full.cpu.toFixed(1)} s), empty ${empty.ms.toFixed(0)} ms, net ${(full.ms - empty.ms).toFixed(0)} ms; load ${load.map((l) => l.toFixed(1)).join(' -> ')}`);
+    console.log(`sync ${received}: ${full.ms.toFixed(0)} ms (rss ${full.rss.toFixed(0)} MiB, cpu ${full.cpu.toFixed(1)} s), empty ${empty.ms.toFixed(0)} ms (cpu ${empty.cpu.toFixed(1)} s), net ${(full.ms - empty.ms).toFixed(0)} ms, cpu net ${(full.cpu - empty.cpu).toFixed(1)} s; load ${load.map((l) => l.toFixed(1)).join(' -> ')}`);
   } finally {
     await relay.stop();
   }

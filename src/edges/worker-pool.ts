@@ -23,20 +23,45 @@ export interface WorkerPool<Job, Result> {
 
 type Reply = { readonly id: number; readonly result?: unknown; readonly error?: string };
 
+/** Where a worker's program is: a module file, or in a Node single executable, an asset holding it as a script. */
+export interface WorkerProgram {
+  readonly file: URL;
+  /** The name of the asset (node:sea) that holds the same program bundled as a classic script. */
+  readonly seaAsset?: string;
+}
+
 /**
- * Starts `size` workers running the module `entry`, each given `init` first (structured
- * clone: copied into the worker's memory; transferables in `transfer` are moved).
- * Returns undefined when the module is not a file on disk (the single-file executable
- * carries no separate worker file): the caller then does the work in its own thread.
+ * The program's source when this process is a Node single executable carrying it as an
+ * asset (the executable has no file to start a worker from); else undefined.
  */
-export async function startWorkerPool<Init, Job, Result>(entry: URL, size: number, init: Init): Promise<WorkerPool<Job, Result> | undefined> {
-  if (entry.protocol !== 'file:' || !existsSync(fileURLToPath(entry))) return undefined;
+function seaProgramSource(asset: string | undefined): string | undefined {
+  if (asset === undefined || typeof process.getBuiltinModule !== 'function') return undefined;
+  try {
+    const sea = process.getBuiltinModule('node:sea') as typeof import('node:sea') | undefined;
+    return sea?.isSea() ? sea.getAsset(asset, 'utf8') : undefined;
+  } catch {
+    return undefined; // no such asset (an older build), or no node:sea (Bun): this thread does the work
+  }
+}
+
+/**
+ * Starts `size` workers running `program`, each given `init` first (structured clone:
+ * copied into the worker's memory). The module file when it is on disk; in a Node
+ * single executable, its asset evaluated as a script (`eval: true`, as Argon2id's worker).
+ * Returns undefined when neither is there (the Bun executable): the caller then does the
+ * work in its own thread.
+ */
+export async function startWorkerPool<Init, Job, Result>(program: WorkerProgram, size: number, init: Init): Promise<WorkerPool<Job, Result> | undefined> {
+  const entry = program.file;
+  const onDisk = entry.protocol === 'file:' && existsSync(fileURLToPath(entry));
+  const source = onDisk ? undefined : seaProgramSource(program.seaAsset);
+  if (!onDisk && source === undefined) return undefined;
   const { Worker } = await import('node:worker_threads');
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let closed = false;
   const lanes = Array.from({ length: size }, () => {
-    const worker = new Worker(entry);
+    const worker = source === undefined ? new Worker(entry) : new Worker(source, { eval: true });
     const lane = { worker, busy: 0, failure: undefined as Error | undefined };
     const fail = (error: Error) => {
       lane.failure ??= error;

@@ -1,12 +1,14 @@
 // Opening what sync fetched (docs/vault-contents.md §5.2): decrypt each message and read
 // its protected headers, on both cores (issue 13). The work is the same in this thread
-// (a few messages, or no worker file: the single-file executable) and in a worker
-// thread (src/service/mail-open-worker.ts); docs/architecture.md §Worker threads says
+// (a few messages, or a host without workers: the Bun executable) and in a worker
+// thread (src/service/mail-open-worker.ts; in a Node single executable, the same program
+// carried as an asset, SEA_OPEN_WORKER_ASSET); docs/architecture.md §Worker threads says
 // what the workers are given.
 import { availableParallelism } from 'node:os';
 import type * as openpgp from 'openpgp';
 import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { arrivalHeaders, readMailContent, type ArrivalHeaders, type MailContent } from '../core/mail-content.js';
+import { SEA_OPEN_WORKER_ASSET } from '../build-facts.js';
 import { isCaliopError } from '../errors.js';
 import { startWorkerPool, type WorkerPool } from '../edges/worker-pool.js';
 import { decryptData } from './pgp.js';
@@ -60,7 +62,8 @@ export async function arrivalOpener(privateKey: openpgp.PrivateKey, expected: nu
   const packets = privateKey.write() as Uint8Array;
   let pool: WorkerPool<string, OpenedArrival> | undefined;
   try {
-    pool = await startWorkerPool<MailOpenInit, string, OpenedArrival>(new URL('./mail-open-worker.js', import.meta.url), Math.min(cores, 4), { privateKey: packets });
+    const program = { file: new URL('./mail-open-worker.js', import.meta.url), seaAsset: SEA_OPEN_WORKER_ASSET };
+    pool = await startWorkerPool<MailOpenInit, string, OpenedArrival>(program, Math.min(cores, 4), { privateKey: packets });
   } catch {
     pool = undefined; // a host that cannot start workers still syncs, in this thread
   } finally {
