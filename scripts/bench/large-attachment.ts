@@ -53,8 +53,9 @@ function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-export async function benchLargeAttachment(mib = 25): Promise<{ name: string; lines: string[] }> {
-  const work = mkdtempSync(join(tmpdir(), 'caliop-bench-attach-'));
+/** A work folder, a relay process that takes large messages without throttling, and `caliop` on a stick with the test KDF. */
+async function benchWorld(prefix: string) {
+  const work = mkdtempSync(join(tmpdir(), prefix));
   const relayData = join(work, 'relay');
   mkdirSync(relayData);
   const load = [loadavg()[0]!];
@@ -67,12 +68,23 @@ export async function benchLargeAttachment(mib = 25): Promise<{ name: string; li
   const env = { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', BENCH_PASSPHRASE: PASSPHRASE };
   const caliop = (stick: string, args: readonly string[], stdin = '') =>
     run(process.execPath, [CLI, '--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE', ...args], env, stdin);
+  return { work, load, relay, caliop, env };
+}
+
+/** ana's and bob's sticks, made and enrolled with the bench's relay. */
+async function enrolledSticks(work: string, relay: Awaited<ReturnType<typeof benchWorld>>['relay'], caliop: Awaited<ReturnType<typeof benchWorld>>['caliop']) {
+  const sticks = { ana: join(work, 'ana'), bob: join(work, 'bob') };
+  for (const [name, stick] of Object.entries(sticks)) {
+    mkdirSync(stick);
+    caliop(stick, ['init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+  }
+  return sticks;
+}
+
+export async function benchLargeAttachment(mib = 25): Promise<{ name: string; lines: string[] }> {
+  const { work, load, relay, caliop, env } = await benchWorld('caliop-bench-attach-');
   try {
-    const sticks = { ana: join(work, 'ana'), bob: join(work, 'bob') };
-    for (const [name, stick] of Object.entries(sticks)) {
-      mkdirSync(stick);
-      caliop(stick, ['init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-    }
+    const sticks = await enrolledSticks(work, relay, caliop);
     const input = join(work, 'rapport.bin');
     const small = join(work, 'petit.txt');
     writeFileSync(small, 'a small attachment for the idle runs\n');
@@ -147,20 +159,9 @@ const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[
 
 /** Issue 9: `caliop send --attach` of 10 and 25 MiB against `gpg -se` of the same file, interleaved, `rounds` each. */
 export async function benchLargeSend(sizesMiB: readonly number[] = [10, 25], rounds = 3): Promise<{ name: string; lines: string[] }> {
-  const work = mkdtempSync(join(tmpdir(), 'caliop-bench-send-'));
-  const relayData = join(work, 'relay');
-  mkdirSync(relayData);
-  const load = [loadavg()[0]!];
-  const relay = await startRelayProcess({ dataDir: relayData, domain: DOMAIN, extraArgs: ['--max-message-bytes', String(64 * MIB), '--rate-burst', '1000000', '--rate-per-minute', '1000000'], readyTimeoutMs: 90_000 });
-  const env = { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', BENCH_PASSPHRASE: PASSPHRASE };
-  const caliop = (stick: string, args: readonly string[], stdin = '') =>
-    run(process.execPath, [CLI, '--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE', ...args], env, stdin);
+  const { work, load, relay, caliop } = await benchWorld('caliop-bench-send-');
   try {
-    const sticks = { ana: join(work, 'ana'), bob: join(work, 'bob') };
-    for (const [name, stick] of Object.entries(sticks)) {
-      mkdirSync(stick);
-      caliop(stick, ['init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-    }
+    const sticks = await enrolledSticks(work, relay, caliop);
     const gnupgHome = join(work, 'gnupg');
     mkdirSync(gnupgHome, { mode: 0o700 });
     const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome };

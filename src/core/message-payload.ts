@@ -121,14 +121,7 @@ export async function* formatPayloadStream(payload: Omit<MessagePayload, 'attach
   const boundary = payload.boundary;
   // The top headers as formatPayload makes them (formatBodyEntity checks the boundary).
   const entity = formatBodyEntity(payload.body, [{ name: 'x', type: 'x/x', content: new Uint8Array(0) }], boundary, '; protected-headers="v1"');
-  const headers = [
-    ...entity.headers,
-    `From: ${headerValue(payload.from)}`,
-    `To: ${payload.to.map(headerValue).join(', ')}`,
-    `Subject: ${headerValue(payload.subject)}`,
-    `Date: ${new Date(payload.date).toUTCString().replace('GMT', '+0000')}`,
-    `Message-ID: <${headerValue(payload.messageId)}>`,
-  ];
+  const headers = [...entity.headers, ...protectedHeaderLines(payload)];
   const textBody = payload.body.replace(/\r?\n/g, CRLF);
   const textPart = ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', textBody.endsWith(CRLF) ? textBody.slice(0, -2) : textBody].join(CRLF);
   yield headers.join(CRLF) + CRLF + CRLF + `--${boundary}${CRLF}${textPart}${CRLF}`;
@@ -140,17 +133,21 @@ export async function* formatPayloadStream(payload: Omit<MessagePayload, 'attach
   yield `--${boundary}--${CRLF}`;
 }
 
-/** docs/message-payload.md §2. */
-export function formatPayload(payload: MessagePayload): string {
-  const entity = formatBodyEntity(payload.body, payload.attachments ?? [], payload.boundary, '; protected-headers="v1"');
-  const headers = [
-    ...entity.headers,
+/** docs/message-payload.md §2: the protected headers, after the body entity's own. */
+function protectedHeaderLines(payload: Pick<MessagePayload, 'from' | 'to' | 'subject' | 'date' | 'messageId'>): string[] {
+  return [
     `From: ${headerValue(payload.from)}`,
     `To: ${payload.to.map(headerValue).join(', ')}`,
     `Subject: ${headerValue(payload.subject)}`,
     `Date: ${new Date(payload.date).toUTCString().replace('GMT', '+0000')}`,
     `Message-ID: <${headerValue(payload.messageId)}>`,
   ];
+}
+
+/** docs/message-payload.md §2. */
+export function formatPayload(payload: MessagePayload): string {
+  const entity = formatBodyEntity(payload.body, payload.attachments ?? [], payload.boundary, '; protected-headers="v1"');
+  const headers = [...entity.headers, ...protectedHeaderLines(payload)];
   return headers.join(CRLF) + CRLF + CRLF + entity.body;
 }
 

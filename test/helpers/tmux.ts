@@ -2,6 +2,9 @@
 // other test (or person) shares its sessions. Tests wait on the screen's content, never
 // for a fixed time (the 100 ms between captures polls the screen; it waits for nothing).
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
 
 export interface TerminalOptions {
   readonly width?: number;
@@ -90,4 +93,20 @@ export class Terminal {
       // already gone
     }
   }
+}
+
+/**
+ * docs/ui.md §4: a captured screen fits 80×24 with its title still on the first line
+ * (nothing scrolled away); it is kept as `NAME.txt` in `folder` (an artifact CI keeps).
+ * Columns are counted after NFC: accents may come decomposed (the BIP39 French list is
+ * NFD), and the terminal draws each letter in one column.
+ */
+export function keepScreen(folder: string, name: string, text: string, title: RegExp): string {
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, `${name}.txt`), text);
+  const lines = text.replace(/\n$/, '').split('\n');
+  expect(lines.length, `${name}: more than 24 lines`).toBeLessThanOrEqual(24);
+  for (const line of lines) expect([...line.normalize('NFC')].length, `${name}: wider than 80 columns: ${line}`).toBeLessThanOrEqual(80);
+  expect(lines[0], `${name}: the title is not on the first line (the screen is taller than 24 lines)`).toMatch(title);
+  return text;
 }

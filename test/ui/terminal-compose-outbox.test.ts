@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initStick, onStick, PASSPHRASE, temporaryFolder } from '../helpers/caliop.js';
 import { busyLoops, type BusyLoops } from '../helpers/load.js';
 import { startSink, type Sink } from '../helpers/smtp.js';
-import { Terminal as TmuxTerminal } from '../helpers/tmux.js';
+import { keepScreen, Terminal as TmuxTerminal } from '../helpers/tmux.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
 const UI_ENTRY = resolve(import.meta.dirname, '../../build/src/cli/main.js');
@@ -45,14 +45,7 @@ class Terminal extends TmuxTerminal {
   }
 }
 
-function keep(name: string, text: string, title: RegExp): string {
-  writeFileSync(join(ARTIFACTS, `${name}.txt`), text);
-  const lines = text.replace(/\n$/, '').split('\n');
-  expect(lines.length, `${name}: more than 24 lines`).toBeLessThanOrEqual(24);
-  for (const line of lines) expect([...line.normalize('NFC')].length, `${name}: wider than 80 columns: ${line}`).toBeLessThanOrEqual(80);
-  expect(lines[0], `${name}: the title is not on the first line`).toMatch(title);
-  return text;
-}
+const keep = (name: string, text: string, title: RegExp): string => keepScreen(ARTIFACTS, name, text, title);
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });

@@ -23,7 +23,7 @@ import { fingerprintNumbers, fingerprintWords } from '../../src/core/fingerprint
 import { initStick, onStick, temporaryFolder, type InitResult } from '../helpers/caliop.js';
 import { busyLoops, type BusyLoops } from '../helpers/load.js';
 import { deliverBySwaks } from '../helpers/smtp.js';
-import { Terminal as TmuxTerminal } from '../helpers/tmux.js';
+import { keepScreen, Terminal as TmuxTerminal } from '../helpers/tmux.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
 // The real `caliop` with no command: on a terminal it opens the interface (docs/cli.md §5).
@@ -48,16 +48,7 @@ class Terminal extends TmuxTerminal {
   }
 }
 
-/** A captured screen: it fits 80×24 (the title is still on the first line: nothing scrolled away); kept as an artifact. */
-function keep(name: string, text: string, title: RegExp): string {
-  writeFileSync(join(ARTIFACTS, `${name}.txt`), text);
-  const lines = text.replace(/\n$/, '').split('\n');
-  expect(lines.length, `${name}: more than 24 lines`).toBeLessThanOrEqual(24);
-  // Columns: accents may come decomposed (the BIP39 French list is NFD); the terminal draws each letter in one column.
-  for (const line of lines) expect([...line.normalize('NFC')].length, `${name}: wider than 80 columns: ${line}`).toBeLessThanOrEqual(80);
-  expect(lines[0], `${name}: the title is not on the first line (the screen is taller than 24 lines)`).toMatch(title);
-  return text;
-}
+const keep = (name: string, text: string, title: RegExp): string => keepScreen(ARTIFACTS, name, text, title);
 
 const WORD = '[\\p{Ll}\\p{M}]+'; // a word of a BIP39 list: letters, and accents as combining marks (NFD)
 

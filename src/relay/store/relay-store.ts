@@ -142,6 +142,15 @@ export interface QueuedOutbound {
   readonly requireTls: boolean;
 }
 
+/** docs/decisions/relay-store.md: a replay nonce waiting for its turn's batched write; told whether it was fresh once written. */
+export interface PendingNonce {
+  readonly devicePublicKey: Uint8Array;
+  readonly nonce: string;
+  readonly expiresAt: number;
+  readonly resolve: (fresh: boolean) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export type NewAccountResult = 'created' | 'address_taken' | 'device_taken' | 'invite_used';
 
 /** How long deleted ciphertext may stay in a database file before it is overwritten (docs/api.md §8.2). */

@@ -8,7 +8,7 @@ import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
 import { DeleteReserve } from './delete-reserve.js';
@@ -25,13 +25,6 @@ interface ChunkedRow {
 /** Expired nonces are purged at most this often (a replay of an expired one fails the timestamp check anyway). */
 const NONCE_PURGE_INTERVAL_S = 30;
 
-interface PendingNonce {
-  readonly devicePublicKey: Uint8Array;
-  readonly nonce: string;
-  readonly expiresAt: number;
-  readonly resolve: (fresh: boolean) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 function memoryNonceKey(devicePublicKey: Uint8Array, nonce: string): string {
   return `${Buffer.from(devicePublicKey).toString('hex')}:${nonce}`;
