@@ -12,10 +12,12 @@ import {
   REASON_CODES,
   REASON_RULES,
   SCORE_BANDS,
+  assessDelivered,
   assessOutgoing,
   assessReceived,
   compareLevels,
   worstLevel,
+  type DeliveryFacts,
   type ExposureAssessment,
   type ExposureFacts,
   type ExposureLevel,
@@ -41,9 +43,10 @@ interface Expectation {
 interface Vector {
   file: string;
   description: string;
-  kind: 'received' | 'outgoing';
+  kind: 'received' | 'outgoing' | 'delivered';
   facts?: unknown;
   recipients?: unknown;
+  deliveries?: unknown;
   expect: Expectation;
 }
 
@@ -54,6 +57,8 @@ const vectors: Vector[] = readdirSync(VECTORS_DIR)
 
 function run(vector: Vector): { message: ExposureAssessment; perRecipient?: { address: string; assessment: ExposureAssessment }[] } {
   if (vector.kind === 'received') return { message: assessReceived(vector.facts as ExposureFacts) };
+  // §4.6: the sent copy judged again on the relay's delivery facts.
+  if (vector.kind === 'delivered') return { message: assessDelivered(assessOutgoing(vector.recipients as RecipientFacts[]).message, vector.deliveries as DeliveryFacts[]) };
   return assessOutgoing(vector.recipients as RecipientFacts[]);
 }
 

@@ -203,6 +203,12 @@ export const REASON_RULES = {
   'send-headers-protected': { vouchedBy: 'stick', effect: 'raises', delta: 3 },
   // §4.5, §5.2.1: the mirror of payload-encrypted-pq, which the recipient's stick will find.
   'send-encrypted-pq': { vouchedBy: 'stick', effect: 'info', delta: 0 },
+  // §4.6 sent and delivered: what the relay saw of the hop replaces the pre-send prediction.
+  'delivered-tls-guaranteed': { vouchedBy: 'relay', effect: 'raises', delta: 2 },
+  'delivered-tls-opportunistic': { vouchedBy: 'relay', effect: 'raises', delta: -3 },
+  'delivered-smarthost': { vouchedBy: 'relay', effect: 'caps', capsAt: 'cleartext', delta: 0 },
+  'delivered-no-tls': { vouchedBy: 'relay', effect: 'caps', capsAt: 'cleartext', delta: -6 },
+  'delivered-encrypted': { vouchedBy: 'relay', effect: 'info', delta: 0 },
 } as const satisfies Record<string, ReasonRule>;
 
 export type ReasonCode = keyof typeof REASON_RULES;
@@ -270,6 +276,53 @@ export function assessOutgoing(recipients: readonly RecipientFacts[]): {
   // §5.2: the message's score is its worst recipient's score, never the mix of all.
   const worstScore = Math.min(...assessed.map(({ assessment }) => assessment.score));
   return { message: { ...message, score: worstScore }, perRecipient: assessed };
+}
+
+/** docs/exposure.md §4.6: one SMTP transaction as the relay reported it (docs/api.md §8.7 `deliveries`). */
+export interface DeliveryFacts {
+  readonly recipients: readonly string[];
+  readonly server: string;
+  readonly via: 'mx' | 'smarthost';
+  readonly tlsPolicy: 'dane' | 'mta-sts' | 'opportunistic' | 'absent';
+}
+
+const PREDICTIONS: ReadonlySet<string> = new Set(['recipient-tls-guaranteed', 'recipient-tls-not-guaranteed']);
+
+function deliveredCode(delivery: DeliveryFacts): ReasonCode {
+  if (delivery.tlsPolicy === 'absent') return 'delivered-no-tls';
+  if (delivery.via === 'smarthost') return 'delivered-smarthost';
+  return delivery.tlsPolicy === 'opportunistic' ? 'delivered-tls-opportunistic' : 'delivered-tls-guaranteed';
+}
+
+/**
+ * docs/exposure.md §4.6: the sent copy judged again once the relay said how each
+ * transaction left. Works on the reasons of the assessment kept at send time (their
+ * codes and params are the facts): for each delivered recipient without a cert the
+ * TLS prediction gives way to the fact; a recipient with a cert gets an info reason.
+ * Level and score as in §5.2 (the worst recipient's score).
+ */
+export function assessDelivered(sent: ExposureAssessment, deliveries: readonly DeliveryFacts[]): ExposureAssessment {
+  const deliveryOf = new Map<string, DeliveryFacts>();
+  for (const delivery of deliveries) for (const address of delivery.recipients) deliveryOf.set(address.toLowerCase(), delivery);
+  const byAddress = new Map<string, Fact[]>();
+  for (const reason of sent.reasons) {
+    if (!(reason.code in REASON_RULES) || reason.code.startsWith('delivered-')) continue;
+    const address = reason.params?.address ?? '';
+    const delivery = deliveryOf.get(address.toLowerCase());
+    const facts = byAddress.get(address) ?? [];
+    byAddress.set(address, facts);
+    if (delivery !== undefined && PREDICTIONS.has(reason.code)) {
+      facts.push({ code: deliveredCode(delivery), params: { address, server: delivery.server } });
+      continue;
+    }
+    facts.push({ code: reason.code, ...(reason.params !== undefined ? { params: { ...reason.params } } : {}) });
+    if (delivery !== undefined && reason.code === 'recipient-external-cert') facts.push({ code: 'delivered-encrypted', params: { address, server: delivery.server } });
+  }
+  if (byAddress.size === 0) return sent;
+  const all = [...byAddress.values()].flat();
+  const message = judge(all);
+  const worstScore = Math.min(...[...byAddress.values()].map((facts) => judge(facts).score));
+  return { ...message, score: worstScore };
 }
 
 // §4.1: the stick's own facts.
