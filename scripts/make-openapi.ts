@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { OutboundQueuedResponseSchema, OutboundRequestSchema, OutboundResponseSchema } from '../src/api/outbound.js';
+import { OutboundQueuedResponseSchema, OutboundRequestSchema, OutboundResponseSchema, OutboundStatusResponseSchema } from '../src/api/outbound.js';
 import { API_ROUTES, type ApiRouteName } from '../src/api/routes.js';
 import { DomainTlsPolicyResponseSchema } from '../src/api/tls-policy.js';
 import {
@@ -49,6 +49,7 @@ const COMPONENTS = {
   OutboundRequest: OutboundRequestSchema,
   OutboundResponse: OutboundResponseSchema,
   OutboundQueuedResponse: OutboundQueuedResponseSchema,
+  OutboundStatusResponse: OutboundStatusResponseSchema,
   DomainTlsPolicyResponse: DomainTlsPolicyResponseSchema,
 } as const;
 
@@ -189,6 +190,15 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
       '502': error('the smarthost (or, with MX delivery, every recipient server) refused the message'),
       '503': error('this relay has no smarthost'),
       '504': error('the smarthost could not be reached or deferred the message, and the relay could not queue it'),
+    },
+  },
+  outboundStatus: {
+    summary: 'What became of a queued outbound message: queued, delivered (with its delivery facts) or bounced (§8.12)',
+    parameters: [pathParam('id', 'one of the queuedIds of a 202')],
+    responses: {
+      '200': { description: 'the report', ...json('OutboundStatusResponse') },
+      ...SIGNED_ERRORS,
+      '404': error('no queued message of the caller has this id, or its report expired'),
     },
   },
   wkdAdvancedKey: {

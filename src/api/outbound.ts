@@ -56,9 +56,26 @@ export const OutboundQueuedResponseSchema = z.object({
   }),
   /** docs/gateway.md §4.8: with MX delivery, the recipient domains already delivered when another was deferred. */
   delivered: SmtpOutboundFactsSchema.optional(),
+  /** docs/api.md §8.7, §8.12: every queued transaction's id (`id` is the first); absent from relays before issue 14. */
+  queuedIds: z.array(MessageIdSchema).max(100).optional(),
 });
 export type OutboundQueuedResponse = z.infer<typeof OutboundQueuedResponseSchema>;
 
 /** What POST /v1/outbound answers on success: delivered (200) or queued (202). */
 export const OutboundAnswerSchema = z.union([OutboundResponseSchema, OutboundQueuedResponseSchema]);
 export type OutboundAnswer = z.infer<typeof OutboundAnswerSchema>;
+
+/** docs/api.md §8.12: how long the relay keeps a queued message's delivery report. */
+export const OUTBOUND_REPORT_RETENTION_S = 30 * 24 * 3600;
+
+/** docs/api.md §8.12: GET /v1/outbound/{id}, what became of a queued message. */
+export const OutboundStatusResponseSchema = z.discriminatedUnion('state', [
+  z.object({
+    id: MessageIdSchema,
+    state: z.literal('queued'),
+    queued: z.object({ reason: z.string().max(500), nextAttemptAt: z.iso.datetime(), giveUpAt: z.iso.datetime(), attempts: z.number().int().nonnegative() }),
+  }),
+  z.object({ id: MessageIdSchema, state: z.literal('delivered'), at: z.iso.datetime(), facts: SmtpOutboundFactsSchema }),
+  z.object({ id: MessageIdSchema, state: z.literal('bounced'), at: z.iso.datetime(), reason: z.string().max(500) }),
+]);
+export type OutboundStatusResponse = z.infer<typeof OutboundStatusResponseSchema>;

@@ -15,6 +15,7 @@ export const API_ROUTES = {
   delete: { method: 'DELETE', path: '/v1/messages/:id', auth: 'enrolled' },
   outbound: { method: 'POST', path: '/v1/outbound', auth: 'enrolled' },
   tlsPolicy: { method: 'GET', path: '/v1/tls-policy/:domain', auth: 'enrolled' },
+  outboundStatus: { method: 'GET', path: '/v1/outbound/:id', auth: 'enrolled' },
   mailboxPage: { method: 'GET', path: '/v1/mailbox', auth: 'enrolled' },
   mailboxAck: { method: 'POST', path: '/v1/mailbox/ack', auth: 'enrolled' },
   wkdAdvancedKey: { method: 'GET', path: '/.well-known/openpgpkey/:domain/hu/:hash', auth: 'none' },

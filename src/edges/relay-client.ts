@@ -12,7 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { z } from 'zod';
 import { toBase64url } from '../api/base64url.js';
-import { OutboundAnswerSchema, OutboundRequestSchema, type OutboundAnswer } from '../api/outbound.js';
+import { OutboundAnswerSchema, OutboundRequestSchema, OutboundStatusResponseSchema, type OutboundAnswer, type OutboundStatusResponse } from '../api/outbound.js';
 import { routePath, type ApiRouteName, API_ROUTES } from '../api/routes.js';
 import { DomainTlsPolicyResponseSchema, type DomainTlsPolicyResponse } from '../api/tls-policy.js';
 import { signRequest } from '../api/request-signing.js';
@@ -325,6 +325,17 @@ export class RelayClient {
   async tlsPolicy(domain: string): Promise<DomainTlsPolicyResponse> {
     const response = await this.#request('tlsPolicy', { domain: domain.toLowerCase() }, { signed: true });
     return this.#expect(response, 'tlsPolicy', DomainTlsPolicyResponseSchema);
+  }
+
+  /**
+   * GET /v1/outbound/:id (docs/api.md §8.12): what became of a message the relay queued
+   * (one of the 202's queuedIds): queued, delivered with its facts, or bounced; null when
+   * the relay knows no such id of ours any more (its report expired).
+   */
+  async outboundStatus(id: string): Promise<OutboundStatusResponse | null> {
+    const response = await this.#request('outboundStatus', { id }, { signed: true });
+    if (response.status === 404 && /"not_found"/.test(response.body.toString('utf8'))) return null;
+    return this.#expect(response, 'outboundStatus', OutboundStatusResponseSchema);
   }
 
   /** GET /v1/messages (docs/api.md §8.4): the caller's mailbox, oldest first, after `after`. */

@@ -101,6 +101,13 @@ export interface DisclosureBody {
     readonly requireTls: boolean;
     readonly messageBase64: string;
   }[];
+  /** docs/api.md §8.12: what became of its queued messages (30 days): delivered with the facts, or bounced with the reason. */
+  readonly outboundReports: {
+    readonly id: string;
+    readonly state: 'delivered' | 'bounced';
+    readonly at: string;
+    readonly detail: unknown;
+  }[];
   /**
    * docs/api.md §8.10: the answers remembered under its idempotency keys (30 days): the
    * key, the SHA-256 of the request, when, and the answer as given (for POST /v1/outbound,
@@ -202,6 +209,9 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
         requireTls: item.requireTls,
         messageBase64: Buffer.from(item.message).toString('base64'),
       })),
+    outboundReports: (await store.outboundReportsOf(request.address))
+      .filter((report) => since === null || report.at >= since)
+      .map((report) => ({ id: report.id, state: report.state, at: report.at, detail: report.state === 'delivered' ? parseJson(report.detail) : report.detail })),
     submissions: (await store.submissionsOf(request.address))
       .map((record) => ({ idempotencyKey: record.key, requestSha256: record.requestSha256, createdAt: new Date(record.createdAt * 1000).toISOString(), response: parseJson(record.response) }))
       .filter((record) => since === null || record.createdAt >= since),

@@ -153,9 +153,17 @@ describe('the outbound queue', () => {
 
   it('a message the smarthost defers twice is answered 202, kept, and delivered on the third attempt (no bounce)', async () => {
     const delivered = deliveryTo('later@outside.test');
+    const reported = logEvent('outbound_sent', (line) => line.includes('"queued":true'));
     const receipt = await alice.client.submitOutbound({ envelopeTo: ['later@outside.test'], rawMessage: await pgpMime('later@outside.test', 'q1@example.test'), exposed: false });
     expect('queued' in receipt && receipt.queued.reason).toMatch(/^451 4\.3\.2 Try again later/);
+    expect('queuedIds' in receipt && receipt.queuedIds).toEqual([receipt.id]);
     const got = await delivered;
+    // docs/api.md §8.12: the later delivery's facts, for the sender's stick only.
+    await reported;
+    const status = await alice.client.outboundStatus(receipt.id);
+    expect(status).toMatchObject({ id: receipt.id, state: 'delivered', facts: { route: 'smtp-outbound', sentEncrypted: true, relayHeldPlaintext: false, deliveries: [{ recipients: ['later@outside.test'], via: 'smarthost', tlsPolicy: 'opportunistic', tls: { version: expect.stringMatching(/^TLSv1\.[23]$/) } }] } });
+    const bob = await enrolled(relay, 'bob-queue');
+    expect(await bob.client.outboundStatus(receipt.id)).toBeNull();
     expect(got.secure).toBe(true);
     expect(sink.attempts.get('later@outside.test')).toBe(3);
     expect(got.raw).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example\.test;/);
@@ -168,6 +176,7 @@ describe('the outbound queue', () => {
     const receipt = await alice.client.submitOutbound({ envelopeTo: ['gone@outside.test'], rawMessage: await pgpMime('gone@outside.test', 'q2@example.test'), exposed: false });
     expect('queued' in receipt).toBe(true);
     await bounced;
+    expect(await alice.client.outboundStatus(receipt.id)).toMatchObject({ state: 'bounced', reason: expect.stringMatching(/^550 5\.1\.1 <gone@outside\.test>/) });
     const [summary] = (await alice.client.list()).messages;
     expect(summary?.from).toBe('mailer-daemon@example.test');
     const stored = await alice.client.fetch(summary?.id ?? '');

@@ -8,6 +8,8 @@
 import type { NewMessage, QueuedOutbound, RelayStore } from '../store/relay-store.js';
 import { bounceFacts, buildBounce, sanitizedReply } from './bounce.js';
 import { sealToRecipient } from './seal.js';
+import { OUTBOUND_REPORT_RETENTION_S } from '../../api/outbound.js';
+import { outboundFacts } from './outbound-facts.js';
 import { DeliveryError, type OutboundTransport } from './outbound-transport.js';
 
 export interface RetryPolicy {
@@ -92,6 +94,8 @@ export class OutboundQueue {
   }
 
   async #runDue(): Promise<void> {
+    // docs/disclosure.md §1: delivery reports are kept 30 days.
+    await this.#deps.store.purgeOutboundReports(new Date(this.#deps.clock().getTime() - OUTBOUND_REPORT_RETENTION_S * 1000).toISOString());
     for (;;) {
       const now = this.#deps.clock();
       const due = await this.#deps.store.claimOutbound(now.toISOString(), new Date(now.getTime() + LEASE_MS).toISOString(), BATCH);
@@ -106,7 +110,9 @@ export class OutboundQueue {
     try {
       // One queued item is one SMTP transaction (the route queues one per domain with MX delivery).
       const delivery = await transport.deliver({ from: item.sender, to: item.recipients }, Buffer.from(item.message), { requireTls: item.requireTls });
-      await store.finishOutbound(item.id, null);
+      // docs/api.md §8.12: the facts a 200 would have carried, kept for the sender's stick in the same commit.
+      const facts = outboundFacts([delivery], clock().toISOString(), this.#deps.hostname, transport.kind, item.exposed);
+      await store.finishOutbound(item.id, null, { id: item.id, sender: item.sender, state: 'delivered', at: facts.sentAt, detail: JSON.stringify(facts) });
       log({ event: 'outbound_sent', queued: true, attempts, recipients: item.recipients.length, bytes: item.message.length, tls: delivery.tls?.version ?? null, tlsPolicy: delivery.tlsPolicy, requireTls: delivery.requireTls, exposed: item.exposed });
       return;
     } catch (error) {
@@ -119,7 +125,13 @@ export class OutboundQueue {
         log({ event: 'outbound_deferred', attempts, recipients: item.recipients.length, nextAttemptAt: next.toISOString(), error: diagnostic });
         return;
       }
-      await store.finishOutbound(item.id, await this.#bounce(item, attempts, diagnostic, error.kind === 'refused', now));
+      await store.finishOutbound(item.id, await this.#bounce(item, attempts, diagnostic, error.kind === 'refused', now), {
+        id: item.id,
+        sender: item.sender,
+        state: 'bounced',
+        at: now.toISOString(),
+        detail: diagnostic,
+      });
       log({ event: 'outbound_bounced', attempts, recipients: item.recipients.length, refused: error.kind === 'refused', error: diagnostic });
     }
   }

@@ -6,7 +6,7 @@
 
 import { parseAddress } from '../../api/address.js';
 import type { SmtpOutboundFacts } from '../../api/facts.js';
-import { OutboundRequestSchema, type OutboundQueuedResponse, type OutboundResponse } from '../../api/outbound.js';
+import { OutboundRequestSchema, type OutboundQueuedResponse, type OutboundResponse, type OutboundStatusResponse } from '../../api/outbound.js';
 import type { DomainTlsPolicyResponse } from '../../api/tls-policy.js';
 import { headerValue, parseHeaderFields, splitHeaderAndBody } from '../../api/mime-fields.js';
 import { findArrivedCiphertext } from './inbound-mime.js';
@@ -25,6 +25,7 @@ import { signWithDkim, type DkimKey } from './dkim.js';
 import { sanitizedReply } from './bounce.js';
 import { retryDelayMs, type RetryPolicy } from './outbound-queue.js';
 import { DeliveryError, type Delivery, type OutboundTransport } from './outbound-transport.js';
+import { outboundFacts } from './outbound-facts.js';
 
 export interface OutboundDeps {
   /** null: the relay has neither --smarthost nor --deliver-to-mx, outbound mail is refused (503). */
@@ -49,7 +50,7 @@ export function singleFromAddress(value: string | undefined): string | null {
   return parseAddress(candidates[0] as string)?.address ?? null;
 }
 
-export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): Pick<RelayRoutes, 'outbound' | 'tlsPolicy'> {
+export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): Pick<RelayRoutes, 'outbound' | 'tlsPolicy' | 'outboundStatus'> {
   const maxBody = Math.ceil((deps.limits.maxMessageBytes * 4) / 3) + 64 * 1024;
   const route = routeOf(
     readBody(maxBody),
@@ -177,6 +178,7 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
       signed.fill(0);
       const body: OutboundQueuedResponse = {
         id: queuedIds[0] as string,
+        queuedIds,
         queued: { reason: sanitizedReply(first.error.smtpReply ?? first.error.message), nextAttemptAt, giveUpAt },
         ...(facts === undefined ? {} : { delivered: facts }),
       };
@@ -190,28 +192,7 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
       return c.json(body, 202);
     },
   );
-  return { outbound: route, tlsPolicy: tlsPolicyRoute(deps, buckets, outbound) };
-}
-
-/** docs/gateway.md §4.3, §4.8.4: the sent copy's facts, one hop and one delivery per SMTP transaction. */
-function outboundFacts(delivered: readonly Delivery[], sentAt: string, hostname: string, via: 'smarthost' | 'mx', exposed: boolean): SmtpOutboundFacts {
-  const first = delivered[0] as Delivery;
-  return {
-    route: 'smtp-outbound',
-    sentAt,
-    peer: { host: first.peerHost, ip: first.peerIp },
-    hops: delivered.map((delivery) => ({ from: hostname, by: delivery.peerHost, tls: delivery.tls, verifiedByRelay: true })),
-    relayHeldPlaintext: exposed,
-    sentEncrypted: !exposed,
-    deliveries: delivered.map((delivery) => ({
-      recipients: [...delivery.recipients],
-      server: delivery.peerHost,
-      via,
-      tls: delivery.tls,
-      tlsPolicy: delivery.tlsPolicy,
-      requireTls: delivery.requireTls,
-    })),
-  };
+  return { outbound: route, tlsPolicy: tlsPolicyRoute(deps, buckets, outbound), outboundStatus: outboundStatusRoute(deps, buckets) };
 }
 
 /** docs/api.md §8.11: GET /v1/tls-policy/{domain}, for the stick's pre-send index. */
@@ -227,6 +208,38 @@ function tlsPolicyRoute(deps: RelayDeps, buckets: TokenBuckets, outbound: Outbou
       }
       if (outbound.transport === null) throw new RelayHttpError(503, 'outbound_disabled', 'this relay has no smarthost: it does not send mail to other services');
       const answer: DomainTlsPolicyResponse = await outbound.transport.policyOf(domain);
+      return c.json(answer);
+    },
+  );
+}
+
+/** docs/api.md §8.12: GET /v1/outbound/{id}, what became of one of the caller's queued messages. */
+function outboundStatusRoute(deps: RelayDeps, buckets: TokenBuckets): RelayRoutes['outboundStatus'] {
+  return routeOf(
+    readBody(1024),
+    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    rateLimit(buckets, deps.clock),
+    async (c) => {
+      const account = c.get('device').account;
+      if (account === undefined) throw new Error('deviceAuth let an unenrolled device through');
+      const id = pathParam(c, 'id');
+      const notFound = () => new RelayHttpError(404, 'not_found', 'no queued message of yours has this id (or its report expired)');
+      if (!/^[A-Za-z0-9_-]{22}$/.test(id)) throw notFound();
+      const queued = await deps.store.queuedOutboundById(account.address, id);
+      if (queued !== undefined) {
+        const answer: OutboundStatusResponse = {
+          id,
+          state: 'queued',
+          queued: { reason: queued.lastError.slice(0, 500), nextAttemptAt: queued.nextAttemptAt, giveUpAt: queued.giveUpAt, attempts: queued.attempts },
+        };
+        return c.json(answer);
+      }
+      const report = await deps.store.outboundReport(account.address, id);
+      if (report === undefined) throw notFound();
+      const answer: OutboundStatusResponse =
+        report.state === 'delivered'
+          ? { id, state: 'delivered', at: report.at, facts: JSON.parse(report.detail) as SmtpOutboundFacts }
+          : { id, state: 'bounced', at: report.at, reason: report.detail.slice(0, 500) };
       return c.json(answer);
     },
   );

@@ -179,4 +179,20 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 10,
+    name: 'outbound delivery reports (docs/api.md §8.12)',
+    sql: `
+      -- What became of a queued outbound message, for its sender's stick: kept 30 days.
+      CREATE TABLE outbound_reports (
+        id TEXT PRIMARY KEY,
+        sender TEXT NOT NULL,
+        state TEXT NOT NULL,                -- delivered | bounced
+        at TEXT NOT NULL,                   -- ISO 8601
+        detail TEXT NOT NULL                -- delivered: the facts (JSON); bounced: the reason
+      ) STRICT;
+      CREATE INDEX outbound_reports_sender ON outbound_reports (sender);
+      CREATE INDEX outbound_reports_at ON outbound_reports (at);
+    `,
+  },
 ];

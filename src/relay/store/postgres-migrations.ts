@@ -167,4 +167,19 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER messages_erase_chunks AFTER DELETE ON messages FOR EACH ROW EXECUTE FUNCTION caliop_erase_message_chunks();
     `,
   },
+  {
+    version: 10,
+    name: 'outbound delivery reports (docs/api.md §8.12)',
+    sql: `
+      CREATE TABLE outbound_reports (
+        id text PRIMARY KEY,
+        sender text NOT NULL,
+        state text NOT NULL,                -- delivered | bounced
+        at text NOT NULL,                   -- ISO 8601
+        detail text NOT NULL                -- delivered: the facts (JSON); bounced: the reason
+      );
+      CREATE INDEX outbound_reports_sender ON outbound_reports (sender);
+      CREATE INDEX outbound_reports_at ON outbound_reports (at);
+    `,
+  },
 ];

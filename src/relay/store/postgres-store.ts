@@ -10,7 +10,7 @@ import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 
 
@@ -698,8 +698,8 @@ export class PostgresRelayStore implements RelayStore {
     ]);
   }
 
-  async finishOutbound(id: string, bounce: NewMessage | null): Promise<void> {
-    if (bounce === null) {
+  async finishOutbound(id: string, bounce: NewMessage | null, report?: OutboundReport): Promise<void> {
+    if (bounce === null && report === undefined) {
       await this.#query('finish_outbound', 'DELETE FROM outbound_queue WHERE id = $1', [id]);
       return;
     }
@@ -708,8 +708,18 @@ export class PostgresRelayStore implements RelayStore {
       await client.query('BEGIN');
       try {
         await client.query({ name: 'finish_outbound', text: 'DELETE FROM outbound_queue WHERE id = $1', values: [id] });
-        const result = await client.query({ name: 'insert_message', text: INSERT_MESSAGE, values: this.#insertValues(bounce) });
-        if (result.rowCount !== bounce.recipients.length) throw new Error('the sender of a bounced message has no account');
+        if (bounce !== null) {
+          const result = await client.query({ name: 'insert_message', text: INSERT_MESSAGE, values: this.#insertValues(bounce) });
+          if (result.rowCount !== bounce.recipients.length) throw new Error('the sender of a bounced message has no account');
+        }
+        if (report !== undefined) {
+          await client.query({
+            name: 'insert_outbound_report',
+            text: `INSERT INTO outbound_reports (id, sender, state, at, detail) VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, at = EXCLUDED.at, detail = EXCLUDED.detail`,
+            values: [report.id, report.sender, report.state, report.at, report.detail],
+          });
+        }
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
@@ -723,6 +733,26 @@ export class PostgresRelayStore implements RelayStore {
   async submissionsOf(sender: string): Promise<SubmissionRecord[]> {
     const { rows } = await this.#query<SubmissionRow>('submissions_of', 'SELECT * FROM submissions WHERE sender = $1 ORDER BY created_at, idempotency_key', [sender]);
     return rows.map(toSubmission);
+  }
+
+  async queuedOutboundById(sender: string, id: string): Promise<QueuedOutbound | undefined> {
+    const { rows } = await this.#query<QueuedRow>('queued_outbound_by_id', 'SELECT * FROM outbound_queue WHERE id = $1 AND sender = $2', [id, sender]);
+    return rows[0] === undefined ? undefined : toQueuedOutbound(rows[0]);
+  }
+
+  async outboundReport(sender: string, id: string): Promise<OutboundReport | undefined> {
+    const { rows } = await this.#query<OutboundReport & pg.QueryResultRow>('outbound_report', 'SELECT id, sender, state, at, detail FROM outbound_reports WHERE id = $1 AND sender = $2', [id, sender]);
+    return rows[0];
+  }
+
+  async outboundReportsOf(sender: string): Promise<OutboundReport[]> {
+    const { rows } = await this.#query<OutboundReport & pg.QueryResultRow>('outbound_reports_of', 'SELECT id, sender, state, at, detail FROM outbound_reports WHERE sender = $1 ORDER BY at, id', [sender]);
+    return rows;
+  }
+
+  async purgeOutboundReports(before: string): Promise<number> {
+    const result = await this.#query('purge_outbound_reports', 'DELETE FROM outbound_reports WHERE at < $1', [before]);
+    return result.rowCount ?? 0;
   }
 
   async queuedOutboundOf(sender: string): Promise<QueuedOutbound[]> {

@@ -142,6 +142,18 @@ export interface QueuedOutbound {
   readonly requireTls: boolean;
 }
 
+/** docs/api.md §8.12, docs/gateway.md §4.7: what became of a queued message, kept for its sender's stick. */
+export interface OutboundReport {
+  /** The queued message's id (one of the 202's queuedIds). */
+  readonly id: string;
+  readonly sender: string;
+  readonly state: 'delivered' | 'bounced';
+  /** ISO 8601: when the queue delivered or bounced it. */
+  readonly at: string;
+  /** delivered: the SmtpOutboundFacts (JSON); bounced: the reason (bounded). */
+  readonly detail: string;
+}
+
 /** docs/decisions/relay-store.md: a replay nonce waiting for its turn's batched write; told whether it was fresh once written. */
 export interface PendingNonce {
   readonly devicePublicKey: Uint8Array;
@@ -295,7 +307,15 @@ export interface RelayStore {
   /** Another attempt later: the claim is released. */
   deferOutbound(id: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void>;
   /** Delivered, or failed for good: the message leaves the queue and, in the same durable step, the bounce (if any) enters its sender's mailbox. */
-  finishOutbound(id: string, bounce: NewMessage | null): Promise<void>;
+  finishOutbound(id: string, bounce: NewMessage | null, report?: OutboundReport): Promise<void>;
+  /** docs/api.md §8.12: one queued message of `sender`, if still queued. */
+  queuedOutboundById(sender: string, id: string): Promise<QueuedOutbound | undefined>;
+  /** docs/api.md §8.12: the report of one finished queued message of `sender`. */
+  outboundReport(sender: string, id: string): Promise<OutboundReport | undefined>;
+  /** The reports of one sender, oldest first (docs/disclosure.md §4). */
+  outboundReportsOf(sender: string): Promise<OutboundReport[]>;
+  /** docs/disclosure.md §1: drops the reports finished before `before` (ISO 8601); returns how many. */
+  purgeOutboundReports(before: string): Promise<number>;
   /** The queued messages of one sender (docs/disclosure.md §4). */
   queuedOutboundOf(sender: string): Promise<QueuedOutbound[]>;
   /** The submissions remembered by idempotency key for one sender, oldest first (docs/disclosure.md §4). */

@@ -8,7 +8,7 @@ import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
 import { DeleteReserve } from './delete-reserve.js';
@@ -646,11 +646,31 @@ export class SqliteRelayStore implements RelayStore {
     });
   }
 
-  finishOutbound(id: string, bounce: NewMessage | null): Promise<void> {
+  finishOutbound(id: string, bounce: NewMessage | null, report?: OutboundReport): Promise<void> {
     return this.#writes.run(() => {
       this.#sql('DELETE FROM outbound_queue WHERE id = ?').run(id);
       if (bounce !== null) this.#insertMessage(bounce);
+      if (report !== undefined) {
+        this.#sql('INSERT OR REPLACE INTO outbound_reports (id, sender, state, at, detail) VALUES (?, ?, ?, ?, ?)').run(report.id, report.sender, report.state, report.at, report.detail);
+      }
     });
+  }
+
+  async queuedOutboundById(sender: string, id: string): Promise<QueuedOutbound | undefined> {
+    const row = this.#sql('SELECT * FROM outbound_queue WHERE id = ? AND sender = ?').get(id, sender) as QueuedRow | undefined;
+    return row === undefined ? undefined : toQueuedOutbound(row);
+  }
+
+  async outboundReport(sender: string, id: string): Promise<OutboundReport | undefined> {
+    return this.#sql('SELECT id, sender, state, at, detail FROM outbound_reports WHERE id = ? AND sender = ?').get(id, sender) as OutboundReport | undefined;
+  }
+
+  async outboundReportsOf(sender: string): Promise<OutboundReport[]> {
+    return this.#sql('SELECT id, sender, state, at, detail FROM outbound_reports WHERE sender = ? ORDER BY at, id').all(sender) as unknown as OutboundReport[];
+  }
+
+  purgeOutboundReports(before: string): Promise<number> {
+    return this.#writes.run(() => Number(this.#sql('DELETE FROM outbound_reports WHERE at < ?').run(before).changes));
   }
 
   async submissionsOf(sender: string): Promise<SubmissionRecord[]> {
