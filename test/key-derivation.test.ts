@@ -135,6 +135,26 @@ describe('determinism and recovery (docs/ceremony.md §7)', () => {
     expect(second.device).toEqual(first.device);
   });
 
+  it('§4: validate() checks the five key packets when a key is made; validate: false (a vault\'s unlock) skips it, same bytes', async () => {
+    const calls: string[] = [];
+    const original = openpgp.SecretKeyPacket.prototype.validate;
+    openpgp.SecretKeyPacket.prototype.validate = async function (this: openpgp.SecretKeyPacket) {
+      calls.push(this.getFingerprint());
+      return original.call(this);
+    };
+    try {
+      const checked = await deriveIdentity(input);
+      expect(calls).toHaveLength(5); // the primary key and its four subkeys (SecretSubkeyPacket inherits validate)
+      calls.length = 0;
+      const unchecked = await deriveIdentity({ ...input, validate: false });
+      expect(calls).toEqual([]);
+      expect(unchecked.armoredSecretKey).toBe(checked.armoredSecretKey);
+      expect(unchecked.revocationCertificate).toBe(checked.revocationCertificate);
+    } finally {
+      openpgp.SecretKeyPacket.prototype.validate = original;
+    }
+  });
+
   it('does not depend on openpgp.js global salt-notation setting', async () => {
     const before = openpgp.config.nonDeterministicSignaturesViaNotation;
     try {

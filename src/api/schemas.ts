@@ -8,28 +8,14 @@
 import { z } from 'zod';
 import { FINGERPRINT_PATTERN } from '../core/openpgp-algorithms.js';
 import { ArrivalFactsSchema } from './facts.js';
+import { PROTOCOL_LIMITS } from './limits.js';
 import { AddressSchema, CursorSchema, DeviceNameSchema, IdempotencyKeySchema, MessageIdSchema } from './schemas-common.js';
 
 export { AddressSchema, CursorSchema, DeviceNameSchema, MessageIdSchema } from './schemas-common.js';
 export { ArrivalFactsSchema, InternalArrivalFactsSchema, TransportFactsSchema } from './facts.js';
 export type { ArrivalFacts, InternalArrivalFacts, TransportFacts } from './facts.js';
 
-/** docs/api.md §5.3: hard protocol ceilings; a relay's configured limits are at most these. */
-export const PROTOCOL_LIMITS = {
-  maxMessageBytes: 64 * 1024 * 1024,
-  maxRecipients: 100,
-  maxPageSize: 1000,
-  maxCertBytes: 256 * 1024,
-  maxProofSignatureBytes: 16 * 1024,
-  maxInviteTokenLength: 200,
-  /** §8.8: the ciphertext bytes of one mailbox page (a page holds at least one message, whatever its size). */
-  maxBatchBytes: 16 * 1024 * 1024,
-  /**
-   * §8.8: a mailbox page carries a ciphertext inline up to this many bytes; a larger one is
-   * listed by its size only and fetched as a stream (§8.5.1), never as one JSON string.
-   */
-  inlineCiphertextBytes: 1024 * 1024,
-} as const;
+export { PROTOCOL_LIMITS } from './limits.js';
 
 // ---- §5.1 errors -----------------------------------------------------------
 

@@ -58,6 +58,12 @@ export interface IdentityInput {
    * then, valid 1096 days from then. Absent: the ceremony's bindings only.
    */
   renewedAt?: Date | undefined;
+  /**
+   * docs/ceremony.md §4: run openpgp.js's `validate()` on each key packet (the public part
+   * matches the secret). Default true; a vault's unlock re-derives the key its ceremony
+   * made and checked, from the same seed, and passes false (issue 16).
+   */
+  validate?: boolean;
 }
 
 export interface DerivedIdentity {
@@ -109,6 +115,7 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
   const created = checkedCreationDate(input.creationDate);
   const userID = checkedUserID(input.name, input.email);
   const config = ceremonyConfig();
+  const validate = input.validate !== false;
 
   const primarySeed = deriveKeyMaterial(input.seed, 'primary');
   const signingSeed = deriveKeyMaterial(input.seed, 'signing');
@@ -116,11 +123,11 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
   const authenticationSeed = deriveKeyMaterial(input.seed, 'authentication');
   const postQuantumMaterial = deriveKeyMaterial(input.seed, 'postQuantum');
   try {
-    const primary = await readKeyPacket(new openpgp.SecretKeyPacket(), ed25519SecretKeyBody(primarySeed, created), config);
-    const signing = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(signingSeed, created), config);
-    const encryption = await readKeyPacket(new openpgp.SecretSubkeyPacket(), x25519SecretKeyBody(encryptionScalar, created), config);
-    const authentication = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(authenticationSeed, created), config);
-    const postQuantum = await readKeyPacket(new openpgp.SecretSubkeyPacket(), await mlkemX25519SecretKeyBody(postQuantumMaterial, created, config), config);
+    const primary = await readKeyPacket(new openpgp.SecretKeyPacket(), ed25519SecretKeyBody(primarySeed, created), config, validate);
+    const signing = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(signingSeed, created), config, validate);
+    const encryption = await readKeyPacket(new openpgp.SecretSubkeyPacket(), x25519SecretKeyBody(encryptionScalar, created), config, validate);
+    const authentication = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(authenticationSeed, created), config, validate);
+    const postQuantum = await readKeyPacket(new openpgp.SecretSubkeyPacket(), await mlkemX25519SecretKeyBody(postQuantumMaterial, created, config), config, validate);
 
     const userIDPacket = openpgp.UserIDPacket.fromObject(userID);
     const packets = new openpgp.PacketList<openpgp.AnyPacket>();
@@ -296,10 +303,10 @@ function checkedUserID(name: string, email: string): { name: string; email: stri
   return { name: cleanName, email: cleanEmail };
 }
 
-async function readKeyPacket<P extends openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket>(packet: P, body: Uint8Array, config: openpgp.Config): Promise<P> {
+async function readKeyPacket<P extends openpgp.SecretKeyPacket | openpgp.SecretSubkeyPacket>(packet: P, body: Uint8Array, config: openpgp.Config, validate = true): Promise<P> {
   await (packet.read as (bytes: Uint8Array, config: openpgp.Config) => Promise<void>).call(packet, body, config);
   // no body.fill(0) here: the packet's parameters are views into `body`.
-  await packet.validate(); // the public point must match the secret
+  if (validate) await packet.validate(); // §4: the public point must match the secret
   return packet;
 }
 
@@ -379,7 +386,7 @@ async function mlkemX25519SecretKeyBody(material: Uint8Array, created: Date, con
   mlkemSecretKey.fill(0);
   const result = body(encapsulationKey);
   secretPart.fill(0);
-  return result; // readKeyPacket's validate() re-expands the seed and compares ek: a wrong layout fails there
+  return result; // readKeyPacket's validate() (at the ceremony) re-expands the seed and compares ek: a wrong layout fails there
 }
 
 /** RFC 4880 §5.5.2 (v4 public part) then §5.5.3 (unencrypted secret part: MPIs, or fixed-length fields for algorithm 35; 2-octet checksum). */

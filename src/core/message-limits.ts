@@ -1,7 +1,7 @@
 // What a sender controls is bounded while it is decoded (normative: docs/limits.md).
 // A message over one of these limits stays sealed in the vault, is listed with its
 // reason, and can be deleted; it never takes an inbox down with it.
-import { PROTOCOL_LIMITS } from '../api/schemas.js';
+import { PROTOCOL_LIMITS } from '../api/limits.js';
 
 export const MESSAGE_LIMITS = {
   /** docs/limits.md §2.1: a message as stored (ciphertext, armored); the relay's own ceiling. */

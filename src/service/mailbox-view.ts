@@ -86,8 +86,9 @@ export interface InboxPageRequest {
 
 /** The inbox, newest first: the index gives the page, and only the page's messages are opened. */
 export async function listInbox(session: StickSession, request: InboxPageRequest = {}): Promise<InboxEntry[]> {
-  const keys = await verificationCerts(session);
   const page = session.store.page(request.offset ?? 0, request.limit ?? Number.POSITIVE_INFINITY);
+  if (page.entries.length === 0) return []; // no key is derived for an empty page (issue 16: the tests' many `inbox` runs)
+  const keys = await verificationCerts(session);
   const opened: OpenedMessage[] = [];
   // A few at a time: memory holds a handful of messages, not the whole page's ciphertexts at once.
   for (let start = 0; start < page.entries.length; start += 16) {

@@ -145,6 +145,8 @@ export class StickSession {
       email: this.current.identity.email,
       creationDate: new Date(this.current.identity.creationDate),
       renewedAt: this.current.identity.renewedAt === undefined ? undefined : new Date(this.current.identity.renewedAt),
+      // docs/ceremony.md §4: checked when the ceremony (or recover) made it; the derivation is deterministic.
+      validate: false,
     })
       .then((identity) => (own ? { ...identity, device: deviceKeyFromSecret(hexToBytes(own.secretKeyHex)) } : identity))
       .then((identity) => this.#revoked(identity));
