@@ -117,6 +117,21 @@ describe('the streamed MIME splitter (docs/message-payload.md §3.1)', () => {
   it('a line that only starts like the boundary is content', async () => {
     const message = bytes(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: application/octet-stream', '', '--bx not the end', 'tail', '--b--', ''].join('\r\n'));
     const { parts } = await split(message, 5);
-    expect(parts.map((part) => part.data.toString())).toEqual(['--bx not the end\r\ntail']);
+    // 7bit: its line ends as postal-mime gives them reading the whole message (LF).
+    const whole = await readMailContent(message);
+    expect(parts.map((part) => part.data.toString())).toEqual(whole.attachments.map((part) => Buffer.from(part.content).toString()));
+    expect(parts.map((part) => part.data.toString())).toEqual(['--bx not the end\ntail']);
+  });
+
+  it('7bit, 8bit and binary parts: line ends as postal-mime reads them, CRs before a LF or at the end dropped, at every chunk size', async () => {
+    const body = 'a\r\nb\r\r\nc\rd\n\r\ne\r\r';
+    for (const encoding of ['7bit', '8bit', 'binary']) {
+      const message = bytes(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: application/octet-stream', `Content-Transfer-Encoding: ${encoding}`, '', body, '--b--', ''].join('\r\n'));
+      const whole = (await readMailContent(message)).attachments.map((part) => Buffer.from(part.content).toString('latin1'));
+      for (const chunk of [1, 2, 3, 64]) {
+        const { parts } = await split(message, chunk);
+        expect(parts.map((part) => part.data.toString('latin1')), `${encoding} ${chunk}`).toEqual(whole);
+      }
+    }
   });
 });

@@ -12,6 +12,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import PostalMime, { addressParser, type Address, type Email } from 'postal-mime';
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from '../api/mime-fields.js';
 import { htmlToReadableText } from './html-text.js';
+import type { StreamedScope } from './mime-stream.js';
 
 /** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */
 export interface AttachmentPart {
@@ -298,4 +299,43 @@ export async function attachmentNameIn(headerText: string): Promise<string> {
   const head = headerText.replace(/(\r?\n)*$/, '');
   const email = await new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' }).parse(`${head}\r\n\r\nx`).catch(() => undefined);
   return email?.attachments[0]?.filename ?? '';
+}
+
+/** One attachment of a message split as a stream, as readMailContent would list it (docs/message-payload.md §3.1). */
+export interface StreamedListing {
+  /** The attachment's place in the order the splitter opened them. */
+  readonly ordinal: number;
+  /** A forwarded message shown below the text: its subject, for its name when it has none (§5.1). */
+  readonly forwardedSubject?: string;
+}
+
+type StreamedAttachment = { readonly ordinal: number; readonly type: string; readonly forwarded?: StreamedScope };
+
+/** postal-mime's order: the parts as they stand, a forwarded message read inline in its place. */
+function streamedInOrder(scope: StreamedScope, top: boolean): StreamedAttachment[] {
+  const found: StreamedAttachment[] = [];
+  for (const item of scope.items) {
+    if ('inline' in item) found.push(...streamedInOrder(item.inline, false));
+    else found.push(item);
+  }
+  // §5.1: the signature part of a PGP/MIME signed message is not an attachment (as attachmentsOf).
+  return top && scope.signed ? found.filter((item) => item.type !== 'application/pgp-signature') : found;
+}
+
+/**
+ * docs/message-payload.md §3.1, §4.3, §5.1: the attachments of a message split as a stream
+ * (src/core/mime-stream.ts), in the order readMailContent lists those of the whole message:
+ * its own, then each forwarded attachment's own after them, 3 deep.
+ */
+export async function listStreamedAttachments(scope: StreamedScope, depth = 0): Promise<StreamedListing[]> {
+  const own = streamedInOrder(scope, true);
+  const listed: StreamedListing[] = own.map(({ ordinal }) => ({ ordinal }));
+  if (depth >= MAX_FORWARD_DEPTH) return listed;
+  for (const [position, item] of own.entries()) {
+    if (item.forwarded === undefined || item.type !== 'message/rfc822') continue;
+    const forwarded = await readMailContent(item.forwarded.kept(), depth + 1);
+    listed[position] = { ordinal: item.ordinal, forwardedSubject: forwarded.subject ?? 'forwarded message' };
+    listed.push(...(await listStreamedAttachments(item.forwarded, depth + 1)));
+  }
+  return listed;
 }

@@ -17,6 +17,39 @@ export interface StreamedPartHead {
   readonly headerText: string;
   /** The media type, lower case, without parameters. */
   readonly type: string;
+  /** 1, 2, 3… in the order the attachments were opened (document order). */
+  readonly ordinal: number;
+}
+
+/** Where the signed bytes of a PGP/MIME signed message go, in canonical form (a set of hashes, in sync). */
+export interface SignedDataSink {
+  update(canonical: Uint8Array): void;
+}
+
+/**
+ * One message's attachments as the parts stand (the top message, or a forwarded one): its own
+ * attachments in order, a forwarded message read inline in its place (its own list), a
+ * forwarded message that is an attachment with what was read inside it.
+ */
+export interface StreamedScope {
+  readonly items: StreamedItem[];
+  /** Its top entity is a well-formed PGP/MIME multipart/signed (docs/message-payload.md §6.1). */
+  signed: boolean;
+  /** The message without its attachments (for a forwarded one: to read its subject). */
+  kept(): Uint8Array;
+}
+
+export type StreamedItem =
+  | { readonly ordinal: number; readonly type: string; readonly forwarded?: StreamedScope }
+  | { readonly inline: StreamedScope };
+
+/** What the splitter found once the message has ended. */
+export interface StreamedSplit {
+  /** The message without its attachments, for readMailContent. */
+  readonly kept: Uint8Array;
+  readonly scope: StreamedScope;
+  /** The top entity's PGP/MIME signature (RFC 3156 §5): its armored text, its data hashed through `openSignedData`. */
+  readonly pgpMime: { readonly signature: string } | null;
 }
 
 /** Where an attachment's decoded bytes go (a blob on the stick, in sync). */
@@ -30,6 +63,8 @@ export interface MimeSplitOptions {
   readonly openAttachment: (head: StreamedPartHead) => Promise<AttachmentWriter>;
   /** The text parts kept in memory, raw bytes in all; a text part that would pass it becomes an attachment. */
   readonly maxTextBytes?: number;
+  /** Called once when the top entity is PGP/MIME signed: where its first part goes, canonical, as it streams. */
+  readonly openSignedData?: () => SignedDataSink;
 }
 
 /** docs/message-payload.md §3.1: text parts kept whole up to this many bytes in all. */
@@ -38,6 +73,10 @@ export const MAX_STREAMED_TEXT_BYTES = 1024 * 1024;
 const MAX_DEPTH = 50;
 /** A delimiter line's transport padding longer than this is not padding (RFC 2046 §5.1.1). */
 const MAX_DELIMITER_LINE = 998;
+/** docs/message-payload.md §3: forwarded messages are read 3 deep; deeper ones stay attachments. */
+const MAX_FORWARD_DEPTH = 3;
+/** The signature part of a PGP/MIME signed message is kept up to this size (an armored signature is far smaller). */
+const MAX_SIGNATURE_PART = 64 * 1024;
 
 const CRLF = Buffer.from('\r\n');
 
@@ -48,8 +87,41 @@ function overLimit(reason: 'headers-too-large' | 'decompressed-too-large'): Cali
 interface Budget {
   headerBytes: number;
   textBytes: number;
+  opened: number;
   readonly maxTextBytes: number;
   readonly openAttachment: MimeSplitOptions['openAttachment'];
+  readonly openSignedData: MimeSplitOptions['openSignedData'];
+}
+
+/** Where an entity stands: the list its attachments join, how deep in forwarded messages, and whether it is a message's top. */
+interface Place {
+  readonly scope: StreamedScope;
+  readonly forwardDepth: number;
+  /** 'top': the message's own top entity (its signature is hashed); 'forwarded': a forwarded message's. */
+  readonly root?: 'top' | 'forwarded';
+}
+
+function newScope(): StreamedScope {
+  return { items: [], signed: false, kept: () => new Uint8Array(0) };
+}
+
+/** RFC 3156 §5: line ends in canonical form, CRLF; a LF not preceded by CR gets one (as splitMultipart joins lines). */
+class Canonical {
+  #lastCr = false;
+  constructor(private readonly sink: SignedDataSink) {}
+
+  update(bytes: Buffer): void {
+    let from = 0;
+    for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) {
+      const before = at > 0 ? bytes[at - 1] === 0x0d : this.#lastCr;
+      if (before) continue;
+      if (at > from) this.sink.update(bytes.subarray(from, at));
+      this.sink.update(CRLF);
+      from = at + 1;
+    }
+    if (from < bytes.byteLength) this.sink.update(bytes.subarray(from));
+    if (bytes.byteLength > 0) this.#lastCr = bytes[bytes.byteLength - 1] === 0x0d;
+  }
 }
 
 /** What every part handler does: takes raw bytes, ends, then says what it keeps of itself. */
@@ -130,10 +202,33 @@ function quotedPrintableDecoder(): Decoder {
   };
 }
 
+/**
+ * 7bit, 8bit, binary: the bytes as they are, but for line ends: postal-mime (the whole-message
+ * path) reads such a part line by line, the CRs that end a line dropped, each line ended by LF
+ * (the last one's then removed by readMailContent). The same here: CRs before a LF go, and so
+ * do CRs at the very end; CRs held at a chunk's end wait for what follows them.
+ */
+function lineEndDecoder(): Decoder {
+  let held = 0;
+  return {
+    decode(raw) {
+      const text = '\r'.repeat(held) + raw.toString('latin1');
+      let end = text.length;
+      while (end > 0 && text.charCodeAt(end - 1) === 0x0d) end -= 1;
+      held = text.length - end;
+      return Buffer.from(text.slice(0, end).replace(/\r+\n/g, '\n'), 'latin1');
+    },
+    flush() {
+      held = 0;
+      return Buffer.alloc(0);
+    },
+  };
+}
+
 function decoderFor(encoding: string): Decoder {
   if (encoding === 'base64') return base64Decoder();
   if (encoding === 'quoted-printable') return quotedPrintableDecoder();
-  return { decode: (raw) => raw, flush: () => Buffer.alloc(0) };
+  return lineEndDecoder();
 }
 
 // ---- one entity: its header section, then a leaf or a multipart body --------------
@@ -157,6 +252,7 @@ class Entity implements PartSink {
   constructor(
     private readonly budget: Budget,
     private readonly depth: number,
+    private readonly place: Place,
     /** The top entity of a message that does not start with a header field is all body. */
     private readonly headless = false,
   ) {}
@@ -164,7 +260,7 @@ class Entity implements PartSink {
   async write(raw: Buffer): Promise<void> {
     if (this.#body) return this.#body.write(raw);
     if (this.headless) {
-      this.#body = new Leaf(this.budget, '', 'text/plain', '', 'inline');
+      this.#body = new Leaf(this.budget, this.place, '', 'text/plain', '', 'inline');
       return this.#body.write(raw);
     }
     this.#head.push(raw);
@@ -190,11 +286,17 @@ class Entity implements PartSink {
     const mediaType = type.type === '' ? 'text/plain' : type.type.toLowerCase();
     const boundary = type.params['boundary'];
     if (mediaType.startsWith('multipart/') && boundary !== undefined && boundary !== '' && this.depth < MAX_DEPTH) {
-      return new Multipart(this.budget, boundary, this.depth);
+      // docs/message-payload.md §6.1: a message's top multipart/signed, its signature checked (only the top's is hashed).
+      const signed = this.place.root !== undefined && mediaType === 'multipart/signed' && type.params['protocol']?.toLowerCase() === 'application/pgp-signature';
+      const place = { scope: this.place.scope, forwardDepth: this.place.forwardDepth };
+      return new Multipart(this.budget, boundary, this.depth, place, signed ? { scope: this.place.scope, hash: this.place.root === 'top' } : undefined);
     }
     const encoding = (headerValue(fields, 'Content-Transfer-Encoding') ?? '').trim().toLowerCase();
     const disposition = (headerValue(fields, 'Content-Disposition') ?? '').split(';', 1)[0]!.trim().toLowerCase();
-    return new Leaf(this.budget, headerText, mediaType, encoding, disposition);
+    if (mediaType === 'message/rfc822' && this.place.forwardDepth < MAX_FORWARD_DEPTH && this.depth < MAX_DEPTH) {
+      return new Forwarded(this.budget, this.depth, this.place, headerText, encoding, disposition);
+    }
+    return new Leaf(this.budget, this.place, headerText, mediaType, encoding, disposition);
   }
 
   async end(): Promise<void> {
@@ -208,10 +310,75 @@ class Entity implements PartSink {
     await this.#body.end();
   }
 
+  /** The PGP/MIME signature of this entity when it is a well-formed top multipart/signed. */
+  signature(): string | null {
+    return this.#body instanceof Multipart ? this.#body.signature : null;
+  }
+
   kept(): Buffer[] | null {
     const body = this.#body?.kept() ?? null;
-    if (body === null) return null;
-    return this.#body instanceof Leaf ? body : [Buffer.from(this.#headerText, 'latin1'), ...body];
+    // A message whose top entity is itself an attachment keeps its header fields (subject, From, Date).
+    if (body === null) return this.place.root !== undefined && this.#headerText !== '' ? [Buffer.from(this.#headerText, 'latin1')] : null;
+    return this.#body instanceof Multipart ? [Buffer.from(this.#headerText, 'latin1'), ...body] : body;
+  }
+}
+
+/**
+ * docs/message-payload.md §3.1: a forwarded message (message/rfc822), read inside as a
+ * message of its own: its text kept, its attachments to their blobs. Marked as an attachment,
+ * it is also decoded whole into a blob of its own (it is listed, §5.1).
+ */
+class Forwarded implements PartSink {
+  readonly #inner: Entity;
+  readonly #scope = newScope();
+  readonly #decoder: Decoder;
+  #writer: Promise<AttachmentWriter> | undefined;
+
+  constructor(
+    private readonly budget: Budget,
+    depth: number,
+    place: Place,
+    private readonly headerText: string,
+    private readonly encoding: string,
+    disposition: string,
+  ) {
+    this.#inner = new Entity(budget, depth + 1, { scope: this.#scope, forwardDepth: place.forwardDepth + 1, root: 'forwarded' });
+    this.#scope.kept = () => Buffer.concat(this.#inner.kept() ?? []);
+    this.#decoder = decoderFor(encoding);
+    if (disposition === 'attachment') {
+      // Opened now: its place in the list is where it stands, before what it holds.
+      const ordinal = (budget.opened += 1);
+      place.scope.items.push({ ordinal, type: 'message/rfc822', forwarded: this.#scope });
+      this.#writer = budget.openAttachment({ headerText, type: 'message/rfc822', ordinal });
+      this.#writer.catch(() => undefined); // awaited by write and end; a failure is theirs to report
+    } else {
+      place.scope.items.push({ inline: this.#scope });
+    }
+  }
+
+  async write(raw: Buffer): Promise<void> {
+    const decoded = this.#decoder.decode(raw);
+    await this.#decoded(decoded);
+  }
+
+  async #decoded(decoded: Buffer): Promise<void> {
+    if (decoded.byteLength === 0) return;
+    if (this.#writer) await (await this.#writer).write(decoded);
+    await this.#inner.write(decoded);
+  }
+
+  async end(): Promise<void> {
+    await this.#decoded(this.#decoder.flush());
+    await this.#inner.end();
+    if (this.#writer) await (await this.#writer).end();
+  }
+
+  kept(): Buffer[] {
+    // Kept decoded: its transfer encoding no longer applies.
+    const head = ['base64', 'quoted-printable'].includes(this.encoding)
+      ? this.headerText.replace(/^Content-Transfer-Encoding:[^\n]*\n(?:[ \t][^\n]*\n)*/gim, '')
+      : this.headerText;
+    return [Buffer.from(head, 'latin1'), ...(this.#inner.kept() ?? [])];
   }
 }
 
@@ -223,6 +390,7 @@ class Leaf implements PartSink {
 
   constructor(
     private readonly budget: Budget,
+    private readonly place: Place,
     private readonly headerText: string,
     private readonly type: string,
     private readonly encoding: string,
@@ -253,7 +421,9 @@ class Leaf implements PartSink {
 
   async #attachment(raw: Buffer): Promise<void> {
     if (!this.#writer) {
-      this.#writer = await this.budget.openAttachment({ headerText: this.headerText, type: this.type });
+      const ordinal = (this.budget.opened += 1);
+      this.place.scope.items.push({ ordinal, type: this.type });
+      this.#writer = await this.budget.openAttachment({ headerText: this.headerText, type: this.type, ordinal });
       this.#decoder = decoderFor(this.encoding);
     }
     const decoded = this.#decoder!.decode(raw);
@@ -281,11 +451,19 @@ class Multipart implements PartSink {
   #state: 'preamble' | 'part' | 'epilogue' = 'preamble';
   #part: Entity | undefined;
   readonly #parts: Entity[] = [];
+  /** docs/message-payload.md §6.1: the signed first part's canonical hash, the second part's raw bytes. */
+  #signedData: Canonical | undefined;
+  #signaturePart: Buffer[] = [];
+  #signaturePartBytes = 0;
+  /** The PGP/MIME signature found at the end (RFC 3156 §5), or null. */
+  signature: string | null = null;
 
   constructor(
     private readonly budget: Budget,
     private readonly boundary: string,
     private readonly depth: number,
+    private readonly place: Place,
+    private readonly signed?: { readonly scope: StreamedScope; readonly hash: boolean },
   ) {
     this.#delimiter = Buffer.from(`\n--${boundary}`, 'latin1');
   }
@@ -335,7 +513,11 @@ class Multipart implements PartSink {
         return;
       }
       this.#state = 'part';
-      this.#part = new Entity(this.budget, this.depth + 1);
+      this.#part = new Entity(this.budget, this.depth + 1, this.place);
+      if (this.signed?.hash === true && this.#parts.length === 0) {
+        const sink = this.budget.openSignedData?.();
+        if (sink !== undefined) this.#signedData = new Canonical(sink);
+      }
       this.#parts.push(this.#part);
       this.#pending = this.#pending.subarray(lineEnd === -1 ? this.#pending.byteLength : lineEnd + 1);
       from = 0;
@@ -354,7 +536,19 @@ class Multipart implements PartSink {
       content = content.subarray(1);
       this.#skipVirtual = false;
     }
-    if (this.#state === 'part' && content.byteLength > 0) await this.#part!.write(content);
+    if (this.#state === 'part' && content.byteLength > 0) {
+      if (this.signed !== undefined) this.#signedBytes(content);
+      await this.#part!.write(content);
+    }
+  }
+
+  /** The first part to its hashes as it stands (never held); the second kept, bounded. */
+  #signedBytes(content: Buffer): void {
+    if (this.#parts.length === 1) this.#signedData?.update(content);
+    else if (this.#parts.length === 2) {
+      this.#signaturePartBytes += content.byteLength;
+      if (this.#signaturePartBytes <= MAX_SIGNATURE_PART) this.#signaturePart.push(Buffer.from(content));
+    }
   }
 
   async #closePart(): Promise<void> {
@@ -364,10 +558,21 @@ class Multipart implements PartSink {
   }
 
   async end(): Promise<void> {
-    if (this.#state === 'epilogue') return;
-    await this.#scan(true);
-    if (this.#state === 'part') await this.#closePart();
-    this.#state = 'epilogue';
+    if (this.#state !== 'epilogue') {
+      await this.#scan(true);
+      if (this.#state === 'part') await this.#closePart();
+      this.#state = 'epilogue';
+    }
+    if (this.signed === undefined) return;
+    // RFC 3156 §5, as §6.1 reads the whole message: exactly two parts, the second an armored signature.
+    const raw = Buffer.concat(this.#signaturePart).toString('latin1');
+    const blank = /\r?\n\r?\n/.exec(raw);
+    const body = blank === null ? '' : raw.slice(blank.index + blank[0].length);
+    if (this.#parts.length === 2 && this.#signaturePartBytes <= MAX_SIGNATURE_PART && body.includes('-----BEGIN PGP SIGNATURE-----')) {
+      this.signature = body;
+      this.signed.scope.signed = true;
+    }
+    this.#signaturePart = [];
   }
 
   kept(): Buffer[] {
@@ -391,12 +596,24 @@ class Multipart implements PartSink {
  */
 export class MimeStreamSplitter {
   readonly #budget: Budget;
+  readonly #scope = newScope();
   #top: Entity | undefined;
   #first: Buffer[] = [];
   #total = 0;
 
   constructor(options: MimeSplitOptions) {
-    this.#budget = { headerBytes: 0, textBytes: 0, maxTextBytes: options.maxTextBytes ?? MAX_STREAMED_TEXT_BYTES, openAttachment: options.openAttachment };
+    this.#budget = {
+      headerBytes: 0,
+      textBytes: 0,
+      opened: 0,
+      maxTextBytes: options.maxTextBytes ?? MAX_STREAMED_TEXT_BYTES,
+      openAttachment: options.openAttachment,
+      openSignedData: options.openSignedData,
+    };
+  }
+
+  #entity(headless: boolean): Entity {
+    return new Entity(this.#budget, 0, { scope: this.#scope, forwardDepth: 0, root: 'top' }, headless);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -410,7 +627,7 @@ export class MimeStreamSplitter {
       const line = head.indexOf('\n');
       if (line === -1 && head.byteLength < 1000) return;
       this.#first = [];
-      this.#top = new Entity(this.#budget, 0, !/^[!-9;-~]+:/.test(head.subarray(0, Math.max(0, line)).toString('latin1')));
+      this.#top = this.#entity(!/^[!-9;-~]+:/.test(head.subarray(0, Math.max(0, line)).toString('latin1')));
       return this.#top.write(head);
     }
     return this.#top.write(raw);
@@ -418,12 +635,20 @@ export class MimeStreamSplitter {
 
   /** The message without its attachments, to be read by readMailContent. */
   async end(): Promise<Uint8Array> {
+    return (await this.finish()).kept;
+  }
+
+  /** The message without its attachments, where each attachment stands, and the top's PGP/MIME signature. */
+  async finish(): Promise<StreamedSplit> {
     if (this.#top === undefined) {
       const head = Buffer.concat(this.#first);
-      this.#top = new Entity(this.#budget, 0, !/^[!-9;-~]+:/.test(head.toString('latin1')));
+      this.#top = this.#entity(!/^[!-9;-~]+:/.test(head.toString('latin1')));
       if (head.byteLength > 0) await this.#top.write(head);
     }
     await this.#top.end();
-    return Buffer.concat(this.#top.kept() ?? []);
+    const top = this.#top;
+    this.#scope.kept = () => Buffer.concat(top.kept() ?? []);
+    const signature = top.signature();
+    return { kept: this.#scope.kept(), scope: this.#scope, pgpMime: signature === null ? null : { signature } };
   }
 }

@@ -141,8 +141,14 @@ const OpenedAtArrival = z.union([
         detail: z.string().optional(),
       }),
     ),
-    /** A PGP/MIME multipart/signed inside: its signature was not checked on the streamed path (never shown as signed). */
+    /** Written before issue 9's streamed PGP/MIME check (no longer written): a signature inside that was not checked. */
     pgpMimeSignatureUnchecked: z.boolean().optional(),
+    /**
+     * docs/store.md §5.2: a PGP/MIME signature inside (RFC 3156 §5), its first part hashed as it
+     * streamed: the armored signature and, per signature packet, the hex digest of the signed
+     * bytes with the packet's trailer ("" when not computed); checked at each read.
+     */
+    pgpMimeSigned: z.strictObject({ signature: z.string().max(64 * 1024), digests: z.array(z.string().regex(/^([0-9a-f]{40,128})?$/)).max(64) }).optional(),
   }),
 ]);
 export type OpenedAtArrival = z.infer<typeof OpenedAtArrival>;

@@ -9,13 +9,14 @@ import { createHash } from 'node:crypto';
 import type * as openpgp from 'openpgp';
 import type { MailboxPageEntry } from '../api/schemas.js';
 import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
-import { arrivalHeaders, attachmentNameIn, readMailContent, type ArrivalHeaders } from '../core/mail-content.js';
+import { arrivalHeaders, attachmentNameIn, listStreamedAttachments, readMailContent, type ArrivalHeaders } from '../core/mail-content.js';
 import { MimeStreamSplitter, type AttachmentWriter, type StreamedPartHead } from '../core/mime-stream.js';
 import type { AttachmentBlob, CiphertextBlob, OpenedAtArrival } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
 import type { MessageStore } from './message-store.js';
 import { decryptStream } from './pgp-stream.js';
+import { SignedDataHashes } from './pgp-detached-digest.js';
 
 /** What sync keeps of a large message: its blobs, and what reading shows without decrypting again. */
 export interface StreamedArrival {
@@ -95,8 +96,9 @@ interface Unfinished {
 }
 
 /** One attachment streamed into its own blob, its size and SHA-256 counted on the way. */
-function attachmentBlobWriter(store: MessageStore, head: StreamedPartHead, index: number, done: (blob: AttachmentBlob) => void, refs: string[], unfinished: Set<Unfinished>): AttachmentWriter {
-  // (index: the part's place; renumbered once a PGP/MIME signature part is left out)
+function attachmentBlobWriter(store: MessageStore, head: StreamedPartHead, done: (blob: AttachmentBlob) => void, refs: string[], unfinished: Set<Unfinished>): AttachmentWriter {
+  // (index: the part's place as opened; renumbered in readMailContent's order at the end)
+  const index = head.ordinal;
   const pipe = new Pipe();
   const hash = createHash('sha256');
   let size = 0;
@@ -137,12 +139,14 @@ export async function receiveStreamed(
 ): Promise<StreamedArrival> {
   // docs/api.md §8.5.1: exactly `size` bytes, straight into a blob (written, fsynced; recorded later).
   const ciphertextBlob = await client.fetchCiphertext(entry.id, entry.size, (chunks) => store.putBlob(chunks));
-  const attachments: AttachmentBlob[] = [];
+  const attachments = new Map<number, AttachmentBlob>();
   const refs: string[] = [];
   const unfinished = new Set<Unfinished>();
-  let opened = 0;
+  // docs/message-payload.md §3.1: a PGP/MIME signed message's first part, hashed as it streams.
+  const signedData = new SignedDataHashes();
   const splitter = new MimeStreamSplitter({
-    openAttachment: async (head) => attachmentBlobWriter(store, head, (opened += 1), (blob) => attachments.push(blob), refs, unfinished),
+    openAttachment: async (head) => attachmentBlobWriter(store, head, (blob) => attachments.set(blob.index, blob), refs, unfinished),
+    openSignedData: () => signedData,
   });
   // A failure of the stick (full, pulled) is not the message's: it stops the sync, nothing recorded.
   let stickFailure: unknown;
@@ -163,13 +167,20 @@ export async function receiveStreamed(
       destination: { sink },
       holdBackBytes: 0,
     });
-    const content = await readMailContent(await splitter.end());
-    // A PGP/MIME signature inside (RFC 3156 §5) is over the whole first part, attachments
-    // included: not checked on this path (docs/store.md §5.2), so never shown as signed.
-    const topSigned = content.autocryptContext.contentType === 'multipart/signed';
-    const shown = topSigned ? attachments.filter((blob) => blob.type !== 'application/pgp-signature') : attachments;
-    if (shown.length !== attachments.length) await store.discardBlobs(attachments.filter((blob) => !shown.includes(blob)).map((blob) => blob.ref));
-    const numbered = shown.map((blob, position) => ({ ...blob, index: position + 1 }));
+    const split = await splitter.finish();
+    const content = await readMailContent(split.kept);
+    // docs/message-payload.md §3.1, §5.1: numbered and named as readMailContent would the whole
+    // message's; the parts it would not list (a PGP/MIME signature part) are thrown away.
+    const listed = await listStreamedAttachments(split.scope);
+    const numbered = listed.map(({ ordinal, forwardedSubject }, position) => {
+      const blob = attachments.get(ordinal)!;
+      return { ...blob, index: position + 1, name: blob.name === '' && forwardedSubject !== undefined ? `${forwardedSubject}.eml` : blob.name };
+    });
+    const kept = new Set(listed.map(({ ordinal }) => ordinal));
+    const unlisted = [...attachments.values()].filter((blob) => !kept.has(blob.index));
+    if (unlisted.length > 0) await store.discardBlobs(unlisted.map((blob) => blob.ref));
+    // RFC 3156 §5: the digests of the signed part, checked at each read (docs/store.md §5.2).
+    const pgpMime = split.pgpMime === null ? undefined : { signature: split.pgpMime.signature, digests: await signedData.digests(split.pgpMime.signature) };
     const headers = arrivalHeaders(content);
     return {
       ciphertextBlob,
@@ -178,9 +189,9 @@ export async function receiveStreamed(
       openedAtArrival: {
         headers,
         body: content.body,
-        ...(content.signed !== null && content.signed.kind !== 'pgp-mime' ? { inlineSigned: { kind: content.signed.kind, armored: content.signed.armored } } : {}),
+        ...(pgpMime === undefined && content.signed !== null && content.signed.kind !== 'pgp-mime' ? { inlineSigned: { kind: content.signed.kind, armored: content.signed.armored } } : {}),
         signatures: result.signatures.map((check) => ({ ...check })),
-        ...(topSigned ? { pgpMimeSignatureUnchecked: true } : {}),
+        ...(pgpMime !== undefined ? { pgpMimeSigned: pgpMime } : {}),
       },
     };
   } catch (error) {

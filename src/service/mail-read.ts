@@ -11,6 +11,7 @@ import type { OpenedSignature } from '../core/message-facts.js';
 import { findContact } from './contacts.js';
 import { ciphertextBytes } from './message-blobs.js';
 import { decryptData, isValidSignature, verifyData, type SignatureCheck } from './pgp.js';
+import { verifyDetachedDigests } from './pgp-detached-digest.js';
 import type { StickSession } from './stick-session.js';
 
 const utf8 = new TextEncoder();
@@ -91,6 +92,20 @@ async function checkSignedContent(content: MailContent, verificationKeys: readon
   }
 }
 
+/**
+ * docs/store.md §5.2: a PGP/MIME signature inside a large message, checked now from the
+ * digests recorded as its first part streamed (docs/message-payload.md §3.1): the checks
+ * checkSignedContent gives the whole message.
+ */
+async function checkStreamedPgpMime(content: MailContent, signed: { signature: string; digests: readonly string[] }, verificationKeys: readonly openpgp.PublicKey[]): Promise<{ body: string; checks: SignatureCheck[] }> {
+  try {
+    return { body: content.body, checks: await verifyDetachedDigests(signed.signature, signed.digests, verificationKeys) };
+  } catch (error) {
+    if (!isCaliopError(error)) throw error;
+    return { body: content.body, checks: [] };
+  }
+}
+
 /** Decrypts and judges one stored message against today's contacts. */
 export async function openStoredMessage(session: StickSession, message: StoredMessage, verificationKeys: readonly openpgp.PublicKey[]): Promise<OpenedMessage> {
   const undecrypted = { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null } as const;
@@ -130,7 +145,8 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
  * docs/store.md §5.2: a large message received as a stream is read from what its arrival
  * kept (the header fields, the text, the signature checks made as it was decrypted), never
  * decrypted again: its attachments stay in their blobs. The sender is judged now, against
- * today's contacts; an inline-signed block in the text is checked now.
+ * today's contacts; the signatures around the content (PGP/MIME from the digests recorded
+ * at arrival, an inline-signed block in the text) are checked now, with today's keys.
  */
 async function openedAtArrival(session: StickSession, message: StoredMessage, arrival: NonNullable<StoredMessage['openedAtArrival']>, verificationKeys: readonly openpgp.PublicKey[]): Promise<OpenedMessage> {
   if ('failed' in arrival) {
@@ -138,7 +154,7 @@ async function openedAtArrival(session: StickSession, message: StoredMessage, ar
   }
   const headers = arrival.headers as unknown as ArrivalHeaders;
   const content: MailContent = { ...headers, body: arrival.body, attachments: [], signed: arrival.inlineSigned ?? null };
-  const signedContent = await checkSignedContent(content, verificationKeys);
+  const signedContent = arrival.pgpMimeSigned !== undefined ? await checkStreamedPgpMime(content, arrival.pgpMimeSigned, verificationKeys) : await checkSignedContent(content, verificationKeys);
   const from = bareAddress(content.from ?? message.from);
   const checks = arrival.signatures as unknown as SignatureCheck[];
   return {

@@ -289,13 +289,21 @@ export class MessageStore {
    * blob no message names is removed by a later clean-up (§6).
    */
   putBlob(source: ObjectSource): Promise<{ ref: string; size: number }> {
-    return this.#serialise(async () => {
-      const ref = this.files.newObjectName();
-      const { size, folder } = await this.files.writeObject(ref, source);
-      await this.files.syncObjectFolders([folder]);
-      this.#unclaimed.add(ref);
-      return { ref, size };
-    });
+    // Not queued behind the journal's work: blobs are written side by side (a forwarded
+    // message's blob and its own attachments', docs/store.md §5.2), each a file of its own
+    // that no record names yet. Claimed first, so a compaction meanwhile keeps it (§6).
+    const ref = this.files.newObjectName();
+    this.#unclaimed.add(ref);
+    return (async () => {
+      try {
+        const { size, folder } = await this.files.writeObject(ref, source);
+        await this.files.syncObjectFolders([folder]);
+        return { ref, size };
+      } catch (error) {
+        this.#unclaimed.delete(ref);
+        throw error;
+      }
+    })();
   }
 
   /**
