@@ -79,6 +79,8 @@ export const IndexEntrySchema = z.strictObject({
   unread: z.boolean(),
   /** Plaintext bytes of the message object. */
   size: z.number().int().nonnegative(),
+  /** docs/store.md §2: a sent copy whose queued delivery the relay has not reported yet (docs/vault-contents.md §5.5). */
+  awaitingDelivery: z.literal(true).optional(),
   /** Blob objects (attachments) that belong to this message, deleted with it. */
   blobs: z.array(z.string().regex(OBJECT_NAME)).optional(),
 });

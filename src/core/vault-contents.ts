@@ -207,6 +207,28 @@ export const StoredMessageSchema = z.strictObject({
   sentAssessment: z.unknown().optional(),
   /** docs/limits.md §3: over a limit when it arrived; kept sealed, never decrypted again, deletable. */
   sealed: z.strictObject({ reason: z.enum(['decompressed-too-large', 'headers-too-large', 'message-too-large']), at: isoDate }).optional(),
+  /**
+   * docs/vault-contents.md §5.5: a sent copy the relay queued (202): the queued ids it
+   * has not reported on yet, and its reports (docs/api.md §8.12) as given.
+   */
+  delivery: z
+    .strictObject({
+      pending: z.array(z.string()).max(100),
+      reports: z
+        .array(
+          z.strictObject({
+            id: z.string(),
+            state: z.enum(['delivered', 'bounced', 'expired']),
+            at: isoDate,
+            /** delivered: the relay's SmtpOutboundFacts, kept as given. */
+            facts: z.unknown().optional(),
+            /** bounced: the relay's reason. */
+            reason: z.string().optional(),
+          }),
+        )
+        .max(100),
+    })
+    .optional(),
 });
 
 const Settings = z.strictObject({

@@ -86,7 +86,10 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
         : item.ciphertextBlob
           ? await submitBlob(session, client, item.to, item.ciphertextBlob, idempotencyKey)
           : await client.submit({ to: item.to, armoredMessage: item.armoredMessage, idempotencyKey });
-      const facts = 'facts' in receipt ? receipt.facts : undefined;
+      // docs/api.md §8.7: delivered at once (200), or some domains delivered next to the queued ones (202 `delivered`).
+      const facts = 'facts' in receipt ? receipt.facts : 'queued' in receipt ? receipt.delivered : undefined;
+      // docs/vault-contents.md §5.5: what the relay queued is asked about on each sync until it reports.
+      const pending = 'queued' in receipt ? (receipt.queuedIds ?? [receipt.id]) : [];
       // docs/store.md §5.1: a large ciphertext's blob passes from the outbox to the sent copy, not copied.
       await session.store.put([
         {
@@ -105,6 +108,7 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
             ...(item.ciphertextBlob ? { ciphertextBlob: item.ciphertextBlob } : {}),
             ...(facts !== undefined ? { relayFacts: facts } : {}),
             ...(item.sentAssessment !== undefined ? { sentAssessment: item.sentAssessment } : {}),
+            ...(pending.length > 0 ? { delivery: { pending, reports: [] } } : {}),
           },
         },
       ]);

@@ -1,5 +1,6 @@
 // `caliop sync` (docs/api.md §8.8, docs/vault-contents.md §5.2): flush the outbox,
 // fetch new mail into the vault, then delete it from the relay; senders learnt on first use.
+import { refreshDeliveries } from './delivery-reports.js';
 import { bareAddress } from '../core/message-payload.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
@@ -43,6 +44,8 @@ export interface SyncReport {
   readonly renewalAdopted?: string;
   /** docs/vault-contents.md §6: this sync gave the relay's directory this stick's changed cert (true), or had nothing to give. */
   readonly certPublished: boolean;
+  /** docs/vault-contents.md §5.5: delivery reports of queued sent copies recorded by this sync (delivered, bounced, expired). */
+  readonly deliveryReports: number;
 }
 
 export interface ChangedContact {
@@ -250,6 +253,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
     } finally {
       await opener?.close();
     }
+    const deliveryReports = await refreshDeliveries(session, client, now);
     const refreshed = await refreshContacts(session, client, now);
     const renewal = await refreshOwnCert(session, client, now);
     const reminder = await keyReminder(session, now);
@@ -264,6 +268,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
       changedContacts: refreshed.changed,
       ...(renewal !== undefined ? { renewalAdopted: renewal } : {}),
       certPublished,
+      deliveryReports,
       ...(reminder && reminder.state !== 'valid' ? { keyReminder: { state: reminder.state, expiresAt: reminder.expiresAt.toISOString(), daysLeft: reminder.daysLeft } } : {}),
     };
   } finally {

@@ -2,7 +2,8 @@
 // (docs/cli.md §3.13-§3.14). Signatures are judged against today's contacts, so
 // verifying a contact in person shows on the next read.
 import type { RelayFacts } from '../api/facts.js';
-import { assessReceived, type ExposureAssessment } from '../core/exposure.js';
+import { assessDelivered, assessReceived, type ExposureAssessment } from '../core/exposure.js';
+import { deliveryFactsOf, deliveryOf, type DeliveryView } from './delivery-reports.js';
 import { overLimitText, type OverLimitReason } from '../core/message-limits.js';
 import { stickFactsOf } from '../core/message-facts.js';
 import { bareAddress } from '../core/message-payload.js';
@@ -26,6 +27,8 @@ export interface InboxEntry {
   readonly exposure: ExposureAssessment;
   /** docs/limits.md §3: why the message stays sealed ({reason, text}), or null. */
   readonly sealed: { readonly reason: OverLimitReason; readonly text: string } | null;
+  /** docs/cli.md §3.13: how a sent copy to outside addresses left (docs/api.md §8.12); null otherwise. */
+  readonly delivery: DeliveryView | null;
 }
 
 /** docs/cli.md §3.14: one attachment as `caliop read --json` lists it. */
@@ -50,7 +53,12 @@ export interface MessageView extends InboxEntry {
  */
 export function exposureOf(opened: OpenedMessage): ExposureAssessment {
   const { message, sender } = opened;
-  if (message.direction === 'out' && message.sentAssessment !== undefined) return message.sentAssessment as ExposureAssessment;
+  if (message.direction === 'out' && message.sentAssessment !== undefined) {
+    // docs/exposure.md §4.6: once the relay said how it left, the facts replace the prediction.
+    const deliveries = deliveryFactsOf(deliveryOf(message));
+    const sent = message.sentAssessment as ExposureAssessment;
+    return deliveries.length === 0 ? sent : assessDelivered(sent, deliveries);
+  }
   const relay = (message.relayFacts ?? null) as RelayFacts | null;
   const stick = stickFactsOf(
     { decrypted: opened.body !== null, signature: sender.signature, senderKey: sender.senderKey, protectedHeaders: opened.protectedHeaders, postQuantum: opened.postQuantum === true, ...(sender.fromClaim ? { fromClaim: sender.fromClaim } : {}) },
@@ -74,6 +82,7 @@ function entryOf(opened: OpenedMessage): InboxEntry {
     signerFingerprint: sender.signerFingerprint,
     exposure: exposureOf(opened),
     sealed: opened.sealed === null ? null : { reason: opened.sealed, text: overLimitText(opened.sealed) },
+    delivery: deliveryOf(message),
   };
 }
 

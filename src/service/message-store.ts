@@ -220,6 +220,29 @@ export class MessageStore {
     });
   }
 
+  /**
+   * §4: a stored message rewritten (a sent copy's delivery report, docs/vault-contents.md
+   * §5.5): the new object is written and fsynced, one journal record names it under the
+   * same id, then the old object is removed (a yank in between leaves it unreferenced:
+   * §6 clean-up). Its blobs stay.
+   */
+  replace(message: StoredMessage): Promise<void> {
+    return this.#serialise(async () => {
+      const old = this.#index.byId.get(message.id);
+      if (!old) throw new CaliopError('message_not_found', `there is no message ${message.id} in this vault`);
+      const parsed = StoredMessageSchema.parse(message);
+      const bytes = new TextEncoder().encode(JSON.stringify(parsed));
+      const object = this.files.newObjectName();
+      const fans = await this.files.writeObjects([{ object, bytes }]);
+      await this.files.syncObjectFolders(fans);
+      const entry = entryOf(parsed, object, bytes.length);
+      if (old.blobs?.length) entry.blobs = [...old.blobs];
+      entry.unread = old.unread;
+      await this.#commit([{ op: 'put', entry }]);
+      await this.files.removeObjects([old.object]);
+    });
+  }
+
   /** Marks a message read or unread: one small journal record. */
   setUnread(id: string, unread: boolean): Promise<void> {
     return this.#serialise(async () => {
@@ -334,6 +357,7 @@ function entryOf(message: StoredMessage, object: string, size: number): IndexEnt
     storedAt: message.storedAt,
     unread: message.unread,
     size,
+    ...((message.delivery?.pending.length ?? 0) > 0 ? { awaitingDelivery: true as const } : {}),
   };
 }
 

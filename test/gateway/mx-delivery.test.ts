@@ -26,6 +26,7 @@ import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
 import { onStick } from '../helpers/caliop.js';
 import { mkdirSync } from 'node:fs';
 import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
+import { createInterface } from 'node:readline';
 
 interface Pem {
   readonly cert: string;
@@ -88,7 +89,7 @@ interface Received {
 }
 
 /** A real SMTP server; with `sni`, STARTTLS with the certificate of the name the client asked for. */
-async function startSink(host: string, port: number, sni: Map<string, Pem> | null, offersRequireTls: boolean) {
+async function startSink(host: string, port: number, sni: Map<string, Pem> | null, offersRequireTls: boolean, defers: (recipient: string) => boolean = () => false) {
   const received: Received[] = [];
   const events = new EventEmitter();
   const fallback = sni?.values().next().value;
@@ -107,6 +108,10 @@ async function startSink(host: string, port: number, sni: Map<string, Pem> | nul
             callback(null, createSecureContext({ cert: pem.cert, key: pem.key }));
           },
         }),
+    onRcptTo(address, _session, callback) {
+      if (defers(address.address.toLowerCase())) callback(Object.assign(new Error('4.3.2 Try again later'), { responseCode: 451 }));
+      else callback();
+    },
     onData(stream, session, callback) {
       stream.on('data', () => {});
       stream.on('end', () => {
@@ -129,6 +134,23 @@ let plainSink: Awaited<ReturnType<typeof startSink>>;
 let policyServer: HttpsServer;
 let relay: RelayProcess;
 let alice: { identity: TestIdentity; client: RelayClient };
+/** Recipient domains whose MX answers 451 at RCPT for now (the queue's later delivery). */
+const holding = new Set(['held.test']);
+const relayLines = new EventEmitter();
+
+/** Resolves on the relay's next log line of `event` that matches; no fixed sleep. */
+function relayEvent(event: string, match: (line: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} log line in time`)), 90_000);
+    const listener = (line: string) => {
+      if (!match(line)) return;
+      clearTimeout(timer);
+      relayLines.off(event, listener);
+      resolve(line);
+    };
+    relayLines.on(event, listener);
+  });
+}
 
 const POLICIES: Record<string, string> = {
   'mta-sts.sts.test': 'version: STSv1\nmode: enforce\nmx: mx.sts.test\nmax_age: 86400\n',
@@ -155,7 +177,7 @@ beforeAll(async () => {
     ['mx.plain.test', plain],
     ['mx.ststesting.test', plain],
   ]);
-  tlsSink = await startSink('127.0.0.1', 0, sni, true);
+  tlsSink = await startSink('127.0.0.1', 0, sni, true, (recipient) => holding.has(recipient.slice(recipient.indexOf('@') + 1)));
   // A server with no STARTTLS at another loopback address, on the same port (MX records carry no port).
   plainSink = await startSink('127.0.0.2', tlsSink.port, null, false);
 
@@ -203,6 +225,7 @@ beforeAll(async () => {
     '_mta-sts.ststesting.test': { secure: false, TXT: ['v=STSv1; id=1'] },
     'mta-sts.ststesting.test': { secure: false, A: ['127.0.0.1'] },
     'plain.test': { secure: false, MX: mx('mx.plain.test') },
+    'held.test': { secure: false, MX: mx('mx.plain.test') },
     'mx.plain.test': { secure: false, A: ['127.0.0.1'] },
     'notls.test': { secure: false, MX: mx('mx.notls.test') },
     'mx.notls.test': { secure: false, A: ['127.0.0.2'] },
@@ -215,8 +238,16 @@ beforeAll(async () => {
       '--outbound-ca', pki.caFile,
       '--mx-port', String(tlsSink.port),
       '--mta-sts-port', String(policyPort),
-      '--outbound-retry-seconds', '3600',
+      '--outbound-retry-seconds', '1',
     ],
+  });
+  createInterface({ input: relay.child.stderr! }).on('line', (line) => {
+    try {
+      const event = (JSON.parse(line) as { event?: string }).event;
+      if (event !== undefined) relayLines.emit(event, line);
+    } catch {
+      // not a log line
+    }
   });
   alice = await enrolled(relay, 'alice');
 }, 120_000);
@@ -337,4 +368,61 @@ describe('the pre-send index reads the relay\'s answer (docs/exposure.md §2.3)'
     expect(openReport.exposure.message.reasons.map((reason) => reason.code)).toContain('recipient-tls-not-guaranteed');
     expect(receivedBy(tlsSink, 'gina@plain.test')).toMatchObject([{ requireTls: false }]);
   }, 180_000);
+});
+
+describe('a deferred message delivered later: its facts reach the sender\'s stick (docs/api.md §8.12, docs/exposure.md §4.6)', () => {
+  interface SentEntry {
+    subject: string;
+    direction: string;
+    exposure: { level: string; score: number; reasons: { code: string; params?: Record<string, string> }[] };
+    delivery: { state: string; pending: string[]; deliveries: { recipients: string[]; server: string; via: string; tlsPolicy: string; tls: unknown; later: boolean }[] } | null;
+  }
+  const sentCopy = async (stick: string, subject: string): Promise<SentEntry> => {
+    const run = await onStick(stick, ['--json', 'inbox']);
+    expect(run.status, run.stderr).toBe(0);
+    const entry = (JSON.parse(run.stdout) as SentEntry[]).find((candidate) => candidate.subject === subject && candidate.direction === 'out');
+    expect(entry, `no sent copy "${subject}"`).toBeDefined();
+    return entry!;
+  };
+
+  it('caliop send to an MX that defers: queued and judged on the prediction; after the queue delivered it over opportunistic TLS, caliop sync records the facts and the sent copy is tls-only', async () => {
+    const stick = join(scratch.path, 'stick-held');
+    mkdirSync(stick);
+    const init = await onStick(stick, ['--batch', '--json', 'init', '--name', 'Hana', '--email', 'hana@example.test', '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+    expect(init.status, init.stderr).toBe(0);
+
+    const delivered = relayEvent('outbound_sent', (line) => line.includes('"queued":true'));
+    const send = await onStick(stick, ['--json', 'send', '--to', 'ida@held.test', '--subject', 'later', '--allow-exposed'], { input: 'readable body' });
+    expect(send.status, send.stderr).toBe(0);
+    expect(receivedBy(tlsSink, 'ida@held.test')).toEqual([]);
+    const before = await sentCopy(stick, 'later');
+    expect(before.delivery).toMatchObject({ state: 'queued', deliveries: [] });
+    expect(before.delivery?.pending).toHaveLength(1);
+    expect(before.exposure.level).toBe('cleartext');
+    expect(before.exposure.reasons.map((reason) => reason.code)).toContain('recipient-tls-not-guaranteed');
+
+    holding.delete('held.test');
+    await delivered;
+    expect(receivedBy(tlsSink, 'ida@held.test')).toMatchObject([{ secure: true }]);
+
+    const synced = await onStick(stick, ['--json', 'sync']);
+    expect(synced.status, synced.stderr).toBe(0);
+    expect((JSON.parse(synced.stdout) as { deliveryReports: number }).deliveryReports).toBe(1);
+    const after = await sentCopy(stick, 'later');
+    expect(after.delivery).toMatchObject({
+      state: 'delivered',
+      pending: [],
+      deliveries: [{ recipients: ['ida@held.test'], server: 'mx.plain.test', via: 'mx', tlsPolicy: 'opportunistic', tls: { version: expect.stringMatching(/^TLSv1\.[23]$/) }, later: true }],
+    });
+    // docs/exposure.md §4.6: the fact replaces the prediction: tls-only, 42 - 3.
+    expect(after.exposure).toMatchObject({ level: 'tls-only', score: 39 });
+    const codes = after.exposure.reasons.map((reason) => reason.code);
+    expect(codes).toContain('delivered-tls-opportunistic');
+    expect(codes).not.toContain('recipient-tls-not-guaranteed');
+    expect(after.exposure.reasons.find((reason) => reason.code === 'delivered-tls-opportunistic')?.params).toEqual({ address: 'ida@held.test', server: 'mx.plain.test' });
+
+    // Reported once: the next sync asks nothing more.
+    const again = await onStick(stick, ['--json', 'sync']);
+    expect((JSON.parse(again.stdout) as { deliveryReports: number }).deliveryReports).toBe(0);
+  }, 240_000);
 });
