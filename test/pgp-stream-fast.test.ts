@@ -12,7 +12,7 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketSplitter, type PacketEvent } from '../src/core/openpgp-packet-stream.js';
 import { CaliopError, ERROR_TABLE } from '../src/errors.js';
-import { READ_CONFIG } from '../src/service/pgp.js';
+import { decryptData, READ_CONFIG } from '../src/service/pgp.js';
 import { decryptStream } from '../src/service/pgp-stream.js';
 import { CfbDecipher, tryFastDecryption } from '../src/service/pgp-stream-fast.js';
 import { temporaryFolder } from './helpers/caliop.js';
@@ -62,7 +62,7 @@ async function throughService(bytes: Uint8Array, size = 4096, verificationKeys: 
       verificationKeys,
       destination: { sink: async (chunk) => void given.push(new Uint8Array(chunk)) },
     });
-    return { data: new Uint8Array(Buffer.concat(given)), states: result.signatures.map((check) => check.status) };
+    return { data: new Uint8Array(Buffer.concat(given)), states: result.signatures.map((check) => check.status), by: result.by };
   } catch (error) {
     return { error: error as CaliopError, given: given.length };
   }
@@ -89,6 +89,7 @@ beforeAll(async () => {
   const message = await openpgp.createMessage({ binary: plain, format: 'binary' });
   const v1 = { aeadProtect: false, preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256, preferredHashAlgorithm: openpgp.enums.hash.sha512 };
   made.signed = await openpgp.encrypt({ message, encryptionKeys: cert, signingKeys: key, format: 'binary', config: v1 });
+  made.signedArmored = new TextEncoder().encode(await openpgp.encrypt({ message: await openpgp.createMessage({ binary: plain, format: 'binary' }), encryptionKeys: cert, signingKeys: key, config: v1 }));
   // SEIPDv2 only goes to a key that says it reads it: the gpg key does not, a v6 key does.
   v6Key = (await openpgp.generateKey({ type: 'curve25519', userIDs: [{ email: 'v6@example.org' }], format: 'object', config: { v6Keys: true, aeadProtect: true } })).privateKey;
   made.seipdv2 = await openpgp.encrypt({ message, encryptionKeys: v6Key.toPublic(), signingKeys: key, format: 'binary', config: { aeadProtect: true } });
@@ -145,12 +146,65 @@ describe('signatures of every key family: the same states through node:crypto as
       const binary = await openpgp.encrypt({ message, encryptionKeys: cert, signingKeys: signer, format: 'binary', config });
       expect(await fast(binary, 4096, [signer.toPublic()])).not.toBe('fallback');
       const viaFast = await throughService(binary, 65536, [signer.toPublic()]);
-      // Armored, the same message goes to openpgp.js.
-      const viaOpenpgp = await throughService(new TextEncoder().encode(openpgp.armor(openpgp.enums.armor.message, binary)), 65536, [signer.toPublic()]);
+      // The same message read whole (decryptData: openpgp.js).
+      const viaOpenpgp = await decryptData(binary, key, [signer.toPublic()]);
       expect(viaFast.error).toBeUndefined();
-      expect(viaFast.states).toEqual(viaOpenpgp.states);
+      expect(viaFast.by).toBe('node:crypto');
+      expect(viaFast.states).toEqual(viaOpenpgp.signatures.map((check) => check.status));
       expect(viaFast.states![0]).toMatch(/^good/);
       expect(Buffer.from(viaFast.data!).equals(Buffer.from(plain))).toBe(true);
+    });
+  }
+});
+
+describe('armored input (RFC 9580 §6) goes through node:crypto too', () => {
+  const text = (name: string) => readFileSync(join(VECTORS, name), 'latin1');
+  const bytesOf = (armored: string) => new Uint8Array(Buffer.from(armored, 'latin1'));
+  const cases: [string, () => Uint8Array][] = [
+    ['gpg-signed.asc (gpg -a -z 0 --sign --encrypt)', () => bytesOf(text('gpg-signed.asc'))],
+    ['openpgp.js armored, as caliop encrypt --sign and the relay mail make them', () => made.signedArmored!],
+    ['gpg-signed.asc with CRLF line ends', () => bytesOf(text('gpg-signed.asc').replace(/\n/g, '\r\n'))],
+    // RFC 9580 §6.1: a CRC24 that disagrees MUST NOT be a reason to refuse; the MDC is checked.
+    ['gpg-signed.asc with a wrong checksum line', () => bytesOf(text('gpg-signed.asc').replace(/\n=[A-Za-z0-9+/]{4}\n/, '\n=AAAA\n'))],
+  ];
+  for (const [name, bytes] of cases) {
+    it(name, async () => {
+      for (const size of [1000, 65536]) {
+        const service = await throughService(bytes(), size);
+        expect(service.error).toBeUndefined();
+        expect(service.by).toBe('node:crypto');
+        expect(service.states).toEqual(['good']);
+        expect(Buffer.from(service.data!).equals(Buffer.from(plain))).toBe(true);
+      }
+    });
+  }
+
+  for (const name of ['gpg-default.asc (gpg -a --sign --encrypt: ZLIB)', 'sq-signed.asc (sq encrypt --signer-key: ZIP, bytes after the deflate end)']) {
+    it(`${name}: compressed, opens with its signature good`, async () => {
+      const service = await throughService(bytesOf(text(name.split(' ')[0]!)));
+      expect(service.error).toBeUndefined();
+      expect(service.states).toEqual(['good']);
+      expect(Buffer.from(service.data!).equals(Buffer.from(plain))).toBe(true);
+    });
+  }
+
+  const lines = () => text('gpg-signed.asc').split('\n');
+  const damaged: [string, () => string, RegExp][] = [
+    ['a character outside the base64 alphabet', () => lines().map((line, index) => (index === 300 ? `${line.slice(0, 10)}*${line.slice(11)}` : line)).join('\n'), /armor .*outside the base64 alphabet \(line 301\)/],
+    ['a line longer than 76 characters', () => lines().map((line, index) => (index === 300 ? line + line.slice(0, 16) : line)).join('\n'), /armor .*longer than 76/],
+    ['two lines joined', () => text('gpg-signed.asc').replace(/([A-Za-z0-9+/]{64})\n(?=[A-Za-z0-9+/]{64}\n)/, '$1'), /armor .*longer than 76/],
+    ['cut off (no END line)', () => text('gpg-signed.asc').slice(0, 30_000), /armor .*ends before/],
+    ['text after the END line', () => `${text('gpg-signed.asc')}Received: by mallory\n`, /armor .*text after the END line/],
+  ];
+  for (const [name, armored, message] of damaged) {
+    it(`damaged armor, ${name}: bad_input naming it, nothing given, nothing under the final name`, async () => {
+      const service = await throughService(bytesOf(armored()), 4096);
+      expect(service.error?.code).toBe('bad_input');
+      expect(service.error?.message).toMatch(message);
+      expect(service.given).toBe(0);
+      const file = await intoFile(bytesOf(armored()), `armor-${name.replace(/\W+/g, '-')}`);
+      expect(file.error?.code).toBe('bad_input');
+      expect(file.left).toEqual([]);
     });
   }
 });
@@ -225,8 +279,8 @@ describe('damaged or modified: bad_input, nothing under the final name, nothing 
 });
 
 describe('hostile input (mutated messages)', () => {
-  it('300 mutations of signed messages: each ends in the exact plaintext or a documented error, nothing given before', async () => {
-    const seeds = [vector('gpg-signed.gpg'), vector('gpg-aes128.gpg'), made.signed!];
+  it('300 mutations of signed messages, binary and armored: each ends in the exact plaintext or a documented error, nothing given before', async () => {
+    const seeds = [vector('gpg-signed.gpg'), vector('gpg-aes128.gpg'), made.signed!, vector('gpg-signed.asc'), made.signedArmored!];
     let state = 0x2545f491;
     const next = () => (state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0);
     let intact = 0;

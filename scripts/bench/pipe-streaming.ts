@@ -8,6 +8,8 @@
 // read from and written to disk (/tmp); rounds interleaved (gpg, ours, our idle run...),
 // the median of each; wall time and CPU time (user + sys) of the whole process. Net = ours
 // minus our idle run (the fixed costs); gpg's whole run is compared with that net.
+// Decryption is measured on binary messages and on armored ones (all relay mail is armored;
+// gpg's armored message is compressed, its default).
 //
 //   npx tsc -p . && node build/scripts/bench/pipe-streaming.js [MiB] [rounds]
 import { spawnSync } from 'node:child_process';
@@ -77,8 +79,22 @@ export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name:
     writeFileSync(empty, '');
     writeIncompressibleFile(input, mib);
     const out = (name: string) => join(work, name);
-    const measures = { enc: [] as Measure[], encIdle: [] as Measure[], dec: [] as Measure[], decIdle: [] as Measure[], gpgEnc: [] as Measure[], gpgDec: [] as Measure[] };
+    const measures = {
+      enc: [] as Measure[],
+      encIdle: [] as Measure[],
+      dec: [] as Measure[],
+      decIdle: [] as Measure[],
+      gpgEnc: [] as Measure[],
+      gpgDec: [] as Measure[],
+      decArmored: [] as Measure[],
+      decArmoredIdle: [] as Measure[],
+      gpgDecArmored: [] as Measure[],
+    };
     caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('empty.pgp'), '--force'], empty);
+    // Armored (all relay mail is): each side decrypts its own armored message (gpg's is compressed, its default).
+    caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--output', out('empty.asc'), '--force'], empty);
+    caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--output', out('caliop.asc'), '--force'], input);
+    gpg(['-a', '-se', '-r', 'peer@example.org', '-o', out('gpg.asc'), input]);
     for (let round = 0; round < rounds; round++) {
       measures.gpgEnc.push(gpg(['-se', '-r', 'peer@example.org', '-o', out('gpg.pgp'), input]));
       measures.enc.push(caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('caliop.pgp'), '--force'], input));
@@ -86,9 +102,22 @@ export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name:
       measures.gpgDec.push(gpg(['-d', '-o', out('gpg.out'), out('gpg.pgp')]));
       measures.dec.push(caliop(['decrypt', '--output', out('caliop.out'), '--force'], out('caliop.pgp')));
       measures.decIdle.push(caliop(['decrypt', '--output', out('empty.out'), '--force'], out('empty.pgp')));
+      measures.gpgDecArmored.push(gpg(['-d', '-o', out('gpg.out'), out('gpg.asc')]));
+      measures.decArmored.push(caliop(['decrypt', '--output', out('caliop.out'), '--force'], out('caliop.asc')));
+      measures.decArmoredIdle.push(caliop(['decrypt', '--output', out('empty.out'), '--force'], out('empty.asc')));
     }
     load.push(loadavg()[0]!);
-    const [enc, encIdle, dec, decIdle, gpgEnc, gpgDec] = [measures.enc, measures.encIdle, measures.dec, measures.decIdle, measures.gpgEnc, measures.gpgDec].map(summary) as [Measure, Measure, Measure, Measure, Measure, Measure];
+    const [enc, encIdle, dec, decIdle, gpgEnc, gpgDec, decArmored, decArmoredIdle, gpgDecArmored] = [
+      measures.enc,
+      measures.encIdle,
+      measures.dec,
+      measures.decIdle,
+      measures.gpgEnc,
+      measures.gpgDec,
+      measures.decArmored,
+      measures.decArmoredIdle,
+      measures.gpgDecArmored,
+    ].map(summary) as [Measure, Measure, Measure, Measure, Measure, Measure, Measure, Measure, Measure];
     const line = (what: string, ours: Measure, idle: Measure, peer: Measure, peerName: string) =>
       `${what}: wall ${ours.ms.toFixed(0)} ms, CPU ${ours.cpuMs.toFixed(0)} ms (idle run: wall ${idle.ms.toFixed(0)}, CPU ${idle.cpuMs.toFixed(0)}; net: wall ${(ours.ms - idle.ms).toFixed(0)}, CPU ${(ours.cpuMs - idle.cpuMs).toFixed(0)}), ` +
       `peak RSS ${ours.maxRssMiB.toFixed(0)} MiB (idle ${idle.maxRssMiB.toFixed(0)} MiB: +${(ours.maxRssMiB - idle.maxRssMiB).toFixed(0)} MiB, target <= +64) | ` +
@@ -99,6 +128,7 @@ export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name:
       lines: [
         line('caliop encrypt --sign', enc, encIdle, gpgEnc, 'gpg -se'),
         line('caliop decrypt', dec, decIdle, gpgDec, 'gpg -d'),
+        line('caliop decrypt (armored)', decArmored, decArmoredIdle, gpgDecArmored, 'gpg -d (armored)'),
         `load average during the run: ${load.map((value) => value.toFixed(1)).join(' -> ')} (2 cores)`,
       ],
     };

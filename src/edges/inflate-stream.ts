@@ -24,18 +24,33 @@ export class InflateStream {
     if (!make) throw new TypeError(`unsupported compression format ${format}`);
     const inflater = make();
     let output!: TransformStreamDefaultController<Uint8Array>;
+    // node:zlib ends its output as soon as the compressed stream ends, even with input left
+    // after it (sq's ZIP packets carry a few bytes more): what follows is ignored, as the
+    // standard DecompressionStream of Node does; waiting for an 'end' already past hung
+    // `caliop decrypt` of sq's default messages, and sync with them.
+    let ended = false;
+    const whenEnded: (() => void)[] = [];
     inflater.on('data', (chunk: Buffer) => output.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     inflater.on('error', (error) => output.error(error));
+    inflater.on('end', () => {
+      ended = true;
+      for (const wake of whenEnded.splice(0)) wake();
+    });
     const pair = new TransformStream<Uint8Array, Uint8Array>({
       start(controller) {
         output = controller;
       },
       transform(chunk) {
-        return new Promise((resolve, reject) => inflater.write(chunk, (error) => (error ? reject(error) : resolve())));
+        if (ended) return;
+        return new Promise((resolve, reject) => {
+          whenEnded.push(resolve);
+          inflater.write(chunk, (error) => (error ? reject(error) : resolve()));
+        });
       },
       flush() {
+        if (ended) return;
         return new Promise((resolve, reject) => {
-          inflater.once('end', resolve);
+          whenEnded.push(resolve);
           inflater.once('error', reject);
           inflater.end();
         });

@@ -3,7 +3,8 @@
 // 100 MiB cost 3.6x gpg -d). openpgp.js still decrypts the session key, parses the one-pass
 // signature and signature packets and verifies the signatures; this module only does what
 // is done on every byte: AES-CFB, the SHA-1 of the MDC, the packet framing and the hashes of
-// the signed data. Anything else (armor, SKESK, SEIPDv2, compression, text signatures,
+// the signed data (armor is removed before: src/core/openpgp-armor-stream.ts). Anything
+// else (SKESK, SEIPDv2, compression, text signatures,
 // another cipher, several session keys, any packet out of place) is left to openpgp.js
 // before a single byte is given out: the caller replays what was read (`fallback`).
 import { createCipheriv, createHash, type Cipher, type Hash } from 'node:crypto';
@@ -470,6 +471,11 @@ async function* coalesced(source: AsyncIterable<Uint8Array>, chunkBytes: number)
   let parts: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of source) {
+    // A large piece (a dearmored MiB is 3/4 of one) goes as it is: joining would copy it.
+    if (size === 0 && chunk.byteLength >= chunkBytes / 2) {
+      yield chunk;
+      continue;
+    }
     parts.push(chunk);
     size += chunk.byteLength;
     if (size >= chunkBytes) {
@@ -508,14 +514,15 @@ export async function tryFastDecryption(
   const pipeline = new Pipeline(config);
   const message = new openpgp.Message(pipeline.sessionKeyPackets as unknown as openpgp.PacketList<openpgp.AnyPacket>);
   const fallback = (): FastDecryption => ({ kind: 'fallback', input: replay(read, iterator) });
-  try {
-    let keyed = false;
-    while (!pipeline.decided) {
-      if (readBytes > PROBE_BYTES) return fallback();
-      const { value, done } = await iterator.next();
-      if (done) return fallback();
-      read.push(value);
-      readBytes += value.byteLength;
+  let keyed = false;
+  while (!pipeline.decided) {
+    if (readBytes > PROBE_BYTES) return fallback();
+    // A failure of the source itself (a read, damaged armor) is not the message's shape: it is thrown.
+    const { value, done } = await iterator.next();
+    if (done) return fallback();
+    read.push(value);
+    readBytes += value.byteLength;
+    try {
       pipeline.push(value);
       if (!keyed && pipeline.awaitingKey) {
         keyed = true;
@@ -526,11 +533,11 @@ export async function tryFastDecryption(
         if (id === undefined || algorithm === null) return fallback();
         pipeline.setKey(id, data);
       }
+    } catch {
+      // Whatever went wrong before the first plaintext byte, openpgp.js reads the message
+      // from its start and says what it is (a missing key, a damaged packet...).
+      return fallback();
     }
-  } catch {
-    // Whatever went wrong before the first plaintext byte, openpgp.js reads the message
-    // from its start and says what it is (a missing key, a damaged packet...).
-    return fallback();
   }
   const ended = deferred<readonly Uint8Array[]>();
   const signatures = verificationResults(pipeline, ended.promise, verificationKeys, config);

@@ -5,6 +5,7 @@
 // (src/edges/output-file.ts), or to a stream (stdout).
 import * as openpgp from 'openpgp';
 import { CaliopError } from '../errors.js';
+import { dearmored } from '../core/openpgp-armor-stream.js';
 import { installInflateStream } from '../edges/inflate-stream.js';
 import { createOutputFile, type OutputFile } from '../edges/output-file.js';
 import { stdinBytes } from '../edges/stdin.js';
@@ -255,6 +256,8 @@ export async function signStream(input: {
 export interface StreamDecryptResult {
   readonly signatures: SignatureCheck[];
   readonly bytes: number;
+  /** Which layer read the bulk (docs/decisions/streamed-decryption.md): node:crypto, or openpgp.js. */
+  readonly by: 'node:crypto' | 'openpgp.js';
 }
 
 /**
@@ -273,14 +276,15 @@ export async function decryptStream(input: {
   const { head, size, rest } = await peek(input.input, 256);
   if (size === 0) throw new CaliopError('bad_input', 'the input is empty', { hint: 'caliop decrypt < message.asc > message.txt' });
   let source: AsyncIterable<Uint8Array> = chained(head, rest);
-  if (!looksArmored(head)) {
-    // docs/decisions/streamed-decryption.md: the common binary shape through node:crypto.
-    const fast = await tryFastDecryption(source, acceptingEveryCipher(input.decryptionKey), input.verificationKeys, FULL_STREAM_READ_CONFIG);
-    if (fast.kind === 'fast') {
-      return writeDecrypted(input, fast.message, fast.signatures, (write) => drain(fast.data, write));
-    }
-    source = fast.input;
+  // docs/decisions/streamed-decryption.md: armor removed by src/core/openpgp-armor-stream.ts
+  // (openpgp.js then reads binary when the fast path leaves the message to it), and the
+  // common shape through node:crypto.
+  if (looksArmored(head)) source = dearmored(source);
+  const fast = await tryFastDecryption(source, acceptingEveryCipher(input.decryptionKey), input.verificationKeys, FULL_STREAM_READ_CONFIG);
+  if (fast.kind === 'fast') {
+    return { ...(await writeDecrypted(input, fast.message, fast.signatures, (write) => drain(fast.data, write))), by: 'node:crypto' };
   }
+  source = fast.input;
   const message = await readStreamedMessage(source);
   requireAddressedTo(message, input.decryptionKey);
   let result;
@@ -295,7 +299,7 @@ export async function decryptStream(input: {
   } catch (error) {
     throw decryptionFailure(error, message);
   }
-  return writeDecrypted(input, message, result.signatures, (write) => pump(result.data as unknown as ReadableStream<Uint8Array>, write));
+  return { ...(await writeDecrypted(input, message, result.signatures, (write) => pump(result.data as unknown as ReadableStream<Uint8Array>, write))), by: 'openpgp.js' };
 }
 
 /** Writes decrypted data to the destination (§2.1: held back, or renamed once intact), then judges the signatures. */
@@ -304,7 +308,7 @@ async function writeDecrypted(
   message: openpgp.Message<unknown>,
   signatureResults: Awaited<ReturnType<typeof openpgp.decrypt>>['signatures'],
   copy: (write: (chunk: Uint8Array) => Promise<void>) => Promise<number>,
-): Promise<StreamDecryptResult> {
+): Promise<Omit<StreamDecryptResult, 'by'>> {
   // The signatures settle only once the data is read: mark them handled now, judge them after.
   for (const signature of signatureResults) {
     signature.verified.catch(() => undefined);

@@ -23,3 +23,11 @@ $G $T --compress-algo zlib --sign --encrypt -o "$HERE/gpg-compressed.gpg" "$HERE
 $G $T -z 0 --textmode --sign --encrypt -o "$HERE/gpg-textmode.gpg" "$HERE/plain.bin"
 # No MDC at all (SED, tag 9): left to openpgp.js, which refuses it.
 $G $T -z 0 --rfc2440 --cipher-algo AES256 --sign --encrypt -o "$HERE/gpg-no-mdc.gpg" "$HERE/plain.bin"
+# Armored (issue 13, the armor read by src/core/openpgp-armor-stream.ts): no compression...
+$G $T -z 0 --armor --sign --encrypt -o "$HERE/gpg-signed.asc" "$HERE/plain.bin"
+# ... and gpg's defaults (ZLIB).
+$G $T --armor --sign --encrypt -o "$HERE/gpg-default.asc" "$HERE/plain.bin"
+# sq 0.27's defaults (armored, ZIP with bytes after the deflate stream's end).
+gpg --armor --export vector@example.org > "$1/cert.asc"
+gpg --armor --export-secret-keys vector@example.org > "$1/key.asc"
+sq encrypt --recipient-cert "$1/cert.asc" --signer-key "$1/key.asc" --output "$HERE/sq-signed.asc" "$HERE/plain.bin"
