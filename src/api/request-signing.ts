@@ -76,11 +76,13 @@ export function signRequest(
   devicePublicKey: Uint8Array = ed25519.getPublicKey(deviceSecretKey),
   /** An Ed25519 signer holding the key already expanded (node:crypto); @noble/curves otherwise. */
   sign: (message: Uint8Array) => Uint8Array = (message) => ed25519.sign(message, deviceSecretKey),
+  /** The body's SHA-256 (node:crypto's where the runtime has it: the client hashes every body it sends). */
+  sha256Hex: Sha256Hex = nobleSha256Hex,
 ): Record<string, string> {
   if (deviceSecretKey.length !== 32) throw new TypeError('deviceSecretKey must be 32 bytes');
   if (!NONCE.test(nonce)) throw new TypeError('nonce must be 16-64 base64url characters');
   const timestamp = String(Math.floor(now.getTime() / 1000));
-  const message = new TextEncoder().encode(canonicalRequestString(request, { timestamp, nonce }));
+  const message = new TextEncoder().encode(canonicalRequestString(request, { timestamp, nonce }, sha256Hex));
   return {
     [SIGNATURE_HEADERS.device]: toBase64url(devicePublicKey),
     [SIGNATURE_HEADERS.timestamp]: timestamp,
@@ -143,6 +145,6 @@ export function verifyRequestSignature(
 }
 
 /** docs/api.md §4.5: the short device fingerprint used in logs (hex SHA-256 of the public key, 12 digits). */
-export function deviceFingerprint(devicePublicKey: Uint8Array): string {
-  return bytesToHex(sha256(devicePublicKey)).slice(0, 12);
+export function deviceFingerprint(devicePublicKey: Uint8Array, sha256Hex: Sha256Hex = nobleSha256Hex): string {
+  return sha256Hex(devicePublicKey).slice(0, 12);
 }

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildEnrolmentStatement } from '../../src/api/enrolment-statement.js';
-import { canonicalRequestString, nobleEd25519Verify, signRequest, verifyRequestSignature } from '../../src/api/request-signing.js';
+import { canonicalRequestString, nobleEd25519Verify, nobleSha256Hex, signRequest, verifyRequestSignature } from '../../src/api/request-signing.js';
+import { ed25519Signer, runtimeSha256Hex } from '../../src/edges/relay-client.js';
 import { opensslEd25519Verify } from '../../src/relay/ed25519-verify.js';
 
 interface RequestInVector {
@@ -64,13 +65,30 @@ describe('request signing vectors', () => {
 
       if (['valid', 'bad_signature', 'stale_timestamp'].includes(vector.expect)) {
         // Ed25519 is deterministic (RFC 8032 §5.1.6): signing again gives the same headers...
-        const again = signRequest(signed, Buffer.from(vector.deviceSecretKeyHex, 'hex'), new Date(Number(timestamp) * 1000), nonce);
+        const secretKey = Buffer.from(vector.deviceSecretKeyHex, 'hex');
+        const again = signRequest(signed, secretKey, new Date(Number(timestamp) * 1000), nonce);
         expect(again).toEqual(vector.headers);
+        // ...and so does the RelayClient's path (node:crypto's Ed25519 and SHA-256).
+        expect(signRequest(signed, secretKey, new Date(Number(timestamp) * 1000), nonce, undefined, ed25519Signer(secretKey), runtimeSha256Hex)).toEqual(vector.headers);
         // ...and node:crypto agrees that the signature covers the canonical string.
         expect(nodeEd25519Verify(vector.headers['caliop-device']!, vector.canonical, vector.headers['caliop-signature']!)).toBe(true);
       }
     });
   }
+
+  it("the client's node:crypto path signs and hashes byte for byte as noble, whatever the key and body size", () => {
+    for (let i = 0; i < 40; i++) {
+      const secretKey = createHash('sha256').update(`key ${i}`).digest();
+      // Sizes around SHA-256's 64-byte blocks and its padding edge (55/56), and message-sized bodies.
+      const size = [0, 1, 55, 56, 63, 64, 65, 119, 120, 4096, 5816, 65_537][i % 12]! + Math.floor(i / 12);
+      const body = new Uint8Array(size).map((_, index) => (index * 31 + i) & 0xff);
+      expect(runtimeSha256Hex(body)).toBe(nobleSha256Hex(body));
+      const request = { method: 'POST', pathWithQuery: '/v1/messages', body, domain: 'example.org' };
+      const now = new Date(1_700_000_000_000 + i * 1000);
+      const nonce = `nonce-${String(i).padStart(12, '0')}`;
+      expect(signRequest(request, secretKey, now, nonce, undefined, ed25519Signer(secretKey), runtimeSha256Hex)).toEqual(signRequest(request, secretKey, now, nonce));
+    }
+  });
 
   it('both verifiers refuse a non-canonical S (S + L) and a key that is not a point', () => {
     const vector = vectors.find(([, v]) => v.expect === 'valid')![1];
