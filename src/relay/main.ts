@@ -8,7 +8,7 @@ import { BODY_GRACE_MS, MIN_BODY_BYTES_PER_SECOND } from './middleware/read-body
 import { PerIpLimits } from './gateway/per-ip-limits.js';
 import { format } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
-import { randomBytes } from 'node:crypto';
+import { randomId } from './random-id.js';
 import { mkdirSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -126,7 +126,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
           hostname: gatewayOptions.smtpHostname,
           retry: gatewayOptions.outboundRetry,
           clock: () => new Date(),
-          randomId: () => randomBytes(16).toString('base64url'),
+          randomId,
           log: logLine,
         });
   outboundQueue?.start();
@@ -138,7 +138,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
     inviteTokenDigests: inviteTokensFile === null ? null : () => readInviteTokens(inviteTokensFile),
     releaseFingerprint: options.releaseFingerprint,
     clock: () => new Date(),
-    randomId: () => randomBytes(16).toString('base64url'),
+    randomId,
     logRequest: (line) => logLine({ ...line }),
     logInternalError: (error) =>
       logLine({ event: 'internal_error', error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' }),
@@ -212,7 +212,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
       maxRecipients: options.limits.maxRecipients,
       resolver: gatewayOptions.dns.kind === 'records' ? readDnsRecordsFile(gatewayOptions.dns.file) : systemResolver(gatewayOptions.dns.server),
       clock: () => new Date(),
-      randomId: () => randomBytes(16).toString('base64url'),
+      randomId,
       log: logLine,
     });
     const bound = await smtp.listen(gatewayOptions.smtpListen.host, gatewayOptions.smtpListen.port);

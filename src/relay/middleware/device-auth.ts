@@ -45,7 +45,14 @@ export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayE
       const code = check.reason === 'malformed' ? 'malformed_signature' : check.reason;
       throw new RelayHttpError(401, code, check.detail);
     }
-    const found = await options.store.deviceByKey(check.devicePublicKey);
+    // docs/api.md §4.3 steps 5-6: the device and the nonce in one store step (one round trip on PostgreSQL).
+    const { found, fresh } = await options.store.authenticate({
+      devicePublicKey: check.devicePublicKey,
+      nonce: check.nonce,
+      expiresAt: check.timestamp + TIMESTAMP_WINDOW_SECONDS,
+      nowSeconds: Math.floor(now.getTime() / 1000),
+      enrolledOnly: options.requireEnrolled,
+    });
     // docs/api.md §6.5: a revoked device is refused at once, on every route (enrolment included).
     if (found?.device.revokedAt) {
       throw new RelayHttpError(401, 'device_revoked', `this device (${found.device.name}) was revoked on ${found.device.revokedAt.slice(0, 10)}`);
@@ -55,19 +62,13 @@ export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayE
       throw new RelayHttpError(401, 'unknown_device', 'this device key is not enrolled with this relay');
     }
     // docs/api.md §4.3 step 6: a nonce is accepted once while its timestamp is in the window.
-    const fresh = await options.store.rememberNonce(
-      check.devicePublicKey,
-      check.nonce,
-      check.timestamp + TIMESTAMP_WINDOW_SECONDS,
-      Math.floor(now.getTime() / 1000),
-    );
     if (!fresh) throw new RelayHttpError(401, 'replayed_nonce', 'this Caliop-Nonce was already used; sign each request with a new nonce');
     // Only when the row just read says it is stale (the store checks again): no store call per request.
     const staleBefore = new Date(now.getTime() - LAST_SEEN_PRECISION_MS).toISOString();
     if (found !== undefined && (found.device.lastSeenAt === null || found.device.lastSeenAt < staleBefore)) {
       await options.store.touchDevice(check.devicePublicKey, now.toISOString(), staleBefore);
     }
-    c.set('device', { publicKey: check.devicePublicKey, fingerprint: deviceFingerprint(check.devicePublicKey), account, enrolment: found?.device });
+    c.set('device', { publicKey: check.devicePublicKey, fingerprint: deviceFingerprint(check.devicePublicKey, opensslSha256Hex), account, enrolment: found?.device });
     await next();
   };
 }

@@ -10,8 +10,8 @@ import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
-import { FIRST_DEVICE_NAME, SUBMISSION_RETENTION_S } from './relay-store.js';
+import type { Account, AuthOutcome, AuthStep, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import { FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
 
 
 const ACCOUNT_COLUMNS = 'address, local_part, wkd_hash, cert, cert_fingerprint, device_public_key, enrolled_at';
@@ -55,6 +55,40 @@ interface ChunkedRow {
 
 const SUBMISSION_BY_KEY = 'SELECT * FROM submissions WHERE sender = $1 AND idempotency_key = $2';
 
+/**
+ * docs/api.md §4.3 steps 5-6 for the signed requests of one event-loop turn, in one
+ * statement (one round trip): each request's device and account, and its nonce inserted
+ * where nonceWanted (relay-store.ts) says so: a device that exists and is not revoked, or
+ * an unknown one where $4 (enrolled_only) is false. The RETURNING rows are the fresh nonces.
+ * The device's columns are renamed into one JSON value: the account has an enrolled_at and
+ * a device key too.
+ */
+const AUTHENTICATE = `
+  WITH input AS (
+    SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::boolean[]) WITH ORDINALITY AS t (key, nonce, expires_at, enrolled_only, i)
+  ), found AS (
+    SELECT input.*, devices.address AS device_address, devices.revoked_at AS device_revoked_at, json_build_object(
+        'address', devices.address, 'name', devices.name, 'enrolled_at', devices.enrolled_at, 'last_seen_at', devices.last_seen_at,
+        'revoked_at', devices.revoked_at, 'acked_seq', devices.acked_seq) AS d
+    FROM input LEFT JOIN devices ON devices.device_public_key = input.key
+  ), inserted AS (
+    INSERT INTO nonces (device_public_key, nonce, expires_at)
+    SELECT key, nonce, expires_at FROM found
+    WHERE CASE WHEN device_address IS NULL THEN NOT enrolled_only ELSE device_revoked_at IS NULL END
+    ON CONFLICT DO NOTHING RETURNING device_public_key, nonce
+  )
+  SELECT found.i, found.d, found.device_address IS NOT NULL AND accounts.address IS NOT NULL AS known,
+    EXISTS (SELECT 1 FROM inserted WHERE inserted.device_public_key = found.key AND inserted.nonce = found.nonce) AS fresh,
+    ${ACCOUNT_COLUMNS_QUALIFIED}
+  FROM found LEFT JOIN accounts ON accounts.address = found.device_address
+  ORDER BY found.i`;
+
+interface PendingAuth {
+  readonly step: AuthStep;
+  readonly resolve: (outcome: AuthOutcome) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 export interface PostgresStoreOptions {
   /** Connections per relay process (default 8). */
   readonly poolSize?: number;
@@ -68,6 +102,8 @@ export class PostgresRelayStore implements RelayStore {
   #lastNoncePurge = 0;
   /** Nonces of this event-loop turn, inserted together at its end. */
   #nonceBatch: PendingNonce[] = [];
+  /** Signed requests of this event-loop turn, authenticated together at its end (AUTHENTICATE). */
+  #authBatch: PendingAuth[] = [];
 
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
@@ -91,6 +127,7 @@ export class PostgresRelayStore implements RelayStore {
 
   async close(): Promise<void> {
     if (this.#nonceBatch.length > 0) await this.#flushNonces();
+    if (this.#authBatch.length > 0) await this.#flushAuth();
     await this.#pool.end();
   }
 
@@ -333,19 +370,73 @@ export class PostgresRelayStore implements RelayStore {
     return rowCount === 1;
   }
 
-  rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
+  #purgeNonces(nowSeconds: number): void {
     const nowMs = nowSeconds * 1000;
     if (nowMs - this.#lastNoncePurge >= NONCE_PURGE_INTERVAL_MS) {
       this.#lastNoncePurge = nowMs;
       // Expired rows only matter for space: their timestamps fail the window check anyway.
       void this.#query('purge_nonces', 'DELETE FROM nonces WHERE expires_at < $1', [nowSeconds]).catch(() => {});
     }
+  }
+
+  rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
+    this.#purgeNonces(nowSeconds);
     // The nonces of one event-loop turn go in one statement, one round trip (before: one per
     // request). The table is shared by every relay process, so a replay at another one is refused.
     return new Promise((resolve, reject) => {
       this.#nonceBatch.push({ devicePublicKey, nonce, expiresAt, resolve, reject });
       if (this.#nonceBatch.length === 1) setImmediate(() => void this.#flushNonces());
     });
+  }
+
+  authenticate(step: AuthStep): Promise<AuthOutcome> {
+    this.#purgeNonces(step.nowSeconds);
+    return new Promise((resolve, reject) => {
+      this.#authBatch.push({ step, resolve, reject });
+      if (this.#authBatch.length === 1) setImmediate(() => void this.#flushAuth());
+    });
+  }
+
+  async #flushAuth(): Promise<void> {
+    const batch = this.#authBatch;
+    this.#authBatch = [];
+    const keyOf = (step: AuthStep) => `${Buffer.from(step.devicePublicKey).toString('hex')}:${step.nonce}`;
+    // A nonce twice in one batch: only its first request can be the fresh one (the others are told their device, not fresh).
+    const first = new Map<string, number>();
+    const rowOf: number[] = [];
+    const rows: AuthStep[] = [];
+    for (const { step } of batch) {
+      const key = keyOf(step);
+      const seen = first.get(key);
+      if (seen === undefined) {
+        first.set(key, rows.length);
+        rowOf.push(rows.length);
+        rows.push(step);
+      } else rowOf.push(-1 - seen);
+    }
+    try {
+      const { rows: answers } = await this.#query<AccountRow & { i: string; d: DeviceRow; known: boolean; fresh: boolean }>('authenticate', AUTHENTICATE, [
+        rows.map((step) => Buffer.from(step.devicePublicKey)),
+        rows.map((step) => step.nonce),
+        rows.map((step) => step.expiresAt),
+        rows.map((step) => step.enrolledOnly),
+      ]);
+      if (answers.length !== rows.length) throw new Error('the authentication statement answered another number of rows');
+      const outcomes = rows.map((step, index): AuthOutcome => {
+        const answer = answers[index] as AccountRow & { d: DeviceRow; known: boolean; fresh: boolean };
+        const found = answer.known ? { device: toDevice({ ...answer.d, device_public_key: Buffer.from(step.devicePublicKey) }), account: toAccount(answer) } : undefined;
+        // The statement applies the same rule; checked here too, so a nonce not written is never called fresh.
+        return { found, fresh: answer.fresh && nonceWanted(found, step.enrolledOnly) };
+      });
+      batch.forEach(({ resolve }, index) => {
+        const row = rowOf[index] as number;
+        // Only the first request with this nonce in the batch can be the fresh one; a later one is a replay.
+        if (row >= 0) resolve(outcomes[row] as AuthOutcome);
+        else resolve({ found: (outcomes[-1 - row] as AuthOutcome).found, fresh: false });
+      });
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
   }
 
   async #flushNonces(): Promise<void> {

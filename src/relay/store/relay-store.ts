@@ -154,6 +154,29 @@ export interface OutboundReport {
   readonly detail: string;
 }
 
+/** docs/api.md §4.3 steps 5-6, asked of the store in one call for every signed request. */
+export interface AuthStep {
+  readonly devicePublicKey: Uint8Array;
+  readonly nonce: string;
+  /** Unix seconds: the nonce is remembered until then. */
+  readonly expiresAt: number;
+  readonly nowSeconds: number;
+  /** true on every route but enrolment (an unknown device may not go on, so its nonce is not remembered). */
+  readonly enrolledOnly: boolean;
+}
+
+export interface AuthOutcome {
+  /** The device with this key, revoked or not, and its account (as deviceByKey). */
+  readonly found: { readonly device: Device; readonly account: Account } | undefined;
+  /** The nonce was new and is now remembered; false for a replay, and whenever nonceWanted says no (nothing written). */
+  readonly fresh: boolean;
+}
+
+/** Whether a request's nonce is written at all: not for a revoked device, nor for an unknown one where enrolment is needed (both refused). */
+export function nonceWanted(found: AuthOutcome['found'], enrolledOnly: boolean): boolean {
+  return found === undefined ? !enrolledOnly : !found.device.revokedAt;
+}
+
 /** docs/decisions/relay-store.md: a replay nonce waiting for its turn's batched write; told whether it was fresh once written. */
 export interface PendingNonce {
   readonly devicePublicKey: Uint8Array;
@@ -217,6 +240,12 @@ export interface RelayStore {
    * used it (a replay).
    */
   rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean>;
+  /**
+   * docs/api.md §4.3 steps 5-6 for one signed request: deviceByKey and, when nonceWanted,
+   * rememberNonce, as one step (PostgreSQL: the requests of one event-loop turn in one
+   * statement, one round trip).
+   */
+  authenticate(step: AuthStep): Promise<AuthOutcome>;
 
   /**
    * Stores one submission; durable (fsynced) when the promise resolves. With

@@ -7,7 +7,8 @@
 // with synchronous = FULL. Checkpoints run on another connection with synchronous = FULL
 // (wal-eraser-worker.ts), which syncs the WAL before copying it and the database after.
 
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { fstatSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 
 export class WalSync {
   readonly #file: string;
@@ -24,7 +25,10 @@ export class WalSync {
     await this.#handle.sync();
     // SQLite removes the WAL only when the last connection closes, and the relay's stays open;
     // checked anyway, because an fsync of a replaced file would be a silent lie.
-    const [held, named] = await Promise.all([this.#handle.stat(), stat(this.#file)]);
+    // Two metadata calls answered from the kernel's memory (no disk): made here, not sent to the thread pool
+    // (as promises they cost the event loop more than the answer, 3% of the relay's CPU in the bench).
+    const held = fstatSync(this.#handle.fd);
+    const named = statSync(this.#file);
     if (held.ino !== named.ino || held.dev !== named.dev) {
       await this.#handle.close();
       this.#handle = await open(this.#file, 'r');
