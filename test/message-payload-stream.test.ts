@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { formatPayload, formatPayloadStream, type OutgoingAttachment } from '../src/core/message-payload.js';
+import { buildPgpMimeMessage, buildPgpMimeMessageStream, buildPlainMessage, buildPlainMessageStream } from '../src/core/outgoing-mime.js';
 
 const base = { from: 'Ana <ana@example.test>', to: ['bob@example.test'], subject: 'Files', date: '2026-12-01T00:00:00.000Z', messageId: 'm1@example.test', body: 'Here.\nTwo lines.\n', boundary: '=_caliop_0123' };
 
@@ -32,5 +33,30 @@ describe('formatPayloadStream', () => {
 
   it('without files: the text message', async () => {
     expect(await streamed([], 10)).toBe(formatPayload({ ...base, attachments: [] }));
+  });
+});
+
+// docs/store.md §5.1: a large message to the outside is built as a stream into its blob; the same bytes as the whole builders.
+describe('buildPgpMimeMessageStream, buildPlainMessageStream', () => {
+  const outer = { from: 'Ana Ésa <ana@example.test>', to: ['carol@outside.test'], date: base.date, messageId: base.messageId, autocryptHeader: null };
+  const armored = `-----BEGIN PGP MESSAGE-----\n\n${'wcBMA'.repeat(40).match(/.{1,64}/g)!.join('\n')}\n=abcd\n-----END PGP MESSAGE-----\n`;
+  async function joined(pieces: AsyncIterable<string>): Promise<string> {
+    let text = '';
+    for await (const piece of pieces) text += piece;
+    return text;
+  }
+  it.each([1, 2, 7, 64, 100_000])('PGP/MIME: the armored part in pieces of %i bytes', async (piece) => {
+    const bytes = Buffer.from(armored, 'latin1');
+    async function* pieces() {
+      for (let at = 0; at < bytes.length; at += piece) yield bytes.subarray(at, at + piece);
+    }
+    expect(await joined(buildPgpMimeMessageStream({ ...outer, armoredEncryptedPart: pieces() }))).toBe(buildPgpMimeMessage({ ...outer, armoredEncryptedPart: armored }));
+  });
+  it.each([0, 57, 100_003])('readable: files of %i bytes', async (size) => {
+    const attachments = [{ name: 'a.bin', type: 'application/octet-stream', content: bytes(size, 1) }, { name: 'é.txt', type: 'text/plain', content: bytes(size % 97, 2) }];
+    const streamedFiles = attachments.map((attachment) => ({ name: attachment.name, type: attachment.type, size: attachment.content.length, async *open() { yield attachment.content; } }));
+    const whole = buildPlainMessage({ ...outer, subject: 'Hé', body: base.body, attachments, boundary: base.boundary });
+    expect(await joined(buildPlainMessageStream({ ...outer, subject: 'Hé', body: base.body, attachments: streamedFiles, boundary: base.boundary }))).toBe(whole);
+    expect(await joined(buildPlainMessageStream({ ...outer, subject: 'Hé', body: base.body, attachments: [], boundary: base.boundary }))).toBe(buildPlainMessage({ ...outer, subject: 'Hé', body: base.body, attachments: [], boundary: base.boundary }));
   });
 });

@@ -133,6 +133,35 @@ export async function* formatPayloadStream(payload: Omit<MessagePayload, 'attach
   yield `--${boundary}--${CRLF}`;
 }
 
+/**
+ * docs/message-payload.md §2.1: formatBodyEntity's multipart body written as a stream (the
+ * same bytes; the headers are formatBodyEntity's), the files read as they are encoded.
+ * Used for a readable message to the outside with files (docs/store.md §5.1).
+ */
+export function formatBodyEntityStream(
+  text: string,
+  attachments: readonly StreamedAttachment[],
+  boundary: string | undefined,
+): { headers: string[]; body: AsyncGenerator<string> } {
+  const entity = formatBodyEntity(text, attachments.length === 0 ? [] : [{ name: 'x', type: 'x/x', content: new Uint8Array(0) }], boundary);
+  if (attachments.length === 0) {
+    const whole = entity.body;
+    return { headers: entity.headers, body: (async function* () { yield whole; })() };
+  }
+  const textBody = text.replace(/\r?\n/g, CRLF);
+  const textPart = ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', textBody.endsWith(CRLF) ? textBody.slice(0, -2) : textBody].join(CRLF);
+  async function* body(): AsyncGenerator<string> {
+    yield `--${boundary}${CRLF}${textPart}${CRLF}`;
+    for (const attachment of attachments) {
+      yield `--${boundary}${CRLF}${attachmentHeaders(attachment)}${CRLF}`;
+      yield* base64LineStream(attachment.open());
+      yield CRLF;
+    }
+    yield `--${boundary}--${CRLF}`;
+  }
+  return { headers: entity.headers, body: body() };
+}
+
 /** docs/message-payload.md §2: the protected headers, after the body entity's own. */
 function protectedHeaderLines(payload: Pick<MessagePayload, 'from' | 'to' | 'subject' | 'date' | 'messageId'>): string[] {
   return [

@@ -4,7 +4,7 @@
 // exposure; both carry an Autocrypt header (Autocrypt Level 1 §2.1).
 // Pure: no clock, no randomness (the date, message id and boundary come in).
 
-import { formatBodyEntity, formatPayload, type MessagePayload, type OutgoingAttachment } from './message-payload.js';
+import { formatBodyEntity, formatBodyEntityStream, formatPayload, type MessagePayload, type OutgoingAttachment, type StreamedAttachment } from './message-payload.js';
 
 const CRLF = '\r\n';
 
@@ -146,4 +146,68 @@ export function buildPlainMessage(options: OuterHeaders & { subject: string; bod
   const lines = [...outerHeaderLines(options, options.subject), ...entity.headers, ''];
   const body = entity.body;
   return lines.join(CRLF) + CRLF + (body.endsWith(CRLF) ? body : body + CRLF);
+}
+
+/**
+ * docs/store.md §5.1: buildPgpMimeMessage written as a stream (the same bytes), the armored
+ * part read piece by piece (LF or CRLF line ends, as encryptArmoredStream writes it), so a
+ * large message to the outside is never held whole. ASCII pieces, in order.
+ */
+export async function* buildPgpMimeMessageStream(
+  options: OuterHeaders & { armoredEncryptedPart: AsyncIterable<Uint8Array>; boundary?: string },
+): AsyncGenerator<string> {
+  const boundary = options.boundary ?? boundaryFor(options.messageId);
+  yield [
+    ...outerHeaderLines(options, PROTECTED_SUBJECT_PLACEHOLDER),
+    `Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${boundary}"`,
+    '',
+    'This is an OpenPGP/MIME encrypted message (RFC 3156).',
+    `--${boundary}`,
+    'Content-Type: application/pgp-encrypted',
+    'Content-Description: PGP/MIME version identification',
+    '',
+    'Version: 1',
+    '',
+    `--${boundary}`,
+    'Content-Type: application/octet-stream; name="encrypted.asc"',
+    'Content-Description: OpenPGP encrypted message',
+    'Content-Disposition: inline; filename="encrypted.asc"',
+    '',
+    '',
+  ].join(CRLF);
+  // As buildPgpMimeMessage: trimmed, each line end CRLF. Trailing white space is held back until more text follows.
+  let started = false;
+  let pending = '';
+  let head = '';
+  for await (const piece of options.armoredEncryptedPart) {
+    let text = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('latin1');
+    if (!started) {
+      head += text;
+      const at = head.search(/\S/);
+      if (at < 0) continue;
+      text = head.slice(at);
+      started = true;
+      if (!text.startsWith('-----BEGIN PGP MESSAGE-----'.slice(0, Math.min(text.length, 27)))) throw new RangeError('armoredEncryptedPart must be one ASCII-armored PGP MESSAGE block');
+    }
+    const all = pending + text;
+    const keep = all.length - (/\s*$/.exec(all)?.[0].length ?? 0);
+    const out = all.slice(0, keep);
+    pending = all.slice(keep);
+    if (out.length > 0) yield out.replace(/\r?\n/g, CRLF);
+  }
+  if (!started) throw new RangeError('armoredEncryptedPart must be one ASCII-armored PGP MESSAGE block');
+  yield [CRLF, `--${boundary}--`, ''].join(CRLF);
+}
+
+/** docs/store.md §5.1: buildPlainMessage written as a stream (the same bytes), the files read as they are encoded. */
+export async function* buildPlainMessageStream(options: OuterHeaders & { subject: string; body: string; attachments: readonly StreamedAttachment[]; boundary?: string }): AsyncGenerator<string> {
+  const entity = formatBodyEntityStream(options.body, options.attachments, options.boundary);
+  yield [...outerHeaderLines(options, options.subject), ...entity.headers, ''].join(CRLF) + CRLF;
+  let last = '';
+  for await (const piece of entity.body) {
+    if (piece.length === 0) continue;
+    last = piece;
+    yield piece;
+  }
+  if (!last.endsWith(CRLF)) yield CRLF;
 }

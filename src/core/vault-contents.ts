@@ -166,7 +166,10 @@ const OutboxItem = z.strictObject({
   /** docs/vault-contents.md §4.1: to the outside through the relay's gateway, the RFC 5322 message to hand over. */
   outbound: z
     .strictObject({
+      /** Empty when in `messageBlob`. */
       rawMessage: z.string(),
+      /** docs/store.md §5.1: a large message to the outside rests in the store as a blob, not in this document. */
+      messageBlob: CiphertextBlob.optional(),
       exposed: z.boolean(),
       /** docs/vault-contents.md §4.1, docs/api.md §8.7: readable recipients judged on the relay's TLS guarantee; it must keep it. */
       requireTlsFor: z.array(z.string()).optional(),

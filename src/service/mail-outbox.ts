@@ -5,7 +5,7 @@ import type { OutboxItem } from '../core/vault-contents.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import { RelayErrorResponse, type RelayClient } from '../edges/relay-client.js';
 import { relayClientFor } from './relay-account.js';
-import { blobSha256, ciphertextText } from './message-blobs.js';
+import { blobSha256, ciphertextBytes, ciphertextText, outboxBlobRefs } from './message-blobs.js';
 import type { CiphertextBlob } from '../core/vault-contents.js';
 import type { StickSession } from './stick-session.js';
 
@@ -82,7 +82,7 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
       // docs/api.md §8.10: the same key on every attempt, so a submission whose answer was lost is not delivered twice.
       const idempotencyKey = outboxIdempotencyKey(item);
       const receipt = item.outbound
-        ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed, idempotencyKey, ...(item.outbound.requireTlsFor ? { requireTlsFor: item.outbound.requireTlsFor } : {}) })
+        ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.messageBlob ? Buffer.from(await ciphertextBytes(session.store, { armoredMessage: '', ciphertextBlob: item.outbound.messageBlob })).toString('utf8') : item.outbound.rawMessage, exposed: item.outbound.exposed, idempotencyKey, ...(item.outbound.requireTlsFor ? { requireTlsFor: item.outbound.requireTlsFor } : {}) })
         : item.ciphertextBlob
           ? await submitBlob(session, client, item.to, item.ciphertextBlob, idempotencyKey)
           : await client.submit({ to: item.to, armoredMessage: item.armoredMessage, idempotencyKey });
@@ -115,6 +115,8 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
       await session.update((draft) => {
         draft.outbox = draft.outbox.filter((queued) => queued.id !== item.id);
       });
+      // docs/store.md §5.1: the message to the outside is not kept once handed over (the sent copy is the ciphertext).
+      if (item.outbound?.messageBlob) await session.store.discardBlobs([item.outbound.messageBlob.ref]);
       result.sent.push(item.id);
     } catch (error) {
       if (!isCaliopError(error)) throw error;
@@ -181,7 +183,7 @@ export async function dropOutboxMessage(session: StickSession, id: string): Prom
     draft.outbox = draft.outbox.filter((queued) => queued.id !== id);
   });
   // docs/store.md §5.1: its ciphertext blob goes with it (after the vault no longer names it).
-  if (item.ciphertextBlob) await session.store.discardBlobs([item.ciphertextBlob.ref]);
+  await session.store.discardBlobs(outboxBlobRefs(item));
   return entry;
 }
 

@@ -10,14 +10,14 @@ import type { RelayClient } from '../edges/relay-client.js';
 import { randomBytes } from '../edges/random.js';
 import { lookupWkd, type WkdOptions } from '../edges/wkd-client.js';
 import { certForOutsiders } from '../core/outsider-cert.js';
-import { buildAutocryptHeader, buildPgpMimeMessage, buildPlainMessage } from '../core/outgoing-mime.js';
+import { buildAutocryptHeader, buildPgpMimeMessage, buildPgpMimeMessageStream, buildPlainMessage, buildPlainMessageStream } from '../core/outgoing-mime.js';
 import type { KeyChange } from '../api/schemas.js';
 import { findContact, keyChangedError, readKeyChangeAnnouncement, recordCert, refuseRevoked } from './contacts.js';
 import { assertOwnKeyUsable } from './key-lifecycle.js';
 import { flushOutbox } from './mail-outbox.js';
 import { allHavePostQuantumSubkey, certAddresses, certName, checkCertSignatures, encryptData, fingerprintOf, readCert, readCerts } from './pgp.js';
 import { relayClientFor } from './relay-account.js';
-import { isLargeCiphertext, LARGE_CIPHERTEXT_BYTES, putCiphertextBlob } from './message-blobs.js';
+import { isLargeCiphertext, LARGE_CIPHERTEXT_BYTES, outboxBlobRefs, putCiphertextBlob } from './message-blobs.js';
 import { encryptArmoredStream } from './pgp-stream.js';
 import { assessRecipientFacts, exposedRecipients, recipientFacts, type SendAssessment } from './send-preview.js';
 import type { StickSession } from './stick-session.js';
@@ -279,7 +279,7 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
       body: input.body,
       boundary: `=_caliop_${Buffer.from(random(12)).toString('hex')}`,
     };
-    // Mail to outside addresses is still built whole (docs/store.md §5.1, honest limits): the files are read once for it.
+    // Small messages are built whole (docs/store.md §5.1): the files are read once for them.
     let wholeFiles: OutgoingAttachment[] | undefined;
     const filesWhole = async () => (wholeFiles ??= await Promise.all(files.map(readWhole)));
     let payloadBytes: Uint8Array | undefined;
@@ -300,6 +300,9 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
         }),
       );
 
+    // Files whose ciphertext would stay under one object chunk go the whole way (docs/store.md §5.1: no blob for a small message).
+    const fileBytes = files.reduce((sum, file) => sum + ('open' in file ? file.size : file.content.length), 0);
+    const large = fileBytes * 2 > LARGE_CIPHERTEXT_BYTES;
     const items: OutboxItem[] = [];
     const queue = (to: string[], armoredMessage: string, outbound?: OutboxItem['outbound'], ciphertextBlob?: OutboxItem['ciphertextBlob']) =>
       items.push({
@@ -318,9 +321,7 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     // Inside Caliop: one end-to-end message through the relay (docs/api.md §8.2), post-quantum as assessed above.
     if (internal.resolved.length > 0) {
       const to = internal.resolved.map((recipient) => recipient.address);
-      // Files whose ciphertext would stay under one object chunk go the whole way (docs/store.md §5.1: no blob for a small message).
-      const fileBytes = files.reduce((sum, file) => sum + ('open' in file ? file.size : file.content.length), 0);
-      if (fileBytes * 2 > LARGE_CIPHERTEXT_BYTES) queue(to, '', undefined, await sealStreamed(internal.certs, postQuantum));
+      if (large) queue(to, '', undefined, await sealStreamed(internal.certs, postQuantum));
       else queue(to, await encryptFor(internal.certs, postQuantum));
     }
 
@@ -329,14 +330,24 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     const autocryptHeader = buildAutocryptHeader({ address: own, keydata: certForOutsiders(identity.publicKey.write() as Uint8Array), preferEncrypt: 'mutual' });
     const outer = { from: payload.from, date: payload.date, messageId, autocryptHeader };
     const encryptedOut = external.filter((recipient) => recipient.cert !== undefined);
-    if (encryptedOut.length > 0) {
+    // docs/store.md §5.1, issue 9: with files, the message to the outside is built as a stream into its own blob, as is its sent copy.
+    const putMessageBlob = (pieces: AsyncIterable<string>) => session.store.putBlob(utf8Pieces(pieces));
+    if (encryptedOut.length > 0 && large) {
+      const ciphertextBlob = await sealStreamed(encryptedOut.map((recipient) => recipient.cert!), false);
+      const messageBlob = await putMessageBlob(buildPgpMimeMessageStream({ ...outer, to: payload.to, armoredEncryptedPart: session.store.openBlob(ciphertextBlob.ref) }));
+      queue(encryptedOut.map((recipient) => recipient.address), '', { rawMessage: '', messageBlob, exposed: false }, ciphertextBlob);
+    } else if (encryptedOut.length > 0) {
       const armoredEncryptedPart = await encryptFor(encryptedOut.map((recipient) => recipient.cert!));
       const rawMessage = buildPgpMimeMessage({ ...outer, to: payload.to, armoredEncryptedPart });
       queue(encryptedOut.map((recipient) => recipient.address), armoredEncryptedPart, { rawMessage, exposed: false });
     }
     // Outside without a cert: readable, only with the user's consent (beforeSend said yes).
     const readableOut = external.filter((recipient) => recipient.cert === undefined);
-    if (readableOut.length > 0) {
+    if (readableOut.length > 0 && large) {
+      const requireTlsFor = readableOut.filter((recipient) => guaranteedDomains.has(domainOf(recipient.address))).map((recipient) => normaliseAddress(recipient.address));
+      const messageBlob = await putMessageBlob(buildPlainMessageStream({ ...outer, to: payload.to, subject: input.subject, body: input.body, attachments: files.map(asStreamed), boundary: payload.boundary }));
+      queue(readableOut.map((recipient) => recipient.address), '', { rawMessage: '', messageBlob, exposed: true, ...(requireTlsFor.length > 0 ? { requireTlsFor } : {}) }, await sealStreamed([], false));
+    } else if (readableOut.length > 0) {
       const rawMessage = buildPlainMessage({ ...outer, to: payload.to, subject: input.subject, body: input.body, attachments: await filesWhole(), boundary: payload.boundary });
       // docs/api.md §8.7: those judged on the relay's guarantee may leave only under it.
       const requireTlsFor = readableOut.filter((recipient) => guaranteedDomains.has(domainOf(recipient.address))).map((recipient) => normaliseAddress(recipient.address));
@@ -347,7 +358,7 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     try {
       if (client) await checkSizes(client, items);
     } catch (error) {
-      await session.store.discardBlobs(items.flatMap((item) => (item.ciphertextBlob ? [item.ciphertextBlob.ref] : [])));
+      await session.store.discardBlobs(items.flatMap(outboxBlobRefs));
       throw error;
     }
     // docs/store.md §5.1: a large ciphertext waits in the store as a blob, not in the vault document.
@@ -424,7 +435,7 @@ async function checkSizes(client: RelayClient, items: readonly OutboxItem[]): Pr
     throw error;
   }
   for (const item of items) {
-    const size = item.ciphertextBlob?.size ?? Buffer.byteLength(item.outbound?.rawMessage ?? item.armoredMessage, 'utf8');
+    const size = item.outbound ? (item.outbound.messageBlob?.size ?? Buffer.byteLength(item.outbound.rawMessage, 'utf8')) : (item.ciphertextBlob?.size ?? Buffer.byteLength(item.armoredMessage, 'utf8'));
     if (size > limit) {
       throw new CaliopError('relay_too_large', `this message is ${size} bytes once encrypted; the relay accepts at most ${limit} bytes (${(limit / 1048576).toFixed(1)} MiB). Nothing was sent or queued.`);
     }

@@ -68,6 +68,11 @@ export async function ciphertextText(store: MessageStore, holder: { readonly arm
   return Buffer.from(await ciphertextBytes(store, holder)).toString('latin1');
 }
 
+/** docs/store.md §5.1: the blobs an outbox item names (its ciphertext, and its message to the outside). */
+export function outboxBlobRefs(item: { readonly ciphertextBlob?: CiphertextBlob | undefined; readonly outbound?: { readonly messageBlob?: CiphertextBlob | undefined } | undefined }): string[] {
+  return [...(item.ciphertextBlob ? [item.ciphertextBlob.ref] : []), ...(item.outbound?.messageBlob ? [item.outbound.messageBlob.ref] : [])];
+}
+
 /** Every blob a stored message names (its ciphertext and its attachments), for put({ blobs }). */
 export function blobRefsOf(message: { readonly ciphertextBlob?: CiphertextBlob | undefined; readonly attachmentBlobs?: readonly AttachmentBlob[] | undefined }): string[] {
   return [...(message.ciphertextBlob ? [message.ciphertextBlob.ref] : []), ...(message.attachmentBlobs ?? []).map((blob) => blob.ref)];

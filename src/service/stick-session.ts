@@ -23,6 +23,7 @@ import { listFolder } from '../edges/plain-files.js';
 import { readVaultHeader, type VaultHandle } from '../edges/vault-file.js';
 import type { KdfParams } from '../core/vault-format.js';
 import { MessageStore, STORE_FOLDER_PATTERN, storeFolderName } from './message-store.js';
+import { outboxBlobRefs } from './message-blobs.js';
 import { beginStickUnlock, type StickUnlockRun } from './vault-unlock.js';
 
 const utf8 = new TextEncoder();
@@ -69,7 +70,7 @@ export class StickSession {
     readonly store: MessageStore,
   ) {
     // docs/store.md §5.1: a queued message's large ciphertext is a blob that the outbox, not a stored message, names.
-    store.alsoReferenced = () => this.current.outbox.flatMap((item) => (item.ciphertextBlob ? [item.ciphertextBlob.ref] : []));
+    store.alsoReferenced = () => this.current.outbox.flatMap(outboxBlobRefs);
   }
 
   static async unlock(stick: Stick, passphrase: string, random: RandomSource = randomBytes): Promise<StickSession> {
