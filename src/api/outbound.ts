@@ -30,6 +30,18 @@ export const OutboundRequestSchema = z.strictObject({
 });
 export type OutboundRequest = z.infer<typeof OutboundRequestSchema>;
 
+/**
+ * docs/api.md §8.7.1: the envelope of a streamed outbound message, from the query (strict):
+ * `to` and `requireTlsFor` once per address, `exposed=true|false`, `idempotencyKey`.
+ */
+export const OutboundStreamQuerySchema = OutboundRequestSchema.omit({ message: true, exposed: true }).extend({
+  exposed: z.enum(['true', 'false']).transform((value) => value === 'true'),
+});
+export type OutboundStreamQuery = z.infer<typeof OutboundStreamQuerySchema>;
+
+/** docs/api.md §8.7.1: the media type of a streamed outbound body (the RFC 5322 message itself). */
+export const STREAMED_OUTBOUND_TYPE = 'message/rfc822';
+
 export const OutboundResponseSchema = z.object({
   /** The relay's id for this hand-over (it stores nothing of the message). */
   id: MessageIdSchema,

@@ -12,7 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { z } from 'zod';
 import { toBase64url } from '../api/base64url.js';
-import { OutboundAnswerSchema, OutboundRequestSchema, OutboundStatusResponseSchema, type OutboundAnswer, type OutboundStatusResponse } from '../api/outbound.js';
+import { OutboundAnswerSchema, OutboundRequestSchema, OutboundStatusResponseSchema, OutboundStreamQuerySchema, STREAMED_OUTBOUND_TYPE, type OutboundAnswer, type OutboundStatusResponse } from '../api/outbound.js';
 import { routePath, type ApiRouteName, API_ROUTES } from '../api/routes.js';
 import { DomainTlsPolicyResponseSchema, type DomainTlsPolicyResponse } from '../api/tls-policy.js';
 import { signRequest, type Sha256Hex } from '../api/request-signing.js';
@@ -336,6 +336,36 @@ export class RelayClient {
       ...(request.requireTlsFor !== undefined && request.requireTlsFor.length > 0 ? { requireTlsFor: request.requireTlsFor.map((address) => address.toLowerCase()) } : {}),
     };
     const response = await this.#request('outbound', {}, { signed: true, json: checkRequest(OutboundRequestSchema, body) });
+    return this.#expect(response, 'outbound', OutboundAnswerSchema);
+  }
+
+  /**
+   * POST /v1/outbound with the RFC 5322 message as a streamed body (docs/api.md §8.7.1):
+   * the envelope in the signed query, the bytes from `open()` (called again for the one
+   * retry on a stale connection), `size` and `sha256` known before (the signature covers
+   * the digest). Memory: one piece of the body at a time.
+   */
+  async submitOutboundStream(request: {
+    envelopeTo: string[];
+    exposed: boolean;
+    idempotencyKey?: string;
+    requireTlsFor?: readonly string[];
+    size: number;
+    sha256: Uint8Array;
+    open: () => AsyncIterable<Uint8Array>;
+  }): Promise<OutboundAnswer> {
+    const envelope = checkRequest(OutboundStreamQuerySchema, {
+      to: request.envelopeTo.map((address) => address.toLowerCase()),
+      exposed: request.exposed ? 'true' : 'false',
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+      ...(request.requireTlsFor !== undefined && request.requireTlsFor.length > 0 ? { requireTlsFor: request.requireTlsFor.map((address) => address.toLowerCase()) } : {}),
+    });
+    const query = new URLSearchParams();
+    for (const address of envelope.to) query.append('to', address);
+    query.set('exposed', envelope.exposed ? 'true' : 'false');
+    if (envelope.idempotencyKey !== undefined) query.set('idempotencyKey', envelope.idempotencyKey);
+    for (const address of envelope.requireTlsFor ?? []) query.append('requireTlsFor', address);
+    const response = await this.#request('outbound', {}, { signed: true, query, upload: { type: STREAMED_OUTBOUND_TYPE, size: request.size, sha256: request.sha256, open: request.open } });
     return this.#expect(response, 'outbound', OutboundAnswerSchema);
   }
 

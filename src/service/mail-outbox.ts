@@ -61,6 +61,21 @@ async function submitBlob(session: StickSession, client: RelayClient, to: string
 }
 
 /**
+ * docs/api.md §8.7.1, docs/store.md §5.1: a message to the outside goes from its blob to the
+ * relay as a stream, never whole in memory; a relay from before §8.7.1 gets it as JSON.
+ */
+async function submitOutboundBlob(session: StickSession, client: RelayClient, item: OutboxItem & { outbound: NonNullable<OutboxItem['outbound']> }, blob: CiphertextBlob, idempotencyKey: string) {
+  const envelope = { envelopeTo: item.to, exposed: item.outbound.exposed, idempotencyKey, ...(item.outbound.requireTlsFor ? { requireTlsFor: item.outbound.requireTlsFor } : {}) };
+  const sha256 = await blobSha256(session.store, blob);
+  try {
+    return await client.submitOutboundStream({ ...envelope, size: blob.size, sha256, open: () => session.store.openBlob(blob.ref) });
+  } catch (error) {
+    if (!(isCaliopError(error, 'relay_bad_request') && error.cause instanceof RelayErrorResponse && error.cause.code === 'malformed_json')) throw error;
+    return client.submitOutbound({ ...envelope, rawMessage: Buffer.from(await ciphertextBytes(session.store, { armoredMessage: '', ciphertextBlob: blob })).toString('utf8') });
+  }
+}
+
+/**
  * docs/vault-contents.md §4.1: submits the queued messages one by one. A refusal for
  * good marks that message failed and the next one is tried; only an unreachable or
  * throttling relay stops the flush. `only` limits it to some ids (retry); failed
@@ -81,8 +96,10 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
     try {
       // docs/api.md §8.10: the same key on every attempt, so a submission whose answer was lost is not delivered twice.
       const idempotencyKey = outboxIdempotencyKey(item);
-      const receipt = item.outbound
-        ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.messageBlob ? Buffer.from(await ciphertextBytes(session.store, { armoredMessage: '', ciphertextBlob: item.outbound.messageBlob })).toString('utf8') : item.outbound.rawMessage, exposed: item.outbound.exposed, idempotencyKey, ...(item.outbound.requireTlsFor ? { requireTlsFor: item.outbound.requireTlsFor } : {}) })
+      const receipt = item.outbound?.messageBlob
+        ? await submitOutboundBlob(session, client, { ...item, outbound: item.outbound }, item.outbound.messageBlob, idempotencyKey)
+        : item.outbound
+        ? await client.submitOutbound({ envelopeTo: item.to, rawMessage: item.outbound.rawMessage, exposed: item.outbound.exposed, idempotencyKey, ...(item.outbound.requireTlsFor ? { requireTlsFor: item.outbound.requireTlsFor } : {}) })
         : item.ciphertextBlob
           ? await submitBlob(session, client, item.to, item.ciphertextBlob, idempotencyKey)
           : await client.submit({ to: item.to, armoredMessage: item.armoredMessage, idempotencyKey });

@@ -9,6 +9,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { writeFileDurablySync } from '../durable-file.js';
 
 export interface DkimKey {
@@ -67,7 +68,7 @@ export function existingDkimKey(dataDir: string): DkimKey | null {
 }
 
 type DkimSign = (
-  input: Buffer,
+  input: Buffer | Readable,
   options: { canonicalization: string; signTime: Date; signatureData: { signingDomain: string; selector: string; privateKey: string }[] },
 ) => Promise<{ signatures: string; errors: unknown[] }>;
 
@@ -75,6 +76,20 @@ let dkimSign: DkimSign | undefined;
 
 /** The message with a DKIM-Signature field on top (relaxed/relaxed, rsa-sha256 or ed25519-sha256), by mailauth. */
 export async function signWithDkim(message: Buffer, domain: string, key: DkimKey, now: Date = new Date()): Promise<Buffer> {
+  return Buffer.concat([await dkimSignature(message, domain, key, now), message]);
+}
+
+/**
+ * docs/api.md §8.7.1, docs/decisions/outbound-stream.md: the DKIM-Signature field(s) of a
+ * message given as a stream, CRLF-ended, to be sent before it. mailauth's signer is a
+ * Writable that keeps the header section and hashes the body as it passes: memory stays
+ * bounded whatever the size.
+ */
+export function startDkimSigning(message: Readable, domain: string, key: DkimKey, now: Date = new Date()): Promise<Buffer> {
+  return dkimSignature(message, domain, key, now);
+}
+
+async function dkimSignature(message: Buffer | Readable, domain: string, key: DkimKey, now: Date): Promise<Buffer> {
   // mailauth 4.9.5 has no types and no export map entry for the signer.
   dkimSign ??= (createRequire(import.meta.url)('mailauth/lib/dkim/sign') as { dkimSign: DkimSign }).dkimSign;
   const result = await dkimSign(message, {
@@ -86,5 +101,5 @@ export async function signWithDkim(message: Buffer, domain: string, key: DkimKey
     signatureData: [{ signingDomain: domain, selector: key.selector, privateKey: key.privateKeyPem }],
   });
   if (result.errors.length > 0) throw new Error(`DKIM signing failed: ${JSON.stringify(result.errors)}`);
-  return Buffer.concat([Buffer.from(result.signatures, 'latin1'), message]);
+  return Buffer.from(result.signatures, 'latin1');
 }

@@ -11,7 +11,7 @@ import type { TlsPolicy } from '../../api/facts.js';
 import { verifyDane, usableTlsa, type TlsaRecord } from './dane.js';
 import { DnsTemporaryError, type DnsClient } from './dns-client.js';
 import { stsDecision, type StsPolicy, type StsPolicyCache } from './mta-sts.js';
-import { DeliveryError, type DeliverOptions, type Delivery, type OutboundTransport } from './outbound-transport.js';
+import { DeliveryError, messageBody, type DeliverOptions, type Delivery, type OutboundMessage, type OutboundTransport } from './outbound-transport.js';
 import { deliveryErrorOf, tlsOf } from './smarthost.js';
 
 export interface MxDeliveryConfig {
@@ -132,7 +132,7 @@ function policyCheck(policy: TlsPolicy, connection: SMTPConnection, host: MxHost
   return mismatch === undefined ? null : `MTA-STS: the certificate does not name ${host.host}`;
 }
 
-function attempt(config: MxDeliveryConfig, host: MxHost, ip: string, policy: 'dane' | 'mta-sts' | 'opportunistic', envelope: { from: string; to: readonly string[] }, message: Buffer, requireTls: boolean): Promise<Delivery> {
+function attempt(config: MxDeliveryConfig, host: MxHost, ip: string, policy: 'dane' | 'mta-sts' | 'opportunistic', envelope: { from: string; to: readonly string[] }, message: OutboundMessage, requireTls: boolean): Promise<Delivery> {
   const connection = new SMTPConnection({
     host: ip,
     port: config.port,
@@ -175,7 +175,7 @@ function attempt(config: MxDeliveryConfig, host: MxHost, ip: string, policy: 'da
       // RFC 8689 §4.1: REQUIRETLS when the message requires TLS and the MX offers it.
       const offersRequireTls = (connection as unknown as { _supportedExtensions?: string[] })._supportedExtensions?.includes('REQUIRETLS') === true;
       const passRequireTls = requireTls && offersRequireTls && tls !== null;
-      connection.send({ from: envelope.from, to: [...envelope.to], ...(passRequireTls ? { requireTLSExtensionEnabled: true } : {}) }, message, (sendError, info) => {
+      connection.send({ from: envelope.from, to: [...envelope.to], ...(passRequireTls ? { requireTLSExtensionEnabled: true } : {}) }, messageBody(message), (sendError, info) => {
         if (sendError) {
           fail(deliveryErrorOf(sendError));
           return;
@@ -194,7 +194,7 @@ function attempt(config: MxDeliveryConfig, host: MxHost, ip: string, policy: 'da
  * Nothing delivered: `unreachable` with every host's reason (the queue retries), or
  * `refused` when the domain has no mail servers.
  */
-async function deliverToDomain(config: MxDeliveryConfig, domain: string, envelope: { from: string; to: readonly string[] }, message: Buffer, options: DeliverOptions): Promise<Delivery> {
+async function deliverToDomain(config: MxDeliveryConfig, domain: string, envelope: { from: string; to: readonly string[] }, message: OutboundMessage, options: DeliverOptions): Promise<Delivery> {
   let facts: DomainFacts;
   try {
     facts = await domainFacts(config, domain);

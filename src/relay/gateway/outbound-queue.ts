@@ -11,6 +11,12 @@ import { sealToRecipient } from './seal.js';
 import { OUTBOUND_REPORT_RETENTION_S } from '../../api/outbound.js';
 import { outboundFacts } from './outbound-facts.js';
 import { DeliveryError, type OutboundTransport } from './outbound-transport.js';
+import { chunkedMessage } from './outbound-stream.js';
+
+async function headWithFirstChunk(store: RelayStore, item: QueuedOutbound): Promise<Uint8Array> {
+  for await (const chunk of store.uploadChunks(item.id, 1)) return Buffer.concat([item.message, chunk]);
+  return item.message;
+}
 
 export interface RetryPolicy {
   /** Delay before the first retry; doubled after each failed attempt. */
@@ -109,11 +115,14 @@ export class OutboundQueue {
     const attempts = item.attempts + 1;
     try {
       // One queued item is one SMTP transaction (the route queues one per domain with MX delivery).
-      const delivery = await transport.deliver({ from: item.sender, to: item.recipients }, Buffer.from(item.message), { requireTls: item.requireTls });
+      // docs/api.md §8.7.1: a message streamed in is read from its chunks for each attempt, never whole.
+      const chunks = item.chunks ?? 0;
+      const message = chunks > 0 ? chunkedMessage(store, item.id, item.message, null, chunks) : Buffer.from(item.message);
+      const delivery = await transport.deliver({ from: item.sender, to: item.recipients }, message, { requireTls: item.requireTls });
       // docs/api.md §8.12: the facts a 200 would have carried, kept for the sender's stick in the same commit.
       const facts = outboundFacts([delivery], clock().toISOString(), this.#deps.hostname, transport.kind, item.exposed);
       await store.finishOutbound(item.id, null, { id: item.id, sender: item.sender, state: 'delivered', at: facts.sentAt, detail: JSON.stringify(facts) });
-      log({ event: 'outbound_sent', queued: true, attempts, recipients: item.recipients.length, bytes: item.message.length, tls: delivery.tls?.version ?? null, tlsPolicy: delivery.tlsPolicy, requireTls: delivery.requireTls, exposed: item.exposed });
+      log({ event: 'outbound_sent', queued: true, attempts, recipients: item.recipients.length, bytes: chunks > 0 ? null : item.message.length, streamed: chunks > 0, tls: delivery.tls?.version ?? null, tlsPolicy: delivery.tlsPolicy, requireTls: delivery.requireTls, exposed: item.exposed });
       return;
     } catch (error) {
       if (!(error instanceof DeliveryError)) throw error;
@@ -141,7 +150,9 @@ export class OutboundQueue {
     const { store, domain, hostname, randomId } = this.#deps;
     const account = await store.accountByAddress(item.sender);
     if (account === undefined) return null;
-    const raw = buildBounce({ domain, hostname, sender: item.sender, recipients: item.recipients, original: item.message, createdAt: item.createdAt, now, attempts, diagnostic, refused, messageId: randomId() });
+    // A message in chunks: its header section is in the DKIM field and the first chunk (the report quotes only the headers).
+    const original = item.chunks ? await headWithFirstChunk(store, item) : item.message;
+    const raw = buildBounce({ domain, hostname, sender: item.sender, recipients: item.recipients, original, createdAt: item.createdAt, now, attempts, diagnostic, refused, messageId: randomId() });
     const armoredMessage = await sealToRecipient(raw, account.cert);
     raw.fill(0);
     return {

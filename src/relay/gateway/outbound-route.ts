@@ -6,17 +6,17 @@
 
 import { parseAddress } from '../../api/address.js';
 import type { SmtpOutboundFacts } from '../../api/facts.js';
-import { OutboundRequestSchema, type OutboundQueuedResponse, type OutboundResponse, type OutboundStatusResponse } from '../../api/outbound.js';
+import { OutboundRequestSchema, OutboundStreamQuerySchema, STREAMED_OUTBOUND_TYPE, type OutboundQueuedResponse, type OutboundResponse, type OutboundStatusResponse, type OutboundStreamQuery } from '../../api/outbound.js';
 import type { DomainTlsPolicyResponse } from '../../api/tls-policy.js';
 import { headerValue, parseHeaderFields, splitHeaderAndBody } from '../../api/mime-fields.js';
 import { findArrivedCiphertext } from './inbound-mime.js';
 import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
 import { RelayHttpError } from '../http-error.js';
 import { REPLAY_HEADER, replayAnswer, requestSha256 } from '../idempotency.js';
-import { parseJsonBody } from '../json-body.js';
+import { parseJsonBody, parseWithSchema } from '../json-body.js';
 import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
-import { readBody } from '../middleware/read-body.js';
+import { bodyPieces, readBody, readBodyOrStream } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { pathParam, routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { RelayEnv } from '../relay-env.js';
@@ -24,8 +24,10 @@ import type { SubmissionRecord } from '../store/relay-store.js';
 import { signWithDkim, type DkimKey } from './dkim.js';
 import { sanitizedReply } from './bounce.js';
 import { retryDelayMs, type RetryPolicy } from './outbound-queue.js';
-import { DeliveryError, type Delivery, type OutboundTransport } from './outbound-transport.js';
+import { DeliveryError, type Delivery, type OutboundMessage, type OutboundTransport } from './outbound-transport.js';
 import { outboundFacts } from './outbound-facts.js';
+import { chunkedMessage, discardOutbound, storeStreamedOutbound } from './outbound-stream.js';
+import type { Context } from 'hono';
 
 export interface OutboundDeps {
   /** null: the relay has neither --smarthost nor --deliver-to-mx, outbound mail is refused (503). */
@@ -50,20 +52,40 @@ export function singleFromAddress(value: string | undefined): string | null {
   return parseAddress(candidates[0] as string)?.address ?? null;
 }
 
+/** docs/api.md §4.2: the request target as sent (as device-auth signs it). */
+function pathAndQuery(c: Context<RelayEnv>): string {
+  const url = new URL(c.req.url);
+  return c.env?.incoming?.url ?? url.pathname + url.search;
+}
+
+/** docs/api.md §8.7.1: the envelope of a streamed outbound message, from its query (strict: an unknown parameter is a 400). */
+function outboundQuery(url: string): OutboundStreamQuery {
+  const params = new URL(url).searchParams;
+  const value: Record<string, unknown> = {};
+  for (const name of new Set(params.keys())) value[name] = name === 'to' || name === 'requireTlsFor' ? params.getAll(name) : params.get(name);
+  return parseWithSchema(value, OutboundStreamQuerySchema);
+}
+
 export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): Pick<RelayRoutes, 'outbound' | 'tlsPolicy' | 'outboundStatus'> {
   const maxBody = Math.ceil((deps.limits.maxMessageBytes * 4) / 3) + 64 * 1024;
   const route = routeOf(
-    readBody(maxBody),
+    // docs/api.md §8.7 (JSON, the message in base64url) or §8.7.1 (the message as the body, envelope in the query).
+    readBodyOrStream(maxBody, { type: STREAMED_OUTBOUND_TYPE, maxBytes: deps.limits.maxMessageBytes }),
     deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
     rateLimit(buckets, deps.clock),
     async (c) => {
       const account = c.get('device').account;
       if (account === undefined) throw new Error('deviceAuth let an unenrolled device through');
-      const request = parseJsonBody(c.get('body'), OutboundRequestSchema);
+      const digest = c.get('bodyDigest');
+      const streamed = digest !== undefined;
+      const json = streamed ? undefined : parseJsonBody(c.get('body'), OutboundRequestSchema);
+      const request: OutboundStreamQuery = json ?? outboundQuery(c.req.url);
       const transport = outbound.transport;
       if (transport === null) throw new RelayHttpError(503, 'outbound_disabled', 'this relay has no smarthost: it does not send mail to other services');
       // docs/api.md §8.10: a retry of a message already handed over is answered again, not sent twice.
-      const sha256 = request.idempotencyKey === undefined ? '' : requestSha256(c.get('body'));
+      // Streamed: the envelope (path and query) and the body's digest, both signed, stand for the body.
+      const sha256 =
+        request.idempotencyKey === undefined ? '' : streamed ? requestSha256(new TextEncoder().encode(`${pathAndQuery(c)}\n${Buffer.from(digest).toString('hex')}`)) : requestSha256(c.get('body'));
       const replay = (record: SubmissionRecord) => {
         c.header(REPLAY_HEADER, 'true');
         return c.json(replayAnswer(record, sha256) as OutboundResponse | OutboundQueuedResponse);
@@ -80,10 +102,13 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
               createdAt: Math.floor(deps.clock().getTime() / 1000),
             });
       const earlier = request.idempotencyKey === undefined ? undefined : await deps.store.submissionByKey(account.address, request.idempotencyKey);
-      if (earlier !== undefined) return replay(earlier);
-      const message = Buffer.from(request.message, 'base64url');
-      if (message.length > deps.limits.maxMessageBytes) {
-        throw new RelayHttpError(413, 'message_too_large', `the message is ${message.length} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
+      if (earlier !== undefined) {
+        if (streamed) for await (const _piece of bodyPieces(c.req.raw.body, deps.limits.maxMessageBytes)); // read, not kept: the answer is the recorded one
+        return replay(earlier);
+      }
+      const whole = json === undefined ? undefined : Buffer.from(json.message, 'base64url');
+      if (whole !== undefined && whole.length > deps.limits.maxMessageBytes) {
+        throw new RelayHttpError(413, 'message_too_large', `the message is ${whole.length} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
       }
       const recipients = [...new Set(request.to)];
       if (recipients.length > deps.limits.maxRecipients) throw new RelayHttpError(400, 'too_many_recipients', `at most ${deps.limits.maxRecipients} recipients per message`);
@@ -91,50 +116,90 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
       if (inside.length > 0) {
         throw new RelayHttpError(422, 'internal_recipients', `addresses of this relay go through POST /v1/messages, not the gateway: ${inside.join(', ')}`);
       }
-      const text = message.toString('latin1');
-      const from = singleFromAddress(headerValue(parseHeaderFields(splitHeaderAndBody(text).headerText), 'From'));
-      if (from !== account.address) {
-        throw new RelayHttpError(403, 'sender_mismatch', `the From: address must be your own (${account.address})`);
-      }
-      const ciphertext = findArrivedCiphertext(text);
-      const encrypted = ciphertext !== null && (await isEncryptedOpenPgpMessage(ciphertext.armoredMessage));
-      if (!request.exposed && !encrypted) {
-        throw new RelayHttpError(400, 'not_encrypted', 'the message is readable: send it as PGP/MIME, or set exposed: true once the user allowed a readable message');
-      }
-      if (request.exposed && encrypted) {
-        throw new RelayHttpError(400, 'exposed_mismatch', 'exposed: true, but the message is encrypted: set exposed: false');
-      }
-      if (request.exposed && outbound.encryptedOnly) {
-        throw new RelayHttpError(403, 'exposed_refused', 'this relay sends only encrypted mail to other services (--outbound-encrypted-only)');
-      }
-
-      const sentAt = deps.clock().toISOString();
-      // docs/gateway.md §4.4: signed with the domain's DKIM key, so receivers can check it came from here.
-      const signed = outbound.dkim === null ? message : await signWithDkim(message, deps.domain, outbound.dkim);
       const requireTlsFor = new Set(request.requireTlsFor ?? []);
       const stray = [...requireTlsFor].filter((address) => !recipients.includes(address));
       if (stray.length > 0) throw new RelayHttpError(400, 'invalid_request', `requireTlsFor names addresses not in to: ${stray.join(', ')}`);
+      const checkFrom = (headerText: string) => {
+        const from = singleFromAddress(headerValue(parseHeaderFields(headerText), 'From'));
+        if (from !== account.address) throw new RelayHttpError(403, 'sender_mismatch', `the From: address must be your own (${account.address})`);
+      };
+      const checkExposure = (encrypted: boolean) => {
+        if (!request.exposed && !encrypted) {
+          throw new RelayHttpError(400, 'not_encrypted', 'the message is readable: send it as PGP/MIME, or set exposed: true once the user allowed a readable message');
+        }
+        if (request.exposed && encrypted) {
+          throw new RelayHttpError(400, 'exposed_mismatch', 'exposed: true, but the message is encrypted: set exposed: false');
+        }
+        if (request.exposed && outbound.encryptedOnly) {
+          throw new RelayHttpError(403, 'exposed_refused', 'this relay sends only encrypted mail to other services (--outbound-encrypted-only)');
+        }
+      };
+      const sentAt = deps.clock().toISOString();
+      const nowSeconds = () => Math.floor(deps.clock().getTime() / 1000);
+
+      // The message as it will leave, DKIM-signed (docs/gateway.md §4.4), and what it weighs.
+      let message: OutboundMessage;
+      let bytes: number;
+      let upload: { readonly id: string; readonly dkimHeader: Buffer; readonly chunks: number } | null = null;
+      if (whole !== undefined) {
+        const text = whole.toString('latin1');
+        checkFrom(splitHeaderAndBody(text).headerText);
+        const ciphertext = findArrivedCiphertext(text);
+        checkExposure(ciphertext !== null && (await isEncryptedOpenPgpMessage(ciphertext.armoredMessage)));
+        message = outbound.dkim === null ? whole : await signWithDkim(whole, deps.domain, outbound.dkim);
+        bytes = whole.length;
+      } else {
+        // docs/api.md §8.7.1: into the store chunk by chunk, the From:, the structure and the DKIM body hash checked on the way.
+        const uploadId = deps.randomId();
+        const stored = await storeStreamedOutbound(deps.store, c.req.raw.body, {
+          uploadId,
+          digest: digest!,
+          maxBytes: deps.limits.maxMessageBytes,
+          nowSeconds,
+          checkHeader: checkFrom,
+          dkim: outbound.dkim === null ? null : { domain: deps.domain, key: outbound.dkim, now: deps.clock() },
+        });
+        try {
+          checkExposure(stored.encrypted);
+        } catch (error) {
+          await discardOutbound(deps.store, uploadId, nowSeconds());
+          throw error;
+        }
+        upload = { id: uploadId, dkimHeader: stored.dkimHeader, chunks: stored.chunks };
+        message = chunkedMessage(deps.store, uploadId, stored.dkimHeader, stored.size, stored.chunks);
+        bytes = stored.size;
+      }
+      const forget = async () => {
+        if (upload !== null) await discardOutbound(deps.store, upload.id, nowSeconds());
+        else if (Buffer.isBuffer(message)) message.fill(0);
+      };
+
       // docs/gateway.md §4.8: one SMTP transaction per group (all recipients for a smarthost, one domain each for MX).
       const delivered: Delivery[] = [];
       const failed: { recipients: string[]; requireTls: boolean; error: DeliveryError }[] = [];
-      for (const group of transport.split(recipients)) {
-        const requireTls = group.some((address) => requireTlsFor.has(address));
-        try {
-          delivered.push(await transport.deliver({ from: account.address, to: group }, signed, { requireTls }));
-        } catch (error) {
-          if (!(error instanceof DeliveryError)) throw error;
-          outbound.log({ event: 'outbound_failed', kind: error.kind, recipients: group.length, error: sanitizedReply(error.message) });
-          failed.push({ recipients: group, requireTls, error });
+      try {
+        for (const group of transport.split(recipients)) {
+          const requireTls = group.some((address) => requireTlsFor.has(address));
+          try {
+            delivered.push(await transport.deliver({ from: account.address, to: group }, message, { requireTls }));
+          } catch (error) {
+            if (!(error instanceof DeliveryError)) throw error;
+            outbound.log({ event: 'outbound_failed', kind: error.kind, recipients: group.length, error: sanitizedReply(error.message) });
+            failed.push({ recipients: group, requireTls, error });
+          }
         }
+      } catch (error) {
+        await forget();
+        throw error;
       }
       const facts: SmtpOutboundFacts | undefined = delivered.length === 0 ? undefined : outboundFacts(delivered, sentAt, outbound.hostname, transport.kind, request.exposed);
       for (const delivery of delivered) {
-        outbound.log({ event: 'outbound_sent', recipients: delivery.recipients.length, bytes: message.length, tls: delivery.tls?.version ?? null, tlsPolicy: delivery.tlsPolicy, requireTls: delivery.requireTls, exposed: request.exposed });
+        outbound.log({ event: 'outbound_sent', recipients: delivery.recipients.length, bytes, streamed, tls: delivery.tls?.version ?? null, tlsPolicy: delivery.tlsPolicy, requireTls: delivery.requireTls, exposed: request.exposed });
       }
-      message.fill(0);
+      whole?.fill(0);
       const first = failed[0];
       if (first === undefined && facts !== undefined) {
-        signed.fill(0);
+        await forget();
         const body: OutboundResponse = { id: deps.randomId(), facts, smarthostResponse: delivered.map((delivery) => delivery.response).join('\n') };
         // Recorded after the 250: only a relay crash in between can hand a retry over again (docs/api.md §8.10).
         const taken = await rememberAnswer(body);
@@ -144,12 +209,13 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
       if (first === undefined) throw new Error('no delivery and no failure');
       const refusedOnly = delivered.length === 0 && failed.every((each) => each.error.kind === 'refused');
       if (refusedOnly || outbound.queue === null) {
-        signed.fill(0);
+        await forget();
         const what = transport.kind === 'smarthost' ? 'the smarthost' : 'the recipient\'s server';
         if (first.error.kind === 'refused') throw new RelayHttpError(502, 'smarthost_refused', `${what} refused the message: ${sanitizedReply(first.error.smtpReply ?? first.error.message)}`);
         throw new RelayHttpError(504, 'smarthost_unreachable', `${what} did not take the message: ${sanitizedReply(first.error.message)}`);
       }
       // docs/gateway.md §4.7: what was deferred (and, next to a delivery, refused) is kept durably and tried again; 202 only after the commit.
+      // Streamed (docs/api.md §8.7.1): the first queued item keeps the upload's chunks, each other one a copy made in the database.
       const now = deps.clock();
       const retry = outbound.queue.retry;
       const giveUpAt = new Date(now.getTime() + retry.giveUpAfterMs).toISOString();
@@ -157,11 +223,14 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
       let nextAttemptAt = '';
       for (const each of failed) {
         const refused = each.error.kind === 'refused';
+        const id = upload !== null && queuedIds.length === 0 ? upload.id : deps.randomId();
+        if (upload !== null && id !== upload.id) await deps.store.copyChunks(upload.id, id, nowSeconds());
         const item = {
-          id: deps.randomId(),
+          id,
           sender: account.address,
           recipients: each.recipients,
-          message: Uint8Array.from(signed),
+          message: upload !== null ? Uint8Array.from(upload.dkimHeader) : Uint8Array.from(message as Buffer),
+          ...(upload !== null ? { chunks: upload.chunks } : {}),
           exposed: request.exposed,
           createdAt: now.toISOString(),
           giveUpAt,
@@ -175,7 +244,7 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
         queuedIds.push(item.id);
         if (nextAttemptAt === '' || item.nextAttemptAt < nextAttemptAt) nextAttemptAt = item.nextAttemptAt;
       }
-      signed.fill(0);
+      if (upload === null) (message as Buffer).fill(0);
       const body: OutboundQueuedResponse = {
         id: queuedIds[0] as string,
         queuedIds,

@@ -2,6 +2,7 @@
 // behind one interface the outbound route and the queue use: a smarthost, or the
 // recipient domain's MX straight (with MTA-STS, DANE and REQUIRETLS).
 
+import type { Readable } from 'node:stream';
 import type { TlsFacts, TlsPolicy } from '../../api/facts.js';
 import type { DomainTlsPolicyResponse } from '../../api/tls-policy.js';
 
@@ -37,11 +38,26 @@ export interface DeliverOptions {
   readonly requireTls: boolean;
 }
 
+/**
+ * docs/api.md §8.7.1: a message given whole, or one streamed from the store, opened afresh
+ * for each SMTP transaction (MX hosts one after another), so the relay never holds it whole.
+ */
+export type OutboundMessage = Buffer | { readonly size: number | null; open(): Readable };
+
+/** What nodemailer's send takes: the bytes, or a fresh stream of them. */
+export function messageBody(message: OutboundMessage): Buffer | Readable {
+  return Buffer.isBuffer(message) ? message : message.open();
+}
+
+export function messageSize(message: OutboundMessage): number | null {
+  return Buffer.isBuffer(message) ? message.length : message.size;
+}
+
 export interface OutboundTransport {
   readonly kind: 'smarthost' | 'mx';
   /** Recipients that go in one SMTP transaction: all of them (smarthost), or those of one domain (MX). */
   split(recipients: readonly string[]): string[][];
-  deliver(envelope: { readonly from: string; readonly to: readonly string[] }, message: Buffer, options: DeliverOptions): Promise<Delivery>;
+  deliver(envelope: { readonly from: string; readonly to: readonly string[] }, message: OutboundMessage, options: DeliverOptions): Promise<Delivery>;
   /** docs/api.md §8.11: what the relay knows of a domain's TLS policy before a send. */
   policyOf(domain: string): Promise<DomainTlsPolicyResponse>;
 }

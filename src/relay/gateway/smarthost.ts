@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { TlsFacts } from '../../api/facts.js';
-import { DeliveryError, type DeliverOptions, type Delivery, type OutboundTransport } from './outbound-transport.js';
+import { DeliveryError, messageBody, type DeliverOptions, type Delivery, type OutboundMessage, type OutboundTransport } from './outbound-transport.js';
 
 /** implicit: TLS from the first byte (RFC 8314); starttls: STARTTLS required; opportunistic: STARTTLS when offered; none: never (loopback only). */
 export type SmarthostTlsMode = 'implicit' | 'starttls' | 'opportunistic' | 'none';
@@ -40,7 +40,7 @@ export function deliveryErrorOf(error: Error & { responseCode?: number; code?: s
 export function deliverToSmarthost(
   config: SmarthostConfig,
   envelope: { from: string; to: readonly string[] },
-  message: Buffer,
+  message: OutboundMessage,
   options: DeliverOptions = { requireTls: false },
 ): Promise<Delivery> {
   const connection = new SMTPConnection({
@@ -77,7 +77,7 @@ export function deliverToSmarthost(
       const peerIp = (connection._socket && connection._socket.remoteAddress) || config.host;
       const tls = tlsOf(connection);
       // RFC 8689 §4.1: a message that requires TLS carries REQUIRETLS; nodemailer refuses it (EREQUIRETLS) when the smarthost does not offer it.
-      connection.send({ from: envelope.from, to: [...envelope.to], ...(options.requireTls ? { requireTLSExtensionEnabled: true } : {}) }, message, (sendError, info) => {
+      connection.send({ from: envelope.from, to: [...envelope.to], ...(options.requireTls ? { requireTLSExtensionEnabled: true } : {}) }, messageBody(message), (sendError, info) => {
         if (sendError) {
           fail(sendError);
           return;

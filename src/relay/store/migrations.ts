@@ -195,4 +195,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbound_reports_at ON outbound_reports (at);
     `,
   },
+  {
+    version: 11,
+    name: 'outbound messages in chunks, streamed in (docs/api.md §8.7.1)',
+    sql: `
+      -- docs/api.md §8.7.1: a streamed outbound message waits in message_chunks under its queue id;
+      -- outbound_queue.message then holds only the DKIM-Signature field put on top of it.
+      ALTER TABLE outbound_queue ADD COLUMN chunks INTEGER NOT NULL DEFAULT 0;
+      CREATE TRIGGER outbound_queue_erase_chunks AFTER DELETE ON outbound_queue BEGIN
+        DELETE FROM message_chunks WHERE message_id = OLD.id;
+      END;
+    `,
+  },
 ];

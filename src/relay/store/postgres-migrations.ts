@@ -182,4 +182,12 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbound_reports_at ON outbound_reports (at);
     `,
   },
+  {
+    version: 11,
+    name: 'outbound messages in chunks, streamed in (docs/api.md §8.7.1)',
+    sql: `
+      ALTER TABLE outbound_queue ADD COLUMN chunks integer NOT NULL DEFAULT 0;
+      CREATE TRIGGER outbound_queue_erase_chunks AFTER DELETE ON outbound_queue FOR EACH ROW EXECUTE FUNCTION caliop_erase_message_chunks();
+    `,
+  },
 ];

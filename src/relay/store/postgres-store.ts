@@ -485,7 +485,7 @@ export class PostgresRelayStore implements RelayStore {
     await this.#query('discard_chunks', 'DELETE FROM message_chunks WHERE message_id = $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = $1)', [messageId]);
     await this.#query(
       'discard_abandoned_chunks',
-      'DELETE FROM message_chunks WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id)',
+      'DELETE FROM message_chunks WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id) AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE outbound_queue.id = message_chunks.message_id)',
       [before],
     );
   }
@@ -505,6 +505,19 @@ export class PostgresRelayStore implements RelayStore {
       if (bytes === undefined) throw new Error('a stored ciphertext lacks a chunk');
       yield bytes;
     }
+  }
+
+  async *uploadChunks(id: string, count: number): AsyncIterable<Uint8Array> {
+    for (let seq = 0; seq < count; seq++) {
+      const { rows: chunk } = await this.#query<{ bytes: Buffer }>('message_chunk', 'SELECT bytes FROM message_chunks WHERE message_id = $1 AND seq = $2', [id, seq]);
+      const bytes = chunk[0]?.bytes;
+      if (bytes === undefined) throw new Error('a stored outbound message lacks a chunk');
+      yield bytes;
+    }
+  }
+
+  async copyChunks(from: string, to: string, createdAt: number): Promise<void> {
+    await this.#query('copy_chunks', 'INSERT INTO message_chunks (message_id, seq, bytes, created_at) SELECT $1, seq, bytes, $2 FROM message_chunks WHERE message_id = $3', [to, createdAt, from]);
   }
 
   /** docs/api.md §8.2.1: the whole text of a chunked ciphertext, for the routes that still answer it as one JSON string. */
@@ -761,9 +774,9 @@ export class PostgresRelayStore implements RelayStore {
   async enqueueOutbound(item: QueuedOutbound): Promise<void> {
     await this.#query(
       'enqueue_outbound',
-      `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [item.id, item.sender, JSON.stringify(item.recipients), Buffer.from(item.message), item.exposed, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls],
+      `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls, chunks)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [item.id, item.sender, JSON.stringify(item.recipients), Buffer.from(item.message), item.exposed, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls, item.chunks ?? 0],
     );
   }
 

@@ -140,6 +140,12 @@ export interface QueuedOutbound {
   readonly lastError: string;
   /** docs/gateway.md §4.8: delivered only to an MX whose TLS a policy (DANE, MTA-STS enforce) guarantees. */
   readonly requireTls: boolean;
+  /**
+   * docs/api.md §8.7.1: streamed in, the message waits in this many chunks of message_chunks
+   * under the item's id, and `message` is only the DKIM-Signature field sent before them
+   * (absent or 0: `message` is the whole message).
+   */
+  readonly chunks?: number;
 }
 
 /** docs/api.md §8.12, docs/gateway.md §4.7: what became of a queued message, kept for its sender's stick. */
@@ -263,6 +269,10 @@ export interface RelayStore {
   discardCiphertextChunks(messageId: string, before: number): Promise<void>;
   /** docs/api.md §8.2.1: a stored message's ciphertext, chunk by chunk (its whole text for a message not stored in chunks). */
   ciphertextChunks(messageId: string): AsyncIterable<Uint8Array>;
+  /** docs/api.md §8.7.1: the `count` chunks put under `id` (an outbound upload or a queued item), one at a time. */
+  uploadChunks(id: string, count: number): AsyncIterable<Uint8Array>;
+  /** docs/api.md §8.7.1: the chunks under `from` copied under `to` (one queued item per SMTP transaction), in the database. */
+  copyChunks(from: string, to: string, createdAt: number): Promise<void>;
   /** docs/api.md §8.10: what `sender` submitted under `key`, if it is still remembered. */
   submissionByKey(sender: string, key: string): Promise<SubmissionRecord | undefined>;
   /**

@@ -159,6 +159,8 @@ export interface QueuedRow {
   last_error: string;
   /** 0/1 from SQLite, a boolean from PostgreSQL (migration 7). */
   require_tls: number | boolean;
+  /** Migration 11: the chunks the message waits in (0: whole in `message`). */
+  chunks?: number;
 }
 
 export function toQueuedOutbound(row: QueuedRow): QueuedOutbound {
@@ -174,5 +176,6 @@ export function toQueuedOutbound(row: QueuedRow): QueuedOutbound {
     nextAttemptAt: row.next_attempt_at,
     lastError: row.last_error,
     requireTls: row.require_tls === true || row.require_tls === 1,
+    ...(row.chunks ? { chunks: Number(row.chunks) } : {}),
   };
 }

@@ -453,7 +453,9 @@ export class SqliteRelayStore implements RelayStore {
     const erased = await this.#freeing(
       () =>
         this.#sql('DELETE FROM message_chunks WHERE message_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = ?)').run(messageId, messageId).changes +
-        this.#sql('DELETE FROM message_chunks WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id)').run(before).changes,
+        this.#sql(
+          'DELETE FROM message_chunks WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id) AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE outbound_queue.id = message_chunks.message_id)',
+        ).run(before).changes,
     );
     if (erased > 0) this.#eraser?.erased();
   }
@@ -471,6 +473,20 @@ export class SqliteRelayStore implements RelayStore {
       if (chunk === undefined) throw new Error('a stored ciphertext lacks a chunk');
       yield chunk;
     }
+  }
+
+  async *uploadChunks(id: string, count: number): AsyncIterable<Uint8Array> {
+    for (let seq = 0; seq < count; seq++) {
+      const chunk = this.#sql('SELECT bytes FROM message_chunks WHERE message_id = ? AND seq = ?').pluck().get(id, seq) as Buffer | undefined;
+      if (chunk === undefined) throw new Error('a stored outbound message lacks a chunk');
+      yield chunk;
+    }
+  }
+
+  async copyChunks(from: string, to: string, createdAt: number): Promise<void> {
+    await this.#writes.run(() => {
+      this.#sql('INSERT INTO message_chunks (message_id, seq, bytes, created_at) SELECT ?, seq, bytes, ? FROM message_chunks WHERE message_id = ?').run(to, createdAt, from);
+    });
   }
 
   /** docs/api.md §8.2.1: the whole text of a chunked ciphertext, for the routes that still answer it as one JSON string. */
@@ -649,9 +665,9 @@ export class SqliteRelayStore implements RelayStore {
   enqueueOutbound(item: QueuedOutbound): Promise<void> {
     return this.#writes.run(() => {
       this.#sql(
-        `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(item.id, item.sender, JSON.stringify(item.recipients), item.message, item.exposed ? 1 : 0, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls ? 1 : 0);
+        `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls, chunks)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(item.id, item.sender, JSON.stringify(item.recipients), item.message, item.exposed ? 1 : 0, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls ? 1 : 0, item.chunks ?? 0);
     });
   }
 

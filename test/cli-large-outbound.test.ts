@@ -1,0 +1,123 @@
+// Issue 9, mail to the outside with a large attachment: `caliop send --attach` to an
+// outside address builds the PGP/MIME message as a stream into a blob of the outbox
+// (docs/store.md §5.1), uploads it to the relay as a streamed body (docs/api.md §8.7.1),
+// which stores it in chunks, DKIM-signs it from the stream and hands it to a real SMTP
+// sink as a stream. The sink receives the file byte for byte (opened by real gpg, read
+// by Python's email), the DKIM signature verifies with mailauth, and the peak memory of
+// the sender and of the relay does not grow with the file.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { authenticate } from 'mailauth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolverFromRecords } from '../src/relay/gateway/dns-records.js';
+import { existingDkimKey } from '../src/relay/gateway/dkim.js';
+import { onStick, temporaryFolder, watched } from './helpers/caliop.js';
+import { makeGpg } from './helpers/gpg.js';
+import { startSink, type Sink } from './helpers/smtp.js';
+import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
+
+const DOMAIN = 'caliop.example';
+const MIB = 1024 * 1024;
+const scratch = temporaryFolder('large-outbound');
+let relay: RelayProcess;
+let sink: Sink;
+let alice: string;
+let gpg: ReturnType<typeof makeGpg>;
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** Python's email package: the attachments of a MIME message, as [name, sha256]. */
+function attachmentsByPython(mime: Buffer): Array<[string, string]> {
+  const script = [
+    'import sys, json, hashlib, email, email.policy',
+    'm = email.message_from_bytes(sys.stdin.buffer.read(), policy=email.policy.default)',
+    'print(json.dumps([[p.get_filename(), hashlib.sha256(p.get_payload(decode=True)).hexdigest()] for p in m.iter_attachments()]))',
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', script], { input: mime, maxBuffer: 256 * MIB });
+  expect(run.status, run.stderr?.toString()).toBe(0);
+  return JSON.parse(run.stdout.toString()) as Array<[string, string]>;
+}
+
+/** The relay's peak RSS so far (VmHWM), MiB. */
+function relayPeakMiB(): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${relay.child.pid}/status`, 'utf8'));
+  return Math.round(Number(match![1]) / 1024);
+}
+
+beforeAll(async () => {
+  sink = await startSink(null);
+  relay = await startRelayProcess({
+    domain: DOMAIN,
+    dataDir: join(scratch.path, 'relay'),
+    extraArgs: ['--smarthost', `127.0.0.1:${sink.port}`, '--smarthost-tls', 'none', '--max-message-bytes', String(64 * MIB)],
+  });
+  alice = join(scratch.path, 'alice');
+  mkdirSync(alice);
+  const init = await onStick(alice, ['--batch', '--json', 'init', '--name', 'Alice', '--email', `alice@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+  expect(init.status, init.stderr).toBe(0);
+  gpg = makeGpg(scratch.path, { trustAlways: true });
+  gpg.run(['--quick-gen-key', 'Gina Outside <gina@elsewhere.test>', 'ed25519', 'sign', 'never']);
+  const fingerprint = /^fpr:::::::::([0-9A-F]{40}):/m.exec(gpg.run(['--with-colons', '--list-keys', 'gina@elsewhere.test']).toString())![1]!;
+  gpg.run(['--quick-add-key', fingerprint, 'cv25519', 'encrypt', 'never']);
+  expect((await onStick(alice, ['contacts', 'import'], { input: gpg.run(['--armor', '--export', 'gina@elsewhere.test']) })).status).toBe(0);
+  gpg.run(['--import'], (await onStick(alice, ['key', 'export'])).stdout);
+}, 300_000);
+afterAll(async () => {
+  await relay?.stop();
+  await sink?.close();
+  scratch.remove();
+});
+
+describe('caliop send --attach to the outside, streamed (issue 9)', { timeout: 900_000 }, () => {
+  it('a 6 MiB file reaches a real SMTP sink byte for byte, DKIM-signed (verified by mailauth)', async () => {
+    const file = randomBytes(6 * MIB);
+    writeFileSync(join(scratch.path, 'six.bin'), file);
+    const sent = await onStick(alice, ['send', '--to', 'gina@elsewhere.test', '--subject', 'Six MiB outside', '--attach', join(scratch.path, 'six.bin')], { input: 'A large file.\n' });
+    expect(sent.status, sent.stderr).toBe(0);
+    expect(sink.received).toHaveLength(1);
+    const delivered = sink.received[0]!.raw;
+    expect(delivered).toMatch(/^Content-Type: multipart\/encrypted; protocol="application\/pgp-encrypted"/m);
+    // Streamed in: the relay's log says so (a JSON submission is not).
+    expect(relay.stderrLines.some((line) => line.includes('"event":"outbound_sent"') && line.includes('"streamed":true'))).toBe(true);
+    const key = existingDkimKey(relay.dataDir)!;
+    const result = await authenticate(delivered, {
+      ip: '127.0.0.1',
+      helo: 'relay.test',
+      sender: `alice@${DOMAIN}`,
+      mta: 'mx.elsewhere.test',
+      resolver: resolverFromRecords({ [`${key.selector}._domainkey.${DOMAIN}`]: { TXT: [[key.txtRecord]] } }),
+      disableArc: true,
+      disableBimi: true,
+    });
+    expect((result.dkim.results ?? []).map((row) => [row.signingDomain, row.status.result])).toEqual([[DOMAIN, 'pass']]);
+    const armored = /-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/.exec(delivered)![0];
+    const inner = gpg.run(['--decrypt'], armored);
+    expect(attachmentsByPython(inner)).toEqual([['six.bin', sha256(file)]]);
+    // The outbox holds nothing more, and the message blob is gone (the sent copy keeps its ciphertext).
+    const outbox = JSON.parse((await onStick(alice, ['--json', 'outbox'])).stdout) as unknown[];
+    expect(outbox).toEqual([]);
+  });
+
+  it('peak memory does not grow with the file, on the stick and on the relay: 6 MiB and 30 MiB sent outside', async () => {
+    writeFileSync(join(scratch.path, 'six2.bin'), randomBytes(6 * MIB));
+    writeFileSync(join(scratch.path, 'trente.bin'), randomBytes(30 * MIB));
+    const idle = await watched(alice, ['send', '--to', 'gina@elsewhere.test', '--subject', 'idle'], 'no file\n');
+    expect(idle.status, idle.stderr).toBe(0);
+    const relayBefore = relayPeakMiB();
+    const small = await watched(alice, ['send', '--to', 'gina@elsewhere.test', '--subject', 'Six MiB', '--attach', join(scratch.path, 'six2.bin')], 'six\n');
+    expect(small.status, small.stderr).toBe(0);
+    const large = await watched(alice, ['send', '--to', 'gina@elsewhere.test', '--subject', 'Thirty MiB', '--attach', join(scratch.path, 'trente.bin')], 'thirty\n');
+    expect(large.status, large.stderr).toBe(0);
+    const relayAfter = relayPeakMiB();
+    expect(sink.received.at(-1)!.raw.length).toBeGreaterThan(40 * MIB);
+    console.log(`caliop send outside, peak RSS: text only ${idle.peakRssMiB} MiB, 6 MiB file ${small.peakRssMiB} MiB, 30 MiB file ${large.peakRssMiB} MiB (${large.seconds.toFixed(1)} s); relay peak ${relayBefore} -> ${relayAfter} MiB`);
+    // Held whole, 24 MiB more of file would add its MIME (+33 MiB) and its ciphertext (+45 MiB) at least.
+    expect(large.peakRssMiB - small.peakRssMiB).toBeLessThan(20);
+    expect(large.peakRssMiB - idle.peakRssMiB).toBeLessThan(64);
+    // The relay: one chunk per upload, the SMTP stream bounded (held whole: the 41 MiB message twice at least).
+    expect(relayAfter - relayBefore).toBeLessThan(40);
+  });
+});
