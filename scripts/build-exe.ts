@@ -70,6 +70,16 @@ function cacheDir(version: string): string {
 }
 
 /**
+ * The path of the Node base binary for a target when it is already in .cache/ (no download,
+ * no checksum: for tests that run code under the executables' Node when it is at hand).
+ */
+export function cachedNodeBinary(target: ExeTarget, pins: NodeBinaryPins = readPins()): string | undefined {
+  const pin = pins.targets[target];
+  const binary = join(cacheDir(pins.version), target, pin.binaryInPackage.split('/').pop()!);
+  return existsSync(binary) ? binary : undefined;
+}
+
+/**
  * The path of the checked Node base binary for a target, downloading it with
  * `npm pack` when absent. Throws when a checksum does not match its pin.
  */

@@ -1,16 +1,21 @@
-// The Argon2id engine of the vault (docs/vault-format.md §4; the choice and its
+// The Argon2id engines of the vault (docs/vault-format.md §4; the choice and its
 // figures: docs/decisions/kdf.md).
 //
-// The wasm of @phi-ag/argon2: the reference Argon2 C code (its SIMD-optimised
-// path) built for WebAssembly SIMD, with no imports and plainly named C exports
-// (argon2_hash, malloc, free). We instantiate it ourselves so that we pass the
-// passphrase as bytes and get a fresh instance (so fresh memory) per
-// derivation. Its bytes live in ./argon2id-wasm.ts (generated, base64), so no
-// file is read at run time: it works the same from node_modules, from a bundle
-// and inside a single executable, with no asset. No native addon.
+// Two engines, the same bytes (RFC 9106; test/vault-argon2-engines.test.ts):
+// - node:crypto's argon2 (OpenSSL 3.2 and later, Node 24.7 and later): the Node 26 of the
+//   single executables. Native code on libuv's thread pool, so the event loop keeps running
+//   (an interface keeps drawing) and its memory is wiped and freed when it ends.
+// - the wasm of @phi-ag/argon2 (the fallback: Node 20, Bun, a Node whose OpenSSL has no
+//   Argon2): the reference Argon2 C code (its SIMD-optimised path) built for WebAssembly
+//   SIMD, with no imports and plainly named C exports (argon2_hash, malloc, free). We
+//   instantiate it ourselves so that we pass the passphrase as bytes and get a fresh
+//   instance (so fresh memory) per derivation. Its bytes live in ./argon2id-wasm.ts
+//   (generated, base64), so no file is read at run time: it works the same from
+//   node_modules, from a bundle and inside a single executable, with no asset. No native addon.
 //
 // The clock is read here (calibration), never in src/core.
 
+import * as nodeCrypto from 'node:crypto';
 import { RELEASE_BUILD } from '../build-facts.js';
 import { CaliopError } from '../errors.js';
 import { ARGON2_WASM_BASE64 } from './argon2id-wasm.js';
@@ -33,6 +38,82 @@ export const UNSAFE_TEST_KDF_ENV = 'CALIOP_UNSAFE_TEST_KDF';
 export function unsafeTestKdfAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
   if (RELEASE_BUILD) return false;
   return env[UNSAFE_TEST_KDF_ENV] === '1';
+}
+
+// --- choosing the engine ---------------------------------------------------------
+
+/** 'node': node:crypto's argon2 (OpenSSL); 'wasm': @phi-ag/argon2's WebAssembly. The same bytes. */
+export type Argon2Engine = 'node' | 'wasm';
+
+/** node:crypto's argon2 parameters (Node 24.7+): memory in KiB, tagLength in bytes. */
+interface NodeArgon2Parameters {
+  readonly message: Uint8Array;
+  readonly nonce: Uint8Array;
+  readonly parallelism: number;
+  readonly tagLength: number;
+  readonly memory: number;
+  readonly passes: number;
+}
+type NodeArgon2 = (algorithm: 'argon2id', parameters: NodeArgon2Parameters, callback: (error: Error | null, key: Uint8Array) => void) => void;
+type NodeArgon2Sync = (algorithm: 'argon2id', parameters: NodeArgon2Parameters) => Uint8Array;
+
+// Read as properties: @types/node of Node 20 does not declare them, and Node 20 has none.
+const nodeArgon2 = (nodeCrypto as unknown as { argon2?: NodeArgon2 }).argon2;
+const nodeArgon2Sync = (nodeCrypto as unknown as { argon2Sync?: NodeArgon2Sync }).argon2Sync;
+
+/** Set when node:crypto's argon2 refused to run here (a Node whose OpenSSL has no Argon2): the wasm then. */
+let nodeEngineRefused = false;
+
+/**
+ * The engine this process uses (docs/decisions/kdf.md): node:crypto's argon2 where it exists,
+ * except under Bun, whose crypto.argon2 keeps its 256 MiB after the derivation (the wasm's
+ * worker gives them back, docs/vault-format.md §4.1); else the wasm.
+ */
+export function defaultArgon2Engine(): Argon2Engine {
+  const bun = (process.versions as Record<string, string | undefined>)['bun'] !== undefined;
+  return !bun && !nodeEngineRefused && typeof nodeArgon2 === 'function' && typeof nodeArgon2Sync === 'function' ? 'node' : 'wasm';
+}
+
+function nodeParameters(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): NodeArgon2Parameters {
+  // node:crypto copies message and nonce for the job and wipes its copy when it ends
+  // (OpenSSL clear-free), as OpenSSL wipes its memory blocks (argon2id).
+  return { message: passphrase, nonce: salt, parallelism: params.parallelism, tagLength: ARGON2_OUTPUT_LENGTH, memory: params.memoryKiB, passes: params.passes };
+}
+
+function nodeFailure(params: KdfParams, error: unknown): CaliopError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new CaliopError('internal', `Argon2id failed (m=${params.memoryKiB} KiB): ${reason}`, { cause: error });
+}
+
+/**
+ * Starts node:crypto's argon2 on libuv's thread pool (p lanes run on p OpenSSL threads).
+ * Undefined when it refuses at once (no Argon2 in this Node's OpenSSL): the caller uses the wasm.
+ */
+function startNative(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> | undefined {
+  let output: Promise<Uint8Array>;
+  try {
+    output = new Promise<Uint8Array>((resolve, reject) => {
+      nodeArgon2!('argon2id', nodeParameters(passphrase, salt, params), (error, key) => {
+        if (error) reject(nodeFailure(params, error));
+        else {
+          const bytes = new Uint8Array(key); // a copy we own; the Buffer is wiped
+          key.fill(0);
+          resolve(bytes);
+        }
+      });
+    });
+  } catch {
+    nodeEngineRefused = true;
+    return undefined;
+  }
+  return output;
+}
+
+function deriveNativeSync(passphrase: Uint8Array, salt: Uint8Array, params: KdfParams): Uint8Array {
+  const key = nodeArgon2Sync!('argon2id', nodeParameters(passphrase, salt, params));
+  const bytes = new Uint8Array(key);
+  key.fill(0);
+  return bytes;
 }
 
 // --- loading the wasm -------------------------------------------------------------
@@ -110,9 +191,19 @@ export async function deriveArgon2id(
   passphrase: Uint8Array,
   salt: Uint8Array,
   params: KdfParams,
-  options: { inWorker?: boolean } = {},
+  options: Argon2idOptions = {},
 ): Promise<Uint8Array> {
   return (await startArgon2id(passphrase, salt, params, options)).output;
+}
+
+/**
+ * engine: which engine (default: defaultArgon2Engine()). inWorker (the wasm only; setting it
+ * chooses the wasm): in a worker thread or in this one (default: a worker above the test
+ * parameters).
+ */
+export interface Argon2idOptions {
+  readonly engine?: Argon2Engine;
+  readonly inWorker?: boolean;
 }
 
 /** A derivation under way: `output` settles when it is done. */
@@ -130,11 +221,18 @@ export async function startArgon2id(
   passphrase: Uint8Array,
   salt: Uint8Array,
   params: KdfParams,
-  options: { inWorker?: boolean } = {},
+  options: Argon2idOptions = {},
 ): Promise<Argon2idRun> {
   if (!(passphrase instanceof Uint8Array)) throw new TypeError('passphrase must be a Uint8Array');
   if (!(salt instanceof Uint8Array) || salt.length < 8) throw new TypeError('salt must be a Uint8Array of at least 8 bytes'); // RFC 9106 §3.1
   assertKdfParamsComputable(params);
+  const engine = options.engine ?? (options.inWorker === undefined ? defaultArgon2Engine() : 'wasm');
+  if (engine === 'node') {
+    // docs/vault-format.md §4.1: on libuv's thread pool, settled once under way; no worker needed.
+    const output = startNative(passphrase, salt, params);
+    if (output !== undefined) return { output };
+    if (options.engine === 'node') throw new CaliopError('internal', 'Argon2id: node:crypto has no argon2 here');
+  }
   // docs/vault-format.md §4.1: a real derivation (m above the test parameters) runs in a
   // worker thread that exits afterwards: its memory is given back before any data is
   // handled, and the interface keeps drawing meanwhile.
@@ -275,12 +373,21 @@ const PROBE: KdfParams = { ...KDF_FLOOR, memoryKiB: 4096, passes: 1, parallelism
  * derivation in this thread (4 MiB, one pass: a few ms), scaled by m x t, which is what
  * Argon2id's time grows with (RFC 9106 §3.2: every pass fills all m blocks).
  */
-export async function estimateArgon2idMs(params: KdfParams): Promise<number> {
+export async function estimateArgon2idMs(params: KdfParams, engine: Argon2Engine = defaultArgon2Engine()): Promise<number> {
   const passphrase = new Uint8Array(16);
   const salt = new Uint8Array(16);
-  await deriveInThread(passphrase, salt, PROBE); // compiles the module once
+  let probe = (): Promise<unknown> => deriveInThread(passphrase, salt, PROBE);
+  if (engine === 'node') {
+    try {
+      deriveNativeSync(passphrase, salt, PROBE); // the first run fetches OpenSSL's KDF
+      probe = async () => deriveNativeSync(passphrase, salt, PROBE);
+    } catch {
+      nodeEngineRefused = true; // no Argon2 in this Node's OpenSSL: the unlock will use the wasm
+    }
+  }
+  await probe(); // the first run compiles the module (wasm)
   const started = performance.now();
-  await deriveInThread(passphrase, salt, PROBE);
+  await probe();
   const perKiBPass = (performance.now() - started) / (PROBE.memoryKiB * PROBE.passes);
   return params.memoryKiB * params.passes * perKiBPass;
 }
