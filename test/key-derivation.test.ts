@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import {
-  ceremonyCreationDate, deriveIdentity, deriveKeyMaterial, DERIVATION_INFO, SUBKEY_VALIDITY_SECONDS, type DerivedKeyRole,
+  ceremonyCreationDate, curvePublicKey, deriveIdentity, deriveKeyMaterial, DERIVATION_INFO, SUBKEY_VALIDITY_SECONDS, type DerivedKeyRole,
 } from '../src/core/key-derivation.js';
 import { formatRecoverySheet, parseRecoverySheet, phraseFromSeed, seedFromPhrase } from '../src/core/recovery-sheet.js';
 import { isCaliopError } from '../src/errors.js';
@@ -291,5 +291,19 @@ describe('input checks', () => {
   it('refuses a name with angle brackets and an address without a domain', async () => {
     await expect(deriveIdentity({ ...good, name: 'Eve <evil>' })).rejects.toSatisfy((error) => isCaliopError(error, 'usage'));
     await expect(deriveIdentity({ ...good, email: 'eve@localhost' })).rejects.toSatisfy((error) => isCaliopError(error, 'usage'));
+  });
+});
+
+describe('curvePublicKey (issue 13: node:crypto, noble where it cannot)', () => {
+  it('gives what noble gives, for Ed25519 seeds and X25519 scalars, clamped or not', () => {
+    const secrets = [new Uint8Array(32), new Uint8Array(32).fill(0xff), ...Array.from({ length: 24 }, (_, index) => createHash('sha256').update(`secret ${index}`).digest())];
+    for (const secret of secrets) {
+      const bytes = Uint8Array.from(secret);
+      expect(Buffer.from(curvePublicKey('ed25519', bytes)).toString('hex')).toBe(Buffer.from(ed25519.getPublicKey(bytes)).toString('hex'));
+      expect(Buffer.from(curvePublicKey('x25519', bytes)).toString('hex')).toBe(Buffer.from(x25519.getPublicKey(bytes)).toString('hex'));
+      expect(curvePublicKey('ed25519', bytes, { viaNoble: true })).toEqual(ed25519.getPublicKey(bytes));
+      expect(bytes).toEqual(Uint8Array.from(secret)); // the caller's secret is left alone
+    }
+    expect(() => curvePublicKey('ed25519', new Uint8Array(31))).toThrow(TypeError);
   });
 });

@@ -4,6 +4,7 @@
 // randomness. The same input always gives byte-identical armored output, so that
 // `caliop recover` rebuilds exactly the key `caliop init` made (docs/ceremony.md §7).
 
+import * as nodeCrypto from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -14,11 +15,44 @@ import { POST_QUANTUM_KEM_ALGORITHM } from './openpgp-algorithms.js';
 import { certForOutsiders } from './outsider-cert.js';
 
 // Issue 13 (a first unlock pays only for what it uses): a process derives three to five
-// Ed25519 public keys, once. noble's default 8-bit window for the base point builds a table
-// of 4,224 points on first use, which cost more CPU than all the keys it then speeds up
-// (about 100 ms against 40 ms for four keys with a 4-bit window, 520 points, measured under
-// Node 26 on a loaded machine). The keys are the same whatever the window.
+// Ed25519 public keys and two X25519 ones, once. They come from node:crypto (OpenSSL: well
+// under a millisecond each, no table to build, no JavaScript to warm up); noble computes them
+// where node:crypto cannot. For that case noble's default 8-bit window for the base point
+// would build a table of 4,224 points on first use, which cost more CPU than all the keys it
+// then speeds up (about 100 ms against 40 ms for four keys with a 4-bit window, 520 points,
+// measured under Node 26 on a loaded machine). The keys are the same whatever the way
+// (test/key-derivation.test.ts compares both).
 ed25519.Point.BASE.precompute(4);
+
+// RFC 8410 §7: the PKCS #8 DER of an Ed25519 / X25519 private key is this prefix, then the 32 bytes.
+const PKCS8_PREFIX = {
+  ed25519: Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]),
+  x25519: Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20]),
+} as const;
+/** RFC 8410 §4: the SPKI DER of an Ed25519 / X25519 public key is 12 bytes, then the 32 bytes. */
+const SPKI_PREFIX_BYTES = 12;
+
+/**
+ * The public key of a 32-byte Ed25519 seed (RFC 8032 §5.1.5) or X25519 scalar (RFC 7748 §5,
+ * clamped by the function), by node:crypto; by noble if node:crypto refuses.
+ * `viaNoble` forces noble (the test that compares both).
+ */
+export function curvePublicKey(curve: 'ed25519' | 'x25519', secret: Uint8Array, options: { viaNoble?: boolean } = {}): Uint8Array {
+  if (secret.length !== 32) throw new TypeError(`${curve}: expected a 32-byte secret`);
+  if (options.viaNoble !== true) {
+    const der = concatBytes(PKCS8_PREFIX[curve], secret);
+    try {
+      const spki = nodeCrypto.createPublicKey(nodeCrypto.createPrivateKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'pkcs8' }))
+        .export({ format: 'der', type: 'spki' });
+      if (spki.length === SPKI_PREFIX_BYTES + 32) return Uint8Array.from(spki.subarray(SPKI_PREFIX_BYTES));
+    } catch {
+      // a runtime without these key types in node:crypto: noble below
+    } finally {
+      der.fill(0);
+    }
+  }
+  return curve === 'ed25519' ? ed25519.getPublicKey(secret) : x25519.getPublicKey(secret);
+}
 
 /** docs/ceremony.md §1: the seed is 256 bits. */
 export const SEED_BYTES = 32;
@@ -106,7 +140,7 @@ export function deriveDeviceKey(seed: Uint8Array): { secretKey: Uint8Array; publ
 /** docs/ceremony.md §5: a device key pair from its 32-byte Ed25519 secret (derived, or random for a later stick). */
 export function deviceKeyFromSecret(secretKey: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } {
   if (secretKey.length !== 32) throw new TypeError('secretKey: expected 32 bytes');
-  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+  return { secretKey, publicKey: curvePublicKey('ed25519', secretKey) };
 }
 
 /** docs/ceremony.md §4-§6: build the whole OpenPGP key from the seed. */
@@ -337,7 +371,7 @@ const NATIVE_POINT_PREFIX = 0x40; // RFC 9580 §11.2.1: 0x40 prefix of a native 
 
 /** docs/ceremony.md §4.1: Ed25519Legacy (algorithm 22) secret key packet body. */
 function ed25519SecretKeyBody(seed: Uint8Array, created: Date): Uint8Array {
-  const point = concatBytes(Uint8Array.of(NATIVE_POINT_PREFIX), ed25519.getPublicKey(seed));
+  const point = concatBytes(Uint8Array.of(NATIVE_POINT_PREFIX), curvePublicKey('ed25519', seed));
   const publicPart = concatBytes(ED25519_LEGACY_OID, mpi(point));
   return secretKeyBody(openpgp.enums.publicKey.eddsaLegacy, created, publicPart, mpi(seed));
 }
@@ -352,7 +386,7 @@ function x25519SecretKeyBody(derived: Uint8Array, created: Date): Uint8Array {
   scalar[0]! &= 248;
   scalar[31]! &= 127;
   scalar[31]! |= 64;
-  const point = concatBytes(Uint8Array.of(NATIVE_POINT_PREFIX), x25519.getPublicKey(scalar));
+  const point = concatBytes(Uint8Array.of(NATIVE_POINT_PREFIX), curvePublicKey('x25519', scalar));
   const publicPart = concatBytes(CURVE25519_LEGACY_OID, mpi(point), ECDH_KDF_PARAMS);
   const bigEndian = scalar.reverse();
   const body = secretKeyBody(openpgp.enums.publicKey.ecdh, created, publicPart, mpi(bigEndian));
@@ -378,7 +412,7 @@ async function mlkemX25519SecretKeyBody(material: Uint8Array, created: Date, con
   const x25519Secret = material.subarray(MLKEM_SEED_BYTES, PQ_MATERIAL_BYTES);
   const secretPart = concatBytes(x25519Secret, mlkemSeed);
   const body = (encapsulationKey: Uint8Array) =>
-    secretKeyBody(POST_QUANTUM_KEM_ALGORITHM, created, concatBytes(x25519.getPublicKey(x25519Secret), encapsulationKey), Uint8Array.from(secretPart));
+    secretKeyBody(POST_QUANTUM_KEM_ALGORITHM, created, concatBytes(curvePublicKey('x25519', x25519Secret), encapsulationKey), Uint8Array.from(secretPart));
   const probe = new openpgp.SecretSubkeyPacket();
   await (probe.read as (bytes: Uint8Array, config: openpgp.Config) => Promise<void>).call(probe, body(new Uint8Array(MLKEM768_PUBLIC_BYTES)), config);
   const { mlkemSecretKey } = probe.privateParams as unknown as { mlkemSecretKey: Uint8Array };
