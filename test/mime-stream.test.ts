@@ -123,6 +123,31 @@ describe('the streamed MIME splitter (docs/message-payload.md §3.1)', () => {
     expect(parts.map((part) => part.data.toString())).toEqual(['--bx not the end\ntail']);
   });
 
+  it('PGP/MIME signed (RFC 3156 §5): the bytes hashed are those the whole path checks, canonical CRLF, at every chunk size', async () => {
+    const first = ['Content-Type: multipart/mixed; boundary=in', '', '--in', 'Content-Type: text/plain', '', 'line one\r', 'line two', '', '--in', 'Content-Type: application/octet-stream', 'Content-Transfer-Encoding: base64', '', wrap(pdf.toString('base64')), '--in--', ''].join('\n');
+    for (const eolText of ['\n', '\r\n']) {
+      const message = bytes([
+        'Content-Type: multipart/signed; protocol="application/pgp-signature"; micalg=pgp-sha256; boundary=sig', '', 'preamble', '--sig',
+        first.replace(/\r?\n/g, eolText),
+        '--sig', 'Content-Type: application/pgp-signature', '', '-----BEGIN PGP SIGNATURE-----', 'abc', '-----END PGP SIGNATURE-----', '--sig--', '',
+      ].join(eolText));
+      const whole = await readMailContent(message);
+      expect(whole.signed?.kind).toBe('pgp-mime');
+      const expected = whole.signed?.kind === 'pgp-mime' ? Buffer.from(whole.signed.signedBytes) : Buffer.alloc(0);
+      for (const chunk of [1, 2, 3, 7, 64, 65536]) {
+        const hashed: Buffer[] = [];
+        const splitter = new MimeStreamSplitter({
+          openAttachment: async () => ({ write: async () => undefined, end: async () => undefined }),
+          openSignedData: () => ({ update: (canonical) => void hashed.push(Buffer.from(canonical)) }),
+        });
+        for (let offset = 0; offset < message.length; offset += chunk) await splitter.write(message.subarray(offset, offset + chunk));
+        const result = await splitter.finish();
+        expect(Buffer.concat(hashed).equals(expected), `${JSON.stringify(eolText)} ${chunk}`).toBe(true);
+        expect(result.pgpMime?.signature).toContain('-----BEGIN PGP SIGNATURE-----');
+      }
+    }
+  });
+
   it('7bit, 8bit and binary parts: line ends as postal-mime reads them, CRs before a LF or at the end dropped, at every chunk size', async () => {
     const body = 'a\r\nb\r\r\nc\rd\n\r\ne\r\r';
     for (const encoding of ['7bit', '8bit', 'binary']) {

@@ -285,6 +285,29 @@ describe('large messages: blobs (docs/store.md §5.1)', () => {
     expect(await names(folder)).not.toContain(queued.ref);
   });
 
+  it('docs/store.md §5.2: blobs are written side by side, and a compaction meanwhile keeps them', async () => {
+    const { store, folder } = await storeOf(1, 1);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // A forwarded message's blob and its attachment's: each waits for the other's bytes to come.
+    async function* half(fill: number): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(70_000).fill(fill);
+      await gate;
+      yield new Uint8Array(70_000).fill(fill);
+    }
+    const one = store.putBlob(half(1));
+    const two = store.putBlob(half(2));
+    await store.compact(); // queued behind the blobs, it would wait for the gate forever
+    open();
+    const [a, b] = await Promise.all([one, two]);
+    expect(await names(folder)).toEqual(expect.arrayContaining([a.ref, b.ref]));
+    for (const [blob, fill] of [[a, 1], [b, 2]] as const) {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of store.openBlob(blob.ref)) chunks.push(chunk);
+      expect(Buffer.concat(chunks).equals(Buffer.alloc(140_000, fill))).toBe(true);
+    }
+  });
+
   it('discardBlobs removes a loose blob (an outbox item dropped) but never one a message names', async () => {
     const { store, folder } = await storeOf(1, 1);
     const loose = await store.putBlob(new Uint8Array(70_000));

@@ -111,15 +111,20 @@ class Canonical {
   constructor(private readonly sink: SignedDataSink) {}
 
   update(bytes: Buffer): void {
+    // One update per chunk (a LF-only message has a bare LF every line): the CRs added in a copy.
+    const pieces: Buffer[] = [];
     let from = 0;
     for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) {
       const before = at > 0 ? bytes[at - 1] === 0x0d : this.#lastCr;
       if (before) continue;
-      if (at > from) this.sink.update(bytes.subarray(from, at));
-      this.sink.update(CRLF);
+      pieces.push(bytes.subarray(from, at), CRLF);
       from = at + 1;
     }
-    if (from < bytes.byteLength) this.sink.update(bytes.subarray(from));
+    if (pieces.length === 0) this.sink.update(bytes);
+    else {
+      pieces.push(bytes.subarray(from));
+      this.sink.update(Buffer.concat(pieces));
+    }
     if (bytes.byteLength > 0) this.#lastCr = bytes[bytes.byteLength - 1] === 0x0d;
   }
 }

@@ -171,8 +171,13 @@ export class MessageStore {
   }
 
   async #compact(): Promise<void> {
-    const referenced = this.#index.referencedObjects();
-    for (const blob of this.#unclaimed) referenced.add(blob);
+    // A blob begun while the objects are listed (putBlob is not queued) is claimed then: looked up live.
+    const unclaimed = this.#unclaimed;
+    const referenced = new (class extends Set<string> {
+      override has(name: string): boolean {
+        return super.has(name) || unclaimed.has(name);
+      }
+    })(this.#index.referencedObjects());
     for (const blob of this.alsoReferenced()) referenced.add(blob);
     await this.files.compact(this.#index.state(), referenced);
   }

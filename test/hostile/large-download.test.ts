@@ -250,6 +250,45 @@ describe('a large message received as a stream (docs/store.md §5.2)', () => {
     expect(sha256(readFileSync(join(folder, 'données.bin')))).toBe(sha256(original));
   }, 300_000);
 
+  it(`PGP/MIME signed by gpg (RFC 3156 §5), sealed by the relay on arrival: its ${ATTACHMENT_BYTES / MIB} MiB first part hashed as it streams, within idle + ${RSS_BOUND_MIB} MiB; the signature good, its part not listed`, async () => {
+    // Python's `email` makes the signed part, gpg signs it (--textmode, as neomutt), the
+    // multipart/signed is framed as neomutt frames it; swaks delivers it in clear.
+    const file = join(scratch.path, 'signed.bin');
+    writeFileSync(file, original);
+    const inner = spawnSync('python3', ['-c', [
+      'import sys',
+      'from email.message import EmailMessage',
+      'from email.policy import SMTP',
+      'm = EmailMessage()',
+      "m.set_content('Signé, pas chiffré.\\n')",
+      "m.add_attachment(open(sys.argv[1], 'rb').read(), maintype='application', subtype='octet-stream', filename='signé.bin')",
+      'sys.stdout.buffer.write(m.as_bytes(policy=SMTP))',
+    ].join('\n'), file], { maxBuffer: 64 * MIB });
+    expect(inner.status, inner.stderr?.toString()).toBe(0);
+    const signature = gpg.run(['--armor', '--detach-sign', '--textmode', '--local-user', 'gina@elsewhere.test'], inner.stdout).toString().replace(/\r?\n/g, '\r\n');
+    const eml = join(scratch.path, 'signed.eml');
+    writeFileSync(eml, Buffer.concat([
+      Buffer.from(['From: Gina Outside <gina@elsewhere.test>', `To: bob@${DOMAIN}`, 'Subject: Signed in clear', 'MIME-Version: 1.0',
+        'Content-Type: multipart/signed; micalg=pgp-sha256; protocol="application/pgp-signature"; boundary="s1g"', '', '--s1g', ''].join('\r\n')),
+      inner.stdout,
+      Buffer.from(['', '--s1g', 'Content-Type: application/pgp-signature; name="signature.asc"', '', signature, '--s1g--', ''].join('\r\n')),
+    ]));
+    const delivered = await deliverBySwaks({ port: relay.smtp!.port, from: 'gina@elsewhere.test', to: `bob@${DOMAIN}`, file: eml });
+    expect(delivered.output, delivered.output).toMatch(/<- +250 /);
+    const run = await caliopRun(['--json', 'sync']);
+    expect(run.status, run.stderr).toBe(0);
+    console.log(`sync of a PGP/MIME signed ${ATTACHMENT_BYTES / MIB} MiB attachment: peak RSS ${run.maxRssMiB.toFixed(0)} MiB, idle ${idleRssMiB.toFixed(0)} MiB`);
+    expect(run.maxRssMiB - idleRssMiB).toBeLessThan(RSS_BOUND_MIB);
+    const found = (await inbox()).filter((entry) => entry.subject === 'Signed in clear');
+    expect(found).toHaveLength(1);
+    const read = await caliopRun(['--json', 'read', found[0]!.id]);
+    expect(read.status, read.stderr).toBe(0);
+    const view = JSON.parse(read.stdout) as { body: string; signature: string; signerFingerprint: string | null; attachments: { name: string; size: number; sha256: string }[] };
+    expect(view.body).toContain('Signé, pas chiffré.');
+    expect(view.signature).toBe('good');
+    expect(view.attachments).toEqual([expect.objectContaining({ name: 'signé.bin', size: ATTACHMENT_BYTES, sha256: sha256(original) })]);
+  }, 300_000);
+
   it('a ciphertext that fails its integrity check is kept unopened: no text, no attachment shown', async () => {
     const small = randomBytes(2 * MIB);
     await deliverLarge('Damaged on the way', small);
