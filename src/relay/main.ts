@@ -112,7 +112,30 @@ async function startRelay(options: RelayOptions): Promise<void> {
       },
       () => Date.now(),
     );
-    transport = mxTransport({ dns, sts, ca: outboundCa, port: mx.port, clientName: gatewayOptions.smtpHostname, timeoutMs: 30_000, log: logLine });
+    transport = mxTransport({
+      dns,
+      sts,
+      ca: outboundCa,
+      port: mx.port,
+      clientName: gatewayOptions.smtpHostname,
+      timeoutMs: 30_000,
+      log: logLine,
+      // docs/gateway.md §4.9: every TLS session with an MX is counted for TLS-RPT (RFC 8460).
+      tlsSession: (session) =>
+        void store.recordTlsSession({ ...session, day: new Date().toISOString().slice(0, 10) }).catch((error: unknown) =>
+          logLine({ event: 'tls_session_record_failed', error: error instanceof Error ? error.message : String(error) }),
+        ),
+    });
+    // docs/gateway.md §4.9: the reports of the day before, sent once (the store's claim) by whichever process runs first.
+    const reportJob = async () => {
+      const { sendTlsReports, yesterday } = await import('./tls-report-command.js');
+      const now = new Date();
+      await sendTlsReports({ store, domain: options.domain, dkim, resolveTxt: (name) => dns.txt(name), ca: outboundCa, now, log: logLine }, yesterday(now), false);
+    };
+    const reports = setInterval(() => {
+      reportJob().catch((error: unknown) => logLine({ event: 'tls_report_failed', error: error instanceof Error ? error.message : String(error) }));
+    }, 3_600_000);
+    reports.unref();
   }
   // docs/gateway.md §4.7: deferred outbound mail waits in the store; every process that sends outside works the queue.
   const outboundQueue =
@@ -261,6 +284,17 @@ async function main(argv: readonly string[]): Promise<void> {
     } catch (error) {
       if (!(error instanceof RelayUsageError)) throw error;
       printProgramError(PROGRAM, error, { after: KEY_RESET_USAGE });
+      process.exit(2);
+    }
+    return;
+  }
+  if (argv[0] === 'tls-report') {
+    const { tlsReportCommand, TLS_REPORT_USAGE } = await import('./tls-report-command.js');
+    try {
+      process.stdout.write(await tlsReportCommand(argv.slice(1), process.env, new Date()));
+    } catch (error) {
+      if (!(error instanceof RelayUsageError)) throw error;
+      printProgramError(PROGRAM, error, { after: TLS_REPORT_USAGE });
       process.exit(2);
     }
     return;

@@ -27,6 +27,10 @@ import { onStick } from '../helpers/caliop.js';
 import { mkdirSync } from 'node:fs';
 import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 import { createInterface } from 'node:readline';
+import { execFile } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
+import { RELAY_MAIN } from '../relay/helpers/relay-process.js';
+import { databaseNameFor, databaseUrl, TEST_STORE } from '../relay/helpers/test-store.js';
 
 interface Pem {
   readonly cert: string;
@@ -86,6 +90,7 @@ interface Received {
   readonly secure: boolean;
   readonly servername: string | undefined;
   readonly requireTls: boolean;
+  readonly raw: string;
 }
 
 /** A real SMTP server; with `sni`, STARTTLS with the certificate of the name the client asked for. */
@@ -113,10 +118,11 @@ async function startSink(host: string, port: number, sni: Map<string, Pem> | nul
       else callback();
     },
     onData(stream, session, callback) {
-      stream.on('data', () => {});
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
         const envelope = session.envelope as typeof session.envelope & { requireTLS?: boolean };
-        received.push({ to: envelope.rcptTo.map((rcpt) => rcpt.address), secure: session.secure, servername: (session as { servername?: string }).servername, requireTls: envelope.requireTLS === true });
+        received.push({ to: envelope.rcptTo.map((rcpt) => rcpt.address), secure: session.secure, servername: (session as { servername?: string }).servername, requireTls: envelope.requireTLS === true, raw: Buffer.concat(chunks).toString('utf8') });
         events.emit('received');
         callback(null, 'Ok: queued as TEST');
       });
@@ -226,6 +232,10 @@ beforeAll(async () => {
     'mta-sts.ststesting.test': { secure: false, A: ['127.0.0.1'] },
     'plain.test': { secure: false, MX: mx('mx.plain.test') },
     'held.test': { secure: false, MX: mx('mx.plain.test') },
+    // RFC 8460 §3: the domains that ask for TLS reports, and where the reports go.
+    '_smtp._tls.sts.test': { secure: false, TXT: ['v=TLSRPTv1; rua=mailto:tlsrpt@reports.test'] },
+    '_smtp._tls.stsbad.test': { secure: false, TXT: ['v=TLSRPTv1; rua=mailto:tlsrpt@reports.test'] },
+    'reports.test': { secure: false, MX: mx('mx.plain.test') },
     'mx.plain.test': { secure: false, A: ['127.0.0.1'] },
     'notls.test': { secure: false, MX: mx('mx.notls.test') },
     'mx.notls.test': { secure: false, A: ['127.0.0.2'] },
@@ -425,4 +435,93 @@ describe('a deferred message delivered later: its facts reach the sender\'s stic
     const again = await onStick(stick, ['--json', 'sync']);
     expect((JSON.parse(again.stdout) as { deliveryReports: number }).deliveryReports).toBe(0);
   }, 240_000);
+});
+
+describe('TLS-RPT (RFC 8460): the relay reports its sessions to the domains that publish _smtp._tls', () => {
+  const runReport = (extra: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const storeArgs = TEST_STORE === 'postgres' ? ['--store', databaseUrl(databaseNameFor(relay.dataDir))] : [];
+      execFile(process.execPath, [RELAY_MAIN, 'tls-report', '--data', relay.dataDir, ...storeArgs, '--domain', 'example.test', '--day', new Date().toISOString().slice(0, 10), '--outbound-resolver', `127.0.0.1:${dns.port}`, ...extra], (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number((error as { code?: number }).code ?? 1), stdout, stderr }),
+      );
+    });
+  type Report = { policyDomain: string; reportId: string; rua: string[]; results: string[]; report: Record<string, unknown> };
+
+  /** The multipart/report's application/tlsrpt+gzip part, gunzipped and parsed. */
+  function reportOf(raw: string): { headers: string; json: Record<string, unknown>; fileName: string } {
+    const headers = raw.slice(0, raw.indexOf('\r\n\r\n'));
+    const part = /Content-Type: application\/tlsrpt\+gzip; name="([^"]+)"\r\nContent-Transfer-Encoding: base64\r\n[^\r]*\r\n\r\n([A-Za-z0-9+/=\r\n]+?)\r\n\r\n--/.exec(raw);
+    expect(part, 'an application/tlsrpt+gzip part').not.toBeNull();
+    return { headers, fileName: part![1]!, json: JSON.parse(gunzipSync(Buffer.from(part![2]!.replace(/\r\n/g, ''), 'base64')).toString('utf8')) as Record<string, unknown> };
+  }
+
+  it('caliop-relay tls-report: a dry run shows; a run mails one DKIM-signed report per policy domain with the counts of RFC 8460 §4; a second run sends nothing', async () => {
+    const dry = await runReport(['--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const dryReports = (JSON.parse(dry.stdout) as { reports: Report[] }).reports;
+    expect(dryReports.map((report) => report.policyDomain).sort()).toEqual(['sts.test', 'stsbad.test']);
+    expect(dryReports.every((report) => report.results.every((result) => result === 'dry-run'))).toBe(true);
+    expect(receivedBy(tlsSink, 'tlsrpt@reports.test')).toEqual([]);
+
+    const arrived = new Promise<void>((resolve) => {
+      const check = () => {
+        if (receivedBy(tlsSink, 'tlsrpt@reports.test').length >= 2) resolve();
+        else tlsSink.events.once('received', check);
+      };
+      check();
+    });
+    const sent = await runReport([]);
+    expect(sent.code, sent.stderr).toBe(0);
+    const reports = (JSON.parse(sent.stdout) as { reports: Report[] }).reports;
+    expect(reports.map((report) => [report.policyDomain, report.rua, report.results]).sort()).toEqual([
+      ['sts.test', ['mailto:tlsrpt@reports.test'], ['queued']],
+      ['stsbad.test', ['mailto:tlsrpt@reports.test'], ['queued']],
+    ]);
+    expect(new Set(reports.map((report) => report.reportId)).size).toBe(2);
+    await arrived;
+
+    const mails = receivedBy(tlsSink, 'tlsrpt@reports.test').map((each) => reportOf(each.raw));
+    const byDomain = new Map(mails.map((mail) => [(mail.json.policies as { policy: { 'policy-domain': string } }[])[0]!.policy['policy-domain'], mail]));
+    for (const [domain, mail] of byDomain) {
+      // RFC 8460 §5.3: headers, subject, media type, DKIM.
+      expect(mail.headers).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed\/relaxed; d=example\.test;/);
+      expect(mail.headers).toContain(`TLS-Report-Domain: ${domain}\r\n`);
+      expect(mail.headers).toContain('TLS-Report-Submitter: example.test\r\n');
+      expect(mail.headers).toMatch(new RegExp(`Subject: Report Domain: ${domain.replace('.', '\\.')} Submitter: example\\.test Report-ID: <[^>]+>`));
+      expect(mail.headers).toContain('Content-Type: multipart/report; report-type="tlsrpt";');
+      expect(mail.fileName).toMatch(new RegExp(`^example\\.test!${domain.replace('.', '\\.')}!\\d+!\\d+!`));
+      // RFC 8460 §4.4: the report's fields.
+      const day = new Date().toISOString().slice(0, 10);
+      expect(mail.json).toMatchObject({
+        'organization-name': 'example.test',
+        'date-range': { 'start-datetime': `${day}T00:00:00Z`, 'end-datetime': `${day}T23:59:59Z` },
+        'contact-info': 'postmaster@example.test',
+        'report-id': expect.any(String),
+      });
+      expect(reports.find((report) => report.policyDomain === domain)?.reportId).toBe(mail.json['report-id']);
+    }
+    const sts = byDomain.get('sts.test')!.json.policies as { policy: Record<string, unknown>; summary: Record<string, number>; 'failure-details'?: unknown[] }[];
+    expect(sts).toEqual([
+      {
+        policy: { 'policy-type': 'sts', 'policy-string': ['version: STSv1', 'mode: enforce', 'mx: mx.sts.test', 'max_age: 86400'], 'policy-domain': 'sts.test', 'mx-host': ['mx.sts.test'] },
+        // One message went to carol@sts.test, over TLS the policy authenticated.
+        summary: { 'total-successful-session-count': receivedBy(tlsSink, 'carol@sts.test').length, 'total-failure-session-count': 0 },
+      },
+    ]);
+    expect(receivedBy(tlsSink, 'carol@sts.test')).toHaveLength(1);
+    const bad = byDomain.get('stsbad.test')!.json.policies as { policy: Record<string, unknown>; summary: Record<string, number>; 'failure-details': Record<string, unknown>[] }[];
+    expect(bad).toHaveLength(1);
+    expect(bad[0]!.policy).toMatchObject({ 'policy-type': 'sts', 'policy-domain': 'stsbad.test', 'mx-host': ['mx.stsbad.test'] });
+    expect(bad[0]!.summary['total-successful-session-count']).toBe(0);
+    // The certificate the CA did not sign: every attempt so far (the queue retries it) is one failed session.
+    expect(bad[0]!.summary['total-failure-session-count']).toBeGreaterThanOrEqual(1);
+    expect(bad[0]!['failure-details']).toEqual([
+      { 'result-type': 'certificate-not-trusted', 'sending-mta-ip': '127.0.0.1', 'receiving-mx-hostname': 'mx.stsbad.test', 'receiving-ip': '127.0.0.1', 'failed-session-count': bad[0]!.summary['total-failure-session-count'] },
+    ]);
+
+    // RFC 8460 §4: one report per day and policy domain.
+    const again = await runReport([]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { reports: Report[] }).reports).toEqual([]);
+  }, 180_000);
 });

@@ -12,6 +12,7 @@ import { verifyDane, usableTlsa, type TlsaRecord } from './dane.js';
 import { DnsTemporaryError, type DnsClient } from './dns-client.js';
 import { stsDecision, type StsPolicy, type StsPolicyCache } from './mta-sts.js';
 import { DeliveryError, messageBody, type DeliverOptions, type Delivery, type OutboundMessage, type OutboundTransport } from './outbound-transport.js';
+import type { TlsRptFailure, TlsRptPolicyType, TlsSession } from './tls-rpt.js';
 import { deliveryErrorOf, tlsOf } from './smarthost.js';
 
 export interface MxDeliveryConfig {
@@ -25,6 +26,8 @@ export interface MxDeliveryConfig {
   readonly clientName: string;
   readonly timeoutMs: number;
   readonly log: (fields: Record<string, unknown>) => void;
+  /** docs/gateway.md §4.9: told of every TLS session (or its failure) with an MX, for TLS-RPT (RFC 8460). */
+  readonly tlsSession?: (session: Omit<TlsSession, 'day'>) => void;
 }
 
 /** At most this many MX hosts are tried per domain (RFC 5321 §5.1 leaves it to the client). */
@@ -132,7 +135,30 @@ function policyCheck(policy: TlsPolicy, connection: SMTPConnection, host: MxHost
   return mismatch === undefined ? null : `MTA-STS: the certificate does not name ${host.host}`;
 }
 
-function attempt(config: MxDeliveryConfig, host: MxHost, ip: string, policy: 'dane' | 'mta-sts' | 'opportunistic', envelope: { from: string; to: readonly string[] }, message: OutboundMessage, requireTls: boolean): Promise<Delivery> {
+/** RFC 8460 §4.4: the policy a session was made under, as the report names it. */
+function reportedPolicy(facts: DomainFacts, host: MxHost, policy: 'dane' | 'mta-sts' | 'opportunistic'): { policyType: TlsRptPolicyType; policyStrings: string[]; mxHosts: string[] } {
+  if (policy === 'dane') {
+    const records = (host.tlsa ?? []).map((record) => `${record.usage} ${record.selector} ${record.matchingType} ${Buffer.from(record.data).toString('hex')}`);
+    return { policyType: 'tlsa', policyStrings: records, mxHosts: [host.host] };
+  }
+  const sts = facts.sts;
+  if (sts !== null && sts.mode !== 'none') {
+    const lines = ['version: STSv1', `mode: ${sts.mode}`, ...sts.mx.map((pattern) => `mx: ${pattern}`), `max_age: ${sts.maxAge}`];
+    return { policyType: 'sts', policyStrings: lines, mxHosts: [...sts.mx] };
+  }
+  return { policyType: 'no-policy-found', policyStrings: [], mxHosts: [] };
+}
+
+/** RFC 8460 §4.3: the failure type of a policy check's refusal (policyCheck's words). */
+function failureType(refusal: string): TlsRptFailure {
+  if (/did not start TLS/.test(refusal)) return 'starttls-not-supported';
+  if (/does not name/.test(refusal)) return 'certificate-host-mismatch';
+  if (/certificate has expired|CERT_HAS_EXPIRED/.test(refusal)) return 'certificate-expired';
+  if (/not trusted/.test(refusal)) return 'certificate-not-trusted';
+  return 'validation-failure';
+}
+
+function attempt(config: MxDeliveryConfig, facts: DomainFacts, host: MxHost, ip: string, policy: 'dane' | 'mta-sts' | 'opportunistic', envelope: { from: string; to: readonly string[] }, message: OutboundMessage, requireTls: boolean): Promise<Delivery> {
   const connection = new SMTPConnection({
     host: ip,
     port: config.port,
@@ -162,11 +188,31 @@ function attempt(config: MxDeliveryConfig, host: MxHost, ip: string, policy: 'da
     connection.once('error', (error: Error) => fail(deliveryErrorOf(error)));
     connection.connect((connectError) => {
       if (connectError) {
+        // RFC 8460 §4.3: a policy that requires TLS and a server that would not start it, or a handshake that failed.
+        if (policy !== 'opportunistic' && /STARTTLS|TLS|SSL|certificate/i.test(connectError.message)) {
+          config.tlsSession?.({
+            policyDomain: facts.domain,
+            ...reportedPolicy(facts, host, policy),
+            result: /STARTTLS/i.test(connectError.message) ? 'starttls-not-supported' : 'validation-failure',
+            sendingIp: '',
+            receivingMx: host.host,
+            receivingIp: ip,
+          });
+        }
         fail(deliveryErrorOf(connectError));
         return;
       }
       const tls = tlsOf(connection);
       const refusal = policyCheck(policy, connection, host);
+      // docs/gateway.md §4.9: the session as TLS-RPT counts it (RFC 8460 §4.3); a session without TLS under no policy is starttls-not-supported.
+      config.tlsSession?.({
+        policyDomain: facts.domain,
+        ...reportedPolicy(facts, host, policy),
+        result: refusal !== null ? failureType(refusal) : tls === null ? 'starttls-not-supported' : 'success',
+        sendingIp: (connection._socket === false ? undefined : connection._socket?.localAddress) ?? '',
+        receivingMx: host.host,
+        receivingIp: ip,
+      });
       if (refusal !== null) {
         fail(new DeliveryError('unreachable', refusal, `451 4.7.5 ${refusal}`));
         return;
@@ -219,7 +265,7 @@ async function deliverToDomain(config: MxDeliveryConfig, domain: string, envelop
     if (ips.length === 0) reasons.push(`${host.host} has no address`);
     for (const ip of ips.slice(0, 2)) {
       try {
-        const delivery = await attempt(config, host, ip, plan.policy, envelope, message, options.requireTls);
+        const delivery = await attempt(config, facts, host, ip, plan.policy, envelope, message, options.requireTls);
         config.log({ event: 'mx_delivered', domain, mx: host.host, tlsPolicy: delivery.tlsPolicy, requireTls: delivery.requireTls, tls: delivery.tls?.version ?? null });
         return delivery;
       } catch (error) {

@@ -207,4 +207,32 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 12,
+    name: 'TLS reporting counts (docs/gateway.md §4.9, RFC 8460)',
+    sql: `
+      -- Sessions with recipient MX hosts per UTC day, policy and result; names no sender or recipient.
+      CREATE TABLE tls_rpt_sessions (
+        day TEXT NOT NULL,                  -- YYYY-MM-DD (UTC)
+        policy_domain TEXT NOT NULL,
+        policy_type TEXT NOT NULL,          -- sts | tlsa | no-policy-found
+        policy_strings TEXT NOT NULL,       -- JSON array
+        mx_hosts TEXT NOT NULL,             -- JSON array
+        result TEXT NOT NULL,               -- success | an RFC 8460 §4.3 failure type
+        sending_ip TEXT NOT NULL,
+        receiving_mx TEXT NOT NULL,
+        receiving_ip TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (day, policy_domain, policy_type, policy_strings, mx_hosts, result, sending_ip, receiving_mx, receiving_ip)
+      ) STRICT;
+      -- One report per day and policy domain, ever.
+      CREATE TABLE tls_rpt_reports (
+        day TEXT NOT NULL,
+        policy_domain TEXT NOT NULL,
+        report_id TEXT NOT NULL UNIQUE,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (day, policy_domain)
+      ) STRICT;
+    `,
+  },
 ];

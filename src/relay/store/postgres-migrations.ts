@@ -190,4 +190,32 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER outbound_queue_erase_chunks AFTER DELETE ON outbound_queue FOR EACH ROW EXECUTE FUNCTION caliop_erase_message_chunks();
     `,
   },
+  {
+    version: 12,
+    name: 'TLS reporting counts (docs/gateway.md §4.9, RFC 8460)',
+    sql: `
+      -- Sessions with recipient MX hosts per UTC day, policy and result; names no sender or recipient.
+      CREATE TABLE tls_rpt_sessions (
+        day text NOT NULL,                  -- YYYY-MM-DD (UTC)
+        policy_domain text NOT NULL,
+        policy_type text NOT NULL,          -- sts | tlsa | no-policy-found
+        policy_strings text NOT NULL,       -- JSON array
+        mx_hosts text NOT NULL,             -- JSON array
+        result text NOT NULL,               -- success | an RFC 8460 §4.3 failure type
+        sending_ip text NOT NULL,
+        receiving_mx text NOT NULL,
+        receiving_ip text NOT NULL,
+        count integer NOT NULL,
+        PRIMARY KEY (day, policy_domain, policy_type, policy_strings, mx_hosts, result, sending_ip, receiving_mx, receiving_ip)
+      );
+      -- One report per day and policy domain, ever.
+      CREATE TABLE tls_rpt_reports (
+        day text NOT NULL,
+        policy_domain text NOT NULL,
+        report_id text NOT NULL UNIQUE,
+        sent_at text NOT NULL,
+        PRIMARY KEY (day, policy_domain)
+      );
+    `,
+  },
 ];

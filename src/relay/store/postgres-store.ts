@@ -5,6 +5,8 @@
 // and a promise resolves only after its commit has been flushed (synchronous_commit
 // on, the default).
 
+import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
+import { tlsSessionKey, toTlsSessionCount, type TlsSessionRow } from './rows.js';
 import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
@@ -857,6 +859,31 @@ export class PostgresRelayStore implements RelayStore {
   async purgeOutboundReports(before: string): Promise<number> {
     const result = await this.#query('purge_outbound_reports', 'DELETE FROM outbound_reports WHERE at < $1', [before]);
     return result.rowCount ?? 0;
+  }
+
+  async recordTlsSession(session: TlsSession): Promise<void> {
+    await this.#query(
+      'record_tls_session',
+      `INSERT INTO tls_rpt_sessions (day, policy_domain, policy_type, policy_strings, mx_hosts, result, sending_ip, receiving_mx, receiving_ip, count)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
+       ON CONFLICT (day, policy_domain, policy_type, policy_strings, mx_hosts, result, sending_ip, receiving_mx, receiving_ip) DO UPDATE SET count = tls_rpt_sessions.count + 1`,
+      tlsSessionKey(session),
+    );
+  }
+
+  async tlsSessionsOf(day: string): Promise<TlsSessionCount[]> {
+    const { rows } = await this.#query<TlsSessionRow & pg.QueryResultRow>('tls_sessions_of', 'SELECT * FROM tls_rpt_sessions WHERE day = $1 ORDER BY policy_domain, result, receiving_mx, receiving_ip', [day]);
+    return rows.map(toTlsSessionCount);
+  }
+
+  async claimTlsReport(day: string, policyDomain: string, reportId: string, at: string): Promise<boolean> {
+    const result = await this.#query('claim_tls_report', 'INSERT INTO tls_rpt_reports (day, policy_domain, report_id, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [day, policyDomain, reportId, at]);
+    return result.rowCount === 1;
+  }
+
+  async purgeTlsSessions(before: string): Promise<void> {
+    await this.#query('purge_tls_sessions', 'DELETE FROM tls_rpt_sessions WHERE day < $1', [before]);
+    await this.#query('purge_tls_reports', 'DELETE FROM tls_rpt_reports WHERE day < $1', [before]);
   }
 
   async queuedOutboundOf(sender: string): Promise<QueuedOutbound[]> {

@@ -4,6 +4,7 @@
 // postgres-store.ts). Every method is asynchronous and atomic; a write has reached
 // the disk (fsync) when its promise resolves, so callers answer 2xx/250 only then.
 
+import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 
 export interface Account {
@@ -355,6 +356,14 @@ export interface RelayStore {
   outboundReportsOf(sender: string): Promise<OutboundReport[]>;
   /** docs/disclosure.md §1: drops the reports finished before `before` (ISO 8601); returns how many. */
   purgeOutboundReports(before: string): Promise<number>;
+  /** docs/gateway.md §4.9: one TLS session with an MX under a policy, counted per day (RFC 8460 §4). */
+  recordTlsSession(session: TlsSession): Promise<void>;
+  /** The counted sessions of one UTC day (YYYY-MM-DD), every policy domain. */
+  tlsSessionsOf(day: string): Promise<TlsSessionCount[]>;
+  /** RFC 8460 §4: a report of `day` for `policyDomain` is sent once: false when it already was. */
+  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string): Promise<boolean>;
+  /** docs/disclosure.md §1: drops the counts and report marks of days before `before` (YYYY-MM-DD). */
+  purgeTlsSessions(before: string): Promise<void>;
   /** The queued messages of one sender (docs/disclosure.md §4). */
   queuedOutboundOf(sender: string): Promise<QueuedOutbound[]>;
   /** The submissions remembered by idempotency key for one sender, oldest first (docs/disclosure.md §4). */

@@ -1,5 +1,6 @@
 // Rows as both stores return them, and their mapping to the store's types.
 
+import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import type { Account, Device, HeldMessage, QueuedOutbound, StoredMessage, SubmissionRecord } from './relay-store.js';
 
@@ -177,5 +178,39 @@ export function toQueuedOutbound(row: QueuedRow): QueuedOutbound {
     lastError: row.last_error,
     requireTls: row.require_tls === true || row.require_tls === 1,
     ...(row.chunks ? { chunks: Number(row.chunks) } : {}),
+  };
+}
+
+/** docs/gateway.md §4.9: a row of tls_rpt_sessions (both stores). */
+export interface TlsSessionRow {
+  day: string;
+  policy_domain: string;
+  policy_type: string;
+  policy_strings: string;
+  mx_hosts: string;
+  result: string;
+  sending_ip: string;
+  receiving_mx: string;
+  receiving_ip: string;
+  count: number | string;
+}
+
+/** The primary key's values, in the column order of the INSERT (both stores). */
+export function tlsSessionKey(session: TlsSession): [string, string, string, string, string, string, string, string, string] {
+  return [session.day, session.policyDomain, session.policyType, JSON.stringify(session.policyStrings), JSON.stringify(session.mxHosts), session.result, session.sendingIp, session.receivingMx, session.receivingIp];
+}
+
+export function toTlsSessionCount(row: TlsSessionRow): TlsSessionCount {
+  return {
+    day: row.day,
+    policyDomain: row.policy_domain,
+    policyType: row.policy_type as TlsSessionCount['policyType'],
+    policyStrings: JSON.parse(row.policy_strings) as string[],
+    mxHosts: JSON.parse(row.mx_hosts) as string[],
+    result: row.result as TlsSessionCount['result'],
+    sendingIp: row.sending_ip,
+    receivingMx: row.receiving_mx,
+    receivingIp: row.receiving_ip,
+    count: Number(row.count),
   };
 }

@@ -3,6 +3,8 @@
 // of concurrent requests share one transaction and one fsync, done off the event loop
 // (wal-sync.ts). docs/decisions/relay-store.md.
 
+import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
+import { tlsSessionKey, toTlsSessionCount, type TlsSessionRow } from './rows.js';
 import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
@@ -715,6 +717,31 @@ export class SqliteRelayStore implements RelayStore {
 
   async submissionsOf(sender: string): Promise<SubmissionRecord[]> {
     return (this.#sql('SELECT * FROM submissions WHERE sender = ? ORDER BY created_at, idempotency_key').all(sender) as SubmissionRow[]).map(toSubmission);
+  }
+
+  recordTlsSession(session: TlsSession): Promise<void> {
+    return this.#writes.run(() => {
+      this.#sql(
+        `INSERT INTO tls_rpt_sessions (day, policy_domain, policy_type, policy_strings, mx_hosts, result, sending_ip, receiving_mx, receiving_ip, count)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+         ON CONFLICT (day, policy_domain, policy_type, policy_strings, mx_hosts, result, sending_ip, receiving_mx, receiving_ip) DO UPDATE SET count = count + 1`,
+      ).run(...tlsSessionKey(session));
+    });
+  }
+
+  async tlsSessionsOf(day: string): Promise<TlsSessionCount[]> {
+    return (this.#sql('SELECT * FROM tls_rpt_sessions WHERE day = ? ORDER BY policy_domain, result, receiving_mx, receiving_ip').all(day) as unknown as TlsSessionRow[]).map(toTlsSessionCount);
+  }
+
+  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string): Promise<boolean> {
+    return this.#writes.run(() => this.#sql('INSERT OR IGNORE INTO tls_rpt_reports (day, policy_domain, report_id, sent_at) VALUES (?, ?, ?, ?)').run(day, policyDomain, reportId, at).changes === 1);
+  }
+
+  purgeTlsSessions(before: string): Promise<void> {
+    return this.#writes.run(() => {
+      this.#sql('DELETE FROM tls_rpt_sessions WHERE day < ?').run(before);
+      this.#sql('DELETE FROM tls_rpt_reports WHERE day < ?').run(before);
+    });
   }
 
   async queuedOutboundOf(sender: string): Promise<QueuedOutbound[]> {

@@ -1,0 +1,170 @@
+// `caliop-relay tls-report --data DIR [--store URL] --domain D [--day YYYY-MM-DD]
+// [--outbound-resolver IP[:PORT]] [--outbound-ca FILE] [--dry-run]` (docs/gateway.md §4.9):
+// the TLS-RPT reports (RFC 8460) of one UTC day, yesterday by default, built from the
+// counts the relay kept and sent to the addresses each policy domain publishes. The
+// relay process runs the same job every hour for the day before; the command runs it now
+// (a test needs no clock). Reports by mail enter the outbound queue, which the running
+// relay delivers; reports by HTTPS are posted here.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import { request } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { promises as dnsPromises } from 'node:dns';
+import { isValidDomain } from '../api/address.js';
+import { parse, storeOf } from './disclosure-command.js';
+import { ensureDkimKey, signWithDkim, type DkimKey } from './gateway/dkim.js';
+import { DnsClient } from './gateway/dns-client.js';
+import { buildReportMail, buildTlsReport, gzipReport, parseTlsRptRecord, reportFileName } from './gateway/tls-rpt.js';
+import { RelayUsageError } from './options.js';
+import type { RelayStore } from './store/relay-store.js';
+import { openRelayStore } from './store/open-store.js';
+
+export const TLS_REPORT_USAGE = 'usage: caliop-relay tls-report --data DIR [--store URL] --domain DOMAIN [--day YYYY-MM-DD] [--outbound-resolver IP[:PORT]] [--outbound-ca FILE] [--dry-run]';
+
+/** RFC 8460 §5.4: at most this long for an HTTPS report. */
+const POST_TIMEOUT_MS = 20_000;
+/** docs/disclosure.md §1: counts are kept this many days after their day. */
+export const TLS_RPT_RETENTION_DAYS = 7;
+
+export interface TlsReportDeps {
+  readonly store: RelayStore;
+  /** The relay's domain: the submitter, and the From of mailed reports. */
+  readonly domain: string;
+  readonly dkim: DkimKey;
+  readonly resolveTxt: (name: string) => Promise<string[][]>;
+  readonly ca: string | null;
+  readonly now: Date;
+  readonly log: (fields: Record<string, unknown>) => void;
+}
+
+export interface TlsReportOutcome {
+  readonly policyDomain: string;
+  readonly reportId: string;
+  readonly rua: readonly string[];
+  /** What happened to each rua: queued (mail), posted (HTTPS 2xx), failed, or dry-run. */
+  readonly results: readonly string[];
+  readonly report: Record<string, unknown>;
+}
+
+function postReport(url: string, gzipped: Buffer, ca: string | null): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/tlsrpt+gzip', 'content-length': gzipped.length },
+        timeout: POST_TIMEOUT_MS,
+        minVersion: 'TLSv1.2',
+        ...(ca === null ? {} : { ca: [...rootCertificates, ca] }),
+        agent: false,
+      },
+      (response) => {
+        response.resume();
+        resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300 ? 'posted' : `failed: HTTP ${response.statusCode}`);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (error) => resolve(`failed: ${error.message.slice(0, 200)}`));
+    req.end(gzipped);
+  });
+}
+
+/**
+ * docs/gateway.md §4.9: the reports of `day`. A policy domain without a valid
+ * `_smtp._tls` record gets none; one already reported that day gets none again (the
+ * store's claim, across processes). `dryRun`: built and returned, nothing sent or claimed.
+ */
+export async function sendTlsReports(deps: TlsReportDeps, day: string, dryRun: boolean): Promise<TlsReportOutcome[]> {
+  const rows = await deps.store.tlsSessionsOf(day);
+  const domains = [...new Set(rows.map((row) => row.policyDomain))];
+  const outcomes: TlsReportOutcome[] = [];
+  for (const policyDomain of domains) {
+    let texts: string[];
+    try {
+      texts = (await deps.resolveTxt(`_smtp._tls.${policyDomain}`)).map((parts) => parts.join(''));
+    } catch {
+      continue;
+    }
+    const record = parseTlsRptRecord(texts);
+    if (record === null) continue;
+    const reportId = `${day}.${randomUUID()}@${deps.domain}`;
+    const report = buildTlsReport({ organizationName: deps.domain, contactInfo: `postmaster@${deps.domain}`, reportId, day, policyDomain, rows: rows.filter((row) => row.policyDomain === policyDomain) });
+    const gzipped = gzipReport(report);
+    if (gzipped === null) {
+      deps.log({ event: 'tls_report_too_large', policyDomain, day });
+      continue;
+    }
+    if (dryRun) {
+      outcomes.push({ policyDomain, reportId, rua: record.rua, results: record.rua.map(() => 'dry-run'), report });
+      continue;
+    }
+    // RFC 8460 §4: one report per day and domain, whichever process or command sends it.
+    if (!(await deps.store.claimTlsReport(day, policyDomain, reportId, deps.now.toISOString()))) continue;
+    const fileName = reportFileName(deps.domain, policyDomain, day, reportId.split('@')[0] as string);
+    const results: string[] = [];
+    for (const uri of record.rua) {
+      if (uri.startsWith('https://')) {
+        results.push(await postReport(uri, gzipped, deps.ca));
+        continue;
+      }
+      const to = uri.slice('mailto:'.length);
+      const messageId = randomBytes(16).toString('base64url');
+      const mail = buildReportMail({ from: `tlsrpt-noreply@${deps.domain}`, to, submitter: deps.domain, policyDomain, reportId, fileName, gzipped, now: deps.now, messageId });
+      // RFC 8460 §5.3: the report mail is DKIM-signed by the submitter's domain.
+      const signed = await signWithDkim(mail, deps.domain, deps.dkim, deps.now);
+      await deps.store.enqueueOutbound({
+        id: randomBytes(16).toString('base64url'),
+        sender: `tlsrpt-noreply@${deps.domain}`,
+        recipients: [to],
+        message: Uint8Array.from(signed),
+        exposed: true,
+        createdAt: deps.now.toISOString(),
+        giveUpAt: new Date(deps.now.getTime() + 2 * 86_400_000).toISOString(),
+        attempts: 0,
+        nextAttemptAt: deps.now.toISOString(),
+        lastError: '',
+        requireTls: false,
+      });
+      results.push('queued');
+    }
+    deps.log({ event: 'tls_report_sent', policyDomain, day, reportId, results });
+    outcomes.push({ policyDomain, reportId, rua: record.rua, results, report });
+  }
+  await deps.store.purgeTlsSessions(new Date(Date.parse(`${day}T00:00:00Z`) - TLS_RPT_RETENTION_DAYS * 86_400_000).toISOString().slice(0, 10));
+  return outcomes;
+}
+
+/** The UTC day before `now`. */
+export function yesterday(now: Date): string {
+  return new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
+}
+
+export async function tlsReportCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, now: Date): Promise<string> {
+  const dryRun = argv.includes('--dry-run');
+  const values = parse(
+    argv.filter((arg) => arg !== '--dry-run'),
+    { data: { type: 'string' }, store: { type: 'string' }, domain: { type: 'string' }, day: { type: 'string' }, 'outbound-resolver': { type: 'string' }, 'outbound-ca': { type: 'string' } },
+  );
+  if (!values.data) throw new RelayUsageError('--data DIR is required');
+  if (!values.domain || !isValidDomain(values.domain.toLowerCase())) throw new RelayUsageError('--domain DOMAIN is required (the relay\'s domain)');
+  const day = values.day ?? yesterday(now);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) throw new RelayUsageError(`--day must be YYYY-MM-DD, not ${JSON.stringify(day)}`);
+  let resolveTxt: (name: string) => Promise<string[][]> = (name) => dnsPromises.resolveTxt(name);
+  const resolverText = values['outbound-resolver'];
+  if (resolverText !== undefined) {
+    const match = /^(127\.0\.0\.1|::1|\[::1\])(?::([0-9]{1,5}))?$/.exec(resolverText);
+    if (match === null) throw new RelayUsageError('--outbound-resolver must be a resolver on a loopback address (127.0.0.1[:PORT])');
+    const dns = new DnsClient({ host: (match[1] as string).replace(/^\[|\]$/g, ''), port: Number(match[2] ?? 53) });
+    resolveTxt = (name) => dns.txt(name);
+  }
+  const ca = values['outbound-ca'] === undefined ? null : readFileSync(values['outbound-ca'], 'utf8');
+  const domain = values.domain.toLowerCase();
+  const store = await openRelayStore(storeOf(values.store, env), values.data);
+  try {
+    const outcomes = await sendTlsReports({ store, domain, dkim: ensureDkimKey(values.data, now), resolveTxt, ca, now, log: () => {} }, day, dryRun);
+    return JSON.stringify({ day, dryRun, reports: outcomes }, null, 2) + '\n';
+  } finally {
+    await store.close();
+  }
+}
