@@ -10,7 +10,7 @@ import { benchMessageStore } from './bench/message-store.js';
 import { benchMailThroughput } from './bench/mail-throughput.js';
 import { benchPipeStreaming } from './bench/pipe-streaming.js';
 import { benchRelayTables } from './bench/relay-tables.js';
-import { benchLargeAttachment, benchLargeSend } from './bench/large-attachment.js';
+import { benchLargeAttachment, benchLargeOutboundSend, benchLargeSend } from './bench/large-attachment.js';
 
 type Bench = { name: string; run: () => Promise<{ name: string; lines: string[] }>; needsRoot?: boolean };
 
@@ -28,6 +28,7 @@ const benches: Bench[] = [
   { name: 'a 10 MiB attachment', run: () => benchLargeAttachment(10) },
   { name: 'a 25 MiB attachment', run: () => benchLargeAttachment() },
   { name: 'attachments sent (10, 25 MiB)', run: () => benchLargeSend() },
+  { name: 'attachments sent to an outside address (10, 25 MiB)', run: () => benchLargeOutboundSend() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
 ];
 

@@ -19,7 +19,11 @@
 // blob → streamed upload, docs/api.md §8.2.1), 10 and 25 MiB, interleaved with `gpg -se`
 // of the same file, median of the rounds.
 //
-//   npx tsc -p . && node build/scripts/bench/large-attachment.js [MiB]
+// benchLargeOutboundSend: the same send to an outside address (docs/api.md §8.7.1: the
+// PGP/MIME message streamed to the relay, DKIM-signed and handed to an SMTP sink as a
+// stream), 10 and 25 MiB, interleaved with `gpg -se`, with the relay's peak RSS.
+//
+//   npx tsc -p . && node build/scripts/bench/large-attachment.js [MiB | send | outbound]
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { writeIncompressibleFile } from './bench-files.js';
+import { SMTPServer } from 'smtp-server';
 import { startRelayProcess } from '../../src/relay/relay-process.js';
 
 const CLI = resolve(import.meta.dirname, '../../src/cli/main.js');
@@ -54,7 +59,7 @@ function sha256(path: string): string {
 }
 
 /** A work folder, a relay process that takes large messages without throttling, and `caliop` on a stick with the test KDF. */
-async function benchWorld(prefix: string) {
+async function benchWorld(prefix: string, extraArgs: readonly string[] = []) {
   const work = mkdtempSync(join(tmpdir(), prefix));
   const relayData = join(work, 'relay');
   mkdirSync(relayData);
@@ -62,7 +67,7 @@ async function benchWorld(prefix: string) {
   const relay = await startRelayProcess({
     dataDir: relayData,
     domain: DOMAIN,
-    extraArgs: ['--max-message-bytes', String(64 * MIB), '--rate-burst', '1000000', '--rate-per-minute', '1000000'],
+    extraArgs: ['--max-message-bytes', String(64 * MIB), '--rate-burst', '1000000', '--rate-per-minute', '1000000', ...extraArgs],
     readyTimeoutMs: 90_000,
   });
   const env = { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', BENCH_PASSPHRASE: PASSPHRASE };
@@ -199,8 +204,90 @@ export async function benchLargeSend(sizesMiB: readonly number[] = [10, 25], rou
   }
 }
 
+/** An SMTP server on loopback standing for the smarthost: it counts what it receives and keeps nothing. */
+async function countingSink(): Promise<{ port: number; received: number[]; close(): Promise<void> }> {
+  const received: number[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      let bytes = 0;
+      stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      stream.on('end', () => {
+        received.push(bytes);
+        callback(null, 'Ok: queued as BENCH');
+      });
+    },
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no sink address');
+  return { port: address.port, received, close: () => new Promise((done) => server.close(() => done())) };
+}
+
+/** The relay's peak RSS so far (VmHWM), MiB. */
+function peakRssMiBOf(pid: number | undefined): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
+/**
+ * Issue 9, outside-bound: `caliop send --attach` to an outside address (PGP/MIME built as a
+ * stream into the outbox blob, streamed to the relay's POST /v1/outbound, docs/api.md §8.7.1,
+ * stored in chunks, DKIM-signed and handed to an SMTP sink as a stream), interleaved with
+ * `gpg -se` of the same file; the sender's peak RSS over a text-only outside send, and the
+ * relay's own peak RSS before and after.
+ */
+export async function benchLargeOutboundSend(sizesMiB: readonly number[] = [10, 25], rounds = Number(process.env.CALIOP_BENCH_ROUNDS ?? 3)): Promise<{ name: string; lines: string[] }> {
+  const sink = await countingSink();
+  const { work, load, relay, caliop } = await benchWorld('caliop-bench-outbound-', ['--smarthost', `127.0.0.1:${sink.port}`, '--smarthost-tls', 'none']);
+  try {
+    const sticks = await enrolledSticks(work, relay, caliop);
+    const gnupgHome = join(work, 'gnupg');
+    mkdirSync(gnupgHome, { mode: 0o700 });
+    const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome };
+    const gpg = (args: readonly string[]) => run('gpg', ['--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], gpgEnv);
+    gpg(['--quick-gen-key', 'Peer <peer@example.org>', 'ed25519', 'sign', 'never']);
+    const fpr = /fpr:::::::::([0-9A-F]{40}):/.exec(spawnSync('gpg', ['--with-colons', '--list-keys', 'peer@example.org'], { env: gpgEnv, encoding: 'utf8' }).stdout)![1]!;
+    gpg(['--quick-add-key', fpr, 'cv25519', 'encr', 'never']);
+    caliop(sticks.ana, ['contacts', 'import'], spawnSync('gpg', ['--armor', '--export', 'peer@example.org'], { env: gpgEnv, encoding: 'utf8' }).stdout);
+    const idle = caliop(sticks.ana, ['--json', 'send', '--to', 'peer@example.org', '--subject', 'idle'], 'the text\n');
+    const relayIdle = peakRssMiBOf(relay.child.pid);
+    const lines: string[] = [];
+    for (const mib of sizesMiB) {
+      const input = join(work, `file-${mib}.bin`);
+      writeIncompressibleFile(input, mib);
+      const ours: Measure[] = [];
+      const peer: Measure[] = [];
+      for (let round = 0; round < rounds; round += 1) {
+        peer.push(gpg(['-se', '-r', 'peer@example.org', '-o', join(work, `gpg-${mib}-${round}.pgp`), input]));
+        const before = sink.received.length;
+        const sent = caliop(sticks.ana, ['--json', 'send', '--to', 'peer@example.org', '--subject', `${mib} MiB`, '--attach', input], 'the text\n');
+        if ((JSON.parse(sent.stdout) as { queued: boolean }).queued || sink.received.length !== before + 1) throw new Error(`the ${mib} MiB message did not reach the sink (${sink.received.length - before} received; relay: ${relay.stderrLines.filter((l) => l.includes("outbound") || l.includes("error")).slice(-4).join(" | ")}): ${sent.stdout.replace(/\s+/g, " ").slice(0, 900)}`);
+        ours.push(sent);
+      }
+      const [oursMs, peerMs, oursRss, peerRss] = [median(ours.map((m) => m.ms)), median(peer.map((m) => m.ms)), median(ours.map((m) => m.maxRssMiB)), median(peer.map((m) => m.maxRssMiB))];
+      lines.push(
+        `${mib} MiB to the outside (${(sink.received.at(-1)! / MIB).toFixed(1)} MiB delivered): caliop send --attach ${oursMs.toFixed(0)} ms (net of a text-only outside send ${(oursMs - idle.ms).toFixed(0)} ms), peak RSS ${oursRss.toFixed(0)} MiB (text-only ${idle.maxRssMiB.toFixed(0)}: +${(oursRss - idle.maxRssMiB).toFixed(0)} MiB) | gpg -se ${peerMs.toFixed(0)} ms, ${peerRss.toFixed(0)} MiB | ratio ${(oursMs / peerMs).toFixed(2)}x whole, ${((oursMs - idle.ms) / peerMs).toFixed(2)}x net; relay peak RSS ${peakRssMiBOf(relay.child.pid).toFixed(0)} MiB (after the idle send ${relayIdle.toFixed(0)})`,
+      );
+      rmSync(input, { force: true });
+    }
+    load.push(loadavg()[0]!);
+    lines.push(`median of ${rounds} interleaved rounds (gpg, caliop, gpg, caliop…); caliop's send includes MIME, encryption and signing, the PGP/MIME blob, the streamed upload, and the relay's DKIM signing and SMTP hand-over, answered after the sink's 250`);
+    lines.push(`load average during the run: ${load.map((value) => value.toFixed(1)).join(' -> ')} (2 cores)`);
+    return { name: `attachments sent to an outside address, whole process, against gpg -se of the same file (real relay over HTTPS, SMTP sink on loopback; caliop under Node ${process.versions.node})`, lines };
+  } finally {
+    await relay.stop();
+    await sink.close();
+    spawnSync('gpgconf', ['--homedir', join(work, 'gnupg'), '--kill', 'all']);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const result = process.argv[2] === 'send' ? await benchLargeSend() : await benchLargeAttachment(Number(process.argv[2] ?? 25));
+  const result =
+    process.argv[2] === 'send' ? await benchLargeSend() : process.argv[2] === 'outbound' ? await benchLargeOutboundSend() : await benchLargeAttachment(Number(process.argv[2] ?? 25));
   console.log(result.name);
   for (const entry of result.lines) console.log('  ' + entry);
 }
