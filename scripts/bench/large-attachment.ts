@@ -25,14 +25,14 @@
 //
 //   npx tsc -p . && node build/scripts/bench/large-attachment.js [MiB | send | outbound]
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { writeIncompressibleFile } from './bench-files.js';
-import { SMTPServer } from 'smtp-server';
+import { createInterface } from 'node:readline';
 import { startRelayProcess } from '../../src/relay/relay-process.js';
 
 const CLI = resolve(import.meta.dirname, '../../src/cli/main.js');
@@ -204,26 +204,58 @@ export async function benchLargeSend(sizesMiB: readonly number[] = [10, 25], rou
   }
 }
 
-/** An SMTP server on loopback standing for the smarthost: it counts what it receives and keeps nothing. */
-async function countingSink(): Promise<{ port: number; received: number[]; close(): Promise<void> }> {
+/**
+ * An SMTP server on loopback standing for the smarthost: it counts what it receives and keeps
+ * nothing. It runs in its own process, since the bench runs `caliop` with spawnSync, which
+ * blocks this process's event loop while the relay hands the message over.
+ */
+async function countingSink(): Promise<{ port: number; received: number[]; waitFor(count: number): Promise<void>; close(): Promise<void> }> {
+  const code = `
+    import { SMTPServer } from 'smtp-server';
+    const server = new SMTPServer({ authOptional: true, disabledCommands: ['AUTH', 'STARTTLS'], logger: false,
+      onData(stream, _session, callback) {
+        let bytes = 0;
+        stream.on('data', (chunk) => (bytes += chunk.length));
+        stream.on('end', () => { process.stdout.write('RECEIVED ' + bytes + '\\n'); callback(null, 'Ok: queued as BENCH'); });
+      } });
+    server.listen(0, '127.0.0.1', () => process.stdout.write('PORT ' + server.server.address().port + '\\n'));
+    process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: resolve(import.meta.dirname, '../..'), stdio: ['pipe', 'pipe', 'inherit'] });
   const received: number[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      let bytes = 0;
-      stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      stream.on('end', () => {
-        received.push(bytes);
-        callback(null, 'Ok: queued as BENCH');
-      });
-    },
+  let waiting: (() => void) | null = null;
+  const port = await new Promise<number>((done, fail) => {
+    child.once('exit', (status) => fail(new Error(`the SMTP sink exited (${status})`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const [word, value] = line.split(' ');
+      if (word === 'PORT') done(Number(value));
+      if (word === 'RECEIVED') {
+        received.push(Number(value));
+        waiting?.();
+      }
+    });
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', () => done()));
-  const address = server.server.address();
-  if (address === null || typeof address === 'string') throw new Error('no sink address');
-  return { port: address.port, received, close: () => new Promise((done) => server.close(() => done())) };
+  return {
+    port,
+    received,
+    waitFor: (count) =>
+      new Promise<void>((done, fail) => {
+        const timer = setTimeout(() => fail(new Error(`the SMTP sink received ${received.length} messages, expected ${count}`)), 60_000);
+        const check = () => {
+          if (received.length >= count) {
+            clearTimeout(timer);
+            waiting = null;
+            done();
+          }
+        };
+        waiting = check;
+        check();
+      }),
+    close: () =>
+      new Promise<void>((done) => {
+        child.once('exit', () => done());
+        child.stdin!.end();
+      }),
+  };
 }
 
 /** The relay's peak RSS so far (VmHWM), MiB. */
@@ -264,7 +296,8 @@ export async function benchLargeOutboundSend(sizesMiB: readonly number[] = [10, 
         peer.push(gpg(['-se', '-r', 'peer@example.org', '-o', join(work, `gpg-${mib}-${round}.pgp`), input]));
         const before = sink.received.length;
         const sent = caliop(sticks.ana, ['--json', 'send', '--to', 'peer@example.org', '--subject', `${mib} MiB`, '--attach', input], 'the text\n');
-        if ((JSON.parse(sent.stdout) as { queued: boolean }).queued || sink.received.length !== before + 1) throw new Error(`the ${mib} MiB message did not reach the sink (${sink.received.length - before} received; relay: ${relay.stderrLines.filter((l) => l.includes("outbound") || l.includes("error")).slice(-4).join(" | ")}): ${sent.stdout.replace(/\s+/g, " ").slice(0, 900)}`);
+        if ((JSON.parse(sent.stdout) as { queued: boolean }).queued) throw new Error(`the ${mib} MiB message was queued instead of handed to the sink: ${sent.stdout.replace(/\s+/g, ' ').slice(0, 900)}`);
+        await sink.waitFor(before + 1);
         ours.push(sent);
       }
       const [oursMs, peerMs, oursRss, peerRss] = [median(ours.map((m) => m.ms)), median(peer.map((m) => m.ms)), median(ours.map((m) => m.maxRssMiB)), median(peer.map((m) => m.maxRssMiB))];

@@ -100,20 +100,9 @@ function outerHeaderLines(headers: OuterHeaders, subject: string): string[] {
   return lines;
 }
 
-/**
- * RFC 3156 §4: multipart/encrypted with the `Version: 1` control part and the armored
- * OpenPGP message (`armoredEncryptedPart`: buildInnerMimeEntity's bytes, signed and
- * encrypted). The outer Subject is the placeholder "...".
- */
-export function buildPgpMimeMessage(
-  options: OuterHeaders & { armoredEncryptedPart: string; boundary?: string },
-): string {
-  const armored = options.armoredEncryptedPart.trim();
-  if (!armored.startsWith('-----BEGIN PGP MESSAGE-----') || !armored.endsWith('-----END PGP MESSAGE-----')) {
-    throw new RangeError('armoredEncryptedPart must be one ASCII-armored PGP MESSAGE block');
-  }
-  const boundary = options.boundary ?? boundaryFor(options.messageId);
-  const lines = [
+/** RFC 3156 §4: the outer header and everything of a PGP/MIME message before its armored part (both builders). */
+function pgpMimeHeadLines(options: OuterHeaders, boundary: string): string[] {
+  return [
     ...outerHeaderLines(options, PROTECTED_SUBJECT_PLACEHOLDER),
     `Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${boundary}"`,
     '',
@@ -129,6 +118,24 @@ export function buildPgpMimeMessage(
     'Content-Description: OpenPGP encrypted message',
     'Content-Disposition: inline; filename="encrypted.asc"',
     '',
+  ];
+}
+
+/**
+ * RFC 3156 §4: multipart/encrypted with the `Version: 1` control part and the armored
+ * OpenPGP message (`armoredEncryptedPart`: buildInnerMimeEntity's bytes, signed and
+ * encrypted). The outer Subject is the placeholder "...".
+ */
+export function buildPgpMimeMessage(
+  options: OuterHeaders & { armoredEncryptedPart: string; boundary?: string },
+): string {
+  const armored = options.armoredEncryptedPart.trim();
+  if (!armored.startsWith('-----BEGIN PGP MESSAGE-----') || !armored.endsWith('-----END PGP MESSAGE-----')) {
+    throw new RangeError('armoredEncryptedPart must be one ASCII-armored PGP MESSAGE block');
+  }
+  const boundary = options.boundary ?? boundaryFor(options.messageId);
+  const lines = [
+    ...pgpMimeHeadLines(options, boundary),
     armored.split(/\r?\n/).join(CRLF),
     '',
     `--${boundary}--`,
@@ -158,21 +165,7 @@ export async function* buildPgpMimeMessageStream(
 ): AsyncGenerator<string> {
   const boundary = options.boundary ?? boundaryFor(options.messageId);
   yield [
-    ...outerHeaderLines(options, PROTECTED_SUBJECT_PLACEHOLDER),
-    `Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${boundary}"`,
-    '',
-    'This is an OpenPGP/MIME encrypted message (RFC 3156).',
-    `--${boundary}`,
-    'Content-Type: application/pgp-encrypted',
-    'Content-Description: PGP/MIME version identification',
-    '',
-    'Version: 1',
-    '',
-    `--${boundary}`,
-    'Content-Type: application/octet-stream; name="encrypted.asc"',
-    'Content-Description: OpenPGP encrypted message',
-    'Content-Disposition: inline; filename="encrypted.asc"',
-    '',
+    ...pgpMimeHeadLines(options, boundary),
     '',
   ].join(CRLF);
   // As buildPgpMimeMessage: trimmed, each line end CRLF. Trailing white space is held back until more text follows.

@@ -8,7 +8,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { EncryptedMessageScanner } from '../ciphertext-check.js';
 import { RelayHttpError } from '../http-error.js';
 import { bodyPieces } from '../middleware/read-body.js';
-import { ABANDONED_CHUNKS_AFTER_S, CIPHERTEXT_CHUNK_BYTES, type RelayStore } from '../store/relay-store.js';
+import { ChunkWriter } from '../store/chunk-writer.js';
+import { ABANDONED_CHUNKS_AFTER_S, type RelayStore } from '../store/relay-store.js';
 
 export interface StreamedCiphertext {
   /** Bytes of the armored ciphertext. */
@@ -25,30 +26,16 @@ export async function storeStreamedCiphertext(
 ): Promise<StreamedCiphertext> {
   const hash = createHash('sha256');
   const scanner = new EncryptedMessageScanner();
-  let chunk = Buffer.allocUnsafe(CIPHERTEXT_CHUNK_BYTES);
-  let filled = 0;
-  let chunks = 0;
+  const writer = new ChunkWriter(store, options.messageId, options.nowSeconds);
   let size = 0;
-  const flush = async () => {
-    await store.putCiphertextChunk(options.messageId, chunks, chunk.subarray(0, filled), options.nowSeconds());
-    chunks += 1;
-    filled = 0;
-    chunk = Buffer.allocUnsafe(CIPHERTEXT_CHUNK_BYTES);
-  };
   try {
     for await (const piece of bodyPieces(body, options.maxBytes)) {
       hash.update(piece);
       scanner.push(piece);
       size += piece.byteLength;
-      for (let at = 0; at < piece.byteLength; ) {
-        const taken = Math.min(CIPHERTEXT_CHUNK_BYTES - filled, piece.byteLength - at);
-        chunk.set(piece.subarray(at, at + taken), filled);
-        filled += taken;
-        at += taken;
-        if (filled === CIPHERTEXT_CHUNK_BYTES) await flush();
-      }
+      await writer.write(piece);
     }
-    if (filled > 0) await flush();
+    const chunks = await writer.end();
     if (!timingSafeEqual(hash.digest(), options.digest)) {
       throw new RelayHttpError(400, 'digest_mismatch', 'the body does not have the SHA-256 its Content-Digest declares (and the signature covers)');
     }
