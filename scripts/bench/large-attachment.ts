@@ -58,6 +58,18 @@ function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** The peer's side: a GnuPG home in `work` with peer@example.org's key (Ed25519 signing, Cv25519 encryption, no passphrase). */
+function gpgPeer(work: string): { gpg: (args: readonly string[]) => Measure; gpgEnv: NodeJS.ProcessEnv } {
+  const gnupgHome = join(work, 'gnupg');
+  mkdirSync(gnupgHome, { mode: 0o700 });
+  const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome };
+  const gpg = (args: readonly string[]) => run('gpg', ['--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], gpgEnv);
+  gpg(['--quick-gen-key', 'Peer <peer@example.org>', 'ed25519', 'sign', 'never']);
+  const fpr = /fpr:::::::::([0-9A-F]{40}):/.exec(spawnSync('gpg', ['--with-colons', '--list-keys', 'peer@example.org'], { env: gpgEnv, encoding: 'utf8' }).stdout)![1]!;
+  gpg(['--quick-add-key', fpr, 'cv25519', 'encr', 'never']);
+  return { gpg, gpgEnv };
+}
+
 /** A work folder, a relay process that takes large messages without throttling, and `caliop` on a stick with the test KDF. */
 async function benchWorld(prefix: string, extraArgs: readonly string[] = []) {
   const work = mkdtempSync(join(tmpdir(), prefix));
@@ -96,13 +108,7 @@ export async function benchLargeAttachment(mib = 25): Promise<{ name: string; li
     writeIncompressibleFile(input, mib);
 
     // gpg on the same file, same run: sign and encrypt to a peer key, then decrypt.
-    const gnupgHome = join(work, 'gnupg');
-    mkdirSync(gnupgHome, { mode: 0o700 });
-    const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome };
-    const gpg = (args: readonly string[]) => run('gpg', ['--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], gpgEnv);
-    gpg(['--quick-gen-key', 'Peer <peer@example.org>', 'ed25519', 'sign', 'never']);
-    const fpr = /fpr:::::::::([0-9A-F]{40}):/.exec(spawnSync('gpg', ['--with-colons', '--list-keys', 'peer@example.org'], { env: gpgEnv, encoding: 'utf8' }).stdout)![1]!;
-    gpg(['--quick-add-key', fpr, 'cv25519', 'encr', 'never']);
+    const { gpg } = gpgPeer(work);
     const gpgEnc = gpg(['-se', '-r', 'peer@example.org', '-o', join(work, 'gpg.pgp'), input]);
     const gpgDec = gpg(['-d', '-o', join(work, 'gpg.out'), join(work, 'gpg.pgp')]);
 
@@ -167,13 +173,7 @@ export async function benchLargeSend(sizesMiB: readonly number[] = [10, 25], rou
   const { work, load, relay, caliop } = await benchWorld('caliop-bench-send-');
   try {
     const sticks = await enrolledSticks(work, relay, caliop);
-    const gnupgHome = join(work, 'gnupg');
-    mkdirSync(gnupgHome, { mode: 0o700 });
-    const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome };
-    const gpg = (args: readonly string[]) => run('gpg', ['--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], gpgEnv);
-    gpg(['--quick-gen-key', 'Peer <peer@example.org>', 'ed25519', 'sign', 'never']);
-    const fpr = /fpr:::::::::([0-9A-F]{40}):/.exec(spawnSync('gpg', ['--with-colons', '--list-keys', 'peer@example.org'], { env: gpgEnv, encoding: 'utf8' }).stdout)![1]!;
-    gpg(['--quick-add-key', fpr, 'cv25519', 'encr', 'never']);
+    const { gpg } = gpgPeer(work);
     const idle = caliop(sticks.ana, ['--json', 'send', '--to', `bob@${DOMAIN}`, '--subject', 'idle'], 'the text\n');
     const lines: string[] = [];
     for (const mib of sizesMiB) {
@@ -276,13 +276,7 @@ export async function benchLargeOutboundSend(sizesMiB: readonly number[] = [10, 
   const { work, load, relay, caliop } = await benchWorld('caliop-bench-outbound-', ['--smarthost', `127.0.0.1:${sink.port}`, '--smarthost-tls', 'none']);
   try {
     const sticks = await enrolledSticks(work, relay, caliop);
-    const gnupgHome = join(work, 'gnupg');
-    mkdirSync(gnupgHome, { mode: 0o700 });
-    const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome };
-    const gpg = (args: readonly string[]) => run('gpg', ['--batch', '--yes', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], gpgEnv);
-    gpg(['--quick-gen-key', 'Peer <peer@example.org>', 'ed25519', 'sign', 'never']);
-    const fpr = /fpr:::::::::([0-9A-F]{40}):/.exec(spawnSync('gpg', ['--with-colons', '--list-keys', 'peer@example.org'], { env: gpgEnv, encoding: 'utf8' }).stdout)![1]!;
-    gpg(['--quick-add-key', fpr, 'cv25519', 'encr', 'never']);
+    const { gpg, gpgEnv } = gpgPeer(work);
     caliop(sticks.ana, ['contacts', 'import'], spawnSync('gpg', ['--armor', '--export', 'peer@example.org'], { env: gpgEnv, encoding: 'utf8' }).stdout);
     const idle = caliop(sticks.ana, ['--json', 'send', '--to', 'peer@example.org', '--subject', 'idle'], 'the text\n');
     const relayIdle = peakRssMiBOf(relay.child.pid);
