@@ -31,6 +31,7 @@ import { execFile } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { RELAY_MAIN } from '../relay/helpers/relay-process.js';
 import { databaseNameFor, databaseUrl, TEST_STORE } from '../relay/helpers/test-store.js';
+import { nextMatchingLine } from '../helpers/events.js';
 
 interface Pem {
   readonly cert: string;
@@ -145,18 +146,7 @@ const holding = new Set(['held.test']);
 const relayLines = new EventEmitter();
 
 /** Resolves on the relay's next log line of `event` that matches; no fixed sleep. */
-function relayEvent(event: string, match: (line: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${event} log line in time`)), 90_000);
-    const listener = (line: string) => {
-      if (!match(line)) return;
-      clearTimeout(timer);
-      relayLines.off(event, listener);
-      resolve(line);
-    };
-    relayLines.on(event, listener);
-  });
-}
+const relayEvent = (event: string, match: (line: string) => boolean): Promise<string> => nextMatchingLine(relayLines, event, match);
 
 const POLICIES: Record<string, string> = {
   'mta-sts.sts.test': 'version: STSv1\nmode: enforce\nmx: mx.sts.test\nmax_age: 86400\n',

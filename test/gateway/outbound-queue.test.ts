@@ -19,6 +19,7 @@ import { retryDelayMs, DEFAULT_RETRY } from '../../src/relay/gateway/outbound-qu
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { clientFor, enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
 import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
+import { nextMatchingLine } from '../helpers/events.js';
 
 type Answer = 'accept' | 'defer' | 'refuse';
 
@@ -93,18 +94,7 @@ async function startRelay(dataDir?: string): Promise<RelayProcess> {
 }
 
 /** Resolves on the relay's log event whose line matches; generous, no fixed sleep. */
-function logEvent(event: string, match: (line: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${event} log line in time`)), 90_000);
-    const listener = (line: string) => {
-      if (!match(line)) return;
-      clearTimeout(timer);
-      relayLines.off(event, listener);
-      resolve(line);
-    };
-    relayLines.on(event, listener);
-  });
-}
+const logEvent = (event: string, match: (line: string) => boolean): Promise<string> => nextMatchingLine(relayLines, event, match);
 
 function deliveryTo(recipient: string): Promise<{ raw: string; secure: boolean }> {
   return new Promise((resolve, reject) => {
