@@ -31,12 +31,24 @@ it('a stored message is answered only after an fsync of the WAL that follows its
   expect(run.status, run.stderr.slice(-2000)).toBe(0);
   const lines = run.stderr.split('\n');
   const wal = `${file}-wal`;
-  // Every descriptor opened on the WAL: SQLite's own (read-write) and wal-sync's.
-  const walFds = new Set(lines.filter((line) => line.includes(`"${wal}"`) && / = \d+$/.test(line)).map((line) => Number(/ = (\d+)$/.exec(line)![1])));
-  const sqliteFd = lines.find((line) => line.includes(`"${wal}", O_RDWR`) && / = \d+$/.test(line));
-  expect(sqliteFd, 'SQLite opened its WAL').toBeDefined();
-  const walWriteFd = Number(/ = (\d+)$/.exec(sqliteFd!)![1]);
   const pidOf = (line: string) => /^\[pid\s+(\d+)\]/.exec(line)?.[1] ?? 'main';
+  /** The descriptor an openat returned. wal-sync opens on libuv's thread pool, so under load strace
+   *  often splits the call: "openat(..., "DB-wal", ...) <unfinished ...>", then, later and from the
+   *  same thread, "<... openat resumed>) = 25". */
+  const openedFd = (start: number): number | undefined => {
+    const line = lines[start]!;
+    const result = (text: string) => (/ = (\d+)$/.exec(text) ? Number(/ = (\d+)$/.exec(text)![1]) : undefined);
+    if (!line.includes('<unfinished ...>')) return result(line);
+    const resumed = lines.find((each, index) => index > start && pidOf(each) === pidOf(line) && each.includes('<... openat resumed>'));
+    return resumed === undefined ? undefined : result(resumed);
+  };
+  const walOpens = lines.flatMap((line, index) => (line.includes('openat(') && line.includes(`"${wal}"`) ? [{ line, fd: openedFd(index) }] : []));
+  // Every descriptor opened on the WAL: SQLite's own (read-write) and wal-sync's.
+  const walFds = new Set(walOpens.flatMap(({ fd }) => (fd === undefined ? [] : [fd])));
+  const sqliteOpen = walOpens.find(({ line, fd }) => line.includes(`"${wal}", O_RDWR`) && fd !== undefined);
+  expect(sqliteOpen, 'SQLite opened its WAL').toBeDefined();
+  const walWriteFd = sqliteOpen!.fd!;
+  expect(walFds.size, 'wal-sync opened the WAL on a descriptor of its own').toBeGreaterThan(1);
   /** Index of the line where an fsync of a WAL descriptor started at `start` completed (strace may split it). */
   const completion = (start: number): number => {
     const line = lines[start]!;
