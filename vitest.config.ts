@@ -14,6 +14,7 @@ const POSTGRES_SUITES = [
   'test/relay/wkd.test.ts',
   'test/relay/disclosure.test.ts',
   'test/relay/replayed-nonce-batch.test.ts',
+  'test/relay/auth-cache.test.ts',
   'test/gateway/smtp-inbound.test.ts',
   'test/gateway/outbound.test.ts',
   'test/hostile/exactly-once.test.ts',

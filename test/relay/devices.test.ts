@@ -83,6 +83,8 @@ it('lost_stick_revoked: the revoked device is refused at once and cannot enrol a
     expect(isCaliopError(await failure(spare.revokeDevice('home-spare')), 'device_revoke_refused')).toBe(true);
     expect(isCaliopError(await failure(spare.revokeDevice('no-such')), 'device_not_found')).toBe(true);
 
+    // The lost stick was served just before (its device row read, and kept where the store caches it).
+    await lost.list();
     const revoked = await spare.revokeDevice('stick-1');
     expect(revoked.name).toBe('stick-1');
     // At once, on every route (the same client, kept-alive connection).

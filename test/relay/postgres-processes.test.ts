@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, signedHeaders } from './helpers/raw-request.js';
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
-import { clientFor, encryptTo, enrolled, type TestIdentity } from './helpers/test-identity.js';
+import { clientFor, encryptTo, enrolled, enrolmentProof, type TestIdentity } from './helpers/test-identity.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { failure, relayCode } from './helpers/relay-errors.js';
 import { dropDatabase, ensureDatabase, POSTGRES_URL } from './helpers/test-store.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
 
@@ -58,6 +60,26 @@ describe.skipIf(POSTGRES_URL === undefined)('two relay processes on one PostgreS
     const page = await bob.client.list();
     expect(page.messages).toHaveLength(1);
     await bob.client.delete(page.messages[0]!.id);
+  });
+
+  it('a device revoked at one process is refused by the other on its very next request (no stale device row in either)', async () => {
+    const deviceSecretKey = ed25519.utils.randomSecretKey();
+    const second = { ...bob.identity, deviceSecretKey, devicePublicKey: ed25519.getPublicKey(deviceSecretKey) };
+    const atB = clientFor(b, second);
+    const atA = clientFor(a, second);
+    try {
+      await atA.enrol({ address: second.address, armoredCert: second.armoredCert, proofSignature: await enrolmentProof(second, a.domain), deviceName: 'spare' });
+      // Both processes have served this device (and so read its row) just before.
+      await atB.list();
+      await atA.list();
+      await atB.list();
+      await bob.client.revokeDevice('spare'); // bob's first device, at B
+      expect(relayCode(await failure(atA.list()))).toBe('device_revoked');
+      expect(relayCode(await failure(atB.list()))).toBe('device_revoked');
+    } finally {
+      atA.close();
+      atB.close();
+    }
   });
 
   it('SIGKILL of one process mid-burst: no accepted message lost, none duplicated', async () => {

@@ -27,6 +27,11 @@ interface ChunkedRow {
 /** Expired nonces are purged at most this often (a replay of an expired one fails the timestamp check anyway). */
 const NONCE_PURGE_INTERVAL_S = 30;
 
+/** A statement that writes the devices or accounts table: preparing one for a run empties the auth cache. */
+const WRITES_AUTH_ROWS = /^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(?:devices|accounts)\b/i;
+/** The auth cache holds at most this many devices; past it, it starts again empty. */
+const AUTH_CACHE_MAX = 10_000;
+
 
 function memoryNonceKey(devicePublicKey: Uint8Array, nonce: string): string {
   return `${Buffer.from(devicePublicKey).toString('hex')}:${nonce}`;
@@ -35,7 +40,8 @@ function memoryNonceKey(devicePublicKey: Uint8Array, nonce: string): string {
 export class SqliteRelayStore implements RelayStore {
   readonly kind = 'sqlite';
   readonly #db: RelayDatabase;
-  readonly #statements = new Map<string, Statement>();
+  /** Prepared statements by source, each with whether it writes devices or accounts (WRITES_AUTH_ROWS). */
+  readonly #statements = new Map<string, { statement: Statement; writesAuthRows: boolean }>();
   readonly #writes: GroupCommit<RelayDatabase>;
   readonly #eraser: WalEraser | null;
   readonly #walSync: WalSync | null;
@@ -48,6 +54,14 @@ export class SqliteRelayStore implements RelayStore {
   #lastNoncePurge = 0;
   /** Nonces of this event-loop turn, inserted together at its end. */
   #nonceBatch: PendingNonce[] = [];
+  /**
+   * Every signed request's device and account (#deviceAndAccount), by device key (latin1),
+   * enrolled devices only. Correct because this process is the only writer of those rows
+   * (docs/decisions/relay-store.md, "auth cache"): every statement that writes them empties
+   * the cache as it is prepared for its run (#sql), inside the same synchronous transaction,
+   * so a read after that write's commit goes to the database. Revocation stays immediate.
+   */
+  readonly #authCache = new Map<string, { device: Device; account: Account }>();
 
   /** Opens (creating and migrating) the database file, or ':memory:'. */
   static open(file: string, options: { deleteReserveBytes?: number } = {}): SqliteRelayStore {
@@ -103,12 +117,14 @@ export class SqliteRelayStore implements RelayStore {
 
   /** Prepared once, reused (preparing was a tenth of the relay's CPU time in the bench). */
   #sql(source: string): Statement {
-    let statement = this.#statements.get(source);
-    if (statement === undefined) {
-      statement = this.#db.prepare(source);
-      this.#statements.set(source, statement);
+    let prepared = this.#statements.get(source);
+    if (prepared === undefined) {
+      prepared = { statement: this.#db.prepare(source), writesAuthRows: WRITES_AUTH_ROWS.test(source) };
+      this.#statements.set(source, prepared);
     }
-    return statement;
+    // Every caller runs the statement at once: a write to devices or accounts ends the cached rows now.
+    if (prepared.writesAuthRows) this.#authCache.clear();
+    return prepared.statement;
   }
 
   /** Groups committed and writes in them, since open. */
@@ -159,8 +175,20 @@ export class SqliteRelayStore implements RelayStore {
     return this.#deviceAndAccount(devicePublicKey);
   }
 
-  /** Every signed request asks this: one statement, the device and its account joined (the device's columns renamed). */
+  /** Every signed request asks this: from the auth cache, else one statement, the device and its account joined (the device's columns renamed). */
   #deviceAndAccount(devicePublicKey: Uint8Array): { device: Device; account: Account } | undefined {
+    const cacheKey = Buffer.from(devicePublicKey.buffer, devicePublicKey.byteOffset, devicePublicKey.byteLength).toString('latin1');
+    const cached = this.#authCache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const found = this.#readDeviceAndAccount(devicePublicKey);
+    if (found !== undefined) {
+      if (this.#authCache.size >= AUTH_CACHE_MAX) this.#authCache.clear();
+      this.#authCache.set(cacheKey, found);
+    }
+    return found;
+  }
+
+  #readDeviceAndAccount(devicePublicKey: Uint8Array): { device: Device; account: Account } | undefined {
     const row = this.#sql(
       `SELECT accounts.*, devices.name AS d_name, devices.enrolled_at AS d_enrolled_at, devices.last_seen_at AS d_last_seen_at,
          devices.revoked_at AS d_revoked_at, devices.acked_seq AS d_acked_seq
