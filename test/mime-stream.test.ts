@@ -160,3 +160,78 @@ describe('the streamed MIME splitter (docs/message-payload.md §3.1)', () => {
     }
   });
 });
+
+// docs/message-payload.md §3.1: hostile base64 decodes as postal-mime decodes the whole message
+// (RFC 2045 §6.8: what is outside the alphabet is ignored, '=' ends a unit), through the fast
+// path (node's decoder on whole chunks) and the careful one, at every chunk size.
+describe('base64 content, hostile or not, as postal-mime reads it', () => {
+  const data = randomBytes(120_000);
+  const attachment = (body: string, lf = false) =>
+    bytes(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: text/plain', '', 'hi', '--b', 'Content-Type: application/octet-stream', 'Content-Transfer-Encoding: base64', '', body, '--b--', ''].join(lf ? '\n' : '\r\n'));
+  async function sameAsWhole(message: Uint8Array, label: string): Promise<Buffer> {
+    const whole = (await readMailContent(message)).attachments.map((part) => Buffer.from(part.content));
+    expect(whole.length, label).toBe(1);
+    for (const chunk of [65536, 4096, 300, 257, 61]) {
+      const { parts } = await split(message, chunk);
+      expect(parts.length, `${label} ${chunk}`).toBe(1);
+      expect(parts[0]!.data.equals(whole[0]!), `${label}, chunks of ${chunk}`).toBe(true);
+    }
+    return whole[0]!;
+  }
+  /** Inserts `what` every `every` characters, from `from` on. */
+  const sprinkle = (text: string, what: string, every: number, from = 10) => {
+    let out = '';
+    for (let at = 0; at < text.length; at += every) out += text.slice(at, at + every) + (at >= from ? what : '');
+    return out;
+  };
+
+  it('well formed: lines of 76 (CRLF, LF), of other lengths, one line of 160 KB', async () => {
+    const text = data.toString('base64');
+    expect((await sameAsWhole(attachment(wrap(text)), 'CRLF 76')).equals(data)).toBe(true);
+    expect((await sameAsWhole(attachment(wrap(text).replace(/\r\n/g, '\n'), true), 'LF 76')).equals(data)).toBe(true);
+    expect((await sameAsWhole(attachment(wrap(text, 61)), 'CRLF 61')).equals(data)).toBe(true);
+    expect((await sameAsWhole(attachment(text), 'one line')).equals(data)).toBe(true);
+  });
+
+  it('characters outside the alphabet are ignored, wherever they stand (space, tab, *, NUL, 8-bit, -, _, a lone CR)', async () => {
+    const text = wrap(data.toString('base64'));
+    for (const junk of [' ', '\t', '*', '\x00', '\xff', '\xe9', '-', '_', '.', '\r', '!!', '-_']) {
+      for (const every of [997, 4]) {
+        const decoded = await sameAsWhole(attachment(sprinkle(text, junk, every)), `${JSON.stringify(junk)} every ${every}`);
+        expect(decoded.equals(data), `${JSON.stringify(junk)} every ${every}`).toBe(true);
+      }
+    }
+    // One bad character alone in a chunk of well-formed lines.
+    const one = text.slice(0, 70_000) + '*' + text.slice(70_000);
+    expect((await sameAsWhole(attachment(one), 'one *')).equals(data)).toBe(true);
+  });
+
+  it("'=' ends a unit: padding on every line, '=' inside a group, padding then more data", async () => {
+    // A mailer that encodes each line on its own: 56 bytes per line, each line padded.
+    const lines: string[] = [];
+    for (let at = 0; at < data.length; at += 56) lines.push(data.subarray(at, at + 56).toString('base64'));
+    expect((await sameAsWhole(attachment(lines.join('\r\n')), 'padded lines')).equals(data)).toBe(true);
+    const text = wrap(data.toString('base64'));
+    await sameAsWhole(attachment(sprinkle(text, '=', 4003)), "'=' every 4003");
+    await sameAsWhole(attachment(sprinkle(text, '==\r\n', 5000)), "'==' every 5000");
+    await sameAsWhole(attachment('QUJD=' + text), "'=' after a group");
+  });
+
+  it('truncated: the content ends 1, 2 or 3 characters into a group, or the message ends inside the attachment', async () => {
+    const text = data.subarray(0, 99_999).toString('base64').replace(/=+$/, '');
+    for (const drop of [0, 1, 2, 3]) await sameAsWhole(attachment(wrap(text.slice(0, text.length - drop))), `${drop} dropped`);
+    const message = attachment(wrap(text));
+    for (const cut of [20_000, 20_001, 20_002, 60_003]) await sameAsWhole(message.subarray(0, cut), `cut at ${cut}`);
+  });
+
+  it('a line of any length: the decoded bytes go out as the chunks come, nothing waits for a line end', async () => {
+    const big = randomBytes(3 * 1024 * 1024);
+    const message = attachment(big.toString('base64'));
+    const pieces: number[] = [];
+    const splitter = new MimeStreamSplitter({ openAttachment: async () => ({ write: async (decoded) => void pieces.push(decoded.byteLength), end: async () => undefined }) });
+    for (let offset = 0; offset < message.length; offset += 65536) await splitter.write(message.subarray(offset, offset + 65536));
+    await splitter.end();
+    expect(pieces.reduce((sum, length) => sum + length, 0)).toBe(big.length);
+    expect(Math.max(...pieces)).toBeLessThanOrEqual((65536 * 3) / 4 + 3);
+  });
+});

@@ -23,7 +23,11 @@
 // PGP/MIME message streamed to the relay, DKIM-signed and handed to an SMTP sink as a
 // stream), 10 and 25 MiB, interleaved with `gpg -se`, with the relay's peak RSS.
 //
-//   npx tsc -p . && node build/scripts/bench/large-attachment.js [MiB | send | outbound]
+// benchLargeRounds: the internal send and the sync of one large message, interleaved rounds
+// with gpg -se / gpg -d, wall and CPU net of idle runs (`rounds [MiB] [rounds]`).
+//
+//   npx tsc -p . && node build/scripts/bench/large-attachment.js [MiB | send | outbound | rounds MiB N]
+// CALIOP_BENCH_CPU_PROF=DIR writes a CPU profile of every caliop command into DIR.
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,16 +46,19 @@ const PASSPHRASE = 'a long passphrase only for the benchmark 2026';
 
 interface Measure {
   readonly ms: number;
+  /** CPU time of the process (user + system, GNU time). */
+  readonly cpuMs: number;
   readonly maxRssMiB: number;
   readonly stdout: string;
 }
 
 function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, stdin = ''): Measure {
   const started = performance.now();
-  const result = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M', command, ...args], { env, input: stdin, encoding: 'utf8', maxBuffer: 256 * MIB });
+  const result = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', command, ...args], { env, input: stdin, encoding: 'utf8', maxBuffer: 256 * MIB });
   const ms = performance.now() - started;
   if (result.status !== 0) throw new Error(`${command} ${args.slice(0, 8).join(' ')} failed (${result.status}): ${result.stderr.slice(-1500)}`);
-  return { ms, maxRssMiB: Number(/MAXRSS (\d+)/.exec(result.stderr)?.[1]) / 1024, stdout: result.stdout };
+  const cpu = /CPU ([\d.]+) ([\d.]+)/.exec(result.stderr);
+  return { ms, cpuMs: (Number(cpu?.[1]) + Number(cpu?.[2])) * 1000, maxRssMiB: Number(/MAXRSS (\d+)/.exec(result.stderr)?.[1]) / 1024, stdout: result.stdout };
 }
 
 function sha256(path: string): string {
@@ -83,8 +90,10 @@ async function benchWorld(prefix: string, extraArgs: readonly string[] = []) {
     readyTimeoutMs: 90_000,
   });
   const env = { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', BENCH_PASSPHRASE: PASSPHRASE };
+  // CALIOP_BENCH_CPU_PROF=DIR: each caliop command writes a V8 CPU profile there (node --cpu-prof).
+  const profile = process.env.CALIOP_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.CALIOP_BENCH_CPU_PROF] : [];
   const caliop = (stick: string, args: readonly string[], stdin = '') =>
-    run(process.execPath, [CLI, '--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE', ...args], env, stdin);
+    run(process.execPath, [...profile, CLI, '--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE', ...args], env, stdin);
   return { work, load, relay, caliop, env };
 }
 
@@ -204,6 +213,62 @@ export async function benchLargeSend(sizesMiB: readonly number[] = [10, 25], rou
   }
 }
 
+/** Median CPU and wall of `ours` net of `idle`, against `peer`: "a/b ms" figures and both ratios. */
+function netLine(what: string, ours: readonly Measure[], idle: readonly Measure[], peer: readonly Measure[], peerName: string): string {
+  const m = (list: readonly Measure[], key: 'ms' | 'cpuMs' | 'maxRssMiB') => median(list.map((entry) => entry[key]));
+  const [wall, cpu] = [m(ours, 'ms') - m(idle, 'ms'), m(ours, 'cpuMs') - m(idle, 'cpuMs')];
+  return `${what}: net wall ${wall.toFixed(0)} ms, net CPU ${cpu.toFixed(0)} ms (whole ${m(ours, 'ms').toFixed(0)} / ${m(ours, 'cpuMs').toFixed(0)}, idle ${m(idle, 'ms').toFixed(0)} / ${m(idle, 'cpuMs').toFixed(0)}), peak RSS ${m(ours, 'maxRssMiB').toFixed(0)} MiB (idle ${m(idle, 'maxRssMiB').toFixed(0)}: +${(m(ours, 'maxRssMiB') - m(idle, 'maxRssMiB')).toFixed(0)}) | ${peerName} wall ${m(peer, 'ms').toFixed(0)} ms, CPU ${m(peer, 'cpuMs').toFixed(0)} ms, ${m(peer, 'maxRssMiB').toFixed(0)} MiB | net ratio ${(wall / m(peer, 'ms')).toFixed(2)}x wall, ${(cpu / m(peer, 'cpuMs')).toFixed(2)}x CPU`;
+}
+
+/**
+ * Issue 9, the sync of one large message and its send, in interleaved rounds: each round
+ * `gpg -se`, the large send, the idle send (a tiny attachment), `gpg -d`, the large message's
+ * sync, the idle message's sync; medians of wall and CPU (user + system), net of the idle runs.
+ */
+export async function benchLargeRounds(mib = 25, rounds = 3): Promise<{ name: string; lines: string[] }> {
+  const { work, load, relay, caliop } = await benchWorld('caliop-bench-rounds-');
+  try {
+    const sticks = await enrolledSticks(work, relay, caliop);
+    const { gpg } = gpgPeer(work);
+    const input = join(work, 'rapport.bin');
+    const small = join(work, 'petit.txt');
+    writeFileSync(small, 'a small attachment for the idle runs\n');
+    writeIncompressibleFile(input, mib);
+    const send = (file: string) => {
+      const sent = caliop(sticks.ana, ['--json', 'send', '--to', `bob@${DOMAIN}`, '--subject', 'bench', '--attach', file], 'the text\n');
+      if ((JSON.parse(sent.stdout) as { queued: boolean }).queued) throw new Error('the message stayed queued');
+      return sent;
+    };
+    const sync = () => {
+      const synced = caliop(sticks.bob, ['--json', 'sync']);
+      if ((JSON.parse(synced.stdout) as { received: number }).received !== 1) throw new Error(`sync: ${synced.stdout}`);
+      return synced;
+    };
+    const m = { gpgEnc: [] as Measure[], gpgDec: [] as Measure[], send: [] as Measure[], sendIdle: [] as Measure[], sync: [] as Measure[], syncIdle: [] as Measure[] };
+    for (let round = 0; round < rounds; round += 1) {
+      m.gpgEnc.push(gpg(['-se', '-r', 'peer@example.org', '-o', join(work, `gpg-${round}.pgp`), input]));
+      m.send.push(send(input));
+      m.gpgDec.push(gpg(['-d', '-o', join(work, `gpg-${round}.out`), join(work, `gpg-${round}.pgp`)]));
+      m.sync.push(sync());
+      m.sendIdle.push(send(small));
+      m.syncIdle.push(sync());
+    }
+    load.push(loadavg()[0]!);
+    return {
+      name: `a ${mib} MiB attachment, internal send and sync, ${rounds} interleaved rounds against gpg on the same file (caliop under Node ${process.versions.node})`,
+      lines: [
+        netLine('caliop send --attach', m.send, m.sendIdle, m.gpgEnc, 'gpg -se'),
+        netLine('caliop sync (one message)', m.sync, m.syncIdle, m.gpgDec, 'gpg -d'),
+        `load average during the run: ${load.map((value) => value.toFixed(1)).join(' -> ')} (2 cores)`,
+      ],
+    };
+  } finally {
+    await relay.stop();
+    spawnSync('gpgconf', ['--homedir', join(work, 'gnupg'), '--kill', 'all']);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /**
  * An SMTP server on loopback standing for the smarthost: it counts what it receives and keeps
  * nothing. It runs in its own process, since the bench runs `caliop` with spawnSync, which
@@ -314,7 +379,7 @@ export async function benchLargeOutboundSend(sizesMiB: readonly number[] = [10, 
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const result =
-    process.argv[2] === 'send' ? await benchLargeSend() : process.argv[2] === 'outbound' ? await benchLargeOutboundSend() : await benchLargeAttachment(Number(process.argv[2] ?? 25));
+    process.argv[2] === 'send' ? await benchLargeSend() : process.argv[2] === 'rounds' ? await benchLargeRounds(Number(process.argv[3] ?? 25), Number(process.argv[4] ?? 3)) : process.argv[2] === 'outbound' ? await benchLargeOutboundSend() : await benchLargeAttachment(Number(process.argv[2] ?? 25));
   console.log(result.name);
   for (const entry of result.lines) console.log('  ' + entry);
 }
