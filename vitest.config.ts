@@ -20,6 +20,7 @@ const POSTGRES_SUITES = [
   'test/hostile/exactly-once.test.ts',
   'test/gateway/outbound-queue.test.ts',
   'test/gateway/mx-delivery.test.ts',
+  'test/relay/relay-table-indexes.test.ts',
 ];
 
 export default defineConfig({

@@ -300,10 +300,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     releaseFingerprint = compact;
   }
 
-  if ((values['dkim-key'] === undefined) !== (values['dkim-selector'] === undefined)) throw new RelayUsageError('--dkim-key and --dkim-selector go together');
-  if (values['dkim-selector'] !== undefined && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(values['dkim-selector'])) {
-    throw new RelayUsageError(`--dkim-selector ${JSON.stringify(values['dkim-selector'])} is not a valid DNS label`);
-  }
+  const dkim = dkimOption(values['dkim-key'], values['dkim-selector']);
 
   const gateway: GatewayOptions = {
     smtpListen,
@@ -318,7 +315,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     mx,
     outboundEncryptedOnly: values['outbound-encrypted-only'] === true,
     outboundRetry,
-    dkim: values['dkim-key'] === undefined ? null : { keyFile: values['dkim-key'], selector: values['dkim-selector'] as string },
+    dkim,
   };
 
   return {
@@ -340,4 +337,13 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
       ratePerMinute: positiveInteger('rate-per-minute', values['rate-per-minute'], DEFAULT_LIMITS.ratePerMinute),
     },
   };
+}
+
+/** docs/gateway.md §4.4: `--dkim-key FILE --dkim-selector S`, both or neither; the relay and `caliop-relay tls-report` take them alike. */
+export function dkimOption(keyFile: string | undefined, selector: string | undefined): { readonly keyFile: string; readonly selector: string } | null {
+  if ((keyFile === undefined) !== (selector === undefined)) throw new RelayUsageError('--dkim-key and --dkim-selector go together');
+  if (selector !== undefined && !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(selector)) {
+    throw new RelayUsageError(`--dkim-selector ${JSON.stringify(selector)} is not a valid DNS label`);
+  }
+  return keyFile === undefined ? null : { keyFile, selector: selector as string };
 }

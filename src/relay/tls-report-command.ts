@@ -1,5 +1,6 @@
 // `caliop-relay tls-report --data DIR [--store URL] --domain D [--day YYYY-MM-DD]
-// [--outbound-resolver IP[:PORT]] [--outbound-ca FILE] [--dry-run]` (docs/gateway.md §4.9):
+// [--outbound-resolver IP[:PORT]] [--outbound-ca FILE] [--dkim-key FILE --dkim-selector S]
+// [--dry-run]` (docs/gateway.md §4.9):
 // the TLS-RPT reports (RFC 8460) of one UTC day, yesterday by default, built from the
 // counts the relay kept and sent to the addresses each policy domain publishes. The
 // relay process runs the same job every hour for the day before; the command runs it now
@@ -13,14 +14,14 @@ import { readFileSync } from 'node:fs';
 import { promises as dnsPromises } from 'node:dns';
 import { isValidDomain } from '../api/address.js';
 import { parse, storeOf } from './disclosure-command.js';
-import { ensureDkimKey, signWithDkim, type DkimKey } from './gateway/dkim.js';
+import { ensureDkimKey, readDkimKey, signWithDkim, type DkimKey } from './gateway/dkim.js';
 import { DnsClient } from './gateway/dns-client.js';
 import { buildReportMail, buildTlsReport, gzipReport, parseTlsRptRecord, reportFileName } from './gateway/tls-rpt.js';
-import { RelayUsageError } from './options.js';
-import type { RelayStore } from './store/relay-store.js';
+import { dkimOption, RelayUsageError } from './options.js';
+import type { QueuedOutbound, RelayStore } from './store/relay-store.js';
 import { openRelayStore } from './store/open-store.js';
 
-export const TLS_REPORT_USAGE = 'usage: caliop-relay tls-report --data DIR [--store URL] --domain DOMAIN [--day YYYY-MM-DD] [--outbound-resolver IP[:PORT]] [--outbound-ca FILE] [--dry-run]';
+export const TLS_REPORT_USAGE = 'usage: caliop-relay tls-report --data DIR [--store URL] --domain DOMAIN [--day YYYY-MM-DD] [--outbound-resolver IP[:PORT]] [--outbound-ca FILE] [--dkim-key FILE --dkim-selector S] [--dry-run]';
 
 /** RFC 8460 §5.4: at most this long for an HTTPS report. */
 const POST_TIMEOUT_MS = 20_000;
@@ -99,21 +100,16 @@ export async function sendTlsReports(deps: TlsReportDeps, day: string, dryRun: b
       outcomes.push({ policyDomain, reportId, rua: record.rua, results: record.rua.map(() => 'dry-run'), report });
       continue;
     }
-    // RFC 8460 §4: one report per day and domain, whichever process or command sends it.
-    if (!(await deps.store.claimTlsReport(day, policyDomain, reportId, deps.now.toISOString()))) continue;
     const fileName = reportFileName(deps.domain, policyDomain, day, reportId.split('@')[0] as string);
-    const results: string[] = [];
+    const mails = new Map<string, QueuedOutbound>();
     for (const uri of record.rua) {
-      if (uri.startsWith('https://')) {
-        results.push(await postReport(uri, gzipped, deps.ca));
-        continue;
-      }
+      if (!uri.startsWith('mailto:')) continue;
       const to = uri.slice('mailto:'.length);
       const messageId = randomBytes(16).toString('base64url');
       const mail = buildReportMail({ from: `tlsrpt-noreply@${deps.domain}`, to, submitter: deps.domain, policyDomain, reportId, fileName, gzipped, now: deps.now, messageId });
       // RFC 8460 §5.3: the report mail is DKIM-signed by the submitter's domain.
       const signed = await signWithDkim(mail, deps.domain, deps.dkim, deps.now);
-      await deps.store.enqueueOutbound({
+      mails.set(uri, {
         id: randomBytes(16).toString('base64url'),
         sender: `tlsrpt-noreply@${deps.domain}`,
         recipients: [to],
@@ -126,8 +122,13 @@ export async function sendTlsReports(deps: TlsReportDeps, day: string, dryRun: b
         lastError: '',
         requireTls: false,
       });
-      results.push('queued');
     }
+    // RFC 8460 §4: one report per day and domain, whichever process or command sends it. The
+    // mark and the mails enter the store in one transaction: a crash before it leaves the day
+    // to report again, after it the queue delivers (docs/gateway.md §4.9).
+    if (!(await deps.store.claimTlsReport(day, policyDomain, reportId, deps.now.toISOString(), [...mails.values()]))) continue;
+    const results: string[] = [];
+    for (const uri of record.rua) results.push(mails.has(uri) ? 'queued' : await postReport(uri, gzipped, deps.ca));
     deps.log({ event: 'tls_report_sent', policyDomain, day, reportId, results });
     outcomes.push({ policyDomain, reportId, rua: record.rua, results, report });
   }
@@ -144,7 +145,7 @@ export async function tlsReportCommand(argv: readonly string[], env: Readonly<Re
   const dryRun = argv.includes('--dry-run');
   const values = parse(
     argv.filter((arg) => arg !== '--dry-run'),
-    { data: { type: 'string' }, store: { type: 'string' }, domain: { type: 'string' }, day: { type: 'string' }, 'outbound-resolver': { type: 'string' }, 'outbound-ca': { type: 'string' } },
+    { data: { type: 'string' }, store: { type: 'string' }, domain: { type: 'string' }, day: { type: 'string' }, 'outbound-resolver': { type: 'string' }, 'outbound-ca': { type: 'string' }, 'dkim-key': { type: 'string' }, 'dkim-selector': { type: 'string' } },
   );
   if (!values.data) throw new RelayUsageError('--data DIR is required');
   if (!values.domain || !isValidDomain(values.domain.toLowerCase())) throw new RelayUsageError('--domain DOMAIN is required (the relay\'s domain)');
@@ -159,10 +160,18 @@ export async function tlsReportCommand(argv: readonly string[], env: Readonly<Re
     resolveTxt = (name) => dns.txt(name);
   }
   const ca = values['outbound-ca'] === undefined ? null : readFileSync(values['outbound-ca'], 'utf8');
+  // docs/gateway.md §4.4: the relay's key, as the relay itself takes it (DIR/dkim unless given).
+  const dkimGiven = dkimOption(values['dkim-key'], values['dkim-selector']);
+  let dkim: DkimKey;
+  try {
+    dkim = dkimGiven === null ? ensureDkimKey(values.data, now) : readDkimKey(dkimGiven.keyFile, dkimGiven.selector);
+  } catch (error) {
+    throw new RelayUsageError(`--dkim-key ${dkimGiven?.keyFile ?? ''}: ${(error as Error).message.slice(0, 200)}`);
+  }
   const domain = values.domain.toLowerCase();
   const store = await openRelayStore(storeOf(values.store, env), values.data);
   try {
-    const outcomes = await sendTlsReports({ store, domain, dkim: ensureDkimKey(values.data, now), resolveTxt, ca, now, log: () => {} }, day, dryRun);
+    const outcomes = await sendTlsReports({ store, domain, dkim, resolveTxt, ca, now, log: () => {} }, day, dryRun);
     return JSON.stringify({ day, dryRun, reports: outcomes }, null, 2) + '\n';
   } finally {
     await store.close();

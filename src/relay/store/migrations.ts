@@ -235,4 +235,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 13,
+    name: 'uploads in chunks by start time, so the purge of abandoned ones reads only them (issue 14)',
+    sql: `
+      -- docs/api.md §8.2.1, §8.7.1: one row per chunked upload (a streamed message, an outbound
+      -- upload, a queued item's copy) from its first chunk until the purge of abandoned chunks
+      -- has looked at it (ABANDONED_CHUNKS_AFTER_S later). That purge runs after every streamed
+      -- send and read every chunk of every stored and queued message (no index on
+      -- message_chunks.created_at, and in SQLite created_at lies after the 1 MiB blob).
+      CREATE TABLE chunk_uploads (
+        id TEXT PRIMARY KEY,                -- message_chunks.message_id
+        created_at INTEGER NOT NULL         -- Unix seconds: the first chunk
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX chunk_uploads_created ON chunk_uploads (created_at);
+      INSERT INTO chunk_uploads (id, created_at)
+        SELECT message_id, MIN(created_at) FROM message_chunks
+        WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id)
+          AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE outbound_queue.id = message_chunks.message_id)
+        GROUP BY message_id;
+    `,
+  },
 ];

@@ -218,4 +218,22 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 13,
+    name: 'uploads in chunks by start time, so the purge of abandoned ones reads only them (issue 14)',
+    sql: `
+      -- The same as SQLite's migration 13 (migrations.ts): the purge of abandoned chunks read
+      -- every row of message_chunks (no index on created_at).
+      CREATE TABLE chunk_uploads (
+        id text PRIMARY KEY,                -- message_chunks.message_id
+        created_at bigint NOT NULL          -- Unix seconds: the first chunk
+      );
+      CREATE INDEX chunk_uploads_created ON chunk_uploads (created_at);
+      INSERT INTO chunk_uploads (id, created_at)
+        SELECT message_id, MIN(created_at) FROM message_chunks
+        WHERE NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id)
+          AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE outbound_queue.id = message_chunks.message_id)
+        GROUP BY message_id;
+    `,
+  },
 ];

@@ -35,6 +35,13 @@ const NONCE_PURGE_INTERVAL_MS = 30_000;
  * account rows in address order (no deadlock between submissions), take the next
  * cursor of each, insert the ciphertext and the mailbox entries.
  */
+const ENQUEUE_OUTBOUND = `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls, chunks)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+
+function enqueueValues(item: QueuedOutbound): unknown[] {
+  return [item.id, item.sender, JSON.stringify(item.recipients), Buffer.from(item.message), item.exposed, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls, item.chunks ?? 0];
+}
+
 const INSERT_MESSAGE = `
   WITH locked AS (
     SELECT address FROM accounts WHERE address = ANY($2::text[]) ORDER BY address FOR UPDATE
@@ -480,14 +487,22 @@ export class PostgresRelayStore implements RelayStore {
 
   async putCiphertextChunk(messageId: string, seq: number, bytes: Uint8Array, createdAt: number): Promise<void> {
     // docs/api.md §8.2.1: each chunk its own small commit; the message's comes after the last.
-    await this.#query('put_chunk', 'INSERT INTO message_chunks (message_id, seq, bytes, created_at) VALUES ($1, $2, $3, $4)', [messageId, seq, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), createdAt]);
+    await this.#query('put_chunk', 'WITH upload AS (INSERT INTO chunk_uploads (id, created_at) VALUES ($1, $4) ON CONFLICT DO NOTHING) INSERT INTO message_chunks (message_id, seq, bytes, created_at) VALUES ($1, $2, $3, $4)', [messageId, seq, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), createdAt]);
   }
 
   async discardCiphertextChunks(messageId: string, before: number): Promise<void> {
-    await this.#query('discard_chunks', 'DELETE FROM message_chunks WHERE message_id = $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = $1)', [messageId]);
+    await this.#query(
+      'discard_chunks',
+      'WITH upload AS (DELETE FROM chunk_uploads WHERE id = $1) DELETE FROM message_chunks WHERE message_id = $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = $1)',
+      [messageId],
+    );
+    // Migration 13: only the uploads started before `before` are looked at, not every chunk held.
     await this.#query(
       'discard_abandoned_chunks',
-      'DELETE FROM message_chunks WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id) AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE outbound_queue.id = message_chunks.message_id)',
+      `WITH stale AS (DELETE FROM chunk_uploads WHERE created_at < $1 RETURNING id)
+       DELETE FROM message_chunks WHERE message_id IN (SELECT id FROM stale)
+         AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id)
+         AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE outbound_queue.id = message_chunks.message_id)`,
       [before],
     );
   }
@@ -519,7 +534,11 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async copyChunks(from: string, to: string, createdAt: number): Promise<void> {
-    await this.#query('copy_chunks', 'INSERT INTO message_chunks (message_id, seq, bytes, created_at) SELECT $1, seq, bytes, $2 FROM message_chunks WHERE message_id = $3', [to, createdAt, from]);
+    await this.#query(
+      'copy_chunks',
+      'WITH upload AS (INSERT INTO chunk_uploads (id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING) INSERT INTO message_chunks (message_id, seq, bytes, created_at) SELECT $1, seq, bytes, $2 FROM message_chunks WHERE message_id = $3',
+      [to, createdAt, from],
+    );
   }
 
   /** docs/api.md §8.2.1: the whole text of a chunked ciphertext, for the routes that still answer it as one JSON string. */
@@ -774,12 +793,7 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async enqueueOutbound(item: QueuedOutbound): Promise<void> {
-    await this.#query(
-      'enqueue_outbound',
-      `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls, chunks)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [item.id, item.sender, JSON.stringify(item.recipients), Buffer.from(item.message), item.exposed, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls, item.chunks ?? 0],
-    );
+    await this.#query('enqueue_outbound', ENQUEUE_OUTBOUND, enqueueValues(item));
   }
 
   async claimOutbound(now: string, leaseUntil: string, limit: number): Promise<QueuedOutbound[]> {
@@ -872,13 +886,38 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async tlsSessionsOf(day: string): Promise<TlsSessionCount[]> {
-    const { rows } = await this.#query<TlsSessionRow & pg.QueryResultRow>('tls_sessions_of', 'SELECT * FROM tls_rpt_sessions WHERE day = $1 ORDER BY policy_domain, result, receiving_mx, receiving_ip', [day]);
+    const { rows } = await this.#query<TlsSessionRow & pg.QueryResultRow>(
+      'tls_sessions_of',
+      `SELECT * FROM tls_rpt_sessions WHERE day = $1
+         AND NOT EXISTS (SELECT 1 FROM tls_rpt_reports WHERE tls_rpt_reports.day = tls_rpt_sessions.day AND tls_rpt_reports.policy_domain = tls_rpt_sessions.policy_domain)
+       ORDER BY policy_domain, result, receiving_mx, receiving_ip`,
+      [day],
+    );
     return rows.map(toTlsSessionCount);
   }
 
-  async claimTlsReport(day: string, policyDomain: string, reportId: string, at: string): Promise<boolean> {
-    const result = await this.#query('claim_tls_report', 'INSERT INTO tls_rpt_reports (day, policy_domain, report_id, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [day, policyDomain, reportId, at]);
-    return result.rowCount === 1;
+  async claimTlsReport(day: string, policyDomain: string, reportId: string, at: string, mails: readonly QueuedOutbound[] = []): Promise<boolean> {
+    const claim = { name: 'claim_tls_report', text: 'INSERT INTO tls_rpt_reports (day, policy_domain, report_id, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', values: [day, policyDomain, reportId, at] };
+    if (mails.length === 0) return (await this.#query(claim.name, claim.text, claim.values)).rowCount === 1;
+    // The mark and the mails commit together: no mark without its mails.
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        if ((await client.query(claim)).rowCount !== 1) {
+          await client.query('ROLLBACK');
+          return false;
+        }
+        for (const mail of mails) await client.query({ name: 'enqueue_outbound', text: ENQUEUE_OUTBOUND, values: enqueueValues(mail) });
+        await client.query('COMMIT');
+        return true;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
   }
 
   async purgeTlsSessions(before: string): Promise<void> {

@@ -358,10 +358,14 @@ export interface RelayStore {
   purgeOutboundReports(before: string): Promise<number>;
   /** docs/gateway.md §4.9: one TLS session with an MX under a policy, counted per day (RFC 8460 §4). */
   recordTlsSession(session: TlsSession): Promise<void>;
-  /** The counted sessions of one UTC day (YYYY-MM-DD), every policy domain. */
+  /** The counted sessions of one UTC day (YYYY-MM-DD), of every policy domain not reported yet for that day. */
   tlsSessionsOf(day: string): Promise<TlsSessionCount[]>;
-  /** RFC 8460 §4: a report of `day` for `policyDomain` is sent once: false when it already was. */
-  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string): Promise<boolean>;
+  /**
+   * RFC 8460 §4: a report of `day` for `policyDomain` is sent once: false (and nothing
+   * queued) when it already was. `mails`, the report's mails, enter the outbound queue in
+   * the same durable transaction as the mark, so a crash leaves both or neither.
+   */
+  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string, mails?: readonly QueuedOutbound[]): Promise<boolean>;
   /** docs/disclosure.md §1: drops the counts and report marks of days before `before` (YYYY-MM-DD). */
   purgeTlsSessions(before: string): Promise<void>;
   /** The queued messages of one sender (docs/disclosure.md §4). */

@@ -476,16 +476,23 @@ export class SqliteRelayStore implements RelayStore {
     // docs/api.md §8.2.1: each chunk its own small write; the message's commit comes after the last.
     await this.#writes.run(() => {
       this.#sql('INSERT INTO message_chunks (message_id, seq, bytes, created_at) VALUES (?, ?, ?, ?)').run(messageId, seq, bytes, createdAt);
+      this.#sql('INSERT OR IGNORE INTO chunk_uploads (id, created_at) VALUES (?, ?)').run(messageId, createdAt);
     });
   }
 
   async discardCiphertextChunks(messageId: string, before: number): Promise<void> {
     const erased = await this.#freeing(
       () =>
-        this.#sql('DELETE FROM message_chunks WHERE message_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = ?)').run(messageId, messageId).changes +
-        this.#sql(
-          'DELETE FROM message_chunks WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id) AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE outbound_queue.id = message_chunks.message_id)',
-        ).run(before).changes,
+      {
+        const own = this.#sql('DELETE FROM message_chunks WHERE message_id = ? AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = ?)').run(messageId, messageId).changes;
+        this.#sql('DELETE FROM chunk_uploads WHERE id = ?').run(messageId);
+        // Migration 13: only the uploads started before `before` are looked at, not every chunk held.
+        const abandoned = this.#sql(
+          'DELETE FROM message_chunks WHERE message_id IN (SELECT id FROM chunk_uploads WHERE created_at < ?) AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id) AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE outbound_queue.id = message_chunks.message_id)',
+        ).run(before).changes;
+        this.#sql('DELETE FROM chunk_uploads WHERE created_at < ?').run(before);
+        return own + abandoned;
+      },
     );
     if (erased > 0) this.#eraser?.erased();
   }
@@ -516,6 +523,7 @@ export class SqliteRelayStore implements RelayStore {
   async copyChunks(from: string, to: string, createdAt: number): Promise<void> {
     await this.#writes.run(() => {
       this.#sql('INSERT INTO message_chunks (message_id, seq, bytes, created_at) SELECT ?, seq, bytes, ? FROM message_chunks WHERE message_id = ?').run(to, createdAt, from);
+      this.#sql('INSERT OR IGNORE INTO chunk_uploads (id, created_at) VALUES (?, ?)').run(to, createdAt);
     });
   }
 
@@ -693,12 +701,14 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   enqueueOutbound(item: QueuedOutbound): Promise<void> {
-    return this.#writes.run(() => {
-      this.#sql(
-        `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls, chunks)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(item.id, item.sender, JSON.stringify(item.recipients), item.message, item.exposed ? 1 : 0, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls ? 1 : 0, item.chunks ?? 0);
-    });
+    return this.#writes.run(() => this.#insertQueued(item));
+  }
+
+  #insertQueued(item: QueuedOutbound): void {
+    this.#sql(
+      `INSERT INTO outbound_queue (id, sender, recipients, message, exposed, created_at, give_up_at, attempts, next_attempt_at, last_error, require_tls, chunks)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(item.id, item.sender, JSON.stringify(item.recipients), item.message, item.exposed ? 1 : 0, item.createdAt, item.giveUpAt, item.attempts, item.nextAttemptAt, item.lastError, item.requireTls ? 1 : 0, item.chunks ?? 0);
   }
 
   claimOutbound(now: string, leaseUntil: string, limit: number): Promise<QueuedOutbound[]> {
@@ -758,11 +768,22 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async tlsSessionsOf(day: string): Promise<TlsSessionCount[]> {
-    return (this.#sql('SELECT * FROM tls_rpt_sessions WHERE day = ? ORDER BY policy_domain, result, receiving_mx, receiving_ip').all(day) as unknown as TlsSessionRow[]).map(toTlsSessionCount);
+    return (
+      this.#sql(
+        `SELECT * FROM tls_rpt_sessions WHERE day = ?
+           AND NOT EXISTS (SELECT 1 FROM tls_rpt_reports WHERE tls_rpt_reports.day = tls_rpt_sessions.day AND tls_rpt_reports.policy_domain = tls_rpt_sessions.policy_domain)
+         ORDER BY policy_domain, result, receiving_mx, receiving_ip`,
+      ).all(day) as unknown as TlsSessionRow[]
+    ).map(toTlsSessionCount);
   }
 
-  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string): Promise<boolean> {
-    return this.#writes.run(() => this.#sql('INSERT OR IGNORE INTO tls_rpt_reports (day, policy_domain, report_id, sent_at) VALUES (?, ?, ?, ?)').run(day, policyDomain, reportId, at).changes === 1);
+  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string, mails: readonly QueuedOutbound[] = []): Promise<boolean> {
+    return this.#writes.run(() => {
+      if (this.#sql('INSERT OR IGNORE INTO tls_rpt_reports (day, policy_domain, report_id, sent_at) VALUES (?, ?, ?, ?)').run(day, policyDomain, reportId, at).changes !== 1) return false;
+      // The mark and the mails commit together (the write's savepoint): no mark without its mails.
+      for (const mail of mails) this.#insertQueued(mail);
+      return true;
+    });
   }
 
   purgeTlsSessions(before: string): Promise<void> {
