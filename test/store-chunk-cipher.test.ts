@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { describe, expect, it } from 'vitest';
-import { OBJECT_CHUNK, xchachaChunk } from '../src/core/store-format.js';
+import { OBJECT_CHUNK } from '../src/core/store-format.js';
+import { xchachaAead as xchachaChunk } from '../src/core/xchacha-aead.js';
 
 describe('object chunks through node:crypto', () => {
   it('is node:crypto here (Node has chacha20-poly1305), not the noble fallback', () => {

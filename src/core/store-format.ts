@@ -4,10 +4,9 @@
 // src/edges/store-files.ts reads and writes the files, src/service/message-store.ts
 // is the API the use cases call.
 
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { hchacha, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { z } from 'zod';
 import { VaultTamperedError } from './vault-format.js';
+import { xchachaAead } from './xchacha-aead.js';
 
 const ascii = (text: string) => new TextEncoder().encode(text);
 
@@ -54,60 +53,6 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
-
-/**
- * XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha §2.3: HChaCha20 of the key and the nonce's first
- * 16 bytes, then the ChaCha20-Poly1305 of RFC 8439 with the nonce 0^4 ‖ its last 8 bytes),
- * the bulk done by node:crypto: the same bytes as @noble/ciphers' xchacha20poly1305, which
- * is used where node:crypto has no chacha20-poly1305 (checked once, below). The store's
- * objects are sealed and opened 64 KiB at a time: through noble, a 10 MiB attachment's sync
- * spent about a second in JavaScript ChaCha20 and Poly1305 (issue 9, node --cpu-prof).
- */
-/** RFC 8439 §2.3: "expand 32-byte k" as four little-endian words. */
-const SIGMA = new Uint32Array(new Uint8Array([...'expand 32-byte k'].map((char) => char.charCodeAt(0))).buffer);
-
-function xchachaNative(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array) {
-  const words = (bytes: Uint8Array) => new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const subkeyWords = new Uint32Array(8);
-  hchacha(SIGMA, words(key), words(nonce.subarray(0, 16)), subkeyWords);
-  const subkey = new Uint8Array(subkeyWords.buffer);
-  const iv = new Uint8Array(12);
-  iv.set(nonce.subarray(16, 24), 4);
-  return {
-    encrypt(plaintext: Uint8Array): Uint8Array {
-      const cipher = createCipheriv('chacha20-poly1305', subkey, iv, { authTagLength: TAG_LENGTH });
-      cipher.setAAD(ad, { plaintextLength: plaintext.length });
-      const head = cipher.update(plaintext);
-      const tail = cipher.final();
-      return concat(head, tail, cipher.getAuthTag());
-    },
-    decrypt(sealed: Uint8Array): Uint8Array {
-      if (sealed.length < TAG_LENGTH) throw new Error('sealed data shorter than its tag');
-      const decipher = createDecipheriv('chacha20-poly1305', subkey, iv, { authTagLength: TAG_LENGTH });
-      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
-      decipher.setAAD(ad, { plaintextLength: sealed.length - TAG_LENGTH });
-      const head = decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH));
-      const tail = decipher.final(); // throws when the tag does not match
-      return tail.length === 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : concat(head, tail);
-    },
-  };
-}
-
-/** node:crypto's when it gives noble's bytes on a known input (not every runtime has it), else noble's. */
-export const xchachaChunk: typeof xchachaNative = (() => {
-  try {
-    const key = new Uint8Array(32).map((_, index) => index);
-    const nonce = new Uint8Array(24).map((_, index) => 100 + index);
-    const ad = new Uint8Array([1, 2, 3]);
-    const data = new Uint8Array(100).map((_, index) => index * 7);
-    const ours = xchachaNative(key, nonce, ad).encrypt(data);
-    const theirs = xchacha20poly1305(key, nonce, ad).encrypt(data);
-    if (ours.length === theirs.length && ours.every((byte, index) => byte === theirs[index])) return xchachaNative;
-  } catch {
-    // no chacha20-poly1305 in this runtime's node:crypto
-  }
-  return xchacha20poly1305;
-})();
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;
@@ -260,7 +205,7 @@ function readGenerationHeader(bytes: Uint8Array, magic: Uint8Array, what: string
 export function sealIndex(key: Uint8Array, generation: number, nonce: Uint8Array, state: StoreState): Uint8Array {
   const header = generationHeader(INDEX_MAGIC, generation);
   const plaintext = ascii(JSON.stringify(StoreStateSchema.parse(state)));
-  return concat(header, nonce, xchacha20poly1305(key, nonce, header).encrypt(plaintext));
+  return concat(header, nonce, xchachaAead(key, nonce, header).encrypt(plaintext));
 }
 
 export function openIndex(key: Uint8Array, bytes: Uint8Array): { generation: number; state: StoreState } {
@@ -270,7 +215,7 @@ export function openIndex(key: Uint8Array, bytes: Uint8Array): { generation: num
   const nonce = bytes.subarray(GENERATION_HEADER_LENGTH, GENERATION_HEADER_LENGTH + NONCE_LENGTH);
   let plaintext: Uint8Array;
   try {
-    plaintext = xchacha20poly1305(key, nonce, header).decrypt(bytes.subarray(GENERATION_HEADER_LENGTH + NONCE_LENGTH));
+    plaintext = xchachaAead(key, nonce, header).decrypt(bytes.subarray(GENERATION_HEADER_LENGTH + NONCE_LENGTH));
   } catch {
     throw damaged('the index failed its integrity check');
   }
@@ -288,7 +233,7 @@ export function journalHeader(generation: number): Uint8Array {
 /** §4: one record: u32 length ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header ‖ u32 seq, JSON ops). */
 export function sealJournalRecord(key: Uint8Array, generation: number, seq: number, nonce: Uint8Array, ops: readonly StoreOp[]): Uint8Array {
   const plaintext = ascii(JSON.stringify(JournalRecordSchema.parse(ops)));
-  const sealed = xchacha20poly1305(key, nonce, concat(journalHeader(generation), u32(seq))).encrypt(plaintext);
+  const sealed = xchachaAead(key, nonce, concat(journalHeader(generation), u32(seq))).encrypt(plaintext);
   return concat(u32(sealed.length), nonce, sealed);
 }
 
@@ -319,7 +264,7 @@ export function openJournal(key: Uint8Array, bytes: Uint8Array): JournalReading 
     if (end > bytes.length) return undefined;
     try {
       const nonce = bytes.subarray(at + 4, at + 4 + NONCE_LENGTH);
-      const plaintext = xchacha20poly1305(key, nonce, concat(header, u32(seq))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
+      const plaintext = xchachaAead(key, nonce, concat(header, u32(seq))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
       const ops = JournalRecordSchema.parse(JSON.parse(new TextDecoder().decode(plaintext)));
       return { ops, end };
     } catch {
@@ -397,7 +342,7 @@ export class ObjectSealer {
   }
 
   #seal(plaintext: Uint8Array, last: boolean): Uint8Array {
-    return xchachaChunk(this.key, chunkNonce(this.header, this.#index++, last), this.#ad).encrypt(plaintext);
+    return xchachaAead(this.key, chunkNonce(this.header, this.#index++, last), this.#ad).encrypt(plaintext);
   }
 
   /** Sealed chunks for the data so far; keeps back up to one chunk (it may be the last). */
@@ -462,7 +407,7 @@ export class ObjectOpener {
     if (this.#done) throw damaged('data after the last chunk of an object');
     let plaintext: Uint8Array;
     try {
-      plaintext = xchachaChunk(this.key, chunkNonce(this.#header, this.#index++, last), this.#ad).decrypt(sealed);
+      plaintext = xchachaAead(this.key, chunkNonce(this.#header, this.#index++, last), this.#ad).decrypt(sealed);
     } catch {
       throw damaged(`chunk ${this.#index - 1} of an object failed its integrity check`);
     }

@@ -4,11 +4,11 @@
 // output are parameters; src/edges/argon2id.ts computes Argon2id and
 // src/edges/vault-file.ts reads and writes the file.
 
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CaliopError } from '../errors.js';
+import { xchachaAead } from './xchacha-aead.js';
 
 // --- types --------------------------------------------------------------------
 
@@ -224,7 +224,7 @@ export function sealVault(header: VaultHeader, argon2Output: Uint8Array, nonce: 
   try {
     const checksum = sha256(headerBytes); // §3.1 (a)
     const keyCheck = hmac(sha256, checkKey, headerBytes); // §3.1 (b)
-    const ciphertext = xchacha20poly1305(aeadKey, nonce, headerBytes).encrypt(plaintext); // §3.2 (c)
+    const ciphertext = xchachaAead(aeadKey, nonce, headerBytes).encrypt(plaintext); // §3.2 (c)
     const file = new Uint8Array(headerBytes.length + CHECKSUM_LENGTH + KEY_CHECK_LENGTH + NONCE_LENGTH + ciphertext.length);
     let offset = 0;
     for (const part of [headerBytes, checksum, keyCheck, nonce, ciphertext]) {
@@ -324,7 +324,7 @@ export function openParsedVault(parsed: ParsedVault, argon2Output: Uint8Array): 
     }
     // Step 8: the AEAD (§3.2 c), header bytes as associated data.
     try {
-      return xchacha20poly1305(aeadKey, parsed.nonce, parsed.headerBytes).decrypt(parsed.ciphertext);
+      return xchachaAead(aeadKey, parsed.nonce, parsed.headerBytes).decrypt(parsed.ciphertext);
     } catch (cause) {
       const error = new VaultTamperedError('ciphertext', 'its authentication tag does not match (damaged or modified)');
       (error as { cause?: unknown }).cause = cause;
