@@ -170,6 +170,27 @@ export async function pipedHelpText(): Promise<string> {
   return program.helpInformation();
 }
 
+/**
+ * Issue 13: openpgp.js's copy of noble's AES builds its T-tables (two of 65,536 words, one of
+ * 65,536 half-words, for encryption and again for decryption) when the module is evaluated: the
+ * largest single cost of evaluating openpgp in the executable's profile of a first unlock, for
+ * tables that Node's openpgp.js rarely uses (AES goes through node:crypto and WebCrypto; the
+ * JavaScript AES serves OCB and the fallbacks). Each table is built on its first use instead.
+ * Nothing else changes; undefined when the source no longer has the expected shape.
+ */
+export function lazyAesTables(source: string): string | undefined {
+  let out = source;
+  for (const table of ['tableEncoding', 'tableDecoding']) {
+    const definition = new RegExp(`^const ${table} = /\\* @__PURE__ \\*/ (genTtable\\(.*\\));$`, 'm');
+    const uses = new RegExp(`= ${table};`, 'g');
+    const found = definition.exec(out);
+    if (found === null || (out.match(uses)?.length ?? 0) < 2) return undefined;
+    out = out.replace(definition, () => `let ${table}Built;\nconst ${table}Of = () => (${table}Built ??= ${found[1]});`).replace(uses, `= ${table}Of();`);
+    if (new RegExp(`\\b${table}\\b`).test(out)) return undefined;
+  }
+  return out;
+}
+
 /** Step 1: one ESM file for Node 26, with no native addon inside. */
 export async function bundleCli(entry: string, outDir: string, facts: ReleaseFacts = {}): Promise<BundleResult> {
   mkdirSync(outDir, { recursive: true });
@@ -192,7 +213,9 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
         const source = readFileSync(args.path, 'utf8');
         const lazy = "util.nodeRequire('eckey-utils')";
         if (!source.includes(lazy)) return { errors: [{ text: `build-exe: ${args.path} no longer loads ${lazy}; check what openpgp.js loads lazily now` }] };
-        return { contents: `import __caliopEckeyUtils from 'eckey-utils';\n${source.split(lazy).join('__caliopEckeyUtils')}`, loader: 'js' };
+        const tables = lazyAesTables(source);
+        if (tables === undefined) return { errors: [{ text: `build-exe: ${args.path} no longer builds its AES tables as lazyAesTables expects; check openpgp.js's noble AES` }] };
+        return { contents: `import __caliopEckeyUtils from 'eckey-utils';\n${tables.split(lazy).join('__caliopEckeyUtils')}`, loader: 'js' };
       });
     },
   };
