@@ -413,6 +413,12 @@ async function mlkemX25519SecretKeyBody(material: Uint8Array, created: Date, con
   const secretPart = concatBytes(x25519Secret, mlkemSeed);
   const body = (encapsulationKey: Uint8Array) =>
     secretKeyBody(POST_QUANTUM_KEM_ALGORITHM, created, concatBytes(curvePublicKey('x25519', x25519Secret), encapsulationKey), Uint8Array.from(secretPart));
+  const native = mlkemEncapsulationKey(mlkemSeed);
+  if (native !== undefined) {
+    const result = body(native);
+    secretPart.fill(0);
+    return result;
+  }
   const probe = new openpgp.SecretSubkeyPacket();
   await (probe.read as (bytes: Uint8Array, config: openpgp.Config) => Promise<void>).call(probe, body(new Uint8Array(MLKEM768_PUBLIC_BYTES)), config);
   const { mlkemSecretKey } = probe.privateParams as unknown as { mlkemSecretKey: Uint8Array };
@@ -421,6 +427,34 @@ async function mlkemX25519SecretKeyBody(material: Uint8Array, created: Date, con
   const result = body(encapsulationKey);
   secretPart.fill(0);
   return result; // readKeyPacket's validate() (at the ceremony) re-expands the seed and compares ek: a wrong layout fails there
+}
+
+/** draft-ietf-lamps-kyber-certificates §6: PKCS #8 of an ML-KEM-768 key in its seed form: this prefix, then d ‖ z (64 bytes). */
+const MLKEM768_PKCS8_SEED_PREFIX = Uint8Array.from([
+  0x30, 0x54, 0x02, 0x01, 0x00, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x04, 0x02, 0x04, 0x42, 0x80, 0x40,
+]);
+/** draft-ietf-lamps-kyber-certificates §4: the SPKI of an ML-KEM-768 key is 22 bytes, then ek (1184). */
+const MLKEM768_SPKI_PREFIX_BYTES = 22;
+
+/**
+ * The ML-KEM-768 encapsulation key of the seed d ‖ z (FIPS 203 ML-KEM.KeyGen_internal) by
+ * node:crypto (OpenSSL 3.5: the executables' Node 26), or undefined where node:crypto has no
+ * ML-KEM (Node 20, Bun): then openpgp.js expands the seed. Issue 13: openpgp.js's JavaScript
+ * ML-KEM key generation ran twice on every derivation (this probe, then reading the packet).
+ */
+export function mlkemEncapsulationKey(seed: Uint8Array): Uint8Array | undefined {
+  if (seed.length !== MLKEM_SEED_BYTES) throw new TypeError(`ML-KEM-768: expected a ${MLKEM_SEED_BYTES}-byte seed`);
+  const der = concatBytes(MLKEM768_PKCS8_SEED_PREFIX, seed);
+  try {
+    const spki = nodeCrypto.createPublicKey(nodeCrypto.createPrivateKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'pkcs8' }))
+      .export({ format: 'der', type: 'spki' });
+    if (spki.length === MLKEM768_SPKI_PREFIX_BYTES + MLKEM768_PUBLIC_BYTES) return Uint8Array.from(spki.subarray(MLKEM768_SPKI_PREFIX_BYTES));
+  } catch {
+    // no ML-KEM in this runtime's node:crypto
+  } finally {
+    der.fill(0);
+  }
+  return undefined;
 }
 
 /** RFC 4880 §5.5.2 (v4 public part) then §5.5.3 (unencrypted secret part: MPIs, or fixed-length fields for algorithm 35; 2-octet checksum). */
