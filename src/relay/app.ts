@@ -2,7 +2,10 @@
 // one error shape, one request log line per request. No I/O of its own: the
 // store, clock, randomness and log sinks come in through RelayDeps.
 
+import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hotRoutesListener } from './hot-routes.js';
 import { API_ROUTES, type ApiRouteName } from '../api/routes.js';
 import { outboundRoutes, type OutboundDeps } from './gateway/outbound-route.js';
 import { handleError, handleNotFound } from './http-error.js';
@@ -17,10 +20,29 @@ import { enrolmentRoutes } from './routes/enrolment.js';
 import { messagesRoutes } from './routes/messages.js';
 import { relayInfoRoutes } from './routes/relay-info.js';
 
+/** The per-device rate-limit buckets (docs/api.md §5.3), one set per process. */
+function relayBuckets(deps: RelayDeps): TokenBuckets {
+  return new TokenBuckets({ burst: deps.limits.rateBurst, perMinute: deps.limits.ratePerMinute });
+}
+
+/**
+ * The relay as node:http serves it: the hot routes of send and sync straight on node's
+ * request and response (hot-routes.ts), every other request through the Hono app; one set
+ * of rate-limit buckets for both.
+ */
+export function createRelayListener(
+  deps: RelayDeps,
+  outbound: OutboundDeps | undefined,
+  options: { readonly hostname?: string } = {},
+): (request: IncomingMessage, response: ServerResponse) => void {
+  const buckets = relayBuckets(deps);
+  const app = createRelayApp(deps, outbound, buckets);
+  return hotRoutesListener(deps, buckets, getRequestListener(app.fetch, options.hostname === undefined ? {} : { hostname: options.hostname }));
+}
+
 /** `outbound`: the gateway's POST /v1/outbound (docs/gateway.md §4.2); without it the route answers 503. */
-export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps): Hono<RelayEnv> {
+export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps, buckets: TokenBuckets = relayBuckets(deps)): Hono<RelayEnv> {
   const app = new Hono<RelayEnv>();
-  const buckets = new TokenBuckets({ burst: deps.limits.rateBurst, perMinute: deps.limits.ratePerMinute });
   app.use('*', requestLog(deps.logRequest, deps.clock));
   app.use('*', async (c, next) => {
     // Set before the answer is made, so every answer (errors included) is built with them;

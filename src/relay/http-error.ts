@@ -25,16 +25,20 @@ export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
-/** Hono's app.onError: RelayHttpError as it is, anything else as a bare 500. */
-export function handleError(error: Error, c: Context, reportInternal: (error: unknown) => void): Response {
-  if (error instanceof RelayHttpError) {
-    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-    return c.json(errorBody(error.code, error.message), error.status);
-  }
+/** What an error is answered with: RelayHttpError as it is, anything else (reported) as a bare 500 or a 507. */
+export function errorAnswer(error: unknown, reportInternal: (error: unknown) => void): { status: ContentfulStatusCode; body: ErrorBody; headers: Record<string, string> } {
+  if (error instanceof RelayHttpError) return { status: error.status, body: errorBody(error.code, error.message), headers: error.headers };
   reportInternal(error);
   // docs/api.md §5.4: said as such, so the stick keeps the message and the operator knows why.
-  if (isDiskFull(error)) return c.json(errorBody('out_of_space', 'the relay is out of disk space: it accepts deletions and acknowledgements only'), 507);
-  return c.json(errorBody('internal', 'the relay failed to handle this request'), 500);
+  if (isDiskFull(error)) return { status: 507, body: errorBody('out_of_space', 'the relay is out of disk space: it accepts deletions and acknowledgements only'), headers: {} };
+  return { status: 500, body: errorBody('internal', 'the relay failed to handle this request'), headers: {} };
+}
+
+/** Hono's app.onError: errorAnswer's status, headers and body. */
+export function handleError(error: Error, c: Context, reportInternal: (error: unknown) => void): Response {
+  const answer = errorAnswer(error, reportInternal);
+  for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
+  return c.json(answer.body, answer.status);
 }
 
 /** Hono's app.notFound. */

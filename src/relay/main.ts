@@ -7,13 +7,13 @@
 import { BODY_GRACE_MS, MIN_BODY_BYTES_PER_SECOND } from './middleware/read-body.js';
 import { PerIpLimits } from './gateway/per-ip-limits.js';
 import { format } from 'node:util';
-import { serve, type ServerType } from '@hono/node-server';
 import { randomId } from './random-id.js';
 import { mkdirSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { createRelayApp } from './app.js';
+import { createRelayListener } from './app.js';
 import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
 import { ensureDkimKey, readDkimKey } from './gateway/dkim.js';
 import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
@@ -153,7 +153,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
           log: logLine,
         });
   outboundQueue?.start();
-  const app = createRelayApp({
+  const listener = createRelayListener({
     store,
     domain: options.domain,
     limits: options.limits,
@@ -172,25 +172,18 @@ async function startRelay(options: RelayOptions): Promise<void> {
     log: logLine,
     dkim,
     queue: outboundQueue === null ? null : { retry: gatewayOptions.outboundRetry, wake: () => outboundQueue.wake() },
-  });
+  }, { hostname: options.host });
 
   let tls: TlsMaterial | null = null;
   if (options.tls.kind === 'dev') tls = ensureDevTls(options.dataDir, options.domain);
   else if (options.tls.kind === 'files') tls = readTlsMaterial(options.tls.certFile, options.tls.keyFile);
 
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const created = serve(
-      {
-        fetch: app.fetch,
-        hostname: options.host,
-        port: options.port,
-        ...(tls === null
-          ? {}
-          : { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const } }),
-      },
-      () => resolve(created),
-    );
+  // The hot routes straight on node:http, the others through Hono (app.ts createRelayListener).
+  const server: import('node:http').Server = await new Promise((resolve, reject) => {
+    const created =
+      tls === null ? createHttpServer(listener) : createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' as const }, listener);
     created.once('error', reject);
+    created.listen(options.port, options.host, () => resolve(created));
   });
   server.on('error', (error) => logLine({ event: 'server_error', error: error.message }));
   // docs/api.md §10.1: one address holds at most HTTP_MAX_CONNECTIONS_PER_IP connections;

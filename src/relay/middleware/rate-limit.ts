@@ -51,14 +51,19 @@ export class TokenBuckets {
   }
 }
 
+/** Takes a token of the device's bucket, or throws the 429 (docs/api.md §5.3). */
+export function takeToken(buckets: TokenBuckets, fingerprint: string, nowMs: number): void {
+  const wait = buckets.take(fingerprint, nowMs);
+  if (wait > 0) {
+    throw new RelayHttpError(429, 'rate_limited', `too many requests from this device; retry in ${wait} s`, {
+      headers: { 'Retry-After': String(wait) },
+    });
+  }
+}
+
 export function rateLimit(buckets: TokenBuckets, clock: () => Date): MiddlewareHandler<RelayEnv> {
   return async (c, next) => {
-    const wait = buckets.take(c.get('device').fingerprint, clock().getTime());
-    if (wait > 0) {
-      throw new RelayHttpError(429, 'rate_limited', `too many requests from this device; retry in ${wait} s`, {
-        headers: { 'Retry-After': String(wait) },
-      });
-    }
+    takeToken(buckets, c.get('device').fingerprint, clock().getTime());
     await next();
   };
 }

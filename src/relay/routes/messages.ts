@@ -31,11 +31,12 @@ import type { RelayEnv, SignedDevice } from '../relay-env.js';
 import { observeTransport } from '../transport-facts.js';
 import { discard, storeStreamedCiphertext } from './streamed-ciphertext.js';
 import type { Context } from 'hono';
+import type { IncomingMessage } from 'node:http';
 
 /** JSON framing and the recipient list around armoredMessage (docs/api.md §5.3). */
-const SUBMIT_OVERHEAD_BYTES = 64 * 1024;
+export const SUBMIT_OVERHEAD_BYTES = 64 * 1024;
 /** Requests other than submit carry no body worth the name. */
-const SMALL_BODY_BYTES = 1024;
+export const SMALL_BODY_BYTES = 1024;
 
 const messageNotFound = () => new RelayHttpError(404, 'message_not_found', 'no message with this id in your mailbox');
 
@@ -89,6 +90,131 @@ function byteStream(chunks: AsyncIterable<Uint8Array>): ReadableStream<Uint8Arra
   );
 }
 
+/** What POST /v1/messages reads of its request (docs/api.md §8.2, §8.2.1). */
+export interface SubmitInput {
+  /** The body as read (empty when streamed). */
+  readonly body: Uint8Array;
+  /** docs/api.md §8.2.1: set when the body is streamed (the digest it declared). */
+  readonly bodyDigest: Uint8Array | undefined;
+  /** The full URL (a streamed submission's envelope is its query). */
+  readonly url: string;
+  /** The request target as sent (docs/api.md §4.2). */
+  readonly pathWithQuery: () => string;
+  /** The streamed body, still to read. */
+  readonly rawBody: () => ReadableStream<Uint8Array> | null;
+  readonly incoming: IncomingMessage | undefined;
+}
+
+/** docs/api.md §8.2: stores a submission (or finds the one its idempotency key recorded); the 201's body, and whether it is a replay. */
+export async function submitMessage(deps: RelayDeps, device: SignedDevice, input: SubmitInput): Promise<{ answer: SubmitResponse; replayed: boolean }> {
+  const sender = ownAddress(device);
+  const digest = input.bodyDigest;
+  const streamed = digest !== undefined;
+  const json = streamed ? undefined : parseJsonBody(input.body, SubmitRequestSchema);
+  const request: SubmitStreamQuery = json ?? streamQuery(input.url);
+  // docs/api.md §8.10: a retry of a submission already stored is answered again, not stored twice.
+  // Streamed: the envelope (path and query) and the body's digest, both signed, stand for the body.
+  const sha256 =
+    request.idempotencyKey === undefined ? '' : streamed ? requestSha256(new TextEncoder().encode(`${input.pathWithQuery()}\n${Buffer.from(digest).toString('hex')}`)) : requestSha256(input.body);
+  const replay = (record: SubmissionRecord) => ({ answer: replayAnswer(record, sha256) as SubmitResponse, replayed: true });
+  const earlier = request.idempotencyKey === undefined ? undefined : await deps.store.submissionByKey(sender, request.idempotencyKey);
+  if (earlier !== undefined) {
+    if (streamed) for await (const _piece of bodyPieces(input.rawBody(), deps.limits.maxMessageBytes)); // read, not kept: the answer is the recorded one
+    return replay(earlier);
+  }
+  const armoredMessage = json?.armoredMessage ?? '';
+  if (!streamed) {
+    const size = Buffer.byteLength(armoredMessage, 'utf8');
+    if (size > deps.limits.maxMessageBytes) {
+      throw new RelayHttpError(413, 'message_too_large', `the message is ${size} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
+    }
+  }
+  const recipients = [...new Set(request.to)];
+  if (recipients.length > deps.limits.maxRecipients) {
+    throw new RelayHttpError(400, 'too_many_recipients', `at most ${deps.limits.maxRecipients} recipients per message`);
+  }
+  const unknown = await deps.store.unknownAddresses(recipients);
+  if (unknown.length > 0) {
+    throw new RelayHttpError(422, 'unknown_recipients', `no such recipient on this relay: ${unknown.join(', ')}`);
+  }
+  const id = deps.randomId();
+  const nowSeconds = () => Math.floor(deps.clock().getTime() / 1000);
+  // docs/api.md §8.2.1: the streamed ciphertext goes to the store chunk by chunk, checked on the way.
+  const stored = streamed
+    ? await storeStreamedCiphertext(deps.store, input.rawBody(), { messageId: id, digest, maxBytes: deps.limits.maxMessageBytes, nowSeconds })
+    : { size: Buffer.byteLength(armoredMessage, 'utf8'), chunks: 0 };
+  if (!streamed && !(await isEncryptedOpenPgpMessage(armoredMessage))) {
+    throw new RelayHttpError(400, 'not_encrypted', 'armoredMessage must be an ASCII-armored encrypted OpenPGP message');
+  }
+  const receivedAt = deps.clock().toISOString();
+  const facts: InternalArrivalFacts = {
+    route: 'internal',
+    receivedAt,
+    submittedBy: sender,
+    transport: observeTransport(input.incoming),
+  };
+  const body: SubmitResponse = { id, recipients, size: stored.size, receivedAt };
+  // Accepted means durable: the 201 goes out only after the commit (docs/decisions/relay-store.md),
+  // and the idempotency key commits with the message (docs/api.md §8.10).
+  let taken: SubmissionRecord | undefined;
+  try {
+    taken = await deps.store.storeMessage(
+      {
+        id,
+        sender,
+        recipients,
+        size: stored.size,
+        facts,
+        armoredMessage,
+        entryIds: recipients.map(() => deps.randomId()),
+        chunks: stored.chunks,
+      },
+      request.idempotencyKey === undefined
+        ? undefined
+        : { sender, key: request.idempotencyKey, requestSha256: sha256, response: JSON.stringify(body), createdAt: nowSeconds() },
+    );
+  } catch (error) {
+    if (streamed) await discard(deps.store, id, nowSeconds());
+    throw error;
+  }
+  if (taken !== undefined) {
+    if (streamed) await discard(deps.store, id, nowSeconds()); // a concurrent twin was stored first
+    return replay(taken);
+  }
+  return { answer: body, replayed: false };
+}
+
+/** docs/api.md §8.4: a page of the mailbox's summaries (`query`: the request's query parameters). */
+export async function listMessages(deps: RelayDeps, device: SignedDevice, query: Record<string, string>): Promise<ListResponse> {
+  const me = ownAddress(device);
+  const parsed = parseWithSchema(query, ListQuerySchema);
+  const after = Math.max(parseCursor(parsed.after), ownAckedCursor(device));
+  // docs/api.md §8.4: a larger limit is lowered to the relay's page size.
+  const limit = Math.min(parsed.limit === undefined ? deps.limits.maxPageSize : Number(parsed.limit), deps.limits.maxPageSize);
+  const rows = await deps.store.listMailbox(me, after, limit + 1);
+  const page = rows.slice(0, limit);
+  return {
+    messages: page.map(({ cursor: _cursor, ...summary }) => summary),
+    nextCursor: rows.length > limit ? (page.at(-1)?.cursor ?? null) : null,
+  };
+}
+
+/** docs/api.md §8.5: one message of this device's mailbox, or the 404. */
+export async function fetchMessage(deps: RelayDeps, device: SignedDevice, id: string): Promise<MessageResponse> {
+  const me = ownAddress(device);
+  if (!MessageIdSchema.safeParse(id).success) throw messageNotFound();
+  const entry = await deps.store.mailboxEntry(me, id);
+  if (!entry) throw messageNotFound();
+  const { cursor: _cursor, ...message } = entry;
+  return message;
+}
+
+/** docs/api.md §8.6: deletes one entry of this device's mailbox, or the 404. */
+export async function deleteMessage(deps: RelayDeps, device: SignedDevice, id: string): Promise<void> {
+  const me = ownAddress(device);
+  if (!MessageIdSchema.safeParse(id).success || !(await deps.store.deleteMailboxEntry(me, id))) throw messageNotFound();
+}
+
 export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'submit' | 'list' | 'mailboxPage' | 'mailboxAck' | 'fetch' | 'ciphertext' | 'delete'> {
   const signed = (maxBody: number) =>
     [
@@ -104,100 +230,19 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
     rateLimit(buckets, deps.clock),
   ] as const;
   const submit = routeOf(...submitMiddleware, async (c) => {
-    const sender = ownAddress(c.get('device'));
-    const digest = c.get('bodyDigest');
-    const streamed = digest !== undefined;
-    const json = streamed ? undefined : parseJsonBody(c.get('body'), SubmitRequestSchema);
-    const request: SubmitStreamQuery = json ?? streamQuery(c.req.url);
-    // docs/api.md §8.10: a retry of a submission already stored is answered again, not stored twice.
-    // Streamed: the envelope (path and query) and the body's digest, both signed, stand for the body.
-    const sha256 =
-      request.idempotencyKey === undefined ? '' : streamed ? requestSha256(new TextEncoder().encode(`${pathAndQuery(c)}\n${Buffer.from(digest).toString('hex')}`)) : requestSha256(c.get('body'));
-    const replay = (record: SubmissionRecord) => {
-      c.header(REPLAY_HEADER, 'true');
-      return c.json(replayAnswer(record, sha256) as SubmitResponse, 201);
-    };
-    const earlier = request.idempotencyKey === undefined ? undefined : await deps.store.submissionByKey(sender, request.idempotencyKey);
-    if (earlier !== undefined) {
-      if (streamed) for await (const _piece of bodyPieces(c.req.raw.body, deps.limits.maxMessageBytes)); // read, not kept: the answer is the recorded one
-      return replay(earlier);
-    }
-    const armoredMessage = json?.armoredMessage ?? '';
-    if (!streamed) {
-      const size = Buffer.byteLength(armoredMessage, 'utf8');
-      if (size > deps.limits.maxMessageBytes) {
-        throw new RelayHttpError(413, 'message_too_large', `the message is ${size} bytes; this relay accepts at most ${deps.limits.maxMessageBytes}`);
-      }
-    }
-    const recipients = [...new Set(request.to)];
-    if (recipients.length > deps.limits.maxRecipients) {
-      throw new RelayHttpError(400, 'too_many_recipients', `at most ${deps.limits.maxRecipients} recipients per message`);
-    }
-    const unknown = await deps.store.unknownAddresses(recipients);
-    if (unknown.length > 0) {
-      throw new RelayHttpError(422, 'unknown_recipients', `no such recipient on this relay: ${unknown.join(', ')}`);
-    }
-    const id = deps.randomId();
-    const nowSeconds = () => Math.floor(deps.clock().getTime() / 1000);
-    // docs/api.md §8.2.1: the streamed ciphertext goes to the store chunk by chunk, checked on the way.
-    const stored = streamed
-      ? await storeStreamedCiphertext(deps.store, c.req.raw.body, { messageId: id, digest, maxBytes: deps.limits.maxMessageBytes, nowSeconds })
-      : { size: Buffer.byteLength(armoredMessage, 'utf8'), chunks: 0 };
-    if (!streamed && !(await isEncryptedOpenPgpMessage(armoredMessage))) {
-      throw new RelayHttpError(400, 'not_encrypted', 'armoredMessage must be an ASCII-armored encrypted OpenPGP message');
-    }
-    const receivedAt = deps.clock().toISOString();
-    const facts: InternalArrivalFacts = {
-      route: 'internal',
-      receivedAt,
-      submittedBy: sender,
-      transport: observeTransport(c.env?.incoming),
-    };
-    const body: SubmitResponse = { id, recipients, size: stored.size, receivedAt };
-    // Accepted means durable: the 201 goes out only after the commit (docs/decisions/relay-store.md),
-    // and the idempotency key commits with the message (docs/api.md §8.10).
-    let taken: SubmissionRecord | undefined;
-    try {
-      taken = await deps.store.storeMessage(
-        {
-          id,
-          sender,
-          recipients,
-          size: stored.size,
-          facts,
-          armoredMessage,
-          entryIds: recipients.map(() => deps.randomId()),
-          chunks: stored.chunks,
-        },
-        request.idempotencyKey === undefined
-          ? undefined
-          : { sender, key: request.idempotencyKey, requestSha256: sha256, response: JSON.stringify(body), createdAt: nowSeconds() },
-      );
-    } catch (error) {
-      if (streamed) await discard(deps.store, id, nowSeconds());
-      throw error;
-    }
-    if (taken !== undefined) {
-      if (streamed) await discard(deps.store, id, nowSeconds()); // a concurrent twin was stored first
-      return replay(taken);
-    }
-    return c.json(body, 201);
+    const { answer, replayed } = await submitMessage(deps, c.get('device'), {
+      body: c.get('body'),
+      bodyDigest: c.get('bodyDigest'),
+      url: c.req.url,
+      pathWithQuery: () => pathAndQuery(c),
+      rawBody: () => c.req.raw.body,
+      incoming: c.env?.incoming,
+    });
+    if (replayed) c.header(REPLAY_HEADER, 'true');
+    return c.json(answer, 201);
   });
 
-  const list = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
-    const me = ownAddress(c.get('device'));
-    const query = parseWithSchema(c.req.query(), ListQuerySchema);
-    const after = Math.max(parseCursor(query.after), ownAckedCursor(c.get('device')));
-    // docs/api.md §8.4: a larger limit is lowered to the relay's page size.
-    const limit = Math.min(query.limit === undefined ? deps.limits.maxPageSize : Number(query.limit), deps.limits.maxPageSize);
-    const rows = await deps.store.listMailbox(me, after, limit + 1);
-    const page = rows.slice(0, limit);
-    const body: ListResponse = {
-      messages: page.map(({ cursor: _cursor, ...summary }) => summary),
-      nextCursor: rows.length > limit ? (page.at(-1)?.cursor ?? null) : null,
-    };
-    return c.json(body);
-  });
+  const list = routeOf(...signed(SMALL_BODY_BYTES), async (c) => c.json(await listMessages(deps, c.get('device'), c.req.query())));
 
   // docs/api.md §8.8: a page that carries the ciphertexts: one request instead of one per message.
   const mailboxPage = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
@@ -228,16 +273,7 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
     return c.json(body);
   });
 
-  const fetchMessage = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
-    const me = ownAddress(c.get('device'));
-    const id = pathParam(c, 'id');
-    if (!MessageIdSchema.safeParse(id).success) throw messageNotFound();
-    const entry = await deps.store.mailboxEntry(me, id);
-    if (!entry) throw messageNotFound();
-    const { cursor: _cursor, ...message } = entry;
-    const body: MessageResponse = message;
-    return c.json(body);
-  });
+  const fetchOne = routeOf(...signed(SMALL_BODY_BYTES), async (c) => c.json(await fetchMessage(deps, c.get('device'), pathParam(c, 'id'))));
 
   // docs/api.md §8.5.1: the ciphertext as a binary body of exactly Content-Length bytes, streamed.
   const ciphertext = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
@@ -253,11 +289,9 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
     });
   });
 
-  const deleteMessage = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
-    const me = ownAddress(c.get('device'));
-    const id = pathParam(c, 'id');
-    if (!MessageIdSchema.safeParse(id).success || !(await deps.store.deleteMailboxEntry(me, id))) throw messageNotFound();
+  const deleteOne = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
+    await deleteMessage(deps, c.get('device'), pathParam(c, 'id'));
     return c.body(null, 204);
   });
-  return { submit, list, mailboxPage, mailboxAck, fetch: fetchMessage, ciphertext, delete: deleteMessage };
+  return { submit, list, mailboxPage, mailboxAck, fetch: fetchOne, ciphertext, delete: deleteOne };
 }
