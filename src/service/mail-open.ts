@@ -71,8 +71,17 @@ export async function arrivalOpener(privateKey: openpgp.PrivateKey, expected: nu
   }
   if (!pool) return inline;
   const workers = pool;
+  let closed = false;
   return {
-    open: (armored) => workers.run(armored).catch(() => openArrival(privateKey, armored)),
-    close: () => workers.close(),
+    // A worker that died leaves its message to this thread; once closed, nothing is opened any more.
+    open: (armored) =>
+      workers.run(armored).catch((error: unknown) => {
+        if (closed) throw error;
+        return openArrival(privateKey, armored);
+      }),
+    close: () => {
+      closed = true;
+      return workers.close();
+    },
   };
 }

@@ -14,7 +14,7 @@ import { adoptPublishedRenewal } from './published-renewal.js';
 import { flushOutbox, type FailedMessage } from './mail-outbox.js';
 import { learnFromAutocrypt, type Arrival, type AutocryptLearning } from './autocrypt.js';
 import { certAddresses, checkCertSignatures, fingerprintOf, readCert, readCerts } from './pgp.js';
-import { arrivalOpener, openArrivalContent, type ArrivalOpener } from './mail-open.js';
+import { arrivalOpener, openArrivalContent, type ArrivalOpener, type OpenedArrival } from './mail-open.js';
 import { relayClientFor } from './relay-account.js';
 import { blobRefsOf, isLargeCiphertext, putAttachmentBlobs, putCiphertextBlob } from './message-blobs.js';
 import type { StickSession } from './stick-session.js';
@@ -53,6 +53,15 @@ export interface ChangedContact {
   readonly fingerprint: string;
   readonly newFingerprint: string;
   readonly announcedAt: string | null;
+}
+
+/** A page fetched, checked, its messages being opened (issue 13: the next page opens while one is stored). */
+interface PageInFlight {
+  readonly page: MailboxPageResponse;
+  /** Its messages the stick did not hold when it came. */
+  readonly waiting: MailboxPageResponse['messages'];
+  /** By relay id: the opening of each message the opener opens (not the streamed or large ones). */
+  readonly opened: ReadonlyMap<string, Promise<OpenedArrival>>;
 }
 
 interface ContactRefresh {
@@ -167,24 +176,47 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
     let pagesWithNothingNew = 0;
     // Issue 13: the messages are opened on every core (src/service/mail-open.ts) while this
     // thread fetches the next page and writes the stick; started at the first page worth it.
-    let opener: ArrivalOpener | undefined;
+    let opener: Promise<ArrivalOpener> | undefined;
+    /**
+     * A page as it comes: checked (docs/api.md §8.8), and its messages given to the opener at
+     * once, so the workers open page n+1 while this thread stores and acknowledges page n
+     * (nothing is acknowledged before it is stored, docs/vault-contents.md §5.2). At most one
+     * page ahead: what waits is bounded by two pages.
+     */
+    const begin = (page: MailboxPageResponse): PageInFlight => {
+      if (page.nextCursor !== null && page.messages.length === 0) throw pagingRefused('an empty page that announces more');
+      if (page.nextCursor !== null && cursorsSeen.has(page.nextCursor)) throw pagingRefused(`the cursor ${JSON.stringify(page.nextCursor)} a second time`);
+      if (page.nextCursor !== null) cursorsSeen.add(page.nextCursor);
+      const waiting = page.messages.filter((full) => !session.store.hasRelayId(full.id));
+      // docs/store.md §5.1: a large message is opened in this thread, in order (its parts are needed).
+      const toOpen = waiting.filter((full) => full.armoredMessage !== undefined && !isLargeCiphertext(full.armoredMessage));
+      const opened = new Map<string, Promise<OpenedArrival>>();
+      if (toOpen.length > 0) {
+        opener ??= session.identity().then((identity) => arrivalOpener(identity.privateKey, toOpen.length));
+        const ready = opener;
+        for (const full of toOpen) {
+          const one = ready.then((open) => open.open(full.armoredMessage!));
+          one.catch(() => undefined); // awaited in order below; a sync that stops early drops it
+          opened.set(full.id, one);
+        }
+      }
+      return { page, waiting, opened };
+    };
     let after: string | undefined;
-    let prefetched: Promise<MailboxPageResponse> | undefined;
+    let prefetched: Promise<PageInFlight> | undefined;
     try {
       for (;;) {
         // docs/api.md §8.8: one request brings a page with its ciphertexts.
-        const page: MailboxPageResponse = await (prefetched ?? client.mailboxPage(after === undefined ? {} : { after }));
+        const inFlight = await (prefetched ?? client.mailboxPage(after === undefined ? {} : { after }).then(begin));
         prefetched = undefined;
-        if (page.nextCursor !== null && page.messages.length === 0) throw pagingRefused('an empty page that announces more');
-        if (page.nextCursor !== null && cursorsSeen.has(page.nextCursor)) throw pagingRefused(`the cursor ${JSON.stringify(page.nextCursor)} a second time`);
-        if (page.nextCursor !== null) cursorsSeen.add(page.nextCursor);
-        const waiting = page.messages.filter((full) => !session.store.hasRelayId(full.id));
-        // A page with work in it: the next one is asked for now, while this one is opened and
-        // stored (nothing is acknowledged before it is stored, docs/vault-contents.md §5.2).
-        if (page.nextCursor !== null && waiting.length > 0) {
-          prefetched = client.mailboxPage({ after: page.nextCursor });
+        const page = inFlight.page;
+        // A page with work in it: the next one is asked for now, and opened as soon as it comes.
+        if (page.nextCursor !== null && inFlight.waiting.length > 0) {
+          prefetched = client.mailboxPage({ after: page.nextCursor }).then(begin);
           prefetched.catch(() => undefined);
         }
+        // Asked for before this page was stored: what a page before it stored meanwhile is not stored twice.
+        const waiting = inFlight.waiting.filter((full) => !session.store.hasRelayId(full.id));
         // docs/api.md §8.5.1, docs/store.md §5.2: a message the page lists by size only is
         // fetched, stored, decrypted and split as a stream, one at a time, before the others.
         const streamed = new Map<string, StreamedArrival>();
@@ -193,9 +225,6 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
           const identity = await session.identity();
           streamed.set(full.id, await receiveStreamed(session.store, client, full, identity.privateKey, await arrivalVerificationKeys(session, client, full.from)));
         }
-        const inline = waiting.filter((full) => full.armoredMessage !== undefined);
-        if (opener === undefined && inline.length > 0) opener = await arrivalOpener((await session.identity()).privateKey, inline.length);
-        const open = opener;
         const arrivals = await Promise.all(
           waiting
             .map(async (full): Promise<Arrival> => {
@@ -205,7 +234,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
               // decoded once, here; it is opened in this thread (its parts are needed). Others by the opener.
               const large = stream === undefined && isLargeCiphertext(armoredMessage);
               const whole = large ? await openArrivalContent((await session.identity()).privateKey, armoredMessage) : undefined;
-              const opened = stream !== undefined ? (stream.sealed ? { sealed: stream.sealed } : stream.headers) : large ? whole : await open!.open(armoredMessage);
+              const opened = stream !== undefined ? (stream.sealed ? { sealed: stream.sealed } : stream.headers) : large ? whole : await inFlight.opened.get(full.id);
               const headers = opened !== undefined && 'sealed' in opened ? undefined : opened;
               // docs/message-payload.md §7: what the encrypted part does not say, the outer message said (vouched by the relay, unprotected).
               const outer = full.facts.route === 'smtp-inbound' ? full.facts.outerHeaders : undefined;
@@ -251,7 +280,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
         after = page.nextCursor;
       }
     } finally {
-      await opener?.close();
+      await (await opener?.catch(() => undefined))?.close();
     }
     const deliveryReports = await refreshDeliveries(session, client, now);
     const refreshed = await refreshContacts(session, client, now);
