@@ -12,7 +12,7 @@ import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PacketSplitter, type PacketEvent } from '../src/core/openpgp-packet-stream.js';
 import { CaliopError, ERROR_TABLE } from '../src/errors.js';
-import { decryptData, READ_CONFIG } from '../src/service/pgp.js';
+import { decryptData, decryptWholeFast, READ_CONFIG } from '../src/service/pgp.js';
 import { decryptStream } from '../src/service/pgp-stream.js';
 import { CfbDecipher, tryFastDecryption } from '../src/service/pgp-stream-fast.js';
 import { temporaryFolder } from './helpers/caliop.js';
@@ -357,5 +357,37 @@ describe('the pieces', () => {
     expect(() => split([0xcb, 5, 1, 2])).toThrow(/truncated/);
     expect(() => split([0xcb, 0xc0])).toThrow(/truncated/);
     expect(() => split([0x0b, 1, 1])).toThrow(/not an OpenPGP packet header/);
+  });
+});
+
+describe('a message held whole (sync, issue 13): decryptWholeFast', () => {
+  const common = [
+    ['gpg-signed.gpg', () => vector('gpg-signed.gpg')],
+    ['gpg-signed.asc (armored)', () => vector('gpg-signed.asc')],
+    ['gpg-aes128.gpg', () => vector('gpg-aes128.gpg')],
+    ['openpgp.js SEIPDv1 signed', () => made.signed!],
+    ['openpgp.js SEIPDv1 signed, armored', () => made.signedArmored!],
+  ] as const;
+  for (const [name, bytes] of common) {
+    it(`${name}: through node:crypto, decryptData's bytes`, async () => {
+      const fastBytes = await decryptWholeFast(bytes(), key);
+      expect(fastBytes).toBeDefined();
+      const reference = await decryptData(bytes(), key, []);
+      expect(Buffer.from(fastBytes!).equals(Buffer.from(reference.data))).toBe(true);
+    });
+  }
+
+  it('any other shape, another key, or damage: undefined (decryptData then reads it and says why)', async () => {
+    for (const name of ['gpg-compressed.gpg', 'gpg-no-mdc.gpg', 'gpg-textmode.gpg']) expect(await decryptWholeFast(vector(name), key), name).toBeUndefined();
+    expect(await decryptWholeFast(made.seipdv2!, v6Key)).toBeUndefined();
+    expect(await decryptWholeFast(made.signed!, v6Key)).toBeUndefined(); // not addressed to it
+    const modified = new Uint8Array(made.signed!);
+    modified[modified.length - 3] = modified[modified.length - 3]! ^ 1; // the MDC
+    expect(await decryptWholeFast(modified, key)).toBeUndefined();
+    await expect(decryptData(modified, key, [])).rejects.toThrow();
+    const cut = made.signed!.subarray(0, made.signed!.length - 40);
+    expect(await decryptWholeFast(cut, key)).toBeUndefined();
+    const armor = new TextDecoder().decode(made.signedArmored!);
+    expect(await decryptWholeFast(new TextEncoder().encode(armor.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!')), key)).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@ import { arrivalHeaders, readMailContent, type ArrivalHeaders, type MailContent 
 import { SEA_OPEN_WORKER_ASSET } from '../build-facts.js';
 import { isCaliopError } from '../errors.js';
 import { startWorkerPool, type WorkerPool } from '../edges/worker-pool.js';
-import { decryptData } from './pgp.js';
+import { decryptData, decryptWholeFast } from './pgp.js';
 
 /** What sync learns from one message: its header fields, sealed over a limit, or unreadable (undefined). */
 export type OpenedArrival = ArrivalHeaders | { readonly sealed: OverLimitReason } | undefined;
@@ -27,8 +27,10 @@ export async function openArrival(privateKey: openpgp.PrivateKey, armoredMessage
 /** As openArrival, with the whole content (body and parts: a large message's attachments become blobs). */
 export async function openArrivalContent(privateKey: openpgp.PrivateKey, armoredMessage: string): Promise<MailContent | { readonly sealed: OverLimitReason } | undefined> {
   try {
-    const result = await decryptData(utf8.encode(armoredMessage), privateKey, []);
-    return await readMailContent(result.data);
+    const bytes = utf8.encode(armoredMessage);
+    // Issue 13: the common shape through node:crypto; anything else, or any doubt, through openpgp.js.
+    const data = (await decryptWholeFast(bytes, privateKey)) ?? (await decryptData(bytes, privateKey, [])).data;
+    return await readMailContent(data);
   } catch (error) {
     if (isCaliopError(error, 'message_over_limit')) return { sealed: overLimitReasonIn(error.message) };
     return undefined; // kept as it came; `read` reports why it cannot be opened

@@ -530,6 +530,11 @@ export async function tryFastDecryption(
   config: openpgp.Config,
   /** Input pieces are joined up to this size (tests make it small to cross every boundary). */
   chunkBytes = CHUNK_BYTES,
+  /**
+   * The session keys found another way first (sync: pgp-session-key.ts's node:crypto path);
+   * when it finds none, openpgp.js decrypts the session key packets.
+   */
+  sessionKeysOf?: (message: openpgp.Message<unknown>) => Promise<openpgp.SessionKey[] | undefined>,
 ): Promise<FastDecryption> {
   const iterator = coalesced(source, chunkBytes)[Symbol.asyncIterator]();
   const read: Uint8Array[] = [];
@@ -549,7 +554,7 @@ export async function tryFastDecryption(
       pipeline.push(value);
       if (!keyed && pipeline.awaitingKey) {
         keyed = true;
-        const keys = await openpgp.decryptSessionKeys({ message, decryptionKeys: decryptionKey, config });
+        const keys = (await sessionKeysOf?.(message)) ?? (await openpgp.decryptSessionKeys({ message, decryptionKeys: decryptionKey, config }));
         if (keys.length !== 1) return fallback();
         const { algorithm, data } = keys[0]!;
         const id = typeof algorithm === 'number' ? algorithm : (openpgp.enums.symmetric as unknown as Record<string, number>)[String(algorithm)];

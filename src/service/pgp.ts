@@ -15,7 +15,9 @@ import {
   weaknessOf,
 } from '../core/openpgp-algorithms.js';
 import { CaliopError } from '../errors.js';
+import { dearmored } from '../core/openpgp-armor-stream.js';
 import { cv25519SessionKeys } from './pgp-session-key.js';
+import { tryFastDecryption } from './pgp-stream-fast.js';
 
 /** openpgp.js settings for every operation: SEIPDv1 (no AEAD) for GnuPG 2.2. */
 export const PGP_CONFIG: Partial<openpgp.Config> = {
@@ -445,6 +447,41 @@ export async function decryptData(
   }
   return { data: result.data as Uint8Array, signatures: await judgeSignatures(result.signatures, verificationKeys), postQuantum };
 }
+
+/**
+ * Issue 13, sync: a message held whole (a mailbox page's, at most 1 MiB) of the common shape
+ * (docs/decisions/streamed-decryption.md) decrypted through node:crypto: its classic
+ * Cv25519 session key (pgp-session-key.ts), then AES-CFB, the MDC and the packet framing
+ * (pgp-stream-fast.ts), without openpgp.js's decrypt. Its plaintext, the same bytes as
+ * decryptData's, or undefined when the message has another shape, is not addressed to this
+ * key, or fails its integrity check: decryptData then reads it and says why. Signatures are
+ * not judged here (sync opens a message for its header fields only).
+ */
+export async function decryptWholeFast(data: Uint8Array, decryptionKey: openpgp.PrivateKey): Promise<Uint8Array | undefined> {
+  if (data.length > INLINE_FAST_BYTES) return undefined;
+  const whole = (async function* () {
+    yield data;
+  })();
+  const source = ARMOR_START_BYTES.every((byte, index) => data[index] === byte) ? dearmored(whole) : whole;
+  const decryptionKeys = acceptingEveryCipher(decryptionKey);
+  try {
+    const fast = await tryFastDecryption(source, decryptionKeys, [], FULL_READ_CONFIG, undefined, (message) => cv25519SessionKeys(message, decryptionKeys, FULL_READ_CONFIG, SESSION_CIPHERS));
+    if (fast.kind !== 'fast') return undefined;
+    for (const signature of fast.signatures) {
+      signature.verified.catch(() => undefined);
+      signature.signature.catch(() => undefined);
+    }
+    const parts: Uint8Array[] = [];
+    for await (const part of fast.data) parts.push(part);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  } catch {
+    return undefined; // damaged armor, a modified message…: decryptData says what
+  }
+}
+
+/** decryptWholeFast takes what a mailbox page carries inline (docs/api.md §8.8: inlineCiphertextBytes). */
+const INLINE_FAST_BYTES = 1024 * 1024;
+const ARMOR_START_BYTES = new TextEncoder().encode('-----BEGIN PGP MESSAGE-----');
 
 /** The ciphers openpgp.js accepts in a session key for a widened key (its four fallbacks and ours). */
 const SESSION_CIPHERS: ReadonlySet<number> = new Set([
