@@ -22,6 +22,7 @@ const POSTGRES_SUITES = [
   'test/gateway/outbound-queue.test.ts',
   'test/gateway/mx-delivery.test.ts',
   'test/relay/relay-table-indexes.test.ts',
+  'test/gateway/tls-report.test.ts',
 ];
 
 export default defineConfig({
