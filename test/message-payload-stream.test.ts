@@ -18,7 +18,7 @@ async function streamed(attachments: readonly OutgoingAttachment[], piece: numbe
       for (let at = 0; at < attachment.content.length; at += piece) yield attachment.content.subarray(at, at + piece);
     },
   }));
-  for await (const part of formatPayloadStream({ ...base, attachments: parts })) text += part;
+  for await (const part of formatPayloadStream({ ...base, attachments: parts })) text += typeof part === 'string' ? part : Buffer.from(part).toString('latin1');
   return text;
 }
 
@@ -40,9 +40,9 @@ describe('formatPayloadStream', () => {
 describe('buildPgpMimeMessageStream, buildPlainMessageStream', () => {
   const outer = { from: 'Ana Ésa <ana@example.test>', to: ['carol@outside.test'], date: base.date, messageId: base.messageId, autocryptHeader: null };
   const armored = `-----BEGIN PGP MESSAGE-----\n\n${'wcBMA'.repeat(40).match(/.{1,64}/g)!.join('\n')}\n=abcd\n-----END PGP MESSAGE-----\n`;
-  async function joined(pieces: AsyncIterable<string>): Promise<string> {
+  async function joined(pieces: AsyncIterable<string | Uint8Array>): Promise<string> {
     let text = '';
-    for await (const piece of pieces) text += piece;
+    for await (const piece of pieces) text += typeof piece === 'string' ? piece : Buffer.from(piece).toString('latin1');
     return text;
   }
   it.each([1, 2, 7, 64, 100_000])('PGP/MIME: the armored part in pieces of %i bytes', async (piece) => {

@@ -2,6 +2,8 @@
 // message whose headers travel inside the encryption ("protected headers",
 // draft-autocrypt-lamps-protected-headers), so the relay never sees the subject.
 
+import { base64Lines as encodeBase64Lines } from './base64-lines.js';
+
 export interface MessagePayload {
   readonly from: string;
   readonly to: readonly string[];
@@ -24,7 +26,7 @@ export interface OutgoingAttachment {
   readonly content: Uint8Array;
 }
 
-const CRLF = '\r\n';
+const CRLF = '\r\n' as const;
 
 function headerValue(value: string): string {
   // RFC 5322 §2.2: header fields are single lines here; no CR/LF may be injected.
@@ -40,8 +42,7 @@ function filenameParameter(name: string): string {
 }
 
 function base64Lines(content: Uint8Array): string {
-  const base64 = Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString('base64');
-  return (base64.match(/.{1,76}/g) ?? []).join(CRLF);
+  return encodeBase64Lines(content, { lineChars: 76, eol: CRLF }).toString('latin1');
 }
 
 /**
@@ -90,8 +91,8 @@ function attachmentHeaders(attachment: { readonly name: string; readonly type: s
   ].join(CRLF);
 }
 
-/** RFC 2045 §6.8 as a stream: lines of 76 characters (57 bytes) joined by CRLF, as base64Lines, one line group at a time. */
-async function* base64LineStream(source: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+/** RFC 2045 §6.8 as a stream: lines of 76 characters (57 bytes) joined by CRLF, as base64Lines, one line group at a time (ASCII bytes). */
+async function* base64LineStream(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const LINE_BYTES = 57;
   let carry: Uint8Array = new Uint8Array(0);
   let first = true;
@@ -99,21 +100,20 @@ async function* base64LineStream(source: AsyncIterable<Uint8Array>): AsyncGenera
     const bytes = carry.length === 0 ? piece : Buffer.concat([carry, piece]);
     const whole = bytes.length - (bytes.length % LINE_BYTES);
     if (whole > 0) {
-      const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, whole).toString('base64');
-      yield (first ? '' : CRLF) + (base64.match(/.{1,76}/g) ?? []).join(CRLF);
+      yield encodeBase64Lines(bytes.subarray(0, whole), { lineChars: 76, eol: CRLF, leading: !first });
       first = false;
     }
     carry = Uint8Array.from(bytes.subarray(whole));
   }
-  if (carry.length > 0) yield (first ? '' : CRLF) + Buffer.from(carry).toString('base64');
+  if (carry.length > 0) yield encodeBase64Lines(carry, { lineChars: 76, eol: CRLF, leading: !first });
 }
 
 /**
  * docs/message-payload.md §2.1: the same bytes as formatPayload, written as a stream: the
  * files are read as they are encoded, so a large attachment is never held whole (issue 9).
- * UTF-8 text pieces, in order.
+ * UTF-8 text pieces and the files' base64 as ASCII bytes, in order.
  */
-export async function* formatPayloadStream(payload: Omit<MessagePayload, 'attachments'> & { readonly attachments: readonly StreamedAttachment[] }): AsyncGenerator<string> {
+export async function* formatPayloadStream(payload: Omit<MessagePayload, 'attachments'> & { readonly attachments: readonly StreamedAttachment[] }): AsyncGenerator<string | Uint8Array> {
   if (payload.attachments.length === 0) {
     yield formatPayload({ ...payload, attachments: [] });
     return;
@@ -142,7 +142,7 @@ export function formatBodyEntityStream(
   text: string,
   attachments: readonly StreamedAttachment[],
   boundary: string | undefined,
-): { headers: string[]; body: AsyncGenerator<string> } {
+): { headers: string[]; body: AsyncGenerator<string | Uint8Array> } {
   const entity = formatBodyEntity(text, attachments.length === 0 ? [] : [{ name: 'x', type: 'x/x', content: new Uint8Array(0) }], boundary);
   if (attachments.length === 0) {
     const whole = entity.body;
@@ -150,7 +150,7 @@ export function formatBodyEntityStream(
   }
   const textBody = text.replace(/\r?\n/g, CRLF);
   const textPart = ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', textBody.endsWith(CRLF) ? textBody.slice(0, -2) : textBody].join(CRLF);
-  async function* body(): AsyncGenerator<string> {
+  async function* body(): AsyncGenerator<string | Uint8Array> {
     yield `--${boundary}${CRLF}${textPart}${CRLF}`;
     for (const attachment of attachments) {
       yield `--${boundary}${CRLF}${attachmentHeaders(attachment)}${CRLF}`;

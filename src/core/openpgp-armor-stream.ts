@@ -9,6 +9,8 @@
 // does not compute it either); the message's integrity is the MDC's (§5.13.1), checked
 // after decryption whatever the armor said.
 import { CaliopError } from '../errors.js';
+import { base64Lines, Crc24 } from './base64-lines.js';
+import { PacketSplitter } from './openpgp-packet-stream.js';
 
 /** RFC 9580 §6.3: lines of base64 data carry at most 76 characters. */
 export const MAX_BASE64_LINE = 76;
@@ -267,4 +269,58 @@ export async function* dearmored(source: AsyncIterable<Uint8Array>): AsyncGenera
   }
   const last = armor.finish();
   if (last.length > 0) yield last;
+}
+
+/** As openpgp.js writes armor: 60 base64 characters (45 bytes) a line, LF line ends. */
+const ARMOR_LINE_BYTES = 45;
+
+/**
+ * An OpenPGP message (binary, chunk by chunk) armored as openpgp.js 6 armors it, byte for
+ * byte: `-----BEGIN PGP MESSAGE-----`, no armor header, a blank line, base64 lines of 60
+ * characters ended by LF, the CRC24 line (RFC 9580 §6.1) unless the message ends in a
+ * version 2 SEIPD packet (§6.1: it MUST NOT then), and the END line. openpgp.js's own
+ * armoring cost most of a large send (a string per line, copies of every chunk: issue 9,
+ * node --cpu-prof); this writes each chunk's lines in one pass (src/core/base64-lines.ts).
+ */
+export class ArmorWriter {
+  #carry: Uint8Array = new Uint8Array(0);
+  #crc = new Crc24();
+  #begun = false;
+  /** The last top-level packet: its tag, and the first byte of its body (a SEIPD's version). */
+  #lastTag = -1;
+  #lastVersion = -1;
+  #awaitVersion = false;
+  readonly #packets = new PacketSplitter((event) => {
+    if (event.kind === 'start') {
+      this.#lastTag = event.tag;
+      this.#lastVersion = -1;
+      this.#awaitVersion = true;
+    } else if (event.kind === 'body' && this.#awaitVersion && event.bytes.length > 0) {
+      this.#lastVersion = event.bytes[0]!;
+      this.#awaitVersion = false;
+    }
+  });
+
+  /** The armored bytes for `chunk` (whole lines only; the rest waits). */
+  push(chunk: Uint8Array): Uint8Array {
+    this.#packets.push(chunk);
+    this.#crc.update(chunk);
+    const head = this.#begun ? '' : `${BEGIN}\n\n`;
+    this.#begun = true;
+    const bytes = this.#carry.length === 0 ? chunk : Buffer.concat([this.#carry, chunk]);
+    const whole = bytes.length - (bytes.length % ARMOR_LINE_BYTES);
+    this.#carry = bytes.slice(whole);
+    const lines = whole === 0 ? Buffer.alloc(0) : base64Lines(bytes.subarray(0, whole), { lineChars: 60, eol: '\n', trailing: true });
+    return head === '' ? lines : Buffer.concat([Buffer.from(head, 'latin1'), lines]);
+  }
+
+  /** The last line, the checksum line and the END line. */
+  finish(): Uint8Array {
+    this.#packets.finish();
+    const head = this.#begun ? '' : `${BEGIN}\n\n`;
+    const last = this.#carry.length === 0 ? '' : base64Lines(this.#carry, { lineChars: 60, eol: '\n', trailing: true }).toString('latin1');
+    // openpgp.js (Message.armor): no CRC24 after a v2 SEIPD packet, RFC 9580 §6.1.
+    const checksum = this.#lastTag === 18 && this.#lastVersion === 2 ? '' : `=${Buffer.from(this.#crc.digest()).toString('base64')}\n`;
+    return Buffer.from(`${head}${last}${checksum}${END}\n`, 'latin1');
+  }
 }

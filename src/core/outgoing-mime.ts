@@ -193,14 +193,14 @@ export async function* buildPgpMimeMessageStream(
 }
 
 /** docs/store.md §5.1: buildPlainMessage written as a stream (the same bytes), the files read as they are encoded. */
-export async function* buildPlainMessageStream(options: OuterHeaders & { subject: string; body: string; attachments: readonly StreamedAttachment[]; boundary?: string }): AsyncGenerator<string> {
+export async function* buildPlainMessageStream(options: OuterHeaders & { subject: string; body: string; attachments: readonly StreamedAttachment[]; boundary?: string }): AsyncGenerator<string | Uint8Array> {
   const entity = formatBodyEntityStream(options.body, options.attachments, options.boundary);
   yield [...outerHeaderLines(options, options.subject), ...entity.headers, ''].join(CRLF) + CRLF;
-  let last = '';
+  let endsWithCrlf = false;
   for await (const piece of entity.body) {
     if (piece.length === 0) continue;
-    last = piece;
+    endsWithCrlf = typeof piece === 'string' ? piece.endsWith(CRLF) : piece.length >= 2 && piece[piece.length - 2] === 0x0d && piece[piece.length - 1] === 0x0a;
     yield piece;
   }
-  if (!last.endsWith(CRLF)) yield CRLF;
+  if (!endsWithCrlf) yield CRLF;
 }

@@ -331,7 +331,7 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     const outer = { from: payload.from, date: payload.date, messageId, autocryptHeader };
     const encryptedOut = external.filter((recipient) => recipient.cert !== undefined);
     // docs/store.md §5.1, issue 9: with files, the message to the outside is built as a stream into its own blob, as is its sent copy.
-    const putMessageBlob = (pieces: AsyncIterable<string>) => session.store.putBlob(utf8Pieces(pieces));
+    const putMessageBlob = (pieces: AsyncIterable<string | Uint8Array>) => session.store.putBlob(utf8Pieces(pieces));
     if (encryptedOut.length > 0 && large) {
       const ciphertextBlob = await sealStreamed(encryptedOut.map((recipient) => recipient.cert!), false);
       const messageBlob = await putMessageBlob(buildPgpMimeMessageStream({ ...outer, to: payload.to, armoredEncryptedPart: session.store.openBlob(ciphertextBlob.ref) }));
@@ -422,8 +422,9 @@ async function readWhole(file: OutgoingAttachment | StreamedAttachment): Promise
 }
 
 /** UTF-8 bytes of text pieces, one piece at a time. */
-async function* utf8Pieces(texts: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
-  for await (const text of texts) if (text.length > 0) yield utf8.encode(text);
+/** Text pieces as UTF-8; pieces already bytes (the files' base64) as they are. */
+async function* utf8Pieces(texts: AsyncIterable<string | Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const text of texts) if (text.length > 0) yield typeof text === 'string' ? utf8.encode(text) : text;
 }
 
 async function checkSizes(client: RelayClient, items: readonly OutboxItem[]): Promise<void> {
