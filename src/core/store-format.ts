@@ -6,7 +6,7 @@
 
 import { z } from 'zod';
 import { VaultTamperedError } from './vault-format.js';
-import { xchachaAead } from './xchacha-aead.js';
+import { xchachaAead, xchachaSealPieces } from './xchacha-aead.js';
 
 const ascii = (text: string) => new TextEncoder().encode(text);
 
@@ -341,22 +341,38 @@ export class ObjectSealer {
     return this.#size;
   }
 
-  #seal(plaintext: Uint8Array, last: boolean): Uint8Array {
-    return xchachaAead(this.key, chunkNonce(this.header, this.#index++, last), this.#ad).encrypt(plaintext);
+  #seal(plaintext: readonly Uint8Array[], last: boolean): Uint8Array {
+    return xchachaSealPieces(this.key, chunkNonce(this.header, this.#index++, last), this.#ad, plaintext);
   }
 
-  /** Sealed chunks for the data so far; keeps back up to one chunk (it may be the last). */
+  /**
+   * Sealed chunks for the data so far; keeps back up to one chunk (it may be the last).
+   * A chunk is sealed from the pieces it spans, without joining them (issue 9: joining and
+   * re-slicing every write was two copies of each byte of a large message's objects).
+   * The pieces are held by reference until sealed: the caller does not change them.
+   */
   push(data: Uint8Array): Uint8Array[] {
     this.#size += data.length;
     this.#pending.push(data);
     this.#pendingLength += data.length;
     const out: Uint8Array[] = [];
     while (this.#pendingLength > OBJECT_CHUNK) {
-      const all = concat(...this.#pending);
-      out.push(this.#seal(all.subarray(0, OBJECT_CHUNK), false));
-      const rest = all.slice(OBJECT_CHUNK);
-      this.#pending = [rest];
-      this.#pendingLength = rest.length;
+      const take: Uint8Array[] = [];
+      let need = OBJECT_CHUNK;
+      while (need > 0) {
+        const piece = this.#pending[0]!;
+        if (piece.length <= need) {
+          take.push(piece);
+          this.#pending.shift();
+          need -= piece.length;
+        } else {
+          take.push(piece.subarray(0, need));
+          this.#pending[0] = piece.subarray(need);
+          need = 0;
+        }
+      }
+      this.#pendingLength -= OBJECT_CHUNK;
+      out.push(this.#seal(take, false));
     }
     return out;
   }
@@ -369,8 +385,8 @@ export class ObjectSealer {
     this.#pending = [];
     this.#pendingLength = 0;
     const out: Uint8Array[] = [];
-    if (tail.length > OBJECT_CHUNK) out.push(this.#seal(tail.subarray(0, OBJECT_CHUNK), false));
-    out.push(this.#seal(tail.length > OBJECT_CHUNK ? tail.subarray(OBJECT_CHUNK) : tail, true));
+    if (tail.length > OBJECT_CHUNK) out.push(this.#seal([tail.subarray(0, OBJECT_CHUNK)], false));
+    out.push(this.#seal([tail.length > OBJECT_CHUNK ? tail.subarray(OBJECT_CHUNK) : tail], true));
     return out;
   }
 }

@@ -35,14 +35,26 @@ function xchachaNative(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array) {
   const subkey = new Uint8Array(subkeyWords.buffer);
   const iv = new Uint8Array(12);
   iv.set(nonce.subarray(16, 24), 4);
+  /** The plaintext given in pieces (a store chunk taken from several writes, never joined first): one copy, into the result. */
+  const encryptPieces = (pieces: readonly Uint8Array[]): Uint8Array => {
+    const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
+    const cipher = createCipheriv('chacha20-poly1305', subkey, iv, { authTagLength: TAG_LENGTH });
+    cipher.setAAD(ad, { plaintextLength: length });
+    const out = new Uint8Array(length + TAG_LENGTH);
+    let at = 0;
+    for (const piece of pieces) {
+      const sealed = cipher.update(piece);
+      out.set(sealed, at);
+      at += sealed.length;
+    }
+    const tail = cipher.final();
+    out.set(tail, at);
+    out.set(cipher.getAuthTag(), at + tail.length);
+    return out;
+  };
   return {
-    encrypt(plaintext: Uint8Array): Uint8Array {
-      const cipher = createCipheriv('chacha20-poly1305', subkey, iv, { authTagLength: TAG_LENGTH });
-      cipher.setAAD(ad, { plaintextLength: plaintext.length });
-      const head = cipher.update(plaintext);
-      const tail = cipher.final();
-      return concat(head, tail, cipher.getAuthTag());
-    },
+    encrypt: (plaintext: Uint8Array): Uint8Array => encryptPieces([plaintext]),
+    encryptPieces,
     decrypt(sealed: Uint8Array): Uint8Array {
       if (sealed.length < TAG_LENGTH) throw new Error('sealed data shorter than its tag');
       const decipher = createDecipheriv('chacha20-poly1305', subkey, iv, { authTagLength: TAG_LENGTH });
@@ -55,8 +67,11 @@ function xchachaNative(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array) {
   };
 }
 
+/** What the store and the vault use of an engine. */
+export type XChaChaAead = (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array) => { encrypt(plaintext: Uint8Array): Uint8Array; decrypt(sealed: Uint8Array): Uint8Array };
+
 /** The engine: node:crypto's when it gives noble's bytes on a known input (not every runtime has it), else noble's. */
-export function pickXChaChaAead(native: typeof xchachaNative = xchachaNative): typeof xchachaNative {
+export function pickXChaChaAead(native: typeof xchachaNative = xchachaNative): XChaChaAead {
   try {
     const key = new Uint8Array(32).map((_, index) => index);
     const nonce = new Uint8Array(24).map((_, index) => 100 + index);
@@ -72,4 +87,14 @@ export function pickXChaChaAead(native: typeof xchachaNative = xchachaNative): t
 }
 
 /** XChaCha20-Poly1305(key 32, nonce 24, associated data): `.encrypt(plaintext)` gives ciphertext ‖ tag, `.decrypt` throws on a bad tag. */
-export const xchachaAead: typeof xchachaNative = pickXChaChaAead();
+export const xchachaAead: XChaChaAead = pickXChaChaAead();
+
+/**
+ * One sealing of plaintext given in pieces (ObjectSealer's 64 KiB chunks, docs/store.md §5):
+ * node:crypto takes the pieces one update at a time, without joining them (issue 9: joining
+ * every write was a copy of each byte of a large message's objects); noble gets them joined.
+ */
+export function xchachaSealPieces(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: readonly Uint8Array[]): Uint8Array {
+  if (xchachaAead === xchachaNative) return xchachaNative(key, nonce, ad).encryptPieces(pieces);
+  return xchachaAead(key, nonce, ad).encrypt(pieces.length === 1 ? pieces[0]! : concat(...pieces));
+}
