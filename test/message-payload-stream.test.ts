@@ -52,6 +52,14 @@ describe('buildPgpMimeMessageStream, buildPlainMessageStream', () => {
     }
     expect(await joined(buildPgpMimeMessageStream({ ...outer, armoredEncryptedPart: pieces() }))).toBe(buildPgpMimeMessage({ ...outer, armoredEncryptedPart: armored }));
   });
+  it.each([1, 2, 3, 64, 100_000])('PGP/MIME: CRLF and LF mixed, white space around and at line ends, in pieces of %i bytes (bytes in, bytes out)', async (piece) => {
+    const messy = ' \r\n\t' + armored.replace(/\n/g, (_, at: number) => (at % 3 === 0 ? '\r\n' : at % 3 === 1 ? ' \n' : '\n')) + '\r\n \n\t';
+    const bytes = Buffer.from(messy, 'latin1');
+    async function* pieces() {
+      for (let at = 0; at < bytes.length; at += piece) yield bytes.subarray(at, at + piece);
+    }
+    expect(await joined(buildPgpMimeMessageStream({ ...outer, armoredEncryptedPart: pieces() }))).toBe(buildPgpMimeMessage({ ...outer, armoredEncryptedPart: messy }));
+  });
   it.each([0, 57, 100_003])('readable: files of %i bytes', async (size) => {
     const attachments = [{ name: 'a.bin', type: 'application/octet-stream', content: bytes(size, 1) }, { name: 'é.txt', type: 'text/plain', content: bytes(size % 97, 2) }];
     const streamedFiles = attachments.map((attachment) => ({ name: attachment.name, type: attachment.type, size: attachment.content.length, async *open() { yield attachment.content; } }));

@@ -162,34 +162,60 @@ export function buildPlainMessage(options: OuterHeaders & { subject: string; bod
  */
 export async function* buildPgpMimeMessageStream(
   options: OuterHeaders & { armoredEncryptedPart: AsyncIterable<Uint8Array>; boundary?: string },
-): AsyncGenerator<string> {
+): AsyncGenerator<string | Uint8Array> {
   const boundary = options.boundary ?? boundaryFor(options.messageId);
   yield [
     ...pgpMimeHeadLines(options, boundary),
     '',
   ].join(CRLF);
   // As buildPgpMimeMessage: trimmed, each line end CRLF. Trailing white space is held back until more text follows.
+  // Bytes in, bytes out (the armor is ASCII): a 25 MiB file's armor went through a string, two regular expressions and a UTF-8 encoding (issue 9).
   let started = false;
-  let pending = '';
+  let pending: Buffer = Buffer.alloc(0);
   let head = '';
   for await (const piece of options.armoredEncryptedPart) {
-    let text = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('latin1');
+    let bytes = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
     if (!started) {
-      head += text;
+      head += bytes.toString('latin1');
       const at = head.search(/\S/);
       if (at < 0) continue;
-      text = head.slice(at);
+      const text = head.slice(at);
       started = true;
       if (!text.startsWith('-----BEGIN PGP MESSAGE-----'.slice(0, Math.min(text.length, 27)))) throw new RangeError('armoredEncryptedPart must be one ASCII-armored PGP MESSAGE block');
+      bytes = Buffer.from(text, 'latin1');
     }
-    const all = pending + text;
-    const keep = all.length - (/\s*$/.exec(all)?.[0].length ?? 0);
-    const out = all.slice(0, keep);
-    pending = all.slice(keep);
-    if (out.length > 0) yield out.replace(/\r?\n/g, CRLF);
+    let keep = bytes.length;
+    while (keep > 0 && isWhiteSpace(bytes[keep - 1]!)) keep -= 1;
+    if (keep === 0) {
+      pending = Buffer.concat([pending, bytes]);
+      continue;
+    }
+    const out = pending.length === 0 ? bytes.subarray(0, keep) : Buffer.concat([pending, bytes.subarray(0, keep)]);
+    pending = Buffer.from(bytes.subarray(keep));
+    yield lineEndsCrlf(out);
   }
   if (!started) throw new RangeError('armoredEncryptedPart must be one ASCII-armored PGP MESSAGE block');
   yield [CRLF, `--${boundary}--`, ''].join(CRLF);
+}
+
+/** What /\s/ matches among latin1 bytes (tab, LF, VT, FF, CR, space, no-break space). */
+function isWhiteSpace(byte: number): boolean {
+  return (byte >= 0x09 && byte <= 0x0d) || byte === 0x20 || byte === 0xa0;
+}
+
+/** `text.replace(/\r?\n/g, CRLF)` on bytes: a LF without its CR gets one. */
+function lineEndsCrlf(bytes: Buffer): Buffer {
+  let missing = 0;
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) if (at === 0 || bytes[at - 1] !== 0x0d) missing += 1;
+  if (missing === 0) return bytes;
+  const out = Buffer.allocUnsafe(bytes.length + missing);
+  let to = 0;
+  for (let at = 0; at < bytes.length; at++) {
+    const byte = bytes[at]!;
+    if (byte === 0x0a && (at === 0 || bytes[at - 1] !== 0x0d)) out[to++] = 0x0d;
+    out[to++] = byte;
+  }
+  return out;
 }
 
 /** docs/store.md §5.1: buildPlainMessage written as a stream (the same bytes), the files read as they are encoded. */
