@@ -81,6 +81,9 @@ async function writeAll(handle: import('node:fs/promises').FileHandle, bytes: Ui
  */
 const OBJECT_WRITES_AT_ONCE = 16;
 
+/** An object whose plaintext is given whole and at most this large is written in one write (sealed, it is a few KiB more). */
+const WHOLE_WRITE_BYTES = 1024 * 1024;
+
 /** A source of bytes for an object: whole, or streamed (an attachment read from a file). */
 export type ObjectSource = Uint8Array | AsyncIterable<Uint8Array>;
 
@@ -369,8 +372,13 @@ export class StoreFiles {
     const fan = join(this.folder, 'objects', name.slice(0, 2));
     const sealer = new ObjectSealer(this.key, name, this.random(OBJECT_NONCE_PREFIX_LENGTH));
     try {
-      await mkdir(fan, { recursive: true });
-      const handle = await open(path, 'wx', 0o600);
+      // The fan folder is made when it is missing, not asked for each time (issue 13: one
+      // trip to libuv's thread pool fewer per message of a sync).
+      const handle = await open(path, 'wx', 0o600).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        await mkdir(fan, { recursive: true });
+        return open(path, 'wx', 0o600);
+      });
       try {
         let written = 0;
         const put = async (parts: Uint8Array[]) => {
@@ -379,10 +387,16 @@ export class StoreFiles {
             written += part.length;
           }
         };
-        await put([sealer.header]);
-        if (source instanceof Uint8Array) await put(sealer.push(source));
-        else for await (const chunk of source) await put(sealer.push(chunk));
-        await put(sealer.finish());
+        if (source instanceof Uint8Array && source.length <= WHOLE_WRITE_BYTES) {
+          // A message object: sealed whole, then one write (a sync of 1,000 made three per object).
+          const parts = [sealer.header, ...sealer.push(source), ...sealer.finish()];
+          await put([Buffer.concat(parts)]);
+        } else {
+          await put([sealer.header]);
+          if (source instanceof Uint8Array) await put(sealer.push(source));
+          else for await (const chunk of source) await put(sealer.push(chunk));
+          await put(sealer.finish());
+        }
         await handle.sync();
         this.counts.bytesWritten += written;
         this.counts.filesWritten += 1;
