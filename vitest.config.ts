@@ -27,6 +27,8 @@ const POSTGRES_SUITES = [
 
 export default defineConfig({
   test: {
+    // One folder of set-up sticks per run (test/helpers/stick-cache.ts).
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Integration tests spawn real processes (caliop, relay, gpg); two cores in CI.

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { initEnrolled, onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { rfc5322, txt, writeJson } from './gateway/helpers.js';
 import { makeGpg } from './helpers/gpg.js';
 import { deliverBySwaks, startSink, type Sink } from './helpers/smtp.js';
@@ -110,9 +110,7 @@ beforeAll(async () => {
   });
   bob = join(scratch.path, 'bob');
   mkdirSync(bob);
-  const init = await onStick(bob, ['--batch', '--json', 'init', '--name', 'Bob', '--email', `bob@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-  expect(init.status, init.stderr).toBe(0);
-  bobId = JSON.parse(init.stdout) as InitResult;
+  bobId = await initEnrolled(bob, 'Bob', `bob@${DOMAIN}`, relay);
 
   gpg = makeGpg(scratch.path, { trustAlways: true });
   gpg.run(['--import'], (await onStick(bob, ['key', 'export'])).stdout);

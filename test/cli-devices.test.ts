@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ERROR_TABLE } from '../src/errors.js';
-import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { initEnrolled as initEnrolledStick, onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const scratch = temporaryFolder('devices');
@@ -20,9 +20,7 @@ let bob: string;
 async function initEnrolled(name: string): Promise<{ stick: string; init: InitResult }> {
   const stick = join(scratch.path, name);
   mkdirSync(stick);
-  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-  expect(run.status, run.stderr).toBe(0);
-  return { stick, init: JSON.parse(run.stdout) as InitResult };
+  return { stick, init: await initEnrolledStick(stick, name, `${name}@${DOMAIN}`, relay) };
 }
 
 async function json<T>(stick: string, args: string[], input?: string): Promise<T> {

@@ -15,7 +15,7 @@ import { stickAt } from '../src/edges/stick-locator.js';
 import { ERROR_TABLE } from '../src/errors.js';
 import { syncMailbox } from '../src/service/mail-sync.js';
 import { StickSession } from '../src/service/stick-session.js';
-import { onStick, PASSPHRASE, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { initEnrolled, initStick, onStick, PASSPHRASE, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { RELAY_MAIN, startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const scratch = temporaryFolder('key-change');
@@ -34,11 +34,8 @@ async function json<T>(stick: string, args: string[], input?: string): Promise<T
 async function initOn(name: string, email: string, enrol: boolean): Promise<void> {
   const stick = join(scratch.path, name);
   mkdirSync(stick);
-  const server = enrol ? ['--server', relay.url, '--server-pin', relay.pin!] : [];
-  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', email, '--allow-online', ...server]);
-  expect(run.status, run.stderr).toBe(0);
   sticks[name] = stick;
-  inits[name] = JSON.parse(run.stdout) as InitResult;
+  inits[name] = enrol ? await initEnrolled(stick, name, email, relay) : await initStick(stick, name, email);
 }
 
 const enrolArgs = () => ['relay', 'enrol', '--server', relay.url, '--server-pin', relay.pin!];

@@ -11,7 +11,7 @@ import { ERROR_TABLE } from '../src/errors.js';
 import { RelayClient } from '../src/edges/relay-client.js';
 import { stickAt } from '../src/edges/stick-locator.js';
 import { StickSession } from '../src/service/stick-session.js';
-import { onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
+import { initEnrolled, onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
 import { makeGpg } from './helpers/gpg.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
@@ -53,10 +53,9 @@ beforeAll(async () => {
     ['alice', 'bob', 'carol'].map(async (name) => {
       const stick = join(scratch.path, name);
       mkdirSync(stick);
-      const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-      expect(run.status, run.stderr).toBe(0);
+      const init = await initEnrolled(stick, name, `${name}@${DOMAIN}`, relay);
       sticks[name] = stick;
-      if (name === 'alice') aliceFingerprint = JSON.parse(run.stdout).fingerprint;
+      if (name === 'alice') aliceFingerprint = init.fingerprint;
     }),
   );
   // Bob knows alice's key before the renewal (pinned on first use), and so does gpg.

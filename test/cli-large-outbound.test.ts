@@ -14,7 +14,7 @@ import { authenticate } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolverFromRecords } from '../src/relay/gateway/dns-records.js';
 import { existingDkimKey } from '../src/relay/gateway/dkim.js';
-import { onStick, temporaryFolder, watched } from './helpers/caliop.js';
+import { initEnrolled, onStick, temporaryFolder, watched } from './helpers/caliop.js';
 import { makeGpg } from './helpers/gpg.js';
 import { startSink, type Sink } from './helpers/smtp.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
@@ -56,8 +56,7 @@ beforeAll(async () => {
   });
   alice = join(scratch.path, 'alice');
   mkdirSync(alice);
-  const init = await onStick(alice, ['--batch', '--json', 'init', '--name', 'Alice', '--email', `alice@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-  expect(init.status, init.stderr).toBe(0);
+  await initEnrolled(alice, 'Alice', `alice@${DOMAIN}`, relay);
   gpg = makeGpg(scratch.path, { trustAlways: true });
   gpg.run(['--quick-gen-key', 'Gina Outside <gina@elsewhere.test>', 'ed25519', 'sign', 'never']);
   const fingerprint = /^fpr:::::::::([0-9A-F]{40}):/m.exec(gpg.run(['--with-colons', '--list-keys', 'gina@elsewhere.test']).toString())![1]!;

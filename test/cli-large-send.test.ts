@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onStick, temporaryFolder, watched } from './helpers/caliop.js';
+import { initEnrolled, onStick, temporaryFolder, watched } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -38,8 +38,7 @@ beforeAll(async () => {
   bob = join(scratch.path, 'bob');
   for (const [stick, name] of [[bob, 'bob'], [alice, 'alice']] as const) {
     mkdirSync(stick);
-    const init = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-    expect(init.status, init.stderr).toBe(0);
+    await initEnrolled(stick, name, `${name}@${DOMAIN}`, relay);
   }
 }, 300_000);
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findArrivedCiphertext } from '../src/relay/gateway/inbound-mime.js';
-import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { initEnrolled, onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { makeDkimKey, rfc5322, signDkim, txt, writeJson } from './gateway/helpers.js';
 import { makeGpg } from './helpers/gpg.js';
 import { deliverBySwaks, startSink, type Sink } from './helpers/smtp.js';
@@ -71,10 +71,8 @@ beforeAll(async () => {
   for (const name of ['alice', 'bob']) {
     const stick = join(scratch.path, name);
     mkdirSync(stick);
-    const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-    expect(run.status, run.stderr).toBe(0);
+    ids[name] = await initEnrolled(stick, name, `${name}@${DOMAIN}`, relay);
     sticks[name] = stick;
-    ids[name] = JSON.parse(run.stdout) as InitResult;
   }
   gpg = makeGpg(scratch.path, { trustAlways: true });
   gpg.run(['--quick-gen-key', 'Gina Outside <gina@elsewhere.test>', 'ed25519', 'sign', 'never']);
@@ -83,7 +81,7 @@ beforeAll(async () => {
   const ginaCert = gpg.run(['--armor', '--export', 'gina@elsewhere.test']);
   for (const name of ['alice', 'bob']) expect((await onStick(sticks[name]!, ['contacts', 'import'], { input: ginaCert })).status).toBe(0);
   for (const name of ['alice', 'bob']) gpg.run(['--import'], (await onStick(sticks[name]!, ['key', 'export'])).stdout);
-}, 120_000);
+}, 300_000); // a hang guard: a relay, two sticks, a GnuPG key and eight caliop runs on a machine at load 30 (the other set-ups' budget)
 
 afterAll(async () => {
   gpg?.kill();

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { initEnrolled, onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { rfc5322, writeJson } from './gateway/helpers.js';
 import { makeGpg } from './helpers/gpg.js';
 import { deliverBySwaks, startSink, type Sink } from './helpers/smtp.js';
@@ -90,9 +90,8 @@ beforeAll(async () => {
   alice = join(scratch.path, 'alice');
   for (const [stick, name] of [[bob, 'Bob'], [alice, 'Alice']] as const) {
     mkdirSync(stick);
-    const init = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name.toLowerCase()}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-    expect(init.status, init.stderr).toBe(0);
-    if (name === 'Bob') bobId = JSON.parse(init.stdout) as InitResult;
+    const init = await initEnrolled(stick, name, `${name.toLowerCase()}@${DOMAIN}`, relay);
+    if (name === 'Bob') bobId = init;
   }
 
   gpg = makeGpg(scratch.path, { trustAlways: true });

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { initEnrolled, onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const scratch = temporaryFolder('send-read');
@@ -26,7 +26,7 @@ async function enrol(name: string): Promise<void> {
   const stick = join(scratch.path, name);
   mkdirSync(stick);
   sticks[name] = stick;
-  identities[name] = await json<InitResult>(name, ['--batch', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
+  identities[name] = await initEnrolled(stick, name, `${name}@${DOMAIN}`, relay);
 }
 
 /** Alice sends one message to Bob; returns the assessment shown before sending, her sent copy's and Bob's. */

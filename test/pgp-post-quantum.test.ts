@@ -18,7 +18,7 @@ import { certForOutsiders } from '../src/core/outsider-cert.js';
 import { wkdHash } from '../src/api/wkd-hash.js';
 import { decryptData, encryptData } from '../src/service/pgp.js';
 import { unlockVault } from '../src/edges/vault-file.js';
-import { onStick, PASSPHRASE, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { initEnrolled, onStick, PASSPHRASE, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { rawRequest } from './relay/helpers/raw-request.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
@@ -189,10 +189,8 @@ describe('between Caliop sticks, through the relay', () => {
     await Promise.all(['alice', 'bob', 'olga'].map(async (name) => {
       const stick = join(scratch.path, name);
       mkdirSync(stick);
-      const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-      expect(run.status, run.stderr).toBe(0);
       sticks[name] = stick;
-      initCerts[name] = (JSON.parse(run.stdout) as InitResult).cert;
+      initCerts[name] = (await initEnrolled(stick, name, `${name}@${DOMAIN}`, relay)).cert;
       certs[name] = await directoryCert(name);
     }));
     // Olga's stick is one made before the post-quantum subkey: the relay holds her cert without it.

@@ -11,7 +11,7 @@ import { stickAt } from '../src/edges/stick-locator.js';
 import { ERROR_TABLE, isCaliopError } from '../src/errors.js';
 import { sendMessage } from '../src/service/mail-send.js';
 import { StickSession } from '../src/service/stick-session.js';
-import { onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
+import { initEnrolled, onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const HOME = 'caliop.example';
@@ -24,8 +24,7 @@ const sticks: Record<string, string> = {};
 async function enrol(relay: RelayProcess, name: string, domain: string): Promise<void> {
   const stick = join(scratch.path, name);
   mkdirSync(stick);
-  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${domain}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-  expect(run.status, run.stderr).toBe(0);
+  await initEnrolled(stick, name, `${name}@${domain}`, relay);
   sticks[name] = stick;
 }
 

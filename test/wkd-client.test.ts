@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lookupWkd, wkdUrls } from '../src/edges/wkd-client.js';
-import { onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
+import { initEnrolled, onStick, temporaryFolder, type InitResult } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const scratch = temporaryFolder('wkd');
@@ -17,8 +17,7 @@ beforeAll(async () => {
   relay = await startRelayProcess({ domain: 'caliop.example', dataDir: join(scratch.path, 'relay') });
   const stick = join(scratch.path, 'alice');
   mkdirSync(stick);
-  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', 'Alice', '--email', 'alice@caliop.example', '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-  alice = JSON.parse(run.stdout) as InitResult;
+  alice = await initEnrolled(stick, 'Alice', 'alice@caliop.example', relay);
 });
 
 afterAll(async () => {

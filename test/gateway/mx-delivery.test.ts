@@ -23,7 +23,7 @@ import { SmtpOutboundFactsSchema } from '../../src/api/facts.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
-import { onStick } from '../helpers/caliop.js';
+import { initEnrolled, onStick } from '../helpers/caliop.js';
 import { mkdirSync } from 'node:fs';
 import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 import { createInterface } from 'node:readline';
@@ -351,8 +351,7 @@ describe('the pre-send index reads the relay\'s answer (docs/exposure.md §2.3)'
   it('caliop send: a domain under DANE is tls-only (TLS guaranteed) and leaves with REQUIRETLS; one without policy stays cleartext', async () => {
     const stick = join(scratch.path, 'stick');
     mkdirSync(stick);
-    const init = await onStick(stick, ['--batch', '--json', 'init', '--name', 'Frank', '--email', 'frank@example.test', '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-    expect(init.status, init.stderr).toBe(0);
+    await initEnrolled(stick, 'Frank', 'frank@example.test', relay);
 
     const guaranteed = await onStick(stick, ['--json', 'send', '--to', 'gina@dane.test', '--subject', 'lisible', '--allow-exposed'], { input: 'readable body' });
     expect(guaranteed.status, guaranteed.stderr).toBe(0);
@@ -388,8 +387,7 @@ describe('a deferred message delivered later: its facts reach the sender\'s stic
   it('caliop send to an MX that defers: queued and judged on the prediction; after the queue delivered it over opportunistic TLS, caliop sync records the facts and the sent copy is tls-only', async () => {
     const stick = join(scratch.path, 'stick-held');
     mkdirSync(stick);
-    const init = await onStick(stick, ['--batch', '--json', 'init', '--name', 'Hana', '--email', 'hana@example.test', '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-    expect(init.status, init.stderr).toBe(0);
+    await initEnrolled(stick, 'Hana', 'hana@example.test', relay);
 
     const delivered = relayEvent('outbound_sent', (line) => line.includes('"queued":true'));
     const send = await onStick(stick, ['--json', 'send', '--to', 'ida@held.test', '--subject', 'later', '--allow-exposed'], { input: 'readable body' });

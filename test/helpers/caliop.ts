@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { putInCache, stickCacheSlot, takeFromCache } from './stick-cache.js';
 
 export const CALIOP_ENTRY = resolve(import.meta.dirname, '../../build/src/cli/main.js');
 
@@ -62,11 +63,56 @@ export interface InitResult {
   kdf: { algorithm: string; memoryKiB: number; passes: number; parallelism: number };
 }
 
-/** A fresh stick with an identity (online machine: --allow-online). */
-export async function initStick(stick: string, name: string, email: string): Promise<InitResult> {
-  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', email, '--allow-online']);
+export interface InitStickOptions {
+  /** More `init` arguments, e.g. ['--language', 'fr'] (part of the cache key). */
+  readonly args?: readonly string[];
+  /** Always run the real `caliop init` (tests of init itself), never a cached copy. */
+  readonly fresh?: boolean;
+}
+
+/**
+ * A stick with an identity of its own (online machine: --allow-online), not enrolled
+ * anywhere. Set-up sticks come from the run's cache when the same parameters were made
+ * before (test/helpers/stick-cache.ts); `fresh: true` runs the real `caliop init`.
+ */
+export async function initStick(stick: string, name: string, email: string, options: InitStickOptions = {}): Promise<InitResult> {
+  const args = ['--batch', '--json', 'init', '--name', name, '--email', email, '--allow-online', ...(options.args ?? [])];
+  const slot = options.fresh ? undefined : stickCacheSlot(stick, args);
+  const cached = slot === undefined ? undefined : takeFromCache(slot, stick);
+  if (cached !== undefined) return JSON.parse(cached) as InitResult;
+  const run = await onStick(stick, args);
   if (run.status !== 0) throw new Error(`caliop init failed (${run.status}): ${run.stderr}`);
+  if (slot !== undefined) putInCache(slot, stick, run.stdout);
   return JSON.parse(run.stdout) as InitResult;
+}
+
+/** init's `relay` field: what enrolWithRelay answered (src/service/relay-account.ts). */
+export interface RelayAccountResult {
+  url: string;
+  address: string;
+  enrolled: true;
+  deviceName?: string;
+}
+
+/**
+ * A set-up stick enrolled with a relay: initStick (a cached copy when those parameters were
+ * made before in this run), then `caliop relay enrol --server URL --server-pin PIN`, which runs
+ * the same enrolWithRelay as `init --server` (src/cli/commands/init.ts, commands/mail.ts). The
+ * result carries init's `relay` field as `init --server` prints it. The tests of init's own
+ * enrolment (mail-between-sticks, no-host-writes, hostile/secrets-grep, the executables) run
+ * `init --server` for real.
+ */
+export async function initEnrolled(
+  stick: string,
+  name: string,
+  email: string,
+  relay: { url: string; pin?: string | undefined },
+  options: InitStickOptions = {},
+): Promise<InitResult & { relay: RelayAccountResult }> {
+  const init = await initStick(stick, name, email, options);
+  const enrol = await onStick(stick, ['--json', 'relay', 'enrol', '--server', relay.url, ...(relay.pin === undefined ? [] : ['--server-pin', relay.pin])]);
+  if (enrol.status !== 0) throw new Error(`caliop relay enrol failed (${enrol.status}): ${enrol.stderr}`);
+  return { ...init, relay: { ...(JSON.parse(enrol.stdout) as Omit<RelayAccountResult, 'enrolled'>), enrolled: true } };
 }
 
 /** A caliop run with its time and its peak resident memory (VmHWM of the process, polled until it exits). */
