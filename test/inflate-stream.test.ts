@@ -4,7 +4,7 @@
 // `caliop decrypt` of sq's default output never returned).
 import { deflateRawSync, deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { InflateStream } from '../src/edges/inflate-stream.js';
+import { InflateError, InflateStream, PieceInflater } from '../src/edges/inflate-stream.js';
 
 async function inflate(format: string, pieces: Uint8Array[]): Promise<Buffer> {
   const stream = new InflateStream(format);
@@ -37,5 +37,35 @@ describe('InflateStream', () => {
     expect((await inflate('deflate-raw', [raw])).equals(data)).toBe(true);
     // ... also when they come in a later piece, after the output ended.
     expect((await inflate('deflate-raw', [deflateRawSync(data), Buffer.from([3, 0])])).equals(data)).toBe(true);
+  });
+});
+
+describe('PieceInflater (the node:crypto decryption path)', () => {
+  async function inflatePieces(format: 'deflate' | 'deflate-raw', pieces: Uint8Array[]): Promise<{ data: Buffer; largest: number }> {
+    const inflater = new PieceInflater(format);
+    const out: Uint8Array[] = [];
+    for (const piece of pieces) for await (const chunk of inflater.inflate(piece)) out.push(new Uint8Array(chunk));
+    for await (const chunk of inflater.finish()) out.push(new Uint8Array(chunk));
+    return { data: Buffer.concat(out), largest: Math.max(0, ...out.map((chunk) => chunk.length)) };
+  }
+  const data = Buffer.alloc(3_000_000, 'caliop inflate ');
+
+  it('inflates ZIP and ZLIB in any pieces, its output a bounded piece at a time', async () => {
+    const raw = deflateRawSync(data);
+    const inPieces: Uint8Array[] = [];
+    for (let at = 0; at < raw.length; at += 7) inPieces.push(raw.subarray(at, at + 7));
+    expect((await inflatePieces('deflate-raw', inPieces)).data.equals(data)).toBe(true);
+    // 3 MB from one piece of a few KiB: given out in pieces of node:zlib's chunk, not whole.
+    const zlib = await inflatePieces('deflate', [deflateSync(data)]);
+    expect(zlib.data.equals(data)).toBe(true);
+    expect(zlib.largest).toBeLessThanOrEqual(256 * 1024);
+  });
+
+  it('bytes after the end (sq) are ignored; a stream that stops short or is not deflate throws', async () => {
+    const raw = deflateRawSync(data);
+    expect((await inflatePieces('deflate-raw', [Buffer.concat([raw, Buffer.from([3, 0, 1, 2])])])).data.equals(data)).toBe(true);
+    expect((await inflatePieces('deflate-raw', [raw, Buffer.from([3, 0])])).data.equals(data)).toBe(true);
+    await expect(inflatePieces('deflate-raw', [raw.subarray(0, raw.length - 3)])).rejects.toThrow(InflateError);
+    await expect(inflatePieces('deflate', [raw])).rejects.toThrow(/the compressed data is damaged/);
   });
 });

@@ -1,11 +1,12 @@
 // docs/decisions/streamed-decryption.md: `caliop decrypt`'s bulk layer through node:crypto.
 // The vectors under test/vectors/streamed-decryption/ (made by GnuPG 2.2, make.sh) and
 // messages made here by openpgp.js are read (1) through the fast path when their shape is the
-// common one, with every input boundary crossed, giving the bytes and signature states that
-// openpgp.js gives; (2) left to openpgp.js otherwise (compression, text signature, no MDC,
-// SEIPDv2); (3) refused when damaged (modified MDC or data, truncated, wrong lengths, data
+// common one (ZIP and ZLIB compressed too, inflated by node:zlib), with every input boundary
+// crossed, giving the bytes and signature states that openpgp.js gives; (2) left to
+// openpgp.js otherwise (BZip2, text signature, no MDC, SEIPDv2); (3) refused when damaged (modified MDC or data, truncated, wrong lengths, data
 // after the end): bad_input, nothing under the final name, nothing given to a stream.
 import { createDecipheriv, randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -16,10 +17,13 @@ import { decryptData, decryptWholeFast, READ_CONFIG } from '../src/service/pgp.j
 import { decryptStream } from '../src/service/pgp-stream.js';
 import { CfbDecipher, tryFastDecryption } from '../src/service/pgp-stream-fast.js';
 import { temporaryFolder } from './helpers/caliop.js';
+import { compressionBomb } from './hostile/compression-bomb.js';
 
 const VECTORS = join(import.meta.dirname, 'vectors', 'streamed-decryption');
 const vector = (name: string) => new Uint8Array(readFileSync(join(VECTORS, name)));
 const plain = vector('plain.bin');
+/** Compressible (about 4.5x): what it inflates to crosses node:zlib's output chunks. */
+const plainText = vector('plain-text.bin');
 const CONFIG = { ...openpgp.config, ...READ_CONFIG, allowUnauthenticatedStream: true } as openpgp.Config;
 const scratch = temporaryFolder('pgp-stream-fast');
 
@@ -99,9 +103,41 @@ beforeAll(async () => {
   forged[100] = forged[100]! ^ 1;
   (signed.packets.filterByTag(openpgp.enums.packet.literalData)[0] as unknown as { setBytes(bytes: Uint8Array, format: openpgp.enums.literal): void }).setBytes(forged, openpgp.enums.literal.binary);
   made.badSignature = await openpgp.encrypt({ message: signed, encryptionKeys: cert, format: 'binary', config: v1 });
+  // Compressed by openpgp.js (ZLIB; ZIP), signed: the one-pass signature inside the compressed data.
+  for (const [name, algorithm] of [['zlib', openpgp.enums.compression.zlib], ['zip', openpgp.enums.compression.zip]] as const) {
+    made[name] = await openpgp.encrypt({
+      message: await openpgp.createMessage({ binary: plainText, format: 'binary' }),
+      encryptionKeys: cert,
+      signingKeys: key,
+      format: 'binary',
+      config: { ...v1, preferredCompressionAlgorithm: algorithm },
+    });
+  }
+  // A Compressed Data packet whose deflate stream stops short, or is not deflate, under a good MDC.
+  const withDeflate = async (deflated: Uint8Array) => {
+    const packet = new openpgp.CompressedDataPacket();
+    (packet as unknown as { algorithm: number }).algorithm = openpgp.enums.compression.zip;
+    (packet as unknown as { compressed: Uint8Array }).compressed = deflated;
+    const list = new openpgp.PacketList<openpgp.AnyPacket>();
+    list.push(packet);
+    return openpgp.encrypt({ message: new openpgp.Message(list) as openpgp.Message<Uint8Array>, encryptionKeys: cert, format: 'binary', config: v1 });
+  };
+  const literal = new Uint8Array([0xcb, 0xff, ...[24, 16, 8, 0].map((shift) => ((plainText.length + 6) >>> shift) & 0xff), 0x62, 0, 0, 0, 0, 0, ...plainText]);
+  const deflated = deflateRawSync(literal);
+  made.deflateCut = await withDeflate(deflated.subarray(0, deflated.length - 100));
+  made.deflateWhole = await withDeflate(deflated);
+  const garbage = new Uint8Array(deflated);
+  garbage[200] = garbage[200]! ^ 0xff;
+  made.deflateGarbage = await withDeflate(garbage);
 });
 
 afterAll(() => scratch.remove());
+
+function flipAt(bytes: Uint8Array, at: number): Uint8Array {
+  const copy = new Uint8Array(bytes);
+  copy[at] = copy[at]! ^ 0x01;
+  return copy;
+}
 
 describe('the common shape goes through node:crypto, giving what openpgp.js gives', () => {
   const cases = [
@@ -183,6 +219,7 @@ describe('armored input (RFC 9580 §6) goes through node:crypto too', () => {
     it(`${name}: compressed, opens with its signature good`, async () => {
       const service = await throughService(bytesOf(text(name.split(' ')[0]!)));
       expect(service.error).toBeUndefined();
+      expect(service.by).toBe('node:crypto');
       expect(service.states).toEqual(['good']);
       expect(Buffer.from(service.data!).equals(Buffer.from(plain))).toBe(true);
     });
@@ -209,9 +246,79 @@ describe('armored input (RFC 9580 §6) goes through node:crypto too', () => {
   }
 });
 
+describe('compressed data (RFC 9580 §5.6, ZIP and ZLIB) is inflated by node:zlib on the same path', () => {
+  const cases = [
+    ['gpg-compressed.gpg (gpg --compress-algo zlib, incompressible data)', () => vector('gpg-compressed.gpg'), plain, ['good']],
+    ['gpg-zip.gpg (gpg --compress-algo zip, signed)', () => vector('gpg-zip.gpg'), plainText, ['good']],
+    ['gpg-zlib-text.gpg (gpg --compress-algo zlib, signed)', () => vector('gpg-zlib-text.gpg'), plainText, ['good']],
+    ['gpg-zip-unsigned.gpg (gpg -e --compress-algo zip)', () => vector('gpg-zip-unsigned.gpg'), plainText, []],
+    ['sq-text.pgp (sq encrypt, its default: ZIP stored blocks, padding after the deflate end)', () => vector('sq-text.pgp'), plainText, ['good']],
+    ['sq-zip.pgp (sq encrypt --compression zip)', () => vector('sq-zip.pgp'), plainText, ['good']],
+    ['openpgp.js ZLIB, signed', () => made.zlib!, plainText, ['good']],
+    ['openpgp.js ZIP, signed', () => made.zip!, plainText, ['good']],
+    ['openpgp.js ZIP, unsigned, one whole deflate stream', () => made.deflateWhole!, plainText, []],
+  ] as const;
+  for (const [name, bytes, expected, states] of cases) {
+    it(name, async () => {
+      for (const size of [3, 513, 65536]) {
+        const result = await fast(bytes(), size);
+        expect(result, `input in pieces of ${size}`).not.toBe('fallback');
+        if (result === 'fallback') return;
+        expect(Buffer.from(result.data).equals(Buffer.from(expected)), `input in pieces of ${size}`).toBe(true);
+        expect(result.states).toEqual(states);
+      }
+      const service = await throughService(bytes());
+      expect(service.error).toBeUndefined();
+      expect(service.by).toBe('node:crypto');
+      expect(service.states).toEqual(states.map(() => 'good'));
+      expect(Buffer.from(service.data!).equals(Buffer.from(expected))).toBe(true);
+    });
+  }
+
+  it('BZip2 (gpg --compress-algo bzip2) is left to openpgp.js, which opens it', async () => {
+    expect(await fast(vector('gpg-bzip2.gpg'), 5000)).toBe('fallback');
+    const service = await throughService(vector('gpg-bzip2.gpg'));
+    expect(service.by).toBe('openpgp.js');
+    expect(service.states).toEqual(['good']);
+    expect(Buffer.from(service.data!).equals(Buffer.from(plainText))).toBe(true);
+  });
+
+  const damaged: [string, () => Uint8Array][] = [
+    ['a deflate stream that stops short (MDC good)', () => made.deflateCut!],
+    ['a deflate stream that is not deflate (MDC good)', () => made.deflateGarbage!],
+    ['a byte of the compressed data modified', () => flipAt(vector('gpg-zip.gpg'), 30_000)],
+    ['a compressed message truncated', () => vector('gpg-zip.gpg').slice(0, 50_000)],
+  ];
+  for (const [name, bytes] of damaged) {
+    it(`${name}: bad_input, nothing given, nothing under the final name`, async () => {
+      const service = await throughService(bytes());
+      expect(service.error?.code, String(service.error)).toBe('bad_input');
+      expect(service.given).toBe(0);
+      const file = await intoFile(bytes(), `compressed-${name.replace(/\W+/g, '-')}`);
+      expect(file.error?.code).toBe('bad_input');
+      expect(file.left).toEqual([]);
+    });
+  }
+
+  it('a compression bomb (16 MiB of zeros in 16 KiB) stops at the mail path\'s limit (message_over_limit), and the pipe streams it in bounded pieces', async () => {
+    const bomb = new Uint8Array(Buffer.from(await compressionBomb({ recipient: cert, inflatedBytes: 16 * 1024 * 1024 }), 'latin1'));
+    const given: number[] = [];
+    const sink = { sink: async (chunk: Uint8Array) => void given.push(chunk.byteLength) };
+    const limited = decryptStream({ input: pieces(bomb, 65536), decryptionKey: key, verificationKeys: [cert], destination: sink, holdBackBytes: 0, maxDecompressedBytes: 4 * 1024 * 1024 });
+    await expect(limited).rejects.toSatisfy((error: unknown) => error instanceof CaliopError && error.code === 'message_over_limit' && /inflates to more than/.test(error.message));
+    expect(given.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(4 * 1024 * 1024);
+    given.length = 0;
+    const whole = await decryptStream({ input: pieces(bomb, 65536), decryptionKey: key, verificationKeys: [cert], destination: sink, holdBackBytes: 0 });
+    expect(whole.by).toBe('node:crypto');
+    expect(whole.bytes).toBe(16 * 1024 * 1024);
+    // node:zlib's output a piece at a time: nothing near the 16 MiB held at once.
+    expect(Math.max(...given)).toBeLessThanOrEqual(1024 * 1024);
+  }, 120_000);
+});
+
 describe('any other shape is left to openpgp.js, from the first byte', () => {
   const cases = [
-    ['gpg-compressed.gpg (ZLIB)', () => vector('gpg-compressed.gpg'), () => key],
+    ['gpg-bzip2.gpg (gpg --compress-algo bzip2: BZip2 stays with openpgp.js)', () => vector('gpg-bzip2.gpg'), () => key],
     ['gpg-textmode.gpg (text signature)', () => vector('gpg-textmode.gpg'), () => key],
     ['SEIPDv2 (AEAD) from openpgp.js', () => made.seipdv2!, () => v6Key],
   ] as const;
@@ -279,8 +386,9 @@ describe('damaged or modified: bad_input, nothing under the final name, nothing 
 });
 
 describe('hostile input (mutated messages)', () => {
-  it('300 mutations of signed messages, binary and armored: each ends in the exact plaintext or a documented error, nothing given before', async () => {
-    const seeds = [vector('gpg-signed.gpg'), vector('gpg-aes128.gpg'), made.signed!, vector('gpg-signed.asc'), made.signedArmored!];
+  it('300 mutations of signed messages, binary, armored and compressed: each ends in the exact plaintext or a documented error, nothing given before', async () => {
+    const seeds = [vector('gpg-signed.gpg'), vector('gpg-aes128.gpg'), made.signed!, vector('gpg-signed.asc'), made.signedArmored!, vector('gpg-zip.gpg'), made.zlib!, vector('sq-text.pgp')];
+    const expected = [plain, plain, plain, plain, plain, plainText, plainText, plainText];
     let state = 0x2545f491;
     const next = () => (state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0);
     let intact = 0;
@@ -298,7 +406,7 @@ describe('hostile input (mutated messages)', () => {
       const result = await throughService(new Uint8Array(bytes), 1 + (next() % 9000));
       if (result.error === undefined) {
         intact++;
-        expect(Buffer.from(result.data!).equals(Buffer.from(plain)), `run ${run}`).toBe(true);
+        expect(Buffer.from(result.data!).equals(Buffer.from(expected[run % seeds.length]!)), `run ${run}`).toBe(true);
       } else {
         expect(result.error, `run ${run}: ${String(result.error)}`).toBeInstanceOf(CaliopError);
         expect(result.error.code in ERROR_TABLE, `run ${run}`).toBe(true);

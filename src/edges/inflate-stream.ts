@@ -65,3 +65,98 @@ export class InflateStream {
 export function installInflateStream(): void {
   (globalThis as { DecompressionStream?: unknown }).DecompressionStream = InflateStream;
 }
+
+/** What PieceInflater throws when the compressed stream is damaged or stops short. */
+export class InflateError extends Error {}
+
+/** Output pieces of node:zlib for PieceInflater (fewer trips to libuv's thread pool). */
+const PIECE_CHUNK_BYTES = 256 * 1024;
+/** Inflated bytes node:zlib may run ahead of the reader (it pauses past them). */
+const PIECE_AHEAD_BYTES = 2 * PIECE_CHUNK_BYTES;
+
+/**
+ * ZIP (raw deflate) or ZLIB (RFC 9580 §5.6) inflated for the node:crypto decryption path
+ * (docs/decisions/streamed-decryption.md): the caller feeds the packet's body one piece at a
+ * time and takes the output one chunk at a time as it comes out of node:zlib, which works on
+ * libuv's thread pool and stops PIECE_AHEAD_BYTES ahead of the reader. So memory does not
+ * grow with what a piece inflates to (a compression bomb's MiB inflating to a GiB is read
+ * a quarter MiB at a time, and the reader may stop at any point). Bytes after the end of
+ * the compressed stream (sq writes a few) are ignored, as openpgp.js does; a stream that
+ * stops before its end throws at `finish`.
+ */
+export class PieceInflater {
+  private readonly zlib: Inflate;
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private paused = false;
+  private ended = false;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(format: 'deflate' | 'deflate-raw') {
+    this.zlib = (format === 'deflate' ? createInflate : createInflateRaw)({ chunkSize: PIECE_CHUNK_BYTES });
+    this.zlib.on('data', (chunk: Buffer) => {
+      this.queue.push(chunk);
+      this.queued += chunk.length;
+      if (this.queued >= PIECE_AHEAD_BYTES && !this.paused) {
+        this.paused = true;
+        this.zlib.pause();
+      }
+      this.poke();
+    });
+    this.zlib.on('end', () => {
+      this.ended = true;
+      this.poke();
+    });
+    this.zlib.on('error', (error: Error) => {
+      this.failure ??= error;
+      this.poke();
+    });
+  }
+
+  /** The output of one more piece of compressed input. */
+  async *inflate(piece: Uint8Array): AsyncGenerator<Uint8Array> {
+    if (this.ended || piece.length === 0) return;
+    let written = false;
+    this.zlib.write(piece, () => {
+      written = true;
+      this.poke();
+    });
+    yield* this.output(() => written || this.ended);
+  }
+
+  /** The output left once the input ended; throws when the compressed stream stopped short. */
+  async *finish(): AsyncGenerator<Uint8Array> {
+    if (!this.ended) this.zlib.end();
+    yield* this.output(() => this.ended);
+  }
+
+  /** Stops inflating (the message was left, or failed). */
+  close(): void {
+    this.zlib.destroy();
+  }
+
+  private async *output(done: () => boolean): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const chunk = this.queue.shift();
+      if (chunk !== undefined) {
+        this.queued -= chunk.length;
+        if (this.paused && this.queued < PIECE_AHEAD_BYTES) {
+          this.paused = false;
+          this.zlib.resume();
+        }
+        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        continue;
+      }
+      if (this.failure) throw new InflateError(`the compressed data is damaged: ${this.failure.message}`);
+      if (done()) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}

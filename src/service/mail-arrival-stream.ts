@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type * as openpgp from 'openpgp';
 import type { MailboxPageEntry } from '../api/schemas.js';
-import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
+import { MESSAGE_LIMITS, overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { arrivalHeaders, attachmentNameIn, listStreamedAttachments, readMailContent, type ArrivalHeaders } from '../core/mail-content.js';
 import { MimeStreamSplitter, type AttachmentWriter, type StreamedPartHead } from '../core/mime-stream.js';
 import type { AttachmentBlob, CiphertextBlob, OpenedAtArrival } from '../core/vault-contents.js';
@@ -166,6 +166,8 @@ export async function receiveStreamed(
       // Into the splitter as it comes: what it writes is named by no record until the end.
       destination: { sink },
       holdBackBytes: 0,
+      // docs/limits.md §2.2, on the inflating stream (the splitter counts the plaintext too).
+      maxDecompressedBytes: MESSAGE_LIMITS.maxDecompressedBytes,
     });
     const split = await splitter.finish();
     const content = await readMailContent(split.kept);

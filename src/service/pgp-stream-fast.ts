@@ -3,13 +3,16 @@
 // 100 MiB cost 3.6x gpg -d). openpgp.js still decrypts the session key, parses the one-pass
 // signature and signature packets and verifies the signatures; this module only does what
 // is done on every byte: AES-CFB, the SHA-1 of the MDC, the packet framing and the hashes of
-// the signed data (armor is removed before: src/core/openpgp-armor-stream.ts). Anything
-// else (SKESK, SEIPDv2, compression, text signatures,
+// the signed data (armor is removed before: src/core/openpgp-armor-stream.ts); ZIP and ZLIB
+// compressed data is inflated by node:zlib (src/edges/inflate-stream.ts). Anything
+// else (SKESK, SEIPDv2, BZip2, text signatures,
 // another cipher, several session keys, any packet out of place) is left to openpgp.js
 // before a single byte is given out: the caller replays what was read (`fallback`).
 import { createCipheriv, createHash, type Cipher, type Hash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { PacketSplitter, type PacketEvent } from '../core/openpgp-packet-stream.js';
+import { InflateError, PieceInflater } from '../edges/inflate-stream.js';
+import { CaliopError } from '../errors.js';
 
 type VerificationResult = Awaited<ReturnType<typeof openpgp.verify>>['signatures'][number];
 
@@ -34,6 +37,13 @@ const AES_ECB: ReadonlyMap<number, { name: string; keySize: number }> = new Map(
   [9, { name: 'aes-256-ecb', keySize: 32 }],
 ]);
 const AES_BLOCK = 16;
+/** RFC 9580 §9.4 compression ids node:zlib inflates (BZip2, 3, is left to openpgp.js). */
+const INFLATE_FORMATS: ReadonlyMap<number, 'deflate-raw' | 'deflate'> = new Map([
+  [1, 'deflate-raw'],
+  [2, 'deflate'],
+]);
+/** openpgp.js's words for a message inflating past maxDecompressedMessageSize (pgp.ts maps them to message_over_limit). */
+const DECOMPRESSED_TOO_LARGE = 'Maximum decompressed message size exceeded';
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** RFC 9580 §9.5 hash ids for node:crypto (MD5 is refused by READ_CONFIG: left to openpgp.js). */
 const HASHES: ReadonlyMap<number, string> = new Map([
@@ -177,6 +187,18 @@ class Pipeline {
   private literalSeen = false;
   private literalDone = false;
   private mdcChecked = false;
+  /**
+   * RFC 9580 §5.6: a Compressed Data packet as the only packet of the encrypted data. Its
+   * body (after the algorithm octet) is queued for the caller to inflate (`takeCompressed`,
+   * asynchronous: node:zlib), and the inflated bytes come back through `pushInflated` to
+   * the same one-pass / literal / signature reading.
+   */
+  compression: 'deflate-raw' | 'deflate' | undefined;
+  private compressedState: 'none' | 'algorithm' | 'body' | 'done' = 'none';
+  private compressed: Uint8Array[] = [];
+  private readonly inflated = new PacketSplitter((event) => this.onLiteralLevel(event));
+  private inflatedBytes = 0;
+  private inflatedChecked = false;
 
   constructor(private readonly config: openpgp.Config) {}
 
@@ -199,10 +221,37 @@ class Pipeline {
     if (this.outerState === 'done') this.endOfData();
   }
 
-  /** The input ended: throws unless the message was whole and intact. */
-  finish(): void {
+  /** The input ended: throws unless the encrypted data was whole and intact. */
+  finishInput(): void {
     this.outer.finish();
     if (this.outerState !== 'done' || !this.mdcChecked) throw new Error('the encrypted data is truncated');
+  }
+
+  /** Everything is read (inflated too): throws unless the message was whole and intact. */
+  finish(): void {
+    if (!this.mdcChecked || (this.compression !== undefined && !this.inflatedChecked)) throw new Error('the encrypted data is truncated');
+  }
+
+  /** The compressed bytes read since the last call, for the caller to inflate. */
+  takeCompressed(): Uint8Array[] {
+    const parts = this.compressed;
+    this.compressed = [];
+    return parts;
+  }
+
+  /** Bytes the caller inflated (in order), read as the packets inside the compressed data. */
+  pushInflated(bytes: Uint8Array): void {
+    this.inflatedBytes += bytes.length;
+    // docs/limits.md §2.2: counted on the inflating stream (a bomb stops here, not in memory).
+    if (this.inflatedBytes > this.config.maxDecompressedMessageSize) throw new Error(DECOMPRESSED_TOO_LARGE);
+    this.inflated.push(bytes);
+  }
+
+  /** The compressed stream ended (the caller's inflater says so). */
+  endOfInflated(): void {
+    this.inflated.finish();
+    this.literalLevelEnded();
+    this.inflatedChecked = true;
   }
 
   /**
@@ -312,11 +361,20 @@ class Pipeline {
       throw new Error('Modification detected.');
     }
     this.inner.finish();
+    if (this.compression !== undefined || this.compressedState !== 'none') {
+      if (this.compressedState !== 'done') this.unexpected('end inside the compressed data');
+    } else {
+      this.literalLevelEnded();
+    }
+    this.mdcChecked = true;
+  }
+
+  /** The packets inside (the compressed data's, or the encrypted data's) are all read. */
+  private literalLevelEnded(): void {
     if (this.innerPacket !== undefined || !this.literalDone) {
       if (!this.decided) throw new NotFast('no literal data');
       throw new Error('the message ends inside a packet');
     }
-    this.mdcChecked = true;
   }
 
   private unexpected(what: string): never {
@@ -324,7 +382,38 @@ class Pipeline {
     throw new Error(`Unexpected ${what} in the message`);
   }
 
+  /** The packets of the encrypted data: a Compressed Data packet, or what onLiteralLevel reads. */
   private onInner(event: PacketEvent): void {
+    if (this.compressedState !== 'none') return this.onCompressed(event);
+    if (event.kind === 'start' && event.tag === TAG.compressedData && this.innerPacket === undefined && !this.literalSeen && this.onePass.length === 0) {
+      this.compressedState = 'algorithm';
+      return;
+    }
+    this.onLiteralLevel(event);
+  }
+
+  private onCompressed(event: PacketEvent): void {
+    if (event.kind === 'start') return this.unexpected(`packet ${event.tag} after the compressed data`);
+    if (event.kind === 'end') {
+      if (this.compressedState !== 'body') this.unexpected('empty compressed data packet');
+      this.compressedState = 'done';
+      return;
+    }
+    let bytes = event.bytes;
+    if (this.compressedState === 'algorithm') {
+      if (bytes.length === 0) return;
+      const format = INFLATE_FORMATS.get(bytes[0]!);
+      if (format === undefined) throw new NotFast(`compression algorithm ${bytes[0]}`);
+      this.compression = format;
+      this.compressedState = 'body';
+      bytes = bytes.subarray(1);
+    }
+    // A view into this piece of plaintext, which nothing writes to again.
+    if (bytes.length > 0) this.compressed.push(bytes);
+  }
+
+  /** RFC 9580 §10.3: [one-pass signatures] literal data [signatures]. */
+  private onLiteralLevel(event: PacketEvent): void {
     if (event.kind === 'start') {
       if (event.tag === TAG.onePassSignature && !this.literalSeen) {
         this.innerPacket = 'one-pass';
@@ -519,6 +608,69 @@ async function* replay(read: readonly Uint8Array[], rest: AsyncIterator<Uint8Arr
   }
 }
 
+/** The input read while the message's shape is not decided (replayed to openpgp.js if it is not ours). */
+interface ReadSoFar {
+  readonly parts: Uint8Array[];
+  bytes: number;
+  /** The source itself failed (a read, damaged armor): thrown as it is, not a shape to leave to openpgp.js. */
+  sourceFailed: boolean;
+}
+
+/**
+ * Drives the pipeline: each piece of input pushed, then the compressed bytes it freed
+ * inflated, one inflated chunk at a time. Yields after each step (so the caller can decrypt
+ * the session key, or give out the plaintext: memory stays one step's worth, whatever a
+ * compressed piece inflates to); returns once the message is read and checked. `read`
+ * keeps the input while the shape is not decided, for a fallback.
+ */
+async function* steps(pipeline: Pipeline, input: AsyncIterator<Uint8Array>, read: ReadSoFar): AsyncGenerator<void, void, void> {
+  let inflater: PieceInflater | undefined;
+  const inflate = async function* (): AsyncGenerator<void> {
+    // One write to node:zlib per piece of input (gpg's partial lengths of 8 KiB made a
+    // trip to the thread pool each, and as many small writes of output).
+    const pieces = pipeline.takeCompressed();
+    if (pieces.length === 0) return;
+    inflater ??= new PieceInflater(pipeline.compression!);
+    for await (const chunk of inflater.inflate(concatBytes(pieces, pieces.reduce((size, piece) => size + piece.length, 0)))) {
+      pipeline.pushInflated(chunk);
+      yield;
+    }
+  };
+  try {
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await input.next();
+      } catch (error) {
+        read.sourceFailed = true;
+        throw error;
+      }
+      const { value, done } = next;
+      if (done) break;
+      if (!pipeline.decided) {
+        read.parts.push(value);
+        read.bytes += value.byteLength;
+      }
+      pipeline.push(value);
+      yield;
+      yield* inflate();
+    }
+    pipeline.finishInput();
+    yield* inflate();
+    if (pipeline.compression !== undefined) {
+      inflater ??= new PieceInflater(pipeline.compression);
+      for await (const chunk of inflater.finish()) {
+        pipeline.pushInflated(chunk);
+        yield;
+      }
+      pipeline.endOfInflated();
+    }
+    pipeline.finish();
+  } finally {
+    inflater?.close();
+  }
+}
+
 /**
  * Reads a binary message through the fast layer when it has the common shape, else hands
  * back everything read so far with the rest (`fallback`), nothing having been given out.
@@ -537,21 +689,25 @@ export async function tryFastDecryption(
   sessionKeysOf?: (message: openpgp.Message<unknown>) => Promise<openpgp.SessionKey[] | undefined>,
 ): Promise<FastDecryption> {
   const iterator = coalesced(source, chunkBytes)[Symbol.asyncIterator]();
-  const read: Uint8Array[] = [];
-  let readBytes = 0;
+  const read: ReadSoFar = { parts: [], bytes: 0, sourceFailed: false };
   const pipeline = new Pipeline(config);
   const message = new openpgp.Message(pipeline.sessionKeyPackets as unknown as openpgp.PacketList<openpgp.AnyPacket>);
-  const fallback = (): FastDecryption => ({ kind: 'fallback', input: replay(read, iterator) });
+  const progress = steps(pipeline, iterator, read);
+  const fallback = async (): Promise<FastDecryption> => {
+    // Stops the inflater; the input itself is replayed, not closed.
+    await progress.return(undefined).catch(() => undefined);
+    return { kind: 'fallback', input: replay(read.parts, iterator) };
+  };
   let keyed = false;
+  let finished = false;
   while (!pipeline.decided) {
-    if (readBytes > PROBE_BYTES) return fallback();
-    // A failure of the source itself (a read, damaged armor) is not the message's shape: it is thrown.
-    const { value, done } = await iterator.next();
-    if (done) return fallback();
-    read.push(value);
-    readBytes += value.byteLength;
+    if (read.bytes > PROBE_BYTES) return fallback();
     try {
-      pipeline.push(value);
+      const step = await progress.next();
+      if (step.done) {
+        finished = true;
+        break;
+      }
       if (!keyed && pipeline.awaitingKey) {
         keyed = true;
         const keys = (await sessionKeysOf?.(message)) ?? (await openpgp.decryptSessionKeys({ message, decryptionKeys: decryptionKey, config }));
@@ -561,26 +717,32 @@ export async function tryFastDecryption(
         if (id === undefined || algorithm === null) return fallback();
         pipeline.setKey(id, data);
       }
-    } catch {
+    } catch (error) {
+      // A failure of the source itself (a read, damaged armor) is not the message's shape: it is thrown.
+      if (read.sourceFailed) throw error;
+      // A ZIP or ZLIB stream node:zlib cannot inflate is damaged whoever reads it: refused here
+      // (openpgp.js's streams, given a damaged deflate stream in a truncated message, never ended).
+      if (error instanceof InflateError) throw new CaliopError('bad_input', `the message could not be decrypted: ${error.message}`, { cause: error });
       // Whatever went wrong before the first plaintext byte, openpgp.js reads the message
       // from its start and says what it is (a missing key, a damaged packet...).
       return fallback();
     }
   }
+  if (!pipeline.decided) return fallback();
   const ended = deferred<readonly Uint8Array[]>();
   const signatures = verificationResults(pipeline, ended.promise, verificationKeys, config);
   async function* data(): AsyncGenerator<Uint8Array> {
     let settled = false;
     try {
       yield* pipeline.takeOutput();
-      for (;;) {
-        const { value, done } = await iterator.next();
-        if (done) break;
-        pipeline.push(value);
-        yield* pipeline.takeOutput();
+      if (!finished) {
+        for (;;) {
+          const step = await progress.next();
+          // Given out a MiB or so at a time (bounded: a step adds one input or inflated chunk).
+          if (step.done || pipeline.outputBytes >= CHUNK_BYTES) yield* pipeline.takeOutput();
+          if (step.done) break;
+        }
       }
-      pipeline.finish();
-      yield* pipeline.takeOutput();
       settled = true;
       ended.resolve(pipeline.signatures);
     } catch (error) {
@@ -589,6 +751,7 @@ export async function tryFastDecryption(
       throw error;
     } finally {
       if (!settled) ended.reject(new Error('the message was not read to its end'));
+      await progress.return(undefined).catch(() => undefined);
       await iterator.return?.(undefined);
     }
   }

@@ -277,6 +277,12 @@ export async function decryptStream(input: {
   readonly verificationKeys: readonly openpgp.PublicKey[];
   readonly destination: Destination;
   readonly holdBackBytes?: number;
+  /**
+   * docs/limits.md §2.2: inflating stops past this many bytes (message_over_limit,
+   * decompressed-too-large). The mail path gives MESSAGE_LIMITS.maxDecompressedBytes; the
+   * pipe command none (§2: it streams, as gpg -d does).
+   */
+  readonly maxDecompressedBytes?: number;
 }): Promise<StreamDecryptResult> {
   const { head, size, rest } = await peek(input.input, 256);
   if (size === 0) throw new CaliopError('bad_input', 'the input is empty', { hint: 'caliop decrypt < message.asc > message.txt' });
@@ -285,7 +291,8 @@ export async function decryptStream(input: {
   // (openpgp.js then reads binary when the fast path leaves the message to it), and the
   // common shape through node:crypto.
   if (looksArmored(head)) source = dearmored(source);
-  const fast = await tryFastDecryption(source, acceptingEveryCipher(input.decryptionKey), input.verificationKeys, FULL_STREAM_READ_CONFIG);
+  const limit = input.maxDecompressedBytes === undefined ? {} : { maxDecompressedMessageSize: input.maxDecompressedBytes };
+  const fast = await tryFastDecryption(source, acceptingEveryCipher(input.decryptionKey), input.verificationKeys, { ...FULL_STREAM_READ_CONFIG, ...limit });
   if (fast.kind === 'fast') {
     return { ...(await writeDecrypted(input, fast.message, fast.signatures, (write) => drain(fast.data, write))), by: 'node:crypto' };
   }
@@ -299,7 +306,7 @@ export async function decryptStream(input: {
       decryptionKeys: acceptingEveryCipher(input.decryptionKey),
       verificationKeys: [...input.verificationKeys],
       format: 'binary',
-      config: STREAM_READ_CONFIG,
+      config: { ...STREAM_READ_CONFIG, ...limit },
     });
   } catch (error) {
     throw decryptionFailure(error, message);

@@ -17,8 +17,14 @@ T="--trust-model always -r vector@example.org -u vector@example.org"
 $G $T -z 0 --cipher-algo AES256 --sign --encrypt -o "$HERE/gpg-signed.gpg" "$HERE/plain.bin"
 # AES-128, unsigned, no compression: definite lengths (SEIPD 40059 bytes, legacy-format literal).
 $G $T -z 0 --cipher-algo AES --encrypt -o "$HERE/gpg-aes128.gpg" "$HERE/plain.bin"
-# Compressed (ZLIB): left to openpgp.js.
+# Compressed (ZLIB), incompressible data: inflated by node:zlib.
 $G $T --compress-algo zlib --sign --encrypt -o "$HERE/gpg-compressed.gpg" "$HERE/plain.bin"
+# Compressible data (plain-text.bin, ~4.5x), ZIP / ZLIB signed, ZIP unsigned: node:zlib; BZip2: openpgp.js.
+node -e "const o=[];let h=require('crypto').createHash('sha256').update('caliop compressed');const w=['stick','relay','message','inbox','vault','cipher','armor','sealed','deflate','signature','literal','packet'];for(let i=0;i<6000;i++){const d=h.copy().digest();h.update(d);o.push('line '+i+': '+[0,1,2,3,4,5].map(k=>w[d[k]%w.length]).join(' ')+' '+d.subarray(0,3).toString('hex')+'\\n')}process.stdout.write(o.join(''))" > "$HERE/plain-text.bin"
+$G $T --compress-algo zip --sign --encrypt -o "$HERE/gpg-zip.gpg" "$HERE/plain-text.bin"
+$G $T --compress-algo zlib --sign --encrypt -o "$HERE/gpg-zlib-text.gpg" "$HERE/plain-text.bin"
+$G $T --compress-algo bzip2 --sign --encrypt -o "$HERE/gpg-bzip2.gpg" "$HERE/plain-text.bin"
+$G $T --compress-algo zip --encrypt -o "$HERE/gpg-zip-unsigned.gpg" "$HERE/plain-text.bin"
 # A text signature (canonical line ends): left to openpgp.js.
 $G $T -z 0 --textmode --sign --encrypt -o "$HERE/gpg-textmode.gpg" "$HERE/plain.bin"
 # No MDC at all (SED, tag 9): left to openpgp.js, which refuses it.
@@ -31,3 +37,6 @@ $G $T --armor --sign --encrypt -o "$HERE/gpg-default.asc" "$HERE/plain.bin"
 gpg --armor --export vector@example.org > "$1/cert.asc"
 gpg --armor --export-secret-keys vector@example.org > "$1/key.asc"
 sq encrypt --recipient-cert "$1/cert.asc" --signer-key "$1/key.asc" --output "$HERE/sq-signed.asc" "$HERE/plain.bin"
+# sq's default ("pad": ZIP stored blocks, padding after the deflate end) and --compression zip, binary.
+sq encrypt --binary --recipient-cert "$1/cert.asc" --signer-key "$1/key.asc" --output "$HERE/sq-text.pgp" "$HERE/plain-text.bin"
+sq encrypt --binary --compression zip --recipient-cert "$1/cert.asc" --signer-key "$1/key.asc" --output "$HERE/sq-zip.pgp" "$HERE/plain-text.bin"
