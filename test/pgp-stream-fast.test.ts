@@ -386,6 +386,7 @@ describe('damaged or modified: bad_input, nothing under the final name, nothing 
 });
 
 describe('hostile input (mutated messages)', () => {
+  // Its budget is that work at load 30 with other files beside it (30 s alone at load 14), not a time it should take.
   it('300 mutations of signed messages, binary, armored and compressed: each ends in the exact plaintext or a documented error, nothing given before', async () => {
     const seeds = [vector('gpg-signed.gpg'), vector('gpg-aes128.gpg'), made.signed!, vector('gpg-signed.asc'), made.signedArmored!, vector('gpg-zip.gpg'), made.zlib!, vector('sq-text.pgp')];
     const expected = [plain, plain, plain, plain, plain, plainText, plainText, plainText];
@@ -415,7 +416,7 @@ describe('hostile input (mutated messages)', () => {
     }
     // Mutations outside what the MDC covers (e.g. an unsigned message's unused header bits) may still read.
     expect(intact).toBeLessThan(300);
-  }, 300_000);
+  }, 900_000);
 });
 
 describe('the pieces', () => {
