@@ -204,8 +204,25 @@ function base64Decoder(): Decoder {
       keep -= 1;
     }
     if (keep > 0) return null;
-    const decoded = Buffer.from(carry + raw.toString('latin1', 0, cut), 'base64');
-    if (decoded.length !== ((characters - (characters % 4)) / 4) * 3) return null;
+    // The group the carry began, completed from the chunk's first characters, is decoded on
+    // its own: joining the carry to the chunk's text made a string V8 then copied whole.
+    const expected = ((characters - (characters % 4)) / 4) * 3;
+    const decoded = Buffer.allocUnsafe(expected);
+    let written = 0;
+    let start = 0;
+    if (carry.length > 0) {
+      let group = carry;
+      while (group.length < 4 && start < cut) {
+        const byte = raw[start++]!;
+        if (byte === LF || byte === CR) continue;
+        if (!inBase64Alphabet(byte)) return null;
+        group += String.fromCharCode(byte);
+      }
+      if (group.length < 4) return null;
+      written = decoded.write(group, 0, 'base64');
+    }
+    written += decoded.write(raw.toString('latin1', start, cut), written, 'base64');
+    if (written !== expected) return null;
     carry = raw.toString('latin1', cut).replace(/[\r\n]/g, '');
     return decoded;
   };
