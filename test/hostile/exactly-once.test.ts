@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CALIOP_ENTRY, onStick, temporaryFolder, testEnv } from '../helpers/caliop.js';
+import { initEnrolled, CALIOP_ENTRY, onStick, temporaryFolder, testEnv } from '../helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 import { databaseNameFor, databaseUrl, TEST_STORE } from '../relay/helpers/test-store.js';
 import { startWithholdingProxy, type WithholdingProxy } from './withholding-proxy.js';
@@ -31,8 +31,7 @@ const sticks: Record<string, string> = {};
 async function enrolledStick(name: string, url: string): Promise<string> {
   const stick = join(scratch.path, name);
   mkdirSync(stick);
-  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', url, '--server-pin', relay.pin!]);
-  expect(run.status, run.stderr).toBe(0);
+  await initEnrolled(stick, name, `${name}@${DOMAIN}`, { url, pin: relay.pin });
   sticks[name] = stick;
   return stick;
 }

@@ -10,7 +10,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onStick, temporaryFolder } from '../helpers/caliop.js';
+import { initEnrolled, onStick, temporaryFolder } from '../helpers/caliop.js';
 import { fillToTheBrim, freeBytes } from '../helpers/full-disk.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
@@ -34,8 +34,7 @@ function tryMount(): boolean {
 async function enrolledStick(name: string): Promise<void> {
   const stick = join(scratch.path, name);
   mkdirSync(stick);
-  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay!.url, '--server-pin', relay!.pin!]);
-  expect(run.status, run.stderr).toBe(0);
+  await initEnrolled(stick, name, `${name}@${DOMAIN}`, relay!);
   sticks[name] = stick;
 }
 

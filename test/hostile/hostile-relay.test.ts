@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_TABLE as ERRORS } from '../../src/errors.js';
-import { onStick, temporaryFolder, watched, type Watched } from '../helpers/caliop.js';
+import { initEnrolled, onStick, temporaryFolder, watched, type Watched } from '../helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -83,8 +83,7 @@ beforeAll(async () => {
   for (const name of ['alice', 'bob']) {
     const stick = join(scratch.path, name);
     mkdirSync(stick);
-    const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', fakeUrl, '--server-pin', relay.pin!]);
-    expect(run.status, run.stderr).toBe(0);
+    await initEnrolled(stick, name, `${name}@${DOMAIN}`, { url: fakeUrl, pin: relay.pin });
     sticks[name] = stick;
   }
   const sent = await onStick(sticks.bob!, ['send', '--to', `alice@${DOMAIN}`, '--subject', 'the one real message'], { input: 'hello' });

@@ -14,7 +14,7 @@ import { relayClientFor } from '../../src/service/relay-account.js';
 import { compressionBomb } from './compression-bomb.js';
 import { deliverSmtp } from './smtp-client.js';
 import { StickSession } from '../../src/service/stick-session.js';
-import { CALIOP_ENTRY, onStick, PASSPHRASE, temporaryFolder, testEnv } from '../helpers/caliop.js';
+import { initEnrolled, CALIOP_ENTRY, onStick, PASSPHRASE, temporaryFolder, testEnv } from '../helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
 
 const DOMAIN = 'hostile.example';
@@ -38,8 +38,7 @@ beforeAll(async () => {
   await Promise.all(['alice', 'bob'].map(async (name) => {
     const stick = join(scratch.path, name);
     mkdirSync(stick);
-    const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', '--server', relay.url, '--server-pin', relay.pin!]);
-    expect(run.status, run.stderr).toBe(0);
+    await initEnrolled(stick, name, `${name}@${DOMAIN}`, relay);
     sticks[name] = stick;
   }));
 }, 600_000); // a relay and two ceremonies on a machine whose two cores are shared with a load of 30
