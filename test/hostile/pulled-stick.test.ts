@@ -27,7 +27,7 @@ import { sendMessage } from '../../src/service/mail-send.js';
 import { MessageStore } from '../../src/service/message-store.js';
 import { stickInFolder } from '../../src/service/stick-lookup.js';
 import { StickSession } from '../../src/service/stick-session.js';
-import { onStick, PASSPHRASE, temporaryFolder, testEnv } from '../helpers/caliop.js';
+import { initEnrolled, initStick, onStick, PASSPHRASE, temporaryFolder, testEnv } from '../helpers/caliop.js';
 import { fatStick, type StickFilesystem } from '../helpers/fat-stick.js';
 import { KillPoints, killTrial, type KillTrialResult } from '../helpers/kill-trial.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
@@ -63,9 +63,9 @@ function partialFilesIn(folder: string): number {
 async function newStick(folder: string, name: 'alice' | 'bob' | 'carol', server?: string): Promise<void> {
   const stick = join(folder, name);
   mkdirSync(stick);
-  const serverArgs = server === undefined ? [] : ['--server', server, '--server-pin', relay.pin!];
-  const run = await onStick(stick, ['--batch', '--json', 'init', '--name', name, '--email', `${name}@${DOMAIN}`, '--allow-online', ...serverArgs]);
-  expect(run.status, run.stderr).toBe(0);
+  // carol's stick is on the FAT volume: her vault is written there by caliop itself, never copied (fresh).
+  if (server === undefined) await initStick(stick, name, `${name}@${DOMAIN}`, { fresh: true });
+  else await initEnrolled(stick, name, `${name}@${DOMAIN}`, { url: server, pin: relay.pin });
   sticks[name] = stick;
 }
 
