@@ -6,10 +6,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { ArrivalFacts } from '../src/api/facts.js';
 import { stickAt } from '../src/edges/stick-locator.js';
-import { SqliteRelayStore } from '../src/relay/store/sqlite-store.js';
 import { StickSession } from '../src/service/stick-session.js';
+import { SqliteRelayStore } from '../src/relay/store/sqlite-store.js';
+import { storeBacklog } from './helpers/backlog.js';
 import { initStick, onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
@@ -30,16 +30,9 @@ beforeAll(async () => {
   // The backlog, put straight into the relay's database (submitting 1,000 through the
   // API would itself take minutes under the rate limit): 1 KiB bodies encrypted to ana.
   const cert = await openpgp.readKey({ armoredKey: ana.cert });
-  const store = await SqliteRelayStore.open(join(scratch.path, 'relay', 'relay.sqlite'));
-  const messages = [];
   // One ciphertext, 1,000 mailbox entries: the stick stores each entry (its relay id) once.
   const armoredMessage = await openpgp.encrypt({ message: await openpgp.createMessage({ text: `Subject: backlog\n\n${'x'.repeat(1024)}` }), encryptionKeys: cert });
-  for (let i = 0; i < BACKLOG; i++) {
-    const facts = { route: 'internal', receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), submittedBy: `bob@${DOMAIN}`, transport: { protocol: 'https', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } } satisfies ArrivalFacts;
-    messages.push({ id: `m${String(i).padStart(21, '0')}`, sender: `bob@${DOMAIN}`, recipients: [`ana@${DOMAIN}`], size: armoredMessage.length, facts, armoredMessage, entryIds: [`e${String(i).padStart(21, '0')}`] });
-  }
-  await store.storeMessages(messages);
-  await store.close();
+  await storeBacklog(join(scratch.path, 'relay'), { sender: `bob@${DOMAIN}`, recipient: `ana@${DOMAIN}`, count: BACKLOG, armoredMessage: () => armoredMessage });
 }, 600_000);
 
 afterAll(async () => {

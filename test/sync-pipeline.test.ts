@@ -8,11 +8,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import type { ArrivalFacts } from '../src/api/facts.js';
 import { stickAt } from '../src/edges/stick-locator.js';
 import { SqliteRelayStore } from '../src/relay/store/sqlite-store.js';
 import { syncMailbox } from '../src/service/mail-sync.js';
 import { StickSession } from '../src/service/stick-session.js';
+import { storeBacklog } from './helpers/backlog.js';
 import { initStick, onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
@@ -51,15 +51,8 @@ beforeAll(async () => {
   const enrolled = await onStick(stick, ['relay', 'enrol', '--server', relay.url, '--server-pin', relay.pin!]);
   expect(enrolled.status, enrolled.stderr).toBe(0);
   const cert = await openpgp.readKey({ armoredKey: ana.cert });
-  const store = await SqliteRelayStore.open(join(scratch.path, 'relay', 'relay.sqlite'));
-  const messages = [];
-  for (let i = 0; i < BACKLOG; i++) {
-    const armoredMessage = await openpgp.encrypt({ message: await openpgp.createMessage({ text: `Subject: backlog ${i}\n\n${'x'.repeat(1024)}` }), encryptionKeys: cert });
-    const facts = { route: 'internal', receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), submittedBy: `bob@${DOMAIN}`, transport: { protocol: 'https', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } } satisfies ArrivalFacts;
-    messages.push({ id: `m${String(i).padStart(21, '0')}`, sender: `bob@${DOMAIN}`, recipients: [`ana@${DOMAIN}`], size: armoredMessage.length, facts, armoredMessage, entryIds: [`e${String(i).padStart(21, '0')}`] });
-  }
-  await store.storeMessages(messages);
-  await store.close();
+  const armoredMessage = async (i: number) => openpgp.encrypt({ message: await openpgp.createMessage({ text: `Subject: backlog ${i}\n\n${'x'.repeat(1024)}` }), encryptionKeys: cert });
+  await storeBacklog(join(scratch.path, 'relay'), { sender: `bob@${DOMAIN}`, recipient: `ana@${DOMAIN}`, count: BACKLOG, armoredMessage });
 }, 600_000);
 
 afterAll(async () => {

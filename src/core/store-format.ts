@@ -5,6 +5,7 @@
 // is the API the use cases call.
 
 import { z } from 'zod';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { VaultTamperedError } from './vault-format.js';
 import { xchachaAead, xchachaSealPieces } from './xchacha-aead.js';
 
@@ -44,15 +45,6 @@ function u32(value: number): Uint8Array {
   return bytes;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;
@@ -205,7 +197,7 @@ function readGenerationHeader(bytes: Uint8Array, magic: Uint8Array, what: string
 export function sealIndex(key: Uint8Array, generation: number, nonce: Uint8Array, state: StoreState): Uint8Array {
   const header = generationHeader(INDEX_MAGIC, generation);
   const plaintext = ascii(JSON.stringify(StoreStateSchema.parse(state)));
-  return concat(header, nonce, xchachaAead(key, nonce, header).encrypt(plaintext));
+  return concatBytes(header, nonce, xchachaAead(key, nonce, header).encrypt(plaintext));
 }
 
 export function openIndex(key: Uint8Array, bytes: Uint8Array): { generation: number; state: StoreState } {
@@ -233,8 +225,8 @@ export function journalHeader(generation: number): Uint8Array {
 /** §4: one record: u32 length ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header ‖ u32 seq, JSON ops). */
 export function sealJournalRecord(key: Uint8Array, generation: number, seq: number, nonce: Uint8Array, ops: readonly StoreOp[]): Uint8Array {
   const plaintext = ascii(JSON.stringify(JournalRecordSchema.parse(ops)));
-  const sealed = xchachaAead(key, nonce, concat(journalHeader(generation), u32(seq))).encrypt(plaintext);
-  return concat(u32(sealed.length), nonce, sealed);
+  const sealed = xchachaAead(key, nonce, concatBytes(journalHeader(generation), u32(seq))).encrypt(plaintext);
+  return concatBytes(u32(sealed.length), nonce, sealed);
 }
 
 export interface JournalReading {
@@ -264,7 +256,7 @@ export function openJournal(key: Uint8Array, bytes: Uint8Array): JournalReading 
     if (end > bytes.length) return undefined;
     try {
       const nonce = bytes.subarray(at + 4, at + 4 + NONCE_LENGTH);
-      const plaintext = xchachaAead(key, nonce, concat(header, u32(seq))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
+      const plaintext = xchachaAead(key, nonce, concatBytes(header, u32(seq))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
       const ops = JournalRecordSchema.parse(JSON.parse(new TextDecoder().decode(plaintext)));
       return { ops, end };
     } catch {
@@ -311,7 +303,7 @@ function chunkNonce(header: Uint8Array, index: number, last: boolean): Uint8Arra
 }
 
 function objectAd(header: Uint8Array, name: string): Uint8Array {
-  return concat(header, ascii(name));
+  return concatBytes(header, ascii(name));
 }
 
 /**
@@ -379,9 +371,9 @@ export class ObjectSealer {
 
   /** §5: data ‖ zeros ‖ u32 padding length, a multiple of OBJECT_PAD_TO; the last chunk flagged. */
   finish(): Uint8Array[] {
-    const rest = concat(...this.#pending);
+    const rest = concatBytes(...this.#pending);
     const padding = (OBJECT_PAD_TO - ((this.#size + 4) % OBJECT_PAD_TO)) % OBJECT_PAD_TO;
-    const tail = concat(rest, new Uint8Array(padding), u32(padding));
+    const tail = concatBytes(rest, new Uint8Array(padding), u32(padding));
     this.#pending = [];
     this.#pendingLength = 0;
     const out: Uint8Array[] = [];
@@ -434,7 +426,7 @@ export class ObjectOpener {
       return out;
     }
     this.#done = true;
-    const tail = this.#held ? concat(this.#held, plaintext) : plaintext;
+    const tail = this.#held ? concatBytes(this.#held, plaintext) : plaintext;
     this.#held = undefined;
     if (tail.length < 4) throw damaged('an object is shorter than its trailer');
     const padding = new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getUint32(tail.length - 4);

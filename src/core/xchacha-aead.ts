@@ -5,21 +5,13 @@
 
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { hchacha, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 
 const TAG_LENGTH = 16;
 
 /** RFC 8439 §2.3: "expand 32-byte k" as four little-endian words. */
 const SIGMA = new Uint32Array(new Uint8Array([...'expand 32-byte k'].map((char) => char.charCodeAt(0))).buffer);
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
 
 /**
  * draft-irtf-cfrg-xchacha §2.3: HChaCha20 of the key and the nonce's first 16 bytes, then the
@@ -62,7 +54,7 @@ function xchachaNative(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array) {
       decipher.setAAD(ad, { plaintextLength: sealed.length - TAG_LENGTH });
       const head = decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH));
       const tail = decipher.final(); // throws when the tag does not match
-      return tail.length === 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : concat(head, tail);
+      return tail.length === 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : concatBytes(head, tail);
     },
   };
 }
@@ -96,5 +88,5 @@ export const xchachaAead: XChaChaAead = pickXChaChaAead();
  */
 export function xchachaSealPieces(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, pieces: readonly Uint8Array[]): Uint8Array {
   if (xchachaAead === xchachaNative) return xchachaNative(key, nonce, ad).encryptPieces(pieces);
-  return xchachaAead(key, nonce, ad).encrypt(pieces.length === 1 ? pieces[0]! : concat(...pieces));
+  return xchachaAead(key, nonce, ad).encrypt(pieces.length === 1 ? pieces[0]! : concatBytes(...pieces));
 }

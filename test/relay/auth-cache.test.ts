@@ -3,17 +3,12 @@
 // what authenticate() answers is always what the database holds now. Each write is made
 // after the rows were read (so cached), and the very next authenticate must see it.
 // Runs on SQLite and, with CALIOP_TEST_POSTGRES, on PostgreSQL (no cache there).
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { AuthOutcome, RelayStore } from '../../src/relay/store/relay-store.js';
-import { openTestStore, TEST_STORE } from './helpers/test-store.js';
+import { expect, it } from 'vitest';
+import type { AuthOutcome } from '../../src/relay/store/relay-store.js';
+import { freshStorePerTest } from './helpers/store-per-test.js';
+import { TEST_STORE } from './helpers/test-store.js';
 
-let store: RelayStore & { dispose(): Promise<void> };
-beforeEach(async () => {
-  store = await openTestStore();
-});
-afterEach(async () => {
-  await store.dispose();
-});
+const store = freshStorePerTest();
 
 const now = 1_800_000_000;
 const key = (n: number) => new Uint8Array(32).fill(n);
@@ -23,43 +18,43 @@ let nonces = 0;
 
 /** One signed request's store step, twice, so the rows are surely cached before the write that follows. */
 async function auth(device: number): Promise<AuthOutcome> {
-  await store.authenticate({ devicePublicKey: key(device), nonce: `cache-${nonces++}`, expiresAt: now + 300, nowSeconds: now, enrolledOnly: true });
-  return store.authenticate({ devicePublicKey: key(device), nonce: `cache-${nonces++}`, expiresAt: now + 300, nowSeconds: now, enrolledOnly: true });
+  await store().authenticate({ devicePublicKey: key(device), nonce: `cache-${nonces++}`, expiresAt: now + 300, nowSeconds: now, enrolledOnly: true });
+  return store().authenticate({ devicePublicKey: key(device), nonce: `cache-${nonces++}`, expiresAt: now + 300, nowSeconds: now, enrolledOnly: true });
 }
 
 it(`auth_rows_fresh_after_each_write (${TEST_STORE}): revocation, acknowledgement, last seen, certificate and key change are seen by the very next request`, async () => {
   expect(
-    await store.createAccount({ address, localPart: 'ana', cert: new Uint8Array([1]), certFingerprint, devicePublicKey: key(1), enrolledAt: '2026-01-01T00:00:00.000Z', wkdHash: 'wkd' }, null),
+    await store().createAccount({ address, localPart: 'ana', cert: new Uint8Array([1]), certFingerprint, devicePublicKey: key(1), enrolledAt: '2026-01-01T00:00:00.000Z', wkdHash: 'wkd' }, null),
   ).toBe('created');
   expect((await auth(2)).found).toBeUndefined();
-  expect(await store.addDevice({ address, certFingerprint, devicePublicKey: key(2), name: 'second', enrolledAt: '2026-01-02T00:00:00.000Z' })).toBe('created');
+  expect(await store().addDevice({ address, certFingerprint, devicePublicKey: key(2), name: 'second', enrolledAt: '2026-01-02T00:00:00.000Z' })).toBe('created');
   expect((await auth(2)).found?.device.name).toBe('second');
 
   // Revocation: refused at once (the outcome names the revocation, and no nonce is taken).
-  expect(await store.revokeDevice(address, 'second', '2026-01-03T00:00:00.000Z')).toBe('revoked');
+  expect(await store().revokeDevice(address, 'second', '2026-01-03T00:00:00.000Z')).toBe('revoked');
   const revoked = await auth(2);
   expect(revoked.found?.device.revokedAt).toBe('2026-01-03T00:00:00.000Z');
   expect(revoked.fresh).toBe(false);
 
   // The mailbox cursor this device acknowledged (list starts after it, docs/api.md §8.9).
   expect((await auth(1)).found?.device.ackedCursor).toBe(0);
-  await store.ackMailbox(address, key(1), 7);
+  await store().ackMailbox(address, key(1), 7);
   expect((await auth(1)).found?.device.ackedCursor).toBe(7);
 
   // Last seen.
   expect((await auth(1)).found?.device.lastSeenAt).toBeNull();
-  await store.touchDevice(key(1), '2026-01-04T00:00:00.000Z', '2026-01-03T23:55:00.000Z');
+  await store().touchDevice(key(1), '2026-01-04T00:00:00.000Z', '2026-01-03T23:55:00.000Z');
   expect((await auth(1)).found?.device.lastSeenAt).toBe('2026-01-04T00:00:00.000Z');
 
   // The account's certificate.
-  expect(await store.replaceCert(address, certFingerprint, new Uint8Array([2]))).toBe(true);
+  expect(await store().replaceCert(address, certFingerprint, new Uint8Array([2]))).toBe(true);
   expect((await auth(1)).found?.account.cert).toEqual(new Uint8Array([2]));
 
   // A key change revokes every device of the old key.
   const newFingerprint = 'B'.repeat(40);
-  expect(await store.permitKeyChange({ address, newFingerprint, openedAt: '2026-01-05T00:00:00.000Z', expiresAt: '2026-01-12T00:00:00.000Z' })).toBe(true);
+  expect(await store().permitKeyChange({ address, newFingerprint, openedAt: '2026-01-05T00:00:00.000Z', expiresAt: '2026-01-12T00:00:00.000Z' })).toBe(true);
   expect(
-    await store.changeKey({ address, cert: new Uint8Array([3]), certFingerprint: newFingerprint, devicePublicKey: key(3), deviceName: 'new-key', changedAt: '2026-01-06T00:00:00.000Z' }),
+    await store().changeKey({ address, cert: new Uint8Array([3]), certFingerprint: newFingerprint, devicePublicKey: key(3), deviceName: 'new-key', changedAt: '2026-01-06T00:00:00.000Z' }),
   ).toBe('changed');
   const old = await auth(1);
   expect(old.found?.device.revokedAt).toBe('2026-01-06T00:00:00.000Z');
