@@ -10,7 +10,7 @@ import { stickAt } from '../src/edges/stick-locator.js';
 import { StickSession } from '../src/service/stick-session.js';
 import { SqliteRelayStore } from '../src/relay/store/sqlite-store.js';
 import { storeBacklog } from './helpers/backlog.js';
-import { initStick, onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
+import { initEnrolled, onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
@@ -24,9 +24,7 @@ beforeAll(async () => {
   relay = await startRelayProcess({ domain: DOMAIN, dataDir: join(scratch.path, 'relay') }); // default limits
   stick = join(scratch.path, 'ana');
   mkdirSync(stick);
-  const ana = await initStick(stick, 'ana', `ana@${DOMAIN}`);
-  const enrolled = await onStick(stick, ['relay', 'enrol', '--server', relay.url, '--server-pin', relay.pin!]);
-  expect(enrolled.status, enrolled.stderr).toBe(0);
+  const ana = await initEnrolled(stick, 'ana', `ana@${DOMAIN}`, relay);
   // The backlog, put straight into the relay's database (submitting 1,000 through the
   // API would itself take minutes under the rate limit): 1 KiB bodies encrypted to ana.
   const cert = await openpgp.readKey({ armoredKey: ana.cert });

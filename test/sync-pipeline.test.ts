@@ -13,7 +13,7 @@ import { SqliteRelayStore } from '../src/relay/store/sqlite-store.js';
 import { syncMailbox } from '../src/service/mail-sync.js';
 import { StickSession } from '../src/service/stick-session.js';
 import { storeBacklog } from './helpers/backlog.js';
-import { initStick, onStick, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
+import { initEnrolled, PASSPHRASE, temporaryFolder } from './helpers/caliop.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const openings = new EventEmitter();
@@ -47,9 +47,7 @@ beforeAll(async () => {
   relay = await startRelayProcess({ domain: DOMAIN, dataDir: join(scratch.path, 'relay') });
   stick = join(scratch.path, 'ana');
   mkdirSync(stick);
-  const ana = await initStick(stick, 'ana', `ana@${DOMAIN}`);
-  const enrolled = await onStick(stick, ['relay', 'enrol', '--server', relay.url, '--server-pin', relay.pin!]);
-  expect(enrolled.status, enrolled.stderr).toBe(0);
+  const ana = await initEnrolled(stick, 'ana', `ana@${DOMAIN}`, relay);
   const cert = await openpgp.readKey({ armoredKey: ana.cert });
   const armoredMessage = async (i: number) => openpgp.encrypt({ message: await openpgp.createMessage({ text: `Subject: backlog ${i}\n\n${'x'.repeat(1024)}` }), encryptionKeys: cert });
   await storeBacklog(join(scratch.path, 'relay'), { sender: `bob@${DOMAIN}`, recipient: `ana@${DOMAIN}`, count: BACKLOG, armoredMessage });
