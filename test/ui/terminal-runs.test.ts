@@ -50,6 +50,16 @@ class Terminal extends TmuxTerminal {
 
 const keep = (name: string, text: string, title: RegExp): string => keepScreen(ARTIFACTS, name, text, title);
 
+/** The screen as kept in the artifacts: the secret replaced by a mask exactly as many columns wide
+ *  (counted as keepScreen counts them), so that the kept screen is as wide as the one shown. The
+ *  generated passphrase's length varies (seven words of 3 to 8 letters): a fixed label made the
+ *  kept line wider than the screen whenever the passphrase was shorter than the label. */
+const withoutSecret = (text: string, secret: string): string => {
+  const columns = [...secret.normalize('NFC')].length;
+  const label = '[passphrase removed]';
+  return text.replace(secret, columns >= label.length ? label.padEnd(columns, '.') : '*'.repeat(columns));
+};
+
 const WORD = '[\\p{Ll}\\p{M}]+'; // a word of a BIP39 list: letters, and accents as combining marks (NFD)
 
 /** What each language's screens say (src/ui/i18n/*.ts), as the test waits for it. */
@@ -161,7 +171,7 @@ describe('the interface in a real terminal, under load', () => {
         const generated = await term.waitFor(says.generated);
         const passphrase = new RegExp(`(${WORD}(?:-${WORD}){6})`, 'u').exec(generated.split('\n').slice(2).join('\n'))![1]!;
         passphrases[language] = passphrase;
-        keep(name('06-generated-passphrase'), generated.replace(passphrase, '[passphrase removed from the artifact]'), says.generated);
+        keep(name('06-generated-passphrase'), withoutSecret(generated, passphrase), says.generated);
         term.keys('Enter');
 
         const sheet = await term.waitFor(says.sheet);
