@@ -177,6 +177,24 @@ export async function benchLargeAttachment(mib = 25): Promise<{ name: string; li
 
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
+/** `rounds` interleaved sends of one incompressible `mib` MiB file: `gpg -se` of it, then ours
+ *  (`sendOurs`); the medians of their times and peak RSS. The file is removed after. */
+async function sendRounds(work: string, gpg: (args: readonly string[]) => Measure, mib: number, rounds: number, sendOurs: (input: string) => Measure | Promise<Measure>) {
+  const input = join(work, `file-${mib}.bin`);
+  writeIncompressibleFile(input, mib);
+  const ours: Measure[] = [];
+  const peer: Measure[] = [];
+  try {
+    for (let round = 0; round < rounds; round += 1) {
+      peer.push(gpg(['-se', '-r', 'peer@example.org', '-o', join(work, `gpg-${mib}-${round}.pgp`), input]));
+      ours.push(await sendOurs(input));
+    }
+  } finally {
+    rmSync(input, { force: true });
+  }
+  return { oursMs: median(ours.map((m) => m.ms)), peerMs: median(peer.map((m) => m.ms)), oursRss: median(ours.map((m) => m.maxRssMiB)), peerRss: median(peer.map((m) => m.maxRssMiB)) };
+}
+
 /** Issue 9: `caliop send --attach` of 10 and 25 MiB against `gpg -se` of the same file, interleaved, `rounds` each. */
 export async function benchLargeSend(sizesMiB: readonly number[] = [10, 25], rounds = 3): Promise<{ name: string; lines: string[] }> {
   const { work, load, relay, caliop } = await benchWorld('caliop-bench-send-');
@@ -186,21 +204,14 @@ export async function benchLargeSend(sizesMiB: readonly number[] = [10, 25], rou
     const idle = caliop(sticks.ana, ['--json', 'send', '--to', `bob@${DOMAIN}`, '--subject', 'idle'], 'the text\n');
     const lines: string[] = [];
     for (const mib of sizesMiB) {
-      const input = join(work, `file-${mib}.bin`);
-      writeIncompressibleFile(input, mib);
-      const ours: Measure[] = [];
-      const peer: Measure[] = [];
-      for (let round = 0; round < rounds; round += 1) {
-        peer.push(gpg(['-se', '-r', 'peer@example.org', '-o', join(work, `gpg-${mib}-${round}.pgp`), input]));
+      const { oursMs, peerMs, oursRss, peerRss } = await sendRounds(work, gpg, mib, rounds, (input) => {
         const sent = caliop(sticks.ana, ['--json', 'send', '--to', `bob@${DOMAIN}`, '--subject', `${mib} MiB`, '--attach', input], 'the text\n');
         if ((JSON.parse(sent.stdout) as { queued: boolean }).queued) throw new Error(`the ${mib} MiB message stayed queued`);
-        ours.push(sent);
-      }
-      const [oursMs, peerMs, oursRss, peerRss] = [median(ours.map((m) => m.ms)), median(peer.map((m) => m.ms)), median(ours.map((m) => m.maxRssMiB)), median(peer.map((m) => m.maxRssMiB))];
+        return sent;
+      });
       lines.push(
         `${mib} MiB: caliop send --attach ${oursMs.toFixed(0)} ms (net of a text-only send ${(oursMs - idle.ms).toFixed(0)} ms), peak RSS ${oursRss.toFixed(0)} MiB (text-only ${idle.maxRssMiB.toFixed(0)}: +${(oursRss - idle.maxRssMiB).toFixed(0)} MiB) | gpg -se ${peerMs.toFixed(0)} ms, ${peerRss.toFixed(0)} MiB | ratio ${(oursMs / peerMs).toFixed(2)}x whole, ${((oursMs - idle.ms) / peerMs).toFixed(2)}x net`,
       );
-      rmSync(input, { force: true });
     }
     load.push(loadavg()[0]!);
     lines.push(`median of ${rounds} interleaved rounds (gpg, caliop, gpg, caliop…); caliop's send includes MIME, encryption and signing, sealing in the outbox and the upload to the relay`);
@@ -347,23 +358,16 @@ export async function benchLargeOutboundSend(sizesMiB: readonly number[] = [10, 
     const relayIdle = peakRssMiBOf(relay.child.pid);
     const lines: string[] = [];
     for (const mib of sizesMiB) {
-      const input = join(work, `file-${mib}.bin`);
-      writeIncompressibleFile(input, mib);
-      const ours: Measure[] = [];
-      const peer: Measure[] = [];
-      for (let round = 0; round < rounds; round += 1) {
-        peer.push(gpg(['-se', '-r', 'peer@example.org', '-o', join(work, `gpg-${mib}-${round}.pgp`), input]));
+      const { oursMs, peerMs, oursRss, peerRss } = await sendRounds(work, gpg, mib, rounds, async (input) => {
         const before = sink.received.length;
         const sent = caliop(sticks.ana, ['--json', 'send', '--to', 'peer@example.org', '--subject', `${mib} MiB`, '--attach', input], 'the text\n');
         if ((JSON.parse(sent.stdout) as { queued: boolean }).queued) throw new Error(`the ${mib} MiB message was queued instead of handed to the sink: ${sent.stdout.replace(/\s+/g, ' ').slice(0, 900)}`);
         await sink.waitFor(before + 1);
-        ours.push(sent);
-      }
-      const [oursMs, peerMs, oursRss, peerRss] = [median(ours.map((m) => m.ms)), median(peer.map((m) => m.ms)), median(ours.map((m) => m.maxRssMiB)), median(peer.map((m) => m.maxRssMiB))];
+        return sent;
+      });
       lines.push(
         `${mib} MiB to the outside (${(sink.received.at(-1)! / MIB).toFixed(1)} MiB delivered): caliop send --attach ${oursMs.toFixed(0)} ms (net of a text-only outside send ${(oursMs - idle.ms).toFixed(0)} ms), peak RSS ${oursRss.toFixed(0)} MiB (text-only ${idle.maxRssMiB.toFixed(0)}: +${(oursRss - idle.maxRssMiB).toFixed(0)} MiB) | gpg -se ${peerMs.toFixed(0)} ms, ${peerRss.toFixed(0)} MiB | ratio ${(oursMs / peerMs).toFixed(2)}x whole, ${((oursMs - idle.ms) / peerMs).toFixed(2)}x net; relay peak RSS ${peakRssMiBOf(relay.child.pid).toFixed(0)} MiB (after the idle send ${relayIdle.toFixed(0)})`,
       );
-      rmSync(input, { force: true });
     }
     load.push(loadavg()[0]!);
     lines.push(`median of ${rounds} interleaved rounds (gpg, caliop, gpg, caliop…); caliop's send includes MIME, encryption and signing, the PGP/MIME blob, the streamed upload, and the relay's DKIM signing and SMTP hand-over, answered after the sink's 250`);
