@@ -9,14 +9,18 @@
 // CPU of their PostgreSQL backends).
 //
 // Steady state (issue 14): after a warm-up, the 32-client figures come from rounds
-// that alternate relay and peer (relay, peer, relay, peer...), so that a load change
-// on a shared machine hits both; the ratio of CPU per cycle is taken per round.
-// Bounded: ROUNDS x MESSAGES per side, by default 3 x 1,024; temporary data removed.
+// that alternate the servers, in the opposite order every other round (relay, peer;
+// peer, relay; ...), so that a load change on a shared machine, or a drift through the
+// run, hits both alike. The comparison is of medians: the median over rounds of each
+// server's CPU per cycle, their ratio, and the median of the per-round ratios.
+// Bounded: ROUNDS x MESSAGES per side, by default 6 x 512; temporary data removed.
+// --compare-main FILE runs a second relay, from another build's main.js (e.g. a copy of
+// main's build/), in the same rounds: an A/B of two builds on the same machine state.
 //
 //   npm run -s build && node build/scripts/bench/relay-throughput.js
 //     [--messages N] [--rounds N] [--warmup N] [--only levels,sqlite,peer,postgres]
-//     [--relay-node-args "--cpu-prof --cpu-prof-dir=DIR"]
-// (or CALIOP_BENCH_RELAY_MESSAGES, _ROUNDS, _WARMUP, _ONLY, _NODE_ARGS in `npm run bench`).
+//     [--relay-node-args "--cpu-prof --cpu-prof-dir=DIR"] [--compare-main OTHER/build/src/relay/main.js]
+// (or CALIOP_BENCH_RELAY_MESSAGES, _ROUNDS, _WARMUP, _ONLY, _NODE_ARGS, _COMPARE_MAIN in `npm run bench`).
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { spawn, spawnSync } from 'node:child_process';
@@ -52,6 +56,8 @@ export interface RelayBenchSettings {
   readonly parts: ReadonlySet<Part>;
   /** Node flags for the relay processes (e.g. --cpu-prof). */
   readonly relayNodeArgs: readonly string[];
+  /** Another build's relay main.js, run as a second SQLite relay in the same rounds; undefined: none. */
+  readonly compareMain: string | undefined;
 }
 
 function positive(value: string | undefined, fallback: number, name: string): number {
@@ -61,16 +67,19 @@ function positive(value: string | undefined, fallback: number, name: string): nu
   return number;
 }
 
-export function relayBenchSettings(values: { messages?: string; rounds?: string; warmup?: string; only?: string; relayNodeArgs?: string } = {}): RelayBenchSettings {
+export function relayBenchSettings(
+  values: { messages?: string; rounds?: string; warmup?: string; only?: string; relayNodeArgs?: string; compareMain?: string } = {},
+): RelayBenchSettings {
   const env = process.env;
   const only = (values.only ?? env.CALIOP_BENCH_RELAY_ONLY ?? '').split(',').filter((word) => word !== '');
   for (const word of only) if (!(PARTS as readonly string[]).includes(word)) throw new Error(`--only: ${word} is not one of ${PARTS.join(', ')}`);
   return {
-    messages: positive(values.messages ?? env.CALIOP_BENCH_RELAY_MESSAGES, 1024, '--messages'),
-    rounds: Math.max(1, positive(values.rounds ?? env.CALIOP_BENCH_RELAY_ROUNDS, 3, '--rounds')),
-    warmup: positive(values.warmup ?? env.CALIOP_BENCH_RELAY_WARMUP, 256, '--warmup'),
+    messages: positive(values.messages ?? env.CALIOP_BENCH_RELAY_MESSAGES, 512, '--messages'),
+    rounds: Math.max(1, positive(values.rounds ?? env.CALIOP_BENCH_RELAY_ROUNDS, 6, '--rounds')),
+    warmup: positive(values.warmup ?? env.CALIOP_BENCH_RELAY_WARMUP, 512, '--warmup'),
     parts: new Set(only.length === 0 ? PARTS : (only as Part[])),
     relayNodeArgs: (values.relayNodeArgs ?? env.CALIOP_BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((word) => word !== ''),
+    compareMain: (values.compareMain ?? env.CALIOP_BENCH_RELAY_COMPARE_MAIN) || undefined,
   };
 }
 
@@ -117,19 +126,37 @@ interface BenchUser {
   readonly armoredMessage: string;
 }
 
-async function makeUser(relay: { url: string; pin: string | undefined }, index: number): Promise<BenchUser> {
+/** A user's OpenPGP key and message, made once, enrolled at each relay of the run (enrolAt). */
+interface BenchIdentity {
+  readonly address: string;
+  readonly privateKey: openpgp.PrivateKey;
+  readonly publicKey: openpgp.PublicKey;
+  readonly armoredMessage: string;
+}
+
+async function makeIdentity(index: number): Promise<BenchIdentity> {
   const address = `user${index}@${DOMAIN}`;
   const { privateKey, publicKey } = await openpgp.generateKey({ userIDs: [{ email: address }], format: 'object' });
-  const deviceSecretKey = ed25519.utils.randomSecretKey();
-  const client = new RelayClient({ url: relay.url, pin: relay.pin, deviceSecretKey, domain: DOMAIN });
-  const statement = buildEnrolmentStatement({ address, devicePublicKey: ed25519.getPublicKey(deviceSecretKey), domain: DOMAIN });
-  const proofSignature = (await openpgp.sign({ message: await openpgp.createMessage({ text: statement }), signingKeys: privateKey, detached: true })) as string;
-  await client.enrol({ address, armoredCert: publicKey.armor(), proofSignature });
   const armoredMessage = (await openpgp.encrypt({
     message: await openpgp.createMessage({ text: 'x'.repeat(PLAINTEXT_BYTES) }),
     encryptionKeys: publicKey,
     config: { preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed },
   })) as string;
+  return { address, privateKey, publicKey, armoredMessage };
+}
+
+async function makeUser(relay: { url: string; pin: string | undefined }, index: number): Promise<BenchUser> {
+  return enrolAt(relay, await makeIdentity(index));
+}
+
+/** A new device of `identity` enrolled at `relay`. */
+async function enrolAt(relay: { url: string; pin: string | undefined }, identity: BenchIdentity): Promise<BenchUser> {
+  const { address, privateKey, publicKey, armoredMessage } = identity;
+  const deviceSecretKey = ed25519.utils.randomSecretKey();
+  const client = new RelayClient({ url: relay.url, pin: relay.pin, deviceSecretKey, domain: DOMAIN });
+  const statement = buildEnrolmentStatement({ address, devicePublicKey: ed25519.getPublicKey(deviceSecretKey), domain: DOMAIN });
+  const proofSignature = (await openpgp.sign({ message: await openpgp.createMessage({ text: statement }), signingKeys: privateKey, detached: true })) as string;
+  await client.enrol({ address, armoredCert: publicKey.armor(), proofSignature });
   return { address, client, armoredMessage };
 }
 
@@ -334,15 +361,47 @@ export async function benchPostgres(): Promise<BenchDatabase | string> {
 
 const RATE_ARGS = ['--rate-burst', '1000000', '--rate-per-minute', '1000000000'];
 
+/** One server of the 32-client rounds: the relay, the --compare-main relay, or the bare peer. */
+interface RoundSide {
+  readonly label: string;
+  readonly run: (messages: number) => Promise<LevelResult>;
+  readonly rounds: LevelResult[];
+  /** Extra lines after its summary (relay-side latencies, peak RSS). */
+  readonly describe: () => string[];
+}
+
+const cycleMs = (result: LevelResult) => perCycleMs(result.serverCpu, result);
+
+/** "A/B: median x.xx of rounds ..., medians' ratio y.yy" for the rounds of two sides (CPU per cycle). */
+function compareRounds(a: RoundSide, b: RoundSide): string {
+  const ratios = a.rounds.map((ours, index) => cycleMs(ours) / cycleMs(b.rounds[index]!));
+  const mediansRatio = median(a.rounds.map(cycleMs)) / median(b.rounds.map(cycleMs));
+  const overall = perCycleMs(combined(a.rounds).serverCpu, combined(a.rounds)) / perCycleMs(combined(b.rounds).serverCpu, combined(b.rounds));
+  return (
+    `${a.label} CPU per cycle / ${b.label} CPU per cycle: median of rounds ${median(ratios).toFixed(2)}x (${ratios.map((r) => r.toFixed(2)).join(', ')}), ` +
+    `ratio of the medians ${median(a.rounds.map(cycleMs)).toFixed(2)} / ${median(b.rounds.map(cycleMs)).toFixed(2)} ms = ${mediansRatio.toFixed(2)}x, all rounds together ${overall.toFixed(2)}x`
+  );
+}
+
 export async function benchRelayThroughput(settings: RelayBenchSettings = relayBenchSettings()): Promise<{ name: string; lines: string[] }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'caliop-relay-bench-'));
+  const compareDir = settings.compareMain === undefined ? undefined : mkdtempSync(join(tmpdir(), 'caliop-relay-bench-b-'));
   const relay = await startRelayProcess({ dataDir, domain: DOMAIN, extraArgs: RATE_ARGS, nodeArgs: settings.relayNodeArgs });
+  const other =
+    compareDir === undefined
+      ? undefined
+      : await startRelayProcess({ dataDir: compareDir, domain: DOMAIN, extraArgs: RATE_ARGS, nodeArgs: settings.relayNodeArgs, mainFile: resolve(settings.compareMain!) });
   const users: BenchUser[] = [];
+  const otherUsers: BenchUser[] = [];
   const lines: string[] = [];
   const { parts } = settings;
   const loadAtStart = loadNow();
   try {
-    for (let i = 0; i < TOP; i++) users.push(await makeUser(relay, i));
+    for (let i = 0; i < TOP; i++) {
+      const identity = await makeIdentity(i);
+      users.push(await enrolAt(relay, identity));
+      if (other !== undefined) otherUsers.push(await enrolAt(other, identity));
+    }
     const size = Buffer.byteLength(users[0]!.armoredMessage);
     lines.push(`real caliop-relay on 127.0.0.1 (HTTPS, pinned, keep-alive), ${size}-byte armored messages, every write durable; load average at start ${loadAtStart}`);
     lines.push('cycle = submit -> list -> fetch -> delete; latency = submit+list+fetch; CPU = user+system of the server process(es) and of the clients (this process)');
@@ -353,41 +412,53 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
     }
     const peer = parts.has('peer') ? await startBarePeer(dataDir, users[0]!.armoredMessage, TOP) : null;
     try {
-      const sqlite = parts.has('sqlite');
+      const sides: RoundSide[] = [];
+      const firstLine = relay.stderrLines.length;
+      const relayExtras = (started: typeof relay, label: string, rounds: LevelResult[]) => () => [
+        `  ${label}-side p50/p99 ms per route (these rounds): ${relayServerSide(started.stderrLines.slice(firstLine))}`,
+        `  ${label} peak RSS (VmHWM): ${peakRssMiB(started.child.pid)}; CPU-bound ceiling of ${label} + clients on ${cpus().length} cores: ${cpuCeiling(combined(rounds))}`,
+      ];
+      if (parts.has('sqlite')) {
+        const rounds: LevelResult[] = [];
+        sides.push({ label: 'relay', run: (n) => runLevel(users, TOP, n, [relay.child.pid], relayCycle), rounds, describe: relayExtras(relay, 'relay', rounds) });
+      }
+      if (other !== undefined) {
+        const rounds: LevelResult[] = [];
+        sides.push({ label: 'compared relay', run: (n) => runLevel(otherUsers, TOP, n, [other.child.pid], relayCycle), rounds, describe: relayExtras(other, 'compared relay', rounds) });
+      }
+      if (peer !== null) {
+        const rounds: LevelResult[] = [];
+        sides.push({
+          label: 'peer',
+          run: (n) => peer.run(n),
+          rounds,
+          describe: () => [`  peer peak RSS (VmHWM): ${peakRssMiB(peer.pid)}; CPU-bound ceiling of peer + clients on ${cpus().length} cores: ${cpuCeiling(combined(rounds))} (no relay can beat the peer's own rate)`],
+        });
+      }
       if (settings.warmup > 0) {
-        if (sqlite) await runLevel(users, TOP, settings.warmup, [], relayCycle);
-        await peer?.run(settings.warmup);
+        for (const side of sides) await side.run(settings.warmup);
         lines.push(`warm-up: ${settings.warmup} messages at ${TOP} clients on each server, not counted`);
       }
-      const relayRounds: LevelResult[] = [];
-      const peerRounds: LevelResult[] = [];
-      const firstLine = relay.stderrLines.length;
-      // Interleaved (relay, peer, relay, peer...): a change of load on the machine hits both.
+      // Interleaved, the order reversed every other round (A, B; B, A; ...): a change of load
+      // on the machine, or a drift through the run, hits every server alike.
       for (let round = 1; round <= settings.rounds; round++) {
-        const ours = sqlite ? await runLevel(users, TOP, settings.messages, [relay.child.pid], relayCycle) : undefined;
-        const theirs = peer === null ? undefined : await peer.run(settings.messages);
-        if (ours !== undefined) relayRounds.push(ours);
-        if (theirs !== undefined) peerRounds.push(theirs);
-        const ratio = ours !== undefined && theirs !== undefined ? `, relay/peer CPU ${(ours.serverCpu / ours.total / (theirs.serverCpu / theirs.total)).toFixed(2)}x` : '';
-        const rate = (r: LevelResult | undefined) => (r === undefined ? '-' : `${(r.total / r.seconds).toFixed(0)} msg/s, ${perCycleMs(r.serverCpu, r).toFixed(2)} ms/cycle`);
-        lines.push(`  round ${round}: relay ${rate(ours)}; peer ${rate(theirs)}${ratio} (load ${loadNow()})`);
+        const order = round % 2 === 1 ? sides : [...sides].reverse();
+        for (const side of order) side.rounds.push(await side.run(settings.messages));
+        const rate = (r: LevelResult) => `${(r.total / r.seconds).toFixed(0)} msg/s, ${cycleMs(r).toFixed(2)} ms/cycle`;
+        const relaySide = sides.find((side) => side.label === 'relay');
+        const peerSide = sides.find((side) => side.label === 'peer');
+        const ratio = relaySide !== undefined && peerSide !== undefined ? `, relay/peer CPU ${(cycleMs(relaySide.rounds.at(-1)!) / cycleMs(peerSide.rounds.at(-1)!)).toFixed(2)}x` : '';
+        lines.push(`  round ${round} (${order.map((side) => side.label).join(', ')}): ${sides.map((side) => `${side.label} ${rate(side.rounds.at(-1)!)}`).join('; ')}${ratio} (load ${loadNow()})`);
       }
-      if (relayRounds.length > 0) {
-        const all = combined(relayRounds);
-        lines.push(describeLevel(`SQLite, ${TOP} clients, ${settings.rounds} rounds`, all));
-        lines.push(`  relay-side p50/p99 ms per route (these rounds): ${relayServerSide(relay.stderrLines.slice(firstLine))}`);
-        lines.push(`  relay peak RSS (VmHWM): ${peakRssMiB(relay.child.pid)}; CPU-bound ceiling of relay + clients on ${cpus().length} cores: ${cpuCeiling(all)}`);
+      for (const side of sides) {
+        const label = side.label === 'peer' ? 'bare node:https peer' : side.label === 'relay' ? 'SQLite' : 'SQLite, compared relay';
+        lines.push(describeLevel(`${label}, ${TOP} clients, ${settings.rounds} rounds`, combined(side.rounds)));
+        lines.push(`  CPU ms/cycle per round: ${side.rounds.map((r) => cycleMs(r).toFixed(2)).join(', ')}; median ${median(side.rounds.map(cycleMs)).toFixed(2)}`);
+        lines.push(...side.describe());
       }
-      if (peerRounds.length > 0) {
-        const all = combined(peerRounds);
-        lines.push(describeLevel(`bare node:https peer, ${TOP} clients, ${settings.rounds} rounds`, all));
-        lines.push(`  peer peak RSS (VmHWM): ${peakRssMiB(peer?.pid)}; CPU-bound ceiling of peer + clients on ${cpus().length} cores: ${cpuCeiling(all)} (no relay can beat the peer's own rate)`);
-      }
-      if (relayRounds.length > 0 && peerRounds.length > 0) {
-        const ratios = relayRounds.map((ours, index) => ours.serverCpu / ours.total / (peerRounds[index]!.serverCpu / peerRounds[index]!.total));
-        const overall = combined(relayRounds).serverCpu / combined(relayRounds).total / (combined(peerRounds).serverCpu / combined(peerRounds).total);
-        lines.push(`  relay CPU per cycle / peer CPU per cycle: median ${median(ratios).toFixed(2)}x of rounds ${ratios.map((r) => r.toFixed(2)).join(', ')}, all rounds together ${overall.toFixed(2)}x (target <= 2x)`);
-      }
+      const [first, second, third] = sides;
+      if (first !== undefined && second !== undefined) lines.push(`  ${compareRounds(first, second)}${second.label === 'peer' ? ' (target <= 2x)' : ''}`);
+      if (second !== undefined && third !== undefined) lines.push(`  ${compareRounds(second, third)} (target <= 2x)`);
     } finally {
       peer?.stop();
     }
@@ -399,9 +470,11 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
     const relayEvents = relay.stderrLines.filter((line) => !line.includes('"event":"request"')).slice(-5);
     throw new Error(`relay bench failed: ${(error as Error).message}; relay said: ${relayEvents.join(' | ')}`, { cause: error });
   } finally {
-    for (const user of users) user.client.close();
+    for (const user of [...users, ...otherUsers]) user.client.close();
     await relay.stop();
+    await other?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    if (compareDir !== undefined) rmSync(compareDir, { recursive: true, force: true });
   }
 }
 
@@ -435,8 +508,15 @@ async function benchTwoProcessesOnPostgres(settings: RelayBenchSettings): Promis
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
-    options: { messages: { type: 'string' }, rounds: { type: 'string' }, warmup: { type: 'string' }, only: { type: 'string' }, 'relay-node-args': { type: 'string' } },
+    options: {
+      messages: { type: 'string' },
+      rounds: { type: 'string' },
+      warmup: { type: 'string' },
+      only: { type: 'string' },
+      'relay-node-args': { type: 'string' },
+      'compare-main': { type: 'string' },
+    },
   });
-  const result = await benchRelayThroughput(relayBenchSettings({ ...values, relayNodeArgs: values['relay-node-args'] }));
+  const result = await benchRelayThroughput(relayBenchSettings({ ...values, relayNodeArgs: values['relay-node-args'], compareMain: values['compare-main'] }));
   process.stdout.write(`${result.name}\n${result.lines.map((line) => `  ${line}`).join('\n')}\n`);
 }
