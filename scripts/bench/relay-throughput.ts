@@ -13,6 +13,7 @@
 // peer, relay; ...), so that a load change on a shared machine, or a drift through the
 // run, hits both alike. The comparison is of medians: the median over rounds of each
 // server's CPU per cycle, their ratio, and the median of the per-round ratios.
+// Each round of a server begins with 64 cycles not counted (the switch from another server).
 // Bounded: ROUNDS x MESSAGES per side, by default 6 x 512; temporary data removed.
 // --compare-main FILE runs a second relay, from another build's main.js (e.g. a copy of
 // main's build/), in the same rounds: an A/B of two builds on the same machine state.
@@ -42,6 +43,8 @@ const LOWER_LEVELS = [
   { concurrency: 8, messages: 512 },
 ] as const;
 const TOP = 32;
+/** Cycles each server runs, not counted, before each of its rounds (2 per client). */
+const SETTLE_MESSAGES = 64;
 const PLAINTEXT_BYTES = 4096;
 const DOMAIN = 'bench.test';
 const PARTS = ['levels', 'sqlite', 'peer', 'postgres'] as const;
@@ -437,13 +440,18 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
       }
       if (settings.warmup > 0) {
         for (const side of sides) await side.run(settings.warmup);
-        lines.push(`warm-up: ${settings.warmup} messages at ${TOP} clients on each server, not counted`);
+        lines.push(`warm-up: ${settings.warmup} messages at ${TOP} clients on each server, not counted; then before each round ${SETTLE_MESSAGES}, not counted`);
       }
       // Interleaved, the order reversed every other round (A, B; B, A; ...): a change of load
       // on the machine, or a drift through the run, hits every server alike.
       for (let round = 1; round <= settings.rounds; round++) {
         const order = round % 2 === 1 ? sides : [...sides].reverse();
-        for (const side of order) side.rounds.push(await side.run(settings.messages));
+        for (const side of order) {
+          // Not counted: a server's first cycles after another's ran cost it more (caches); the
+          // same server running twice in a row (B, A | A, B) measured 20-40% less in its second run.
+          await side.run(SETTLE_MESSAGES);
+          side.rounds.push(await side.run(settings.messages));
+        }
         const rate = (r: LevelResult) => `${(r.total / r.seconds).toFixed(0)} msg/s, ${cycleMs(r).toFixed(2)} ms/cycle`;
         const relaySide = sides.find((side) => side.label === 'relay');
         const peerSide = sides.find((side) => side.label === 'peer');

@@ -14,6 +14,7 @@ import { errorAnswer } from './http-error.js';
 import { authenticateRequest, type DeviceAuthOptions } from './middleware/device-auth.js';
 import { takeToken, type TokenBuckets } from './middleware/rate-limit.js';
 import { mediaType, readIncomingBody } from './middleware/read-body.js';
+import type { RequestLogLine } from './middleware/request-log.js';
 import type { RelayDeps } from './relay-deps.js';
 import type { SignedDevice } from './relay-env.js';
 import { deleteMessage, fetchMessage, listMessages, SMALL_BODY_BYTES, SUBMIT_OVERHEAD_BYTES, submitMessage } from './routes/messages.js';
@@ -171,18 +172,46 @@ export function hotRoutesListener(
       const failed = errorAnswer(error, deps.logInternalError);
       answer = { status: failed.status, json: failed.body, headers: failed.headers };
     }
-    // Logged before the answer goes out, as the app's request-log does.
-    deps.logRequest({
-      time: deps.clock().toISOString(),
-      event: 'request',
-      method: request.method as string,
-      route: API_ROUTES[name].path,
-      status: answer.status,
-      durationMs: Math.round((performance.now() - started) * 10) / 10,
-      device: device?.fingerprint ?? null,
+    // Logged before the answer goes out, as the app's request-log does; the lines of one turn
+    // in one write (writeTurn).
+    turn.push({
+      request,
+      response,
+      answer,
+      line: {
+        time: deps.clock().toISOString(),
+        event: 'request',
+        method: request.method as string,
+        route: API_ROUTES[name].path,
+        status: answer.status,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        device: device?.fingerprint ?? null,
+      },
     });
-    drainAfterAnswer(request, response);
-    writeAnswer(response, answer);
+    if (turn.length === 1) setImmediate(writeTurn);
+  }
+
+  /**
+   * The answers of this event-loop turn, held until the end of the turn: their log lines go
+   * out first, together (one write on stderr instead of one per request: 4% of the relay's
+   * CPU in the bench, issue 14), then the answers, so a line is still out before its answer.
+   */
+  let turn: { request: IncomingMessage; response: ServerResponse; answer: Answer; line: RequestLogLine }[] = [];
+  function writeTurn(): void {
+    const answers = turn;
+    turn = [];
+    const lines = answers.map((held) => held.line);
+    if (deps.logRequests !== undefined) deps.logRequests(lines);
+    else for (const line of lines) deps.logRequest(line);
+    for (const { request, response, answer } of answers) {
+      try {
+        drainAfterAnswer(request, response);
+        writeAnswer(response, answer);
+      } catch (error) {
+        deps.logInternalError(error);
+        response.destroy();
+      }
+    }
   }
 
   return (request, response) => {

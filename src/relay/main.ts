@@ -163,6 +163,10 @@ async function startRelay(options: RelayOptions): Promise<void> {
     clock: () => new Date(),
     randomId,
     logRequest: (line) => logLine({ ...line }),
+    logRequests: (lines) => {
+      if (relayLog !== null) relayLog.writeLines(lines);
+      else for (const line of lines) logLine({ ...line });
+    },
     logInternalError: (error) =>
       logLine({ event: 'internal_error', error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' }),
   }, {

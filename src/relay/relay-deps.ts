@@ -36,6 +36,11 @@ export interface RelayDeps {
   /** 16 random bytes, base64url (message ids). */
   readonly randomId: () => string;
   readonly logRequest: (line: RequestLogLine) => void;
+  /**
+   * The hot routes' lines of one event-loop turn, in order, before any of their answers goes out
+   * (hot-routes.ts); absent: logRequest, line by line.
+   */
+  readonly logRequests?: (lines: readonly RequestLogLine[]) => void;
   /** Called with unexpected errors (the client only gets a bare 500). */
   readonly logInternalError: (error: unknown) => void;
 }

@@ -50,6 +50,28 @@ export class RelayLog {
     // stderr at once (synchronous on pipes and files): a line is out before the answer it logs
     // (batched at the end of the tick, the answer went first: test/relay/authorization pin_mismatch).
     process.stderr.write(line);
+    this.#toDayFile(line, time);
+  }
+
+  /**
+   * Writes lines that each begin with their `time` (request lines: middleware/request-log.ts),
+   * in one write on stderr: the hot routes' lines of one turn, written before their answers
+   * (hot-routes.ts). The same bytes as `write` line by line.
+   */
+  writeLines(lines: readonly { readonly time: string }[]): void {
+    let text = '';
+    const each: string[] = [];
+    for (const fields of lines) {
+      const line = `${JSON.stringify(fields)}\n`;
+      each.push(line);
+      text += line;
+    }
+    if (text === '') return;
+    process.stderr.write(text);
+    lines.forEach((fields, index) => this.#toDayFile(each[index] as string, fields.time));
+  }
+
+  #toDayFile(line: string, time: string): void {
     const day = time.slice(0, 10);
     if (day !== this.#day || this.#stream === null) {
       this.#flush();
