@@ -2,6 +2,7 @@
 // (a vector written by the earlier format), cost that does not grow with the
 // mailbox (asserted on bytes and files touched, never on time), the journal's
 // repair of a torn tail, and sealed objects streamed in chunks.
+import { createHash } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -255,6 +256,29 @@ describe('objects (docs/store.md §5)', () => {
     await expect(consume(store.openBlob(blob.ref))).rejects.toMatchObject({ code: 'vault_tampered' });
   });
 
+  // Issue 9: a large object is written and read several sealed chunks at a time; every chunk
+  // is still opened and a cut at any chunk or inside one is still refused. A blob written with
+  // { digest: true } has its SHA-256 known without reading it back.
+  it('a blob of many batches comes back whole, its digest taken as written; a cut anywhere fails', async () => {
+    const { store, folder } = await storeOf(1, 1);
+    const total = 40 * 65536 + 1234;
+    const blob = await store.putBlob(chunks(total, 100_000), { digest: true });
+    const expected = Buffer.from(new Uint8Array(total).map((_, i) => i % 251));
+    expect(Buffer.from(store.blobDigest(blob.ref)!)).toEqual(createHash('sha256').update(expected).digest());
+    expect(store.blobDigest((await store.putBlob(chunks(1000, 100))).ref)).toBeUndefined();
+    expect(Buffer.concat(await consumeAll(store.openBlob(blob.ref)))).toEqual(expected);
+    const path = join(folder, 'objects', blob.ref.slice(0, 2), blob.ref);
+    const bytes = await readFile(path);
+    for (const cut of [29 + 16 * (65536 + 16), 29 + 17 * (65536 + 16) + 100, bytes.length - 1]) {
+      await writeFile(path, bytes.subarray(0, cut));
+      await expect(consume(store.openBlob(blob.ref))).rejects.toMatchObject({ code: 'vault_tampered' });
+    }
+    const altered = Buffer.from(bytes);
+    altered[29 + 20 * (65536 + 16) + 7]! ^= 1;
+    await writeFile(path, altered);
+    await expect(consume(store.openBlob(blob.ref))).rejects.toMatchObject({ code: 'vault_tampered' });
+  });
+
   it('an object copied under another name does not open (the name is in the associated data)', async () => {
     const { store, folder } = await storeOf(3, 3);
     const [a, b] = [store.entry('1')!, store.entry('2')!];
@@ -332,6 +356,12 @@ describe('large messages: blobs (docs/store.md §5.1)', () => {
     expect(await readdir(target)).toEqual([]);
   });
 });
+
+async function consumeAll(source: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  for await (const part of source) parts.push(part);
+  return parts;
+}
 
 async function consume(source: AsyncIterable<Uint8Array>): Promise<void> {
   for await (const _ of source) void _;

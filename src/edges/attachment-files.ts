@@ -10,6 +10,11 @@ import { basename, join } from 'node:path';
 import { CaliopError } from '../errors.js';
 import { randomBytes } from './random.js';
 
+/** A file to send is read this many bytes at a time… */
+const READ_BYTES = 1024 * 1024;
+/** …and given out in pieces of this size. */
+const PIECE_BYTES = 64 * 1024;
+
 /** Bytes whole, or a stream of chunks (a blob read from the stick, docs/store.md §5.1). */
 export type AttachmentSource = Uint8Array | AsyncIterable<Uint8Array>;
 
@@ -84,7 +89,12 @@ export async function fileToSend(path: string): Promise<{ size: number; open: ()
     size,
     async *open() {
       try {
-        for await (const piece of createReadStream(path, { highWaterMark: 64 * 1024 })) yield piece as Buffer;
+        // Read a MiB at a time (one trip to the thread pool, issue 9), given out in 64 KiB pieces:
+        // openpgp.js's streams hold a few pieces each (src/service/pgp-stream.ts).
+        for await (const read of createReadStream(path, { highWaterMark: READ_BYTES })) {
+          const piece = read as Buffer;
+          for (let at = 0; at < piece.length; at += PIECE_BYTES) yield piece.subarray(at, at + PIECE_BYTES);
+        }
       } catch (cause) {
         throw new CaliopError('file_unreadable', `cannot read ${path}: ${(cause as Error).message}`, { cause, hint: 'check the path of each --attach FILE' });
       }

@@ -84,6 +84,11 @@ const OBJECT_WRITES_AT_ONCE = 16;
 /** An object whose plaintext is given whole and at most this large is written in one write (sealed, it is a few KiB more). */
 const WHOLE_WRITE_BYTES = 1024 * 1024;
 
+/** A large object is written (and read) this many bytes at a time at most: 16 sealed chunks. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Sealed chunks readObject reads in one call. */
+const READ_BATCH_CHUNKS = 16;
+
 /** A source of bytes for an object: whole, or streamed (an attachment read from a file). */
 export type ObjectSource = Uint8Array | AsyncIterable<Uint8Array>;
 
@@ -392,10 +397,25 @@ export class StoreFiles {
           const parts = [sealer.header, ...sealer.push(source), ...sealer.finish()];
           await put([Buffer.concat(parts)]);
         } else {
-          await put([sealer.header]);
-          if (source instanceof Uint8Array) await put(sealer.push(source));
-          else for await (const chunk of source) await put(sealer.push(chunk));
-          await put(sealer.finish());
+          // A large object: its sealed chunks gathered up to WRITE_BATCH_BYTES a write (issue 9:
+          // a 25 MiB send made two writes, two trips to libuv's thread pool, per 64 KiB chunk).
+          let batch: Uint8Array[] = [sealer.header];
+          let batched = sealer.header.length;
+          const gather = async (parts: Uint8Array[], last = false) => {
+            for (const part of parts) {
+              batch.push(part);
+              batched += part.length;
+            }
+            if (batched >= WRITE_BATCH_BYTES || (last && batched > 0)) {
+              const joined = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+              batch = [];
+              batched = 0;
+              await put([joined]);
+            }
+          };
+          if (source instanceof Uint8Array) await gather(sealer.push(source));
+          else for await (const chunk of source) await gather(sealer.push(chunk));
+          await gather(sealer.finish(), true);
         }
         await handle.sync();
         this.counts.bytesWritten += written;
@@ -458,14 +478,18 @@ export class StoreFiles {
       if (sealedLength < 16) throw new VaultTamperedError('store', `object ${name} is truncated`);
       const count = Math.ceil(sealedLength / SEALED_CHUNK);
       let position = OBJECT_HEADER_LENGTH;
-      for (let index = 0; index < count; index++) {
-        const length = index < count - 1 ? SEALED_CHUNK : sealedLength - (count - 1) * SEALED_CHUNK;
+      // Up to READ_BATCH_CHUNKS sealed chunks a read (issue 9: one trip to the thread pool per 64 KiB was a large upload's pace).
+      for (let index = 0; index < count; ) {
+        const chunks = Math.min(READ_BATCH_CHUNKS, count - index);
+        const length = Math.min(chunks * SEALED_CHUNK, sealedLength - index * SEALED_CHUNK);
         const buffer = new Uint8Array(length);
         const { bytesRead } = await handle.read(buffer, 0, length, position);
         if (bytesRead !== length) throw new VaultTamperedError('store', `object ${name} is truncated`);
         position += length;
         this.counts.bytesRead += length;
-        for (const part of opener.chunk(buffer, index === count - 1)) if (part.length > 0) yield part;
+        for (let at = 0; at < length; at += SEALED_CHUNK, index += 1) {
+          for (const part of opener.chunk(buffer.subarray(at, Math.min(at + SEALED_CHUNK, length)), index === count - 1)) if (part.length > 0) yield part;
+        }
       }
       if (!opener.complete) throw new VaultTamperedError('store', `object ${name} is truncated`);
     } finally {

@@ -46,8 +46,9 @@ function outboxIdempotencyKey(item: OutboxItem): string {
 
 /**
  * docs/api.md §8.2.1, docs/store.md §5.1: a large ciphertext goes from its blob to the
- * relay as a stream, never whole in memory: one pass for the digest the signature
- * covers, one for the body.
+ * relay as a stream, never whole in memory: the digest the signature covers was taken
+ * as the blob was written (docs/store.md §5.1; read back only for a blob of an earlier
+ * session), then one pass for the body.
  */
 async function submitBlob(session: StickSession, client: RelayClient, to: string[], blob: CiphertextBlob, idempotencyKey: string) {
   const sha256 = await blobSha256(session.store, blob);

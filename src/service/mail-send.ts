@@ -298,6 +298,7 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
           date: input.now,
           postQuantum,
         }),
+        { digest: true },
       );
 
     // Files whose ciphertext would stay under one object chunk go the whole way (docs/store.md §5.1: no blob for a small message).
@@ -331,7 +332,7 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
     const outer = { from: payload.from, date: payload.date, messageId, autocryptHeader };
     const encryptedOut = external.filter((recipient) => recipient.cert !== undefined);
     // docs/store.md §5.1, issue 9: with files, the message to the outside is built as a stream into its own blob, as is its sent copy.
-    const putMessageBlob = (pieces: AsyncIterable<string | Uint8Array>) => session.store.putBlob(utf8Pieces(pieces));
+    const putMessageBlob = (pieces: AsyncIterable<string | Uint8Array>) => session.store.putBlob(utf8Pieces(pieces), { digest: true });
     if (encryptedOut.length > 0 && large) {
       const ciphertextBlob = await sealStreamed(encryptedOut.map((recipient) => recipient.cert!), false);
       const messageBlob = await putMessageBlob(buildPgpMimeMessageStream({ ...outer, to: payload.to, armoredEncryptedPart: session.store.openBlob(ciphertextBlob.ref) }));

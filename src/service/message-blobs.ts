@@ -50,8 +50,11 @@ export async function ciphertextBytes(store: MessageStore, holder: { readonly ar
   return new Uint8Array(whole.buffer, whole.byteOffset, filled);
 }
 
-/** The SHA-256 of a blob's content, read as a stream (docs/api.md §8.2.1: what a streamed upload declares). */
+/** The SHA-256 of a blob's content (docs/api.md §8.2.1: what a streamed upload declares): known since it was written, else read as a stream. */
 export async function blobSha256(store: MessageStore, blob: CiphertextBlob): Promise<Uint8Array> {
+  // docs/store.md §5.1: taken as this session wrote the blob (the send that just built it): no second pass.
+  const known = store.blobDigest(blob.ref);
+  if (known !== undefined) return known;
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of store.openBlob(blob.ref)) {

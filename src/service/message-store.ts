@@ -3,6 +3,7 @@
 // Each call costs what it changes: marking read appends one small journal
 // record; storing a page writes its objects and one record; listing reads the
 // index in memory and the objects of the page only.
+import { createHash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   StoreIndex,
@@ -42,6 +43,8 @@ export class MessageStore {
   #pending: Promise<unknown> = Promise.resolve();
   /** Blobs written in this session and not yet named by a message: protected from §6 clean-up. */
   #unclaimed = new Set<string>();
+  /** SHA-256 of the blobs written in this session with { digest: true }, by ref. */
+  #digests = new Map<string, Uint8Array>();
   /**
    * Blobs named outside the store (the vault document's outbox, docs/store.md §5.1),
    * kept by every compaction. Set by the session that owns both.
@@ -316,16 +319,19 @@ export class MessageStore {
    * one 64 KiB chunk whatever the size. Name it in put({ blobs }) to keep it; a
    * blob no message names is removed by a later clean-up (§6).
    */
-  putBlob(source: ObjectSource): Promise<{ ref: string; size: number }> {
+  putBlob(source: ObjectSource, options: { readonly digest?: boolean } = {}): Promise<{ ref: string; size: number }> {
     // Not queued behind the journal's work: blobs are written side by side (a forwarded
     // message's blob and its own attachments', docs/store.md §5.2), each a file of its own
     // that no record names yet. Claimed first, so a compaction meanwhile keeps it (§6).
     const ref = this.files.newObjectName();
     this.#unclaimed.add(ref);
+    // docs/store.md §5.1: a blob about to be uploaded has its SHA-256 taken as it is written (blobDigest).
+    const hash = options.digest === true ? createHash('sha256') : undefined;
     return (async () => {
       try {
-        const { size, folder } = await this.files.writeObject(ref, source);
+        const { size, folder } = await this.files.writeObject(ref, hash === undefined ? source : hashedAsWritten(source, hash));
         await this.files.syncObjectFolders([folder]);
+        if (hash !== undefined) this.#digests.set(ref, hash.digest());
         return { ref, size };
       } catch (error) {
         this.#unclaimed.delete(ref);
@@ -339,6 +345,15 @@ export class MessageStore {
    * truncated or damaged blob throws vault_tampered (part store) when reached: a
    * consumer writing to a file must not treat the output as complete before the end.
    */
+  /**
+   * docs/store.md §5.1: the SHA-256 of a blob's content when this session wrote it with
+   * `{ digest: true }` (the upload's Content-Digest without a pass that reads it back);
+   * undefined otherwise.
+   */
+  blobDigest(ref: string): Uint8Array | undefined {
+    return this.#digests.get(ref);
+  }
+
   openBlob(ref: string): AsyncIterable<Uint8Array> {
     return this.files.readObject(ref);
   }
@@ -375,4 +390,18 @@ export const STORE_FOLDER_PATTERN = /^store-[0-9a-f]{16}$/;
 
 export function storeFolderPath(vaultDir: string, name: string): string {
   return join(vaultDir, name);
+}
+
+/** The source as given, each piece hashed on its way to the file. */
+function hashedAsWritten(source: ObjectSource, hash: Hash): ObjectSource {
+  if (source instanceof Uint8Array) {
+    hash.update(source);
+    return source;
+  }
+  return (async function* () {
+    for await (const piece of source) {
+      hash.update(piece);
+      yield piece;
+    }
+  })();
 }

@@ -41,6 +41,24 @@ describe('EncryptedMessageScanner', () => {
     expect(scan(armored, 4096)).toBe(true);
   });
 
+  // Issue 9: whole lines inside the data packet are counted, not decoded; a bad byte, a line
+  // too many or too few deep inside it must still be refused, CRLF and trailing blanks kept.
+  it('checks every line of a large data packet, whatever the line ends', async () => {
+    const armored = (await openpgp.encrypt({ message: await openpgp.createMessage({ binary: data(300_000) }), encryptionKeys: keys.publicKey })) as string;
+    const lines = armored.trimEnd().split('\n');
+    const middle = Math.floor(lines.length / 2);
+    const edited = (edit: (body: string[]) => string[]) => [...lines.slice(0, 4), ...edit(lines.slice(4, -2)), ...lines.slice(-2)].join('\n') + '\n';
+    for (const piece of [7, 4096, 65_536]) {
+      expect(scan(edited((body) => body), piece)).toBe(true);
+      expect(scan(armored.replace(/\n/g, '\r\n'), piece)).toBe(true);
+      expect(scan(edited((body) => body.map((line) => `${line} \t`)), piece)).toBe(true);
+      expect(scan(edited((body) => body.map((line, i) => (i === middle ? `${line.slice(0, 10)}*${line.slice(11)}` : line))), piece)).toBe(false);
+      expect(scan(edited((body) => body.map((line, i) => (i === middle ? `${line.slice(0, 10)}=${line.slice(11)}` : line))), piece)).toBe(false);
+      expect(scan(edited((body) => [...body.slice(0, middle), 'AAAA', ...body.slice(middle)]), piece)).toBe(false);
+      expect(scan(edited((body) => [...body.slice(0, middle), ...body.slice(middle + 1)]), piece)).toBe(false);
+    }
+  });
+
   it('refuses a signed (not encrypted) message, a cut one, junk after it, and no armor at all', async () => {
     const signed = (await openpgp.sign({ message: await openpgp.createMessage({ binary: data(500) }), signingKeys: keys.privateKey })) as string;
     expect(scan(signed, 64)).toBe(false);

@@ -12,7 +12,7 @@ const folder = mkdtempSync(join(tmpdir(), 'caliop-commit-durable-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 const BUILT = join(import.meta.dirname, '../../build/src/relay/store/sqlite-store.js');
 
-it('a stored message is answered only after an fsync of the WAL that follows its frames (strace)', () => {
+it('a stored message is answered only after an fsync of the WAL that follows its frames, a streamed one\'s chunks without (strace)', () => {
   const file = join(folder, 'relay.sqlite');
   const script = `
     import { writeSync } from 'node:fs';
@@ -23,7 +23,12 @@ it('a stored message is answered only after an fsync of the WAL that follows its
     const facts = { route: 'internal', receivedAt: at, submittedBy: 'ana@x.test', transport: { protocol: 'https', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } };
     for (let i = 0; i < 3; i++) {
       const id = (p) => p + String(i).padStart(21, '0');
-      await store.storeMessage({ id: id('m'), sender: 'ana@x.test', recipients: ['ana@x.test'], size: 5, facts, armoredMessage: 'ccccc', entryIds: [id('e')] });
+      if (i === 1) {
+        // docs/api.md §8.2.1: a streamed message's chunks commit without waiting for the disk; the message's own commit does, after them.
+        for (let seq = 0; seq < 3; seq++) await store.putCiphertextChunk(id('m'), seq, new Uint8Array(200000).fill(seq + 1), 1767225600);
+        writeSync(1, 'chunks ' + i + '\\n');
+        await store.storeMessage({ id: id('m'), sender: 'ana@x.test', recipients: ['ana@x.test'], size: 600000, facts, armoredMessage: '', chunks: 3, entryIds: [id('e')] });
+      } else await store.storeMessage({ id: id('m'), sender: 'ana@x.test', recipients: ['ana@x.test'], size: 5, facts, armoredMessage: 'ccccc', entryIds: [id('e')] });
       writeSync(1, 'accepted ' + i + '\\n');
     }
     await store.close();`;
@@ -68,4 +73,10 @@ it('a stored message is answered only after an fsync of the WAL that follows its
     });
     expect(synced, `an fsync of the WAL after message ${i}'s frames and before its answer`).toBe(true);
   }
+  // Message 1's chunks were answered with no fsync of the WAL since message 0's answer; its own answer waited for one (above).
+  const [answered0, chunks1] = [lines.findIndex((line) => line.includes('write(1, "accepted 0\\n"')), lines.findIndex((line) => line.includes('write(1, "chunks 1\\n"'))];
+  expect(chunks1).toBeGreaterThan(answered0);
+  const chunkFrames = lines.slice(answered0, chunks1).filter((line) => new RegExp(`pwrite64\\(${walWriteFd},`).test(line)).length;
+  expect(chunkFrames, 'the chunks went to the WAL').toBeGreaterThan(100);
+  expect(lines.slice(answered0, chunks1).filter((line) => /f(?:data)?sync\((\d+)/.test(line) && walFds.has(Number(/f(?:data)?sync\((\d+)/.exec(line)![1]))).length, 'no WAL fsync for the chunks').toBe(0);
 });

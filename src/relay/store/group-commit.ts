@@ -21,6 +21,8 @@ export interface GroupCommitTarget<Tx> {
 
 interface Pending<Tx> {
   readonly write: (tx: Tx) => unknown;
+  /** False: settles at the commit, without waiting for the disk (see run). */
+  readonly durable: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -40,10 +42,16 @@ export class GroupCommit<Tx> {
     this.#target = target;
   }
 
-  /** Queues `write` for the next group; resolves with its result once the group is committed. */
-  run<T>(write: (tx: Tx) => Promise<T> | T): Promise<T> {
+  /**
+   * Queues `write` for the next group; resolves with its result once the group is committed
+   * (durably). `{ durable: false }`: once committed, without waiting for the disk, for a
+   * write that only counts once a later durable commit names it (a streamed upload's chunks,
+   * docs/api.md §8.2.1: the commits reach the disk in order, so the later one's fsync covers
+   * it). A group of such writes alone skips the wait.
+   */
+  run<T>(write: (tx: Tx) => Promise<T> | T, options: { readonly durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ write, durable: options.durable !== false, resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
     });
   }
@@ -96,7 +104,7 @@ export class GroupCommit<Tx> {
     try {
       const committing = this.#target.transaction(runAll);
       if (committing instanceof Promise) await committing;
-      if (this.#target.durable !== undefined) await this.#target.durable();
+      if (this.#target.durable !== undefined && group.some((pending) => pending.durable)) await this.#target.durable();
     } catch (error) {
       for (const pending of group) pending.reject(error);
       return;

@@ -473,11 +473,15 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async putCiphertextChunk(messageId: string, seq: number, bytes: Uint8Array, createdAt: number): Promise<void> {
-    // docs/api.md §8.2.1: each chunk its own small write; the message's commit comes after the last.
-    await this.#writes.run(() => {
-      this.#sql('INSERT INTO message_chunks (message_id, seq, bytes, created_at) VALUES (?, ?, ?, ?)').run(messageId, seq, bytes, createdAt);
-      this.#sql('INSERT OR IGNORE INTO chunk_uploads (id, created_at) VALUES (?, ?)').run(messageId, createdAt);
-    });
+    // docs/api.md §8.2.1: each chunk its own small write; the message's commit comes after the last,
+    // and its WAL fsync covers the chunks' (issue 9: a 25 MiB send waited for 46 fsyncs, one a chunk).
+    await this.#writes.run(
+      () => {
+        this.#sql('INSERT INTO message_chunks (message_id, seq, bytes, created_at) VALUES (?, ?, ?, ?)').run(messageId, seq, bytes, createdAt);
+        this.#sql('INSERT OR IGNORE INTO chunk_uploads (id, created_at) VALUES (?, ?)').run(messageId, createdAt);
+      },
+      { durable: false },
+    );
   }
 
   async discardCiphertextChunks(messageId: string, before: number): Promise<void> {
