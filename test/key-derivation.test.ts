@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import {
-  ceremonyCreationDate, curvePublicKey, deriveIdentity, deriveKeyMaterial, DERIVATION_INFO, SUBKEY_VALIDITY_SECONDS, type DerivedKeyRole,
+  ceremonyCreationDate, curvePublicKey, deriveIdentity, deriveKeyMaterial, DERIVATION_INFO, mlkemEncapsulationKey, SUBKEY_VALIDITY_SECONDS, type DerivedKeyRole,
 } from '../src/core/key-derivation.js';
 import { formatRecoverySheet, parseRecoverySheet, phraseFromSeed, seedFromPhrase } from '../src/core/recovery-sheet.js';
 import { isCaliopError } from '../src/errors.js';
@@ -152,6 +152,50 @@ describe('determinism and recovery (docs/ceremony.md §7)', () => {
       expect(unchecked.revocationCertificate).toBe(checked.revocationCertificate);
     } finally {
       openpgp.SecretKeyPacket.prototype.validate = original;
+    }
+  });
+
+  it('issue 13: validate: false makes the key from the packets as built, not read back (no second ML-KEM seed expansion): the same key in every use', async () => {
+    const original = openpgp.SecretSubkeyPacket.prototype.read;
+    let reads = 0;
+    openpgp.SecretSubkeyPacket.prototype.read = function (this: openpgp.SecretSubkeyPacket, ...args: unknown[]) {
+      reads += 1;
+      return (original as (...rest: unknown[]) => Promise<void>).apply(this, args);
+    } as typeof original;
+    let checked: Awaited<ReturnType<typeof deriveIdentity>>;
+    let unchecked: Awaited<ReturnType<typeof deriveIdentity>>;
+    try {
+      // Where node:crypto has no ML-KEM (Node 20), one more read: the probe that gives the encapsulation key.
+      const probe = mlkemEncapsulationKey(new Uint8Array(64)) === undefined ? 1 : 0;
+      checked = await deriveIdentity(input);
+      expect(reads).toBe(8 + probe); // four subkeys built, then the four read back
+      reads = 0;
+      unchecked = await deriveIdentity({ ...input, validate: false });
+      expect(reads).toBe(4 + probe); // the four subkeys built; nothing read back
+    } finally {
+      openpgp.SecretSubkeyPacket.prototype.read = original;
+    }
+    expect(unchecked.privateKey.write()).toEqual(checked.privateKey.write());
+    expect(unchecked.armoredCert).toBe(checked.armoredCert);
+    expect(unchecked.armoredCertForOutsiders).toBe(checked.armoredCertForOutsiders);
+    expect(unchecked.fingerprint).toBe(checked.fingerprint);
+    const date = input.creationDate;
+    expect(await unchecked.privateKey.getExpirationTime()).toEqual(await checked.privateKey.getExpirationTime());
+    const ids = async (key: openpgp.PrivateKey) => (await key.getDecryptionKeys(undefined, date)).map((k) => k.getKeyID().toHex());
+    expect(await ids(unchecked.privateKey)).toEqual(await ids(checked.privateKey));
+    expect((await unchecked.privateKey.getSigningKey(undefined, date)).getKeyID().toHex()).toBe((await checked.privateKey.getSigningKey(undefined, date)).getKeyID().toHex());
+    // Each key decrypts (the post-quantum subkey, openpgp.js's default, and the X25519 one) and signs for the other.
+    for (const [sender, receiver] of [[checked, unchecked], [unchecked, checked]] as const) {
+      for (const subkey of [3, 1]) {
+        const encryptionKey = await openpgp.readKey({ armoredKey: receiver.armoredCert });
+        const only = encryptionKey.subkeys[subkey]!.getKeyID();
+        encryptionKey.subkeys = encryptionKey.subkeys.filter((candidate) => candidate.getKeyID().equals(only) || candidate.getAlgorithmInfo().algorithm !== 'ecdh' && candidate.getAlgorithmInfo().algorithm !== 'pqc_mlkem_x25519');
+        const message = await openpgp.encrypt({ message: await openpgp.createMessage({ text: `to ${subkey}` }), encryptionKeys: encryptionKey, signingKeys: sender.privateKey, date, config: { aeadProtect: false } });
+        const read = await openpgp.readMessage({ armoredMessage: message });
+        expect(read.getEncryptionKeyIDs().map((id) => id.toHex())).toEqual([only.toHex()]);
+        const result = await openpgp.decrypt({ message: read, decryptionKeys: receiver.privateKey, verificationKeys: sender.publicKey, expectSigned: true, date });
+        expect(result.data).toBe(`to ${subkey}`);
+      }
     }
   });
 

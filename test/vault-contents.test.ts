@@ -4,7 +4,9 @@
 // the cert last published; a format this caliop does not know is refused as unsupported, not
 // as tampered.
 import { describe, expect, it } from 'vitest';
-import { decodeVaultContents, encodeVaultContents, newVaultContents, VAULT_CONTENTS_FORMAT, VAULT_CONTENTS_FORMAT_V2, VAULT_CONTENTS_FORMAT_V3 } from '../src/core/vault-contents.js';
+import {
+  decodeVaultContents, encodeVaultContents, newVaultContents, storedMessageSchema, VAULT_CONTENTS_FORMAT, VAULT_CONTENTS_FORMAT_V1, VAULT_CONTENTS_FORMAT_V2, VAULT_CONTENTS_FORMAT_V3,
+} from '../src/core/vault-contents.js';
 
 const DATE = '2026-11-30T12:00:00.000Z';
 const contents = newVaultContents(
@@ -50,5 +52,33 @@ describe('vault contents format history (docs/vault-contents.md §1.1)', () => {
   it('an unknown format is vault_unsupported_version; a field unknown to /4 is refused as not matching', () => {
     expect(() => decodeVaultContents(json({ ...contents, format: 'caliop-vault-contents/5' }))).toThrow(expect.objectContaining({ code: 'vault_unsupported_version' }));
     expect(() => decodeVaultContents(json({ ...contents, surprise: true }))).toThrow(expect.objectContaining({ code: 'vault_tampered' }));
+  });
+
+  // Issue 13: the vault is read without zod's compiled fast path, and the one-document format and
+  // the stored messages' schema are built on first use: the errors still name the field.
+  it('a schema error names the field, in the current format and in the one-document format (built on first use)', () => {
+    const decodeError = (value: unknown) => {
+      try {
+        decodeVaultContents(json(value));
+      } catch (error) {
+        return error as { code?: string; message?: string };
+      }
+      throw new Error('decoded');
+    };
+    const bad = decodeError({ ...contents, identity: { ...contents.identity, seedHex: 'xyz' } });
+    expect(bad.code).toBe('vault_tampered');
+    expect(bad.message).toMatch(/do not match their format: identity\.seedHex /);
+    expect(decodeError({ ...contents, contacts: [{ address: 'ada@example.org' }] }).message).toMatch(/: contacts\.0\.\w+ /);
+    const message = {
+      id: '1', direction: 'in', from: 'ada@example.org', to: ['bob@caliop.example'], subject: 'hi', date: DATE, storedAt: DATE, unread: true, armoredMessage: '',
+    };
+    const { store: _store, ...withoutStore } = contents;
+    const v1 = { ...withoutStore, format: VAULT_CONTENTS_FORMAT_V1, messages: [message] };
+    expect(decodeVaultContents(json(v1))).toEqual(v1);
+    const badV1 = decodeError({ ...v1, messages: [message, { ...message, date: 'yesterday' }] });
+    expect(badV1.code).toBe('vault_tampered');
+    expect(badV1.message).toMatch(/: messages\.1\.date /);
+    expect(storedMessageSchema()).toBe(storedMessageSchema()); // built once
+    expect(storedMessageSchema().safeParse({ ...message, unread: 'yes' }).error?.issues[0]?.path).toEqual(['unread']);
   });
 });

@@ -222,8 +222,12 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
     const revocationCertificate = openpgp.armor(openpgp.enums.armor.publicKey, revocationPackets.write(), undefined, undefined,
       'This is a revocation certificate', true, config);
 
-    // Serialise and read back: the parser checks the structure we built.
-    const privateKey = await openpgp.readPrivateKey({ binaryKey: packets.write(), config });
+    // At the ceremony (validate), serialise and read back: the parser checks the structure we
+    // built. An unlock re-derives the key that check passed (issue 13): the packets as built
+    // make the key, without the second parse, which expanded the ML-KEM seed once more
+    // (openpgp.js's JavaScript ML-KEM key generation, ~50 ms after Argon2id); the same bytes
+    // (test/key-derivation.test.ts).
+    const privateKey = validate ? await openpgp.readPrivateKey({ binaryKey: packets.write(), config }) : new openpgp.PrivateKey(packets);
     const publicKey = privateKey.toPublic();
     return {
       privateKey,

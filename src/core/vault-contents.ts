@@ -19,6 +19,16 @@ export const VAULT_CONTENTS_FORMAT_V2 = 'caliop-vault-contents/2';
 /** docs/store.md §7: the one-document format of earlier sticks, read once to migrate them. */
 export const VAULT_CONTENTS_FORMAT_V1 = 'caliop-vault-contents/1';
 
+/**
+ * Issue 13: a schema built on its first use. zod v4 pays for every schema node when it is
+ * made (~0.25 ms each, cold), and an unlock reads only the current format: the one-document
+ * format (migration) and the stored messages (the store) are built when a run needs them.
+ */
+function builtOnFirstUse<T>(build: () => T): () => T {
+  let schema: T | undefined;
+  return () => (schema ??= build());
+}
+
 const isoDate = z.string().datetime();
 
 /** docs/vault-contents.md §2: how the ceremony went, reported by `caliop key show`. */
@@ -108,21 +118,21 @@ const CiphertextBlob = z.strictObject({
 });
 
 /** docs/store.md §5.1: one attachment of a large message, decoded at arrival and kept as its own blob. */
-const AttachmentBlob = z.strictObject({
+const attachmentBlobSchema = builtOnFirstUse(() => z.strictObject({
   index: z.number().int().positive(),
   name: z.string(),
   type: z.string(),
   size: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   ref: z.string().regex(/^[0-9a-f]{32}$/),
-});
+}));
 
 /**
  * docs/store.md §5.2: a large message opened once, at arrival, as a stream: what reading
  * shows without decrypting it again (the header fields, the text, the signature checks
  * made then), or that it could not be opened (not for our key, or damaged).
  */
-const OpenedAtArrival = z.union([
+const openedAtArrivalSchema = builtOnFirstUse(() => z.union([
   z.strictObject({ failed: z.literal(true) }),
   z.strictObject({
     /** ArrivalHeaders of src/core/mail-content.ts. */
@@ -150,8 +160,8 @@ const OpenedAtArrival = z.union([
      */
     pgpMimeSigned: z.strictObject({ signature: z.string().max(64 * 1024), digests: z.array(z.string().regex(/^([0-9a-f]{40,128})?$/)).max(64) }).optional(),
   }),
-]);
-export type OpenedAtArrival = z.infer<typeof OpenedAtArrival>;
+]));
+export type OpenedAtArrival = z.infer<ReturnType<typeof openedAtArrivalSchema>>;
 
 /** docs/vault-contents.md §4: a message waiting for the relay. */
 const OutboxItem = z.strictObject({
@@ -185,8 +195,8 @@ const OutboxItem = z.strictObject({
   sentAssessment: z.unknown().optional(),
 });
 
-/** docs/vault-contents.md §5: a message in the vault, received or sent. */
-export const StoredMessageSchema = z.strictObject({
+/** docs/vault-contents.md §5: a message in the vault, received or sent (built on first use). */
+export const storedMessageSchema = builtOnFirstUse(() => z.strictObject({
   id: z.string(),
   direction: z.enum(['in', 'out']),
   relayId: z.string().optional(),
@@ -201,9 +211,9 @@ export const StoredMessageSchema = z.strictObject({
   /** docs/store.md §5.1: a large ciphertext is its own sealed object of the store. */
   ciphertextBlob: CiphertextBlob.optional(),
   /** docs/store.md §5.1: the attachments of a large message, decoded once at arrival, each its own sealed object. */
-  attachmentBlobs: z.array(AttachmentBlob).optional(),
+  attachmentBlobs: z.array(attachmentBlobSchema()).optional(),
   /** docs/store.md §5.2: a large message received as a stream: opened once at arrival, not decrypted again to be read. */
-  openedAtArrival: OpenedAtArrival.optional(),
+  openedAtArrival: openedAtArrivalSchema().optional(),
   /** The facts the relay observed about its arrival (docs/api.md), kept as given. */
   relayFacts: z.unknown().optional(),
   /** For a sent copy: the exposure assessment shown before sending (docs/exposure.md §2.3). */
@@ -232,7 +242,7 @@ export const StoredMessageSchema = z.strictObject({
         .max(100),
     })
     .optional(),
-});
+}));
 
 const Settings = z.strictObject({
   language: z.enum(['en', 'fr']),
@@ -285,31 +295,31 @@ export const VaultContentsSchema = z.strictObject({
   device: DeviceRecord.optional(),
 });
 
-/** The one-document format (docs/store.md §7): read only to migrate. */
-export const VaultContentsV1Schema = z.strictObject({
+/** The one-document format (docs/store.md §7): read only to migrate (built on first use). */
+export const vaultContentsV1Schema = builtOnFirstUse(() => z.strictObject({
   format: z.literal(VAULT_CONTENTS_FORMAT_V1),
   identity: Identity,
   contacts: z.array(Contact),
   settings: Settings,
   outbox: z.array(OutboxItem),
-  messages: z.array(StoredMessageSchema),
+  messages: z.array(storedMessageSchema()),
   /** docs/vault-contents.md §6: the account this stick holds on its relay. */
   relayAccount: z
     .strictObject({ url: z.string(), pin: z.string().optional(), address: z.string(), enrolledAt: isoDate })
     .optional(),
   /** The relay's mailbox cursor: messages up to it are in `messages`. */
   relayCursor: z.string().optional(),
-});
+}));
 
 export type VaultContents = z.infer<typeof VaultContentsSchema>;
-export type VaultContentsV1 = z.infer<typeof VaultContentsV1Schema>;
+export type VaultContentsV1 = z.infer<ReturnType<typeof vaultContentsV1Schema>>;
 export type StoreRecord = z.infer<typeof StoreRecord>;
 export type Contact = z.infer<typeof Contact>;
 export type AutocryptPeer = z.infer<typeof AutocryptPeer>;
 export type OutboxItem = z.infer<typeof OutboxItem>;
-export type StoredMessage = z.infer<typeof StoredMessageSchema>;
+export type StoredMessage = z.infer<ReturnType<typeof storedMessageSchema>>;
 export type CiphertextBlob = z.infer<typeof CiphertextBlob>;
-export type AttachmentBlob = z.infer<typeof AttachmentBlob>;
+export type AttachmentBlob = z.infer<ReturnType<typeof attachmentBlobSchema>>;
 export type DeviceRecord = z.infer<typeof DeviceRecord>;
 export type CeremonyRecord = z.infer<typeof CeremonyRecord>;
 export type IdentityRecord = z.infer<typeof Identity>;
@@ -319,7 +329,7 @@ export function newVaultContents(identity: IdentityRecord, language: 'en' | 'fr'
 }
 
 export function encodeVaultContents(contents: VaultContents | VaultContentsV1): Uint8Array {
-  const schema = contents.format === VAULT_CONTENTS_FORMAT_V1 ? VaultContentsV1Schema : VaultContentsSchema;
+  const schema = contents.format === VAULT_CONTENTS_FORMAT_V1 ? vaultContentsV1Schema() : VaultContentsSchema;
   return new TextEncoder().encode(JSON.stringify(schema.parse(contents)));
 }
 
@@ -346,7 +356,9 @@ export function decodeVaultContents(bytes: Uint8Array): VaultContents | VaultCon
   if (format !== VAULT_CONTENTS_FORMAT && format !== VAULT_CONTENTS_FORMAT_V1) {
     throw new CaliopError('vault_unsupported_version', `the vault's contents are in an unknown format (${String(format)})`);
   }
-  const parsed = (format === VAULT_CONTENTS_FORMAT ? VaultContentsSchema : VaultContentsV1Schema).safeParse(json);
+  // Issue 13: read once per process, so without zod's compiled fast path (generating and
+  // compiling it cost ~40 ms of a first unlock's critical path, after Argon2id, for one use).
+  const parsed = (format === VAULT_CONTENTS_FORMAT ? VaultContentsSchema : vaultContentsV1Schema()).safeParse(json, { jitless: true });
   if (!parsed.success) {
     throw new CaliopError('vault_tampered', `the vault's contents do not match their format: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
   }

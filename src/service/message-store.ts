@@ -12,7 +12,7 @@ import {
   type StoreOp,
   type StoreState,
 } from '../core/store-format.js';
-import { StoredMessageSchema, type StoredMessage } from '../core/vault-contents.js';
+import { storedMessageSchema, type StoredMessage } from '../core/vault-contents.js';
 import { CaliopError } from '../errors.js';
 import { StoreFiles, isStickFull, type ObjectSource, type StoreIoCounts } from '../edges/store-files.js';
 import type { RandomSource } from '../edges/random.js';
@@ -77,7 +77,7 @@ export class MessageStore {
     const fans: string[] = [];
     for (const message of initial.messages) {
       const object = files.newObjectName();
-      const bytes = new TextEncoder().encode(JSON.stringify(StoredMessageSchema.parse(message)));
+      const bytes = new TextEncoder().encode(JSON.stringify(storedMessageSchema().parse(message)));
       const { folder: fan } = await files.writeObject(object, bytes);
       fans.push(fan);
       state.entries.push(entryOf(message, object, bytes.length));
@@ -142,7 +142,7 @@ export class MessageStore {
     const entry = this.#index.byId.get(id);
     if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
     const bytes = await this.files.readWholeObject(entry.object);
-    const parsed = StoredMessageSchema.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+    const parsed = storedMessageSchema().safeParse(JSON.parse(new TextDecoder().decode(bytes)));
     if (!parsed.success) throw new VaultTamperedError('store', `message ${id} does not match its format`);
     return { ...parsed.data, unread: entry.unread };
   }
@@ -206,7 +206,7 @@ export class MessageStore {
         const id = item.message.id === '' ? String(nextId++) : item.message.id;
         if (this.#index.byId.has(id)) throw new CaliopError('internal', `message id ${id} is already in the store`);
         if (Number(id) >= nextId) nextId = Number(id) + 1;
-        const message = StoredMessageSchema.parse({ ...item.message, id });
+        const message = storedMessageSchema().parse({ ...item.message, id });
         const bytes = new TextEncoder().encode(JSON.stringify(message));
         const object = this.files.newObjectName();
         toWrite.push({ object, bytes });
@@ -238,7 +238,7 @@ export class MessageStore {
     return this.#serialise(async () => {
       const old = this.#index.byId.get(message.id);
       if (!old) throw new CaliopError('message_not_found', `there is no message ${message.id} in this vault`);
-      const parsed = StoredMessageSchema.parse(message);
+      const parsed = storedMessageSchema().parse(message);
       const bytes = new TextEncoder().encode(JSON.stringify(parsed));
       const object = this.files.newObjectName();
       const fans = await this.files.writeObjects([{ object, bytes }]);
