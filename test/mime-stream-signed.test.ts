@@ -9,20 +9,16 @@
 // signer, exposure and score, subject, text (a forwarded message's headers and body
 // included), attachments' names, types, sizes and SHA-256.
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MailboxPageEntry } from '../src/api/schemas.js';
 import type { Contact, StoredMessage } from '../src/core/vault-contents.js';
-import type { RelayClient } from '../src/edges/relay-client.js';
-import { receiveStreamed } from '../src/service/mail-arrival-stream.js';
-import { openStoredMessage, type OpenedMessage } from '../src/service/mail-read.js';
-import { exposureOf } from '../src/service/mailbox-view.js';
+import { openStoredMessage } from '../src/service/mail-read.js';
 import { MessageStore } from '../src/service/message-store.js';
-import type { StickSession } from '../src/service/stick-session.js';
 import { makeGpg } from './helpers/gpg.js';
+import { incoming, readBothPaths, readerSession, readFacts } from './helpers/read-both-paths.js';
 import { temporaryFolder } from './helpers/temp-folder.js';
 
 const MIB = 1024 * 1024;
@@ -32,7 +28,6 @@ let bobKey: openpgp.PrivateKey;
 let aliceCert: openpgp.PublicKey;
 let aliceFingerprint: string;
 let store: MessageStore;
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 /** Files attached: one over a megabyte (the signed part spans many chunks), one small with a non-ASCII name. */
 const big = randomBytes(Math.floor(1.5 * MIB));
 const small = randomBytes(3000);
@@ -148,61 +143,14 @@ function forwarding(): Buffer {
   ].join('\n'));
 }
 
-/** What `caliop read --json` records of a message, path aside. */
-function facts(opened: OpenedMessage) {
-  const exposure = exposureOf(opened);
-  return {
-    signature: opened.sender.signature,
-    signer: opened.sender.signerFingerprint,
-    senderKey: opened.sender.senderKey,
-    fromClaim: opened.sender.fromClaim ?? null,
-    exposure,
-    subject: opened.content?.subject,
-    from: opened.content?.from,
-    date: opened.content?.date,
-    protectedHeaders: opened.protectedHeaders,
-    body: opened.body,
-    attachments: opened.attachments.map(({ index, name, type, size, sha256: hash }) => ({ index, name, type, size, sha256: hash })),
-  };
-}
-
-function session(contacts: readonly Contact[]): StickSession {
-  return {
-    contents: { identity: { email: 'bob@caliop.test', fingerprint: bobKey.getFingerprint().toUpperCase() }, contacts },
-    identity: async () => ({ privateKey: bobKey }),
-    store,
-  } as unknown as StickSession;
+/** Both paths for one message, encrypted to Bob by gpg (test/helpers/read-both-paths.ts). */
+function bothPaths(payload: Buffer, contacts: readonly Contact[], arrivalKeys: readonly openpgp.PublicKey[], readKeys: readonly openpgp.PublicKey[]) {
+  const armored = gpg.run(['--armor', '--encrypt', '--compress-algo', 'none', '--recipient', bobKey.getFingerprint().toUpperCase()], payload).toString();
+  return readBothPaths({ bobKey, store }, armored, contacts, arrivalKeys, readKeys);
 }
 
 function alice(): Contact {
   return { address: 'alice@outside.test', fingerprint: aliceFingerprint, armoredCert: aliceCert.armor(), verification: 'unverified', source: 'imported', addedAt: new Date().toISOString() };
-}
-
-const base = { direction: 'in', from: 'alice@outside.test', to: ['bob@caliop.test'], subject: '', date: '2026-12-01T03:00:00.000Z', storedAt: '2026-12-01T03:00:00.000Z', unread: true } as const;
-
-/** Both paths for one message; `arrivalKeys`: the keys sync holds when the message arrives (the streamed path's arrival). */
-async function bothPaths(payload: Buffer, contacts: readonly Contact[], arrivalKeys: readonly openpgp.PublicKey[], readKeys: readonly openpgp.PublicKey[]) {
-  const armored = gpg.run(['--armor', '--encrypt', '--compress-algo', 'none', '--recipient', bobKey.getFingerprint().toUpperCase()], payload).toString();
-  const whole = await openStoredMessage(session(contacts), { ...base, id: 'whole', relayId: 'r-whole', armoredMessage: armored } as unknown as StoredMessage, readKeys);
-  const bytes = Buffer.from(armored);
-  const client = {
-    async fetchCiphertext<T>(_id: string, _size: number, consume: (chunks: AsyncIterable<Uint8Array>) => Promise<T>): Promise<T> {
-      return consume((async function* () {
-        for (let offset = 0; offset < bytes.length; offset += 65536) yield bytes.subarray(offset, offset + 65536);
-      })());
-    },
-  } as unknown as RelayClient;
-  const arrival = await receiveStreamed(store, client, { id: 'r-streamed', size: bytes.length } as MailboxPageEntry, bobKey, arrivalKeys);
-  expect(arrival.openedAtArrival, 'opened at arrival').toBeDefined();
-  const message = { ...base, id: 'streamed', relayId: 'r-streamed', armoredMessage: '', ciphertextBlob: arrival.ciphertextBlob, attachmentBlobs: arrival.attachmentBlobs, openedAtArrival: arrival.openedAtArrival } as unknown as StoredMessage;
-  const streamed = await openStoredMessage(session(contacts), message, readKeys);
-  // The attachments saved from the blobs are the bytes whole reading decodes.
-  for (const blob of arrival.attachmentBlobs ?? []) {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of store.openBlob(blob.ref)) chunks.push(chunk);
-    expect(sha256(Buffer.concat(chunks)), blob.name).toBe(blob.sha256);
-  }
-  return { whole: facts(whole), streamed: facts(streamed), arrival };
 }
 
 beforeAll(async () => {
@@ -254,8 +202,8 @@ describe('a large message read as a stream shows what it shows read whole (issue
     expect(unknown.whole.signature).toBe('unknown-key');
     expect(unknown.streamed).toEqual(unknown.whole);
     // Alice's key imported after the arrival: the streamed message is read again, good, as the whole one.
-    const message = { ...base, id: 'later', relayId: 'r-later', armoredMessage: '', ciphertextBlob: unknown.arrival.ciphertextBlob, attachmentBlobs: unknown.arrival.attachmentBlobs, openedAtArrival: unknown.arrival.openedAtArrival } as unknown as StoredMessage;
-    const later = facts(await openStoredMessage(session([alice()]), message, [aliceCert]));
+    const message = { ...incoming, id: 'later', relayId: 'r-later', armoredMessage: '', ciphertextBlob: unknown.arrival.ciphertextBlob, attachmentBlobs: unknown.arrival.attachmentBlobs, openedAtArrival: unknown.arrival.openedAtArrival } as unknown as StoredMessage;
+    const later = readFacts(await openStoredMessage(readerSession({ bobKey, store }, [alice()]), message, [aliceCert]));
     expect(later.signature).toBe('good');
     expect(later.signer).toBe(aliceFingerprint);
   });

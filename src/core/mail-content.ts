@@ -12,7 +12,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import PostalMime, { addressParser, type Address, type Email } from 'postal-mime';
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from '../api/mime-fields.js';
 import { htmlToReadableText } from './html-text.js';
-import type { StreamedScope } from './mime-stream.js';
+import type { StreamedItem, StreamedScope } from './mime-stream.js';
 
 /** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */
 export interface AttachmentPart {
@@ -156,6 +156,8 @@ interface ParsedNode {
   readonly childNodes?: readonly ParsedNode[];
   readonly content?: unknown;
   readonly contentTransferEncoding?: { readonly encoding?: string };
+  /** An inline forwarded message, parsed by a parser of its own (whose tree is not kept). */
+  readonly subMessage?: Email;
 }
 
 /**
@@ -163,17 +165,31 @@ interface ParsedNode {
  * precedes a boundary as a final LF of a quoted-printable, 7bit, 8bit or binary part,
  * where RFC 2046 §5.1.1 says it belongs to the delimiter. Saved attachments would then
  * differ from the sender's file by one byte. The decoded buffers of those parts are
- * found by identity in the parser's tree, and that one LF is removed.
+ * found by identity in the parser's tree, and that one LF is removed. The attachments of
+ * a forwarded message read inline come from a parser whose tree postal-mime does not keep:
+ * that message is parsed again the same way (its depth included) to find their encodings,
+ * matched by their place in its list (§3.2: the streamed path never kept that LF).
  */
-function lineEndEncodedContents(root: ParsedNode | undefined): Set<unknown> {
+async function lineEndEncodedContents(root: ParsedNode | undefined, inlineDepth: number): Promise<Set<unknown>> {
   const found = new Set<unknown>();
+  const inline: ParsedNode[] = [];
   const walk = (node: ParsedNode, depth: number) => {
     if (depth > PARSE_LIMITS.maxNestingDepth) return;
+    if (node.subMessage !== undefined) inline.push(node);
     const encoding = (node.contentTransferEncoding?.encoding ?? '').toLowerCase();
     if (node.content !== null && node.content !== undefined && encoding !== 'base64') found.add(node.content);
     for (const child of node.childNodes ?? []) walk(child, depth + 1);
   };
   if (root !== undefined) walk(root, 0);
+  for (const node of inline) {
+    const again = new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' });
+    (again as unknown as { rfc822NestingDepth: number }).rfc822NestingDepth = inlineDepth + 1;
+    const email = await again.parse((node.content ?? new ArrayBuffer(0)) as ArrayBuffer);
+    const inner = await lineEndEncodedContents((again as unknown as { root?: ParsedNode }).root, inlineDepth + 1);
+    node.subMessage!.attachments.forEach((attachment, index) => {
+      if (inner.has(email.attachments[index]?.content)) found.add(attachment.content);
+    });
+  }
   return found;
 }
 
@@ -221,7 +237,7 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     }
     throw error;
   }
-  const lineEndEncoded = lineEndEncodedContents((parser as unknown as { root?: ParsedNode }).root);
+  const lineEndEncoded = await lineEndEncodedContents((parser as unknown as { root?: ParsedNode }).root, 0);
   const signedParts = pgpMimeSigned(raw);
   let text = email.text;
   let bodySource: MailContent['bodySource'] = 'text';
@@ -297,7 +313,10 @@ export function displayMailbox(mailbox: string): string {
  */
 export async function attachmentNameIn(headerText: string): Promise<string> {
   const head = headerText.replace(/(\r?\n)*$/, '');
-  const email = await new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' }).parse(`${head}\r\n\r\nx`).catch(() => undefined);
+  // The header section's bytes as they came (latin1 is byte for byte): an 8-bit name is UTF-8
+  // (RFC 6532) as in the whole message; handed over as a string, postal-mime encoded it twice.
+  const bytes = Buffer.from(`${head}\r\n\r\nx`, 'latin1');
+  const email = await new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' }).parse(bytes).catch(() => undefined);
   return email?.attachments[0]?.filename ?? '';
 }
 
@@ -309,26 +328,32 @@ export interface StreamedListing {
   readonly forwardedSubject?: string;
 }
 
-type StreamedAttachment = { readonly ordinal: number; readonly type: string; readonly forwarded?: StreamedScope };
+/** postal-mime's bound on forwarded messages read inline, one inside the other (PARSE_LIMITS). */
+const MAX_INLINE_FORWARD_DEPTH = PARSE_LIMITS.maxRfc822NestingDepth;
 
-/** postal-mime's order: the parts as they stand, a forwarded message read inline in its place. */
-function streamedInOrder(scope: StreamedScope, top: boolean): StreamedAttachment[] {
-  const found: StreamedAttachment[] = [];
+/**
+ * docs/message-payload.md §3.2, postal-mime's order: the parts as they stand, a forwarded
+ * message read inline in its place, unless it is in a report or past the inline depth: then
+ * it is an attachment (its own blob), as postal-mime lists it.
+ */
+function streamedInOrder(scope: StreamedScope, inlineDepth: number, top: boolean): StreamedItem[] {
+  const found: StreamedItem[] = [];
   for (const item of scope.items) {
-    if ('inline' in item) found.push(...streamedInOrder(item.inline, false));
-    else found.push(item);
+    if (item.forwarded !== undefined && item.inline === true && !scope.report && inlineDepth < MAX_INLINE_FORWARD_DEPTH) {
+      found.push(...streamedInOrder(item.forwarded, inlineDepth + 1, false));
+    } else found.push(item);
   }
   // §5.1: the signature part of a PGP/MIME signed message is not an attachment (as attachmentsOf).
   return top && scope.signed ? found.filter((item) => item.type !== 'application/pgp-signature') : found;
 }
 
 /**
- * docs/message-payload.md §3.1, §4.3, §5.1: the attachments of a message split as a stream
- * (src/core/mime-stream.ts), in the order readMailContent lists those of the whole message:
- * its own, then each forwarded attachment's own after them, 3 deep.
+ * docs/message-payload.md §3.1-§3.2, §4.3, §5.1: the attachments of a message split as a
+ * stream (src/core/mime-stream.ts), in the order readMailContent lists those of the whole
+ * message: its own, then each forwarded attachment's own after them, 3 deep.
  */
 export async function listStreamedAttachments(scope: StreamedScope, depth = 0): Promise<StreamedListing[]> {
-  const own = streamedInOrder(scope, true);
+  const own = streamedInOrder(scope, 0, true);
   const listed: StreamedListing[] = own.map(({ ordinal }) => ({ ordinal }));
   if (depth >= MAX_FORWARD_DEPTH) return listed;
   for (const [position, item] of own.entries()) {

@@ -35,13 +35,21 @@ export interface StreamedScope {
   readonly items: StreamedItem[];
   /** Its top entity is a well-formed PGP/MIME multipart/signed (docs/message-payload.md §6.1). */
   signed: boolean;
+  /**
+   * docs/message-payload.md §3.2: it holds a `message/delivery-status` or `message/feedback-report`
+   * part (outside the messages it forwards): a report, whose forwarded messages are attachments.
+   */
+  report: boolean;
   /** The message without its attachments (for a forwarded one: to read its subject). */
   kept(): Uint8Array;
 }
 
-export type StreamedItem =
-  | { readonly ordinal: number; readonly type: string; readonly forwarded?: StreamedScope }
-  | { readonly inline: StreamedScope };
+/**
+ * An attachment, or a forwarded message (`forwarded`: what was read inside it, its decoded
+ * bytes in a blob of their own). `inline`: a forwarded message not marked as an attachment,
+ * read in its place unless the rules of docs/message-payload.md §3.2 make it an attachment.
+ */
+export type StreamedItem = { readonly ordinal: number; readonly type: string; readonly forwarded?: StreamedScope; readonly inline?: boolean };
 
 /** What the splitter found once the message has ended. */
 export interface StreamedSplit {
@@ -73,8 +81,13 @@ export const MAX_STREAMED_TEXT_BYTES = 1024 * 1024;
 const MAX_DEPTH = 50;
 /** A delimiter line's transport padding longer than this is not padding (RFC 2046 §5.1.1). */
 const MAX_DELIMITER_LINE = 998;
-/** docs/message-payload.md §3: forwarded messages are read 3 deep; deeper ones stay attachments. */
-const MAX_FORWARD_DEPTH = 3;
+/**
+ * docs/message-payload.md §3.2: how deep the splitter reads inside forwarded messages, inline or
+ * attached: as deep as the whole-message path can (3 attached levels, each with up to 5 inline
+ * ones above it and 5 inside the last); which of them count is decided once the message has
+ * ended (src/core/mail-content.ts listStreamedAttachments).
+ */
+const FORWARD_READ_DEPTH = 3 * 6 + 5;
 /** The signature part of a PGP/MIME signed message is kept up to this size (an armored signature is far smaller). */
 const MAX_SIGNATURE_PART = 64 * 1024;
 
@@ -102,8 +115,11 @@ interface Place {
 }
 
 function newScope(): StreamedScope {
-  return { items: [], signed: false, kept: () => new Uint8Array(0) };
+  return { items: [], signed: false, report: false, kept: () => new Uint8Array(0) };
 }
+
+/** docs/message-payload.md §3.2: the parts that make a message a report (RFC 3464 §2.1, RFC 5965 §2), as postal-mime finds them. */
+const REPORT_PART_TYPES = new Set(['message/delivery-status', 'message/feedback-report']);
 
 /** RFC 3156 §5: line ends in canonical form, CRLF; a LF not preceded by CR gets one (as splitMultipart joins lines). */
 class Canonical {
@@ -372,7 +388,7 @@ class Entity implements PartSink {
     }
     const encoding = (headerValue(fields, 'Content-Transfer-Encoding') ?? '').trim().toLowerCase();
     const disposition = (headerValue(fields, 'Content-Disposition') ?? '').split(';', 1)[0]!.trim().toLowerCase();
-    if (mediaType === 'message/rfc822' && this.place.forwardDepth < MAX_FORWARD_DEPTH && this.depth < MAX_DEPTH) {
+    if (mediaType === 'message/rfc822' && this.place.forwardDepth < FORWARD_READ_DEPTH && this.depth < MAX_DEPTH) {
       return new Forwarded(this.budget, this.depth, this.place, headerText, encoding, disposition);
     }
     return new Leaf(this.budget, this.place, headerText, mediaType, encoding, disposition);
@@ -411,7 +427,7 @@ class Forwarded implements PartSink {
   readonly #inner: Entity;
   readonly #scope = newScope();
   readonly #decoder: Decoder;
-  #writer: Promise<AttachmentWriter> | undefined;
+  readonly #writer: Promise<AttachmentWriter>;
 
   constructor(
     private readonly budget: Budget,
@@ -424,15 +440,15 @@ class Forwarded implements PartSink {
     this.#inner = new Entity(budget, depth + 1, { scope: this.#scope, forwardDepth: place.forwardDepth + 1, root: 'forwarded' });
     this.#scope.kept = () => Buffer.concat(this.#inner.kept() ?? []);
     this.#decoder = decoderFor(encoding);
-    if (disposition === 'attachment') {
-      // Opened now: its place in the list is where it stands, before what it holds.
-      const ordinal = (budget.opened += 1);
-      place.scope.items.push({ ordinal, type: 'message/rfc822', forwarded: this.#scope });
-      this.#writer = budget.openAttachment({ headerText, type: 'message/rfc822', ordinal });
-      this.#writer.catch(() => undefined); // awaited by write and end; a failure is theirs to report
-    } else {
-      place.scope.items.push({ inline: this.#scope });
-    }
+    // Opened now: its place in the list is where it stands, before what it holds. An inline one
+    // is decoded into a blob too: whether it is listed (in a report, or past the inline depth)
+    // is known only at the end (docs/message-payload.md §3.2); unlisted, the blob is discarded.
+    const ordinal = (budget.opened += 1);
+    // postal-mime: a message/rfc822 part is inline when its disposition is inline or absent.
+    const inline = disposition === '' || disposition === 'inline';
+    place.scope.items.push({ ordinal, type: 'message/rfc822', forwarded: this.#scope, inline });
+    this.#writer = budget.openAttachment({ headerText, type: 'message/rfc822', ordinal });
+    this.#writer.catch(() => undefined); // awaited by write and end; a failure is theirs to report
   }
 
   async write(raw: Buffer): Promise<void> {
@@ -442,14 +458,14 @@ class Forwarded implements PartSink {
 
   async #decoded(decoded: Buffer): Promise<void> {
     if (decoded.byteLength === 0) return;
-    if (this.#writer) await (await this.#writer).write(decoded);
+    await (await this.#writer).write(decoded);
     await this.#inner.write(decoded);
   }
 
   async end(): Promise<void> {
     await this.#decoded(this.#decoder.flush());
     await this.#inner.end();
-    if (this.#writer) await (await this.#writer).end();
+    await (await this.#writer).end();
   }
 
   kept(): Buffer[] {
@@ -477,7 +493,13 @@ class Leaf implements PartSink {
   ) {
     // docs/message-payload.md §3.1: the parts postal-mime shows as text; every other one is an attachment.
     this.#isText = disposition !== 'attachment' && (type === 'text/plain' || type === 'text/html');
+    // §3.2: a report part makes its message a report; its header section stays in the kept
+    // message (the body goes to its blob), so that readMailContent reads that message as one.
+    this.#reportPart = REPORT_PART_TYPES.has(type);
+    if (this.#reportPart) place.scope.report = true;
   }
+
+  readonly #reportPart: boolean;
 
   #isText: boolean;
 
@@ -518,6 +540,7 @@ class Leaf implements PartSink {
   }
 
   kept(): Buffer[] | null {
+    if (this.#reportPart) return [Buffer.from(this.headerText, 'latin1')];
     return this.#isText ? [Buffer.from(this.headerText, 'latin1'), ...this.#raw] : null;
   }
 }

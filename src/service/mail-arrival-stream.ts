@@ -16,7 +16,7 @@ import { isCaliopError } from '../errors.js';
 import type { RelayClient } from '../edges/relay-client.js';
 import type { MessageStore } from './message-store.js';
 import { decryptStream } from './pgp-stream.js';
-import { SignedDataHashes } from './pgp-detached-digest.js';
+import { saltedPackets, SignedDataHashes } from './pgp-detached-digest.js';
 
 /** What sync keeps of a large message: its blobs, and what reading shows without decrypting again. */
 export interface StreamedArrival {
@@ -124,6 +124,35 @@ function attachmentBlobWriter(store: MessageStore, head: StreamedPartHead, done:
   };
 }
 
+const NO_ATTACHMENT: AttachmentWriter = { write: async () => undefined, end: async () => undefined };
+
+/**
+ * docs/message-payload.md §3.1: the digest of each packet of a PGP/MIME signature, from the
+ * hashes made as the signed part streamed. A version 6 packet hashes its salt before the data
+ * (RFC 9580 §5.2.4), and the salt came after: the message is decrypted and split a second
+ * time from its ciphertext blob, the signed part hashed with each salt first (attachments
+ * are thrown away, nothing else is kept). Such signatures are rare; the first pass costs
+ * nothing more for the others.
+ */
+async function signedDigests(store: MessageStore, ciphertextBlob: CiphertextBlob, privateKey: openpgp.PrivateKey, hashed: SignedDataHashes, signature: string): Promise<string[]> {
+  const digests = await hashed.digests(signature);
+  const salted = await saltedPackets(signature);
+  if (salted.size === 0) return digests;
+  const again = new SignedDataHashes(salted);
+  const splitter = new MimeStreamSplitter({ openAttachment: async () => NO_ATTACHMENT, openSignedData: () => again });
+  await decryptStream({
+    input: store.openBlob(ciphertextBlob.ref),
+    decryptionKey: privateKey,
+    verificationKeys: [],
+    destination: { sink: (chunk) => splitter.write(chunk) },
+    holdBackBytes: 0,
+    maxDecompressedBytes: MESSAGE_LIMITS.maxDecompressedBytes,
+  });
+  await splitter.finish();
+  const saltedDigests = await again.digests(signature);
+  return digests.map((digest, index) => (salted.has(index) ? saltedDigests[index]! : digest));
+}
+
 /**
  * docs/store.md §5.2: downloads, stores, decrypts and splits one large message. Throws
  * only when the ciphertext could not be fetched or stored whole (nothing is then kept:
@@ -182,7 +211,7 @@ export async function receiveStreamed(
     const unlisted = [...attachments.values()].filter((blob) => !kept.has(blob.index));
     if (unlisted.length > 0) await store.discardBlobs(unlisted.map((blob) => blob.ref));
     // RFC 3156 §5: the digests of the signed part, checked at each read (docs/store.md §5.2).
-    const pgpMime = split.pgpMime === null ? undefined : { signature: split.pgpMime.signature, digests: await signedData.digests(split.pgpMime.signature) };
+    const pgpMime = split.pgpMime === null ? undefined : { signature: split.pgpMime.signature, digests: await signedDigests(store, ciphertextBlob, privateKey, signedData, split.pgpMime.signature) };
     const headers = arrivalHeaders(content);
     return {
       ciphertextBlob,

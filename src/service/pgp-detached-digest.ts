@@ -20,14 +20,46 @@ const STREAMED_HASHES: ReadonlyMap<number, string> = new Map([
   [11, 'sha224'],
 ]);
 
-/** The signed bytes hashed as they stream, in every algorithm of STREAMED_HASHES at once. */
+/** Version 6 signature packets of a signature, by their place in it: their hash and salt (RFC 9580 §5.2.4). */
+export type SaltedPackets = ReadonlyMap<number, { readonly hash: number; readonly salt: Uint8Array }>;
+
+/**
+ * RFC 9580 §5.2.4: a version 6 signature hashes its salt before the data, and the salt comes
+ * with the signature, after the data. The version 6 packets of a signature whose hash this
+ * path computes, by their place (empty when there is none, or when it cannot be read).
+ */
+export async function saltedPackets(armoredSignature: string): Promise<SaltedPackets> {
+  const salted = new Map<number, { hash: number; salt: Uint8Array }>();
+  try {
+    const signature = await openpgp.readSignature({ armoredSignature, config: READ_CONFIG });
+    signature.packets.forEach((packet, index) => {
+      const fields = packet as unknown as { version: number; salt?: Uint8Array };
+      if (fields.version === 6 && fields.salt !== undefined && STREAMED_HASHES.has(packet.hashAlgorithm as number)) salted.set(index, { hash: packet.hashAlgorithm as number, salt: fields.salt });
+    });
+  } catch {
+    // not a signature: digests() says so
+  }
+  return salted;
+}
+
+/**
+ * The signed bytes hashed as they stream, in every algorithm of STREAMED_HASHES at once;
+ * given `salted`, also once per version 6 packet, its salt first (the second pass that
+ * docs/message-payload.md §3.1 makes for them).
+ */
 export class SignedDataHashes implements SignedDataSink {
   readonly #hashes = new Map<number, Hash>([...STREAMED_HASHES].map(([id, name]) => [id, createHash(name)]));
+  readonly #salted = new Map<number, Hash>();
   #used = false;
+
+  constructor(salted: SaltedPackets = new Map()) {
+    for (const [index, { hash, salt }] of salted) this.#salted.set(index, createHash(STREAMED_HASHES.get(hash)!).update(salt));
+  }
 
   update(canonical: Uint8Array): void {
     this.#used = true;
     for (const hash of this.#hashes.values()) hash.update(canonical);
+    for (const hash of this.#salted.values()) hash.update(canonical);
   }
 
   /** Whether any signed byte came (the splitter found a top multipart/signed). */
@@ -38,7 +70,7 @@ export class SignedDataHashes implements SignedDataSink {
   /**
    * One hex digest per signature packet of the armored signature, in order: the data, the
    * packet's hashed fields, its trailer. "" for a packet this cannot check (a hash not in
-   * STREAMED_HASHES, a version 6 signature whose salt comes before the data).
+   * STREAMED_HASHES, a version 6 signature unless this was made with its salt).
    */
   async digests(armoredSignature: string): Promise<string[]> {
     let signature: openpgp.Signature;
@@ -47,10 +79,10 @@ export class SignedDataHashes implements SignedDataSink {
     } catch {
       return []; // not a signature after all: checked as the whole message's would be (it fails)
     }
-    return signature.packets.map((packet) => {
-      const hash = this.#hashes.get(packet.hashAlgorithm as number);
+    return signature.packets.map((packet, index) => {
       const fields = packet as unknown as { version: number; signatureData?: Uint8Array; calculateTrailer(data: unknown, detached: boolean): Uint8Array };
-      if (hash === undefined || fields.version === 6 || fields.signatureData === undefined) return '';
+      const hash = fields.version === 6 ? this.#salted.get(index) : this.#hashes.get(packet.hashAlgorithm as number);
+      if (hash === undefined || fields.signatureData === undefined) return '';
       const copy = hash.copy();
       copy.update(fields.signatureData);
       copy.update(fields.calculateTrailer({ writeHeader: () => new Uint8Array(0) }, true));
