@@ -191,10 +191,11 @@ export function lazyAesTables(source: string): string | undefined {
   return out;
 }
 
-/** Step 1: one ESM file for Node 26, with no native addon inside. */
-export async function bundleCli(entry: string, outDir: string, facts: ReleaseFacts = {}): Promise<BundleResult> {
-  mkdirSync(outDir, { recursive: true });
-  const bundlePath = join(outDir, 'caliop.mjs');
+/**
+ * The esbuild plugins of every bundle of the CLI (the executables' and the test suite's,
+ * bundleTestCli): no native addon, openpgp.js's lazy modules bundled, built-ins taken lazily.
+ */
+function cliBundlePlugins(): esbuild.Plugin[] {
   const refuseNativeAddons: esbuild.Plugin = {
     name: 'refuse-native-addons',
     setup(build) {
@@ -239,6 +240,18 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
       }));
     },
   };
+  return [refuseNativeAddons, bundleLazyOpenpgpModules, lazyBuiltins];
+}
+
+/** Bundled CommonJS dependencies that compute the name they require() need a require; an ESM file has none. */
+function makeRequire(metaUrl: string): string {
+  return `const require = process.getBuiltinModule('node:module').createRequire(${metaUrl});`;
+}
+
+/** Step 1: one ESM file for Node 26, with no native addon inside. */
+export async function bundleCli(entry: string, outDir: string, facts: ReleaseFacts = {}): Promise<BundleResult> {
+  mkdirSync(outDir, { recursive: true });
+  const bundlePath = join(outDir, 'caliop.mjs');
   const options: esbuild.BuildOptions = {
     bundle: true,
     platform: 'node',
@@ -253,12 +266,9 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
     charset: 'ascii',
     alias: { 'react-devtools-core': join(REPO_ROOT, 'scripts', 'stubs', 'react-devtools-core.js') },
     define: { 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"', ...releaseDefines(facts), __CALIOP_HELP__: JSON.stringify(await pipedHelpText()) },
-    plugins: [refuseNativeAddons, bundleLazyOpenpgpModules, lazyBuiltins],
+    plugins: cliBundlePlugins(),
     logLevel: 'warning',
   };
-  // Bundled CommonJS dependencies that compute the name they require() need a require;
-  // an ESM file has none (built-ins named plainly are bundled as lazy stubs, above).
-  const makeRequire = (metaUrl: string) => `const require = process.getBuiltinModule('node:module').createRequire(${metaUrl});`;
   const single = esbuild.build({ ...options, entryPoints: [entry], outfile: bundlePath, banner: { js: makeRequire('import.meta.url') }, metafile: true });
   // The Node single executables (issue 13, docs/decisions/executables.md §Start-up): the same
   // program as a classic script, `(async function (importMetaUrl) { … })`, carried as an asset
@@ -321,6 +331,77 @@ export function asciiOnly(text: string): string {
   return text.replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** The test suite's CLI (bundleTestCli): the launcher to run with Node, `node LAUNCHER ARGS…`. */
+export const TEST_CLI_LAUNCHER_FILE = 'caliop-test.cjs';
+
+/**
+ * Issue 16 (the suite's cost): the CLI the test suites spawn, made once per vitest run
+ * (test/global-setup.ts). Under Node 20 the tsc build loads ~180 module files at every
+ * start and V8 compiles them again each time (Node 20 has no module compile cache); this
+ * is the same program as the executables' (bundleCli's classic script, the same plugins),
+ * but for the Node that runs the tests and NOT a release build (no defines: test switches
+ * such as CALIOP_UNSAFE_TEST_KDF work, as in the tsc build), started by a small launcher
+ * that compiles it with V8's code cache, made here by a warm-up (two unlocks, as for the
+ * executables). The sync worker is its own ESM bundle beside it (mail-open.ts starts
+ * `./mail-open-worker.js` relative to the program).
+ */
+export async function bundleTestCli(outDir: string, entry: string = defaultEntry()): Promise<{ launcher: string; programPath: string; cachePath: string }> {
+  mkdirSync(outDir, { recursive: true });
+  const programPath = join(outDir, SEA_PROGRAM_FILE);
+  const cachePath = join(outDir, SEA_PROGRAM_CACHE_ASSET);
+  const options: esbuild.BuildOptions = {
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: `node${process.versions.node.split('.')[0]}`,
+    charset: 'ascii',
+    alias: { 'react-devtools-core': join(REPO_ROOT, 'scripts', 'stubs', 'react-devtools-core.js') },
+    plugins: cliBundlePlugins(),
+    logLevel: 'warning',
+  };
+  const program = esbuild.build({
+    ...options,
+    entryPoints: [entry],
+    outfile: programPath,
+    define: { 'import.meta.url': '__caliopImportMetaUrl' },
+    banner: { js: `(async function (__caliopImportMetaUrl) {\n'use strict';\n${makeRequire('__caliopImportMetaUrl')}` },
+    footer: { js: '})' },
+  });
+  const worker = esbuild.build({
+    ...options,
+    entryPoints: [join(REPO_ROOT, 'src', 'service', 'mail-open-worker.ts')],
+    outfile: join(outDir, 'mail-open-worker.js'),
+    banner: { js: makeRequire('import.meta.url') },
+  });
+  await Promise.all([program, worker]);
+  writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
+  const scriptText = asciiOnly(readFileSync(programPath, 'utf8'));
+  writeFileSync(programPath, scriptText);
+  const moduleSyntax = /^(?:import|export)\b[^\n]*|\bimport\.meta\b/m.exec(scriptText.replace(/^#!.*\n/, ''));
+  if (moduleSyntax !== null) throw new Error(`bundleTestCli: ${programPath} still has module syntax: ${moduleSyntax[0].slice(0, 80)}`);
+  // The launcher: a CommonJS file (the folder's package.json says module, hence .cjs).
+  // A cache V8 rejects (another Node, other flags) is ignored: the script is compiled as usual.
+  const launcher = join(outDir, TEST_CLI_LAUNCHER_FILE);
+  writeFileSync(
+    launcher,
+    `'use strict';
+// Made by scripts/build-exe.ts bundleTestCli for the test suites (issue 16): the CLI program with V8's code cache.
+const vm = require('node:vm'), fs = require('node:fs'), url = require('node:url'), path = require('node:path');
+const programPath = path.join(__dirname, ${JSON.stringify(SEA_PROGRAM_FILE)});
+let cachedData;
+try { cachedData = fs.readFileSync(path.join(__dirname, ${JSON.stringify(SEA_PROGRAM_CACHE_ASSET)})); } catch { cachedData = undefined; }
+const script = new vm.Script(fs.readFileSync(programPath, 'utf8'), {
+  filename: programPath,
+  ...(cachedData === undefined ? {} : { cachedData }),
+  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+script.runInThisContext()(url.pathToFileURL(programPath).href);
+`,
+  );
+  writeProgramCodeCache(process.execPath, programPath, cachePath, outDir, programPath);
+  return { launcher, programPath, cachePath };
+}
+
 export interface SeaBuild {
   readonly target: ExeTarget;
   readonly output: string;
@@ -340,12 +421,12 @@ export interface SeaBuild {
  * ordinary one), and then makes the cache, which now holds every function those runs
  * compiled. The cache is bytecode, never the state of the run.
  */
-function writeProgramCodeCache(builder: string, programPath: string, cachePath: string, workDir: string): void {
+export function writeProgramCodeCache(builder: string, programPath: string, cachePath: string, workDir: string, filename: string = SEA_PROGRAM_ASSET): void {
   const warmUp = warmUpStick(workDir);
   const make = `const vm = require('node:vm'), fs = require('node:fs'), url = require('node:url');
 const [programPath, cachePath, stick] = process.argv.slice(1);
 const script = new vm.Script(fs.readFileSync(programPath, 'utf8'), {
-  filename: ${JSON.stringify(SEA_PROGRAM_ASSET)},
+  filename: ${JSON.stringify(filename)},
   importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 });
 (async () => {

@@ -1,10 +1,24 @@
 // Runs the real `caliop` (the tsc build of src/cli/main.ts) as a user or script would.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { putInCache, stickCacheSlot, takeFromCache } from './stick-cache.js';
 
+/** The tsc build: what `caliop` is in a clone; the tests that name CALIOP_ENTRY run it. */
 export const CALIOP_ENTRY = resolve(import.meta.dirname, '../../build/src/cli/main.js');
+
+/**
+ * Issue 16: the run's bundled CLI with V8's code cache (test/global-setup.ts, scripts/build-exe.ts
+ * bundleTestCli), which caliop() and onStick() spawn: the same program, cheaper to start than
+ * ~180 module files. `tsc` (or unset, or a missing file) runs the tsc build instead.
+ */
+export const TEST_CLI_ENV = 'CALIOP_TEST_CLI';
+
+/** What caliop() runs with Node: the run's bundled CLI, else the tsc build. */
+export function testCliEntry(): string {
+  const launcher = process.env[TEST_CLI_ENV];
+  return launcher && launcher !== 'tsc' && existsSync(launcher) ? launcher : CALIOP_ENTRY;
+}
 
 export interface CaliopRun {
   readonly stdout: string;
@@ -28,7 +42,7 @@ export function testEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 export function caliop(args: readonly string[], options: CaliopOptions = {}): Promise<CaliopRun> {
-  const command = [...(options.wrapper ?? []), process.execPath, CALIOP_ENTRY, ...args];
+  const command = [...(options.wrapper ?? []), process.execPath, testCliEntry(), ...args];
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command[0]!, command.slice(1), { env: options.env ?? testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
