@@ -51,16 +51,19 @@ export function migrate(db: RelayDatabase, migrations: readonly Migration[]): nu
  * writing one never waits for an fsync, and a commit touching only it fsyncs nothing
  * (docs/decisions/relay-store.md; PostgreSQL keeps them in an UNLOGGED table).
  * A power cut may forget the last moments' nonces of TLS-protected requests.
+ * `nonce_log` is appended to in the order written (row ids rising, so a commit writes the
+ * last page or two, not a page per nonce); the store checks nonces in memory and reads
+ * the log back when it opens (sqlite-store.ts, "Replay nonces on SQLite" in the decision).
+ * The indexed table `nonces` of earlier versions is moved into it by the store, then dropped.
  */
 export function attachNonces(db: RelayDatabase, file: string): void {
   db.prepare('ATTACH DATABASE ? AS volatile').run(file);
   db.pragma('volatile.journal_mode = WAL');
   db.pragma('volatile.synchronous = OFF');
-  db.exec(`CREATE TABLE IF NOT EXISTS volatile.nonces (
+  db.exec(`CREATE TABLE IF NOT EXISTS volatile.nonce_log (
+    seq INTEGER PRIMARY KEY,
     device_public_key BLOB NOT NULL,
     nonce TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (device_public_key, nonce)
-  ) STRICT, WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS volatile.nonces_expiry ON nonces (expires_at);`);
+    expires_at INTEGER NOT NULL
+  ) STRICT;`);
 }

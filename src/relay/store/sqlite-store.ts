@@ -13,6 +13,7 @@ import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice
 import type { Account, AuthOutcome, AuthStep, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
+import { TIMESTAMP_WINDOW_SECONDS } from '../../api/request-signing.js';
 import { DeleteReserve } from './delete-reserve.js';
 import { WalEraser } from './wal-eraser.js';
 import { WalSync } from './wal-sync.js';
@@ -26,6 +27,12 @@ interface ChunkedRow {
 
 /** Expired nonces are purged at most this often (a replay of an expired one fails the timestamp check anyway). */
 const NONCE_PURGE_INTERVAL_S = 30;
+/**
+ * A nonce expires at most this long after it was written: its timestamp is within
+ * TIMESTAMP_WINDOW_SECONDS of the relay's clock and it expires that long after its
+ * timestamp (docs/api.md §4.3). Rows of the nonce log older than this are all expired.
+ */
+const NONCE_LIFETIME_MAX_S = 2 * TIMESTAMP_WINDOW_SECONDS;
 
 /** A statement that writes the devices or accounts table: preparing one for a run empties the auth cache. */
 const WRITES_AUTH_ROWS = /^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(?:devices|accounts)\b/i;
@@ -33,8 +40,9 @@ const WRITES_AUTH_ROWS = /^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+F
 const AUTH_CACHE_MAX = 10_000;
 
 
+/** A nonce's key in memory: the device key (32 bytes, as latin1) then the nonce. */
 function memoryNonceKey(devicePublicKey: Uint8Array, nonce: string): string {
-  return `${Buffer.from(devicePublicKey).toString('hex')}:${nonce}`;
+  return Buffer.from(devicePublicKey.buffer, devicePublicKey.byteOffset, devicePublicKey.byteLength).toString('latin1') + nonce;
 }
 
 export class SqliteRelayStore implements RelayStore {
@@ -47,11 +55,17 @@ export class SqliteRelayStore implements RelayStore {
   readonly #walSync: WalSync | null;
   readonly #reserve: DeleteReserve | null;
   /**
-   * docs/api.md §5.4: nonces kept in memory while the nonce file cannot grow (a full
-   * disk), so replay protection holds without a byte of disk. Nonce (hex key) → expiry.
+   * docs/decisions/relay-store.md "Replay nonces on SQLite": every nonce of the window, the
+   * one place a request's nonce is checked (SQLite has one relay process); key (device key,
+   * nonce) → expiry, in the order written. Each is also appended to the nonce log
+   * before its request is answered, which a restart reads back (#loadNonces). On a full disk
+   * (docs/api.md §5.4) the append fails and the nonce stays here alone until its window closes.
    */
-  readonly #memoryNonces = new Map<string, number>();
+  readonly #windowNonces = new Map<string, number>();
   #lastNoncePurge = 0;
+  /** Every NONCE_PURGE_INTERVAL_S: the last row of the nonce log then; rows up to one that is NONCE_LIFETIME_MAX_S old are expired. */
+  readonly #nonceLogMarks: { at: number; seq: number }[] = [];
+  #nonceLogSeq = 0;
   /** Nonces of this event-loop turn, inserted together at its end. */
   #nonceBatch: PendingNonce[] = [];
   /**
@@ -113,6 +127,7 @@ export class SqliteRelayStore implements RelayStore {
         }
       },
     });
+    this.#loadNonces(Math.floor(Date.now() / 1000));
   }
 
   /** Prepared once, reused (preparing was a tenth of the relay's CPU time in the bench). */
@@ -334,24 +349,65 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   rememberNonce(devicePublicKey: Uint8Array, nonce: string, expiresAt: number, nowSeconds: number): Promise<boolean> {
-    // Not through the group commit: the nonce file is never fsynced (database.ts, attachNonces),
-    // so its writes cost no disk wait. The nonces of one event-loop turn share one transaction
-    // (before: one autocommit per request, GETs included); each request is answered once its
-    // nonce is in the file. docs/decisions/relay-store.md.
-    if (nowSeconds - this.#lastNoncePurge >= NONCE_PURGE_INTERVAL_S) {
-      this.#lastNoncePurge = nowSeconds;
-      for (const [key, expiry] of this.#memoryNonces) if (expiry < nowSeconds) this.#memoryNonces.delete(key);
-      try {
-        this.#sql('DELETE FROM volatile.nonces WHERE expires_at < ?').run(nowSeconds);
-      } catch (error) {
-        if (!isDiskFull(error)) throw error;
-      }
-    }
-    if (this.#memoryNonces.size > 0 && this.#memoryNonces.has(memoryNonceKey(devicePublicKey, nonce))) return Promise.resolve(false);
+    // docs/decisions/relay-store.md "Replay nonces on SQLite": checked in memory, appended to
+    // the nonce log (a file never fsynced, database.ts attachNonces) with the other nonces of
+    // this event-loop turn in one transaction; each request is answered once its nonce is in
+    // the file, as before (was: a random insert in an indexed table, a 4 KiB page per nonce).
+    if (nowSeconds - this.#lastNoncePurge >= NONCE_PURGE_INTERVAL_S) this.#purgeNonces(nowSeconds);
+    const key = memoryNonceKey(devicePublicKey, nonce);
+    // A nonce twice, even in one turn: the first is fresh, the other a replay.
+    if (this.#windowNonces.has(key)) return Promise.resolve(false);
+    this.#windowNonces.set(key, expiresAt);
     return new Promise((resolve, reject) => {
       this.#nonceBatch.push({ devicePublicKey, nonce, expiresAt, resolve, reject });
       if (this.#nonceBatch.length === 1) setImmediate(() => this.#flushNonces());
     });
+  }
+
+  /** Expired nonces leave the memory (the oldest written first) and, once surely expired, the log. */
+  #purgeNonces(nowSeconds: number): void {
+    this.#lastNoncePurge = nowSeconds;
+    // In the order written; one still valid stops the walk (those behind it go at a later purge).
+    for (const [key, expiry] of this.#windowNonces) {
+      if (expiry >= nowSeconds) break;
+      this.#windowNonces.delete(key);
+    }
+    this.#nonceLogMarks.push({ at: nowSeconds, seq: this.#nonceLogSeq });
+    let expired: number | undefined;
+    while (this.#nonceLogMarks.length > 0 && (this.#nonceLogMarks[0] as { at: number }).at <= nowSeconds - NONCE_LIFETIME_MAX_S) {
+      expired = (this.#nonceLogMarks.shift() as { seq: number }).seq;
+    }
+    if (expired === undefined) return;
+    try {
+      // The oldest rows only (a range of the row id); expired ones, checked anyway.
+      this.#sql('DELETE FROM volatile.nonce_log WHERE seq <= ? AND expires_at < ?').run(expired, nowSeconds);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+    }
+  }
+
+  /** At open: the nonces of the window, from the log (and from the table that held them before it). */
+  #loadNonces(nowSeconds: number): void {
+    const old = this.#db.prepare("SELECT 1 FROM volatile.sqlite_master WHERE type = 'table' AND name = 'nonces'").get();
+    if (old !== undefined) {
+      this.#db.transaction(() => {
+        this.#db
+          .prepare('INSERT INTO volatile.nonce_log (device_public_key, nonce, expires_at) SELECT device_public_key, nonce, expires_at FROM volatile.nonces WHERE expires_at >= ? ORDER BY expires_at')
+          .run(nowSeconds);
+        this.#db.exec('DROP TABLE volatile.nonces');
+      })();
+    }
+    const rows = this.#db.prepare('SELECT seq, device_public_key, nonce, expires_at FROM volatile.nonce_log WHERE expires_at >= ? ORDER BY seq').iterate(nowSeconds) as Iterable<{
+      seq: number;
+      device_public_key: Uint8Array;
+      nonce: string;
+      expires_at: number;
+    }>;
+    for (const row of rows) {
+      this.#windowNonces.set(memoryNonceKey(row.device_public_key, row.nonce), row.expires_at);
+      this.#nonceLogSeq = row.seq;
+    }
+    this.#lastNoncePurge = nowSeconds;
   }
 
   async authenticate(step: AuthStep): Promise<AuthOutcome> {
@@ -365,53 +421,36 @@ export class SqliteRelayStore implements RelayStore {
     const batch = this.#nonceBatch;
     this.#nonceBatch = [];
     if (batch.length === 0) return;
-    let fresh: boolean[];
     try {
-      fresh = this.#insertNonces(batch);
+      this.#appendNonces(batch);
       this.#eraser?.committed();
     } catch (error) {
       if (!isDiskFull(error)) {
-        for (const row of batch) row.reject(error);
+        // Not answered: the request fails, and may come again.
+        for (const row of batch) {
+          this.#windowNonces.delete(memoryNonceKey(row.devicePublicKey, row.nonce));
+          row.reject(error);
+        }
         return;
       }
-      // The batch was rolled back: one by one, with the full-disk fallback.
-      for (const row of batch) {
-        try {
-          row.resolve(this.#rememberNonceAlone(row));
-        } catch (each) {
-          row.reject(each);
-        }
-      }
-      return;
+      // docs/api.md §5.4: the disk is full. The nonces stay in memory until their window
+      // closes, so signed routes (deleting mail, above all) keep working. A restart meanwhile
+      // forgets them, as a power cut forgets the file's last ones (docs/decisions/relay-store.md).
     }
-    batch.forEach((row, index) => row.resolve(fresh[index] as boolean));
+    for (const row of batch) row.resolve(true);
   }
 
-  /** One transaction; a nonce twice in one batch: the second insert changes nothing, so it is a replay. */
-  readonly #insertNonces = (batch: readonly PendingNonce[]): boolean[] => {
-    const insert = this.#sql('INSERT OR IGNORE INTO volatile.nonces (device_public_key, nonce, expires_at) VALUES (?, ?, ?)');
-    this.#nonceTransaction ??= this.#db.transaction((rows: readonly PendingNonce[]) => rows.map((row) => insert.run(row.devicePublicKey, row.nonce, row.expiresAt).changes === 1));
-    return this.#nonceTransaction(batch);
+  /** One transaction, appended at the end of the log (its row ids in the order written). */
+  readonly #appendNonces = (batch: readonly PendingNonce[]): void => {
+    const insert = this.#sql('INSERT INTO volatile.nonce_log (device_public_key, nonce, expires_at) VALUES (?, ?, ?)');
+    this.#nonceTransaction ??= this.#db.transaction((rows: readonly PendingNonce[]) => {
+      let seq = 0;
+      for (const row of rows) seq = Number(insert.run(row.devicePublicKey, row.nonce, row.expiresAt).lastInsertRowid);
+      return seq;
+    });
+    this.#nonceLogSeq = this.#nonceTransaction(batch);
   };
-  #nonceTransaction: ((rows: readonly PendingNonce[]) => boolean[]) | undefined;
-
-  #rememberNonceAlone(row: { devicePublicKey: Uint8Array; nonce: string; expiresAt: number }): boolean {
-    try {
-      return this.#sql('INSERT OR IGNORE INTO volatile.nonces (device_public_key, nonce, expires_at) VALUES (?, ?, ?)').run(row.devicePublicKey, row.nonce, row.expiresAt).changes === 1;
-    } catch (error) {
-      if (!isDiskFull(error)) throw error;
-      // docs/api.md §5.4: the disk is full. Reading needs no space: a nonce in the file is
-      // a replay; a new one is remembered in memory until its window closes, so signed
-      // routes (deleting mail, above all) keep working. A restart meanwhile forgets
-      // them, as a power cut forgets the file's last ones (docs/decisions/relay-store.md).
-      const known = this.#sql('SELECT 1 FROM volatile.nonces WHERE device_public_key = ? AND nonce = ?').get(row.devicePublicKey, row.nonce);
-      if (known !== undefined) return false;
-      const key = memoryNonceKey(row.devicePublicKey, row.nonce);
-      if (this.#memoryNonces.has(key)) return false;
-      this.#memoryNonces.set(key, row.expiresAt);
-      return true;
-    }
-  }
+  #nonceTransaction: ((rows: readonly PendingNonce[]) => number) | undefined;
 
   /**
    * docs/api.md §5.4: a write that frees space (a deletion) must not fail for want of
