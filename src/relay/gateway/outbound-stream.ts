@@ -106,6 +106,23 @@ export class OutboundMessageScanner {
       return;
     }
     for (let start = 0; start < piece.length; ) {
+      if (this.#structure === 'data-body' && this.#line === '') {
+        // Issue 9: inside the encrypted part, whole lines that cannot be a boundary (not
+        // starting with '-') go to the armor scanner together, as they are, the same bytes
+        // the line-by-line path would give it one by one (each line was a string and two
+        // regular expressions: 1.6 s of the relay's CPU for a 25 MiB attachment).
+        let end = start;
+        while (end < piece.length && piece[end] !== 0x2d) {
+          const newline = piece.indexOf(0x0a, end);
+          if (newline === -1 || newline - end >= MAX_STRUCTURE_LINE) break;
+          end = newline + 1;
+        }
+        if (end > start) {
+          this.#armor.push(piece.subarray(start, end));
+          start = end;
+          continue;
+        }
+      }
       const newline = piece.indexOf(0x0a, start);
       const stop = newline === -1 ? piece.length : newline + 1;
       this.#line += Buffer.from(piece.subarray(start, stop)).toString('latin1');
