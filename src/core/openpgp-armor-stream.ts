@@ -18,6 +18,8 @@ export const MAX_BASE64_LINE = 76;
 export const MAX_ARMOR_LINE = 1024;
 /** RFC 9580 §6.2: the armor headers together (Version, Comment, Hash, Charset, MessageID). */
 const MAX_HEADER_BYTES = 16 * 1024;
+/** Base64 text decoded per call in the common case (below V8's large-object size). */
+const DECODE_PIECE = 64 * 1024;
 
 const BEGIN = '-----BEGIN PGP MESSAGE-----';
 const END = '-----END PGP MESSAGE-----';
@@ -66,7 +68,10 @@ export class Dearmor {
   /** The binary bytes of `chunk` (a view valid until the next call). */
   push(chunk: Uint8Array): Uint8Array {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.out = Buffer.allocUnsafe(Math.ceil(((bytes.length + this.partialBytes + this.carry.length) * 3) / 4) + 3);
+    // One output buffer used again (the view given out is valid until the next call): a
+    // fresh one per MiB cost more in page faults than the decoding.
+    const room = Math.ceil(((bytes.length + this.partialBytes + this.carry.length) * 3) / 4) + 3;
+    if (this.out.length < room) this.out = Buffer.allocUnsafe(room);
     this.outAt = 0;
     let at = 0;
     if (this.state === 'end') {
@@ -112,7 +117,7 @@ export class Dearmor {
 
   /** The input ended: the last bytes, or bad_input when the armor is not whole. */
   finish(): Uint8Array {
-    this.out = Buffer.allocUnsafe(this.partialBytes + 3);
+    if (this.out.length < this.partialBytes + 3) this.out = Buffer.allocUnsafe(this.partialBytes + 3);
     this.outAt = 0;
     if (this.partialBytes > 0) {
       const whole = Buffer.concat(this.partial, this.partialBytes);
@@ -156,7 +161,13 @@ export class Dearmor {
     const lines = (end - at) / step;
     const run = bytes.subarray(at, end);
     if (run.indexOf(0x3d) < 0 && run.indexOf(0x2d) < 0 && run.indexOf(0x5f) < 0) {
-      const written = this.out.write(bytes.toString('latin1', at, end), this.outAt, 'base64');
+      // Decoded a few KiB at a time: a string past V8's regular object size (128 KiB) is
+      // given fresh pages of its own each time, and their page faults cost more than the decoding.
+      const perPiece = Math.max(1, Math.floor(DECODE_PIECE / step)) * step;
+      let written = 0;
+      for (let piece = at; piece < end; piece += perPiece) {
+        written += this.out.write(bytes.toString('latin1', piece, Math.min(end, piece + perPiece)), this.outAt + written, 'base64');
+      }
       if (written === (lines * length * 3) / 4) {
         this.outAt += written;
         this.line += lines;
@@ -260,7 +271,10 @@ export class Dearmor {
   }
 }
 
-/** The binary message inside an armored one, chunk by chunk; bad_input when the armor is damaged. */
+/**
+ * The binary message inside an armored one, chunk by chunk; bad_input when the armor is
+ * damaged. Each piece is a view valid until the next is asked for (copy it to keep it).
+ */
 export async function* dearmored(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const armor = new Dearmor();
   for await (const chunk of source) {

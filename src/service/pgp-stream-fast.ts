@@ -18,10 +18,24 @@ type VerificationResult = Awaited<ReturnType<typeof openpgp.verify>>['signatures
 
 /** Plaintext read in pieces of about this size (fewer, larger writes; bounded memory). */
 const CHUNK_BYTES = 1024 * 1024;
-/** Plaintext pieces at least this large are given out as they are, smaller ones joined. */
-const LARGE_PIECE = 64 * 1024;
+/** The plaintext buffer's first size: a step's output (an input piece, or an inflated chunk) and the MiB before it. */
+const OUTPUT_BYTES = 2 * CHUNK_BYTES + 64 * 1024;
+const SMALL_OUTPUT_BYTES = 64 * 1024;
 /** The shape must be known within this much input, or openpgp.js reads the message. */
 const PROBE_BYTES = 1024 * 1024;
+/**
+ * Ciphertext decrypted per batch (gpg's 8 KiB partial lengths joined; the plaintext stays in
+ * the processor's cache through the MDC's SHA-1, the framing and the signature's hash).
+ */
+const BATCH_BYTES = 128 * 1024;
+/**
+ * AES output per node:crypto call, taken as a latin1 string: a V8 string this size lives and
+ * dies in the young generation, where an output Buffer per call was fresh memory each time
+ * (its page faults cost more than the AES: 100 MiB, 290 against 108 ms of CPU in-process).
+ */
+const ECB_PIECE = 64 * 1024;
+/** Room before a batch for the MDC's held-back tail, so that tail and batch read as one piece (a multiple of 4: the XOR's alignment). */
+const TAIL_ROOM = 24;
 /** Bounds on the packets held whole (RFC 9580 sizes are far below). */
 const MAX_SESSION_KEY_PACKET = 64 * 1024;
 const MAX_ONE_PASS_PACKET = 4 * 1024;
@@ -83,13 +97,12 @@ function concatBytes(parts: readonly Uint8Array[], size: number): Uint8Array {
 }
 
 /**
- * a[i] ^= b[i] for i < length, 32 bits at a time: `a` aligned by a few single bytes, `b`
- * read through a DataView at any alignment (1 MiB: 0.33 ms, against 1.3 ms for copying
- * `b` to realign it and 1.1 ms byte by byte; Node 20, this machine).
+ * a[i] ^= b[i] for i < length, 32 bits at a time once `a` is aligned; `b` (the keystream,
+ * laid out by the caller at `a`'s alignment) read as 32-bit words too when it is aligned
+ * with `a`, through a DataView otherwise.
  */
 function xorInto(a: Uint8Array, b: Uint8Array, length: number): void {
   let index = 0;
-  // Int32Array reads in the platform's byte order, the DataView in the one asked.
   while (index < length && ((a.byteOffset + index) & 3) !== 0) {
     a[index] = a[index]! ^ b[index]!;
     index++;
@@ -97,8 +110,14 @@ function xorInto(a: Uint8Array, b: Uint8Array, length: number): void {
   const words = (length - index) >> 2;
   if (words > 0) {
     const wa = new Int32Array(a.buffer, a.byteOffset + index, words);
-    const wb = new DataView(b.buffer, b.byteOffset + index, words << 2);
-    for (let word = 0; word < words; word++) wa[word] = wa[word]! ^ wb.getInt32(word << 2, LITTLE_ENDIAN);
+    if (((b.byteOffset + index) & 3) === 0) {
+      const wb = new Int32Array(b.buffer, b.byteOffset + index, words);
+      for (let word = 0; word < words; word++) wa[word] = wa[word]! ^ wb[word]!;
+    } else {
+      // Int32Array reads in the platform's byte order, the DataView in the one asked.
+      const wb = new DataView(b.buffer, b.byteOffset + index, words << 2);
+      for (let word = 0; word < words; word++) wa[word] = wa[word]! ^ wb.getInt32(word << 2, LITTLE_ENDIAN);
+    }
     index += words << 2;
   }
   for (; index < length; index++) a[index] = a[index]! ^ b[index]!;
@@ -108,38 +127,34 @@ function xorInto(a: Uint8Array, b: Uint8Array, length: number): void {
  * AES-CFB decryption (RFC 9580 §5.13.1: SEIPDv1, zero IV, no resynchronisation) as
  * P[i] = AES(C[i-1]) XOR C[i]: the AES of the previous blocks is one ECB pass, which
  * node:crypto runs several blocks at a time (about 5x its own CFB, measured in
- * docs/decisions/streamed-decryption.md).
+ * docs/decisions/streamed-decryption.md). The plaintext is written over the ciphertext.
  */
 export class CfbDecipher {
   private readonly ecb: Cipher;
-  /** Keystream computed ahead of the ciphertext (1 to 16 bytes). */
-  private spare: Uint8Array;
+  /** The keystream: its first `spare` bytes (1 to 16) computed ahead of the ciphertext. */
+  private readonly keystream = Buffer.allocUnsafe(ECB_PIECE + 2 * AES_BLOCK);
+  private spare: number;
 
   constructor(name: string, key: Uint8Array) {
     this.ecb = createCipheriv(name, key, null);
     this.ecb.setAutoPadding(false);
-    this.spare = this.ecb.update(Buffer.alloc(AES_BLOCK));
+    this.spare = this.keystream.write(this.ecb.update(Buffer.alloc(AES_BLOCK), undefined, 'latin1'), 0, 'latin1');
   }
 
-  /** The plaintext of `cipher`, in one or two pieces. */
-  update(cipher: Uint8Array): Uint8Array[] {
-    const length = cipher.length;
-    const spare = this.spare;
-    // The keystream after the spare bytes is the AES of the ciphertext fed so far.
-    const fresh = this.ecb.update(cipher);
-    if (length <= spare.length) {
-      const plain = new Uint8Array(cipher);
-      xorInto(plain, spare, length);
-      this.spare = Buffer.concat([spare.subarray(length), fresh]);
-      return [plain];
+  /** Decrypts `bytes` in place (any length, any alignment; fastest 4-byte aligned). */
+  decryptInPlace(bytes: Uint8Array): void {
+    const keystream = this.keystream;
+    for (let done = 0; done < bytes.length; ) {
+      const piece = bytes.subarray(done, done + ECB_PIECE);
+      const length = piece.length;
+      // The keystream after the spare bytes is the AES of the ciphertext fed so far
+      // (whole blocks; node:crypto keeps the rest of a block for the next call).
+      const total = this.spare + keystream.write(this.ecb.update(piece, undefined, 'latin1'), this.spare, 'latin1');
+      xorInto(piece, keystream, length);
+      keystream.copyWithin(0, length, total);
+      this.spare = total - length;
+      done += length;
     }
-    const head = new Uint8Array(cipher.subarray(0, spare.length));
-    xorInto(head, spare, spare.length);
-    const rest = cipher.subarray(spare.length);
-    const restLength = rest.length;
-    xorInto(fresh, rest, restLength);
-    this.spare = new Uint8Array(fresh.subarray(restLength));
-    return [head, fresh.subarray(0, restLength)];
   }
 }
 
@@ -169,8 +184,9 @@ class Pipeline {
   readonly onePass: OnePass[] = [];
   readonly signatures: Uint8Array[] = [];
   literalHeader: Uint8Array = new Uint8Array();
-  output: Uint8Array[] = [];
+  /** The plaintext not yet taken: `outputBytes` bytes of `output`. */
   outputBytes = 0;
+  private output: Buffer;
 
   private readonly outer = new PacketSplitter((event) => this.onOuter(event));
   private readonly inner = new PacketSplitter((event) => this.onInner(event));
@@ -179,7 +195,13 @@ class Pipeline {
   private pendingData: Uint8Array[] = [];
   private decipher: CfbDecipher | undefined;
   private readonly mdcHash = createHash('sha1');
-  private tail: Uint8Array = new Uint8Array();
+  /**
+   * The ciphertext of a batch at TAIL_ROOM, decrypted there in place; before it, the last
+   * `tailBytes` bytes of plaintext decrypted so far (held back: they may be the MDC packet).
+   */
+  private readonly batch = Buffer.allocUnsafe(TAIL_ROOM + BATCH_BYTES);
+  private batchBytes = 0;
+  private tailBytes = 0;
   private prefixLeft = AES_BLOCK + 2;
   private innerPacket: 'one-pass' | 'literal-header' | 'literal' | 'signature' | undefined;
   private collector: Collector | undefined;
@@ -195,12 +217,24 @@ class Pipeline {
    */
   compression: 'deflate-raw' | 'deflate' | undefined;
   private compressedState: 'none' | 'algorithm' | 'body' | 'done' = 'none';
-  private compressed: Uint8Array[] = [];
+  /** Compressed bytes not yet taken (copied: the batch they are read from is used again). */
+  private compressed: Buffer = Buffer.alloc(0);
+  private compressedBytes = 0;
   private readonly inflated = new PacketSplitter((event) => this.onLiteralLevel(event));
   private inflatedBytes = 0;
   private inflatedChecked = false;
 
-  constructor(private readonly config: openpgp.Config) {}
+  /**
+   * `transient`: the plaintext taken is a view into a buffer used again once the next input
+   * is pushed (the caller is done with it by then); else each piece taken is its own.
+   */
+  constructor(
+    private readonly config: openpgp.Config,
+    private readonly transient = false,
+  ) {
+    // A mail of a few KiB (sync opens a thousand) needs little; growing copies what is there.
+    this.output = Buffer.allocUnsafe(transient ? OUTPUT_BYTES : SMALL_OUTPUT_BYTES);
+  }
 
   /** The session key packets are all read and the encrypted data has begun. */
   get awaitingKey(): boolean {
@@ -209,6 +243,7 @@ class Pipeline {
 
   push(bytes: Uint8Array): void {
     this.outer.push(bytes);
+    this.decryptBatch();
   }
 
   setKey(algorithm: number, key: Uint8Array): void {
@@ -217,7 +252,8 @@ class Pipeline {
     this.decipher = new CfbDecipher(cipher.name, key);
     const pending = this.pendingData;
     this.pendingData = [];
-    for (const part of pending) this.decrypt(part);
+    for (const part of pending) this.addCipher(part);
+    this.decryptBatch();
     if (this.outerState === 'done') this.endOfData();
   }
 
@@ -232,11 +268,14 @@ class Pipeline {
     if (!this.mdcChecked || (this.compression !== undefined && !this.inflatedChecked)) throw new Error('the encrypted data is truncated');
   }
 
-  /** The compressed bytes read since the last call, for the caller to inflate. */
+  /**
+   * The compressed bytes read since the last call, for the caller to inflate: a view into a
+   * buffer used again once the next input is pushed (the caller inflates it before).
+   */
   takeCompressed(): Uint8Array[] {
-    const parts = this.compressed;
-    this.compressed = [];
-    return parts;
+    const bytes = this.compressed.subarray(0, this.compressedBytes);
+    this.compressedBytes = 0;
+    return bytes.length === 0 ? [] : [bytes];
   }
 
   /** Bytes the caller inflated (in order), read as the packets inside the compressed data. */
@@ -255,29 +294,17 @@ class Pipeline {
   }
 
   /**
-   * The plaintext so far: a few small pieces (the MDC's held-back tail, a block's head),
-   * joined, and the large ones as they are (joining them copied every MiB once more).
+   * The plaintext so far, in one piece (each literal data part is copied there: gpg's 8 KiB
+   * partial lengths made as many pieces to join or write). With `transient`, a view valid
+   * until the next push.
    */
   takeOutput(): Uint8Array[] {
-    const parts = this.output;
-    this.output = [];
+    const length = this.outputBytes;
+    if (length === 0) return [];
+    const taken = this.output.subarray(0, length);
     this.outputBytes = 0;
-    const out: Uint8Array[] = [];
-    let small: Uint8Array[] = [];
-    let smallBytes = 0;
-    for (const part of parts) {
-      if (part.length < LARGE_PIECE) {
-        small.push(part);
-        smallBytes += part.length;
-        continue;
-      }
-      if (small.length > 0) out.push(concatBytes(small, smallBytes));
-      small = [];
-      smallBytes = 0;
-      out.push(part);
-    }
-    if (small.length > 0) out.push(concatBytes(small, smallBytes));
-    return out;
+    if (!this.transient) this.output = Buffer.allocUnsafe(Math.min(OUTPUT_BYTES, Math.max(SMALL_OUTPUT_BYTES, 2 * length)));
+    return [taken];
   }
 
   private onOuter(event: PacketEvent): void {
@@ -300,7 +327,7 @@ class Pipeline {
         this.outerState = 'data';
         bytes = bytes.subarray(1);
       }
-      if (this.decipher) this.decrypt(bytes);
+      if (this.decipher) this.addCipher(bytes);
       else if (bytes.length > 0) this.pendingData.push(copyOf(bytes));
       return;
     }
@@ -313,26 +340,42 @@ class Pipeline {
     }
     if (this.outerState === 'version') throw new NotFast('empty SEIPD packet');
     this.outerState = 'done';
-    if (this.decipher) this.endOfData();
-  }
-
-  /** AES-CFB over the SEIPDv1 data; the last 22 bytes (the MDC packet) are held back. */
-  private decrypt(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    for (const plain of this.decipher!.update(bytes)) this.held(plain);
-  }
-
-  private held(plain: Uint8Array): void {
-    if (plain.length >= MDC_BYTES) {
-      this.plaintext(this.tail);
-      this.plaintext(plain.subarray(0, plain.length - MDC_BYTES));
-      this.tail = copyOf(plain.subarray(plain.length - MDC_BYTES));
-      return;
+    if (this.decipher) {
+      this.decryptBatch();
+      this.endOfData();
     }
-    const joined = Buffer.concat([this.tail, plain]);
-    const cut = Math.max(0, joined.length - MDC_BYTES);
-    this.plaintext(joined.subarray(0, cut));
-    this.tail = copyOf(joined.subarray(cut));
+  }
+
+  /** SEIPDv1 ciphertext, joined into the batch (decrypted when full, and at the end of each push). */
+  private addCipher(bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.length) {
+      const take = Math.min(BATCH_BYTES - this.batchBytes, bytes.length - at);
+      this.batch.set(bytes.subarray(at, at + take), TAIL_ROOM + this.batchBytes);
+      this.batchBytes += take;
+      at += take;
+      if (this.batchBytes === BATCH_BYTES) this.decryptBatch();
+    }
+  }
+
+  /** AES-CFB over the batch; the last 22 bytes of plaintext (perhaps the MDC packet) are held back. */
+  private decryptBatch(): void {
+    const length = this.batchBytes;
+    if (length === 0 || !this.decipher) return;
+    this.batchBytes = 0;
+    this.decipher.decryptInPlace(this.batch.subarray(TAIL_ROOM, TAIL_ROOM + length));
+    // The held-back tail sits just before the batch: both read as one piece.
+    const start = TAIL_ROOM - this.tailBytes;
+    const end = TAIL_ROOM + length;
+    const cut = Math.max(start, end - MDC_BYTES);
+    if (cut > start) this.plaintext(this.batch.subarray(start, cut));
+    this.tailBytes = end - cut;
+    this.batch.copyWithin(TAIL_ROOM - this.tailBytes, cut, end);
+  }
+
+  /** The held-back last bytes of plaintext. */
+  private get tail(): Uint8Array {
+    return this.batch.subarray(TAIL_ROOM - this.tailBytes, TAIL_ROOM);
   }
 
   private plaintext(bytes: Uint8Array): void {
@@ -408,8 +451,14 @@ class Pipeline {
       this.compressedState = 'body';
       bytes = bytes.subarray(1);
     }
-    // A view into this piece of plaintext, which nothing writes to again.
-    if (bytes.length > 0) this.compressed.push(bytes);
+    if (bytes.length === 0) return;
+    if (this.compressedBytes + bytes.length > this.compressed.length) {
+      const larger = Buffer.allocUnsafe(Math.max(2 * this.compressed.length, this.compressedBytes + bytes.length, BATCH_BYTES));
+      this.compressed.copy(larger, 0, 0, this.compressedBytes);
+      this.compressed = larger;
+    }
+    this.compressed.set(bytes, this.compressedBytes);
+    this.compressedBytes += bytes.length;
   }
 
   /** RFC 9580 §10.3: [one-pass signatures] literal data [signatures]. */
@@ -477,7 +526,12 @@ class Pipeline {
   private literalData(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     for (const { hash } of this.onePass) hash.update(bytes);
-    this.output.push(bytes);
+    if (this.outputBytes + bytes.length > this.output.length) {
+      const larger = Buffer.allocUnsafe(Math.max(2 * this.output.length, this.outputBytes + bytes.length));
+      this.output.copy(larger, 0, 0, this.outputBytes);
+      this.output = larger;
+    }
+    this.output.set(bytes, this.outputBytes);
     this.outputBytes += bytes.length;
   }
 }
@@ -579,6 +633,11 @@ export type FastDecryption =
     }
   | { readonly kind: 'fallback'; readonly input: AsyncIterable<Uint8Array> };
 
+/**
+ * The input in pieces of about `chunkBytes`. A piece of the source may be a view it writes
+ * over once the next is asked for (src/edges/stdin.ts, the dearmored bytes): what is held
+ * past that is copied.
+ */
 async function* coalesced(source: AsyncIterable<Uint8Array>, chunkBytes: number): AsyncGenerator<Uint8Array> {
   let parts: Uint8Array[] = [];
   let size = 0;
@@ -588,7 +647,7 @@ async function* coalesced(source: AsyncIterable<Uint8Array>, chunkBytes: number)
       yield chunk;
       continue;
     }
-    parts.push(chunk);
+    parts.push(copyOf(chunk));
     size += chunk.byteLength;
     if (size >= chunkBytes) {
       yield concatBytes(parts, size);
@@ -604,7 +663,8 @@ async function* replay(read: readonly Uint8Array[], rest: AsyncIterator<Uint8Arr
   for (;;) {
     const { value, done } = await rest.next();
     if (done) return;
-    yield value;
+    // openpgp.js's streams may hold a piece past the next read (the source may write over it).
+    yield copyOf(value);
   }
 }
 
@@ -648,7 +708,7 @@ async function* steps(pipeline: Pipeline, input: AsyncIterator<Uint8Array>, read
       const { value, done } = next;
       if (done) break;
       if (!pipeline.decided) {
-        read.parts.push(value);
+        read.parts.push(copyOf(value));
         read.bytes += value.byteLength;
       }
       pipeline.push(value);
@@ -687,10 +747,16 @@ export async function tryFastDecryption(
    * when it finds none, openpgp.js decrypts the session key packets.
    */
   sessionKeysOf?: (message: openpgp.Message<unknown>) => Promise<openpgp.SessionKey[] | undefined>,
+  /**
+   * Each piece of `data` is a view valid until the next is asked for (one buffer used again:
+   * fresh memory per MiB cost more in page faults than the decryption). For a caller that
+   * writes each piece before asking for the next (a file); others keep the default.
+   */
+  transient = false,
 ): Promise<FastDecryption> {
   const iterator = coalesced(source, chunkBytes)[Symbol.asyncIterator]();
   const read: ReadSoFar = { parts: [], bytes: 0, sourceFailed: false };
-  const pipeline = new Pipeline(config);
+  const pipeline = new Pipeline(config, transient);
   const message = new openpgp.Message(pipeline.sessionKeyPackets as unknown as openpgp.PacketList<openpgp.AnyPacket>);
   const progress = steps(pipeline, iterator, read);
   const fallback = async (): Promise<FastDecryption> => {

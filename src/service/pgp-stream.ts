@@ -83,6 +83,8 @@ async function peek(source: AsyncIterable<Uint8Array>, want: number): Promise<{ 
   const head: Uint8Array[] = [];
   let size = 0;
   while (size < want) {
+    // A piece may be a view the source writes over at the next read (src/edges/stdin.ts).
+    if (head.length > 0) head[head.length - 1] = new Uint8Array(head[head.length - 1]!);
     const { value, done } = await iterator.next();
     if (done) break;
     head.push(value);
@@ -292,7 +294,9 @@ export async function decryptStream(input: {
   // common shape through node:crypto.
   if (looksArmored(head)) source = dearmored(source);
   const limit = input.maxDecompressedBytes === undefined ? {} : { maxDecompressedMessageSize: input.maxDecompressedBytes };
-  const fast = await tryFastDecryption(source, acceptingEveryCipher(input.decryptionKey), input.verificationKeys, { ...FULL_STREAM_READ_CONFIG, ...limit });
+  // Into a file, each piece is written before the next is asked for: the plaintext's buffer is used again.
+  const transient = 'file' in input.destination;
+  const fast = await tryFastDecryption(source, acceptingEveryCipher(input.decryptionKey), input.verificationKeys, { ...FULL_STREAM_READ_CONFIG, ...limit }, undefined, undefined, transient);
   if (fast.kind === 'fast') {
     return { ...(await writeDecrypted(input, fast.message, fast.signatures, (write) => drain(fast.data, write))), by: 'node:crypto' };
   }
