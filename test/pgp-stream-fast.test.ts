@@ -471,6 +471,65 @@ describe('the pieces', () => {
   });
 });
 
+/**
+ * As src/edges/stdin.ts reads a file (and the dearmored bytes come): one buffer, written over
+ * at each read; after the last, filled with 0xee, so that a piece kept past its read shows.
+ */
+async function* overwriting(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  const buffer = Buffer.alloc(size);
+  try {
+    for (let at = 0; at < bytes.length; at += size) {
+      const length = Math.min(size, bytes.length - at);
+      buffer.fill(0xee);
+      buffer.set(bytes.subarray(at, at + length));
+      yield buffer.subarray(0, length);
+    }
+  } finally {
+    buffer.fill(0xee);
+  }
+}
+
+describe('pieces written over at each read (stdin\'s file reader, the armor decoder, the plaintext into a file)', () => {
+  const large = new Uint8Array(3 * 1024 * 1024 + 123);
+  for (let at = 0; at < large.length; at += 65536) large.set(randomBytes(Math.min(65536, large.length - at)), at);
+  const text = new Uint8Array(Buffer.concat(Array.from({ length: 9 }, () => plainText)));
+  const messages: Record<string, { bytes: Uint8Array; plain: Uint8Array; by: string; key: () => openpgp.PrivateKey }> = {};
+  beforeAll(async () => {
+    const v1 = { aeadProtect: false, preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256 };
+    const encrypt = async (data: Uint8Array, to: openpgp.PublicKey, config: Partial<openpgp.Config>, armor = false) => {
+      const message = await openpgp.createMessage({ binary: data, format: 'binary' });
+      const out = armor ? await openpgp.encrypt({ message, encryptionKeys: to, signingKeys: key, config }) : await openpgp.encrypt({ message, encryptionKeys: to, signingKeys: key, format: 'binary', config });
+      return typeof out === 'string' ? new TextEncoder().encode(out) : out;
+    };
+    messages.binary = { bytes: await encrypt(large, cert, v1), plain: large, by: 'node:crypto', key: () => key };
+    messages.armored = { bytes: await encrypt(large, cert, v1, true), plain: large, by: 'node:crypto', key: () => key };
+    messages.zlib = { bytes: await encrypt(text, cert, { ...v1, preferredCompressionAlgorithm: openpgp.enums.compression.zlib }), plain: text, by: 'node:crypto', key: () => key };
+    // Left to openpgp.js after the first MiB was read (the probe's pieces replayed to it).
+    messages.seipdv2 = { bytes: await encrypt(large, v6Key.toPublic(), { aeadProtect: true }), plain: large, by: 'openpgp.js', key: () => v6Key };
+  });
+  for (const name of ['binary', 'armored', 'zlib', 'seipdv2']) {
+    it(`${name}: the exact plaintext into a file and to a stream, in pieces of 4 KiB and of 600,000 bytes`, async () => {
+      const message = messages[name]!;
+      for (const size of [4096, 600_000]) {
+        const target = join(scratch.path, `overwriting-${name}-${size}.bin`);
+        const toFile = await decryptStream({ input: overwriting(message.bytes, size), decryptionKey: message.key(), verificationKeys: [cert], destination: { file: target, replace: false } });
+        expect(toFile.by, `${size}`).toBe(message.by);
+        expect(toFile.signatures.map((check) => check.status), `${size}`).toEqual(['good']);
+        expect(Buffer.from(readFileSync(target)).equals(Buffer.from(message.plain)), `into a file, pieces of ${size}`).toBe(true);
+        const given: Uint8Array[] = [];
+        await decryptStream({ input: overwriting(message.bytes, size), decryptionKey: message.key(), verificationKeys: [cert], destination: { sink: async (chunk) => void given.push(chunk) } });
+        expect(Buffer.concat(given).equals(Buffer.from(message.plain)), `to a stream keeping each piece, pieces of ${size}`).toBe(true);
+      }
+    }, 120_000);
+  }
+
+  it('a first read shorter than the armor test (peek reads on): the same bytes', async () => {
+    const given: Uint8Array[] = [];
+    await decryptStream({ input: overwriting(made.signedArmored!, 100), decryptionKey: key, verificationKeys: [cert], destination: { sink: async (chunk) => void given.push(chunk) } });
+    expect(Buffer.concat(given).equals(Buffer.from(plain))).toBe(true);
+  });
+});
+
 describe('a message held whole (sync, issue 13): decryptWholeFast', () => {
   const common = [
     ['gpg-signed.gpg', () => vector('gpg-signed.gpg')],
