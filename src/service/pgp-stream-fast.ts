@@ -34,7 +34,7 @@ const BATCH_BYTES = 128 * 1024;
  * (its page faults cost more than the AES: 100 MiB, 290 against 108 ms of CPU in-process).
  */
 const ECB_PIECE = 64 * 1024;
-/** Room before a batch for the MDC's held-back tail, so that tail and batch read as one piece (a multiple of 4: the XOR's alignment). */
+/** Room before a batch for the MDC's held-back tail, so that tail and batch read as one piece (a multiple of 8: the XOR's alignment). */
 const TAIL_ROOM = 24;
 /** Bounds on the packets held whole (RFC 9580 sizes are far below). */
 const MAX_SESSION_KEY_PACKET = 64 * 1024;
@@ -97,28 +97,36 @@ function concatBytes(parts: readonly Uint8Array[], size: number): Uint8Array {
 }
 
 /**
- * a[i] ^= b[i] for i < length, 32 bits at a time once `a` is aligned; `b` (the keystream,
- * laid out by the caller at `a`'s alignment) read as 32-bit words too when it is aligned
- * with `a`, through a DataView otherwise.
+ * a[i] ^= b[i] for i < length: 64 bits at a time when `a` and `b` share their alignment (the
+ * batch and the keystream are laid out so; V8 compiles BigUint64Array's XOR to machine
+ * words: 100 MiB in 15 ms against 32 for 32-bit words, in-process), else 32 bits at a time
+ * with `b` read through a DataView.
  */
 function xorInto(a: Uint8Array, b: Uint8Array, length: number): void {
   let index = 0;
-  while (index < length && ((a.byteOffset + index) & 3) !== 0) {
+  const sameAlignment = ((a.byteOffset - b.byteOffset) & 7) === 0;
+  const align = sameAlignment ? 7 : 3;
+  while (index < length && ((a.byteOffset + index) & align) !== 0) {
     a[index] = a[index]! ^ b[index]!;
     index++;
   }
-  const words = (length - index) >> 2;
-  if (words > 0) {
-    const wa = new Int32Array(a.buffer, a.byteOffset + index, words);
-    if (((b.byteOffset + index) & 3) === 0) {
-      const wb = new Int32Array(b.buffer, b.byteOffset + index, words);
+  if (sameAlignment) {
+    const words = (length - index) >> 3;
+    if (words > 0) {
+      const wa = new BigUint64Array(a.buffer, a.byteOffset + index, words);
+      const wb = new BigUint64Array(b.buffer, b.byteOffset + index, words);
       for (let word = 0; word < words; word++) wa[word] = wa[word]! ^ wb[word]!;
-    } else {
+      index += words << 3;
+    }
+  } else {
+    const words = (length - index) >> 2;
+    if (words > 0) {
+      const wa = new Int32Array(a.buffer, a.byteOffset + index, words);
       // Int32Array reads in the platform's byte order, the DataView in the one asked.
       const wb = new DataView(b.buffer, b.byteOffset + index, words << 2);
       for (let word = 0; word < words; word++) wa[word] = wa[word]! ^ wb.getInt32(word << 2, LITTLE_ENDIAN);
+      index += words << 2;
     }
-    index += words << 2;
   }
   for (; index < length; index++) a[index] = a[index]! ^ b[index]!;
 }
