@@ -23,6 +23,7 @@ const POSTGRES_SUITES = [
   'test/gateway/mx-delivery.test.ts',
   'test/relay/relay-table-indexes.test.ts',
   'test/gateway/tls-report.test.ts',
+  'test/gateway/tls-report-retry.test.ts',
 ];
 
 export default defineConfig({

@@ -136,6 +136,13 @@ async function startRelay(options: RelayOptions): Promise<void> {
       reportJob().catch((error: unknown) => logLine({ event: 'tls_report_failed', error: error instanceof Error ? error.message : String(error) }));
     }, 3_600_000);
     reports.unref();
+    // docs/gateway.md §4.9.1: the HTTPS reports not posted yet, retried for 24 hours (RFC 8460 §5.4).
+    const postRetries = setInterval(() => {
+      import('./tls-report-command.js')
+        .then(({ retryTlsReportPosts }) => retryTlsReportPosts({ store, ca: outboundCa, now: new Date(), log: logLine }))
+        .catch((error: unknown) => logLine({ event: 'tls_report_failed', error: error instanceof Error ? error.message : String(error) }));
+    }, 60_000);
+    postRetries.unref();
   }
   // docs/gateway.md §4.7: deferred outbound mail waits in the store; every process that sends outside works the queue.
   const outboundQueue =

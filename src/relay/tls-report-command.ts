@@ -18,7 +18,7 @@ import { ensureDkimKey, readDkimKey, signWithDkim, type DkimKey } from './gatewa
 import { DnsClient } from './gateway/dns-client.js';
 import { buildReportMail, buildTlsReport, gzipReport, parseTlsRptRecord, reportFileName } from './gateway/tls-rpt.js';
 import { dkimOption, RelayUsageError } from './options.js';
-import type { QueuedOutbound, RelayStore } from './store/relay-store.js';
+import type { QueuedOutbound, RelayStore, TlsReportPost } from './store/relay-store.js';
 import { openRelayStore } from './store/open-store.js';
 
 export const TLS_REPORT_USAGE = 'usage: caliop-relay tls-report --data DIR [--store URL] --domain DOMAIN [--day YYYY-MM-DD] [--outbound-resolver IP[:PORT]] [--outbound-ca FILE] [--dkim-key FILE --dkim-selector S] [--dry-run]';
@@ -27,6 +27,15 @@ export const TLS_REPORT_USAGE = 'usage: caliop-relay tls-report --data DIR [--st
 const POST_TIMEOUT_MS = 20_000;
 /** docs/disclosure.md §1: counts are kept this many days after their day. */
 export const TLS_RPT_RETENTION_DAYS = 7;
+/** docs/gateway.md §4.9.1, RFC 8460 §5.4: an HTTPS report is retried this long after its claim. */
+export const TLS_POST_RETRY_MS = 24 * 3_600_000;
+/** The first retry this long after a failed POST, doubled each time, at most TLS_POST_MAX_BACKOFF_MS. */
+export const TLS_POST_FIRST_BACKOFF_MS = 60_000;
+export const TLS_POST_MAX_BACKOFF_MS = 3_600_000;
+/** A process trying a POST holds it this long (the POST's 20 s and margin): if it dies, another takes it then. */
+const TLS_POST_LEASE_MS = 5 * 60_000;
+/** POSTs tried per run of the retry job. */
+const TLS_POSTS_PER_RUN = 20;
 
 export interface TlsReportDeps {
   readonly store: RelayStore;
@@ -37,7 +46,12 @@ export interface TlsReportDeps {
   readonly ca: string | null;
   readonly now: Date;
   readonly log: (fields: Record<string, unknown>) => void;
+  /** How reports are POSTed (postReport unless a test gives another). */
+  readonly post?: ReportPoster;
 }
+
+/** What posts a report: the real one (postReport) unless a test gives another. */
+export type ReportPoster = (url: string, gzipped: Uint8Array, ca: string | null) => Promise<string>;
 
 export interface TlsReportOutcome {
   readonly policyDomain: string;
@@ -48,7 +62,7 @@ export interface TlsReportOutcome {
   readonly report: Record<string, unknown>;
 }
 
-function postReport(url: string, gzipped: Buffer, ca: string | null): Promise<string> {
+export function postReport(url: string, gzipped: Uint8Array, ca: string | null): Promise<string> {
   return new Promise((resolve) => {
     const req = request(
       url,
@@ -123,17 +137,77 @@ export async function sendTlsReports(deps: TlsReportDeps, day: string, dryRun: b
         requireTls: false,
       });
     }
+    // docs/gateway.md §4.9.1: each https: rua is a POST kept until answered 2xx or 24 h have
+    // passed; held by this process (its lease) for the first attempt, right after the claim.
+    const posts = new Map<string, TlsReportPost>();
+    for (const uri of record.rua) {
+      if (!uri.startsWith('https:')) continue;
+      posts.set(uri, {
+        id: randomBytes(16).toString('base64url'),
+        reportId,
+        policyDomain,
+        url: uri,
+        body: Uint8Array.from(gzipped),
+        createdAt: deps.now.toISOString(),
+        giveUpAt: new Date(deps.now.getTime() + TLS_POST_RETRY_MS).toISOString(),
+        attempts: 0,
+        nextAttemptAt: new Date(deps.now.getTime() + TLS_POST_LEASE_MS).toISOString(),
+        lastError: '',
+      });
+    }
     // RFC 8460 §4: one report per day and domain, whichever process or command sends it. The
-    // mark and the mails enter the store in one transaction: a crash before it leaves the day
-    // to report again, after it the queue delivers (docs/gateway.md §4.9).
-    if (!(await deps.store.claimTlsReport(day, policyDomain, reportId, deps.now.toISOString(), [...mails.values()]))) continue;
+    // mark, the mails and the POSTs enter the store in one transaction: a crash before it
+    // leaves the day to report again, after it the queue delivers the mails and the retry job
+    // the POSTs (docs/gateway.md §4.9, §4.9.1).
+    if (!(await deps.store.claimTlsReport(day, policyDomain, reportId, deps.now.toISOString(), [...mails.values()], [...posts.values()]))) continue;
     const results: string[] = [];
-    for (const uri of record.rua) results.push(mails.has(uri) ? 'queued' : await postReport(uri, gzipped, deps.ca));
+    for (const uri of record.rua) results.push(mails.has(uri) ? 'queued' : await attemptPost(deps, posts.get(uri)!));
     deps.log({ event: 'tls_report_sent', policyDomain, day, reportId, results });
     outcomes.push({ policyDomain, reportId, rua: record.rua, results, report });
   }
   await deps.store.purgeTlsSessions(new Date(Date.parse(`${day}T00:00:00Z`) - TLS_RPT_RETENTION_DAYS * 86_400_000).toISOString().slice(0, 10));
   return outcomes;
+}
+
+/**
+ * docs/gateway.md §4.9.1: one attempt at a report's POST. Answered 2xx: done. Otherwise
+ * retried later (1 min, doubled each time, at most 1 h, never past its 24 h); a failure at
+ * or after those 24 h gives it up, with a log line. Returns what happened: `posted`, or
+ * `failed: …` with `retry at …` or `given up`.
+ */
+async function attemptPost(deps: Pick<TlsReportDeps, 'store' | 'ca' | 'now' | 'log'> & { readonly post?: ReportPoster }, post: TlsReportPost): Promise<string> {
+  const result = await (deps.post ?? postReport)(post.url, post.body, deps.ca);
+  const attempts = post.attempts + 1;
+  const fields = { policyDomain: post.policyDomain, reportId: post.reportId, url: post.url, attempts };
+  if (result === 'posted') {
+    await deps.store.finishTlsPost(post.id);
+    if (post.attempts > 0) deps.log({ event: 'tls_report_posted', ...fields });
+    return result;
+  }
+  const now = deps.now.getTime();
+  const giveUpAt = Date.parse(post.giveUpAt);
+  if (now >= giveUpAt) {
+    await deps.store.finishTlsPost(post.id);
+    deps.log({ event: 'tls_report_post_abandoned', ...fields, since: post.createdAt, error: result });
+    return `${result}; given up`;
+  }
+  const backoff = Math.min(TLS_POST_FIRST_BACKOFF_MS * 2 ** (attempts - 1), TLS_POST_MAX_BACKOFF_MS);
+  const next = new Date(Math.min(now + backoff, giveUpAt)).toISOString();
+  await deps.store.deferTlsPost(post.id, attempts, next, result.slice(0, 500));
+  deps.log({ event: 'tls_report_post_deferred', ...fields, next, error: result });
+  return `${result}; retry at ${next}`;
+}
+
+/**
+ * docs/gateway.md §4.9.1: the report POSTs due at `deps.now` (a failed one, or one whose
+ * process died between the claim and its POST), each tried once. Every relay process with
+ * `--deliver-to-mx` runs it each minute; the tls-report command before its own reports.
+ */
+export async function retryTlsReportPosts(deps: Pick<TlsReportDeps, 'store' | 'ca' | 'now' | 'log'> & { readonly post?: ReportPoster }): Promise<string[]> {
+  const due = await deps.store.claimTlsPosts(deps.now.toISOString(), new Date(deps.now.getTime() + TLS_POST_LEASE_MS).toISOString(), TLS_POSTS_PER_RUN);
+  const results: string[] = [];
+  for (const post of due) results.push(await attemptPost(deps, post));
+  return results;
 }
 
 /** The UTC day before `now`. */
@@ -171,7 +245,10 @@ export async function tlsReportCommand(argv: readonly string[], env: Readonly<Re
   const domain = values.domain.toLowerCase();
   const store = await openRelayStore(storeOf(values.store, env), values.data);
   try {
-    const outcomes = await sendTlsReports({ store, domain, dkim, resolveTxt, ca, now, log: () => {} }, day, dryRun);
+    const deps = { store, domain, dkim, resolveTxt, ca, now, log: () => {} };
+    // docs/gateway.md §4.9.1: the POSTs still due, before the day's reports.
+    if (!dryRun) await retryTlsReportPosts(deps);
+    const outcomes = await sendTlsReports(deps, day, dryRun);
     return JSON.stringify({ day, dryRun, reports: outcomes }, null, 2) + '\n';
   } finally {
     await store.close();

@@ -256,4 +256,26 @@ export const MIGRATIONS: readonly Migration[] = [
         GROUP BY message_id;
     `,
   },
+  {
+    version: 14,
+    name: 'TLS-RPT reports posted over HTTPS, retried for 24 hours (docs/gateway.md §4.9.1, RFC 8460 §5.4)',
+    sql: `
+      -- One row per report and https: rua, written with the report's claim, until the POST is
+      -- answered 2xx or 24 hours have passed. Names no sender or recipient: the report's
+      -- counts only (docs/disclosure.md §1).
+      CREATE TABLE tls_rpt_posts (
+        id TEXT PRIMARY KEY,
+        report_id TEXT NOT NULL,
+        policy_domain TEXT NOT NULL,
+        url TEXT NOT NULL,
+        body BLOB NOT NULL,                 -- the gzipped report
+        created_at TEXT NOT NULL,
+        give_up_at TEXT NOT NULL,           -- created_at + 24 h
+        attempts INTEGER NOT NULL,
+        next_attempt_at TEXT NOT NULL,      -- also the lease of the process trying it
+        last_error TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX tls_rpt_posts_due ON tls_rpt_posts (next_attempt_at);
+    `,
+  },
 ];

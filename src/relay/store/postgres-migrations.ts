@@ -236,4 +236,24 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         GROUP BY message_id;
     `,
   },
+  {
+    version: 14,
+    name: 'TLS-RPT reports posted over HTTPS, retried for 24 hours (docs/gateway.md §4.9.1, RFC 8460 §5.4)',
+    sql: `
+      -- The same as SQLite's migration 14 (migrations.ts).
+      CREATE TABLE tls_rpt_posts (
+        id text PRIMARY KEY,
+        report_id text NOT NULL,
+        policy_domain text NOT NULL,
+        url text NOT NULL,
+        body bytea NOT NULL,                -- the gzipped report
+        created_at text NOT NULL,
+        give_up_at text NOT NULL,           -- created_at + 24 h
+        attempts integer NOT NULL,
+        next_attempt_at text NOT NULL,      -- also the lease of the process trying it
+        last_error text NOT NULL
+      );
+      CREATE INDEX tls_rpt_posts_due ON tls_rpt_posts (next_attempt_at);
+    `,
+  },
 ];

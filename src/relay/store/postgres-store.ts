@@ -6,13 +6,13 @@
 // on, the default).
 
 import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
-import { tlsSessionKey, toTlsSessionCount, type TlsSessionRow } from './rows.js';
+import { INSERT_TLS_POST, tlsPostValues, tlsSessionKey, toTlsReportPost, toTlsSessionCount, type TlsPostRow, type TlsSessionRow } from './rows.js';
 import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, AuthOutcome, AuthStep, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import type { Account, AuthOutcome, AuthStep, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 import { FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
 
 
@@ -896,10 +896,10 @@ export class PostgresRelayStore implements RelayStore {
     return rows.map(toTlsSessionCount);
   }
 
-  async claimTlsReport(day: string, policyDomain: string, reportId: string, at: string, mails: readonly QueuedOutbound[] = []): Promise<boolean> {
+  async claimTlsReport(day: string, policyDomain: string, reportId: string, at: string, mails: readonly QueuedOutbound[] = [], posts: readonly TlsReportPost[] = []): Promise<boolean> {
     const claim = { name: 'claim_tls_report', text: 'INSERT INTO tls_rpt_reports (day, policy_domain, report_id, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', values: [day, policyDomain, reportId, at] };
-    if (mails.length === 0) return (await this.#query(claim.name, claim.text, claim.values)).rowCount === 1;
-    // The mark and the mails commit together: no mark without its mails.
+    if (mails.length === 0 && posts.length === 0) return (await this.#query(claim.name, claim.text, claim.values)).rowCount === 1;
+    // The mark, the mails and the POSTs commit together: no mark without them.
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
@@ -909,6 +909,7 @@ export class PostgresRelayStore implements RelayStore {
           return false;
         }
         for (const mail of mails) await client.query({ name: 'enqueue_outbound', text: ENQUEUE_OUTBOUND, values: enqueueValues(mail) });
+        for (const post of posts) await client.query({ name: 'insert_tls_post', text: `${INSERT_TLS_POST}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, values: tlsPostValues(post) });
         await client.query('COMMIT');
         return true;
       } catch (error) {
@@ -918,6 +919,26 @@ export class PostgresRelayStore implements RelayStore {
     } finally {
       client.release();
     }
+  }
+
+  async claimTlsPosts(now: string, leaseUntil: string, limit: number): Promise<TlsReportPost[]> {
+    // SKIP LOCKED: two relay processes polling at once take different POSTs.
+    const { rows } = await this.#query<TlsPostRow & pg.QueryResultRow>(
+      'claim_tls_posts',
+      `WITH due AS (SELECT id, next_attempt_at FROM tls_rpt_posts WHERE next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+       UPDATE tls_rpt_posts SET next_attempt_at = $2 FROM due WHERE tls_rpt_posts.id = due.id
+       RETURNING tls_rpt_posts.*, due.next_attempt_at AS due_at`,
+      [now, leaseUntil, limit],
+    );
+    return (rows as (TlsPostRow & { due_at: string })[]).sort((a, b) => (a.due_at < b.due_at ? -1 : a.due_at > b.due_at ? 1 : 0)).map(toTlsReportPost);
+  }
+
+  async deferTlsPost(id: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void> {
+    await this.#query('defer_tls_post', 'UPDATE tls_rpt_posts SET attempts = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1', [id, attempts, nextAttemptAt, lastError]);
+  }
+
+  async finishTlsPost(id: string): Promise<void> {
+    await this.#query('finish_tls_post', 'DELETE FROM tls_rpt_posts WHERE id = $1', [id]);
   }
 
   async purgeTlsSessions(before: string): Promise<void> {

@@ -127,6 +127,22 @@ export interface SubmissionRecord {
 export const SUBMISSION_RETENTION_S = 30 * 24 * 3600;
 
 /** docs/gateway.md §4.7: a deferred message to outside addresses. */
+/** docs/gateway.md §4.9.1: one TLS-RPT report to POST to an `https:` rua (RFC 8460 §5.4), until posted or given up. */
+export interface TlsReportPost {
+  readonly id: string;
+  readonly reportId: string;
+  readonly policyDomain: string;
+  readonly url: string;
+  /** The gzipped report (RFC 8460 §5.1). */
+  readonly body: Uint8Array;
+  readonly createdAt: string;
+  /** createdAt + 24 h: an attempt that fails at or after it is the last. */
+  readonly giveUpAt: string;
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastError: string;
+}
+
 export interface QueuedOutbound {
   readonly id: string;
   readonly sender: string;
@@ -363,9 +379,20 @@ export interface RelayStore {
   /**
    * RFC 8460 §4: a report of `day` for `policyDomain` is sent once: false (and nothing
    * queued) when it already was. `mails`, the report's mails, enter the outbound queue in
-   * the same durable transaction as the mark, so a crash leaves both or neither.
+   * the same durable transaction as the mark, so a crash leaves both or neither; so do
+   * `posts`, its HTTPS POSTs (docs/gateway.md §4.9.1).
    */
-  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string, mails?: readonly QueuedOutbound[]): Promise<boolean>;
+  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string, mails?: readonly QueuedOutbound[], posts?: readonly TlsReportPost[]): Promise<boolean>;
+  /**
+   * docs/gateway.md §4.9.1: up to `limit` report POSTs due at `now` (ISO 8601), oldest due
+   * first, now leased to the caller: none is due again before `leaseUntil` (another process
+   * takes it then if this one died).
+   */
+  claimTlsPosts(now: string, leaseUntil: string, limit: number): Promise<TlsReportPost[]>;
+  /** Another attempt at `nextAttemptAt`. */
+  deferTlsPost(id: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void>;
+  /** Posted, or given up: the POST leaves the table. */
+  finishTlsPost(id: string): Promise<void>;
   /** docs/disclosure.md §1: drops the counts and report marks of days before `before` (YYYY-MM-DD). */
   purgeTlsSessions(before: string): Promise<void>;
   /** The queued messages of one sender (docs/disclosure.md §4). */

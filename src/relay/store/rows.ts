@@ -2,7 +2,7 @@
 
 import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import type { Account, Device, HeldMessage, QueuedOutbound, StoredMessage, SubmissionRecord } from './relay-store.js';
+import type { Account, Device, HeldMessage, QueuedOutbound, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 
 export interface AccountRow {
   address: string;
@@ -180,6 +180,42 @@ export function toQueuedOutbound(row: QueuedRow): QueuedOutbound {
     ...(row.chunks ? { chunks: Number(row.chunks) } : {}),
   };
 }
+
+/** docs/gateway.md §4.9.1: a row of tls_rpt_posts (both stores). */
+export interface TlsPostRow {
+  id: string;
+  report_id: string;
+  policy_domain: string;
+  url: string;
+  body: Uint8Array;
+  created_at: string;
+  give_up_at: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string;
+}
+
+export function toTlsReportPost(row: TlsPostRow): TlsReportPost {
+  return {
+    id: row.id,
+    reportId: row.report_id,
+    policyDomain: row.policy_domain,
+    url: row.url,
+    body: new Uint8Array(row.body),
+    createdAt: row.created_at,
+    giveUpAt: row.give_up_at,
+    attempts: Number(row.attempts),
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+  };
+}
+
+/** The columns of tls_rpt_posts in INSERT order, for one post. */
+export function tlsPostValues(post: TlsReportPost): unknown[] {
+  return [post.id, post.reportId, post.policyDomain, post.url, post.body, post.createdAt, post.giveUpAt, post.attempts, post.nextAttemptAt, post.lastError];
+}
+
+export const INSERT_TLS_POST = 'INSERT INTO tls_rpt_posts (id, report_id, policy_domain, url, body, created_at, give_up_at, attempts, next_attempt_at, last_error) VALUES ';
 
 /** docs/gateway.md §4.9: a row of tls_rpt_sessions (both stores). */
 export interface TlsSessionRow {

@@ -4,13 +4,13 @@
 // (wal-sync.ts). docs/decisions/relay-store.md.
 
 import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
-import { tlsSessionKey, toTlsSessionCount, type TlsSessionRow } from './rows.js';
+import { INSERT_TLS_POST, tlsPostValues, tlsSessionKey, toTlsReportPost, toTlsSessionCount, type TlsPostRow, type TlsSessionRow } from './rows.js';
 import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, AuthOutcome, AuthStep, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord } from './relay-store.js';
+import type { Account, AuthOutcome, AuthStep, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
 import { TIMESTAMP_WINDOW_SECONDS } from '../../api/request-signing.js';
@@ -820,12 +820,34 @@ export class SqliteRelayStore implements RelayStore {
     ).map(toTlsSessionCount);
   }
 
-  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string, mails: readonly QueuedOutbound[] = []): Promise<boolean> {
+  claimTlsReport(day: string, policyDomain: string, reportId: string, at: string, mails: readonly QueuedOutbound[] = [], posts: readonly TlsReportPost[] = []): Promise<boolean> {
     return this.#writes.run(() => {
       if (this.#sql('INSERT OR IGNORE INTO tls_rpt_reports (day, policy_domain, report_id, sent_at) VALUES (?, ?, ?, ?)').run(day, policyDomain, reportId, at).changes !== 1) return false;
-      // The mark and the mails commit together (the write's savepoint): no mark without its mails.
+      // The mark, the mails and the POSTs commit together (the write's savepoint): no mark without them.
       for (const mail of mails) this.#insertQueued(mail);
+      for (const post of posts) this.#sql(`${INSERT_TLS_POST}(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...(tlsPostValues(post) as [string]));
       return true;
+    });
+  }
+
+  claimTlsPosts(now: string, leaseUntil: string, limit: number): Promise<TlsReportPost[]> {
+    return this.#writes.run(() => {
+      const rows = this.#sql('SELECT * FROM tls_rpt_posts WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?').all(now, limit) as unknown as TlsPostRow[];
+      const lease = this.#sql('UPDATE tls_rpt_posts SET next_attempt_at = ? WHERE id = ?');
+      for (const row of rows) lease.run(leaseUntil, row.id);
+      return rows.map(toTlsReportPost);
+    });
+  }
+
+  deferTlsPost(id: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void> {
+    return this.#writes.run(() => {
+      this.#sql('UPDATE tls_rpt_posts SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?').run(attempts, nextAttemptAt, lastError, id);
+    });
+  }
+
+  finishTlsPost(id: string): Promise<void> {
+    return this.#writes.run(() => {
+      this.#sql('DELETE FROM tls_rpt_posts WHERE id = ?').run(id);
     });
   }
 
