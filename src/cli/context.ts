@@ -54,8 +54,13 @@ export class CliContext {
     }
   }
 
-  /** Unlocks the stick's vault; asks again on a wrong passphrase when interactive. */
-  async unlock(): Promise<StickSession> {
+  /**
+   * Unlocks the stick's vault; asks again on a wrong passphrase when interactive.
+   * `meanwhile` loads what the command runs next (its services), while Argon2id runs: issue 13,
+   * a module evaluated then costs no time after the derivation (`import()` caches it, so the
+   * command's own `await import(…)` afterwards finds it loaded).
+   */
+  async unlock(meanwhile?: () => Promise<unknown>): Promise<StickSession> {
     const { assertStickHasVault, beginStickUnlock } = await import('../service/vault-unlock.js');
     const stick = this.stick();
     assertStickHasVault(stick); // before asking for a passphrase that could open nothing
@@ -67,6 +72,7 @@ export class CliContext {
         // program (openpgp, the schemas, the store) loads on the other core.
         const run = await beginStickUnlock(stick, passphrase);
         const { StickSession } = await import('../service/stick-session.js');
+        await meanwhile?.();
         return await StickSession.open(stick, run);
       } catch (error) {
         if (interactive && attempt < 3 && isCaliopError(error, 'wrong_passphrase')) {

@@ -105,13 +105,13 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
     .option('--force', 'with --output, replace an existing file')
     .action(async (options: OutputOptions) => {
       const cli = context();
-      const { verificationCerts } = await import('../../service/contacts.js');
       if (cli.json) {
         // --json carries the plaintext inside the document: held whole, within docs/limits.md §2.
-        const { decryptData } = await import('../../service/pgp.js');
         const data = await readAllStdin();
         if (data.length === 0) throw new CaliopError('bad_input', 'nothing was given on stdin', { hint: 'caliop decrypt < message.asc > message.txt' });
-        const session = await cli.unlock();
+        // Issue 13: the services load while Argon2id runs, not before it starts.
+        const session = await cli.unlock(() => Promise.all([import('../../service/pgp.js'), import('../../service/contacts.js')]));
+        const [{ decryptData }, { verificationCerts }] = await Promise.all([import('../../service/pgp.js'), import('../../service/contacts.js')]);
         const identity = await session.identity();
         const result = await decryptData(data, identity.privateKey, await verificationCerts(session));
         const signatures = await describeSignatures(session, result.signatures);
@@ -125,8 +125,8 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
         if (failure) reportFailure(failure);
         return;
       }
-      const session = await cli.unlock();
-      const { decryptStream, standardInput } = await import('../../service/pgp-stream.js');
+      const session = await cli.unlock(() => Promise.all([import('../../service/pgp-stream.js'), import('../../service/contacts.js')]));
+      const [{ decryptStream, standardInput }, { verificationCerts }] = await Promise.all([import('../../service/pgp-stream.js'), import('../../service/contacts.js')]);
       const identity = await session.identity();
       const result = await decryptStream({
         input: standardInput(),
@@ -150,7 +150,7 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
     .action(async (options: { detached?: boolean; binary?: boolean } & OutputOptions) => {
       const cli = context();
       refuseBinaryToTerminal(options.binary === true && options.output === undefined);
-      const session = await cli.unlock();
+      const session = await cli.unlock(() => import('../../service/pgp-stream.js'));
       const { signStream } = await import('../../service/pgp-stream.js');
       const identity = await session.identity();
       await signStream({

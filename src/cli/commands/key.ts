@@ -12,7 +12,7 @@ export function registerKeyCommands(program: Command, context: () => CliContext)
     .description('show your key, how the ceremony went, and the vault\'s KDF parameters')
     .action(async () => {
       const cli = context();
-      const session = await cli.unlock();
+      const session = await cli.unlock(() => Promise.all([import('../../service/keys.js'), import('../../service/pgp.js')]));
       const { describeKey } = await import('../../service/keys.js');
       const description = await describeKey(session);
       if (cli.json) {

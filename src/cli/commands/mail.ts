@@ -64,7 +64,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
     .description('send what waits in the outbox, fetch new mail into the vault, then delete it from the relay')
     .action(async () => {
       const cli = context();
-      const session = await cli.unlock();
+      const session = await cli.unlock(() => import('../../service/mail-sync.js'));
       const { syncMailbox } = await import('../../service/mail-sync.js');
       const report = await syncMailbox(session, new Date());
       if (cli.json) await writeJson(report);
