@@ -208,6 +208,8 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
     const view = await read("Rapport d'été");
     expect(view.from).toBe('Nora Mutt <nora@mutt.test>');
     expect(view.body).toContain('Bonjour Bob, voici le rapport et la photo.');
+    // Readable mail that swaks handed over without STARTTLS: readable by anyone on the way.
+    expect(view.exposure.level).toBe('cleartext');
     expect(view.body).not.toMatch(/Content-Type|--[0-9a-z]{8,}/);
     expect(view.attachments.map(({ index, name, type, size, sha256: hash }) => ({ index, name, type, size, sha256: hash }))).toEqual([
       { index: 1, name: 'rapport été.pdf', type: 'application/pdf', size: originals.pdf!.length, sha256: sha256(originals.pdf!) },
@@ -248,6 +250,7 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
     expect(view.body).toContain('Read the quarterly report <https://example.test/report?a=1&b=2> now.');
     expect(view.body).toContain('Café & crème');
     expect(view.body).not.toMatch(/alert|document\.location|color: red|<p>|tracker\.test/);
+    expect(view.exposure.level).toBe('cleartext');
   });
 
   it('a forwarded message: its text below, its own attachment listed and saved', async () => {
@@ -257,6 +260,7 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
       [1, 'The original.eml', 'message/rfc822'],
       [2, 'data.csv', 'text/csv'],
     ]);
+    expect(view.exposure.level).toBe('cleartext');
     const folder = join(scratch.path, 'saved-forward');
     mkdirSync(folder);
     expect((await onStick(bob, ['read', view.id, '--save-attachments', folder, '--attachment', '2'])).status).toBe(0);
@@ -266,6 +270,7 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
   it('latin-1 quoted-printable text, and an attachment name that tries to leave the folder', async () => {
     const view = await read('Accents en latin-1');
     expect(view.body).toContain('Déjà vu à Noël, ça coûte 10 EUR.');
+    expect(view.exposure.level).toBe('cleartext');
     expect(view.attachments[0]!.name).toBe('../../.bashrc'); // listed as the sender wrote it …
     const folder = join(scratch.path, 'saved-latin', 'inner');
     mkdirSync(folder, { recursive: true });
@@ -297,10 +302,13 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
     expect(inline.body).toContain('Signed inline by gpg.\nSecond line.');
     expect(inline.body).not.toMatch(/BEGIN PGP|\r/);
     expect(inline.signature).toBe('good');
+    // Signed proves who wrote it, not who read it on the way: still cleartext.
+    expect(inline.exposure.level).toBe('cleartext');
     const clear = await read('Clear signed');
     expect(clear.body).toContain('Clear-signed by gpg.');
     expect(clear.body).not.toMatch(/BEGIN PGP/);
     expect(clear.signature).toBe('good');
+    expect(clear.exposure.level).toBe('cleartext');
   });
 
   it('PGP/MIME signed (RFC 3156 §5): good signature, the signature part is not listed as an attachment', async () => {
@@ -308,6 +316,7 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
     expect(view.body).toContain('Signed with PGP/MIME.');
     expect(view.signature).toBe('good');
     expect(view.attachments).toEqual([]);
+    expect(view.exposure.level).toBe('cleartext');
   });
 });
 
