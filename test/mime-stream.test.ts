@@ -235,3 +235,33 @@ describe('base64 content, hostile or not, as postal-mime reads it', () => {
     expect(Math.max(...pieces)).toBeLessThanOrEqual((65536 * 3) / 4 + 3);
   });
 });
+
+describe('docs/limits.md §2.4: what one message stores is bounded', () => {
+  // Each forwarded message is stored whole beside what it holds: nested 23 deep, a 24 MiB
+  // message would store its 16 MiB attachment 24 times (384 MiB) without the bound.
+  function nestedForwards(levels: number, innerBytes: number): Uint8Array {
+    let message = Buffer.concat([
+      Buffer.from('Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: 8bit\r\n\r\n'),
+      Buffer.alloc(innerBytes, 'a\r\n'),
+    ]);
+    for (let level = 0; level < levels; level += 1) {
+      message = Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n'), message]);
+    }
+    return message;
+  }
+
+  async function storedBy(message: Uint8Array): Promise<number> {
+    let stored = 0;
+    const splitter = new MimeStreamSplitter({ openAttachment: async () => ({ write: async (data) => void (stored += data.byteLength), end: async () => undefined }) });
+    for (let offset = 0; offset < message.length; offset += 1 << 20) await splitter.write(message.subarray(offset, offset + (1 << 20)));
+    await splitter.finish();
+    return stored;
+  }
+
+  it('forwards nested 23 deep around a 16 MiB attachment stay sealed (message_over_limit); 3 deep are stored', async () => {
+    // 'a' CR LF read as 8bit: 'a' LF, 16 MiB of the 24 given.
+    const kept = await storedBy(nestedForwards(3, 24 * 1024 * 1024));
+    expect(kept).toBeGreaterThanOrEqual(4 * 16 * 1024 * 1024);
+    await expect(storedBy(nestedForwards(23, 24 * 1024 * 1024))).rejects.toMatchObject({ code: 'message_over_limit' });
+  });
+});

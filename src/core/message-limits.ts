@@ -10,6 +10,11 @@ export const MESSAGE_LIMITS = {
   maxDecompressedBytes: 64 * 1024 * 1024,
   /** docs/limits.md §2.3: the header sections of the message inside, all parts together (postal-mime's maxHeadersSize). */
   maxHeaderBytes: 1024 * 1024,
+  /**
+   * docs/limits.md §2.4: the decoded attachments and forwarded messages of one message, all
+   * stored objects together (a forwarded message is stored whole and its attachments again).
+   */
+  maxStoredPartBytes: 3 * 64 * 1024 * 1024,
 } as const;
 
 /** Why a message stays sealed (docs/limits.md §3); stored with the message and shown to the user. */

@@ -93,6 +93,15 @@ const MAX_SIGNATURE_PART = 64 * 1024;
 
 const CRLF = Buffer.from('\r\n');
 
+/**
+ * docs/limits.md §2.4: each forwarded message is stored whole beside what it holds, so a
+ * message nested deep stores its contents once per level; the sum is bounded.
+ */
+function countStored(budget: Budget, bytes: number): void {
+  budget.storedBytes += bytes;
+  if (budget.storedBytes > MESSAGE_LIMITS.maxStoredPartBytes) throw overLimit('decompressed-too-large');
+}
+
 function overLimit(reason: 'headers-too-large' | 'decompressed-too-large'): CaliopError {
   return new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText(reason)}`);
 }
@@ -100,6 +109,8 @@ function overLimit(reason: 'headers-too-large' | 'decompressed-too-large'): Cali
 interface Budget {
   headerBytes: number;
   textBytes: number;
+  /** docs/limits.md §2.4: decoded bytes given to the attachment writers, forwarded messages included. */
+  storedBytes: number;
   opened: number;
   readonly maxTextBytes: number;
   readonly openAttachment: MimeSplitOptions['openAttachment'];
@@ -458,6 +469,7 @@ class Forwarded implements PartSink {
 
   async #decoded(decoded: Buffer): Promise<void> {
     if (decoded.byteLength === 0) return;
+    countStored(this.budget, decoded.byteLength);
     await (await this.#writer).write(decoded);
     await this.#inner.write(decoded);
   }
@@ -528,14 +540,20 @@ class Leaf implements PartSink {
       this.#decoder = decoderFor(this.encoding);
     }
     const decoded = this.#decoder!.decode(raw);
-    if (decoded.byteLength > 0) await this.#writer.write(decoded);
+    if (decoded.byteLength > 0) {
+      countStored(this.budget, decoded.byteLength);
+      await this.#writer.write(decoded);
+    }
   }
 
   async end(): Promise<void> {
     if (this.#isText) return;
     if (!this.#writer) await this.#attachment(Buffer.alloc(0));
     const rest = this.#decoder!.flush();
-    if (rest.byteLength > 0) await this.#writer!.write(rest);
+    if (rest.byteLength > 0) {
+      countStored(this.budget, rest.byteLength);
+      await this.#writer!.write(rest);
+    }
     await this.#writer!.end();
   }
 
@@ -707,6 +725,7 @@ export class MimeStreamSplitter {
     this.#budget = {
       headerBytes: 0,
       textBytes: 0,
+      storedBytes: 0,
       opened: 0,
       maxTextBytes: options.maxTextBytes ?? MAX_STREAMED_TEXT_BYTES,
       openAttachment: options.openAttachment,
