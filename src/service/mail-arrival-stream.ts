@@ -1,15 +1,16 @@
-// A large message, received as a stream (docs/store.md §5.2, docs/api.md §8.5.1): its
-// ciphertext goes from the relay straight into a sealed blob on the stick; it is then
-// decrypted as a stream from that blob, and its MIME split as a stream
-// (src/core/mime-stream.ts): each attachment goes into its own blob as it is decoded,
-// only the header sections and the text parts (bounded) are kept in memory. Memory
-// stays bounded whatever the size; nothing is recorded before the whole message has
-// passed its integrity check (the blobs are named by a journal record only after).
+// A large message, received as a stream (docs/store.md §5.2, docs/api.md §8.5.1): in one
+// pass over the download, each piece of its ciphertext goes into a sealed blob on the stick
+// and to the decryption, whose plaintext is split as a stream (src/core/mime-stream.ts):
+// each attachment goes into its own blob as it is decoded, only the header sections and the
+// text parts (bounded) are kept in memory. Memory stays bounded whatever the size; nothing
+// is recorded before the whole ciphertext is on the stick and has passed its integrity
+// check (the blobs are named by a journal record only after).
 import { createHash } from 'node:crypto';
 import type * as openpgp from 'openpgp';
 import type { MailboxPageEntry } from '../api/schemas.js';
 import { MESSAGE_LIMITS, overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { arrivalHeaders, attachmentNameIn, listStreamedAttachments, readMailContent, type ArrivalHeaders } from '../core/mail-content.js';
+import { OBJECT_CHUNK } from '../core/store-format.js';
 import { MimeStreamSplitter, type AttachmentWriter, type StreamedPartHead } from '../core/mime-stream.js';
 import type { AttachmentBlob, CiphertextBlob, OpenedAtArrival } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
@@ -89,6 +90,64 @@ class Pipe implements AsyncIterable<Uint8Array> {
   }
 }
 
+/**
+ * docs/store.md §5.2: the download read once, by the decryption, each piece handed to the
+ * ciphertext blob's writer first (one piece waits between them at most). The decryption
+ * may stop early (a message that fails, or passes a limit): `rest` then carries the rest
+ * of the download to the blob, which always ends whole or fails. A failure of the download
+ * or of the blob is kept in `failure`: it is not the message's.
+ */
+class DownloadTee implements AsyncIterator<Uint8Array>, AsyncIterable<Uint8Array> {
+  readonly blob = new Pipe();
+  /** The download failed (cut, longer or shorter than announced): nothing is kept. */
+  failure: unknown;
+  /** The blob could not be written (the stick full, pulled): its own error says why. */
+  blobFailed = false;
+  #ended = false;
+
+  constructor(private readonly download: AsyncIterator<Uint8Array>) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#ended) return { done: true, value: undefined };
+    let step: IteratorResult<Uint8Array>;
+    try {
+      step = await this.download.next();
+    } catch (error) {
+      this.#ended = true;
+      this.failure = error;
+      this.blob.abort(error);
+      throw error;
+    }
+    if (step.done) {
+      this.#ended = true;
+      this.blob.end();
+      return step;
+    }
+    try {
+      await this.blob.push(step.value);
+    } catch (error) {
+      this.#ended = true;
+      this.blobFailed = true;
+      throw error;
+    }
+    return step;
+  }
+
+  /** The decryption stopped reading: the download goes on into the blob (see rest). */
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    return { done: true, value: undefined };
+  }
+
+  /** What the decryption did not read, into the blob. */
+  async rest(): Promise<void> {
+    while (!(await this.next()).done);
+  }
+}
+
 /** An attachment blob still being written: its pipe, and the store's promise of it. */
 interface Unfinished {
   readonly pipe: Pipe;
@@ -134,10 +193,12 @@ const NO_ATTACHMENT: AttachmentWriter = { write: async () => undefined, end: asy
  * are thrown away, nothing else is kept). Such signatures are rare; the first pass costs
  * nothing more for the others.
  */
-async function signedDigests(store: MessageStore, ciphertextBlob: CiphertextBlob, privateKey: openpgp.PrivateKey, hashed: SignedDataHashes, signature: string): Promise<string[]> {
+async function signedDigests(store: MessageStore, wholeBlob: () => Promise<CiphertextBlob>, privateKey: openpgp.PrivateKey, hashed: SignedDataHashes, signature: string): Promise<string[]> {
   const digests = await hashed.digests(signature);
   const salted = await saltedPackets(signature);
   if (salted.size === 0) return digests;
+  // The blob is whole once the download has all gone into it (docs/store.md §5.2 step 1).
+  const ciphertextBlob = await wholeBlob();
   const again = new SignedDataHashes(salted);
   const splitter = new MimeStreamSplitter({ openAttachment: async () => NO_ATTACHMENT, openSignedData: () => again });
   await decryptStream({
@@ -166,8 +227,59 @@ export async function receiveStreamed(
   privateKey: openpgp.PrivateKey,
   verificationKeys: readonly openpgp.PublicKey[],
 ): Promise<StreamedArrival> {
-  // docs/api.md §8.5.1: exactly `size` bytes, straight into a blob (written, fsynced; recorded later).
-  const ciphertextBlob = await client.fetchCiphertext(entry.id, entry.size, (chunks) => store.putBlob(chunks));
+  // docs/api.md §8.5.1: exactly `size` bytes, into a blob (written, fsynced; recorded later)
+  // and decrypted as they come: the download is read once (docs/store.md §5.2).
+  return client.fetchCiphertext(entry.id, entry.size, async (download) => {
+    const tee = new DownloadTee(download[Symbol.asyncIterator]());
+    const blob = store.putBlob(tee.blob);
+    const blobError = blob.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    /** Nothing kept: the download's failure, else the blob's, else what stopped the decryption. */
+    const failed = async (error: unknown, written: readonly AttachmentBlob[]): Promise<never> => {
+      tee.blob.abort(error);
+      const stick = await blobError;
+      await store.discardBlobs([...written.map((attachment) => attachment.ref), ...(stick === undefined ? [(await blob).ref] : [])]).catch(() => undefined);
+      throw tee.failure ?? (tee.blobFailed ? stick : undefined) ?? error;
+    };
+    let opened: Omit<StreamedArrival, 'ciphertextBlob'>;
+    try {
+      opened = await decryptAndSplit(store, tee, privateKey, verificationKeys, async () => {
+        await tee.rest();
+        return blob;
+      });
+    } catch (error) {
+      return failed(error, []);
+    }
+    try {
+      // The decryption stopped early (a message that fails, or passes a limit): the rest of
+      // the download goes into the blob, which keeps the message as it came.
+      await tee.rest();
+    } catch (error) {
+      return failed(error, opened.attachmentBlobs ?? []);
+    }
+    const stick = await blobError;
+    if (stick !== undefined) return failed(stick, opened.attachmentBlobs ?? []);
+    const ciphertextBlob = await blob;
+    return { ciphertextBlob, ...opened };
+  });
+}
+
+/**
+ * docs/store.md §5.2 steps 2 and 3: the ciphertext decrypted as a stream, its MIME split,
+ * each attachment into its own blob. Throws when the download or the stick failed (the
+ * attachments written are then thrown away); a message that does not decrypt, fails its
+ * integrity check or passes a limit comes back without attachments.
+ */
+async function decryptAndSplit(
+  store: MessageStore,
+  tee: DownloadTee,
+  privateKey: openpgp.PrivateKey,
+  verificationKeys: readonly openpgp.PublicKey[],
+  /** The ciphertext blob once whole (a second pass for salted v6 signatures, see signedDigests). */
+  wholeBlob: () => Promise<CiphertextBlob>,
+): Promise<Omit<StreamedArrival, 'ciphertextBlob'>> {
   const attachments = new Map<number, AttachmentBlob>();
   const refs: string[] = [];
   const unfinished = new Set<Unfinished>();
@@ -189,7 +301,7 @@ export async function receiveStreamed(
   };
   try {
     const result = await decryptStream({
-      input: store.openBlob(ciphertextBlob.ref),
+      input: tee,
       decryptionKey: privateKey,
       verificationKeys,
       // Into the splitter as it comes: what it writes is named by no record until the end.
@@ -197,6 +309,8 @@ export async function receiveStreamed(
       holdBackBytes: 0,
       // docs/limits.md §2.2, on the inflating stream (the splitter counts the plaintext too).
       maxDecompressedBytes: MESSAGE_LIMITS.maxDecompressedBytes,
+      // One store chunk at a time through decryption and split: memory reused, not fresh.
+      chunkBytes: OBJECT_CHUNK,
     });
     const split = await splitter.finish();
     const content = await readMailContent(split.kept);
@@ -211,10 +325,9 @@ export async function receiveStreamed(
     const unlisted = [...attachments.values()].filter((blob) => !kept.has(blob.index));
     if (unlisted.length > 0) await store.discardBlobs(unlisted.map((blob) => blob.ref));
     // RFC 3156 §5: the digests of the signed part, checked at each read (docs/store.md §5.2).
-    const pgpMime = split.pgpMime === null ? undefined : { signature: split.pgpMime.signature, digests: await signedDigests(store, ciphertextBlob, privateKey, signedData, split.pgpMime.signature) };
+    const pgpMime = split.pgpMime === null ? undefined : { signature: split.pgpMime.signature, digests: await signedDigests(store, wholeBlob, privateKey, signedData, split.pgpMime.signature) };
     const headers = arrivalHeaders(content);
     return {
-      ciphertextBlob,
       attachmentBlobs: numbered,
       headers,
       openedAtArrival: {
@@ -235,9 +348,10 @@ export async function receiveStreamed(
     }
     // Nothing of it is shown: the attachments written so far are thrown away.
     await store.discardBlobs(refs).catch(() => undefined);
+    if (tee.failure !== undefined || tee.blobFailed) throw error;
     if (stickFailure !== undefined) throw stickFailure;
-    if (isCaliopError(error, 'message_over_limit')) return { ciphertextBlob, sealed: overLimitReasonIn(error.message) };
+    if (isCaliopError(error, 'message_over_limit')) return { sealed: overLimitReasonIn(error.message) };
     if (!isCaliopError(error)) throw error;
-    return { ciphertextBlob, openedAtArrival: { failed: true } };
+    return { openedAtArrival: { failed: true } };
   }
 }

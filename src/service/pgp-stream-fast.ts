@@ -812,8 +812,8 @@ export async function tryFastDecryption(
       if (!finished) {
         for (;;) {
           const step = await progress.next();
-          // Given out a MiB or so at a time (bounded: a step adds one input or inflated chunk).
-          if (step.done || pipeline.outputBytes >= CHUNK_BYTES) yield* pipeline.takeOutput();
+          // Given out chunkBytes or so at a time (bounded: a step adds one input or inflated chunk).
+          if (step.done || pipeline.outputBytes >= chunkBytes) yield* pipeline.takeOutput();
           if (step.done) break;
         }
       }
