@@ -75,6 +75,19 @@ async function writeAll(handle: import('node:fs/promises').FileHandle, bytes: Ui
   while (written < bytes.length) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
 }
 
+/** Several pieces in one writev, without joining them (what a short write left, one write at a time). */
+async function writeAllOf(handle: import('node:fs/promises').FileHandle, parts: readonly Uint8Array[]): Promise<void> {
+  let written = (await handle.writev(parts as Uint8Array[])).bytesWritten;
+  for (const part of parts) {
+    if (written >= part.length) {
+      written -= part.length;
+      continue;
+    }
+    await writeAll(handle, part.subarray(written));
+    written = 0;
+  }
+}
+
 /**
  * Objects written at once by writeObjects: enough for the file system to commit their
  * fsyncs together, few enough to keep file handles and memory (one page) small.
@@ -407,10 +420,13 @@ export class StoreFiles {
               batched += part.length;
             }
             if (batched >= WRITE_BATCH_BYTES || (last && batched > 0)) {
-              const joined = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+              // One writev: the chunks are not joined first (a copy of every byte, and a
+              // fresh MiB each time; a fresh page costs ~20 us of system time here).
+              const full = batch;
               batch = [];
+              written += batched;
               batched = 0;
-              await put([joined]);
+              await writeAllOf(handle, full);
             }
           };
           if (source instanceof Uint8Array) await gather(sealer.push(source));
