@@ -11,6 +11,7 @@ import { benchMailThroughput } from './bench/mail-throughput.js';
 import { benchPipeStreaming } from './bench/pipe-streaming.js';
 import { benchRelayTables } from './bench/relay-tables.js';
 import { benchLargeAttachment, benchLargeOutboundSend, benchLargeSend } from './bench/large-attachment.js';
+import { benchLargeSyncs } from './bench/large-sync.js';
 
 type Bench = { name: string; run: () => Promise<{ name: string; lines: string[] }>; needsRoot?: boolean };
 
@@ -28,6 +29,7 @@ const benches: Bench[] = [
   { name: 'a 10 MiB attachment', run: () => benchLargeAttachment(10) },
   { name: 'a 25 MiB attachment', run: () => benchLargeAttachment() },
   { name: 'attachments sent (10, 25 MiB)', run: () => benchLargeSend() },
+  { name: 'a 25 MiB attachment synced, and the floor', run: () => benchLargeSyncs(25, 3) },
   { name: 'attachments sent to an outside address (10, 25 MiB)', run: () => benchLargeOutboundSend() },
   { name: 'flash throughput', run: () => benchFlashThroughput(), needsRoot: true },
 ];

@@ -44,7 +44,7 @@ const MIB = 1024 * 1024;
 const DOMAIN = 'bench.test';
 const PASSPHRASE = 'a long passphrase only for the benchmark 2026';
 
-interface Measure {
+export interface Measure {
   readonly ms: number;
   /** CPU time of the process (user + system, GNU time). */
   readonly cpuMs: number;
@@ -52,7 +52,7 @@ interface Measure {
   readonly stdout: string;
 }
 
-function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, stdin = ''): Measure {
+export function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv, stdin = ''): Measure {
   const started = performance.now();
   const result = spawnSync('/usr/bin/time', ['-f', 'MAXRSS %M CPU %U %S', command, ...args], { env, input: stdin, encoding: 'utf8', maxBuffer: 256 * MIB });
   const ms = performance.now() - started;
@@ -66,7 +66,7 @@ function sha256(path: string): string {
 }
 
 /** The peer's side: a GnuPG home in `work` with peer@example.org's key (Ed25519 signing, Cv25519 encryption, no passphrase). */
-function gpgPeer(work: string): { gpg: (args: readonly string[]) => Measure; gpgEnv: NodeJS.ProcessEnv } {
+export function gpgPeer(work: string): { gpg: (args: readonly string[]) => Measure; gpgEnv: NodeJS.ProcessEnv } {
   const gnupgHome = join(work, 'gnupg');
   mkdirSync(gnupgHome, { mode: 0o700 });
   const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome };
@@ -78,7 +78,7 @@ function gpgPeer(work: string): { gpg: (args: readonly string[]) => Measure; gpg
 }
 
 /** A work folder, a relay process that takes large messages without throttling, and `caliop` on a stick with the test KDF. */
-async function benchWorld(prefix: string, extraArgs: readonly string[] = []) {
+export async function benchWorld(prefix: string, extraArgs: readonly string[] = []) {
   const work = mkdtempSync(join(tmpdir(), prefix));
   const relayData = join(work, 'relay');
   mkdirSync(relayData);
@@ -175,7 +175,7 @@ export async function benchLargeAttachment(mib = 25): Promise<{ name: string; li
   }
 }
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+export const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** `rounds` interleaved sends of one incompressible `mib` MiB file: `gpg -se` of it, then ours
  *  (`sendOurs`); the medians of their times and peak RSS. The file is removed after. */
