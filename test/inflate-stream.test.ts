@@ -18,9 +18,11 @@ async function inflate(format: string, pieces: Uint8Array[]): Promise<Buffer> {
       out.push(value);
     }
   })();
-  for (const piece of pieces) await writer.write(piece);
-  await writer.close();
-  await reading;
+  const writing = (async () => {
+    for (const piece of pieces) await writer.write(piece);
+    await writer.close();
+  })();
+  await Promise.all([writing, reading]);
   return Buffer.concat(out);
 }
 
@@ -38,6 +40,24 @@ describe('InflateStream', () => {
     // ... also when they come in a later piece, after the output ended.
     expect((await inflate('deflate-raw', [deflateRawSync(data), Buffer.from([3, 0])])).equals(data)).toBe(true);
   });
+
+  it('a damaged stream: every write is taken (none hangs) and the failure comes at the end of the input', async () => {
+    const raw = deflateRawSync(data);
+    const damaged = Buffer.from(raw);
+    damaged[20] = damaged[20]! ^ 0xff;
+    const pieces = [damaged.subarray(0, 40), damaged.subarray(40), Buffer.from('the rest of the input')];
+    // As openpgp.js reads it: the MDC after the compressed data is reached only if each write is taken.
+    const stream = new InflateStream('deflate-raw');
+    const writer = stream.writable.getWriter();
+    const reading = stream.readable.getReader().read();
+    reading.catch(() => undefined);
+    const writes = await Promise.allSettled(pieces.map((piece) => writer.write(piece)));
+    expect(writes.map((write) => write.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    await expect(writer.close()).rejects.toThrow(/invalid|incorrect|unexpected/);
+    await expect(reading).rejects.toThrow(/invalid|incorrect|unexpected/);
+    // The same for ZLIB, and a stream that stops short.
+    await expect(inflate('deflate', [deflateSync(data).subarray(0, 30)])).rejects.toThrow(/unexpected end/);
+  }, 20_000);
 });
 
 describe('PieceInflater (the node:crypto decryption path)', () => {
