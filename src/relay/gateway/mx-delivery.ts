@@ -5,6 +5,7 @@
 
 import { checkServerIdentity, rootCertificates, TLSSocket, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import './smtp-dot-stuffing.js'; // issue 9/13: DATA's transparency without a JavaScript loop over every byte (docs/gateway.md §4.3.1)
 import { parseAddress } from '../../api/address.js';
 import type { DomainTlsPolicyResponse } from '../../api/tls-policy.js';
 import type { TlsPolicy } from '../../api/facts.js';

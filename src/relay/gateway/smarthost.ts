@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import './smtp-dot-stuffing.js'; // issue 9/13: DATA's transparency without a JavaScript loop over every byte (docs/gateway.md §4.3.1)
 import type { TlsFacts } from '../../api/facts.js';
 import { DeliveryError, messageBody, type DeliverOptions, type Delivery, type OutboundMessage, type OutboundTransport } from './outbound-transport.js';
 
