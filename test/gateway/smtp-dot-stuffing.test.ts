@@ -14,7 +14,7 @@ function encode(transform: Transform, pieces: readonly Buffer[]): { bytes: Buffe
   const state = { inByteCount: 0, outByteCount: 0, lastByte: false as number | false, push: (piece: Buffer) => out.push(Buffer.from(piece)) };
   for (const piece of pieces) {
     let called = false;
-    transform.call(state as never, piece, 'buffer', () => (called = true));
+    transform.call(state as never, piece, 'latin1', () => (called = true));
     if (!called) throw new Error('the transform did not call back');
   }
   const tail = state.lastByte === 0x0a ? '.\r\n' : state.lastByte === 0x0d ? '\n.\r\n' : '\r\n.\r\n';
