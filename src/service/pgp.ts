@@ -16,6 +16,7 @@ import {
 } from '../core/openpgp-algorithms.js';
 import { CaliopError } from '../errors.js';
 import { dearmored } from '../core/openpgp-armor-stream.js';
+import { gnupgCleartext, gnupgTextForm } from '../core/text-signature-forms.js';
 import { cv25519SessionKeys } from './pgp-session-key.js';
 import { tryFastDecryption } from './pgp-stream-fast.js';
 
@@ -499,6 +500,25 @@ export async function signData(data: Uint8Array, signingKey: openpgp.PrivateKey,
   return await openpgp.sign({ ...common, format: 'binary' });
 }
 
+/** A detached signature over `data` as it is (a text-mode one over its RFC form, openpgp.js's). */
+async function verifyDetached(data: Uint8Array, signature: openpgp.Signature, verificationKeys: readonly openpgp.PublicKey[]): Promise<SignatureCheck[]> {
+  const message = await openpgp.createMessage({ binary: data, format: 'binary' });
+  const result = await openpgp.verify({ message, signature, verificationKeys: [...verificationKeys], format: 'binary', config: READ_CONFIG });
+  return judgeSignatures(result.signatures, verificationKeys);
+}
+
+/**
+ * docs/message-payload.md §6.4: the checks of one signature over the two forms of its data,
+ * packet by packet: a text-mode packet (`text[index]`) found bad over the RFC form takes its
+ * check over GnuPG's form. Any other check stays as it was.
+ */
+export function eitherForm(rfc: readonly SignatureCheck[], gnupg: readonly (SignatureCheck | undefined)[], text: readonly boolean[]): SignatureCheck[] {
+  return rfc.map((check, index) => {
+    const other = gnupg[index];
+    return check.status === 'bad' && text[index] === true && other !== undefined && other.status !== 'bad' ? other : check;
+  });
+}
+
 export interface VerifyResult {
   /** The signed data (for inline-signed input; the input itself for detached). */
   readonly data: Uint8Array;
@@ -512,18 +532,31 @@ export async function verifyData(
 ): Promise<VerifyResult> {
   try {
     if (detachedSignature) {
-      const signature = isArmored(detachedSignature)
-        ? await openpgp.readSignature({ armoredSignature: asText(detachedSignature) })
-        : await openpgp.readSignature({ binarySignature: detachedSignature as Uint8Array<ArrayBuffer> });
-      const message = await openpgp.createMessage({ binary: data, format: 'binary' });
-      const result = await openpgp.verify({ message, signature, verificationKeys: [...verificationKeys], format: 'binary', config: READ_CONFIG });
-      return { data, signatures: await judgeSignatures(result.signatures, verificationKeys) };
+      const readDetached = () => isArmored(detachedSignature)
+        ? openpgp.readSignature({ armoredSignature: asText(detachedSignature) })
+        : openpgp.readSignature({ binarySignature: detachedSignature as Uint8Array<ArrayBuffer> });
+      const signature = await readDetached();
+      const checks = await verifyDetached(data, signature, verificationKeys);
+      // docs/message-payload.md §6.4: a text-mode signature that fails over the RFC form is checked over GnuPG's.
+      const textBad = signature.packets.some((packet, index) => packet.signatureType === openpgp.enums.signature.text && checks[index]?.status === 'bad');
+      const gnupg = textBad ? gnupgTextForm(data) : null;
+      if (gnupg === null) return { data, signatures: checks };
+      const again = await verifyDetached(gnupg, await readDetached(), verificationKeys);
+      return { data, signatures: eitherForm(checks, again, signature.packets.map((packet) => packet.signatureType === openpgp.enums.signature.text)) };
     }
     const text = asText(data);
     if (text.trimStart().startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) {
       const message = await openpgp.readCleartextMessage({ cleartextMessage: text });
       const result = await openpgp.verify({ message, verificationKeys: [...verificationKeys], config: READ_CONFIG });
-      return { data: new TextEncoder().encode(result.data), signatures: await judgeSignatures(result.signatures, verificationKeys) };
+      const checks = await judgeSignatures(result.signatures, verificationKeys);
+      // docs/message-payload.md §6.5: GnuPG's reading of the text, when openpgp.js's does not verify.
+      const gnupg = checks.some((check) => check.status === 'bad') ? gnupgCleartext(data) : null;
+      if (gnupg !== null) {
+        const signature = await openpgp.readSignature({ binarySignature: (message as unknown as { signature: openpgp.Signature }).signature.write() as Uint8Array<ArrayBuffer> });
+        const merged = eitherForm(checks, await verifyDetached(gnupg.signed, signature, verificationKeys), checks.map(() => true));
+        if (merged.some((check, index) => check !== checks[index])) return { data: gnupg.text, signatures: merged };
+      }
+      return { data: new TextEncoder().encode(result.data), signatures: checks };
     }
     const message = await readMessage(data);
     const result = await openpgp.verify({ message, verificationKeys: [...verificationKeys], format: 'binary', config: READ_CONFIG });

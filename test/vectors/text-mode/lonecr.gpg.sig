@@ -1,0 +1,7 @@
+-----BEGIN PGP SIGNATURE-----
+
+iHUEARYIAB0WIQQ2HCNgBqc8WLhLU9jdur7Mqgu+9AUCaw66CwAKCRDdur7Mqgu+
+9FKmAQDw/v63lAwunAcP+R4XEdkLGDYWybuvOyz+NqkCkF+06wD/VCDh/H5y+/mc
+ymPuhzO+ZmjbGtYzhtnndBEWvm2PSgg=
+=NtBx
+-----END PGP SIGNATURE-----
