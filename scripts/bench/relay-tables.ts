@@ -2,7 +2,8 @@
 // 1,000 and 10,000 rows, on SQLite and on PostgreSQL: the outbound queue and the chunks
 // its messages wait in (docs/gateway.md §4.7, docs/api.md §8.7.1), the remembered
 // submissions (§8.10), the disclosure log (docs/disclosure.md §5), the delivery reports
-// (docs/api.md §8.12) and the TLS-RPT counts (docs/gateway.md §4.9). Each action the
+// (docs/api.md §8.12), the TLS-RPT counts (docs/gateway.md §4.9) and the TLS-RPT reports
+// waiting to be POSTed again (tls_rpt_posts, migration 14, §4.9.1). Each action the
 // relay takes on them, durable as the relay does it; three stores (one per size) are
 // measured in turn within each round, so the shared machine's load falls on all alike.
 // Peer: the same action with 100 rows, in the same run (1.00). Target: flat, ≤ 1.2 at
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openRelayStore } from '../../src/relay/store/open-store.js';
-import { ABANDONED_CHUNKS_AFTER_S, type OutboundReport, type QueuedOutbound, type RelayStore } from '../../src/relay/store/relay-store.js';
+import { ABANDONED_CHUNKS_AFTER_S, type OutboundReport, type QueuedOutbound, type RelayStore, type TlsReportPost } from '../../src/relay/store/relay-store.js';
 import { ensureDkimKey, type DkimKey } from '../../src/relay/gateway/dkim.js';
 import type { TlsSession } from '../../src/relay/gateway/tls-rpt.js';
 import { sendTlsReports, type TlsReportDeps } from '../../src/relay/tls-report-command.js';
@@ -75,6 +76,25 @@ function tlsSession(day: string, i: number): TlsSession {
   };
 }
 
+/** A report POST of docs/gateway.md §4.9.1 (a 600-byte gzipped report), due at `nextAttemptAt`. */
+function tlsPost(id: string, nextAttemptAt: string): TlsReportPost {
+  return {
+    id,
+    reportId: `report-${id}`,
+    policyDomain: 'outside.test',
+    url: 'https://tlsrpt.outside.test/v1',
+    body: new Uint8Array(600).fill(67),
+    createdAt: new Date().toISOString(),
+    giveUpAt: FAR,
+    attempts: 1,
+    nextAttemptAt,
+    lastError: 'HTTP 503',
+  };
+}
+
+/** The day of the report marks that carry the filled POSTs: after every day another action reports or purges. */
+const POSTS_DAY = '2990-01-01';
+
 const today = () => new Date().toISOString().slice(0, 10);
 const dayBefore = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
 
@@ -82,7 +102,7 @@ const dayBefore = (day: string, days: number) => new Date(Date.parse(`${day}T00:
  * Fills the tables up to n rows each, in concurrent batches (group commit shares the
  * fsyncs): n queued messages (not due, each in CHUNKS_PER_ITEM chunks), n remembered
  * submissions, n disclosure log lines, n delivery reports (of the last 30 days), n
- * TLS-RPT counts (over today and the 7 days kept).
+ * TLS-RPT counts (over today and the 7 days kept), n report POSTs waiting for a retry (not due).
  */
 async function fillTo(store: RelayStore, from: number, n: number): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
@@ -101,6 +121,8 @@ async function fillTo(store: RelayStore, from: number, n: number): Promise<void>
       }),
     );
     await Promise.all(batch.map((i) => store.recordTlsSession(tlsSession(dayBefore(today(), i % 8), i))));
+    // A report's POSTs enter the table with its mark (claimTlsReport), one report per batch here.
+    await store.claimTlsReport(POSTS_DAY, `fill${start}.outside.test`, `fill-${start}`, new Date().toISOString(), [], batch.map((i) => tlsPost(`fill-${i}`, FAR)));
   }
 }
 
@@ -199,6 +221,27 @@ const ACTIONS: readonly Action[] = [
       const jobDay = new Date(Date.UTC(2000, 0, 1) + round * 86_400_000).toISOString().slice(0, 10);
       return async () => {
         if ((await sendTlsReports(jobDeps(store, dkim, new Date()), jobDay, false)).length !== 0) throw new Error('reported twice');
+      };
+    },
+  },
+  {
+    // docs/gateway.md §4.9.1: the relay's poll when no POST is due (the usual case).
+    title: 'TLS-RPT POSTs: find due, none due',
+    prepare: async (store) => async () => {
+      const claimed = await store.claimTlsPosts(new Date().toISOString(), new Date(Date.now() + 600_000).toISOString(), 20);
+      if (claimed.length !== 0) throw new Error(`${claimed.length} POSTs due instead of none`);
+    },
+  },
+  {
+    // One POST due among the n waiting: found, claimed (leased), then posted and gone.
+    title: 'TLS-RPT POSTs: find due + claim one + finish',
+    prepare: async (store, round) => {
+      const id = `hot-${round}-${randomBytes(6).toString('hex')}`;
+      await store.claimTlsReport(POSTS_DAY, `hot${round}-${id}.outside.test`, id, new Date().toISOString(), [], [tlsPost(id, new Date(Date.now() - 1000).toISOString())]);
+      return async () => {
+        const claimed = await store.claimTlsPosts(new Date().toISOString(), new Date(Date.now() + 600_000).toISOString(), 20);
+        if (claimed.length !== 1 || claimed[0]!.id !== id) throw new Error(`${claimed.length} POSTs due instead of 1`);
+        await store.finishTlsPost(id);
       };
     },
   },

@@ -25,6 +25,8 @@ const STATEMENTS: readonly [string, string][] = [
   ['TLS-RPT: purge counts', "DELETE FROM tls_rpt_sessions WHERE day < '2026-11-24'"],
   ['TLS-RPT: purge marks', "DELETE FROM tls_rpt_reports WHERE day < '2026-11-24'"],
   ['TLS-RPT: HTTPS reports due (migration 14)', "SELECT * FROM tls_rpt_posts WHERE next_attempt_at <= '2026' ORDER BY next_attempt_at LIMIT 20"],
+  ['TLS-RPT: an HTTPS report leased (SQLite claim)', "UPDATE tls_rpt_posts SET next_attempt_at = '2027' WHERE id = 'a'"],
+  ['TLS-RPT: an HTTPS report deferred', "UPDATE tls_rpt_posts SET attempts = 2, next_attempt_at = '2027', last_error = 'x' WHERE id = 'a'"],
   ['TLS-RPT: an HTTPS report posted', "DELETE FROM tls_rpt_posts WHERE id = 'a'"],
   ['upload cleanup: its own chunks', "DELETE FROM message_chunks WHERE message_id = 'a' AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = 'a')"],
   [
@@ -32,6 +34,16 @@ const STATEMENTS: readonly [string, string][] = [
     'DELETE FROM message_chunks WHERE message_id IN (SELECT id FROM chunk_uploads WHERE created_at < 5) AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = message_chunks.message_id) AND NOT EXISTS (SELECT 1 FROM outbound_queue WHERE outbound_queue.id = message_chunks.message_id)',
   ],
   ['upload cleanup: forget old uploads', 'DELETE FROM chunk_uploads WHERE created_at < 5'],
+];
+
+/** PostgreSQL's own forms (postgres-store.ts): the claim of due POSTs in one statement. */
+const POSTGRES_STATEMENTS: readonly [string, string][] = [
+  [
+    'TLS-RPT: HTTPS reports due, claimed (migration 14)',
+    `WITH due AS (SELECT id, next_attempt_at FROM tls_rpt_posts WHERE next_attempt_at <= '2026' ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)
+     UPDATE tls_rpt_posts SET next_attempt_at = '2027' FROM due WHERE tls_rpt_posts.id = due.id
+     RETURNING tls_rpt_posts.*, due.next_attempt_at AS due_at`,
+  ],
 ];
 
 /** The tables whose full scan would cost the whole table. */
@@ -60,7 +72,7 @@ describe('the relay tables are read through indexes (issue 14)', () => {
     await client.connect();
     try {
       await client.query('SET enable_seqscan = off');
-      for (const [label, sql] of STATEMENTS) {
+      for (const [label, sql] of [...STATEMENTS, ...POSTGRES_STATEMENTS]) {
         const plan = ((await client.query(`EXPLAIN ${sql}`)).rows as { 'QUERY PLAN': string }[]).map((row) => row['QUERY PLAN']);
         const scans = plan.filter((line) => /Seq Scan on /.test(line) && TABLES.test(line));
         expect(scans, `${label}: ${plan.join(' | ')}`).toEqual([]);
