@@ -2,7 +2,7 @@
 // Needs middleware/read-body.ts before it (the body digest is signed).
 
 import type { MiddlewareHandler } from 'hono';
-import { deviceFingerprint, TIMESTAMP_WINDOW_SECONDS, verifyRequestSignature } from '../../api/request-signing.js';
+import { deviceFingerprint, SIGNATURE_HEADERS, TIMESTAMP_WINDOW_SECONDS, verifyRequestSignature } from '../../api/request-signing.js';
 import { opensslEd25519Verify, opensslSha256Hex } from '../ed25519-verify.js';
 import { RelayHttpError } from '../http-error.js';
 import type { RelayEnv, SignedDevice } from '../relay-env.js';
@@ -17,6 +17,24 @@ export interface DeviceAuthOptions {
   readonly clock: () => Date;
   /** false only on the enrolment route, where the device is new. */
   readonly requireEnrolled: boolean;
+}
+
+/**
+ * The log fingerprints of recent devices, by their Caliop-Device header (one spelling per key:
+ * fromBase64url refuses the others): a SHA-256 per request saved (issue 14's profile).
+ */
+const fingerprints = new Map<string, string>();
+const FINGERPRINT_CACHE_SIZE = 1024;
+
+function fingerprintOf(header: string | undefined, publicKey: Uint8Array): string {
+  const known = header === undefined ? undefined : fingerprints.get(header);
+  if (known !== undefined) return known;
+  const fingerprint = deviceFingerprint(publicKey, opensslSha256Hex);
+  if (header !== undefined) {
+    if (fingerprints.size >= FINGERPRINT_CACHE_SIZE) fingerprints.delete(fingerprints.keys().next().value as string);
+    fingerprints.set(header, fingerprint);
+  }
+  return fingerprint;
 }
 
 /** docs/api.md §8.2.1: a streamed body is signed by the digest it declared (checked as it streams). */
@@ -77,7 +95,7 @@ export async function authenticateRequest(options: DeviceAuthOptions, request: S
   if (found !== undefined && (found.device.lastSeenAt === null || found.device.lastSeenAt < staleBefore)) {
     await options.store.touchDevice(check.devicePublicKey, now.toISOString(), staleBefore);
   }
-  return { publicKey: check.devicePublicKey, fingerprint: deviceFingerprint(check.devicePublicKey, opensslSha256Hex), account, enrolment: found?.device };
+  return { publicKey: check.devicePublicKey, fingerprint: fingerprintOf(request.header(SIGNATURE_HEADERS.device), check.devicePublicKey), account, enrolment: found?.device };
 }
 
 export function deviceAuth(options: DeviceAuthOptions): MiddlewareHandler<RelayEnv> {
