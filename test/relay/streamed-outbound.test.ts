@@ -8,6 +8,7 @@
 // Runs on SQLite and, with CALIOP_TEST_POSTGRES, PostgreSQL.
 
 import { createHash, generateKeyPairSync } from 'node:crypto';
+import { EventEmitter, once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,6 +53,9 @@ let deliveries: Buffer[];
 let mode: 'deliver' | 'defer' | 'refuse';
 let transport: OutboundTransport;
 let counter: number;
+/** 'start' and 'done' of each discardCiphertextChunks (id); `discardGate` holds a discard between them. */
+let discardEvents: EventEmitter;
+let discardGate: Promise<void> | null;
 
 async function readAll(body: Buffer | Readable): Promise<Buffer> {
   if (Buffer.isBuffer(body)) return body;
@@ -67,6 +71,15 @@ beforeEach(async () => {
   } else {
     store = await openTestStore();
   }
+  discardEvents = new EventEmitter();
+  discardGate = null;
+  const discard = store.discardCiphertextChunks.bind(store);
+  store.discardCiphertextChunks = async (id, before) => {
+    discardEvents.emit('start', id);
+    if (discardGate !== null) await discardGate;
+    await discard(id, before);
+    discardEvents.emit('done', id);
+  };
   deliveries = [];
   mode = 'deliver';
   counter = 0;
@@ -159,6 +172,7 @@ const UPLOAD = `id${String(1).padStart(20, '0')}`;
 
 describe('streamed outbound (docs/api.md §8.7.1)', () => {
   it('PGP/MIME over several chunks: delivered byte for byte after its DKIM-Signature, which verifies; no chunk left', async () => {
+    const discarded = once(discardEvents, 'done');
     const response = await streamed('to=carol%40outside.test&exposed=false', pgpMime);
     expect(response.status).toBe(200);
     expect(deliveries).toHaveLength(1);
@@ -166,7 +180,28 @@ describe('streamed outbound (docs/api.md §8.7.1)', () => {
     expect(sent.subarray(0, 16).toString()).toBe('DKIM-Signature: ');
     expect(sent.subarray(sent.length - pgpMime.length).equals(pgpMime)).toBe(true);
     expect(await dkimResult(sent)).toEqual([[DOMAIN, 'pass']]);
+    expect(await discarded).toEqual([UPLOAD]);
     expect(await hasChunks(UPLOAD)).toBe(false);
+  });
+
+  it('delivered: answered before the chunks are erased (issue 9/13, off the answer\'s path), then erased', async () => {
+    let open = () => {};
+    discardGate = new Promise<void>((resolve) => (open = resolve));
+    try {
+      const erasing = once(discardEvents, 'start').then(() => 'erasing');
+      const discarded = once(discardEvents, 'done');
+      const answer = Promise.resolve(streamed('to=carol%40outside.test&exposed=false', pgpMime));
+      expect(await Promise.race([answer.then(() => 'answered'), erasing])).toBe('answered');
+      expect((await answer).status).toBe(200);
+      expect(deliveries).toHaveLength(1);
+      expect(await erasing).toBe('erasing');
+      expect(await hasChunks(UPLOAD)).toBe(true);
+      open();
+      expect(await discarded).toEqual([UPLOAD]);
+      expect(await hasChunks(UPLOAD)).toBe(false);
+    } finally {
+      open();
+    }
   });
 
   it('deferred: queued in its chunks (durable before the 202), sent from them by the queue, the chunks then gone', async () => {
@@ -223,9 +258,12 @@ describe('streamed outbound (docs/api.md §8.7.1)', () => {
     const sender = await streamed('to=carol%40outside.test&exposed=false', forged);
     expect(sender.status).toBe(403);
     expect(await errorCode(sender)).toBe('sender_mismatch');
+    const upload = `id${String(counter + 1).padStart(20, '0')}`; // the first id the route draws
+    const discarded = new Promise((resolve) => discardEvents.on('done', (id) => id === upload && resolve(id)));
     const delivered = await streamed('to=carol%40outside.test&exposed=true', readable);
     expect(delivered.status).toBe(200);
     expect(deliveries).toHaveLength(1);
+    await discarded; // erased after the answer (issue 9/13)
     for (let n = 1; n <= counter; n++) expect(await hasChunks(`id${String(n).padStart(20, '0')}`)).toBe(false);
   });
 
