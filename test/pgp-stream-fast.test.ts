@@ -403,6 +403,48 @@ describe('a damaged deflate stream left to openpgp.js', () => {
   }
 });
 
+describe('encrypted data inside encrypted data (attack: nested encryption hangs openpgp.js)', () => {
+  // Found by scripts/fuzz (decrypt, seed 1, case 196): a SEIPD packet whose decrypted data is a
+  // one-pass signature then a Symmetrically Encrypted Data packet. openpgp.js allows no
+  // encrypted data packet inside, and throws before reading the body of one that streams: the
+  // body was never read and openpgp.decrypt never settled (the event loop emptied, `caliop
+  // decrypt` and sync hung). Now each is read to its end and refused.
+  const nested = async (inner: () => openpgp.AnyPacket[], to: openpgp.PublicKey) => {
+    const list = new openpgp.PacketList<openpgp.AnyPacket>();
+    for (const packet of inner()) list.push(packet);
+    return openpgp.encrypt({ message: new openpgp.Message(list) as openpgp.Message<Uint8Array>, encryptionKeys: to, format: 'binary', config: { aeadProtect: to !== cert } });
+  };
+  const sed = () => {
+    const packet = new openpgp.SymmetricallyEncryptedDataPacket();
+    (packet as unknown as { encrypted: Uint8Array }).encrypted = new Uint8Array(100).fill(7);
+    return packet;
+  };
+  const seipd = () => {
+    const packet = new openpgp.SymEncryptedIntegrityProtectedDataPacket();
+    Object.assign(packet, { version: 1, encrypted: new Uint8Array(100).fill(7) });
+    return packet as unknown as openpgp.AnyPacket;
+  };
+  const onePass = () => {
+    const packet = new openpgp.OnePassSignaturePacket();
+    Object.assign(packet, { signatureType: 0, hashAlgorithm: openpgp.enums.hash.sha256, publicKeyAlgorithm: key.keyPacket.algorithm, issuerKeyID: key.getKeyID(), flags: 1 });
+    return packet;
+  };
+  const cases: [string, () => openpgp.AnyPacket[], () => openpgp.PrivateKey][] = [
+    ['SEIPDv1 holding a one-pass signature and SED data', () => [onePass(), sed()], () => key],
+    ['SEIPDv1 holding SED data', () => [sed()], () => key],
+    ['SEIPDv1 holding a SEIPD packet', () => [seipd()], () => key],
+    ['SEIPDv2 holding SED data', () => [sed()], () => v6Key],
+  ];
+  for (const [name, inner, decryptionKey] of cases) {
+    it(`${name}: bad_input, nothing given, no hang`, async () => {
+      const bytes = await nested(inner, decryptionKey().toPublic());
+      const result = await throughService(bytes, 4096, [cert], decryptionKey());
+      expect(result.error?.code).toBe('bad_input');
+      expect(result.given).toBe(0);
+    }, 30_000);
+  }
+});
+
 describe('hostile input (mutated messages)', () => {
   // Its budget is that work at load 30 with other files beside it (30 s alone at load 14), not a time it should take.
   it('300 mutations of signed messages, binary, armored and compressed: each ends in the exact plaintext or a documented error, nothing given before', async () => {

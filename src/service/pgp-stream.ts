@@ -174,6 +174,31 @@ const STREAM_READ_CONFIG: Partial<openpgp.Config> = {
   // memory does not grow with it, so only the mail path (held whole) keeps the limit.
   maxDecompressedMessageSize: Infinity,
 };
+/**
+ * docs/decisions/streamed-decryption.md, "Encrypted data inside encrypted data": inside the
+ * decrypted data, openpgp.js allows no encrypted data packet (RFC 9580 §10.3: an encrypted
+ * message holds a message, which caliop never nests), but when such a packet comes as a
+ * stream it throws before reading its body, so the body is never read and openpgp.decrypt
+ * never settles (a SEIPD packet holding a SED packet, MDC intact, hung caliop decrypt and
+ * sync forever). In the decrypted data only, each of them is read to its end and refused.
+ */
+function refusedWhenNested(tag: openpgp.enums.packet, name: string): new () => openpgp.BasePacket {
+  return class NestedEncryptedData {
+    static readonly tag = tag;
+    async read(bytes: Uint8Array | ReadableStream<Uint8Array>): Promise<void> {
+      if (bytes instanceof ReadableStream) {
+        const reader = bytes.getReader();
+        while (!(await reader.read()).done);
+      }
+      throw new Error(`Packet not allowed in this context: ${name}`);
+    }
+  } as unknown as new () => openpgp.BasePacket;
+}
+const NESTED_ENCRYPTED_DATA = [
+  refusedWhenNested(openpgp.enums.packet.symmetricallyEncryptedData, 'symmetricallyEncryptedData'),
+  refusedWhenNested(openpgp.enums.packet.symEncryptedIntegrityProtectedData, 'symEncryptedIntegrityProtectedData'),
+  refusedWhenNested(openpgp.enums.packet.aeadEncryptedData, 'aeadEncryptedData'),
+];
 /** The same over the library's defaults, for the packet-level calls of the fast path. */
 const FULL_STREAM_READ_CONFIG: openpgp.Config = { ...openpgp.config, ...STREAM_READ_CONFIG } as openpgp.Config;
 
@@ -317,7 +342,8 @@ export async function decryptStream(input: {
       decryptionKeys: acceptingEveryCipher(input.decryptionKey),
       verificationKeys: [...input.verificationKeys],
       format: 'binary',
-      config: { ...STREAM_READ_CONFIG, ...limit },
+      // Only for the decrypted data: readStreamedMessage read the outer packets.
+      config: { ...STREAM_READ_CONFIG, ...limit, additionalAllowedPackets: NESTED_ENCRYPTED_DATA },
     });
   } catch (error) {
     throw decryptionFailure(error, message);
