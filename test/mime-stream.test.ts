@@ -123,6 +123,21 @@ describe('the streamed MIME splitter (docs/message-payload.md §3.1)', () => {
     expect(parts.map((part) => part.data.toString())).toEqual(['--bx not the end\ntail']);
   });
 
+  it('attack: parts after the close delimiter (the epilogue) are never read, at every chunk size', async () => {
+    // Found by scripts/fuzz (mime): when the close delimiter ended a chunk, a `--b` line in the
+    // epilogue opened a part the whole message has not (postal-mime ignores the epilogue): text
+    // or attachments shown that no other reader shows, e.g. after a signed message's end.
+    const message = bytes(['Content-Type: multipart/mixed; boundary=b', '', '--b', '', 'first', '--b--', 'epilogue', '--b', 'Content-Type: application/octet-stream', '', 'after the end', '--b--', ''].join('\r\n'));
+    const whole = await readMailContent(message);
+    expect(whole.attachments).toEqual([]);
+    for (let chunk = 1; chunk <= message.length; chunk++) {
+      const { kept, parts } = await split(message, chunk);
+      expect(parts, `chunks of ${chunk}`).toEqual([]);
+      expect(Buffer.from(kept).toString('latin1'), `chunks of ${chunk}`).not.toContain('after the end');
+      expect((await readMailContent(kept)).body, `chunks of ${chunk}`).toBe(whole.body);
+    }
+  });
+
   it('PGP/MIME signed (RFC 3156 §5): the bytes hashed are those the whole path checks, canonical CRLF, at every chunk size', async () => {
     const first = ['Content-Type: multipart/mixed; boundary=in', '', '--in', 'Content-Type: text/plain', '', 'line one\r', 'line two', '', '--in', 'Content-Type: application/octet-stream', 'Content-Transfer-Encoding: base64', '', wrap(pdf.toString('base64')), '--in--', ''].join('\n');
     for (const eolText of ['\n', '\r\n']) {

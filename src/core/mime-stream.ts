@@ -589,6 +589,9 @@ class Multipart implements PartSink {
   }
 
   async write(raw: Buffer): Promise<void> {
+    // RFC 2046 §5.1.1: what follows the close delimiter is the epilogue, ignored as postal-mime
+    // ignores it (a `--boundary` line in a later chunk opened a part the whole message has not).
+    if (this.#state === 'epilogue') return;
     this.#pending = this.#pending.byteLength === 0 ? raw : Buffer.concat([this.#pending, raw]);
     await this.#scan(false);
   }
