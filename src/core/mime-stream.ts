@@ -315,14 +315,23 @@ function quotedPrintableDecoder(): Decoder {
  * do CRs at the very end; CRs held at a chunk's end wait for what follows them.
  */
 function lineEndDecoder(): Decoder {
+  /** CRs at the end of what came so far: dropped if a LF follows them, else given as they were. */
   let held = 0;
   return {
     decode(raw) {
-      const text = '\r'.repeat(held) + raw.toString('latin1');
-      let end = text.length;
-      while (end > 0 && text.charCodeAt(end - 1) === 0x0d) end -= 1;
-      held = text.length - end;
-      return Buffer.from(text.slice(0, end).replace(/\r+\n/g, '\n'), 'latin1');
+      let end = raw.byteLength;
+      while (end > 0 && raw[end - 1] === CR) end -= 1;
+      if (end === 0) {
+        // Counted, never joined to the next chunk: a body of CRs alone cost time in the square of its length (64 MiB: minutes).
+        held += raw.byteLength;
+        return Buffer.alloc(0);
+      }
+      let first = 0;
+      while (raw[first] === CR) first += 1;
+      const before = held > 0 && raw[first] !== LF ? Buffer.alloc(held, CR) : undefined;
+      held = raw.byteLength - end;
+      const decoded = Buffer.from(raw.toString('latin1', 0, end).replace(/\r+\n/g, '\n'), 'latin1');
+      return before === undefined ? decoded : Buffer.concat([before, decoded]);
     },
     flush() {
       held = 0;
