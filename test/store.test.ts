@@ -64,7 +64,7 @@ describe('migration from the one-document vault (docs/store.md §7)', () => {
     // The vault on the stick is the new format now, and names the one store folder.
     const { plaintext, handle } = await unlockVault(stick.vaultPath, new TextEncoder().encode(VECTOR.passphraseText));
     handle.close();
-    const onStick = decodeVaultContents(plaintext);
+    const onStick = await decodeVaultContents(plaintext);
     expect(onStick.format).toBe(VAULT_CONTENTS_FORMAT);
     expect((await readdir(stick.vaultDir)).filter((name) => name.startsWith('store-'))).toEqual([session.contents.store.folder]);
 

@@ -5,8 +5,9 @@
 // as tampered.
 import { describe, expect, it } from 'vitest';
 import {
-  decodeVaultContents, encodeVaultContents, newVaultContents, storedMessageSchema, VAULT_CONTENTS_FORMAT, VAULT_CONTENTS_FORMAT_V1, VAULT_CONTENTS_FORMAT_V2, VAULT_CONTENTS_FORMAT_V3,
+  decodeVaultContents, encodeVaultContents, newVaultContents, VAULT_CONTENTS_FORMAT, VAULT_CONTENTS_FORMAT_V1, VAULT_CONTENTS_FORMAT_V2, VAULT_CONTENTS_FORMAT_V3,
 } from '../src/core/vault-contents.js';
+import { storedMessageSchema } from '../src/core/vault-contents-schema.js';
 
 const DATE = '2026-11-30T12:00:00.000Z';
 const contents = newVaultContents(
@@ -24,21 +25,21 @@ const contents = newVaultContents(
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 describe('vault contents format history (docs/vault-contents.md §1.1)', () => {
-  it('a /2 and a /3 document are read as /4', () => {
+  it('a /2 and a /3 document are read as /4', async () => {
     expect(VAULT_CONTENTS_FORMAT).toBe('caliop-vault-contents/4');
     for (const older of [VAULT_CONTENTS_FORMAT_V2, VAULT_CONTENTS_FORMAT_V3]) {
-      const decoded = decodeVaultContents(json({ ...contents, format: older }));
+      const decoded = await decodeVaultContents(json({ ...contents, format: older }));
       expect(decoded).toEqual({ ...contents, format: VAULT_CONTENTS_FORMAT });
     }
   });
 
-  it('a relay account with the hash of the cert last published round-trips; a malformed hash is refused', () => {
+  it('a relay account with the hash of the cert last published round-trips; a malformed hash is refused', async () => {
     const relayAccount = { url: 'https://relay.test', address: 'bob@caliop.example', enrolledAt: DATE, publishedCertSha256: 'ab'.repeat(32) };
-    expect(decodeVaultContents(encodeVaultContents({ ...contents, relayAccount }))).toEqual({ ...contents, relayAccount });
-    expect(() => decodeVaultContents(json({ ...contents, relayAccount: { ...relayAccount, publishedCertSha256: 'AB' } }))).toThrow(expect.objectContaining({ code: 'vault_tampered' }));
+    expect(await decodeVaultContents(await encodeVaultContents({ ...contents, relayAccount }))).toEqual({ ...contents, relayAccount });
+    await expect(decodeVaultContents(json({ ...contents, relayAccount: { ...relayAccount, publishedCertSha256: 'AB' } }))).rejects.toThrow(expect.objectContaining({ code: 'vault_tampered' }));
   });
 
-  it('a /3 document with an Autocrypt contact and its peer state round-trips', () => {
+  it('a /3 document with an Autocrypt contact and its peer state round-trips', async () => {
     const withPeer = {
       ...contents,
       contacts: [{
@@ -46,36 +47,36 @@ describe('vault contents format history (docs/vault-contents.md §1.1)', () => {
         source: 'autocrypt' as const, addedAt: DATE, autocrypt: { lastSeen: DATE, autocryptTimestamp: DATE, fingerprint: 'B'.repeat(40), preferEncrypt: 'mutual' as const },
       }],
     };
-    expect(decodeVaultContents(encodeVaultContents(withPeer))).toEqual(withPeer);
+    expect(await decodeVaultContents(await encodeVaultContents(withPeer))).toEqual(withPeer);
   });
 
-  it('an unknown format is vault_unsupported_version; a field unknown to /4 is refused as not matching', () => {
-    expect(() => decodeVaultContents(json({ ...contents, format: 'caliop-vault-contents/5' }))).toThrow(expect.objectContaining({ code: 'vault_unsupported_version' }));
-    expect(() => decodeVaultContents(json({ ...contents, surprise: true }))).toThrow(expect.objectContaining({ code: 'vault_tampered' }));
+  it('an unknown format is vault_unsupported_version; a field unknown to /4 is refused as not matching', async () => {
+    await expect(decodeVaultContents(json({ ...contents, format: 'caliop-vault-contents/5' }))).rejects.toThrow(expect.objectContaining({ code: 'vault_unsupported_version' }));
+    await expect(decodeVaultContents(json({ ...contents, surprise: true }))).rejects.toThrow(expect.objectContaining({ code: 'vault_tampered' }));
   });
 
   // Issue 13: the vault is read without zod's compiled fast path, and the one-document format and
   // the stored messages' schema are built on first use: the errors still name the field.
-  it('a schema error names the field, in the current format and in the one-document format (built on first use)', () => {
-    const decodeError = (value: unknown) => {
+  it('a schema error names the field, in the current format and in the one-document format (built on first use)', async () => {
+    const decodeError = async (value: unknown) => {
       try {
-        decodeVaultContents(json(value));
+        await decodeVaultContents(json(value));
       } catch (error) {
         return error as { code?: string; message?: string };
       }
       throw new Error('decoded');
     };
-    const bad = decodeError({ ...contents, identity: { ...contents.identity, seedHex: 'xyz' } });
+    const bad = await decodeError({ ...contents, identity: { ...contents.identity, seedHex: 'xyz' } });
     expect(bad.code).toBe('vault_tampered');
     expect(bad.message).toMatch(/do not match their format: identity\.seedHex /);
-    expect(decodeError({ ...contents, contacts: [{ address: 'ada@example.org' }] }).message).toMatch(/: contacts\.0\.\w+ /);
+    expect((await decodeError({ ...contents, contacts: [{ address: 'ada@example.org' }] })).message).toMatch(/: contacts\.0\.\w+ /);
     const message = {
       id: '1', direction: 'in', from: 'ada@example.org', to: ['bob@caliop.example'], subject: 'hi', date: DATE, storedAt: DATE, unread: true, armoredMessage: '',
     };
     const { store: _store, ...withoutStore } = contents;
     const v1 = { ...withoutStore, format: VAULT_CONTENTS_FORMAT_V1, messages: [message] };
-    expect(decodeVaultContents(json(v1))).toEqual(v1);
-    const badV1 = decodeError({ ...v1, messages: [message, { ...message, date: 'yesterday' }] });
+    expect(await decodeVaultContents(json(v1))).toEqual(v1);
+    const badV1 = await decodeError({ ...v1, messages: [message, { ...message, date: 'yesterday' }] });
     expect(badV1.code).toBe('vault_tampered');
     expect(badV1.message).toMatch(/: messages\.1\.date /);
     expect(storedMessageSchema()).toBe(storedMessageSchema()); // built once

@@ -46,18 +46,18 @@ describe('XChaCha20-Poly1305 of the vault and the store', () => {
     expect(Buffer.from(openParsedVault(reparsed, argon2Output)).toString('hex')).toBe(vector.plaintext);
   });
 
-  it('opens the store index and journal through node:crypto, no call to noble; a flipped bit still fails', () => {
+  it('opens the store index and journal through node:crypto, no call to noble; a flipped bit still fails', async () => {
     const key = randomBytes(32);
     const before = noble.calls;
-    const index = sealIndex(key, 3, randomBytes(24), emptyStoreState());
-    expect(openIndex(key, index).generation).toBe(3);
-    const record = sealJournalRecord(key, 3, 0, randomBytes(24), [{ op: 'cursor', cursor: 'c-1' }]);
+    const index = await sealIndex(key, 3, randomBytes(24), emptyStoreState());
+    expect((await openIndex(key, index)).generation).toBe(3);
+    const record = await sealJournalRecord(key, 3, 0, randomBytes(24), [{ op: 'cursor', cursor: 'c-1' }]);
     const journal = Buffer.concat([journalHeader(3), record]);
-    expect(openJournal(key, journal).records).toHaveLength(1);
+    expect((await openJournal(key, journal)).records).toHaveLength(1);
     expect(noble.calls).toBe(before);
     const flipped = Uint8Array.from(index);
     flipped[flipped.length - 1]! ^= 1;
-    expect(() => openIndex(key, flipped)).toThrow(/integrity/);
+    await expect(openIndex(key, flipped)).rejects.toThrow(/integrity/);
   });
 
   it('is the same AEAD as noble, each opening the other', () => {

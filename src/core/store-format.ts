@@ -4,7 +4,9 @@
 // src/edges/store-files.ts reads and writes the files, src/service/message-store.ts
 // is the API the use cases call.
 
-import { z } from 'zod';
+import type { z } from 'zod';
+import { arrayOf, isBoolean, isIsoDateTime, isString, oneOf, safeIntegerFrom, strictObject, stringMatching, type Check } from './json-shape.js';
+import type { IndexEntrySchema, StoreOpSchema, StoreStateSchema } from './store-format-schema.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { VaultTamperedError } from './vault-format.js';
 import { xchachaAead, xchachaSealPieces } from './xchacha-aead.js';
@@ -54,52 +56,66 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
 
 // --- what the index holds (docs/store.md §2) ---------------------------------------
 
-const isoDate = z.string().datetime();
-
-/** §2: one line of the index: what listing, sorting and de-duplication need, nothing more. */
-export const IndexEntrySchema = z.strictObject({
-  id: z.string(),
-  /** The object holding the whole message (§5). */
-  object: z.string().regex(OBJECT_NAME),
-  direction: z.enum(['in', 'out']),
-  relayId: z.string().optional(),
-  from: z.string(),
-  to: z.array(z.string()),
-  subject: z.string(),
-  date: isoDate,
-  storedAt: isoDate,
-  unread: z.boolean(),
-  /** Plaintext bytes of the message object. */
-  size: z.number().int().nonnegative(),
-  /** docs/store.md §2: a sent copy whose queued delivery the relay has not reported yet (docs/vault-contents.md §5.5). */
-  awaitingDelivery: z.literal(true).optional(),
-  /** Blob objects (attachments) that belong to this message, deleted with it. */
-  blobs: z.array(z.string().regex(OBJECT_NAME)).optional(),
-});
-export type IndexEntry = z.infer<typeof IndexEntrySchema>;
-
 export const STORE_INDEX_FORMAT = 'caliop-store-index/1';
 
-export const StoreStateSchema = z.strictObject({
-  format: z.literal(STORE_INDEX_FORMAT),
-  /** The next local message id (ids are small numbers, never reused). */
-  nextId: z.number().int().positive(),
-  /** The relay's mailbox cursor: messages up to it are stored. */
-  relayCursor: z.string().optional(),
-  entries: z.array(IndexEntrySchema),
-});
+export type IndexEntry = z.infer<typeof IndexEntrySchema>;
 export type StoreState = z.infer<typeof StoreStateSchema>;
-
-/** §4: one change; a journal record holds one or more, applied all or none. */
-export const StoreOpSchema = z.discriminatedUnion('op', [
-  z.strictObject({ op: z.literal('put'), entry: IndexEntrySchema }),
-  z.strictObject({ op: z.literal('set'), id: z.string(), unread: z.boolean() }),
-  z.strictObject({ op: z.literal('delete'), id: z.string() }),
-  z.strictObject({ op: z.literal('cursor'), cursor: z.string() }),
-  z.strictObject({ op: z.literal('next-id'), nextId: z.number().int().positive() }),
-]);
 export type StoreOp = z.infer<typeof StoreOpSchema>;
-const JournalRecordSchema = z.array(StoreOpSchema).min(1);
+
+// Issue 13: the index and the journal checked without zod (src/core/json-shape.ts). Each
+// check is the zod schema of the same name in store-format-schema.ts, key for key: when one is
+// changed, so is the other (test/store-format-check.test.ts compares them).
+
+const isObjectName = stringMatching(OBJECT_NAME);
+
+const isIndexEntry = strictObject(
+  {
+    id: isString,
+    object: isObjectName,
+    direction: oneOf('in', 'out'),
+    from: isString,
+    to: arrayOf(isString),
+    subject: isString,
+    date: isIsoDateTime,
+    storedAt: isIsoDateTime,
+    unread: isBoolean,
+    size: safeIntegerFrom(0),
+  },
+  { relayId: isString, awaitingDelivery: oneOf(true), blobs: arrayOf(isObjectName) },
+);
+
+const isStoreStateShape = strictObject(
+  { format: oneOf(STORE_INDEX_FORMAT), nextId: safeIntegerFrom(1), entries: arrayOf(isIndexEntry) },
+  { relayCursor: isString },
+);
+
+const isOp: Readonly<Record<string, Check>> = {
+  put: strictObject({ op: isString, entry: isIndexEntry }),
+  set: strictObject({ op: isString, id: isString, unread: isBoolean }),
+  delete: strictObject({ op: isString, id: isString }),
+  cursor: strictObject({ op: isString, cursor: isString }),
+  'next-id': strictObject({ op: isString, nextId: safeIntegerFrom(1) }),
+};
+
+const isStoreOp: Check = (value) => {
+  const op = typeof value === 'object' && value !== null ? (value as { op?: unknown }).op : undefined;
+  return typeof op === 'string' && Object.hasOwn(isOp, op) && isOp[op]!(value);
+};
+
+const isJournalRecordShape = arrayOf(isStoreOp, 1);
+
+/** True when StoreStateSchema accepts `value` as it is (then it is returned unchanged). */
+export function isStoreState(value: unknown): value is StoreState {
+  return isStoreStateShape(value);
+}
+
+/** True when a journal record's schema (one or more StoreOp) accepts `value` as it is. */
+export function isJournalRecord(value: unknown): value is StoreOp[] {
+  return isJournalRecordShape(value);
+}
+
+/** The zod schemas, loaded when a document is not one the checks above accept (issue 13). */
+const loadSchemas = () => import('./store-format-schema.js');
 
 export function emptyStoreState(): StoreState {
   return { format: STORE_INDEX_FORMAT, nextId: 1, entries: [] };
@@ -194,13 +210,13 @@ function readGenerationHeader(bytes: Uint8Array, magic: Uint8Array, what: string
 }
 
 /** §3: the index file: header ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header, JSON). */
-export function sealIndex(key: Uint8Array, generation: number, nonce: Uint8Array, state: StoreState): Uint8Array {
+export async function sealIndex(key: Uint8Array, generation: number, nonce: Uint8Array, state: StoreState): Promise<Uint8Array> {
   const header = generationHeader(INDEX_MAGIC, generation);
-  const plaintext = ascii(JSON.stringify(StoreStateSchema.parse(state)));
+  const plaintext = ascii(JSON.stringify(isStoreState(state) ? state : (await loadSchemas()).StoreStateSchema.parse(state)));
   return concatBytes(header, nonce, xchachaAead(key, nonce, header).encrypt(plaintext));
 }
 
-export function openIndex(key: Uint8Array, bytes: Uint8Array): { generation: number; state: StoreState } {
+export async function openIndex(key: Uint8Array, bytes: Uint8Array): Promise<{ generation: number; state: StoreState }> {
   const generation = readGenerationHeader(bytes, INDEX_MAGIC, 'index');
   if (bytes.length < GENERATION_HEADER_LENGTH + NONCE_LENGTH + TAG_LENGTH) throw damaged('the index is truncated');
   const header = bytes.subarray(0, GENERATION_HEADER_LENGTH);
@@ -211,7 +227,9 @@ export function openIndex(key: Uint8Array, bytes: Uint8Array): { generation: num
   } catch {
     throw damaged('the index failed its integrity check');
   }
-  const parsed = StoreStateSchema.safeParse(JSON.parse(new TextDecoder().decode(plaintext)));
+  const json: unknown = JSON.parse(new TextDecoder().decode(plaintext));
+  if (isStoreState(json)) return { generation, state: json };
+  const parsed = (await loadSchemas()).StoreStateSchema.safeParse(json);
   if (!parsed.success) throw damaged(`the index does not match its format: ${parsed.error.issues[0]?.message}`);
   return { generation, state: parsed.data };
 }
@@ -223,8 +241,8 @@ export function journalHeader(generation: number): Uint8Array {
 }
 
 /** §4: one record: u32 length ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header ‖ u32 seq, JSON ops). */
-export function sealJournalRecord(key: Uint8Array, generation: number, seq: number, nonce: Uint8Array, ops: readonly StoreOp[]): Uint8Array {
-  const plaintext = ascii(JSON.stringify(JournalRecordSchema.parse(ops)));
+export async function sealJournalRecord(key: Uint8Array, generation: number, seq: number, nonce: Uint8Array, ops: readonly StoreOp[]): Promise<Uint8Array> {
+  const plaintext = ascii(JSON.stringify(isJournalRecord(ops) ? ops : (await loadSchemas()).JournalRecordSchema.parse(ops)));
   const sealed = xchachaAead(key, nonce, concatBytes(journalHeader(generation), u32(seq))).encrypt(plaintext);
   return concatBytes(u32(sealed.length), nonce, sealed);
 }
@@ -242,13 +260,13 @@ export interface JournalReading {
  * validLength says where to cut. A failing record followed by an authentic one is
  * damage, not a yank, and is refused.
  */
-export function openJournal(key: Uint8Array, bytes: Uint8Array): JournalReading {
+export async function openJournal(key: Uint8Array, bytes: Uint8Array): Promise<JournalReading> {
   const generation = readGenerationHeader(bytes, JOURNAL_MAGIC, 'journal');
   const header = bytes.subarray(0, GENERATION_HEADER_LENGTH);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: StoreOp[][] = [];
   let offset = GENERATION_HEADER_LENGTH;
-  const tryRecord = (at: number, seq: number): { ops: StoreOp[]; end: number } | undefined => {
+  const tryRecord = async (at: number, seq: number): Promise<{ ops: StoreOp[]; end: number } | undefined> => {
     if (at + 4 + NONCE_LENGTH > bytes.length) return undefined;
     const length = view.getUint32(at);
     if (length < TAG_LENGTH || length > MAX_JOURNAL_RECORD) return undefined;
@@ -257,19 +275,20 @@ export function openJournal(key: Uint8Array, bytes: Uint8Array): JournalReading 
     try {
       const nonce = bytes.subarray(at + 4, at + 4 + NONCE_LENGTH);
       const plaintext = xchachaAead(key, nonce, concatBytes(header, u32(seq))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
-      const ops = JournalRecordSchema.parse(JSON.parse(new TextDecoder().decode(plaintext)));
+      const json: unknown = JSON.parse(new TextDecoder().decode(plaintext));
+      const ops = isJournalRecord(json) ? json : (await loadSchemas()).JournalRecordSchema.parse(json);
       return { ops, end };
     } catch {
       return undefined;
     }
   };
   while (offset < bytes.length) {
-    const record = tryRecord(offset, records.length);
+    const record = await tryRecord(offset, records.length);
     if (!record) {
       // §6: damage in the middle (an authentic record after the bad one) is not a yank.
       if (offset + 4 <= bytes.length) {
         const claimed = offset + 4 + NONCE_LENGTH + view.getUint32(offset);
-        if (claimed < bytes.length && tryRecord(claimed, records.length + 1)) throw damaged(`journal record ${records.length} failed its integrity check`);
+        if (claimed < bytes.length && (await tryRecord(claimed, records.length + 1))) throw damaged(`journal record ${records.length} failed its integrity check`);
       }
       break;
     }

@@ -192,12 +192,12 @@ export class StoreFiles {
       if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw readFailed('the message store journal', cause);
       journalBytes = new Uint8Array(0);
     }
-    const { generation, state } = openIndex(key, indexBytes);
+    const { generation, state } = await openIndex(key, indexBytes);
     let records: StoreOp[][] = [];
     let journalLength = GENERATION_HEADER_LENGTH;
     let journalStale = journalBytes.length < GENERATION_HEADER_LENGTH;
     if (!journalStale) {
-      const reading = openJournal(key, journalBytes);
+      const reading = await openJournal(key, journalBytes);
       if (reading.generation > generation) throw new VaultTamperedError('store', 'the journal is newer than the index');
       if (reading.generation < generation) {
         journalStale = true; // §6: compaction was interrupted after the new index: the old journal is in it
@@ -227,7 +227,7 @@ export class StoreFiles {
   }
 
   async #writeGeneration(generation: number, state: StoreState): Promise<void> {
-    const sealed = sealIndex(this.key, generation, this.random(24), state);
+    const sealed = await sealIndex(this.key, generation, this.random(24), state);
     await writeFileAtomically(this.indexPath, sealed);
     this.counts.bytesWritten += sealed.length;
     this.counts.filesWritten += 1;
@@ -265,7 +265,7 @@ export class StoreFiles {
 
   async #appendOnce(ops: readonly StoreOp[]): Promise<void> {
     if (this.#journalStale) await this.#writeJournalHeader();
-    const record = sealJournalRecord(this.key, this.#generation, this.#seq, this.random(24), ops);
+    const record = await sealJournalRecord(this.key, this.#generation, this.#seq, this.random(24), ops);
     try {
       const handle = await open(this.journalPath, 'a');
       try {

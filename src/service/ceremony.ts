@@ -146,7 +146,7 @@ async function sealNewVault(input: SealInput, fingerprint: string): Promise<{ se
   );
   // docs/store.md §7: the store first, then the vault that names it (the vault is the commit).
   const store = await MessageStore.create(join(input.stick.vaultDir, contents.store.folder), hexToBytes(contents.store.keyHex), input.random);
-  const handle = await createVault(input.stick.vaultPath, new TextEncoder().encode(input.passphrase), encodeVaultContents(contents), kdf, input.random);
+  const handle = await createVault(input.stick.vaultPath, new TextEncoder().encode(input.passphrase), await encodeVaultContents(contents), kdf, input.random);
   return { session: StickSession.fromCreated(input.stick, handle, contents, store), kdf };
 }
 

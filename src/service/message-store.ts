@@ -12,7 +12,12 @@ import {
   type StoreOp,
   type StoreState,
 } from '../core/store-format.js';
-import { storedMessageSchema, type StoredMessage } from '../core/vault-contents.js';
+import type { StoredMessage } from '../core/vault-contents.js';
+
+/** Issue 13: the stored messages' zod schema, loaded by the runs that write or read a message, not by an unlock. */
+async function storedMessageSchema() {
+  return (await import('../core/vault-contents-schema.js')).storedMessageSchema();
+}
 import { CaliopError } from '../errors.js';
 import { StoreFiles, isStickFull, type ObjectSource, type StoreIoCounts } from '../edges/store-files.js';
 import type { RandomSource } from '../edges/random.js';
@@ -75,9 +80,10 @@ export class MessageStore {
       return new MessageStore(files, state);
     }
     const fans: string[] = [];
+    const schema = await storedMessageSchema();
     for (const message of initial.messages) {
       const object = files.newObjectName();
-      const bytes = new TextEncoder().encode(JSON.stringify(storedMessageSchema().parse(message)));
+      const bytes = new TextEncoder().encode(JSON.stringify(schema.parse(message)));
       const { folder: fan } = await files.writeObject(object, bytes);
       fans.push(fan);
       state.entries.push(entryOf(message, object, bytes.length));
@@ -142,7 +148,7 @@ export class MessageStore {
     const entry = this.#index.byId.get(id);
     if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
     const bytes = await this.files.readWholeObject(entry.object);
-    const parsed = storedMessageSchema().safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+    const parsed = (await storedMessageSchema()).safeParse(JSON.parse(new TextDecoder().decode(bytes)));
     if (!parsed.success) throw new VaultTamperedError('store', `message ${id} does not match its format`);
     return { ...parsed.data, unread: entry.unread };
   }
@@ -199,6 +205,7 @@ export class MessageStore {
       const seen = new Set<string>();
       let nextId = this.#index.nextId;
       const toWrite: { object: string; bytes: Uint8Array }[] = [];
+      const schema = await storedMessageSchema();
       for (const item of items) {
         const relayId = item.message.relayId;
         if (relayId !== undefined && (this.#index.relayIds.has(relayId) || seen.has(relayId))) continue;
@@ -206,7 +213,7 @@ export class MessageStore {
         const id = item.message.id === '' ? String(nextId++) : item.message.id;
         if (this.#index.byId.has(id)) throw new CaliopError('internal', `message id ${id} is already in the store`);
         if (Number(id) >= nextId) nextId = Number(id) + 1;
-        const message = storedMessageSchema().parse({ ...item.message, id });
+        const message = schema.parse({ ...item.message, id });
         const bytes = new TextEncoder().encode(JSON.stringify(message));
         const object = this.files.newObjectName();
         toWrite.push({ object, bytes });
@@ -238,7 +245,7 @@ export class MessageStore {
     return this.#serialise(async () => {
       const old = this.#index.byId.get(message.id);
       if (!old) throw new CaliopError('message_not_found', `there is no message ${message.id} in this vault`);
-      const parsed = storedMessageSchema().parse(message);
+      const parsed = (await storedMessageSchema()).parse(message);
       const bytes = new TextEncoder().encode(JSON.stringify(parsed));
       const object = this.files.newObjectName();
       const fans = await this.files.writeObjects([{ object, bytes }]);

@@ -80,7 +80,7 @@ export class StickSession {
   /** The rest of an unlock that beginStickUnlock started (src/service/vault-unlock.ts). */
   static async open(stick: Stick, run: StickUnlockRun, random: RandomSource = randomBytes): Promise<StickSession> {
     const { plaintext, handle } = await run.opened;
-    const decoded = decodeVaultContents(plaintext);
+    const decoded = await decodeVaultContents(plaintext);
     plaintext.fill(0);
     if (decoded.format === VAULT_CONTENTS_FORMAT_V1) return StickSession.#migrate(stick, handle, decoded, random);
     const store = await MessageStore.open(join(stick.vaultDir, decoded.store.folder), hexToBytes(decoded.store.keyHex), random);
@@ -101,7 +101,7 @@ export class StickSession {
       ...(old.relayCursor !== undefined ? { relayCursor: old.relayCursor } : {}),
     });
     const contents = migratedVaultContents(old, record);
-    await handle.save(encodeVaultContents(contents));
+    await handle.save(await encodeVaultContents(contents));
     return new StickSession(stick, handle, contents, store);
   }
 
@@ -127,7 +127,7 @@ export class StickSession {
   async update(change: (draft: VaultContents) => void): Promise<void> {
     const draft = structuredClone(this.current);
     change(draft);
-    await this.handle.save(encodeVaultContents(draft));
+    await this.handle.save(await encodeVaultContents(draft));
     // The derived key depends on the identity record (a renewal adds bindings): derive it again.
     if (JSON.stringify(draft.identity) !== JSON.stringify(this.current.identity)) this.#identity = undefined;
     this.current = draft;
