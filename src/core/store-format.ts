@@ -64,7 +64,7 @@ export type StoreOp = z.infer<typeof StoreOpSchema>;
 
 // Issue 13: the index and the journal checked without zod (src/core/json-shape.ts). Each
 // check is the zod schema of the same name in store-format-schema.ts, key for key: when one is
-// changed, so is the other (test/store-format-check.test.ts compares them).
+// changed, so is the other (test/format-checks.test.ts compares them).
 
 const isObjectName = stringMatching(OBJECT_NAME);
 

@@ -43,7 +43,7 @@ export type IdentityRecord = z.infer<typeof IdentitySchema>;
 
 // --- the current format checked without zod (issue 13; src/core/json-shape.ts) -----------
 // Each check below is the zod schema of the same name in vault-contents-schema.ts, key for
-// key: when one is changed, so is the other (test/vault-contents-check.test.ts compares them).
+// key: when one is changed, so is the other (test/format-checks.test.ts compares them).
 
 const HEX_256 = /^[0-9a-f]{64}$/;
 const OBJECT_REF = /^[0-9a-f]{32}$/;
