@@ -61,10 +61,22 @@ async function dkimResults(delivered: string): Promise<Array<Array<string | unde
   return (result.dkim.results ?? []).map((row) => [row.signingDomain, row.status.result]);
 }
 
-/** The relay's peak RSS so far (VmHWM), MiB. */
+/** The relay's peak RSS (VmHWM), MiB. */
 function relayPeakMiB(): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${relay.child.pid}/status`, 'utf8'));
   return Math.round(Number(match![1]) / 1024);
+}
+
+/**
+ * A send watched on both sides: the client's peak RSS, and the relay's peak RSS during this send
+ * alone (its VmHWM reset to its current RSS first: /proc/PID/clear_refs, "5", Linux 4.0), so that
+ * what an earlier send left resident does not count as this one's.
+ */
+async function sendWatched(subject: string, file: string, text: string): Promise<{ client: number; relay: number; seconds: number }> {
+  writeFileSync(`/proc/${relay.child.pid}/clear_refs`, '5');
+  const run = await watched(alice, ['send', '--to', 'gina@elsewhere.test', '--subject', subject, '--attach', join(scratch.path, file)], text);
+  expect(run.status, run.stderr).toBe(0);
+  return { client: run.peakRssMiB, relay: relayPeakMiB(), seconds: run.seconds };
 }
 
 beforeAll(async () => {
@@ -115,19 +127,30 @@ describe('caliop send --attach to the outside, streamed (issue 9)', { timeout: 9
     writeFileSync(join(scratch.path, 'trente.bin'), randomBytes(30 * MIB));
     const idle = await watched(alice, ['send', '--to', 'gina@elsewhere.test', '--subject', 'idle'], 'no file\n');
     expect(idle.status, idle.stderr).toBe(0);
-    const relayBefore = relayPeakMiB();
-    const small = await watched(alice, ['send', '--to', 'gina@elsewhere.test', '--subject', 'Six MiB', '--attach', join(scratch.path, 'six2.bin')], 'six\n');
-    expect(small.status, small.stderr).toBe(0);
-    const large = await watched(alice, ['send', '--to', 'gina@elsewhere.test', '--subject', 'Thirty MiB', '--attach', join(scratch.path, 'trente.bin')], 'thirty\n');
-    expect(large.status, large.stderr).toBe(0);
-    const relayAfter = relayPeakMiB();
+    // Issue 16: a peak RSS carries garbage not yet collected. JS heap used stays ~35 MiB (client) and
+    // ~26 MiB (relay) whatever the file and the load (--trace-gc); what moves is memory outside the
+    // heap (Buffers freed only by a full GC, malloc's free pages), more of it on a starved machine
+    // (CI, load ~8: client +23 MiB, relay +63 MiB from its peak before). That noise only adds, while
+    // a file held whole adds its bytes every time: so the pair is measured again when a bound is
+    // passed, and each size counts at its lowest peak.
+    const pairs: Array<{ small: Awaited<ReturnType<typeof sendWatched>>; large: Awaited<ReturnType<typeof sendWatched>> }> = [];
+    const growth = () => ({
+      client: Math.min(...pairs.map((pair) => pair.large.client)) - Math.min(...pairs.map((pair) => pair.small.client)),
+      relay: Math.min(...pairs.map((pair) => pair.large.relay)) - Math.min(...pairs.map((pair) => pair.small.relay)),
+    });
+    do {
+      const small = await sendWatched(`Six MiB ${pairs.length}`, 'six2.bin', 'six\n');
+      const large = await sendWatched(`Thirty MiB ${pairs.length}`, 'trente.bin', 'thirty\n');
+      pairs.push({ small, large });
+      console.log(`caliop send outside, peak RSS: text only ${idle.peakRssMiB} MiB, 6 MiB file ${small.client} MiB, 30 MiB file ${large.client} MiB (${large.seconds.toFixed(1)} s); relay peak during each send ${small.relay} and ${large.relay} MiB`);
+    } while (pairs.length < 2 && (growth().client >= 20 || growth().relay >= 40));
     expect(sink.received.at(-1)!.raw.length).toBeGreaterThan(40 * MIB);
-    console.log(`caliop send outside, peak RSS: text only ${idle.peakRssMiB} MiB, 6 MiB file ${small.peakRssMiB} MiB, 30 MiB file ${large.peakRssMiB} MiB (${large.seconds.toFixed(1)} s); relay peak ${relayBefore} -> ${relayAfter} MiB`);
+    const seen = pairs.map((pair) => `client ${pair.small.client} -> ${pair.large.client}, relay ${pair.small.relay} -> ${pair.large.relay} MiB`).join('; ');
     // Held whole, 24 MiB more of file would add its MIME (+33 MiB) and its ciphertext (+45 MiB) at least.
-    expect(large.peakRssMiB - small.peakRssMiB).toBeLessThan(20);
-    expect(large.peakRssMiB - idle.peakRssMiB).toBeLessThan(64);
+    expect.soft(growth().client, seen).toBeLessThan(20);
+    expect.soft(Math.min(...pairs.map((pair) => pair.large.client)) - idle.peakRssMiB, seen).toBeLessThan(64);
     // The relay: one chunk per upload, the SMTP stream bounded (held whole: the 41 MiB message twice at least).
-    expect(relayAfter - relayBefore).toBeLessThan(40);
+    expect.soft(growth().relay, seen).toBeLessThan(40);
   });
 
   it('readable, with consent: a 12 MiB file reaches a real SMTP sink byte for byte, DKIM-signed; the sent copy gives it back; memory bounded', async () => {
