@@ -112,20 +112,34 @@ function looksLikeMessage(text: string): boolean {
   return /^[!-9;-~]+:/.test(text) && /\r?\n\r?\n/.test(text);
 }
 
-function lf(text: string): string {
+export function lf(text: string): string {
   return text.replace(/\r\n?/g, '\n');
 }
 
 const SIGNED_INLINE = /-----BEGIN PGP SIGNED MESSAGE-----\r?\n[\s\S]*?-----END PGP SIGNATURE-----/;
 const MESSAGE_INLINE = /-----BEGIN PGP MESSAGE-----\r?\n[\s\S]*?-----END PGP MESSAGE-----/;
 
-/** docs/message-payload.md §6.2: an inline-signed or clear-signed block in the shown text. */
-function inlineSigned(body: string): SignedContent | null {
-  const cleartext = SIGNED_INLINE.exec(body);
+type InlineBlock = Extract<SignedContent, { kind: 'cleartext' | 'inline' }>;
+
+function signedBlock(text: string): InlineBlock | null {
+  const cleartext = SIGNED_INLINE.exec(text);
   if (cleartext) return { kind: 'cleartext', armored: cleartext[0] };
-  const message = MESSAGE_INLINE.exec(body);
+  const message = MESSAGE_INLINE.exec(text);
   if (message) return { kind: 'inline', armored: message[0] };
   return null;
+}
+
+/**
+ * docs/message-payload.md §6.2: an inline-signed or clear-signed block in the shown text
+ * (`body`, line ends LF). §6.5: when the same block stands in the text as decoded (`text`),
+ * that one, its CRs kept: GnuPG's reading of clear-signed text needs them. The block shown
+ * is lf() of it either way.
+ */
+function inlineSigned(body: string, text: string): InlineBlock | null {
+  const shown = signedBlock(body);
+  if (shown === null) return null;
+  const decoded = signedBlock(text);
+  return decoded !== null && decoded.kind === shown.kind && lf(decoded.armored) === shown.armored ? decoded : shown;
 }
 
 /**
@@ -220,11 +234,12 @@ function attachmentsOf(email: Email, skipSignature: boolean, lineEndEncoded: Set
 export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<MailContent> {
   const raw = latin1.decode(bytes);
   if (!looksLikeMessage(raw)) {
-    const body = lf(new TextDecoder('utf-8').decode(bytes));
+    const text = new TextDecoder('utf-8').decode(bytes);
+    const body = lf(text);
     return {
       from: undefined, fromAddress: undefined, fromName: undefined, to: [], subject: undefined, date: undefined, messageId: undefined,
       body, bodySource: body.trim() === '' ? 'none' : 'text', attachments: [], protectedHeaders: false,
-      signed: inlineSigned(body), autocrypt: [], autocryptGossip: [], autocryptContext: NO_AUTOCRYPT_CONTEXT,
+      signed: inlineSigned(body, text), autocrypt: [], autocryptGossip: [], autocryptContext: NO_AUTOCRYPT_CONTEXT,
     };
   }
   const parser = new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' });
@@ -280,7 +295,7 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     protectedHeaders: /protected-headers\s*=\s*"?v1"?/i.test(topType),
     signed: signedParts
       ? { kind: 'pgp-mime', signedBytes: Uint8Array.from(signedParts.signedText, (char) => char.charCodeAt(0) & 0xff), signature: new TextEncoder().encode(signedParts.signature) }
-      : bodySource === 'text' ? inlineSigned(body) : null,
+      : bodySource === 'text' ? inlineSigned(body, text) : null,
     autocrypt: headerValues('autocrypt'),
     autocryptGossip: headerValues('autocrypt-gossip'),
     autocryptContext: {

@@ -146,7 +146,12 @@ export const openedAtArrivalSchema = builtOnFirstUse(() => z.union([
      * streamed: the armored signature and, per signature packet, the hex digest of the signed
      * bytes with the packet's trailer ("" when not computed); checked at each read.
      */
-    pgpMimeSigned: z.strictObject({ signature: z.string().max(64 * 1024), digests: z.array(z.string().regex(/^([0-9a-f]{40,128})?$/)).max(64) }).optional(),
+    pgpMimeSigned: z.strictObject({
+      signature: z.string().max(64 * 1024),
+      digests: z.array(z.string().regex(/^([0-9a-f]{40,128})?$/)).max(64),
+      // docs/message-payload.md §6.4: over GnuPG's form, for text-mode packets, when it differs.
+      gnupgDigests: z.array(z.string().regex(/^([0-9a-f]{40,128})?$/)).max(64).optional(),
+    }).optional(),
   }),
 ]));
 

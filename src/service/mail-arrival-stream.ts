@@ -193,10 +193,12 @@ const NO_ATTACHMENT: AttachmentWriter = { write: async () => undefined, end: asy
  * are thrown away, nothing else is kept). Such signatures are rare; the first pass costs
  * nothing more for the others.
  */
-async function signedDigests(store: MessageStore, wholeBlob: () => Promise<CiphertextBlob>, privateKey: openpgp.PrivateKey, hashed: SignedDataHashes, signature: string): Promise<string[]> {
+async function signedDigests(store: MessageStore, wholeBlob: () => Promise<CiphertextBlob>, privateKey: openpgp.PrivateKey, hashed: SignedDataHashes, signature: string): Promise<{ digests: string[]; gnupgDigests?: string[] }> {
   const digests = await hashed.digests(signature);
+  // docs/message-payload.md §6.4: GnuPG's form too, for text-mode packets, when it differs.
+  const gnupg = await hashed.gnupgDigests(signature);
   const salted = await saltedPackets(signature);
-  if (salted.size === 0) return digests;
+  if (salted.size === 0) return { digests, ...(gnupg === undefined ? {} : { gnupgDigests: gnupg }) };
   // The blob is whole once the download has all gone into it (docs/store.md §5.2 step 1).
   const ciphertextBlob = await wholeBlob();
   const again = new SignedDataHashes(salted);
@@ -211,7 +213,10 @@ async function signedDigests(store: MessageStore, wholeBlob: () => Promise<Ciphe
   });
   await splitter.finish();
   const saltedDigests = await again.digests(signature);
-  return digests.map((digest, index) => (salted.has(index) ? saltedDigests[index]! : digest));
+  const saltedGnupg = await again.gnupgDigests(signature);
+  const both = digests.map((digest, index) => (salted.has(index) ? saltedDigests[index]! : digest));
+  if (gnupg === undefined && saltedGnupg === undefined) return { digests: both };
+  return { digests: both, gnupgDigests: digests.map((_digest, index) => (salted.has(index) ? saltedGnupg?.[index] : gnupg?.[index]) ?? '') };
 }
 
 /**
@@ -325,7 +330,7 @@ async function decryptAndSplit(
     const unlisted = [...attachments.values()].filter((blob) => !kept.has(blob.index));
     if (unlisted.length > 0) await store.discardBlobs(unlisted.map((blob) => blob.ref));
     // RFC 3156 §5: the digests of the signed part, checked at each read (docs/store.md §5.2).
-    const pgpMime = split.pgpMime === null ? undefined : { signature: split.pgpMime.signature, digests: await signedDigests(store, wholeBlob, privateKey, signedData, split.pgpMime.signature) };
+    const pgpMime = split.pgpMime === null ? undefined : { signature: split.pgpMime.signature, ...(await signedDigests(store, wholeBlob, privateKey, signedData, split.pgpMime.signature)) };
     const headers = arrivalHeaders(content);
     return {
       attachmentBlobs: numbered,

@@ -4,7 +4,7 @@
 import type * as openpgp from 'openpgp';
 import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { bareAddress } from '../core/message-payload.js';
-import { readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
+import { lf, readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
 import type { OpenedSignature } from '../core/message-facts.js';
@@ -85,7 +85,8 @@ async function checkSignedContent(content: MailContent, verificationKeys: readon
     const result = await verifyData(utf8.encode(signed.armored), verificationKeys);
     // RFC 4880 §5.9: text-mode literal data carries CRLF; shown with LF like every other text.
     const text = new TextDecoder().decode(result.data).replace(/\r\n?/g, '\n');
-    return { body: content.body.replace(signed.armored, () => text.replace(/\n$/, '')), checks: result.signatures };
+    // docs/message-payload.md §6.5: the block may be held with its CRs; the body shows it with LF.
+    return { body: content.body.replace(lf(signed.armored), () => text.replace(/\n$/, '')), checks: result.signatures };
   } catch (error) {
     if (!isCaliopError(error)) throw error;
     return { body: content.body, checks: [] }; // not a signed message after all (an encrypted block, or damaged): shown as it came
@@ -97,9 +98,9 @@ async function checkSignedContent(content: MailContent, verificationKeys: readon
  * digests recorded as its first part streamed (docs/message-payload.md §3.1): the checks
  * checkSignedContent gives the whole message.
  */
-async function checkStreamedPgpMime(content: MailContent, signed: { signature: string; digests: readonly string[] }, verificationKeys: readonly openpgp.PublicKey[]): Promise<{ body: string; checks: SignatureCheck[] }> {
+async function checkStreamedPgpMime(content: MailContent, signed: { signature: string; digests: readonly string[]; gnupgDigests?: readonly string[] | undefined }, verificationKeys: readonly openpgp.PublicKey[]): Promise<{ body: string; checks: SignatureCheck[] }> {
   try {
-    return { body: content.body, checks: await verifyDetachedDigests(signed.signature, signed.digests, verificationKeys) };
+    return { body: content.body, checks: await verifyDetachedDigests(signed.signature, signed.digests, verificationKeys, signed.gnupgDigests) };
   } catch (error) {
     if (!isCaliopError(error)) throw error;
     return { body: content.body, checks: [] };

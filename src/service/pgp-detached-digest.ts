@@ -9,7 +9,8 @@ import { createHash, type Hash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { CaliopError } from '../errors.js';
 import type { SignedDataSink } from '../core/mime-stream.js';
-import { judgeSignatures, READ_CONFIG, type SignatureCheck } from './pgp.js';
+import { TextForms } from '../core/text-signature-forms.js';
+import { eitherForm, judgeSignatures, READ_CONFIG, type SignatureCheck } from './pgp.js';
 
 /** RFC 4880 §9.4 hash ids and node:crypto's names: those a PGP/MIME signature is made with. */
 const STREAMED_HASHES: ReadonlyMap<number, string> = new Map([
@@ -50,7 +51,25 @@ export async function saltedPackets(armoredSignature: string): Promise<SaltedPac
 export class SignedDataHashes implements SignedDataSink {
   readonly #hashes = new Map<number, Hash>([...STREAMED_HASHES].map(([id, name]) => [id, createHash(name)]));
   readonly #salted = new Map<number, Hash>();
+  /**
+   * docs/message-payload.md §6.4: GnuPG's form of the data, for text-mode signatures. Made
+   * only where the forms first differ, as copies of the hashes up to there: data on which
+   * they agree is hashed once.
+   */
+  #gnupg: { readonly hashes: Map<number, Hash>; readonly salted: Map<number, Hash> } | undefined;
+  readonly #forms = new TextForms({
+    both: (bytes) => {
+      this.#update(this.#hashes, this.#salted, bytes);
+      if (this.#gnupg !== undefined) this.#update(this.#gnupg.hashes, this.#gnupg.salted, bytes);
+    },
+    apart: (rfc, gnupg) => {
+      this.#gnupg ??= { hashes: copies(this.#hashes), salted: copies(this.#salted) };
+      this.#update(this.#hashes, this.#salted, rfc);
+      this.#update(this.#gnupg.hashes, this.#gnupg.salted, gnupg);
+    },
+  });
   #used = false;
+  #ended = false;
 
   constructor(salted: SaltedPackets = new Map()) {
     for (const [index, { hash, salt }] of salted) this.#salted.set(index, createHash(STREAMED_HASHES.get(hash)!).update(salt));
@@ -58,8 +77,13 @@ export class SignedDataHashes implements SignedDataSink {
 
   update(canonical: Uint8Array): void {
     this.#used = true;
-    for (const hash of this.#hashes.values()) hash.update(canonical);
-    for (const hash of this.#salted.values()) hash.update(canonical);
+    this.#forms.write(canonical);
+  }
+
+  #update(hashes: Map<number, Hash>, salted: Map<number, Hash>, bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    for (const hash of hashes.values()) hash.update(bytes);
+    for (const hash of salted.values()) hash.update(bytes);
   }
 
   /** Whether any signed byte came (the splitter found a top multipart/signed). */
@@ -73,6 +97,28 @@ export class SignedDataHashes implements SignedDataSink {
    * STREAMED_HASHES, a version 6 signature unless this was made with its salt).
    */
   async digests(armoredSignature: string): Promise<string[]> {
+    return this.#digests(armoredSignature, this.#hashes, this.#salted, () => true);
+  }
+
+  /**
+   * docs/message-payload.md §6.4: the digests over GnuPG's form, for the text-mode packets
+   * ("" for the others); undefined when the two forms of the data are the same.
+   */
+  async gnupgDigests(armoredSignature: string): Promise<string[] | undefined> {
+    this.#end();
+    if (this.#gnupg === undefined) return undefined;
+    return this.#digests(armoredSignature, this.#gnupg.hashes, this.#gnupg.salted, (packet) => packet.signatureType === openpgp.enums.signature.text);
+  }
+
+  /** The data is all there: the CRs it ended with are told (GnuPG drops them). */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#forms.end();
+  }
+
+  async #digests(armoredSignature: string, hashes: Map<number, Hash>, salted: Map<number, Hash>, wanted: (packet: openpgp.SignaturePacket) => boolean): Promise<string[]> {
+    this.#end();
     let signature: openpgp.Signature;
     try {
       signature = await openpgp.readSignature({ armoredSignature, config: READ_CONFIG });
@@ -81,8 +127,8 @@ export class SignedDataHashes implements SignedDataSink {
     }
     return signature.packets.map((packet, index) => {
       const fields = packet as unknown as { version: number; signatureData?: Uint8Array; calculateTrailer(data: unknown, detached: boolean): Uint8Array };
-      const hash = fields.version === 6 ? this.#salted.get(index) : this.#hashes.get(packet.hashAlgorithm as number);
-      if (hash === undefined || fields.signatureData === undefined) return '';
+      const hash = fields.version === 6 ? salted.get(index) : hashes.get(packet.hashAlgorithm as number);
+      if (hash === undefined || fields.signatureData === undefined || !wanted(packet)) return '';
       const copy = hash.copy();
       copy.update(fields.signatureData);
       copy.update(fields.calculateTrailer({ writeHeader: () => new Uint8Array(0) }, true));
@@ -91,33 +137,68 @@ export class SignedDataHashes implements SignedDataSink {
   }
 }
 
+function copies(hashes: Map<number, Hash>): Map<number, Hash> {
+  return new Map([...hashes].map(([id, hash]) => [id, hash.copy()]));
+}
+
 /**
  * Checks a PGP/MIME signature from the digests recorded as its data streamed, with the keys
  * held now: the checks `verifyData` gives for the same signature over the same data.
  * Throws CaliopError when the signature cannot be read (as verifyData does).
  */
-export async function verifyDetachedDigests(armoredSignature: string, digests: readonly string[], verificationKeys: readonly openpgp.PublicKey[]): Promise<SignatureCheck[]> {
+export async function verifyDetachedDigests(
+  armoredSignature: string,
+  digests: readonly string[],
+  verificationKeys: readonly openpgp.PublicKey[],
+  /** docs/message-payload.md §6.4: the text-mode packets' digests over GnuPG's form, when it differs. */
+  gnupgDigests?: readonly string[],
+): Promise<SignatureCheck[]> {
   try {
-    const signature = await openpgp.readSignature({ armoredSignature, config: READ_CONFIG });
-    const checkable = new openpgp.PacketList<openpgp.SignaturePacket>();
-    const unchecked: SignatureCheck[] = [];
-    signature.packets.forEach((packet, index) => {
-      const digest = digests[index];
-      if (digest === undefined || digest === '') {
-        unchecked.push({ status: 'unsupported-algorithm', keyId: packet.issuerKeyID.toHex().toUpperCase(), detail: 'a hash the streamed path does not compute' });
-        return;
-      }
-      (packet as unknown as { hashed: Promise<Uint8Array> }).hashed = Promise.resolve(Uint8Array.from(Buffer.from(digest, 'hex')));
-      checkable.push(packet);
-    });
-    if (checkable.length === 0) return unchecked;
-    // The data is in the digests: the message itself is empty and never hashed.
-    const message = await openpgp.createMessage({ binary: new Uint8Array(0), format: 'binary' });
-    const result = await openpgp.verify({ message, signature: new openpgp.Signature(checkable), verificationKeys: [...verificationKeys], format: 'binary', config: READ_CONFIG });
-    return [...(await judgeSignatures(result.signatures, verificationKeys)), ...unchecked];
+    const checks = await checkDigests(armoredSignature, digests, verificationKeys);
+    if (gnupgDigests === undefined || !checks.some((check) => check?.status === 'bad')) return ordered(armoredSignature, checks, digests);
+    const again = await checkDigests(armoredSignature, gnupgDigests, verificationKeys);
+    // Only the text-mode packets have a digest over GnuPG's form (the others stay as checked).
+    const merged = checks.map((check, index) => (check === undefined ? undefined : eitherForm([check], [again[index]], [gnupgDigests[index] !== undefined && gnupgDigests[index] !== ''])[0]));
+    return ordered(armoredSignature, merged, digests);
   } catch (error) {
     if (error instanceof CaliopError) throw error;
     // As verifyData: a signature that cannot be read is no signature (shown as it came).
     throw new CaliopError('bad_input', `the signed data could not be read: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The checks in the order verifyData gives them: those with a digest, then the unchecked ones. */
+async function ordered(armoredSignature: string, checks: readonly (SignatureCheck | undefined)[], digests: readonly string[]): Promise<SignatureCheck[]> {
+  const signature = await openpgp.readSignature({ armoredSignature, config: READ_CONFIG });
+  const checked: SignatureCheck[] = [];
+  const unchecked: SignatureCheck[] = [];
+  signature.packets.forEach((packet, index) => {
+    const digest = digests[index];
+    if (digest === undefined || digest === '') unchecked.push({ status: 'unsupported-algorithm', keyId: packet.issuerKeyID.toHex().toUpperCase(), detail: 'a hash the streamed path does not compute' });
+    else checked.push(checks[index]!);
+  });
+  return [...checked, ...unchecked];
+}
+
+/** One check per packet, by its place; undefined where `digests` has none. */
+async function checkDigests(armoredSignature: string, digests: readonly string[], verificationKeys: readonly openpgp.PublicKey[]): Promise<(SignatureCheck | undefined)[]> {
+  const signature = await openpgp.readSignature({ armoredSignature, config: READ_CONFIG });
+  const checkable = new openpgp.PacketList<openpgp.SignaturePacket>();
+  const places: number[] = [];
+  signature.packets.forEach((packet, index) => {
+    const digest = digests[index];
+    if (digest === undefined || digest === '') return;
+    (packet as unknown as { hashed: Promise<Uint8Array> }).hashed = Promise.resolve(Uint8Array.from(Buffer.from(digest, 'hex')));
+    checkable.push(packet);
+    places.push(index);
+  });
+  const checks: (SignatureCheck | undefined)[] = signature.packets.map(() => undefined);
+  if (checkable.length === 0) return checks;
+  // The data is in the digests: the message itself is empty and never hashed.
+  const message = await openpgp.createMessage({ binary: new Uint8Array(0), format: 'binary' });
+  const result = await openpgp.verify({ message, signature: new openpgp.Signature(checkable), verificationKeys: [...verificationKeys], format: 'binary', config: READ_CONFIG });
+  (await judgeSignatures(result.signatures, verificationKeys)).forEach((check, at) => {
+    checks[places[at]!] = check;
+  });
+  return checks;
 }

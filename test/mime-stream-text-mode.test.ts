@@ -1,0 +1,92 @@
+// Issue 9, docs/message-payload.md §6.4-§6.5: mail signed in text mode by gpg and rnp over line
+// ends on which they and openpgp.js disagree (CR CR LF, a CR at the end, a CR inside a line),
+// read by both receive paths (whole: decryptData + postal-mime; streamed: receiveStreamed +
+// src/core/mime-stream.ts, the PGP/MIME part hashed as it streams). The signatures are the
+// vectors of test/vectors/text-mode/ (make.sh); only the encryption to Bob is made here.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as openpgp from 'openpgp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Contact } from '../src/core/vault-contents.js';
+import { MessageStore } from '../src/service/message-store.js';
+import { encryptData } from '../src/service/pgp.js';
+import { readBothPaths, type Reader } from './helpers/read-both-paths.js';
+import { temporaryFolder } from './helpers/temp-folder.js';
+
+const VECTORS = join(import.meta.dirname, 'vectors', 'text-mode');
+const vector = (name: string) => readFileSync(join(VECTORS, name));
+const scratch = temporaryFolder('mime-stream-text-mode');
+let reader: Reader;
+let cert: openpgp.PublicKey;
+let contact: Contact;
+
+beforeAll(async () => {
+  cert = await openpgp.readKey({ armoredKey: vector('cert.asc').toString() });
+  contact = { address: 'text@example.org', fingerprint: cert.getFingerprint().toUpperCase(), armoredCert: cert.armor(), verification: 'unverified', source: 'imported', addedAt: new Date().toISOString() };
+  const bob = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Bob', email: 'bob@caliop.test' }], format: 'object' });
+  reader = { bobKey: bob.privateKey, store: await MessageStore.create(join(scratch.path, 'store'), randomBytes(32), randomBytes) };
+}, 120_000);
+
+afterAll(() => scratch.remove());
+
+async function sealed(message: Buffer): Promise<string> {
+  return Buffer.from(await encryptData({ data: message, recipients: [reader.bobKey.toPublic()], armor: true })).toString();
+}
+
+const HEAD = ['From: Text Peer <text@example.org>', 'To: bob@caliop.test', 'Date: Tue, 01 Dec 2026 10:00:00 +0000', 'MIME-Version: 1.0'];
+
+/** RFC 3156 §5: the vector's part as mutt sends it, gpg's detached text-mode signature after. */
+function pgpMime(part: Buffer, signature: string): Buffer {
+  return Buffer.concat([
+    Buffer.from([...HEAD, 'Subject: signed', 'Content-Type: multipart/signed; micalg=pgp-sha512; protocol="application/pgp-signature"; boundary="sig"', '', '--sig', ''].join('\r\n')),
+    part,
+    Buffer.from(['', '--sig', 'Content-Type: application/pgp-signature; name="signature.asc"', '', signature.replace(/\r?\n/g, '\r\n'), '--sig--', ''].join('\r\n')),
+  ]);
+}
+
+/** A text/plain message whose text is a clear-signed or inline-signed block, as the tool wrote it. */
+function plain(block: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([...HEAD, 'Subject: clear', 'Content-Type: text/plain; charset=us-ascii', 'Content-Transfer-Encoding: 8bit', '', ''].join('\r\n')), block]);
+}
+
+describe('text-mode signatures over CR CR LF and lone CRs, on both receive paths', { timeout: 180_000 }, () => {
+  it("PGP/MIME signed by gpg --textmode over a part whose lines end in CR CR LF: good on both paths (GnuPG's form recorded at arrival); a letter changed: bad", async () => {
+    const part = vector('pgpmime-part.eml');
+    const signature = vector('pgpmime-part.gpg.sig').toString();
+    const { whole, streamed, arrival } = await readBothPaths(reader, await sealed(pgpMime(part, signature)), [contact], [cert], [cert]);
+    expect(whole.signature).toBe('good');
+    expect(whole.body).toContain('second line');
+    expect(streamed).toEqual(whole);
+    const recorded = arrival.openedAtArrival as { pgpMimeSigned?: { gnupgDigests?: string[] } };
+    expect(recorded.pgpMimeSigned?.gnupgDigests?.[0]).toMatch(/^[0-9a-f]{40,128}$/);
+    const changed = Buffer.from(part.toString('latin1').replace('second', 'sekond'), 'latin1');
+    const modified = await readBothPaths(reader, await sealed(pgpMime(changed, signature)), [contact], [cert], [cert]);
+    expect(modified.whole.signature).toBe('bad');
+    expect(modified.streamed).toEqual(modified.whole);
+  });
+
+  it('PGP/MIME over a part where the forms agree: nothing recorded beside the digests', async () => {
+    const part = Buffer.from('Content-Type: text/plain\r\n\r\nplain\r\nlines\r\n');
+    const other = await readBothPaths(reader, await sealed(pgpMime(part, vector('pgpmime-part.gpg.sig').toString())), [contact], [cert], [cert]);
+    expect(other.whole.signature).toBe('bad');
+    expect(other.streamed).toEqual(other.whole);
+    expect((other.arrival.openedAtArrival as { pgpMimeSigned?: { gnupgDigests?: string[] } }).pgpMimeSigned?.gnupgDigests).toBeUndefined();
+  });
+
+  for (const name of ['crcrlf', 'lonecr', 'mixed']) {
+    it(`${name}: clear-signed by gpg and by rnp, inline-signed by gpg, in a mail's text: good on both paths, the text shown`, async () => {
+      for (const file of [`${name}.gpg-clear.asc`, `${name}.rnp-clear.asc`, `${name}.gpg-inline.asc`]) {
+        const { whole, streamed } = await readBothPaths(reader, await sealed(plain(vector(file))), [contact], [cert], [cert]);
+        expect(whole.signature, file).toBe('good');
+        expect(whole.body, file).not.toContain('BEGIN PGP');
+        expect(streamed, file).toEqual(whole);
+      }
+      // The clear-signed text changed by one letter: bad on both paths.
+      const block = vector(`${name}.gpg-clear.asc`).toString('latin1').replace(/\n\n([a-z])/, (_all, first: string) => `\n\n${first === 'x' ? 'y' : 'x'}`);
+      const modified = await readBothPaths(reader, await sealed(plain(Buffer.from(block, 'latin1'))), [contact], [cert], [cert]);
+      expect(modified.whole.signature).toBe('bad');
+      expect(modified.streamed).toEqual(modified.whole);
+    });
+  }
+});
