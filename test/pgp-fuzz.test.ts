@@ -7,7 +7,8 @@
 // decoder's run is time-bounded by vitest's timeout, and prints its count.
 import fc from 'fast-check';
 import * as openpgp from 'openpgp';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_TABLE, isCaliopError } from '../src/errors.js';
@@ -58,21 +59,32 @@ function hostile(name: string): fc.Arbitrary<Uint8Array> {
   return fc.oneof({ weight: 9, arbitrary: mutated(() => seeds[name]!) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }) });
 }
 
+/** Per case: far above what one case takes (ms even under load), so reaching it means a hang. */
+const CASE_LIMIT_MS = 30_000;
+
 async function fuzz(name: string, decoder: (input: Uint8Array) => Promise<unknown>): Promise<void> {
   let ok = 0;
   let refused = 0;
-  await fc.assert(
-    fc.asyncProperty(hostile(name), async (input) => {
-      try {
-        await decoder(input);
-        ok += 1;
-      } catch (error) {
-        if (!documented(error)) throw error;
-        refused += 1;
-      }
-    }),
-    { numRuns: RUNS, seed: 42 },
-  );
+  try {
+    await fc.assert(
+      fc.asyncProperty(hostile(name), async (input) => {
+        try {
+          await decoder(input);
+          ok += 1;
+        } catch (error) {
+          if (!documented(error)) throw error;
+          refused += 1;
+        }
+      }),
+      { numRuns: RUNS, seed: 42, timeout: CASE_LIMIT_MS },
+    );
+  } catch (error) {
+    // The seeds are made here with fresh randomness (session keys, signatures): fast-check's
+    // counterexample names a seed by its index and its edits, so the seeds are kept to replay it.
+    const folder = mkdtempSync(join(tmpdir(), `pgp-fuzz-${name}-`));
+    seeds[name]!.forEach((seed, index) => writeFileSync(join(folder, `seed-${index}.bin`), seed));
+    throw new Error(`${name}: the seeds of this run are in ${folder}\n${(error as Error).message}`, { cause: error });
+  }
   counts.push(`${name}: ${ok + refused} cases, ${ok} read, ${refused} refused with a documented error`);
   process.stdout.write(`fuzz ${counts.at(-1)}\n`);
   expect(ok + refused).toBe(RUNS);
