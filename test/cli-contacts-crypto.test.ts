@@ -117,6 +117,19 @@ describe('encrypt, decrypt, sign, verify between two sticks', () => {
     expect(unknown.status).toBe(16);
   });
 
+  it("docs/message-payload.md §6.4-§6.5: gpg's text-mode signatures over CR CR LF and lone CRs (test/vectors/text-mode): good is 0, modified is 15", async () => {
+    const vectors = join(import.meta.dirname, 'vectors', 'text-mode');
+    const { readFileSync } = await import('node:fs');
+    const vector = (name: string) => readFileSync(join(vectors, name));
+    expect((await onStick(bobStick, ['contacts', 'import'], { input: vector('cert.asc') })).status).toBe(0);
+    const detached = await onStick(bobStick, ['verify', '--signature', join(vectors, 'crcrlf.gpg.sig')], { input: vector('crcrlf.txt') });
+    expect(detached.status, detached.stderr).toBe(0);
+    const clear = await onStick(bobStick, ['verify'], { input: vector('lonecr.gpg-clear.asc') });
+    expect(clear.status, clear.stderr).toBe(0);
+    const modified = await onStick(bobStick, ['verify', '--signature', join(vectors, 'mixed.gpg.sig')], { input: Buffer.from('a\r\r\r\n\r\n\rc\r\r') });
+    expect(modified.status).toBe(15);
+  });
+
   it('a bad command line is exit 2 with caliop: error', async () => {
     const run = await caliop(['decrypt', '--bogus'], { env: testEnv() });
     expect(run.status).toBe(2);
