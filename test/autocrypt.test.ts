@@ -24,6 +24,13 @@ describe('the Autocrypt header (Autocrypt Level 1 §2.1)', () => {
     expect(parseAutocryptHeader(`addr=a@b.test; _extension=ignored; keydata=${KEY}`)?.address).toBe('a@b.test');
   });
 
+  it('attack: keydata that only looks like base64 (4n+1 characters, misplaced padding) is an invalid header, not an exception that stops sync', () => {
+    // Found by scripts/fuzz (cert, seed 5): atob threw InvalidCharacterError out of learnFromAutocrypt.
+    for (const keydata of ['AAAAA', 'A', 'A==', 'AB=', 'ABC==', 'AAAA=', `${KEY}A`]) {
+      expect(parseAutocryptHeader(`addr=a@b.test; keydata=${keydata}`), keydata).toBeNull();
+    }
+  });
+
   it('reads a field Python\'s email package wrote as RFC 2047 encoded-words (a token longer than a line)', () => {
     const written = `addr=a@b.test; =?utf-8?q?keydata?= =?utf-8?q?=3D${KEY.slice(0, 12)}?= =?utf-8?q?${KEY.slice(12, 20)}?= ${KEY.slice(20)}`;
     expect(parseAutocryptHeader(written)?.keydata).toEqual(new Uint8Array(Buffer.from(KEY, 'base64')));

@@ -50,7 +50,14 @@ export function parseAutocryptHeader(raw: string): AutocryptHeader | null {
   const address = seen.get('addr');
   const keydataText = seen.get('keydata')?.replace(/\s+/g, '');
   if (address === undefined || address === '' || keydataText === undefined || keydataText === '' || !BASE64.test(keydataText)) return null;
-  const keydata = Uint8Array.from(atob(keydataText), (char) => char.charCodeAt(0));
+  // The pattern lets through what atob refuses (a length of 4n+1, '=' where no padding fits): not base64.
+  let decoded: string;
+  try {
+    decoded = atob(keydataText);
+  } catch {
+    return null;
+  }
+  const keydata = Uint8Array.from(decoded, (char) => char.charCodeAt(0));
   if (keydata.length === 0) return null;
   return { address: normaliseAddress(address), preferEncrypt: seen.get('prefer-encrypt') === 'mutual' ? 'mutual' : 'nopreference', keydata };
 }
