@@ -7,7 +7,8 @@
 // a piece with the native Buffer#indexOf and hands it on as DataStream would, and gives
 // every other piece to DataStream's own code, so the bytes on the wire are the same.
 
-import type { Transform, TransformCallback } from 'node:stream';
+import { type Transform, type TransformCallback, Writable } from 'node:stream';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -42,14 +43,25 @@ interface DataStream extends Transform {
 }
 type TransformMethod = (this: DataStream, chunk: unknown, encoding: BufferEncoding, done: TransformCallback) => void;
 
-/** The DataStream class the imported SMTPConnection uses (not exported by nodemailer: found next to it, as it resolves). */
-async function dataStreamPrototype(): Promise<{ _transform: TransformMethod }> {
-  const url = new URL('./data-stream.js', import.meta.resolve('nodemailer/lib/smtp-connection'));
-  const module = (await import(url.href)) as { default: { prototype: { _transform: TransformMethod } } };
-  return module.default.prototype;
+/**
+ * The prototype of the DataStream the imported SMTPConnection makes (nodemailer does not
+ * export the class, and its package's exports hide the file; a computed import would escape
+ * test/architecture-layers): SMTPConnection's own `_createSendStream` is run once on a
+ * stand-in connection whose socket takes nothing, and the stream it made is read for its
+ * prototype, then dropped.
+ */
+function dataStreamPrototype(): { _transform: TransformMethod } {
+  const socket = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const standIn = { _envelope: { accepted: [] }, options: {}, _responseActions: [], _socket: socket, logger: { info() {}, debug() {} } };
+  const createSendStream = (SMTPConnection.prototype as unknown as { _createSendStream(this: unknown, callback: () => void): Transform })._createSendStream;
+  const stream = createSendStream.call(standIn, () => undefined);
+  stream.unpipe(socket);
+  stream.destroy();
+  socket.destroy();
+  return Object.getPrototypeOf(stream) as { _transform: TransformMethod };
 }
 
-const prototype = await dataStreamPrototype();
+const prototype = dataStreamPrototype();
 /** DataStream's own transform, kept for the pieces the fast path does not take (and for the tests). */
 export const originalDataTransform: TransformMethod = prototype._transform;
 
