@@ -21,6 +21,8 @@ const CHUNK_BYTES = 1024 * 1024;
 /** The plaintext buffer's first size: a step's output (an input piece, or an inflated chunk) and the MiB before it. */
 const OUTPUT_BYTES = 2 * CHUNK_BYTES + 64 * 1024;
 const SMALL_OUTPUT_BYTES = 64 * 1024;
+/** A take of the plaintext up to this size is copied out (takeOutput). */
+const SMALL_TAKE_BYTES = 4 * 1024;
 /** The shape must be known within this much input, or openpgp.js reads the message. */
 const PROBE_BYTES = 1024 * 1024;
 /**
@@ -304,13 +306,16 @@ class Pipeline {
   /**
    * The plaintext so far, in one piece (each literal data part is copied there: gpg's 8 KiB
    * partial lengths made as many pieces to join or write). With `transient`, a view valid
-   * until the next push.
+   * until the next push. A small take is copied out and the buffer kept: input in tiny pieces
+   * (a peer's small TCP segments) would otherwise cost a new 64 KiB buffer per piece (issue 16:
+   * 3-byte pieces spent a third of their CPU allocating and collecting them).
    */
   takeOutput(): Uint8Array[] {
     const length = this.outputBytes;
     if (length === 0) return [];
-    const taken = this.output.subarray(0, length);
     this.outputBytes = 0;
+    if (!this.transient && length <= SMALL_TAKE_BYTES) return [Buffer.from(this.output.subarray(0, length))];
+    const taken = this.output.subarray(0, length);
     if (!this.transient) this.output = Buffer.allocUnsafe(Math.min(OUTPUT_BYTES, Math.max(SMALL_OUTPUT_BYTES, 2 * length)));
     return [taken];
   }
