@@ -1,9 +1,10 @@
 // docs/message-payload.md §3.1: the streamed splitter gives the same attachments, byte for
 // byte, and the same text as postal-mime reading the whole message, whatever the chunks.
 import { createHash, randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { attachmentNameIn, readMailContent } from '../src/core/mail-content.js';
 import { MimeStreamSplitter, type StreamedPartHead } from '../src/core/mime-stream.js';
+import { MESSAGE_LIMITS, overLimitReasonIn } from '../src/core/message-limits.js';
 
 const bytes = (text: string) => Uint8Array.from(text, (char) => char.charCodeAt(0) & 0xff);
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -298,4 +299,83 @@ describe('docs/limits.md §2.4: what one message stores is bounded', () => {
     expect(kept).toBeGreaterThanOrEqual(4 * 16 * 1024 * 1024);
     await expect(storedBy(nestedForwards(23, 24 * 1024 * 1024))).rejects.toMatchObject({ code: 'message_over_limit' });
   });
+});
+
+describe('docs/limits.md §2.6: the MIME parts of one message are bounded, on both receive paths', () => {
+  const max = MESSAGE_LIMITS.maxMimeParts;
+  /** `parts` empty parts (10 bytes each: the fuzz's case), then `tail` bytes of text in one more part. */
+  function emptyParts(parts: number, tail = 0): Buffer {
+    return Buffer.concat([
+      bytes('From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n'),
+      Buffer.from('--b\r\n\r\nx\r\n'.repeat(parts), 'latin1'),
+      tail > 0 ? Buffer.concat([bytes('--b\r\nContent-Type: application/octet-stream\r\n\r\n'), Buffer.alloc(tail, 'y'), CRLF_]) : Buffer.alloc(0),
+      bytes('--b--\r\n'),
+    ]);
+  }
+  const CRLF_ = Buffer.from('\r\n');
+  /** Each case races a timer that names it (the splitter yields between pieces, so the timer can fire). */
+  async function bounded<T>(label: string, work: Promise<T>, ms = 60_000): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${label}: still running after ${ms} ms`)), ms)));
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  async function splitted(message: Uint8Array, piece = 65536): Promise<Uint8Array> {
+    const splitter = new MimeStreamSplitter({ openAttachment: async () => ({ write: async () => undefined, end: async () => undefined }) });
+    for (let offset = 0; offset < message.length; offset += piece) {
+      await splitter.write(message.subarray(offset, offset + piece));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return splitter.end();
+  }
+  async function overLimitReason(work: Promise<unknown>): Promise<string | null> {
+    try {
+      await work;
+      return null;
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'message_over_limit' });
+      return overLimitReasonIn((error as Error).message);
+    }
+  }
+
+  it(`${max} empty parts are read on both paths; ${max + 1} stay sealed as too-many-parts on both`, async () => {
+    const under = emptyParts(max);
+    const kept = await bounded('split, just under', splitted(under));
+    expect(Buffer.from(kept).toString('latin1').split('--b\r\n').length - 1).toBe(max);
+    expect((await bounded('whole, just under', readMailContent(under))).attachments).toEqual([]);
+    const over = emptyParts(max + 1);
+    expect(await bounded('split, just over', overLimitReason(splitted(over))), 'streamed splitter').toBe('too-many-parts');
+    expect(await bounded('whole, just over', overLimitReason(readMailContent(over))), 'readMailContent').toBe('too-many-parts');
+  }, 120_000);
+
+  it('the parts of a forwarded message count with its parent\'s, on both paths', async () => {
+    const inner = emptyParts(max / 2).toString('latin1');
+    const message = bytes(
+      `From: a@example.org\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n${'--o\r\n\r\nx\r\n'.repeat(max / 2 - 1)}--o\r\nContent-Type: message/rfc822\r\n\r\n${inner}\r\n--o--\r\n`,
+    );
+    // max / 2 - 1 + 1 outer parts, max / 2 inner ones: exactly max; one more outer part passes it.
+    expect(await bounded('split, forwarded, at the bound', overLimitReason(splitted(message)))).toBe(null);
+    expect(await bounded('whole, forwarded, at the bound', overLimitReason(readMailContent(message)))).toBe(null);
+    const more = bytes(Buffer.from(message).toString('latin1').replace('--o\r\n', '--o\r\n\r\nx\r\n--o\r\n'));
+    expect(await bounded('split, forwarded, over', overLimitReason(splitted(more)))).toBe('too-many-parts');
+    expect(await bounded('whole, forwarded, over', overLimitReason(readMailContent(more)))).toBe('too-many-parts');
+  }, 120_000);
+
+  // The splitter joined a '\n' before the rest of its piece at each part: copied once per part,
+  // quadratic in the parts of a piece (1 MiB of empty parts in 64 KiB pieces: 2.5 s). Counted in
+  // bytes copied, not in time: the whole message once or twice, never once per part.
+  it('parts in a large piece: the piece is not copied once per part', async () => {
+    const message = emptyParts(max - 1, 64 * 1024);
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      await bounded('split, one piece', splitted(message, message.byteLength));
+      const copied = concat.mock.results.reduce((sum, result) => sum + (result.value as Buffer).byteLength, 0);
+      expect(copied, `bytes copied for a message of ${message.byteLength}`).toBeLessThan(8 * message.byteLength);
+    } finally {
+      concat.mockRestore();
+    }
+  }, 120_000);
 });

@@ -12,7 +12,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import PostalMime, { addressParser, type Address, type Email } from 'postal-mime';
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from '../api/mime-fields.js';
 import { htmlToReadableText } from './html-text.js';
-import type { StreamedItem, StreamedScope } from './mime-stream.js';
+import { checkMessageLimits, type StreamedItem, type StreamedScope } from './mime-stream.js';
 
 /** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */
 export interface AttachmentPart {
@@ -242,6 +242,9 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
       signed: inlineSigned(body, text), autocrypt: [], autocryptGossip: [], autocryptContext: NO_AUTOCRYPT_CONTEXT,
     };
   }
+  // docs/limits.md §2.6: counted as the streamed splitter counts them (sync), before postal-mime
+  // spends tens of microseconds on each part; a forwarded message (depth > 0) was counted with its parent.
+  if (depth === 0) await checkMessageLimits(bytes);
   const parser = new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' });
   let email: Awaited<ReturnType<typeof parser.parse>>;
   try {

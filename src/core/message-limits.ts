@@ -15,10 +15,15 @@ export const MESSAGE_LIMITS = {
    * stored objects together (a forwarded message is stored whole and its attachments again).
    */
   maxStoredPartBytes: 3 * 64 * 1024 * 1024,
+  /**
+   * docs/limits.md §2.6: the MIME parts of one message, each part a multipart's delimiter line
+   * opens, at every level, forwarded messages included (Dovecot's message parser caps a message at 10,000).
+   */
+  maxMimeParts: 10_000,
 } as const;
 
 /** Why a message stays sealed (docs/limits.md §3); stored with the message and shown to the user. */
-export type OverLimitReason = 'decompressed-too-large' | 'headers-too-large' | 'message-too-large';
+export type OverLimitReason = 'decompressed-too-large' | 'headers-too-large' | 'message-too-large' | 'too-many-parts';
 
 export function overLimitText(reason: OverLimitReason): string {
   switch (reason) {
@@ -28,10 +33,12 @@ export function overLimitText(reason: OverLimitReason): string {
       return `its headers are larger than ${MESSAGE_LIMITS.maxHeaderBytes / 1024 / 1024} MiB`;
     case 'message-too-large':
       return `it is larger than ${MESSAGE_LIMITS.maxMessageBytes / 1024 / 1024} MiB`;
+    case 'too-many-parts':
+      return `it has more than ${MESSAGE_LIMITS.maxMimeParts} MIME parts`;
   }
 }
 
-const REASONS: readonly OverLimitReason[] = ['decompressed-too-large', 'headers-too-large', 'message-too-large'];
+const REASONS: readonly OverLimitReason[] = ['decompressed-too-large', 'headers-too-large', 'message-too-large', 'too-many-parts'];
 
 /** The reason a message_over_limit error names (its message quotes overLimitText). */
 export function overLimitReasonIn(message: string): OverLimitReason {
