@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { en } from '../../src/ui/i18n/en.js';
 import { fr } from '../../src/ui/i18n/fr.js';
+import { sealedReasonText, translator } from '../../src/ui/i18n/index.js';
+import { overLimitText, type OverLimitReason } from '../../src/core/message-limits.js';
 
 const params = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]).sort();
 
@@ -14,6 +16,18 @@ describe('UI catalogues', () => {
   });
   it('use the same placeholders in both languages', () => {
     for (const key of Object.keys(en) as (keyof typeof en)[]) expect(params(fr[key]), key).toEqual(params(en[key]));
+  });
+});
+
+// docs/limits.md §3: a sealed message's reason in the inbox, in words, in both languages.
+describe('why a message stays sealed', () => {
+  const reasons: OverLimitReason[] = ['decompressed-too-large', 'headers-too-large', 'message-too-large', 'too-many-parts'];
+  it('in English, the words the CLI gives (overLimitText)', () => {
+    for (const reason of reasons) expect(sealedReasonText(translator('en'), reason), reason).toBe(overLimitText(reason));
+  });
+  it('in French, with the limit in it', () => {
+    expect(sealedReasonText(translator('fr'), 'too-many-parts')).toBe('il a plus de 10000 parties MIME');
+    expect(sealedReasonText(translator('fr'), 'headers-too-large')).toBe('ses en-têtes dépassent 1 Mio');
   });
 });
 

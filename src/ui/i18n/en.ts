@@ -124,6 +124,11 @@ export const en = {
   inboxDeleteConfirm: 'Delete message {id} from the vault? (y/n)',
   inboxDeleted: 'Message {id} deleted',
   readSealed: '(this message stays sealed: {reason}; D in the inbox deletes it)',
+  // docs/limits.md §3: the reasons in words (as overLimitText in src/core/message-limits.ts).
+  sealedDecompressedTooLarge: 'it inflates to more than {mib} MiB (a compression bomb?)',
+  sealedHeadersTooLarge: 'its headers are larger than {mib} MiB',
+  sealedMessageTooLarge: 'it is larger than {mib} MiB',
+  sealedTooManyParts: 'it has more than {count} MIME parts',
 
   // A label and its value (French puts a space before the colon: docs/ui.md §8).
   labelled: '{label}: {value}',

@@ -125,6 +125,10 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   inboxDeleteConfirm: 'Supprimer le message {id} du coffre ? (o/n)',
   inboxDeleted: 'Message {id} supprimé',
   readSealed: '(ce message reste scellé : {reason} ; D dans la boîte le supprime)',
+  sealedDecompressedTooLarge: 'il dépasse {mib} Mio une fois décompressé (une bombe de compression ?)',
+  sealedHeadersTooLarge: 'ses en-têtes dépassent {mib} Mio',
+  sealedMessageTooLarge: 'il dépasse {mib} Mio',
+  sealedTooManyParts: 'il a plus de {count} parties MIME',
 
   labelled: '{label} : {value}',
   labelOnly: '{label} :',

@@ -15,6 +15,7 @@ import { exposureListLabel, LIST_NAME_WIDTH } from '../../core/exposure-text.js'
 import { fitAddressList, fitMailbox } from '../../core/mailbox-fit.js';
 import { Screen } from '../components/Screen.js';
 import { isNo, isYes } from '../keys.js';
+import { sealedReasonText } from '../i18n/index.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
 import { safeForTerminal } from '../../terminal-text.js';
@@ -182,7 +183,7 @@ export function InboxScreen({
         );
       })}
       {count > VISIBLE_ROWS ? <Text dimColor>{t('inboxPosition', { first: first + 1, last: first + shown.length, count })}</Text> : null}
-      {selectedEntry?.sealed ? <Text color="yellow">{t('inboxSealed', { reason: selectedEntry.sealed.text })}</Text> : null}
+      {selectedEntry?.sealed ? <Text color="yellow">{t('inboxSealed', { reason: sealedReasonText(t, selectedEntry.sealed.reason) })}</Text> : null}
       {deleting !== null ? <Text color="yellow">{t('inboxDeleteConfirm', { id: deleting })}</Text> : null}
       {deleted !== null && deleting === null ? <Text>{t('inboxDeleted', { id: deleted })}</Text> : null}
       {sync.kind === 'failed' && !isCaliopError(sync.error, 'relay_unreachable') ? <ErrorNotice error={sync.error} /> : null}

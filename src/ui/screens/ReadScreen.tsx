@@ -15,7 +15,7 @@ import { isNo, isYes } from '../keys.js';
 import { isCaliopError } from '../../errors.js';
 import { LEVEL_COLOURS } from '../components/ExposureLabel.js';
 import { Screen } from '../components/Screen.js';
-import type { Translate } from '../i18n/index.js';
+import { sealedReasonText, type Translate } from '../i18n/index.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
 import { safeForTerminal } from '../../terminal-text.js';
@@ -65,7 +65,7 @@ function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
           ...wrap(`  ${t('readAttachmentSave')}`, WIDTH, '    ').map((text) => ({ text })),
         ]),
     { text: '' },
-    ...wrap(view.sealed ? t('readSealed', { reason: view.sealed.text }) : view.body === null ? t('readUndecryptable') : safeForTerminal(view.body, { multiline: true }).replace(/\t/gu, '    '), WIDTH).map((text) => ({ text })),
+    ...wrap(view.sealed ? t('readSealed', { reason: sealedReasonText(t, view.sealed.reason) }) : view.body === null ? t('readUndecryptable') : safeForTerminal(view.body, { multiline: true }).replace(/\t/gu, '    '), WIDTH).map((text) => ({ text })),
   ];
 }
 
