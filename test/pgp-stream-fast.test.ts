@@ -404,6 +404,37 @@ describe('a damaged deflate stream left to openpgp.js', () => {
   }
 });
 
+describe('a damaged BZip2 stream left to openpgp.js (attack: a damaged, cut BZip2 message hung openpgp.js)', () => {
+  // Found by scripts/fuzz (decrypt, seed 6, case 5669; docs/fuzzing.md). openpgp.js's bzip2
+  // decodes a block once 925 KB of input wait behind it; a block that failed raised its failure
+  // at once and stopped reading its input, so openpgp.js's packet reader, writing the rest into
+  // it, waited forever and the MDC was never read: `caliop decrypt` exited silently and sync
+  // waited forever. The fuzz's edit of gpg-bzip2.gpg: byte 49,696 of the encrypted data
+  // changed, bytes 49,104-49,697 repeated 1,600 times (the data grows to ~1 MB inside its
+  // partial lengths), the rest kept or cut; read with sync's 64 KiB chunkBytes. Now the
+  // failure is raised at the end of the input (src/service/pgp-stream-bzip2.ts) after the MDC.
+  function damagedBzip2(rest: boolean): Uint8Array {
+    const original = vector('gpg-bzip2.gpg');
+    const changed = new Uint8Array(original);
+    changed[49_696] = 228;
+    const repeated = changed.subarray(49_104, 49_697);
+    return new Uint8Array(Buffer.concat([changed.subarray(0, 49_697), ...Array.from({ length: 1_600 }, () => repeated), rest ? changed.subarray(49_697) : new Uint8Array(0)]));
+  }
+  for (const rest of [true, false]) {
+    it(`${rest ? 'the rest kept' : 'cut there'}: bad_input, nothing given, no hang`, async () => {
+      const given: Uint8Array[] = [];
+      const run = decryptStream({ input: pieces(damagedBzip2(rest), 65_536), decryptionKey: key, verificationKeys: [cert], chunkBytes: 65_536, holdBackBytes: 0, destination: { sink: async (chunk) => void given.push(chunk) } });
+      let bound: NodeJS.Timeout | undefined;
+      const hung = new Promise<'hung'>((resolve) => (bound = setTimeout(() => resolve('hung'), 60_000)));
+      const result = await Promise.race([run.then(() => undefined, (error: unknown) => error as CaliopError), hung]);
+      clearTimeout(bound);
+      if (result === 'hung') expect.fail(`${rest ? 'the rest kept' : 'cut'}: did not end`);
+      expect(result?.code, String(result)).toBe('bad_input');
+      expect(given.length).toBe(0);
+    }, 90_000);
+  }
+});
+
 describe('encrypted data inside encrypted data (attack: nested encryption hangs openpgp.js)', () => {
   // Found by scripts/fuzz (decrypt, seed 1, case 196): a SEIPD packet whose decrypted data is a
   // one-pass signature then a Symmetrically Encrypted Data packet. openpgp.js allows no

@@ -6,6 +6,7 @@
 import * as openpgp from 'openpgp';
 import { CaliopError } from '../errors.js';
 import { ArmorWriter, dearmored } from '../core/openpgp-armor-stream.js';
+import { installBzip2Stream } from './pgp-stream-bzip2.js';
 import { installInflateStream } from '../edges/inflate-stream.js';
 import { createOutputFile, type OutputFile } from '../edges/output-file.js';
 import { stdinBytes } from '../edges/stdin.js';
@@ -27,6 +28,8 @@ import {
 
 // src/edges/inflate-stream.ts: compressed messages inflate with backpressure (bounded memory).
 installInflateStream();
+// src/service/pgp-stream-bzip2.ts: a damaged BZip2 stream fails at the end of its input, after the MDC.
+installBzip2Stream();
 
 /** Where the output goes: a file (temp beside it, then rename), or a sink such as stdout. */
 export type Destination =
