@@ -24,6 +24,7 @@ import {
   type RecipientFacts,
   type StickFacts,
 } from '../src/core/exposure.js';
+import { prng } from '../scripts/fuzz/prng.js';
 
 const VECTORS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'vectors', 'exposure');
 
@@ -183,18 +184,6 @@ describe('levels (docs/exposure.md §3)', () => {
 });
 
 // ---------------------------------------------------------------- properties (§5.3)
-
-/** A small deterministic PRNG (mulberry32), so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Random = () => number;
 const pick = <T,>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -19,22 +19,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as openpgp from 'openpgp';
 import { ERROR_TABLE, isCaliopError } from '../../src/errors.js';
+import { prng } from './prng.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 const VECTORS = join(ROOT, 'test', 'vectors', 'streamed-decryption');
 const PGP_FIXTURES = join(ROOT, 'test', 'fixtures', 'pgp');
-
-/** A small fast PRNG (mulberry32), one stream per case: a case is its seed and number. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Target {
   /** The seeds, made once per run into the output folder (openpgp.js's messages use fresh randomness). */

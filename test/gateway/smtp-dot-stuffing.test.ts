@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverToSmarthost } from '../../src/relay/gateway/smarthost.js';
 import { dataReadyPiece, fastDataPieces, fastDataTransform, originalDataTransform } from '../../src/relay/gateway/smtp-dot-stuffing.js';
 import { startSink, type Sink } from '../helpers/smtp.js';
+import { prng } from '../../scripts/fuzz/prng.js';
 
 type Transform = typeof originalDataTransform;
 
@@ -19,18 +20,6 @@ function encode(transform: Transform, pieces: readonly Buffer[]): { bytes: Buffe
   }
   const tail = state.lastByte === 0x0a ? '.\r\n' : state.lastByte === 0x0d ? '\n.\r\n' : '\r\n.\r\n';
   return { bytes: Buffer.concat([...out, Buffer.from(tail)]), inBytes: state.inByteCount, outBytes: state.outByteCount };
-}
-
-/** mulberry32: the cases are reproducible from the seed printed on failure. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('SMTP DATA transparency, fast path (docs/gateway.md §4.3.1)', () => {
