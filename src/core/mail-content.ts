@@ -29,7 +29,15 @@ export interface AttachmentPart {
 /** docs/message-payload.md §6: a signature structure found around the content. */
 export type SignedContent =
   | { readonly kind: 'pgp-mime'; readonly signedBytes: Uint8Array; readonly signature: Uint8Array }
-  | { readonly kind: 'inline' | 'cleartext'; readonly armored: string };
+  | {
+    readonly kind: 'inline' | 'cleartext';
+    /** The block as shown (decoded with the part's charset). */
+    readonly armored: string;
+    /** docs/message-payload.md §6.6: the block's bytes in its part, when they are not its UTF-8 form: what was signed. */
+    readonly octets?: Uint8Array;
+    /** docs/message-payload.md §6.6: the part's declared charset (not UTF-8 nor US-ASCII): the signed text is decoded with it. */
+    readonly charset?: string;
+  };
 
 export interface MailContent {
   /** Header fields of the top entity, unfolded, encoded-words decoded. */
@@ -140,6 +148,134 @@ function inlineSigned(body: string, text: string): InlineBlock | null {
   if (shown === null) return null;
   const decoded = signedBlock(text);
   return decoded !== null && decoded.kind === shown.kind && lf(decoded.armored) === shown.armored ? decoded : shown;
+}
+
+/** docs/message-payload.md §6.6, docs/store.md §5.2: an inline block as the arrival record keeps it (bytes as base64). */
+export interface StoredInlineBlock {
+  readonly kind: InlineBlock['kind'];
+  readonly armored: string;
+  readonly octets?: string | undefined;
+  readonly charset?: string | undefined;
+}
+
+export function storedInlineBlock(block: InlineBlock): StoredInlineBlock {
+  return {
+    kind: block.kind,
+    armored: block.armored,
+    ...(block.octets !== undefined ? { octets: Buffer.from(block.octets.buffer, block.octets.byteOffset, block.octets.byteLength).toString('base64') } : {}),
+    ...(block.charset !== undefined ? { charset: block.charset } : {}),
+  };
+}
+
+export function loadedInlineBlock(stored: StoredInlineBlock): InlineBlock {
+  return {
+    kind: stored.kind,
+    armored: stored.armored,
+    ...(stored.octets !== undefined ? { octets: new Uint8Array(Buffer.from(stored.octets, 'base64')) } : {}),
+    ...(stored.charset !== undefined ? { charset: stored.charset } : {}),
+  };
+}
+
+/**
+ * docs/message-payload.md §6.6: a decoder for a declared charset, as postal-mime chooses one
+ * (the label as TextDecoder knows it, else windows-1252).
+ */
+export function charsetDecoder(charset: string | undefined): { decode(bytes: Uint8Array): string } {
+  const label = (charset ?? '').trim().toLowerCase();
+  if (label === '') return new TextDecoder('utf-8');
+  let decoder: InstanceType<typeof TextDecoder>;
+  try {
+    decoder = new TextDecoder(label);
+  } catch {
+    decoder = new TextDecoder('windows-1252');
+  }
+  return decoder.encoding === 'windows-1252' ? { decode: (bytes) => windows1252Text(decoder.decode(bytes)) } : decoder;
+}
+
+/** WHATWG's index-windows-1252 for the bytes 0x80-0x9F (the rest is ISO-8859-1). */
+const WINDOWS_1252_C1 = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+/** docs/message-payload.md §4.4: measured on Node 20.20.2, TextDecoder('windows-1252') decodes 0x80-0x9F as U+0080-U+009F (nodejs/node#60888). */
+export const TEXT_DECODER_CP1252_BROKEN = new TextDecoder('windows-1252').decode(Uint8Array.of(0x80)) !== '€';
+
+/**
+ * docs/message-payload.md §4.4: text a windows-1252 decoder (the labels windows-1252,
+ * iso-8859-1, latin1, us-ascii… in WHATWG's table) gave, with the C1 characters a broken
+ * runtime leaves (a right one never gives them, but for 0x81, 0x8D, 0x8F, 0x90, 0x9D which
+ * stay as they are) mapped as the standard says. Nothing to do on a right runtime.
+ */
+export function windows1252Text(text: string): string {
+  if (!TEXT_DECODER_CP1252_BROKEN) return text;
+  return text.replace(/[\u0080-\u009f]/g, (char) => WINDOWS_1252_C1[char.charCodeAt(0) - 0x80]!);
+}
+
+/** Whether a text part of the tree is decoded by a windows-1252 decoder (docs/message-payload.md §4.4). */
+function hasWindows1252Text(root: TextLeaf | undefined): boolean {
+  let found = false;
+  const walk = (node: TextLeaf, depth: number) => {
+    if (found || depth > PARSE_LIMITS.maxNestingDepth) return;
+    const type = (node.contentType?.parsed?.value ?? 'text/plain').toLowerCase();
+    if ((node.childNodes ?? []).length === 0 && (type === 'text/plain' || type === 'text/html')) {
+      const charset = (node.contentType?.parsed?.params?.['charset'] ?? '').trim();
+      if (charset !== '') {
+        let encoding = 'windows-1252'; // postal-mime's fallback for a label TextDecoder does not know
+        try {
+          encoding = new TextDecoder(charset.toLowerCase()).encoding;
+        } catch {
+          // the fallback
+        }
+        found = encoding === 'windows-1252';
+      }
+    }
+    for (const child of node.childNodes ?? []) walk(child, depth + 1);
+  };
+  if (root !== undefined) walk(root, 0);
+  return found;
+}
+
+/** Labels whose signed text is read as UTF-8 (docs/message-payload.md §6.6). */
+const UTF8_LABELS = /^(?:utf-?8|us-ascii|ascii|)$/;
+
+/** The leaves of postal-mime's tree this file reads for §6.6. */
+interface TextLeaf {
+  readonly childNodes?: readonly TextLeaf[];
+  readonly content?: unknown;
+  readonly contentType?: { readonly parsed?: { readonly value?: string; readonly params?: Record<string, string> } };
+}
+
+/**
+ * docs/message-payload.md §6.6: the bytes of the text part that holds `block` (the first
+ * text/plain part with a block of its kind, decoded as postal-mime decoded it), and the
+ * part's charset. The block as shown must be the decoding of those bytes, else nothing is
+ * kept (format=flowed, a charset we decode otherwise): the block stays as it was.
+ */
+function inlineSignedOctets(block: InlineBlock | null, root: TextLeaf | undefined): InlineBlock | null {
+  return block === null ? null : withOctets(block, root);
+}
+
+function withOctets(block: InlineBlock, root: TextLeaf | undefined): InlineBlock {
+  const pattern = block.kind === 'cleartext' ? SIGNED_INLINE : MESSAGE_INLINE;
+  const leaves: TextLeaf[] = [];
+  const walk = (node: TextLeaf, depth: number) => {
+    if (depth > PARSE_LIMITS.maxNestingDepth) return;
+    if ((node.childNodes ?? []).length === 0) leaves.push(node);
+    for (const child of node.childNodes ?? []) walk(child, depth + 1);
+  };
+  if (root !== undefined) walk(root, 0);
+  for (const leaf of leaves) {
+    const type = (leaf.contentType?.parsed?.value ?? 'text/plain').toLowerCase();
+    if (type !== 'text/plain' || !(leaf.content instanceof ArrayBuffer || leaf.content instanceof Uint8Array)) continue;
+    const content = leaf.content instanceof Uint8Array ? leaf.content : new Uint8Array(leaf.content);
+    const match = pattern.exec(latin1.decode(content)); // one character per byte: the index is the byte offset
+    if (match === null) continue;
+    const octets = content.slice(match.index, match.index + match[0].length);
+    const charset = (leaf.contentType?.parsed?.params?.['charset'] ?? '').trim().toLowerCase();
+    const decoded = charsetDecoder(charset).decode(octets);
+    if (lf(decoded) !== lf(block.armored)) return block;
+    const utf8 = new TextEncoder().encode(block.armored);
+    const same = utf8.length === octets.length && utf8.every((byte, index) => byte === octets[index]);
+    return { ...block, ...(same ? {} : { octets }), ...(UTF8_LABELS.test(charset) ? {} : { charset }) };
+  }
+  return block;
 }
 
 /**
@@ -257,11 +393,13 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
   }
   const lineEndEncoded = await lineEndEncodedContents((parser as unknown as { root?: ParsedNode }).root, 0);
   const signedParts = pgpMimeSigned(raw);
-  let text = email.text;
+  // docs/message-payload.md §4.4: a runtime whose windows-1252 decoder is broken, corrected.
+  const fixText = TEXT_DECODER_CP1252_BROKEN && hasWindows1252Text((parser as unknown as { root?: TextLeaf }).root) ? windows1252Text : (value: string) => value;
+  let text = email.text === undefined ? undefined : fixText(email.text);
   let bodySource: MailContent['bodySource'] = 'text';
   if (text === undefined || text.trim() === '') {
     if (email.html !== undefined && email.html.trim() !== '') {
-      text = htmlToReadableText(email.html);
+      text = htmlToReadableText(fixText(email.html));
       bodySource = 'html';
     } else {
       text = '';
@@ -298,7 +436,7 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     protectedHeaders: /protected-headers\s*=\s*"?v1"?/i.test(topType),
     signed: signedParts
       ? { kind: 'pgp-mime', signedBytes: Uint8Array.from(signedParts.signedText, (char) => char.charCodeAt(0) & 0xff), signature: new TextEncoder().encode(signedParts.signature) }
-      : bodySource === 'text' ? inlineSigned(body, text) : null,
+      : bodySource === 'text' ? inlineSignedOctets(inlineSigned(body, text), (parser as unknown as { root?: TextLeaf }).root) : null,
     autocrypt: headerValues('autocrypt'),
     autocryptGossip: headerValues('autocrypt-gossip'),
     autocryptContext: {

@@ -127,7 +127,14 @@ export const openedAtArrivalSchema = builtOnFirstUse(() => z.union([
     headers: z.record(z.string(), z.unknown()),
     body: z.string(),
     /** docs/message-payload.md §6.2-§6.3: an inline-signed or clear-signed block in the text, checked at each read. */
-    inlineSigned: z.strictObject({ kind: z.enum(['inline', 'cleartext']), armored: z.string() }).optional(),
+    inlineSigned: z.strictObject({
+      kind: z.enum(['inline', 'cleartext']),
+      armored: z.string(),
+      /** docs/message-payload.md §6.6: the block's bytes in its part (base64), when they are not its UTF-8 form. */
+      octets: z.string().optional(),
+      /** docs/message-payload.md §6.6: the part's declared charset, when not UTF-8 nor US-ASCII. */
+      charset: z.string().optional(),
+    }).optional(),
     /** The OpenPGP signatures of the message, checked as it was decrypted (SignatureCheck of src/service/pgp.ts). */
     signatures: z.array(
       z.strictObject({

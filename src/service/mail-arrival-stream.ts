@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type * as openpgp from 'openpgp';
 import type { MailboxPageEntry } from '../api/schemas.js';
 import { MESSAGE_LIMITS, overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
-import { arrivalHeaders, attachmentNameIn, listStreamedAttachments, readMailContent, type ArrivalHeaders } from '../core/mail-content.js';
+import { arrivalHeaders, attachmentNameIn, listStreamedAttachments, readMailContent, storedInlineBlock, type ArrivalHeaders } from '../core/mail-content.js';
 import { OBJECT_CHUNK } from '../core/store-format.js';
 import { MimeStreamSplitter, type AttachmentWriter, type StreamedPartHead } from '../core/mime-stream.js';
 import type { AttachmentBlob, CiphertextBlob, OpenedAtArrival } from '../core/vault-contents.js';
@@ -338,7 +338,7 @@ async function decryptAndSplit(
       openedAtArrival: {
         headers,
         body: content.body,
-        ...(pgpMime === undefined && content.signed !== null && content.signed.kind !== 'pgp-mime' ? { inlineSigned: { kind: content.signed.kind, armored: content.signed.armored } } : {}),
+        ...(pgpMime === undefined && content.signed !== null && content.signed.kind !== 'pgp-mime' ? { inlineSigned: storedInlineBlock(content.signed) } : {}),
         signatures: result.signatures.map((check) => ({ ...check })),
         ...(pgpMime !== undefined ? { pgpMimeSigned: pgpMime } : {}),
       },

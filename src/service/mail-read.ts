@@ -4,7 +4,7 @@
 import type * as openpgp from 'openpgp';
 import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { bareAddress } from '../core/message-payload.js';
-import { lf, readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
+import { charsetDecoder, loadedInlineBlock, lf, readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
 import type { OpenedSignature } from '../core/message-facts.js';
@@ -82,9 +82,10 @@ async function checkSignedContent(content: MailContent, verificationKeys: readon
       const result = await verifyData(signed.signedBytes, verificationKeys, signed.signature);
       return { body: content.body, checks: result.signatures };
     }
-    const result = await verifyData(utf8.encode(signed.armored), verificationKeys);
+    // docs/message-payload.md §6.6: over the bytes of the part (another charset than UTF-8), decoded for display only.
+    const result = await verifyData(signed.octets ?? utf8.encode(signed.armored), verificationKeys);
     // RFC 4880 §5.9: text-mode literal data carries CRLF; shown with LF like every other text.
-    const text = new TextDecoder().decode(result.data).replace(/\r\n?/g, '\n');
+    const text = charsetDecoder(signed.charset).decode(result.data).replace(/\r\n?/g, '\n');
     // docs/message-payload.md §6.5: the block may be held with its CRs; the body shows it with LF.
     return { body: content.body.replace(lf(signed.armored), () => text.replace(/\n$/, '')), checks: result.signatures };
   } catch (error) {
@@ -154,7 +155,7 @@ async function openedAtArrival(session: StickSession, message: StoredMessage, ar
     return { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null, sealed: null };
   }
   const headers = arrival.headers as unknown as ArrivalHeaders;
-  const content: MailContent = { ...headers, body: arrival.body, attachments: [], signed: arrival.inlineSigned ?? null };
+  const content: MailContent = { ...headers, body: arrival.body, attachments: [], signed: arrival.inlineSigned === undefined ? null : loadedInlineBlock(arrival.inlineSigned) };
   const signedContent = arrival.pgpMimeSigned !== undefined ? await checkStreamedPgpMime(content, arrival.pgpMimeSigned, verificationKeys) : await checkSignedContent(content, verificationKeys);
   const from = bareAddress(content.from ?? message.from);
   const checks = arrival.signatures as unknown as SignatureCheck[];

@@ -73,6 +73,18 @@ export function isArmored(data: Uint8Array): boolean {
   return head.startsWith(ARMOR_START);
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether `data` is well-formed UTF-8 (docs/message-payload.md §6.6). */
+export function isUtf8(data: Uint8Array): boolean {
+  try {
+    STRICT_UTF8.decode(data);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function asText(data: Uint8Array): string {
   return new TextDecoder().decode(data);
 }
@@ -547,13 +559,19 @@ export async function verifyData(
     const text = asText(data);
     if (text.trimStart().startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) {
       const message = await openpgp.readCleartextMessage({ cleartextMessage: text });
+      const signatureOf = async () => openpgp.readSignature({ binarySignature: (message as unknown as { signature: openpgp.Signature }).signature.write() as Uint8Array<ArrayBuffer> });
+      // docs/message-payload.md §6.6: text in another charset than UTF-8 is signed as its bytes;
+      // openpgp.js reads the text as UTF-8 and would check replacement characters: GnuPG's reading over the bytes.
+      if (!isUtf8(data)) {
+        const gnupg = gnupgCleartext(data);
+        if (gnupg !== null) return { data: gnupg.text, signatures: await verifyDetached(gnupg.signed, await signatureOf(), verificationKeys) };
+      }
       const result = await openpgp.verify({ message, verificationKeys: [...verificationKeys], config: READ_CONFIG });
       const checks = await judgeSignatures(result.signatures, verificationKeys);
       // docs/message-payload.md §6.5: GnuPG's reading of the text, when openpgp.js's does not verify.
       const gnupg = checks.some((check) => check.status === 'bad') ? gnupgCleartext(data) : null;
       if (gnupg !== null) {
-        const signature = await openpgp.readSignature({ binarySignature: (message as unknown as { signature: openpgp.Signature }).signature.write() as Uint8Array<ArrayBuffer> });
-        const merged = eitherForm(checks, await verifyDetached(gnupg.signed, signature, verificationKeys), checks.map(() => true));
+        const merged = eitherForm(checks, await verifyDetached(gnupg.signed, await signatureOf(), verificationKeys), checks.map(() => true));
         if (merged.some((check, index) => check !== checks[index])) return { data: gnupg.text, signatures: merged };
       }
       return { data: new TextEncoder().encode(result.data), signatures: checks };

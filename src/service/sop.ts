@@ -4,11 +4,13 @@
 // stateless: no stick, no vault). Library code: throws SopError, never prints.
 import * as openpgp from 'openpgp';
 import { isCaliopError } from '../errors.js';
+import { gnupgCleartext } from '../core/text-signature-forms.js';
 import {
   checkCertSignatures,
   decryptData,
   encryptData,
   isArmored,
+  isUtf8,
   isValidSignature,
   PGP_CONFIG,
   readCerts,
@@ -385,8 +387,10 @@ export async function inlineDetach(data: Uint8Array, armorSignatures: boolean): 
     const text = new TextDecoder().decode(data);
     if (text.trimStart().startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) {
       const message = await openpgp.readCleartextMessage({ cleartextMessage: text });
+      // docs/message-payload.md §6.6: text in another charset is given back as its bytes, not decoded.
+      const octets = isUtf8(data) ? null : gnupgCleartext(data);
       return {
-        data: new TextEncoder().encode(message.getText()),
+        data: octets?.text ?? new TextEncoder().encode(message.getText()),
         signatures: armorOut(openpgp.enums.armor.signature, (message as unknown as { signature: openpgp.Signature }).signature.write() as Uint8Array, armorSignatures),
       };
     }
