@@ -7,14 +7,17 @@
 
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildEnrolmentStatement } from '../../src/api/enrolment-statement.js';
 import { signRequest } from '../../src/api/request-signing.js';
-import { createRelayApp } from '../../src/relay/app.js';
+import { createRelayApp, createRelayListener } from '../../src/relay/app.js';
 import { DEFAULT_LIMITS, type RelayDeps } from '../../src/relay/relay-deps.js';
 import type { RelayStore } from '../../src/relay/store/relay-store.js';
 import { SqliteRelayStore } from '../../src/relay/store/sqlite-store.js';
@@ -34,6 +37,7 @@ const NOW = new Date(Date.now() + 3_600_000);
 const MAX = 2 * 1024 * 1024;
 let store: RelayStore & { dispose?: () => Promise<void> };
 let app: ReturnType<typeof createRelayApp>;
+let deps: RelayDeps;
 let folder: string | undefined;
 
 beforeEach(async () => {
@@ -44,7 +48,7 @@ beforeEach(async () => {
     store = await openTestStore();
   }
   let counter = 0;
-  const deps: RelayDeps = {
+  deps = {
     store,
     domain: 'example.test',
     limits: { ...DEFAULT_LIMITS, maxMessageBytes: MAX },
@@ -96,7 +100,7 @@ function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
   });
 }
 
-function streamed(sender: TestIdentity, query: string, body: Uint8Array, options: { digestOf?: Uint8Array } = {}) {
+function streamed(sender: TestIdentity, query: string, body: Uint8Array, options: { digestOf?: Uint8Array; origin?: string } = {}) {
   const path = `/v1/messages?${query}`;
   const sha256 = createHash('sha256').update(options.digestOf ?? body).digest();
   const headers = {
@@ -104,7 +108,8 @@ function streamed(sender: TestIdentity, query: string, body: Uint8Array, options
     'content-type': 'application/octet-stream',
     'content-digest': `sha-256=:${sha256.toString('base64')}:`,
   };
-  return app.request(path, { method: 'POST', body: streamOf(body), headers, duplex: 'half' } as RequestInit);
+  const init = { method: 'POST', body: streamOf(body), headers, duplex: 'half' } as RequestInit;
+  return options.origin === undefined ? app.request(path, init) : fetch(`${options.origin}${path}`, init);
 }
 
 describe('streamed submission (docs/api.md §8.2.1)', () => {
@@ -181,5 +186,40 @@ describe('streamed submission (docs/api.md §8.2.1)', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(await again.json()).toEqual(await first.json());
     expect(await store.listMailbox(bob.address, 0, 10)).toHaveLength(1);
+  });
+});
+
+describe('streamed submission through node:http, as the relay serves it', () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
+    server = undefined;
+  });
+
+  it('the body is read from node\'s request stream, no web stream made over it (issue 9); byte for byte; a mismatched digest leaves nothing', async () => {
+    const [ana, bob] = [await enrol('ana'), await enrol('bob')];
+    server = createServer(createRelayListener(deps, undefined));
+    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // @hono/node-server makes the web stream of a request's body with Readable.toWeb.
+    const toWeb = vi.spyOn(Readable, 'toWeb');
+    const response = await streamed(ana, `to=${bob.address}`, Buffer.from(big, 'latin1'), { origin });
+    expect(response.status).toBe(201);
+    const answer = (await response.json()) as { id: string; size: number };
+    expect(answer.size).toBe(big.length);
+    const pieces: Uint8Array[] = [];
+    for await (const piece of store.ciphertextChunks(answer.id)) pieces.push(piece);
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(Buffer.concat(pieces).toString('latin1')).toBe(big);
+    const body = Buffer.from(big, 'latin1');
+    const other = Buffer.from(body);
+    other[other.length >> 1]! ^= 1;
+    const refused = await streamed(ana, `to=${bob.address}`, other, { digestOf: body, origin });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('digest_mismatch');
+    expect(await store.listMailbox(bob.address, 0, 10)).toHaveLength(1);
+    expect(chunkRows() ?? pieces.length).toBe(pieces.length);
+    expect(toWeb).not.toHaveBeenCalled();
   });
 });

@@ -16,7 +16,7 @@ import { REPLAY_HEADER, replayAnswer, requestSha256 } from '../idempotency.js';
 import { parseJsonBody, parseWithSchema } from '../json-body.js';
 import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
-import { bodyPieces, readBody, readBodyOrStream } from '../middleware/read-body.js';
+import { bodyPieces, readBody, readBodyOrStream, requestBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { pathParam, routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { RelayEnv } from '../relay-env.js';
@@ -103,7 +103,7 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
             });
       const earlier = request.idempotencyKey === undefined ? undefined : await deps.store.submissionByKey(account.address, request.idempotencyKey);
       if (earlier !== undefined) {
-        if (streamed) for await (const _piece of bodyPieces(c.req.raw.body, deps.limits.maxMessageBytes)); // read, not kept: the answer is the recorded one
+        if (streamed) for await (const _piece of bodyPieces(requestBody(c), deps.limits.maxMessageBytes)); // read, not kept: the answer is the recorded one
         return replay(earlier);
       }
       const whole = json === undefined ? undefined : Buffer.from(json.message, 'base64url');
@@ -151,7 +151,7 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
       } else {
         // docs/api.md §8.7.1: into the store chunk by chunk, the From:, the structure and the DKIM body hash checked on the way.
         const uploadId = deps.randomId();
-        const stored = await storeStreamedOutbound(deps.store, c.req.raw.body, {
+        const stored = await storeStreamedOutbound(deps.store, requestBody(c), {
           uploadId,
           digest: digest!,
           maxBytes: deps.limits.maxMessageBytes,

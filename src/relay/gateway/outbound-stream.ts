@@ -12,7 +12,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { headerValue, parseContentType, parseHeaderFields, type HeaderField } from '../../api/mime-fields.js';
 import { EncryptedMessageScanner } from '../ciphertext-check.js';
 import { RelayHttpError } from '../http-error.js';
-import { bodyPieces } from '../middleware/read-body.js';
+import { bodyPieces, type RequestBody } from '../middleware/read-body.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import { ABANDONED_CHUNKS_AFTER_S, type RelayStore } from '../store/relay-store.js';
 import { startDkimSigning, type DkimKey } from './dkim.js';
@@ -202,7 +202,7 @@ export interface StreamedOutbound {
  */
 export async function storeStreamedOutbound(
   store: RelayStore,
-  body: ReadableStream<Uint8Array> | null,
+  body: RequestBody,
   options: {
     readonly uploadId: string;
     readonly digest: Uint8Array;

@@ -23,7 +23,7 @@ import { REPLAY_HEADER, replayAnswer, requestSha256 } from '../idempotency.js';
 import { parseJsonBody, parseWithSchema } from '../json-body.js';
 import { deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
-import { bodyPieces, readBody, readBodyOrStream } from '../middleware/read-body.js';
+import { bodyPieces, readBody, readBodyOrStream, requestBody, type RequestBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { pathParam, routeOf, type RelayRoutes } from '../relay-routes.js';
 import type { SubmissionRecord } from '../store/relay-store.js';
@@ -101,7 +101,7 @@ export interface SubmitInput {
   /** The request target as sent (docs/api.md §4.2). */
   readonly pathWithQuery: () => string;
   /** The streamed body, still to read. */
-  readonly rawBody: () => ReadableStream<Uint8Array> | null;
+  readonly rawBody: () => RequestBody;
   readonly incoming: IncomingMessage | undefined;
 }
 
@@ -235,7 +235,7 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
       bodyDigest: c.get('bodyDigest'),
       url: c.req.url,
       pathWithQuery: () => pathAndQuery(c),
-      rawBody: () => c.req.raw.body,
+      rawBody: () => requestBody(c),
       incoming: c.env?.incoming,
     });
     if (replayed) c.header(REPLAY_HEADER, 'true');

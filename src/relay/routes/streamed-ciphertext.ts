@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EncryptedMessageScanner } from '../ciphertext-check.js';
 import { RelayHttpError } from '../http-error.js';
-import { bodyPieces } from '../middleware/read-body.js';
+import { bodyPieces, type RequestBody } from '../middleware/read-body.js';
 import { ChunkWriter } from '../store/chunk-writer.js';
 import { ABANDONED_CHUNKS_AFTER_S, type RelayStore } from '../store/relay-store.js';
 
@@ -21,7 +21,7 @@ export interface StreamedCiphertext {
 /** Reads `body` into `messageId`'s chunks; throws (having discarded them) when it must be refused. */
 export async function storeStreamedCiphertext(
   store: RelayStore,
-  body: ReadableStream<Uint8Array> | null,
+  body: RequestBody,
   options: { readonly messageId: string; readonly digest: Uint8Array; readonly maxBytes: number; readonly nowSeconds: () => number },
 ): Promise<StreamedCiphertext> {
   const hash = createHash('sha256');
