@@ -1,13 +1,15 @@
 // Base64 (RFC 4648 §4) written in lines, straight into bytes: MIME's 76-character lines
 // joined by CRLF (RFC 2045 §6.8, docs/message-payload.md §2.1) and ASCII armor's lines
 // ended by LF (RFC 9580 §6.3, as openpgp.js writes them: 60 characters). One pass over
-// the data, no string per line: a 25 MiB attachment was encoded through a regular
-// expression's match into 460,000 strings, then re-encoded to UTF-8 (issue 9, node
-// --cpu-prof of `caliop send --attach`); node's encoder does the whole groups. Also the CRC24 of the armor's checksum line
+// the data, no string: a 25 MiB attachment was encoded through a regular expression's
+// match into 460,000 strings, then re-encoded to UTF-8 (issue 9, node --cpu-prof of
+// `caliop send --attach`); then through node's encoder into one string a piece. Also the CRC24 of the armor's checksum line
 // (RFC 9580 §6.1). Pure: bytes in, bytes out.
 
 const ALPHABET = Uint8Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', (char) => char.charCodeAt(0));
 const PAD = 0x3d;
+/** The two characters of each 12-bit value: the first in the low byte, the second in the high one. */
+const PAIRS = Uint16Array.from({ length: 4096 }, (_, value) => ALPHABET[value >>> 6]! | (ALPHABET[value & 63]! << 8));
 
 export interface Base64LineOptions {
   /** Characters per line (a multiple of 4). */
@@ -42,19 +44,24 @@ export function base64Lines(bytes: Uint8Array, options: Base64LineOptions): Buff
   if (options.leading) lineEnd();
   const lineBytes = (lineChars / 4) * 3;
   const whole = bytes.length - (bytes.length % 3);
-  if (whole > 0) {
-    // The whole groups by node's encoder (issue 9: our loop was 0.4 s of a 25 MiB send's CPU),
-    // written where their lines end, then each line moved down to its place with its line end.
-    const encoded = Buffer.from(bytes.buffer, bytes.byteOffset, whole).toString('base64');
-    const wholeLines = Math.ceil(encoded.length / lineChars);
-    const end = at + encoded.length + (wholeLines - 1) * eolLength;
-    const from = end - encoded.length;
-    out.write(encoded, from, 'latin1');
-    for (let line = 0; line < wholeLines; line++) {
-      const source = from + line * lineChars;
-      if (line > 0) lineEnd();
-      if (at !== source) out.copyWithin(at, source, Math.min(source + lineChars, end));
-      at += Math.min(lineChars, end - source);
+  // The whole groups, 12 bits at a time through a table of character pairs, line by line
+  // (issue 9/13, internal send: node's encoder made a string of the whole piece, written
+  // back as latin1 and moved line by line; 7.2 ms a MiB warm, this 1.4, the same bytes).
+  const groupsPerLine = lineChars / 4;
+  const groups = whole / 3;
+  let i = 0;
+  for (let group = 0; group < groups; ) {
+    if (group > 0) lineEnd();
+    for (const stop = Math.min(group + groupsPerLine, groups); group < stop; group++) {
+      const value = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+      i += 3;
+      const high = PAIRS[value >>> 12]!;
+      const low = PAIRS[value & 0xfff]!;
+      out[at] = high;
+      out[at + 1] = high >>> 8;
+      out[at + 2] = low;
+      out[at + 3] = low >>> 8;
+      at += 4;
     }
   }
   const rest = bytes.length - whole;
