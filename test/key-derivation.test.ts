@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import {
-  ceremonyCreationDate, curvePublicKey, deriveIdentity, deriveKeyMaterial, DERIVATION_INFO, mlkemEncapsulationKey, SUBKEY_VALIDITY_SECONDS, type DerivedKeyRole,
+  ceremonyCreationDate, curvePublicKey, deriveIdentity, deriveKeyMaterial, DERIVATION_INFO, expandDecapsulationKeys, mlkemEncapsulationKey, SUBKEY_VALIDITY_SECONDS, type DerivedKeyRole,
 } from '../src/core/key-derivation.js';
 import { formatRecoverySheet, parseRecoverySheet, phraseFromSeed, seedFromPhrase } from '../src/core/recovery-sheet.js';
 import { isCaliopError } from '../src/errors.js';
@@ -171,7 +171,8 @@ describe('determinism and recovery (docs/ceremony.md §7)', () => {
       expect(reads).toBe(8 + probe); // four subkeys built, then the four read back
       reads = 0;
       unchecked = await deriveIdentity({ ...input, validate: false });
-      expect(reads).toBe(4 + probe); // the four subkeys built; nothing read back
+      // The three classic subkeys built; the post-quantum one built without its ML-KEM expansion; nothing read back.
+      expect(reads).toBe(3 + probe);
     } finally {
       openpgp.SecretSubkeyPacket.prototype.read = original;
     }
@@ -193,9 +194,64 @@ describe('determinism and recovery (docs/ceremony.md §7)', () => {
         const message = await openpgp.encrypt({ message: await openpgp.createMessage({ text: `to ${subkey}` }), encryptionKeys: encryptionKey, signingKeys: sender.privateKey, date, config: { aeadProtect: false } });
         const read = await openpgp.readMessage({ armoredMessage: message });
         expect(read.getEncryptionKeyIDs().map((id) => id.toHex())).toEqual([only.toHex()]);
+        await expandDecapsulationKeys(receiver.privateKey, read); // what every decryption of ours does first
         const result = await openpgp.decrypt({ message: read, decryptionKeys: receiver.privateKey, verificationKeys: sender.publicKey, expectSigned: true, date });
         expect(result.data).toBe(`to ${subkey}`);
       }
+    }
+  });
+
+  it('issue 13: an unlock (validate: false) leaves the ML-KEM decapsulation key unexpanded; expandDecapsulationKeys expands it once, only for a message to that subkey', async () => {
+    const checked = await deriveIdentity(input);
+    const unchecked = await deriveIdentity({ ...input, validate: false });
+    const pqPacket = (key: openpgp.PrivateKey) => key.subkeys.find((subkey) => subkey.keyPacket.algorithm === 35)!.keyPacket as openpgp.SecretSubkeyPacket;
+    const params = (key: openpgp.PrivateKey) => pqPacket(key).privateParams as { eccSecretKey: Uint8Array; mlkemSeed: Uint8Array; mlkemSecretKey?: Uint8Array };
+    expect(params(checked.privateKey).mlkemSecretKey).toHaveLength(2400);
+    expect(params(unchecked.privateKey).mlkemSecretKey).toBeUndefined();
+    expect(pqPacket(unchecked.privateKey).isDecrypted()).toBe(true);
+    expect(pqPacket(unchecked.privateKey).write()).toEqual(pqPacket(checked.privateKey).write());
+    // A protected copy (key export --secret encrypts a deep clone) is made from the unexpanded packet too.
+    const exported = await openpgp.encryptKey({ privateKey: unchecked.privateKey, passphrase: 'p' });
+    expect((await openpgp.decryptKey({ privateKey: exported, passphrase: 'p' })).write()).toEqual(checked.privateKey.write());
+    expect(params(unchecked.privateKey).mlkemSecretKey).toBeUndefined();
+
+    const date = input.creationDate;
+    const messageTo = async (algorithm: 'ecdh' | 'pqc_mlkem_x25519', wildcard = false) => {
+      const cert = await openpgp.readKey({ armoredKey: checked.armoredCert });
+      cert.subkeys = cert.subkeys.filter((subkey) => subkey.getAlgorithmInfo().algorithm === algorithm || subkey.getAlgorithmInfo().algorithm === 'eddsaLegacy');
+      const armored = await openpgp.encrypt({ message: await openpgp.createMessage({ text: algorithm }), encryptionKeys: cert, wildcard, date, config: { aeadProtect: false } });
+      return openpgp.readMessage({ armoredMessage: armored });
+    };
+    const other = await deriveIdentity({ ...input, validate: false });
+    const original = openpgp.SecretSubkeyPacket.prototype.read;
+    let reads = 0;
+    openpgp.SecretSubkeyPacket.prototype.read = function (this: openpgp.SecretSubkeyPacket, ...args: unknown[]) {
+      reads += 1;
+      return (original as (...rest: unknown[]) => Promise<void>).apply(this, args);
+    } as typeof original;
+    try {
+      const classic = await messageTo('ecdh');
+      await expandDecapsulationKeys(unchecked.privateKey, classic);
+      expect(reads).toBe(0);
+      expect(params(unchecked.privateKey).mlkemSecretKey).toBeUndefined();
+      expect((await openpgp.decrypt({ message: classic, decryptionKeys: unchecked.privateKey, date })).data).toBe('ecdh');
+      // Not expanded, openpgp.js cannot open a post-quantum message: the expansion is what makes it work.
+      await expect(openpgp.decrypt({ message: await messageTo('pqc_mlkem_x25519'), decryptionKeys: unchecked.privateKey, date })).rejects.toThrow();
+      const pq = await messageTo('pqc_mlkem_x25519');
+      await expandDecapsulationKeys([unchecked.privateKey], pq);
+      expect(reads).toBe(1);
+      expect(params(unchecked.privateKey).mlkemSecretKey).toEqual(params(checked.privateKey).mlkemSecretKey);
+      expect((await openpgp.decrypt({ message: pq, decryptionKeys: unchecked.privateKey, date })).data).toBe('pqc_mlkem_x25519');
+      await expandDecapsulationKeys(unchecked.privateKey, await messageTo('pqc_mlkem_x25519'));
+      expect(reads).toBe(1); // once per key
+      // A wildcard key ID (an anonymous recipient) may be this subkey: expanded too.
+      const hidden = await messageTo('pqc_mlkem_x25519', true);
+      expect(hidden.getEncryptionKeyIDs().every((id) => /^0+$/.test(id.toHex()))).toBe(true);
+      await expandDecapsulationKeys(other.privateKey, hidden);
+      expect(reads).toBe(2);
+      expect((await openpgp.decrypt({ message: hidden, decryptionKeys: other.privateKey, date })).data).toBe('pqc_mlkem_x25519');
+    } finally {
+      openpgp.SecretSubkeyPacket.prototype.read = original;
     }
   });
 

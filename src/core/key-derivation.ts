@@ -161,7 +161,11 @@ export async function deriveIdentity(input: IdentityInput): Promise<DerivedIdent
     const signing = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(signingSeed, created), config, validate);
     const encryption = await readKeyPacket(new openpgp.SecretSubkeyPacket(), x25519SecretKeyBody(encryptionScalar, created), config, validate);
     const authentication = await readKeyPacket(new openpgp.SecretSubkeyPacket(), ed25519SecretKeyBody(authenticationSeed, created), config, validate);
-    const postQuantum = await readKeyPacket(new openpgp.SecretSubkeyPacket(), await mlkemX25519SecretKeyBody(postQuantumMaterial, created, config), config, validate);
+    const postQuantumBody = await mlkemX25519SecretKeyBody(postQuantumMaterial, created, config);
+    // Issue 13: at an unlock, the ML-KEM decapsulation key is expanded only for a message that needs it.
+    const postQuantum = validate
+      ? await readKeyPacket(new openpgp.SecretSubkeyPacket(), postQuantumBody, config)
+      : await readPostQuantumPacketUnexpanded(postQuantumBody, config);
 
     const userIDPacket = openpgp.UserIDPacket.fromObject(userID);
     const packets = new openpgp.PacketList<openpgp.AnyPacket>();
@@ -431,6 +435,85 @@ async function mlkemX25519SecretKeyBody(material: Uint8Array, created: Date, con
   const result = body(encapsulationKey);
   secretPart.fill(0);
   return result; // readKeyPacket's validate() (at the ceremony) re-expands the seed and compares ek: a wrong layout fails there
+}
+
+/** draft-ietf-openpgp-pqc-10 §5.3.1: the secret part of an algorithm-35 key: X25519 (32 bytes), then the ML-KEM seed (64). */
+const PQ_SECRET_PART_BYTES = 32 + MLKEM_SEED_BYTES;
+
+/**
+ * Issue 13: the post-quantum subkey's packet as openpgp.js reads it, except that the ML-KEM
+ * decapsulation key is not expanded from the seed yet. openpgp.js expands it on every read
+ * (its JavaScript ML-KEM key generation: 15-90 ms after Argon2id, measured), though only a
+ * message encrypted to this subkey uses it; `key show`, `inbox`, `sign`, a classic message
+ * never do. The packet holds what is written (the public part, the X25519 secret, the seed:
+ * openpgp.js never writes the expanded key), so it writes the same bytes;
+ * expandDecapsulationKeys adds the expanded key before a decryption that needs it.
+ * Only for a body we built (mlkemX25519SecretKeyBody: unencrypted, v4): anything else is refused.
+ */
+async function readPostQuantumPacketUnexpanded(body: Uint8Array, config: openpgp.Config): Promise<openpgp.SecretSubkeyPacket> {
+  const packet = new openpgp.SecretSubkeyPacket();
+  const fields = packet as unknown as UnexpandedPacketFields;
+  const at = await fields.readPublicKey(body, config);
+  const keyMaterial = body.subarray(at + 1);
+  const cleartext = keyMaterial.subarray(0, -2);
+  let checksum = 0;
+  for (const byte of cleartext) checksum = (checksum + byte) & 0xffff;
+  if (packet.version !== 4 || packet.algorithm !== POST_QUANTUM_KEM_ALGORITHM || body[at] !== 0 || cleartext.length !== PQ_SECRET_PART_BYTES
+    || keyMaterial[keyMaterial.length - 2] !== checksum >>> 8 || keyMaterial[keyMaterial.length - 1] !== (checksum & 0xff)) {
+    throw new TypeError('not an unencrypted v4 ML-KEM-768+X25519 secret subkey body');
+  }
+  // As openpgp.js's SecretKeyPacket.read leaves an unencrypted key, less mlkemSecretKey.
+  fields.s2kUsage = 0;
+  fields.isEncrypted = false;
+  fields.keyMaterial = keyMaterial;
+  fields.privateParams = { eccSecretKey: cleartext.subarray(0, 32), mlkemSeed: cleartext.subarray(32) };
+  return packet;
+}
+
+/** The fields of openpgp.js's SecretKeyPacket that its typings do not show. */
+interface UnexpandedPacketFields {
+  readPublicKey(bytes: Uint8Array, config: openpgp.Config): Promise<number>;
+  s2kUsage: number;
+  isEncrypted: boolean;
+  keyMaterial: Uint8Array;
+  privateParams: { eccSecretKey: Uint8Array; mlkemSeed: Uint8Array; mlkemSecretKey?: Uint8Array };
+}
+
+const expansions = new WeakMap<openpgp.SecretSubkeyPacket | openpgp.SecretKeyPacket, Promise<void>>();
+
+/** The packet's ML-KEM decapsulation key, expanded from its seed by openpgp.js (reading the packet's own bytes), once. */
+function expandDecapsulationKey(packet: openpgp.SecretSubkeyPacket | openpgp.SecretKeyPacket): Promise<void> {
+  let expansion = expansions.get(packet);
+  if (expansion === undefined) {
+    expansion = (async () => {
+      const full = new openpgp.SecretSubkeyPacket();
+      await (full.read as (bytes: Uint8Array, config: openpgp.Config) => Promise<void>).call(full, packet.write(), ceremonyConfig());
+      packet.privateParams = full.privateParams;
+    })();
+    expansions.set(packet, expansion);
+  }
+  return expansion;
+}
+
+/**
+ * Issue 13: before openpgp.js decrypts `message` with `keys`, the decapsulation key of each
+ * of their post-quantum subkeys that one of its session-key packets is addressed to (or to
+ * anyone: a wildcard key ID) and that readPostQuantumPacketUnexpanded left unexpanded.
+ * Any other message costs nothing.
+ */
+export async function expandDecapsulationKeys(keys: openpgp.PrivateKey | readonly openpgp.PrivateKey[], message: openpgp.Message<unknown>): Promise<void> {
+  const targets = message.packets.filter((packet): packet is openpgp.PublicKeyEncryptedSessionKeyPacket =>
+    packet instanceof openpgp.PublicKeyEncryptedSessionKeyPacket && (packet as unknown as { publicKeyAlgorithm: number }).publicKeyAlgorithm === POST_QUANTUM_KEM_ALGORITHM)
+    .map((packet) => (packet as unknown as { publicKeyID: openpgp.KeyID & { isWildcard(): boolean } }).publicKeyID);
+  if (targets.length === 0) return;
+  for (const key of Array.isArray(keys) ? keys : [keys as openpgp.PrivateKey]) {
+    for (const { keyPacket } of key.getKeys()) {
+      const params = keyPacket.privateParams as { mlkemSeed?: Uint8Array; mlkemSecretKey?: Uint8Array } | null;
+      if (keyPacket.algorithm !== POST_QUANTUM_KEM_ALGORITHM || !keyPacket.isDecrypted() || params?.mlkemSeed === undefined || params.mlkemSecretKey !== undefined) continue;
+      const id = keyPacket.getKeyID();
+      if (targets.some((target) => target.isWildcard() || target.equals(id))) await expandDecapsulationKey(keyPacket as openpgp.SecretSubkeyPacket);
+    }
+  }
 }
 
 /** draft-ietf-lamps-kyber-certificates §6: PKCS #8 of an ML-KEM-768 key in its seed form: this prefix, then d ‖ z (64 bytes). */

@@ -10,6 +10,7 @@
 // before a single byte is given out: the caller replays what was read (`fallback`).
 import { createCipheriv, createHash, type Cipher, type Hash } from 'node:crypto';
 import * as openpgp from 'openpgp';
+import { expandDecapsulationKeys } from '../core/key-derivation.js';
 import { PacketSplitter, type PacketEvent } from '../core/openpgp-packet-stream.js';
 import { InflateError, PieceInflater } from '../edges/inflate-stream.js';
 import { CaliopError } from '../errors.js';
@@ -789,7 +790,11 @@ export async function tryFastDecryption(
       }
       if (!keyed && pipeline.awaitingKey) {
         keyed = true;
-        const keys = (await sessionKeysOf?.(message)) ?? (await openpgp.decryptSessionKeys({ message, decryptionKeys: decryptionKey, config }));
+        let keys = await sessionKeysOf?.(message);
+        if (keys === undefined) {
+          await expandDecapsulationKeys(decryptionKey, message); // a post-quantum session key (issue 13)
+          keys = await openpgp.decryptSessionKeys({ message, decryptionKeys: decryptionKey, config });
+        }
         if (keys.length !== 1) return fallback();
         const { algorithm, data } = keys[0]!;
         const id = typeof algorithm === 'number' ? algorithm : (openpgp.enums.symmetric as unknown as Record<string, number>)[String(algorithm)];

@@ -6,6 +6,7 @@
 import * as openpgp from 'openpgp';
 import { CaliopError } from '../errors.js';
 import { ArmorWriter, dearmored } from '../core/openpgp-armor-stream.js';
+import { expandDecapsulationKeys } from '../core/key-derivation.js';
 import { installBzip2Stream } from './pgp-stream-bzip2.js';
 import { installInflateStream } from '../edges/inflate-stream.js';
 import { createOutputFile, type OutputFile } from '../edges/output-file.js';
@@ -340,6 +341,7 @@ export async function decryptStream(input: {
   requireAddressedTo(message, input.decryptionKey);
   let result;
   try {
+    await expandDecapsulationKeys(input.decryptionKey, message);
     result = await openpgp.decrypt({
       message,
       decryptionKeys: acceptingEveryCipher(input.decryptionKey),

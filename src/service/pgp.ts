@@ -17,6 +17,7 @@ import {
 import { CaliopError } from '../errors.js';
 import { dearmored } from '../core/openpgp-armor-stream.js';
 import { gnupgCleartext, gnupgTextForm } from '../core/text-signature-forms.js';
+import { expandDecapsulationKeys } from '../core/key-derivation.js';
 import { cv25519SessionKeys } from './pgp-session-key.js';
 import { tryFastDecryption } from './pgp-stream-fast.js';
 
@@ -454,6 +455,7 @@ export async function decryptData(
   }
   let result;
   try {
+    await expandDecapsulationKeys(decryptionKeys, message);
     result = await openpgp.decrypt({ message, decryptionKeys, ...common });
   } catch (error) {
     throw decryptionFailure(error, message);
