@@ -5,7 +5,7 @@
 
 import * as openpgp from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EncryptedMessageScanner, isEncryptedOpenPgpMessage } from '../../src/relay/ciphertext-check.js';
+import { EncryptedMessageScanner, isEncryptedArmoredMessage, isEncryptedOpenPgpMessage } from '../../src/relay/ciphertext-check.js';
 
 let keys: { privateKey: openpgp.PrivateKey; publicKey: openpgp.PublicKey };
 beforeAll(async () => {
@@ -71,4 +71,56 @@ describe('EncryptedMessageScanner', () => {
     expect(scan('', 64)).toBe(false);
     expect(scan(`-----BEGIN PGP MESSAGE-----\n\n${'A'.repeat(10_000)}\n-----END PGP MESSAGE-----\n`, 64)).toBe(false);
   });
+
+  // Issue 14: the JSON submit asks the scanner first and openpgp.readMessage only when the
+  // scanner refuses, so the answer must be readMessage's on every case: the scanner must never
+  // accept what readMessage refuses. Real openpgp.js output of each kind, its armor varied, and
+  // the 100-byte message with every line removed and characters replaced in every line.
+  it('the JSON submit\'s check answers as openpgp.readMessage on every case (scanner first)', async () => {
+    const other = await openpgp.generateKey({ userIDs: [{ email: 'bo@example.test' }], format: 'object', type: 'rsa', rsaBits: 2048 });
+    const plain = async () => openpgp.createMessage({ binary: data(100) });
+    const one = (await openpgp.encrypt({ message: await plain(), encryptionKeys: keys.publicKey })) as string;
+    const cases: [string, string][] = [
+      ['one recipient', one],
+      ['two recipients, signed', (await openpgp.encrypt({ message: await plain(), encryptionKeys: [keys.publicKey, other.publicKey], signingKeys: keys.privateKey })) as string],
+      ['password', (await openpgp.encrypt({ message: await plain(), passwords: ['x'] })) as string],
+      ['AEAD', (await openpgp.encrypt({ message: await plain(), encryptionKeys: keys.publicKey, config: { aeadProtect: true } })) as string],
+      ['empty plaintext', (await openpgp.encrypt({ message: await openpgp.createMessage({ binary: data(0) }), encryptionKeys: keys.publicKey })) as string],
+      ['signed only', (await openpgp.sign({ message: await plain(), signingKeys: keys.privateKey })) as string],
+      ['CRLF', one.replace(/\n/g, '\r\n')],
+      ['a comment header', one.replace('-----BEGIN PGP MESSAGE-----\n', '-----BEGIN PGP MESSAGE-----\nComment: hi there\n')],
+      ['blank lines before', `\n\n${one}`],
+      ['text before', `hello\n${one}`],
+      ['blank lines after', `${one}\n\n`],
+      ['no last line end', one.trimEnd()],
+      ['junk', 'hello world'],
+    ];
+    const lines = one.trimEnd().split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      cases.push([`line ${i} removed`, [...lines.slice(0, i), ...lines.slice(i + 1)].join('\n') + '\n']);
+      const line = lines[i] as string;
+      for (const at of [0, 5, 40]) {
+        if (at >= line.length) continue;
+        for (const c of ['A', '/', '=', ' ', '*']) cases.push([`line ${i} char ${at} -> '${c}'`, [...lines.slice(0, i), line.slice(0, at) + c + line.slice(at + 1), ...lines.slice(i + 1)].join('\n') + '\n']);
+      }
+    }
+    const bounded = <T>(label: string, work: Promise<T>) =>
+      Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`case "${label}" took over 20 s`)), 20_000).unref())]);
+    let accepted = 0;
+    let refusedByScannerOnly = 0;
+    for (const [label, text] of cases) {
+      const openpgpSays = await bounded(label, isEncryptedOpenPgpMessage(text));
+      const scanner = new EncryptedMessageScanner();
+      scanner.push(Buffer.from(text, 'utf8'));
+      const scannerSays = scanner.end();
+      if (scannerSays && !openpgpSays) throw new Error(`${label}: the scanner accepts what openpgp.readMessage refuses`);
+      expect([label, await bounded(label, isEncryptedArmoredMessage(text))]).toEqual([label, openpgpSays]);
+      if (openpgpSays) accepted += 1;
+      if (openpgpSays && !scannerSays) refusedByScannerOnly += 1;
+    }
+    // Both answers reached, and the fallback is needed (text before the armor, a damaged END line).
+    expect(accepted).toBeGreaterThan(12);
+    expect(cases.length - accepted).toBeGreaterThan(50);
+    expect(refusedByScannerOnly).toBeGreaterThan(0);
+  }, 120_000);
 });

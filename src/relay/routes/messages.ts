@@ -17,7 +17,7 @@ import {
   type MessageResponse,
   type SubmitResponse,
 } from '../../api/schemas.js';
-import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
+import { isEncryptedArmoredMessage } from '../ciphertext-check.js';
 import { RelayHttpError } from '../http-error.js';
 import { REPLAY_HEADER, replayAnswer, requestSha256 } from '../idempotency.js';
 import { parseJsonBody, parseWithSchema } from '../json-body.js';
@@ -143,7 +143,7 @@ export async function submitMessage(deps: RelayDeps, device: SignedDevice, input
   const stored = streamed
     ? await storeStreamedCiphertext(deps.store, input.rawBody(), { messageId: id, digest, maxBytes: deps.limits.maxMessageBytes, nowSeconds })
     : { size: Buffer.byteLength(armoredMessage, 'utf8'), chunks: 0 };
-  if (!streamed && !(await isEncryptedOpenPgpMessage(armoredMessage))) {
+  if (!streamed && !(await isEncryptedArmoredMessage(armoredMessage))) {
     throw new RelayHttpError(400, 'not_encrypted', 'armoredMessage must be an ASCII-armored encrypted OpenPGP message');
   }
   const receivedAt = deps.clock().toISOString();
