@@ -2,6 +2,7 @@
 // after each change (docs/vault-contents.md §1), and the message store beside it
 // (docs/store.md). Every use case that needs secrets starts here; the faces (CLI,
 // UI) only supply the passphrase.
+import { webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { armoredForOutsiders, deriveIdentity, deriveRevocationCertificate, deviceKeyFromSecret, type DerivedIdentity } from '../core/key-derivation.js';
@@ -59,6 +60,24 @@ export async function estimateUnlockMs(stick: Stick): Promise<number> {
   return estimateArgon2idMs(header.kdf);
 }
 
+/**
+ * Issue 13: a process's first WebCrypto call sets WebCrypto up (Node loads its modules): 10-40 ms
+ * sampled under Node 26, after Argon2id on the wall path, since openpgp.js signs the derived
+ * key's bindings with Ed25519 through WebCrypto (importKey of a JWK, then sign). Done while
+ * Argon2id runs on the other core, with a throwaway key. A failure changes nothing: openpgp.js
+ * then meets the same on its own.
+ */
+async function warmUpWebCrypto(): Promise<void> {
+  try {
+    const subtle = webcrypto.subtle;
+    const pair = (await subtle.generateKey('Ed25519', true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const key = await subtle.importKey('jwk', await subtle.exportKey('jwk', pair.privateKey), 'Ed25519', false, ['sign']);
+    await subtle.sign('Ed25519', key, new Uint8Array(64));
+  } catch {
+    // no Ed25519 in this runtime's WebCrypto: openpgp.js signs with its own code
+  }
+}
+
 export class StickSession {
   #identity: Promise<DerivedIdentity> | undefined;
 
@@ -79,6 +98,7 @@ export class StickSession {
 
   /** The rest of an unlock that beginStickUnlock started (src/service/vault-unlock.ts). */
   static async open(stick: Stick, run: StickUnlockRun, random: RandomSource = randomBytes): Promise<StickSession> {
+    void warmUpWebCrypto(); // while Argon2id runs in its worker
     const { plaintext, handle } = await run.opened;
     const decoded = await decodeVaultContents(plaintext);
     plaintext.fill(0);
