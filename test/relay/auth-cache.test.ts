@@ -62,3 +62,19 @@ it(`auth_rows_fresh_after_each_write (${TEST_STORE}): revocation, acknowledgemen
   expect(old.fresh).toBe(false);
   expect((await auth(3)).found?.account.cert).toEqual(new Uint8Array([3]));
 });
+
+// Issue 14: on SQLite the addresses found enrolled are kept (an account is never deleted nor
+// renamed); one not found must not be: it may enrol the next moment and receive mail at once.
+it(`known_addresses_cache (${TEST_STORE}): an address unknown, then enrolled, is known to the very next submission`, async () => {
+  const other = 'bo@example.test';
+  expect(await store().unknownAddresses([address, other])).toEqual([address, other]);
+  expect(
+    await store().createAccount({ address, localPart: 'ana', cert: new Uint8Array([1]), certFingerprint, devicePublicKey: key(1), enrolledAt: '2026-01-01T00:00:00.000Z', wkdHash: 'wkd' }, null),
+  ).toBe('created');
+  expect(await store().unknownAddresses([address, other])).toEqual([other]);
+  expect(await store().unknownAddresses([address])).toEqual([]);
+  expect(
+    await store().createAccount({ address: other, localPart: 'bo', cert: new Uint8Array([2]), certFingerprint: 'B'.repeat(40), devicePublicKey: key(3), enrolledAt: '2026-01-01T00:00:00.000Z', wkdHash: 'wkd2' }, null),
+  ).toBe('created');
+  expect(await store().unknownAddresses([other, address, 'cy@example.test'])).toEqual(['cy@example.test']);
+});
