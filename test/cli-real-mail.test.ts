@@ -124,6 +124,32 @@ beforeAll(async () => {
   expect(mutt.status, mutt.stderr?.toString()).toBe(0);
   await deliver(join(scratch.path, 'neomutt.eml'), 'nora@mutt.test');
 
+  // docs/message-payload.md §6.6: text clear-signed by gpg in Latin-1 and in windows-1252 (iconv),
+  // sent by neomutt with charset and send_charset of that charset (8bit, the bytes gpg signed);
+  // and the Latin-1 one with one byte changed on the way (é 0xE9 -> ê 0xEA).
+  for (const [charset, text, subject] of [
+    ['iso-8859-1', 'Grüße aus Köln: café, Straße.\n', 'Clear signed latin-1'],
+    ['windows-1252', 'Prix : 20 € – « déjà vu »\n', 'Clear signed windows-1252'],
+  ] as const) {
+    const encoded = spawnSync('iconv', ['-f', 'UTF-8', '-t', charset], { input: text });
+    expect(encoded.status, encoded.stderr?.toString()).toBe(0);
+    const signedText = gpg.run(['--clearsign', '--local-user', 'gina@elsewhere.test'], encoded.stdout);
+    const rc = join(scratch.path, `muttrc-${charset}`);
+    writeFileSync(rc, [`set from="Gina Outside <gina@elsewhere.test>"`, 'set use_from=yes', `set sendmail="${capture}"`, 'set copy=no', 'set record=""', `set charset="${charset}"`, `set send_charset="${charset}"`, `set folder="${scratch.path}"`, `set spoolfile="${scratch.path}/spool"`, ''].join('\n'));
+    const out = join(scratch.path, `neomutt-${charset}.eml`);
+    const sent = spawnSync('neomutt', ['-n', '-F', rc, '-s', subject, '--', `bob@${DOMAIN}`], { input: signedText, env: { ...process.env, HOME: scratch.path, CAPTURE: out }, timeout: 300_000 });
+    expect(sent.status, sent.stderr?.toString()).toBe(0);
+    const mail = readFileSync(out);
+    expect(mail.toString('latin1')).toContain(`Content-Type: text/plain; charset=${charset}`);
+    expect(mail.includes(encoded.stdout.subarray(0, 12))).toBe(true); // the signed bytes, as they are
+    await deliver(out, 'gina@elsewhere.test');
+    if (charset === 'iso-8859-1') {
+      const changed = Buffer.from(mail.toString('latin1').replace('Subject: Clear signed latin-1', 'Subject: Clear signed latin-1, changed').replace('caf\xe9', 'caf\xea'), 'latin1');
+      writeFileSync(join(scratch.path, 'latin-changed.eml'), changed);
+      await deliver(join(scratch.path, 'latin-changed.eml'), 'gina@elsewhere.test');
+    }
+  }
+
   // Python's email package: alternative + related + mixed, HTML only, a forward, latin-1.
   const python = join(scratch.path, 'python');
   mkdirSync(python);
@@ -309,6 +335,19 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
     expect(clear.body).not.toMatch(/BEGIN PGP/);
     expect(clear.signature).toBe('good');
     expect(clear.exposure.level).toBe('cleartext');
+  });
+
+  it('clear-signed by gpg in Latin-1 and windows-1252, sent by neomutt in that charset: good, é ß € shown; a changed byte: bad', async () => {
+    const latin = await read('Clear signed latin-1');
+    expect(latin.signature).toBe('good');
+    expect(latin.body).toContain('Grüße aus Köln: café, Straße.');
+    expect(latin.body).not.toMatch(/BEGIN PGP|\ufffd/);
+    const windows = await read('Clear signed windows-1252');
+    expect(windows.signature).toBe('good');
+    expect(windows.body).toContain('Prix : 20 € – « déjà vu »');
+    const changed = await read('Clear signed latin-1, changed');
+    expect(changed.signature).toBe('bad');
+    expect(changed.body).toContain('Grüße aus Köln: cafê, Straße.');
   });
 
   it('PGP/MIME signed (RFC 3156 §5): good signature, the signature part is not listed as an attachment', async () => {

@@ -13,6 +13,7 @@ import PostalMime, { addressParser, type Address, type Email } from 'postal-mime
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from '../api/mime-fields.js';
 import { htmlToReadableText } from './html-text.js';
 import { checkMessageLimits, type StreamedItem, type StreamedScope } from './mime-stream.js';
+import { decodedAsWindows1252, headerFix, TEXT_DECODER_CP1252_BROKEN, windows1252Text } from '../api/windows-1252.js';
 
 /** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */
 export interface AttachmentPart {
@@ -91,11 +92,11 @@ const latin1 = new TextDecoder('latin1');
 /** Forwarded messages inside forwarded messages are read this deep; deeper ones stay attachments. */
 const MAX_FORWARD_DEPTH = 3;
 
-function mailbox(address: Address | undefined): { text: string; address: string; name: string } | undefined {
+function mailbox(address: Address | undefined, fix: (value: string) => string = (value) => value): { text: string; address: string; name: string } | undefined {
   if (address === undefined) return undefined;
-  if ('group' in address && address.group) return mailbox(address.group[0]);
+  if ('group' in address && address.group) return mailbox(address.group[0], fix);
   const bare = (address.address ?? '').trim();
-  const name = (address.name ?? '').trim();
+  const name = fix((address.name ?? '').trim());
   if (bare === '' && name === '') return undefined;
   return { text: name === '' ? bare : `${name} <${bare}>`, address: bare.toLowerCase(), name };
 }
@@ -192,22 +193,6 @@ export function charsetDecoder(charset: string | undefined): { decode(bytes: Uin
   return decoder.encoding === 'windows-1252' ? { decode: (bytes) => windows1252Text(decoder.decode(bytes)) } : decoder;
 }
 
-/** WHATWG's index-windows-1252 for the bytes 0x80-0x9F (the rest is ISO-8859-1). */
-const WINDOWS_1252_C1 = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
-/** docs/message-payload.md §4.4: measured on Node 20.20.2, TextDecoder('windows-1252') decodes 0x80-0x9F as U+0080-U+009F (nodejs/node#60888). */
-export const TEXT_DECODER_CP1252_BROKEN = new TextDecoder('windows-1252').decode(Uint8Array.of(0x80)) !== '€';
-
-/**
- * docs/message-payload.md §4.4: text a windows-1252 decoder (the labels windows-1252,
- * iso-8859-1, latin1, us-ascii… in WHATWG's table) gave, with the C1 characters a broken
- * runtime leaves (a right one never gives them, but for 0x81, 0x8D, 0x8F, 0x90, 0x9D which
- * stay as they are) mapped as the standard says. Nothing to do on a right runtime.
- */
-export function windows1252Text(text: string): string {
-  if (!TEXT_DECODER_CP1252_BROKEN) return text;
-  return text.replace(/[\u0080-\u009f]/g, (char) => WINDOWS_1252_C1[char.charCodeAt(0) - 0x80]!);
-}
-
 /** Whether a text part of the tree is decoded by a windows-1252 decoder (docs/message-payload.md §4.4). */
 function hasWindows1252Text(root: TextLeaf | undefined): boolean {
   let found = false;
@@ -216,15 +201,7 @@ function hasWindows1252Text(root: TextLeaf | undefined): boolean {
     const type = (node.contentType?.parsed?.value ?? 'text/plain').toLowerCase();
     if ((node.childNodes ?? []).length === 0 && (type === 'text/plain' || type === 'text/html')) {
       const charset = (node.contentType?.parsed?.params?.['charset'] ?? '').trim();
-      if (charset !== '') {
-        let encoding = 'windows-1252'; // postal-mime's fallback for a label TextDecoder does not know
-        try {
-          encoding = new TextDecoder(charset.toLowerCase()).encoding;
-        } catch {
-          // the fallback
-        }
-        found = encoding === 'windows-1252';
-      }
+      if (charset !== '') found = decodedAsWindows1252(charset);
     }
     for (const child of node.childNodes ?? []) walk(child, depth + 1);
   };
@@ -347,7 +324,7 @@ function withoutDelimiterLineEnd(content: Uint8Array): Uint8Array {
   return content.length > 0 && content[content.length - 1] === 0x0a ? content.subarray(0, content.length - 1) : content;
 }
 
-function attachmentsOf(email: Email, skipSignature: boolean, lineEndEncoded: Set<unknown>): AttachmentPart[] {
+function attachmentsOf(email: Email, skipSignature: boolean, lineEndEncoded: Set<unknown>, fix: (value: string) => string): AttachmentPart[] {
   const parts: AttachmentPart[] = [];
   for (const attachment of email.attachments) {
     const type = (attachment.mimeType ?? 'application/octet-stream').toLowerCase();
@@ -356,7 +333,7 @@ function attachmentsOf(email: Email, skipSignature: boolean, lineEndEncoded: Set
     const content = lineEndEncoded.has(attachment.content) ? withoutDelimiterLineEnd(decoded) : decoded;
     parts.push({
       index: parts.length + 1,
-      name: attachment.filename ?? '',
+      name: fix(attachment.filename ?? ''),
       type,
       size: content.length,
       sha256: bytesToHex(sha256(content)),
@@ -407,7 +384,9 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     }
   }
   let body = lf(text);
-  const attachments = attachmentsOf(email, signedParts !== null, lineEndEncoded);
+  // docs/message-payload.md §4.4: every header section of the message (its parts' too) is in `raw`.
+  const fixHeader = headerFix(raw);
+  const attachments = attachmentsOf(email, signedParts !== null, lineEndEncoded, fixHeader);
   // docs/message-payload.md §4.3: a message forwarded as an attachment is shown below the text, and its own attachments are listed after it.
   if (depth < MAX_FORWARD_DEPTH) {
     for (const attachment of [...attachments]) {
@@ -419,7 +398,7 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
       for (const inner of forwarded.attachments) attachments.push({ ...inner, index: attachments.length + 1 });
     }
   }
-  const from = mailbox(email.from);
+  const from = mailbox(email.from, fixHeader);
   const topType = email.headers.find((header) => header.key === 'content-type')?.value ?? '';
   const headerValues = (key: string) => email.headers.filter((header) => header.key === key).map((header) => header.value.replace(/\s+/g, ' ').trim());
   return {
@@ -427,7 +406,7 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     fromAddress: from?.address,
     fromName: from?.name,
     to: [...addressList(email.to), ...addressList(email.cc)],
-    subject: email.subject,
+    subject: email.subject === undefined ? undefined : fixHeader(email.subject),
     date: isoDate(email.date),
     messageId: email.messageId?.replace(/^<|>$/g, ''),
     body,
@@ -473,7 +452,7 @@ export async function attachmentNameIn(headerText: string): Promise<string> {
   // (RFC 6532) as in the whole message; handed over as a string, postal-mime encoded it twice.
   const bytes = Buffer.from(`${head}\r\n\r\nx`, 'latin1');
   const email = await new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' }).parse(bytes).catch(() => undefined);
-  return email?.attachments[0]?.filename ?? '';
+  return headerFix(head)(email?.attachments[0]?.filename ?? '');
 }
 
 /** One attachment of a message split as a stream, as readMailContent would list it (docs/message-payload.md §3.1). */

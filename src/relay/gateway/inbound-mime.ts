@@ -6,6 +6,7 @@
 // "not encrypted" or "a claim we cannot read", never guessed.
 
 import { addressParser, decodeWords } from 'postal-mime';
+import { headerFix } from '../../api/windows-1252.js';
 import type { OuterHeaders, SmtpHopFacts, TlsFacts } from '../../api/facts.js';
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart, type HeaderField } from '../../api/mime-fields.js';
 
@@ -177,7 +178,8 @@ export function outerHeadersOf(fields: readonly HeaderField[]): OuterHeaders {
     const value = headerValue(fields, name);
     if (value === undefined) return null;
     // eslint-disable-next-line no-control-regex
-    return decodeWords(utf8IfValid(value)).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
+    // docs/message-payload.md §4.4: a windows-1252 encoded-word decoded by a broken runtime, corrected.
+    return headerFix(value)(decodeWords(utf8IfValid(value))).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
   };
   const to: string[] = [];
   for (const name of ['To', 'Cc']) {
