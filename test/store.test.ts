@@ -132,12 +132,71 @@ async function storeOf(n: number, written: number): Promise<{ store: MessageStor
   return { store: await MessageStore.open(folder, KEY, randomBytes), folder, newest };
 }
 
+const STORE_V1 = JSON.parse(await readFile(join(import.meta.dirname, 'vectors', 'store', 'store-v1-index.json'), 'utf8')) as {
+  keyHex: string;
+  folder: string;
+  files: Record<string, string>;
+  expect: { count: number; nextId: number; relayCursor: string; newestFirst: { id: string; subject: string; unread: boolean; relayId: string | null }[] };
+};
+
+async function v1Store(name: string): Promise<string> {
+  const folder = join(root, name, STORE_V1.folder);
+  for (const [path, base64] of Object.entries(STORE_V1.files)) {
+    await mkdir(join(folder, path, '..'), { recursive: true });
+    await writeFile(join(folder, path), Buffer.from(base64, 'base64'));
+  }
+  return folder;
+}
+
+describe('migration from the one-document index (docs/store.md §7.1)', () => {
+  const key = Buffer.from(STORE_V1.keyHex, 'hex');
+  const indexVersion = async (folder: string) => (await readFile(join(folder, 'index'))).readUInt16BE(8);
+  const expectVectorState = async (store: MessageStore) => {
+    expect([store.count, store.nextId, store.relayCursor]).toEqual([STORE_V1.expect.count, STORE_V1.expect.nextId, STORE_V1.expect.relayCursor]);
+    expect(store.page().entries.map((entry) => ({ id: entry.id, subject: entry.subject, unread: entry.unread, relayId: entry.relayId ?? null }))).toEqual(STORE_V1.expect.newestFirst);
+    for (const line of STORE_V1.expect.newestFirst) expect((await store.get(line.id)).subject).toBe(line.subject);
+    expect(store.entry('4')).toBeUndefined(); // deleted in the vector's journal
+  };
+
+  it('a store written by index version 1 opens, and is rewritten in version 2 at that first opening, the journal folded in', async () => {
+    const folder = await v1Store('v1-index');
+    expect(await indexVersion(folder)).toBe(1);
+    await expectVectorState(await MessageStore.open(folder, key, randomBytes));
+    expect(await indexVersion(folder)).toBe(2);
+    expect((await stat(join(folder, 'journal'))).size).toBe(14); // an empty journal of the new generation
+    const again = await MessageStore.open(folder, key, randomBytes);
+    await expectVectorState(again);
+    await again.setUnread('5', false);
+    expect((await MessageStore.open(folder, key, randomBytes)).entry('5')!.unread).toBe(false);
+  });
+
+  it('a yank during the migration leaves a store that opens with the same messages, before the rename or after it', async () => {
+    // Before the rename: the version 1 files and a temporary index half written.
+    const before = await v1Store('v1-yank-before');
+    await writeFile(join(before, 'index.partial-00112233445566778899aabbccddeeff'), 'half of a new index');
+    await expectVectorState(await MessageStore.open(before, key, randomBytes));
+    expect(await indexVersion(before)).toBe(2);
+    expect((await readdir(before)).filter((name) => name.includes('.partial-'))).toEqual([]);
+    // After the rename, before the journal's replacement: the version 2 index and the old journal.
+    const after = await v1Store('v1-yank-after');
+    await MessageStore.open(after, key, randomBytes);
+    await writeFile(join(after, 'journal'), Buffer.from(STORE_V1.files.journal!, 'base64'));
+    const reopened = await MessageStore.open(after, key, randomBytes);
+    await expectVectorState(reopened); // the old journal's records are in the index already: not applied twice
+    await reopened.setUnread('1', false); // the stale journal is replaced before this append
+    const last = await MessageStore.open(after, key, randomBytes);
+    expect(last.entry('1')!.unread).toBe(false);
+    expect(last.count).toBe(STORE_V1.expect.count);
+  });
+});
+
 describe('cost does not grow with the number of messages (docs/store.md §2, §4)', () => {
   it('at 100, 1,000 and 10,000: unlock reads 2 files, marking read writes one small record, a page reads its objects only', async () => {
-    const figures: Record<number, { open: number; markBytes: number; markFiles: number; pageFiles: number; pageBytes: number; deleteBytes: number }> = {};
+    const figures: Record<number, { open: number; headOpened: number; indexOpened: number; markBytes: number; markFiles: number; pageFiles: number; pageBytes: number; deleteBytes: number }> = {};
     for (const n of [100, 1000, 10_000]) {
       const { store } = await storeOf(n, 20);
       const open = store.io.filesRead;
+      const headOpened = store.io.indexBytesOpened;
       let before = { ...store.io };
       await store.setUnread(String(n - 3), false);
       const markBytes = store.io.bytesWritten - before.bytesWritten;
@@ -147,17 +206,23 @@ describe('cost does not grow with the number of messages (docs/store.md §2, §4
       expect(page.total).toBe(n);
       expect(page.entries[0]!.id).toBe(String(n));
       for (const entry of page.entries) expect((await store.get(entry.id)).subject).toBe(`message number ${entry.id}`);
+      // docs/store.md §2: the head, and the chunks of the page and of the line marked read: one chunk here.
+      const indexOpened = store.io.indexBytesOpened;
       const pageFiles = store.io.filesRead - before.filesRead;
       const pageBytes = store.io.bytesRead - before.bytesRead;
       before = { ...store.io };
       await store.delete([String(n - 1)]);
       const deleteBytes = store.io.bytesWritten - before.bytesWritten;
-      figures[n] = { open, markBytes, markFiles, pageFiles, pageBytes, deleteBytes };
+      figures[n] = { open, headOpened, indexOpened, markBytes, markFiles, pageFiles, pageBytes, deleteBytes };
     }
     console.log('store cost growth', JSON.stringify(figures));
     for (const n of [100, 1000, 10_000]) {
       const f = figures[n]!;
       expect(f.open).toBe(2);
+      // The head: about 8 bytes per id; one chunk of 256 lines more for the page (about 75 KB here).
+      expect(f.headOpened).toBeLessThan(256 + 9 * n);
+      expect(f.indexOpened - f.headOpened).toBeLessThan(100 * 1024);
+      expect(f.indexOpened - f.headOpened).toBeLessThanOrEqual(figures[1000]!.indexOpened - figures[1000]!.headOpened + 2048); // one chunk: longer ids and subjects only
       expect(f.markFiles).toBe(1);
       expect(f.markBytes).toBeLessThan(256);
       expect(f.markBytes).toBeLessThanOrEqual(figures[100]!.markBytes + 8); // ids grow by a digit or two

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { emptyStoreState, openIndex, sealIndex, type IndexEntry } from '../src/core/store-format.js';
+import { StoreIndex, emptyStoreState, openIndex, sealIndex, type IndexEntry } from '../src/core/store-format.js';
 import { decodeVaultContents, encodeVaultContents, newVaultContents } from '../src/core/vault-contents.js';
 import { randomBytes } from '../src/edges/random.js';
 import { StoreFiles } from '../src/edges/store-files.js';
@@ -41,7 +41,8 @@ describe('an unlock without zod (issue 13)', () => {
       id, object: 'ab'.repeat(16), direction: 'in', relayId: `r${id}`, from: 'ada@example.org', to: ['bob@caliop.example'], subject: 's', date: DATE, storedAt: DATE, unread: true, size: 10,
     });
     const state = { ...emptyStoreState(), nextId: 3, entries: [entry('1'), entry('2')] };
-    expect((await openIndex(key, await sealIndex(key, 1, randomBytes(24), state))).state).toEqual(state);
+    // docs/store.md §3: newest first (the same date: the larger id first).
+    expect(new StoreIndex(await openIndex(key, await sealIndex(key, 1, randomBytes, state))).state()).toEqual({ ...state, entries: [entry('2'), entry('1')] });
     const files = (await StoreFiles.open(folder, key, randomBytes)).files;
     await files.compact(state, new Set());
     expect(created.count).toBe(0);

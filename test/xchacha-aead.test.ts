@@ -49,7 +49,7 @@ describe('XChaCha20-Poly1305 of the vault and the store', () => {
   it('opens the store index and journal through node:crypto, no call to noble; a flipped bit still fails', async () => {
     const key = randomBytes(32);
     const before = noble.calls;
-    const index = await sealIndex(key, 3, randomBytes(24), emptyStoreState());
+    const index = await sealIndex(key, 3, randomBytes, emptyStoreState());
     expect((await openIndex(key, index)).generation).toBe(3);
     const record = await sealJournalRecord(key, 3, 0, randomBytes(24), [{ op: 'cursor', cursor: 'c-1' }]);
     const journal = Buffer.concat([journalHeader(3), record]);

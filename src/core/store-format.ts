@@ -9,6 +9,7 @@ import { arrayOf, isBoolean, isIsoDateTime, isString, oneOf, safeIntegerFrom, st
 import type { IndexEntrySchema, StoreOpSchema, StoreStateSchema } from './store-format-schema.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { VaultTamperedError } from './vault-format.js';
+
 import { xchachaAead, xchachaSealPieces } from './xchacha-aead.js';
 
 const ascii = (text: string) => new TextEncoder().encode(text);
@@ -121,45 +122,154 @@ export function emptyStoreState(): StoreState {
   return { format: STORE_INDEX_FORMAT, nextId: 1, entries: [] };
 }
 
+/** docs/store.md §2: the inbox's order, newest first (by date, then by local id). Defined once. */
+export function newestFirst(a: IndexEntry, b: IndexEntry): number {
+  return b.date.localeCompare(a.date) || Number(b.id) - Number(a.id);
+}
+
+/** §3: index lines per chunk of the index file (about 64 KiB of JSON at ~250 bytes a line). */
+export const INDEX_CHUNK_ENTRIES = 256;
+
 /**
- * The store as memory holds it: entries by id, relay ids for de-duplication.
- * Applying an op is O(1) (a delete marks; the array is rebuilt at compaction).
+ * §3: what opening the index file gives: the head (counts, ids, the relay cursor) at once,
+ * and each chunk of index lines on demand (opened, checked and parsed when first asked for).
+ */
+export interface IndexReading {
+  readonly generation: number;
+  /** 1: the one-document index (§7.1 migrates it); 2: the chunked index. */
+  readonly version: number;
+  readonly nextId: number;
+  readonly relayCursor: string | undefined;
+  /** Every id, in the order of the chunks (newest first). */
+  readonly ids: readonly string[];
+  /** Lines per chunk, in order. */
+  readonly chunkSizes: readonly number[];
+  /** §2: ids of sent copies awaiting a delivery report. */
+  readonly awaiting: readonly string[];
+  /** Chunk i's lines, newest first; throws vault_tampered (part store) when damaged. */
+  chunk(i: number): IndexEntry[];
+  /** Plaintext bytes of the index opened so far (the head, and each chunk asked for). */
+  readonly opened: { bytes: number };
+}
+
+type Overlay = { entry: IndexEntry } | { unread: boolean } | { deleted: true };
+
+/**
+ * §2: the store as memory holds it. The index file's chunks are opened only when a
+ * listing, a lookup or a compaction needs them; the journal's changes since the file
+ * are an overlay on top of them. Applying an op is O(1) and opens nothing.
  */
 export class StoreIndex {
-  readonly byId = new Map<string, IndexEntry>();
-  readonly relayIds = new Set<string>();
   nextId: number;
   relayCursor: string | undefined;
+  readonly #reading: IndexReading;
+  /** id → chunk index, for the ids of the file. */
+  readonly #chunkOf = new Map<string, number>();
+  readonly #chunks: (Map<string, IndexEntry> | undefined)[];
+  readonly #chunkStarts: number[] = [];
+  /** Changes since the file (the journal, then this session): put, unread mark, deletion. */
+  readonly #overlay = new Map<string, Overlay>();
+  readonly #awaiting: Set<string>;
+  #count: number;
+  #relayIds: Set<string> | undefined;
+  #sorted: IndexEntry[] | undefined;
+  /** How many of the newest lines #sorted is certainly complete for. */
+  #sortedUpTo = 0;
 
-  constructor(state: StoreState) {
-    this.nextId = state.nextId;
-    this.relayCursor = state.relayCursor;
-    for (const entry of state.entries) this.#put(entry);
+  constructor(reading: IndexReading) {
+    this.#reading = reading;
+    this.nextId = reading.nextId;
+    this.relayCursor = reading.relayCursor;
+    let at = 0;
+    reading.chunkSizes.forEach((size, chunk) => {
+      this.#chunkStarts.push(at);
+      for (let i = at; i < at + size; i++) this.#chunkOf.set(reading.ids[i]!, chunk);
+      at += size;
+    });
+    this.#chunks = new Array<Map<string, IndexEntry> | undefined>(reading.chunkSizes.length);
+    this.#awaiting = new Set(reading.awaiting);
+    this.#count = this.#chunkOf.size;
+    for (const id of reading.ids) {
+      const numeric = Number(id);
+      if (Number.isSafeInteger(numeric) && numeric >= this.nextId) this.nextId = numeric + 1;
+    }
   }
 
-  #put(entry: IndexEntry): void {
-    this.byId.set(entry.id, entry);
-    if (entry.relayId !== undefined) this.relayIds.add(entry.relayId);
-    const numeric = Number(entry.id);
-    if (Number.isSafeInteger(numeric) && numeric >= this.nextId) this.nextId = numeric + 1;
+  get count(): number {
+    return this.#count;
+  }
+
+  #chunk(i: number): Map<string, IndexEntry> {
+    let chunk = this.#chunks[i];
+    if (!chunk) {
+      const lines = this.#reading.chunk(i);
+      const start = this.#chunkStarts[i]!;
+      if (lines.length !== this.#reading.chunkSizes[i] || lines.some((line, j) => line.id !== this.#reading.ids[start + j])) {
+        throw new VaultTamperedError('store', `index chunk ${i} does not match the index's head`);
+      }
+      chunk = new Map(lines.map((line) => [line.id, line]));
+      this.#chunks[i] = chunk;
+    }
+    return chunk;
+  }
+
+  /** The line as the file holds it (before the overlay), or undefined. */
+  #base(id: string): IndexEntry | undefined {
+    const chunk = this.#chunkOf.get(id);
+    return chunk === undefined ? undefined : this.#chunk(chunk).get(id);
+  }
+
+  #exists(id: string): boolean {
+    const over = this.#overlay.get(id);
+    if (over) return !('deleted' in over);
+    return this.#chunkOf.has(id);
+  }
+
+  get(id: string): IndexEntry | undefined {
+    const over = this.#overlay.get(id);
+    if (over && 'deleted' in over) return undefined;
+    if (over && 'entry' in over) return over.entry;
+    const base = this.#base(id);
+    if (!base) return undefined;
+    return over && 'unread' in over ? { ...base, unread: over.unread } : base;
   }
 
   /** §4: applies one record's ops, in order. Unknown ids are ignored (a delete replayed twice). */
   apply(ops: readonly StoreOp[]): void {
     for (const op of ops) {
       switch (op.op) {
-        case 'put':
-          this.#put(op.entry);
+        case 'put': {
+          if (!this.#exists(op.entry.id)) this.#count += 1;
+          else if (this.#relayIds) {
+            const old = this.get(op.entry.id);
+            if (old?.relayId !== undefined) this.#relayIds.delete(old.relayId);
+          }
+          this.#overlay.set(op.entry.id, { entry: op.entry });
+          if (op.entry.awaitingDelivery === true) this.#awaiting.add(op.entry.id);
+          else this.#awaiting.delete(op.entry.id);
+          if (op.entry.relayId !== undefined) this.#relayIds?.add(op.entry.relayId);
+          const numeric = Number(op.entry.id);
+          if (Number.isSafeInteger(numeric) && numeric >= this.nextId) this.nextId = numeric + 1;
+          this.#sorted = undefined;
           break;
+        }
         case 'set': {
-          const entry = this.byId.get(op.id);
-          if (entry) this.byId.set(op.id, { ...entry, unread: op.unread });
+          if (!this.#exists(op.id)) break;
+          const over = this.#overlay.get(op.id);
+          this.#overlay.set(op.id, over && 'entry' in over ? { entry: { ...over.entry, unread: op.unread } } : { unread: op.unread });
+          this.#sorted = undefined;
           break;
         }
         case 'delete': {
-          const entry = this.byId.get(op.id);
-          if (entry?.relayId !== undefined) this.relayIds.delete(entry.relayId);
-          this.byId.delete(op.id);
+          if (!this.#exists(op.id)) break;
+          if (this.#relayIds) {
+            const old = this.get(op.id);
+            if (old?.relayId !== undefined) this.#relayIds.delete(old.relayId);
+          }
+          this.#overlay.set(op.id, { deleted: true });
+          this.#awaiting.delete(op.id);
+          this.#count -= 1;
+          this.#sorted = undefined;
           break;
         }
         case 'cursor':
@@ -172,19 +282,66 @@ export class StoreIndex {
     }
   }
 
+  /**
+   * §2: lines offset … offset+limit-1, newest first. Opens the chunks in order until they
+   * hold offset+limit live lines (the file's chunks are sorted newest first, so every line
+   * of a later chunk is older), and merges the overlay's lines.
+   */
+  page(offset: number, limit: number): IndexEntry[] {
+    const want = offset + limit;
+    if (!this.#sorted || this.#sortedUpTo < want) {
+      const lines: IndexEntry[] = [];
+      for (const over of this.#overlay.values()) if ('entry' in over) lines.push(over.entry);
+      let live = 0;
+      let chunk = 0;
+      for (; chunk < this.#chunks.length && live < want; chunk++) {
+        for (const line of this.#chunk(chunk).values()) {
+          const over = this.#overlay.get(line.id);
+          if (over === undefined) lines.push(line);
+          else if ('unread' in over) lines.push({ ...line, unread: over.unread });
+          else continue;
+          live += 1;
+        }
+      }
+      this.#sorted = lines.sort(newestFirst);
+      this.#sortedUpTo = chunk === this.#chunks.length ? Number.POSITIVE_INFINITY : live;
+    }
+    return this.#sorted.slice(offset, Number.isFinite(limit) ? want : undefined);
+  }
+
+  /** Every line (opens every chunk: compaction, and the whole-index reads of docs/store.md §2.1). */
+  all(): IndexEntry[] {
+    return this.page(0, Number.POSITIVE_INFINITY);
+  }
+
+  /** §2.1: the sent copies awaiting a delivery report, by id: opens only the chunks that hold them. */
+  awaitingDelivery(): IndexEntry[] {
+    return [...this.#awaiting].map((id) => this.get(id)).filter((entry): entry is IndexEntry => entry !== undefined);
+  }
+
+  /** §2.1: de-duplication by relay id: the set is built once per session (a whole-index read). */
+  hasRelayId(relayId: string): boolean {
+    if (!this.#relayIds) {
+      const ids = new Set<string>();
+      for (const entry of this.all()) if (entry.relayId !== undefined) ids.add(entry.relayId);
+      this.#relayIds = ids;
+    }
+    return this.#relayIds.has(relayId);
+  }
+
   state(): StoreState {
     return {
       format: STORE_INDEX_FORMAT,
       nextId: this.nextId,
       ...(this.relayCursor !== undefined ? { relayCursor: this.relayCursor } : {}),
-      entries: [...this.byId.values()],
+      entries: this.all(),
     };
   }
 
   /** Every object the index refers to (messages and their blobs), for §6 repair. */
   referencedObjects(): Set<string> {
     const names = new Set<string>();
-    for (const entry of this.byId.values()) {
+    for (const entry of this.all()) {
       names.add(entry.object);
       for (const blob of entry.blobs ?? []) names.add(blob);
     }
@@ -194,30 +351,128 @@ export class StoreIndex {
 
 // --- §3 the index file --------------------------------------------------------------
 
-function generationHeader(magic: Uint8Array, generation: number): Uint8Array {
+/** §3: the index file's version: 2, the chunked index (1, the one-document index, is read for §7.1). */
+export const INDEX_VERSION = 2;
+/** §3: the associated data's number for the head (chunks are numbered from 0). */
+const HEAD_NUMBER = 0xffffffff;
+
+function generationHeader(magic: Uint8Array, generation: number, version = FORMAT_VERSION): Uint8Array {
   const header = new Uint8Array(GENERATION_HEADER_LENGTH);
   header.set(magic, 0);
-  new DataView(header.buffer).setUint16(8, FORMAT_VERSION);
+  new DataView(header.buffer).setUint16(8, version);
   new DataView(header.buffer).setUint32(10, generation);
   return header;
 }
 
-function readGenerationHeader(bytes: Uint8Array, magic: Uint8Array, what: string): number {
+function readGenerationHeader(bytes: Uint8Array, magic: Uint8Array, what: string, versions: readonly number[] = [FORMAT_VERSION]): { generation: number; version: number } {
   if (bytes.length < GENERATION_HEADER_LENGTH || !startsWith(bytes, magic)) throw damaged(`the ${what} is not a Caliop store file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint16(8) !== FORMAT_VERSION) throw damaged(`the ${what} has an unknown version ${view.getUint16(8)}`);
-  return view.getUint32(10);
+  const version = view.getUint16(8);
+  if (!versions.includes(version)) throw damaged(`the ${what} has an unknown version ${version}`);
+  return { generation: view.getUint32(10), version };
 }
 
-/** §3: the index file: header ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header, JSON). */
-export async function sealIndex(key: Uint8Array, generation: number, nonce: Uint8Array, state: StoreState): Promise<Uint8Array> {
-  const header = generationHeader(INDEX_MAGIC, generation);
-  const plaintext = ascii(JSON.stringify(isStoreState(state) ? state : (await loadSchemas()).StoreStateSchema.parse(state)));
-  return concatBytes(header, nonce, xchachaAead(key, nonce, header).encrypt(plaintext));
+/** §3: the head of a version 2 index: what unlock and counting need, without any line. */
+export const STORE_INDEX_HEAD_FORMAT = 'caliop-store-index/2';
+export interface IndexHead {
+  format: typeof STORE_INDEX_HEAD_FORMAT;
+  nextId: number;
+  relayCursor?: string;
+  chunks: number[];
+  ids: string[];
+  awaiting: string[];
+}
+const isIndexHead = strictObject(
+  { format: oneOf(STORE_INDEX_HEAD_FORMAT), nextId: safeIntegerFrom(1), chunks: arrayOf(safeIntegerFrom(1)), ids: arrayOf(isString), awaiting: arrayOf(isString) },
+  { relayCursor: isString },
+);
+const isIndexChunk = arrayOf(isIndexEntry, 1);
+
+function sealPart(key: Uint8Array, header: Uint8Array, number: number, nonce: Uint8Array, json: unknown): Uint8Array {
+  const sealed = xchachaAead(key, nonce, concatBytes(header, u32(number))).encrypt(ascii(JSON.stringify(json)));
+  return concatBytes(u32(sealed.length), nonce, sealed);
 }
 
-export async function openIndex(key: Uint8Array, bytes: Uint8Array): Promise<{ generation: number; state: StoreState }> {
-  const generation = readGenerationHeader(bytes, INDEX_MAGIC, 'index');
+/**
+ * §3: the index file (version 2): header ‖ the head ‖ the chunks, each u32 length ‖ nonce ‖
+ * XChaCha20-Poly1305(key, nonce, AD = header ‖ u32 number, JSON); the lines sorted newest
+ * first (§2) and cut into chunks of INDEX_CHUNK_ENTRIES. `nonce` gives a fresh 24-byte nonce per call.
+ */
+export async function sealIndex(key: Uint8Array, generation: number, nonce: (length: number) => Uint8Array, state: StoreState): Promise<Uint8Array> {
+  const checked = isStoreState(state) ? state : (await loadSchemas()).StoreStateSchema.parse(state);
+  const lines = [...checked.entries].sort(newestFirst);
+  const header = generationHeader(INDEX_MAGIC, generation, INDEX_VERSION);
+  const chunks: IndexEntry[][] = [];
+  for (let at = 0; at < lines.length; at += INDEX_CHUNK_ENTRIES) chunks.push(lines.slice(at, at + INDEX_CHUNK_ENTRIES));
+  const head: IndexHead = {
+    format: STORE_INDEX_HEAD_FORMAT,
+    nextId: checked.nextId,
+    ...(checked.relayCursor !== undefined ? { relayCursor: checked.relayCursor } : {}),
+    chunks: chunks.map((chunk) => chunk.length),
+    ids: lines.map((line) => line.id),
+    awaiting: lines.filter((line) => line.awaitingDelivery === true).map((line) => line.id),
+  };
+  return concatBytes(header, sealPart(key, header, HEAD_NUMBER, nonce(NONCE_LENGTH), head), ...chunks.map((chunk, i) => sealPart(key, header, i, nonce(NONCE_LENGTH), chunk)));
+}
+
+function openPart(key: Uint8Array, bytes: Uint8Array, at: number, number: number, what: string): { json: unknown; end: number; length: number } {
+  const header = bytes.subarray(0, GENERATION_HEADER_LENGTH);
+  if (at + 4 + NONCE_LENGTH + TAG_LENGTH > bytes.length) throw damaged('the index is truncated');
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at);
+  const end = at + 4 + NONCE_LENGTH + length;
+  if (length < TAG_LENGTH || end > bytes.length) throw damaged('the index is truncated');
+  let plaintext: Uint8Array;
+  try {
+    plaintext = xchachaAead(key, bytes.subarray(at + 4, at + 4 + NONCE_LENGTH), concatBytes(header, u32(number))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
+  } catch {
+    throw damaged(`the index's ${what} failed its integrity check`);
+  }
+  return { json: JSON.parse(new TextDecoder().decode(plaintext)), end, length: plaintext.length };
+}
+
+/**
+ * §3: opens the index file: the head now, each chunk when first asked for (§2). A version 1
+ * index (one document) is opened whole and given the same shape, for its migration (§7.1).
+ */
+export async function openIndex(key: Uint8Array, bytes: Uint8Array): Promise<IndexReading> {
+  const { generation, version } = readGenerationHeader(bytes, INDEX_MAGIC, 'index', [FORMAT_VERSION, INDEX_VERSION]);
+  if (version === FORMAT_VERSION) return openIndexV1(key, bytes, generation);
+  const opened = { bytes: 0 };
+  const head = openPart(key, bytes, GENERATION_HEADER_LENGTH, HEAD_NUMBER, 'head');
+  opened.bytes += head.length;
+  if (!isIndexHead(head.json)) throw damaged('the index head does not match its format');
+  const { nextId, relayCursor, chunks, ids, awaiting } = head.json as IndexHead;
+  if (chunks.reduce((sum, size) => sum + size, 0) !== ids.length || chunks.some((size) => size > INDEX_CHUNK_ENTRIES)) throw damaged('the index head does not match its format');
+  // Where each chunk starts: walked from the lengths (nothing opened); the file ends with the last.
+  const starts: number[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = head.end;
+  for (let i = 0; i < chunks.length; i++) {
+    if (at + 4 > bytes.length) throw damaged('the index is truncated');
+    starts.push(at);
+    at += 4 + NONCE_LENGTH + view.getUint32(at);
+  }
+  if (at !== bytes.length) throw damaged(at > bytes.length ? 'the index is truncated' : 'the index has data after its last chunk');
+  return {
+    generation,
+    version,
+    nextId,
+    relayCursor,
+    ids,
+    chunkSizes: chunks,
+    awaiting,
+    opened,
+    chunk(i) {
+      const part = openPart(key, bytes, starts[i]!, i, `chunk ${i}`);
+      opened.bytes += part.length;
+      if (!isIndexChunk(part.json)) throw damaged(`index chunk ${i} does not match its format`);
+      return part.json as IndexEntry[];
+    },
+  };
+}
+
+/** §7.1: the version 1 index: header ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header, JSON of the whole state). */
+async function openIndexV1(key: Uint8Array, bytes: Uint8Array, generation: number): Promise<IndexReading> {
   if (bytes.length < GENERATION_HEADER_LENGTH + NONCE_LENGTH + TAG_LENGTH) throw damaged('the index is truncated');
   const header = bytes.subarray(0, GENERATION_HEADER_LENGTH);
   const nonce = bytes.subarray(GENERATION_HEADER_LENGTH, GENERATION_HEADER_LENGTH + NONCE_LENGTH);
@@ -228,10 +483,32 @@ export async function openIndex(key: Uint8Array, bytes: Uint8Array): Promise<{ g
     throw damaged('the index failed its integrity check');
   }
   const json: unknown = JSON.parse(new TextDecoder().decode(plaintext));
-  if (isStoreState(json)) return { generation, state: json };
-  const parsed = (await loadSchemas()).StoreStateSchema.safeParse(json);
-  if (!parsed.success) throw damaged(`the index does not match its format: ${parsed.error.issues[0]?.message}`);
-  return { generation, state: parsed.data };
+  let state: StoreState;
+  if (isStoreState(json)) state = json;
+  else {
+    const parsed = (await loadSchemas()).StoreStateSchema.safeParse(json);
+    if (!parsed.success) throw damaged(`the index does not match its format: ${parsed.error.issues[0]?.message}`);
+    state = parsed.data;
+  }
+  return readingOf(state, generation, FORMAT_VERSION, plaintext.length);
+}
+
+/** An index held whole in memory, in the shape of a reading (version 1, and tests). */
+export function readingOf(state: StoreState, generation = 0, version = INDEX_VERSION, openedBytes = 0): IndexReading {
+  const lines = [...state.entries].sort(newestFirst);
+  const chunks: IndexEntry[][] = [];
+  for (let at = 0; at < lines.length; at += INDEX_CHUNK_ENTRIES) chunks.push(lines.slice(at, at + INDEX_CHUNK_ENTRIES));
+  return {
+    generation,
+    version,
+    nextId: state.nextId,
+    relayCursor: state.relayCursor,
+    ids: lines.map((line) => line.id),
+    chunkSizes: chunks.map((chunk) => chunk.length),
+    awaiting: lines.filter((line) => line.awaitingDelivery === true).map((line) => line.id),
+    opened: { bytes: openedBytes },
+    chunk: (i) => chunks[i]!,
+  };
 }
 
 // --- §4 the journal -------------------------------------------------------------------
@@ -261,7 +538,7 @@ export interface JournalReading {
  * damage, not a yank, and is refused.
  */
 export async function openJournal(key: Uint8Array, bytes: Uint8Array): Promise<JournalReading> {
-  const generation = readGenerationHeader(bytes, JOURNAL_MAGIC, 'journal');
+  const { generation } = readGenerationHeader(bytes, JOURNAL_MAGIC, 'journal');
   const header = bytes.subarray(0, GENERATION_HEADER_LENGTH);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: StoreOp[][] = [];

@@ -21,6 +21,7 @@ import {
   openJournal,
   sealIndex,
   sealJournalRecord,
+  type IndexReading,
   type StoreOp,
   type StoreState,
 } from '../core/store-format.js';
@@ -176,7 +177,7 @@ export class StoreFiles {
    * torn journal tail and a journal left behind by an interrupted compaction.
    * Returns the state the index and the journal describe together.
    */
-  static async open(folder: string, key: Uint8Array, random: RandomSource): Promise<{ files: StoreFiles; state: StoreState; records: StoreOp[][] }> {
+  static async open(folder: string, key: Uint8Array, random: RandomSource): Promise<{ files: StoreFiles; index: IndexReading; records: StoreOp[][] }> {
     const indexPath = join(folder, 'index');
     const journalPath = join(folder, 'journal');
     let indexBytes: Uint8Array;
@@ -192,7 +193,8 @@ export class StoreFiles {
       if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw readFailed('the message store journal', cause);
       journalBytes = new Uint8Array(0);
     }
-    const { generation, state } = await openIndex(key, indexBytes);
+    const index = await openIndex(key, indexBytes);
+    const generation = index.generation;
     let records: StoreOp[][] = [];
     let journalLength = GENERATION_HEADER_LENGTH;
     let journalStale = journalBytes.length < GENERATION_HEADER_LENGTH;
@@ -223,11 +225,11 @@ export class StoreFiles {
     await removeLeftoverTempFiles(journalPath);
     // §6.2: a store made before the reserve existed, or whose reserve a deletion used, gets it (back) when there is room.
     await files.keepReserve();
-    return { files, state, records };
+    return { files, index, records };
   }
 
   async #writeGeneration(generation: number, state: StoreState): Promise<void> {
-    const sealed = await sealIndex(this.key, generation, this.random(24), state);
+    const sealed = await sealIndex(this.key, generation, this.random, state);
     await writeFileAtomically(this.indexPath, sealed);
     this.counts.bytesWritten += sealed.length;
     this.counts.filesWritten += 1;
@@ -346,6 +348,14 @@ export class StoreFiles {
   async compact(state: StoreState, referenced: ReadonlySet<string>): Promise<void> {
     await this.#writeGeneration(this.#generation + 1, state);
     await this.removeUnreferenced(referenced);
+  }
+
+  /**
+   * §7.1: the whole state as the next index generation (the chunked format), then an empty
+   * journal; no object is removed (the session that knows the outbox's blobs is not open yet).
+   */
+  async rewrite(state: StoreState): Promise<void> {
+    await this.#writeGeneration(this.#generation + 1, state);
   }
 
   /** §6: objects written by a change that never reached the journal (a yank) are removed. */

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import {
   StoreIndex,
   emptyStoreState,
+  readingOf,
   type IndexEntry,
+  type IndexReading,
   type StoreOp,
-  type StoreState,
 } from '../core/store-format.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 
@@ -38,13 +39,9 @@ export interface InboxPage {
   readonly total: number;
 }
 
-function newestFirst(a: IndexEntry, b: IndexEntry): number {
-  return b.date.localeCompare(a.date) || Number(b.id) - Number(a.id);
-}
-
 export class MessageStore {
   #index: StoreIndex;
-  #sorted: string[] | undefined;
+  readonly #reading: IndexReading;
   #pending: Promise<unknown> = Promise.resolve();
   /** Blobs written in this session and not yet named by a message: protected from §6 clean-up. */
   #unclaimed = new Set<string>();
@@ -58,10 +55,11 @@ export class MessageStore {
 
   private constructor(
     private readonly files: StoreFiles,
-    state: StoreState,
+    reading: IndexReading,
     records: readonly StoreOp[][] = [],
   ) {
-    this.#index = new StoreIndex(state);
+    this.#reading = reading;
+    this.#index = new StoreIndex(reading);
     for (const record of records) this.#index.apply(record);
   }
 
@@ -77,7 +75,7 @@ export class MessageStore {
     const files = await StoreFiles.create(folder, key, emptyStoreState(), random);
     if (!initial.messages?.length) {
       if (state.relayCursor !== undefined) await files.compact(state, new Set());
-      return new MessageStore(files, state);
+      return new MessageStore(files, readingOf(state));
     }
     const fans: string[] = [];
     const schema = await storedMessageSchema();
@@ -89,21 +87,33 @@ export class MessageStore {
       state.entries.push(entryOf(message, object, bytes.length));
     }
     await files.syncObjectFolders(fans);
-    const store = new MessageStore(files, state);
+    const store = new MessageStore(files, readingOf(state));
     // The whole migrated index as generation 1 (generation 0 was the empty one).
     await files.compact(store.#index.state(), store.#index.referencedObjects());
     return store;
   }
 
-  /** §6: reads the index and the journal only, and repairs a torn journal tail. */
+  /**
+   * §6: reads the index's head and the journal only, and repairs a torn journal tail.
+   * §7.1: an index of format version 1 is rewritten in the chunked format (one atomic
+   * generation); on a full stick that waits for a later opening (the store works meanwhile).
+   */
   static async open(folder: string, key: Uint8Array, random: RandomSource): Promise<MessageStore> {
-    const { files, state, records } = await StoreFiles.open(folder, key, random);
-    return new MessageStore(files, state, records);
+    const { files, index, records } = await StoreFiles.open(folder, key, random);
+    const store = new MessageStore(files, index, records);
+    if (index.version === 1) {
+      try {
+        await files.rewrite(store.#index.state());
+      } catch (error) {
+        if (!isStickFull(error)) throw error;
+      }
+    }
+    return store;
   }
 
-  /** Bytes and files read and written so far (tests assert on these). */
-  get io(): Readonly<StoreIoCounts> {
-    return this.files.counts;
+  /** Bytes and files read and written so far, and the index's plaintext opened (tests assert on these). */
+  get io(): Readonly<StoreIoCounts & { indexBytesOpened: number }> {
+    return { ...this.files.counts, indexBytesOpened: this.#reading.opened.bytes };
   }
 
   get folder(): string {
@@ -111,7 +121,7 @@ export class MessageStore {
   }
 
   get count(): number {
-    return this.#index.byId.size;
+    return this.#index.count;
   }
 
   get relayCursor(): string | undefined {
@@ -123,29 +133,34 @@ export class MessageStore {
     return this.#index.nextId;
   }
 
+  /** docs/store.md §2.1: de-duplication by relay id; the first call of a session opens the whole index. */
   hasRelayId(relayId: string): boolean {
-    return this.#index.relayIds.has(relayId);
+    return this.#index.hasRelayId(relayId);
   }
 
+  /** One line: opens the index chunk that holds it (§2), at most once a session. */
   entry(id: string): IndexEntry | undefined {
-    return this.#index.byId.get(id);
+    return this.#index.get(id);
   }
 
-  /** Every entry, unordered (in memory: no I/O). */
-  entries(): IterableIterator<IndexEntry> {
-    return this.#index.byId.values();
+  /** Every entry, newest first: opens the whole index (§2.1 says who may). */
+  entries(): IndexEntry[] {
+    return this.#index.all();
   }
 
-  /** A page of the index, newest first. Costs no I/O; the caller opens only the page's objects. */
+  /** docs/store.md §2.1: the sent copies awaiting a delivery report (the head names them). */
+  awaitingDelivery(): IndexEntry[] {
+    return this.#index.awaitingDelivery();
+  }
+
+  /** A page of the index, newest first: opens the index chunks that hold it (§2); the caller opens only the page's objects. */
   page(offset = 0, limit = Number.POSITIVE_INFINITY): InboxPage {
-    this.#sorted ??= [...this.#index.byId.values()].sort(newestFirst).map((entry) => entry.id);
-    const ids = this.#sorted.slice(offset, Number.isFinite(limit) ? offset + limit : undefined);
-    return { entries: ids.map((id) => this.#index.byId.get(id)!), total: this.#sorted.length };
+    return { entries: this.#index.page(offset, limit), total: this.#index.count };
   }
 
   /** The whole message (one object read, authenticated). */
   async get(id: string): Promise<StoredMessage> {
-    const entry = this.#index.byId.get(id);
+    const entry = this.#index.get(id);
     if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
     const bytes = await this.files.readWholeObject(entry.object);
     const parsed = (await storedMessageSchema()).safeParse(JSON.parse(new TextDecoder().decode(bytes)));
@@ -162,7 +177,6 @@ export class MessageStore {
   async #commit(ops: StoreOp[], options: { useReserve?: boolean; compact?: boolean } = {}): Promise<void> {
     await this.files.append(ops, { useReserve: options.useReserve ?? false });
     this.#index.apply(ops);
-    if (ops.some((op) => op.op === 'put' || op.op === 'delete')) this.#sorted = undefined;
     if (options.compact !== false) await this.#compactIfDue();
   }
 
@@ -208,10 +222,10 @@ export class MessageStore {
       const schema = await storedMessageSchema();
       for (const item of items) {
         const relayId = item.message.relayId;
-        if (relayId !== undefined && (this.#index.relayIds.has(relayId) || seen.has(relayId))) continue;
+        if (relayId !== undefined && (this.#index.hasRelayId(relayId) || seen.has(relayId))) continue;
         if (relayId !== undefined) seen.add(relayId);
         const id = item.message.id === '' ? String(nextId++) : item.message.id;
-        if (this.#index.byId.has(id)) throw new CaliopError('internal', `message id ${id} is already in the store`);
+        if (this.#index.get(id) !== undefined) throw new CaliopError('internal', `message id ${id} is already in the store`);
         if (Number(id) >= nextId) nextId = Number(id) + 1;
         const message = schema.parse({ ...item.message, id });
         const bytes = new TextEncoder().encode(JSON.stringify(message));
@@ -243,7 +257,7 @@ export class MessageStore {
    */
   replace(message: StoredMessage): Promise<void> {
     return this.#serialise(async () => {
-      const old = this.#index.byId.get(message.id);
+      const old = this.#index.get(message.id);
       if (!old) throw new CaliopError('message_not_found', `there is no message ${message.id} in this vault`);
       const parsed = (await storedMessageSchema()).parse(message);
       const bytes = new TextEncoder().encode(JSON.stringify(parsed));
@@ -261,7 +275,7 @@ export class MessageStore {
   /** Marks a message read or unread: one small journal record. */
   setUnread(id: string, unread: boolean): Promise<void> {
     return this.#serialise(async () => {
-      const entry = this.#index.byId.get(id);
+      const entry = this.#index.get(id);
       if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
       if (entry.unread === unread) return;
       await this.#commit([{ op: 'set', id, unread }]);
@@ -289,7 +303,7 @@ export class MessageStore {
   delete(ids: readonly string[]): Promise<void> {
     return this.#serialise(async () => {
       const entries = ids.map((id) => {
-        const entry = this.#index.byId.get(id);
+        const entry = this.#index.get(id);
         if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
         return entry;
       });
