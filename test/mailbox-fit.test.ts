@@ -1,6 +1,7 @@
 // A mailbox in a column (src/core/mailbox-fit.ts, docs/ui.md §4): whole where it fits,
 // the display name cut before the address, the address cut last, in its local part.
 import { describe, expect, it } from 'vitest';
+import { displayMailbox } from '../src/core/mail-content.js';
 import { fitAddress, fitAddressList, fitMailbox, splitMailbox } from '../src/core/mailbox-fit.js';
 
 const W = 21;
@@ -48,4 +49,47 @@ describe('fitAddressList', () => {
     expect(fitAddressList('à ', ['bob@caliop.example'], W)).toBe('à bob@caliop.example ');
     expect(fitAddressList('to ', ['bob@caliop.example', 'carol@caliop.example'], W)).toBe('to bob@…op.example +1');
   });
+});
+
+// docs/fuzzing.md: the From field is the sender's; a 1 MiB one (docs/limits.md §2.3) with a run
+// of spaces in its name held `caliop inbox` for minutes (regular expressions that backtracked in
+// the square of the run). Each size runs in its own task, so the test's bound can fire between them.
+describe('attack: a From of up to 1 MiB costs time in its length, not in its square', () => {
+  const OLD_ANGLE = /^\s*"?(.*?)"?\s*<([^<>]*)>\s*$/u;
+  const OLD_AFTER = /^\s*(\S+@\S+)\s+\("(.*)"\)\s*$/u;
+  function oldSplit(mailbox: string) {
+    const angle = OLD_ANGLE.exec(mailbox);
+    if (angle) return { name: angle[1]!.trim(), address: angle[2]!.trim(), nameAfter: false };
+    const after = OLD_AFTER.exec(mailbox);
+    if (after) return { name: after[2]!, address: after[1]!, nameAfter: true };
+    return { name: '', address: mailbox.trim(), nameAfter: false };
+  }
+
+  it('reads every short mailbox as the expressions it replaces did', () => {
+    // Every string of up to 4 characters from the alphabet that matters (fixed, exhaustive).
+    const alphabet = [' ', '"', '<', '>', '@', 'a', '\n', '(', ')'];
+    let checked = 0;
+    const walk = (prefix: string) => {
+      expect(splitMailbox(prefix), JSON.stringify(prefix)).toEqual(oldSplit(prefix));
+      checked += 1;
+      if (prefix.length < 4) for (const char of alphabet) walk(prefix + char);
+    };
+    walk('');
+    for (const sample of ['Bob <bob@x.test>', '"Bob " <bob@x.test>', ' "bob@x.test" <mallory@evil.test> ', 'a@b ("Name")', 'a@b  ("Na"me")', 'a@@ ("x")', '@x@ ("y")', 'Bo\nb <b@x>', 'a@b ("x\ny")']) {
+      expect(splitMailbox(sample), sample).toEqual(oldSplit(sample));
+    }
+    expect(checked).toBeGreaterThan(7_000);
+  });
+
+  it('1 MiB names of spaces, tabs and @', async () => {
+    for (let size = 32 * 1024; size <= 1024 * 1024; size *= 2) {
+      for (const mailbox of [`a${' '.repeat(size)}b <x@y.test>`, `"a${'\t'.repeat(size)}b" <x@y.test>`, `${'a@'.repeat(size / 2)} x`]) {
+        const { name, address } = splitMailbox(mailbox);
+        expect(name.length + address.length).toBeGreaterThan(0);
+        expect(displayMailbox(mailbox).length).toBeGreaterThan(0);
+        expect(fitMailbox(mailbox, 30).length).toBe(30);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }, 30_000);
 });

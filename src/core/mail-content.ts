@@ -14,6 +14,7 @@ import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, s
 import { htmlToReadableText } from './html-text.js';
 import { checkMessageLimits, type StreamedItem, type StreamedScope } from './mime-stream.js';
 import { decodedAsWindows1252, headerFix, TEXT_DECODER_CP1252_BROKEN, windows1252Text } from '../api/windows-1252.js';
+import { splitAngleMailbox } from './mailbox-fit.js';
 
 /** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */
 export interface AttachmentPart {
@@ -433,10 +434,9 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
  * `mallory@evil.test ("bob@caliop.test")`, so the claim never reads as the sender.
  */
 export function displayMailbox(mailbox: string): string {
-  const match = /^\s*"?(.*?)"?\s*<([^<>]+)>\s*$/.exec(mailbox);
-  if (!match) return mailbox;
-  const name = match[1]!.trim();
-  const address = match[2]!.trim();
+  const match = splitAngleMailbox(mailbox);
+  if (!match || match.address === '') return mailbox;
+  const { name, address } = match;
   if (!name.includes('@') || name.toLowerCase() === address.toLowerCase()) return mailbox;
   return `${address} ("${name}")`;
 }

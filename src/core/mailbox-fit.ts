@@ -19,12 +19,49 @@ function tail(text: string, columns: number): string {
   return points.slice(Math.max(0, points.length - columns)).join('');
 }
 
+const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
+
+/**
+ * `Name <address>` and `"Name" <address>` read in one pass (what /^\s*"?(.*?)"?\s*<([^<>]*)>\s*$/
+ * matched: the address after the last '<', a name on one line). The sender writes the From
+ * field: that expression backtracked in the square of a run of spaces inside the name, and a
+ * 1 MiB From (docs/limits.md §2.3) held the inbox for minutes (docs/fuzzing.md).
+ * `address` is empty for `Name <>`; null when it is not of that form.
+ */
+export function splitAngleMailbox(mailbox: string): { readonly name: string; readonly address: string } | null {
+  const end = mailbox.trimEnd();
+  if (!end.endsWith('>')) return null;
+  const open = end.lastIndexOf('<');
+  if (open === -1) return null;
+  const address = end.slice(open + 1, -1);
+  if (address.includes('>')) return null;
+  let name = mailbox.slice(0, open).trimStart();
+  if (name.startsWith('"')) name = name.slice(1);
+  name = name.trimEnd();
+  if (name.endsWith('"')) name = name.slice(0, -1);
+  if (LINE_TERMINATOR.test(name)) return null;
+  return { name: name.trim(), address: address.trim() };
+}
+
+/** 'a@b ("Name")' (docs/exposure.md §4.1.1) read in one pass, as splitAngleMailbox (was /^\s*(\S+@\S+)\s+\("(.*)"\)\s*$/, square in the @ of a long word). */
+function splitNameAfter(mailbox: string): { readonly name: string; readonly address: string } | null {
+  const text = mailbox.trim();
+  const word = /^\S+/.exec(text)?.[0] ?? '';
+  const at = word.indexOf('@', 1);
+  if (at === -1 || at === word.length - 1) return null;
+  const rest = text.slice(word.length);
+  const space = /^\s+/.exec(rest)?.[0] ?? '';
+  if (space === '' || !rest.startsWith('("', space.length) || !rest.endsWith('")') || rest.length < space.length + 4) return null;
+  const name = rest.slice(space.length + 2, -2);
+  return LINE_TERMINATOR.test(name) ? null : { name, address: word };
+}
+
 /** "Name <a@b>" → {name, address}; 'a@b ("Name")' (docs/exposure.md §4.1.1) → {name, address, nameAfter}; else the address alone. */
 export function splitMailbox(mailbox: string): { readonly name: string; readonly address: string; readonly nameAfter: boolean } {
-  const angle = /^\s*"?(.*?)"?\s*<([^<>]*)>\s*$/u.exec(mailbox);
-  if (angle) return { name: angle[1]!.trim(), address: angle[2]!.trim(), nameAfter: false };
-  const after = /^\s*(\S+@\S+)\s+\("(.*)"\)\s*$/u.exec(mailbox);
-  if (after) return { name: after[2]!, address: after[1]!, nameAfter: true };
+  const angle = splitAngleMailbox(mailbox);
+  if (angle) return { ...angle, nameAfter: false };
+  const after = splitNameAfter(mailbox);
+  if (after) return { ...after, nameAfter: true };
   return { name: '', address: mailbox.trim(), nameAfter: false };
 }
 
