@@ -97,3 +97,24 @@ describe('removeHeaderFields', () => {
     expect(out).toBe('From: a@b.test\r\nAuthentication-Results: other.test; spf=pass\r\n\r\nbody\r\nAuthentication-Results: example.test; in the body\r\n');
   });
 });
+
+// docs/fuzzing.md: what an SMTP peer sends is read on the relay's one thread, API included. A
+// run of blanks inside a line of a PGP/MIME body, or of empty lines in its control part, cost
+// the square of the run (256 KiB: a minute, 1 MiB: minutes, every mailbox of the relay waiting). Each size runs in
+// its own task, so the test's bound can fire between them.
+describe('attack: blank runs in a PGP/MIME body cost time in their length, not in their square', () => {
+  it('up to 256 KiB of spaces in a line, of tabs before the close delimiter, of empty lines in the control part', async () => {
+    for (let size = 32 * 1024; size <= 256 * 1024; size *= 2) {
+      const messages = [
+        pgpMime(['Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1', `Content-Type: application/octet-stream\r\n\r\n${ARMOR}${' '.repeat(size)}x`]),
+        pgpMime(['Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1', `Content-Type: application/octet-stream\r\n\r\n${ARMOR}`]).replace('--b1--', `--b1--${'\t'.repeat(size)}`),
+        pgpMime([`Content-Type: application/pgp-encrypted\r\n\r\nVersion: 1${'\r\n'.repeat(size)}x`, `Content-Type: application/octet-stream\r\n\r\n${ARMOR}`]),
+        pgpMime([`Content-Type: application/pgp-encrypted\r\n\r\n${'\r\n'.repeat(size)}x`, `Content-Type: application/octet-stream\r\n\r\n${ARMOR}`]),
+      ];
+      const found = messages.map((message) => findArrivedCiphertext(message)?.kind ?? null);
+      // Padding after the close delimiter is allowed (RFC 2046 §5.1.1); junk after the armor, or no Version line, is not PGP/MIME.
+      expect(found, `${size}`).toEqual([null, 'pgp-mime', 'pgp-mime', null]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }, 30_000);
+});

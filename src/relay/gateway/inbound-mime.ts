@@ -12,6 +12,14 @@ import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, s
 
 const ARMORED_MESSAGE = /^-----BEGIN PGP MESSAGE-----\r?\n[\s\S]*?\r?\n-----END PGP MESSAGE-----$/;
 
+/**
+ * RFC 3156 §4: the control part's `Version: 1`, one line at a time (as the outbound reader,
+ * src/relay/gateway/outbound-stream.ts): over the whole body with the m flag, /^\s*Version…/
+ * tried every line start and let \s* run over every blank line after it, the square of a
+ * sender's run of empty lines (docs/fuzzing.md).
+ */
+const VERSION_LINE = /^\s*Version:\s*1\s*$/;
+
 export interface ArrivedCiphertext {
   readonly kind: 'pgp-mime' | 'inline';
   /** The ASCII-armored OpenPGP message as it stood in the message, trimmed, with LF line ends and a final LF (as gpg writes it). */
@@ -50,7 +58,7 @@ export function findArrivedCiphertext(rawMessage: string): ArrivedCiphertext | n
       const partFields = parseHeaderFields(split.headerText);
       return { fields: partFields, type: parseContentType(headerValue(partFields, 'Content-Type')).type, body: split.body };
     }) as [{ fields: HeaderField[]; type: string; body: string }, { fields: HeaderField[]; type: string; body: string }];
-    if (control.type !== 'application/pgp-encrypted' || !/^\s*Version:\s*1\s*$/m.test(control.body)) return null;
+    if (control.type !== 'application/pgp-encrypted' || !control.body.split(/\r?\n/).some((line) => VERSION_LINE.test(line))) return null;
     if (data.type !== 'application/octet-stream' || !transferEncodingIsIdentity(data.fields)) return null;
     const armoredMessage = normaliseArmor(data.body);
     return armoredMessage === null ? null : { kind: 'pgp-mime', armoredMessage };
