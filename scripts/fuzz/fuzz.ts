@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import * as openpgp from 'openpgp';
 import { ERROR_TABLE, isCaliopError } from '../../src/errors.js';
 import { prng } from './prng.js';
+import { gatewayTarget, relayTarget, sopTarget } from './outside-targets.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
 const VECTORS = join(ROOT, 'test', 'vectors', 'streamed-decryption');
@@ -238,6 +239,9 @@ const TARGETS: Record<string, Target> = {
       return out;
     },
   },
+  gateway: gatewayTarget(mimeSeeds()),
+  relay: relayTarget(),
+  sop: sopTarget(PGP_FIXTURES),
 };
 
 function mimeSeeds(): Record<string, string> {
