@@ -86,3 +86,18 @@ describe('the reader (docs/message-payload.md §3-§6)', () => {
     expect(content.body).toBe('Just a line: with a colon later\n');
   });
 });
+
+// docs/fuzzing.md: the sender writes the file name (up to the 1 MiB of docs/limits.md §2.3); a
+// run of spaces or dots inside it cost the square of the run. Each size in its own task.
+describe('attack: an attachment name of up to 1 MiB costs time in its length, not in its square', () => {
+  it('runs of spaces, dots and tabs inside the name', async () => {
+    for (let size = 32 * 1024; size <= 1024 * 1024; size *= 2) {
+      for (const name of [`a${' '.repeat(size)}b.pdf`, `a${'.'.repeat(size)}b`, `a${'\t. '.repeat(size / 3)}b .. `]) {
+        const safe = safeAttachmentName(name, 1);
+        expect(safe.startsWith('a'), `${size}`).toBe(true);
+        expect(Buffer.byteLength(safe)).toBeLessThanOrEqual(255);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }, 30_000);
+});
