@@ -394,7 +394,10 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
       if (attachment.type !== 'message/rfc822') continue;
       const forwarded = await readMailContent(attachment.content, depth + 1);
       const header = ['---------- Forwarded message ----------', `From: ${forwarded.from ?? ''}`, `Date: ${forwarded.date ?? ''}`, `Subject: ${forwarded.subject ?? ''}`];
-      body = `${body.replace(/\n*$/, '\n')}\n${header.join('\n')}\n\n${forwarded.body}`;
+      // One line end before the header; trimmed from the end in one pass (/\n*$/ cost the square of a run of empty lines the sender writes, docs/fuzzing.md).
+      let end = body.length;
+      while (end > 0 && body.charCodeAt(end - 1) === 0x0a) end -= 1;
+      body = `${body.slice(0, end)}\n\n${header.join('\n')}\n\n${forwarded.body}`;
       if (attachment.name === '') attachments[attachment.index - 1] = { ...attachment, name: `${forwarded.subject ?? 'forwarded message'}.eml` };
       for (const inner of forwarded.attachments) attachments.push({ ...inner, index: attachments.length + 1 });
     }
