@@ -15,6 +15,8 @@ import { htmlToReadableText } from './html-text.js';
 import { checkMessageLimits, type StreamedItem, type StreamedScope } from './mime-stream.js';
 import { decodedAsWindows1252, headerFix, TEXT_DECODER_CP1252_BROKEN, windows1252Text } from '../api/windows-1252.js';
 import { splitAngleMailbox } from './mailbox-fit.js';
+// postal-mime's unencoded parts gathered in pieces, not two Blob parts per line (docs/decisions/mime.md).
+import './postal-mime-lines.js';
 
 /** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */
 export interface AttachmentPart {
