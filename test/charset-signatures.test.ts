@@ -6,17 +6,16 @@
 // + postal-mime; streamed: receiveStreamed + src/core/mime-stream.ts), `caliop verify` and
 // `sop inline-verify` (verifyData), `sop inline-detach`. The vectors are test/vectors/charset/
 // (make.sh: real gpg, rnp, sq; make-mail.py: the mail as Python's email package writes it).
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Contact } from '../src/core/vault-contents.js';
-import { MessageStore } from '../src/service/message-store.js';
-import { encryptData, verifyData } from '../src/service/pgp.js';
+import { verifyData } from '../src/service/pgp.js';
 import { inlineDetach } from '../src/service/sop.js';
 import { readBothPaths, type Reader } from './helpers/read-both-paths.js';
 import { temporaryFolder } from './helpers/temp-folder.js';
+import { textModeReader, type TextModeReader } from './helpers/text-mode-reader.js';
 
 const VECTORS = join(import.meta.dirname, 'vectors', 'charset');
 const vector = (name: string) => readFileSync(join(VECTORS, name));
@@ -24,6 +23,7 @@ const scratch = temporaryFolder('charset-signatures');
 let reader: Reader;
 let cert: openpgp.PublicKey;
 let contact: Contact;
+let sealed: TextModeReader['sealed'];
 
 /** Each vector's charset as a mail declares it, and its text as it must be shown. */
 const TEXTS = {
@@ -36,17 +36,10 @@ const NAMES = Object.keys(TEXTS) as (keyof typeof TEXTS)[];
 const SIGNERS = ['gpg-clear', 'rnp-clear', 'sq-clear', 'gpg-inline', 'gpg-inline-text'] as const;
 
 beforeAll(async () => {
-  cert = await openpgp.readKey({ armoredKey: readFileSync(join(import.meta.dirname, 'vectors', 'text-mode', 'cert.asc')).toString() });
-  contact = { address: 'text@example.org', fingerprint: cert.getFingerprint().toUpperCase(), armoredCert: cert.armor(), verification: 'unverified', source: 'imported', addedAt: new Date().toISOString() };
-  const bob = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Bob', email: 'bob@caliop.test' }], format: 'object' });
-  reader = { bobKey: bob.privateKey, store: await MessageStore.create(join(scratch.path, 'store'), randomBytes(32), randomBytes) };
+  ({ reader, cert, contact, sealed } = await textModeReader(join(scratch.path, 'store')));
 }, 120_000);
 
 afterAll(() => scratch.remove());
-
-async function sealed(message: Buffer): Promise<string> {
-  return Buffer.from(await encryptData({ data: message, recipients: [reader.bobKey.toPublic()], armor: true })).toString();
-}
 
 /** A text/plain message of `charset`, 8bit, whose text is the signed block as the tool wrote it. */
 function plain(block: Buffer, charset: string): Buffer {

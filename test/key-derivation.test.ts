@@ -156,25 +156,20 @@ describe('determinism and recovery (docs/ceremony.md §7)', () => {
   });
 
   it('issue 13: validate: false makes the key from the packets as built, not read back (no second ML-KEM seed expansion): the same key in every use', async () => {
-    const original = openpgp.SecretSubkeyPacket.prototype.read;
-    let reads = 0;
-    openpgp.SecretSubkeyPacket.prototype.read = function (this: openpgp.SecretSubkeyPacket, ...args: unknown[]) {
-      reads += 1;
-      return (original as (...rest: unknown[]) => Promise<void>).apply(this, args);
-    } as typeof original;
+    const subkeyReads = countSubkeyReads();
     let checked: Awaited<ReturnType<typeof deriveIdentity>>;
     let unchecked: Awaited<ReturnType<typeof deriveIdentity>>;
     try {
       // Where node:crypto has no ML-KEM (Node 20), one more read: the probe that gives the encapsulation key.
       const probe = mlkemEncapsulationKey(new Uint8Array(64)) === undefined ? 1 : 0;
       checked = await deriveIdentity(input);
-      expect(reads).toBe(8 + probe); // four subkeys built, then the four read back
-      reads = 0;
+      expect(subkeyReads.count).toBe(8 + probe); // four subkeys built, then the four read back
+      subkeyReads.count = 0;
       unchecked = await deriveIdentity({ ...input, validate: false });
       // The three classic subkeys built; the post-quantum one built without its ML-KEM expansion; nothing read back.
-      expect(reads).toBe(3 + probe);
+      expect(subkeyReads.count).toBe(3 + probe);
     } finally {
-      openpgp.SecretSubkeyPacket.prototype.read = original;
+      subkeyReads.restore();
     }
     expect(unchecked.privateKey.write()).toEqual(checked.privateKey.write());
     expect(unchecked.armoredCert).toBe(checked.armoredCert);
@@ -223,35 +218,30 @@ describe('determinism and recovery (docs/ceremony.md §7)', () => {
       return openpgp.readMessage({ armoredMessage: armored });
     };
     const other = await deriveIdentity({ ...input, validate: false });
-    const original = openpgp.SecretSubkeyPacket.prototype.read;
-    let reads = 0;
-    openpgp.SecretSubkeyPacket.prototype.read = function (this: openpgp.SecretSubkeyPacket, ...args: unknown[]) {
-      reads += 1;
-      return (original as (...rest: unknown[]) => Promise<void>).apply(this, args);
-    } as typeof original;
+    const subkeyReads = countSubkeyReads();
     try {
       const classic = await messageTo('ecdh');
       await expandDecapsulationKeys(unchecked.privateKey, classic);
-      expect(reads).toBe(0);
+      expect(subkeyReads.count).toBe(0);
       expect(params(unchecked.privateKey).mlkemSecretKey).toBeUndefined();
       expect((await openpgp.decrypt({ message: classic, decryptionKeys: unchecked.privateKey, date })).data).toBe('ecdh');
       // Not expanded, openpgp.js cannot open a post-quantum message: the expansion is what makes it work.
       await expect(openpgp.decrypt({ message: await messageTo('pqc_mlkem_x25519'), decryptionKeys: unchecked.privateKey, date })).rejects.toThrow();
       const pq = await messageTo('pqc_mlkem_x25519');
       await expandDecapsulationKeys([unchecked.privateKey], pq);
-      expect(reads).toBe(1);
+      expect(subkeyReads.count).toBe(1);
       expect(params(unchecked.privateKey).mlkemSecretKey).toEqual(params(checked.privateKey).mlkemSecretKey);
       expect((await openpgp.decrypt({ message: pq, decryptionKeys: unchecked.privateKey, date })).data).toBe('pqc_mlkem_x25519');
       await expandDecapsulationKeys(unchecked.privateKey, await messageTo('pqc_mlkem_x25519'));
-      expect(reads).toBe(1); // once per key
+      expect(subkeyReads.count).toBe(1); // once per key
       // A wildcard key ID (an anonymous recipient) may be this subkey: expanded too.
       const hidden = await messageTo('pqc_mlkem_x25519', true);
       expect(hidden.getEncryptionKeyIDs().every((id) => /^0+$/.test(id.toHex()))).toBe(true);
       await expandDecapsulationKeys(other.privateKey, hidden);
-      expect(reads).toBe(2);
+      expect(subkeyReads.count).toBe(2);
       expect((await openpgp.decrypt({ message: hidden, decryptionKeys: other.privateKey, date })).data).toBe('pqc_mlkem_x25519');
     } finally {
-      openpgp.SecretSubkeyPacket.prototype.read = original;
+      subkeyReads.restore();
     }
   });
 
@@ -407,3 +397,19 @@ describe('curvePublicKey (issue 13: node:crypto, noble where it cannot)', () => 
     expect(() => curvePublicKey('ed25519', new Uint8Array(31))).toThrow(TypeError);
   });
 });
+
+/** Counts the secret subkey packets openpgp.js reads (each read of an ML-KEM one expands its seed) until restored. */
+function countSubkeyReads(): { count: number; restore(): void } {
+  const original = openpgp.SecretSubkeyPacket.prototype.read;
+  const counter = {
+    count: 0,
+    restore: () => {
+      openpgp.SecretSubkeyPacket.prototype.read = original;
+    },
+  };
+  openpgp.SecretSubkeyPacket.prototype.read = function (this: openpgp.SecretSubkeyPacket, ...args: unknown[]) {
+    counter.count += 1;
+    return (original as (...rest: unknown[]) => Promise<void>).apply(this, args);
+  } as typeof original;
+  return counter;
+}

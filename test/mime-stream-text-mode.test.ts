@@ -3,16 +3,14 @@
 // read by both receive paths (whole: decryptData + postal-mime; streamed: receiveStreamed +
 // src/core/mime-stream.ts, the PGP/MIME part hashed as it streams). The signatures are the
 // vectors of test/vectors/text-mode/ (make.sh); only the encryption to Bob is made here.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Contact } from '../src/core/vault-contents.js';
-import { MessageStore } from '../src/service/message-store.js';
-import { encryptData } from '../src/service/pgp.js';
 import { readBothPaths, type Reader } from './helpers/read-both-paths.js';
 import { temporaryFolder } from './helpers/temp-folder.js';
+import { textModeReader, type TextModeReader } from './helpers/text-mode-reader.js';
 
 const VECTORS = join(import.meta.dirname, 'vectors', 'text-mode');
 const vector = (name: string) => readFileSync(join(VECTORS, name));
@@ -20,19 +18,13 @@ const scratch = temporaryFolder('mime-stream-text-mode');
 let reader: Reader;
 let cert: openpgp.PublicKey;
 let contact: Contact;
+let sealed: TextModeReader['sealed'];
 
 beforeAll(async () => {
-  cert = await openpgp.readKey({ armoredKey: vector('cert.asc').toString() });
-  contact = { address: 'text@example.org', fingerprint: cert.getFingerprint().toUpperCase(), armoredCert: cert.armor(), verification: 'unverified', source: 'imported', addedAt: new Date().toISOString() };
-  const bob = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Bob', email: 'bob@caliop.test' }], format: 'object' });
-  reader = { bobKey: bob.privateKey, store: await MessageStore.create(join(scratch.path, 'store'), randomBytes(32), randomBytes) };
+  ({ reader, cert, contact, sealed } = await textModeReader(join(scratch.path, 'store')));
 }, 120_000);
 
 afterAll(() => scratch.remove());
-
-async function sealed(message: Buffer): Promise<string> {
-  return Buffer.from(await encryptData({ data: message, recipients: [reader.bobKey.toPublic()], armor: true })).toString();
-}
 
 const HEAD = ['From: Text Peer <text@example.org>', 'To: bob@caliop.test', 'Date: Tue, 01 Dec 2026 10:00:00 +0000', 'MIME-Version: 1.0'];
 

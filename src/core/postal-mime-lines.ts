@@ -10,6 +10,7 @@
 // is replaced; base64 and quoted-printable parts keep postal-mime's own decoders. Pure: no I/O.
 
 import PostalMime from 'postal-mime';
+import { concatBytes } from '@noble/hashes/utils.js';
 
 /** What postal-mime's MimeNode expects of a content decoder (postal-mime 4.0.0, mime-node.js). */
 interface ContentDecoder {
@@ -40,8 +41,8 @@ export class GatheredLines implements ContentDecoder {
 
   finalize(): Promise<ArrayBuffer> {
     this.gather();
-    // Each piece and the join own their whole buffer (new Uint8Array(length)).
-    const content = this.pieces.length === 1 ? this.pieces[0]! : joined(this.pieces);
+    // Each piece and the join own their whole buffer (a new Uint8Array of their length).
+    const content = this.pieces.length === 1 ? this.pieces[0]! : concatBytes(...this.pieces);
     return Promise.resolve(content.buffer as ArrayBuffer);
   }
 
@@ -59,16 +60,6 @@ export class GatheredLines implements ContentDecoder {
     this.waiting = [];
     this.waitingBytes = 0;
   }
-}
-
-function joined(pieces: readonly Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    all.set(piece, at);
-    at += piece.length;
-  }
-  return all;
 }
 
 const mimeNodePrototype = Object.getPrototypeOf((new PostalMime() as unknown as { root: MimeNodeLike }).root) as MimeNodeLike;
