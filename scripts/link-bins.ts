@@ -1,6 +1,8 @@
 // `npm ci` links the bins of dependencies into node_modules/.bin, but not the
-// project's own. This step of `prepare` does it for package.json "bin", so that
-// `node_modules/.bin/caliop` runs the CLI right after `npm ci` on a fresh clone.
+// project's own. This step of `npm run build` (which `prepare` runs) does it for
+// package.json "bin", so that `node_modules/.bin/caliop` runs the CLI right after `npm ci`
+// on a fresh clone, and still after `rm -rf build && npm test` (tsc writes its files
+// without the executable bit: the bin link then failed with EACCES).
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
