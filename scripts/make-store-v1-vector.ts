@@ -40,7 +40,7 @@ const expect = {
   count: store.count,
   nextId: store.nextId,
   relayCursor: store.relayCursor,
-  newestFirst: store.page().entries.map((entry) => ({ id: entry.id, subject: entry.subject, unread: entry.unread, relayId: entry.relayId ?? null })),
+  newestFirst: (await store.page()).entries.map((entry) => ({ id: entry.id, subject: entry.subject, unread: entry.unread, relayId: entry.relayId ?? null })),
 };
 await writeFile(
   join(import.meta.dirname, '..', '..', 'test', 'vectors', 'store', 'store-v1-index.json'),

@@ -3,11 +3,11 @@
 // mailbox (asserted on bytes and files touched, never on time), the journal's
 // repair of a torn tail, and sealed objects streamed in chunks.
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyStoreState, type IndexEntry, OBJECT_PAD_TO } from '../src/core/store-format.js';
+import { emptyStoreState, INDEX_FIRST_READ, INDEX_VERSION, type IndexEntry, OBJECT_PAD_TO } from '../src/core/store-format.js';
 import type { StoredMessage, VaultContentsV1 } from '../src/core/vault-contents.js';
 import { decodeVaultContents, VAULT_CONTENTS_FORMAT } from '../src/core/vault-contents.js';
 import { StoreFiles } from '../src/edges/store-files.js';
@@ -55,7 +55,7 @@ describe('migration from the one-document vault (docs/store.md §7)', () => {
     expect(session.store.relayCursor).toBe('cursor-3');
     for (const original of VECTOR.contents.messages) {
       expect(await session.store.get(original.id)).toEqual(original);
-      expect(session.store.hasRelayId(original.relayId!)).toBe(true);
+      expect(await session.store.hasRelayId(original.relayId!)).toBe(true);
     }
     // The messages still decrypt, newest first.
     const inbox = await listInbox(session);
@@ -72,7 +72,7 @@ describe('migration from the one-document vault (docs/store.md §7)', () => {
     // A second unlock opens the store (no new migration), with the read mark kept.
     const again = await StickSession.unlock(stick, VECTOR.passphraseText);
     expect(again.contents.store).toEqual(session.contents.store);
-    expect(again.store.entry('2')!.unread).toBe(false);
+    expect((await again.store.entry('2'))!.unread).toBe(false);
     expect(again.store.io.filesRead).toBe(2); // index and journal: no message object on unlock
   });
 
@@ -111,8 +111,8 @@ function message(id: number, date: Date, size = 1000): StoredMessage {
  * A store of n messages, made cheaply: the index names n objects, and only the
  * newest `written` are written (listing and marking never touch the others).
  */
-async function storeOf(n: number, written: number): Promise<{ store: MessageStore; folder: string; newest: StoredMessage[] }> {
-  const folder = join(root, `grow-${n}`);
+async function storeOf(n: number, written: number, name = `grow-${n}`): Promise<{ store: MessageStore; folder: string; newest: StoredMessage[] }> {
+  const folder = join(root, name);
   const files = await StoreFiles.create(folder, KEY, emptyStoreState(), randomBytes);
   const state = emptyStoreState();
   const newest: StoredMessage[] = [];
@@ -153,21 +153,21 @@ describe('migration from the one-document index (docs/store.md §7.1)', () => {
   const indexVersion = async (folder: string) => (await readFile(join(folder, 'index'))).readUInt16BE(8);
   const expectVectorState = async (store: MessageStore) => {
     expect([store.count, store.nextId, store.relayCursor]).toEqual([STORE_V1.expect.count, STORE_V1.expect.nextId, STORE_V1.expect.relayCursor]);
-    expect(store.page().entries.map((entry) => ({ id: entry.id, subject: entry.subject, unread: entry.unread, relayId: entry.relayId ?? null }))).toEqual(STORE_V1.expect.newestFirst);
+    expect((await store.page()).entries.map((entry) => ({ id: entry.id, subject: entry.subject, unread: entry.unread, relayId: entry.relayId ?? null }))).toEqual(STORE_V1.expect.newestFirst);
     for (const line of STORE_V1.expect.newestFirst) expect((await store.get(line.id)).subject).toBe(line.subject);
-    expect(store.entry('4')).toBeUndefined(); // deleted in the vector's journal
+    expect(await store.entry('4')).toBeUndefined(); // deleted in the vector's journal
   };
 
-  it('a store written by index version 1 opens, and is rewritten in version 2 at that first opening, the journal folded in', async () => {
+  it('a store written by index version 1 opens, and is rewritten in the current version at that first opening, the journal folded in', async () => {
     const folder = await v1Store('v1-index');
     expect(await indexVersion(folder)).toBe(1);
     await expectVectorState(await MessageStore.open(folder, key, randomBytes));
-    expect(await indexVersion(folder)).toBe(2);
+    expect(await indexVersion(folder)).toBe(INDEX_VERSION);
     expect((await stat(join(folder, 'journal'))).size).toBe(14); // an empty journal of the new generation
     const again = await MessageStore.open(folder, key, randomBytes);
     await expectVectorState(again);
     await again.setUnread('5', false);
-    expect((await MessageStore.open(folder, key, randomBytes)).entry('5')!.unread).toBe(false);
+    expect((await (await MessageStore.open(folder, key, randomBytes)).entry('5'))!.unread).toBe(false);
   });
 
   it('a yank during the migration leaves a store that opens with the same messages, before the rename or after it', async () => {
@@ -175,9 +175,9 @@ describe('migration from the one-document index (docs/store.md §7.1)', () => {
     const before = await v1Store('v1-yank-before');
     await writeFile(join(before, 'index.partial-00112233445566778899aabbccddeeff'), 'half of a new index');
     await expectVectorState(await MessageStore.open(before, key, randomBytes));
-    expect(await indexVersion(before)).toBe(2);
+    expect(await indexVersion(before)).toBe(INDEX_VERSION);
     expect((await readdir(before)).filter((name) => name.includes('.partial-'))).toEqual([]);
-    // After the rename, before the journal's replacement: the version 2 index and the old journal.
+    // After the rename, before the journal's replacement: the new index and the old journal.
     const after = await v1Store('v1-yank-after');
     await MessageStore.open(after, key, randomBytes);
     await writeFile(join(after, 'journal'), Buffer.from(STORE_V1.files.journal!, 'base64'));
@@ -185,8 +185,115 @@ describe('migration from the one-document index (docs/store.md §7.1)', () => {
     await expectVectorState(reopened); // the old journal's records are in the index already: not applied twice
     await reopened.setUnread('1', false); // the stale journal is replaced before this append
     const last = await MessageStore.open(after, key, randomBytes);
-    expect(last.entry('1')!.unread).toBe(false);
+    expect((await last.entry('1'))!.unread).toBe(false);
     expect(last.count).toBe(STORE_V1.expect.count);
+  });
+});
+
+const STORE_V2 = JSON.parse(await readFile(join(import.meta.dirname, 'vectors', 'store', 'store-v2-index.json'), 'utf8')) as {
+  keyHex: string;
+  folder: string;
+  files: Record<string, string>;
+  expect: { count: number; nextId: number; relayCursor: string; newestFirst: { id: string; subject: string; unread: boolean }[]; oldest: { id: string; subject: string; unread: boolean }[] };
+};
+
+describe('the chunked index without its chunks\' lengths (index version 2, docs/store.md §3, §7.1)', () => {
+  const key = Buffer.from(STORE_V2.keyHex, 'hex');
+  const expectVectorState = async (store: MessageStore) => {
+    expect([store.count, store.nextId, store.relayCursor]).toEqual([STORE_V2.expect.count, STORE_V2.expect.nextId, STORE_V2.expect.relayCursor]);
+    const lines = (entries: readonly IndexEntry[]) => entries.map((entry) => ({ id: entry.id, subject: entry.subject, unread: entry.unread }));
+    expect(lines((await store.page(0, 5)).entries)).toEqual(STORE_V2.expect.newestFirst);
+    expect(lines((await store.page(store.count - 1, 1)).entries)).toEqual(STORE_V2.expect.oldest); // in the second chunk
+    for (const id of ['301', '300', '298']) expect((await store.get(id)).subject).toBe(`subject ${id}`);
+    expect(await store.entry('299')).toBeUndefined(); // deleted in the vector's journal
+  };
+
+  it('a store written by index version 2 opens (read whole), is rewritten in version 3 at that first opening, and then opens from its head', async () => {
+    const folder = join(root, 'v2-index', STORE_V2.folder);
+    for (const [path, base64] of Object.entries(STORE_V2.files)) {
+      await mkdir(join(folder, path, '..'), { recursive: true });
+      await writeFile(join(folder, path), Buffer.from(base64, 'base64'));
+    }
+    const indexVersion = async () => (await readFile(join(folder, 'index'))).readUInt16BE(8);
+    expect(await indexVersion()).toBe(2);
+    const first = await MessageStore.open(folder, key, randomBytes);
+    expect(first.io.indexBytesRead).toBe(Buffer.from(STORE_V2.files.index!, 'base64').length); // the whole file, once
+    await expectVectorState(first);
+    expect(await indexVersion()).toBe(3);
+    expect((await stat(join(folder, 'journal'))).size).toBe(14); // an empty journal of the new generation
+    const again = await MessageStore.open(folder, key, randomBytes);
+    expect(again.io.indexBytesRead).toBeLessThan((await stat(join(folder, 'index'))).size); // the header and the head, not the chunks
+    await expectVectorState(again);
+    await again.setUnread('2', false);
+    expect((await (await MessageStore.open(folder, key, randomBytes)).entry('2'))!.unread).toBe(false);
+  });
+});
+
+describe('the index read by position (docs/store.md §3)', () => {
+  it('opening a store of 10,000 lines reads its header and head only; the first page one chunk more; a whole read in one read', async () => {
+    const { store, folder } = await storeOf(10_000, 20, 'by-position');
+    const indexSize = (await stat(join(folder, 'index'))).size;
+    // The head: about 8 bytes per id, sealed (the journal is the 14 bytes of its header).
+    const headSealed = store.io.indexBytesOpened + 4 + 24 + 16;
+    const atOpen = store.io.bytesRead - 14;
+    console.log('index bytes read', JSON.stringify({ indexSize, atOpen, headSealed }));
+    expect(atOpen).toBeLessThanOrEqual(INDEX_FIRST_READ + headSealed);
+    expect(atOpen).toBeLessThan(indexSize / 10);
+    let before = { ...store.io };
+    const page = await store.page(0, 20);
+    expect(page.entries.map((entry) => entry.id)).toEqual(Array.from({ length: 20 }, (_, i) => String(10_000 - i)));
+    // One chunk of 256 lines (about 70 KB sealed) by position, after the header read again (the generation checked).
+    expect(store.io.filesRead - before.filesRead).toBe(1);
+    expect(store.io.indexBytesRead - before.indexBytesRead).toBeLessThan(100 * 1024);
+    before = { ...store.io };
+    expect(await store.entry('9990')).toMatchObject({ subject: 'message number 9990' }); // the same chunk: nothing read
+    expect(store.io.bytesRead).toBe(before.bytesRead);
+    // docs/store.md §2.1: a whole read (de-duplication) reads every other chunk in one read.
+    expect(await store.hasRelayId('relay-1')).toBe(true);
+    expect(store.io.filesRead - before.filesRead).toBe(1);
+    expect(store.io.indexBytesRead - before.indexBytesRead).toBeLessThan(indexSize);
+  }, 60_000);
+
+  it('an index cut short or with bytes after its last chunk is refused at opening (its size against the head), a damaged chunk when it is read', async () => {
+    const { folder } = await storeOf(600, 1, 'cut-index'); // three chunks
+    const path = join(folder, 'index');
+    const whole = await readFile(path);
+    const variants = { 'one byte short': whole.subarray(0, whole.length - 1), 'the last chunk missing': whole.subarray(0, whole.length - 20_000), 'one byte more': Buffer.concat([whole, Buffer.from([0])]) };
+    for (const [name, bytes] of Object.entries(variants)) {
+      await writeFile(path, bytes);
+      await expect(MessageStore.open(folder, KEY, randomBytes), name).rejects.toMatchObject({ code: 'vault_tampered', part: 'store', message: /truncated|after its last chunk/ });
+    }
+    const damaged = Buffer.from(whole);
+    damaged[damaged.length - 20]! ^= 1; // inside the last chunk's ciphertext: opening does not read it
+    await writeFile(path, damaged);
+    const store = await MessageStore.open(folder, KEY, randomBytes);
+    expect((await store.page(0, 10)).entries).toHaveLength(10);
+    await expect(store.entries()).rejects.toMatchObject({ code: 'vault_tampered', part: 'store', message: /chunk 2 failed its integrity check/ });
+    await writeFile(path, whole);
+  });
+
+  it('a store compacted by another session since this one opened it is refused at the next chunk read, never mixed; this session\'s own compaction goes on from memory', async () => {
+    const { folder } = await storeOf(600, 1, 'two-sessions');
+    const first = await MessageStore.open(folder, KEY, randomBytes);
+    const second = await MessageStore.open(folder, KEY, randomBytes);
+    await second.setUnread('600', false);
+    await second.compact();
+    await expect(first.page(0, 10)).rejects.toMatchObject({ code: 'file_unreadable', message: /rewritten on the stick since it was opened/ });
+    await second.setUnread('599', false);
+    await second.compact(); // its own new generation: every chunk was opened for it, nothing is read again
+    expect((await second.page(0, 600)).entries.filter((entry) => !entry.unread).map((entry) => entry.id)).toEqual(['600', '599']);
+  });
+
+  it('no handle on the index stays open between reads (Windows cannot rename a new generation over an open file)', async () => {
+    if (process.platform !== 'linux') return; // /proc/self/fd
+    const { store, folder } = await storeOf(600, 1, 'no-handle');
+    const path = join(folder, 'index');
+    const handles = async () => (await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))).filter((target) => target === path).length;
+    expect(await handles()).toBe(0);
+    await store.page(0, 300);
+    expect(await handles()).toBe(0);
+    await store.compact();
+    expect(await handles()).toBe(0);
   });
 });
 
@@ -202,7 +309,7 @@ describe('cost does not grow with the number of messages (docs/store.md §2, §4
       const markBytes = store.io.bytesWritten - before.bytesWritten;
       const markFiles = store.io.filesWritten - before.filesWritten;
       before = { ...store.io };
-      const page = store.page(0, 20);
+      const page = await store.page(0, 20);
       expect(page.total).toBe(n);
       expect(page.entries[0]!.id).toBe(String(n));
       for (const entry of page.entries) expect((await store.get(entry.id)).subject).toBe(`message number ${entry.id}`);
@@ -247,7 +354,7 @@ describe('cost does not grow with the number of messages (docs/store.md §2, §4
     expect(perRead).toBeLessThan(1024); // in fact about one journal record
     // And the state after compaction is what the reads left.
     const reopened = await MessageStore.open(folder, KEY, randomBytes);
-    expect(reopened.entry(id)!.unread).toBe((reads - 1) % 2 === 1);
+    expect((await reopened.entry(id))!.unread).toBe((reads - 1) % 2 === 1);
     expect(reopened.count).toBe(100);
   }, 120_000);
 
@@ -273,10 +380,10 @@ describe('the journal after a yank (docs/store.md §6)', () => {
     await appendFile(journal, Buffer.from([0, 0, 0, 200, 1, 2, 3, 4, 5]));
     const reopened = await MessageStore.open(folder, KEY, randomBytes);
     expect((await stat(journal)).size).toBe(whole);
-    expect(reopened.entry('10')!.unread).toBe(false);
+    expect((await reopened.entry('10'))!.unread).toBe(false);
     await reopened.setUnread('9', false);
     const third = await MessageStore.open(folder, KEY, randomBytes);
-    expect(third.entry('9')!.unread).toBe(false);
+    expect((await third.entry('9'))!.unread).toBe(false);
   });
 
   it('a damaged record followed by a whole one is damage, not a yank: vault_tampered (part store)', async () => {
@@ -347,7 +454,7 @@ describe('objects (docs/store.md §5)', () => {
 
   it('an object copied under another name does not open (the name is in the associated data)', async () => {
     const { store, folder } = await storeOf(3, 3);
-    const [a, b] = [store.entry('1')!, store.entry('2')!];
+    const [a, b] = [(await store.entry('1'))!, (await store.entry('2'))!];
     const pathOf = (name: string) => join(folder, 'objects', name.slice(0, 2), name);
     await writeFile(pathOf(b.object), await readFile(pathOf(a.object)));
     await expect(store.get('2')).rejects.toMatchObject({ code: 'vault_tampered' });

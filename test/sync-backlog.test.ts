@@ -45,7 +45,7 @@ it(`a sync of ${BACKLOG} waiting messages succeeds under the default limits, eac
   // Every request is in the relay's log: pages and acknowledgements, not one per message.
   const session = await StickSession.unlock(stickAt(stick, '--stick'), PASSPHRASE);
   expect(session.store.count).toBe(BACKLOG);
-  expect(new Set([...session.store.entries()].map((entry) => entry.relayId)).size).toBe(BACKLOG);
+  expect(new Set((await session.store.entries()).map((entry) => entry.relayId)).size).toBe(BACKLOG);
   const store = await SqliteRelayStore.open(join(scratch.path, 'relay', 'relay.sqlite'));
   try {
     expect(await store.listMailbox(`ana@${DOMAIN}`, 0, 10)).toEqual([]);

@@ -87,7 +87,7 @@ it('page n+1 is being opened while page n is stored; each page is stored before 
     expect(pages.map((page) => page.waitingOnRelay)).toEqual([250, 150, 50]);
     expect(storedSoFar).toBe(BACKLOG);
     // In the relay's order, each once: the local ids follow the relay ids.
-    const entries = [...session.store.entries()].sort((a, b) => Number(a.id) - Number(b.id));
+    const entries = (await session.store.entries()).sort((a, b) => Number(a.id) - Number(b.id));
     expect(entries.map((entry) => entry.relayId)).toEqual(Array.from({ length: BACKLOG }, (_, i) => `e${String(i).padStart(21, '0')}`)); // the mailbox entry ids
     expect(await relayStore.listMailbox(`ana@${DOMAIN}`, 0, 10)).toEqual([]);
   } finally {

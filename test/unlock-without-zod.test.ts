@@ -42,7 +42,7 @@ describe('an unlock without zod (issue 13)', () => {
     });
     const state = { ...emptyStoreState(), nextId: 3, entries: [entry('1'), entry('2')] };
     // docs/store.md §3: newest first (the same date: the larger id first).
-    expect(new StoreIndex(await openIndex(key, await sealIndex(key, 1, randomBytes, state))).state()).toEqual({ ...state, entries: [entry('2'), entry('1')] });
+    expect(await new StoreIndex(await openIndex(key, await sealIndex(key, 1, randomBytes, state))).state()).toEqual({ ...state, entries: [entry('2'), entry('1')] });
     const files = (await StoreFiles.open(folder, key, randomBytes)).files;
     await files.compact(state, new Set());
     expect(created.count).toBe(0);
@@ -53,7 +53,7 @@ describe('an unlock without zod (issue 13)', () => {
     await store.setRelayCursor('c-1');
     await store.delete(['2']);
     const reopened = await MessageStore.open(folder, key, randomBytes);
-    expect([reopened.count, reopened.entry('1')?.unread, reopened.relayCursor]).toEqual([1, false, 'c-1']);
+    expect([reopened.count, (await reopened.entry('1'))?.unread, reopened.relayCursor]).toEqual([1, false, 'c-1']);
     await reopened.compact();
     expect((await MessageStore.open(folder, key, randomBytes)).count).toBe(1);
   });

@@ -62,7 +62,7 @@ export async function benchMessageStore(): Promise<{ name: string; lines: string
         store = await MessageStore.open(folder, KEY, randomBytes);
         unlocks.push(cpuMs(start));
         start = process.cpuUsage();
-        for (const entry of store.page(0, PAGE).entries) await store.get(entry.id);
+        for (const entry of (await store.page(0, PAGE)).entries) await store.get(entry.id);
         opens.push(cpuMs(start));
         opened = store.io.indexBytesOpened;
       }

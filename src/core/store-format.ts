@@ -136,7 +136,7 @@ export const INDEX_CHUNK_ENTRIES = 256;
  */
 export interface IndexReading {
   readonly generation: number;
-  /** 1: the one-document index (§7.1 migrates it); 2: the chunked index. */
+  /** 1: the one-document index, 2: the chunked index without its chunks' lengths (§7.1 rewrites both); 3: the current one. */
   readonly version: number;
   readonly nextId: number;
   readonly relayCursor: string | undefined;
@@ -146,18 +146,28 @@ export interface IndexReading {
   readonly chunkSizes: readonly number[];
   /** §2: ids of sent copies awaiting a delivery report. */
   readonly awaiting: readonly string[];
-  /** Chunk i's lines, newest first; throws vault_tampered (part store) when damaged. */
-  chunk(i: number): IndexEntry[];
+  /**
+   * The lines of the chunks asked for, each newest first, read by position (one read for
+   * them all) and opened; throws vault_tampered (part store) when one is damaged.
+   */
+  chunks(which: readonly number[]): Promise<IndexEntry[][]>;
   /** Plaintext bytes of the index opened so far (the head, and each chunk asked for). */
   readonly opened: { bytes: number };
 }
 
 type Overlay = { entry: IndexEntry } | { unread: boolean } | { deleted: true };
 
+/** Thrown inside StoreIndex by a computation that reached a chunk not opened yet; #withChunks opens it and runs it again. */
+class ChunkNeeded {
+  constructor(readonly chunk: number) {}
+}
+
 /**
  * §2: the store as memory holds it. The index file's chunks are opened only when a
- * listing, a lookup or a compaction needs them; the journal's changes since the file
- * are an overlay on top of them. Applying an op is O(1) and opens nothing.
+ * listing, a lookup or a compaction needs them (read by position, §3); the journal's
+ * changes since the file are an overlay on top of them. Applying an op is O(1) and opens
+ * nothing. Every question that may need a chunk is async: the chunks it needs are opened
+ * first, then it is answered from memory in one synchronous step.
  */
 export class StoreIndex {
   nextId: number;
@@ -166,6 +176,8 @@ export class StoreIndex {
   /** id → chunk index, for the ids of the file. */
   readonly #chunkOf = new Map<string, number>();
   readonly #chunks: (Map<string, IndexEntry> | undefined)[];
+  /** Chunks being read and opened now: a second question waits for the same read. */
+  readonly #opening = new Map<number, Promise<void>>();
   readonly #chunkStarts: number[] = [];
   /** Changes since the file (the journal, then this session): put, unread mark, deletion. */
   readonly #overlay = new Map<string, Overlay>();
@@ -199,17 +211,46 @@ export class StoreIndex {
     return this.#count;
   }
 
-  #chunk(i: number): Map<string, IndexEntry> {
-    let chunk = this.#chunks[i];
-    if (!chunk) {
-      const lines = this.#reading.chunk(i);
-      const start = this.#chunkStarts[i]!;
-      if (lines.length !== this.#reading.chunkSizes[i] || lines.some((line, j) => line.id !== this.#reading.ids[start + j])) {
-        throw new VaultTamperedError('store', `index chunk ${i} does not match the index's head`);
-      }
-      chunk = new Map(lines.map((line) => [line.id, line]));
-      this.#chunks[i] = chunk;
+  /** Opens the chunks not opened yet among `which`, in one read (§3), each checked against the head. */
+  async #open(which: Iterable<number>): Promise<void> {
+    const wanted = [...new Set(which)];
+    const missing = wanted.filter((i) => this.#chunks[i] === undefined && !this.#opening.has(i)).sort((a, b) => a - b);
+    if (missing.length > 0) {
+      const done = this.#reading.chunks(missing).then((opened) => missing.forEach((i, k) => this.#accept(i, opened[k]!)));
+      for (const i of missing) this.#opening.set(i, done);
+      void done.finally(() => missing.forEach((i) => this.#opening.delete(i))).catch(() => undefined);
     }
+    await Promise.all(wanted.map((i) => this.#opening.get(i)));
+  }
+
+  #accept(i: number, lines: readonly IndexEntry[]): void {
+    const start = this.#chunkStarts[i]!;
+    if (lines.length !== this.#reading.chunkSizes[i] || lines.some((line, j) => line.id !== this.#reading.ids[start + j])) {
+      throw new VaultTamperedError('store', `index chunk ${i} does not match the index's head`);
+    }
+    this.#chunks[i] ??= new Map(lines.map((line) => [line.id, line]));
+  }
+
+  /** Every chunk, in one read of those not opened yet (§2.1, §3: a whole read). */
+  #openAll(): Promise<void> {
+    return this.#open(this.#chunks.keys());
+  }
+
+  /** Runs `answer` over memory; a chunk it reaches unopened is opened and it runs again. */
+  async #withChunks<T>(answer: () => T): Promise<T> {
+    for (;;) {
+      try {
+        return answer();
+      } catch (error) {
+        if (!(error instanceof ChunkNeeded)) throw error;
+        await this.#open([error.chunk]);
+      }
+    }
+  }
+
+  #chunk(i: number): Map<string, IndexEntry> {
+    const chunk = this.#chunks[i];
+    if (chunk === undefined) throw new ChunkNeeded(i);
     return chunk;
   }
 
@@ -225,13 +266,18 @@ export class StoreIndex {
     return this.#chunkOf.has(id);
   }
 
-  get(id: string): IndexEntry | undefined {
+  #get(id: string): IndexEntry | undefined {
     const over = this.#overlay.get(id);
     if (over && 'deleted' in over) return undefined;
     if (over && 'entry' in over) return over.entry;
     const base = this.#base(id);
     if (!base) return undefined;
     return over && 'unread' in over ? { ...base, unread: over.unread } : base;
+  }
+
+  /** One line: opens the chunk that holds it (§2), at most once. */
+  get(id: string): Promise<IndexEntry | undefined> {
+    return this.#withChunks(() => this.#get(id));
   }
 
   /** §4: applies one record's ops, in order. Unknown ids are ignored (a delete replayed twice). */
@@ -241,7 +287,8 @@ export class StoreIndex {
         case 'put': {
           if (!this.#exists(op.entry.id)) this.#count += 1;
           else if (this.#relayIds) {
-            const old = this.get(op.entry.id);
+            // #relayIds is built once every chunk is open: this opens nothing.
+            const old = this.#get(op.entry.id);
             if (old?.relayId !== undefined) this.#relayIds.delete(old.relayId);
           }
           this.#overlay.set(op.entry.id, { entry: op.entry });
@@ -263,7 +310,7 @@ export class StoreIndex {
         case 'delete': {
           if (!this.#exists(op.id)) break;
           if (this.#relayIds) {
-            const old = this.get(op.id);
+            const old = this.#get(op.id);
             if (old?.relayId !== undefined) this.#relayIds.delete(old.relayId);
           }
           this.#overlay.set(op.id, { deleted: true });
@@ -285,9 +332,20 @@ export class StoreIndex {
   /**
    * §2: lines offset … offset+limit-1, newest first. Opens the chunks in order until they
    * hold offset+limit live lines (the file's chunks are sorted newest first, so every line
-   * of a later chunk is older), and merges the overlay's lines.
+   * of a later chunk is older), and merges the overlay's lines. The chunks the head says hold
+   * the first offset+limit lines are read at once (one read), any further one when reached.
    */
-  page(offset: number, limit: number): IndexEntry[] {
+  async page(offset: number, limit: number): Promise<IndexEntry[]> {
+    const want = offset + limit;
+    if (!this.#sorted || this.#sortedUpTo < want) {
+      let upTo = 0;
+      while (upTo < this.#chunks.length && this.#chunkStarts[upTo]! + this.#reading.chunkSizes[upTo]! < want) upTo += 1;
+      await this.#open(Array.from({ length: Math.min(upTo + 1, this.#chunks.length) }, (_, i) => i));
+    }
+    return this.#withChunks(() => this.#page(offset, limit));
+  }
+
+  #page(offset: number, limit: number): IndexEntry[] {
     const want = offset + limit;
     if (!this.#sorted || this.#sortedUpTo < want) {
       const lines: IndexEntry[] = [];
@@ -309,39 +367,48 @@ export class StoreIndex {
     return this.#sorted.slice(offset, Number.isFinite(limit) ? want : undefined);
   }
 
-  /** Every line (opens every chunk: compaction, and the whole-index reads of docs/store.md §2.1). */
-  all(): IndexEntry[] {
-    return this.page(0, Number.POSITIVE_INFINITY);
+  /** Every line (opens every chunk, in one read: compaction, and the whole-index reads of docs/store.md §2.1). */
+  async all(): Promise<IndexEntry[]> {
+    await this.#openAll();
+    return this.#withChunks(() => this.#page(0, Number.POSITIVE_INFINITY));
   }
 
-  /** §2.1: the sent copies awaiting a delivery report, by id: opens only the chunks that hold them. */
-  awaitingDelivery(): IndexEntry[] {
-    return [...this.#awaiting].map((id) => this.get(id)).filter((entry): entry is IndexEntry => entry !== undefined);
+  /** §2.1: the sent copies awaiting a delivery report, by id: opens only the chunks that hold them (one read). */
+  async awaitingDelivery(): Promise<IndexEntry[]> {
+    await this.#open([...this.#awaiting].flatMap((id) => this.#chunkOf.get(id) ?? []));
+    return this.#withChunks(() => [...this.#awaiting].map((id) => this.#get(id)).filter((entry): entry is IndexEntry => entry !== undefined));
   }
 
   /** §2.1: de-duplication by relay id: the set is built once per session (a whole-index read). */
-  hasRelayId(relayId: string): boolean {
+  async hasRelayId(relayId: string): Promise<boolean> {
     if (!this.#relayIds) {
-      const ids = new Set<string>();
-      for (const entry of this.all()) if (entry.relayId !== undefined) ids.add(entry.relayId);
-      this.#relayIds = ids;
+      await this.#openAll();
+      // Built and set in one synchronous step: apply() keeps it current from then on.
+      this.#relayIds ??= this.#withRelayIds();
     }
     return this.#relayIds.has(relayId);
   }
 
-  state(): StoreState {
+  #withRelayIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const entry of this.#page(0, Number.POSITIVE_INFINITY)) if (entry.relayId !== undefined) ids.add(entry.relayId);
+    return ids;
+  }
+
+  async state(): Promise<StoreState> {
+    const entries = await this.all();
     return {
       format: STORE_INDEX_FORMAT,
       nextId: this.nextId,
       ...(this.relayCursor !== undefined ? { relayCursor: this.relayCursor } : {}),
-      entries: this.all(),
+      entries,
     };
   }
 
   /** Every object the index refers to (messages and their blobs), for §6 repair. */
-  referencedObjects(): Set<string> {
+  async referencedObjects(): Promise<Set<string>> {
     const names = new Set<string>();
-    for (const entry of this.all()) {
+    for (const entry of await this.all()) {
       names.add(entry.object);
       for (const blob of entry.blobs ?? []) names.add(blob);
     }
@@ -351,10 +418,16 @@ export class StoreIndex {
 
 // --- §3 the index file --------------------------------------------------------------
 
-/** §3: the index file's version: 2, the chunked index (1, the one-document index, is read for §7.1). */
-export const INDEX_VERSION = 2;
+/** §3: the index file's version: 3, the chunked index whose head says where each chunk lies. */
+export const INDEX_VERSION = 3;
+/** §3: the chunked index before the head gave its chunks' lengths (read whole, rewritten in version 3: §7.1). */
+const INDEX_VERSION_UNPLACED = 2;
 /** §3: the associated data's number for the head (chunks are numbered from 0). */
 const HEAD_NUMBER = 0xffffffff;
+/** §3: u32 length ‖ nonce, before each sealed part. */
+const PART_PREFIX = 4 + NONCE_LENGTH;
+/** §3: opening reads the file's first bytes in one read: the header, the head, and at small sizes the whole file. */
+export const INDEX_FIRST_READ = 64 * 1024;
 
 function generationHeader(magic: Uint8Array, generation: number, version = FORMAT_VERSION): Uint8Array {
   const header = new Uint8Array(GENERATION_HEADER_LENGTH);
@@ -372,20 +445,23 @@ function readGenerationHeader(bytes: Uint8Array, magic: Uint8Array, what: string
   return { generation: view.getUint32(10), version };
 }
 
-/** §3: the head of a version 2 index: what unlock and counting need, without any line. */
-export const STORE_INDEX_HEAD_FORMAT = 'caliop-store-index/2';
+/** §3: the head of a version 3 index: what unlock and counting need, without any line, and where each chunk lies. */
+export const STORE_INDEX_HEAD_FORMAT = 'caliop-store-index/3';
+/** §3: the head of a version 2 index (no `lengths`). */
+const STORE_INDEX_HEAD_FORMAT_UNPLACED = 'caliop-store-index/2';
 export interface IndexHead {
   format: typeof STORE_INDEX_HEAD_FORMAT;
   nextId: number;
   relayCursor?: string;
   chunks: number[];
+  /** §3: each chunk's sealed length L (the u32 before it): chunk i starts after the head and the chunks before it. */
+  lengths: number[];
   ids: string[];
   awaiting: string[];
 }
-const isIndexHead = strictObject(
-  { format: oneOf(STORE_INDEX_HEAD_FORMAT), nextId: safeIntegerFrom(1), chunks: arrayOf(safeIntegerFrom(1)), ids: arrayOf(isString), awaiting: arrayOf(isString) },
-  { relayCursor: isString },
-);
+const headFields = { nextId: safeIntegerFrom(1), chunks: arrayOf(safeIntegerFrom(1)), ids: arrayOf(isString), awaiting: arrayOf(isString) };
+const isIndexHead = strictObject({ format: oneOf(STORE_INDEX_HEAD_FORMAT), ...headFields, lengths: arrayOf(safeIntegerFrom(TAG_LENGTH)) }, { relayCursor: isString });
+const isIndexHeadUnplaced = strictObject({ format: oneOf(STORE_INDEX_HEAD_FORMAT_UNPLACED), ...headFields }, { relayCursor: isString });
 const isIndexChunk = arrayOf(isIndexEntry, 1);
 
 function sealPart(key: Uint8Array, header: Uint8Array, number: number, nonce: Uint8Array, json: unknown): Uint8Array {
@@ -394,9 +470,10 @@ function sealPart(key: Uint8Array, header: Uint8Array, number: number, nonce: Ui
 }
 
 /**
- * §3: the index file (version 2): header ‖ the head ‖ the chunks, each u32 length ‖ nonce ‖
+ * §3: the index file (version 3): header ‖ the head ‖ the chunks, each u32 length ‖ nonce ‖
  * XChaCha20-Poly1305(key, nonce, AD = header ‖ u32 number, JSON); the lines sorted newest
- * first (§2) and cut into chunks of INDEX_CHUNK_ENTRIES. `nonce` gives a fresh 24-byte nonce per call.
+ * first (§2) and cut into chunks of INDEX_CHUNK_ENTRIES; the head names each chunk's sealed
+ * length. `nonce` gives a fresh 24-byte nonce per call.
  */
 export async function sealIndex(key: Uint8Array, generation: number, nonce: (length: number) => Uint8Array, state: StoreState): Promise<Uint8Array> {
   const checked = isStoreState(state) ? state : (await loadSchemas()).StoreStateSchema.parse(state);
@@ -404,55 +481,110 @@ export async function sealIndex(key: Uint8Array, generation: number, nonce: (len
   const header = generationHeader(INDEX_MAGIC, generation, INDEX_VERSION);
   const chunks: IndexEntry[][] = [];
   for (let at = 0; at < lines.length; at += INDEX_CHUNK_ENTRIES) chunks.push(lines.slice(at, at + INDEX_CHUNK_ENTRIES));
+  const headNonce = nonce(NONCE_LENGTH);
+  const sealedChunks = chunks.map((chunk, i) => sealPart(key, header, i, nonce(NONCE_LENGTH), chunk));
   const head: IndexHead = {
     format: STORE_INDEX_HEAD_FORMAT,
     nextId: checked.nextId,
     ...(checked.relayCursor !== undefined ? { relayCursor: checked.relayCursor } : {}),
     chunks: chunks.map((chunk) => chunk.length),
+    lengths: sealedChunks.map((part) => part.length - PART_PREFIX),
     ids: lines.map((line) => line.id),
     awaiting: lines.filter((line) => line.awaitingDelivery === true).map((line) => line.id),
   };
-  return concatBytes(header, sealPart(key, header, HEAD_NUMBER, nonce(NONCE_LENGTH), head), ...chunks.map((chunk, i) => sealPart(key, header, i, nonce(NONCE_LENGTH), chunk)));
+  return concatBytes(header, sealPart(key, header, HEAD_NUMBER, headNonce, head), ...sealedChunks);
 }
 
-function openPart(key: Uint8Array, bytes: Uint8Array, at: number, number: number, what: string): { json: unknown; end: number; length: number } {
-  const header = bytes.subarray(0, GENERATION_HEADER_LENGTH);
-  if (at + 4 + NONCE_LENGTH + TAG_LENGTH > bytes.length) throw damaged('the index is truncated');
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at);
-  const end = at + 4 + NONCE_LENGTH + length;
-  if (length < TAG_LENGTH || end > bytes.length) throw damaged('the index is truncated');
+/** One sealed part (the head or a chunk) at the start of `bytes`: u32 L ‖ nonce ‖ L bytes. */
+function openPart(key: Uint8Array, header: Uint8Array, bytes: Uint8Array, number: number, what: string): { json: unknown; length: number } {
+  const length = bytes.length >= 4 ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0) : 0;
+  if (bytes.length < PART_PREFIX + TAG_LENGTH || length < TAG_LENGTH || PART_PREFIX + length > bytes.length) throw damaged('the index is truncated');
   let plaintext: Uint8Array;
   try {
-    plaintext = xchachaAead(key, bytes.subarray(at + 4, at + 4 + NONCE_LENGTH), concatBytes(header, u32(number))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
+    plaintext = xchachaAead(key, bytes.subarray(4, PART_PREFIX), concatBytes(header, u32(number))).decrypt(bytes.subarray(PART_PREFIX, PART_PREFIX + length));
   } catch {
     throw damaged(`the index's ${what} failed its integrity check`);
   }
-  return { json: JSON.parse(new TextDecoder().decode(plaintext)), end, length: plaintext.length };
+  return { json: JSON.parse(new TextDecoder().decode(plaintext)), length: plaintext.length };
 }
 
 /**
- * §3: opens the index file: the head now, each chunk when first asked for (§2). A version 1
- * index (one document) is opened whole and given the same shape, for its migration (§7.1).
+ * §3: the index file as the store's edge gives it: its size when opened, and reads by
+ * position. Every read is of the generation opened (src/edges/store-files.ts checks the
+ * header again before each later read; the associated data binds every part to it anyway).
  */
-export async function openIndex(key: Uint8Array, bytes: Uint8Array): Promise<IndexReading> {
-  const { generation, version } = readGenerationHeader(bytes, INDEX_MAGIC, 'index', [FORMAT_VERSION, INDEX_VERSION]);
-  if (version === FORMAT_VERSION) return openIndexV1(key, bytes, generation);
+export interface IndexSource {
+  readonly size: number;
+  /** Bytes [position, position + length), fewer only where the file ends. */
+  read(position: number, length: number): Promise<Uint8Array>;
+}
+
+/** An index file held in memory (tests, and the whole reads of §3). */
+export function bytesSource(bytes: Uint8Array): IndexSource {
+  return { size: bytes.length, read: async (position, length) => bytes.subarray(position, position + length) };
+}
+
+/**
+ * §3: opens the index file: the header and the head now (one read of the file's first
+ * INDEX_FIRST_READ bytes, and the rest of the head when it is longer), each chunk by position
+ * when first asked for (§2). The file's size is checked against the head's lengths: a file cut
+ * short or with bytes after its last chunk is refused here. A version 2 index (no lengths) and a
+ * version 1 index (one document) are read whole, for their rewrite (§7.1).
+ */
+export async function openIndex(key: Uint8Array, file: Uint8Array | IndexSource): Promise<IndexReading> {
+  const source = file instanceof Uint8Array ? bytesSource(file) : file;
+  const first = await source.read(0, Math.min(source.size, INDEX_FIRST_READ));
+  const { generation, version } = readGenerationHeader(first, INDEX_MAGIC, 'index', [FORMAT_VERSION, INDEX_VERSION_UNPLACED, INDEX_VERSION]);
+  // A whole read (versions 1 and 2): the rest after the first read, so each byte is read once.
+  const whole = async () => (first.length === source.size ? first : concatBytes(first, await source.read(first.length, source.size - first.length)));
+  if (version === FORMAT_VERSION) return openIndexV1(key, await whole(), generation);
+  const header = first.slice(0, GENERATION_HEADER_LENGTH);
   const opened = { bytes: 0 };
-  const head = openPart(key, bytes, GENERATION_HEADER_LENGTH, HEAD_NUMBER, 'head');
+  // The head: its length is the u32 after the header.
+  if (first.length < GENERATION_HEADER_LENGTH + 4) throw damaged('the index is truncated');
+  const headEnd = GENERATION_HEADER_LENGTH + PART_PREFIX + new DataView(first.buffer, first.byteOffset, first.byteLength).getUint32(GENERATION_HEADER_LENGTH);
+  if (headEnd > source.size) throw damaged('the index is truncated');
+  const headBytes = headEnd <= first.length ? first.subarray(GENERATION_HEADER_LENGTH, headEnd) : await source.read(GENERATION_HEADER_LENGTH, headEnd - GENERATION_HEADER_LENGTH);
+  const head = openPart(key, header, headBytes, HEAD_NUMBER, 'head');
   opened.bytes += head.length;
-  if (!isIndexHead(head.json)) throw damaged('the index head does not match its format');
+  if (!(version === INDEX_VERSION ? isIndexHead : isIndexHeadUnplaced)(head.json)) throw damaged('the index head does not match its format');
   const { nextId, relayCursor, chunks, ids, awaiting } = head.json as IndexHead;
   if (chunks.reduce((sum, size) => sum + size, 0) !== ids.length || chunks.some((size) => size > INDEX_CHUNK_ENTRIES)) throw damaged('the index head does not match its format');
-  // Where each chunk starts: walked from the lengths (nothing opened); the file ends with the last.
-  const starts: number[] = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let at = head.end;
-  for (let i = 0; i < chunks.length; i++) {
-    if (at + 4 > bytes.length) throw damaged('the index is truncated');
-    starts.push(at);
-    at += 4 + NONCE_LENGTH + view.getUint32(at);
+  let lengths: readonly number[];
+  let chunkSource = source;
+  let prefix = first;
+  if (version === INDEX_VERSION) {
+    lengths = (head.json as IndexHead).lengths;
+    if (lengths.length !== chunks.length) throw damaged('the index head does not match its format');
+  } else {
+    // Version 2: the positions walked from the u32 lengths of the whole file (§3: read whole, then rewritten).
+    const bytes = await whole();
+    chunkSource = bytesSource(bytes);
+    prefix = bytes;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const walked: number[] = [];
+    for (let at = headEnd, i = 0; i < chunks.length; i++) {
+      if (at + 4 > bytes.length) throw damaged('the index is truncated');
+      walked.push(view.getUint32(at));
+      at += PART_PREFIX + walked[i]!;
+    }
+    lengths = walked;
   }
-  if (at !== bytes.length) throw damaged(at > bytes.length ? 'the index is truncated' : 'the index has data after its last chunk');
+  // §3: where each chunk starts; the file ends with the last one (checked on the size, nothing read).
+  const starts: number[] = [];
+  let end = headEnd;
+  for (const length of lengths) {
+    starts.push(end);
+    end += PART_PREFIX + length;
+  }
+  if (end !== source.size) throw damaged(end > source.size ? 'the index is truncated' : 'the index has data after its last chunk');
+  const openChunk = (bytes: Uint8Array, i: number): IndexEntry[] => {
+    if (bytes.length !== PART_PREFIX + lengths[i]! || new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0) !== lengths[i]) throw damaged('the index is truncated');
+    const part = openPart(key, header, bytes, i, `chunk ${i}`);
+    opened.bytes += part.length;
+    if (!isIndexChunk(part.json)) throw damaged(`index chunk ${i} does not match its format`);
+    return part.json as IndexEntry[];
+  };
   return {
     generation,
     version,
@@ -462,11 +594,14 @@ export async function openIndex(key: Uint8Array, bytes: Uint8Array): Promise<Ind
     chunkSizes: chunks,
     awaiting,
     opened,
-    chunk(i) {
-      const part = openPart(key, bytes, starts[i]!, i, `chunk ${i}`);
-      opened.bytes += part.length;
-      if (!isIndexChunk(part.json)) throw damaged(`index chunk ${i} does not match its format`);
-      return part.json as IndexEntry[];
+    async chunks(which) {
+      if (which.length === 0) return [];
+      // One read of the span from the first chunk asked for to the end of the last (§3: a whole read is one read).
+      const from = starts[Math.min(...which)]!;
+      const to = Math.max(...which.map((i) => starts[i]! + PART_PREFIX + lengths[i]!));
+      const span = to <= prefix.length ? prefix.subarray(from, to) : await chunkSource.read(from, to - from);
+      if (span.length !== to - from) throw damaged('the index is truncated');
+      return which.map((i) => openChunk(span.subarray(starts[i]! - from, starts[i]! - from + PART_PREFIX + lengths[i]!), i));
     },
   };
 }
@@ -507,7 +642,7 @@ export function readingOf(state: StoreState, generation = 0, version = INDEX_VER
     chunkSizes: chunks.map((chunk) => chunk.length),
     awaiting: lines.filter((line) => line.awaitingDelivery === true).map((line) => line.id),
     opened: { bytes: openedBytes },
-    chunk: (i) => chunks[i]!,
+    chunks: async (which) => which.map((i) => chunks[i]!),
   };
 }
 

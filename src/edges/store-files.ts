@@ -5,7 +5,7 @@
 // The formats are src/core/store-format.ts; the API the use cases call is
 // src/service/message-store.ts.
 
-import { mkdir, open, readFile, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaliopError, isCaliopError } from '../errors.js';
 import {
@@ -22,6 +22,7 @@ import {
   sealIndex,
   sealJournalRecord,
   type IndexReading,
+  type IndexSource,
   type StoreOp,
   type StoreState,
 } from '../core/store-format.js';
@@ -35,6 +36,8 @@ export interface StoreIoCounts {
   filesWritten: number;
   bytesRead: number;
   filesRead: number;
+  /** Of bytesRead, those of the index file (docs/store.md §3: the header and the head at opening, then chunks by position). */
+  indexBytesRead: number;
 }
 
 /** The stick has no room left (ENOSPC; EDQUOT where a quota stands for it), seen through our wrappers. */
@@ -103,6 +106,72 @@ const WRITE_BATCH_BYTES = 1024 * 1024;
 /** Sealed chunks readObject reads in one call. */
 const READ_BATCH_CHUNKS = 16;
 
+/** Reads up to `length` bytes at `position` (fewer only where the file ends). */
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await handle.read(buffer, got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got === length ? buffer : buffer.subarray(0, got);
+}
+
+/**
+ * docs/store.md §3: opens the index file: its header and head through one handle (its size
+ * taken from that handle), closed before this returns. Each later read of a chunk opens the
+ * file again, reads its header and compares it with the one opened: a store compacted since
+ * (another caliop on the same stick) is refused, never mixed. No handle is kept between reads:
+ * on Windows a file held open cannot be replaced by a rename (MoveFileEx refuses), which is how
+ * every index generation is written (docs/vault-format.md §7).
+ */
+async function openIndexFile(path: string, key: Uint8Array, counts: StoreIoCounts): Promise<{ index: IndexReading; size: number }> {
+  const handle = await open(path, 'r');
+  let opening: FileHandle | undefined = handle;
+  let header: Uint8Array | undefined;
+  const counted = (bytes: Uint8Array) => {
+    counts.bytesRead += bytes.length;
+    counts.indexBytesRead += bytes.length;
+    return bytes;
+  };
+  try {
+    const { size } = await handle.stat();
+    counts.filesRead += 1;
+    const source: IndexSource = {
+      size,
+      read: async (position, length) => {
+        if (opening !== undefined) {
+          const bytes = counted(await readAt(opening, position, length));
+          if (position === 0) header ??= bytes.slice(0, GENERATION_HEADER_LENGTH);
+          return bytes;
+        }
+        let later: FileHandle | undefined;
+        try {
+          later = await open(path, 'r');
+          counts.filesRead += 1;
+          const now = counted(await readAt(later, 0, GENERATION_HEADER_LENGTH));
+          if (header === undefined || Buffer.compare(now, header) !== 0) {
+            throw new CaliopError('file_unreadable', 'the message store index was rewritten on the stick since it was opened (by another caliop using this stick)', {
+              hint: 'close the other caliop using this stick, then run the command again; nothing was changed',
+            });
+          }
+          return counted(await readAt(later, position, length));
+        } catch (cause) {
+          throw readFailed('the message store index', cause);
+        } finally {
+          await later?.close();
+        }
+      },
+    };
+    const index = await openIndex(key, source);
+    return { index, size };
+  } finally {
+    opening = undefined;
+    await handle.close();
+  }
+}
+
 /** A source of bytes for an object: whole, or streamed (an attachment read from a file). */
 export type ObjectSource = Uint8Array | AsyncIterable<Uint8Array>;
 
@@ -111,7 +180,7 @@ export type ObjectSource = Uint8Array | AsyncIterable<Uint8Array>;
  * queue, so a compaction never runs in the middle of another change.
  */
 export class StoreFiles {
-  readonly counts: StoreIoCounts = { bytesWritten: 0, filesWritten: 0, bytesRead: 0, filesRead: 0 };
+  readonly counts: StoreIoCounts;
   #generation: number;
   #seq: number;
   #journalBytes: number;
@@ -126,7 +195,9 @@ export class StoreFiles {
     private readonly key: Uint8Array,
     private readonly random: RandomSource,
     opened: { generation: number; seq: number; journalBytes: number; indexBytes: number },
+    counts: StoreIoCounts = { bytesWritten: 0, filesWritten: 0, bytesRead: 0, filesRead: 0, indexBytesRead: 0 },
   ) {
+    this.counts = counts;
     this.#generation = opened.generation;
     this.#seq = opened.seq;
     this.#journalBytes = opened.journalBytes;
@@ -180,10 +251,12 @@ export class StoreFiles {
   static async open(folder: string, key: Uint8Array, random: RandomSource): Promise<{ files: StoreFiles; index: IndexReading; records: StoreOp[][] }> {
     const indexPath = join(folder, 'index');
     const journalPath = join(folder, 'journal');
-    let indexBytes: Uint8Array;
+    const counts: StoreIoCounts = { bytesWritten: 0, filesWritten: 0, bytesRead: 0, filesRead: 0, indexBytesRead: 0 };
     let journalBytes: Uint8Array;
+    let index: IndexReading;
+    let indexSize: number;
     try {
-      indexBytes = new Uint8Array(await readFile(indexPath));
+      ({ index, size: indexSize } = await openIndexFile(indexPath, key, counts));
     } catch (cause) {
       throw readFailed('the message store index', cause);
     }
@@ -193,7 +266,6 @@ export class StoreFiles {
       if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw readFailed('the message store journal', cause);
       journalBytes = new Uint8Array(0);
     }
-    const index = await openIndex(key, indexBytes);
     const generation = index.generation;
     let records: StoreOp[][] = [];
     let journalLength = GENERATION_HEADER_LENGTH;
@@ -216,9 +288,9 @@ export class StoreFiles {
         }
       }
     }
-    const files = new StoreFiles(folder, key, random, { generation, seq: records.length, journalBytes: journalLength, indexBytes: indexBytes.length });
-    files.counts.bytesRead += indexBytes.length + journalBytes.length;
-    files.counts.filesRead += 2;
+    const files = new StoreFiles(folder, key, random, { generation, seq: records.length, journalBytes: journalLength, indexBytes: indexSize }, counts);
+    counts.bytesRead += journalBytes.length;
+    counts.filesRead += 1;
     // §6: replaced by the next change (opening needs no space: a full stick still opens, and deletes).
     files.#journalStale = journalStale;
     await removeLeftoverTempFiles(indexPath);

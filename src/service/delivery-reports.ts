@@ -77,7 +77,7 @@ export function deliveryFactsOf(view: DeliveryView | null): DeliveryFacts[] {
  * came. Returns how many reports were recorded.
  */
 export async function refreshDeliveries(session: StickSession, client: RelayClient, now: Date): Promise<number> {
-  const waiting = session.store.awaitingDelivery().sort((a, b) => Number(a.id) - Number(b.id));
+  const waiting = (await session.store.awaitingDelivery()).sort((a, b) => Number(a.id) - Number(b.id));
   let asked = 0;
   let recorded = 0;
   for (const entry of waiting) {

@@ -88,7 +88,7 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
     if (only !== undefined ? !only.includes(item.id) : item.failed !== undefined) continue;
     // docs/store.md §6: a yank after the sent copy was stored but before the outbox
     // was rewritten leaves the item in both: it was sent, it is only dropped.
-    if (session.store.entry(item.id)?.direction === 'out') {
+    if ((await session.store.entry(item.id))?.direction === 'out') {
       await session.update((draft) => {
         draft.outbox = draft.outbox.filter((queued) => queued.id !== item.id);
       });

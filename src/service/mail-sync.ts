@@ -183,11 +183,11 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
      * (nothing is acknowledged before it is stored, docs/vault-contents.md §5.2). At most one
      * page ahead: what waits is bounded by two pages.
      */
-    const begin = (page: MailboxPageResponse): PageInFlight => {
+    const begin = async (page: MailboxPageResponse): Promise<PageInFlight> => {
       if (page.nextCursor !== null && page.messages.length === 0) throw pagingRefused('an empty page that announces more');
       if (page.nextCursor !== null && cursorsSeen.has(page.nextCursor)) throw pagingRefused(`the cursor ${JSON.stringify(page.nextCursor)} a second time`);
       if (page.nextCursor !== null) cursorsSeen.add(page.nextCursor);
-      const waiting = page.messages.filter((full) => !session.store.hasRelayId(full.id));
+      const waiting = await notStored(session, page.messages);
       // docs/store.md §5.1: a large message is opened in this thread, in order (its parts are needed).
       const toOpen = waiting.filter((full) => full.armoredMessage !== undefined && !isLargeCiphertext(full.armoredMessage));
       const opened = new Map<string, Promise<OpenedArrival>>();
@@ -216,7 +216,7 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
           prefetched.catch(() => undefined);
         }
         // Asked for before this page was stored: what a page before it stored meanwhile is not stored twice.
-        const waiting = inFlight.waiting.filter((full) => !session.store.hasRelayId(full.id));
+        const waiting = await notStored(session, inFlight.waiting);
         // docs/api.md §8.5.1, docs/store.md §5.2: a message the page lists by size only is
         // fetched, stored, decrypted and split as a stream, one at a time, before the others.
         const streamed = new Map<string, StreamedArrival>();
@@ -312,6 +312,12 @@ export async function syncMailbox(session: StickSession, now: Date): Promise<Syn
 const MAX_PAGES_WITH_NOTHING_NEW = 20;
 
 /** What was stored stays stored; the next sync resumes after it. */
+/** docs/vault-contents.md §5.2: the messages whose relay id the store does not hold yet (the first call of a session reads the whole index, docs/store.md §2.1). */
+async function notStored<T extends { readonly id: string }>(session: StickSession, messages: readonly T[]): Promise<T[]> {
+  const stored = await Promise.all(messages.map((full) => session.store.hasRelayId(full.id)));
+  return messages.filter((_, i) => !stored[i]);
+}
+
 function pagingRefused(what: string): CaliopError {
   return new CaliopError('relay_bad_request', `the relay sent ${what} (docs/api.md §8.8); sync stopped, what was stored stays stored`);
 }

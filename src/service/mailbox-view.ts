@@ -95,7 +95,7 @@ export interface InboxPageRequest {
 
 /** The inbox, newest first: the index gives the page, and only the page's messages are opened. */
 export async function listInbox(session: StickSession, request: InboxPageRequest = {}): Promise<InboxEntry[]> {
-  const page = session.store.page(request.offset ?? 0, request.limit ?? Number.POSITIVE_INFINITY);
+  const page = await session.store.page(request.offset ?? 0, request.limit ?? Number.POSITIVE_INFINITY);
   if (page.entries.length === 0) return []; // no key is derived for an empty page (issue 16: the tests' many `inbox` runs)
   const keys = await verificationCerts(session);
   const opened: OpenedMessage[] = [];

@@ -6,6 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
 import {
+  INDEX_VERSION,
   StoreIndex,
   emptyStoreState,
   readingOf,
@@ -89,21 +90,22 @@ export class MessageStore {
     await files.syncObjectFolders(fans);
     const store = new MessageStore(files, readingOf(state));
     // The whole migrated index as generation 1 (generation 0 was the empty one).
-    await files.compact(store.#index.state(), store.#index.referencedObjects());
+    await files.compact(await store.#index.state(), await store.#index.referencedObjects());
     return store;
   }
 
   /**
-   * §6: reads the index's head and the journal only, and repairs a torn journal tail.
-   * §7.1: an index of format version 1 is rewritten in the chunked format (one atomic
-   * generation); on a full stick that waits for a later opening (the store works meanwhile).
+   * §6: reads the index's header and head and the journal only (§3), and repairs a torn
+   * journal tail. §7.1: an index of format version 1 or 2 is rewritten in the current format
+   * (one atomic generation); on a full stick that waits for a later opening (the store works
+   * meanwhile, from memory).
    */
   static async open(folder: string, key: Uint8Array, random: RandomSource): Promise<MessageStore> {
     const { files, index, records } = await StoreFiles.open(folder, key, random);
     const store = new MessageStore(files, index, records);
-    if (index.version === 1) {
+    if (index.version < INDEX_VERSION) {
       try {
-        await files.rewrite(store.#index.state());
+        await files.rewrite(await store.#index.state());
       } catch (error) {
         if (!isStickFull(error)) throw error;
       }
@@ -133,34 +135,35 @@ export class MessageStore {
     return this.#index.nextId;
   }
 
-  /** docs/store.md §2.1: de-duplication by relay id; the first call of a session opens the whole index. */
-  hasRelayId(relayId: string): boolean {
+  /** docs/store.md §2.1: de-duplication by relay id; the first call of a session opens the whole index (one read). */
+  hasRelayId(relayId: string): Promise<boolean> {
     return this.#index.hasRelayId(relayId);
   }
 
-  /** One line: opens the index chunk that holds it (§2), at most once a session. */
-  entry(id: string): IndexEntry | undefined {
+  /** One line: opens the index chunk that holds it (§2, read by position, §3), at most once a session. */
+  entry(id: string): Promise<IndexEntry | undefined> {
     return this.#index.get(id);
   }
 
   /** Every entry, newest first: opens the whole index (§2.1 says who may). */
-  entries(): IndexEntry[] {
+  entries(): Promise<IndexEntry[]> {
     return this.#index.all();
   }
 
   /** docs/store.md §2.1: the sent copies awaiting a delivery report (the head names them). */
-  awaitingDelivery(): IndexEntry[] {
+  awaitingDelivery(): Promise<IndexEntry[]> {
     return this.#index.awaitingDelivery();
   }
 
   /** A page of the index, newest first: opens the index chunks that hold it (§2); the caller opens only the page's objects. */
-  page(offset = 0, limit = Number.POSITIVE_INFINITY): InboxPage {
-    return { entries: this.#index.page(offset, limit), total: this.#index.count };
+  async page(offset = 0, limit = Number.POSITIVE_INFINITY): Promise<InboxPage> {
+    const entries = await this.#index.page(offset, limit);
+    return { entries, total: this.#index.count };
   }
 
   /** The whole message (one object read, authenticated). */
   async get(id: string): Promise<StoredMessage> {
-    const entry = this.#index.get(id);
+    const entry = await this.#index.get(id);
     if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
     const bytes = await this.files.readWholeObject(entry.object);
     const parsed = (await storedMessageSchema()).safeParse(JSON.parse(new TextDecoder().decode(bytes)));
@@ -200,9 +203,9 @@ export class MessageStore {
       override has(name: string): boolean {
         return super.has(name) || unclaimed.has(name);
       }
-    })(this.#index.referencedObjects());
+    })(await this.#index.referencedObjects());
     for (const blob of this.alsoReferenced()) referenced.add(blob);
-    await this.files.compact(this.#index.state(), referenced);
+    await this.files.compact(await this.#index.state(), referenced);
   }
 
   /**
@@ -222,10 +225,10 @@ export class MessageStore {
       const schema = await storedMessageSchema();
       for (const item of items) {
         const relayId = item.message.relayId;
-        if (relayId !== undefined && (this.#index.hasRelayId(relayId) || seen.has(relayId))) continue;
+        if (relayId !== undefined && (seen.has(relayId) || (await this.#index.hasRelayId(relayId)))) continue;
         if (relayId !== undefined) seen.add(relayId);
         const id = item.message.id === '' ? String(nextId++) : item.message.id;
-        if (this.#index.get(id) !== undefined) throw new CaliopError('internal', `message id ${id} is already in the store`);
+        if ((await this.#index.get(id)) !== undefined) throw new CaliopError('internal', `message id ${id} is already in the store`);
         if (Number(id) >= nextId) nextId = Number(id) + 1;
         const message = schema.parse({ ...item.message, id });
         const bytes = new TextEncoder().encode(JSON.stringify(message));
@@ -257,7 +260,7 @@ export class MessageStore {
    */
   replace(message: StoredMessage): Promise<void> {
     return this.#serialise(async () => {
-      const old = this.#index.get(message.id);
+      const old = await this.#index.get(message.id);
       if (!old) throw new CaliopError('message_not_found', `there is no message ${message.id} in this vault`);
       const parsed = (await storedMessageSchema()).parse(message);
       const bytes = new TextEncoder().encode(JSON.stringify(parsed));
@@ -275,7 +278,7 @@ export class MessageStore {
   /** Marks a message read or unread: one small journal record. */
   setUnread(id: string, unread: boolean): Promise<void> {
     return this.#serialise(async () => {
-      const entry = this.#index.get(id);
+      const entry = await this.#index.get(id);
       if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
       if (entry.unread === unread) return;
       await this.#commit([{ op: 'set', id, unread }]);
@@ -288,7 +291,7 @@ export class MessageStore {
    */
   discardBlobs(refs: readonly string[]): Promise<void> {
     return this.#serialise(async () => {
-      const referenced = this.#index.referencedObjects();
+      const referenced = await this.#index.referencedObjects();
       const loose = refs.filter((ref) => !referenced.has(ref));
       for (const ref of loose) this.#unclaimed.delete(ref);
       await this.files.removeObjects(loose);
@@ -302,11 +305,12 @@ export class MessageStore {
    */
   delete(ids: readonly string[]): Promise<void> {
     return this.#serialise(async () => {
-      const entries = ids.map((id) => {
-        const entry = this.#index.get(id);
+      const entries: IndexEntry[] = [];
+      for (const id of ids) {
+        const entry = await this.#index.get(id);
         if (!entry) throw new CaliopError('message_not_found', `there is no message ${id} in this vault`);
-        return entry;
-      });
+        entries.push(entry);
+      }
       if (entries.length === 0) return;
       await this.#commit(entries.map((entry) => ({ op: 'delete', id: entry.id })), { useReserve: true, compact: false });
       await this.files.removeObjects(entries.flatMap((entry) => [entry.object, ...(entry.blobs ?? [])]));

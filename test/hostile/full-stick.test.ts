@@ -72,17 +72,17 @@ it(`caliop delete works on a full stick, ${ROUNDS} times over, while a change th
     let session = await unlock();
     expect(statSync(join(session.store.folder, 'reserve')).size, `round ${round}: the reserve is whole`).toBe(DELETE_RESERVE_BYTES);
     // The journal's last block nearly full, so that the next record needs a new block: toggled read marks fill it.
-    const [victim, other] = session.store.page().entries;
+    const [victim, other] = (await session.store.page()).entries;
     for (let toggles = 0; BLOCK - (statSync(journalOf(session)).size % BLOCK) >= 64; toggles += 1) {
       expect(toggles, 'the journal never came near a block boundary').toBeLessThan(500);
-      await session.store.setUnread(other!.id, !session.store.entry(other!.id)!.unread);
+      await session.store.setUnread(other!.id, !(await session.store.entry(other!.id))!.unread);
     }
     fillToTheBrim(join(stick, '..'), `filler-${round}`);
     expect(freeBytes(stick)).toBe(0);
 
     // A change that needs space: refused, said plainly, nothing half written.
     const journalBefore = statSync(journalOf(session)).size;
-    const refused = await session.store.setUnread(other!.id, !session.store.entry(other!.id)!.unread).then(
+    const refused = await session.store.setUnread(other!.id, !(await session.store.entry(other!.id))!.unread).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -91,7 +91,7 @@ it(`caliop delete works on a full stick, ${ROUNDS} times over, while a change th
     expect(statSync(journalOf(session)).size).toBe(journalBefore);
 
     // The real command deletes all the same.
-    const object = join(session.store.folder, 'objects', session.store.entry(victim!.id)!.object.slice(0, 2), session.store.entry(victim!.id)!.object);
+    const object = join(session.store.folder, 'objects', (await session.store.entry(victim!.id))!.object.slice(0, 2), (await session.store.entry(victim!.id))!.object);
     expect(existsSync(object)).toBe(true);
     const deleted = await onStick(stick, ['--json', 'delete', victim!.id]);
     expect(deleted.status, deleted.stderr).toBe(0);
@@ -99,9 +99,9 @@ it(`caliop delete works on a full stick, ${ROUNDS} times over, while a change th
 
     // Gone for good, its file too; every other message whole; the reserve written again.
     session = await unlock();
-    expect(session.store.entry(victim!.id)).toBeUndefined();
+    expect(await session.store.entry(victim!.id)).toBeUndefined();
     expect(existsSync(object)).toBe(false);
-    for (const entry of session.store.page().entries) expect((await session.store.get(entry.id)).subject).toBe(entry.subject);
+    for (const entry of (await session.store.page()).entries) expect((await session.store.get(entry.id)).subject).toBe(entry.subject);
     const reserve = statSync(join(session.store.folder, 'reserve')).size;
     expect(reserve, `round ${round}: reserve after the delete`).toBe(DELETE_RESERVE_BYTES);
     reports.push(`round ${round}: ${victim!.size} bytes freed, reserve ${reserve} bytes, ${freeBytes(stick)} bytes free after`);

@@ -58,7 +58,7 @@ async function storeWriter(folder: string, keyHex: string, firstRound: number): 
     await store.setUnread(stored[0]!.id, false);
     say(`read ${stored[0]!.id}`);
     if (round % 3 === 0) {
-      const victim = store.page(store.count - 1, 1).entries[0];
+      const victim = (await store.page(store.count - 1, 1)).entries[0];
       if (victim) {
         say(`deleting ${victim.id}`);
         await store.delete([victim.id]);

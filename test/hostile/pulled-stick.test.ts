@@ -180,21 +180,21 @@ describe(`pulled stick (${KILLS.vaultWrites + KILLS.storeWrites + KILLS.passwd +
       const store = await MessageStore.open(folder, key, randomBytes);
       for (const [relayId, id] of stored) {
         if (deleted.has(id)) {
-          expect(store.entry(id), `kill ${kill}: deleted ${id} is gone`).toBeUndefined();
+          expect(await store.entry(id), `kill ${kill}: deleted ${id} is gone`).toBeUndefined();
           continue;
         }
         // A deletion under way at the kill: there or gone, both correct; once gone, gone for good.
-        if (deleting.has(id) && store.entry(id) === undefined) {
+        if (deleting.has(id) && (await store.entry(id)) === undefined) {
           deleted.add(id);
           continue;
         }
-        expect(store.entry(id)?.relayId, `kill ${kill}: stored ${relayId} is there`).toBe(relayId);
-        if (read.has(id)) expect(store.entry(id)!.unread, `kill ${kill}: ${id} stays read`).toBe(false);
+        expect((await store.entry(id))?.relayId, `kill ${kill}: stored ${relayId} is there`).toBe(relayId);
+        if (read.has(id)) expect((await store.entry(id))!.unread, `kill ${kill}: ${id} stays read`).toBe(false);
       }
       // Every line's object opens, whole (no torn object is ever referenced).
-      for (const entry of store.page().entries) expect((await store.get(entry.id)).relayId).toBe(entry.relayId);
+      for (const entry of (await store.page()).entries) expect((await store.get(entry.id)).relayId).toBe(entry.relayId);
       // The next writer starts after the highest round on the stick.
-      round = Math.max(round, ...[...store.entries()].map((entry) => Number(entry.subject.slice(1))));
+      round = Math.max(round, ...(await store.entries()).map((entry) => Number(entry.subject.slice(1))));
       landed.storeWrites += 1;
     }
     console.log(`pulled stick, store writes: ${landed.storeWrites} kills, ${changes} changes reported done, ${stored.size} messages stored, ${deleted.size} deleted`);
@@ -254,7 +254,7 @@ describe(`pulled stick (${KILLS.vaultWrites + KILLS.storeWrites + KILLS.passwd +
       if (result.landed) landed.outboxFlush += 1;
       const alice = await unlock('alice');
       const outbox = alice.contents.outbox.map((item) => item.subject);
-      const sentCopies = outgoing(alice);
+      const sentCopies = await outgoing(alice);
       expect(duplicates(sentCopies), `trial ${trial}: sent copies stored twice`).toEqual([]);
       for (const subject of sent) expect(outbox.includes(subject) || sentCopies.includes(subject), `trial ${trial}: ${subject} lost`).toBe(true);
       expect(deliveries() - base, `trial ${trial}: deliveries`).toBeGreaterThanOrEqual(sentCopies.length);
@@ -265,7 +265,7 @@ describe(`pulled stick (${KILLS.vaultWrites + KILLS.storeWrites + KILLS.passwd +
       const result = await child(['sync', sticks.bob], syncPoints.next());
       syncPoints.learn(result);
       if (result.landed) landed.syncWithMail += 1;
-      const received = incoming(await unlock('bob'));
+      const received = await incoming(await unlock('bob'));
       expect(duplicates(received), `trial ${trial}: stored twice`).toEqual([]);
       for (const subject of received) expect(sent, `trial ${trial}: ${subject} was never sent`).toContain(subject);
     };
@@ -275,11 +275,11 @@ describe(`pulled stick (${KILLS.vaultWrites + KILLS.storeWrites + KILLS.passwd +
       const alice = await unlock('alice');
       expect((await syncMailbox(alice, new Date())).errors).toEqual([]);
       expect(alice.contents.outbox).toEqual([]);
-      expect(outgoing(alice).sort(), `trial ${trial}: alice's sent copies`).toEqual([...sent].sort());
+      expect((await outgoing(alice)).sort(), `trial ${trial}: alice's sent copies`).toEqual([...sent].sort());
       expect(deliveries() - base, `trial ${trial}: each message delivered once`).toBe(sent.length);
       const bobSession = await unlock('bob');
       expect((await syncMailbox(bobSession, new Date())).errors).toEqual([]);
-      expect(incoming(bobSession).sort(), `trial ${trial}: bob's inbox`).toEqual([...sent].sort());
+      expect((await incoming(bobSession)).sort(), `trial ${trial}: bob's inbox`).toEqual([...sent].sort());
       completions += 1;
     };
 
@@ -324,12 +324,12 @@ async function opensWith(vaultPath: string, passphrase: string): Promise<boolean
   }
 }
 
-function outgoing(session: StickSession): string[] {
-  return [...session.store.entries()].filter((entry) => entry.direction === 'out').map((entry) => entry.subject);
+async function outgoing(session: StickSession): Promise<string[]> {
+  return (await session.store.entries()).filter((entry) => entry.direction === 'out').map((entry) => entry.subject);
 }
 
-function incoming(session: StickSession): string[] {
-  return [...session.store.entries()].filter((entry) => entry.direction === 'in').map((entry) => entry.subject);
+async function incoming(session: StickSession): Promise<string[]> {
+  return (await session.store.entries()).filter((entry) => entry.direction === 'in').map((entry) => entry.subject);
 }
 
 function duplicates(values: readonly string[]): string[] {
