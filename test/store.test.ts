@@ -284,6 +284,22 @@ describe('the index read by position (docs/store.md §3)', () => {
     expect((await second.page(0, 600)).entries.filter((entry) => !entry.unread).map((entry) => entry.id)).toEqual(['600', '599']);
   });
 
+  it('the journal replayed over the head alone counts right: a put of a stored id replaces it, of a new one adds it; a mark and a deletion apply', async () => {
+    const { folder } = await storeOf(600, 1, 'replay-count');
+    const store = await MessageStore.open(folder, KEY, randomBytes);
+    const line = (await store.entry('5'))!;
+    await store.replace({ ...message(5, new Date(Date.UTC(2026, 0, 1) + 5 * 60_000)), subject: 'replaced' }); // a put of an id the file holds
+    const reopened = await MessageStore.open(folder, KEY, randomBytes);
+    expect(reopened.count).toBe(600);
+    expect((await reopened.entry('5'))!.object).not.toBe(line.object);
+    await reopened.put([{ message: { ...message(601, new Date(Date.UTC(2026, 5, 1))), id: '' } }]);
+    await reopened.setUnread('3', false);
+    await reopened.delete(['4']);
+    const third = await MessageStore.open(folder, KEY, randomBytes);
+    expect([third.count, third.nextId, (await third.entry('3'))!.unread, await third.entry('4')]).toEqual([600, 602, false, undefined]);
+    expect((await third.page(0, 1)).entries[0]!.id).toBe('601');
+  });
+
   it('no handle on the index stays open between reads (Windows cannot rename a new generation over an open file)', async () => {
     if (process.platform !== 'linux') return; // /proc/self/fd
     const { store, folder } = await storeOf(600, 1, 'no-handle');

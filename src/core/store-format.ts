@@ -173,8 +173,13 @@ export class StoreIndex {
   nextId: number;
   relayCursor: string | undefined;
   readonly #reading: IndexReading;
-  /** id → chunk index, for the ids of the file. */
-  readonly #chunkOf = new Map<string, number>();
+  /**
+   * id → chunk index, for the ids of the file: built at the first lookup of an id (issue 13:
+   * 1 ms of an unlock at 10,000 messages), which an unlock and the first page do not need.
+   */
+  #chunkOfIds: Map<string, number> | undefined;
+  /** Above every numeric id of the file: a put of a larger id is certainly new (no lookup). */
+  readonly #fileIdsBelow: number;
   readonly #chunks: (Map<string, IndexEntry> | undefined)[];
   /** Chunks being read and opened now: a second question waits for the same read. */
   readonly #opening = new Map<number, Promise<void>>();
@@ -193,18 +198,32 @@ export class StoreIndex {
     this.nextId = reading.nextId;
     this.relayCursor = reading.relayCursor;
     let at = 0;
-    reading.chunkSizes.forEach((size, chunk) => {
+    for (const size of reading.chunkSizes) {
       this.#chunkStarts.push(at);
-      for (let i = at; i < at + size; i++) this.#chunkOf.set(reading.ids[i]!, chunk);
       at += size;
-    });
+    }
     this.#chunks = new Array<Map<string, IndexEntry> | undefined>(reading.chunkSizes.length);
     this.#awaiting = new Set(reading.awaiting);
-    this.#count = this.#chunkOf.size;
+    this.#count = reading.ids.length;
+    let below = 1;
     for (const id of reading.ids) {
       const numeric = Number(id);
-      if (Number.isSafeInteger(numeric) && numeric >= this.nextId) this.nextId = numeric + 1;
+      if (Number.isSafeInteger(numeric) && numeric >= below) below = numeric + 1;
     }
+    this.#fileIdsBelow = below;
+    this.nextId = Math.max(this.nextId, below);
+  }
+
+  get #chunkOf(): Map<string, number> {
+    if (this.#chunkOfIds === undefined) {
+      const chunkOf = new Map<string, number>();
+      this.#reading.chunkSizes.forEach((size, chunk) => {
+        const start = this.#chunkStarts[chunk]!;
+        for (let i = start; i < start + size; i++) chunkOf.set(this.#reading.ids[i]!, chunk);
+      });
+      this.#chunkOfIds = chunkOf;
+    }
+    return this.#chunkOfIds;
   }
 
   get count(): number {
@@ -263,6 +282,8 @@ export class StoreIndex {
   #exists(id: string): boolean {
     const over = this.#overlay.get(id);
     if (over) return !('deleted' in over);
+    const numeric = Number(id);
+    if (Number.isSafeInteger(numeric) && numeric >= this.#fileIdsBelow && String(numeric) === id) return false; // newer than the file
     return this.#chunkOf.has(id);
   }
 
