@@ -7,7 +7,7 @@ import { appendFile, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyStoreState, INDEX_FIRST_READ, INDEX_VERSION, type IndexEntry, OBJECT_PAD_TO } from '../src/core/store-format.js';
+import { compactionDue, emptyStoreState, INDEX_FIRST_READ, INDEX_VERSION, type IndexEntry, OBJECT_PAD_TO } from '../src/core/store-format.js';
 import type { StoredMessage, VaultContentsV1 } from '../src/core/vault-contents.js';
 import { decodeVaultContents, VAULT_CONTENTS_FORMAT } from '../src/core/vault-contents.js';
 import { StoreFiles } from '../src/edges/store-files.js';
@@ -373,6 +373,16 @@ describe('cost does not grow with the number of messages (docs/store.md §2, §4
     expect((await reopened.entry(id))!.unread).toBe((reads - 1) % 2 === 1);
     expect(reopened.count).toBe(100);
   }, 120_000);
+
+  it('compaction is due past 64 KiB and the index, or past 256 KiB whatever the index: the journal is replayed at every unlock (docs/store.md §4)', () => {
+    expect(compactionDue(60 * 1024, 10 * 1024)).toBe(false);
+    expect(compactionDue(65 * 1024, 10 * 1024)).toBe(true);
+    expect(compactionDue(150 * 1024, 160 * 1024)).toBe(false);
+    expect(compactionDue(170 * 1024, 160 * 1024)).toBe(true);
+    // 10,000 messages: an index of 2.7 MB; the journal no longer grows as large (893 ms of CPU to replay at an unlock).
+    expect(compactionDue(250 * 1024, 2_700_000)).toBe(false);
+    expect(compactionDue(257 * 1024, 2_700_000)).toBe(true);
+  });
 
   it('compaction removes objects no index line names (left by a yank between an object and its record)', async () => {
     const { store, folder } = await storeOf(30, 3);

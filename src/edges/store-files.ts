@@ -16,6 +16,7 @@ import {
   ObjectOpener,
   ObjectSealer,
   SEALED_CHUNK,
+  compactionDue,
   journalHeader,
   openIndex,
   openJournal,
@@ -411,9 +412,9 @@ export class StoreFiles {
     if (this.#reserveReleased) await this.keepReserve();
   }
 
-  /** §4: compaction is due when the journal has grown as large as the index (and past 64 KiB). */
+  /** §4: compaction is due when the journal has grown as large as the index (and past 64 KiB), or past 256 KiB. */
   compactionDue(): boolean {
-    return this.#journalBytes > Math.max(64 * 1024, this.#indexBytes);
+    return compactionDue(this.#journalBytes, this.#indexBytes);
   }
 
   /** §4, §6: a new index generation holding everything, then an empty journal; then unreferenced objects go. */
