@@ -64,12 +64,16 @@ describe('charsets and encodings as mailers send them (docs/message-payload.md �
     expect(read.body).toBe('café €\n');
   });
 
-  // What we show where the sender's declaration is missing or wrong (§4.5): pinned, not fixed.
-  it('no charset declared but 8-bit bytes, a wrong charset, UTF-7: what is shown', async () => {
-    const shown = async (type: string, body: string | Buffer) => (await readMailContent(message(['From: a@outside.test', 'Subject: s', `Content-Type: ${type}`, 'Content-Transfer-Encoding: 8bit'], body))).body;
-    expect(await shown('text/plain', 'caf\xe9 Stra\xdfe')).toBe('caf\ufffd Stra\ufffde\n'); // read as UTF-8 (RFC 6532), invalid bytes as U+FFFD
-    expect(await shown('text/plain; charset=utf-8', 'caf\xe9')).toBe('caf\ufffd\n');
+  // What we show where the sender's declaration is missing or wrong (§4.5-§4.6).
+  it('no charset declared (or US-ASCII) but 8-bit bytes, a wrong charset, UTF-7: what is shown', async () => {
+    const read = async (type: string, body: string | Buffer) => readMailContent(message(['From: a@outside.test', 'Subject: s', `Content-Type: ${type}`, 'Content-Transfer-Encoding: 8bit'], body));
+    const shown = async (type: string, body: string | Buffer) => (await read(type, body)).body;
+    expect(await read('text/plain', 'caf\xe9 Stra\xdfe \x80')).toMatchObject({ body: 'café Straße €\n', charsetGuess: 'windows-1252' }); // not UTF-8: windows-1252, a guess
+    expect(await read('text/plain; charset=us-ascii', 'caf\xe9')).toMatchObject({ body: 'café\n', charsetGuess: 'windows-1252' });
+    expect((await read('text/plain; charset=us-ascii', Buffer.from('café'))).charsetGuess).toBeUndefined(); // UTF-8: UTF-8, no guess
+    expect(await shown('text/plain; charset=us-ascii', Buffer.from('café'))).toBe('café\n');
+    expect(await shown('text/plain; charset=utf-8', 'caf\xe9')).toBe('caf\ufffd\n'); // declared: believed
     expect(await shown('text/plain; charset=iso-8859-1', Buffer.from('café'))).toBe('cafÃ©\n'); // UTF-8 declared Latin-1: as declared
-    expect(await shown('text/plain; charset=utf-7', 'caf+AOk- +IKw-')).toBe('caf+AOk- +IKw-\n'); // TextDecoder has no UTF-7: its ASCII form
+    expect(await shown('text/plain; charset=utf-7', 'caf+AOk- +IKw-')).toBe('café €\n'); // RFC 2152 (src/core/utf7.ts)
   });
 });

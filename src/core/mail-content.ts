@@ -13,10 +13,12 @@ import PostalMime, { addressParser, type Address, type Email } from 'postal-mime
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from '../api/mime-fields.js';
 import { htmlToReadableText } from './html-text.js';
 import { checkMessageLimits, type StreamedItem, type StreamedScope } from './mime-stream.js';
-import { decodedAsWindows1252, headerFix, TEXT_DECODER_CP1252_BROKEN, windows1252Text } from '../api/windows-1252.js';
+import { headerFix } from '../api/windows-1252.js';
 import { splitAngleMailbox } from './mailbox-fit.js';
 // postal-mime's unencoded parts gathered in pieces, not two Blob parts per line (docs/decisions/mime.md).
 import './postal-mime-lines.js';
+// docs/message-payload.md §4.4-§4.7: postal-mime's text parts decoded by one rule (its getTextContent replaced there).
+import { charsetGuessOf, decodeText, flowedOf, undeclaredCharset, unflowText, type CharsetGuess } from './text-charset.js';
 
 /** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */
 export interface AttachmentPart {
@@ -39,8 +41,14 @@ export type SignedContent =
     readonly armored: string;
     /** docs/message-payload.md §6.6: the block's bytes in its part, when they are not its UTF-8 form: what was signed. */
     readonly octets?: Uint8Array;
-    /** docs/message-payload.md §6.6: the part's declared charset (not UTF-8 nor US-ASCII): the signed text is decoded with it. */
+    /**
+     * docs/message-payload.md §6.6: the charset the signed text is decoded with: the part's
+     * declared one, or windows-1252 when the part's was guessed (§4.5); absent when the part
+     * declares none or US-ASCII (the signed text is then decoded by §4.5's rule).
+     */
     readonly charset?: string;
+    /** docs/message-payload.md §6.7: the part is RFC 3676 flowed text (`format=flowed`). */
+    readonly flowed?: { readonly delSp: boolean };
   };
 
 export interface MailContent {
@@ -56,6 +64,8 @@ export interface MailContent {
   readonly body: string;
   /** Where `body` came from: a text/plain part, HTML made readable, or nothing readable. */
   readonly bodySource: 'text' | 'html' | 'none';
+  /** docs/message-payload.md §4.5: a text part had no charset (or US-ASCII) over bytes that are not UTF-8: shown in this charset, a guess. */
+  readonly charsetGuess?: CharsetGuess;
   readonly attachments: readonly AttachmentPart[];
   /** true when the top Content-Type says protected-headers="v1" (docs/message-payload.md §1). */
   readonly protectedHeaders: boolean;
@@ -160,6 +170,7 @@ export interface StoredInlineBlock {
   readonly armored: string;
   readonly octets?: string | undefined;
   readonly charset?: string | undefined;
+  readonly flowed?: { readonly delSp: boolean } | undefined;
 }
 
 export function storedInlineBlock(block: InlineBlock): StoredInlineBlock {
@@ -168,6 +179,7 @@ export function storedInlineBlock(block: InlineBlock): StoredInlineBlock {
     armored: block.armored,
     ...(block.octets !== undefined ? { octets: Buffer.from(block.octets.buffer, block.octets.byteOffset, block.octets.byteLength).toString('base64') } : {}),
     ...(block.charset !== undefined ? { charset: block.charset } : {}),
+    ...(block.flowed !== undefined ? { flowed: { delSp: block.flowed.delSp } } : {}),
   };
 }
 
@@ -177,43 +189,9 @@ export function loadedInlineBlock(stored: StoredInlineBlock): InlineBlock {
     armored: stored.armored,
     ...(stored.octets !== undefined ? { octets: new Uint8Array(Buffer.from(stored.octets, 'base64')) } : {}),
     ...(stored.charset !== undefined ? { charset: stored.charset } : {}),
+    ...(stored.flowed !== undefined ? { flowed: { delSp: stored.flowed.delSp } } : {}),
   };
 }
-
-/**
- * docs/message-payload.md §6.6: a decoder for a declared charset, as postal-mime chooses one
- * (the label as TextDecoder knows it, else windows-1252).
- */
-export function charsetDecoder(charset: string | undefined): { decode(bytes: Uint8Array): string } {
-  const label = (charset ?? '').trim().toLowerCase();
-  if (label === '') return new TextDecoder('utf-8');
-  let decoder: InstanceType<typeof TextDecoder>;
-  try {
-    decoder = new TextDecoder(label);
-  } catch {
-    decoder = new TextDecoder('windows-1252');
-  }
-  return decoder.encoding === 'windows-1252' ? { decode: (bytes) => windows1252Text(decoder.decode(bytes)) } : decoder;
-}
-
-/** Whether a text part of the tree is decoded by a windows-1252 decoder (docs/message-payload.md §4.4). */
-function hasWindows1252Text(root: TextLeaf | undefined): boolean {
-  let found = false;
-  const walk = (node: TextLeaf, depth: number) => {
-    if (found || depth > PARSE_LIMITS.maxNestingDepth) return;
-    const type = (node.contentType?.parsed?.value ?? 'text/plain').toLowerCase();
-    if ((node.childNodes ?? []).length === 0 && (type === 'text/plain' || type === 'text/html')) {
-      const charset = (node.contentType?.parsed?.params?.['charset'] ?? '').trim();
-      if (charset !== '') found = decodedAsWindows1252(charset);
-    }
-    for (const child of node.childNodes ?? []) walk(child, depth + 1);
-  };
-  if (root !== undefined) walk(root, 0);
-  return found;
-}
-
-/** Labels whose signed text is read as UTF-8 (docs/message-payload.md §6.6). */
-const UTF8_LABELS = /^(?:utf-?8|us-ascii|ascii|)$/;
 
 /** The leaves of postal-mime's tree this file reads for §6.6. */
 interface TextLeaf {
@@ -223,10 +201,11 @@ interface TextLeaf {
 }
 
 /**
- * docs/message-payload.md §6.6: the bytes of the text part that holds `block` (the first
- * text/plain part with a block of its kind, decoded as postal-mime decoded it), and the
- * part's charset. The block as shown must be the decoding of those bytes, else nothing is
- * kept (format=flowed, a charset we decode otherwise): the block stays as it was.
+ * docs/message-payload.md §6.6-§6.7: the bytes of the text part that holds `block` (the first
+ * text/plain part with a block of its kind, decoded as postal-mime decoded it), and how the
+ * part's text was read: its charset (as declared, or the guess of §4.5) and whether it is
+ * flowed (RFC 3676, unflowed for display). The block as shown must be what those bytes give
+ * read that way, else nothing is kept: the block stays as it was.
  */
 function inlineSignedOctets(block: InlineBlock | null, root: TextLeaf | undefined): InlineBlock | null {
   return block === null ? null : withOctets(block, root);
@@ -248,12 +227,15 @@ function withOctets(block: InlineBlock, root: TextLeaf | undefined): InlineBlock
     const match = pattern.exec(latin1.decode(content)); // one character per byte: the index is the byte offset
     if (match === null) continue;
     const octets = content.slice(match.index, match.index + match[0].length);
-    const charset = (leaf.contentType?.parsed?.params?.['charset'] ?? '').trim().toLowerCase();
-    const decoded = charsetDecoder(charset).decode(octets);
-    if (lf(decoded) !== lf(block.armored)) return block;
+    const declared = (leaf.contentType?.parsed?.params?.['charset'] ?? '').trim().toLowerCase();
+    // §4.5: the block is read as its part was: a guess made over the whole part holds for it too.
+    const charset = charsetGuessOf(leaf) ?? (undeclaredCharset(declared) ? undefined : declared);
+    const flowed = flowedOf(leaf.contentType?.parsed?.params);
+    const decoded = decodeText(octets, charset).text;
+    if (lf(flowed === undefined ? decoded : unflowText(decoded, flowed.delSp)) !== lf(block.armored)) return block;
     const utf8 = new TextEncoder().encode(block.armored);
     const same = utf8.length === octets.length && utf8.every((byte, index) => byte === octets[index]);
-    return { ...block, ...(same ? {} : { octets }), ...(UTF8_LABELS.test(charset) ? {} : { charset }) };
+    return { ...block, ...(same ? {} : { octets }), ...(charset === undefined ? {} : { charset }), ...(flowed === undefined ? {} : { flowed }) };
   }
   return block;
 }
@@ -299,12 +281,15 @@ interface ParsedNode {
  * a forwarded message read inline come from a parser whose tree postal-mime does not keep:
  * that message is parsed again the same way (its depth included) to find their encodings,
  * matched by their place in its list (§3.2: the streamed path never kept that LF).
+ * The same walk finds the text parts whose charset was guessed (§4.5), there too.
  */
-async function lineEndEncodedContents(root: ParsedNode | undefined, inlineDepth: number): Promise<Set<unknown>> {
+async function lineEndEncodedContents(root: ParsedNode | undefined, inlineDepth: number, guesses: Set<CharsetGuess>): Promise<Set<unknown>> {
   const found = new Set<unknown>();
   const inline: ParsedNode[] = [];
   const walk = (node: ParsedNode, depth: number) => {
     if (depth > PARSE_LIMITS.maxNestingDepth) return;
+    const guess = charsetGuessOf(node);
+    if (guess !== undefined) guesses.add(guess);
     if (node.subMessage !== undefined) inline.push(node);
     const encoding = (node.contentTransferEncoding?.encoding ?? '').toLowerCase();
     if (node.content !== null && node.content !== undefined && encoding !== 'base64') found.add(node.content);
@@ -315,7 +300,7 @@ async function lineEndEncodedContents(root: ParsedNode | undefined, inlineDepth:
     const again = new PostalMime({ ...PARSE_LIMITS, attachmentEncoding: 'arraybuffer' });
     (again as unknown as { rfc822NestingDepth: number }).rfc822NestingDepth = inlineDepth + 1;
     const email = await again.parse((node.content ?? new ArrayBuffer(0)) as ArrayBuffer);
-    const inner = await lineEndEncodedContents((again as unknown as { root?: ParsedNode }).root, inlineDepth + 1);
+    const inner = await lineEndEncodedContents((again as unknown as { root?: ParsedNode }).root, inlineDepth + 1, guesses);
     node.subMessage!.attachments.forEach((attachment, index) => {
       if (inner.has(email.attachments[index]?.content)) found.add(attachment.content);
     });
@@ -350,12 +335,15 @@ function attachmentsOf(email: Email, skipSignature: boolean, lineEndEncoded: Set
 export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<MailContent> {
   const raw = latin1.decode(bytes);
   if (!looksLikeMessage(raw)) {
-    const text = new TextDecoder('utf-8').decode(bytes);
+    // docs/message-payload.md §3, §4.5: no header, so no charset: the bytes decide.
+    const { text, guessed } = decodeText(bytes, undefined);
     const body = lf(text);
     return {
       from: undefined, fromAddress: undefined, fromName: undefined, to: [], subject: undefined, date: undefined, messageId: undefined,
-      body, bodySource: body.trim() === '' ? 'none' : 'text', attachments: [], protectedHeaders: false,
-      signed: inlineSigned(body, text), autocrypt: [], autocryptGossip: [], autocryptContext: NO_AUTOCRYPT_CONTEXT,
+      body, bodySource: body.trim() === '' ? 'none' : 'text', ...(guessed !== undefined ? { charsetGuess: guessed } : {}), attachments: [], protectedHeaders: false,
+      // §6.6: the block's bytes as they are, the text being the message's only part.
+      signed: inlineSignedOctets(inlineSigned(body, text), { content: bytes, contentType: { parsed: { value: 'text/plain', params: {} } }, ...(guessed !== undefined ? { charsetGuess: guessed } : {}) } as TextLeaf),
+      autocrypt: [], autocryptGossip: [], autocryptContext: NO_AUTOCRYPT_CONTEXT,
     };
   }
   // docs/limits.md §2.6: counted as the streamed splitter counts them (sync), before postal-mime
@@ -371,15 +359,15 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     }
     throw error;
   }
-  const lineEndEncoded = await lineEndEncodedContents((parser as unknown as { root?: ParsedNode }).root, 0);
+  // docs/message-payload.md §4.4-§4.5: each text part was decoded by src/core/text-charset.ts (a guess marked on its node).
+  const guesses = new Set<CharsetGuess>();
+  const lineEndEncoded = await lineEndEncodedContents((parser as unknown as { root?: ParsedNode }).root, 0, guesses);
   const signedParts = pgpMimeSigned(raw);
-  // docs/message-payload.md §4.4: a runtime whose windows-1252 decoder is broken, corrected.
-  const fixText = TEXT_DECODER_CP1252_BROKEN && hasWindows1252Text((parser as unknown as { root?: TextLeaf }).root) ? windows1252Text : (value: string) => value;
-  let text = email.text === undefined ? undefined : fixText(email.text);
+  let text = email.text;
   let bodySource: MailContent['bodySource'] = 'text';
   if (text === undefined || text.trim() === '') {
     if (email.html !== undefined && email.html.trim() !== '') {
-      text = htmlToReadableText(fixText(email.html));
+      text = htmlToReadableText(email.html);
       bodySource = 'html';
     } else {
       text = '';
@@ -395,6 +383,7 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     for (const attachment of [...attachments]) {
       if (attachment.type !== 'message/rfc822') continue;
       const forwarded = await readMailContent(attachment.content, depth + 1);
+      if (forwarded.charsetGuess !== undefined) guesses.add(forwarded.charsetGuess);
       const header = ['---------- Forwarded message ----------', `From: ${forwarded.from ?? ''}`, `Date: ${forwarded.date ?? ''}`, `Subject: ${forwarded.subject ?? ''}`];
       // One line end before the header; trimmed from the end in one pass (/\n*$/ cost the square of a run of empty lines the sender writes, docs/fuzzing.md).
       let end = body.length;
@@ -417,6 +406,7 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     messageId: email.messageId?.replace(/^<|>$/g, ''),
     body,
     bodySource,
+    ...(guesses.size > 0 ? { charsetGuess: [...guesses][0]! } : {}),
     attachments,
     protectedHeaders: /protected-headers\s*=\s*"?v1"?/i.test(topType),
     signed: signedParts

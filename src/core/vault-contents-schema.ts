@@ -132,8 +132,10 @@ export const openedAtArrivalSchema = builtOnFirstUse(() => z.union([
       armored: z.string(),
       /** docs/message-payload.md §6.6: the block's bytes in its part (base64), when they are not its UTF-8 form. */
       octets: z.string().optional(),
-      /** docs/message-payload.md §6.6: the part's declared charset, when not UTF-8 nor US-ASCII. */
+      /** docs/message-payload.md §6.6: the charset the signed text is decoded with (declared, or §4.5's guess); absent: §4.5's rule. */
       charset: z.string().optional(),
+      /** docs/message-payload.md §6.7: the part is RFC 3676 flowed text. */
+      flowed: z.strictObject({ delSp: z.boolean() }).optional(),
     }).optional(),
     /** The OpenPGP signatures of the message, checked as it was decrypted (SignatureCheck of src/service/pgp.ts). */
     signatures: z.array(

@@ -4,7 +4,8 @@
 import type * as openpgp from 'openpgp';
 import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { bareAddress } from '../core/message-payload.js';
-import { charsetDecoder, loadedInlineBlock, lf, readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
+import { loadedInlineBlock, lf, readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
+import { decodeText, unflowText, type CharsetGuess } from '../core/text-charset.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
 import type { OpenedSignature } from '../core/message-facts.js';
@@ -67,6 +68,32 @@ export interface OpenedMessage {
   readonly content: MailContent | null;
   /** docs/limits.md §3: why the message stays sealed, or null. */
   readonly sealed: OverLimitReason | null;
+  /** docs/message-payload.md §4.5: the text (or signed text) had no charset over bytes that are not UTF-8: shown in this one, a guess. */
+  readonly charsetGuess?: CharsetGuess;
+}
+
+/** docs/message-payload.md §4.5: the guess made for the text, or for the signed text shown in its place. */
+function guessOf(content: MailContent, signed: { readonly body: string; readonly charsetGuess?: CharsetGuess }): { charsetGuess?: CharsetGuess } {
+  const guess = content.charsetGuess ?? signed.charsetGuess;
+  return guess === undefined ? {} : { charsetGuess: guess };
+}
+
+/**
+ * docs/message-payload.md §6.7: signed text of a flowed part (RFC 3676), as it is shown. The
+ * literal data of an inline-signed block is all signed: unflowed. A clear-signed text's
+ * blanks at the end of a line are not signed (RFC 9580 §7.2), so neither are its soft line
+ * breaks: its lines are shown as signed, each a line, only the space-stuffing undone.
+ */
+function shownSignedText(text: string, signed: { readonly kind: 'inline' | 'cleartext'; readonly flowed?: { readonly delSp: boolean } }): string {
+  if (signed.flowed === undefined) return text;
+  return unflowText(signed.kind === 'cleartext' ? text.split('\n').map(withoutEndBlanks).join('\n') : text, signed.flowed.delSp);
+}
+
+/** A line without its spaces and tabs at the end; one pass from the end (a regex would cost the square of a long run). */
+function withoutEndBlanks(line: string): string {
+  let end = line.length;
+  while (end > 0 && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end -= 1;
+  return line.slice(0, end);
 }
 
 /**
@@ -74,7 +101,7 @@ export interface OpenedMessage {
  * (PGP/MIME multipart/signed, inline-signed, clear-signed), checked against the
  * keys we hold; an inline-signed or clear-signed block is replaced by its text.
  */
-async function checkSignedContent(content: MailContent, verificationKeys: readonly openpgp.PublicKey[]): Promise<{ body: string; checks: SignatureCheck[] }> {
+async function checkSignedContent(content: MailContent, verificationKeys: readonly openpgp.PublicKey[]): Promise<{ body: string; checks: SignatureCheck[]; charsetGuess?: CharsetGuess }> {
   const signed = content.signed;
   if (signed === null) return { body: content.body, checks: [] };
   try {
@@ -82,12 +109,13 @@ async function checkSignedContent(content: MailContent, verificationKeys: readon
       const result = await verifyData(signed.signedBytes, verificationKeys, signed.signature);
       return { body: content.body, checks: result.signatures };
     }
-    // docs/message-payload.md §6.6: over the bytes of the part (another charset than UTF-8), decoded for display only.
+    // docs/message-payload.md §6.6: over the bytes of the part (another charset than UTF-8, flowed text), decoded for display only.
     const result = await verifyData(signed.octets ?? utf8.encode(signed.armored), verificationKeys);
+    const decoded = decodeText(result.data, signed.charset);
     // RFC 4880 §5.9: text-mode literal data carries CRLF; shown with LF like every other text.
-    const text = charsetDecoder(signed.charset).decode(result.data).replace(/\r\n?/g, '\n');
+    const text = shownSignedText(lf(decoded.text), signed);
     // docs/message-payload.md §6.5: the block may be held with its CRs; the body shows it with LF.
-    return { body: content.body.replace(lf(signed.armored), () => text.replace(/\n$/, '')), checks: result.signatures };
+    return { body: content.body.replace(lf(signed.armored), () => text.replace(/\n$/, '')), checks: result.signatures, ...(decoded.guessed !== undefined ? { charsetGuess: decoded.guessed } : {}) };
   } catch (error) {
     if (!isCaliopError(error)) throw error;
     return { body: content.body, checks: [] }; // not a signed message after all (an encrypted block, or damaged): shown as it came
@@ -140,6 +168,7 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
     attachments: content.attachments,
     content,
     sealed: null,
+    ...guessOf(content, signedContent),
   };
 }
 
@@ -167,6 +196,7 @@ async function openedAtArrival(session: StickSession, message: StoredMessage, ar
     attachments: (message.attachmentBlobs ?? []).map(({ ref: _ref, ...listed }) => ({ ...listed, content: new Uint8Array(0) })),
     content: { ...content, body: signedContent.body },
     sealed: null,
+    ...guessOf(content, signedContent),
   };
 }
 

@@ -38,6 +38,7 @@ export function readFacts(opened: OpenedMessage) {
     protectedHeaders: opened.protectedHeaders,
     body: opened.body,
     attachments: opened.attachments.map(({ index, name, type, size, sha256: hash }) => ({ index, name, type, size, sha256: hash })),
+    charsetGuess: opened.charsetGuess ?? null,
   };
 }
 

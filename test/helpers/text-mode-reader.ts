@@ -5,10 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
+import { afterAll, beforeAll } from 'vitest';
 import type { Contact } from '../../src/core/vault-contents.js';
 import { MessageStore } from '../../src/service/message-store.js';
 import { encryptData } from '../../src/service/pgp.js';
 import type { Reader } from './read-both-paths.js';
+import { temporaryFolder } from './temp-folder.js';
 
 export interface TextModeReader {
   readonly reader: Reader;
@@ -26,4 +28,18 @@ export async function textModeReader(storeFolder: string): Promise<TextModeReade
   const reader: Reader = { bobKey: bob.privateKey, store: await MessageStore.create(storeFolder, randomBytes(32), randomBytes) };
   const sealed = async (message: Buffer): Promise<string> => Buffer.from(await encryptData({ data: message, recipients: [bob.privateKey.toPublic()], armor: true })).toString();
   return { reader, cert, contact, sealed };
+}
+
+/**
+ * The reader of one test file: made before its tests (its fields are there from then on),
+ * its store removed after them.
+ */
+export function textModeReaderFor(name: string): TextModeReader {
+  const scratch = temporaryFolder(name);
+  const made = {} as { -readonly [K in keyof TextModeReader]: TextModeReader[K] };
+  beforeAll(async () => {
+    Object.assign(made, await textModeReader(join(scratch.path, 'store')));
+  }, 120_000);
+  afterAll(() => scratch.remove());
+  return made;
 }

@@ -1,0 +1,116 @@
+// Issue 9, docs/message-payload.md §4.5-§4.7, §6.6-§6.7: text parts as other mail services
+// send them where the charset is missing or wrong, in UTF-7, or flowed (RFC 3676), plain and
+// signed: the mail is Python's email package's, the signatures gpg 2.2's, the PGP/MIME one
+// NeoMutt's (test/vectors/mail-text/make.sh). Both receive paths (whole: postal-mime;
+// streamed: src/core/mime-stream.ts), `caliop read --json`'s facts compared.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readBothPaths, type ReadFacts } from './helpers/read-both-paths.js';
+import { textModeReaderFor } from './helpers/text-mode-reader.js';
+
+const VECTORS = join(import.meta.dirname, 'vectors', 'mail-text');
+const vector = (name: string) => readFileSync(join(VECTORS, name));
+const peer = textModeReaderFor('mail-text-charset');
+
+/** The texts of test/vectors/charset/ (Latin-1 and windows-1252 there), as they must be shown. */
+const LATIN1 = 'Grüße aus Köln: café, Straße, naïve.\nZweite Zeile é ß';
+const CP1252 = 'Prix : 20 € – « déjà vu »\nFin.';
+
+/** A vector (its file name) or a message, read on both paths, which must agree. */
+async function read(message: string | Buffer): Promise<ReadFacts> {
+  const bytes = typeof message === 'string' ? vector(message) : message;
+  const { whole, streamed } = await readBothPaths(peer.reader, await peer.sealed(bytes), [peer.contact], [peer.cert], [peer.cert]);
+  expect(streamed, typeof message === 'string' ? message : 'changed').toEqual(whole);
+  return whole;
+}
+
+describe('a text part without a charset, or US-ASCII, over 8-bit bytes (§4.5)', { timeout: 300_000 }, () => {
+  it('not UTF-8: shown as windows-1252 (é ß € – « »), and said to be a guess', async () => {
+    for (const [file, text] of [
+      ['nocharset-latin1.8bit.eml', LATIN1],
+      ['nocharset-cp1252.base64.eml', CP1252],
+      ['usascii-cp1252.8bit.eml', CP1252],
+      ['nomime-latin1.eml', LATIN1],
+    ] as const) {
+      const facts = await read(file);
+      expect(facts.body, file).toContain(text);
+      expect(facts.body, file).not.toContain('\ufffd');
+      expect(facts.charsetGuess, file).toBe('windows-1252');
+      expect(facts.signature, file).toBe('unsigned');
+    }
+  });
+
+  it('UTF-8 without a charset: read as UTF-8, no guess', async () => {
+    const facts = await read('nocharset-utf8.8bit.eml');
+    expect(facts.body).toContain(LATIN1);
+    expect(facts.charsetGuess).toBeNull();
+  });
+
+  it('signed: gpg --clearsign, --sign, --sign --textmode of Latin-1 and windows-1252 text: good, shown as windows-1252, a guess', async () => {
+    for (const [file, text] of [
+      ['nocharset-latin1.gpg-clear.8bit.eml', LATIN1],
+      ['nocharset-latin1.gpg-clear.base64.eml', LATIN1],
+      ['usascii-cp1252.gpg-clear.8bit.eml', CP1252],
+      ['nocharset-latin1.gpg-inline.7bit.eml', LATIN1],
+      ['nocharset-cp1252.gpg-inline-text.7bit.eml', CP1252],
+    ] as const) {
+      const facts = await read(file);
+      expect(facts.signature, file).toBe('good');
+      expect(facts.body, file).toContain(text);
+      expect(facts.body, file).not.toContain('BEGIN PGP');
+      expect(facts.charsetGuess, file).toBe('windows-1252');
+    }
+  });
+
+  it('a byte of the signed Latin-1 text changed (é 0xE9 -> ê 0xEA): bad, shown as changed', async () => {
+    const changed = await read(Buffer.from(vector('nocharset-latin1.gpg-clear.8bit.eml').toString('latin1').replace('caf\xe9', 'caf\xea'), 'latin1'));
+    expect(changed.signature).toBe('bad');
+    expect(changed.body).toContain('cafê');
+  });
+});
+
+describe('UTF-7 (RFC 2152, §4.6)', { timeout: 300_000 }, () => {
+  it('as Python writes it (base64) and as 7bit: decoded', async () => {
+    const text = vector('utf7.txt').toString();
+    for (const file of ['utf7.base64.eml', 'utf7.7bit.eml']) {
+      const facts = await read(file);
+      expect(facts.body, file).toBe(text);
+      expect(facts.charsetGuess, file).toBeNull();
+    }
+  });
+});
+
+describe('flowed text (RFC 3676, §4.7, §6.7)', { timeout: 300_000 }, () => {
+  it('NeoMutt, PGP/MIME signed, format=flowed quoted-printable: good, shown unflowed', async () => {
+    const facts = await read('neomutt-flowed.pgpmime.eml');
+    expect(facts.signature).toBe('good');
+    expect(facts.body).toContain('each line but the last ends in a space, a soft break. Café, Straße, naïve. End of the paragraph.\n');
+    expect(facts.body).toContain('\nFrom the second paragraph');
+  });
+
+  it('clear-signed by gpg, sent format=flowed (and delsp=yes): good over the bytes as sent; the lines shown as signed, space-stuffing undone', async () => {
+    const facts = await read('flowed.gpg-clear.eml');
+    expect(facts.signature).toBe('good');
+    // Soft line breaks are trailing blanks, which a clear signature does not cover (RFC 9580 §7.2): not joined.
+    expect(facts.body).toContain('each line but\nthe last ends in a space, a soft break. Café, Straße, naïve.\nEnd of the paragraph.\n\nFrom the second paragraph, a line that starts with From.\n> quoted line\n leading space line\n--\nSignature');
+    expect(facts.body).not.toContain('BEGIN PGP');
+    const delsp = await read('flowed-delsp.gpg-clear.eml');
+    expect(delsp.signature).toBe('good');
+    expect(delsp.body).toContain('日本語の\nテキスト。\nNext line.');
+  });
+
+  it('inline-signed by gpg (--textmode), sent format=flowed (and delsp=yes): good; the signed text unflowed', async () => {
+    const facts = await read('flowed.gpg-inline-text.eml');
+    expect(facts.signature).toBe('good');
+    expect(facts.body).toContain('each line but the last ends in a space, a soft break. Café, Straße, naïve. End of the paragraph.\n\nFrom the second paragraph, a line that starts with From.\n> quoted line\n leading space line\n-- \nSignature');
+    const delsp = await read('flowed-delsp.gpg-inline-text.eml');
+    expect(delsp.signature).toBe('good');
+    expect(delsp.body).toContain('日本語のテキスト。\nNext line.');
+  });
+
+  it('a byte of the flowed clear-signed text changed: bad', async () => {
+    const changed = await read(Buffer.from(vector('flowed.gpg-clear.eml').toString('latin1').replace('soft break', 'soft brake'), 'latin1'));
+    expect(changed.signature).toBe('bad');
+  });
+});

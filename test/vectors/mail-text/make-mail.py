@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+# The mail of test/mail-text-charset.test.ts as Python's email package writes it (a real
+# MUA library). Kept for the record; the tests read the files.
+#   python3 test/vectors/mail-text/make-mail.py
+import os
+from email import policy
+from email.message import EmailMessage, Message
+from email.mime.text import MIMEText
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHARSET = os.path.join(HERE, '..', 'charset')
+
+
+def read(folder, name):
+    return open(os.path.join(folder, name), 'rb').read()
+
+
+def heads(message, subject):
+    message['From'] = 'Text Peer <text@example.org>'
+    message['To'] = 'bob@caliop.test'
+    message['Subject'] = subject
+    message['Date'] = 'Tue, 01 Dec 2026 10:00:00 +0000'
+
+
+def write(name, message, smtp=True):
+    with open(os.path.join(HERE, name), 'wb') as out:
+        out.write(message.as_bytes(policy=policy.SMTP) if smtp else message.as_bytes())
+
+
+def undeclared(name, data, cte):
+    """text/plain without a charset: set_content of bytes (Python writes no charset for them)."""
+    message = EmailMessage()
+    heads(message, name)
+    message.set_content(data, 'text', 'plain', cte=cte)
+    assert message.get_content_charset() is None and message.get_payload(decode=True) == data, name
+    write(f'{name}.eml', message)
+
+
+def declared_ascii(name, data):
+    """charset=us-ascii over 8-bit bytes, as a script writes it (compat32 Message, bytes as they are)."""
+    message = Message()
+    heads(message, name)
+    message['MIME-Version'] = '1.0'
+    message['Content-Type'] = 'text/plain; charset="us-ascii"'
+    message['Content-Transfer-Encoding'] = '8bit'
+    message.set_payload(data)
+    write(f'{name}.eml', message, smtp=False)
+
+
+# docs/message-payload.md §4.5: no charset, or us-ascii, over 8-bit bytes.
+undeclared('nocharset-latin1.8bit', read(CHARSET, 'latin1.txt'), '8bit')
+undeclared('nocharset-cp1252.base64', read(CHARSET, 'cp1252.txt'), 'base64')
+undeclared('nocharset-utf8.8bit', 'Grüße aus Köln: café, Straße, naïve.\nZweite Zeile é ß\n'.encode(), '8bit')
+declared_ascii('usascii-cp1252.8bit', read(CHARSET, 'cp1252.txt'))
+# No MIME at all (what mail(1) or a cron job sends): headers, then Latin-1 bytes.
+bare = Message()
+heads(bare, 'nomime-latin1')
+bare.set_payload(read(CHARSET, 'latin1.txt'))
+write('nomime-latin1.eml', bare, smtp=False)
+
+# docs/message-payload.md §6.6: signed Latin-1 and windows-1252 text in such parts.
+undeclared('nocharset-latin1.gpg-clear.8bit', read(CHARSET, 'latin1.gpg-clear.asc'), '8bit')
+undeclared('nocharset-latin1.gpg-clear.base64', read(CHARSET, 'latin1.gpg-clear.asc'), 'base64')
+declared_ascii('usascii-cp1252.gpg-clear.8bit', read(CHARSET, 'cp1252.gpg-clear.asc'))
+undeclared('nocharset-latin1.gpg-inline.7bit', read(CHARSET, 'latin1.gpg-inline.asc'), '7bit')
+undeclared('nocharset-cp1252.gpg-inline-text.7bit', read(CHARSET, 'cp1252.gpg-inline-text.asc'), '7bit')
+
+# docs/message-payload.md §6.7: RFC 3676 text, signed as it is sent, in a format=flowed part.
+for name, params in (('flowed', {'format': 'flowed'}), ('flowed-delsp', {'format': 'flowed', 'delsp': 'yes'})):
+    for kind in ('gpg-clear', 'gpg-inline-text'):
+        message = EmailMessage()
+        heads(message, f'{name} {kind}')
+        block = read(HERE, f'{name}.{kind}.asc')
+        message.set_content(block.decode(), subtype='plain', charset='utf-8', cte='quoted-printable', params=params)
+        assert message.get_payload(decode=True) == block.replace(b'\n', b'\r\n') or message.get_payload(decode=True) == block, name
+        write(f'{name}.{kind}.eml', message)
+
+# docs/message-payload.md §4.6: UTF-7 (RFC 2152), as Python writes it (base64) and 7bit.
+TEXT7 = 'Hi Mom -\u263a-! caf\xe9 \u20ac \u65e5\u672c\u8a9e, A\u2262\u0391. 1 + 1 = 2 \U0001F600\n'
+utf7 = MIMEText(TEXT7, 'plain', 'utf-7')
+heads(utf7, 'utf-7 base64')
+write('utf7.base64.eml', utf7)
+seven = Message()
+heads(seven, 'utf-7 7bit')
+seven['MIME-Version'] = '1.0'
+seven['Content-Type'] = 'text/plain; charset=UTF-7'
+seven['Content-Transfer-Encoding'] = '7bit'
+seven.set_payload(TEXT7.encode('utf-7'))
+write('utf7.7bit.eml', seven, smtp=False)
+with open(os.path.join(HERE, 'utf7.txt'), 'wb') as out:
+    out.write(TEXT7.encode())
