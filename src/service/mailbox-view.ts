@@ -10,6 +10,7 @@ import { bareAddress } from '../core/message-payload.js';
 import { displayMailbox } from '../core/mail-content.js';
 import { verificationCerts } from './contacts.js';
 import { findMessage, markRead, openStoredMessage, type OpenedMessage, type SignatureStatus, type SenderCheck } from './mail-read.js';
+import type { CharsetGuess } from '../core/text-charset.js';
 import type { StickSession } from './stick-session.js';
 
 export interface InboxEntry {
@@ -45,6 +46,8 @@ export interface MessageView extends InboxEntry {
   readonly attachments: readonly AttachmentEntry[];
   readonly protectedHeaders: boolean;
   readonly relayFacts: unknown;
+  /** docs/message-payload.md §4.5: the charset the text was shown in without the sender saying so (a guess), or null. */
+  readonly charsetGuess: CharsetGuess | null;
 }
 
 /**
@@ -118,6 +121,7 @@ export async function readOne(session: StickSession, id: string): Promise<Messag
     attachments: opened.attachments.map(({ index, name, type, size, sha256 }) => ({ index, name, type, size, sha256 })),
     protectedHeaders: opened.protectedHeaders,
     relayFacts: message.relayFacts ?? null,
+    charsetGuess: opened.charsetGuess ?? null,
   };
 }
 

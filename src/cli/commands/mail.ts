@@ -225,6 +225,8 @@ export function registerMailCommands(program: Command, context: () => CliContext
         `Signature: ${view.signature}${view.signerFingerprint ? ` (${view.signerFingerprint})` : ''}; sender key: ${view.senderKey}`,
         `Exposure:  ${exposureLabel(view.exposure, language, { ascii: !process.stdout.isTTY })} (${view.exposure.score}/100)`,
         ...view.exposure.reasons.map((reason) => `           - ${safeForTerminal(reasonLine(reason, language))}`),
+        // docs/message-payload.md §4.5: the text's charset was a guess.
+        ...(view.charsetGuess === null ? [] : [`Charset:   ${view.charsetGuess}, guessed (the sender declared none, or a wrong one)`]),
         ...view.attachments.map((attachment, position) => `${position === 0 ? 'Attached:  ' : '           '}${attachment.index}. ${safeForTerminal(attachment.name || '(no name)')} (${safeForTerminal(attachment.type)}, ${attachment.size} bytes)`),
         '',
         view.sealed

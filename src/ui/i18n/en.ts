@@ -139,6 +139,7 @@ export const en = {
   readDate: 'Date',
   readExposure: 'Exposure',
   readWhy: 'Why:',
+  readCharsetGuess: 'Charset: {charset}, guessed (the sender declared none, or a wrong one)',
   readAttached: 'Attached',
   readAttachmentLine: '{index}. {name} ({type}, {size} bytes)',
   readAttachmentSave: '(S saves one or all of them in a folder you type)',

@@ -138,6 +138,7 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   readDate: 'Date',
   readExposure: 'Exposition',
   readWhy: 'Pourquoi :',
+  readCharsetGuess: 'Jeu de caractères : {charset}, supposé (l’expéditeur n’en déclare aucun, ou un faux)',
   readAttached: 'Pièces jointes',
   readAttachmentLine: '{index}. {name} ({type}, {size} octets)',
   readAttachmentSave: '(S les enregistre, une ou toutes, dans un dossier que vous tapez)',

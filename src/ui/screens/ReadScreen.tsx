@@ -45,7 +45,7 @@ interface Row {
   readonly bold?: boolean;
 }
 
-function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
+export function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
   const level: ExposureLevel = view.exposure.level;
   return [
     ...wrap(t('labelled', { label: t('readFrom'), value: safeForTerminal(view.from) }), WIDTH).map((text) => ({ text })),
@@ -54,6 +54,8 @@ function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
     { text: t('labelled', { label: t('readExposure'), value: `${exposureLabel(view.exposure, language)} (${view.exposure.score}/100)` }), colour: LEVEL_COLOURS[level], bold: true },
     { text: t('readWhy') },
     ...view.exposure.reasons.flatMap((reason) => wrap(`  - ${safeForTerminal(reasonLine(reason, language))}`, WIDTH, '    ').map((text) => ({ text }))),
+    // docs/message-payload.md §4.5: the text's charset was a guess.
+    ...(view.charsetGuess === null ? [] : wrap(t('readCharsetGuess', { charset: view.charsetGuess }), WIDTH, '  ').map((text) => ({ text }))),
     // docs/ui.md: the attachments, numbered as `caliop read --json` numbers them.
     ...(view.attachments.length === 0
       ? []
