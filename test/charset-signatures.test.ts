@@ -8,22 +8,15 @@
 // (make.sh: real gpg, rnp, sq; make-mail.py: the mail as Python's email package writes it).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as openpgp from 'openpgp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Contact } from '../src/core/vault-contents.js';
+import { describe, expect, it } from 'vitest';
 import { verifyData } from '../src/service/pgp.js';
 import { inlineDetach } from '../src/service/sop.js';
-import { readBothPaths, type Reader } from './helpers/read-both-paths.js';
-import { temporaryFolder } from './helpers/temp-folder.js';
-import { textModeReader, type TextModeReader } from './helpers/text-mode-reader.js';
+import { readBothPaths } from './helpers/read-both-paths.js';
+import { textModeReaderFor } from './helpers/text-mode-reader.js';
 
 const VECTORS = join(import.meta.dirname, 'vectors', 'charset');
 const vector = (name: string) => readFileSync(join(VECTORS, name));
-const scratch = temporaryFolder('charset-signatures');
-let reader: Reader;
-let cert: openpgp.PublicKey;
-let contact: Contact;
-let sealed: TextModeReader['sealed'];
+const peer = textModeReaderFor('charset-signatures');
 
 /** Each vector's charset as a mail declares it, and its text as it must be shown. */
 const TEXTS = {
@@ -34,12 +27,6 @@ const TEXTS = {
 } as const;
 const NAMES = Object.keys(TEXTS) as (keyof typeof TEXTS)[];
 const SIGNERS = ['gpg-clear', 'rnp-clear', 'sq-clear', 'gpg-inline', 'gpg-inline-text'] as const;
-
-beforeAll(async () => {
-  ({ reader, cert, contact, sealed } = await textModeReader(join(scratch.path, 'store')));
-}, 120_000);
-
-afterAll(() => scratch.remove());
 
 /** A text/plain message of `charset`, 8bit, whose text is the signed block as the tool wrote it. */
 function plain(block: Buffer, charset: string): Buffer {
@@ -64,7 +51,7 @@ describe('signed text in the charset of its part, on both receive paths', { time
     it(`${name} (${TEXTS[name].charset}, 8bit): clear-signed by gpg, rnp and sq, inline-signed by gpg: good on both paths, the text shown decoded`, async () => {
       for (const signer of SIGNERS) {
         const file = `${name}.${signer}.asc`;
-        const { whole, streamed } = await readBothPaths(reader, await sealed(plain(vector(file), TEXTS[name].charset)), [contact], [cert], [cert]);
+        const { whole, streamed } = await readBothPaths(peer.reader, await peer.sealed(plain(vector(file), TEXTS[name].charset)), [peer.contact], [peer.cert], [peer.cert]);
         expect(whole.signature, file).toBe('good');
         expect(whole.body, file).toContain(TEXTS[name].text);
         expect(whole.body, file).not.toContain('BEGIN PGP');
@@ -73,7 +60,7 @@ describe('signed text in the charset of its part, on both receive paths', { time
     });
 
     it(`${name}: a byte of the clear-signed text changed: bad on both paths`, async () => {
-      const { whole, streamed } = await readBothPaths(reader, await sealed(plain(tampered(vector(`${name}.gpg-clear.asc`)), TEXTS[name].charset)), [contact], [cert], [cert]);
+      const { whole, streamed } = await readBothPaths(peer.reader, await peer.sealed(plain(tampered(vector(`${name}.gpg-clear.asc`)), TEXTS[name].charset)), [peer.contact], [peer.cert], [peer.cert]);
       expect(whole.signature).toBe('bad');
       expect(streamed).toEqual(whole);
     });
@@ -81,7 +68,7 @@ describe('signed text in the charset of its part, on both receive paths', { time
     it(`${name}: the mail as Python's email package writes it (quoted-printable, base64 or 7bit): good on both paths`, async () => {
       for (const kind of ['gpg-clear', 'gpg-inline-text']) {
         const file = `${name}.${kind}.eml`;
-        const { whole, streamed } = await readBothPaths(reader, await sealed(vector(file)), [contact], [cert], [cert]);
+        const { whole, streamed } = await readBothPaths(peer.reader, await peer.sealed(vector(file)), [peer.contact], [peer.cert], [peer.cert]);
         expect(whole.signature, file).toBe('good');
         expect(whole.subject, file).toBe(`${name} ${kind}`);
         expect(whole.body, file).toContain(TEXTS[name].text);
@@ -93,7 +80,7 @@ describe('signed text in the charset of its part, on both receive paths', { time
   it('é (0xE9) turned into ê (0xEA) in the Latin-1 text: bad; the same block read as UTF-8 would not even show é', async () => {
     const block = vector('latin1.gpg-clear.asc');
     const changed = Buffer.from(block.toString('latin1').replace('café', 'cafê'), 'latin1');
-    const { whole, streamed } = await readBothPaths(reader, await sealed(plain(changed, 'iso-8859-1')), [contact], [cert], [cert]);
+    const { whole, streamed } = await readBothPaths(peer.reader, await peer.sealed(plain(changed, 'iso-8859-1')), [peer.contact], [peer.cert], [peer.cert]);
     expect(whole.signature).toBe('bad');
     expect(whole.body).toContain('cafê');
     expect(streamed).toEqual(whole);
@@ -105,16 +92,16 @@ describe('caliop verify, sop inline-verify and inline-detach over the raw bytes'
     it(`${name}: every signer good, the signed bytes given back as they were signed; a changed byte bad`, async () => {
       const original = vector(`${name}.txt`);
       for (const signer of SIGNERS) {
-        const result = await verifyData(vector(`${name}.${signer}.asc`), [cert]);
+        const result = await verifyData(vector(`${name}.${signer}.asc`), [peer.cert]);
         expect(result.signatures.map((check) => check.status), signer).toEqual(['good']);
         // Clear-signed text comes back without the line end before the signature (RFC 9580 §7).
         expect(Buffer.from(result.data).toString('latin1').replace(/\r\n/g, '\n').replace(/\n?$/, '\n'), signer).toBe(original.toString('latin1'));
       }
-      const bad = await verifyData(tampered(vector(`${name}.gpg-clear.asc`)), [cert]);
+      const bad = await verifyData(tampered(vector(`${name}.gpg-clear.asc`)), [peer.cert]);
       expect(bad.signatures.map((check) => check.status)).toEqual(['bad']);
       const detached = await inlineDetach(vector(`${name}.gpg-clear.asc`), true);
       expect(Buffer.from(detached.data).toString('latin1').replace(/\n?$/, '\n')).toBe(original.toString('latin1'));
-      const again = await verifyData(detached.data, [cert], detached.signatures);
+      const again = await verifyData(detached.data, [peer.cert], detached.signatures);
       expect(again.signatures.map((check) => check.status)).toEqual(['good']);
     });
   }

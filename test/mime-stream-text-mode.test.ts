@@ -6,25 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Contact } from '../src/core/vault-contents.js';
-import { readBothPaths, type Reader } from './helpers/read-both-paths.js';
-import { temporaryFolder } from './helpers/temp-folder.js';
-import { textModeReader, type TextModeReader } from './helpers/text-mode-reader.js';
+import { describe, expect, it } from 'vitest';
+import { readBothPaths } from './helpers/read-both-paths.js';
+import { textModeReaderFor } from './helpers/text-mode-reader.js';
 
 const VECTORS = join(import.meta.dirname, 'vectors', 'text-mode');
 const vector = (name: string) => readFileSync(join(VECTORS, name));
-const scratch = temporaryFolder('mime-stream-text-mode');
-let reader: Reader;
-let cert: openpgp.PublicKey;
-let contact: Contact;
-let sealed: TextModeReader['sealed'];
-
-beforeAll(async () => {
-  ({ reader, cert, contact, sealed } = await textModeReader(join(scratch.path, 'store')));
-}, 120_000);
-
-afterAll(() => scratch.remove());
+const peer = textModeReaderFor('mime-stream-text-mode');
 
 const HEAD = ['From: Text Peer <text@example.org>', 'To: bob@caliop.test', 'Date: Tue, 01 Dec 2026 10:00:00 +0000', 'MIME-Version: 1.0'];
 
@@ -46,21 +34,21 @@ describe('text-mode signatures over CR CR LF and lone CRs, on both receive paths
   it("PGP/MIME signed by gpg --textmode over a part whose lines end in CR CR LF: good on both paths (GnuPG's form recorded at arrival); a letter changed: bad", async () => {
     const part = vector('pgpmime-part.eml');
     const signature = vector('pgpmime-part.gpg.sig').toString();
-    const { whole, streamed, arrival } = await readBothPaths(reader, await sealed(pgpMime(part, signature)), [contact], [cert], [cert]);
+    const { whole, streamed, arrival } = await readBothPaths(peer.reader, await peer.sealed(pgpMime(part, signature)), [peer.contact], [peer.cert], [peer.cert]);
     expect(whole.signature).toBe('good');
     expect(whole.body).toContain('second line');
     expect(streamed).toEqual(whole);
     const recorded = arrival.openedAtArrival as { pgpMimeSigned?: { gnupgDigests?: string[] } };
     expect(recorded.pgpMimeSigned?.gnupgDigests?.[0]).toMatch(/^[0-9a-f]{40,128}$/);
     const changed = Buffer.from(part.toString('latin1').replace('second', 'sekond'), 'latin1');
-    const modified = await readBothPaths(reader, await sealed(pgpMime(changed, signature)), [contact], [cert], [cert]);
+    const modified = await readBothPaths(peer.reader, await peer.sealed(pgpMime(changed, signature)), [peer.contact], [peer.cert], [peer.cert]);
     expect(modified.whole.signature).toBe('bad');
     expect(modified.streamed).toEqual(modified.whole);
   });
 
   it('PGP/MIME over a part where the forms agree: nothing recorded beside the digests', async () => {
     const part = Buffer.from('Content-Type: text/plain\r\n\r\nplain\r\nlines\r\n');
-    const other = await readBothPaths(reader, await sealed(pgpMime(part, vector('pgpmime-part.gpg.sig').toString())), [contact], [cert], [cert]);
+    const other = await readBothPaths(peer.reader, await peer.sealed(pgpMime(part, vector('pgpmime-part.gpg.sig').toString())), [peer.contact], [peer.cert], [peer.cert]);
     expect(other.whole.signature).toBe('bad');
     expect(other.streamed).toEqual(other.whole);
     expect((other.arrival.openedAtArrival as { pgpMimeSigned?: { gnupgDigests?: string[] } }).pgpMimeSigned?.gnupgDigests).toBeUndefined();
@@ -69,14 +57,14 @@ describe('text-mode signatures over CR CR LF and lone CRs, on both receive paths
   for (const name of ['crcrlf', 'lonecr', 'mixed']) {
     it(`${name}: clear-signed by gpg and by rnp, inline-signed by gpg, in a mail's text: good on both paths, the text shown`, async () => {
       for (const file of [`${name}.gpg-clear.asc`, `${name}.rnp-clear.asc`, `${name}.gpg-inline.asc`]) {
-        const { whole, streamed } = await readBothPaths(reader, await sealed(plain(vector(file))), [contact], [cert], [cert]);
+        const { whole, streamed } = await readBothPaths(peer.reader, await peer.sealed(plain(vector(file))), [peer.contact], [peer.cert], [peer.cert]);
         expect(whole.signature, file).toBe('good');
         expect(whole.body, file).not.toContain('BEGIN PGP');
         expect(streamed, file).toEqual(whole);
       }
       // The clear-signed text changed by one letter: bad on both paths.
       const block = vector(`${name}.gpg-clear.asc`).toString('latin1').replace(/\n\n([a-z])/, (_all, first: string) => `\n\n${first === 'x' ? 'y' : 'x'}`);
-      const modified = await readBothPaths(reader, await sealed(plain(Buffer.from(block, 'latin1'))), [contact], [cert], [cert]);
+      const modified = await readBothPaths(peer.reader, await peer.sealed(plain(Buffer.from(block, 'latin1'))), [peer.contact], [peer.cert], [peer.cert]);
       expect(modified.whole.signature).toBe('bad');
       expect(modified.streamed).toEqual(modified.whole);
     });
