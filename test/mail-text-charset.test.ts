@@ -114,3 +114,23 @@ describe('flowed text (RFC 3676, §4.7, §6.7)', { timeout: 300_000 }, () => {
     expect(changed.signature).toBe('bad');
   });
 });
+
+describe('attack: long runs of blanks in flowed signed text (§6.7)', { timeout: 300_000 }, () => {
+  /** The flowed clear-signed block of the vectors in an 8bit format=flowed part, `change` applied to its text. */
+  function flowedPart(change: (block: string) => string): Buffer {
+    const head = ['From: Text Peer <text@example.org>', 'To: bob@caliop.test', 'Subject: blanks', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8; format=flowed', 'Content-Transfer-Encoding: 8bit', '', ''].join('\r\n');
+    return Buffer.concat([Buffer.from(head), Buffer.from(change(vector('flowed.gpg-clear.asc').toString()))]);
+  }
+
+  it('900 KiB of blanks at the end of a signed line (not signed, RFC 9580 §7.2): still good, shown without them; in the middle of a line: bad; both read in linear time', async () => {
+    const blanks = ' \t'.repeat(450 * 1024);
+    const start = process.cpuUsage();
+    const trailing = await read(flowedPart((block) => block.replace('End of the paragraph.', `End of the paragraph.${blanks}`)));
+    expect(trailing.signature).toBe('good');
+    expect(trailing.body).toContain('naïve.\nEnd of the paragraph.\n');
+    const inside = await read(flowedPart((block) => block.replace('End of the paragraph.', `End of${blanks}the paragraph.`)));
+    expect(inside.signature).toBe('bad');
+    const used = process.cpuUsage(start);
+    expect((used.user + used.system) / 1000).toBeLessThan(60_000); // a few seconds when linear; a square of 900 Ki is hours
+  });
+});

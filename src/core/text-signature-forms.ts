@@ -118,7 +118,21 @@ export function gnupgTextForm(data: Uint8Array): Uint8Array | null {
 
 const BEGIN_SIGNED = '-----BEGIN PGP SIGNED MESSAGE-----';
 const BEGIN_SIGNATURE = '-----BEGIN PGP SIGNATURE-----';
-const TRAILING_WHITE = /[ \t\r]+$/;
+
+/**
+ * RFC 9580 §7.2: a line without the spaces and tabs at its end (and, as GnuPG reads it, CRs),
+ * trimmed from the end in one pass: /[ \t\r]+$/ cost the square of a run of blanks inside a
+ * line (a run of 64 Ki: 13.8 s of CPU to verify one clear-signed block found bad).
+ */
+export function withoutTrailingWhite(line: string): string {
+  let end = line.length;
+  while (end > 0) {
+    const code = line.charCodeAt(end - 1);
+    if (code !== 0x20 && code !== 0x09 && code !== 0x0d) break;
+    end -= 1;
+  }
+  return line.slice(0, end);
+}
 
 /**
  * docs/message-payload.md §6.5, RFC 9580 §7: the text of a clear-signed block as GnuPG and
@@ -130,13 +144,13 @@ const TRAILING_WHITE = /[ \t\r]+$/;
 export function gnupgCleartext(block: Uint8Array): { readonly signed: Uint8Array; readonly text: Uint8Array } | null {
   // Latin-1: one character per byte, so the bytes come back as they were (UTF-8 or not).
   const lines = Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString('latin1').split('\n');
-  const begin = lines.findIndex((line) => line.replace(TRAILING_WHITE, '') === BEGIN_SIGNED);
+  const begin = lines.findIndex((line) => withoutTrailingWhite(line) === BEGIN_SIGNED);
   if (begin === -1) return null;
   let at = begin + 1;
-  while (at < lines.length && lines[at]!.replace(TRAILING_WHITE, '') !== '') at += 1; // the armor headers (Hash:)
+  while (at < lines.length && withoutTrailingWhite(lines[at]!) !== '') at += 1; // the armor headers (Hash:)
   const first = at + 1;
-  const last = lines.findIndex((line, index) => index >= first && line.replace(TRAILING_WHITE, '') === BEGIN_SIGNATURE);
+  const last = lines.findIndex((line, index) => index >= first && withoutTrailingWhite(line) === BEGIN_SIGNATURE);
   if (at >= lines.length || last === -1) return null;
-  const text = lines.slice(first, last).map((line) => line.replace(/^- /, '').replace(TRAILING_WHITE, ''));
+  const text = lines.slice(first, last).map((line) => withoutTrailingWhite(line.replace(/^- /, '')));
   return { signed: Buffer.from(text.join('\r\n'), 'latin1'), text: Buffer.from(text.join('\n'), 'latin1') };
 }

@@ -6,6 +6,7 @@ import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.
 import { bareAddress } from '../core/message-payload.js';
 import { loadedInlineBlock, lf, readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
 import { decodeText, unflowText, type CharsetGuess } from '../core/text-charset.js';
+import { withoutTrailingWhite } from '../core/text-signature-forms.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { isCaliopError } from '../errors.js';
 import type { OpenedSignature } from '../core/message-facts.js';
@@ -86,14 +87,7 @@ function guessOf(content: MailContent, signed: { readonly body: string; readonly
  */
 function shownSignedText(text: string, signed: { readonly kind: 'inline' | 'cleartext'; readonly flowed?: { readonly delSp: boolean } }): string {
   if (signed.flowed === undefined) return text;
-  return unflowText(signed.kind === 'cleartext' ? text.split('\n').map(withoutEndBlanks).join('\n') : text, signed.flowed.delSp);
-}
-
-/** A line without its spaces and tabs at the end; one pass from the end (a regex would cost the square of a long run). */
-function withoutEndBlanks(line: string): string {
-  let end = line.length;
-  while (end > 0 && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end -= 1;
-  return line.slice(0, end);
+  return unflowText(signed.kind === 'cleartext' ? text.split('\n').map(withoutTrailingWhite).join('\n') : text, signed.flowed.delSp);
 }
 
 /**
