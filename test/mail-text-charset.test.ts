@@ -41,6 +41,14 @@ describe('a text part without a charset, or US-ASCII, over 8-bit bytes (§4.5)',
     }
   });
 
+  it('a From name and Subject in Latin-1 bytes (no encoded-word): read the same way, a guess; an encoded-word beside decoded', async () => {
+    const facts = await read('nomime-latin1-headers.eml');
+    expect(facts.subject).toBe("Rapport d'activité ß");
+    expect(facts.from).toBe('Renée Dupré <text@example.org>');
+    expect(facts.body).toContain(LATIN1);
+    expect(facts.charsetGuess).toBe('windows-1252');
+  });
+
   it('UTF-8 without a charset: read as UTF-8, no guess', async () => {
     const facts = await read('nocharset-utf8.8bit.eml');
     expect(facts.body).toContain(LATIN1);

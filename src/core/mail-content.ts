@@ -9,7 +9,7 @@ import { CaliopError } from '../errors.js';
 import { MESSAGE_LIMITS, overLimitText } from './message-limits.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import PostalMime, { addressParser, type Address, type Email } from 'postal-mime';
+import PostalMime, { addressParser, decodeWords, type Address, type Email } from 'postal-mime';
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart } from '../api/mime-fields.js';
 import { htmlToReadableText } from './html-text.js';
 import { checkMessageLimits, type StreamedItem, type StreamedScope } from './mime-stream.js';
@@ -241,6 +241,20 @@ function withOctets(block: InlineBlock, root: TextLeaf | undefined): InlineBlock
 }
 
 /**
+ * docs/message-payload.md §4.5: a header field written with 8-bit bytes that are not UTF-8
+ * (RFC 6532 allows UTF-8 only; old mailers write their own charset there, undeclared):
+ * postal-mime read it as UTF-8, with U+FFFD. Read again from the message's bytes by §4.5's
+ * rule (windows-1252, a guess), encoded-words beside them decoded as usual; undefined when
+ * the field is not such.
+ */
+function guessedHeaderValue(raw: string, name: string): string | undefined {
+  const value = headerValue(parseHeaderFields(splitHeaderAndBody(raw).headerText), name);
+  if (value === undefined || !/[\x80-\xff]/.test(value)) return undefined;
+  const decoded = decodeText(Buffer.from(value, 'latin1'), undefined);
+  return decoded.guessed === undefined ? undefined : decodeWords(decoded.text);
+}
+
+/**
  * RFC 3156 §5: the first part of a multipart/signed entity exactly as it stands
  * (lines joined by CRLF, the CRLF before the boundary not included) and its
  * detached signature; null when the entity is not a well-formed PGP/MIME signature.
@@ -393,7 +407,21 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
       for (const inner of forwarded.attachments) attachments.push({ ...inner, index: attachments.length + 1 });
     }
   }
-  const from = mailbox(email.from, fixHeader);
+  // §4.5: a Subject or From written in 8-bit bytes that are not UTF-8 (postal-mime gave U+FFFD).
+  let subject = email.subject === undefined ? undefined : fixHeader(email.subject);
+  let fromAddress = email.from;
+  const subjectGuessed = subject?.includes('\ufffd') ? guessedHeaderValue(raw, 'Subject') : undefined;
+  if (subjectGuessed !== undefined) {
+    subject = fixHeader(subjectGuessed).replace(/\s+/g, ' ').trim();
+    guesses.add('windows-1252');
+  }
+  const fromGuessed = (fromAddress?.name ?? '').includes('\ufffd') ? guessedHeaderValue(raw, 'From') : undefined;
+  const fromAgain = fromGuessed === undefined ? undefined : addressParser(fromGuessed)[0];
+  if (fromAgain !== undefined) {
+    fromAddress = fromAgain;
+    guesses.add('windows-1252');
+  }
+  const from = mailbox(fromAddress, fixHeader);
   const topType = email.headers.find((header) => header.key === 'content-type')?.value ?? '';
   const headerValues = (key: string) => email.headers.filter((header) => header.key === key).map((header) => header.value.replace(/\s+/g, ' ').trim());
   return {
@@ -401,7 +429,7 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
     fromAddress: from?.address,
     fromName: from?.name,
     to: [...addressList(email.to), ...addressList(email.cc)],
-    subject: email.subject === undefined ? undefined : fixHeader(email.subject),
+    subject,
     date: isoDate(email.date),
     messageId: email.messageId?.replace(/^<|>$/g, ''),
     body,

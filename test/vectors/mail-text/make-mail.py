@@ -57,6 +57,15 @@ bare = Message()
 heads(bare, 'nomime-latin1')
 bare.set_payload(read(CHARSET, 'latin1.txt'))
 write('nomime-latin1.eml', bare, smtp=False)
+# The same with its From name and Subject in Latin-1 bytes (RFC 6532 allows UTF-8 only there),
+# as Python writes back headers it read as bytes (surrogateescape), an encoded-word beside.
+raw = Message()
+raw['From'] = b'Ren\xe9e Dupr\xe9 <text@example.org>'.decode('ascii', 'surrogateescape')
+raw['To'] = 'bob@caliop.test'
+raw['Subject'] = b"Rapport d'activit\xe9 =?utf-8?B?w58=?=".decode('ascii', 'surrogateescape')
+raw['Date'] = 'Tue, 01 Dec 2026 10:00:00 +0000'
+raw.set_payload(read(CHARSET, 'latin1.txt'))
+write('nomime-latin1-headers.eml', raw, smtp=False)
 
 # docs/message-payload.md §6.6: signed Latin-1 and windows-1252 text in such parts.
 undeclared('nocharset-latin1.gpg-clear.8bit', read(CHARSET, 'latin1.gpg-clear.asc'), '8bit')
