@@ -80,6 +80,8 @@ describe('the charset rule (src/core/text-charset.ts, docs/message-payload.md §
     expect(decodeText(bytes('caf\xe9 \x80 \x96 \x93ok\x94'), undefined)).toEqual({ text: 'café € – “ok”', guessed: 'windows-1252' });
     expect(decodeText(bytes('caf\xe9'), 'US-ASCII')).toEqual({ text: 'café', guessed: 'windows-1252' });
     expect(decodeText(bytes('caf\xe9'), 'ansi_x3.4-1968')).toEqual({ text: 'café', guessed: 'windows-1252' });
+    expect(decodeText(bytes('caf\xe9'), 'unknown-8bit')).toEqual({ text: 'café', guessed: 'windows-1252' }); // RFC 1428
+    expect(decodeText(Buffer.from('café'), 'unknown-8bit')).toEqual({ text: 'café' });
     expect(decodeText(Buffer.from('café €'), undefined)).toEqual({ text: 'café €' });
     expect(decodeText(Buffer.from('café €'), 'us-ascii')).toEqual({ text: 'café €' });
     expect(decodeText(bytes('plain ascii'), '')).toEqual({ text: 'plain ascii' });

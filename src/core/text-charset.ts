@@ -18,8 +18,12 @@ export interface DecodedText {
   readonly guessed?: CharsetGuess;
 }
 
-/** Labels that promise 7-bit text (IANA's US-ASCII and its aliases): 8-bit bytes prove them wrong. */
-const ASCII_LABELS = /^(?:us-ascii|ascii|ansi_x3\.4-1968|ansi_x3\.4-1986|iso646-us|us|csascii|iso-ir-6|iso_646\.irv:1991|cp367|ibm367)$/;
+/**
+ * Labels that say nothing of 8-bit bytes: those that promise 7-bit text (IANA's US-ASCII and
+ * its aliases, which 8-bit bytes prove wrong), and RFC 1428's `unknown-8bit` (and `x-unknown`),
+ * which say the sender does not know.
+ */
+const UNDECLARED_LABELS = /^(?:us-ascii|ascii|ansi_x3\.4-1968|ansi_x3\.4-1986|iso646-us|us|csascii|iso-ir-6|iso_646\.irv:1991|cp367|ibm367|unknown-8bit|x-unknown)$/;
 /** RFC 2152 and its registered aliases. */
 const UTF7_LABELS = /^(?:utf-?7|csutf7|unicode-1-1-utf-7|csunicode11utf7|x-unicode-2-0-utf-7)$/;
 
@@ -51,7 +55,7 @@ function declaredCharset(bytes: Uint8Array, label: string): string {
 /**
  * docs/message-payload.md §4.4-§4.6: the text of `bytes` (transfer encoding undone) in a part
  * that declares `charset`:
- * - no charset, or a US-ASCII label (which 8-bit bytes prove wrong): UTF-8 when the bytes are
+ * - no charset, a US-ASCII label (which 8-bit bytes prove wrong) or unknown-8bit: UTF-8 when the bytes are
  *   UTF-8 (ASCII is), else windows-1252, and that is a guess (`guessed`), as Thunderbird does
  *   with its default charset for the West;
  * - UTF-7 (RFC 2152, which TextDecoder does not know): src/core/utf7.ts;
@@ -72,10 +76,10 @@ export function decodeText(bytes: Uint8Array, charset: string | undefined): Deco
   return { text: decodedAsWindows1252(label) ? windows1252Text(text) : text };
 }
 
-/** docs/message-payload.md §4.5: no charset, or a US-ASCII label: the bytes decide (UTF-8, else a guess). */
+/** docs/message-payload.md §4.5: no charset, a US-ASCII label or unknown-8bit: the bytes decide (UTF-8, else a guess). */
 export function undeclaredCharset(charset: string | undefined): boolean {
   const label = (charset ?? '').trim().toLowerCase();
-  return label === '' || ASCII_LABELS.test(label);
+  return label === '' || UNDECLARED_LABELS.test(label);
 }
 
 /** RFC 3676 §4.2-§4.4: flowed text made whole again (postal-mime's own unflowing: soft breaks, space-stuffing, delsp). */
