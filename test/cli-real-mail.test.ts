@@ -35,6 +35,7 @@ interface View {
   body: string | null;
   signature: string;
   protectedHeaders: boolean;
+  charsetGuess: string | null;
   attachments: Array<{ index: number; name: string; type: string; size: number; sha256: string }>;
   exposure: { level: string; reasons: Array<{ code: string }> };
 }
@@ -149,6 +150,14 @@ beforeAll(async () => {
       await deliver(join(scratch.path, 'latin-changed.eml'), 'gina@elsewhere.test');
     }
   }
+
+  // docs/message-payload.md §4.5, §6.6: Latin-1 text clear-signed by gpg, sent with no charset
+  // and no MIME at all, its Subject in Latin-1 bytes too (as mail(1) or a cron job sends it).
+  const latinText = spawnSync('iconv', ['-f', 'UTF-8', '-t', 'ISO-8859-1'], { input: 'Grüße aus Köln: café, Straße.\n' });
+  expect(latinText.status, latinText.stderr?.toString()).toBe(0);
+  const undeclaredHead = `Date: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nFrom: Gina Outside <gina@elsewhere.test>\r\nTo: bob@${DOMAIN}\r\nSubject: Rapport d'activit\xe9\r\n\r\n`;
+  writeFileSync(join(scratch.path, 'undeclared.eml'), Buffer.concat([Buffer.from(undeclaredHead, 'latin1'), gpg.run(['--clearsign', '--local-user', 'gina@elsewhere.test'], latinText.stdout)]));
+  await deliver(join(scratch.path, 'undeclared.eml'), 'gina@elsewhere.test');
 
   // Python's email package: alternative + related + mixed, HTML only, a forward, latin-1.
   const python = join(scratch.path, 'python');
@@ -348,6 +357,17 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
     const changed = await read('Clear signed latin-1, changed');
     expect(changed.signature).toBe('bad');
     expect(changed.body).toContain('Grüße aus Köln: cafê, Straße.');
+  });
+
+  it('clear-signed Latin-1 sent with no charset and no MIME, its Subject in Latin-1 bytes (mail(1), cron): good, é ß shown, said to be a guess', async () => {
+    const view = await read("Rapport d'activité");
+    expect(view.signature).toBe('good');
+    expect(view.body).toContain('Grüße aus Köln: café, Straße.');
+    expect(view.body).not.toMatch(/BEGIN PGP|\ufffd/);
+    expect(view.charsetGuess).toBe('windows-1252');
+    const shown = await onStick(bob, ['read', view.id]);
+    expect(shown.stdout).toContain('Charset:   windows-1252, guessed (the sender declared none, or a wrong one)');
+    expect((await read('Clear signed latin-1')).charsetGuess).toBeNull(); // declared: no guess
   });
 
   it('PGP/MIME signed (RFC 3156 §5): good signature, the signature part is not listed as an attachment', async () => {
