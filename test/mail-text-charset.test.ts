@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readMailContent } from '../src/core/mail-content.js';
 import { readBothPaths, type ReadFacts } from './helpers/read-both-paths.js';
 import { textModeReaderFor } from './helpers/text-mode-reader.js';
 
@@ -120,6 +121,20 @@ describe('flowed text (RFC 3676, §4.7, §6.7)', { timeout: 300_000 }, () => {
   it('a byte of the flowed clear-signed text changed: bad', async () => {
     const changed = await read(Buffer.from(vector('flowed.gpg-clear.eml').toString('latin1').replace('soft break', 'soft brake'), 'latin1'));
     expect(changed.signature).toBe('bad');
+  });
+});
+
+describe('attack: begin lines without an end (§6.2-§6.3)', { timeout: 300_000 }, () => {
+  it('1 MiB of clear-signed and inline begin lines, no end line: no block, read in linear time', async () => {
+    for (const begin of ['-----BEGIN PGP SIGNED MESSAGE-----\n', '-----BEGIN PGP MESSAGE-----\r\n']) {
+      const text = begin.repeat(Math.floor((1024 * 1024) / begin.length));
+      const start = process.cpuUsage();
+      const read = await readMailContent(Buffer.from(`From: a@outside.test\r\nSubject: s\r\nContent-Type: text/plain\r\n\r\n${text}`));
+      const used = process.cpuUsage(start);
+      expect(read.signed).toBeNull();
+      // /BEGIN\r?\n[\s\S]*?END/ looked for the end from each begin line: 8,000 of them 0.46 s, these ~30,000 21 s of CPU.
+      expect((used.user + used.system) / 1000, begin).toBeLessThan(3_000);
+    }
   });
 });
 
