@@ -12,3 +12,11 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * `length` bytes from a seeded stream: for tests whose outcome could depend on the bytes (a
+ * statistical bound, a value that must be refused), so that a run never draws a rare failing case.
+ */
+export function prngBytes(random: () => number, length: number): Uint8Array {
+  return Uint8Array.from({ length }, () => Math.floor(random() * 256));
+}
