@@ -484,7 +484,10 @@ describe('encrypted data inside encrypted data (attack: nested encryption hangs 
 describe('hostile input (mutated messages)', () => {
   // Its budget is that work at load 30 with other files beside it (30 s alone at load 14), not a time it should take.
   it('300 mutations of signed messages, binary, armored and compressed: each ends in the exact plaintext or a documented error, nothing given before', async () => {
-    const seeds = [vector('gpg-signed.gpg'), vector('gpg-aes128.gpg'), made.signed!, vector('gpg-signed.asc'), made.signedArmored!, vector('gpg-zip.gpg'), made.zlib!, vector('sq-text.pgp')];
+    // Every seed is a stored vector and the mutations are seeded: a run is the same at each run of npm test.
+    // The three made by openpgp.js were made afresh here until 2026-12-01 (40 runs of those: 4,480
+    // cases, no failure, 1 exact plaintext); fresh messages are scripts/fuzz's (decrypt target).
+    const seeds = [vector('gpg-signed.gpg'), vector('gpg-aes128.gpg'), vector('openpgpjs-signed.gpg'), vector('gpg-signed.asc'), vector('openpgpjs-signed.asc'), vector('gpg-zip.gpg'), vector('openpgpjs-zlib.gpg'), vector('sq-text.pgp')];
     const expected = [plain, plain, plain, plain, plain, plainText, plainText, plainText];
     let state = 0x2545f491;
     const next = () => (state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0);
@@ -507,7 +510,7 @@ describe('hostile input (mutated messages)', () => {
       const pieceSize = 1 + (next() % 9000);
       const result = await Promise.race([throughService(input, pieceSize), hung]);
       clearTimeout(bound);
-      // Three seeds are made here with fresh randomness: a failing input is kept to be replayed.
+      // A failing input is still kept (with its run and piece size) to be read again.
       const named = () => {
         const file = join(mkdtempSync(join(tmpdir(), 'pgp-stream-fast-')), `mutation-run-${run}.bin`);
         writeFileSync(file, input);

@@ -40,3 +40,17 @@ sq encrypt --recipient-cert "$1/cert.asc" --signer-key "$1/key.asc" --output "$H
 # sq's default ("pad": ZIP stored blocks, padding after the deflate end) and --compression zip, binary.
 sq encrypt --binary --recipient-cert "$1/cert.asc" --signer-key "$1/key.asc" --output "$HERE/sq-text.pgp" "$HERE/plain-text.bin"
 sq encrypt --binary --compression zip --recipient-cert "$1/cert.asc" --signer-key "$1/key.asc" --output "$HERE/sq-zip.pgp" "$HERE/plain-text.bin"
+# openpgp.js 6.3.0, as `caliop encrypt --sign` makes them (the seeds of the mutation test, which
+# once made them afresh at each run; scripts/fuzz's decrypt target still does): SEIPDv1 AES-256,
+# signed, binary and armored, and ZLIB-compressed plain-text.bin.
+cd "$HERE/../../.." && node --input-type=module -e "
+import * as openpgp from 'openpgp'; import { readFileSync, writeFileSync } from 'node:fs';
+const V = 'test/vectors/streamed-decryption/';
+const stored = await openpgp.readPrivateKey({ armoredKey: readFileSync(V + 'key.asc', 'utf8') });
+const key = stored.isDecrypted() ? stored : await openpgp.decryptKey({ privateKey: stored, passphrase: '' });
+const v1 = { aeadProtect: false, preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256, preferredHashAlgorithm: openpgp.enums.hash.sha512 };
+const encrypt = async (file, format, config) => openpgp.encrypt({ message: await openpgp.createMessage({ binary: readFileSync(V + file), format: 'binary' }), encryptionKeys: key.toPublic(), signingKeys: key, format, config });
+writeFileSync(V + 'openpgpjs-signed.gpg', await encrypt('plain.bin', 'binary', v1));
+writeFileSync(V + 'openpgpjs-signed.asc', await encrypt('plain.bin', 'armored', v1));
+writeFileSync(V + 'openpgpjs-zlib.gpg', await encrypt('plain-text.bin', 'binary', { ...v1, preferredCompressionAlgorithm: openpgp.enums.compression.zlib }));
+"
