@@ -2,7 +2,6 @@
 // clear-signed text) over line ends on which GnuPG, RNP, Sequoia and openpgp.js disagree. The
 // vectors under test/vectors/text-mode/ were made by gpg 2.2.40, rnp 0.16.3, sq and sqop 0.27
 // (make.sh); what gpg calls good must read as good, a modified text as bad.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
@@ -37,7 +36,9 @@ const gnupgReference = (data: string) => {
 
 describe('the two forms (docs/message-payload.md §6.4)', () => {
   it('in random pieces, the RFC form is openpgp.js\'s and GnuPG\'s is gpg\'s text filter (seeded)', () => {
-    const seed = randomBytes(4).readUInt32BE(0);
+    // A fixed seed (another with CALIOP_TEST_SEED=n): a case a fresh seed finds once in many runs is
+    // scripts/fuzz's to find, not a failure of one npm test in many.
+    const seed = Number(process.env.CALIOP_TEST_SEED ?? 0x5eed1);
     let state = seed;
     const next = (n: number) => {
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;

@@ -38,7 +38,8 @@ describe('SMTP DATA transparency, fast path (docs/gateway.md §4.3.1)', () => {
   });
 
   it('gives the bytes and counts DataStream gives, for 3000 random messages cut at random (seeded)', () => {
-    const seed = Number(process.env.CALIOP_TEST_SEED ?? Date.now() % 2 ** 31);
+    // A fixed seed (another with CALIOP_TEST_SEED=n), as in text-signature-forms.
+    const seed = Number(process.env.CALIOP_TEST_SEED ?? 20_261_201);
     const random = prng(seed);
     const atoms = ['\r\n', '\r\n', '\r\n.', '\r', '\n', '.', 'a', 'abc', '..', '\r\n\r\n', 'xyz\r\n'];
     for (let round = 0; round < 3000; round++) {
