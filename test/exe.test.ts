@@ -122,15 +122,16 @@ function crossBuild(target: 'linux-arm64' | 'win-x64'): string {
   return buildSea({ target, builder: node26, baseBinary: ensureNodeBinary(target, pins), bundlePath: join(work, 'bundle', 'caliop.mjs'), outDir: work, workDir: join(work, 'sea'), codeCache: false, pins }).output;
 }
 
-function medianMs(command: string, args: string[], runs: number): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = process.hrtime.bigint();
-    execFileSync(command, args, { stdio: 'ignore' });
-    times.push(Number(process.hrtime.bigint() - started) / 1e6);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+/**
+ * The CPU time (user + system, /usr/bin/time) of one run: unlike its wall time, it does not grow
+ * with the other work on a shared machine (at load 20+ a wall-clock start-up says little; the
+ * wall-time target is `npm run bench`'s exe-startup).
+ */
+function cpuMsOf(command: string, args: string[]): number {
+  const run = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', command, ...args], { encoding: 'utf8' });
+  expect(run.status, run.stderr).toBe(0);
+  const [, user, system] = /^cpu ([\d.]+) ([\d.]+)$/m.exec(run.stderr) ?? [];
+  return (Number(user) + Number(system)) * 1000;
 }
 
 describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
@@ -172,19 +173,19 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
     expect(keyHelp.owners.has('openpgp')).toBe(false);
   });
 
-  it('starts about as fast as node -e 0 of the same Node (figures in docs/decisions/executables.md)', () => {
-    // Interleaved (node, caliop, node, caliop…): a load that changes during the measure weighs on both alike.
+  it('starts about as fast as node -e 0 of the same Node, in CPU time (figures in docs/decisions/executables.md)', () => {
+    // Interleaved (node, caliop, node, caliop…), CPU time (/usr/bin/time's 10 ms ticks, hence the medians of 9).
     const nodeTimes: number[] = [];
     const versionTimes: number[] = [];
     for (let round = 0; round < 9; round++) {
-      nodeTimes.push(medianMs(node26, ['-e', '0'], 1));
-      versionTimes.push(medianMs(exe, ['--version'], 1));
+      nodeTimes.push(cpuMsOf(node26, ['-e', '0']));
+      versionTimes.push(cpuMsOf(exe, ['--version']));
     }
     const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
     const nodeMs = median(nodeTimes);
     const versionMs = median(versionTimes);
-    console.log(`start-up: node -e 0 ${nodeMs.toFixed(0)} ms, caliop --version ${versionMs.toFixed(0)} ms`);
-    expect(versionMs).toBeLessThan(nodeMs * 4 + 500); // loose: 2 shared cores
+    console.log(`start-up, CPU: node -e 0 ${nodeMs.toFixed(0)} ms, caliop --version ${versionMs.toFixed(0)} ms`);
+    expect(versionMs).toBeLessThan(nodeMs * 4 + 500); // loose: the bench holds the 1.5x target
   });
 
   it('caliop.sh starts it without execute permission (FAT showexec) and points --stick at its own folder', () => {
