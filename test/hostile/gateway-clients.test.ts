@@ -92,13 +92,18 @@ describe('a gateway that serves everyone', () => {
 describe('hostile HTTP clients (docs/api.md §10.1)', () => {
   it('70 idle connections from one address: 64 held at most, the rest closed at once; another client is still answered', async () => {
     const { port } = new URL(relay.url);
+    const opened = performance.now();
     const sockets = Array.from({ length: 70 }, () => connect({ host: '127.0.0.1', port: Number(port), localAddress: '127.0.0.2' }));
     for (const socket of sockets) socket.on('error', () => undefined);
+    // A close within 30 s is the per-address limit's: these sockets never start TLS, and the relay
+    // closes an idle one after 30 s (socket.setTimeout, src/relay/main.ts), which a slow run on a
+    // loaded machine (load 20-32: 7-15x) could reach before the count below.
     const closedByRelay: number[] = [];
+    const closedLater: number[] = [];
     await new Promise<void>((done) => {
       sockets.forEach((socket, index) =>
         socket.once('close', () => {
-          closedByRelay.push(index);
+          (performance.now() - opened < 30_000 ? closedByRelay : closedLater).push(index);
           if (closedByRelay.length === 6) done();
         }),
       );
@@ -109,7 +114,7 @@ describe('hostile HTTP clients (docs/api.md §10.1)', () => {
         done(response.statusCode ?? 0);
       }).on('error', reject);
     });
-    console.log(`70 idle HTTP connections from 127.0.0.2: ${closedByRelay.length} closed at once by the relay; a client from 127.0.0.1 got ${answer}; relay memory ${relayRssMiB().toFixed(0)} MiB`);
+    console.log(`70 idle HTTP connections from 127.0.0.2: ${closedByRelay.length} closed at once by the relay (${closedLater.length} by its idle timeout); a client from 127.0.0.1 got ${answer}; relay memory ${relayRssMiB().toFixed(0)} MiB`);
     expect(closedByRelay.length).toBe(6);
     expect(answer).toBe(200);
     for (const socket of sockets) socket.destroy();
