@@ -37,7 +37,7 @@ export const COMPILED_HELP: string | undefined = typeof __CALIOP_HELP__ === 'str
  * §5.4). None has any effect in a release build; test/exe.test.ts runs the built
  * executable with all of them set. A new test switch must be added here.
  */
-export const TEST_ONLY_ENVIRONMENT: readonly string[] = ['CALIOP_UNSAFE_TEST_KDF'];
+export const TEST_ONLY_ENVIRONMENT: readonly string[] = ['CALIOP_UNSAFE_TEST_KDF', 'CALIOP_UNSAFE_TEST_RELAY_TIMEOUT_MS'];
 
 /**
  * The sync worker's program (src/service/mail-open-worker.ts bundled as a script) as an

@@ -5,6 +5,7 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { RELEASE_BUILD } from '../build-facts.js';
 import { PinMismatch, PinnedAgent } from './pinned-agent.js';
 import { randomSmallBytes } from './random.js';
 import { once } from 'node:events';
@@ -62,7 +63,7 @@ export interface RelayClientOptions {
   readonly now?: () => Date;
   /** 16-64 base64url characters, never repeated (docs/api.md §4.1). */
   readonly randomNonce?: () => string;
-  /** Per request, connection included. Default 30 s. */
+  /** Per request, connection included. Default 30 s (defaultTimeoutMs). */
   readonly timeoutMs?: number;
 }
 
@@ -134,6 +135,23 @@ interface StreamedBody {
   readonly consume: (chunks: AsyncIterable<Uint8Array>) => Promise<unknown>;
 }
 
+/** docs/api.md §4.4: each request, answer included, ends within this unless the caller names another. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * Test suites only (docs/api.md §4.4): a shorter default timeout, in ms, so that a test of
+ * the timeout (test/hostile/hostile-relay.test.ts, slow_stream) waits 3 s, not 30. Dead
+ * code in a release build (src/build-facts.ts TEST_ONLY_ENVIRONMENT), like CALIOP_UNSAFE_TEST_KDF.
+ */
+export const UNSAFE_TEST_RELAY_TIMEOUT_ENV = 'CALIOP_UNSAFE_TEST_RELAY_TIMEOUT_MS';
+
+/** The client's timeout when its caller names none: 30 s, or the test switch's value outside a release build. */
+export function defaultTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  if (RELEASE_BUILD) return DEFAULT_TIMEOUT_MS;
+  const value = env[UNSAFE_TEST_RELAY_TIMEOUT_ENV];
+  return value !== undefined && /^[1-9][0-9]{0,6}$/.test(value) ? Number(value) : DEFAULT_TIMEOUT_MS;
+}
+
 /** Largest response the client reads (a full message plus JSON framing): a page or one message. */
 const MAX_RESPONSE_BYTES = PROTOCOL_LIMITS.maxMessageBytes + 1024 * 1024;
 const MIB = 1024 * 1024;
@@ -197,7 +215,7 @@ export class RelayClient {
     this.devicePublicKey = toBase64url(this.#publicKey);
     this.#now = options.now ?? (() => new Date());
     this.#randomNonce = options.randomNonce ?? (() => toBase64url(randomSmallBytes(16)));
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#timeoutMs = options.timeoutMs ?? defaultTimeoutMs();
     this.#domain = options.domain?.toLowerCase();
     if (base.protocol === 'http:') {
       this.#transport = http;

@@ -138,10 +138,10 @@ export interface Watched {
   peakRssMiB: number;
 }
 
-/** Runs caliop on a stick, polling its peak resident memory (VmHWM) until it exits. */
-export function watched(stick: string, args: readonly string[], input = ''): Promise<Watched> {
+/** Runs caliop on a stick, polling its peak resident memory (VmHWM) until it exits; `env` is added to testEnv(). */
+export function watched(stick: string, args: readonly string[], input = '', env: NodeJS.ProcessEnv = {}): Promise<Watched> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CALIOP_ENTRY, '--stick', stick, '--passphrase-file', '@ENV:TEST_PASSPHRASE', ...args], { env: testEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CALIOP_ENTRY, '--stick', stick, '--passphrase-file', '@ENV:TEST_PASSPHRASE', ...args], { env: testEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let peakKiB = 0;

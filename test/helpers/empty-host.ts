@@ -10,7 +10,10 @@ export interface EmptyHost {
   /** Every folder that must stay empty, by name (HOME, TMPDIR, …, cwd). */
   readonly dirs: Record<string, string>;
   readonly cwd: string;
-  /** PATH, LANG, the folders, CALIOP_PASSPHRASE, and every test-only switch set to 1 (a release build ignores them). */
+  /**
+   * PATH, LANG, the folders, CALIOP_PASSPHRASE, and every test-only switch set to 1 (a release build
+   * ignores them; elsewhere CALIOP_UNSAFE_TEST_RELAY_TIMEOUT_MS=1 would fail every relay request).
+   */
   readonly env: NodeJS.ProcessEnv;
 }
 

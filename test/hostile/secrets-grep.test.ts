@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DERIVATION_INFO, deriveKeyMaterial, type DerivedKeyRole } from '../../src/core/key-derivation.js';
 import { parseRecoverySheet } from '../../src/core/recovery-sheet.js';
+import { UNSAFE_TEST_RELAY_TIMEOUT_ENV } from '../../src/edges/relay-client.js';
 import { caliop, temporaryFolder, type CaliopRun, type InitResult } from '../helpers/caliop.js';
 import { emptyHost, type EmptyHost } from '../helpers/empty-host.js';
 import { startRelayProcess, type RelayProcess } from '../relay/helpers/relay-process.js';
@@ -28,7 +29,9 @@ const streams: { name: string; bytes: Buffer }[] = [];
 let ceremonyOutput = '';
 
 function run(stick: string, args: readonly string[], input = ''): Promise<CaliopRun> {
-  return caliop(['--stick', stick, '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', ...args], { env: { ...host.env, CALIOP_UNSAFE_TEST_KDF: '1' }, input });
+  // The tests' CLI is not a release build: of emptyHost's test switches (each set to 1) it keeps the
+  // test KDF, and the relay client's own 30 s timeout (a 1 ms one would fail every request).
+  return caliop(['--stick', stick, '--passphrase-file', '@ENV:CALIOP_PASSPHRASE', ...args], { env: { ...host.env, CALIOP_UNSAFE_TEST_KDF: '1', [UNSAFE_TEST_RELAY_TIMEOUT_ENV]: undefined }, input });
 }
 
 async function step(name: string, stick: string, args: readonly string[], input = '', keepStdout = true): Promise<CaliopRun> {
