@@ -1,8 +1,9 @@
 // The macOS arm64 executable (scripts/build-bun-exe.ts; docs/decisions/executables.md
 // §Apple silicon), checked as far as Linux can: no Mac runs here.
 //
-// beforeAll bundles the CLI and has the pinned Bun compile it twice for bun-darwin-arm64,
-// in two different folders. Then:
+// beforeAll has the pinned Bun compile the run's release bundle of the CLI (shared with the
+// other executables' tests: test/helpers/release-bundle.ts) twice for bun-darwin-arm64, in two
+// different folders. Then:
 //   - it is a thin arm64 Mach-O executable with one LC_CODE_SIGNATURE at the end of
 //     __LINKEDIT, whose superblob holds an ad-hoc CodeDirectory;
 //   - every page hash of that CodeDirectory matches the file's page, recomputed here
@@ -16,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBunExe, ensureBunBinary, readBunPins } from '../scripts/build-bun-exe.js';
-import { bundleCli, defaultEntry, REPO_ROOT } from '../scripts/build-exe.js';
+import { REPO_ROOT } from '../scripts/build-exe.js';
 import {
   adHocArm64Problems,
   CPU_TYPE_ARM64,
@@ -29,18 +30,20 @@ import {
   MH_MAGIC_64,
   readMachOSignature,
 } from '../scripts/macho-signature.js';
+import { releaseBundle } from './helpers/release-bundle.js';
 
 let work: string;
 let exe: string;
 let secondExe: string;
 let bytes: Buffer;
 let bundleText: string;
-/** A release fingerprint compiled into the bundle (docs/manifest.md §8). */
-const FINGERPRINT = '0123456789ABCDEF0123456789ABCDEF01234567';
+/** The release fingerprint compiled into the bundle (docs/manifest.md §8). */
+let releaseFingerprint: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'caliop-exe-arm64-'));
-  const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'), { releaseFingerprint: FINGERPRINT });
+  const { release, bundle } = await releaseBundle();
+  releaseFingerprint = release.fingerprint;
   bundleText = readFileSync(bundle.bundlePath, 'utf8');
   const pins = readBunPins();
   exe = buildBunExe({ target: 'macos-arm64', bundlePath: bundle.bundlePath, outDir: join(work, 'out-1'), workDir: join(work, 'work-1'), pins }).output;
@@ -48,7 +51,7 @@ beforeAll(async () => {
   copyFileSync(bundle.bundlePath, join(work, 'copy-of-caliop.mjs'));
   secondExe = buildBunExe({ target: 'macos-arm64', bundlePath: join(work, 'copy-of-caliop.mjs'), outDir: join(work, 'out-2'), workDir: join(work, 'elsewhere', 'work-2'), pins }).output;
   bytes = readFileSync(exe);
-}, 900_000); // the bundle (three esbuild builds) and two Bun builds: over 5 min at load 38
+}, 900_000); // the bundle (three esbuild builds, when this file is the first to ask) and two Bun builds: over 5 min at load 38
 
 afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
@@ -119,7 +122,7 @@ describe('caliop-macos-arm64', () => {
     expect(bytes.includes(Buffer.from('init_openpgp = __esm('))).toBe(true);
     expect(bytes.includes(Buffer.from('/$bunfs/root/caliop-macos-arm64'))).toBe(true);
     // build:image looks for the compiled-in release fingerprint as ASCII in every executable.
-    expect(bytes.includes(Buffer.from(FINGERPRINT, 'ascii'))).toBe(true);
+    expect(bytes.includes(Buffer.from(releaseFingerprint, 'ascii'))).toBe(true);
   });
 
   it('is reproducible: built twice, from another folder and another copy of the bundle, byte for byte', () => {

@@ -1,8 +1,8 @@
 // The built Linux single executable (scripts/build-exe.ts; docs/decisions/executables.md).
 //
-// beforeAll builds dist-like output into a temp folder: the ESM bundle of the CLI and
-// the linux-x64 SEA from the pinned Node 26.10.0 (about 10 s; the base binaries are
-// fetched once into .cache/). Then:
+// beforeAll builds the linux-x64 SEA from the pinned Node 26.10.0 into a temp folder (about
+// 10 s; the base binaries are fetched once into .cache/), from the run's release bundle of the
+// CLI, which the Bun executables' tests share (test/helpers/release-bundle.ts). Then:
 //   - `--version` runs, and loads no OpenPGP code: V8 coverage of the executable
 //     (NODE_V8_COVERAGE) shows no function of openpgp's part of the bundle ran;
 //   - init, encrypt, decrypt run with HOME, TMPDIR, XDG_* and the working folder
@@ -16,7 +16,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asciiOnly, bundleCli, buildSea, defaultEntry, ensureNodeBinary, hostTarget, readPins, REPO_ROOT } from '../scripts/build-exe.js';
+import { asciiOnly, bundleCli, buildSea, ensureNodeBinary, hostTarget, readPins, REPO_ROOT, type BundleResult } from '../scripts/build-exe.js';
 import { peChecksum, readPeLayout } from '../scripts/pe-clean.js';
 import { SEA_PROGRAM_ASSET } from '../scripts/sea-assets.js';
 import { KDF_FLOOR, readVaultHeader, UNSAFE_TEST_KDF } from '../src/core/vault-format.js';
@@ -26,6 +26,7 @@ import { WORKERS_FROM_MESSAGES } from '../src/service/mail-open.js';
 import { sendMessage } from '../src/service/mail-send.js';
 import { StickSession } from '../src/service/stick-session.js';
 import { emptyHost } from './helpers/empty-host.js';
+import { releaseBundle } from './helpers/release-bundle.js';
 import { signStick as signStickWith } from './helpers/sign-stick.js';
 import { resealWithTestKdf } from './helpers/test-kdf.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
@@ -39,6 +40,8 @@ const QEMU_BUDGET_MS = 600_000;
 let work: string;
 let exe: string;
 let bundleText: string;
+/** The run's release bundle (test/helpers/release-bundle.ts): read, never written. */
+let bundlePath: string;
 /** The executables' main script and the program it runs (scripts/sea-main.ts, issue 13). */
 let seaMainText: string;
 let programText: string;
@@ -49,8 +52,9 @@ let release: ReleaseKey;
 beforeAll(async () => {
   if (host !== 'linux-x64') return;
   work = mkdtempSync(join(tmpdir(), 'caliop-exe-'));
-  release = await generateReleaseKey({ name: 'Caliop exe test release' });
-  const bundle = await bundleCli(defaultEntry(), join(work, 'bundle'), { releaseFingerprint: release.fingerprint });
+  let bundle: BundleResult;
+  ({ release, bundle } = await releaseBundle());
+  bundlePath = bundle.bundlePath;
   bundleText = readFileSync(bundle.bundlePath, 'utf8');
   seaMainText = readFileSync(bundle.seaMainPath, 'utf8');
   programText = readFileSync(bundle.programPath, 'utf8');
@@ -67,7 +71,7 @@ beforeAll(async () => {
     pins,
   });
   exe = built.output;
-}, 900_000); // three esbuild builds, the code cache and a 150 MB SEA: ~4 min alone at load 38
+}, 900_000); // three esbuild builds (when this file is the first to ask for them), the code cache and a 150 MB SEA: ~4 min alone at load 38
 
 afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
@@ -119,7 +123,7 @@ function evaluatedOwners(coverageDir: string): Set<string> {
 /** Another target's executable from the same (release) bundle, built by the pinned linux-x64 Node; no code cache. */
 function crossBuild(target: 'linux-arm64' | 'win-x64'): string {
   const pins = readPins();
-  return buildSea({ target, builder: node26, baseBinary: ensureNodeBinary(target, pins), bundlePath: join(work, 'bundle', 'caliop.mjs'), outDir: work, workDir: join(work, 'sea'), codeCache: false, pins }).output;
+  return buildSea({ target, builder: node26, baseBinary: ensureNodeBinary(target, pins), bundlePath, outDir: work, workDir: join(work, 'sea'), codeCache: false, pins }).output;
 }
 
 /**

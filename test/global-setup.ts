@@ -5,12 +5,15 @@
 //   - the CLI the tests spawn (test/helpers/caliop.ts caliop()): one bundle of src/cli/main.ts
 //     with V8's code cache (scripts/build-exe.ts bundleTestCli, issue 16), removed at the end.
 //     CALIOP_TEST_CLI already set is kept: a launcher made before, or `tsc` for the tsc build
-//     (build/src/cli/main.js) everywhere.
+//     (build/src/cli/main.js) everywhere;
+//   - an empty folder for the release bundle the executable tests share (test/helpers/release-bundle.ts):
+//     built there by the first of them to ask, not here (a run without them builds none).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleTestCli } from '../scripts/build-exe.js';
 import { TEST_CLI_ENV } from './helpers/caliop.js';
+import { RELEASE_BUNDLE_ENV } from './helpers/release-bundle.js';
 import { STICK_CACHE_ENV } from './helpers/stick-cache.js';
 
 export default async function setup(): Promise<() => void> {
@@ -18,6 +21,11 @@ export default async function setup(): Promise<() => void> {
   if (!process.env[STICK_CACHE_ENV]) {
     const folder = mkdtempSync(join(tmpdir(), 'caliop-test-sticks-'));
     process.env[STICK_CACHE_ENV] = folder; // inherited by the worker processes started after this
+    removals.push(folder);
+  }
+  if (!process.env[RELEASE_BUNDLE_ENV]) {
+    const folder = mkdtempSync(join(tmpdir(), 'caliop-test-release-bundle-'));
+    process.env[RELEASE_BUNDLE_ENV] = folder;
     removals.push(folder);
   }
   if (!process.env[TEST_CLI_ENV]) {
