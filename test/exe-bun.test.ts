@@ -100,6 +100,7 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
       fingerprint: string;
       recoveryPhrase: string;
       kdf: { algorithm: string; memoryKiB: number; passes: number };
+      relay: { enrolled: boolean };
     };
     expect(made.fingerprint).toMatch(/^[0-9A-F]{40}$/);
     expect(made.recoveryPhrase.split(' ')).toHaveLength(24);
@@ -107,6 +108,9 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
     expect(made.kdf.algorithm).toBe('argon2id');
     expect(made.kdf.memoryKiB).toBeGreaterThanOrEqual(KDF_FLOOR.memoryKiB);
     expect(made.kdf.passes).toBeGreaterThanOrEqual(KDF_FLOOR.passes);
+    // init keeps a stick whose enrolment failed (enrolled: false): here it must have reached the relay,
+    // with CALIOP_UNSAFE_TEST_RELAY_TIMEOUT_MS=1 set (emptyHost), which the release bundle ignores.
+    expect(made.relay).toMatchObject({ enrolled: true });
     expect(readdirSync(join(alice, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name))).toEqual(['caliop.vault']); // docs/stick-layout.md §1
     // Bob, the other side of the mail below, is made by the tsc build with the test KDF (as in
     // test/exe.test.ts): a second ceremony in Bun would run the same code with the real Argon2id

@@ -298,7 +298,10 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
       const init = ['--json', 'init', '--allow-online', '--accept-weak-passphrase', '--server', relay.url, '--server-pin', relay.pin!];
       // The vault's Argon2id (WebAssembly) runs inside the executable: there is no node_modules here.
       const initCoverage = join(work, 'coverage-init');
-      caliop([...init, '--name', 'alice', '--email', `alice@${DOMAIN}`], undefined, stick, { NODE_V8_COVERAGE: initCoverage });
+      const made = JSON.parse(caliop([...init, '--name', 'alice', '--email', `alice@${DOMAIN}`], undefined, stick, { NODE_V8_COVERAGE: initCoverage }).stdout) as { relay: { enrolled: boolean } };
+      // init keeps a stick whose enrolment failed (enrolled: false): here it must have reached the relay,
+      // with CALIOP_UNSAFE_TEST_RELAY_TIMEOUT_MS=1 set (emptyHost), which a release build ignores.
+      expect(made.relay).toMatchObject({ enrolled: true });
       expect(evaluatedOwners(initCoverage).has('src/edges/argon2id.ts')).toBe(true);
       // Made with every test-only variable set (CALIOP_UNSAFE_TEST_KDF=1…): the calibrated
       // parameters, at or above the floor (docs/vault-format.md §5.1, §5.4), not the test ones.

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleCli, defaultEntry, type BundleResult } from '../../scripts/build-exe.js';
-import { generateReleaseKey, type ReleaseKey } from '../../src/service/manifest-signature.js';
+import type { ReleaseKey } from '../../src/service/manifest-signature.js';
 
 export const RELEASE_BUNDLE_ENV = 'CALIOP_TEST_RELEASE_BUNDLE';
 
@@ -28,6 +28,8 @@ export interface ReleaseBundle {
 const WAIT_MS = 600_000;
 
 async function build(folder: string): Promise<ReleaseBundle> {
+  // Imported here: test/global-setup.ts reads RELEASE_BUNDLE_ENV from this module and needs no openpgp.
+  const { generateReleaseKey } = await import('../../src/service/manifest-signature.js');
   const release = await generateReleaseKey({ name: 'Caliop executables test release' });
   const bundle = await bundleCli(defaultEntry(), join(folder, 'bundle'), { releaseFingerprint: release.fingerprint });
   return { release, bundle };
