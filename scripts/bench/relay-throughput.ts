@@ -14,11 +14,12 @@
 // run, hits both alike. The comparison is of medians: the median over rounds of each
 // server's CPU per cycle, their ratio, and the median of the per-round ratios.
 // Each round of a server begins with 64 cycles not counted (the switch from another server).
-// The warm-up is 3,072 cycles on each server: after 512 (the default until 2026-12-01) the
-// relay's V8 still compiled 87 functions in the next 2,048 cycles, 4-6 % of its CPU, and only
-// 14 after 3,072 (perf, docs/benchmarks.md "Issue 14, relay CPU per cycle … where it goes"):
-// a relay runs for days, so its steady state is the figure; `--warmup 512` gives the old one.
-// Bounded: WARMUP + ROUNDS x MESSAGES per side, by default 3,072 + 6 x 512; temporary data removed.
+// The warm-up is 512 cycles on each server. After 512 the relay's V8 still compiled 87
+// functions in the next 2,048 cycles (4-6 % of its CPU), 14 after 3,072 (perf, docs/benchmarks.md
+// "Issue 14, relay CPU per cycle … where it goes"); but a run with 3,072 (2026-12-01 19:58 UTC)
+// gave the relay no better ratio (2.26-2.32x against 2.22-2.26x with 512, same minute), so
+// the default stays 512; `--warmup 3072` measures it again.
+// Bounded: WARMUP + ROUNDS x MESSAGES per side, by default 512 + 6 x 512; temporary data removed.
 // --compare-main FILE runs a second relay, from another build's main.js (e.g. a copy of
 // main's build/), in the same rounds: an A/B of two builds on the same machine state.
 //
@@ -42,7 +43,7 @@ import { RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess } from '../../src/relay/relay-process.js';
 
 /** Cycles run on each server before the rounds, not counted (steady state: see the top). */
-const WARMUP_MESSAGES = 3072;
+const WARMUP_MESSAGES = 512;
 /** The lower levels, each with its message count (the 32-client level runs in rounds, below). */
 const LOWER_LEVELS = [
   { concurrency: 1, messages: 256 },
