@@ -178,6 +178,16 @@ beforeAll(async () => {
     'gina@elsewhere.test',
   );
 
+  // The same with its outer Subject in raw windows-1252 bytes and its From name in raw Latin-1
+  // (docs/gateway.md §3.8): the relay reads them by the stick's rule, and says it guessed.
+  const eightBitBoundary = `e${randomBytes(6).toString('hex')}`;
+  const eightBit = rfc5322(
+    headers('Gina Outsid\xe9 <gina@elsewhere.test>', 'PGP/MIME, r\xe9gl\xe9 \x96 20 \x80 dehors', { 'Content-Type': `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${eightBitBoundary}"` }),
+    `--${eightBitBoundary}\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n--${eightBitBoundary}\nContent-Type: application/octet-stream\n\n${armored}\n--${eightBitBoundary}--\n`,
+  );
+  writeFileSync(join(scratch.path, 'pgp-mime-8bit.eml'), Buffer.from(eightBit, 'latin1'));
+  await deliver(join(scratch.path, 'pgp-mime-8bit.eml'), 'gina@elsewhere.test');
+
   // gpg's PGP/MIME with protected headers (docs/message-payload.md §1): the real subject inside, "..." outside.
   const protectedInner = `Content-Type: text/plain; charset=utf-8; protected-headers="v1"\r\nSubject: Le vrai sujet, protégé\r\nFrom: Gina Outside <gina@elsewhere.test>\r\nTo: bob@${DOMAIN}\r\n\r\nThe subject is inside.\r\n`;
   const protectedArmored = gpg.run(['--armor', '--encrypt', '--sign', '--local-user', 'gina@elsewhere.test', '--recipient', bobId.fingerprint], protectedInner).toString();
@@ -322,6 +332,16 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
     expect(view.protectedHeaders).toBe(false);
     expect(view.from).toBe('Gina Outside <gina@elsewhere.test>');
     expect(view.exposure.level).toBe('pgp-external');
+  });
+
+  it('PGP/MIME from gpg, its outer Subject and From name in raw windows-1252 bytes: read as the stick reads them (€ –, not C1 controls), said to be a guess', async () => {
+    const view = await read('PGP/MIME, réglé – 20 € dehors');
+    expect(view.body).toContain('Encrypted by gpg, subject outside.');
+    expect(view.from).toBe('Gina Outsidé <gina@elsewhere.test>');
+    expect(view.protectedHeaders).toBe(false);
+    expect(view.charsetGuess).toBe('windows-1252');
+    expect((await onStick(bob, ['read', view.id])).stdout).toContain('Charset:   windows-1252, guessed (the sender declared none, or a wrong one)');
+    expect((await read('PGP/MIME, outer subject')).charsetGuess).toBeNull(); // ASCII outside: no guess
   });
 
   it('PGP/MIME from gpg with protected headers: the inner subject, not the outer "...", marked protected', async () => {

@@ -6,8 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SmtpInboundArrivalFactsSchema, type SmtpInboundArrivalFacts } from '../src/api/facts.js';
+import { parseHeaderFields, splitHeaderAndBody } from '../src/api/mime-fields.js';
 import { readMailContent } from '../src/core/mail-content.js';
-import { readBothPaths, type ReadFacts } from './helpers/read-both-paths.js';
+import type { StoredMessage } from '../src/core/vault-contents.js';
+import { outerHeadersOf } from '../src/relay/gateway/inbound-mime.js';
+import { openStoredMessage } from '../src/service/mail-read.js';
+import { incoming, readBothPaths, readerSession, type ReadFacts } from './helpers/read-both-paths.js';
 import { textModeReaderFor } from './helpers/text-mode-reader.js';
 
 const VECTORS = join(import.meta.dirname, 'vectors', 'mail-text');
@@ -76,6 +81,44 @@ describe('a text part without a charset, or US-ASCII, over 8-bit bytes (§4.5)',
     const changed = await read(Buffer.from(vector('nocharset-latin1.gpg-clear.8bit.eml').toString('latin1').replace('caf\xe9', 'caf\xea'), 'latin1'));
     expect(changed.signature).toBe('bad');
     expect(changed.body).toContain('cafê');
+  });
+});
+
+describe('the outer headers of mail that arrived encrypted, in 8-bit bytes that are not UTF-8 (§7, docs/gateway.md §3.8)', { timeout: 300_000 }, () => {
+  /** The facts the gateway records for the vector (src/relay/gateway/inbound-mime.ts), as the stick gets them. */
+  function arrivalFacts(raw: Buffer): SmtpInboundArrivalFacts {
+    const outerHeaders = outerHeadersOf(parseHeaderFields(splitHeaderAndBody(raw.toString('latin1')).headerText));
+    return SmtpInboundArrivalFactsSchema.parse({
+      route: 'smtp-inbound', receivedAt: '2026-12-01T10:00:01.000Z', peer: { host: 'mail.example.org', ip: '127.0.0.1' }, hops: [],
+      auth: { dkim: [], spf: { domain: 'example.org', result: 'none' }, dmarc: { domain: 'example.org', result: 'none' } },
+      relayHeldPlaintext: false, arrivedEncrypted: true, outerHeaders,
+    });
+  }
+
+  /** The message as sync stores it (src/service/mail-sync.ts): the outer Subject and From where the encrypted part has none. */
+  async function opened(inner: Buffer | null) {
+    const facts = arrivalFacts(vector('outer-8bit-headers.pgpmime.eml'));
+    const armoredMessage = inner === null ? '-----BEGIN PGP MESSAGE-----\n\nnot one\n-----END PGP MESSAGE-----\n' : await peer.sealed(inner);
+    const message = { ...incoming, id: 'outer', relayId: 'r-outer', from: facts.outerHeaders!.from, subject: facts.outerHeaders!.subject, armoredMessage, relayFacts: facts } as unknown as StoredMessage;
+    return openStoredMessage(readerSession(peer.reader, [peer.contact]), message, [peer.cert]);
+  }
+
+  it('shown from the relay\'s record (no protected headers): the relay read them by §4.5\'s rule, so the message says the guess', async () => {
+    const facts = arrivalFacts(vector('outer-8bit-headers.pgpmime.eml'));
+    expect(facts.outerHeaders?.subject).toBe('Facture réglée – 20 €, c’est payé ß');
+    expect(facts.outerHeaders?.from).toBe('Renée Dupré <text@example.org>');
+    const read = await opened(Buffer.from('Content-Type: text/plain; charset=utf-8\r\n\r\nEncrypted, no protected headers.\r\n'));
+    expect(read.body).toContain('Encrypted, no protected headers.');
+    expect(read.content?.subject).toBeUndefined();
+    expect(read.charsetGuess).toBe('windows-1252');
+    // Undecryptable: the outer subject is all that is shown, still a guess.
+    expect((await opened(null)).charsetGuess).toBe('windows-1252');
+  });
+
+  it('the encrypted part carries its own Subject and From (protected headers): the outer ones are not shown, no guess', async () => {
+    const read = await opened(Buffer.from('Content-Type: text/plain; charset=utf-8; protected-headers="v1"\r\nSubject: Facture\r\nFrom: Text Peer <text@example.org>\r\n\r\nInside.\r\n'));
+    expect(read.content?.subject).toBe('Facture');
+    expect(read.charsetGuess).toBeUndefined();
   });
 });
 

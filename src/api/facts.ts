@@ -7,6 +7,7 @@
 
 import { z } from 'zod';
 import { AddressSchema } from './schemas-common.js';
+import { CHARSET_GUESSES } from './undeclared-text.js';
 
 /** docs/api.md §8.3: the connection the message arrived on, as the relay's socket saw it. */
 export const TransportFactsSchema = z.object({
@@ -56,6 +57,10 @@ export const AuthFactsSchema = z.object({
 });
 export type AuthFacts = z.infer<typeof AuthFactsSchema>;
 
+/** docs/gateway.md §3.8: the outer header fields read as text, which may be written in raw 8-bit bytes. */
+export const OUTER_TEXT_FIELDS = ['subject', 'from', 'date', 'messageId', 'autoSubmitted'] as const;
+export type OuterTextField = (typeof OUTER_TEXT_FIELDS)[number];
+
 /**
  * docs/gateway.md §3.8: the header fields of the outer message as the gateway received
  * it, kept when the stored message is the sender's ciphertext (which may carry no
@@ -76,6 +81,12 @@ export const OuterHeadersSchema = z.object({
   autocrypt: z.array(z.string().max(10240)).max(4).optional(),
   /** RFC 3834 `Auto-Submitted`, for the same rules (an auto-reply updates no peer state). */
   autoSubmitted: z.string().max(100).nullable().optional(),
+  /**
+   * docs/gateway.md §3.8, docs/message-payload.md §4.5: the fields written in raw 8-bit bytes
+   * that are not UTF-8, read as `charset` (a guess). Absent when none was (and in facts
+   * recorded before 2026-12-01, which read such bytes as Latin-1 and said nothing).
+   */
+  charsetGuess: z.object({ charset: z.enum(CHARSET_GUESSES), fields: z.array(z.enum(OUTER_TEXT_FIELDS)).min(1).max(OUTER_TEXT_FIELDS.length) }).optional(),
 });
 export type OuterHeaders = z.infer<typeof OuterHeadersSchema>;
 

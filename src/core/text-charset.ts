@@ -7,28 +7,13 @@
 
 import PostalMime from 'postal-mime';
 import { decodedAsWindows1252, windows1252Text } from '../api/windows-1252.js';
+import { decodeUndeclared, undeclaredCharset, type CharsetGuess, type DecodedText } from '../api/undeclared-text.js';
 import { decodeUtf7 } from './utf7.js';
 
-/** docs/message-payload.md §4.5: the charset a text was shown in without the sender saying so. */
-export type CharsetGuess = 'windows-1252';
+export { undeclaredCharset, type CharsetGuess, type DecodedText };
 
-export interface DecodedText {
-  readonly text: string;
-  /** Set when the sender declared no charset (or US-ASCII) over bytes that are not UTF-8. */
-  readonly guessed?: CharsetGuess;
-}
-
-/**
- * Labels that say nothing of 8-bit bytes: those that promise 7-bit text (IANA's US-ASCII and
- * its aliases, which 8-bit bytes prove wrong), and RFC 1428's `unknown-8bit` (and `x-unknown`),
- * which say the sender does not know.
- */
-const UNDECLARED_LABELS = /^(?:us-ascii|ascii|ansi_x3\.4-1968|ansi_x3\.4-1986|iso646-us|us|csascii|iso-ir-6|iso_646\.irv:1991|cp367|ibm367|unknown-8bit|x-unknown)$/;
 /** RFC 2152 and its registered aliases. */
 const UTF7_LABELS = /^(?:utf-?7|csutf7|unicode-1-1-utf-7|csunicode11utf7|x-unicode-2-0-utf-7)$/;
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-const windows1252 = new TextDecoder('windows-1252');
 
 /** What this file reads and replaces of postal-mime's MIME node (postal-mime 4.0.0, mime-node.ts). */
 interface TextNode {
@@ -64,22 +49,11 @@ function declaredCharset(bytes: Uint8Array, label: string): string {
  */
 export function decodeText(bytes: Uint8Array, charset: string | undefined): DecodedText {
   const label = (charset ?? '').trim().toLowerCase();
-  if (undeclaredCharset(label)) {
-    try {
-      return { text: strictUtf8.decode(bytes) };
-    } catch {
-      return { text: windows1252Text(windows1252.decode(bytes)), guessed: 'windows-1252' };
-    }
-  }
+  // §4.5: the rule the relay follows too for the outer headers it records (docs/gateway.md §3.8).
+  if (undeclaredCharset(label)) return decodeUndeclared(bytes);
   if (UTF7_LABELS.test(label)) return { text: decodeUtf7(bytes) };
   const text = declaredCharset(bytes, label);
   return { text: decodedAsWindows1252(label) ? windows1252Text(text) : text };
-}
-
-/** docs/message-payload.md §4.5: no charset, a US-ASCII label or unknown-8bit: the bytes decide (UTF-8, else a guess). */
-export function undeclaredCharset(charset: string | undefined): boolean {
-  const label = (charset ?? '').trim().toLowerCase();
-  return label === '' || UNDECLARED_LABELS.test(label);
 }
 
 /** RFC 3676 §4.2-§4.4: flowed text made whole again (postal-mime's own unflowing: soft breaks, space-stuffing, delsp). */

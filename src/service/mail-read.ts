@@ -8,6 +8,7 @@ import { loadedInlineBlock, lf, readMailContent, type ArrivalHeaders, type Attac
 import { decodeText, unflowText, type CharsetGuess } from '../core/text-charset.js';
 import { withoutTrailingWhite } from '../core/text-signature-forms.js';
 import type { StoredMessage } from '../core/vault-contents.js';
+import { OuterHeadersSchema } from '../api/facts.js';
 import { isCaliopError } from '../errors.js';
 import type { OpenedSignature } from '../core/message-facts.js';
 import { findContact } from './contacts.js';
@@ -73,10 +74,25 @@ export interface OpenedMessage {
   readonly charsetGuess?: CharsetGuess;
 }
 
-/** docs/message-payload.md §4.5: the guess made for the text, or for the signed text shown in its place. */
-function guessOf(content: MailContent, signed: { readonly body: string; readonly charsetGuess?: CharsetGuess }): { charsetGuess?: CharsetGuess } {
-  const guess = content.charsetGuess ?? signed.charsetGuess;
+/**
+ * docs/message-payload.md §4.5, §7: the guess made for the text, for the signed text shown in its
+ * place, or by the relay for the outer Subject or From it recorded (docs/gateway.md §3.8) when
+ * that field is the one shown: the encrypted part (`content`, null when it cannot be read) has
+ * none, as sync chose at arrival (src/service/mail-sync.ts).
+ */
+function guessOf(message: StoredMessage, content: MailContent | null, signed?: { readonly body: string; readonly charsetGuess?: CharsetGuess }): { charsetGuess?: CharsetGuess } {
+  const guess = content?.charsetGuess ?? signed?.charsetGuess ?? outerGuessOf(message, content);
   return guess === undefined ? {} : { charsetGuess: guess };
+}
+
+function outerGuessOf(message: StoredMessage, content: MailContent | null): CharsetGuess | undefined {
+  if (message.direction !== 'in') return undefined;
+  const facts = message.relayFacts as { route?: unknown; outerHeaders?: { charsetGuess?: unknown } } | undefined;
+  if (facts?.route !== 'smtp-inbound' || facts.outerHeaders?.charsetGuess === undefined) return undefined;
+  const parsed = OuterHeadersSchema.shape.charsetGuess.safeParse(facts.outerHeaders.charsetGuess);
+  if (!parsed.success || parsed.data === undefined) return undefined;
+  const shown = parsed.data.fields.some((field) => (field === 'subject' && content?.subject === undefined) || (field === 'from' && content?.from === undefined));
+  return shown ? parsed.data.charset : undefined;
 }
 
 /**
@@ -134,7 +150,7 @@ async function checkStreamedPgpMime(content: MailContent, signed: { signature: s
 export async function openStoredMessage(session: StickSession, message: StoredMessage, verificationKeys: readonly openpgp.PublicKey[]): Promise<OpenedMessage> {
   const undecrypted = { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null } as const;
   // docs/limits.md §3: a message found over a limit is never decrypted again.
-  if (message.sealed) return { ...undecrypted, sealed: message.sealed.reason };
+  if (message.sealed) return { ...undecrypted, sealed: message.sealed.reason, ...guessOf(message, null) };
   if (message.openedAtArrival) return openedAtArrival(session, message, message.openedAtArrival, verificationKeys);
   const identity = await session.identity();
   let result: Awaited<ReturnType<typeof decryptData>>;
@@ -142,14 +158,14 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
     result = await decryptData(await ciphertextBytes(session.store, message), identity.privateKey, verificationKeys);
   } catch (error) {
     if (!isCaliopError(error)) throw error;
-    return { ...undecrypted, sealed: isCaliopError(error, 'message_over_limit') ? overLimitReasonIn(error.message) : null };
+    return { ...undecrypted, sealed: isCaliopError(error, 'message_over_limit') ? overLimitReasonIn(error.message) : null, ...guessOf(message, null) };
   }
   let content: MailContent;
   try {
     content = await readMailContent(result.data);
   } catch (error) {
     if (!isCaliopError(error, 'message_over_limit')) throw error;
-    return { ...undecrypted, sealed: overLimitReasonIn(error.message) };
+    return { ...undecrypted, sealed: overLimitReasonIn(error.message), ...guessOf(message, null) };
   }
   const signedContent = await checkSignedContent(content, verificationKeys);
   const from = bareAddress(content.from ?? message.from);
@@ -162,7 +178,7 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
     attachments: content.attachments,
     content,
     sealed: null,
-    ...guessOf(content, signedContent),
+    ...guessOf(message, content, signedContent),
   };
 }
 
@@ -175,7 +191,7 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
  */
 async function openedAtArrival(session: StickSession, message: StoredMessage, arrival: NonNullable<StoredMessage['openedAtArrival']>, verificationKeys: readonly openpgp.PublicKey[]): Promise<OpenedMessage> {
   if ('failed' in arrival) {
-    return { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null, sealed: null };
+    return { message, body: null, protectedHeaders: false, sender: { signature: 'undecryptable', senderKey: 'unknown', signerFingerprint: null }, attachments: [], content: null, sealed: null, ...guessOf(message, null) };
   }
   const headers = arrival.headers as unknown as ArrivalHeaders;
   const content: MailContent = { ...headers, body: arrival.body, attachments: [], signed: arrival.inlineSigned === undefined ? null : loadedInlineBlock(arrival.inlineSigned) };
@@ -190,7 +206,7 @@ async function openedAtArrival(session: StickSession, message: StoredMessage, ar
     attachments: (message.attachmentBlobs ?? []).map(({ ref: _ref, ...listed }) => ({ ...listed, content: new Uint8Array(0) })),
     content: { ...content, body: signedContent.body },
     sealed: null,
-    ...guessOf(content, signedContent),
+    ...guessOf(message, content, signedContent),
   };
 }
 

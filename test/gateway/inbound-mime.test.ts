@@ -1,8 +1,11 @@
 // docs/gateway.md §3.4, §3.5: known answers for the pure readers of inbound mail.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseHeaderFields } from '../../src/api/mime-fields.js';
-import { findArrivedCiphertext, readReceivedClaim, receivedClaims, removeHeaderFields } from '../../src/relay/gateway/inbound-mime.js';
+import { OuterHeadersSchema } from '../../src/api/facts.js';
+import { parseHeaderFields, splitHeaderAndBody } from '../../src/api/mime-fields.js';
+import { findArrivedCiphertext, outerHeadersOf, readReceivedClaim, receivedClaims, removeHeaderFields } from '../../src/relay/gateway/inbound-mime.js';
 import { cpuMs } from '../helpers/cpu-time.js';
 
 const ARMOR = '-----BEGIN PGP MESSAGE-----\n\nwV4DAAAAAAAAAAASAQdA\n=abcd\n-----END PGP MESSAGE-----\n';
@@ -38,6 +41,36 @@ describe('findArrivedCiphertext', () => {
     expect(findArrivedCiphertext(pgpMime([CONTROL, DATA]).replace('--b1--', '--b2--'))).toBeNull();
     expect(findArrivedCiphertext(`Content-Type: text/html\r\n\r\n${ARMOR}`)).toBeNull();
     expect(findArrivedCiphertext(`Content-Transfer-Encoding: base64\r\n\r\n${ARMOR}`)).toBeNull();
+  });
+});
+
+// docs/gateway.md §3.8, docs/message-payload.md §4.5: raw 8-bit outer headers, read by the stick's rule.
+describe('outerHeadersOf: raw 8-bit bytes that are not UTF-8', () => {
+  /** The header fields of a message as the gateway holds it (byte for byte, latin1). */
+  const fieldsOf = (raw: Buffer) => parseHeaderFields(splitHeaderAndBody(raw.toString('latin1')).headerText);
+
+  it('PGP/MIME from gpg, Subject in windows-1252 and From name in Latin-1 bytes (Python\'s email): windows-1252 (€ – ’, not C1 controls), a guess recorded per field', () => {
+    const raw = readFileSync(join(import.meta.dirname, '..', 'vectors', 'mail-text', 'outer-8bit-headers.pgpmime.eml'));
+    expect(findArrivedCiphertext(raw.toString('latin1'))?.kind).toBe('pgp-mime');
+    const outer = outerHeadersOf(fieldsOf(raw));
+    expect(outer.subject).toBe('Facture réglée – 20 €, c’est payé ß');
+    expect(outer.from).toBe('Renée Dupré <text@example.org>');
+    expect(outer.charsetGuess).toEqual({ charset: 'windows-1252', fields: ['subject', 'from'] });
+    expect(outer.messageId).toBe('outer-8bit@example.org');
+    expect(OuterHeadersSchema.parse(outer)).toEqual(outer);
+  });
+
+  it('UTF-8 bytes (RFC 6532) and ASCII: read as they are, no guess, no field added (facts as before)', () => {
+    const outer = outerHeadersOf(fieldsOf(Buffer.from('From: Renée <a@outside.test>\r\nSubject: Grüße =?iso-8859-1?Q?caf=E9?=\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\nx')));
+    expect(outer.subject).toBe('Grüße café');
+    expect(outer.from).toBe('Renée <a@outside.test>');
+    expect('charsetGuess' in outer).toBe(false);
+  });
+
+  it('a guessed Date only: said for that field alone', () => {
+    const outer = outerHeadersOf(fieldsOf(Buffer.from('From: a@outside.test\r\nSubject: ok\r\nDate: Mardi 1er d\xe9cembre\r\n\r\nx', 'latin1')));
+    expect(outer.date).toBe('Mardi 1er décembre');
+    expect(outer.charsetGuess).toEqual({ charset: 'windows-1252', fields: ['date'] });
   });
 });
 

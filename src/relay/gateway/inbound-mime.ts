@@ -7,7 +7,8 @@
 
 import { addressParser, decodeWords } from 'postal-mime';
 import { headerFix } from '../../api/windows-1252.js';
-import type { OuterHeaders, SmtpHopFacts, TlsFacts } from '../../api/facts.js';
+import { decodeUndeclared, type CharsetGuess } from '../../api/undeclared-text.js';
+import type { OuterHeaders, OuterTextField, SmtpHopFacts, TlsFacts } from '../../api/facts.js';
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart, type HeaderField } from '../../api/mime-fields.js';
 
 const ARMORED_MESSAGE = /^-----BEGIN PGP MESSAGE-----\r?\n[\s\S]*?\r?\n-----END PGP MESSAGE-----$/;
@@ -170,24 +171,27 @@ export function removeHeaderFields(rawMessage: string, drop: (field: HeaderField
 
 // ---- §3.8 Outer headers of mail that arrived encrypted ------------------------
 
-/** RFC 6532: a header read byte for byte (latin1) that is valid UTF-8 is read as UTF-8. */
-function utf8IfValid(latin1Text: string): string {
-  if (!/[\x80-\xff]/.test(latin1Text)) return latin1Text;
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(latin1Text, (char) => char.charCodeAt(0) & 0xff));
-  } catch {
-    return latin1Text;
-  }
-}
-
 /** docs/gateway.md §3.8: Subject, From, To (and Cc), Date and Message-ID of the outer message, decoded and bounded. */
 export function outerHeadersOf(fields: readonly HeaderField[]): OuterHeaders {
-  const text = (name: string, max: number): string | null => {
+  const guessed: OuterTextField[] = [];
+  let guess: CharsetGuess | undefined;
+  const text = (name: string, field: OuterTextField, max: number): string | null => {
     const value = headerValue(fields, name);
     if (value === undefined) return null;
+    // RFC 6532: a header read byte for byte (latin1) is UTF-8 when its bytes are; raw 8-bit bytes that
+    // are not are read by the stick's rule for undeclared text (docs/message-payload.md §4.5): a guess.
+    let raw = value;
+    if (/[\x80-\xff]/.test(value)) {
+      const decoded = decodeUndeclared(Buffer.from(value, 'latin1'));
+      raw = decoded.text;
+      if (decoded.guessed !== undefined) {
+        guessed.push(field);
+        guess = decoded.guessed;
+      }
+    }
     // eslint-disable-next-line no-control-regex
     // docs/message-payload.md §4.4: a windows-1252 encoded-word decoded by a broken runtime, corrected.
-    return headerFix(value)(decodeWords(utf8IfValid(value))).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
+    return headerFix(value)(decodeWords(raw)).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
   };
   const to: string[] = [];
   for (const name of ['To', 'Cc']) {
@@ -203,13 +207,15 @@ export function outerHeadersOf(fields: readonly HeaderField[]): OuterHeaders {
     .map((field) => field.value.replace(/\s+/g, ' ').trim())
     .filter((value) => value.length <= 10240)
     .slice(0, 4);
-  return {
-    subject: text('Subject', 998),
-    from: text('From', 998),
+  const headers = {
+    subject: text('Subject', 'subject', 998),
+    from: text('From', 'from', 998),
     to,
-    date: text('Date', 100),
-    messageId: text('Message-ID', 998)?.replace(/^<|>$/g, '') ?? null,
+    date: text('Date', 'date', 100),
+    messageId: text('Message-ID', 'messageId', 998)?.replace(/^<|>$/g, '') ?? null,
     autocrypt,
-    autoSubmitted: text('Auto-Submitted', 100),
+    autoSubmitted: text('Auto-Submitted', 'autoSubmitted', 100),
   };
+  // §3.8: said only when a field was guessed (a client that knows nothing of it reads as before).
+  return guess === undefined ? headers : { ...headers, charsetGuess: { charset: guess, fields: guessed } };
 }

@@ -98,3 +98,23 @@ seven.set_payload(TEXT7.encode('utf-7'))
 write('utf7.7bit.eml', seven, smtp=False)
 with open(os.path.join(HERE, 'utf7.txt'), 'wb') as out:
     out.write(TEXT7.encode())
+
+# docs/gateway.md §3.8: PGP/MIME (RFC 3156 §4) from gpg without protected headers, its outer
+# Subject in raw windows-1252 bytes (– € ’: 0x96 0x80 0x92, which Latin-1 reads as C1 controls)
+# beside an encoded-word, its From name in raw Latin-1 bytes, as Python writes back headers it
+# read as bytes (surrogateescape, compat32); To, Date and Message-ID in ASCII.
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.base import MIMEBase
+from email import encoders
+outer = MIMEMultipart('encrypted', protocol='application/pgp-encrypted', boundary='outer-8bit')
+outer['From'] = b'Ren\xe9e Dupr\xe9 <text@example.org>'.decode('ascii', 'surrogateescape')
+outer['To'] = 'bob@caliop.test'
+outer['Subject'] = b"Facture r\xe9gl\xe9e \x96 20 \x80, c\x92est pay\xe9 =?utf-8?B?w58=?=".decode('ascii', 'surrogateescape')
+outer['Date'] = 'Tue, 01 Dec 2026 10:00:00 +0000'
+outer['Message-ID'] = '<outer-8bit@example.org>'
+control = MIMEApplication('Version: 1\n', 'pgp-encrypted', encoders.encode_7or8bit)
+data = MIMEApplication(read(HERE, 'outer-headers.gpg-enc.asc').decode(), 'octet-stream', encoders.encode_7or8bit)
+outer.attach(control)
+outer.attach(data)
+write('outer-8bit-headers.pgpmime.eml', outer, smtp=False)

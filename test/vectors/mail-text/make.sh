@@ -19,6 +19,9 @@ for name in flowed flowed-delsp; do
   g --clearsign -o "$HERE/$name.gpg-clear.asc" "$HERE/$name.txt"
   g --armor --textmode --sign -o "$HERE/$name.gpg-inline-text.asc" "$HERE/$name.txt"
 done
+# docs/gateway.md §3.8: a PGP/MIME ciphertext without protected headers, for mail whose outer
+# Subject and From name are raw windows-1252 / Latin-1 bytes (make-mail.py writes the message).
+printf 'Content-Type: text/plain; charset=utf-8\r\n\r\nEncrypted, no protected headers.\r\n' | g --armor --encrypt --trust-model always --recipient text@example.org -o "$HERE/outer-headers.gpg-enc.asc"
 python3 "$HERE/make-mail.py"
 # NeoMutt with text_flowed=yes refuses inline PGP ("Inline PGP can't be used with
 # format=flowed. Revert to PGP/MIME?"); answered yes, it sends PGP/MIME. Made in tmux with
