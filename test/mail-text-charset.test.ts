@@ -84,6 +84,34 @@ describe('a text part without a charset, or US-ASCII, over 8-bit bytes (§4.5)',
   });
 });
 
+describe('HTML-only mail with no MIME charset whose markup declares one (§4.5)', { timeout: 300_000 }, () => {
+  const RUSSIAN = 'Привет, мир! Съешь же ещё этих мягких французских булок.';
+
+  it('<meta charset>, <meta http-equiv content> (KOI8-R, windows-1251, Shift_JIS, as Python writes them): read in that charset, not a guess', async () => {
+    for (const [file, text] of [
+      ['html-meta-koi8r.8bit.eml', RUSSIAN],
+      ['html-meta-cp1251.base64.eml', RUSSIAN],
+      ['html-meta-sjis.base64.eml', '日本語のメール、テキストです。'],
+    ] as const) {
+      const facts = await read(file);
+      expect(facts.body, file).toContain(text);
+      expect(facts.charsetGuess, file).toBeNull();
+    }
+  });
+
+  it('the <meta> after the first 1,024 bytes is not read (the standard\'s bound): the guess, windows-1252', async () => {
+    const facts = await read('html-meta-late.8bit.eml');
+    expect(facts.body).not.toContain(RUSSIAN);
+    expect(facts.charsetGuess).toBe('windows-1252');
+  });
+
+  it('a MIME charset wins over the markup: charset=iso-8859-1 with <meta charset="utf-8"> is read as windows-1252', async () => {
+    const facts = await read('html-mime-wins.qp.eml');
+    expect(facts.body).toContain('Déjà vu, 20 EUR');
+    expect(facts.charsetGuess).toBeNull();
+  });
+});
+
 describe('the outer headers of mail that arrived encrypted, in 8-bit bytes that are not UTF-8 (§7, docs/gateway.md §3.8)', { timeout: 300_000 }, () => {
   /** The facts the gateway records for the vector (src/relay/gateway/inbound-mime.ts), as the stick gets them. */
   function arrivalFacts(raw: Buffer): SmtpInboundArrivalFacts {

@@ -8,6 +8,7 @@
 import PostalMime from 'postal-mime';
 import { decodedAsWindows1252, windows1252Text } from '../api/windows-1252.js';
 import { decodeUndeclared, undeclaredCharset, type CharsetGuess, type DecodedText } from '../api/undeclared-text.js';
+import { htmlMetaCharset } from './html-charset.js';
 import { decodeUtf7 } from './utf7.js';
 
 export { undeclaredCharset, type CharsetGuess, type DecodedText };
@@ -18,7 +19,7 @@ const UTF7_LABELS = /^(?:utf-?7|csutf7|unicode-1-1-utf-7|csunicode11utf7|x-unico
 /** What this file reads and replaces of postal-mime's MIME node (postal-mime 4.0.0, mime-node.ts). */
 interface TextNode {
   content: ArrayBuffer | Uint8Array | null;
-  contentType: { parsed: { params: Record<string, string | undefined> } };
+  contentType: { parsed: { value?: string; params: Record<string, string | undefined> } };
   decodeFlowedText(text: string, delSp: boolean): string;
   getTextContent(): string;
   /** Set by the replacement below when the part's charset was guessed. */
@@ -67,10 +68,21 @@ export function flowedOf(params: Readonly<Record<string, string | undefined>> | 
   return { delSp: /^yes$/i.test((params?.['delsp'] ?? '').trim()) };
 }
 
+/**
+ * docs/message-payload.md §4.5: the charset a part is decoded with: its MIME charset, but for an
+ * HTML part whose MIME charset says nothing of 8-bit bytes (none, US-ASCII, unknown-8bit): the
+ * one its `<meta>` declares in its first 1,024 bytes, when it declares one. A MIME charset wins.
+ */
+function charsetOfPart(type: string | undefined, charset: string | undefined, bytes: Uint8Array): string | undefined {
+  if (!undeclaredCharset(charset) || (type ?? '').trim().toLowerCase() !== 'text/html') return charset;
+  return htmlMetaCharset(bytes) ?? charset;
+}
+
 mimeNodePrototype.getTextContent = function getTextContent(this: TextNode): string {
   if (!this.content) return '';
   const params = this.contentType.parsed.params;
-  const decoded = decodeText(this.content instanceof Uint8Array ? this.content : new Uint8Array(this.content), params['charset']);
+  const bytes = this.content instanceof Uint8Array ? this.content : new Uint8Array(this.content);
+  const decoded = decodeText(bytes, charsetOfPart(this.contentType.parsed.value, params['charset'], bytes));
   if (decoded.guessed !== undefined) this.charsetGuess = decoded.guessed;
   const flowed = flowedOf(params);
   return flowed === undefined ? decoded.text : unflowText(decoded.text, flowed.delSp);

@@ -118,3 +118,26 @@ data = MIMEApplication(read(HERE, 'outer-headers.gpg-enc.asc').decode(), 'octet-
 outer.attach(control)
 outer.attach(data)
 write('outer-8bit-headers.pgpmime.eml', outer, smtp=False)
+
+# docs/message-payload.md §4.5: HTML-only mail whose part declares no charset (set_content of
+# bytes) but whose markup does, in the charset it names (Python's codecs); one where the MIME
+# charset (iso-8859-1) is given and wins over the markup's utf-8; one whose <meta> stands after
+# the first 1,024 bytes (not read: the guess).
+RUSSIAN = 'Привет, мир! Съешь же ещё этих мягких французских булок.'
+JAPANESE = '日本語のメール、テキストです。'
+def html(meta, text, filler=''):
+    return f'<!DOCTYPE html>\n<html><head>{filler}{meta}<title>t</title></head><body><p>{text}</p></body></html>\n'
+def html_only(name, document, charset=None, cte='8bit'):
+    message = EmailMessage()
+    heads(message, name)
+    if charset is None:
+        message.set_content(document, 'text', 'html', cte=cte)
+        assert message.get_content_charset() is None, name
+    else:
+        message.set_content(document.decode(charset), subtype='html', charset=charset, cte=cte)
+    write(f'{name}.eml', message)
+html_only('html-meta-koi8r.8bit', html('<meta charset="koi8-r">', RUSSIAN).encode('koi8-r'))
+html_only('html-meta-cp1251.base64', html('<META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=windows-1251">', RUSSIAN).encode('cp1251'), cte='base64')
+html_only('html-meta-sjis.base64', html("<meta http-equiv=content-type content='text/html;charset=Shift_JIS'>", JAPANESE).encode('shift_jis'), cte='base64')
+html_only('html-meta-late.8bit', html('<meta charset="koi8-r">', RUSSIAN, '<!--' + 'x' * 1100 + '-->').encode('koi8-r'))
+html_only('html-mime-wins.qp', html('<meta charset="utf-8">', 'Déjà vu, 20 €'.replace('€', 'EUR')).encode('iso-8859-1'), charset='iso-8859-1', cte='quoted-printable')
