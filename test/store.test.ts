@@ -355,23 +355,31 @@ describe('cost does not grow with the number of messages (docs/store.md §2, §4
     }
   }, 120_000);
 
-  it('amortised over many reads, with compaction, a read writes at most 2x the message + 64 KiB', async () => {
+  it('amortised over many reads, with folds and compaction, a read writes at most 2x the message + 64 KiB', async () => {
     const { store, folder } = await storeOf(100, 2);
     const indexBefore = await stat(join(folder, 'index'));
     const reads = 1000;
     const start = store.io.bytesWritten;
     const id = String(100);
     for (let i = 0; i < reads; i++) await store.setUnread(id, i % 2 === 1);
+    // docs/store.md §4: the same message marked again and again folds to one op: no compaction is ever due.
+    const indexFolded = await stat(join(folder, 'index'));
+    expect(indexFolded.ino === indexBefore.ino && indexFolded.mtimeMs === indexBefore.mtimeMs, 'no compaction').toBe(true);
+    expect((await readFile(join(folder, 'journal'))).length).toBeLessThan(64 * 200);
     const perRead = (store.io.bytesWritten - start) / reads;
+    // Stored messages (large records) make the journal reach a compaction.
+    for (let page = 0; page < 12; page++) {
+      await store.put(Array.from({ length: 25 }, (_, k) => ({ message: { ...message(0, new Date(Date.UTC(2026, 1, 1, page, k)), 100), id: '', relayId: `fold-${page}-${k}` } })));
+    }
     const indexAfter = await stat(join(folder, 'index'));
     expect(indexAfter.ino === indexBefore.ino && indexAfter.mtimeMs === indexBefore.mtimeMs, 'a compaction happened').toBe(false);
-    expect(store.io.filesWritten).toBeGreaterThan(reads); // appends, plus the compaction's files
+    expect(store.io.filesWritten).toBeGreaterThan(reads); // appends, plus the folds' and the compaction's files
     expect(perRead).toBeLessThanOrEqual(2 * 1300 + 64 * 1024);
     expect(perRead).toBeLessThan(1024); // in fact about one journal record
     // And the state after compaction is what the reads left.
     const reopened = await MessageStore.open(folder, KEY, randomBytes);
     expect((await reopened.entry(id))!.unread).toBe((reads - 1) % 2 === 1);
-    expect(reopened.count).toBe(100);
+    expect(reopened.count).toBe(400);
   }, 120_000);
 
   it('compaction is due past 64 KiB and the index, or past 256 KiB whatever the index: the journal is replayed at every unlock (docs/store.md §4)', () => {
@@ -412,6 +420,20 @@ describe('the journal after a yank (docs/store.md §6)', () => {
     expect((await third.entry('9'))!.unread).toBe(false);
   });
 
+  it('two records swapped in the middle of the journal are damage, not a torn tail: vault_tampered (part store), nothing cut', async () => {
+    const { store, folder } = await storeOf(10, 1, 'swapped');
+    for (const id of ['10', '9', '8', '7']) await store.setUnread(id, false);
+    const journal = join(folder, 'journal');
+    const bytes = await readFile(journal);
+    const records: Buffer[] = [];
+    for (let at = 14; at < bytes.length; at += 4 + 24 + bytes.readUInt32BE(at)) records.push(bytes.subarray(at, at + 4 + 24 + bytes.readUInt32BE(at)));
+    expect(records).toHaveLength(4);
+    const swapped = Buffer.concat([bytes.subarray(0, 14), records[0]!, records[2]!, records[1]!, records[3]!]);
+    await writeFile(journal, swapped);
+    await expect(MessageStore.open(folder, KEY, randomBytes)).rejects.toMatchObject({ code: 'vault_tampered', part: 'store' });
+    expect((await readFile(journal)).equals(swapped)).toBe(true);
+  });
+
   it('a damaged record followed by a whole one is damage, not a yank: vault_tampered (part store)', async () => {
     const { store, folder } = await storeOf(10, 1);
     await store.setUnread('10', false);
@@ -421,6 +443,87 @@ describe('the journal after a yank (docs/store.md §6)', () => {
     bytes[14 + 4 + 24 + 3]! ^= 1; // inside the first record's ciphertext
     await writeFile(journal, bytes);
     await expect(MessageStore.open(folder, KEY, randomBytes)).rejects.toMatchObject({ code: 'vault_tampered', part: 'store' });
+  });
+});
+
+describe('the journal folded (docs/store.md §4, §6)', () => {
+  const journalOf = (folder: string) => readFile(join(folder, 'journal'));
+
+  it('past 64 records the journal is folded into one record, the index untouched: an unlock replays at most 65, and gives the same state', async () => {
+    const { store, folder } = await storeOf(2000, 1, 'fold-2000');
+    const index = await stat(join(folder, 'index'));
+    const marks = 300;
+    const start = store.io.bytesWritten;
+    for (let i = 1; i <= marks; i++) await store.setUnread(String(i), false);
+    await store.setUnread('7', true);
+    await store.delete(['9']);
+    const after = await stat(join(folder, 'index'));
+    expect(after.ino === index.ino && after.mtimeMs === index.mtimeMs, 'no compaction').toBe(true);
+    const journal = await journalOf(folder);
+    expect(journal.readUInt16BE(8)).toBe(2); // a folded journal: version 2, with its base
+    const base = journal.readUInt32BE(14);
+    expect(base).toBeGreaterThan(marks - 65);
+    const reopened = await MessageStore.open(folder, KEY, randomBytes);
+    const { openJournal } = await import('../src/core/store-format.js');
+    expect((await openJournal(KEY, journal)).records.length).toBeLessThanOrEqual(65);
+    for (const id of ['1', '150', '300']) expect((await reopened.entry(id))!.unread).toBe(false);
+    expect((await reopened.entry('7'))!.unread).toBe(true);
+    expect((await reopened.entry('301'))!.unread).toBe(true);
+    expect(await reopened.entry('9')).toBeUndefined();
+    expect(reopened.count).toBe(1999);
+    expect(reopened.nextId).toBe(2001);
+    // Written: the appends and the folds (each the net so far: at most the journal), under 2 KB a mark here.
+    expect((store.io.bytesWritten - start) / (marks + 2)).toBeLessThan(2048);
+    // The next append follows the folded journal's records, and a third session reads it all.
+    await reopened.setUnread('301', false);
+    const third = await MessageStore.open(folder, KEY, randomBytes);
+    expect((await third.entry('301'))!.unread).toBe(false);
+    expect((await third.entry('300'))!.unread).toBe(false);
+  }, 120_000);
+
+  it('a yank during a fold: before the rename the old journal and a temporary file (removed at opening), after it the folded one; both give the same state', async () => {
+    const { store, folder } = await storeOf(300, 1, 'fold-yank');
+    for (let i = 1; i <= 20; i++) await store.setUnread(String(i), false);
+    const before = await journalOf(folder);
+    await store.foldJournal();
+    const folded = await journalOf(folder);
+    expect(folded.length).toBeLessThan(before.length);
+    // Before the rename: the old journal in place, the fold's temporary file beside it.
+    await writeFile(join(folder, 'journal'), before);
+    await writeFile(join(folder, 'journal.partial-0123abcd'), folded);
+    const old = await MessageStore.open(folder, KEY, randomBytes);
+    expect((await readdir(folder)).filter((name) => name.includes('.partial-'))).toEqual([]);
+    for (const id of ['1', '20']) expect((await old.entry(id))!.unread).toBe(false);
+    await old.setUnread('21', false); // appended to the old journal, at its place
+    const next = await MessageStore.open(folder, KEY, randomBytes);
+    expect((await next.entry('21'))!.unread).toBe(false);
+    // After the rename: the folded journal alone.
+    await writeFile(join(folder, 'journal'), folded);
+    const renamed = await MessageStore.open(folder, KEY, randomBytes);
+    for (const id of ['1', '20']) expect((await renamed.entry(id))!.unread).toBe(false);
+    expect((await renamed.entry('21'))!.unread).toBe(true);
+    // The old journal's records after the folded one: not at their place (the base differs), a torn tail.
+    await writeFile(join(folder, 'journal'), Buffer.concat([folded, before.subarray(14 + 0)]));
+    const mixed = await MessageStore.open(folder, KEY, randomBytes);
+    expect((await journalOf(folder)).length).toBe(folded.length);
+    expect((await mixed.entry('1'))!.unread).toBe(false);
+  });
+
+  it('a fold that cannot write its temporary file leaves the old journal, and the session goes on appending to it', async (context) => {
+    const { store, folder } = await storeOf(100, 1, 'fold-refused');
+    for (let i = 1; i <= 10; i++) await store.setUnread(String(i), false);
+    // No new file in the folder (an immutable folder: root too is refused), appends to the journal still work.
+    const { spawnSync } = await import('node:child_process');
+    if (spawnSync('chattr', ['+i', folder]).status !== 0) return context.skip('chattr +i is not available here');
+    try {
+      await expect(store.foldJournal()).rejects.toMatchObject({ code: 'stick_write_failed' });
+      await store.setUnread('11', false);
+    } finally {
+      spawnSync('chattr', ['-i', folder]);
+    }
+    const reopened = await MessageStore.open(folder, KEY, randomBytes);
+    for (const id of ['1', '10', '11']) expect((await reopened.entry(id))!.unread).toBe(false);
+    expect((await journalOf(folder)).readUInt16BE(8)).toBe(1);
   });
 });
 

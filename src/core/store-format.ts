@@ -683,66 +683,165 @@ export function readingOf(state: StoreState, generation = 0, version = INDEX_VER
 
 // --- §4 the journal -------------------------------------------------------------------
 
-export function journalHeader(generation: number): Uint8Array {
-  return generationHeader(JOURNAL_MAGIC, generation);
+/** §4: a journal begun by a compaction (base 0) keeps version 1's header; a folded one is version 2, with its base. */
+const JOURNAL_VERSION_FOLDED = 2;
+/** §4: version 2's header: the generation header, then u32 base (the number of its first record). */
+export const JOURNAL_HEADER_LENGTH_FOLDED = GENERATION_HEADER_LENGTH + 4;
+
+/** §4: the journal's header: version 1 for base 0, version 2 (with the base) for a folded journal. */
+export function journalHeader(generation: number, base = 0): Uint8Array {
+  if (base === 0) return generationHeader(JOURNAL_MAGIC, generation);
+  return concatBytes(generationHeader(JOURNAL_MAGIC, generation, JOURNAL_VERSION_FOLDED), u32(base));
 }
 
-/** §4: one record: u32 length ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header ‖ u32 seq, JSON ops). */
-export async function sealJournalRecord(key: Uint8Array, generation: number, seq: number, nonce: Uint8Array, ops: readonly StoreOp[]): Promise<Uint8Array> {
+/**
+ * §4: one record: u32 length ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = journal header ‖ u32 seq, JSON ops).
+ * `journal` is the journal's header, or a generation (a version 1 header, base 0).
+ */
+export async function sealJournalRecord(key: Uint8Array, journal: number | Uint8Array, seq: number, nonce: Uint8Array, ops: readonly StoreOp[]): Promise<Uint8Array> {
   const plaintext = ascii(JSON.stringify(isJournalRecord(ops) ? ops : (await loadSchemas()).JournalRecordSchema.parse(ops)));
-  const sealed = xchachaAead(key, nonce, concatBytes(journalHeader(generation), u32(seq))).encrypt(plaintext);
+  const header = typeof journal === 'number' ? journalHeader(journal) : journal;
+  const sealed = xchachaAead(key, nonce, concatBytes(header, u32(seq))).encrypt(plaintext);
   return concatBytes(u32(sealed.length), nonce, sealed);
 }
 
 export interface JournalReading {
   readonly generation: number;
+  /** §4: the number of the journal's first record (0 unless folded). */
+  readonly base: number;
+  /** The journal's header, as the associated data of its records begins. */
+  readonly header: Uint8Array;
   readonly records: StoreOp[][];
   /** Bytes of the journal that hold whole, authentic records: a torn tail starts here (§6). */
   readonly validLength: number;
 }
 
+/** §4: records past which a journal is folded into one (when no compaction is due). */
+export const JOURNAL_FOLD_RECORDS = 64;
+
+/** §4: whether a journal of `records` records is due for folding. */
+export function foldDue(records: number): boolean {
+  return records > JOURNAL_FOLD_RECORDS;
+}
+
 /**
- * §4, §6: reads every whole, authentic record. A record cut short or failing its
- * tag at the end of the file is a torn append (a yank): reading stops before it and
- * validLength says where to cut. A failing record followed by an authentic one is
- * damage, not a yank, and is refused.
+ * §4: the net effect of a journal's records, as one record: applied to any index (StoreIndex.apply),
+ * it gives the state the records give in order. Per id: the last put, with the sets after it
+ * folded into its line; else the last set; a delete wins over what came before it and is kept
+ * (the id may be in the index); what follows a delete starts afresh. The last cursor; one next-id,
+ * the largest any put or next-id reached (a put cancelled by a delete still used its id).
+ */
+export function foldRecords(records: readonly (readonly StoreOp[])[]): StoreOp[] {
+  type Net = { put: IndexEntry } | { set: boolean } | { deleted: true };
+  const net = new Map<string, Net>();
+  let cursor: string | undefined;
+  let nextId = 0;
+  const bump = (id: string) => {
+    const numeric = Number(id);
+    if (Number.isSafeInteger(numeric) && numeric + 1 > nextId) nextId = numeric + 1;
+  };
+  for (const ops of records) {
+    for (const op of ops) {
+      switch (op.op) {
+        case 'put':
+          bump(op.entry.id);
+          net.set(op.entry.id, { put: op.entry });
+          break;
+        case 'set': {
+          const was = net.get(op.id);
+          if (was === undefined || 'set' in was) net.set(op.id, { set: op.unread });
+          else if ('put' in was) net.set(op.id, { put: { ...was.put, unread: op.unread } });
+          // after a delete: the id is gone, the set is ignored (as apply() ignores it)
+          break;
+        }
+        case 'delete':
+          net.set(op.id, { deleted: true });
+          break;
+        case 'cursor':
+          cursor = op.cursor;
+          break;
+        case 'next-id':
+          nextId = Math.max(nextId, op.nextId);
+          break;
+      }
+    }
+  }
+  const out: StoreOp[] = [];
+  for (const [id, last] of net) {
+    if ('put' in last) out.push({ op: 'put', entry: last.put });
+    else if ('set' in last) out.push({ op: 'set', id, unread: last.set });
+    else out.push({ op: 'delete', id });
+  }
+  if (cursor !== undefined) out.push({ op: 'cursor', cursor });
+  if (nextId > 0) out.push({ op: 'next-id', nextId });
+  return out;
+}
+
+function readJournalHeader(bytes: Uint8Array): { generation: number; base: number; header: Uint8Array } {
+  const { generation, version } = readGenerationHeader(bytes, JOURNAL_MAGIC, 'journal', [FORMAT_VERSION, JOURNAL_VERSION_FOLDED]);
+  if (version === FORMAT_VERSION) return { generation, base: 0, header: bytes.subarray(0, GENERATION_HEADER_LENGTH) };
+  if (bytes.length < JOURNAL_HEADER_LENGTH_FOLDED) throw damaged('the journal is truncated');
+  const base = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(GENERATION_HEADER_LENGTH);
+  return { generation, base, header: bytes.subarray(0, JOURNAL_HEADER_LENGTH_FOLDED) };
+}
+
+/**
+ * §4, §6: reads every whole, authentic record. A record cut short or failing its tag at the
+ * end of the file is a torn append (a yank): reading stops before it and validLength says
+ * where to cut. A failing record is damage, not a yank, when anything after it authenticates
+ * (§6: the whole records after it, and itself, tried at their place, one less and one more).
  */
 export async function openJournal(key: Uint8Array, bytes: Uint8Array): Promise<JournalReading> {
-  const { generation } = readGenerationHeader(bytes, JOURNAL_MAGIC, 'journal');
-  const header = bytes.subarray(0, GENERATION_HEADER_LENGTH);
+  const { generation, base, header } = readJournalHeader(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: StoreOp[][] = [];
-  let offset = GENERATION_HEADER_LENGTH;
-  const tryRecord = async (at: number, seq: number): Promise<{ ops: StoreOp[]; end: number } | undefined> => {
+  /** The end of the whole record at `at` (its length prefix followed), or undefined. */
+  const wholeEnd = (at: number): number | undefined => {
     if (at + 4 + NONCE_LENGTH > bytes.length) return undefined;
     const length = view.getUint32(at);
     if (length < TAG_LENGTH || length > MAX_JOURNAL_RECORD) return undefined;
     const end = at + 4 + NONCE_LENGTH + length;
-    if (end > bytes.length) return undefined;
+    return end > bytes.length ? undefined : end;
+  };
+  /** The plaintext of the whole record at `at` if it authenticates as number `seq` of this journal. */
+  const authentic = (at: number, end: number, seq: number): Uint8Array | undefined => {
+    if (seq < base || seq > 0xffffffff) return undefined;
     try {
-      const nonce = bytes.subarray(at + 4, at + 4 + NONCE_LENGTH);
-      const plaintext = xchachaAead(key, nonce, concatBytes(header, u32(seq))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
-      const json: unknown = JSON.parse(new TextDecoder().decode(plaintext));
-      const ops = isJournalRecord(json) ? json : (await loadSchemas()).JournalRecordSchema.parse(json);
-      return { ops, end };
+      return xchachaAead(key, bytes.subarray(at + 4, at + 4 + NONCE_LENGTH), concatBytes(header, u32(seq))).decrypt(bytes.subarray(at + 4 + NONCE_LENGTH, end));
     } catch {
       return undefined;
     }
   };
+  let offset = header.length;
   while (offset < bytes.length) {
-    const record = await tryRecord(offset, records.length);
-    if (!record) {
-      // §6: damage in the middle (an authentic record after the bad one) is not a yank.
-      if (offset + 4 <= bytes.length) {
-        const claimed = offset + 4 + NONCE_LENGTH + view.getUint32(offset);
-        if (claimed < bytes.length && (await tryRecord(claimed, records.length + 1))) throw damaged(`journal record ${records.length} failed its integrity check`);
-      }
+    const seq = base + records.length;
+    const end = wholeEnd(offset);
+    const plaintext = end === undefined ? undefined : authentic(offset, end, seq);
+    if (plaintext === undefined) {
+      // §6: a torn append leaves nothing that authenticates after the last whole record.
+      if (end !== undefined && authentic(offset, end, seq - 1) === undefined && authentic(offset, end, seq + 1) === undefined) {
+        for (let at = end, place = seq + 1; ; place++) {
+          const next = wholeEnd(at);
+          if (next === undefined) break;
+          if ([place, place - 1, place + 1].some((n) => authentic(at, next, n) !== undefined)) throw damaged(`journal record ${records.length} failed its integrity check`);
+          at = next;
+        }
+      } else if (end !== undefined) throw damaged(`journal record ${records.length} failed its integrity check`);
       break;
     }
-    records.push(record.ops);
-    offset = record.end;
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(plaintext));
+    } catch {
+      throw damaged(`journal record ${records.length} does not match its format`);
+    }
+    // An authentic record that does not parse was not torn: refused, never cut.
+    const parsed = isJournalRecord(json) ? { success: true as const, data: json } : (await loadSchemas()).JournalRecordSchema.safeParse(json);
+    if (!parsed.success) throw damaged(`journal record ${records.length} does not match its format`);
+    records.push(parsed.data);
+    offset = end!;
   }
-  return { generation, records, validLength: offset };
+  return { generation, base, header: header.slice(), records, validLength: offset };
 }
 
 // --- §5 objects: sealed in chunks (the STREAM construction) ---------------------------

@@ -17,6 +17,8 @@ import {
   ObjectSealer,
   SEALED_CHUNK,
   compactionDue,
+  foldDue,
+  foldRecords,
   journalHeader,
   openIndex,
   openJournal,
@@ -28,6 +30,7 @@ import {
   type StoreState,
 } from '../core/store-format.js';
 import { VaultTamperedError } from '../core/vault-format.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { removeLeftoverTempFiles, syncFolder, writeFileAtomically } from './atomic-file.js';
 import type { RandomSource } from './random.js';
 
@@ -183,7 +186,12 @@ export type ObjectSource = Uint8Array | AsyncIterable<Uint8Array>;
 export class StoreFiles {
   readonly counts: StoreIoCounts;
   #generation: number;
+  /** §4: the journal's header (version 1, or version 2 with its base once folded): the start of every record's associated data. */
+  #journalHeader: Uint8Array;
+  /** §4: the number of the next record (the base plus the records in the journal). */
   #seq: number;
+  /** §4: the records of the journal on the stick, for folding. */
+  #records: StoreOp[][];
   #journalBytes: number;
   #indexBytes: number;
   /** §6: the journal on the stick is of an older generation than the index (or missing): replaced before the next append. */
@@ -195,12 +203,14 @@ export class StoreFiles {
     readonly folder: string,
     private readonly key: Uint8Array,
     private readonly random: RandomSource,
-    opened: { generation: number; seq: number; journalBytes: number; indexBytes: number },
+    opened: { generation: number; journalHeader: Uint8Array; seq: number; records: StoreOp[][]; journalBytes: number; indexBytes: number },
     counts: StoreIoCounts = { bytesWritten: 0, filesWritten: 0, bytesRead: 0, filesRead: 0, indexBytesRead: 0 },
   ) {
     this.counts = counts;
     this.#generation = opened.generation;
+    this.#journalHeader = opened.journalHeader;
     this.#seq = opened.seq;
+    this.#records = opened.records;
     this.#journalBytes = opened.journalBytes;
     this.#indexBytes = opened.indexBytes;
   }
@@ -238,7 +248,7 @@ export class StoreFiles {
     } catch (cause) {
       throw writeFailed(`the store folder ${folder}`, cause);
     }
-    const files = new StoreFiles(folder, key, random, { generation: 0, seq: 0, journalBytes: GENERATION_HEADER_LENGTH, indexBytes: 0 });
+    const files = new StoreFiles(folder, key, random, { generation: 0, journalHeader: journalHeader(0), seq: 0, records: [], journalBytes: GENERATION_HEADER_LENGTH, indexBytes: 0 });
     await files.#writeGeneration(0, state);
     await files.keepReserve();
     return files;
@@ -270,6 +280,8 @@ export class StoreFiles {
     const generation = index.generation;
     let records: StoreOp[][] = [];
     let journalLength = GENERATION_HEADER_LENGTH;
+    let header = journalHeader(generation);
+    let seq = 0;
     let journalStale = journalBytes.length < GENERATION_HEADER_LENGTH;
     if (!journalStale) {
       const reading = await openJournal(key, journalBytes);
@@ -279,6 +291,8 @@ export class StoreFiles {
       } else {
         records = reading.records;
         journalLength = reading.validLength;
+        header = reading.header;
+        seq = reading.base + records.length;
         if (reading.validLength < journalBytes.length) {
           // §6: a torn append (yank): cut it off so the next append follows the last whole record.
           try {
@@ -289,7 +303,7 @@ export class StoreFiles {
         }
       }
     }
-    const files = new StoreFiles(folder, key, random, { generation, seq: records.length, journalBytes: journalLength, indexBytes: indexSize }, counts);
+    const files = new StoreFiles(folder, key, random, { generation, journalHeader: header, seq, records: [...records], journalBytes: journalLength, indexBytes: indexSize }, counts);
     counts.bytesRead += journalBytes.length;
     counts.filesRead += 1;
     // §6: replaced by the next change (opening needs no space: a full stick still opens, and deletes).
@@ -319,9 +333,47 @@ export class StoreFiles {
     await writeFileAtomically(this.journalPath, header);
     this.counts.bytesWritten += header.length;
     this.counts.filesWritten += 1;
+    this.#journalHeader = header;
     this.#seq = 0;
+    this.#records = [];
     this.#journalBytes = header.length;
     this.#journalStale = false;
+  }
+
+  /** §4: folding is due when the journal holds more than JOURNAL_FOLD_RECORDS records and no compaction is. */
+  foldDue(): boolean {
+    return !this.#journalStale && !this.compactionDue() && foldDue(this.#records.length);
+  }
+
+  /**
+   * §4, §6: the journal rewritten as one record, the net of its records, atomically (temporary
+   * file, fsync, rename, fsync the folder), with base = the number of its next record. The index
+   * is untouched. Should the write fail after the rename, the journal in place is read back.
+   */
+  async fold(): Promise<void> {
+    if (this.#journalStale || this.#records.length === 0) return;
+    const net = foldRecords(this.#records);
+    const base = this.#seq;
+    const header = journalHeader(this.#generation, base);
+    const record = await sealJournalRecord(this.key, header, base, this.random(24), net);
+    const bytes = concatBytes(header, record);
+    const adopt = () => {
+      this.#journalHeader = header;
+      this.#seq = base + 1;
+      this.#records = [net];
+      this.#journalBytes = bytes.length;
+    };
+    try {
+      await writeFileAtomically(this.journalPath, bytes);
+    } catch (error) {
+      // Renamed before the failure (the folder's fsync)? Then appends go to the folded journal.
+      const inPlace = await readFile(this.journalPath).catch(() => undefined);
+      if (inPlace !== undefined && inPlace.length === bytes.length && Buffer.compare(inPlace, bytes) === 0) adopt();
+      throw error;
+    }
+    this.counts.bytesWritten += bytes.length;
+    this.counts.filesWritten += 1;
+    adopt();
   }
 
   /**
@@ -340,7 +392,7 @@ export class StoreFiles {
 
   async #appendOnce(ops: readonly StoreOp[]): Promise<void> {
     if (this.#journalStale) await this.#writeJournalHeader();
-    const record = await sealJournalRecord(this.key, this.#generation, this.#seq, this.random(24), ops);
+    const record = await sealJournalRecord(this.key, this.#journalHeader, this.#seq, this.random(24), ops);
     try {
       const handle = await open(this.journalPath, 'a');
       try {
@@ -355,6 +407,7 @@ export class StoreFiles {
       throw writeFailed('the message store journal', cause);
     }
     this.#seq += 1;
+    this.#records.push([...ops]);
     this.#journalBytes += record.length;
     this.counts.bytesWritten += record.length;
     this.counts.filesWritten += 1;
