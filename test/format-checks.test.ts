@@ -93,6 +93,7 @@ const fullStore: StoreState = {
 const fullJournalRecord: StoreOp[] = [
   { op: 'put', entry: fullStore.entries[0]! },
   { op: 'set', id: '1', unread: false },
+  { op: 'marks', unread: true, ids: ['1', '2'] },
   { op: 'delete', id: '2' },
   { op: 'cursor', cursor: 'c-3' },
   { op: 'next-id', nextId: 4 },

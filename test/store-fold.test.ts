@@ -60,7 +60,8 @@ function randomHistory(random: () => number): { state: StoreState; records: Stor
       const id = String(1 + Math.floor(random() * (stored + 12))); // stored ids, new ones, and ids never stored
       const pick = random();
       if (pick < 0.25) ops.push({ op: 'put', entry: line(Number(id), random) });
-      else if (pick < 0.6) ops.push({ op: 'set', id, unread: random() < 0.5 });
+      else if (pick < 0.5) ops.push({ op: 'set', id, unread: random() < 0.5 });
+      else if (pick < 0.6) ops.push({ op: 'marks', unread: random() < 0.5, ids: [id, String(1 + Math.floor(random() * (stored + 12)))] });
       else if (pick < 0.8) ops.push({ op: 'delete', id });
       else if (pick < 0.9) ops.push({ op: 'cursor', cursor: `c${r}-${k}` });
       else ops.push({ op: 'next-id', nextId: 1 + Math.floor(random() * (stored + 20)) });
@@ -99,7 +100,7 @@ describe('folding the journal (docs/store.md §4)', () => {
     expect(folded).toBeGreaterThan(50_000);
   });
 
-  it('coalesces: a put and its sets are one put, repeated sets the last, a put then delete a delete and the id kept used, the last cursor', () => {
+  it('coalesces: a put and its marks are one put, repeated marks the last (as lists of ids), a put then delete a delete and the id kept used, the last cursor', () => {
     const entry = line(7, prng(1));
     expect(
       foldRecords([
@@ -113,14 +114,18 @@ describe('folding the journal (docs/store.md §4)', () => {
       ]),
     ).toEqual([
       { op: 'put', entry: { ...entry, unread: false } },
-      { op: 'set', id: '3', unread: true },
       { op: 'delete', id: '12' },
+      { op: 'marks', unread: true, ids: ['3'] },
       { op: 'cursor', cursor: 'b' },
       { op: 'next-id', nextId: 13 },
     ]);
     // 1,000 marks of the same message fold to one op.
     const marks = Array.from({ length: 1000 }, (_, i): StoreOp[] => [{ op: 'set', id: '5', unread: i % 2 === 0 }]);
-    expect(foldRecords(marks)).toEqual([{ op: 'set', id: '5', unread: false }]);
+    expect(foldRecords(marks)).toEqual([{ op: 'marks', unread: false, ids: ['5'] }]);
+    // Marks of many messages: two lists of ids.
+    expect(foldRecords([[{ op: 'set', id: '1', unread: false }], [{ op: 'set', id: '2', unread: true }], [{ op: 'marks', unread: false, ids: ['3', '2'] }]])).toEqual([
+      { op: 'marks', unread: false, ids: ['1', '2', '3'] },
+    ]);
   });
 
   it('is due past JOURNAL_FOLD_RECORDS records', () => {

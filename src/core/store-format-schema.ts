@@ -41,6 +41,8 @@ export const StoreStateSchema = z.strictObject({
 export const StoreOpSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('put'), entry: IndexEntrySchema }),
   z.strictObject({ op: z.literal('set'), id: z.string(), unread: z.boolean() }),
+  /** §4: a folded journal's marks: the same as a set of each id, in one op (one string per id to parse). */
+  z.strictObject({ op: z.literal('marks'), unread: z.boolean(), ids: z.array(z.string()).min(1) }),
   z.strictObject({ op: z.literal('delete'), id: z.string() }),
   z.strictObject({ op: z.literal('cursor'), cursor: z.string() }),
   z.strictObject({ op: z.literal('next-id'), nextId: z.number().int().positive() }),
