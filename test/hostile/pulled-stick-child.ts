@@ -5,6 +5,7 @@
 //
 //   vault VAULT_FILE            saves states n+1, n+2, ... of one vault for ever, each with its ms (docs/vault-format.md §7)
 //   store FOLDER KEY_HEX ROUND  puts, marks read, deletes and compacts for ever (docs/store.md §6)
+//   fold FOLDER KEY_HEX         marks messages read and unread, folding the journal every 8 marks, for ever (§4, §6)
 //   passwd VAULT_FILE           what `caliop passwd` writes: the vault re-sealed under TEST_NEW_PASSPHRASE
 //   sync STICK                  what `caliop sync` does: flush the outbox, fetch, store, acknowledge
 //
@@ -72,6 +73,40 @@ async function storeWriter(folder: string, keyHex: string, firstRound: number): 
   }
 }
 
+// docs/store.md §4, §6: `marking <id> <0|1>` before a mark, `mark <id> <0|1>` once durable;
+// `folding` before each fold of the journal, `folded <ms>` once it returned.
+async function foldWriter(folder: string, keyHex: string): Promise<void> {
+  const { existsSync } = await import('node:fs');
+  const { MessageStore } = await import('../../src/service/message-store.js');
+  const { randomBytes } = await import('../../src/edges/random.js');
+  const key = Uint8Array.from(Buffer.from(keyHex, 'hex'));
+  const fresh = !existsSync(folder);
+  const store = fresh ? await MessageStore.create(folder, key, randomBytes) : await MessageStore.open(folder, key, randomBytes);
+  if (fresh) {
+    await store.put(Array.from({ length: 200 }, (_, k) => ({
+      message: {
+        id: '', direction: 'in' as const, relayId: `f${k}`, from: 'bob@caliop.test', to: ['alice@caliop.test'], subject: `f${k}`,
+        date: new Date(Date.UTC(2026, 0, 1, 0, k)).toISOString(), storedAt: new Date().toISOString(), unread: true, armoredMessage: 'm',
+      },
+    })));
+  }
+  say('ready');
+  const ids = (await store.page()).entries.map((entry) => entry.id);
+  for (let i = 0; ; i++) {
+    const id = ids[Math.floor(Math.random() * ids.length)]!;
+    const unread = !(await store.entry(id))!.unread;
+    say(`marking ${id} ${unread ? 1 : 0}`);
+    await store.setUnread(id, unread);
+    say(`mark ${id} ${unread ? 1 : 0}`);
+    if (i % 8 === 7) {
+      say('folding');
+      const started = performance.now();
+      await store.foldJournal();
+      say(`folded ${(performance.now() - started).toFixed(2)}`);
+    }
+  }
+}
+
 // `caliop passwd` unlocks, checks the new passphrase's strength (writing nothing), then
 // re-seals: StickSession.changePassphrase is the vault handle's reseal, called here.
 async function passwd(vaultPath: string): Promise<void> {
@@ -99,6 +134,7 @@ async function sync(stickFolder: string): Promise<void> {
 const [mode, ...args] = import.meta.url === pathToFileURL(process.argv[1] ?? '').href ? process.argv.slice(2) : [];
 if (mode === 'vault') await vaultWriter(args[0]!);
 else if (mode === 'store') await storeWriter(args[0]!, args[1]!, Number(args[2]));
+else if (mode === 'fold') await foldWriter(args[0]!, args[1]!);
 else if (mode === 'passwd') await passwd(args[0]!);
 else if (mode === 'sync') await sync(args[0]!);
 else if (mode !== undefined) throw new Error(`unknown mode ${mode}`);

@@ -35,11 +35,11 @@ import { vaultState } from './pulled-stick-child.js';
 import { startWithholdingProxy, type WithholdingProxy } from './withholding-proxy.js';
 
 /** Kills that must land in the middle of each kind of operation: 200 in all. */
-const KILLS = { vaultWrites: 60, storeWrites: 20, passwd: 50, outboxFlush: 35, syncWithMail: 35 } as const;
+const KILLS = { vaultWrites: 60, storeWrites: 20, folds: 10, passwd: 50, outboxFlush: 35, syncWithMail: 35 } as const;
 const DOMAIN = 'caliop.example';
 const OTHER_PASSPHRASE = 'the other passphrase, for the passwd trials 1789';
 const scratch = temporaryFolder('pulled-stick');
-const landed: Record<keyof typeof KILLS, number> = { vaultWrites: 0, storeWrites: 0, passwd: 0, outboxFlush: 0, syncWithMail: 0 };
+const landed: Record<keyof typeof KILLS, number> = { vaultWrites: 0, storeWrites: 0, folds: 0, passwd: 0, outboxFlush: 0, syncWithMail: 0 };
 /** FAT through FUSE where it can be had: the vault writes and passwd (see FUSEFAT_LIMITS). */
 let fat: StickFilesystem;
 /** The host's file system: what appends to a file (the store's journal), which fusefat breaks. */
@@ -99,7 +99,7 @@ afterAll(async () => {
   console.log(
     `pulled stick: ${total} SIGKILLs landed mid-operation; ` +
       `on ${fat?.description ?? 'no file system'}: vault writes ${landed.vaultWrites}, passwd ${landed.passwd}; ` +
-      `on the host file system (${fat?.kind === 'fat-fuse' ? 'fusefat breaks appends to a file, docs/store.md §6.1' : 'no FAT either'}): store writes ${landed.storeWrites}, outbox flushes ${landed.outboxFlush}, sync with mail waiting ${landed.syncWithMail}`,
+      `on the host file system (${fat?.kind === 'fat-fuse' ? 'fusefat breaks appends to a file, docs/store.md §6.1' : 'no FAT either'}): store writes ${landed.storeWrites}, journal folds ${landed.folds}, outbox flushes ${landed.outboxFlush}, sync with mail waiting ${landed.syncWithMail}`,
   );
   if (savedKdfSwitch === undefined) delete process.env['CALIOP_UNSAFE_TEST_KDF'];
   else process.env['CALIOP_UNSAFE_TEST_KDF'] = savedKdfSwitch;
@@ -110,7 +110,7 @@ afterAll(async () => {
   scratch.remove();
 }, 120_000);
 
-describe(`pulled stick (${KILLS.vaultWrites + KILLS.storeWrites + KILLS.passwd + KILLS.outboxFlush + KILLS.syncWithMail} kills)`, () => {
+describe(`pulled stick (${KILLS.vaultWrites + KILLS.storeWrites + KILLS.folds + KILLS.passwd + KILLS.outboxFlush + KILLS.syncWithMail} kills)`, () => {
   // docs/vault-format.md §7: a writer saves states 1, 2, 3 ... of one vault as fast as it can.
   it(`vault writes: after each of ${KILLS.vaultWrites} kills the vault opens, in the last saved state or the one in flight`, async () => {
     const folder = join(fat.path, 'vault-writes');
@@ -199,6 +199,46 @@ describe(`pulled stick (${KILLS.vaultWrites + KILLS.storeWrites + KILLS.passwd +
     }
     console.log(`pulled stick, store writes: ${landed.storeWrites} kills, ${changes} changes reported done, ${stored.size} messages stored, ${deleted.size} deleted`);
     expect(changes).toBeGreaterThanOrEqual(KILLS.storeWrites);
+  }, 1_200_000);
+
+  // docs/store.md §4, §6: a writer marks messages read and unread and folds the journal every 8 marks;
+  // killed during the fold (the journal rewritten: temporary file, fsync, rename, folder fsync).
+  it(`journal folds: ${KILLS.folds} kills in the middle of a fold, after each the store opens with every mark reported done and no temporary file`, async () => {
+    const folder = join(host, 'store-writes', 'folds');
+    const keyHex = Buffer.from(randomBytes(32)).toString('hex');
+    const key = Uint8Array.from(Buffer.from(keyHex, 'hex'));
+    const expected = new Map<string, boolean>();
+    let foldMs = 20;
+    let attempts = 0;
+    let leftovers = 0;
+    let marks = 0;
+    while (landed.folds < KILLS.folds) {
+      expect(attempts++, 'kills keep missing the fold').toBeLessThan(KILLS.folds * 8);
+      // From the first fold's start, a random instant within twice its measured length (the kills after it teach its length).
+      const { lines } = await killTrial(process.execPath, [childMain, 'fold', folder, keyHex], { env: testEnv(), delayMs: Math.random() * foldMs * 2, startOn: /^folding$/ });
+      let inFlight: string | undefined;
+      for (const line of lines) {
+        const [what, id, value] = line.split(' ');
+        if (what === 'marking') inFlight = id;
+        if (what === 'mark') {
+          expected.set(id!, value === '1');
+          inFlight = undefined;
+          marks += 1;
+        }
+        if (what === 'folded') foldMs = 0.7 * foldMs + 0.3 * Number(id);
+      }
+      const midFold = lines.at(-1) === 'folding';
+      leftovers += partialFilesIn(folder);
+      const store = await MessageStore.open(folder, key, randomBytes);
+      expect(partialFilesIn(folder), 'the fold\'s temporary file is removed at opening').toBe(0);
+      expect(store.count).toBe(200);
+      // A mark under way at the kill: either value; known from here on.
+      if (inFlight !== undefined) expected.set(inFlight, (await store.entry(inFlight))!.unread);
+      for (const [id, unread] of expected) expect((await store.entry(id))!.unread, `attempt ${attempts}: ${id} as last marked`).toBe(unread);
+      if (midFold) landed.folds += 1;
+    }
+    console.log(`pulled stick, journal folds: ${landed.folds} kills in a fold of ${attempts} (a fold took ${foldMs.toFixed(1)} ms), ${leftovers} left the fold's temporary file, ${marks} marks reported done`);
+    expect(marks).toBeGreaterThan(0);
   }, 1_200_000);
 
   it(`passwd: after each of ${KILLS.passwd} kills the vault opens with exactly one of the two passphrases`, async () => {
