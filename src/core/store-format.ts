@@ -170,7 +170,7 @@ export interface IndexReading {
   readonly opened: { bytes: number };
 }
 
-type Overlay = { entry: IndexEntry } | { unread: boolean } | { deleted: true };
+type Overlay = { entry: IndexEntry } | { deleted: true };
 
 /** Thrown inside StoreIndex by a computation that reached a chunk not opened yet; #withChunks opens it and runs it again. */
 class ChunkNeeded {
@@ -201,6 +201,12 @@ export class StoreIndex {
   readonly #chunkStarts: number[] = [];
   /** Changes since the file (the journal, then this session): put, unread mark, deletion. */
   readonly #overlay = new Map<string, Overlay>();
+  /**
+   * Unread marks of the file's lines (§4), by id: a boolean, not an object per mark (issue 13: a
+   * folded journal marks up to every message; 10,000 objects more for the collector at each unlock).
+   * A put or a deletion of the id takes over from its mark.
+   */
+  readonly #marks = new Map<string, boolean>();
   readonly #awaiting: Set<string>;
   #count: number;
   #relayIds: Set<string> | undefined;
@@ -296,9 +302,8 @@ export class StoreIndex {
 
   #exists(id: string): boolean {
     const over = this.#overlay.get(id);
-    if (over && 'deleted' in over) return false;
-    if (over && 'entry' in over) return true;
-    // No overlay, or an unread mark (a mark is kept without asking whether its id is in the file: below).
+    if (over) return 'entry' in over;
+    // The file's (a mark is kept without asking whether its id is in the file: #mark).
     const numeric = Number(id);
     if (Number.isSafeInteger(numeric) && numeric >= this.#fileIdsBelow && String(numeric) === id) return false; // newer than the file
     return this.#chunkOf.has(id);
@@ -306,11 +311,11 @@ export class StoreIndex {
 
   #get(id: string): IndexEntry | undefined {
     const over = this.#overlay.get(id);
-    if (over && 'deleted' in over) return undefined;
-    if (over && 'entry' in over) return over.entry;
+    if (over) return 'entry' in over ? over.entry : undefined;
     const base = this.#base(id);
     if (!base) return undefined;
-    return over && 'unread' in over ? { ...base, unread: over.unread } : base;
+    const unread = this.#marks.get(id);
+    return unread === undefined ? base : { ...base, unread };
   }
 
   /** One line: opens the chunk that holds it (§2), at most once. */
@@ -325,8 +330,9 @@ export class StoreIndex {
    */
   #mark(id: string, unread: boolean): void {
     const over = this.#overlay.get(id);
-    if (over && 'deleted' in over) return;
-    this.#overlay.set(id, over && 'entry' in over ? { entry: { ...over.entry, unread } } : { unread });
+    if (over === undefined) this.#marks.set(id, unread);
+    else if ('entry' in over) this.#overlay.set(id, { entry: { ...over.entry, unread } });
+    else return; // deleted
     this.#sorted = undefined;
   }
 
@@ -342,6 +348,7 @@ export class StoreIndex {
             if (old?.relayId !== undefined) this.#relayIds.delete(old.relayId);
           }
           this.#overlay.set(op.entry.id, { entry: op.entry });
+          this.#marks.delete(op.entry.id);
           if (op.entry.awaitingDelivery === true) this.#awaiting.add(op.entry.id);
           else this.#awaiting.delete(op.entry.id);
           if (op.entry.relayId !== undefined) this.#relayIds?.add(op.entry.relayId);
@@ -363,6 +370,7 @@ export class StoreIndex {
             if (old?.relayId !== undefined) this.#relayIds.delete(old.relayId);
           }
           this.#overlay.set(op.id, { deleted: true });
+          this.#marks.delete(op.id);
           this.#awaiting.delete(op.id);
           this.#count -= 1;
           this.#sorted = undefined;
@@ -403,10 +411,9 @@ export class StoreIndex {
       let chunk = 0;
       for (; chunk < this.#chunks.length && live < want; chunk++) {
         for (const line of this.#chunk(chunk).values()) {
-          const over = this.#overlay.get(line.id);
-          if (over === undefined) lines.push(line);
-          else if ('unread' in over) lines.push({ ...line, unread: over.unread });
-          else continue;
+          if (this.#overlay.has(line.id)) continue; // put again (listed above) or deleted
+          const unread = this.#marks.get(line.id);
+          lines.push(unread === undefined ? line : { ...line, unread });
           live += 1;
         }
       }
