@@ -296,6 +296,13 @@ export class StoreIndex {
 
   /** The line as the file holds it (before the overlay), or undefined. */
   #base(id: string): IndexEntry | undefined {
+    // The chunks opened first (a page's lines are in them): the map of every id waits for a line elsewhere.
+    if (this.#chunkOfIds === undefined) {
+      for (const opened of this.#chunks) {
+        const line = opened?.get(id);
+        if (line !== undefined) return line;
+      }
+    }
     const chunk = this.#chunkOf.get(id);
     return chunk === undefined ? undefined : this.#chunk(chunk).get(id);
   }
