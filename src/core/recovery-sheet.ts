@@ -7,11 +7,17 @@
 
 import { entropyToMnemonic, mnemonicToEntropy } from '@scure/bip39';
 import { CaliopError } from '../errors.js';
-import { RECOVERY_WORDLIST, normaliseWord, wordIndex } from './recovery-words.js';
+import { RECOVERY_WORDLIST, normaliseWord, quoteExcerpt, wordIndex } from './recovery-words.js';
 import { SHARE_WORD_COUNT, combineShares } from './seed-shares.js';
 
 /** docs/ceremony.md §2.1 */
 export const PHRASE_WORD_COUNT = 24;
+
+/**
+ * docs/ceremony.md §7.2: the most `caliop recover` reads of a sheet's file. Sixteen share
+ * sheets (the most `backup split` makes) are about 16 KiB; more is not a sheet.
+ */
+export const RECOVERY_TEXT_MAX_BYTES = 64 * 1024;
 
 export interface RecoverySheetFacts {
   creationDate: Date;
@@ -120,12 +126,12 @@ export async function parseRecoverySheet(text: string): Promise<ParsedRecoverySh
       } else if (isField(key)) {
         const known = fields.get(key);
         if (known && !sameFieldValue(key, known.value, value)) {
-          throw new CaliopError('recovery_invalid', `line ${lineNumber}: "${key}: ${value}" differs from line ${known.line} ("${known.value}"): are these sheets of the same key?`);
+          throw new CaliopError('recovery_invalid', `line ${lineNumber}: "${key}: ${quoteExcerpt(value)}" differs from line ${known.line} ("${quoteExcerpt(known.value)}"): are these sheets of the same key?`);
         }
         fields.set(key, { value, line: lineNumber });
         return;
       } else {
-        throw new CaliopError('recovery_invalid', `line ${lineNumber}: unknown line "${key}:" (expected name, email, created, fingerprint, share or words)`);
+        throw new CaliopError('recovery_invalid', `line ${lineNumber}: unknown line "${quoteExcerpt(key)}:" (expected name, email, created, fingerprint, share or words)`);
       }
     }
     // Tokens: words, optionally numbered "1." "1)" "1:" "1" or glued "1.abandon".
@@ -229,7 +235,7 @@ function parseCreated(value: string, line: number): Date {
   const match = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})[Zz]$/.exec(value);
   const date = match ? new Date(Date.UTC(+match[1]!, +match[2]! - 1, +match[3]!, +match[4]!, +match[5]!, +match[6]!)) : null;
   if (!date || Number.isNaN(date.getTime()) || formatCreated(date) !== `${match![1]}-${match![2]}-${match![3]}T${match![4]}:${match![5]}:${match![6]}Z`) {
-    throw new CaliopError('recovery_invalid', `line ${line}: "created: ${value}" is not a date of the form YYYY-MM-DDTHH:MM:SSZ`);
+    throw new CaliopError('recovery_invalid', `line ${line}: "created: ${quoteExcerpt(value)}" is not a date of the form YYYY-MM-DDTHH:MM:SSZ`);
   }
   return date;
 }
@@ -255,7 +261,7 @@ function orderedWords(group: Array<{ word: string; number?: number; line: number
   if (numbered.length === 0) return group.map((entry) => entry.word);
   if (numbered.length !== group.length) {
     const bare = group.find((entry) => entry.number === undefined)!;
-    throw new CaliopError('recovery_invalid', `${where}: "${bare.word}" on line ${bare.line} has no number while other words do`);
+    throw new CaliopError('recovery_invalid', `${where}: "${quoteExcerpt(bare.word)}" on line ${bare.line} has no number while other words do`);
   }
   const byNumber = new Map<number, string>();
   for (const entry of group) {

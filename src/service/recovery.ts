@@ -1,19 +1,25 @@
 // Reading a recovery sheet from a file, and splitting the seed into share sheets
 // (docs/ceremony.md §7, §8.4).
-import { parseRecoverySheet, formatShareSheet, phraseFromSeed, type ParsedRecoverySheet } from '../core/recovery-sheet.js';
+import { parseRecoverySheet, formatShareSheet, phraseFromSeed, RECOVERY_TEXT_MAX_BYTES, type ParsedRecoverySheet } from '../core/recovery-sheet.js';
 import { chooseBackupCheckPositions, checkBackupWords } from '../core/backup-check.js';
 import { splitSeed } from '../core/seed-shares.js';
 import { CaliopError } from '../errors.js';
 import { randomBytes } from '../edges/random.js';
-import { readTextFile } from '../edges/plain-files.js';
+import { readTextFileAtMost } from '../edges/plain-files.js';
 import { hexToBytes, type StickSession } from './stick-session.js';
 
 export async function readRecoverySheetFile(path: string): Promise<ParsedRecoverySheet> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readTextFile(path);
+    text = await readTextFileAtMost(path, RECOVERY_TEXT_MAX_BYTES);
   } catch (error) {
     throw new CaliopError('file_unreadable', `could not read the recovery sheet ${path}`, { cause: error });
+  }
+  // docs/ceremony.md §7.2: read no further than the largest text a sheet can be.
+  if (text === undefined) {
+    throw new CaliopError('recovery_invalid', `${path} holds more than ${RECOVERY_TEXT_MAX_BYTES / 1024} KiB: a recovery sheet, or 16 share sheets, is a few KiB`, {
+      hint: 'give the file that holds the text of your recovery sheet (or of your share sheets)',
+    });
   }
   return parseRecoverySheet(text);
 }
