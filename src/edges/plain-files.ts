@@ -2,8 +2,8 @@
 // its I/O through edges only): whether a path exists, a folder made, a whole file
 // read, a folder listed. Writes that must survive a yank go through atomic-file.ts.
 
-import { existsSync, mkdirSync } from 'node:fs';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
 
 export function pathExists(path: string): boolean {
   return existsSync(path);
@@ -42,4 +42,69 @@ export async function readTextFileAtMost(path: string, maxBytes: number): Promis
 /** The names in a folder; throws as readdir does (ENOENT for a missing folder). */
 export async function listFolder(path: string): Promise<string[]> {
   return readdir(path);
+}
+
+/**
+ * A file on a stick someone else may have prepared is any kind of file: a FIFO (open would
+ * wait for a writer for ever), a device such as /dev/zero (a whole read never ends: 10 GB of
+ * memory in a minute), a folder. docs/stick-layout.md §2.1: only a regular file is read; the
+ * rest is refused with this error (code ENOTREGULAR), before a byte is read.
+ */
+export class NotRegularFileError extends Error {
+  readonly code = 'ENOTREGULAR';
+  constructor(readonly path: string) {
+    super(`${path} is not a regular file (a folder, a device or a pipe)`);
+  }
+}
+
+/** Opening flags that never wait: a FIFO opens at once (and is then refused as not regular). */
+const NEVER_WAIT = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
+/** Opens a regular file for reading, with its size; NotRegularFileError for anything else. */
+export async function openRegularFile(path: string): Promise<{ handle: FileHandle; size: number }> {
+  const handle = await open(path, NEVER_WAIT);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new NotRegularFileError(path);
+    return { handle, size: stats.size };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** The whole of a regular file, the size it had when opened (docs/stick-layout.md §2.1). */
+export async function readRegularFile(path: string): Promise<Uint8Array> {
+  const { handle, size } = await openRegularFile(path);
+  try {
+    const bytes = new Uint8Array(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === size ? bytes : bytes.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** readRegularFile, synchronously, as UTF-8 (a small file read before anything else: config.json). */
+export function readRegularTextFileSync(path: string): string {
+  const descriptor = openSync(path, NEVER_WAIT);
+  try {
+    const stats = fstatSync(descriptor);
+    if (!stats.isFile()) throw new NotRegularFileError(path);
+    const bytes = Buffer.alloc(stats.size);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const read = readSync(descriptor, bytes, filled, bytes.length - filled, filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    return bytes.toString('utf8', 0, filled);
+  } finally {
+    closeSync(descriptor);
+  }
 }

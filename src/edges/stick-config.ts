@@ -1,7 +1,7 @@
 // Reads the stick's config.json (docs/stick-layout.md §3). Not secret; written only
 // by the image build and covered by the signed MANIFEST, so caliop never rewrites it.
-import { readFileSync } from 'node:fs';
 import { CaliopError } from '../errors.js';
+import { readRegularTextFileSync } from './plain-files.js';
 import type { Stick } from './stick-locator.js';
 
 export interface StickConfig {
@@ -13,7 +13,7 @@ export interface StickConfig {
 export function readStickConfig(stick: Stick): StickConfig {
   let text: string;
   try {
-    text = readFileSync(stick.configPath, 'utf8');
+    text = readRegularTextFileSync(stick.configPath); // docs/stick-layout.md §2.1
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new CaliopError('file_unreadable', `could not read ${stick.configPath}`, { cause: error });

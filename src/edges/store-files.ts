@@ -5,7 +5,7 @@
 // The formats are src/core/store-format.ts; the API the use cases call is
 // src/service/message-store.ts.
 
-import { mkdir, open, readFile, readdir, rm, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CaliopError, isCaliopError } from '../errors.js';
 import {
@@ -32,6 +32,7 @@ import {
 import { VaultTamperedError } from '../core/vault-format.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { removeLeftoverTempFiles, syncFolder, writeFileAtomically } from './atomic-file.js';
+import { openRegularFile, readRegularFile } from './plain-files.js';
 import type { RandomSource } from './random.js';
 
 /** What the store did to the stick, counted (tests assert on these, never on time). */
@@ -131,7 +132,8 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
  * every index generation is written (docs/vault-format.md §7).
  */
 async function openIndexFile(path: string, key: Uint8Array, counts: StoreIoCounts): Promise<{ index: IndexReading; size: number }> {
-  const handle = await open(path, 'r');
+  // docs/stick-layout.md §2.1: a regular file, or refused before a byte is read.
+  const { handle, size } = await openRegularFile(path);
   let opening: FileHandle | undefined = handle;
   let header: Uint8Array | undefined;
   const counted = (bytes: Uint8Array) => {
@@ -140,7 +142,6 @@ async function openIndexFile(path: string, key: Uint8Array, counts: StoreIoCount
     return bytes;
   };
   try {
-    const { size } = await handle.stat();
     counts.filesRead += 1;
     const source: IndexSource = {
       size,
@@ -152,7 +153,7 @@ async function openIndexFile(path: string, key: Uint8Array, counts: StoreIoCount
         }
         let later: FileHandle | undefined;
         try {
-          later = await open(path, 'r');
+          later = (await openRegularFile(path)).handle;
           counts.filesRead += 1;
           const now = counted(await readAt(later, 0, GENERATION_HEADER_LENGTH));
           if (header === undefined || Buffer.compare(now, header) !== 0) {
@@ -272,7 +273,7 @@ export class StoreFiles {
       throw readFailed('the message store index', cause);
     }
     try {
-      journalBytes = new Uint8Array(await readFile(journalPath));
+      journalBytes = await readRegularFile(journalPath);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw readFailed('the message store journal', cause);
       journalBytes = new Uint8Array(0);
@@ -367,7 +368,7 @@ export class StoreFiles {
       await writeFileAtomically(this.journalPath, bytes);
     } catch (error) {
       // Renamed before the failure (the folder's fsync)? Then appends go to the folded journal.
-      const inPlace = await readFile(this.journalPath).catch(() => undefined);
+      const inPlace = await readRegularFile(this.journalPath).catch(() => undefined);
       if (inPlace !== undefined && inPlace.length === bytes.length && Buffer.compare(inPlace, bytes) === 0) adopt();
       throw error;
     }
@@ -613,13 +614,13 @@ export class StoreFiles {
   /** §5: an object's plaintext, chunk by chunk, each authenticated before it is given out. */
   async *readObject(name: string): AsyncGenerator<Uint8Array> {
     let handle;
+    let size: number;
     try {
-      handle = await open(this.objectPath(name), 'r');
+      ({ handle, size } = await openRegularFile(this.objectPath(name)));
     } catch (cause) {
       throw readFailed(`message store object ${name}`, cause);
     }
     try {
-      const { size } = await handle.stat();
       this.counts.filesRead += 1;
       const header = new Uint8Array(OBJECT_HEADER_LENGTH);
       if ((await handle.read(header, 0, OBJECT_HEADER_LENGTH, 0)).bytesRead !== OBJECT_HEADER_LENGTH) {

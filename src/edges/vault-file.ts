@@ -3,7 +3,8 @@
 //
 // The format itself is src/core/vault-format.ts; Argon2id is src/edges/argon2id.ts.
 
-import { open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CaliopError, isCaliopError } from '../errors.js';
 import {
@@ -18,6 +19,7 @@ import {
 } from '../core/vault-format.js';
 import { deriveArgon2id, startArgon2id, unsafeTestKdfAllowed } from './argon2id.js';
 import { removeLeftoverTempFiles, writeFileAtomically } from './atomic-file.js';
+import { NotRegularFileError, readRegularFile } from './plain-files.js';
 import { randomBytes, type RandomSource } from './random.js';
 
 
@@ -41,11 +43,13 @@ export interface VaultHandle {
 
 async function readVaultBytes(path: string): Promise<Uint8Array> {
   try {
-    return new Uint8Array(await readFile(path));
+    return await readRegularFile(path);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new CaliopError('stick_not_initialised', `no vault at ${path}`, { cause });
     }
+    // docs/stick-layout.md §2.1: a device or a pipe in its place is never read.
+    if (cause instanceof NotRegularFileError) throw new CaliopError('file_unreadable', `the vault ${cause.message}`, { cause });
     throw new CaliopError('file_unreadable', `the vault ${path} could not be read`, { cause });
   }
 }
@@ -58,7 +62,7 @@ export async function readVaultHeader(path: string): Promise<VaultHeader> {
 
 async function pathExists(path: string): Promise<boolean> {
   try {
-    await (await open(path, 'r')).close();
+    await (await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))).close();
     return true;
   } catch (cause) {
     return (cause as NodeJS.ErrnoException).code !== 'ENOENT';
