@@ -109,8 +109,9 @@ function readInput(name: string, exit: SopService['SOP_EXIT']): Uint8Array {
     return new TextEncoder().encode(value);
   }
   if (name.startsWith('@FD:')) {
+    // draft §6.1: N is a decimal number; Number() also took "" (0: stdin, read twice), " 3", "0x3", "1e1".
+    if (!/^\d{1,9}$/.test(name.slice(4))) throw new Failure(exit.UNSUPPORTED_SPECIAL_PREFIX, `${name} is not a file descriptor`);
     const fd = Number(name.slice(4));
-    if (!Number.isInteger(fd) || fd < 0) throw new Failure(exit.UNSUPPORTED_SPECIAL_PREFIX, `${name} is not a file descriptor`);
     try {
       return new Uint8Array(readFileSync(fd));
     } catch {
@@ -139,8 +140,8 @@ function readPassword(name: string, exit: SopService['SOP_EXIT']): string {
 function writeOutput(name: string, data: Uint8Array | string, exit: SopService['SOP_EXIT']): void {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   if (name.startsWith('@FD:')) {
+    if (!/^\d{1,9}$/.test(name.slice(4))) throw new Failure(exit.UNSUPPORTED_SPECIAL_PREFIX, `${name} is not a file descriptor`); // as readInput
     const fd = Number(name.slice(4));
-    if (!Number.isInteger(fd) || fd < 0) throw new Failure(exit.UNSUPPORTED_SPECIAL_PREFIX, `${name} is not a file descriptor`);
     writeSync(fd, bytes);
     return;
   }
