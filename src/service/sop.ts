@@ -375,7 +375,10 @@ export async function dearmor(data: Uint8Array): Promise<Uint8Array> {
   try {
     const text = new TextDecoder().decode(data);
     if (text.trimStart().startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) throw new Error('a clear-signed message has no binary form; use inline-detach');
-    return (await openpgp.unarmor(text)).data as Uint8Array;
+    const bytes = (await openpgp.unarmor(text)).data as Uint8Array;
+    // openpgp.js skips what is not base64: a body of "@@@@" gave no bytes and exit 0.
+    if (firstPacketTag(bytes) === undefined) throw new Error('it holds no OpenPGP packet');
+    return bytes;
   } catch (error) {
     throw new SopError('BAD_DATA', `the armor could not be read: ${(error as Error).message}`, { cause: error });
   }

@@ -178,6 +178,8 @@ describe('caliop sop on hostile inputs: the draft exit codes, one line, no stack
       ['garbage keys on stdin', ['extract-cert'], new Uint8Array(4096).fill(0xa5), 41, /./],
       ['an 8 MiB base64 line as certs', ['verify', 'sig', 'long-line.cert'], data, 41, /./],
       ['a 16 MiB header line of escapes as certs', ['encrypt', '@FD:0'], `-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: ${'\u001b[2J'.repeat(4 << 20)}\n\n@@@@\n-----END PGP PUBLIC KEY BLOCK-----\n`, 41, /./],
+      // Before: openpgp.js skipped what is not base64, and dearmor gave nothing with exit 0.
+      ['armour whose body is not base64', ['dearmor'], '-----BEGIN PGP MESSAGE-----\n\n@@@@\n-----END PGP MESSAGE-----\n', 41, /holds no OpenPGP packet/],
       ['16 MiB of begin lines on stdin', ['extract-cert'], '-----BEGIN PGP PRIVATE KEY BLOCK-----\n'.repeat((16 << 20) / 38), 41, /./],
     ];
     for (const [label, args, input, status, message] of cases) {
