@@ -52,6 +52,20 @@ export function compactionDue(journalBytes: number, indexBytes: number): boolean
 /** §4: the largest journal record the reader accepts (a bound on hostile files). */
 export const MAX_JOURNAL_RECORD = 64 * 1024 * 1024;
 
+/**
+ * §4: the largest journal file caliop reads (it is read whole at every opening): below the
+ * compaction ceiling plus one record of MAX_JOURNAL_RECORD, plus the deletions a full stick
+ * appends while compaction waits (§6.2: the delete reserve), is 64.5 MiB; twice the largest record.
+ */
+export const JOURNAL_MAX_BYTES = 2 * MAX_JOURNAL_RECORD;
+
+/**
+ * §3: the largest index file caliop opens (a listing of the whole mailbox reads every chunk):
+ * at about 290 bytes a message, the messages whose objects (4 KiB at least, OBJECT_PAD_TO)
+ * fill a stick of 960,000,000 bytes make 68 MB; about 4 times that.
+ */
+export const INDEX_MAX_BYTES = 256 * 1024 * 1024;
+
 function damaged(detail: string): VaultTamperedError {
   return new VaultTamperedError('store', detail);
 }

@@ -72,6 +72,12 @@ export const ARGON2_OUTPUT_LENGTH = 32;
 const SALT_OFFSET = 24;
 /** §2: largest ciphertext the u32 length field can declare. */
 export const MAX_CIPHERTEXT_LENGTH = 0xffff_ffff;
+/**
+ * §2.1: the largest vault file caliop reads (it is read whole) or writes. The largest content
+ * is an older outbox holding a message of 64 MiB inline (docs/limits.md §2.1) beside the
+ * contacts: twice that.
+ */
+export const VAULT_MAX_BYTES = 128 * 1024 * 1024;
 
 /** §3: HKDF-SHA256 info strings; distinct so the two keys are independent. */
 const HKDF_INFO_AEAD_KEY = new TextEncoder().encode('caliop vault v1 aead key');

@@ -57,15 +57,35 @@ export class NotRegularFileError extends Error {
   }
 }
 
+/**
+ * docs/stick-layout.md §2.1: a regular file larger than the ceiling its format sets is refused
+ * from its size (fstat, on the handle opened) before a byte is read (code ETOOLARGE).
+ */
+export class FileTooLargeError extends Error {
+  readonly code = 'ETOOLARGE';
+  constructor(readonly path: string, readonly size: number, readonly ceiling: number) {
+    super(`${path} holds ${size} bytes, over the ceiling of ${ceilingText(ceiling)} its format allows`);
+  }
+}
+
+/** A ceiling as the docs write it: "128 MiB", "1 MiB", or bytes. */
+export function ceilingText(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+
 /** Opening flags that never wait: a FIFO opens at once (and is then refused as not regular). */
 const NEVER_WAIT = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
-/** Opens a regular file for reading, with its size; NotRegularFileError for anything else. */
-export async function openRegularFile(path: string): Promise<{ handle: FileHandle; size: number }> {
+/**
+ * Opens a regular file for reading, with its size; NotRegularFileError for anything else,
+ * FileTooLargeError when maxBytes is given and the file holds more.
+ */
+export async function openRegularFile(path: string, maxBytes = Number.POSITIVE_INFINITY): Promise<{ handle: FileHandle; size: number }> {
   const handle = await open(path, NEVER_WAIT);
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new NotRegularFileError(path);
+    if (stats.size > maxBytes) throw new FileTooLargeError(path, stats.size, maxBytes);
     return { handle, size: stats.size };
   } catch (error) {
     await handle.close();
@@ -73,9 +93,12 @@ export async function openRegularFile(path: string): Promise<{ handle: FileHandl
   }
 }
 
-/** The whole of a regular file, the size it had when opened (docs/stick-layout.md §2.1). */
-export async function readRegularFile(path: string): Promise<Uint8Array> {
-  const { handle, size } = await openRegularFile(path);
+/**
+ * The whole of a regular file, the size it had when opened, and at most maxBytes: a larger
+ * one is FileTooLargeError before anything is allocated (docs/stick-layout.md §2.1).
+ */
+export async function readRegularFile(path: string, maxBytes: number): Promise<Uint8Array> {
+  const { handle, size } = await openRegularFile(path, maxBytes);
   try {
     const bytes = new Uint8Array(size);
     let filled = 0;
@@ -91,11 +114,12 @@ export async function readRegularFile(path: string): Promise<Uint8Array> {
 }
 
 /** readRegularFile, synchronously, as UTF-8 (a small file read before anything else: config.json). */
-export function readRegularTextFileSync(path: string): string {
+export function readRegularTextFileSync(path: string, maxBytes: number): string {
   const descriptor = openSync(path, NEVER_WAIT);
   try {
     const stats = fstatSync(descriptor);
     if (!stats.isFile()) throw new NotRegularFileError(path);
+    if (stats.size > maxBytes) throw new FileTooLargeError(path, stats.size, maxBytes);
     const bytes = Buffer.alloc(stats.size);
     let filled = 0;
     while (filled < bytes.length) {

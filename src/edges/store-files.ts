@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { CaliopError, isCaliopError } from '../errors.js';
 import {
   GENERATION_HEADER_LENGTH,
+  INDEX_MAX_BYTES,
+  JOURNAL_MAX_BYTES,
   OBJECT_HEADER_LENGTH,
   OBJECT_NAME,
   OBJECT_NONCE_PREFIX_LENGTH,
@@ -132,8 +134,8 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
  * every index generation is written (docs/vault-format.md §7).
  */
 async function openIndexFile(path: string, key: Uint8Array, counts: StoreIoCounts): Promise<{ index: IndexReading; size: number }> {
-  // docs/stick-layout.md §2.1: a regular file, or refused before a byte is read.
-  const { handle, size } = await openRegularFile(path);
+  // docs/stick-layout.md §2.1: a regular file within INDEX_MAX_BYTES (§3), or refused before a byte is read.
+  const { handle, size } = await openRegularFile(path, INDEX_MAX_BYTES);
   let opening: FileHandle | undefined = handle;
   let header: Uint8Array | undefined;
   const counted = (bytes: Uint8Array) => {
@@ -273,7 +275,7 @@ export class StoreFiles {
       throw readFailed('the message store index', cause);
     }
     try {
-      journalBytes = await readRegularFile(journalPath);
+      journalBytes = await readRegularFile(journalPath, JOURNAL_MAX_BYTES); // §4: its ceiling
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw readFailed('the message store journal', cause);
       journalBytes = new Uint8Array(0);
@@ -368,7 +370,7 @@ export class StoreFiles {
       await writeFileAtomically(this.journalPath, bytes);
     } catch (error) {
       // Renamed before the failure (the folder's fsync)? Then appends go to the folded journal.
-      const inPlace = await readRegularFile(this.journalPath).catch(() => undefined);
+      const inPlace = await readRegularFile(this.journalPath, bytes.length).catch(() => undefined);
       if (inPlace !== undefined && inPlace.length === bytes.length && Buffer.compare(inPlace, bytes) === 0) adopt();
       throw error;
     }

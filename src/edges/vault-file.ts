@@ -10,6 +10,7 @@ import { CaliopError, isCaliopError } from '../errors.js';
 import {
   SALT_LENGTH,
   NONCE_LENGTH,
+  VAULT_MAX_BYTES,
   assertKdfParamsForCreation,
   openParsedVault,
   parseVault,
@@ -19,7 +20,7 @@ import {
 } from '../core/vault-format.js';
 import { deriveArgon2id, startArgon2id, unsafeTestKdfAllowed } from './argon2id.js';
 import { removeLeftoverTempFiles, writeFileAtomically } from './atomic-file.js';
-import { NotRegularFileError, readRegularFile } from './plain-files.js';
+import { ceilingText, FileTooLargeError, NotRegularFileError, readRegularFile } from './plain-files.js';
 import { randomBytes, type RandomSource } from './random.js';
 
 
@@ -43,13 +44,15 @@ export interface VaultHandle {
 
 async function readVaultBytes(path: string): Promise<Uint8Array> {
   try {
-    return await readRegularFile(path);
+    return await readRegularFile(path, VAULT_MAX_BYTES);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new CaliopError('stick_not_initialised', `no vault at ${path}`, { cause });
     }
     // docs/stick-layout.md §2.1: a device or a pipe in its place is never read.
     if (cause instanceof NotRegularFileError) throw new CaliopError('file_unreadable', `the vault ${cause.message}`, { cause });
+    // docs/vault-format.md §2.1: larger than any vault caliop writes: refused from its size, unread.
+    if (cause instanceof FileTooLargeError) throw new CaliopError('file_unreadable', `the vault ${cause.message} (docs/vault-format.md §2.1)`, { cause });
     throw new CaliopError('file_unreadable', `the vault ${path} could not be read`, { cause });
   }
 }
@@ -67,6 +70,19 @@ async function pathExists(path: string): Promise<boolean> {
   } catch (cause) {
     return (cause as NodeJS.ErrnoException).code !== 'ENOENT';
   }
+}
+
+/**
+ * docs/vault-format.md §2.1: caliop never writes a vault it would refuse to read; the vault on
+ * the stick stays as it was.
+ */
+function withinCeiling(sealed: Uint8Array): Uint8Array {
+  if (sealed.length > VAULT_MAX_BYTES) {
+    throw new CaliopError('stick_write_failed', `the vault would hold ${sealed.length} bytes, over the ceiling of ${ceilingText(VAULT_MAX_BYTES)} (docs/vault-format.md §2.1)`, {
+      hint: 'remove what you no longer need (queued messages: "caliop outbox drop ID"; contacts); the previous state was kept',
+    });
+  }
+  return sealed;
 }
 
 // --- the handle -----------------------------------------------------------------
@@ -115,7 +131,7 @@ class UnlockedVault implements VaultHandle {
   save(plaintext: Uint8Array): Promise<void> {
     return this.#serialise(async () => {
       const nonce = this.random(NONCE_LENGTH); // §3.2: a fresh random nonce for every write
-      await writeFileAtomically(this.path, sealVault(this.#header, this.#key(), nonce, plaintext));
+      await writeFileAtomically(this.path, withinCeiling(sealVault(this.#header, this.#key(), nonce, plaintext)));
     });
   }
 
@@ -130,7 +146,7 @@ class UnlockedVault implements VaultHandle {
         assertKdfParamsForCreation(newKdf, { allowUnsafeTestParams: unsafeTestKdfAllowed() });
         const header: VaultHeader = { version: 1, kdf: { ...newKdf }, salt: this.random(SALT_LENGTH) };
         const newKey = await deriveArgon2id(newPassphrase, header.salt, header.kdf);
-        await writeFileAtomically(this.path, sealVault(header, newKey, this.random(NONCE_LENGTH), plaintext));
+        await writeFileAtomically(this.path, withinCeiling(sealVault(header, newKey, this.random(NONCE_LENGTH), plaintext)));
         this.#header = header;
         this.#argon2Output = newKey;
         oldKey.fill(0);
@@ -163,7 +179,7 @@ export async function createVault(
   if (await pathExists(path)) throw new CaliopError('stick_already_initialised', `a vault already exists at ${path}`);
   const header: VaultHeader = { version: 1, kdf: { ...kdf }, salt: random(SALT_LENGTH) };
   const argon2Output = await deriveArgon2id(passphrase, header.salt, header.kdf);
-  await writeFileAtomically(path, sealVault(header, argon2Output, random(NONCE_LENGTH), plaintext));
+  await writeFileAtomically(path, withinCeiling(sealVault(header, argon2Output, random(NONCE_LENGTH), plaintext)));
   return new UnlockedVault(path, header, argon2Output, random);
 }
 
