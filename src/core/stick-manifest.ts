@@ -9,6 +9,14 @@ export const MANIFEST_HEADER = 'caliop-stick-manifest 1';
 /** docs/manifest.md §1: the file names of the manifest and its signature at the stick's root. */
 export const MANIFEST_FILE = 'MANIFEST';
 export const MANIFEST_SIGNATURE_FILE = 'MANIFEST.sig';
+/**
+ * docs/manifest.md §1.1: the largest MANIFEST read (it is read whole): a line is 64 + 1 + at
+ * most 10 + 1 + its path + 1 bytes, and an image holds a dozen files; 1 MiB is some 4,000 lines
+ * of paths of 180 bytes.
+ */
+export const MANIFEST_MAX_BYTES = 1024 * 1024;
+/** docs/manifest.md §1.1: the largest MANIFEST.sig read: the 64 KiB the image build allows it (scripts/build-image.ts). */
+export const MANIFEST_SIGNATURE_MAX_BYTES = 64 * 1024;
 /** docs/stick-layout.md §1: the only folder caliop writes after the image is made. */
 export const VAULT_FOLDER = 'vault';
 

@@ -68,9 +68,10 @@ export class FileTooLargeError extends Error {
   }
 }
 
-/** A ceiling as the docs write it: "128 MiB", "1 MiB", or bytes. */
+/** A ceiling as the docs write it: "128 MiB", "64 KiB", or bytes. */
 export function ceilingText(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  return bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
 }
 
 /** Opening flags that never wait: a FIFO opens at once (and is then refused as not regular). */

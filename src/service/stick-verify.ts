@@ -3,9 +3,9 @@
 // an invalid signature is manifest_invalid (50), any listed file stick_modified (51).
 
 import { join } from 'node:path';
-import { compareWithManifest, MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, parseManifest } from '../core/stick-manifest.js';
+import { compareWithManifest, MANIFEST_FILE, MANIFEST_MAX_BYTES, MANIFEST_SIGNATURE_FILE, MANIFEST_SIGNATURE_MAX_BYTES, parseManifest } from '../core/stick-manifest.js';
 import { readStickConfig } from '../edges/stick-config.js';
-import { readFileBytes } from '../edges/plain-files.js';
+import { FileTooLargeError, readRegularFile } from '../edges/plain-files.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { listStickFiles } from '../edges/stick-tree.js';
 import { randomBytes } from '../edges/random.js';
@@ -27,10 +27,15 @@ export interface StickVerification {
   readonly extra: string[];
 }
 
-async function readStickFile(stickDir: string, name: string): Promise<Buffer> {
+/**
+ * docs/manifest.md §1.1: a regular file within its ceiling, else manifest_invalid (a device, a
+ * FIFO or a file of gigabytes on a stick someone else prepared is never read, docs/stick-layout.md §2.1).
+ */
+async function readStickFile(stickDir: string, name: string, maxBytes: number): Promise<Buffer> {
   try {
-    return await readFileBytes(join(stickDir, name));
+    return Buffer.from(await readRegularFile(join(stickDir, name), maxBytes));
   } catch (cause) {
+    if (cause instanceof FileTooLargeError) throw new CaliopError('manifest_invalid', `the stick's ${cause.message}`, { cause });
     throw new CaliopError('manifest_invalid', `the stick has no readable ${name}`, { cause });
   }
 }
@@ -44,8 +49,8 @@ async function readStickFile(stickDir: string, name: string): Promise<Buffer> {
  */
 export async function verifyStick(stickDir: string, releaseCertArmored: string): Promise<StickVerification> {
   const releaseCert = await readReleaseCert(releaseCertArmored);
-  const manifestBytes = await readStickFile(stickDir, MANIFEST_FILE);
-  const signatureText = (await readStickFile(stickDir, MANIFEST_SIGNATURE_FILE)).toString('utf8');
+  const manifestBytes = await readStickFile(stickDir, MANIFEST_FILE, MANIFEST_MAX_BYTES);
+  const signatureText = (await readStickFile(stickDir, MANIFEST_SIGNATURE_FILE, MANIFEST_SIGNATURE_MAX_BYTES)).toString('utf8');
   const signatureValid = await manifestSignatureValid(new Uint8Array(manifestBytes), signatureText, releaseCert);
   const manifest = parseManifest(manifestBytes.toString('utf8'));
   const expectedSize = new Map(manifest.map((entry) => [entry.path, entry.size]));

@@ -19,11 +19,14 @@ import {
 } from '../../src/core/store-format.js';
 import { sealVault, UNSAFE_TEST_KDF, VAULT_MAX_BYTES } from '../../src/core/vault-format.js';
 import { UNSAFE_TEST_KDF_ENV } from '../../src/edges/argon2id.js';
+import { MANIFEST_MAX_BYTES, MANIFEST_SIGNATURE_MAX_BYTES } from '../../src/core/stick-manifest.js';
 import { CONFIG_MAX_BYTES, readStickConfig } from '../../src/edges/stick-config.js';
 import { stickAt } from '../../src/edges/stick-locator.js';
 import { StoreFiles } from '../../src/edges/store-files.js';
 import { createVault, readVaultHeader } from '../../src/edges/vault-file.js';
 import { isCaliopError } from '../../src/errors.js';
+import { generateReleaseKey } from '../../src/service/manifest-signature.js';
+import { verifyStick } from '../../src/service/stick-verify.js';
 import { caliop, temporaryFolder, testEnv } from '../helpers/caliop.js';
 import { cpuMs } from '../helpers/cpu-time.js';
 
@@ -106,6 +109,21 @@ describe('attack: a stick whose files are regular but of 3 GB (docs/stick-layout
       expect(peakRiseMiB, `peak RSS rose ${peakRiseMiB.toFixed(0)} MiB`).toBeLessThan(32);
     });
   }
+
+  it('caliop stick verify: a MANIFEST or a MANIFEST.sig of 3 GB is manifest_invalid naming the ceiling, at once and with little memory', async () => {
+    const release = await generateReleaseKey({ name: 'Throwaway test release key' });
+    for (const [name, ceiling] of [['MANIFEST', MANIFEST_MAX_BYTES], ['MANIFEST.sig', MANIFEST_SIGNATURE_MAX_BYTES]] as const) {
+      const stick = freshFolder('manifest');
+      writeFileSync(join(stick, 'MANIFEST'), 'caliop-stick-manifest 1\n');
+      writeFileSync(join(stick, 'MANIFEST.sig'), '');
+      truncateSync(join(stick, name), HOSTILE_BYTES);
+      const { error, cpu, peakRiseMiB } = await refusal(() => verifyStick(stick, release.certArmored));
+      expect(isCaliopError(error) ? error.code : String(error), name).toBe('manifest_invalid');
+      expect((error as Error).message).toMatch(new RegExp(`${name.replace('.', '\\.')} holds ${HOSTILE_BYTES} bytes, over the ceiling of ${ceiling >= MiB ? `${ceiling / MiB} MiB` : `${ceiling / 1024} KiB`}`));
+      expect(cpu, `${name}: ${cpu.toFixed(0)} ms of CPU`).toBeLessThan(100);
+      expect(peakRiseMiB, `${name}: peak RSS rose ${peakRiseMiB.toFixed(0)} MiB`).toBeLessThan(32);
+    }
+  });
 
   it('caliop key show on a stick whose vault is 3 GB: one line naming the ceiling, exit 22, no stack trace', async () => {
     const stick = freshFolder('stick');
