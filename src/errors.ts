@@ -91,6 +91,9 @@ export const ERROR_TABLE = {
   key_revoked: { exit: 66, message: 'your key is revoked', hint: 'a revoked key stays revoked; make a new key with "caliop init" on a new stick (docs/lost-stick.md §3)', fr: { message: "votre clé est révoquée", hint: "une clé révoquée le reste ; fabriquez une nouvelle clé sur une nouvelle clé USB" } },
   no_key_change: { exit: 67, message: "this contact's key has not changed", hint: 'there is nothing to accept; "caliop contacts list" shows the keys that changed', fr: { message: "la clé de ce contact n'a pas changé", hint: "il n'y a rien à accepter ; la liste des contacts montre les clés qui ont changé" } },
 
+  // 70-79: the stick shared between processes (docs/store.md §10)
+  stick_in_use: { exit: 70, message: 'the stick is in use by another caliop', hint: 'let it finish, or close it (the Caliop window, or the command in another terminal), then run this again; a caliop that was killed, or a stick last used in another computer, does not count', fr: { message: "la clé USB est déjà ouverte par un autre Caliop", hint: "laissez-le finir, ou fermez-le (l'autre fenêtre Caliop, ou la commande dans un autre terminal), puis recommencez" } },
+
   // 80-89: the flashing station (src/flash/)
   flash_linux_only: { exit: 80, message: 'the flashing station runs on Linux only', hint: 'run it on a Linux machine (a live USB system is fine) as root', fr: { message: "la station de gravure ne fonctionne que sous Linux", hint: "lancez-la sur un ordinateur Linux (un système sur clé USB convient), en administrateur" } },
 } as const satisfies Record<string, ErrorSpec>;

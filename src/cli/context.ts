@@ -15,7 +15,11 @@ export interface GlobalOptions {
 }
 
 export class CliContext {
-  constructor(readonly options: GlobalOptions) {}
+  /** `command`: the command's name as typed (`sync`, `contacts import`), which the stick's lock names (docs/store.md §10). */
+  constructor(
+    readonly options: GlobalOptions,
+    readonly command?: string,
+  ) {}
 
   get json(): boolean {
     return this.options.json === true;
@@ -27,6 +31,16 @@ export class CliContext {
 
   stick(): Stick {
     return findStick({ flag: this.options.stick, env: process.env.CALIOP_STICK });
+  }
+
+  /**
+   * docs/store.md §10: one process at a time holds the stick. Taken before anything of the
+   * vault or the store is read (before the passphrase is asked), held until this process exits;
+   * after 5 s of another holder, stick_in_use naming it. `makeFolder`: init, recover.
+   */
+  async hold(stick: Stick, options: { makeFolder?: boolean } = {}): Promise<void> {
+    const { holdStick } = await import('../service/stick-hold.js');
+    await holdStick(stick, { holder: 'command', ...(this.command === undefined ? {} : { command: this.command }), ...options });
   }
 
   /** The passphrase from --passphrase-file (FILE, @ENV:NAME, @FD:N), else the terminal. */
@@ -64,6 +78,7 @@ export class CliContext {
     const { assertStickHasVault, beginStickUnlock } = await import('../service/vault-unlock.js');
     const stick = this.stick();
     assertStickHasVault(stick); // before asking for a passphrase that could open nothing
+    await this.hold(stick);
     const interactive = this.options.passphraseFile === undefined;
     for (let attempt = 1; ; attempt += 1) {
       const passphrase = await this.passphrase();

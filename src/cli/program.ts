@@ -32,7 +32,14 @@ export function buildProgram(): { program: Command; context: () => CliContext } 
     .configureOutput({
       outputError: (text, write) => write(text.replace(/^error: /, 'caliop: error: ')),
     });
-  const context = () => new CliContext(program.opts<GlobalOptions>());
+  // docs/store.md §10: the stick's lock names the command that holds it.
+  let commandName: string | undefined;
+  program.hook('preAction', (_program, action) => {
+    const names: string[] = [];
+    for (let command: Command | null = action; command !== null && command !== program; command = command.parent) names.unshift(command.name());
+    commandName = names.join(' ');
+  });
+  const context = () => new CliContext(program.opts<GlobalOptions>(), commandName);
   registerInitCommands(program, context);
   registerKeyCommands(program, context);
   registerContactCommands(program, context);

@@ -1,8 +1,9 @@
 // The whole interface: first run (ceremony) or unlock, then the inbox and its
 // neighbours. Holds the unlocked session; every screen calls the service layer.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { stickHasVault, type Stick } from '../service/stick-lookup.js';
 import type { StickSession } from '../service/stick-session.js';
+import { releaseSticks } from '../service/stick-hold.js';
 import { translator, type UiLanguage } from './i18n/index.js';
 import { Box, Text } from 'ink';
 import { isNo, isYes } from './keys.js';
@@ -42,6 +43,9 @@ export function App(props: AppProps) {
 function Screens({ stick, language: chosen, startLanguage, onExit, clock }: AppProps) {
   const [language, setLanguage] = useState<UiLanguage>(chosen ?? startLanguage ?? 'en');
   const [session, setSession] = useState<StickSession | null>(null);
+  // docs/store.md §10: the interface holds the stick for its session (taken by its unlock or its
+  // ceremony) and lets it go when it ends, before the process does.
+  useEffect(() => releaseSticks, []);
   const [view, setView] = useState<View>({ kind: 'inbox' });
   const [sync, setSync] = useState<SyncState>({ kind: 'never' });
   // Back from reading, the inbox is where it was (docs/ui.md §4).

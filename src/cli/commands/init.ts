@@ -99,6 +99,7 @@ export function registerInitCommands(program: Command, context: () => CliContext
       const { runCeremony, newPassphrase } = await import('../../service/ceremony.js');
       if (options.language !== 'en' && options.language !== 'fr') throw new CaliopError('usage', `unknown language ${String(options.language)}`, { hint: 'use --language en or --language fr' });
       const stick = cli.stick();
+      await cli.hold(stick, { makeFolder: true }); // docs/store.md §10: before the ceremony looks at the stick
       const passphrase = options.generatePassphrase
         ? newPassphrase(options.language)
         : await cli.newPassphrase(cli.options.passphraseFile, 'passphrase');
@@ -168,6 +169,7 @@ export function registerInitCommands(program: Command, context: () => CliContext
       const cli = context();
       const [{ recoverStick }, { readRecoverySheetFile, identityForRecovery }] = await Promise.all([import('../../service/ceremony.js'), import('../../service/recovery.js')]);
       const stick = cli.stick();
+      await cli.hold(stick, { makeFolder: true }); // docs/store.md §10: before the stick is looked at
       const sheet = await readRecoverySheetFile(options.phraseFile);
       const { name, email } = identityForRecovery(sheet, options);
       const passphrase = await cli.newPassphrase(options.newPassphraseFile ?? cli.options.passphraseFile, 'passphrase');

@@ -107,6 +107,10 @@ export const en = {
   unlockAlmost: 'Opening the vault: almost done…',
   unlockWrong: 'Wrong passphrase. Nothing was changed. Try again: there is no limit.',
   unlockKeys: 'Enter: open · Tab: Français · Esc: quit',
+  stickInUse: 'This stick is already open in {who} (process {pid}, since {since}).',
+  stickInUseByInterface: 'another Caliop window',
+  stickInUseByCommand: 'a command in another terminal ("{command}")',
+  stickInUseWhatToDo: 'Let it finish, or close it, then press Enter again. Nothing was changed.',
 
   inboxTitle: 'Inbox',
   inboxEmpty: 'No messages yet. Press R to fetch new mail.',

@@ -108,6 +108,10 @@ export const fr: Readonly<Record<MessageKey, string>> = {
   unlockAlmost: 'Ouverture du coffre : presque fini…',
   unlockWrong: 'Phrase de passe incorrecte. Rien n’a changé. Réessayez : il n’y a pas de limite.',
   unlockKeys: 'Entrée : ouvrir · Tab : English · Échap : quitter',
+  stickInUse: 'Cette clé USB est déjà ouverte dans {who} (processus {pid}, depuis {since}).',
+  stickInUseByInterface: 'une autre fenêtre Caliop',
+  stickInUseByCommand: 'une commande dans un autre terminal (« {command} »)',
+  stickInUseWhatToDo: 'Laissez-la finir, ou fermez-la, puis appuyez de nouveau sur Entrée. Rien n’a été changé.',
 
   inboxTitle: 'Boîte de réception',
   inboxEmpty: 'Aucun message. Appuyez sur R pour relever le courrier.',

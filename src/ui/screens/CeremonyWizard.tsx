@@ -7,6 +7,7 @@ import { Text } from 'ink';
 import { useRef, useState } from 'react';
 import type { NetworkVerdict } from '../../core/network-state.js';
 import { ceremonyNetwork, newPassphrase, recoverStick, runCeremony, } from '../../service/ceremony.js';
+import { holdStick } from '../../service/stick-hold.js';
 import { identityForRecovery, readRecoverySheetFile } from '../../service/recovery.js';
 import { stickInFolder, type Stick } from '../../service/stick-lookup.js';
 import type { StickSession } from '../../service/stick-session.js';
@@ -70,7 +71,8 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
     passphraseStep.current = from;
     setChooseAnother(false);
     setPhase({ kind: 'running', step: 'network-check' });
-    runCeremony({
+    // docs/store.md §10: the interface holds the stick for its session, from its first write.
+    holdStick(stick!, { holder: 'interface', waitMs: 0, makeFolder: true }).then(() => runCeremony({
       stick: stick!,
       name: name.trim(),
       email: email.trim(),
@@ -80,7 +82,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
       now: new Date(),
       dialog,
       language,
-    }).then(
+    })).then(
       (result) => {
         session.current = result.session;
         fingerprint.current = result.fingerprint;
@@ -99,7 +101,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
     passphraseStep.current = { kind: 'recover-pass', sheet };
     setChooseAnother(false);
     setPhase({ kind: 'running', step: 'network-check' });
-    recoverStick({
+    holdStick(stick!, { holder: 'interface', waitMs: 0, makeFolder: true }).then(() => recoverStick({
       stick: stick!,
       seed: sheet.seed,
       creationDate: sheet.creationDate,
@@ -111,7 +113,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
       now: new Date(),
       dialog: { progress: dialog.progress, confirmWeakPassphrase: dialog.confirmWeakPassphrase },
       language,
-    }).then(
+    })).then(
       (result) => {
         session.current = result.session;
         fingerprint.current = result.fingerprint;

@@ -4,6 +4,8 @@ import { useEffect, useState } from 'react';
 import type { Stick } from '../../service/stick-lookup.js';
 import { isCaliopError } from '../../errors.js';
 import { estimateUnlockMs, StickSession } from '../../service/stick-session.js';
+import { holdStick, stickHolder } from '../../service/stick-hold.js';
+import { holderSince, type StickLockRecord } from '../../core/stick-lock.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Progress } from '../components/Progress.js';
 import { Screen } from '../components/Screen.js';
@@ -18,6 +20,8 @@ export function UnlockScreen({ stick, onUnlocked, onQuit, onLanguage }: { stick:
   /** When the unlock started and how long it should take here (estimateUnlockMs). */
   const [plan, setPlan] = useState<{ startedAt: number; expectedMs: number | undefined } | null>(null);
   const [error, setError] = useState<unknown>(null);
+  /** docs/store.md §10: another Caliop holding the stick, said in words before the passphrase is typed. */
+  const [holder, setHolder] = useState<StickLockRecord | undefined>(() => stickHolder(stick));
   useKeys((_input, key) => {
     if (key.escape) onQuit();
     else if (key.tab) onLanguage?.(language === 'en' ? 'fr' : 'en'); // docs/ui.md §7
@@ -33,7 +37,13 @@ export function UnlockScreen({ stick, onUnlocked, onQuit, onLanguage }: { stick:
       (expectedMs) => setPlan((current) => (current?.startedAt === startedAt ? { startedAt, expectedMs } : current)),
       () => undefined,
     );
-    StickSession.unlock(stick, value).then(onUnlocked, (failure: unknown) => {
+    // docs/store.md §10: held for the whole session, from before the vault is read; no wait here,
+    // the screen says who holds it and Enter looks again.
+    holdStick(stick, { holder: 'interface', waitMs: 0 }).then(() => {
+      setHolder(undefined);
+      return StickSession.unlock(stick, value);
+    }).then(onUnlocked, (failure: unknown) => {
+      if (isCaliopError(failure, 'stick_in_use')) setHolder(stickHolder(stick));
       setBusy(false);
       setPlan(null);
       setPassphrase('');
@@ -45,7 +55,13 @@ export function UnlockScreen({ stick, onUnlocked, onQuit, onLanguage }: { stick:
       <Text>{t('unlockExplain')}</Text>
       <TextField label={t('unlockLabel')} value={passphrase} mask focus={!busy} onChange={setPassphrase} onSubmit={submit} />
       {busy ? <UnlockProgress plan={plan} /> : null}
-      {isCaliopError(error, 'wrong_passphrase') ? <Text color="red">✗ {t('unlockWrong')}</Text> : error ? <ErrorNotice error={error} /> : null}
+      {holder !== undefined ? (
+        <StickInUse holder={holder} />
+      ) : isCaliopError(error, 'wrong_passphrase') ? (
+        <Text color="red">✗ {t('unlockWrong')}</Text>
+      ) : error ? (
+        <ErrorNotice error={error} />
+      ) : null}
     </Screen>
   );
 }
@@ -61,4 +77,17 @@ function UnlockProgress({ plan }: { plan: { startedAt: number; expectedMs: numbe
   if (plan?.expectedMs === undefined) return <Progress label={t('unlockWorking')} />;
   const left = Math.ceil((plan.startedAt + plan.expectedMs - now) / 1000);
   return <Progress label={left >= 1 ? t('unlockTimeLeft', { seconds: String(left) }) : t('unlockAlmost')} />;
+}
+
+/** docs/store.md §10: the stick is open in another Caliop; who, since when, and what to do. */
+function StickInUse({ holder }: { holder: StickLockRecord }) {
+  const { t } = useText();
+  const who = holder.holder === 'interface' ? t('stickInUseByInterface') : t('stickInUseByCommand', { command: `caliop${holder.command === undefined ? '' : ` ${holder.command}`}` });
+  return (
+    <Text color="yellow">
+      {t('stickInUse', { who, pid: holder.pid, since: holderSince(holder, new Date()) })}
+      {'\n'}
+      {t('stickInUseWhatToDo')}
+    </Text>
+  );
 }
