@@ -1,11 +1,10 @@
 // docs/store.md §10: one process at a time holds the stick. Real `caliop` processes, real
-// files, a real relay: a `sync` held mid-way (a proxy on loopback holds the relay's answer)
+// files, a real relay: a `sync` held mid-way (test/hostile/withholding-proxy.ts holds the relay's answer)
 // while a second command asks for the stick; a lock left by a SIGKILLed process, one written
 // by another computer, one of a reused pid, and hostile lock files; processes racing for a
 // stale lock, on FAT through FUSE where it can be mounted (test/helpers/fat-stick.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,57 +12,16 @@ import { decodeLockRecord, STICK_LOCK_NAME, type StickLockRecord } from '../src/
 import { ERROR_TABLE } from '../src/errors.js';
 import { initEnrolled, initStick, onStick, temporaryFolder, testCliEntry, testEnv } from './helpers/caliop.js';
 import { fatStick, type StickFilesystem } from './helpers/fat-stick.js';
+import { startWithholdingProxy, type WithholdingProxy } from './hostile/withholding-proxy.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
 
 const DOMAIN = 'caliop.example';
 const IN_USE = ERROR_TABLE.stick_in_use.exit;
 const scratch = temporaryFolder('stick-lock');
 let relay: RelayProcess;
-let proxy: PausingProxy;
+let proxy: WithholdingProxy;
 const sticks: Record<string, string> = {};
 let carolCert = '';
-
-/** A TCP proxy that can hold every byte the relay sends (TLS passes through: the pin is still checked end to end). */
-interface PausingProxy {
-  readonly port: number;
-  pause(): void;
-  resume(): void;
-  /** Bytes the relay sent while paused, not passed on yet. */
-  held(): number;
-  close(): Promise<void>;
-}
-
-async function startPausingProxy(upstreamPort: number): Promise<PausingProxy> {
-  let paused = false;
-  const waiting: Array<{ client: net.Socket; chunk: Buffer }> = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(upstreamPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
-    upstream.on('data', (chunk: Buffer) => (paused ? waiting.push({ client, chunk }) : client.write(chunk)));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    pause: () => void (paused = true),
-    resume() {
-      paused = false;
-      for (const { client, chunk } of waiting.splice(0)) client.write(chunk);
-    },
-    held: () => waiting.reduce((sum, { chunk }) => sum + chunk.length, 0),
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 interface Running {
   readonly child: ChildProcess;
@@ -144,7 +102,7 @@ async function timedInbox(stick: string): Promise<{ status: number; stderr: stri
 
 beforeAll(async () => {
   relay = await startRelayProcess({ domain: DOMAIN, dataDir: join(scratch.path, 'relay-data'), port: 0 });
-  proxy = await startPausingProxy(Number(new URL(relay.url).port));
+  proxy = await startWithholdingProxy(Number(new URL(relay.url).port));
   const throughProxy = relay.url.replace(/:\d+(\/?)$/, `:${proxy.port}$1`);
   for (const name of ['alice', 'bob', 'carol', 'dave']) mkdirSync((sticks[name] = join(scratch.path, name)));
   await Promise.all([
@@ -168,10 +126,10 @@ describe('two caliop processes on one stick', { timeout: 300_000 }, () => {
     const sent = await onStick(sticks.bob!, ['send', '--to', `alice@${DOMAIN}`, '--subject', 'while the stick was busy'], { input: 'held\n' });
     expect(sent.status, sent.stderr).toBe(0);
 
-    proxy.pause();
+    proxy.hold(true);
     const sync = start(alice, ['--json', 'sync'], '');
     try {
-      await until('the sync to hold the stick and wait on the relay', () => proxy.held() > 0 && locks(alice).some((lock) => lock.pid === sync.child.pid));
+      await until('the sync to hold the stick and wait on the relay', () => proxy.heldBytes() > 0 && locks(alice).some((lock) => lock.pid === sync.child.pid));
       expect(locks(alice)).toEqual([expect.objectContaining({ holder: 'command', command: 'sync', pid: sync.child.pid })]);
       // A writer of the vault document (the contacts), with --json: its error as every error is.
       const began = Date.now();
@@ -182,7 +140,7 @@ describe('two caliop processes on one stick', { timeout: 300_000 }, () => {
       expect(second.stdout).toBe('');
       expect(waited).toBeGreaterThanOrEqual(4_500); // it waited for the stick (docs/store.md §10: 5 s)
     } finally {
-      proxy.resume();
+      proxy.hold(false);
     }
     const synced = await sync.done;
     expect(synced.status, synced.stderr).toBe(0);
@@ -220,8 +178,8 @@ describe('two caliop processes on one stick', { timeout: 300_000 }, () => {
       const holder = start(dave, ['sign']);
       await until('sign to hold the stick', () => locks(dave).some((lock) => lock.pid === holder.child.pid));
       holder.child.kill(signal);
-      await holder.done;
-      expect(lockFiles(dave), signal).toEqual([]);
+      const ended = await holder.done;
+      expect(lockFiles(dave), `${signal}: ${ended.status} ${ended.stderr}`).toEqual([]);
     }
   });
 });

@@ -114,9 +114,23 @@ export function stickHolder(stick: Stick): StickLockRecord | undefined {
  * `waitMs` for another holder to go; else stick_in_use naming the holder. Free when this
  * process holds it already.
  */
-export async function holdStick(stick: Stick, request: HoldRequest): Promise<void> {
+export function holdStick(stick: Stick, request: HoldRequest): Promise<void> {
   const folder = stick.vaultDir;
-  if (held.has(folder)) return;
+  if (held.has(folder)) return Promise.resolve();
+  // Two takings at once in this process (Enter pressed twice) are one.
+  let taking = pending.get(folder);
+  if (taking === undefined) {
+    taking = take(stick, request).finally(() => pending.delete(folder));
+    pending.set(folder, taking);
+  }
+  return taking;
+}
+
+/** The takings under way in this process, by vault folder. */
+const pending = new Map<string, Promise<void>>();
+
+async function take(stick: Stick, request: HoldRequest): Promise<void> {
+  const folder = stick.vaultDir;
   const madeFolder = request.makeFolder === true ? ensureLockFolder(folder) : false;
   const deadline = Date.now() + (request.waitMs ?? STICK_WAIT_MS);
   const sightings: Sightings = new Map();
@@ -125,6 +139,7 @@ export async function holdStick(stick: Stick, request: HoldRequest): Promise<voi
     let blocker = firstBlocker(folder, listLockFiles(folder), sightings);
     if (blocker === undefined) {
       const name = newLockName();
+      releaseAtExit(); // before the file exists: a signal from now on finds the handler that removes it
       try {
         createLockFile(folder, name, encodeLockRecord(ownRecord(request)));
       } catch (cause) {
@@ -135,7 +150,6 @@ export async function holdStick(stick: Stick, request: HoldRequest): Promise<voi
       blocker = firstBlocker(folder, listLockFiles(folder).filter((other) => other !== name), undefined);
       if (blocker === undefined) {
         held.set(folder, { folder, name, madeFolder });
-        releaseAtExit();
         return;
       }
       removeLockFile(folder, name);

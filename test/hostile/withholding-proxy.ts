@@ -15,12 +15,18 @@ export interface WithholdingProxy {
   disarm(): void;
   /** While true, every new connection is reset at once (the stick sees relay_unreachable). */
   refuse(on: boolean): void;
+  /** While true, the relay's bytes wait here, in order, and go on when it is set false (a slow relay: test/stick-lock.test.ts holds a sync mid-way so). */
+  hold(on: boolean): void;
+  /** Bytes of the relay waiting while held. */
+  heldBytes(): number;
   close(): Promise<void>;
 }
 
 export async function startWithholdingProxy(upstreamPort: number): Promise<WithholdingProxy> {
   let armed: { committed: () => Promise<boolean> | boolean; withheld: () => void } | null = null;
   let refusing = false;
+  let holding = false;
+  const waiting: Array<{ client: net.Socket; chunk: Buffer }> = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     if (refusing) {
@@ -38,6 +44,10 @@ export async function startWithholdingProxy(upstreamPort: number): Promise<Withh
     upstream.on('error', end).on('close', end);
     client.on('data', (chunk: Buffer) => upstream.write(chunk));
     upstream.on('data', (chunk: Buffer) => {
+      if (holding) {
+        waiting.push({ client, chunk });
+        return;
+      }
       const trap = armed;
       if (trap === null) {
         client.write(chunk);
@@ -69,6 +79,11 @@ export async function startWithholdingProxy(upstreamPort: number): Promise<Withh
     refuse(on) {
       refusing = on;
     },
+    hold(on) {
+      holding = on;
+      if (!on) for (const { client, chunk } of waiting.splice(0)) client.write(chunk);
+    },
+    heldBytes: () => waiting.reduce((sum, { chunk }) => sum + chunk.length, 0),
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -67,7 +67,8 @@ it('in French and in English: the stick is open in another Caliop, said before a
     await new Promise((resolve) => other.once('exit', resolve));
     await type(english, PASSPHRASE);
     await waitForFrame(english, /Inbox/);
-    expect(readdirSync(join(stick, 'vault')).filter((name) => name.startsWith('caliop.lock-'))).toHaveLength(1); // ours; the dead one removed
+    const left = readdirSync(join(stick, 'vault')).filter((name) => name.startsWith('caliop.lock-'));
+    expect(left, left.map((name) => readFileSync(join(stick, 'vault', name), 'utf8')).join('')).toHaveLength(1); // ours; the dead one removed
   } finally {
     english.unmount();
   }

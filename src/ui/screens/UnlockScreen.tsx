@@ -13,6 +13,9 @@ import { TextField } from '../components/TextField.js';
 import { useText } from '../use-text.js';
 import { useKeys } from '../key-queue.js';
 
+/** docs/store.md §10: the interface's wait at Enter: long enough for an unreadable lock file to be judged stale. */
+const INTERFACE_WAIT_MS = 1500;
+
 export function UnlockScreen({ stick, onUnlocked, onQuit, onLanguage }: { stick: Stick; onUnlocked: (session: StickSession) => void; onQuit: () => void; onLanguage?: (language: 'en' | 'fr') => void }) {
   const { t, language } = useText();
   const [passphrase, setPassphrase] = useState('');
@@ -32,23 +35,27 @@ export function UnlockScreen({ stick, onUnlocked, onQuit, onLanguage }: { stick:
     setError(null);
     const startedAt = Date.now();
     setPlan({ startedAt, expectedMs: undefined });
-    // Measured while Argon2id runs in its worker (docs/vault-format.md §4.1): a few ms here.
-    estimateUnlockMs(stick).then(
-      (expectedMs) => setPlan((current) => (current?.startedAt === startedAt ? { startedAt, expectedMs } : current)),
-      () => undefined,
-    );
-    // docs/store.md §10: held for the whole session, from before the vault is read; no wait here,
-    // the screen says who holds it and Enter looks again.
-    holdStick(stick, { holder: 'interface', waitMs: 0 }).then(() => {
-      setHolder(undefined);
-      return StickSession.unlock(stick, value);
-    }).then(onUnlocked, (failure: unknown) => {
-      if (isCaliopError(failure, 'stick_in_use')) setHolder(stickHolder(stick));
-      setBusy(false);
-      setPlan(null);
-      setPassphrase('');
-      setError(failure);
-    });
+    // docs/store.md §10: held for the whole session, taken before anything of the vault is read.
+    // A short wait only (an unreadable lock is judged in 1 s); else the screen says who holds
+    // it, keeps the passphrase typed, and Enter looks again.
+    holdStick(stick, { holder: 'interface', waitMs: INTERFACE_WAIT_MS })
+      .then(() => {
+        setHolder(undefined);
+        // Measured while Argon2id runs in its worker (docs/vault-format.md §4.1): a few ms here.
+        estimateUnlockMs(stick).then(
+          (expectedMs) => setPlan((current) => (current?.startedAt === startedAt ? { startedAt, expectedMs } : current)),
+          () => undefined,
+        );
+        return StickSession.unlock(stick, value);
+      })
+      .then(onUnlocked, (failure: unknown) => {
+        const inUse = isCaliopError(failure, 'stick_in_use');
+        setHolder(inUse ? stickHolder(stick) : undefined);
+        setBusy(false);
+        setPlan(null);
+        if (!inUse) setPassphrase('');
+        setError(failure);
+      });
   };
   return (
     <Screen title={t('unlockTitle')} keys={t('unlockKeys')} status={stick.root}>
