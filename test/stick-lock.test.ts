@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeLockRecord, STICK_LOCK_NAME, type StickLockRecord } from '../src/core/stick-lock.js';
 import { ERROR_TABLE } from '../src/errors.js';
-import { initEnrolled, initStick, onStick, temporaryFolder, testCliEntry, testEnv } from './helpers/caliop.js';
+import { caliop, initEnrolled, initStick, onStick, temporaryFolder, testCliEntry, testEnv } from './helpers/caliop.js';
 import { fatStick, type StickFilesystem } from './helpers/fat-stick.js';
 import { startWithholdingProxy, type WithholdingProxy } from './hostile/withholding-proxy.js';
 import { startRelayProcess, type RelayProcess } from './relay/helpers/relay-process.js';
@@ -215,6 +215,15 @@ describe('locks found on the stick', { timeout: 300_000 }, () => {
     expect(held.status, held.stderr).toBe(IN_USE);
     expect(held.stderr).toContain(`the stick is in use by the Caliop interface (process ${process.pid}, since `);
     expect(lockFiles(dave)).toEqual(['caliop.lock-00000000000000b3']); // a live lock is never removed
+    // Commands that never open the vault take no lock: they answer at once while it is held.
+    for (const args of [['--version'], ['sop', 'version'], ['--stick', dave, 'stick', 'verify']]) {
+      const began = Date.now();
+      const run = await caliop(args);
+      // `stick verify` fails here (a test stick has no MANIFEST), but not for the lock.
+      expect(run.status, `${args.join(' ')}: ${run.stderr}`).not.toBe(IN_USE);
+      expect(run.stderr, args.join(' ')).not.toContain('in use');
+      expect(Date.now() - began, args.join(' ')).toBeLessThan(4_500);
+    }
     rmSync(join(dave, 'vault', 'caliop.lock-00000000000000b3'));
   });
 
