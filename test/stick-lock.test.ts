@@ -136,7 +136,8 @@ describe('two caliop processes on one stick', { timeout: 300_000 }, () => {
       const second = await onStick(alice, ['--json', 'contacts', 'import'], { input: carolCert });
       const waited = Date.now() - began;
       expect(second.status, second.stderr).toBe(IN_USE);
-      expect(second.stderr).toMatch(new RegExp(`^caliop: error: the stick is in use by "caliop sync" \\(process ${sync.child.pid}, since \\d\\d:\\d\\d\\)\\ncaliop: hint: let it finish`));
+      const holder = `"caliop sync" \\(process ${sync.child.pid}, since \\d\\d:\\d\\d\\)`;
+      expect(second.stderr).toMatch(new RegExp(`^caliop: the stick is in use by ${holder}: waiting for it \\(5 s at most\\)\\ncaliop: error: the stick is in use by ${holder}\\ncaliop: hint: let it finish`));
       expect(second.stdout).toBe('');
       expect(waited).toBeGreaterThanOrEqual(4_500); // it waited for the stick (docs/store.md §10: 5 s)
     } finally {

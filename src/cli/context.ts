@@ -3,6 +3,7 @@
 import { findStick, type Stick } from '../service/stick-lookup.js';
 import { readPassphraseSpec } from './passphrase-source.js';
 import { ask, tell } from './terminal.js';
+import { note } from './output.js';
 import { CaliopError, isCaliopError } from '../errors.js';
 import type { StickSession } from '../service/stick-session.js';
 
@@ -39,8 +40,13 @@ export class CliContext {
    * after 5 s of another holder, stick_in_use naming it. `makeFolder`: init, recover.
    */
   async hold(stick: Stick, options: { makeFolder?: boolean } = {}): Promise<void> {
-    const { holdStick } = await import('../service/stick-hold.js');
-    await holdStick(stick, { holder: 'command', ...(this.command === undefined ? {} : { command: this.command }), ...options });
+    const { holdStick, STICK_WAIT_MS } = await import('../service/stick-hold.js');
+    await holdStick(stick, {
+      holder: 'command',
+      ...(this.command === undefined ? {} : { command: this.command }),
+      ...options,
+      onWait: (holder) => note(`the stick is in use by ${holder}: waiting for it (${STICK_WAIT_MS / 1000} s at most)`),
+    });
   }
 
   /** The passphrase from --passphrase-file (FILE, @ENV:NAME, @FD:N), else the terminal. */

@@ -19,6 +19,8 @@ export interface HoldRequest {
   readonly waitMs?: number;
   /** `init`, `recover`: make `vault/` when missing (removed again at release if nothing was written in it). */
   readonly makeFolder?: boolean;
+  /** Told once, when it starts waiting for a live holder: who holds it, in English (the CLI says so, as gpg's "waiting for lock"). */
+  readonly onWait?: (holder: string) => void;
 }
 
 interface Held {
@@ -134,6 +136,7 @@ async function take(stick: Stick, request: HoldRequest): Promise<void> {
   const madeFolder = request.makeFolder === true ? ensureLockFolder(folder) : false;
   const deadline = Date.now() + (request.waitMs ?? STICK_WAIT_MS);
   const sightings: Sightings = new Map();
+  let told = false;
   for (;;) {
     // Look first, so that waiting writes nothing to the stick.
     let blocker = firstBlocker(folder, listLockFiles(folder), sightings);
@@ -157,6 +160,10 @@ async function take(stick: Stick, request: HoldRequest): Promise<void> {
     if (Date.now() >= deadline) {
       if (madeFolder) removeFolderIfEmpty(folder);
       throw inUse(blocker);
+    }
+    if ('record' in blocker && !told) {
+      told = true;
+      request.onWait?.(holderWords(blocker.record));
     }
     // A random pause, so that two takers that yielded to each other do not meet again.
     await new Promise((resolve) => setTimeout(resolve, LOOK_AGAIN_MS / 2 + Math.random() * LOOK_AGAIN_MS));
