@@ -228,6 +228,25 @@ describe('locks found on the stick', { timeout: 300_000 }, () => {
     rmSync(join(dave, 'vault', 'caliop.lock-00000000000000b3'));
   });
 
+  it('an init waiting on an empty stick whose holder gives it back and removes the folder it made: the init makes it again and succeeds', async () => {
+    // What a failed init or recover does when it releases (removeFolderIfEmpty); before, the waiting init then
+    // failed with stick_write_failed (exit 23): its folder had been checked once, before it waited.
+    const empty = join(scratch.path, 'empty-for-init');
+    mkdirSync(join(empty, 'vault'), { recursive: true });
+    const boot = bootId();
+    writeLock(empty, 'caliop.lock-00000000000000c1', { holder: 'command', command: 'init', ...(boot ? { bootId: boot } : {}), startTicks: startTicksOf(process.pid) });
+    const init = start(empty, ['--batch', '--json', 'init', '--name', 'erin', '--email', 'erin@elsewhere.test', '--allow-online'], '');
+    let stderr = '';
+    init.child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    await until('the init waiting for the stick', () => stderr.includes('waiting for it'));
+    rmSync(join(empty, 'vault'), { recursive: true });
+    const ended = await init.done;
+    expect(ended.status, ended.stderr).toBe(0);
+    expect(lockFiles(empty)).toEqual([]);
+    const shown = await onStick(empty, ['--json', 'key', 'show']);
+    expect(shown.status, shown.stderr).toBe(0);
+  });
+
   it('hostile lock files (huge, binary, cut short, empty, over-long fields, a folder) neither crash it nor hold the stick', async () => {
     const dave = sticks.dave!;
     const vault = join(dave, 'vault');

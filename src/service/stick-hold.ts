@@ -133,7 +133,7 @@ const pending = new Map<string, Promise<void>>();
 
 async function take(stick: Stick, request: HoldRequest): Promise<void> {
   const folder = stick.vaultDir;
-  const madeFolder = request.makeFolder === true ? ensureLockFolder(folder) : false;
+  let madeFolder = false;
   const deadline = Date.now() + (request.waitMs ?? STICK_WAIT_MS);
   const sightings: Sightings = new Map();
   let told = false;
@@ -141,6 +141,9 @@ async function take(stick: Stick, request: HoldRequest): Promise<void> {
     // Look first, so that waiting writes nothing to the stick.
     let blocker = firstBlocker(folder, listLockFiles(folder), sightings);
     if (blocker === undefined) {
+      // init, recover: made at each try, not once: another taker that made the folder removes it,
+      // empty, when it gives the stick back (two inits on an empty stick: the second found no folder).
+      if (request.makeFolder === true) madeFolder = ensureLockFolder(folder) || madeFolder;
       const name = newLockName();
       releaseAtExit(); // before the file exists: a signal from now on finds the handler that removes it
       try {

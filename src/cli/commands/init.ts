@@ -169,9 +169,10 @@ export function registerInitCommands(program: Command, context: () => CliContext
       const cli = context();
       const [{ recoverStick }, { readRecoverySheetFile, identityForRecovery }] = await Promise.all([import('../../service/ceremony.js'), import('../../service/recovery.js')]);
       const stick = cli.stick();
-      await cli.hold(stick, { makeFolder: true }); // docs/store.md §10: before the stick is looked at
+      // The sheet is the user's input, not the stick's: a bad one is refused at once, without waiting for the stick.
       const sheet = await readRecoverySheetFile(options.phraseFile);
       const { name, email } = identityForRecovery(sheet, options);
+      await cli.hold(stick, { makeFolder: true }); // docs/store.md §10: before the stick is looked at
       const passphrase = await cli.newPassphrase(options.newPassphraseFile ?? cli.options.passphraseFile, 'passphrase');
       const result = await recoverStick({
         stick,
