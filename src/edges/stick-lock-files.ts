@@ -18,9 +18,12 @@ export function newLockName(): string {
 
 /** Creates `folder/name` exclusively and writes `bytes` in the one write (docs/store.md §10 step 1). */
 export function createLockFile(folder: string, name: string, bytes: Uint8Array): void {
-  const fd = openSync(join(folder, name), 'wx');
+  const path = join(folder, name);
+  const fd = openSync(path, 'wx');
+  let written = false;
   try {
     writeSync(fd, bytes);
+    written = true;
     try {
       fsyncSync(fd);
     } catch {
@@ -28,6 +31,8 @@ export function createLockFile(folder: string, name: string, bytes: Uint8Array):
     }
   } finally {
     closeSync(fd);
+    // A full stick: the file exists, empty; left, it would hold the stick until judged stale.
+    if (!written) removeLockFile(folder, name);
   }
 }
 

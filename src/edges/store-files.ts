@@ -6,6 +6,7 @@
 // src/service/message-store.ts.
 
 import { mkdir, open, readdir, rm, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaliopError, isCaliopError } from '../errors.js';
 import {
@@ -74,6 +75,34 @@ function writeFailed(what: string, cause: unknown): CaliopError {
  * at most); this is four of the largest.
  */
 export const DELETE_RESERVE_BYTES = 256 * 1024;
+/** §6.2: the delete reserve's file name in a store folder. */
+export const DELETE_RESERVE_FILE = 'reserve';
+
+/**
+ * docs/store.md §6.2, §10: on a full stick the stick's lock file (one cluster) has no room, and a
+ * deletion, the way to make room, must still be possible: the delete reserves of the store folders
+ * in `vaultDir` (named by `storeFolder`: the store's own pattern) are given back. The store's opening
+ * writes its reserve again as far as room allows (keepReserve), before any change. True when one was.
+ */
+export function giveBackDeleteReserves(vaultDir: string, storeFolder: RegExp): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(vaultDir);
+  } catch {
+    return false;
+  }
+  let freed = false;
+  for (const name of names) {
+    if (!storeFolder.test(name)) continue;
+    try {
+      unlinkSync(join(vaultDir, name, DELETE_RESERVE_FILE));
+      freed = true;
+    } catch {
+      // none there
+    }
+  }
+  return freed;
+}
 
 function readFailed(what: string, cause: unknown): CaliopError {
   if (isCaliopError(cause)) return cause;
@@ -228,7 +257,7 @@ export class StoreFiles {
 
   /** §6.2: the delete reserve, a file of real blocks beside the index. */
   get reservePath(): string {
-    return join(this.folder, 'reserve');
+    return join(this.folder, DELETE_RESERVE_FILE);
   }
 
   get journalBytes(): number {

@@ -4,6 +4,8 @@
 import { decodeLockRecord, encodeLockRecord, holderSince, judgeLock, STICK_LOCK_FORMAT, UNREADABLE_LOCK_STALE_MS, type StickHolderKind, type StickLockRecord } from '../core/stick-lock.js';
 import { createLockFile, ensureLockFolder, hostFacts, listLockFiles, newLockName, readLockFile, removeFolderIfEmpty, removeLockFile } from '../edges/stick-lock-files.js';
 import type { Stick } from '../edges/stick-locator.js';
+import { giveBackDeleteReserves, isStickFull } from '../edges/store-files.js';
+import { STORE_FOLDER_PATTERN } from './message-store.js';
 import { CaliopError } from '../errors.js';
 
 /** docs/store.md §10: how long a command waits for the stick before it fails with stick_in_use. */
@@ -147,7 +149,16 @@ async function take(stick: Stick, request: HoldRequest): Promise<void> {
       const name = newLockName();
       releaseAtExit(); // before the file exists: a signal from now on finds the handler that removes it
       try {
-        createLockFile(folder, name, encodeLockRecord(ownRecord(request)));
+        const record = encodeLockRecord(ownRecord(request));
+        try {
+          createLockFile(folder, name, record);
+        } catch (full) {
+          // docs/store.md §6.2, §10: a full stick. The lock takes a cluster; a deletion, the way to
+          // make room, must still work: the store's delete reserve is given back (the store's opening
+          // writes it again as far as room allows), and the lock tried once more.
+          if (!isStickFull(full) || !giveBackDeleteReserves(folder, STORE_FOLDER_PATTERN)) throw full;
+          createLockFile(folder, name, record);
+        }
       } catch (cause) {
         if (madeFolder) removeFolderIfEmpty(folder);
         throw new CaliopError('stick_write_failed', `the stick's lock could not be written: ${(cause as Error).message}`, { cause });
