@@ -41,11 +41,18 @@ export class Terminal {
     return execFileSync('tmux', [...(this.options.utf8 ? ['-u'] : []), '-L', this.socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
-  /** Runs `command` (through tmux's shell) in a new detached session; the previous one, if any, is killed first. */
+  /**
+   * Runs `command` (through tmux's shell) in a new detached session. The server is told to
+   * stay when its last session ends (`exit-empty off`, in the same command queue as the new
+   * session): otherwise ending a session (or a command that exits) makes the server exit, and
+   * a `start` soon after can reach it while it is exiting and fail with "server exited
+   * unexpectedly" (CI at 1d11805, test/cli-interactive-init; 2 in 300 quick restarts here).
+   * Only `stop` ends the server.
+   */
   start(command: string, size: { width?: number; height?: number } = {}): void {
     const width = size.width ?? this.options.width ?? 80;
     const height = size.height ?? this.options.height ?? 24;
-    this.tmux('new-session', '-d', '-s', this.session, '-x', String(width), '-y', String(height), command);
+    this.tmux('new-session', '-d', '-s', this.session, '-x', String(width), '-y', String(height), command, ';', 'set-option', '-g', 'exit-empty', 'off');
   }
 
   /** Ends the current session (its server stays for the next start). */
