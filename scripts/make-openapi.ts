@@ -25,6 +25,8 @@ import {
   MessageResponseSchema,
   RelayInfoSchema,
   RevokeDeviceResponseSchema,
+  OpenSessionRequestSchema,
+  OpenSessionResponseSchema,
   SubmitRequestSchema,
   UpdateCertRequestSchema,
   SubmitResponseSchema,
@@ -39,6 +41,8 @@ const COMPONENTS = {
   UpdateCertRequest: UpdateCertRequestSchema,
   DevicesResponse: DevicesResponseSchema,
   RevokeDeviceResponse: RevokeDeviceResponseSchema,
+  OpenSessionRequest: OpenSessionRequestSchema,
+  OpenSessionResponse: OpenSessionResponseSchema,
   SubmitRequest: SubmitRequestSchema,
   SubmitResponse: SubmitResponseSchema,
   ListResponse: ListResponseSchema,
@@ -67,7 +71,7 @@ const error = (description: string) => ({ description, ...json('Error') });
 
 const SIGNED_ERRORS = {
   '400': error('malformed JSON, unknown field or invalid value (§5.2)'),
-  '401': error('unsigned, bad signature, stale timestamp, replayed nonce, unknown or revoked device (§4.3, §6.5)'),
+  '401': error('unsigned, bad signature, stale timestamp, replayed nonce, unknown or revoked device (§4.3, §6.5); in a session: unknown or expired session, bad MAC, or a route that needs a signature (§4.6.3)'),
   '413': error('body or message larger than the relay accepts (§5.3)'),
   '429': error('rate limited; see Retry-After (§5.3)'),
 };
@@ -163,6 +167,15 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
       '404': error('no device of that name in the caller\'s account'),
       '409': error('the device is already revoked, or is the caller'),
     },
+  },
+  openSession: {
+    summary: 'Open a session: its key agreed by X25519, the client share in the signed body; signed by the device key only (§4.6.1)',
+    requestBody: { required: true, ...json('OpenSessionRequest') },
+    responses: { '201': { description: 'opened', ...json('OpenSessionResponse') }, ...SIGNED_ERRORS, '404': error('this relay serves no sessions (§4.6.4)') },
+  },
+  closeSession: {
+    summary: 'Close the session this request is sent in (§4.6.4)',
+    responses: { '204': { description: 'closed' }, ...SIGNED_ERRORS, '404': error('this relay serves no sessions (§4.6.4)') },
   },
   mailboxAck: {
     summary: "Delete every entry of the caller's mailbox up to a cursor (§8.9)",

@@ -19,9 +19,9 @@ export const SIGNING_SCHEME = 'caliop-request-v1';
 /** docs/api.md §4.3: accepted clock difference between client and relay, each way. */
 export const TIMESTAMP_WINDOW_SECONDS = 300;
 /** docs/api.md §4.1: a nonce is 16 to 64 base64url characters. */
-const NONCE = /^[A-Za-z0-9_-]{16,64}$/;
+export const NONCE = /^[A-Za-z0-9_-]{16,64}$/;
 /** docs/api.md §4.1: a timestamp is decimal Unix seconds, no sign, no leading zero. */
-const TIMESTAMP = /^(?:0|[1-9][0-9]{0,11})$/;
+export const TIMESTAMP = /^(?:0|[1-9][0-9]{0,11})$/;
 
 export interface RequestToSign {
   /** HTTP method, any case (upper-cased in the signed string). */
@@ -51,10 +51,15 @@ export const nobleSha256Hex: Sha256Hex = (bytes) => bytesToHex(sha256(bytes));
 
 /** docs/api.md §4.2: the canonical string that the device key signs. */
 export function canonicalRequestString(request: RequestToSign, fields: SignedFields, sha256Hex: Sha256Hex = nobleSha256Hex): string {
+  return labelledRequestString(SIGNING_SCHEME, request, fields, sha256Hex);
+}
+
+/** docs/api.md §4.2, §4.6.2: the seven lines under a scheme label (a signature's, or a session MAC's). */
+export function labelledRequestString(scheme: string, request: RequestToSign, fields: SignedFields, sha256Hex: Sha256Hex = nobleSha256Hex): string {
   if (!request.pathWithQuery.startsWith('/')) throw new TypeError('pathWithQuery must start with "/"');
   if (/[\r\n]/.test(request.pathWithQuery) || /[\r\n]/.test(request.domain)) throw new TypeError('no line breaks allowed');
   return [
-    SIGNING_SCHEME,
+    scheme,
     request.method.toUpperCase(),
     request.pathWithQuery,
     request.body instanceof Uint8Array ? sha256Hex(request.body) : bytesToHex(request.body.sha256),
@@ -134,14 +139,19 @@ export function verifyRequestSignature(
   if (!NONCE.test(nonce)) return { ok: false, reason: 'malformed', detail: 'Caliop-Nonce must be 16-64 base64url characters' };
 
   const seconds = Number(timestamp);
-  const skew = Math.abs(now.getTime() / 1000 - seconds);
-  // docs/api.md §4.3: outside ±TIMESTAMP_WINDOW_SECONDS the request is stale.
-  if (skew > TIMESTAMP_WINDOW_SECONDS) {
-    return { ok: false, reason: 'stale_timestamp', detail: `Caliop-Timestamp is ${Math.round(skew)} s away from the relay's clock (at most ${TIMESTAMP_WINDOW_SECONDS} s allowed)` };
-  }
+  const stale = staleTimestamp(seconds, now);
+  if (stale !== null) return { ok: false, reason: 'stale_timestamp', detail: stale };
   const message = new TextEncoder().encode(canonicalRequestString(request, { timestamp, nonce }, sha256Hex));
   if (!verifyEd25519(signatureBytes, message, devicePublicKey)) return { ok: false, reason: 'bad_signature', detail: 'the request signature does not verify with the Caliop-Device key' };
   return { ok: true, devicePublicKey, timestamp: seconds, nonce };
+}
+
+/** docs/api.md §4.3 step 3 (and §4.6.3 step 2): why a timestamp is outside the window, or null when it is inside. */
+export function staleTimestamp(seconds: number, now: Date): string | null {
+  const skew = Math.abs(now.getTime() / 1000 - seconds);
+  // docs/api.md §4.3: outside ±TIMESTAMP_WINDOW_SECONDS the request is stale.
+  if (skew <= TIMESTAMP_WINDOW_SECONDS) return null;
+  return `Caliop-Timestamp is ${Math.round(skew)} s away from the relay's clock (at most ${TIMESTAMP_WINDOW_SECONDS} s allowed)`;
 }
 
 /** docs/api.md §4.5: the short device fingerprint used in logs (hex SHA-256 of the public key, 12 digits). */

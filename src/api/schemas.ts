@@ -48,6 +48,8 @@ export const RelayInfoSchema = z.object({
     rateBurst: z.number().int().positive().optional(),
     ratePerMinute: z.number().positive().optional(),
   }),
+  /** §4.6: the relay accepts sessions, of this lifetime; absent: it does not (the client signs every request). */
+  sessions: z.object({ lifetimeSeconds: z.number().int().positive() }).optional(),
 });
 export type RelayInfo = z.infer<typeof RelayInfoSchema>;
 
@@ -105,6 +107,26 @@ export const RevokeDeviceResponseSchema = z.object({
   revokedAt: z.iso.datetime(),
 });
 export type RevokeDeviceResponse = z.infer<typeof RevokeDeviceResponseSchema>;
+
+// ---- §4.6 sessions ----------------------------------------------------------------
+
+/** §4.6.1: an X25519 public key (RFC 7748), 32 bytes, base64url. */
+const X25519ShareSchema = z.string().regex(/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/, 'must be an X25519 public key (32 bytes, base64url)');
+
+export const OpenSessionRequestSchema = z.strictObject({
+  /** A fresh X25519 public key of the device, for this session only (signed with the request). */
+  clientShare: X25519ShareSchema,
+});
+export type OpenSessionRequest = z.infer<typeof OpenSessionRequestSchema>;
+
+export const OpenSessionResponseSchema = z.object({
+  /** 16 random bytes, base64url. */
+  session: z.string().regex(/^[A-Za-z0-9_-]{21}[AQgw]$/, 'must be a session id (16 bytes, base64url)'),
+  relayShare: X25519ShareSchema,
+  /** 15 minutes after the opening, never extended. */
+  expiresAt: z.iso.datetime(),
+});
+export type OpenSessionResponse = z.infer<typeof OpenSessionResponseSchema>;
 
 // ---- §7 key directory ----------------------------------------------------------
 

@@ -12,11 +12,13 @@ import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { z } from 'zod';
-import { toBase64url } from '../api/base64url.js';
+import { fromBase64url, toBase64url } from '../api/base64url.js';
 import { OutboundAnswerSchema, OutboundRequestSchema, OutboundStatusResponseSchema, OutboundStreamQuerySchema, STREAMED_OUTBOUND_TYPE, type OutboundAnswer, type OutboundStatusResponse } from '../api/outbound.js';
 import { routePath, type ApiRouteName, API_ROUTES } from '../api/routes.js';
 import { DomainTlsPolicyResponseSchema, type DomainTlsPolicyResponse } from '../api/tls-policy.js';
 import { signRequest, type Sha256Hex } from '../api/request-signing.js';
+import { deriveSessionKey, macRequest, sessionKeyInfo, sessionNeedsRenewal } from '../api/relay-session.js';
+import { newX25519KeyPair, runtimeSessionMac, x25519PublicBytes, x25519Shared } from '../api/session-x25519.js';
 import {
   MailboxAckRequestSchema,
   MailboxAckResponseSchema,
@@ -34,6 +36,8 @@ import {
   ErrorBodySchema,
   ListResponseSchema,
   MessageResponseSchema,
+  OpenSessionRequestSchema,
+  OpenSessionResponseSchema,
   PROTOCOL_LIMITS,
   RelayInfoSchema,
   STREAMED_CIPHERTEXT_TYPE,
@@ -65,7 +69,31 @@ export interface RelayClientOptions {
   readonly randomNonce?: () => string;
   /** Per request, connection included. Default 30 s (defaultTimeoutMs). */
   readonly timeoutMs?: number;
+  /**
+   * docs/api.md §4.6.4: authenticate the mail routes in a session (opened lazily, one extra
+   * request) when the relay announces them; for a client that makes several requests (sync,
+   * the interface, the bench). Default false: every request signed (one-shot commands).
+   */
+  readonly sessions?: boolean;
 }
+
+/** docs/api.md §4.6: a session this process holds, in memory only (never on the stick). */
+interface HeldSession {
+  readonly id: string;
+  readonly key: Uint8Array;
+  /** Unix seconds. */
+  readonly openedAt: number;
+  readonly expiresAt: number;
+}
+
+/**
+ * The sessions of this process, by relay and device key: the interface's syncs, each with a new
+ * client, share one session until it is renewed. Memory only; forgotten when the process ends.
+ */
+const heldSessions = new Map<string, HeldSession>();
+
+/** docs/api.md §4.6.4: the relay's answers after which a new session is opened once and the request sent once more. */
+const SESSION_GONE = new Set(['session_unknown', 'session_expired']);
 
 /** The relay's own error answer, kept as the `cause` of the CaliopError the client throws. */
 /** How long a 429's Retry-After may be for the client to wait it out, and how many times. */
@@ -191,6 +219,12 @@ export class RelayClient {
   readonly #sentBeforeLimits: number[] = [];
   /** The device's public key, base64url (docs/api.md §4.1 Caliop-Device). */
   readonly devicePublicKey: string;
+  /** docs/api.md §4.6.4: sessions wanted; undefined once the relay is known not to serve them. */
+  #sessionsWanted: boolean;
+  /** The relay's announced session lifetime (GET /v1/relay); null: none announced; undefined: not asked yet. */
+  #sessionLifetime: number | null | undefined;
+  /** An opening under way, shared by the requests that wait for it. */
+  #opening: Promise<HeldSession | undefined> | undefined;
 
   constructor(options: RelayClientOptions) {
     let base: URL;
@@ -217,6 +251,7 @@ export class RelayClient {
     this.#randomNonce = options.randomNonce ?? (() => toBase64url(randomSmallBytes(16)));
     this.#timeoutMs = options.timeoutMs ?? defaultTimeoutMs();
     this.#domain = options.domain?.toLowerCase();
+    this.#sessionsWanted = options.sessions === true;
     if (base.protocol === 'http:') {
       this.#transport = http;
       this.#agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -239,6 +274,7 @@ export class RelayClient {
     const response = await this.#request('relayInfo', {}, { signed: false });
     const info = await this.#expect(response, 'relayInfo', RelayInfoSchema);
     this.#limitsAsked = true;
+    this.#sessionLifetime = info.sessions?.lifetimeSeconds ?? null;
     const { rateBurst, ratePerMinute } = info.limits;
     if (this.#pacer === undefined && rateBurst !== undefined && ratePerMinute !== undefined) {
       this.#pacer = new RequestPacer({ burst: rateBurst, perMinute: ratePerMinute });
@@ -469,6 +505,83 @@ export class RelayClient {
     if (response.status !== 204) this.#fail(response, 'delete');
   }
 
+  /** This process's key for the session of this relay and device (heldSessions). */
+  get #sessionSlot(): string {
+    return `${this.#base.origin}${this.#base.pathname} ${this.devicePublicKey}`;
+  }
+
+  /**
+   * docs/api.md §4.6.4: the session to authenticate the next request with: the one held while
+   * more than a fifth of its lifetime is left, else a new one; undefined when sessions are not
+   * wanted or the relay does not announce them (then every request is signed).
+   */
+  async #currentSession(): Promise<HeldSession | undefined> {
+    if (!this.#sessionsWanted) return undefined;
+    if (this.#sessionLifetime === undefined) await this.learnLimits();
+    if (this.#sessionLifetime === null || this.#sessionLifetime === undefined) {
+      this.#sessionsWanted = false;
+      return undefined;
+    }
+    const held = heldSessions.get(this.#sessionSlot);
+    if (held !== undefined && !sessionNeedsRenewal(held, Math.floor(this.#now().getTime() / 1000))) return held;
+    this.#opening ??= this.#openSession().finally(() => {
+      this.#opening = undefined;
+    });
+    return this.#opening;
+  }
+
+  /** docs/api.md §4.6.1: POST /v1/session, signed by the device key; K agreed by X25519, never sent. */
+  async #openSession(): Promise<HeldSession | undefined> {
+    const own = newX25519KeyPair();
+    const clientShare = toBase64url(x25519PublicBytes(own));
+    const response = await this.#request('openSession', {}, { signed: true, json: checkRequest(OpenSessionRequestSchema, { clientShare }) });
+    // A relay that announced sessions but serves none (an older one behind the same name): sign every request.
+    if (response.status === 404) {
+      this.#sessionsWanted = false;
+      return undefined;
+    }
+    const opened = await this.#expect(response, 'openSession', OpenSessionResponseSchema);
+    const relayShare = fromBase64url(opened.relayShare) as Uint8Array;
+    const shared = x25519Shared(own, relayShare);
+    if (shared === undefined) throw new CaliopError('relay_session_failed', "the relay's session share is not a usable X25519 key (docs/api.md §4.6.1)");
+    const domain = await this.#signingDomain();
+    const key = deriveSessionKey(shared, opened.session, sessionKeyInfo({ devicePublicKey: this.devicePublicKey, domain, clientShare, relayShare: opened.relayShare }));
+    shared.fill(0);
+    const openedAt = Math.floor(this.#now().getTime() / 1000);
+    // The relay's expiry, or the announced lifetime from now if that is sooner: a relay clock ahead of ours costs a renewal, never a refusal.
+    const expiresAt = Math.min(Math.floor(Date.parse(opened.expiresAt) / 1000), openedAt + (this.#sessionLifetime ?? 0));
+    const session: HeldSession = { id: opened.session, key, openedAt, expiresAt };
+    heldSessions.set(this.#sessionSlot, session);
+    return session;
+  }
+
+  /** Forgets a session the relay no longer knows (docs/api.md §4.6.4), unless another already replaced it. */
+  #dropSession(session: HeldSession): void {
+    if (heldSessions.get(this.#sessionSlot) === session) heldSessions.delete(this.#sessionSlot);
+    session.key.fill(0);
+  }
+
+  /** docs/api.md §4.6: the id of the session this process holds with this relay for this device, if any (never its key). */
+  get sessionId(): string | undefined {
+    return heldSessions.get(this.#sessionSlot)?.id;
+  }
+
+  /**
+   * docs/api.md §4.6.4: DELETE /v1/session for the session this process holds, if any, and
+   * forgets it. Best effort: a session not closed ends by itself within 15 minutes.
+   */
+  async endSession(): Promise<void> {
+    const held = heldSessions.get(this.#sessionSlot);
+    if (held === undefined) return;
+    try {
+      await this.#request('closeSession', {}, { signed: true });
+    } catch {
+      // Ends by itself at its expiry.
+    } finally {
+      this.#dropSession(held);
+    }
+  }
+
   async #signingDomain(): Promise<string> {
     this.#domain ??= (await this.info()).domain.toLowerCase();
     return this.#domain;
@@ -487,6 +600,9 @@ export class RelayClient {
     // docs/api.md §8.2.1: a streamed body is signed by its digest, declared in Content-Digest.
     const signedBody = body instanceof Uint8Array ? body : { sha256: body.sha256 };
     const domain = options.signed ? await this.#signingDomain() : '';
+    // docs/api.md §2, §4.6.2: the routes that take a session; the others are always signed.
+    const inSession = options.signed && API_ROUTES[route].session;
+    let reopened = false;
     let paced = 0;
     for (let attempt = 1; ; attempt += 1) {
       const headers: Record<string, string> = { accept: options.streamed ? 'application/octet-stream, application/json' : 'application/json' };
@@ -495,12 +611,24 @@ export class RelayClient {
         headers['content-type'] = options.upload.type;
         headers['content-digest'] = `sha-256=:${Buffer.from(options.upload.sha256).toString('base64')}:`;
       }
+      let session: HeldSession | undefined;
       if (options.signed) {
+        session = inSession ? await this.#currentSession() : undefined;
         await this.#pace();
-        Object.assign(headers, signRequest({ method, pathWithQuery, body: signedBody, domain }, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey, this.#sign, runtimeSha256Hex));
+        const request = { method, pathWithQuery, body: signedBody, domain };
+        if (session !== undefined) Object.assign(headers, macRequest(request, session, this.#now(), this.#randomNonce(), runtimeSessionMac, runtimeSha256Hex));
+        else Object.assign(headers, signRequest(request, this.#secretKey, this.#now(), this.#randomNonce(), this.#publicKey, this.#sign, runtimeSha256Hex));
       }
       try {
         const response = await this.#send(method, pathWithQuery, body, headers, LARGE_RESPONSE_ROUTES.has(route) ? MAX_RESPONSE_BYTES : SMALL_RESPONSE_BYTES, options.streamed);
+        // docs/api.md §4.6.4: a session the relay no longer knows (expired, closed, another secret):
+        // a new one, once, and the request once more with a new nonce (the relay refused it before anything else).
+        if (session !== undefined && !reopened && response.status === 401 && SESSION_GONE.has(relayErrorCode(response))) {
+          reopened = true;
+          this.#dropSession(session);
+          attempt = 0;
+          continue;
+        }
         // docs/api.md §4.4: the client paces itself within the relay's rate limit: a 429
         // with a short Retry-After is waited out (a few times), a long one is reported.
         const wait = response.status === 429 ? Number(response.headers['retry-after']) : Number.NaN;
@@ -680,6 +808,8 @@ export class RelayClient {
     else if (status >= 500) code = 'relay_unreachable';
     // docs/api.md §6.5: on every route, this stick was revoked.
     else if (status === 401 && relayCode === 'device_revoked') code = 'device_revoked';
+    // docs/api.md §4.6.4: a session refused after its one renewal, or its MAC (not the stick's enrolment).
+    else if (status === 401 && SESSION_REFUSED.has(relayCode)) code = 'relay_session_failed';
     else if (route === 'enrol' && relayCode === 'device_name_taken') code = 'device_name_taken';
     else if (route === 'enrol') code = 'enrolment_failed';
     else if (route === 'revokeDevice' && status === 404) code = 'device_not_found';
@@ -691,5 +821,18 @@ export class RelayClient {
     const retryAfter = status === 429 ? response.headers['retry-after'] : undefined;
     const detail = `${relayMessage} (relay: ${status} ${relayCode})${retryAfter ? `; retry after ${retryAfter} s` : ''}`;
     throw new CaliopError(code, detail, { cause });
+  }
+}
+
+/** docs/api.md §5.2: the relay's error codes of a session, other than the device's own (§4.6.3). */
+const SESSION_REFUSED = new Set(['session_unknown', 'session_expired', 'bad_mac', 'signature_required']);
+
+/** The relay's error code of an answer (docs/api.md §5.1), or '' when it has none. */
+function relayErrorCode(response: RawResponse): string {
+  try {
+    const parsed = ErrorBodySchema.safeParse(JSON.parse(response.body.toString('utf8')));
+    return parsed.success ? parsed.data.error.code : '';
+  } catch {
+    return '';
   }
 }

@@ -19,6 +19,7 @@ import { directoryRoutes } from './routes/directory.js';
 import { enrolmentRoutes } from './routes/enrolment.js';
 import { messagesRoutes } from './routes/messages.js';
 import { relayInfoRoutes } from './routes/relay-info.js';
+import { sessionsRoutes } from './routes/sessions.js';
 
 /** The per-device rate-limit buckets (docs/api.md §5.3), one set per process. */
 function relayBuckets(deps: RelayDeps): TokenBuckets {
@@ -57,6 +58,7 @@ export function createRelayApp(deps: RelayDeps, outbound?: OutboundDeps, buckets
     ...directoryRoutes(deps, buckets),
     ...messagesRoutes(deps, buckets),
     ...devicesRoutes(deps, buckets),
+    ...sessionsRoutes(deps, buckets),
     ...outboundRoutes(deps, buckets, outbound ?? { transport: null, encryptedOnly: true, hostname: deps.domain, log: () => {}, dkim: null, queue: null }),
   };
   // The table is the routing: each of its routes, with its method and path, and nothing else.

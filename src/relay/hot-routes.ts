@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getQueryParam } from 'hono/utils/url';
 import { STREAMED_CIPHERTEXT_TYPE } from '../api/schemas.js';
 import { errorAnswer } from './http-error.js';
-import { authenticateRequest, type DeviceAuthOptions } from './middleware/device-auth.js';
+import { authenticateRequest, authFor, type DeviceAuthOptions } from './middleware/device-auth.js';
 import { takeToken, type TokenBuckets } from './middleware/rate-limit.js';
 import { mediaType, readIncomingBody } from './middleware/read-body.js';
 import type { RequestLogLine } from './middleware/request-log.js';
@@ -151,7 +151,8 @@ export function hotRoutesListener(
   buckets: TokenBuckets,
   fallback: (request: IncomingMessage, response: ServerResponse) => unknown,
 ): (request: IncomingMessage, response: ServerResponse) => void {
-  const auth: DeviceAuthOptions = { store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true };
+  // The four hot routes are alike in the table: enrolled devices, sessions accepted (docs/api.md §2).
+  const auth: DeviceAuthOptions = authFor(deps, 'submit');
   const submitMax = deps.limits.maxMessageBytes + SUBMIT_OVERHEAD_BYTES;
 
   async function run(name: HotName, id: string, request: IncomingMessage, signed: (device: SignedDevice) => void): Promise<Answer> {

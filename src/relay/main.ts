@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createRelayListener } from './app.js';
 import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
 import { ensureDkimKey, readDkimKey } from './gateway/dkim.js';
+import { RelaySessions, sessionSecretFor } from './session-keys.js';
 import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
 import { DnsClient } from './gateway/dns-client.js';
 import { StsPolicyCache } from './gateway/mta-sts.js';
@@ -160,8 +161,11 @@ async function startRelay(options: RelayOptions): Promise<void> {
           log: logLine,
         });
   outboundQueue?.start();
+  // docs/api.md §4.6: the session secret, made in DIR on first start like the DKIM key, unless given.
+  const sessions = options.sessions === null ? null : new RelaySessions(sessionSecretFor(options.dataDir, options.sessions.secretFile), options.domain);
   const listener = createRelayListener({
     store,
+    sessions,
     domain: options.domain,
     limits: options.limits,
     // Re-read on each enrolment, so volunteers can add tokens without a restart.

@@ -21,7 +21,7 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
                     [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]
                      | --deliver-to-mx [--outbound-resolver IP[:PORT]] [--outbound-ca FILE]]
                     [--outbound-encrypted-only] [--outbound-retry-seconds N] [--outbound-give-up-seconds N]
-                    [--dkim-key FILE --dkim-selector S]
+                    [--dkim-key FILE --dkim-selector S] [--session-secret FILE | --no-sessions]
                     [--release-fingerprint FPR] [--ip-retention-days N]
 
   --data DIR             folder for the database (and the --dev-tls certificate)
@@ -74,7 +74,10 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
                            (default ${DEFAULT_RETRY.giveUpAfterMs / 1000})
   --dkim-key FILE --dkim-selector S  sign outbound mail with this key (PEM, RSA or Ed25519);
                            default: a key made in DIR/dkim on first start
-                           (caliop-relay dns-records prints the record to publish)`;
+                           (caliop-relay dns-records prints the record to publish)
+  --session-secret FILE  the 32-byte secret of sessions (docs/api.md §4.6); every relay process
+                         of one store needs the same; default: DIR/session.key, made on first start
+  --no-sessions          serve no sessions: every request signed by the device key (§4.1-§4.3)`;
 
 export interface GatewayOptions {
   /** null: no inbound SMTP. */
@@ -127,6 +130,8 @@ export interface RelayOptions {
   readonly ipRetentionDays: number;
   readonly limits: RelayLimits;
   readonly gateway: GatewayOptions;
+  /** docs/api.md §4.6: sessions served, their secret from `secretFile` (null: DIR/session.key, made on first start); null: none. */
+  readonly sessions: { readonly secretFile: string | null } | null;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -190,6 +195,8 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
         'outbound-give-up-seconds': { type: 'string' },
         'dkim-key': { type: 'string' },
         'dkim-selector': { type: 'string' },
+        'session-secret': { type: 'string' },
+        'no-sessions': { type: 'boolean' },
         'release-fingerprint': { type: 'string' },
         'ip-retention-days': { type: 'string' },
       },
@@ -301,6 +308,8 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
   }
 
   const dkim = dkimOption(values['dkim-key'], values['dkim-selector']);
+  if (values['no-sessions'] === true && values['session-secret'] !== undefined) throw new RelayUsageError('--session-secret and --no-sessions exclude each other');
+  const sessions = values['no-sessions'] === true ? null : { secretFile: values['session-secret'] ?? null };
 
   const gateway: GatewayOptions = {
     smtpListen,
@@ -320,6 +329,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
 
   return {
     gateway,
+    sessions,
     dataDir: values.data,
     host,
     port,

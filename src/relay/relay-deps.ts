@@ -3,6 +3,7 @@
 import type { RelayStore } from './store/relay-store.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../api/message-size.js';
 import type { RequestLogLine } from './middleware/request-log.js';
+import type { RelaySessions } from './session-keys.js';
 
 export interface RelayLimits {
   /** docs/api.md §5.3: largest armored ciphertext, in bytes (default: a 25 MiB attachment fits, docs/limits.md §2.5). */
@@ -33,6 +34,8 @@ export interface RelayDeps {
   /** Published in GET /v1/relay (docs/api.md §6.1): upper-case hex; absent or null: none. */
   readonly releaseFingerprint?: string | null;
   readonly clock: () => Date;
+  /** docs/api.md §4.6: the relay's sessions (announced in GET /v1/relay); absent or null: none (POST /v1/session answers 404). */
+  readonly sessions?: RelaySessions | null;
   /** 16 random bytes, base64url (message ids). */
   readonly randomId: () => string;
   readonly logRequest: (line: RequestLogLine) => void;

@@ -11,6 +11,8 @@ export interface SignedDevice {
   readonly account: Account | undefined;
   /** The device's own record (name, mailbox cursor: docs/api.md §6.4); undefined when not enrolled. */
   readonly enrolment: Device | undefined;
+  /** docs/api.md §4.6: the session the request came in; absent for a signed request. */
+  readonly sessionId?: string;
 }
 
 export interface RelayEnv {

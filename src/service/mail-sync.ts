@@ -159,7 +159,7 @@ function failedInOutbox(session: StickSession): FailedMessage[] {
  * recognised by its relay id.
  */
 export async function syncMailbox(session: StickSession, now: Date): Promise<SyncReport> {
-  const client = await relayClientFor(session);
+  const client = await relayClientFor(session, 'many');
   try {
     const flushed = await flushOutbox(session, client, now);
     // docs/api.md §4.4: the relay's published rate limit plans the requests that follow

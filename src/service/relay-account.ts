@@ -30,11 +30,17 @@ export function relayTargetOf(session: StickSession): { url: string; pin: string
   return config.relay?.url ? { url: config.relay.url, pin: config.relay.pin } : undefined;
 }
 
-export async function relayClientFor(session: StickSession): Promise<RelayClient> {
+/**
+ * The relay client of this stick. `use: 'many'` for a use case that makes several requests
+ * (sync, which sends the outbox too, and so the interface): the mail routes go in a session when
+ * the relay serves them (docs/api.md §4.6.4), one extra request and one X25519 for the lot; a
+ * one-shot command signs each of its few requests.
+ */
+export async function relayClientFor(session: StickSession, use: 'one-shot' | 'many' = 'one-shot'): Promise<RelayClient> {
   const target = relayTargetOf(session);
   if (!target) throw new CaliopError('relay_not_configured');
   const identity = await session.identity();
-  return new RelayClient({ url: target.url, pin: target.pin, deviceSecretKey: identity.device.secretKey });
+  return new RelayClient({ url: target.url, pin: target.pin, deviceSecretKey: identity.device.secretKey, sessions: use === 'many' });
 }
 
 /**

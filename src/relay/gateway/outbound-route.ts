@@ -14,7 +14,7 @@ import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
 import { RelayHttpError } from '../http-error.js';
 import { REPLAY_HEADER, replayAnswer, requestSha256 } from '../idempotency.js';
 import { parseJsonBody, parseWithSchema } from '../json-body.js';
-import { deviceAuth } from '../middleware/device-auth.js';
+import { authFor, deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { bodyPieces, readBody, readBodyOrStream, requestBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
@@ -71,7 +71,7 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
   const route = routeOf(
     // docs/api.md §8.7 (JSON, the message in base64url) or §8.7.1 (the message as the body, envelope in the query).
     readBodyOrStream(maxBody, { type: STREAMED_OUTBOUND_TYPE, maxBytes: deps.limits.maxMessageBytes }),
-    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    deviceAuth(authFor(deps, 'outbound')),
     rateLimit(buckets, deps.clock),
     async (c) => {
       const account = c.get('device').account;
@@ -271,7 +271,7 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
 function tlsPolicyRoute(deps: RelayDeps, buckets: TokenBuckets, outbound: OutboundDeps): RelayRoutes['tlsPolicy'] {
   return routeOf(
     readBody(1024),
-    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    deviceAuth(authFor(deps, 'tlsPolicy')),
     rateLimit(buckets, deps.clock),
     async (c) => {
       const domain = pathParam(c, 'domain').toLowerCase();
@@ -289,7 +289,7 @@ function tlsPolicyRoute(deps: RelayDeps, buckets: TokenBuckets, outbound: Outbou
 function outboundStatusRoute(deps: RelayDeps, buckets: TokenBuckets): RelayRoutes['outboundStatus'] {
   return routeOf(
     readBody(1024),
-    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    deviceAuth(authFor(deps, 'outboundStatus')),
     rateLimit(buckets, deps.clock),
     async (c) => {
       const account = c.get('device').account;

@@ -4,7 +4,7 @@
 import { toBase64url } from '../../api/base64url.js';
 import { DeviceNameSchema, type DevicesResponse, type RevokeDeviceResponse } from '../../api/schemas.js';
 import { RelayHttpError } from '../http-error.js';
-import { deviceAuth } from '../middleware/device-auth.js';
+import { authFor, deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
@@ -22,13 +22,9 @@ function enrolledDevice(device: SignedDevice): { address: string; name: string }
 }
 
 export function devicesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'devices' | 'revokeDevice'> {
-  const signed = [
-    readBody(SMALL_BODY_BYTES),
-    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
-    rateLimit(buckets, deps.clock),
-  ] as const;
+  const signed = (route: 'devices' | 'revokeDevice') => [readBody(SMALL_BODY_BYTES), deviceAuth(authFor(deps, route)), rateLimit(buckets, deps.clock)] as const;
 
-  const devices = routeOf(...signed, async (c) => {
+  const devices = routeOf(...signed('devices'), async (c) => {
     const me = enrolledDevice(c.get('device'));
     const devices = await deps.store.devicesOf(me.address);
     const body: DevicesResponse = {
@@ -45,7 +41,7 @@ export function devicesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rela
   });
 
   // docs/api.md §6.5: from another device of the account; the revoked device is refused from the commit on.
-  const revokeDevice = routeOf(...signed, async (c) => {
+  const revokeDevice = routeOf(...signed('revokeDevice'), async (c) => {
     const me = enrolledDevice(c.get('device'));
     const name = pathParam(c, 'name');
     if (!DeviceNameSchema.safeParse(name).success) throw deviceNotFound();

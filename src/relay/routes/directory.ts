@@ -9,7 +9,7 @@ import { wkdCertBody } from '../../api/directory-cert.js';
 import { PROTOCOL_LIMITS, UpdateCertRequestSchema, type CertResponse } from '../../api/schemas.js';
 import { mergedCert } from '../cert-merge.js';
 import { parseJsonBody } from '../json-body.js';
-import { deviceAuth } from '../middleware/device-auth.js';
+import { authFor, deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import { wkdHash } from '../../api/wkd-hash.js';
@@ -65,7 +65,7 @@ async function announcedKeyChange(account: Account): Promise<Pick<CertResponse, 
 export function directoryRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'updateCert' | 'cert' | 'wkdDirectKey' | 'wkdDirectPolicy' | 'wkdAdvancedKey' | 'wkdAdvancedPolicy'> {
   const updateCert = routeOf(
     readBody(PROTOCOL_LIMITS.maxCertBytes + 1024),
-    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    deviceAuth(authFor(deps, 'updateCert')),
     rateLimit(buckets, deps.clock),
     async (c) => {
       const account = c.get('device').account;

@@ -10,7 +10,7 @@ import { checkEnrolmentProof } from '../enrolment-proof.js';
 import { RelayHttpError } from '../http-error.js';
 import { inviteTokenDigest } from '../invite-tokens.js';
 import { parseJsonBody } from '../json-body.js';
-import { deviceAuth } from '../middleware/device-auth.js';
+import { authFor, deviceAuth } from '../middleware/device-auth.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { readBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
@@ -46,7 +46,7 @@ async function keepNewerCert(deps: RelayDeps, account: Account, proven: Uint8Arr
 export function enrolmentRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'enrol'> {
   const enrol = routeOf(
     readBody(MAX_ENROLMENT_BODY),
-    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: false }),
+    deviceAuth(authFor(deps, 'enrol')),
     rateLimit(buckets, deps.clock),
     async (c) => {
       const request = parseJsonBody(c.get('body'), EnrolRequestSchema);

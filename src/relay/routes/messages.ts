@@ -21,7 +21,8 @@ import { isEncryptedArmoredMessage } from '../ciphertext-check.js';
 import { RelayHttpError } from '../http-error.js';
 import { REPLAY_HEADER, replayAnswer, requestSha256 } from '../idempotency.js';
 import { parseJsonBody, parseWithSchema } from '../json-body.js';
-import { deviceAuth } from '../middleware/device-auth.js';
+import { authFor, deviceAuth } from '../middleware/device-auth.js';
+import type { ApiRouteName } from '../../api/routes.js';
 import { rateLimit, type TokenBuckets } from '../middleware/rate-limit.js';
 import { bodyPieces, readBody, readBodyOrStream, requestBody, type RequestBody } from '../middleware/read-body.js';
 import type { RelayDeps } from '../relay-deps.js';
@@ -216,17 +217,17 @@ export async function deleteMessage(deps: RelayDeps, device: SignedDevice, id: s
 }
 
 export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<RelayRoutes, 'submit' | 'list' | 'mailboxPage' | 'mailboxAck' | 'fetch' | 'ciphertext' | 'delete'> {
-  const signed = (maxBody: number) =>
+  const signed = (maxBody: number, route: ApiRouteName) =>
     [
       readBody(maxBody),
-      deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+      deviceAuth(authFor(deps, route)),
       rateLimit(buckets, deps.clock),
     ] as const;
 
   // docs/api.md §8.2 (JSON, the ciphertext in armoredMessage) or §8.2.1 (streamed body, envelope in the query).
   const submitMiddleware = [
     readBodyOrStream(deps.limits.maxMessageBytes + SUBMIT_OVERHEAD_BYTES, { type: STREAMED_CIPHERTEXT_TYPE, maxBytes: deps.limits.maxMessageBytes }),
-    deviceAuth({ store: deps.store, domain: deps.domain, clock: deps.clock, requireEnrolled: true }),
+    deviceAuth(authFor(deps, 'submit')),
     rateLimit(buckets, deps.clock),
   ] as const;
   const submit = routeOf(...submitMiddleware, async (c) => {
@@ -242,10 +243,10 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
     return c.json(answer, 201);
   });
 
-  const list = routeOf(...signed(SMALL_BODY_BYTES), async (c) => c.json(await listMessages(deps, c.get('device'), c.req.query())));
+  const list = routeOf(...signed(SMALL_BODY_BYTES, 'list'), async (c) => c.json(await listMessages(deps, c.get('device'), c.req.query())));
 
   // docs/api.md §8.8: a page that carries the ciphertexts: one request instead of one per message.
-  const mailboxPage = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
+  const mailboxPage = routeOf(...signed(SMALL_BODY_BYTES, 'mailboxPage'), async (c) => {
     const me = ownAddress(c.get('device'));
     const query = parseWithSchema(c.req.query(), ListQuerySchema);
     const after = Math.max(parseCursor(query.after), ownAckedCursor(c.get('device')));
@@ -264,7 +265,7 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
   });
 
   // docs/api.md §8.9: this device holds everything up to a cursor; what every device holds is deleted.
-  const mailboxAck = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
+  const mailboxAck = routeOf(...signed(SMALL_BODY_BYTES, 'mailboxAck'), async (c) => {
     const device = c.get('device');
     const me = ownAddress(device);
     const request = parseJsonBody(c.get('body'), MailboxAckRequestSchema);
@@ -273,10 +274,10 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
     return c.json(body);
   });
 
-  const fetchOne = routeOf(...signed(SMALL_BODY_BYTES), async (c) => c.json(await fetchMessage(deps, c.get('device'), pathParam(c, 'id'))));
+  const fetchOne = routeOf(...signed(SMALL_BODY_BYTES, 'fetch'), async (c) => c.json(await fetchMessage(deps, c.get('device'), pathParam(c, 'id'))));
 
   // docs/api.md §8.5.1: the ciphertext as a binary body of exactly Content-Length bytes, streamed.
-  const ciphertext = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
+  const ciphertext = routeOf(...signed(SMALL_BODY_BYTES, 'ciphertext'), async (c) => {
     const me = ownAddress(c.get('device'));
     const id = pathParam(c, 'id');
     if (!MessageIdSchema.safeParse(id).success) throw messageNotFound();
@@ -289,7 +290,7 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
     });
   });
 
-  const deleteOne = routeOf(...signed(SMALL_BODY_BYTES), async (c) => {
+  const deleteOne = routeOf(...signed(SMALL_BODY_BYTES, 'delete'), async (c) => {
     await deleteMessage(deps, c.get('device'), pathParam(c, 'id'));
     return c.body(null, 204);
   });

@@ -20,6 +20,8 @@ export function relayInfoRoutes(deps: RelayDeps): Pick<RelayRoutes, 'relayInfo'>
         rateBurst: deps.limits.rateBurst,
         ratePerMinute: deps.limits.ratePerMinute,
       },
+      // docs/api.md §4.6.4: announced only by a relay that serves them.
+      ...(deps.sessions ? { sessions: { lifetimeSeconds: deps.sessions.lifetimeSeconds } } : {}),
     };
     return c.json(info);
   });

@@ -278,4 +278,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tls_rpt_posts_due ON tls_rpt_posts (next_attempt_at);
     `,
   },
+  {
+    version: 15,
+    name: 'relay sessions, public facts only (docs/api.md §4.6, docs/disclosure.md)',
+    sql: `
+      -- One row per session from its opening until the purge after its expiry (at most 15 min
+      -- plus the purge interval). No key: K is derived again from the relay's session secret
+      -- (a file outside the database), the id and the client's share (docs/decisions/relay-sessions.md).
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,                -- 16 random bytes, base64url
+        device_public_key BLOB NOT NULL,    -- the device that opened it
+        client_share TEXT NOT NULL,         -- the device's X25519 public key, base64url
+        secret_id TEXT NOT NULL,            -- which session secret the relay's share comes from
+        opening INTEGER NOT NULL,           -- the device's n-th session among those kept: "oldest" is the lowest
+        opened_at INTEGER NOT NULL,         -- Unix seconds
+        expires_at INTEGER NOT NULL,        -- opened_at + 900
+        closed_at INTEGER                   -- NULL while open
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX sessions_device ON sessions (device_public_key, opening);
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+    `,
+  },
 ];

@@ -256,4 +256,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tls_rpt_posts_due ON tls_rpt_posts (next_attempt_at);
     `,
   },
+  {
+    version: 15,
+    name: 'relay sessions, public facts only (docs/api.md §4.6, docs/disclosure.md)',
+    sql: `
+      -- The same as SQLite's migration 15 (migrations.ts).
+      CREATE TABLE sessions (
+        id text PRIMARY KEY,
+        device_public_key bytea NOT NULL,
+        client_share text NOT NULL,
+        secret_id text NOT NULL,
+        opening integer NOT NULL,
+        opened_at bigint NOT NULL,
+        expires_at bigint NOT NULL,
+        closed_at bigint
+      );
+      CREATE INDEX sessions_device ON sessions (device_public_key, opening);
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+    `,
+  },
 ];

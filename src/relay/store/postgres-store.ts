@@ -11,9 +11,10 @@ import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, AuthOutcome, AuthStep, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
+import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toSession, type SessionRow, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import type { Account, AuthOutcome, AuthStep, SessionRecord, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 import { FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
+import { sessionsToEnd } from '../../api/relay-session.js';
 
 
 const ACCOUNT_COLUMNS = 'address, local_part, wkd_hash, cert, cert_fingerprint, device_public_key, enrolled_at';
@@ -74,19 +75,21 @@ const SUBMISSION_BY_KEY = 'SELECT * FROM submissions WHERE sender = $1 AND idemp
  */
 const AUTHENTICATE = `
   WITH input AS (
-    SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::boolean[]) WITH ORDINALITY AS t (key, nonce, expires_at, enrolled_only, i)
+    SELECT * FROM unnest($1::bytea[], $2::text[], $3::bigint[], $4::boolean[], $5::text[]) WITH ORDINALITY AS t (key, nonce, expires_at, enrolled_only, session_id, i)
   ), found AS (
     SELECT input.*, devices.address AS device_address, devices.revoked_at AS device_revoked_at, json_build_object(
         'address', devices.address, 'name', devices.name, 'enrolled_at', devices.enrolled_at, 'last_seen_at', devices.last_seen_at,
-        'revoked_at', devices.revoked_at, 'acked_seq', devices.acked_seq) AS d
+        'revoked_at', devices.revoked_at, 'acked_seq', devices.acked_seq) AS d,
+      input.session_id IS NULL OR EXISTS (SELECT 1 FROM sessions WHERE sessions.id = input.session_id
+        AND sessions.device_public_key = input.key AND sessions.closed_at IS NULL) AS session_open
     FROM input LEFT JOIN devices ON devices.device_public_key = input.key
   ), inserted AS (
     INSERT INTO nonces (device_public_key, nonce, expires_at)
     SELECT key, nonce, expires_at FROM found
-    WHERE CASE WHEN device_address IS NULL THEN NOT enrolled_only ELSE device_revoked_at IS NULL END
+    WHERE CASE WHEN device_address IS NULL THEN NOT enrolled_only ELSE device_revoked_at IS NULL AND session_open END
     ON CONFLICT DO NOTHING RETURNING device_public_key, nonce
   )
-  SELECT found.i, found.d, found.device_address IS NOT NULL AND accounts.address IS NOT NULL AS known,
+  SELECT found.i, found.d, found.session_open, found.device_address IS NOT NULL AND accounts.address IS NOT NULL AS known,
     EXISTS (SELECT 1 FROM inserted WHERE inserted.device_public_key = found.key AND inserted.nonce = found.nonce) AS fresh,
     ${ACCOUNT_COLUMNS_QUALIFIED}
   FROM found LEFT JOIN accounts ON accounts.address = found.device_address
@@ -385,6 +388,8 @@ export class PostgresRelayStore implements RelayStore {
       this.#lastNoncePurge = nowMs;
       // Expired rows only matter for space: their timestamps fail the window check anyway.
       void this.#query('purge_nonces', 'DELETE FROM nonces WHERE expires_at < $1', [nowSeconds]).catch(() => {});
+      // docs/disclosure.md: sessions are forgotten once expired.
+      void this.#query('purge_sessions', 'DELETE FROM sessions WHERE expires_at < $1', [nowSeconds]).catch(() => {});
     }
   }
 
@@ -406,6 +411,51 @@ export class PostgresRelayStore implements RelayStore {
     });
   }
 
+  async openSession(session: SessionRecord, maxPerDevice: number): Promise<void> {
+    const key = Buffer.from(session.devicePublicKey);
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      // The device's row locked: two openings at once (at two processes) count each other's session.
+      await client.query({ name: 'lock_device', text: 'SELECT 1 FROM devices WHERE device_public_key = $1 FOR UPDATE', values: [key] });
+      // docs/disclosure.md: a session is kept until it expires, then forgotten.
+      await client.query({ name: 'purge_sessions', text: 'DELETE FROM sessions WHERE expires_at < $1', values: [session.openedAt] });
+      const { rows: live } = await client.query<{ id: string }>({
+        name: 'live_sessions',
+        text: 'SELECT id FROM sessions WHERE device_public_key = $1 AND closed_at IS NULL AND expires_at > $2 ORDER BY opening',
+        values: [key, session.openedAt],
+      });
+      const ended = sessionsToEnd(live, maxPerDevice).map((row) => row.id);
+      if (ended.length > 0) await client.query({ name: 'end_sessions', text: 'UPDATE sessions SET closed_at = $1 WHERE id = ANY($2::text[])', values: [session.openedAt, ended] });
+      await client.query({
+        name: 'insert_session',
+        text: `INSERT INTO sessions (id, device_public_key, client_share, secret_id, opening, opened_at, expires_at, closed_at)
+               VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(opening), 0) + 1 FROM sessions WHERE device_public_key = $2), $5, $6, NULL)`,
+        values: [session.id, key, session.clientShare, session.secretId, session.openedAt, session.expiresAt],
+      });
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async sessionById(id: string): Promise<SessionRecord | undefined> {
+    const { rows } = await this.#query<SessionRow>('session_by_id', 'SELECT * FROM sessions WHERE id = $1', [id]);
+    return rows[0] && toSession(rows[0]);
+  }
+
+  async closeSession(id: string, devicePublicKey: Uint8Array, closedAt: number): Promise<boolean> {
+    const { rowCount } = await this.#query('close_session', 'UPDATE sessions SET closed_at = $1 WHERE id = $2 AND device_public_key = $3 AND closed_at IS NULL', [
+      closedAt,
+      id,
+      Buffer.from(devicePublicKey),
+    ]);
+    return rowCount === 1;
+  }
+
   async #flushAuth(): Promise<void> {
     const batch = this.#authBatch;
     this.#authBatch = [];
@@ -424,24 +474,26 @@ export class PostgresRelayStore implements RelayStore {
       } else rowOf.push(-1 - seen);
     }
     try {
-      const { rows: answers } = await this.#query<AccountRow & { i: string; d: DeviceRow; known: boolean; fresh: boolean }>('authenticate', AUTHENTICATE, [
+      const { rows: answers } = await this.#query<AccountRow & { i: string; d: DeviceRow; known: boolean; fresh: boolean; session_open: boolean }>('authenticate', AUTHENTICATE, [
         rows.map((step) => Buffer.from(step.devicePublicKey)),
         rows.map((step) => step.nonce),
         rows.map((step) => step.expiresAt),
         rows.map((step) => step.enrolledOnly),
+        rows.map((step) => step.sessionId ?? null),
       ]);
       if (answers.length !== rows.length) throw new Error('the authentication statement answered another number of rows');
       const outcomes = rows.map((step, index): AuthOutcome => {
-        const answer = answers[index] as AccountRow & { d: DeviceRow; known: boolean; fresh: boolean };
+        const answer = answers[index] as AccountRow & { d: DeviceRow; known: boolean; fresh: boolean; session_open: boolean };
         const found = answer.known ? { device: toDevice({ ...answer.d, device_public_key: Buffer.from(step.devicePublicKey) }), account: toAccount(answer) } : undefined;
+        const session = step.sessionId === undefined ? {} : { sessionOpen: answer.session_open };
         // The statement applies the same rule; checked here too, so a nonce not written is never called fresh.
-        return { found, fresh: answer.fresh && nonceWanted(found, step.enrolledOnly) };
+        return { found, fresh: answer.fresh && nonceWanted(found, step.enrolledOnly, answer.session_open), ...session };
       });
       batch.forEach(({ resolve }, index) => {
         const row = rowOf[index] as number;
         // Only the first request with this nonce in the batch can be the fresh one; a later one is a replay.
         if (row >= 0) resolve(outcomes[row] as AuthOutcome);
-        else resolve({ found: (outcomes[-1 - row] as AuthOutcome).found, fresh: false });
+        else resolve({ ...(outcomes[-1 - row] as AuthOutcome), fresh: false });
       });
     } catch (error) {
       for (const pending of batch) pending.reject(error);

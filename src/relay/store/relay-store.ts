@@ -186,6 +186,8 @@ export interface AuthStep {
   readonly nowSeconds: number;
   /** true on every route but enrolment (an unknown device may not go on, so its nonce is not remembered). */
   readonly enrolledOnly: boolean;
+  /** docs/api.md §4.6.3: the request's session (of this device); its nonce is remembered only while the session is open. */
+  readonly sessionId?: string;
 }
 
 export interface AuthOutcome {
@@ -193,11 +195,35 @@ export interface AuthOutcome {
   readonly found: { readonly device: Device; readonly account: Account } | undefined;
   /** The nonce was new and is now remembered; false for a replay, and whenever nonceWanted says no (nothing written). */
   readonly fresh: boolean;
+  /** With a sessionId: the session is this device's and not closed (docs/api.md §4.6.3 step 3), read in the same step. */
+  readonly sessionOpen?: boolean;
 }
 
-/** Whether a request's nonce is written at all: not for a revoked device, nor for an unknown one where enrolment is needed (both refused). */
-export function nonceWanted(found: AuthOutcome['found'], enrolledOnly: boolean): boolean {
-  return found === undefined ? !enrolledOnly : !found.device.revokedAt;
+/**
+ * Whether a request's nonce is written at all: not for a revoked device, nor for an unknown one
+ * where enrolment is needed, nor in a session that is closed or not the device's (all refused).
+ */
+export function nonceWanted(found: AuthOutcome['found'], enrolledOnly: boolean, sessionOpen = true): boolean {
+  return found === undefined ? !enrolledOnly : !found.device.revokedAt && sessionOpen;
+}
+
+/**
+ * docs/api.md §4.6, docs/disclosure.md: what the relay keeps of a session, public facts only:
+ * no key (K is derived again from the session secret, the id and the client's share).
+ */
+export interface SessionRecord {
+  /** 16 random bytes, base64url. */
+  readonly id: string;
+  readonly devicePublicKey: Uint8Array;
+  /** The device's X25519 share, base64url (signed in the opening request). */
+  readonly clientShare: string;
+  /** Which session secret the relay's share comes from (sessionSecretId). */
+  readonly secretId: string;
+  /** Unix seconds. */
+  readonly openedAt: number;
+  readonly expiresAt: number;
+  /** Unix seconds, or null while open (closed by DELETE /v1/session, or by a ninth opening). */
+  readonly closedAt: number | null;
 }
 
 /** docs/decisions/relay-store.md: a replay nonce waiting for its turn's batched write; told whether it was fresh once written. */
@@ -269,6 +295,17 @@ export interface RelayStore {
    * statement, one round trip).
    */
   authenticate(step: AuthStep): Promise<AuthOutcome>;
+
+  /**
+   * docs/api.md §4.6.1: records a new session and, in the same durable transaction, closes the
+   * device's live sessions beyond `maxPerDevice - 1` (the oldest first, sessionsToEnd), and
+   * forgets sessions expired before `session.openedAt`.
+   */
+  openSession(session: SessionRecord, maxPerDevice: number): Promise<void>;
+  /** docs/api.md §4.6.3: the session with this id, open or closed, expired or not (undefined once purged). */
+  sessionById(id: string): Promise<SessionRecord | undefined>;
+  /** docs/api.md §4.6.4: closes the device's session `id`; false when it was not open. Durable. */
+  closeSession(id: string, devicePublicKey: Uint8Array, closedAt: number): Promise<boolean>;
 
   /**
    * Stores one submission; durable (fsynced) when the promise resolves. With

@@ -2,7 +2,7 @@
 
 import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import type { Account, Device, HeldMessage, QueuedOutbound, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
+import type { Account, Device, HeldMessage, QueuedOutbound, SessionRecord, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 
 export interface AccountRow {
   address: string;
@@ -38,6 +38,29 @@ export function toDevice(row: DeviceRow): Device {
     lastSeenAt: row.last_seen_at,
     revokedAt: row.revoked_at,
     ackedCursor: Number(row.acked_seq),
+  };
+}
+
+/** docs/api.md §4.6: a row of the sessions table (bigints are strings from PostgreSQL). */
+export interface SessionRow {
+  id: string;
+  device_public_key: Buffer;
+  client_share: string;
+  secret_id: string;
+  opened_at: number | string;
+  expires_at: number | string;
+  closed_at: number | string | null;
+}
+
+export function toSession(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    devicePublicKey: new Uint8Array(row.device_public_key),
+    clientShare: row.client_share,
+    secretId: row.secret_id,
+    openedAt: Number(row.opened_at),
+    expiresAt: Number(row.expires_at),
+    closedAt: row.closed_at === null ? null : Number(row.closed_at),
   };
 }
 

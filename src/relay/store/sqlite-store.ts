@@ -9,8 +9,9 @@ import type { Statement } from 'better-sqlite3';
 import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, AuthOutcome, AuthStep, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
+import { sessionsToEnd } from '../../api/relay-session.js';
+import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toSession, type SessionRow, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import type { Account, AuthOutcome, AuthStep, SessionRecord, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
 import { TIMESTAMP_WINDOW_SECONDS } from '../../api/request-signing.js';
@@ -35,7 +36,7 @@ const NONCE_PURGE_INTERVAL_S = 30;
 const NONCE_LIFETIME_MAX_S = 2 * TIMESTAMP_WINDOW_SECONDS;
 
 /** A statement that writes the devices or accounts table: preparing one for a run empties the auth cache. */
-const WRITES_AUTH_ROWS = /^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(?:devices|accounts)\b/i;
+const WRITES_AUTH_ROWS = /^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(?:devices|accounts|sessions)\b/i;
 /** The auth cache holds at most this many devices; past it, it starts again empty. */
 const AUTH_CACHE_MAX = 10_000;
 
@@ -93,6 +94,14 @@ export class SqliteRelayStore implements RelayStore {
    * of locking, ~7-10 µs of CPU on this machine).
    */
   readonly #knownAddresses = new Set<string>();
+  /**
+   * docs/api.md §4.6.3: open sessions by id, with their device key (latin1), read with every
+   * request in a session; emptied with the auth cache by every write of the sessions table, so
+   * a close or a ninth opening is seen from its commit on (the same rule as the devices).
+   */
+  readonly #openSessions = new Map<string, string>();
+  /** docs/disclosure.md: when the next expired session may be purged (Unix seconds; at start: at once); null: none to purge. */
+  #sessionPurgeDue: number | null = 0;
 
   /** Opens (creating and migrating) the database file, or ':memory:'. */
   static open(file: string, options: { deleteReserveBytes?: number } = {}): SqliteRelayStore {
@@ -158,6 +167,7 @@ export class SqliteRelayStore implements RelayStore {
     if (prepared.writesAuthRows) {
       this.#authCache.clear();
       this.#knownAddresses.clear();
+      this.#openSessions.clear();
     }
     return prepared.statement;
   }
@@ -395,6 +405,13 @@ export class SqliteRelayStore implements RelayStore {
   /** Expired nonces leave the memory (the oldest written first) and, once surely expired, the log. */
   #purgeNonces(nowSeconds: number): void {
     this.#lastNoncePurge = nowSeconds;
+    if (this.#sessionPurgeDue !== null && nowSeconds > this.#sessionPurgeDue) {
+      // docs/disclosure.md: sessions are forgotten once expired (one small write per purge interval at most).
+      this.#sessionPurgeDue = null;
+      this.#writes.run(() => void this.#sql('DELETE FROM sessions WHERE expires_at < ?').run(nowSeconds)).catch(() => {
+        this.#sessionPurgeDue = nowSeconds;
+      });
+    }
     // In the order written; one still valid stops the walk (those behind it go at a later purge).
     for (const [key, expiry] of this.#windowNonces) {
       if (expiry >= nowSeconds) break;
@@ -440,8 +457,53 @@ export class SqliteRelayStore implements RelayStore {
 
   async authenticate(step: AuthStep): Promise<AuthOutcome> {
     const found = this.#deviceAndAccount(step.devicePublicKey);
-    if (!nonceWanted(found, step.enrolledOnly)) return { found, fresh: false };
-    return { found, fresh: await this.rememberNonce(step.devicePublicKey, step.nonce, step.expiresAt, step.nowSeconds) };
+    const sessionOpen = step.sessionId === undefined ? undefined : this.#sessionOpen(step.sessionId, step.devicePublicKey);
+    if (!nonceWanted(found, step.enrolledOnly, sessionOpen)) return { found, fresh: false, ...(sessionOpen === undefined ? {} : { sessionOpen }) };
+    const fresh = await this.rememberNonce(step.devicePublicKey, step.nonce, step.expiresAt, step.nowSeconds);
+    return { found, fresh, ...(sessionOpen === undefined ? {} : { sessionOpen }) };
+  }
+
+  /** docs/api.md §4.6.3: the session is this device's and not closed (from #openSessions, else one read). */
+  #sessionOpen(id: string, devicePublicKey: Uint8Array): boolean {
+    const device = Buffer.from(devicePublicKey.buffer, devicePublicKey.byteOffset, devicePublicKey.byteLength).toString('latin1');
+    let owner = this.#openSessions.get(id);
+    if (owner === undefined) {
+      const row = this.#sql('SELECT device_public_key FROM sessions WHERE id = ? AND closed_at IS NULL').get(id) as { device_public_key: Buffer } | undefined;
+      if (row === undefined) return false;
+      owner = row.device_public_key.toString('latin1');
+      if (this.#openSessions.size >= AUTH_CACHE_MAX) this.#openSessions.clear();
+      this.#openSessions.set(id, owner);
+    }
+    return owner === device;
+  }
+
+  openSession(session: SessionRecord, maxPerDevice: number): Promise<void> {
+    return this.#writes.run(() => {
+      // docs/disclosure.md: a session is kept until it expires, then forgotten.
+      this.#sql('DELETE FROM sessions WHERE expires_at < ?').run(session.openedAt);
+      const live = this.#sql('SELECT id FROM sessions WHERE device_public_key = ? AND closed_at IS NULL AND expires_at > ? ORDER BY opening').all(
+        session.devicePublicKey,
+        session.openedAt,
+      ) as { id: string }[];
+      const close = this.#sql('UPDATE sessions SET closed_at = ? WHERE id = ?');
+      for (const { id } of sessionsToEnd(live, maxPerDevice)) close.run(session.openedAt, id);
+      this.#sessionPurgeDue = Math.min(this.#sessionPurgeDue ?? session.expiresAt, session.expiresAt);
+      this.#sql(
+        `INSERT INTO sessions (id, device_public_key, client_share, secret_id, opening, opened_at, expires_at, closed_at)
+         VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(opening), 0) + 1 FROM sessions WHERE device_public_key = ?), ?, ?, NULL)`,
+      ).run(session.id, session.devicePublicKey, session.clientShare, session.secretId, session.devicePublicKey, session.openedAt, session.expiresAt);
+    });
+  }
+
+  async sessionById(id: string): Promise<SessionRecord | undefined> {
+    const row = this.#sql('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+    return row && toSession(row);
+  }
+
+  closeSession(id: string, devicePublicKey: Uint8Array, closedAt: number): Promise<boolean> {
+    return this.#writes.run(
+      () => this.#sql('UPDATE sessions SET closed_at = ? WHERE id = ? AND device_public_key = ? AND closed_at IS NULL').run(closedAt, id, devicePublicKey).changes === 1,
+    );
   }
 
   #flushNonces(): void {
