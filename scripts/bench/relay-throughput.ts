@@ -8,6 +8,12 @@
 // parse, one insert + commit), and on PostgreSQL with two relay processes (and the
 // CPU of their PostgreSQL backends).
 //
+// The relay's clients are the real client (src/edges/relay-client.ts) as a sync uses it:
+// the mail routes in a session (docs/api.md §4.6), one per client, whose opening is inside
+// each measured round (withNewSessions). The same relay and devices are also measured with
+// every request signed by Ed25519 ('relay signed'), in the same interleaved rounds, so the
+// ratio to the peer is given both ways (docs/decisions/relay-sessions.md).
+//
 // Steady state (issue 14): after a warm-up, the 32-client figures come from rounds
 // that alternate the servers, in the opposite order every other round (relay, peer;
 // peer, relay; ...), so that a load change on a shared machine, or a drift through the
@@ -132,7 +138,10 @@ function loadNow(): string {
 
 interface BenchUser {
   readonly address: string;
+  /** The real client as a sync uses it: the mail routes in a session (docs/api.md §4.6.4), opened lazily. */
   readonly client: RelayClient;
+  /** The same device signing every request with Ed25519 (§4.1-§4.3), as before sessions. */
+  readonly signedClient: RelayClient;
   readonly armoredMessage: string;
 }
 
@@ -163,11 +172,12 @@ async function makeUser(relay: { url: string; pin: string | undefined }, index: 
 async function enrolAt(relay: { url: string; pin: string | undefined }, identity: BenchIdentity): Promise<BenchUser> {
   const { address, privateKey, publicKey, armoredMessage } = identity;
   const deviceSecretKey = ed25519.utils.randomSecretKey();
-  const client = new RelayClient({ url: relay.url, pin: relay.pin, deviceSecretKey, domain: DOMAIN });
+  const signedClient = new RelayClient({ url: relay.url, pin: relay.pin, deviceSecretKey, domain: DOMAIN });
   const statement = buildEnrolmentStatement({ address, devicePublicKey: ed25519.getPublicKey(deviceSecretKey), domain: DOMAIN });
   const proofSignature = (await openpgp.sign({ message: await openpgp.createMessage({ text: statement }), signingKeys: privateKey, detached: true })) as string;
-  await client.enrol({ address, armoredCert: publicKey.armor(), proofSignature });
-  return { address, client, armoredMessage };
+  await signedClient.enrol({ address, armoredCert: publicKey.armor(), proofSignature });
+  const client = new RelayClient({ url: relay.url, pin: relay.pin, deviceSecretKey, domain: DOMAIN, sessions: true });
+  return { address, client, signedClient, armoredMessage };
 }
 
 interface LevelResult {
@@ -261,13 +271,28 @@ function cpuCeiling(result: LevelResult): string {
 }
 
 /** One relay cycle with the real client: submit to oneself, list, fetch (latency stops), then delete. */
-async function relayCycle(user: BenchUser): Promise<() => Promise<void>> {
-  await user.client.submit({ to: [user.address], armoredMessage: user.armoredMessage });
-  const [entry] = (await user.client.list({ limit: 1 })).messages;
+async function cycleWith(user: BenchUser, client: RelayClient): Promise<() => Promise<void>> {
+  await client.submit({ to: [user.address], armoredMessage: user.armoredMessage });
+  const [entry] = (await client.list({ limit: 1 })).messages;
   if (entry === undefined) throw new Error('submitted message not listed');
-  const fetched = await user.client.fetch(entry.id);
+  const fetched = await client.fetch(entry.id);
   if (fetched.armoredMessage !== user.armoredMessage) throw new Error('fetched message differs');
-  return () => user.client.delete(entry.id);
+  return () => client.delete(entry.id);
+}
+
+/** The cycle as the real client makes it: in a session (one per client, opened at its first request). */
+const relayCycle = (user: BenchUser) => cycleWith(user, user.client);
+/** The cycle with every request signed by Ed25519 (the relay before sessions, and any client that does not ask for one). */
+const signedCycle = (user: BenchUser) => cycleWith(user, user.signedClient);
+
+/**
+ * A measured run of session clients that counts their openings (docs/api.md §4.6.1) inside it: the
+ * sessions of the run before are closed first (not counted), so each of the `concurrency` clients
+ * opens one in the run, as a sync does once per 15 minutes. Conservative: a round is seconds, not minutes.
+ */
+async function withNewSessions<T>(users: readonly BenchUser[], run: () => Promise<T>): Promise<T> {
+  await Promise.all(users.map((user) => user.client.endSession()));
+  return run();
 }
 
 function relayServerSide(stderrLines: readonly string[]): string {
@@ -430,7 +455,15 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
       ];
       if (parts.has('sqlite')) {
         const rounds: LevelResult[] = [];
-        sides.push({ label: 'relay', run: (n) => runLevel(users, TOP, n, [relay.child.pid], relayCycle), rounds, describe: relayExtras(relay, 'relay', rounds) });
+        sides.push({
+          label: 'relay',
+          run: (n) => withNewSessions(users.slice(0, TOP), () => runLevel(users, TOP, n, [relay.child.pid], relayCycle)),
+          rounds,
+          describe: relayExtras(relay, 'relay', rounds),
+        });
+        // docs/decisions/relay-sessions.md: the same relay and devices, every request signed, in the same rounds.
+        const signedRounds: LevelResult[] = [];
+        sides.push({ label: 'relay signed', run: (n) => runLevel(users, TOP, n, [relay.child.pid], signedCycle), rounds: signedRounds, describe: () => [] });
       }
       if (other !== undefined) {
         const rounds: LevelResult[] = [];
@@ -460,20 +493,25 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
           side.rounds.push(await side.run(settings.messages));
         }
         const rate = (r: LevelResult) => `${(r.total / r.seconds).toFixed(0)} msg/s, ${cycleMs(r).toFixed(2)} ms/cycle`;
-        const relaySide = sides.find((side) => side.label === 'relay');
         const peerSide = sides.find((side) => side.label === 'peer');
-        const ratio = relaySide !== undefined && peerSide !== undefined ? `, relay/peer CPU ${(cycleMs(relaySide.rounds.at(-1)!) / cycleMs(peerSide.rounds.at(-1)!)).toFixed(2)}x` : '';
+        const ratio = sides
+          .filter((side) => side.label.startsWith('relay') && peerSide !== undefined)
+          .map((side) => `, ${side.label}/peer CPU ${(cycleMs(side.rounds.at(-1)!) / cycleMs(peerSide!.rounds.at(-1)!)).toFixed(2)}x`)
+          .join('');
         lines.push(`  round ${round} (${order.map((side) => side.label).join(', ')}): ${sides.map((side) => `${side.label} ${rate(side.rounds.at(-1)!)}`).join('; ')}${ratio} (load ${loadNow()})`);
       }
       for (const side of sides) {
-        const label = side.label === 'peer' ? 'bare node:https peer' : side.label === 'relay' ? 'SQLite' : 'SQLite, compared relay';
+        const label = side.label === 'peer' ? 'bare node:https peer' : side.label === 'relay' ? 'SQLite, clients in sessions' : side.label === 'relay signed' ? 'SQLite, every request signed' : 'SQLite, compared relay';
         lines.push(describeLevel(`${label}, ${TOP} clients, ${settings.rounds} rounds`, combined(side.rounds)));
         lines.push(`  CPU ms/cycle per round: ${side.rounds.map((r) => cycleMs(r).toFixed(2)).join(', ')}; median ${median(side.rounds.map(cycleMs)).toFixed(2)}`);
         lines.push(...side.describe());
       }
-      const [first, second, third] = sides;
-      if (first !== undefined && second !== undefined) lines.push(`  ${compareRounds(first, second)}${second.label === 'peer' ? ' (target <= 2x)' : ''}`);
-      if (second !== undefined && third !== undefined) lines.push(`  ${compareRounds(second, third)} (target <= 2x)`);
+      const peerSide = sides.find((side) => side.label === 'peer');
+      for (const side of sides) {
+        if (side !== peerSide && peerSide !== undefined) lines.push(`  ${compareRounds(side, peerSide)} (target <= 2x)`);
+      }
+      const [sessionSide, signedSide] = [sides.find((side) => side.label === 'relay'), sides.find((side) => side.label === 'relay signed')];
+      if (sessionSide !== undefined && signedSide !== undefined) lines.push(`  ${compareRounds(sessionSide, signedSide)} (sessions against signatures, same relay)`);
     } finally {
       peer?.stop();
     }
@@ -485,7 +523,10 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
     const relayEvents = relay.stderrLines.filter((line) => !line.includes('"event":"request"')).slice(-5);
     throw new Error(`relay bench failed: ${(error as Error).message}; relay said: ${relayEvents.join(' | ')}`, { cause: error });
   } finally {
-    for (const user of [...users, ...otherUsers]) user.client.close();
+    for (const user of [...users, ...otherUsers]) {
+      user.client.close();
+      user.signedClient.close();
+    }
     await relay.stop();
     await other?.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -514,7 +555,10 @@ async function benchTwoProcessesOnPostgres(settings: RelayBenchSettings): Promis
       `  per round: ${rounds.map((r) => `${(r.total / r.seconds).toFixed(0)} msg/s`).join(', ')}; CPU-bound ceiling of relays + backends + clients on ${cpus().length} cores: ${cpuCeiling(all)}`,
     ];
   } finally {
-    for (const user of pgUsers) user.client.close();
+    for (const user of pgUsers) {
+      user.client.close();
+      user.signedClient.close();
+    }
     for (const started of relays) await started.stop();
     for (const folder of folders) rmSync(folder, { recursive: true, force: true });
     await database.stop();
