@@ -15,6 +15,7 @@ const POSTGRES_SUITES = [
   'test/relay/disclosure.test.ts',
   'test/relay/replayed-nonce-batch.test.ts',
   'test/relay/auth-cache.test.ts',
+  'test/relay/sessions.test.ts',
   'test/relay/hot-routes.test.ts',
   'test/gateway/smtp-inbound.test.ts',
   'test/gateway/outbound.test.ts',
