@@ -32,7 +32,8 @@
 //   npm run -s build && node build/scripts/bench/relay-throughput.js
 //     [--messages N] [--rounds N] [--warmup N] [--only levels,sqlite,peer,postgres]
 //     [--relay-node-args "--cpu-prof --cpu-prof-dir=DIR"] [--compare-main OTHER/build/src/relay/main.js]
-// (or CALIOP_BENCH_RELAY_MESSAGES, _ROUNDS, _WARMUP, _ONLY, _NODE_ARGS, _COMPARE_MAIN in `npm run bench`).
+//     [--keep-sessions]
+// (or CALIOP_BENCH_RELAY_MESSAGES, _ROUNDS, _WARMUP, _ONLY, _NODE_ARGS, _COMPARE_MAIN, _KEEP_SESSIONS=1 in `npm run bench`).
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { spawn, spawnSync } from 'node:child_process';
@@ -74,6 +75,8 @@ export interface RelayBenchSettings {
   readonly relayNodeArgs: readonly string[];
   /** Another build's relay main.js, run as a second SQLite relay in the same rounds; undefined: none. */
   readonly compareMain: string | undefined;
+  /** Session clients keep their session across rounds (as a sync holds one 15 minutes) instead of opening one in each measured round. */
+  readonly keepSessions: boolean;
 }
 
 function positive(value: string | undefined, fallback: number, name: string): number {
@@ -84,7 +87,7 @@ function positive(value: string | undefined, fallback: number, name: string): nu
 }
 
 export function relayBenchSettings(
-  values: { messages?: string; rounds?: string; warmup?: string; only?: string; relayNodeArgs?: string; compareMain?: string } = {},
+  values: { messages?: string; rounds?: string; warmup?: string; only?: string; relayNodeArgs?: string; compareMain?: string; keepSessions?: boolean } = {},
 ): RelayBenchSettings {
   const env = process.env;
   const only = (values.only ?? env.CALIOP_BENCH_RELAY_ONLY ?? '').split(',').filter((word) => word !== '');
@@ -96,6 +99,7 @@ export function relayBenchSettings(
     parts: new Set(only.length === 0 ? PARTS : (only as Part[])),
     relayNodeArgs: (values.relayNodeArgs ?? env.CALIOP_BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((word) => word !== ''),
     compareMain: (values.compareMain ?? env.CALIOP_BENCH_RELAY_COMPARE_MAIN) || undefined,
+    keepSessions: values.keepSessions ?? env.CALIOP_BENCH_RELAY_KEEP_SESSIONS === '1',
   };
 }
 
@@ -457,7 +461,10 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
         const rounds: LevelResult[] = [];
         sides.push({
           label: 'relay',
-          run: (n) => withNewSessions(users.slice(0, TOP), () => runLevel(users, TOP, n, [relay.child.pid], relayCycle)),
+          run: (n) => {
+            const measured = () => runLevel(users, TOP, n, [relay.child.pid], relayCycle);
+            return settings.keepSessions ? measured() : withNewSessions(users.slice(0, TOP), measured);
+          },
           rounds,
           describe: relayExtras(relay, 'relay', rounds),
         });
@@ -481,6 +488,7 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
       if (settings.warmup > 0) {
         for (const side of sides) await side.run(settings.warmup);
         lines.push(`warm-up: ${settings.warmup} messages at ${TOP} clients on each server, not counted; then before each round ${SETTLE_MESSAGES}, not counted`);
+        lines.push(settings.keepSessions ? 'session clients keep their session across rounds (--keep-sessions)' : `session clients open a new session in each measured round (${TOP} openings counted per round)`);
       }
       // Interleaved, the order reversed every other round (A, B; B, A; ...): a change of load
       // on the machine, or a drift through the run, hits every server alike.
@@ -574,8 +582,11 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       only: { type: 'string' },
       'relay-node-args': { type: 'string' },
       'compare-main': { type: 'string' },
+      'keep-sessions': { type: 'boolean' },
     },
   });
-  const result = await benchRelayThroughput(relayBenchSettings({ ...values, relayNodeArgs: values['relay-node-args'], compareMain: values['compare-main'] }));
+  const result = await benchRelayThroughput(
+    relayBenchSettings({ ...values, relayNodeArgs: values['relay-node-args'], compareMain: values['compare-main'], keepSessions: values['keep-sessions'] }),
+  );
   process.stdout.write(`${result.name}\n${result.lines.map((line) => `  ${line}`).join('\n')}\n`);
 }

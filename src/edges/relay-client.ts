@@ -555,10 +555,13 @@ export class RelayClient {
     return session;
   }
 
-  /** Forgets a session the relay no longer knows (docs/api.md §4.6.4), unless another already replaced it. */
+  /**
+   * Forgets a session the relay no longer knows (docs/api.md §4.6.4), unless another already
+   * replaced it. Its key is not zeroed here: a request of this process may be about to MAC
+   * with it (the relay refuses it, and that request reopens in its turn).
+   */
   #dropSession(session: HeldSession): void {
     if (heldSessions.get(this.#sessionSlot) === session) heldSessions.delete(this.#sessionSlot);
-    session.key.fill(0);
   }
 
   /** docs/api.md §4.6: the id of the session this process holds with this relay for this device, if any (never its key). */
@@ -573,12 +576,12 @@ export class RelayClient {
   async endSession(): Promise<void> {
     const held = heldSessions.get(this.#sessionSlot);
     if (held === undefined) return;
+    this.#dropSession(held);
     try {
-      await this.#request('closeSession', {}, { signed: true });
+      // In the session it closes, not a renewed one (§4.6.4).
+      await this.#request('closeSession', {}, { signed: true, session: held });
     } catch {
       // Ends by itself at its expiry.
-    } finally {
-      this.#dropSession(held);
     }
   }
 
@@ -590,7 +593,7 @@ export class RelayClient {
   async #request(
     route: ApiRouteName,
     params: Record<string, string>,
-    options: { signed: boolean; json?: unknown; query?: URLSearchParams; streamed?: StreamedBody; upload?: UploadBody },
+    options: { signed: boolean; json?: unknown; query?: URLSearchParams; streamed?: StreamedBody; upload?: UploadBody; session?: HeldSession },
   ): Promise<RawResponse> {
     const { method } = API_ROUTES[route];
     const basePath = this.#base.pathname.replace(/\/+$/, '');
@@ -613,7 +616,7 @@ export class RelayClient {
       }
       let session: HeldSession | undefined;
       if (options.signed) {
-        session = inSession ? await this.#currentSession() : undefined;
+        session = inSession ? (options.session ?? (await this.#currentSession())) : undefined;
         await this.#pace();
         const request = { method, pathWithQuery, body: signedBody, domain };
         if (session !== undefined) Object.assign(headers, macRequest(request, session, this.#now(), this.#randomNonce(), runtimeSessionMac, runtimeSha256Hex));
@@ -623,7 +626,7 @@ export class RelayClient {
         const response = await this.#send(method, pathWithQuery, body, headers, LARGE_RESPONSE_ROUTES.has(route) ? MAX_RESPONSE_BYTES : SMALL_RESPONSE_BYTES, options.streamed);
         // docs/api.md §4.6.4: a session the relay no longer knows (expired, closed, another secret):
         // a new one, once, and the request once more with a new nonce (the relay refused it before anything else).
-        if (session !== undefined && !reopened && response.status === 401 && SESSION_GONE.has(relayErrorCode(response))) {
+        if (session !== undefined && options.session === undefined && !reopened && response.status === 401 && SESSION_GONE.has(relayErrorCode(response))) {
           reopened = true;
           this.#dropSession(session);
           attempt = 0;
