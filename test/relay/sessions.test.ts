@@ -32,6 +32,15 @@ const STORES = POSTGRES_URL === undefined ? (['sqlite'] as const) : (['sqlite', 
 /** vitest.config.ts runs this file again with CALIOP_TEST_STORE=postgres: only the in-process part (its store) then; the relay processes pick their stores here. */
 const PROCESS_RUN = TEST_STORE === 'sqlite';
 
+/** One request in `session` sent to `first` (answered), then the very same bytes to `second`: refused as a replay. */
+async function expectReplayRefused(session: Parameters<typeof sessionHeaders>[0], first: string, second: string): Promise<void> {
+  const request = { method: 'GET', path: '/v1/messages' };
+  const headers = sessionHeaders(session, DOMAIN, request);
+  expect((await rawRequest(first, { ...request, headers })).status).toBe(200);
+  const replayed = await rawRequest(second, { ...request, headers });
+  expect([replayed.status, errorCode(replayed)]).toEqual([401, 'replayed_nonce']);
+}
+
 describe.skipIf(!PROCESS_RUN).each(STORES)('sessions on %s', (store) => {
   let relay: RelayProcess;
   let alice: { identity: TestIdentity; client: RelayClient };
@@ -111,10 +120,7 @@ describe.skipIf(!PROCESS_RUN).each(STORES)('sessions on %s', (store) => {
   it('a closed session is unknown at once; a replayed session request is refused', async () => {
     const session = await openRawSession(relay.url, alice.identity.deviceSecretKey, DOMAIN);
     const path = '/v1/messages';
-    const headers = sessionHeaders(session, DOMAIN, { method: 'GET', path });
-    expect((await rawRequest(relay.url, { method: 'GET', path, headers })).status).toBe(200);
-    const replayed = await rawRequest(relay.url, { method: 'GET', path, headers });
-    expect([replayed.status, errorCode(replayed)]).toEqual([401, 'replayed_nonce']);
+    await expectReplayRefused(session, relay.url, relay.url);
     expect((await sessionRequest(relay.url, session, DOMAIN, { method: 'DELETE', path: '/v1/session' })).status).toBe(204);
     const after = await sessionRequest(relay.url, session, DOMAIN, { method: 'GET', path });
     expect([after.status, errorCode(after)]).toEqual([401, 'session_unknown']);
@@ -283,10 +289,7 @@ describe.skipIf(POSTGRES_URL === undefined || !PROCESS_RUN)('sessions across two
   it('replayed_nonce_across_processes: a session opened at one process works at the other, and a request replayed there is refused', async () => {
     const session = await openRawSession(a.url, dave.identity.deviceSecretKey, DOMAIN);
     const path = '/v1/messages';
-    const headers = sessionHeaders(session, DOMAIN, { method: 'GET', path });
-    expect((await rawRequest(b.url, { method: 'GET', path, headers })).status).toBe(200);
-    const replayed = await rawRequest(a.url, { method: 'GET', path, headers });
-    expect([replayed.status, errorCode(replayed)]).toEqual([401, 'replayed_nonce']);
+    await expectReplayRefused(session, b.url, a.url);
     // A nonce used signed is used for the session too (one device, one nonce space).
     const signed = signedHeaders(dave.identity.deviceSecretKey, DOMAIN, { method: 'GET', path }, { nonce: 'shared-nonce-space-0001' });
     expect((await rawRequest(a.url, { method: 'GET', path, headers: signed })).status).toBe(200);

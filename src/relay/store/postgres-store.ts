@@ -212,12 +212,12 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async replaceCert(address: string, certFingerprint: string, cert: Uint8Array): Promise<boolean> {
-    const { rowCount } = await this.#query('replace_cert', 'UPDATE accounts SET cert = $3 WHERE address = $1 AND cert_fingerprint = $2', [
-      address,
-      certFingerprint,
-      Buffer.from(cert),
-    ]);
-    return rowCount === 1;
+    return this.#changedOne('replace_cert', 'UPDATE accounts SET cert = $3 WHERE address = $1 AND cert_fingerprint = $2', [address, certFingerprint, Buffer.from(cert)]);
+  }
+
+  /** One statement that changes at most one row: whether it changed one. */
+  async #changedOne(name: string, text: string, values: unknown[]): Promise<boolean> {
+    return (await this.#query(name, text, values)).rowCount === 1;
   }
 
   async permitKeyChange(permit: KeyChangePermit): Promise<boolean> {
@@ -448,12 +448,7 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async closeSession(id: string, devicePublicKey: Uint8Array, closedAt: number): Promise<boolean> {
-    const { rowCount } = await this.#query('close_session', 'UPDATE sessions SET closed_at = $1 WHERE id = $2 AND device_public_key = $3 AND closed_at IS NULL', [
-      closedAt,
-      id,
-      Buffer.from(devicePublicKey),
-    ]);
-    return rowCount === 1;
+    return this.#changedOne('close_session', 'UPDATE sessions SET closed_at = $1 WHERE id = $2 AND device_public_key = $3 AND closed_at IS NULL', [closedAt, id, Buffer.from(devicePublicKey)]);
   }
 
   async #flushAuth(): Promise<void> {
