@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { SmtpInboundArrivalFactsSchema, type SmtpInboundArrivalFacts } from '../src/api/facts.js';
 import { parseHeaderFields, splitHeaderAndBody } from '../src/api/mime-fields.js';
 import { readMailContent } from '../src/core/mail-content.js';
+import { charsetDetectorLoaded } from '../src/api/undeclared-text.js';
 import type { StoredMessage } from '../src/core/vault-contents.js';
-import { outerHeadersOf } from '../src/relay/gateway/inbound-mime.js';
+import { readOuterHeaders } from '../src/relay/gateway/inbound-mime.js';
 import { openStoredMessage } from '../src/service/mail-read.js';
 import { incoming, readBothPaths, readerSession, type ReadFacts } from './helpers/read-both-paths.js';
 import { textModeReaderFor } from './helpers/text-mode-reader.js';
@@ -99,10 +100,16 @@ describe('HTML-only mail with no MIME charset whose markup declares one (§4.5)'
     }
   });
 
-  it('the <meta> after the first 1,024 bytes is not read (the standard\'s bound): the guess, windows-1252', async () => {
+  it('the <meta> after the first 1,024 bytes is not read (the standard\'s bound): the charset is guessed (the detector: KOI8-R), not declared', async () => {
     const facts = await read('html-meta-late.8bit.eml');
-    expect(facts.body).not.toContain(RUSSIAN);
-    expect(facts.charsetGuess).toBe('windows-1252');
+    expect(facts.body).toContain(RUSSIAN);
+    expect(facts.charsetGuess).toBe('koi8-r');
+  });
+
+  it('<meta charset="utf-8"> over Latin-1 bytes: believed, as a browser does (U+FFFD for each such byte), no guess and no detector asked', async () => {
+    const facts = await read('html-meta-utf8-latin1.8bit.eml');
+    expect(facts.body).toContain('D\ufffdj\ufffd vu, caf\ufffd, Stra\ufffde');
+    expect(facts.charsetGuess).toBeNull();
   });
 
   it('a MIME charset wins over the markup: charset=iso-8859-1 with <meta charset="utf-8"> is read as windows-1252', async () => {
@@ -114,8 +121,8 @@ describe('HTML-only mail with no MIME charset whose markup declares one (§4.5)'
 
 describe('the outer headers of mail that arrived encrypted, in 8-bit bytes that are not UTF-8 (§7, docs/gateway.md §3.8)', { timeout: 300_000 }, () => {
   /** The facts the gateway records for the vector (src/relay/gateway/inbound-mime.ts), as the stick gets them. */
-  function arrivalFacts(raw: Buffer): SmtpInboundArrivalFacts {
-    const outerHeaders = outerHeadersOf(parseHeaderFields(splitHeaderAndBody(raw.toString('latin1')).headerText));
+  async function arrivalFacts(raw: Buffer): Promise<SmtpInboundArrivalFacts> {
+    const outerHeaders = await readOuterHeaders(parseHeaderFields(splitHeaderAndBody(raw.toString('latin1')).headerText));
     return SmtpInboundArrivalFactsSchema.parse({
       route: 'smtp-inbound', receivedAt: '2026-12-01T10:00:01.000Z', peer: { host: 'mail.example.org', ip: '127.0.0.1' }, hops: [],
       auth: { dkim: [], spf: { domain: 'example.org', result: 'none' }, dmarc: { domain: 'example.org', result: 'none' } },
@@ -124,15 +131,17 @@ describe('the outer headers of mail that arrived encrypted, in 8-bit bytes that 
   }
 
   /** The message as sync stores it (src/service/mail-sync.ts): the outer Subject and From where the encrypted part has none. */
-  async function opened(inner: Buffer | null) {
-    const facts = arrivalFacts(vector('outer-8bit-headers.pgpmime.eml'));
+  async function opened(inner: Buffer | null, outer = 'outer-8bit-headers.pgpmime.eml') {
+    const facts = await arrivalFacts(vector(outer));
     const armoredMessage = inner === null ? '-----BEGIN PGP MESSAGE-----\n\nnot one\n-----END PGP MESSAGE-----\n' : await peer.sealed(inner);
     const message = { ...incoming, id: 'outer', relayId: 'r-outer', from: facts.outerHeaders!.from, subject: facts.outerHeaders!.subject, armoredMessage, relayFacts: facts } as unknown as StoredMessage;
     return openStoredMessage(readerSession(peer.reader, [peer.contact]), message, [peer.cert]);
   }
 
   it('shown from the relay\'s record (no protected headers): the relay read them by §4.5\'s rule, so the message says the guess', async () => {
-    const facts = arrivalFacts(vector('outer-8bit-headers.pgpmime.eml'));
+    const facts = await arrivalFacts(vector('outer-8bit-headers.pgpmime.eml'));
+    expect(facts.outerHeaders?.charsetGuess).toEqual({ charset: 'windows-1252', fields: ['subject', 'from'] });
+    expect(facts.outerHeaders?.charsetDetected).toBeUndefined();
     expect(facts.outerHeaders?.subject).toBe('Facture réglée – 20 €, c’est payé ß');
     expect(facts.outerHeaders?.from).toBe('Renée Dupré <text@example.org>');
     const read = await opened(Buffer.from('Content-Type: text/plain; charset=utf-8\r\n\r\nEncrypted, no protected headers.\r\n'));
@@ -143,10 +152,53 @@ describe('the outer headers of mail that arrived encrypted, in 8-bit bytes that 
     expect((await opened(null)).charsetGuess).toBe('windows-1252');
   });
 
+  it('in KOI8-R: the relay reads them in the charset the detector names (`charsetDetected`), and the message says that guess', async () => {
+    const facts = await arrivalFacts(vector('outer-koi8r-headers.pgpmime.eml'));
+    expect(facts.outerHeaders?.subject).toBe('Счёт за декабрь оплачен');
+    expect(facts.outerHeaders?.from).toBe('Иван Петров <text@example.org>');
+    expect(facts.outerHeaders?.charsetDetected).toEqual({ charset: 'koi8-r', fields: ['subject', 'from'] });
+    expect(facts.outerHeaders?.charsetGuess).toBeUndefined();
+    const read = await opened(Buffer.from('Content-Type: text/plain; charset=utf-8\r\n\r\nEncrypted, no protected headers.\r\n'), 'outer-koi8r-headers.pgpmime.eml');
+    expect(read.charsetGuess).toBe('koi8-r');
+    expect((await opened(null, 'outer-koi8r-headers.pgpmime.eml')).charsetGuess).toBe('koi8-r');
+  });
+
   it('the encrypted part carries its own Subject and From (protected headers): the outer ones are not shown, no guess', async () => {
     const read = await opened(Buffer.from('Content-Type: text/plain; charset=utf-8; protected-headers="v1"\r\nSubject: Facture\r\nFrom: Text Peer <text@example.org>\r\n\r\nInside.\r\n'));
     expect(read.content?.subject).toBe('Facture');
     expect(read.charsetGuess).toBeUndefined();
+  });
+});
+
+describe('8-bit text of other scripts with no charset, or US-ASCII: the detector\'s charset when the rule believes it (§4.5, docs/decisions/mime.md item 6)', { timeout: 300_000 }, () => {
+  it('KOI8-R, Shift_JIS (base64), windows-1250, windows-1251 under us-ascii: shown right, the charset said as a guess', async () => {
+    for (const [file, text, charset] of [
+      ['nocharset-koi8r.8bit.eml', 'undeclared-ru.txt', 'koi8-r'],
+      ['nocharset-sjis.base64.eml', 'undeclared-ja.txt', 'shift_jis'],
+      ['nocharset-cp1250.8bit.eml', 'undeclared-pl.txt', 'windows-1250'],
+      ['usascii-cp1251.8bit.eml', 'undeclared-ru.txt', 'windows-1251'],
+    ] as const) {
+      const facts = await read(file);
+      expect(facts.body, file).toContain(vector(text).toString().trimEnd());
+      expect(facts.charsetGuess, file).toBe(charset);
+    }
+  });
+
+  it('no MIME, Subject and From name in raw windows-1251 bytes: one charset guessed over both (the name alone is too short)', async () => {
+    const facts = await read('nomime-cp1251-headers.eml');
+    expect(facts.subject).toBe('Счёт за декабрь оплачен');
+    expect(facts.from).toBe('Иван Петров <text@example.org>');
+    expect(facts.body).toContain(vector('undeclared-ru.txt').toString().trimEnd());
+    expect(facts.charsetGuess).toBe('windows-1251');
+  });
+
+  it('Western text read once the detector is loaded: windows-1252 still (é ß € – « »)', async () => {
+    for (const [file, text] of [['nocharset-latin1.8bit.eml', LATIN1], ['nocharset-cp1252.base64.eml', CP1252], ['nomime-latin1.eml', LATIN1]] as const) {
+      const facts = await read(file);
+      expect(facts.body, file).toContain(text);
+      expect(facts.charsetGuess, file).toBe('windows-1252');
+    }
+    expect(charsetDetectorLoaded()).toBe(true);
   });
 });
 

@@ -7,7 +7,7 @@
 
 import { z } from 'zod';
 import { AddressSchema } from './schemas-common.js';
-import { CHARSET_GUESSES } from './undeclared-text.js';
+import { DETECTED_CHARSETS } from './charset-detector.js';
 
 /** docs/api.md §8.3: the connection the message arrived on, as the relay's socket saw it. */
 export const TransportFactsSchema = z.object({
@@ -83,10 +83,18 @@ export const OuterHeadersSchema = z.object({
   autoSubmitted: z.string().max(100).nullable().optional(),
   /**
    * docs/gateway.md §3.8, docs/message-payload.md §4.5: the fields written in raw 8-bit bytes
-   * that are not UTF-8, read as `charset` (a guess). Absent when none was (and in facts
-   * recorded before 2026-12-01, which read such bytes as Latin-1 and said nothing).
+   * that are not UTF-8, read as `charset` (a guess), windows-1252 the only value. Absent when
+   * none was (and in facts recorded before 2026-12-01, which read such bytes as Latin-1 and
+   * said nothing).
    */
-  charsetGuess: z.object({ charset: z.enum(CHARSET_GUESSES), fields: z.array(z.enum(OUTER_TEXT_FIELDS)).min(1).max(OUTER_TEXT_FIELDS.length) }).optional(),
+  charsetGuess: z.object({ charset: z.enum(['windows-1252']), fields: z.array(z.enum(OUTER_TEXT_FIELDS)).min(1).max(OUTER_TEXT_FIELDS.length) }).optional(),
+  /**
+   * The same, when the charset detector named their charset (docs/decisions/mime.md item 6;
+   * since 2026-12-02). A member of its own: clients of before then ignore it (zod drops an
+   * unknown member) and show the fields as read, without saying it was a guess; `charsetGuess`
+   * would have made them refuse the facts. Never both.
+   */
+  charsetDetected: z.object({ charset: z.enum(DETECTED_CHARSETS), fields: z.array(z.enum(OUTER_TEXT_FIELDS)).min(1).max(OUTER_TEXT_FIELDS.length) }).optional(),
 });
 export type OuterHeaders = z.infer<typeof OuterHeadersSchema>;
 

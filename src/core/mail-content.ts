@@ -19,6 +19,7 @@ import { splitAngleMailbox } from './mailbox-fit.js';
 import './postal-mime-lines.js';
 // docs/message-payload.md §4.4-§4.7: postal-mime's text parts decoded by one rule (its getTextContent replaced there).
 import { charsetGuessOf, decodeText, flowedOf, undeclaredCharset, unflowText, type CharsetGuess } from './text-charset.js';
+import { charsetDetectorLoaded, decodeUndeclaredFields, loadCharsetDetector } from '../api/undeclared-text.js';
 
 /** docs/message-payload.md §5: one attachment as `caliop read --json` lists it, with its bytes. */
 export interface AttachmentPart {
@@ -261,17 +262,18 @@ function withOctets(block: InlineBlock, root: TextLeaf | undefined): InlineBlock
 }
 
 /**
- * docs/message-payload.md §4.5: a header field written with 8-bit bytes that are not UTF-8
- * (RFC 6532 allows UTF-8 only; old mailers write their own charset there, undeclared):
- * postal-mime read it as UTF-8, with U+FFFD. Read again from the message's bytes by §4.5's
- * rule (windows-1252, a guess), encoded-words beside them decoded as usual; undefined when
- * the field is not such.
+ * docs/message-payload.md §4.5: the Subject and From fields written with 8-bit bytes that are
+ * not UTF-8 (RFC 6532 allows UTF-8 only; old mailers write their own charset there,
+ * undeclared): postal-mime read them as UTF-8, with U+FFFD. Read again from the message's
+ * bytes by §4.5's rule, both in one charset guessed over both (src/api/undeclared-text.ts
+ * `decodeUndeclaredFields`, as the relay reads the outer ones), encoded-words beside them
+ * decoded as usual; a field that is not such is undefined.
  */
-function guessedHeaderValue(raw: string, name: string): string | undefined {
-  const value = headerValue(parseHeaderFields(splitHeaderAndBody(raw).headerText), name);
-  if (value === undefined || !/[\x80-\xff]/.test(value)) return undefined;
-  const decoded = decodeText(Buffer.from(value, 'latin1'), undefined);
-  return decoded.guessed === undefined ? undefined : decodeWords(decoded.text);
+function guessedSubjectAndFrom(raw: string): { subject?: string; from?: string; guessed?: CharsetGuess } {
+  const fields = parseHeaderFields(splitHeaderAndBody(raw).headerText);
+  const { guessed, texts } = decodeUndeclaredFields([headerValue(fields, 'Subject'), headerValue(fields, 'From')]);
+  const [subject, from] = texts.map((text) => (text === undefined ? undefined : decodeWords(text)));
+  return { ...(subject === undefined ? {} : { subject }), ...(from === undefined ? {} : { from }), ...(guessed === undefined ? {} : { guessed }) };
 }
 
 /**
@@ -365,8 +367,21 @@ function attachmentsOf(email: Email, skipSignature: boolean, lineEndEncoded: Set
   return parts;
 }
 
-/** docs/message-payload.md §3-§6: reads a whole RFC 5322 message or MIME entity. */
+/**
+ * docs/message-payload.md §3-§6: reads a whole RFC 5322 message or MIME entity. §4.5: when a
+ * text was guessed before the charset detector was loaded (postal-mime decodes synchronously),
+ * the detector is loaded and the message read again: only mail with undeclared 8-bit text that
+ * is not UTF-8 pays for it (docs/decisions/mime.md item 6), and only once per process.
+ */
 export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<MailContent> {
+  const detectorWasLoaded = charsetDetectorLoaded();
+  const content = await readMailContentOnce(bytes, depth);
+  if (content.charsetGuess === undefined || detectorWasLoaded) return content;
+  await loadCharsetDetector();
+  return readMailContentOnce(bytes, depth);
+}
+
+async function readMailContentOnce(bytes: Uint8Array, depth: number): Promise<MailContent> {
   const raw = latin1.decode(bytes);
   if (!looksLikeMessage(raw)) {
     // docs/message-payload.md §3, §4.5: no header, so no charset: the bytes decide.
@@ -430,16 +445,17 @@ export async function readMailContent(bytes: Uint8Array, depth = 0): Promise<Mai
   // §4.5: a Subject or From written in 8-bit bytes that are not UTF-8 (postal-mime gave U+FFFD).
   let subject = email.subject === undefined ? undefined : fixHeader(email.subject);
   let fromAddress = email.from;
-  const subjectGuessed = subject?.includes('\ufffd') ? guessedHeaderValue(raw, 'Subject') : undefined;
-  if (subjectGuessed !== undefined) {
-    subject = fixHeader(subjectGuessed).replace(/\s+/g, ' ').trim();
-    guesses.add('windows-1252');
+  const subjectBroken = subject?.includes('\ufffd') ?? false;
+  const fromBroken = (fromAddress?.name ?? '').includes('\ufffd');
+  const again = subjectBroken || fromBroken ? guessedSubjectAndFrom(raw) : {};
+  if (subjectBroken && again.subject !== undefined && again.guessed !== undefined) {
+    subject = fixHeader(again.subject).replace(/\s+/g, ' ').trim();
+    guesses.add(again.guessed);
   }
-  const fromGuessed = (fromAddress?.name ?? '').includes('\ufffd') ? guessedHeaderValue(raw, 'From') : undefined;
-  const fromAgain = fromGuessed === undefined ? undefined : addressParser(fromGuessed)[0];
-  if (fromAgain !== undefined) {
+  const fromAgain = fromBroken && again.from !== undefined ? addressParser(again.from)[0] : undefined;
+  if (fromAgain !== undefined && again.guessed !== undefined) {
     fromAddress = fromAgain;
-    guesses.add('windows-1252');
+    guesses.add(again.guessed);
   }
   const from = mailbox(fromAddress, fixHeader);
   const topType = email.headers.find((header) => header.key === 'content-type')?.value ?? '';

@@ -7,7 +7,7 @@
 
 import PostalMime from 'postal-mime';
 import { decodedAsWindows1252, windows1252Text } from '../api/windows-1252.js';
-import { decodeUndeclared, undeclaredCharset, type CharsetGuess, type DecodedText } from '../api/undeclared-text.js';
+import { decodeUndeclared, detectorWanted, loadCharsetDetector, undeclaredCharset, type CharsetGuess, type DecodedText } from '../api/undeclared-text.js';
 import { htmlMetaCharset } from './html-charset.js';
 import { decodeUtf7 } from './utf7.js';
 
@@ -55,6 +55,15 @@ export function decodeText(bytes: Uint8Array, charset: string | undefined): Deco
   if (UTF7_LABELS.test(label)) return { text: decodeUtf7(bytes) };
   const text = declaredCharset(bytes, label);
   return { text: decodedAsWindows1252(label) ? windows1252Text(text) : text };
+}
+
+/**
+ * decodeText, the charset detector loaded first when the text is undeclared and not UTF-8
+ * (docs/decisions/mime.md item 6: loaded only when such text is met).
+ */
+export async function decodeTextLoadingDetector(bytes: Uint8Array, charset: string | undefined): Promise<DecodedText> {
+  if (undeclaredCharset(charset) && detectorWanted(bytes)) await loadCharsetDetector();
+  return decodeText(bytes, charset);
 }
 
 /** RFC 3676 §4.2-§4.4: flowed text made whole again (postal-mime's own unflowing: soft breaks, space-stuffing, delsp). */

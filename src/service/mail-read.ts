@@ -5,7 +5,7 @@ import type * as openpgp from 'openpgp';
 import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { bareAddress } from '../core/message-payload.js';
 import { loadedInlineBlock, lf, readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
-import { decodeText, unflowText, type CharsetGuess } from '../core/text-charset.js';
+import { decodeTextLoadingDetector, unflowText, type CharsetGuess } from '../core/text-charset.js';
 import { withoutTrailingWhite } from '../core/text-signature-forms.js';
 import type { StoredMessage } from '../core/vault-contents.js';
 import { OuterHeadersSchema } from '../api/facts.js';
@@ -87,9 +87,10 @@ function guessOf(message: StoredMessage, content: MailContent | null, signed?: {
 
 function outerGuessOf(message: StoredMessage, content: MailContent | null): CharsetGuess | undefined {
   if (message.direction !== 'in') return undefined;
-  const facts = message.relayFacts as { route?: unknown; outerHeaders?: { charsetGuess?: unknown } } | undefined;
-  if (facts?.route !== 'smtp-inbound' || facts.outerHeaders?.charsetGuess === undefined) return undefined;
-  const parsed = OuterHeadersSchema.shape.charsetGuess.safeParse(facts.outerHeaders.charsetGuess);
+  const facts = message.relayFacts as { route?: unknown; outerHeaders?: { charsetGuess?: unknown; charsetDetected?: unknown } } | undefined;
+  if (facts?.route !== 'smtp-inbound' || facts.outerHeaders === undefined) return undefined;
+  const { charsetGuess, charsetDetected } = OuterHeadersSchema.shape;
+  const parsed = facts.outerHeaders.charsetDetected !== undefined ? charsetDetected.safeParse(facts.outerHeaders.charsetDetected) : charsetGuess.safeParse(facts.outerHeaders.charsetGuess);
   if (!parsed.success || parsed.data === undefined) return undefined;
   const shown = parsed.data.fields.some((field) => (field === 'subject' && content?.subject === undefined) || (field === 'from' && content?.from === undefined));
   return shown ? parsed.data.charset : undefined;
@@ -121,7 +122,7 @@ async function checkSignedContent(content: MailContent, verificationKeys: readon
     }
     // docs/message-payload.md §6.6: over the bytes of the part (another charset than UTF-8, flowed text), decoded for display only.
     const result = await verifyData(signed.octets ?? utf8.encode(signed.armored), verificationKeys);
-    const decoded = decodeText(result.data, signed.charset);
+    const decoded = await decodeTextLoadingDetector(result.data, signed.charset);
     // RFC 4880 §5.9: text-mode literal data carries CRLF; shown with LF like every other text.
     const text = shownSignedText(lf(decoded.text), signed);
     // docs/message-payload.md §6.5: the block may be held with its CRs; the body shows it with LF.

@@ -7,7 +7,7 @@
 
 import { addressParser, decodeWords } from 'postal-mime';
 import { headerFix } from '../../api/windows-1252.js';
-import { decodeUndeclared, type CharsetGuess } from '../../api/undeclared-text.js';
+import { decodeUndeclaredFields, detectorWantedForFields, loadCharsetDetector } from '../../api/undeclared-text.js';
 import type { OuterHeaders, OuterTextField, SmtpHopFacts, TlsFacts } from '../../api/facts.js';
 import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, splitMultipart, type HeaderField } from '../../api/mime-fields.js';
 
@@ -171,24 +171,36 @@ export function removeHeaderFields(rawMessage: string, drop: (field: HeaderField
 
 // ---- §3.8 Outer headers of mail that arrived encrypted ------------------------
 
-/** docs/gateway.md §3.8: Subject, From, To (and Cc), Date and Message-ID of the outer message, decoded and bounded. */
+/** docs/gateway.md §3.8: the outer text fields, by their header names. */
+const OUTER_TEXT_NAMES: Readonly<Record<OuterTextField, string>> = { subject: 'Subject', from: 'From', date: 'Date', messageId: 'Message-ID', autoSubmitted: 'Auto-Submitted' };
+const OUTER_TEXT_FIELD_LIST = Object.keys(OUTER_TEXT_NAMES) as OuterTextField[];
+
+/**
+ * docs/gateway.md §3.8: outerHeadersOf, the charset detector loaded first when an outer text
+ * field holds raw 8-bit bytes that are not UTF-8 (docs/decisions/mime.md item 6: the relay
+ * loads it only for such mail).
+ */
+export async function readOuterHeaders(fields: readonly HeaderField[]): Promise<OuterHeaders> {
+  if (detectorWantedForFields(OUTER_TEXT_FIELD_LIST.map((field) => headerValue(fields, OUTER_TEXT_NAMES[field])))) await loadCharsetDetector();
+  return outerHeadersOf(fields);
+}
+
+/**
+ * docs/gateway.md §3.8: Subject, From, To (and Cc), Date and Message-ID of the outer message,
+ * decoded and bounded. The fields in raw 8-bit bytes that are not UTF-8 are read by the stick's
+ * rule for undeclared text (docs/message-payload.md §4.5), in one charset guessed over all of
+ * them (`decodeUndeclaredFields`): windows-1252 is recorded as `charsetGuess`, a charset the
+ * detector named as `charsetDetected`.
+ */
 export function outerHeadersOf(fields: readonly HeaderField[]): OuterHeaders {
-  const guessed: OuterTextField[] = [];
-  let guess: CharsetGuess | undefined;
+  const undeclared = decodeUndeclaredFields(OUTER_TEXT_FIELD_LIST.map((field) => headerValue(fields, OUTER_TEXT_NAMES[field])));
+  const guessedText = new Map(OUTER_TEXT_FIELD_LIST.flatMap((field, index) => (undeclared.texts[index] === undefined ? [] : [[field, undeclared.texts[index]!] as const])));
   const text = (name: string, field: OuterTextField, max: number): string | null => {
     const value = headerValue(fields, name);
     if (value === undefined) return null;
     // RFC 6532: a header read byte for byte (latin1) is UTF-8 when its bytes are; raw 8-bit bytes that
-    // are not are read by the stick's rule for undeclared text (docs/message-payload.md §4.5): a guess.
-    let raw = value;
-    if (/[\x80-\xff]/.test(value)) {
-      const decoded = decodeUndeclared(Buffer.from(value, 'latin1'));
-      raw = decoded.text;
-      if (decoded.guessed !== undefined) {
-        guessed.push(field);
-        guess = decoded.guessed;
-      }
-    }
+    // are not were read in the charset guessed for them (docs/message-payload.md §4.5).
+    const raw = guessedText.get(field) ?? (/[\x80-\xff]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value);
     // eslint-disable-next-line no-control-regex
     // docs/message-payload.md §4.4: a windows-1252 encoded-word decoded by a broken runtime, corrected.
     return headerFix(value)(decodeWords(raw)).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
@@ -216,6 +228,11 @@ export function outerHeadersOf(fields: readonly HeaderField[]): OuterHeaders {
     autocrypt,
     autoSubmitted: text('Auto-Submitted', 'autoSubmitted', 100),
   };
-  // §3.8: said only when a field was guessed (a client that knows nothing of it reads as before).
-  return guess === undefined ? headers : { ...headers, charsetGuess: { charset: guess, fields: guessed } };
+  // §3.8: said only when a field was guessed (a client that knows nothing of it reads as before);
+  // a detected charset in a member of its own, which clients of before 2026-12-02 ignore (their
+  // `charsetGuess` takes windows-1252 only).
+  const guess = undeclared.guessed;
+  if (guess === undefined) return headers;
+  const guessed = [...guessedText.keys()];
+  return guess === 'windows-1252' ? { ...headers, charsetGuess: { charset: guess, fields: guessed } } : { ...headers, charsetDetected: { charset: guess, fields: guessed } };
 }

@@ -10,7 +10,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import { parseAddress } from '../../api/address.js';
 import { AuthResultSchema, type AuthFacts, type AuthResult, type SmtpHopFacts, type SmtpInboundArrivalFacts } from '../../api/facts.js';
 import { headerValue, parseHeaderFields, splitHeaderAndBody } from '../../api/mime-fields.js';
-import { findArrivedCiphertext, outerHeadersOf, receivedClaims, removeHeaderFields } from './inbound-mime.js';
+import { findArrivedCiphertext, readOuterHeaders, receivedClaims, removeHeaderFields } from './inbound-mime.js';
 import { isEncryptedOpenPgpMessage } from '../ciphertext-check.js';
 import type { RelayStore } from '../store/relay-store.js';
 import type { DnsResolver } from './dns-records.js';
@@ -143,7 +143,7 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
       relayHeldPlaintext: !arrivedEncrypted,
       arrivedEncrypted,
       // docs/gateway.md §3.8: the sender's ciphertext may carry no protected headers; keep what the outer message said.
-      ...(arrivedEncrypted ? { outerHeaders: outerHeadersOf(headerFields) } : {}),
+      ...(arrivedEncrypted ? { outerHeaders: await readOuterHeaders(headerFields) } : {}),
     };
 
     // RFC 8601 §5: Authentication-Results claiming our authserv-id are someone else's lie.

@@ -141,3 +141,41 @@ html_only('html-meta-cp1251.base64', html('<META HTTP-EQUIV="Content-Type" CONTE
 html_only('html-meta-sjis.base64', html("<meta http-equiv=content-type content='text/html;charset=Shift_JIS'>", JAPANESE).encode('shift_jis'), cte='base64')
 html_only('html-meta-late.8bit', html('<meta charset="koi8-r">', RUSSIAN, '<!--' + 'x' * 1100 + '-->').encode('koi8-r'))
 html_only('html-mime-wins.qp', html('<meta charset="utf-8">', 'Déjà vu, 20 €'.replace('€', 'EUR')).encode('iso-8859-1'), charset='iso-8859-1', cte='quoted-printable')
+
+# docs/message-payload.md §4.5, docs/decisions/mime.md item 6 (2026-12-02): 8-bit text of other
+# scripts with no charset, encoded by Python's codecs and written by Python's email as above:
+# the detector's guess, believed by the rule (src/api/charset-detector.ts).
+RU = ('Здравствуйте! Счёт за декабрь оплачен, квитанция во вложении. Если будут вопросы, '
+      'звоните в любое время.\nС уважением, Иван Петров\n')
+JA = 'お世話になっております。十二月分の請求書をお送りします。\nご確認のほどよろしくお願いいたします。\n'
+PL = ('Dzień dobry! Faktura za grudzień została opłacona, potwierdzenie przelewu znajduje się w '
+      'załączniku. W razie pytań proszę dzwonić o każdej porze. Pozdrawiam serdecznie, Łukasz Wójcik\n')
+for name, text in (('RU', RU), ('JA', JA), ('PL', PL)):
+    with open(os.path.join(HERE, f'undeclared-{name.lower()}.txt'), 'wb') as out:
+        out.write(text.encode())
+undeclared('nocharset-koi8r.8bit', RU.encode('koi8-r'), '8bit')
+undeclared('nocharset-sjis.base64', JA.encode('shift_jis'), 'base64')
+undeclared('nocharset-cp1250.8bit', PL.encode('cp1250'), '8bit')
+declared_ascii('usascii-cp1251.8bit', RU.encode('cp1251'))
+# No MIME, its From name and Subject in raw windows-1251 bytes, as a script in a CP1251 locale sends it.
+cyr = Message()
+cyr['From'] = 'Иван Петров <text@example.org>'.encode('cp1251').decode('ascii', 'surrogateescape')
+cyr['To'] = 'bob@caliop.test'
+cyr['Subject'] = 'Счёт за декабрь оплачен'.encode('cp1251').decode('ascii', 'surrogateescape')
+cyr['Date'] = 'Tue, 01 Dec 2026 10:00:00 +0000'
+cyr.set_payload(RU.encode('cp1251'))
+write('nomime-cp1251-headers.eml', cyr, smtp=False)
+# docs/gateway.md §3.8: the PGP/MIME message above, its outer Subject and From name in raw KOI8-R bytes.
+outer = MIMEMultipart('encrypted', protocol='application/pgp-encrypted', boundary='outer-koi8r')
+outer['From'] = 'Иван Петров <text@example.org>'.encode('koi8-r').decode('ascii', 'surrogateescape')
+outer['To'] = 'bob@caliop.test'
+outer['Subject'] = 'Счёт за декабрь оплачен'.encode('koi8-r').decode('ascii', 'surrogateescape')
+outer['Date'] = 'Tue, 01 Dec 2026 10:00:00 +0000'
+outer['Message-ID'] = '<outer-koi8r@example.org>'
+outer.attach(MIMEApplication('Version: 1\n', 'pgp-encrypted', encoders.encode_7or8bit))
+outer.attach(MIMEApplication(read(HERE, 'outer-headers.gpg-enc.asc').decode(), 'octet-stream', encoders.encode_7or8bit))
+write('outer-koi8r-headers.pgpmime.eml', outer, smtp=False)
+# docs/message-payload.md §4.5 (a declared charset is believed): HTML-only, no MIME charset, its
+# markup declaring utf-8 over Latin-1 bytes, as a template copied from a UTF-8 page and filled
+# in Latin-1 writes it. Read as UTF-8, U+FFFD for each such byte, as a browser does; no guess.
+html_only('html-meta-utf8-latin1.8bit', html('<meta charset="utf-8">', 'Déjà vu, café, Straße').encode('latin-1'))
