@@ -159,6 +159,19 @@ beforeAll(async () => {
   writeFileSync(join(scratch.path, 'undeclared.eml'), Buffer.concat([Buffer.from(undeclaredHead, 'latin1'), gpg.run(['--clearsign', '--local-user', 'gina@elsewhere.test'], latinText.stdout)]));
   await deliver(join(scratch.path, 'undeclared.eml'), 'gina@elsewhere.test');
 
+  // docs/message-payload.md §4.5, docs/decisions/mime.md item 6: Russian in KOI8-R (iconv) with no
+  // charset and no MIME, its Subject in KOI8-R bytes too (mail(1) in a KOI8-R locale): the
+  // detector's charset, a guess. And gpg's PGP/MIME with its outer Subject and From name in raw
+  // KOI8-R bytes: the relay reads them in KOI8-R (docs/gateway.md §3.8, `charsetDetected`).
+  const koi8 = (text: string): string => {
+    const encoded = spawnSync('iconv', ['-f', 'UTF-8', '-t', 'KOI8-R'], { input: text });
+    expect(encoded.status, encoded.stderr?.toString()).toBe(0);
+    return encoded.stdout.toString('latin1');
+  };
+  const koi8Head = `Date: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nFrom: Gina Outside <gina@elsewhere.test>\r\nTo: bob@${DOMAIN}\r\nSubject: ${koi8('Счёт за декабрь оплачен')}\r\n\r\n`;
+  writeFileSync(join(scratch.path, 'undeclared-koi8r.eml'), Buffer.from(koi8Head + koi8('Здравствуйте! Счёт за декабрь оплачен, квитанция во вложении. Если будут вопросы, звоните в любое время.\n'), 'latin1'));
+  await deliver(join(scratch.path, 'undeclared-koi8r.eml'), 'gina@elsewhere.test');
+
   // Python's email package: alternative + related + mixed, HTML only, a forward, latin-1.
   const python = join(scratch.path, 'python');
   mkdirSync(python);
@@ -187,6 +200,14 @@ beforeAll(async () => {
   );
   writeFileSync(join(scratch.path, 'pgp-mime-8bit.eml'), Buffer.from(eightBit, 'latin1'));
   await deliver(join(scratch.path, 'pgp-mime-8bit.eml'), 'gina@elsewhere.test');
+
+  const koi8Boundary = `k${randomBytes(6).toString('hex')}`;
+  const koi8Outer = rfc5322(
+    headers(`${koi8('Иван Петров')} <gina@elsewhere.test>`, `PGP/MIME, ${koi8('счёт за декабрь оплачен')}`, { 'Content-Type': `multipart/encrypted; protocol="application/pgp-encrypted"; boundary="${koi8Boundary}"` }),
+    `--${koi8Boundary}\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n--${koi8Boundary}\nContent-Type: application/octet-stream\n\n${armored}\n--${koi8Boundary}--\n`,
+  );
+  writeFileSync(join(scratch.path, 'pgp-mime-koi8r.eml'), Buffer.from(koi8Outer, 'latin1'));
+  await deliver(join(scratch.path, 'pgp-mime-koi8r.eml'), 'gina@elsewhere.test');
 
   // gpg's PGP/MIME with protected headers (docs/message-payload.md §1): the real subject inside, "..." outside.
   const protectedInner = `Content-Type: text/plain; charset=utf-8; protected-headers="v1"\r\nSubject: Le vrai sujet, protégé\r\nFrom: Gina Outside <gina@elsewhere.test>\r\nTo: bob@${DOMAIN}\r\n\r\nThe subject is inside.\r\n`;
@@ -388,6 +409,22 @@ describe('reading the mail real programs send', { timeout: 600_000 }, () => {
     const shown = await onStick(bob, ['read', view.id]);
     expect(shown.stdout).toContain('Charset:   windows-1252, guessed (the sender declared none, or a wrong one)');
     expect((await read('Clear signed latin-1')).charsetGuess).toBeNull(); // declared: no guess
+  });
+
+  it('Russian in KOI8-R sent with no charset and no MIME, its Subject too: shown right, said to be a guess in koi8-r (the detector)', async () => {
+    const view = await read('Счёт за декабрь оплачен');
+    expect(view.body).toContain('Здравствуйте! Счёт за декабрь оплачен, квитанция во вложении.');
+    expect(view.charsetGuess).toBe('koi8-r');
+    expect((await onStick(bob, ['read', view.id])).stdout).toContain('Charset:   koi8-r, guessed (the sender declared none, or a wrong one)');
+  });
+
+  it('PGP/MIME from gpg, its outer Subject and From name in raw KOI8-R bytes: the relay read them in KOI8-R (charsetDetected), a guess', async () => {
+    const view = await read('PGP/MIME, счёт за декабрь оплачен');
+    expect(view.body).toContain('Encrypted by gpg, subject outside.');
+    expect(view.from).toBe('Иван Петров <gina@elsewhere.test>');
+    expect(view.charsetGuess).toBe('koi8-r');
+    const facts = JSON.parse((await onStick(bob, ['--json', 'read', view.id])).stdout) as { relayFacts: { outerHeaders?: { charsetDetected?: unknown } } };
+    expect(facts.relayFacts.outerHeaders?.charsetDetected).toEqual({ charset: 'koi8-r', fields: ['subject', 'from'] });
   });
 
   it('PGP/MIME signed (RFC 3156 §5): good signature, the signature part is not listed as an attachment', async () => {

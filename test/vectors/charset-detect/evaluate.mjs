@@ -1,7 +1,8 @@
 // docs/decisions/mime.md item 6: accuracy and cost of charset detectors on the samples of
 // make-samples.py (2026-12-01). A sample is right when the stick's decodeText with the
 // detected label gives back its text exactly. Kept for the record; not a test. The
-// detectors are not dependencies of the project: install them elsewhere, then
+// detectors were not dependencies of the project then (jschardet is since 2026-12-02:
+// evaluate-rule.mjs measures the rule that uses it); install them elsewhere, then
 //   npm install --prefix /tmp/det chardet@2.2.0 jschardet@4.0.0
 //   npm run -s build && NODE_PATH=/tmp/det/node_modules node test/vectors/charset-detect/evaluate.mjs /tmp/samples.json /tmp/western.json
 import { readFileSync } from 'node:fs';
