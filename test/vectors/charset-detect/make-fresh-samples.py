@@ -10,20 +10,9 @@
 #   python3 test/vectors/charset-detect/make-fresh-samples.py /tmp/fresh.json /tmp/fresh-western.json
 import sys, gettext, glob, json, base64, random, re, gzip
 random.seed(2026)
-def clean(s):
-    s = re.sub(r'%[a-z0-9$.\-]*[sdiuxXlf]|\{[^}]*\}|\\[nt]|[\n\t]+|_|&', ' ', s)
-    return re.sub(r'\s+', ' ', s).strip()
+from catalogs import clean, catalog as read_catalog, cut_samples, encodable
 def catalog(lang, ids=False):
-    out = []
-    for mo in sorted(glob.glob(f'/usr/share/locale/{lang}/LC_MESSAGES/*.mo')):
-        try: t = gettext.GNUTranslations(open(mo, 'rb'))
-        except Exception: continue
-        for k, v in t._catalog.items():
-            s = k if ids else v
-            if not isinstance(s, str) or k == '' or len(s) < 12: continue
-            out.append(clean(s))
-    random.shuffle(out)
-    return out
+    return read_catalog(lang, ids, header=False)
 def manpages(lang):
     out = []
     for path in sorted(glob.glob(f'/usr/share/man/{lang}/man*/*.gz')):
@@ -39,23 +28,8 @@ def manpages(lang):
 def make(source, lang, charsets, out, need=3):
     pool = [s for s in source if sum(1 for c in s if ord(c) > 127) >= need]
     for charset in charsets:
-        usable = []
-        for s in pool:
-            try: s.encode(charset)
-            except UnicodeEncodeError: continue
-            usable.append(s)
-        if len(usable) < 40: continue
-        random.shuffle(usable)
-        i = 0
-        for size in (40, 200, 1000):
-            for n in range(20):
-                text = ''
-                while len(text.encode(charset)) < size:
-                    text += (' ' if text else '') + usable[i]; i = (i + 1) % len(usable)
-                while len(text) > 1 and len(text.encode(charset)) > size: text = text[:-1]
-                b = text.encode(charset)
-                if not any(x > 127 for x in b): continue
-                out.append({'lang': lang, 'charset': charset, 'size': size, 'text': text, 'bytes': base64.b64encode(b).decode()})
+        usable = encodable(pool, charset, minimum=40)
+        if usable: cut_samples(usable, lang, charset, 20, out)
 GETTEXT = {
   'sr': ['cp1251', 'iso-8859-5'], 'mk': ['cp1251'], 'be': ['cp1251'], 'ru': ['iso-8859-5'],
   'zh_HK': ['big5'], 'fa': ['cp1256'], 'el': ['cp1253'], 'he': ['iso-8859-8'],

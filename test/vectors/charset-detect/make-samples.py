@@ -13,43 +13,14 @@ LANGS = {
   'el': ['iso-8859-7'], 'pl': ['iso-8859-2', 'cp1250'], 'cs': ['iso-8859-2', 'cp1250'],
   'fr': ['cp1252'], 'de': ['cp1252'], 'tr': ['cp1254'], 'he': ['cp1255'], 'ar': ['cp1256'],
 }
+from catalogs import catalog, cut_samples, encodable
 def strings(lang):
-    out = []
-    for mo in sorted(glob.glob(f'/usr/share/locale/{lang}/LC_MESSAGES/*.mo')):
-        try:
-            t = gettext.GNUTranslations(open(mo, 'rb'))
-        except Exception:
-            continue
-        for k, v in t._catalog.items():
-            if not isinstance(v, str) or k == '' or len(v) < 12: continue
-            v = re.sub(r'%[a-z0-9$.\-]*[sdiuxXlf]|\{[^}]*\}|\\[nt]|[\n\t]+|_|&', ' ', v)
-            v = re.sub(r'\s+', ' ', v).strip()
-            if sum(1 for c in v if ord(c) > 127) >= 3: out.append(v)
-    random.shuffle(out)
-    return out
+    return catalog(lang, header=False, need=3)
 samples = []
 for lang, charsets in LANGS.items():
     pool = strings(lang)
     for charset in charsets:
-        usable = []
-        for s in pool:
-            try: s.encode(charset)
-            except UnicodeEncodeError: continue
-            usable.append(s)
-        random.shuffle(usable)
-        i = 0
-        for size in (40, 200, 1000):
-            for n in range(30):
-                text = ''
-                while len(text.encode(charset)) < size and i < len(usable):
-                    text += (' ' if text else '') + usable[i]; i += 1
-                    if i >= len(usable): i = 0
-                b = text.encode(charset)
-                # cut on a character boundary near `size`
-                while len(text) > 1 and len(text.encode(charset)) > size: text = text[:-1]
-                b = text.encode(charset)
-                if not any(x > 127 for x in b): continue
-                samples.append({'lang': lang, 'charset': charset, 'size': size, 'text': text, 'bytes': base64.b64encode(b).decode()})
+        cut_samples(encodable(pool, charset), lang, charset, 30, samples)
 print(len(samples))
 json.dump(samples, open(sys.argv[1], 'w'), ensure_ascii=False)
 from collections import Counter
@@ -58,19 +29,6 @@ print(Counter((s['lang'], s['charset']) for s in samples))
 # ---- Western text, which the fixed guess (windows-1252) already reads right ----
 import gettext, glob, json, base64, random, re
 random.seed(11)
-def catalog(lang, ids=False):
-    out = []
-    for mo in sorted(glob.glob(f'/usr/share/locale/{lang}/LC_MESSAGES/*.mo')):
-        try: t = gettext.GNUTranslations(open(mo, 'rb'))
-        except Exception: continue
-        for k, v in t._catalog.items():
-            s = k if ids else v
-            if not isinstance(s, str) or len(s) < 12: continue
-            s = re.sub(r'%[a-z0-9$.\-]*[sdiuxXlf]|\{[^}]*\}|\\[nt]|[\n\t]+|_|&', ' ', s)
-            s = re.sub(r'\s+', ' ', s).strip()
-            out.append(s)
-    random.shuffle(out)
-    return out
 samples = []  # the Western set
 def add(lang, pool, size, count, need=1):
     made = 0
