@@ -119,6 +119,20 @@ export interface DisclosureBody {
     readonly createdAt: string;
     readonly response: unknown;
   }[];
+  /**
+   * docs/api.md §4.6: the sessions its devices opened that the relay still keeps (until their
+   * expiry, then purged): public facts only; the relay keeps no session key.
+   */
+  readonly sessions: {
+    readonly id: string;
+    readonly deviceFingerprint: string;
+    readonly opening: number;
+    readonly clientShare: string;
+    readonly secretId: string;
+    readonly openedAt: string;
+    readonly expiresAt: string;
+    readonly closedAt: string | null;
+  }[];
   /** Lines of DIR/log that name the account (its device fingerprint or its address). */
   readonly logLines: string[];
 }
@@ -137,6 +151,10 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+function isoOfSeconds(seconds: number): string {
+  return new Date(seconds * 1000).toISOString();
 }
 
 function timeOfFacts(facts: HeldMessage['facts']): string {
@@ -213,8 +231,20 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
       .filter((report) => since === null || report.at >= since)
       .map((report) => ({ id: report.id, state: report.state, at: report.at, detail: report.state === 'delivered' ? parseJson(report.detail) : report.detail })),
     submissions: (await store.submissionsOf(request.address))
-      .map((record) => ({ idempotencyKey: record.key, requestSha256: record.requestSha256, createdAt: new Date(record.createdAt * 1000).toISOString(), response: parseJson(record.response) }))
+      .map((record) => ({ idempotencyKey: record.key, requestSha256: record.requestSha256, createdAt: isoOfSeconds(record.createdAt), response: parseJson(record.response) }))
       .filter((record) => since === null || record.createdAt >= since),
+    sessions: (await store.sessionsOf(request.address))
+      .map((session) => ({
+        id: session.id,
+        deviceFingerprint: deviceFingerprint(session.devicePublicKey),
+        opening: session.opening,
+        clientShare: session.clientShare,
+        secretId: session.secretId,
+        openedAt: isoOfSeconds(session.openedAt),
+        expiresAt: isoOfSeconds(session.expiresAt),
+        closedAt: session.closedAt === null ? null : isoOfSeconds(session.closedAt),
+      }))
+      .filter((session) => since === null || session.openedAt >= since),
     logLines,
   };
 }

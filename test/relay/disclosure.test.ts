@@ -19,7 +19,7 @@ import { rfc5322, writeJson } from '../gateway/helpers.js';
 import { deliverBySwaks } from '../helpers/smtp.js';
 import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 import { RELAY_MAIN, startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
-import { enrolled, encryptTo, makeIdentity, type TestIdentity } from './helpers/test-identity.js';
+import { clientFor, enrolled, encryptTo, makeIdentity, type TestIdentity } from './helpers/test-identity.js';
 import { databaseNameFor, databaseUrl, openTestStore, TEST_STORE } from './helpers/test-store.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
 
@@ -70,6 +70,12 @@ beforeAll(async () => {
   const sent = await deliverBySwaks({ port: smtp.port, from: 'zoe@outside.test', helo: 'mx.outside.test', to: 'alice@example.test', file });
   expect(sent.output).toContain('250');
   await alice.client.list();
+  // docs/api.md §4.6: each opens a session (the relay keeps its public facts until its expiry).
+  for (const identity of [alice.identity, bob.identity]) {
+    const inSession = clientFor(relay, identity, { sessions: true });
+    await inSession.list();
+    inSession.close();
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -105,6 +111,21 @@ describe('caliop-relay disclosure', () => {
     const outside = body.messages[2]?.facts as Extract<ArrivalFacts, { route: 'smtp-inbound' }>;
     expect(outside.peer).toEqual({ host: 'mx.outside.test', ip: '127.0.0.1' });
     for (const message of body.messages) expect(message.armoredCiphertext).toMatch(/^-----BEGIN PGP MESSAGE-----/);
+    // docs/disclosure.md §4: her session, kept until its expiry; not bob's.
+    expect(body.sessions).toEqual([
+      {
+        id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+        deviceFingerprint: deviceFingerprint(alice.identity.devicePublicKey),
+        opening: 1,
+        clientShare: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        secretId: expect.stringMatching(/^[0-9a-f]{16}$/),
+        openedAt: expect.any(String),
+        expiresAt: expect.any(String),
+        closedAt: null,
+      },
+    ]);
+    const [session] = body.sessions;
+    expect(Date.parse(session!.expiresAt) - Date.parse(session!.openedAt)).toBe(15 * 60 * 1000);
     // Log lines that name alice (her device's requests), and none of bob's.
     expect(body.logLines.length).toBeGreaterThanOrEqual(3);
     for (const line of body.logLines) expect(line).toContain(deviceFingerprint(alice.identity.devicePublicKey));

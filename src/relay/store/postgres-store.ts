@@ -11,8 +11,8 @@ import pg from 'pg';
 import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toSession, type SessionRow, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, AuthOutcome, AuthStep, SessionRecord, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
+import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toSession, toHeldSession, type SessionRow, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import type { Account, AuthOutcome, AuthStep, SessionRecord, HeldSession, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 import { FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { sessionsToEnd } from '../../api/relay-session.js';
 
@@ -900,6 +900,16 @@ export class PostgresRelayStore implements RelayStore {
   async submissionsOf(sender: string): Promise<SubmissionRecord[]> {
     const { rows } = await this.#query<SubmissionRow>('submissions_of', 'SELECT * FROM submissions WHERE sender = $1 ORDER BY created_at, idempotency_key', [sender]);
     return rows.map(toSubmission);
+  }
+
+  async sessionsOf(address: string): Promise<HeldSession[]> {
+    const { rows } = await this.#query<SessionRow>(
+      'sessions_of',
+      `SELECT sessions.* FROM sessions JOIN devices ON devices.device_public_key = sessions.device_public_key
+       WHERE devices.address = $1 ORDER BY sessions.opened_at, sessions.id`,
+      [address],
+    );
+    return rows.map(toHeldSession);
   }
 
   async queuedOutboundById(sender: string, id: string): Promise<QueuedOutbound | undefined> {

@@ -226,6 +226,11 @@ export interface SessionRecord {
   readonly closedAt: number | null;
 }
 
+/** docs/disclosure.md §4: a session as kept, with the device's count of its openings (`opening`: its n-th session). */
+export interface HeldSession extends SessionRecord {
+  readonly opening: number;
+}
+
 /** docs/decisions/relay-store.md: a replay nonce waiting for its turn's batched write; told whether it was fresh once written. */
 export interface PendingNonce {
   readonly devicePublicKey: Uint8Array;
@@ -436,6 +441,8 @@ export interface RelayStore {
   queuedOutboundOf(sender: string): Promise<QueuedOutbound[]>;
   /** The submissions remembered by idempotency key for one sender, oldest first (docs/disclosure.md §4). */
   submissionsOf(sender: string): Promise<SubmissionRecord[]>;
+  /** The sessions still kept (open, closed or expired, not purged yet) of the account's devices, oldest first (docs/disclosure.md §4). */
+  sessionsOf(address: string): Promise<HeldSession[]>;
 
   /** Finishes pending writes and releases the database. */
   close(): Promise<void>;

@@ -2,7 +2,7 @@
 
 import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
 import type { ArrivalFacts } from '../../api/facts.js';
-import type { Account, Device, HeldMessage, QueuedOutbound, SessionRecord, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
+import type { Account, Device, HeldMessage, QueuedOutbound, HeldSession, SessionRecord, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 
 export interface AccountRow {
   address: string;
@@ -50,6 +50,7 @@ export interface SessionRow {
   opened_at: number | string;
   expires_at: number | string;
   closed_at: number | string | null;
+  opening: number | string;
 }
 
 export function toSession(row: SessionRow): SessionRecord {
@@ -62,6 +63,10 @@ export function toSession(row: SessionRow): SessionRecord {
     expiresAt: Number(row.expires_at),
     closedAt: row.closed_at === null ? null : Number(row.closed_at),
   };
+}
+
+export function toHeldSession(row: SessionRow): HeldSession {
+  return { ...toSession(row), opening: Number(row.opening) };
 }
 
 export interface MailboxRow {

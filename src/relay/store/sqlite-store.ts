@@ -10,8 +10,8 @@ import { openRelayDatabase, type RelayDatabase } from './database.js';
 import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { sessionsToEnd } from '../../api/relay-session.js';
-import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toSession, type SessionRow, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, AuthOutcome, AuthStep, SessionRecord, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
+import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toSession, toHeldSession, type SessionRow, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
+import type { Account, AuthOutcome, AuthStep, SessionRecord, HeldSession, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
 import { TIMESTAMP_WINDOW_SECONDS } from '../../api/request-signing.js';
@@ -888,6 +888,15 @@ export class SqliteRelayStore implements RelayStore {
 
   async submissionsOf(sender: string): Promise<SubmissionRecord[]> {
     return (this.#sql('SELECT * FROM submissions WHERE sender = ? ORDER BY created_at, idempotency_key').all(sender) as SubmissionRow[]).map(toSubmission);
+  }
+
+  async sessionsOf(address: string): Promise<HeldSession[]> {
+    return (
+      this.#sql(
+        `SELECT sessions.* FROM sessions JOIN devices ON devices.device_public_key = sessions.device_public_key
+         WHERE devices.address = ? ORDER BY sessions.opened_at, sessions.id`,
+      ).all(address) as SessionRow[]
+    ).map(toHeldSession);
   }
 
   recordTlsSession(session: TlsSession): Promise<void> {
