@@ -43,12 +43,6 @@ export function note(message: string): void {
   process.stderr.write(`caliop: ${safeForTerminal(message)}\n`);
 }
 
-export async function readAllStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return new Uint8Array(Buffer.concat(chunks));
-}
-
 /**
  * For a failure that still produced output (a bad signature after decrypting):
  * print the error table's lines and set the exit code, without throwing.

@@ -2,10 +2,17 @@
 // line of draft-dkg-openpgp-stateless-cli-13. This face only parses, reads inputs (files,
 // @ENV:, @FD:), calls src/service/sop.ts and writes; exit codes are the draft's (§7), not
 // caliop's. No stick, no vault, no prompt.
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { printProgramError } from '../error-printer.js';
 import { CALIOP_VERSION } from '../version.js';
-import { readAllStdin, writeData } from './output.js';
+import { inputTooLargeText, WHOLE_INPUT_LIMITS } from '../core/input-limits.js';
+import { readInputAtMostSync, readStdinWhole } from '../service/user-files.js';
+import { writeData } from './output.js';
+
+/** docs/limits.md §5: the data on stdin, held whole, within its ceiling (input_too_large: BAD_DATA). */
+function readAllStdin(): Promise<Uint8Array> {
+  return readStdinWhole(WHOLE_INPUT_LIMITS.stdinDataBytes, 'the data');
+}
 
 type SopService = typeof import('../service/sop.js');
 
@@ -112,18 +119,22 @@ function readInput(name: string, exit: SopService['SOP_EXIT']): Uint8Array {
     // draft §6.1: N is a decimal number; Number() also took "" (0: stdin, read twice), " 3", "0x3", "1e1".
     if (!/^\d{1,9}$/.test(name.slice(4))) throw new Failure(exit.UNSUPPORTED_SPECIAL_PREFIX, `${name} is not a file descriptor`);
     const fd = Number(name.slice(4));
-    try {
-      return new Uint8Array(readFileSync(fd));
-    } catch {
-      throw new Failure(exit.MISSING_INPUT, `could not read file descriptor ${fd}`);
-    }
+    return readNamedInput(fd, name, exit);
   }
   if (name.startsWith('@')) throw new Failure(exit.UNSUPPORTED_SPECIAL_PREFIX, `unsupported special prefix in ${name}`);
+  return readNamedInput(name, name, exit);
+}
+
+/** docs/limits.md §5: a named input (a file, @FD:N) within its ceiling; an endless one (/dev/zero) is BAD_DATA at once. */
+function readNamedInput(source: number | string, name: string, exit: SopService['SOP_EXIT']): Uint8Array {
+  let bytes: Uint8Array | undefined;
   try {
-    return new Uint8Array(readFileSync(name));
+    bytes = readInputAtMostSync(source, WHOLE_INPUT_LIMITS.namedFileBytes);
   } catch {
-    throw new Failure(exit.MISSING_INPUT, `could not read ${name}`);
+    throw new Failure(exit.MISSING_INPUT, typeof source === 'number' ? `could not read file descriptor ${source}` : `could not read ${name}`);
   }
+  if (bytes === undefined) throw new Failure(exit.BAD_DATA, inputTooLargeText(name, WHOLE_INPUT_LIMITS.namedFileBytes));
+  return bytes;
 }
 
 /** draft §9.1: passwords are UTF-8; the face reads them as inputs. */

@@ -3,7 +3,8 @@
 // read, a folder listed. Writes that must survive a yank go through atomic-file.ts.
 
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readSync } from 'node:fs';
-import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { open, readdir, type FileHandle } from 'node:fs/promises';
 
 export function pathExists(path: string): boolean {
   return existsSync(path);
@@ -14,29 +15,89 @@ export function ensureFolder(path: string): void {
   mkdirSync(path, { recursive: true });
 }
 
-export async function readFileBytes(path: string): Promise<Buffer> {
-  return readFile(path);
-}
-
 /**
  * A whole file as UTF-8 text when it holds at most maxBytes; undefined when it holds more.
  * Reads at most maxBytes + 1 bytes, whatever the file is (a 4 GiB file, /dev/zero, a pipe
  * that never ends); throws as open and read do (ENOENT, EISDIR).
  */
 export async function readTextFileAtMost(path: string, maxBytes: number): Promise<string | undefined> {
+  const bytes = await readFileAtMost(path, maxBytes);
+  return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/** The piece a bounded read asks for at a time: memory grows with what arrives, never with the ceiling. */
+const BOUNDED_READ_PIECE = 1024 * 1024;
+
+/**
+ * A whole file when it holds at most maxBytes; undefined when it holds more. Reads at most
+ * maxBytes + 1 bytes, a MiB at a time, whatever the file is (a 4 GiB file, /dev/zero, a pipe
+ * or a process substitution that never ends); throws as open and read do (ENOENT, EISDIR).
+ */
+export async function readFileAtMost(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
   const handle = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let filled = 0;
-    while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
+    const pieces: Buffer[] = [];
+    let total = 0;
+    while (total <= maxBytes) {
+      const piece = Buffer.allocUnsafe(Math.min(BOUNDED_READ_PIECE, maxBytes + 1 - total));
+      const { bytesRead } = await handle.read(piece, 0, piece.length, null);
       if (bytesRead === 0) break;
-      filled += bytesRead;
+      pieces.push(piece.subarray(0, bytesRead));
+      total += bytesRead;
     }
-    return filled > maxBytes ? undefined : buffer.toString('utf8', 0, filled);
+    return total > maxBytes ? undefined : new Uint8Array(Buffer.concat(pieces, total));
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The same from a file descriptor or a path, synchronously (`caliop sop`'s inputs: a named
+ * file, @FD:N). A path is opened as open(2) does: a FIFO waits for its writer (a process
+ * substitution has one already).
+ */
+export function readAtMostSync(source: number | string, maxBytes: number): Uint8Array | undefined {
+  const fd = typeof source === 'number' ? source : openSync(source, 'r');
+  try {
+    const pieces: Buffer[] = [];
+    let total = 0;
+    while (total <= maxBytes) {
+      const piece = Buffer.allocUnsafe(Math.min(BOUNDED_READ_PIECE, maxBytes + 1 - total));
+      let bytesRead: number;
+      try {
+        bytesRead = readSync(fd, piece, 0, piece.length, null);
+      } catch (error) {
+        // A non-blocking descriptor (a pipe left so by its writer) with nothing yet: wait for it.
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+          continue;
+        }
+        throw error;
+      }
+      if (bytesRead === 0) break;
+      pieces.push(piece.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return total > maxBytes ? undefined : new Uint8Array(Buffer.concat(pieces, total));
+  } finally {
+    if (typeof source !== 'number') closeSync(fd);
+  }
+}
+
+/** A readable stream (stdin) whole when it gives at most maxBytes; undefined as soon as it gives more (the rest is not read). */
+export async function readStreamAtMost(stream: Readable, maxBytes: number): Promise<Uint8Array | undefined> {
+  const pieces: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const piece = chunk as Buffer;
+    total += piece.length;
+    if (total > maxBytes) {
+      stream.destroy();
+      return undefined;
+    }
+    pieces.push(piece);
+  }
+  return new Uint8Array(Buffer.concat(pieces, total));
 }
 
 /** The names in a folder; throws as readdir does (ENOENT for a missing folder). */

@@ -68,6 +68,7 @@ export function asSopError(error: unknown): SopError {
         bad_signature: 'NO_SIGNATURE',
         cert_refused: 'BAD_DATA',
         file_unreadable: 'MISSING_INPUT',
+        input_too_large: 'BAD_DATA',
       } as const
     )[error.code as string];
     if (name) return new SopError(name, error.message, { cause: error });

@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { safeForTerminal } from '../../terminal-text.js';
 import { CaliopError } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import { note, readAllStdin, reportFailure, writeData, writeJson } from '../output.js';
+import { note, reportFailure, writeData, writeJson } from '../output.js';
+import { WHOLE_INPUT_LIMITS } from '../../core/input-limits.js';
+import { readStdinWhole } from '../../service/user-files.js';
 
 export function registerContactCommands(program: Command, context: () => CliContext): void {
   const contacts = program.command('contacts').description('the certificates of the people you write to');
@@ -14,7 +16,7 @@ export function registerContactCommands(program: Command, context: () => CliCont
     .action(async () => {
       const cli = context();
       const { importContacts } = await import('../../service/contacts.js');
-      const data = await readAllStdin();
+      const data = await readStdinWhole(WHOLE_INPUT_LIMITS.stdinMessageBytes, 'the certificates');
       if (data.length === 0) throw new CaliopError('bad_input', 'nothing was given on stdin', { hint: 'caliop contacts import < cert.asc' });
       const session = await cli.unlock();
       const report = await importContacts(session, data, new Date());

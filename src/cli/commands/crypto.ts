@@ -4,9 +4,10 @@ import { CaliopError } from '../../errors.js';
 import type { SignatureCheck } from '../../service/pgp.js';
 import type { Destination } from '../../service/pgp-stream.js';
 import type { StickSession } from '../../service/stick-session.js';
-import { readUserFile } from '../../service/user-files.js';
+import { WHOLE_INPUT_LIMITS } from '../../core/input-limits.js';
+import { readStdinWhole, readUserFile } from '../../service/user-files.js';
 import type { CliContext } from '../context.js';
-import { looksBinary, note, readAllStdin, refuseBinaryToTerminal, reportFailure, writeData, writeJson } from '../output.js';
+import { looksBinary, note, refuseBinaryToTerminal, reportFailure, writeData, writeJson } from '../output.js';
 
 async function describeSignatures(session: StickSession, checks: readonly SignatureCheck[]) {
   const { contactByFingerprint } = await import('../../service/contacts.js');
@@ -106,8 +107,8 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
     .action(async (options: OutputOptions) => {
       const cli = context();
       if (cli.json) {
-        // --json carries the plaintext inside the document: held whole, within docs/limits.md §2.
-        const data = await readAllStdin();
+        // --json carries the plaintext inside the document: held whole, within docs/limits.md §2.1 and §5.
+        const data = await readStdinWhole(WHOLE_INPUT_LIMITS.stdinMessageBytes, 'the message');
         if (data.length === 0) throw new CaliopError('bad_input', 'nothing was given on stdin', { hint: 'caliop decrypt < message.asc > message.txt' });
         // Issue 13: the services load while Argon2id runs, not before it starts.
         const session = await cli.unlock(() => Promise.all([import('../../service/pgp.js'), import('../../service/contacts.js')]));
@@ -170,7 +171,7 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
       const cli = context();
       const [{ verifyData }, { verificationCerts }] = await Promise.all([import('../../service/pgp.js'), import('../../service/contacts.js')]);
       const detached = options.signature === undefined ? undefined : await readUserFile(options.signature, 'the signature file');
-      const data = await readAllStdin();
+      const data = await readStdinWhole(WHOLE_INPUT_LIMITS.stdinDataBytes, 'the data');
       const session = await cli.unlock();
       const result = await verifyData(data, await verificationCerts(session), detached);
       const signatures = await describeSignatures(session, result.signatures);

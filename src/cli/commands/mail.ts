@@ -4,7 +4,9 @@ import { fingerprintWords } from '../../core/fingerprint-words.js';
 import type { CliContext } from '../context.js';
 import { CaliopError } from '../../errors.js';
 import { safeForTerminal } from '../../terminal-text.js';
-import { note, readAllStdin, reportFailure, writeData, writeJson } from '../output.js';
+import { note, reportFailure, writeData, writeJson } from '../output.js';
+import { WHOLE_INPUT_LIMITS } from '../../core/input-limits.js';
+import { readStdinWhole } from '../../service/user-files.js';
 
 /** docs/gateway.md §4.5.1: one line per contact an Autocrypt header added, replaced or set aside. */
 function autocryptLine(learnt: { address: string; step: 'add' | 'replace' | 'change'; source: 'autocrypt' | 'autocrypt-gossip'; fingerprint: string }): string {
@@ -32,7 +34,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
       const [{ sendMessage }, { exposureLabel, reasonLine }] = await Promise.all([import('../../service/mail-send.js'), import('../../core/exposure-text.js')]);
       const { readAttachmentsToSend } = await import('../../service/attachments.js');
       const attachments = await readAttachmentsToSend(options.attach ?? []);
-      const body = new TextDecoder().decode(await readAllStdin());
+      const body = new TextDecoder().decode(await readStdinWhole(WHOLE_INPUT_LIMITS.stdinMessageBytes, 'the message'));
       const session = await cli.unlock();
       const language = session.contents.settings.language;
       const report = await sendMessage(session, {
