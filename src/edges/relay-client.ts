@@ -535,8 +535,10 @@ export class RelayClient {
     const own = newX25519KeyPair();
     const clientShare = toBase64url(x25519PublicBytes(own));
     const response = await this.#request('openSession', {}, { signed: true, json: checkRequest(OpenSessionRequestSchema, { clientShare }) });
-    // A relay that announced sessions but serves none (an older one behind the same name): sign every request.
-    if (response.status === 404) {
+    // A relay that announced sessions but serves none (an older one behind the same name), or one
+    // that cannot record one now (507 on a full disk, docs/api.md §5.4; any 5xx): sign every
+    // request of this client, as a full relay still serves them (§4.6.4).
+    if (response.status === 404 || response.status >= 500) {
       this.#sessionsWanted = false;
       return undefined;
     }
