@@ -259,6 +259,26 @@ describe(`an expired session, the relay's clock injected (${TEST_STORE})`, () =>
       client.close();
     }
   });
+  it('a relay that cannot record a session (disk full: 507) is used without one: the client signs every request', async () => {
+    relayNow = Date.now();
+    const client = new RelayClient({ url, pin, deviceSecretKey: carol.deviceSecretKey, sessions: true, now: () => new Date(relayNow) });
+    const original = store.openSession.bind(store);
+    let tried = 0;
+    store.openSession = async () => {
+      tried += 1;
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    };
+    try {
+      // docs/api.md §4.6.4: the opening's 507 is not the sync's failure.
+      expect((await client.list()).messages).toEqual([]);
+      expect((await client.list()).messages).toEqual([]);
+      expect(client.sessionId).toBeUndefined();
+      expect(tried).toBe(1);
+    } finally {
+      store.openSession = original;
+      client.close();
+    }
+  });
 });
 
 describe.skipIf(POSTGRES_URL === undefined || !PROCESS_RUN)('sessions across two relay processes on one PostgreSQL', () => {
