@@ -64,8 +64,8 @@ function run(args: readonly string[], stdinFile: string | null = null): Promise<
     if (typeof stdin === 'number') closeSync(stdin);
     let stderr = '';
     let stdout = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolvePromise({ status: code ?? -1, stderr, stdout }));
   });
