@@ -199,6 +199,10 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     });
   }
 
+  /** The MAIL FROM parameters of the extensions the EHLO answer announces (SIZE, 8BITMIME, SMTPUTF8); RCPT TO has none (no DSN). */
+  const MAIL_PARAMETERS: ReadonlySet<string> = new Set(['SIZE', 'BODY', 'SMTPUTF8']);
+  const RCPT_PARAMETERS: ReadonlySet<string> = new Set();
+
   const server = new SMTPServer({
     name: options.hostname,
     banner: 'caliop-relay',
@@ -232,7 +236,18 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
       sessions.delete(session.id);
       if (admitted.delete(session.id)) perIp.release(session.remoteAddress);
     },
+    onMailFrom(address, _session, callback) {
+      // docs/gateway.md §3.2: only the parameters the EHLO answer announced (RFC 5321 §4.1.1.2:
+      // 555 for the others); a bare CR or a NUL splits no command into two.
+      const unknown = unknownParameters(address.args, MAIL_PARAMETERS);
+      callback(unknown === null ? undefined : smtpError(555, `5.5.4 Unsupported MAIL FROM parameter ${unknown}`));
+    },
     onRcptTo(address, session, callback) {
+      const unknown = unknownParameters(address.args, RCPT_PARAMETERS);
+      if (unknown !== null) {
+        callback(smtpError(555, `5.5.4 Unsupported RCPT TO parameter ${unknown}`));
+        return;
+      }
       const parsed = parseAddress(address.address.toLowerCase());
       if (parsed === null || parsed.domain !== options.domain) {
         callback(smtpError(550, '5.7.1 Relaying denied: not a local domain'));
@@ -294,4 +309,14 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The first parameter of an address command that is not in `known`, quoted and cut short for
+ * the reply (it may hold control characters: a bare CR, a NUL), or null when all are known.
+ */
+function unknownParameters(args: unknown, known: ReadonlySet<string>): string | null {
+  if (args === false || args === undefined || args === null || typeof args !== 'object') return null;
+  const unknown = Object.keys(args).find((key) => !known.has(key));
+  return unknown === undefined ? null : JSON.stringify(unknown.slice(0, 40));
 }
