@@ -411,11 +411,27 @@ export class PostgresRelayStore implements RelayStore {
     });
   }
 
-  async openSession(session: SessionRecord, maxPerDevice: number): Promise<void> {
-    const key = Buffer.from(session.devicePublicKey);
+  /** Runs `work` in one transaction on one pooled connection: committed when it resolves, rolled back when it throws. */
+  async #inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
+      try {
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async openSession(session: SessionRecord, maxPerDevice: number): Promise<void> {
+    const key = Buffer.from(session.devicePublicKey);
+    await this.#inTransaction(async (client) => {
       // The device's row locked: two openings at once (at two processes) count each other's session.
       await client.query({ name: 'lock_device', text: 'SELECT 1 FROM devices WHERE device_public_key = $1 FOR UPDATE', values: [key] });
       // docs/disclosure.md: a session is kept until it expires, then forgotten.
@@ -433,13 +449,7 @@ export class PostgresRelayStore implements RelayStore {
                VALUES ($1, $2, $3, $4, (SELECT COALESCE(MAX(opening), 0) + 1 FROM sessions WHERE device_public_key = $2), $5, $6, NULL)`,
         values: [session.id, key, session.clientShare, session.secretId, session.openedAt, session.expiresAt],
       });
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async sessionById(id: string): Promise<SessionRecord | undefined> {
@@ -661,22 +671,12 @@ export class PostgresRelayStore implements RelayStore {
       await this.storeMessage(messages[0] as NewMessage);
       return;
     }
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      try {
-        for (const message of messages) {
-          const result = await client.query({ name: 'insert_message', text: INSERT_MESSAGE, values: this.#insertValues(message) });
-          if (result.rowCount !== message.recipients.length) throw new Error('a recipient of this message has no account');
-        }
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
+    await this.#inTransaction(async (client) => {
+      for (const message of messages) {
+        const result = await client.query({ name: 'insert_message', text: INSERT_MESSAGE, values: this.#insertValues(message) });
+        if (result.rowCount !== message.recipients.length) throw new Error('a recipient of this message has no account');
       }
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async listMailbox(recipient: string, after: number, limit: number): Promise<StoredMessage[]> {
@@ -799,25 +799,15 @@ export class PostgresRelayStore implements RelayStore {
   }
 
   async appendDisclosureLog(make: (previous: DisclosureLogRow | null) => string): Promise<number> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      try {
-        // One appender at a time across relay processes (readers are not blocked): the chain cannot fork.
-        await client.query('LOCK TABLE disclosure_log IN EXCLUSIVE MODE');
-        const { rows } = await client.query<DisclosureLogRow>('SELECT seq, entry FROM disclosure_log ORDER BY seq DESC LIMIT 1');
-        const previous = rows[0] ?? null;
-        const seq = (previous?.seq ?? 0) + 1;
-        await client.query('INSERT INTO disclosure_log (seq, entry) VALUES ($1, $2)', [seq, make(previous)]);
-        await client.query('COMMIT');
-        return seq;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    } finally {
-      client.release();
-    }
+    return this.#inTransaction(async (client) => {
+      // One appender at a time across relay processes (readers are not blocked): the chain cannot fork.
+      await client.query('LOCK TABLE disclosure_log IN EXCLUSIVE MODE');
+      const { rows } = await client.query<DisclosureLogRow>('SELECT seq, entry FROM disclosure_log ORDER BY seq DESC LIMIT 1');
+      const previous = rows[0] ?? null;
+      const seq = (previous?.seq ?? 0) + 1;
+      await client.query('INSERT INTO disclosure_log (seq, entry) VALUES ($1, $2)', [seq, make(previous)]);
+      return seq;
+    });
   }
 
   async disclosureLog(): Promise<DisclosureLogRow[]> {
