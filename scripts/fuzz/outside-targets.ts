@@ -150,6 +150,12 @@ export function relayTarget(): OutsideTarget {
             setTimeout(step, pick(3));
           };
           step();
+        } else if (status === 204 || status === 304) {
+          // No body exists for these (RFC 9110 §15.3.5, §15.4.5): node's server drops every write
+          // and answers true, so the filler loop below would never yield (found: case 22:148,
+          // this process out of memory, the client never reached).
+          response.writeHead(status, headers);
+          response.end();
         } else {
           // endless: the body, then filler until the client stops reading.
           response.writeHead(status, headers);
