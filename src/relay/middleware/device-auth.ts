@@ -35,7 +35,8 @@ export function authFor(deps: { store: RelayStore; domain: string; clock: () => 
 
 /**
  * The log fingerprints of recent devices, by their Caliop-Device header (one spelling per key:
- * fromBase64url refuses the others): a SHA-256 per request saved (issue 14's profile).
+ * fromBase64url refuses the others), or by `session ID` for a request in a session: a SHA-256
+ * per request saved (issue 14's profile).
  */
 const fingerprints = new Map<string, string>();
 const FINGERPRINT_CACHE_SIZE = 1024;
@@ -134,9 +135,6 @@ async function deviceAndNonce(
 
 const sessionUnknown = () => new RelayHttpError(401, 'session_unknown', 'this relay knows no open session of that id; open a new one (POST /v1/session)');
 
-/** The log fingerprints of the devices of recent sessions, by session id: as fingerprintOf, for a request without Caliop-Device. */
-const sessionFingerprints = new Map<string, string>();
-
 /** docs/api.md §4.6.3: a request in a session; the session's device, or a RelayHttpError (401). */
 async function authenticateSessionRequest(options: DeviceAuthOptions, request: SignedRequest): Promise<SignedDevice & { sessionId: string }> {
   // docs/api.md §4.6.2: the routes that change who the account is take a signature only.
@@ -168,12 +166,8 @@ async function authenticateSessionRequest(options: DeviceAuthOptions, request: S
     throw new RelayHttpError(401, 'bad_mac', 'the session MAC does not verify for this request');
   }
   const found = await deviceAndNonce(options, now, session.devicePublicKey, check.timestamp, check.nonce, check.sessionId);
-  let fingerprint = sessionFingerprints.get(check.sessionId);
-  if (fingerprint === undefined) {
-    fingerprint = deviceFingerprint(session.devicePublicKey, opensslSha256Hex);
-    if (sessionFingerprints.size >= FINGERPRINT_CACHE_SIZE) sessionFingerprints.delete(sessionFingerprints.keys().next().value as string);
-    sessionFingerprints.set(check.sessionId, fingerprint);
-  }
+  // The same cache as a signed request's, keyed by the session (a request in one carries no Caliop-Device).
+  const fingerprint = fingerprintOf(`session ${check.sessionId}`, session.devicePublicKey);
   return { publicKey: session.devicePublicKey, fingerprint, account: found?.account, enrolment: found?.device, sessionId: check.sessionId };
 }
 
