@@ -100,8 +100,8 @@ describe('the commands on endless and oversized inputs (docs/limits.md §5, docs
     const overRun = await run(['--stick', stick, 'verify', '--signature', over], data);
     expect(overRun.status, overRun.stderr).toBe(tooLarge);
     expect(overRun.stderr).toContain(`the signature file ${over} is larger than 64 MiB`);
-    const atRun = await run(['--stick', stick, 'verify', '--signature', '/dev/zero'], data);
-    expect(atRun.status, atRun.stderr).toBe(tooLarge);
+    const zeroRun = await run(['--stick', stick, 'verify', '--signature', '/dev/zero'], data);
+    expect(zeroRun.status, zeroRun.stderr).toBe(tooLarge);
     const exact = await run(['--stick', stick, 'verify', '--signature', at], data);
     expect(exact.status).not.toBe(tooLarge);
     expect(exact.stderr).not.toContain('larger than');
