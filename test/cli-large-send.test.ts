@@ -72,14 +72,25 @@ describe('caliop send --attach, streamed (issue 9)', { timeout: 600_000 }, () =>
     writeFileSync(join(scratch.path, 'trente.bin'), randomBytes(30 * MIB));
     const idle = await watched(alice, ['send', '--to', `bob@${DOMAIN}`, '--subject', 'idle'], 'no file\n');
     expect(idle.status, idle.stderr).toBe(0);
-    const small = await watched(alice, ['send', '--to', `bob@${DOMAIN}`, '--subject', 'Six MiB', '--attach', join(scratch.path, 'six.bin')], 'six\n');
-    expect(small.status, small.stderr).toBe(0);
-    const large = await watched(alice, ['send', '--to', `bob@${DOMAIN}`, '--subject', 'Thirty MiB', '--attach', join(scratch.path, 'trente.bin')], 'thirty\n');
-    expect(large.status, large.stderr).toBe(0);
-    console.log(`caliop send peak RSS: text only ${idle.peakRssMiB} MiB, 6 MiB file ${small.peakRssMiB} MiB, 30 MiB file ${large.peakRssMiB} MiB (${large.seconds.toFixed(1)} s)`);
+    // A peak RSS carries garbage not yet collected, more of it on a starved machine (the issue-16
+    // loop, 2026-12-02: 6 MiB 134, 30 MiB 177 MiB at load 4 with other work, against +5 to +15
+    // in every run before); that noise only adds, while a file held whole adds its bytes every
+    // time. So the pair is measured again when a bound is passed, and each size counts at its
+    // lowest peak (as test/cli-large-outbound.test.ts).
+    const pairs: { small: number; large: number }[] = [];
+    const growth = () => Math.min(...pairs.map((pair) => pair.large)) - Math.min(...pairs.map((pair) => pair.small));
+    do {
+      const small = await watched(alice, ['send', '--to', `bob@${DOMAIN}`, '--subject', `Six MiB ${pairs.length}`, '--attach', join(scratch.path, 'six.bin')], 'six\n');
+      expect(small.status, small.stderr).toBe(0);
+      const large = await watched(alice, ['send', '--to', `bob@${DOMAIN}`, '--subject', `Thirty MiB ${pairs.length}`, '--attach', join(scratch.path, 'trente.bin')], 'thirty\n');
+      expect(large.status, large.stderr).toBe(0);
+      pairs.push({ small: small.peakRssMiB, large: large.peakRssMiB });
+      console.log(`caliop send peak RSS: text only ${idle.peakRssMiB} MiB, 6 MiB file ${small.peakRssMiB} MiB, 30 MiB file ${large.peakRssMiB} MiB (${large.seconds.toFixed(1)} s)`);
+    } while (pairs.length < 2 && (growth() >= 20 || Math.min(...pairs.map((pair) => pair.large)) - idle.peakRssMiB >= 64));
+    const seen = pairs.map((pair) => `${pair.small} -> ${pair.large} MiB`).join('; ');
     // Held whole, 24 MiB more of file would add its MIME (+33 MiB) and its ciphertext (+45 MiB) at least.
-    expect(large.peakRssMiB - small.peakRssMiB).toBeLessThan(20);
+    expect(growth(), seen).toBeLessThan(20);
     // docs/benchmarks.md, issue 9 target: at most 64 MiB above idle, whatever the size.
-    expect(large.peakRssMiB - idle.peakRssMiB).toBeLessThan(64);
+    expect(Math.min(...pairs.map((pair) => pair.large)) - idle.peakRssMiB, seen).toBeLessThan(64);
   });
 });
