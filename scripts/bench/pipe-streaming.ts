@@ -15,16 +15,25 @@
 // default to a gpg key; to caliop's key, whose preferences put "uncompressed" first, gpg
 // compresses only when told: `--compress-algo zlib`).
 //
+// Two caliops when the executable is built (`npm run build:exe`, dist/caliop-linux-x64): the
+// tsc build under this Node (as the tests run it), and the executable a stick carries (Node 26,
+// one bundle with its V8 code cache: its fixed cost, the idle run, is about half the tsc
+// build's, docs/benchmarks.md). The executable's rows are the product's figures; both are
+// printed, measured in the same interleaved rounds.
+//
 //   npx tsc -p . && node build/scripts/bench/pipe-streaming.js [MiB] [rounds]
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { hostTarget } from '../build-exe.js';
 import { writeIncompressibleFile } from './bench-files.js';
 
 const CLI = resolve(import.meta.dirname, '../../src/cli/main.js');
+/** This file runs as build/scripts/bench/pipe-streaming.js. */
+const REPO = resolve(import.meta.dirname, '../../..');
 const PASSPHRASE = 'a long passphrase only for the benchmark 2026';
 
 interface Measure {
@@ -60,6 +69,18 @@ function summary(measures: readonly Measure[]): Measure {
   return { ms: median(measures.map((m) => m.ms)), cpuMs: median(measures.map((m) => m.cpuMs)), maxRssMiB: Math.max(...measures.map((m) => m.maxRssMiB)) };
 }
 
+/** The caliops measured: the tsc build under this Node, and the built executable when there is one. */
+function caliopRunners(stick: string, env: NodeJS.ProcessEnv): { label: string; run: (args: readonly string[], stdin?: string) => Measure }[] {
+  const common = ['--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE'];
+  const runners = [{ label: `caliop, tsc build under Node ${process.versions.node}`, run: (args: readonly string[], stdin?: string) => run(process.execPath, [CLI, ...common, ...args], stdin, env) }];
+  const target = hostTarget();
+  const exe = target === undefined ? undefined : join(REPO, 'dist', `caliop-${target}`);
+  if (exe !== undefined && existsSync(exe)) {
+    runners.push({ label: `caliop, the executable (${exe.replace(`${REPO}/`, '')}, Node 26 SEA)`, run: (args: readonly string[], stdin?: string) => run(exe, [...common, ...args], stdin, env) });
+  }
+  return runners;
+}
+
 export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name: string; lines: string[] }> {
   const work = mkdtempSync(join(tmpdir(), 'caliop-bench-pipe-'));
   const load = [loadavg()[0]!];
@@ -83,19 +104,6 @@ export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name:
     writeFileSync(empty, '');
     writeIncompressibleFile(input, mib);
     const out = (name: string) => join(work, name);
-    const measures = {
-      enc: [] as Measure[],
-      encIdle: [] as Measure[],
-      dec: [] as Measure[],
-      decIdle: [] as Measure[],
-      gpgEnc: [] as Measure[],
-      gpgDec: [] as Measure[],
-      decArmored: [] as Measure[],
-      decArmoredIdle: [] as Measure[],
-      gpgDecArmored: [] as Measure[],
-      decGpgMade: [] as Measure[],
-      decGpgMadeIdle: [] as Measure[],
-    };
     caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('empty.pgp'), '--force'], empty);
     // Armored (all relay mail is): each side decrypts its own armored message (gpg's is compressed, its default).
     caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--output', out('empty.asc'), '--force'], empty);
@@ -110,45 +118,55 @@ export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name:
     const toCaliop = ['--trust-model', 'always', '--compress-algo', 'zlib', '-se', '-u', 'peer@example.org', '-r', 'bench@example.org'];
     gpg([...toCaliop, '-o', out('gpg-to-caliop.pgp'), input]);
     gpg([...toCaliop, '-o', out('gpg-to-caliop-empty.pgp'), empty]);
+    const gpgEnc: Measure[] = [];
+    const gpgDec: Measure[] = [];
+    const gpgDecArmored: Measure[] = [];
+    const runners = caliopRunners(stick, env);
+    const rows = runners.map(() => ({ enc: [] as Measure[], encIdle: [] as Measure[], dec: [] as Measure[], decIdle: [] as Measure[], decArmored: [] as Measure[], decArmoredIdle: [] as Measure[], decGpgMade: [] as Measure[], decGpgMadeIdle: [] as Measure[] }));
     for (let round = 0; round < rounds; round++) {
-      measures.gpgEnc.push(gpg(['-se', '-r', 'peer@example.org', '-o', out('gpg.pgp'), input]));
-      measures.enc.push(caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('caliop.pgp'), '--force'], input));
-      measures.encIdle.push(caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('empty.pgp'), '--force'], empty));
-      measures.gpgDec.push(gpg(['-d', '-o', out('gpg.out'), out('gpg.pgp')]));
-      measures.dec.push(caliop(['decrypt', '--output', out('caliop.out'), '--force'], out('caliop.pgp')));
-      measures.decIdle.push(caliop(['decrypt', '--output', out('empty.out'), '--force'], out('empty.pgp')));
-      measures.gpgDecArmored.push(gpg(['-d', '-o', out('gpg.out'), out('gpg.asc')]));
-      measures.decArmored.push(caliop(['decrypt', '--output', out('caliop.out'), '--force'], out('caliop.asc')));
-      measures.decArmoredIdle.push(caliop(['decrypt', '--output', out('empty.out'), '--force'], out('empty.asc')));
-      measures.decGpgMade.push(caliop(['decrypt', '--output', out('caliop.out'), '--force'], out('gpg-to-caliop.pgp')));
-      measures.decGpgMadeIdle.push(caliop(['decrypt', '--output', out('empty.out'), '--force'], out('gpg-to-caliop-empty.pgp')));
+      gpgEnc.push(gpg(['-se', '-r', 'peer@example.org', '-o', out('gpg.pgp'), input]));
+      gpgDec.push(gpg(['-d', '-o', out('gpg.out'), out('gpg.pgp')]));
+      gpgDecArmored.push(gpg(['-d', '-o', out('gpg.out'), out('gpg.asc')]));
+      // Each caliop in turn, starting with a different one each round.
+      for (let index = 0; index < runners.length; index++) {
+        const which = (index + round) % runners.length;
+        const run = runners[which]!.run;
+        const row = rows[which]!;
+        row.enc.push(run(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('caliop.pgp'), '--force'], input));
+        row.encIdle.push(run(['encrypt', '--to', 'bench@example.org', '--sign', '--binary', '--output', out('empty.pgp'), '--force'], empty));
+        row.dec.push(run(['decrypt', '--output', out('caliop.out'), '--force'], out('caliop.pgp')));
+        row.decIdle.push(run(['decrypt', '--output', out('empty.out'), '--force'], out('empty.pgp')));
+        row.decArmored.push(run(['decrypt', '--output', out('caliop.out'), '--force'], out('caliop.asc')));
+        row.decArmoredIdle.push(run(['decrypt', '--output', out('empty.out'), '--force'], out('empty.asc')));
+        row.decGpgMade.push(run(['decrypt', '--output', out('caliop.out'), '--force'], out('gpg-to-caliop.pgp')));
+        row.decGpgMadeIdle.push(run(['decrypt', '--output', out('empty.out'), '--force'], out('gpg-to-caliop-empty.pgp')));
+      }
     }
     load.push(loadavg()[0]!);
-    const [enc, encIdle, dec, decIdle, gpgEnc, gpgDec, decArmored, decArmoredIdle, gpgDecArmored, decGpgMade, decGpgMadeIdle] = [
-      measures.enc,
-      measures.encIdle,
-      measures.dec,
-      measures.decIdle,
-      measures.gpgEnc,
-      measures.gpgDec,
-      measures.decArmored,
-      measures.decArmoredIdle,
-      measures.gpgDecArmored,
-      measures.decGpgMade,
-      measures.decGpgMadeIdle,
-    ].map(summary) as [Measure, Measure, Measure, Measure, Measure, Measure, Measure, Measure, Measure, Measure, Measure];
     const line = (what: string, ours: Measure, idle: Measure, peer: Measure, peerName: string) =>
       `${what}: wall ${ours.ms.toFixed(0)} ms, CPU ${ours.cpuMs.toFixed(0)} ms (idle run: wall ${idle.ms.toFixed(0)}, CPU ${idle.cpuMs.toFixed(0)}; net: wall ${(ours.ms - idle.ms).toFixed(0)}, CPU ${(ours.cpuMs - idle.cpuMs).toFixed(0)}), ` +
       `peak RSS ${ours.maxRssMiB.toFixed(0)} MiB (idle ${idle.maxRssMiB.toFixed(0)} MiB: +${(ours.maxRssMiB - idle.maxRssMiB).toFixed(0)} MiB, target <= +64) | ` +
       `${peerName}: wall ${peer.ms.toFixed(0)} ms, CPU ${peer.cpuMs.toFixed(0)} ms, peak RSS ${peer.maxRssMiB.toFixed(0)} MiB | ` +
       `ratio net/${peerName}: wall ${((ours.ms - idle.ms) / peer.ms).toFixed(2)}x, CPU ${((ours.cpuMs - idle.cpuMs) / peer.cpuMs).toFixed(2)}x; whole process wall ${(ours.ms / peer.ms).toFixed(2)}x (target <= 1.5x)`;
+    const [peerEnc, peerDec, peerDecArmored] = [gpgEnc, gpgDec, gpgDecArmored].map(summary) as [Measure, Measure, Measure];
+    const lines = runners.flatMap((runner, index) => {
+      const row = rows[index]!;
+      const [enc, encIdle, dec, decIdle, decArmored, decArmoredIdle, decGpgMade, decGpgMadeIdle] = [row.enc, row.encIdle, row.dec, row.decIdle, row.decArmored, row.decArmoredIdle, row.decGpgMade, row.decGpgMadeIdle].map(summary) as [
+        Measure, Measure, Measure, Measure, Measure, Measure, Measure, Measure,
+      ];
+      return [
+        `${runner.label}:`,
+        '  ' + line('caliop encrypt --sign', enc, encIdle, peerEnc, 'gpg -se'),
+        '  ' + line('caliop decrypt', dec, decIdle, peerDec, 'gpg -d'),
+        '  ' + line('caliop decrypt (armored)', decArmored, decArmoredIdle, peerDecArmored, 'gpg -d (armored)'),
+        '  ' + line('caliop decrypt of gpg -se --compress-algo zlib output', decGpgMade, decGpgMadeIdle, peerDec, 'gpg -d'),
+      ];
+    });
     return {
-      name: `encrypt --sign / decrypt of ${mib} MiB, whole process, against gpg (median of ${rounds} interleaved rounds; caliop under Node ${process.versions.node})`,
+      name: `encrypt --sign / decrypt of ${mib} MiB, whole process, against gpg (median of ${rounds} interleaved rounds)`,
       lines: [
-        line('caliop encrypt --sign', enc, encIdle, gpgEnc, 'gpg -se'),
-        line('caliop decrypt', dec, decIdle, gpgDec, 'gpg -d'),
-        line('caliop decrypt (armored)', decArmored, decArmoredIdle, gpgDecArmored, 'gpg -d (armored)'),
-        line('caliop decrypt of gpg -se --compress-algo zlib output', decGpgMade, decGpgMadeIdle, gpgDec, 'gpg -d'),
+        ...lines,
+        ...(runners.length === 1 ? ['(the executable is not built: `npm run build:exe -- --targets linux-x64` adds its rows, the product\'s figures)'] : []),
         `load average during the run: ${load.map((value) => value.toFixed(1)).join(' -> ')} (2 cores)`,
       ],
     };
