@@ -9,8 +9,13 @@
 // CPU of their PostgreSQL backends).
 //
 // The relay's clients are the real client (src/edges/relay-client.ts) as a sync uses it:
-// the mail routes in a session (docs/api.md §4.6), one per client, whose opening is inside
-// each measured round (withNewSessions). The same relay and devices are also measured with
+// the mail routes in a session (docs/api.md §4.6), one per client, opened in the warm-up
+// and held across the rounds, as a stick holds one for 15 minutes (a round lasts seconds),
+// the way the clients' TLS connections are made in the warm-up and kept. What an opening
+// costs is measured on its own after the rounds (openingWaves: all 32 clients opening at
+// once, the first request of a session timed); `--new-sessions` counts an opening per client
+// inside every measured round instead (withNewSessions: about 100 times as many as a real
+// stick makes, 6% of the cycles). The same relay and devices are also measured with
 // every request signed by Ed25519 ('relay signed'), in the same interleaved rounds, so the
 // ratio to the peer is given both ways (docs/decisions/relay-sessions.md).
 //
@@ -32,8 +37,9 @@
 //   npm run -s build && node build/scripts/bench/relay-throughput.js
 //     [--messages N] [--rounds N] [--warmup N] [--only levels,sqlite,peer,postgres]
 //     [--relay-node-args "--cpu-prof --cpu-prof-dir=DIR"] [--compare-main OTHER/build/src/relay/main.js]
-//     [--keep-sessions]
-// (or CALIOP_BENCH_RELAY_MESSAGES, _ROUNDS, _WARMUP, _ONLY, _NODE_ARGS, _COMPARE_MAIN, _KEEP_SESSIONS=1 in `npm run bench`).
+//     [--new-sessions]
+// (or CALIOP_BENCH_RELAY_MESSAGES, _ROUNDS, _WARMUP, _ONLY, _NODE_ARGS, _COMPARE_MAIN, _NEW_SESSIONS=1 in `npm run bench`;
+// --keep-sessions, the default since 2026-12-02, is still accepted).
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { spawn, spawnSync } from 'node:child_process';
@@ -75,8 +81,8 @@ export interface RelayBenchSettings {
   readonly relayNodeArgs: readonly string[];
   /** Another build's relay main.js, run as a second SQLite relay in the same rounds; undefined: none. */
   readonly compareMain: string | undefined;
-  /** Session clients keep their session across rounds (as a sync holds one 15 minutes) instead of opening one in each measured round. */
-  readonly keepSessions: boolean;
+  /** Session clients open a new session in each measured round, instead of keeping the one of the warm-up (as a sync holds one 15 minutes). */
+  readonly newSessions: boolean;
 }
 
 function positive(value: string | undefined, fallback: number, name: string): number {
@@ -87,7 +93,7 @@ function positive(value: string | undefined, fallback: number, name: string): nu
 }
 
 export function relayBenchSettings(
-  values: { messages?: string; rounds?: string; warmup?: string; only?: string; relayNodeArgs?: string; compareMain?: string; keepSessions?: boolean } = {},
+  values: { messages?: string; rounds?: string; warmup?: string; only?: string; relayNodeArgs?: string; compareMain?: string; newSessions?: boolean } = {},
 ): RelayBenchSettings {
   const env = process.env;
   const only = (values.only ?? env.CALIOP_BENCH_RELAY_ONLY ?? '').split(',').filter((word) => word !== '');
@@ -99,7 +105,7 @@ export function relayBenchSettings(
     parts: new Set(only.length === 0 ? PARTS : (only as Part[])),
     relayNodeArgs: (values.relayNodeArgs ?? env.CALIOP_BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter((word) => word !== ''),
     compareMain: (values.compareMain ?? env.CALIOP_BENCH_RELAY_COMPARE_MAIN) || undefined,
-    keepSessions: values.keepSessions ?? env.CALIOP_BENCH_RELAY_KEEP_SESSIONS === '1',
+    newSessions: values.newSessions ?? env.CALIOP_BENCH_RELAY_NEW_SESSIONS === '1',
   };
 }
 
@@ -299,6 +305,45 @@ async function withNewSessions<T>(users: readonly BenchUser[], run: () => Promis
   return run();
 }
 
+/** Waves of session openings measured after the rounds. */
+const OPENING_WAVES = 4;
+
+/**
+ * What a session opening costs (docs/api.md §4.6.1), the rounds keeping theirs: in each of
+ * OPENING_WAVES waves every client ends its session (not counted) and then makes one request,
+ * a list, which opens a new one first; the same request in the session just opened is the
+ * comparison. All clients at once: the worst case (a stick opens one per 15 minutes).
+ */
+async function openingWaves(users: readonly BenchUser[], relayPid: number | undefined): Promise<string[]> {
+  const opening: number[] = [];
+  const held: number[] = [];
+  let openingCpu = 0;
+  let heldCpu = 0;
+  const wave = async (into: number[]): Promise<number> => {
+    const before = cpuSeconds(relayPid);
+    await Promise.all(
+      users.map(async (user) => {
+        const t0 = performance.now();
+        await user.client.list({ limit: 1 });
+        into.push(performance.now() - t0);
+      }),
+    );
+    return cpuSeconds(relayPid) - before;
+  };
+  for (let index = 0; index < OPENING_WAVES; index++) {
+    await Promise.all(users.map((user) => user.client.endSession()));
+    openingCpu += await wave(opening);
+    heldCpu += await wave(held);
+  }
+  opening.sort((a, b) => a - b);
+  held.sort((a, b) => a - b);
+  const count = OPENING_WAVES * users.length;
+  return [
+    `session openings, ${users.length} clients at once, ${OPENING_WAVES} waves (${count}): first request of a session (POST /v1/session, then GET /v1/messages) p50 ${percentile(opening, 50).toFixed(1)} ms, p99 ${percentile(opening, 99).toFixed(1)} ms, relay CPU ${((openingCpu / count) * 1000).toFixed(2)} ms each; ` +
+      `the same request in the session just opened p50 ${percentile(held, 50).toFixed(1)} ms, p99 ${percentile(held, 99).toFixed(1)} ms, relay CPU ${((heldCpu / count) * 1000).toFixed(2)} ms (a stick opens one per 15 minutes)`,
+  ];
+}
+
 function relayServerSide(stderrLines: readonly string[]): string {
   const byRoute = new Map<string, number[]>();
   for (const line of stderrLines) {
@@ -463,7 +508,7 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
           label: 'relay',
           run: (n) => {
             const measured = () => runLevel(users, TOP, n, [relay.child.pid], relayCycle);
-            return settings.keepSessions ? measured() : withNewSessions(users.slice(0, TOP), measured);
+            return settings.newSessions ? withNewSessions(users.slice(0, TOP), measured) : measured();
           },
           rounds,
           describe: relayExtras(relay, 'relay', rounds),
@@ -488,7 +533,11 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
       if (settings.warmup > 0) {
         for (const side of sides) await side.run(settings.warmup);
         lines.push(`warm-up: ${settings.warmup} messages at ${TOP} clients on each server, not counted; then before each round ${SETTLE_MESSAGES}, not counted`);
-        lines.push(settings.keepSessions ? 'session clients keep their session across rounds (--keep-sessions)' : `session clients open a new session in each measured round (${TOP} openings counted per round)`);
+        lines.push(
+          settings.newSessions
+            ? `session clients open a new session in each measured round (--new-sessions: ${TOP} openings counted per round)`
+            : 'session clients keep the session opened in the warm-up across the rounds (a stick holds one 15 minutes; openings measured on their own below)',
+        );
       }
       // Interleaved, the order reversed every other round (A, B; B, A; ...): a change of load
       // on the machine, or a drift through the run, hits every server alike.
@@ -520,6 +569,7 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
       }
       const [sessionSide, signedSide] = [sides.find((side) => side.label === 'relay'), sides.find((side) => side.label === 'relay signed')];
       if (sessionSide !== undefined && signedSide !== undefined) lines.push(`  ${compareRounds(sessionSide, signedSide)} (sessions against signatures, same relay)`);
+      if (sessionSide !== undefined) lines.push(...(await openingWaves(users.slice(0, TOP), relay.child.pid)));
     } finally {
       peer?.stop();
     }
@@ -583,10 +633,11 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
       'relay-node-args': { type: 'string' },
       'compare-main': { type: 'string' },
       'keep-sessions': { type: 'boolean' },
+      'new-sessions': { type: 'boolean' },
     },
   });
   const result = await benchRelayThroughput(
-    relayBenchSettings({ ...values, relayNodeArgs: values['relay-node-args'], compareMain: values['compare-main'], keepSessions: values['keep-sessions'] }),
+    relayBenchSettings({ ...values, relayNodeArgs: values['relay-node-args'], compareMain: values['compare-main'], newSessions: values['new-sessions'] }),
   );
   process.stdout.write(`${result.name}\n${result.lines.map((line) => `  ${line}`).join('\n')}\n`);
 }
