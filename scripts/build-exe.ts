@@ -298,8 +298,14 @@ export async function bundleCli(entry: string, outDir: string, facts: ReleaseFac
   });
   const seaMainPath = join(outDir, SEA_MAIN_FILE);
   const seaMain = esbuild.build({ ...options, entryPoints: [join(REPO_ROOT, 'scripts', 'sea-main.ts')], outfile: seaMainPath, define: options.define, legalComments: 'none' });
-  // The three builds run at once (each is multi-threaded, but mostly waits on the disk here).
-  const [result] = await Promise.all([single, program, seaMain, openWorker]);
+  // The builds run at once (each is multi-threaded, but mostly waits on the disk here). All are
+  // waited for before a failure is thrown: a caller that removes the output folder once this
+  // rejects would race the builds still writing there (test/exe.test.ts failed so under load,
+  // ENOTEMPTY, the issue-16 loop of 2026-12-02).
+  const settled = await Promise.allSettled([single, program, seaMain, openWorker]);
+  const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  const result = (settled[0] as PromiseFulfilledResult<Awaited<typeof single>>).value;
   for (const scriptPath of [programPath, openWorkerPath]) {
     // Issue 13: esbuild's charset ascii escapes strings and identifiers, but the comments it
     // keeps (JSDoc) and one regular expression still carry a few non-ASCII characters
