@@ -69,9 +69,12 @@ function summary(measures: readonly Measure[]): Measure {
   return { ms: median(measures.map((m) => m.ms)), cpuMs: median(measures.map((m) => m.cpuMs)), maxRssMiB: Math.max(...measures.map((m) => m.maxRssMiB)) };
 }
 
-/** The caliops measured: the tsc build under this Node, and the built executable when there is one. */
+/** The options of every caliop command of the bench: its stick, no prompt, the passphrase from the environment. */
+const stickArgs = (stick: string) => ['--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE'];
+
+/** The caliops measured: the tsc build under this Node (the first: it also sets the stick up), and the built executable when there is one. */
 function caliopRunners(stick: string, env: NodeJS.ProcessEnv): { label: string; run: (args: readonly string[], stdin?: string) => Measure }[] {
-  const common = ['--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE'];
+  const common = stickArgs(stick);
   const runners = [{ label: `caliop, tsc build under Node ${process.versions.node}`, run: (args: readonly string[], stdin?: string) => run(process.execPath, [CLI, ...common, ...args], stdin, env) }];
   const target = hostTarget();
   const exe = target === undefined ? undefined : join(REPO, 'dist', `caliop-${target}`);
@@ -88,8 +91,8 @@ export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name:
     const stick = join(work, 'stick');
     mkdirSync(stick);
     const env = { ...process.env, CALIOP_UNSAFE_TEST_KDF: '1', BENCH_PASSPHRASE: PASSPHRASE };
-    const caliop = (args: readonly string[], stdin?: string) =>
-      run(process.execPath, [CLI, '--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE', ...args], stdin, env);
+    const runners = caliopRunners(stick, env);
+    const caliop = runners[0]!.run;
     caliop(['init', '--name', 'Bench', '--email', 'bench@example.org', '--allow-online']);
     const gnupgHome = join(work, 'gnupg');
     mkdirSync(gnupgHome, { mode: 0o700 });
@@ -110,7 +113,7 @@ export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name:
     caliop(['encrypt', '--to', 'bench@example.org', '--sign', '--output', out('caliop.asc'), '--force'], input);
     gpg(['-a', '-se', '-r', 'peer@example.org', '-o', out('gpg.asc'), input]);
     // gpg's default output to a gpg key (ZLIB, signed), to caliop's key; the signer known to caliop.
-    const exported = spawnSync(process.execPath, [CLI, '--stick', stick, '--batch', '--passphrase-file', '@ENV:BENCH_PASSPHRASE', 'key', 'export'], { env, encoding: 'utf8' });
+    const exported = spawnSync(process.execPath, [CLI, ...stickArgs(stick), 'key', 'export'], { env, encoding: 'utf8' });
     writeFileSync(out('caliop-cert.asc'), exported.stdout);
     gpg(['--import', out('caliop-cert.asc')]);
     writeFileSync(out('peer-cert.asc'), spawnSync('gpg', ['--armor', '--export', 'peer@example.org'], { env: gpgEnv, encoding: 'utf8' }).stdout);
@@ -121,7 +124,6 @@ export async function benchPipeStreaming(mib = 100, rounds = 5): Promise<{ name:
     const gpgEnc: Measure[] = [];
     const gpgDec: Measure[] = [];
     const gpgDecArmored: Measure[] = [];
-    const runners = caliopRunners(stick, env);
     const rows = runners.map(() => ({ enc: [] as Measure[], encIdle: [] as Measure[], dec: [] as Measure[], decIdle: [] as Measure[], decArmored: [] as Measure[], decArmoredIdle: [] as Measure[], decGpgMade: [] as Measure[], decGpgMadeIdle: [] as Measure[] }));
     for (let round = 0; round < rounds; round++) {
       gpgEnc.push(gpg(['-se', '-r', 'peer@example.org', '-o', out('gpg.pgp'), input]));
