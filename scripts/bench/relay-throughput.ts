@@ -33,9 +33,12 @@
 // Bounded: WARMUP + ROUNDS x MESSAGES per side, by default 512 + 6 x 512; temporary data removed.
 // --compare-main FILE runs a second relay, from another build's main.js (e.g. a copy of
 // main's build/), in the same rounds: an A/B of two builds on the same machine state.
+// The 'first-wave' part runs issue 14's yardstick in the same rounds: the relay as the issue
+// found it (the first wave's last commit, with its own client: relay-first-wave.ts), so that
+// "5x today's 143 msg/s" is a ratio measured in one run, not a figure of another day.
 //
 //   npm run -s build && node build/scripts/bench/relay-throughput.js
-//     [--messages N] [--rounds N] [--warmup N] [--only levels,sqlite,peer,postgres]
+//     [--messages N] [--rounds N] [--warmup N] [--only levels,sqlite,peer,first-wave,postgres]
 //     [--relay-node-args "--cpu-prof --cpu-prof-dir=DIR"] [--compare-main OTHER/build/src/relay/main.js]
 //     [--new-sessions]
 // (or CALIOP_BENCH_RELAY_MESSAGES, _ROUNDS, _WARMUP, _ONLY, _NODE_ARGS, _COMPARE_MAIN, _NEW_SESSIONS=1 in `npm run bench`;
@@ -54,6 +57,7 @@ import * as openpgp from 'openpgp';
 import { buildEnrolmentStatement } from '../../src/api/enrolment-statement.js';
 import { RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess } from '../../src/relay/relay-process.js';
+import { FIRST_WAVE_COMMIT, prepareFirstWave, startFirstWaveDriver, type FirstWaveDriver } from './relay-first-wave.js';
 
 /** Cycles run on each server before the rounds, not counted (steady state: see the top). */
 const WARMUP_MESSAGES = 512;
@@ -67,7 +71,7 @@ const TOP = 32;
 const SETTLE_MESSAGES = 64;
 const PLAINTEXT_BYTES = 4096;
 const DOMAIN = 'bench.test';
-const PARTS = ['levels', 'sqlite', 'peer', 'postgres'] as const;
+const PARTS = ['levels', 'sqlite', 'peer', 'first-wave', 'postgres'] as const;
 type Part = (typeof PARTS)[number];
 
 export interface RelayBenchSettings {
@@ -467,6 +471,16 @@ function compareRounds(a: RoundSide, b: RoundSide): string {
   );
 }
 
+/** "A/B messages/s: median of rounds x.xx (…), rates of all rounds together y.yy" (throughput, not CPU). */
+function compareRates(a: RoundSide, b: RoundSide): string {
+  const rate = (result: LevelResult) => result.total / result.seconds;
+  const ratios = a.rounds.map((ours, index) => rate(ours) / rate(b.rounds[index]!));
+  return (
+    `${a.label} messages/s / ${b.label} messages/s: median of rounds ${median(ratios).toFixed(2)}x (${ratios.map((r) => r.toFixed(2)).join(', ')}), ` +
+    `all rounds together ${(rate(combined(a.rounds)) / rate(combined(b.rounds))).toFixed(2)}x (${rate(combined(a.rounds)).toFixed(0)} against ${rate(combined(b.rounds)).toFixed(0)})`
+  );
+}
+
 export async function benchRelayThroughput(settings: RelayBenchSettings = relayBenchSettings()): Promise<{ name: string; lines: string[] }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'caliop-relay-bench-'));
   const compareDir = settings.compareMain === undefined ? undefined : mkdtempSync(join(tmpdir(), 'caliop-relay-bench-b-'));
@@ -495,7 +509,13 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
       }
     }
     const peer = parts.has('peer') ? await startBarePeer(dataDir, users[0]!.armoredMessage, TOP) : null;
+    let firstWave: FirstWaveDriver | undefined;
     try {
+      if (parts.has('first-wave')) {
+        const prepared = prepareFirstWave();
+        if (typeof prepared === 'string') lines.push(`first-wave relay (issue 14's yardstick): skipped: ${prepared}`);
+        else firstWave = await startFirstWaveDriver(prepared.dir, TOP);
+      }
       const sides: RoundSide[] = [];
       const firstLine = relay.stderrLines.length;
       const relayExtras = (started: typeof relay, label: string, rounds: LevelResult[]) => () => [
@@ -530,6 +550,22 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
           describe: () => [`  peer peak RSS (VmHWM): ${peakRssMiB(peer.pid)}; CPU-bound ceiling of peer + clients on ${cpus().length} cores: ${cpuCeiling(combined(rounds))} (no relay can beat the peer's own rate)`],
         });
       }
+      if (firstWave !== undefined) {
+        const driver = firstWave;
+        const rounds: LevelResult[] = [];
+        sides.push({
+          label: 'first-wave relay',
+          run: async (n) => {
+            const before = cpuSeconds(driver.relayPid);
+            const run = await driver.run(n);
+            return { ...run, serverCpu: cpuSeconds(driver.relayPid) - before, databaseCpu: 0, load: loadNow() };
+          },
+          rounds,
+          describe: () => [
+            `  the relay of ${FIRST_WAVE_COMMIT} (the first wave's last commit) with its own client (every request signed), ${driver.messageBytes}-byte armored messages; peak RSS (VmHWM): ${peakRssMiB(driver.relayPid)}`,
+          ],
+        });
+      }
       if (settings.warmup > 0) {
         for (const side of sides) await side.run(settings.warmup);
         lines.push(`warm-up: ${settings.warmup} messages at ${TOP} clients on each server, not counted; then before each round ${SETTLE_MESSAGES}, not counted`);
@@ -558,7 +594,7 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
         lines.push(`  round ${round} (${order.map((side) => side.label).join(', ')}): ${sides.map((side) => `${side.label} ${rate(side.rounds.at(-1)!)}`).join('; ')}${ratio} (load ${loadNow()})`);
       }
       for (const side of sides) {
-        const label = side.label === 'peer' ? 'bare node:https peer' : side.label === 'relay' ? 'SQLite, clients in sessions' : side.label === 'relay signed' ? 'SQLite, every request signed' : 'SQLite, compared relay';
+        const label = side.label === 'peer' ? 'bare node:https peer' : side.label === 'relay' ? 'SQLite, clients in sessions' : side.label === 'relay signed' ? 'SQLite, every request signed' : side.label === 'first-wave relay' ? `SQLite, the first-wave relay (${FIRST_WAVE_COMMIT})` : 'SQLite, compared relay';
         lines.push(describeLevel(`${label}, ${TOP} clients, ${settings.rounds} rounds`, combined(side.rounds)));
         lines.push(`  CPU ms/cycle per round: ${side.rounds.map((r) => cycleMs(r).toFixed(2)).join(', ')}; median ${median(side.rounds.map(cycleMs)).toFixed(2)}`);
         lines.push(...side.describe());
@@ -567,11 +603,16 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
       for (const side of sides) {
         if (side !== peerSide && peerSide !== undefined) lines.push(`  ${compareRounds(side, peerSide)} (target <= 2x)`);
       }
+      const firstWaveSide = sides.find((side) => side.label === 'first-wave relay');
+      if (firstWaveSide !== undefined) {
+        for (const side of sides.filter((candidate) => candidate.label.startsWith('relay'))) lines.push(`  ${compareRates(side, firstWaveSide)} (issue 14: at least 5x)`);
+      }
       const [sessionSide, signedSide] = [sides.find((side) => side.label === 'relay'), sides.find((side) => side.label === 'relay signed')];
       if (sessionSide !== undefined && signedSide !== undefined) lines.push(`  ${compareRounds(sessionSide, signedSide)} (sessions against signatures, same relay)`);
       if (sessionSide !== undefined) lines.push(...(await openingWaves(users.slice(0, TOP), relay.child.pid)));
     } finally {
       peer?.stop();
+      await firstWave?.stop();
     }
 
     if (parts.has('postgres')) lines.push(...(await benchTwoProcessesOnPostgres(settings)));
