@@ -9,9 +9,11 @@
 // Two halves in one file:
 // - prepareFirstWave(): the first-wave tree, taken from this repository's history with
 //   `git archive` into .cache/ (gitignored) and compiled there by this repository's tsc, once;
-//   it uses this repository's node_modules (a symbolic link), so nothing is downloaded. The
+//   it uses this repository's node_modules (a symbolic link), so nothing is downloaded: the
+//   same pinned versions as that day's, but for openpgp, now Proton's fork of the same 6.3
+//   line (package.json), which the first-wave relay uses only to check enrolment proofs. The
 //   first wave's type errors against today's @types are ignored (tsc still writes the files);
-//   the relay it builds is checked to start.
+//   the relay it builds must start, or the bench fails.
 // - the driver (this file run with --drive DIR): the first-wave relay process and 32 clients
 //   of the first wave's own client (src/edges/relay-client.ts of that commit: every request
 //   signed, the API of that day), the cycle of relay-throughput.ts (submit to oneself, list,
