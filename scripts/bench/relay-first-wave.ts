@@ -32,6 +32,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as openpgp from 'openpgp';
+import { BENCH_DOMAIN as DOMAIN, PLAINTEXT_BYTES, RELAY_RATE_ARGS } from './relay-workload.js';
 
 /** The last commit of the first wave (2026-11-26 21:45 UTC), the relay issue 14 measured at 143 msg/s. */
 export const FIRST_WAVE_COMMIT = '8b38978';
@@ -113,8 +114,6 @@ export async function startFirstWaveDriver(dir: string, clients: number): Promis
 
 // --- the driver -------------------------------------------------------------------------
 
-const DOMAIN = 'bench.test';
-const PLAINTEXT_BYTES = 4096;
 
 /** The first wave's client, as its src/edges/relay-client.ts declared it (only what the cycle uses). */
 interface FirstWaveClient {
@@ -132,7 +131,7 @@ async function drive(dir: string, clients: number): Promise<void> {
   const { RelayClient } = await load('src/edges/relay-client.js');
   const { buildEnrolmentStatement } = await load('src/api/enrolment-statement.js');
   const dataDir = mkdtempSync(join(tmpdir(), 'caliop-relay-bench-first-wave-'));
-  const relay = await startRelayProcess({ dataDir, domain: DOMAIN, extraArgs: ['--rate-burst', '1000000', '--rate-per-minute', '1000000000'] });
+  const relay = await startRelayProcess({ dataDir, domain: DOMAIN, extraArgs: RELAY_RATE_ARGS });
   const users: { address: string; client: FirstWaveClient; armoredMessage: string }[] = [];
   try {
     for (let index = 0; index < clients; index++) {

@@ -57,6 +57,7 @@ import * as openpgp from 'openpgp';
 import { buildEnrolmentStatement } from '../../src/api/enrolment-statement.js';
 import { RelayClient } from '../../src/edges/relay-client.js';
 import { startRelayProcess } from '../../src/relay/relay-process.js';
+import { BENCH_DOMAIN as DOMAIN, PLAINTEXT_BYTES, RELAY_RATE_ARGS as RATE_ARGS } from './relay-workload.js';
 import { FIRST_WAVE_COMMIT, prepareFirstWave, startFirstWaveDriver, type FirstWaveDriver } from './relay-first-wave.js';
 
 /** Cycles run on each server before the rounds, not counted (steady state: see the top). */
@@ -69,8 +70,6 @@ const LOWER_LEVELS = [
 const TOP = 32;
 /** Cycles each server runs, not counted, before each of its rounds (2 per client). */
 const SETTLE_MESSAGES = 64;
-const PLAINTEXT_BYTES = 4096;
-const DOMAIN = 'bench.test';
 const PARTS = ['levels', 'sqlite', 'peer', 'first-wave', 'postgres'] as const;
 type Part = (typeof PARTS)[number];
 
@@ -447,7 +446,6 @@ export async function benchPostgres(): Promise<BenchDatabase | string> {
   };
 }
 
-const RATE_ARGS = ['--rate-burst', '1000000', '--rate-per-minute', '1000000000'];
 
 /** One server of the 32-client rounds: the relay, the --compare-main relay, or the bare peer. */
 interface RoundSide {
