@@ -1,4 +1,5 @@
-// The four routes of a stick's send and sync (docs/api.md §8.2 JSON submit, §8.4 list,
+// The routes of a stick's send and sync (docs/api.md §8.2 JSON submit, §8.8 mailbox page,
+// §8.9 acknowledgement: what `caliop sync` uses) and of the first wave's sync (§8.4 list,
 // §8.5 fetch, §8.6 delete) served straight on node:http's request and response, every
 // other request handed to the Hono app (app.ts). Same checks in the same order as the
 // app's middleware (read-body, device-auth, rate-limit: the same functions), the same
@@ -17,11 +18,20 @@ import { mediaType, readIncomingBody } from './middleware/read-body.js';
 import type { RequestLogLine } from './middleware/request-log.js';
 import type { RelayDeps } from './relay-deps.js';
 import type { SignedDevice } from './relay-env.js';
-import { deleteMessage, fetchMessage, listMessages, SMALL_BODY_BYTES, SUBMIT_OVERHEAD_BYTES, submitMessage } from './routes/messages.js';
+import {
+  acknowledgeMailbox,
+  deleteMessage,
+  fetchMessage,
+  listMessages,
+  pageMailbox,
+  SMALL_BODY_BYTES,
+  SUBMIT_OVERHEAD_BYTES,
+  submitMessage,
+} from './routes/messages.js';
 import { API_ROUTES } from '../api/routes.js';
 import { REPLAY_HEADER } from './idempotency.js';
 
-type HotName = 'submit' | 'list' | 'fetch' | 'delete';
+type HotName = 'submit' | 'list' | 'fetch' | 'delete' | 'mailboxPage' | 'mailboxAck';
 
 interface Answer {
   readonly status: number;
@@ -32,6 +42,8 @@ interface Answer {
 
 const MESSAGES = API_ROUTES.list.path;
 const MESSAGE_PREFIX = `${MESSAGES}/`;
+const MAILBOX = API_ROUTES.mailboxPage.path;
+const MAILBOX_ACK = API_ROUTES.mailboxAck.path;
 /** A path segment the router takes as it is (no percent-decoding, no second segment). */
 const PLAIN_SEGMENT = /^[A-Za-z0-9_-]+$/;
 
@@ -46,11 +58,18 @@ function hotRoute(request: IncomingMessage): { name: HotName; id: string } | und
     if (method === 'POST' && mediaType(header(request, 'content-type')) !== STREAMED_CIPHERTEXT_TYPE) return { name: 'submit', id: '' };
     return undefined;
   }
+  if (path === MAILBOX) return method === 'GET' ? { name: 'mailboxPage', id: '' } : undefined;
+  if (path === MAILBOX_ACK) return method === 'POST' ? { name: 'mailboxAck', id: '' } : undefined;
   if ((method === 'GET' || method === 'DELETE') && path.startsWith(MESSAGE_PREFIX)) {
     const id = path.slice(MESSAGE_PREFIX.length);
     if (PLAIN_SEGMENT.test(id)) return { name: method === 'GET' ? 'fetch' : 'delete', id };
   }
   return undefined;
+}
+
+/** Hono's own query parser (c.req.query()): the same decoding, the same first-value rule. */
+function queryOf(url: string): Record<string, string> {
+  return url.includes('?') ? (getQueryParam(`http://relay${url}`) as Record<string, string>) : {};
 }
 
 const headerMaps = new WeakMap<IncomingMessage, Map<string, string>>();
@@ -151,7 +170,7 @@ export function hotRoutesListener(
   buckets: TokenBuckets,
   fallback: (request: IncomingMessage, response: ServerResponse) => unknown,
 ): (request: IncomingMessage, response: ServerResponse) => void {
-  // The four hot routes are alike in the table: enrolled devices, sessions accepted (docs/api.md §2).
+  // The hot routes are alike in the table: enrolled devices, sessions accepted (docs/api.md §2).
   const auth: DeviceAuthOptions = authFor(deps, 'submit');
   const submitMax = deps.limits.maxMessageBytes + SUBMIT_OVERHEAD_BYTES;
 
@@ -174,11 +193,12 @@ export function hotRoutesListener(
         });
         return { status: 201, json: answer, headers: replayed ? { [REPLAY_HEADER]: 'true' } : {} };
       }
-      case 'list': {
-        // Hono's own query parser (c.req.query()): the same decoding, the same first-value rule.
-        const query = url.includes('?') ? (getQueryParam(`http://relay${url}`) as Record<string, string>) : {};
-        return { status: 200, json: await listMessages(deps, device, query), headers: {} };
-      }
+      case 'list':
+        return { status: 200, json: await listMessages(deps, device, queryOf(url)), headers: {} };
+      case 'mailboxPage':
+        return { status: 200, json: await pageMailbox(deps, device, queryOf(url)), headers: {} };
+      case 'mailboxAck':
+        return { status: 200, json: await acknowledgeMailbox(deps, device, body), headers: {} };
       case 'fetch':
         return { status: 200, json: await fetchMessage(deps, device, id), headers: {} };
       case 'delete':

@@ -1,5 +1,5 @@
-// docs/api.md §8.2-§8.6 through src/relay/hot-routes.ts: submit (JSON), list, fetch and
-// delete are served straight on node:http; they must answer exactly what the Hono app
+// docs/api.md §8.2-§8.9 through src/relay/hot-routes.ts: submit (JSON), list, fetch,
+// delete, the mailbox page and its acknowledgement are served straight on node:http; they must answer exactly what the Hono app
 // answers. Two relays with the same clock and ids, one the bare Hono app, one the relay's
 // listener (hot routes + the app), get the same requests; status line, raw headers (but
 // Date), body bytes and request log lines must be equal, for answers and refusals alike.
@@ -112,7 +112,7 @@ afterAll(async () => {
   }
 });
 
-it(`hot_routes_same_bytes (${TEST_STORE}): submit, list, fetch, delete and their refusals answer byte for byte what the Hono app answers`, async () => {
+it(`hot_routes_same_bytes (${TEST_STORE}): submit, list, fetch, delete, mailbox page, acknowledgement and their refusals answer byte for byte what the Hono app answers`, async () => {
   const armoredMessage = await encryptTo('hello', [ana]);
   const submit = (body: unknown, signer = bob) => both('POST', '/v1/messages', { signer, body: JSON.stringify(body) });
   // Submissions: accepted, replayed by idempotency key, and each refusal of docs/api.md §8.2.
@@ -149,6 +149,33 @@ it(`hot_routes_same_bytes (${TEST_STORE}): submit, list, fetch, delete and their
   expect((await both('DELETE', `/v1/messages/${id}`, { signer: ana })).status).toBe('204 No Content');
   expect((await both('DELETE', `/v1/messages/${id}`, { signer: ana })).status).toBe('404 Not Found');
   expect((await both('DELETE', `/v1/messages/${id}`, { signer: ana, body: 'x'.repeat(2000) })).status).toBe('413 Payload Too Large');
+
+  // The stick's sync (docs/api.md §8.8-§8.9): pages that carry the ciphertexts, acknowledgements, refusals.
+  const firstMailbox = await both('GET', '/v1/mailbox?limit=2', { signer: ana });
+  const mailbox = JSON.parse(firstMailbox.body) as { messages: { armoredMessage?: string }[]; nextCursor: string | null; through: string | null };
+  expect(mailbox.messages).toHaveLength(2);
+  expect(mailbox.messages[0]!.armoredMessage).toBe(armoredMessage);
+  expect(mailbox.nextCursor).not.toBeNull();
+  const rest = JSON.parse((await both('GET', `/v1/mailbox?after=${mailbox.nextCursor}`, { signer: ana })).body) as { nextCursor: string | null; through: string | null };
+  expect(rest.nextCursor).toBeNull();
+  await both('GET', '/v1/mailbox?limit=1&limit=2', { signer: bob });
+  expect((await both('GET', '/v1/mailbox?limit=many', { signer: ana })).status).toBe('400 Bad Request');
+  expect((await both('GET', '/v1/mailbox?after=%zz', { signer: ana })).status).toBe('400 Bad Request');
+  const ack = (body: string, signer = ana) => both('POST', '/v1/mailbox/ack', { signer, body });
+  expect((await ack(JSON.stringify({ through: mailbox.through }))).body).toBe('{"deleted":2}');
+  expect((await ack(JSON.stringify({ through: mailbox.through }))).body).toBe('{"deleted":0}');
+  expect((await ack('{"through":')).status).toBe('400 Bad Request');
+  expect((await ack(JSON.stringify({ through: rest.through, extra: 1 }))).status).toBe('400 Bad Request');
+  expect((await ack(JSON.stringify({ through: 'not a cursor' }))).status).toBe('400 Bad Request');
+  expect((await ack('x'.repeat(2000))).status).toBe('413 Payload Too Large');
+  expect((await both('POST', '/v1/mailbox/ack', { signer: ana })).status).toBe('400 Bad Request');
+  expect((await ack(JSON.stringify({ through: rest.through }))).body).toBe('{"deleted":2}');
+  expect(JSON.parse((await both('GET', '/v1/mailbox', { signer: ana })).body)).toEqual({ messages: [], nextCursor: null, through: null });
+  expect((await both('GET', '/v1/mailbox')).status).toBe('401 Unauthorized');
+  await both('HEAD', '/v1/mailbox', { signer: ana });
+  await both('GET', '/v1/mailbox/ack', { signer: ana });
+  await both('DELETE', '/v1/mailbox', { signer: ana });
+  await both('GET', '/v1/mailbox/', { signer: ana });
 
   // Signatures: missing, wrong, replayed; a body on a GET counts in what is signed.
   expect((await both('GET', '/v1/messages')).status).toBe('401 Unauthorized');

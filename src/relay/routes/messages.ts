@@ -200,6 +200,35 @@ export async function listMessages(deps: RelayDeps, device: SignedDevice, query:
   };
 }
 
+/**
+ * docs/api.md §8.8: a page of the mailbox that carries the ciphertexts, one request instead of
+ * one per message (`query`: the request's query parameters).
+ */
+export async function pageMailbox(deps: RelayDeps, device: SignedDevice, query: Record<string, string>): Promise<MailboxPageResponse> {
+  const me = ownAddress(device);
+  const parsed = parseWithSchema(query, ListQuerySchema);
+  const after = Math.max(parseCursor(parsed.after), ownAckedCursor(device));
+  const limit = Math.min(parsed.limit === undefined ? deps.limits.maxPageSize : Number(parsed.limit), deps.limits.maxPageSize);
+  // A ciphertext above inlineCiphertextBytes is listed by its size only: fetched as a stream (§8.5.1).
+  const rows = await deps.store.mailboxPage(me, after, limit, PROTOCOL_LIMITS.maxBatchBytes, PROTOCOL_LIMITS.inlineCiphertextBytes);
+  const last = rows.at(-1);
+  // One more entry after the page? Then there is a next page.
+  const more = last !== undefined && (await deps.store.listMailbox(me, Number(last.cursor), 1)).length > 0;
+  return {
+    messages: rows.map(({ cursor: _cursor, ...message }) => message),
+    nextCursor: more ? last.cursor : null,
+    through: last?.cursor ?? null,
+  };
+}
+
+/** docs/api.md §8.9: this device holds everything up to a cursor; what every device holds is deleted (`body`: the request body, JSON). */
+export async function acknowledgeMailbox(deps: RelayDeps, device: SignedDevice, body: Uint8Array): Promise<MailboxAckResponse> {
+  const me = ownAddress(device);
+  const request = parseJsonBody(body, MailboxAckRequestSchema);
+  const through = parseCursor(request.through);
+  return { deleted: await deps.store.ackMailbox(me, device.publicKey, through) };
+}
+
 /** docs/api.md §8.5: one message of this device's mailbox, or the 404. */
 export async function fetchMessage(deps: RelayDeps, device: SignedDevice, id: string): Promise<MessageResponse> {
   const me = ownAddress(device);
@@ -245,34 +274,9 @@ export function messagesRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Rel
 
   const list = routeOf(...signed(SMALL_BODY_BYTES, 'list'), async (c) => c.json(await listMessages(deps, c.get('device'), c.req.query())));
 
-  // docs/api.md §8.8: a page that carries the ciphertexts: one request instead of one per message.
-  const mailboxPage = routeOf(...signed(SMALL_BODY_BYTES, 'mailboxPage'), async (c) => {
-    const me = ownAddress(c.get('device'));
-    const query = parseWithSchema(c.req.query(), ListQuerySchema);
-    const after = Math.max(parseCursor(query.after), ownAckedCursor(c.get('device')));
-    const limit = Math.min(query.limit === undefined ? deps.limits.maxPageSize : Number(query.limit), deps.limits.maxPageSize);
-    // A ciphertext above inlineCiphertextBytes is listed by its size only: fetched as a stream (§8.5.1).
-    const rows = await deps.store.mailboxPage(me, after, limit, PROTOCOL_LIMITS.maxBatchBytes, PROTOCOL_LIMITS.inlineCiphertextBytes);
-    const last = rows.at(-1);
-    // One more entry after the page? Then there is a next page.
-    const more = last !== undefined && (await deps.store.listMailbox(me, Number(last.cursor), 1)).length > 0;
-    const body: MailboxPageResponse = {
-      messages: rows.map(({ cursor: _cursor, ...message }) => message),
-      nextCursor: more ? last.cursor : null,
-      through: last?.cursor ?? null,
-    };
-    return c.json(body);
-  });
+  const mailboxPage = routeOf(...signed(SMALL_BODY_BYTES, 'mailboxPage'), async (c) => c.json(await pageMailbox(deps, c.get('device'), c.req.query())));
 
-  // docs/api.md §8.9: this device holds everything up to a cursor; what every device holds is deleted.
-  const mailboxAck = routeOf(...signed(SMALL_BODY_BYTES, 'mailboxAck'), async (c) => {
-    const device = c.get('device');
-    const me = ownAddress(device);
-    const request = parseJsonBody(c.get('body'), MailboxAckRequestSchema);
-    const through = parseCursor(request.through);
-    const body: MailboxAckResponse = { deleted: await deps.store.ackMailbox(me, device.publicKey, through) };
-    return c.json(body);
-  });
+  const mailboxAck = routeOf(...signed(SMALL_BODY_BYTES, 'mailboxAck'), async (c) => c.json(await acknowledgeMailbox(deps, c.get('device'), c.get('body'))));
 
   const fetchOne = routeOf(...signed(SMALL_BODY_BYTES, 'fetch'), async (c) => c.json(await fetchMessage(deps, c.get('device'), pathParam(c, 'id'))));
 
