@@ -63,6 +63,36 @@ it(`auth_rows_fresh_after_each_write (${TEST_STORE}): revocation, acknowledgemen
   expect((await auth(3)).found?.account.cert).toEqual(new Uint8Array([3]));
 });
 
+// Issue 14: an acknowledgement (and a "last seen") ends only the rows of the device that wrote
+// it, on SQLite; each device's own cursor must still be what the database holds, the other
+// device's rows staying cached in between.
+it(`one_device_write_fresh (${TEST_STORE}): two devices of an account acknowledge in turn, each sees its own cursor at once`, async () => {
+  expect(
+    await store().createAccount({ address, localPart: 'ana', cert: new Uint8Array([1]), certFingerprint, devicePublicKey: key(1), enrolledAt: '2026-01-01T00:00:00.000Z', wkdHash: 'wkd' }, null),
+  ).toBe('created');
+  expect(await store().addDevice({ address, certFingerprint, devicePublicKey: key(2), name: 'second', enrolledAt: '2026-01-02T00:00:00.000Z' })).toBe('created');
+  expect((await auth(1)).found?.device.ackedCursor).toBe(0);
+  expect((await auth(2)).found?.device.ackedCursor).toBe(0);
+  await store().ackMailbox(address, key(1), 7);
+  expect((await auth(2)).found?.device.ackedCursor).toBe(0);
+  expect((await auth(1)).found?.device.ackedCursor).toBe(7);
+  await store().ackMailbox(address, key(2), 5);
+  expect((await auth(1)).found?.device.ackedCursor).toBe(7);
+  expect((await auth(2)).found?.device.ackedCursor).toBe(5);
+  // A cursor only moves forward (MAX in the statement, and in what the process keeps).
+  await store().ackMailbox(address, key(1), 3);
+  expect((await auth(1)).found?.device.ackedCursor).toBe(7);
+  await store().ackMailbox(address, key(1), 9);
+  expect((await auth(1)).found?.device.ackedCursor).toBe(9);
+  await store().touchDevice(key(2), '2026-01-04T00:00:00.000Z', '2026-01-03T23:55:00.000Z');
+  expect((await auth(1)).found?.device.lastSeenAt).toBeNull();
+  expect((await auth(2)).found?.device.lastSeenAt).toBe('2026-01-04T00:00:00.000Z');
+  // A revocation still ends every device's rows: the other device is refused at once.
+  expect(await store().revokeDevice(address, 'second', '2026-01-05T00:00:00.000Z')).toBe('revoked');
+  expect((await auth(2)).fresh).toBe(false);
+  expect((await auth(1)).fresh).toBe(true);
+});
+
 // Issue 14: on SQLite the addresses found enrolled are kept (an account is never deleted nor
 // renamed); one not found must not be: it may enrol the next moment and receive mail at once.
 it(`known_addresses_cache (${TEST_STORE}): an address unknown, then enrolled, is known to the very next submission`, async () => {

@@ -37,6 +37,13 @@ const NONCE_LIFETIME_MAX_S = 2 * TIMESTAMP_WINDOW_SECONDS;
 
 /** A statement that writes the devices or accounts table: preparing one for a run empties the auth cache. */
 const WRITES_AUTH_ROWS = /^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(?:devices|accounts|sessions)\b/i;
+/**
+ * A write of one device's own bookkeeping, that device named by its key: its acknowledged
+ * cursor (docs/api.md §8.9) or when it was last seen. It changes that device's row only, and
+ * no account, session or address: it ends that one device's cached rows (`#sql`'s `device`),
+ * not every device's (docs/decisions/relay-store.md, "Auth cache").
+ */
+const WRITES_ONE_DEVICE = /^\s*UPDATE\s+devices\s+SET\s+(?:acked_seq|last_seen_at)\s*=[^;]*\sWHERE\s+device_public_key\s*=\s*\?/i;
 /** The auth cache holds at most this many devices; past it, it starts again empty. */
 const AUTH_CACHE_MAX = 10_000;
 
@@ -51,16 +58,21 @@ const AUTH_CACHE_MAX = 10_000;
 const BOUND_LIMIT = 'LIMIT CAST(? AS INTEGER)';
 
 
+/** A device key (32 bytes) as a string, latin1: the key of its rows in the auth cache. */
+function authCacheKey(devicePublicKey: Uint8Array): string {
+  return Buffer.from(devicePublicKey.buffer, devicePublicKey.byteOffset, devicePublicKey.byteLength).toString('latin1');
+}
+
 /** A nonce's key in memory: the device key (32 bytes, as latin1) then the nonce. */
 function memoryNonceKey(devicePublicKey: Uint8Array, nonce: string): string {
-  return Buffer.from(devicePublicKey.buffer, devicePublicKey.byteOffset, devicePublicKey.byteLength).toString('latin1') + nonce;
+  return authCacheKey(devicePublicKey) + nonce;
 }
 
 export class SqliteRelayStore implements RelayStore {
   readonly kind = 'sqlite';
   readonly #db: RelayDatabase;
   /** Prepared statements by source, each with whether it writes devices or accounts (WRITES_AUTH_ROWS). */
-  readonly #statements = new Map<string, { statement: Statement; writesAuthRows: boolean }>();
+  readonly #statements = new Map<string, { statement: Statement; writesAuthRows: boolean; writesOneDevice: boolean }>();
   readonly #writes: GroupCommit<RelayDatabase>;
   readonly #eraser: WalEraser | null;
   readonly #walSync: WalSync | null;
@@ -133,6 +145,8 @@ export class SqliteRelayStore implements RelayStore {
           commit.run();
         } catch (error) {
           if (db.inTransaction) rollback.run();
+          // What the cache was told by the writes undone is no longer true.
+          this.#forgetAuthRows();
           throw error;
         }
         this.#eraser?.committed();
@@ -149,6 +163,7 @@ export class SqliteRelayStore implements RelayStore {
         } catch (error) {
           rollbackTo.run();
           release.run();
+          this.#forgetAuthRows();
           throw error;
         }
       },
@@ -156,20 +171,28 @@ export class SqliteRelayStore implements RelayStore {
     this.#loadNonces(Math.floor(Date.now() / 1000));
   }
 
-  /** Prepared once, reused (preparing was a tenth of the relay's CPU time in the bench). */
-  #sql(source: string): Statement {
+  /**
+   * Prepared once, reused (preparing was a tenth of the relay's CPU time in the bench).
+   * `device`: the key the statement's `device_public_key = ?` is bound to, for a write of that
+   * one device's bookkeeping (WRITES_ONE_DEVICE), which ends that device's cached rows only.
+   */
+  #sql(source: string, device?: Uint8Array): Statement {
     let prepared = this.#statements.get(source);
     if (prepared === undefined) {
-      prepared = { statement: this.#db.prepare(source), writesAuthRows: WRITES_AUTH_ROWS.test(source) };
+      prepared = { statement: this.#db.prepare(source), writesAuthRows: WRITES_AUTH_ROWS.test(source), writesOneDevice: WRITES_ONE_DEVICE.test(source) };
       this.#statements.set(source, prepared);
     }
     // Every caller runs the statement at once: a write to devices or accounts ends the cached rows now.
-    if (prepared.writesAuthRows) {
-      this.#authCache.clear();
-      this.#knownAddresses.clear();
-      this.#openSessions.clear();
-    }
+    if (prepared.writesOneDevice && device !== undefined) this.#authCache.delete(authCacheKey(device));
+    else if (prepared.writesAuthRows) this.#forgetAuthRows();
     return prepared.statement;
+  }
+
+  /** Empties what the process keeps of the devices, accounts and sessions tables: the next reads go to the database. */
+  #forgetAuthRows(): void {
+    this.#authCache.clear();
+    this.#knownAddresses.clear();
+    this.#openSessions.clear();
   }
 
   /** Groups committed and writes in them, since open. */
@@ -222,7 +245,7 @@ export class SqliteRelayStore implements RelayStore {
 
   /** Every signed request asks this: from the auth cache, else one statement, the device and its account joined (the device's columns renamed). */
   #deviceAndAccount(devicePublicKey: Uint8Array): { device: Device; account: Account } | undefined {
-    const cacheKey = Buffer.from(devicePublicKey.buffer, devicePublicKey.byteOffset, devicePublicKey.byteLength).toString('latin1');
+    const cacheKey = authCacheKey(devicePublicKey);
     const cached = this.#authCache.get(cacheKey);
     if (cached !== undefined) return cached;
     const found = this.#readDeviceAndAccount(devicePublicKey);
@@ -332,7 +355,7 @@ export class SqliteRelayStore implements RelayStore {
     if (stale === undefined) return;
     try {
       await this.#writes.run(() => {
-        this.#sql('UPDATE devices SET last_seen_at = ? WHERE device_public_key = ? AND (last_seen_at IS NULL OR last_seen_at < ?)').run(seenAt, devicePublicKey, staleBefore);
+        this.#sql('UPDATE devices SET last_seen_at = ? WHERE device_public_key = ? AND (last_seen_at IS NULL OR last_seen_at < ?)', devicePublicKey).run(seenAt, devicePublicKey, staleBefore);
       });
     } catch (error) {
       // docs/api.md §5.4: "last seen" is worth no refusal; on a full disk it waits.
@@ -465,7 +488,7 @@ export class SqliteRelayStore implements RelayStore {
 
   /** docs/api.md §4.6.3: the session is this device's and not closed (from #openSessions, else one read). */
   #sessionOpen(id: string, devicePublicKey: Uint8Array): boolean {
-    const device = Buffer.from(devicePublicKey.buffer, devicePublicKey.byteOffset, devicePublicKey.byteLength).toString('latin1');
+    const device = authCacheKey(devicePublicKey);
     let owner = this.#openSessions.get(id);
     if (owner === undefined) {
       const row = this.#sql('SELECT device_public_key FROM sessions WHERE id = ? AND closed_at IS NULL').get(id) as { device_public_key: Buffer } | undefined;
@@ -786,7 +809,14 @@ export class SqliteRelayStore implements RelayStore {
 
   async ackMailbox(recipient: string, devicePublicKey: Uint8Array, through: number): Promise<number> {
     const outcome = await this.#freeing(() => {
-      this.#sql('UPDATE devices SET acked_seq = MAX(acked_seq, ?) WHERE device_public_key = ? AND address = ?').run(through, devicePublicKey, recipient);
+      const key = authCacheKey(devicePublicKey);
+      const cached = this.#authCache.get(key);
+      const acked = this.#sql('UPDATE devices SET acked_seq = MAX(acked_seq, ?) WHERE device_public_key = ? AND address = ?', devicePublicKey).run(through, devicePublicKey, recipient);
+      // The device's rows as the statement left them (its cursor only moves forward), without
+      // reading them again at its next request; a write that fails empties the cache (constructor).
+      if (cached !== undefined && acked.changes === 1 && cached.account.address === recipient) {
+        this.#authCache.set(key, { account: cached.account, device: { ...cached.device, ackedCursor: Math.max(cached.device.ackedCursor, through) } });
+      }
       return this.#deleteAckedByAll(recipient);
     });
     if (outcome.erased > 0) this.#eraser?.erased();
