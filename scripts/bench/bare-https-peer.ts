@@ -2,7 +2,9 @@
 // with the relay's TLS certificate, doing per request what any server must (TLS,
 // read the body, JSON.parse it) and per cycle the same single durable insert + commit
 // (better-sqlite3, WAL, synchronous = FULL), then a select for list and fetch and a
-// delete. No framework, no signature, no schema, no group commit.
+// delete. No framework, no signature, no schema, no group commit. The sync path of a stick
+// (docs/api.md §8.8-§8.9) too: GET /v1/mailbox, the oldest entries with their bodies in one
+// select, and POST /v1/mailbox/ack, one durable delete of every entry up to a cursor.
 //
 //   node build/scripts/bench/bare-https-peer.js CERT.pem KEY.pem DB.sqlite
 // prints "listening PORT" on stdout.
@@ -22,6 +24,8 @@ const insert = db.prepare('INSERT INTO m (id, owner, body) VALUES (?, ?, ?)');
 const list = db.prepare('SELECT id FROM m WHERE owner = ? ORDER BY seq LIMIT 1');
 const fetch = db.prepare('SELECT body FROM m WHERE owner = ? AND id = ?');
 const remove = db.prepare('DELETE FROM m WHERE owner = ? AND id = ?');
+const page = db.prepare('SELECT seq, id, body FROM m WHERE owner = ? ORDER BY seq LIMIT 100');
+const removeThrough = db.prepare('DELETE FROM m WHERE owner = ? AND seq <= ?');
 
 const server = createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' }, (request, response) => {
   const chunks: Buffer[] = [];
@@ -34,7 +38,13 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
       response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       response.end(text);
     };
-    if (request.method === 'POST') {
+    if (request.method === 'GET' && url === '/v1/mailbox') {
+      const rows = page.all(owner) as { seq: number; id: string; body: string }[];
+      send(200, { messages: rows.map((row) => ({ id: row.id, armoredMessage: row.body })), nextCursor: null, through: rows.length === 0 ? null : String(rows.at(-1)!.seq) });
+    } else if (request.method === 'POST' && url === '/v1/mailbox/ack') {
+      const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { through: string };
+      send(200, { deleted: removeThrough.run(owner, Number(parsed.through)).changes });
+    } else if (request.method === 'POST') {
       const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { armoredMessage: string };
       const id = randomBytes(16).toString('base64url');
       insert.run(id, owner, parsed.armoredMessage);

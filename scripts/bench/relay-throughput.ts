@@ -36,9 +36,14 @@
 // The 'first-wave' part runs issue 14's yardstick in the same rounds: the relay as the issue
 // found it (the first wave's last commit, with its own client: relay-first-wave.ts), so that
 // "5x today's 143 msg/s" is a ratio measured in one run, not a figure of another day.
+// The 'sync-path' part runs the cycle as today's stick makes it (src/service/mail-sync.ts):
+// submit, then one GET /v1/mailbox that lists the entries with their ciphertexts (docs/api.md
+// §8.8), then one POST /v1/mailbox/ack that deletes them up to the page's cursor (§8.9): three
+// requests where the first wave's API needed four (list, fetch, delete). Against the bare peer
+// doing the same three (bare-https-peer.ts) and against the first wave's four.
 //
 //   npm run -s build && node build/scripts/bench/relay-throughput.js
-//     [--messages N] [--rounds N] [--warmup N] [--only levels,sqlite,peer,first-wave,postgres]
+//     [--messages N] [--rounds N] [--warmup N] [--only levels,sqlite,peer,sync-path,first-wave,postgres]
 //     [--relay-node-args "--cpu-prof --cpu-prof-dir=DIR"] [--compare-main OTHER/build/src/relay/main.js]
 //     [--new-sessions]
 // (or CALIOP_BENCH_RELAY_MESSAGES, _ROUNDS, _WARMUP, _ONLY, _NODE_ARGS, _COMPARE_MAIN, _NEW_SESSIONS=1 in `npm run bench`;
@@ -70,7 +75,7 @@ const LOWER_LEVELS = [
 const TOP = 32;
 /** Cycles each server runs, not counted, before each of its rounds (2 per client). */
 const SETTLE_MESSAGES = 64;
-const PARTS = ['levels', 'sqlite', 'peer', 'first-wave', 'postgres'] as const;
+const PARTS = ['levels', 'sqlite', 'peer', 'sync-path', 'first-wave', 'postgres'] as const;
 type Part = (typeof PARTS)[number];
 
 export interface RelayBenchSettings {
@@ -295,6 +300,24 @@ async function cycleWith(user: BenchUser, client: RelayClient): Promise<() => Pr
 
 /** The cycle as the real client makes it: in a session (one per client, opened at its first request). */
 const relayCycle = (user: BenchUser) => cycleWith(user, user.client);
+
+/**
+ * The cycle as a stick's send and sync make it today (src/service/mail-sync.ts), in a session:
+ * submit to oneself, one mailbox page with the ciphertext inline (docs/api.md §8.8; latency
+ * stops), then one acknowledgement up to the page's cursor (§8.9), which deletes it.
+ */
+async function syncPathCycle(user: BenchUser): Promise<() => Promise<void>> {
+  const { client } = user;
+  await client.submit({ to: [user.address], armoredMessage: user.armoredMessage });
+  const page = await client.mailboxPage();
+  if (page.messages.length !== 1 || page.through === null) throw new Error(`mailbox page of ${page.messages.length} entries, one expected`);
+  if (page.messages[0]!.armoredMessage !== user.armoredMessage) throw new Error('mailbox page carried another message');
+  const through = page.through;
+  return async () => {
+    const { deleted } = await client.ackMailbox(through);
+    if (deleted !== 1) throw new Error(`acknowledgement deleted ${deleted} entries, one expected`);
+  };
+}
 /** The cycle with every request signed by Ed25519 (the relay before sessions, and any client that does not ask for one). */
 const signedCycle = (user: BenchUser) => cycleWith(user, user.signedClient);
 
@@ -397,8 +420,18 @@ async function startBarePeer(dataDir: string, armoredMessage: string, concurrenc
     if (fetched.armoredMessage !== armoredMessage) throw new Error('bare peer returned another message');
     return async () => void (await call(owner, 'DELETE', `/v1/messages/${id}`));
   };
+  /** The stick's sync path (docs/api.md §8.8-§8.9): submit, one mailbox page with the body, one acknowledgement. */
+  const syncCycle = async (owner: string) => {
+    await call(owner, 'POST', '/v1/messages', submitBody(owner));
+    const page = JSON.parse(await call(owner, 'GET', '/v1/mailbox')) as { messages: { armoredMessage: string }[]; through: string | null };
+    if (page.messages.length !== 1 || page.through === null) throw new Error('bare peer lost a message');
+    if (page.messages[0]!.armoredMessage !== armoredMessage) throw new Error('bare peer returned another message');
+    const body = JSON.stringify({ through: page.through });
+    return async () => void (await call(owner, 'POST', '/v1/mailbox/ack', body));
+  };
   return {
     run: (messages: number) => runLevel(owners, concurrency, messages, [child.pid], cycle),
+    runSyncPath: (messages: number) => runLevel(owners, concurrency, messages, [child.pid], syncCycle),
     pid: child.pid,
     stop: () => {
       agent.destroy();
@@ -454,6 +487,12 @@ interface RoundSide {
   readonly rounds: LevelResult[];
   /** Extra lines after its summary (relay-side latencies, peak RSS). */
   readonly describe: () => string[];
+  /** The label of the bare peer's side doing the same requests, whose CPU per cycle this side's is compared with. */
+  readonly peer?: string;
+  /** The label in the summary. */
+  readonly title: string;
+  /** Its rate is compared with the first wave's (issue 14: at least 5x). */
+  readonly againstFirstWave?: boolean;
 }
 
 const cycleMs = (result: LevelResult) => perCycleMs(result.serverCpu, result);
@@ -501,12 +540,13 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
     const size = Buffer.byteLength(users[0]!.armoredMessage);
     lines.push(`real caliop-relay on 127.0.0.1 (HTTPS, pinned, keep-alive), ${size}-byte armored messages, every write durable; load average at start ${loadAtStart}`);
     lines.push('cycle = submit -> list -> fetch -> delete; latency = submit+list+fetch; CPU = user+system of the server process(es) and of the clients (this process)');
+    if (parts.has('sync-path')) lines.push("sync path = submit -> GET /v1/mailbox (the entry with its ciphertext) -> POST /v1/mailbox/ack, as the stick syncs; latency = submit+page");
     if (parts.has('levels')) {
       for (const level of LOWER_LEVELS) {
         lines.push(describeLevel(`SQLite, ${String(level.concurrency).padStart(2)} clients`, await runLevel(users, level.concurrency, level.messages, [relay.child.pid], relayCycle)));
       }
     }
-    const peer = parts.has('peer') ? await startBarePeer(dataDir, users[0]!.armoredMessage, TOP) : null;
+    const peer = parts.has('peer') || parts.has('sync-path') ? await startBarePeer(dataDir, users[0]!.armoredMessage, TOP) : null;
     let firstWave: FirstWaveDriver | undefined;
     try {
       if (parts.has('first-wave')) {
@@ -524,6 +564,9 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
         const rounds: LevelResult[] = [];
         sides.push({
           label: 'relay',
+          title: 'SQLite, clients in sessions',
+          peer: 'peer',
+          againstFirstWave: true,
           run: (n) => {
             const measured = () => runLevel(users, TOP, n, [relay.child.pid], relayCycle);
             return settings.newSessions ? withNewSessions(users.slice(0, TOP), measured) : measured();
@@ -533,19 +576,42 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
         });
         // docs/decisions/relay-sessions.md: the same relay and devices, every request signed, in the same rounds.
         const signedRounds: LevelResult[] = [];
-        sides.push({ label: 'relay signed', run: (n) => runLevel(users, TOP, n, [relay.child.pid], signedCycle), rounds: signedRounds, describe: () => [] });
+        sides.push({ label: 'relay signed', title: 'SQLite, every request signed', peer: 'peer', againstFirstWave: true, run: (n) => runLevel(users, TOP, n, [relay.child.pid], signedCycle), rounds: signedRounds, describe: () => [] });
+      }
+      if (parts.has('sync-path')) {
+        const rounds: LevelResult[] = [];
+        sides.push({
+          label: 'relay sync path',
+          title: "SQLite, the stick's sync path (submit, mailbox page, ack), in sessions",
+          peer: 'peer sync path',
+          againstFirstWave: true,
+          run: (n) => runLevel(users, TOP, n, [relay.child.pid], syncPathCycle),
+          rounds,
+          describe: relayExtras(relay, 'relay sync path', rounds),
+        });
       }
       if (other !== undefined) {
         const rounds: LevelResult[] = [];
-        sides.push({ label: 'compared relay', run: (n) => runLevel(otherUsers, TOP, n, [other.child.pid], relayCycle), rounds, describe: relayExtras(other, 'compared relay', rounds) });
+        sides.push({ label: 'compared relay', title: 'SQLite, compared relay', peer: 'peer', run: (n) => runLevel(otherUsers, TOP, n, [other.child.pid], relayCycle), rounds, describe: relayExtras(other, 'compared relay', rounds) });
       }
-      if (peer !== null) {
+      if (peer !== null && parts.has('peer')) {
         const rounds: LevelResult[] = [];
         sides.push({
           label: 'peer',
+          title: 'bare node:https peer',
           run: (n) => peer.run(n),
           rounds,
           describe: () => [`  peer peak RSS (VmHWM): ${peakRssMiB(peer.pid)}; CPU-bound ceiling of peer + clients on ${cpus().length} cores: ${cpuCeiling(combined(rounds))} (no relay can beat the peer's own rate)`],
+        });
+      }
+      if (peer !== null && parts.has('sync-path')) {
+        const rounds: LevelResult[] = [];
+        sides.push({
+          label: 'peer sync path',
+          title: "bare node:https peer, the stick's sync path (submit, mailbox page, ack)",
+          run: (n) => peer.runSyncPath(n),
+          rounds,
+          describe: () => [`  CPU-bound ceiling of peer + clients, sync path, on ${cpus().length} cores: ${cpuCeiling(combined(rounds))}`],
         });
       }
       if (firstWave !== undefined) {
@@ -553,6 +619,8 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
         const rounds: LevelResult[] = [];
         sides.push({
           label: 'first-wave relay',
+          title: `SQLite, the first-wave relay (${FIRST_WAVE_COMMIT})`,
+          peer: 'peer',
           run: async (n) => {
             const before = cpuSeconds(driver.relayPid);
             const run = await driver.run(n);
@@ -584,26 +652,25 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
           side.rounds.push(await side.run(settings.messages));
         }
         const rate = (r: LevelResult) => `${(r.total / r.seconds).toFixed(0)} msg/s, ${cycleMs(r).toFixed(2)} ms/cycle`;
-        const peerSide = sides.find((side) => side.label === 'peer');
         const ratio = sides
-          .filter((side) => side.label.startsWith('relay') && peerSide !== undefined)
-          .map((side) => `, ${side.label}/peer CPU ${(cycleMs(side.rounds.at(-1)!) / cycleMs(peerSide!.rounds.at(-1)!)).toFixed(2)}x`)
+          .map((side) => [side, sides.find((candidate) => candidate.label === side.peer)] as const)
+          .filter(([side, peerSide]) => side.label.startsWith('relay') && peerSide !== undefined)
+          .map(([side, peerSide]) => `, ${side.label}/${peerSide!.label} CPU ${(cycleMs(side.rounds.at(-1)!) / cycleMs(peerSide!.rounds.at(-1)!)).toFixed(2)}x`)
           .join('');
         lines.push(`  round ${round} (${order.map((side) => side.label).join(', ')}): ${sides.map((side) => `${side.label} ${rate(side.rounds.at(-1)!)}`).join('; ')}${ratio} (load ${loadNow()})`);
       }
       for (const side of sides) {
-        const label = side.label === 'peer' ? 'bare node:https peer' : side.label === 'relay' ? 'SQLite, clients in sessions' : side.label === 'relay signed' ? 'SQLite, every request signed' : side.label === 'first-wave relay' ? `SQLite, the first-wave relay (${FIRST_WAVE_COMMIT})` : 'SQLite, compared relay';
-        lines.push(describeLevel(`${label}, ${TOP} clients, ${settings.rounds} rounds`, combined(side.rounds)));
+        lines.push(describeLevel(`${side.title}, ${TOP} clients, ${settings.rounds} rounds`, combined(side.rounds)));
         lines.push(`  CPU ms/cycle per round: ${side.rounds.map((r) => cycleMs(r).toFixed(2)).join(', ')}; median ${median(side.rounds.map(cycleMs)).toFixed(2)}`);
         lines.push(...side.describe());
       }
-      const peerSide = sides.find((side) => side.label === 'peer');
       for (const side of sides) {
-        if (side !== peerSide && peerSide !== undefined) lines.push(`  ${compareRounds(side, peerSide)} (${side.label === 'first-wave relay' ? 'as issue 14 found it' : 'target <= 2x'})`);
+        const peerSide = sides.find((candidate) => candidate.label === side.peer);
+        if (peerSide !== undefined) lines.push(`  ${compareRounds(side, peerSide)} (${side.label === 'first-wave relay' ? 'as issue 14 found it' : 'target <= 2x'})`);
       }
       const firstWaveSide = sides.find((side) => side.label === 'first-wave relay');
       if (firstWaveSide !== undefined) {
-        for (const side of sides.filter((candidate) => candidate.label.startsWith('relay'))) lines.push(`  ${compareRates(side, firstWaveSide)} (issue 14: at least 5x)`);
+        for (const side of sides.filter((candidate) => candidate.againstFirstWave === true)) lines.push(`  ${compareRates(side, firstWaveSide)} (issue 14: at least 5x)`);
       }
       const [sessionSide, signedSide] = [sides.find((side) => side.label === 'relay'), sides.find((side) => side.label === 'relay signed')];
       if (sessionSide !== undefined && signedSide !== undefined) lines.push(`  ${compareRounds(sessionSide, signedSide)} (sessions against signatures, same relay)`);
