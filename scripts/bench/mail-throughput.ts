@@ -94,7 +94,7 @@ export async function benchMailThroughput(count = 1000): Promise<{ name: string;
     const bobIdentity = await bobSession.identity();
     await makeBacklogClassic(join(relayData, 'relay.sqlite'), `bob@${DOMAIN}`, bobIdentity.privateKey, await session.identity());
     const store = await SqliteRelayStore.open(join(relayData, 'relay.sqlite'));
-    const waiting = await store.mailboxPage(`bob@${DOMAIN}`, 0, count, Number.MAX_SAFE_INTEGER);
+    const waiting = (await store.mailboxPage(`bob@${DOMAIN}`, 0, count, Number.MAX_SAFE_INTEGER)).entries;
     await store.close();
     if (waiting.length !== count) throw new Error(`${waiting.length} messages wait for bob, not ${count}`);
     const files = join(work, 'ciphertexts');

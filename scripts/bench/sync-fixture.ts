@@ -82,7 +82,7 @@ if (command === 'make') {
     // gpg 2.2 reads no post-quantum message: the peer's ciphertexts are classic (classic-backlog.ts).
     await makeBacklogClassic(join(seed, 'relay', 'relay.sqlite'), `bob@${DOMAIN}`, bobKey, await session.identity());
     const store = await SqliteRelayStore.open(join(seed, 'relay', 'relay.sqlite'));
-    const waiting = await store.mailboxPage(`bob@${DOMAIN}`, 0, count, Number.MAX_SAFE_INTEGER);
+    const waiting = (await store.mailboxPage(`bob@${DOMAIN}`, 0, count, Number.MAX_SAFE_INTEGER)).entries;
     await store.close();
     mkdirSync(join(seed, 'ciphertexts'));
     waiting.forEach((message, index) => writeFileSync(join(seed, 'ciphertexts', `m${String(index).padStart(5, '0')}.asc`), message.armoredMessage!));

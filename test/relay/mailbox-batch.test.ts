@@ -22,13 +22,22 @@ it('pages carry ciphertexts within the byte bound, and an ack deletes up to its 
       sizes.map((size, i) => ({ id: id('m', i), sender: 'bob@x.test', recipients: ['ana@x.test', 'cy@x.test'], size, facts, armoredMessage: 'c'.repeat(size), entryIds: [id('a', i), id('c', i)] })),
     );
     // Bytes: 300+300+300 fit in 1000, the 5000 does not.
-    const first = await store.mailboxPage('ana@x.test', 0, 100, 1000);
+    const firstPage = await store.mailboxPage('ana@x.test', 0, 100, 1000);
+    const first = firstPage.entries;
+    expect(firstPage.more).toBe(true);
     expect(first.map((entry) => entry.id)).toEqual([id('a', 0), id('a', 1), id('a', 2)]);
     expect(first.every((entry) => entry.armoredMessage?.length === entry.size)).toBe(true);
     // The first entry always fits, whatever its size; the count bound holds.
     const big = await store.mailboxPage('ana@x.test', Number(first.at(-1)!.cursor), 100, 1000);
-    expect(big.map((entry) => entry.id)).toEqual([id('a', 3)]);
-    expect((await store.mailboxPage('ana@x.test', 0, 2, 1_000_000)).length).toBe(2);
+    expect(big.entries.map((entry) => entry.id)).toEqual([id('a', 3)]);
+    expect(big.more).toBe(true);
+    const byCount = await store.mailboxPage('ana@x.test', 0, 2, 1_000_000);
+    expect(byCount.entries.length).toBe(2);
+    expect(byCount.more).toBe(true);
+    // The last page: nothing follows, whether the count bound is reached exactly or not.
+    expect(await store.mailboxPage('ana@x.test', Number(byCount.entries.at(-1)!.cursor), 3, 1_000_000)).toMatchObject({ more: false });
+    expect((await store.mailboxPage('ana@x.test', 0, 100, 1_000_000)).more).toBe(false);
+    expect(await store.mailboxPage('ana@x.test', 1_000_000, 100, 1_000_000)).toEqual({ entries: [], more: false });
 
     // Ack through the first page: ana's three go, cy keeps all five, the ciphertexts stay (cy holds them).
     expect(await store.deleteMailboxThrough('ana@x.test', Number(first.at(-1)!.cursor))).toBe(3);
@@ -60,7 +69,7 @@ it('docs/api.md §8.5.1, §8.8: a page leaves a large ciphertext out, and it str
       { id: id('s', 0), sender: 'bob@x.test', recipients: ['ana@x.test'], size: 10, facts, armoredMessage: 's'.repeat(10), entryIds: [id('e', 0)] },
       { id: id('s', 1), sender: 'bob@x.test', recipients: ['ana@x.test'], size: large.length, facts, armoredMessage: large, entryIds: [id('e', 1)] },
     ]);
-    const page = await store.mailboxPage('ana@x.test', 0, 100, Number.MAX_SAFE_INTEGER, 1024 * 1024);
+    const page = (await store.mailboxPage('ana@x.test', 0, 100, Number.MAX_SAFE_INTEGER, 1024 * 1024)).entries;
     expect(page.map((entry) => [entry.size, entry.armoredMessage?.length])).toEqual([[10, 10], [large.length, undefined]]);
     const found = await store.mailboxCiphertext('ana@x.test', id('e', 1));
     expect(found?.size).toBe(large.length);

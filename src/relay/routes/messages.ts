@@ -210,13 +210,11 @@ export async function pageMailbox(deps: RelayDeps, device: SignedDevice, query: 
   const after = Math.max(parseCursor(parsed.after), ownAckedCursor(device));
   const limit = Math.min(parsed.limit === undefined ? deps.limits.maxPageSize : Number(parsed.limit), deps.limits.maxPageSize);
   // A ciphertext above inlineCiphertextBytes is listed by its size only: fetched as a stream (§8.5.1).
-  const rows = await deps.store.mailboxPage(me, after, limit, PROTOCOL_LIMITS.maxBatchBytes, PROTOCOL_LIMITS.inlineCiphertextBytes);
-  const last = rows.at(-1);
-  // One more entry after the page? Then there is a next page.
-  const more = last !== undefined && (await deps.store.listMailbox(me, Number(last.cursor), 1)).length > 0;
+  const { entries, more } = await deps.store.mailboxPage(me, after, limit, PROTOCOL_LIMITS.maxBatchBytes, PROTOCOL_LIMITS.inlineCiphertextBytes);
+  const last = entries.at(-1);
   return {
-    messages: rows.map(({ cursor: _cursor, ...message }) => message),
-    nextCursor: more ? last.cursor : null,
+    messages: entries.map(({ cursor: _cursor, ...message }) => message),
+    nextCursor: more && last !== undefined ? last.cursor : null,
     through: last?.cursor ?? null,
   };
 }

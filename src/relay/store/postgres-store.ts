@@ -12,7 +12,7 @@ import type { Migration } from './migrations.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toSession, toHeldSession, type SessionRow, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, AuthOutcome, AuthStep, SessionRecord, HeldSession, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
+import type { Account, AuthOutcome, AuthStep, SessionRecord, HeldSession, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, MailboxPageRows, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 import { FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { sessionsToEnd } from '../../api/relay-session.js';
 
@@ -720,15 +720,16 @@ export class PostgresRelayStore implements RelayStore {
     return true;
   }
 
-  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number, inlineBytes = Number.MAX_SAFE_INTEGER): Promise<(StoredMessage & { armoredMessage?: string })[]> {
+  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number, inlineBytes = Number.MAX_SAFE_INTEGER): Promise<MailboxPageRows> {
+    // One more than the page, to know whether another follows (RelayStore.mailboxPage).
     const { rows: heads } = await this.#query<{ seq: string; size: number }>(
       'mailbox_page_sizes',
       `SELECT mailbox.seq, messages.size FROM mailbox JOIN messages ON messages.id = mailbox.message_id
        WHERE mailbox.recipient = $1 AND mailbox.seq > $2 ORDER BY mailbox.seq LIMIT $3`,
-      [recipient, after, limit],
+      [recipient, after, limit + 1],
     );
-    const last = lastWithin(heads, maxBytes);
-    if (last === undefined) return [];
+    const last = lastWithin(heads.slice(0, limit), maxBytes);
+    if (last === undefined) return { entries: [], more: false };
     const { rows } = await this.#query<MailboxRow & ChunkedRow>(
       'mailbox_page',
       `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, mailbox.message_id, messages.chunks,
@@ -738,7 +739,8 @@ export class PostgresRelayStore implements RelayStore {
       [recipient, after, last, inlineBytes],
     );
     // docs/api.md §8.8: a ciphertext above inlineBytes is listed by its size only (§8.5.1 streams it).
-    return Promise.all(rows.map(async (row) => ({ ...toStoredMessage(row), ...(row.size > inlineBytes ? {} : { armoredMessage: await this.#joined(row) }) })));
+    const entries = await Promise.all(rows.map(async (row) => ({ ...toStoredMessage(row), ...(row.size > inlineBytes ? {} : { armoredMessage: await this.#joined(row) }) })));
+    return { entries, more: Number(heads.at(-1)!.seq) > last };
   }
 
   async mailboxCiphertext(recipient: string, id: string): Promise<{ size: number; chunks: AsyncIterable<Uint8Array> } | undefined> {

@@ -68,6 +68,13 @@ export interface StoredMessage {
   readonly facts: ArrivalFacts;
 }
 
+/** docs/api.md §8.8: a mailbox page as the store reads it (RelayStore.mailboxPage). */
+export interface MailboxPageRows {
+  readonly entries: (StoredMessage & { armoredMessage?: string })[];
+  /** An entry follows the page's last one. */
+  readonly more: boolean;
+}
+
 /** One submission: the ciphertext once, one mailbox entry per recipient (entryIds in the same order). */
 export interface NewMessage {
   readonly id: string;
@@ -355,8 +362,10 @@ export interface RelayStore {
    * ciphertexts, stopping before the entry that would bring the ciphertexts above
    * `maxBytes` (the first entry is always included). A ciphertext larger than
    * `inlineBytes` (all of them when absent) is left out: the entry has only its size.
+   * `more`: whether an entry follows the page's last (found by the same read of the sizes,
+   * one entry past `limit`: no second statement per page).
    */
-  mailboxPage(recipient: string, after: number, limit: number, maxBytes: number, inlineBytes?: number): Promise<(StoredMessage & { armoredMessage?: string })[]>;
+  mailboxPage(recipient: string, after: number, limit: number, maxBytes: number, inlineBytes?: number): Promise<MailboxPageRows>;
   /**
    * docs/api.md §8.5.1: the ciphertext of one entry of `recipient`'s mailbox as a stream of
    * byte slices (at most CIPHERTEXT_SLICE_BYTES each, so the relay never holds it whole in

@@ -11,7 +11,7 @@ import { GroupCommit } from './group-commit.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import { sessionsToEnd } from '../../api/relay-session.js';
 import { CIPHERTEXT_SLICE_BYTES, DEVICE_COLUMNS, lastWithin, toSession, toHeldSession, type SessionRow, toAccount, toDevice, toHeldMessages, withoutIps, toQueuedOutbound, type QueuedRow, toStoredMessage, toSubmission, type AccountRow, type DeviceRow, type HeldRow, type MailboxRow, type SubmissionRow } from './rows.js';
-import type { Account, AuthOutcome, AuthStep, SessionRecord, HeldSession, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
+import type { Account, AuthOutcome, AuthStep, SessionRecord, HeldSession, Device, DisclosureLogRow, HeldMessage, KeyChange, KeyChangePermit, KeyChangeResult, MailboxPageRows, NewAccountResult, NewDeviceResult, NewMessage, OutboundReport, PendingNonce, QueuedOutbound, RelayStore, RevokeDeviceResult, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
 import { ERASE_DELAY_MS, FIRST_DEVICE_NAME, nonceWanted, SUBMISSION_RETENTION_S } from './relay-store.js';
 import { isDiskFull } from './disk-full.js';
 import { TIMESTAMP_WINDOW_SECONDS } from '../../api/request-signing.js';
@@ -742,14 +742,15 @@ export class SqliteRelayStore implements RelayStore {
     return outcome !== 'missing';
   }
 
-  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number, inlineBytes = Number.MAX_SAFE_INTEGER): Promise<(StoredMessage & { armoredMessage?: string })[]> {
-    // docs/api.md §8.8: the sizes first (cheap), so the ciphertexts read are those of the page only.
+  async mailboxPage(recipient: string, after: number, limit: number, maxBytes: number, inlineBytes = Number.MAX_SAFE_INTEGER): Promise<MailboxPageRows> {
+    // docs/api.md §8.8: the sizes first (cheap), so the ciphertexts read are those of the page
+    // only; one more than the page, to know whether another follows.
     const heads = this.#sql(
       `SELECT mailbox.seq, messages.size FROM mailbox JOIN messages ON messages.id = mailbox.message_id
        WHERE mailbox.recipient = ? AND mailbox.seq > ? ORDER BY mailbox.seq ${BOUND_LIMIT}`,
-    ).all(recipient, after, limit) as { seq: number; size: number }[];
-    const last = lastWithin(heads, maxBytes);
-    if (last === undefined) return [];
+    ).all(recipient, after, limit + 1) as { seq: number; size: number }[];
+    const last = lastWithin(heads.slice(0, limit), maxBytes);
+    if (last === undefined) return { entries: [], more: false };
     const rows = this.#sql(
       `SELECT mailbox.seq, mailbox.id, messages.sender, messages.recipients, messages.size, messages.facts, mailbox.message_id, messages.chunks,
               CASE WHEN messages.size <= ? THEN messages.armored_message ELSE '' END AS armored_message
@@ -757,7 +758,8 @@ export class SqliteRelayStore implements RelayStore {
        WHERE mailbox.recipient = ? AND mailbox.seq > ? AND mailbox.seq <= ? ORDER BY mailbox.seq`,
     ).all(inlineBytes, recipient, after, last) as (MailboxRow & ChunkedRow)[];
     // docs/api.md §8.8: a ciphertext above inlineBytes is listed by its size only (§8.5.1 streams it).
-    return rows.map((row) => ({ ...toStoredMessage(row), ...(row.size > inlineBytes ? {} : { armoredMessage: this.#joined(row) }) }));
+    const entries = rows.map((row) => ({ ...toStoredMessage(row), ...(row.size > inlineBytes ? {} : { armoredMessage: this.#joined(row) }) }));
+    return { entries, more: Number(heads.at(-1)!.seq) > last };
   }
 
   async mailboxCiphertext(recipient: string, id: string): Promise<{ size: number; chunks: AsyncIterable<Uint8Array> } | undefined> {
@@ -784,14 +786,12 @@ export class SqliteRelayStore implements RelayStore {
 
   /** Inside a write: deletes the entries up to `through` and the ciphertexts no mailbox holds any more. */
   #deleteThrough(recipient: string, through: number): { deleted: number; erased: number } {
-    const messageIds = (this.#sql('SELECT DISTINCT message_id FROM mailbox WHERE recipient = ? AND seq <= ?').all(recipient, through) as { message_id: string }[]).map(
-      (row) => row.message_id,
-    );
-    const deleted = this.#sql('DELETE FROM mailbox WHERE recipient = ? AND seq <= ?').run(recipient, through).changes;
+    // One statement deletes the entries and names their messages (RETURNING, SQLite 3.35).
+    const gone = this.#sql('DELETE FROM mailbox WHERE recipient = ? AND seq <= ? RETURNING message_id').pluck().all(recipient, through) as string[];
     const erase = this.#sql('DELETE FROM messages WHERE id = ? AND NOT EXISTS (SELECT 1 FROM mailbox WHERE mailbox.message_id = ?)');
     let erased = 0;
-    for (const id of messageIds) erased += erase.run(id, id).changes;
-    return { deleted, erased };
+    for (const id of new Set(gone)) erased += erase.run(id, id).changes;
+    return { deleted: gone.length, erased };
   }
 
   /** docs/api.md §8.9: inside a write, deletes what every device not revoked has acknowledged (nothing when none is left). */
