@@ -55,6 +55,9 @@ export function canonicalRequestString(request: RequestToSign, fields: SignedFie
 }
 
 /** docs/api.md §4.2, §4.6.2: the seven lines under a scheme label (a signature's, or a session MAC's). */
+/** SHA-256 of no bytes (FIPS 180-4 test vector), the body digest of every GET: not computed again per request. */
+export const EMPTY_BODY_SHA256_HEX = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
 export function labelledRequestString(scheme: string, request: RequestToSign, fields: SignedFields, sha256Hex: Sha256Hex = nobleSha256Hex): string {
   if (!request.pathWithQuery.startsWith('/')) throw new TypeError('pathWithQuery must start with "/"');
   if (/[\r\n]/.test(request.pathWithQuery) || /[\r\n]/.test(request.domain)) throw new TypeError('no line breaks allowed');
@@ -62,7 +65,7 @@ export function labelledRequestString(scheme: string, request: RequestToSign, fi
     scheme,
     request.method.toUpperCase(),
     request.pathWithQuery,
-    request.body instanceof Uint8Array ? sha256Hex(request.body) : bytesToHex(request.body.sha256),
+    request.body instanceof Uint8Array ? (request.body.length === 0 ? EMPTY_BODY_SHA256_HEX : sha256Hex(request.body)) : bytesToHex(request.body.sha256),
     fields.timestamp,
     fields.nonce,
     request.domain.toLowerCase(),
