@@ -111,7 +111,7 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
     // init keeps a stick whose enrolment failed (enrolled: false): here it must have reached the relay,
     // with CALIOP_UNSAFE_TEST_RELAY_TIMEOUT_MS=1 set (emptyHost), which the release bundle ignores.
     expect(made.relay).toMatchObject({ enrolled: true });
-    expect(readdirSync(join(alice, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name))).toEqual(['caliop.vault']); // docs/stick-layout.md §1
+    expect(readdirSync(join(alice, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name)).sort()).toEqual(['caliop.vault', 'language']); // docs/stick-layout.md §1, §3.1
     // Bob, the other side of the mail below, is made by the tsc build with the test KDF (as in
     // test/exe.test.ts): a second ceremony in Bun would run the same code with the real Argon2id
     // again, and Node would pay it once more to re-seal it (issue 16: ~20 s at load 10). His
@@ -194,7 +194,7 @@ describe.skipIf(!onLinuxX64)('the Bun runtime runs Caliop Key (linux-x64 build o
     for (const [name, dir] of Object.entries(hostDirs)) expect(readdirSync(dir), name).toEqual([]);
     for (const stick of [alice, bob]) {
       for (const name of readdirSync(stick)) expect(['config.json', 'vault'], `unexpected ${name} on the stick`).toContain(name);
-      expect(readdirSync(join(stick, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name))).toEqual(['caliop.vault']);
+      expect(readdirSync(join(stick, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name)).sort()).toEqual(['caliop.vault', 'language']);
     }
   });
 

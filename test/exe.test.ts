@@ -383,8 +383,8 @@ describe.skipIf(host !== 'linux-x64')('the linux-x64 single executable', () => {
     it('left nothing beside the executable but the stick files', () => {
       const allowed = new Set(['caliop-linux-x64', 'config.json', 'vault']);
       for (const name of readdirSync(stick)) expect(allowed.has(name), `unexpected ${name} on the stick`).toBe(true);
-      // The vault and its message store (docs/stick-layout.md §1), nothing else.
-      expect(readdirSync(join(stick, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name))).toEqual(['caliop.vault']);
+      // The vault, its message store and the owner's language (docs/stick-layout.md §1, §3.1), nothing else.
+      expect(readdirSync(join(stick, 'vault')).filter((name) => !/^store-[0-9a-f]{16}$/.test(name)).sort()).toEqual(['caliop.vault', 'language']);
     });
   });
 });

@@ -3,6 +3,8 @@
 export type UiLanguage = 'en' | 'fr';
 
 export interface LanguageSources {
+  /** vault/language: the language the stick's owner chose (docs/stick-layout.md §3.1). */
+  readonly ownerChoice?: unknown;
   /** config.json's "language", set when the stick image is built (docs/stick-layout.md §3). */
   readonly stickDefault?: unknown;
   /** The process environment (LC_ALL, LC_MESSAGES, LANG on Linux and macOS). */
@@ -21,11 +23,13 @@ function fromLocale(locale: string | undefined): UiLanguage | null {
 }
 
 /**
- * The stick's default wins (a stick made for a French service starts in French);
+ * The owner's choice wins (a stick made in French unlocks in French anywhere); then the
+ * stick image's default (a stick made for a French service starts in French);
  * else POSIX precedence: LC_ALL, then LC_MESSAGES, then LANG; else the system's UI
  * locale (Windows has no LANG); else English.
  */
 export function startLanguage(sources: LanguageSources): UiLanguage {
+  if (sources.ownerChoice === 'en' || sources.ownerChoice === 'fr') return sources.ownerChoice;
   if (sources.stickDefault === 'en' || sources.stickDefault === 'fr') return sources.stickDefault;
   for (const name of ['LC_ALL', 'LC_MESSAGES', 'LANG']) {
     const language = fromLocale(sources.env[name]);

@@ -18,6 +18,7 @@ import { randomBytes } from '../edges/random.js';
 import { ensureFolder, pathExists } from '../edges/plain-files.js';
 import type { Stick } from '../edges/stick-locator.js';
 import { createVault } from '../edges/vault-file.js';
+import { rememberOwnerLanguage } from './interface-language.js';
 import { encodeVaultContents } from '../core/vault-contents.js';
 import { MessageStore } from './message-store.js';
 import { StickSession, hexToBytes, newStoreRecord } from './stick-session.js';
@@ -147,6 +148,8 @@ async function sealNewVault(input: SealInput, fingerprint: string): Promise<{ se
   // docs/store.md §7: the store first, then the vault that names it (the vault is the commit).
   const store = await MessageStore.create(join(input.stick.vaultDir, contents.store.folder), hexToBytes(contents.store.keyHex), input.random);
   const handle = await createVault(input.stick.vaultPath, new TextEncoder().encode(input.passphrase), await encodeVaultContents(contents), kdf, input.random);
+  // docs/stick-layout.md §3.1: the language chosen, for the unlock screen of the next start.
+  await rememberOwnerLanguage(input.stick, input.language);
   return { session: StickSession.fromCreated(input.stick, handle, contents, store), kdf };
 }
 

@@ -1,13 +1,15 @@
-// The language before there is a vault (docs/ui.md §7): the stick's default, else the
-// system's locale; the first screen names the key that switches it; the ceremony
+// The language before there is a vault (docs/ui.md §7): the owner's choice kept beside the
+// vault (docs/stick-layout.md §3.1), the stick's default, else the system's locale; the first screen names the key that switches it; the ceremony
 // carries the choice into the vault. Plain words first, details on a key (§7).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { render } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLanguage } from '../../src/core/ui-language.js';
 import { stickAt } from '../../src/edges/stick-locator.js';
 import { interfaceStartLanguage } from '../../src/service/interface-language.js';
+import { setLanguage } from '../../src/service/settings.js';
+import { StickSession } from '../../src/service/stick-session.js';
 import { App } from '../../src/ui/App.js';
 import { onStick, PASSPHRASE, temporaryFolder } from '../helpers/caliop.js';
 import { ENTER, ESC, press, waitForFrame } from './frames.js';
@@ -29,6 +31,24 @@ describe('startLanguage', () => {
     expect(startLanguage({ env: {}, systemLocale: 'fr-FR' })).toBe('fr'); // Windows: no LANG
     expect(startLanguage({ env: {}, systemLocale: 'de-DE' })).toBe('en');
     expect(startLanguage({ env: {} })).toBe('en');
+  });
+  it("takes the owner's choice (vault/language) before the image's default, and ignores a hostile file", () => {
+    expect(startLanguage({ ownerChoice: 'en', stickDefault: 'fr', env: { LANG: 'fr_FR.UTF-8' } })).toBe('en');
+    const folder = join(scratch.path, 'chosen');
+    mkdirSync(join(folder, 'vault'), { recursive: true });
+    writeFileSync(join(folder, 'config.json'), '{"language": "en"}\n');
+    const stick = stickAt(folder, '--stick');
+    const languageFile = join(folder, 'vault', 'language');
+    writeFileSync(languageFile, 'fr\n');
+    expect(interfaceStartLanguage(stick, { LANG: 'en_US.UTF-8' })).toBe('fr');
+    // Anything else is no choice: the image's default speaks.
+    for (const hostile of ['de\n', `fr${' '.repeat(40)}\n`, '\u001b[31mfr', '']) {
+      writeFileSync(languageFile, hostile);
+      expect(interfaceStartLanguage(stick, { LANG: 'fr_FR.UTF-8' }), JSON.stringify(hostile)).toBe('en');
+    }
+    rmSync(languageFile);
+    mkdirSync(languageFile);
+    expect(interfaceStartLanguage(stick, { LANG: 'fr_FR.UTF-8' })).toBe('en');
   });
   it("reads the stick image's config.json", () => {
     const folder = join(scratch.path, 'configured');
@@ -79,6 +99,19 @@ describe('the first screen', { timeout: 300_000 }, () => {
     const shown = await onStick(stick, ['--json', 'key', 'show']);
     expect(shown.status, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout).fingerprintWordsLanguage).toBe('fr');
+    // docs/stick-layout.md §3.1: the next unlock screen speaks French on an English computer too.
+    expect(readFileSync(join(stick, 'vault', 'language'), 'utf8')).toBe('fr\n');
+    expect(interfaceStartLanguage(stickAt(stick, '--stick'), { LANG: 'en_US.UTF-8' })).toBe('fr');
+  });
+
+  it('a change of language in the settings is kept for the next unlock screen', async () => {
+    const stick = join(scratch.path, 'new');
+    const session = await StickSession.unlock(stickAt(stick, '--stick'), PASSPHRASE);
+    await setLanguage(session, 'en');
+    expect(readFileSync(join(stick, 'vault', 'language'), 'utf8')).toBe('en\n');
+    expect(interfaceStartLanguage(stickAt(stick, '--stick'), { LANG: 'fr_FR.UTF-8' })).toBe('en');
+    await setLanguage(session, 'fr');
+    expect(interfaceStartLanguage(stickAt(stick, '--stick'), { LANG: 'en_US.UTF-8' })).toBe('fr');
   });
 
   it('the unlock screen speaks the start language and Tab switches it', async () => {
