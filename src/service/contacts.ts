@@ -139,14 +139,30 @@ export async function importContacts(session: StickSession, data: Uint8Array, no
 }
 
 /**
+ * docs/ui.md §3: words or numbers as typed after hearing them: Unicode form, accents, case,
+ * spacing and punctuation between them, and a number's leading zeros do not count (a French
+ * keyboard types "tiède" composed, the word list holds it decomposed; "0714" is said "714").
+ */
+export function spokenTokens(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .split(/[\s,.;-]+/)
+    .filter(Boolean)
+    .map((token) => (/^[0-9]+$/.test(token) ? String(Number(token)) : token))
+    .join(' ');
+}
+
+/**
  * docs/ui.md §3: the fingerprint whose 8 words (in either language) or 8 numbers are the
- * ones read aloud (case and spacing ignored), among the contact's known and new keys.
+ * ones read aloud (as spokenTokens compares them), among the contact's known and new keys.
  */
 function fingerprintOfSpoken(contact: Contact, spoken: string): string | undefined {
-  const said = spoken.toLowerCase().split(/[\s,.;-]+/).filter(Boolean).join(' ');
+  const said = spokenTokens(spoken);
   const candidates = [contact.fingerprint, ...(contact.changedCert ? [contact.changedCert.fingerprint] : [])];
   return candidates.find((fingerprint) =>
-    [fingerprintWords(fingerprint, 'en'), fingerprintWords(fingerprint, 'fr'), fingerprintNumbers(fingerprint)].some((words) => words.join(' ').toLowerCase() === said),
+    [fingerprintWords(fingerprint, 'en'), fingerprintWords(fingerprint, 'fr'), fingerprintNumbers(fingerprint)].some((words) => spokenTokens(words.join(' ')) === said),
   );
 }
 
