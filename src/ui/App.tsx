@@ -8,7 +8,7 @@ import { translator, type UiLanguage } from './i18n/index.js';
 import { Box, Text } from 'ink';
 import { isNo, isYes } from './keys.js';
 import { CeremonyWizard } from './screens/CeremonyWizard.js';
-import { ComposeScreen, EMPTY_DRAFT, type Draft } from './screens/ComposeScreen.js';
+import { ComposeScreen, EMPTY_DRAFT, hasDraft, type Draft } from './screens/ComposeScreen.js';
 import { ContactsScreen } from './screens/ContactsScreen.js';
 import { INBOX_TOP, InboxScreen, type InboxPlace, type SyncState } from './screens/InboxScreen.js';
 import { OutboxScreen } from './screens/OutboxScreen.js';
@@ -89,7 +89,8 @@ function Screens({ stick, language: chosen, startLanguage, onExit, clock }: AppP
             place={inboxPlace}
             setPlace={setInboxPlace}
             onRead={(id) => setView({ kind: 'read', id })}
-            onAction={(action) => (action === 'quit' ? onExit(0) : action === 'ask-quit' ? quit() : setView({ kind: action }))}
+            // docs/ui.md §6: Q quits at once, unless a message is being written: then it asks.
+            onAction={(action) => (action === 'quit' && !hasDraft(draft) ? onExit(0) : action === 'quit' || action === 'ask-quit' ? quit() : setView({ kind: action }))}
           />
         );
         break;
@@ -120,6 +121,7 @@ function Screens({ stick, language: chosen, startLanguage, onExit, clock }: AppP
       {askingQuit ? (
         <Box flexDirection="column" borderStyle="single" borderColor="yellow" paddingX={1} width={80}>
           <Text>{t('quitAsk')}</Text>
+          {hasDraft(draft) ? <Text color="yellow">{t('quitDraftLost')}</Text> : null}
           <Text dimColor>{t('quitKeys')}</Text>
         </Box>
       ) : null}

@@ -49,6 +49,11 @@ beforeAll(async () => {
     expect(enrolled.status, enrolled.stderr).toBe(0);
     sticks[name] = stick;
   }
+  // Twelve attachments: more than the save screen lists by name (sent first: La carte stays the newest).
+  const many = Array.from({ length: 12 }, (_, index) => join(scratch.path, `piece-${String(index + 1).padStart(2, '0')}.txt`));
+  many.forEach((file, index) => writeFileSync(file, `piece ${index + 1}\n`));
+  const sentMany = await onStick(sticks.bob!, ['send', '--to', `ana@${DOMAIN}`, '--subject', 'Douze pieces', '--attach', ...many], { input: 'Douze.\n' });
+  expect(sentMany.status, sentMany.stderr).toBe(0);
   writeFileSync(join(scratch.path, 'carte du parc.bin'), map);
   const sent = await onStick(sticks.bob!, ['send', '--to', `ana@${DOMAIN}`, '--subject', 'La carte', '--attach', join(scratch.path, 'carte du parc.bin')], { input: 'La carte est jointe.\n' });
   expect(sent.status, sent.stderr).toBe(0);
@@ -89,7 +94,7 @@ describe('attachments and the outbox in the interface', () => {
     await waitForFrame(app, /Which/);
     await type(app, '1');
     await type(app, folder);
-    fits(await waitForFrame(app, /Replace it\?/));
+    fits(await waitForFrame(app, /Already in the folder: carte du parc\.bin\. Replace\?/));
     expect(readFileSync(join(folder, 'carte du parc.bin'), 'utf8')).toBe('mine');
     await press(app, 'y');
     await waitForFrame(app, /Saved in/);
@@ -97,6 +102,28 @@ describe('attachments and the outbox in the interface', () => {
     await press(app, ENTER);
     await press(app, ESC);
     await waitForFrame(app, /Inbox/);
+    app.unmount();
+  });
+
+  it('twelve attachments: eight listed by name, a line says how many more and up to which number; the twelfth saved by its number', async () => {
+    const app = await openAna('en');
+    await press(app, 'r');
+    await waitForFrame(app, /La carte[\s\S]*Douze pieces/);
+    // The newest first: La carte, then Douze pieces.
+    await press(app, DOWN);
+    await press(app, ENTER);
+    await waitForFrame(app, /^Douze pieces[\s\S]*S: save the attachments/);
+    await press(app, 's');
+    const listed = fits(await waitForFrame(app, /Save attachments \(12\)/));
+    expect(listed).toContain('piece-08.txt');
+    expect(listed).not.toContain('piece-09.txt');
+    expect(listed).toMatch(/… and 4 more, up to 12: type a number to save one/);
+    const folder = join(scratch.path, 'saved-twelfth');
+    mkdirSync(folder);
+    await type(app, '12');
+    await type(app, folder);
+    await waitForFrame(app, /Saved in/);
+    expect(readFileSync(join(folder, 'piece-12.txt'), 'utf8')).toBe('piece 12\n');
     app.unmount();
   });
 
@@ -109,7 +136,7 @@ describe('attachments and the outbox in the interface', () => {
     await waitForFrame(app, /Enregistrer les pièces jointes \(1\)/);
     await type(app, '1');
     await type(app, join(scratch.path, 'pas-de-dossier'));
-    const refused = fits(await waitForFrame(app, /impossible d'écrire dans ce dossier/));
+    const refused = fits(await waitForFrame(app, /impossible d’écrire dans ce dossier/));
     expect(refused).toContain('vérifiez que le dossier existe');
     const folder = join(scratch.path, 'saved-fr');
     mkdirSync(folder);
@@ -131,7 +158,10 @@ describe('attachments and the outbox in the interface', () => {
     fits(await waitForFrame(app, /Attach \(file paths, separated by ;\)/));
     await type(app, join(scratch.path, 'no such file.bin'), false);
     await press(app, '\x13'); // Ctrl-S
-    expect(fits(await waitForFrame(app, /cannot read .*no such file\.bin/))).toContain('--attach');
+    const refusedFile = fits(await waitForFrame(app, /cannot read .*no such file\.bin/));
+    // The interface's hint, not the CLI's ("check the path of each --attach FILE"): docs/ui.md §7.
+    expect(refusedFile).toContain('check the path and its permissions');
+    expect(refusedFile).not.toContain('--attach');
     expect(sink.received).toHaveLength(0);
     for (let index = 0; index < join(scratch.path, 'no such file.bin').length; index++) await press(app, '\x7f');
     await type(app, join(scratch.path, 'carte du parc.bin'), false);

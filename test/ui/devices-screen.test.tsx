@@ -73,7 +73,9 @@ it('stick screen: expiry shown, R renews; L lists both sticks with the lost-stic
     await waitForFrame(app, /Inbox/);
     await press(app, 'k');
     const stick = await waitForFrame(app, /Key valid until \d{4}-\d\d-\d\d/);
-    expect(stick).toContain('L sticks · R renew');
+    expect(stick).toContain('L sticks · Esc: back');
+    expect(stick).toContain('(R: renew it now)');
+    expect(stick).toContain('D: show the technical details');
     await press(app, 'r');
     expect(await waitForFrame(app, /Key renewed: valid until \d{4}-\d\d-\d\d/, 120_000)).toContain('your contacts get the new date');
 
@@ -81,8 +83,13 @@ it('stick screen: expiry shown, R renews; L lists both sticks with the lost-stic
     const list = await waitForFrame(app, /spare .*active/, 120_000);
     expect(list).toMatch(/› stick-1 .*this stick/);
     expect(list).toContain('A stick lost or stolen?');
-    expect(list).toContain('caliop recover');
-    for (const line of list.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
+    // Plain words (docs/ui.md §7): what to press, no command to type; lines broken between words.
+    expect(list).toContain('press F');
+    expect(list).not.toMatch(/caliop [a-z]|--[a-z]|docs\//);
+    for (const line of list.split('\n')) {
+      expect([...line].length).toBeLessThanOrEqual(80);
+      expect(line, 'a line that starts with the space of its break').not.toMatch(/^ [^ ]/);
+    }
     // This stick cannot be chosen for revocation: X on it does nothing.
     await press(app, 'x');
     expect(app.lastFrame()).not.toContain('Revoke the stick');
@@ -113,6 +120,11 @@ it('in French: "Mes clés USB" and the same steps', async () => {
     const list = await waitForFrame(app, /spare .*retirée \d{4}/, 120_000);
     expect(list).toContain('Mes clés USB');
     expect(list).toContain('Une clé USB perdue ou volée ?');
+    expect(list).not.toMatch(/caliop [a-z]|--[a-z]|docs\//);
+    for (const line of list.split('\n')) {
+      expect([...line].length).toBeLessThanOrEqual(80);
+      expect(line, 'a line that starts with the space of its break').not.toMatch(/^ [^ ]/);
+    }
   } finally {
     app.unmount();
   }

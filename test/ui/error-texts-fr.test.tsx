@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import { Box } from 'ink';
-import { CaliopError, ERROR_TABLE, type ErrorCode } from '../../src/errors.js';
+import { CaliopError, COMMAND_LINE_WORDS, ERROR_TABLE, type ErrorCode, type ErrorSpec } from '../../src/errors.js';
 import { ErrorNotice, describeError } from '../../src/ui/components/ErrorNotice.js';
 import { TextContext } from '../../src/ui/use-text.js';
 import { translator } from '../../src/ui/i18n/index.js';
@@ -26,6 +26,28 @@ function frenchNotice(error: unknown): string {
 
 /** The words of a frame, borders stripped, lines joined: a word cut by the wrap shows as two pieces. */
 const frameWords = (frame: string) => new Set(frame.split('\n').map((line) => line.replace(/[│╭╮╰╯─]/g, ' ')).join(' ').split(/\s+/).filter(Boolean));
+
+describe('error hints in the English interface (docs/ui.md §7)', () => {
+  it('no row gives the interface a command, a flag or a file to type, in either language', () => {
+    for (const code of codes) {
+      const row = ERROR_TABLE[code] as ErrorSpec;
+      expect(describeError(new CaliopError(code), 'en').hint, code).not.toMatch(COMMAND_LINE_WORDS);
+      expect(row.fr.hint, code).not.toMatch(COMMAND_LINE_WORDS);
+      // A row carries `ui` only where its CLI hint needs one.
+      expect(row.ui === undefined, code).toBe(!COMMAND_LINE_WORDS.test(row.hint));
+    }
+  });
+
+  it("a CaliopError's own hint is shown when plain, the row's plain hint when it names a command", () => {
+    expect(describeError(new CaliopError('stick_not_found', 'the folder /x does not exist', { hint: 'pass --stick DIR (the mounted stick) or set CALIOP_STICK' }), 'en')).toMatchObject({
+      message: 'the folder /x does not exist',
+      hint: 'check that the stick is plugged in, then give its folder',
+    });
+    expect(describeError(new CaliopError('file_unreadable', 'cannot read /x', { hint: 'the file is too large to be a contact list' }), 'en').hint).toBe('the file is too large to be a contact list');
+    // The CLI keeps its hint (the printer reads the error itself).
+    expect(new CaliopError('stick_not_found').hint).toContain('--stick');
+  });
+});
 
 describe('error table in French', { timeout: 300_000 }, () => {
   it('every code has a French message and hint, not the English ones', () => {
@@ -68,10 +90,10 @@ describe('error table in French', { timeout: 300_000 }, () => {
       "╭──────────────────────────────────────────────────────────────────────────╮
       │ ✗ le relais est injoignable                                              │
       │ Que faire : vérifiez le réseau ; les messages envoyés attendent dans la  │
-      │ boîte d'envoi                                                            │
+      │ boîte d’envoi                                                            │
       ╰──────────────────────────────────────────────────────────────────────────╯"
     `);
-    expect(describeError(error, 'en')).toEqual({ message: ERROR_TABLE.relay_unreachable.message, hint: ERROR_TABLE.relay_unreachable.hint, code: 'relay_unreachable' });
+    expect(describeError(error, 'en')).toEqual({ message: ERROR_TABLE.relay_unreachable.message, hint: ERROR_TABLE.relay_unreachable.ui, code: 'relay_unreachable' });
     expect(describeError(new Error('boom'), 'fr')).toMatchObject({ message: ERROR_TABLE.internal.fr.message, detail: `${ERROR_TABLE.internal.message}: boom` });
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { en } from '../../src/ui/i18n/en.js';
 import { fr } from '../../src/ui/i18n/fr.js';
 import { sealedReasonText, translator } from '../../src/ui/i18n/index.js';
-import { overLimitText, type OverLimitReason } from '../../src/core/message-limits.js';
+import { OVER_LIMIT_REASONS, overLimitText, type OverLimitReason } from '../../src/core/message-limits.js';
 
 const params = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]).sort();
 
@@ -21,7 +21,7 @@ describe('UI catalogues', () => {
 
 // docs/limits.md §3: a sealed message's reason in the inbox, in words, in both languages.
 describe('why a message stays sealed', () => {
-  const reasons: OverLimitReason[] = ['decompressed-too-large', 'headers-too-large', 'message-too-large', 'too-many-parts'];
+  const reasons: readonly OverLimitReason[] = OVER_LIMIT_REASONS;
   it('in English, the words the CLI gives (overLimitText)', () => {
     for (const reason of reasons) expect(sealedReasonText(translator('en'), reason), reason).toBe(overLimitText(reason));
   });

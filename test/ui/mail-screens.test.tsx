@@ -237,6 +237,9 @@ describe('mail screens', { timeout: 300_000 }, () => {
     expect(alarm).toContain(fingerprintWords(ids.bob!.fingerprint, 'en').join(' '));
     expect(alarm).toContain(fingerprintWords(carolId.fingerprint, 'en').join(' '));
     expect(alarm).toContain('A: accept without meeting');
+    // Your own words too, to read to them when you meet (docs/ui.md §3), and it fits 80×24.
+    expect(alarm).toContain('Your key (read it to them):');
+    expect(alarm.split('\n').length).toBeLessThanOrEqual(24);
     app.unmount();
 
     // docs/lost-stick.md §4: a change the directory announced (as sync records it: test/cli-key-change)

@@ -12,7 +12,7 @@ const exposure: ExposureAssessment = { level: 'exposed', score: 20, name: { en: 
 function view(charsetGuess: MessageView['charsetGuess']): MessageView {
   return {
     id: 'm1', direction: 'in', from: 'Old Script <cron@outside.test>', to: ['bob@caliop.test'], subject: 'Rapport', date: '2026-12-01T10:00:00.000Z',
-    unread: false, signature: 'unsigned', senderKey: 'unknown', signerFingerprint: null, exposure, sealed: null, delivery: null,
+    unread: false, signature: 'unsigned', senderKey: 'unknown', signerFingerprint: null, exposure, sealed: null, delivery: null, fromUnproven: null,
     body: 'Grüße aus Köln: café', attachments: [], protectedHeaders: false, relayFacts: null, charsetGuess,
   };
 }

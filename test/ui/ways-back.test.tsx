@@ -72,6 +72,24 @@ describe('ways back', { timeout: 300_000 }, () => {
     app.unmount();
   });
 
+  it('the recovery words check of the Keys screen (W): Esc goes back to the Keys screen, nothing recorded', async () => {
+    const app = render(<App stick={stickAt(opened, '--stick')} onExit={() => undefined} />);
+    await waitForFrame(app, /Open your stick/);
+    await type(app, PASSPHRASE);
+    await waitForFrame(app, /Inbox/);
+    await press(app, 'k');
+    await waitForFrame(app, /Stick and keys/);
+    await press(app, 'w');
+    const check = await waitForFrame(app, /Check your copy/);
+    expect(check).toContain('Esc: back');
+    app.stdin.write('abandon');
+    await waitForFrame(app, /abandon/);
+    await press(app, ESC);
+    const keys = await waitForFrame(app, /Stick and keys/);
+    expect(keys).not.toContain('Check your copy');
+    app.unmount();
+  });
+
   it('compose: Esc goes back to the inbox and the draft is still there when coming back', async () => {
     const app = render(<App stick={stickAt(opened, '--stick')} onExit={() => undefined} />);
     await waitForFrame(app, /Open your stick/);
@@ -87,6 +105,17 @@ describe('ways back', { timeout: 300_000 }, () => {
     const back = await waitForFrame(app, /New message/);
     expect(back).toContain('bob@caliop.test');
     expect(back).toContain('Half written');
+    // Q in the inbox with a draft not sent: it asks, and says the draft would be lost; N stays.
+    let exited: number | undefined;
+    app.rerender(<App stick={stickAt(opened, '--stick')} onExit={(code) => (exited = code)} />);
+    await press(app, ESC);
+    await waitForFrame(app, /Inbox/);
+    await press(app, 'q');
+    expect(await waitForFrame(app, /Quit Caliop\?/)).toContain('will be lost');
+    expect(exited).toBeUndefined();
+    await press(app, 'n');
+    await waitForFrame(app, /^(?![\s\S]*Quit Caliop\?)[\s\S]*Inbox/);
+    expect(exited).toBeUndefined();
     app.unmount();
   });
 });

@@ -1,10 +1,10 @@
 // Every error as the user must see it: what happened (the CaliopError message) and
-// what to do (its hint), in the interface's language. Anything else is an internal
+// what to do (its hint, in plain words: never a command or a flag), in the interface's language. Anything else is an internal
 // error, with its table row. The French texts are the table's own (src/errors.ts `fr`):
 // a precise detail a CaliopError carries is English free text, so in French it is
 // shown under the translated message, never in its place (docs/ui.md §8).
 import { Box, Text } from 'ink';
-import { CaliopError, ERROR_TABLE, type ErrorCode } from '../../errors.js';
+import { CaliopError, COMMAND_LINE_WORDS, ERROR_TABLE, type ErrorCode, type ErrorSpec } from '../../errors.js';
 import { useText } from '../use-text.js';
 import type { UiLanguage } from '../i18n/index.js';
 import { safeForTerminal } from '../../terminal-text.js';
@@ -25,7 +25,9 @@ export function describeError(error: unknown, language: UiLanguage = 'en'): Erro
   if (language === 'fr') {
     return { message: row.fr.message, hint: row.fr.hint, code, ...(detail === row.message ? {} : { detail: safeForTerminal(detail) }) };
   }
-  const hint = error instanceof CaliopError ? error.hint : row.hint;
+  // docs/ui.md §7: a hint that names commands or flags is the CLI's; the interface gives the row's plain one.
+  const given = error instanceof CaliopError ? error.hint : row.hint;
+  const hint = COMMAND_LINE_WORDS.test(given) ? ((row as ErrorSpec).ui ?? row.hint) : given;
   return { message: safeForTerminal(detail), hint: safeForTerminal(hint), code };
 }
 

@@ -16,9 +16,35 @@ export interface TextFieldProps {
   readonly focus?: boolean;
   /** Enter adds a new line instead of submitting (the message body). */
   readonly multiline?: boolean;
+  /**
+   * Multiline only: at most this many rows of the value are drawn, its end (where the typing
+   * is), under a line that counts the rows above; so a long body never pushes the screen's
+   * title and the exposure off an 80×24 terminal (issue 16).
+   */
+  readonly maxRows?: number;
 }
 
-export function TextField({ label, value, onChange, onSubmit, mask = false, focus = true, multiline = false }: TextFieldProps) {
+/** The screen's width less the field's indent: rows are cut here when a value is folded (maxRows). */
+const ROW_WIDTH = 78;
+
+/** The value as drawn rows: each line broken at its last space within ROW_WIDTH (a longer word cut); an empty line is a row. */
+function rowsOf(value: string): string[] {
+  return value.split('\n').flatMap((line) => {
+    let rest = [...line];
+    if (rest.length === 0) return [''];
+    const rows: string[] = [];
+    while (rest.length > ROW_WIDTH) {
+      const space = rest.lastIndexOf(' ', ROW_WIDTH);
+      const cut = space > 0 ? space : ROW_WIDTH;
+      rows.push(rest.slice(0, cut).join(''));
+      rest = rest.slice(space > 0 ? cut + 1 : cut);
+    }
+    rows.push(rest.join(''));
+    return rows;
+  });
+}
+
+export function TextField({ label, value, onChange, onSubmit, mask = false, focus = true, multiline = false, maxRows }: TextFieldProps) {
   // The value this field last set, in case the parent has not drawn it yet.
   const latest = useRef(value);
   latest.current = value;
@@ -44,6 +70,24 @@ export function TextField({ label, value, onChange, onSubmit, mask = false, focu
   );
   const { t } = useText();
   const shown = mask ? '•'.repeat([...value].length) : value;
+  // Folded (maxRows): the last rows, one terminal row each (drawn truncated: nothing wraps again).
+  const rows = multiline && maxRows !== undefined ? rowsOf(shown) : [];
+  const above = maxRows !== undefined && rows.length > maxRows ? rows.length - maxRows : 0;
+  if (above > 0) {
+    const visible = rows.slice(above);
+    return (
+      <Box flexDirection="column">
+        <Text bold={focus}>{t('labelOnly', { label })} </Text>
+        <Text dimColor>{t('rowsAbove', { count: above })}</Text>
+        {visible.map((row, index) => (
+          <Text key={index} wrap="truncate">
+            {row}
+            {focus && index === visible.length - 1 ? <Text inverse> </Text> : null}
+          </Text>
+        ))}
+      </Box>
+    );
+  }
   return (
     <Box flexDirection={multiline ? 'column' : 'row'}>
       {/* The label keeps its width; a long value (a file path) wraps in the room left beside it. */}

@@ -27,5 +27,7 @@ export function sealedReasonText(t: Translate, reason: OverLimitReason): string 
       return t('sealedMessageTooLarge', mib(MESSAGE_LIMITS.maxMessageBytes));
     case 'too-many-parts':
       return t('sealedTooManyParts', { count: MESSAGE_LIMITS.maxMimeParts });
+    case 'nested-too-deep':
+      return t('sealedNestedTooDeep', { count: MESSAGE_LIMITS.maxMimeDepth });
   }
 }

@@ -2,6 +2,7 @@
 // verdict, the passphrase choice, a generated passphrase, a step running, a weak
 // passphrase explained, the recovery sheet, and the end. Keys are the wizard's.
 import { Box, Text } from 'ink';
+import { Sentence } from '../components/Sentence.js';
 import type { NetworkVerdict } from '../../core/network-state.js';
 import type { PassphraseAssessment } from '../../core/passphrase-strength.js';
 import type { CeremonyStep } from '../../service/ceremony.js';
@@ -23,14 +24,13 @@ export function WelcomeScreen({ verdict, networkDetails }: { verdict: NetworkVer
             <Text color="yellow">⚠ {t('welcomeOnline')}</Text>
             <Text>{t('welcomeOnlineAdvice')}</Text>
             {networkDetails ? (
-              verdict.evidence.map((line) => (
-                <Text key={line} dimColor>
-                  {'  '}
-                  {line}
-                </Text>
+              verdict.findings.map((finding) => (
+                <Box key={finding.iface} marginLeft={2}>
+                  <Sentence dimColor text={t(finding.by === 'route' ? 'networkByRoute' : 'networkByAddress', { iface: finding.iface, values: finding.values.join(', ') })} />
+                </Box>
               ))
             ) : (
-              <Text dimColor>{t('welcomeDetailsKey')}</Text>
+              <Text dimColor>{t('detailsKey')}</Text>
             )}
           </>
         ) : (
@@ -89,11 +89,13 @@ export function WeakPassphraseScreen({ assessment }: { assessment: PassphraseAss
 }
 
 export function RecoverySheetScreen({ sheet }: { sheet: string }) {
-  const { t } = useText();
+  const { t, language } = useText();
   return (
     <Screen title={t('recoveryTitle')} keys={t('recoveryKeys')}>
       <Text>{t('recoveryExplain')}</Text>
       <Text color="yellow">{t('recoveryWarning')}</Text>
+      {/* docs/ceremony.md §2.1: the sheet is English everywhere; a French screen says why. */}
+      {language === 'en' ? null : <Sentence dimColor text={t('recoverySheetEnglish')} />}
       <Box marginTop={1}>
         <Text>{sheet.split('\n').filter((line) => !line.startsWith('#') && line.trim() !== '').join('\n')}</Text>
       </Box>

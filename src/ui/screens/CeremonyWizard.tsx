@@ -202,7 +202,7 @@ export function CeremonyWizard({ stick: givenStick, onDone, onQuit, onLanguage, 
   switch (phase.kind) {
     case 'where':
       return (
-        <Screen title={t('stickWhereTitle')} keys={`${t('keysContinue')} · ${t('keysBack')} · ${t('keysLanguageTab')}`}>
+        <Screen title={t('stickWhereTitle')} keys={`${t('keysContinue')} · ${t('keysQuit')} · ${t('keysLanguageTab')}`}>
           <Text>{t('stickWhereExplain')}</Text>
           <TextField
             label={t('stickWhereLabel')}

@@ -38,6 +38,11 @@ export interface Draft {
 }
 export const EMPTY_DRAFT: Draft = { to: '', subject: '', attach: '', body: '' };
 
+/** Something typed in Compose and not sent: quitting would lose it (docs/ui.md §6). */
+export function hasDraft(draft: Draft): boolean {
+  return draft.to.trim() !== '' || draft.subject.trim() !== '' || draft.attach.trim() !== '' || draft.body.trim() !== '';
+}
+
 /** The paths typed in the attach field; `~/` is the user's home, as a shell would read it. */
 export function attachPaths(text: string): string[] {
   return text
@@ -131,12 +136,23 @@ export function ComposeScreen({ session, draft, setDraft, onDone }: { session: S
       </Screen>
     );
   }
+  // 80×24 (issue 16): the rows the body may take, what the other lines leave of 24: the title
+  // and the blank under it, the fields' lines, the keys line, the exposure preview, an error.
+  // A reason line wraps in the 74 columns its indent leaves.
+  const reasonRows = (text: string) => Math.max(1, Math.ceil([...text].length / 74));
+  const previewRows =
+    preview === undefined || preview === null
+      ? 0
+      : 1 + preview.perRecipient.reduce((rows, { assessment }) => rows + 1 + assessment.reasons.filter((reason) => reason.decisive).reduce((sum, reason) => sum + reasonRows(reasonLine(reason, language)), 0), 0);
+  // 7: title, blank, To, Subject, the body's label, Attach, keys; 1: the line counting the rows above.
+  const bodyRows = Math.max(3, 24 - 7 - 1 - previewRows - (error ? 5 : 0) - (phase.kind === 'sending' ? 1 : 0));
   const field = (name: (typeof FIELDS)[number], label: string) => (
     <TextField
       label={label}
       value={values[name]}
       focus={phase.kind === 'editing' && focus === name}
       multiline={name === 'body'}
+      {...(name === 'body' ? { maxRows: bodyRows } : {})}
       onChange={(value) => setValues((current) => ({ ...current, [name]: value }))}
       onSubmit={() => setFocus(FIELDS[FIELDS.indexOf(name) + 1] ?? 'body')}
     />

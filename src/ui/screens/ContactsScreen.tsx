@@ -109,6 +109,9 @@ export function ContactsScreen({ session, onBack }: { session: StickSession; onB
           <Text color="red">{t('alarmNew')}</Text>
           <KeyWords fingerprint={contact.changedCert.fingerprint} />
           <Text bold>{t('alarmAdvice')}</Text>
+          {/* docs/ui.md §3: yours too, to read to them when you meet. */}
+          <Text bold>{t('verifyYours')}</Text>
+          <KeyWords fingerprint={session.contents.identity.fingerprint} />
         </Screen>
       );
     }

@@ -2,6 +2,7 @@
 // devices of the account as the relay knows them, revoking a lost one (with a
 // question first), and the steps to replace a lost stick.
 import { Box, Text } from 'ink';
+import { Sentence } from '../components/Sentence.js';
 import { useEffect, useState } from 'react';
 import { listDevices, revokeDevice, type DeviceView } from '../../service/devices.js';
 import type { StickSession } from '../../service/stick-session.js';
@@ -87,11 +88,11 @@ export function DevicesScreen({ session, onBack }: { session: StickSession; onBa
       {notice ? <Text color="green">{notice}</Text> : null}
       {error ? <ErrorNotice error={error} /> : null}
       <Box flexDirection="column" marginTop={1}>
-        <Text bold>{t('lostTitle')}</Text>
-        <Text>1. {t('lostStep1')}</Text>
-        <Text>2. {t('lostStep2')}</Text>
-        <Text>3. {t('lostStep3')}</Text>
-        <Text dimColor>{t('lostStep4')}</Text>
+        <Sentence bold text={t('lostTitle')} />
+        <Sentence text={`1. ${t('lostStep1')}`} />
+        <Sentence text={`2. ${t('lostStep2')}`} />
+        <Sentence text={`3. ${t('lostStep3')}`} />
+        <Sentence dimColor text={t('lostStep4')} />
       </Box>
     </Screen>
   );

@@ -12,7 +12,7 @@ import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice, describeError } from '../components/ErrorNotice.js';
 import { LEVEL_COLOURS } from '../components/ExposureLabel.js';
 import { exposureListLabel, LIST_NAME_WIDTH } from '../../core/exposure-text.js';
-import { fitAddressList, fitMailbox } from '../../core/mailbox-fit.js';
+import { fitAddressList, fitSender } from '../../core/mailbox-fit.js';
 import { Screen } from '../components/Screen.js';
 import { isNo, isYes } from '../keys.js';
 import { sealedReasonText } from '../i18n/index.js';
@@ -165,7 +165,7 @@ export function InboxScreen({
         const who =
           entry.direction === 'out'
             ? fitAddressList(t('inboxTo', { to: '' }), entry.to.map((address) => safeForTerminal(address)), WHO_COLUMNS)
-            : fitMailbox(safeForTerminal(entry.from), WHO_COLUMNS);
+            : fitSender(safeForTerminal(entry.from), entry.fromUnproven && { claimed: safeForTerminal(entry.fromUnproven.claimed), outer: entry.fromUnproven.outer === null ? null : safeForTerminal(entry.fromUnproven.outer) }, WHO_COLUMNS);
         return (
           <Box key={entry.id}>
             <Text inverse={isSelected} wrap="truncate">

@@ -5,7 +5,8 @@ import { Box, Text } from 'ink';
 import { useEffect, useState } from 'react';
 import type { ExposureLevel } from '../../core/exposure.js';
 import { exposureLabel, reasonLine } from '../../core/exposure-text.js';
-import { saveAttachments, type SavedAttachment } from '../../service/attachments.js';
+import { senderLine } from '../../core/mailbox-fit.js';
+import { AttachmentsExistError, saveAttachments, type SavedAttachment } from '../../service/attachments.js';
 import { readOne, type MessageView } from '../../service/mailbox-view.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
@@ -22,6 +23,8 @@ import { safeForTerminal } from '../../terminal-text.js';
 
 export const PAGE_ROWS = 18;
 const WIDTH = 78;
+/** The attachments listed by name on the save screen (80x24); past them a line says how many more (their numbers can still be typed). */
+const LISTED_ATTACHMENTS = 8;
 
 /** Word wrap at `width` columns; a continuation line is indented by `indent`. */
 export function wrap(text: string, width: number, indent = ''): string[] {
@@ -48,7 +51,8 @@ interface Row {
 export function rowsOf(view: MessageView, t: Translate, language: 'en' | 'fr'): Row[] {
   const level: ExposureLevel = view.exposure.level;
   return [
-    ...wrap(t('labelled', { label: t('readFrom'), value: safeForTerminal(view.from) }), WIDTH).map((text) => ({ text })),
+    // docs/exposure.md §4.1.1: an unproven From is said so, in the reader's language, the sender the relay vouches for first.
+    ...wrap(t('labelled', { label: t('readFrom'), value: safeForTerminal(view.fromUnproven === null ? view.from : senderLine(view.from, view.fromUnproven, (claimed, outer) => (outer === null ? t('fromUnprovenAlone', { claimed }) : t('fromUnprovenBeside', { claimed, outer })))) }), WIDTH).map((text) => ({ text, ...(view.fromUnproven === null ? {} : { colour: 'yellow', bold: true }) })),
     ...wrap(t('labelled', { label: t('readTo'), value: safeForTerminal(view.to.join(', ')) }), WIDTH).map((text) => ({ text })),
     { text: t('labelled', { label: t('readDate'), value: safeForTerminal(view.date.slice(0, 16).replace('T', ' ')) }) },
     { text: t('labelled', { label: t('readExposure'), value: `${exposureLabel(view.exposure, language)} (${view.exposure.score}/100)` }), colour: LEVEL_COLOURS[level], bold: true },
@@ -76,7 +80,7 @@ type Saving =
   | { kind: 'none' }
   | { kind: 'form'; which: string; folder: string; focus: 'which' | 'folder' }
   | { kind: 'working'; which: string; folder: string }
-  | { kind: 'overwrite'; which: string; folder: string }
+  | { kind: 'overwrite'; which: string; folder: string; names: readonly string[] }
   | { kind: 'saved'; folder: string; files: readonly SavedAttachment[] };
 
 /** The folder as typed; `~/` is the user's home, as a shell would read it. */
@@ -105,7 +109,7 @@ export function ReadScreen({ session, id, onBack }: { session: StickSession; id:
       (files) => setSaving({ kind: 'saved', folder: typedFolder(folder), files }),
       (failure: unknown) => {
         // Never over an existing file without asking (docs/message-payload.md §5.2: --force).
-        if (isCaliopError(failure, 'file_exists') && !force) setSaving({ kind: 'overwrite', which, folder });
+        if (isCaliopError(failure, 'file_exists') && !force) setSaving({ kind: 'overwrite', which, folder, names: failure instanceof AttachmentsExistError ? failure.names : [] });
         else setSaving({ kind: 'form', which, folder, focus: 'folder' });
         setSaveError(failure);
       },
@@ -157,16 +161,18 @@ export function ReadScreen({ session, id, onBack }: { session: StickSession; id:
     const keys = saving.kind === 'overwrite' ? t('readSaveOverwriteKeys') : saving.kind === 'saved' ? t('readSaveDoneKeys') : t('readSaveKeys');
     return (
       <Screen title={t('readSaveTitle', { count: String(count) })} keys={keys}>
-        {view.attachments.slice(0, 8).map((attachment) => (
+        {view.attachments.slice(0, LISTED_ATTACHMENTS).map((attachment) => (
           <Text key={attachment.index}>{`  ${t('readAttachmentLine', { index: String(attachment.index), name: safeForTerminal(attachment.name || '-'), type: attachment.type, size: String(attachment.size) })}`.slice(0, 78)}</Text>
         ))}
+        {count > LISTED_ATTACHMENTS ? <Text dimColor>{`  ${t('readAttachmentsMore', { count: String(count - LISTED_ATTACHMENTS), last: String(count) })}`}</Text> : null}
         <Text> </Text>
         {saving.kind === 'saved' ? (
           <Box flexDirection="column">
             <Text color="green">✓ {t('readSaved', { count: String(saving.files.length), folder: safeForTerminal(saving.folder) })}</Text>
-            {saving.files.slice(0, 8).map((file) => (
+            {saving.files.slice(0, LISTED_ATTACHMENTS).map((file) => (
               <Text key={file.index}>{`  ${safeForTerminal(file.name)} (${file.size})`.slice(0, 78)}</Text>
             ))}
+            {saving.files.length > LISTED_ATTACHMENTS ? <Text dimColor>{`  ${t('readSavedMore', { count: String(saving.files.length - LISTED_ATTACHMENTS) })}`}</Text> : null}
           </Box>
         ) : (
           <Box flexDirection="column">
@@ -187,7 +193,9 @@ export function ReadScreen({ session, id, onBack }: { session: StickSession; id:
               }}
             />
             {saving.kind === 'working' ? <Progress label={t('readSaving')} /> : null}
-            {saving.kind === 'overwrite' ? <Text color="yellow">{t('readSaveOverwrite')}</Text> : null}
+            {saving.kind === 'overwrite' ? (
+              <Text color="yellow">{saving.names.length > 0 ? t('readSaveOverwriteNamed', { names: safeForTerminal(saving.names.join(', ')).slice(0, 120) }) : t('readSaveOverwrite')}</Text>
+            ) : null}
           </Box>
         )}
         {saveError && saving.kind !== 'overwrite' ? <ErrorNotice error={saveError} /> : null}

@@ -6,6 +6,7 @@ import { splitBackup, type ShareSheet } from '../../service/recovery.js';
 import type { StickSession } from '../../service/stick-session.js';
 import { ErrorNotice } from '../components/ErrorNotice.js';
 import { Screen } from '../components/Screen.js';
+import { Sentence } from '../components/Sentence.js';
 import { TextField } from '../components/TextField.js';
 import { isNo, isYes } from '../keys.js';
 import { useText } from '../use-text.js';
@@ -37,7 +38,7 @@ export function SharesFlow({ session, askFirst, onDone }: { session: StickSessio
   if (phase === 'ask') {
     return (
       <Screen title={t('sharesTitle')} keys={t('sharesKeys')}>
-        <Text>{t('sharesExplain')}</Text>
+        <Sentence text={t('sharesExplain')} />
       </Screen>
     );
   }

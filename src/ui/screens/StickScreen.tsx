@@ -31,6 +31,24 @@ type Mode =
   | { kind: 'check'; positions: number[] }
   | { kind: 'devices' };
 
+/** The words of a subkey's uses (src/service/keys.ts usageOf), in the catalogue. */
+const USAGE_WORDS: Record<string, 'usageCertify' | 'usageSign' | 'usageEncrypt' | 'usageAuthenticate'> = {
+  certify: 'usageCertify',
+  sign: 'usageSign',
+  encrypt: 'usageEncrypt',
+  authenticate: 'usageAuthenticate',
+};
+
+/** docs/ui.md §7: an algorithm as people name it (openpgp.js's "eddsaLegacy/ed25519Legacy" is Ed25519); unknown ones as they are. */
+function algorithmName(algorithm: string): string {
+  if (/mlkem/i.test(algorithm)) return 'ML-KEM-768 + X25519';
+  if (/ed25519/i.test(algorithm)) return 'Ed25519';
+  if (/curve25519|x25519/i.test(algorithm)) return 'X25519';
+  if (/ed448/i.test(algorithm)) return 'Ed448';
+  if (/x448/i.test(algorithm)) return 'X448';
+  return algorithm;
+}
+
 export function StickScreen({ session, onBack, clock = () => new Date() }: { session: StickSession; onBack: () => void; clock?: () => Date }) {
   const { t } = useText();
   const [description, setDescription] = useState<KeyDescription | null>(null);
@@ -112,6 +130,7 @@ export function StickScreen({ session, onBack, clock = () => new Date() }: { ses
       <BackupWordsForm
         positions={mode.positions}
         onDone={(answers) => run(t('stepBackupCheck'), () => recordBackupCheck(session, mode.positions, answers), () => ({ text: t('backupCheckDone') }))}
+        onBack={() => setMode({ kind: 'details' })}
       />
     );
   }
@@ -175,11 +194,12 @@ export function StickScreen({ session, onBack, clock = () => new Date() }: { ses
               {t('stickKdfDetails', { algorithm: 'Argon2id', memory: `${d.kdf.memoryKiB / 1024} MiB`, passes: d.kdf.passes, parallelism: d.kdf.parallelism })}
             </Text>
           ) : null}
+          {details ? null : <Text dimColor>{t('detailsKey')}</Text>}
           {details
             ? d.subkeys.map((subkey) => (
                 <Text key={subkey.fingerprint} dimColor>
                   {'  '}
-                  {subkey.usage.join('+')}: {subkey.algorithm}
+                  {t('labelled', { label: subkey.usage.map((usage) => (USAGE_WORDS[usage] === undefined ? usage : t(USAGE_WORDS[usage]))).join(', '), value: algorithmName(subkey.algorithm) })}
                 </Text>
               ))
             : null}

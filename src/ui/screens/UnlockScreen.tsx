@@ -1,5 +1,6 @@
 // Unlock: the passphrase, a clear message when it is wrong, and no limit on attempts.
-import { Text } from 'ink';
+import { Box, Text } from 'ink';
+import { Sentence } from '../components/Sentence.js';
 import { useEffect, useState } from 'react';
 import type { Stick } from '../../service/stick-lookup.js';
 import { isCaliopError } from '../../errors.js';
@@ -91,10 +92,9 @@ function StickInUse({ holder }: { holder: StickLockRecord }) {
   const { t } = useText();
   const who = holder.holder === 'interface' ? t('stickInUseByInterface') : t('stickInUseByCommand', { command: `caliop${holder.command === undefined ? '' : ` ${holder.command}`}` });
   return (
-    <Text color="yellow">
-      {t('stickInUse', { who, pid: holder.pid, since: holderSince(holder, new Date()) })}
-      {'\n'}
-      {t('stickInUseWhatToDo')}
-    </Text>
+    <Box flexDirection="column">
+      <Sentence color="yellow" text={t('stickInUse', { who, pid: holder.pid, since: holderSince(holder, new Date()) })} />
+      <Sentence color="yellow" text={t('stickInUseWhatToDo')} />
+    </Box>
   );
 }
