@@ -28,8 +28,11 @@ describe('fitMailbox', () => {
     expect(fitMailbox('Alexandra <alexandra.montgomery@caliop.example>', W)).toBe('alexa…@caliop.example');
     // The domain too wide to keep whole: the local part and the domain's end.
     expect(fitAddress('bob@caliop.example', 15)).toBe('bob@…op.example');
-    // Neither: the end of the address.
-    expect(fitAddress('alexandra.montgomery@a-very-long-subdomain.example', W)).toBe('…ng-subdomain.example');
+    // Neither: the start of the local part, the @ and the domain's end (issue 16: it was "…ng-subdomain.example", no @, nobody's).
+    expect(fitAddress('alexandra.montgomery@a-very-long-subdomain.example', W)).toBe('alexan…@…main.example');
+    expect(fitAddress('jean-baptiste.poquelin@comedie-francaise.example', W)).toBe('jean-b…@…aise.example');
+    // Too narrow even for that: the end of the address.
+    expect(fitAddress('alexandra.montgomery@a-very-long-subdomain.example', 8)).toBe('…example');
     for (const width of [1, 2, 5, 10, 15, 20, 30]) expect(columns(fitMailbox('Alexandra <alexandra.montgomery@a-very-long-subdomain.example>', width))).toBe(width);
   });
 

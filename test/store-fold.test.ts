@@ -74,9 +74,14 @@ function randomHistory(random: () => number): { state: StoreState; records: Stor
 async function stateAfter(state: StoreState, records: readonly StoreOp[][]) {
   const index = new StoreIndex(readingOf(state, 4));
   for (const ops of records) index.apply(ops);
+  // docs/store.md §2: counted from the buckets of the ids the records put or delete, before any chunk is open.
+  await index.settle();
+  const count = index.count;
+  const after = await index.state();
+  expect(after.entries).toHaveLength(count);
   return {
-    state: await index.state(),
-    count: index.count,
+    state: after,
+    count,
     awaiting: (await index.awaitingDelivery()).map((entry) => entry.id).sort(),
     page: await index.page(0, 5),
   };

@@ -65,7 +65,7 @@ export function splitMailbox(mailbox: string): { readonly name: string; readonly
   return { name: '', address: mailbox.trim(), nameAfter: false };
 }
 
-/** The address alone in `columns`: whole, else its local part cut ("alexandra-ma…@example.org"), else its start cut. */
+/** The address alone in `columns`: whole, else its local part cut ("alexandra-ma…@example.org"), else the domain's start cut, else both. */
 export function fitAddress(address: string, columns: number): string {
   if (width(address) <= columns) return address;
   if (columns <= 1) return head(ELLIPSIS, columns);
@@ -77,6 +77,13 @@ export function fitAddress(address: string, columns: number): string {
   // The domain alone is too wide: the whole local part and the domain's end ("bob@…op.example").
   const domainRoom = columns - width(local) - 2;
   if (at >= 0 && domainRoom >= 4) return `${local}@${ELLIPSIS}${tail(domain.slice(1), domainRoom)}`;
+  // Both too wide: the start of the local part, the @ and the domain's end ("jean-b…@…aise.example"),
+  // so the line still reads as an address and says whose (issue 16: it was "…ie-francaise.example").
+  const both = columns - 3;
+  if (at >= 0 && both >= 6) {
+    const localRoom = Math.max(2, Math.floor(both / 3));
+    return `${head(local, localRoom)}${ELLIPSIS}@${ELLIPSIS}${tail(domain.slice(1), both - localRoom)}`;
+  }
   return `${ELLIPSIS}${tail(address, columns - 1)}`;
 }
 
@@ -104,4 +111,32 @@ export function fitAddressList(prefix: string, addresses: readonly string[], col
   const shown = `${prefix}${fitAddress(addresses[0] ?? '', columns - width(prefix) - width(more))}${more}`;
   const cut = width(shown) > columns ? head(shown, columns) : shown;
   return cut + ' '.repeat(Math.max(0, columns - width(cut)));
+}
+
+/**
+ * docs/exposure.md §4.1.1, docs/ui.md §4: a From that names a contact (or us) but is not proven
+ * (unsigned, or submitted by another account): never shown as that contact. `claimed` is the From
+ * as written (displayMailbox'd), `outer` the sender the relay vouches for when it is another
+ * address (the account that submitted it; the outer From of mail from outside), else null.
+ */
+export interface UnprovenSender {
+  readonly claimed: string;
+  readonly outer: string | null;
+}
+
+/** The marker of an unproven sender in the inbox's column (docs/ui.md §4). */
+export const UNPROVEN_MARK = '?';
+
+/** The English words of senderLine (the CLI's and JSON's; the interface's are fromUnproven* in src/ui/i18n). */
+const UNPROVEN_WORDS = (claimed: string, outer: string | null): string => (outer === null ? `${claimed} (not proven)` : `${outer} (not proven: ${claimed})`);
+
+/** The sender as a header line shows it: `claimed (not proven)`, or `outer (not proven: claimed)`; `words` in the reader's language. */
+export function senderLine(from: string, unproven: UnprovenSender | null, words: (claimed: string, outer: string | null) => string = UNPROVEN_WORDS): string {
+  return unproven === null ? from : words(unproven.claimed, unproven.outer);
+}
+
+/** The sender in the inbox's column of `columns`: an unproven one marked first, then the sender the relay vouches for if there is one. */
+export function fitSender(from: string, unproven: UnprovenSender | null, columns: number): string {
+  if (unproven === null) return fitMailbox(from, columns);
+  return `${UNPROVEN_MARK} ${fitMailbox(unproven.outer ?? unproven.claimed, columns - UNPROVEN_MARK.length - 1)}`;
 }

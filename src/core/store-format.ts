@@ -5,7 +5,7 @@
 // is the API the use cases call.
 
 import type { z } from 'zod';
-import { arrayOf, isBoolean, isIsoDateTime, isString, oneOf, safeIntegerFrom, strictObject, stringMatching, type Check } from './json-shape.js';
+import { arrayOf, isBoolean, isIsoDateTime, isString, oneOf, safeIntegerFrom, strictObject, stringMatching, tupleOf, type Check } from './json-shape.js';
 import type { IndexEntrySchema, StoreOpSchema, StoreStateSchema } from './store-format-schema.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { VaultTamperedError } from './vault-format.js';
@@ -160,61 +160,118 @@ export function newestFirst(a: IndexEntry, b: IndexEntry): number {
 export const INDEX_CHUNK_ENTRIES = 256;
 
 /**
- * §3: what opening the index file gives: the head (counts, ids, the relay cursor) at once,
- * and each chunk of index lines on demand (opened, checked and parsed when first asked for).
+ * §3: the bucket of the id table that holds an id: FNV-1a (32-bit) of its UTF-8 bytes, modulo
+ * the number of buckets (as many as chunks).
+ */
+export function idBucket(id: string, buckets: number): number {
+  let hash = 0x811c9dc5;
+  let ascii = true;
+  for (let i = 0; i < id.length && ascii; i++) ascii = id.charCodeAt(i) < 0x80;
+  if (ascii) for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  else for (const byte of new TextEncoder().encode(id)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % buckets;
+}
+
+/** §3: the id table: for each bucket, the ids of each chunk that fall in it, in the chunk's order. */
+export function idTableOf(chunkIds: readonly (readonly string[])[]): string[][][] {
+  const table = chunkIds.map(() => chunkIds.map((): string[] => []));
+  chunkIds.forEach((ids, chunk) => {
+    for (const id of ids) table[idBucket(id, chunkIds.length)]![chunk]!.push(id);
+  });
+  return table;
+}
+
+/** §2: above every numeric id of `ids`, and at least `floor` (the index's nextId). */
+function idsBelow(ids: Iterable<string>, floor: number): number {
+  let below = floor;
+  for (const id of ids) {
+    const numeric = Number(id);
+    if (Number.isSafeInteger(numeric) && numeric >= below) below = numeric + 1;
+  }
+  return below;
+}
+
+/** §3: a numeric id in its one spelling (String(n)): the head's nextId bounds these. */
+function canonicalNumber(id: string): number | undefined {
+  const numeric = Number(id);
+  return Number.isSafeInteger(numeric) && String(numeric) === id ? numeric : undefined;
+}
+
+/**
+ * §3: what opening the index file gives: the head (counts, the relay cursor, the lines awaiting
+ * delivery) at once, and each chunk of index lines and each bucket of the id table on demand
+ * (opened, checked and parsed when first asked for).
  */
 export interface IndexReading {
   readonly generation: number;
-  /** 1: the one-document index, 2: the chunked index without its chunks' lengths (§7.1 rewrites both); 3: the current one. */
+  /** 1: the one-document index, 2: the chunked index without its chunks' lengths, 3: every id in the head (§7.1 rewrites them); 4: the current one. */
   readonly version: number;
+  /** §3: above every numeric id of the file's lines. */
   readonly nextId: number;
   readonly relayCursor: string | undefined;
-  /** Every id, in the order of the chunks (newest first). */
-  readonly ids: readonly string[];
   /** Lines per chunk, in order. */
   readonly chunkSizes: readonly number[];
-  /** §2: ids of sent copies awaiting a delivery report. */
-  readonly awaiting: readonly string[];
+  /** §2: sent copies awaiting a delivery report: each id, with the chunk that holds its line. */
+  readonly awaiting: readonly (readonly [string, number])[];
+  /** §3: the id table's number of buckets (as many as chunks). */
+  readonly bucketCount: number;
   /**
    * The lines of the chunks asked for, each newest first, read by position (one read for
    * them all) and opened; throws vault_tampered (part store) when one is damaged.
    */
   chunks(which: readonly number[]): Promise<IndexEntry[][]>;
-  /** Plaintext bytes of the index opened so far (the head, and each chunk asked for). */
+  /** The id table's buckets asked for, the same way: for each, the ids of each chunk that fall in it. */
+  buckets(which: readonly number[]): Promise<string[][][]>;
+  /** Plaintext bytes of the index opened so far (the head, and each chunk and bucket asked for). */
   readonly opened: { bytes: number };
 }
 
 type Overlay = { entry: IndexEntry } | { deleted: true };
 
-/** Thrown inside StoreIndex by a computation that reached a chunk not opened yet; #withChunks opens it and runs it again. */
-class ChunkNeeded {
-  constructor(readonly chunk: number) {}
+/** Thrown inside StoreIndex by a computation that reached a part of the index file not opened yet; #withParts opens it and runs it again. */
+class PartNeeded {
+  constructor(
+    readonly kind: 'chunk' | 'bucket',
+    readonly number: number,
+  ) {}
 }
 
 /**
- * §2: the store as memory holds it. The index file's chunks are opened only when a
- * listing, a lookup or a compaction needs them (read by position, §3); the journal's
- * changes since the file are an overlay on top of them. Applying an op is O(1) and opens
- * nothing. Every question that may need a chunk is async: the chunks it needs are opened
- * first, then it is answered from memory in one synchronous step.
+ * §2: the store as memory holds it. The index file's chunks and the buckets of its id table are
+ * opened only when a listing, a lookup or a compaction needs them (read by position, §3); the
+ * journal's changes since the file are an overlay on top of them. Applying an op is O(1) and
+ * opens nothing. Every question that may need a part of the file is async: the parts it needs
+ * are opened first, then it is answered from memory in one synchronous step.
  */
 export class StoreIndex {
   nextId: number;
   relayCursor: string | undefined;
   readonly #reading: IndexReading;
-  /**
-   * id → chunk index, for the ids of the file: built at the first lookup of an id (issue 13:
-   * 1 ms of an unlock at 10,000 messages), which an unlock and the first page do not need.
-   */
-  #chunkOfIds: Map<string, number> | undefined;
-  /** Above every numeric id of the file: a put of a larger id is certainly new (no lookup). */
+  /** §3: the head's nextId, above every numeric id of the file: a larger id is not a line of it, without a read. */
   readonly #fileIdsBelow: number;
+  readonly #fileLines: number;
   readonly #chunks: (Map<string, IndexEntry> | undefined)[];
-  /** Chunks being read and opened now: a second question waits for the same read. */
-  readonly #opening = new Map<number, Promise<void>>();
+  #chunksOpened = 0;
+  /** §3: for each chunk opened, how many of its lines fall in each bucket (checked against the buckets opened after it). */
+  readonly #chunkBuckets: (Uint32Array | undefined)[];
+  /** §3: the id table's buckets opened: for each, the ids of each chunk that fall in it. */
+  readonly #buckets: (readonly (readonly string[])[] | undefined)[];
+  /** id → chunk, for every id of the chunks and the buckets opened. */
+  readonly #located = new Map<string, number>();
+  /** Parts being read and opened now: a second question waits for the same read. */
+  readonly #openingChunks = new Map<number, Promise<void>>();
+  readonly #openingBuckets = new Map<number, Promise<void>>();
   readonly #chunkStarts: number[] = [];
   /** Changes since the file (the journal, then this session): put, unread mark, deletion. */
   readonly #overlay = new Map<string, Overlay>();
+  /** Of the overlay's ids: those holding a line (a put), and those that are lines of the file (each hides one). */
+  #overlayLines = 0;
+  #overlayInFile = 0;
+  /**
+   * §2: ids of the overlay not known yet to be lines of the file or not (a journal replayed at
+   * unlock deleting or rewriting lines): counted once their bucket or chunk is open (settle()).
+   */
+  readonly #unsettled = new Set<string>();
   /**
    * Unread marks of the file's lines (§4), by id: a boolean, not an object per mark (issue 13: a
    * folded journal marks up to every message; 10,000 objects more for the collector at each unlock).
@@ -222,7 +279,9 @@ export class StoreIndex {
    */
   readonly #marks = new Map<string, boolean>();
   readonly #awaiting: Set<string>;
-  #count: number;
+  /** §3: the chunk of each line the head names as awaiting delivery, and how many it names in each chunk. */
+  readonly #awaitingChunk: Map<string, number>;
+  readonly #awaitingPerChunk: Uint32Array;
   #relayIds: Set<string> | undefined;
   #sorted: IndexEntry[] | undefined;
   /** How many of the newest lines #sorted is certainly complete for. */
@@ -231,58 +290,144 @@ export class StoreIndex {
   constructor(reading: IndexReading) {
     this.#reading = reading;
     this.nextId = reading.nextId;
+    this.#fileIdsBelow = reading.nextId;
     this.relayCursor = reading.relayCursor;
     let at = 0;
     for (const size of reading.chunkSizes) {
       this.#chunkStarts.push(at);
       at += size;
     }
+    this.#fileLines = at;
     this.#chunks = new Array<Map<string, IndexEntry> | undefined>(reading.chunkSizes.length);
-    this.#awaiting = new Set(reading.awaiting);
-    this.#count = reading.ids.length;
-    let below = 1;
-    for (const id of reading.ids) {
-      const numeric = Number(id);
-      if (Number.isSafeInteger(numeric) && numeric >= below) below = numeric + 1;
-    }
-    this.#fileIdsBelow = below;
-    this.nextId = Math.max(this.nextId, below);
+    this.#chunkBuckets = new Array<Uint32Array | undefined>(reading.chunkSizes.length);
+    this.#buckets = new Array<readonly (readonly string[])[] | undefined>(reading.bucketCount);
+    this.#awaitingChunk = new Map(reading.awaiting);
+    this.#awaitingPerChunk = new Uint32Array(reading.chunkSizes.length);
+    for (const [, chunk] of reading.awaiting) this.#awaitingPerChunk[chunk] = (this.#awaitingPerChunk[chunk] ?? 0) + 1;
+    this.#awaiting = new Set(this.#awaitingChunk.keys());
   }
 
-  get #chunkOf(): Map<string, number> {
-    if (this.#chunkOfIds === undefined) {
-      const chunkOf = new Map<string, number>();
-      this.#reading.chunkSizes.forEach((size, chunk) => {
-        const start = this.#chunkStarts[chunk]!;
-        for (let i = start; i < start + size; i++) chunkOf.set(this.#reading.ids[i]!, chunk);
-      });
-      this.#chunkOfIds = chunkOf;
-    }
-    return this.#chunkOfIds;
-  }
-
+  /** §2: the head's lines, corrected by the overlay (every id of it settled: see settle()). */
   get count(): number {
-    return this.#count;
+    if (this.#unsettled.size > 0) throw new Error('StoreIndex: count asked for before settle()');
+    return this.#fileLines - this.#overlayInFile + this.#overlayLines;
   }
 
-  /** Opens the chunks not opened yet among `which`, in one read (§3), each checked against the head. */
-  async #open(which: Iterable<number>): Promise<void> {
-    const wanted = [...new Set(which)];
-    const missing = wanted.filter((i) => this.#chunks[i] === undefined && !this.#opening.has(i)).sort((a, b) => a - b);
-    if (missing.length > 0) {
-      const done = this.#reading.chunks(missing).then((opened) => missing.forEach((i, k) => this.#accept(i, opened[k]!)));
-      for (const i of missing) this.#opening.set(i, done);
-      void done.finally(() => missing.forEach((i) => this.#opening.delete(i))).catch(() => undefined);
-    }
-    await Promise.all(wanted.map((i) => this.#opening.get(i)));
+  /** Whether `id` is a line of the file; undefined while neither its chunk nor its bucket is open (§2: nextId aside). */
+  #inFile(id: string): boolean | undefined {
+    if (this.#located.has(id)) return true;
+    if (this.#chunksOpened === this.#chunks.length) return false;
+    const numeric = canonicalNumber(id);
+    if (numeric !== undefined && numeric >= this.#fileIdsBelow) return false;
+    return this.#buckets[idBucket(id, this.#buckets.length)] === undefined ? undefined : false;
   }
 
-  #accept(i: number, lines: readonly IndexEntry[]): void {
-    const start = this.#chunkStarts[i]!;
-    if (lines.length !== this.#reading.chunkSizes[i] || lines.some((line, j) => line.id !== this.#reading.ids[start + j])) {
-      throw new VaultTamperedError('store', `index chunk ${i} does not match the index's head`);
+  /**
+   * §2: looks up the ids of the overlay not known yet to be lines of the file (the buckets of
+   * their ids, in one read), so that count is right. A journal of marks and new mail has none.
+   */
+  async settle(): Promise<void> {
+    while (this.#unsettled.size > 0) await this.#open([], [...this.#unsettled].map((id) => idBucket(id, this.#buckets.length)));
+  }
+
+  /** Counts the ids of the overlay whose place became known (a part was opened). */
+  #settleKnown(): void {
+    for (const id of this.#unsettled) {
+      const inFile = this.#inFile(id);
+      if (inFile === undefined) continue;
+      this.#unsettled.delete(id);
+      if (inFile) this.#overlayInFile += 1;
     }
-    this.#chunks[i] ??= new Map(lines.map((line) => [line.id, line]));
+  }
+
+  #setOverlay(id: string, value: Overlay): void {
+    const before = this.#overlay.get(id);
+    if (before === undefined) {
+      const inFile = this.#inFile(id);
+      if (inFile === undefined) this.#unsettled.add(id);
+      else if (inFile) this.#overlayInFile += 1;
+    } else if ('entry' in before) this.#overlayLines -= 1;
+    if ('entry' in value) this.#overlayLines += 1;
+    this.#overlay.set(id, value);
+    this.#sorted = undefined;
+  }
+
+  #begin<T>(opened: readonly unknown[], opening: Map<number, Promise<void>>, wanted: readonly number[], read: (which: number[]) => Promise<T[]>, accept: (n: number, part: T) => void): void {
+    const missing = wanted.filter((n) => opened[n] === undefined && !opening.has(n)).sort((a, b) => a - b);
+    if (missing.length === 0) return;
+    const done = read(missing).then((parts) => missing.forEach((n, k) => accept(n, parts[k]!)));
+    for (const n of missing) opening.set(n, done);
+    void done.finally(() => missing.forEach((n) => opening.delete(n))).catch(() => undefined);
+  }
+
+  /** Opens the chunks and buckets not opened yet among those asked for: the chunks in one read, the buckets in one (§3). */
+  async #open(chunks: Iterable<number>, buckets: Iterable<number> = []): Promise<void> {
+    const wantedChunks = [...new Set(chunks)];
+    const wantedBuckets = [...new Set(buckets)];
+    this.#begin(this.#chunks, this.#openingChunks, wantedChunks, (which) => this.#reading.chunks(which), (i, lines) => this.#acceptChunk(i, lines));
+    this.#begin(this.#buckets, this.#openingBuckets, wantedBuckets, (which) => this.#reading.buckets(which), (b, lists) => this.#acceptBucket(b, lists));
+    await Promise.all([...wantedChunks.map((i) => this.#openingChunks.get(i)), ...wantedBuckets.map((b) => this.#openingBuckets.get(b))]);
+  }
+
+  /**
+   * §3: a chunk must hold the head's number of lines, no id twice, no numeric id at or above
+   * nextId, the lines awaiting delivery the head names in it; and, for each bucket open, the ids
+   * of the chunk falling in it must be those the bucket lists for the chunk.
+   */
+  #acceptChunk(i: number, lines: readonly IndexEntry[]): void {
+    if (this.#chunks[i] !== undefined) return;
+    const refused = (what: string) => new VaultTamperedError('store', `index chunk ${i} does not match the index's ${what}`);
+    const chunk = new Map(lines.map((line) => [line.id, line]));
+    if (lines.length !== this.#reading.chunkSizes[i] || chunk.size !== lines.length) throw refused('head');
+    const inBucket = new Uint32Array(this.#buckets.length);
+    let awaiting = 0;
+    for (const line of lines) {
+      const numeric = canonicalNumber(line.id);
+      if (numeric !== undefined && numeric >= this.#fileIdsBelow) throw refused('head');
+      const isAwaiting = line.awaitingDelivery === true;
+      if (isAwaiting !== (this.#awaitingChunk.get(line.id) === i)) throw refused('head');
+      if (isAwaiting) awaiting += 1;
+      const bucket = idBucket(line.id, this.#buckets.length);
+      inBucket[bucket] = inBucket[bucket]! + 1;
+      const at = this.#located.get(line.id);
+      // Listed by its bucket under this chunk when that bucket is open; in no other chunk.
+      if (this.#buckets[bucket] !== undefined ? at !== i : at !== undefined) throw refused('id table');
+    }
+    if (awaiting !== this.#awaitingPerChunk[i]) throw refused('head');
+    this.#buckets.forEach((bucket, b) => {
+      if (bucket !== undefined && bucket[i]!.length !== inBucket[b]) throw refused('id table');
+    });
+    this.#chunks[i] = chunk;
+    this.#chunkBuckets[i] = inBucket;
+    this.#chunksOpened += 1;
+    for (const line of lines) this.#located.set(line.id, i);
+    this.#settleKnown();
+  }
+
+  /**
+   * §3: a bucket must hold one list per chunk, ids that fall in it, none twice; and, for each
+   * chunk open, its list for the chunk must be exactly the chunk's ids that fall in it.
+   */
+  #acceptBucket(b: number, lists: readonly (readonly string[])[]): void {
+    if (this.#buckets[b] !== undefined) return;
+    const refused = () => new VaultTamperedError('store', `index id table bucket ${b} does not match the index's chunks`);
+    if (lists.length !== this.#chunks.length) throw refused();
+    const seen = new Set<string>();
+    lists.forEach((ids, c) => {
+      const chunk = this.#chunks[c];
+      if (ids.length > this.#reading.chunkSizes[c]! || (chunk !== undefined && ids.length !== this.#chunkBuckets[c]![b])) throw refused();
+      for (const id of ids) {
+        if (seen.has(id) || idBucket(id, this.#buckets.length) !== b) throw refused();
+        seen.add(id);
+        const at = this.#located.get(id);
+        if ((at !== undefined && at !== c) || (chunk !== undefined && !chunk.has(id))) throw refused();
+      }
+    });
+    this.#buckets[b] = lists;
+    lists.forEach((ids, c) => {
+      for (const id of ids) this.#located.set(id, c);
+    });
+    this.#settleKnown();
   }
 
   /** Every chunk, in one read of those not opened yet (§2.1, §3: a whole read). */
@@ -290,44 +435,29 @@ export class StoreIndex {
     return this.#open(this.#chunks.keys());
   }
 
-  /** Runs `answer` over memory; a chunk it reaches unopened is opened and it runs again. */
-  async #withChunks<T>(answer: () => T): Promise<T> {
+  /** Runs `answer` over memory; a part it reaches unopened is opened and it runs again. */
+  async #withParts<T>(answer: () => T): Promise<T> {
     for (;;) {
       try {
         return answer();
       } catch (error) {
-        if (!(error instanceof ChunkNeeded)) throw error;
-        await this.#open([error.chunk]);
+        if (!(error instanceof PartNeeded)) throw error;
+        await (error.kind === 'chunk' ? this.#open([error.number]) : this.#open([], [error.number]));
       }
     }
   }
 
   #chunk(i: number): Map<string, IndexEntry> {
     const chunk = this.#chunks[i];
-    if (chunk === undefined) throw new ChunkNeeded(i);
+    if (chunk === undefined) throw new PartNeeded('chunk', i);
     return chunk;
   }
 
-  /** The line as the file holds it (before the overlay), or undefined. */
+  /** The line as the file holds it (before the overlay), or undefined: found in a chunk open, else through its bucket (§2). */
   #base(id: string): IndexEntry | undefined {
-    // The chunks opened first (a page's lines are in them): the map of every id waits for a line elsewhere.
-    if (this.#chunkOfIds === undefined) {
-      for (const opened of this.#chunks) {
-        const line = opened?.get(id);
-        if (line !== undefined) return line;
-      }
-    }
-    const chunk = this.#chunkOf.get(id);
-    return chunk === undefined ? undefined : this.#chunk(chunk).get(id);
-  }
-
-  #exists(id: string): boolean {
-    const over = this.#overlay.get(id);
-    if (over) return 'entry' in over;
-    // The file's (a mark is kept without asking whether its id is in the file: #mark).
-    const numeric = Number(id);
-    if (Number.isSafeInteger(numeric) && numeric >= this.#fileIdsBelow && String(numeric) === id) return false; // newer than the file
-    return this.#chunkOf.has(id);
+    const inFile = this.#inFile(id);
+    if (inFile === undefined) throw new PartNeeded('bucket', idBucket(id, this.#buckets.length));
+    return inFile ? this.#chunk(this.#located.get(id)!).get(id) : undefined;
   }
 
   #get(id: string): IndexEntry | undefined {
@@ -339,15 +469,15 @@ export class StoreIndex {
     return unread === undefined ? base : { ...base, unread };
   }
 
-  /** One line: opens the chunk that holds it (§2), at most once. */
+  /** One line: opens the chunk that holds it (§2), at most once, and its bucket first when no chunk open holds it. */
   get(id: string): Promise<IndexEntry | undefined> {
-    return this.#withChunks(() => this.#get(id));
+    return this.#withParts(() => this.#get(id));
   }
 
   /**
-   * §4: an unread mark. Not asked whether the id is in the file (issue 13: that builds the map of
-   * every id, 2 ms at 10,000, at each unlock whose journal holds a mark): a mark of an id that is
-   * neither in the file nor put is inert, as if ignored (#exists, #get and #page look at the file).
+   * §4: an unread mark. Not asked whether the id is in the file (issue 13: that would read its
+   * bucket at each unlock whose journal holds a mark): a mark of an id that is neither in the
+   * file nor put is inert, as if ignored (#get and #page look at the file).
    */
   #mark(id: string, unread: boolean): void {
     const over = this.#overlay.get(id);
@@ -357,25 +487,27 @@ export class StoreIndex {
     this.#sorted = undefined;
   }
 
-  /** §4: applies one record's ops, in order. Unknown ids are ignored (a delete replayed twice). */
+  /**
+   * §4: applies one record's ops, in order. Unknown ids are ignored (a delete replayed twice).
+   * Whether a put's or a deletion's id is a line of the file (count) is looked up later when
+   * not known now (settle(); a session's changes look their ids up before they are made).
+   */
   apply(ops: readonly StoreOp[]): void {
     for (const op of ops) {
       switch (op.op) {
         case 'put': {
-          if (!this.#exists(op.entry.id)) this.#count += 1;
-          else if (this.#relayIds) {
+          if (this.#relayIds) {
             // #relayIds is built once every chunk is open: this opens nothing.
             const old = this.#get(op.entry.id);
             if (old?.relayId !== undefined) this.#relayIds.delete(old.relayId);
           }
-          this.#overlay.set(op.entry.id, { entry: op.entry });
+          this.#setOverlay(op.entry.id, { entry: op.entry });
           this.#marks.delete(op.entry.id);
           if (op.entry.awaitingDelivery === true) this.#awaiting.add(op.entry.id);
           else this.#awaiting.delete(op.entry.id);
           if (op.entry.relayId !== undefined) this.#relayIds?.add(op.entry.relayId);
           const numeric = Number(op.entry.id);
           if (Number.isSafeInteger(numeric) && numeric >= this.nextId) this.nextId = numeric + 1;
-          this.#sorted = undefined;
           break;
         }
         case 'set':
@@ -385,16 +517,15 @@ export class StoreIndex {
           for (const id of op.ids) this.#mark(id, op.unread);
           break;
         case 'delete': {
-          if (!this.#exists(op.id)) break;
+          const over = this.#overlay.get(op.id);
+          if (over !== undefined && !('entry' in over)) break; // deleted already
           if (this.#relayIds) {
             const old = this.#get(op.id);
             if (old?.relayId !== undefined) this.#relayIds.delete(old.relayId);
           }
-          this.#overlay.set(op.id, { deleted: true });
+          this.#setOverlay(op.id, { deleted: true });
           this.#marks.delete(op.id);
           this.#awaiting.delete(op.id);
-          this.#count -= 1;
-          this.#sorted = undefined;
           break;
         }
         case 'cursor':
@@ -420,7 +551,7 @@ export class StoreIndex {
       while (upTo < this.#chunks.length && this.#chunkStarts[upTo]! + this.#reading.chunkSizes[upTo]! < want) upTo += 1;
       await this.#open(Array.from({ length: Math.min(upTo + 1, this.#chunks.length) }, (_, i) => i));
     }
-    return this.#withChunks(() => this.#page(offset, limit));
+    return this.#withParts(() => this.#page(offset, limit));
   }
 
   #page(offset: number, limit: number): IndexEntry[] {
@@ -447,13 +578,13 @@ export class StoreIndex {
   /** Every line (opens every chunk, in one read: compaction, and the whole-index reads of docs/store.md §2.1). */
   async all(): Promise<IndexEntry[]> {
     await this.#openAll();
-    return this.#withChunks(() => this.#page(0, Number.POSITIVE_INFINITY));
+    return this.#withParts(() => this.#page(0, Number.POSITIVE_INFINITY));
   }
 
-  /** §2.1: the sent copies awaiting a delivery report, by id: opens only the chunks that hold them (one read). */
+  /** §2.1: the sent copies awaiting a delivery report, by id: opens only the chunks the head names for them (one read). */
   async awaitingDelivery(): Promise<IndexEntry[]> {
-    await this.#open([...this.#awaiting].flatMap((id) => this.#chunkOf.get(id) ?? []));
-    return this.#withChunks(() => [...this.#awaiting].map((id) => this.#get(id)).filter((entry): entry is IndexEntry => entry !== undefined));
+    await this.#open([...this.#awaiting].flatMap((id) => (this.#overlay.has(id) ? [] : (this.#awaitingChunk.get(id) ?? []))));
+    return this.#withParts(() => [...this.#awaiting].map((id) => this.#get(id)).filter((entry): entry is IndexEntry => entry !== undefined));
   }
 
   /** §2.1: de-duplication by relay id: the set is built once per session (a whole-index read). */
@@ -495,16 +626,26 @@ export class StoreIndex {
 
 // --- §3 the index file --------------------------------------------------------------
 
-/** §3: the index file's version: 3, the chunked index whose head says where each chunk lies. */
-export const INDEX_VERSION = 3;
-/** §3: the chunked index before the head gave its chunks' lengths (read whole, rewritten in version 3: §7.1). */
+/** §3: the index file's version: 4, the chunked index whose ids are in an id table cut into buckets. */
+export const INDEX_VERSION = 4;
+/** §3: the chunked index whose head holds every id (read by position, rewritten in version 4: §7.1). */
+const INDEX_VERSION_IDS_IN_HEAD = 3;
+/** §3: the chunked index before the head gave its chunks' lengths (read whole, rewritten: §7.1). */
 const INDEX_VERSION_UNPLACED = 2;
+/** §3: version 4's salt, after the generation header: 16 random bytes, fresh at each write of the file. */
+const INDEX_SALT_LENGTH = 16;
+/** §3: version 4's header: magic 8 + version 2 + generation 4 + salt 16. */
+export const INDEX_HEADER_LENGTH = GENERATION_HEADER_LENGTH + INDEX_SALT_LENGTH;
 /** §3: the associated data's number for the head (chunks are numbered from 0). */
 const HEAD_NUMBER = 0xffffffff;
+/** §3: the associated data's number for bucket b of the id table is this plus b. */
+const BUCKET_NUMBER = 0x80000000;
 /** §3: u32 length ‖ nonce, before each sealed part. */
 const PART_PREFIX = 4 + NONCE_LENGTH;
 /** §3: opening reads the file's first bytes in one read: the header, the head, and at small sizes the whole file. */
 export const INDEX_FIRST_READ = 64 * 1024;
+/** §3: opening reads on, through the same handle, to the end of the first chunk when it ends within this. */
+export const INDEX_OPENING_READ_MAX = 256 * 1024;
 
 function generationHeader(magic: Uint8Array, generation: number, version = FORMAT_VERSION): Uint8Array {
   const header = new Uint8Array(GENERATION_HEADER_LENGTH);
@@ -522,9 +663,14 @@ function readGenerationHeader(bytes: Uint8Array, magic: Uint8Array, what: string
   return { generation: view.getUint32(10), version };
 }
 
-/** §3: the head of a version 3 index: what unlock and counting need, without any line, and where each chunk lies. */
-export const STORE_INDEX_HEAD_FORMAT = 'caliop-store-index/3';
-/** §3: the head of a version 2 index (no `lengths`). */
+function u32At(bytes: Uint8Array, at: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at);
+}
+
+/** §3: the head of a version 4 index: what unlock and counting need, without any line or id, and where each part lies. */
+export const STORE_INDEX_HEAD_FORMAT = 'caliop-store-index/4';
+/** §3: the head of a version 3 index (every id), and of a version 2 index (every id, no `lengths`). */
+const STORE_INDEX_HEAD_FORMAT_IDS = 'caliop-store-index/3';
 const STORE_INDEX_HEAD_FORMAT_UNPLACED = 'caliop-store-index/2';
 export interface IndexHead {
   format: typeof STORE_INDEX_HEAD_FORMAT;
@@ -533,12 +679,34 @@ export interface IndexHead {
   chunks: number[];
   /** §3: each chunk's sealed length L (the u32 before it): chunk i starts after the head and the chunks before it. */
   lengths: number[];
+  /** §3: each bucket's sealed length: the id table follows the last chunk. */
+  idTable: number[];
+  /** §3: each line awaiting delivery: its id and its chunk. */
+  awaiting: [string, number][];
+}
+/** §3: the head of versions 3 and 2. */
+interface IndexHeadWithIds {
+  nextId: number;
+  relayCursor?: string;
+  chunks: number[];
+  lengths?: number[];
   ids: string[];
   awaiting: string[];
 }
-const headFields = { nextId: safeIntegerFrom(1), chunks: arrayOf(safeIntegerFrom(1)), ids: arrayOf(isString), awaiting: arrayOf(isString) };
-const isIndexHead = strictObject({ format: oneOf(STORE_INDEX_HEAD_FORMAT), ...headFields, lengths: arrayOf(safeIntegerFrom(TAG_LENGTH)) }, { relayCursor: isString });
-const isIndexHeadUnplaced = strictObject({ format: oneOf(STORE_INDEX_HEAD_FORMAT_UNPLACED), ...headFields }, { relayCursor: isString });
+const isIndexHead = strictObject(
+  {
+    format: oneOf(STORE_INDEX_HEAD_FORMAT),
+    nextId: safeIntegerFrom(1),
+    chunks: arrayOf(safeIntegerFrom(1)),
+    lengths: arrayOf(safeIntegerFrom(TAG_LENGTH)),
+    idTable: arrayOf(safeIntegerFrom(TAG_LENGTH)),
+    awaiting: arrayOf(tupleOf(isString, safeIntegerFrom(0))),
+  },
+  { relayCursor: isString },
+);
+const headWithIdsFields = { nextId: safeIntegerFrom(1), chunks: arrayOf(safeIntegerFrom(1)), ids: arrayOf(isString), awaiting: arrayOf(isString) };
+const isIndexHeadWithIds = strictObject({ format: oneOf(STORE_INDEX_HEAD_FORMAT_IDS), ...headWithIdsFields, lengths: arrayOf(safeIntegerFrom(TAG_LENGTH)) }, { relayCursor: isString });
+const isIndexHeadUnplaced = strictObject({ format: oneOf(STORE_INDEX_HEAD_FORMAT_UNPLACED), ...headWithIdsFields }, { relayCursor: isString });
 const isIndexChunk = arrayOf(isIndexEntry, 1);
 
 function sealPart(key: Uint8Array, header: Uint8Array, number: number, nonce: Uint8Array, json: unknown): Uint8Array {
@@ -546,35 +714,48 @@ function sealPart(key: Uint8Array, header: Uint8Array, number: number, nonce: Ui
   return concatBytes(u32(sealed.length), nonce, sealed);
 }
 
+/** §3: the lines newest first, cut into chunks of INDEX_CHUNK_ENTRIES. */
+function chunked(entries: readonly IndexEntry[]): IndexEntry[][] {
+  const lines = [...entries].sort(newestFirst);
+  const chunks: IndexEntry[][] = [];
+  for (let at = 0; at < lines.length; at += INDEX_CHUNK_ENTRIES) chunks.push(lines.slice(at, at + INDEX_CHUNK_ENTRIES));
+  return chunks;
+}
+
+/** §3: each line awaiting delivery, with its chunk. */
+function awaitingOf(chunks: readonly (readonly IndexEntry[])[]): [string, number][] {
+  return chunks.flatMap((chunk, i) => chunk.filter((line) => line.awaitingDelivery === true).map((line): [string, number] => [line.id, i]));
+}
+
 /**
- * §3: the index file (version 3): header ‖ the head ‖ the chunks, each u32 length ‖ nonce ‖
- * XChaCha20-Poly1305(key, nonce, AD = header ‖ u32 number, JSON); the lines sorted newest
- * first (§2) and cut into chunks of INDEX_CHUNK_ENTRIES; the head names each chunk's sealed
- * length. `nonce` gives a fresh 24-byte nonce per call.
+ * §3: the index file (version 4): header (with a fresh salt) ‖ the head ‖ the chunks ‖ the id
+ * table's buckets, each u32 length ‖ nonce ‖ XChaCha20-Poly1305(key, nonce, AD = header ‖ u32
+ * number, JSON); the lines sorted newest first (§2) and cut into chunks of INDEX_CHUNK_ENTRIES;
+ * the head names each part's sealed length. `nonce` gives fresh random bytes per call.
  */
 export async function sealIndex(key: Uint8Array, generation: number, nonce: (length: number) => Uint8Array, state: StoreState): Promise<Uint8Array> {
   const checked = isStoreState(state) ? state : (await loadSchemas()).StoreStateSchema.parse(state);
-  const lines = [...checked.entries].sort(newestFirst);
-  const header = generationHeader(INDEX_MAGIC, generation, INDEX_VERSION);
-  const chunks: IndexEntry[][] = [];
-  for (let at = 0; at < lines.length; at += INDEX_CHUNK_ENTRIES) chunks.push(lines.slice(at, at + INDEX_CHUNK_ENTRIES));
+  const chunks = chunked(checked.entries);
+  const header = concatBytes(generationHeader(INDEX_MAGIC, generation, INDEX_VERSION), nonce(INDEX_SALT_LENGTH));
   const headNonce = nonce(NONCE_LENGTH);
   const sealedChunks = chunks.map((chunk, i) => sealPart(key, header, i, nonce(NONCE_LENGTH), chunk));
+  const chunkIds = chunks.map((chunk) => chunk.map((line) => line.id));
+  const sealedBuckets = idTableOf(chunkIds).map((bucket, b) => sealPart(key, header, BUCKET_NUMBER + b, nonce(NONCE_LENGTH), bucket));
   const head: IndexHead = {
     format: STORE_INDEX_HEAD_FORMAT,
-    nextId: checked.nextId,
+    nextId: idsBelow(chunkIds.flat(), checked.nextId),
     ...(checked.relayCursor !== undefined ? { relayCursor: checked.relayCursor } : {}),
     chunks: chunks.map((chunk) => chunk.length),
     lengths: sealedChunks.map((part) => part.length - PART_PREFIX),
-    ids: lines.map((line) => line.id),
-    awaiting: lines.filter((line) => line.awaitingDelivery === true).map((line) => line.id),
+    idTable: sealedBuckets.map((part) => part.length - PART_PREFIX),
+    awaiting: awaitingOf(chunks),
   };
-  return concatBytes(header, sealPart(key, header, HEAD_NUMBER, headNonce, head), ...sealedChunks);
+  return concatBytes(header, sealPart(key, header, HEAD_NUMBER, headNonce, head), ...sealedChunks, ...sealedBuckets);
 }
 
-/** One sealed part (the head or a chunk) at the start of `bytes`: u32 L ‖ nonce ‖ L bytes. */
+/** One sealed part (the head, a chunk or a bucket) at the start of `bytes`: u32 L ‖ nonce ‖ L bytes. */
 function openPart(key: Uint8Array, header: Uint8Array, bytes: Uint8Array, number: number, what: string): { json: unknown; length: number } {
-  const length = bytes.length >= 4 ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0) : 0;
+  const length = bytes.length >= 4 ? u32At(bytes, 0) : 0;
   if (bytes.length < PART_PREFIX + TAG_LENGTH || length < TAG_LENGTH || PART_PREFIX + length > bytes.length) throw damaged('the index is truncated');
   let plaintext: Uint8Array;
   try {
@@ -587,8 +768,8 @@ function openPart(key: Uint8Array, header: Uint8Array, bytes: Uint8Array, number
 
 /**
  * §3: the index file as the store's edge gives it: its size when opened, and reads by
- * position. Every read is of the generation opened (src/edges/store-files.ts checks the
- * header again before each later read; the associated data binds every part to it anyway).
+ * position. Every read is of the file opened (src/edges/store-files.ts checks the header
+ * again before each later read; the associated data binds every part to it anyway).
  */
 export interface IndexSource {
   readonly size: number;
@@ -601,84 +782,175 @@ export function bytesSource(bytes: Uint8Array): IndexSource {
   return { size: bytes.length, read: async (position, length) => bytes.subarray(position, position + length) };
 }
 
-/**
- * §3: opens the index file: the header and the head now (one read of the file's first
- * INDEX_FIRST_READ bytes, and the rest of the head when it is longer), each chunk by position
- * when first asked for (§2). The file's size is checked against the head's lengths: a file cut
- * short or with bytes after its last chunk is refused here. A version 2 index (no lengths) and a
- * version 1 index (one document) are read whole, for their rewrite (§7.1).
- */
-export async function openIndex(key: Uint8Array, file: Uint8Array | IndexSource): Promise<IndexReading> {
-  const source = file instanceof Uint8Array ? bytesSource(file) : file;
-  const first = await source.read(0, Math.min(source.size, INDEX_FIRST_READ));
-  const { generation, version } = readGenerationHeader(first, INDEX_MAGIC, 'index', [FORMAT_VERSION, INDEX_VERSION_UNPLACED, INDEX_VERSION]);
-  // A whole read (versions 1 and 2): the rest after the first read, so each byte is read once.
-  const whole = async () => (first.length === source.size ? first : concatBytes(first, await source.read(first.length, source.size - first.length)));
-  if (version === FORMAT_VERSION) return openIndexV1(key, await whole(), generation);
-  const header = first.slice(0, GENERATION_HEADER_LENGTH);
-  const opened = { bytes: 0 };
-  // The head: its length is the u32 after the header.
-  if (first.length < GENERATION_HEADER_LENGTH + 4) throw damaged('the index is truncated');
-  const headEnd = GENERATION_HEADER_LENGTH + PART_PREFIX + new DataView(first.buffer, first.byteOffset, first.byteLength).getUint32(GENERATION_HEADER_LENGTH);
-  if (headEnd > source.size) throw damaged('the index is truncated');
-  const headBytes = headEnd <= first.length ? first.subarray(GENERATION_HEADER_LENGTH, headEnd) : await source.read(GENERATION_HEADER_LENGTH, headEnd - GENERATION_HEADER_LENGTH);
-  const head = openPart(key, header, headBytes, HEAD_NUMBER, 'head');
-  opened.bytes += head.length;
-  if (!(version === INDEX_VERSION ? isIndexHead : isIndexHeadUnplaced)(head.json)) throw damaged('the index head does not match its format');
-  const { nextId, relayCursor, chunks, ids, awaiting } = head.json as IndexHead;
-  if (chunks.reduce((sum, size) => sum + size, 0) !== ids.length || chunks.some((size) => size > INDEX_CHUNK_ENTRIES)) throw damaged('the index head does not match its format');
-  let lengths: readonly number[];
-  let chunkSource = source;
-  let prefix = first;
-  if (version === INDEX_VERSION) {
-    lengths = (head.json as IndexHead).lengths;
-    if (lengths.length !== chunks.length) throw damaged('the index head does not match its format');
-  } else {
-    // Version 2: the positions walked from the u32 lengths of the whole file (§3: read whole, then rewritten).
-    const bytes = await whole();
-    chunkSource = bytesSource(bytes);
-    prefix = bytes;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const walked: number[] = [];
-    for (let at = headEnd, i = 0; i < chunks.length; i++) {
-      if (at + 4 > bytes.length) throw damaged('the index is truncated');
-      walked.push(view.getUint32(at));
-      at += PART_PREFIX + walked[i]!;
-    }
-    lengths = walked;
-  }
-  // §3: where each chunk starts; the file ends with the last one (checked on the size, nothing read).
+/** §3: where each part after the head starts; the file ends with the last one (checked on its size: nothing is read). */
+function placeParts(headEnd: number, lengths: readonly number[], size: number): number[] {
   const starts: number[] = [];
   let end = headEnd;
   for (const length of lengths) {
     starts.push(end);
     end += PART_PREFIX + length;
   }
-  if (end !== source.size) throw damaged(end > source.size ? 'the index is truncated' : 'the index has data after its last chunk');
-  const openChunk = (bytes: Uint8Array, i: number): IndexEntry[] => {
-    if (bytes.length !== PART_PREFIX + lengths[i]! || new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0) !== lengths[i]) throw damaged('the index is truncated');
-    const part = openPart(key, header, bytes, i, `chunk ${i}`);
-    opened.bytes += part.length;
-    if (!isIndexChunk(part.json)) throw damaged(`index chunk ${i} does not match its format`);
-    return part.json as IndexEntry[];
+  if (end !== size) throw damaged(end > size ? 'the index is truncated' : 'the index has data after its last part');
+  return starts;
+}
+
+/**
+ * §3: reads parts after the head by position (those asked for at once: one read from the first
+ * to the end of the last, or none when `prefix`, read at opening, holds them) and opens each:
+ * its u32 must be the head's length for it, its tag must check under the header opened.
+ */
+function partReader(key: Uint8Array, header: Uint8Array, source: IndexSource, prefix: Uint8Array, starts: readonly number[], lengths: readonly number[], opened: { bytes: number }) {
+  return async (which: readonly number[], number: (part: number) => number, what: (part: number) => string): Promise<unknown[]> => {
+    if (which.length === 0) return [];
+    const from = starts[Math.min(...which)]!;
+    const to = Math.max(...which.map((k) => starts[k]! + PART_PREFIX + lengths[k]!));
+    const span = to <= prefix.length ? prefix.subarray(from, to) : await source.read(from, to - from);
+    if (span.length !== to - from) throw damaged('the index is truncated');
+    return which.map((k) => {
+      const bytes = span.subarray(starts[k]! - from, starts[k]! - from + PART_PREFIX + lengths[k]!);
+      if (u32At(bytes, 0) !== lengths[k]) throw damaged('the index is truncated');
+      const part = openPart(key, header, bytes, number(k), what(k));
+      opened.bytes += part.length;
+      return part.json;
+    });
   };
+}
+
+/**
+ * §3: opens the index file: the header and the head now (one read of the file's first
+ * INDEX_FIRST_READ bytes, and the rest of the head when it is longer), then, through the same
+ * source, the rest of the first chunk when it ends within INDEX_OPENING_READ_MAX (kept sealed);
+ * each chunk and bucket by position when first asked for (§2). The file's size is checked
+ * against the head's lengths: a file cut short or with bytes after its last part is refused
+ * here. A version 3 index (every id in its head) is read the same way, its id table computed
+ * from the head; a version 2 index (no lengths) and a version 1 index (one document) are read
+ * whole. All three are rewritten at this opening (§7.1).
+ */
+export async function openIndex(key: Uint8Array, file: Uint8Array | IndexSource): Promise<IndexReading> {
+  const source = file instanceof Uint8Array ? bytesSource(file) : file;
+  let prefix = await source.read(0, Math.min(source.size, INDEX_FIRST_READ));
+  const { generation, version } = readGenerationHeader(prefix, INDEX_MAGIC, 'index', [FORMAT_VERSION, INDEX_VERSION_UNPLACED, INDEX_VERSION_IDS_IN_HEAD, INDEX_VERSION]);
+  // A whole read (versions 1 and 2): the rest after what was read, so each byte is read once.
+  const whole = async () => (prefix.length === source.size ? prefix : concatBytes(prefix, await source.read(prefix.length, source.size - prefix.length)));
+  if (version === FORMAT_VERSION) return openIndexV1(key, await whole(), generation);
+  const headerLength = version === INDEX_VERSION ? INDEX_HEADER_LENGTH : GENERATION_HEADER_LENGTH;
+  // The head: its length is the u32 after the header.
+  if (prefix.length < headerLength + 4) throw damaged('the index is truncated');
+  const header = prefix.slice(0, headerLength);
+  const headEnd = headerLength + PART_PREFIX + u32At(prefix, headerLength);
+  if (headEnd > source.size) throw damaged('the index is truncated');
+  if (headEnd > prefix.length) prefix = concatBytes(prefix, await source.read(prefix.length, headEnd - prefix.length));
+  const opened = { bytes: 0 };
+  const head = openPart(key, header, prefix.subarray(headerLength, headEnd), HEAD_NUMBER, 'head');
+  opened.bytes += head.length;
+  if (version !== INDEX_VERSION) return openIndexWithIds(key, { source, header, prefix, headEnd, whole }, head.json, generation, version, opened);
+  if (!isIndexHead(head.json)) throw damaged('the index head does not match its format');
+  const { nextId, relayCursor, chunks, lengths, idTable, awaiting } = head.json as IndexHead;
+  if (lengths.length !== chunks.length || idTable.length !== chunks.length || chunks.some((size) => size > INDEX_CHUNK_ENTRIES) || awaiting.some(([, chunk]) => chunk >= chunks.length)) {
+    throw damaged('the index head does not match its format');
+  }
+  const partLengths = [...lengths, ...idTable];
+  const starts = placeParts(headEnd, partLengths, source.size);
+  // §3: the first chunk, read now through the same handle (the first page needs it), opened when asked for.
+  const firstChunkEnd = chunks.length > 0 ? starts[0]! + PART_PREFIX + lengths[0]! : 0;
+  if (firstChunkEnd > prefix.length && firstChunkEnd <= INDEX_OPENING_READ_MAX) prefix = concatBytes(prefix, await source.read(prefix.length, firstChunkEnd - prefix.length));
+  const read = partReader(key, header, source, prefix, starts, partLengths, opened);
+  const isBucket = arrayOf(arrayOf(isString), chunks.length, chunks.length);
   return {
     generation,
     version,
     nextId,
     relayCursor,
-    ids,
     chunkSizes: chunks,
     awaiting,
+    bucketCount: idTable.length,
     opened,
     async chunks(which) {
-      if (which.length === 0) return [];
-      // One read of the span from the first chunk asked for to the end of the last (§3: a whole read is one read).
-      const from = starts[Math.min(...which)]!;
-      const to = Math.max(...which.map((i) => starts[i]! + PART_PREFIX + lengths[i]!));
-      const span = to <= prefix.length ? prefix.subarray(from, to) : await chunkSource.read(from, to - from);
-      if (span.length !== to - from) throw damaged('the index is truncated');
-      return which.map((i) => openChunk(span.subarray(starts[i]! - from, starts[i]! - from + PART_PREFIX + lengths[i]!), i));
+      const parts = await read(which, (i) => i, (i) => `chunk ${i}`);
+      return parts.map((json, k) => {
+        if (!isIndexChunk(json)) throw damaged(`index chunk ${which[k]} does not match its format`);
+        return json as IndexEntry[];
+      });
+    },
+    async buckets(which) {
+      const parts = await read(
+        which.map((b) => chunks.length + b),
+        (k) => BUCKET_NUMBER + k - chunks.length,
+        (k) => `id table bucket ${k - chunks.length}`,
+      );
+      return parts.map((json, k) => {
+        if (!isBucket(json)) throw damaged(`index id table bucket ${which[k]} does not match its format`);
+        return json as string[][];
+      });
+    },
+  };
+}
+
+/**
+ * §3, §7.1: versions 3 and 2, every id in the head: the chunks by position (version 2: the
+ * positions walked from the u32 lengths of the whole file), each chunk's ids checked against
+ * the head's; the id table computed from the head's ids.
+ */
+async function openIndexWithIds(
+  key: Uint8Array,
+  file: { source: IndexSource; header: Uint8Array; prefix: Uint8Array; headEnd: number; whole: () => Promise<Uint8Array> },
+  json: unknown,
+  generation: number,
+  version: number,
+  opened: { bytes: number },
+): Promise<IndexReading> {
+  if (!(version === INDEX_VERSION_IDS_IN_HEAD ? isIndexHeadWithIds : isIndexHeadUnplaced)(json)) throw damaged('the index head does not match its format');
+  const { nextId, relayCursor, chunks, ids, awaiting } = json as IndexHeadWithIds;
+  if (chunks.reduce((sum, size) => sum + size, 0) !== ids.length || chunks.some((size) => size > INDEX_CHUNK_ENTRIES)) throw damaged('the index head does not match its format');
+  let lengths: readonly number[];
+  let source = file.source;
+  let prefix = file.prefix;
+  if (version === INDEX_VERSION_IDS_IN_HEAD) {
+    lengths = (json as IndexHeadWithIds).lengths!;
+    if (lengths.length !== chunks.length) throw damaged('the index head does not match its format');
+  } else {
+    // Version 2: the positions walked from the u32 lengths of the whole file (§3: read whole, then rewritten).
+    const bytes = await file.whole();
+    source = bytesSource(bytes);
+    prefix = bytes;
+    const walked: number[] = [];
+    for (let at = file.headEnd, i = 0; i < chunks.length; i++) {
+      if (at + 4 > bytes.length) throw damaged('the index is truncated');
+      walked.push(u32At(bytes, at));
+      at += PART_PREFIX + walked[i]!;
+    }
+    lengths = walked;
+  }
+  const starts = placeParts(file.headEnd, lengths, source.size);
+  const read = partReader(key, file.header, source, prefix, starts, lengths, opened);
+  const chunkIds: string[][] = [];
+  for (let at = 0, i = 0; i < chunks.length; at += chunks[i]!, i++) chunkIds.push(ids.slice(at, at + chunks[i]!));
+  const chunkOf = new Map(awaiting.map((id) => [id, chunkIds.findIndex((inChunk) => inChunk.includes(id))]));
+  if ([...chunkOf.values()].some((chunk) => chunk < 0)) throw damaged('the index head does not match its format');
+  let table: string[][][] | undefined;
+  return {
+    generation,
+    version,
+    nextId: idsBelow(ids, nextId),
+    relayCursor,
+    chunkSizes: chunks,
+    awaiting: [...chunkOf],
+    bucketCount: chunks.length,
+    opened,
+    async chunks(which) {
+      const parts = await read(which, (i) => i, (i) => `chunk ${i}`);
+      return parts.map((json, k) => {
+        const i = which[k]!;
+        if (!isIndexChunk(json)) throw damaged(`index chunk ${i} does not match its format`);
+        const lines = json as IndexEntry[];
+        // §3 (version 3): a chunk's lines are the head's ids for it, in order.
+        if (lines.length !== chunks[i] || lines.some((line, j) => line.id !== chunkIds[i]![j])) throw new VaultTamperedError('store', `index chunk ${i} does not match the index's head`);
+        return lines;
+      });
+    },
+    async buckets(which) {
+      table ??= idTableOf(chunkIds);
+      return which.map((b) => table![b]!);
     },
   };
 }
@@ -705,21 +977,24 @@ async function openIndexV1(key: Uint8Array, bytes: Uint8Array, generation: numbe
   return readingOf(state, generation, FORMAT_VERSION, plaintext.length);
 }
 
-/** An index held whole in memory, in the shape of a reading (version 1, and tests). */
+/** An index held whole in memory, in the shape of a reading (version 1, a new store, and tests). */
 export function readingOf(state: StoreState, generation = 0, version = INDEX_VERSION, openedBytes = 0): IndexReading {
-  const lines = [...state.entries].sort(newestFirst);
-  const chunks: IndexEntry[][] = [];
-  for (let at = 0; at < lines.length; at += INDEX_CHUNK_ENTRIES) chunks.push(lines.slice(at, at + INDEX_CHUNK_ENTRIES));
+  const chunks = chunked(state.entries);
+  let table: string[][][] | undefined;
   return {
     generation,
     version,
-    nextId: state.nextId,
+    nextId: idsBelow(state.entries.map((line) => line.id), state.nextId),
     relayCursor: state.relayCursor,
-    ids: lines.map((line) => line.id),
     chunkSizes: chunks.map((chunk) => chunk.length),
-    awaiting: lines.filter((line) => line.awaitingDelivery === true).map((line) => line.id),
+    awaiting: awaitingOf(chunks),
+    bucketCount: chunks.length,
     opened: { bytes: openedBytes },
     chunks: async (which) => which.map((i) => chunks[i]!),
+    buckets: async (which) => {
+      table ??= idTableOf(chunks.map((chunk) => chunk.map((line) => line.id)));
+      return which.map((b) => table![b]!);
+    },
   };
 }
 

@@ -220,7 +220,7 @@ export const storedMessageSchema = builtOnFirstUse(() => z.strictObject({
   /** For a sent copy: the exposure assessment shown before sending (docs/exposure.md §2.3). */
   sentAssessment: z.unknown().optional(),
   /** docs/limits.md §3: over a limit when it arrived; kept sealed, never decrypted again, deletable. */
-  sealed: z.strictObject({ reason: z.enum(['decompressed-too-large', 'headers-too-large', 'message-too-large', 'too-many-parts']), at: isoDate }).optional(),
+  sealed: z.strictObject({ reason: z.enum(['decompressed-too-large', 'headers-too-large', 'message-too-large', 'too-many-parts', 'nested-too-deep']), at: isoDate }).optional(),
   /**
    * docs/vault-contents.md §5.5: a sent copy the relay queued (202): the queued ids it
    * has not reported on yet, and its reports (docs/api.md §8.12) as given.

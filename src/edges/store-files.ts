@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CaliopError, isCaliopError } from '../errors.js';
 import {
   GENERATION_HEADER_LENGTH,
+  INDEX_HEADER_LENGTH,
   INDEX_MAX_BYTES,
   JOURNAL_MAX_BYTES,
   OBJECT_HEADER_LENGTH,
@@ -37,6 +38,7 @@ import { concatBytes } from '@noble/hashes/utils.js';
 import { removeLeftoverTempFiles, syncFolder, writeFileAtomically } from './atomic-file.js';
 import { openRegularFile, readRegularFile } from './plain-files.js';
 import type { RandomSource } from './random.js';
+import { Writeback } from './writeback.js';
 
 /** What the store did to the stick, counted (tests assert on these, never on time). */
 export interface StoreIoCounts {
@@ -44,7 +46,7 @@ export interface StoreIoCounts {
   filesWritten: number;
   bytesRead: number;
   filesRead: number;
-  /** Of bytesRead, those of the index file (docs/store.md §3: the header and the head at opening, then chunks by position). */
+  /** Of bytesRead, those of the index file (docs/store.md §3: the header, the head and the first chunk at opening, then parts by position). */
   indexBytesRead: number;
 }
 
@@ -155,9 +157,10 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
 }
 
 /**
- * docs/store.md §3: opens the index file: its header and head through one handle (its size
- * taken from that handle), closed before this returns. Each later read of a chunk opens the
- * file again, reads its header and compares it with the one opened: a store compacted since
+ * docs/store.md §3: opens the index file: its header, its head and its first chunk through one
+ * handle (its size taken from that handle), closed before this returns. Each later read of a
+ * chunk or a bucket opens the file again, reads its header and compares it with the one opened
+ * (the generation and the salt): a store compacted since
  * (another caliop on the same stick) is refused, never mixed. No handle is kept between reads:
  * on Windows a file held open cannot be replaced by a rename (MoveFileEx refuses), which is how
  * every index generation is written (docs/vault-format.md §7).
@@ -179,14 +182,15 @@ async function openIndexFile(path: string, key: Uint8Array, counts: StoreIoCount
       read: async (position, length) => {
         if (opening !== undefined) {
           const bytes = counted(await readAt(opening, position, length));
-          if (position === 0) header ??= bytes.slice(0, GENERATION_HEADER_LENGTH);
+          // §3: the header (generation and salt; of an older version, its first bytes, as fixed) compared at each later read.
+          if (position === 0) header ??= bytes.slice(0, INDEX_HEADER_LENGTH);
           return bytes;
         }
         let later: FileHandle | undefined;
         try {
           later = (await openRegularFile(path)).handle;
           counts.filesRead += 1;
-          const now = counted(await readAt(later, 0, GENERATION_HEADER_LENGTH));
+          const now = counted(await readAt(later, 0, INDEX_HEADER_LENGTH));
           if (header === undefined || Buffer.compare(now, header) !== 0) {
             throw new CaliopError('file_unreadable', 'the message store index was rewritten on the stick since it was opened (by another caliop using this stick)', {
               hint: 'close the other caliop using this stick, then run the command again; nothing was changed',
@@ -565,6 +569,7 @@ export class StoreFiles {
         await mkdir(fan, { recursive: true });
         return open(path, 'wx', 0o600);
       });
+      let writeback: Writeback | undefined;
       try {
         let written = 0;
         const put = async (parts: Uint8Array[]) => {
@@ -582,6 +587,9 @@ export class StoreFiles {
           // a 25 MiB send made two writes, two trips to libuv's thread pool, per 64 KiB chunk).
           let batch: Uint8Array[] = [sealer.header];
           let batched = sealer.header.length;
+          // Its writeback begun as it is written: the fsync below waits for the last part only (writeback.ts).
+          const begun = new Writeback(handle);
+          writeback = begun;
           const gather = async (parts: Uint8Array[], last = false) => {
             for (const part of parts) {
               batch.push(part);
@@ -591,20 +599,24 @@ export class StoreFiles {
               // One writev: the chunks are not joined first (a copy of every byte, and a
               // fresh MiB each time; a fresh page costs ~20 us of system time here).
               const full = batch;
+              const bytes = batched;
               batch = [];
-              written += batched;
+              written += bytes;
               batched = 0;
               await writeAllOf(handle, full);
+              begun.wrote(bytes);
             }
           };
           if (source instanceof Uint8Array) await gather(sealer.push(source));
           else for await (const chunk of source) await gather(sealer.push(chunk));
           await gather(sealer.finish(), true);
+          await begun.settle();
         }
         await handle.sync();
         this.counts.bytesWritten += written;
         this.counts.filesWritten += 1;
       } finally {
+        await writeback?.quiet();
         await handle.close();
       }
     } catch (cause) {

@@ -95,14 +95,16 @@ export class MessageStore {
   }
 
   /**
-   * §6: reads the index's header and head and the journal only (§3), and repairs a torn
-   * journal tail. §7.1: an index of format version 1 or 2 is rewritten in the current format
-   * (one atomic generation); on a full stick that waits for a later opening (the store works
-   * meanwhile, from memory).
+   * §6: reads the index's header, head and first chunk and the journal only (§3), and repairs a
+   * torn journal tail; §2: the buckets of the ids the journal deletes or rewrites, when it does,
+   * so that the count is known. §7.1: an index of format version 1, 2 or 3 is rewritten in the
+   * current format (one atomic generation); on a full stick that waits for a later opening (the
+   * store works meanwhile, from memory).
    */
   static async open(folder: string, key: Uint8Array, random: RandomSource): Promise<MessageStore> {
     const { files, index, records } = await StoreFiles.open(folder, key, random);
     const store = new MessageStore(files, index, records);
+    await store.#index.settle();
     if (index.version < INDEX_VERSION) {
       try {
         await files.rewrite(await store.#index.state());
@@ -150,7 +152,7 @@ export class MessageStore {
     return this.#index.all();
   }
 
-  /** docs/store.md §2.1: the sent copies awaiting a delivery report (the head names them). */
+  /** docs/store.md §2.1: the sent copies awaiting a delivery report (the head names them and their chunks). */
   awaitingDelivery(): Promise<IndexEntry[]> {
     return this.#index.awaitingDelivery();
   }
@@ -180,6 +182,7 @@ export class MessageStore {
   async #commit(ops: StoreOp[], options: { useReserve?: boolean; compact?: boolean } = {}): Promise<void> {
     await this.files.append(ops, { useReserve: options.useReserve ?? false });
     this.#index.apply(ops);
+    await this.#index.settle(); // docs/store.md §2: nothing to look up (each id was looked up before the change)
     if (options.compact !== false) await this.#compactIfDue();
   }
 
