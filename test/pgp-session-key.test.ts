@@ -13,7 +13,7 @@ import { deriveIdentity, type DerivedIdentity } from '../src/core/key-derivation
 import { SUPPORTED_SYMMETRIC } from '../src/core/openpgp-algorithms.js';
 import { isCaliopError } from '../src/errors.js';
 import { acceptingEveryCipher, decryptData, encryptData, READ_CONFIG } from '../src/service/pgp.js';
-import { cv25519SessionKeys } from '../src/service/pgp-session-key.js';
+import { nativeSessionKeys } from '../src/service/pgp-session-key.js';
 
 const created = new Date('2026-01-02T03:04:05Z');
 const config = { ...openpgp.config, ...READ_CONFIG } as openpgp.Config;
@@ -47,7 +47,7 @@ async function librarySessionKeys(data: Uint8Array): Promise<openpgp.SessionKey[
 }
 
 async function ourSessionKeys(data: Uint8Array): Promise<openpgp.SessionKey[] | undefined> {
-  return await cv25519SessionKeys(await readAny(data), acceptingEveryCipher(pia.privateKey), config, accepted);
+  return await nativeSessionKeys(await readAny(data), acceptingEveryCipher(pia.privateKey), config, accepted);
 }
 
 /** decryptData's plaintext, and whether it called WebCrypto's X25519 (openpgp.js's way). */
@@ -97,7 +97,7 @@ describe('classic Cv25519 messages: the session key through node:crypto', () => 
 
   it('not for this key: no session key here, and decryptData refuses as before (no_decryption_key)', async () => {
     const data = await encryptData({ data: new TextEncoder().encode('for otto\n'), recipients: [other.publicKey], armor: false, date: created });
-    expect(await cv25519SessionKeys(await readAny(data), acceptingEveryCipher(pia.privateKey), config, accepted)).toBeUndefined();
+    expect(await nativeSessionKeys(await readAny(data), acceptingEveryCipher(pia.privateKey), config, accepted)).toBeUndefined();
     await expect(decryptData(data, pia.privateKey, [])).rejects.toSatisfy((error) => isCaliopError(error, 'no_decryption_key'));
   });
 
@@ -107,14 +107,14 @@ describe('classic Cv25519 messages: the session key through node:crypto', () => 
     // The PKESK comes first: v3, key id, algorithm 18, MPI of V (2 + 33 bytes), then C's length and C.
     const header = damaged[0]! & 0x40 ? (damaged[1]! < 192 ? 2 : 3) : 2;
     damaged[header + 1 + 8 + 1 + 2 + 33 + 1 + 3]! ^= 0x01;
-    expect(await cv25519SessionKeys(await readAny(damaged), acceptingEveryCipher(pia.privateKey), config, accepted)).toBeUndefined();
+    expect(await nativeSessionKeys(await readAny(damaged), acceptingEveryCipher(pia.privateKey), config, accepted)).toBeUndefined();
     const before = await decryptData(damaged, pia.privateKey, []).catch((error: unknown) => error);
     expect(isCaliopError(before)).toBe(true);
   });
 
   it('a cipher the key does not accept is left to openpgp.js', async () => {
     const made = gpg(['--encrypt', '--cipher-algo', 'AES256', '--recipient', 'pia@example.org'], 'narrow\n');
-    expect(await cv25519SessionKeys(await readAny(new Uint8Array(made.stdout)), acceptingEveryCipher(pia.privateKey), config, new Set([7]))).toBeUndefined();
+    expect(await nativeSessionKeys(await readAny(new Uint8Array(made.stdout)), acceptingEveryCipher(pia.privateKey), config, new Set([7]))).toBeUndefined();
   });
 });
 

@@ -530,18 +530,27 @@ const MLKEM768_SPKI_PREFIX_BYTES = 22;
  * ML-KEM key generation ran twice on every derivation (this probe, then reading the packet).
  */
 export function mlkemEncapsulationKey(seed: Uint8Array): Uint8Array | undefined {
+  const privateKey = mlkemPrivateKeyObject(seed);
+  if (privateKey === undefined) return undefined;
+  const spki = nodeCrypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return spki.length === MLKEM768_SPKI_PREFIX_BYTES + MLKEM768_PUBLIC_BYTES ? Uint8Array.from(spki.subarray(MLKEM768_SPKI_PREFIX_BYTES)) : undefined;
+}
+
+/**
+ * The ML-KEM-768 private key of the seed d ‖ z as a node:crypto key object (OpenSSL 3.5: the
+ * executables' Node 26), or undefined where node:crypto has no ML-KEM (Node 20, Bun).
+ */
+export function mlkemPrivateKeyObject(seed: Uint8Array): nodeCrypto.KeyObject | undefined {
   if (seed.length !== MLKEM_SEED_BYTES) throw new TypeError(`ML-KEM-768: expected a ${MLKEM_SEED_BYTES}-byte seed`);
   const der = concatBytes(MLKEM768_PKCS8_SEED_PREFIX, seed);
   try {
-    const spki = nodeCrypto.createPublicKey(nodeCrypto.createPrivateKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'pkcs8' }))
-      .export({ format: 'der', type: 'spki' });
-    if (spki.length === MLKEM768_SPKI_PREFIX_BYTES + MLKEM768_PUBLIC_BYTES) return Uint8Array.from(spki.subarray(MLKEM768_SPKI_PREFIX_BYTES));
+    const key = nodeCrypto.createPrivateKey({ key: Buffer.from(der.buffer, der.byteOffset, der.length), format: 'der', type: 'pkcs8' });
+    return String(key.asymmetricKeyType) === 'ml-kem-768' ? key : undefined;
   } catch {
-    // no ML-KEM in this runtime's node:crypto
+    return undefined; // no ML-KEM in this runtime's node:crypto
   } finally {
     der.fill(0);
   }
-  return undefined;
 }
 
 /** RFC 4880 §5.5.2 (v4 public part) then §5.5.3 (unencrypted secret part: MPIs, or fixed-length fields for algorithm 35; 2-octet checksum). */

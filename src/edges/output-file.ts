@@ -1,12 +1,14 @@
 // The file a pipe command writes with `--output FILE` (docs/cli.md §2.1): the data goes to
 // a temporary file beside the target, which is fsynced and renamed over the target only
 // once the whole output is known to be good. A failure (a modified message, a full disk,
-// Ctrl-C) leaves the target as it was, never half written.
+// Ctrl-C) leaves the target as it was, never half written. Its writeback begins while it is
+// written (writeback.ts), so the commit's fsync waits for the last part only.
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CaliopError } from '../errors.js';
 import { syncFolder } from './atomic-file.js';
 import { randomBytes } from './random.js';
+import { Writeback } from './writeback.js';
 
 /** docs/cli.md §2.1: the temporary file's name, in the target's folder: `.NAME.partial-HEX`. */
 export function partialPathFor(path: string, random: (length: number) => Uint8Array = randomBytes): string {
@@ -51,9 +53,11 @@ export async function createOutputFile(path: string, options: { replace: boolean
     throw unwritable(path, cause);
   }
   let done = false;
+  const writeback = new Writeback(handle);
   const abort = async (): Promise<void> => {
     if (done) return;
     done = true;
+    await writeback.quiet();
     await handle?.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
   };
@@ -62,6 +66,7 @@ export async function createOutputFile(path: string, options: { replace: boolean
       try {
         let written = 0;
         while (written < bytes.length) written += (await handle!.write(bytes, written, bytes.length - written)).bytesWritten;
+        writeback.wrote(written);
       } catch (cause) {
         await abort();
         throw unwritable(path, cause);
@@ -69,6 +74,7 @@ export async function createOutputFile(path: string, options: { replace: boolean
     },
     async commit() {
       try {
+        await writeback.settle();
         await handle!.sync();
         await handle!.close();
         handle = undefined;

@@ -12,11 +12,24 @@
 // Only the plain case is done here: a v3 PKESK, algorithm 18 on Curve25519Legacy, a
 // KDF of version 1 with SHA-256/384/512 and AES-KW, addressed by key id to a decryption
 // key openpgp.js itself would use (getDecryptionKeys, as in its own decryptSessionKeys).
-// Anything else (post-quantum algorithm 35, RSA, NIST curves, X25519 of RFC 9580,
+//
+// And, where node:crypto has ML-KEM (OpenSSL 3.5: the executables' Node 26), the same for
+// a v3 PKESK of ML-KEM-768+X25519 (algorithm 35, draft-ietf-openpgp-pqc-10 §4.2, as
+// openpgp.js 6.3 implements it): openpgp.js expands the decapsulation key from its seed and
+// decapsulates in JavaScript (~35 ms of a `decrypt` that needs them, issue 13).
+//   ecdhKeyShare  = X25519(our X25519 secret, ecdhCipherText)
+//   mlkemKeyShare = ML-KEM-768.Decaps(dk from the seed d ‖ z, mlkemCipherText)   FIPS 203
+//   KEK = SHA3-256(mlkemKeyShare ‖ ecdhKeyShare ‖ ecdhCipherText ‖ ecdhPublicKey ‖ 35 ‖ "OpenPGPCompositeKDFv1" ‖ 21)
+//   session key = AES-256-KW-unwrap(KEK, C), its cipher named in clear (v3)
+//
+// Anything else (RSA, NIST curves, X25519 of RFC 9580, ML-KEM where node:crypto has none,
 // wildcard key ids, a failure of any step) returns undefined and the caller lets
 // openpgp.js do the whole work, with its own errors (docs/cli.md §6.1).
+import * as nodeCrypto from 'node:crypto';
 import { createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import * as openpgp from 'openpgp';
+import { mlkemPrivateKeyObject } from '../core/key-derivation.js';
+import { x25519PrivateKey, x25519Shared } from '../api/session-x25519.js';
 
 const CURVE25519_LEGACY_OID = '2b060104019755010501';
 const KDF_HASHES: ReadonlyMap<number, string> = new Map([
@@ -42,7 +55,17 @@ const SESSION_KEY_SIZES: ReadonlyMap<number, number> = new Map([
 const RFC3394_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
 const ANONYMOUS_SENDER = new TextEncoder().encode('Anonymous Sender    ');
 
+/** An ML-KEM-768+X25519 subkey (algorithm 35) ready for node:crypto. */
+interface PreparedPostQuantumKey {
+  readonly kind: 'mlkem-x25519';
+  readonly keyID: openpgp.KeyID;
+  readonly x25519: KeyObject;
+  readonly ecdhPublicKey: Uint8Array;
+  readonly mlkem: KeyObject;
+}
+
 interface PreparedKey {
+  readonly kind: 'cv25519';
   readonly keyID: openpgp.KeyID;
   readonly secret: KeyObject;
   /** RFC 6637 §8 param: curve OID, algorithm, KDF params, "Anonymous Sender    ", fingerprint. */
@@ -54,20 +77,39 @@ interface PreparedKey {
 type KeyPacketFields = {
   version: number;
   algorithm: number;
-  publicParams: { oid?: { toHex(): string; write(): Uint8Array }; Q?: Uint8Array; kdfParams?: { version?: number; hash: number; cipher: number; write(forReplacement: boolean): Uint8Array } };
-  privateParams?: { d?: Uint8Array } | null;
+  publicParams: { oid?: { toHex(): string; write(): Uint8Array }; Q?: Uint8Array; kdfParams?: { version?: number; hash: number; cipher: number; write(forReplacement: boolean): Uint8Array }; eccPublicKey?: Uint8Array };
+  privateParams?: { d?: Uint8Array; eccSecretKey?: Uint8Array; mlkemSeed?: Uint8Array } | null;
   isDecrypted(): boolean | null;
   getFingerprintBytes(): Uint8Array;
   getKeyID(): openpgp.KeyID;
 };
 
-const prepared = new WeakMap<openpgp.PrivateKey, Promise<PreparedKey[]>>();
+const prepared = new WeakMap<openpgp.PrivateKey, Promise<(PreparedKey | PreparedPostQuantumKey)[]>>();
 
 function base64url(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }
 
-function prepare(packet: KeyPacketFields): PreparedKey | undefined {
+/** draft-ietf-openpgp-pqc-10 §4.2: the algorithm ID of ML-KEM-768+X25519. */
+const MLKEM_X25519 = 35;
+const COMPOSITE_KDF_DOMAIN = new TextEncoder().encode('OpenPGPCompositeKDFv1');
+const MLKEM768_CIPHERTEXT_BYTES = 1088;
+/** node:crypto's ML-KEM decapsulation (Node 24.7+; absent from Node 20's typings and runtime). */
+const nodeDecapsulate = (nodeCrypto as unknown as { decapsulate?: (key: KeyObject, ciphertext: Uint8Array) => Buffer }).decapsulate;
+
+function preparePostQuantum(packet: KeyPacketFields): PreparedPostQuantumKey | undefined {
+  const { eccPublicKey } = packet.publicParams;
+  const secret = packet.privateParams;
+  if (packet.version !== 4 || !packet.isDecrypted() || !eccPublicKey || eccPublicKey.length !== 32) return undefined;
+  if (!secret?.eccSecretKey || secret.eccSecretKey.length !== 32 || !secret.mlkemSeed) return undefined;
+  if (nodeDecapsulate === undefined) return undefined;
+  const mlkem = mlkemPrivateKeyObject(secret.mlkemSeed);
+  if (mlkem === undefined) return undefined; // no ML-KEM in this runtime: openpgp.js
+  return { kind: 'mlkem-x25519', keyID: packet.getKeyID(), x25519: x25519PrivateKey(secret.eccSecretKey), ecdhPublicKey: Uint8Array.from(eccPublicKey), mlkem };
+}
+
+function prepare(packet: KeyPacketFields): PreparedKey | PreparedPostQuantumKey | undefined {
+  if (packet.algorithm === MLKEM_X25519) return preparePostQuantum(packet);
   const { oid, Q, kdfParams } = packet.publicParams;
   const d = packet.privateParams?.d;
   if (packet.version !== 4 || packet.algorithm !== openpgp.enums.publicKey.ecdh || !packet.isDecrypted()) return undefined;
@@ -83,11 +125,11 @@ function prepare(packet: KeyPacketFields): PreparedKey | undefined {
   const secret = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: base64url(scalar), x: base64url(Q.subarray(1)) }, format: 'jwk' });
   scalar.fill(0);
   const param = Buffer.concat([oid.write(), Uint8Array.of(openpgp.enums.publicKey.ecdh), kdfParams.write(true), ANONYMOUS_SENDER, packet.getFingerprintBytes()]);
-  return { keyID: packet.getKeyID(), secret, param, hash, wrap };
+  return { kind: 'cv25519', keyID: packet.getKeyID(), secret, param, hash, wrap };
 }
 
 /** The decryption keys openpgp.js would use (getDecryptionKeys, no expiry check, as in its decryptSessionKeys), prepared once per key. */
-function preparedKeys(decryptionKey: openpgp.PrivateKey, config: openpgp.Config): Promise<PreparedKey[]> {
+function preparedKeys(decryptionKey: openpgp.PrivateKey, config: openpgp.Config): Promise<(PreparedKey | PreparedPostQuantumKey)[]> {
   let keys = prepared.get(decryptionKey);
   if (keys === undefined) {
     keys = (async () => {
@@ -149,13 +191,49 @@ function unwrapSessionKey(key: PreparedKey, V: Uint8Array, C: Uint8Array, accept
   return undefined;
 }
 
+/** One ML-KEM-768+X25519 PKESK's session key (the header of this file), or undefined when any step fails. */
+function unwrapPostQuantumSessionKey(
+  key: PreparedPostQuantumKey,
+  encrypted: { eccCipherText?: Uint8Array; mlkemCipherText?: Uint8Array; C?: { algorithm?: number | null; wrappedKey?: Uint8Array } },
+  accepted: ReadonlySet<number>,
+): openpgp.SessionKey | undefined {
+  const { eccCipherText, mlkemCipherText, C } = encrypted;
+  const algorithm = C?.algorithm;
+  if (!eccCipherText || eccCipherText.length !== 32 || !mlkemCipherText || mlkemCipherText.length !== MLKEM768_CIPHERTEXT_BYTES || !C?.wrappedKey || typeof algorithm !== 'number') return undefined;
+  const ecdhKeyShare = x25519Shared(key.x25519, eccCipherText);
+  if (ecdhKeyShare === undefined) return undefined;
+  const mlkemKeyShare = nodeDecapsulate!(key.mlkem, mlkemCipherText);
+  const kek = createHash('sha3-256')
+    .update(mlkemKeyShare)
+    .update(ecdhKeyShare)
+    .update(eccCipherText)
+    .update(key.ecdhPublicKey)
+    .update(Uint8Array.of(MLKEM_X25519))
+    .update(COMPOSITE_KDF_DOMAIN)
+    .update(Uint8Array.of(COMPOSITE_KDF_DOMAIN.length))
+    .digest();
+  let sessionKey: Buffer;
+  try {
+    const unwrap = createDecipheriv('id-aes256-wrap', kek, RFC3394_IV);
+    sessionKey = Buffer.concat([unwrap.update(C.wrappedKey), unwrap.final()]);
+  } catch {
+    return undefined; // integrity check failed
+  } finally {
+    kek.fill(0);
+    mlkemKeyShare.fill(0);
+  }
+  if (SESSION_KEY_SIZES.get(algorithm) !== sessionKey.length || !accepted.has(algorithm)) return undefined;
+  return { data: Uint8Array.from(sessionKey), algorithm: openpgp.enums.read(openpgp.enums.symmetric, algorithm) as openpgp.SessionKey['algorithm'] };
+}
+
 /**
- * The session keys of `message`'s classic Cv25519 PKESKs addressed to `decryptionKey`, for
+ * The session keys of `message`'s PKESKs addressed to `decryptionKey` that node:crypto can
+ * open (classic Cv25519; ML-KEM-768+X25519 where node:crypto has ML-KEM), for
  * `openpgp.decrypt({ sessionKeys })`; undefined when none could be found this way (then
  * openpgp.js decrypts the PKESKs itself). `accepted`: the ciphers a session key may name
  * (what openpgp.js would accept with this key: see acceptingEveryCipher).
  */
-export async function cv25519SessionKeys(
+export async function nativeSessionKeys(
   message: openpgp.Message<unknown>,
   decryptionKey: openpgp.PrivateKey,
   config: openpgp.Config,
@@ -165,20 +243,25 @@ export async function cv25519SessionKeys(
     version: number;
     publicKeyAlgorithm: number;
     publicKeyID: openpgp.KeyID & { isWildcard(): boolean };
-    encrypted?: { V?: Uint8Array; C?: { data?: Uint8Array } } | null;
+    encrypted?: { V?: Uint8Array; C?: { data?: Uint8Array; algorithm?: number | null; wrappedKey?: Uint8Array }; eccCipherText?: Uint8Array; mlkemCipherText?: Uint8Array } | null;
   }[];
   if (pkesks.length === 0) return undefined;
   const keys = await preparedKeys(decryptionKey, config);
   if (keys.length === 0) return undefined;
   const found: openpgp.SessionKey[] = [];
   for (const pkesk of pkesks) {
-    if (pkesk.version !== 3 || pkesk.publicKeyAlgorithm !== openpgp.enums.publicKey.ecdh || pkesk.publicKeyID.isWildcard()) continue;
+    if (pkesk.version !== 3 || pkesk.publicKeyID.isWildcard() || !pkesk.encrypted) continue;
     const key = keys.find((candidate) => candidate.keyID.equals(pkesk.publicKeyID));
-    const V = pkesk.encrypted?.V;
-    const C = pkesk.encrypted?.C?.data;
-    if (!key || !V || !C) continue;
+    if (!key) continue;
     try {
-      const sessionKey = unwrapSessionKey(key, V, C, accepted);
+      let sessionKey: openpgp.SessionKey | undefined;
+      if (key.kind === 'mlkem-x25519' && pkesk.publicKeyAlgorithm === MLKEM_X25519) {
+        sessionKey = unwrapPostQuantumSessionKey(key, pkesk.encrypted, accepted);
+      } else if (key.kind === 'cv25519' && pkesk.publicKeyAlgorithm === openpgp.enums.publicKey.ecdh) {
+        const V = pkesk.encrypted.V;
+        const C = pkesk.encrypted.C?.data;
+        if (V && C) sessionKey = unwrapSessionKey(key, V, C, accepted);
+      }
       if (sessionKey) found.push(sessionKey);
     } catch {
       // a malformed point or key: openpgp.js will say what is wrong

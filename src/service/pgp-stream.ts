@@ -24,8 +24,10 @@ import {
   READ_CONFIG,
   requireAddressedTo,
   requireEncryptable,
+  SESSION_CIPHERS,
   type SignatureCheck,
 } from './pgp.js';
+import { nativeSessionKeys } from './pgp-session-key.js';
 
 // src/edges/inflate-stream.ts: compressed messages inflate with backpressure (bounded memory).
 installInflateStream();
@@ -294,6 +296,12 @@ export interface StreamDecryptResult {
   readonly bytes: number;
   /** Which layer read the bulk (docs/decisions/streamed-decryption.md): node:crypto, or openpgp.js. */
   readonly by: 'node:crypto' | 'openpgp.js';
+  /**
+   * docs/cli.md §3.7: a signature was bad and nothing of the plaintext was given out (the file
+   * not created, the held-back bytes not written); false when it had been given out already
+   * (a stream past its held-back bytes) or no signature was bad.
+   */
+  readonly withheld: boolean;
 }
 
 /**
@@ -332,7 +340,10 @@ export async function decryptStream(input: {
   const limit = input.maxDecompressedBytes === undefined ? {} : { maxDecompressedMessageSize: input.maxDecompressedBytes };
   // Into a file, each piece is written before the next is asked for: the plaintext's buffer is used again.
   const transient = 'file' in input.destination;
-  const fast = await tryFastDecryption(source, acceptingEveryCipher(input.decryptionKey), input.verificationKeys, { ...FULL_STREAM_READ_CONFIG, ...limit }, input.chunkBytes, undefined, transient);
+  const decryptionKeys = acceptingEveryCipher(input.decryptionKey);
+  const config = { ...FULL_STREAM_READ_CONFIG, ...limit };
+  const sessionKeysOf = (message: openpgp.Message<unknown>) => nativeSessionKeys(message, decryptionKeys, config, SESSION_CIPHERS);
+  const fast = await tryFastDecryption(source, decryptionKeys, input.verificationKeys, config, input.chunkBytes, sessionKeysOf, transient);
   if (fast.kind === 'fast') {
     return { ...(await writeDecrypted(input, fast.message, fast.signatures, (write) => drain(fast.data, write))), by: 'node:crypto' };
   }
@@ -363,6 +374,7 @@ async function writeDecrypted(
   signatureResults: Awaited<ReturnType<typeof openpgp.decrypt>>['signatures'],
   copy: (write: (chunk: Uint8Array) => Promise<void>) => Promise<number>,
 ): Promise<Omit<StreamDecryptResult, 'by'>> {
+  const toFile = 'file' in input.destination;
   // The signatures settle only once the data is read: mark them handled now, judge them after.
   for (const signature of signatureResults) {
     signature.verified.catch(() => undefined);
@@ -395,7 +407,7 @@ async function writeDecrypted(
   } catch (error) {
     await output.abort();
     const failure = error instanceof CaliopError ? error : decryptionFailure(error, message);
-    if (released > 0 && failure.code === 'bad_input') {
+    if (released > 0 && !toFile && failure.code === 'bad_input') {
       throw new CaliopError('bad_input', `${failure.message}; the ${released} bytes already written are not to be trusted`, {
         cause: error,
         hint: 'throw away what was written; with --output FILE nothing is written unless the whole message is intact',
@@ -404,6 +416,12 @@ async function writeDecrypted(
     throw failure;
   }
   const signatures = await judgeSignatures(signatureResults, input.verificationKeys);
+  // docs/cli.md §3.7: a bad signature gives out nothing that was not given out already: no
+  // file under its name, none of the held-back bytes (issue 9: the plaintext was written first).
+  if (signatures.some((signature) => signature.status === 'bad') && (toFile || released === 0)) {
+    await output.abort();
+    return { signatures, bytes: total, withheld: true };
+  }
   try {
     for (const part of held.splice(0)) await output.write(part);
     await output.commit();
@@ -411,5 +429,5 @@ async function writeDecrypted(
     await output.abort();
     throw error;
   }
-  return { signatures, bytes: total };
+  return { signatures, bytes: total, withheld: false };
 }

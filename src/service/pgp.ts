@@ -18,7 +18,7 @@ import { CaliopError } from '../errors.js';
 import { dearmored } from '../core/openpgp-armor-stream.js';
 import { gnupgCleartext, gnupgTextForm } from '../core/text-signature-forms.js';
 import { expandDecapsulationKeys } from '../core/key-derivation.js';
-import { cv25519SessionKeys } from './pgp-session-key.js';
+import { nativeSessionKeys } from './pgp-session-key.js';
 import { tryFastDecryption } from './pgp-stream-fast.js';
 
 /** openpgp.js settings for every operation: SEIPDv1 (no AEAD) for GnuPG 2.2. */
@@ -462,9 +462,9 @@ export async function decryptData(
   const postQuantum = isPostQuantumMessage(message);
   const common = { verificationKeys: [...verificationKeys], format: 'binary' as const, config: READ_CONFIG };
   const decryptionKeys = acceptingEveryCipher(decryptionKey);
-  // A classic Cv25519 session key through node:crypto (src/service/pgp-session-key.ts); if that
+  // The session key through node:crypto where it can (src/service/pgp-session-key.ts); if that
   // path finds none, or the message does not open with what it found, openpgp.js does it all.
-  const sessionKeys = postQuantum ? undefined : await cv25519SessionKeys(message, decryptionKeys, FULL_READ_CONFIG, SESSION_CIPHERS);
+  const sessionKeys = await nativeSessionKeys(message, decryptionKeys, FULL_READ_CONFIG, SESSION_CIPHERS);
   if (sessionKeys) {
     try {
       const fast = await openpgp.decrypt({ message, sessionKeys, ...common });
@@ -500,7 +500,7 @@ export async function decryptWholeFast(data: Uint8Array, decryptionKey: openpgp.
   const source = ARMOR_START_BYTES.every((byte, index) => data[index] === byte) ? dearmored(whole) : whole;
   const decryptionKeys = acceptingEveryCipher(decryptionKey);
   try {
-    const fast = await tryFastDecryption(source, decryptionKeys, [], FULL_READ_CONFIG, undefined, (message) => cv25519SessionKeys(message, decryptionKeys, FULL_READ_CONFIG, SESSION_CIPHERS));
+    const fast = await tryFastDecryption(source, decryptionKeys, [], FULL_READ_CONFIG, undefined, (message) => nativeSessionKeys(message, decryptionKeys, FULL_READ_CONFIG, SESSION_CIPHERS));
     if (fast.kind !== 'fast') return undefined;
     for (const signature of fast.signatures) {
       signature.verified.catch(() => undefined);
@@ -519,7 +519,7 @@ const INLINE_FAST_BYTES = 1024 * 1024;
 const ARMOR_START_BYTES = new TextEncoder().encode('-----BEGIN PGP MESSAGE-----');
 
 /** The ciphers openpgp.js accepts in a session key for a widened key (its four fallbacks and ours). */
-const SESSION_CIPHERS: ReadonlySet<number> = new Set([
+export const SESSION_CIPHERS: ReadonlySet<number> = new Set([
   openpgp.enums.symmetric.aes256,
   openpgp.enums.symmetric.aes128,
   openpgp.enums.symmetric.tripledes,
