@@ -5,7 +5,7 @@
 // before it, so a changed, removed or inserted line breaks the chain or a signature.
 
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { deviceFingerprint } from '../api/request-signing.js';
@@ -40,17 +40,40 @@ function publicKeyObject(raw: string): KeyObject {
   return createPublicKey({ key: Buffer.concat([prefix, Buffer.from(raw, 'base64')]), format: 'der', type: 'spki' });
 }
 
-/** The disclosure key of the data folder, made (mode 0600) if it does not exist yet. */
-export function ensureDisclosureKey(dataDir: string): DisclosureKey {
-  const file = join(dataDir, 'disclosure-key.pem');
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const { privateKey } = generateKeyPairSync('ed25519');
-    writeFileDurablySync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+export const DISCLOSURE_KEY_FILE = 'disclosure-key.pem';
+
+/** The disclosure key file cannot be used (corrupt, not a private key, not Ed25519). */
+export class DisclosureKeyUnreadable extends Error {
+  override readonly name = 'DisclosureKeyUnreadable';
+}
+
+/**
+ * The disclosure key of the data folder, or null when there is none. Never makes one:
+ * every relay host of one store uses the same key (docs/disclosure.md §5).
+ */
+export function readDisclosureKey(dataDir: string): DisclosureKey | null {
+  const file = join(dataDir, DISCLOSURE_KEY_FILE);
+  if (!existsSync(file)) return null;
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new DisclosureKeyUnreadable(`${file} is not a PEM private key (${(error as Error).message})`);
   }
-  const privateKey = createPrivateKey(readFileSync(file, 'utf8'));
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${file} is not an Ed25519 key`);
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new DisclosureKeyUnreadable(`${file} is not an Ed25519 key but ${privateKey.asymmetricKeyType}`);
   return { privateKey, publicKey: rawPublicKey(privateKey) };
+}
+
+/** Makes the disclosure key (mode 0600) in an existing data folder: the first disclosure of a deployment. */
+export function createDisclosureKey(dataDir: string): DisclosureKey {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  writeFileDurablySync(join(dataDir, DISCLOSURE_KEY_FILE), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  return { privateKey, publicKey: rawPublicKey(privateKey) };
+}
+
+/** The disclosure key of an existing data folder, made if it has none (tests, the first disclosure). */
+export function ensureDisclosureKey(dataDir: string): DisclosureKey {
+  return readDisclosureKey(dataDir) ?? createDisclosureKey(dataDir);
 }
 
 const sha256Hex = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
@@ -161,11 +184,16 @@ function timeOfFacts(facts: HeldMessage['facts']): string {
   return facts.receivedAt;
 }
 
-/** docs/disclosure.md §4: gathers what the store and the log hold about one address. */
-export async function gatherDisclosure(store: RelayStore, request: DisclosureRequest): Promise<DisclosureBody> {
+/**
+ * docs/disclosure.md §4: gathers what the store and the log hold about one address.
+ * `holdsAnything`: whether the relay holds anything about it at all, before --since
+ * (no account, no message, no log line naming it: nothing to disclose, §4.1).
+ */
+export async function gatherDisclosure(store: RelayStore, request: DisclosureRequest): Promise<{ body: DisclosureBody; holdsAnything: boolean }> {
   const account = (await store.accountByAddress(request.address)) ?? null;
   const since = request.since;
-  const messages = (await store.messagesConcerning(request.address)).filter((message) => since === null || timeOfFacts(message.facts) >= since);
+  const allMessages = await store.messagesConcerning(request.address);
+  const messages = allMessages.filter((message) => since === null || timeOfFacts(message.facts) >= since);
   // docs/api.md §6.4: every device of the account, revoked ones included.
   const devices = account === null ? [] : (await store.devicesOf(account.address)).map((device) => ({
           fingerprint: deviceFingerprint(device.devicePublicKey),
@@ -177,13 +205,19 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
           ackedCursor: device.ackedCursor,
         }));
   const names = [request.address, ...devices.map((device) => device.fingerprint)];
-  const logLines = request.logLines.filter((line) => {
-    if (!names.some((name) => line.includes(name))) return false;
+  const namingLines = request.logLines.filter((line) => names.some((name) => line.includes(name)));
+  const logLines = namingLines.filter((line) => {
     if (since === null) return true;
     const time = /"time":"([^"]+)"/.exec(line)?.[1];
     return time === undefined || time >= since;
   });
-  return {
+  const queued = await store.queuedOutboundOf(request.address);
+  const reports = await store.outboundReportsOf(request.address);
+  const submissions = await store.submissionsOf(request.address);
+  const sessions = await store.sessionsOf(request.address);
+  const holdsAnything =
+    account !== null || allMessages.length > 0 || namingLines.length > 0 || queued.length > 0 || reports.length > 0 || submissions.length > 0 || sessions.length > 0;
+  const body: DisclosureBody = {
     format: ARCHIVE_FORMAT,
     statement: ARCHIVE_STATEMENT,
     address: request.address,
@@ -214,7 +248,7 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
         armoredCiphertext: message.armoredMessage,
       };
     }),
-    queuedOutbound: (await store.queuedOutboundOf(request.address))
+    queuedOutbound: queued
       .filter((item) => since === null || item.createdAt >= since)
       .map((item) => ({
         id: item.id,
@@ -227,13 +261,13 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
         requireTls: item.requireTls,
         messageBase64: Buffer.from(item.message).toString('base64'),
       })),
-    outboundReports: (await store.outboundReportsOf(request.address))
+    outboundReports: reports
       .filter((report) => since === null || report.at >= since)
       .map((report) => ({ id: report.id, state: report.state, at: report.at, detail: report.state === 'delivered' ? parseJson(report.detail) : report.detail })),
-    submissions: (await store.submissionsOf(request.address))
+    submissions: submissions
       .map((record) => ({ idempotencyKey: record.key, requestSha256: record.requestSha256, createdAt: isoOfSeconds(record.createdAt), response: parseJson(record.response) }))
       .filter((record) => since === null || record.createdAt >= since),
-    sessions: (await store.sessionsOf(request.address))
+    sessions: sessions
       .map((session) => ({
         id: session.id,
         deviceFingerprint: deviceFingerprint(session.devicePublicKey),
@@ -247,6 +281,7 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
       .filter((session) => since === null || session.openedAt >= since),
     logLines,
   };
+  return { body, holdsAnything };
 }
 
 /**
@@ -334,23 +369,129 @@ export function verifyDisclosureLog(rows: readonly DisclosureLogRow[], publicKey
   return { ok: true, count: rows.length, head: previousText === null ? GENESIS : sha256Hex(previousText) };
 }
 
+/** A disclosure log that does not verify with this host's key (exit 3, docs/disclosure.md §5). */
+export class DisclosureLogBroken extends Error {
+  override readonly name = 'DisclosureLogBroken';
+  constructor(
+    message: string,
+    /** Set when the log is signed with another key than this host's (or this host has none). */
+    readonly otherKey: { readonly logKey: string; readonly hostKey: string | null } | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** docs/disclosure.md §4.1: the relay holds nothing about the address (no archive, no line). */
+export class NothingHeld extends Error {
+  override readonly name = 'NothingHeld';
+}
+
+/** docs/disclosure.md §4.3: the archive cannot be made in one piece. */
+export class ArchiveTooLarge extends Error {
+  override readonly name = 'ArchiveTooLarge';
+}
+
 /**
- * Appends the disclosure's line to the log, then writes the archive: a disclosure is
- * never given without its line (a failed write leaves a line for an archive nobody got,
- * the safe side). Returns the log seq and the archive's SHA-256.
+ * docs/disclosure.md §4.3: the most characters of ciphertext, queued mail, certificate and log
+ * lines one archive holds. The archive is one JSON string, written twice (the signed body,
+ * then the file); V8's longest string is 2^29 - 24 characters. JSON escapes and the rest of the
+ * body stay well under the margin left.
+ */
+export const MAX_ARCHIVE_CONTENT_CHARS = 200 * 1024 * 1024;
+
+function contentChars(body: DisclosureBody): number {
+  let total = body.account?.armoredCert.length ?? 0;
+  for (const message of body.messages) total += message.armoredCiphertext.length;
+  for (const item of body.queuedOutbound) total += item.messageBase64.length;
+  for (const line of body.logLines) total += line.length;
+  return total;
+}
+
+/** Where the archive goes: opened (created, never over a file) before its log line, written after. */
+export interface ArchiveOutput {
+  /** Creates the file exclusively; throws when it cannot (then no line is appended). */
+  open(): void;
+  write(text: string): void;
+  /** Removes the file open() made, when no line was appended after all. */
+  abandon(): void;
+}
+
+/** This host's disclosure key, or none yet: made only for the first disclosure of a deployment. */
+export interface DisclosureKeySource {
+  readonly existing: DisclosureKey | null;
+  readonly create: () => DisclosureKey;
+}
+
+function logKeyOf(entry: string): string {
+  try {
+    const key = (JSON.parse(entry) as { publicKey?: unknown }).publicKey;
+    return typeof key === 'string' ? key : '(none)';
+  } catch {
+    return '(unreadable)';
+  }
+}
+
+/** docs/disclosure.md §5: the whole log verifies with this host's key, or nothing is appended. */
+export function checkLogBeforeAppend(rows: readonly DisclosureLogRow[], hostKey: string | null): void {
+  const first = rows[0];
+  if (first === undefined) return;
+  const logKey = logKeyOf(first.entry);
+  if (hostKey === null) {
+    throw new DisclosureLogBroken(`the disclosure log (${rows.length} lines) is signed with the key ${logKey}, and this host has no disclosure key`, { logKey, hostKey });
+  }
+  const verdict = verifyDisclosureLog(rows, hostKey);
+  if (verdict.ok) return;
+  if (verdict.problem === 'signed with another key') {
+    const other = logKeyOf(rows[verdict.seq - 1]?.entry ?? first.entry);
+    throw new DisclosureLogBroken(`the disclosure log is signed with the key ${other} (line ${verdict.seq}), but this host's disclosure key is ${hostKey}`, { logKey: other, hostKey });
+  }
+  throw new DisclosureLogBroken(`the disclosure log does not verify at line ${verdict.seq}: ${verdict.problem}`);
+}
+
+/**
+ * Verifies the log with this host's key, gathers and signs the archive, opens its file,
+ * appends the disclosure's line to the log, then writes the archive: a disclosure is never
+ * given without its line (a failed write after the line leaves a line for an archive nobody
+ * got, the safe side; a file that cannot be made fails before the line). Returns the log
+ * seq and the archive's SHA-256.
  */
 export async function makeDisclosure(
   store: RelayStore,
-  key: DisclosureKey,
+  keys: DisclosureKeySource,
   request: DisclosureRequest,
-  writeArchive: (text: string) => void,
-): Promise<{ seq: number; archiveSha256: string; body: DisclosureBody }> {
-  const body = await gatherDisclosure(store, request);
-  const text = signedArchive(body, key);
+  output: ArchiveOutput,
+  maxContentChars: number = MAX_ARCHIVE_CONTENT_CHARS,
+): Promise<{ seq: number; archiveSha256: string; body: DisclosureBody; key: DisclosureKey }> {
+  checkLogBeforeAppend(await store.disclosureLog(), keys.existing?.publicKey ?? null);
+  const { body, holdsAnything } = await gatherDisclosure(store, request);
+  if (!holdsAnything) throw new NothingHeld(`the relay holds nothing about ${request.address}: no account, no message, no log line`);
+  const chars = contentChars(body);
+  if (chars > maxContentChars) {
+    throw new ArchiveTooLarge(`the archive about ${request.address} is too large to make in one piece (${Math.ceil(chars / 1048576)} MiB of content, at most ${Math.floor(maxContentChars / 1048576)} MiB)`);
+  }
+  let text: string;
+  const key = keys.existing ?? keys.create();
+  try {
+    text = signedArchive(body, key);
+  } catch (error) {
+    if (error instanceof RangeError) throw new ArchiveTooLarge(`the archive about ${request.address} is too large to make in one piece`);
+    throw error;
+  }
   const archiveSha256 = sha256Hex(text);
-  const seq = await store.appendDisclosureLog((previous) =>
-    nextLogLine(previous, { at: request.now.toISOString(), address: request.address, since: request.since, archiveSha256 }, key),
-  );
-  writeArchive(text);
-  return { seq, archiveSha256, body };
+  output.open();
+  let seq: number;
+  try {
+    seq = await store.appendDisclosureLog((previous) => {
+      // Another host may have appended since the check: its line must be signed with this key too.
+      if (previous !== null && logKeyOf(previous.entry) !== key.publicKey) {
+        throw new DisclosureLogBroken(`the disclosure log is signed with the key ${logKeyOf(previous.entry)} (line ${previous.seq}), but this host's disclosure key is ${key.publicKey}`, { logKey: logKeyOf(previous.entry), hostKey: key.publicKey });
+      }
+      return nextLogLine(previous, { at: request.now.toISOString(), address: request.address, since: request.since, archiveSha256 }, key);
+    });
+  } catch (error) {
+    output.abandon();
+    throw error;
+  }
+  output.write(text);
+  return { seq, archiveSha256, body, key };
 }

@@ -4,8 +4,8 @@
 // at start-up or in its daily retention job, synchronously. A crash at any instant leaves
 // the old file or the new one, never an empty or half-written one: a disclosure key lost
 // that way would be replaced by a new key, and the signed log would no longer verify.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 /** Writes `data` to `path.tmp`, fsyncs it, renames it over `path`, then fsyncs the folder. */
 export function writeFileDurablySync(path: string, data: string | Uint8Array, mode = 0o600): void {
@@ -36,5 +36,33 @@ function syncFolderSync(folder: string): void {
     if (code !== 'EINVAL' && code !== 'ENOTSUP') throw cause;
   } finally {
     closeSync(handle);
+  }
+}
+
+/**
+ * mkdir -p with mode 0700, one folder at a time: Node's `mkdirSync(path, { recursive: true })`
+ * never returns for a path under /proc (it retries ENOENT for ever: an audit's `--data /proc/x`
+ * hung the relay), where this throws the first folder's own error.
+ */
+export function makeFolderSync(path: string, mode = 0o700): void {
+  const missing: string[] = [];
+  for (let folder = resolve(path); ; folder = dirname(folder)) {
+    let exists = true;
+    try {
+      if (!statSync(folder).isDirectory()) throw Object.assign(new Error(`${folder} is not a folder`), { code: 'ENOTDIR' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      exists = false;
+    }
+    if (exists) break;
+    missing.push(folder);
+    if (dirname(folder) === folder) break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // made meanwhile by another process
+    }
   }
 }

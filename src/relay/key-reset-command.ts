@@ -5,7 +5,7 @@
 import { parseAddress } from '../api/address.js';
 import { parse, storeOf } from './disclosure-command.js';
 import { RelayUsageError } from './options.js';
-import { openRelayStore } from './store/open-store.js';
+import { openCommandStore } from './command-error.js';
 
 export const KEY_RESET_USAGE = 'usage: caliop-relay key-reset --data DIR [--store URL] --address A --fingerprint FPR [--days N]';
 
@@ -24,7 +24,8 @@ export async function keyResetCommand(argv: readonly string[], env: Readonly<Rec
   }
   const days = values.days === undefined ? DEFAULT_DAYS : Number(values.days);
   if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) throw new RelayUsageError(`--days must be a whole number from 1 to ${MAX_DAYS}`);
-  const store = await openRelayStore(storeOf(values.store, env), values.data);
+  // Like disclosure (docs/disclosure.md §4): a mistyped folder or a missing store is named, never created.
+  const store = await openCommandStore(storeOf(values.store, env), values.data);
   try {
     const expiresAt = new Date(now.getTime() + days * 86_400_000).toISOString();
     const account = await store.accountByAddress(address);

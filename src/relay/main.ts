@@ -8,7 +8,6 @@ import { BODY_GRACE_MS, MIN_BODY_BYTES_PER_SECOND } from './middleware/read-body
 import { PerIpLimits } from './gateway/per-ip-limits.js';
 import { format } from 'node:util';
 import { randomId } from './random-id.js';
-import { mkdirSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +30,8 @@ import { dropLogIpsBefore, RelayLog } from './relay-log.js';
 import { openRelayStore, redactedStoreLocation } from './store/open-store.js';
 import type { RelayStore } from './store/relay-store.js';
 import { printProgramError } from '../error-printer.js';
+import { RelayCommandError } from './command-error.js';
+import { makeFolderSync } from './durable-file.js';
 
 /** The name in its error lines (src/error-printer.ts). */
 const PROGRAM = 'caliop-relay';
@@ -67,7 +68,7 @@ function redirectLibraryOutput(): void {
 
 async function startRelay(options: RelayOptions): Promise<void> {
   redirectLibraryOutput();
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  makeFolderSync(options.dataDir);
   relayLog = new RelayLog(options.dataDir, () => new Date());
   // docs/api.md §5.4: room for deleting the largest message on a full disk.
   const store = await openRelayStore(options.store, options.dataDir, { deleteReserveBytes: options.limits.maxMessageBytes + 2 * 1024 * 1024 });
@@ -236,6 +237,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
       hostname: gatewayOptions.smtpHostname,
       tls: tls === null ? null : { cert: tls.cert, key: tls.key },
       maxMessageBytes: gatewayOptions.smtpMaxMessageBytes,
+      ...(gatewayOptions.smtpDataBudgetBytes === undefined ? {} : { dataBudgetBytes: gatewayOptions.smtpDataBudgetBytes }),
       maxClients: gatewayOptions.smtpMaxClients,
       maxClientsPerIp: gatewayOptions.smtpMaxClientsPerIp,
       connectionsPerIpPerMinute: gatewayOptions.smtpConnectionsPerIpPerMinute,
@@ -267,55 +269,89 @@ async function startRelay(options: RelayOptions): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
+/** One subcommand (docs/api.md §10): its usage, and the command itself (loaded only when run). */
+interface Subcommand {
+  readonly summary: string;
+  readonly load: () => Promise<{ readonly usage: string; readonly run: (argv: readonly string[]) => Promise<string> | string }>;
+}
+
+/** docs/api.md §10: the operator's subcommands. */
+const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
+  disclosure: {
+    summary: 'the signed archive of what the relay holds about one address (docs/disclosure.md §4)',
+    load: async () => {
+      const { disclosureCommand, DISCLOSURE_USAGE } = await import('./disclosure-command.js');
+      return { usage: DISCLOSURE_USAGE, run: (argv) => disclosureCommand(argv, process.env, new Date()) };
+    },
+  },
+  'disclosure-log': {
+    summary: 'verify the log of every disclosure; its count and head hash (docs/disclosure.md §5)',
+    load: async () => {
+      const { disclosureLogCommand, DISCLOSURE_LOG_USAGE } = await import('./disclosure-command.js');
+      return { usage: DISCLOSURE_LOG_USAGE, run: (argv) => disclosureLogCommand(argv, process.env) };
+    },
+  },
+  'key-reset': {
+    summary: 'let a new key take an enrolled address for N days (docs/api.md §6.6)',
+    load: async () => {
+      const { keyResetCommand, KEY_RESET_USAGE } = await import('./key-reset-command.js');
+      return { usage: KEY_RESET_USAGE, run: (argv) => keyResetCommand(argv, process.env, new Date()) };
+    },
+  },
+  'tls-report': {
+    summary: "send one day's TLS-RPT reports now (docs/gateway.md §4.9)",
+    load: async () => {
+      const { tlsReportCommand, TLS_REPORT_USAGE } = await import('./tls-report-command.js');
+      return { usage: TLS_REPORT_USAGE, run: (argv) => tlsReportCommand(argv, process.env, new Date()) };
+    },
+  },
+  'dns-records': {
+    summary: 'print the DNS records to publish: MX, DKIM, SPF, DMARC, MTA-STS (docs/gateway.md §4.4)',
+    load: async () => {
+      const { dnsRecordsCommand, DNS_RECORDS_USAGE } = await import('./dns-records-command.js');
+      return { usage: DNS_RECORDS_USAGE, run: (argv) => dnsRecordsCommand(argv, new Date()) };
+    },
+  },
+};
+
+/** The top-level --help: the relay's usage, then the subcommands. */
+function relayHelp(): string {
+  const width = Math.max(...Object.keys(SUBCOMMANDS).map((name) => name.length));
+  const lines = Object.entries(SUBCOMMANDS).map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary}`);
+  return `${RELAY_USAGE}\n\nsubcommands (caliop-relay SUBCOMMAND --help for each one's options):\n${lines.join('\n')}\n`;
+}
+
+async function runSubcommand(name: string, subcommand: Subcommand, argv: readonly string[]): Promise<void> {
+  const { usage, run } = await subcommand.load();
+  // --help or -h anywhere: this subcommand's usage, exit 0 (docs/api.md §10).
+  if (argv.some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  try {
+    process.stdout.write(await run(argv));
+  } catch (error) {
+    if (error instanceof RelayUsageError) {
+      printProgramError(PROGRAM, error, { after: usage });
+      process.exit(2);
+    }
+    if (error instanceof RelayCommandError) {
+      printProgramError(PROGRAM, error);
+      process.exit(error.exitCode);
+    }
+    // Not the relay's own hint (its ports): this command's.
+    printProgramError(PROGRAM, {
+      message: error instanceof Error ? error.message : String(error),
+      hint: `caliop-relay ${name} stopped: check its options, its data folder and its store (caliop-relay ${name} --help)`,
+    });
+    process.exit(1);
+  }
+}
+
 async function main(argv: readonly string[]): Promise<void> {
-  if (argv[0] === 'disclosure' || argv[0] === 'disclosure-log') {
-    const { disclosureCommand, disclosureLogCommand, DisclosureLogBroken, DISCLOSURE_USAGE, DISCLOSURE_LOG_USAGE } = await import('./disclosure-command.js');
-    try {
-      process.stdout.write(argv[0] === 'disclosure' ? await disclosureCommand(argv.slice(1), process.env, new Date()) : await disclosureLogCommand(argv.slice(1), process.env));
-    } catch (error) {
-      if (error instanceof RelayUsageError) {
-        printProgramError(PROGRAM, error, { after: argv[0] === 'disclosure' ? DISCLOSURE_USAGE : DISCLOSURE_LOG_USAGE });
-        process.exit(2);
-      }
-      if (error instanceof DisclosureLogBroken) {
-        printProgramError(PROGRAM, error);
-        process.exit(3);
-      }
-      throw error;
-    }
-    return;
-  }
-  if (argv[0] === 'key-reset') {
-    const { keyResetCommand, KEY_RESET_USAGE } = await import('./key-reset-command.js');
-    try {
-      process.stdout.write(await keyResetCommand(argv.slice(1), process.env, new Date()));
-    } catch (error) {
-      if (!(error instanceof RelayUsageError)) throw error;
-      printProgramError(PROGRAM, error, { after: KEY_RESET_USAGE });
-      process.exit(2);
-    }
-    return;
-  }
-  if (argv[0] === 'tls-report') {
-    const { tlsReportCommand, TLS_REPORT_USAGE } = await import('./tls-report-command.js');
-    try {
-      process.stdout.write(await tlsReportCommand(argv.slice(1), process.env, new Date()));
-    } catch (error) {
-      if (!(error instanceof RelayUsageError)) throw error;
-      printProgramError(PROGRAM, error, { after: TLS_REPORT_USAGE });
-      process.exit(2);
-    }
-    return;
-  }
-  if (argv[0] === 'dns-records') {
-    const { dnsRecordsCommand, DNS_RECORDS_USAGE } = await import('./dns-records-command.js');
-    try {
-      process.stdout.write(dnsRecordsCommand(argv.slice(1), new Date()));
-    } catch (error) {
-      if (!(error instanceof RelayUsageError)) throw error;
-      printProgramError(PROGRAM, error, { after: DNS_RECORDS_USAGE });
-      process.exit(2);
-    }
+  const subcommand = argv[0] === undefined ? undefined : SUBCOMMANDS[argv[0]];
+  if (subcommand !== undefined && Object.hasOwn(SUBCOMMANDS, argv[0] as string)) {
+    await runSubcommand(argv[0] as string, subcommand, argv.slice(1));
     return;
   }
   let options;
@@ -327,7 +363,7 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exit(2);
   }
   if (options === 'help') {
-    process.stdout.write(`${RELAY_USAGE}\n`);
+    process.stdout.write(relayHelp());
     return;
   }
   await startRelay(options);

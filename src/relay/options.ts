@@ -49,6 +49,8 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
   --smtp-listen HOST:PORT  accept mail from outside servers for enrolled addresses (port 25; 0 picks a free port)
   --smtp-hostname NAME     name in the SMTP greeting and our Received lines (default: --domain)
   --smtp-max-message-bytes N  largest inbound message (default ${DEFAULT_GATEWAY.smtpMaxMessageBytes})
+  --smtp-data-budget N     the inbound DATA bytes held at once by all SMTP transactions; past it a
+                         transaction is deferred (452) (default: twice --smtp-max-message-bytes)
   --smtp-max-clients N     most SMTP connections at once (default ${DEFAULT_GATEWAY.smtpMaxClients})
   --smtp-max-clients-per-ip N  most SMTP connections one address holds at once (default ${DEFAULT_GATEWAY.smtpMaxClientsPerIp})
   --smtp-connections-per-ip-per-minute N  new SMTP connections one address may open per minute (default ${DEFAULT_GATEWAY.smtpConnectionsPerIpPerMinute})
@@ -84,6 +86,8 @@ export interface GatewayOptions {
   readonly smtpListen: { readonly host: string; readonly port: number } | null;
   readonly smtpHostname: string;
   readonly smtpMaxMessageBytes: number;
+  /** docs/gateway.md §3.1.1: the inbound DATA held at once; undefined: DATA_BUDGET_MESSAGES of the largest message. */
+  readonly smtpDataBudgetBytes?: number;
   readonly smtpMaxClients: number;
   readonly smtpMaxClientsPerIp: number;
   readonly smtpConnectionsPerIpPerMinute: number;
@@ -176,6 +180,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
         'smtp-listen': { type: 'string' },
         'smtp-hostname': { type: 'string' },
         'smtp-max-message-bytes': { type: 'string' },
+        'smtp-data-budget': { type: 'string' },
         'smtp-max-clients': { type: 'string' },
         'smtp-max-clients-per-ip': { type: 'string' },
         'smtp-connections-per-ip-per-minute': { type: 'string' },
@@ -228,7 +233,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
 
   const smtpListen = values['smtp-listen'] === undefined ? null : parseListen(values['smtp-listen'], 'smtp-listen');
   if (smtpListen === null) {
-    for (const flag of ['smtp-hostname', 'smtp-max-message-bytes', 'smtp-max-clients', 'smtp-max-clients-per-ip', 'smtp-connections-per-ip-per-minute', 'smtp-idle-timeout', 'dns-server', 'dns-records'] as const) {
+    for (const flag of ['smtp-hostname', 'smtp-max-message-bytes', 'smtp-data-budget', 'smtp-max-clients', 'smtp-max-clients-per-ip', 'smtp-connections-per-ip-per-minute', 'smtp-idle-timeout', 'dns-server', 'dns-records'] as const) {
       if (values[flag] !== undefined) throw new RelayUsageError(`--${flag} needs --smtp-listen`);
     }
   }
@@ -315,6 +320,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
     smtpListen,
     smtpHostname,
     smtpMaxMessageBytes: positiveInteger('smtp-max-message-bytes', values['smtp-max-message-bytes'], DEFAULT_GATEWAY.smtpMaxMessageBytes, PROTOCOL_LIMITS.maxMessageBytes),
+    ...(values['smtp-data-budget'] === undefined ? {} : { smtpDataBudgetBytes: positiveInteger('smtp-data-budget', values['smtp-data-budget'], 0, Number.MAX_SAFE_INTEGER) }),
     smtpMaxClients: positiveInteger('smtp-max-clients', values['smtp-max-clients'], DEFAULT_GATEWAY.smtpMaxClients, 10_000),
     smtpMaxClientsPerIp: positiveInteger('smtp-max-clients-per-ip', values['smtp-max-clients-per-ip'], DEFAULT_GATEWAY.smtpMaxClientsPerIp, 10_000),
     smtpConnectionsPerIpPerMinute: positiveInteger('smtp-connections-per-ip-per-minute', values['smtp-connections-per-ip-per-minute'], DEFAULT_GATEWAY.smtpConnectionsPerIpPerMinute, 100_000),

@@ -3,9 +3,10 @@
 // the copy the relay itself answers for: `caliop-relay disclosure` reads the lines
 // that name an account from it, and the IP retention period is enforced on it.
 
-import { appendFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { withoutIpAddresses } from './ip-scrub.js';
+import { appendFileSync, createWriteStream, existsSync, readdirSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurablySync } from './durable-file.js';
+import { makeFolderSync, writeFileDurablySync } from './durable-file.js';
 
 /** docs/disclosure.md §3: client and server IPs leave the relay's logs after this many days, by default. */
 export const DEFAULT_IP_RETENTION_DAYS = 7;
@@ -38,7 +39,7 @@ export class RelayLog {
   constructor(dataDir: string, clock: () => Date) {
     this.#folder = logFolder(dataDir);
     this.#clock = clock;
-    mkdirSync(this.#folder, { recursive: true, mode: 0o700 });
+    makeFolderSync(this.#folder);
     // The last turn's lines still reach the day file when the process exits (process.exit included).
     process.once('exit', () => this.#flushSync());
   }
@@ -114,7 +115,7 @@ export class RelayLog {
   }
 }
 
-/** The line without IP addresses: every `ip` field blanked, bracketed addresses (`[192.0.2.1]`) cut from strings. */
+/** The line without IP addresses: every `ip` field blanked, addresses cut from strings (ip-scrub.ts: bracketed, EHLO literals, bare). */
 export function lineWithoutIps(line: string): string {
   let parsed: unknown;
   try {
@@ -124,7 +125,7 @@ export function lineWithoutIps(line: string): string {
   }
   const scrub = (value: unknown, key: string): unknown => {
     if (key === 'ip' || key === 'remoteAddress') return '';
-    if (typeof value === 'string') return value.replace(/\s*\[[0-9a-fA-F:.]+\]/g, '');
+    if (typeof value === 'string') return withoutIpAddresses(value);
     if (Array.isArray(value)) return value.map((item) => scrub(item, ''));
     if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, k)]));
     return value;

@@ -6,12 +6,12 @@
 // immutable facts of a session, never whether it is still open (read with every request).
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fromBase64url, toBase64url } from '../api/base64url.js';
 import { deriveSessionKey, relayShareSecret, SESSION_ID_BYTES, SESSION_LIFETIME_SECONDS, sessionKeyInfo, sessionSecretId } from '../api/relay-session.js';
 import { x25519PrivateKey, x25519PublicBytes, x25519Shared } from '../api/session-x25519.js';
-import { writeFileDurablySync } from './durable-file.js';
+import { makeFolderSync, writeFileDurablySync } from './durable-file.js';
 import { opensslSha256Hex } from './ed25519-verify.js';
 import type { SessionRecord } from './store/relay-store.js';
 
@@ -25,7 +25,7 @@ const KEY_CACHE_SIZE = 1024;
 /** Reads the secret file (32 bytes), or makes it when `make` and it does not exist. */
 function readSecret(file: string, make: boolean): Uint8Array {
   if (make && !existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    makeFolderSync(dirname(file));
     writeFileDurablySync(file, randomBytes(SECRET_BYTES), 0o600);
   }
   const secret = new Uint8Array(readFileSync(file));

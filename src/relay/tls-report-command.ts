@@ -19,7 +19,7 @@ import { DnsClient } from './gateway/dns-client.js';
 import { buildReportMail, buildTlsReport, gzipReport, parseTlsRptRecord, reportFileName } from './gateway/tls-rpt.js';
 import { dkimOption, RelayUsageError } from './options.js';
 import type { QueuedOutbound, RelayStore, TlsReportPost } from './store/relay-store.js';
-import { openRelayStore } from './store/open-store.js';
+import { openCommandStore } from './command-error.js';
 
 export const TLS_REPORT_USAGE = 'usage: caliop-relay tls-report --data DIR [--store URL] --domain DOMAIN [--day YYYY-MM-DD] [--outbound-resolver IP[:PORT]] [--outbound-ca FILE] [--dkim-key FILE --dkim-selector S] [--dry-run]';
 
@@ -234,16 +234,19 @@ export async function tlsReportCommand(argv: readonly string[], env: Readonly<Re
     resolveTxt = (name) => dns.txt(name);
   }
   const ca = values['outbound-ca'] === undefined ? null : readFileSync(values['outbound-ca'], 'utf8');
+  // Like disclosure and key-reset (docs/disclosure.md §4): a mistyped folder or a missing store is
+  // named, never created; checked before the DKIM key, which a relay's data folder makes at start.
+  const store = await openCommandStore(storeOf(values.store, env), values.data);
   // docs/gateway.md §4.4: the relay's key, as the relay itself takes it (DIR/dkim unless given).
   const dkimGiven = dkimOption(values['dkim-key'], values['dkim-selector']);
   let dkim: DkimKey;
   try {
     dkim = dkimGiven === null ? ensureDkimKey(values.data, now) : readDkimKey(dkimGiven.keyFile, dkimGiven.selector);
   } catch (error) {
+    await store.close();
     throw new RelayUsageError(`--dkim-key ${dkimGiven?.keyFile ?? ''}: ${(error as Error).message.slice(0, 200)}`);
   }
   const domain = values.domain.toLowerCase();
-  const store = await openRelayStore(storeOf(values.store, env), values.data);
   try {
     const deps = { store, domain, dkim, resolveTxt, ca, now, log: () => {} };
     // docs/gateway.md §4.9.1: the POSTs still due, before the day's reports.

@@ -80,14 +80,21 @@ describe('DKIM on outbound mail', () => {
     for (const expected of [
       /^example\.test\. 3600 IN MX 10 example\.test\.$/m,
       /^example\.test\. 3600 IN TXT "v=spf1 mx -all"$/m,
-      /^_dmarc\.example\.test\. 3600 IN TXT "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:postmaster@example\.test"$/m,
+      /^_dmarc\.example\.test\. 3600 IN TXT "v=DMARC1; p=reject; adkim=s; aspf=s"$/m,
       /^_mta-sts\.example\.test\. 3600 IN TXT "v=STSv1; id=[0-9]{14}"$/m,
-      /^_smtp\._tls\.example\.test\. 3600 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@example\.test"$/m,
+      /^; MTA-STS: .*The relay does not serve the policy/m,
+      /^; TLS-RPT: not published: its record must name a report address/m,
       /^openpgpkey\.example\.test\. 3600 IN CNAME example\.test\.$/m,
       /^;   mode: enforce$/m,
     ]) {
       expect(printed.stdout).toMatch(expected);
     }
+    // Reports go only where the operator says (an address the relay accepts mail for): no postmaster@ or tls-reports@ it would refuse.
+    expect(printed.stdout).not.toMatch(/postmaster@|tls-reports@|IN CNAME example\.test\.\n.*mta-sts/);
+    const withReports = dnsRecords(['--data', relay.dataDir, '--domain', 'example.test', '--report-address', 'ops@example.test']).stdout;
+    expect(withReports).toMatch(/^_dmarc\.example\.test\. 3600 IN TXT "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:ops@example\.test"$/m);
+    expect(withReports).toMatch(/^_smtp\._tls\.example\.test\. 3600 IN TXT "v=TLSRPTv1; rua=mailto:ops@example\.test"$/m);
+    expect(dnsRecords(['--data', relay.dataDir, '--domain', 'example.test', '--report-address', 'not an address']).status).toBe(2);
     // Printing again gives the same key (it is not remade).
     expect(dkimRecordOf(dnsRecords(['--data', relay.dataDir, '--domain', 'example.test']).stdout)).toEqual(dkimRecordOf(printed.stdout));
   });

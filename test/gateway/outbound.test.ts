@@ -149,6 +149,21 @@ describe('outbound through the smarthost', () => {
     expect([inside.status, inside.code]).toEqual([422, 'internal_recipients']);
   });
 
+  it('refuses a second From, a Sender or Resent-From naming someone else, and "From :": the DKIM signature would carry them (RFC 5322 §3.6)', async () => {
+    const before = tlsSink.received.length;
+    const raw = buildPlainMessage({ from: 'alice@example.test', to: ['dave@outside.test'], subject: 'x', date: DATE, messageId: 'out-6@example.test', body: 'x\n', autocryptHeader: null });
+    const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+    expect(text).toMatch(/^From: alice@example\.test\r?$/m);
+    const withHeader = (extra: string) => text.replace(/^(From: alice@example\.test)(\r?)$/m, `$1$2\n${extra}$2`);
+    for (const extra of ['From: bob@example.test', 'Sender: ceo@bank.test', 'Resent-From: bob@example.test', 'From : bob@example.test', 'Sender: alice@example.test\nSender: alice@example.test']) {
+      const refused = await relayError(alice.client.submitOutbound({ envelopeTo: ['dave@outside.test'], rawMessage: withHeader(extra), exposed: true }));
+      expect([refused.status, refused.code], extra).toEqual([403, 'sender_mismatch']);
+    }
+    // The account's own address as Sender is allowed.
+    delivered(await alice.client.submitOutbound({ envelopeTo: ['dave@outside.test'], rawMessage: withHeader('Sender: Alice <alice@example.test>'), exposed: true }));
+    expect(tlsSink.received.length).toBe(before + 1);
+  });
+
   it('exposed: true is delivered readable, with an Autocrypt header gpg imports; the facts say TLS was used', async () => {
     const keydata = alice.identity.privateKey.toPublic().write();
     const autocryptHeader = buildAutocryptHeader({ address: 'alice@example.test', keydata, preferEncrypt: 'mutual' });

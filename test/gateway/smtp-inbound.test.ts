@@ -210,6 +210,23 @@ describe('inbound SMTP gateway', () => {
     expect((await bob.client.list()).messages).toEqual([]);
   });
 
+  it('our own domain written as readers read it is refused too; a name that only looks like our address is delivered; two From fields are refused (audit, 2026-12-02)', async () => {
+    const message = (from: string, subject: string, extra: Record<string, string> = {}) => rfc5322(dated({ From: from, ...extra, To: 'bob@example.test', Subject: subject }), `${subject}\n`);
+    // Spaces around the @, a comment in the domain, a domain literal: still example.test to a reader.
+    for (const from of ['alice @ example.test', 'Alice <alice@(x)example.test>', 'alice@[example.test]']) {
+      const output = await deliver(message(from, 'disguised'), { from: 'alice@spffail.test', helo: 'mx.evil.test', tls: false });
+      expect(output, from).toMatch(/<\*\* +550 5\.7\.1 Mail from outside claiming to be from example\.test/);
+    }
+    const twoFroms = rfc5322(dated({ From: 'mallory@elsewhere.test', To: 'bob@example.test', Subject: 'two' }), 'two\n').replace(/^(From: [^\r\n]*)(\r?\n)/m, '$1$2From: alice@example.test$2');
+    expect(await deliver(twoFroms, { from: 'mallory@elsewhere.test', helo: 'mx.evil.test', tls: false })).toMatch(/<\*\* +550 5\.7\.1 A message has exactly one From field/);
+    expect((await bob.client.list()).messages).toEqual([]);
+    // A display name that looks like our address is a name: the address is elsewhere's, delivered.
+    const lookalike = message('"alice@example.test" <boss@spffail.test>', 'look-alike name');
+    expect(await deliver(lookalike, { from: 'boss@spffail.test', helo: 'mx.elsewhere.test', tls: false })).toMatch(/<[-~] +250 2\.0\.0 Ok/);
+    const { facts } = await latest(bob.client);
+    expect(facts.auth.dmarc.domain).toBe('spffail.test');
+  });
+
   it('PGP/MIME made by real gpg: stored as is, pgp-external', async () => {
     gpg.run(['--quick-gen-key', 'alice@signed.test', 'default', 'default', 'never']);
     gpg.run(['--import'], bob.identity.armoredCert);

@@ -143,7 +143,7 @@ describe('caliop-relay disclosure', () => {
 
   it('--since leaves out older messages; the log chains both disclosures and verifies', async () => {
     const out = join(scratch.path, 'alice-2.json');
-    const made = await run(['disclosure', '--data', relay.dataDir, ...storeArgs(), '--address', 'alice@example.test', '--since', '2999-01-01', '--out', out]);
+    const made = await run(['disclosure', '--data', relay.dataDir, ...storeArgs(), '--address', 'alice@example.test', '--since', new Date().toISOString(), '--out', out]);
     expect(made.code).toBe(0);
     expect(made.stdout).toMatch(/^caliop-relay: disclosure 2 about /);
     expect(verifyArchive(readFileSync(out, 'utf8'), ensureDisclosureKey(relay.dataDir).publicKey).messages).toEqual([]);
@@ -183,7 +183,11 @@ describe('caliop-relay disclosure', () => {
     }
     const log = await run(['disclosure-log', '--data', relay.dataDir, ...storeArgs()]);
     expect(log.code).toBe(3);
-    expect(log.stderr).toBe('caliop-relay: error: the disclosure log does not verify at line 1: the signature does not verify: the line was changed\n');
+    expect(log.stderr.split('\n')[0]).toBe('caliop-relay: error: the disclosure log does not verify at line 1: the signature does not verify: the line was changed');
+    // docs/disclosure.md §5: nothing is appended to a log that does not verify.
+    const refused = await run(['disclosure', '--data', relay.dataDir, ...storeArgs(), '--address', 'alice@example.test', '--out', join(scratch.path, 'after-tamper.json')]);
+    expect([refused.code, refused.stderr.split('\n')[0]]).toEqual([3, 'caliop-relay: error: the disclosure log does not verify at line 1: the signature does not verify: the line was changed']);
+    expect(existsSync(join(scratch.path, 'after-tamper.json'))).toBe(false);
   });
 });
 
@@ -203,6 +207,7 @@ describe('the disclosure log (store level, on the store under test)', () => {
       expect(verifyDisclosureLog(rows, key.publicKey)).toMatchObject({ ok: true, count: 6 });
       const withoutThird = rows.filter((row) => row.seq !== 3).map((row, index) => ({ ...row, seq: index + 1 }));
       expect(verifyDisclosureLog(withoutThird, key.publicKey)).toMatchObject({ ok: false, seq: 3 });
+      mkdirSync(join(dir.path, 'other'));
       expect(verifyDisclosureLog(rows, ensureDisclosureKey(join(dir.path, 'other')).publicKey)).toMatchObject({ ok: false, seq: 1, problem: 'signed with another key' });
     } finally {
       await store.dispose();

@@ -2,11 +2,11 @@
 // commits without an fsync (synchronous = OFF) and the group commit waits for the WAL's fsync
 // off the event loop (src/relay/store/wal-sync.ts). Watched with strace: before each write's
 // promise resolves, the write-ahead log holding its frames has been fsynced, to the end.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it, onTestFailed } from 'vitest';
+import { traceNodeScript, type TracedCall } from '../helpers/strace.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'caliop-commit-durable-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -33,63 +33,41 @@ it('a stored message is answered only after an fsync of the WAL that follows its
       writeSync(1, 'accepted ' + i + '\\n');
     }
     await store.close();`;
-  const run = spawnSync('strace', ['-f', '-e', 'trace=openat,pwrite64,fsync,fdatasync,write', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
-  // A failure keeps strace's whole output (test/artifacts/tmp/, ignored by git): the loop's run 4 of
-  // 2026-12-01 (load 6) failed once at message 1 and could not be reproduced in 25 runs under load.
+  // One trace file per thread, ordered by time (test/helpers/strace.ts says why).
+  const run = traceNodeScript(folder, script, ['openat', 'pwrite64', 'fsync', 'fdatasync', 'write']);
+  const calls = run.calls;
+  // A failure keeps strace's whole output (test/artifacts/tmp/, ignored by git).
   onTestFailed(() => {
-    const folder = join(import.meta.dirname, '../artifacts/tmp/sqlite-commit-durable');
-    mkdirSync(folder, { recursive: true });
-    const path = join(folder, `strace-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`);
-    writeFileSync(path, `${run.stdout}\n----\n${run.stderr}`);
+    const kept = join(import.meta.dirname, '../artifacts/tmp/sqlite-commit-durable');
+    mkdirSync(kept, { recursive: true });
+    const path = join(kept, `strace-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`);
+    writeFileSync(path, `${run.stdout}\n----\n${run.stderr}\n----\n${run.text}`);
     console.error(`sqlite-commit-durable: strace's output kept in ${path}`);
   });
   expect(run.status, run.stderr.slice(-2000)).toBe(0);
-  const lines = run.stderr.split('\n');
-  // strace -f prefixes a line with [pid N] only once the process has more than one thread; the
-  // leader's earlier lines carry none. Its pid, from the script, makes both forms one thread.
-  const leader = /^pid (\d+)$/m.exec(run.stdout)?.[1] ?? 'leader';
   const wal = `${file}-wal`;
-  const pidOf = (line: string) => /^\[pid\s+(\d+)\]/.exec(line)?.[1] ?? leader;
-  /** The descriptor an openat returned. wal-sync opens on libuv's thread pool, so under load strace
-   *  often splits the call: "openat(..., "DB-wal", ...) <unfinished ...>", then, later and from the
-   *  same thread, "<... openat resumed>) = 25". */
-  const openedFd = (start: number): number | undefined => {
-    const line = lines[start]!;
-    const result = (text: string) => (/ = (\d+)$/.exec(text) ? Number(/ = (\d+)$/.exec(text)![1]) : undefined);
-    if (!line.includes('<unfinished ...>')) return result(line);
-    const resumed = lines.find((each, index) => index > start && pidOf(each) === pidOf(line) && each.includes('<... openat resumed>'));
-    return resumed === undefined ? undefined : result(resumed);
-  };
-  const walOpens = lines.flatMap((line, index) => (line.includes('openat(') && line.includes(`"${wal}"`) ? [{ line, fd: openedFd(index) }] : []));
+  const walOpens = calls.filter((call) => call.name === 'openat' && call.args.includes(`"${wal}"`) && call.result >= 0);
   // Every descriptor opened on the WAL: SQLite's own (read-write) and wal-sync's.
-  const walFds = new Set(walOpens.flatMap(({ fd }) => (fd === undefined ? [] : [fd])));
-  const sqliteOpen = walOpens.find(({ line, fd }) => line.includes(`"${wal}", O_RDWR`) && fd !== undefined);
+  const walFds = new Set(walOpens.map((call) => call.result));
+  const sqliteOpen = walOpens.find((call) => call.args.includes(`"${wal}", O_RDWR`));
   expect(sqliteOpen, 'SQLite opened its WAL').toBeDefined();
-  const walWriteFd = sqliteOpen!.fd!;
+  const walWriteFd = sqliteOpen!.result;
   expect(walFds.size, 'wal-sync opened the WAL on a descriptor of its own').toBeGreaterThan(1);
-  /** Index of the line where an fsync of a WAL descriptor started at `start` completed (strace may split it). */
-  const completion = (start: number): number => {
-    const line = lines[start]!;
-    if (!line.includes('<unfinished ...>')) return / = 0$/.test(line) ? start : -1;
-    return lines.findIndex((each, index) => index > start && pidOf(each) === pidOf(line) && /<\.\.\. f(data)?sync resumed>.* = 0$/.test(each));
-  };
+  const frames = calls.filter((call) => call.name === 'pwrite64' && call.args.startsWith(`${walWriteFd},`));
+  const walSyncs = calls.filter((call) => (call.name === 'fsync' || call.name === 'fdatasync') && call.result === 0 && walFds.has(Number(/^(\d+)/.exec(call.args)?.[1])));
+  const printed = (text: string) => calls.find((call) => call.name === 'write' && call.args.startsWith(`1, "${text}\\n"`));
   for (let i = 0; i < 3; i++) {
-    const accepted = lines.findIndex((line) => line.includes(`write(1, "accepted ${i}\\n"`));
-    expect(accepted, `accepted ${i} printed`).toBeGreaterThan(-1);
-    const lastFrame = lines.reduce((found, line, index) => (index < accepted && new RegExp(`pwrite64\\(${walWriteFd},`).test(line) ? index : found), -1);
-    expect(lastFrame, `message ${i} written to the WAL`).toBeGreaterThan(-1);
-    const synced = lines.some((line, index) => {
-      const fd = /f(?:data)?sync\((\d+)/.exec(line)?.[1];
-      if (index <= lastFrame || fd === undefined || !walFds.has(Number(fd))) return false;
-      const done = completion(index);
-      return done > -1 && done < accepted;
-    });
+    const accepted = printed(`accepted ${i}`);
+    expect(accepted, `accepted ${i} printed`).toBeDefined();
+    const lastFrame = frames.filter((frame) => frame.end <= accepted!.start).at(-1);
+    expect(lastFrame, `message ${i} written to the WAL`).toBeDefined();
+    const synced = walSyncs.some((sync) => sync.start >= lastFrame!.end && sync.end <= accepted!.start);
     expect(synced, `an fsync of the WAL after message ${i}'s frames and before its answer`).toBe(true);
   }
   // Message 1's chunks were answered with no fsync of the WAL since message 0's answer; its own answer waited for one (above).
-  const [answered0, chunks1] = [lines.findIndex((line) => line.includes('write(1, "accepted 0\\n"')), lines.findIndex((line) => line.includes('write(1, "chunks 1\\n"'))];
-  expect(chunks1).toBeGreaterThan(answered0);
-  const chunkFrames = lines.slice(answered0, chunks1).filter((line) => new RegExp(`pwrite64\\(${walWriteFd},`).test(line)).length;
-  expect(chunkFrames, 'the chunks went to the WAL').toBeGreaterThan(100);
-  expect(lines.slice(answered0, chunks1).filter((line) => /f(?:data)?sync\((\d+)/.test(line) && walFds.has(Number(/f(?:data)?sync\((\d+)/.exec(line)![1]))).length, 'no WAL fsync for the chunks').toBe(0);
+  const [answered0, chunks1] = [printed('accepted 0')!, printed('chunks 1')!];
+  expect(chunks1.start).toBeGreaterThan(answered0.start);
+  const between = (call: TracedCall) => call.start > answered0.start && call.start < chunks1.start;
+  expect(frames.filter(between).length, 'the chunks went to the WAL').toBeGreaterThan(100);
+  expect(walSyncs.filter(between).length, 'no WAL fsync for the chunks').toBe(0);
 });

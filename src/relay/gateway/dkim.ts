@@ -25,10 +25,26 @@ export function isValidSelector(selector: string): boolean {
   return SELECTOR.test(selector);
 }
 
-export function dkimKeyFrom(selector: string, privateKeyPem: string): DkimKey {
-  const privateKey = createPrivateKey(privateKeyPem);
+/** RFC 8301 §3.2: signers MUST use RSA keys of at least 1024 bits. */
+export const MIN_RSA_DKIM_BITS = 1024;
+
+/** `source` names the key in errors (its file). */
+export function dkimKeyFrom(selector: string, privateKeyPem: string, source = 'the DKIM key'): DkimKey {
+  if (/-----BEGIN (RSA )?PUBLIC KEY-----/.test(privateKeyPem) && !/PRIVATE KEY-----/.test(privateKeyPem)) {
+    throw new Error(`${source} is a public key: the DKIM key must be the private key (PEM), whose public half the DNS record publishes`);
+  }
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  try {
+    privateKey = createPrivateKey(privateKeyPem);
+  } catch (error) {
+    throw new Error(`${source} is not a readable PEM private key (${(error as Error).message})`);
+  }
   const type = privateKey.asymmetricKeyType;
-  if (type !== 'rsa' && type !== 'ed25519') throw new Error(`a DKIM key must be RSA or Ed25519, not ${type}`);
+  if (type !== 'rsa' && type !== 'ed25519') throw new Error(`${source}: a DKIM key must be RSA or Ed25519, not ${type}`);
+  const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (type === 'rsa' && bits < MIN_RSA_DKIM_BITS) {
+    throw new Error(`${source} is an RSA key of ${bits} bits: DKIM signers must use at least ${MIN_RSA_DKIM_BITS} (RFC 8301 §3.2); make one of 2048`);
+  }
   const der = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   // RFC 8463 §4.2: an Ed25519 record carries the bare 32-byte key, not the SPKI.
   const p = type === 'ed25519' ? der.subarray(der.length - 32).toString('base64') : der.toString('base64');
@@ -38,7 +54,7 @@ export function dkimKeyFrom(selector: string, privateKeyPem: string): DkimKey {
 /** The key given by --dkim-key FILE --dkim-selector S. */
 export function readDkimKey(file: string, selector: string): DkimKey {
   if (!isValidSelector(selector)) throw new Error(`--dkim-selector ${JSON.stringify(selector)} is not a valid DNS label`);
-  return dkimKeyFrom(selector, readFileSync(file, 'utf8'));
+  return dkimKeyFrom(selector, readFileSync(file, 'utf8'), file);
 }
 
 /**
@@ -50,7 +66,8 @@ export function ensureDkimKey(dataDir: string, now: Date): DkimKey {
   const selectorFile = join(folder, 'selector');
   if (existsSync(selectorFile)) {
     const selector = readFileSync(selectorFile, 'utf8').trim();
-    return dkimKeyFrom(selector, readFileSync(join(folder, `${selector}.pem`), 'utf8'));
+    const file = join(folder, `${selector}.pem`);
+    return dkimKeyFrom(selector, readFileSync(file, 'utf8'), file);
   }
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   const selector = `caliop${now.toISOString().slice(0, 7).replace('-', '')}`;

@@ -52,6 +52,30 @@ export function singleFromAddress(value: string | undefined): string | null {
   return parseAddress(candidates[0] as string)?.address ?? null;
 }
 
+/**
+ * docs/gateway.md §4.2: who the message says sent it is the account, and only it (RFC 5322
+ * §3.6.2, §3.6.6): exactly one From field, naming the account's own address; at most one
+ * Sender and no Resent-From or Resent-Sender but the account's own. A field name with spaces
+ * before its colon (RFC 5322 §4.5's obsolete syntax, read by some readers as the field) is
+ * refused. The relay signs what it sends with its domain's DKIM key: a second From, or a
+ * Sender naming someone else, would be another person's name under that signature.
+ * Null when the fields are right, else what is wrong.
+ */
+export function senderFieldsProblem(headerText: string, own: string): string | null {
+  if (/^(?:from|sender|resent-from|resent-sender)[ \t]+:/im.test(headerText)) return 'a From, Sender or Resent- field name is followed by spaces before its colon';
+  const fields = parseHeaderFields(headerText);
+  const named = (name: string) => fields.filter((field) => field.name.toLowerCase() === name).map((field) => field.value);
+  const froms = named('from');
+  if (froms.length !== 1) return `the message has ${froms.length} From fields; exactly one, your own address, is allowed`;
+  if (singleFromAddress(froms[0]) !== own) return `the From: address must be your own (${own})`;
+  const senders = named('sender');
+  if (senders.length > 1) return `the message has ${senders.length} Sender fields; at most one is allowed`;
+  for (const [name, values] of [['Sender', senders], ['Resent-From', named('resent-from')], ['Resent-Sender', named('resent-sender')]] as const) {
+    for (const value of values) if (singleFromAddress(value) !== own) return `a ${name}: field must name your own address (${own}) alone`;
+  }
+  return null;
+}
+
 /** docs/api.md §4.2: the request target as sent (as device-auth signs it). */
 function pathAndQuery(c: Context<RelayEnv>): string {
   const url = new URL(c.req.url);
@@ -120,8 +144,8 @@ export function outboundRoutes(deps: RelayDeps, buckets: TokenBuckets, outbound:
       const stray = [...requireTlsFor].filter((address) => !recipients.includes(address));
       if (stray.length > 0) throw new RelayHttpError(400, 'invalid_request', `requireTlsFor names addresses not in to: ${stray.join(', ')}`);
       const checkFrom = (headerText: string) => {
-        const from = singleFromAddress(headerValue(parseHeaderFields(headerText), 'From'));
-        if (from !== account.address) throw new RelayHttpError(403, 'sender_mismatch', `the From: address must be your own (${account.address})`);
+        const problem = senderFieldsProblem(headerText, account.address);
+        if (problem !== null) throw new RelayHttpError(403, 'sender_mismatch', problem);
       };
       const checkExposure = (encrypted: boolean) => {
         if (!request.exposed && !encrypted) {

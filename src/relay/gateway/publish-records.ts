@@ -17,7 +17,12 @@ export function txtStrings(value: string): string {
   return (value.match(/.{1,255}/g) ?? ['']).map((part) => `"${part}"`).join(' ');
 }
 
-export function publishedRecords(options: { domain: string; mxHost: string; dkim: DkimKey; policyId: string }): PublishedRecords {
+/**
+ * `reportAddress`: where DMARC aggregate and TLS-RPT reports go (`--report-address`, an address
+ * the relay accepts mail for); without one, DMARC names none (RFC 7489 §6.3: rua is optional)
+ * and the TLS-RPT record, which must name one (RFC 8460 §3), is left out with a comment.
+ */
+export function publishedRecords(options: { domain: string; mxHost: string; dkim: DkimKey; policyId: string; reportAddress?: string }): PublishedRecords {
   const d = `${options.domain}.`;
   const mx = `${options.mxHost}.`;
   const mtaStsPolicy = `version: STSv1\nmode: enforce\nmx: ${options.mxHost}\nmax_age: 604800\n`;
@@ -30,14 +35,17 @@ export function publishedRecords(options: { domain: string; mxHost: string; dkim
       `${options.dkim.selector}._domainkey.${d} 3600 IN TXT ${txtStrings(options.dkim.txtRecord)}`,
       '; SPF: only the MX hosts send for this domain (add your smarthost if it is another host)',
       `${d} 3600 IN TXT "v=spf1 mx -all"`,
-      '; DMARC: mail failing aligned DKIM and SPF is rejected; aggregate reports to postmaster',
-      `_dmarc.${d} 3600 IN TXT "v=DMARC1; p=reject; adkim=s; aspf=s; rua=mailto:postmaster@${options.domain}"`,
-      '; MTA-STS: senders must use TLS to the MX; the policy below is served by the relay host at',
-      `; https://mta-sts.${options.domain}/.well-known/mta-sts.txt (change id when the policy changes)`,
+      options.reportAddress === undefined
+        ? '; DMARC: mail failing aligned DKIM and SPF is rejected (no report address: --report-address ADDRESS adds one)'
+        : `; DMARC: mail failing aligned DKIM and SPF is rejected; aggregate reports to ${options.reportAddress}`,
+      `_dmarc.${d} 3600 IN TXT "v=DMARC1; p=reject; adkim=s; aspf=s${options.reportAddress === undefined ? '' : `; rua=mailto:${options.reportAddress}`}"`,
+      '; MTA-STS: senders must use TLS to the MX. The relay does not serve the policy: put the file',
+      `; below on a web server at https://mta-sts.${options.domain}/.well-known/mta-sts.txt, with a`,
+      `; certificate for mta-sts.${options.domain}, before publishing this record (change id when it changes)`,
       `_mta-sts.${d} 3600 IN TXT "v=STSv1; id=${options.policyId}"`,
-      `mta-sts.${d} 3600 IN CNAME ${mx}`,
-      '; TLS-RPT: where senders report TLS failures',
-      `_smtp._tls.${d} 3600 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@${options.domain}"`,
+      ...(options.reportAddress === undefined
+        ? ['; TLS-RPT: not published: its record must name a report address (--report-address ADDRESS)']
+        : ['; TLS-RPT: where senders report TLS failures', `_smtp._tls.${d} 3600 IN TXT "v=TLSRPTv1; rua=mailto:${options.reportAddress}"`]),
       '; WKD (advanced method): the relay serves /.well-known/openpgpkey/ for this domain',
       `openpgpkey.${d} 3600 IN CNAME ${mx}`,
     ],

@@ -7,6 +7,7 @@ import { PerIpLimits } from './per-ip-limits.js';
 import type { TLSSocket } from 'node:tls';
 import { authenticate } from 'mailauth';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import addressparser from 'nodemailer/lib/addressparser';
 import { parseAddress } from '../../api/address.js';
 import { AuthResultSchema, type AuthFacts, type AuthResult, type SmtpHopFacts, type SmtpInboundArrivalFacts } from '../../api/facts.js';
 import { headerValue, parseHeaderFields, splitHeaderAndBody } from '../../api/mime-fields.js';
@@ -35,9 +36,14 @@ export interface SmtpGatewayOptions {
   readonly resolver: DnsResolver;
   readonly clock: () => Date;
   readonly randomId: () => string;
+  /** docs/gateway.md §3.1.1: the DATA bytes held at once by all transactions (default DATA_BUDGET_MESSAGES of the largest). */
+  readonly dataBudgetBytes?: number;
   /** One line per SMTP transaction: peer, sizes, results; never content, subjects or addresses' mail. */
   readonly log: (fields: Record<string, unknown>) => void;
 }
+
+/** docs/gateway.md §3.1.1: the DATA held at once is at most this many of the largest message. */
+export const DATA_BUDGET_MESSAGES = 2;
 
 type SmtpError = Error & { responseCode: number };
 
@@ -122,12 +128,18 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     const asText = raw.toString('latin1');
     // docs/gateway.md §3.9: a Caliop user's mail only ever arrives through the narrow API. Outside
     // mail whose From claims our own domain is refused unless DMARC passes for that domain.
-    const claimedFrom = headerValue(parseHeaderFields(splitHeaderAndBody(asText).headerText), 'From') ?? '';
-    const claimsOurDomain = [...claimedFrom.matchAll(/@([A-Za-z0-9.-]+)/g)].some((match) => (match[1] as string).toLowerCase().replace(/\.$/, '') === options.domain);
-    if (claimsOurDomain && !(auth.dmarc.result === 'pass' && auth.dmarc.domain.toLowerCase() === options.domain)) {
+    const fromFields = parseHeaderFields(splitHeaderAndBody(asText).headerText).filter((field) => field.name.toLowerCase() === 'from');
+    if (fromFields.length > 1) {
+      // RFC 5322 §3.6: one From field; with two, readers and DMARC may each take another (RFC 7489 §6.6.1).
+      options.log({ event: 'smtp_refused', reason: 'several_from', ip, ehlo });
+      raw.fill(0);
+      throw smtpError(550, '5.7.1 A message has exactly one From field (RFC 5322 section 3.6)');
+    }
+    const claimsOurDomain = fromDomains(fromFields[0]?.value, auth.dmarc.domain).has(options.domain);
+    if (claimsOurDomain && !(auth.dmarc.result === 'pass' && normalDomain(auth.dmarc.domain) === options.domain)) {
       options.log({ event: 'smtp_refused', reason: 'own_domain_from', ip, ehlo, dmarc: auth.dmarc.result });
       raw.fill(0);
-      throw smtpError(550, `5.7.1 Mail from outside claiming to be from ${options.domain} is refused (DMARC did not pass)`);
+      throw smtpError(550, `5.7.1 Mail from outside claiming to be from ${options.domain} is refused (${auth.dmarc.result === 'pass' ? `DMARC passed for ${normalDomain(auth.dmarc.domain)}, not for ${options.domain}` : 'DMARC did not pass'})`);
     }
     const ciphertext = findArrivedCiphertext(asText);
     const arrivedEncrypted = ciphertext !== null && (await isEncryptedOpenPgpMessage(ciphertext.armoredMessage));
@@ -203,6 +215,12 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
   const MAIL_PARAMETERS: ReadonlySet<string> = new Set(['SIZE', 'BODY', 'SMTPUTF8']);
   const RCPT_PARAMETERS: ReadonlySet<string> = new Set();
 
+  // docs/gateway.md §3.1.1: the DATA of all transactions held at once, each message costing a
+  // few times its size while it is checked and sealed (an audit's 8 messages of 24 MB at once
+  // took the relay to 1.4 GB). Past the budget a transaction is deferred (452): its sender retries.
+  const dataBudget = options.dataBudgetBytes ?? DATA_BUDGET_MESSAGES * options.maxMessageBytes;
+  let dataInFlight = 0;
+
   const server = new SMTPServer({
     name: options.hostname,
     banner: 'caliop-relay',
@@ -265,26 +283,51 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     onData(stream: SMTPServerDataStream, session, callback) {
       const chunks: Buffer[] = [];
       let length = 0;
+      // docs/gateway.md §3.1.1: what this transaction holds of the budget of data in flight.
+      let held = 0;
+      let overBudget = false;
+      const release = () => {
+        dataInFlight -= held;
+        held = 0;
+      };
       stream.on('data', (chunk: Buffer) => {
         length += chunk.length;
-        if (length <= options.maxMessageBytes) chunks.push(chunk);
+        if (overBudget || length > options.maxMessageBytes) return;
+        if (dataInFlight + chunk.length > dataBudget) {
+          overBudget = true;
+          for (const kept of chunks.splice(0)) kept.fill(0);
+          release();
+          return;
+        }
+        chunks.push(chunk);
+        held += chunk.length;
+        dataInFlight += chunk.length;
       });
       stream.on('end', () => {
+        // Too big is for good (552), whatever else: checked first.
         if (stream.sizeExceeded || length > options.maxMessageBytes) {
           for (const chunk of chunks) chunk.fill(0);
+          release();
           options.log({ event: 'smtp_refused', reason: 'too_large', ip: session.remoteAddress, bytes: length });
           callback(smtpError(552, `5.3.4 Message too big: this relay accepts at most ${options.maxMessageBytes} bytes`));
           return;
         }
+        if (overBudget) {
+          options.log({ event: 'smtp_deferred', reason: 'data_budget', ip: session.remoteAddress, bytes: length });
+          callback(smtpError(452, '4.3.1 Insufficient system storage: too much mail arriving at once, try again later'));
+          return;
+        }
         const raw = Buffer.concat(chunks);
         for (const chunk of chunks) chunk.fill(0);
-        accept(raw, session).then(
-          () => callback(null, '2.0.0 Ok: sealed and stored'),
-          (error: unknown) => {
-            options.log({ event: 'smtp_error', ip: session.remoteAddress, error: error instanceof Error ? error.message : String(error) });
-            callback(error instanceof Error && 'responseCode' in error ? error : smtpError(451, '4.3.0 Temporary failure, try again later'));
-          },
-        );
+        accept(raw, session)
+          .then(
+            () => callback(null, '2.0.0 Ok: sealed and stored'),
+            (error: unknown) => {
+              options.log({ event: 'smtp_error', ip: session.remoteAddress, error: error instanceof Error ? error.message : String(error) });
+              callback(error instanceof Error && 'responseCode' in error ? error : smtpError(451, '4.3.0 Temporary failure, try again later'));
+            },
+          )
+          .finally(release);
       });
     },
   });
@@ -319,4 +362,28 @@ function unknownParameters(args: unknown, known: ReadonlySet<string>): string | 
   if (args === false || args === undefined || args === null || typeof args !== 'object') return null;
   const unknown = Object.keys(args).find((key) => !known.has(key));
   return unknown === undefined ? null : JSON.stringify(unknown.slice(0, 40));
+}
+
+/** A domain as compared: lower case, no trailing dot, no brackets of a domain literal, no spaces. */
+export function normalDomain(domain: string): string {
+  return domain.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+}
+
+/**
+ * docs/gateway.md §3.9: the domains a From field's addresses are in, read as mail readers read
+ * them (RFC 5322: comments and spaces around the @ dropped; a display name that looks like an
+ * address is a name, not the address), together with the From domain DMARC judged.
+ */
+export function fromDomains(value: string | undefined, dmarcDomain: string): Set<string> {
+  const domains = new Set<string>();
+  if (dmarcDomain !== '') domains.add(normalDomain(dmarcDomain));
+  for (const { address } of flatAddresses(addressparser(value ?? ''))) {
+    const at = address.lastIndexOf('@');
+    if (at > 0) domains.add(normalDomain(address.slice(at + 1)));
+  }
+  return domains;
+}
+
+function flatAddresses(parsed: ReturnType<typeof addressparser>): { address: string }[] {
+  return parsed.flatMap((entry) => ('group' in entry && Array.isArray(entry.group) ? flatAddresses(entry.group) : 'address' in entry && typeof entry.address === 'string' ? [{ address: entry.address }] : []));
 }

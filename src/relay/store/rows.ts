@@ -1,5 +1,6 @@
 // Rows as both stores return them, and their mapping to the store's types.
 
+import { withoutIpAddresses } from '../ip-scrub.js';
 import type { TlsSession, TlsSessionCount } from '../gateway/tls-rpt.js';
 import type { ArrivalFacts } from '../../api/facts.js';
 import type { Account, Device, HeldMessage, QueuedOutbound, HeldSession, SessionRecord, StoredMessage, SubmissionRecord, TlsReportPost } from './relay-store.js';
@@ -150,15 +151,16 @@ export function toHeldMessages(rows: readonly HeldRow[], entries: readonly { id:
 
 /**
  * docs/disclosure.md §3: the facts of an outside message once the IP retention period
- * is over: the sending server's IP blanked, and bracketed addresses cut from the hops
- * (`mx.example [192.0.2.1]` becomes `mx.example`).
+ * is over: the sending server's IP blanked, and addresses cut from the hops and from the
+ * EHLO name (`mx.example [192.0.2.1]` becomes `mx.example`; an EHLO of `[IPv6:2001:db8::5]`
+ * or `198.51.100.7`, an address itself, becomes empty: ip-scrub.ts).
  */
 export function withoutIps(facts: ArrivalFacts): ArrivalFacts {
   if (facts.route !== 'smtp-inbound') return facts;
   return {
     ...facts,
-    peer: { ...facts.peer, ip: '' },
-    hops: facts.hops.map((hop) => ({ ...hop, from: hop.from.replace(/\s*\[[^\]]*\]/g, ''), by: hop.by.replace(/\s*\[[^\]]*\]/g, '') })),
+    peer: { ...facts.peer, ip: '', host: withoutIpAddresses(facts.peer.host) },
+    hops: facts.hops.map((hop) => ({ ...hop, from: withoutIpAddresses(hop.from.replace(/\s*\[[^\]]*\]/g, '')), by: withoutIpAddresses(hop.by.replace(/\s*\[[^\]]*\]/g, '')) })),
   };
 }
 
