@@ -60,5 +60,8 @@ const server = createServer({ cert: readFileSync(certFile), key: readFileSync(ke
     } else send(404, {});
   });
 });
+// Its keep-alive clients may wait longer than Node's 5 s while the other sides of a round run:
+// an idle socket closed just as a client reuses it was an ECONNRESET that ended the whole bench.
+server.keepAliveTimeout = 0;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -592,7 +592,16 @@ export async function benchRelayThroughput(settings: RelayBenchSettings = relayB
       }
       if (other !== undefined) {
         const rounds: LevelResult[] = [];
-        sides.push({ label: 'compared relay', title: 'SQLite, compared relay', peer: 'peer', run: (n) => runLevel(otherUsers, TOP, n, [other.child.pid], relayCycle), rounds, describe: relayExtras(other, 'compared relay', rounds) });
+        // The compared relay runs the cycle of the part measured: the stick's sync path when asked for without the list/fetch/delete cycle.
+        const syncPathOnly = parts.has('sync-path') && !parts.has('sqlite');
+        sides.push({
+          label: 'compared relay',
+          title: syncPathOnly ? "SQLite, compared relay, the stick's sync path" : 'SQLite, compared relay',
+          peer: syncPathOnly ? 'peer sync path' : 'peer',
+          run: (n) => runLevel(otherUsers, TOP, n, [other.child.pid], syncPathOnly ? syncPathCycle : relayCycle),
+          rounds,
+          describe: relayExtras(other, 'compared relay', rounds),
+        });
       }
       if (peer !== null && parts.has('peer')) {
         const rounds: LevelResult[] = [];
