@@ -117,6 +117,66 @@ describe('encrypt, decrypt, sign, verify between two sticks', () => {
     expect(unknown.status).toBe(16);
   });
 
+  it('decrypt with a bad signature gives out nothing: no --output file, nothing on stdout; exit 15 (docs/cli.md §3.7)', async () => {
+    const openpgp = await import('openpgp');
+    const { existsSync } = await import('node:fs');
+    const { seedFromPhrase } = await import('../src/core/recovery-sheet.js');
+    const { deriveIdentity } = await import('../src/core/key-derivation.js');
+    // Alice's own key, from her recovery phrase; Bob has her as a contact (the test above).
+    const aliceKey = (await deriveIdentity({ seed: seedFromPhrase(alice.recoveryPhrase.split(/\s+/)), name: 'Alice', email: 'alice@example.org', creationDate: new Date(alice.creationDate), validate: false })).privateKey;
+    const bobCert = await openpgp.readKey({ armoredKey: (await onStick(bobStick, ['key', 'export'])).stdout });
+    const data = 'a message whose words are signed\n';
+    // Alice's signature over other words, carried with these: the encryption's integrity holds, the signature does not.
+    const otherWords = await openpgp.sign({ message: await openpgp.createMessage({ binary: new TextEncoder().encode('other words\n') }), signingKeys: aliceKey, detached: true });
+    const made = (signature?: string) =>
+      openpgp
+        .readSignature({ armoredSignature: signature ?? '' })
+        .catch(() => undefined)
+        .then(async (parsed) =>
+          openpgp.encrypt({
+            message: await openpgp.createMessage({ binary: new TextEncoder().encode(data) }),
+            encryptionKeys: bobCert,
+            ...(parsed === undefined ? { signingKeys: aliceKey } : { signature: parsed }),
+            config: { aeadProtect: false },
+          }),
+        );
+    const forged = (await made(otherWords)) as string;
+    const target = join(scratch.path, 'bad-signature.txt');
+    const toFile = await onStick(bobStick, ['decrypt', '--output', target], { input: forged });
+    expect(toFile.stderr).toMatch(/signature: BAD/);
+    expect(toFile.status, toFile.stderr).toBe(15);
+    expect(toFile.stderr).toMatch(/^caliop: error: the signature is not valid: .*bad-signature\.txt was not written/m);
+    expect(existsSync(target)).toBe(false);
+    const toStdout = await onStick(bobStick, ['decrypt'], { input: forged });
+    expect(toStdout.status).toBe(15);
+    expect(toStdout.stdout).toBe('');
+    expect(toStdout.stderr).toMatch(/the plaintext was not written/);
+    // Signed over these very words, the same way: decrypted and written (the construction is not what fails).
+    const good = await onStick(bobStick, ['decrypt', '--output', target], { input: (await made()) as string });
+    expect(good.status, good.stderr).toBe(0);
+    expect(good.stderr).toMatch(/signature: good/);
+    expect((await import('node:fs')).readFileSync(target, 'utf8')).toBe(data);
+  });
+
+  it('send refuses a message on stdin that is not UTF-8, before anything is queued (exit 13), instead of replacing its bytes', async () => {
+    const latin1 = await onStick(bobStick, ['send', '--to', 'alice@example.org', '--subject', 'crème'], { input: Buffer.from('Caf\xe9 cr\xe8me\n', 'latin1') });
+    expect(latin1.status, latin1.stderr).toBe(13);
+    expect(latin1.stderr).toMatch(/^caliop: error: the message on stdin is not UTF-8 text/m);
+    expect(latin1.stderr).toMatch(/^caliop: hint: .*--attach/m);
+    const outbox = await onStick(bobStick, ['--json', 'outbox']);
+    expect(JSON.stringify(JSON.parse(outbox.stdout))).not.toMatch(/crème/);
+  });
+
+  it('a reader that closes stdout early (| head) is exit 48 with one error line, no stack trace (docs/cli.md §4)', async () => {
+    const text = 'a line of text that repeats\n'.repeat(40_000); // ~1 MiB: more than a pipe holds
+    const encrypted = await onStick(bobStick, ['encrypt', '--to', 'bob@example.org'], { input: text });
+    expect(encrypted.status, encrypted.stderr).toBe(0);
+    const piped = await onStick(bobStick, ['decrypt'], { input: encrypted.stdout, wrapper: ['bash', '-c', '"$@" | head -c 10 > /dev/null; exit "${PIPESTATUS[0]}"', 'caliop-into-head'] });
+    expect(piped.status, piped.stderr).toBe(48);
+    expect(piped.stderr).toMatch(/^caliop: error: the program reading the output closed it before the end/m);
+    expect(piped.stderr).not.toMatch(/\bat \S+ \(|node:internal|EPIPE/);
+  });
+
   it("docs/message-payload.md §6.4-§6.5: gpg's text-mode signatures over CR CR LF and lone CRs (test/vectors/text-mode): good is 0, modified is 15", async () => {
     const vectors = join(import.meta.dirname, 'vectors', 'text-mode');
     const { readFileSync } = await import('node:fs');

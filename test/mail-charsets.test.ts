@@ -76,4 +76,11 @@ describe('charsets and encodings as mailers send them (docs/message-payload.md �
     expect(await shown('text/plain; charset=iso-8859-1', Buffer.from('café'))).toBe('cafÃ©\n'); // UTF-8 declared Latin-1: as declared
     expect(await shown('text/plain; charset=utf-7', 'caf+AOk- +IKw-')).toBe('café €\n'); // RFC 2152 (src/core/utf7.ts)
   });
+
+  it('a Subject in UTF-7 encoded-words (Q and B, adjacent words joined, beside a UTF-8 one) is decoded like a UTF-7 body', async () => {
+    const subject = async (value: string) => (await readMailContent(message(['From: a@outside.test', `Subject: ${value}`, 'Content-Type: text/plain; charset=utf-8'], 'x'))).subject;
+    expect(await subject('=?utf-7?Q?Hi_Mom_-+Jjo--!?=')).toBe('Hi Mom -\u263a-!');
+    expect(await subject(`=?UTF-7?B?${Buffer.from('caf+AOk-').toString('base64')}?= =?utf-7?Q?_+IKw-?=`)).toBe('café €');
+    expect(await subject('=?utf-7?Q?caf+AOk-?= and =?utf-8?Q?cr=C3=A8me?=')).toBe('café and crème');
+  });
 });

@@ -4,8 +4,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { attachmentNameIn, readMailContent } from '../src/core/mail-content.js';
 import { MimeStreamSplitter, type StreamedPartHead } from '../src/core/mime-stream.js';
-import { MESSAGE_LIMITS, overLimitReasonIn } from '../src/core/message-limits.js';
+import { MESSAGE_LIMITS } from '../src/core/message-limits.js';
 import { cpuMs } from './helpers/cpu-time.js';
+import { overLimitReason } from './helpers/over-limit.js';
 
 const bytes = (text: string) => Uint8Array.from(text, (char) => char.charCodeAt(0) & 0xff);
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -336,15 +337,6 @@ describe('docs/limits.md §2.6: the MIME parts of one message are bounded, on bo
       await new Promise((resolve) => setImmediate(resolve));
     }
     return splitter.end();
-  }
-  async function overLimitReason(work: Promise<unknown>): Promise<string | null> {
-    try {
-      await work;
-      return null;
-    } catch (error) {
-      expect(error).toMatchObject({ code: 'message_over_limit' });
-      return overLimitReasonIn((error as Error).message);
-    }
   }
 
   it(`${max} empty parts are read on both paths; ${max + 1} stay sealed as too-many-parts on both`, async () => {

@@ -42,7 +42,7 @@ describe('judgeNetwork', () => {
   });
 
   it('offline: only loopback, or an interface that is down', () => {
-    expect(judgeNetwork({ interfaces: [lo], routes: [] })).toEqual({ online: false, evidence: [] });
+    expect(judgeNetwork({ interfaces: [lo], routes: [] })).toEqual({ online: false, evidence: [], findings: [] });
     const down = { name: 'wlan0', up: false, loopback: false, addresses: [] };
     expect(judgeNetwork({ interfaces: [lo, down], routes: [{ iface: 'wlan0', destination: '0.0.0.0/0' }] }).online).toBe(false);
   });
@@ -60,6 +60,6 @@ describe('judgeNetwork', () => {
     const wifi = { name: 'Wi-Fi', up: true, loopback: false, addresses: ['169.254.10.2', 'fe80::2'] };
     expect(judgeNetwork({ interfaces: [lo, wifi], routes: null }).online).toBe(false);
     const lan = { name: 'Ethernet', up: true, loopback: false, addresses: ['10.1.2.3'] };
-    expect(judgeNetwork({ interfaces: [lo, lan], routes: null })).toEqual({ online: true, evidence: ['Ethernet is up with the address 10.1.2.3'] });
+    expect(judgeNetwork({ interfaces: [lo, lan], routes: null })).toEqual({ online: true, evidence: ['Ethernet is up with the address 10.1.2.3'], findings: [{ iface: 'Ethernet', by: 'address', values: ['10.1.2.3'] }] });
   });
 });

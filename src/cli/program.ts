@@ -90,6 +90,13 @@ export async function main(argv: string[]): Promise<number> {
   // docs/sop.md: `caliop sop …` has the draft's own parsing and exit codes.
   if (argv[2] === 'sop') return (await import('./sop.js')).runSop(argv.slice(3));
   const debug = argv.includes('--debug');
+  // docs/cli.md §4: a reader that closes stdout early (`| head`) is exit 48 with one line, not an
+  // unhandled 'error' event and its stack (issue 9's audit).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    printError(new CaliopError('output_closed'), debug);
+    process.exit(ERROR_TABLE.output_closed.exit);
+  });
   try {
     if (wantsInterface(argv.slice(2))) return await runInterface(argv.slice(2));
     const { program } = buildProgram();

@@ -4,7 +4,8 @@
 // COM1…) or be empty. The result is always one plain file name, safe on Linux,
 // macOS and Windows alike (the stick moves between them).
 
-const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+/** Windows ignores spaces after a device name's base (`CON .txt` is CON): they count as none. */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)\s*(\..*)?$/i;
 const MAX_BYTES = 200;
 
 function truncateUtf8(text: string, maxBytes: number): string {

@@ -88,6 +88,12 @@ export interface StickFacts {
    * another account submitted it (`not-submitter`). Absent: nothing to say.
    */
   readonly fromClaim?: { readonly kind: 'contact-unproven' | 'not-submitter'; readonly address: string };
+  /**
+   * docs/exposure.md §4.1, docs/message-payload.md §6.8: an inline-signed or clear-signed block
+   * stands among text it does not cover. `signature` is then `absent` (the message as a whole is
+   * unsigned) and `signature-partial` says so instead of `signature-absent`. Absent: false.
+   */
+  readonly partlySigned?: boolean;
 }
 
 /** docs/exposure.md §2: the input of assessReceived. `relay` is null when the relay recorded nothing. */
@@ -137,6 +143,8 @@ export const REASON_RULES = {
   'payload-not-encrypted': { vouchedBy: 'stick', effect: 'caps', capsAt: 'tls-only', delta: 0 },
   'signature-valid': { vouchedBy: 'stick', effect: 'raises', delta: 3 },
   'signature-absent': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
+  // §4.1: a signed block among text it does not cover: the message as a whole is unsigned (the rule of signature-absent).
+  'signature-partial': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
   'signature-unknown-key': { vouchedBy: 'stick', effect: 'caps', capsAt: 'pgp-external', delta: 0 },
   'signature-invalid': { vouchedBy: 'stick', effect: 'alarm', delta: 0 },
   // §4.1: a valid signature made with an algorithm we would no longer create: below a good one, never the forgery alarm.
@@ -333,7 +341,7 @@ function stickFactsToReasons({ stick, relay }: ExposureFacts): Fact[] {
   if (stick.encryptedToMe && stick.postQuantum === true) out.push({ code: 'payload-encrypted-pq' });
   switch (stick.signature) {
     case 'valid': out.push({ code: 'signature-valid' }); break;
-    case 'absent': out.push({ code: 'signature-absent' }); break;
+    case 'absent': out.push({ code: stick.partlySigned === true ? 'signature-partial' : 'signature-absent' }); break;
     case 'unknown-key': out.push({ code: 'signature-unknown-key' }); break;
     case 'invalid': out.push({ code: 'signature-invalid' }); break;
     case 'valid-weak': out.push({ code: 'signature-weak' }); break;
@@ -539,6 +547,7 @@ export function checkExposureFacts(facts: unknown): asserts facts is ExposureFac
   checkOneOf(stick.signature, SIGNATURE_STATES, 'facts.stick.signature');
   checkOneOf(stick.senderKey, KEY_STATES, 'facts.stick.senderKey');
   checkBoolean(stick.headersProtected, 'facts.stick.headersProtected');
+  if (stick.partlySigned !== undefined) checkBoolean(stick.partlySigned, 'facts.stick.partlySigned');
   const fromClaim = stick.fromClaim;
   if (fromClaim !== undefined) {
     if (!isRecord(fromClaim)) fail('facts.stick.fromClaim', 'an object {kind, address} or absent', fromClaim);

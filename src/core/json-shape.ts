@@ -47,6 +47,11 @@ export function arrayOf(item: Check, minimum = 0, maximum = Infinity): Check {
   };
 }
 
+/** z.tuple([...items]): an array of exactly these items, in order. */
+export function tupleOf(...items: readonly Check[]): Check {
+  return (value) => Array.isArray(value) && value.length === items.length && items.every((item, i) => item(value[i]));
+}
+
 /** z.strictObject({...required, ...optional (each .optional())}). */
 export function strictObject(required: Readonly<Record<string, Check>>, optional: Readonly<Record<string, Check>> = {}): Check {
   const requiredEntries = Object.entries(required);

@@ -14,6 +14,7 @@ import { headerValue, parseContentType, parseHeaderFields, splitHeaderAndBody, s
 import { htmlToReadableText } from './html-text.js';
 import { checkMessageLimits, type StreamedItem, type StreamedScope } from './mime-stream.js';
 import { headerFix } from '../api/windows-1252.js';
+import { decodeUtf7Words } from './utf7.js';
 import { splitAngleMailbox } from './mailbox-fit.js';
 // postal-mime's unencoded parts gathered in pieces, not two Blob parts per line (docs/decisions/mime.md).
 import './postal-mime-lines.js';
@@ -100,7 +101,7 @@ const NO_AUTOCRYPT_CONTEXT = { fromAddresses: [], replyTo: [], autoSubmitted: un
 
 /** docs/message-payload.md §3: bounds given to the parser (nesting, header bytes, forwarded depth). */
 // docs/limits.md §2.3: the header sections are bounded while parsing.
-const PARSE_LIMITS = { maxNestingDepth: 50, maxHeadersSize: MESSAGE_LIMITS.maxHeaderBytes, maxRfc822NestingDepth: 5 } as const;
+const PARSE_LIMITS = { maxNestingDepth: MESSAGE_LIMITS.maxMimeDepth, maxHeadersSize: MESSAGE_LIMITS.maxHeaderBytes, maxRfc822NestingDepth: 5 } as const;
 
 const latin1 = new TextDecoder('latin1');
 /** Forwarded messages inside forwarded messages are read this deep; deeper ones stay attachments. */
@@ -184,6 +185,29 @@ function inlineSigned(body: string, text: string): InlineBlock | null {
   if (shown === null) return null;
   const decoded = signedBlock(text);
   return decoded !== null && decoded.kind === shown.kind && lf(decoded.armored) === shown.armored ? decoded : shown;
+}
+
+/** docs/message-payload.md §6.8: the lines set around a signed text that does not stand alone in the body. */
+export const SIGNED_TEXT_MARKS = { begins: '[signed text begins]', ends: '[signed text ends]' } as const;
+
+/**
+ * docs/message-payload.md §6.8: the body shown once an inline-signed or clear-signed block (`armored`,
+ * as the body holds it, LF line ends) is replaced by the text its signature covers (`signedText`).
+ * `partial` when the body holds anything but blanks outside the block (text before or after it, a
+ * second block, a forwarded message below): the signature does not cover that text, so the signed
+ * text is set between SIGNED_TEXT_MARKS and the message is not signed as a whole. A block not found
+ * in the body (it cannot be shown as signed) is partial, the body kept as it is.
+ */
+export function withSignedText(body: string, armored: string, signedText: string): { body: string; partial: boolean } {
+  const at = body.indexOf(armored);
+  if (at === -1) return { body, partial: true };
+  const before = body.slice(0, at);
+  const after = body.slice(at + armored.length);
+  const text = signedText.replace(/\n$/, '');
+  if (before.trim() === '' && after.trim() === '') return { body: `${before}${text}${after}`, partial: false };
+  const opening = before === '' || before.endsWith('\n') ? before : `${before}\n`;
+  const closing = after === '' || after.startsWith('\n') ? after : `\n${after}`;
+  return { body: `${opening}${SIGNED_TEXT_MARKS.begins}\n${text}\n${SIGNED_TEXT_MARKS.ends}${closing}`, partial: true };
 }
 
 /** docs/message-payload.md §6.6, docs/store.md §5.2: an inline block as the arrival record keeps it (bytes as base64). */
@@ -406,6 +430,10 @@ async function readMailContentOnce(bytes: Uint8Array, depth: number): Promise<Ma
     if (/Maximum header size/.test((error as Error).message)) {
       throw new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText('headers-too-large')}`, { cause: error });
     }
+    // docs/limits.md §2.7: counted first by checkMessageLimits (depth 0); a forwarded message read here again is bounded the same way.
+    if (/Maximum MIME nesting depth/.test((error as Error).message)) {
+      throw new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText('nested-too-deep')}`, { cause: error });
+    }
     throw error;
   }
   // docs/message-payload.md §4.4-§4.5: each text part was decoded by src/core/text-charset.ts (a guess marked on its node).
@@ -444,6 +472,9 @@ async function readMailContentOnce(bytes: Uint8Array, depth: number): Promise<Ma
   }
   // §4.5: a Subject or From written in 8-bit bytes that are not UTF-8 (postal-mime gave U+FFFD).
   let subject = email.subject === undefined ? undefined : fixHeader(email.subject);
+  // §4.6: a Subject in UTF-7 encoded-words (TextDecoder has none).
+  const rawSubject = email.headers.find((header) => header.key === 'subject')?.value;
+  if (rawSubject !== undefined && /=\?utf-7/i.test(rawSubject)) subject = fixHeader(decodeWords(decodeUtf7Words(rawSubject)).replace(/\s+/g, ' ').trim());
   let fromAddress = email.from;
   const subjectBroken = subject?.includes('\ufffd') ?? false;
   const fromBroken = (fromAddress?.name ?? '').includes('\ufffd');

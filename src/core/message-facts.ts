@@ -12,6 +12,8 @@ export type OpenedSignature =
   | 'signer-mismatch'
   | 'unknown-key'
   | 'unsigned'
+  /** docs/message-payload.md §6.8: a good signature over an inline block that does not cover all the text: unsigned as a whole. */
+  | 'partly-signed'
   | 'undecryptable'
   | 'expired-key'
   | 'revoked-key'
@@ -41,6 +43,7 @@ const SIGNATURE_STATE: Record<OpenedSignature, SignatureState> = {
   'signer-mismatch': 'invalid',
   'unknown-key': 'unknown-key',
   unsigned: 'absent',
+  'partly-signed': 'absent',
   undecryptable: 'absent',
 };
 
@@ -67,5 +70,6 @@ export function stickFactsOf(verdict: OpenedMessageVerdict, relay: RelayFacts | 
     headersProtected: verdict.decrypted && verdict.protectedHeaders && !sealedByRelay,
     ...(verdict.decrypted && !sealedByRelay && verdict.postQuantum === true ? { postQuantum: true } : {}),
     ...(verdict.fromClaim !== undefined ? { fromClaim: verdict.fromClaim } : {}),
+    ...(verdict.signature === 'partly-signed' ? { partlySigned: true } : {}),
   };
 }

@@ -20,10 +20,15 @@ export const MESSAGE_LIMITS = {
    * opens, at every level, forwarded messages included (Dovecot's message parser caps a message at 10,000).
    */
   maxMimeParts: 10_000,
+  /**
+   * docs/limits.md §2.7: how deep multiparts may nest, the top entity at depth 0 (postal-mime's
+   * maxNestingDepth: a part at a depth past it is refused, src/core/mail-content.ts PARSE_LIMITS).
+   */
+  maxMimeDepth: 50,
 } as const;
 
 /** Why a message stays sealed (docs/limits.md §3); stored with the message and shown to the user. */
-export type OverLimitReason = 'decompressed-too-large' | 'headers-too-large' | 'message-too-large' | 'too-many-parts';
+export type OverLimitReason = 'decompressed-too-large' | 'headers-too-large' | 'message-too-large' | 'too-many-parts' | 'nested-too-deep';
 
 export function overLimitText(reason: OverLimitReason): string {
   switch (reason) {
@@ -35,12 +40,14 @@ export function overLimitText(reason: OverLimitReason): string {
       return `it is larger than ${MESSAGE_LIMITS.maxMessageBytes / 1024 / 1024} MiB`;
     case 'too-many-parts':
       return `it has more than ${MESSAGE_LIMITS.maxMimeParts} MIME parts`;
+    case 'nested-too-deep':
+      return `its MIME parts are nested more than ${MESSAGE_LIMITS.maxMimeDepth} levels deep`;
   }
 }
 
-const REASONS: readonly OverLimitReason[] = ['decompressed-too-large', 'headers-too-large', 'message-too-large', 'too-many-parts'];
+export const OVER_LIMIT_REASONS: readonly OverLimitReason[] = ['decompressed-too-large', 'headers-too-large', 'message-too-large', 'too-many-parts', 'nested-too-deep'];
 
 /** The reason a message_over_limit error names (its message quotes overLimitText). */
 export function overLimitReasonIn(message: string): OverLimitReason {
-  return REASONS.find((reason) => message.includes(overLimitText(reason))) ?? 'decompressed-too-large';
+  return OVER_LIMIT_REASONS.find((reason) => message.includes(overLimitText(reason))) ?? 'decompressed-too-large';
 }

@@ -77,8 +77,8 @@ export interface MimeSplitOptions {
 
 /** docs/message-payload.md §3.1: text parts kept whole up to this many bytes in all. */
 export const MAX_STREAMED_TEXT_BYTES = 1024 * 1024;
-/** As readMailContent: 50 levels of multipart nesting at most; deeper parts stay in their parent. */
-const MAX_DEPTH = 50;
+/** docs/limits.md §2.7: as readMailContent, multiparts nested this deep at most (the top at 0); a deeper one seals the message. */
+const MAX_DEPTH = MESSAGE_LIMITS.maxMimeDepth;
 /** A delimiter line's transport padding longer than this is not padding (RFC 2046 §5.1.1). */
 const MAX_DELIMITER_LINE = 998;
 /**
@@ -102,7 +102,7 @@ function countStored(budget: Budget, bytes: number): void {
   if (budget.storedBytes > MESSAGE_LIMITS.maxStoredPartBytes) throw overLimit('decompressed-too-large');
 }
 
-function overLimit(reason: 'headers-too-large' | 'decompressed-too-large' | 'too-many-parts'): CaliopError {
+function overLimit(reason: 'headers-too-large' | 'decompressed-too-large' | 'too-many-parts' | 'nested-too-deep'): CaliopError {
   return new CaliopError('message_over_limit', `this message stays sealed: ${overLimitText(reason)}`);
 }
 
@@ -402,7 +402,9 @@ class Entity implements PartSink {
     const type = parseContentType(headerValue(fields, 'Content-Type'));
     const mediaType = type.type === '' ? 'text/plain' : type.type.toLowerCase();
     const boundary = type.params['boundary'];
-    if (mediaType.startsWith('multipart/') && boundary !== undefined && boundary !== '' && this.depth < MAX_DEPTH) {
+    if (mediaType.startsWith('multipart/') && boundary !== undefined && boundary !== '') {
+      // docs/limits.md §2.7: its parts would stand past the depth postal-mime reads (it throws there): sealed, on both receive paths.
+      if (this.depth >= MAX_DEPTH) throw overLimit('nested-too-deep');
       // docs/message-payload.md §6.1: a message's top multipart/signed, its signature checked (only the top's is hashed).
       const signed = this.place.root !== undefined && mediaType === 'multipart/signed' && type.params['protocol']?.toLowerCase() === 'application/pgp-signature';
       const place = { scope: this.place.scope, forwardDepth: this.place.forwardDepth };

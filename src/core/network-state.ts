@@ -23,10 +23,19 @@ export interface NetworkObservation {
   readonly routes: readonly ObservedRoute[] | null;
 }
 
+/** Why one interface makes the machine online: its usable routes (§2), or its routable addresses (§3). */
+export interface NetworkFinding {
+  readonly iface: string;
+  readonly by: 'route' | 'address';
+  readonly values: readonly string[];
+}
+
 export interface NetworkVerdict {
   readonly online: boolean;
-  /** One plain sentence per interface that makes the machine online. */
+  /** One plain sentence per interface that makes the machine online (English: the CLI's). */
   readonly evidence: readonly string[];
+  /** The same facts, for a face that words them in its own language (the interface). */
+  readonly findings: readonly NetworkFinding[];
 }
 
 function isIpv6LinkLocalOrMulticast(cidrOrAddress: string): boolean {
@@ -44,24 +53,25 @@ function carriesTraffic(destinationOrAddress: string): boolean {
 
 /** docs/offline-check.md §2 and §3. */
 export function judgeNetwork(observation: NetworkObservation): NetworkVerdict {
-  const evidence: string[] = [];
+  const findings: NetworkFinding[] = [];
   for (const iface of observation.interfaces) {
     if (iface.loopback || !iface.up) continue;
     if (observation.routes !== null) {
       // §2: an up interface with a usable route.
       const usable = observation.routes.filter((route) => route.iface === iface.name && carriesTraffic(route.destination));
       if (usable.length > 0) {
-        evidence.push(`${iface.name} is up with a route to ${usable.map((route) => route.destination).join(', ')}`);
+        findings.push({ iface: iface.name, by: 'route', values: usable.map((route) => route.destination) });
       }
     } else {
       // §3: no route table on this platform: a routable address is taken as online.
       const routable = iface.addresses.filter(carriesTraffic);
       if (routable.length > 0) {
-        evidence.push(`${iface.name} is up with the address ${routable.join(', ')}`);
+        findings.push({ iface: iface.name, by: 'address', values: routable });
       }
     }
   }
-  return { online: evidence.length > 0, evidence };
+  const evidence = findings.map((finding) => `${finding.iface} is up with ${finding.by === 'route' ? 'a route to' : 'the address'} ${finding.values.join(', ')}`);
+  return { online: findings.length > 0, evidence, findings };
 }
 
 /** Parses /proc/net/route (IPv4; little-endian hex fields). */

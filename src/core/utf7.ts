@@ -59,3 +59,22 @@ export function decodeUtf7(bytes: Uint8Array): string {
   }
   return utf16.decode(units.subarray(0, length));
 }
+
+const UTF7_WORD = /=\?utf-7(?:\*[A-Za-z-]+)?\?([bq])\?([^?\s]*)\?=/gi;
+
+/**
+ * RFC 2047 encoded-words in charset UTF-7 decoded (postal-mime, through TextDecoder, has no
+ * UTF-7 and leaves their bytes as they are); the whitespace between two adjacent encoded-words
+ * is dropped (RFC 2047 §6.2). Other encoded-words are left for the caller's decoder.
+ */
+export function decodeUtf7Words(value: string): string {
+  const decoded = value.replace(UTF7_WORD, (_word, encoding: string, text: string) => {
+    const bytes =
+      encoding.toLowerCase() === 'b'
+        ? Buffer.from(text, 'base64')
+        : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_match, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))), 'latin1');
+    return `\u0000${decodeUtf7(bytes)}\u0000`;
+  });
+  // A marker on each side of a decoded word: the space between two of them goes, then the markers.
+  return decoded.replace(/\u0000\s+\u0000/g, '').replace(/\u0000/g, '');
+}

@@ -43,6 +43,16 @@ async function saveableAttachments(session: StickSession, id: string): Promise<S
   return opened.attachments.map((attachment) => ({ ...attachment, source: () => attachment.content }));
 }
 
+/** `file_exists` when saving attachments: the names already in the folder (the interface names them when it asks to replace). */
+export class AttachmentsExistError extends CaliopError {
+  readonly names: readonly string[];
+
+  constructor(names: readonly string[], folder: string) {
+    super('file_exists', `${names.join(', ')} already exist${names.length === 1 ? 's' : ''} in ${folder}; nothing was written`);
+    this.names = names;
+  }
+}
+
 export async function saveAttachments(session: StickSession, id: string, options: SaveOptions): Promise<SavedAttachment[]> {
   const all = await saveableAttachments(session, id);
   const names = uniqueAttachmentNames(all);
@@ -53,7 +63,7 @@ export async function saveAttachments(session: StickSession, id: string, options
   await checkFolder(options.folder);
   if (!options.force) {
     const taken = await takenNames(options.folder, chosen.map((attachment) => names[attachment.index - 1]!));
-    if (taken.length > 0) throw new CaliopError('file_exists', `${taken.join(', ')} already exist${taken.length === 1 ? 's' : ''} in ${options.folder}; nothing was written`);
+    if (taken.length > 0) throw new AttachmentsExistError(taken, options.folder);
   }
   const saved: SavedAttachment[] = [];
   for (const attachment of chosen) {

@@ -28,6 +28,8 @@ interface FlushResult {
   queued: string[];
   /** Transient errors met (the message stays queued). */
   errors: string[];
+  /** The transient error that stopped the flush, by the local id it met (send tells why a message waits). */
+  waitingOn?: { readonly id: string; readonly error: CaliopError };
   /** Marked failed during this flush. */
   failed: FailedMessage[];
   /** The error of each message marked failed, by local id (send reports it as its own). */
@@ -149,6 +151,7 @@ export async function flushOutbox(session: StickSession, client: RelayClient, no
       });
       if (transient) {
         result.errors.push(`message ${item.id}: ${message}`);
+        result.waitingOn = { id: item.id, error };
         break; // the relay is away: the others would meet the same
       }
       result.failed.push({ id: item.id, to: item.to, subject: item.subject, code: error.code, reason: error.message });

@@ -4,7 +4,7 @@
 import type * as openpgp from 'openpgp';
 import { overLimitReasonIn, type OverLimitReason } from '../core/message-limits.js';
 import { bareAddress } from '../core/message-payload.js';
-import { loadedInlineBlock, lf, readMailContent, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
+import { loadedInlineBlock, lf, readMailContent, withSignedText, type ArrivalHeaders, type AttachmentPart, type MailContent } from '../core/mail-content.js';
 import { decodeTextLoadingDetector, unflowText, type CharsetGuess } from '../core/text-charset.js';
 import { withoutTrailingWhite } from '../core/text-signature-forms.js';
 import type { StoredMessage } from '../core/vault-contents.js';
@@ -31,19 +31,25 @@ export interface SenderCheck {
   readonly signerFingerprint: string | null;
 }
 
-function judgeSender(session: StickSession, fromAddress: string, checks: readonly SignatureCheck[], relayFacts?: unknown): SenderCheck {
+/**
+ * `partial`: docs/message-payload.md §6.8, the checks of an inline block that does not cover all
+ * the text. The sender's good signature found among them (and none over the whole message) is
+ * `partly-signed`: unsigned as a whole (docs/exposure.md §4.1).
+ */
+function judgeSender(session: StickSession, fromAddress: string, checks: readonly SignatureCheck[], relayFacts?: unknown, partial: readonly SignatureCheck[] = []): SenderCheck {
   const self = fromAddress === session.contents.identity.email.toLowerCase();
   const contact = findContact(session.contents.contacts, fromAddress);
   const senderKey: SenderCheck['senderKey'] = self ? 'self' : contact ? (contact.changedCert ? 'changed' : contact.verification) : 'unknown';
   const expected = self ? session.contents.identity.fingerprint : contact?.fingerprint;
   // docs/cli.md §6.2: good or good-weak by the sender's key; `bad` only when a signature does not verify.
-  const good = checks.find((check) => check.status === 'good' && check.signerFingerprint === expected)
-    ?? checks.find((check) => isValidSignature(check) && check.signerFingerprint === expected)
-    ?? checks.find(isValidSignature);
+  // §6.8: a signature over the whole message first, then one over a block that covers part of it.
+  const bySender = (list: readonly SignatureCheck[]) => list.find((check) => check.status === 'good' && check.signerFingerprint === expected)
+    ?? list.find((check) => isValidSignature(check) && check.signerFingerprint === expected);
+  const good = bySender(checks.filter((check) => !partial.includes(check))) ?? bySender(partial) ?? checks.find(isValidSignature);
   const keyProblem = checks.find((check) => check.status === 'expired-key' || check.status === 'revoked-key' || check.status === 'unsupported-algorithm');
   let signature: SignatureStatus;
   if (checks.some((check) => check.status === 'bad')) signature = 'bad';
-  else if (good && good.signerFingerprint === expected) signature = good.status === 'good-weak' ? 'good-weak' : 'good';
+  else if (good && good.signerFingerprint === expected) signature = partial.includes(good) ? 'partly-signed' : good.status === 'good-weak' ? 'good-weak' : 'good';
   else if (good) signature = 'signer-mismatch'; // a valid signature, but by someone else than the From address
   else if (keyProblem) signature = keyProblem.status as SignatureStatus;
   // docs/exposure.md §4.1.1: signed by a key we do not hold, while the From names someone whose key we do hold: not them.
@@ -53,7 +59,8 @@ function judgeSender(session: StickSession, fromAddress: string, checks: readonl
   const relay = relayFacts as { route?: string; submittedBy?: string } | undefined;
   let fromClaim: SenderCheck['fromClaim'];
   if (relay?.route === 'internal' && relay.submittedBy !== undefined && relay.submittedBy.toLowerCase() !== fromAddress) fromClaim = { kind: 'not-submitter', address: fromAddress };
-  else if (expected !== undefined && signature === 'unsigned') fromClaim = { kind: 'contact-unproven', address: fromAddress };
+  // §6.8: a partly signed message is unsigned as a whole: a contact's block may be set among anyone's text.
+  else if (expected !== undefined && (signature === 'unsigned' || signature === 'partly-signed')) fromClaim = { kind: 'contact-unproven', address: fromAddress };
   return { signature, senderKey, signerFingerprint: good?.signerFingerprint ?? checks[0]?.signerFingerprint ?? null, ...(fromClaim ? { fromClaim } : {}) };
 }
 
@@ -112,7 +119,7 @@ function shownSignedText(text: string, signed: { readonly kind: 'inline' | 'clea
  * (PGP/MIME multipart/signed, inline-signed, clear-signed), checked against the
  * keys we hold; an inline-signed or clear-signed block is replaced by its text.
  */
-async function checkSignedContent(content: MailContent, verificationKeys: readonly openpgp.PublicKey[]): Promise<{ body: string; checks: SignatureCheck[]; charsetGuess?: CharsetGuess }> {
+async function checkSignedContent(content: MailContent, verificationKeys: readonly openpgp.PublicKey[]): Promise<{ body: string; checks: SignatureCheck[]; partlySigned?: boolean; charsetGuess?: CharsetGuess }> {
   const signed = content.signed;
   if (signed === null) return { body: content.body, checks: [] };
   try {
@@ -126,7 +133,9 @@ async function checkSignedContent(content: MailContent, verificationKeys: readon
     // RFC 4880 §5.9: text-mode literal data carries CRLF; shown with LF like every other text.
     const text = shownSignedText(lf(decoded.text), signed);
     // docs/message-payload.md §6.5: the block may be held with its CRs; the body shows it with LF.
-    return { body: content.body.replace(lf(signed.armored), () => text.replace(/\n$/, '')), checks: result.signatures, ...(decoded.guessed !== undefined ? { charsetGuess: decoded.guessed } : {}) };
+    // §6.8: text beside the block is not signed: the signed text marked, the message partly signed.
+    const shown = withSignedText(content.body, lf(signed.armored), text);
+    return { body: shown.body, checks: result.signatures, partlySigned: shown.partial, ...(decoded.guessed !== undefined ? { charsetGuess: decoded.guessed } : {}) };
   } catch (error) {
     if (!isCaliopError(error)) throw error;
     return { body: content.body, checks: [] }; // not a signed message after all (an encrypted block, or damaged): shown as it came
@@ -175,7 +184,7 @@ export async function openStoredMessage(session: StickSession, message: StoredMe
     body: signedContent.body,
     protectedHeaders: content.protectedHeaders,
     postQuantum: result.postQuantum,
-    sender: judgeSender(session, from, [...result.signatures, ...signedContent.checks], message.direction === 'in' ? message.relayFacts : undefined),
+    sender: judgeSender(session, from, [...result.signatures, ...signedContent.checks], message.direction === 'in' ? message.relayFacts : undefined, signedContent.partlySigned === true ? signedContent.checks : []),
     attachments: content.attachments,
     content,
     sealed: null,
@@ -203,7 +212,7 @@ async function openedAtArrival(session: StickSession, message: StoredMessage, ar
     message,
     body: signedContent.body,
     protectedHeaders: content.protectedHeaders,
-    sender: judgeSender(session, from, [...checks, ...signedContent.checks], message.direction === 'in' ? message.relayFacts : undefined),
+    sender: judgeSender(session, from, [...checks, ...signedContent.checks], message.direction === 'in' ? message.relayFacts : undefined, 'partlySigned' in signedContent && signedContent.partlySigned === true ? signedContent.checks : []),
     attachments: (message.attachmentBlobs ?? []).map(({ ref: _ref, ...listed }) => ({ ...listed, content: new Uint8Array(0) })),
     content: { ...content, body: signedContent.body },
     sealed: null,

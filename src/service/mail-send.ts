@@ -222,8 +222,10 @@ export interface SendInput {
 
 export interface SendReport {
   readonly id: string;
-  /** true when the relay could not be reached: the message waits in the outbox. */
+  /** true when the message waits in the outbox (the relay could not be reached, or asked to wait: `waitReason`). */
   readonly queued: boolean;
+  /** Why it waits: the transient error met (relay_unreachable when no relay answered at all). */
+  readonly waitReason?: CaliopError;
   /** Outside recipients without a cert have null fingerprint, verification and source. */
   readonly recipients: readonly (ResolvedRecipient | { address: string; fingerprint: null | string; verification: null | Contact['verification']; source: null | Contact['source'] })[];
   readonly exposure: SendAssessment;
@@ -382,9 +384,12 @@ export async function sendMessage(session: StickSession, input: SendInput): Prom
       });
     }
     const first = items[0]!.id;
+    const queued = items.some((item) => !(flushed?.sent.includes(item.id) ?? false));
+    const waitReason = !queued ? undefined : (flushed?.waitingOn?.error ?? new CaliopError('relay_unreachable'));
     return {
       id: first,
-      queued: items.some((item) => !(flushed?.sent.includes(item.id) ?? false)),
+      queued,
+      ...(waitReason === undefined ? {} : { waitReason }),
       recipients: [
         ...internal.resolved,
         ...external.map((recipient) => ({

@@ -8,6 +8,7 @@ import { overLimitText, type OverLimitReason } from '../core/message-limits.js';
 import { stickFactsOf } from '../core/message-facts.js';
 import { bareAddress } from '../core/message-payload.js';
 import { displayMailbox } from '../core/mail-content.js';
+import { senderLine, type UnprovenSender } from '../core/mailbox-fit.js';
 import { verificationCerts } from './contacts.js';
 import { findMessage, markRead, openStoredMessage, type OpenedMessage, type SignatureStatus, type SenderCheck } from './mail-read.js';
 import type { CharsetGuess } from '../core/text-charset.js';
@@ -16,13 +17,17 @@ import type { StickSession } from './stick-session.js';
 export interface InboxEntry {
   readonly id: string;
   readonly direction: 'in' | 'out';
+  /** The sender as shown; docs/exposure.md §4.1.1: an unproven From is marked (`senderLine`). */
   readonly from: string;
+  /** docs/exposure.md §4.1.1: the From names a contact (or us) and is not proven: the From as written and the sender the relay vouches for; else null. */
+  readonly fromUnproven: (UnprovenSender & { readonly reason: 'contact-unproven' | 'not-submitter' }) | null;
   readonly to: readonly string[];
   readonly subject: string;
   readonly date: string;
   readonly unread: boolean;
   readonly signature: SignatureStatus;
-  readonly senderKey: SenderCheck['senderKey'];
+  /** The From's key as held; `unsigned` when the From names a contact but the message is not signed by them (docs/exposure.md §4.1.1). */
+  readonly senderKey: SenderCheck['senderKey'] | 'unsigned';
   readonly signerFingerprint: string | null;
   /** docs/exposure.md: how exposed this message was, and every reason. */
   readonly exposure: ExposureAssessment;
@@ -70,18 +75,34 @@ export function exposureOf(opened: OpenedMessage): ExposureAssessment {
   return assessReceived({ stick, relay });
 }
 
+/**
+ * docs/exposure.md §4.1.1: a From naming a contact that nothing proves: the sender the relay
+ * vouches for beside it when that is another address (the account that submitted it, the outer
+ * From of mail from outside that arrived encrypted).
+ */
+function unprovenSenderOf(opened: OpenedMessage): InboxEntry['fromUnproven'] {
+  const claim = opened.sender.fromClaim;
+  if (claim === undefined || opened.message.direction !== 'in') return null;
+  const relay = (opened.message.relayFacts ?? null) as { route?: string; submittedBy?: string; outerHeaders?: { from?: string | null } } | null;
+  const vouched = relay?.route === 'internal' ? relay.submittedBy : relay?.route === 'smtp-inbound' ? relay.outerHeaders?.from ?? undefined : undefined;
+  const outer = vouched !== undefined && bareAddress(vouched) !== claim.address ? displayMailbox(vouched) : null;
+  return { reason: claim.kind, claimed: displayMailbox(opened.message.from), outer };
+}
+
 function entryOf(opened: OpenedMessage): InboxEntry {
   const { message, sender } = opened;
+  const fromUnproven = unprovenSenderOf(opened);
   return {
     id: message.id,
     direction: message.direction,
-    from: displayMailbox(message.from),
+    from: senderLine(displayMailbox(message.from), fromUnproven),
+    fromUnproven,
     to: message.to,
     subject: message.subject,
     date: message.date,
     unread: message.unread,
     signature: sender.signature,
-    senderKey: sender.senderKey,
+    senderKey: sender.fromClaim !== undefined && (sender.signature === 'unsigned' || sender.signature === 'partly-signed') ? 'unsigned' : sender.senderKey,
     signerFingerprint: sender.signerFingerprint,
     exposure: exposureOf(opened),
     sealed: opened.sealed === null ? null : { reason: opened.sealed, text: overLimitText(opened.sealed) },
@@ -125,6 +146,7 @@ export async function readOne(session: StickSession, id: string): Promise<Messag
   };
 }
 
-export function senderAddress(entry: Pick<InboxEntry, 'from'>): string {
-  return bareAddress(entry.from);
+/** The sender's address: of the From, or, when it is not proven, of the sender the relay vouches for (else the claim, as written). */
+export function senderAddress(entry: Pick<InboxEntry, 'from' | 'fromUnproven'>): string {
+  return bareAddress(entry.fromUnproven === null ? entry.from : (entry.fromUnproven.outer ?? entry.fromUnproven.claimed));
 }

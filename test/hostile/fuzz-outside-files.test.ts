@@ -18,7 +18,7 @@ import { formatRecoverySheet, formatShareSheet, parseRecoverySheet, phraseFromSe
 import { normaliseWord } from '../../src/core/recovery-words.js';
 import { splitSeed } from '../../src/core/seed-shares.js';
 import {
-  emptyStoreState, GENERATION_HEADER_LENGTH, INDEX_CHUNK_ENTRIES, journalHeader, MAX_JOURNAL_RECORD, OBJECT_HEADER_LENGTH, openIndex, openJournal,
+  emptyStoreState, GENERATION_HEADER_LENGTH, INDEX_CHUNK_ENTRIES, INDEX_HEADER_LENGTH, INDEX_VERSION, journalHeader, MAX_JOURNAL_RECORD, OBJECT_HEADER_LENGTH, openIndex, openJournal,
   sealIndex, sealJournalRecord, SEALED_CHUNK, type IndexEntry, type StoreState,
 } from '../../src/core/store-format.js';
 import { kdfParamsProblem, openParsedVault, parseVault, sealVault, UNSAFE_TEST_KDF } from '../../src/core/vault-format.js';
@@ -296,10 +296,11 @@ describe("a store someone else prepared (docs/store.md §3-§6): the index, the 
     subject: `message ${n}`, date: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(), storedAt: '2026-02-01T00:00:00.000Z', unread: n % 2 === 0, size: 1000 + n,
   });
   const state = (count: number): StoreState => ({ ...emptyStoreState(), nextId: count + 1, relayCursor: 'c-1', entries: Array.from({ length: count }, (_, i) => entry(i + 1)) });
-  /** Opens the index and every chunk, as a listing of the whole mailbox does. */
+  /** Opens the index, every chunk (as a listing of the whole mailbox does) and every bucket of its id table (lookups by id). */
   const openAll = async (bytes: Uint8Array) => {
     const reading = await openIndex(key, bytes);
     await reading.chunks(reading.chunkSizes.map((_, i) => i));
+    await reading.buckets(Array.from({ length: reading.bucketCount }, (_, b) => b));
     return reading;
   };
 
@@ -323,8 +324,8 @@ describe("a store someone else prepared (docs/store.md §3-§6): the index, the 
       expect(await endsWell(`seed ${SEED}, index cut at ${length}`, STORE_CODES, 300, () => openAll(index.slice(0, length)))).toBe('vault_tampered');
     }
     // The head's length, then the first chunk's (the u32 before each part, §3).
-    const headLength = new DataView(index.buffer).getUint32(GENERATION_HEADER_LENGTH);
-    for (const at of [GENERATION_HEADER_LENGTH, GENERATION_HEADER_LENGTH + 4 + 24 + headLength]) {
+    const headLength = new DataView(index.buffer).getUint32(INDEX_HEADER_LENGTH);
+    for (const at of [INDEX_HEADER_LENGTH, INDEX_HEADER_LENGTH + 4 + 24 + headLength]) {
       for (const claimed of [0, 15, 16, 0x7fff_ffff, 0xffff_ffff]) {
         const bytes = index.slice();
         new DataView(bytes.buffer).setUint32(at, claimed);
@@ -333,13 +334,13 @@ describe("a store someone else prepared (docs/store.md §3-§6): the index, the 
     }
     const refused = new Map<string, number>();
     for (let version = 0; version < 0x10000; version++) {
-      if (version === 3) continue;
+      if (version === INDEX_VERSION) continue;
       const bytes = index.slice();
       new DataView(bytes.buffer).setUint16(8, version);
       const code = await codeOfAsync(() => openAll(bytes));
       refused.set(code, (refused.get(code) ?? 0) + 1);
     }
-    // Versions 1 and 2 are read for their rewrite (§7.1): these bytes are not theirs, so damaged too.
+    // Versions 1, 2 and 3 are read for their rewrite (§7.1): these bytes are not theirs, so damaged too.
     expect(Object.fromEntries(refused)).toEqual({ vault_tampered: 0xffff });
   });
 
@@ -386,7 +387,7 @@ describe("a store someone else prepared (docs/store.md §3-§6): the index, the 
       ['the journal 2^32-1 generations on', () => writeFileSync(join(folder, 'journal'), concatBytes(journalHeader(0xffff_ffff), journal.subarray(GENERATION_HEADER_LENGTH))), 'vault_tampered'],
       ['the journal in place of the index', () => writeFileSync(join(folder, 'index'), journal), 'vault_tampered'],
       ['the index in place of the journal', () => writeFileSync(join(folder, 'journal'), index), 'vault_tampered'],
-      ['an index whose head was sealed with another key', () => writeFileSync(join(folder, 'index'), index.map((byte, i) => (i === GENERATION_HEADER_LENGTH + 4 + 24 + 1 ? byte ^ 1 : byte))), 'vault_tampered'],
+      ['an index whose head was sealed with another key', () => writeFileSync(join(folder, 'index'), index.map((byte, i) => (i === INDEX_HEADER_LENGTH + 4 + 24 + 1 ? byte ^ 1 : byte))), 'vault_tampered'],
       ['an empty index', () => writeFileSync(join(folder, 'index'), new Uint8Array(0)), 'vault_tampered'],
       ['a folder in place of the index', () => { rmSync(join(folder, 'index')); mkdirSync(join(folder, 'index')); }, 'file_unreadable'],
     ];

@@ -137,6 +137,11 @@ export function registerCryptoCommands(program: Command, context: () => CliConte
       });
       const signatures = await describeSignatures(session, result.signatures);
       reportSignatures(signatures);
+      if (result.withheld) {
+        // docs/cli.md §3.7: nothing of a message with a bad signature was given out.
+        reportFailure('bad_signature', options.output === undefined ? 'the signature is not valid: the plaintext was not written' : `the signature is not valid: ${options.output} was not written`);
+        return;
+      }
       const failure = signatureFailure(signatures, false);
       if (failure) reportFailure(failure);
     });

@@ -34,7 +34,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
       const [{ sendMessage }, { exposureLabel, reasonLine }] = await Promise.all([import('../../service/mail-send.js'), import('../../core/exposure-text.js')]);
       const { readAttachmentsToSend } = await import('../../service/attachments.js');
       const attachments = await readAttachmentsToSend(options.attach ?? []);
-      const body = new TextDecoder().decode(await readStdinWhole(WHOLE_INPUT_LIMITS.stdinMessageBytes, 'the message'));
+      const body = utf8Body(await readStdinWhole(WHOLE_INPUT_LIMITS.stdinMessageBytes, 'the message'));
       const session = await cli.unlock();
       const language = session.contents.settings.language;
       const report = await sendMessage(session, {
@@ -55,10 +55,12 @@ export function registerMailCommands(program: Command, context: () => CliContext
         },
       });
       if (cli.json) {
-        await writeJson(report);
+        const { waitReason, ...rest } = report;
+        await writeJson({ ...rest, ...(waitReason === undefined ? {} : { waitReason: { code: waitReason.code, message: waitReason.message } }) });
         return;
       }
-      note(report.queued ? `message ${report.id} waits in the outbox: the relay could not be reached; "caliop sync" sends it` : `message ${report.id} sent`);
+      const why = report.waitReason === undefined || report.waitReason.code === 'relay_unreachable' ? 'the relay could not be reached' : `the relay answered but could not take it now (${report.waitReason.code}: ${report.waitReason.message})`;
+      note(report.queued ? `message ${report.id} waits in the outbox: ${why}; "caliop sync" sends it` : `message ${report.id} sent`);
     });
 
   program
@@ -152,7 +154,7 @@ export function registerMailCommands(program: Command, context: () => CliContext
       };
       const limit = count(options.limit, '--limit');
       const offset = count(options.offset, '--offset') ?? 0;
-      const [{ listInbox }, { exposureLabel }, { fitAddressList, fitMailbox }] = await Promise.all([
+      const [{ listInbox }, { exposureLabel }, { fitAddressList, fitSender }] = await Promise.all([
         import('../../service/mailbox-view.js'),
         import('../../core/exposure-text.js'),
         import('../../core/mailbox-fit.js'),
@@ -174,7 +176,10 @@ export function registerMailCommands(program: Command, context: () => CliContext
           entry.id.padStart(4),
           entry.date.slice(0, 16).replace('T', ' '),
           // docs/ui.md §4: whole addresses where they fit, display names cut first.
-          entry.direction === 'out' ? fitAddressList('to ', entry.to.map((address) => safeForTerminal(address)), 28) : fitMailbox(safeForTerminal(entry.from), 28),
+          // docs/exposure.md §4.1.1: an unproven From marked, the sender the relay vouches for shown (`read` says both).
+          entry.direction === 'out'
+            ? fitAddressList('to ', entry.to.map((address) => safeForTerminal(address)), 28)
+            : fitSender(safeForTerminal(entry.from), entry.fromUnproven && { claimed: safeForTerminal(entry.fromUnproven.claimed), outer: entry.fromUnproven.outer === null ? null : safeForTerminal(entry.fromUnproven.outer) }, 28),
           exposureLabel(entry.exposure, language, { ascii: !process.stdout.isTTY }).padEnd(34),
           entry.sealed ? `[sealed: ${entry.sealed.text}] ${safeForTerminal(entry.subject)}` : safeForTerminal(entry.subject),
         ].join('  '),
@@ -273,4 +278,18 @@ export function registerMailCommands(program: Command, context: () => CliContext
       else note(`enrolled as ${account.address} with ${account.url}${account.deviceName ? ` (this stick: ${account.deviceName})` : ''}`);
       if (!cli.json && account.renewedAt) note(`your key was renewed on ${account.renewedAt.slice(0, 10)} from another stick: this stick has the renewal too`);
     });
+}
+
+/**
+ * docs/cli.md §3.11: the message's text is UTF-8; anything else is refused before the stick is
+ * opened, never replaced by U+FFFD (issue 9: "Caf\xe9" went out as "Caf\ufffd" without a word).
+ */
+function utf8Body(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new CaliopError('bad_input', 'the message on stdin is not UTF-8 text', {
+      hint: 'convert it first (e.g. iconv -f latin1 -t utf-8), or send a file as it is with --attach FILE',
+    });
+  }
 }
