@@ -55,3 +55,42 @@ describe('HTML made readable, in one pass (src/core/html-text.ts)', () => {
     }
   });
 });
+
+describe('HTML made readable: <pre> and <blockquote> (docs/message-payload.md §4.2)', () => {
+  it('a webmail reply: the quoted message quoted with "> ", one per level', () => {
+    const html = '<div dir="ltr">Hi Bob,<div>Thanks.</div></div><div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, Alice &lt;alice@example.org&gt; wrote:<br></div>'
+      + '<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex"><p>First line<br>second</p><blockquote>deeper &amp; older</blockquote><p>back</p></blockquote></div><p>Bye</p>';
+    expect(htmlToReadableText(html)).toBe('Hi Bob,\n\nThanks.\n\nOn Mon, Alice <alice@example.org> wrote:\n\n> First line\n> second\n>\n> > deeper & older\n>\n> back\n\nBye\n');
+  });
+
+  it('a <pre> block keeps its spaces and line breaks, its references decoded once, inside a quote too', () => {
+    expect(htmlToReadableText('<p>Code:</p><PRE class="x">  if (a &lt; b) {\r\n    x(&amp;lt;);\n\n  }\n</PRE><p>after</p>'))
+      .toBe('Code:\n\n  if (a < b) {\n    x(&lt;);\n\n  }\n\nafter\n');
+    expect(htmlToReadableText('<blockquote><pre>a\n  <b>b</b><br>c</pre></blockquote>')).toBe('> a\n>   b\n> c\n');
+    expect(htmlToReadableText('x<pre>never closed\n  y')).toBe('x\n\nnever closed\n  y\n');
+    expect(htmlToReadableText('<preface>not a block</preface>')).toBe('not a block\n');
+  });
+
+  it('attack: the reader\'s own markers sent as bytes or as references are never markers', () => {
+    expect(htmlToReadableText('<pre>A</pre>&#5;0&#6; &#3;x &#1;y&#2; \u00050\u0006 \u0003z')).toBe('A\n\n\uFFFD0\uFFFD \uFFFDx \uFFFDy\uFFFD 0 z\n');
+  });
+
+  it('attack: 1 MiB of nested quotes, of unclosed <pre>, of blank lines in a <pre>: linear, the text bounded', () => {
+    const MIB = 1024 * 1024;
+    for (const html of [
+      '<blockquote>x'.repeat(MIB / 13),
+      '<pre>'.repeat(MIB / 5),
+      '<pre x'.repeat(MIB / 6),
+      `<pre>${'\n'.repeat(MIB)}</pre>`,
+      '<blockquote><pre>x\n</pre>'.repeat(MIB / 25),
+    ]) {
+      const start = process.cpuUsage();
+      const text = htmlToReadableText(html);
+      const used = process.cpuUsage(start);
+      expect((used.user + used.system) / 1000, html.slice(0, 20)).toBeLessThan(5_000);
+      // At most 8 levels of "> " a line: never more than ~17 bytes a line of the HTML.
+      expect(text.length, html.slice(0, 20)).toBeLessThan(4 * MIB);
+    }
+    expect(htmlToReadableText('<blockquote>'.repeat(20) + 'deep').trimEnd()).toBe(`${'> '.repeat(8)}deep`);
+  });
+});

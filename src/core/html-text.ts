@@ -17,7 +17,9 @@ export function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z][a-z0-9]{1,30});/gi, (whole, ref: string) => {
     if (ref[0] === '#') {
       const code = ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number.parseInt(ref.slice(1), 10);
-      return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '\uFFFD';
+      // C0 controls other than tab and line ends come out as U+FFFD: never this reader's markers.
+      const control = code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d;
+      return code > 0 && !control && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '\uFFFD';
     }
     return NAMED_ENTITIES[ref] ?? whole;
   });
@@ -75,12 +77,109 @@ function upToLastTag(text: string, read: (tags: string) => string): string {
   return read(text.slice(0, end)) + text.slice(end);
 }
 
+/** The markers this reader puts in the text; a sender's own are removed first. */
+const MARKERS = /[\u0001-\u0006]/g;
+const QUOTE_OPEN = '\u0003';
+const QUOTE_CLOSE = '\u0004';
+/** A `<pre>` block's place in the text while the rest is folded: `\u0005N\u0006`. */
+const PRE_PLACE = /\u0005(\d+)\u0006/g;
+
+/**
+ * The `<pre>` blocks of `html` taken out before white space is folded, each replaced by its
+ * place (PRE_PLACE); their text keeps its line breaks and spaces (tags removed, `<br>` a line
+ * break, links as everywhere). One scan with indexOf: an opening never closed runs to the end
+ * of the text once, not at every opening.
+ */
+function takePreBlocks(html: string): { text: string; blocks: string[] } {
+  const lower = html.toLowerCase();
+  const blocks: string[] = [];
+  const kept: string[] = [];
+  let at = 0;
+  for (let open = lower.indexOf('<pre', at); open !== -1; open = lower.indexOf('<pre', at)) {
+    const after = lower[open + 4];
+    const openEnd = lower.indexOf('>', open);
+    if (openEnd === -1) break;
+    if (after !== '>' && after !== ' ' && after !== '\t' && after !== '\n' && after !== '\r' && after !== '/') {
+      kept.push(html.slice(at, openEnd + 1));
+      at = openEnd + 1;
+      continue;
+    }
+    const close = lower.indexOf('</pre', openEnd);
+    const closeEnd = close === -1 ? lower.length : lower.indexOf('>', close);
+    const inner = html.slice(openEnd + 1, close === -1 ? lower.length : close);
+    kept.push(html.slice(at, open), `\u0005${blocks.length}\u0006`);
+    blocks.push(upToLastTag(upToLastTag(inner.replace(/\r\n?/g, '\n'), linksOf), (tags) => withoutTags(tags.replace(/<br\b[^>]*>/gi, '\n'))));
+    at = closeEnd === -1 ? lower.length : closeEnd + 1;
+  }
+  kept.push(html.slice(at));
+  return { text: kept.join(''), blocks };
+}
+
+/**
+ * Quote levels drawn at most: deeper ones are drawn at this level, so the text grows by a
+ * bounded prefix a line (each of 80,000 lines one level deeper would be gigabytes of "> ").
+ */
+export const MAX_QUOTE_LEVELS = 8;
+
+/** The prefix of a line quoted `depth` times, as mail writes it ("> > "); a blank line's without the last space. */
+function quotePrefix(depth: number, blank: boolean): string {
+  const prefix = '> '.repeat(Math.min(depth, MAX_QUOTE_LEVELS));
+  return blank ? prefix.trimEnd() : prefix;
+}
+
+/**
+ * Quoted blocks (`<blockquote>`, the markers QUOTE_OPEN and QUOTE_CLOSE) as mail quotes them:
+ * each line inside begins with "> ", one per level. A line of markers alone is dropped; blank
+ * lines are folded to one, and one stands between two levels, at the lower of them.
+ */
+function quoteBlocks(text: string): string {
+  let depth = 0;
+  const out: string[] = [];
+  let lastDepth: number | undefined;
+  let blankWaiting = false;
+  for (const line of text.split('\n')) {
+    let shown = '';
+    let lineDepth: number | undefined;
+    for (const char of line) {
+      if (char === QUOTE_OPEN) depth += 1;
+      else if (char === QUOTE_CLOSE) depth = Math.max(0, depth - 1);
+      else {
+        lineDepth ??= depth;
+        shown += char;
+      }
+    }
+    if (lineDepth === undefined || shown.trim() === '') {
+      blankWaiting ||= line === '' || shown !== '';
+      continue;
+    }
+    if (lastDepth !== undefined && (blankWaiting || lastDepth !== lineDepth)) out.push(quotePrefix(Math.min(lastDepth, lineDepth), true));
+    out.push(`${quotePrefix(lineDepth, false)}${shown}`);
+    lastDepth = lineDepth;
+    blankWaiting = false;
+  }
+  return out.join('\n');
+}
+
+/** Each line that holds only a `<pre>` block's place (after its quote prefix): the block's lines, each with that prefix. */
+function putPreBlocks(text: string, blocks: readonly string[]): string {
+  return text.replace(/^((?:> )*)\u0005(\d+)\u0006$/gm, (_, prefix: string, index: string) => {
+    const depth = prefix.length / 2;
+    // Decoded once, after the rest: its "&amp;lt;" stays "&lt;".
+    return decodeEntities(blocks[Number(index)] ?? '')
+      .replace(/^\n+|\s+$/g, '')
+      .split('\n')
+      .map((line) => (line.trim() === '' ? quotePrefix(depth, true) : `${quotePrefix(depth, false)}${line}`))
+      .join('\n');
+  });
+}
+
 /** Every regular expression here is linear, read as upToLastTag and linksOf say. */
 export function htmlToReadableText(html: string): string {
-  let text = html
+  const { text: withoutPre, blocks } = takePreBlocks(html
+    .replace(MARKERS, '')
     .replace(/<!--[\s\S]*?(?:-->|$)/g, ' ')
-    .replace(/<(script|style|head|title|template|noscript)\b[\s\S]*?(?:<\/\1\s*>|$)/gi, ' ')
-    .replace(/[\r\n\t]+/g, ' ');
+    .replace(/<(script|style|head|title|template|noscript)\b[\s\S]*?(?:<\/\1\s*>|$)/gi, ' '));
+  let text = withoutPre.replace(/[\r\n\t]+/g, ' ');
   text = upToLastTag(text, linksOf);
   text = upToLastTag(text, (tags) => withoutTags(tags
     .replace(/<img\b([^>]*)>/gi, (_, attributes: string) => {
@@ -90,13 +189,16 @@ export function htmlToReadableText(html: string): string {
     .replace(/<br\b[^>]*>/gi, '\n')
     .replace(/<li\b[^>]*>/gi, '\n• ')
     .replace(/<hr\b[^>]*>/gi, '\n----------\n')
-    .replace(/<\/?(p|div|table|tr|h[1-6]|ul|ol|blockquote|pre|section|article|header|footer)\b[^>]*>/gi, '\n\n')
+    .replace(/<blockquote\b[^>]*>/gi, `\n\n${QUOTE_OPEN}\n\n`)
+    .replace(/<\/blockquote\b[^>]*>/gi, `\n\n${QUOTE_CLOSE}\n\n`)
+    .replace(/<\/?(p|div|table|tr|h[1-6]|ul|ol|pre|section|article|header|footer)\b[^>]*>/gi, '\n\n')
     .replace(/<\/t[dh]\s*>/gi, '\t')))
-    .replace(/\u0001/g, '<')
-    .replace(/\u0002/g, '>');
-  return `${decodeEntities(text)
+    .replace(PRE_PLACE, '\n\n$&\n\n');
+  const folded = decodeEntities(text)
     .replace(/[ \t\u00a0]+/g, ' ')
     .replace(/ *\n */g, '\n')
     .replace(/\n{3,}/g, '\n\n')
-    .trim()}\n`;
+    .trim();
+  const readable = blocks.length === 0 && !folded.includes(QUOTE_OPEN) ? folded : putPreBlocks(quoteBlocks(folded), blocks);
+  return `${readable.replace(/\u0001/g, '<').replace(/\u0002/g, '>').trim()}\n`;
 }
