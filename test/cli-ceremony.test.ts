@@ -49,6 +49,17 @@ describe('caliop init (the offline key ceremony)', () => {
     expect(readdirSync(stick)).toEqual([]);
   });
 
+  it('refuses a role address (postmaster@, abuse+x@: docs/api.md §3.1) before any key, exit 2, writing nothing', async () => {
+    for (const email of ['Postmaster@example.org', 'abuse+reports@example.org']) {
+      const stick = newStick();
+      const run = await onStick(stick, ['--batch', 'init', '--name', 'Ana', '--email', email, '--allow-online']);
+      expect(run.status, email).toBe(2);
+      expect(run.stderr).toMatch(/^caliop: error: .* is a role address \((postmaster|abuse)@\) that Caliop relays keep for their operator$/m);
+      expect(run.stderr).toMatch(/^caliop: hint: choose an address of your own/m);
+      expect(readdirSync(stick)).toEqual([]);
+    }
+  });
+
   it('runs offline in a network namespace with no interface up, and records it', async () => {
     const stick = newStick();
     const run = await onStick(stick, ['--batch', '--json', 'init', '--name', 'Ana Offline', '--email', 'ana@example.org'], { wrapper: ['unshare', '-n'] });

@@ -243,6 +243,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
       connectionsPerIpPerMinute: gatewayOptions.smtpConnectionsPerIpPerMinute,
       idleTimeoutMs: gatewayOptions.smtpIdleTimeoutSeconds * 1000,
       maxRecipients: options.limits.maxRecipients,
+      postmaster: gatewayOptions.postmaster,
       resolver: gatewayOptions.dns.kind === 'records' ? readDnsRecordsFile(gatewayOptions.dns.file) : systemResolver(gatewayOptions.dns.server),
       clock: () => new Date(),
       randomId,

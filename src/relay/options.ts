@@ -1,7 +1,7 @@
 // caliop-relay's command line (docs/api.md §10): parsed and checked in one place.
 
 import { parseArgs } from 'node:util';
-import { isValidDomain } from '../api/address.js';
+import { isValidDomain, parseAddress, roleOf } from '../api/address.js';
 import { PROTOCOL_LIMITS } from '../api/schemas.js';
 import { DEFAULT_LIMITS, type RelayLimits } from './relay-deps.js';
 import { DEFAULT_IP_RETENTION_DAYS } from './relay-log.js';
@@ -15,7 +15,7 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
                     (--tls-cert FILE --tls-key FILE | --dev-tls | --insecure-http)
                     [--store URL] [--invite-tokens FILE] [--max-message-bytes N] [--max-recipients N]
                     [--max-page-size N] [--rate-burst N] [--rate-per-minute N]
-                    [--smtp-listen HOST:PORT [--smtp-hostname NAME] [--smtp-max-message-bytes N]
+                    [--smtp-listen HOST:PORT [--smtp-hostname NAME] [--postmaster ADDRESS] [--smtp-max-message-bytes N]
                      [--smtp-max-clients N] [--smtp-max-clients-per-ip N] [--smtp-connections-per-ip-per-minute N]
                      [--smtp-idle-timeout SECONDS] [--dns-server IP[:PORT] | --dns-records FILE]]
                     [--smarthost HOST:PORT [--smarthost-tls MODE] [--smarthost-ca FILE]
@@ -48,6 +48,8 @@ export const RELAY_USAGE = `usage: caliop-relay --data DIR --listen HOST:PORT --
   gateway to other mail services (docs/gateway.md):
   --smtp-listen HOST:PORT  accept mail from outside servers for enrolled addresses (port 25; 0 picks a free port)
   --smtp-hostname NAME     name in the SMTP greeting and our Received lines (default: --domain)
+  --postmaster ADDRESS     the enrolled account (@--domain) that receives mail sent to postmaster@ and
+                         abuse@ (RFC 5321 section 4.5.1, RFC 2142); without it those are refused (550)
   --smtp-max-message-bytes N  largest inbound message (default ${DEFAULT_GATEWAY.smtpMaxMessageBytes})
   --smtp-data-budget N     the inbound DATA bytes held at once by all SMTP transactions; past it a
                          transaction is deferred (452) (default: twice --smtp-max-message-bytes)
@@ -109,6 +111,8 @@ export interface GatewayOptions {
   readonly outboundRetry: RetryPolicy;
   /** null: the key of DIR/dkim (made on first start). */
   readonly dkim: { readonly keyFile: string; readonly selector: string } | null;
+  /** docs/gateway.md §3.10: the account that receives postmaster@ and abuse@ mail; null: those are refused (550). */
+  readonly postmaster: string | null;
 }
 
 export class RelayUsageError extends Error {
@@ -178,6 +182,7 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
         'rate-burst': { type: 'string' },
         'rate-per-minute': { type: 'string' },
         'smtp-listen': { type: 'string' },
+        postmaster: { type: 'string' },
         'smtp-hostname': { type: 'string' },
         'smtp-max-message-bytes': { type: 'string' },
         'smtp-data-budget': { type: 'string' },
@@ -316,7 +321,16 @@ export function parseRelayOptions(argv: readonly string[], env: Readonly<Record<
   if (values['no-sessions'] === true && values['session-secret'] !== undefined) throw new RelayUsageError('--session-secret and --no-sessions exclude each other');
   const sessions = values['no-sessions'] === true ? null : { secretFile: values['session-secret'] ?? null };
 
+  let postmaster: string | null = null;
+  if (values.postmaster !== undefined) {
+    const parsed = parseAddress(values.postmaster);
+    if (parsed === null || parsed.domain !== domain) throw new RelayUsageError(`--postmaster must be an address @${domain} (an enrolled account), not ${JSON.stringify(values.postmaster)}`);
+    if (roleOf(parsed.localPart) !== null) throw new RelayUsageError(`--postmaster names the account that reads ${parsed.localPart}@ mail: a person's address, not the role address itself (docs/api.md §3.1)`);
+    postmaster = parsed.address;
+  }
+
   const gateway: GatewayOptions = {
+    postmaster,
     smtpListen,
     smtpHostname,
     smtpMaxMessageBytes: positiveInteger('smtp-max-message-bytes', values['smtp-max-message-bytes'], DEFAULT_GATEWAY.smtpMaxMessageBytes, PROTOCOL_LIMITS.maxMessageBytes),

@@ -2,6 +2,7 @@
 // order, shared by `caliop init`, `caliop recover` and the UI's wizard. The face
 // supplies a CeremonyDialog for the questions; randomness and the network verdict
 // come from the edges unless a test hands its own.
+import { parseAddress, roleOf } from '../api/address.js';
 import { chooseBackupCheckPositions, checkBackupWords } from '../core/backup-check.js';
 import { ceremonyCreationDate, deriveIdentity, SEED_BYTES } from '../core/key-derivation.js';
 import { join } from 'node:path';
@@ -176,6 +177,11 @@ function withEdges<T extends { readonly network?: NetworkVerdict; readonly rando
 export async function runCeremony(given: CeremonyInput): Promise<CeremonyResult> {
   const input = withEdges(given);
   const { dialog } = input;
+  // docs/api.md §3.1: no relay enrols a role address (a stick rebuilt from its sheet keeps the address it has).
+  const role = roleOf(parseAddress(input.email.trim())?.localPart ?? '');
+  if (role !== null) {
+    throw new CaliopError('usage', `${input.email.trim()} is a role address (${role}@) that Caliop relays keep for their operator`, { hint: 'choose an address of your own; an operator names their account with caliop-relay --postmaster' });
+  }
   await preflight(input, dialog);
 
   dialog.progress('seed');

@@ -9,6 +9,7 @@ const parse = (...extra: string[]) => parseRelayOptions([...BASE, ...extra]) as 
 describe('gateway options', () => {
   it('defaults: no SMTP, no smarthost', () => {
     expect(parse().gateway).toEqual({
+      postmaster: null,
       smtpListen: null,
       smtpHostname: 'example.test',
       smtpMaxMessageBytes: 25 * 1024 * 1024,
@@ -31,8 +32,10 @@ describe('gateway options', () => {
       '--smtp-max-clients-per-ip', '2', '--smtp-connections-per-ip-per-minute', '7', '--smtp-idle-timeout', '9',
       '--dns-records', '/r.json', '--smarthost', 'smtp.example.net:587', '--smarthost-tls', 'starttls', '--smarthost-ca', '/ca.pem', '--outbound-encrypted-only',
       '--outbound-retry-seconds', '5', '--outbound-give-up-seconds', '600', '--dkim-key', '/dkim.pem', '--dkim-selector', 'ops2026',
+      '--postmaster', 'Carol@Example.test',
     );
     expect(options.gateway).toEqual({
+      postmaster: 'carol@example.test',
       smtpListen: { host: '::1', port: 2525 },
       smtpHostname: 'mx.example.test',
       smtpMaxMessageBytes: 1000,
@@ -77,6 +80,9 @@ describe('gateway options', () => {
     [['--outbound-ca', '/ca.pem'], /--outbound-ca needs --deliver-to-mx/],
     [['--smarthost', '127.0.0.1:25', '--outbound-give-up-seconds', '0'], /outbound-give-up-seconds must be an integer/],
     [['--smtp-listen', '127.0.0.1:25', '--smtp-max-clients', '0'], /smtp-max-clients/],
+    [['--postmaster', 'carol@elsewhere.test'], /--postmaster must be an address @example.test/],
+    [['--postmaster', 'not an address'], /--postmaster must be an address/],
+    [['--postmaster', 'abuse@example.test'], /a person's address, not the role address itself/],
   ])('refuses %j', (extra, message) => {
     expect(() => parseRelayOptions([...BASE, ...extra])).toThrow(RelayUsageError);
     expect(() => parseRelayOptions([...BASE, ...extra])).toThrow(message);

@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { authenticate } from 'mailauth';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import addressparser from 'nodemailer/lib/addressparser';
-import { parseAddress } from '../../api/address.js';
+import { OPERATOR_LOCAL_PARTS, parseAddress } from '../../api/address.js';
 import { AuthResultSchema, type AuthFacts, type AuthResult, type SmtpHopFacts, type SmtpInboundArrivalFacts } from '../../api/facts.js';
 import { headerValue, parseHeaderFields, splitHeaderAndBody } from '../../api/mime-fields.js';
 import { findArrivedCiphertext, readOuterHeaders, receivedClaims, removeHeaderFields } from './inbound-mime.js';
@@ -38,6 +38,8 @@ export interface SmtpGatewayOptions {
   readonly randomId: () => string;
   /** docs/gateway.md §3.1.1: the DATA bytes held at once by all transactions (default DATA_BUDGET_MESSAGES of the largest). */
   readonly dataBudgetBytes?: number;
+  /** docs/gateway.md §3.10: the account that receives postmaster@ and abuse@ mail; absent or null: those are refused. */
+  readonly postmaster?: string | null;
   /** One line per SMTP transaction: peer, sizes, results; never content, subjects or addresses' mail. */
   readonly log: (fields: Record<string, unknown>) => void;
 }
@@ -93,6 +95,13 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
   const sessions = new Map<string, SessionFacts>();
   const perIp = new PerIpLimits({ maxConnections: options.maxClientsPerIp, connectionsPerMinute: options.connectionsPerIpPerMinute, clock: () => options.clock().getTime() });
   const admitted = new Set<string>();
+  /** docs/gateway.md §3.10: the mailbox an address of our domain is delivered to: the operator's for postmaster@ and abuse@. */
+  const mailboxOf = (address: string): string => {
+    const postmaster = options.postmaster ?? null;
+    if (postmaster === null) return address;
+    const localPart = address.slice(0, address.lastIndexOf('@'));
+    return OPERATOR_LOCAL_PARTS.includes(localPart) ? postmaster : address;
+  };
   const factsOf = (session: SMTPServerSession): SessionFacts => {
     let facts = sessions.get(session.id);
     if (facts === undefined) {
@@ -108,7 +117,8 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
     const ip = session.remoteAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
     const ehlo = session.hostNameAppearsAs ?? '';
     const mailFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-    const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase());
+    // docs/gateway.md §3.10: postmaster@ and abuse@ go to the operator's account, once however many name it.
+    const recipients = [...new Set(session.envelope.rcptTo.map((rcpt) => mailboxOf(rcpt.address.toLowerCase())))];
     const tls = factsOf(session).tls;
 
     const auth = authFactsFromMailauth(
@@ -275,8 +285,18 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SmtpGateway {
         callback(smtpError(452, '4.5.3 Too many recipients'));
         return;
       }
-      options.store.accountByAddress(parsed.address).then(
-        (account) => callback(account === undefined ? smtpError(550, '5.1.1 No such user here') : undefined),
+      const mailbox = mailboxOf(parsed.address);
+      const operatorRole = mailbox !== parsed.address;
+      options.store.accountByAddress(mailbox).then(
+        (account) =>
+          callback(
+            account !== undefined
+              ? undefined
+              : operatorRole
+                ? // The operator named an account not enrolled (yet): the sender tries again later.
+                  smtpError(450, '4.2.1 Mailbox temporarily unavailable')
+                : smtpError(550, '5.1.1 No such user here'),
+          ),
         () => callback(smtpError(451, '4.3.0 Temporary failure, try again later')),
       );
     },

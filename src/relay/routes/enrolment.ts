@@ -1,7 +1,7 @@
 // POST /v1/enrolment (docs/api.md §6.2-§6.3).
 
 import * as openpgp from 'openpgp';
-import { parseAddress } from '../../api/address.js';
+import { parseAddress, roleOf } from '../../api/address.js';
 import { toBase64url } from '../../api/base64url.js';
 import { EnrolRequestSchema, PROTOCOL_LIMITS, type EnrolResponse } from '../../api/schemas.js';
 import { wkdHash } from '../../api/wkd-hash.js';
@@ -113,6 +113,11 @@ export function enrolmentRoutes(deps: RelayDeps, buckets: TokenBuckets): Pick<Re
         }
       }
 
+      // docs/api.md §3.1, §6.2 step 7: a role address is never a new account (one enrolled before the rule keeps its devices).
+      const role = roleOf(parsed.localPart);
+      if (role !== null) {
+        throw new RelayHttpError(403, 'address_reserved', `${parsed.address} is a role address (${role}@) that this relay keeps for its operator; choose another address`);
+      }
       let inviteDigest: string | null = null;
       if (deps.inviteTokenDigests !== null) {
         if (request.inviteToken === undefined) throw new RelayHttpError(403, 'invite_required', 'this relay requires an invite token to enrol');
