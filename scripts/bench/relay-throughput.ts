@@ -51,7 +51,8 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -711,8 +712,12 @@ async function benchTwoProcessesOnPostgres(settings: RelayBenchSettings): Promis
   const database = await benchPostgres();
   if (typeof database === 'string') return [`PostgreSQL, two relay processes: skipped: ${database}`];
   const folders = [mkdtempSync(join(tmpdir(), 'caliop-relay-bench-pg-')), mkdtempSync(join(tmpdir(), 'caliop-relay-bench-pg-'))];
+  // docs/gateway.md §4.6: the processes of one store sign with one DKIM key (the first's).
+  const dkimFile = join(folders[0]!, 'dkim-shared.pem');
+  writeFileSync(dkimFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+  const dkimArgs = ['--dkim-key', dkimFile, '--dkim-selector', 'shared'];
   const relays = await Promise.all(
-    folders.map((folder) => startRelayProcess({ dataDir: folder, domain: DOMAIN, extraArgs: [...RATE_ARGS, '--store', database.url], nodeArgs: settings.relayNodeArgs })),
+    folders.map((folder) => startRelayProcess({ dataDir: folder, domain: DOMAIN, extraArgs: [...RATE_ARGS, '--store', database.url, ...dkimArgs], nodeArgs: settings.relayNodeArgs })),
   );
   const pgUsers: BenchUser[] = [];
   try {

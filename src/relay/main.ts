@@ -12,9 +12,11 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { createRelayListener } from './app.js';
 import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
-import { ensureDkimKey, readDkimKey } from './gateway/dkim.js';
+import { ensureDkimKey, readDkimKey, type DkimKey } from './gateway/dkim.js';
 import { RelaySessions, sessionSecretFor } from './session-keys.js';
 import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
 import { DnsClient } from './gateway/dns-client.js';
@@ -66,6 +68,29 @@ function redirectLibraryOutput(): void {
   }
 }
 
+/** A start-up failure that says what to do about it. */
+class RelayStartError extends Error {
+  override readonly name = 'RelayStartError';
+  constructor(message: string, readonly hint: string) {
+    super(message);
+  }
+}
+
+/**
+ * docs/gateway.md §4.6: every relay process of one store signs with one key per selector. The
+ * first records the digest of its DNS record; a process with another key under that selector
+ * would sign mail the published record cannot verify, so it does not start.
+ */
+async function checkSharedDkimKey(store: RelayStore, dkim: DkimKey, keyFile: string): Promise<void> {
+  const ours = createHash('sha256').update(dkim.txtRecord).digest('hex');
+  const agreed = await store.sharedKey(`dkim:${dkim.selector}`, ours, new Date().toISOString());
+  if (agreed.publicDigest === ours) return;
+  throw new RelayStartError(
+    `this relay's DKIM key for selector ${dkim.selector} (${keyFile}) is not the key the relays of this store sign with under that selector since ${agreed.firstAt} (record SHA-256 ${agreed.publicDigest.slice(0, 16)}…, this one ${ours.slice(0, 16)}…): mail it signed would fail DKIM`,
+    'give every relay process the same --dkim-key FILE --dkim-selector S (copy the first one\'s key), or a new key with a new selector (docs/gateway.md §4.6)',
+  );
+}
+
 async function startRelay(options: RelayOptions): Promise<void> {
   redirectLibraryOutput();
   makeFolderSync(options.dataDir);
@@ -85,6 +110,7 @@ async function startRelay(options: RelayOptions): Promise<void> {
   const gatewayOptions = options.gateway;
   // docs/gateway.md §4.4: made in DIR/dkim on first start unless given.
   const dkim = gatewayOptions.dkim === null ? ensureDkimKey(options.dataDir, new Date()) : readDkimKey(gatewayOptions.dkim.keyFile, gatewayOptions.dkim.selector);
+  await checkSharedDkimKey(store, dkim, gatewayOptions.dkim === null ? join(options.dataDir, 'dkim', `${dkim.selector}.pem`) : gatewayOptions.dkim.keyFile);
   const smarthost = gatewayOptions.smarthost;
   const smarthostConfig =
     smarthost === null
@@ -373,7 +399,7 @@ async function main(argv: readonly string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   printProgramError(PROGRAM, {
     message: error instanceof Error ? error.message : String(error),
-    hint: 'the relay stopped: check its options, that its ports are free and its data folder is writable (caliop-relay --help)',
+    hint: error instanceof RelayStartError ? error.hint : 'the relay stopped: check its options, that its ports are free and its data folder is writable (caliop-relay --help)',
   });
   process.exit(1);
 });

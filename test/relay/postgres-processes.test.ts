@@ -5,21 +5,36 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, signedHeaders } from './helpers/raw-request.js';
-import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
+import { execFile } from 'node:child_process';
+import { RELAY_MAIN, startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
 import { clientFor, encryptTo, enrolled, enrolmentProof, type TestIdentity } from './helpers/test-identity.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { failure, relayCode } from './helpers/relay-errors.js';
 import { dropDatabase, ensureDatabase, POSTGRES_URL } from './helpers/test-store.js';
+import { sharedDkimArgs } from './helpers/shared-dkim.js';
+import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 import type { RelayClient } from '../../src/edges/relay-client.js';
 
 const DATABASE = `caliop_test_processes_${process.pid}`;
+
+/** caliop-relay run to its end (a refusal at start), with a bound. */
+function runRelay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [RELAY_MAIN, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+    });
+  });
+}
 const BURST = 60;
 const relays: RelayProcess[] = [];
 let storeUrl: string;
+let keys: TemporaryFolder;
+let dkimArgs: string[];
 
 async function relay(): Promise<RelayProcess> {
   // One database for both processes (given by --store), not one each: store 'sqlite' keeps the helper from making its own.
-  const started = await startRelayProcess({ store: 'sqlite', extraArgs: ['--store', storeUrl, '--rate-burst', '1000'] });
+  // docs/gateway.md §4.6: one DKIM key for every process of the store.
+  const started = await startRelayProcess({ store: 'sqlite', extraArgs: ['--store', storeUrl, '--rate-burst', '1000', ...dkimArgs] });
   relays.push(started);
   return started;
 }
@@ -32,6 +47,8 @@ describe.skipIf(POSTGRES_URL === undefined)('two relay processes on one PostgreS
 
   beforeAll(async () => {
     storeUrl = await ensureDatabase(DATABASE);
+    keys = temporaryFolder('processes-dkim');
+    dkimArgs = sharedDkimArgs(keys.path);
     // Both start (and migrate) at once: the migration lock makes that safe.
     [a, b] = await Promise.all([relay(), relay()]);
     alice = await enrolled(a, 'alice');
@@ -42,7 +59,26 @@ describe.skipIf(POSTGRES_URL === undefined)('two relay processes on one PostgreS
     bob?.client.close();
     for (const started of relays) await started.dispose();
     if (POSTGRES_URL !== undefined) await dropDatabase(DATABASE);
+    keys?.remove();
   });
+
+  it('a third process with another DKIM key under the same selector does not start (exit 1, both keys named); with the shared key it does', async () => {
+    const folder = temporaryFolder('processes-third');
+    try {
+      const args = ['--data', folder.path, '--listen', '127.0.0.1:0', '--domain', 'example.test', '--insecure-http', '--store', storeUrl];
+      const refused = await runRelay([...args, ...sharedDkimArgs(folder.path)]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^caliop-relay: error: this relay's DKIM key for selector shared \(.*dkim-shared\.pem\) is not the key the relays of this store sign with under that selector since \d{4}-/m);
+      expect(refused.stderr).toMatch(/^caliop-relay: hint: give every relay process the same --dkim-key FILE --dkim-selector S/m);
+      expect(refused.stdout).toBe('');
+      const third = await relay();
+      const client = clientFor(third, bob.identity);
+      expect((await client.list()).messages).toEqual(expect.any(Array));
+      client.close();
+    } finally {
+      folder.remove();
+    }
+  }, 60_000);
 
   it('an account enrolled at one process is known at the other; a replayed request is refused across processes', async () => {
     const path = '/v1/messages';

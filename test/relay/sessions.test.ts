@@ -24,6 +24,7 @@ import { failure, relayCode } from './helpers/relay-errors.js';
 import { rawRequest, signedHeaders } from './helpers/raw-request.js';
 import { errorCode, openRawSession, sessionHeaders, sessionRequest } from './helpers/raw-session.js';
 import { startRelayProcess, type RelayProcess } from './helpers/relay-process.js';
+import { sharedDkimArgs } from './helpers/shared-dkim.js';
 import { clientFor, encryptTo, enrolled, enrolmentProof, makeIdentity, type TestIdentity } from './helpers/test-identity.js';
 import { dropDatabase, ensureDatabase, openTestStore, POSTGRES_URL, TEST_STORE } from './helpers/test-store.js';
 
@@ -294,7 +295,9 @@ describe.skipIf(POSTGRES_URL === undefined || !PROCESS_RUN)('sessions across two
     secretFolder = mkdtempSync(join(tmpdir(), 'caliop-session-secret-'));
     const secretFile = join(secretFolder, 'session.key');
     writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
-    const start = () => startRelayProcess({ store: 'sqlite', extraArgs: ['--store', storeUrl, '--session-secret', secretFile, '--rate-burst', '1000'] });
+    // docs/gateway.md §4.6: one DKIM key for every process of the store, as one session secret.
+    const dkimArgs = sharedDkimArgs(secretFolder);
+    const start = () => startRelayProcess({ store: 'sqlite', extraArgs: ['--store', storeUrl, '--session-secret', secretFile, '--rate-burst', '1000', ...dkimArgs] });
     [a, b] = await Promise.all([start(), start()]);
     relays.push(a, b);
     dave = await enrolled(a, 'dave');

@@ -299,4 +299,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_expiry ON sessions (expires_at);
     `,
   },
+  {
+    version: 16,
+    name: 'keys every relay process must share, by their public digest (docs/gateway.md §4.6)',
+    sql: `
+      -- One row per key name (dkim:SELECTOR), written by the first process that starts with it:
+      -- the SHA-256 of what the DNS publishes for it, never a private key. A process whose key
+      -- under the same name differs refuses to start, so no relay signs what the record cannot verify.
+      CREATE TABLE shared_keys (
+        name TEXT PRIMARY KEY,
+        public_digest TEXT NOT NULL,        -- hex SHA-256 of the public record
+        first_at TEXT NOT NULL              -- when the first process started with it
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

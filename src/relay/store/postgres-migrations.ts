@@ -275,4 +275,16 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_expiry ON sessions (expires_at);
     `,
   },
+  {
+    version: 16,
+    name: 'keys every relay process must share, by their public digest (docs/gateway.md §4.6)',
+    sql: `
+      -- The same as SQLite's migration 16 (migrations.ts).
+      CREATE TABLE shared_keys (
+        name text PRIMARY KEY,
+        public_digest text NOT NULL,
+        first_at text NOT NULL
+      );
+    `,
+  },
 ];

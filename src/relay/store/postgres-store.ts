@@ -377,6 +377,13 @@ export class PostgresRelayStore implements RelayStore {
     }
   }
 
+  async sharedKey(name: string, publicDigest: string, at: string): Promise<{ readonly publicDigest: string; readonly firstAt: string }> {
+    await this.#query('shared_key_insert', 'INSERT INTO shared_keys (name, public_digest, first_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING', [name, publicDigest, at]);
+    const { rows } = await this.#query('shared_key_select', 'SELECT public_digest, first_at FROM shared_keys WHERE name = $1', [name]);
+    const row = rows[0] as { public_digest: string; first_at: string };
+    return { publicDigest: row.public_digest, firstAt: row.first_at };
+  }
+
   async isInviteUsed(tokenSha256: string): Promise<boolean> {
     const { rowCount } = await this.#query('invite_used', 'SELECT 1 FROM used_invites WHERE token_sha256 = $1', [tokenSha256]);
     return rowCount === 1;

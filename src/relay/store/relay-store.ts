@@ -294,6 +294,11 @@ export interface RelayStore {
   /** Creates an account and its first device (named `deviceName`, else FIRST_DEVICE_NAME), consuming the invite token (by its SHA-256) in the same transaction. Durable. */
   createAccount(account: Account & { wkdHash: string; deviceName?: string }, inviteTokenSha256: string | null): Promise<NewAccountResult>;
   isInviteUsed(tokenSha256: string): Promise<boolean>;
+  /**
+   * docs/gateway.md §4.6: records `publicDigest` under `name` unless a process did first, and
+   * answers what is recorded (the first process's digest and time), in one statement each.
+   */
+  sharedKey(name: string, publicDigest: string, at: string): Promise<{ readonly publicDigest: string; readonly firstAt: string }>;
 
   /**
    * docs/api.md §4.3 step 6: records a nonce until `expiresAt` (Unix seconds), for

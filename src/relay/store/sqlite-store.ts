@@ -405,6 +405,12 @@ export class SqliteRelayStore implements RelayStore {
     });
   }
 
+  async sharedKey(name: string, publicDigest: string, at: string): Promise<{ readonly publicDigest: string; readonly firstAt: string }> {
+    this.#sql('INSERT INTO shared_keys (name, public_digest, first_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING').run(name, publicDigest, at);
+    const row = this.#sql('SELECT public_digest, first_at FROM shared_keys WHERE name = ?').get(name) as { public_digest: string; first_at: string };
+    return { publicDigest: row.public_digest, firstAt: row.first_at };
+  }
+
   async isInviteUsed(tokenSha256: string): Promise<boolean> {
     return this.#sql('SELECT 1 FROM used_invites WHERE token_sha256 = ?').get(tokenSha256) !== undefined;
   }
