@@ -1,4 +1,4 @@
-// `caliop-relay disclosure --data DIR [--store URL] --address A [--since DATE] --out PATH`
+// `caliop-relay disclosure --data DIR [--store URL] --address A [--since DATE] [--until DATE] --out PATH`
 // and `caliop-relay disclosure-log --data DIR [--store URL]` (docs/disclosure.md §4, §5).
 
 import { closeSync, existsSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -25,7 +25,7 @@ import { readLogLines } from './relay-log.js';
 import { openExistingRelayStore, parseStoreLocation, StoreMissing, type StoreLocation } from './store/open-store.js';
 import type { RelayStore } from './store/relay-store.js';
 
-export const DISCLOSURE_USAGE = 'usage: caliop-relay disclosure --data DIR [--store URL] --address A [--since DATE] --out PATH';
+export const DISCLOSURE_USAGE = 'usage: caliop-relay disclosure --data DIR [--store URL] --address A [--since DATE] [--until DATE] --out PATH';
 export const DISCLOSURE_LOG_USAGE = 'usage: caliop-relay disclosure-log --data DIR [--store URL]';
 
 export { DisclosureLogBroken };
@@ -47,7 +47,7 @@ function commandError(error: unknown, dataDir: string): unknown {
     return new RelayCommandError(error.message, RELAY_COMMAND_EXIT.nothingHeld, 'check the address, and that --data and --store name this relay\'s data folder and store; nothing was written or logged');
   }
   if (error instanceof ArchiveTooLarge) {
-    return new RelayCommandError(error.message, RELAY_COMMAND_EXIT.tooLarge, 'split it: --since DATE gives the part from DATE on (docs/disclosure.md §4.3); nothing was written or logged');
+    return new RelayCommandError(error.message, RELAY_COMMAND_EXIT.tooLarge, 'split it in periods: --since D1 --until D2 gives the part from D1 up to D2, --since D2 the rest (docs/disclosure.md §4.3); nothing was written or logged');
   }
   if (error instanceof DisclosureKeyUnreadable) {
     return new RelayCommandError(error.message, RELAY_COMMAND_EXIT.missing, `restore ${join(dataDir, DISCLOSURE_KEY_FILE)} from a backup or from another relay host: a new key would not verify the log`);
@@ -120,8 +120,8 @@ export function storeOf(text: string | undefined, env: Readonly<Record<string, s
  * DATE: YYYY-MM-DD (midnight UTC) or an ISO 8601 time with its zone, a real one (2026-02-30
  * does not roll over into March) and not after `now` (docs/disclosure.md §4).
  */
-export function parseSince(text: string, now: Date): string {
-  const refuse = (why: string) => new RelayUsageError(`--since ${JSON.stringify(text)} ${why}`);
+export function parseSince(text: string, now: Date, flag: 'since' | 'until' = 'since'): string {
+  const refuse = (why: string) => new RelayUsageError(`--${flag} ${JSON.stringify(text)} ${why}`);
   const day = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00.000Z` : text;
   const parts = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-](\d{2}):(\d{2}))$/.exec(day);
   if (parts === null) throw refuse('must be YYYY-MM-DD or an ISO 8601 time with its zone');
@@ -133,12 +133,13 @@ export function parseSince(text: string, now: Date): string {
   const zoneOk = parts[7] === 'Z' || (Number(parts[8]) <= 23 && Number(parts[9]) <= 59);
   const time = new Date(day);
   if (!real || !zoneOk || Number.isNaN(time.getTime())) throw refuse('is not a real date and time');
-  if (time.getTime() > now.getTime()) throw refuse(`is in the future (now is ${now.toISOString()})`);
+  // --until may name tomorrow (today's part whole); --since in the future would hold nothing.
+  if (flag === 'since' && time.getTime() > now.getTime()) throw refuse(`is in the future (now is ${now.toISOString()})`);
   return time.toISOString();
 }
 
 export async function disclosureCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, now: Date): Promise<string> {
-  const values = parse(argv, { data: { type: 'string' }, store: { type: 'string' }, address: { type: 'string' }, since: { type: 'string' }, out: { type: 'string' } });
+  const values = parse(argv, { data: { type: 'string' }, store: { type: 'string' }, address: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' } });
   if (!values.data) throw new RelayUsageError('--data DIR is required');
   if (!values.address) throw new RelayUsageError('--address A is required');
   const address = parseAddress(values.address)?.address;
@@ -147,15 +148,18 @@ export async function disclosureCommand(argv: readonly string[], env: Readonly<R
   // Checked before the log line is written: a refused disclosure leaves no line.
   if (existsSync(values.out)) throw new RelayUsageError(`--out ${values.out} exists: a disclosure archive is never written over a file`);
   const since = values.since === undefined ? null : parseSince(values.since, now);
+  const until = values.until === undefined ? null : parseSince(values.until, now, 'until');
+  if (since !== null && until !== null && until <= since) throw new RelayUsageError(`--until ${values.until} is not after --since ${values.since}: the period would be empty`);
   const location = storeOf(values.store, env);
   const dataDir = values.data;
   const out = values.out;
   return withExistingStore(dataDir, location, async (store) => {
     // docs/disclosure.md §5: this host's key, made only for the first disclosure of the deployment.
     const keys = { existing: readDisclosureKey(dataDir), create: () => createDisclosureKey(dataDir) };
-    const made = await makeDisclosure(store, keys, { address, since, now, logLines: readLogLines(dataDir) }, archiveFile(out));
+    const made = await makeDisclosure(store, keys, { address, since, until, now, logLines: readLogLines(dataDir) }, archiveFile(out));
     return (
       `caliop-relay: disclosure ${made.seq} about ${address} written to ${out}\n` +
+      (since === null && until === null ? '' : `  period: ${since === null ? 'from the start' : `from ${since}`} ${until === null ? 'to now' : `up to ${until} (excluded)`}\n`) +
       `  account: ${made.body.account === null ? 'none' : `enrolled ${made.body.account.enrolledAt}`}; messages held: ${made.body.messages.length}; log lines: ${made.body.logLines.length}\n` +
       `  archive sha256: ${made.archiveSha256}\n` +
       `  signed by the relay's disclosure key (Ed25519) ${made.key.publicKey}\n`

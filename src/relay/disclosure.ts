@@ -84,6 +84,8 @@ export interface DisclosureBody {
   readonly statement: string;
   readonly address: string;
   readonly since: string | null;
+  /** Present only when given (`--until`): archives without it keep their shape. */
+  readonly until?: string;
   readonly madeAt: string;
   readonly store: 'sqlite' | 'postgres';
   readonly account: {
@@ -164,6 +166,8 @@ export interface DisclosureRequest {
   readonly address: string;
   /** ISO 8601; messages and log lines before it are left out. */
   readonly since: string | null;
+  /** ISO 8601; messages and log lines at or after it are left out (absent: none). */
+  readonly until?: string | null;
   readonly now: Date;
   readonly logLines: readonly string[];
 }
@@ -192,8 +196,11 @@ function timeOfFacts(facts: HeldMessage['facts']): string {
 export async function gatherDisclosure(store: RelayStore, request: DisclosureRequest): Promise<{ body: DisclosureBody; holdsAnything: boolean }> {
   const account = (await store.accountByAddress(request.address)) ?? null;
   const since = request.since;
+  const until = request.until ?? null;
+  /** docs/disclosure.md §4: in [--since, --until), each bound when given. */
+  const inPeriod = (time: string) => (since === null || time >= since) && (until === null || time < until);
   const allMessages = await store.messagesConcerning(request.address);
-  const messages = allMessages.filter((message) => since === null || timeOfFacts(message.facts) >= since);
+  const messages = allMessages.filter((message) => inPeriod(timeOfFacts(message.facts)));
   // docs/api.md §6.4: every device of the account, revoked ones included.
   const devices = account === null ? [] : (await store.devicesOf(account.address)).map((device) => ({
           fingerprint: deviceFingerprint(device.devicePublicKey),
@@ -207,9 +214,9 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
   const names = [request.address, ...devices.map((device) => device.fingerprint)];
   const namingLines = request.logLines.filter((line) => names.some((name) => line.includes(name)));
   const logLines = namingLines.filter((line) => {
-    if (since === null) return true;
+    if (since === null && until === null) return true;
     const time = /"time":"([^"]+)"/.exec(line)?.[1];
-    return time === undefined || time >= since;
+    return time === undefined || inPeriod(time);
   });
   const queued = await store.queuedOutboundOf(request.address);
   const reports = await store.outboundReportsOf(request.address);
@@ -222,6 +229,7 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
     statement: ARCHIVE_STATEMENT,
     address: request.address,
     since,
+    ...(until === null ? {} : { until }),
     madeAt: request.now.toISOString(),
     store: store.kind,
     account:
@@ -249,7 +257,7 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
       };
     }),
     queuedOutbound: queued
-      .filter((item) => since === null || item.createdAt >= since)
+      .filter((item) => inPeriod(item.createdAt))
       .map((item) => ({
         id: item.id,
         recipients: item.recipients,
@@ -262,11 +270,11 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
         messageBase64: Buffer.from(item.message).toString('base64'),
       })),
     outboundReports: reports
-      .filter((report) => since === null || report.at >= since)
+      .filter((report) => inPeriod(report.at))
       .map((report) => ({ id: report.id, state: report.state, at: report.at, detail: report.state === 'delivered' ? parseJson(report.detail) : report.detail })),
     submissions: submissions
       .map((record) => ({ idempotencyKey: record.key, requestSha256: record.requestSha256, createdAt: isoOfSeconds(record.createdAt), response: parseJson(record.response) }))
-      .filter((record) => since === null || record.createdAt >= since),
+      .filter((record) => inPeriod(record.createdAt)),
     sessions: sessions
       .map((session) => ({
         id: session.id,
@@ -278,7 +286,7 @@ export async function gatherDisclosure(store: RelayStore, request: DisclosureReq
         expiresAt: isoOfSeconds(session.expiresAt),
         closedAt: session.closedAt === null ? null : isoOfSeconds(session.closedAt),
       }))
-      .filter((session) => since === null || session.openedAt >= since),
+      .filter((session) => inPeriod(session.openedAt)),
     logLines,
   };
   return { body, holdsAnything };
@@ -312,6 +320,8 @@ export interface DisclosureLogEntry {
   readonly at: string;
   readonly address: string;
   readonly since: string | null;
+  /** Present only when the disclosure had one (lines before --until existed keep their signed text). */
+  readonly until?: string;
   /** SHA-256 of the archive file given. */
   readonly archiveSha256: string;
   /** SHA-256 of the previous line's text; 64 zeros for the first. */
@@ -322,12 +332,12 @@ export interface DisclosureLogEntry {
 }
 
 function unsignedText(entry: Omit<DisclosureLogEntry, 'signature'>): string {
-  const { format, seq, at, address, since, archiveSha256, previous, publicKey } = entry;
-  return JSON.stringify({ format, seq, at, address, since, archiveSha256, previous, publicKey });
+  const { format, seq, at, address, since, until, archiveSha256, previous, publicKey } = entry;
+  return JSON.stringify({ format, seq, at, address, since, ...(until === undefined ? {} : { until }), archiveSha256, previous, publicKey });
 }
 
 /** The line appended after `previous` (null: the first line). */
-export function nextLogLine(previous: DisclosureLogRow | null, fields: { at: string; address: string; since: string | null; archiveSha256: string }, key: DisclosureKey): string {
+export function nextLogLine(previous: DisclosureLogRow | null, fields: { at: string; address: string; since: string | null; until?: string; archiveSha256: string }, key: DisclosureKey): string {
   const unsigned = {
     format: LOG_FORMAT,
     seq: (previous?.seq ?? 0) + 1,
@@ -486,7 +496,7 @@ export async function makeDisclosure(
       if (previous !== null && logKeyOf(previous.entry) !== key.publicKey) {
         throw new DisclosureLogBroken(`the disclosure log is signed with the key ${logKeyOf(previous.entry)} (line ${previous.seq}), but this host's disclosure key is ${key.publicKey}`, { logKey: logKeyOf(previous.entry), hostKey: key.publicKey });
       }
-      return nextLogLine(previous, { at: request.now.toISOString(), address: request.address, since: request.since, archiveSha256 }, key);
+      return nextLogLine(previous, { at: request.now.toISOString(), address: request.address, since: request.since, ...(request.until ? { until: request.until } : {}), archiveSha256 }, key);
     });
   } catch (error) {
     output.abandon();

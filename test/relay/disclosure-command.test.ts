@@ -235,6 +235,57 @@ describe('--since', () => {
   });
 });
 
+describe('--until: an account split in periods (docs/disclosure.md §4, §4.3)', () => {
+  it('--until, --since with --until and --since give disjoint parts whose union is the whole; each is logged with its bounds and the log verifies', async () => {
+    const dir = await relayFolder();
+    const store = SqliteRelayStore.open(join(dir, 'relay.sqlite'));
+    const months = ['2026-01-10', '2026-02-10', '2026-03-10'];
+    await store.storeMessages(months.map((day, index) => ({
+      id: `m${index}`, sender: 'bob@example.test', recipients: [alice.address], size: 9, armoredMessage: `ciphertext-${day}`, entryIds: [`e${index}`],
+      facts: { route: 'internal', receivedAt: `${day}T12:00:00.000Z`, submittedBy: 'bob@example.test', transport: { protocol: 'https', tlsVersion: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } },
+    })));
+    await store.close();
+    const parts: [string[], string[]][] = [
+      [['--until', '2026-02-01'], ['m0']],
+      [['--since', '2026-02-01', '--until', '2026-03-01T00:00:00+00:00'], ['m1']],
+      [['--since', '2026-03-01'], ['m2']],
+    ];
+    let count = 0;
+    for (const [bounds, ids] of parts) {
+      const out = join(scratch.path, `period-${folders}-${++count}.json`);
+      const made = await run(['disclosure', '--data', dir, '--address', 'alice@example.test', ...bounds, '--out', out]);
+      expect([bounds, made.code, made.stderr]).toEqual([bounds, 0, '']);
+      const body = verifyArchive(readFileSync(out, 'utf8'), readDisclosureKey(dir)?.publicKey ?? '');
+      expect(body.messages.map((message) => message.id)).toEqual(ids);
+      expect(body.until).toBe(bounds.includes('--until') ? new Date(bounds[bounds.indexOf('--until') + 1]!).toISOString() : undefined);
+      expect(made.stdout).toMatch(/^ {2}period: from .* (up to .* \(excluded\)|to now)$/m);
+    }
+    const log = await run(['disclosure-log', '--data', dir]);
+    expect([log.code, log.stdout]).toEqual([0, expect.stringMatching(/verified: 3 disclosures/)]);
+    const reopened = SqliteRelayStore.open(join(dir, 'relay.sqlite'));
+    const lines = (await reopened.disclosureLog()).map((row) => JSON.parse(row.entry) as { since: string | null; until?: string });
+    await reopened.close();
+    expect(lines.map((line) => [line.since, line.until])).toEqual([
+      [null, '2026-02-01T00:00:00.000Z'],
+      ['2026-02-01T00:00:00.000Z', '2026-03-01T00:00:00.000Z'],
+      ['2026-03-01T00:00:00.000Z', undefined],
+    ]);
+  });
+
+  it('an empty or impossible period is refused (exit 2) and not logged; --until may name a day to come', async () => {
+    const dir = await relayFolder();
+    for (const bounds of [['--since', '2026-02-01', '--until', '2026-02-01'], ['--since', '2026-03-01', '--until', '2026-02-01'], ['--until', '2026-02-30']]) {
+      const made = await run(['disclosure', '--data', dir, '--address', 'alice@example.test', ...bounds, '--out', join(scratch.path, 'empty-period.json')]);
+      expect([bounds, made.code]).toEqual([bounds, 2]);
+      expect(made.stderr).toMatch(/^caliop-relay: error: --until /);
+    }
+    expect(await logLength(join(dir, 'relay.sqlite'))).toBe(0);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const made = await run(['disclosure', '--data', dir, '--address', 'alice@example.test', '--until', tomorrow, '--out', join(scratch.path, 'to-tomorrow.json')]);
+    expect(made.code).toBe(0);
+  });
+});
+
 describe('an archive too large for one piece', () => {
   it('is refused before its file and its log line, with a clear error (not the engine RangeError)', async () => {
     const dir = await relayFolder();
