@@ -226,6 +226,10 @@ const OPERATIONS: Record<ApiRouteName, Operation> = {
     responses: { '200': { description: 'binary OpenPGP certificate', content: { 'application/octet-stream': {} } }, '404': error('unknown') },
   },
   wkdDirectPolicy: { summary: 'WKD policy file, direct method (§7.2)', responses: { '200': { description: 'empty policy', content: { 'text/plain': {} } } } },
+  mtaStsPolicy: {
+    summary: 'MTA-STS policy of the domain (RFC 8461 §3.3; docs/gateway.md §4.6), served by a relay with its SMTP gateway',
+    responses: { '200': { description: 'the policy naming the SMTP gateway as the MX', content: { 'text/plain': {} } }, '404': { description: 'no SMTP gateway: no policy' } },
+  },
 };
 
 export function buildOpenApiDocument(): Record<string, unknown> {

@@ -29,6 +29,7 @@ export const API_ROUTES = {
   wkdAdvancedPolicy: { method: 'GET', path: '/.well-known/openpgpkey/:domain/policy', auth: 'none', session: false },
   wkdDirectKey: { method: 'GET', path: '/.well-known/openpgpkey/hu/:hash', auth: 'none', session: false },
   wkdDirectPolicy: { method: 'GET', path: '/.well-known/openpgpkey/policy', auth: 'none', session: false },
+  mtaStsPolicy: { method: 'GET', path: '/.well-known/mta-sts.txt', auth: 'none', session: false },
 } as const;
 
 export type ApiRouteName = keyof typeof API_ROUTES;

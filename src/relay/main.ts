@@ -19,6 +19,7 @@ import { ensureDevTls, readTlsMaterial, type TlsMaterial } from './dev-tls.js';
 import { ensureDkimKey, readDkimKey, type DkimKey } from './gateway/dkim.js';
 import { RelaySessions, sessionSecretFor } from './session-keys.js';
 import { readDnsRecordsFile, systemResolver } from './gateway/dns-records.js';
+import { mtaStsPolicyText } from './gateway/publish-records.js';
 import { DnsClient } from './gateway/dns-client.js';
 import { StsPolicyCache } from './gateway/mta-sts.js';
 import { mxTransport } from './gateway/mx-delivery.js';
@@ -198,6 +199,8 @@ async function startRelay(options: RelayOptions): Promise<void> {
     // Re-read on each enrolment, so volunteers can add tokens without a restart.
     inviteTokenDigests: inviteTokensFile === null ? null : () => readInviteTokens(inviteTokensFile),
     releaseFingerprint: options.releaseFingerprint,
+    // docs/gateway.md §4.6: the policy that names this relay's SMTP gateway as the MX.
+    mtaStsPolicy: gatewayOptions.smtpListen === null ? null : mtaStsPolicyText(gatewayOptions.smtpHostname),
     clock: () => new Date(),
     randomId,
     logRequest: (line) => logLine({ ...line }),

@@ -34,6 +34,8 @@ export interface RelayDeps {
   /** Published in GET /v1/relay (docs/api.md §6.1): upper-case hex; absent or null: none. */
   readonly releaseFingerprint?: string | null;
   readonly clock: () => Date;
+  /** docs/gateway.md §4.6: the MTA-STS policy served at /.well-known/mta-sts.txt (a relay with its SMTP gateway); absent or null: 404. */
+  readonly mtaStsPolicy?: string | null;
   /** docs/api.md §4.6: the relay's sessions (announced in GET /v1/relay); absent or null: none (POST /v1/session answers 404). */
   readonly sessions?: RelaySessions | null;
   /** 16 random bytes, base64url (message ids). */

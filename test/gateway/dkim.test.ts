@@ -16,6 +16,7 @@ import { enrolled, type TestIdentity } from '../relay/helpers/test-identity.js';
 import { startSink, type Sink } from '../helpers/smtp.js';
 import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 import { rfc5322 } from './helpers.js';
+import { rawRequest } from '../relay/helpers/raw-request.js';
 
 let scratch: TemporaryFolder;
 let sink: Sink;
@@ -70,6 +71,11 @@ async function dkimResults(message: string, records: Record<string, Record<strin
 }
 
 describe('DKIM on outbound mail', () => {
+  it('a relay without its SMTP gateway serves no MTA-STS policy (404): the policy names the gateway as the MX', async () => {
+    const answer = await rawRequest(relay.url, { method: 'GET', path: '/.well-known/mta-sts.txt' });
+    expect([answer.status, (answer.json as { error: { code: string } }).error.code]).toEqual([404, 'not_found']);
+  });
+
   it('the relay made its key in DIR/dkim (0600) on first start; dns-records prints every record to publish', () => {
     const printed = dnsRecords(['--data', relay.dataDir, '--domain', 'example.test']);
     expect(printed.status).toBe(0);
@@ -82,7 +88,7 @@ describe('DKIM on outbound mail', () => {
       /^example\.test\. 3600 IN TXT "v=spf1 mx -all"$/m,
       /^_dmarc\.example\.test\. 3600 IN TXT "v=DMARC1; p=reject; adkim=s; aspf=s"$/m,
       /^_mta-sts\.example\.test\. 3600 IN TXT "v=STSv1; id=[0-9]{14}"$/m,
-      /^; MTA-STS: .*The relay does not serve the policy/m,
+      /^; MTA-STS: senders must use TLS to the MX\. The policy below must answer at$/m,
       /^; TLS-RPT: not published: its record must name a report address/m,
       /^openpgpkey\.example\.test\. 3600 IN CNAME example\.test\.$/m,
       /^;   mode: enforce$/m,

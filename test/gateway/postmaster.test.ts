@@ -11,6 +11,9 @@ import { clientFor, enrolled, enrolmentProof, makeIdentity } from '../relay/help
 import { deliverBySwaks } from '../helpers/smtp.js';
 import { temporaryFolder, type TemporaryFolder } from '../helpers/temp-folder.js';
 import { rfc5322, writeJson } from './helpers.js';
+import { rawRequest } from '../relay/helpers/raw-request.js';
+import { spawnSync } from 'node:child_process';
+import { RELAY_MAIN } from '../relay/helpers/relay-process.js';
 
 let scratch: TemporaryFolder;
 let relay: RelayProcess;
@@ -65,3 +68,13 @@ it('postmaster@ waits (450) until the operator\'s account exists, then it and ab
   carol.client.close();
   bob.client.close();
 }, 120_000);
+
+it('MTA-STS (RFC 8461 §3.3): a relay with its SMTP gateway serves the policy dns-records prints, as text/plain, naming its SMTP host as the MX', async () => {
+  const served = await rawRequest(relay.url, { method: 'GET', path: '/.well-known/mta-sts.txt', headers: { host: 'mta-sts.example.test' } });
+  expect([served.status, served.headers['content-type']]).toEqual([200, 'text/plain; charset=utf-8']);
+  expect(served.text).toBe('version: STSv1\nmode: enforce\nmx: example.test\nmax_age: 604800\n');
+  const printed = spawnSync(process.execPath, [RELAY_MAIN, 'dns-records', '--data', relay.dataDir, '--domain', 'example.test'], { encoding: 'utf8' });
+  const policy = printed.stdout.split('; MTA-STS policy file:\n')[1]!.split('\n').filter((line) => line.startsWith(';   ')).map((line) => `${line.slice(4)}\n`).join('');
+  expect(policy).toBe(served.text);
+  expect(printed.stdout).toMatch(/^; serves it \(with --smtp-listen, for its --smtp-hostname example\.test\) when mta-sts\.example\.test$/m);
+});

@@ -12,6 +12,11 @@ export interface PublishedRecords {
   readonly mtaStsPolicy: string;
 }
 
+/** RFC 8461 §3.2: the MTA-STS policy of a domain whose one MX is `mxHost`, enforced, kept a week. */
+export function mtaStsPolicyText(mxHost: string): string {
+  return `version: STSv1\nmode: enforce\nmx: ${mxHost}\nmax_age: 604800\n`;
+}
+
 /** A TXT value as zone-file strings of at most 255 bytes (RFC 1035 §3.3.14). */
 export function txtStrings(value: string): string {
   return (value.match(/.{1,255}/g) ?? ['']).map((part) => `"${part}"`).join(' ');
@@ -25,7 +30,7 @@ export function txtStrings(value: string): string {
 export function publishedRecords(options: { domain: string; mxHost: string; dkim: DkimKey; policyId: string; reportAddress?: string }): PublishedRecords {
   const d = `${options.domain}.`;
   const mx = `${options.mxHost}.`;
-  const mtaStsPolicy = `version: STSv1\nmode: enforce\nmx: ${options.mxHost}\nmax_age: 604800\n`;
+  const mtaStsPolicy = mtaStsPolicyText(options.mxHost);
   return {
     mtaStsPolicy,
     zone: [
@@ -39,9 +44,10 @@ export function publishedRecords(options: { domain: string; mxHost: string; dkim
         ? '; DMARC: mail failing aligned DKIM and SPF is rejected (no report address: --report-address ADDRESS adds one)'
         : `; DMARC: mail failing aligned DKIM and SPF is rejected; aggregate reports to ${options.reportAddress}`,
       `_dmarc.${d} 3600 IN TXT "v=DMARC1; p=reject; adkim=s; aspf=s${options.reportAddress === undefined ? '' : `; rua=mailto:${options.reportAddress}`}"`,
-      '; MTA-STS: senders must use TLS to the MX. The relay does not serve the policy: put the file',
-      `; below on a web server at https://mta-sts.${options.domain}/.well-known/mta-sts.txt, with a`,
-      `; certificate for mta-sts.${options.domain}, before publishing this record (change id when it changes)`,
+      '; MTA-STS: senders must use TLS to the MX. The policy below must answer at',
+      `; https://mta-sts.${options.domain}/.well-known/mta-sts.txt before this record is published: the relay`,
+      `; serves it (with --smtp-listen, for its --smtp-hostname ${options.mxHost}) when mta-sts.${options.domain}`,
+      `; points at it on port 443 and its certificate names mta-sts.${options.domain}; or put the file on a web server (change id when it changes)`,
       `_mta-sts.${d} 3600 IN TXT "v=STSv1; id=${options.policyId}"`,
       ...(options.reportAddress === undefined
         ? ['; TLS-RPT: not published: its record must name a report address (--report-address ADDRESS)']
